@@ -1,0 +1,2 @@
+-- 10 -> 11: agent hostnames (nullable, no default).
+ALTER TABLE agents ADD COLUMN hostname TEXT;

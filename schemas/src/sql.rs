@@ -1,0 +1,72 @@
+//! DDL and migration steps, embedded from `schemas/sql/`.
+
+/// Fresh v13 database.
+pub const V13: &str = include_str!("../sql/v13.sql");
+/// v5 database (the layout migration starts from).
+pub const V5: &str = include_str!("../sql/v5.sql");
+
+/// One step of the v5→v13 migration.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub from: i64,
+    pub to: i64,
+    pub file: &'static str,
+    pub sql: &'static str,
+}
+
+macro_rules! step {
+    ($from:expr, $to:expr, $file:literal) => {
+        Migration { from: $from, to: $to, file: $file, sql: include_str!(concat!("../sql/migrations/", $file)) }
+    };
+}
+
+/// The steps in order. The daemon runs them in one transaction and then sets
+/// `schema_version` to 13 ([`FINISH`]).
+pub const MIGRATIONS: &[Migration] = &[
+    step!(5, 6, "005_to_006.sql"),
+    step!(6, 7, "006_to_007.sql"),
+    step!(7, 8, "007_to_008.sql"),
+    step!(8, 9, "008_to_009.sql"),
+    step!(9, 10, "009_to_010.sql"),
+    step!(10, 11, "010_to_011.sql"),
+    step!(11, 12, "011_to_012.sql"),
+    step!(12, 13, "012_to_013.sql"),
+];
+
+/// Run after the last step.
+pub const FINISH: &str = "UPDATE schema_version SET version = 13;";
+
+/// Connection settings the daemon opens its database with.
+pub const DAEMON_PRAGMAS: &str = "PRAGMA foreign_keys=ON; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
+
+/// Index names of a fresh v13 database with their table, in DDL order.
+pub fn v13_index_names() -> Vec<(&'static str, &'static str)> {
+    V13.lines()
+        .filter_map(|l| l.strip_prefix("CREATE INDEX "))
+        .filter_map(|rest| {
+            let (name, rest) = rest.split_once(" ON ")?;
+            let table = rest.split('(').next()?;
+            Some((name, table))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn migration_chain_is_contiguous() {
+        assert_eq!(MIGRATIONS.first().unwrap().from, 5);
+        assert_eq!(MIGRATIONS.last().unwrap().to, 13);
+        for w in MIGRATIONS.windows(2) {
+            assert_eq!(w[0].to, w[1].from);
+        }
+    }
+    #[test]
+    fn index_list_matches_format() {
+        let idx = v13_index_names();
+        assert_eq!(idx.len(), 23);
+        assert!(idx.contains(&("idx_messages_not_deleted", "messages")));
+        assert!(!idx.iter().any(|(n, _)| *n == "idx_messages_thread"));
+    }
+}
