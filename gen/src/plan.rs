@@ -51,6 +51,14 @@ impl EventKey {
         let us = self.time.rem_euclid(1000) as u128;
         ids::prefixed(prefix, ms, (us << 70) | self.rand)
     }
+    /// Id of the entity this event creates (`ses_`, `grp_`): same time
+    /// part as the event id, different entropy.
+    pub fn entity_id(&self, prefix: &str) -> String {
+        let salt = prefix.bytes().fold(0x9E37_79B9_7F4A_7C15u64, |h, b| (h ^ b as u64).wrapping_mul(0x1000_0000_01B3));
+        let mut r = Stream::new(salt, Kind::Ids, self.rand as u64 ^ (self.rand >> 64) as u64);
+        let k = EventKey { time: self.time, rand: r.bits(70) };
+        k.id(prefix)
+    }
     pub fn push_id(&self, out: &mut String, prefix: &str) {
         let ms = self.time.div_euclid(1000) as u64;
         let us = self.time.rem_euclid(1000) as u128;
@@ -383,7 +391,7 @@ impl Plan {
         }
         // Session ids are ULIDs of their start; index sessions in id order.
         for s in sessions.iter_mut() {
-            s.session_id = s.start.id("ses_");
+            s.session_id = s.start.entity_id("ses_");
         }
         sessions.sort_by(|a, b| a.session_id.cmp(&b.session_id));
         for (i, s) in sessions.iter().enumerate() {
@@ -400,7 +408,9 @@ impl Plan {
 
         // --- time segments for messages.
         let (segments, covered) = build_segments(&sessions, w1);
-        if covered < 2 * profile.messages as Micros {
+        // Consecutive messages must land on distinct ticks (times strictly increase).
+        let max_live = segments.iter().map(|s| s.live.len()).max().unwrap_or(1) as Micros;
+        if covered / (profile.messages as Micros) < 2 * max_live + 2 {
             return Err(PlanError(format!("{} messages do not fit in the sessions' time; lengthen the window", profile.messages)));
         }
 
@@ -492,7 +502,9 @@ impl Plan {
             Err(i) => i - 1,
         };
         let seg = &self.segments[seg_i];
-        let tick = seg.lo_tick + (pos - seg.cum);
+        // Segments are weighted by their number of live sessions: each
+        // session talks at a similar rate.
+        let tick = seg.lo_tick + (pos - seg.cum) / seg.live.len() as Micros;
         let time = tick * TICK + r.range(1, 9);
         let session = seg.live[r.below(seg.live.len() as u64) as usize];
         let author = self.sessions[session as usize].agent;
@@ -851,7 +863,7 @@ fn build_agents(seed: u64, p: &Profile) -> Vec<Agent> {
     for j in 0..p.extra_agents {
         let mut r = Stream::new(seed, Kind::Agent, (core + j) as u64);
         let role = EXTRA_ROLES[(j % 5) as usize];
-        let module = MODULES[((j * 3 + j / 5) % 8) as usize];
+        let module = MODULES[((j + j / 5) % 8) as usize];
         if j < p.humans {
             let (user, full) = HUMANS[(j as usize) % HUMANS.len()];
             let user = if (j as usize) < HUMANS.len() { user.to_string() } else { format!("{user}{}", j as usize / HUMANS.len() + 1) };
@@ -871,8 +883,8 @@ fn build_agents(seed: u64, p: &Profile) -> Vec<Agent> {
                 last_seen: 0,
             });
         } else {
-            let round = j / 5;
-            let name = if round == 0 { format!("{role}_{module}") } else { format!("{role}_{module}_{}", round + 1) };
+            // Repeats (large profiles) get a numeric suffix below.
+            let name = format!("{role}_{module}");
             let persona = r.pick(PERSONAS);
             agents.push(Agent {
                 agent_id: name.clone(),
@@ -932,8 +944,9 @@ fn build_segments(sessions: &[Session], snapshot: Micros) -> (Vec<Segment>, Micr
             if len > 0 && !live.is_empty() {
                 let mut l = live.clone();
                 l.sort_unstable();
-                segs.push(Segment { lo_tick: t + 1, cum, len, live: l });
-                cum += len;
+                let weighted = len * l.len() as Micros;
+                segs.push(Segment { lo_tick: t + 1, cum, len: weighted, live: l });
+                cum += weighted;
             }
         }
     }
@@ -987,7 +1000,7 @@ fn build_groups(seed: u64, p: &Profile, agents: &[Agent], sessions: &[Session], 
         }
     }
     for g in groups.iter_mut() {
-        g.group_id = g.created.id("grp_");
+        g.group_id = g.created.entity_id("grp_");
     }
 
     // Members.
@@ -1063,7 +1076,7 @@ fn build_updates(seed: u64, agents: &[Agent], sessions: &[Session], total: u32, 
         let mut r = Stream::new(seed, Kind::Context, s as u64);
         let topic = r.pick(NOUNS).replace(' ', "-").to_lowercase();
         let branch = format!("{}/{}-{}", r.pick(&["feat", "fix", "chore", "perf", "docs"]), agent.module, topic);
-        let worktree_path = format!("/home/dev/src/thrum/.worktrees/{}", agent.worktree);
+        let worktree_path = if agent.worktree == "main" { "/home/dev/src/thrum".to_string() } else { format!("/home/dev/src/thrum/.worktrees/{}", agent.worktree) };
         let mut times: Vec<Micros> = (0..counts[k]).map(|_| instant(&mut r, sess.start.time + MIN, snapshot - MIN)).collect();
         times.sort();
         let mut stored: Option<WorkContext> = None;

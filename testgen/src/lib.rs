@@ -1,1 +1,219 @@
+//! `testgen`: writes a complete, byte-reproducible Thrum fixture.
+//!
+//! All sinks consume one [`thrum_gen::Plan`]: the event pass renders each
+//! JSONL line once and feeds both the shards and the SQLite `events` table;
+//! the table sinks take the plan's rows. Output is staged beside the
+//! destination and swapped into place atomically.
 
+pub mod archive;
+pub mod error;
+pub mod events;
+pub mod manifest;
+pub mod publish;
+pub mod sqlite;
+pub mod tree;
+
+pub use error::{Error, Result};
+
+use error::IoContext;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use thrum_gen::rows::{self, MESSAGE_TABLES};
+use thrum_gen::{Plan, Profile};
+use thrum_schemas::catalogue::{EVENTS, TABLES};
+
+/// File name of the v13 archive.
+pub const ARCHIVE: &str = "thrum-fixture.tar.zst";
+pub const MANIFEST: &str = "manifest.json";
+pub const SUMS: &str = "SHA256SUMS";
+/// Generator name and version as the manifest records it.
+pub const GENERATOR: &str = concat!("testgen ", env!("CARGO_PKG_VERSION"));
+
+/// What to generate and where.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub seed: u64,
+    pub profile: Profile,
+    /// Directory that receives the artifacts (replaced atomically).
+    pub out: PathBuf,
+    /// Also write the expanded tree as `TREE/.thrum`.
+    pub tree: Option<PathBuf>,
+    /// Worker threads; never changes a byte.
+    pub jobs: usize,
+    /// Progress bars on stderr (only drawn on a terminal).
+    pub progress: bool,
+}
+
+impl Options {
+    pub fn new(out: impl Into<PathBuf>) -> Options {
+        Options { seed: 42, profile: Profile::default_profile(), out: out.into(), tree: None, jobs: 1, progress: false }
+    }
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub out: PathBuf,
+    pub table_counts: Vec<(&'static str, u64)>,
+    pub total_events: u64,
+    /// (phase, wall time).
+    pub phases: Vec<(&'static str, Duration)>,
+    /// Bytes of every artifact written.
+    pub bytes: u64,
+}
+
+struct Phases {
+    list: Vec<(&'static str, Duration)>,
+    at: Instant,
+}
+
+impl Phases {
+    fn new() -> Self {
+        Phases { list: Vec::new(), at: Instant::now() }
+    }
+    fn done(&mut self, name: &'static str) {
+        let now = Instant::now();
+        self.list.push((name, now - self.at));
+        self.at = now;
+    }
+}
+
+/// Builds the `.thrum/` tree and database for `plan` under `thrum_dir`.
+/// Returns table counts and lines per JSONL file.
+pub fn write_tree(plan: &Plan, thrum_dir: &Path, jobs: usize, bars: &progress::Bars) -> Result<(Vec<(&'static str, u64)>, events::LineCounts)> {
+    tree::write_small_files(plan, thrum_dir)?;
+    let db = sqlite::Db::create(&thrum_dir.join("var").join("messages.db"))?;
+    for t in TABLES {
+        if MESSAGE_TABLES.iter().any(|m| m.name == t.name) || t.name == EVENTS.name {
+            continue;
+        }
+        rows::small_rows(plan, t, |row| db.insert(t, row))?;
+    }
+    let bar = bars.bar("tables", plan.profile.messages);
+    let mut done = 0u64;
+    rows::message_rows(plan, 0..plan.profile.messages, |t, row| {
+        if t.name == "messages" {
+            done += 1;
+            if done % 4096 == 0 {
+                bar.set(done);
+            }
+        }
+        db.insert(t, row)
+    })?;
+    bar.finish();
+    let bar = bars.bar("events", plan.total_events());
+    let lines = events::write(plan, jobs, thrum_dir, &db, |n| bar.inc(n))?;
+    bar.finish();
+    let counts = db.finish()?;
+    Ok((counts, lines))
+}
+
+/// Generates every artifact into `opts.out`, atomically.
+pub fn generate(opts: &Options) -> Result<Report> {
+    let bars = progress::Bars::new(opts.progress);
+    let mut ph = Phases::new();
+    let plan = Plan::new(opts.seed, opts.profile.clone())?;
+    ph.done("plan");
+    let staging = publish::Staging::new(&opts.out)?;
+    let stage_root = staging.dir.join(".stage");
+    let thrum_dir = stage_root.join(".thrum");
+    std::fs::create_dir_all(&thrum_dir).ctx("create directory", &thrum_dir)?;
+    let (table_counts, lines) = write_tree(&plan, &thrum_dir, opts.jobs, &bars)?;
+    ph.done("tree+sqlite");
+
+    let archive_path = staging.dir.join(ARCHIVE);
+    let mtime = (plan.snapshot / 1_000_000) as u64;
+    let files = archive::write(&thrum_dir, &archive_path, mtime)?;
+    ph.done("archive");
+
+    let (archive_sha, archive_size) = archive::hash_file(&archive_path)?;
+    let m = manifest::Manifest {
+        archive: manifest::ArchiveRef { path: ARCHIVE.into(), sha256: archive_sha, size: archive_size },
+        counts: manifest::Counts {
+            files: lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect(),
+            tables: table_counts.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        },
+        files,
+        generator: GENERATOR.into(),
+        profile: plan.profile.name.clone(),
+        schema_version: thrum_schemas::SCHEMA_VERSION,
+        seed: plan.seed,
+    };
+    manifest::write_json(&staging.dir.join(MANIFEST), &m)?;
+
+    if let Some(tree_dir) = &opts.tree {
+        std::fs::create_dir_all(tree_dir).ctx("create directory", tree_dir)?;
+        let dest = tree_dir.join(".thrum");
+        let tmp = tree_dir.join(format!(".thrum.tmp-{}", std::process::id()));
+        copy_dir(&thrum_dir, &tmp)?;
+        publish::swap_into_place(&tmp, &dest)?;
+    }
+    std::fs::remove_dir_all(&stage_root).ctx("remove", &stage_root)?;
+    let bytes = manifest::write_sums(&staging.dir)?;
+    ph.done("manifest");
+    staging.publish()?;
+    ph.done("publish");
+    Ok(Report { out: opts.out.clone(), table_counts, total_events: plan.total_events(), phases: ph.list, bytes })
+}
+
+fn copy_dir(src: &Path, dest: &Path) -> Result<()> {
+    if dest.exists() {
+        std::fs::remove_dir_all(dest).ctx("remove", dest)?;
+    }
+    for (rel, path, is_dir) in archive::walk(src, "")? {
+        let target = dest.join(rel.trim_start_matches('/'));
+        if is_dir {
+            std::fs::create_dir_all(&target).ctx("create directory", &target)?;
+        } else {
+            std::fs::copy(&path, &target).ctx("copy", &path)?;
+        }
+    }
+    Ok(())
+}
+
+pub mod progress {
+    //! Progress bars: one line per phase, drawn only on a terminal.
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    use std::io::IsTerminal;
+
+    pub struct Bars {
+        enabled: bool,
+    }
+
+    pub struct Bar(Option<ProgressBar>);
+
+    impl Bars {
+        pub fn new(wanted: bool) -> Bars {
+            Bars { enabled: wanted && std::io::stderr().is_terminal() }
+        }
+        pub fn bar(&self, phase: &'static str, len: u64) -> Bar {
+            if !self.enabled {
+                return Bar(None);
+            }
+            let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template("{prefix:>8} [{bar:40}] {human_pos}/{human_len} ({per_sec}, {eta})") {
+                pb.set_style(style.progress_chars("=> "));
+            }
+            pb.set_prefix(phase);
+            Bar(Some(pb))
+        }
+    }
+
+    impl Bar {
+        pub fn inc(&self, n: u64) {
+            if let Some(b) = &self.0 {
+                b.inc(n);
+            }
+        }
+        pub fn set(&self, n: u64) {
+            if let Some(b) = &self.0 {
+                b.set_position(n);
+            }
+        }
+        pub fn finish(&self) {
+            if let Some(b) = &self.0 {
+                b.finish();
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! `manifest.json` (what the fixture holds) and `SHA256SUMS` (every artifact,
+//! in `sha256sum -c` format).
+
+use crate::archive::{hash_file, walk, FileEntry};
+use crate::error::{IoContext, Result};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Fields are declared in key order so the JSON is canonical.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub archive: ArchiveRef,
+    pub counts: Counts,
+    pub files: Vec<FileEntry>,
+    pub generator: String,
+    pub profile: String,
+    pub schema_version: i64,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArchiveRef {
+    pub path: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Counts {
+    /// Lines per JSONL file.
+    pub files: BTreeMap<String, u64>,
+    /// Rows per table.
+    pub tables: BTreeMap<String, u64>,
+}
+
+pub fn write_json(path: &Path, m: &Manifest) -> Result<()> {
+    let mut s = serde_json::to_string_pretty(m).map_err(std::io::Error::other).ctx("encode", path)?;
+    s.push('\n');
+    std::fs::write(path, s).ctx("write", path)
+}
+
+/// Writes `dir/SHA256SUMS` over every other file below `dir`; returns the
+/// total bytes of the artifacts.
+pub fn write_sums(dir: &Path) -> Result<u64> {
+    let mut out = String::new();
+    let mut total = 0;
+    for (rel, path, is_dir) in walk(dir, "")? {
+        let rel = rel.trim_start_matches('/');
+        if is_dir || rel == crate::SUMS {
+            continue;
+        }
+        let (sha, size) = hash_file(&path)?;
+        total += size;
+        out.push_str(&format!("{sha}  {rel}\n"));
+    }
+    let p = dir.join(crate::SUMS);
+    std::fs::write(&p, out).ctx("write", &p)?;
+    Ok(total)
+}

@@ -1,0 +1,92 @@
+//! The SQLite sink: a schema-v13 database filled from the plan's rows (never
+//! by replaying the JSONL), with no wall-clock value and no -wal/-shm left.
+
+use crate::error::{Error, Result};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, ToSql};
+use std::path::{Path, PathBuf};
+use thrum_schemas::catalogue::{Cell, Table, TABLES};
+
+struct Bind<'a>(&'a Cell<'a>);
+
+impl ToSql for Bind<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self.0 {
+            Cell::Null => ValueRef::Null,
+            Cell::Int(i) => ValueRef::Integer(*i),
+            Cell::Text(t) => ValueRef::Text(t.as_bytes()),
+        }))
+    }
+}
+
+/// An open database being filled in one transaction.
+pub struct Db {
+    conn: Connection,
+    path: PathBuf,
+    insert_sql: Vec<(&'static str, String)>,
+}
+
+impl Db {
+    /// Creates a fresh v13 database at `path` (which must not exist).
+    pub fn create(path: &Path) -> Result<Db> {
+        let err = |source| Error::Sqlite { path: path.to_path_buf(), source };
+        let conn = Connection::open(path).map_err(err)?;
+        // Bulk load: no journal while filling (the file is a temporary until
+        // the run publishes it), rollback journal mode when done.
+        conn.execute_batch("PRAGMA page_size=4096; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA foreign_keys=ON;").map_err(err)?;
+        conn.execute_batch(thrum_schemas::sql::V13).map_err(err)?;
+        conn.execute_batch("BEGIN").map_err(err)?;
+        let insert_sql = TABLES
+            .iter()
+            .map(|t| {
+                let cols: Vec<&str> = t.columns.iter().map(|c| c.name).collect();
+                let marks = vec!["?"; cols.len()].join(", ");
+                (t.name, format!("INSERT INTO \"{}\" ({}) VALUES ({marks})", t.name, cols.join(", ")))
+            })
+            .collect();
+        Ok(Db { conn, path: path.to_path_buf(), insert_sql })
+    }
+
+    fn err(&self, source: rusqlite::Error) -> Error {
+        Error::Sqlite { path: self.path.clone(), source }
+    }
+
+    /// Inserts one row of `table`.
+    pub fn insert(&self, table: &Table, row: &[Cell]) -> Result<()> {
+        let sql = &self.insert_sql.iter().find(|(n, _)| *n == table.name).map(|(_, s)| s).ok_or_else(|| Error::Usage(format!("unknown table {}", table.name)))?;
+        let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+        let binds: Vec<Bind> = row.iter().map(Bind).collect();
+        stmt.execute(rusqlite::params_from_iter(binds.iter())).map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Commits, checks integrity and foreign keys, switches to the rollback
+    /// journal (so no -wal/-shm files exist) and returns per-table row counts.
+    pub fn finish(self) -> Result<Vec<(&'static str, u64)>> {
+        self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))?;
+        let check: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|e| self.err(e))?;
+        if check != "ok" {
+            return Err(Error::Integrity { path: self.path.clone(), detail: check });
+        }
+        let fk: Option<String> = {
+            let mut stmt = self.conn.prepare("PRAGMA foreign_key_check").map_err(|e| self.err(e))?;
+            let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+            match rows.next().map_err(|e| self.err(e))? {
+                Some(r) => Some(format!("table {} row {:?}", r.get::<_, String>(0).unwrap_or_default(), r.get::<_, i64>(1).ok())),
+                None => None,
+            }
+        };
+        if let Some(detail) = fk {
+            return Err(Error::Integrity { path: self.path.clone(), detail: format!("foreign key violation in {detail}") });
+        }
+        let mut counts = Vec::new();
+        for t in TABLES {
+            let n: i64 = self.conn.query_row(&format!("SELECT COUNT(*) FROM \"{}\"", t.name), [], |r| r.get(0)).map_err(|e| self.err(e))?;
+            counts.push((t.name, n as u64));
+        }
+        self.conn.execute_batch("PRAGMA journal_mode=DELETE;").map_err(|e| self.err(e))?;
+        let Db { conn, path, .. } = self;
+        conn.close().map_err(|(_, e)| Error::Sqlite { path, source: e })?;
+        Ok(counts)
+    }
+}

@@ -1,0 +1,63 @@
+//! The small files of `.thrum/`: config, identities (v2), context notes and
+//! the empty `thrum.db` placeholder.
+
+use crate::error::{IoContext, Result};
+use std::fs;
+use std::path::Path;
+use thrum_gen::rng::{Kind, Stream};
+use thrum_gen::{text, Plan};
+use thrum_schemas::time::rfc3339_seconds;
+
+/// `config.json`, 2-space indented like the daemon's.
+pub const CONFIG_JSON: &str = "{\n  \"local_only\": true,\n  \"version\": 1\n}";
+
+/// Identity file (version 2): the daemon serialises its struct with
+/// MarshalIndent, so keys keep struct order and the agent keys are capitalised.
+pub fn identity_json(plan: &Plan, a: &thrum_gen::plan::Agent) -> String {
+    use thrum_schemas::gojson::push_str;
+    let mut s = String::with_capacity(320);
+    s.push_str("{\n  \"version\": 2,\n  \"repo_id\": ");
+    push_str(&mut s, &plan.repo_id);
+    s.push_str(",\n  \"agent\": {\n    \"Kind\": ");
+    push_str(&mut s, a.kind);
+    s.push_str(",\n    \"Name\": ");
+    push_str(&mut s, &a.name);
+    s.push_str(",\n    \"Role\": ");
+    push_str(&mut s, a.role);
+    s.push_str(",\n    \"Module\": ");
+    push_str(&mut s, a.module);
+    s.push_str(",\n    \"Display\": ");
+    push_str(&mut s, &a.display);
+    s.push_str("\n  },\n  \"worktree\": ");
+    push_str(&mut s, &a.worktree);
+    s.push_str(",\n  \"confirmed_by\": ");
+    push_str(&mut s, &a.confirmed_by);
+    s.push_str(",\n  \"context_file\": ");
+    push_str(&mut s, &format!("context/{}.md", a.file_name()));
+    s.push_str(",\n  \"updated_at\": ");
+    push_str(&mut s, &rfc3339_seconds(a.registered.time));
+    s.push_str("\n}");
+    s
+}
+
+/// Writes config.json, thrum.db, identities/ and context/ under `root` (the `.thrum` dir).
+pub fn write_small_files(plan: &Plan, root: &Path) -> Result<()> {
+    for d in ["identities", "context", "messages", "var"] {
+        fs::create_dir_all(root.join(d)).ctx("create directory", root.join(d))?;
+    }
+    write(&root.join("config.json"), CONFIG_JSON.as_bytes())?;
+    write(&root.join("thrum.db"), b"")?;
+    let mut notes = String::new();
+    for (i, a) in plan.agents.iter().enumerate() {
+        let name = a.file_name();
+        write(&root.join("identities").join(format!("{name}.json")), identity_json(plan, a).as_bytes())?;
+        let mut r = Stream::sub(plan.seed, Kind::Agent, i as u64, 7);
+        text::context_notes(&mut r, &a.name, a.role, a.module, &a.display, &mut notes);
+        write(&root.join("context").join(format!("{name}.md")), notes.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    fs::write(path, bytes).ctx("write", path)
+}
