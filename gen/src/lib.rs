@@ -16,6 +16,7 @@ pub mod rng;
 pub mod rows;
 pub mod text;
 pub mod timeline;
+pub mod v5;
 pub mod vocab;
 
 pub use plan::Plan;

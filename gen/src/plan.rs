@@ -817,6 +817,15 @@ impl Plan {
     }
 }
 
+/// Which daemon generation writes the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Era {
+    /// Schema v5: one messages.jsonl, no event ids, threads table.
+    V5,
+    /// Schema v13: sharded JSONL, full envelope.
+    V13,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MsgKind {
     Broadcast,

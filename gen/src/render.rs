@@ -28,8 +28,15 @@ pub struct Tags {
 impl Plan {
     /// The scopes and refs the daemon stores for message `m`.
     pub fn tags(&self, m: &Message) -> Tags {
+        self.tags_in(m, crate::plan::Era::V13)
+    }
+
+    /// Tags as a daemon of `era` writes them: before groups existed (v5), a
+    /// group message went out as a plain broadcast.
+    pub fn tags_in(&self, m: &Message, era: crate::plan::Era) -> Tags {
         let mut t = Tags::default();
         match m.addressing {
+            Addressing::Group(_) if era == crate::plan::Era::V5 => {}
             Addressing::Broadcast => {}
             Addressing::MentionAgent(a) => t.refs.push(("mention", self.agents[a as usize].mention().to_string())),
             Addressing::MentionRole(role) => t.refs.push(("mention", role.to_string())),
@@ -172,13 +179,13 @@ pub fn line(plan: &Plan, e: &TimelineEvent, out: &mut String, sc: &mut Scratch) 
     sc.id = eid;
 }
 
-fn body_json(w: &mut String, content: &str, format: &str, structured: &str) {
+pub(crate) fn body_json(w: &mut String, content: &str, format: &str, structured: &str) {
     let mut b = Obj::new(w);
     b.str("content", content).str("format", format).opt_str("structured", Some(structured));
     b.end();
 }
 
-fn typed_list(w: &mut String, items: &[(&str, String)]) {
+pub(crate) fn typed_list(w: &mut String, items: &[(&str, String)]) {
     w.push('[');
     for (i, (t, v)) in items.iter().enumerate() {
         if i > 0 {

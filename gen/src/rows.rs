@@ -30,7 +30,12 @@ pub const MESSAGE_TABLES: [&Table; 4] = [&cat::MESSAGES, &cat::MESSAGE_SCOPES, &
 /// Rows of messages, message_scopes, message_refs and message_reads for
 /// messages in `range`, in one pass. `f(table, row)` receives each row; rows
 /// of one table arrive in primary-key order.
-pub fn message_rows<E>(plan: &Plan, range: std::ops::Range<u64>, mut f: impl FnMut(&'static Table, &[Cell]) -> Result<(), E>) -> Result<(), E> {
+pub fn message_rows<E>(plan: &Plan, range: std::ops::Range<u64>, f: impl FnMut(&'static Table, &[Cell]) -> Result<(), E>) -> Result<(), E> {
+    message_rows_in(plan, crate::plan::Era::V13, range, f)
+}
+
+/// [`message_rows`] as a daemon of `era` stores them.
+pub fn message_rows_in<E>(plan: &Plan, era: crate::plan::Era, range: std::ops::Range<u64>, mut f: impl FnMut(&'static Table, &[Cell]) -> Result<(), E>) -> Result<(), E> {
     let mut sc = Scratch::default();
     for i in range {
         let m = plan.message(i);
@@ -38,7 +43,7 @@ pub fn message_rows<E>(plan: &Plan, range: std::ops::Range<u64>, mut f: impl FnM
         let format = plan.content_after(&m, st.edits, &mut sc);
         let id = plan.message_id(&m);
         let thread = plan.thread_of(&m);
-        let tags = plan.tags(&m);
+        let tags = plan.tags_in(&m, era);
         f(
             &cat::MESSAGES,
             &[

@@ -12,6 +12,7 @@ pub mod manifest;
 pub mod publish;
 pub mod sqlite;
 pub mod tree;
+pub mod v5;
 
 pub use error::{Error, Result};
 
@@ -25,6 +26,9 @@ use thrum_schemas::catalogue::{EVENTS, TABLES};
 /// File name of the v13 archive.
 pub const ARCHIVE: &str = "thrum-fixture.tar.zst";
 pub const MANIFEST: &str = "manifest.json";
+/// File names of the v5-era fixture (input of `verify migrate`).
+pub const ARCHIVE_V5: &str = "thrum-fixture-v5.tar.zst";
+pub const MANIFEST_V5: &str = "manifest-v5.json";
 pub const SUMS: &str = "SHA256SUMS";
 /// Generator name and version as the manifest records it.
 pub const GENERATOR: &str = concat!("testgen ", env!("CARGO_PKG_VERSION"));
@@ -42,11 +46,13 @@ pub struct Options {
     pub jobs: usize,
     /// Progress bars on stderr (only drawn on a terminal).
     pub progress: bool,
+    /// Also write the v5-era fixture.
+    pub v5: bool,
 }
 
 impl Options {
     pub fn new(out: impl Into<PathBuf>) -> Options {
-        Options { seed: 42, profile: Profile::default_profile(), out: out.into(), tree: None, jobs: 1, progress: false }
+        Options { seed: 42, profile: Profile::default_profile(), out: out.into(), tree: None, jobs: 1, progress: false, v5: true }
     }
 }
 
@@ -54,7 +60,7 @@ impl Options {
 #[derive(Debug, Clone)]
 pub struct Report {
     pub out: PathBuf,
-    pub table_counts: Vec<(&'static str, u64)>,
+    pub table_counts: Vec<(String, u64)>,
     pub total_events: u64,
     /// (phase, wall time).
     pub phases: Vec<(&'static str, Duration)>,
@@ -80,8 +86,8 @@ impl Phases {
 
 /// Builds the `.thrum/` tree and database for `plan` under `thrum_dir`.
 /// Returns table counts and lines per JSONL file.
-pub fn write_tree(plan: &Plan, thrum_dir: &Path, jobs: usize, bars: &progress::Bars) -> Result<(Vec<(&'static str, u64)>, events::LineCounts)> {
-    tree::write_small_files(plan, thrum_dir)?;
+pub fn write_tree(plan: &Plan, thrum_dir: &Path, jobs: usize, bars: &progress::Bars) -> Result<(Vec<(String, u64)>, events::LineCounts)> {
+    tree::write_small_files(plan, thrum_dir, thrum_gen::plan::Era::V13)?;
     let db = sqlite::Db::create(&thrum_dir.join("var").join("messages.db"))?;
     for t in TABLES {
         if MESSAGE_TABLES.iter().any(|m| m.name == t.name) || t.name == EVENTS.name {
@@ -121,25 +127,21 @@ pub fn generate(opts: &Options) -> Result<Report> {
     let (table_counts, lines) = write_tree(&plan, &thrum_dir, opts.jobs, &bars)?;
     ph.done("tree+sqlite");
 
-    let archive_path = staging.dir.join(ARCHIVE);
     let mtime = (plan.snapshot / 1_000_000) as u64;
-    let files = archive::write(&thrum_dir, &archive_path, mtime)?;
+    let file_counts = lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect();
+    pack(&plan, &staging.dir, &thrum_dir, ARCHIVE, MANIFEST, thrum_schemas::SCHEMA_VERSION, &table_counts, file_counts, mtime)?;
     ph.done("archive");
 
-    let (archive_sha, archive_size) = archive::hash_file(&archive_path)?;
-    let m = manifest::Manifest {
-        archive: manifest::ArchiveRef { path: ARCHIVE.into(), sha256: archive_sha, size: archive_size },
-        counts: manifest::Counts {
-            files: lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect(),
-            tables: table_counts.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-        },
-        files,
-        generator: GENERATOR.into(),
-        profile: plan.profile.name.clone(),
-        schema_version: thrum_schemas::SCHEMA_VERSION,
-        seed: plan.seed,
-    };
-    manifest::write_json(&staging.dir.join(MANIFEST), &m)?;
+    if opts.v5 {
+        let v5_root = staging.dir.join(".stage-v5").join(".thrum");
+        std::fs::create_dir_all(&v5_root).ctx("create directory", &v5_root)?;
+        let (counts, lines) = v5::write_tree(&plan, &v5_root)?;
+        let file_counts = [(".thrum/messages.jsonl".to_string(), lines)].into_iter().collect();
+        pack(&plan, &staging.dir, &v5_root, ARCHIVE_V5, MANIFEST_V5, thrum_schemas::LEGACY_SCHEMA_VERSION, &counts, file_counts, mtime)?;
+        let v5_stage = staging.dir.join(".stage-v5");
+        std::fs::remove_dir_all(&v5_stage).ctx("remove", &v5_stage)?;
+        ph.done("v5");
+    }
 
     if let Some(tree_dir) = &opts.tree {
         std::fs::create_dir_all(tree_dir).ctx("create directory", tree_dir)?;
@@ -154,6 +156,34 @@ pub fn generate(opts: &Options) -> Result<Report> {
     staging.publish()?;
     ph.done("publish");
     Ok(Report { out: opts.out.clone(), table_counts, total_events: plan.total_events(), phases: ph.list, bytes })
+}
+
+/// Archives one staged tree and writes its manifest.
+#[allow(clippy::too_many_arguments)]
+fn pack(
+    plan: &Plan,
+    dir: &Path,
+    thrum_dir: &Path,
+    archive_name: &str,
+    manifest_name: &str,
+    schema_version: i64,
+    table_counts: &[(String, u64)],
+    file_counts: std::collections::BTreeMap<String, u64>,
+    mtime: u64,
+) -> Result<()> {
+    let archive_path = dir.join(archive_name);
+    let files = archive::write(thrum_dir, &archive_path, mtime)?;
+    let (sha256, size) = archive::hash_file(&archive_path)?;
+    let m = manifest::Manifest {
+        archive: manifest::ArchiveRef { path: archive_name.into(), sha256, size },
+        counts: manifest::Counts { files: file_counts, tables: table_counts.iter().cloned().collect() },
+        files,
+        generator: GENERATOR.into(),
+        profile: plan.profile.name.clone(),
+        schema_version,
+        seed: plan.seed,
+    };
+    manifest::write_json(&dir.join(manifest_name), &m)
 }
 
 fn copy_dir(src: &Path, dest: &Path) -> Result<()> {

@@ -32,6 +32,9 @@ struct Cli {
     /// Worker threads (default: all cores). Never changes the output.
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..=1024))]
     jobs: Option<u16>,
+    /// Skip the v5-era fixture (thrum-fixture-v5.tar.zst, manifest-v5.json).
+    #[arg(long)]
+    no_v5: bool,
     /// No progress bars.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -55,7 +58,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     let profile = Profile::by_name(&cli.profile).ok_or_else(|| testgen::Error::Usage(format!("unknown profile {}", cli.profile)))?;
     let jobs = cli.jobs.map(usize::from).unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let opts = testgen::Options { seed: cli.seed, profile, out: cli.out.clone(), tree: cli.tree, jobs, progress: !cli.quiet };
+    let opts = testgen::Options { seed: cli.seed, profile, out: cli.out.clone(), tree: cli.tree, jobs, progress: !cli.quiet, v5: !cli.no_v5 };
     let report = testgen::generate(&opts).with_context(|| format!("generating the fixture into {}", cli.out.display()))?;
     if !cli.quiet {
         let total: f64 = report.phases.iter().map(|(_, d)| d.as_secs_f64()).sum();

@@ -29,12 +29,17 @@ pub struct Db {
 impl Db {
     /// Creates a fresh v13 database at `path` (which must not exist).
     pub fn create(path: &Path) -> Result<Db> {
+        Db::create_with(path, thrum_schemas::sql::V13)
+    }
+
+    /// Creates a database at `path` from `ddl`.
+    pub fn create_with(path: &Path, ddl: &str) -> Result<Db> {
         let err = |source| Error::Sqlite { path: path.to_path_buf(), source };
         let conn = Connection::open(path).map_err(err)?;
         // Bulk load: no journal while filling (the file is a temporary until
         // the run publishes it), rollback journal mode when done.
         conn.execute_batch("PRAGMA page_size=4096; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA foreign_keys=ON;").map_err(err)?;
-        conn.execute_batch(thrum_schemas::sql::V13).map_err(err)?;
+        conn.execute_batch(ddl).map_err(err)?;
         conn.execute_batch("BEGIN").map_err(err)?;
         let insert_sql = TABLES
             .iter()
@@ -60,9 +65,20 @@ impl Db {
         Ok(())
     }
 
+    /// Inserts one row into `table` (columns given by name), for tables
+    /// outside the v13 catalogue (the v5 layout).
+    pub fn insert_into(&self, table: &str, columns: &[&str], row: &[Cell]) -> Result<()> {
+        let marks = vec!["?"; columns.len()].join(", ");
+        let sql = format!("INSERT INTO \"{table}\" ({}) VALUES ({marks})", columns.join(", "));
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let binds: Vec<Bind> = row.iter().map(Bind).collect();
+        stmt.execute(rusqlite::params_from_iter(binds.iter())).map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// Commits, checks integrity and foreign keys, switches to the rollback
     /// journal (so no -wal/-shm files exist) and returns per-table row counts.
-    pub fn finish(self) -> Result<Vec<(&'static str, u64)>> {
+    pub fn finish(self) -> Result<Vec<(String, u64)>> {
         self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))?;
         let check: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|e| self.err(e))?;
         if check != "ok" {
@@ -80,9 +96,14 @@ impl Db {
             return Err(Error::Integrity { path: self.path.clone(), detail: format!("foreign key violation in {detail}") });
         }
         let mut counts = Vec::new();
-        for t in TABLES {
-            let n: i64 = self.conn.query_row(&format!("SELECT COUNT(*) FROM \"{}\"", t.name), [], |r| r.get(0)).map_err(|e| self.err(e))?;
-            counts.push((t.name, n as u64));
+        let names: Vec<String> = {
+            let mut stmt = self.conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").map_err(|e| self.err(e))?;
+            let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
+            rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))?
+        };
+        for name in names {
+            let n: i64 = self.conn.query_row(&format!("SELECT COUNT(*) FROM \"{name}\""), [], |r| r.get(0)).map_err(|e| self.err(e))?;
+            counts.push((name, n as u64));
         }
         self.conn.execute_batch("PRAGMA journal_mode=DELETE;").map_err(|e| self.err(e))?;
         let Db { conn, path, .. } = self;

@@ -41,8 +41,12 @@ pub fn identity_json(plan: &Plan, a: &thrum_gen::plan::Agent) -> String {
 }
 
 /// Writes config.json, thrum.db, identities/ and context/ under `root` (the `.thrum` dir).
-pub fn write_small_files(plan: &Plan, root: &Path) -> Result<()> {
-    for d in ["identities", "context", "messages", "var"] {
+pub fn write_small_files(plan: &Plan, root: &Path, era: thrum_gen::plan::Era) -> Result<()> {
+    let dirs: &[&str] = match era {
+        thrum_gen::plan::Era::V13 => &["identities", "context", "messages", "var"],
+        thrum_gen::plan::Era::V5 => &["identities", "context", "var"],
+    };
+    for d in dirs {
         fs::create_dir_all(root.join(d)).ctx("create directory", root.join(d))?;
     }
     write(&root.join("config.json"), CONFIG_JSON.as_bytes())?;

@@ -1,0 +1,40 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use testgen::Options;
+use thrum_gen::Profile;
+
+pub fn generate(dir: &Path, seed: u64, profile: Profile, jobs: usize) -> PathBuf {
+    let out = dir.join(format!("out-{seed}-{}-{jobs}", profile.name));
+    let opts = Options { seed, profile, out: out.clone(), tree: None, jobs, progress: false, v5: true };
+    testgen::generate(&opts).expect("generation succeeds");
+    out
+}
+
+/// Every file below `dir` with its bytes, by relative path.
+pub fn read_all(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(e.path()).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// Extracts a tar.zst archive into `dest`.
+pub fn extract(archive: &Path, dest: &Path) {
+    let f = std::fs::File::open(archive).unwrap();
+    let dec = zstd::stream::Decoder::new(f).unwrap();
+    let mut ar = tar::Archive::new(dec);
+    ar.unpack(dest).unwrap();
+}
