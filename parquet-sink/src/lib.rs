@@ -1,0 +1,1 @@
+//! Parquet snapshots of a Thrum fixture (in progress).
