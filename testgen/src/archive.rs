@@ -15,8 +15,8 @@ pub struct FileEntry {
     pub size: u64,
 }
 
-/// zstd level of the archive: fast, and small enough to check in.
-pub const ZSTD_LEVEL: i32 = 9;
+/// zstd level of the archive: zstd's default, fast and small enough to check in.
+pub const ZSTD_LEVEL: i32 = 3;
 
 /// Lists `dir` recursively: (relative path with `/`, is_dir), sorted by path.
 pub fn walk(base: &Path, prefix: &str) -> Result<Vec<(String, PathBuf, bool)>> {

@@ -86,8 +86,9 @@ impl Phases {
 
 /// Builds the `.thrum/` tree and database for `plan` under `thrum_dir`.
 /// Returns table counts and lines per JSONL file.
-pub fn write_tree(plan: &Plan, thrum_dir: &Path, jobs: usize, bars: &progress::Bars) -> Result<(Vec<(String, u64)>, events::LineCounts)> {
+fn write_tree(plan: &Plan, thrum_dir: &Path, jobs: usize, bars: &progress::Bars, ph: &mut Phases) -> Result<(Vec<(String, u64)>, events::LineCounts)> {
     tree::write_small_files(plan, thrum_dir, thrum_gen::plan::Era::V13)?;
+    ph.done("files");
     let db = sqlite::Db::create(&thrum_dir.join("var").join("messages.db"))?;
     for t in TABLES {
         if MESSAGE_TABLES.iter().any(|m| m.name == t.name) || t.name == EVENTS.name {
@@ -107,10 +108,13 @@ pub fn write_tree(plan: &Plan, thrum_dir: &Path, jobs: usize, bars: &progress::B
         db.insert(t, row)
     })?;
     bar.finish();
+    ph.done("tables");
     let bar = bars.bar("events", plan.total_events());
     let lines = events::write(plan, jobs, thrum_dir, &db, |n| bar.inc(n))?;
     bar.finish();
+    ph.done("events");
     let counts = db.finish()?;
+    ph.done("db-finish");
     Ok((counts, lines))
 }
 
@@ -124,8 +128,7 @@ pub fn generate(opts: &Options) -> Result<Report> {
     let stage_root = staging.dir.join(".stage");
     let thrum_dir = stage_root.join(".thrum");
     std::fs::create_dir_all(&thrum_dir).ctx("create directory", &thrum_dir)?;
-    let (table_counts, lines) = write_tree(&plan, &thrum_dir, opts.jobs, &bars)?;
-    ph.done("tree+sqlite");
+    let (table_counts, lines) = write_tree(&plan, &thrum_dir, opts.jobs, &bars, &mut ph)?;
 
     let mtime = (plan.snapshot / 1_000_000) as u64;
     let file_counts = lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect();

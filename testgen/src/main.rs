@@ -35,6 +35,9 @@ struct Cli {
     /// Skip the v5-era fixture (thrum-fixture-v5.tar.zst, manifest-v5.json).
     #[arg(long)]
     no_v5: bool,
+    /// Print the wall time of each phase to stderr.
+    #[arg(long)]
+    timings: bool,
     /// No progress bars.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -60,6 +63,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let jobs = cli.jobs.map(usize::from).unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let opts = testgen::Options { seed: cli.seed, profile, out: cli.out.clone(), tree: cli.tree, jobs, progress: !cli.quiet, v5: !cli.no_v5 };
     let report = testgen::generate(&opts).with_context(|| format!("generating the fixture into {}", cli.out.display()))?;
+    if cli.timings {
+        for (phase, d) in &report.phases {
+            eprintln!("{phase:>12} {:>9.1} ms", d.as_secs_f64() * 1e3);
+        }
+    }
     if !cli.quiet {
         let total: f64 = report.phases.iter().map(|(_, d)| d.as_secs_f64()).sum();
         eprintln!(
