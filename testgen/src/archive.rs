@@ -68,9 +68,14 @@ pub fn hash_file(path: &Path) -> Result<(String, u64)> {
 }
 
 /// Archives `thrum_dir` as `.thrum/…` into `dest`; returns the files' hashes.
-pub fn write(thrum_dir: &Path, dest: &Path, mtime: u64) -> Result<Vec<FileEntry>> {
+///
+/// zstd always runs in its multi-threaded mode: its output there does not
+/// depend on the number of workers, so `workers` (= `--jobs`) only changes
+/// the speed.
+pub fn write(thrum_dir: &Path, dest: &Path, mtime: u64, workers: usize) -> Result<Vec<FileEntry>> {
     let file = File::create(dest).ctx("create", dest)?;
-    let enc = zstd::stream::Encoder::new(BufWriter::with_capacity(1 << 16, file), ZSTD_LEVEL).ctx("start zstd stream", dest)?;
+    let mut enc = zstd::stream::Encoder::new(BufWriter::with_capacity(1 << 16, file), ZSTD_LEVEL).ctx("start zstd stream", dest)?;
+    enc.multithread(workers.clamp(1, 64) as u32).ctx("start zstd workers", dest)?;
     let mut builder = tar::Builder::new(enc);
     let mut entries = Vec::new();
     for (rel, path, is_dir) in walk(thrum_dir, ".thrum")? {

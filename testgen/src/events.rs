@@ -3,7 +3,7 @@
 //! SQLite `events` table.
 
 use crate::error::{IoContext, Result};
-use crate::sqlite::Db;
+use crate::sqlite::Inserter;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -47,7 +47,7 @@ fn render_part(plan: &Plan, events: &[TimelineEvent]) -> Rendered {
 pub type LineCounts = BTreeMap<String, u64>;
 
 /// Writes events.jsonl, messages/*.jsonl under `root` and the `events` rows.
-pub fn write(plan: &Plan, jobs: usize, root: &Path, db: &Db, mut progress: impl FnMut(u64)) -> Result<LineCounts> {
+pub fn write(plan: &Plan, jobs: usize, root: &Path, db: &mut Inserter, mut progress: impl FnMut(u64)) -> Result<LineCounts> {
     let mut counts = LineCounts::new();
     let events_path = root.join("events.jsonl");
     let mut events_file = BufWriter::with_capacity(1 << 16, File::create(&events_path).ctx("create", &events_path)?);

@@ -90,11 +90,12 @@ fn write_tree(plan: &Plan, thrum_dir: &Path, jobs: usize, bars: &progress::Bars,
     tree::write_small_files(plan, thrum_dir, thrum_gen::plan::Era::V13)?;
     ph.done("files");
     let db = sqlite::Db::create(&thrum_dir.join("var").join("messages.db"))?;
+    let mut ins = db.inserter()?;
     for t in TABLES {
         if MESSAGE_TABLES.iter().any(|m| m.name == t.name) || t.name == EVENTS.name {
             continue;
         }
-        rows::small_rows(plan, t, |row| db.insert(t, row))?;
+        rows::small_rows(plan, t, |row| ins.insert(t, row))?;
     }
     let bar = bars.bar("tables", plan.profile.messages);
     let mut done = 0u64;
@@ -105,12 +106,13 @@ fn write_tree(plan: &Plan, thrum_dir: &Path, jobs: usize, bars: &progress::Bars,
                 bar.set(done);
             }
         }
-        db.insert(t, row)
+        ins.insert(t, row)
     })?;
     bar.finish();
     ph.done("tables");
     let bar = bars.bar("events", plan.total_events());
-    let lines = events::write(plan, jobs, thrum_dir, &db, |n| bar.inc(n))?;
+    let lines = events::write(plan, jobs, thrum_dir, &mut ins, |n| bar.inc(n))?;
+    drop(ins);
     bar.finish();
     ph.done("events");
     let counts = db.finish()?;
@@ -128,22 +130,40 @@ pub fn generate(opts: &Options) -> Result<Report> {
     let stage_root = staging.dir.join(".stage");
     let thrum_dir = stage_root.join(".thrum");
     std::fs::create_dir_all(&thrum_dir).ctx("create directory", &thrum_dir)?;
-    let (table_counts, lines) = write_tree(&plan, &thrum_dir, opts.jobs, &bars, &mut ph)?;
-
     let mtime = (plan.snapshot / 1_000_000) as u64;
-    let file_counts = lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect();
-    pack(&plan, &staging.dir, &thrum_dir, ARCHIVE, MANIFEST, thrum_schemas::SCHEMA_VERSION, &table_counts, file_counts, mtime)?;
-    ph.done("archive");
 
-    if opts.v5 {
+    // The v13 tree and the v5 tree are independent outputs of the same
+    // plan: with two or more jobs they are built side by side.
+    let v5_task = || -> Result<Duration> {
+        let t0 = Instant::now();
         let v5_root = staging.dir.join(".stage-v5").join(".thrum");
         std::fs::create_dir_all(&v5_root).ctx("create directory", &v5_root)?;
         let (counts, lines) = v5::write_tree(&plan, &v5_root)?;
         let file_counts = [(".thrum/messages.jsonl".to_string(), lines)].into_iter().collect();
-        pack(&plan, &staging.dir, &v5_root, ARCHIVE_V5, MANIFEST_V5, thrum_schemas::LEGACY_SCHEMA_VERSION, &counts, file_counts, mtime)?;
+        pack(&plan, &staging.dir, &v5_root, ARCHIVE_V5, MANIFEST_V5, thrum_schemas::LEGACY_SCHEMA_VERSION, &counts, file_counts, mtime, 1)?;
         let v5_stage = staging.dir.join(".stage-v5");
         std::fs::remove_dir_all(&v5_stage).ctx("remove", &v5_stage)?;
+        Ok(t0.elapsed())
+    };
+    let parallel_v5 = opts.v5 && opts.jobs > 1;
+    let (table_counts, v5_time) = std::thread::scope(|s| -> Result<_> {
+        let v5_handle = parallel_v5.then(|| s.spawn(v5_task));
+        let v13_jobs = if parallel_v5 { opts.jobs - 1 } else { opts.jobs };
+        let (table_counts, lines) = write_tree(&plan, &thrum_dir, v13_jobs, &bars, &mut ph)?;
+        let file_counts = lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect();
+        pack(&plan, &staging.dir, &thrum_dir, ARCHIVE, MANIFEST, thrum_schemas::SCHEMA_VERSION, &table_counts, file_counts, mtime, v13_jobs)?;
+        ph.done("archive");
+        let v5_time = match v5_handle {
+            Some(h) => Some(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?),
+            None if opts.v5 => Some(v5_task()?),
+            None => None,
+        };
+        Ok((table_counts, v5_time))
+    })?;
+    if let Some(t) = v5_time {
+        // Wall time spent waiting for (or running) the v5 tree after the v13 one.
         ph.done("v5");
+        ph.list.push(("v5-total", t));
     }
 
     if let Some(tree_dir) = &opts.tree {
@@ -173,9 +193,10 @@ fn pack(
     table_counts: &[(String, u64)],
     file_counts: std::collections::BTreeMap<String, u64>,
     mtime: u64,
+    workers: usize,
 ) -> Result<()> {
     let archive_path = dir.join(archive_name);
-    let files = archive::write(thrum_dir, &archive_path, mtime)?;
+    let files = archive::write(thrum_dir, &archive_path, mtime, workers)?;
     let (sha256, size) = archive::hash_file(&archive_path)?;
     let m = manifest::Manifest {
         archive: manifest::ArchiveRef { path: archive_name.into(), sha256, size },

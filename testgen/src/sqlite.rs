@@ -56,13 +56,14 @@ impl Db {
         Error::Sqlite { path: self.path.clone(), source }
     }
 
-    /// Inserts one row of `table`.
+    /// Prepared INSERT statements for every catalogue table.
+    pub fn inserter(&self) -> Result<Inserter<'_>> {
+        Ok(Inserter { db: self, stmts: self.insert_sql.iter().map(|_| None).collect() })
+    }
+
+    /// Inserts one row of `table` (a convenience for small tables).
     pub fn insert(&self, table: &Table, row: &[Cell]) -> Result<()> {
-        let sql = &self.insert_sql.iter().find(|(n, _)| *n == table.name).map(|(_, s)| s).ok_or_else(|| Error::Usage(format!("unknown table {}", table.name)))?;
-        let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
-        let binds: Vec<Bind> = row.iter().map(Bind).collect();
-        stmt.execute(rusqlite::params_from_iter(binds.iter())).map_err(|e| self.err(e))?;
-        Ok(())
+        self.inserter()?.insert(table, row)
     }
 
     /// Inserts one row into `table` (columns given by name), for tables
@@ -109,5 +110,27 @@ impl Db {
         let Db { conn, path, .. } = self;
         conn.close().map_err(|(_, e)| Error::Sqlite { path, source: e })?;
         Ok(counts)
+    }
+}
+
+/// Prepared statements of one [`Db`]; binds cells without allocating.
+pub struct Inserter<'a> {
+    db: &'a Db,
+    /// Prepared on first use (a v5 database lacks some v13 tables).
+    stmts: Vec<Option<rusqlite::Statement<'a>>>,
+}
+
+impl Inserter<'_> {
+    pub fn insert(&mut self, table: &Table, row: &[Cell]) -> Result<()> {
+        let i = TABLES.iter().position(|t| t.name == table.name).ok_or_else(|| Error::Usage(format!("unknown table {}", table.name)))?;
+        if self.stmts[i].is_none() {
+            self.stmts[i] = Some(self.db.conn.prepare(&self.db.insert_sql[i].1).map_err(|e| self.db.err(e))?);
+        }
+        let Some(stmt) = self.stmts[i].as_mut() else { unreachable!("prepared above") };
+        for (k, c) in row.iter().enumerate() {
+            stmt.raw_bind_parameter(k + 1, Bind(c)).map_err(|e| self.db.err(e))?;
+        }
+        stmt.raw_execute().map_err(|e| self.db.err(e))?;
+        Ok(())
     }
 }

@@ -35,12 +35,14 @@ pub fn write_tree(plan: &Plan, thrum_dir: &Path) -> Result<(Vec<(String, u64)>, 
 
     let db = Db::create_with(&thrum_dir.join("var").join("messages.db"), thrum_schemas::sql::V5)?;
     db.insert(&cat::SCHEMA_VERSION, &[Cell::Int(thrum_schemas::LEGACY_SCHEMA_VERSION), Cell::owned(thrum_schemas::time::sqlite_datetime(plan.profile.window_start))])?;
-    rows::message_rows_in(plan, Era::V5, 0..plan.profile.messages, |t, row| db.insert(t, row))?;
+    let mut ins = db.inserter()?;
+    rows::message_rows_in(plan, Era::V5, 0..plan.profile.messages, |t, row| ins.insert(t, row))?;
     v5::thread_rows(plan, &threads, |row| db.insert_into("threads", v5::THREADS_COLUMNS, row))?;
     v5::agent_rows(plan, |row| db.insert_into("agents", v5::AGENTS_V5_COLUMNS, row))?;
     for t in [&cat::SESSIONS, &cat::SUBSCRIPTIONS, &cat::MESSAGE_EDITS, &cat::SESSION_SCOPES, &cat::SESSION_REFS] {
-        rows::small_rows(plan, t, |row| db.insert(t, row))?;
+        rows::small_rows(plan, t, |row| ins.insert(t, row))?;
     }
+    drop(ins);
     let counts = db.finish()?;
     Ok((counts, lines))
 }
