@@ -6,6 +6,7 @@
 //! destination and swapped into place atomically.
 
 pub mod archive;
+pub mod bench;
 pub mod error;
 pub mod events;
 pub mod manifest;

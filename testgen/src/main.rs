@@ -1,21 +1,38 @@
-//! `testgen`: regenerate the Thrum fixtures.
+//! `testgen`: regenerate the Thrum fixtures (thin CLI over the library).
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use thrum_gen::Profile;
 
 /// Generates a complete, byte-reproducible Thrum `.thrum/` fixture: JSONL
 /// event logs, a schema-v13 SQLite database, identities and context files,
-/// packed as a tar.zst archive with a manifest and SHA256SUMS.
+/// packed as a tar.zst archive with a manifest and SHA256SUMS, plus the same
+/// data as a v5-era fixture.
 ///
 /// With no arguments it regenerates `fixtures/` (run it from the repository
 /// root). The same seed and options give identical bytes on any machine at
-/// any --jobs.
+/// any --jobs. Exit codes: 0 success, 1 failure (I/O, database), 2 bad
+/// arguments.
 #[derive(Debug, Parser)]
-#[command(name = "testgen", version, about, long_about)]
+#[command(name = "testgen", version, about, long_about, args_conflicts_with_subcommands = true)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    #[command(flatten)]
+    gen: GenArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Time generation per phase over repeated runs and compare with the
+    /// sqlite3 and zstd floors; prints a table (or JSON with --json).
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct GenArgs {
     /// Seed of every random choice; another seed gives another fixture.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -38,14 +55,48 @@ struct Cli {
     /// Print the wall time of each phase to stderr.
     #[arg(long)]
     timings: bool,
+    /// Write phase timings, bytes and peak RSS as JSON to FILE (used by `bench`).
+    #[arg(long, value_name = "FILE", hide = true)]
+    report_json: Option<PathBuf>,
     /// No progress bars.
     #[arg(long, short = 'q')]
     quiet: bool,
 }
 
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// Profiles to time (repeat the flag for several scenarios).
+    #[arg(long = "profile", default_values_t = vec!["default".to_string()], value_parser = clap::builder::PossibleValuesParser::new(Profile::NAMES))]
+    profiles: Vec<String>,
+    /// Repeats per scenario (medians and percentiles are over these).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    runs: u16,
+    /// Worker threads for the timed runs (default: all cores).
+    #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..=1024))]
+    jobs: Option<u16>,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Scratch directory (default: a temporary directory).
+    #[arg(long)]
+    work: Option<PathBuf>,
+    /// Skip the sqlite3/zstd floors.
+    #[arg(long)]
+    no_floors: bool,
+    /// Skip timing `verify replay` (found next to this binary).
+    #[arg(long)]
+    no_verify: bool,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    let res = match cli.command {
+        Some(Cmd::Bench(b)) => bench(b),
+        None => generate(cli.gen),
+    };
+    match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("testgen: error: {e:#}");
@@ -58,26 +109,72 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn jobs(j: Option<u16>) -> usize {
+    j.map(usize::from).unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+}
+
+fn generate(cli: GenArgs) -> anyhow::Result<()> {
     let profile = Profile::by_name(&cli.profile).ok_or_else(|| testgen::Error::Usage(format!("unknown profile {}", cli.profile)))?;
-    let jobs = cli.jobs.map(usize::from).unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let opts = testgen::Options { seed: cli.seed, profile, out: cli.out.clone(), tree: cli.tree, jobs, progress: !cli.quiet, v5: !cli.no_v5 };
+    let messages = profile.messages;
+    let opts = testgen::Options { seed: cli.seed, profile, out: cli.out.clone(), tree: cli.tree, jobs: jobs(cli.jobs), progress: !cli.quiet, v5: !cli.no_v5 };
     let report = testgen::generate(&opts).with_context(|| format!("generating the fixture into {}", cli.out.display()))?;
     if cli.timings {
         for (phase, d) in &report.phases {
             eprintln!("{phase:>12} {:>9.1} ms", d.as_secs_f64() * 1e3);
         }
     }
+    if let Some(path) = &cli.report_json {
+        let r = testgen::bench::RunReport::from_report(&report, &cli.profile, messages);
+        std::fs::write(path, serde_json::to_string(&r)?).with_context(|| format!("writing {}", path.display()))?;
+    }
     if !cli.quiet {
-        let total: f64 = report.phases.iter().map(|(_, d)| d.as_secs_f64()).sum();
+        let total: f64 = report.phases.iter().filter(|(n, _)| *n != "v5-total").map(|(_, d)| d.as_secs_f64()).sum();
         eprintln!(
             "testgen: wrote {} ({} events, {} messages, {:.1} MB) in {:.2}s",
             report.out.display(),
             report.total_events,
-            report.table_counts.iter().find(|(t, _)| *t == "messages").map_or(0, |c| c.1),
+            messages,
             report.bytes as f64 / 1e6,
             total
         );
     }
     Ok(())
+}
+
+fn bench(b: BenchArgs) -> anyhow::Result<()> {
+    let exe = std::env::current_exe().context("locating the testgen binary")?;
+    let verify = exe.with_file_name("verify");
+    let scratch;
+    let work = match b.work {
+        Some(w) => w,
+        None => {
+            scratch = tempfile_dir()?;
+            scratch.clone()
+        }
+    };
+    let o = testgen::bench::BenchOptions {
+        profiles: b.profiles,
+        runs: b.runs as usize,
+        jobs: jobs(b.jobs),
+        work: work.clone(),
+        floors: !b.no_floors,
+        verify: (!b.no_verify && verify.exists()).then_some(verify),
+        seed: b.seed,
+    };
+    let r = testgen::bench::run(&exe, &o);
+    let _ = std::fs::remove_dir_all(&work);
+    let r = r?;
+    if b.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        print!("{}", testgen::bench::render(&r));
+        println!("\n{}", serde_json::to_string(&r)?);
+    }
+    Ok(())
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let d = std::env::temp_dir().join(format!("testgen-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+    Ok(d)
 }

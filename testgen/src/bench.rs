@@ -1,0 +1,245 @@
+//! `testgen bench`: wall time per phase over repeated runs, rows/s, peak RSS
+//! and bytes written, compared with the floors the generator competes with
+//! (the `sqlite3` shell rebuilding the same database from its `.dump`, and
+//! `zstd` compressing the same tar).
+//!
+//! Each run is a separate `testgen` process (so peak RSS is per run); phase
+//! times come from the child's `--report-json`.
+
+use crate::error::{IoContext, Result};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// What a generation run reports to a parent (`--report-json`).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct RunReport {
+    pub profile: String,
+    pub messages: u64,
+    pub events: u64,
+    pub phases: Vec<(String, f64)>,
+    pub bytes: u64,
+    pub peak_rss_kib: u64,
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), KiB.
+pub fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+impl RunReport {
+    pub fn from_report(r: &crate::Report, profile: &str, messages: u64) -> RunReport {
+        RunReport {
+            profile: profile.to_string(),
+            messages,
+            events: r.total_events,
+            phases: r.phases.iter().map(|(n, d)| (n.to_string(), d.as_secs_f64() * 1e3)).collect(),
+            bytes: r.bytes,
+            peak_rss_kib: peak_rss_kib(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseStats {
+    pub phase: String,
+    pub rows: u64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub rows_per_s: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Floor {
+    pub name: String,
+    pub command: String,
+    pub p50_ms: f64,
+    /// Our comparable phase time divided by the floor.
+    pub ratio: f64,
+    pub compared_with: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    pub profile: String,
+    pub runs: usize,
+    pub jobs: usize,
+    pub phases: Vec<PhaseStats>,
+    pub peak_rss_mib: f64,
+    pub bytes_written: u64,
+    pub floors: Vec<Floor>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub machine: String,
+    pub cores: usize,
+    pub scenarios: Vec<Scenario>,
+}
+
+/// Nearest-rank percentile of sorted samples.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1]
+}
+
+fn stats(phase: &str, rows: u64, mut samples: Vec<f64>) -> PhaseStats {
+    samples.sort_by(f64::total_cmp);
+    let p50 = percentile(&samples, 50.0);
+    PhaseStats { phase: phase.into(), rows, p50_ms: p50, p95_ms: percentile(&samples, 95.0), p99_ms: percentile(&samples, 99.0), rows_per_s: if p50 > 0.0 { rows as f64 / (p50 / 1e3) } else { 0.0 } }
+}
+
+fn time_cmd(cmd: &mut Command, what: &str) -> Result<f64> {
+    let t0 = Instant::now();
+    let st = cmd.status().ctx("run", what)?;
+    if !st.success() {
+        return Err(crate::Error::Usage(format!("{what} failed: {st}")));
+    }
+    Ok(t0.elapsed().as_secs_f64() * 1e3)
+}
+
+fn sh(script: &str) -> Command {
+    let mut c = Command::new("sh");
+    c.arg("-c").arg(script);
+    c
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())).unwrap_or_else(|| "unknown CPU".into());
+    let mem = std::fs::read_to_string("/proc/meminfo").ok().and_then(|s| s.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok())).map_or(String::new(), |k| format!(", {:.0} GiB", k as f64 / 1048576.0));
+    format!("{cpu}{mem}")
+}
+
+/// Options of one benchmark invocation.
+pub struct BenchOptions {
+    pub profiles: Vec<String>,
+    pub runs: usize,
+    pub jobs: usize,
+    pub work: PathBuf,
+    pub floors: bool,
+    pub verify: Option<PathBuf>,
+    pub seed: u64,
+}
+
+/// Runs every scenario; `exe` is the testgen binary to time.
+pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
+    let mut scenarios = Vec::new();
+    for profile in &o.profiles {
+        let dir = o.work.join(profile);
+        std::fs::create_dir_all(&dir).ctx("create directory", &dir)?;
+        let report_path = dir.join("report.json");
+        let out = dir.join("out");
+        let tree = dir.join("tree");
+        let mut reports: Vec<RunReport> = Vec::new();
+        for _ in 0..o.runs {
+            let mut c = Command::new(exe);
+            c.args(["--quiet", "--profile", profile, "--seed", &o.seed.to_string(), "--jobs", &o.jobs.to_string()]).arg("--out").arg(&out).arg("--tree").arg(&tree).arg("--report-json").arg(&report_path);
+            time_cmd(&mut c, "testgen")?;
+            let text = std::fs::read_to_string(&report_path).ctx("read", &report_path)?;
+            reports.push(serde_json::from_str(&text).map_err(std::io::Error::other).ctx("parse", &report_path)?);
+        }
+        let first = &reports[0];
+        let mut phases = Vec::new();
+        let names: Vec<String> = first.phases.iter().map(|(n, _)| n.clone()).collect();
+        for name in &names {
+            let samples: Vec<f64> = reports.iter().filter_map(|r| r.phases.iter().find(|(n, _)| n == name).map(|(_, ms)| *ms)).collect();
+            let rows = match name.as_str() {
+                "events" | "plan" => first.events,
+                _ => first.messages,
+            };
+            phases.push(stats(name, rows, samples));
+        }
+        // JSONL event generation alone: render every line into memory.
+        if let Some(p) = thrum_gen::Profile::by_name(profile) {
+            let plan = thrum_gen::Plan::new(o.seed, p)?;
+            let mut samples = Vec::new();
+            for _ in 0..o.runs {
+                samples.push(render_all(&plan));
+            }
+            phases.push(stats("render", plan.total_events(), samples));
+        }
+        let totals: Vec<f64> = reports.iter().map(|r| r.phases.iter().filter(|(n, _)| n != "v5-total").map(|(_, ms)| ms).sum()).collect();
+        let _ = &totals;
+        phases.push(stats("total", first.events, totals));
+        if let Some(verify) = &o.verify {
+            let mut samples = Vec::new();
+            for _ in 0..o.runs {
+                let mut c = Command::new(verify);
+                c.arg("replay").arg(out.join(crate::ARCHIVE)).stdout(std::process::Stdio::null());
+                samples.push(time_cmd(&mut c, "verify replay")?);
+            }
+            phases.push(stats("verify", first.events, samples));
+        }
+        let mut floors = Vec::new();
+        if o.floors {
+            let db = tree.join(".thrum/var/messages.db");
+            let dump = dir.join("dump.sql");
+            let rebuilt = dir.join("rebuilt.db");
+            let tarball = dir.join("tree.tar");
+            let mut prep = sh(&format!("sqlite3 '{}' .dump > '{}' && tar -cf '{}' -C '{}' .thrum", db.display(), dump.display(), tarball.display(), tree.display()));
+            time_cmd(&mut prep, "sqlite3 .dump / tar")?;
+            let ours = |names: &[&str]| -> f64 { phases.iter().filter(|p| names.contains(&p.phase.as_str())).map(|p| p.p50_ms).sum() };
+            let mut s = Vec::new();
+            let rebuild = format!("rm -f '{0}' && sqlite3 '{0}' < '{1}'", rebuilt.display(), dump.display());
+            for _ in 0..o.runs {
+                s.push(time_cmd(&mut sh(&rebuild), "sqlite3 rebuild")?);
+            }
+            s.sort_by(f64::total_cmp);
+            let p50 = percentile(&s, 50.0);
+            let mine = ours(&["tables", "events", "db-finish"]);
+            floors.push(Floor { name: "sqlite3 rebuild from .dump".into(), command: "sqlite3 new.db < dump.sql".into(), p50_ms: p50, ratio: mine / p50, compared_with: "tables+events+db-finish".into() });
+            let zcmd = format!("zstd -q -f -3 -T{} '{}' -o '{}.zst'", o.jobs, tarball.display(), tarball.display());
+            let mut s = Vec::new();
+            for _ in 0..o.runs {
+                s.push(time_cmd(&mut sh(&zcmd), "zstd")?);
+            }
+            s.sort_by(f64::total_cmp);
+            let p50 = percentile(&s, 50.0);
+            let mine = ours(&["archive"]);
+            floors.push(Floor { name: "zstd -3 of the same tar".into(), command: format!("zstd -3 -T{} tree.tar", o.jobs), p50_ms: p50, ratio: mine / p50, compared_with: "archive".into() });
+        }
+        let peak = reports.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0) as f64 / 1024.0;
+        scenarios.push(Scenario { profile: profile.clone(), runs: o.runs, jobs: o.jobs, phases, peak_rss_mib: peak, bytes_written: first.bytes, floors });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(BenchReport { machine: machine(), cores: std::thread::available_parallelism().map_or(1, |n| n.get()), scenarios })
+}
+
+/// Renders every event line of `plan` (one thread, no I/O); returns ms.
+pub fn render_all(plan: &thrum_gen::Plan) -> f64 {
+    let t0 = Instant::now();
+    let mut sc = thrum_gen::render::Scratch::default();
+    let mut line = String::with_capacity(8192);
+    let mut bytes = 0usize;
+    for e in thrum_gen::timeline::Timeline::new(plan) {
+        line.clear();
+        thrum_gen::render::line(plan, &e, &mut line, &mut sc);
+        bytes += line.len();
+    }
+    std::hint::black_box(bytes);
+    t0.elapsed().as_secs_f64() * 1e3
+}
+
+/// The human-readable table.
+pub fn render(r: &BenchReport) -> String {
+    let mut s = format!("machine: {} ({} cores)\n", r.machine, r.cores);
+    for sc in &r.scenarios {
+        s.push_str(&format!("\nprofile {} — {} runs, --jobs {}, peak RSS {:.1} MiB, {:.1} MB written\n", sc.profile, sc.runs, sc.jobs, sc.peak_rss_mib, sc.bytes_written as f64 / 1e6));
+        s.push_str(&format!("{:<12} {:>10} {:>10} {:>10} {:>10} {:>14}\n", "phase", "rows", "p50 ms", "p95 ms", "p99 ms", "rows/s"));
+        for p in &sc.phases {
+            s.push_str(&format!("{:<12} {:>10} {:>10.1} {:>10.1} {:>10.1} {:>14.0}\n", p.phase, p.rows, p.p50_ms, p.p95_ms, p.p99_ms, p.rows_per_s));
+        }
+        for f in &sc.floors {
+            s.push_str(&format!("floor: {:<28} p50 {:>9.1} ms; ours ({}) / floor = {:.2}\n", f.name, f.p50_ms, f.compared_with, f.ratio));
+        }
+    }
+    s
+}
