@@ -77,3 +77,16 @@ fn default_profile_volumes() {
         last = m.key.time;
     }
 }
+
+#[test]
+fn slices_concatenate_to_the_whole_timeline() {
+    let plan = Plan::new(11, Profile::small()).unwrap();
+    let whole: Vec<(u64, thrum_gen::plan::EventKey)> = Timeline::new(&plan).map(|e| (e.sequence, e.key)).collect();
+    for n in [1u64, 2, 3, 7] {
+        let mut joined = Vec::new();
+        for i in 0..n {
+            joined.extend(Timeline::slice(&plan, i, n).map(|e| (e.sequence, e.key)));
+        }
+        assert_eq!(joined, whole, "{n} slices");
+    }
+}

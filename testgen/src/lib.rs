@@ -31,6 +31,9 @@ pub const MANIFEST: &str = "manifest.json";
 pub const ARCHIVE_V5: &str = "thrum-fixture-v5.tar.zst";
 pub const MANIFEST_V5: &str = "manifest-v5.json";
 pub const SUMS: &str = "SHA256SUMS";
+/// Above this many messages the database gets `PRAGMA quick_check` instead
+/// of the full `integrity_check` when it is written (verify still runs both).
+pub const FULL_CHECK_MAX_MESSAGES: u64 = 100_000;
 /// Generator name and version as the manifest records it.
 pub const GENERATOR: &str = concat!("testgen ", env!("CARGO_PKG_VERSION"));
 
@@ -90,7 +93,10 @@ impl Phases {
 fn write_tree(plan: &Plan, thrum_dir: &Path, jobs: usize, bars: &progress::Bars, ph: &mut Phases) -> Result<(Vec<(String, u64)>, events::LineCounts)> {
     tree::write_small_files(plan, thrum_dir, thrum_gen::plan::Era::V13)?;
     ph.done("files");
-    let db = sqlite::Db::create(&thrum_dir.join("var").join("messages.db"))?;
+    let mut db = sqlite::Db::create(&thrum_dir.join("var").join("messages.db"))?;
+    if plan.profile.messages > FULL_CHECK_MAX_MESSAGES {
+        db.quick_check();
+    }
     let mut ins = db.inserter()?;
     for t in TABLES {
         if MESSAGE_TABLES.iter().any(|m| m.name == t.name) || t.name == EVENTS.name {

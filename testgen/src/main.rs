@@ -50,8 +50,12 @@ struct GenArgs {
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..=1024))]
     jobs: Option<u16>,
     /// Skip the v5-era fixture (thrum-fixture-v5.tar.zst, manifest-v5.json).
-    #[arg(long)]
+    /// By default it is written for profiles up to 100,000 messages.
+    #[arg(long, conflicts_with = "v5")]
     no_v5: bool,
+    /// Write the v5-era fixture for any profile.
+    #[arg(long)]
+    v5: bool,
     /// Print the wall time of each phase to stderr.
     #[arg(long)]
     timings: bool,
@@ -116,7 +120,7 @@ fn jobs(j: Option<u16>) -> usize {
 fn generate(cli: GenArgs) -> anyhow::Result<()> {
     let profile = Profile::by_name(&cli.profile).ok_or_else(|| testgen::Error::Usage(format!("unknown profile {}", cli.profile)))?;
     let messages = profile.messages;
-    let opts = testgen::Options { seed: cli.seed, profile, out: cli.out.clone(), tree: cli.tree, jobs: jobs(cli.jobs), progress: !cli.quiet, v5: !cli.no_v5 };
+    let opts = testgen::Options { seed: cli.seed, profile, out: cli.out.clone(), tree: cli.tree, jobs: jobs(cli.jobs), progress: !cli.quiet, v5: cli.v5 || (!cli.no_v5 && messages <= testgen::FULL_CHECK_MAX_MESSAGES) };
     let report = testgen::generate(&opts).with_context(|| format!("generating the fixture into {}", cli.out.display()))?;
     if cli.timings {
         for (phase, d) in &report.phases {
