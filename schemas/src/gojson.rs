@@ -7,38 +7,67 @@ use serde_json::Value;
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// Bytes that may need escaping: controls, `"`, `\`, `<`, `>`, `&`, and
+/// 0xE2 (the lead byte of U+2028 and U+2029).
+const SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[b'&' as usize] = true;
+    t[0xE2] = true;
+    t
+};
+
 /// Appends `s` as a quoted, Go-escaped JSON string.
 pub fn push_str(out: &mut String, s: &str) {
     out.push('"');
+    let b = s.as_bytes();
     let mut start = 0;
-    for (i, c) in s.char_indices() {
-        let esc: Option<&str> = match c {
-            '"' => Some("\\\""),
-            '\\' => Some("\\\\"),
-            '\n' => Some("\\n"),
-            '\r' => Some("\\r"),
-            '\t' => Some("\\t"),
-            '\u{8}' => Some("\\b"),
-            '\u{c}' => Some("\\f"),
-            '<' => Some("\\u003c"),
-            '>' => Some("\\u003e"),
-            '&' => Some("\\u0026"),
-            '\u{2028}' => Some("\\u2028"),
-            '\u{2029}' => Some("\\u2029"),
-            c if (c as u32) < 0x20 => None,
-            _ => continue,
-        };
-        out.push_str(&s[start..i]);
-        match esc {
-            Some(e) => out.push_str(e),
-            None => {
-                let b = c as u32 as u8;
-                out.push_str("\\u00");
-                out.push(HEX[(b >> 4) as usize] as char);
-                out.push(HEX[(b & 15) as usize] as char);
-            }
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if !SPECIAL[c as usize] {
+            i += 1;
+            continue;
         }
-        start = i + c.len_utf8();
+        let esc: &str = match c {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            b'<' => "\\u003c",
+            b'>' => "\\u003e",
+            b'&' => "\\u0026",
+            0xE2 if b.get(i + 1) == Some(&0x80) && b.get(i + 2) == Some(&0xA8) => "\\u2028",
+            0xE2 if b.get(i + 1) == Some(&0x80) && b.get(i + 2) == Some(&0xA9) => "\\u2029",
+            0xE2 => {
+                i += 1;
+                continue;
+            }
+            _ => "",
+        };
+        // Every split point is an ASCII byte or the lead byte of a UTF-8
+        // sequence, so the slices stay valid UTF-8.
+        out.push_str(&s[start..i]);
+        if esc.is_empty() {
+            out.push_str("\\u00");
+            out.push(HEX[(c >> 4) as usize] as char);
+            out.push(HEX[(c & 15) as usize] as char);
+        } else {
+            out.push_str(esc);
+        }
+        i += if c == 0xE2 { 3 } else { 1 };
+        start = i;
     }
     out.push_str(&s[start..]);
     out.push('"');
@@ -180,6 +209,20 @@ mod tests {
         let want = String::from(r#""a\u003cb\u003e\u0026\"\\\n\t\u0001\b\u2028é"#) + "\u{7f}\"";
         assert_eq!(s, want);
     }
+    #[test]
+    fn roundtrips_and_keeps_other_e2_characters() {
+        for text in ["", "plain", "€ → ≥ …", "a\u{2029}b\u{2028}", "\u{1f}\u{0}", "tab\tq\"", "日本語 <tag> & more", "\u{e2}"] {
+            let mut s = String::new();
+            push_str(&mut s, text);
+            let back: String = serde_json::from_str(&s).unwrap();
+            assert_eq!(back, text);
+            assert!(!s.contains('<') && !s.contains('\u{2028}'));
+        }
+        let mut s = String::new();
+        push_str(&mut s, "€→");
+        assert_eq!(s, "\"€→\"");
+    }
+
     #[test]
     fn sorts_keys_by_bytes() {
         let v: Value = serde_json::from_str(r#"{"b":1,"a":{"z":[1,"<"],"B":null},"_":true}"#).unwrap();

@@ -72,9 +72,10 @@ pub fn hash_file(path: &Path) -> Result<(String, u64)> {
 /// zstd always runs in its multi-threaded mode: its output there does not
 /// depend on the number of workers, so `workers` (= `--jobs`) only changes
 /// the speed.
-pub fn write(thrum_dir: &Path, dest: &Path, mtime: u64, workers: usize) -> Result<Vec<FileEntry>> {
+pub fn write(thrum_dir: &Path, dest: &Path, mtime: u64, workers: usize) -> Result<(Vec<FileEntry>, FileEntry)> {
     let file = File::create(dest).ctx("create", dest)?;
-    let mut enc = zstd::stream::Encoder::new(BufWriter::with_capacity(1 << 16, file), ZSTD_LEVEL).ctx("start zstd stream", dest)?;
+    let out = HashingWriter { inner: BufWriter::with_capacity(1 << 16, file), hash: Sha256::new(), n: 0 };
+    let mut enc = zstd::stream::Encoder::new(out, ZSTD_LEVEL).ctx("start zstd stream", dest)?;
     enc.multithread(workers.clamp(1, 64) as u32).ctx("start zstd workers", dest)?;
     let mut builder = tar::Builder::new(enc);
     let mut entries = Vec::new();
@@ -101,6 +102,26 @@ pub fn write(thrum_dir: &Path, dest: &Path, mtime: u64, workers: usize) -> Resul
     let enc = builder.into_inner().ctx("finish tar stream", dest)?;
     let mut w = enc.finish().ctx("finish zstd stream", dest)?;
     w.flush().ctx("write", dest)?;
-    w.into_inner().map_err(|e| e.into_error()).ctx("write", dest)?.sync_all().ctx("sync", dest)?;
-    Ok(entries)
+    let archive = FileEntry { path: dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), sha256: hex(&w.hash.finalize()), size: w.n };
+    w.inner.into_inner().map_err(|e| e.into_error()).ctx("write", dest)?.sync_all().ctx("sync", dest)?;
+    Ok((entries, archive))
+}
+
+/// Hashes what passes through (the archive's checksum without re-reading it).
+struct HashingWriter<W> {
+    inner: W,
+    hash: Sha256,
+    n: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.n += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }

@@ -138,6 +138,8 @@ pub fn generate(opts: &Options) -> Result<Report> {
     let thrum_dir = stage_root.join(".thrum");
     std::fs::create_dir_all(&thrum_dir).ctx("create directory", &thrum_dir)?;
     let mtime = (plan.snapshot / 1_000_000) as u64;
+    // Archive checksums computed while writing them, reused by SHA256SUMS.
+    let known = std::sync::Mutex::new(Vec::new());
 
     // The v13 tree and the v5 tree are independent outputs of the same
     // plan: with two or more jobs they are built side by side.
@@ -147,7 +149,7 @@ pub fn generate(opts: &Options) -> Result<Report> {
         std::fs::create_dir_all(&v5_root).ctx("create directory", &v5_root)?;
         let (counts, lines) = v5::write_tree(&plan, &v5_root)?;
         let file_counts = [(".thrum/messages.jsonl".to_string(), lines)].into_iter().collect();
-        pack(&plan, &staging.dir, &v5_root, ARCHIVE_V5, MANIFEST_V5, thrum_schemas::LEGACY_SCHEMA_VERSION, &counts, file_counts, mtime, 1)?;
+        pack(&plan, &staging.dir, &v5_root, ARCHIVE_V5, MANIFEST_V5, thrum_schemas::LEGACY_SCHEMA_VERSION, &counts, file_counts, mtime, 1, &known)?;
         let v5_stage = staging.dir.join(".stage-v5");
         std::fs::remove_dir_all(&v5_stage).ctx("remove", &v5_stage)?;
         Ok(t0.elapsed())
@@ -158,7 +160,7 @@ pub fn generate(opts: &Options) -> Result<Report> {
         let v13_jobs = if parallel_v5 { opts.jobs - 1 } else { opts.jobs };
         let (table_counts, lines) = write_tree(&plan, &thrum_dir, v13_jobs, &bars, &mut ph)?;
         let file_counts = lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect();
-        pack(&plan, &staging.dir, &thrum_dir, ARCHIVE, MANIFEST, thrum_schemas::SCHEMA_VERSION, &table_counts, file_counts, mtime, v13_jobs)?;
+        pack(&plan, &staging.dir, &thrum_dir, ARCHIVE, MANIFEST, thrum_schemas::SCHEMA_VERSION, &table_counts, file_counts, mtime, v13_jobs, &known)?;
         ph.done("archive");
         let v5_time = match v5_handle {
             Some(h) => Some(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?),
@@ -181,7 +183,7 @@ pub fn generate(opts: &Options) -> Result<Report> {
         publish::swap_into_place(&tmp, &dest)?;
     }
     std::fs::remove_dir_all(&stage_root).ctx("remove", &stage_root)?;
-    let bytes = manifest::write_sums(&staging.dir)?;
+    let bytes = manifest::write_sums(&staging.dir, &known.into_inner().unwrap_or_else(|p| p.into_inner()))?;
     ph.done("manifest");
     staging.publish()?;
     ph.done("publish");
@@ -201,10 +203,12 @@ fn pack(
     file_counts: std::collections::BTreeMap<String, u64>,
     mtime: u64,
     workers: usize,
+    known: &std::sync::Mutex<Vec<archive::FileEntry>>,
 ) -> Result<()> {
     let archive_path = dir.join(archive_name);
-    let files = archive::write(thrum_dir, &archive_path, mtime, workers)?;
-    let (sha256, size) = archive::hash_file(&archive_path)?;
+    let (files, whole) = archive::write(thrum_dir, &archive_path, mtime, workers)?;
+    let (sha256, size) = (whole.sha256.clone(), whole.size);
+    known.lock().unwrap_or_else(|p| p.into_inner()).push(whole);
     let m = manifest::Manifest {
         archive: manifest::ArchiveRef { path: archive_name.into(), sha256, size },
         counts: manifest::Counts { files: file_counts, tables: table_counts.iter().cloned().collect() },

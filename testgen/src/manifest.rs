@@ -40,9 +40,9 @@ pub fn write_json(path: &Path, m: &Manifest) -> Result<()> {
     std::fs::write(path, s).ctx("write", path)
 }
 
-/// Writes `dir/SHA256SUMS` over every other file below `dir`; returns the
-/// total bytes of the artifacts.
-pub fn write_sums(dir: &Path) -> Result<u64> {
+/// Writes `dir/SHA256SUMS` over every other file below `dir` (reusing the
+/// checksums in `known`, by file name); returns the total bytes.
+pub fn write_sums(dir: &Path, known: &[FileEntry]) -> Result<u64> {
     let mut out = String::new();
     let mut total = 0;
     for (rel, path, is_dir) in walk(dir, "")? {
@@ -50,7 +50,10 @@ pub fn write_sums(dir: &Path) -> Result<u64> {
         if is_dir || rel == crate::SUMS {
             continue;
         }
-        let (sha, size) = hash_file(&path)?;
+        let (sha, size) = match known.iter().find(|k| k.path == rel) {
+            Some(k) => (k.sha256.clone(), k.size),
+            None => hash_file(&path)?,
+        };
         total += size;
         out.push_str(&format!("{sha}  {rel}\n"));
     }

@@ -26,6 +26,8 @@ pub struct Db {
     insert_sql: Vec<(&'static str, String)>,
     indexes: String,
     full_check: bool,
+    /// Rows inserted per table (manifest counts without re-scanning).
+    counts: std::cell::RefCell<std::collections::BTreeMap<String, u64>>,
 }
 
 /// Splits DDL into (everything but CREATE INDEX, the CREATE INDEX statements).
@@ -69,7 +71,7 @@ impl Db {
                 (t.name, format!("INSERT INTO \"{}\" ({}) VALUES ({marks})", t.name, cols.join(", ")))
             })
             .collect();
-        Ok(Db { conn, path: path.to_path_buf(), insert_sql, indexes, full_check: true })
+        Ok(Db { conn, path: path.to_path_buf(), insert_sql, indexes, full_check: true, counts: Default::default() })
     }
 
     fn err(&self, source: rusqlite::Error) -> Error {
@@ -78,7 +80,7 @@ impl Db {
 
     /// Prepared INSERT statements for every catalogue table.
     pub fn inserter(&self) -> Result<Inserter<'_>> {
-        Ok(Inserter { db: self, stmts: self.insert_sql.iter().map(|_| None).collect() })
+        Ok(Inserter { db: self, stmts: self.insert_sql.iter().map(|_| None).collect(), rows: vec![0; self.insert_sql.len()] })
     }
 
     /// Inserts one row of `table` (a convenience for small tables).
@@ -94,6 +96,7 @@ impl Db {
         let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
         let binds: Vec<Bind> = row.iter().map(Bind).collect();
         stmt.execute(rusqlite::params_from_iter(binds.iter())).map_err(|e| self.err(e))?;
+        *self.counts.borrow_mut().entry(table.to_string()).or_insert(0) += 1;
         Ok(())
     }
 
@@ -124,16 +127,17 @@ impl Db {
         if let Some(detail) = fk {
             return Err(Error::Integrity { path: self.path.clone(), detail: format!("foreign key violation in {detail}") });
         }
-        let mut counts = Vec::new();
         let names: Vec<String> = {
             let mut stmt = self.conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").map_err(|e| self.err(e))?;
             let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
             rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))?
         };
-        for name in names {
-            let n: i64 = self.conn.query_row(&format!("SELECT COUNT(*) FROM \"{name}\""), [], |r| r.get(0)).map_err(|e| self.err(e))?;
-            counts.push((name, n as u64));
-        }
+        let inserted = self.counts.borrow();
+        let counts: Vec<(String, u64)> = names.into_iter().map(|n| {
+            let c = inserted.get(&n).copied().unwrap_or(0);
+            (n, c)
+        }).collect();
+        drop(inserted);
         self.conn.execute_batch("PRAGMA journal_mode=DELETE;").map_err(|e| self.err(e))?;
         let Db { conn, path, .. } = self;
         conn.close().map_err(|(_, e)| Error::Sqlite { path, source: e })?;
@@ -146,6 +150,18 @@ pub struct Inserter<'a> {
     db: &'a Db,
     /// Prepared on first use (a v5 database lacks some v13 tables).
     stmts: Vec<Option<rusqlite::Statement<'a>>>,
+    rows: Vec<u64>,
+}
+
+impl Drop for Inserter<'_> {
+    fn drop(&mut self) {
+        let mut counts = self.db.counts.borrow_mut();
+        for (i, n) in self.rows.iter().enumerate() {
+            if *n > 0 {
+                *counts.entry(self.db.insert_sql[i].0.to_string()).or_insert(0) += n;
+            }
+        }
+    }
 }
 
 impl Inserter<'_> {
@@ -159,6 +175,7 @@ impl Inserter<'_> {
             stmt.raw_bind_parameter(k + 1, Bind(c)).map_err(|e| self.db.err(e))?;
         }
         stmt.raw_execute().map_err(|e| self.db.err(e))?;
+        self.rows[i] += 1;
         Ok(())
     }
 }
