@@ -47,13 +47,13 @@ fn render_part(plan: &Plan, events: &[TimelineEvent]) -> Rendered {
 pub type LineCounts = BTreeMap<String, u64>;
 
 /// Writes events.jsonl, messages/*.jsonl under `root` and the `events` rows.
-pub fn write(plan: &Plan, jobs: usize, root: &Path, db: &mut Inserter, mut progress: impl FnMut(u64)) -> Result<LineCounts> {
+pub fn write(plan: &Plan, timeline: Timeline, jobs: usize, root: &Path, mut db: Option<&mut Inserter>, mut progress: impl FnMut(u64)) -> Result<LineCounts> {
     let mut counts = LineCounts::new();
     let events_path = root.join("events.jsonl");
     let mut events_file = BufWriter::with_capacity(1 << 16, File::create(&events_path).ctx("create", &events_path)?);
     let mut shards: Vec<Option<BufWriter<File>>> = (0..plan.agents.len()).map(|_| None).collect();
     let shard_names: Vec<String> = plan.agents.iter().map(|a| format!("messages/{}.jsonl", a.file_name())).collect();
-    let mut timeline = Timeline::new(plan);
+    let mut timeline = timeline;
     let mut chunk: Vec<TimelineEvent> = Vec::with_capacity(CHUNK);
     let jobs = jobs.max(1);
     loop {
@@ -92,7 +92,9 @@ pub fn write(plan: &Plan, jobs: usize, root: &Path, db: &mut Inserter, mut progr
                 };
                 w.write_all(line.as_bytes()).and_then(|_| w.write_all(b"\n")).ctx("write", root.join(path))?;
                 *counts.entry(path.to_string()).or_insert(0) += 1;
-                db.insert(&EVENTS, &rows::event_row(plan, e, rows::event_type(e), line))?;
+                if let Some(db) = db.as_deref_mut() {
+                    db.insert(&EVENTS, &rows::event_row(plan, e, rows::event_type(e), line))?;
+                }
             }
         }
         progress(chunk.len() as u64);

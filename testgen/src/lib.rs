@@ -118,7 +118,7 @@ fn write_tree(plan: &Plan, thrum_dir: &Path, jobs: usize, bars: &progress::Bars,
     bar.finish();
     ph.done("tables");
     let bar = bars.bar("events", plan.total_events());
-    let lines = events::write(plan, jobs, thrum_dir, &mut ins, |n| bar.inc(n))?;
+    let lines = events::write(plan, thrum_gen::timeline::Timeline::new(plan), jobs, thrum_dir, Some(&mut ins), |n| bar.inc(n))?;
     drop(ins);
     bar.finish();
     ph.done("events");
@@ -219,6 +219,41 @@ fn pack(
         seed: plan.seed,
     };
     manifest::write_json(&dir.join(manifest_name), &m)
+}
+
+/// Writes slice `i` of `n` into `opts.out`: the JSONL lines of its events
+/// (same file names; the slices' files concatenated in order equal the
+/// unsharded files), a `shard.json` with its counts, and `SHA256SUMS`.
+/// Slices are independent, so any job runner can produce them.
+pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
+    if n == 0 || i >= n {
+        return Err(Error::Usage(format!("--shard {i}/{n}: need 0 <= I < N")));
+    }
+    let bars = progress::Bars::new(opts.progress);
+    let mut ph = Phases::new();
+    let plan = Plan::new(opts.seed, opts.profile.clone())?;
+    ph.done("plan");
+    let staging = publish::Staging::new(&opts.out)?;
+    let thrum_dir = staging.dir.join(".thrum");
+    std::fs::create_dir_all(thrum_dir.join("messages")).ctx("create directory", thrum_dir.join("messages"))?;
+    let range = thrum_gen::timeline::slice_messages(plan.profile.messages, i, n);
+    let bar = bars.bar("events", plan.total_events() / n);
+    let lines = events::write(&plan, thrum_gen::timeline::Timeline::slice(&plan, i, n), opts.jobs, &thrum_dir, None, |k| bar.inc(k))?;
+    bar.finish();
+    ph.done("events");
+    let shard = serde_json::json!({
+        "shard": i, "of": n, "seed": plan.seed, "profile": plan.profile.name,
+        "messages": [range.start, range.end],
+        "lines": lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect::<std::collections::BTreeMap<_, _>>(),
+        "generator": GENERATOR,
+    });
+    let p = staging.dir.join("shard.json");
+    std::fs::write(&p, thrum_schemas::gojson::to_string(&shard) + "\n").ctx("write", &p)?;
+    let bytes = manifest::write_sums(&staging.dir, &[])?;
+    ph.done("manifest");
+    staging.publish()?;
+    ph.done("publish");
+    Ok(Report { out: opts.out.clone(), table_counts: Vec::new(), total_events: lines.values().sum(), phases: ph.list, bytes })
 }
 
 fn copy_dir(src: &Path, dest: &Path) -> Result<()> {

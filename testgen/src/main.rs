@@ -56,6 +56,10 @@ struct GenArgs {
     /// Write the v5-era fixture for any profile.
     #[arg(long)]
     v5: bool,
+    /// Write only slice I of N (0-based): its JSONL lines (and Parquet
+    /// parts), for job runners; the N slices together equal the whole.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    shard: Option<(u64, u64)>,
     /// Print the wall time of each phase to stderr.
     #[arg(long)]
     timings: bool,
@@ -113,6 +117,16 @@ fn main() -> ExitCode {
     }
 }
 
+fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let (i, n) = s.split_once('/').ok_or_else(|| format!("expected I/N such as 0/4, got {s:?}"))?;
+    let i: u64 = i.trim().parse().map_err(|_| format!("I in {s:?} is not a number"))?;
+    let n: u64 = n.trim().parse().map_err(|_| format!("N in {s:?} is not a number"))?;
+    if n == 0 || i >= n {
+        return Err(format!("need 0 <= I < N, got {i}/{n}"));
+    }
+    Ok((i, n))
+}
+
 fn jobs(j: Option<u16>) -> usize {
     j.map(usize::from).unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
 }
@@ -121,7 +135,11 @@ fn generate(cli: GenArgs) -> anyhow::Result<()> {
     let profile = Profile::by_name(&cli.profile).ok_or_else(|| testgen::Error::Usage(format!("unknown profile {}", cli.profile)))?;
     let messages = profile.messages;
     let opts = testgen::Options { seed: cli.seed, profile, out: cli.out.clone(), tree: cli.tree, jobs: jobs(cli.jobs), progress: !cli.quiet, v5: cli.v5 || (!cli.no_v5 && messages <= testgen::FULL_CHECK_MAX_MESSAGES) };
-    let report = testgen::generate(&opts).with_context(|| format!("generating the fixture into {}", cli.out.display()))?;
+    let report = match cli.shard {
+        Some((i, n)) => testgen::generate_shard(&opts, i, n),
+        None => testgen::generate(&opts),
+    }
+    .with_context(|| format!("generating the fixture into {}", cli.out.display()))?;
     if cli.timings {
         for (phase, d) in &report.phases {
             eprintln!("{phase:>12} {:>9.1} ms", d.as_secs_f64() * 1e3);

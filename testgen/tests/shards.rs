@@ -1,0 +1,45 @@
+//! `--shard I/N`: N independently generated slices, concatenated in order,
+//! equal the unsharded JSONL byte for byte.
+
+mod common;
+use common::*;
+use std::collections::BTreeMap;
+use thrum_gen::Profile;
+
+#[test]
+fn shards_concatenate_to_the_unsharded_jsonl() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole_out = generate(tmp.path(), 77, Profile::small(), 1);
+    let tree = tmp.path().join("tree");
+    extract(&whole_out.join(testgen::ARCHIVE), &tree);
+    let whole: BTreeMap<String, Vec<u8>> = read_all(&tree.join(".thrum")).into_iter().filter(|(k, _)| k.ends_with(".jsonl")).collect();
+    assert!(whole.len() > 5);
+    for n in [2u64, 3] {
+        let mut joined: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        for i in 0..n {
+            let out = tmp.path().join(format!("shard-{i}-of-{n}"));
+            let opts = testgen::Options { seed: 77, profile: Profile::small(), out: out.clone(), tree: None, jobs: 2, progress: false, v5: false };
+            testgen::generate_shard(&opts, i, n).unwrap();
+            let files = read_all(&out.join(".thrum"));
+            let shard: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("shard.json")).unwrap()).unwrap();
+            for (k, v) in files {
+                let lines = v.iter().filter(|&&b| b == b'\n').count() as u64;
+                assert_eq!(shard["lines"][format!(".thrum/{k}")].as_u64(), Some(lines), "shard.json counts {k}");
+                joined.entry(k).or_default().extend(v);
+            }
+        }
+        assert_eq!(joined.keys().collect::<Vec<_>>(), whole.keys().collect::<Vec<_>>(), "{n} slices cover the same files");
+        for (k, v) in &whole {
+            assert!(&joined[k] == v, "{k}: {n} slices concatenated differ from the whole");
+        }
+    }
+}
+
+#[test]
+fn shard_argument_is_validated() {
+    let bin = env!("CARGO_BIN_EXE_testgen");
+    for bad in ["3/3", "1", "a/2", "0/0"] {
+        let o = std::process::Command::new(bin).args(["--shard", bad, "--out", "/nonexistent/never"]).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+    }
+}
