@@ -162,7 +162,7 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
             let plan = thrum_gen::Plan::new(o.seed, p)?;
             let mut samples = Vec::new();
             for _ in 0..o.runs {
-                samples.push(render_all(&plan));
+                samples.push(render_all(&plan, o.jobs));
             }
             phases.push(stats("render", plan.total_events(), samples));
         }
@@ -213,17 +213,29 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
     Ok(BenchReport { machine: machine(), cores: std::thread::available_parallelism().map_or(1, |n| n.get()), scenarios })
 }
 
-/// Renders every event line of `plan` (one thread, no I/O); returns ms.
-pub fn render_all(plan: &thrum_gen::Plan) -> f64 {
+/// Renders every event line of `plan` into memory (no I/O) on `jobs`
+/// threads, one timeline slice each; returns ms.
+pub fn render_all(plan: &thrum_gen::Plan, jobs: usize) -> f64 {
     let t0 = Instant::now();
-    let mut sc = thrum_gen::render::Scratch::default();
-    let mut line = String::with_capacity(8192);
-    let mut bytes = 0usize;
-    for e in thrum_gen::timeline::Timeline::new(plan) {
-        line.clear();
-        thrum_gen::render::line(plan, &e, &mut line, &mut sc);
-        bytes += line.len();
-    }
+    let n = jobs.max(1) as u64;
+    let bytes: usize = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                s.spawn(move || {
+                    let mut sc = thrum_gen::render::Scratch::default();
+                    let mut line = String::with_capacity(8192);
+                    let mut bytes = 0usize;
+                    for e in thrum_gen::timeline::Timeline::slice(plan, i, n) {
+                        line.clear();
+                        thrum_gen::render::line(plan, &e, &mut line, &mut sc);
+                        bytes += line.len();
+                    }
+                    bytes
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+    });
     std::hint::black_box(bytes);
     t0.elapsed().as_secs_f64() * 1e3
 }
