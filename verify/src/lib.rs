@@ -1,1 +1,36 @@
+//! Proves a Thrum fixture consistent.
+//!
+//! * [`extract`]: safe extraction of `.tar.zst` / `.tar.gz` archives;
+//! * [`jsonl`] + [`replay`]: read the event logs and project them into a fresh
+//!   v13 database (an implementation independent of the generator);
+//! * [`compare`]: row-by-row, column-by-column diff of every projected table;
+//! * [`checks`]: what replay cannot derive (sync log, local tables,
+//!   identities, layout, schema, integrity); [`manifest`]: manifests and
+//!   `SHA256SUMS`;
+//! * [`migrate`]: the v5 → v13 migration and its proof;
+//! * [`report`]: the verdict as text or JSON, every finding with a stable
+//!   [`findings::Kind`].
+//!
+//! Exit codes of the binary: 0 consistent, 1 inconsistent, 2 unusable input.
 
+pub mod bench;
+pub mod checks;
+pub mod compare;
+pub mod error;
+pub mod extract;
+pub mod findings;
+pub mod input;
+pub mod jsonl;
+pub mod manifest;
+pub mod migrate;
+pub mod replay;
+pub mod report;
+pub mod schema;
+pub mod util;
+pub mod value;
+pub mod verify;
+
+pub use error::{ExtractError, InputError};
+pub use findings::{Finding, Kind, Severity};
+pub use report::Report;
+pub use verify::{verify_path, verify_tree, Options};

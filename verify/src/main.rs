@@ -1,1 +1,174 @@
-fn main(){}
+//! `verify`: proves Thrum fixtures consistent.
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use verify::checks::Mode;
+use verify::extract::Limits;
+use verify::report::{EXIT_CONSISTENT, EXIT_UNUSABLE};
+
+const EXIT_CODES: &str = "Exit codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a stable `kind`)\n  2  unusable input (the message names the file and what was expected), or bad arguments";
+
+#[derive(Parser)]
+#[command(name = "verify", version, about = "Proves Thrum test fixtures consistent: JSONL replay vs SQLite, v5 migration, safe extraction", after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Args, Clone)]
+struct LimitArgs {
+    /// Refuse an archive entry larger than this many bytes.
+    #[arg(long, default_value_t = 1 << 30, value_name = "BYTES")]
+    max_entry_bytes: u64,
+    /// Refuse an archive whose entries expand to more than this many bytes in total.
+    #[arg(long, default_value_t = 4 << 30, value_name = "BYTES")]
+    max_total_bytes: u64,
+    /// Refuse an archive with more entries than this.
+    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    max_entries: u64,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits { max_entry_bytes: self.max_entry_bytes, max_total_bytes: self.max_total_bytes, max_entries: self.max_entries }
+    }
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Verifies a v13 fixture: JSONL replay vs its SQLite database, plus every other check.
+    ///
+    /// Replays the JSONL event logs into a fresh v13 database and compares it, row by
+    /// row and column by column, with the fixture's var/messages.db; also checks the
+    /// events table, local-only tables, identities/context, schema, integrity, and the
+    /// manifest / SHA256SUMS beside an archive.
+    #[command(after_help = "PATH is a .tar.zst or .tar.gz archive (extracted safely into a temporary directory), a directory containing .thrum/, or a .thrum directory.\n\nManifest lookup: for an archive DIR/X.tar.zst, the DIR/manifest*.json whose archive.path is X.tar.zst, and DIR/SHA256SUMS; for a directory input, BASE/manifest.json beside .thrum/.\n\nExit codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a stable `kind`)\n  2  unusable input: PATH missing, not an archive or .thrum tree, a refused archive entry, no or corrupt var/messages.db, or a v5 layout (use `verify migrate`)")]
+    Replay {
+        /// Archive or directory to verify.
+        path: PathBuf,
+        /// Print the report as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Findings listed in detail per kind and table (all are counted); 0 lists all.
+        #[arg(long, default_value_t = 20, value_name = "N")]
+        max_diffs: usize,
+        /// Treat the tree as migrated from v5 (`verify migrate --out`): envelopes without
+        /// origin_daemon/sequence, events table not compared, documented schema differences accepted.
+        #[arg(long)]
+        migrated: bool,
+        /// Skip the manifest and SHA256SUMS checks.
+        #[arg(long)]
+        no_manifest: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// Migrates a v5 fixture to v13 on a copy and proves the migration lost nothing.
+    ///
+    /// Migrates a v5 fixture to v13 (the daemon's steps in one transaction, then the v7
+    /// JSONL sharding and event-id backfill) and proves the result: no v5 row lost or
+    /// altered beyond the documented changes, the migrated JSONL replays into the migrated
+    /// database, only the known schema differences from a fresh v13 database, and a second
+    /// run changes nothing.
+    #[command(after_help = "PATH is a v5 fixture: a .tar.zst/.tar.gz archive or a directory with .thrum/messages.jsonl and var/messages.db at schema 5. The input is never modified; the migration runs on a copy.\n\nExit codes:\n  0  migrated and proven consistent\n  1  findings (listed with stable kinds); the tree is still written to --out\n  2  unusable input: not a v5 layout, no or corrupt database, refused archive, or --out already exists")]
+    Migrate {
+        /// The v5 archive or directory.
+        path: PathBuf,
+        /// Write the migrated tree here (DIR/.thrum/...); DIR must not exist. It is
+        /// written through a temporary directory beside DIR and renamed into place.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Print the report as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Findings listed in detail per kind and table (all are counted); 0 lists all.
+        #[arg(long, default_value_t = 20, value_name = "N")]
+        max_diffs: usize,
+        /// Skip the manifest and SHA256SUMS checks of the v5 input.
+        #[arg(long)]
+        no_manifest: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// Extracts a .tar.zst / .tar.gz archive safely.
+    ///
+    /// Refuses absolute paths, '..', symlinks, hard links,
+    /// devices, FIFOs, duplicate paths, oversize entries and total expansion over the
+    /// limits. DEST is complete or absent.
+    #[command(after_help = "ARCHIVE is a .tar.zst or .tar.gz (detected by magic bytes). DEST must not exist; extraction goes to a temporary directory beside DEST which is renamed into place.\n\nExit codes:\n  0  extracted\n  2  refused (the message names the offending entry) or unreadable archive, or DEST exists")]
+    Extract {
+        /// The archive.
+        archive: PathBuf,
+        /// Destination directory (must not exist).
+        dest: PathBuf,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// Times the verification of an input: runs, min, median, p95.
+    ///
+    /// Times the full verification (replay + diff + all checks) of an input over several
+    /// runs and prints runs, min, median and p95 (extraction happens once, before timing).
+    #[command(after_help = "Exit codes:\n  0  timed (the verdict of the fixture is printed but does not change the exit code)\n  2  unusable input")]
+    Bench {
+        /// Archive or directory to verify.
+        path: PathBuf,
+        /// Timed runs (after one warm-up run).
+        #[arg(long, default_value_t = 10, value_name = "N")]
+        runs: usize,
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Skip the manifest and SHA256SUMS checks.
+        #[arg(long)]
+        no_manifest: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("verify: error: {e:#}");
+            ExitCode::from(EXIT_UNUSABLE as u8)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.cmd {
+        Cmd::Replay { path, json, max_diffs, migrated, no_manifest, limits } => {
+            let opts = verify::Options {
+                max_diffs,
+                limits: limits.limits(),
+                mode: if migrated { Mode::Migrated } else { Mode::Fixture },
+                check_manifest: !no_manifest,
+            };
+            let report = verify::verify_path(&path, &opts).with_context(|| format!("cannot verify {}", path.display()))?;
+            print!("{}", if json { report.to_json() + "\n" } else { report.render_text() });
+            Ok(report.exit_code)
+        }
+        Cmd::Migrate { path, out, json, max_diffs, no_manifest, limits } => {
+            let opts = verify::migrate::MigrateOptions { out, max_diffs, limits: limits.limits(), check_manifest: !no_manifest };
+            let report = verify::migrate::migrate_path(&path, &opts).with_context(|| format!("cannot migrate {}", path.display()))?;
+            print!("{}", if json { report.to_json() + "\n" } else { report.render_text() });
+            Ok(report.exit_code)
+        }
+        Cmd::Extract { archive, dest, limits } => {
+            let entries = verify::extract::extract(&archive, &dest, &limits.limits())
+                .with_context(|| format!("refusing to extract {} to {}", archive.display(), dest.display()))?;
+            let bytes: u64 = entries.iter().map(|e| e.size).sum();
+            println!("extracted {} entries ({} bytes) to {}", entries.len(), bytes, dest.display());
+            Ok(EXIT_CONSISTENT)
+        }
+        Cmd::Bench { path, runs, json, no_manifest, limits } => {
+            let opts = verify::Options { limits: limits.limits(), check_manifest: !no_manifest, ..verify::Options::default() };
+            let b = verify::bench::run(&path, &opts, runs.max(1)).with_context(|| format!("cannot benchmark {}", path.display()))?;
+            print!("{}", if json { b.to_json() + "\n" } else { b.render_text() });
+            Ok(EXIT_CONSISTENT)
+        }
+    }
+}

@@ -1,0 +1,833 @@
+//! Checks of what replay cannot derive: event envelopes and placement, the
+//! `events` sync log, local-only tables, identities and context files, the
+//! layout, and the database itself (version, schema, integrity).
+
+use crate::compare::TableStats;
+use crate::findings::{Finding, Findings, Kind};
+use crate::input::Tree;
+use crate::jsonl::Loaded;
+use crate::schema::{self, SchemaDiff};
+use crate::util::{is_utc_timestamp, ts};
+use crate::value::{plain, Val};
+use rusqlite::types::ValueRef;
+use rusqlite::Connection;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use thrum_schemas::events::{is_message_event, Payload};
+use thrum_schemas::ids::{is_prefixed_ulid, shard_name};
+
+/// What kind of tree is verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A v13 fixture as a v13 daemon writes it: full envelopes, an `events`
+    /// table holding every event, a schema equal to a fresh v13 database.
+    Fixture,
+    /// A tree migrated from v5: envelopes have `event_id` and `v` but no
+    /// `origin_daemon`/`sequence`, the `events` table is not backfilled, and
+    /// the schema may differ from a fresh one by the documented differences.
+    Migrated,
+}
+
+fn is_daemon_id(s: &str) -> bool {
+    s.strip_prefix("d_").is_some_and(|r| r.len() == 12 && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+}
+
+/// Where two strings first differ, with a little context from each.
+fn first_difference(expected: &str, actual: &str, labels: (&str, &str)) -> String {
+    let pos = expected.bytes().zip(actual.bytes()).position(|(a, b)| a != b).unwrap_or(expected.len().min(actual.len()));
+    let ctx = |s: &str| {
+        let mut start = pos.saturating_sub(20);
+        while !s.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = (pos + 20).min(s.len());
+        while !s.is_char_boundary(end) {
+            end += 1;
+        }
+        s[start..end].to_string()
+    };
+    format!("first difference at byte {pos}: {} …{}…, {} …{}…", labels.0, ctx(expected), labels.1, ctx(actual))
+}
+
+/// The canonical Go encoding of a top-level object (keys sorted by bytes).
+pub fn canonical_object(map: &serde_json::Map<String, Value>) -> String {
+    let mut keys: Vec<&String> = map.keys().collect();
+    keys.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    let mut out = String::with_capacity(256);
+    out.push('{');
+    for (i, k) in keys.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        thrum_schemas::gojson::push_str(&mut out, k);
+        out.push(':');
+        thrum_schemas::gojson::push_value(&mut out, &map[k]);
+    }
+    out.push('}');
+    out
+}
+
+/// Envelope, canonical form, duplicate ids, file placement, shard ownership
+/// and (in [`Mode::Fixture`]) sequence order, uniqueness and gaps.
+pub fn check_lines(loaded: &Loaded, mode: Mode, findings: &mut Findings) {
+    let mut first_seen: HashMap<&str, usize> = HashMap::new();
+    // message_id -> shard names allowed (agent_id's and authored_by's)
+    let mut authors: HashMap<&str, Vec<String>> = HashMap::new();
+    for e in &loaded.events {
+        if let Payload::MessageCreate(m) = &e.event.payload {
+            let mut allowed = vec![shard_name(&m.agent_id)];
+            if let Some(a) = m.authored_by.as_deref().filter(|a| !a.is_empty()) {
+                allowed.push(shard_name(a));
+            }
+            authors.entry(m.message_id.as_str()).or_insert(allowed);
+        }
+    }
+    for (i, e) in loaded.events.iter().enumerate() {
+        let env = &e.event.envelope;
+        let key = || format!("event_id={}", e.event_id());
+        let inv = |col: &str, msg: String, found: String| {
+            loaded.at(e, Finding::new(Kind::EventEnvelopeInvalid, msg).key(key()).column(col).actual(found))
+        };
+        if env.event_type.is_empty() {
+            findings.push(inv("type", "event has no type".into(), "\"\"".into()));
+        }
+        if !is_utc_timestamp(&env.timestamp) {
+            findings.push(inv("timestamp", "timestamp is not an RFC 3339 UTC time".into(), format!("{:?}", env.timestamp)));
+        }
+        match env.event_id.as_deref() {
+            None => findings.push(inv("event_id", "event has no event_id".into(), "absent".into())),
+            Some(id) => {
+                if !is_prefixed_ulid(id, "evt_") {
+                    findings.push(inv("event_id", "event_id is not evt_ + a 26-character ULID".into(), format!("{id:?}")));
+                }
+                if let Some(&j) = first_seen.get(id) {
+                    let first = &loaded.events[j];
+                    findings.push(loaded.at(
+                        e,
+                        Finding::new(Kind::EventIdDuplicate, format!("event_id already used at {}:{}", loaded.file_of(first), first.line)).key(key()),
+                    ));
+                } else {
+                    first_seen.insert(id, i);
+                }
+            }
+        }
+        if env.v != Some(1) {
+            findings.push(inv("v", "v must be 1".into(), env.v.map_or("absent".into(), |v| v.to_string())));
+        }
+        if mode == Mode::Fixture {
+            match env.origin_daemon.as_deref() {
+                Some(d) if is_daemon_id(d) => {}
+                Some(d) => findings.push(inv("origin_daemon", "origin_daemon is not d_ + 12 lowercase base32 characters".into(), format!("{d:?}"))),
+                None => findings.push(inv("origin_daemon", "event has no origin_daemon".into(), "absent".into())),
+            }
+            match env.sequence {
+                Some(n) if n >= 1 => {}
+                Some(n) => findings.push(inv("sequence", "sequence must be >= 1".into(), n.to_string())),
+                None => findings.push(inv("sequence", "event has no sequence".into(), "absent".into())),
+            }
+        }
+        let canonical = canonical_object(&e.event.raw);
+        if canonical != e.text {
+            findings.push(loaded.at(
+                e,
+                Finding::new(Kind::EventNotCanonical, format!("line is not the daemon's canonical JSON (sorted keys, Go escaping); {}", first_difference(&canonical, &e.text, ("canonical", "line"))))
+                    .key(key()),
+            ));
+        }
+        let shard = loaded.files[e.file].shard.as_deref();
+        let msg = is_message_event(&env.event_type);
+        match (shard, msg) {
+            (None, true) => findings.push(loaded.at(e, Finding::new(Kind::EventMisplaced, format!("{} belongs in messages/, not events.jsonl", env.event_type)).key(key()))),
+            (Some(_), false) => findings.push(loaded.at(
+                e,
+                Finding::new(Kind::EventMisplaced, format!("{:?} is not a message event and belongs in events.jsonl", env.event_type)).key(key()),
+            )),
+            (Some(s), true) => {
+                let mid = e.event.raw.get("message_id").and_then(Value::as_str).unwrap_or("");
+                if let Some(allowed) = authors.get(mid) {
+                    if !allowed.iter().any(|a| a == s) {
+                        findings.push(loaded.at(
+                            e,
+                            Finding::new(Kind::ShardMismatch, format!("message {mid} is authored by {}, but the event is in shard {s}", allowed[0]))
+                                .key(key())
+                                .values(format!("messages/{}.jsonl", allowed[0]), format!("messages/{s}.jsonl")),
+                        ));
+                    }
+                }
+            }
+            (None, false) => {}
+        }
+    }
+    if mode == Mode::Fixture {
+        check_sequences(loaded, findings);
+    }
+}
+
+fn check_sequences(loaded: &Loaded, findings: &mut Findings) {
+    let mut by_seq: HashMap<i64, usize> = HashMap::new();
+    let mut last: HashMap<&str, (i64, usize)> = HashMap::new();
+    let mut per_daemon: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for &i in &loaded.order {
+        let e = &loaded.events[i];
+        let Some(seq) = e.event.envelope.sequence else { continue };
+        let daemon = e.event.envelope.origin_daemon.as_deref().unwrap_or("");
+        let key = || format!("event_id={}", e.event_id());
+        if let Some(&j) = by_seq.get(&seq) {
+            let o = &loaded.events[j];
+            findings.push(loaded.at(
+                e,
+                Finding::new(Kind::SequenceDuplicate, format!("sequence {seq} already used by {} at {}:{}", o.event_id(), loaded.file_of(o), o.line)).key(key()),
+            ));
+        } else {
+            by_seq.insert(seq, i);
+        }
+        if let Some(&(prev, j)) = last.get(daemon) {
+            if seq <= prev {
+                let o = &loaded.events[j];
+                findings.push(loaded.at(
+                    e,
+                    Finding::new(
+                        Kind::SequenceOrder,
+                        format!("sequence {seq} of daemon {daemon} does not increase in replay order: the previous event {} ({}:{}) has {prev}", o.event_id(), loaded.file_of(o), o.line),
+                    )
+                    .key(key())
+                    .values(format!("> {prev}"), seq.to_string()),
+                ));
+            }
+        }
+        if last.get(daemon).is_none_or(|&(p, _)| seq > p) {
+            last.insert(daemon, (seq, i));
+        }
+        per_daemon.entry(daemon).or_default().push(seq);
+    }
+    for (daemon, mut seqs) in per_daemon {
+        seqs.sort_unstable();
+        seqs.dedup();
+        let mut expect = 1i64;
+        for s in seqs {
+            if s > expect {
+                let range = if s - 1 == expect { expect.to_string() } else { format!("{expect}..={}", s - 1) };
+                findings.push(
+                    Finding::new(Kind::SequenceGap, format!("daemon {daemon}: sequence {range} missing from the JSONL (an event was lost)"))
+                        .key(format!("origin_daemon={daemon}"))
+                        .values(range.clone(), "absent"),
+                );
+            }
+            expect = expect.max(s + 1);
+        }
+    }
+}
+
+/// The `events` table must hold exactly the JSONL events.
+pub fn check_event_log(db: &Connection, loaded: &Loaded, findings: &mut Findings) -> TableStats {
+    let mut st = TableStats::new("events", "event_log");
+    // first line of each event id, in file order
+    let mut first: HashMap<&str, usize> = HashMap::with_capacity(loaded.events.len());
+    for (i, e) in loaded.events.iter().enumerate() {
+        if let Some(id) = e.event.envelope.event_id.as_deref() {
+            first.entry(id).or_insert(i);
+        }
+    }
+    type Diffs = Vec<(&'static str, String, String)>;
+    let mut matched: Vec<Option<Diffs>> = vec![None; loaded.events.len()];
+    let mut extras: Vec<(String, Val, Val, Option<String>)> = Vec::new();
+    // Rows are streamed and compared by reference; only differences allocate.
+    let streamed = (|| -> rusqlite::Result<u64> {
+        let mut stmt = db.prepare("SELECT event_id, sequence, type, timestamp, origin_daemon, event_json FROM events ORDER BY event_id")?;
+        let mut rows = stmt.query([])?;
+        let mut n = 0u64;
+        while let Some(r) = rows.next()? {
+            n += 1;
+            let text = |i: usize| -> rusqlite::Result<Option<&[u8]>> {
+                Ok(match r.get_ref(i)? {
+                    ValueRef::Text(t) => Some(t),
+                    _ => None,
+                })
+            };
+            let hit = text(0)?.and_then(|b| std::str::from_utf8(b).ok()).and_then(|id| first.get(id).copied()).filter(|&i| matched[i].is_none());
+            let Some(i) = hit else {
+                let v = |k: usize| -> rusqlite::Result<Val> { Ok(Val::from_ref(r.get_ref(k)?)) };
+                extras.push((plain(&v(0)?), v(1)?, v(2)?, v(5)?.as_str().map(str::to_owned)));
+                continue;
+            };
+            let e = &loaded.events[i];
+            let env = &e.event.envelope;
+            let mut diffs: Diffs = Vec::new();
+            let found = |k: usize| -> rusqlite::Result<String> { Ok(Val::from_ref(r.get_ref(k)?).to_string()) };
+            match text(5)? {
+                Some(b) if b == e.text.as_bytes() => {}
+                Some(b) => diffs.push(("event_json", "the JSONL line byte for byte".into(), first_difference(&e.text, &String::from_utf8_lossy(b), ("line", "event_json")))),
+                None => diffs.push(("event_json", "the JSONL line byte for byte".into(), found(5)?)),
+            }
+            if text(2)? != Some(env.event_type.as_bytes()) {
+                diffs.push(("type", format!("{:?}", env.event_type), found(2)?));
+            }
+            if text(3)? != Some(env.timestamp.as_bytes()) {
+                diffs.push(("timestamp", format!("{:?}", env.timestamp), found(3)?));
+            }
+            let origin = env.origin_daemon.as_deref().unwrap_or("");
+            if text(4)? != Some(origin.as_bytes()) {
+                diffs.push(("origin_daemon", format!("{origin:?}"), found(4)?));
+            }
+            let seq_ok = match (env.sequence, r.get_ref(1)?) {
+                (Some(s), ValueRef::Integer(x)) => s == x,
+                _ => false,
+            };
+            if !seq_ok {
+                diffs.push(("sequence", env.sequence.map_or("absent".into(), |s| s.to_string()), found(1)?));
+            }
+            matched[i] = Some(diffs);
+        }
+        Ok(n)
+    })();
+    match streamed {
+        Ok(n) => st.rows_db = n,
+        Err(e) => {
+            findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read the events table: {e}")).table("events"));
+            st.other = 1;
+            return st;
+        }
+    }
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut expected = 0u64;
+    for (i, e) in loaded.events.iter().enumerate() {
+        let Some(id) = e.event.envelope.event_id.as_deref() else {
+            expected += 1;
+            st.missing += 1;
+            findings.push(loaded.at(e, Finding::new(Kind::EventLogMissing, "event without event_id cannot have an events row").table("events")));
+            continue;
+        };
+        if !seen.insert(id) {
+            continue; // duplicate line, reported as event_id_duplicate
+        }
+        expected += 1;
+        let key = || format!("event_id={id}");
+        match matched[i].take() {
+            None => {
+                st.missing += 1;
+                findings.push(loaded.at(e, Finding::new(Kind::EventLogMissing, format!("{} has no row in the events table", e.event_type())).table("events").key(key())));
+            }
+            Some(diffs) => {
+                if !diffs.is_empty() {
+                    st.differing += 1;
+                }
+                for (col, exp, act) in diffs {
+                    findings.push(loaded.at(
+                        e,
+                        Finding::new(Kind::EventLogDiffers, "events row differs from its JSONL line").table("events").key(key()).column(col).values(exp, act),
+                    ));
+                }
+            }
+        }
+    }
+    st.rows_expected = Some(expected);
+    for (id, seq, ty, json) in extras {
+        st.extra += 1;
+        let mut f = Finding::new(Kind::EventLogExtra, format!("events row (sequence {seq}, type {ty}) has no JSONL line")).table("events").key(format!("event_id={id}"));
+        if let Some((rel, line, after)) = json.as_deref().and_then(|j| expected_position(loaded, j, seq.as_int())) {
+            f.message.push_str(&format!("; it belongs in {rel} at line {line} ({after})"));
+            f = f.file(rel).line(line);
+        }
+        findings.push(f);
+    }
+    st
+}
+
+/// Where the line of an `events` row would be: its file (the author's shard
+/// for message events, else `events.jsonl`) and the line after the last
+/// event of that file with a smaller sequence.
+fn expected_position(loaded: &Loaded, event_json: &str, seq: Option<i64>) -> Option<(String, u64, String)> {
+    let v: Value = serde_json::from_str(event_json).ok()?;
+    let ty = v.get("type").and_then(Value::as_str)?;
+    let rel = if is_message_event(ty) {
+        let mid = v.get("message_id").and_then(Value::as_str).unwrap_or("");
+        let author = if ty == "message.create" {
+            v.get("agent_id").and_then(Value::as_str).map(str::to_owned)
+        } else {
+            loaded.events.iter().find_map(|e| match &e.event.payload {
+                Payload::MessageCreate(m) if m.message_id == mid => Some(m.agent_id.clone()),
+                _ => None,
+            })
+        }?;
+        format!(".thrum/messages/{}.jsonl", shard_name(&author))
+    } else {
+        ".thrum/events.jsonl".to_string()
+    };
+    let seq = seq?;
+    let file = loaded.files.iter().position(|f| f.rel == rel);
+    let before = file.and_then(|fi| {
+        loaded.events.iter().filter(|e| e.file == fi && e.event.envelope.sequence.is_some_and(|s| s < seq)).max_by_key(|e| e.event.envelope.sequence)
+    });
+    Some(match before {
+        Some(e) => (rel, e.line + 1, format!("after line {} with sequence {}", e.line, e.event.envelope.sequence.unwrap_or(0))),
+        None => (rel, 1, "before every other event of the file".to_string()),
+    })
+}
+
+fn query_rows(db: &Connection, sql: &str) -> rusqlite::Result<Vec<Vec<Val>>> {
+    let mut st = db.prepare(sql)?;
+    let n = st.column_count();
+    let mut rows = st.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let mut v = Vec::with_capacity(n);
+        for i in 0..n {
+            v.push(Val::from_ref(r.get_ref(i)?));
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+fn count(db: &Connection, table: &str) -> u64 {
+    db.query_row(&format!("SELECT count(*) FROM {}", crate::value::quote_ident(table)), [], |r| r.get::<_, i64>(0)).map(|n| n as u64).unwrap_or(0)
+}
+
+/// References and plausibility of the local-only tables.
+pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: &mut Findings) -> Vec<TableStats> {
+    let mut out = Vec::new();
+    let unreadable = |findings: &mut Findings, t: &str, e: rusqlite::Error| {
+        findings.push(Finding::new(Kind::TableUnreadable, format!("cannot check references: {e}")).table(t));
+        let mut st = TableStats::new(t, "local");
+        st.other = 1;
+        st
+    };
+
+    // message_reads
+    let mut st = TableStats::new("message_reads", "local");
+    st.rows_db = count(db, "message_reads");
+    match query_rows(
+        db,
+        "SELECT r.message_id, r.session_id, r.agent_id, r.read_at, m.created_at, s.agent_id, s.started_at, s.ended_at, \
+         m.message_id IS NOT NULL, s.session_id IS NOT NULL, EXISTS(SELECT 1 FROM agents a WHERE a.agent_id = r.agent_id) \
+         FROM message_reads r LEFT JOIN messages m ON m.message_id = r.message_id LEFT JOIN sessions s ON s.session_id = r.session_id \
+         ORDER BY r.message_id, r.session_id",
+    ) {
+        Ok(rows) => {
+            for r in rows {
+                let key = || format!("message_id={}, session_id={}", plain(&r[0]), plain(&r[1]));
+                let mut bad = false;
+                let mut push = |f: Finding| {
+                    bad = true;
+                    findings.push(f.table("message_reads").key(key()));
+                };
+                let has_msg = r[8] == Val::Int(1);
+                let has_ses = r[9] == Val::Int(1);
+                if !has_msg {
+                    push(Finding::new(Kind::DanglingReference, "read of a message that does not exist").column("message_id"));
+                }
+                if !has_ses {
+                    push(Finding::new(Kind::DanglingReference, "read by a session that does not exist").column("session_id"));
+                }
+                let agent = plain(&r[2]);
+                if r[10] != Val::Int(1) && !cleaned_agents.contains(&agent) {
+                    push(Finding::new(Kind::DanglingReference, "read by an agent that does not exist").column("agent_id"));
+                }
+                if has_ses && r[5] != r[2] {
+                    push(Finding::new(Kind::ReferenceMismatch, "the read's agent is not the reading session's agent").column("agent_id").values(r[5].to_string(), r[2].to_string()));
+                }
+                let read = r[3].as_str().and_then(ts);
+                match read {
+                    None => push(Finding::new(Kind::TimestampInvalid, "read_at is not an RFC 3339 timestamp").column("read_at").actual(r[3].to_string())),
+                    Some(read) => {
+                        if let Some(created) = r[4].as_str().and_then(ts) {
+                            if read < created {
+                                push(
+                                    Finding::new(Kind::ReadBeforeMessage, "message read before it was created")
+                                        .column("read_at")
+                                        .values(format!(">= created_at {}", r[4]), r[3].to_string()),
+                                );
+                            }
+                        }
+                        let started = r[6].as_str().and_then(ts);
+                        let ended = r[7].as_str().and_then(ts);
+                        if has_ses && (started.is_some_and(|s| read < s) || ended.is_some_and(|e| read > e)) {
+                            push(
+                                Finding::new(Kind::ReadOutsideSession, "read recorded outside the reading session's lifetime")
+                                    .column("read_at")
+                                    .values(format!("between started_at {} and ended_at {}", r[6], r[7]), r[3].to_string()),
+                            );
+                        }
+                    }
+                }
+                if bad {
+                    st.other += 1;
+                }
+            }
+            out.push(st);
+        }
+        Err(e) => out.push(unreadable(findings, "message_reads", e)),
+    }
+
+    // subscriptions
+    let mut st = TableStats::new("subscriptions", "local");
+    st.rows_db = count(db, "subscriptions");
+    match query_rows(
+        db,
+        "SELECT x.id, x.session_id, x.scope_type, x.scope_value, x.mention_role, x.created_at, \
+         EXISTS(SELECT 1 FROM sessions s WHERE s.session_id = x.session_id) FROM subscriptions x ORDER BY x.id",
+    ) {
+        Ok(rows) => {
+            for r in rows {
+                let key = || format!("id={} (session_id={})", plain(&r[0]), plain(&r[1]));
+                let mut bad = false;
+                let mut push = |f: Finding| {
+                    bad = true;
+                    findings.push(f.table("subscriptions").key(key()));
+                };
+                if r[6] != Val::Int(1) {
+                    push(Finding::new(Kind::DanglingReference, "subscription of a session that does not exist").column("session_id"));
+                }
+                let set = |v: &Val| !v.is_null();
+                let shape_ok = matches!((set(&r[2]), set(&r[3]), set(&r[4])), (true, true, false) | (false, false, true) | (false, false, false));
+                if !shape_ok {
+                    push(
+                        Finding::new(Kind::SubscriptionShapeInvalid, "expected scope (type+value), mention (role) or all (all NULL)")
+                            .actual(format!("scope_type={}, scope_value={}, mention_role={}", r[2], r[3], r[4])),
+                    );
+                }
+                if r[5].as_str().and_then(ts).is_none() {
+                    push(Finding::new(Kind::TimestampInvalid, "created_at is not an RFC 3339 timestamp").column("created_at").actual(r[5].to_string()));
+                }
+                if bad {
+                    st.other += 1;
+                }
+            }
+            out.push(st);
+        }
+        Err(e) => out.push(unreadable(findings, "subscriptions", e)),
+    }
+
+    // session_scopes / session_refs
+    for (table, a, b) in [("session_scopes", "scope_type", "scope_value"), ("session_refs", "ref_type", "ref_value")] {
+        let mut st = TableStats::new(table, "local");
+        st.rows_db = count(db, table);
+        let sql = format!(
+            "SELECT x.session_id, x.{a}, x.{b}, x.added_at, EXISTS(SELECT 1 FROM sessions s WHERE s.session_id = x.session_id) FROM {table} x ORDER BY 1, 2, 3"
+        );
+        match query_rows(db, &sql) {
+            Ok(rows) => {
+                for r in rows {
+                    let key = || format!("session_id={}, {a}={}, {b}={}", plain(&r[0]), plain(&r[1]), plain(&r[2]));
+                    let mut bad = false;
+                    if r[4] != Val::Int(1) {
+                        bad = true;
+                        findings.push(Finding::new(Kind::DanglingReference, "row of a session that does not exist").table(table).key(key()).column("session_id"));
+                    }
+                    if r[3].as_str().and_then(ts).is_none() {
+                        bad = true;
+                        findings.push(Finding::new(Kind::TimestampInvalid, "added_at is not an RFC 3339 timestamp").table(table).key(key()).column("added_at").actual(r[3].to_string()));
+                    }
+                    if bad {
+                        st.other += 1;
+                    }
+                }
+                out.push(st);
+            }
+            Err(e) => out.push(unreadable(findings, table, e)),
+        }
+    }
+
+    // sync_checkpoints
+    let mut st = TableStats::new("sync_checkpoints", "local");
+    st.rows_db = count(db, "sync_checkpoints");
+    let max_seq: i64 = db.query_row("SELECT coalesce(max(sequence), 0) FROM events", [], |r| r.get(0)).unwrap_or(0);
+    match query_rows(db, "SELECT peer_daemon_id, last_synced_sequence, last_sync_timestamp, typeof(last_sync_timestamp) FROM sync_checkpoints ORDER BY 1") {
+        Ok(rows) => {
+            for r in rows {
+                let key = || format!("peer_daemon_id={}", plain(&r[0]));
+                let mut bad = false;
+                match r[1].as_int() {
+                    Some(n) if n <= max_seq && n >= 0 => {}
+                    _ => {
+                        bad = true;
+                        findings.push(
+                            Finding::new(Kind::CheckpointAhead, "last_synced_sequence is beyond the last event sequence")
+                                .table("sync_checkpoints")
+                                .key(key())
+                                .column("last_synced_sequence")
+                                .values(format!("0..={max_seq}"), r[1].to_string()),
+                        );
+                    }
+                }
+                if r[3].as_str() != Some("integer") {
+                    bad = true;
+                    findings.push(
+                        Finding::new(Kind::TimestampInvalid, "last_sync_timestamp is not integer unix seconds")
+                            .table("sync_checkpoints")
+                            .key(key())
+                            .column("last_sync_timestamp")
+                            .actual(r[2].to_string()),
+                    );
+                }
+                if bad {
+                    st.other += 1;
+                }
+            }
+            out.push(st);
+        }
+        Err(e) => out.push(unreadable(findings, "sync_checkpoints", e)),
+    }
+    out
+}
+
+/// Identity files (version 2), context files and agents rows correspond.
+pub fn check_identities(tree: &Tree, db: &Connection, findings: &mut Findings) {
+    let agents: BTreeMap<String, Vec<Val>> = match query_rows(db, "SELECT agent_id, kind, role, module, display FROM agents") {
+        Ok(rows) => rows.into_iter().filter_map(|r| r[0].as_str().map(str::to_owned).map(|id| (id, r))).collect(),
+        Err(e) => {
+            findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read agents for the identity check: {e}")).table("agents"));
+            return;
+        }
+    };
+    let list = |dir: &str, ext: &str| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(tree.path(dir))
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.ends_with(ext))
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let contexts: HashSet<String> = list("context", ".md").into_iter().collect();
+    let mut covered_agents: HashSet<String> = HashSet::new();
+    let mut covered_contexts: HashSet<String> = HashSet::new();
+    for file in list("identities", ".json") {
+        let rel = format!(".thrum/identities/{file}");
+        let stem = file.trim_end_matches(".json").to_owned();
+        let invalid = |col: &str, msg: &str| Finding::new(Kind::IdentityInvalid, msg.to_string()).file(rel.clone()).column(col);
+        let v: Value = match std::fs::read(tree.path(&format!("identities/{file}"))).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+            Some(v) => v,
+            None => {
+                findings.push(Finding::new(Kind::IdentityInvalid, "not valid JSON").file(rel.clone()));
+                continue;
+            }
+        };
+        if v.get("version").and_then(Value::as_i64) != Some(2) {
+            findings.push(invalid("version", "version must be 2").actual(v.get("version").map_or("absent".into(), |x| x.to_string())));
+        }
+        for k in ["repo_id", "worktree", "confirmed_by"] {
+            if !v.get(k).is_some_and(Value::is_string) {
+                findings.push(invalid(k, "missing or not a string"));
+            }
+        }
+        match v.get("updated_at").and_then(Value::as_str) {
+            Some(t) if ts(t).is_some() => {}
+            other => findings.push(invalid("updated_at", "not an RFC 3339 timestamp").actual(format!("{other:?}"))),
+        }
+        let Some(agent) = v.get("agent").and_then(Value::as_object) else {
+            findings.push(invalid("agent", "missing agent object"));
+            continue;
+        };
+        let field = |k: &str| agent.get(k).and_then(Value::as_str);
+        let mut ok = true;
+        for k in ["Kind", "Name", "Role", "Module", "Display"] {
+            if field(k).is_none() {
+                ok = false;
+                findings.push(invalid(&format!("agent.{k}"), "missing or not a string (keys are capitalised)"));
+            }
+        }
+        if !ok {
+            continue;
+        }
+        let name = field("Name").unwrap_or_default().to_owned();
+        let kind = field("Kind").unwrap_or_default();
+        let id = match kind {
+            "agent" => name.clone(),
+            "human" => format!("user:{name}"),
+            other => {
+                findings.push(invalid("agent.Kind", "Kind must be agent or human").actual(format!("{other:?}")));
+                name.clone()
+            }
+        };
+        // The file name is the agent's {name} as section 1 uses it for shards:
+        // shard_name(id) (`user_alice` for `user:alice`); the bare Name is accepted too.
+        let file_name = shard_name(&id);
+        let stem = if stem == file_name || stem == name {
+            stem
+        } else {
+            findings.push(invalid("agent.Name", "file name must be {name}.json (the agent's shard name)").values(format!("{file_name}.json"), file.clone()));
+            file_name
+        };
+        let ctx_name = format!("{stem}.md");
+        match v.get("context_file") {
+            None => {}
+            Some(Value::String(c)) if *c == format!("context/{ctx_name}") => {}
+            Some(other) => findings.push(invalid("context_file", "must be context/{name}.md").values(format!("\"context/{ctx_name}\""), other.to_string())),
+        }
+        if contexts.contains(&ctx_name) {
+            covered_contexts.insert(ctx_name.clone());
+        } else {
+            findings.push(Finding::new(Kind::ContextMissing, format!("identity {id} has no context/{ctx_name}")).file(format!(".thrum/context/{ctx_name}")));
+        }
+        match agents.get(&id) {
+            None => findings.push(Finding::new(Kind::IdentityOrphan, format!("identity {id} has no agents row")).file(rel.clone()).table("agents").key(format!("agent_id={id}"))),
+            Some(row) => {
+                covered_agents.insert(id.clone());
+                for (col, k, i) in [("kind", "Kind", 1), ("role", "Role", 2), ("module", "Module", 3), ("display", "Display", 4)] {
+                    let f = field(k).unwrap_or_default();
+                    if row[i].as_str() != Some(f) {
+                        findings.push(
+                            Finding::new(Kind::IdentityDiffers, format!("identity agent.{k} differs from agents.{col}"))
+                                .file(rel.clone())
+                                .table("agents")
+                                .key(format!("agent_id={id}"))
+                                .column(col)
+                                .values(format!("{f:?}"), row[i].to_string()),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    for id in agents.keys() {
+        if !covered_agents.contains(id) {
+            findings.push(
+                Finding::new(Kind::IdentityMissing, format!("agent {id} has no identity file"))
+                    .table("agents")
+                    .key(format!("agent_id={id}"))
+                    .file(format!(".thrum/identities/{}.json", shard_name(id))),
+            );
+        }
+    }
+    let mut orphans: Vec<&String> = contexts.iter().filter(|c| !covered_contexts.contains(*c)).collect();
+    orphans.sort();
+    for c in orphans {
+        findings.push(Finding::new(Kind::ContextOrphan, "context file without an identity").file(format!(".thrum/context/{c}")));
+    }
+}
+
+/// `config.json`, the `thrum.db` placeholder, and archive entries under `.thrum/`.
+pub fn check_layout(tree: &Tree, findings: &mut Findings) {
+    let cfg = tree.path("config.json");
+    match std::fs::read(&cfg) {
+        Err(_) => findings.push(Finding::new(Kind::FileMissing, "config.json is missing").file(".thrum/config.json")),
+        Ok(b) => match serde_json::from_slice::<Value>(&b) {
+            Ok(Value::Object(m)) => {
+                if m.get("version").and_then(Value::as_i64) != Some(1) {
+                    findings.push(Finding::new(Kind::ConfigInvalid, "version must be 1").file(".thrum/config.json").column("version"));
+                }
+                if !m.get("local_only").is_some_and(Value::is_boolean) {
+                    findings.push(Finding::new(Kind::ConfigInvalid, "local_only must be a boolean").file(".thrum/config.json").column("local_only"));
+                }
+            }
+            _ => findings.push(Finding::new(Kind::ConfigInvalid, "not a JSON object").file(".thrum/config.json")),
+        },
+    }
+    match std::fs::metadata(tree.path("thrum.db")) {
+        Err(_) => findings.push(Finding::new(Kind::FileMissing, "thrum.db placeholder is missing").file(".thrum/thrum.db")),
+        Ok(m) if m.len() != 0 => {
+            findings.push(Finding::new(Kind::PlaceholderNotEmpty, "thrum.db must be an empty placeholder").file(".thrum/thrum.db").values("0 bytes", format!("{} bytes", m.len())))
+        }
+        Ok(_) => {}
+    }
+    if let Some(entries) = &tree.entries {
+        for e in entries {
+            if e.path != ".thrum" && !e.path.starts_with(".thrum/") {
+                findings.push(Finding::new(Kind::ArchiveUnexpectedEntry, "archive entries must be rooted at .thrum/").file(e.path.clone()));
+            }
+        }
+    }
+}
+
+/// The table a schema difference is about (`None` for indexes and others).
+fn diff_table(object: &str) -> Option<&str> {
+    if let Some(t) = object.strip_prefix("table ") {
+        return Some(t);
+    }
+    if object.contains(' ') {
+        return None;
+    }
+    Some(object.split('.').next().unwrap_or(object))
+}
+
+/// schema_version, schema against a fresh v13 database, integrity and
+/// foreign keys. Returns the schema differences found (known or not).
+pub fn check_db(db: &Connection, expected_version: i64, mode: Mode, findings: &mut Findings) -> (Option<i64>, Vec<SchemaDiff>) {
+    let versions = query_rows(db, "SELECT version FROM schema_version").unwrap_or_default();
+    let version = versions.first().and_then(|r| r[0].as_int());
+    if versions.len() != 1 || version != Some(expected_version) {
+        let found = versions.iter().map(|r| r[0].to_string()).collect::<Vec<_>>().join(", ");
+        findings.push(
+            Finding::new(Kind::SchemaVersionWrong, "schema_version must hold exactly one row")
+                .table("schema_version")
+                .column("version")
+                .values(expected_version.to_string(), if found.is_empty() { "no rows".into() } else { found }),
+        );
+    }
+    let diffs = match (schema::fresh(thrum_schemas::sql::V13), schema::snapshot(db)) {
+        (Ok(fresh), Ok(actual)) => schema::diff(&fresh, &actual),
+        (_, Err(e)) | (Err(e), _) => {
+            findings.push(Finding::new(Kind::SchemaDiffers, format!("cannot read the schema: {e}")));
+            Vec::new()
+        }
+    };
+    let known = schema::known_migration_diffs();
+    for d in &diffs {
+        let kind = if mode == Mode::Migrated && known.contains(d) { Kind::SchemaMigrationKnownDiff } else { Kind::SchemaDiffers };
+        let mut f = Finding::new(kind, format!("{} {} differs from a fresh v13 database", d.object, d.attribute));
+        if let Some(t) = diff_table(&d.object) {
+            f = f.table(t);
+        }
+        findings.push(
+            f.key(d.object.clone())
+                .column(d.attribute.clone())
+                .values(d.expected.clone(), d.actual.clone()),
+        );
+    }
+    match query_rows(db, "PRAGMA integrity_check") {
+        Ok(rows) => {
+            let lines: Vec<String> = rows.iter().map(|r| plain(&r[0])).collect();
+            if lines != ["ok"] {
+                for l in lines {
+                    findings.push(Finding::new(Kind::IntegrityCheckFailed, l));
+                }
+            }
+        }
+        Err(e) => findings.push(Finding::new(Kind::IntegrityCheckFailed, format!("integrity_check failed to run: {e}"))),
+    }
+    match query_rows(db, "PRAGMA foreign_key_check") {
+        Ok(rows) => {
+            for r in rows {
+                findings.push(
+                    Finding::new(Kind::ForeignKeyViolation, format!("row refers to a missing {} row (foreign key {})", plain(&r[2]), r[3]))
+                        .table(plain(&r[0]))
+                        .key(format!("rowid={}", r[1])),
+                );
+            }
+        }
+        Err(e) => findings.push(Finding::new(Kind::ForeignKeyViolation, format!("foreign_key_check failed to run: {e}"))),
+    }
+    (version, diffs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_object_equals_gojson() {
+        for line in [
+            r#"{"b":1,"a":{"z":[1,"<&>"],"B":null},"_":true,"é":"\u2028"}"#,
+            r#"{"type":"x","timestamp":"t","body":{"content":"a\nb","format":"markdown"},"v":1}"#,
+        ] {
+            let v: Value = serde_json::from_str(line).unwrap();
+            let Value::Object(m) = &v else { panic!() };
+            assert_eq!(canonical_object(m), thrum_schemas::gojson::to_string(&v));
+        }
+    }
+
+    #[test]
+    fn differences_are_located() {
+        assert_eq!(first_difference("abcdef", "abXdef", ("a", "b")), "first difference at byte 2: a …abcdef…, b …abXdef…");
+        assert!(is_daemon_id("d_0123456789ab"));
+        assert!(!is_daemon_id("test-daemon"));
+        assert_eq!(diff_table("table threads"), Some("threads"));
+        assert_eq!(diff_table("agents.display"), Some("agents"));
+        assert_eq!(diff_table("index idx_x"), None);
+    }
+}

@@ -1,0 +1,313 @@
+//! Row-by-row, column-by-column comparison of the fixture database with the
+//! replayed one, for every projected table of the catalogue.
+//!
+//! Rows are matched by primary key (for AUTOINCREMENT tables that is `id`, so
+//! whole rows including ids are compared). Heartbeat columns (the catalogue's
+//! `local_columns`: `sessions.last_seen_at`, `agents.last_seen_at`) are
+//! checked for plausibility instead of equality:
+//! * a session's `last_seen_at` is a valid timestamp, not before its
+//!   `started_at` and, when ended, not after its `ended_at`;
+//! * an agent's `last_seen_at` is `''`, or a valid timestamp not before the
+//!   earliest `started_at` of the agent's sessions and not after the latest
+//!   `last_seen_at` among them.
+
+use crate::findings::{Finding, Findings, Kind};
+use crate::util::ts;
+use crate::value::{cmp_keys, key_text, load_rows, Val};
+use rusqlite::Connection;
+use serde::Serialize;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use thrum_schemas::catalogue::{self, Table};
+
+/// Per-table counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableStats {
+    pub table: String,
+    /// What was checked: `replay`, `event_log`, `local`, `v5_preserved`.
+    pub check: String,
+    /// Rows in the database under test.
+    pub rows_db: u64,
+    /// Rows expected: from the replay (`replay`), JSONL events (`event_log`), the v5 database (`v5_preserved`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_expected: Option<u64>,
+    /// Expected rows absent from the database.
+    pub missing: u64,
+    /// Database rows not expected.
+    pub extra: u64,
+    /// Rows present on both sides with at least one differing cell.
+    pub differing: u64,
+    /// Other findings about this table (plausibility, references).
+    pub other: u64,
+}
+
+impl TableStats {
+    pub fn new(table: &str, check: &str) -> TableStats {
+        TableStats { table: table.into(), check: check.into(), rows_db: 0, rows_expected: None, missing: 0, extra: 0, differing: 0, other: 0 }
+    }
+    pub fn clean(&self) -> bool {
+        self.missing == 0 && self.extra == 0 && self.differing == 0 && self.other == 0
+    }
+}
+
+/// Column names of a catalogue table.
+pub fn col_names(t: &Table) -> Vec<&'static str> {
+    t.columns.iter().map(|c| c.name).collect()
+}
+
+/// Column indexes of `names` in `t`.
+pub fn idx(t: &Table, names: &[&str]) -> Vec<usize> {
+    names.iter().filter_map(|n| t.column_index(n)).collect()
+}
+
+/// Key text naming a row; AUTOINCREMENT tables add identifying context.
+pub fn describe_key(t: &Table, row: &[Val]) -> String {
+    let cols = col_names(t);
+    let pk = idx(t, t.primary_key);
+    let mut s = key_text(&cols, row, &pk);
+    if t.autoincrement {
+        let ctx: Vec<usize> = if t.natural_key != t.primary_key {
+            idx(t, t.natural_key)
+        } else {
+            (0..cols.len()).filter(|i| !pk.contains(i)).take(2).collect()
+        };
+        s.push_str(&format!(" ({})", key_text(&cols, row, &ctx)));
+    }
+    s
+}
+
+fn row_text(t: &Table, row: &[Val]) -> String {
+    t.columns.iter().zip(row).map(|(c, v)| format!("{}={}", c.name, v)).collect::<Vec<_>>().join(", ")
+}
+
+/// Per agent: (earliest started_at, latest last_seen_at) of its sessions, in µs.
+#[derive(Debug, Default)]
+pub struct SessionSpan {
+    map: HashMap<String, (Option<i64>, Option<i64>)>,
+}
+
+impl SessionSpan {
+    pub fn load(db: &Connection) -> rusqlite::Result<SessionSpan> {
+        let mut st = db.prepare("SELECT agent_id, started_at, last_seen_at FROM sessions")?;
+        let mut rows = st.query([])?;
+        let mut map: HashMap<String, (Option<i64>, Option<i64>)> = HashMap::new();
+        while let Some(r) = rows.next()? {
+            let a = Val::from_ref(r.get_ref(0)?);
+            let Some(agent) = a.as_str() else { continue };
+            let start = Val::from_ref(r.get_ref(1)?).as_str().and_then(ts);
+            let seen = Val::from_ref(r.get_ref(2)?).as_str().and_then(ts);
+            let e = map.entry(agent.to_owned()).or_insert((None, None));
+            if let Some(s) = start {
+                e.0 = Some(e.0.map_or(s, |x: i64| x.min(s)));
+            }
+            if let Some(s) = seen {
+                e.1 = Some(e.1.map_or(s, |x: i64| x.max(s)));
+            }
+        }
+        Ok(SessionSpan { map })
+    }
+}
+
+fn plausibility(t: &Table, row: &[Val], spans: &SessionSpan) -> Option<(String, String)> {
+    let get = |name: &str| t.column_index(name).map(|i| &row[i]);
+    match t.name {
+        "sessions" => {
+            let seen = get("last_seen_at")?;
+            let started = get("started_at")?.as_str().and_then(ts);
+            let ended_raw = get("ended_at")?;
+            let ended = ended_raw.as_str().and_then(ts);
+            let Some(s) = seen.as_str().and_then(ts) else {
+                return Some(("a valid RFC 3339 timestamp".into(), seen.to_string()));
+            };
+            let expect = match ended_raw {
+                Val::Null => format!("a time >= started_at {}", get("started_at")?),
+                _ => format!("a time between started_at {} and ended_at {}", get("started_at")?, ended_raw),
+            };
+            if started.is_some_and(|st| s < st) || ended.is_some_and(|en| s > en) {
+                return Some((expect, seen.to_string()));
+            }
+            None
+        }
+        "agents" => {
+            let seen = get("last_seen_at")?;
+            if seen.as_str() == Some("") {
+                return None;
+            }
+            let Some(s) = seen.as_str().and_then(ts) else {
+                return Some(("'' or a valid RFC 3339 timestamp".into(), seen.to_string()));
+            };
+            let agent = get("agent_id")?.as_str().unwrap_or("");
+            match spans.map.get(agent) {
+                None => Some(("'' (the agent has no sessions)".into(), seen.to_string())),
+                Some((first, last)) => {
+                    if first.is_some_and(|f| s < f) || last.is_some_and(|l| s > l) {
+                        let f = first.map(thrum_schemas::time::rfc3339_nano).unwrap_or_default();
+                        let l = last.map(thrum_schemas::time::rfc3339_nano).unwrap_or_default();
+                        Some((format!("'' or a time between its first session start {f} and its sessions' latest last_seen_at {l}"), seen.to_string()))
+                    } else {
+                        None
+                    }
+                }
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Compares one table's rows. `db_rows` and `rep_rows` are sorted by the primary key.
+pub fn compare_rows(t: &Table, db_rows: &[Vec<Val>], rep_rows: &[Vec<Val>], spans: &SessionSpan, findings: &mut Findings) -> TableStats {
+    let pk = idx(t, t.primary_key);
+    let local = idx(t, t.local_columns);
+    let mut st = TableStats::new(t.name, "replay");
+    st.rows_db = db_rows.len() as u64;
+    st.rows_expected = Some(rep_rows.len() as u64);
+    let (mut i, mut j) = (0, 0);
+    while i < db_rows.len() || j < rep_rows.len() {
+        let ord = match (db_rows.get(i), rep_rows.get(j)) {
+            (Some(a), Some(b)) => cmp_keys(a, b, &pk),
+            (Some(_), None) => Ordering::Less,
+            _ => Ordering::Greater,
+        };
+        match ord {
+            Ordering::Less => {
+                let r = &db_rows[i];
+                st.extra += 1;
+                findings.push(
+                    Finding::new(Kind::RowExtra, format!("database row not produced by the replay: {}", row_text(t, r))).table(t.name).key(describe_key(t, r)),
+                );
+                i += 1;
+            }
+            Ordering::Greater => {
+                let r = &rep_rows[j];
+                st.missing += 1;
+                findings.push(
+                    Finding::new(Kind::RowMissing, format!("row produced by the replay is missing from the database: {}", row_text(t, r)))
+                        .table(t.name)
+                        .key(describe_key(t, r)),
+                );
+                j += 1;
+            }
+            Ordering::Equal => {
+                let (a, b) = (&db_rows[i], &rep_rows[j]);
+                let mut differs = false;
+                for (ci, c) in t.columns.iter().enumerate() {
+                    if local.contains(&ci) {
+                        continue;
+                    }
+                    if a[ci] != b[ci] {
+                        differs = true;
+                        findings.push(
+                            Finding::new(Kind::CellDiffers, "database value differs from the replayed value")
+                                .table(t.name)
+                                .key(describe_key(t, a))
+                                .column(c.name)
+                                .values(b[ci].to_string(), a[ci].to_string()),
+                        );
+                    }
+                }
+                if differs {
+                    st.differing += 1;
+                }
+                if !local.is_empty() {
+                    if let Some((expected, actual)) = plausibility(t, a, spans) {
+                        st.other += 1;
+                        findings.push(
+                            Finding::new(Kind::LastSeenImplausible, "heartbeat column outside its plausible range")
+                                .table(t.name)
+                                .key(describe_key(t, a))
+                                .column("last_seen_at")
+                                .values(expected, actual),
+                        );
+                    }
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    st
+}
+
+/// Compares every projected table of `db` with `replayed`.
+pub fn compare_projected(db: &Connection, replayed: &Connection, findings: &mut Findings) -> rusqlite::Result<Vec<TableStats>> {
+    let spans = SessionSpan::load(db).unwrap_or_default();
+    let mut out = Vec::new();
+    for t in catalogue::projected() {
+        let cols = col_names(t);
+        let pk = idx(t, t.primary_key);
+        let rep = load_rows(replayed, t.name, &cols, &pk)?;
+        match load_rows(db, t.name, &cols, &pk) {
+            Ok(db_rows) => out.push(compare_rows(t, &db_rows, &rep, &spans, findings)),
+            Err(e) => {
+                findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read the catalogue's columns: {e}")).table(t.name));
+                let mut st = TableStats::new(t.name, "replay");
+                st.rows_expected = Some(rep.len() as u64);
+                st.missing = rep.len() as u64;
+                st.other = 1;
+                out.push(st);
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use thrum_schemas::catalogue::{table, SESSIONS};
+
+    fn t(s: &str) -> Val {
+        Val::text(s)
+    }
+
+    #[test]
+    fn reports_missing_extra_and_cells() {
+        let tbl = table("message_scopes").unwrap();
+        let db = vec![vec![t("m1"), t("g"), t("a")], vec![t("m2"), t("g"), t("b")]];
+        let rep = vec![vec![t("m1"), t("g"), t("a")], vec![t("m3"), t("g"), t("c")]];
+        let mut f = Findings::new(0);
+        let st = compare_rows(tbl, &db, &rep, &SessionSpan::default(), &mut f);
+        assert_eq!((st.rows_db, st.rows_expected, st.missing, st.extra, st.differing), (2, Some(2), 1, 1, 0));
+        assert_eq!(f.list()[0].kind, Kind::RowExtra);
+        assert_eq!(f.list()[0].key.as_deref(), Some("message_id=m2, scope_type=g, scope_value=b"));
+        assert_eq!(f.list()[1].kind, Kind::RowMissing);
+
+        let tbl = table("group_members").unwrap();
+        let db = vec![vec![Val::Int(1), t("g"), t("agent"), t("x"), t("T"), Val::Null]];
+        let rep = vec![vec![Val::Int(1), t("g"), t("agent"), t("x"), t("T"), t("a")]];
+        let mut f = Findings::new(0);
+        let st = compare_rows(tbl, &db, &rep, &SessionSpan::default(), &mut f);
+        assert_eq!(st.differing, 1);
+        let c = &f.list()[0];
+        assert_eq!((c.kind, c.column.as_deref()), (Kind::CellDiffers, Some("added_by")));
+        assert_eq!(c.key.as_deref(), Some("id=1 (group_id=g, member_type=agent, member_value=x)"));
+        assert_eq!((c.expected.as_deref(), c.actual.as_deref()), (Some("\"a\""), Some("NULL")));
+    }
+
+    #[test]
+    fn last_seen_is_checked_for_plausibility_not_equality() {
+        let start = "2026-01-01T00:00:00.000001Z";
+        let end = "2026-01-01T01:00:00.000001Z";
+        let rep = vec![vec![t("s1"), t("a"), t(start), t(end), Val::Null, t(start)]];
+        let mut f = Findings::new(0);
+        let ok = vec![vec![t("s1"), t("a"), t(start), t(end), Val::Null, t("2026-01-01T00:30:00.000001Z")]];
+        assert!(compare_rows(&SESSIONS, &ok, &rep, &SessionSpan::default(), &mut f).clean());
+        assert_eq!(f.total(), 0);
+        let late = vec![vec![t("s1"), t("a"), t(start), t(end), Val::Null, t("2026-01-01T02:00:00.000001Z")]];
+        let st = compare_rows(&SESSIONS, &late, &rep, &SessionSpan::default(), &mut f);
+        assert_eq!((st.differing, st.other), (0, 1));
+        assert_eq!(f.list()[0].kind, Kind::LastSeenImplausible);
+
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(thrum_schemas::sql::V13).unwrap();
+        conn.execute("INSERT INTO sessions VALUES ('s1','a',?1,NULL,NULL,?2)", [start, end]).unwrap();
+        let spans = SessionSpan::load(&conn).unwrap();
+        let agents = table("agents").unwrap();
+        let rep = vec![vec![t("a"), t("agent"), t("r"), t("m"), t(""), t(""), t(start), t("")]];
+        let mut f = Findings::new(0);
+        for (seen, ok) in [("", true), ("2026-01-01T00:10:00Z", true), (end, true), ("2026-01-01T01:00:01Z", false), ("2025-12-31T00:00:00Z", false), ("junk", false)] {
+            let db = vec![vec![t("a"), t("agent"), t("r"), t("m"), t(""), t(""), t(start), t(seen)]];
+            assert_eq!(compare_rows(agents, &db, &rep, &spans, &mut f).clean(), ok, "{seen}");
+        }
+    }
+}

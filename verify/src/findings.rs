@@ -1,0 +1,381 @@
+//! Findings: every problem (or noteworthy expected change) the verifier
+//! reports, each with a stable machine-readable [`Kind`].
+
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// How a finding affects the verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// The fixture is inconsistent (exit code 1).
+    Error,
+    /// Expected and documented (e.g. a migration drop); never affects the verdict.
+    Info,
+}
+
+macro_rules! kinds {
+    ($( $(#[$doc:meta])* $variant:ident = $name:literal, $sev:ident; )*) => {
+        /// The stable machine-readable kind of a finding. The string form
+        /// (`Kind::as_str`, and the JSON `kind` field) never changes.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Kind {
+            $( $(#[$doc])* $variant, )*
+        }
+        impl Kind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [Kind] = &[$(Kind::$variant,)*];
+            pub fn as_str(self) -> &'static str {
+                match self { $(Kind::$variant => $name,)* }
+            }
+            pub fn severity(self) -> Severity {
+                match self { $(Kind::$variant => Severity::$sev,)* }
+            }
+            pub fn from_name(s: &str) -> Option<Kind> {
+                match s { $($name => Some(Kind::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+kinds! {
+    // --- layout ---------------------------------------------------------
+    /// An archive entry outside `.thrum/`.
+    ArchiveUnexpectedEntry = "archive_unexpected_entry", Error;
+    /// A file the layout requires is absent (`events.jsonl`, `config.json`, `thrum.db`).
+    FileMissing = "file_missing", Error;
+    /// `thrum.db` must be an empty placeholder.
+    PlaceholderNotEmpty = "placeholder_not_empty", Error;
+    /// `config.json` is not `{"local_only": true, "version": 1}`-shaped JSON.
+    ConfigInvalid = "config_invalid", Error;
+    // --- JSONL ----------------------------------------------------------
+    /// A line that does not decode as an event (skipped by the daemon).
+    JsonlUnparsable = "jsonl_unparsable", Error;
+    /// The last line of a file lacks its terminating newline.
+    JsonlUnterminatedLine = "jsonl_unterminated_line", Error;
+    /// An envelope field is missing or malformed (`event_id`, `v`, `origin_daemon`, `sequence`, `timestamp`, `type`).
+    EventEnvelopeInvalid = "event_envelope_invalid", Error;
+    /// The line is not the canonical Go encoding of its own content (key order, escaping, spacing).
+    EventNotCanonical = "event_not_canonical", Error;
+    /// The same `event_id` on two lines.
+    EventIdDuplicate = "event_id_duplicate", Error;
+    /// A `message.*` event in `events.jsonl`, or another event in `messages/`.
+    EventMisplaced = "event_misplaced", Error;
+    /// A message event in a shard that is not its author's.
+    ShardMismatch = "shard_mismatch", Error;
+    // --- replay ---------------------------------------------------------
+    /// The projection could not apply an event (constraint violation); it was rolled back.
+    ReplayEventRejected = "replay_event_rejected", Error;
+    /// An event refers to a message/session/agent/group that does not exist at that point of the replay.
+    EventTargetMissing = "event_target_missing", Error;
+    // --- projected tables ----------------------------------------------
+    /// A row the replay produces is not in the database.
+    RowMissing = "row_missing", Error;
+    /// A database row the replay does not produce.
+    RowExtra = "row_extra", Error;
+    /// A cell whose database value differs from the replayed one.
+    CellDiffers = "cell_differs", Error;
+    /// A heartbeat column (`last_seen_at`) outside its plausible range.
+    LastSeenImplausible = "last_seen_implausible", Error;
+    /// A table could not be read with the catalogue's columns.
+    TableUnreadable = "table_unreadable", Error;
+    // --- events table (sync log) ----------------------------------------
+    /// A JSONL event has no `events` row.
+    EventLogMissing = "event_log_missing", Error;
+    /// An `events` row has no JSONL line.
+    EventLogExtra = "event_log_extra", Error;
+    /// An `events` row differs from its line (`event_json`, type, timestamp, origin_daemon, sequence).
+    EventLogDiffers = "event_log_differs", Error;
+    /// `sequence` not strictly increasing (per origin daemon) in replay order.
+    SequenceOrder = "sequence_order", Error;
+    /// Two JSONL events carry the same `sequence`.
+    SequenceDuplicate = "sequence_duplicate", Error;
+    /// A daemon's sequences are not 1..=n (an event is missing).
+    SequenceGap = "sequence_gap", Error;
+    // --- local-only tables ----------------------------------------------
+    /// A local row refers to a message/session/agent that does not exist.
+    DanglingReference = "dangling_reference", Error;
+    /// A local row's references disagree (e.g. a read's agent is not its session's agent).
+    ReferenceMismatch = "reference_mismatch", Error;
+    /// A read recorded before the message was created.
+    ReadBeforeMessage = "read_before_message", Error;
+    /// A read recorded outside the reading session's lifetime.
+    ReadOutsideSession = "read_outside_session", Error;
+    /// A subscription that is neither scope, mention nor "all" shaped.
+    SubscriptionShapeInvalid = "subscription_shape_invalid", Error;
+    /// A local timestamp column that is not RFC 3339.
+    TimestampInvalid = "timestamp_invalid", Error;
+    /// A sync checkpoint beyond the last event sequence.
+    CheckpointAhead = "checkpoint_ahead", Error;
+    // --- identities and context -----------------------------------------
+    /// An identity file that is not a valid version-2 identity.
+    IdentityInvalid = "identity_invalid", Error;
+    /// An agent row without an identity file.
+    IdentityMissing = "identity_missing", Error;
+    /// An identity file without an agent row.
+    IdentityOrphan = "identity_orphan", Error;
+    /// An identity field that differs from the agent row.
+    IdentityDiffers = "identity_differs", Error;
+    /// An identity without `context/{name}.md`.
+    ContextMissing = "context_missing", Error;
+    /// A context file without an identity.
+    ContextOrphan = "context_orphan", Error;
+    // --- database --------------------------------------------------------
+    /// `schema_version` is not exactly one row with the expected version.
+    SchemaVersionWrong = "schema_version_wrong", Error;
+    /// Tables, columns, indexes or foreign keys differ from a fresh database.
+    SchemaDiffers = "schema_differs", Error;
+    /// A schema difference that the v5→v13 migration is documented to leave.
+    SchemaMigrationKnownDiff = "schema_migration_known_diff", Info;
+    /// `PRAGMA integrity_check` is not `ok`.
+    IntegrityCheckFailed = "integrity_check_failed", Error;
+    /// `PRAGMA foreign_key_check` reports a violation.
+    ForeignKeyViolation = "foreign_key_violation", Error;
+    // --- manifest and checksums -----------------------------------------
+    /// No manifest beside the input (nothing to check).
+    ManifestAbsent = "manifest_absent", Info;
+    /// The manifest is not valid JSON of the expected shape.
+    ManifestInvalid = "manifest_invalid", Error;
+    /// A manifest value differs from the input (archive hash/size, file hash/size, counts, schema version, file list).
+    ManifestMismatch = "manifest_mismatch", Error;
+    /// No `SHA256SUMS` beside the archive.
+    ChecksumsAbsent = "checksums_absent", Info;
+    /// A `SHA256SUMS` line whose file has another digest.
+    ChecksumMismatch = "checksum_mismatch", Error;
+    /// A `SHA256SUMS` line whose file does not exist.
+    ChecksumFileMissing = "checksum_file_missing", Error;
+    /// `SHA256SUMS` has no line for the archive, or a malformed line.
+    ChecksumEntryInvalid = "checksum_entry_invalid", Error;
+    // --- migration -------------------------------------------------------
+    /// A v5 row absent from the migrated database.
+    V5RowLost = "v5_row_lost", Error;
+    /// A v5 value changed by the migration beyond the documented changes.
+    V5RowAltered = "v5_row_altered", Error;
+    /// Documented value changes (NULL → '' in agents, schema_version 5 → 13), counted.
+    V5ExpectedChange = "v5_expected_change", Info;
+    /// The `threads` table is dropped at 11→12 (documented).
+    ThreadDropped = "thread_dropped", Info;
+    /// A dropped thread whose id no message carries any more (its title is gone).
+    ThreadNotCarried = "thread_not_carried", Info;
+    /// An edit/delete of an unknown message, dropped by the v7 sharding (documented).
+    MigrationEventDropped = "migration_event_dropped", Info;
+    /// Events written by the sharding differ in number from events read.
+    MigrationCountMismatch = "migration_count_mismatch", Error;
+    /// An event whose id could not be backfilled (missing type/timestamp, or unparsable timestamp).
+    MigrationBackfillSkipped = "migration_backfill_skipped", Error;
+    /// Running the migration a second time changed bytes or rows.
+    MigrationNotIdempotent = "migration_not_idempotent", Error;
+    /// The SQL migration failed (the transaction was rolled back); nothing further is proven.
+    MigrationFailed = "migration_failed", Error;
+    /// A message author whose shard name is not a safe file name (empty, `.`/`..`, or with a path separator); its events are not written.
+    ShardNameInvalid = "shard_name_invalid", Error;
+}
+
+impl Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One finding. Location fields are set when they apply: `table`/`key`/`column`
+/// for database findings, `file`/`line` (1-based) for file findings.
+/// `expected` is the replayed / fresh / manifest value, `actual` the one found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub kind: Kind,
+    pub severity: Severity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+    pub message: String,
+}
+
+impl Finding {
+    pub fn new(kind: Kind, message: impl Into<String>) -> Finding {
+        Finding {
+            kind,
+            severity: kind.severity(),
+            table: None,
+            key: None,
+            column: None,
+            file: None,
+            line: None,
+            expected: None,
+            actual: None,
+            message: message.into(),
+        }
+    }
+    pub fn table(mut self, t: impl Into<String>) -> Self {
+        self.table = Some(t.into());
+        self
+    }
+    pub fn key(mut self, k: impl Into<String>) -> Self {
+        self.key = Some(k.into());
+        self
+    }
+    pub fn column(mut self, c: impl Into<String>) -> Self {
+        self.column = Some(c.into());
+        self
+    }
+    pub fn file(mut self, f: impl Into<String>) -> Self {
+        self.file = Some(f.into());
+        self
+    }
+    pub fn line(mut self, n: u64) -> Self {
+        self.line = Some(n);
+        self
+    }
+    pub fn at(self, file: impl Into<String>, line: u64) -> Self {
+        self.file(file).line(line)
+    }
+    pub fn expected(mut self, v: impl Into<String>) -> Self {
+        self.expected = Some(v.into());
+        self
+    }
+    pub fn actual(mut self, v: impl Into<String>) -> Self {
+        self.actual = Some(v.into());
+        self
+    }
+    pub fn values(self, expected: impl Into<String>, actual: impl Into<String>) -> Self {
+        self.expected(expected).actual(actual)
+    }
+
+    /// One line for people: `[kind] table key column file:line: message (expected …, found …)`.
+    pub fn render(&self) -> String {
+        let mut s = format!("[{}]", self.kind);
+        if let Some(t) = &self.table {
+            s.push(' ');
+            s.push_str(t);
+        }
+        if let Some(k) = &self.key {
+            s.push_str(&format!(" {{{k}}}"));
+        }
+        if let Some(c) = &self.column {
+            s.push_str(&format!(" .{c}"));
+        }
+        match (&self.file, self.line) {
+            (Some(f), Some(l)) => s.push_str(&format!(" {f}:{l}")),
+            (Some(f), None) => s.push_str(&format!(" {f}")),
+            _ => {}
+        }
+        s.push_str(": ");
+        s.push_str(&self.message);
+        match (&self.expected, &self.actual) {
+            (Some(e), Some(a)) => s.push_str(&format!(" (expected {e}, found {a})")),
+            (Some(e), None) => s.push_str(&format!(" (expected {e})")),
+            (None, Some(a)) => s.push_str(&format!(" (found {a})")),
+            _ => {}
+        }
+        s
+    }
+}
+
+/// Collects findings, keeping the first `cap` of each (kind, table) group in
+/// detail and counting all of them.
+#[derive(Debug, Clone)]
+pub struct Findings {
+    cap: usize,
+    list: Vec<Finding>,
+    counts: BTreeMap<Kind, usize>,
+    groups: HashMap<(Kind, Option<String>), usize>,
+    omitted: usize,
+}
+
+impl Findings {
+    /// `cap == 0` keeps every finding.
+    pub fn new(cap: usize) -> Findings {
+        Findings { cap, list: Vec::new(), counts: BTreeMap::new(), groups: HashMap::new(), omitted: 0 }
+    }
+    pub fn push(&mut self, f: Finding) {
+        *self.counts.entry(f.kind).or_default() += 1;
+        let g = self.groups.entry((f.kind, f.table.clone())).or_default();
+        *g += 1;
+        if self.cap == 0 || *g <= self.cap {
+            self.list.push(f);
+        } else {
+            self.omitted += 1;
+        }
+    }
+    pub fn list(&self) -> &[Finding] {
+        &self.list
+    }
+    /// Number of findings of `kind`, including those not kept in detail.
+    pub fn count(&self, kind: Kind) -> usize {
+        self.counts.get(&kind).copied().unwrap_or(0)
+    }
+    pub fn counts(&self) -> &BTreeMap<Kind, usize> {
+        &self.counts
+    }
+    pub fn omitted(&self) -> usize {
+        self.omitted
+    }
+    pub fn errors(&self) -> usize {
+        self.counts.iter().filter(|(k, _)| k.severity() == Severity::Error).map(|(_, n)| n).sum()
+    }
+    pub fn total(&self) -> usize {
+        self.counts.values().sum()
+    }
+    pub fn into_parts(self) -> (Vec<Finding>, BTreeMap<Kind, usize>, usize) {
+        (self.list, self.counts, self.omitted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn kind_names_are_unique_and_roundtrip() {
+        let mut seen = std::collections::HashSet::new();
+        for k in Kind::ALL {
+            assert!(seen.insert(k.as_str()), "duplicate {}", k.as_str());
+            assert_eq!(Kind::from_name(k.as_str()), Some(*k));
+            assert!(k.as_str().bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit()));
+        }
+        assert_eq!(serde_json::to_string(&Kind::CellDiffers).unwrap(), "\"cell_differs\"");
+    }
+    #[test]
+    fn readme_documents_every_kind_with_its_severity() {
+        let readme = include_str!("../README.md");
+        for k in Kind::ALL {
+            let sev = match k.severity() {
+                Severity::Error => "error",
+                Severity::Info => "info",
+            };
+            assert!(readme.contains(&format!("| `{}` | {sev} |", k.as_str())), "README lacks {} ({sev})", k.as_str());
+        }
+        assert_eq!(readme.matches("\n| `").count(), Kind::ALL.len());
+    }
+
+    #[test]
+    fn cap_keeps_first_per_group_and_counts_all() {
+        let mut f = Findings::new(2);
+        for i in 0..5 {
+            f.push(Finding::new(Kind::RowExtra, format!("r{i}")).table("messages"));
+        }
+        f.push(Finding::new(Kind::RowExtra, "other").table("agents"));
+        f.push(Finding::new(Kind::ThreadDropped, "info"));
+        assert_eq!(f.list().len(), 4);
+        assert_eq!(f.count(Kind::RowExtra), 6);
+        assert_eq!(f.omitted(), 3);
+        assert_eq!(f.errors(), 6);
+        assert_eq!(f.total(), 7);
+        assert_eq!(f.list()[1].message, "r1");
+    }
+}

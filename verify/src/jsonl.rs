@@ -1,0 +1,248 @@
+//! Reading the v13 event logs: `events.jsonl` and every `messages/*.jsonl`.
+//!
+//! Blank lines are skipped silently. Lines that do not decode (invalid UTF-8,
+//! not JSON, not an object, payload of the wrong shape) are skipped as the
+//! daemon skips them, and each is reported as `jsonl_unparsable` with its
+//! file and 1-based line number.
+
+use crate::error::InputError;
+use crate::findings::{Finding, Findings, Kind};
+use crate::input::Tree;
+use thrum_schemas::events::Event;
+
+/// One decoded line.
+#[derive(Debug, Clone)]
+pub struct LoadedEvent {
+    /// Index into [`Loaded::files`].
+    pub file: usize,
+    /// 1-based line number.
+    pub line: u64,
+    /// The line without its newline.
+    pub text: String,
+    pub event: Event,
+}
+
+impl LoadedEvent {
+    pub fn event_id(&self) -> &str {
+        self.event.envelope.event_id.as_deref().unwrap_or("")
+    }
+    pub fn event_type(&self) -> &str {
+        &self.event.envelope.event_type
+    }
+    pub fn timestamp(&self) -> &str {
+        &self.event.envelope.timestamp
+    }
+}
+
+/// One event file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventFile {
+    /// Path relative to the directory holding `.thrum` (e.g. `.thrum/events.jsonl`).
+    pub rel: String,
+    /// The shard name for `messages/{name}.jsonl`, `None` for `events.jsonl`.
+    pub shard: Option<String>,
+    pub lines: u64,
+    pub events: u64,
+    pub blank: u64,
+    pub unparsable: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub files: Vec<EventFile>,
+    pub events: Vec<LoadedEvent>,
+    /// Indexes into `events` in replay order: sorted by (timestamp, event_id)
+    /// as byte strings, ties keeping file order (events.jsonl first, then the
+    /// shards by file name, each in line order).
+    pub order: Vec<usize>,
+}
+
+impl Loaded {
+    pub fn file_of(&self, e: &LoadedEvent) -> &str {
+        &self.files[e.file].rel
+    }
+    /// A finding located at an event's line.
+    pub fn at(&self, e: &LoadedEvent, f: Finding) -> Finding {
+        f.at(self.files[e.file].rel.clone(), e.line)
+    }
+}
+
+/// Splits file bytes into `(line_no, bytes, terminated)` without newlines.
+pub fn split_lines(bytes: &[u8]) -> Vec<(u64, &[u8], bool)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut n = 0u64;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'\n' {
+            n += 1;
+            out.push((n, &bytes[start..i], true));
+            start = i + 1;
+        }
+    }
+    if start < bytes.len() {
+        out.push((n + 1, &bytes[start..], false));
+    }
+    out
+}
+
+/// Decodes one event file's bytes: its counts, events and findings.
+pub fn parse_file(bytes: &[u8], file: usize, rel: &str, shard: Option<String>) -> (EventFile, Vec<LoadedEvent>, Vec<Finding>) {
+    let mut info = EventFile { rel: rel.to_owned(), shard, lines: 0, events: 0, blank: 0, unparsable: 0 };
+    let mut events = Vec::new();
+    let mut findings = Vec::new();
+    for (no, raw, terminated) in split_lines(bytes) {
+        info.lines = no;
+        let text = match std::str::from_utf8(raw) {
+            Ok(t) => t,
+            Err(e) => {
+                info.unparsable += 1;
+                findings.push(Finding::new(Kind::JsonlUnparsable, format!("line skipped: invalid UTF-8 ({e})")).at(rel, no));
+                continue;
+            }
+        };
+        if text.trim().is_empty() {
+            info.blank += 1;
+            continue;
+        }
+        if !terminated {
+            findings.push(Finding::new(Kind::JsonlUnterminatedLine, "last line has no terminating newline").at(rel, no));
+        }
+        match Event::parse(text) {
+            Ok(event) => {
+                info.events += 1;
+                events.push(LoadedEvent { file, line: no, text: text.to_owned(), event });
+            }
+            Err(e) => {
+                info.unparsable += 1;
+                findings.push(Finding::new(Kind::JsonlUnparsable, format!("line skipped: {e}")).at(rel, no));
+            }
+        }
+    }
+    (info, events, findings)
+}
+
+/// Reads one event file into `loaded`, reporting unparsable and unterminated lines.
+pub fn read_file(loaded: &mut Loaded, path: &std::path::Path, rel: String, shard: Option<String>, findings: &mut Findings) -> Result<(), InputError> {
+    let bytes = std::fs::read(path).map_err(|e| InputError::io(path, e))?;
+    let (info, events, found) = parse_file(&bytes, loaded.files.len(), &rel, shard);
+    loaded.files.push(info);
+    loaded.events.extend(events);
+    for f in found {
+        findings.push(f);
+    }
+    Ok(())
+}
+
+/// Loads `events.jsonl` and `messages/*.jsonl` (sorted by name) and computes
+/// the replay order. Files are decoded on two threads; results are merged in
+/// file order, so the outcome does not depend on timing.
+pub fn load(tree: &Tree, findings: &mut Findings) -> Result<Loaded, InputError> {
+    let mut files: Vec<(std::path::PathBuf, String, Option<String>)> = Vec::new();
+    let events = tree.path("events.jsonl");
+    if events.is_file() {
+        files.push((events, ".thrum/events.jsonl".into(), None));
+    } else {
+        findings.push(Finding::new(Kind::FileMissing, "events.jsonl is missing; every non-message event is lost").file(".thrum/events.jsonl"));
+    }
+    let dir = tree.path("messages");
+    if dir.is_dir() {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&dir).map_err(|e| InputError::io(&dir, e))? {
+            let entry = entry.map_err(|e| InputError::io(&dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
+            if is_file && name.ends_with(".jsonl") {
+                names.push(name);
+            }
+        }
+        names.sort();
+        for name in names {
+            let shard = name.trim_end_matches(".jsonl").to_owned();
+            files.push((dir.join(&name), format!(".thrum/messages/{name}"), Some(shard)));
+        }
+    }
+    let mut contents = Vec::with_capacity(files.len());
+    for (path, _, _) in &files {
+        contents.push(std::fs::read(path).map_err(|e| InputError::io(path, e))?);
+    }
+    // split the files into two halves of about equal size
+    let total: usize = contents.iter().map(Vec::len).sum();
+    let mut acc = 0;
+    let split = contents.iter().position(|c| {
+        acc += c.len();
+        acc * 2 >= total
+    });
+    let split = split.map_or(files.len(), |i| i + 1).min(files.len());
+    type Parsed = Vec<(EventFile, Vec<LoadedEvent>, Vec<Finding>)>;
+    let parse_range = |range: std::ops::Range<usize>| -> Parsed {
+        range.map(|i| parse_file(&contents[i], i, &files[i].1, files[i].2.clone())).collect()
+    };
+    let (a, b): (Parsed, Parsed) = std::thread::scope(|s| {
+        let h = s.spawn(|| parse_range(split..files.len()));
+        let a = parse_range(0..split);
+        (a, h.join().unwrap_or_default())
+    });
+    let mut loaded = Loaded::default();
+    for (info, evs, found) in a.into_iter().chain(b) {
+        loaded.files.push(info);
+        loaded.events.extend(evs);
+        for f in found {
+            findings.push(f);
+        }
+    }
+    if loaded.files.len() != files.len() {
+        return Err(InputError::Unreadable { path: tree.thrum.clone(), reason: "JSONL decoding thread panicked".into() });
+    }
+    sort(&mut loaded);
+    Ok(loaded)
+}
+
+/// Computes the replay order (stable).
+pub fn sort(loaded: &mut Loaded) {
+    let mut order: Vec<usize> = (0..loaded.events.len()).collect();
+    let ev = &loaded.events;
+    order.sort_by(|&a, &b| {
+        let (x, y) = (&ev[a], &ev[b]);
+        x.timestamp().as_bytes().cmp(y.timestamp().as_bytes()).then_with(|| x.event_id().as_bytes().cmp(y.event_id().as_bytes()))
+    });
+    loaded.order = order;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn splits_lines_with_numbers() {
+        let l = split_lines(b"a\n\nb");
+        assert_eq!(l, vec![(1, &b"a"[..], true), (2, &b""[..], true), (3, &b"b"[..], false)]);
+        assert!(split_lines(b"").is_empty());
+    }
+    #[test]
+    fn reports_unparsable_lines_and_sorts_stably() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("e.jsonl");
+        std::fs::write(
+            &p,
+            b"{\"type\":\"x\",\"timestamp\":\"2\",\"event_id\":\"b\"}\n\n{broken\n{\"type\":\"x\",\"timestamp\":\"1\",\"event_id\":\"z\"}\n{\"type\":\"x\",\"timestamp\":\"2\",\"event_id\":\"a\"}\n\xff\n[1]",
+        )
+        .unwrap();
+        let mut loaded = Loaded::default();
+        let mut f = Findings::new(0);
+        read_file(&mut loaded, &p, "e.jsonl".into(), None, &mut f).unwrap();
+        sort(&mut loaded);
+        let lines: Vec<(Kind, Option<u64>)> = f.list().iter().map(|x| (x.kind, x.line)).collect();
+        assert_eq!(
+            lines,
+            vec![
+                (Kind::JsonlUnparsable, Some(3)),
+                (Kind::JsonlUnparsable, Some(6)),
+                (Kind::JsonlUnterminatedLine, Some(7)),
+                (Kind::JsonlUnparsable, Some(7))
+            ]
+        );
+        assert_eq!(loaded.files[0].blank, 1);
+        assert_eq!(loaded.files[0].events, 3);
+        let ids: Vec<&str> = loaded.order.iter().map(|&i| loaded.events[i].event_id()).collect();
+        assert_eq!(ids, vec!["z", "a", "b"]);
+    }
+}

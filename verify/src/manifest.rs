@@ -1,0 +1,295 @@
+//! `manifest*.json` and `SHA256SUMS` checks.
+//!
+//! Where they are looked for:
+//! * archive input `DIR/X.tar.zst`: every `DIR/manifest*.json` is read and the
+//!   one whose `archive.path` equals `X.tar.zst` is checked (archive hash and
+//!   size, every file, counts, schema version); `DIR/SHA256SUMS` (the
+//!   `sha256sum -c` format, paths relative to `DIR`) is checked line by line
+//!   and must list the archive.
+//! * directory input (`BASE/.thrum`): `BASE/manifest.json`, if present, is
+//!   checked without its `archive` section; `SHA256SUMS` is not (it is about
+//!   archives).
+//!
+//! Manifest shape: `{"archive":{"path","sha256","size"},
+//! "counts":{"files":{path: lines},"tables":{table: rows}},
+//! "files":[{"path","sha256","size"}, … every regular file, sorted by path],
+//! "generator", "profile", "schema_version", "seed"}`; paths are relative to
+//! the directory holding `.thrum`.
+
+use crate::findings::{Finding, Findings, Kind};
+use crate::input::Tree;
+use crate::util::{count_lines, sha256_file, walk_files};
+use crate::value::quote_ident;
+use rusqlite::Connection;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+/// What was checked, for the report.
+#[derive(Debug, Default, Clone)]
+pub struct ManifestOutcome {
+    pub manifest: Option<PathBuf>,
+    pub checksums: Option<PathBuf>,
+    pub files_checked: usize,
+}
+
+fn manifest_candidates(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.is_file()
+                        && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("manifest") && n.ends_with(".json"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// SHA-256 and size of files, each computed at most once; extracted files
+/// come with the digest computed while they were written.
+#[derive(Default)]
+struct Digests(std::collections::HashMap<PathBuf, (String, u64)>);
+
+impl Digests {
+    fn get(&mut self, p: &Path) -> std::io::Result<(String, u64)> {
+        if let Some(d) = self.0.get(p) {
+            return Ok(d.clone());
+        }
+        let d = sha256_file(p)?;
+        self.0.insert(p.to_path_buf(), d.clone());
+        Ok(d)
+    }
+}
+
+/// Checks the manifest and checksums that belong to `tree`. `db` is the
+/// fixture database (for table counts).
+pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings: &mut Findings) -> ManifestOutcome {
+    let mut out = ManifestOutcome::default();
+    let mut digests = Digests::default();
+    if let Some(entries) = &tree.entries {
+        for e in entries {
+            if let Some(sha) = &e.sha256 {
+                digests.0.insert(tree.base.join(&e.path), (sha.clone(), e.size));
+            }
+        }
+    }
+    let (manifest, archive_name) = match &tree.archive {
+        Some(archive) => {
+            let dir = archive.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let name = archive.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let mut found = None;
+            let mut broken = Vec::new();
+            for c in manifest_candidates(dir) {
+                match std::fs::read(&c).ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()) {
+                    Some(v) => {
+                        if v.pointer("/archive/path").and_then(Value::as_str) == Some(name.as_str()) {
+                            found = Some((c, v));
+                            break;
+                        }
+                    }
+                    None => broken.push(c),
+                }
+            }
+            if found.is_none() {
+                for b in &broken {
+                    findings.push(Finding::new(Kind::ManifestInvalid, "manifest is not valid JSON (it may be this archive's)").file(b.display().to_string()));
+                }
+            }
+            check_checksums(dir, &name, findings, &mut out, &mut digests);
+            (found, Some(name))
+        }
+        None => {
+            let p = tree.base.join("manifest.json");
+            match std::fs::read(&p) {
+                Err(_) => (None, None),
+                Ok(b) => match serde_json::from_slice::<Value>(&b) {
+                    Ok(v) => (Some((p, v)), None),
+                    Err(e) => {
+                        findings.push(Finding::new(Kind::ManifestInvalid, format!("not valid JSON: {e}")).file(p.display().to_string()));
+                        return out;
+                    }
+                },
+            }
+        }
+    };
+    let Some((path, m)) = manifest else {
+        findings.push(Finding::new(Kind::ManifestAbsent, "no manifest found for this input; nothing to check"));
+        return out;
+    };
+    let mfile = path.display().to_string();
+    out.manifest = Some(path);
+    let mismatch = |field: String, msg: &str| Finding::new(Kind::ManifestMismatch, msg.to_string()).file(mfile.clone()).column(field);
+    let invalid = |field: &str, msg: &str| Finding::new(Kind::ManifestInvalid, msg.to_string()).file(mfile.clone()).column(field.to_string());
+
+    for (k, is_ok) in [
+        ("generator", m.get("generator").is_some_and(Value::is_string)),
+        ("profile", m.get("profile").is_some_and(Value::is_string)),
+        ("seed", m.get("seed").is_some_and(Value::is_u64)),
+        ("schema_version", m.get("schema_version").is_some_and(Value::is_i64)),
+    ] {
+        if !is_ok {
+            findings.push(invalid(k, "missing or of the wrong type"));
+        }
+    }
+    if let (Some(want), Some(have)) = (m.get("schema_version").and_then(Value::as_i64), schema_version) {
+        if want != have {
+            findings.push(mismatch("schema_version".into(), "schema version differs from the database's").values(want.to_string(), have.to_string()));
+        }
+    }
+
+    // archive
+    if let (Some(archive), Some(_)) = (&tree.archive, &archive_name) {
+        match (m.pointer("/archive/sha256").and_then(Value::as_str), m.pointer("/archive/size").and_then(Value::as_u64)) {
+            (Some(sha), Some(size)) => match digests.get(archive) {
+                Ok((have, have_size)) => {
+                    if have != sha {
+                        findings.push(mismatch("archive.sha256".into(), "archive digest differs").values(sha, have));
+                    }
+                    if have_size != size {
+                        findings.push(mismatch("archive.size".into(), "archive size differs").values(size.to_string(), have_size.to_string()));
+                    }
+                }
+                Err(e) => findings.push(mismatch("archive".into(), &format!("cannot read the archive: {e}"))),
+            },
+            _ => findings.push(invalid("archive", "archive.sha256 / archive.size missing")),
+        }
+    }
+
+    // files
+    let actual: Vec<String> = if tree.archive.is_some() {
+        walk_files(&tree.base, &tree.base).map(|(f, _)| f).unwrap_or_default()
+    } else {
+        walk_files(&tree.base, &tree.thrum).map(|(f, _)| f).unwrap_or_default()
+    };
+    match m.get("files").and_then(Value::as_array) {
+        None => findings.push(invalid("files", "missing or not an array")),
+        Some(list) => {
+            let mut listed: BTreeMap<String, (String, u64)> = BTreeMap::new();
+            let mut prev: Option<String> = None;
+            for (i, f) in list.iter().enumerate() {
+                let (Some(p), Some(sha), Some(size)) =
+                    (f.get("path").and_then(Value::as_str), f.get("sha256").and_then(Value::as_str), f.get("size").and_then(Value::as_u64))
+                else {
+                    findings.push(invalid(&format!("files[{i}]"), "entry needs path, sha256 and size"));
+                    continue;
+                };
+                if prev.as_deref().is_some_and(|q| q >= p) {
+                    findings.push(mismatch(format!("files[{i}]"), "files are not sorted by path (or repeat one)").actual(p.to_string()));
+                }
+                prev = Some(p.to_string());
+                listed.insert(p.to_string(), (sha.to_string(), size));
+            }
+            for p in &actual {
+                if !listed.contains_key(p) {
+                    findings.push(mismatch(format!("files[{p}]"), "file in the input is not listed in the manifest"));
+                }
+            }
+            for (p, (sha, size)) in &listed {
+                if !actual.contains(p) {
+                    findings.push(mismatch(format!("files[{p}]"), "listed file is absent from the input"));
+                    continue;
+                }
+                out.files_checked += 1;
+                match digests.get(&tree.base.join(p)) {
+                    Ok((have, have_size)) => {
+                        if &have != sha {
+                            findings.push(mismatch(format!("files[{p}].sha256"), "file digest differs").values(sha.clone(), have));
+                        }
+                        if have_size != *size {
+                            findings.push(mismatch(format!("files[{p}].size"), "file size differs").values(size.to_string(), have_size.to_string()));
+                        }
+                    }
+                    Err(e) => findings.push(mismatch(format!("files[{p}]"), &format!("cannot read: {e}"))),
+                }
+            }
+        }
+    }
+
+    // counts
+    match m.pointer("/counts/files").and_then(Value::as_object) {
+        None => findings.push(invalid("counts.files", "missing or not an object")),
+        Some(files) => {
+            for (p, n) in files {
+                let Some(n) = n.as_u64() else {
+                    findings.push(invalid(&format!("counts.files[{p}]"), "not a number"));
+                    continue;
+                };
+                match std::fs::read(tree.base.join(p)) {
+                    Ok(b) => {
+                        let have = count_lines(&b);
+                        if have != n {
+                            findings.push(mismatch(format!("counts.files[{p}]"), "line count differs").values(n.to_string(), have.to_string()));
+                        }
+                    }
+                    Err(_) => findings.push(mismatch(format!("counts.files[{p}]"), "counted file is absent")),
+                }
+            }
+        }
+    }
+    match m.pointer("/counts/tables").and_then(Value::as_object) {
+        None => findings.push(invalid("counts.tables", "missing or not an object")),
+        Some(tables) => {
+            for (t, n) in tables {
+                let Some(n) = n.as_u64() else {
+                    findings.push(invalid(&format!("counts.tables[{t}]"), "not a number"));
+                    continue;
+                };
+                match db.query_row(&format!("SELECT count(*) FROM {}", quote_ident(t)), [], |r| r.get::<_, i64>(0)) {
+                    Ok(have) if have as u64 == n => {}
+                    Ok(have) => findings.push(mismatch(format!("counts.tables[{t}]"), "row count differs").table(t.clone()).values(n.to_string(), have.to_string())),
+                    Err(_) => findings.push(mismatch(format!("counts.tables[{t}]"), "counted table does not exist").table(t.clone())),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Checks `dir/SHA256SUMS` (if present): every line's file and digest, and
+/// that `archive_name` is listed.
+fn check_checksums(dir: &Path, archive_name: &str, findings: &mut Findings, out: &mut ManifestOutcome, digests: &mut Digests) {
+    let p = dir.join("SHA256SUMS");
+    let Ok(text) = std::fs::read_to_string(&p) else {
+        findings.push(Finding::new(Kind::ChecksumsAbsent, "no SHA256SUMS beside the archive"));
+        return;
+    };
+    let file = p.display().to_string();
+    out.checksums = Some(p);
+    let mut listed_archive = false;
+    for (i, line) in text.lines().enumerate() {
+        let no = i as u64 + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed = (line.len() > 66 && line.is_char_boundary(64) && line.is_char_boundary(66))
+            .then(|| (&line[..64], &line[64..66], &line[66..]))
+            .filter(|(h, sep, _)| h.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) && (*sep == "  " || *sep == " *"));
+        let Some((hash, _, rel)) = parsed else {
+            findings.push(Finding::new(Kind::ChecksumEntryInvalid, "expected `<64 lowercase hex>  <path>`").at(file.clone(), no));
+            continue;
+        };
+        let rp = Path::new(rel);
+        if rp.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
+            findings.push(Finding::new(Kind::ChecksumEntryInvalid, "path must be relative without '..'").at(file.clone(), no).actual(rel.to_string()));
+            continue;
+        }
+        if rel.trim_start_matches("./") == archive_name {
+            listed_archive = true;
+        }
+        match digests.get(&dir.join(rp)) {
+            Err(_) => findings.push(Finding::new(Kind::ChecksumFileMissing, format!("{rel} does not exist")).at(file.clone(), no)),
+            Ok((have, _)) => {
+                if have != hash {
+                    findings.push(Finding::new(Kind::ChecksumMismatch, format!("{rel}: digest differs")).at(file.clone(), no).values(hash.to_string(), have));
+                }
+            }
+        }
+    }
+    if !listed_archive {
+        findings.push(Finding::new(Kind::ChecksumEntryInvalid, format!("SHA256SUMS has no line for {archive_name}")).file(file));
+    }
+}

@@ -1,0 +1,673 @@
+//! `verify migrate`: the v5 → v13 migration (THRUM-FORMAT.md section 7) on a
+//! copy of a v5 fixture, and the proof that it lost nothing.
+//!
+//! Database: `PRAGMA foreign_keys=ON`, then in one transaction every step of
+//! [`thrum_schemas::sql::MIGRATIONS`] and [`thrum_schemas::sql::FINISH`]. A
+//! database already at 13 is left alone (that is what makes a second run a
+//! no-op). The journal mode is not changed.
+//!
+//! JSONL, step 1 (sharding), only when `messages.jsonl` exists and neither
+//! `events.jsonl` nor `messages/` does: a first pass maps each
+//! `message.create`'s `message_id` to `shard_name(agent_id)`; a second pass
+//! sends `message.*` events to `messages/{author}.jsonl` (edits, deletes and
+//! other message events go to the author of the `message_id` they touch and
+//! are dropped — reported `migration_event_dropped` — when it is unknown) and
+//! everything else to `events.jsonl`, each file in original order, lines
+//! verbatim. Blank lines are dropped; unparsable lines are dropped and
+//! reported. The count check re-reads the written files:
+//! `written + dropped + unparsable == non-blank lines read`. Then
+//! `messages.jsonl` is renamed `messages.jsonl.v6.bak`.
+//!
+//! JSONL, step 2 (backfill), for `events.jsonl` and every
+//! `messages/*.jsonl`: an event without `event_id` (absent or `""`) gets
+//! [`thrum_schemas::ids::backfill_event_id`] (ULID time = the timestamp in
+//! ms, entity from [`thrum_schemas::ids::backfill_entity`]); events missing
+//! `type` or `timestamp` (or with an unparsable timestamp) keep no id
+//! (`migration_backfill_skipped`); a missing `v` becomes 1. Every parsable
+//! line is re-encoded canonically with [`thrum_schemas::gojson`]; a file is
+//! rewritten (temporary file + rename) only when its bytes change.
+
+use crate::checks::Mode;
+use crate::compare::TableStats;
+use crate::error::InputError;
+use crate::extract::Limits;
+use crate::findings::{Finding, Findings, Kind};
+use crate::input::{self, Tree};
+use crate::jsonl::split_lines;
+use crate::report::Report;
+use crate::schema;
+use crate::util::sha256_hex;
+use crate::value::{cmp_keys, key_text, load_rows, quote_ident, Val};
+use crate::verify::{copy_db, open_db, verify_into, Options};
+use rusqlite::Connection;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use thrum_schemas::events::{is_message_event, Event, Payload};
+use thrum_schemas::ids::{backfill_entity, backfill_event_id, shard_name};
+use thrum_schemas::sql;
+
+#[derive(Debug, Clone)]
+pub struct MigrateOptions {
+    pub out: Option<PathBuf>,
+    pub max_diffs: usize,
+    pub limits: Limits,
+    pub check_manifest: bool,
+}
+
+impl Default for MigrateOptions {
+    fn default() -> Self {
+        MigrateOptions { out: None, max_diffs: 20, limits: Limits::default(), check_manifest: true }
+    }
+}
+
+/// What the SQL migration did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbMigration {
+    pub from: i64,
+    pub steps: usize,
+}
+
+/// Runs the SQL migration on the database at `path`.
+pub fn migrate_db(path: &Path) -> Result<DbMigration, String> {
+    let mut conn = Connection::open(path).map_err(|e| e.to_string())?;
+    conn.execute_batch("PRAGMA foreign_keys=ON;").map_err(|e| e.to_string())?;
+    let from: i64 = conn.query_row("SELECT version FROM schema_version", [], |r| r.get(0)).map_err(|e| format!("reading schema_version: {e}"))?;
+    if from == thrum_schemas::SCHEMA_VERSION {
+        return Ok(DbMigration { from, steps: 0 });
+    }
+    if from != thrum_schemas::LEGACY_SCHEMA_VERSION {
+        return Err(format!("schema_version is {from}; expected 5 (or 13, already migrated)"));
+    }
+    let tx = conn.transaction().map_err(|e| e.to_string())?;
+    let mut steps = 0;
+    for m in sql::MIGRATIONS.iter().filter(|m| m.from >= from) {
+        tx.execute_batch(m.sql).map_err(|e| format!("step {} ({}): {e}", m.file, m.from))?;
+        steps += 1;
+    }
+    tx.execute_batch(sql::FINISH).map_err(|e| e.to_string())?;
+    tx.commit().map_err(|e| e.to_string())?;
+    Ok(DbMigration { from, steps })
+}
+
+/// What the JSONL migration did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JsonlMigration {
+    pub sharded: bool,
+    /// Non-blank lines read from messages.jsonl.
+    pub read: u64,
+    /// Lines in the written files (re-read from disk).
+    pub written: u64,
+    pub dropped: u64,
+    pub unparsable: u64,
+    pub shard_files: usize,
+    pub ids_backfilled: u64,
+    pub v_filled: u64,
+    pub files_rewritten: usize,
+}
+
+impl JsonlMigration {
+    /// True when the run changed nothing on disk.
+    pub fn is_noop(&self) -> bool {
+        !self.sharded && self.files_rewritten == 0
+    }
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), InputError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".migrate-").tempfile_in(dir).map_err(|e| InputError::io(dir, e))?;
+    std::io::Write::write_all(&mut tmp, bytes).map_err(|e| InputError::io(path, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // tempfile creates 0600; a rewritten event log keeps ordinary permissions
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(|e| InputError::io(path, e))?;
+    }
+    tmp.persist(path).map_err(|e| InputError::io(path, e.error))?;
+    Ok(())
+}
+
+fn safe_shard(s: &str) -> bool {
+    !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\', '\0'])
+}
+
+/// Step 1 and step 2 of the JSONL migration on the `.thrum` directory `thrum`.
+pub fn migrate_jsonl(thrum: &Path, findings: &mut Findings) -> Result<JsonlMigration, InputError> {
+    let mut st = JsonlMigration::default();
+    let src = thrum.join("messages.jsonl");
+    let events_path = thrum.join("events.jsonl");
+    let msg_dir = thrum.join("messages");
+    if src.is_file() && !events_path.exists() && !msg_dir.exists() {
+        st.sharded = true;
+        let bytes = std::fs::read(&src).map_err(|e| InputError::io(&src, e))?;
+        let rel = ".thrum/messages.jsonl";
+        let mut parsed: Vec<(u64, &str, Event)> = Vec::new();
+        for (no, raw, _) in split_lines(&bytes) {
+            let Ok(text) = std::str::from_utf8(raw) else {
+                st.read += 1;
+                st.unparsable += 1;
+                findings.push(Finding::new(Kind::JsonlUnparsable, "invalid UTF-8; line dropped by the sharding").at(rel, no));
+                continue;
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
+            st.read += 1;
+            match Event::parse(text) {
+                Ok(e) => parsed.push((no, text, e)),
+                Err(e) => {
+                    st.unparsable += 1;
+                    findings.push(Finding::new(Kind::JsonlUnparsable, format!("{e}; line dropped by the sharding")).at(rel, no));
+                }
+            }
+        }
+        let mut authors: HashMap<&str, String> = HashMap::new();
+        for (_, _, e) in &parsed {
+            if let Payload::MessageCreate(m) = &e.payload {
+                if !m.agent_id.is_empty() {
+                    authors.entry(m.message_id.as_str()).or_insert_with(|| shard_name(&m.agent_id));
+                }
+            }
+        }
+        let mut events_out = String::new();
+        let mut shards: BTreeMap<String, String> = BTreeMap::new();
+        for (no, text, e) in &parsed {
+            if !is_message_event(&e.envelope.event_type) {
+                events_out.push_str(text);
+                events_out.push('\n');
+                continue;
+            }
+            let mid = e.raw.get("message_id").and_then(Value::as_str).unwrap_or("");
+            let author = match &e.payload {
+                Payload::MessageCreate(m) if !m.agent_id.is_empty() => Some(shard_name(&m.agent_id)),
+                _ => authors.get(mid).cloned(),
+            };
+            match author {
+                Some(a) if safe_shard(&a) => {
+                    let f = shards.entry(a).or_default();
+                    f.push_str(text);
+                    f.push('\n');
+                }
+                Some(a) => {
+                    st.dropped += 1;
+                    findings.push(Finding::new(Kind::ShardNameInvalid, format!("author shard name {a:?} is not a safe file name; event not written")).at(rel, *no));
+                }
+                None => {
+                    st.dropped += 1;
+                    findings.push(
+                        Finding::new(Kind::MigrationEventDropped, format!("{} of message {mid:?} whose author is unknown: dropped by the sharding", e.envelope.event_type))
+                            .at(rel, *no),
+                    );
+                }
+            }
+        }
+        write_atomic(&events_path, events_out.as_bytes())?;
+        std::fs::create_dir_all(&msg_dir).map_err(|e| InputError::io(&msg_dir, e))?;
+        for (name, content) in &shards {
+            write_atomic(&msg_dir.join(format!("{name}.jsonl")), content.as_bytes())?;
+        }
+        st.shard_files = shards.len();
+        let mut written = 0u64;
+        for p in std::iter::once(events_path.clone()).chain(shards.keys().map(|n| msg_dir.join(format!("{n}.jsonl")))) {
+            let b = std::fs::read(&p).map_err(|e| InputError::io(&p, e))?;
+            written += split_lines(&b).iter().filter(|(_, l, _)| !l.iter().all(u8::is_ascii_whitespace)).count() as u64;
+        }
+        st.written = written;
+        if st.written + st.dropped + st.unparsable != st.read {
+            findings.push(
+                Finding::new(Kind::MigrationCountMismatch, "events written + dropped + unparsable differ from lines read")
+                    .file(rel)
+                    .values(st.read.to_string(), format!("{} written + {} dropped + {} unparsable", st.written, st.dropped, st.unparsable)),
+            );
+        }
+        let bak = thrum.join("messages.jsonl.v6.bak");
+        std::fs::rename(&src, &bak).map_err(|e| InputError::io(&src, e))?;
+    }
+
+    // step 2: backfill, per file
+    let mut files = Vec::new();
+    if events_path.is_file() {
+        files.push((events_path.clone(), ".thrum/events.jsonl".to_string()));
+    }
+    if msg_dir.is_dir() {
+        let mut names: Vec<String> = std::fs::read_dir(&msg_dir)
+            .map_err(|e| InputError::io(&msg_dir, e))?
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".jsonl"))
+            .collect();
+        names.sort();
+        for n in names {
+            files.push((msg_dir.join(&n), format!(".thrum/messages/{n}")));
+        }
+    }
+    for (path, rel) in files {
+        let bytes = std::fs::read(&path).map_err(|e| InputError::io(&path, e))?;
+        let mut out = String::with_capacity(bytes.len() + bytes.len() / 8);
+        for (no, raw, _) in split_lines(&bytes) {
+            let text = match std::str::from_utf8(raw) {
+                Ok(t) if t.trim().is_empty() => continue,
+                Ok(t) => t,
+                Err(_) => {
+                    findings.push(Finding::new(Kind::JsonlUnparsable, "invalid UTF-8; kept verbatim by the backfill").at(rel.clone(), no));
+                    out.push_str(&String::from_utf8_lossy(raw));
+                    out.push('\n');
+                    continue;
+                }
+            };
+            let mut obj = match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(m)) => m,
+                _ => {
+                    findings.push(Finding::new(Kind::JsonlUnparsable, "not a JSON object; kept verbatim by the backfill").at(rel.clone(), no));
+                    out.push_str(text);
+                    out.push('\n');
+                    continue;
+                }
+            };
+            let has_id = obj.get("event_id").and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+            if !has_id {
+                let ty = obj.get("type").and_then(Value::as_str).filter(|s| !s.is_empty());
+                let tsv = obj.get("timestamp").and_then(Value::as_str).filter(|s| !s.is_empty());
+                match (ty, tsv) {
+                    (Some(ty), Some(tsv)) => match thrum_schemas::time::parse_rfc3339(tsv).filter(|us| *us >= 0) {
+                        Some(us) => {
+                            let entity = backfill_entity(ty, tsv, |f| obj.get(f).and_then(Value::as_str));
+                            let id = backfill_event_id(ty, tsv, entity, (us / 1000) as u64);
+                            obj.insert("event_id".into(), Value::String(id));
+                            st.ids_backfilled += 1;
+                        }
+                        None => findings.push(
+                            Finding::new(Kind::MigrationBackfillSkipped, "timestamp is not RFC 3339; the event keeps no event_id").at(rel.clone(), no).actual(tsv.to_string()),
+                        ),
+                    },
+                    _ => findings.push(Finding::new(Kind::MigrationBackfillSkipped, "event lacks type or timestamp; it keeps no event_id").at(rel.clone(), no)),
+                }
+            }
+            if !obj.contains_key("v") {
+                obj.insert("v".into(), Value::from(1));
+                st.v_filled += 1;
+            }
+            thrum_schemas::gojson::push_value(&mut out, &Value::Object(obj));
+            out.push('\n');
+        }
+        if out.as_bytes() != bytes.as_slice() {
+            write_atomic(&path, out.as_bytes())?;
+            st.files_rewritten += 1;
+        }
+    }
+    Ok(st)
+}
+
+/// Digest of every JSONL-ish file (relative path → sha256) and of the
+/// database content (schema objects and every table's rows by rowid).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeDigest {
+    pub files: BTreeMap<String, String>,
+    pub db: BTreeMap<String, String>,
+}
+
+pub fn digest(thrum: &Path) -> Result<TreeDigest, InputError> {
+    let mut files = BTreeMap::new();
+    let (all, _) = crate::util::walk_files(thrum, thrum).map_err(|e| InputError::io(thrum, e))?;
+    for rel in all {
+        if rel.ends_with(".jsonl") || rel.ends_with(".bak") {
+            let b = std::fs::read(thrum.join(&rel)).map_err(|e| InputError::io(thrum.join(&rel), e))?;
+            files.insert(rel, sha256_hex(&b));
+        }
+    }
+    let dbp = thrum.join("var/messages.db");
+    let conn = Connection::open_with_flags(&dbp, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| InputError::db(&dbp, e))?;
+    let mut db = BTreeMap::new();
+    let objects: Vec<(String, String, Option<String>)> = {
+        let mut st = conn.prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").map_err(|e| InputError::db(&dbp, e))?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(|e| InputError::db(&dbp, e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| InputError::db(&dbp, e))?
+    };
+    for (ty, name, sqltext) in objects {
+        db.insert(format!("{ty} {name} (sql)"), sha256_hex(sqltext.unwrap_or_default().as_bytes()));
+        if ty == "table" {
+            let mut st = conn.prepare(&format!("SELECT * FROM {} ORDER BY rowid", quote_ident(&name))).map_err(|e| InputError::db(&dbp, e))?;
+            let n = st.column_count();
+            let mut rows = st.query([]).map_err(|e| InputError::db(&dbp, e))?;
+            let mut text = String::new();
+            while let Some(r) = rows.next().map_err(|e| InputError::db(&dbp, e))? {
+                for i in 0..n {
+                    let v = Val::from_ref(r.get_ref(i).map_err(|e| InputError::db(&dbp, e))?);
+                    text.push_str(&format!("{v:?}\u{1f}"));
+                }
+                text.push('\u{1e}');
+            }
+            db.insert(format!("table {name} (rows)"), sha256_hex(text.as_bytes()));
+        }
+    }
+    Ok(TreeDigest { files, db })
+}
+
+fn copy_tree(src: &Path, dst: &Path) -> Result<(), InputError> {
+    std::fs::create_dir_all(dst).map_err(|e| InputError::io(dst, e))?;
+    for entry in std::fs::read_dir(src).map_err(|e| InputError::io(src, e))? {
+        let entry = entry.map_err(|e| InputError::io(src, e))?;
+        let ft = entry.file_type().map_err(|e| InputError::io(entry.path(), e))?;
+        let to = dst.join(entry.file_name());
+        if ft.is_dir() {
+            copy_tree(&entry.path(), &to)?;
+        } else if ft.is_file() {
+            std::fs::copy(entry.path(), &to).map_err(|e| InputError::io(entry.path(), e))?;
+        } else {
+            return Err(InputError::Unreadable { path: entry.path(), reason: "expected a regular file or directory (symlinks and special files are not copied)".into() });
+        }
+    }
+    Ok(())
+}
+
+/// Checks that the v5 database is a v5 database.
+fn check_v5_db(v5: &Connection, findings: &mut Findings) -> Option<i64> {
+    let version: Option<i64> = v5.query_row("SELECT version FROM schema_version", [], |r| r.get(0)).ok();
+    let rows: i64 = v5.query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0)).unwrap_or(0);
+    if version != Some(thrum_schemas::LEGACY_SCHEMA_VERSION) || rows != 1 {
+        findings.push(
+            Finding::new(Kind::SchemaVersionWrong, "the v5 database must hold exactly one schema_version row, 5")
+                .table("schema_version")
+                .values("5", format!("{version:?} ({rows} rows)")),
+        );
+    }
+    match (schema::fresh(sql::V5), schema::snapshot(v5)) {
+        (Ok(f), Ok(a)) => {
+            for d in schema::diff(&f, &a) {
+                findings.push(
+                    Finding::new(Kind::SchemaDiffers, format!("v5 input: {} {} differs from a fresh v5 database", d.object, d.attribute))
+                        .key(d.object.clone())
+                        .column(d.attribute.clone())
+                        .values(d.expected, d.actual),
+                );
+            }
+        }
+        (_, Err(e)) | (Err(e), _) => findings.push(Finding::new(Kind::SchemaDiffers, format!("cannot read the v5 schema: {e}"))),
+    }
+    version
+}
+
+fn table_columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<(String, i64)>> {
+    let mut st = conn.prepare(&format!("PRAGMA table_info({})", quote_ident(table)))?;
+    let cols = st.query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, i64>(5)?)))?;
+    cols.collect()
+}
+
+/// Proves every v5 row is in the migrated database with equal values, up to
+/// the documented changes; reports the dropped threads.
+pub fn check_preserved(v5: &Connection, migrated: &Connection, findings: &mut Findings, summary: &mut BTreeMap<String, Value>) -> Vec<TableStats> {
+    let mut out = Vec::new();
+    let tables: Vec<String> = v5
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .unwrap_or_default();
+    let mut expected_changes: BTreeMap<(String, String, String), u64> = BTreeMap::new();
+    for t in tables {
+        let mut st = TableStats::new(&t, "v5_preserved");
+        let Ok(cols) = table_columns(v5, &t) else { continue };
+        let mut names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
+        let mut pk: Vec<(i64, usize)> = cols.iter().enumerate().filter(|(_, (_, p))| *p > 0).map(|(i, (_, p))| (*p, i)).collect();
+        pk.sort();
+        let mut key: Vec<usize> = pk.into_iter().map(|(_, i)| i).collect();
+        if key.is_empty() {
+            names.push("rowid");
+            key.push(names.len() - 1);
+        }
+        let v5_rows = match load_rows(v5, &t, &names, &key) {
+            Ok(r) => r,
+            Err(e) => {
+                findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read the v5 table: {e}")).table(t.clone()));
+                continue;
+            }
+        };
+        st.rows_expected = Some(v5_rows.len() as u64);
+        if t == "threads" {
+            let mut carried = 0u64;
+            let col = |n: &str| names.iter().position(|c| *c == n);
+            let (id_i, title_i, by_i) = (col("thread_id"), col("title"), col("created_by"));
+            let cell = |r: &Vec<Val>, i: Option<usize>| i.map_or_else(|| "?".to_string(), |i| r[i].to_string());
+            for r in &v5_rows {
+                let id = id_i.and_then(|i| r[i].as_str()).unwrap_or("");
+                let has = migrated
+                    .query_row("SELECT 1 FROM messages WHERE thread_id = ?1 LIMIT 1", [id], |_| Ok(()))
+                    .is_ok();
+                if has {
+                    carried += 1;
+                } else {
+                    findings.push(
+                        Finding::new(Kind::ThreadNotCarried, "dropped thread whose id no message carries; its title and creator are gone")
+                            .table("threads")
+                            .key(key_text(&names, r, &key))
+                            .actual(format!("title={}, created_by={}", cell(r, title_i), cell(r, by_i))),
+                    );
+                }
+            }
+            findings.push(Finding::new(Kind::ThreadDropped, format!("threads table dropped at 11→12 with {} rows ({} ids still carried by messages.thread_id)", v5_rows.len(), carried)).table("threads"));
+            summary.insert("threads".into(), json!(format!("{} dropped (documented); {} ids carried by messages.thread_id; {} not carried", v5_rows.len(), carried, v5_rows.len() as u64 - carried)));
+            out.push(st);
+            continue;
+        }
+        let mcols = match table_columns(migrated, &t) {
+            Ok(c) if !c.is_empty() => c,
+            _ => {
+                st.missing = v5_rows.len() as u64;
+                findings.push(Finding::new(Kind::V5RowLost, format!("table {t} is gone from the migrated database ({} rows lost)", v5_rows.len())).table(t.clone()));
+                out.push(st);
+                continue;
+            }
+        };
+        // v5 columns first (same positions), then the columns the migration added
+        let added: Vec<String> = mcols.iter().map(|(n, _)| n.clone()).filter(|n| !names.contains(&n.as_str())).collect();
+        let mut mnames: Vec<&str> = names.clone();
+        mnames.extend(added.iter().map(String::as_str));
+        let m_rows = match load_rows(migrated, &t, &mnames, &key) {
+            Ok(r) => r,
+            Err(e) => {
+                findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read the migrated table: {e}")).table(t.clone()));
+                continue;
+            }
+        };
+        st.rows_db = m_rows.len() as u64;
+        let (mut i, mut j) = (0, 0);
+        while i < v5_rows.len() || j < m_rows.len() {
+            let ord = match (v5_rows.get(i), m_rows.get(j)) {
+                (Some(a), Some(b)) => cmp_keys(a, b, &key),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                _ => std::cmp::Ordering::Greater,
+            };
+            match ord {
+                std::cmp::Ordering::Less => {
+                    st.missing += 1;
+                    findings.push(Finding::new(Kind::V5RowLost, "v5 row absent from the migrated database").table(t.clone()).key(key_text(&names, &v5_rows[i], &key)));
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    st.extra += 1;
+                    findings.push(Finding::new(Kind::V5RowAltered, "row added by the migration to a v5 table").table(t.clone()).key(key_text(&mnames, &m_rows[j], &key)));
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    let (a, b) = (&v5_rows[i], &m_rows[j]);
+                    let k = key_text(&names, a, &key);
+                    let mut altered = false;
+                    for (ci, c) in names.iter().enumerate() {
+                        if a[ci] == b[ci] {
+                            continue;
+                        }
+                        let documented = (t == "agents" && matches!(*c, "display" | "last_seen_at") && a[ci].is_null() && b[ci] == Val::text(""))
+                            || (t == "schema_version" && *c == "version" && a[ci] == Val::Int(5) && b[ci] == Val::Int(13));
+                        if documented {
+                            *expected_changes.entry((t.clone(), c.to_string(), format!("{} → {}", a[ci], b[ci]))).or_default() += 1;
+                        } else {
+                            altered = true;
+                            findings.push(
+                                Finding::new(Kind::V5RowAltered, "value changed by the migration beyond the documented changes")
+                                    .table(t.clone())
+                                    .key(k.clone())
+                                    .column(c.to_string())
+                                    .values(a[ci].to_string(), b[ci].to_string()),
+                            );
+                        }
+                    }
+                    for (ai, c) in added.iter().enumerate() {
+                        let v = &b[names.len() + ai];
+                        let ok = match (t.as_str(), c.as_str()) {
+                            ("agents", "hostname") => *v == Val::text(""),
+                            _ => true,
+                        };
+                        if ok {
+                            *expected_changes.entry((t.clone(), c.clone(), format!("added = {v}"))).or_default() += 1;
+                        } else {
+                            altered = true;
+                            findings.push(
+                                Finding::new(Kind::V5RowAltered, "column added by the migration has an unexpected value")
+                                    .table(t.clone())
+                                    .key(k.clone())
+                                    .column(c.clone())
+                                    .values("\"\"", v.to_string()),
+                            );
+                        }
+                    }
+                    if altered {
+                        st.differing += 1;
+                    }
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        out.push(st);
+    }
+    for ((t, c, change), n) in expected_changes {
+        findings.push(Finding::new(Kind::V5ExpectedChange, format!("{n} rows: {change} (documented)")).table(t).column(c));
+    }
+    out
+}
+
+/// Migrates a v5 fixture (on a copy) and proves the result.
+pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputError> {
+    let tree = input::open(path, &opts.limits)?;
+    if !tree.is_v5_layout() {
+        let reason = if tree.path("events.jsonl").exists() || tree.path("messages").exists() {
+            "events.jsonl or messages/ already exist (a v13 layout; use `verify replay`)"
+        } else {
+            ".thrum/messages.jsonl is missing"
+        };
+        return Err(InputError::NotV5 { path: path.to_path_buf(), reason: reason.into() });
+    }
+    if let Some(out) = &opts.out {
+        if out.symlink_metadata().is_ok() {
+            return Err(InputError::Unreadable { path: out.clone(), reason: "--out must not exist".into() });
+        }
+    }
+    let mut findings = Findings::new(opts.max_diffs);
+    let mut summary: BTreeMap<String, Value> = BTreeMap::new();
+
+    // the v5 input, read-only via a private copy
+    let v5_src = tree.path("var/messages.db");
+    let v5_copy = copy_db(&v5_src)?;
+    let v5 = open_db(&v5_copy.path, &v5_src)?;
+    let v5_version = check_v5_db(&v5, &mut findings);
+    if opts.check_manifest {
+        let m = crate::manifest::check(&tree, &v5, v5_version, &mut findings);
+        if let Some(p) = &m.manifest {
+            summary.insert("manifest".into(), json!(format!("{} ({} files checked)", p.display(), m.files_checked)));
+        }
+        if let Some(p) = &m.checksums {
+            summary.insert("sha256sums".into(), json!(p.display().to_string()));
+        }
+    }
+
+    // the work tree: beside --out (renamed at the end) or temporary
+    let work = match &opts.out {
+        Some(out) => {
+            let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+            std::fs::create_dir_all(&parent).map_err(|e| InputError::io(&parent, e))?;
+            let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+            tempfile::Builder::new().prefix(&format!(".{name}.partial-")).tempdir_in(&parent).map_err(|e| InputError::io(&parent, e))?
+        }
+        None => tempfile::Builder::new().prefix("verify-migrate-").tempdir().map_err(|e| InputError::io(std::env::temp_dir(), e))?,
+    };
+    let wthrum = work.path().join(".thrum");
+    copy_tree(&tree.thrum, &wthrum)?;
+    let wdb = wthrum.join("var/messages.db");
+
+    let mut tables = Vec::new();
+    match migrate_db(&wdb) {
+        Err(e) => {
+            findings.push(Finding::new(Kind::MigrationFailed, format!("the SQL migration failed and was rolled back: {e}")).file(".thrum/var/messages.db"));
+        }
+        Ok(m) => {
+            summary.insert("migration_sql".into(), json!(format!("schema {} → 13 in one transaction ({} steps + FINISH)", m.from, m.steps)));
+            let j = migrate_jsonl(&wthrum, &mut findings)?;
+            summary.insert(
+                "migration_jsonl".into(),
+                json!(format!(
+                    "{} lines read, {} written to events.jsonl + {} shards, {} dropped, {} unparsable; {} event ids backfilled, {} v filled, {} files rewritten",
+                    j.read, j.written, j.shard_files, j.dropped, j.unparsable, j.ids_backfilled, j.v_filled, j.files_rewritten
+                )),
+            );
+
+            // idempotence: a second run changes no byte of the JSONL and no row
+            let before = digest(&wthrum)?;
+            let mut scratch = Findings::new(1);
+            let again_db = migrate_db(&wdb);
+            let again = migrate_jsonl(&wthrum, &mut scratch)?;
+            let after = digest(&wthrum)?;
+            let mut idem = true;
+            if again_db.as_ref().map(|m| m.steps) != Ok(0) {
+                idem = false;
+                findings.push(Finding::new(Kind::MigrationNotIdempotent, format!("second SQL run was not a no-op: {again_db:?}")).file(".thrum/var/messages.db"));
+            }
+            if !again.is_noop() {
+                idem = false;
+                findings.push(Finding::new(Kind::MigrationNotIdempotent, format!("second JSONL run changed files: {again:?}")));
+            }
+            for (k, v) in &before.files {
+                if after.files.get(k) != Some(v) {
+                    idem = false;
+                    findings.push(Finding::new(Kind::MigrationNotIdempotent, "file bytes changed on the second run").file(format!(".thrum/{k}")).values(v.clone(), after.files.get(k).cloned().unwrap_or_else(|| "absent".into())));
+                }
+            }
+            for k in after.files.keys().filter(|k| !before.files.contains_key(*k)) {
+                idem = false;
+                findings.push(Finding::new(Kind::MigrationNotIdempotent, "file created by the second run").file(format!(".thrum/{k}")));
+            }
+            for (k, v) in &before.db {
+                if after.db.get(k) != Some(v) {
+                    idem = false;
+                    findings.push(Finding::new(Kind::MigrationNotIdempotent, format!("database {k} changed on the second run")).file(".thrum/var/messages.db"));
+                }
+            }
+            summary.insert(
+                "idempotent".into(),
+                json!(if idem { format!("yes: second run left {} JSONL files and {} database objects unchanged", before.files.len(), before.db.len()) } else { "NO".into() }),
+            );
+
+            // no v5 row lost or altered
+            let mcopy = copy_db(&wdb)?;
+            let migrated = open_db(&mcopy.path, &wdb)?;
+            tables.extend(check_preserved(&v5, &migrated, &mut findings, &mut summary));
+            drop(migrated);
+
+            // the migrated JSONL replays into the migrated database
+            let wtree = Tree { thrum: wthrum.clone(), base: work.path().to_path_buf(), archive: None, entries: None, _tmp: None };
+            let vopts = Options { max_diffs: opts.max_diffs, limits: opts.limits, mode: Mode::Migrated, check_manifest: false };
+            let (t, _, _) = verify_into(&wtree, &vopts, &mut findings, &mut summary)?;
+            tables.extend(t);
+            let known = schema::known_migration_diffs();
+            summary.insert("schema_known_differences".into(), json!(known.iter().map(|d| d.to_string()).collect::<Vec<_>>()));
+        }
+    }
+
+    if let Some(out) = &opts.out {
+        let p = work.keep();
+        if let Err(e) = std::fs::rename(&p, out) {
+            let _ = std::fs::remove_dir_all(&p);
+            return Err(InputError::io(out, e));
+        }
+        summary.insert("written_to".into(), json!(out.display().to_string()));
+    }
+    Ok(Report::new("migrate", tree.display(), Some(thrum_schemas::SCHEMA_VERSION), summary, tables, findings))
+}

@@ -1,0 +1,596 @@
+//! The projection (THRUM-FORMAT.md section 4), implemented independently of
+//! the generator: events are applied in replay order into a fresh in-memory
+//! v13 database built from [`thrum_schemas::sql::V13`] with foreign keys on
+//! (minus the named secondary indexes, which hold no constraint; see
+//! [`fresh_v13_for_replay`]).
+//!
+//! Rules, per event type (`nz(x)` = `x` with empty/absent mapped to NULL):
+//!
+//! * `message.create`: `INSERT INTO messages (message_id, thread_id,
+//!   agent_id, session_id, created_at, body_format, body_content,
+//!   body_structured, authored_by, disclosed)` with `created_at` = timestamp,
+//!   `nz(thread_id)`, `nz(body.structured)`, `nz(authored_by)`, disclosed 0/1;
+//!   one `message_scopes` / `message_refs` row per scope / ref (plain INSERT).
+//! * `message.edit`: reads the message's `body_content`, `body_structured`,
+//!   `session_id`; inserts `message_edits (message_id, edited_at = timestamp,
+//!   edited_by = the message's session_id, old_content = stored content,
+//!   new_content = body.content, old_structured = stored structured,
+//!   new_structured = nz(body.structured))`, then sets `body_content`,
+//!   `body_structured = nz(..)`, `updated_at`. An edit of an unknown message
+//!   changes nothing (reported `event_target_missing`).
+//! * `message.delete`: `deleted = 1, deleted_at, delete_reason = nz(reason)`.
+//! * `agent.register`: `INSERT OR REPLACE INTO agents (agent_id, kind, role,
+//!   module, display, hostname, registered_at)` with `nz(display)`,
+//!   `nz(hostname)` (OR REPLACE turns those NULLs into the column default
+//!   `''`); `last_seen_at` is left to its default `''`.
+//! * `agent.session.start`: `INSERT INTO sessions (session_id, agent_id,
+//!   started_at, last_seen_at)` with both times = timestamp.
+//! * `agent.session.end`: `ended_at` = timestamp, `end_reason = nz(reason)`.
+//! * `agent.update`: the agent's stored contexts (`ORDER BY rowid`) are merged
+//!   with the event's `work_contexts` by `session_id`: an incoming context
+//!   replaces a stored one *in place* only when its `git_updated_at` is
+//!   greater (byte-string comparison, NULL = ""; ties keep the stored one);
+//!   new session ids are appended in event order. All of the agent's rows are
+//!   deleted and the merged list re-inserted **in that order** (stored order
+//!   with replacements in place, then new session ids in event order).
+//!   Columns: `nz()` for branch, worktree_path, git_updated_at, current_task,
+//!   task_updated_at, intent, intent_updated_at; the list fields through
+//!   [`thrum_schemas::events::columns`] (absent list → `null`); `file_changes`
+//!   is not written (default `'[]'`). A context whose session does not exist
+//!   is skipped (reported `event_target_missing`), as the daemon does to
+//!   avoid a foreign-key failure.
+//! * `agent.cleanup`: `DELETE FROM agents WHERE agent_id = ?`.
+//! * `group.create`: `INSERT OR IGNORE INTO groups (group_id, name,
+//!   description, created_at, created_by)` with `nz(description)`.
+//! * `group.member.add`: skipped when the group does not exist, else `INSERT
+//!   OR IGNORE INTO group_members (group_id, member_type, member_value,
+//!   added_at, added_by)` with `nz(added_by)`.
+//! * `group.member.remove`: delete that member row.
+//! * `group.update`: for each field present, `description = nz(..)` /
+//!   `name = ..`, with `updated_at` = timestamp.
+//! * `group.delete`: delete the group (members cascade).
+//! * `thread.create` (no `threads` table at v13) and unknown types: ignored.
+//!
+//! Each event is atomic (a savepoint where a later statement could fail
+//! after an earlier one succeeded): an event the database rejects (e.g. a
+//! duplicate `message.create`) is rolled back entirely and reported as
+//! `replay_event_rejected`.
+
+use crate::findings::{Finding, Findings, Kind};
+use crate::jsonl::Loaded;
+use rusqlite::types::Value;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashSet;
+use thrum_schemas::events::{columns, AgentUpdate, Event, Payload, WorkContext};
+
+/// A fresh in-memory v13 database with foreign keys on.
+pub fn fresh_v13() -> rusqlite::Result<Connection> {
+    let conn = Connection::open_in_memory()?;
+    conn.set_prepared_statement_cache_capacity(64);
+    conn.execute_batch("PRAGMA foreign_keys=ON;")?;
+    conn.execute_batch(thrum_schemas::sql::V13)?;
+    Ok(conn)
+}
+
+/// [`fresh_v13`] without the 23 named secondary indexes (`idx_*`). They
+/// only speed up the daemon's queries: they hold no constraint (primary
+/// keys, UNIQUE constraints and foreign keys all stay), so projecting into
+/// this database gives exactly the same rows, about a third faster.
+pub fn fresh_v13_for_replay() -> rusqlite::Result<Connection> {
+    let conn = fresh_v13()?;
+    for (name, _) in thrum_schemas::sql::v13_index_names() {
+        conn.execute_batch(&format!("DROP INDEX {name}"))?;
+    }
+    Ok(conn)
+}
+
+/// Result of a replay.
+pub struct Replay {
+    pub conn: Connection,
+    pub applied: usize,
+    pub ignored: usize,
+    pub rejected: usize,
+    /// Agents removed by `agent.cleanup` (their local rows may legitimately remain).
+    pub cleaned_agents: HashSet<String>,
+}
+
+/// What applying one event did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// The event type is not projected (unknown or `thread.create`).
+    pub ignored: bool,
+    /// Entities the event refers to that do not exist.
+    pub missing: Vec<String>,
+}
+
+fn nz(s: Option<&str>) -> Option<&str> {
+    s.filter(|s| !s.is_empty())
+}
+
+fn nzs(s: &str) -> Option<&str> {
+    nz(Some(s))
+}
+
+/// Applies one event. Statements run on `conn` as they are; callers wrap
+/// the call in a savepoint to make it atomic.
+pub fn apply(conn: &Connection, ev: &Event) -> rusqlite::Result<Outcome> {
+    let ts = ev.envelope.timestamp.as_str();
+    let mut out = Outcome::default();
+    match &ev.payload {
+        Payload::MessageCreate(m) => {
+            conn.prepare_cached(
+                "INSERT INTO messages (message_id, thread_id, agent_id, session_id, created_at, body_format, body_content, body_structured, authored_by, disclosed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                m.message_id,
+                nz(m.thread_id.as_deref()),
+                m.agent_id,
+                m.session_id,
+                ts,
+                m.body.format,
+                m.body.content,
+                nz(m.body.structured.as_deref()),
+                nz(m.authored_by.as_deref()),
+                m.disclosed.unwrap_or(false) as i64,
+            ])?;
+            for s in m.scopes.iter().flatten() {
+                conn.prepare_cached("INSERT INTO message_scopes (message_id, scope_type, scope_value) VALUES (?1, ?2, ?3)")?
+                    .execute(params![m.message_id, s.kind, s.value])?;
+            }
+            for r in m.refs.iter().flatten() {
+                conn.prepare_cached("INSERT INTO message_refs (message_id, ref_type, ref_value) VALUES (?1, ?2, ?3)")?
+                    .execute(params![m.message_id, r.kind, r.value])?;
+            }
+        }
+        Payload::MessageEdit(m) => {
+            let old: Option<(String, Option<String>, String)> = conn
+                .prepare_cached("SELECT body_content, body_structured, session_id FROM messages WHERE message_id = ?1")?
+                .query_row([&m.message_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            match old {
+                Some((old_content, old_structured, session_id)) => {
+                    conn.prepare_cached(
+                        "INSERT INTO message_edits (message_id, edited_at, edited_by, old_content, new_content, old_structured, new_structured) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    )?
+                    .execute(params![
+                        m.message_id,
+                        ts,
+                        session_id,
+                        old_content,
+                        m.body.content,
+                        old_structured,
+                        nz(m.body.structured.as_deref())
+                    ])?;
+                    conn.prepare_cached("UPDATE messages SET body_content = ?1, body_structured = ?2, updated_at = ?3 WHERE message_id = ?4")?
+                        .execute(params![m.body.content, nz(m.body.structured.as_deref()), ts, m.message_id])?;
+                }
+                None => out.missing.push(format!("message {}", m.message_id)),
+            }
+        }
+        Payload::MessageDelete(m) => {
+            let n = conn
+                .prepare_cached("UPDATE messages SET deleted = 1, deleted_at = ?1, delete_reason = ?2 WHERE message_id = ?3")?
+                .execute(params![ts, nz(m.reason.as_deref()), m.message_id])?;
+            if n == 0 {
+                out.missing.push(format!("message {}", m.message_id));
+            }
+        }
+        Payload::AgentRegister(a) => {
+            conn.prepare_cached(
+                "INSERT OR REPLACE INTO agents (agent_id, kind, role, module, display, hostname, registered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![a.agent_id, a.kind, a.role, a.module, nz(a.display.as_deref()), nz(a.hostname.as_deref()), ts])?;
+        }
+        Payload::SessionStart(s) => {
+            conn.prepare_cached("INSERT INTO sessions (session_id, agent_id, started_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)")?
+                .execute(params![s.session_id, s.agent_id, ts])?;
+        }
+        Payload::SessionEnd(s) => {
+            let n = conn
+                .prepare_cached("UPDATE sessions SET ended_at = ?1, end_reason = ?2 WHERE session_id = ?3")?
+                .execute(params![ts, nz(s.reason.as_deref()), s.session_id])?;
+            if n == 0 {
+                out.missing.push(format!("session {}", s.session_id));
+            }
+        }
+        Payload::AgentUpdate(u) => agent_update(conn, u, &mut out)?,
+        Payload::AgentCleanup(c) => {
+            let n = conn.prepare_cached("DELETE FROM agents WHERE agent_id = ?1")?.execute([&c.agent_id])?;
+            if n == 0 {
+                out.missing.push(format!("agent {}", c.agent_id));
+            }
+        }
+        Payload::GroupCreate(g) => {
+            conn.prepare_cached("INSERT OR IGNORE INTO groups (group_id, name, description, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)")?
+                .execute(params![g.group_id, g.name, nz(g.description.as_deref()), ts, g.created_by])?;
+        }
+        Payload::GroupMemberAdd(g) => {
+            if group_exists(conn, &g.group_id)? {
+                conn.prepare_cached(
+                    "INSERT OR IGNORE INTO group_members (group_id, member_type, member_value, added_at, added_by) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![g.group_id, g.member_type, g.member_value, ts, nz(g.added_by.as_deref())])?;
+            } else {
+                out.missing.push(format!("group {}", g.group_id));
+            }
+        }
+        Payload::GroupMemberRemove(g) => {
+            let n = conn
+                .prepare_cached("DELETE FROM group_members WHERE group_id = ?1 AND member_type = ?2 AND member_value = ?3")?
+                .execute(params![g.group_id, g.member_type, g.member_value])?;
+            if n == 0 {
+                out.missing.push(format!("member {}:{} of group {}", g.member_type, g.member_value, g.group_id));
+            }
+        }
+        Payload::GroupUpdate(g) => {
+            if !group_exists(conn, &g.group_id)? {
+                out.missing.push(format!("group {}", g.group_id));
+            }
+            if let Some(d) = &g.fields.description {
+                conn.prepare_cached("UPDATE groups SET description = ?1, updated_at = ?2 WHERE group_id = ?3")?
+                    .execute(params![nzs(d), ts, g.group_id])?;
+            }
+            if let Some(n) = &g.fields.name {
+                conn.prepare_cached("UPDATE groups SET name = ?1, updated_at = ?2 WHERE group_id = ?3")?.execute(params![n, ts, g.group_id])?;
+            }
+        }
+        Payload::GroupDelete(g) => {
+            let n = conn.prepare_cached("DELETE FROM groups WHERE group_id = ?1")?.execute([&g.group_id])?;
+            if n == 0 {
+                out.missing.push(format!("group {}", g.group_id));
+            }
+        }
+        Payload::ThreadCreate(_) | Payload::Unknown => out.ignored = true,
+    }
+    Ok(out)
+}
+
+fn group_exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+    Ok(conn.prepare_cached("SELECT 1 FROM groups WHERE group_id = ?1")?.query_row([id], |_| Ok(())).optional()?.is_some())
+}
+
+/// A context in the merged list: a stored row (11 columns as stored:
+/// session_id, branch, worktree_path, unmerged_commits, uncommitted_files,
+/// changed_files, git_updated_at, current_task, task_updated_at, intent,
+/// intent_updated_at) or an incoming one.
+enum Ctx<'a> {
+    Stored(Vec<Value>),
+    New(&'a WorkContext),
+}
+
+impl Ctx<'_> {
+    fn session_id(&self) -> &str {
+        match self {
+            Ctx::Stored(v) => text_of(&v[0]),
+            Ctx::New(w) => &w.session_id,
+        }
+    }
+    fn git_updated_at(&self) -> &str {
+        match self {
+            Ctx::Stored(v) => text_of(&v[6]),
+            Ctx::New(w) => &w.git_updated_at,
+        }
+    }
+}
+
+fn text_of(v: &Value) -> &str {
+    match v {
+        Value::Text(s) => s,
+        _ => "",
+    }
+}
+
+/// Merges incoming contexts into stored ones (see the module docs for the order).
+fn merge<'a>(stored: Vec<Vec<Value>>, incoming: &'a [WorkContext]) -> Vec<Ctx<'a>> {
+    let mut merged: Vec<Ctx<'a>> = stored.into_iter().map(Ctx::Stored).collect();
+    for w in incoming {
+        match merged.iter().position(|c| c.session_id() == w.session_id) {
+            Some(i) => {
+                if w.git_updated_at.as_bytes() > merged[i].git_updated_at().as_bytes() {
+                    merged[i] = Ctx::New(w);
+                }
+            }
+            None => merged.push(Ctx::New(w)),
+        }
+    }
+    merged
+}
+
+fn agent_update(conn: &Connection, u: &AgentUpdate, out: &mut Outcome) -> rusqlite::Result<()> {
+    let stored: Vec<Vec<Value>> = {
+        let mut st = conn.prepare_cached(
+            "SELECT session_id, branch, worktree_path, unmerged_commits, uncommitted_files, changed_files, git_updated_at, current_task, task_updated_at, intent, intent_updated_at FROM agent_work_contexts WHERE agent_id = ?1 ORDER BY rowid",
+        )?;
+        let rows = st.query_map([&u.agent_id], |r| (0..11).map(|i| r.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<Value>>>())?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let merged = merge(stored, &u.work_contexts);
+    conn.prepare_cached("DELETE FROM agent_work_contexts WHERE agent_id = ?1")?.execute([&u.agent_id])?;
+    let mut exists = conn.prepare_cached("SELECT 1 FROM sessions WHERE session_id = ?1")?;
+    let mut ins = conn.prepare_cached(
+        "INSERT INTO agent_work_contexts (session_id, agent_id, branch, worktree_path, unmerged_commits, uncommitted_files, changed_files, git_updated_at, current_task, task_updated_at, intent, intent_updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?;
+    for c in &merged {
+        if exists.query_row([c.session_id()], |_| Ok(())).optional()?.is_none() {
+            out.missing.push(format!("session {} (work context of agent {})", c.session_id(), u.agent_id));
+            continue;
+        }
+        match c {
+            Ctx::Stored(v) => {
+                ins.execute(params![v[0], u.agent_id, v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]])?;
+            }
+            Ctx::New(w) => {
+                ins.execute(params![
+                    w.session_id,
+                    u.agent_id,
+                    nzs(&w.branch),
+                    nzs(&w.worktree_path),
+                    columns::commits(w.unmerged_commits.as_deref()),
+                    columns::strings(w.uncommitted_files.as_deref()),
+                    columns::strings(w.changed_files.as_deref()),
+                    nzs(&w.git_updated_at),
+                    nzs(&w.current_task),
+                    nzs(&w.task_updated_at),
+                    nzs(&w.intent),
+                    nzs(&w.intent_updated_at),
+                ])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn has_duplicates(list: Option<&[thrum_schemas::events::TypedValue]>) -> bool {
+    let Some(l) = list else { return false };
+    let mut seen = HashSet::with_capacity(l.len());
+    l.iter().any(|tv| !seen.insert((tv.kind.as_str(), tv.value.as_str())))
+}
+
+/// Whether an event can fail after a first statement already changed
+/// something, so that it needs a savepoint to be rolled back as a whole.
+/// A single statement that fails is undone by SQLite itself (ABORT), and a
+/// `message.create` whose scope and ref lists hold no duplicate pair cannot
+/// fail after its `messages` insert succeeded (the id is new, so its
+/// scope/ref keys are too). Savepoints for every event would double the
+/// replay time.
+fn needs_savepoint(p: &Payload) -> bool {
+    match p {
+        Payload::MessageCreate(m) => has_duplicates(m.scopes.as_deref()) || has_duplicates(m.refs.as_deref()),
+        Payload::MessageEdit(_) | Payload::AgentUpdate(_) | Payload::GroupUpdate(_) => true,
+        _ => false,
+    }
+}
+
+/// Replays every loaded event, in replay order, into a fresh database.
+/// Each event is atomic: it applies entirely or not at all.
+pub fn replay(loaded: &Loaded, findings: &mut Findings) -> rusqlite::Result<Replay> {
+    let conn = fresh_v13_for_replay()?;
+    let mut r = Replay { conn, applied: 0, ignored: 0, rejected: 0, cleaned_agents: HashSet::new() };
+    r.conn.execute_batch("BEGIN")?;
+    for &i in &loaded.order {
+        let e = &loaded.events[i];
+        let sp = needs_savepoint(&e.event.payload);
+        if sp {
+            r.conn.prepare_cached("SAVEPOINT ev")?.execute([])?;
+        }
+        match apply(&r.conn, &e.event) {
+            Ok(out) => {
+                if sp {
+                    r.conn.prepare_cached("RELEASE ev")?.execute([])?;
+                }
+                if out.ignored {
+                    r.ignored += 1;
+                } else {
+                    r.applied += 1;
+                }
+                if let Payload::AgentCleanup(c) = &e.event.payload {
+                    r.cleaned_agents.insert(c.agent_id.clone());
+                }
+                for m in out.missing {
+                    findings.push(loaded.at(
+                        e,
+                        Finding::new(Kind::EventTargetMissing, format!("{} refers to {m}, which does not exist at this point of the replay", e.event_type()))
+                            .key(format!("event_id={}", e.event_id())),
+                    ));
+                }
+            }
+            Err(err) => {
+                if sp {
+                    r.conn.execute_batch("ROLLBACK TO ev; RELEASE ev;")?;
+                }
+                r.rejected += 1;
+                findings.push(loaded.at(
+                    e,
+                    Finding::new(Kind::ReplayEventRejected, format!("{} rejected by the projection and rolled back: {err}", e.event_type()))
+                        .key(format!("event_id={}", e.event_id())),
+                ));
+            }
+        }
+    }
+    r.conn.execute_batch("COMMIT")?;
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(line: &str) -> Event {
+        Event::parse(line).unwrap()
+    }
+
+    fn q(conn: &Connection, sql: &str) -> Vec<Vec<Value>> {
+        let mut st = conn.prepare(sql).unwrap();
+        let n = st.column_count();
+        st.query_map([], |r| (0..n).map(|i| r.get::<_, Value>(i)).collect()).unwrap().map(|r| r.unwrap()).collect()
+    }
+
+    fn t(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+
+    #[test]
+    fn message_create_maps_empty_optionals_to_null() {
+        let c = fresh_v13().unwrap();
+        apply(&c, &ev(r#"{"type":"message.create","timestamp":"T1","message_id":"m1","thread_id":"","agent_id":"a","session_id":"s","body":{"format":"markdown","content":"hi","structured":""},"authored_by":"","disclosed":true,"scopes":[{"type":"group","value":"g"}],"refs":[{"type":"mention","value":"b"},{"type":"reply_to","value":"m0"}]}"#)).unwrap();
+        let rows = q(&c, "SELECT thread_id, created_at, body_structured, authored_by, disclosed, deleted, updated_at FROM messages");
+        assert_eq!(rows, vec![vec![Value::Null, t("T1"), Value::Null, Value::Null, Value::Integer(1), Value::Integer(0), Value::Null]]);
+        assert_eq!(q(&c, "SELECT count(*) FROM message_refs")[0][0], Value::Integer(2));
+        assert_eq!(q(&c, "SELECT scope_type, scope_value FROM message_scopes"), vec![vec![t("group"), t("g")]]);
+    }
+
+    #[test]
+    fn edit_records_history_with_session_as_editor() {
+        let c = fresh_v13().unwrap();
+        apply(&c, &ev(r#"{"type":"message.create","timestamp":"T1","message_id":"m1","agent_id":"a","session_id":"ses_1","body":{"format":"json","content":"v1","structured":"{\"a\":1}"}}"#)).unwrap();
+        apply(&c, &ev(r#"{"type":"message.edit","timestamp":"T2","message_id":"m1","body":{"content":"v2"}}"#)).unwrap();
+        apply(&c, &ev(r#"{"type":"message.edit","timestamp":"T3","message_id":"m1","body":{"content":"v3","structured":"{}"}}"#)).unwrap();
+        let edits = q(&c, "SELECT id, edited_at, edited_by, old_content, new_content, old_structured, new_structured FROM message_edits ORDER BY id");
+        assert_eq!(
+            edits,
+            vec![
+                vec![Value::Integer(1), t("T2"), t("ses_1"), t("v1"), t("v2"), t("{\"a\":1}"), Value::Null],
+                vec![Value::Integer(2), t("T3"), t("ses_1"), t("v2"), t("v3"), Value::Null, t("{}")],
+            ]
+        );
+        assert_eq!(q(&c, "SELECT body_content, body_structured, updated_at FROM messages"), vec![vec![t("v3"), t("{}"), t("T3")]]);
+        // an edit of an unknown message changes nothing and is reported
+        let out = apply(&c, &ev(r#"{"type":"message.edit","timestamp":"T4","message_id":"nope","body":{"content":"x"}}"#)).unwrap();
+        assert_eq!(out.missing, vec!["message nope".to_string()]);
+        assert_eq!(q(&c, "SELECT count(*) FROM message_edits")[0][0], Value::Integer(2));
+    }
+
+    #[test]
+    fn delete_sets_flag_and_null_reason() {
+        let c = fresh_v13().unwrap();
+        apply(&c, &ev(r#"{"type":"message.create","timestamp":"T1","message_id":"m1","agent_id":"a","session_id":"s","body":{"content":"x"}}"#)).unwrap();
+        apply(&c, &ev(r#"{"type":"message.delete","timestamp":"T2","message_id":"m1","reason":""}"#)).unwrap();
+        assert_eq!(q(&c, "SELECT deleted, deleted_at, delete_reason FROM messages"), vec![vec![Value::Integer(1), t("T2"), Value::Null]]);
+    }
+
+    #[test]
+    fn register_is_or_replace_with_empty_strings_for_null() {
+        let c = fresh_v13().unwrap();
+        apply(&c, &ev(r#"{"type":"agent.register","timestamp":"T1","agent_id":"a","kind":"agent","role":"r1","module":"m","display":"A","hostname":"h"}"#)).unwrap();
+        c.execute("UPDATE agents SET last_seen_at = 'T5'", []).unwrap();
+        apply(&c, &ev(r#"{"type":"agent.register","timestamp":"T2","agent_id":"a","kind":"agent","role":"r2","module":"m","display":""}"#)).unwrap();
+        assert_eq!(
+            q(&c, "SELECT agent_id, kind, role, module, display, hostname, registered_at, last_seen_at FROM agents"),
+            vec![vec![t("a"), t("agent"), t("r2"), t("m"), t(""), t(""), t("T2"), t("")]]
+        );
+    }
+
+    #[test]
+    fn sessions_start_and_end() {
+        let c = fresh_v13().unwrap();
+        apply(&c, &ev(r#"{"type":"agent.session.start","timestamp":"T1","session_id":"s","agent_id":"a"}"#)).unwrap();
+        apply(&c, &ev(r#"{"type":"agent.session.end","timestamp":"T2","session_id":"s","reason":"done"}"#)).unwrap();
+        assert_eq!(q(&c, "SELECT started_at, last_seen_at, ended_at, end_reason FROM sessions"), vec![vec![t("T1"), t("T1"), t("T2"), t("done")]]);
+    }
+
+    fn wc_rows(c: &Connection) -> Vec<Vec<Value>> {
+        q(c, "SELECT session_id, branch, git_updated_at, unmerged_commits, uncommitted_files, file_changes FROM agent_work_contexts ORDER BY rowid")
+    }
+
+    #[test]
+    fn agent_update_merge_keeps_newer_and_stored_on_ties() {
+        let c = fresh_v13().unwrap();
+        for s in ["s1", "s2", "s3"] {
+            apply(&c, &ev(&format!(r#"{{"type":"agent.session.start","timestamp":"T0","session_id":"{s}","agent_id":"a"}}"#))).unwrap();
+        }
+        apply(&c, &ev(r#"{"type":"agent.update","timestamp":"T1","agent_id":"a","work_contexts":[{"session_id":"s1","branch":"b1","git_updated_at":"2026-01-01T00:00:01.000001Z","unmerged_commits":[{"sha":"x","message":"<m>","files":["f"]}],"uncommitted_files":[],"file_changes":[{"path":"p"}]},{"session_id":"s2","branch":"b2","git_updated_at":"2026-01-01T00:00:05.000001Z"}]}"#)).unwrap();
+        // s1 newer -> replaced in place; s2 tie -> stored kept; s3 new -> appended
+        apply(&c, &ev(r#"{"type":"agent.update","timestamp":"T2","agent_id":"a","work_contexts":[{"session_id":"s3","branch":"b3","git_updated_at":"2026-01-01T00:00:00.000001Z"},{"session_id":"s2","branch":"tie","git_updated_at":"2026-01-01T00:00:05.000001Z"},{"session_id":"s1","branch":"new","git_updated_at":"2026-01-01T00:00:02.000001Z"}]}"#)).unwrap();
+        assert_eq!(
+            wc_rows(&c),
+            vec![
+                vec![t("s1"), t("new"), t("2026-01-01T00:00:02.000001Z"), t("null"), t("null"), t("[]")],
+                vec![t("s2"), t("b2"), t("2026-01-01T00:00:05.000001Z"), t("null"), t("null"), t("[]")],
+                vec![t("s3"), t("b3"), t("2026-01-01T00:00:00.000001Z"), t("null"), t("null"), t("[]")],
+            ]
+        );
+        // an older context never replaces; list fields survive a re-insert verbatim
+        apply(&c, &ev(r#"{"type":"agent.update","timestamp":"T3","agent_id":"a","work_contexts":[{"session_id":"s1","branch":"old","git_updated_at":"2026-01-01T00:00:01.000001Z"}]}"#)).unwrap();
+        assert_eq!(wc_rows(&c)[0][1], t("new"));
+    }
+
+    #[test]
+    fn agent_update_list_columns_and_missing_sessions() {
+        let c = fresh_v13().unwrap();
+        apply(&c, &ev(r#"{"type":"agent.session.start","timestamp":"T0","session_id":"s1","agent_id":"a"}"#)).unwrap();
+        let out = apply(&c, &ev(r#"{"type":"agent.update","timestamp":"T1","agent_id":"a","work_contexts":[{"session_id":"s1","branch":"","git_updated_at":"g","unmerged_commits":[{"sha":"x","message":"<m>","files":["f"]}],"uncommitted_files":[]},{"session_id":"ghost","git_updated_at":"g"}]}"#)).unwrap();
+        assert_eq!(out.missing.len(), 1);
+        assert!(out.missing[0].contains("ghost"));
+        assert_eq!(
+            wc_rows(&c),
+            vec![vec![t("s1"), Value::Null, t("g"), t(r#"[{"sha":"x","message":"\u003cm\u003e","files":["f"]}]"#), t("[]"), t("[]")]]
+        );
+    }
+
+    #[test]
+    fn groups_and_cleanup() {
+        let c = fresh_v13().unwrap();
+        apply(&c, &ev(r#"{"type":"group.create","timestamp":"T1","group_id":"g1","name":"n","description":"","created_by":"a"}"#)).unwrap();
+        apply(&c, &ev(r#"{"type":"group.create","timestamp":"T1","group_id":"g2","name":"n","created_by":"a"}"#)).unwrap(); // name conflict ignored
+        apply(&c, &ev(r#"{"type":"group.member.add","timestamp":"T2","group_id":"g1","member_type":"agent","member_value":"x","added_by":"a"}"#)).unwrap();
+        apply(&c, &ev(r#"{"type":"group.member.add","timestamp":"T3","group_id":"g1","member_type":"agent","member_value":"x","added_by":"b"}"#)).unwrap();
+        apply(&c, &ev(r#"{"type":"group.member.add","timestamp":"T3","group_id":"g1","member_type":"role","member_value":"r"}"#)).unwrap();
+        let out = apply(&c, &ev(r#"{"type":"group.member.add","timestamp":"T3","group_id":"nope","member_type":"role","member_value":"r"}"#)).unwrap();
+        assert_eq!(out.missing, vec!["group nope".to_string()]);
+        // SQLite quirk reproduced as the daemon gets it: the ignored duplicate
+        // still consumed AUTOINCREMENT id 2.
+        assert_eq!(q(&c, "SELECT id, member_value, added_at, added_by FROM group_members ORDER BY id"), vec![vec![Value::Integer(1), t("x"), t("T2"), t("a")], vec![Value::Integer(3), t("r"), t("T3"), Value::Null]]);
+        apply(&c, &ev(r#"{"type":"group.update","timestamp":"T4","group_id":"g1","updated_by":"a","fields":{"description":"d"}}"#)).unwrap();
+        assert_eq!(q(&c, "SELECT group_id, name, description, updated_at FROM groups"), vec![vec![t("g1"), t("n"), t("d"), t("T4")]]);
+        apply(&c, &ev(r#"{"type":"group.member.remove","timestamp":"T5","group_id":"g1","member_type":"agent","member_value":"x","removed_by":"a"}"#)).unwrap();
+        assert_eq!(q(&c, "SELECT count(*) FROM group_members")[0][0], Value::Integer(1));
+        apply(&c, &ev(r#"{"type":"group.delete","timestamp":"T6","group_id":"g1","deleted_by":"a"}"#)).unwrap();
+        assert_eq!(q(&c, "SELECT count(*) FROM group_members")[0][0], Value::Integer(0));
+        apply(&c, &ev(r#"{"type":"agent.register","timestamp":"T1","agent_id":"a","kind":"agent","role":"r","module":"m"}"#)).unwrap();
+        apply(&c, &ev(r#"{"type":"agent.cleanup","timestamp":"T7","agent_id":"a"}"#)).unwrap();
+        assert_eq!(q(&c, "SELECT count(*) FROM agents")[0][0], Value::Integer(0));
+        assert!(apply(&c, &ev(r#"{"type":"thread.create","timestamp":"T1","thread_id":"t"}"#)).unwrap().ignored);
+        assert!(apply(&c, &ev(r#"{"type":"future.thing","timestamp":"T1"}"#)).unwrap().ignored);
+    }
+
+    fn loaded(lines: &[&str]) -> Loaded {
+        let mut l = Loaded::default();
+        l.files.push(crate::jsonl::EventFile { rel: "f".into(), shard: None, lines: 0, events: 0, blank: 0, unparsable: 0 });
+        for (i, line) in lines.iter().enumerate() {
+            l.events.push(crate::jsonl::LoadedEvent { file: 0, line: i as u64 + 1, text: line.to_string(), event: ev(line) });
+        }
+        crate::jsonl::sort(&mut l);
+        l
+    }
+
+    #[test]
+    fn rejected_events_are_rolled_back_entirely() {
+        let l = loaded(&[
+            r#"{"type":"message.create","timestamp":"T1","event_id":"a","message_id":"m1","agent_id":"a","session_id":"s","body":{"content":"x"},"refs":[{"type":"mention","value":"b"},{"type":"mention","value":"b"}]}"#,
+            r#"{"type":"message.create","timestamp":"T2","event_id":"b","message_id":"m2","agent_id":"a","session_id":"s","body":{"content":"y"},"refs":[{"type":"mention","value":"b"}]}"#,
+            r#"{"type":"message.create","timestamp":"T3","event_id":"c","message_id":"m2","agent_id":"a","session_id":"s","body":{"content":"z"}}"#,
+            r#"{"type":"group.create","timestamp":"T4","event_id":"d","group_id":"g1","name":"n","created_by":"a"}"#,
+            r#"{"type":"group.create","timestamp":"T4","event_id":"e","group_id":"g2","name":"o","created_by":"a"}"#,
+            r#"{"type":"group.update","timestamp":"T5","event_id":"f","group_id":"g2","updated_by":"a","fields":{"description":"new","name":"n"}}"#,
+        ]);
+        let mut f = Findings::new(0);
+        let r = replay(&l, &mut f).unwrap();
+        assert_eq!((r.applied, r.rejected), (3, 3));
+        let lines: Vec<u64> = f.list().iter().filter(|x| x.kind == Kind::ReplayEventRejected).map(|x| x.line.unwrap()).collect();
+        assert_eq!(lines, vec![1, 3, 6]);
+        // nothing of m1 survives its failed second ref insert; m2 keeps its first version
+        assert_eq!(q(&r.conn, "SELECT message_id, body_content FROM messages"), vec![vec![t("m2"), t("y")]]);
+        assert_eq!(q(&r.conn, "SELECT message_id FROM message_refs"), vec![vec![t("m2")]]);
+        // the group update whose rename failed did not keep its description change either
+        assert_eq!(q(&r.conn, "SELECT description, updated_at FROM groups WHERE group_id = 'g2'"), vec![vec![Value::Null, Value::Null]]);
+    }
+
+    #[test]
+    fn replay_database_differs_from_fresh_v13_only_by_secondary_indexes() {
+        let full = crate::schema::snapshot(&fresh_v13().unwrap()).unwrap();
+        let lean = crate::schema::snapshot(&fresh_v13_for_replay().unwrap()).unwrap();
+        let d = crate::schema::diff(&full, &lean);
+        assert_eq!(d.len(), 23);
+        assert!(d.iter().all(|d| d.object.starts_with("index idx_") && d.attribute == "exists" && d.actual == "no"), "{d:?}");
+    }
+}

@@ -1,0 +1,182 @@
+//! Owned SQLite values with a total order, and row loading.
+
+use rusqlite::types::ValueRef;
+use rusqlite::Connection;
+use std::cmp::Ordering;
+
+/// One SQLite value as stored (storage class kept: `1` and `'1'` differ).
+#[derive(Debug, Clone)]
+pub enum Val {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+    /// TEXT that is not valid UTF-8.
+    BadText(Vec<u8>),
+    Blob(Vec<u8>),
+}
+
+impl Val {
+    pub fn from_ref(v: ValueRef<'_>) -> Val {
+        match v {
+            ValueRef::Null => Val::Null,
+            ValueRef::Integer(i) => Val::Int(i),
+            ValueRef::Real(f) => Val::Real(f),
+            ValueRef::Text(t) => match std::str::from_utf8(t) {
+                Ok(s) => Val::Text(s.to_owned()),
+                Err(_) => Val::BadText(t.to_vec()),
+            },
+            ValueRef::Blob(b) => Val::Blob(b.to_vec()),
+        }
+    }
+    pub fn text(s: &str) -> Val {
+        Val::Text(s.to_owned())
+    }
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Val::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Val::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+    pub fn is_null(&self) -> bool {
+        matches!(self, Val::Null)
+    }
+    fn class(&self) -> u8 {
+        match self {
+            Val::Null => 0,
+            Val::Int(_) | Val::Real(_) => 1,
+            Val::Text(_) | Val::BadText(_) => 2,
+            Val::Blob(_) => 3,
+        }
+    }
+    /// SQLite's order (NULL < numbers < TEXT (binary) < BLOB), total.
+    pub fn cmp_sqlite(&self, other: &Val) -> Ordering {
+        match self.class().cmp(&other.class()) {
+            Ordering::Equal => {}
+            o => return o,
+        }
+        match (self, other) {
+            (Val::Int(a), Val::Int(b)) => a.cmp(b),
+            (Val::Real(a), Val::Real(b)) => a.total_cmp(b),
+            (Val::Int(a), Val::Real(b)) => (*a as f64).total_cmp(b).then(Ordering::Less),
+            (Val::Real(a), Val::Int(b)) => a.total_cmp(&(*b as f64)).then(Ordering::Greater),
+            (a, b) => a.bytes().cmp(b.bytes()),
+        }
+    }
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Val::Text(s) => s.as_bytes(),
+            Val::BadText(b) | Val::Blob(b) => b,
+            _ => &[],
+        }
+    }
+}
+
+impl PartialEq for Val {
+    fn eq(&self, other: &Val) -> bool {
+        match (self, other) {
+            (Val::Null, Val::Null) => true,
+            (Val::Int(a), Val::Int(b)) => a == b,
+            (Val::Real(a), Val::Real(b)) => a.to_bits() == b.to_bits(),
+            (Val::Text(a), Val::Text(b)) => a == b,
+            (Val::BadText(a), Val::BadText(b)) | (Val::Blob(a), Val::Blob(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Val {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Val::Null => f.write_str("NULL"),
+            Val::Int(i) => write!(f, "{i}"),
+            Val::Real(x) => write!(f, "{x:?}"),
+            Val::Text(s) => {
+                if s.chars().count() > 120 {
+                    let cut: String = s.chars().take(117).collect();
+                    write!(f, "{:?}…", cut)
+                } else {
+                    write!(f, "{s:?}")
+                }
+            }
+            Val::BadText(b) => write!(f, "text(invalid UTF-8, {} bytes)", b.len()),
+            Val::Blob(b) => write!(f, "x'{}'", crate::util::hex(b)),
+        }
+    }
+}
+
+/// Compares rows by the given key column indexes.
+pub fn cmp_keys(a: &[Val], b: &[Val], key: &[usize]) -> Ordering {
+    for &i in key {
+        match a[i].cmp_sqlite(&b[i]) {
+            Ordering::Equal => {}
+            o => return o,
+        }
+    }
+    Ordering::Equal
+}
+
+/// Every row of `SELECT {cols} FROM {table}`, sorted by `key` (column indexes).
+pub fn load_rows(conn: &Connection, table: &str, cols: &[&str], key: &[usize]) -> rusqlite::Result<Vec<Vec<Val>>> {
+    let sql = format!("SELECT {} FROM {}", cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "), quote_ident(table));
+    let mut stmt = conn.prepare(&sql)?;
+    let n = cols.len();
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let mut v = Vec::with_capacity(n);
+        for i in 0..n {
+            v.push(Val::from_ref(r.get_ref(i)?));
+        }
+        out.push(v);
+    }
+    out.sort_by(|a, b| cmp_keys(a, b, key));
+    Ok(out)
+}
+
+/// `"name"` with embedded quotes doubled.
+pub fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Key text for reports: `col=value, col=value`.
+pub fn key_text(cols: &[&str], row: &[Val], key: &[usize]) -> String {
+    key.iter().map(|&i| format!("{}={}", cols[i], plain(&row[i]))).collect::<Vec<_>>().join(", ")
+}
+
+/// A value without quotes when it is plain text (for keys).
+pub fn plain(v: &Val) -> String {
+    match v {
+        Val::Text(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn order_and_equality_follow_sqlite() {
+        let mut v = vec![Val::text("b"), Val::Null, Val::Int(3), Val::Blob(vec![0]), Val::text("a"), Val::Real(2.5)];
+        v.sort_by(|a, b| a.cmp_sqlite(b));
+        assert_eq!(v, vec![Val::Null, Val::Real(2.5), Val::Int(3), Val::text("a"), Val::text("b"), Val::Blob(vec![0])]);
+        assert_ne!(Val::Int(1), Val::text("1"));
+        assert_ne!(Val::Null, Val::text(""));
+        assert_eq!(Val::text("x").to_string(), "\"x\"");
+    }
+    #[test]
+    fn loads_sorted_rows() {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch("CREATE TABLE t(a TEXT, b INTEGER); INSERT INTO t VALUES ('z', 1), ('a', NULL), ('m', 2);").unwrap();
+        let rows = load_rows(&c, "t", &["a", "b"], &[0]).unwrap();
+        assert_eq!(rows[0], vec![Val::text("a"), Val::Null]);
+        assert_eq!(rows[2][1], Val::Int(1));
+        assert_eq!(key_text(&["a", "b"], &rows[1], &[0, 1]), "a=m, b=2");
+    }
+}

@@ -1,0 +1,258 @@
+//! `verify replay`: the whole consistency proof of a v13 fixture.
+
+use crate::checks::{self, Mode};
+use crate::compare::{self, TableStats};
+use crate::error::InputError;
+use crate::extract::Limits;
+use crate::findings::Findings;
+use crate::input::{self, Tree};
+use crate::jsonl;
+use crate::manifest;
+use crate::replay;
+use crate::report::Report;
+use rusqlite::Connection;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Findings listed in detail per (kind, table); 0 = all.
+    pub max_diffs: usize,
+    pub limits: Limits,
+    pub mode: Mode,
+    /// Look for a manifest and SHA256SUMS.
+    pub check_manifest: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { max_diffs: 20, limits: Limits::default(), mode: Mode::Fixture, check_manifest: true }
+    }
+}
+
+/// Phase timings of one verification.
+#[derive(Debug, Clone, Default)]
+pub struct Timings {
+    pub phases: Vec<(&'static str, Duration)>,
+}
+
+impl Timings {
+    fn mark(&mut self, name: &'static str, since: &mut Instant) {
+        let now = Instant::now();
+        self.phases.push((name, now - *since));
+        *since = now;
+    }
+    pub fn total(&self) -> Duration {
+        self.phases.iter().map(|(_, d)| *d).sum()
+    }
+}
+
+/// A private copy of the fixture database (plus its `-wal`, if any), so
+/// verification never touches the input and never adds files to the tree.
+pub struct DbCopy {
+    _dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+pub fn copy_db(src: &Path) -> Result<DbCopy, InputError> {
+    if !src.is_file() {
+        return Err(InputError::MissingDatabase { path: src.to_path_buf() });
+    }
+    let dir = tempfile::Builder::new().prefix("verify-db-").tempdir().map_err(|e| InputError::io(std::env::temp_dir(), e))?;
+    let path = dir.path().join("messages.db");
+    std::fs::copy(src, &path).map_err(|e| InputError::io(src, e))?;
+    let wal = PathBuf::from(format!("{}-wal", src.display()));
+    if wal.is_file() {
+        std::fs::copy(&wal, dir.path().join("messages.db-wal")).map_err(|e| InputError::io(&wal, e))?;
+    }
+    Ok(DbCopy { _dir: dir, path })
+}
+
+/// Opens a database file and checks that it is one.
+pub fn open_db(path: &Path, shown_as: &Path) -> Result<Connection, InputError> {
+    let conn = Connection::open(path).map_err(|e| InputError::db(shown_as, e))?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(|e| InputError::db(shown_as, e))?;
+    Ok(conn)
+}
+
+/// `file:` URI of a path (RFC 3986 percent-encoding of everything but
+/// unreserved characters and `/`).
+fn file_uri(path: &Path, query: &str) -> Option<String> {
+    let abs = std::path::absolute(path).ok()?;
+    let s = abs.to_str()?;
+    let mut out = String::from("file:");
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out.push('?');
+    out.push_str(query);
+    Some(out)
+}
+
+/// How the fixture database is read: in place, read-only and immutable
+/// (nothing is written, not even a lock or `-shm` file), or — when a `-wal`
+/// file sits beside it, whose content SQLite must apply — through a private copy.
+pub enum FixtureDb {
+    InPlace(PathBuf),
+    Copy(DbCopy),
+}
+
+impl FixtureDb {
+    pub fn prepare(src: &Path) -> Result<FixtureDb, InputError> {
+        if !src.is_file() {
+            return Err(InputError::MissingDatabase { path: src.to_path_buf() });
+        }
+        if PathBuf::from(format!("{}-wal", src.display())).exists() {
+            return Ok(FixtureDb::Copy(copy_db(src)?));
+        }
+        Ok(FixtureDb::InPlace(src.to_path_buf()))
+    }
+
+    /// A read-only connection (memory-mapped reads).
+    pub fn open(&self, shown_as: &Path) -> Result<Connection, InputError> {
+        use rusqlite::OpenFlags as F;
+        let conn = match self {
+            FixtureDb::InPlace(p) => {
+                let uri = file_uri(p, "mode=ro&immutable=1").ok_or_else(|| InputError::db(shown_as, "path is not valid UTF-8"))?;
+                Connection::open_with_flags(uri, F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_URI | F::SQLITE_OPEN_NO_MUTEX)
+                    .map_err(|e| InputError::db(shown_as, e))?
+            }
+            FixtureDb::Copy(c) => Connection::open_with_flags(&c.path, F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_NO_MUTEX).map_err(|e| InputError::db(shown_as, e))?,
+        };
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(|e| InputError::db(shown_as, e))?;
+        let _ = conn.pragma_update(None, "mmap_size", 1i64 << 30);
+        Ok(conn)
+    }
+}
+
+/// Opens PATH and verifies it.
+pub fn verify_path(path: &Path, opts: &Options) -> Result<Report, InputError> {
+    let tree = input::open(path, &opts.limits)?;
+    if tree.is_v5_layout() {
+        return Err(InputError::V5Layout { path: path.to_path_buf() });
+    }
+    Ok(verify_tree(&tree, opts)?.0)
+}
+
+/// Verifies an opened tree; returns the report and phase timings.
+pub fn verify_tree(tree: &Tree, opts: &Options) -> Result<(Report, Timings), InputError> {
+    let mut findings = Findings::new(opts.max_diffs);
+    let mut summary: BTreeMap<String, Value> = BTreeMap::new();
+    let (tables, version, timings) = verify_into(tree, opts, &mut findings, &mut summary)?;
+    Ok((Report::new("replay", tree.display(), version, summary, tables, findings), timings))
+}
+
+/// The verification itself, collecting into `findings` and `summary`;
+/// returns the per-table counts, the schema version and phase timings.
+pub fn verify_into(
+    tree: &Tree,
+    opts: &Options,
+    findings: &mut Findings,
+    summary: &mut BTreeMap<String, Value>,
+) -> Result<(Vec<TableStats>, Option<i64>, Timings), InputError> {
+    let mut t = Timings::default();
+    let mut clock = Instant::now();
+
+    let db_src = tree.path("var/messages.db");
+    let fixture_db = FixtureDb::prepare(&db_src)?;
+    let db = fixture_db.open(&db_src)?;
+    t.mark("open", &mut clock);
+
+    // Schema, integrity and manifest checks need nothing from the replay:
+    // they run on a second connection in a second thread. Their findings are
+    // merged at a fixed point, so the report does not depend on timing.
+    std::thread::scope(|scope| -> Result<(Vec<TableStats>, Option<i64>, Timings), InputError> {
+        let aux = scope.spawn(|| -> Result<AuxOutcome, InputError> {
+            let db2 = fixture_db.open(&db_src)?;
+            let mut f = Findings::new(0);
+            let t0 = Instant::now();
+            let (version, _) = checks::check_db(&db2, thrum_schemas::SCHEMA_VERSION, opts.mode, &mut f);
+            let schema = t0.elapsed();
+            let t1 = Instant::now();
+            let manifest = opts.check_manifest.then(|| manifest::check(tree, &db2, version, &mut f));
+            Ok(AuxOutcome { findings: f, version, manifest, schema, manifest_time: t1.elapsed() })
+        });
+
+        checks::check_layout(tree, findings);
+        let loaded = jsonl::load(tree, findings)?;
+        t.mark("read_jsonl", &mut clock);
+
+        // The line checks read only `loaded`: a third thread, merged in order.
+        let mut main_f = Findings::new(0);
+        let (lines_f, rep, mut tables) = std::thread::scope(|inner| -> Result<_, InputError> {
+            let lines = inner.spawn(|| {
+                let mut f = Findings::new(0);
+                checks::check_lines(&loaded, opts.mode, &mut f);
+                f
+            });
+            let rep = replay::replay(&loaded, &mut main_f).map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("replay database failed: {e}") })?;
+            t.mark("replay", &mut clock);
+            let tables = compare::compare_projected(&db, &rep.conn, &mut main_f)
+                .map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("reading the replayed database failed: {e}") })?;
+            t.mark("compare", &mut clock);
+            let lines_f = lines.join().map_err(|_| InputError::Unreadable { path: tree.thrum.clone(), reason: "line check thread panicked".into() })?;
+            Ok((lines_f, rep, tables))
+        })?;
+
+        match opts.mode {
+            Mode::Fixture => tables.push(checks::check_event_log(&db, &loaded, &mut main_f)),
+            Mode::Migrated => {
+                let n: i64 = db.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap_or(-1);
+                summary.insert("events_table".into(), json!(format!("{n} rows (not backfilled by the migration; not compared)")));
+            }
+        }
+        t.mark("event_log", &mut clock);
+        tables.extend(checks::check_local(&db, &rep.cleaned_agents, &mut main_f));
+        checks::check_identities(tree, &db, &mut main_f);
+        t.mark("local_checks", &mut clock);
+        for part in [lines_f, main_f] {
+            for f in part.into_parts().0 {
+                findings.push(f);
+            }
+        }
+
+        let aux = aux.join().map_err(|_| InputError::Unreadable { path: db_src.clone(), reason: "schema/manifest check thread panicked".into() })??;
+        t.mark("wait_parallel", &mut clock);
+        t.phases.push(("schema_integrity (parallel)", aux.schema));
+        t.phases.push(("manifest (parallel)", aux.manifest_time));
+        let (list, _, _) = aux.findings.into_parts();
+        for f in list {
+            findings.push(f);
+        }
+        if let Some(m) = &aux.manifest {
+            if let Some(p) = &m.manifest {
+                summary.insert("manifest".into(), json!(format!("{} ({} files checked)", p.display(), m.files_checked)));
+            }
+            if let Some(p) = &m.checksums {
+                summary.insert("sha256sums".into(), json!(p.display().to_string()));
+            }
+        }
+        add_summary(summary, &loaded, &rep, opts.mode);
+        Ok((tables, aux.version, t))
+    })
+}
+
+struct AuxOutcome {
+    findings: Findings,
+    version: Option<i64>,
+    manifest: Option<manifest::ManifestOutcome>,
+    schema: Duration,
+    manifest_time: Duration,
+}
+
+fn add_summary(summary: &mut BTreeMap<String, Value>, loaded: &jsonl::Loaded, rep: &replay::Replay, mode: Mode) {
+    let lines: u64 = loaded.files.iter().map(|f| f.lines).sum();
+    summary.insert("jsonl_files".into(), json!(loaded.files.len()));
+    summary.insert("jsonl_lines".into(), json!(lines));
+    summary.insert("jsonl_events".into(), json!(loaded.events.len()));
+    summary.insert("jsonl_blank_lines".into(), json!(loaded.files.iter().map(|f| f.blank).sum::<u64>()));
+    summary.insert("jsonl_unparsable_lines".into(), json!(loaded.files.iter().map(|f| f.unparsable).sum::<u64>()));
+    summary.insert("replay".into(), json!(format!("{} applied, {} ignored (unknown type or thread.create), {} rejected", rep.applied, rep.ignored, rep.rejected)));
+    summary.insert("mode".into(), json!(match mode { Mode::Fixture => "v13 fixture", Mode::Migrated => "migrated from v5" }));
+}
