@@ -7,9 +7,11 @@
 
 pub mod archive;
 pub mod bench;
+pub mod corrupt;
 pub mod error;
 pub mod events;
 pub mod manifest;
+
 pub mod publish;
 pub mod sqlite;
 pub mod tree;

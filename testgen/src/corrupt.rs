@@ -1,0 +1,1 @@
+//! Chaos fixtures: deterministic corrupted copies of a fixture (`testgen corrupt`).
