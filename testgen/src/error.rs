@@ -20,6 +20,8 @@ pub enum Error {
     },
     #[error("database {path} failed its check: {detail}")]
     Integrity { path: PathBuf, detail: String },
+    #[error("Parquet: {0}")]
+    Parquet(String),
     #[error("invalid option: {0}")]
     Usage(String),
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod manifest;
 
+pub mod parquet;
 pub mod publish;
 pub mod sqlite;
 pub mod tree;
@@ -156,8 +157,14 @@ pub fn generate(opts: &Options) -> Result<Report> {
         std::fs::remove_dir_all(&v5_stage).ctx("remove", &v5_stage)?;
         Ok(t0.elapsed())
     };
+    let parquet_task = || -> Result<(Vec<thrum_parquet::WrittenFile>, Duration)> {
+        let t0 = Instant::now();
+        let files = parquet::write(&plan, &staging.dir.join(parquet::DIR), 0, 1)?;
+        Ok((files, t0.elapsed()))
+    };
     let parallel_v5 = opts.v5 && opts.jobs > 1;
-    let (table_counts, v5_time) = std::thread::scope(|s| -> Result<_> {
+    let (table_counts, v5_time, parquet_files) = std::thread::scope(|s| -> Result<_> {
+        let pq_handle = (opts.jobs > 1).then(|| s.spawn(parquet_task));
         let v5_handle = parallel_v5.then(|| s.spawn(v5_task));
         let v13_jobs = if parallel_v5 { opts.jobs - 1 } else { opts.jobs };
         let (table_counts, lines) = write_tree(&plan, &thrum_dir, v13_jobs, &bars, &mut ph)?;
@@ -169,8 +176,16 @@ pub fn generate(opts: &Options) -> Result<Report> {
             None if opts.v5 => Some(v5_task()?),
             None => None,
         };
-        Ok((table_counts, v5_time))
+        let parquet = match pq_handle {
+            Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?,
+            None => parquet_task()?,
+        };
+        Ok((table_counts, v5_time, parquet))
     })?;
+    ph.done("parquet-wait");
+    ph.list.push(("parquet-total", parquet_files.1));
+    let parquet_files = parquet_files.0;
+    manifest::add_parquet(&staging.dir.join(MANIFEST), &staging.dir.join(parquet::DIR), &parquet_files)?;
     if let Some(t) = v5_time {
         // Wall time spent waiting for (or running) the v5 tree after the v13 one.
         ph.done("v5");

@@ -29,6 +29,29 @@ enum Cmd {
     /// Time generation per phase over repeated runs and compare with the
     /// sqlite3 and zstd floors; prints a table (or JSON with --json).
     Bench(BenchArgs),
+    /// Write a corrupted copy of a fixture with one fault from the catalogue
+    /// (chaos fixtures for `verify`); `--list` describes every fault.
+    Corrupt(CorruptArgs),
+}
+
+#[derive(Debug, Args)]
+struct CorruptArgs {
+    /// Print the fault catalogue (name, finding verify reports, exit code, what it does).
+    #[arg(long)]
+    list: bool,
+    /// The fault to inject.
+    #[arg(long, required_unless_present = "list", value_parser = clap::builder::PossibleValuesParser::new(testgen::corrupt::CATALOGUE.iter().map(|f| f.name)))]
+    fault: Option<String>,
+    /// The fixture: a .tar.zst archive, or a directory containing .thrum/.
+    #[arg(long = "in", value_name = "FIXTURE", required_unless_present = "list")]
+    input: Option<PathBuf>,
+    /// Output directory: DIR/.thrum (corrupted), DIR/FAULT.json, and DIR/SHA256SUMS
+    /// for checksum-mismatch. Replaced atomically.
+    #[arg(long, value_name = "DIR", required_unless_present = "list")]
+    out: Option<PathBuf>,
+    /// Seed of the target choice (file, line, row); same input, fault and seed give the same bytes.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -102,13 +125,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.command {
         Some(Cmd::Bench(b)) => bench(b),
+        Some(Cmd::Corrupt(c)) => corrupt(c),
         None => generate(cli.gen),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("testgen: error: {e:#}");
-            if e.downcast_ref::<testgen::Error>().is_some_and(|e| matches!(e, testgen::Error::Plan(_) | testgen::Error::Usage(_))) {
+            if e.downcast_ref::<testgen::Error>().is_some_and(|e| matches!(e, testgen::Error::Plan(_) | testgen::Error::Usage(_)))
+                || e.downcast_ref::<testgen::corrupt::CorruptError>().is_some_and(|e| e.is_input_error())
+            {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE
@@ -192,6 +218,28 @@ fn bench(b: BenchArgs) -> anyhow::Result<()> {
         print!("{}", testgen::bench::render(&r));
         println!("\n{}", serde_json::to_string(&r)?);
     }
+    Ok(())
+}
+
+fn corrupt(c: CorruptArgs) -> anyhow::Result<()> {
+    use testgen::corrupt::{self, Fault};
+    if c.list {
+        print!("{}", corrupt::render_list());
+        return Ok(());
+    }
+    let (Some(name), Some(input), Some(out)) = (c.fault, c.input, c.out) else {
+        return Err(testgen::Error::Usage("--fault, --in and --out are required".into()).into());
+    };
+    let fault = Fault::from_name(&name).ok_or_else(|| testgen::Error::Usage(format!("unknown fault {name}")))?;
+    let a = corrupt::corrupt(&input, fault, c.seed, &out)?;
+    let mut at = a.file.clone().unwrap_or_default();
+    if let Some(l) = a.line {
+        at.push_str(&format!(":{l}"));
+    }
+    if let (Some(t), Some(k)) = (&a.table, &a.key) {
+        at.push_str(&format!(" {t} {{{k}}}"));
+    }
+    eprintln!("testgen: wrote {} with {} at {at} ({}); verify reports {} (exit {})", out.display(), a.fault, a.detail, a.finding, a.exit_code);
     Ok(())
 }
 

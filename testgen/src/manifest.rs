@@ -34,6 +34,41 @@ pub struct Counts {
     pub tables: BTreeMap<String, u64>,
 }
 
+/// One Parquet file of `parquet/`, as the manifest lists it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct ParquetEntry {
+    pub path: String,
+    pub rows: u64,
+    pub sha256: String,
+    pub size: u64,
+    pub table: String,
+}
+
+/// Adds the `parquet` list (every dataset file with rows, size and sha256)
+/// to a written manifest, keeping its keys in order.
+pub fn add_parquet(manifest: &Path, dir: &Path, files: &[thrum_parquet::WrittenFile]) -> Result<()> {
+    let text = std::fs::read_to_string(manifest).ctx("read", manifest)?;
+    let mut v: serde_json::Value = serde_json::from_str(&text).map_err(std::io::Error::other).ctx("parse", manifest)?;
+    let mut list = Vec::with_capacity(files.len());
+    for f in files {
+        let p = dir.join(&f.rel_path);
+        let (sha256, size) = hash_file(&p)?;
+        list.push(ParquetEntry { path: format!("parquet/{}", f.rel_path), rows: f.rows, sha256, size, table: f.table.to_string() });
+    }
+    list.sort_by(|a, b| a.path.cmp(&b.path));
+    if let serde_json::Value::Object(m) = &mut v {
+        m.insert("parquet".into(), serde_json::to_value(&list).map_err(std::io::Error::other).ctx("encode", manifest)?);
+        // serde_json's map is ordered by key unless another crate enables
+        // preserve_order; re-sort explicitly so the file stays canonical.
+        let mut entries: Vec<(String, serde_json::Value)> = std::mem::take(m).into_iter().collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        m.extend(entries);
+    }
+    let mut s = serde_json::to_string_pretty(&v).map_err(std::io::Error::other).ctx("encode", manifest)?;
+    s.push('\n');
+    std::fs::write(manifest, s).ctx("write", manifest)
+}
+
 pub fn write_json(path: &Path, m: &Manifest) -> Result<()> {
     let mut s = serde_json::to_string_pretty(m).map_err(std::io::Error::other).ctx("encode", path)?;
     s.push('\n');

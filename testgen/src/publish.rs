@@ -47,31 +47,49 @@ impl Drop for Staging {
 }
 
 /// Moves `src` to `dest` atomically: exchanged with an existing `dest` (then
-/// the old one is deleted), or renamed when `dest` does not exist.
+/// the old one is deleted), or renamed when `dest` does not exist. When
+/// another run publishes `dest` between the check and the rename (the rename
+/// then fails: the directory is not empty), the exchange is used instead, so
+/// concurrent runs all succeed and the last one's output stays.
 pub fn swap_into_place(src: &Path, dest: &Path) -> Result<()> {
-    if dest.exists() {
-        #[cfg(target_os = "linux")]
-        {
-            use rustix::fs::{renameat_with, RenameFlags, CWD};
-            match renameat_with(CWD, src, CWD, dest, RenameFlags::EXCHANGE) {
-                Ok(()) => {
-                    // `src` now holds the previous output.
-                    std::fs::remove_dir_all(src).ctx("remove previous output", src)?;
-                    return Ok(());
-                }
-                Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {}
-                Err(e) => return Err(std::io::Error::from(e)).ctx("swap into place", dest),
-            }
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        if dest.exists() {
+            return exchange(src, dest);
         }
-        // Portable fallback: two renames (a short window without `dest`).
-        let old = src.with_extension("old");
-        std::fs::rename(dest, &old).ctx("move aside", dest)?;
-        std::fs::rename(src, dest).ctx("rename into place", dest)?;
-        std::fs::remove_dir_all(&old).ctx("remove previous output", &old)?;
-        Ok(())
-    } else {
-        std::fs::rename(src, dest).ctx("rename into place", dest)
+        match std::fs::rename(src, dest) {
+            Ok(()) => return Ok(()),
+            Err(e)
+                if attempts < 8
+                    && dest.exists()
+                    && matches!(e.kind(), std::io::ErrorKind::DirectoryNotEmpty | std::io::ErrorKind::AlreadyExists) => {}
+            Err(e) => return Err(e).ctx("rename into place", dest),
+        }
     }
+}
+
+/// Exchanges `src` with the existing `dest`, then deletes the previous output.
+fn exchange(src: &Path, dest: &Path) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{renameat_with, RenameFlags, CWD};
+        match renameat_with(CWD, src, CWD, dest, RenameFlags::EXCHANGE) {
+            Ok(()) => {
+                // `src` now holds the previous output.
+                std::fs::remove_dir_all(src).ctx("remove previous output", src)?;
+                return Ok(());
+            }
+            Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {}
+            Err(e) => return Err(std::io::Error::from(e)).ctx("swap into place", dest),
+        }
+    }
+    // Portable fallback: two renames (a short window without `dest`).
+    let old = src.with_extension("old");
+    std::fs::rename(dest, &old).ctx("move aside", dest)?;
+    std::fs::rename(src, dest).ctx("rename into place", dest)?;
+    std::fs::remove_dir_all(&old).ctx("remove previous output", &old)?;
+    Ok(())
 }
 
 /// Removes temporaries of runs that died (their process no longer exists).

@@ -1,0 +1,531 @@
+//! Compares a Parquet dataset directory with a SQLite database, value for
+//! value, after inverting the documented mapping (see [`crate::mapping`]).
+//!
+//! Both sides are streamed in primary-key order and merge-joined, so memory
+//! does not grow with the number of rows. Per table the report gives the row
+//! counts, the rows missing from Parquet, the extra rows, the rows whose
+//! values differ, rows stored under the wrong day partition, Parquet rows out
+//! of key order, structural problems (layout, schema) and the first
+//! differences with their key and column.
+
+use crate::error::{Error, IoContext, PqContext, Result};
+use crate::mapping::{self, decode, Val, US_PER_DAY};
+use crate::time_fmt::parse_day;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int64Type, TimestampMicrosecondType};
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::{DataType, Schema};
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+use std::cmp::Ordering;
+use std::fmt;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use thrum_schemas::catalogue::{Cell, Table, TABLES};
+
+/// Differences kept per table (the counters cover all of them).
+pub const MAX_DIFFERENCES: usize = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiffKind {
+    /// In SQLite, not in Parquet.
+    Missing,
+    /// In Parquet, not in SQLite.
+    Extra,
+    /// Same key, different value in `column`.
+    Differs,
+    /// Parquet row not after the previous one in key order.
+    Unsorted,
+    /// Parquet row under a `date=` partition that is not its day.
+    Misplaced,
+}
+
+/// One difference, in SQLite terms (the Parquet value is shown inverted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    pub kind: DiffKind,
+    /// `col=value, …` of the primary key.
+    pub key: String,
+    pub column: Option<&'static str>,
+    pub parquet: Option<String>,
+    pub sqlite: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableReport {
+    pub table: &'static str,
+    pub files: usize,
+    pub parquet_rows: u64,
+    pub sqlite_rows: u64,
+    pub missing: u64,
+    pub extra: u64,
+    /// Rows present on both sides with at least one differing column.
+    pub differing: u64,
+    pub misplaced: u64,
+    pub unsorted: u64,
+    /// Layout and schema problems; rows are not compared when the schema is wrong.
+    pub problems: Vec<String>,
+    /// The first [`MAX_DIFFERENCES`] differences.
+    pub differences: Vec<Difference>,
+}
+
+impl TableReport {
+    fn new(table: &'static str) -> TableReport {
+        TableReport {
+            table,
+            files: 0,
+            parquet_rows: 0,
+            sqlite_rows: 0,
+            missing: 0,
+            extra: 0,
+            differing: 0,
+            misplaced: 0,
+            unsorted: 0,
+            problems: Vec::new(),
+            differences: Vec::new(),
+        }
+    }
+    pub fn is_clean(&self) -> bool {
+        self.missing == 0
+            && self.extra == 0
+            && self.differing == 0
+            && self.misplaced == 0
+            && self.unsorted == 0
+            && self.problems.is_empty()
+            && self.parquet_rows == self.sqlite_rows
+    }
+    fn note(&mut self, d: Difference) {
+        if self.differences.len() < MAX_DIFFERENCES {
+            self.differences.push(d);
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Report {
+    /// One per catalogue table, in catalogue order.
+    pub tables: Vec<TableReport>,
+    /// Entries of the dataset directory that are not a catalogue table.
+    pub unexpected: Vec<String>,
+}
+
+impl Report {
+    pub fn is_clean(&self) -> bool {
+        self.unexpected.is_empty() && self.tables.iter().all(TableReport::is_clean)
+    }
+    pub fn table(&self, name: &str) -> Option<&TableReport> {
+        self.tables.iter().find(|t| t.table == name)
+    }
+}
+
+impl fmt::Display for Difference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            DiffKind::Missing => "missing from parquet",
+            DiffKind::Extra => "extra in parquet",
+            DiffKind::Differs => "differs",
+            DiffKind::Unsorted => "out of key order",
+            DiffKind::Misplaced => "wrong partition",
+        };
+        write!(f, "{kind}: [{}]", self.key)?;
+        if let Some(c) = self.column {
+            write!(f, " column {c}")?;
+        }
+        if let Some(p) = &self.parquet {
+            write!(f, " parquet={p}")?;
+        }
+        if let Some(s) = &self.sqlite {
+            write!(f, " sqlite={s}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for t in &self.tables {
+            let verdict = if t.is_clean() { "ok" } else { "MISMATCH" };
+            writeln!(
+                f,
+                "{:<20} {verdict:<8} parquet={} sqlite={} files={} missing={} extra={} differing={} misplaced={} unsorted={}",
+                t.table, t.parquet_rows, t.sqlite_rows, t.files, t.missing, t.extra, t.differing, t.misplaced, t.unsorted
+            )?;
+            for p in &t.problems {
+                writeln!(f, "    problem: {p}")?;
+            }
+            for d in &t.differences {
+                writeln!(f, "    {d}")?;
+            }
+        }
+        for u in &self.unexpected {
+            writeln!(f, "unexpected entry: {u}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks the dataset directory `parquet_dir` against the SQLite database
+/// at `sqlite_db` (opened read-only).
+pub fn check(parquet_dir: &Path, sqlite_db: &Path) -> Result<Report> {
+    let conn = Connection::open_with_flags(sqlite_db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|source| Error::Sqlite { path: sqlite_db.to_path_buf(), source })?;
+    check_connection(parquet_dir, &conn, sqlite_db)
+}
+
+/// [`check`] on an open connection; `db_label` names it in errors.
+pub fn check_connection(parquet_dir: &Path, conn: &Connection, db_label: &Path) -> Result<Report> {
+    let mut report = Report::default();
+    let mut entries: Vec<String> = Vec::new();
+    for e in std::fs::read_dir(parquet_dir).ctx("read directory", parquet_dir)? {
+        let e = e.ctx("read directory", parquet_dir)?;
+        entries.push(e.file_name().to_string_lossy().into_owned());
+    }
+    entries.sort();
+    report.unexpected = entries.into_iter().filter(|n| !TABLES.iter().any(|t| t.name == *n)).collect();
+    for t in TABLES {
+        report.tables.push(check_table(parquet_dir, conn, db_label, t)?);
+    }
+    Ok(report)
+}
+
+/// One file of a dataset, with the day its `date=` directory names.
+struct PartFile {
+    path: PathBuf,
+    rel: String,
+    day: Option<i64>,
+}
+
+fn list_parquet(dir: &Path, rel: &str, day: Option<i64>, out: &mut Vec<PartFile>, problems: &mut Vec<String>) -> Result<()> {
+    let mut names = Vec::new();
+    for e in std::fs::read_dir(dir).ctx("read directory", dir)? {
+        let e = e.ctx("read directory", dir)?;
+        let ft = e.file_type().ctx("stat", e.path())?;
+        names.push((e.file_name().to_string_lossy().into_owned(), ft.is_dir()));
+    }
+    names.sort();
+    for (name, is_dir) in names {
+        if is_dir {
+            problems.push(format!("unexpected directory {rel}/{name}"));
+        } else if name.ends_with(".parquet") {
+            out.push(PartFile { path: dir.join(&name), rel: format!("{rel}/{name}"), day });
+        } else {
+            problems.push(format!("unexpected file {rel}/{name}"));
+        }
+    }
+    Ok(())
+}
+
+/// The files of a table's dataset in key order, and layout problems.
+fn dataset_files(parquet_dir: &Path, t: &Table, problems: &mut Vec<String>) -> Result<Vec<PartFile>> {
+    let dir = parquet_dir.join(t.name);
+    let mut files = Vec::new();
+    if !dir.is_dir() {
+        problems.push(format!("no dataset directory {}/", t.name));
+        return Ok(files);
+    }
+    if mapping::partition_source(t).is_none() {
+        list_parquet(&dir, t.name, None, &mut files, problems)?;
+        return Ok(files);
+    }
+    let mut names = Vec::new();
+    for e in std::fs::read_dir(&dir).ctx("read directory", &dir)? {
+        let e = e.ctx("read directory", &dir)?;
+        let ft = e.file_type().ctx("stat", e.path())?;
+        names.push((e.file_name().to_string_lossy().into_owned(), ft.is_dir()));
+    }
+    names.sort();
+    let mut partitions = 0;
+    let mut loose = Vec::new();
+    for (name, is_dir) in names {
+        let rel = format!("{}/{name}", t.name);
+        let day = name.strip_prefix(&format!("{}=", mapping::PARTITION_COLUMN)).and_then(parse_day);
+        match (is_dir, day) {
+            (true, Some(day)) => {
+                partitions += 1;
+                list_parquet(&dir.join(&name), &rel, Some(day), &mut files, problems)?;
+            }
+            (true, None) => problems.push(format!("unexpected directory {rel} (expected {}=YYYY-MM-DD)", mapping::PARTITION_COLUMN)),
+            (false, _) if name.ends_with(".parquet") => loose.push(PartFile { path: dir.join(&name), rel, day: None }),
+            (false, _) => problems.push(format!("unexpected file {rel}")),
+        }
+    }
+    // `date=YYYY-MM-DD` names sort in day order, so `files` is in key order.
+    if !loose.is_empty() {
+        if partitions > 0 {
+            problems.push(format!("{}: files outside date= partitions next to partitions", t.name));
+        }
+        files.extend(loose);
+    }
+    Ok(files)
+}
+
+fn fields_problems(rel: &str, expected: &Schema, found: &Schema) -> Vec<String> {
+    let mut out = Vec::new();
+    if expected.fields().len() != found.fields().len() {
+        out.push(format!(
+            "{rel}: {} columns ({}), expected {} ({})",
+            found.fields().len(),
+            found.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", "),
+            expected.fields().len(),
+            expected.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ")
+        ));
+        return out;
+    }
+    for (e, f) in expected.fields().iter().zip(found.fields()) {
+        if e.name() != f.name() || e.data_type() != f.data_type() || e.is_nullable() != f.is_nullable() {
+            out.push(format!(
+                "{rel}: column {} {:?} nullable={}, expected {} {:?} nullable={}",
+                f.name(),
+                f.data_type(),
+                f.is_nullable(),
+                e.name(),
+                e.data_type(),
+                e.is_nullable()
+            ));
+        } else if e.metadata() != f.metadata() {
+            out.push(format!("{rel}: column {} metadata {:?}, expected {:?}", f.name(), f.metadata(), e.metadata()));
+        }
+    }
+    if found.metadata().get(mapping::keys::TABLE).map(String::as_str) != expected.metadata().get(mapping::keys::TABLE).map(String::as_str) {
+        out.push(format!("{rel}: {} metadata is {:?}", mapping::keys::TABLE, found.metadata().get(mapping::keys::TABLE)));
+    }
+    out
+}
+
+/// Streams the rows of a dataset's files, inverted to SQLite cells.
+struct ParquetRows<'a> {
+    table: &'static Table,
+    files: &'a [PartFile],
+    next_file: usize,
+    reader: Option<(ParquetRecordBatchReader, Option<i64>, PathBuf)>,
+    batch: Option<RecordBatch>,
+    row: usize,
+    part_idx: Option<usize>,
+}
+
+struct PRow {
+    cells: Vec<Cell<'static>>,
+    /// (row's day, partition's day) for partitioned tables.
+    days: Option<(i64, Option<i64>)>,
+}
+
+impl ParquetRows<'_> {
+    fn next(&mut self) -> Result<Option<PRow>> {
+        loop {
+            if let (Some(b), Some((_, part_day, path))) = (&self.batch, &self.reader) {
+                if self.row < b.num_rows() {
+                    let r = self.row;
+                    self.row += 1;
+                    let (cells, us) = decode_row(self.table, b, r, path)?;
+                    let days = self.part_idx.map(|_| (us.unwrap_or(0).div_euclid(US_PER_DAY), *part_day));
+                    return Ok(Some(PRow { cells, days }));
+                }
+            }
+            self.batch = None;
+            if let Some((reader, _, path)) = &mut self.reader {
+                match reader.next() {
+                    Some(b) => {
+                        self.batch = Some(b.map_err(|e| Error::Dataset { path: path.clone(), problem: e.to_string() })?);
+                        self.row = 0;
+                        continue;
+                    }
+                    None => self.reader = None,
+                }
+            }
+            let Some(f) = self.files.get(self.next_file) else { return Ok(None) };
+            self.next_file += 1;
+            let file = File::open(&f.path).ctx("open", &f.path)?;
+            let reader = ParquetRecordBatchReaderBuilder::try_new(file).pq(&f.path)?.with_batch_size(8192).build().pq(&f.path)?;
+            self.reader = Some((reader, f.day, f.path.clone()));
+        }
+    }
+}
+
+/// Row `r` of `b` as SQLite cells, and the raw partition timestamp.
+fn decode_row(t: &'static Table, b: &RecordBatch, r: usize, path: &Path) -> Result<(Vec<Cell<'static>>, Option<i64>)> {
+    let part_idx = mapping::partition_source(t).and_then(|c| t.column_index(c));
+    let mut cells = Vec::with_capacity(t.columns.len());
+    let mut part_us = None;
+    for (i, c) in t.columns.iter().enumerate() {
+        let a = b.column(i);
+        let bad = || Error::Dataset { path: path.to_path_buf(), problem: format!("column {} has Arrow type {:?}", c.name, a.data_type()) };
+        let v = if a.is_null(r) {
+            Val::Null
+        } else {
+            match a.data_type() {
+                DataType::Utf8 => Val::Text(a.as_string_opt::<i32>().ok_or_else(bad)?.value(r)),
+                DataType::Int64 => Val::Int(a.as_primitive_opt::<Int64Type>().ok_or_else(bad)?.value(r)),
+                DataType::Boolean => Val::Bool(a.as_boolean_opt().ok_or_else(bad)?.value(r)),
+                DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, _) => {
+                    Val::Ts(a.as_primitive_opt::<TimestampMicrosecondType>().ok_or_else(bad)?.value(r))
+                }
+                _ => return Err(bad()),
+            }
+        };
+        if Some(i) == part_idx {
+            if let Val::Ts(us) = v {
+                part_us = Some(us);
+            }
+        }
+        cells.push(decode(c, v));
+    }
+    Ok((cells, part_us))
+}
+
+fn sqlite_cell(v: ValueRef<'_>) -> Cell<'static> {
+    match v {
+        ValueRef::Null => Cell::Null,
+        ValueRef::Integer(i) => Cell::Int(i),
+        ValueRef::Real(f) => Cell::owned(format!("<REAL {f}>")),
+        ValueRef::Text(t) => match std::str::from_utf8(t) {
+            Ok(s) => Cell::owned(s.to_owned()),
+            Err(_) => Cell::owned(format!("<invalid UTF-8 {t:?}>")),
+        },
+        ValueRef::Blob(b) => Cell::owned(format!("<BLOB {} bytes>", b.len())),
+    }
+}
+
+fn cmp_keys(pk: &[usize], a: &[Cell], b: &[Cell]) -> Ordering {
+    pk.iter().map(|&i| a[i].cmp(&b[i])).find(|o| *o != Ordering::Equal).unwrap_or(Ordering::Equal)
+}
+
+fn check_table(parquet_dir: &Path, conn: &Connection, db_label: &Path, t: &'static Table) -> Result<TableReport> {
+    let mut rep = TableReport::new(t.name);
+    let sq_err = |source| Error::Sqlite { path: db_label.to_path_buf(), source };
+    let files = dataset_files(parquet_dir, t, &mut rep.problems)?;
+    rep.files = files.len();
+    let expected = mapping::arrow_schema(t);
+    let mut comparable = true;
+    let mut file_rows = 0u64;
+    for f in &files {
+        let file = File::open(&f.path).ctx("open", &f.path)?;
+        let b = ParquetRecordBatchReaderBuilder::try_new(file).pq(&f.path)?;
+        file_rows += b.metadata().file_metadata().num_rows().max(0) as u64;
+        let probs = fields_problems(&f.rel, &expected, b.schema());
+        if !probs.is_empty() {
+            comparable = false;
+            rep.problems.extend(probs);
+        }
+    }
+    let exists: i64 = conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [t.name], |r| r.get(0)).map_err(sq_err)?;
+    if exists == 0 {
+        rep.problems.push(format!("table {} does not exist in the SQLite database", t.name));
+        rep.parquet_rows = file_rows;
+        return Ok(rep);
+    }
+    if !comparable {
+        rep.parquet_rows = file_rows;
+        rep.sqlite_rows = conn.query_row(&format!("SELECT count(*) FROM \"{}\"", t.name), [], |r| r.get::<_, i64>(0)).map_err(sq_err)?.max(0) as u64;
+        return Ok(rep);
+    }
+    let pk: Vec<usize> = t.primary_key.iter().filter_map(|k| t.column_index(k)).collect();
+    let key_of = |cells: &[Cell]| crate::sink::render_key(t, &pk, cells);
+    let mut stmt = conn.prepare(&t.select_sql()).map_err(sq_err)?;
+    let ncols = t.columns.len();
+    let mut rows = stmt.query([]).map_err(sq_err)?;
+    let mut next_sqlite = || -> Result<Option<Vec<Cell<'static>>>> {
+        match rows.next().map_err(sq_err)? {
+            None => Ok(None),
+            Some(r) => (0..ncols).map(|i| r.get_ref(i).map(sqlite_cell).map_err(sq_err)).collect::<Result<Vec<_>>>().map(Some),
+        }
+    };
+    let mut pq = ParquetRows {
+        table: t,
+        files: &files,
+        next_file: 0,
+        reader: None,
+        batch: None,
+        row: 0,
+        part_idx: mapping::partition_source(t).and_then(|c| t.column_index(c)),
+    };
+    let mut prev: Option<Vec<Cell<'static>>> = None;
+    let mut next_parquet = |rep: &mut TableReport| -> Result<Option<Vec<Cell<'static>>>> {
+        let Some(row) = pq.next()? else { return Ok(None) };
+        rep.parquet_rows += 1;
+        if let Some((day, Some(part_day))) = row.days {
+            if day != part_day {
+                rep.misplaced += 1;
+                rep.note(Difference {
+                    kind: DiffKind::Misplaced,
+                    key: key_of(&row.cells),
+                    column: mapping::partition_source(t),
+                    parquet: Some(format!("{}={}", mapping::PARTITION_COLUMN, crate::time_fmt::day_name(part_day))),
+                    sqlite: Some(format!("day {}", crate::time_fmt::day_name(day))),
+                });
+            }
+        }
+        if let Some(p) = &prev {
+            if cmp_keys(&pk, p, &row.cells) != Ordering::Less {
+                rep.unsorted += 1;
+                rep.note(Difference {
+                    kind: DiffKind::Unsorted,
+                    key: key_of(&row.cells),
+                    column: None,
+                    parquet: Some(format!("after [{}]", key_of(p))),
+                    sqlite: None,
+                });
+            }
+        }
+        prev = Some(row.cells.clone());
+        Ok(Some(row.cells))
+    };
+    let mut p = next_parquet(&mut rep)?;
+    let mut s = next_sqlite()?;
+    if s.is_some() {
+        rep.sqlite_rows += 1;
+    }
+    loop {
+        let ord = match (&p, &s) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(pr), Some(sr)) => cmp_keys(&pk, pr, sr),
+        };
+        match ord {
+            Ordering::Less => {
+                if let Some(pr) = &p {
+                    rep.extra += 1;
+                    rep.note(Difference { kind: DiffKind::Extra, key: key_of(pr), column: None, parquet: None, sqlite: None });
+                }
+                p = next_parquet(&mut rep)?;
+            }
+            Ordering::Greater => {
+                if let Some(sr) = &s {
+                    rep.missing += 1;
+                    rep.note(Difference { kind: DiffKind::Missing, key: key_of(sr), column: None, parquet: None, sqlite: None });
+                }
+                s = next_sqlite()?;
+                if s.is_some() {
+                    rep.sqlite_rows += 1;
+                }
+            }
+            Ordering::Equal => {
+                if let (Some(pr), Some(sr)) = (&p, &s) {
+                    let mut differs = false;
+                    for (i, c) in t.columns.iter().enumerate() {
+                        if pr[i] != sr[i] {
+                            differs = true;
+                            rep.note(Difference {
+                                kind: DiffKind::Differs,
+                                key: key_of(sr),
+                                column: Some(c.name),
+                                parquet: Some(pr[i].to_string()),
+                                sqlite: Some(sr[i].to_string()),
+                            });
+                        }
+                    }
+                    if differs {
+                        rep.differing += 1;
+                    }
+                }
+                p = next_parquet(&mut rep)?;
+                s = next_sqlite()?;
+                if s.is_some() {
+                    rep.sqlite_rows += 1;
+                }
+            }
+        }
+    }
+    Ok(rep)
+}

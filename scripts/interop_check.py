@@ -1,0 +1,384 @@
+#!/usr/bin/env python3
+"""Reads a fixture's Parquet snapshots with an independent reader (DuckDB)
+and proves them equal to the fixture's SQLite database.
+
+    python3 scripts/interop_check.py FIXTURES_DIR [--db PATH] [--readme README.md]
+
+FIXTURES_DIR holds `parquet/` (one dataset per table) and
+`thrum-fixture.tar.zst` (whose `.thrum/var/messages.db` is the reference;
+`--db` points at a database file instead). For every table it
+
+* checks that the datasets and the SQLite tables are the same set, and that
+  each dataset's columns match the SQLite table (names, order, and DuckDB
+  types consistent with the documented mapping);
+* reads every file with DuckDB (`read_parquet`, `hive_partitioning` for the
+  `date=` partitioned tables), checks each row's `date` partition against its
+  timestamp, inverts the documented mapping (timestamps back to their exact
+  SQLite text, booleans to 0/1, null to '' where `thrum.empty_as_null`), and
+* compares row counts and a SHA-256 over a canonical rendering of all rows
+  (JSON arrays, sorted by primary key) with the same rendering of the SQLite
+  rows; on a mismatch it names the first differing key and column.
+
+`--readme` additionally runs every ```sql block of that Markdown file (with
+FIXTURES_DIR as the working directory) and fails if one errors or returns no
+row.
+
+Exit status: 0 all equal, 1 a mismatch, 2 unusable input. Needs `duckdb`
+(`pip install duckdb`, a single ~20 MB wheel, a few seconds) and either the
+`zstd` command or the `zstandard` package to read the archive.
+"""
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+try:
+    import duckdb
+except ImportError:  # pragma: no cover - depends on the machine
+    sys.stderr.write("interop_check: the duckdb module is missing: pip install duckdb\n")
+    sys.exit(2)
+
+DB_MEMBER = ".thrum/var/messages.db"
+ARCHIVE = "thrum-fixture.tar.zst"
+FETCH = 10_000
+US_PER_DAY = 86_400_000_000
+
+# DuckDB type names a semantic may be read as.
+DUCK_TYPES = {
+    "text": {"VARCHAR"},
+    "json": {"JSON", "VARCHAR"},
+    "int": {"BIGINT"},
+    "flag": {"BOOLEAN"},
+    "rfc3339": {"TIMESTAMP WITH TIME ZONE"},
+    "sql_datetime": {"TIMESTAMP WITH TIME ZONE"},
+    "unix_seconds": {"TIMESTAMP WITH TIME ZONE"},
+}
+TIMESTAMPS = {"rfc3339", "sql_datetime", "unix_seconds"}
+EPOCH = datetime.datetime(1970, 1, 1)
+
+
+class Unusable(Exception):
+    """Input that cannot be checked at all (exit 2)."""
+
+
+def qi(name):
+    """Quotes an SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def ql(s):
+    """Quotes an SQL string literal."""
+    return "'" + s.replace("'", "''") + "'"
+
+
+def rfc3339_nano(us):
+    """Go's time.RFC3339Nano of a UTC instant (trailing zeros trimmed)."""
+    secs, frac = divmod(us, 1_000_000)
+    s = (EPOCH + datetime.timedelta(seconds=secs)).strftime("%Y-%m-%dT%H:%M:%S")
+    if frac:
+        s += "." + ("%06d" % frac).rstrip("0")
+    return s + "Z"
+
+
+def sql_datetime(us):
+    return (EPOCH + datetime.timedelta(microseconds=us)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def invert(col, v):
+    """The SQLite value a DuckDB value (timestamps as epoch µs) stands for."""
+    sem = col["semantic"]
+    if v is None:
+        return "" if col["empty_as_null"] else None
+    if sem == "flag":
+        return 1 if v else 0
+    if sem == "rfc3339":
+        return rfc3339_nano(v)
+    if sem == "sql_datetime":
+        return sql_datetime(v)
+    if sem == "unix_seconds":
+        return v // 1_000_000 if v % 1_000_000 == 0 else "<%d us: not whole seconds>" % v
+    return v
+
+
+def canonical(row):
+    return (json.dumps(list(row), ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def extract_db(archive, dest_dir):
+    """Streams the archive and writes its database member to dest_dir."""
+    dest = os.path.join(dest_dir, "messages.db")
+    proc = None
+    if shutil.which("zstd"):
+        proc = subprocess.Popen(["zstd", "-dc", "--", archive], stdout=subprocess.PIPE)
+        stream = proc.stdout
+    else:
+        try:
+            import zstandard
+        except ImportError:
+            raise Unusable("need the zstd command or the zstandard package to read " + archive)
+        stream = zstandard.ZstdDecompressor().stream_reader(open(archive, "rb"))
+    found = False
+    try:
+        with tarfile.open(fileobj=stream, mode="r|") as tar:
+            for m in tar:
+                name = m.name
+                while name.startswith("./"):
+                    name = name[2:]
+                if name == DB_MEMBER:
+                    if not m.isfile():
+                        raise Unusable("%s in %s is not a regular file" % (m.name, archive))
+                    src = tar.extractfile(m)
+                    with open(dest, "wb") as out:
+                        shutil.copyfileobj(src, out)
+                    found = True
+                    break
+    except tarfile.TarError as e:
+        raise Unusable("cannot read %s: %s" % (archive, e))
+    finally:
+        if proc is not None:
+            proc.stdout.close()
+            proc.wait()
+    if not found:
+        raise Unusable("%s holds no %s" % (archive, DB_MEMBER))
+    return dest
+
+
+def kv_metadata(con, path):
+    rows = con.execute("SELECT decode(key), decode(value) FROM parquet_kv_metadata(%s)" % ql(path)).fetchall()
+    return {k: v for k, v in rows}
+
+
+def dataset_files(parquet_dir, table):
+    files = []
+    for root, dirs, names in os.walk(os.path.join(parquet_dir, table)):
+        dirs.sort()
+        for n in sorted(names):
+            if n.endswith(".parquet"):
+                files.append(os.path.join(root, n))
+            else:
+                raise Unusable("unexpected file %s" % os.path.join(root, n))
+    return files
+
+
+class TableResult:
+    def __init__(self, name):
+        self.name = name
+        self.parquet_rows = 0
+        self.sqlite_rows = 0
+        self.parquet_digest = hashlib.sha256()
+        self.sqlite_digest = hashlib.sha256()
+        self.problems = []
+
+    @property
+    def ok(self):
+        return not self.problems and self.parquet_rows == self.sqlite_rows and self.parquet_digest.digest() == self.sqlite_digest.digest()
+
+
+def check_table(con, lite, parquet_dir, table):
+    res = TableResult(table)
+    files = dataset_files(parquet_dir, table)
+    if not files:
+        res.problems.append("no Parquet file")
+        return res
+    md = kv_metadata(con, files[0])
+    if md.get("thrum.table") != table:
+        res.problems.append("%s: thrum.table metadata is %r" % (files[0], md.get("thrum.table")))
+        return res
+    columns = json.loads(md["thrum.columns"])
+    pk = json.loads(md["thrum.primary_key"])
+    info = lite.execute("PRAGMA table_info(%s)" % qi(table)).fetchall()
+    sqlite_cols = [(r[1], r[2].upper(), bool(r[3])) for r in info]
+    meta_cols = [(c["name"], c["sqlite_type"], c["sqlite_not_null"]) for c in columns]
+    if [c[:2] for c in sqlite_cols] != [c[:2] for c in meta_cols]:
+        res.problems.append("columns differ: sqlite %s, parquet %s" % (sqlite_cols, meta_cols))
+        return res
+    partitioned = any(os.sep + "date=" in f for f in files)
+    src = "read_parquet([%s], hive_partitioning = %s)" % (", ".join(ql(f) for f in files), "true" if partitioned else "false")
+    described = {r[0]: r[1] for r in con.execute("DESCRIBE SELECT * FROM " + src).fetchall()}
+    names = [c["name"] for c in columns]
+    extra_cols = sorted(set(described) - set(names) - ({"date"} if partitioned else set()))
+    if extra_cols:
+        res.problems.append("unexpected columns in Parquet: %s" % extra_cols)
+    for c in columns:
+        t = described.get(c["name"])
+        if t not in DUCK_TYPES.get(c["semantic"], set()):
+            res.problems.append("column %s: DuckDB reads %s, semantic %s" % (c["name"], t, c["semantic"]))
+    if res.problems:
+        return res
+    if partitioned:
+        part = json.loads(md["thrum.partitioning"])
+        if described.get(part["column"]) != "DATE":
+            res.problems.append("partition column %s reads as %s" % (part["column"], described.get(part["column"])))
+            return res
+        bad = con.execute(
+            "SELECT count(*), min(%s)::VARCHAR FROM %s WHERE (%s - DATE '1970-01-01') <> epoch_us(%s) // %d"
+            % (qi(part["source"]), src, qi(part["column"]), qi(part["source"]), US_PER_DAY)
+        ).fetchone()
+        if bad[0]:
+            res.problems.append("%d rows under a %s= partition that is not the UTC day of %s (first %s)" % (bad[0], part["column"], part["source"], bad[1]))
+    exprs = []
+    for c in columns:
+        if c["semantic"] in TIMESTAMPS:
+            exprs.append("epoch_us(%s)" % qi(c["name"]))
+        elif c["semantic"] == "json":
+            exprs.append("%s::VARCHAR" % qi(c["name"]))
+        else:
+            exprs.append(qi(c["name"]))
+    order = ", ".join(qi(k) for k in pk)
+    # No ORDER BY on the Parquet side: DuckDB keeps file order (files are
+    # listed in path order, i.e. day order), so this also proves that the
+    # files are sorted by primary key.
+    pq = con.execute("SELECT %s FROM %s" % (", ".join(exprs), src))
+    lq = lite.execute("SELECT %s FROM %s ORDER BY %s" % (", ".join(qi(n) for n in names), qi(table), order))
+    key_idx = [names.index(k) for k in pk]
+
+    def key(row):
+        # SQLite's order: NULL < numbers < TEXT (by bytes) < BLOB.
+        out = []
+        for k in key_idx:
+            v = row[k]
+            if v is None:
+                out.append((0, 0))
+            elif isinstance(v, (int, float)):
+                out.append((1, v))
+            elif isinstance(v, str):
+                out.append((2, v.encode("utf-8")))
+            else:
+                out.append((3, bytes(v)))
+        return tuple(out)
+
+    def show(row):
+        return ", ".join("%s=%r" % (pk[j], row[k]) for j, k in enumerate(key_idx))
+
+    def stream(cur, f):
+        while True:
+            batch = cur.fetchmany(FETCH)
+            if not batch:
+                return
+            for r in batch:
+                yield f(r)
+
+    p_it = stream(pq, lambda r: tuple(invert(c, v) for c, v in zip(columns, r)))
+    s_it = stream(lq, tuple)
+    p, s = next(p_it, None), next(s_it, None)
+    prev = None
+    missing = extra = differing = 0
+    first = []
+    while p is not None or s is not None:
+        kp = key(p) if p is not None else None
+        ks = key(s) if s is not None else None
+        if kp is not None and kp != prev:
+            if prev is not None and kp < prev:
+                res.problems.append("Parquet rows not sorted by primary key: [%s] after a greater key" % show(p))
+            prev = kp
+        if s is None or (p is not None and kp < ks):
+            extra += 1
+            first.append("only in parquet: [%s]" % show(p))
+            res.parquet_rows += 1
+            res.parquet_digest.update(canonical(p))
+            p = next(p_it, None)
+        elif p is None or ks < kp:
+            missing += 1
+            first.append("only in sqlite: [%s]" % show(s))
+            res.sqlite_rows += 1
+            res.sqlite_digest.update(canonical(s))
+            s = next(s_it, None)
+        else:
+            if p != s:
+                differing += 1
+                for j in range(len(names)):
+                    if p[j] != s[j]:
+                        first.append("[%s] column %s: parquet %r, sqlite %r" % (show(s), names[j], p[j], s[j]))
+            res.parquet_rows += 1
+            res.parquet_digest.update(canonical(p))
+            res.sqlite_rows += 1
+            res.sqlite_digest.update(canonical(s))
+            p, s = next(p_it, None), next(s_it, None)
+    if missing or extra or differing:
+        res.problems.append("%d rows only in sqlite, %d only in parquet, %d differing; first: %s" % (missing, extra, differing, "; ".join(first[:3])))
+    return res
+
+
+def run_readme(con, readme, fixtures):
+    text = open(readme, encoding="utf-8").read()
+    blocks = re.findall(r"```sql\n(.*?)```", text, re.S)
+    if not blocks:
+        raise Unusable("no ```sql block in " + readme)
+    failures = 0
+    cwd = os.getcwd()
+    os.chdir(fixtures)
+    try:
+        for i, q in enumerate(blocks, 1):
+            try:
+                rows = con.execute(q).fetchall()
+            except duckdb.Error as e:
+                print("README query %d FAILED: %s" % (i, e))
+                failures += 1
+                continue
+            status = "ok" if rows else "FAILED (no row)"
+            failures += 0 if rows else 1
+            print("README query %d %s: %d rows, first %s" % (i, status, len(rows), rows[0] if rows else None))
+    finally:
+        os.chdir(cwd)
+    return failures
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("fixtures", help="directory holding parquet/ and %s" % ARCHIVE)
+    ap.add_argument("--db", help="SQLite database to compare with instead of the archive's")
+    ap.add_argument("--readme", help="also run every ```sql block of this Markdown file")
+    args = ap.parse_args(argv)
+    parquet_dir = os.path.join(args.fixtures, "parquet")
+    if not os.path.isdir(parquet_dir):
+        raise Unusable("no directory " + parquet_dir)
+    with tempfile.TemporaryDirectory(prefix="interop-") as tmp:
+        db = args.db
+        if db is None:
+            archive = os.path.join(args.fixtures, ARCHIVE)
+            if not os.path.isfile(archive):
+                raise Unusable("no " + archive + " (or pass --db)")
+            db = extract_db(archive, tmp)
+        if not os.path.isfile(db):
+            raise Unusable("no database " + db)
+        lite = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+        con = duckdb.connect()
+        sqlite_tables = sorted(r[0] for r in lite.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"))
+        datasets = sorted(d for d in os.listdir(parquet_dir) if os.path.isdir(os.path.join(parquet_dir, d)))
+        failures = 0
+        if sqlite_tables != datasets:
+            print("MISMATCH: tables only in sqlite %s, datasets only in parquet %s" % (sorted(set(sqlite_tables) - set(datasets)), sorted(set(datasets) - set(sqlite_tables))))
+            failures += 1
+        print("%-20s %10s %10s  %-16s %s" % ("table", "parquet", "sqlite", "sha256", "verdict"))
+        for t in sorted(set(sqlite_tables) & set(datasets)):
+            r = check_table(con, lite, parquet_dir, t)
+            print("%-20s %10d %10d  %-16s %s" % (t, r.parquet_rows, r.sqlite_rows, r.parquet_digest.hexdigest()[:16], "ok" if r.ok else "MISMATCH"))
+            for p in r.problems:
+                print("    " + p)
+            if not r.ok and not r.problems:
+                print("    digests differ: parquet %s sqlite %s" % (r.parquet_digest.hexdigest(), r.sqlite_digest.hexdigest()))
+            failures += 0 if r.ok else 1
+        if args.readme:
+            failures += run_readme(con, args.readme, args.fixtures)
+    if failures:
+        print("interop_check: %d mismatch(es)" % failures)
+        return 1
+    print("interop_check: all %d tables equal (duckdb %s)" % (len(datasets), duckdb.__version__))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except Unusable as e:
+        sys.stderr.write("interop_check: %s\n" % e)
+        sys.exit(2)

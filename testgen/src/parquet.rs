@@ -1,0 +1,45 @@
+//! The Parquet sink task: one dataset per v13 table, fed from the plan's
+//! rows (never by reading SQLite back). It runs beside the SQLite task; both
+//! consume the same plan through the same row functions.
+
+use crate::error::{Error, Result};
+use std::path::Path;
+use thrum_gen::render::{self, Scratch};
+use thrum_gen::rows::{self, MESSAGE_TABLES};
+use thrum_gen::timeline::{slice_messages, Timeline};
+use thrum_gen::Plan;
+use thrum_parquet::{ParquetOptions, ParquetSink, WrittenFile};
+use thrum_schemas::catalogue::{EVENTS, TABLES};
+
+/// Directory of the datasets inside an output directory.
+pub const DIR: &str = "parquet";
+
+fn pq(e: thrum_parquet::Error) -> Error {
+    Error::Parquet(e.to_string())
+}
+
+/// Writes slice `i` of `n` of every table (the whole fixture for 0/1) into
+/// `dir`. Tables that are not split by message (agents, sessions, …) belong
+/// to slice 0.
+pub fn write(plan: &Plan, dir: &Path, i: u64, n: u64) -> Result<Vec<WrittenFile>> {
+    let opts = ParquetOptions::default();
+    let _ = i;
+    let mut sink = ParquetSink::create(dir, opts).map_err(pq)?;
+    for t in TABLES {
+        if MESSAGE_TABLES.iter().any(|m| m.name == t.name) || t.name == EVENTS.name {
+            continue;
+        }
+        if i == 0 {
+            rows::small_rows(plan, t, |row| sink.push(t, row)).map_err(pq)?;
+        }
+    }
+    rows::message_rows(plan, slice_messages(plan.profile.messages, i, n), |t, row| sink.push(t, row)).map_err(pq)?;
+    let mut sc = Scratch::default();
+    let mut line = String::with_capacity(8192);
+    for e in Timeline::slice(plan, i, n) {
+        line.clear();
+        render::line(plan, &e, &mut line, &mut sc);
+        sink.push(&EVENTS, &rows::event_row(plan, &e, rows::event_type(&e), &line)).map_err(pq)?;
+    }
+    sink.finish().map_err(pq)
+}

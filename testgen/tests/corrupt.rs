@@ -1,0 +1,168 @@
+//! `testgen corrupt`: deterministic, atomic, safe with hostile input, and a
+//! thin CLI. (That `verify` reports every fault is `verify/tests/chaos.rs`.)
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use testgen::corrupt::{self, CorruptError, Fault, CATALOGUE};
+use thrum_gen::Profile;
+
+fn fixture(dir: &Path) -> PathBuf {
+    generate(dir, 42, Profile::small(), 1).join(testgen::ARCHIVE)
+}
+
+fn stray(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.contains(".tmp-")).collect()
+}
+
+#[test]
+fn same_input_fault_and_seed_give_the_same_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = fixture(tmp.path());
+    let mut moved = 0;
+    for f in CATALOGUE {
+        let a = tmp.path().join(format!("{}-a", f.name));
+        let b = tmp.path().join(format!("{}-b", f.name));
+        let ra = corrupt::corrupt(&archive, f.fault, 42, &a).unwrap();
+        let rb = corrupt::corrupt(&archive, f.fault, 42, &b).unwrap();
+        assert_eq!(ra, rb);
+        assert_eq!(read_all(&a), read_all(&b), "{}", f.name);
+        // another seed picks another target (for faults with a choice to make)
+        let c = tmp.path().join(format!("{}-c", f.name));
+        let rc = corrupt::corrupt(&archive, f.fault, 43, &c).unwrap();
+        if (rc.file.as_deref(), rc.line, rc.key.as_deref()) != (ra.file.as_deref(), ra.line, ra.key.as_deref()) || read_all(&a) != read_all(&c) {
+            moved += 1;
+        }
+    }
+    // wrong-schema-version and truncated-db have a single target
+    assert!(moved >= CATALOGUE.len() - 2, "{moved} of {} faults depend on the seed", CATALOGUE.len());
+    assert!(stray(tmp.path()).is_empty());
+}
+
+#[test]
+fn directory_and_archive_inputs_give_the_same_bytes_and_output_is_replaced_atomically() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = fixture(tmp.path());
+    let tree = tmp.path().join("tree");
+    corrupt::extract(&archive, &{
+        std::fs::create_dir_all(&tree).unwrap();
+        tree.clone()
+    })
+    .unwrap();
+    let out_a = tmp.path().join("from-archive");
+    let out_d = tmp.path().join("from-dir");
+    corrupt::corrupt(&archive, Fault::SequenceOutOfOrder, 5, &out_a).unwrap();
+    corrupt::corrupt(&tree, Fault::SequenceOutOfOrder, 5, &out_d).unwrap();
+    assert_eq!(read_all(&out_a), read_all(&out_d));
+    // the .thrum directory itself, and a fixture output directory, are accepted too
+    let out_t = tmp.path().join("from-thrum");
+    corrupt::corrupt(&tree.join(".thrum"), Fault::SequenceOutOfOrder, 5, &out_t).unwrap();
+    assert_eq!(read_all(&out_a), read_all(&out_t));
+    let out_f = tmp.path().join("from-fixture-dir");
+    corrupt::corrupt(archive.parent().unwrap(), Fault::SequenceOutOfOrder, 5, &out_f).unwrap();
+    assert_eq!(read_all(&out_a), read_all(&out_f));
+    // writing over an existing output replaces it entirely
+    corrupt::corrupt(&archive, Fault::GarbageWal, 5, &out_a).unwrap();
+    let files = read_all(&out_a);
+    assert!(files.contains_key(".thrum/var/messages.db-wal"));
+    assert!(std::str::from_utf8(&files["FAULT.json"]).unwrap().contains("garbage-wal"));
+    // the input is never modified
+    let again = tmp.path().join("again");
+    corrupt::corrupt(&tree, Fault::SequenceOutOfOrder, 5, &again).unwrap();
+    assert_eq!(read_all(&again), read_all(&out_d));
+    assert!(stray(tmp.path()).is_empty());
+}
+
+/// A tar.zst with hand-made headers (the `tar` builder refuses hostile names).
+fn hostile(entries: &[(&str, u8, &[u8], &str)]) -> Vec<u8> {
+    let mut t = Vec::new();
+    for (name, typ, data, link) in entries {
+        let mut h = [0u8; 512];
+        h[..name.len()].copy_from_slice(name.as_bytes());
+        h[100..108].copy_from_slice(b"0000644\0");
+        h[108..116].copy_from_slice(b"0000000\0");
+        h[116..124].copy_from_slice(b"0000000\0");
+        h[124..136].copy_from_slice(format!("{:011o}\0", data.len()).as_bytes());
+        h[136..148].copy_from_slice(b"00000000000\0");
+        h[156] = *typ;
+        h[157..157 + link.len()].copy_from_slice(link.as_bytes());
+        h[257..263].copy_from_slice(b"ustar\0");
+        h[263..265].copy_from_slice(b"00");
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|&b| b as u32).sum();
+        h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        t.extend_from_slice(&h);
+        t.extend_from_slice(data);
+        t.extend(std::iter::repeat_n(0u8, (512 - data.len() % 512) % 512));
+    }
+    t.extend(std::iter::repeat_n(0u8, 1024));
+    zstd::stream::encode_all(&t[..], 3).unwrap()
+}
+
+#[test]
+fn hostile_archives_are_refused_and_nothing_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = (".thrum/events.jsonl", b'0', &b"{}\n"[..], "");
+    let cases: Vec<(&str, Vec<(&str, u8, &[u8], &str)>)> = vec![
+        ("absolute", vec![good, ("/tmp/evil", b'0', b"x", "")]),
+        ("parent", vec![good, (".thrum/../../evil", b'0', b"x", "")]),
+        ("outside", vec![good, ("evil.txt", b'0', b"x", "")]),
+        ("symlink", vec![good, (".thrum/var/messages.db", b'2', b"", "/etc/passwd")]),
+        ("hardlink", vec![good, (".thrum/var/messages.db", b'1', b"", ".thrum/events.jsonl")]),
+        ("fifo", vec![good, (".thrum/pipe", b'6', b"", "")]),
+        ("device", vec![good, (".thrum/tty", b'3', b"", "")]),
+        ("duplicate", vec![good, ("./.thrum/events.jsonl", b'0', b"y", "")]),
+    ];
+    for (name, entries) in cases {
+        let a = tmp.path().join(format!("{name}.tar.zst"));
+        std::fs::write(&a, hostile(&entries)).unwrap();
+        let out = tmp.path().join(format!("out-{name}"));
+        let e = corrupt::corrupt(&a, Fault::AlteredCell, 1, &out).unwrap_err();
+        assert!(matches!(e, CorruptError::Refused { .. }), "{name}: {e}");
+        assert!(e.is_input_error());
+        assert!(!out.exists(), "{name}: no output");
+    }
+    assert!(!tmp.path().join("evil").exists() && !Path::new("/tmp/evil").exists());
+    assert!(stray(tmp.path()).is_empty());
+    // not an archive, not a v13 tree
+    std::fs::write(tmp.path().join("junk.tar.zst"), b"junk").unwrap();
+    assert!(matches!(corrupt::corrupt(&tmp.path().join("junk.tar.zst"), Fault::AlteredCell, 1, &tmp.path().join("o")), Err(CorruptError::NotAFixture { .. })));
+    let only = tmp.path().join("only.tar.zst");
+    std::fs::write(&only, hostile(&[(".thrum/config.json", b'0', b"{}", "")])).unwrap();
+    assert!(matches!(corrupt::corrupt(&only, Fault::AlteredCell, 1, &tmp.path().join("o")), Err(CorruptError::NotV13 { .. })));
+    assert!(!tmp.path().join("o").exists());
+}
+
+#[test]
+fn cli_lists_the_catalogue_corrupts_and_rejects_bad_arguments_with_exit_code_2() {
+    let bin = env!("CARGO_BIN_EXE_testgen");
+    let o = Command::new(bin).args(["corrupt", "--list"]).output().unwrap();
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    for f in CATALOGUE {
+        assert!(text.contains(f.name) && text.contains(f.finding) && text.contains(f.does), "{}", f.name);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = fixture(tmp.path());
+    let out = tmp.path().join("cli");
+    let o = Command::new(bin).args(["corrupt", "--fault", "missing-row", "--seed", "9", "--in"]).arg(&archive).arg("--out").arg(&out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("row_missing"));
+    let lib = tmp.path().join("lib");
+    corrupt::corrupt(&archive, Fault::MissingRow, 9, &lib).unwrap();
+    assert_eq!(read_all(&out), read_all(&lib), "the CLI writes what the library writes");
+    let a = archive.to_str().unwrap();
+    for args in [
+        &["corrupt"][..],
+        &["corrupt", "--fault", "nope", "--in", a, "--out", "x"],
+        &["corrupt", "--fault", "missing-row", "--in", a],
+        &["corrupt", "--fault", "missing-row", "--in", "/nonexistent", "--out", "x"],
+        &["corrupt", "--fault", "missing-row", "--in", "Cargo.toml", "--out", "x"],
+    ] {
+        let o = Command::new(bin).args(args).current_dir(tmp.path()).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(!o.stderr.is_empty());
+    }
+    assert!(!tmp.path().join("x").exists());
+}
