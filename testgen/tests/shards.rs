@@ -43,3 +43,31 @@ fn shard_argument_is_validated() {
         assert_eq!(o.status.code(), Some(2), "{bad}");
     }
 }
+
+/// The slices' Parquet part files, merged into one tree, equal the unsharded
+/// fixture's database table for table (checked value for value).
+#[test]
+fn shard_parquet_parts_union_equals_the_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole_out = generate(tmp.path(), 78, Profile::small(), 1);
+    let tree = tmp.path().join("tree");
+    extract(&whole_out.join(testgen::ARCHIVE), &tree);
+    let merged = tmp.path().join("merged");
+    let n = 3u64;
+    for i in 0..n {
+        let out = tmp.path().join(format!("shard-{i}"));
+        let opts = testgen::Options { seed: 78, profile: Profile::small(), out: out.clone(), tree: None, jobs: 1, progress: false, v5: false };
+        testgen::generate_shard(&opts, i, n).unwrap();
+        for (rel, bytes) in read_all(&out.join("parquet")) {
+            let dest = merged.join(&rel);
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            assert!(!dest.exists(), "{rel} written by two slices");
+            std::fs::write(dest, bytes).unwrap();
+        }
+    }
+    let report = thrum_parquet::check::check(&merged, &tree.join(".thrum/var/messages.db")).unwrap();
+    assert!(report.is_clean(), "{report}");
+    // and the unsharded datasets hold the same rows
+    let whole = thrum_parquet::check::check(&whole_out.join("parquet"), &tree.join(".thrum/var/messages.db")).unwrap();
+    assert!(whole.is_clean(), "{whole}");
+}

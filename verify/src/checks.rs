@@ -701,6 +701,54 @@ pub fn check_identities(tree: &Tree, db: &Connection, findings: &mut Findings) {
     }
 }
 
+/// Database messages whose `message.create` is in no JSONL file and whose
+/// author's shard (`messages/{shard_name(agent_id)}.jsonl`, or the one of
+/// `authored_by`) does not exist: one `shard_missing` per absent shard file,
+/// naming it and the agent, with the number of messages it should hold.
+pub fn check_shards(tree: &Tree, db: &Connection, loaded: &Loaded, findings: &mut Findings) {
+    let created: HashSet<&str> = loaded
+        .events
+        .iter()
+        .filter_map(|e| match &e.event.payload {
+            Payload::MessageCreate(m) => Some(m.message_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    let rows = match query_rows(db, "SELECT message_id, agent_id, authored_by FROM messages ORDER BY message_id") {
+        Ok(rows) => rows,
+        Err(_) => return, // reported as table_unreadable by the comparison
+    };
+    let safe = |s: &str| !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\', '\0']);
+    let exists = |name: &str| safe(name) && tree.path(&format!("messages/{name}.jsonl")).is_file();
+    // shard name -> (agent_id, messages, first message id)
+    let mut missing: BTreeMap<String, (String, u64, String)> = BTreeMap::new();
+    for r in rows {
+        let (Some(mid), Some(agent)) = (r[0].as_str(), r[1].as_str()) else { continue };
+        if created.contains(mid) {
+            continue;
+        }
+        let own = shard_name(agent);
+        let other = r[2].as_str().filter(|a| !a.is_empty()).map(shard_name);
+        if !safe(&own) || exists(&own) || other.as_deref().is_some_and(exists) {
+            continue;
+        }
+        let e = missing.entry(own).or_insert_with(|| (agent.to_owned(), 0, mid.to_owned()));
+        e.1 += 1;
+    }
+    for (name, (agent, n, first)) in missing {
+        findings.push(
+            Finding::new(
+                Kind::ShardMissing,
+                format!("{n} message(s) of agent {agent} are in the database (the first: {first}), but its shard file is absent and no other file holds their message.create"),
+            )
+            .file(format!(".thrum/messages/{name}.jsonl"))
+            .table("messages")
+            .key(format!("agent_id={agent}"))
+            .values("present", "absent"),
+        );
+    }
+}
+
 /// `config.json`, the `thrum.db` placeholder, and archive entries under `.thrum/`.
 pub fn check_layout(tree: &Tree, findings: &mut Findings) {
     let cfg = tree.path("config.json");

@@ -143,6 +143,13 @@ pub fn unpack(archive: &Path, root: &Path, limits: &Limits) -> Result<Vec<Entry>
     unpack_reader(archive, reader, root, limits)
 }
 
+/// Unpacks an *uncompressed* tar stream into `root` (an existing, empty
+/// directory) with every check of [`unpack`]; `archive` only names the input
+/// in errors. (The fuzz target's entry point.)
+pub fn unpack_tar<'a>(archive: &Path, tar: impl Read + 'a, root: &Path, limits: &Limits) -> Result<Vec<Entry>, ExtractError> {
+    unpack_reader(archive, Box::new(tar), root, limits)
+}
+
 fn corrupt(archive: &Path, at: Option<&str>, e: io::Error) -> ExtractError {
     ExtractError::Corrupt { archive: archive.to_path_buf(), at: at.map(str::to_owned), source: e }
 }
@@ -187,7 +194,7 @@ fn conflict_or_io(archive: &Path, entry: &str, path: &Path, e: io::Error) -> Ext
     }
 }
 
-fn unpack_reader(archive: &Path, reader: Box<dyn Read>, root: &Path, limits: &Limits) -> Result<Vec<Entry>, ExtractError> {
+fn unpack_reader(archive: &Path, reader: Box<dyn Read + '_>, root: &Path, limits: &Limits) -> Result<Vec<Entry>, ExtractError> {
     let mut ar = tar::Archive::new(reader);
     let mut seen: HashSet<String> = HashSet::new();
     let mut out = Vec::new();

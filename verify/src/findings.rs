@@ -10,6 +10,9 @@ use std::collections::{BTreeMap, HashMap};
 pub enum Severity {
     /// The fixture is inconsistent (exit code 1).
     Error,
+    /// Worth knowing (e.g. an event type this verifier does not know, which
+    /// the projection ignores); never affects the verdict by itself.
+    Warning,
     /// Expected and documented (e.g. a migration drop); never affects the verdict.
     Info,
 }
@@ -53,6 +56,13 @@ kinds! {
     JsonlUnparsable = "jsonl_unparsable", Error;
     /// The last line of a file lacks its terminating newline.
     JsonlUnterminatedLine = "jsonl_unterminated_line", Error;
+    /// A line that is not valid UTF-8 (skipped; the daemon's Go decoder would
+    /// read it with U+FFFD replacements or not at all).
+    JsonlInvalidUtf8 = "jsonl_invalid_utf8", Error;
+    /// A line longer than the reader's limit ([`crate::jsonl::MAX_LINE_BYTES`], 1 MiB); skipped.
+    JsonlLineTooLong = "jsonl_line_too_long", Error;
+    /// An event type the format does not define; the projection ignores it (forward compatibility).
+    EventTypeUnknown = "event_type_unknown", Warning;
     /// An envelope field is missing or malformed (`event_id`, `v`, `origin_daemon`, `sequence`, `timestamp`, `type`).
     EventEnvelopeInvalid = "event_envelope_invalid", Error;
     /// The line is not the canonical Go encoding of its own content (key order, escaping, spacing).
@@ -63,6 +73,8 @@ kinds! {
     EventMisplaced = "event_misplaced", Error;
     /// A message event in a shard that is not its author's.
     ShardMismatch = "shard_mismatch", Error;
+    /// Database messages whose author's shard file (`messages/{name}.jsonl`) is absent.
+    ShardMissing = "shard_missing", Error;
     // --- replay ---------------------------------------------------------
     /// The projection could not apply an event (constraint violation); it was rolled back.
     ReplayEventRejected = "replay_event_rejected", Error;
@@ -131,6 +143,12 @@ kinds! {
     IntegrityCheckFailed = "integrity_check_failed", Error;
     /// `PRAGMA foreign_key_check` reports a violation.
     ForeignKeyViolation = "foreign_key_violation", Error;
+    /// The database file is shorter than its header says, or not a whole number of pages (a torn write).
+    DatabaseTruncated = "database_truncated", Error;
+    /// A valid `-wal` file beside the database: a fixture is checkpointed and leaves none (its frames were applied on a private copy).
+    WalPresent = "wal_present", Error;
+    /// A `-wal` file beside the database that is not a valid WAL (never applied; SQLite would ignore it).
+    WalInvalid = "wal_invalid", Error;
     // --- manifest and checksums -----------------------------------------
     /// No manifest beside the input (nothing to check).
     ManifestAbsent = "manifest_absent", Info;
@@ -356,6 +374,7 @@ mod tests {
         for k in Kind::ALL {
             let sev = match k.severity() {
                 Severity::Error => "error",
+                Severity::Warning => "warning",
                 Severity::Info => "info",
             };
             assert!(readme.contains(&format!("| `{}` | {sev} |", k.as_str())), "README lacks {} ({sev})", k.as_str());

@@ -1,14 +1,16 @@
 //! Reading the v13 event logs: `events.jsonl` and every `messages/*.jsonl`.
 //!
-//! Blank lines are skipped silently. Lines that do not decode (invalid UTF-8,
-//! not JSON, not an object, payload of the wrong shape) are skipped as the
-//! daemon skips them, and each is reported as `jsonl_unparsable` with its
-//! file and 1-based line number.
+//! Blank lines are skipped silently. Lines that do not decode (not JSON, not
+//! an object, payload of the wrong shape) are skipped as the daemon skips
+//! them, and each is reported as `jsonl_unparsable` with its file and 1-based
+//! line number; lines over 1 MiB ([`MAX_LINE_BYTES`]) and lines that are not
+//! UTF-8 are skipped too, reported as `jsonl_line_too_long` and
+//! `jsonl_invalid_utf8`. See [`parse_file`].
 
 use crate::error::InputError;
 use crate::findings::{Finding, Findings, Kind};
 use crate::input::Tree;
-use thrum_schemas::events::Event;
+use thrum_schemas::events::{Event, Payload};
 
 /// One decoded line.
 #[derive(Debug, Clone)]
@@ -85,31 +87,67 @@ pub fn split_lines(bytes: &[u8]) -> Vec<(u64, &[u8], bool)> {
     out
 }
 
+/// The longest line the reader accepts, without its newline: 1 MiB. The
+/// daemon reads the logs line by line with a bounded buffer; a longer line is
+/// reported as `jsonl_line_too_long` and skipped, never parsed.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
 /// Decodes one event file's bytes: its counts, events and findings.
+///
+/// Per line, in this order: an unterminated last line is reported (and still
+/// read); a line over [`MAX_LINE_BYTES`] is reported and skipped; invalid
+/// UTF-8 is reported (with the byte offset) and skipped; blank lines are
+/// skipped silently; a line that does not decode is reported and skipped; an
+/// event of a type the format does not define is kept (the projection
+/// ignores it) and reported as the warning `event_type_unknown`.
 pub fn parse_file(bytes: &[u8], file: usize, rel: &str, shard: Option<String>) -> (EventFile, Vec<LoadedEvent>, Vec<Finding>) {
     let mut info = EventFile { rel: rel.to_owned(), shard, lines: 0, events: 0, blank: 0, unparsable: 0 };
     let mut events = Vec::new();
     let mut findings = Vec::new();
     for (no, raw, terminated) in split_lines(bytes) {
         info.lines = no;
-        let text = match std::str::from_utf8(raw) {
+        let decoded = std::str::from_utf8(raw);
+        let blank = decoded.as_ref().is_ok_and(|t| t.trim().is_empty());
+        if !terminated && !blank {
+            findings.push(Finding::new(Kind::JsonlUnterminatedLine, "last line has no terminating newline").at(rel, no));
+        }
+        if raw.len() > MAX_LINE_BYTES {
+            info.unparsable += 1;
+            findings.push(
+                Finding::new(Kind::JsonlLineTooLong, format!("line skipped: {} bytes, over the reader's limit of {MAX_LINE_BYTES} bytes (1 MiB)", raw.len()))
+                    .at(rel, no)
+                    .values(format!("at most {MAX_LINE_BYTES} bytes"), format!("{} bytes", raw.len())),
+            );
+            continue;
+        }
+        let text = match decoded {
             Ok(t) => t,
             Err(e) => {
                 info.unparsable += 1;
-                findings.push(Finding::new(Kind::JsonlUnparsable, format!("line skipped: invalid UTF-8 ({e})")).at(rel, no));
+                findings.push(
+                    Finding::new(Kind::JsonlInvalidUtf8, format!("line skipped: invalid UTF-8 at byte {} of the line ({e})", e.valid_up_to()))
+                        .at(rel, no)
+                        .actual(format!("byte offset {}", e.valid_up_to())),
+                );
                 continue;
             }
         };
-        if text.trim().is_empty() {
+        if blank {
             info.blank += 1;
             continue;
-        }
-        if !terminated {
-            findings.push(Finding::new(Kind::JsonlUnterminatedLine, "last line has no terminating newline").at(rel, no));
         }
         match Event::parse(text) {
             Ok(event) => {
                 info.events += 1;
+                if matches!(event.payload, Payload::Unknown) && !event.envelope.event_type.is_empty() {
+                    findings.push(
+                        Finding::new(Kind::EventTypeUnknown, format!("event type {:?} is not defined by the format; the projection ignores it", event.envelope.event_type))
+                            .at(rel, no)
+                            .key(format!("event_id={}", event.envelope.event_id.as_deref().unwrap_or("")))
+                            .column("type")
+                            .actual(event.envelope.event_type.clone()),
+                    );
+                }
                 events.push(LoadedEvent { file, line: no, text: text.to_owned(), event });
             }
             Err(e) => {
@@ -234,8 +272,12 @@ mod tests {
         assert_eq!(
             lines,
             vec![
+                // type "x" is not a type of the format: a warning, the event is kept
+                (Kind::EventTypeUnknown, Some(1)),
                 (Kind::JsonlUnparsable, Some(3)),
-                (Kind::JsonlUnparsable, Some(6)),
+                (Kind::EventTypeUnknown, Some(4)),
+                (Kind::EventTypeUnknown, Some(5)),
+                (Kind::JsonlInvalidUtf8, Some(6)),
                 (Kind::JsonlUnterminatedLine, Some(7)),
                 (Kind::JsonlUnparsable, Some(7))
             ]

@@ -16,6 +16,7 @@
 pub mod bench;
 pub mod checks;
 pub mod compare;
+pub mod dbfile;
 pub mod error;
 pub mod extract;
 pub mod findings;
@@ -23,6 +24,7 @@ pub mod input;
 pub mod jsonl;
 pub mod manifest;
 pub mod migrate;
+pub mod parquet;
 pub mod replay;
 pub mod report;
 pub mod schema;

@@ -61,6 +61,10 @@ enum Cmd {
         /// Skip the manifest and SHA256SUMS checks.
         #[arg(long)]
         no_manifest: bool,
+        /// Skip comparing a `parquet/` directory beside a thrum-fixture.tar.zst archive
+        /// with its database (done by default when it exists).
+        #[arg(long)]
+        no_parquet: bool,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -105,6 +109,21 @@ enum Cmd {
         #[command(flatten)]
         limits: LimitArgs,
     },
+    /// Checks the Parquet snapshots against the fixture's SQLite database, value for value.
+    ///
+    /// Reads every dataset under parquet/ and compares it with the database in key order,
+    /// after inverting the documented type mapping: rows missing, extra or differing, rows
+    /// under the wrong date= partition, rows out of key order, layout and schema problems.
+    #[command(after_help = "PATH is a fixtures directory holding parquet/ and thrum-fixture.tar.zst (extracted safely), or with --db a parquet/ directory or its parent.\n\nExit codes:\n  0  every table equal\n  1  differences (listed per table with key and column)\n  2  unusable input: no parquet/ directory, no archive or database, unreadable Parquet file")]
+    Parquet {
+        /// Fixtures directory (or parquet/ directory with --db).
+        path: PathBuf,
+        /// Compare with this SQLite database instead of the archive's .thrum/var/messages.db.
+        #[arg(long, value_name = "DB")]
+        db: Option<PathBuf>,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
     /// Times the verification of an input: runs, min, median, p95.
     ///
     /// Times the full verification (replay + diff + all checks) of an input over several
@@ -140,7 +159,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.cmd {
-        Cmd::Replay { path, json, max_diffs, migrated, no_manifest, limits } => {
+        Cmd::Replay { path, json, max_diffs, migrated, no_manifest, no_parquet, limits } => {
             let opts = verify::Options {
                 max_diffs,
                 limits: limits.limits(),
@@ -149,6 +168,21 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             };
             let report = verify::verify_path(&path, &opts).with_context(|| format!("cannot verify {}", path.display()))?;
             print!("{}", if json { report.to_json() + "\n" } else { report.render_text() });
+            // Parquet snapshots beside a v13 archive are checked against its database too.
+            let parquet_dir = path.parent().map(|d| d.join("parquet")).filter(|d| d.is_dir());
+            let is_v13_archive = path.file_name().is_some_and(|n| n == verify::parquet::ARCHIVE);
+            if let (Some(dir), true, false) = (parquet_dir, is_v13_archive, no_parquet) {
+                let pq = verify::parquet::check_fixture(dir.parent().unwrap_or(&dir), None, &limits.limits())
+                    .with_context(|| format!("cannot check the Parquet snapshots in {}", dir.display()))?;
+                if json {
+                    eprintln!("parquet: {} ({})", if pq.is_clean() { "equal to SQLite" } else { "DIFFERS from SQLite" }, dir.display());
+                } else {
+                    print!("\nparquet snapshots ({}) vs the fixture database\n{pq}", dir.display());
+                }
+                if !pq.is_clean() {
+                    return Ok(report.exit_code.max(verify::report::EXIT_INCONSISTENT));
+                }
+            }
             Ok(report.exit_code)
         }
         Cmd::Migrate { path, out, json, max_diffs, no_manifest, limits } => {
@@ -163,6 +197,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let bytes: u64 = entries.iter().map(|e| e.size).sum();
             println!("extracted {} entries ({} bytes) to {}", entries.len(), bytes, dest.display());
             Ok(EXIT_CONSISTENT)
+        }
+        Cmd::Parquet { path, db, limits } => {
+            let report = verify::parquet::check_fixture(&path, db.as_deref(), &limits.limits())
+                .with_context(|| format!("cannot check the Parquet snapshots in {}", path.display()))?;
+            print!("{report}");
+            Ok(if report.is_clean() { EXIT_CONSISTENT } else { verify::report::EXIT_INCONSISTENT })
         }
         Cmd::Bench { path, runs, json, no_manifest, limits } => {
             let opts = verify::Options { limits: limits.limits(), check_manifest: !no_manifest, ..verify::Options::default() };

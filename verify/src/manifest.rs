@@ -7,8 +7,8 @@
 //!   `sha256sum -c` format, paths relative to `DIR`) is checked line by line
 //!   and must list the archive.
 //! * directory input (`BASE/.thrum`): `BASE/manifest.json`, if present, is
-//!   checked without its `archive` section; `SHA256SUMS` is not (it is about
-//!   archives).
+//!   checked without its `archive` section; `BASE/SHA256SUMS`, if present, is
+//!   checked line by line (paths relative to `BASE`, e.g. `.thrum/events.jsonl`).
 //!
 //! Manifest shape: `{"archive":{"path","sha256","size"},
 //! "counts":{"files":{path: lines},"tables":{table: rows}},
@@ -99,10 +99,11 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
                     findings.push(Finding::new(Kind::ManifestInvalid, "manifest is not valid JSON (it may be this archive's)").file(b.display().to_string()));
                 }
             }
-            check_checksums(dir, &name, findings, &mut out, &mut digests);
+            check_checksums(dir, Some(&name), findings, &mut out, &mut digests);
             (found, Some(name))
         }
         None => {
+            check_checksums(&tree.base, None, findings, &mut out, &mut digests);
             let p = tree.base.join("manifest.json");
             match std::fs::read(&p) {
                 Err(_) => (None, None),
@@ -250,18 +251,29 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
 }
 
 /// Checks `dir/SHA256SUMS` (if present): every line's file and digest, and
-/// that `archive_name` is listed.
-fn check_checksums(dir: &Path, archive_name: &str, findings: &mut Findings, out: &mut ManifestOutcome, digests: &mut Digests) {
+/// for an archive input that `archive_name` is listed. For a directory input
+/// (`archive_name` = `None`) the file is optional and its paths are relative
+/// to the directory holding `.thrum`.
+fn check_checksums(dir: &Path, archive_name: Option<&str>, findings: &mut Findings, out: &mut ManifestOutcome, digests: &mut Digests) {
     let p = dir.join("SHA256SUMS");
-    let Ok(text) = std::fs::read_to_string(&p) else {
-        findings.push(Finding::new(Kind::ChecksumsAbsent, "no SHA256SUMS beside the archive"));
-        return;
+    let bytes = match std::fs::read(&p) {
+        Ok(b) => b,
+        Err(_) => {
+            if archive_name.is_some() {
+                findings.push(Finding::new(Kind::ChecksumsAbsent, "no SHA256SUMS beside the archive"));
+            }
+            return;
+        }
     };
     let file = p.display().to_string();
     out.checksums = Some(p);
     let mut listed_archive = false;
-    for (i, line) in text.lines().enumerate() {
-        let no = i as u64 + 1;
+    for (no, raw, _) in crate::jsonl::split_lines(&bytes) {
+        let Ok(line) = std::str::from_utf8(raw) else {
+            findings.push(Finding::new(Kind::ChecksumEntryInvalid, "line is not valid UTF-8").at(file.clone(), no));
+            continue;
+        };
+        let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() {
             continue;
         }
@@ -273,23 +285,30 @@ fn check_checksums(dir: &Path, archive_name: &str, findings: &mut Findings, out:
             continue;
         };
         let rp = Path::new(rel);
-        if rp.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
+        if rel.contains('\0') || rp.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
             findings.push(Finding::new(Kind::ChecksumEntryInvalid, "path must be relative without '..'").at(file.clone(), no).actual(rel.to_string()));
             continue;
         }
-        if rel.trim_start_matches("./") == archive_name {
+        if archive_name.is_some_and(|a| rel.trim_start_matches("./") == a) {
             listed_archive = true;
         }
-        match digests.get(&dir.join(rp)) {
-            Err(_) => findings.push(Finding::new(Kind::ChecksumFileMissing, format!("{rel} does not exist")).at(file.clone(), no)),
+        let target = dir.join(rp);
+        if !target.is_file() {
+            findings.push(Finding::new(Kind::ChecksumFileMissing, format!("{rel} does not exist")).at(file.clone(), no));
+            continue;
+        }
+        match digests.get(&target) {
+            Err(_) => findings.push(Finding::new(Kind::ChecksumFileMissing, format!("{rel} cannot be read")).at(file.clone(), no)),
             Ok((have, _)) => {
                 if have != hash {
-                    findings.push(Finding::new(Kind::ChecksumMismatch, format!("{rel}: digest differs")).at(file.clone(), no).values(hash.to_string(), have));
+                    findings.push(Finding::new(Kind::ChecksumMismatch, format!("{rel}: digest differs")).at(file.clone(), no).key(format!("path={rel}")).values(hash.to_string(), have));
                 }
             }
         }
     }
-    if !listed_archive {
-        findings.push(Finding::new(Kind::ChecksumEntryInvalid, format!("SHA256SUMS has no line for {archive_name}")).file(file));
+    if let Some(name) = archive_name {
+        if !listed_archive {
+            findings.push(Finding::new(Kind::ChecksumEntryInvalid, format!("SHA256SUMS has no line for {name}")).file(file));
+        }
     }
 }

@@ -38,7 +38,7 @@ use crate::report::Report;
 use crate::schema;
 use crate::util::sha256_hex;
 use crate::value::{cmp_keys, key_text, load_rows, quote_ident, Val};
-use crate::verify::{copy_db, open_db, verify_into, Options};
+use crate::verify::{copy_db, copy_db_with, open_db, verify_into, Options};
 use rusqlite::Connection;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -566,7 +566,12 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
 
     // the v5 input, read-only via a private copy
     let v5_src = tree.path("var/messages.db");
-    let v5_copy = copy_db(&v5_src)?;
+    if !v5_src.is_file() {
+        return Err(InputError::MissingDatabase { path: v5_src });
+    }
+    // a -wal beside it is reported, and applied only when it is a valid WAL
+    let wal = crate::dbfile::check(&v5_src, ".thrum/var/messages.db", &mut findings);
+    let v5_copy = copy_db_with(&v5_src, matches!(wal, crate::dbfile::WalStatus::Valid { .. }))?;
     let v5 = open_db(&v5_copy.path, &v5_src)?;
     let v5_version = check_v5_db(&v5, &mut findings);
     if opts.check_manifest {

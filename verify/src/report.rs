@@ -118,10 +118,17 @@ impl Report {
             }
         }
         let errors: Vec<&Finding> = self.findings.iter().filter(|f| f.severity == Severity::Error).collect();
+        let warnings: Vec<&Finding> = self.findings.iter().filter(|f| f.severity == Severity::Warning).collect();
         let infos: Vec<&Finding> = self.findings.iter().filter(|f| f.severity == Severity::Info).collect();
         if !errors.is_empty() {
             let _ = writeln!(s, "\nfindings (first of each kind and table):");
             for f in errors {
+                let _ = writeln!(s, "  {}", f.render());
+            }
+        }
+        if !warnings.is_empty() {
+            let _ = writeln!(s, "\nwarnings (do not change the verdict by themselves):");
+            for f in warnings {
                 let _ = writeln!(s, "  {}", f.render());
             }
         }

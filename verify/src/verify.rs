@@ -2,6 +2,7 @@
 
 use crate::checks::{self, Mode};
 use crate::compare::{self, TableStats};
+use crate::dbfile::{self, WalStatus};
 use crate::error::InputError;
 use crate::extract::Limits;
 use crate::findings::Findings;
@@ -57,14 +58,19 @@ pub struct DbCopy {
 }
 
 pub fn copy_db(src: &Path) -> Result<DbCopy, InputError> {
+    copy_db_with(src, true)
+}
+
+/// Like [`copy_db`]; the `-wal` is copied only when `with_wal`.
+pub fn copy_db_with(src: &Path, with_wal: bool) -> Result<DbCopy, InputError> {
     if !src.is_file() {
         return Err(InputError::MissingDatabase { path: src.to_path_buf() });
     }
     let dir = tempfile::Builder::new().prefix("verify-db-").tempdir().map_err(|e| InputError::io(std::env::temp_dir(), e))?;
     let path = dir.path().join("messages.db");
     std::fs::copy(src, &path).map_err(|e| InputError::io(src, e))?;
-    let wal = PathBuf::from(format!("{}-wal", src.display()));
-    if wal.is_file() {
+    let wal = dbfile::wal_path(src);
+    if with_wal && wal.is_file() {
         std::fs::copy(&wal, dir.path().join("messages.db-wal")).map_err(|e| InputError::io(&wal, e))?;
     }
     Ok(DbCopy { _dir: dir, path })
@@ -105,13 +111,21 @@ pub enum FixtureDb {
 
 impl FixtureDb {
     pub fn prepare(src: &Path) -> Result<FixtureDb, InputError> {
+        FixtureDb::prepare_with(src, &dbfile::inspect_wal(src))
+    }
+
+    /// A valid `-wal` is applied on a private copy; an invalid one is never
+    /// applied (the database is copied without it); with none the database
+    /// is read in place.
+    pub fn prepare_with(src: &Path, wal: &WalStatus) -> Result<FixtureDb, InputError> {
         if !src.is_file() {
             return Err(InputError::MissingDatabase { path: src.to_path_buf() });
         }
-        if PathBuf::from(format!("{}-wal", src.display())).exists() {
-            return Ok(FixtureDb::Copy(copy_db(src)?));
-        }
-        Ok(FixtureDb::InPlace(src.to_path_buf()))
+        Ok(match wal {
+            WalStatus::Absent => FixtureDb::InPlace(src.to_path_buf()),
+            WalStatus::Valid { .. } => FixtureDb::Copy(copy_db_with(src, true)?),
+            WalStatus::Invalid { .. } => FixtureDb::Copy(copy_db_with(src, false)?),
+        })
     }
 
     /// A read-only connection (memory-mapped reads).
@@ -160,7 +174,11 @@ pub fn verify_into(
     let mut clock = Instant::now();
 
     let db_src = tree.path("var/messages.db");
-    let fixture_db = FixtureDb::prepare(&db_src)?;
+    if !db_src.is_file() {
+        return Err(InputError::MissingDatabase { path: db_src });
+    }
+    let wal = dbfile::check(&db_src, ".thrum/var/messages.db", findings);
+    let fixture_db = FixtureDb::prepare_with(&db_src, &wal)?;
     let db = fixture_db.open(&db_src)?;
     t.mark("open", &mut clock);
 
@@ -210,6 +228,7 @@ pub fn verify_into(
         t.mark("event_log", &mut clock);
         tables.extend(checks::check_local(&db, &rep.cleaned_agents, &mut main_f));
         checks::check_identities(tree, &db, &mut main_f);
+        checks::check_shards(tree, &db, &loaded, &mut main_f);
         t.mark("local_checks", &mut clock);
         for part in [lines_f, main_f] {
             for f in part.into_parts().0 {

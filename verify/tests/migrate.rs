@@ -206,3 +206,14 @@ fn v5_archive_with_its_manifest() {
     assert!(r.summary["manifest"].as_str().unwrap().contains("manifest-v5.json"));
     assert_eq!(r.count(Kind::ChecksumsAbsent) + r.count(Kind::ManifestAbsent), 0);
 }
+
+#[test]
+fn a_wal_beside_the_v5_database_is_reported_and_garbage_is_never_applied() {
+    let fx = build_v5();
+    std::fs::write(fx.file("var/messages.db-wal"), vec![0xAB; 5000]).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let r = migrate_to(&fx, &tmp.path().join("m"));
+    let errs: Vec<(Kind, Option<&str>)> = r.findings.iter().filter(|f| f.severity == Severity::Error).map(|f| (f.kind, f.file.as_deref())).collect();
+    assert_eq!(errs, vec![(Kind::WalInvalid, Some(".thrum/var/messages.db-wal"))], "{}", r.render_text());
+    assert_eq!(r.exit_code, 1);
+}

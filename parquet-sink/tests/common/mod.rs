@@ -7,7 +7,7 @@ use rusqlite::{Connection, ToSql};
 use std::path::Path;
 use thrum_gen::render::{self, Scratch};
 use thrum_gen::rows::{self, MESSAGE_TABLES};
-use thrum_gen::timeline::Timeline;
+use thrum_gen::timeline::{slice_messages, Timeline};
 use thrum_gen::{Plan, Profile};
 use thrum_parquet::{ParquetOptions, ParquetSink, WrittenFile};
 use thrum_schemas::catalogue::{Cell, Table, EVENTS, TABLES};
@@ -20,17 +20,23 @@ pub fn small_plan() -> Plan {
 
 /// Every row of every table, each table in primary-key order, in the order
 /// testgen's `write_tree` produces them.
-pub fn each_row<E>(plan: &Plan, mut f: impl FnMut(&'static Table, &[Cell]) -> Result<(), E>) -> Result<(), E> {
+pub fn each_row<E>(plan: &Plan, f: impl FnMut(&'static Table, &[Cell]) -> Result<(), E>) -> Result<(), E> {
+    each_row_of_slice(plan, 0, 1, f)
+}
+
+/// The rows of slice `i` of `n` (as `testgen --shard I/N` splits a plan):
+/// the small tables in slice 0, messages and events by index range.
+pub fn each_row_of_slice<E>(plan: &Plan, i: u64, n: u64, mut f: impl FnMut(&'static Table, &[Cell]) -> Result<(), E>) -> Result<(), E> {
     for t in TABLES {
-        if MESSAGE_TABLES.iter().any(|m| m.name == t.name) || t.name == EVENTS.name {
+        if MESSAGE_TABLES.iter().any(|m| m.name == t.name) || t.name == EVENTS.name || i > 0 {
             continue;
         }
         rows::small_rows(plan, t, |row| f(t, row))?;
     }
-    rows::message_rows(plan, 0..plan.profile.messages, &mut f)?;
+    rows::message_rows(plan, slice_messages(plan.profile.messages, i, n), &mut f)?;
     let mut line = String::new();
     let mut sc = Scratch::default();
-    for e in Timeline::new(plan) {
+    for e in Timeline::slice(plan, i, n) {
         line.clear();
         render::line(plan, &e, &mut line, &mut sc);
         f(&EVENTS, &rows::event_row(plan, &e, rows::event_type(&e), &line))?;

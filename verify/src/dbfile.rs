@@ -1,0 +1,255 @@
+//! Checks of the database *files*, before SQLite opens them: a torn or
+//! truncated main file, and a `-wal` file beside it.
+//!
+//! * **Truncation.** The header (page size at offset 16, page count at 28,
+//!   valid when the change counter at 24 equals the version-valid-for number
+//!   at 92) says how long the file must be. A file that is shorter, or not a
+//!   whole number of pages, is reported as `database_truncated`: SQLite reads
+//!   the missing part as zeros, so what it returns for those pages is not
+//!   what was written.
+//! * **WAL.** A fixture is checkpointed and leaves no `-wal`. SQLite applies a
+//!   valid WAL silently when it opens the database and silently ignores an
+//!   invalid one, so neither may pass unnoticed: a valid WAL (magic, version,
+//!   page size and header checksum as in the SQLite file format, section 4)
+//!   is reported as `wal_present` and applied on a private copy, as the daemon
+//!   would see it; anything else is reported as `wal_invalid` and never
+//!   applied (the database is read without it).
+
+use crate::findings::{Finding, Findings, Kind};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// What is beside the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WalStatus {
+    Absent,
+    /// A WAL with a valid header; `frames` frames are valid (salts and
+    /// cumulative checksums), of which the first `committed` end in a commit.
+    Valid { bytes: u64, page_size: u32, frames: u64, committed: u64 },
+    Invalid { bytes: u64, reason: String },
+}
+
+/// The `-wal` path of a database path.
+pub fn wal_path(db: &Path) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push("-wal");
+    PathBuf::from(s)
+}
+
+const WAL_MAGIC_LE: u32 = 0x377f_0682;
+const WAL_MAGIC_BE: u32 = 0x377f_0683;
+const WAL_VERSION: u32 = 3_007_000;
+
+fn be32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// SQLite's WAL checksum over `data` (a multiple of 8 bytes), continuing from `s`.
+fn wal_checksum(big_endian: bool, data: &[u8], mut s: (u32, u32)) -> (u32, u32) {
+    for w in data.chunks_exact(8) {
+        let (x0, x1) = if big_endian {
+            (u32::from_be_bytes([w[0], w[1], w[2], w[3]]), u32::from_be_bytes([w[4], w[5], w[6], w[7]]))
+        } else {
+            (u32::from_le_bytes([w[0], w[1], w[2], w[3]]), u32::from_le_bytes([w[4], w[5], w[6], w[7]]))
+        };
+        s.0 = s.0.wrapping_add(x0).wrapping_add(s.1);
+        s.1 = s.1.wrapping_add(x1).wrapping_add(s.0);
+    }
+    s
+}
+
+/// Validates WAL bytes (header, then frames until the first invalid one).
+pub fn inspect_wal_bytes(b: &[u8], db_page_size: Option<u32>) -> WalStatus {
+    let bytes = b.len() as u64;
+    let invalid = |reason: String| WalStatus::Invalid { bytes, reason };
+    if b.len() < 32 {
+        return invalid(format!("{} bytes, shorter than the 32-byte WAL header", b.len()));
+    }
+    let magic = be32(b, 0);
+    if magic != WAL_MAGIC_LE && magic != WAL_MAGIC_BE {
+        return invalid(format!("bad magic {magic:#010x} (expected 0x377f0682 or 0x377f0683)"));
+    }
+    let big = magic == WAL_MAGIC_BE;
+    let version = be32(b, 4);
+    if version != WAL_VERSION {
+        return invalid(format!("format version {version}, expected {WAL_VERSION}"));
+    }
+    let page_size = be32(b, 8);
+    if !(512..=65536).contains(&page_size) || !page_size.is_power_of_two() {
+        return invalid(format!("page size {page_size} is not a power of two in 512..=65536"));
+    }
+    if let Some(p) = db_page_size {
+        if p != page_size {
+            return invalid(format!("page size {page_size} differs from the database's {p}"));
+        }
+    }
+    let sum = wal_checksum(big, &b[..24], (0, 0));
+    if sum != (be32(b, 24), be32(b, 28)) {
+        return invalid("header checksum does not match".into());
+    }
+    let (salt1, salt2) = (be32(b, 16), be32(b, 20));
+    let frame_len = 24 + page_size as usize;
+    let (mut frames, mut committed, mut s) = (0u64, 0u64, sum);
+    let mut at = 32usize;
+    while at + frame_len <= b.len() {
+        let f = &b[at..at + frame_len];
+        if be32(f, 0) == 0 || be32(f, 8) != salt1 || be32(f, 12) != salt2 {
+            break;
+        }
+        let s2 = wal_checksum(big, &f[24..], wal_checksum(big, &f[..8], s));
+        if s2 != (be32(f, 16), be32(f, 20)) {
+            break;
+        }
+        s = s2;
+        frames += 1;
+        if be32(f, 4) != 0 {
+            committed = frames;
+        }
+        at += frame_len;
+    }
+    WalStatus::Valid { bytes, page_size, frames, committed }
+}
+
+/// Reads and validates the `-wal` file beside `db`, if any.
+pub fn inspect_wal(db: &Path) -> WalStatus {
+    let wal = wal_path(db);
+    let Ok(meta) = std::fs::symlink_metadata(&wal) else { return WalStatus::Absent };
+    if !meta.is_file() {
+        return WalStatus::Invalid { bytes: 0, reason: "not a regular file".into() };
+    }
+    match std::fs::read(&wal) {
+        Ok(b) => inspect_wal_bytes(&b, header(db).map(|h| h.page_size)),
+        Err(e) => WalStatus::Invalid { bytes: meta.len(), reason: format!("unreadable: {e}") },
+    }
+}
+
+/// The fields of a database header this module needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub page_size: u32,
+    /// The in-header page count, when the header marks it valid.
+    pub pages: Option<u32>,
+}
+
+/// Parses the first 100 bytes of a SQLite database file (`None` when they
+/// are not a SQLite 3 header).
+pub fn parse_header(h: &[u8]) -> Option<Header> {
+    if h.len() < 100 || &h[..16] != b"SQLite format 3\0" {
+        return None;
+    }
+    let raw = u16::from_be_bytes([h[16], h[17]]) as u32;
+    let page_size = if raw == 1 { 65536 } else { raw };
+    if !(512..=65536).contains(&page_size) || !page_size.is_power_of_two() {
+        return None;
+    }
+    let pages = be32(h, 28);
+    let valid = pages != 0 && be32(h, 24) == be32(h, 92);
+    Some(Header { page_size, pages: valid.then_some(pages) })
+}
+
+fn header(db: &Path) -> Option<Header> {
+    let mut f = std::fs::File::open(db).ok()?;
+    let mut h = [0u8; 100];
+    f.read_exact(&mut h).ok()?;
+    parse_header(&h)
+}
+
+/// Why a database file of `len` bytes with header `h` is truncated, if it is:
+/// (expected, found).
+pub fn truncation(h: &Header, len: u64) -> Option<(String, String)> {
+    let ps = h.page_size as u64;
+    if let Some(p) = h.pages {
+        let want = p as u64 * ps;
+        if len < want {
+            return Some((format!("{want} bytes ({p} pages of {ps} bytes, from the header)"), format!("{len} bytes")));
+        }
+    }
+    if len % ps != 0 {
+        return Some((format!("a whole number of {ps}-byte pages"), format!("{len} bytes ({} pages and {} bytes)", len / ps, len % ps)));
+    }
+    None
+}
+
+/// Checks the database file `db` (shown as `rel`) and its `-wal`; returns the WAL status.
+pub fn check(db: &Path, rel: &str, findings: &mut Findings) -> WalStatus {
+    if let (Some(h), Ok(meta)) = (header(db), std::fs::metadata(db)) {
+        if let Some((expected, actual)) = truncation(&h, meta.len()) {
+            findings.push(
+                Finding::new(Kind::DatabaseTruncated, "database file is truncated (a torn write): the missing part reads as zeros")
+                    .file(rel)
+                    .values(expected, actual),
+            );
+        }
+    }
+    let wal = inspect_wal(db);
+    let wal_rel = format!("{rel}-wal");
+    match &wal {
+        WalStatus::Absent => {}
+        WalStatus::Valid { bytes, frames, committed, .. } => findings.push(
+            Finding::new(
+                Kind::WalPresent,
+                format!("a valid WAL ({bytes} bytes, {frames} valid frames, {committed} committed) beside the database: a fixture is checkpointed and leaves none; its committed frames were applied on a private copy"),
+            )
+            .file(wal_rel)
+            .values("no -wal file", format!("{bytes} bytes")),
+        ),
+        WalStatus::Invalid { bytes, reason } => findings.push(
+            Finding::new(Kind::WalInvalid, format!("not a valid WAL ({reason}); it was not applied (SQLite would silently ignore it)"))
+                .file(wal_rel)
+                .values("no -wal file", format!("{bytes} bytes")),
+        ),
+    }
+    wal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_real_wal_is_valid_and_garbage_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.db");
+        let c = rusqlite::Connection::open(&p).unwrap();
+        c.pragma_update(None, "journal_mode", "WAL").unwrap();
+        c.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+        c.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2);").unwrap();
+        let b = std::fs::read(wal_path(&p)).unwrap();
+        match inspect_wal_bytes(&b, Some(4096)) {
+            WalStatus::Valid { frames, committed, page_size, .. } => {
+                assert!(frames >= 3 && committed == frames, "{frames} {committed}");
+                assert_eq!(page_size, 4096);
+            }
+            other => panic!("{other:?}"),
+        }
+        // a flipped bit in the header checksum, a wrong page size, garbage
+        let mut bad = b.clone();
+        bad[27] ^= 1;
+        assert!(matches!(inspect_wal_bytes(&bad, None), WalStatus::Invalid { ref reason, .. } if reason.contains("checksum")));
+        assert!(matches!(inspect_wal_bytes(&b, Some(1024)), WalStatus::Invalid { ref reason, .. } if reason.contains("differs")));
+        assert!(matches!(inspect_wal_bytes(b"garbage", None), WalStatus::Invalid { bytes: 7, .. }));
+        // a torn last frame only shortens the valid prefix
+        let torn = &b[..b.len() - 100];
+        assert!(matches!(inspect_wal_bytes(torn, None), WalStatus::Valid { .. }));
+        drop(c);
+    }
+
+    #[test]
+    fn truncation_from_header_and_page_multiple() {
+        let mut h = [0u8; 100];
+        h[..16].copy_from_slice(b"SQLite format 3\0");
+        h[16..18].copy_from_slice(&4096u16.to_be_bytes());
+        h[28..32].copy_from_slice(&10u32.to_be_bytes());
+        let hd = parse_header(&h).unwrap();
+        assert_eq!(hd, Header { page_size: 4096, pages: Some(10) });
+        assert_eq!(truncation(&hd, 40960), None);
+        assert!(truncation(&hd, 40960 - 4096).is_some());
+        assert!(truncation(&hd, 40960 + 100).unwrap().0.contains("whole number"));
+        // an invalid in-header count (change counter differs) is not trusted
+        h[24] = 1;
+        let hd = parse_header(&h).unwrap();
+        assert_eq!(hd.pages, None);
+        assert_eq!(truncation(&hd, 4096), None);
+        assert!(parse_header(b"not a database").is_none());
+    }
+}
