@@ -150,7 +150,9 @@ pub fn generate(opts: &Options) -> Result<Report> {
         let t0 = Instant::now();
         let v5_root = staging.dir.join(".stage-v5").join(".thrum");
         std::fs::create_dir_all(&v5_root).ctx("create directory", &v5_root)?;
-        let (counts, lines) = v5::write_tree(&plan, &v5_root)?;
+        let bar = bars.bar("v5", plan.total_events());
+        let (counts, lines) = v5::write_tree(&plan, &v5_root, |n| bar.inc(n))?;
+        bar.finish();
         let file_counts = [(".thrum/messages.jsonl".to_string(), lines)].into_iter().collect();
         pack(&plan, &staging.dir, &v5_root, ARCHIVE_V5, MANIFEST_V5, thrum_schemas::LEGACY_SCHEMA_VERSION, &counts, file_counts, mtime, 1, &known)?;
         let v5_stage = staging.dir.join(".stage-v5");
@@ -159,7 +161,9 @@ pub fn generate(opts: &Options) -> Result<Report> {
     };
     let parquet_task = || -> Result<(Vec<thrum_parquet::WrittenFile>, Duration)> {
         let t0 = Instant::now();
-        let files = parquet::write(&plan, &staging.dir.join(parquet::DIR), 0, 1)?;
+        let bar = bars.bar("parquet", plan.profile.messages);
+        let files = parquet::write(&plan, &staging.dir.join(parquet::DIR), 0, 1, |n| bar.set(n))?;
+        bar.finish();
         Ok((files, t0.elapsed()))
     };
     let parallel_v5 = opts.v5 && opts.jobs > 1;
@@ -260,7 +264,7 @@ pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
     let lines = events::write(&plan, thrum_gen::timeline::Timeline::slice(&plan, i, n), opts.jobs, &thrum_dir, None, |k| bar.inc(k))?;
     bar.finish();
     ph.done("events");
-    let parquet_files = parquet::write(&plan, &staging.dir.join(parquet::DIR), i, n)?;
+    let parquet_files = parquet::write(&plan, &staging.dir.join(parquet::DIR), i, n, |_| {})?;
     ph.done("parquet");
     let shard = serde_json::json!({
         "shard": i, "of": n, "seed": plan.seed, "profile": plan.profile.name,
@@ -294,25 +298,25 @@ fn copy_dir(src: &Path, dest: &Path) -> Result<()> {
 }
 
 pub mod progress {
-    //! Progress bars: one line per phase, drawn only on a terminal.
-    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    //! Progress bars: one line per phase (phases running side by side get
+    //! a line each), drawn only on a terminal and never with `--quiet`.
+    use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
     use std::io::IsTerminal;
 
     pub struct Bars {
-        enabled: bool,
+        multi: Option<MultiProgress>,
     }
 
     pub struct Bar(Option<ProgressBar>);
 
     impl Bars {
         pub fn new(wanted: bool) -> Bars {
-            Bars { enabled: wanted && std::io::stderr().is_terminal() }
+            let on = wanted && std::io::stderr().is_terminal();
+            Bars { multi: on.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())) }
         }
         pub fn bar(&self, phase: &'static str, len: u64) -> Bar {
-            if !self.enabled {
-                return Bar(None);
-            }
-            let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+            let Some(multi) = &self.multi else { return Bar(None) };
+            let pb = multi.add(ProgressBar::new(len));
             if let Ok(style) = ProgressStyle::with_template("{prefix:>8} [{bar:40}] {human_pos}/{human_len} ({per_sec}, {eta})") {
                 pb.set_style(style.progress_chars("=> "));
             }

@@ -21,7 +21,7 @@ fn pq(e: thrum_parquet::Error) -> Error {
 /// Writes slice `i` of `n` of every table (the whole fixture for 0/1) into
 /// `dir`. Tables that are not split by message (agents, sessions, …) belong
 /// to slice 0.
-pub fn write(plan: &Plan, dir: &Path, i: u64, n: u64) -> Result<Vec<WrittenFile>> {
+pub fn write(plan: &Plan, dir: &Path, i: u64, n: u64, mut progress: impl FnMut(u64)) -> Result<Vec<WrittenFile>> {
     let opts = ParquetOptions { part: i as u32, ..ParquetOptions::default() };
     let mut sink = ParquetSink::create(dir, opts).map_err(pq)?;
     for t in TABLES {
@@ -32,7 +32,17 @@ pub fn write(plan: &Plan, dir: &Path, i: u64, n: u64) -> Result<Vec<WrittenFile>
             rows::small_rows(plan, t, |row| sink.push(t, row)).map_err(pq)?;
         }
     }
-    rows::message_rows(plan, slice_messages(plan.profile.messages, i, n), |t, row| sink.push(t, row)).map_err(pq)?;
+    let mut done = 0u64;
+    rows::message_rows(plan, slice_messages(plan.profile.messages, i, n), |t, row| {
+        if t.name == "messages" {
+            done += 1;
+            if done % 4096 == 0 {
+                progress(done);
+            }
+        }
+        sink.push(t, row)
+    })
+    .map_err(pq)?;
     let mut sc = Scratch::default();
     let mut line = String::with_capacity(8192);
     for e in Timeline::slice(plan, i, n) {

@@ -15,7 +15,7 @@ use thrum_schemas::catalogue::{self as cat, Cell};
 
 /// Writes the v5 `.thrum/` tree under `thrum_dir`; returns table counts and
 /// the line count of messages.jsonl.
-pub fn write_tree(plan: &Plan, thrum_dir: &Path) -> Result<(Vec<(String, u64)>, u64)> {
+pub fn write_tree(plan: &Plan, thrum_dir: &Path, mut progress: impl FnMut(u64)) -> Result<(Vec<(String, u64)>, u64)> {
     crate::tree::write_small_files(plan, thrum_dir, Era::V5)?;
     let threads = v5::threads(plan);
 
@@ -30,6 +30,9 @@ pub fn write_tree(plan: &Plan, thrum_dir: &Path) -> Result<(Vec<(String, u64)>, 
         line.push('\n');
         w.write_all(line.as_bytes()).ctx("write", &path)?;
         lines += 1;
+        if lines % 4096 == 0 {
+            progress(4096);
+        }
     }
     w.flush().ctx("write", &path)?;
 
