@@ -15,10 +15,20 @@ check: regen
 test:
     cargo test --workspace
 
-# Prove the checked-in fixtures consistent and migratable.
+# Prove the checked-in fixtures consistent, migratable, and their Parquet equal to SQLite.
 verify:
     cargo run --release --bin verify -- replay fixtures/thrum-fixture.tar.zst
     cargo run --release --bin verify -- migrate fixtures/thrum-fixture-v5.tar.zst
+    cargo run --release --bin verify -- parquet fixtures
+
+# Read every Parquet dataset with DuckDB and compare with SQLite (needs `pip install duckdb`).
+interop:
+    python3 scripts/interop_check.py fixtures --readme README.md
+
+# Benchmark generation (table + JSON); PROFILE=large for the scale scenario.
+bench PROFILE="default":
+    cargo build --release --bin testgen --bin verify
+    ./target/release/testgen bench --profile {{PROFILE}} --runs 5
 
 # Everything CI does.
 ci:
