@@ -130,8 +130,21 @@ fn write_tree(plan: &Plan, thrum_dir: &Path, jobs: usize, bars: &progress::Bars,
     Ok((counts, lines))
 }
 
+/// `--tree` must not be `--out` or inside it (publishing the artifacts
+/// would replace the tree), nor contain it.
+fn check_tree(opts: &Options) -> Result<()> {
+    let Some(tree) = &opts.tree else { return Ok(()) };
+    let abs = |p: &Path| std::path::absolute(p).map(|p| p.components().collect::<PathBuf>());
+    let (t, o) = (abs(tree).ctx("resolve", tree)?, abs(&opts.out).ctx("resolve", &opts.out)?);
+    if t.starts_with(&o) || o.starts_with(t.join(".thrum")) {
+        return Err(Error::Usage(format!("--tree {} must be outside --out {}", tree.display(), opts.out.display())));
+    }
+    Ok(())
+}
+
 /// Generates every artifact into `opts.out`, atomically.
 pub fn generate(opts: &Options) -> Result<Report> {
+    check_tree(opts)?;
     let bars = progress::Bars::new(opts.progress);
     let mut ph = Phases::new();
     let plan = Plan::new(opts.seed, opts.profile.clone())?;
@@ -197,11 +210,14 @@ pub fn generate(opts: &Options) -> Result<Report> {
     }
 
     if let Some(tree_dir) = &opts.tree {
-        std::fs::create_dir_all(tree_dir).ctx("create directory", tree_dir)?;
-        let dest = tree_dir.join(".thrum");
-        let tmp = tree_dir.join(format!(".thrum.tmp-{}", std::process::id()));
-        copy_dir(&thrum_dir, &tmp)?;
-        publish::swap_into_place(&tmp, &dest)?;
+        // Staged and swapped like the artifacts; temporaries of killed runs
+        // are removed by the next one.
+        let tree = publish::Staging::new(&tree_dir.join(".thrum"))?;
+        std::fs::remove_dir(&tree.dir).ctx("prepare", &tree.dir)?;
+        if std::fs::rename(&thrum_dir, &tree.dir).is_err() {
+            copy_dir(&thrum_dir, &tree.dir)?;
+        }
+        tree.publish()?;
     }
     std::fs::remove_dir_all(&stage_root).ctx("remove", &stage_root)?;
     let bytes = manifest::write_sums(&staging.dir, &known.into_inner().unwrap_or_else(|p| p.into_inner()))?;
