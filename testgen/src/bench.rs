@@ -139,10 +139,11 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
         let out = dir.join("out");
         let tree = dir.join("tree");
         let mut reports: Vec<RunReport> = Vec::new();
+        let mut walls = Vec::new();
         for _ in 0..o.runs {
             let mut c = Command::new(exe);
             c.args(["--quiet", "--profile", profile, "--seed", &o.seed.to_string(), "--jobs", &o.jobs.to_string()]).arg("--out").arg(&out).arg("--tree").arg(&tree).arg("--report-json").arg(&report_path);
-            time_cmd(&mut c, "testgen")?;
+            walls.push(time_cmd(&mut c, "testgen")?);
             let text = std::fs::read_to_string(&report_path).ctx("read", &report_path)?;
             reports.push(serde_json::from_str(&text).map_err(std::io::Error::other).ctx("parse", &report_path)?);
         }
@@ -166,17 +167,24 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
             }
             phases.push(stats("render", plan.total_events(), samples));
         }
-        let totals: Vec<f64> = reports.iter().map(|r| r.phases.iter().filter(|(n, _)| n != "v5-total").map(|(_, ms)| ms).sum()).collect();
-        let _ = &totals;
-        phases.push(stats("total", first.events, totals));
+        // Wall time of the whole process (start-up, all phases, the tasks
+        // that run side by side, publication).
+        phases.push(stats("wall", first.events, walls));
         if let Some(verify) = &o.verify {
             let mut samples = Vec::new();
             for _ in 0..o.runs {
                 let mut c = Command::new(verify);
-                c.arg("replay").arg(out.join(crate::ARCHIVE)).stdout(std::process::Stdio::null());
+                c.arg("replay").arg("--no-parquet").arg(out.join(crate::ARCHIVE)).stdout(std::process::Stdio::null());
                 samples.push(time_cmd(&mut c, "verify replay")?);
             }
             phases.push(stats("verify", first.events, samples));
+            let mut samples = Vec::new();
+            for _ in 0..o.runs {
+                let mut c = Command::new(verify);
+                c.arg("parquet").arg(&out).stdout(std::process::Stdio::null());
+                samples.push(time_cmd(&mut c, "verify parquet")?);
+            }
+            phases.push(stats("verify-pq", first.messages, samples));
         }
         let mut floors = Vec::new();
         if o.floors {
