@@ -174,14 +174,15 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
             let mut samples = Vec::new();
             for _ in 0..o.runs {
                 let mut c = Command::new(verify);
-                c.arg("replay").arg("--no-parquet").arg(out.join(crate::ARCHIVE)).stdout(std::process::Stdio::null());
+                // Large profiles exceed verify's default extraction caps.
+                c.arg("replay").arg("--no-parquet").args(["--max-entry-bytes", "1099511627776", "--max-total-bytes", "1099511627776"]).arg(out.join(crate::ARCHIVE)).stdout(std::process::Stdio::null());
                 samples.push(time_cmd(&mut c, "verify replay")?);
             }
             phases.push(stats("verify", first.events, samples));
             let mut samples = Vec::new();
             for _ in 0..o.runs {
                 let mut c = Command::new(verify);
-                c.arg("parquet").arg(&out).stdout(std::process::Stdio::null());
+                c.arg("parquet").args(["--max-entry-bytes", "1099511627776", "--max-total-bytes", "1099511627776"]).arg(&out).stdout(std::process::Stdio::null());
                 samples.push(time_cmd(&mut c, "verify parquet")?);
             }
             phases.push(stats("verify-pq", first.messages, samples));
