@@ -803,12 +803,9 @@ impl Plan {
         self.checkpoints.sort_by(|a, b| a.peer.cmp(&b.peer));
     }
 
-    /// Time of the event with `sequence` (1-based), by walking the timeline.
+    /// Time of the event with `sequence` (1-based).
     fn time_of_sequence(&self, seq: i64) -> Option<Micros> {
-        if seq < 1 {
-            return None;
-        }
-        crate::timeline::Timeline::new(self).nth(seq as usize - 1).map(|e| e.key.time)
+        crate::timeline::Timeline::event_at(self, u64::try_from(seq).ok()?).map(|e| e.key.time)
     }
 
     /// Timestamp text of a plan instant.

@@ -52,15 +52,48 @@ impl<'a> Timeline<'a> {
     pub fn slice(plan: &'a Plan, i: u64, n: u64) -> Timeline<'a> {
         let n = n.max(1);
         let range = slice_messages(plan.profile.messages, i, n);
-        let start_key = (i > 0).then(|| plan.message(range.start).key);
-        let end = (i + 1 < n && range.end < plan.profile.messages).then(|| plan.message(range.end).key);
-        let (fi, oi) = match start_key {
-            None => (0, 0),
-            Some(k) => (plan.fates.partition_point(|f| f.key < k), plan.others.partition_point(|o| o.key < k)),
+        let mut t = if i == 0 { Timeline::at_message(plan, 0, false) } else { Timeline::at_message(plan, range.start, true) };
+        t.end = (i + 1 < n && range.end < plan.profile.messages).then(|| plan.message(range.end).key);
+        t
+    }
+
+    /// Positioned just before message `m` (or at the very beginning when
+    /// `skip_earlier` is false), with the global sequence count of what lies
+    /// before: two binary searches, no walk.
+    fn at_message(plan: &'a Plan, m: u64, skip_earlier: bool) -> Timeline<'a> {
+        let msg = (m < plan.profile.messages).then(|| plan.message(m));
+        let (fi, oi) = match (skip_earlier, msg) {
+            (true, Some(first)) => (plan.fates.partition_point(|f| f.key < first.key), plan.others.partition_point(|o| o.key < first.key)),
+            (true, None) => (plan.fates.len(), plan.others.len()),
+            (false, _) => (0, 0),
         };
-        let msg = (range.start < plan.profile.messages).then(|| plan.message(range.start));
-        let seq = range.start + fi as u64 + oi as u64;
-        Timeline { plan, next_msg: range.start + 1, msg, fi, oi, seq, end }
+        let seq = m + fi as u64 + oi as u64;
+        Timeline { plan, next_msg: m + 1, msg, fi, oi, seq, end: None }
+    }
+
+    /// The event with global `sequence` (1-based), found by a binary search
+    /// over message indices and a short walk.
+    pub fn event_at(plan: &'a Plan, sequence: u64) -> Option<TimelineEvent<'a>> {
+        if sequence == 0 {
+            return None;
+        }
+        let seq_of = |m: u64| {
+            let k = plan.message(m).key;
+            m + plan.fates.partition_point(|f| f.key < k) as u64 + plan.others.partition_point(|o| o.key < k) as u64 + 1
+        };
+        // Largest message index whose sequence is <= `sequence`.
+        let (mut lo, mut hi) = (0u64, plan.profile.messages);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if seq_of(mid) <= sequence {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let mut t = if lo == 0 { Timeline::at_message(plan, 0, false) } else { Timeline::at_message(plan, lo - 1, true) };
+        let skip = sequence - t.seq - 1;
+        t.nth(skip as usize)
     }
 }
 

@@ -90,3 +90,15 @@ fn slices_concatenate_to_the_whole_timeline() {
         assert_eq!(joined, whole, "{n} slices");
     }
 }
+
+#[test]
+fn event_at_finds_every_sequence() {
+    let plan = Plan::new(12, Profile::small()).unwrap();
+    let all: Vec<_> = Timeline::new(&plan).map(|e| (e.sequence, e.key)).collect();
+    for &(seq, key) in &all {
+        let e = Timeline::event_at(&plan, seq).unwrap();
+        assert_eq!((e.sequence, e.key), (seq, key));
+    }
+    assert!(Timeline::event_at(&plan, 0).is_none());
+    assert!(Timeline::event_at(&plan, all.len() as u64 + 1).is_none());
+}
