@@ -1,7 +1,8 @@
 //! Properties over random seeds (small profile, few cases so the suite stays
 //! fast): generation is deterministic at any `--jobs`, `verify replay` finds
-//! every fixture consistent (replay equals the database), and the migration
-//! of every v5 fixture preserves every row.
+//! every fixture consistent (replay equals the database), the migration
+//! of every v5 fixture preserves every row, and the Parquet snapshots always
+//! equal the SQLite tables.
 
 mod common;
 use common::read_all;
@@ -59,5 +60,17 @@ proptest! {
                 prop_assert_eq!(Some(t.rows_db), t.rows_expected, "seed {} table {}", seed, &t.table);
             }
         }
+    }
+
+    #[test]
+    fn parquet_always_equals_sqlite(seed in any::<u64>()) {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = generate(tmp.path(), seed, 2, false);
+        let tree = tmp.path().join("tree");
+        common::extract(&out.join(testgen::ARCHIVE), &tree);
+        let r = thrum_parquet::check::check(&out.join("parquet"), &tree.join(".thrum/var/messages.db")).expect("readable datasets");
+        prop_assert!(r.is_clean(), "seed {}:\n{}", seed, r);
+        let messages = r.table("messages").expect("messages dataset");
+        prop_assert_eq!(messages.parquet_rows, Profile::small().messages);
     }
 }
