@@ -807,11 +807,6 @@ impl Plan {
     fn time_of_sequence(&self, seq: i64) -> Option<Micros> {
         crate::timeline::Timeline::event_at(self, u64::try_from(seq).ok()?).map(|e| e.key.time)
     }
-
-    /// Timestamp text of a plan instant.
-    pub fn ts(&self, t: Micros) -> String {
-        rfc3339_nano(t)
-    }
 }
 
 /// Which daemon generation writes the data.

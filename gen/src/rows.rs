@@ -156,13 +156,15 @@ pub fn small_rows<E>(plan: &Plan, table: &Table, mut f: impl FnMut(&[Cell]) -> R
             let mut sc = Scratch::default();
             let mut old = String::new();
             let mut old_structured = String::new();
+            let mut tmp = String::new();
             for fate in &p.fates {
                 let FateKind::Edit { n, id } = fate.kind else { continue };
                 let m = p.message(fate.message);
                 p.content_after(&m, n, &mut sc);
                 old.clone_from(&sc.content);
                 old_structured.clone_from(&sc.structured);
-                p.content_after(&m, n + 1, &mut sc);
+                // Apply edit n on top of the previous version (not the whole chain again).
+                p.apply_edit(&m, n, &mut sc.content, &mut sc.structured, &mut tmp);
                 f(&[
                     Cell::Int(id),
                     Cell::owned(p.message_id(&m)),

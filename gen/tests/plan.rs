@@ -3,26 +3,16 @@
 
 use std::collections::{BTreeMap, HashSet};
 use thrum_gen::plan::MsgKind;
-use thrum_gen::render::{self, Scratch};
+mod common;
 use thrum_gen::timeline::Timeline;
 use thrum_gen::{Plan, Profile};
 use thrum_schemas::events::Event;
 
-fn lines(plan: &Plan) -> Vec<String> {
-    let mut sc = Scratch::default();
-    Timeline::new(plan)
-        .map(|e| {
-            let mut s = String::new();
-            render::line(plan, &e, &mut s, &mut sc);
-            s
-        })
-        .collect()
-}
 
 #[test]
 fn every_line_is_canonical_and_in_replay_order() {
     let plan = Plan::new(7, Profile::small()).unwrap();
-    let lines = lines(&plan);
+    let lines = common::render_all(&plan);
     assert_eq!(lines.len() as u64, plan.total_events());
     let mut prev: Option<(String, String)> = None;
     let mut ids = HashSet::new();
@@ -53,6 +43,12 @@ fn every_line_is_canonical_and_in_replay_order() {
 fn default_profile_volumes() {
     let plan = Plan::new(42, Profile::default_profile()).unwrap();
     assert_eq!(plan.agents.len(), 50);
+    for a in &plan.agents {
+        // Names follow the daemon's rule; humans are `user:{name}`.
+        assert!(thrum_schemas::ids::is_valid_agent_name(&a.name), "{}", a.name);
+        let want = if a.kind == "human" { format!("user:{}", a.name) } else { a.name.clone() };
+        assert_eq!(a.agent_id, want);
+    }
     assert_eq!(plan.sessions.len(), 100);
     assert_eq!(plan.sessions.iter().filter(|s| s.end.is_none()).count(), 50);
     assert_eq!(plan.others.len(), 500);

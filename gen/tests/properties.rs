@@ -3,7 +3,7 @@
 //! canonical and in strict replay order; slices concatenate to the whole.
 
 use proptest::prelude::*;
-use thrum_gen::render::{self, Scratch};
+mod common;
 use thrum_gen::rows;
 use thrum_gen::timeline::Timeline;
 use thrum_gen::{Plan, Profile};
@@ -30,16 +30,6 @@ fn small_profile() -> impl Strategy<Value = Profile> {
     })
 }
 
-fn render_all(plan: &Plan) -> Vec<String> {
-    let mut sc = Scratch::default();
-    Timeline::new(plan)
-        .map(|e| {
-            let mut s = String::new();
-            render::line(plan, &e, &mut s, &mut sc);
-            s
-        })
-        .collect()
-}
 
 fn all_rows(plan: &Plan) -> Vec<String> {
     let mut out = Vec::new();
@@ -81,7 +71,7 @@ proptest! {
             Err(e) => { prop_assert!(false, "valid profile refused: {}", e); unreachable!() }
         };
         let b = Plan::new(seed, profile).unwrap();
-        let (la, lb) = (render_all(&a), render_all(&b));
+        let (la, lb) = (common::render_all(&a), common::render_all(&b));
         prop_assert_eq!(&la, &lb);
         prop_assert_eq!(all_rows(&a), all_rows(&b));
         let mut prev: Option<(String, String)> = None;

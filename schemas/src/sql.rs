@@ -36,9 +36,6 @@ pub const MIGRATIONS: &[Migration] = &[
 /// Run after the last step.
 pub const FINISH: &str = "UPDATE schema_version SET version = 13;";
 
-/// Connection settings the daemon opens its database with.
-pub const DAEMON_PRAGMAS: &str = "PRAGMA foreign_keys=ON; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
-
 /// Index names of a fresh v13 database with their table, in DDL order.
 pub fn v13_index_names() -> Vec<(&'static str, &'static str)> {
     V13.lines()

@@ -365,18 +365,7 @@ fn expected_position(loaded: &Loaded, event_json: &str, seq: Option<i64>) -> Opt
 }
 
 fn query_rows(db: &Connection, sql: &str) -> rusqlite::Result<Vec<Vec<Val>>> {
-    let mut st = db.prepare(sql)?;
-    let n = st.column_count();
-    let mut rows = st.query([])?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        let mut v = Vec::with_capacity(n);
-        for i in 0..n {
-            v.push(Val::from_ref(r.get_ref(i)?));
-        }
-        out.push(v);
-    }
-    Ok(out)
+    crate::value::query_all(db, sql)
 }
 
 fn count(db: &Connection, table: &str) -> u64 {

@@ -125,8 +125,15 @@ pub fn cmp_keys(a: &[Val], b: &[Val], key: &[usize]) -> Ordering {
 /// Every row of `SELECT {cols} FROM {table}`, sorted by `key` (column indexes).
 pub fn load_rows(conn: &Connection, table: &str, cols: &[&str], key: &[usize]) -> rusqlite::Result<Vec<Vec<Val>>> {
     let sql = format!("SELECT {} FROM {}", cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "), quote_ident(table));
-    let mut stmt = conn.prepare(&sql)?;
-    let n = cols.len();
+    let mut out = query_all(conn, &sql)?;
+    out.sort_by(|a, b| cmp_keys(a, b, key));
+    Ok(out)
+}
+
+/// Every row of a query, as values.
+pub fn query_all(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<Vec<Val>>> {
+    let mut stmt = conn.prepare(sql)?;
+    let n = stmt.column_count();
     let mut rows = stmt.query([])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
@@ -136,7 +143,6 @@ pub fn load_rows(conn: &Connection, table: &str, cols: &[&str], key: &[usize]) -
         }
         out.push(v);
     }
-    out.sort_by(|a, b| cmp_keys(a, b, key));
     Ok(out)
 }
 
