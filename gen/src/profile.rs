@@ -115,6 +115,34 @@ impl Profile {
         }
     }
 
+    /// This profile with `agents` agents and the agent-related volumes
+    /// (extra agents, humans, sessions, active sessions, events,
+    /// subscriptions) scaled in the same proportion, rounded; ad-hoc group
+    /// membership then follows the fixed rule.
+    pub fn with_agents(&self, agents: u32) -> Profile {
+        if agents == self.agents {
+            return self.clone();
+        }
+        let base = self.agents.max(1) as u64;
+        let scale = |v: u32| -> u32 { ((v as u64 * agents as u64 + base / 2) / base).min(u32::MAX as u64) as u32 };
+        let extra_agents = scale(self.extra_agents).clamp(1, agents.saturating_sub(1).max(1));
+        let active_sessions = scale(self.active_sessions).clamp(1, agents.max(1));
+        Profile {
+            agents,
+            extra_agents,
+            humans: scale(self.humans).min(extra_agents),
+            active_sessions,
+            // at least one session per agent, and an ended one for every agent without an active one
+            sessions: scale(self.sessions).max(agents + agents.saturating_sub(active_sessions)),
+            group_members: None,
+            // events.jsonl needs room for every registration, session and
+            // group event plus one agent.update per active session
+            events: scale(self.events).max(6 * agents + 200),
+            subscriptions: scale(self.subscriptions),
+            ..self.clone()
+        }
+    }
+
     pub const NAMES: &'static [&'static str] = &["default", "small", "large", "huge"];
 
     /// Checks the invariants the plan relies on.

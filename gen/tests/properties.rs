@@ -61,6 +61,34 @@ fn impossible_profiles_are_refused_with_a_reason() {
     }
 }
 
+#[test]
+fn with_agents_keeps_the_profile_when_the_count_is_unchanged() {
+    for name in Profile::NAMES {
+        let p = Profile::by_name(name).unwrap();
+        assert_eq!(p.with_agents(p.agents), p, "{name}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// `--agents N` on any profile gives a plan that builds, with exactly N
+    /// agents, at least one session each, and the profile's other volumes.
+    #[test]
+    fn scaled_agent_counts_always_build(agents in 2u32..400, base in 0usize..2) {
+        let base = [Profile::small(), Profile::default_profile()][base].clone();
+        let p = Profile { messages: 200, ..base.with_agents(agents) };
+        let plan = Plan::new(7, p.clone()).map_err(|e| TestCaseError::fail(format!("{p:?}: {}", e.0)))?;
+        prop_assert_eq!(plan.agents.len(), agents as usize);
+        prop_assert_eq!(plan.sessions.len(), p.sessions as usize);
+        for a in 0..agents {
+            prop_assert!(plan.sessions.iter().any(|s| s.agent == a), "agent {} has no session", a);
+        }
+        prop_assert_eq!(p.messages, 200);
+        prop_assert_eq!(p.window_days, base.window_days);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 

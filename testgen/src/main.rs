@@ -63,6 +63,8 @@ struct GenArgs {
     /// large (1,000,000 messages), huge (10,000,000 messages).
     #[arg(long, default_value = "default", value_parser = clap::builder::PossibleValuesParser::new(Profile::NAMES))]
     profile: String,
+    #[command(flatten)]
+    overrides: Overrides,
     /// Directory that receives the artifacts; it is replaced atomically.
     #[arg(long, default_value = "fixtures")]
     out: PathBuf,
@@ -92,6 +94,69 @@ struct GenArgs {
     /// No progress bars.
     #[arg(long, short = 'q')]
     quiet: bool,
+}
+
+/// Explicit volumes on top of --profile (recorded in the manifest's profile name).
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Volumes (override --profile)")]
+struct Overrides {
+    /// Number of agents; extra agents, humans, sessions, events and
+    /// subscriptions scale with it unless given too.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=1_000_000))]
+    agents: Option<u32>,
+    /// Number of messages (edits, deletes and reads follow the profile's rates).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+    messages: Option<u64>,
+    /// Number of sessions (at least one per agent).
+    #[arg(long, value_name = "N")]
+    sessions: Option<u32>,
+    /// Sessions still running at the snapshot (at most one per agent).
+    #[arg(long, value_name = "N")]
+    active_sessions: Option<u32>,
+    /// Lines of events.jsonl (agent.update fills what the other events leave).
+    #[arg(long, value_name = "N")]
+    events: Option<u32>,
+    /// Number of subscriptions.
+    #[arg(long, value_name = "N")]
+    subscriptions: Option<u32>,
+    /// Length of the activity window in days.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    days: Option<u32>,
+}
+
+impl Overrides {
+    /// The profile with these overrides applied; its name lists them.
+    fn apply(&self, base: Profile) -> Profile {
+        let mut p = match self.agents {
+            Some(n) => base.with_agents(n),
+            None => base,
+        };
+        let mut given = Vec::new();
+        if let Some(n) = self.agents {
+            given.push(format!("agents={n}"));
+        }
+        macro_rules! set {
+            ($field:ident) => {
+                if let Some(v) = self.$field {
+                    p.$field = v;
+                    given.push(format!("{}={v}", stringify!($field)));
+                }
+            };
+        }
+        set!(messages);
+        set!(sessions);
+        set!(active_sessions);
+        set!(events);
+        set!(subscriptions);
+        if let Some(d) = self.days {
+            p.window_days = d;
+            given.push(format!("days={d}"));
+        }
+        if !given.is_empty() {
+            p.name = format!("{}+{}", p.name, given.join(","));
+        }
+        p
+    }
 }
 
 #[derive(Debug, Args)]
@@ -131,7 +196,7 @@ fn main() -> ExitCode {
     match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("testgen: error: {e:#}");
+            eprintln!("testgen: error: {}", chain(&e));
             if e.downcast_ref::<testgen::Error>().is_some_and(|e| matches!(e, testgen::Error::Plan(_) | testgen::Error::Usage(_)))
                 || e.downcast_ref::<testgen::corrupt::CorruptError>().is_some_and(|e| e.is_input_error())
             {
@@ -141,6 +206,24 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The error and its causes joined by ": ", skipping a cause whose text
+/// its parent's message already ends with (the library's errors name their
+/// source in their own message).
+fn chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn parse_shard(s: &str) -> Result<(u64, u64), String> {
@@ -159,7 +242,9 @@ fn jobs(j: Option<u16>) -> usize {
 
 fn generate(cli: GenArgs) -> anyhow::Result<()> {
     let profile = Profile::by_name(&cli.profile).ok_or_else(|| testgen::Error::Usage(format!("unknown profile {}", cli.profile)))?;
-    let messages = profile.messages;
+    let profile = cli.overrides.apply(profile);
+    profile.validate().map_err(|e| testgen::Error::Usage(format!("profile {}: {e}", profile.name)))?;
+    let (messages, name) = (profile.messages, profile.name.clone());
     let opts = testgen::Options { seed: cli.seed, profile, out: cli.out.clone(), tree: cli.tree, jobs: jobs(cli.jobs), progress: !cli.quiet, v5: cli.v5 || (!cli.no_v5 && messages <= testgen::FULL_CHECK_MAX_MESSAGES) };
     let report = match cli.shard {
         Some((i, n)) => testgen::generate_shard(&opts, i, n),
@@ -172,7 +257,7 @@ fn generate(cli: GenArgs) -> anyhow::Result<()> {
         }
     }
     if let Some(path) = &cli.report_json {
-        let r = testgen::bench::RunReport::from_report(&report, &cli.profile, messages);
+        let r = testgen::bench::RunReport::from_report(&report, &name, messages);
         std::fs::write(path, serde_json::to_string(&r)?).with_context(|| format!("writing {}", path.display()))?;
     }
     if !cli.quiet {

@@ -63,7 +63,7 @@ fn failed_run_leaves_previous_output_untouched() {
 #[test]
 fn cli_rejects_bad_arguments_with_exit_code_2() {
     let bin = env!("CARGO_BIN_EXE_testgen");
-    for args in [&["--profile", "nope"][..], &["--jobs", "0"], &["--seed", "-1"], &["--bogus"]] {
+    for args in [&["--profile", "nope"][..], &["--jobs", "0"], &["--seed", "-1"], &["--bogus"], &["--agents", "1"], &["--sessions", "3"], &["--messages", "0"], &["--events", "5"]] {
         let o = std::process::Command::new(bin).args(args).output().unwrap();
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         assert!(!o.stderr.is_empty());
@@ -73,4 +73,31 @@ fn cli_rejects_bad_arguments_with_exit_code_2() {
     for flag in ["--seed", "--profile", "--out", "--tree", "--jobs"] {
         assert!(help.contains(flag), "--help explains {flag}");
     }
+}
+
+/// `--agents`/`--messages`/... override the profile: the database holds
+/// exactly those volumes and the manifest names them.
+#[test]
+fn volume_overrides_reach_every_artifact() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fx");
+    let bin = env!("CARGO_BIN_EXE_testgen");
+    let o = std::process::Command::new(bin)
+        .args(["--profile", "small", "--agents", "9", "--messages", "777", "--subscriptions", "11", "--days", "3", "--no-v5", "-q", "--tree"])
+        .arg(dir.path().join("tree"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let db = rusqlite::Connection::open(dir.path().join("tree/.thrum/var/messages.db")).unwrap();
+    let count = |t: &str| -> i64 { db.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("agents"), 9);
+    assert_eq!(count("messages"), 777);
+    assert_eq!(count("subscriptions"), 11);
+    let (first, last): (String, String) = db.query_row("SELECT min(created_at), max(created_at) FROM messages", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    assert!(first.as_str() < last.as_str() && first[..10] >= *"2026-03-02" && last[..10] <= *"2026-03-05", "{first} .. {last}");
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["profile"], "small+agents=9,messages=777,subscriptions=11,days=3");
+    assert_eq!(manifest["counts"]["tables"]["messages"], 777);
 }
