@@ -73,13 +73,46 @@ pub fn hash_file(path: &Path) -> Result<(String, u64)> {
 /// depend on the number of workers, so `workers` (= `--jobs`) only changes
 /// the speed.
 pub fn write(thrum_dir: &Path, dest: &Path, mtime: u64, workers: usize) -> Result<(Vec<FileEntry>, FileEntry)> {
+    write_gated(thrum_dir, dest, mtime, workers, None)
+}
+
+/// A file of the tree that is still being written when archiving starts:
+/// the archive waits on `ready` before reading it. It must sort after every
+/// other file (entries are written in path order), so everything before it
+/// is compressed while it is finished.
+pub struct Gate {
+    /// Path as archived, e.g. `.thrum/var/messages.db`.
+    pub rel: &'static str,
+    /// Receives one message when the file is complete; a closed channel
+    /// (the writer failed) stops the archive.
+    pub ready: std::sync::mpsc::Receiver<()>,
+}
+
+/// [`write`], waiting at `gate` (if any) before its file. The tree is listed
+/// again after the wait and must not have changed.
+pub fn write_gated(thrum_dir: &Path, dest: &Path, mtime: u64, workers: usize, gate: Option<Gate>) -> Result<(Vec<FileEntry>, FileEntry)> {
+    let listing = walk(thrum_dir, ".thrum")?;
+    if let Some(g) = &gate {
+        let last_file = listing.iter().rev().find(|(_, _, is_dir)| !is_dir).map(|(rel, _, _)| rel.as_str());
+        if last_file != Some(g.rel) {
+            return Err(crate::Error::Aborted(format!("archive gate {} is not the last file of the tree (last: {last_file:?})", g.rel)));
+        }
+    }
     let file = File::create(dest).ctx("create", dest)?;
     let out = HashingWriter { inner: BufWriter::with_capacity(1 << 16, file), hash: Sha256::new(), n: 0 };
     let mut enc = zstd::stream::Encoder::new(out, ZSTD_LEVEL).ctx("start zstd stream", dest)?;
     enc.multithread(workers.clamp(1, 64) as u32).ctx("start zstd workers", dest)?;
     let mut builder = tar::Builder::new(enc);
     let mut entries = Vec::new();
-    for (rel, path, is_dir) in walk(thrum_dir, ".thrum")? {
+    let mut gate = gate;
+    for (rel, path, is_dir) in listing.iter().cloned() {
+        if let Some(g) = gate.take_if(|g| g.rel == rel) {
+            g.ready.recv().map_err(|_| crate::Error::Aborted(format!("{rel} was not completed; archive abandoned")))?;
+            let again = walk(thrum_dir, ".thrum")?;
+            if again != listing {
+                return Err(crate::Error::Aborted(format!("the tree under {} changed while it was archived", thrum_dir.display())));
+            }
+        }
         let mut h = tar::Header::new_ustar();
         h.set_mtime(mtime);
         h.set_uid(0);
@@ -123,5 +156,65 @@ impl<W: Write> Write for HashingWriter<W> {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(dir: &Path) {
+        std::fs::create_dir_all(dir.join("messages")).unwrap();
+        std::fs::create_dir_all(dir.join("var")).unwrap();
+        std::fs::write(dir.join("events.jsonl"), b"{\"a\":1}\n").unwrap();
+        std::fs::write(dir.join("messages/x.jsonl"), b"{\"b\":2}\n".repeat(1000)).unwrap();
+    }
+
+    /// The database is written while the rest of the tree is being
+    /// archived; the archive equals the one made after everything was done.
+    #[test]
+    fn gated_archive_waits_for_the_last_file_and_equals_the_plain_one() {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path().join(".thrum");
+        tree(&t);
+        std::fs::write(t.join("var/messages.db"), b"partial").unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let gated = std::thread::scope(|s| {
+            let h = s.spawn(|| write_gated(&t, &d.path().join("gated.tar.zst"), 7, 2, Some(Gate { rel: ".thrum/var/messages.db", ready: rx })));
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            std::fs::write(t.join("var/messages.db"), b"the finished database".repeat(100)).unwrap();
+            tx.send(()).unwrap();
+            h.join().unwrap().unwrap()
+        });
+        let plain = write(&t, &d.path().join("plain.tar.zst"), 7, 1).unwrap();
+        assert_eq!(gated, (plain.0, FileEntry { path: "gated.tar.zst".into(), ..plain.1.clone() }));
+        assert_eq!(std::fs::read(d.path().join("gated.tar.zst")).unwrap(), std::fs::read(d.path().join("plain.tar.zst")).unwrap());
+        let db = gated.0.iter().find(|e| e.path == ".thrum/var/messages.db").unwrap();
+        assert_eq!(db.size, 2100, "the finished file was archived, not the partial one");
+    }
+
+    #[test]
+    fn gate_refuses_a_file_that_is_not_last_or_never_completed() {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path().join(".thrum");
+        tree(&t);
+        std::fs::write(t.join("var/messages.db"), b"db").unwrap();
+        let (_tx, rx) = std::sync::mpsc::channel();
+        let e = write_gated(&t, &d.path().join("a.tar.zst"), 7, 1, Some(Gate { rel: ".thrum/events.jsonl", ready: rx })).unwrap_err();
+        assert!(e.to_string().contains("not the last file"), "{e}");
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        drop(tx);
+        let e = write_gated(&t, &d.path().join("b.tar.zst"), 7, 1, Some(Gate { rel: ".thrum/var/messages.db", ready: rx })).unwrap_err();
+        assert!(e.to_string().contains("was not completed"), "{e}");
+        // a file appearing while waiting is refused
+        let (tx, rx) = std::sync::mpsc::channel();
+        let e = std::thread::scope(|s| {
+            let h = s.spawn(|| write_gated(&t, &d.path().join("c.tar.zst"), 7, 1, Some(Gate { rel: ".thrum/var/messages.db", ready: rx })));
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            std::fs::write(t.join("var/messages.db-journal"), b"j").unwrap();
+            tx.send(()).unwrap();
+            h.join().unwrap().unwrap_err()
+        });
+        assert!(e.to_string().contains("changed while it was archived"), "{e}");
     }
 }

@@ -24,6 +24,10 @@ pub enum Error {
     Parquet(String),
     #[error("invalid option: {0}")]
     Usage(String),
+    /// A step could not go on because another one failed or broke an
+    /// invariant of the run (the first failure is reported too).
+    #[error("{0}")]
+    Aborted(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -91,9 +91,14 @@ impl Phases {
     }
 }
 
-/// Builds the `.thrum/` tree and database for `plan` under `thrum_dir`.
-/// Returns table counts and lines per JSONL file.
-fn write_tree(plan: &Plan, thrum_dir: &Path, jobs: usize, bars: &progress::Bars, ph: &mut Phases) -> Result<(Vec<(String, u64)>, events::LineCounts)> {
+/// Path of the database inside the archive: the last file in path order,
+/// so the rest of the tree is compressed while the database is finished.
+const DB_REL: &str = ".thrum/var/messages.db";
+
+/// Builds the `.thrum/` tree under `thrum_dir` and fills the database for
+/// `plan`. Returns the database (still to be finished: indexes, checks) and
+/// the lines per JSONL file.
+fn write_tree(plan: &Plan, thrum_dir: &Path, jobs: usize, bars: &progress::Bars, ph: &mut Phases) -> Result<(sqlite::Db, events::LineCounts)> {
     tree::write_small_files(plan, thrum_dir, thrum_gen::plan::Era::V13)?;
     ph.done("files");
     let mut db = sqlite::Db::create(&thrum_dir.join("var").join("messages.db"))?;
@@ -125,9 +130,35 @@ fn write_tree(plan: &Plan, thrum_dir: &Path, jobs: usize, bars: &progress::Bars,
     drop(ins);
     bar.finish();
     ph.done("events");
-    let counts = db.finish()?;
-    ph.done("db-finish");
-    Ok((counts, lines))
+    Ok((db, lines))
+}
+
+/// Finishes the database and archives the tree at the same time: every
+/// file but the database is compressed while SQLite builds its indexes; the
+/// database goes last, once it is closed, and is checked (integrity and
+/// foreign keys, read-only) while it is being compressed.
+fn finish_and_archive(db: sqlite::Db, thrum_dir: &Path, archive_path: &Path, mtime: u64, workers: usize, ph: &mut Phases) -> Result<(Vec<(String, u64)>, Vec<archive::FileEntry>, archive::FileEntry)> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        let archiver = s.spawn(move || archive::write_gated(thrum_dir, archive_path, mtime, workers, Some(archive::Gate { rel: DB_REL, ready: rx })));
+        let closed = db.close_unchecked();
+        if closed.is_ok() {
+            let _ = tx.send(());
+        }
+        drop(tx);
+        ph.done("db-finish");
+        let checked = match &closed {
+            Ok((_, check)) => check.run(),
+            Err(_) => Ok(()),
+        };
+        ph.done("db-check");
+        let archived = archiver.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        // A database failure explains an abandoned archive: report it first.
+        let (counts, _) = closed?;
+        checked?;
+        let (files, whole) = archived?;
+        Ok((counts, files, whole))
+    })
 }
 
 /// `--tree` must not be `--out` or inside it (publishing the artifacts
@@ -173,10 +204,10 @@ pub fn generate(opts: &Options) -> Result<Report> {
         std::fs::remove_dir_all(&v5_stage).ctx("remove", &v5_stage)?;
         Ok(t0.elapsed())
     };
-    let parquet_task = || -> Result<(Vec<thrum_parquet::WrittenFile>, Duration)> {
+    let parquet_task = || -> Result<(Vec<parquet::Hashed>, Duration)> {
         let t0 = Instant::now();
         let bar = bars.bar("parquet", plan.profile.messages);
-        let files = parquet::write(&plan, &staging.dir.join(parquet::DIR), 0, 1, |n| bar.set(n))?;
+        let files = parquet::write_hashed(&plan, &staging.dir.join(parquet::DIR), 0, 1, |n| bar.set(n))?;
         bar.finish();
         Ok((files, t0.elapsed()))
     };
@@ -185,10 +216,11 @@ pub fn generate(opts: &Options) -> Result<Report> {
         let pq_handle = (opts.jobs > 1).then(|| s.spawn(parquet_task));
         let v5_handle = parallel_v5.then(|| s.spawn(v5_task));
         let v13_jobs = if parallel_v5 { opts.jobs - 1 } else { opts.jobs };
-        let (table_counts, lines) = write_tree(&plan, &thrum_dir, v13_jobs, &bars, &mut ph)?;
-        let file_counts = lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect();
-        pack(&plan, &staging.dir, &thrum_dir, ARCHIVE, MANIFEST, thrum_schemas::SCHEMA_VERSION, &table_counts, file_counts, mtime, v13_jobs, &known)?;
+        let (db, lines) = write_tree(&plan, &thrum_dir, v13_jobs, &bars, &mut ph)?;
+        let (table_counts, files, whole) = finish_and_archive(db, &thrum_dir, &staging.dir.join(ARCHIVE), mtime, v13_jobs, &mut ph)?;
         ph.done("archive");
+        let file_counts = lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect();
+        write_manifest(&plan, &staging.dir, ARCHIVE, MANIFEST, thrum_schemas::SCHEMA_VERSION, &table_counts, file_counts, files, whole, &known)?;
         let v5_time = match v5_handle {
             Some(h) => Some(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?),
             None if opts.v5 => Some(v5_task()?),
@@ -204,7 +236,8 @@ pub fn generate(opts: &Options) -> Result<Report> {
     ph.done("wait");
     ph.list.push(("parquet-total", parquet_files.1));
     let parquet_files = parquet_files.0;
-    manifest::add_parquet(&staging.dir.join(MANIFEST), &staging.dir.join(parquet::DIR), &parquet_files)?;
+    manifest::add_parquet(&staging.dir.join(MANIFEST), &parquet_files)?;
+    known.lock().unwrap_or_else(|p| p.into_inner()).extend(parquet_files.iter().map(|h| h.entry.clone()));
     if let Some(t) = v5_time {
         ph.list.push(("v5-total", t));
     }
@@ -242,8 +275,24 @@ fn pack(
     workers: usize,
     known: &std::sync::Mutex<Vec<archive::FileEntry>>,
 ) -> Result<()> {
-    let archive_path = dir.join(archive_name);
-    let (files, whole) = archive::write(thrum_dir, &archive_path, mtime, workers)?;
+    let (files, whole) = archive::write(thrum_dir, &dir.join(archive_name), mtime, workers)?;
+    write_manifest(plan, dir, archive_name, manifest_name, schema_version, table_counts, file_counts, files, whole, known)
+}
+
+/// Writes the manifest of an archive and records the archive's checksum.
+#[allow(clippy::too_many_arguments)]
+fn write_manifest(
+    plan: &Plan,
+    dir: &Path,
+    archive_name: &str,
+    manifest_name: &str,
+    schema_version: i64,
+    table_counts: &[(String, u64)],
+    file_counts: std::collections::BTreeMap<String, u64>,
+    files: Vec<archive::FileEntry>,
+    whole: archive::FileEntry,
+    known: &std::sync::Mutex<Vec<archive::FileEntry>>,
+) -> Result<()> {
     let (sha256, size) = (whole.sha256.clone(), whole.size);
     known.lock().unwrap_or_else(|p| p.into_inner()).push(whole);
     let m = manifest::Manifest {
@@ -280,18 +329,19 @@ pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
     let lines = events::write(&plan, thrum_gen::timeline::Timeline::slice(&plan, i, n), opts.jobs, &thrum_dir, None, |k| bar.inc(k))?;
     bar.finish();
     ph.done("events");
-    let parquet_files = parquet::write(&plan, &staging.dir.join(parquet::DIR), i, n, |_| {})?;
+    let parquet_files = parquet::write_hashed(&plan, &staging.dir.join(parquet::DIR), i, n, |_| {})?;
     ph.done("parquet");
     let shard = serde_json::json!({
         "shard": i, "of": n, "seed": plan.seed, "profile": plan.profile.name,
         "messages": [range.start, range.end],
         "lines": lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect::<std::collections::BTreeMap<_, _>>(),
-        "parquet": parquet_files.iter().map(|f| (format!("parquet/{}", f.rel_path), f.rows)).collect::<std::collections::BTreeMap<_, _>>(),
+        "parquet": parquet_files.iter().map(|h| (h.entry.path.clone(), h.file.rows)).collect::<std::collections::BTreeMap<_, _>>(),
         "generator": GENERATOR,
     });
     let p = staging.dir.join("shard.json");
     std::fs::write(&p, thrum_schemas::gojson::to_string(&shard) + "\n").ctx("write", &p)?;
-    let bytes = manifest::write_sums(&staging.dir, &[])?;
+    let known: Vec<archive::FileEntry> = parquet_files.into_iter().map(|h| h.entry).collect();
+    let bytes = manifest::write_sums(&staging.dir, &known)?;
     ph.done("manifest");
     staging.publish()?;
     ph.done("publish");

@@ -46,15 +46,13 @@ pub struct ParquetEntry {
 
 /// Adds the `parquet` list (every dataset file with rows, size and sha256)
 /// to a written manifest, keeping its keys in order.
-pub fn add_parquet(manifest: &Path, dir: &Path, files: &[thrum_parquet::WrittenFile]) -> Result<()> {
+pub fn add_parquet(manifest: &Path, files: &[crate::parquet::Hashed]) -> Result<()> {
     let text = std::fs::read_to_string(manifest).ctx("read", manifest)?;
     let mut v: serde_json::Value = serde_json::from_str(&text).map_err(std::io::Error::other).ctx("parse", manifest)?;
-    let mut list = Vec::with_capacity(files.len());
-    for f in files {
-        let p = dir.join(&f.rel_path);
-        let (sha256, size) = hash_file(&p)?;
-        list.push(ParquetEntry { path: format!("parquet/{}", f.rel_path), rows: f.rows, sha256, size, table: f.table.to_string() });
-    }
+    let mut list: Vec<ParquetEntry> = files
+        .iter()
+        .map(|h| ParquetEntry { path: h.entry.path.clone(), rows: h.file.rows, sha256: h.entry.sha256.clone(), size: h.entry.size, table: h.file.table.to_string() })
+        .collect();
     list.sort_by(|a, b| a.path.cmp(&b.path));
     if let serde_json::Value::Object(m) = &mut v {
         m.insert("parquet".into(), serde_json::to_value(&list).map_err(std::io::Error::other).ctx("encode", manifest)?);

@@ -52,3 +52,25 @@ pub fn write(plan: &Plan, dir: &Path, i: u64, n: u64, mut progress: impl FnMut(u
     }
     sink.finish().map_err(pq)
 }
+
+/// A written dataset file with its checksum, computed on the thread that
+/// wrote it (the manifest and SHA256SUMS reuse it instead of re-reading).
+#[derive(Debug, Clone)]
+pub struct Hashed {
+    pub file: WrittenFile,
+    /// Path relative to the output directory (`parquet/...`), SHA-256, size.
+    pub entry: crate::archive::FileEntry,
+}
+
+/// [`write`], then the SHA-256 of every file it wrote.
+pub fn write_hashed(plan: &Plan, dir: &Path, i: u64, n: u64, progress: impl FnMut(u64)) -> Result<Vec<Hashed>> {
+    let files = write(plan, dir, i, n, progress)?;
+    files
+        .into_iter()
+        .map(|file| {
+            let (sha256, size) = crate::archive::hash_file(&dir.join(&file.rel_path))?;
+            let entry = crate::archive::FileEntry { path: format!("{DIR}/{}", file.rel_path), sha256, size };
+            Ok(Hashed { file, entry })
+        })
+        .collect()
+}

@@ -108,25 +108,21 @@ impl Db {
         self.full_check = false;
     }
 
+    /// Builds the indexes, commits, checks the file and closes it; returns
+    /// per-table row counts.
     pub fn finish(self) -> Result<Vec<(String, u64)>> {
+        let (counts, check) = self.close_unchecked()?;
+        check.run()?;
+        Ok(counts)
+    }
+
+    /// Builds the indexes, commits, switches to the rollback journal (so no
+    /// -wal/-shm files exist) and closes the file; returns per-table row
+    /// counts and the check still to run on the closed file (it only reads,
+    /// so it can run beside other readers such as the archive).
+    pub fn close_unchecked(self) -> Result<(Vec<(String, u64)>, Check)> {
         self.conn.execute_batch(&self.indexes).map_err(|e| self.err(e))?;
         self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))?;
-        let pragma = if self.full_check { "PRAGMA integrity_check" } else { "PRAGMA quick_check" };
-        let check: String = self.conn.query_row(pragma, [], |r| r.get(0)).map_err(|e| self.err(e))?;
-        if check != "ok" {
-            return Err(Error::Integrity { path: self.path.clone(), detail: check });
-        }
-        let fk: Option<String> = {
-            let mut stmt = self.conn.prepare("PRAGMA foreign_key_check").map_err(|e| self.err(e))?;
-            let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
-            match rows.next().map_err(|e| self.err(e))? {
-                Some(r) => Some(format!("table {} row {:?}", r.get::<_, String>(0).unwrap_or_default(), r.get::<_, i64>(1).ok())),
-                None => None,
-            }
-        };
-        if let Some(detail) = fk {
-            return Err(Error::Integrity { path: self.path.clone(), detail: format!("foreign key violation in {detail}") });
-        }
         let names: Vec<String> = {
             let mut stmt = self.conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").map_err(|e| self.err(e))?;
             let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
@@ -139,9 +135,36 @@ impl Db {
         }).collect();
         drop(inserted);
         self.conn.execute_batch("PRAGMA journal_mode=DELETE;").map_err(|e| self.err(e))?;
-        let Db { conn, path, .. } = self;
-        conn.close().map_err(|(_, e)| Error::Sqlite { path, source: e })?;
-        Ok(counts)
+        let Db { conn, path, full_check, .. } = self;
+        conn.close().map_err(|(_, e)| Error::Sqlite { path: path.clone(), source: e })?;
+        Ok((counts, Check { path, full: full_check }))
+    }
+}
+
+/// The checks of a written database: `PRAGMA integrity_check` (or
+/// `quick_check`) and `PRAGMA foreign_key_check`, on a read-only connection.
+#[derive(Debug, Clone)]
+pub struct Check {
+    path: PathBuf,
+    full: bool,
+}
+
+impl Check {
+    pub fn run(&self) -> Result<()> {
+        let err = |source| Error::Sqlite { path: self.path.clone(), source };
+        let conn = Connection::open_with_flags(&self.path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(err)?;
+        let pragma = if self.full { "PRAGMA integrity_check" } else { "PRAGMA quick_check" };
+        let check: String = conn.query_row(pragma, [], |r| r.get(0)).map_err(err)?;
+        if check != "ok" {
+            return Err(Error::Integrity { path: self.path.clone(), detail: check });
+        }
+        let mut stmt = conn.prepare("PRAGMA foreign_key_check").map_err(err)?;
+        let mut rows = stmt.query([]).map_err(err)?;
+        if let Some(r) = rows.next().map_err(err)? {
+            let detail = format!("foreign key violation in table {} row {:?}", r.get::<_, String>(0).unwrap_or_default(), r.get::<_, i64>(1).ok());
+            return Err(Error::Integrity { path: self.path.clone(), detail });
+        }
+        Ok(())
     }
 }
 
