@@ -46,13 +46,71 @@ fn render_part(plan: &Plan, events: &[TimelineEvent]) -> Rendered {
 /// Lines written per file, keyed by path relative to `.thrum/`.
 pub type LineCounts = BTreeMap<String, u64>;
 
+/// The JSONL files of a tree: events.jsonl and one shard per agent (a shard
+/// is created with its first line).
+pub struct JsonlFiles {
+    root: std::path::PathBuf,
+    events: BufWriter<File>,
+    shards: Vec<Option<BufWriter<File>>>,
+    names: Vec<String>,
+    /// Lines per file: events.jsonl, then the shards by agent.
+    lines: Vec<u64>,
+}
+
+impl JsonlFiles {
+    pub fn create(plan: &Plan, root: &Path) -> Result<JsonlFiles> {
+        let p = root.join("events.jsonl");
+        let events = BufWriter::with_capacity(1 << 16, File::create(&p).ctx("create", &p)?);
+        Ok(JsonlFiles {
+            root: root.to_path_buf(),
+            events,
+            shards: (0..plan.agents.len()).map(|_| None).collect(),
+            names: plan.agents.iter().map(|a| format!("messages/{}.jsonl", a.file_name())).collect(),
+            lines: vec![0; plan.agents.len() + 1],
+        })
+    }
+
+    /// Appends `line` and a newline to `file`.
+    pub fn write(&mut self, file: crate::pass::File, line: &str) -> Result<()> {
+        let (w, k) = match file {
+            crate::pass::File::Events => (&mut self.events, 0),
+            crate::pass::File::Shard(a) => {
+                let a = a as usize;
+                if self.shards[a].is_none() {
+                    let p = self.root.join(&self.names[a]);
+                    self.shards[a] = Some(BufWriter::with_capacity(1 << 15, File::create(&p).ctx("create", &p)?));
+                }
+                (self.shards[a].as_mut().expect("opened above"), a + 1)
+            }
+        };
+        if let Err(e) = w.write_all(line.as_bytes()).and_then(|_| w.write_all(b"\n")) {
+            let name = if k == 0 { "events.jsonl" } else { &self.names[k - 1] };
+            return Err(e).ctx("write", self.root.join(name));
+        }
+        self.lines[k] += 1;
+        Ok(())
+    }
+
+    /// Flushes every file; returns the lines per file.
+    pub fn finish(mut self) -> Result<LineCounts> {
+        self.events.flush().ctx("write", self.root.join("events.jsonl"))?;
+        let mut counts = LineCounts::new();
+        if self.lines[0] > 0 {
+            counts.insert("events.jsonl".into(), self.lines[0]);
+        }
+        for (a, w) in self.shards.iter_mut().enumerate() {
+            if let Some(w) = w {
+                w.flush().ctx("write", self.root.join(&self.names[a]))?;
+                counts.insert(self.names[a].clone(), self.lines[a + 1]);
+            }
+        }
+        Ok(counts)
+    }
+}
+
 /// Writes events.jsonl, messages/*.jsonl under `root` and the `events` rows.
 pub fn write(plan: &Plan, timeline: Timeline, jobs: usize, root: &Path, mut db: Option<&mut Inserter>, mut progress: impl FnMut(u64)) -> Result<LineCounts> {
-    let mut counts = LineCounts::new();
-    let events_path = root.join("events.jsonl");
-    let mut events_file = BufWriter::with_capacity(1 << 16, File::create(&events_path).ctx("create", &events_path)?);
-    let mut shards: Vec<Option<BufWriter<File>>> = (0..plan.agents.len()).map(|_| None).collect();
-    let shard_names: Vec<String> = plan.agents.iter().map(|a| format!("messages/{}.jsonl", a.file_name())).collect();
+    let mut files = JsonlFiles::create(plan, root)?;
     let mut timeline = timeline;
     let mut chunk: Vec<TimelineEvent> = Vec::with_capacity(CHUNK);
     let jobs = jobs.max(1);
@@ -79,19 +137,7 @@ pub fn write(plan: &Plan, timeline: Timeline, jobs: usize, root: &Path, mut db: 
                 start = end;
                 let e = &chunk[k];
                 k += 1;
-                let (w, path) = match shard {
-                    None => (&mut events_file, "events.jsonl"),
-                    Some(a) => {
-                        let slot = &mut shards[a as usize];
-                        if slot.is_none() {
-                            let p = root.join(&shard_names[a as usize]);
-                            *slot = Some(BufWriter::with_capacity(1 << 15, File::create(&p).ctx("create", &p)?));
-                        }
-                        (slot.as_mut().expect("opened above"), shard_names[a as usize].as_str())
-                    }
-                };
-                w.write_all(line.as_bytes()).and_then(|_| w.write_all(b"\n")).ctx("write", root.join(path))?;
-                *counts.entry(path.to_string()).or_insert(0) += 1;
+                files.write(shard.map_or(crate::pass::File::Events, crate::pass::File::Shard), line)?;
                 if let Some(db) = db.as_deref_mut() {
                     db.insert(&EVENTS, &rows::event_row(plan, e, rows::event_type(e), line))?;
                 }
@@ -99,11 +145,5 @@ pub fn write(plan: &Plan, timeline: Timeline, jobs: usize, root: &Path, mut db: 
         }
         progress(chunk.len() as u64);
     }
-    events_file.flush().ctx("write", &events_path)?;
-    for (a, w) in shards.iter_mut().enumerate() {
-        if let Some(w) = w {
-            w.flush().ctx("write", root.join(&shard_names[a]))?;
-        }
-    }
-    Ok(counts)
+    files.finish()
 }

@@ -1,9 +1,10 @@
 //! `testgen`: writes a complete, byte-reproducible Thrum fixture.
 //!
-//! All sinks consume one [`thrum_gen::Plan`]: the event pass renders each
-//! JSONL line once and feeds both the shards and the SQLite `events` table;
-//! the table sinks take the plan's rows. Output is staged beside the
-//! destination and swapped into place atomically.
+//! All sinks consume one [`thrum_gen::Plan`]: the row pass ([`pass`])
+//! derives every row and renders every JSONL line once, into batches that
+//! the tree writer (SQLite + JSONL files) and the Parquet writer both read;
+//! the archive compresses the tree while SQLite builds its indexes. Output
+//! is staged beside the destination and swapped into place atomically.
 
 pub mod archive;
 pub mod bench;
@@ -13,6 +14,7 @@ pub mod events;
 pub mod manifest;
 
 pub mod parquet;
+pub mod pass;
 pub mod publish;
 pub mod sqlite;
 pub mod tree;
@@ -23,9 +25,8 @@ pub use error::{Error, Result};
 use error::IoContext;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use thrum_gen::rows::{self, MESSAGE_TABLES};
 use thrum_gen::{Plan, Profile};
-use thrum_schemas::catalogue::{EVENTS, TABLES};
+use thrum_schemas::catalogue::EVENTS;
 
 /// File name of the v13 archive.
 pub const ARCHIVE: &str = "thrum-fixture.tar.zst";
@@ -84,6 +85,11 @@ impl Phases {
     fn new() -> Self {
         Phases { list: Vec::new(), at: Instant::now() }
     }
+    /// Ends a phase at `at` (earlier than now).
+    fn done_at(&mut self, name: &'static str, at: Instant) {
+        self.list.push((name, at - self.at));
+        self.at = at;
+    }
     fn done(&mut self, name: &'static str) {
         let now = Instant::now();
         self.list.push((name, now - self.at));
@@ -95,42 +101,78 @@ impl Phases {
 /// so the rest of the tree is compressed while the database is finished.
 const DB_REL: &str = ".thrum/var/messages.db";
 
-/// Builds the `.thrum/` tree under `thrum_dir` and fills the database for
-/// `plan`. Returns the database (still to be finished: indexes, checks) and
-/// the lines per JSONL file.
-fn write_tree(plan: &Plan, thrum_dir: &Path, jobs: usize, bars: &progress::Bars, ph: &mut Phases) -> Result<(sqlite::Db, events::LineCounts)> {
+/// The writer of the `.thrum/` tree's rows: every batch of the row pass
+/// goes into the database, and the `events` rows' lines into the JSONL files.
+struct TreeWriter<'d> {
+    ins: sqlite::Inserter<'d>,
+    jsonl: events::JsonlFiles,
+    json_col: usize,
+    tables_bar: progress::Bar,
+    events_bar: progress::Bar,
+    messages: u64,
+    /// When the first `events` row arrived (end of the table phase).
+    events_from: Option<Instant>,
+}
+
+impl<'d> TreeWriter<'d> {
+    fn new(db: &'d sqlite::Db, plan: &Plan, thrum_dir: &Path, bars: &progress::Bars) -> Result<TreeWriter<'d>> {
+        Ok(TreeWriter {
+            ins: db.inserter()?,
+            jsonl: events::JsonlFiles::create(plan, thrum_dir)?,
+            json_col: EVENTS.column_index("event_json").ok_or_else(|| Error::Aborted("catalogue: events has no event_json".into()))?,
+            tables_bar: bars.bar("tables", plan.profile.messages),
+            events_bar: bars.bar("events", plan.total_events()),
+            messages: 0,
+            events_from: None,
+        })
+    }
+
+    fn push(&mut self, batch: &pass::Batch) -> Result<()> {
+        let mut buf = Vec::with_capacity(16);
+        let mut events = 0;
+        batch.for_each(&mut buf, |row| -> Result<()> {
+            if let Some(file) = row.file {
+                if self.events_from.is_none() {
+                    self.events_from = Some(Instant::now());
+                    self.tables_bar.finish();
+                }
+                let line = row.cells[self.json_col].as_str().ok_or_else(|| Error::Aborted("events row without event_json".into()))?;
+                self.jsonl.write(file, line)?;
+                events += 1;
+            }
+            self.ins.insert(row.table, row.cells)
+        })?;
+        self.messages += batch.messages;
+        if batch.messages > 0 {
+            self.tables_bar.set(self.messages);
+        }
+        self.events_bar.inc(events);
+        Ok(())
+    }
+
+    /// Flushes the JSONL files; returns the lines per file and when the
+    /// events started.
+    fn finish(self) -> Result<(events::LineCounts, Option<Instant>)> {
+        self.tables_bar.finish();
+        self.events_bar.finish();
+        drop(self.ins);
+        Ok((self.jsonl.finish()?, self.events_from))
+    }
+}
+
+/// The Parquet datasets with their checksums and the writer's wall time,
+/// once the writer is done.
+type ParquetDone<'s> = Box<dyn FnOnce() -> Result<(Vec<parquet::Hashed>, Duration)> + 's>;
+
+/// Creates the database of the tree (quick check above
+/// [`FULL_CHECK_MAX_MESSAGES`]) after the tree's small files.
+fn create_db(plan: &Plan, thrum_dir: &Path) -> Result<sqlite::Db> {
     tree::write_small_files(plan, thrum_dir, thrum_gen::plan::Era::V13)?;
-    ph.done("files");
     let mut db = sqlite::Db::create(&thrum_dir.join("var").join("messages.db"))?;
     if plan.profile.messages > FULL_CHECK_MAX_MESSAGES {
         db.quick_check();
     }
-    let mut ins = db.inserter()?;
-    for t in TABLES {
-        if MESSAGE_TABLES.iter().any(|m| m.name == t.name) || t.name == EVENTS.name {
-            continue;
-        }
-        rows::small_rows(plan, t, |row| ins.insert(t, row))?;
-    }
-    let bar = bars.bar("tables", plan.profile.messages);
-    let mut done = 0u64;
-    rows::message_rows(plan, 0..plan.profile.messages, |t, row| {
-        if t.name == "messages" {
-            done += 1;
-            if done % 4096 == 0 {
-                bar.set(done);
-            }
-        }
-        ins.insert(t, row)
-    })?;
-    bar.finish();
-    ph.done("tables");
-    let bar = bars.bar("events", plan.total_events());
-    let lines = events::write(plan, thrum_gen::timeline::Timeline::new(plan), jobs, thrum_dir, Some(&mut ins), |n| bar.inc(n))?;
-    drop(ins);
-    bar.finish();
-    ph.done("events");
-    Ok((db, lines))
+    Ok(db)
 }
 
 /// Finishes the database and archives the tree at the same time: every
@@ -204,19 +246,72 @@ pub fn generate(opts: &Options) -> Result<Report> {
         std::fs::remove_dir_all(&v5_stage).ctx("remove", &v5_stage)?;
         Ok(t0.elapsed())
     };
-    let parquet_task = || -> Result<(Vec<parquet::Hashed>, Duration)> {
-        let t0 = Instant::now();
-        let bar = bars.bar("parquet", plan.profile.messages);
-        let files = parquet::write_hashed(&plan, &staging.dir.join(parquet::DIR), 0, 1, |n| bar.set(n))?;
-        bar.finish();
-        Ok((files, t0.elapsed()))
-    };
+    let pq_dir = staging.dir.join(parquet::DIR);
     let parallel_v5 = opts.v5 && opts.jobs > 1;
     let (table_counts, v5_time, parquet_files) = std::thread::scope(|s| -> Result<_> {
-        let pq_handle = (opts.jobs > 1).then(|| s.spawn(parquet_task));
         let v5_handle = parallel_v5.then(|| s.spawn(v5_task));
         let v13_jobs = if parallel_v5 { opts.jobs - 1 } else { opts.jobs };
-        let (db, lines) = write_tree(&plan, &thrum_dir, v13_jobs, &bars, &mut ph)?;
+        let db = create_db(&plan, &thrum_dir)?;
+        ph.done("files");
+        let rows_from = Instant::now();
+        let mut tree = TreeWriter::new(&db, &plan, &thrum_dir, &bars)?;
+        let pq_bar = bars.bar("parquet", plan.profile.messages);
+        let (lines, events_from, parquet) = if opts.jobs > 1 {
+            // The row pass, the tree writer (this thread) and the Parquet
+            // writer run side by side on the same batches.
+            let (mut fan, rxs) = pass::Fanout::new(2);
+            let [tree_rx, pq_rx]: [_; 2] = rxs.try_into().map_err(|_| Error::Aborted("fan-out readers".into()))?;
+            let plan = &plan;
+            let pq_dir = &pq_dir;
+            let producer = s.spawn(move || pass::run(plan, &mut fan));
+            let pq_writer = s.spawn(move || -> Result<(Vec<parquet::Hashed>, Duration)> {
+                let t0 = Instant::now();
+                let rx = pq_rx;
+                let mut w = parquet::BatchWriter::create(&pq_dir)?;
+                for b in rx.iter() {
+                    w.push(&b)?;
+                    pq_bar.set(w.messages);
+                }
+                pq_bar.finish();
+                Ok((w.finish()?, t0.elapsed()))
+            });
+            let fed = (|| -> Result<()> {
+                let rx = tree_rx;
+                for b in rx.iter() {
+                    tree.push(&b)?;
+                }
+                Ok(())
+            })();
+            let produced = producer.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            fed?;
+            if produced.is_err() {
+                // a reader stopped: the Parquet writer says why
+                pq_writer.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+                return Err(Error::Aborted("the row pass stopped before the end".into()));
+            }
+            let (lines, events_from) = tree.finish()?;
+            let done: ParquetDone = Box::new(move || pq_writer.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+            (lines, events_from, done)
+        } else {
+            let t0 = Instant::now();
+            let mut pq = parquet::BatchWriter::create(&pq_dir)?;
+            let (mut tree_err, mut pq_err) = (None, None);
+            let mut to_tree = |b: &pass::Batch| tree.push(b).map_err(|e| tree_err = Some(e)).map_err(|()| pass::Stopped);
+            let mut to_pq = |b: &pass::Batch| pq.push(b).map_err(|e| pq_err = Some(e)).map_err(|()| pass::Stopped);
+            let produced = pass::run(&plan, &mut pass::Inline::new(vec![&mut to_tree, &mut to_pq]));
+            if let Some(e) = tree_err.or(pq_err) {
+                return Err(e);
+            }
+            produced.map_err(|_| Error::Aborted("the row pass stopped before the end".into()))?;
+            let (lines, events_from) = tree.finish()?;
+            pq_bar.set(pq.messages);
+            pq_bar.finish();
+            let files = pq.finish()?;
+            let done: ParquetDone = Box::new(move || Ok((files, t0.elapsed())));
+            (lines, events_from, done)
+        };
+        ph.done_at("tables", events_from.unwrap_or(rows_from).max(rows_from));
+        ph.done("events");
         let (table_counts, files, whole) = finish_and_archive(db, &thrum_dir, &staging.dir.join(ARCHIVE), mtime, v13_jobs, &mut ph)?;
         ph.done("archive");
         let file_counts = lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect();
@@ -226,10 +321,7 @@ pub fn generate(opts: &Options) -> Result<Report> {
             None if opts.v5 => Some(v5_task()?),
             None => None,
         };
-        let parquet = match pq_handle {
-            Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?,
-            None => parquet_task()?,
-        };
+        let parquet = parquet()?;
         Ok((table_counts, v5_time, parquet))
     })?;
     // Time spent waiting for the side tasks after the v13 archive.

@@ -65,6 +65,38 @@ pub struct Hashed {
 /// [`write`], then the SHA-256 of every file it wrote.
 pub fn write_hashed(plan: &Plan, dir: &Path, i: u64, n: u64, progress: impl FnMut(u64)) -> Result<Vec<Hashed>> {
     let files = write(plan, dir, i, n, progress)?;
+    hash_all(dir, files)
+}
+
+/// The Parquet writer of the whole fixture, fed batch by batch from the
+/// row pass (it derives nothing itself).
+pub struct BatchWriter {
+    sink: ParquetSink,
+    dir: std::path::PathBuf,
+    /// `messages` rows written (progress).
+    pub messages: u64,
+}
+
+impl BatchWriter {
+    pub fn create(dir: &Path) -> Result<BatchWriter> {
+        Ok(BatchWriter { sink: ParquetSink::create(dir, ParquetOptions::default()).map_err(pq)?, dir: dir.to_path_buf(), messages: 0 })
+    }
+
+    pub fn push(&mut self, batch: &crate::pass::Batch) -> Result<()> {
+        let mut buf = Vec::with_capacity(16);
+        batch.for_each(&mut buf, |row| self.sink.push(row.table, row.cells)).map_err(pq)?;
+        self.messages += batch.messages;
+        Ok(())
+    }
+
+    /// Closes every file; returns them with their checksums.
+    pub fn finish(self) -> Result<Vec<Hashed>> {
+        let files = self.sink.finish().map_err(pq)?;
+        hash_all(&self.dir, files)
+    }
+}
+
+fn hash_all(dir: &Path, files: Vec<WrittenFile>) -> Result<Vec<Hashed>> {
     files
         .into_iter()
         .map(|file| {
