@@ -140,7 +140,7 @@ impl<'d> TreeWriter<'d> {
                 self.jsonl.write(file, line)?;
                 events += 1;
             }
-            self.ins.insert(row.table, row.cells)
+            self.ins.insert_at(row.table_index, row.cells)
         })?;
         self.messages += batch.messages;
         if batch.messages > 0 {
@@ -182,7 +182,12 @@ fn create_db(plan: &Plan, thrum_dir: &Path) -> Result<sqlite::Db> {
 fn finish_and_archive(db: sqlite::Db, thrum_dir: &Path, archive_path: &Path, mtime: u64, workers: usize, ph: &mut Phases) -> Result<(Vec<(String, u64)>, Vec<archive::FileEntry>, archive::FileEntry)> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::scope(|s| {
-        let archiver = s.spawn(move || archive::write_gated(thrum_dir, archive_path, mtime, workers, Some(archive::Gate { rel: DB_REL, ready: rx })));
+        let archiver = spawn(s, "archive", move || {
+            // SQLite on this thread is the critical path: when the two
+            // compete for a core, it goes first (zstd's workers inherit this).
+            lower_priority();
+            archive::write_gated(thrum_dir, archive_path, mtime, workers, Some(archive::Gate { rel: DB_REL, ready: rx }))
+        });
         let closed = db.close_unchecked();
         if closed.is_ok() {
             let _ = tx.send(());
@@ -201,6 +206,21 @@ fn finish_and_archive(db: sqlite::Db, thrum_dir: &Path, archive_path: &Path, mti
         let (files, whole) = archived?;
         Ok((counts, files, whole))
     })
+}
+
+/// Lowers the calling thread's scheduling priority (nice +10; threads it
+/// creates inherit it). Best effort: without the permission nothing changes.
+fn lower_priority() {
+    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10);
+}
+
+/// Spawns a named scoped thread (the name shows in profilers and panics).
+fn spawn<'s, 'e, T: Send + 's>(s: &'s std::thread::Scope<'s, 'e>, name: &str, f: impl FnOnce() -> T + Send + 's) -> std::thread::ScopedJoinHandle<'s, T> {
+    match std::thread::Builder::new().name(name.to_string()).spawn_scoped(s, f) {
+        Ok(h) => h,
+        // the system refused a thread: fail as std::thread::scope's spawn does
+        Err(e) => panic!("cannot spawn the {name} thread: {e}"),
+    }
 }
 
 /// `--tree` must not be `--out` or inside it (publishing the artifacts
@@ -249,7 +269,7 @@ pub fn generate(opts: &Options) -> Result<Report> {
     let pq_dir = staging.dir.join(parquet::DIR);
     let parallel_v5 = opts.v5 && opts.jobs > 1;
     let (table_counts, v5_time, parquet_files) = std::thread::scope(|s| -> Result<_> {
-        let v5_handle = parallel_v5.then(|| s.spawn(v5_task));
+        let v5_handle = parallel_v5.then(|| spawn(s, "v5", v5_task));
         let v13_jobs = if parallel_v5 { opts.jobs - 1 } else { opts.jobs };
         let db = create_db(&plan, &thrum_dir)?;
         ph.done("files");
@@ -263,8 +283,8 @@ pub fn generate(opts: &Options) -> Result<Report> {
             let [tree_rx, pq_rx]: [_; 2] = rxs.try_into().map_err(|_| Error::Aborted("fan-out readers".into()))?;
             let plan = &plan;
             let pq_dir = &pq_dir;
-            let producer = s.spawn(move || pass::run(plan, &mut fan));
-            let pq_writer = s.spawn(move || -> Result<(Vec<parquet::Hashed>, Duration)> {
+            let producer = spawn(s, "rows", move || pass::run(plan, &mut fan));
+            let pq_writer = spawn(s, "parquet", move || -> Result<(Vec<parquet::Hashed>, Duration)> {
                 let t0 = Instant::now();
                 let rx = pq_rx;
                 let mut w = parquet::BatchWriter::create(&pq_dir)?;

@@ -61,6 +61,8 @@ pub enum File {
 /// One row of a batch as the sinks see it.
 pub struct Row<'b> {
     pub table: &'static Table,
+    /// Position of `table` in the catalogue's `TABLES`.
+    pub table_index: usize,
     pub cells: &'b [Cell<'b>],
     /// `Some` for `events` rows: the file its line (cell `event_json`) goes to.
     pub file: Option<File>,
@@ -128,7 +130,7 @@ impl Batch {
                 x if x == u32::MAX - 1 => None,
                 a => Some(File::Shard(a)),
             };
-            f(Row { table, cells: buf, file })?;
+            f(Row { table, table_index: r.table as usize, cells: buf, file })?;
         }
         Ok(())
     }

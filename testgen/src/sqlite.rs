@@ -190,6 +190,14 @@ impl Drop for Inserter<'_> {
 impl Inserter<'_> {
     pub fn insert(&mut self, table: &Table, row: &[Cell]) -> Result<()> {
         let i = TABLES.iter().position(|t| t.name == table.name).ok_or_else(|| Error::Usage(format!("unknown table {}", table.name)))?;
+        self.insert_at(i, row)
+    }
+
+    /// Inserts one row of `TABLES[i]`.
+    pub fn insert_at(&mut self, i: usize, row: &[Cell]) -> Result<()> {
+        if i >= self.stmts.len() {
+            return Err(Error::Usage(format!("no catalogue table number {i}")));
+        }
         if self.stmts[i].is_none() {
             self.stmts[i] = Some(self.db.conn.prepare(&self.db.insert_sql[i].1).map_err(|e| self.db.err(e))?);
         }
