@@ -102,7 +102,7 @@ fn markdown(r: &mut Stream, module: &str, out: &mut String) {
             0 => {
                 out.push_str("\n\n");
                 for _ in 0..r.range(2, 6) {
-                    write!(out, "- {} `{}`\n", r.pick(VERBS), r.pick(FILES)).ok();
+                    writeln!(out, "- {} `{}`", r.pick(VERBS), r.pick(FILES)).ok();
                 }
                 out.pop();
             }
@@ -113,7 +113,7 @@ fn markdown(r: &mut Stream, module: &str, out: &mut String) {
             2 => {
                 out.push_str("\n\n");
                 for n in 1..=r.range(2, 4) {
-                    write!(out, "{n}. **{}** the {}\n", r.pick(VERBS), r.pick(NOUNS)).ok();
+                    writeln!(out, "{n}. **{}** the {}", r.pick(VERBS), r.pick(NOUNS)).ok();
                 }
                 out.pop();
             }

@@ -175,11 +175,74 @@ fn create_db(plan: &Plan, thrum_dir: &Path) -> Result<sqlite::Db> {
     Ok(db)
 }
 
+/// Runs the row pass into the tree writer and the Parquet writer: with two
+/// or more jobs on three threads (the pass, the Parquet writer, and the
+/// tree writer on the caller's thread), else inline. Returns the JSONL line
+/// counts, when the first event row arrived, and the Parquet result (the
+/// Parquet writer may still be finishing its last files).
+fn feed_rows<'s, 'e: 's>(
+    s: &'s std::thread::Scope<'s, 'e>,
+    plan: &'e Plan,
+    mut tree: TreeWriter<'_>,
+    pq_dir: &'e Path,
+    bars: &'e progress::Bars,
+    jobs: usize,
+) -> Result<(events::LineCounts, Option<Instant>, ParquetDone<'s>)> {
+    let stopped = || Error::Aborted("the row pass stopped before the end".into());
+    if jobs > 1 {
+        let (mut fan, rxs) = pass::Fanout::new(2);
+        let [tree_rx, pq_rx]: [_; 2] = rxs.try_into().map_err(|_| Error::Aborted("fan-out readers".into()))?;
+        let producer = spawn(s, "rows", move || pass::run(plan, &mut fan));
+        let pq_writer = spawn(s, "parquet", move || -> Result<(Vec<parquet::Hashed>, Duration)> {
+            let t0 = Instant::now();
+            let bar = bars.bar("parquet", plan.profile.messages);
+            let mut w = parquet::BatchWriter::create(pq_dir)?;
+            for b in pq_rx.iter() {
+                w.push(&b)?;
+                bar.set(w.messages);
+            }
+            bar.finish();
+            Ok((w.finish()?, t0.elapsed()))
+        });
+        // On an error the receiver goes, which stops the pass.
+        let fed = tree_rx.iter().try_for_each(|b| tree.push(&b));
+        let produced = producer.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        fed?;
+        if produced.is_err() {
+            // the Parquet writer stopped: it says why
+            pq_writer.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+            return Err(stopped());
+        }
+        let (lines, events_from) = tree.finish()?;
+        Ok((lines, events_from, Box::new(move || pq_writer.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))))
+    } else {
+        let t0 = Instant::now();
+        let bar = bars.bar("parquet", plan.profile.messages);
+        let mut pq = parquet::BatchWriter::create(pq_dir)?;
+        let (mut tree_err, mut pq_err) = (None, None);
+        let mut to_tree = |b: &pass::Batch| tree.push(b).map_err(|e| tree_err = Some(e)).map_err(|()| pass::Stopped);
+        let mut to_pq = |b: &pass::Batch| pq.push(b).map_err(|e| pq_err = Some(e)).map_err(|()| pass::Stopped);
+        let produced = pass::run(plan, &mut pass::Inline::new(vec![&mut to_tree, &mut to_pq]));
+        if let Some(e) = tree_err.or(pq_err) {
+            return Err(e);
+        }
+        produced.map_err(|_| stopped())?;
+        let (lines, events_from) = tree.finish()?;
+        bar.set(pq.messages);
+        bar.finish();
+        let files = pq.finish()?;
+        Ok((lines, events_from, Box::new(move || Ok((files, t0.elapsed())))))
+    }
+}
+
+/// Row counts per table, the archive's files and the archive itself.
+type Archived = (Vec<(String, u64)>, Vec<archive::FileEntry>, archive::FileEntry);
+
 /// Finishes the database and archives the tree at the same time: every
 /// file but the database is compressed while SQLite builds its indexes; the
 /// database goes last, once it is closed, and is checked (integrity and
 /// foreign keys, read-only) while it is being compressed.
-fn finish_and_archive(db: sqlite::Db, thrum_dir: &Path, archive_path: &Path, mtime: u64, workers: usize, ph: &mut Phases) -> Result<(Vec<(String, u64)>, Vec<archive::FileEntry>, archive::FileEntry)> {
+fn finish_and_archive(db: sqlite::Db, thrum_dir: &Path, archive_path: &Path, mtime: u64, workers: usize, ph: &mut Phases) -> Result<Archived> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::scope(|s| {
         let archiver = spawn(s, "archive", move || {
@@ -274,62 +337,8 @@ pub fn generate(opts: &Options) -> Result<Report> {
         let db = create_db(&plan, &thrum_dir)?;
         ph.done("files");
         let rows_from = Instant::now();
-        let mut tree = TreeWriter::new(&db, &plan, &thrum_dir, &bars)?;
-        let pq_bar = bars.bar("parquet", plan.profile.messages);
-        let (lines, events_from, parquet) = if opts.jobs > 1 {
-            // The row pass, the tree writer (this thread) and the Parquet
-            // writer run side by side on the same batches.
-            let (mut fan, rxs) = pass::Fanout::new(2);
-            let [tree_rx, pq_rx]: [_; 2] = rxs.try_into().map_err(|_| Error::Aborted("fan-out readers".into()))?;
-            let plan = &plan;
-            let pq_dir = &pq_dir;
-            let producer = spawn(s, "rows", move || pass::run(plan, &mut fan));
-            let pq_writer = spawn(s, "parquet", move || -> Result<(Vec<parquet::Hashed>, Duration)> {
-                let t0 = Instant::now();
-                let rx = pq_rx;
-                let mut w = parquet::BatchWriter::create(&pq_dir)?;
-                for b in rx.iter() {
-                    w.push(&b)?;
-                    pq_bar.set(w.messages);
-                }
-                pq_bar.finish();
-                Ok((w.finish()?, t0.elapsed()))
-            });
-            let fed = (|| -> Result<()> {
-                let rx = tree_rx;
-                for b in rx.iter() {
-                    tree.push(&b)?;
-                }
-                Ok(())
-            })();
-            let produced = producer.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-            fed?;
-            if produced.is_err() {
-                // a reader stopped: the Parquet writer says why
-                pq_writer.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?;
-                return Err(Error::Aborted("the row pass stopped before the end".into()));
-            }
-            let (lines, events_from) = tree.finish()?;
-            let done: ParquetDone = Box::new(move || pq_writer.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
-            (lines, events_from, done)
-        } else {
-            let t0 = Instant::now();
-            let mut pq = parquet::BatchWriter::create(&pq_dir)?;
-            let (mut tree_err, mut pq_err) = (None, None);
-            let mut to_tree = |b: &pass::Batch| tree.push(b).map_err(|e| tree_err = Some(e)).map_err(|()| pass::Stopped);
-            let mut to_pq = |b: &pass::Batch| pq.push(b).map_err(|e| pq_err = Some(e)).map_err(|()| pass::Stopped);
-            let produced = pass::run(&plan, &mut pass::Inline::new(vec![&mut to_tree, &mut to_pq]));
-            if let Some(e) = tree_err.or(pq_err) {
-                return Err(e);
-            }
-            produced.map_err(|_| Error::Aborted("the row pass stopped before the end".into()))?;
-            let (lines, events_from) = tree.finish()?;
-            pq_bar.set(pq.messages);
-            pq_bar.finish();
-            let files = pq.finish()?;
-            let done: ParquetDone = Box::new(move || Ok((files, t0.elapsed())));
-            (lines, events_from, done)
-        };
+        let tree = TreeWriter::new(&db, &plan, &thrum_dir, &bars)?;
+        let (lines, events_from, parquet) = feed_rows(s, &plan, tree, &pq_dir, &bars, opts.jobs)?;
         ph.done_at("tables", events_from.unwrap_or(rows_from).max(rows_from));
         ph.done("events");
         let (table_counts, files, whole) = finish_and_archive(db, &thrum_dir, &staging.dir.join(ARCHIVE), mtime, v13_jobs, &mut ph)?;

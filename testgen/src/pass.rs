@@ -253,14 +253,17 @@ impl Emit for Fanout {
     }
 }
 
+/// A reader of batches on the pass's own thread.
+pub type Reader<'a> = &'a mut dyn FnMut(&Batch) -> Result<(), Stopped>;
+
 /// Calls the readers in turn on each batch, on the current thread.
 pub struct Inline<'a> {
-    pub readers: Vec<&'a mut dyn FnMut(&Batch) -> Result<(), Stopped>>,
+    readers: Vec<Reader<'a>>,
     spare: Option<Batch>,
 }
 
 impl<'a> Inline<'a> {
-    pub fn new(readers: Vec<&'a mut dyn FnMut(&Batch) -> Result<(), Stopped>>) -> Inline<'a> {
+    pub fn new(readers: Vec<Reader<'a>>) -> Inline<'a> {
         Inline { readers, spare: None }
     }
 }
