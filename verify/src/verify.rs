@@ -10,6 +10,7 @@ use crate::input::{self, Tree};
 use crate::jsonl;
 use crate::manifest;
 use crate::replay;
+use crate::stream::{self, Stop};
 use crate::report::Report;
 use rusqlite::Connection;
 use serde_json::{json, Value};
@@ -25,12 +26,28 @@ pub struct Options {
     pub mode: Mode,
     /// Look for a manifest and SHA256SUMS.
     pub check_manifest: bool,
+    /// How the event logs are read (the report is the same either way).
+    pub reader: Reader,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { max_diffs: 20, limits: Limits::default(), mode: Mode::Fixture, check_manifest: true }
+        Options { max_diffs: 20, limits: Limits::default(), mode: Mode::Fixture, check_manifest: true, reader: Reader::Streaming }
     }
+}
+
+/// How the event logs are read and replayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reader {
+    /// As streams merged in replay order, in memory that does not grow with
+    /// the events (see [`crate::stream`]); the replay database of a large
+    /// input is a temporary file.
+    #[default]
+    Streaming,
+    /// Every event decoded and held in memory, then sorted
+    /// ([`crate::jsonl::load`]); the straightforward reference the
+    /// streaming reader is tested against.
+    InMemory,
 }
 
 /// Phase timings of one verification.
@@ -140,7 +157,7 @@ impl FixtureDb {
             FixtureDb::Copy(c) => Connection::open_with_flags(&c.path, F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_NO_MUTEX).map_err(|e| InputError::db(shown_as, e))?,
         };
         conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(|e| InputError::db(shown_as, e))?;
-        let _ = conn.pragma_update(None, "mmap_size", 1i64 << 30);
+        let _ = conn.pragma_update(None, "mmap_size", std::env::var("VERIFY_MMAP").ok().and_then(|v| v.parse::<i64>().ok()).unwrap_or(1i64 << 30));
         Ok(conn)
     }
 }
@@ -198,43 +215,84 @@ pub fn verify_into(
         });
 
         checks::check_layout(tree, findings);
-        let loaded = jsonl::load(tree, findings)?;
-        t.mark("read_jsonl", &mut clock);
-
-        // The line checks read only `loaded`: a third thread, merged in order.
-        let mut main_f = Findings::new(0);
-        let (lines_f, rep, mut tables) = std::thread::scope(|inner| -> Result<_, InputError> {
-            let lines = inner.spawn(|| {
-                let mut f = Findings::new(0);
-                checks::check_lines(&loaded, opts.mode, &mut f);
-                f
-            });
-            let rep = replay::replay(&loaded, &mut main_f).map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("replay database failed: {e}") })?;
-            t.mark("replay", &mut clock);
-            let tables = compare::compare_projected(&db, &rep.conn, &mut main_f)
-                .map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("reading the replayed database failed: {e}") })?;
-            t.mark("compare", &mut clock);
-            let lines_f = lines.join().map_err(|_| InputError::Unreadable { path: tree.thrum.clone(), reason: "line check thread panicked".into() })?;
-            Ok((lines_f, rep, tables))
-        })?;
-
-        match opts.mode {
-            Mode::Fixture => tables.push(checks::check_event_log(&db, &loaded, &mut main_f)),
-            Mode::Migrated => {
-                let n: i64 = db.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap_or(-1);
-                summary.insert("events_table".into(), json!(format!("{n} rows (not backfilled by the migration; not compared)")));
+        let mut listing = Findings::new(0);
+        let sources = jsonl::event_files(tree, &mut listing)?;
+        let streamed = match opts.reader {
+            Reader::InMemory => None,
+            Reader::Streaming => match stream::run(sources, opts.mode, stream::ON_DISK_ABOVE) {
+                Ok(s) => Some(s),
+                Err(Stop::TooLarge) => None,
+                Err(Stop::Input(e)) => return Err(e),
+                Err(Stop::Replay(e)) => return Err(InputError::Unreadable { path: tree.thrum.clone(), reason: format!("replay database failed: {e}") }),
+                Err(Stop::Unsorted | Stop::Cancelled) => return Err(InputError::Unreadable { path: tree.thrum.clone(), reason: "reading the event logs stopped unexpectedly".into() }),
+            },
+        };
+        let (tables, files, events, rep) = match streamed {
+            Some(s) => {
+                for f in listing.into_parts().0.into_iter().chain(s.read_findings) {
+                    findings.push(f);
+                }
+                t.mark("read_and_replay", &mut clock);
+                let mut main_f = Findings::new(0);
+                for f in s.replay_findings {
+                    main_f.push(f);
+                }
+                let mut tables = compare::compare_projected(&db, &s.replay.conn, &mut main_f)
+                    .map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("reading the replayed database failed: {e}") })?;
+                t.mark("compare", &mut clock);
+                match opts.mode {
+                    Mode::Fixture => tables.push(checks::check_event_log_indexed(&db, &s.index, &mut main_f)?),
+                    Mode::Migrated => events_not_compared(&db, summary),
+                }
+                t.mark("event_log", &mut clock);
+                tables.extend(checks::check_local(&db, &s.replay.cleaned_agents, &mut main_f));
+                checks::check_identities(tree, &db, &mut main_f);
+                checks::check_shards_indexed(tree, &db, &s.index, &mut main_f);
+                t.mark("local_checks", &mut clock);
+                for f in s.line_findings.into_iter().chain(main_f.into_parts().0) {
+                    findings.push(f);
+                }
+                (tables, s.files, s.events as usize, s.replay)
             }
-        }
-        t.mark("event_log", &mut clock);
-        tables.extend(checks::check_local(&db, &rep.cleaned_agents, &mut main_f));
-        checks::check_identities(tree, &db, &mut main_f);
-        checks::check_shards(tree, &db, &loaded, &mut main_f);
-        t.mark("local_checks", &mut clock);
-        for part in [lines_f, main_f] {
-            for f in part.into_parts().0 {
-                findings.push(f);
+            None => {
+                let loaded = jsonl::load(tree, findings)?;
+                t.mark("read_jsonl", &mut clock);
+
+                // The line checks read only `loaded`: a third thread, merged in order.
+                let mut main_f = Findings::new(0);
+                let (lines_f, rep, mut tables) = std::thread::scope(|inner| -> Result<_, InputError> {
+                    let lines = inner.spawn(|| {
+                        let mut f = Findings::new(0);
+                        checks::check_lines(&loaded, opts.mode, &mut f);
+                        f
+                    });
+                    let rep = replay::replay(&loaded, &mut main_f).map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("replay database failed: {e}") })?;
+                    t.mark("replay", &mut clock);
+                    let tables = compare::compare_projected(&db, &rep.conn, &mut main_f)
+                        .map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("reading the replayed database failed: {e}") })?;
+                    t.mark("compare", &mut clock);
+                    let lines_f = lines.join().map_err(|_| InputError::Unreadable { path: tree.thrum.clone(), reason: "line check thread panicked".into() })?;
+                    Ok((lines_f, rep, tables))
+                })?;
+
+                match opts.mode {
+                    Mode::Fixture => tables.push(checks::check_event_log(&db, &loaded, &mut main_f)),
+                    Mode::Migrated => events_not_compared(&db, summary),
+                }
+                t.mark("event_log", &mut clock);
+                tables.extend(checks::check_local(&db, &rep.cleaned_agents, &mut main_f));
+                checks::check_identities(tree, &db, &mut main_f);
+                checks::check_shards(tree, &db, &loaded, &mut main_f);
+                t.mark("local_checks", &mut clock);
+                for part in [lines_f, main_f] {
+                    for f in part.into_parts().0 {
+                        findings.push(f);
+                    }
+                }
+                let events = loaded.events.len();
+                (tables, loaded.files, events, rep)
             }
-        }
+        };
 
         let aux = aux.join().map_err(|_| InputError::Unreadable { path: db_src.clone(), reason: "schema/manifest check thread panicked".into() })??;
         t.mark("wait_parallel", &mut clock);
@@ -252,7 +310,8 @@ pub fn verify_into(
                 summary.insert("sha256sums".into(), json!(p.display().to_string()));
             }
         }
-        add_summary(summary, &loaded, &rep, opts.mode);
+        add_summary(summary, &files, events, &rep, opts.mode);
+        drop(rep);
         Ok((tables, aux.version, t))
     })
 }
@@ -265,13 +324,18 @@ struct AuxOutcome {
     manifest_time: Duration,
 }
 
-fn add_summary(summary: &mut BTreeMap<String, Value>, loaded: &jsonl::Loaded, rep: &replay::Replay, mode: Mode) {
-    let lines: u64 = loaded.files.iter().map(|f| f.lines).sum();
-    summary.insert("jsonl_files".into(), json!(loaded.files.len()));
+fn events_not_compared(db: &Connection, summary: &mut BTreeMap<String, Value>) {
+    let n: i64 = db.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap_or(-1);
+    summary.insert("events_table".into(), json!(format!("{n} rows (not backfilled by the migration; not compared)")));
+}
+
+fn add_summary(summary: &mut BTreeMap<String, Value>, files: &[jsonl::EventFile], events: usize, rep: &replay::Replay, mode: Mode) {
+    let lines: u64 = files.iter().map(|f| f.lines).sum();
+    summary.insert("jsonl_files".into(), json!(files.len()));
     summary.insert("jsonl_lines".into(), json!(lines));
-    summary.insert("jsonl_events".into(), json!(loaded.events.len()));
-    summary.insert("jsonl_blank_lines".into(), json!(loaded.files.iter().map(|f| f.blank).sum::<u64>()));
-    summary.insert("jsonl_unparsable_lines".into(), json!(loaded.files.iter().map(|f| f.unparsable).sum::<u64>()));
+    summary.insert("jsonl_events".into(), json!(events));
+    summary.insert("jsonl_blank_lines".into(), json!(files.iter().map(|f| f.blank).sum::<u64>()));
+    summary.insert("jsonl_unparsable_lines".into(), json!(files.iter().map(|f| f.unparsable).sum::<u64>()));
     summary.insert("replay".into(), json!(format!("{} applied, {} ignored (unknown type or thread.create), {} rejected", rep.applied, rep.ignored, rep.rejected)));
     summary.insert("mode".into(), json!(match mode { Mode::Fixture => "v13 fixture", Mode::Migrated => "migrated from v5" }));
 }
