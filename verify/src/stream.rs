@@ -48,8 +48,9 @@ use thrum_schemas::ids::shard_name;
 /// Inputs whose event files total more bytes than this are replayed into a
 /// database file instead of memory.
 pub const ON_DISK_ABOVE: u64 = 64 << 20;
-/// SQLite's page cache for an on-disk replay database.
-const REPLAY_CACHE_BYTES: i64 = 256 << 20;
+/// SQLite's page cache for an on-disk replay database (a larger one made
+/// no measurable difference on `large`).
+const REPLAY_CACHE_BYTES: i64 = 64 << 20;
 /// Events per message between a producer and the merging thread.
 const BATCH: usize = 512;
 
@@ -265,7 +266,10 @@ struct Ctx<'a> {
     mode: Mode,
     hasher: &'a RandomState,
     names: &'a Names,
+    /// Set when this attempt failed elsewhere.
     cancel: &'a AtomicBool,
+    /// Set by the caller to stop reading.
+    abort: &'a AtomicBool,
 }
 
 /// Per-event work of a producer.
@@ -419,7 +423,7 @@ fn produce(ctx: &Ctx<'_>, range: std::ops::Range<usize>, in_memory: &[bool], tx:
         }
         batch.push(ev);
         if batch.len() == BATCH {
-            if ctx.cancel.load(AtomicOrdering::Relaxed) {
+            if ctx.cancel.load(AtomicOrdering::Relaxed) || ctx.abort.load(AtomicOrdering::Relaxed) {
                 return Err(Stop::Cancelled);
             }
             tx.send(Msg::Batch(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).map_err(|_| Stop::Cancelled)?;
@@ -750,9 +754,10 @@ fn with_restarts<T>(sources: &[Source], mut attempt: impl FnMut(&[bool]) -> Resu
 /// replay database is a temporary file when the files hold more than
 /// `on_disk_above` bytes. `Stop::TooLarge` means the input needs the
 /// in-memory reader.
-pub fn run(sources: Vec<Source>, mode: Mode, on_disk_above: u64) -> Result<Streamed, Stop> {
+/// Setting `abort` stops it early (with `Stop::Cancelled`).
+pub fn run(sources: Vec<Source>, mode: Mode, on_disk_above: u64, abort: &AtomicBool) -> Result<Streamed, Stop> {
     let total: u64 = sources.iter().map(|s| std::fs::metadata(&s.path).map(|m| m.len()).unwrap_or(0)).sum();
-    let mut s = with_restarts(&sources, |in_memory| attempt_run(&sources, mode, in_memory, total > on_disk_above))?;
+    let mut s = with_restarts(&sources, |in_memory| attempt_run(&sources, mode, in_memory, total > on_disk_above, abort))?;
     s.index.sources = sources;
     Ok(s)
 }
@@ -761,7 +766,8 @@ pub fn run(sources: Vec<Source>, mode: Mode, on_disk_above: u64) -> Result<Strea
 pub fn replay_order(sources: &[Source]) -> Result<Vec<Pos>, Stop> {
     with_restarts(sources, |in_memory| {
         let mut order = Vec::new();
-        pipeline(&Ctx { sources, mode: Mode::Migrated, hasher: &RandomState::new(), names: &Names::default(), cancel: &AtomicBool::new(false) }, in_memory, |ev| {
+        let ctx = Ctx { sources, mode: Mode::Migrated, hasher: &RandomState::new(), names: &Names::default(), cancel: &AtomicBool::new(false), abort: &AtomicBool::new(false) };
+        pipeline(&ctx, in_memory, |ev| {
             order.push(ev.pos);
             Ok(())
         })?;
@@ -808,7 +814,7 @@ fn pipeline(ctx: &Ctx<'_>, in_memory: &[bool], mut sink: impl FnMut(Ev) -> Resul
     }
 }
 
-fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool) -> Result<Streamed, Stop> {
+fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool, abort: &AtomicBool) -> Result<Streamed, Stop> {
     let (conn, dir) = if on_disk {
         let dir = tempfile::Builder::new().prefix("verify-replay-").tempdir().map_err(|e| InputError::io(std::env::temp_dir(), e))?;
         (replay::fresh_v13_on_disk(&dir.path().join("replay.db"), REPLAY_CACHE_BYTES).map_err(Stop::Replay)?, Some(dir))
@@ -818,7 +824,7 @@ fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool
     let hasher = RandomState::new();
     let names = Names::default();
     let cancel = AtomicBool::new(false);
-    let ctx = Ctx { sources, mode, hasher: &hasher, names: &names, cancel: &cancel };
+    let ctx = Ctx { sources, mode, hasher: &hasher, names: &names, cancel: &cancel, abort };
     let mut replay_findings_f = crate::findings::Findings::new(0);
     let mut seqs = Sequences::default();
     let mut events = 0u64;
@@ -1037,8 +1043,9 @@ mod tests {
         std::fs::write(&path, lines).unwrap();
         let src = || vec![Source { path: path.clone(), rel: ".thrum/events.jsonl".into(), shard: None }];
         let rows = |s: &Streamed| crate::value::query_all(&s.replay.conn, "SELECT * FROM agents ORDER BY agent_id").unwrap();
-        let disk = run(src(), Mode::Migrated, 0).ok().unwrap();
-        let mem = run(src(), Mode::Migrated, u64::MAX).ok().unwrap();
+        let no = AtomicBool::new(false);
+        let disk = run(src(), Mode::Migrated, 0, &no).ok().unwrap();
+        let mem = run(src(), Mode::Migrated, u64::MAX, &no).ok().unwrap();
         assert_eq!(rows(&disk), rows(&mem));
         assert_eq!(rows(&disk).len(), 7);
         assert_eq!(disk.replay.applied, 50);

@@ -257,3 +257,70 @@ fn every_corrupt_fault_reports_the_same_both_ways() {
         }
     }
 }
+
+/// Packs the tree at `root` as a .tar.zst with its entries in `order`.
+fn pack(root: &Path, files: &[String], out: &Path) {
+    let mut ar = tar::Builder::new(Vec::new());
+    ar.mode(tar::HeaderMode::Deterministic);
+    for f in files {
+        let bytes = std::fs::read(root.join(f)).unwrap();
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        ar.append_data(&mut h, f, &bytes[..]).unwrap();
+    }
+    std::fs::write(out, zstd::stream::encode_all(&ar.into_inner().unwrap()[..], 3).unwrap()).unwrap();
+}
+
+#[test]
+fn archives_report_the_same_whatever_the_order_of_their_entries() {
+    let fx = common::build();
+    // a file out of order, and a line dropped from another
+    let mut lines = fx.lines("messages/alice.jsonl");
+    lines.swap(0, 1);
+    fx.write_lines("messages/alice.jsonl", &lines);
+    let mut lines = fx.lines("messages/bob.jsonl");
+    lines.remove(0);
+    fx.write_lines("messages/bob.jsonl", &lines);
+    let (files, _) = verify::util::walk_files(&fx.root, &fx.thrum()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let var_last = files.clone();
+    let var_first: Vec<String> = files.iter().filter(|f| f.contains("/var/")).chain(files.iter().filter(|f| !f.contains("/var/"))).cloned().collect();
+    let mut reversed = files.clone();
+    reversed.reverse();
+    let mut split = files.clone();
+    // an event file after var/: read again once the extraction is complete
+    let i = split.iter().position(|f| f.ends_with("bob.jsonl")).unwrap();
+    let bob = split.remove(i);
+    split.push(bob);
+    for (k, order) in [var_last, var_first, reversed, split].into_iter().enumerate() {
+        let a = dir.path().join(format!("a{k}.tar.zst"));
+        pack(&fx.root, &order, &a);
+        for mode in [Mode::Fixture, Mode::Migrated] {
+            let x = report(&a, mode, Reader::InMemory);
+            let y = report(&a, mode, Reader::Streaming);
+            assert_eq!(x, y, "order {k} {mode:?}");
+            assert!(mode == Mode::Migrated || x.contains("event_log_extra"), "{x}");
+        }
+    }
+    // a v5 layout and a refused entry are still refused
+    let bad = dir.path().join("bad.tar.zst");
+    let mut with_bad = files.clone();
+    with_bad.push("../escape".into());
+    let mut ar = tar::Builder::new(Vec::new());
+    for f in &files {
+        ar.append_path_with_name(fx.root.join(f), f).unwrap();
+    }
+    let mut h = tar::Header::new_gnu();
+    h.set_size(1);
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_link_name("/etc/passwd").unwrap();
+    h.set_cksum();
+    ar.append_data(&mut h, ".thrum/zz-link", &b""[..]).unwrap();
+    std::fs::write(&bad, zstd::stream::encode_all(&ar.into_inner().unwrap()[..], 3).unwrap()).unwrap();
+    for reader in [Reader::InMemory, Reader::Streaming] {
+        let r = report(&bad, Mode::Fixture, reader);
+        assert!(r.starts_with("error: ") && r.contains("symlink"), "{r}");
+    }
+}
