@@ -414,7 +414,9 @@ pub fn check_event_log_indexed(db: &Connection, idx: &crate::stream::Index, find
         }
     }
     let missing: Vec<usize> = (0..idx.ids.len()).filter(|&i| !matched[i]).collect();
-    let fetched = crate::stream::fetch(&idx.sources, missing.iter().chain(differs.iter().map(|(i, _)| i)).map(|&i| idx.ids[i].pos))?;
+    // the type of events without a row; the line and envelope of those whose row differs
+    let types = crate::stream::fetch(&idx.sources, missing.iter().map(|&i| idx.ids[i].pos), |_, e| e.envelope.event_type)?;
+    let lines = crate::stream::fetch(&idx.sources, differs.iter().map(|(i, _)| idx.ids[*i].pos), |t, e| (t.to_owned(), e.envelope))?;
     enum Entry {
         NoId,
         Missing(usize),
@@ -425,7 +427,7 @@ pub fn check_event_log_indexed(db: &Connection, idx: &crate::stream::Index, find
     entries.extend(differs.into_iter().map(|(i, v)| (idx.ids[i].pos, Entry::Differs(i, v))));
     entries.sort_by_key(|(p, _)| *p);
     st.rows_expected = Some((idx.noid.len() + idx.ids.len()) as u64);
-    let empty = (String::new(), thrum_schemas::events::Event { envelope: Default::default(), payload: Payload::Unknown, raw: Default::default() });
+    let empty = (String::new(), thrum_schemas::events::Envelope::default());
     for (p, entry) in entries {
         let (rel, line) = (idx.rel(p), p.line());
         match entry {
@@ -435,17 +437,16 @@ pub fn check_event_log_indexed(db: &Connection, idx: &crate::stream::Index, find
             }
             Entry::Missing(i) => {
                 st.missing += 1;
-                let (_, e) = fetched.get(&p).unwrap_or(&empty);
+                let ty = types.get(&p).map_or("", String::as_str);
                 findings.push(
-                    Finding::new(Kind::EventLogMissing, format!("{} has no row in the events table", e.envelope.event_type))
+                    Finding::new(Kind::EventLogMissing, format!("{ty} has no row in the events table"))
                         .table("events")
                         .key(format!("event_id={}", idx.ids[i].key.text()))
                         .at(rel, line),
                 );
             }
             Entry::Differs(i, [json, ty, time, origin, seq]) => {
-                let (text, e) = fetched.get(&p).unwrap_or(&empty);
-                let env = &e.envelope;
+                let (text, env) = lines.get(&p).unwrap_or(&empty);
                 let bytes = |v: &Val| -> Option<Vec<u8>> {
                     match v {
                         Val::Text(s) => Some(s.as_bytes().to_vec()),

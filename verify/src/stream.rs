@@ -270,6 +270,18 @@ struct Ctx<'a> {
     cancel: &'a AtomicBool,
     /// Set by the caller to stop reading.
     abort: &'a AtomicBool,
+    /// The records of every event id and `message.create`, from both
+    /// producers: one list each, grown in place (no copy of one producer's
+    /// records into the other's at the end).
+    ids: &'a Mutex<Vec<IdRec>>,
+    creates: &'a Mutex<Vec<CreateRec>>,
+}
+
+/// Records a producer keeps before moving them to the shared lists.
+const FLUSH: usize = 4096;
+
+fn flush<T>(local: &mut Vec<T>, shared: &Mutex<Vec<T>>) {
+    shared.lock().unwrap_or_else(|e| e.into_inner()).append(local);
 }
 
 /// Per-event work of a producer.
@@ -294,6 +306,9 @@ impl Recorder<'_> {
             Some(id) => {
                 let sig = if self.ctx.mode == Mode::Fixture { event_signature(self.ctx.hasher, text, env) } else { 0 };
                 self.rec.ids.push(IdRec { key: EventKey::new(id), pos, sig });
+                if self.rec.ids.len() >= FLUSH {
+                    flush(&mut self.rec.ids, self.ctx.ids);
+                }
             }
             None => self.rec.noid.push(pos),
         }
@@ -312,6 +327,9 @@ impl Recorder<'_> {
                 }
             }
             self.rec.creates.push(CreateRec { key, pos, own, other });
+            if self.rec.creates.len() >= FLUSH {
+                flush(&mut self.rec.creates, self.ctx.creates);
+            }
         } else if let (Some(s), true) = (shard, is_message_event(&env.event_type)) {
             let mid = ev.raw.get("message_id").and_then(Value::as_str).unwrap_or("");
             let sid = self.ctx.names.id(&mut self.cache, s.to_owned());
@@ -434,7 +452,10 @@ fn produce(ctx: &Ctx<'_>, range: std::ops::Range<usize>, in_memory: &[bool], tx:
     }
     tx.send(Msg::End).map_err(|_| Stop::Cancelled)?;
     let (infos, findings) = files.into_iter().map(|f| (f.reader.info, f.reader.findings)).unzip();
-    Ok(Produced { infos, findings, rec: rec.rec })
+    let mut rec = rec.rec;
+    flush(&mut rec.ids, ctx.ids);
+    flush(&mut rec.creates, ctx.creates);
+    Ok(Produced { infos, findings, rec })
 }
 
 fn heap_push(h: &mut Vec<usize>, x: usize, less: impl Fn(usize, usize) -> bool) {
@@ -590,13 +611,13 @@ impl Sequences {
     }
 
     /// The findings in order: as the events passed, then the gaps by daemon.
-    fn finish(self, sources: &[Source], fetched: &HashMap<Pos, (String, Event)>) -> Vec<Finding> {
+    fn finish(self, sources: &[Source], ids: &HashMap<Pos, String>) -> Vec<Finding> {
         let mut out = Vec::with_capacity(self.out.len());
         for f in self.out {
             out.push(match f {
                 SeqFinding::Ready(f) => f,
                 SeqFinding::Duplicate { seq, holder, at, event_id } => {
-                    let hid = fetched.get(&holder).and_then(|(_, e)| e.envelope.event_id.as_deref()).unwrap_or("");
+                    let hid = ids.get(&holder).map_or("", String::as_str);
                     Finding::new(Kind::SequenceDuplicate, format!("sequence {seq} already used by {hid} at {}:{}", sources[holder.file()].rel, holder.line()))
                         .key(format!("event_id={event_id}"))
                         .at(sources[at.file()].rel.clone(), at.line())
@@ -664,8 +685,9 @@ pub(crate) fn gaps(daemon: &str, mut runs: Vec<(i64, i64)>, out: &mut Vec<Findin
     }
 }
 
-/// Reads the text and event of each position (lines read as events before).
-pub fn fetch(sources: &[Source], want: impl IntoIterator<Item = Pos>) -> Result<HashMap<Pos, (String, Event)>, InputError> {
+/// Reads again the lines at `want` (lines decoded as events before) and
+/// keeps `keep(text, event)` of each.
+pub fn fetch<T>(sources: &[Source], want: impl IntoIterator<Item = Pos>, keep: impl Fn(&str, Event) -> T) -> Result<HashMap<Pos, T>, InputError> {
     let mut want: Vec<Pos> = want.into_iter().collect();
     want.sort_unstable();
     want.dedup();
@@ -683,7 +705,7 @@ pub fn fetch(sources: &[Source], want: impl IntoIterator<Item = Pos>) -> Result<
             if let Line::Held(r) = l.line {
                 if let Ok(text) = std::str::from_utf8(lines.held(r)) {
                     if let Ok(e) = Event::parse(text) {
-                        out.insert(want[i], (text.to_owned(), e));
+                        out.insert(want[i], keep(text, e));
                     }
                 }
             }
@@ -694,6 +716,11 @@ pub fn fetch(sources: &[Source], want: impl IntoIterator<Item = Pos>) -> Result<
         }
     }
     Ok(out)
+}
+
+/// The event id of each position (see [`fetch`]).
+fn fetch_ids(sources: &[Source], want: impl IntoIterator<Item = Pos>) -> Result<HashMap<Pos, String>, InputError> {
+    fetch(sources, want, |_, e| e.envelope.event_id.unwrap_or_default())
 }
 
 /// Which files are not in replay order (every line decoded, nothing kept).
@@ -766,7 +793,9 @@ pub fn run(sources: Vec<Source>, mode: Mode, on_disk_above: u64, abort: &AtomicB
 pub fn replay_order(sources: &[Source]) -> Result<Vec<Pos>, Stop> {
     with_restarts(sources, |in_memory| {
         let mut order = Vec::new();
-        let ctx = Ctx { sources, mode: Mode::Migrated, hasher: &RandomState::new(), names: &Names::default(), cancel: &AtomicBool::new(false), abort: &AtomicBool::new(false) };
+        let (ids, creates) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
+        let no = AtomicBool::new(false);
+        let ctx = Ctx { sources, mode: Mode::Migrated, hasher: &RandomState::new(), names: &Names::default(), cancel: &no, abort: &no, ids: &ids, creates: &creates };
         pipeline(&ctx, in_memory, |ev| {
             order.push(ev.pos);
             Ok(())
@@ -824,7 +853,8 @@ fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool
     let hasher = RandomState::new();
     let names = Names::default();
     let cancel = AtomicBool::new(false);
-    let ctx = Ctx { sources, mode, hasher: &hasher, names: &names, cancel: &cancel, abort };
+    let (ids, creates) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
+    let ctx = Ctx { sources, mode, hasher: &hasher, names: &names, cancel: &cancel, abort, ids: &ids, creates: &creates };
     let mut replay_findings_f = crate::findings::Findings::new(0);
     let mut seqs = Sequences::default();
     let mut events = 0u64;
@@ -840,15 +870,21 @@ fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool
     if let Some(d) = dir {
         rep.keep_dir(d);
     }
+    // sequences first, to free their map before the records are sorted
+    let seq_findings = match mode {
+        Mode::Fixture => {
+            let holders = fetch_ids(sources, seqs.holders_to_fetch())?;
+            seqs.finish(sources, &holders)
+        }
+        Mode::Migrated => Vec::new(),
+    };
     let mut files = a.infos;
     files.extend(b.infos);
     let read_findings: Vec<Finding> = a.findings.into_iter().chain(b.findings).flatten().collect();
     let mut rec = a.rec;
     let other = b.rec;
     rec.tagged.extend(other.tagged);
-    rec.ids.extend(other.ids);
     rec.noid.extend(other.noid);
-    rec.creates.extend(other.creates);
     rec.create_mismatch.extend(other.create_mismatch);
     rec.shard_events.extend(other.shard_events);
     let names = names.0.into_inner().unwrap_or_else(|e| e.into_inner()).1;
@@ -856,7 +892,7 @@ fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool
     let mut tagged = rec.tagged;
 
     // duplicate ids: every line after the first (in file order) of an id
-    let mut ids = rec.ids;
+    let mut ids = ids.into_inner().unwrap_or_else(|e| e.into_inner());
     ids.sort_unstable_by(|x, y| x.key.cmp(&y.key).then(x.pos.cmp(&y.pos)));
     let mut i = 0;
     while i < ids.len() {
@@ -871,7 +907,7 @@ fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool
     ids.dedup_by(|later, first| later.key == first.key);
 
     // shard ownership: the authors of a message are those of its first create in file order
-    let mut creates = rec.creates;
+    let mut creates = creates.into_inner().unwrap_or_else(|e| e.into_inner());
     creates.sort_unstable_by(|x, y| x.key.cmp(&y.key).then(x.pos.cmp(&y.pos)));
     let mut later_creates: HashSet<Pos> = HashSet::new();
     let mut recheck: Vec<(usize, Pos)> = Vec::new();
@@ -908,21 +944,19 @@ fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool
             }
         }
     }
-    let fetched = fetch(sources, recheck.iter().map(|(_, p)| *p).chain(seqs.holders_to_fetch()))?;
+    let fetched = fetch_ids(sources, recheck.iter().map(|(_, p)| *p))?;
     for (h, p) in recheck {
         let c = &creates[h];
         let s = sources[p.file()].shard.as_deref().unwrap_or("");
         let al = allowed(c);
         if !al.iter().any(|a| a == s) {
-            let eid = fetched.get(&p).and_then(|(_, e)| e.envelope.event_id.as_deref()).unwrap_or("");
+            let eid = fetched.get(&p).map_or("", String::as_str);
             tagged.push((p, SLOT_SHARD, checks::shard_mismatch(&c.key.text(), &al, s, eid).at(rel(p), p.line())));
         }
     }
     tagged.sort_by_key(|(p, slot, _)| (*p, *slot));
     let mut line_findings: Vec<Finding> = tagged.into_iter().map(|(_, _, f)| f).collect();
-    if mode == Mode::Fixture {
-        line_findings.extend(seqs.finish(sources, &fetched));
-    }
+    line_findings.extend(seq_findings);
     let mut noid = rec.noid;
     noid.sort_unstable();
     let index = Index { sources: Vec::new(), mode, ids, noid, creates, names, hasher };
