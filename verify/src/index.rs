@@ -114,7 +114,7 @@ const LINE_BITS: u32 = 40;
 impl Pos {
     /// Files up to 2^24, lines up to 2^40; `None` beyond.
     pub fn new(file: usize, line: u64) -> Option<Pos> {
-        (file < (1 << (64 - LINE_BITS)) && line < (1 << LINE_BITS)).then(|| Pos(((file as u64) << LINE_BITS) | line))
+        (file < (1 << (64 - LINE_BITS)) && line < (1 << LINE_BITS)).then_some(Pos(((file as u64) << LINE_BITS) | line))
     }
     pub fn raw(self) -> u64 {
         self.0

@@ -8,9 +8,9 @@
 //! JSONL reader needs to know about it.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// One line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,9 +43,44 @@ pub struct LineReader<R> {
 
 const CHUNK: usize = 1 << 16;
 
-impl LineReader<File> {
-    pub fn open(path: &Path, limit: usize) -> io::Result<LineReader<File>> {
-        Ok(LineReader::new(File::open(path)?, limit))
+/// A file read from start to end, opened again for each read: hundreds of
+/// files streamed side by side hold no file descriptor between reads (a
+/// fixture may have more shards than the process may open files).
+pub struct Reopen {
+    path: PathBuf,
+    offset: u64,
+}
+
+impl Reopen {
+    /// Checks that the file can be opened.
+    pub fn open(path: &Path) -> io::Result<Reopen> {
+        File::open(path)?;
+        Ok(Reopen { path: path.to_path_buf(), offset: 0 })
+    }
+}
+
+impl Read for Reopen {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut f = File::open(&self.path)?;
+        f.seek(SeekFrom::Start(self.offset))?;
+        let mut n = 0;
+        // fill what is asked for: one open per buffer, not per short read
+        while n < buf.len() {
+            match f.read(&mut buf[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+impl LineReader<Reopen> {
+    pub fn open(path: &Path, limit: usize) -> io::Result<LineReader<Reopen>> {
+        Ok(LineReader::new(Reopen::open(path)?, limit))
     }
 }
 
@@ -205,8 +240,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Line number, bytes (or length and blankness over the limit), terminated.
+    type Seen = Vec<(u64, Result<Vec<u8>, (u64, bool)>, bool)>;
+
     /// What `split_lines` and `parse_file` see of each line.
-    fn reference(bytes: &[u8], limit: usize) -> Vec<(u64, Result<Vec<u8>, (u64, bool)>, bool)> {
+    fn reference(bytes: &[u8], limit: usize) -> Seen {
         crate::jsonl::split_lines(bytes)
             .into_iter()
             .map(|(no, raw, t)| {
@@ -231,7 +269,7 @@ mod tests {
         }
     }
 
-    fn streamed(bytes: &[u8], limit: usize, step: usize) -> Vec<(u64, Result<Vec<u8>, (u64, bool)>, bool)> {
+    fn streamed(bytes: &[u8], limit: usize, step: usize) -> Seen {
         let mut r = LineReader::new(Trickle(bytes, step), limit);
         let mut out = Vec::new();
         while let Some(l) = r.next_line().unwrap() {

@@ -32,12 +32,11 @@ use crate::error::InputError;
 use crate::findings::{Finding, Kind};
 use crate::index::{find, EventKey, MessageKey, Pos};
 use crate::jsonl::{decode_line, EventFile, RawLine, Source, MAX_LINE_BYTES};
-use crate::lines::{Line, LineReader};
+use crate::lines::{Line, LineReader, Reopen};
 use crate::replay::{self, Replay, Replayer};
 use serde_json::Value;
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::File;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -214,7 +213,7 @@ fn key_of(e: &Event) -> (&[u8], &[u8]) {
 /// Reads the events of one file in line order, decoding each line as
 /// [`crate::jsonl::parse_file`] does.
 pub struct EventReader {
-    lines: LineReader<File>,
+    lines: LineReader<Reopen>,
     pub info: EventFile,
     pub findings: Vec<Finding>,
 }

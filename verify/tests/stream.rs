@@ -149,7 +149,7 @@ fn build(gens: &[Gen], shuffle: &[bool], subset: &[bool], noise: &[u8]) -> tempf
         let mut content = String::new();
         for (j, l) in ls.iter().enumerate() {
             match noise.get(k * 7 + j).copied().unwrap_or(0) {
-                1 => content.push_str("\n"),
+                1 => content.push('\n'),
                 2 => content.push_str("{broken\n"),
                 3 => content.push_str(&format!("{l}\n")), // the same line twice
                 _ => {}
