@@ -302,7 +302,8 @@ fn row_vals(r: &rusqlite::Row<'_>, n: usize) -> Result<Vec<Val>, ()> {
 
 /// [`compare_rows`] of a table read through two cursors in key order: the
 /// table's stats and findings, or `None` when a side cannot be read in a
-/// strictly increasing key order (the caller then loads both sides).
+/// strictly increasing key order, or the database side did not yield every
+/// row of its table (the caller then loads both sides).
 pub fn merge_table(t: &Table, db: &Connection, rep: &Connection, spans: &SessionSpan) -> Option<(TableStats, Vec<Finding>)> {
     let cols = col_names(t);
     let pk = idx(t, t.primary_key);
@@ -394,6 +395,12 @@ pub fn merge_table(t: &Table, db: &Connection, rep: &Connection, spans: &Session
                 y = b.next().ok()?;
             }
         }
+    }
+    // The key order came from an index: the rows seen must be the table's
+    // (an index that disagrees with its table is left to the loading path).
+    let in_table: i64 = db.query_row(&format!("SELECT count(*) FROM {} NOT INDEXED", quote_ident(t.name)), [], |r| r.get(0)).ok()?;
+    if u64::try_from(in_table).ok()? != a.n {
+        return None;
     }
     st.rows_db = a.n;
     st.rows_expected = Some(b.n);
