@@ -77,7 +77,6 @@ pub const NO_NAME: u32 = u32::MAX;
 /// What the checks after the replay need to know about the event lines.
 pub struct Index {
     pub sources: Vec<Source>,
-    pub mode: Mode,
     /// One record per distinct event id, for its first line in file order; sorted by id.
     pub ids: Vec<IdRec>,
     /// Events without an event_id, in file order.
@@ -135,8 +134,8 @@ impl From<InputError> for Stop {
 
 /// The keyed hash of what an event's `events` row must hold: `event_json`
 /// the line, `type`, `timestamp` and `origin_daemon` (or `''`) its
-/// envelope's, and `sequence` its sequence. An event without a sequence
-/// gets a hash no row has.
+/// envelope's, and `sequence` its sequence. The encoding of an event
+/// without a sequence is one no row has.
 pub fn event_signature(hasher: &RandomState, text: &str, env: &Envelope) -> u64 {
     let mut h = hasher.build_hasher();
     for t in [text, &env.event_type, &env.timestamp, env.origin_daemon.as_deref().unwrap_or("")] {
@@ -958,7 +957,7 @@ fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool
     line_findings.extend(seq_findings);
     let mut noid = rec.noid;
     noid.sort_unstable();
-    let index = Index { sources: Vec::new(), mode, ids, noid, creates, names, hasher };
+    let index = Index { sources: Vec::new(), ids, noid, creates, names, hasher };
     Ok(Streamed { files, read_findings, line_findings, replay: rep, replay_findings: replay_findings_f.into_parts().0, events, index })
 }
 
