@@ -8,12 +8,12 @@ use crate::input::Tree;
 use crate::jsonl::Loaded;
 use crate::schema::{self, SchemaDiff};
 use crate::util::{is_utc_timestamp, ts};
-use crate::value::{plain, Val};
+use crate::value::{for_each_row, plain, Val};
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use thrum_schemas::events::{is_message_event, Payload};
+use thrum_schemas::events::{is_message_event, Event, Payload};
 use thrum_schemas::ids::{is_prefixed_ulid, shard_name};
 
 /// What kind of tree is verified.
@@ -67,6 +67,93 @@ pub fn canonical_object(map: &serde_json::Map<String, Value>) -> String {
     out
 }
 
+/// Where a per-event finding of [`check_lines`] goes among the findings of
+/// its event: envelope checks of `type`, `timestamp` and `event_id` come
+/// first, then the duplicate id, then the other envelope fields, the
+/// canonical form and the placement, then shard ownership.
+pub(crate) const SLOT_ENVELOPE: u8 = 0;
+pub(crate) const SLOT_DUPLICATE: u8 = 1;
+pub(crate) const SLOT_REST: u8 = 2;
+pub(crate) const SLOT_SHARD: u8 = 3;
+
+/// The checks of one event line that need nothing but the line itself:
+/// envelope, canonical form and placement (everything [`check_lines`] does
+/// but duplicate ids, shard ownership and sequences), with their slots.
+pub(crate) fn line_checks(rel: &str, line: u64, shard: Option<&str>, text: &str, event: &Event, mode: Mode, out: &mut Vec<(u8, Finding)>) {
+    let env = &event.envelope;
+    let id = env.event_id.as_deref().unwrap_or("");
+    let key = || format!("event_id={id}");
+    let inv = |col: &str, msg: String, found: String| Finding::new(Kind::EventEnvelopeInvalid, msg).key(key()).column(col).actual(found).at(rel, line);
+    if env.event_type.is_empty() {
+        out.push((SLOT_ENVELOPE, inv("type", "event has no type".into(), "\"\"".into())));
+    }
+    if !is_utc_timestamp(&env.timestamp) {
+        out.push((SLOT_ENVELOPE, inv("timestamp", "timestamp is not an RFC 3339 UTC time".into(), format!("{:?}", env.timestamp))));
+    }
+    match env.event_id.as_deref() {
+        None => out.push((SLOT_ENVELOPE, inv("event_id", "event has no event_id".into(), "absent".into()))),
+        Some(id) => {
+            if !is_prefixed_ulid(id, "evt_") {
+                out.push((SLOT_ENVELOPE, inv("event_id", "event_id is not evt_ + a 26-character ULID".into(), format!("{id:?}"))));
+            }
+        }
+    }
+    if env.v != Some(1) {
+        out.push((SLOT_REST, inv("v", "v must be 1".into(), env.v.map_or("absent".into(), |v| v.to_string()))));
+    }
+    if mode == Mode::Fixture {
+        match env.origin_daemon.as_deref() {
+            Some(d) if is_daemon_id(d) => {}
+            Some(d) => out.push((SLOT_REST, inv("origin_daemon", "origin_daemon is not d_ + 12 lowercase base32 characters".into(), format!("{d:?}")))),
+            None => out.push((SLOT_REST, inv("origin_daemon", "event has no origin_daemon".into(), "absent".into()))),
+        }
+        match env.sequence {
+            Some(n) if n >= 1 => {}
+            Some(n) => out.push((SLOT_REST, inv("sequence", "sequence must be >= 1".into(), n.to_string()))),
+            None => out.push((SLOT_REST, inv("sequence", "event has no sequence".into(), "absent".into()))),
+        }
+    }
+    let canonical = canonical_object(&event.raw);
+    if canonical != text {
+        out.push((
+            SLOT_REST,
+            Finding::new(Kind::EventNotCanonical, format!("line is not the daemon's canonical JSON (sorted keys, Go escaping); {}", first_difference(&canonical, text, ("canonical", "line"))))
+                .key(key())
+                .at(rel, line),
+        ));
+    }
+    match (shard, is_message_event(&env.event_type)) {
+        (None, true) => out.push((SLOT_REST, Finding::new(Kind::EventMisplaced, format!("{} belongs in messages/, not events.jsonl", env.event_type)).key(key()).at(rel, line))),
+        (Some(_), false) => out.push((
+            SLOT_REST,
+            Finding::new(Kind::EventMisplaced, format!("{:?} is not a message event and belongs in events.jsonl", env.event_type)).key(key()).at(rel, line),
+        )),
+        _ => {}
+    }
+}
+
+/// The shard names a `message.create` allows its message's events in: its
+/// agent's, and its real author's when it has one.
+pub(crate) fn allowed_shards(m: &thrum_schemas::events::MessageCreate) -> Vec<String> {
+    let mut allowed = vec![shard_name(&m.agent_id)];
+    if let Some(a) = m.authored_by.as_deref().filter(|a| !a.is_empty()) {
+        allowed.push(shard_name(a));
+    }
+    allowed
+}
+
+/// A message event in shard `s` whose message `mid` is authored elsewhere.
+pub(crate) fn shard_mismatch(mid: &str, allowed: &[String], s: &str, event_id: &str) -> Finding {
+    Finding::new(Kind::ShardMismatch, format!("message {mid} is authored by {}, but the event is in shard {s}", allowed[0]))
+        .key(format!("event_id={event_id}"))
+        .values(format!("messages/{}.jsonl", allowed[0]), format!("messages/{s}.jsonl"))
+}
+
+/// The `event_id_duplicate` finding of a line whose id `id` is first used at `first_rel:first_line`.
+pub(crate) fn duplicate_id(id: &str, first_rel: &str, first_line: u64) -> Finding {
+    Finding::new(Kind::EventIdDuplicate, format!("event_id already used at {first_rel}:{first_line}")).key(format!("event_id={id}"))
+}
+
 /// Envelope, canonical form, duplicate ids, file placement, shard ownership
 /// and (in [`Mode::Fixture`]) sequence order, uniqueness and gaps.
 pub fn check_lines(loaded: &Loaded, mode: Mode, findings: &mut Findings) {
@@ -75,87 +162,36 @@ pub fn check_lines(loaded: &Loaded, mode: Mode, findings: &mut Findings) {
     let mut authors: HashMap<&str, Vec<String>> = HashMap::new();
     for e in &loaded.events {
         if let Payload::MessageCreate(m) = &e.event.payload {
-            let mut allowed = vec![shard_name(&m.agent_id)];
-            if let Some(a) = m.authored_by.as_deref().filter(|a| !a.is_empty()) {
-                allowed.push(shard_name(a));
-            }
-            authors.entry(m.message_id.as_str()).or_insert(allowed);
+            authors.entry(m.message_id.as_str()).or_insert_with(|| allowed_shards(m));
         }
     }
+    let mut local = Vec::new();
     for (i, e) in loaded.events.iter().enumerate() {
-        let env = &e.event.envelope;
-        let key = || format!("event_id={}", e.event_id());
-        let inv = |col: &str, msg: String, found: String| {
-            loaded.at(e, Finding::new(Kind::EventEnvelopeInvalid, msg).key(key()).column(col).actual(found))
-        };
-        if env.event_type.is_empty() {
-            findings.push(inv("type", "event has no type".into(), "\"\"".into()));
-        }
-        if !is_utc_timestamp(&env.timestamp) {
-            findings.push(inv("timestamp", "timestamp is not an RFC 3339 UTC time".into(), format!("{:?}", env.timestamp)));
-        }
-        match env.event_id.as_deref() {
-            None => findings.push(inv("event_id", "event has no event_id".into(), "absent".into())),
-            Some(id) => {
-                if !is_prefixed_ulid(id, "evt_") {
-                    findings.push(inv("event_id", "event_id is not evt_ + a 26-character ULID".into(), format!("{id:?}")));
-                }
-                if let Some(&j) = first_seen.get(id) {
-                    let first = &loaded.events[j];
-                    findings.push(loaded.at(
-                        e,
-                        Finding::new(Kind::EventIdDuplicate, format!("event_id already used at {}:{}", loaded.file_of(first), first.line)).key(key()),
-                    ));
-                } else {
-                    first_seen.insert(id, i);
-                }
-            }
-        }
-        if env.v != Some(1) {
-            findings.push(inv("v", "v must be 1".into(), env.v.map_or("absent".into(), |v| v.to_string())));
-        }
-        if mode == Mode::Fixture {
-            match env.origin_daemon.as_deref() {
-                Some(d) if is_daemon_id(d) => {}
-                Some(d) => findings.push(inv("origin_daemon", "origin_daemon is not d_ + 12 lowercase base32 characters".into(), format!("{d:?}"))),
-                None => findings.push(inv("origin_daemon", "event has no origin_daemon".into(), "absent".into())),
-            }
-            match env.sequence {
-                Some(n) if n >= 1 => {}
-                Some(n) => findings.push(inv("sequence", "sequence must be >= 1".into(), n.to_string())),
-                None => findings.push(inv("sequence", "event has no sequence".into(), "absent".into())),
-            }
-        }
-        let canonical = canonical_object(&e.event.raw);
-        if canonical != e.text {
-            findings.push(loaded.at(
-                e,
-                Finding::new(Kind::EventNotCanonical, format!("line is not the daemon's canonical JSON (sorted keys, Go escaping); {}", first_difference(&canonical, &e.text, ("canonical", "line"))))
-                    .key(key()),
-            ));
-        }
+        let rel = loaded.file_of(e);
         let shard = loaded.files[e.file].shard.as_deref();
-        let msg = is_message_event(&env.event_type);
-        match (shard, msg) {
-            (None, true) => findings.push(loaded.at(e, Finding::new(Kind::EventMisplaced, format!("{} belongs in messages/, not events.jsonl", env.event_type)).key(key()))),
-            (Some(_), false) => findings.push(loaded.at(
-                e,
-                Finding::new(Kind::EventMisplaced, format!("{:?} is not a message event and belongs in events.jsonl", env.event_type)).key(key()),
-            )),
-            (Some(s), true) => {
-                let mid = e.event.raw.get("message_id").and_then(Value::as_str).unwrap_or("");
-                if let Some(allowed) = authors.get(mid) {
-                    if !allowed.iter().any(|a| a == s) {
-                        findings.push(loaded.at(
-                            e,
-                            Finding::new(Kind::ShardMismatch, format!("message {mid} is authored by {}, but the event is in shard {s}", allowed[0]))
-                                .key(key())
-                                .values(format!("messages/{}.jsonl", allowed[0]), format!("messages/{s}.jsonl")),
-                        ));
-                    }
+        local.clear();
+        line_checks(rel, e.line, shard, &e.text, &e.event, mode, &mut local);
+        for (_, f) in local.iter().filter(|(s, _)| *s == SLOT_ENVELOPE) {
+            findings.push(f.clone());
+        }
+        if let Some(id) = e.event.envelope.event_id.as_deref() {
+            if let Some(&j) = first_seen.get(id) {
+                let first = &loaded.events[j];
+                findings.push(loaded.at(e, duplicate_id(id, loaded.file_of(first), first.line)));
+            } else {
+                first_seen.insert(id, i);
+            }
+        }
+        for (_, f) in local.drain(..).filter(|(s, _)| *s == SLOT_REST) {
+            findings.push(f);
+        }
+        if let (Some(s), true) = (shard, is_message_event(&e.event.envelope.event_type)) {
+            let mid = e.event.raw.get("message_id").and_then(Value::as_str).unwrap_or("");
+            if let Some(allowed) = authors.get(mid) {
+                if !allowed.iter().any(|a| a == s) {
+                    findings.push(loaded.at(e, shard_mismatch(mid, allowed, s, e.event_id())));
                 }
             }
-            (None, false) => {}
         }
     }
     if mode == Mode::Fixture {
@@ -333,6 +369,241 @@ pub fn check_event_log(db: &Connection, loaded: &Loaded, findings: &mut Findings
     st
 }
 
+/// [`check_event_log`] from the records of a streamed read: the same
+/// findings, in the same order. Each row is matched with its id's first line
+/// by id and compared by signature ([`crate::stream::row_signature`]); the
+/// lines of rows that differ, and of events without a row, are read again
+/// to report the details.
+pub fn check_event_log_indexed(db: &Connection, idx: &crate::stream::Index, findings: &mut Findings) -> Result<TableStats, crate::error::InputError> {
+    use crate::index::{find, EventKey, Pos};
+    let mut st = TableStats::new("events", "event_log");
+    let mut matched = vec![false; idx.ids.len()];
+    // rows whose signature differs: (first line, event_json, type, timestamp, origin_daemon, sequence)
+    let mut differs: Vec<(usize, [Val; 5])> = Vec::new();
+    let mut extras: Vec<(String, Val, Val, Option<String>)> = Vec::new();
+    let streamed = (|| -> rusqlite::Result<u64> {
+        let mut stmt = db.prepare("SELECT event_id, sequence, type, timestamp, origin_daemon, event_json FROM events ORDER BY event_id")?;
+        let mut rows = stmt.query([])?;
+        let mut n = 0u64;
+        while let Some(r) = rows.next()? {
+            n += 1;
+            let hit = match r.get_ref(0)? {
+                ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(|id| find(&idx.ids, &EventKey::new(id), |x| &x.key)),
+                _ => None,
+            }
+            .filter(|&i| !matched[i]);
+            let v = |k: usize| -> rusqlite::Result<Val> { Ok(Val::from_ref(r.get_ref(k)?)) };
+            let Some(i) = hit else {
+                extras.push((plain(&v(0)?), v(1)?, v(2)?, v(5)?.as_str().map(str::to_owned)));
+                continue;
+            };
+            matched[i] = true;
+            let sig = crate::stream::row_signature(&idx.hasher, [r.get_ref(5)?, r.get_ref(2)?, r.get_ref(3)?, r.get_ref(4)?, r.get_ref(1)?]);
+            if sig != idx.ids[i].sig {
+                differs.push((i, [v(5)?, v(2)?, v(3)?, v(4)?, v(1)?]));
+            }
+        }
+        Ok(n)
+    })();
+    match streamed {
+        Ok(n) => st.rows_db = n,
+        Err(e) => {
+            findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read the events table: {e}")).table("events"));
+            st.other = 1;
+            return Ok(st);
+        }
+    }
+    let missing: Vec<usize> = (0..idx.ids.len()).filter(|&i| !matched[i]).collect();
+    // the type of events without a row; the line and envelope of those whose row differs
+    let types = crate::stream::fetch(&idx.sources, missing.iter().map(|&i| idx.ids[i].pos), |_, e| e.envelope.event_type)?;
+    let lines = crate::stream::fetch(&idx.sources, differs.iter().map(|(i, _)| idx.ids[*i].pos), |t, e| (t.to_owned(), e.envelope))?;
+    enum Entry {
+        NoId,
+        Missing(usize),
+        Differs(usize, [Val; 5]),
+    }
+    let mut entries: Vec<(Pos, Entry)> = idx.noid.iter().map(|&p| (p, Entry::NoId)).collect();
+    entries.extend(missing.into_iter().map(|i| (idx.ids[i].pos, Entry::Missing(i))));
+    entries.extend(differs.into_iter().map(|(i, v)| (idx.ids[i].pos, Entry::Differs(i, v))));
+    entries.sort_by_key(|(p, _)| *p);
+    st.rows_expected = Some((idx.noid.len() + idx.ids.len()) as u64);
+    let empty = (String::new(), thrum_schemas::events::Envelope::default());
+    for (p, entry) in entries {
+        let (rel, line) = (idx.rel(p), p.line());
+        match entry {
+            Entry::NoId => {
+                st.missing += 1;
+                findings.push(Finding::new(Kind::EventLogMissing, "event without event_id cannot have an events row").table("events").at(rel, line));
+            }
+            Entry::Missing(i) => {
+                st.missing += 1;
+                let ty = types.get(&p).map_or("", String::as_str);
+                findings.push(
+                    Finding::new(Kind::EventLogMissing, format!("{ty} has no row in the events table"))
+                        .table("events")
+                        .key(format!("event_id={}", idx.ids[i].key.text()))
+                        .at(rel, line),
+                );
+            }
+            Entry::Differs(i, [json, ty, time, origin, seq]) => {
+                let (text, env) = lines.get(&p).unwrap_or(&empty);
+                let bytes = |v: &Val| -> Option<Vec<u8>> {
+                    match v {
+                        Val::Text(s) => Some(s.as_bytes().to_vec()),
+                        Val::BadText(b) => Some(b.clone()),
+                        _ => None,
+                    }
+                };
+                let mut diffs: Vec<(&'static str, String, String)> = Vec::new();
+                match bytes(&json) {
+                    Some(b) if b == text.as_bytes() => {}
+                    Some(b) => diffs.push(("event_json", "the JSONL line byte for byte".into(), first_difference(text, &String::from_utf8_lossy(&b), ("line", "event_json")))),
+                    None => diffs.push(("event_json", "the JSONL line byte for byte".into(), json.to_string())),
+                }
+                if bytes(&ty).as_deref() != Some(env.event_type.as_bytes()) {
+                    diffs.push(("type", format!("{:?}", env.event_type), ty.to_string()));
+                }
+                if bytes(&time).as_deref() != Some(env.timestamp.as_bytes()) {
+                    diffs.push(("timestamp", format!("{:?}", env.timestamp), time.to_string()));
+                }
+                let o = env.origin_daemon.as_deref().unwrap_or("");
+                if bytes(&origin).as_deref() != Some(o.as_bytes()) {
+                    diffs.push(("origin_daemon", format!("{o:?}"), origin.to_string()));
+                }
+                let seq_ok = matches!((env.sequence, &seq), (Some(s), Val::Int(x)) if s == *x);
+                if !seq_ok {
+                    diffs.push(("sequence", env.sequence.map_or("absent".into(), |s| s.to_string()), seq.to_string()));
+                }
+                if !diffs.is_empty() {
+                    st.differing += 1;
+                }
+                let key = format!("event_id={}", idx.ids[i].key.text());
+                for (col, exp, act) in diffs {
+                    findings.push(
+                        Finding::new(Kind::EventLogDiffers, "events row differs from its JSONL line").table("events").key(key.clone()).column(col).values(exp, act).at(rel, line),
+                    );
+                }
+            }
+        }
+    }
+    let mut positions = Positions::new(idx);
+    for (id, seq, ty, json) in extras {
+        st.extra += 1;
+        let mut f = Finding::new(Kind::EventLogExtra, format!("events row (sequence {seq}, type {ty}) has no JSONL line")).table("events").key(format!("event_id={id}"));
+        let place = match json.as_deref() {
+            Some(j) => positions.expected(j, seq.as_int())?,
+            None => None,
+        };
+        if let Some((rel, line, after)) = place {
+            f.message.push_str(&format!("; it belongs in {rel} at line {line} ({after})"));
+            f = f.file(rel).line(line);
+        }
+        findings.push(f);
+    }
+    Ok(st)
+}
+
+/// [`expected_position`] from the records of a streamed read; each file's
+/// sequences are read (once) when a row needs them.
+struct Positions<'a> {
+    idx: &'a crate::stream::Index,
+    by_rel: HashMap<&'a str, usize>,
+    /// Per file: (sequence, line) of its events, sorted.
+    seqs: HashMap<usize, Vec<(i64, u64)>>,
+}
+
+impl<'a> Positions<'a> {
+    fn new(idx: &'a crate::stream::Index) -> Positions<'a> {
+        let mut by_rel = HashMap::new();
+        for (i, s) in idx.sources.iter().enumerate() {
+            by_rel.entry(s.rel.as_str()).or_insert(i);
+        }
+        Positions { idx, by_rel, seqs: HashMap::new() }
+    }
+
+    fn expected(&mut self, event_json: &str, seq: Option<i64>) -> Result<Option<(String, u64, String)>, crate::error::InputError> {
+        let Ok(v) = serde_json::from_str::<Value>(event_json) else { return Ok(None) };
+        let Some(ty) = v.get("type").and_then(Value::as_str) else { return Ok(None) };
+        let rel = if is_message_event(ty) {
+            let mid = v.get("message_id").and_then(Value::as_str).unwrap_or("");
+            let shard = if ty == "message.create" {
+                v.get("agent_id").and_then(Value::as_str).map(shard_name)
+            } else {
+                self.idx.first_create(mid).map(|c| self.idx.names[c.own as usize].clone())
+            };
+            let Some(shard) = shard else { return Ok(None) };
+            format!(".thrum/messages/{shard}.jsonl")
+        } else {
+            ".thrum/events.jsonl".to_string()
+        };
+        let Some(seq) = seq else { return Ok(None) };
+        let before = match self.by_rel.get(rel.as_str()) {
+            None => None,
+            Some(&fi) => {
+                if !self.seqs.contains_key(&fi) {
+                    let src = &self.idx.sources[fi];
+                    let mut r = crate::stream::EventReader::open(src)?;
+                    let mut list = Vec::new();
+                    while let Some((line, _, e)) = r.next(&src.path)? {
+                        if let Some(s) = e.envelope.sequence {
+                            list.push((s, line));
+                        }
+                    }
+                    list.sort_unstable();
+                    self.seqs.insert(fi, list);
+                }
+                let list = &self.seqs[&fi];
+                let n = list.partition_point(|&(s, _)| s < seq);
+                (n > 0).then(|| list[n - 1])
+            }
+        };
+        Ok(Some(match before {
+            Some((s, line)) => (rel, line + 1, format!("after line {line} with sequence {s}")),
+            None => (rel, 1, "before every other event of the file".to_string()),
+        }))
+    }
+}
+
+/// [`check_shards`] from the records of a streamed read.
+pub fn check_shards_indexed(tree: &Tree, db: &Connection, idx: &crate::stream::Index, findings: &mut Findings) {
+    let safe = |s: &str| !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\', '\0']);
+    let exists = |name: &str| safe(name) && tree.path(&format!("messages/{name}.jsonl")).is_file();
+    // shard name -> (agent_id, messages, first message id)
+    let mut missing: BTreeMap<String, (String, u64, String)> = BTreeMap::new();
+    let read = for_each_row(db, "SELECT message_id, agent_id, authored_by FROM messages ORDER BY message_id", |r| {
+        let (Some(mid), Some(agent)) = (r[0].as_str(), r[1].as_str()) else { return };
+        if idx.first_create(mid).is_some() {
+            return;
+        }
+        let own = shard_name(agent);
+        let other = r[2].as_str().filter(|a| !a.is_empty()).map(shard_name);
+        if !safe(&own) || exists(&own) || other.as_deref().is_some_and(exists) {
+            return;
+        }
+        let e = missing.entry(own).or_insert_with(|| (agent.to_owned(), 0, mid.to_owned()));
+        e.1 += 1;
+    });
+    if read.is_err() {
+        return; // reported as table_unreadable by the comparison
+    }
+    push_shard_missing(missing, findings);
+}
+
+fn push_shard_missing(missing: BTreeMap<String, (String, u64, String)>, findings: &mut Findings) {
+    for (name, (agent, n, first)) in missing {
+        findings.push(
+            Finding::new(
+                Kind::ShardMissing,
+                format!("{n} message(s) of agent {agent} are in the database (the first: {first}), but its shard file is absent and no other file holds their message.create"),
+            )
+            .file(format!(".thrum/messages/{name}.jsonl"))
+            .table("messages")
+            .key(format!("agent_id={agent}"))
+            .values("present", "absent"),
+        );
+    }
+}
+
 /// Where the line of an `events` row would be: its file (the author's shard
 /// for message events, else `events.jsonl`) and the line after the last
 /// event of that file with a smaller sequence.
@@ -372,7 +643,9 @@ fn count(db: &Connection, table: &str) -> u64 {
     db.query_row(&format!("SELECT count(*) FROM {}", crate::value::quote_ident(table)), [], |r| r.get::<_, i64>(0)).map(|n| n as u64).unwrap_or(0)
 }
 
-/// References and plausibility of the local-only tables.
+/// References and plausibility of the local-only tables. Rows are read one
+/// at a time; a table that cannot be read to the end is reported
+/// `table_unreadable` instead of its rows' findings.
 pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: &mut Findings) -> Vec<TableStats> {
     let mut out = Vec::new();
     let unreadable = |findings: &mut Findings, t: &str, e: rusqlite::Error| {
@@ -381,68 +654,76 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
         st.other = 1;
         st
     };
+    let flush = |findings: &mut Findings, buf: Vec<Finding>| {
+        for f in buf {
+            findings.push(f);
+        }
+    };
 
     // message_reads
     let mut st = TableStats::new("message_reads", "local");
     st.rows_db = count(db, "message_reads");
-    match query_rows(
+    let mut buf: Vec<Finding> = Vec::new();
+    let read = for_each_row(
         db,
         "SELECT r.message_id, r.session_id, r.agent_id, r.read_at, m.created_at, s.agent_id, s.started_at, s.ended_at, \
          m.message_id IS NOT NULL, s.session_id IS NOT NULL, EXISTS(SELECT 1 FROM agents a WHERE a.agent_id = r.agent_id) \
          FROM message_reads r LEFT JOIN messages m ON m.message_id = r.message_id LEFT JOIN sessions s ON s.session_id = r.session_id \
          ORDER BY r.message_id, r.session_id",
-    ) {
-        Ok(rows) => {
-            for r in rows {
-                let key = || format!("message_id={}, session_id={}", plain(&r[0]), plain(&r[1]));
-                let mut bad = false;
-                let mut push = |f: Finding| {
-                    bad = true;
-                    findings.push(f.table("message_reads").key(key()));
-                };
-                let has_msg = r[8] == Val::Int(1);
-                let has_ses = r[9] == Val::Int(1);
-                if !has_msg {
-                    push(Finding::new(Kind::DanglingReference, "read of a message that does not exist").column("message_id"));
-                }
-                if !has_ses {
-                    push(Finding::new(Kind::DanglingReference, "read by a session that does not exist").column("session_id"));
-                }
-                let agent = plain(&r[2]);
-                if r[10] != Val::Int(1) && !cleaned_agents.contains(&agent) {
-                    push(Finding::new(Kind::DanglingReference, "read by an agent that does not exist").column("agent_id"));
-                }
-                if has_ses && r[5] != r[2] {
-                    push(Finding::new(Kind::ReferenceMismatch, "the read's agent is not the reading session's agent").column("agent_id").values(r[5].to_string(), r[2].to_string()));
-                }
-                let read = r[3].as_str().and_then(ts);
-                match read {
-                    None => push(Finding::new(Kind::TimestampInvalid, "read_at is not an RFC 3339 timestamp").column("read_at").actual(r[3].to_string())),
-                    Some(read) => {
-                        if let Some(created) = r[4].as_str().and_then(ts) {
-                            if read < created {
-                                push(
-                                    Finding::new(Kind::ReadBeforeMessage, "message read before it was created")
-                                        .column("read_at")
-                                        .values(format!(">= created_at {}", r[4]), r[3].to_string()),
-                                );
-                            }
-                        }
-                        let started = r[6].as_str().and_then(ts);
-                        let ended = r[7].as_str().and_then(ts);
-                        if has_ses && (started.is_some_and(|s| read < s) || ended.is_some_and(|e| read > e)) {
+        |r| {
+            let key = || format!("message_id={}, session_id={}", plain(&r[0]), plain(&r[1]));
+            let mut bad = false;
+            let mut push = |f: Finding| {
+                bad = true;
+                buf.push(f.table("message_reads").key(key()));
+            };
+            let has_msg = r[8] == Val::Int(1);
+            let has_ses = r[9] == Val::Int(1);
+            if !has_msg {
+                push(Finding::new(Kind::DanglingReference, "read of a message that does not exist").column("message_id"));
+            }
+            if !has_ses {
+                push(Finding::new(Kind::DanglingReference, "read by a session that does not exist").column("session_id"));
+            }
+            let agent = plain(&r[2]);
+            if r[10] != Val::Int(1) && !cleaned_agents.contains(&agent) {
+                push(Finding::new(Kind::DanglingReference, "read by an agent that does not exist").column("agent_id"));
+            }
+            if has_ses && r[5] != r[2] {
+                push(Finding::new(Kind::ReferenceMismatch, "the read's agent is not the reading session's agent").column("agent_id").values(r[5].to_string(), r[2].to_string()));
+            }
+            let read = r[3].as_str().and_then(ts);
+            match read {
+                None => push(Finding::new(Kind::TimestampInvalid, "read_at is not an RFC 3339 timestamp").column("read_at").actual(r[3].to_string())),
+                Some(read) => {
+                    if let Some(created) = r[4].as_str().and_then(ts) {
+                        if read < created {
                             push(
-                                Finding::new(Kind::ReadOutsideSession, "read recorded outside the reading session's lifetime")
+                                Finding::new(Kind::ReadBeforeMessage, "message read before it was created")
                                     .column("read_at")
-                                    .values(format!("between started_at {} and ended_at {}", r[6], r[7]), r[3].to_string()),
+                                    .values(format!(">= created_at {}", r[4]), r[3].to_string()),
                             );
                         }
                     }
-                }
-                if bad {
-                    st.other += 1;
+                    let started = r[6].as_str().and_then(ts);
+                    let ended = r[7].as_str().and_then(ts);
+                    if has_ses && (started.is_some_and(|s| read < s) || ended.is_some_and(|e| read > e)) {
+                        push(
+                            Finding::new(Kind::ReadOutsideSession, "read recorded outside the reading session's lifetime")
+                                .column("read_at")
+                                .values(format!("between started_at {} and ended_at {}", r[6], r[7]), r[3].to_string()),
+                        );
+                    }
                 }
             }
+            if bad {
+                st.other += 1;
+            }
+        },
+    );
+    match read {
+        Ok(()) => {
+            flush(findings, buf);
             out.push(st);
         }
         Err(e) => out.push(unreadable(findings, "message_reads", e)),
@@ -451,37 +732,40 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
     // subscriptions
     let mut st = TableStats::new("subscriptions", "local");
     st.rows_db = count(db, "subscriptions");
-    match query_rows(
+    let mut buf: Vec<Finding> = Vec::new();
+    let read = for_each_row(
         db,
         "SELECT x.id, x.session_id, x.scope_type, x.scope_value, x.mention_role, x.created_at, \
          EXISTS(SELECT 1 FROM sessions s WHERE s.session_id = x.session_id) FROM subscriptions x ORDER BY x.id",
-    ) {
-        Ok(rows) => {
-            for r in rows {
-                let key = || format!("id={} (session_id={})", plain(&r[0]), plain(&r[1]));
-                let mut bad = false;
-                let mut push = |f: Finding| {
-                    bad = true;
-                    findings.push(f.table("subscriptions").key(key()));
-                };
-                if r[6] != Val::Int(1) {
-                    push(Finding::new(Kind::DanglingReference, "subscription of a session that does not exist").column("session_id"));
-                }
-                let set = |v: &Val| !v.is_null();
-                let shape_ok = matches!((set(&r[2]), set(&r[3]), set(&r[4])), (true, true, false) | (false, false, true) | (false, false, false));
-                if !shape_ok {
-                    push(
-                        Finding::new(Kind::SubscriptionShapeInvalid, "expected scope (type+value), mention (role) or all (all NULL)")
-                            .actual(format!("scope_type={}, scope_value={}, mention_role={}", r[2], r[3], r[4])),
-                    );
-                }
-                if r[5].as_str().and_then(ts).is_none() {
-                    push(Finding::new(Kind::TimestampInvalid, "created_at is not an RFC 3339 timestamp").column("created_at").actual(r[5].to_string()));
-                }
-                if bad {
-                    st.other += 1;
-                }
+        |r| {
+            let key = || format!("id={} (session_id={})", plain(&r[0]), plain(&r[1]));
+            let mut bad = false;
+            let mut push = |f: Finding| {
+                bad = true;
+                buf.push(f.table("subscriptions").key(key()));
+            };
+            if r[6] != Val::Int(1) {
+                push(Finding::new(Kind::DanglingReference, "subscription of a session that does not exist").column("session_id"));
             }
+            let set = |v: &Val| !v.is_null();
+            let shape_ok = matches!((set(&r[2]), set(&r[3]), set(&r[4])), (true, true, false) | (false, false, true) | (false, false, false));
+            if !shape_ok {
+                push(
+                    Finding::new(Kind::SubscriptionShapeInvalid, "expected scope (type+value), mention (role) or all (all NULL)")
+                        .actual(format!("scope_type={}, scope_value={}, mention_role={}", r[2], r[3], r[4])),
+                );
+            }
+            if r[5].as_str().and_then(ts).is_none() {
+                push(Finding::new(Kind::TimestampInvalid, "created_at is not an RFC 3339 timestamp").column("created_at").actual(r[5].to_string()));
+            }
+            if bad {
+                st.other += 1;
+            }
+        },
+    );
+    match read {
+        Ok(()) => {
+            flush(findings, buf);
             out.push(st);
         }
         Err(e) => out.push(unreadable(findings, "subscriptions", e)),
@@ -494,23 +778,25 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
         let sql = format!(
             "SELECT x.session_id, x.{a}, x.{b}, x.added_at, EXISTS(SELECT 1 FROM sessions s WHERE s.session_id = x.session_id) FROM {table} x ORDER BY 1, 2, 3"
         );
-        match query_rows(db, &sql) {
-            Ok(rows) => {
-                for r in rows {
-                    let key = || format!("session_id={}, {a}={}, {b}={}", plain(&r[0]), plain(&r[1]), plain(&r[2]));
-                    let mut bad = false;
-                    if r[4] != Val::Int(1) {
-                        bad = true;
-                        findings.push(Finding::new(Kind::DanglingReference, "row of a session that does not exist").table(table).key(key()).column("session_id"));
-                    }
-                    if r[3].as_str().and_then(ts).is_none() {
-                        bad = true;
-                        findings.push(Finding::new(Kind::TimestampInvalid, "added_at is not an RFC 3339 timestamp").table(table).key(key()).column("added_at").actual(r[3].to_string()));
-                    }
-                    if bad {
-                        st.other += 1;
-                    }
-                }
+        let mut buf: Vec<Finding> = Vec::new();
+        let read = for_each_row(db, &sql, |r| {
+            let key = || format!("session_id={}, {a}={}, {b}={}", plain(&r[0]), plain(&r[1]), plain(&r[2]));
+            let mut bad = false;
+            if r[4] != Val::Int(1) {
+                bad = true;
+                buf.push(Finding::new(Kind::DanglingReference, "row of a session that does not exist").table(table).key(key()).column("session_id"));
+            }
+            if r[3].as_str().and_then(ts).is_none() {
+                bad = true;
+                buf.push(Finding::new(Kind::TimestampInvalid, "added_at is not an RFC 3339 timestamp").table(table).key(key()).column("added_at").actual(r[3].to_string()));
+            }
+            if bad {
+                st.other += 1;
+            }
+        });
+        match read {
+            Ok(()) => {
+                flush(findings, buf);
                 out.push(st);
             }
             Err(e) => out.push(unreadable(findings, table, e)),
@@ -521,38 +807,40 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
     let mut st = TableStats::new("sync_checkpoints", "local");
     st.rows_db = count(db, "sync_checkpoints");
     let max_seq: i64 = db.query_row("SELECT coalesce(max(sequence), 0) FROM events", [], |r| r.get(0)).unwrap_or(0);
-    match query_rows(db, "SELECT peer_daemon_id, last_synced_sequence, last_sync_timestamp, typeof(last_sync_timestamp) FROM sync_checkpoints ORDER BY 1") {
-        Ok(rows) => {
-            for r in rows {
-                let key = || format!("peer_daemon_id={}", plain(&r[0]));
-                let mut bad = false;
-                match r[1].as_int() {
-                    Some(n) if n <= max_seq && n >= 0 => {}
-                    _ => {
-                        bad = true;
-                        findings.push(
-                            Finding::new(Kind::CheckpointAhead, "last_synced_sequence is beyond the last event sequence")
-                                .table("sync_checkpoints")
-                                .key(key())
-                                .column("last_synced_sequence")
-                                .values(format!("0..={max_seq}"), r[1].to_string()),
-                        );
-                    }
-                }
-                if r[3].as_str() != Some("integer") {
-                    bad = true;
-                    findings.push(
-                        Finding::new(Kind::TimestampInvalid, "last_sync_timestamp is not integer unix seconds")
-                            .table("sync_checkpoints")
-                            .key(key())
-                            .column("last_sync_timestamp")
-                            .actual(r[2].to_string()),
-                    );
-                }
-                if bad {
-                    st.other += 1;
-                }
+    let mut buf: Vec<Finding> = Vec::new();
+    let read = for_each_row(db, "SELECT peer_daemon_id, last_synced_sequence, last_sync_timestamp, typeof(last_sync_timestamp) FROM sync_checkpoints ORDER BY 1", |r| {
+        let key = || format!("peer_daemon_id={}", plain(&r[0]));
+        let mut bad = false;
+        match r[1].as_int() {
+            Some(n) if n <= max_seq && n >= 0 => {}
+            _ => {
+                bad = true;
+                buf.push(
+                    Finding::new(Kind::CheckpointAhead, "last_synced_sequence is beyond the last event sequence")
+                        .table("sync_checkpoints")
+                        .key(key())
+                        .column("last_synced_sequence")
+                        .values(format!("0..={max_seq}"), r[1].to_string()),
+                );
             }
+        }
+        if r[3].as_str() != Some("integer") {
+            bad = true;
+            buf.push(
+                Finding::new(Kind::TimestampInvalid, "last_sync_timestamp is not integer unix seconds")
+                    .table("sync_checkpoints")
+                    .key(key())
+                    .column("last_sync_timestamp")
+                    .actual(r[2].to_string()),
+            );
+        }
+        if bad {
+            st.other += 1;
+        }
+    });
+    match read {
+        Ok(()) => {
+            flush(findings, buf);
             out.push(st);
         }
         Err(e) => out.push(unreadable(findings, "sync_checkpoints", e)),
@@ -724,18 +1012,7 @@ pub fn check_shards(tree: &Tree, db: &Connection, loaded: &Loaded, findings: &mu
         let e = missing.entry(own).or_insert_with(|| (agent.to_owned(), 0, mid.to_owned()));
         e.1 += 1;
     }
-    for (name, (agent, n, first)) in missing {
-        findings.push(
-            Finding::new(
-                Kind::ShardMissing,
-                format!("{n} message(s) of agent {agent} are in the database (the first: {first}), but its shard file is absent and no other file holds their message.create"),
-            )
-            .file(format!(".thrum/messages/{name}.jsonl"))
-            .table("messages")
-            .key(format!("agent_id={agent}"))
-            .values("present", "absent"),
-        );
-    }
+    push_shard_missing(missing, findings);
 }
 
 /// `config.json`, the `thrum.db` placeholder, and archive entries under `.thrum/`.

@@ -13,7 +13,7 @@
 
 use crate::findings::{Finding, Findings, Kind};
 use crate::util::ts;
-use crate::value::{cmp_keys, key_text, load_rows, Val};
+use crate::value::{cmp_keys, cmp_ref, eq_ref, key_text, load_rows, quote_ident, Val};
 use rusqlite::Connection;
 use serde::Serialize;
 use std::cmp::Ordering;
@@ -229,26 +229,182 @@ pub fn compare_rows(t: &Table, db_rows: &[Vec<Val>], rep_rows: &[Vec<Val>], span
 }
 
 /// Compares every projected table of `db` with `replayed`.
+///
+/// Each table is read from both databases in primary-key order and the two
+/// cursors are merged, one row of each side at a time ([`merge_table`]).
+/// When a side cannot be read that way, or its keys do not come strictly
+/// increasing in [`cmp_keys`] order (duplicate or NULL keys, a collation or
+/// text encoding that orders otherwise), the table is compared by loading
+/// and sorting both sides ([`compare_rows`]), with the same result.
 pub fn compare_projected(db: &Connection, replayed: &Connection, findings: &mut Findings) -> rusqlite::Result<Vec<TableStats>> {
     let spans = SessionSpan::load(db).unwrap_or_default();
     let mut out = Vec::new();
     for t in catalogue::projected() {
-        let cols = col_names(t);
-        let pk = idx(t, t.primary_key);
-        let rep = load_rows(replayed, t.name, &cols, &pk)?;
-        match load_rows(db, t.name, &cols, &pk) {
-            Ok(db_rows) => out.push(compare_rows(t, &db_rows, &rep, &spans, findings)),
-            Err(e) => {
-                findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read the catalogue's columns: {e}")).table(t.name));
-                let mut st = TableStats::new(t.name, "replay");
-                st.rows_expected = Some(rep.len() as u64);
-                st.missing = rep.len() as u64;
-                st.other = 1;
-                out.push(st);
+        if let Some((st, found)) = merge_table(t, db, replayed, &spans) {
+            for f in found {
+                findings.push(f);
+            }
+            out.push(st);
+            continue;
+        }
+        out.push(compare_table_loaded(t, db, replayed, &spans, findings)?);
+    }
+    Ok(out)
+}
+
+/// Compares one table by loading both sides whole and sorting them.
+pub fn compare_table_loaded(t: &Table, db: &Connection, replayed: &Connection, spans: &SessionSpan, findings: &mut Findings) -> rusqlite::Result<TableStats> {
+    let cols = col_names(t);
+    let pk = idx(t, t.primary_key);
+    let rep = load_rows(replayed, t.name, &cols, &pk)?;
+    Ok(match load_rows(db, t.name, &cols, &pk) {
+        Ok(db_rows) => compare_rows(t, &db_rows, &rep, spans, findings),
+        Err(e) => {
+            findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read the catalogue's columns: {e}")).table(t.name));
+            let mut st = TableStats::new(t.name, "replay");
+            st.rows_expected = Some(rep.len() as u64);
+            st.missing = rep.len() as u64;
+            st.other = 1;
+            st
+        }
+    })
+}
+
+/// One side of a merge: a cursor in primary-key order that checks the
+/// keys come strictly increasing.
+struct Side<'s> {
+    rows: rusqlite::Rows<'s>,
+    pk: &'s [usize],
+    last: Vec<Val>,
+    n: u64,
+}
+
+impl<'s> Side<'s> {
+    /// The next row, `Err` when it cannot be read or is out of order.
+    fn next(&mut self) -> Result<Option<&rusqlite::Row<'s>>, ()> {
+        let Some(r) = self.rows.next().map_err(|_| ())? else { return Ok(None) };
+        let mut key = Vec::with_capacity(self.pk.len());
+        for &i in self.pk {
+            key.push(Val::from_ref(r.get_ref(i).map_err(|_| ())?));
+        }
+        if self.n > 0 && self.last.iter().zip(&key).map(|(a, b)| a.cmp_sqlite(b)).find(|o| o.is_ne()) != Some(Ordering::Less) {
+            return Err(());
+        }
+        self.last = key;
+        self.n += 1;
+        Ok(Some(r))
+    }
+}
+
+fn row_vals(r: &rusqlite::Row<'_>, n: usize) -> Result<Vec<Val>, ()> {
+    (0..n).map(|i| r.get_ref(i).map(Val::from_ref).map_err(|_| ())).collect()
+}
+
+/// [`compare_rows`] of a table read through two cursors in key order: the
+/// table's stats and findings, or `None` when a side cannot be read in a
+/// strictly increasing key order, or the database side did not yield every
+/// row of its table (the caller then loads both sides).
+pub fn merge_table(t: &Table, db: &Connection, rep: &Connection, spans: &SessionSpan) -> Option<(TableStats, Vec<Finding>)> {
+    let cols = col_names(t);
+    let pk = idx(t, t.primary_key);
+    let local = idx(t, t.local_columns);
+    let sql = format!(
+        "SELECT {} FROM {} ORDER BY {}",
+        cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "),
+        quote_ident(t.name),
+        pk.iter().map(|&i| format!("{} COLLATE BINARY", quote_ident(cols[i]))).collect::<Vec<_>>().join(", ")
+    );
+    let mut sa = db.prepare(&sql).ok()?;
+    let mut sb = rep.prepare(&sql).ok()?;
+    let n = cols.len();
+    let mut a = Side { rows: sa.query([]).ok()?, pk: &pk, last: Vec::new(), n: 0 };
+    let mut b = Side { rows: sb.query([]).ok()?, pk: &pk, last: Vec::new(), n: 0 };
+    let mut st = TableStats::new(t.name, "replay");
+    let mut found = Vec::new();
+    let mut x = a.next().ok()?;
+    let mut y = b.next().ok()?;
+    loop {
+        let ord = match (x, y) {
+            (Some(r), Some(s)) => {
+                let mut o = Ordering::Equal;
+                for &i in &pk {
+                    o = cmp_ref(r.get_ref(i).ok()?, s.get_ref(i).ok()?);
+                    if o != Ordering::Equal {
+                        break;
+                    }
+                }
+                o
+            }
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => break,
+        };
+        match ord {
+            Ordering::Less => {
+                let r = row_vals(x?, n).ok()?;
+                st.extra += 1;
+                found.push(Finding::new(Kind::RowExtra, format!("database row not produced by the replay: {}", row_text(t, &r))).table(t.name).key(describe_key(t, &r)));
+                x = a.next().ok()?;
+            }
+            Ordering::Greater => {
+                let r = row_vals(y?, n).ok()?;
+                st.missing += 1;
+                found.push(
+                    Finding::new(Kind::RowMissing, format!("row produced by the replay is missing from the database: {}", row_text(t, &r))).table(t.name).key(describe_key(t, &r)),
+                );
+                y = b.next().ok()?;
+            }
+            Ordering::Equal => {
+                let (r, s) = (x?, y?);
+                let mut vals: Option<(Vec<Val>, Vec<Val>)> = None;
+                let mut differs = false;
+                for (ci, c) in t.columns.iter().enumerate() {
+                    if local.contains(&ci) || eq_ref(r.get_ref(ci).ok()?, s.get_ref(ci).ok()?) {
+                        continue;
+                    }
+                    differs = true;
+                    if vals.is_none() {
+                        vals = Some((row_vals(r, n).ok()?, row_vals(s, n).ok()?));
+                    }
+                    let (av, bv) = vals.as_ref()?;
+                    found.push(
+                        Finding::new(Kind::CellDiffers, "database value differs from the replayed value")
+                            .table(t.name)
+                            .key(describe_key(t, av))
+                            .column(c.name)
+                            .values(bv[ci].to_string(), av[ci].to_string()),
+                    );
+                }
+                if differs {
+                    st.differing += 1;
+                }
+                if !local.is_empty() {
+                    let av = row_vals(r, n).ok()?;
+                    if let Some((expected, actual)) = plausibility(t, &av, spans) {
+                        st.other += 1;
+                        found.push(
+                            Finding::new(Kind::LastSeenImplausible, "heartbeat column outside its plausible range")
+                                .table(t.name)
+                                .key(describe_key(t, &av))
+                                .column("last_seen_at")
+                                .values(expected, actual),
+                        );
+                    }
+                }
+                x = a.next().ok()?;
+                y = b.next().ok()?;
             }
         }
     }
-    Ok(out)
+    // The key order came from an index: the rows seen must be the table's
+    // (an index that disagrees with its table is left to the loading path).
+    let in_table: i64 = db.query_row(&format!("SELECT count(*) FROM {} NOT INDEXED", quote_ident(t.name)), [], |r| r.get(0)).ok()?;
+    if u64::try_from(in_table).ok()? != a.n {
+        return None;
+    }
+    st.rows_db = a.n;
+    st.rows_expected = Some(b.n);
+    Some((st, found))
 }
 
 #[cfg(test)]
@@ -282,6 +438,94 @@ mod tests {
         assert_eq!((c.kind, c.column.as_deref()), (Kind::CellDiffers, Some("added_by")));
         assert_eq!(c.key.as_deref(), Some("id=1 (group_id=g, member_type=agent, member_value=x)"));
         assert_eq!((c.expected.as_deref(), c.actual.as_deref()), (Some("\"a\""), Some("NULL")));
+    }
+
+    fn table_db(rows: &[(&'static str, Vec<Val>)]) -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(thrum_schemas::sql::V13).unwrap();
+        for (table, row) in rows {
+            let t = table_of(table);
+            let ph = (1..=row.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+            let vals: Vec<rusqlite::types::Value> = row
+                .iter()
+                .map(|v| match v {
+                    Val::Null => rusqlite::types::Value::Null,
+                    Val::Int(i) => rusqlite::types::Value::Integer(*i),
+                    Val::Real(f) => rusqlite::types::Value::Real(*f),
+                    Val::Text(s) => rusqlite::types::Value::Text(s.clone()),
+                    Val::BadText(b) | Val::Blob(b) => rusqlite::types::Value::Blob(b.clone()),
+                })
+                .collect();
+            let _ = c.execute(&format!("INSERT OR IGNORE INTO {} ({}) VALUES ({ph})", t.name, col_names(t).join(", ")), rusqlite::params_from_iter(vals));
+        }
+        c
+    }
+
+    fn table_of(name: &str) -> &'static Table {
+        table(name).unwrap()
+    }
+
+    fn cell() -> impl proptest::strategy::Strategy<Value = Val> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => prop::sample::select(vec!["a", "b", "c", "2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"]).prop_map(Val::text),
+            1 => (1i64..4).prop_map(Val::Int),
+            1 => Just(Val::Real(1.5)),
+            1 => Just(Val::Null),
+            1 => Just(Val::Blob(vec![b'a'])),
+        ]
+    }
+
+    fn rows() -> impl proptest::strategy::Strategy<Value = Vec<(&'static str, Vec<Val>)>> {
+        use proptest::prelude::*;
+        let names: Vec<&'static str> = catalogue::projected().map(|t| t.name).collect();
+        prop::collection::vec((prop::sample::select(names), prop::collection::vec(cell(), 14)), 0..40)
+            .prop_map(|v| v.into_iter().map(|(t, mut r)| (t, {
+                r.truncate(table_of(t).columns.len());
+                r
+            })).collect())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, failure_persistence: None, ..Default::default() })]
+        /// The merge of two key-ordered cursors reports what loading and
+        /// sorting both sides reports (or declines, and the caller loads).
+        #[test]
+        fn merge_join_equals_loading(a in rows(), b in rows()) {
+            let (db, rep) = (table_db(&a), table_db(&b));
+            let spans = SessionSpan::load(&db).unwrap();
+            for t in catalogue::projected() {
+                let mut f = Findings::new(0);
+                let loaded = compare_table_loaded(t, &db, &rep, &spans, &mut f).unwrap();
+                if let Some((st, found)) = merge_table(t, &db, &rep, &spans) {
+                    proptest::prop_assert_eq!(&st, &loaded);
+                    proptest::prop_assert_eq!(&found[..], f.list());
+                }
+            }
+            let mut f1 = Findings::new(0);
+            let mut f2 = Findings::new(0);
+            let merged = compare_projected(&db, &rep, &mut f1).unwrap();
+            let loaded: Vec<TableStats> = catalogue::projected().map(|t| compare_table_loaded(t, &db, &rep, &spans, &mut f2).unwrap()).collect();
+            proptest::prop_assert_eq!(merged, loaded);
+            proptest::prop_assert_eq!(f1.list(), f2.list());
+        }
+    }
+
+    fn message(id: Val, body: &str) -> (&'static str, Vec<Val>) {
+        let n = Val::Null;
+        ("messages", vec![id, n.clone(), t("a"), t("s"), t("T"), n.clone(), t("f"), t(body), n.clone(), Val::Int(0), n.clone(), n.clone(), n, Val::Int(0)])
+    }
+
+    #[test]
+    fn merge_join_declines_duplicate_and_null_keys() {
+        let db = table_db(&[message(Val::Null, "a"), message(Val::Null, "b")]);
+        assert_eq!(db.query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0)).unwrap(), 2);
+        let rep = table_db(&[]);
+        let spans = SessionSpan::default();
+        assert!(merge_table(table_of("messages"), &db, &rep, &spans).is_none());
+        let clean = table_db(&[message(t("m1"), "a")]);
+        let (st, found) = merge_table(table_of("messages"), &clean, &rep, &spans).unwrap();
+        assert_eq!((st.rows_db, st.extra, found.len()), (1, 1, 1));
     }
 
     #[test]

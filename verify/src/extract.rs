@@ -139,15 +139,21 @@ pub fn extract(archive: &Path, dest: &Path, limits: &Limits) -> Result<Vec<Entry
 /// Extracts into an existing (empty) directory `root`. On error `root` may
 /// hold a partial extraction; callers use a temporary `root`.
 pub fn unpack(archive: &Path, root: &Path, limits: &Limits) -> Result<Vec<Entry>, ExtractError> {
+    unpack_with(archive, root, limits, &mut |_| {})
+}
+
+/// [`unpack`], calling `before` with each entry's normalised path before
+/// the entry is written (every earlier entry is then complete on disk).
+pub fn unpack_with(archive: &Path, root: &Path, limits: &Limits, before: &mut dyn FnMut(&str)) -> Result<Vec<Entry>, ExtractError> {
     let reader = open(archive)?;
-    unpack_reader(archive, reader, root, limits)
+    unpack_reader(archive, reader, root, limits, before)
 }
 
 /// Unpacks an *uncompressed* tar stream into `root` (an existing, empty
 /// directory) with every check of [`unpack`]; `archive` only names the input
 /// in errors. (The fuzz target's entry point.)
 pub fn unpack_tar<'a>(archive: &Path, tar: impl Read + 'a, root: &Path, limits: &Limits) -> Result<Vec<Entry>, ExtractError> {
-    unpack_reader(archive, Box::new(tar), root, limits)
+    unpack_reader(archive, Box::new(tar), root, limits, &mut |_| {})
 }
 
 fn corrupt(archive: &Path, at: Option<&str>, e: io::Error) -> ExtractError {
@@ -194,7 +200,7 @@ fn conflict_or_io(archive: &Path, entry: &str, path: &Path, e: io::Error) -> Ext
     }
 }
 
-fn unpack_reader(archive: &Path, reader: Box<dyn Read + '_>, root: &Path, limits: &Limits) -> Result<Vec<Entry>, ExtractError> {
+fn unpack_reader(archive: &Path, reader: Box<dyn Read + '_>, root: &Path, limits: &Limits, before: &mut dyn FnMut(&str)) -> Result<Vec<Entry>, ExtractError> {
     let mut ar = tar::Archive::new(reader);
     let mut seen: HashSet<String> = HashSet::new();
     let mut out = Vec::new();
@@ -251,6 +257,7 @@ fn unpack_reader(archive: &Path, reader: Box<dyn Read + '_>, root: &Path, limits
         if total > limits.max_total_bytes {
             return Err(ExtractError::TotalTooLarge { archive: archive.to_path_buf(), entry: display, total, limit: limits.max_total_bytes });
         }
+        before(&path);
         let target = root.join(&path);
         let mut sha = None;
         match kind {

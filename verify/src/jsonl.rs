@@ -105,58 +105,87 @@ pub fn parse_file(bytes: &[u8], file: usize, rel: &str, shard: Option<String>) -
     let mut events = Vec::new();
     let mut findings = Vec::new();
     for (no, raw, terminated) in split_lines(bytes) {
-        info.lines = no;
-        let decoded = std::str::from_utf8(raw);
-        let blank = decoded.as_ref().is_ok_and(|t| t.trim().is_empty());
-        if !terminated && !blank {
-            findings.push(Finding::new(Kind::JsonlUnterminatedLine, "last line has no terminating newline").at(rel, no));
-        }
-        if raw.len() > MAX_LINE_BYTES {
-            info.unparsable += 1;
-            findings.push(
-                Finding::new(Kind::JsonlLineTooLong, format!("line skipped: {} bytes, over the reader's limit of {MAX_LINE_BYTES} bytes (1 MiB)", raw.len()))
-                    .at(rel, no)
-                    .values(format!("at most {MAX_LINE_BYTES} bytes"), format!("{} bytes", raw.len())),
-            );
-            continue;
-        }
-        let text = match decoded {
-            Ok(t) => t,
-            Err(e) => {
-                info.unparsable += 1;
-                findings.push(
-                    Finding::new(Kind::JsonlInvalidUtf8, format!("line skipped: invalid UTF-8 at byte {} of the line ({e})", e.valid_up_to()))
-                        .at(rel, no)
-                        .actual(format!("byte offset {}", e.valid_up_to())),
-                );
-                continue;
-            }
+        let line = if raw.len() > MAX_LINE_BYTES {
+            RawLine::Long { len: raw.len() as u64, blank: std::str::from_utf8(raw).is_ok_and(|t| t.trim().is_empty()) }
+        } else {
+            RawLine::Held(raw)
         };
-        if blank {
-            info.blank += 1;
-            continue;
-        }
-        match Event::parse(text) {
-            Ok(event) => {
-                info.events += 1;
-                if matches!(event.payload, Payload::Unknown) && !event.envelope.event_type.is_empty() {
-                    findings.push(
-                        Finding::new(Kind::EventTypeUnknown, format!("event type {:?} is not defined by the format; the projection ignores it", event.envelope.event_type))
-                            .at(rel, no)
-                            .key(format!("event_id={}", event.envelope.event_id.as_deref().unwrap_or("")))
-                            .column("type")
-                            .actual(event.envelope.event_type.clone()),
-                    );
-                }
-                events.push(LoadedEvent { file, line: no, text: text.to_owned(), event });
-            }
-            Err(e) => {
-                info.unparsable += 1;
-                findings.push(Finding::new(Kind::JsonlUnparsable, format!("line skipped: {e}")).at(rel, no));
-            }
+        if let Some((text, event)) = decode_line(no, line, terminated, &mut info, &mut findings) {
+            events.push(LoadedEvent { file, line: no, text: text.to_owned(), event });
         }
     }
     (info, events, findings)
+}
+
+/// One line as read: its bytes, or only its length and whether it is blank
+/// when it is longer than [`MAX_LINE_BYTES`].
+pub(crate) enum RawLine<'a> {
+    Held(&'a [u8]),
+    Long { len: u64, blank: bool },
+}
+
+/// Decodes line `no` of the file `info` describes (see [`parse_file`] for
+/// the rules), counting it in `info` and reporting what is wrong with it in
+/// `findings`. Returns the line's text and event when it is one.
+pub(crate) fn decode_line<'a>(no: u64, line: RawLine<'a>, terminated: bool, info: &mut EventFile, findings: &mut Vec<Finding>) -> Option<(&'a str, Event)> {
+    let rel = info.rel.as_str();
+    info.lines = no;
+    let raw = match line {
+        RawLine::Long { len, blank } => {
+            if !terminated && !blank {
+                findings.push(Finding::new(Kind::JsonlUnterminatedLine, "last line has no terminating newline").at(rel, no));
+            }
+            info.unparsable += 1;
+            findings.push(
+                Finding::new(Kind::JsonlLineTooLong, format!("line skipped: {len} bytes, over the reader's limit of {MAX_LINE_BYTES} bytes (1 MiB)"))
+                    .at(rel, no)
+                    .values(format!("at most {MAX_LINE_BYTES} bytes"), format!("{len} bytes")),
+            );
+            return None;
+        }
+        RawLine::Held(raw) => raw,
+    };
+    let decoded = std::str::from_utf8(raw);
+    let blank = decoded.as_ref().is_ok_and(|t| t.trim().is_empty());
+    if !terminated && !blank {
+        findings.push(Finding::new(Kind::JsonlUnterminatedLine, "last line has no terminating newline").at(rel, no));
+    }
+    let text = match decoded {
+        Ok(t) => t,
+        Err(e) => {
+            info.unparsable += 1;
+            findings.push(
+                Finding::new(Kind::JsonlInvalidUtf8, format!("line skipped: invalid UTF-8 at byte {} of the line ({e})", e.valid_up_to()))
+                    .at(rel, no)
+                    .actual(format!("byte offset {}", e.valid_up_to())),
+            );
+            return None;
+        }
+    };
+    if blank {
+        info.blank += 1;
+        return None;
+    }
+    match Event::parse(text) {
+        Ok(event) => {
+            info.events += 1;
+            if matches!(event.payload, Payload::Unknown) && !event.envelope.event_type.is_empty() {
+                findings.push(
+                    Finding::new(Kind::EventTypeUnknown, format!("event type {:?} is not defined by the format; the projection ignores it", event.envelope.event_type))
+                        .at(rel, no)
+                        .key(format!("event_id={}", event.envelope.event_id.as_deref().unwrap_or("")))
+                        .column("type")
+                        .actual(event.envelope.event_type.clone()),
+                );
+            }
+            Some((text, event))
+        }
+        Err(e) => {
+            info.unparsable += 1;
+            findings.push(Finding::new(Kind::JsonlUnparsable, format!("line skipped: {e}")).at(rel, no));
+            None
+        }
+    }
 }
 
 /// Reads one event file into `loaded`, reporting unparsable and unterminated lines.
@@ -171,14 +200,23 @@ pub fn read_file(loaded: &mut Loaded, path: &std::path::Path, rel: String, shard
     Ok(())
 }
 
-/// Loads `events.jsonl` and `messages/*.jsonl` (sorted by name) and computes
-/// the replay order. Files are decoded on two threads; results are merged in
-/// file order, so the outcome does not depend on timing.
-pub fn load(tree: &Tree, findings: &mut Findings) -> Result<Loaded, InputError> {
-    let mut files: Vec<(std::path::PathBuf, String, Option<String>)> = Vec::new();
+/// An event file to read.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: std::path::PathBuf,
+    /// Path relative to the directory holding `.thrum`.
+    pub rel: String,
+    /// The shard name for `messages/{name}.jsonl`, `None` for `events.jsonl`.
+    pub shard: Option<String>,
+}
+
+/// The event files in file order: `events.jsonl` (reported `file_missing`
+/// when absent), then every `messages/*.jsonl` sorted by name.
+pub fn event_files(tree: &Tree, findings: &mut Findings) -> Result<Vec<Source>, InputError> {
+    let mut files = Vec::new();
     let events = tree.path("events.jsonl");
     if events.is_file() {
-        files.push((events, ".thrum/events.jsonl".into(), None));
+        files.push(Source { path: events, rel: ".thrum/events.jsonl".into(), shard: None });
     } else {
         findings.push(Finding::new(Kind::FileMissing, "events.jsonl is missing; every non-message event is lost").file(".thrum/events.jsonl"));
     }
@@ -196,9 +234,17 @@ pub fn load(tree: &Tree, findings: &mut Findings) -> Result<Loaded, InputError> 
         names.sort();
         for name in names {
             let shard = name.trim_end_matches(".jsonl").to_owned();
-            files.push((dir.join(&name), format!(".thrum/messages/{name}"), Some(shard)));
+            files.push(Source { path: dir.join(&name), rel: format!(".thrum/messages/{name}"), shard: Some(shard) });
         }
     }
+    Ok(files)
+}
+
+/// Loads `events.jsonl` and `messages/*.jsonl` (sorted by name) and computes
+/// the replay order. Files are decoded on two threads; results are merged in
+/// file order, so the outcome does not depend on timing.
+pub fn load(tree: &Tree, findings: &mut Findings) -> Result<Loaded, InputError> {
+    let files: Vec<(std::path::PathBuf, String, Option<String>)> = event_files(tree, findings)?.into_iter().map(|f| (f.path, f.rel, f.shard)).collect();
     let mut contents = Vec::with_capacity(files.len());
     for (path, _, _) in &files {
         contents.push(std::fs::read(path).map_err(|e| InputError::io(path, e))?);

@@ -3,6 +3,8 @@
 //! * [`extract`]: safe extraction of `.tar.zst` / `.tar.gz` archives;
 //! * [`jsonl`] + [`replay`]: read the event logs and project them into a fresh
 //!   v13 database (an implementation independent of the generator);
+//!   [`stream`] does it in bounded memory (files merged as streams, compact
+//!   [`index`] records, [`lines`] read one at a time);
 //! * [`compare`]: row-by-row, column-by-column diff of every projected table;
 //! * [`checks`]: what replay cannot derive (sync log, local tables,
 //!   identities, layout, schema, integrity); [`manifest`]: manifests and
@@ -20,14 +22,17 @@ pub mod dbfile;
 pub mod error;
 pub mod extract;
 pub mod findings;
+pub mod index;
 pub mod input;
 pub mod jsonl;
+pub mod lines;
 pub mod manifest;
 pub mod migrate;
 pub mod parquet;
 pub mod replay;
 pub mod report;
 pub mod schema;
+pub mod stream;
 pub mod util;
 pub mod value;
 pub mod verify;

@@ -165,6 +165,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 limits: limits.limits(),
                 mode: if migrated { Mode::Migrated } else { Mode::Fixture },
                 check_manifest: !no_manifest,
+                ..verify::Options::default()
             };
             let report = verify::verify_path(&path, &opts).with_context(|| format!("cannot verify {}", path.display()))?;
             print!("{}", if json { report.to_json() + "\n" } else { report.render_text() });

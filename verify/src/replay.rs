@@ -84,6 +84,26 @@ pub fn fresh_v13_for_replay() -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// [`fresh_v13_for_replay`] in a new file at `path`, for inputs too large to
+/// project in memory: SQLite keeps at most `cache_bytes` of it in memory.
+/// The rollback journal is kept in memory (events are rolled back to
+/// savepoints, which needs a journal) and nothing is synced: the file is
+/// scratch space, deleted by the caller.
+pub fn fresh_v13_on_disk(path: &std::path::Path, cache_bytes: i64) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-{};",
+        (cache_bytes / 1024).max(1)
+    ))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    conn.execute_batch("PRAGMA foreign_keys=ON;")?;
+    conn.execute_batch(thrum_schemas::sql::V13)?;
+    for (name, _) in thrum_schemas::sql::v13_index_names() {
+        conn.execute_batch(&format!("DROP INDEX {name}"))?;
+    }
+    Ok(conn)
+}
+
 /// Result of a replay.
 pub struct Replay {
     pub conn: Connection,
@@ -92,6 +112,16 @@ pub struct Replay {
     pub rejected: usize,
     /// Agents removed by `agent.cleanup` (their local rows may legitimately remain).
     pub cleaned_agents: HashSet<String>,
+    /// The directory of an on-disk replay database (see [`fresh_v13_on_disk`]),
+    /// removed when the replay is dropped, after `conn` is closed.
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Replay {
+    /// Keeps `dir` (holding the database file of `conn`) until the replay is dropped.
+    pub fn keep_dir(&mut self, dir: tempfile::TempDir) {
+        self._dir = Some(dir);
+    }
 }
 
 /// What applying one event did.
@@ -361,19 +391,28 @@ fn needs_savepoint(p: &Payload) -> bool {
     }
 }
 
-/// Replays every loaded event, in replay order, into a fresh database.
-/// Each event is atomic: it applies entirely or not at all.
-pub fn replay(loaded: &Loaded, findings: &mut Findings) -> rusqlite::Result<Replay> {
-    let conn = fresh_v13_for_replay()?;
-    let mut r = Replay { conn, applied: 0, ignored: 0, rejected: 0, cleaned_agents: HashSet::new() };
-    r.conn.execute_batch("BEGIN")?;
-    for &i in &loaded.order {
-        let e = &loaded.events[i];
-        let sp = needs_savepoint(&e.event.payload);
+/// Applies events one at a time, in replay order, inside one transaction;
+/// each event is atomic: it applies entirely or not at all.
+pub struct Replayer {
+    r: Replay,
+}
+
+impl Replayer {
+    /// Starts replaying into `conn`, a fresh database (see [`fresh_v13_for_replay`]).
+    pub fn new(conn: Connection) -> rusqlite::Result<Replayer> {
+        conn.execute_batch("BEGIN")?;
+        Ok(Replayer { r: Replay { conn, applied: 0, ignored: 0, rejected: 0, cleaned_agents: HashSet::new(), _dir: None } })
+    }
+
+    /// Applies one event read at `rel:line`; what it could not do is reported there.
+    pub fn apply(&mut self, ev: &Event, rel: &str, line: u64, findings: &mut Findings) -> rusqlite::Result<()> {
+        let r = &mut self.r;
+        let at = |f: Finding| f.at(rel, line).key(format!("event_id={}", ev.envelope.event_id.as_deref().unwrap_or("")));
+        let sp = needs_savepoint(&ev.payload);
         if sp {
             r.conn.prepare_cached("SAVEPOINT ev")?.execute([])?;
         }
-        match apply(&r.conn, &e.event) {
+        match apply(&r.conn, ev) {
             Ok(out) => {
                 if sp {
                     r.conn.prepare_cached("RELEASE ev")?.execute([])?;
@@ -383,15 +422,14 @@ pub fn replay(loaded: &Loaded, findings: &mut Findings) -> rusqlite::Result<Repl
                 } else {
                     r.applied += 1;
                 }
-                if let Payload::AgentCleanup(c) = &e.event.payload {
+                if let Payload::AgentCleanup(c) = &ev.payload {
                     r.cleaned_agents.insert(c.agent_id.clone());
                 }
                 for m in out.missing {
-                    findings.push(loaded.at(
-                        e,
-                        Finding::new(Kind::EventTargetMissing, format!("{} refers to {m}, which does not exist at this point of the replay", e.event_type()))
-                            .key(format!("event_id={}", e.event_id())),
-                    ));
+                    findings.push(at(Finding::new(
+                        Kind::EventTargetMissing,
+                        format!("{} refers to {m}, which does not exist at this point of the replay", ev.envelope.event_type),
+                    )));
                 }
             }
             Err(err) => {
@@ -399,16 +437,28 @@ pub fn replay(loaded: &Loaded, findings: &mut Findings) -> rusqlite::Result<Repl
                     r.conn.execute_batch("ROLLBACK TO ev; RELEASE ev;")?;
                 }
                 r.rejected += 1;
-                findings.push(loaded.at(
-                    e,
-                    Finding::new(Kind::ReplayEventRejected, format!("{} rejected by the projection and rolled back: {err}", e.event_type()))
-                        .key(format!("event_id={}", e.event_id())),
-                ));
+                findings.push(at(Finding::new(Kind::ReplayEventRejected, format!("{} rejected by the projection and rolled back: {err}", ev.envelope.event_type))));
             }
         }
+        Ok(())
     }
-    r.conn.execute_batch("COMMIT")?;
-    Ok(r)
+
+    /// Commits the transaction.
+    pub fn finish(self) -> rusqlite::Result<Replay> {
+        self.r.conn.execute_batch("COMMIT")?;
+        Ok(self.r)
+    }
+}
+
+/// Replays every loaded event, in replay order, into a fresh database.
+/// Each event is atomic: it applies entirely or not at all.
+pub fn replay(loaded: &Loaded, findings: &mut Findings) -> rusqlite::Result<Replay> {
+    let mut r = Replayer::new(fresh_v13_for_replay()?)?;
+    for &i in &loaded.order {
+        let e = &loaded.events[i];
+        r.apply(&e.event, loaded.file_of(e), e.line, findings)?;
+    }
+    r.finish()
 }
 
 #[cfg(test)]

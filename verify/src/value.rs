@@ -111,6 +111,42 @@ impl std::fmt::Display for Val {
     }
 }
 
+fn class_ref(v: &ValueRef<'_>) -> u8 {
+    match v {
+        ValueRef::Null => 0,
+        ValueRef::Integer(_) | ValueRef::Real(_) => 1,
+        ValueRef::Text(_) => 2,
+        ValueRef::Blob(_) => 3,
+    }
+}
+
+/// [`Val::cmp_sqlite`] of two borrowed values.
+pub fn cmp_ref(a: ValueRef<'_>, b: ValueRef<'_>) -> Ordering {
+    match class_ref(&a).cmp(&class_ref(&b)) {
+        Ordering::Equal => {}
+        o => return o,
+    }
+    match (a, b) {
+        (ValueRef::Integer(a), ValueRef::Integer(b)) => a.cmp(&b),
+        (ValueRef::Real(a), ValueRef::Real(b)) => a.total_cmp(&b),
+        (ValueRef::Integer(a), ValueRef::Real(b)) => (a as f64).total_cmp(&b).then(Ordering::Less),
+        (ValueRef::Real(a), ValueRef::Integer(b)) => a.total_cmp(&(b as f64)).then(Ordering::Greater),
+        (ValueRef::Text(a), ValueRef::Text(b)) | (ValueRef::Blob(a), ValueRef::Blob(b)) => a.cmp(b),
+        _ => Ordering::Equal,
+    }
+}
+
+/// `Val` equality of two borrowed values (storage class kept, reals by bits).
+pub fn eq_ref(a: ValueRef<'_>, b: ValueRef<'_>) -> bool {
+    match (a, b) {
+        (ValueRef::Null, ValueRef::Null) => true,
+        (ValueRef::Integer(a), ValueRef::Integer(b)) => a == b,
+        (ValueRef::Real(a), ValueRef::Real(b)) => a.to_bits() == b.to_bits(),
+        (ValueRef::Text(a), ValueRef::Text(b)) | (ValueRef::Blob(a), ValueRef::Blob(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// Compares rows by the given key column indexes.
 pub fn cmp_keys(a: &[Val], b: &[Val], key: &[usize]) -> Ordering {
     for &i in key {
@@ -146,6 +182,22 @@ pub fn query_all(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<Vec<Val>>
     Ok(out)
 }
 
+/// Calls `f` with every row of a query, as values, one row at a time.
+pub fn for_each_row(conn: &Connection, sql: &str, mut f: impl FnMut(&[Val])) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare(sql)?;
+    let n = stmt.column_count();
+    let mut rows = stmt.query([])?;
+    let mut v = Vec::with_capacity(n);
+    while let Some(r) = rows.next()? {
+        v.clear();
+        for i in 0..n {
+            v.push(Val::from_ref(r.get_ref(i)?));
+        }
+        f(&v);
+    }
+    Ok(())
+}
+
 /// `"name"` with embedded quotes doubled.
 pub fn quote_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
@@ -176,6 +228,41 @@ mod tests {
         assert_ne!(Val::Null, Val::text(""));
         assert_eq!(Val::text("x").to_string(), "\"x\"");
     }
+    #[test]
+    fn borrowed_comparisons_equal_owned_ones() {
+        let vals = [
+            Val::Null,
+            Val::Int(1),
+            Val::Int(2),
+            Val::Real(1.0),
+            Val::Real(1.5),
+            Val::Real(f64::NAN),
+            Val::text(""),
+            Val::text("a"),
+            Val::text("b"),
+            Val::BadText(vec![0xff]),
+            Val::Blob(vec![]),
+            Val::Blob(vec![0]),
+        ];
+        fn as_ref(v: &Val) -> ValueRef<'_> {
+            match v {
+                Val::Null => ValueRef::Null,
+                Val::Int(i) => ValueRef::Integer(*i),
+                Val::Real(f) => ValueRef::Real(*f),
+                Val::Text(s) => ValueRef::Text(s.as_bytes()),
+                Val::BadText(b) => ValueRef::Text(b),
+                Val::Blob(b) => ValueRef::Blob(b),
+            }
+        }
+        for a in &vals {
+            assert_eq!(&Val::from_ref(as_ref(a)), a);
+            for b in &vals {
+                assert_eq!(cmp_ref(as_ref(a), as_ref(b)), a.cmp_sqlite(b), "{a:?} {b:?}");
+                assert_eq!(eq_ref(as_ref(a), as_ref(b)), a == b, "{a:?} {b:?}");
+            }
+        }
+    }
+
     #[test]
     fn loads_sorted_rows() {
         let c = Connection::open_in_memory().unwrap();

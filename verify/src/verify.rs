@@ -10,11 +10,13 @@ use crate::input::{self, Tree};
 use crate::jsonl;
 use crate::manifest;
 use crate::replay;
+use crate::stream::{self, Stop};
 use crate::report::Report;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
@@ -25,12 +27,28 @@ pub struct Options {
     pub mode: Mode,
     /// Look for a manifest and SHA256SUMS.
     pub check_manifest: bool,
+    /// How the event logs are read (the report is the same either way).
+    pub reader: Reader,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { max_diffs: 20, limits: Limits::default(), mode: Mode::Fixture, check_manifest: true }
+        Options { max_diffs: 20, limits: Limits::default(), mode: Mode::Fixture, check_manifest: true, reader: Reader::Streaming }
     }
+}
+
+/// How the event logs are read and replayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reader {
+    /// As streams merged in replay order, in memory that does not grow with
+    /// the events (see [`crate::stream`]); the replay database of a large
+    /// input is a temporary file.
+    #[default]
+    Streaming,
+    /// Every event decoded and held in memory, then sorted
+    /// ([`crate::jsonl::load`]); the straightforward reference the
+    /// streaming reader is tested against.
+    InMemory,
 }
 
 /// Phase timings of one verification.
@@ -128,7 +146,7 @@ impl FixtureDb {
         })
     }
 
-    /// A read-only connection (memory-mapped reads).
+    /// A read-only connection.
     pub fn open(&self, shown_as: &Path) -> Result<Connection, InputError> {
         use rusqlite::OpenFlags as F;
         let conn = match self {
@@ -140,13 +158,27 @@ impl FixtureDb {
             FixtureDb::Copy(c) => Connection::open_with_flags(&c.path, F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_NO_MUTEX).map_err(|e| InputError::db(shown_as, e))?,
         };
         conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(|e| InputError::db(shown_as, e))?;
-        let _ = conn.pragma_update(None, "mmap_size", 1i64 << 30);
+        // No memory map: pages mapped by the three connections count in the
+        // resident size (up to the map size each), and reads through the
+        // page cache measured as fast on `large`.
+        let _ = conn.pragma_update(None, "mmap_size", 0i64);
         Ok(conn)
     }
 }
 
 /// Opens PATH and verifies it.
+///
+/// An archive read with the streaming reader is extracted on a second
+/// thread, and the event logs are read and replayed as soon as they are
+/// extracted (they come before `var/` in the archive), while the database
+/// is still being written. Should an event file come after `var/`, they are
+/// read again once the extraction is complete, so the report never depends
+/// on the order of the entries.
 pub fn verify_path(path: &Path, opts: &Options) -> Result<Report, InputError> {
+    let is_archive = std::fs::metadata(path).is_ok_and(|m| m.is_file()) && crate::extract::looks_like_archive(path);
+    if is_archive && opts.reader == Reader::Streaming {
+        return verify_archive(path, opts);
+    }
     let tree = input::open(path, &opts.limits)?;
     if tree.is_v5_layout() {
         return Err(InputError::V5Layout { path: path.to_path_buf() });
@@ -154,11 +186,93 @@ pub fn verify_path(path: &Path, opts: &Options) -> Result<Report, InputError> {
     Ok(verify_tree(&tree, opts)?.0)
 }
 
+/// The event logs of a tree, read and replayed ahead of the other checks.
+type Early = (Findings, Result<stream::Streamed, Stop>);
+
+/// Lists and streams the event logs of the tree at `thrum`.
+fn stream_tree(thrum: &Path, base: &Path, mode: Mode, abort: &AtomicBool) -> Early {
+    let t = Tree { thrum: thrum.to_path_buf(), base: base.to_path_buf(), archive: None, entries: None, _tmp: None };
+    let mut listing = Findings::new(0);
+    let streamed = match jsonl::event_files(&t, &mut listing) {
+        Ok(sources) => stream::run(sources, mode, stream::ON_DISK_ABOVE, abort),
+        Err(e) => Err(Stop::Input(e)),
+    };
+    (listing, streamed)
+}
+
+/// [`verify_path`] of an archive: extraction and the event logs overlap.
+fn verify_archive(path: &Path, opts: &Options) -> Result<Report, InputError> {
+    let tmp = tempfile::Builder::new().prefix("verify-").tempdir().map_err(|e| InputError::io(std::env::temp_dir(), e))?;
+    let base = tmp.path().to_path_buf();
+    let thrum = base.join(".thrum");
+    let abort = AtomicBool::new(false);
+    let late = AtomicBool::new(false);
+    let out = std::thread::scope(|s| -> Result<Report, InputError> {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+        let extraction = s.spawn(|| {
+            let mut ready = Some(ready_tx);
+            crate::extract::unpack_with(path, &base, &opts.limits, &mut |p: &str| {
+                let event_file = p == ".thrum" || p == ".thrum/events.jsonl" || p == ".thrum/messages" || p.starts_with(".thrum/messages/");
+                match &ready {
+                    None if event_file => late.store(true, AtomicOrdering::Relaxed),
+                    None => {}
+                    Some(_) if p.starts_with(".thrum/var/") => {
+                        let _ = ready.take().map(|t| t.send(()));
+                    }
+                    Some(_) => {}
+                }
+            })
+        });
+        // the event files are complete when the extraction reaches var/
+        let early = match ready_rx.recv() {
+            Ok(()) if thrum.is_dir() => Some(s.spawn(|| stream_tree(&thrum, &base, opts.mode, &abort))),
+            _ => None,
+        };
+        let stop = || abort.store(true, AtomicOrdering::Relaxed);
+        let entries = match extraction.join() {
+            Ok(Ok(e)) => e,
+            Ok(Err(e)) => {
+                stop();
+                return Err(e.into());
+            }
+            Err(_) => {
+                stop();
+                return Err(InputError::Unreadable { path: path.to_path_buf(), reason: "extraction thread panicked".into() });
+            }
+        };
+        if !thrum.is_dir() {
+            stop();
+            return Err(InputError::NoThrumRoot { path: path.to_path_buf() });
+        }
+        let tree = Tree { thrum: thrum.clone(), base: base.clone(), archive: Some(path.to_path_buf()), entries: Some(entries), _tmp: None };
+        if tree.is_v5_layout() {
+            stop();
+            return Err(InputError::V5Layout { path: path.to_path_buf() });
+        }
+        let early = if late.load(AtomicOrdering::Relaxed) {
+            stop();
+            None
+        } else {
+            early
+        };
+        let early = move || -> Option<Early> { early.map(|h| h.join().unwrap_or_else(|_| (Findings::new(0), Err(Stop::Cancelled)))) };
+        let r = verify_tree_early(&tree, opts, early);
+        stop();
+        Ok(r?.0)
+    });
+    drop(tmp);
+    out
+}
+
 /// Verifies an opened tree; returns the report and phase timings.
 pub fn verify_tree(tree: &Tree, opts: &Options) -> Result<(Report, Timings), InputError> {
+    verify_tree_early(tree, opts, || None)
+}
+
+fn verify_tree_early(tree: &Tree, opts: &Options, early: impl FnOnce() -> Option<Early> + Send) -> Result<(Report, Timings), InputError> {
     let mut findings = Findings::new(opts.max_diffs);
     let mut summary: BTreeMap<String, Value> = BTreeMap::new();
-    let (tables, version, timings) = verify_into(tree, opts, &mut findings, &mut summary)?;
+    let (tables, version, timings) = verify_into_early(tree, opts, &mut findings, &mut summary, early)?;
     Ok((Report::new("replay", tree.display(), version, summary, tables, findings), timings))
 }
 
@@ -169,6 +283,18 @@ pub fn verify_into(
     opts: &Options,
     findings: &mut Findings,
     summary: &mut BTreeMap<String, Value>,
+) -> Result<(Vec<TableStats>, Option<i64>, Timings), InputError> {
+    verify_into_early(tree, opts, findings, summary, || None)
+}
+
+/// [`verify_into`]; `early` gives the event logs when they were already
+/// streamed (see [`verify_path`]).
+fn verify_into_early(
+    tree: &Tree,
+    opts: &Options,
+    findings: &mut Findings,
+    summary: &mut BTreeMap<String, Value>,
+    early: impl FnOnce() -> Option<Early> + Send,
 ) -> Result<(Vec<TableStats>, Option<i64>, Timings), InputError> {
     let mut t = Timings::default();
     let mut clock = Instant::now();
@@ -198,43 +324,108 @@ pub fn verify_into(
         });
 
         checks::check_layout(tree, findings);
-        let loaded = jsonl::load(tree, findings)?;
-        t.mark("read_jsonl", &mut clock);
-
-        // The line checks read only `loaded`: a third thread, merged in order.
-        let mut main_f = Findings::new(0);
-        let (lines_f, rep, mut tables) = std::thread::scope(|inner| -> Result<_, InputError> {
-            let lines = inner.spawn(|| {
-                let mut f = Findings::new(0);
-                checks::check_lines(&loaded, opts.mode, &mut f);
-                f
-            });
-            let rep = replay::replay(&loaded, &mut main_f).map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("replay database failed: {e}") })?;
-            t.mark("replay", &mut clock);
-            let tables = compare::compare_projected(&db, &rep.conn, &mut main_f)
-                .map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("reading the replayed database failed: {e}") })?;
-            t.mark("compare", &mut clock);
-            let lines_f = lines.join().map_err(|_| InputError::Unreadable { path: tree.thrum.clone(), reason: "line check thread panicked".into() })?;
-            Ok((lines_f, rep, tables))
-        })?;
-
-        match opts.mode {
-            Mode::Fixture => tables.push(checks::check_event_log(&db, &loaded, &mut main_f)),
-            Mode::Migrated => {
-                let n: i64 = db.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap_or(-1);
-                summary.insert("events_table".into(), json!(format!("{n} rows (not backfilled by the migration; not compared)")));
+        let (listing, streamed) = match opts.reader {
+            Reader::InMemory => (Findings::new(0), None),
+            Reader::Streaming => {
+                let (listing, result) = match early() {
+                    Some(e) => e,
+                    None => stream_tree(&tree.thrum, &tree.base, opts.mode, &AtomicBool::new(false)),
+                };
+                match result {
+                    Ok(s) => (listing, Some(s)),
+                    Err(Stop::TooLarge) => (listing, None),
+                    Err(Stop::Input(e)) => return Err(e),
+                    Err(Stop::Replay(e)) => return Err(InputError::Unreadable { path: tree.thrum.clone(), reason: format!("replay database failed: {e}") }),
+                    Err(Stop::Unsorted | Stop::Cancelled) => {
+                        return Err(InputError::Unreadable { path: tree.thrum.clone(), reason: "reading the event logs stopped unexpectedly".into() })
+                    }
+                }
             }
-        }
-        t.mark("event_log", &mut clock);
-        tables.extend(checks::check_local(&db, &rep.cleaned_agents, &mut main_f));
-        checks::check_identities(tree, &db, &mut main_f);
-        checks::check_shards(tree, &db, &loaded, &mut main_f);
-        t.mark("local_checks", &mut clock);
-        for part in [lines_f, main_f] {
-            for f in part.into_parts().0 {
-                findings.push(f);
+        };
+        let (tables, files, events, rep) = match streamed {
+            Some(s) => {
+                for f in listing.into_parts().0.into_iter().chain(s.read_findings) {
+                    findings.push(f);
+                }
+                t.mark("read_and_replay", &mut clock);
+                // The comparison reads the replayed database; the other
+                // checks read only the fixture's: a third thread, merged in order.
+                let mut main_f = Findings::new(0);
+                for f in s.replay_findings {
+                    main_f.push(f);
+                }
+                let (compared, side) = std::thread::scope(|inner| {
+                    let side = inner.spawn(|| -> Result<(Vec<TableStats>, Findings, Duration), InputError> {
+                        let t0 = Instant::now();
+                        let db3 = fixture_db.open(&db_src)?;
+                        let mut f = Findings::new(0);
+                        let mut tables = Vec::new();
+                        if opts.mode == Mode::Fixture {
+                            tables.push(checks::check_event_log_indexed(&db3, &s.index, &mut f)?);
+                        }
+                        tables.extend(checks::check_local(&db3, &s.replay.cleaned_agents, &mut f));
+                        checks::check_identities(tree, &db3, &mut f);
+                        checks::check_shards_indexed(tree, &db3, &s.index, &mut f);
+                        Ok((tables, f, t0.elapsed()))
+                    });
+                    let compared = compare::compare_projected(&db, &s.replay.conn, &mut main_f)
+                        .map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("reading the replayed database failed: {e}") });
+                    t.mark("compare", &mut clock);
+                    (compared, side.join())
+                });
+                let side = side.map_err(|_| InputError::Unreadable { path: tree.thrum.clone(), reason: "check thread panicked".into() });
+                let mut tables = compared?;
+                let (side_tables, side_f, side_time) = side??;
+                if opts.mode == Mode::Migrated {
+                    events_not_compared(&db, summary);
+                }
+                t.mark("wait_checks", &mut clock);
+                t.phases.push(("event_log + local_checks (parallel)", side_time));
+                tables.extend(side_tables);
+                for f in s.line_findings.into_iter().chain(main_f.into_parts().0).chain(side_f.into_parts().0) {
+                    findings.push(f);
+                }
+                (tables, s.files, s.events as usize, s.replay)
             }
-        }
+            None => {
+                let loaded = jsonl::load(tree, findings)?;
+                t.mark("read_jsonl", &mut clock);
+
+                // The line checks read only `loaded`: a third thread, merged in order.
+                let mut main_f = Findings::new(0);
+                let (lines_f, rep, mut tables) = std::thread::scope(|inner| -> Result<_, InputError> {
+                    let lines = inner.spawn(|| {
+                        let mut f = Findings::new(0);
+                        checks::check_lines(&loaded, opts.mode, &mut f);
+                        f
+                    });
+                    let rep = replay::replay(&loaded, &mut main_f).map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("replay database failed: {e}") })?;
+                    t.mark("replay", &mut clock);
+                    let tables = compare::compare_projected(&db, &rep.conn, &mut main_f)
+                        .map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("reading the replayed database failed: {e}") })?;
+                    t.mark("compare", &mut clock);
+                    let lines_f = lines.join().map_err(|_| InputError::Unreadable { path: tree.thrum.clone(), reason: "line check thread panicked".into() })?;
+                    Ok((lines_f, rep, tables))
+                })?;
+
+                match opts.mode {
+                    Mode::Fixture => tables.push(checks::check_event_log(&db, &loaded, &mut main_f)),
+                    Mode::Migrated => events_not_compared(&db, summary),
+                }
+                t.mark("event_log", &mut clock);
+                tables.extend(checks::check_local(&db, &rep.cleaned_agents, &mut main_f));
+                checks::check_identities(tree, &db, &mut main_f);
+                checks::check_shards(tree, &db, &loaded, &mut main_f);
+                t.mark("local_checks", &mut clock);
+                for part in [lines_f, main_f] {
+                    for f in part.into_parts().0 {
+                        findings.push(f);
+                    }
+                }
+                let events = loaded.events.len();
+                (tables, loaded.files, events, rep)
+            }
+        };
 
         let aux = aux.join().map_err(|_| InputError::Unreadable { path: db_src.clone(), reason: "schema/manifest check thread panicked".into() })??;
         t.mark("wait_parallel", &mut clock);
@@ -252,7 +443,8 @@ pub fn verify_into(
                 summary.insert("sha256sums".into(), json!(p.display().to_string()));
             }
         }
-        add_summary(summary, &loaded, &rep, opts.mode);
+        add_summary(summary, &files, events, &rep, opts.mode);
+        drop(rep);
         Ok((tables, aux.version, t))
     })
 }
@@ -265,13 +457,18 @@ struct AuxOutcome {
     manifest_time: Duration,
 }
 
-fn add_summary(summary: &mut BTreeMap<String, Value>, loaded: &jsonl::Loaded, rep: &replay::Replay, mode: Mode) {
-    let lines: u64 = loaded.files.iter().map(|f| f.lines).sum();
-    summary.insert("jsonl_files".into(), json!(loaded.files.len()));
+fn events_not_compared(db: &Connection, summary: &mut BTreeMap<String, Value>) {
+    let n: i64 = db.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap_or(-1);
+    summary.insert("events_table".into(), json!(format!("{n} rows (not backfilled by the migration; not compared)")));
+}
+
+fn add_summary(summary: &mut BTreeMap<String, Value>, files: &[jsonl::EventFile], events: usize, rep: &replay::Replay, mode: Mode) {
+    let lines: u64 = files.iter().map(|f| f.lines).sum();
+    summary.insert("jsonl_files".into(), json!(files.len()));
     summary.insert("jsonl_lines".into(), json!(lines));
-    summary.insert("jsonl_events".into(), json!(loaded.events.len()));
-    summary.insert("jsonl_blank_lines".into(), json!(loaded.files.iter().map(|f| f.blank).sum::<u64>()));
-    summary.insert("jsonl_unparsable_lines".into(), json!(loaded.files.iter().map(|f| f.unparsable).sum::<u64>()));
+    summary.insert("jsonl_events".into(), json!(events));
+    summary.insert("jsonl_blank_lines".into(), json!(files.iter().map(|f| f.blank).sum::<u64>()));
+    summary.insert("jsonl_unparsable_lines".into(), json!(files.iter().map(|f| f.unparsable).sum::<u64>()));
     summary.insert("replay".into(), json!(format!("{} applied, {} ignored (unknown type or thread.create), {} rejected", rep.applied, rep.ignored, rep.rejected)));
     summary.insert("mode".into(), json!(match mode { Mode::Fixture => "v13 fixture", Mode::Migrated => "migrated from v5" }));
 }

@@ -1,0 +1,326 @@
+//! The streaming reader (`Reader::Streaming`, the default) must report
+//! exactly what the in-memory reference (`Reader::InMemory`: every event
+//! decoded, held and sorted) reports: same findings (kinds, files, lines,
+//! keys, columns, values, order), counts and summary. Random small trees
+//! (files in order or not, duplicate ids and lines, ties, unparsable lines,
+//! misplaced events, duplicate creates, tampered databases) and every fault
+//! of `testgen corrupt` are verified both ways.
+
+mod common;
+
+use proptest::prelude::*;
+use rusqlite::Connection;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+use thrum_schemas::{gojson, ids};
+use verify::checks::Mode;
+use verify::verify::Reader;
+use verify::Options;
+
+fn report(root: &Path, mode: Mode, reader: Reader) -> String {
+    match verify::verify_path(root, &Options { max_diffs: 0, mode, reader, check_manifest: true, ..Options::default() }) {
+        Ok(r) => r.to_json(),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+fn same_both_ways(root: &Path) -> Result<(), TestCaseError> {
+    for mode in [Mode::Fixture, Mode::Migrated] {
+        let a = report(root, mode, Reader::InMemory);
+        let b = report(root, mode, Reader::Streaming);
+        prop_assert!(a == b, "{mode:?}: in memory\n{a}\nstreaming\n{b}");
+    }
+    Ok(())
+}
+
+const TIMES: &[&str] = &["2026-03-02T09:00:01Z", "2026-03-02T09:00:01.5Z", "2026-03-02T09:00:01.25Z", "2026-03-02T09:00:02Z", "2026-03-02T09:00:00.999999Z", "junk"];
+const AGENTS: &[&str] = &["alice", "bob", "user:carol"];
+const SHARDS: &[&str] = &["events.jsonl", "messages/alice.jsonl", "messages/bob.jsonl", "messages/user_carol.jsonl"];
+
+/// One generated event: its choices, turned into a line by `line`.
+#[derive(Debug, Clone)]
+struct Gen {
+    kind: u8,
+    time: usize,
+    id: u8,
+    seq: Option<u8>,
+    daemon: u8,
+    entity: u8,
+    agent: u8,
+    /// 0..3: the right file; else a random one
+    file: u8,
+    other_file: u8,
+    twist: u8,
+}
+
+fn gen() -> impl Strategy<Value = Gen> {
+    (0u8..10, 0..TIMES.len(), 0u8..12, prop::option::weighted(0.9, 1u8..10), 0u8..3, 0u8..4, 0u8..3, 0u8..5, 0u8..4, 0u8..12).prop_map(
+        |(kind, time, id, seq, daemon, entity, agent, file, other_file, twist)| Gen { kind, time, id, seq, daemon, entity, agent, file, other_file, twist },
+    )
+}
+
+fn msg(n: u8) -> String {
+    if n == 3 {
+        "msg_x".into()
+    } else {
+        ids::prefixed("msg_", 1_772_442_000_000, n as u128)
+    }
+}
+
+fn ses(n: u8) -> String {
+    ids::prefixed("ses_", 1_772_442_000_000, n as u128)
+}
+
+/// The event's line and the file it goes to.
+fn line(g: &Gen, i: usize) -> (String, String) {
+    let agent = AGENTS[g.agent as usize];
+    let (ty, mut p) = match g.kind {
+        0 => ("agent.register", json!({"agent_id": agent, "kind": if agent.starts_with("user:") {"human"} else {"agent"}, "role": "r", "module": "m"})),
+        1 => ("agent.session.start", json!({"session_id": ses(g.entity), "agent_id": agent})),
+        2 => ("agent.session.end", json!({"session_id": ses(g.entity), "reason": "done"})),
+        3 | 4 => {
+            let mut p = json!({"message_id": msg(g.entity), "agent_id": agent, "session_id": ses(g.entity), "body": {"format": "markdown", "content": format!("c{i}")}});
+            if g.twist == 1 {
+                p["authored_by"] = json!(AGENTS[(g.agent as usize + 1) % 3]);
+            }
+            if g.twist == 2 {
+                p["refs"] = json!([{"type": "mention", "value": "x"}, {"type": "mention", "value": "x"}]);
+            }
+            ("message.create", p)
+        }
+        5 => ("message.edit", json!({"message_id": msg(g.entity), "body": {"content": format!("e{i}")}})),
+        6 => ("message.delete", json!({"message_id": msg(g.entity), "reason": ""})),
+        7 => ("message.react", json!({"message_id": if g.twist == 3 { json!(5) } else { json!(msg(g.entity)) }})),
+        8 => ("group.create", json!({"group_id": ids::prefixed("grp_", 1, g.entity as u128), "name": format!("g{}", g.entity), "created_by": agent})),
+        _ => ("future.thing", json!({"x": i})),
+    };
+    let o = p.as_object_mut().unwrap();
+    o.insert("type".into(), json!(ty));
+    o.insert("timestamp".into(), json!(TIMES[g.time]));
+    match g.id {
+        0..=7 => {
+            o.insert("event_id".into(), json!(ids::prefixed("evt_", 1_772_442_000_000 + (g.id as u64 % 3), g.id as u128)));
+        }
+        8 | 9 => {
+            o.insert("event_id".into(), json!(ids::prefixed("evt_", 1_772_442_000_000, 1000 + i as u128)));
+        }
+        10 => {
+            o.insert("event_id".into(), json!(format!("evt_{}", g.entity)));
+        }
+        _ => {}
+    }
+    o.insert("v".into(), json!(1));
+    if g.daemon < 2 {
+        o.insert("origin_daemon".into(), json!(["d_0123456789ab", "d_zyxwvutsrqpo"][g.daemon as usize]));
+    }
+    if let Some(s) = g.seq {
+        o.insert("sequence".into(), json!(s as i64));
+    }
+    let right = if ty.starts_with("message.") { format!("messages/{}.jsonl", thrum_schemas::ids::shard_name(agent)) } else { "events.jsonl".into() };
+    let file = if g.file < 4 { right } else { SHARDS[g.other_file as usize].to_string() };
+    let text = if g.twist == 4 { serde_json::to_string(&p).unwrap().replacen('{', "{ ", 1) } else { gojson::to_string(&p) };
+    (text, file)
+}
+
+/// A tree from generated events: files sorted or not, a few broken lines,
+/// and a database holding part of the replay and of the `events` rows.
+fn build(gens: &[Gen], shuffle: &[bool], subset: &[bool], noise: &[u8]) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let thrum = tmp.path().join(".thrum");
+    for d in ["var", "messages", "identities", "context"] {
+        std::fs::create_dir_all(thrum.join(d)).unwrap();
+    }
+    std::fs::write(thrum.join("config.json"), "{\n  \"local_only\": true,\n  \"version\": 1\n}\n").unwrap();
+    std::fs::write(thrum.join("thrum.db"), b"").unwrap();
+    let lines: Vec<(String, String)> = gens.iter().enumerate().map(|(i, g)| line(g, i)).collect();
+    let mut files: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (text, file) in &lines {
+        files.entry(file).or_default().push(text);
+    }
+    for (k, (file, ls)) in files.iter_mut().enumerate() {
+        // sorted as replay order is, or as generated (out of order)
+        if !shuffle.get(k).copied().unwrap_or(false) {
+            ls.sort_by_key(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                (v["timestamp"].as_str().unwrap_or("").to_string(), v.get("event_id").and_then(Value::as_str).unwrap_or("").to_string())
+            });
+        }
+        let mut content = String::new();
+        for (j, l) in ls.iter().enumerate() {
+            match noise.get(k * 7 + j).copied().unwrap_or(0) {
+                1 => content.push('\n'),
+                2 => content.push_str("{broken\n"),
+                3 => content.push_str(&format!("{l}\n")), // the same line twice
+                _ => {}
+            }
+            content.push_str(l);
+            content.push('\n');
+        }
+        std::fs::write(thrum.join(file), content).unwrap();
+    }
+    let db = Connection::open(thrum.join("var/messages.db")).unwrap();
+    db.execute_batch("PRAGMA foreign_keys=ON; BEGIN;").unwrap();
+    db.execute_batch(thrum_schemas::sql::V13).unwrap();
+    db.execute("INSERT INTO schema_version (version, applied_at) VALUES (13, '2026-03-02 09:00:00')", []).unwrap();
+    let mut order: Vec<usize> = (0..lines.len()).collect();
+    order.sort_by_key(|&i| {
+        let v: Value = serde_json::from_str(&lines[i].0).unwrap();
+        (v["timestamp"].as_str().unwrap_or("").to_string(), v.get("event_id").and_then(Value::as_str).unwrap_or("").to_string())
+    });
+    for (n, &i) in order.iter().enumerate() {
+        let (text, _) = &lines[i];
+        let Ok(ev) = thrum_schemas::events::Event::parse(text) else { continue };
+        if subset.get(n).copied().unwrap_or(true) {
+            db.execute_batch("SAVEPOINT e").unwrap();
+            match verify::replay::apply(&db, &ev) {
+                Ok(_) => db.execute_batch("RELEASE e").unwrap(),
+                Err(_) => db.execute_batch("ROLLBACK TO e; RELEASE e").unwrap(),
+            }
+        }
+        let env = &ev.envelope;
+        let json_text = if noise.get(n).copied() == Some(4) { text.replace("\"v\":1", "\"v\":2") } else { text.clone() };
+        if subset.get(n + 1).copied().unwrap_or(true) {
+            let _ = db.execute(
+                "INSERT OR IGNORE INTO events (event_id, sequence, type, timestamp, origin_daemon, event_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                rusqlite::params![env.event_id, env.sequence.map(|s| s + (noise.get(n + 2).copied() == Some(5)) as i64), env.event_type, env.timestamp, env.origin_daemon, json_text],
+            );
+        }
+    }
+    // rows without a line: one for a message edit (its position names the author's shard)
+    let edit = json!({"type": "message.edit", "timestamp": TIMES[0], "event_id": "evt_extra1", "message_id": msg(1), "body": {"content": "z"}, "v": 1, "sequence": 4});
+    let _ = db.execute("INSERT OR IGNORE INTO events VALUES ('evt_extra1', 901, 'message.edit', ?1, 'd_0123456789ab', ?2)", [TIMES[0].to_string(), gojson::to_string(&edit)]);
+    let _ = db.execute("INSERT OR IGNORE INTO events VALUES ('evt_extra2', 902, 'agent.register', ?1, 'd_0123456789ab', '{\"type\":\"agent.register\"}')", [TIMES[1]]);
+    let _ = db.execute("INSERT INTO messages (message_id, agent_id, session_id, created_at, body_format, body_content) VALUES ('msg_orphan', 'dave', 's', ?1, 'markdown', 'x')", [TIMES[0]]);
+    db.execute_batch("COMMIT").unwrap();
+    tmp
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 160, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn streaming_reports_what_the_in_memory_reader_reports(
+        gens in prop::collection::vec(gen(), 0..40),
+        shuffle in prop::collection::vec(prop::bool::weighted(0.3), 4),
+        subset in prop::collection::vec(prop::bool::weighted(0.85), 0..45),
+        noise in prop::collection::vec(prop::sample::select(vec![0u8, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5]), 0..60),
+    ) {
+        let tmp = build(&gens, &shuffle, &subset, &noise);
+        same_both_ways(tmp.path())?;
+    }
+}
+
+#[test]
+fn the_standard_fixture_and_its_tampered_copies_report_the_same_both_ways() {
+    let fx = common::build();
+    same_both_ways(&fx.root).unwrap();
+    // lines moved out of order, duplicated, dropped; rows changed
+    let mut lines = fx.lines("messages/alice.jsonl");
+    lines.swap(0, 2);
+    lines.push(lines[1].clone());
+    fx.write_lines("messages/alice.jsonl", &lines);
+    let mut ev = fx.lines("events.jsonl");
+    ev.remove(3);
+    fx.write_lines("events.jsonl", &ev);
+    let db = fx.db();
+    db.execute_batch(
+        "UPDATE messages SET body_content = 'x' WHERE rowid = 2; DELETE FROM message_refs WHERE rowid = 1; \
+         UPDATE events SET sequence = sequence + 100 WHERE rowid = 4; UPDATE events SET event_json = event_json || ' ' WHERE rowid = 5; \
+         INSERT INTO sessions VALUES (NULL, 'alice', '2026-03-02T09:00:00Z', NULL, NULL, '2026-03-02T09:00:00Z');",
+    )
+    .unwrap();
+    drop(db);
+    same_both_ways(&fx.root).unwrap();
+}
+
+#[test]
+fn every_corrupt_fault_reports_the_same_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fx");
+    let mut opts = testgen::Options::new(&out);
+    opts.profile = thrum_gen::Profile::small();
+    opts.v5 = false;
+    testgen::generate(&opts).unwrap();
+    let archive = out.join(testgen::ARCHIVE);
+    for fault in testgen::corrupt::CATALOGUE {
+        for seed in [1, 2] {
+            let copy = dir.path().join(format!("{}-{seed}", fault.name));
+            if testgen::corrupt::corrupt(&archive, fault.fault, seed, &copy).is_err() {
+                continue;
+            }
+            for mode in [Mode::Fixture, Mode::Migrated] {
+                let a = report(&copy, mode, Reader::InMemory);
+                let b = report(&copy, mode, Reader::Streaming);
+                assert!(a == b, "{} seed {seed} {mode:?}:\n{a}\n---\n{b}", fault.name);
+            }
+        }
+    }
+}
+
+/// Packs the tree at `root` as a .tar.zst with its entries in `order`.
+fn pack(root: &Path, files: &[String], out: &Path) {
+    let mut ar = tar::Builder::new(Vec::new());
+    ar.mode(tar::HeaderMode::Deterministic);
+    for f in files {
+        let bytes = std::fs::read(root.join(f)).unwrap();
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        ar.append_data(&mut h, f, &bytes[..]).unwrap();
+    }
+    std::fs::write(out, zstd::stream::encode_all(&ar.into_inner().unwrap()[..], 3).unwrap()).unwrap();
+}
+
+#[test]
+fn archives_report_the_same_whatever_the_order_of_their_entries() {
+    let fx = common::build();
+    // a file out of order, and a line dropped from another
+    let mut lines = fx.lines("messages/alice.jsonl");
+    lines.swap(0, 1);
+    fx.write_lines("messages/alice.jsonl", &lines);
+    let mut lines = fx.lines("messages/bob.jsonl");
+    lines.remove(0);
+    fx.write_lines("messages/bob.jsonl", &lines);
+    let (files, _) = verify::util::walk_files(&fx.root, &fx.thrum()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let var_last = files.clone();
+    let var_first: Vec<String> = files.iter().filter(|f| f.contains("/var/")).chain(files.iter().filter(|f| !f.contains("/var/"))).cloned().collect();
+    let mut reversed = files.clone();
+    reversed.reverse();
+    let mut split = files.clone();
+    // an event file after var/: read again once the extraction is complete
+    let i = split.iter().position(|f| f.ends_with("bob.jsonl")).unwrap();
+    let bob = split.remove(i);
+    split.push(bob);
+    for (k, order) in [var_last, var_first, reversed, split].into_iter().enumerate() {
+        let a = dir.path().join(format!("a{k}.tar.zst"));
+        pack(&fx.root, &order, &a);
+        for mode in [Mode::Fixture, Mode::Migrated] {
+            let x = report(&a, mode, Reader::InMemory);
+            let y = report(&a, mode, Reader::Streaming);
+            assert_eq!(x, y, "order {k} {mode:?}");
+            assert!(mode == Mode::Migrated || x.contains("event_log_extra"), "{x}");
+        }
+    }
+    // a v5 layout and a refused entry are still refused
+    let bad = dir.path().join("bad.tar.zst");
+    let mut with_bad = files.clone();
+    with_bad.push("../escape".into());
+    let mut ar = tar::Builder::new(Vec::new());
+    for f in &files {
+        ar.append_path_with_name(fx.root.join(f), f).unwrap();
+    }
+    let mut h = tar::Header::new_gnu();
+    h.set_size(1);
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_link_name("/etc/passwd").unwrap();
+    h.set_cksum();
+    ar.append_data(&mut h, ".thrum/zz-link", &b""[..]).unwrap();
+    std::fs::write(&bad, zstd::stream::encode_all(&ar.into_inner().unwrap()[..], 3).unwrap()).unwrap();
+    for reader in [Reader::InMemory, Reader::Streaming] {
+        let r = report(&bad, Mode::Fixture, reader);
+        assert!(r.starts_with("error: ") && r.contains("symlink"), "{r}");
+    }
+}
