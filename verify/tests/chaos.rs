@@ -15,26 +15,36 @@ use testgen::corrupt::{self, Applied, Fault, CATALOGUE};
 use thrum_gen::Profile;
 
 struct Base {
-    _dir: tempfile::TempDir,
     archive: PathBuf,
     /// The original tree, extracted.
     tree: PathBuf,
 }
 
-/// One small fixture for every test of this file.
+/// One small fixture for every test of this file, under cargo's scratch
+/// directory for integration tests (a static is never dropped, so a
+/// temporary directory would be left behind in /tmp by every run).
 fn base() -> &'static Base {
     static BASE: OnceLock<Base> = OnceLock::new();
     BASE.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("fx");
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("chaos-base-{}", std::process::id()));
+        // bases of earlier runs
+        if let Ok(entries) = std::fs::read_dir(env!("CARGO_TARGET_TMPDIR")) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with("chaos-base-") {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("fx");
         let mut opts = testgen::Options::new(&out);
         opts.profile = Profile::small();
         opts.v5 = false;
         testgen::generate(&opts).unwrap();
         let archive = out.join(testgen::ARCHIVE);
-        let tree = dir.path().join("orig");
+        let tree = dir.join("orig");
         verify::extract::extract(&archive, &tree, &verify::extract::Limits::default()).unwrap();
-        Base { _dir: dir, archive, tree }
+        Base { archive, tree }
     })
 }
 
