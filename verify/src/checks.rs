@@ -566,13 +566,20 @@ impl<'a> Positions<'a> {
 
 /// [`check_shards`] from the records of a streamed read.
 pub fn check_shards_indexed(tree: &Tree, db: &Connection, idx: &crate::stream::Index, findings: &mut Findings) {
+    shards_missing(tree, db, |mid| idx.first_create(mid).is_some(), findings);
+}
+
+/// `shard_missing` for every database message that `created` says has no
+/// `message.create` line, when neither its author's nor its `authored_by`
+/// shard file exists. The messages are streamed in key order.
+fn shards_missing(tree: &Tree, db: &Connection, created: impl Fn(&str) -> bool, findings: &mut Findings) {
     let safe = |s: &str| !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\', '\0']);
     let exists = |name: &str| safe(name) && tree.path(&format!("messages/{name}.jsonl")).is_file();
     // shard name -> (agent_id, messages, first message id)
     let mut missing: BTreeMap<String, (String, u64, String)> = BTreeMap::new();
     let read = for_each_row(db, "SELECT message_id, agent_id, authored_by FROM messages ORDER BY message_id", |r| {
         let (Some(mid), Some(agent)) = (r[0].as_str(), r[1].as_str()) else { return };
-        if idx.first_create(mid).is_some() {
+        if created(mid) {
             return;
         }
         let own = shard_name(agent);
@@ -991,28 +998,7 @@ pub fn check_shards(tree: &Tree, db: &Connection, loaded: &Loaded, findings: &mu
             _ => None,
         })
         .collect();
-    let rows = match query_rows(db, "SELECT message_id, agent_id, authored_by FROM messages ORDER BY message_id") {
-        Ok(rows) => rows,
-        Err(_) => return, // reported as table_unreadable by the comparison
-    };
-    let safe = |s: &str| !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\', '\0']);
-    let exists = |name: &str| safe(name) && tree.path(&format!("messages/{name}.jsonl")).is_file();
-    // shard name -> (agent_id, messages, first message id)
-    let mut missing: BTreeMap<String, (String, u64, String)> = BTreeMap::new();
-    for r in rows {
-        let (Some(mid), Some(agent)) = (r[0].as_str(), r[1].as_str()) else { continue };
-        if created.contains(mid) {
-            continue;
-        }
-        let own = shard_name(agent);
-        let other = r[2].as_str().filter(|a| !a.is_empty()).map(shard_name);
-        if !safe(&own) || exists(&own) || other.as_deref().is_some_and(exists) {
-            continue;
-        }
-        let e = missing.entry(own).or_insert_with(|| (agent.to_owned(), 0, mid.to_owned()));
-        e.1 += 1;
-    }
-    push_shard_missing(missing, findings);
+    shards_missing(tree, db, |mid| created.contains(mid), findings);
 }
 
 /// `config.json`, the `thrum.db` placeholder, and archive entries under `.thrum/`.
