@@ -204,8 +204,10 @@ fn feed_rows<'s, 'e: 's>(
             bar.finish();
             Ok((w.finish()?, t0.elapsed()))
         });
-        // On an error the receiver goes, which stops the pass.
         let fed = tree_rx.iter().try_for_each(|b| tree.push(&b));
+        // On an error the receiver must go before the join: that is what
+        // stops a pass blocked on a full channel.
+        drop(tree_rx);
         let produced = producer.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         fed?;
         if produced.is_err() {
