@@ -35,9 +35,8 @@ pub const MANIFEST: &str = "manifest.json";
 pub const ARCHIVE_V5: &str = "thrum-fixture-v5.tar.zst";
 pub const MANIFEST_V5: &str = "manifest-v5.json";
 pub const SUMS: &str = "SHA256SUMS";
-/// Above this many messages the database gets `PRAGMA quick_check` instead
-/// of the full `integrity_check` when it is written (verify still runs both).
-pub const FULL_CHECK_MAX_MESSAGES: u64 = 100_000;
+/// Up to this many messages the v5-era fixture is written by default.
+pub const V5_DEFAULT_MAX_MESSAGES: u64 = 100_000;
 /// Generator name and version as the manifest records it.
 pub const GENERATOR: &str = concat!("testgen ", env!("CARGO_PKG_VERSION"));
 
@@ -164,15 +163,10 @@ impl<'d> TreeWriter<'d> {
 /// once the writer is done.
 type ParquetDone<'s> = Box<dyn FnOnce() -> Result<(Vec<parquet::Hashed>, Duration)> + 's>;
 
-/// Creates the database of the tree (quick check above
-/// [`FULL_CHECK_MAX_MESSAGES`]) after the tree's small files.
+/// Creates the database of the tree after the tree's small files.
 fn create_db(plan: &Plan, thrum_dir: &Path) -> Result<sqlite::Db> {
     tree::write_small_files(plan, thrum_dir, thrum_gen::plan::Era::V13)?;
-    let mut db = sqlite::Db::create(&thrum_dir.join("var").join("messages.db"))?;
-    if plan.profile.messages > FULL_CHECK_MAX_MESSAGES {
-        db.quick_check();
-    }
-    Ok(db)
+    sqlite::Db::create(&thrum_dir.join("var").join("messages.db"))
 }
 
 /// Runs the row pass into the tree writer and the Parquet writer: with two

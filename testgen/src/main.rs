@@ -245,7 +245,7 @@ fn generate(cli: GenArgs) -> anyhow::Result<()> {
     let profile = cli.overrides.apply(profile);
     profile.validate().map_err(|e| testgen::Error::Usage(format!("profile {}: {e}", profile.name)))?;
     let (messages, name) = (profile.messages, profile.name.clone());
-    let opts = testgen::Options { seed: cli.seed, profile, out: cli.out.clone(), tree: cli.tree, jobs: jobs(cli.jobs), progress: !cli.quiet, v5: cli.v5 || (!cli.no_v5 && messages <= testgen::FULL_CHECK_MAX_MESSAGES) };
+    let opts = testgen::Options { seed: cli.seed, profile, out: cli.out.clone(), tree: cli.tree, jobs: jobs(cli.jobs), progress: !cli.quiet, v5: cli.v5 || (!cli.no_v5 && messages <= testgen::V5_DEFAULT_MAX_MESSAGES) };
     let report = match cli.shard {
         Some((i, n)) => testgen::generate_shard(&opts, i, n),
         None => testgen::generate(&opts),
