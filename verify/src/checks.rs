@@ -655,15 +655,20 @@ fn count(db: &Connection, table: &str) -> u64 {
 /// `table_unreadable` instead of its rows' findings.
 pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: &mut Findings) -> Vec<TableStats> {
     let mut out = Vec::new();
-    let unreadable = |findings: &mut Findings, t: &str, e: rusqlite::Error| {
-        findings.push(Finding::new(Kind::TableUnreadable, format!("cannot check references: {e}")).table(t));
-        let mut st = TableStats::new(t, "local");
-        st.other = 1;
-        st
-    };
-    let flush = |findings: &mut Findings, buf: Vec<Finding>| {
-        for f in buf {
-            findings.push(f);
+    // A table read to the end gives its findings and stats; one that could
+    // not be read gives only `table_unreadable`.
+    let close = |findings: &mut Findings, out: &mut Vec<TableStats>, table: &str, read: rusqlite::Result<()>, buf: Vec<Finding>, st: TableStats| match read {
+        Ok(()) => {
+            for f in buf {
+                findings.push(f);
+            }
+            out.push(st);
+        }
+        Err(e) => {
+            findings.push(Finding::new(Kind::TableUnreadable, format!("cannot check references: {e}")).table(table));
+            let mut st = TableStats::new(table, "local");
+            st.other = 1;
+            out.push(st);
         }
     };
 
@@ -728,13 +733,7 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
             }
         },
     );
-    match read {
-        Ok(()) => {
-            flush(findings, buf);
-            out.push(st);
-        }
-        Err(e) => out.push(unreadable(findings, "message_reads", e)),
-    }
+    close(findings, &mut out, "message_reads", read, buf, st);
 
     // subscriptions
     let mut st = TableStats::new("subscriptions", "local");
@@ -770,13 +769,7 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
             }
         },
     );
-    match read {
-        Ok(()) => {
-            flush(findings, buf);
-            out.push(st);
-        }
-        Err(e) => out.push(unreadable(findings, "subscriptions", e)),
-    }
+    close(findings, &mut out, "subscriptions", read, buf, st);
 
     // session_scopes / session_refs
     for (table, a, b) in [("session_scopes", "scope_type", "scope_value"), ("session_refs", "ref_type", "ref_value")] {
@@ -801,13 +794,7 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
                 st.other += 1;
             }
         });
-        match read {
-            Ok(()) => {
-                flush(findings, buf);
-                out.push(st);
-            }
-            Err(e) => out.push(unreadable(findings, table, e)),
-        }
+        close(findings, &mut out, table, read, buf, st);
     }
 
     // sync_checkpoints
@@ -845,13 +832,7 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
             st.other += 1;
         }
     });
-    match read {
-        Ok(()) => {
-            flush(findings, buf);
-            out.push(st);
-        }
-        Err(e) => out.push(unreadable(findings, "sync_checkpoints", e)),
-    }
+    close(findings, &mut out, "sync_checkpoints", read, buf, st);
     out
 }
 
