@@ -29,4 +29,15 @@ fn main() {
         let s = t0.elapsed().as_secs_f64();
         println!("{n} events, {:.1} MB in {:.1} ms: {:.0} events/s", bytes as f64 / 1e6, s * 1e3, n as f64 / s);
     }
+    for _ in 0..3 {
+        let t0 = std::time::Instant::now();
+        let (mut n, mut cells) = (0u64, 0usize);
+        let _ = rows::message_rows(&plan, 0..plan.profile.messages, |_, r| -> Result<(), ()> {
+            n += 1;
+            cells += r.len();
+            Ok(())
+        });
+        let s = t0.elapsed().as_secs_f64();
+        println!("{n} rows, {cells} cells in {:.1} ms: {:.0} rows/s", s * 1e3, n as f64 / s);
+    }
 }
