@@ -1,6 +1,9 @@
 //! Renders every event line of a profile in memory and prints events/s
-//! (a profiling aid; `testgen bench` reports the same figure as `render`).
+//! (a profiling aid; `testgen bench` reports the same figure as `render`),
+//! then derives every message-table row and prints rows/s (the plan's side
+//! of the table sinks).
 use thrum_gen::render::{self, Scratch};
+use thrum_gen::rows;
 use thrum_gen::timeline::Timeline;
 use thrum_gen::{Plan, Profile};
 
