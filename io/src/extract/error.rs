@@ -1,0 +1,190 @@
+//! Why an archive was not extracted.
+
+use crate::size::format_bytes;
+use std::fmt;
+use std::path::PathBuf;
+
+/// One of the three limits of [`super::Limits`]. Every refusal over a limit
+/// says which, and names the command-line flag that raises it (the same in
+/// `verify` and `testgen corrupt`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// [`super::Limits::max_entry_bytes`]
+    EntryBytes,
+    /// [`super::Limits::max_total_bytes`]
+    TotalBytes,
+    /// [`super::Limits::max_entries`]
+    Entries,
+}
+
+impl Limit {
+    /// The command-line flag that sets this limit.
+    pub const fn flag(self) -> &'static str {
+        match self {
+            Limit::EntryBytes => "--max-entry-bytes",
+            Limit::TotalBytes => "--max-total-bytes",
+            Limit::Entries => "--max-entries",
+        }
+    }
+
+    /// The default, as written on the command line (parsed by
+    /// [`crate::size::parse_bytes`] or [`crate::size::parse_count`], it is
+    /// the value of [`super::Limits::default`]).
+    pub const fn default_text(self) -> &'static str {
+        match self {
+            Limit::EntryBytes => "1G",
+            Limit::TotalBytes => "4G",
+            Limit::Entries => "1M",
+        }
+    }
+}
+
+/// The kind of a tar extension header, which describes the entry after it
+/// (or, for a global header, every entry after it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderKind {
+    /// GNU `L`: the next entry's path.
+    LongName,
+    /// GNU `K`: the next entry's link target.
+    LongLink,
+    /// PAX `x`: records for the next entry.
+    Pax,
+    /// PAX `g`: records for every later entry (ignored, but counted).
+    PaxGlobal,
+}
+
+impl fmt::Display for HeaderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HeaderKind::LongName => "GNU long-name header",
+            HeaderKind::LongLink => "GNU long-link header",
+            HeaderKind::Pax => "PAX header",
+            HeaderKind::PaxGlobal => "PAX global header",
+        })
+    }
+}
+
+/// What a refusal over a limit is about: an entry (by name) or an extension
+/// header (by kind and byte offset in the uncompressed tar stream).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    Entry(String),
+    Header { kind: HeaderKind, offset: u64 },
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::Entry(e) => write!(f, "entry \"{e}\""),
+            Subject::Header { kind, offset } => write!(f, "the {kind} at byte {offset}"),
+        }
+    }
+}
+
+/// Where in the archive a decode or format error was met.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// The header at `offset` (bytes into the uncompressed tar stream);
+    /// `after` names the previous entry, `None` when no entry came before.
+    Header { offset: u64, after: Option<String> },
+    /// The data of `entry`, whose header is at `offset`.
+    Data { entry: String, offset: u64 },
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Place::Header { offset: 0, after: None } => write!(f, "at the first header (byte 0)"),
+            Place::Header { offset, after: None } => write!(f, "in the header at byte {offset}, before the first entry"),
+            Place::Header { offset, after: Some(e) } => write!(f, "in the header at byte {offset}, after entry \"{e}\""),
+            Place::Data { entry, offset } => write!(f, "in the data of entry \"{entry}\" (header at byte {offset})"),
+        }
+    }
+}
+
+/// Why an archive was not extracted. Every refusal names the entry; entry
+/// names and link targets are stored escaped and cut to 200 bytes
+/// ([`crate::text::shown`]), so no message repeats unbounded input. Limit
+/// refusals name the flag that raises the limit.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error("{archive}: not a .tar.zst or .tar.gz archive (expected zstd magic 28 b5 2f fd or gzip magic 1f 8b)")]
+    UnsupportedFormat { archive: PathBuf },
+    #[error("{archive}: entry \"{entry}\" has an absolute path")]
+    AbsolutePath { archive: PathBuf, entry: String },
+    #[error("{archive}: entry \"{entry}\" contains a '..' component")]
+    ParentComponent { archive: PathBuf, entry: String },
+    #[error("{archive}: entry \"{entry}\" has {reason}")]
+    InvalidPath { archive: PathBuf, entry: String, reason: &'static str },
+    #[error("{archive}: entry \"{entry}\" is a symlink (to \"{target}\"); links are refused")]
+    Symlink { archive: PathBuf, entry: String, target: String },
+    #[error("{archive}: entry \"{entry}\" is a hard link (to \"{target}\"); links are refused")]
+    Hardlink { archive: PathBuf, entry: String, target: String },
+    #[error("{archive}: entry \"{entry}\" is a {kind}; only regular files and directories are allowed")]
+    SpecialFile { archive: PathBuf, entry: String, kind: String },
+    #[error("{archive}: entry \"{entry}\" appears twice")]
+    Duplicate { archive: PathBuf, entry: String },
+    #[error("{archive}: entry \"{entry}\" is {size} bytes, over the per-entry limit of {} (raise with {})", format_bytes(*limit), Limit::EntryBytes.flag())]
+    EntryTooLarge { archive: PathBuf, entry: String, size: u64, limit: u64 },
+    #[error("{archive}: {subject} brings the expanded size to {total} bytes, over the limit of {} (raise with {})", format_bytes(*limit), Limit::TotalBytes.flag())]
+    TotalTooLarge { archive: PathBuf, subject: Subject, total: u64, limit: u64 },
+    #[error("{archive}: more than {limit} entries (at {subject}; raise with {})", Limit::Entries.flag())]
+    TooManyEntries { archive: PathBuf, subject: Subject, limit: u64 },
+    #[error("{archive}: the {kind} at byte {offset} declares {size} bytes, over the fixed cap of {} for extension headers", format_bytes(*limit))]
+    HeaderTooLarge { archive: PathBuf, kind: HeaderKind, offset: u64, size: u64, limit: u64 },
+    #[error("{archive}: entry \"{entry}\" conflicts with an earlier entry (a file where a directory is needed, or the reverse)")]
+    PathConflict { archive: PathBuf, entry: String },
+    #[error("{archive}: entry \"{entry}\" is not allowed: {reason}")]
+    NotAllowed { archive: PathBuf, entry: String, reason: &'static str },
+    #[error("destination {dest} already exists")]
+    DestinationExists { dest: PathBuf },
+    #[error("{archive}: corrupt or truncated archive {at}: {reason}")]
+    Corrupt { archive: PathBuf, at: Place, reason: String },
+    #[error("disk full while writing {path} (extracting {archive}): {error}")]
+    DiskFull { archive: PathBuf, path: String, error: std::io::Error },
+    #[error("{archive}: cannot write entry \"{entry}\" to {dir}: {error}")]
+    Write { archive: PathBuf, entry: String, dir: PathBuf, error: std::io::Error },
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
+}
+
+impl ExtractError {
+    /// The entry the error names, if any (escaped and cut as stored).
+    pub fn entry(&self) -> Option<&str> {
+        use ExtractError::*;
+        match self {
+            AbsolutePath { entry, .. }
+            | ParentComponent { entry, .. }
+            | InvalidPath { entry, .. }
+            | Symlink { entry, .. }
+            | Hardlink { entry, .. }
+            | SpecialFile { entry, .. }
+            | Duplicate { entry, .. }
+            | EntryTooLarge { entry, .. }
+            | PathConflict { entry, .. }
+            | NotAllowed { entry, .. }
+            | Write { entry, .. }
+            | Corrupt { at: Place::Data { entry, .. }, .. } => Some(entry),
+            TotalTooLarge { subject: Subject::Entry(entry), .. } | TooManyEntries { subject: Subject::Entry(entry), .. } => Some(entry),
+            Corrupt { at: Place::Header { after, .. }, .. } => after.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The limit a refusal is over, if it is one of the three of
+    /// [`super::Limits`].
+    pub fn limit(&self) -> Option<Limit> {
+        match self {
+            ExtractError::EntryTooLarge { .. } => Some(Limit::EntryBytes),
+            ExtractError::TotalTooLarge { .. } => Some(Limit::TotalBytes),
+            ExtractError::TooManyEntries { .. } => Some(Limit::Entries),
+            _ => None,
+        }
+    }
+
+    /// True when the archive (or the destination given) is at fault rather
+    /// than the machine: everything but a full disk and other I/O errors.
+    pub fn is_input_error(&self) -> bool {
+        !matches!(self, ExtractError::DiskFull { .. } | ExtractError::Write { .. } | ExtractError::Io { .. })
+    }
+}

@@ -1,0 +1,15 @@
+//! Filesystem mechanisms shared by the thrum-fixtures crates.
+//!
+//! * [`extract`]: safe extraction of `.tar.zst` / `.tar.gz` archives, in
+//!   bounded memory and bounded work whatever the archive declares;
+//! * [`size`]: parsing and printing of limits (`64M`, `8G`, `1k`);
+//! * [`hash`]: hex and SHA-256 helpers;
+//! * [`text`]: input text (entry names) escaped and truncated for messages.
+
+pub mod extract;
+pub mod hash;
+pub mod size;
+pub mod text;
+
+pub use extract::{extract, ExtractError, Limit, Limits};
+pub use size::{parse_bytes, parse_count, SizeError};
