@@ -25,8 +25,8 @@ use crate::publish::Staging;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
-use std::io::Read;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
+use thrum_io::extract::{ExtractError, Limits};
 use thrum_schemas::ids::{prefixed, shard_name};
 use thrum_schemas::time::{parse_rfc3339, rfc3339_nano};
 
@@ -44,6 +44,9 @@ pub enum CorruptError {
     NotV13 { path: PathBuf, reason: String },
     #[error("{archive}: refused archive entry {entry:?}: {reason}")]
     Refused { archive: PathBuf, entry: String, reason: String },
+    /// The archive was refused, or could not be extracted.
+    #[error(transparent)]
+    Extract(ExtractError),
     #[error("{path}: the fixture has no target for fault {fault}: {reason}")]
     NoTarget { path: PathBuf, fault: &'static str, reason: String },
     #[error("{action} {path}: {source}")]
@@ -66,7 +69,10 @@ pub enum CorruptError {
 impl CorruptError {
     /// True when the input, not the machine, is at fault (the CLI exits 2).
     pub fn is_input_error(&self) -> bool {
-        matches!(self, CorruptError::NotAFixture { .. } | CorruptError::NotV13 { .. } | CorruptError::Refused { .. } | CorruptError::NoTarget { .. })
+        match self {
+            CorruptError::Extract(e) => e.is_input_error(),
+            e => matches!(e, CorruptError::NotAFixture { .. } | CorruptError::NotV13 { .. } | CorruptError::Refused { .. } | CorruptError::NoTarget { .. }),
+        }
     }
 }
 
@@ -265,11 +271,17 @@ impl Rng {
     }
 }
 
-/// Writes `input` with `fault` injected into `out` (replaced atomically).
+/// Writes `input` with `fault` injected into `out` (replaced atomically),
+/// extracting an archive input within the default [`Limits`].
 pub fn corrupt(input: &Path, fault: Fault, seed: u64, out: &Path) -> Result<Applied> {
+    corrupt_with(input, fault, seed, out, &Limits::default())
+}
+
+/// [`corrupt`], extracting an archive input within `limits`.
+pub fn corrupt_with(input: &Path, fault: Fault, seed: u64, out: &Path, limits: &Limits) -> Result<Applied> {
     let staging = Staging::new(out)?;
     let root = staging.dir.clone();
-    materialise(input, &root)?;
+    materialise(input, &root, limits)?;
     let thrum = root.join(".thrum");
     for need in ["events.jsonl", "var/messages.db"] {
         if !thrum.join(need).is_file() {
@@ -289,7 +301,7 @@ pub fn corrupt(input: &Path, fault: Fault, seed: u64, out: &Path) -> Result<Appl
 // input
 
 /// Puts the input's `.thrum/` tree at `root/.thrum`.
-fn materialise(input: &Path, root: &Path) -> Result<()> {
+fn materialise(input: &Path, root: &Path, limits: &Limits) -> Result<()> {
     let meta = std::fs::metadata(input).map_err(|_| CorruptError::NotAFixture { path: input.to_path_buf() })?;
     if meta.is_dir() {
         let src = if input.join(".thrum").is_dir() {
@@ -297,14 +309,14 @@ fn materialise(input: &Path, root: &Path) -> Result<()> {
         } else if input.file_name().is_some_and(|n| n == ".thrum") {
             input.to_path_buf()
         } else if input.join(crate::ARCHIVE).is_file() {
-            return extract(&input.join(crate::ARCHIVE), root);
+            return extract(&input.join(crate::ARCHIVE), root, limits);
         } else {
             return Err(CorruptError::NotAFixture { path: input.to_path_buf() });
         };
         return copy_tree(&src, &root.join(".thrum"));
     }
     if meta.is_file() {
-        return extract(input, root);
+        return extract(input, root, limits);
     }
     Err(CorruptError::NotAFixture { path: input.to_path_buf() })
 }
@@ -331,78 +343,24 @@ fn copy_tree(src: &Path, dest: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Entry limits of the extraction (those of `verify`).
-const MAX_ENTRY: u64 = 1 << 30;
-const MAX_TOTAL: u64 = 4 << 30;
-const MAX_ENTRIES: u64 = 1_000_000;
-
-/// Extracts a `.tar.zst` fixture into `root`: only regular files and
+/// Extracts a `.tar.zst` fixture into `root` (an existing, empty directory)
+/// with the shared extractor ([`thrum_io::extract`]): only regular files and
 /// directories under `.thrum/`, relative, without `..`, each once, within
-/// the size limits; anything else is refused before it is written.
-pub fn extract(archive: &Path, root: &Path) -> Result<()> {
-    let mut f = std::fs::File::open(archive).ctx("open", archive)?;
-    let mut magic = [0u8; 4];
-    if f.read_exact(&mut magic).is_err() || magic != [0x28, 0xb5, 0x2f, 0xfd] {
-        return Err(CorruptError::NotAFixture { path: archive.to_path_buf() });
+/// `limits`; anything else is refused before it is written.
+pub fn extract(archive: &Path, root: &Path, limits: &Limits) -> Result<()> {
+    match thrum_io::extract::detect(archive) {
+        Ok(thrum_io::extract::Compression::Zstd) => {}
+        Ok(_) | Err(ExtractError::UnsupportedFormat { .. }) => return Err(CorruptError::NotAFixture { path: archive.to_path_buf() }),
+        Err(e) => return Err(CorruptError::Extract(e)),
     }
-    let f = std::fs::File::open(archive).ctx("open", archive)?;
-    let dec = zstd::stream::read::Decoder::new(f).ctx("read zstd stream", archive)?;
-    let mut ar = tar::Archive::new(dec);
-    let refuse = |entry: &str, reason: &str| CorruptError::Refused { archive: archive.to_path_buf(), entry: entry.to_owned(), reason: reason.to_owned() };
-    let mut seen = HashSet::new();
-    let (mut total, mut count) = (0u64, 0u64);
-    for entry in ar.entries().ctx("read archive", archive)? {
-        let mut entry = entry.ctx("read archive", archive)?;
-        let ty = entry.header().entry_type();
-        let raw = entry.path_bytes().into_owned();
-        let shown = String::from_utf8_lossy(&raw).into_owned();
-        if ty == tar::EntryType::XGlobalHeader {
-            continue;
+    thrum_io::extract::unpack_checked(archive, root, limits, &mut |path, _| {
+        if path == ".thrum" || path.starts_with(".thrum/") {
+            Ok(())
+        } else {
+            Err("entries must be under .thrum/")
         }
-        count += 1;
-        if count > MAX_ENTRIES {
-            return Err(refuse(&shown, "too many entries"));
-        }
-        let is_dir = match ty {
-            tar::EntryType::Regular => false,
-            tar::EntryType::Directory => true,
-            _ => return Err(refuse(&shown, "only regular files and directories are allowed")),
-        };
-        let path = std::str::from_utf8(&raw).map_err(|_| refuse(&shown, "path is not UTF-8"))?;
-        let mut parts = Vec::new();
-        for c in Path::new(path).components() {
-            match c {
-                Component::Normal(p) => parts.push(p.to_str().ok_or_else(|| refuse(&shown, "path is not UTF-8"))?),
-                Component::CurDir => {}
-                _ => return Err(refuse(&shown, "absolute path or '..'")),
-            }
-        }
-        if parts.first() != Some(&".thrum") || path.contains('\0') {
-            return Err(refuse(&shown, "entries must be under .thrum/"));
-        }
-        let rel = parts.join("/");
-        if !seen.insert(rel.clone()) {
-            return Err(refuse(&shown, "duplicate path"));
-        }
-        let target = root.join(&rel);
-        if is_dir {
-            std::fs::create_dir_all(&target).ctx("create directory", &target)?;
-            continue;
-        }
-        let size = entry.size();
-        total = total.saturating_add(size);
-        if size > MAX_ENTRY || total > MAX_TOTAL {
-            return Err(refuse(&shown, "over the size limits"));
-        }
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).ctx("create directory", parent)?;
-        }
-        let mut out = std::fs::OpenOptions::new().write(true).create_new(true).open(&target).ctx("create", &target)?;
-        let n = std::io::copy(&mut (&mut entry).take(size), &mut out).ctx("extract", &target)?;
-        if n != size {
-            return Err(refuse(&shown, "truncated entry"));
-        }
-    }
+    })
+    .map_err(CorruptError::Extract)?;
     if !root.join(".thrum").is_dir() {
         return Err(CorruptError::NotV13 { path: archive.to_path_buf(), reason: "the archive has no .thrum/ directory".into() });
     }

@@ -45,10 +45,14 @@ fn directory_and_archive_inputs_give_the_same_bytes_and_output_is_replaced_atomi
     let tmp = tempfile::tempdir().unwrap();
     let archive = fixture(tmp.path());
     let tree = tmp.path().join("tree");
-    corrupt::extract(&archive, &{
-        std::fs::create_dir_all(&tree).unwrap();
-        tree.clone()
-    })
+    corrupt::extract(
+        &archive,
+        &{
+            std::fs::create_dir_all(&tree).unwrap();
+            tree.clone()
+        },
+        &thrum_io::extract::Limits::default(),
+    )
     .unwrap();
     let out_a = tmp.path().join("from-archive");
     let out_d = tmp.path().join("from-dir");
@@ -122,7 +126,7 @@ fn hostile_archives_are_refused_and_nothing_is_written() {
         std::fs::write(&a, hostile(&entries)).unwrap();
         let out = tmp.path().join(format!("out-{name}"));
         let e = corrupt::corrupt(&a, Fault::AlteredCell, 1, &out).unwrap_err();
-        assert!(matches!(e, CorruptError::Refused { .. }), "{name}: {e}");
+        assert!(matches!(e, CorruptError::Extract(_)), "{name}: {e}");
         assert!(e.is_input_error());
         assert!(!out.exists(), "{name}: no output");
     }
@@ -168,4 +172,45 @@ fn cli_lists_the_catalogue_corrupts_and_rejects_bad_arguments_with_exit_code_2()
         assert!(!o.stderr.is_empty());
     }
     assert!(!tmp.path().join("x").exists());
+}
+
+#[test]
+fn corrupt_uses_the_shared_bounded_extractor_and_its_limit_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    // a 512 MiB GNU long name, compressed to a few KB: refused at its header
+    let bomb = tmp.path().join("bomb.tar.zst");
+    {
+        let mut enc = zstd::stream::write::Encoder::new(std::fs::File::create(&bomb).unwrap(), 3).unwrap();
+        let mut h = [0u8; 512];
+        h[..13].copy_from_slice(b"././@LongLink");
+        h[100..108].copy_from_slice(b"0000644\0");
+        h[124..136].copy_from_slice(format!("{:011o}\0", 512u64 << 20).as_bytes());
+        h[156] = b'L';
+        h[257..263].copy_from_slice(b"ustar\0");
+        h[263..265].copy_from_slice(b"00");
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|&b| b as u32).sum();
+        h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        std::io::Write::write_all(&mut enc, &h).unwrap();
+        std::io::copy(&mut std::io::Read::take(std::io::repeat(b'a'), 512 << 20), &mut enc).unwrap();
+        enc.finish().unwrap();
+    }
+    let out = tmp.path().join("out");
+    let e = corrupt::corrupt(&bomb, Fault::AlteredCell, 1, &out).unwrap_err();
+    assert!(matches!(e, CorruptError::Extract(thrum_io::ExtractError::HeaderTooLarge { .. })), "{e}");
+    assert!(e.is_input_error() && e.to_string().len() < 1024, "{e}");
+    assert!(!out.exists());
+    // the CLI takes verify's limit flags (with suffixes) and names them in refusals
+    let a = tmp.path().join("big.tar.zst");
+    std::fs::write(&a, hostile(&[(".thrum/events.jsonl", b'0', &[b'x'; 2048], "")])).unwrap();
+    let bin = env!("CARGO_BIN_EXE_testgen");
+    let o = Command::new(bin).args(["corrupt", "--fault", "missing-row", "--max-entry-bytes", "1K", "--in"]).arg(&a).arg("--out").arg(&out).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("is 2048 bytes, over the per-entry limit of 1 KiB (raise with --max-entry-bytes)"), "{err}");
+    let o = Command::new(bin).args(["corrupt", "--fault", "missing-row", "--max-total-bytes", "2X", "--in"]).arg(&a).arg("--out").arg(&out).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("unknown suffix"), "{err}");
+    assert!(!out.exists());
 }

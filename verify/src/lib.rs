@@ -1,6 +1,7 @@
 //! Proves a Thrum fixture consistent.
 //!
-//! * [`extract`]: safe extraction of `.tar.zst` / `.tar.gz` archives;
+//! * [`extract`]: safe extraction of `.tar.zst` / `.tar.gz` archives (the
+//!   shared extractor of [`thrum_io::extract`], re-exported);
 //! * [`jsonl`] + [`replay`]: read the event logs and project them into a fresh
 //!   v13 database (an implementation independent of the generator);
 //!   [`stream`] does it in bounded memory (files merged as streams, compact
@@ -20,7 +21,6 @@ pub mod checks;
 pub mod compare;
 pub mod dbfile;
 pub mod error;
-pub mod extract;
 pub mod findings;
 pub mod index;
 pub mod input;
@@ -36,6 +36,8 @@ pub mod stream;
 pub mod util;
 pub mod value;
 pub mod verify;
+
+pub use thrum_io::extract;
 
 pub use error::{ExtractError, InputError};
 pub use findings::{Finding, Kind, Severity};

@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use verify::checks::Mode;
-use verify::extract::Limits;
+use verify::extract::{Limit, Limits};
 use verify::report::{EXIT_CONSISTENT, EXIT_UNUSABLE};
 
 const EXIT_CODES: &str = "Exit codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a stable `kind`)\n  2  unusable input (the message names the file and what was expected), or bad arguments";
@@ -19,14 +19,17 @@ struct Cli {
 
 #[derive(clap::Args, Clone)]
 struct LimitArgs {
-    /// Refuse an archive entry larger than this many bytes.
-    #[arg(long, default_value_t = 1 << 30, value_name = "BYTES")]
+    /// Refuse an archive entry larger than this. Bytes, with an optional suffix K, M, G or T
+    /// (powers of 1024; KiB or KB alike): 512K, 64M, 8G.
+    #[arg(long, default_value = Limit::EntryBytes.default_text(), value_name = "BYTES", value_parser = thrum_io::parse_bytes)]
     max_entry_bytes: u64,
-    /// Refuse an archive whose entries expand to more than this many bytes in total.
-    #[arg(long, default_value_t = 4 << 30, value_name = "BYTES")]
+    /// Refuse an archive whose entries expand to more than this in total (every entry's data
+    /// counts, directories and extension headers included). Bytes, suffixes as above.
+    #[arg(long, default_value = Limit::TotalBytes.default_text(), value_name = "BYTES", value_parser = thrum_io::parse_bytes)]
     max_total_bytes: u64,
-    /// Refuse an archive with more entries than this.
-    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    /// Refuse an archive with more entries than this (PAX global headers count). A count, with
+    /// an optional decimal suffix k (x1000) or M (x1000000): 1M = 1000000.
+    #[arg(long, default_value = Limit::Entries.default_text(), value_name = "N", value_parser = thrum_io::parse_count)]
     max_entries: u64,
 }
 
@@ -193,8 +196,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(report.exit_code)
         }
         Cmd::Extract { archive, dest, limits } => {
-            let entries = verify::extract::extract(&archive, &dest, &limits.limits())
-                .with_context(|| format!("refusing to extract {} to {}", archive.display(), dest.display()))?;
+            // every extraction error names the archive (or DEST) itself
+            let entries = verify::extract::extract(&archive, &dest, &limits.limits())?;
             let bytes: u64 = entries.iter().map(|e| e.size).sum();
             println!("extracted {} entries ({} bytes) to {}", entries.len(), bytes, dest.display());
             Ok(EXIT_CONSISTENT)

@@ -31,10 +31,9 @@ pub fn read_all(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-/// Extracts a tar.zst archive into `dest`.
+/// Extracts a tar.zst archive into `dest` (created if absent) with the
+/// shared safe extractor.
 pub fn extract(archive: &Path, dest: &Path) {
-    let f = std::fs::File::open(archive).unwrap();
-    let dec = zstd::stream::Decoder::new(f).unwrap();
-    let mut ar = tar::Archive::new(dec);
-    ar.unpack(dest).unwrap();
+    std::fs::create_dir_all(dest).unwrap();
+    thrum_io::extract::unpack(archive, dest, &thrum_io::extract::Limits::default()).unwrap();
 }
