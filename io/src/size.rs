@@ -47,7 +47,7 @@ fn split(s: &str, expected: &'static str) -> Result<(u64, String), SizeError> {
     }
     // only ASCII digits: the one possible failure is overflow
     let n: u64 = digits.parse().map_err(|_| SizeError::Overflow { input: input() })?;
-    Ok((n, suffix.trim_start().to_ascii_lowercase()))
+    Ok((n, suffix.trim_start().to_owned()))
 }
 
 fn scale(s: &str, n: u64, by: u64) -> Result<u64, SizeError> {
@@ -57,7 +57,7 @@ fn scale(s: &str, n: u64, by: u64) -> Result<u64, SizeError> {
 /// Parses a byte size: `4096`, `512K`, `64M`, `8G`, `1T`, `64MiB`, `64mb`.
 pub fn parse_bytes(s: &str) -> Result<u64, SizeError> {
     let (n, suffix) = split(s, BYTES_EXPECTED)?;
-    let shift = match suffix.as_str() {
+    let shift = match suffix.to_ascii_lowercase().as_str() {
         "" | "b" => 0,
         "k" | "kb" | "kib" => 10,
         "m" | "mb" | "mib" => 20,
@@ -73,7 +73,7 @@ pub fn parse_bytes(s: &str) -> Result<u64, SizeError> {
 /// Parses a count: `1000`, `10k`, `1M`, `2G` (decimal multiples).
 pub fn parse_count(s: &str) -> Result<u64, SizeError> {
     let (n, suffix) = split(s, COUNT_EXPECTED)?;
-    let by = match suffix.as_str() {
+    let by = match suffix.to_ascii_lowercase().as_str() {
         "" => 1,
         "k" => 1_000,
         "m" => 1_000_000,
@@ -141,8 +141,8 @@ mod tests {
         assert_eq!(parse_bytes("  "), Err(SizeError::Empty { expected: BYTES_EXPECTED }));
         assert!(matches!(parse_bytes("M"), Err(SizeError::NotANumber { ref input, .. }) if input == "M"));
         assert!(matches!(parse_bytes("-1"), Err(SizeError::NotANumber { .. })));
-        assert!(matches!(parse_bytes("1.5G"), Err(SizeError::UnknownSuffix { ref suffix, .. }) if suffix == ".5g"));
-        assert!(matches!(parse_bytes("64X"), Err(SizeError::UnknownSuffix { ref suffix, .. }) if suffix == "x"));
+        assert!(matches!(parse_bytes("1.5G"), Err(SizeError::UnknownSuffix { ref suffix, .. }) if suffix == ".5G"));
+        assert!(matches!(parse_bytes("64X"), Err(SizeError::UnknownSuffix { ref suffix, .. }) if suffix == "X"));
         assert!(matches!(parse_bytes("64KiBs"), Err(SizeError::UnknownSuffix { .. })));
         assert!(matches!(parse_bytes("18446744073709551616"), Err(SizeError::Overflow { .. })));
         assert!(matches!(parse_bytes("16777216T"), Err(SizeError::Overflow { .. })));
@@ -150,7 +150,7 @@ mod tests {
         assert!(matches!(parse_count("1KiB"), Err(SizeError::UnknownSuffix { .. })));
         assert!(matches!(parse_count("18446744073709551615k"), Err(SizeError::Overflow { .. })));
         let e = parse_bytes("64X").unwrap_err().to_string();
-        assert_eq!(e, format!("\"64X\" has an unknown suffix \"x\"; expected {BYTES_EXPECTED}"));
+        assert_eq!(e, format!("\"64X\" has an unknown suffix \"X\"; expected {BYTES_EXPECTED}"));
         // hostile input is escaped and truncated in the message
         let e = parse_bytes(&format!("\x1b[31m{}", "9".repeat(10_000))).unwrap_err().to_string();
         assert!(e.len() < 400 && e.starts_with("\"\\u{1b}[31m99") && e.contains("(10005 bytes)"), "{e}");

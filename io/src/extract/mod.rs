@@ -433,7 +433,7 @@ impl<'a> Unpacker<'a> {
             let data_place = || Place::Data { entry: entry.clone(), offset };
             let Some(path) = path else {
                 // `./`: nothing to write; its data (if any) is skipped, and counted above
-                match st.skip(size + tar::padding(size)) {
+                match st.skip(size.saturating_add(tar::padding(size))) {
                     Ok(true) => continue,
                     Ok(false) => return Err(self.err(Fault::Corrupt("the archive ends inside the entry's data".into()), data_place())),
                     Err(f) => return Err(self.err(f, data_place())),
@@ -474,7 +474,7 @@ impl<'a> Unpacker<'a> {
                     sha = Some(hex(&hasher.finalize()));
                 }
             }
-            match st.skip(to_skip + tar::padding(size)) {
+            match st.skip(to_skip.saturating_add(tar::padding(size))) {
                 Ok(true) => {}
                 Ok(false) => return Err(self.err(Fault::Corrupt("the archive ends inside the entry's data".into()), data_place())),
                 Err(f) => return Err(self.err(f, data_place())),
