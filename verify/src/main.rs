@@ -101,8 +101,9 @@ enum Cmd {
     /// Extracts a .tar.zst / .tar.gz archive safely.
     ///
     /// Refuses absolute paths, '..', symlinks, hard links,
-    /// devices, FIFOs, duplicate paths, oversize entries and total expansion over the
-    /// limits. DEST is complete or absent.
+    /// devices, FIFOs, duplicate paths, oversize entries, GNU long-name/long-link and PAX
+    /// headers over 64 KiB, and total expansion over the limits (checked against what each
+    /// header declares, before its data is read). DEST is complete or absent.
     #[command(after_help = "ARCHIVE is a .tar.zst or .tar.gz (detected by magic bytes). DEST must not exist; extraction goes to a temporary directory beside DEST which is renamed into place.\n\nExit codes:\n  0  extracted\n  2  refused (the message names the offending entry) or unreadable archive, or DEST exists")]
     Extract {
         /// The archive.
