@@ -17,7 +17,8 @@
 //! SplitMix64 stream seeded from `--seed` and the fault's name,
 //! so the same input, fault and seed give the same bytes. DIR is built in a
 //! temporary directory beside it and swapped into place
-//! ([`crate::publish::Staging`]); a failed run leaves DIR as it was.
+//! ([`crate::publish::Staging`]); a failed run leaves DIR as it was, and a
+//! DIR that is not empty nor a previous corrupted copy is never replaced.
 //!
 //! `docs/FAULTS.md` maps every fault to the finding `verify` reports.
 
@@ -61,12 +62,26 @@ pub enum CorruptError {
     },
     #[error("staging the output: {0}")]
     Staging(#[from] crate::Error),
+    /// The output directory may not be replaced, or publishing failed.
+    #[error(transparent)]
+    Publish(#[from] crate::publish::PublishError),
 }
 
 impl CorruptError {
     /// True when the input, not the machine, is at fault (the CLI exits 2).
     pub fn is_input_error(&self) -> bool {
         matches!(self, CorruptError::NotAFixture { .. } | CorruptError::NotV13 { .. } | CorruptError::Refused { .. } | CorruptError::NoTarget { .. })
+            || matches!(self, CorruptError::Publish(e) if e.is_refusal())
+    }
+
+    /// Exit code for the command line: 2 for an input error (a refused
+    /// output directory included), else 1.
+    pub fn exit_code(&self) -> u8 {
+        if self.is_input_error() {
+            2
+        } else {
+            1
+        }
     }
 }
 
@@ -265,9 +280,11 @@ impl Rng {
     }
 }
 
-/// Writes `input` with `fault` injected into `out` (replaced atomically).
+/// Writes `input` with `fault` injected into `out` (replaced atomically,
+/// only when absent, empty or a previous corrupted copy: see
+/// [`crate::recognise::CORRUPT`]; anything else is refused before any work).
 pub fn corrupt(input: &Path, fault: Fault, seed: u64, out: &Path) -> Result<Applied> {
-    let staging = Staging::new(out)?;
+    let staging = Staging::new(out, crate::recognise::CORRUPT)?;
     let root = staging.dir.clone();
     materialise(input, &root)?;
     let thrum = root.join(".thrum");
