@@ -268,7 +268,16 @@ fn generate(cli: GenArgs) -> anyhow::Result<()> {
         Some((i, n)) => testgen::generate_shard(&opts, i, n),
         None => testgen::generate(&opts),
     }
-    .with_context(|| format!("generating the fixture into {}", cli.out.display()))?;
+    .map_err(|e| {
+        // a refusal names the destination and what is there already
+        let refused = matches!(&e, testgen::Error::Publish(p) if p.is_refusal());
+        let e = anyhow::Error::from(e);
+        if refused {
+            e
+        } else {
+            e.context(format!("generating the fixture into {}", cli.out.display()))
+        }
+    })?;
     if cli.timings {
         for (phase, d) in &report.phases {
             eprintln!("{phase:>12} {:>9.1} ms", d.as_secs_f64() * 1e3);

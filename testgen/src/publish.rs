@@ -102,7 +102,7 @@ impl std::fmt::Display for Found {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Found::NoName => write!(f, "it does not name a directory entry"),
-            Found::ParentNotDirectory(p) => write!(f, "its parent {} is not a directory", shown_path(p)),
+            Found::ParentNotDirectory(p) => write!(f, "{} is not a directory", shown_path(p)),
             Found::Symlink { target: Some(t) } => write!(f, "it is a symbolic link (to {})", shown_path(t)),
             Found::Symlink { target: None } => write!(f, "it is a symbolic link"),
             Found::File { size } => write!(f, "it is a regular file ({size} bytes)"),
@@ -226,12 +226,12 @@ fn judge(dest: &Path, policy: &Policy, parent_dev: &dyn Fn(&Path) -> std::io::Re
     let meta = match std::fs::symlink_metadata(dest) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return match std::fs::metadata(&parent) {
-                Ok(m) if !m.is_dir() => refuse(Found::ParentNotDirectory(parent)),
-                _ => Ok(Accepted::Absent),
+            return match non_directory_ancestor(dest) {
+                Some(a) => refuse(Found::ParentNotDirectory(a)),
+                None => Ok(Accepted::Absent),
             };
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return refuse(Found::ParentNotDirectory(parent)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return refuse(Found::ParentNotDirectory(non_directory_ancestor(dest).unwrap_or(parent))),
         Err(e) => return Err(e).ctx("inspect", dest),
     };
     let ft = meta.file_type();
@@ -266,6 +266,11 @@ fn judge(dest: &Path, policy: &Policy, parent_dev: &dyn Fn(&Path) -> std::io::Re
         Err(Unrecognised::Foreign(entries)) => refuse(Found::Foreign { tool: policy.tool, entries }),
         Err(Unrecognised::Not(reason)) => refuse(Found::NotOurs { tool: policy.tool, reason }),
     }
+}
+
+/// The nearest existing ancestor of `dest` when it is not a directory.
+fn non_directory_ancestor(dest: &Path) -> Option<PathBuf> {
+    dest.ancestors().skip(1).filter(|a| !a.as_os_str().is_empty()).find_map(|a| std::fs::metadata(a).ok().map(|m| (a, m))).and_then(|(a, m)| (!m.is_dir()).then(|| a.to_path_buf()))
 }
 
 /// A directory is a mount point when its device differs from its parent's,
@@ -638,6 +643,42 @@ mod tests {
         let mut e = Entries::new();
         e.add("bad\nname\u{1b}[0m");
         assert_eq!(e.to_string(), "bad\\nname\\u{1b}[0m");
+    }
+
+    #[test]
+    fn a_destination_that_changed_during_the_run_is_refused_at_the_swap() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dest = tmp.path().join("dest");
+        let staging = Staging::new(&dest, POLICY).unwrap();
+        std::fs::write(staging.dir.join("ok"), "new").unwrap();
+        let staged = staging.dir.clone();
+        // absent at the start; someone else's directory appears meanwhile
+        std::fs::create_dir(&dest).unwrap();
+        std::fs::write(dest.join("theirs"), "keep me").unwrap();
+        let e = staging.publish().unwrap_err();
+        assert_eq!(e.to_string(), format!("refusing to replace {}: it holds files tool did not write (theirs); choose another --out or remove it yourself", dest.display()));
+        assert_eq!(e.exit_code(), 2);
+        assert_eq!(std::fs::read(dest.join("theirs")).unwrap(), b"keep me");
+        assert!(!staged.exists(), "the staging directory is removed");
+        let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["dest"]);
+    }
+
+    #[test]
+    fn a_refused_destination_gets_no_staging_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dest = tmp.path().join("sub").join("dest");
+        std::fs::create_dir_all(&dest).unwrap();
+        std::fs::write(dest.join("theirs"), "keep me").unwrap();
+        assert!(Staging::new(&dest, POLICY).is_err());
+        let left: Vec<_> = std::fs::read_dir(tmp.path().join("sub")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["dest"]);
+        // a path through a file: refused, and no directory is created
+        let file = tmp.path().join("file");
+        std::fs::write(&file, "f").unwrap();
+        let e = Staging::new(&file.join("a").join("b"), POLICY).err().unwrap();
+        assert!(matches!(&e, PublishError::Refused { found: Found::ParentNotDirectory(p), .. } if *p == file), "{e:?}");
+        assert_eq!(std::fs::read(&file).unwrap(), b"f");
     }
 
     #[test]

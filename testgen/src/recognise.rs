@@ -136,7 +136,7 @@ pub fn tree(dir: &Path) -> Result<(), Unrecognised> {
     }
     if !others.is_empty() {
         return Err(Unrecognised::Not(format!(
-            "{} also holds {others}, as a project's directory does; testgen replaces a .thrum only in a directory that holds nothing else",
+            "beside it, {} holds other files ({others}), as a project's directory does; testgen replaces a .thrum only in a directory of its own",
             crate::publish::shown_path(parent)
         )));
     }
@@ -235,6 +235,6 @@ mod tests {
         assert!(matches!(tree(&t), Err(Unrecognised::Foreign(e)) if e.to_string() == "var/thrum.sock"));
         std::fs::remove_file(t.join("var/thrum.sock")).unwrap();
         std::fs::create_dir(tmp.path().join(".git")).unwrap();
-        assert!(matches!(tree(&t), Err(Unrecognised::Not(r)) if r.contains("also holds .git/")));
+        assert!(matches!(tree(&t), Err(Unrecognised::Not(r)) if r.starts_with("beside it, ") && r.contains(" holds other files (.git/)")));
     }
 }
