@@ -215,8 +215,29 @@ fn device_of(p: &Path) -> std::io::Result<u64> {
 }
 
 /// [`check`] with the parent's device given by `parent_dev` (tests inject
-/// another device to see a mount point).
+/// another device to see a mount point). A refusal stands only when the
+/// destination is still the same entry afterwards: when another run swapped
+/// it meanwhile, what was read may have been the previous directory being
+/// deleted, so the judgment is made again.
 fn judge(dest: &Path, policy: &Policy, parent_dev: &dyn Fn(&Path) -> std::io::Result<u64>) -> Result<Accepted> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let before = identity(dest);
+        let r = judge_once(dest, policy, parent_dev);
+        if r.is_ok() || attempts >= 8 || identity(dest) == before {
+            return r;
+        }
+    }
+}
+
+/// Device and inode of the entry `p` itself, if any.
+fn identity(p: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(p).ok().map(|m| (m.dev(), m.ino()))
+}
+
+fn judge_once(dest: &Path, policy: &Policy, parent_dev: &dyn Fn(&Path) -> std::io::Result<u64>) -> Result<Accepted> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let refuse = |found: Found| Err(refused(dest, found, policy));
     if dest.file_name().is_none() {
