@@ -466,20 +466,38 @@ fn exchange(src: &Path, dest: &Path, policy: &Policy) -> Result<()> {
 }
 
 /// Deletes `prev`, what the swap moved aside from `dest`, when it is still
-/// empty or recognised; otherwise runs `put_back` and refuses.
+/// empty or recognised; otherwise runs `put_back` and refuses. What cannot
+/// be put back is kept under a name the stale-temporary sweep never matches.
 fn remove_previous(prev: &Path, dest: &Path, policy: &Policy, put_back: impl FnOnce() -> std::io::Result<()>) -> Result<()> {
-    match check(prev, policy) {
-        Ok(Accepted::Absent) => Ok(()),
-        Ok(Accepted::Empty) => std::fs::remove_dir(prev).ctx("remove previous output", prev),
-        Ok(Accepted::Ours) => std::fs::remove_dir_all(prev).ctx("remove previous output", prev),
-        Err(PublishError::Refused { found, .. }) => match put_back() {
-            Ok(()) => Err(refused(dest, found, policy)),
-            Err(source) => Err(PublishError::Displaced { path: dest.to_path_buf(), now_at: prev.to_path_buf(), source }),
-        },
-        Err(e) => match put_back() {
-            Ok(()) => Err(e),
-            Err(source) => Err(PublishError::Displaced { path: dest.to_path_buf(), now_at: prev.to_path_buf(), source }),
-        },
+    let mut attempts = 0;
+    let failed = loop {
+        attempts += 1;
+        match check(prev, policy) {
+            Ok(Accepted::Absent) => return Ok(()),
+            Ok(Accepted::Empty) => match std::fs::remove_dir(prev) {
+                // something appeared in it meanwhile: judge it again
+                Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty && attempts < 4 => continue,
+                r => return r.ctx("remove previous output", prev),
+            },
+            Ok(Accepted::Ours) => return std::fs::remove_dir_all(prev).ctx("remove previous output", prev),
+            Err(PublishError::Refused { found, .. }) => break refused(dest, found, policy),
+            Err(e) => break e,
+        }
+    };
+    match put_back() {
+        Ok(()) => Err(failed),
+        Err(source) => Err(PublishError::Displaced { path: dest.to_path_buf(), now_at: keep(prev, dest), source }),
+    }
+}
+
+/// Renames `prev` beside `dest` as `NAME.kept-PID` (not a temporary's
+/// name, so no later run removes it); returns where it is.
+fn keep(prev: &Path, dest: &Path) -> PathBuf {
+    let kept = parent_of(dest).join(format!("{}.kept-{}", name_of(dest), std::process::id()));
+    if std::fs::symlink_metadata(&kept).is_err() && std::fs::rename(prev, &kept).is_ok() {
+        kept
+    } else {
+        prev.to_path_buf()
     }
 }
 
@@ -700,6 +718,25 @@ mod tests {
         let e = Staging::new(&file.join("a").join("b"), POLICY).err().unwrap();
         assert!(matches!(&e, PublishError::Refused { found: Found::ParentNotDirectory(p), .. } if *p == file), "{e:?}");
         assert_eq!(std::fs::read(&file).unwrap(), b"f");
+    }
+
+    #[test]
+    fn what_cannot_be_put_back_is_kept_under_a_name_no_run_removes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dest = tmp.path().join("dest");
+        let prev = tmp.path().join(temporary_name("dest", std::process::id()));
+        std::fs::create_dir(&prev).unwrap();
+        std::fs::write(prev.join("theirs"), "keep me").unwrap();
+        let e = remove_previous(&prev, &dest, &POLICY, || Err(std::io::Error::other("no way back"))).unwrap_err();
+        let kept = tmp.path().join(format!("dest.kept-{}", std::process::id()));
+        match &e {
+            PublishError::Displaced { now_at, .. } => assert_eq!(now_at, &kept),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(e.exit_code(), 1);
+        assert_eq!(std::fs::read(kept.join("theirs")).unwrap(), b"keep me");
+        remove_stale(tmp.path(), "dest");
+        assert_eq!(std::fs::read(kept.join("theirs")).unwrap(), b"keep me");
     }
 
     #[test]
