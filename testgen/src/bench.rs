@@ -123,17 +123,67 @@ pub struct BenchOptions {
     pub profiles: Vec<String>,
     pub runs: usize,
     pub jobs: usize,
+    /// Where the scratch directory is created ([`WorkDir`]); nothing else
+    /// in it is touched.
     pub work: PathBuf,
     pub floors: bool,
     pub verify: Option<PathBuf>,
     pub seed: u64,
 }
 
-/// Runs every scenario; `exe` is the testgen binary to time.
+/// A scratch directory created fresh inside a given directory (itself
+/// created when absent): `DIR/testgen-bench-PID` (or `...-PID-N` when that
+/// exists). Dropping it removes that directory only, and DIR when this
+/// created it and it is empty again; nothing else in DIR is touched.
+#[derive(Debug)]
+pub struct WorkDir {
+    path: PathBuf,
+    created_parent: Option<PathBuf>,
+}
+
+impl WorkDir {
+    pub fn create(parent: &Path) -> Result<WorkDir> {
+        let created_parent = match std::fs::metadata(parent) {
+            Ok(m) if m.is_dir() => None,
+            Ok(_) => return Err(crate::Error::Usage(format!("--work {} is not a directory", crate::publish::shown_path(parent)))),
+            Err(_) => {
+                std::fs::create_dir_all(parent).ctx("create directory", parent)?;
+                Some(parent.to_path_buf())
+            }
+        };
+        let pid = std::process::id();
+        let mut n = 0u32;
+        loop {
+            let path = parent.join(if n == 0 { format!("testgen-bench-{pid}") } else { format!("testgen-bench-{pid}-{n}") });
+            match std::fs::create_dir(&path) {
+                Ok(()) => return Ok(WorkDir { path, created_parent }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+                Err(e) => return Err(e).ctx("create directory", &path),
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+        if let Some(p) = &self.created_parent {
+            let _ = std::fs::remove_dir(p);
+        }
+    }
+}
+
+/// Runs every scenario; `exe` is the testgen binary to time. Works in a
+/// fresh [`WorkDir`] inside `o.work`, removed at the end (also on error).
 pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
+    let work = WorkDir::create(&o.work)?;
     let mut scenarios = Vec::new();
     for profile in &o.profiles {
-        let dir = o.work.join(profile);
+        let dir = work.path().join(profile);
         std::fs::create_dir_all(&dir).ctx("create directory", &dir)?;
         let report_path = dir.join("report.json");
         let out = dir.join("out");

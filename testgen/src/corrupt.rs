@@ -17,7 +17,8 @@
 //! SplitMix64 stream seeded from `--seed` and the fault's name,
 //! so the same input, fault and seed give the same bytes. DIR is built in a
 //! temporary directory beside it and swapped into place
-//! ([`crate::publish::Staging`]); a failed run leaves DIR as it was.
+//! ([`crate::publish::Staging`]); a failed run leaves DIR as it was, and a
+//! DIR that is not empty nor a previous corrupted copy is never replaced.
 //!
 //! `docs/FAULTS.md` maps every fault to the finding `verify` reports.
 
@@ -64,6 +65,9 @@ pub enum CorruptError {
     },
     #[error("staging the output: {0}")]
     Staging(#[from] crate::Error),
+    /// The output directory may not be replaced, or publishing failed.
+    #[error(transparent)]
+    Publish(#[from] crate::publish::PublishError),
 }
 
 impl CorruptError {
@@ -71,7 +75,18 @@ impl CorruptError {
     pub fn is_input_error(&self) -> bool {
         match self {
             CorruptError::Extract(e) => e.is_input_error(),
+            CorruptError::Publish(e) => e.is_refusal(),
             e => matches!(e, CorruptError::NotAFixture { .. } | CorruptError::NotV13 { .. } | CorruptError::Refused { .. } | CorruptError::NoTarget { .. }),
+        }
+    }
+
+    /// Exit code for the command line: 2 for an input error (a refused
+    /// output directory included), else 1.
+    pub fn exit_code(&self) -> u8 {
+        if self.is_input_error() {
+            2
+        } else {
+            1
         }
     }
 }
@@ -271,7 +286,9 @@ impl Rng {
     }
 }
 
-/// Writes `input` with `fault` injected into `out` (replaced atomically),
+/// Writes `input` with `fault` injected into `out` (replaced atomically,
+/// only when absent, empty or a previous corrupted copy: see
+/// [`crate::recognise::CORRUPT`]; anything else is refused before any work),
 /// extracting an archive input within the default [`Limits`].
 pub fn corrupt(input: &Path, fault: Fault, seed: u64, out: &Path) -> Result<Applied> {
     corrupt_with(input, fault, seed, out, &Limits::default())
@@ -279,7 +296,7 @@ pub fn corrupt(input: &Path, fault: Fault, seed: u64, out: &Path) -> Result<Appl
 
 /// [`corrupt`], extracting an archive input within `limits`.
 pub fn corrupt_with(input: &Path, fault: Fault, seed: u64, out: &Path, limits: &Limits) -> Result<Applied> {
-    let staging = Staging::new(out)?;
+    let staging = Staging::new(out, crate::recognise::CORRUPT)?;
     let root = staging.dir.clone();
     materialise(input, &root, limits)?;
     let thrum = root.join(".thrum");

@@ -24,10 +24,26 @@ pub enum Error {
     Parquet(String),
     #[error("invalid option: {0}")]
     Usage(String),
+    /// The destination may not be replaced, or publishing failed.
+    #[error(transparent)]
+    Publish(#[from] crate::publish::PublishError),
     /// A step could not go on because another one failed or broke an
     /// invariant of the run (the first failure is reported too).
     #[error("{0}")]
     Aborted(String),
+}
+
+impl Error {
+    /// Exit code for the command line: 2 when the request is at fault (an
+    /// invalid option or volume, a destination that may not be replaced),
+    /// 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Plan(_) | Error::Usage(_) => 2,
+            Error::Publish(e) => e.exit_code(),
+            _ => 1,
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

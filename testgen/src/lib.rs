@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod parquet;
 pub mod pass;
 pub mod publish;
+pub mod recognise;
 pub mod sqlite;
 pub mod tree;
 pub mod v5;
@@ -45,7 +46,8 @@ pub const GENERATOR: &str = concat!("testgen ", env!("CARGO_PKG_VERSION"));
 pub struct Options {
     pub seed: u64,
     pub profile: Profile,
-    /// Directory that receives the artifacts (replaced atomically).
+    /// Directory that receives the artifacts (replaced atomically, only
+    /// when absent, empty or a previous output: see [`recognise`]).
     pub out: PathBuf,
     /// Also write the expanded tree as `TREE/.thrum`.
     pub tree: Option<PathBuf>,
@@ -294,14 +296,25 @@ fn check_tree(opts: &Options) -> Result<()> {
     Ok(())
 }
 
+/// Refuses, before any work, destinations that may not be replaced
+/// ([`publish::check`]); they are checked again right before the swap.
+fn check_destinations(opts: &Options) -> Result<()> {
+    publish::check(&opts.out, &recognise::ARTIFACTS)?;
+    if let Some(tree) = &opts.tree {
+        publish::check(&tree.join(".thrum"), &recognise::TREE)?;
+    }
+    Ok(())
+}
+
 /// Generates every artifact into `opts.out`, atomically.
 pub fn generate(opts: &Options) -> Result<Report> {
     check_tree(opts)?;
+    check_destinations(opts)?;
     let bars = progress::Bars::new(opts.progress);
     let mut ph = Phases::new();
     let plan = Plan::new(opts.seed, opts.profile.clone())?;
     ph.done("plan");
-    let staging = publish::Staging::new(&opts.out)?;
+    let staging = publish::Staging::new(&opts.out, recognise::ARTIFACTS)?;
     let stage_root = staging.dir.join(".stage");
     let thrum_dir = stage_root.join(".thrum");
     std::fs::create_dir_all(&thrum_dir).ctx("create directory", &thrum_dir)?;
@@ -362,7 +375,7 @@ pub fn generate(opts: &Options) -> Result<Report> {
     if let Some(tree_dir) = &opts.tree {
         // Staged and swapped like the artifacts; temporaries of killed runs
         // are removed by the next one.
-        let tree = publish::Staging::new(&tree_dir.join(".thrum"))?;
+        let tree = publish::Staging::new(&tree_dir.join(".thrum"), recognise::TREE)?;
         std::fs::remove_dir(&tree.dir).ctx("prepare", &tree.dir)?;
         if std::fs::rename(&thrum_dir, &tree.dir).is_err() {
             copy_dir(&thrum_dir, &tree.dir)?;
@@ -434,11 +447,13 @@ pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
     if n == 0 || i >= n {
         return Err(Error::Usage(format!("--shard {i}/{n}: need 0 <= I < N")));
     }
+    // a slice writes no tree: only --out is checked
+    publish::check(&opts.out, &recognise::ARTIFACTS)?;
     let bars = progress::Bars::new(opts.progress);
     let mut ph = Phases::new();
     let plan = Plan::new(opts.seed, opts.profile.clone())?;
     ph.done("plan");
-    let staging = publish::Staging::new(&opts.out)?;
+    let staging = publish::Staging::new(&opts.out, recognise::ARTIFACTS)?;
     let thrum_dir = staging.dir.join(".thrum");
     std::fs::create_dir_all(thrum_dir.join("messages")).ctx("create directory", thrum_dir.join("messages"))?;
     let range = thrum_gen::timeline::slice_messages(plan.profile.messages, i, n);
@@ -455,7 +470,7 @@ pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
         "parquet": parquet_files.iter().map(|h| (h.entry.path.clone(), h.file.rows)).collect::<std::collections::BTreeMap<_, _>>(),
         "generator": GENERATOR,
     });
-    let p = staging.dir.join("shard.json");
+    let p = staging.dir.join(recognise::SHARD_JSON);
     std::fs::write(&p, thrum_schemas::gojson::to_string(&shard) + "\n").ctx("write", &p)?;
     let known: Vec<archive::FileEntry> = parquet_files.into_iter().map(|h| h.entry).collect();
     let bytes = manifest::write_sums(&staging.dir, &known)?;
@@ -465,10 +480,9 @@ pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
     Ok(Report { out: opts.out.clone(), table_counts: Vec::new(), total_events: lines.values().sum(), phases: ph.list, bytes })
 }
 
+/// Copies the tree `src` to `dest`, which must not exist (a staging path).
 fn copy_dir(src: &Path, dest: &Path) -> Result<()> {
-    if dest.exists() {
-        std::fs::remove_dir_all(dest).ctx("remove", dest)?;
-    }
+    std::fs::create_dir(dest).ctx("create directory", dest)?;
     for (rel, path, is_dir) in archive::walk(src, "")? {
         let target = dest.join(rel.trim_start_matches('/'));
         if is_dir {

@@ -15,7 +15,7 @@ use thrum_io::extract::{Limit, Limits};
 /// With no arguments it regenerates `fixtures/` (run it from the repository
 /// root). The same seed and options give identical bytes on any machine at
 /// any --jobs. Exit codes: 0 success, 1 failure (I/O, database), 2 bad
-/// arguments.
+/// arguments (an --out that holds anything but a previous output included).
 #[derive(Debug, Parser)]
 #[command(name = "testgen", version, about, long_about, args_conflicts_with_subcommands = true)]
 struct Cli {
@@ -47,7 +47,8 @@ struct CorruptArgs {
     #[arg(long = "in", value_name = "FIXTURE", required_unless_present = "list")]
     input: Option<PathBuf>,
     /// Output directory: DIR/.thrum (corrupted), DIR/FAULT.json, and DIR/SHA256SUMS
-    /// for checksum-mismatch. Replaced atomically.
+    /// for checksum-mismatch. Replaced atomically, only when absent, empty or
+    /// a previous corrupted copy; anything else is refused (exit 2).
     #[arg(long, value_name = "DIR", required_unless_present = "list")]
     out: Option<PathBuf>,
     /// Seed of the target choice (file, line, row); same input, fault and seed give the same bytes.
@@ -78,10 +79,13 @@ struct GenArgs {
     profile: String,
     #[command(flatten)]
     overrides: Overrides,
-    /// Directory that receives the artifacts; it is replaced atomically.
+    /// Directory that receives the artifacts, replaced atomically. Only an
+    /// absent or empty directory, or a previous output of testgen with
+    /// nothing else in it, is replaced; anything else is refused (exit 2).
     #[arg(long, default_value = "fixtures")]
     out: PathBuf,
-    /// Also write the expanded tree as TREE/.thrum.
+    /// Also write the expanded tree as TREE/.thrum (an existing TREE/.thrum
+    /// is replaced only when testgen wrote it and TREE holds nothing else).
     #[arg(long, value_name = "TREE")]
     tree: Option<PathBuf>,
     /// Worker threads (default: all cores). Never changes the output.
@@ -185,8 +189,10 @@ struct BenchArgs {
     jobs: Option<u16>,
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Scratch directory (default: a temporary directory).
-    #[arg(long)]
+    /// Where to work: a fresh subdirectory DIR/testgen-bench-PID is created
+    /// (DIR too, when absent) and removed at the end; nothing else in DIR
+    /// is touched (default: the system's temporary directory).
+    #[arg(long, value_name = "DIR")]
     work: Option<PathBuf>,
     /// Skip the sqlite3/zstd floors.
     #[arg(long)]
@@ -210,15 +216,27 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("testgen: error: {}", chain(&e));
-            if e.downcast_ref::<testgen::Error>().is_some_and(|e| matches!(e, testgen::Error::Plan(_) | testgen::Error::Usage(_)))
-                || e.downcast_ref::<testgen::corrupt::CorruptError>().is_some_and(|e| e.is_input_error())
-            {
-                ExitCode::from(2)
-            } else {
-                ExitCode::FAILURE
-            }
+            ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// The exit code the library's error chooses (2: the request is at fault,
+/// such as an invalid option or a destination that may not be replaced;
+/// 1: anything else).
+fn exit_code(e: &anyhow::Error) -> u8 {
+    for cause in e.chain() {
+        if let Some(e) = cause.downcast_ref::<testgen::Error>() {
+            return e.exit_code();
+        }
+        if let Some(e) = cause.downcast_ref::<testgen::corrupt::CorruptError>() {
+            return e.exit_code();
+        }
+        if let Some(e) = cause.downcast_ref::<testgen::publish::PublishError>() {
+            return e.exit_code();
+        }
+    }
+    1
 }
 
 /// The error and its causes joined by ": ", skipping a cause whose text
@@ -263,7 +281,16 @@ fn generate(cli: GenArgs) -> anyhow::Result<()> {
         Some((i, n)) => testgen::generate_shard(&opts, i, n),
         None => testgen::generate(&opts),
     }
-    .with_context(|| format!("generating the fixture into {}", cli.out.display()))?;
+    .map_err(|e| {
+        // a refusal names the destination and what is there already
+        let refused = matches!(&e, testgen::Error::Publish(p) if p.is_refusal());
+        let e = anyhow::Error::from(e);
+        if refused {
+            e
+        } else {
+            e.context(format!("generating the fixture into {}", cli.out.display()))
+        }
+    })?;
     if cli.timings {
         for (phase, d) in &report.phases {
             eprintln!("{phase:>12} {:>9.1} ms", d.as_secs_f64() * 1e3);
@@ -290,26 +317,17 @@ fn generate(cli: GenArgs) -> anyhow::Result<()> {
 fn bench(b: BenchArgs) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("locating the testgen binary")?;
     let verify = exe.with_file_name("verify");
-    let scratch;
-    let work = match b.work {
-        Some(w) => w,
-        None => {
-            scratch = tempfile_dir()?;
-            scratch.clone()
-        }
-    };
+    let work = b.work.unwrap_or_else(std::env::temp_dir);
     let o = testgen::bench::BenchOptions {
         profiles: b.profiles,
         runs: b.runs as usize,
         jobs: jobs(b.jobs),
-        work: work.clone(),
+        work,
         floors: !b.no_floors,
         verify: (!b.no_verify && verify.exists()).then_some(verify),
         seed: b.seed,
     };
-    let r = testgen::bench::run(&exe, &o);
-    let _ = std::fs::remove_dir_all(&work);
-    let r = r?;
+    let r = testgen::bench::run(&exe, &o)?;
     if b.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
@@ -340,10 +358,4 @@ fn corrupt(c: CorruptArgs) -> anyhow::Result<()> {
     }
     eprintln!("testgen: wrote {} with {} at {at} ({}); verify reports {} (exit {})", out.display(), a.fault, a.detail, a.finding, a.exit_code);
     Ok(())
-}
-
-fn tempfile_dir() -> anyhow::Result<PathBuf> {
-    let d = std::env::temp_dir().join(format!("testgen-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
-    Ok(d)
 }

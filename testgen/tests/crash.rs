@@ -258,6 +258,20 @@ fn concurrent_regenerations_end_with_one_complete_fixture_and_no_temporaries() {
     }
 }
 
+/// The outputs of the race below: a directory holding only `who`.
+const WHO: testgen::publish::Policy = testgen::publish::Policy {
+    tool: "the test",
+    flag: "--out",
+    recognise: |dir| {
+        let names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        if names == ["who"] {
+            Ok(())
+        } else {
+            Err(testgen::publish::Unrecognised::Not(format!("{names:?}")))
+        }
+    },
+};
+
 /// Publications racing for a destination that does not exist yet: each one
 /// either renames into place or, when another got there first, exchanges.
 #[test]
@@ -278,7 +292,7 @@ fn racing_publications_into_a_new_destination_all_succeed() {
                         std::fs::create_dir(&src).unwrap();
                         std::fs::write(src.join("who"), i.to_string()).unwrap();
                         barrier.wait();
-                        testgen::publish::swap_into_place(&src, dest).map_err(|e| e.to_string())
+                        testgen::publish::swap_into_place(&src, dest, &WHO).map_err(|e| e.to_string())
                     })
                 })
                 .collect();

@@ -1,0 +1,384 @@
+//! Nothing testgen did not make is ever destroyed: `--out`, `--tree` and
+//! `corrupt --out` replace only an absent or empty directory or a previous
+//! output of the same kind with nothing else in it; anything else is
+//! refused with exit 2, a message saying what is there and how to proceed,
+//! and every pre-existing byte intact (no temporary left beside it).
+//! `bench --work DIR` works in a subdirectory of its own.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::FileTypeExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_testgen");
+
+/// Everything below `root`, links and special files not followed: relative
+/// path -> what it is (bytes of a file, target of a link, kind otherwise).
+fn snapshot(root: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let rel = e.path().strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let ft = e.file_type().unwrap();
+            let what = if ft.is_dir() {
+                stack.push(e.path());
+                "dir".to_string()
+            } else if ft.is_symlink() {
+                format!("link -> {}", std::fs::read_link(e.path()).unwrap().display())
+            } else if ft.is_file() {
+                format!("file {:?}", std::fs::read(e.path()).unwrap())
+            } else if ft.is_fifo() {
+                "fifo".to_string()
+            } else if ft.is_char_device() {
+                "char device".to_string()
+            } else {
+                "other".to_string()
+            };
+            out.insert(rel, what);
+        }
+    }
+    out
+}
+
+/// Runs testgen in `cwd` with the small profile, no v5 fixture.
+fn generate(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(BIN).current_dir(cwd).args(["--profile", "small", "--no-v5", "--quiet", "--jobs", "2"]).args(args).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+fn assert_ok(o: &Output) {
+    assert!(o.status.success(), "{:?}: {}", o.status, stderr(o));
+}
+
+/// Exit 2 with exactly `message` (after `testgen: error: `), and nothing
+/// below `root` changed (no temporary left either).
+#[track_caller]
+fn assert_refused(o: &Output, message: &str, root: &Path, before: &BTreeMap<String, String>) {
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
+    assert_eq!(stderr(o), format!("testgen: error: {message}\n"));
+    assert_eq!(&snapshot(root), before, "nothing is touched, nothing is left");
+}
+
+fn seed_of(out: &Path) -> u64 {
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join(testgen::MANIFEST)).unwrap()).unwrap();
+    m["seed"].as_u64().unwrap()
+}
+
+fn write(p: &Path, bytes: &str) {
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, bytes).unwrap();
+}
+
+#[test]
+fn an_unrelated_directory_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(&tmp.path().join("out/README.md"), "# mine\n");
+    write(&tmp.path().join("out/data/a.csv"), "1,2\n");
+    for i in 0..3 {
+        write(&tmp.path().join(format!("out/notes-{i}.txt")), "n");
+    }
+    let before = snapshot(tmp.path());
+    let o = generate(tmp.path(), &["--out", "out"]);
+    assert_refused(&o, "refusing to replace out: it holds files testgen did not write (README.md, data/, and 3 more); choose another --out or remove it yourself", tmp.path(), &before);
+}
+
+#[test]
+fn the_default_fixtures_of_another_project_are_not_deleted() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(&tmp.path().join("fixtures/README.md"), "our own fixtures\n");
+    write(&tmp.path().join("fixtures/data/users.json"), "[{\"id\": 1}]\n");
+    let before = snapshot(tmp.path());
+    let o = generate(tmp.path(), &[]);
+    assert_refused(&o, "refusing to replace fixtures: it holds files testgen did not write (README.md, data/); choose another --out or remove it yourself", tmp.path(), &before);
+}
+
+#[test]
+fn a_previous_output_is_replaced_and_an_extra_file_makes_it_foreign() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert_ok(&generate(tmp.path(), &["--out", "out", "--seed", "1"]));
+    assert_eq!(seed_of(&tmp.path().join("out")), 1);
+    assert_ok(&generate(tmp.path(), &["--out", "out", "--seed", "2"]));
+    assert_eq!(seed_of(&tmp.path().join("out")), 2, "the previous output was replaced");
+    let names: Vec<String> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["out"], "no temporary is left");
+    // one extra file, even deep inside: not ours any more
+    write(&tmp.path().join("out/parquet/agents/notes.txt"), "mine");
+    let before = snapshot(tmp.path());
+    let o = generate(tmp.path(), &["--out", "out", "--seed", "3"]);
+    assert_refused(&o, "refusing to replace out: it holds files testgen did not write (parquet/agents/notes.txt); choose another --out or remove it yourself", tmp.path(), &before);
+    // a manifest that names another generator: not ours either
+    std::fs::remove_file(tmp.path().join("out/parquet/agents/notes.txt")).unwrap();
+    let m = std::fs::read_to_string(tmp.path().join("out/manifest.json")).unwrap().replace("\"generator\": \"testgen ", "\"generator\": \"othergen ");
+    std::fs::write(tmp.path().join("out/manifest.json"), m).unwrap();
+    let before = snapshot(tmp.path());
+    let o = generate(tmp.path(), &["--out", "out"]);
+    assert_refused(&o, "refusing to replace out: it is not an output of testgen: neither manifest.json nor shard.json names testgen as its generator; choose another --out or remove it yourself", tmp.path(), &before);
+}
+
+#[test]
+fn an_empty_directory_and_a_sharded_output_are_replaced() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("out")).unwrap();
+    assert_ok(&generate(tmp.path(), &["--out", "out", "--seed", "5"]));
+    assert_eq!(seed_of(&tmp.path().join("out")), 5);
+    // a shard's output replaces a whole one and the other way round
+    assert_ok(&generate(tmp.path(), &["--out", "out", "--shard", "0/3"]));
+    assert!(tmp.path().join("out/shard.json").is_file() && !tmp.path().join("out").join(testgen::MANIFEST).exists());
+    assert_ok(&generate(tmp.path(), &["--out", "out", "--shard", "2/3"]));
+    assert_ok(&generate(tmp.path(), &["--out", "out", "--seed", "6"]));
+    assert_eq!(seed_of(&tmp.path().join("out")), 6);
+    let names: Vec<String> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["out"]);
+}
+
+#[test]
+fn a_regular_file_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(&tmp.path().join("out"), "my notes\n");
+    let before = snapshot(tmp.path());
+    let o = generate(tmp.path(), &["--out", "out"]);
+    assert_refused(&o, "refusing to replace out: it is a regular file (9 bytes); choose another --out or remove it yourself", tmp.path(), &before);
+    // nor is anything below a file created
+    let o = generate(tmp.path(), &["--out", "out/sub/dir"]);
+    assert_refused(&o, "refusing to replace out/sub/dir: out is not a directory; choose another --out", tmp.path(), &before);
+}
+
+#[test]
+fn a_symbolic_link_is_refused_even_to_an_output_of_ours() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(&tmp.path().join("theirs/keep.txt"), "keep");
+    assert_ok(&generate(tmp.path(), &["--out", "ours", "--seed", "8"]));
+    std::os::unix::fs::symlink("theirs", tmp.path().join("to-dir")).unwrap();
+    std::os::unix::fs::symlink("ours", tmp.path().join("to-ours")).unwrap();
+    let before = snapshot(tmp.path());
+    for (arg, target) in [("to-dir", "theirs"), ("to-dir/", "theirs"), ("to-ours", "ours"), ("to-ours/", "ours"), ("to-ours/.", "ours")] {
+        let o = generate(tmp.path(), &["--out", arg]);
+        let name = arg.trim_end_matches('.').trim_end_matches('/');
+        assert_refused(
+            &o,
+            &format!("refusing to replace {name}: it is a symbolic link (to {target}); choose another --out (the link's target itself, if it is an output of testgen) or remove the link yourself"),
+            tmp.path(),
+            &before,
+        );
+    }
+    assert_eq!(seed_of(&tmp.path().join("ours")), 8);
+}
+
+#[test]
+fn a_fifo_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let st = Command::new("mkfifo").arg(tmp.path().join("out")).status().unwrap();
+    assert!(st.success());
+    let before = snapshot(tmp.path());
+    let o = generate(tmp.path(), &["--out", "out"]);
+    assert_refused(&o, "refusing to replace out: it is a named pipe (FIFO); choose another --out or remove it yourself", tmp.path(), &before);
+}
+
+#[test]
+fn a_device_node_is_refused() {
+    // a node made here, never the real /dev/null
+    let tmp = tempfile::tempdir().unwrap();
+    let made = Command::new("mknod").arg(tmp.path().join("null")).args(["c", "1", "3"]).stderr(std::process::Stdio::null()).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("note: a_device_node_is_refused skipped: cannot create a device node here (needs root and CAP_MKNOD)");
+        return;
+    }
+    let before = snapshot(tmp.path());
+    let o = generate(tmp.path(), &["--out", "null"]);
+    assert_refused(&o, "refusing to replace null: it is a character device; choose another --out or remove it yourself", tmp.path(), &before);
+    assert!(std::fs::symlink_metadata(tmp.path().join("null")).unwrap().file_type().is_char_device());
+}
+
+/// A tmpfs mounted in a private mount namespace (`unshare`, as root or in a
+/// user namespace); skipped with a note where that is not allowed. The st_dev
+/// comparison itself is also unit-tested with an injected parent device
+/// (`publish::tests`).
+#[test]
+fn a_mount_point_is_refused() {
+    let probe = Command::new("unshare").args(["--user", "--map-root-user", "--mount", "true"]).stderr(std::process::Stdio::null()).status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("note: a_mount_point_is_refused skipped: unshare --user --mount is not available here");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("mnt")).unwrap();
+    let before = snapshot(tmp.path());
+    // mount, put a file in it, run testgen, then show the file survived
+    let script = r#"mount -t tmpfs thrum-test mnt || exit 99
+echo keep > mnt/keep.txt
+"$0" --profile small --no-v5 --quiet --out mnt
+rc=$?
+cat mnt/keep.txt >&2
+exit $rc"#;
+    let o = Command::new("unshare").args(["--user", "--map-root-user", "--mount", "sh", "-c", script, BIN]).current_dir(tmp.path()).output().unwrap();
+    if o.status.code() == Some(99) {
+        eprintln!("note: a_mount_point_is_refused skipped: cannot mount a tmpfs here: {}", stderr(&o));
+        return;
+    }
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "testgen: error: refusing to replace mnt: it is a mount point (another file system is mounted there); choose another --out (a directory inside the mount point will do)\nkeep\n"
+    );
+    assert_eq!(snapshot(tmp.path()), before);
+}
+
+#[test]
+fn stale_temporaries_are_collected_only_when_they_are_ours() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    // above the kernel's pid limit: no such process
+    let dead = 4_194_305u32;
+    write(&p.join(format!(".out.tmp-{dead}/thrum-fixture.tar.zst")), "partial");
+    write(&p.join("precious/keep.txt"), "keep");
+    std::os::unix::fs::symlink("precious", p.join(format!(".out.tmp-{}", dead + 1))).unwrap();
+    write(&p.join(format!(".out.tmp-{dead}.bak/keep.txt")), "keep");
+    write(&p.join(format!(".out.tmp-{}", dead + 2)), "a file");
+    assert_ok(&generate(p, &["--out", "out"]));
+    let mut names: Vec<String> = std::fs::read_dir(p).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    let mut want = vec![format!(".out.tmp-{}", dead + 1), format!(".out.tmp-{}", dead + 2), format!(".out.tmp-{dead}.bak"), "out".into(), "precious".into()];
+    want.sort();
+    assert_eq!(names, want, "only the dead run's directory was removed");
+    assert_eq!(std::fs::read(p.join("precious/keep.txt")).unwrap(), b"keep");
+    assert_eq!(std::fs::read(p.join(format!(".out.tmp-{dead}.bak/keep.txt"))).unwrap(), b"keep");
+}
+
+#[test]
+fn tree_replaces_only_a_thrum_of_ours_in_a_directory_of_its_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    // a project's .thrum beside its files: refused before any work (no --out either)
+    write(&p.join("project/.thrum/config.json"), "{\"local_only\": false}");
+    write(&p.join("project/.thrum/var/messages.db"), "real data");
+    write(&p.join("project/README.md"), "# project");
+    let before = snapshot(p);
+    let o = generate(p, &["--out", "out", "--tree", "project"]);
+    assert_refused(
+        &o,
+        "refusing to replace project/.thrum: it is not an output of testgen: beside it, project holds other files (README.md), as a project's directory does; testgen replaces a .thrum only in a directory of its own; choose another --tree or remove it yourself",
+        p,
+        &before,
+    );
+    // a .thrum with a file testgen does not write
+    write(&p.join("alone/.thrum/config.json"), "{}");
+    write(&p.join("alone/.thrum/var/messages.db"), "real data");
+    write(&p.join("alone/.thrum/var/thrum.sock"), "");
+    let before = snapshot(p);
+    let o = generate(p, &["--out", "out", "--tree", "alone"]);
+    assert_refused(&o, "refusing to replace alone/.thrum: it holds files testgen did not write (var/thrum.sock); choose another --tree or remove it yourself", p, &before);
+    // a link named .thrum
+    std::fs::create_dir(p.join("linked")).unwrap();
+    std::os::unix::fs::symlink("../alone/.thrum", p.join("linked/.thrum")).unwrap();
+    let before = snapshot(p);
+    let o = generate(p, &["--out", "out", "--tree", "linked"]);
+    assert_refused(&o, "refusing to replace linked/.thrum: it is a symbolic link (to ../alone/.thrum); choose another --tree (the link's target itself, if it is an output of testgen) or remove the link yourself", p, &before);
+
+    // a new tree, then a previous tree of ours, are written
+    assert_ok(&generate(p, &["--out", "out", "--tree", "t", "--seed", "1"]));
+    let first = std::fs::read(p.join("t/.thrum/var/messages.db")).unwrap();
+    assert_ok(&generate(p, &["--out", "out", "--tree", "t", "--seed", "2"]));
+    assert_ne!(std::fs::read(p.join("t/.thrum/var/messages.db")).unwrap(), first, "replaced");
+    let names: Vec<String> = std::fs::read_dir(p.join("t")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, [".thrum"]);
+    // a directory without .thrum may hold anything: nothing is replaced
+    write(&p.join("shared/notes.txt"), "mine");
+    assert_ok(&generate(p, &["--out", "out", "--tree", "shared"]));
+    assert_eq!(std::fs::read(p.join("shared/notes.txt")).unwrap(), b"mine");
+    // ... but once it holds other files the .thrum there is not replaced
+    let before = snapshot(p);
+    let o = generate(p, &["--out", "out", "--tree", "shared"]);
+    assert_refused(
+        &o,
+        "refusing to replace shared/.thrum: it is not an output of testgen: beside it, shared holds other files (notes.txt), as a project's directory does; testgen replaces a .thrum only in a directory of its own; choose another --tree or remove it yourself",
+        p,
+        &before,
+    );
+}
+
+#[test]
+fn corrupt_replaces_only_a_previous_corrupted_copy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    assert_ok(&generate(p, &["--out", "fx"]));
+    let corrupt = |out: &str, fault: &str| Command::new(BIN).current_dir(p).args(["corrupt", "--fault", fault, "--in", "fx/thrum-fixture.tar.zst", "--out", out]).output().unwrap();
+    let fault_of = |out: &str| -> String {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p.join(out).join("FAULT.json")).unwrap()).unwrap();
+        v["fault"].as_str().unwrap().to_string()
+    };
+    std::fs::create_dir(p.join("empty")).unwrap();
+    assert_ok(&corrupt("empty", "altered-cell"));
+    assert_ok(&corrupt("c", "altered-cell"));
+    assert_ok(&corrupt("c", "checksum-mismatch"));
+    assert_eq!(fault_of("c"), "checksum-mismatch");
+    assert_ok(&corrupt("c", "missing-row"));
+    assert_eq!(fault_of("c"), "missing-row");
+    assert!(!p.join("c/SHA256SUMS").exists(), "replaced entirely");
+    // an extra file
+    write(&p.join("c/notes.txt"), "mine");
+    let before = snapshot(p);
+    assert_refused(&corrupt("c", "altered-cell"), "refusing to replace c: it holds files testgen did not write (notes.txt); choose another --out or remove it yourself", p, &before);
+    std::fs::remove_file(p.join("c/notes.txt")).unwrap();
+    // a FAULT.json that names no fault of the catalogue
+    write(&p.join("c/FAULT.json"), "{\"fault\": \"rm-rf\"}");
+    let before = snapshot(p);
+    assert_refused(&corrupt("c", "altered-cell"), "refusing to replace c: it is not an output of testgen: it has no FAULT.json naming a fault of testgen's catalogue; choose another --out or remove it yourself", p, &before);
+    // another kind of output of ours, and an unrelated directory
+    let before = snapshot(p);
+    assert_refused(
+        &corrupt("fx", "altered-cell"),
+        "refusing to replace fx: it holds files testgen did not write (manifest.json, parquet/, thrum-fixture.tar.zst); choose another --out or remove it yourself",
+        p,
+        &before,
+    );
+    write(&p.join("mine/a.txt"), "a");
+    let before = snapshot(p);
+    assert_refused(&corrupt("mine", "altered-cell"), "refusing to replace mine: it holds files testgen did not write (a.txt); choose another --out or remove it yourself", p, &before);
+    // and the generator does not replace a corrupted copy
+    assert_refused(&generate(p, &["--out", "empty"]), "refusing to replace empty: it holds files testgen did not write (.thrum/, FAULT.json); choose another --out or remove it yourself", p, &before);
+}
+
+#[test]
+fn bench_works_in_a_subdirectory_of_its_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    write(&p.join("work/keep.txt"), "keep");
+    write(&p.join("work/testgen-bench-1/keep.txt"), "not the bench's");
+    let before = snapshot(p);
+    let o = Command::new(BIN).current_dir(p).args(["bench", "--profile", "small", "--runs", "1", "--no-floors", "--no-verify", "--json", "--work", "work"]).output().unwrap();
+    assert_ok(&o);
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["scenarios"][0]["profile"], "small");
+    assert_eq!(snapshot(p), before, "only the bench's own subdirectory was removed");
+    // an absent --work is created, and removed again when left empty
+    let o = Command::new(BIN).current_dir(p).args(["bench", "--profile", "small", "--runs", "1", "--no-floors", "--no-verify", "--json", "--work", "new/work"]).output().unwrap();
+    assert_ok(&o);
+    assert_eq!(snapshot(p), {
+        let mut b = before.clone();
+        b.insert("new".into(), "dir".into());
+        b
+    });
+    // a file as --work
+    let o = Command::new(BIN).current_dir(p).args(["bench", "--profile", "small", "--runs", "1", "--no-floors", "--no-verify", "--work", "work/keep.txt"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "testgen: error: invalid option: --work work/keep.txt is not a directory\n");
+}
+
+#[test]
+fn bench_removes_its_subdirectory_on_error_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    write(&work.join("keep.txt"), "keep");
+    let before = snapshot(tmp.path());
+    let o = testgen::bench::BenchOptions { profiles: vec!["small".into()], runs: 1, jobs: 1, work: work.clone(), floors: false, verify: None, seed: 1 };
+    // a "generator" that fails at once
+    let e = testgen::bench::run(Path::new("false"), &o).unwrap_err();
+    assert!(e.to_string().contains("testgen failed"), "{e}");
+    assert_eq!(snapshot(tmp.path()), before);
+}
