@@ -561,7 +561,7 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
     if let Some(out) = &opts.out {
         if out.symlink_metadata().is_ok() {
             let found = input::describe(out).unwrap_or_default();
-            return Err(InputError::Unreadable { path: out.clone(), reason: format!("already exists ({found}); --out must name a path that does not exist") });
+            return Err(InputError::Unreadable { path: out.clone(), reason: format!("already exists ({found}); --out must name a new directory") });
         }
     }
     let mut findings = Findings::new(opts.max_diffs);

@@ -263,3 +263,74 @@ impl Report {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_leaves_ordinary_text_and_escapes_every_control_and_invisible_character() {
+        for plain in ["messages/alice.jsonl", "naïve 同期 — ok", "back\\slash \"quoted\"", ""] {
+            assert!(matches!(escape(plain), Cow::Borrowed(_)), "{plain}");
+        }
+        assert_eq!(escape("a\nb\rc\td"), "a\\nb\\rc\\td");
+        assert_eq!(escape("\x1b[0mresult: CONSISTENT"), "\\x1b[0mresult: CONSISTENT");
+        assert_eq!(escape("\0\x7f\u{85}\u{9b}"), "\\x00\\x7f\\u{0085}\\u{009b}");
+        assert_eq!(escape("abc\u{202e}fed\u{2066}\u{200b}\u{2028}\u{feff}"), "abc\\u{202e}fed\\u{2066}\\u{200b}\\u{2028}\\u{feff}");
+        // every character below U+0020 and from U+007F to U+009F is escaped
+        for c in (0u32..0x20).chain(0x7f..0xa0).filter_map(char::from_u32) {
+            let e = escape(&c.to_string()).into_owned();
+            assert!(e.starts_with('\\') && e.chars().all(|c| !c.is_control()), "{c:?} -> {e}");
+        }
+    }
+
+    fn report(findings: &[Kind]) -> Report {
+        let mut f = Findings::new(1);
+        for k in findings {
+            f.push(Finding::new(*k, "m").table("t"));
+        }
+        Report::new("replay", "in\nput".into(), Some(13), BTreeMap::new(), Vec::new(), f)
+    }
+
+    /// The text result line, the JSON fields and the verdict agree.
+    fn assert_agree(r: &Report, consistent: bool, errors: usize) {
+        let v = r.verdict();
+        assert_eq!((v.consistent, v.errors, v.exit_code), (consistent, errors, if consistent { 0 } else { 1 }));
+        assert_eq!((r.consistent, r.errors, r.exit_code), (v.consistent, v.errors, v.exit_code));
+        let j: Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!((j["consistent"].as_bool(), j["errors"].as_u64(), j["exit_code"].as_i64()), (Some(consistent), Some(errors as u64), Some(v.exit_code as i64)));
+        let text = r.render_text();
+        let results: Vec<&str> = text.lines().filter(|l| l.starts_with("result:")).collect();
+        assert_eq!(results, vec![v.result_line()]);
+        assert!(text.starts_with("verify replay: in\\nput\n"), "the input is escaped: {text}");
+    }
+
+    #[test]
+    fn one_verdict_behind_text_json_and_exit_code_also_after_adding_findings() {
+        let mut r = report(&[Kind::EventTypeUnknown, Kind::ThreadDropped]);
+        assert_agree(&r, true, 0);
+        // warnings and notes added later leave it consistent
+        let mut more = Findings::new(0);
+        more.push(Finding::new(Kind::ManifestAbsent, "none"));
+        r.add(more, Vec::new());
+        assert_agree(&r, true, 0);
+        // a Parquet difference added later makes every output inconsistent
+        let mut pq = Findings::new(0);
+        pq.push(Finding::new(Kind::ParquetDiffers, "row missing from Parquet").table("agents"));
+        pq.push(Finding::new(Kind::ParquetUnreadable, "truncated").file("parquet/agents/part-00000.parquet"));
+        r.add(pq, vec![TableStats::new("agents", "parquet")]);
+        assert_agree(&r, false, 2);
+        assert_eq!(r.count(Kind::ParquetDiffers), 1);
+        assert!(r.render_text().contains("Parquet snapshots vs the fixture database"));
+        // errors counted but not listed (over --max-diffs) count in the verdict
+        let r = report(&[Kind::RowExtra, Kind::RowExtra, Kind::RowExtra]);
+        assert_eq!(r.findings.len(), 1);
+        assert_agree(&r, false, 3);
+        // fields changed by hand do not change what is printed
+        let mut r = report(&[Kind::RowExtra]);
+        r.consistent = true;
+        r.exit_code = 0;
+        assert!(r.render_text().contains("result: INCONSISTENT (1 error finding; exit 1)"));
+        assert_eq!(serde_json::from_str::<Value>(&r.to_json()).unwrap()["consistent"], false);
+    }
+}
