@@ -9,7 +9,7 @@ use verify::extract::Limits;
 use verify::cleanup;
 use verify::report::{escape, EXIT_CONSISTENT, EXIT_UNUSABLE};
 
-const EXIT_CODES: &str = "Exit codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a stable `kind`)\n  2  unusable input (the message names the file and what was expected), or bad arguments";
+const EXIT_CODES: &str = "Exit codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a stable `kind`)\n  2  unusable input (the message names the file and what was expected), or bad arguments\n  130, 143, 129  interrupted by SIGINT, SIGTERM, SIGHUP (its temporaries removed)";
 
 #[derive(Parser)]
 #[command(name = "verify", version, about = "Proves Thrum test fixtures consistent: JSONL replay vs SQLite, v5 migration, safe extraction", after_help = EXIT_CODES)]
