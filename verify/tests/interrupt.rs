@@ -35,8 +35,9 @@ struct Interrupted {
 }
 
 /// Starts verify with `args` and TMPDIR=`tmp`, waits until an entry named
-/// `PREFIX<pid>-<random>` appears in `watch`, sends `sig`, waits.
-fn interrupt(args: &[&str], tmp: &Path, watch: &Path, prefix: &str, sig: &str) -> Interrupted {
+/// `PREFIX<pid>-<random>` appears in `watch` (and, with `inside`, until that
+/// path exists in it), sends `sig`, waits.
+fn interrupt(args: &[&str], tmp: &Path, watch: &Path, prefix: &str, inside: Option<&str>, sig: &str) -> Interrupted {
     let mut child = Command::new(env!("CARGO_BIN_EXE_verify"))
         .args(args)
         .env("TMPDIR", tmp)
@@ -51,6 +52,11 @@ fn interrupt(args: &[&str], tmp: &Path, watch: &Path, prefix: &str, sig: &str) -
             break;
         }
         seen = std::fs::read_dir(watch).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).find(|n| parse_pid(n, prefix).is_some());
+        if let (Some(n), Some(inside)) = (&seen, inside) {
+            if !watch.join(n).join(inside).exists() {
+                seen = None;
+            }
+        }
         if seen.is_none() {
             std::thread::sleep(std::time::Duration::from_micros(200));
         }
@@ -67,6 +73,11 @@ fn interrupt(args: &[&str], tmp: &Path, watch: &Path, prefix: &str, sig: &str) -
 /// finish first on a fast machine: then it must have exited 0 and left
 /// nothing either), at most 8 times; every attempt must leave `clean` empty.
 fn interrupted_runs_leave_nothing(args: &dyn Fn(&Path) -> Vec<String>, watch_in_out: bool, prefix: &str, sig: &str, code: i32) {
+    interrupted_at(args, watch_in_out, prefix, None, sig, code)
+}
+
+/// [`interrupted_runs_leave_nothing`], signalling once `inside` exists in the temporary.
+fn interrupted_at(args: &dyn Fn(&Path) -> Vec<String>, watch_in_out: bool, prefix: &str, inside: Option<&str>, sig: &str, code: i32) {
     let mut hit = 0;
     for _ in 0..8 {
         let dir = tempfile::tempdir().unwrap();
@@ -76,7 +87,7 @@ fn interrupted_runs_leave_nothing(args: &dyn Fn(&Path) -> Vec<String>, watch_in_
         std::fs::create_dir_all(&out).unwrap();
         let a = args(&out);
         let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        let r = interrupt(&a, &tmp, if watch_in_out { &out } else { &tmp }, prefix, sig);
+        let r = interrupt(&a, &tmp, if watch_in_out { &out } else { &tmp }, prefix, inside, sig);
         assert!(listing(&tmp).is_empty(), "{a:?} {sig}: TMPDIR not empty: {:?}\n{}", listing(&tmp), r.stderr);
         match r.seen {
             Some(name) => {
@@ -110,6 +121,15 @@ fn sigterm_during_replay_removes_its_temporaries_and_exits_143() {
 fn sigint_during_replay_removes_its_temporaries_and_exits_130() {
     let a = fixture("thrum-fixture.tar.zst").display().to_string();
     interrupted_runs_leave_nothing(&|_| vec!["replay".into(), a.clone()], false, "verify-", "INT", 130);
+}
+
+#[test]
+fn sigterm_in_the_middle_of_an_extraction_removes_what_was_written() {
+    let a = fixture("thrum-fixture.tar.zst").display().to_string();
+    // the event logs are extracted, the database not yet (or being written)
+    interrupted_at(&|_| vec!["replay".into(), a.clone()], false, "verify-", Some(".thrum/messages"), "TERM", 143);
+    let args = |out: &Path| vec!["extract".into(), a.clone(), out.join("dest").display().to_string()];
+    interrupted_at(&args, true, ".dest.partial-", Some(".thrum/messages"), "TERM", 143);
 }
 
 #[test]
