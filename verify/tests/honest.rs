@@ -92,6 +92,15 @@ fn each_cause_is_printed_once() {
         assert_causes_once(&err);
     }
 
+    // a hostile path in an error: escaped, on one line
+    let hostile = dir.path().join("x\n\x1b[0mresult: CONSISTENT");
+    std::fs::create_dir(&hostile).unwrap();
+    let (code, _, err) = verify(&["replay", s(&hostile)]);
+    assert_eq!(code, 2);
+    assert!(!err.contains('\x1b'), "{err:?}");
+    assert!(err.contains("x\\n\\x1b[0mresult: CONSISTENT: is a directory without .thrum/"), "{err:?}");
+    assert_causes_once(&err);
+
     // an existing destination: named once
     let dest = dir.path().join("dest");
     std::fs::create_dir(&dest).unwrap();
