@@ -10,10 +10,16 @@ pub use thrum_io::extract::ExtractError;
 /// and what was expected.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("{path}: does not exist")]
+    #[error("{path} does not exist")]
     NotFound { path: PathBuf },
-    #[error("{path}: expected a .tar.zst / .tar.gz archive, a directory containing .thrum/, or a .thrum directory")]
-    NotAFixture { path: PathBuf },
+    /// PATH exists but is not an archive or a fixture tree; `found` says
+    /// what it is (see [`crate::input::describe`]).
+    #[error("{path} is {found}; expected a .tar.zst / .tar.gz archive, a directory containing .thrum/, or a .thrum directory")]
+    NotAFixture { path: PathBuf, found: String },
+    /// A path of the wrong kind: `found` says what it is, `expected` what the
+    /// command needs there.
+    #[error("{path} is {found}; expected {expected}")]
+    WrongKind { path: PathBuf, found: String, expected: &'static str },
     #[error("{path}: the archive has no .thrum/ directory at its root")]
     NoThrumRoot { path: PathBuf },
     #[error(transparent)]

@@ -164,6 +164,15 @@ kinds! {
     ChecksumFileMissing = "checksum_file_missing", Error;
     /// `SHA256SUMS` has no line for the archive, or a malformed line.
     ChecksumEntryInvalid = "checksum_entry_invalid", Error;
+    // --- Parquet snapshots ----------------------------------------------
+    /// The Parquet snapshots (`parquet/` beside the archive) differ from the
+    /// database: rows missing, extra, differing, under the wrong `date=`
+    /// partition or out of key order, a layout or schema problem, or an entry
+    /// that is not a catalogue table.
+    ParquetDiffers = "parquet_differs", Error;
+    /// A Parquet file or dataset directory that cannot be read (truncated or
+    /// corrupt file); the tables after it are not compared.
+    ParquetUnreadable = "parquet_unreadable", Error;
     // --- migration -------------------------------------------------------
     /// A v5 row absent from the migrated database.
     V5RowLost = "v5_row_lost", Error;

@@ -14,10 +14,14 @@
 //! * [`report`]: the verdict as text or JSON, every finding with a stable
 //!   [`findings::Kind`].
 //!
+//! [`cleanup`] makes every temporary disappear on drop, on SIGINT/SIGTERM/SIGHUP,
+//! and (for runs that were killed) at the start of the next run.
+//!
 //! Exit codes of the binary: 0 consistent, 1 inconsistent, 2 unusable input.
 
 pub mod bench;
 pub mod checks;
+pub mod cleanup;
 pub mod compare;
 pub mod dbfile;
 pub mod error;

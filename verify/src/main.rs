@@ -5,10 +5,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use verify::checks::Mode;
+use verify::cleanup;
 use verify::extract::{Limit, Limits};
-use verify::report::{EXIT_CONSISTENT, EXIT_UNUSABLE};
+use verify::report::{escape, EXIT_CONSISTENT, EXIT_UNUSABLE};
 
-const EXIT_CODES: &str = "Exit codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a stable `kind`)\n  2  unusable input (the message names the file and what was expected), or bad arguments";
+const EXIT_CODES: &str = "Exit codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a stable `kind`)\n  2  unusable input (the message names the file and what was expected), or bad arguments\n  130, 143, 129  interrupted by SIGINT, SIGTERM, SIGHUP (its temporaries removed)";
 
 #[derive(Parser)]
 #[command(name = "verify", version, about = "Proves Thrum test fixtures consistent: JSONL replay vs SQLite, v5 migration, safe extraction", after_help = EXIT_CODES)]
@@ -152,13 +153,63 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    // temporaries are removed on SIGINT/SIGTERM/SIGHUP (exit 128 + signal),
+    // and those of runs that were killed are removed now
+    if let Err(e) = cleanup::install_signal_handlers() {
+        eprintln!("verify: warning: cannot install the signal handlers ({e}); an interrupted run may leave temporaries");
+    }
+    verify::input::collect_stale_temporaries();
+    let named = cli.cmd.paths();
+    let result = run(cli);
+    // an error caused by an interrupt being handled is not reported: the
+    // handler exits with 128 + signal
+    cleanup::checkpoint();
+    match result {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("verify: error: {e:#}");
+            eprintln!("verify: error: {}", escape(&render_error(&e, &named)));
             ExitCode::from(EXIT_UNUSABLE as u8)
         }
     }
+}
+
+impl Cmd {
+    /// The paths the command names in its error context.
+    fn paths(&self) -> Vec<PathBuf> {
+        match self {
+            Cmd::Replay { path, .. } | Cmd::Migrate { path, .. } | Cmd::Parquet { path, .. } | Cmd::Bench { path, .. } => vec![path.clone()],
+            Cmd::Extract { archive, .. } => vec![archive.clone()],
+        }
+    }
+}
+
+/// The error chain on one line, each cause once: a cause whose text an
+/// earlier one already contains (an error that prints its source) is left
+/// out, and a cause that starts with a path the context already names
+/// (`PATH: …`, `PATH is …`) continues the context without repeating it.
+fn render_error(e: &anyhow::Error, named: &[PathBuf]) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let mut msg = cause.to_string();
+        if msg.is_empty() || out.contains(&msg) {
+            continue;
+        }
+        for p in named {
+            let p = p.display().to_string();
+            if p.is_empty() || !out.ends_with(&p) {
+                continue;
+            }
+            if let Some(rest) = msg.strip_prefix(&format!("{p}: ")).or_else(|| msg.strip_prefix(&format!("{p} "))) {
+                msg = rest.to_string();
+                break;
+            }
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&msg);
+    }
+    out
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -171,43 +222,38 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 check_manifest: !no_manifest,
                 ..verify::Options::default()
             };
-            let report = verify::verify_path(&path, &opts).with_context(|| format!("cannot verify {}", path.display()))?;
-            print!("{}", if json { report.to_json() + "\n" } else { report.render_text() });
-            // Parquet snapshots beside a v13 archive are checked against its database too.
-            let parquet_dir = path.parent().map(|d| d.join("parquet")).filter(|d| d.is_dir());
-            let is_v13_archive = path.file_name().is_some_and(|n| n == verify::parquet::ARCHIVE);
-            if let (Some(dir), true, false) = (parquet_dir, is_v13_archive, no_parquet) {
-                let pq = verify::parquet::check_fixture(dir.parent().unwrap_or(&dir), None, &limits.limits())
-                    .with_context(|| format!("cannot check the Parquet snapshots in {}", dir.display()))?;
-                if json {
-                    eprintln!("parquet: {} ({})", if pq.is_clean() { "equal to SQLite" } else { "DIFFERS from SQLite" }, dir.display());
-                } else {
-                    print!("\nparquet snapshots ({}) vs the fixture database\n{pq}", dir.display());
-                }
-                if !pq.is_clean() {
-                    return Ok(report.exit_code.max(verify::report::EXIT_INCONSISTENT));
-                }
+            let mut report = verify::verify_path(&path, &opts).with_context(|| format!("cannot verify {}", path.display()))?;
+            // Parquet snapshots beside a v13 archive are checked against its
+            // database; their findings count in the one verdict
+            if !no_parquet {
+                verify::parquet::add_snapshots(&mut report, &path, &limits.limits())
+                    .with_context(|| format!("cannot check the Parquet snapshots beside {}", path.display()))?;
             }
-            Ok(report.exit_code)
+            cleanup::checkpoint();
+            print!("{}", if json { report.to_json() + "\n" } else { report.render_text() });
+            Ok(report.verdict().exit_code)
         }
         Cmd::Migrate { path, out, json, max_diffs, no_manifest, limits } => {
             let opts = verify::migrate::MigrateOptions { out, max_diffs, limits: limits.limits(), check_manifest: !no_manifest };
             let report = verify::migrate::migrate_path(&path, &opts).with_context(|| format!("cannot migrate {}", path.display()))?;
+            cleanup::checkpoint();
             print!("{}", if json { report.to_json() + "\n" } else { report.render_text() });
-            Ok(report.exit_code)
+            Ok(report.verdict().exit_code)
         }
         Cmd::Extract { archive, dest, limits } => {
             // every extraction error names the archive (or DEST) itself
-            let entries = verify::extract::extract(&archive, &dest, &limits.limits())?;
+            let entries = verify::input::extract_to(&archive, &dest, &limits.limits())?;
             let bytes: u64 = entries.iter().map(|e| e.size).sum();
-            println!("extracted {} entries ({} bytes) to {}", entries.len(), bytes, dest.display());
+            println!("extracted {} entries ({} bytes) to {}", entries.len(), bytes, escape(&dest.display().to_string()));
             Ok(EXIT_CONSISTENT)
         }
         Cmd::Parquet { path, db, limits } => {
-            let report = verify::parquet::check_fixture(&path, db.as_deref(), &limits.limits())
+            let pq = verify::parquet::check_fixture(&path, db.as_deref(), &limits.limits())
                 .with_context(|| format!("cannot check the Parquet snapshots in {}", path.display()))?;
-            print!("{report}");
-            Ok(if report.is_clean() { EXIT_CONSISTENT } else { verify::report::EXIT_INCONSISTENT })
+            let report = verify::parquet::report(&path, &pq);
+            cleanup::checkpoint();
+            print!("{}", verify::parquet::render_text(&pq, &report));
+            Ok(report.verdict().exit_code)
         }
         Cmd::Bench { path, runs, json, no_manifest, limits } => {
             let opts = verify::Options { limits: limits.limits(), check_manifest: !no_manifest, ..verify::Options::default() };

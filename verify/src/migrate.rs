@@ -115,15 +115,15 @@ impl JsonlMigration {
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), InputError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new().prefix(".migrate-").tempfile_in(dir).map_err(|e| InputError::io(dir, e))?;
+    let mut tmp = crate::cleanup::temp_file_in(dir, ".migrate-").map_err(|e| InputError::io(dir, e))?;
     std::io::Write::write_all(&mut tmp, bytes).map_err(|e| InputError::io(path, e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        // tempfile creates 0600; a rewritten event log keeps ordinary permissions
+        // temporary files are created 0600; a rewritten event log keeps ordinary permissions
         tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(|e| InputError::io(path, e))?;
     }
-    tmp.persist(path).map_err(|e| InputError::io(path, e.error))?;
+    tmp.persist(path).map_err(|e| InputError::io(path, e))?;
     Ok(())
 }
 
@@ -345,6 +345,8 @@ pub fn digest(thrum: &Path) -> Result<TreeDigest, InputError> {
 }
 
 fn copy_tree(src: &Path, dst: &Path) -> Result<(), InputError> {
+    // nothing is recreated inside a temporary once an interrupt is being handled
+    crate::cleanup::checkpoint();
     std::fs::create_dir_all(dst).map_err(|e| InputError::io(dst, e))?;
     for entry in std::fs::read_dir(src).map_err(|e| InputError::io(src, e))? {
         let entry = entry.map_err(|e| InputError::io(src, e))?;
@@ -558,7 +560,8 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
     }
     if let Some(out) = &opts.out {
         if out.symlink_metadata().is_ok() {
-            return Err(InputError::Unreadable { path: out.clone(), reason: "--out must not exist".into() });
+            let found = input::describe(out).unwrap_or_default();
+            return Err(InputError::Unreadable { path: out.clone(), reason: format!("already exists ({found}); --out must name a new directory") });
         }
     }
     let mut findings = Findings::new(opts.max_diffs);
@@ -586,13 +589,8 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
 
     // the work tree: beside --out (renamed at the end) or temporary
     let work = match &opts.out {
-        Some(out) => {
-            let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
-            std::fs::create_dir_all(&parent).map_err(|e| InputError::io(&parent, e))?;
-            let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-            tempfile::Builder::new().prefix(&format!(".{name}.partial-")).tempdir_in(&parent).map_err(|e| InputError::io(&parent, e))?
-        }
-        None => tempfile::Builder::new().prefix("verify-migrate-").tempdir().map_err(|e| InputError::io(std::env::temp_dir(), e))?,
+        Some(out) => input::partial_dir(out)?,
+        None => input::temp_dir("verify-migrate-")?,
     };
     let wthrum = work.path().join(".thrum");
     copy_tree(&tree.thrum, &wthrum)?;
@@ -667,11 +665,8 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
     }
 
     if let Some(out) = &opts.out {
-        let p = work.keep();
-        if let Err(e) = std::fs::rename(&p, out) {
-            let _ = std::fs::remove_dir_all(&p);
-            return Err(InputError::io(out, e));
-        }
+        // renamed while registered: an interrupt leaves the partial tree (removed) or OUT
+        work.persist(out).map_err(|e| InputError::io(out, e))?;
         summary.insert("written_to".into(), json!(out.display().to_string()));
     }
     Ok(Report::new("migrate", tree.display(), Some(thrum_schemas::SCHEMA_VERSION), summary, tables, findings))

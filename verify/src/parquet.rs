@@ -1,27 +1,71 @@
 //! `verify parquet PATH`: the fixture's Parquet snapshots (`parquet/`)
-//! against its SQLite database, value for value (thrum_parquet::check).
+//! against its SQLite database, value for value (thrum_parquet::check);
+//! also run by `verify replay` on a `thrum-fixture.tar.zst` with `parquet/`
+//! beside it, whose differences are findings of the replay report
+//! ([`add_snapshots`]), so they count in its one verdict.
 
+use crate::compare::TableStats;
 use crate::error::InputError;
 use crate::extract::Limits;
+use crate::findings::{Finding, Findings, Kind};
+use crate::input;
+use crate::report::{escape, Report};
 use crate::verify::FixtureDb;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use thrum_parquet::check::Report as PqReport;
 
 /// Archive whose `.thrum/var/messages.db` is the reference.
 pub const ARCHIVE: &str = "thrum-fixture.tar.zst";
 
+/// What `verify parquet` expects as PATH.
+pub const EXPECTED_PATH: &str = "the fixtures directory that holds parquet/ (or a parquet/ directory)";
+
+/// The `parquet/` directory and the fixtures directory (holding [`ARCHIVE`])
+/// named by PATH: a fixtures directory holding `parquet/`, or a `parquet/`
+/// directory (its parent is then the fixtures directory).
+pub fn locate(path: &Path) -> Result<(PathBuf, PathBuf), InputError> {
+    let Some(found) = input::describe(path) else {
+        return Err(InputError::NotFound { path: path.to_path_buf() });
+    };
+    if !path.is_dir() {
+        return Err(InputError::WrongKind { path: path.to_path_buf(), found, expected: EXPECTED_PATH });
+    }
+    if path.join("parquet").is_dir() {
+        return Ok((path.join("parquet"), path.to_path_buf()));
+    }
+    // a parquet/ directory itself: named so, or holding a catalogue table's dataset
+    let datasets = thrum_schemas::catalogue::TABLES.iter().any(|t| path.join(t.name).is_dir());
+    if !datasets && path.file_name().is_none_or(|n| n != "parquet") {
+        return Err(InputError::WrongKind { path: path.to_path_buf(), found: "a directory without parquet/ or Parquet datasets".into(), expected: EXPECTED_PATH });
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok((path.to_path_buf(), parent))
+}
+
 /// PATH is a fixtures directory holding `parquet/` and `thrum-fixture.tar.zst`
-/// (extracted safely into a temporary directory), or, with `db`, a `parquet/`
-/// directory (or its parent) and the database to compare with.
-pub fn check_fixture(path: &Path, db: Option<&Path>, limits: &Limits) -> Result<thrum_parquet::check::Report, InputError> {
-    let parquet_dir = if path.join("parquet").is_dir() { path.join("parquet") } else { path.to_path_buf() };
-    if !parquet_dir.is_dir() {
-        return Err(InputError::NotFound { path: parquet_dir });
+/// (extracted safely into a temporary directory), or a `parquet/` directory
+/// (whose parent holds the archive); with `db`, the database to compare
+/// with instead of the archive's. An unreadable Parquet file is an error here.
+pub fn check_fixture(path: &Path, db: Option<&Path>, limits: &Limits) -> Result<PqReport, InputError> {
+    let (parquet_dir, fixtures) = locate(path)?;
+    if let Some(db) = db {
+        match input::describe(db) {
+            None => return Err(InputError::NotFound { path: db.to_path_buf() }),
+            Some(found) if !db.is_file() => return Err(InputError::WrongKind { path: db.to_path_buf(), found, expected: "a SQLite database file (--db)" }),
+            Some(_) => {}
+        }
     }
     let _tree; // keeps the extracted archive alive until the check is done
     let db_path: PathBuf = match db {
         Some(db) => db.to_path_buf(),
         None => {
-            let tree = crate::input::open(&path.join(ARCHIVE), limits)?;
+            let tree = input::open(&fixtures.join(ARCHIVE), limits)?;
             let p = tree.path("var/messages.db");
             _tree = tree;
             p
@@ -30,4 +74,155 @@ pub fn check_fixture(path: &Path, db: Option<&Path>, limits: &Limits) -> Result<
     let fdb = FixtureDb::prepare(&db_path)?;
     let conn = fdb.open(&db_path)?;
     thrum_parquet::check::check_connection(&parquet_dir, &conn, &db_path).map_err(|e| InputError::Unreadable { path: parquet_dir.clone(), reason: e.to_string() })
+}
+
+/// The report of `verify parquet`: the snapshot comparison as findings,
+/// with the same verdict rules as `replay`.
+pub fn report(path: &Path, pq: &PqReport) -> Report {
+    let mut f = Findings::new(0);
+    let tables = findings_of(pq, &mut f);
+    Report::new("parquet", path.display().to_string(), None, BTreeMap::new(), tables, f)
+}
+
+/// The text of `verify parquet`: one line per table, the problems and
+/// first differences (escaped), and the result line of `report`.
+pub fn render_text(pq: &PqReport, report: &Report) -> String {
+    let mut s = String::new();
+    for t in &pq.tables {
+        let verdict = if t.is_clean() { "ok" } else { "MISMATCH" };
+        let _ = writeln!(
+            s,
+            "{:<20} {verdict:<8} parquet={} sqlite={} files={} missing={} extra={} differing={} misplaced={} unsorted={}",
+            t.table, t.parquet_rows, t.sqlite_rows, t.files, t.missing, t.extra, t.differing, t.misplaced, t.unsorted
+        );
+        for p in &t.problems {
+            let _ = writeln!(s, "    problem: {}", escape(p));
+        }
+        for d in &t.differences {
+            let _ = writeln!(s, "    {}", escape(&d.to_string()));
+        }
+    }
+    for u in &pq.unexpected {
+        let _ = writeln!(s, "unexpected entry: {}", escape(u));
+    }
+    let _ = writeln!(s, "\n{}", report.verdict().result_line());
+    s
+}
+
+/// Findings of a snapshot comparison (kind [`Kind::ParquetDiffers`]): each
+/// layout or schema problem, each listed difference, one for the
+/// differences counted but not listed, one per unexpected entry; returns
+/// the per-table counts (check `parquet`).
+pub fn findings_of(pq: &PqReport, findings: &mut Findings) -> Vec<TableStats> {
+    use thrum_parquet::check::DiffKind;
+    let mut tables = Vec::new();
+    for t in &pq.tables {
+        let dir = format!("parquet/{}", t.table);
+        let mut pushed = 0usize;
+        for p in &t.problems {
+            findings.push(Finding::new(Kind::ParquetDiffers, p.clone()).table(t.table).file(dir.clone()));
+            pushed += 1;
+        }
+        for d in &t.differences {
+            let what = match d.kind {
+                DiffKind::Missing => "row missing from Parquet",
+                DiffKind::Extra => "row in Parquet, not in the database",
+                DiffKind::Differs => "Parquet value differs from the database",
+                DiffKind::Unsorted => "Parquet row out of key order",
+                DiffKind::Misplaced => "Parquet row under the wrong date= partition",
+            };
+            let mut f = Finding::new(Kind::ParquetDiffers, what).table(t.table).key(d.key.clone()).file(dir.clone());
+            if let Some(c) = d.column {
+                f = f.column(c);
+            }
+            if let Some(v) = &d.sqlite {
+                f = f.expected(v.clone());
+            }
+            if let Some(v) = &d.parquet {
+                f = f.actual(v.clone());
+            }
+            findings.push(f);
+            pushed += 1;
+        }
+        let counted = t.missing + t.extra + t.differing + t.misplaced + t.unsorted;
+        let listed = t.differences.len() as u64;
+        if counted > listed || (!t.is_clean() && pushed == 0) {
+            let msg = format!(
+                "{} rows in Parquet, {} in the database; {} differences not listed (missing {}, extra {}, differing {}, misplaced {}, unsorted {})",
+                t.parquet_rows,
+                t.sqlite_rows,
+                counted.saturating_sub(listed),
+                t.missing,
+                t.extra,
+                t.differing,
+                t.misplaced,
+                t.unsorted
+            );
+            findings.push(Finding::new(Kind::ParquetDiffers, msg).table(t.table).file(dir.clone()));
+        }
+        let mut st = TableStats::new(t.table, "parquet");
+        st.rows_db = t.sqlite_rows;
+        st.rows_expected = Some(t.parquet_rows);
+        st.missing = t.missing;
+        st.extra = t.extra;
+        st.differing = t.differing;
+        st.other = t.misplaced + t.unsorted + t.problems.len() as u64;
+        tables.push(st);
+    }
+    for u in &pq.unexpected {
+        findings.push(Finding::new(Kind::ParquetDiffers, "entry of parquet/ that is not a catalogue table").file(format!("parquet/{u}")));
+    }
+    tables
+}
+
+/// The file a check error is about, relative to `fixtures` when inside it.
+fn error_file(e: &thrum_parquet::Error, fixtures: &Path) -> Option<String> {
+    use thrum_parquet::Error as E;
+    let p = match e {
+        E::Io { path, .. } | E::Parquet { path, .. } | E::Dataset { path, .. } | E::Sqlite { path, .. } => path,
+        _ => return None,
+    };
+    Some(p.strip_prefix(fixtures).unwrap_or(p).display().to_string())
+}
+
+/// When `archive` is a `thrum-fixture.tar.zst` with a `parquet/` directory
+/// beside it, compares the snapshots with the archive's database and adds
+/// the outcome to `report`: differences as `parquet_differs`, a file that
+/// cannot be read as `parquet_unreadable` (naming it). Returns whether the
+/// snapshots were checked. Errors only for an unusable archive or database.
+pub fn add_snapshots(report: &mut Report, archive: &Path, limits: &Limits) -> Result<bool, InputError> {
+    if archive.file_name().is_none_or(|n| n != ARCHIVE) {
+        return Ok(false);
+    }
+    let fixtures = match archive.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let dir = fixtures.join("parquet");
+    if !dir.is_dir() {
+        return Ok(false);
+    }
+    let tree = input::open(archive, limits)?;
+    let db_path = tree.path("var/messages.db");
+    let fdb = FixtureDb::prepare(&db_path)?;
+    let conn = fdb.open(&db_path)?;
+    let mut f = Findings::new(0);
+    let mut tables = Vec::new();
+    match thrum_parquet::check::check_connection(&dir, &conn, &db_path) {
+        Ok(pq) => {
+            tables = findings_of(&pq, &mut f);
+            let state = if pq.is_clean() { "equal to the database" } else { "DIFFER from the database" };
+            report.summary.insert("parquet".into(), json!(format!("{} ({} tables; {state})", dir.display(), pq.tables.len())));
+        }
+        Err(e) => {
+            let mut finding = Finding::new(Kind::ParquetUnreadable, format!("cannot read the Parquet snapshots: {e}"));
+            if let Some(file) = error_file(&e, &fixtures) {
+                finding = finding.file(file);
+            }
+            f.push(finding);
+            report.summary.insert("parquet".into(), json!(format!("{} (unreadable)", dir.display())));
+        }
+    }
+    report.add(f, tables);
+    Ok(true)
 }

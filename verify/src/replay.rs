@@ -114,12 +114,12 @@ pub struct Replay {
     pub cleaned_agents: HashSet<String>,
     /// The directory of an on-disk replay database (see [`fresh_v13_on_disk`]),
     /// removed when the replay is dropped, after `conn` is closed.
-    _dir: Option<tempfile::TempDir>,
+    _dir: Option<crate::cleanup::TempDir>,
 }
 
 impl Replay {
     /// Keeps `dir` (holding the database file of `conn`) until the replay is dropped.
-    pub fn keep_dir(&mut self, dir: tempfile::TempDir) {
+    pub fn keep_dir(&mut self, dir: crate::cleanup::TempDir) {
         self._dir = Some(dir);
     }
 }

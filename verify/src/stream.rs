@@ -843,7 +843,7 @@ fn pipeline(ctx: &Ctx<'_>, in_memory: &[bool], mut sink: impl FnMut(Ev) -> Resul
 
 fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool, abort: &AtomicBool) -> Result<Streamed, Stop> {
     let (conn, dir) = if on_disk {
-        let dir = tempfile::Builder::new().prefix("verify-replay-").tempdir().map_err(|e| InputError::io(std::env::temp_dir(), e))?;
+        let dir = crate::input::temp_dir("verify-replay-")?;
         (replay::fresh_v13_on_disk(&dir.path().join("replay.db"), REPLAY_CACHE_BYTES).map_err(Stop::Replay)?, Some(dir))
     } else {
         (replay::fresh_v13_for_replay().map_err(Stop::Replay)?, None)

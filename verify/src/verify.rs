@@ -71,7 +71,7 @@ impl Timings {
 /// A private copy of the fixture database (plus its `-wal`, if any), so
 /// verification never touches the input and never adds files to the tree.
 pub struct DbCopy {
-    _dir: tempfile::TempDir,
+    _dir: crate::cleanup::TempDir,
     pub path: PathBuf,
 }
 
@@ -84,7 +84,7 @@ pub fn copy_db_with(src: &Path, with_wal: bool) -> Result<DbCopy, InputError> {
     if !src.is_file() {
         return Err(InputError::MissingDatabase { path: src.to_path_buf() });
     }
-    let dir = tempfile::Builder::new().prefix("verify-db-").tempdir().map_err(|e| InputError::io(std::env::temp_dir(), e))?;
+    let dir = input::temp_dir("verify-db-")?;
     let path = dir.path().join("messages.db");
     std::fs::copy(src, &path).map_err(|e| InputError::io(src, e))?;
     let wal = dbfile::wal_path(src);
@@ -202,7 +202,7 @@ fn stream_tree(thrum: &Path, base: &Path, mode: Mode, abort: &AtomicBool) -> Ear
 
 /// [`verify_path`] of an archive: extraction and the event logs overlap.
 fn verify_archive(path: &Path, opts: &Options) -> Result<Report, InputError> {
-    let tmp = tempfile::Builder::new().prefix("verify-").tempdir().map_err(|e| InputError::io(std::env::temp_dir(), e))?;
+    let tmp = input::temp_dir("verify-")?;
     let base = tmp.path().to_path_buf();
     let thrum = base.join(".thrum");
     let abort = AtomicBool::new(false);
@@ -212,6 +212,8 @@ fn verify_archive(path: &Path, opts: &Options) -> Result<Report, InputError> {
         let extraction = s.spawn(|| {
             let mut ready = Some(ready_tx);
             crate::extract::unpack_with(path, &base, &opts.limits, &mut |p: &str| {
+                // no entry is written once an interrupt is being handled
+                crate::cleanup::checkpoint();
                 let event_file = p == ".thrum" || p == ".thrum/events.jsonl" || p == ".thrum/messages" || p.starts_with(".thrum/messages/");
                 match &ready {
                     None if event_file => late.store(true, AtomicOrdering::Relaxed),

@@ -1,0 +1,599 @@
+//! Temporaries that do not outlive their process.
+//!
+//! A run that is interrupted must leave nothing behind, and a run that was
+//! killed (SIGKILL, power loss) must have its leftovers removed by the next
+//! run. This module provides both, with no knowledge of what the temporaries
+//! are for:
+//!
+//! * [`temp_dir`] / [`temp_dir_in`] create a directory, and [`temp_file_in`]
+//!   a file, named `PREFIX<pid>-<16 hex digits>`: the creating process id is
+//!   part of the name. Each is entered in a process-wide registry and
+//!   returned as a guard ([`TempDir`], [`TempFile`]) that removes it on drop
+//!   unless it is kept ([`TempDir::keep`]) or renamed into place
+//!   ([`TempDir::persist`], [`TempFile::persist`]).
+//! * [`install_signal_handlers`]: on SIGINT, SIGTERM or SIGHUP, every
+//!   registered path is removed and the process exits with 128 + the signal
+//!   number (130, 143, 129). The removal runs on a dedicated thread, not in
+//!   the signal handler.
+//! * [`collect_stale`] removes the temporaries of processes that no longer
+//!   exist: entries of a directory named exactly `PREFIX<pid>-<16 hex>` whose
+//!   pid has no `/proc/<pid>`.
+//!
+//! Limits, by design:
+//! * Names without a pid (such as those of older versions, or of the
+//!   `tempfile` crate: `PREFIX` + 6 random characters) cannot be attributed
+//!   to a process and are never removed by [`collect_stale`].
+//! * Where `/proc` is not mounted, nothing is collected (live runs cannot be
+//!   told from dead ones). Processes in another pid namespace that share the
+//!   directory (containers sharing `/tmp`) look dead from here: give them
+//!   their own temporary directory (`TMPDIR`).
+//! * A pid reused by an unrelated live process keeps the leftover of the
+//!   dead run until that process exits.
+//! * Removal never follows symbolic links: a registered directory is removed
+//!   with [`std::fs::remove_dir_all`], which deletes links, not their
+//!   targets, and [`collect_stale`] skips entries that are links.
+//!
+//! Threads that write into registered directories can call [`checkpoint`]
+//! before creating paths (for example before `create_dir_all`): once a
+//! signal is being handled it blocks the calling thread until the process
+//! exits, so no thread recreates a directory after it was removed.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::Duration;
+
+/// Number of hexadecimal digits of the random part of a name.
+const RANDOM_DIGITS: usize = 16;
+
+/// What a registered path is, so it is removed the right way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Dir,
+    File,
+}
+
+struct Registry {
+    next: u64,
+    entries: BTreeMap<u64, (PathBuf, Kind)>,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry { next: 0, entries: BTreeMap::new() });
+/// The signal being handled, 0 when none.
+static INTERRUPTED: AtomicI32 = AtomicI32::new(0);
+
+fn registry() -> MutexGuard<'static, Registry> {
+    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The name of a temporary: `PREFIX<pid>-<16 hex digits>`.
+pub fn temp_name(prefix: &str, pid: u32, random: u64) -> String {
+    format!("{prefix}{pid}-{random:0width$x}", width = RANDOM_DIGITS)
+}
+
+/// The pid embedded in `name` when it is exactly `PREFIX<pid>-<16 lowercase
+/// hex digits>` (as made by [`temp_name`]); `None` for any other name.
+pub fn parse_pid(name: &str, prefix: &str) -> Option<u32> {
+    let rest = name.strip_prefix(prefix)?;
+    let (pid, random) = rest.split_once('-')?;
+    let digits = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) && !(pid.len() > 1 && pid.starts_with('0'));
+    let hex = random.len() == RANDOM_DIGITS && random.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if digits && hex {
+        pid.parse().ok()
+    } else {
+        None
+    }
+}
+
+fn random() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.finish()
+}
+
+/// Removes a registered path the way its kind requires. `remove_dir_all`
+/// does not follow symbolic links inside the directory; a registered path
+/// that is itself a link (replaced behind our back) is unlinked, never followed.
+fn remove(path: &Path, kind: Kind) -> io::Result<()> {
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+        Ok(m) if kind == Kind::Dir && m.is_dir() => fs::remove_dir_all(path),
+        Ok(_) => fs::remove_file(path),
+    }
+}
+
+/// Releases a registered path: removes it on drop unless disarmed.
+#[derive(Debug)]
+struct Guard {
+    id: u64,
+    path: PathBuf,
+    kind: Kind,
+    armed: bool,
+}
+
+impl Guard {
+    /// Creates a fresh entry in `parent` with `make` (which must fail with
+    /// `AlreadyExists` when the name is taken) and registers it, under the
+    /// registry lock: a signal handled meanwhile either sees it registered
+    /// or finds it not yet created.
+    fn create(parent: &Path, prefix: &str, kind: Kind, make: &mut dyn FnMut(&Path) -> io::Result<()>) -> io::Result<Guard> {
+        let pid = std::process::id();
+        let mut last = None;
+        for _ in 0..64 {
+            let path = parent.join(temp_name(prefix, pid, random()));
+            let mut reg = registry();
+            match make(&path) {
+                Ok(()) => {
+                    let id = reg.next;
+                    reg.next += 1;
+                    let abs = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+                    reg.entries.insert(id, (abs, kind));
+                    return Ok(Guard { id, path, kind, armed: true });
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::AlreadyExists, "no free temporary name")))
+    }
+
+    fn keep(mut self) -> PathBuf {
+        registry().entries.remove(&self.id);
+        self.armed = false;
+        std::mem::take(&mut self.path)
+    }
+
+    /// Renames the entry to `dest` while it is registered, then forgets it:
+    /// an interruption leaves either the temporary (removed) or `dest`.
+    fn persist(mut self, dest: &Path) -> io::Result<PathBuf> {
+        let renamed = {
+            let mut reg = registry();
+            let r = fs::rename(&self.path, dest);
+            if r.is_ok() {
+                reg.entries.remove(&self.id);
+            }
+            r
+        };
+        renamed?;
+        self.armed = false;
+        Ok(dest.to_path_buf())
+    }
+
+    fn close(mut self) -> io::Result<()> {
+        self.armed = false;
+        let mut reg = registry();
+        let r = remove(&self.path, self.kind);
+        reg.entries.remove(&self.id);
+        r
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if self.armed {
+            let mut reg = registry();
+            let _ = remove(&self.path, self.kind);
+            reg.entries.remove(&self.id);
+        }
+    }
+}
+
+/// A registered temporary directory, removed (with everything in it) when
+/// dropped, unless [`keep`](TempDir::keep) or [`persist`](TempDir::persist)
+/// was called.
+#[derive(Debug)]
+pub struct TempDir {
+    guard: Guard,
+}
+
+impl TempDir {
+    /// The directory (`parent` joined with its name, as given at creation).
+    pub fn path(&self) -> &Path {
+        &self.guard.path
+    }
+    /// Forgets the directory: it is no longer removed on drop or on a signal.
+    pub fn keep(self) -> PathBuf {
+        self.guard.keep()
+    }
+    /// Renames the directory to `dest` (see [`std::fs::rename`]) and forgets
+    /// it. On error the directory stays registered and is removed on drop.
+    pub fn persist(self, dest: &Path) -> io::Result<PathBuf> {
+        self.guard.persist(dest)
+    }
+    /// Removes the directory now, reporting a failure (drop ignores it).
+    pub fn close(self) -> io::Result<()> {
+        self.guard.close()
+    }
+}
+
+/// Creates a registered directory `PREFIX<pid>-<random>` in the system
+/// temporary directory ([`std::env::temp_dir`], i.e. `TMPDIR` or `/tmp`).
+pub fn temp_dir(prefix: &str) -> io::Result<TempDir> {
+    temp_dir_in(&std::env::temp_dir(), prefix)
+}
+
+/// Creates a registered directory `PREFIX<pid>-<random>` in `parent`
+/// (mode 0700 on Unix).
+pub fn temp_dir_in(parent: &Path, prefix: &str) -> io::Result<TempDir> {
+    let guard = Guard::create(parent, prefix, Kind::Dir, &mut |p| {
+        let mut b = fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+        b.create(p)
+    })?;
+    Ok(TempDir { guard })
+}
+
+/// A registered temporary file, removed when dropped unless
+/// [`persist`](TempFile::persist)ed or [`keep`](TempFile::keep)t.
+#[derive(Debug)]
+pub struct TempFile {
+    file: File,
+    guard: Guard,
+}
+
+impl TempFile {
+    pub fn path(&self) -> &Path {
+        &self.guard.path
+    }
+    pub fn as_file(&self) -> &File {
+        &self.file
+    }
+    pub fn as_file_mut(&mut self) -> &mut File {
+        &mut self.file
+    }
+    /// Renames the file to `dest` (replacing it) and forgets it; returns the
+    /// open file. On error the file stays registered and is removed on drop.
+    pub fn persist(self, dest: &Path) -> io::Result<File> {
+        let TempFile { file, guard } = self;
+        guard.persist(dest)?;
+        Ok(file)
+    }
+    /// Forgets the file: it is no longer removed on drop or on a signal.
+    pub fn keep(self) -> (File, PathBuf) {
+        let TempFile { file, guard } = self;
+        (file, guard.keep())
+    }
+}
+
+impl io::Write for TempFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Creates a registered file `PREFIX<pid>-<random>` in `parent`, open for
+/// writing (mode 0600 on Unix).
+pub fn temp_file_in(parent: &Path, prefix: &str) -> io::Result<TempFile> {
+    let mut file = None;
+    let guard = Guard::create(parent, prefix, Kind::File, &mut |p| {
+        let mut o = fs::OpenOptions::new();
+        o.read(true).write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        file = Some(o.open(p)?);
+        Ok(())
+    })?;
+    match file {
+        Some(file) => Ok(TempFile { file, guard }),
+        None => Err(io::Error::other("temporary file not opened")),
+    }
+}
+
+/// The registered paths (absolute), oldest first.
+pub fn registered() -> Vec<PathBuf> {
+    registry().entries.values().map(|(p, _)| p.clone()).collect()
+}
+
+/// Removes the registered paths for which `select` is true and forgets
+/// them; returns how many were registered and selected. The registry stays
+/// locked meanwhile (no entry is created or released concurrently).
+/// Bounded: each path is removed at most three times (a writer may have
+/// recreated part of it between the attempts).
+pub fn remove_registered(select: &dyn Fn(&Path) -> bool) -> usize {
+    let mut reg = registry();
+    remove_locked(&mut reg, select)
+}
+
+fn remove_locked(reg: &mut Registry, select: &dyn Fn(&Path) -> bool) -> usize {
+    let chosen: Vec<(u64, PathBuf, Kind)> = reg.entries.iter().filter(|(_, (p, _))| select(p)).map(|(id, (p, k))| (*id, p.clone(), *k)).collect();
+    for (id, path, kind) in &chosen {
+        for _ in 0..3 {
+            if remove(path, *kind).is_ok() {
+                break;
+            }
+        }
+        reg.entries.remove(id);
+    }
+    chosen.len()
+}
+
+/// The signal being handled, if any (only set by [`install_signal_handlers`]).
+pub fn interrupted() -> Option<i32> {
+    match INTERRUPTED.load(Ordering::SeqCst) {
+        0 => None,
+        s => Some(s),
+    }
+}
+
+/// Blocks the calling thread for good when a signal is being handled (the
+/// handling thread removes the temporaries and exits the process); returns
+/// at once otherwise. Call it before creating paths inside a temporary, and
+/// before printing a result or an error that an interruption may have caused.
+pub fn checkpoint() {
+    if interrupted().is_some() {
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+/// Installs the handlers of SIGINT, SIGTERM and SIGHUP (once; later calls do
+/// nothing): on the first of them, a dedicated thread marks the process as
+/// interrupted (see [`checkpoint`]), removes every registered temporary,
+/// checks a few times over 50 ms that no writer recreated one (removing it
+/// again), and exits the process with status 128 + the signal number.
+/// The signal handler itself only records the signal (`signal-hook`).
+#[cfg(unix)]
+pub fn install_signal_handlers() -> io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    if INSTALLED.get().is_some() {
+        return Ok(());
+    }
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    std::thread::Builder::new().name("cleanup-on-signal".into()).spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            on_signal(sig);
+        }
+    })?;
+    let _ = INSTALLED.set(());
+    Ok(())
+}
+
+/// Without Unix signals there is nothing to install.
+#[cfg(not(unix))]
+pub fn install_signal_handlers() -> io::Result<()> {
+    Ok(())
+}
+
+fn on_signal(sig: i32) -> ! {
+    INTERRUPTED.store(sig, Ordering::SeqCst);
+    let mut reg = registry();
+    let all: Vec<(PathBuf, Kind)> = reg.entries.values().cloned().collect();
+    remove_locked(&mut reg, &|_| true);
+    // a thread between its last checkpoint and a create_dir_all may have
+    // recreated a directory: look again, a bounded number of times
+    for _ in 0..5 {
+        std::thread::sleep(Duration::from_millis(10));
+        let left: Vec<&(PathBuf, Kind)> = all.iter().filter(|(p, _)| fs::symlink_metadata(p).is_ok()).collect();
+        if left.is_empty() {
+            break;
+        }
+        for (p, k) in left {
+            let _ = remove(p, *k);
+        }
+    }
+    // the registry stays locked: nothing new is created before the exit
+    std::process::exit(128 + sig)
+}
+
+/// Whether a process with this pid exists; `None` when it cannot be told
+/// (no `/proc`).
+fn alive(pid: u32) -> Option<bool> {
+    if !Path::new("/proc/self").exists() {
+        return None;
+    }
+    Some(Path::new(&format!("/proc/{pid}")).exists())
+}
+
+/// Removes the entries of `parent` named exactly `PREFIX<pid>-<16 hex>` (see
+/// [`temp_name`]) whose process no longer exists; returns the removed paths.
+/// Only directories and regular files are removed; symbolic links and other
+/// file types are left, and removal never follows a link. Entries of this
+/// process, names without a pid, and every entry when `/proc` is absent are
+/// left. An unreadable `parent` is an error; an entry that cannot be removed
+/// is skipped.
+pub fn collect_stale(parent: &Path, prefix: &str) -> io::Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    let own = std::process::id();
+    for e in fs::read_dir(parent)? {
+        let Ok(e) = e else { continue };
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| parse_pid(n, prefix)) else { continue };
+        if pid == own || alive(pid) != Some(false) {
+            continue;
+        }
+        let path = e.path();
+        // symlink_metadata: the entry itself, never what a link points to
+        let Ok(meta) = fs::symlink_metadata(&path) else { continue };
+        let ok = if meta.is_dir() {
+            fs::remove_dir_all(&path).is_ok()
+        } else if meta.is_file() {
+            fs::remove_file(&path).is_ok()
+        } else {
+            false
+        };
+        if ok {
+            removed.push(path);
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pid of a process that has exited (and been reaped).
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        assert!(!Path::new(&format!("/proc/{pid}")).exists(), "pid {pid} was reused at once");
+        pid
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn names_embed_the_pid_and_parse_back_exactly() {
+        let n = temp_name("verify-replay-", 4321, 0xabc);
+        assert_eq!(n, "verify-replay-4321-0000000000000abc");
+        assert_eq!(parse_pid(&n, "verify-replay-"), Some(4321));
+        assert_eq!(parse_pid(&n, "verify-"), None, "another prefix's names are not this prefix's");
+        for bad in [
+            "verify-replay-4321-0000000000000ab",   // 15 digits
+            "verify-replay-4321-0000000000000abcd", // 17
+            "verify-replay-4321-0000000000000ABC",  // upper case
+            "verify-replay--0000000000000abc",      // no pid
+            "verify-replay-04321-0000000000000abc", // leading zero
+            "verify-replay-43x1-0000000000000abc",
+            "verify-replay-aB3dE9",                 // tempfile's style
+            "verify-replay-99999999999-0000000000000abc", // over u32
+            "other-4321-0000000000000abc",
+        ] {
+            assert_eq!(parse_pid(bad, "verify-replay-"), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_temp_dir_is_registered_until_dropped_kept_or_persisted() {
+        let base = tempfile::tempdir().unwrap();
+        let d = temp_dir_in(base.path(), "t-").unwrap();
+        let name = d.path().file_name().unwrap().to_str().unwrap().to_string();
+        assert_eq!(parse_pid(&name, "t-"), Some(std::process::id()));
+        let abs = std::path::absolute(d.path()).unwrap();
+        assert!(registered().contains(&abs));
+        fs::write(d.path().join("f"), b"x").unwrap();
+        drop(d);
+        assert!(!abs.exists(), "removed on drop");
+        assert!(!registered().contains(&abs), "and forgotten");
+
+        let d = temp_dir_in(base.path(), "t-").unwrap();
+        let kept = d.keep();
+        assert!(kept.is_dir());
+        assert!(!registered().contains(&std::path::absolute(&kept).unwrap()), "kept: no longer registered");
+
+        let d = temp_dir_in(base.path(), "t-").unwrap();
+        let abs = std::path::absolute(d.path()).unwrap();
+        let dest = base.path().join("dest");
+        d.persist(&dest).unwrap();
+        assert!(dest.is_dir() && !abs.exists());
+        assert!(!registered().contains(&abs));
+
+        // a failed persist keeps it registered; drop removes it
+        let d = temp_dir_in(base.path(), "t-").unwrap();
+        let abs = std::path::absolute(d.path()).unwrap();
+        fs::write(base.path().join("file"), b"").unwrap();
+        assert!(d.persist(&base.path().join("file")).is_err());
+        assert!(!abs.exists() && !registered().contains(&abs));
+        let mut left = names(base.path());
+        left.retain(|n| n.starts_with("t-"));
+        assert_eq!(left, vec![kept.file_name().unwrap().to_str().unwrap().to_string()]);
+    }
+
+    #[test]
+    fn a_temp_file_is_removed_on_drop_and_renamed_by_persist() {
+        use std::io::Write as _;
+        let base = tempfile::tempdir().unwrap();
+        let mut f = temp_file_in(base.path(), ".migrate-").unwrap();
+        f.write_all(b"abc").unwrap();
+        let abs = std::path::absolute(f.path()).unwrap();
+        assert!(registered().contains(&abs));
+        drop(f);
+        assert!(!abs.exists() && !registered().contains(&abs));
+        let mut f = temp_file_in(base.path(), ".migrate-").unwrap();
+        f.write_all(b"abc").unwrap();
+        let dest = base.path().join("events.jsonl");
+        f.persist(&dest).unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"abc");
+        assert_eq!(names(base.path()), vec!["events.jsonl".to_string()]);
+    }
+
+    #[test]
+    fn removing_registered_paths_never_follows_links() {
+        let base = tempfile::tempdir().unwrap();
+        let outside = base.path().join("outside");
+        fs::create_dir(&outside).unwrap();
+        fs::write(outside.join("precious"), b"keep me").unwrap();
+        let d = temp_dir_in(base.path(), "s-").unwrap();
+        fs::create_dir(d.path().join("sub")).unwrap();
+        std::os::unix::fs::symlink(&outside, d.path().join("sub/link")).unwrap();
+        std::os::unix::fs::symlink(outside.join("precious"), d.path().join("filelink")).unwrap();
+        let f = temp_file_in(base.path(), "s-").unwrap();
+        let (dp, fp) = (std::path::absolute(d.path()).unwrap(), std::path::absolute(f.path()).unwrap());
+        let root = std::path::absolute(base.path()).unwrap();
+        // only this test's entries (other tests run in parallel in this process)
+        assert_eq!(remove_registered(&|p: &Path| p.starts_with(&root)), 2);
+        assert!(!dp.exists() && !fp.exists());
+        assert!(!registered().contains(&dp) && !registered().contains(&fp));
+        assert_eq!(fs::read(outside.join("precious")).unwrap(), b"keep me");
+        // the guards' drop finds nothing left to remove
+        drop(d);
+        drop(f);
+        assert_eq!(names(base.path()), vec!["outside".to_string()]);
+    }
+
+    #[test]
+    fn collect_stale_removes_only_dead_runs_exact_names_and_no_links() {
+        let base = tempfile::tempdir().unwrap();
+        let p = base.path();
+        let dead = dead_pid();
+        let me = std::process::id();
+        // a dead run's directory (with content) and file: removed
+        let stale_dir = p.join(temp_name("verify-", dead, 1));
+        fs::create_dir_all(stale_dir.join(".thrum/var")).unwrap();
+        fs::write(stale_dir.join(".thrum/var/messages.db"), b"db").unwrap();
+        let stale_file = p.join(temp_name("verify-", dead, 2));
+        fs::write(&stale_file, b"x").unwrap();
+        // a live process (pid 1 always exists) and this one: kept
+        let live = p.join(temp_name("verify-", 1, 3));
+        fs::create_dir(&live).unwrap();
+        let mine = p.join(temp_name("verify-", me, 4));
+        fs::create_dir(&mine).unwrap();
+        // names that cannot be attributed, or belong to another prefix: kept
+        let old_style = p.join("verify-Ab3xYz");
+        fs::create_dir(&old_style).unwrap();
+        let other_prefix = p.join(temp_name("verify-db-", dead, 5));
+        fs::create_dir(&other_prefix).unwrap();
+        let near_miss = p.join(format!("verify-{dead}-123"));
+        fs::create_dir(&near_miss).unwrap();
+        // a link with a matching name, to a directory outside: kept, target intact
+        let target = p.join("target");
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("precious"), b"keep").unwrap();
+        let link = p.join(temp_name("verify-", dead, 6));
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        // a dead run's directory that holds a link to the outside: the link goes, not its target
+        fs::create_dir(p.join(temp_name("verify-", dead, 7))).unwrap();
+        std::os::unix::fs::symlink(&target, p.join(temp_name("verify-", dead, 7)).join("l")).unwrap();
+
+        let mut removed = collect_stale(p, "verify-").unwrap();
+        removed.sort();
+        let mut want = vec![stale_dir.clone(), stale_file.clone(), p.join(temp_name("verify-", dead, 7))];
+        want.sort();
+        assert_eq!(removed, want);
+        for kept in [&live, &mine, &old_style, &other_prefix, &near_miss, &target] {
+            assert!(kept.is_dir(), "{} must be kept", kept.display());
+        }
+        assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+        assert_eq!(fs::read(target.join("precious")).unwrap(), b"keep");
+        assert!(collect_stale(p, "verify-").unwrap().is_empty(), "a second pass finds nothing");
+        assert!(collect_stale(&p.join("absent"), "verify-").is_err());
+    }
+}

@@ -1,0 +1,301 @@
+//! Honest messages and verdicts, through the binary:
+//! * each cause of an error is printed once, and a path of the wrong kind is
+//!   described (what it is, what was expected);
+//! * names and values from the input cannot forge report lines or send
+//!   terminal escapes;
+//! * the text result line, the JSON verdict and the exit code always agree,
+//!   Parquet snapshots included.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+fn verify(args: &[&str]) -> (i32, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_verify")).args(args).output().unwrap();
+    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A copy of `fixtures/` (archives, manifests, checksums, parquet/).
+fn copy_fixtures(to: &Path) -> PathBuf {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    let dir = to.join("fixtures");
+    copy(&fixtures(), &dir);
+    dir
+}
+
+/// The checked-in fixture extracted into `to`/fx (a directory input).
+fn extracted(to: &Path) -> PathBuf {
+    let fx = to.join("fx");
+    let (code, out, err) = verify(&["extract", s(&fixtures().join("thrum-fixture.tar.zst")), s(&fx)]);
+    assert_eq!(code, 0, "{out}{err}");
+    fx
+}
+
+/// The error line's causes (split at ": "): none may appear twice.
+fn assert_causes_once(err: &str) {
+    let line = err.trim_end();
+    assert_eq!(line.lines().count(), 1, "one line: {err}");
+    let parts: Vec<&str> = line.split(": ").collect();
+    for (i, p) in parts.iter().enumerate() {
+        assert!(!parts[i + 1..].contains(p), "{p:?} appears twice in: {err}");
+    }
+}
+
+#[test]
+fn each_cause_is_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.tar.zst");
+    let (code, _, err) = verify(&["replay", s(&missing)]);
+    assert_eq!(code, 2);
+    assert_eq!(err.matches(s(&missing)).count(), 1, "{err}");
+    assert!(err.contains("does not exist"), "{err}");
+    assert_causes_once(&err);
+
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not an archive\n").unwrap();
+    for sub in ["replay", "migrate", "bench"] {
+        let (code, _, err) = verify(&[sub, s(&text)]);
+        assert_eq!(code, 2, "{sub}");
+        assert_eq!(err.matches(s(&text)).count(), 1, "{sub}: {err}");
+        assert!(err.contains("is a regular file without a zstd or gzip header; expected a .tar.zst / .tar.gz archive"), "{sub}: {err}");
+        assert_causes_once(&err);
+    }
+
+    // a corrupt archive: the decompressor's message once, the path once
+    let bad = dir.path().join("bad.tar.zst");
+    let mut bytes = vec![0x28, 0xb5, 0x2f, 0xfd];
+    bytes.extend(std::iter::repeat_n(0x5a, 200));
+    std::fs::write(&bad, bytes).unwrap();
+    for args in [vec!["replay", s(&bad)], vec!["extract", s(&bad), s(&dir.path().join("d"))]] {
+        let (code, _, err) = verify(&args);
+        assert_eq!(code, 2);
+        assert_eq!(err.matches(s(&bad)).count(), 1, "{err}");
+        assert!(err.contains("corrupt or truncated archive"), "{err}");
+        assert_causes_once(&err);
+    }
+
+    // a hostile path in an error: escaped, on one line
+    let hostile = dir.path().join("x\n\x1b[0mresult: CONSISTENT");
+    std::fs::create_dir(&hostile).unwrap();
+    let (code, _, err) = verify(&["replay", s(&hostile)]);
+    assert_eq!(code, 2);
+    assert!(!err.contains('\x1b'), "{err:?}");
+    assert!(err.contains("x\\n\\x1b[0mresult: CONSISTENT: is a directory without .thrum/"), "{err:?}");
+    assert_causes_once(&err);
+
+    // an existing destination: named once
+    let dest = dir.path().join("dest");
+    std::fs::create_dir(&dest).unwrap();
+    let (code, _, err) = verify(&["extract", s(&fixtures().join("thrum-fixture.tar.zst")), s(&dest)]);
+    assert_eq!(code, 2);
+    assert_eq!(err.matches(s(&dest)).count(), 1, "{err}");
+    assert!(err.contains("already exists"), "{err}");
+    assert_causes_once(&err);
+}
+
+#[test]
+fn a_path_of_the_wrong_kind_is_described_with_what_is_expected() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("file.tar.zst");
+    std::fs::write(&file, "x").unwrap();
+    let empty_dir = dir.path().join("empty");
+    std::fs::create_dir(&empty_dir).unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let link = dir.path().join("dangling");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &link).unwrap();
+
+    let (absent, fx, v5) = (dir.path().join("absent"), fixtures(), fixtures().join("thrum-fixture-v5.tar.zst"));
+    let (d1, d2, d3) = (dir.path().join("d1"), dir.path().join("d2"), dir.path().join("d3"));
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["parquet", s(&file)], "is a regular file; expected the fixtures directory that holds parquet/ (or a parquet/ directory)"),
+        (vec!["parquet", s(&empty_dir)], "is a directory without parquet/ or Parquet datasets; expected the fixtures directory that holds parquet/"),
+        (vec!["parquet", s(&fifo)], "is a FIFO (named pipe); expected the fixtures directory"),
+        (vec!["parquet", s(&absent)], "does not exist"),
+        (vec!["parquet", s(&fx), "--db", s(&empty_dir)], "is a directory; expected a SQLite database file (--db)"),
+        (vec!["replay", s(&fifo)], "is a FIFO (named pipe); expected a .tar.zst / .tar.gz archive, a directory containing .thrum/, or a .thrum directory"),
+        (vec!["replay", s(&empty_dir)], "is a directory without .thrum/; expected a .tar.zst / .tar.gz archive"),
+        (vec!["replay", s(&link)], "is a dangling symbolic link; expected"),
+        (vec!["migrate", s(&fifo)], "is a FIFO (named pipe); expected"),
+        (vec!["extract", s(&empty_dir), s(&d1)], "is a directory; expected a .tar.zst or .tar.gz archive"),
+        (vec!["extract", s(&fifo), s(&d2)], "is a FIFO (named pipe); expected a .tar.zst or .tar.gz archive"),
+        (vec!["extract", s(&file), s(&d3)], "is a regular file without a zstd or gzip header; expected a .tar.zst or .tar.gz archive"),
+        (vec!["migrate", s(&v5), "--out", s(&file)], "already exists (a regular file); --out must name a new directory"),
+    ];
+    for (args, want) in cases {
+        let (code, out, err) = verify(&args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(err.contains(want), "{args:?}: expected {want:?} in: {err}");
+        assert!(!err.contains("does not exist") || want == "does not exist", "{args:?}: {err}");
+        assert_causes_once(&err);
+    }
+    // nothing was created by the refused extractions
+    let mut left: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    left.sort();
+    assert_eq!(left, vec!["dangling", "empty", "fifo", "file.tar.zst"]);
+}
+
+const EVIL: &str = "evil\n\x1b[0mresult: CONSISTENT";
+
+#[test]
+fn names_and_values_from_the_input_cannot_forge_report_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = extracted(dir.path());
+    let shards = fx.join(".thrum/messages");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&shards).unwrap().map(|e| e.unwrap().path()).collect();
+    names.sort();
+    // a shard under a hostile name (its events are then in the wrong shard and duplicated)
+    std::fs::copy(&names[0], shards.join(format!("{EVIL}.jsonl"))).unwrap();
+    std::fs::copy(&names[1], shards.join("forged\nresult: CONSISTENT (0 error findings; exit 0)\n.jsonl")).unwrap();
+    // and a database value quoting such text (a cell that differs from the replay)
+    let db = rusqlite::Connection::open(fx.join(".thrum/var/messages.db")).unwrap();
+    assert_eq!(db.execute("UPDATE messages SET body_content = ?1 WHERE rowid = 3", [format!("{EVIL}\u{202e}")]).unwrap(), 1);
+    drop(db);
+
+    let (code, out, err) = verify(&["replay", s(&fx), "--no-manifest", "--max-diffs", "0"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(!out.contains('\x1b'), "no ESC byte reaches the terminal");
+    assert!(!out.contains('\u{202e}'), "no bidi override reaches the terminal");
+    let results: Vec<&str> = out.lines().filter(|l| l.trim_start().starts_with("result:")).collect();
+    assert_eq!(results.len(), 1, "one result line: {results:?}");
+    assert!(out.trim_end().ends_with(results[0]), "and it is the last line");
+    assert!(results[0].starts_with("result: INCONSISTENT ("), "{}", results[0]);
+    // the names are there, escaped
+    assert!(out.contains(".thrum/messages/evil\\n\\x1b[0mresult: CONSISTENT.jsonl"), "{out}");
+    assert!(out.contains(".thrum/messages/forged\\nresult: CONSISTENT (0 error findings; exit 0)\\n.jsonl"), "{out}");
+    // (values are quoted as Rust string literals before they reach the report)
+    assert!(out.contains(r#"found "evil\n\u{1b}[0mresult: CONSISTENT\u{202e}")"#), "the cell value, escaped: {out}");
+
+    // JSON carries the exact names (escaped by JSON itself)
+    let (code, json, _) = verify(&["replay", s(&fx), "--no-manifest", "--max-diffs", "0", "--json"]);
+    assert_eq!(code, 1);
+    assert!(!json.contains('\x1b'));
+    let r: Value = serde_json::from_str(&json).unwrap();
+    let findings = r["findings"].as_array().unwrap();
+    assert!(findings.iter().any(|f| f["file"].as_str() == Some(&format!(".thrum/messages/{EVIL}.jsonl"))), "{json}");
+    assert!(findings.iter().any(|f| f["kind"] == "cell_differs" && f["column"] == "body_content" && f["actual"].as_str().is_some_and(|a| a.contains(r"evil\n\u{1b}[0mresult: CONSISTENT"))), "{json}");
+}
+
+/// One run in text and one in JSON: the result line, the JSON verdict and
+/// both exit codes agree. Returns (exit code, text, JSON report).
+fn agreeing(args: &[&str]) -> (i32, String, Value) {
+    let (code, text, err) = verify(args);
+    let mut j = args.to_vec();
+    j.push("--json");
+    let (jcode, json, jerr) = verify(&j);
+    assert!(code == 0 || code == 1, "{args:?}: {err}");
+    assert_eq!(code, jcode, "{args:?}: same exit code with --json: {jerr}");
+    let r: Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    let (consistent, errors) = (r["consistent"].as_bool().unwrap(), r["errors"].as_u64().unwrap());
+    assert_eq!(r["exit_code"].as_i64(), Some(code as i64), "{args:?}");
+    assert_eq!(consistent, code == 0, "{args:?}: JSON consistent vs exit code");
+    let errors_counted: u64 = r["finding_counts"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| verify::Kind::from_name(k).is_some_and(|k| k.severity() == verify::Severity::Error))
+        .map(|(_, n)| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(errors, errors_counted, "{args:?}: errors are the error findings");
+    let line = format!(
+        "result: {} ({errors} error finding{}; exit {code})",
+        if consistent { "CONSISTENT" } else { "INCONSISTENT" },
+        if errors == 1 { "" } else { "s" }
+    );
+    let results: Vec<&str> = text.lines().filter(|l| l.starts_with("result:")).collect();
+    assert_eq!(results, vec![line.as_str()], "{args:?}: text result line\n{text}");
+    (code, text, r)
+}
+
+fn kinds(r: &Value) -> Vec<String> {
+    r["finding_counts"].as_object().unwrap().keys().cloned().collect()
+}
+
+#[test]
+fn a_bad_parquet_file_beside_the_archive_makes_replay_inconsistent_in_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = copy_fixtures(dir.path());
+    let archive = fx.join("thrum-fixture.tar.zst");
+    let (code, _, r) = agreeing(&["replay", s(&archive)]);
+    assert_eq!(code, 0, "the copy is clean: {r}");
+
+    let pq = fx.join("parquet/agents/part-00000.parquet");
+    let bytes = std::fs::read(&pq).unwrap();
+    std::fs::write(&pq, &bytes[..bytes.len() / 2]).unwrap();
+    for extra in [&[][..], &["--no-manifest"][..]] {
+        let mut args = vec!["replay", s(&archive)];
+        args.extend_from_slice(extra);
+        let (code, text, r) = agreeing(&args);
+        assert_eq!(code, 1, "{args:?}\n{text}");
+        assert!(text.contains("result: INCONSISTENT"), "{text}");
+        assert_eq!(r["consistent"], false);
+        let f = r["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "parquet_unreadable").unwrap_or_else(|| panic!("{r}"));
+        assert_eq!(f["file"], "parquet/agents/part-00000.parquet", "{f}");
+        assert!(text.contains("[parquet_unreadable] parquet/agents/part-00000.parquet:"), "{text}");
+    }
+    // --no-parquet: the snapshots are not looked at
+    let (code, _, r) = agreeing(&["replay", s(&archive), "--no-manifest", "--no-parquet"]);
+    assert_eq!(code, 0, "{r}");
+    // `verify parquet` on the same directory: an unreadable file is unusable input
+    let (code, _, err) = verify(&["parquet", s(&fx)]);
+    assert_eq!(code, 2);
+    assert!(err.contains("part-00000.parquet"), "{err}");
+}
+
+#[test]
+fn text_json_and_exit_code_agree_for_clean_tampered_and_bad_parquet_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    // clean archive with snapshots
+    let clean = copy_fixtures(&dir.path().join("clean"));
+    let (code, text, r) = agreeing(&["replay", s(&clean.join("thrum-fixture.tar.zst"))]);
+    assert_eq!(code, 0);
+    assert!(text.contains("Parquet snapshots vs the fixture database"), "{text}");
+    assert!(r["tables"].as_array().unwrap().iter().any(|t| t["check"] == "parquet" && t["table"] == "messages"));
+
+    // a tampered JSONL line (directory input)
+    let fx = extracted(dir.path());
+    let log = fx.join(".thrum/events.jsonl");
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str("{\"not an event\n");
+    std::fs::write(&log, text).unwrap();
+    let (code, _, r) = agreeing(&["replay", s(&fx), "--no-manifest"]);
+    assert_eq!(code, 1);
+    assert!(kinds(&r).contains(&"jsonl_unparsable".to_string()), "{r}");
+
+    // a Parquet dataset differing from the database: an entry that is no table
+    let odd = copy_fixtures(&dir.path().join("odd"));
+    std::fs::create_dir(odd.join("parquet/not_a_table")).unwrap();
+    let (code, text, r) = agreeing(&["replay", s(&odd.join("thrum-fixture.tar.zst")), "--no-manifest"]);
+    assert_eq!(code, 1);
+    assert_eq!(kinds(&r), vec!["parquet_differs".to_string()], "{r}");
+    assert!(text.contains("[parquet_differs] parquet/not_a_table:"), "{text}");
+
+    // a byte changed inside a data page: a difference or an unreadable file, named either way
+    let flipped = copy_fixtures(&dir.path().join("flipped"));
+    let pq = flipped.join("parquet/agents/part-00000.parquet");
+    let mut bytes = std::fs::read(&pq).unwrap();
+    bytes[200] ^= 0x55;
+    std::fs::write(&pq, bytes).unwrap();
+    let (code, _, r) = agreeing(&["replay", s(&flipped.join("thrum-fixture.tar.zst")), "--no-manifest"]);
+    assert_eq!(code, 1, "{r}");
+    let f = r["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "parquet_unreadable" || f["kind"] == "parquet_differs").unwrap_or_else(|| panic!("{r}"));
+    assert!(f["file"].as_str().unwrap().starts_with("parquet/agents"), "{f}");
+}
