@@ -1,11 +1,14 @@
 //! Filesystem mechanisms shared by the thrum-fixtures crates.
 //!
+//! * [`cleanup`]: temporaries that do not outlive their process (removed on
+//!   drop, on SIGINT/SIGTERM/SIGHUP, and by the next run when a run died);
 //! * [`extract`]: safe extraction of `.tar.zst` / `.tar.gz` archives, in
 //!   bounded memory and bounded work whatever the archive declares;
 //! * [`size`]: parsing and printing of limits (`64M`, `8G`, `1k`);
 //! * [`hash`]: hex and SHA-256 helpers;
 //! * [`text`]: input text (entry names) escaped and truncated for messages.
 
+pub mod cleanup;
 pub mod extract;
 pub mod hash;
 pub mod size;

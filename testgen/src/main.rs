@@ -207,6 +207,11 @@ struct BenchArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Ctrl-C or SIGTERM removes the staging directories (exit 130 / 143);
+    // what a killed run leaves is collected by the next run
+    if let Err(e) = thrum_io::cleanup::install_signal_handlers() {
+        eprintln!("testgen: warning: cannot install signal handlers ({e}); an interrupted run leaves its temporary directory to the next run");
+    }
     let res = match cli.command {
         Some(Cmd::Bench(b)) => bench(b),
         Some(Cmd::Corrupt(c)) => corrupt(c),

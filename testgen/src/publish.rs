@@ -363,6 +363,10 @@ pub struct Staging {
     dest: PathBuf,
     policy: Policy,
     done: bool,
+    /// Removes the staging directory on SIGINT/SIGTERM/SIGHUP (when the
+    /// binary installed [`thrum_io::cleanup::install_signal_handlers`]);
+    /// released just before the swap.
+    interrupt: Option<thrum_io::cleanup::Registration>,
 }
 
 impl Staging {
@@ -384,7 +388,8 @@ impl Staging {
             Err(_) => {}
         }
         std::fs::create_dir(&dir).ctx("create directory", &dir)?;
-        Ok(Staging { dir, dest: dest.to_path_buf(), policy, done: false })
+        let interrupt = Some(thrum_io::cleanup::register_dir(&dir));
+        Ok(Staging { dir, dest: dest.to_path_buf(), policy, done: false, interrupt })
     }
 
     /// Swaps the staged directory into place and removes the previous
@@ -392,6 +397,9 @@ impl Staging {
     /// that may not be replaced).
     pub fn publish(mut self) -> Result<()> {
         sync_dir(&self.dir);
+        // from here the staging path may hold the previous output: an
+        // interrupt must not remove it (a dead run's is collected by the next)
+        self.interrupt = None;
         let r = swap_into_place(&self.dir, &self.dest, &self.policy);
         if r.is_ok() || matches!(r, Err(PublishError::Displaced { .. })) {
             // published, or the staging directory now holds what was at

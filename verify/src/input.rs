@@ -117,16 +117,13 @@ pub fn extract_to(archive: &Path, dest: &Path, limits: &Limits) -> Result<Vec<En
         return Err(ExtractError::DestinationExists { dest: dest.to_path_buf() }.into());
     }
     require_archive(archive)?;
-    let tmp = partial_dir(dest)?;
-    let entries = unpack(archive, tmp.path(), limits)?;
-    tmp.persist(dest).map_err(|e| InputError::io(dest, e))?;
-    Ok(entries)
+    Ok(extract::extract(archive, dest, limits)?)
 }
 
-/// [`extract::unpack`] that stops writing once an interrupt is being
-/// handled ([`cleanup::checkpoint`] before each entry).
+/// [`extract::unpack`] (which stops writing once an interrupt is being
+/// handled: [`cleanup::checkpoint`] before each entry).
 pub fn unpack(archive: &Path, root: &Path, limits: &Limits) -> Result<Vec<Entry>, ExtractError> {
-    extract::unpack_with(archive, root, limits, &mut |_| cleanup::checkpoint())
+    extract::unpack(archive, root, limits)
 }
 
 /// An opened fixture tree.

@@ -21,7 +21,7 @@
 
 pub mod bench;
 pub mod checks;
-pub mod cleanup;
+pub use thrum_io::cleanup;
 pub mod compare;
 pub mod dbfile;
 pub mod error;

@@ -168,16 +168,13 @@ pub fn extract(archive: &Path, dest: &Path, limits: &Limits) -> Result<Vec<Entry
     };
     fs::create_dir_all(&parent).map_err(|error| ExtractError::Io { path: parent.clone(), error })?;
     let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "extract".into());
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.partial-"))
-        .tempdir_in(&parent)
-        .map_err(|error| ExtractError::Io { path: parent.clone(), error })?;
+    // `.DEST.partial-<pid>-<random>`: removed on drop and on an interrupt
+    // ([`crate::cleanup`]); a dead run's is collected here
+    let prefix = format!(".{name}.partial-");
+    let _ = crate::cleanup::collect_stale(&parent, &prefix);
+    let tmp = crate::cleanup::temp_dir_in(&parent, &prefix).map_err(|error| ExtractError::Io { path: parent.clone(), error })?;
     let entries = unpack(archive, tmp.path(), limits)?;
-    let tmp_path = tmp.keep();
-    if let Err(error) = fs::rename(&tmp_path, dest) {
-        let _ = fs::remove_dir_all(&tmp_path);
-        return Err(ExtractError::Io { path: dest.to_path_buf(), error });
-    }
+    tmp.persist(dest).map_err(|error| ExtractError::Io { path: dest.to_path_buf(), error })?;
     Ok(entries)
 }
 
@@ -443,6 +440,9 @@ impl<'a> Unpacker<'a> {
                 return Err(ExtractError::Duplicate { archive: archive(), entry });
             }
             check(&path, kind).map_err(|reason| ExtractError::NotAllowed { archive: archive(), entry: entry.clone(), reason })?;
+            // once an interrupt is being handled, write nothing more (the
+            // handler is removing the registered temporary we write into)
+            crate::cleanup::checkpoint();
             let target = self.root.join(&path);
             let mut sha = None;
             let mut to_skip = size;

@@ -185,6 +185,32 @@ impl Drop for Guard {
     }
 }
 
+/// A directory this process created under a name of its own (a staging
+/// directory, say), registered so that an interrupt removes it (see
+/// [`register_dir`]). Dropping it only takes it off the registry: its owner
+/// removes or publishes the directory itself.
+#[derive(Debug)]
+pub struct Registration {
+    id: u64,
+}
+
+/// Registers `path`, a directory this process has just created, for removal
+/// on SIGINT/SIGTERM/SIGHUP while the returned [`Registration`] lives.
+pub fn register_dir(path: &Path) -> Registration {
+    let mut reg = registry();
+    let id = reg.next;
+    reg.next += 1;
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    reg.entries.insert(id, (abs, Kind::Dir));
+    Registration { id }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        registry().entries.remove(&self.id);
+    }
+}
+
 /// A registered temporary directory, removed (with everything in it) when
 /// dropped, unless [`keep`](TempDir::keep) or [`persist`](TempDir::persist)
 /// was called.
