@@ -787,7 +787,7 @@ impl Plan {
 
     pub fn delete_reason(&self, index: u64) -> &'static str {
         let mut r = Stream::sub(self.seed, Kind::Fate, index, 99);
-        *r.pick(DELETE_REASONS)
+        DELETE_REASONS[r.below(DELETE_REASONS.len() as u64) as usize]
     }
 
     fn build_fates(&mut self) {
