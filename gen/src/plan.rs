@@ -388,7 +388,7 @@ pub const MAX_ENDED_PER_AGENT: u32 = 6;
 pub const SUBSCRIPTION_SHAPES: u32 = 1 + GROUPS + 2 + 1;
 /// Most unmerged commits of a work context: when a session's list is
 /// full, its branch is merged and the list starts over.
-pub const MAX_UNMERGED_COMMITS: usize = 16;
+pub const MAX_UNMERGED_COMMITS: usize = 32;
 
 /// group_members rows of a plan for `p` (the rule of `build_groups`): one
 /// role member per role group, every agent in its module's group, the
