@@ -118,7 +118,7 @@ fn volume(lo: u64, hi: u64, beyond: u64) -> impl Strategy<Value = Option<u64>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn any_volumes_build_exactly_or_are_refused(
@@ -154,6 +154,55 @@ proptest! {
             Err(e) => prop_assert!(false, "{:?}: unexpected refusal {}", o, e),
         }
     }
+}
+
+/// A value in `lo..=hi`: the least, the most, or any.
+fn within(lo: u64, hi: u64, (edge, any): (u8, u64)) -> u64 {
+    match edge {
+        0 => lo,
+        1 => hi,
+        _ => lo + any % (hi - lo + 1),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Combinations drawn inside the limits (often on them): every one is
+    /// accepted and built with exactly its volumes.
+    #[test]
+    fn volumes_within_their_limits_build_exactly(
+        seed in any::<u64>(),
+        base in 0usize..2,
+        agents in proptest::option::of(2u64..=40),
+        picks in proptest::array::uniform4((0u8..4, any::<u64>())),
+        messages in 1u64..=2_000,
+        days in 1u64..=6,
+    ) {
+        let base = [Profile::small(), Profile::default_profile()][base].clone();
+        let a = agents.unwrap_or(base.agents as u64);
+        let active = within(1, a, picks[0]);
+        let sessions = within(a, active + 6 * a, picks[1]);
+        let members = if agents.is_some() { 14 + a + 4 * a.min(6) } else { members(&base) };
+        let others = a + sessions + (sessions - active) + 20 + members;
+        // the most events are tried once below (they cost 10,000 per active session)
+        let events = within(others + active, others + active + 3_000, picks[2]);
+        let subscriptions = within(0, 24 * sessions, picks[3]);
+        let o = Overrides { agents, messages: Some(messages), sessions: Some(sessions), active_sessions: Some(active), events: Some(events), subscriptions: Some(subscriptions), days: Some(days) };
+        let p = Profile::with_overrides(base, &o).map_err(|e| TestCaseError::fail(format!("{o:?} refused: {e}")))?;
+        let plan = Plan::new(seed, p.clone()).map_err(|e| TestCaseError::fail(format!("{p:?} refused: {e}")))?;
+        check_plan(&plan, &p)?;
+    }
+}
+
+#[test]
+fn the_most_events_build() {
+    let p = Profile::with_overrides(Profile::small(), &Overrides { active_sessions: Some(1), events: Some(119 + 10_000), ..Overrides::default() }).unwrap();
+    let plan = Plan::new(4, p).unwrap();
+    assert_eq!(plan.others.len(), 10_119);
+    assert_eq!(plan.updates.len(), 10_000);
+    let e = Profile::with_overrides(Profile::small(), &Overrides { active_sessions: Some(1), events: Some(119 + 10_001), ..Overrides::default() }).unwrap_err();
+    assert_eq!(limit_of(&e), (Volume::Events, Bound::AtMost, 10_119));
 }
 
 fn limit_of(e: &ProfileError) -> (Volume, Bound, u64) {
@@ -213,7 +262,7 @@ fn too_few_events_name_what_events_jsonl_must_hold() {
 #[test]
 fn more_events_cost_proportionally_more() {
     let mut per_event = Vec::new();
-    for events in [500u64, 5_000, 50_000] {
+    for events in [500u64, 2_000, 8_000] {
         let p = Profile::with_overrides(Profile::small(), &Overrides { events: Some(events), ..Overrides::default() }).unwrap();
         let plan = Plan::new(3, p).unwrap();
         assert_eq!(plan.others.len() as u64, events);
