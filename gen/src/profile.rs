@@ -10,8 +10,10 @@ pub const MAX_AGENTS: u64 = 10_000;
 pub const MAX_MESSAGES: u64 = 1_000_000_000;
 /// Most sessions: every agent's active one and its ended ones.
 pub const MAX_SESSIONS: u64 = (1 + MAX_ENDED_PER_AGENT as u64) * MAX_AGENTS;
-/// Most lines of events.jsonl.
-pub const MAX_EVENTS: u64 = 1_000_000;
+/// Most lines of events.jsonl: room for every event of the most agents
+/// with the most sessions (16 × agents + 58), and a plan of a few GiB at
+/// most (an agent.update holds a whole work context).
+pub const MAX_EVENTS: u64 = 200_000;
 /// Most agent.update events of one active session.
 pub const MAX_UPDATES_PER_ACTIVE_SESSION: u32 = 10_000;
 /// Most subscriptions.

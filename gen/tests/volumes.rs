@@ -41,7 +41,7 @@ fn broken(o: &Overrides, p: &Profile) -> Vec<(Volume, u64)> {
         (Volume::Messages, 1, 1_000_000_000),
         (Volume::Sessions, 1, 70_000),
         (Volume::ActiveSessions, 1, 10_000),
-        (Volume::Events, 1, 1_000_000),
+        (Volume::Events, 1, 200_000),
         (Volume::Subscriptions, 0, 1_000_000),
         (Volume::Days, 1, 36_500),
     ];
@@ -195,6 +195,22 @@ proptest! {
     }
 }
 
+/// The caps agree with each other: the most agents, with the most sessions
+/// they can hold, fit in the most events; any profile scales to them.
+#[test]
+fn the_caps_hold_each_other() {
+    use thrum_gen::profile::{MAX_AGENTS, MAX_SESSIONS};
+    let most = Overrides { agents: Some(MAX_AGENTS), active_sessions: Some(MAX_AGENTS), sessions: Some(MAX_SESSIONS), events: Some(MAX_EVENTS), ..Overrides::default() };
+    let p = Profile::with_overrides(Profile::default_profile(), &most).unwrap();
+    assert_eq!((p.agents as u64, p.sessions as u64, p.events as u64), (MAX_AGENTS, MAX_SESSIONS, MAX_EVENTS));
+    for name in Profile::NAMES {
+        for agents in [2, 3, 100, 999, MAX_AGENTS] {
+            let o = Overrides { agents: Some(agents), ..Overrides::default() };
+            assert!(Profile::with_overrides(Profile::named(name).unwrap(), &o).is_ok(), "{name} --agents {agents}");
+        }
+    }
+}
+
 #[test]
 fn the_most_events_build() {
     let p = Profile::with_overrides(Profile::small(), &Overrides { active_sessions: Some(1), events: Some(119 + 10_000), ..Overrides::default() }).unwrap();
@@ -235,7 +251,7 @@ fn events_beyond_the_caps_are_refused_before_any_allocation() {
     let o = Overrides { events: Some(u32::MAX as u64), ..Overrides::default() };
     let e = Profile::with_overrides(Profile::default_profile(), &o).unwrap_err();
     assert_eq!(limit_of(&e), (Volume::Events, Bound::AtMost, MAX_EVENTS));
-    assert_eq!(e.to_string(), "--events 4294967295 is more than this tool generates (see --help): at most 1000000; lower --events");
+    assert_eq!(e.to_string(), "--events 4294967295 is more than this tool generates (see --help): at most 200000; lower --events");
     let e = Plan::new(1, Profile { events: u32::MAX, ..Profile::default_profile() }).unwrap_err();
     assert!(matches!(e, PlanError::Profile(ProfileError::Limit { volume: Volume::Events, .. })), "{e}");
     // within the cap, the active sessions bound it: 10,000 updates each

@@ -120,7 +120,7 @@ struct Overrides {
     active_sessions: Option<u64>,
     /// Lines of events.jsonl (agent.update fills what the other events
     /// leave): at least one agent.update per active session, at most
-    /// 10,000 per active session and 1,000,000 lines in all.
+    /// 10,000 per active session and 200,000 lines in all.
     #[arg(long, value_name = "N")]
     events: Option<u64>,
     /// Number of subscriptions: at most 24 per session (its module, each of

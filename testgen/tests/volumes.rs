@@ -51,8 +51,8 @@ fn sessions_beyond_what_the_agents_hold_are_refused_at_once() {
 
 #[test]
 fn events_beyond_the_cap_are_refused_at_once() {
-    refused(&["--events", "4294967295"], "--events 4294967295 is more than this tool generates (see --help): at most 1000000; lower --events");
-    refused(&["--events", "99999999999999"], "--events 99999999999999 is more than this tool generates (see --help): at most 1000000; lower --events");
+    refused(&["--events", "4294967295"], "--events 4294967295 is more than this tool generates (see --help): at most 200000; lower --events");
+    refused(&["--events", "99999999999999"], "--events 99999999999999 is more than this tool generates (see --help): at most 200000; lower --events");
     refused(
         &["--profile", "small", "--active-sessions", "1", "--events", "20000"],
         "--events 20000 is more than 1 active sessions can hold: at most 119 other events + 10000 agent.update per active session × 1 = 10119; lower --events or raise --active-sessions",
