@@ -6,7 +6,7 @@
 //! [`Plan::message`], so writers can stream, split and parallelise them
 //! without changing a byte.
 
-use crate::profile::Profile;
+use crate::profile::{Profile, ProfileError};
 use crate::rng::{Kind, Stream};
 use crate::text::{self, Format};
 use crate::vocab::*;
@@ -219,7 +219,73 @@ struct Segment {
     /// Cumulative usable ticks before this segment.
     cum: Micros,
     len: Micros,
-    live: Vec<u32>,
+    /// Number of live sessions.
+    live: u32,
+    /// The live sessions: a version of `Segments::live`.
+    root: u32,
+}
+
+/// The segments of the sessions' time, with their live sets.
+#[derive(Debug, Default)]
+struct Segments {
+    segs: Vec<Segment>,
+    live: LiveSets,
+}
+
+/// Sets of session indices, one version per change, sharing what they have
+/// in common (a persistent count tree): `n` changes over `s` sessions cost
+/// `O(n log s)` nodes, however many sessions are live at once.
+#[derive(Debug, Default)]
+struct LiveSets {
+    /// (left child, right child, number of members); node 0 is the empty set.
+    nodes: Vec<[u32; 3]>,
+    /// Members are below this.
+    width: u32,
+}
+
+impl LiveSets {
+    fn new(width: u32) -> LiveSets {
+        LiveSets { nodes: vec![[0, 0, 0]], width: width.max(1) }
+    }
+
+    /// The version `root` with `member` added (or removed): its new root.
+    fn with(&mut self, root: u32, member: u32, add: bool) -> u32 {
+        self.change(root, 0, self.width, member, add)
+    }
+
+    fn change(&mut self, node: u32, lo: u32, hi: u32, member: u32, add: bool) -> u32 {
+        let [mut left, mut right, count] = self.nodes[node as usize];
+        let count = if add { count + 1 } else { count - 1 };
+        if hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if member < mid {
+                left = self.change(left, lo, mid, member, add);
+            } else {
+                right = self.change(right, mid, hi, member, add);
+            }
+        }
+        self.nodes.push([left, right, count]);
+        (self.nodes.len() - 1) as u32
+    }
+
+    /// The `k`-th smallest member (0-based) of version `root`.
+    fn kth(&self, mut node: u32, mut k: u32) -> u32 {
+        let (mut lo, mut hi) = (0, self.width);
+        while hi - lo > 1 {
+            let [left, right, _] = self.nodes[node as usize];
+            let mid = lo + (hi - lo) / 2;
+            let in_left = self.nodes[left as usize][2];
+            if k < in_left {
+                node = left;
+                hi = mid;
+            } else {
+                k -= in_left;
+                node = right;
+                lo = mid;
+            }
+        }
+        lo
+    }
 }
 
 /// How a message is addressed.
@@ -293,7 +359,7 @@ pub struct Plan {
     pub fates: Vec<Fate>,
     /// (message index, position in `fates`), sorted.
     fate_index: Vec<(u64, u32)>,
-    segments: Vec<Segment>,
+    segments: Segments,
     covered: Micros,
     /// Groups in creation order: (created time, group index).
     groups_by_time: Vec<(Micros, u32)>,
@@ -302,15 +368,50 @@ pub struct Plan {
 }
 
 /// Why a plan cannot be built.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlanError(pub String);
-
-impl std::fmt::Display for PlanError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "invalid profile: {}", self.0)
-    }
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    /// Consecutive messages need `2 × live + 2` ticks between them, where
+    /// `live` is the most sessions live at once: the sessions' time holds
+    /// at most `max` messages.
+    #[error("--messages {messages} do not fit in the sessions' time: at most {max} over {days} days with these sessions (two ticks per live session between consecutive messages); lower --messages or raise --days")]
+    MessagesDoNotFit { messages: u64, max: u64, days: u32 },
 }
-impl std::error::Error for PlanError {}
+
+/// Groups every plan creates: role, module, nested and ad-hoc groups.
+pub const GROUPS: u32 = (ROLE_GROUP_NAMES.len() + MODULES.len() + NESTED.len() + ADHOC.len()) as u32;
+/// Most ended sessions of one agent (they share the window in slots).
+pub const MAX_ENDED_PER_AGENT: u32 = 6;
+/// Distinct subscriptions a session can hold: its module, each group, its
+/// role, its name, and everything.
+pub const SUBSCRIPTION_SHAPES: u32 = 1 + GROUPS + 2 + 1;
+/// Most unmerged commits of a work context: when a session's list is
+/// full, its branch is merged and the list starts over.
+pub const MAX_UNMERGED_COMMITS: usize = 32;
+
+/// group_members rows of a plan for `p` (the rule of `build_groups`): one
+/// role member per role group, every agent in its module's group, the
+/// parts of the nested groups, and the ad-hoc groups' share; or why the
+/// profile's exact total cannot be met.
+pub fn member_count(p: &Profile) -> Result<u64, String> {
+    let agents = p.agents as u64;
+    let nested: u64 = NESTED.iter().map(|n| n.2.len() as u64).sum();
+    let pending = ROLE_GROUP_NAMES.len() as u64 + agents + nested;
+    let adhoc = ADHOC.len() as u64;
+    let adhoc_total = match p.group_members {
+        Some(total) => {
+            let total = total as u64;
+            if total < pending + 2 * adhoc {
+                return Err(format!("group_members ({total}) is too small for the role, module and nested groups ({pending})"));
+            }
+            total - pending
+        }
+        None => adhoc * 6,
+    };
+    let shares: u64 = (0..adhoc).map(|j| (adhoc_total / adhoc + u64::from(j < adhoc_total % adhoc)).min(agents)).sum();
+    Ok(pending + shares)
+}
 
 const ROLE_GROUP_NAMES: &[&str] = &["coordinators", "implementers", "reviewers", "planners", "testers"];
 const NESTED: &[(&str, &str, &[&str])] = &[
@@ -327,7 +428,7 @@ const ADHOC: &[(&str, &str)] = &[
 
 impl Plan {
     pub fn new(seed: u64, profile: Profile) -> Result<Plan, PlanError> {
-        profile.validate().map_err(PlanError)?;
+        profile.validate()?;
         let w0 = profile.window_start;
         let w1 = profile.window_end();
         let mut ids_rng = Stream::new(seed, Kind::Ids, 0);
@@ -343,7 +444,11 @@ impl Plan {
         // Agents are shuffled for the active assignment so humans/extras vary.
         let mut order: Vec<u32> = (0..n_agents).collect();
         Stream::new(seed, Kind::AgentSessions, 0).shuffle(&mut order);
-        let active_of = |a: u32| has_active(order.iter().position(|&x| x == a).unwrap_or(0) as u32);
+        let mut rank = vec![0u32; n_agents as usize];
+        for (i, &a) in order.iter().enumerate() {
+            rank[a as usize] = i as u32;
+        }
+        let active_of = |a: u32| has_active(rank[a as usize]);
         let mut ended_left = profile.sessions - profile.active_sessions;
         for a in 0..n_agents {
             if !active_of(a) {
@@ -354,7 +459,7 @@ impl Plan {
         let mut r = Stream::new(seed, Kind::AgentSessions, 1);
         while ended_left > 0 {
             let a = r.below(n_agents as u64) as usize;
-            if per_agent_ended[a] < 6 {
+            if per_agent_ended[a] < MAX_ENDED_PER_AGENT {
                 per_agent_ended[a] += 1;
                 ended_left -= 1;
             }
@@ -409,9 +514,10 @@ impl Plan {
         // --- time segments for messages.
         let (segments, covered) = build_segments(&sessions, w1);
         // Consecutive messages must land on distinct ticks (times strictly increase).
-        let max_live = segments.iter().map(|s| s.live.len()).max().unwrap_or(1) as Micros;
+        let max_live = segments.segs.iter().map(|s| s.live).max().unwrap_or(1) as Micros;
         if covered / (profile.messages as Micros) < 2 * max_live + 2 {
-            return Err(PlanError(format!("{} messages do not fit in the sessions' time; lengthen the window", profile.messages)));
+            let max = (covered / (2 * max_live + 2)).max(0) as u64;
+            return Err(PlanError::MessagesDoNotFit { messages: profile.messages, max, days: profile.window_days });
         }
 
         // --- groups and members.
@@ -422,7 +528,9 @@ impl Plan {
         // --- work-context updates fill events.jsonl to its exact size.
         let fixed = n_agents + profile.sessions + (profile.sessions - profile.active_sessions) + groups.len() as u32 + members.len() as u32;
         if profile.events < fixed + profile.active_sessions {
-            return Err(PlanError(format!("events ({}) must be at least {} (one agent.update per active session)", profile.events, fixed + profile.active_sessions)));
+            // `Profile::validate` counts the same events; this is its guard.
+            let reason = format!("events ({}) must be at least {} (one agent.update per active session)", profile.events, fixed + profile.active_sessions);
+            return Err(ProfileError::Invalid { name: profile.name.clone(), reason }.into());
         }
         let (updates, work_contexts) = build_updates(seed, &agents, &sessions, profile.events - fixed, w1);
 
@@ -484,6 +592,38 @@ impl Plan {
         Ok(plan)
     }
 
+    /// Elements held by the plan's materialised collections (entities,
+    /// list entries, tree nodes): what building it costs in memory, and a
+    /// measure of its work. It grows linearly with the volumes (messages
+    /// themselves are not held; their edits and deletes are).
+    pub fn footprint(&self) -> u64 {
+        let len = |n: usize| n as u64;
+        let context = |c: &WorkContext| {
+            1 + c.unmerged_commits.as_ref().map_or(0, |v| v.iter().map(|c| 1 + len(c.files.len())).sum::<u64>())
+                + c.uncommitted_files.as_ref().map_or(0, |v| len(v.len()))
+                + c.changed_files.as_ref().map_or(0, |v| len(v.len()))
+                + c.file_changes.as_ref().map_or(0, |v| len(v.len()))
+        };
+        len(self.agents.len())
+            + self.agents.iter().map(|a| len(a.sessions.len())).sum::<u64>()
+            + len(self.sessions.len())
+            + len(self.groups.len())
+            + len(self.members.len())
+            + self.updates.iter().map(|u| 1 + u.contexts.iter().map(context).sum::<u64>()).sum::<u64>()
+            + self.work_contexts.iter().map(|(_, c)| context(c)).sum::<u64>()
+            + len(self.subscriptions.len())
+            + len(self.session_scopes.len())
+            + len(self.session_refs.len())
+            + len(self.checkpoints.len())
+            + len(self.others.len())
+            + len(self.fates.len())
+            + len(self.fate_index.len())
+            + len(self.segments.segs.len())
+            + len(self.segments.live.nodes.len())
+            + len(self.groups_by_time.len())
+            + self.by_role.iter().map(|(_, v)| 1 + len(v.len())).sum::<u64>()
+    }
+
     /// Total events across all files (events.jsonl + message shards).
     pub fn total_events(&self) -> u64 {
         self.others.len() as u64 + self.profile.messages + self.fates.len() as u64
@@ -497,16 +637,16 @@ impl Plan {
         // Position in the concatenation of usable ticks: slot `index` of n.
         let slot = self.covered / n as Micros;
         let pos = (index as i128 * self.covered as i128 / n as i128) as Micros + r.below((slot / 2).max(1) as u64) as Micros;
-        let seg_i = match self.segments.binary_search_by(|s| s.cum.cmp(&pos)) {
+        let seg_i = match self.segments.segs.binary_search_by(|s| s.cum.cmp(&pos)) {
             Ok(i) => i,
             Err(i) => i - 1,
         };
-        let seg = &self.segments[seg_i];
+        let seg = &self.segments.segs[seg_i];
         // Segments are weighted by their number of live sessions: each
         // session talks at a similar rate.
-        let tick = seg.lo_tick + (pos - seg.cum) / seg.live.len() as Micros;
+        let tick = seg.lo_tick + (pos - seg.cum) / seg.live as Micros;
         let time = tick * TICK + r.range(1, 9);
-        let session = seg.live[r.below(seg.live.len() as u64) as usize];
+        let session = self.segments.live.kth(seg.root, r.below(seg.live as u64) as u32);
         let author = self.sessions[session as usize].agent;
         let key = EventKey::new(&mut r, time);
         let id_rand = r.bits(70);
@@ -647,7 +787,7 @@ impl Plan {
 
     pub fn delete_reason(&self, index: u64) -> &'static str {
         let mut r = Stream::sub(self.seed, Kind::Fate, index, 99);
-        *r.pick(DELETE_REASONS)
+        DELETE_REASONS[r.below(DELETE_REASONS.len() as u64) as usize]
     }
 
     fn build_fates(&mut self) {
@@ -762,6 +902,33 @@ impl Plan {
             let until = sess.until(w1);
             let created_at = instant(&mut r, sess.start.time, (sess.start.time + 10 * MIN).min(until));
             subs.push(Subscription { id: 0, session: s as u32, scope_type, scope_value, mention_role, created_at });
+        }
+        // Random draws rarely reach every shape of every session: when the
+        // profile asks for more than they found, the shapes left are taken
+        // in order (shape by shape, session by session), so the count is
+        // always exact (`Profile::validate` keeps it within what exists).
+        let target = self.profile.subscriptions as usize;
+        let groups: Vec<String> = self.groups.iter().map(|g| g.name.clone()).collect();
+        'fill: for shape in 0..SUBSCRIPTION_SHAPES as usize {
+            for (s, sess) in self.sessions.iter().enumerate() {
+                if subs.len() >= target {
+                    break 'fill;
+                }
+                let agent = &self.agents[sess.agent as usize];
+                let (scope_type, scope_value, mention_role) = match shape {
+                    0 => (Some("module"), Some(agent.module.to_string()), None),
+                    g if g <= groups.len() => (Some("group"), Some(groups[g - 1].clone()), None),
+                    g if g == groups.len() + 1 => (None, None, Some(agent.role.to_string())),
+                    g if g == groups.len() + 2 => (None, None, Some(agent.name.clone())),
+                    _ => (None, None, None),
+                };
+                if !seen.insert((s, scope_type, scope_value.clone(), mention_role.clone())) {
+                    continue;
+                }
+                let mut r = Stream::sub(seed, Kind::Subscription, s as u64, shape as u64 + 1);
+                let created_at = instant(&mut r, sess.start.time, (sess.start.time + 10 * MIN).min(sess.until(w1)));
+                subs.push(Subscription { id: 0, session: s as u32, scope_type, scope_value, mention_role, created_at });
+            }
         }
         subs.sort_by_key(|s| (s.created_at, s.session));
         for (i, s) in subs.iter_mut().enumerate() {
@@ -903,16 +1070,27 @@ fn build_agents(seed: u64, p: &Profile) -> Vec<Agent> {
             });
         }
     }
-    // Names must be unique: suffix any repeat.
+    // Names must be unique: suffix any repeat with the first free _2, _3, …
+    // `next` remembers where each name's search stopped (every suffix
+    // before it is taken), so a thousand repeats cost a thousand tries.
     let mut seen = std::collections::HashSet::new();
+    let mut next: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
     for a in agents.iter_mut() {
-        let mut n = 2;
+        if seen.insert(a.agent_id.clone()) {
+            continue;
+        }
+        let original = a.agent_id.clone();
         let base = a.name.clone();
-        while !seen.insert(a.agent_id.clone()) {
+        let mut n = next.get(&original).copied().unwrap_or(2);
+        loop {
             a.name = format!("{base}_{n}");
             a.agent_id = if a.kind == "human" { format!("user:{}", a.name) } else { a.name.clone() };
             n += 1;
+            if seen.insert(a.agent_id.clone()) {
+                break;
+            }
         }
+        next.insert(original, n);
     }
     agents
 }
@@ -922,36 +1100,38 @@ fn capitalise(s: &str) -> String {
     c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
 }
 
-fn build_segments(sessions: &[Session], snapshot: Micros) -> (Vec<Segment>, Micros) {
+fn build_segments(sessions: &[Session], snapshot: Micros) -> (Segments, Micros) {
     let mut bounds: Vec<(Micros, bool, u32)> = Vec::with_capacity(sessions.len() * 2);
     for (i, s) in sessions.iter().enumerate() {
         bounds.push((tick_of(s.start.time), true, i as u32));
         bounds.push((tick_of(s.until(snapshot)), false, i as u32));
     }
     bounds.sort();
-    let mut live: Vec<u32> = Vec::new();
+    let mut live = LiveSets::new(sessions.len() as u32);
+    let mut present = vec![false; sessions.len()];
+    let (mut root, mut count) = (0u32, 0u32);
     let mut segs = Vec::new();
     let mut cum = 0;
     for w in 0..bounds.len() {
         let (t, is_start, s) = bounds[w];
-        if is_start {
-            live.push(s);
-        } else {
-            live.retain(|&x| x != s);
+        // A session ending before it starts (never, with sessions of five
+        // minutes or more) would stay live: the end finds nothing to remove.
+        if is_start != present[s as usize] {
+            present[s as usize] = is_start;
+            root = live.with(root, s, is_start);
+            count = if is_start { count + 1 } else { count - 1 };
         }
         if let Some(&(next, _, _)) = bounds.get(w + 1) {
             // Usable ticks strictly between the boundaries.
             let len = next - t - 1;
-            if len > 0 && !live.is_empty() {
-                let mut l = live.clone();
-                l.sort_unstable();
-                let weighted = len * l.len() as Micros;
-                segs.push(Segment { lo_tick: t + 1, cum, len: weighted, live: l });
+            if len > 0 && count > 0 {
+                let weighted = len * count as Micros;
+                segs.push(Segment { lo_tick: t + 1, cum, len: weighted, live: count, root });
                 cum += weighted;
             }
         }
     }
-    (segs, cum)
+    (Segments { segs, live }, cum)
 }
 
 fn build_groups(seed: u64, p: &Profile, agents: &[Agent], sessions: &[Session], snapshot: Micros) -> Result<(Vec<Group>, Vec<Member>), PlanError> {
@@ -1029,7 +1209,8 @@ fn build_groups(seed: u64, p: &Profile, agents: &[Agent], sessions: &[Session], 
         Some(total) => {
             let left = total as i64 - pending.len() as i64;
             if left < 2 * adhoc.len() as i64 {
-                return Err(PlanError(format!("group_members ({total}) is too small for the role, module and nested groups ({})", pending.len())));
+                let reason = format!("group_members ({total}) is too small for the role, module and nested groups ({})", pending.len());
+                return Err(ProfileError::Invalid { name: p.name.clone(), reason }.into());
             }
             left as usize
         }
@@ -1099,6 +1280,11 @@ fn build_updates(seed: u64, agents: &[Agent], sessions: &[Session], total: u32, 
                 }
             } else if r.chance(0.6) {
                 let files: Vec<String> = (0..r.range(1, 4)).map(|_| (*r.pick(FILES)).to_string()).collect();
+                if commits.len() == MAX_UNMERGED_COMMITS {
+                    // The branch is merged: its commits leave the list, so
+                    // an update costs the same however many came before.
+                    commits.clear();
+                }
                 commits.push(Commit { sha: sha40(&mut r), message: format!("{}: {} {}", agent.module, r.pick(VERBS), r.pick(NOUNS)), files });
             }
             if r.chance(0.2) {

@@ -1,7 +1,153 @@
 //! Profiles: the volumes of a fixture. Everything else is derived from the
 //! seed; a profile only says how much.
 
+use crate::plan::{member_count, GROUPS, MAX_ENDED_PER_AGENT, SUBSCRIPTION_SHAPES};
 use thrum_schemas::time::{days_from_civil, Micros};
+
+/// Most agents a fixture may have.
+pub const MAX_AGENTS: u64 = 10_000;
+/// Most messages a fixture may have.
+pub const MAX_MESSAGES: u64 = 1_000_000_000;
+/// Most sessions: every agent's active one and its ended ones.
+pub const MAX_SESSIONS: u64 = (1 + MAX_ENDED_PER_AGENT as u64) * MAX_AGENTS;
+/// Most lines of events.jsonl: room for every event of the most agents
+/// with the most sessions (16 × agents + 58), and a plan of a few GiB at
+/// most (an agent.update holds a whole work context).
+pub const MAX_EVENTS: u64 = 200_000;
+/// Most agent.update events of one active session.
+pub const MAX_UPDATES_PER_ACTIVE_SESSION: u32 = 10_000;
+/// Most subscriptions.
+pub const MAX_SUBSCRIPTIONS: u64 = 1_000_000;
+/// Longest activity window, in days (a century).
+pub const MAX_DAYS: u64 = 36_500;
+
+/// A volume that can be given on top of a profile (named by its flag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Volume {
+    Agents,
+    Messages,
+    Sessions,
+    ActiveSessions,
+    Events,
+    Subscriptions,
+    Days,
+}
+
+impl Volume {
+    pub const ALL: [Volume; 7] = [Volume::Agents, Volume::Messages, Volume::Sessions, Volume::ActiveSessions, Volume::Events, Volume::Subscriptions, Volume::Days];
+
+    pub fn flag(self) -> &'static str {
+        match self {
+            Volume::Agents => "--agents",
+            Volume::Messages => "--messages",
+            Volume::Sessions => "--sessions",
+            Volume::ActiveSessions => "--active-sessions",
+            Volume::Events => "--events",
+            Volume::Subscriptions => "--subscriptions",
+            Volume::Days => "--days",
+        }
+    }
+
+    /// The caps of this tool: (least, most) whatever the rest of the profile.
+    pub fn range(self) -> (u64, u64) {
+        match self {
+            Volume::Agents => (2, MAX_AGENTS),
+            Volume::Messages => (1, MAX_MESSAGES),
+            Volume::Sessions => (1, MAX_SESSIONS),
+            Volume::ActiveSessions => (1, MAX_AGENTS),
+            Volume::Events => (1, MAX_EVENTS),
+            Volume::Subscriptions => (0, MAX_SUBSCRIPTIONS),
+            Volume::Days => (1, MAX_DAYS),
+        }
+    }
+}
+
+impl std::fmt::Display for Volume {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.flag())
+    }
+}
+
+/// Volumes given explicitly on top of a named profile; `None` keeps the
+/// profile's (or, with `agents`, scales it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub agents: Option<u64>,
+    pub messages: Option<u64>,
+    pub sessions: Option<u64>,
+    pub active_sessions: Option<u64>,
+    pub events: Option<u64>,
+    pub subscriptions: Option<u64>,
+    pub days: Option<u64>,
+}
+
+impl Overrides {
+    pub fn get(&self, v: Volume) -> Option<u64> {
+        match v {
+            Volume::Agents => self.agents,
+            Volume::Messages => self.messages,
+            Volume::Sessions => self.sessions,
+            Volume::ActiveSessions => self.active_sessions,
+            Volume::Events => self.events,
+            Volume::Subscriptions => self.subscriptions,
+            Volume::Days => self.days,
+        }
+    }
+
+    /// The given volumes and their values.
+    pub fn given(&self) -> impl Iterator<Item = (Volume, u64)> + '_ {
+        Volume::ALL.into_iter().filter_map(|v| self.get(v).map(|n| (v, n)))
+    }
+}
+
+/// Which side of a limit a volume is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    AtMost,
+    AtLeast,
+}
+
+/// Why a profile cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProfileError {
+    #[error("unknown profile {0:?} (known: default, small, large, huge)")]
+    Unknown(String),
+    /// A volume beyond its limit: `limit` is the bound, `rule` how it
+    /// follows from the rest of the profile (none for the tool's caps).
+    #[error("{}", limit_text(*.volume, *.value, *.given, *.bound, *.limit, .context, .rule.as_deref(), .remedy))]
+    Limit { volume: Volume, value: u64, given: bool, bound: Bound, limit: u64, context: String, rule: Option<String>, remedy: String },
+    /// A hand-built profile breaks an invariant no flag can reach.
+    #[error("invalid profile {name}: {reason}")]
+    Invalid { name: String, reason: String },
+}
+
+#[allow(clippy::too_many_arguments)]
+fn limit_text(volume: Volume, value: u64, given: bool, bound: Bound, limit: u64, context: &str, rule: Option<&str>, remedy: &str) -> String {
+    let what = if given { format!("{volume} {value}") } else { format!("{volume} {value} (from the profile)") };
+    let (cmp, at) = match bound {
+        Bound::AtMost => ("more than", "at most"),
+        Bound::AtLeast => ("fewer than", "at least"),
+    };
+    let rule = match rule {
+        Some(r) => format!("{r} = {limit}"),
+        None => limit.to_string(),
+    };
+    format!("{what} is {cmp} {context}: {at} {rule}; {remedy}")
+}
+
+/// A volume against the tool's caps.
+fn check_range(volume: Volume, value: u64, given: bool) -> Result<(), ProfileError> {
+    let (lo, hi) = volume.range();
+    let flag = volume.flag();
+    let (bound, limit, context, remedy) = if value > hi {
+        (Bound::AtMost, hi, "this tool generates (see --help)", format!("lower {flag}"))
+    } else if value < lo {
+        (Bound::AtLeast, lo, "a fixture needs", format!("raise {flag}"))
+    } else {
+        return Ok(());
+    };
+    Err(ProfileError::Limit { volume, value, given, bound, limit, context: context.to_string(), rule: None, remedy })
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
@@ -145,41 +291,151 @@ impl Profile {
 
     pub const NAMES: &'static [&'static str] = &["default", "small", "large", "huge"];
 
-    /// Checks the invariants the plan relies on.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.agents < 2 {
-            return Err("at least 2 agents are needed".into());
+    /// The named profile, or why not.
+    pub fn named(name: &str) -> Result<Profile, ProfileError> {
+        Profile::by_name(name).ok_or_else(|| ProfileError::Unknown(name.to_string()))
+    }
+
+    /// `base` with the explicit volumes of `o`, checked: every volume within
+    /// its cap and every combination one the plan can build, or the first
+    /// volume that is not, with its limit and why. `--agents` scales the
+    /// other agent-related volumes (see [`Profile::with_agents`]) unless
+    /// they are given too. The name lists the overrides
+    /// (`small+agents=9,messages=777`).
+    pub fn with_overrides(base: Profile, o: &Overrides) -> Result<Profile, ProfileError> {
+        // The caps first, on the values as given: nothing below computes
+        // with an absurd number.
+        for (volume, value) in o.given() {
+            check_range(volume, value, true)?;
         }
+        let label = base.name.clone();
+        let mut p = match o.agents {
+            Some(n) => base.with_agents(n as u32),
+            None => base,
+        };
+        let mut given = Vec::new();
+        if let Some(n) = o.agents {
+            given.push(format!("agents={n}"));
+        }
+        if let Some(n) = o.messages {
+            p.messages = n;
+            given.push(format!("messages={n}"));
+        }
+        macro_rules! set {
+            ($field:ident) => {
+                if let Some(v) = o.$field {
+                    p.$field = v as u32;
+                    given.push(format!("{}={v}", stringify!($field)));
+                }
+            };
+        }
+        set!(sessions);
+        set!(active_sessions);
+        set!(events);
+        set!(subscriptions);
+        if let Some(d) = o.days {
+            p.window_days = d as u32;
+            given.push(format!("days={d}"));
+        }
+        p.check(&label, o)?;
+        if !given.is_empty() {
+            p.name = format!("{}+{}", p.name, given.join(","));
+        }
+        Ok(p)
+    }
+
+    /// Checks the caps and the invariants the plan relies on.
+    pub fn validate(&self) -> Result<(), ProfileError> {
+        self.check(&self.name, &Overrides::default())
+    }
+
+    /// [`Profile::validate`], naming the volumes of `given` as given.
+    fn check(&self, label: &str, given: &Overrides) -> Result<(), ProfileError> {
+        let invalid = |reason: String| ProfileError::Invalid { name: self.name.clone(), reason };
+        for volume in Volume::ALL {
+            check_range(volume, self.volume(volume), given.get(volume).is_some())?;
+        }
+        let is_given = |v: Volume| given.get(v).is_some();
+        let (agents, active, sessions) = (self.agents as u64, self.active_sessions as u64, self.sessions as u64);
+        // "the small profile's 12 agents", or "9 agents" when --agents is given
+        let of_agents = if is_given(Volume::Agents) { format!("{agents} agents") } else { format!("the {label} profile's {agents} agents") };
+        let of_sessions = if is_given(Volume::Sessions) || is_given(Volume::Agents) { format!("{sessions} sessions") } else { format!("the {label} profile's {sessions} sessions") };
+        let limit = |volume: Volume, bound: Bound, limit: u64, context: String, rule: Option<String>, remedy: &str| ProfileError::Limit {
+            volume,
+            value: self.volume(volume),
+            given: is_given(volume),
+            bound,
+            limit,
+            context,
+            rule,
+            remedy: remedy.to_string(),
+        };
         if self.extra_agents >= self.agents {
-            return Err(format!("extra_agents ({}) must be fewer than agents ({})", self.extra_agents, self.agents));
+            return Err(invalid(format!("extra_agents ({}) must be fewer than agents ({})", self.extra_agents, self.agents)));
         }
         if self.humans > self.extra_agents {
-            return Err(format!("humans ({}) must be among the extra agents ({})", self.humans, self.extra_agents));
+            return Err(invalid(format!("humans ({}) must be among the extra agents ({})", self.humans, self.extra_agents)));
         }
-        if self.active_sessions < 1 || self.active_sessions > self.agents {
-            return Err(format!("active sessions ({}) must be between 1 and the number of agents ({})", self.active_sessions, self.agents));
+        if active > agents {
+            let rule = Some("one per agent".to_string());
+            return Err(limit(Volume::ActiveSessions, Bound::AtMost, agents, format!("{of_agents} can hold"), rule, "lower --active-sessions or raise --agents"));
         }
-        if self.sessions < self.agents {
-            return Err(format!("sessions ({}) must be at least the number of agents ({})", self.sessions, self.agents));
+        // Every agent has a session; an agent without an active one has an
+        // ended one (the plan's first pass), and the others are spread over
+        // the agents, at most MAX_ENDED_PER_AGENT ended sessions each.
+        if sessions < agents {
+            let rule = Some("one per agent".to_string());
+            return Err(limit(Volume::Sessions, Bound::AtLeast, agents, format!("{of_agents} need"), rule, "raise --sessions or lower --agents"));
         }
-        let ended = self.sessions - self.active_sessions;
-        let agents_without_active = self.agents - self.active_sessions;
-        if ended < agents_without_active {
-            return Err("every agent without an active session needs an ended one: raise sessions".into());
+        let max_sessions = active + MAX_ENDED_PER_AGENT as u64 * agents;
+        if sessions > max_sessions {
+            let rule = Some(format!("active-sessions + {MAX_ENDED_PER_AGENT} × agents"));
+            return Err(limit(Volume::Sessions, Bound::AtMost, max_sessions, format!("{of_agents} can hold"), rule, "lower --sessions or raise --agents"));
         }
-        if self.messages < 1 {
-            return Err("at least one message is needed".into());
+        let members = member_count(self).map_err(invalid)?;
+        // events.jsonl: a registration per agent, a start per session, an
+        // end per ended session, the groups and their members, then
+        // agent.update events (at least one per active session).
+        let ended = sessions - active;
+        let others = agents + sessions + ended + GROUPS as u64 + members;
+        let min_events = others + active;
+        if (self.events as u64) < min_events {
+            let rule = Some(format!(
+                "{agents} registrations + {sessions} session starts + {ended} session ends + {GROUPS} groups + {members} group members + {active} agent.update (one per active session)"
+            ));
+            return Err(limit(Volume::Events, Bound::AtLeast, min_events, "events.jsonl holds with these volumes".into(), rule, "raise --events, or lower --sessions or --agents"));
+        }
+        let per_session = others + MAX_UPDATES_PER_ACTIVE_SESSION as u64 * active;
+        if self.events as u64 > per_session {
+            let rule = Some(format!("{others} other events + {MAX_UPDATES_PER_ACTIVE_SESSION} agent.update per active session × {active}"));
+            let context = if is_given(Volume::ActiveSessions) || is_given(Volume::Agents) { format!("{active} active sessions can hold") } else { format!("the {label} profile's {active} active sessions can hold") };
+            return Err(limit(Volume::Events, Bound::AtMost, per_session, context, rule, "lower --events or raise --active-sessions"));
+        }
+        let max_subscriptions = SUBSCRIPTION_SHAPES as u64 * sessions;
+        if self.subscriptions as u64 > max_subscriptions {
+            let rule = Some(format!("{SUBSCRIPTION_SHAPES} distinct subscriptions per session (its module, each of the {GROUPS} groups, its role, its name, everything) × {sessions}"));
+            return Err(limit(Volume::Subscriptions, Bound::AtMost, max_subscriptions, format!("{of_sessions} can hold"), rule, "lower --subscriptions or raise --sessions"));
         }
         if self.kind_block.iter().map(|&k| k as u32).sum::<u32>() != 10 || self.kind_block[0] == 10 {
-            return Err("kind_block must add up to 10".into());
+            return Err(invalid("kind_block must add up to 10".into()));
         }
         if self.reads_per_10 > 10 {
-            return Err("reads_per_10 must be at most 10".into());
-        }
-        if self.window_days < 1 {
-            return Err("the window must last at least one day".into());
+            return Err(invalid("reads_per_10 must be at most 10".into()));
         }
         Ok(())
+    }
+
+    /// The value of one volume.
+    pub fn volume(&self, v: Volume) -> u64 {
+        match v {
+            Volume::Agents => self.agents as u64,
+            Volume::Messages => self.messages,
+            Volume::Sessions => self.sessions as u64,
+            Volume::ActiveSessions => self.active_sessions as u64,
+            Volume::Events => self.events as u64,
+            Volume::Subscriptions => self.subscriptions as u64,
+            Volume::Days => self.window_days as u64,
+        }
     }
 
     pub fn window_end(&self) -> Micros {

@@ -113,66 +113,53 @@ struct GenArgs {
     quiet: bool,
 }
 
-/// Explicit volumes on top of --profile (recorded in the manifest's profile name).
+/// Explicit volumes on top of --profile (recorded in the manifest's profile
+/// name). Each is checked before any work against the caps below and
+/// against the other volumes; one beyond its limit is refused (exit 2).
 #[derive(Debug, Args, Default)]
-#[command(next_help_heading = "Volumes (override --profile)")]
+#[command(next_help_heading = "Volumes (override --profile; beyond a limit: refused, exit 2)")]
 struct Overrides {
-    /// Number of agents; extra agents, humans, sessions, events and
-    /// subscriptions scale with it unless given too.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=1_000_000))]
-    agents: Option<u32>,
-    /// Number of messages (edits, deletes and reads follow the profile's rates).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+    /// Number of agents, 2 to 10,000; extra agents, humans, sessions,
+    /// active sessions, events and subscriptions scale with it unless
+    /// given too.
+    #[arg(long, value_name = "N")]
+    agents: Option<u64>,
+    /// Number of messages, 1 to 1,000,000,000, as many as fit in the
+    /// sessions' time (edits, deletes and reads follow the profile's rates).
+    #[arg(long, value_name = "N")]
     messages: Option<u64>,
-    /// Number of sessions (at least one per agent).
+    /// Number of sessions: at least one per agent, at most
+    /// active-sessions + 6 × agents (6 ended sessions per agent).
     #[arg(long, value_name = "N")]
-    sessions: Option<u32>,
-    /// Sessions still running at the snapshot (at most one per agent).
+    sessions: Option<u64>,
+    /// Sessions still running at the snapshot: 1 to one per agent.
     #[arg(long, value_name = "N")]
-    active_sessions: Option<u32>,
-    /// Lines of events.jsonl (agent.update fills what the other events leave).
+    active_sessions: Option<u64>,
+    /// Lines of events.jsonl (agent.update fills what the other events
+    /// leave): at least one agent.update per active session, at most
+    /// 10,000 per active session and 200,000 lines in all.
     #[arg(long, value_name = "N")]
-    events: Option<u32>,
-    /// Number of subscriptions.
+    events: Option<u64>,
+    /// Number of subscriptions: at most 24 per session (its module, each of
+    /// the 20 groups, its role, its name, everything) and 1,000,000 in all.
     #[arg(long, value_name = "N")]
-    subscriptions: Option<u32>,
-    /// Length of the activity window in days.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=36_500))]
-    days: Option<u32>,
+    subscriptions: Option<u64>,
+    /// Length of the activity window in days, 1 to 36,500.
+    #[arg(long, value_name = "N")]
+    days: Option<u64>,
 }
 
 impl Overrides {
-    /// The profile with these overrides applied; its name lists them.
-    fn apply(&self, base: Profile) -> Profile {
-        let mut p = match self.agents {
-            Some(n) => base.with_agents(n),
-            None => base,
-        };
-        let mut given = Vec::new();
-        if let Some(n) = self.agents {
-            given.push(format!("agents={n}"));
+    fn volumes(&self) -> thrum_gen::profile::Overrides {
+        thrum_gen::profile::Overrides {
+            agents: self.agents,
+            messages: self.messages,
+            sessions: self.sessions,
+            active_sessions: self.active_sessions,
+            events: self.events,
+            subscriptions: self.subscriptions,
+            days: self.days,
         }
-        macro_rules! set {
-            ($field:ident) => {
-                if let Some(v) = self.$field {
-                    p.$field = v;
-                    given.push(format!("{}={v}", stringify!($field)));
-                }
-            };
-        }
-        set!(messages);
-        set!(sessions);
-        set!(active_sessions);
-        set!(events);
-        set!(subscriptions);
-        if let Some(d) = self.days {
-            p.window_days = d;
-            given.push(format!("days={d}"));
-        }
-        if !given.is_empty() {
-            p.name = format!("{}+{}", p.name, given.join(","));
-        }
-        p
     }
 }
 
@@ -277,9 +264,9 @@ fn jobs(j: Option<u16>) -> usize {
 }
 
 fn generate(cli: GenArgs) -> anyhow::Result<()> {
-    let profile = Profile::by_name(&cli.profile).ok_or_else(|| testgen::Error::Usage(format!("unknown profile {}", cli.profile)))?;
-    let profile = cli.overrides.apply(profile);
-    profile.validate().map_err(|e| testgen::Error::Usage(format!("profile {}: {e}", profile.name)))?;
+    let plan_error = |e: thrum_gen::profile::ProfileError| testgen::Error::Plan(e.into());
+    let profile = Profile::named(&cli.profile).map_err(plan_error)?;
+    let profile = Profile::with_overrides(profile, &cli.overrides.volumes()).map_err(plan_error)?;
     let (messages, name) = (profile.messages, profile.name.clone());
     let opts = testgen::Options { seed: cli.seed, profile, out: cli.out.clone(), tree: cli.tree, jobs: jobs(cli.jobs), progress: !cli.quiet, v5: cli.v5 || (!cli.no_v5 && messages <= testgen::V5_DEFAULT_MAX_MESSAGES) };
     let report = match cli.shard {
