@@ -326,6 +326,7 @@ mod tests {
             keys,
             [
                 "messages.message_id",
+                "threads.thread_id",
                 "agents.agent_id",
                 "sessions.session_id",
                 "subscriptions.id",

@@ -1,5 +1,5 @@
 -- Thrum SQLite schema, version 13 (fresh database).
--- Source of truth for the data contract; see THRUM-FORMAT.md section 5.
+-- Source of truth for the data contract; see docs/FORMAT.md section 5.
 
 CREATE TABLE schema_version (
     version    INTEGER NOT NULL,
@@ -35,6 +35,13 @@ CREATE TABLE message_refs (
     ref_type   TEXT NOT NULL,
     ref_value  TEXT NOT NULL,
     PRIMARY KEY (message_id, ref_type, ref_value)
+);
+
+CREATE TABLE threads (
+    thread_id  TEXT PRIMARY KEY,
+    title      TEXT,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL
 );
 
 CREATE TABLE agents (
@@ -157,6 +164,7 @@ CREATE TABLE agent_work_contexts (
     FOREIGN KEY (session_id) REFERENCES sessions(session_id) ON DELETE CASCADE
 );
 
+CREATE INDEX idx_messages_thread ON messages(thread_id);
 CREATE INDEX idx_messages_time ON messages(created_at);
 CREATE INDEX idx_messages_agent ON messages(agent_id);
 CREATE INDEX idx_messages_session ON messages(session_id);

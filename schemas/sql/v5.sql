@@ -1,5 +1,5 @@
 -- Thrum SQLite schema, version 5 (the layout migration starts from).
--- See THRUM-FORMAT.md section 7.
+-- See docs/FORMAT.md section 7.
 
 CREATE TABLE schema_version (
     version    INTEGER NOT NULL,

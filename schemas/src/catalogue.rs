@@ -167,6 +167,18 @@ pub const MESSAGE_REFS: Table = Table {
     local_columns: &[],
 };
 
+/// Threads (created by `thread.create`, which a v13 daemon still replays
+/// but no longer writes, so the table is empty in a fresh fixture).
+pub const THREADS: Table = Table {
+    name: "threads",
+    columns: &[text("thread_id"), text("title"), ts_nn("created_at"), text_nn("created_by")],
+    primary_key: &["thread_id"],
+    natural_key: &["thread_id"],
+    autoincrement: false,
+    origin: Origin::Projected,
+    local_columns: &[],
+};
+
 pub const AGENTS: Table = Table {
     name: "agents",
     columns: &[
@@ -351,6 +363,7 @@ pub const TABLES: &[Table] = &[
     MESSAGES,
     MESSAGE_SCOPES,
     MESSAGE_REFS,
+    THREADS,
     AGENTS,
     SESSIONS,
     SUBSCRIPTIONS,

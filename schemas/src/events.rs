@@ -1,5 +1,5 @@
 //! Event lines: the envelope every event carries and the typed payloads of each
-//! event type (THRUM-FORMAT.md sections 3 and 4).
+//! event type (docs/FORMAT.md sections 3 and 4).
 //!
 //! Decoding mirrors the daemon's Go decoder: a missing payload field takes its
 //! zero value, unknown fields are ignored, and only text that is not JSON (or

@@ -152,9 +152,9 @@ faults! {
     UnknownEventType = "unknown-event-type", "event_type_unknown",
         "appends to events.jsonl an event of type agent.hibernate with a full envelope (next sequence, later time) and no events row",
         "event_log_missing (error: the sync log lacks it; the unknown type alone is a warning)";
-    EditMissingMessage = "edit-missing-message", "event_target_missing",
-        "appends to a message shard a message.edit of a message id that exists nowhere (next sequence, later time)",
-        "event_log_missing";
+    EditMissingMessage = "edit-missing-message", "rebuild_aborts",
+        "appends to a message shard a message.edit of a message id that exists nowhere (next sequence, later time): the daemon's rebuild stops there",
+        "event_target_missing on the same line, event_log_missing";
     SequenceOutOfOrder = "sequence-out-of-order", "sequence_order",
         "swaps the sequence numbers of two events that are consecutive in replay order",
         "event_log_differs (sequence, event_json) for both lines";

@@ -1,5 +1,6 @@
 //! The SQLite sink: a schema-v13 database filled from the plan's rows (never
-//! by replaying the JSONL), with no wall-clock value and no -wal/-shm left.
+//! by replaying the JSONL), with no wall-clock value, in WAL mode as the
+//! daemon leaves it, and no -wal/-shm left.
 
 use crate::error::{Error, Result};
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -27,6 +28,8 @@ pub struct Db {
     indexes: String,
     /// Rows inserted per table (manifest counts without re-scanning).
     counts: std::cell::RefCell<std::collections::BTreeMap<String, u64>>,
+    /// Leave the file in WAL mode, as a v13 daemon does (see [`Db::close_unchecked`]).
+    wal: bool,
 }
 
 /// Splits DDL into (everything but CREATE INDEX, the CREATE INDEX statements).
@@ -45,12 +48,15 @@ fn split_indexes(ddl: &str) -> (String, String) {
 }
 
 impl Db {
-    /// Creates a fresh v13 database at `path` (which must not exist).
+    /// Creates a fresh v13 database at `path` (which must not exist), left
+    /// in WAL mode when closed, as the daemon leaves it.
     pub fn create(path: &Path) -> Result<Db> {
-        Db::create_with(path, thrum_schemas::sql::V13)
+        let mut db = Db::create_with(path, thrum_schemas::sql::V13)?;
+        db.wal = true;
+        Ok(db)
     }
 
-    /// Creates a database at `path` from `ddl`.
+    /// Creates a database at `path` from `ddl` (left in rollback-journal mode).
     pub fn create_with(path: &Path, ddl: &str) -> Result<Db> {
         let err = |source| Error::Sqlite { path: path.to_path_buf(), source };
         let conn = Connection::open(path).map_err(err)?;
@@ -70,7 +76,7 @@ impl Db {
                 (t.name, format!("INSERT INTO \"{}\" ({}) VALUES ({marks})", t.name, cols.join(", ")))
             })
             .collect();
-        Ok(Db { conn, path: path.to_path_buf(), insert_sql, indexes, counts: Default::default() })
+        Ok(Db { conn, path: path.to_path_buf(), insert_sql, indexes, counts: Default::default(), wal: false })
     }
 
     fn err(&self, source: rusqlite::Error) -> Error {
@@ -107,8 +113,9 @@ impl Db {
         Ok(counts)
     }
 
-    /// Builds the indexes, commits, switches to the rollback journal (so no
-    /// -wal/-shm files exist) and closes the file; returns per-table row
+    /// Builds the indexes, commits, switches to WAL mode (v13) or the
+    /// rollback journal (v5), closes the file (so no -wal/-shm files are
+    /// left) and returns per-table row
     /// counts and the check still to run on the closed file (it only reads,
     /// so it can run beside other readers such as the archive).
     pub fn close_unchecked(self) -> Result<(Vec<(String, u64)>, Check)> {
@@ -125,7 +132,13 @@ impl Db {
             (n, c)
         }).collect();
         drop(inserted);
-        self.conn.execute_batch("PRAGMA journal_mode=DELETE;").map_err(|e| self.err(e))?;
+        // A v13 daemon opens its database with journal_mode=WAL, which is
+        // recorded in the file header (bytes 18 and 19 are 2). Switching to
+        // WAL and closing the only connection checkpoints and removes the
+        // -wal and -shm files: one file, as a stopped daemon leaves it, and
+        // the same bytes every time (no wall-clock value is involved).
+        let mode = if self.wal { "WAL" } else { "DELETE" };
+        self.conn.execute_batch(&format!("PRAGMA journal_mode={mode};")).map_err(|e| self.err(e))?;
         let Db { conn, path, .. } = self;
         conn.close().map_err(|(_, e)| Error::Sqlite { path: path.clone(), source: e })?;
         Ok((counts, Check { path }))
@@ -146,7 +159,12 @@ pub struct Check {
 impl Check {
     pub fn run(&self) -> Result<()> {
         let err = |source| Error::Sqlite { path: self.path.clone(), source };
-        let conn = Connection::open_with_flags(&self.path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(err)?;
+        // immutable: the database is closed and in WAL mode; a plain read-only
+        // connection would create -wal/-shm files beside it (while the archive
+        // is reading the tree)
+        use rusqlite::OpenFlags as F;
+        let uri = immutable_uri(&self.path).ok_or_else(|| Error::Usage(format!("{}: the path is not valid UTF-8", self.path.display())))?;
+        let conn = Connection::open_with_flags(uri, F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_URI | F::SQLITE_OPEN_NO_MUTEX).map_err(err)?;
         let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(err)?;
         if check != "ok" {
             return Err(Error::Integrity { path: self.path.clone(), detail: check });
@@ -159,6 +177,22 @@ impl Check {
         }
         Ok(())
     }
+}
+
+/// A `file:` URI opening `path` read-only and immutable (no lock, no
+/// `-wal`/`-shm` files): every byte but unreserved ones and `/` percent-encoded.
+fn immutable_uri(path: &Path) -> Option<String> {
+    let abs = std::path::absolute(path).ok()?;
+    let mut uri = String::from("file:");
+    for b in abs.to_str()?.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?mode=ro&immutable=1");
+    Some(uri)
 }
 
 /// Prepared statements of one [`Db`]; binds cells without allocating.

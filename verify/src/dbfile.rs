@@ -129,6 +129,9 @@ pub struct Header {
     pub page_size: u32,
     /// The in-header page count, when the header marks it valid.
     pub pages: Option<u32>,
+    /// File format write and read versions (bytes 18 and 19): 1 for the
+    /// rollback journal, 2 for WAL.
+    pub versions: (u8, u8),
 }
 
 /// Parses the first 100 bytes of a SQLite database file (`None` when they
@@ -144,7 +147,7 @@ pub fn parse_header(h: &[u8]) -> Option<Header> {
     }
     let pages = be32(h, 28);
     let valid = pages != 0 && be32(h, 24) == be32(h, 92);
-    Some(Header { page_size, pages: valid.then_some(pages) })
+    Some(Header { page_size, pages: valid.then_some(pages), versions: (h[18], h[19]) })
 }
 
 fn header(db: &Path) -> Option<Header> {
@@ -168,6 +171,26 @@ pub fn truncation(h: &Header, len: u64) -> Option<(String, String)> {
         return Some((format!("a whole number of {ps}-byte pages"), format!("{len} bytes ({} pages and {} bytes)", len / ps, len % ps)));
     }
     None
+}
+
+/// Checks that the header of the database `db` (shown as `rel`) says WAL
+/// (bytes 18 and 19 both 2), as a database a v13 daemon has opened does:
+/// its `journal_mode=WAL` is persistent (docs/FORMAT.md section 5).
+pub fn check_wal_mode(db: &Path, rel: &str, findings: &mut Findings) {
+    let Some(h) = header(db) else { return };
+    if h.versions != (2, 2) {
+        let mode = |v: u8| match v {
+            1 => "1 (rollback journal)".to_string(),
+            2 => "2 (WAL)".to_string(),
+            v => v.to_string(),
+        };
+        findings.push(
+            Finding::new(Kind::DatabaseNotWal, "the database header does not say WAL: a v13 daemon opens its database with journal_mode=WAL, which the header keeps")
+                .file(rel)
+                .column("header bytes 18-19")
+                .values("2 (WAL), 2 (WAL)", format!("{}, {}", mode(h.versions.0), mode(h.versions.1))),
+        );
+    }
 }
 
 /// Checks the database file `db` (shown as `rel`) and its `-wal`; returns the WAL status.
@@ -241,7 +264,7 @@ mod tests {
         h[16..18].copy_from_slice(&4096u16.to_be_bytes());
         h[28..32].copy_from_slice(&10u32.to_be_bytes());
         let hd = parse_header(&h).unwrap();
-        assert_eq!(hd, Header { page_size: 4096, pages: Some(10) });
+        assert_eq!(hd, Header { page_size: 4096, pages: Some(10), versions: (0, 0) });
         assert_eq!(truncation(&hd, 40960), None);
         assert!(truncation(&hd, 40960 - 4096).is_some());
         assert!(truncation(&hd, 40960 + 100).unwrap().0.contains("whole number"));

@@ -80,6 +80,14 @@ kinds! {
     ReplayEventRejected = "replay_event_rejected", Error;
     /// An event refers to a message/session/agent/group that does not exist at that point of the replay.
     EventTargetMissing = "event_target_missing", Error;
+    /// The daemon's rebuild would stop at this event (docs/FORMAT.md 4b): the
+    /// first event in replay order whose apply fails; nothing after it would be
+    /// projected.
+    RebuildAborts = "rebuild_aborts", Error;
+    /// After a v5 migration, the daemon's rebuild would stop at the first
+    /// `thread.create` (the migration dropped `threads` at 11→12): a documented
+    /// consequence of the migration, not a defect of the input.
+    RebuildAbortsAfterMigration = "rebuild_aborts_after_migration", Warning;
     // --- projected tables ----------------------------------------------
     /// A row the replay produces is not in the database.
     RowMissing = "row_missing", Error;
@@ -145,6 +153,9 @@ kinds! {
     ForeignKeyViolation = "foreign_key_violation", Error;
     /// The database file is shorter than its header says, or not a whole number of pages (a torn write).
     DatabaseTruncated = "database_truncated", Error;
+    /// The database header does not say WAL (bytes 18 and 19 are not 2), as a
+    /// database a v13 daemon has opened always does.
+    DatabaseNotWal = "database_not_wal", Error;
     /// A valid `-wal` file beside the database: a fixture is checkpointed and leaves none (its frames were applied on a private copy).
     WalPresent = "wal_present", Error;
     /// A `-wal` file beside the database that is not a valid WAL (never applied; SQLite would ignore it).

@@ -47,6 +47,9 @@ pub struct EventFile {
     pub events: u64,
     pub blank: u64,
     pub unparsable: u64,
+    /// The earliest line (in replay order) whose payload does not decode:
+    /// where the daemon's rebuild would stop ([`crate::rebuild`], rule 1).
+    pub undecodable: Option<crate::rebuild::Candidate>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -101,7 +104,7 @@ pub const MAX_LINE_BYTES: usize = 1 << 20;
 /// event of a type the format does not define is kept (the projection
 /// ignores it) and reported as the warning `event_type_unknown`.
 pub fn parse_file(bytes: &[u8], file: usize, rel: &str, shard: Option<String>) -> (EventFile, Vec<LoadedEvent>, Vec<Finding>) {
-    let mut info = EventFile { rel: rel.to_owned(), shard, lines: 0, events: 0, blank: 0, unparsable: 0 };
+    let mut info = EventFile { rel: rel.to_owned(), shard, lines: 0, events: 0, blank: 0, unparsable: 0, undecodable: None };
     let mut events = Vec::new();
     let mut findings = Vec::new();
     for (no, raw, terminated) in split_lines(bytes) {
@@ -182,6 +185,11 @@ pub(crate) fn decode_line<'a>(no: u64, line: RawLine<'a>, terminated: bool, info
         }
         Err(e) => {
             info.unparsable += 1;
+            if let thrum_schemas::events::DecodeError::Payload(detail) = &e {
+                if let Some(c) = crate::rebuild::undecodable(raw, rel, no, detail.clone()) {
+                    crate::rebuild::keep_earliest(&mut info.undecodable, c, &[rel]);
+                }
+            }
             findings.push(Finding::new(Kind::JsonlUnparsable, format!("line skipped: {e}")).at(rel, no));
             None
         }

@@ -33,6 +33,7 @@ pub mod lines;
 pub mod manifest;
 pub mod migrate;
 pub mod parquet;
+pub mod rebuild;
 pub mod replay;
 pub mod report;
 pub mod schema;

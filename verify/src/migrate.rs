@@ -1,4 +1,4 @@
-//! `verify migrate`: the v5 → v13 migration (THRUM-FORMAT.md section 7) on a
+//! `verify migrate`: the v5 → v13 migration (docs/FORMAT.md section 7) on a
 //! copy of a v5 fixture, and the proof that it lost nothing.
 //!
 //! Database: `PRAGMA foreign_keys=ON`, then in one transaction every step of

@@ -1,4 +1,4 @@
-//! The projection (THRUM-FORMAT.md section 4), implemented independently of
+//! The projection (docs/FORMAT.md section 4), implemented independently of
 //! the generator: events are applied in replay order into a fresh in-memory
 //! v13 database built from [`thrum_schemas::sql::V13`] with foreign keys on
 //! (minus the named secondary indexes, which hold no constraint; see
@@ -44,12 +44,22 @@
 //!   description, created_at, created_by)` with `nz(description)`.
 //! * `group.member.add`: skipped when the group does not exist, else `INSERT
 //!   OR IGNORE INTO group_members (group_id, member_type, member_value,
-//!   added_at, added_by)` with `nz(added_by)`.
+//!   added_at, added_by)` with `nz(added_by)`. (The daemon's foreign key
+//!   fails there and its rebuild stops: see [`crate::rebuild`].)
 //! * `group.member.remove`: delete that member row.
 //! * `group.update`: for each field present, `description = nz(..)` /
 //!   `name = ..`, with `updated_at` = timestamp.
 //! * `group.delete`: delete the group (members cascade).
-//! * `thread.create` (no `threads` table at v13) and unknown types: ignored.
+//! * `thread.create`: `INSERT INTO threads (thread_id, title, created_at,
+//!   created_by)` with `created_at` = timestamp. A database migrated from v5
+//!   has no `threads` table: there the insert fails, and the event is counted
+//!   as ignored.
+//! * unknown types: ignored.
+//!
+//! Every event at which the daemon's own rebuild would stop (an apply that
+//! fails, an edit of a missing message, a member added to a missing group, a
+//! work context of a missing session) is recorded as a
+//! [`crate::rebuild::Candidate`]; the earliest is kept in [`Replay::abort`].
 //!
 //! Each event is atomic (a savepoint where a later statement could fail
 //! after an earlier one succeeded): an event the database rejects (e.g. a
@@ -58,6 +68,7 @@
 
 use crate::findings::{Finding, Findings, Kind};
 use crate::jsonl::Loaded;
+use crate::rebuild::{Candidate, Rule};
 use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashSet;
@@ -72,7 +83,7 @@ pub fn fresh_v13() -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-/// [`fresh_v13`] without the 23 named secondary indexes (`idx_*`). They
+/// [`fresh_v13`] without the 24 named secondary indexes (`idx_*`). They
 /// only speed up the daemon's queries: they hold no constraint (primary
 /// keys, UNIQUE constraints and foreign keys all stay), so projecting into
 /// this database gives exactly the same rows, about a third faster.
@@ -104,6 +115,12 @@ pub fn fresh_v13_on_disk(path: &std::path::Path, cache_bytes: i64) -> rusqlite::
     Ok(conn)
 }
 
+/// Drops the `threads` table from a replay database: a database migrated from
+/// v5 has none (step 11→12), so a rebuild there fails at `thread.create`.
+pub fn without_threads(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("DROP TABLE threads")
+}
+
 /// Result of a replay.
 pub struct Replay {
     pub conn: Connection,
@@ -112,6 +129,8 @@ pub struct Replay {
     pub rejected: usize,
     /// Agents removed by `agent.cleanup` (their local rows may legitimately remain).
     pub cleaned_agents: HashSet<String>,
+    /// The first event in replay order at which the daemon's rebuild would stop.
+    pub abort: Option<Candidate>,
     /// The directory of an on-disk replay database (see [`fresh_v13_on_disk`]),
     /// removed when the replay is dropped, after `conn` is closed.
     _dir: Option<crate::cleanup::TempDir>,
@@ -127,10 +146,12 @@ impl Replay {
 /// What applying one event did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Outcome {
-    /// The event type is not projected (unknown or `thread.create`).
+    /// The event type is not projected (unknown type).
     pub ignored: bool,
     /// Entities the event refers to that do not exist.
     pub missing: Vec<String>,
+    /// The daemon's apply of this event fails this way (its rebuild stops).
+    pub fails: Option<Rule>,
 }
 
 fn nz(s: Option<&str>) -> Option<&str> {
@@ -194,7 +215,10 @@ pub fn apply(conn: &Connection, ev: &Event) -> rusqlite::Result<Outcome> {
                     conn.prepare_cached("UPDATE messages SET body_content = ?1, body_structured = ?2, updated_at = ?3 WHERE message_id = ?4")?
                         .execute(params![m.body.content, nz(m.body.structured.as_deref()), ts, m.message_id])?;
                 }
-                None => out.missing.push(format!("message {}", m.message_id)),
+                None => {
+                    out.missing.push(format!("message {}", m.message_id));
+                    out.fails = Some(Rule::EditOfMissingMessage);
+                }
             }
         }
         Payload::MessageDelete(m) => {
@@ -242,6 +266,7 @@ pub fn apply(conn: &Connection, ev: &Event) -> rusqlite::Result<Outcome> {
                 .execute(params![g.group_id, g.member_type, g.member_value, ts, nz(g.added_by.as_deref())])?;
             } else {
                 out.missing.push(format!("group {}", g.group_id));
+                out.fails = Some(Rule::MemberAddToMissingGroup);
             }
         }
         Payload::GroupMemberRemove(g) => {
@@ -270,7 +295,11 @@ pub fn apply(conn: &Connection, ev: &Event) -> rusqlite::Result<Outcome> {
                 out.missing.push(format!("group {}", g.group_id));
             }
         }
-        Payload::ThreadCreate(_) | Payload::Unknown => out.ignored = true,
+        Payload::ThreadCreate(t) => {
+            conn.prepare_cached("INSERT INTO threads (thread_id, title, created_at, created_by) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![t.thread_id, t.title, ts, t.created_by])?;
+        }
+        Payload::Unknown => out.ignored = true,
     }
     Ok(out)
 }
@@ -343,6 +372,7 @@ fn agent_update(conn: &Connection, u: &AgentUpdate, out: &mut Outcome) -> rusqli
     for c in &merged {
         if exists.query_row([c.session_id()], |_| Ok(())).optional()?.is_none() {
             out.missing.push(format!("session {} (work context of agent {})", c.session_id(), u.agent_id));
+            out.fails = Some(Rule::WorkContextOfMissingSession);
             continue;
         }
         match c {
@@ -391,6 +421,37 @@ fn needs_savepoint(p: &Payload) -> bool {
     }
 }
 
+/// The rule of section 4b an apply that the database rejected breaks.
+fn failed_rule(p: &Payload, err: &rusqlite::Error) -> Rule {
+    match p {
+        Payload::MessageCreate(_) => Rule::MessageCreateDuplicate,
+        Payload::SessionStart(_) => Rule::SessionStartDuplicate,
+        Payload::ThreadCreate(_) if err.to_string().contains("no such table") => Rule::ThreadCreateNoTable,
+        Payload::ThreadCreate(_) => Rule::ThreadCreateDuplicate,
+        Payload::GroupMemberAdd(_) => Rule::MemberAddToMissingGroup,
+        Payload::AgentUpdate(_) => Rule::WorkContextOfMissingSession,
+        _ => Rule::OtherConstraint,
+    }
+}
+
+impl Replay {
+    /// Records the event as where the daemon's rebuild stops, unless an
+    /// earlier one already is (events arrive in replay order).
+    fn note_abort(&mut self, ev: &Event, rel: &str, line: u64, rule: Rule, detail: String) {
+        if self.abort.is_none() {
+            self.abort = Some(Candidate {
+                timestamp: ev.envelope.timestamp.clone(),
+                event_id: ev.envelope.event_id.clone().unwrap_or_default(),
+                rel: rel.to_owned(),
+                line,
+                event_type: ev.envelope.event_type.clone(),
+                rule,
+                detail,
+            });
+        }
+    }
+}
+
 /// Applies events one at a time, in replay order, inside one transaction;
 /// each event is atomic: it applies entirely or not at all.
 pub struct Replayer {
@@ -401,7 +462,7 @@ impl Replayer {
     /// Starts replaying into `conn`, a fresh database (see [`fresh_v13_for_replay`]).
     pub fn new(conn: Connection) -> rusqlite::Result<Replayer> {
         conn.execute_batch("BEGIN")?;
-        Ok(Replayer { r: Replay { conn, applied: 0, ignored: 0, rejected: 0, cleaned_agents: HashSet::new(), _dir: None } })
+        Ok(Replayer { r: Replay { conn, applied: 0, ignored: 0, rejected: 0, cleaned_agents: HashSet::new(), abort: None, _dir: None } })
     }
 
     /// Applies one event read at `rel:line`; what it could not do is reported there.
@@ -425,6 +486,10 @@ impl Replayer {
                 if let Payload::AgentCleanup(c) = &ev.payload {
                     r.cleaned_agents.insert(c.agent_id.clone());
                 }
+                if let Some(rule) = out.fails {
+                    let detail = out.missing.join("; ");
+                    r.note_abort(ev, rel, line, rule, format!("{detail} does not exist"));
+                }
                 for m in out.missing {
                     findings.push(at(Finding::new(
                         Kind::EventTargetMissing,
@@ -436,8 +501,16 @@ impl Replayer {
                 if sp {
                     r.conn.execute_batch("ROLLBACK TO ev; RELEASE ev;")?;
                 }
-                r.rejected += 1;
-                findings.push(at(Finding::new(Kind::ReplayEventRejected, format!("{} rejected by the projection and rolled back: {err}", ev.envelope.event_type))));
+                let rule = failed_rule(&ev.payload, &err);
+                r.note_abort(ev, rel, line, rule, err.to_string());
+                if rule == Rule::ThreadCreateNoTable {
+                    // a database migrated from v5: the documented consequence
+                    // of step 11→12, not a defect of this event
+                    r.ignored += 1;
+                } else {
+                    r.rejected += 1;
+                    findings.push(at(Finding::new(Kind::ReplayEventRejected, format!("{} rejected by the projection and rolled back: {err}", ev.envelope.event_type))));
+                }
             }
         }
         Ok(())
@@ -453,7 +526,17 @@ impl Replayer {
 /// Replays every loaded event, in replay order, into a fresh database.
 /// Each event is atomic: it applies entirely or not at all.
 pub fn replay(loaded: &Loaded, findings: &mut Findings) -> rusqlite::Result<Replay> {
-    let mut r = Replayer::new(fresh_v13_for_replay()?)?;
+    replay_as(loaded, false, findings)
+}
+
+/// [`replay`] into a database shaped like a migrated one when `migrated`
+/// (no `threads` table: see [`without_threads`]).
+pub fn replay_as(loaded: &Loaded, migrated: bool, findings: &mut Findings) -> rusqlite::Result<Replay> {
+    let conn = fresh_v13_for_replay()?;
+    if migrated {
+        without_threads(&conn)?;
+    }
+    let mut r = Replayer::new(conn)?;
     for &i in &loaded.order {
         let e = &loaded.events[i];
         r.apply(&e.event, loaded.file_of(e), e.line, findings)?;
@@ -587,6 +670,7 @@ mod tests {
         apply(&c, &ev(r#"{"type":"group.member.add","timestamp":"T3","group_id":"g1","member_type":"role","member_value":"r"}"#)).unwrap();
         let out = apply(&c, &ev(r#"{"type":"group.member.add","timestamp":"T3","group_id":"nope","member_type":"role","member_value":"r"}"#)).unwrap();
         assert_eq!(out.missing, vec!["group nope".to_string()]);
+        assert_eq!(out.fails, Some(Rule::MemberAddToMissingGroup));
         // SQLite quirk reproduced as the daemon gets it: the ignored duplicate
         // still consumed AUTOINCREMENT id 2.
         assert_eq!(q(&c, "SELECT id, member_value, added_at, added_by FROM group_members ORDER BY id"), vec![vec![Value::Integer(1), t("x"), t("T2"), t("a")], vec![Value::Integer(3), t("r"), t("T3"), Value::Null]]);
@@ -599,13 +683,18 @@ mod tests {
         apply(&c, &ev(r#"{"type":"agent.register","timestamp":"T1","agent_id":"a","kind":"agent","role":"r","module":"m"}"#)).unwrap();
         apply(&c, &ev(r#"{"type":"agent.cleanup","timestamp":"T7","agent_id":"a"}"#)).unwrap();
         assert_eq!(q(&c, "SELECT count(*) FROM agents")[0][0], Value::Integer(0));
-        assert!(apply(&c, &ev(r#"{"type":"thread.create","timestamp":"T1","thread_id":"t"}"#)).unwrap().ignored);
+        // thread.create inserts into threads, as the daemon does; a repeated id fails
+        let out = apply(&c, &ev(r#"{"type":"thread.create","timestamp":"T1","thread_id":"t","title":"","created_by":"a"}"#)).unwrap();
+        assert!(!out.ignored && out.fails.is_none());
+        assert_eq!(q(&c, "SELECT thread_id, title, created_at, created_by FROM threads"), vec![vec![t("t"), t(""), t("T1"), t("a")]]);
+        let e = apply(&c, &ev(r#"{"type":"thread.create","timestamp":"T2","thread_id":"t","title":"x","created_by":"b"}"#)).unwrap_err();
+        assert!(e.to_string().contains("UNIQUE"), "{e}");
         assert!(apply(&c, &ev(r#"{"type":"future.thing","timestamp":"T1"}"#)).unwrap().ignored);
     }
 
     fn loaded(lines: &[&str]) -> Loaded {
         let mut l = Loaded::default();
-        l.files.push(crate::jsonl::EventFile { rel: "f".into(), shard: None, lines: 0, events: 0, blank: 0, unparsable: 0 });
+        l.files.push(crate::jsonl::EventFile { rel: "f".into(), shard: None, lines: 0, events: 0, blank: 0, unparsable: 0, undecodable: None });
         for (i, line) in lines.iter().enumerate() {
             l.events.push(crate::jsonl::LoadedEvent { file: 0, line: i as u64 + 1, text: line.to_string(), event: ev(line) });
         }
@@ -640,7 +729,7 @@ mod tests {
         let full = crate::schema::snapshot(&fresh_v13().unwrap()).unwrap();
         let lean = crate::schema::snapshot(&fresh_v13_for_replay().unwrap()).unwrap();
         let d = crate::schema::diff(&full, &lean);
-        assert_eq!(d.len(), 23);
+        assert_eq!(d.len(), 24);
         assert!(d.iter().all(|d| d.object.starts_with("index idx_") && d.attribute == "exists" && d.actual == "no"), "{d:?}");
     }
 }

@@ -238,11 +238,17 @@ pub fn fresh(ddl: &str) -> rusqlite::Result<Snapshot> {
 }
 
 /// The differences a v5→v13 migrated database has from a fresh v13 one
-/// (THRUM-FORMAT.md section 7): agents.display/hostname/last_seen_at nullable
+/// (docs/FORMAT.md section 7): agents.display/hostname/last_seen_at nullable
 /// without defaults, hostname appended last to agents, file_changes appended
-/// last to agent_work_contexts.
+/// last to agent_work_contexts; and no `threads` table (with its automatic
+/// index) or `idx_messages_thread`, dropped at 11→12, which a fresh v13
+/// database has.
 pub fn known_migration_diffs() -> Vec<SchemaDiff> {
-    let mut out = Vec::new();
+    let mut out = vec![
+        SchemaDiff::new("table threads", "exists", "yes", "no"),
+        SchemaDiff::new("index idx_messages_thread", "exists", "yes", "no"),
+        SchemaDiff::new("index sqlite_autoindex_threads_1", "exists", "yes", "no"),
+    ];
     for col in ["display", "hostname", "last_seen_at"] {
         out.push(SchemaDiff::new(format!("agents.{col}"), "notnull", "1", "0"));
         out.push(SchemaDiff::new(format!("agents.{col}"), "default", "''", "NULL"));
@@ -271,13 +277,13 @@ mod tests {
     fn fresh_v13_has_no_diff_and_tampering_is_seen() {
         let f = fresh(sql::V13).unwrap();
         assert!(diff(&f, &f).is_empty());
-        assert_eq!(f.indexes.iter().filter(|(_, i)| i.origin == "c").count(), 23);
+        assert_eq!(f.indexes.iter().filter(|(_, i)| i.origin == "c").count(), 24);
         let c = Connection::open_in_memory().unwrap();
         c.execute_batch(sql::V13).unwrap();
-        c.execute_batch("DROP INDEX idx_events_type; CREATE INDEX idx_events_type ON events(timestamp); CREATE TABLE threads(x);").unwrap();
+        c.execute_batch("DROP INDEX idx_events_type; CREATE INDEX idx_events_type ON events(timestamp); CREATE TABLE legacy(x);").unwrap();
         let d = diff(&f, &snapshot(&c).unwrap());
         let objs: Vec<(&str, &str)> = d.iter().map(|d| (d.object.as_str(), d.attribute.as_str())).collect();
-        assert_eq!(objs, vec![("table threads", "exists"), ("index idx_events_type", "columns"), ("index idx_events_type", "sql")]);
+        assert_eq!(objs, vec![("table legacy", "exists"), ("index idx_events_type", "columns"), ("index idx_events_type", "sql")]);
     }
 
     #[test]

@@ -220,7 +220,7 @@ pub struct EventReader {
 impl EventReader {
     pub fn open(src: &Source) -> Result<EventReader, InputError> {
         let lines = LineReader::open(&src.path, MAX_LINE_BYTES).map_err(|e| InputError::io(&src.path, e))?;
-        let info = EventFile { rel: src.rel.clone(), shard: src.shard.clone(), lines: 0, events: 0, blank: 0, unparsable: 0 };
+        let info = EventFile { rel: src.rel.clone(), shard: src.shard.clone(), lines: 0, events: 0, blank: 0, unparsable: 0, undecodable: None };
         Ok(EventReader { lines, info, findings: Vec::new() })
     }
 
@@ -848,6 +848,9 @@ fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool
     } else {
         (replay::fresh_v13_for_replay().map_err(Stop::Replay)?, None)
     };
+    if mode == Mode::Migrated {
+        replay::without_threads(&conn).map_err(Stop::Replay)?;
+    }
     let hasher = RandomState::new();
     let names = Names::default();
     let cancel = AtomicBool::new(false);

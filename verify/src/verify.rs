@@ -306,6 +306,9 @@ fn verify_into_early(
         return Err(InputError::MissingDatabase { path: db_src });
     }
     let wal = dbfile::check(&db_src, ".thrum/var/messages.db", findings);
+    if opts.mode == Mode::Fixture {
+        dbfile::check_wal_mode(&db_src, ".thrum/var/messages.db", findings);
+    }
     let fixture_db = FixtureDb::prepare_with(&db_src, &wal)?;
     let db = fixture_db.open(&db_src)?;
     t.mark("open", &mut clock);
@@ -401,7 +404,7 @@ fn verify_into_early(
                         checks::check_lines(&loaded, opts.mode, &mut f);
                         f
                     });
-                    let rep = replay::replay(&loaded, &mut main_f).map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("replay database failed: {e}") })?;
+                    let rep = replay::replay_as(&loaded, opts.mode == Mode::Migrated, &mut main_f).map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("replay database failed: {e}") })?;
                     t.mark("replay", &mut clock);
                     let tables = compare::compare_projected(&db, &rep.conn, &mut main_f)
                         .map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("reading the replayed database failed: {e}") })?;
@@ -429,6 +432,9 @@ fn verify_into_early(
             }
         };
 
+        if let Some(f) = crate::rebuild::report(rep.abort.as_ref(), &files, &tree.base)? {
+            findings.push(f);
+        }
         let aux = aux.join().map_err(|_| InputError::Unreadable { path: db_src.clone(), reason: "schema/manifest check thread panicked".into() })??;
         t.mark("wait_parallel", &mut clock);
         t.phases.push(("schema_integrity (parallel)", aux.schema));

@@ -120,7 +120,8 @@ fn one_duplicated_jsonl_line_is_reported_at_its_line() {
     lines.insert(2, dup);
     fx.write_lines("messages/alice.jsonl", &lines);
     let r = run(&fx);
-    assert_eq!(kinds(&r), vec![Kind::EventIdDuplicate, Kind::ReplayEventRejected, Kind::SequenceOrder, Kind::SequenceDuplicate], "{}", r.render_text());
+    // the daemon's rebuild stops at the repeated create (rule 2)
+    assert_eq!(kinds(&r), vec![Kind::EventIdDuplicate, Kind::ReplayEventRejected, Kind::RebuildAborts, Kind::SequenceOrder, Kind::SequenceDuplicate], "{}", r.render_text());
     for f in errors(&r) {
         assert_eq!((f.file.as_deref(), f.line), (Some(".thrum/messages/alice.jsonl"), Some(3)), "{}", f.render());
     }

@@ -1,3 +1,3 @@
 -- 6 -> 7: no SQL change. The JSONL is migrated instead: messages.jsonl is
 -- sharded into events.jsonl and messages/{author}.jsonl, and missing event ids
--- are backfilled deterministically (THRUM-FORMAT.md section 7).
+-- are backfilled deterministically (docs/FORMAT.md section 7).

@@ -118,6 +118,8 @@ pub fn standard_events() -> Builder {
     b.ev("messages/bob.jsonl", "message.create", json!({"message_id": msg_id(6), "agent_id": "bob", "session_id": ses_id(2), "body": {"format": "markdown", "content": "done"}, "refs": [{"type": "mention", "value": "reviewer"}]}));
     b.ev("events.jsonl", "agent.session.end", json!({"session_id": ses_id(2), "reason": "finished"}));
     b.ev("events.jsonl", "future.event", json!({"x": 1}));
+    // not written by a v13 daemon any more, but replayed into `threads`
+    b.ev("events.jsonl", "thread.create", json!({"thread_id": "thr_01KJPR7PVP71K30CHK69H32CSS", "title": "design review", "created_by": "alice"}));
     b
 }
 
@@ -221,6 +223,8 @@ pub fn build_from(b: Builder) -> Fixture {
     db.execute("INSERT INTO session_refs VALUES (?1, 'branch', 'feat/x', ?2)", [ses_id(2), t(T0 + 5_000_000)]).unwrap();
     db.execute("INSERT INTO sync_checkpoints VALUES ('d_zyxwvutsrqpo', 5, 1772442100, 'idle')", []).unwrap();
     db.execute_batch("COMMIT").unwrap();
+    // as a daemon leaves it: WAL mode in the header, no -wal/-shm after close
+    db.execute_batch("PRAGMA journal_mode=WAL;").unwrap();
     drop(db);
     Fixture { _tmp: tmp, root, builder: b }
 }
