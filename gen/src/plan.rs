@@ -432,10 +432,13 @@ impl Plan {
         let w0 = profile.window_start;
         let w1 = profile.window_end();
         let mut ids_rng = Stream::new(seed, Kind::Ids, 0);
-        let origin_daemon = ids::short_id("d_", ids_rng.bits(60), 12);
+        let _ = ids_rng.bits(60); // (kept: the repository id stays where it was)
         let repo_id = ids::short_id("r_", ids_rng.bits(60), 12);
 
         let mut agents = build_agents(seed, &profile);
+        // The fixture's daemon runs on the host of its local agents: its id
+        // is derived from the hostname most of them report.
+        let origin_daemon = ids::daemon_id(&daemon_host(&agents));
         let n_agents = agents.len() as u32;
 
         // --- sessions: each agent's ended sessions in slots before its active one.
@@ -951,7 +954,8 @@ impl Plan {
         let total = self.total_events() as i64;
         let mut r = Stream::new(seed, Kind::Checkpoint, 0);
         let statuses = ["idle", "idle", "syncing", "error"];
-        for p in 0..self.profile.peers {
+        let peer_hosts = peer_hosts(&daemon_host(&self.agents), self.profile.peers);
+        for (p, host) in (0..self.profile.peers).zip(&peer_hosts) {
             let behind = match p {
                 0 => 0,
                 1 => r.range(1, 60),
@@ -961,7 +965,7 @@ impl Plan {
             let at = self.time_of_sequence(seq).unwrap_or(self.profile.window_start);
             let ts = (at / SEC + r.range(1, 30)).min(w1 / SEC);
             self.checkpoints.push(Checkpoint {
-                peer: ids::short_id("d_", r.bits(60), 12),
+                peer: ids::daemon_id(host),
                 last_synced_sequence: seq,
                 last_sync_timestamp: ts,
                 status: statuses[(p as usize).min(statuses.len() - 1)],
@@ -990,6 +994,33 @@ pub enum MsgKind {
     Broadcast,
     Directed,
     Reply,
+}
+
+/// The hostname of the fixture's daemon: the one most agents report (ties
+/// go to the earlier in [`HOSTNAMES`]); the first of the list when no agent
+/// reports one.
+fn daemon_host(agents: &[Agent]) -> String {
+    let mut best = (0usize, HOSTNAMES[0]);
+    for h in HOSTNAMES {
+        let n = agents.iter().filter(|a| a.hostname == *h).count();
+        if n > best.0 {
+            best = (n, h);
+        }
+    }
+    best.1.to_string()
+}
+
+/// Hostnames of `n` peer daemons: the other machines of [`HOSTNAMES`], then
+/// synthetic ones, never the local daemon's.
+fn peer_hosts(local: &str, n: u32) -> Vec<String> {
+    let mut hosts: Vec<String> = HOSTNAMES.iter().filter(|h| **h != local).map(|h| h.to_string()).collect();
+    let mut k = 1;
+    while hosts.len() < n as usize {
+        hosts.push(format!("peer-{k:02}.mesh.internal"));
+        k += 1;
+    }
+    hosts.truncate(n as usize);
+    hosts
 }
 
 fn build_agents(seed: u64, p: &Profile) -> Vec<Agent> {

@@ -50,6 +50,18 @@ pub fn is_prefixed_ulid(s: &str, prefix: &str) -> bool {
     s.strip_prefix(prefix).is_some_and(|u| parse_ulid(u).is_some())
 }
 
+/// The id of a daemon running on the machine `hostname`, as the daemon
+/// derives it (docs/FORMAT.md section 3): `d_` and the first 12 characters,
+/// lowercased, of the unpadded Crockford base32 of SHA-256 of the hostname.
+/// Twelve characters are the first 60 bits of the digest.
+pub fn daemon_id(hostname: &str) -> String {
+    let d = Sha256::digest(hostname.as_bytes());
+    let mut top = [0u8; 16];
+    top[8..].copy_from_slice(&d[..8]);
+    let bits = u128::from_be_bytes(top) >> 4; // the first 60 bits
+    short_id("d_", bits, 12)
+}
+
 /// A short id of `n` lowercase Crockford characters (`d_…`, `r_…`).
 pub fn short_id(prefix: &str, bits: u128, n: usize) -> String {
     let mut s = String::with_capacity(prefix.len() + n);
@@ -125,6 +137,13 @@ pub fn backfill_event_id(event_type: &str, timestamp: &str, entity: &str, ms: u6
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[test]
+    fn daemon_ids_follow_the_hostname() {
+        // computed independently from the rule (SHA-256, Crockford base32, 12 chars)
+        assert_eq!(daemon_id("build-01.ci.internal"), "d_xtkd3cd83rwv");
+        assert_eq!(daemon_id("mbp-alice.local"), "d_pkd6rjqjr0nf");
+        assert_eq!(daemon_id(""), "d_werc8gmrzge1");
+    }
     #[test]
     fn ulid_roundtrip_and_order() {
         let a = ulid(1_767_225_600_000, 5);

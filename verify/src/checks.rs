@@ -837,6 +837,65 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
 }
 
 /// Identity files (version 2), context files and agents rows correspond.
+/// The id a daemon on `hostname` gives itself (docs/FORMAT.md section 3),
+/// computed here from the rule, independently of the generator: SHA-256 of
+/// the hostname, its first 60 bits as 12 Crockford base32 digits, lowercase.
+pub fn daemon_id_of(hostname: &str) -> String {
+    const DIGITS: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+    let d = <sha2::Sha256 as sha2::Digest>::digest(hostname.as_bytes());
+    let mut out = String::from("d_");
+    let (mut acc, mut have) = (0u32, 0u32);
+    for &b in d.iter() {
+        acc = (acc << 8) | b as u32;
+        have += 8;
+        while have >= 5 && out.len() < 14 {
+            have -= 5;
+            out.push(DIGITS[((acc >> have) & 31) as usize] as char);
+        }
+        acc &= (1 << have) - 1;
+        if out.len() == 14 {
+            break;
+        }
+    }
+    out
+}
+
+/// The fixture's daemon runs on the host of its local agents, so one of the
+/// `origin_daemon` ids in `events` should be derivable from a hostname in
+/// `agents`. A warning otherwise: a fixture may come from a daemon whose
+/// host has no agent.
+pub fn check_origin_daemon(db: &Connection, findings: &mut Findings) {
+    let origins: Vec<String> = match crate::value::query_all(db, "SELECT DISTINCT origin_daemon FROM events ORDER BY 1") {
+        Ok(rows) => rows.into_iter().filter_map(|r| r.into_iter().next().and_then(|v| v.as_str().map(str::to_owned))).collect(),
+        Err(e) => {
+            findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read the origin daemons: {e}")).table("events"));
+            return;
+        }
+    };
+    let hosts: Vec<String> = match crate::value::query_all(db, "SELECT DISTINCT hostname FROM agents WHERE hostname <> '' ORDER BY 1") {
+        Ok(rows) => rows.into_iter().filter_map(|r| r.into_iter().next().and_then(|v| v.as_str().map(str::to_owned))).collect(),
+        Err(e) => {
+            findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read the agents' hostnames: {e}")).table("agents"));
+            return;
+        }
+    };
+    if origins.is_empty() {
+        return;
+    }
+    let derived: Vec<String> = hosts.iter().map(|h| daemon_id_of(h)).collect();
+    if !origins.iter().any(|o| derived.contains(o)) {
+        findings.push(
+            Finding::new(
+                Kind::OriginDaemonUnexplained,
+                format!("no origin_daemon of the events is the id of an agent's host ({} hostnames checked): the daemon's host has no agent, or the ids were not derived from hostnames", hosts.len()),
+            )
+            .table("events")
+            .column("origin_daemon")
+            .actual(origins.join(", ")),
+        );
+    }
+}
+
 pub fn check_identities(tree: &Tree, db: &Connection, findings: &mut Findings) {
     let agents: BTreeMap<String, Vec<Val>> = match query_rows(db, "SELECT agent_id, kind, role, module, display FROM agents") {
         Ok(rows) => rows.into_iter().filter_map(|r| r[0].as_str().map(str::to_owned).map(|id| (id, r))).collect(),
@@ -1089,6 +1148,24 @@ pub fn check_db(db: &Connection, expected_version: i64, mode: Mode, findings: &m
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn daemon_ids_are_derived_from_hostnames() {
+        // golden values computed from the rule outside this code base
+        assert_eq!(daemon_id_of("build-01.ci.internal"), "d_xtkd3cd83rwv");
+        assert_eq!(daemon_id_of("mbp-alice.local"), "d_pkd6rjqjr0nf");
+        assert_eq!(daemon_id_of(""), "d_werc8gmrzge1");
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch("CREATE TABLE events (origin_daemon TEXT); CREATE TABLE agents (hostname TEXT);").unwrap();
+        c.execute_batch("INSERT INTO events VALUES ('d_xtkd3cd83rwv'), ('d_0123456789ab'); INSERT INTO agents VALUES ('build-01.ci.internal'), ('');").unwrap();
+        let mut f = Findings::new(0);
+        check_origin_daemon(&c, &mut f);
+        assert_eq!(f.total(), 0);
+        c.execute_batch("DELETE FROM events WHERE origin_daemon = 'd_xtkd3cd83rwv'").unwrap();
+        check_origin_daemon(&c, &mut f);
+        assert_eq!(f.count(Kind::OriginDaemonUnexplained), 1);
+        assert_eq!(f.list()[0].actual.as_deref(), Some("d_0123456789ab"));
+    }
 
     #[test]
     fn canonical_object_equals_gojson() {

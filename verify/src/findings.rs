@@ -156,6 +156,10 @@ kinds! {
     /// The database header does not say WAL (bytes 18 and 19 are not 2), as a
     /// database a v13 daemon has opened always does.
     DatabaseNotWal = "database_not_wal", Error;
+    /// No `origin_daemon` of the events is derived from a hostname in
+    /// `agents` (docs/FORMAT.md section 3); a fixture may come from a daemon
+    /// whose host has no agent, hence a warning.
+    OriginDaemonUnexplained = "origin_daemon_unexplained", Warning;
     /// A valid `-wal` file beside the database: a fixture is checkpointed and leaves none (its frames were applied on a private copy).
     WalPresent = "wal_present", Error;
     /// A `-wal` file beside the database that is not a valid WAL (never applied; SQLite would ignore it).

@@ -322,6 +322,9 @@ fn verify_into_early(
             let mut f = Findings::new(0);
             let t0 = Instant::now();
             let (version, _) = checks::check_db(&db2, thrum_schemas::SCHEMA_VERSION, opts.mode, &mut f);
+            if opts.mode == Mode::Fixture {
+                checks::check_origin_daemon(&db2, &mut f);
+            }
             let schema = t0.elapsed();
             let t1 = Instant::now();
             let manifest = opts.check_manifest.then(|| manifest::check(tree, &db2, version, &mut f));
