@@ -27,7 +27,7 @@ fn duckdb_reads_what_sqlite_holds() {
     let readme = repo_root().join("parquet-sink/README.md");
     let (code, out) = run(&[tmp.path().as_os_str(), "--readme".as_ref(), readme.as_os_str()]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("all 16 tables equal"), "{out}");
+    assert!(out.contains("all 17 tables equal"), "{out}");
     assert_eq!(out.matches("README query").count(), 3, "{out}");
 
     // Tamper with a copy of the database: the script must fail and name it.
