@@ -6,6 +6,7 @@
 //!   bounded memory and bounded work whatever the archive declares;
 //! * [`size`]: parsing and printing of limits (`64M`, `8G`, `1k`);
 //! * [`hash`]: hex and SHA-256 helpers;
+//! * [`uri`]: `file:` URIs for SQLite (an immutable read-only open);
 //! * [`text`]: input text (entry names) escaped and truncated for messages.
 
 pub mod cleanup;
@@ -13,6 +14,7 @@ pub mod extract;
 pub mod hash;
 pub mod size;
 pub mod text;
+pub mod uri;
 
 pub use extract::{extract, ExtractError, Limit, Limits};
 pub use size::{parse_bytes, parse_count, SizeError};

@@ -173,28 +173,12 @@ pub fn check(parquet_dir: &Path, sqlite_db: &Path) -> Result<Report> {
     let mut wal = sqlite_db.as_os_str().to_owned();
     wal.push("-wal");
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let opened = match immutable_uri(sqlite_db) {
+    let opened = match thrum_io::uri::immutable(sqlite_db) {
         Some(uri) if !Path::new(&wal).exists() => Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI),
         _ => Connection::open_with_flags(sqlite_db, flags),
     };
     let conn = opened.map_err(|source| Error::Sqlite { path: sqlite_db.to_path_buf(), source })?;
     check_connection(parquet_dir, &conn, sqlite_db)
-}
-
-/// A `file:` URI opening `path` read-only and immutable (every byte but
-/// unreserved ones and `/` percent-encoded).
-fn immutable_uri(path: &Path) -> Option<String> {
-    let abs = std::path::absolute(path).ok()?;
-    let mut uri = String::from("file:");
-    for b in abs.to_str()?.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            uri.push(b as char);
-        } else {
-            uri.push_str(&format!("%{b:02X}"));
-        }
-    }
-    uri.push_str("?mode=ro&immutable=1");
-    Some(uri)
 }
 
 /// [`check`] on an open connection; `db_label` names it in errors.

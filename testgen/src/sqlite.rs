@@ -163,7 +163,7 @@ impl Check {
         // connection would create -wal/-shm files beside it (while the archive
         // is reading the tree)
         use rusqlite::OpenFlags as F;
-        let uri = immutable_uri(&self.path).ok_or_else(|| Error::Usage(format!("{}: the path is not valid UTF-8", self.path.display())))?;
+        let uri = thrum_io::uri::immutable(&self.path).ok_or_else(|| Error::Usage(format!("{}: the path is not valid UTF-8", self.path.display())))?;
         let conn = Connection::open_with_flags(uri, F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_URI | F::SQLITE_OPEN_NO_MUTEX).map_err(err)?;
         let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(err)?;
         if check != "ok" {
@@ -177,22 +177,6 @@ impl Check {
         }
         Ok(())
     }
-}
-
-/// A `file:` URI opening `path` read-only and immutable (no lock, no
-/// `-wal`/`-shm` files): every byte but unreserved ones and `/` percent-encoded.
-fn immutable_uri(path: &Path) -> Option<String> {
-    let abs = std::path::absolute(path).ok()?;
-    let mut uri = String::from("file:");
-    for b in abs.to_str()?.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            uri.push(b as char);
-        } else {
-            uri.push_str(&format!("%{b:02X}"));
-        }
-    }
-    uri.push_str("?mode=ro&immutable=1");
-    Some(uri)
 }
 
 /// Prepared statements of one [`Db`]; binds cells without allocating.

@@ -101,24 +101,6 @@ pub fn open_db(path: &Path, shown_as: &Path) -> Result<Connection, InputError> {
     Ok(conn)
 }
 
-/// `file:` URI of a path (RFC 3986 percent-encoding of everything but
-/// unreserved characters and `/`).
-fn file_uri(path: &Path, query: &str) -> Option<String> {
-    let abs = std::path::absolute(path).ok()?;
-    let s = abs.to_str()?;
-    let mut out = String::from("file:");
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out.push('?');
-    out.push_str(query);
-    Some(out)
-}
-
 /// How the fixture database is read: in place, read-only and immutable
 /// (nothing is written, not even a lock or `-shm` file), or — when a `-wal`
 /// file sits beside it, whose content SQLite must apply — through a private copy.
@@ -151,7 +133,7 @@ impl FixtureDb {
         use rusqlite::OpenFlags as F;
         let conn = match self {
             FixtureDb::InPlace(p) => {
-                let uri = file_uri(p, "mode=ro&immutable=1").ok_or_else(|| InputError::db(shown_as, "path is not valid UTF-8"))?;
+                let uri = thrum_io::uri::immutable(p).ok_or_else(|| InputError::db(shown_as, "path is not valid UTF-8"))?;
                 Connection::open_with_flags(uri, F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_URI | F::SQLITE_OPEN_NO_MUTEX)
                     .map_err(|e| InputError::db(shown_as, e))?
             }
