@@ -17,6 +17,7 @@ use thrum_schemas::time::{rfc3339_nano, Micros};
 const SEC: Micros = 1_000_000;
 const MIN: Micros = 60 * SEC;
 const HOUR: Micros = 60 * MIN;
+const DAY: Micros = 24 * HOUR;
 /// Plan times are multiples of this tick plus a digit 1..=9, so every
 /// timestamp has six fractional digits and none ends in zero.
 const TICK: Micros = 10;
@@ -221,6 +222,8 @@ struct Segment {
     len: Micros,
     /// Number of live sessions.
     live: u32,
+    /// Messages per tick, relative: `live` times the hour's [`rhythm`].
+    weight: u32,
     /// The live sessions: a version of `Segments::live`.
     root: u32,
 }
@@ -470,10 +473,24 @@ impl Plan {
         let mut sessions: Vec<Session> = Vec::with_capacity(profile.sessions as usize);
         for a in 0..n_agents {
             let mut r = Stream::new(seed, Kind::Session, a as u64);
-            let active_start = if active_of(a) { Some(instant(&mut r, w1 - 8 * HOUR + MIN, w1 - 6 * MIN)) } else { None };
-            let region_end = active_start.unwrap_or(w1) - 2 * MIN;
-            let region_start = w0 + 20 * MIN;
             let k = per_agent_ended[a as usize] as i64;
+            let region_start = w0 + 20 * MIN;
+            // A session still running at the snapshot may have started days
+            // ago: starts are drawn as `w0 + span * u^2` (more of them early),
+            // so that the number of live sessions, and with it the traffic,
+            // is spread over the whole window rather than its last hours.
+            // The agent's ended sessions take the time before it (at least
+            // 30 minutes each).
+            let active_start = if active_of(a) {
+                let lo = region_start + k * 30 * MIN + 2 * MIN;
+                let hi = w1 - 6 * MIN;
+                let u = r.below(1 << 20) as i128;
+                let at = lo + ((hi - lo) as i128 * u * u / (1i128 << 40)) as Micros;
+                Some(instant(&mut r, at.min(hi - MIN), (at + MIN).min(hi)))
+            } else {
+                None
+            };
+            let region_end = active_start.unwrap_or(w1) - 2 * MIN;
             let slot = (region_end - region_start) / k.max(1);
             for s in 0..k {
                 let slot_lo = region_start + s * slot;
@@ -517,7 +534,7 @@ impl Plan {
         // --- time segments for messages.
         let (segments, covered) = build_segments(&sessions, w1);
         // Consecutive messages must land on distinct ticks (times strictly increase).
-        let max_live = segments.segs.iter().map(|s| s.live).max().unwrap_or(1) as Micros;
+        let max_live = segments.segs.iter().map(|s| s.weight).max().unwrap_or(1) as Micros;
         if covered / (profile.messages as Micros) < 2 * max_live + 2 {
             let max = (covered / (2 * max_live + 2)).max(0) as u64;
             return Err(PlanError::MessagesDoNotFit { messages: profile.messages, max, days: profile.window_days });
@@ -635,20 +652,8 @@ impl Plan {
     /// Message `index` (0-based). Pure: depends on (seed, index) and the
     /// plan's small entities only.
     pub fn message(&self, index: u64) -> Message {
-        let n = self.profile.messages;
         let mut r = Stream::new(self.seed, Kind::Message, index);
-        // Position in the concatenation of usable ticks: slot `index` of n.
-        let slot = self.covered / n as Micros;
-        let pos = (index as i128 * self.covered as i128 / n as i128) as Micros + r.below((slot / 2).max(1) as u64) as Micros;
-        let seg_i = match self.segments.segs.binary_search_by(|s| s.cum.cmp(&pos)) {
-            Ok(i) => i,
-            Err(i) => i - 1,
-        };
-        let seg = &self.segments.segs[seg_i];
-        // Segments are weighted by their number of live sessions: each
-        // session talks at a similar rate.
-        let tick = seg.lo_tick + (pos - seg.cum) / seg.live as Micros;
-        let time = tick * TICK + r.range(1, 9);
+        let (time, seg) = self.place(index, &mut r);
         let session = self.segments.live.kth(seg.root, r.below(seg.live as u64) as u32);
         let author = self.sessions[session as usize].agent;
         let key = EventKey::new(&mut r, time);
@@ -688,6 +693,56 @@ impl Plan {
             (author, None, None)
         };
         Message { index, key, id_rand, session, agent, authored_by, disclosed, addressing }
+    }
+
+    /// The time of message `index` and its segment: the first draws of its
+    /// stream `r` (the rest of [`Plan::message`] continues with it).
+    fn place(&self, index: u64, r: &mut Stream) -> (Micros, &Segment) {
+        let n = self.profile.messages;
+        // Position in the concatenation of usable ticks: slot `index` of n.
+        let slot = self.covered / n as Micros;
+        let pos = (index as i128 * self.covered as i128 / n as i128) as Micros + r.below((slot / 2).max(1) as u64) as Micros;
+        let seg_i = match self.segments.segs.binary_search_by(|s| s.cum.cmp(&pos)) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let seg = &self.segments.segs[seg_i];
+        // Segments are weighted by their number of live sessions (each
+        // session talks at a similar rate, so a session's messages follow
+        // its length) and by the hour of the day (working hours are busier).
+        let tick = seg.lo_tick + (pos - seg.cum) / seg.weight as Micros;
+        (tick * TICK + r.range(1, 9), seg)
+    }
+
+    /// The time of message `index` alone (what [`Plan::message`] gives as
+    /// its key's time, without deriving the rest).
+    pub fn message_time(&self, index: u64) -> Micros {
+        self.place(index, &mut Stream::new(self.seed, Kind::Message, index)).0
+    }
+
+    /// Messages per UTC day (`YYYY-MM-DD`) of the messages in `range`:
+    /// consecutive messages have increasing times, so each day is found
+    /// by a binary search, not a walk.
+    pub fn messages_per_day(&self, range: std::ops::Range<u64>) -> std::collections::BTreeMap<String, u64> {
+        let mut out = std::collections::BTreeMap::new();
+        let mut i = range.start;
+        while i < range.end {
+            let day = self.message_time(i).div_euclid(DAY);
+            let next_day = (day + 1) * DAY;
+            // first message at or after the next day
+            let (mut lo, mut hi) = (i + 1, range.end);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if self.message_time(mid) < next_day {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            out.insert(thrum_schemas::time::date(day * DAY), lo - i);
+            i = lo;
+        }
+        out
     }
 
     /// Kind of message `index`: each block of ten holds exactly
@@ -1131,6 +1186,17 @@ fn capitalise(s: &str) -> String {
     c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
 }
 
+/// Relative traffic in the hour of the day of `t` (UTC): working hours,
+/// 07:00 to 19:00, carry three times the traffic of the night.
+fn rhythm(t: Micros) -> u32 {
+    let hour = t.div_euclid(HOUR).rem_euclid(24);
+    if (7..19).contains(&hour) {
+        3
+    } else {
+        1
+    }
+}
+
 fn build_segments(sessions: &[Session], snapshot: Micros) -> (Segments, Micros) {
     let mut bounds: Vec<(Micros, bool, u32)> = Vec::with_capacity(sessions.len() * 2);
     for (i, s) in sessions.iter().enumerate() {
@@ -1143,6 +1209,7 @@ fn build_segments(sessions: &[Session], snapshot: Micros) -> (Segments, Micros) 
     let (mut root, mut count) = (0u32, 0u32);
     let mut segs = Vec::new();
     let mut cum = 0;
+    let hour_ticks = HOUR / TICK;
     for w in 0..bounds.len() {
         let (t, is_start, s) = bounds[w];
         // A session ending before it starts (never, with sessions of five
@@ -1153,12 +1220,16 @@ fn build_segments(sessions: &[Session], snapshot: Micros) -> (Segments, Micros) 
             count = if is_start { count + 1 } else { count - 1 };
         }
         if let Some(&(next, _, _)) = bounds.get(w + 1) {
-            // Usable ticks strictly between the boundaries.
-            let len = next - t - 1;
-            if len > 0 && count > 0 {
-                let weighted = len * count as Micros;
-                segs.push(Segment { lo_tick: t + 1, cum, len: weighted, live: count, root });
+            // Usable ticks strictly between the boundaries, cut at every
+            // hour so that each piece has one weight.
+            let (mut lo, hi) = (t + 1, next);
+            while lo < hi && count > 0 {
+                let cut = ((lo.div_euclid(hour_ticks) + 1) * hour_ticks).min(hi);
+                let weight = count * rhythm(lo * TICK);
+                let weighted = (cut - lo) * weight as Micros;
+                segs.push(Segment { lo_tick: lo, cum, len: weighted, live: count, weight, root });
                 cum += weighted;
+                lo = cut;
             }
         }
     }

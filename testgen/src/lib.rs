@@ -427,7 +427,11 @@ fn write_manifest(
     known.lock().unwrap_or_else(|p| p.into_inner()).push(whole);
     let m = manifest::Manifest {
         archive: manifest::ArchiveRef { path: archive_name.into(), sha256, size },
-        counts: manifest::Counts { files: file_counts, tables: table_counts.iter().cloned().collect() },
+        counts: manifest::Counts {
+            files: file_counts,
+            messages_per_day: plan.messages_per_day(0..plan.profile.messages),
+            tables: table_counts.iter().cloned().collect(),
+        },
         files,
         generator: GENERATOR.into(),
         profile: plan.profile.name.clone(),

@@ -30,6 +30,8 @@ pub struct ArchiveRef {
 pub struct Counts {
     /// Lines per JSONL file.
     pub files: BTreeMap<String, u64>,
+    /// Messages per UTC day of `created_at` (`YYYY-MM-DD`).
+    pub messages_per_day: BTreeMap<String, u64>,
     /// Rows per table.
     pub tables: BTreeMap<String, u64>,
 }

@@ -34,6 +34,34 @@ fn default_fixture_matches_the_design() {
     // No wall-clock value: applied_at is the window start, not today.
     let applied: String = db.query_row("SELECT applied_at FROM schema_version", [], |r| r.get(0)).unwrap();
     assert_eq!(applied, "2026-03-02 06:00:00");
+    // The database header says WAL (bytes 18 and 19), as a daemon leaves it;
+    // a fresh v13 database has `threads` and idx_messages_thread.
+    let header = std::fs::read(&dbp).unwrap();
+    assert_eq!((header[18], header[19]), (2, 2));
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('threads', 'idx_messages_thread', 'sqlite_autoindex_threads_1')"), 3);
+
+    // Traffic over the whole window, with a daily rhythm: no UTC day holds
+    // more than 40 % of the messages, each day of the window at least 3 %,
+    // and working hours (07-19 UTC) are busier than the night.
+    let per_day: Vec<(String, i64)> = db
+        .prepare("SELECT substr(created_at, 1, 10), COUNT(*) FROM messages GROUP BY 1 ORDER BY 1")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(per_day.len(), 6, "{per_day:?}");
+    for (day, n) in &per_day {
+        assert!(*n * 100 <= 40 * 10_000 && *n * 100 >= 3 * 10_000, "{day}: {n} of 10,000 messages ({per_day:?})");
+    }
+    let day_hours = count(&db, "SELECT COUNT(*) FROM messages WHERE CAST(substr(created_at, 12, 2) AS INTEGER) BETWEEN 7 AND 18");
+    assert!(day_hours > 2 * (10_000 - day_hours), "working hours must carry twice the traffic of the night: {day_hours}");
+    // the manifest records the same messages per day
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let recorded: Vec<(String, i64)> = manifest["counts"]["messages_per_day"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_i64().unwrap())).collect();
+    assert_eq!(recorded, per_day);
+    // ... while 50 sessions are still running at the snapshot
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL"), 50);
 
     // Agents: 40 role x module combinations + 10 extras, >= 2 humans.
     assert_eq!(count(&db, "SELECT COUNT(*) FROM agents"), 50);

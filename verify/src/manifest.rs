@@ -247,6 +247,40 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
             }
         }
     }
+    // optional (manifests of older generators lack it): messages per UTC day
+    // of created_at, which is RFC 3339 text starting with the date
+    if let Some(v) = m.pointer("/counts/messages_per_day") {
+        match v.as_object() {
+            None => findings.push(invalid("counts.messages_per_day", "not an object")),
+            Some(days) => {
+                let have: std::collections::BTreeMap<String, u64> = match db
+                    .prepare("SELECT substr(created_at, 1, 10), count(*) FROM messages GROUP BY 1")
+                    .and_then(|mut st| st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?.collect())
+                {
+                    Ok(h) => h,
+                    Err(e) => {
+                        findings.push(mismatch("counts.messages_per_day".into(), &format!("messages per day cannot be counted: {e}")).table("messages"));
+                        return out;
+                    }
+                };
+                let mut want = std::collections::BTreeMap::new();
+                for (d, n) in days {
+                    match n.as_u64() {
+                        Some(n) => {
+                            want.insert(d.clone(), n);
+                        }
+                        None => findings.push(invalid(&format!("counts.messages_per_day[{d}]"), "not a number")),
+                    }
+                }
+                for d in want.keys().chain(have.keys()).collect::<std::collections::BTreeSet<_>>() {
+                    let (w, h) = (want.get(d).copied().unwrap_or(0), have.get(d).copied().unwrap_or(0));
+                    if w != h {
+                        findings.push(mismatch(format!("counts.messages_per_day[{d}]"), "messages on that day differ").table("messages").values(w.to_string(), h.to_string()));
+                    }
+                }
+            }
+        }
+    }
     out
 }
 
