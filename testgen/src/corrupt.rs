@@ -156,7 +156,7 @@ faults! {
         "appends to a message shard a message.edit of a message id that exists nowhere (next sequence, later time): the daemon's rebuild stops there",
         "event_target_missing on the same line, event_log_missing";
     SequenceOutOfOrder = "sequence-out-of-order", "sequence_order",
-        "swaps the sequence numbers of two events that are consecutive in replay order",
+        "swaps the sequence numbers of two events of one file that are consecutive in replay order",
         "event_log_differs (sequence, event_json) for both lines";
     MissingShard = "missing-shard", "shard_missing",
         "deletes one agent's message shard messages/{name}.jsonl",
@@ -698,12 +698,13 @@ impl Cx {
             .windows(2)
             .filter(|w| {
                 let (a, b) = (&evs[w[0]], &evs[w[1]]);
-                a.daemon == b.daemon && a.seq.is_some() && b.seq == a.seq.map(|s| s + 1) && a.ts != b.ts
+                // in one file: the fault changes exactly one file
+                a.file == b.file && a.daemon == b.daemon && a.seq.is_some() && b.seq == a.seq.map(|s| s + 1) && a.ts != b.ts
             })
             .map(|w| (w[0], w[1]))
             .collect();
         if pairs.is_empty() {
-            return Err(self.no_target("no two events are consecutive in both replay order and sequence"));
+            return Err(self.no_target("no two events of one file are consecutive in both replay order and sequence"));
         }
         let (a, b) = pairs[self.rng.below(pairs.len())];
         let (sa, sb) = (evs[a].seq.unwrap_or(0), evs[b].seq.unwrap_or(0));
