@@ -30,7 +30,7 @@
 //! * A pid reused by an unrelated live process keeps the leftover of the
 //!   dead run until that process exits.
 //! * Removal never follows symbolic links: a registered directory is removed
-//!   with [`std::fs::remove_dir_all`], which deletes links, not their
+//!   with [`crate::tree::remove_dir_all`], which deletes links, not their
 //!   targets, and [`collect_stale`] skips entries that are links.
 //!
 //! Threads that write into registered directories can call [`checkpoint`]
@@ -104,7 +104,7 @@ fn remove(path: &Path, kind: Kind) -> io::Result<()> {
     match fs::symlink_metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
-        Ok(m) if kind == Kind::Dir && m.is_dir() => fs::remove_dir_all(path),
+        Ok(m) if kind == Kind::Dir && m.is_dir() => crate::tree::remove_dir_all(path),
         Ok(_) => fs::remove_file(path),
     }
 }
@@ -444,7 +444,7 @@ pub fn collect_stale(parent: &Path, prefix: &str) -> io::Result<Vec<PathBuf>> {
         // symlink_metadata: the entry itself, never what a link points to
         let Ok(meta) = fs::symlink_metadata(&path) else { continue };
         let ok = if meta.is_dir() {
-            fs::remove_dir_all(&path).is_ok()
+            crate::tree::remove_dir_all(&path).is_ok()
         } else if meta.is_file() {
             fs::remove_file(&path).is_ok()
         } else {

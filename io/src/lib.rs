@@ -7,6 +7,7 @@
 //! * [`size`]: parsing and printing of limits (`64M`, `8G`, `1k`);
 //! * [`hash`]: hex and SHA-256 helpers;
 //! * [`uri`]: `file:` URIs for SQLite (an immutable read-only open);
+//! * [`tree`]: removing a directory tree without crossing a mount point;
 //! * [`text`]: input text (entry names) escaped and truncated for messages.
 
 pub mod cleanup;
@@ -14,6 +15,7 @@ pub mod extract;
 pub mod hash;
 pub mod size;
 pub mod text;
+pub mod tree;
 pub mod uri;
 
 pub use extract::{extract, ExtractError, Limit, Limits};

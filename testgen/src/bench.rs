@@ -132,46 +132,49 @@ pub struct BenchOptions {
 }
 
 /// A scratch directory created fresh inside a given directory (itself
-/// created when absent): `DIR/testgen-bench-PID` (or `...-PID-N` when that
-/// exists). Dropping it removes that directory only, and DIR when this
-/// created it and it is empty again; nothing else in DIR is touched.
+/// created when absent): `DIR/testgen-bench-<pid>-<random>`, registered so
+/// that an interrupt removes it ([`thrum_io::cleanup`]); those of runs that
+/// no longer exist are removed when the next one starts. Dropping it removes
+/// that directory only, and DIR when this created it and it is empty again;
+/// nothing else in DIR is touched.
 #[derive(Debug)]
 pub struct WorkDir {
-    path: PathBuf,
+    dir: thrum_io::cleanup::TempDir,
     created_parent: Option<PathBuf>,
 }
+
+const WORK_PREFIX: &str = "testgen-bench-";
 
 impl WorkDir {
     pub fn create(parent: &Path) -> Result<WorkDir> {
         let created_parent = match std::fs::metadata(parent) {
             Ok(m) if m.is_dir() => None,
             Ok(_) => return Err(crate::Error::Usage(format!("--work {} is not a directory", crate::publish::shown_path(parent)))),
+            Err(_) if std::fs::symlink_metadata(parent).is_ok() => {
+                return Err(crate::Error::Usage(format!("--work {} is a dangling symbolic link", crate::publish::shown_path(parent))))
+            }
             Err(_) => {
                 std::fs::create_dir_all(parent).ctx("create directory", parent)?;
                 Some(parent.to_path_buf())
             }
         };
-        let pid = std::process::id();
-        let mut n = 0u32;
-        loop {
-            let path = parent.join(if n == 0 { format!("testgen-bench-{pid}") } else { format!("testgen-bench-{pid}-{n}") });
-            match std::fs::create_dir(&path) {
-                Ok(()) => return Ok(WorkDir { path, created_parent }),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
-                Err(e) => return Err(e).ctx("create directory", &path),
-            }
-        }
+        let _ = thrum_io::cleanup::collect_stale(parent, WORK_PREFIX);
+        let dir = thrum_io::cleanup::temp_dir_in(parent, WORK_PREFIX).ctx("create directory", parent)?;
+        Ok(WorkDir { dir, created_parent })
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.dir.path()
     }
 }
 
 impl Drop for WorkDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-        if let Some(p) = &self.created_parent {
+        // the TempDir removes the scratch directory when it is dropped, right
+        // after this; the parent is removed afterwards, if this created it
+        if let Some(p) = self.created_parent.take() {
+            let dir = self.dir.path().to_path_buf();
+            let _ = thrum_io::tree::remove_dir_all(&dir);
             let _ = std::fs::remove_dir(p);
         }
     }
@@ -267,7 +270,7 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
         }
         let peak = reports.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0) as f64 / 1024.0;
         scenarios.push(Scenario { profile: profile.clone(), runs: o.runs, jobs: o.jobs, phases, peak_rss_mib: peak, bytes_written: first.bytes, floors });
-        let _ = std::fs::remove_dir_all(&dir);
+        let _ = thrum_io::tree::remove_dir_all(&dir);
     }
     Ok(BenchReport { machine: machine(), cores: std::thread::available_parallelism().map_or(1, |n| n.get()), scenarios })
 }

@@ -92,6 +92,8 @@ pub enum Found {
     Special,
     /// Another file system is mounted there.
     MountPoint,
+    /// Another file system is mounted on a directory below it.
+    MountBelow(PathBuf),
     /// Entries the tool did not write.
     Foreign { tool: &'static str, entries: Entries },
     /// Not recognisably an output of the tool, for `reason`.
@@ -112,6 +114,7 @@ impl std::fmt::Display for Found {
             Found::Socket => write!(f, "it is a socket"),
             Found::Special => write!(f, "it is not a regular file, a directory or a link"),
             Found::MountPoint => write!(f, "it is a mount point (another file system is mounted there)"),
+            Found::MountBelow(p) => write!(f, "another file system is mounted on {} inside it", shown_path(p)),
             Found::Foreign { tool, entries } => write!(f, "it holds files {tool} did not write ({entries})"),
             Found::NotOurs { tool, reason } => write!(f, "it is not an output of {tool}: {reason}"),
         }
@@ -224,7 +227,7 @@ fn judge(dest: &Path, policy: &Policy, parent_dev: &dyn Fn(&Path) -> std::io::Re
     loop {
         attempts += 1;
         let before = identity(dest);
-        let r = judge_once(dest, policy, parent_dev);
+        let r = no_mount_below(dest, policy, judge_once(dest, policy, parent_dev));
         if r.is_ok() || attempts >= 8 || identity(dest) == before {
             return r;
         }
@@ -287,6 +290,17 @@ fn judge_once(dest: &Path, policy: &Policy, parent_dev: &dyn Fn(&Path) -> std::i
         Err(Unrecognised::Foreign(entries)) => refuse(Found::Foreign { tool: policy.tool, entries }),
         Err(Unrecognised::Not(reason)) => refuse(Found::NotOurs { tool: policy.tool, reason }),
     }
+}
+
+/// A previous output may be replaced only when nothing is mounted inside
+/// it: deleting it would delete what lies on the other file system.
+fn no_mount_below(dest: &Path, policy: &Policy, found: Result<Accepted>) -> Result<Accepted> {
+    if let Ok(Accepted::Ours) = found {
+        if let Some(m) = thrum_io::tree::mount_point_below(dest).ctx("inspect", dest)? {
+            return Err(refused(dest, Found::MountBelow(m), policy));
+        }
+    }
+    found
 }
 
 /// The nearest existing ancestor of `dest` when it is not a directory.
@@ -383,7 +397,7 @@ impl Staging {
         let dir = parent.join(temporary_name(&name, std::process::id()));
         match std::fs::symlink_metadata(&dir) {
             // left by a dead process that had our pid
-            Ok(m) if m.is_dir() => std::fs::remove_dir_all(&dir).ctx("remove stale", &dir)?,
+            Ok(m) if m.is_dir() => thrum_io::tree::remove_dir_all(&dir).ctx("remove stale", &dir)?,
             Ok(_) => return Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists)).ctx("create directory", &dir),
             Err(_) => {}
         }
@@ -413,7 +427,7 @@ impl Staging {
 impl Drop for Staging {
     fn drop(&mut self) {
         if !self.done {
-            let _ = std::fs::remove_dir_all(&self.dir);
+            let _ = thrum_io::tree::remove_dir_all(&self.dir);
         }
     }
 }
@@ -487,7 +501,7 @@ fn remove_previous(prev: &Path, dest: &Path, policy: &Policy, put_back: impl FnO
                 Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty && attempts < 4 => continue,
                 r => return r.ctx("remove previous output", prev),
             },
-            Ok(Accepted::Ours) => return std::fs::remove_dir_all(prev).ctx("remove previous output", prev),
+            Ok(Accepted::Ours) => return thrum_io::tree::remove_dir_all(prev).ctx("remove previous output", prev),
             Err(PublishError::Refused { found, .. }) => break refused(dest, found, policy),
             Err(e) => break e,
         }
@@ -523,7 +537,7 @@ fn remove_stale(parent: &Path, name: &str) {
             continue;
         }
         if e.file_type().is_ok_and(|t| t.is_dir()) {
-            let _ = std::fs::remove_dir_all(e.path());
+            let _ = thrum_io::tree::remove_dir_all(&e.path());
         }
     }
 }

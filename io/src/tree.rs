@@ -1,0 +1,127 @@
+//! Removing a directory tree without crossing into another file system.
+//!
+//! `std::fs::remove_dir_all` does not follow symbolic links, but it does
+//! descend into a directory on which another file system is mounted (a bind
+//! mount, a tmpfs), and deletes what is there: files that belong to someone
+//! else. [`remove_dir_all`] first walks the tree and refuses, deleting
+//! nothing, when a mount point lies anywhere below the root.
+
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// Whether the directory `path` (not followed if it is a link) is a mount
+/// point: its device differs from its parent's, or the kernel marks it as
+/// the root of a mount (bind mounts of the same file system share the
+/// device).
+pub fn is_mount_point(path: &Path) -> io::Result<bool> {
+    let meta = std::fs::symlink_metadata(path)?;
+    if !meta.is_dir() {
+        return Ok(false);
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let pdev = std::fs::metadata(&parent)?.dev();
+    Ok(meta.dev() != pdev || mount_root(path) == Some(true))
+}
+
+/// `STATX_ATTR_MOUNT_ROOT` of `p` when the kernel reports it.
+pub fn mount_root(p: &Path) -> Option<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{statx, AtFlags, StatxAttributes, StatxFlags, CWD};
+        let r = statx(CWD, p, AtFlags::SYMLINK_NOFOLLOW | AtFlags::NO_AUTOMOUNT, StatxFlags::empty()).ok()?;
+        r.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT).then(|| r.stx_attributes.contains(StatxAttributes::MOUNT_ROOT))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = p;
+        None
+    }
+}
+
+/// The first directory below `root` (not `root` itself) on which a file
+/// system is mounted, if any. Symbolic links are not followed.
+pub fn mount_point_below(root: &Path) -> io::Result<Option<PathBuf>> {
+    let root_dev = std::fs::symlink_metadata(root)?.dev();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir)? {
+            let e = e?;
+            let ft = e.file_type()?;
+            if !ft.is_dir() {
+                continue;
+            }
+            let p = e.path();
+            if std::fs::symlink_metadata(&p)?.dev() != root_dev || mount_root(&p) == Some(true) {
+                return Ok(Some(p));
+            }
+            stack.push(p);
+        }
+    }
+    Ok(None)
+}
+
+/// Removes `root` and everything below it, like [`std::fs::remove_dir_all`],
+/// but refuses (removing nothing) when a file system is mounted anywhere
+/// below it. A `root` that does not exist is fine.
+pub fn remove_dir_all(root: &Path) -> io::Result<()> {
+    match std::fs::symlink_metadata(root) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+        Ok(m) if !m.is_dir() => return std::fs::remove_file(root),
+        Ok(_) => {}
+    }
+    if let Some(m) = mount_point_below(root)? {
+        return Err(io::Error::other(format!("{} is a mount point: nothing under {} was removed", m.display(), root.display())));
+    }
+    std::fs::remove_dir_all(root)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removes_a_plain_tree_and_keeps_what_links_point_to() {
+        let d = tempfile::tempdir().unwrap();
+        let keep = d.path().join("keep");
+        std::fs::create_dir(&keep).unwrap();
+        std::fs::write(keep.join("k"), "k").unwrap();
+        let t = d.path().join("t");
+        std::fs::create_dir_all(t.join("a/b")).unwrap();
+        std::fs::write(t.join("a/b/f"), "x").unwrap();
+        std::os::unix::fs::symlink(&keep, t.join("a/link")).unwrap();
+        assert_eq!(mount_point_below(&t).unwrap(), None);
+        remove_dir_all(&t).unwrap();
+        assert!(!t.exists());
+        assert_eq!(std::fs::read(keep.join("k")).unwrap(), b"k");
+        remove_dir_all(&t).unwrap(); // absent: fine
+    }
+
+    /// A bind mount below the root (needs root and a kernel that lets a
+    /// user namespace mount; skipped with a note otherwise).
+    #[test]
+    fn refuses_to_cross_a_mount_point() {
+        let d = tempfile::tempdir().unwrap();
+        let (t, other) = (d.path().join("t"), d.path().join("other"));
+        std::fs::create_dir_all(t.join("sub/m")).unwrap();
+        std::fs::create_dir(&other).unwrap();
+        std::fs::write(other.join("theirs"), "theirs").unwrap();
+        let ok = std::process::Command::new("mount").arg("--bind").arg(&other).arg(t.join("sub/m")).status().is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("note: cannot bind-mount here; mount-point refusal not exercised");
+            return;
+        }
+        let below = mount_point_below(&t);
+        let removed = remove_dir_all(&t);
+        let _ = std::process::Command::new("umount").arg(t.join("sub/m")).status();
+        assert_eq!(below.unwrap(), Some(t.join("sub/m")));
+        let e = removed.unwrap_err();
+        assert!(e.to_string().contains("is a mount point"), "{e}");
+        assert_eq!(std::fs::read(other.join("theirs")).unwrap(), b"theirs");
+        assert!(t.join("sub").is_dir(), "nothing removed");
+    }
+}
