@@ -9,6 +9,8 @@
 //! DIR/FAULT.json      what was injected and where (the `Applied` record)
 //! DIR/SHA256SUMS      only for `checksum-mismatch`: every file of the tree,
 //!                     `sha256sum -c` format relative to DIR, one digest wrong
+//! DIR/.testgen-corrupt.json   the ownership record: every other file of DIR
+//!                     with its size ([`crate::recognise::CORRUPT`])
 //! ```
 //!
 //! No manifest is written: each corrupted copy differs from its source in
@@ -18,7 +20,8 @@
 //! so the same input, fault and seed give the same bytes. DIR is built in a
 //! temporary directory beside it and swapped into place
 //! ([`crate::publish::Staging`]); a failed run leaves DIR as it was, and a
-//! DIR that is not empty nor a previous corrupted copy is never replaced.
+//! DIR that is not empty nor a previous corrupted copy (exactly the files
+//! its record lists) is never replaced.
 //!
 //! `docs/FAULTS.md` maps every fault to the finding `verify` reports.
 
@@ -310,6 +313,10 @@ pub fn corrupt_with(input: &Path, fault: Fault, seed: u64, out: &Path, limits: &
     let json = serde_json::to_string_pretty(&applied).unwrap_or_default() + "\n";
     let p = root.join("FAULT.json");
     std::fs::write(&p, json).ctx("write", &p)?;
+    // the ownership record, published with the rest in one swap
+    let files = crate::recognise::file_sizes(&root).ctx("read", &root)?;
+    let p = root.join(crate::recognise::CORRUPT_RECORD);
+    std::fs::write(&p, crate::recognise::Record::new(crate::recognise::KIND_CORRUPT, files).to_json()).ctx("write", &p)?;
     staging.publish()?;
     Ok(applied)
 }

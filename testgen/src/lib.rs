@@ -49,7 +49,8 @@ pub struct Options {
     /// Directory that receives the artifacts (replaced atomically, only
     /// when absent, empty or a previous output: see [`recognise`]).
     pub out: PathBuf,
-    /// Also write the expanded tree as `TREE/.thrum`.
+    /// Also write the expanded tree as `TREE/.thrum`, with its ownership
+    /// record `TREE/.thrum.testgen.json` ([`recognise::TREE`]).
     pub tree: Option<PathBuf>,
     /// Worker threads; never changes a byte.
     pub jobs: usize,
@@ -302,6 +303,7 @@ fn check_destinations(opts: &Options) -> Result<()> {
     publish::check(&opts.out, &recognise::ARTIFACTS)?;
     if let Some(tree) = &opts.tree {
         publish::check(&tree.join(".thrum"), &recognise::TREE)?;
+        recognise::check_tree_record(tree)?;
     }
     Ok(())
 }
@@ -374,13 +376,20 @@ pub fn generate(opts: &Options) -> Result<Report> {
 
     if let Some(tree_dir) = &opts.tree {
         // Staged and swapped like the artifacts; temporaries of killed runs
-        // are removed by the next one.
+        // are removed by the next one. The ownership record beside it is
+        // replaced after the swap (the previous record is what identifies
+        // the tree the swap moved aside); a run stopped in between leaves
+        // the previous record, which the next run finds does not describe
+        // this tree (unless it has the same files and sizes), so it refuses.
         let tree = publish::Staging::new(&tree_dir.join(".thrum"), recognise::TREE)?;
         std::fs::remove_dir(&tree.dir).ctx("prepare", &tree.dir)?;
         if std::fs::rename(&thrum_dir, &tree.dir).is_err() {
             copy_dir(&thrum_dir, &tree.dir)?;
         }
+        let record = recognise::Record::new(recognise::KIND_TREE, recognise::file_sizes(&tree.dir).ctx("read", &tree.dir)?);
+        recognise::check_tree_record(tree_dir)?;
         tree.publish()?;
+        recognise::write_tree_record(tree_dir, &record).ctx("write", tree_dir.join(recognise::TREE_RECORD))?;
     }
     std::fs::remove_dir_all(&stage_root).ctx("remove", &stage_root)?;
     let bytes = manifest::write_sums(&staging.dir, &known.into_inner().unwrap_or_else(|p| p.into_inner()))?;

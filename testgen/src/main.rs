@@ -46,9 +46,10 @@ struct CorruptArgs {
     /// The fixture: a .tar.zst archive, or a directory containing .thrum/.
     #[arg(long = "in", value_name = "FIXTURE", required_unless_present = "list")]
     input: Option<PathBuf>,
-    /// Output directory: DIR/.thrum (corrupted), DIR/FAULT.json, and DIR/SHA256SUMS
-    /// for checksum-mismatch. Replaced atomically, only when absent, empty or
-    /// a previous corrupted copy; anything else is refused (exit 2).
+    /// Output directory: DIR/.thrum (corrupted), DIR/FAULT.json, DIR/SHA256SUMS
+    /// for checksum-mismatch, and the ownership record DIR/.testgen-corrupt.json.
+    /// Replaced atomically, only when absent, empty or a previous corrupted
+    /// copy (exactly the files its record lists); anything else is refused (exit 2).
     #[arg(long, value_name = "DIR", required_unless_present = "list")]
     out: Option<PathBuf>,
     /// Seed of the target choice (file, line, row); same input, fault and seed give the same bytes.
@@ -84,8 +85,9 @@ struct GenArgs {
     /// nothing else in it, is replaced; anything else is refused (exit 2).
     #[arg(long, default_value = "fixtures")]
     out: PathBuf,
-    /// Also write the expanded tree as TREE/.thrum (an existing TREE/.thrum
-    /// is replaced only when testgen wrote it and TREE holds nothing else).
+    /// Also write the expanded tree as TREE/.thrum, with its ownership record
+    /// TREE/.thrum.testgen.json (an existing TREE/.thrum is replaced only
+    /// when that record lists exactly the files in it; TREE may hold anything else).
     #[arg(long, value_name = "TREE")]
     tree: Option<PathBuf>,
     /// Worker threads (default: all cores). Never changes the output.

@@ -527,6 +527,16 @@ fn keep(prev: &Path, dest: &Path) -> PathBuf {
 /// only directories (never links) named exactly `.NAME.tmp-PID` or
 /// `.NAME.tmp-PID.old`.
 fn remove_stale(parent: &Path, name: &str) {
+    sweep(parent, name, true)
+}
+
+/// [`remove_stale`] for temporary files: only regular files (never links)
+/// named exactly `.NAME.tmp-PID` (or `.NAME.tmp-PID.old`) of dead runs.
+pub fn remove_stale_files(parent: &Path, name: &str) {
+    sweep(parent, name, false)
+}
+
+fn sweep(parent: &Path, name: &str, dirs: bool) {
     if !Path::new("/proc/self").exists() {
         return; // cannot tell live runs from dead ones here
     }
@@ -536,8 +546,14 @@ fn remove_stale(parent: &Path, name: &str) {
         if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
             continue;
         }
-        if e.file_type().is_ok_and(|t| t.is_dir()) {
-            let _ = thrum_io::tree::remove_dir_all(&e.path());
+        match e.file_type() {
+            Ok(t) if dirs && t.is_dir() => {
+                let _ = thrum_io::tree::remove_dir_all(&e.path());
+            }
+            Ok(t) if !dirs && t.is_file() => {
+                let _ = std::fs::remove_file(e.path());
+            }
+            _ => {}
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Nothing testgen did not make is ever destroyed: `--out`, `--tree` and
 //! `corrupt --out` replace only an absent or empty directory or a previous
-//! output of the same kind with nothing else in it; anything else is
+//! output of the same kind with nothing else in it (for `--tree` and
+//! `corrupt`, exactly what testgen's ownership record lists); anything else is
 //! refused with exit 2, a message saying what is there and how to proceed,
 //! and every pre-existing byte intact (no temporary left beside it).
 //! `bench --work DIR` works in a subdirectory of its own.
@@ -250,56 +251,123 @@ fn stale_temporaries_are_collected_only_when_they_are_ours() {
     assert_eq!(std::fs::read(p.join(format!(".out.tmp-{dead}.bak/keep.txt"))).unwrap(), b"keep");
 }
 
+/// The entries directly in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut n: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    n.sort();
+    n
+}
+
+fn inode(p: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(p).unwrap().ino()
+}
+
 #[test]
-fn tree_replaces_only_a_thrum_of_ours_in_a_directory_of_its_own() {
+fn tree_replaces_only_a_thrum_its_record_describes() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path();
-    // a project's .thrum beside its files: refused before any work (no --out either)
-    write(&p.join("project/.thrum/config.json"), "{\"local_only\": false}");
-    write(&p.join("project/.thrum/var/messages.db"), "real data");
+    // a project's own .thrum (no record beside it): refused before any work (no --out either)
+    write(&p.join("project/.thrum/config.json"), "{\"local_only\": false, \"version\": 1}");
+    write(&p.join("project/.thrum/identities/me.json"), "{\"version\": 2, \"agent\": {\"Name\": \"me\"}}");
+    write(&p.join("project/.thrum/messages/me.jsonl"), "{\"type\":\"message.create\",\"body\":\"mine\"}\n");
+    {
+        std::fs::create_dir(p.join("project/.thrum/var")).unwrap();
+        let db = rusqlite::Connection::open(p.join("project/.thrum/var/messages.db")).unwrap();
+        db.execute_batch("CREATE TABLE my_notes (id INTEGER PRIMARY KEY, text TEXT); INSERT INTO my_notes (text) VALUES ('keep me');").unwrap();
+    }
     write(&p.join("project/README.md"), "# project");
     let before = snapshot(p);
     let o = generate(p, &["--out", "out", "--tree", "project"]);
     assert_refused(
         &o,
-        "refusing to replace project/.thrum: it is not an output of testgen: beside it, project holds other files (README.md), as a project's directory does; testgen replaces a .thrum only in a directory of its own; choose another --tree or remove it yourself",
+        "refusing to replace project/.thrum: it is not an output of testgen: no .thrum.testgen.json beside it records it as testgen's, so it is a project's own .thrum or one an older testgen wrote (it holds config.json, identities/, and 2 more); choose another --tree or remove it yourself",
         p,
         &before,
     );
-    // a .thrum with a file testgen does not write
-    write(&p.join("alone/.thrum/config.json"), "{}");
-    write(&p.join("alone/.thrum/var/messages.db"), "real data");
-    write(&p.join("alone/.thrum/var/thrum.sock"), "");
+    // the same .thrum alone in its directory: refused all the same
+    std::fs::rename(p.join("project/README.md"), p.join("README.md")).unwrap();
     let before = snapshot(p);
-    let o = generate(p, &["--out", "out", "--tree", "alone"]);
-    assert_refused(&o, "refusing to replace alone/.thrum: it holds files testgen did not write (var/thrum.sock); choose another --tree or remove it yourself", p, &before);
+    let o = generate(p, &["--out", "out", "--tree", "project"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(snapshot(p), before);
     // a link named .thrum
     std::fs::create_dir(p.join("linked")).unwrap();
-    std::os::unix::fs::symlink("../alone/.thrum", p.join("linked/.thrum")).unwrap();
+    std::os::unix::fs::symlink("../project/.thrum", p.join("linked/.thrum")).unwrap();
     let before = snapshot(p);
     let o = generate(p, &["--out", "out", "--tree", "linked"]);
-    assert_refused(&o, "refusing to replace linked/.thrum: it is a symbolic link (to ../alone/.thrum); choose another --tree (the link's target itself, if it is an output of testgen) or remove the link yourself", p, &before);
+    assert_refused(&o, "refusing to replace linked/.thrum: it is a symbolic link (to ../project/.thrum); choose another --tree (the link's target itself, if it is an output of testgen) or remove the link yourself", p, &before);
 
     // a new tree, then a previous tree of ours, are written
     assert_ok(&generate(p, &["--out", "out", "--tree", "t", "--seed", "1"]));
+    assert_eq!(names(&p.join("t")), [".thrum", ".thrum.testgen.json"]);
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(p.join("t/.thrum.testgen.json")).unwrap()).unwrap();
+    assert_eq!(record["kind"], "tree");
+    assert!(record["generator"].as_str().unwrap().starts_with("testgen "));
+    let size = |rel: &str| std::fs::metadata(p.join("t/.thrum").join(rel)).unwrap().len();
+    assert_eq!(record["files"]["var/messages.db"], size("var/messages.db"));
+    assert_eq!(record["files"]["config.json"], size("config.json"));
     let first = std::fs::read(p.join("t/.thrum/var/messages.db")).unwrap();
     assert_ok(&generate(p, &["--out", "out", "--tree", "t", "--seed", "2"]));
     assert_ne!(std::fs::read(p.join("t/.thrum/var/messages.db")).unwrap(), first, "replaced");
-    let names: Vec<String> = std::fs::read_dir(p.join("t")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    assert_eq!(names, [".thrum"]);
+    assert_eq!(names(&p.join("t")), [".thrum", ".thrum.testgen.json"], "no temporary is left");
+    // files added to a tree of ours make it foreign; every byte is kept
+    write(&p.join("t/.thrum/identities/precious.json"), "{\"mine\": true}");
+    write(&p.join("t/.thrum/context/my-notes.md"), "# my notes\n");
+    let before = snapshot(p);
+    let o = generate(p, &["--out", "out", "--tree", "t", "--seed", "3"]);
+    assert_refused(&o, "refusing to replace t/.thrum: it holds files testgen did not write (context/my-notes.md, identities/precious.json); choose another --tree or remove it yourself", p, &before);
+    std::fs::remove_file(p.join("t/.thrum/identities/precious.json")).unwrap();
+    std::fs::remove_file(p.join("t/.thrum/context/my-notes.md")).unwrap();
+    // a file of ours edited (another size)
+    let mut config = std::fs::read_to_string(p.join("t/.thrum/config.json")).unwrap();
+    config.push_str("\n// mine\n");
+    std::fs::write(p.join("t/.thrum/config.json"), config).unwrap();
+    let before = snapshot(p);
+    let o = generate(p, &["--out", "out", "--tree", "t", "--seed", "3"]);
+    assert_refused(&o, "refusing to replace t/.thrum: it is not an output of testgen: files differ in size from what testgen wrote (config.json); choose another --tree or remove it yourself", p, &before);
     // a directory without .thrum may hold anything: nothing is replaced
     write(&p.join("shared/notes.txt"), "mine");
     assert_ok(&generate(p, &["--out", "out", "--tree", "shared"]));
     assert_eq!(std::fs::read(p.join("shared/notes.txt")).unwrap(), b"mine");
-    // ... but once it holds other files the .thrum there is not replaced
+    // ... and the .thrum written there is replaced again, the notes kept
+    let was = inode(&p.join("shared/.thrum"));
+    assert_ok(&generate(p, &["--out", "out", "--tree", "shared"]));
+    assert_ne!(inode(&p.join("shared/.thrum")), was, "replaced");
+    assert_eq!(std::fs::read(p.join("shared/notes.txt")).unwrap(), b"mine");
+    assert_eq!(names(&p.join("shared")), [".thrum", ".thrum.testgen.json", "notes.txt"]);
+}
+
+#[test]
+fn a_record_testgen_did_not_write_is_not_overwritten() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    write(&p.join("t/.thrum.testgen.json"), "my notes\n");
     let before = snapshot(p);
-    let o = generate(p, &["--out", "out", "--tree", "shared"]);
-    assert_refused(
-        &o,
-        "refusing to replace shared/.thrum: it is not an output of testgen: beside it, shared holds other files (notes.txt), as a project's directory does; testgen replaces a .thrum only in a directory of its own; choose another --tree or remove it yourself",
-        p,
-        &before,
+    let o = generate(p, &["--out", "out", "--tree", "t"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("testgen: error: refusing to replace t/.thrum.testgen.json: it is not an output of testgen: it is not a record testgen writes ("),
+        "{}",
+        stderr(&o)
     );
+    assert!(stderr(&o).ends_with("; choose another --tree or remove it yourself\n"), "{}", stderr(&o));
+    assert_eq!(snapshot(p), before);
+}
+
+#[test]
+fn a_run_with_the_tree_in_the_working_directory_can_be_repeated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    assert_ok(&generate(p, &["--out", "out", "--tree", "."]));
+    assert_eq!(names(p), [".thrum", ".thrum.testgen.json", "out"]);
+    let (first, was) = (snapshot(&p.join(".thrum")), inode(&p.join(".thrum")));
+    assert_ok(&generate(p, &["--out", "out", "--tree", "."]));
+    assert_ne!(inode(&p.join(".thrum")), was, "the first run's .thrum was replaced");
+    assert_eq!(snapshot(&p.join(".thrum")), first, "by the same bytes");
+    assert_eq!(names(p), [".thrum", ".thrum.testgen.json", "out"], "no temporary is left");
+    assert_ok(&generate(p, &["--out", "out", "--tree", ".", "--seed", "2"]));
+    assert_ne!(snapshot(&p.join(".thrum")), first);
 }
 
 #[test]
@@ -315,8 +383,15 @@ fn corrupt_replaces_only_a_previous_corrupted_copy() {
     std::fs::create_dir(p.join("empty")).unwrap();
     assert_ok(&corrupt("empty", "altered-cell"));
     assert_ok(&corrupt("c", "altered-cell"));
+    assert_eq!(names(&p.join("c")), [".testgen-corrupt.json", ".thrum", "FAULT.json"]);
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(p.join("c/.testgen-corrupt.json")).unwrap()).unwrap();
+    assert_eq!(record["kind"], "corrupt");
+    assert_eq!(record["files"]["FAULT.json"], std::fs::metadata(p.join("c/FAULT.json")).unwrap().len());
+    assert_eq!(record["files"][".thrum/var/messages.db"], std::fs::metadata(p.join("c/.thrum/var/messages.db")).unwrap().len());
     assert_ok(&corrupt("c", "checksum-mismatch"));
     assert_eq!(fault_of("c"), "checksum-mismatch");
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(p.join("c/.testgen-corrupt.json")).unwrap()).unwrap();
+    assert!(record["files"]["SHA256SUMS"].is_u64());
     assert_ok(&corrupt("c", "missing-row"));
     assert_eq!(fault_of("c"), "missing-row");
     assert!(!p.join("c/SHA256SUMS").exists(), "replaced entirely");
@@ -325,23 +400,50 @@ fn corrupt_replaces_only_a_previous_corrupted_copy() {
     let before = snapshot(p);
     assert_refused(&corrupt("c", "altered-cell"), "refusing to replace c: it holds files testgen did not write (notes.txt); choose another --out or remove it yourself", p, &before);
     std::fs::remove_file(p.join("c/notes.txt")).unwrap();
-    // a FAULT.json that names no fault of the catalogue
+    // extra files inside its .thrum
+    write(&p.join("c/.thrum/precious.txt"), "mine");
+    write(&p.join("c/.thrum/mywork/a"), "mine too");
+    let before = snapshot(p);
+    assert_refused(&corrupt("c", "altered-cell"), "refusing to replace c: it holds files testgen did not write (.thrum/mywork/, .thrum/precious.txt); choose another --out or remove it yourself", p, &before);
+    std::fs::remove_dir_all(p.join("c/.thrum/mywork")).unwrap();
+    std::fs::remove_file(p.join("c/.thrum/precious.txt")).unwrap();
+    // a FAULT.json edited
     write(&p.join("c/FAULT.json"), "{\"fault\": \"rm-rf\"}");
     let before = snapshot(p);
-    assert_refused(&corrupt("c", "altered-cell"), "refusing to replace c: it is not an output of testgen: it has no FAULT.json naming a fault of testgen's catalogue; choose another --out or remove it yourself", p, &before);
+    assert_refused(&corrupt("c", "altered-cell"), "refusing to replace c: it is not an output of testgen: files differ in size from what testgen wrote (FAULT.json); choose another --out or remove it yourself", p, &before);
+    // a hand-made FAULT.json beside a database of the user's: no record, not ours
+    write(&p.join("hand/FAULT.json"), "{\"fault\":\"altered-cell\"}");
+    write(&p.join("hand/.thrum/thrum.db"), "my database");
+    let before = snapshot(p);
+    assert_refused(
+        &corrupt("hand", "altered-cell"),
+        "refusing to replace hand: it is not an output of testgen: it has no .testgen-corrupt.json, the record of what testgen wrote there, so it is not a corrupted copy or one an older testgen wrote (it holds .thrum/, FAULT.json); choose another --out or remove it yourself",
+        p,
+        &before,
+    );
     // another kind of output of ours, and an unrelated directory
     let before = snapshot(p);
     assert_refused(
         &corrupt("fx", "altered-cell"),
-        "refusing to replace fx: it holds files testgen did not write (manifest.json, parquet/, thrum-fixture.tar.zst); choose another --out or remove it yourself",
+        "refusing to replace fx: it is not an output of testgen: it has no .testgen-corrupt.json, the record of what testgen wrote there, so it is not a corrupted copy or one an older testgen wrote (it holds SHA256SUMS, manifest.json, and 2 more); choose another --out or remove it yourself",
         p,
         &before,
     );
     write(&p.join("mine/a.txt"), "a");
     let before = snapshot(p);
-    assert_refused(&corrupt("mine", "altered-cell"), "refusing to replace mine: it holds files testgen did not write (a.txt); choose another --out or remove it yourself", p, &before);
+    assert_refused(
+        &corrupt("mine", "altered-cell"),
+        "refusing to replace mine: it is not an output of testgen: it has no .testgen-corrupt.json, the record of what testgen wrote there, so it is not a corrupted copy or one an older testgen wrote (it holds a.txt); choose another --out or remove it yourself",
+        p,
+        &before,
+    );
     // and the generator does not replace a corrupted copy
-    assert_refused(&generate(p, &["--out", "empty"]), "refusing to replace empty: it holds files testgen did not write (.thrum/, FAULT.json); choose another --out or remove it yourself", p, &before);
+    assert_refused(
+        &generate(p, &["--out", "empty"]),
+        "refusing to replace empty: it holds files testgen did not write (.testgen-corrupt.json, .thrum/, FAULT.json); choose another --out or remove it yourself",
+        p,
+        &before,
+    );
 }
 
 #[test]

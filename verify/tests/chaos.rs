@@ -103,13 +103,15 @@ fn check_the_damage(fault: Fault, a: &Applied, orig: &Path, out: &Path) {
         files.into_iter().map(|f| (f.clone(), std::fs::read(root.join(&f)).unwrap())).collect()
     };
     let (before, after) = (list(orig), list(out));
+    // testgen's own files beside the tree: what was injected, and its ownership record
+    let own = |k: &str| k == "FAULT.json" || k == testgen::recognise::CORRUPT_RECORD;
     for (k, v) in &before {
-        if *k != changed && k != "FAULT.json" {
+        if *k != changed && !own(k) {
             assert_eq!(after.get(k), Some(v), "{fault:?}: {k} must be untouched");
         }
     }
     for k in after.keys() {
-        assert!(before.contains_key(k) || *k == changed || k == "FAULT.json", "{fault:?}: unexpected file {k}");
+        assert!(before.contains_key(k) || *k == changed || own(k), "{fault:?}: unexpected file {k}");
     }
     let line_no = a.line.unwrap_or(0) as usize;
     let orig_file = orig.join(&changed);
