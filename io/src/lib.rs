@@ -6,6 +6,7 @@
 //!   bounded memory and bounded work whatever the archive declares;
 //! * [`size`]: parsing and printing of limits (`64M`, `8G`, `1k`);
 //! * [`hash`]: hex and SHA-256 helpers;
+//! * [`regular`]: input opened only when it is a regular file (never a FIFO or device);
 //! * [`uri`]: `file:` URIs for SQLite (an immutable read-only open);
 //! * [`tree`]: removing a directory tree without crossing a mount point;
 //! * [`text`]: input text (entry names) escaped and truncated for messages.
@@ -13,6 +14,7 @@
 pub mod cleanup;
 pub mod extract;
 pub mod hash;
+pub mod regular;
 pub mod size;
 pub mod text;
 pub mod tree;

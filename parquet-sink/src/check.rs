@@ -20,7 +20,6 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use std::cmp::Ordering;
 use std::fmt;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use thrum_schemas::catalogue::{Cell, Table, TABLES};
 
@@ -343,7 +342,7 @@ impl ParquetRows<'_> {
             }
             let Some(f) = self.files.get(self.next_file) else { return Ok(None) };
             self.next_file += 1;
-            let file = File::open(&f.path).ctx("open", &f.path)?;
+            let file = thrum_io::regular::open_regular(&f.path).ctx("open", &f.path)?;
             let reader = ParquetRecordBatchReaderBuilder::try_new(file).pq(&f.path)?.with_batch_size(8192).build().pq(&f.path)?;
             self.reader = Some((reader, f.day, f.path.clone()));
         }
@@ -407,7 +406,7 @@ fn check_table(parquet_dir: &Path, conn: &Connection, db_label: &Path, t: &'stat
     let mut comparable = true;
     let mut file_rows = 0u64;
     for f in &files {
-        let file = File::open(&f.path).ctx("open", &f.path)?;
+        let file = thrum_io::regular::open_regular(&f.path).ctx("open", &f.path)?;
         let b = ParquetRecordBatchReaderBuilder::try_new(file).pq(&f.path)?;
         file_rows += b.metadata().file_metadata().num_rows().max(0) as u64;
         let probs = fields_problems(&f.rel, &expected, b.schema());

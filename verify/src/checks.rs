@@ -904,17 +904,27 @@ pub fn check_identities(tree: &Tree, db: &Connection, findings: &mut Findings) {
             return;
         }
     };
-    let list = |dir: &str, ext: &str| -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(tree.path(dir))
-            .map(|rd| {
-                rd.filter_map(Result::ok)
-                    .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| n.ends_with(ext))
-                    .collect()
-            })
-            .unwrap_or_default();
+    // the regular files named *EXT of DIR; an entry of that name that is
+    // not a regular file (nor a directory) is reported, never opened
+    let mut list = |dir: &str, ext: &str| -> Vec<String> {
+        let mut v = Vec::new();
+        let mut odd = Vec::new();
+        for e in std::fs::read_dir(tree.path(dir)).into_iter().flatten().filter_map(Result::ok) {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !name.ends_with(ext) {
+                continue;
+            }
+            match e.file_type() {
+                Ok(t) if t.is_file() => v.push(name),
+                Ok(t) if t.is_dir() => {}
+                _ => odd.push((name, crate::input::describe(&e.path()).unwrap_or_else(|| "not a regular file".into()))),
+            }
+        }
         v.sort();
+        odd.sort();
+        for (name, found) in odd {
+            findings.push(crate::jsonl::not_regular_finding(&format!(".thrum/{dir}/{name}"), &found, "not read"));
+        }
         v
     };
     let contexts: HashSet<String> = list("context", ".md").into_iter().collect();
@@ -924,7 +934,7 @@ pub fn check_identities(tree: &Tree, db: &Connection, findings: &mut Findings) {
         let rel = format!(".thrum/identities/{file}");
         let stem = file.trim_end_matches(".json").to_owned();
         let invalid = |col: &str, msg: &str| Finding::new(Kind::IdentityInvalid, msg.to_string()).file(rel.clone()).column(col);
-        let v: Value = match std::fs::read(tree.path(&format!("identities/{file}"))).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+        let v: Value = match thrum_io::regular::read_regular(&tree.path(&format!("identities/{file}"))).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
             Some(v) => v,
             None => {
                 findings.push(Finding::new(Kind::IdentityInvalid, "not valid JSON").file(rel.clone()));
@@ -1041,11 +1051,26 @@ pub fn check_shards(tree: &Tree, db: &Connection, loaded: &Loaded, findings: &mu
     shards_missing(tree, db, |mid| created.contains(mid), findings);
 }
 
+/// The finding for `.thrum/REL` that cannot be read: absent
+/// (`file_missing`), not a regular file (`file_not_regular`, saying what
+/// it is), or unreadable.
+fn unreadable_finding(rel: &str, e: &std::io::Error) -> Finding {
+    let shown = format!(".thrum/{rel}");
+    if let Some(nr) = thrum_io::regular::not_regular(e) {
+        return crate::jsonl::not_regular_finding(&shown, &nr.found, "not read");
+    }
+    let what = if rel == "thrum.db" { "thrum.db placeholder" } else { rel };
+    if e.kind() == std::io::ErrorKind::NotFound {
+        return Finding::new(Kind::FileMissing, format!("{what} is missing")).file(shown);
+    }
+    Finding::new(Kind::FileMissing, format!("{what} cannot be read: {e}")).file(shown)
+}
+
 /// `config.json`, the `thrum.db` placeholder, and archive entries under `.thrum/`.
 pub fn check_layout(tree: &Tree, findings: &mut Findings) {
     let cfg = tree.path("config.json");
-    match std::fs::read(&cfg) {
-        Err(_) => findings.push(Finding::new(Kind::FileMissing, "config.json is missing").file(".thrum/config.json")),
+    match thrum_io::regular::read_regular(&cfg) {
+        Err(e) => findings.push(unreadable_finding("config.json", &e)),
         Ok(b) => match serde_json::from_slice::<Value>(&b) {
             Ok(Value::Object(m)) => {
                 if m.get("version").and_then(Value::as_i64) != Some(1) {
@@ -1058,8 +1083,8 @@ pub fn check_layout(tree: &Tree, findings: &mut Findings) {
             _ => findings.push(Finding::new(Kind::ConfigInvalid, "not a JSON object").file(".thrum/config.json")),
         },
     }
-    match std::fs::metadata(tree.path("thrum.db")) {
-        Err(_) => findings.push(Finding::new(Kind::FileMissing, "thrum.db placeholder is missing").file(".thrum/thrum.db")),
+    match thrum_io::regular::regular_metadata(&tree.path("thrum.db")) {
+        Err(e) => findings.push(unreadable_finding("thrum.db", &e)),
         Ok(m) if m.len() != 0 => {
             findings.push(Finding::new(Kind::PlaceholderNotEmpty, "thrum.db must be an empty placeholder").file(".thrum/thrum.db").values("0 bytes", format!("{} bytes", m.len())))
         }

@@ -115,9 +115,10 @@ pub fn inspect_wal(db: &Path) -> WalStatus {
     let wal = wal_path(db);
     let Ok(meta) = std::fs::symlink_metadata(&wal) else { return WalStatus::Absent };
     if !meta.is_file() {
-        return WalStatus::Invalid { bytes: 0, reason: "not a regular file".into() };
+        let found = crate::input::describe(&wal).unwrap_or_default();
+        return WalStatus::Invalid { bytes: 0, reason: format!("{found}, not a regular file") };
     }
-    match std::fs::read(&wal) {
+    match thrum_io::regular::read_regular(&wal) {
         Ok(b) => inspect_wal_bytes(&b, header(db).map(|h| h.page_size)),
         Err(e) => WalStatus::Invalid { bytes: meta.len(), reason: format!("unreadable: {e}") },
     }
@@ -151,7 +152,7 @@ pub fn parse_header(h: &[u8]) -> Option<Header> {
 }
 
 fn header(db: &Path) -> Option<Header> {
-    let mut f = std::fs::File::open(db).ok()?;
+    let mut f = thrum_io::regular::open_regular(db).ok()?;
     let mut h = [0u8; 100];
     f.read_exact(&mut h).ok()?;
     parse_header(&h)

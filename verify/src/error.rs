@@ -24,6 +24,9 @@ pub enum InputError {
     NoThrumRoot { path: PathBuf },
     #[error(transparent)]
     Extract(#[from] ExtractError),
+    /// An entry the archive should hold and does not.
+    #[error("{archive}: {entry} is missing from the archive; expected {expected}")]
+    MissingEntry { archive: PathBuf, entry: String, expected: &'static str },
     #[error("{path}: missing; expected the SQLite database var/messages.db")]
     MissingDatabase { path: PathBuf },
     #[error("{path}: expected a SQLite database: {reason}")]
@@ -36,10 +39,22 @@ pub enum InputError {
     Unreadable { path: PathBuf, reason: String },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    /// A write failed because the disk or quota is full; `path` is the file
+    /// being written.
+    #[error("disk full while writing {path}")]
+    DiskFull { path: PathBuf },
 }
 
 impl InputError {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> InputError {
+        InputError::Io { path: path.into(), source }
+    }
+    /// An error writing `path`: [`InputError::DiskFull`] when the disk or
+    /// quota is full.
+    pub fn write(path: impl Into<PathBuf>, source: std::io::Error) -> InputError {
+        if thrum_io::regular::is_disk_full(&source) {
+            return InputError::DiskFull { path: path.into() };
+        }
         InputError::Io { path: path.into(), source }
     }
     pub fn db(path: impl Into<PathBuf>, e: impl std::fmt::Display) -> InputError {

@@ -47,6 +47,10 @@ kinds! {
     ArchiveUnexpectedEntry = "archive_unexpected_entry", Error;
     /// A file the layout requires is absent (`events.jsonl`, `config.json`, `thrum.db`).
     FileMissing = "file_missing", Error;
+    /// A file of the tree (`events.jsonl`, `config.json`, `thrum.db`, an
+    /// identity, manifest or `messages/*.jsonl` entry) exists but is not a
+    /// regular file (a FIFO, a device, a symbolic link, ...): never opened.
+    FileNotRegular = "file_not_regular", Error;
     /// `thrum.db` must be an empty placeholder.
     PlaceholderNotEmpty = "placeholder_not_empty", Error;
     /// `config.json` is not `{"local_only": true, "version": 1}`-shaped JSON.

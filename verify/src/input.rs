@@ -47,46 +47,7 @@ pub fn temp_dir(prefix: &str) -> Result<TempDir, InputError> {
     cleanup::temp_dir(prefix).map_err(|e| InputError::io(std::env::temp_dir(), e))
 }
 
-/// What is at `path`, for messages ("a regular file", "a directory", "a
-/// FIFO (named pipe)", "a symbolic link to a directory", ...); `None` when
-/// nothing is there. Never opens the path.
-pub fn describe(path: &Path) -> Option<String> {
-    let m = std::fs::symlink_metadata(path).ok()?;
-    if m.file_type().is_symlink() {
-        return Some(match std::fs::metadata(path) {
-            Ok(t) => format!("a symbolic link to {}", kind_of(&t)),
-            Err(_) => "a dangling symbolic link".into(),
-        });
-    }
-    Some(kind_of(&m).into())
-}
-
-fn kind_of(m: &std::fs::Metadata) -> &'static str {
-    let t = m.file_type();
-    if t.is_dir() {
-        return "a directory";
-    }
-    if t.is_file() {
-        return if m.len() == 0 { "an empty regular file" } else { "a regular file" };
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if t.is_fifo() {
-            return "a FIFO (named pipe)";
-        }
-        if t.is_socket() {
-            return "a socket";
-        }
-        if t.is_block_device() {
-            return "a block device";
-        }
-        if t.is_char_device() {
-            return "a character device";
-        }
-    }
-    "a special file"
-}
+pub use thrum_io::regular::describe;
 
 /// Checks that `path` is a regular file holding an archive (by magic
 /// bytes), without opening anything else (a FIFO would block).
@@ -150,6 +111,28 @@ impl Tree {
     pub fn is_v5_layout(&self) -> bool {
         self.path("messages.jsonl").is_file() && !self.path("events.jsonl").exists() && !self.path("messages").exists()
     }
+    /// How a path inside `.thrum` is named in messages: `ARCHIVE: .thrum/REL`
+    /// for an extracted archive (its temporary directory is gone by the time
+    /// the message is read), else the path itself.
+    pub fn shown(&self, rel: &str) -> PathBuf {
+        match &self.archive {
+            Some(a) => PathBuf::from(format!("{}: .thrum/{rel}", a.display())),
+            None => self.path(rel),
+        }
+    }
+    /// `var/messages.db`, checked to be a regular file: an error naming the
+    /// archive and its entry, or the path, and what is there instead.
+    pub fn database(&self) -> Result<PathBuf, InputError> {
+        const REL: &str = "var/messages.db";
+        let p = self.path(REL);
+        match thrum_io::regular::regular_metadata(&p) {
+            Ok(_) => Ok(p),
+            Err(e) => Err(match (&self.archive, e.kind()) {
+                (Some(a), std::io::ErrorKind::NotFound) => InputError::MissingEntry { archive: a.clone(), entry: format!(".thrum/{REL}"), expected: "the SQLite database" },
+                _ => db_file_error(&self.shown(REL), &p, e),
+            }),
+        }
+    }
     /// Display name of the input.
     pub fn display(&self) -> String {
         self.archive.as_deref().unwrap_or(&self.base).display().to_string()
@@ -194,4 +177,16 @@ pub fn open(path: &Path, limits: &Limits) -> Result<Tree, InputError> {
         return Err(InputError::NoThrumRoot { path: path.to_path_buf() });
     }
     Ok(Tree { thrum, base: tmp.path().to_path_buf(), archive: Some(path.to_path_buf()), entries: Some(entries), _tmp: Some(tmp) })
+}
+
+/// The error for a database file `path` (named `shown`) that cannot be
+/// used: missing, not a regular file (saying what it is), or unreadable.
+pub fn db_file_error(shown: &Path, path: &Path, e: std::io::Error) -> InputError {
+    if let Some(nr) = thrum_io::regular::not_regular(&e) {
+        return InputError::WrongKind { path: shown.to_path_buf(), found: nr.found.clone(), expected: "a SQLite database (a regular file)" };
+    }
+    if e.kind() == std::io::ErrorKind::NotFound && !thrum_io::regular::exists_at_all(path) {
+        return InputError::MissingDatabase { path: shown.to_path_buf() };
+    }
+    InputError::io(shown, e)
 }

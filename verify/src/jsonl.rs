@@ -198,7 +198,7 @@ pub(crate) fn decode_line<'a>(no: u64, line: RawLine<'a>, terminated: bool, info
 
 /// Reads one event file into `loaded`, reporting unparsable and unterminated lines.
 pub fn read_file(loaded: &mut Loaded, path: &std::path::Path, rel: String, shard: Option<String>, findings: &mut Findings) -> Result<(), InputError> {
-    let bytes = std::fs::read(path).map_err(|e| InputError::io(path, e))?;
+    let bytes = read_regular(path)?;
     let (info, events, found) = parse_file(&bytes, loaded.files.len(), &rel, shard);
     loaded.files.push(info);
     loaded.events.extend(events);
@@ -206,6 +206,20 @@ pub fn read_file(loaded: &mut Loaded, path: &std::path::Path, rel: String, shard
         findings.push(f);
     }
     Ok(())
+}
+
+/// The bytes of an event file, read only when it is a regular file.
+pub fn read_regular(path: &std::path::Path) -> Result<Vec<u8>, InputError> {
+    thrum_io::regular::read_regular(path).map_err(|e| match thrum_io::regular::not_regular(&e) {
+        Some(nr) => InputError::WrongKind { path: path.to_path_buf(), found: nr.found.clone(), expected: "a regular file" },
+        None => InputError::io(path, e),
+    })
+}
+
+/// The finding for a file of the tree that exists but is not a regular
+/// file: what it is, and the consequence.
+pub fn not_regular_finding(rel: &str, found: &str, consequence: &str) -> Finding {
+    Finding::new(Kind::FileNotRegular, format!("{found}; expected a regular file ({consequence})")).file(rel)
 }
 
 /// An event file to read.
@@ -223,8 +237,10 @@ pub struct Source {
 pub fn event_files(tree: &Tree, findings: &mut Findings) -> Result<Vec<Source>, InputError> {
     let mut files = Vec::new();
     let events = tree.path("events.jsonl");
-    if events.is_file() {
+    if events.metadata().is_ok_and(|m| m.is_file()) {
         files.push(Source { path: events, rel: ".thrum/events.jsonl".into(), shard: None });
+    } else if let Some(found) = crate::input::describe(&events) {
+        findings.push(not_regular_finding(".thrum/events.jsonl", &found, "every non-message event is lost"));
     } else {
         findings.push(Finding::new(Kind::FileMissing, "events.jsonl is missing; every non-message event is lost").file(".thrum/events.jsonl"));
     }
@@ -237,6 +253,10 @@ pub fn event_files(tree: &Tree, findings: &mut Findings) -> Result<Vec<Source>, 
             let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
             if is_file && name.ends_with(".jsonl") {
                 names.push(name);
+            } else if !is_file && !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                // a FIFO, device, socket or link is never opened, but reported
+                let found = crate::input::describe(&entry.path()).unwrap_or_else(|| "not a regular file".into());
+                findings.push(not_regular_finding(&format!(".thrum/messages/{name}"), &found, "not read as an event log"));
             }
         }
         names.sort();
@@ -255,7 +275,7 @@ pub fn load(tree: &Tree, findings: &mut Findings) -> Result<Loaded, InputError> 
     let files: Vec<(std::path::PathBuf, String, Option<String>)> = event_files(tree, findings)?.into_iter().map(|f| (f.path, f.rel, f.shard)).collect();
     let mut contents = Vec::with_capacity(files.len());
     for (path, _, _) in &files {
-        contents.push(std::fs::read(path).map_err(|e| InputError::io(path, e))?);
+        contents.push(read_regular(path)?);
     }
     // split the files into two halves of about equal size
     let total: usize = contents.iter().map(Vec::len).sum();

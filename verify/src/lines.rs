@@ -7,7 +7,6 @@
 //! whether it is blank (valid UTF-8 and only white space), which is all the
 //! JSONL reader needs to know about it.
 
-use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -54,14 +53,14 @@ pub struct Reopen {
 impl Reopen {
     /// Checks that the file can be opened.
     pub fn open(path: &Path) -> io::Result<Reopen> {
-        File::open(path)?;
+        thrum_io::regular::open_regular(path)?;
         Ok(Reopen { path: path.to_path_buf(), offset: 0 })
     }
 }
 
 impl Read for Reopen {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut f = File::open(&self.path)?;
+        let mut f = thrum_io::regular::open_regular(&self.path)?;
         f.seek(SeekFrom::Start(self.offset))?;
         let mut n = 0;
         // fill what is asked for: one open per buffer, not per short read

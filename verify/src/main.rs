@@ -119,13 +119,16 @@ enum Cmd {
     /// Reads every dataset under parquet/ and compares it with the database in key order,
     /// after inverting the documented type mapping: rows missing, extra or differing, rows
     /// under the wrong date= partition, rows out of key order, layout and schema problems.
-    #[command(after_help = "PATH is a fixtures directory holding parquet/ and thrum-fixture.tar.zst (extracted safely), or with --db a parquet/ directory or its parent.\n\nExit codes:\n  0  every table equal\n  1  differences (listed per table with key and column)\n  2  unusable input: no parquet/ directory, no archive or database, unreadable Parquet file")]
+    #[command(after_help = "PATH is a fixtures directory holding parquet/ and thrum-fixture.tar.zst (extracted safely), or with --db a parquet/ directory or its parent.\n\nExit codes:\n  0  every table equal\n  1  differences (listed per table with key and column), or a Parquet file that cannot be read\n  2  unusable input: no parquet/ directory, no archive or database\n\nA Parquet file that cannot be read is the finding parquet_unreadable (exit 1), as in `verify replay`.")]
     Parquet {
         /// Fixtures directory (or parquet/ directory with --db).
         path: PathBuf,
         /// Compare with this SQLite database instead of the archive's .thrum/var/messages.db.
         #[arg(long, value_name = "DB")]
         db: Option<PathBuf>,
+        /// Print the report as JSON instead of text (the report shape of `replay`).
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -244,15 +247,17 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             // every extraction error names the archive (or DEST) itself
             let entries = verify::input::extract_to(&archive, &dest, &limits.limits())?;
             let bytes: u64 = entries.iter().map(|e| e.size).sum();
-            println!("extracted {} entries ({} bytes) to {}", entries.len(), bytes, escape(&dest.display().to_string()));
+            let count = verify::extract::ExtractError::entries_text(entries.len() as u64);
+            let unit = if bytes == 1 { "byte" } else { "bytes" };
+            println!("extracted {count} ({bytes} {unit}) to {}", escape(&dest.display().to_string()));
             Ok(EXIT_CONSISTENT)
         }
-        Cmd::Parquet { path, db, limits } => {
-            let pq = verify::parquet::check_fixture(&path, db.as_deref(), &limits.limits())
+        Cmd::Parquet { path, db, json, limits } => {
+            let checked = verify::parquet::check_fixture(&path, db.as_deref(), &limits.limits())
                 .with_context(|| format!("cannot check the Parquet snapshots in {}", path.display()))?;
-            let report = verify::parquet::report(&path, &pq);
+            let report = verify::parquet::report(&path, &checked);
             cleanup::checkpoint();
-            print!("{}", verify::parquet::render_text(&pq, &report));
+            print!("{}", if json { report.to_json() + "\n" } else { verify::parquet::render_text(&checked, &report) });
             Ok(report.verdict().exit_code)
         }
         Cmd::Bench { path, runs, json, no_manifest, limits } => {

@@ -33,20 +33,33 @@ pub struct ManifestOutcome {
     pub files_checked: usize,
 }
 
-fn manifest_candidates(dir: &Path) -> Vec<PathBuf> {
+/// The `manifest*.json` files of `dir` that are regular files (a symbolic
+/// link followed); one of that name that is something else is reported.
+fn manifest_candidates(dir: &Path, findings: &mut Findings) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(Result::ok)
                 .map(|e| e.path())
-                .filter(|p| {
-                    p.is_file()
-                        && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("manifest") && n.ends_with(".json"))
-                })
+                .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("manifest") && n.ends_with(".json")))
                 .collect()
         })
         .unwrap_or_default();
     v.sort();
+    v.retain(|p| match thrum_io::regular::regular_metadata(p) {
+        Ok(_) => true,
+        Err(e) => {
+            if let Some(nr) = thrum_io::regular::not_regular(&e) {
+                findings.push(not_regular(p, &nr.found, "not read as a manifest"));
+            }
+            false
+        }
+    });
     v
+}
+
+/// The finding for a file beside the input that is not a regular file.
+fn not_regular(p: &Path, found: &str, consequence: &str) -> Finding {
+    Finding::new(Kind::FileNotRegular, format!("{found}; expected a regular file ({consequence})")).file(p.display().to_string())
 }
 
 /// SHA-256 and size of files, each computed at most once; extracted files
@@ -83,8 +96,8 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
             let name = archive.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let mut found = None;
             let mut broken = Vec::new();
-            for c in manifest_candidates(dir) {
-                match std::fs::read(&c).ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()) {
+            for c in manifest_candidates(dir, findings) {
+                match thrum_io::regular::read_regular(&c).ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()) {
                     Some(v) => {
                         if v.pointer("/archive/path").and_then(Value::as_str) == Some(name.as_str()) {
                             found = Some((c, v));
@@ -105,8 +118,13 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
         None => {
             check_checksums(&tree.base, None, findings, &mut out, &mut digests);
             let p = tree.base.join("manifest.json");
-            match std::fs::read(&p) {
-                Err(_) => (None, None),
+            match thrum_io::regular::read_regular(&p) {
+                Err(e) => {
+                    if let Some(nr) = thrum_io::regular::not_regular(&e) {
+                        findings.push(not_regular(&p, &nr.found, "not read as a manifest"));
+                    }
+                    (None, None)
+                }
                 Ok(b) => match serde_json::from_slice::<Value>(&b) {
                     Ok(v) => (Some((p, v)), None),
                     Err(e) => {
@@ -219,14 +237,17 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
                     findings.push(invalid(&format!("counts.files[{p}]"), "not a number"));
                     continue;
                 };
-                match std::fs::read(tree.base.join(p)) {
+                match thrum_io::regular::read_regular(&tree.base.join(p)) {
                     Ok(b) => {
                         let have = count_lines(&b);
                         if have != n {
                             findings.push(mismatch(format!("counts.files[{p}]"), "line count differs").values(n.to_string(), have.to_string()));
                         }
                     }
-                    Err(_) => findings.push(mismatch(format!("counts.files[{p}]"), "counted file is absent")),
+                    Err(e) => match thrum_io::regular::not_regular(&e) {
+                        Some(nr) => findings.push(mismatch(format!("counts.files[{p}]"), &format!("counted file is {}; expected a regular file", nr.found))),
+                        None => findings.push(mismatch(format!("counts.files[{p}]"), "counted file is absent")),
+                    },
                 }
             }
         }
@@ -290,8 +311,13 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
 /// to the directory holding `.thrum`.
 fn check_checksums(dir: &Path, archive_name: Option<&str>, findings: &mut Findings, out: &mut ManifestOutcome, digests: &mut Digests) {
     let p = dir.join("SHA256SUMS");
-    let bytes = match std::fs::read(&p) {
+    let bytes = match thrum_io::regular::read_regular(&p) {
         Ok(b) => b,
+        Err(e) if thrum_io::regular::not_regular(&e).is_some() => {
+            let found = thrum_io::regular::not_regular(&e).map(|nr| nr.found.clone()).unwrap_or_default();
+            findings.push(not_regular(&p, &found, "not read as SHA256SUMS"));
+            return;
+        }
         Err(_) => {
             if archive_name.is_some() {
                 findings.push(Finding::new(Kind::ChecksumsAbsent, "no SHA256SUMS beside the archive"));
@@ -327,8 +353,11 @@ fn check_checksums(dir: &Path, archive_name: Option<&str>, findings: &mut Findin
             listed_archive = true;
         }
         let target = dir.join(rp);
-        if !target.is_file() {
-            findings.push(Finding::new(Kind::ChecksumFileMissing, format!("{rel} does not exist")).at(file.clone(), no));
+        if let Err(e) = thrum_io::regular::regular_metadata(&target) {
+            match thrum_io::regular::not_regular(&e) {
+                Some(nr) => findings.push(Finding::new(Kind::FileNotRegular, format!("{rel} is {}; expected a regular file (not hashed)", nr.found)).at(file.clone(), no)),
+                None => findings.push(Finding::new(Kind::ChecksumFileMissing, format!("{rel} does not exist")).at(file.clone(), no)),
+            }
             continue;
         }
         match digests.get(&target) {

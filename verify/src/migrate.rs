@@ -115,8 +115,9 @@ impl JsonlMigration {
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), InputError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = crate::cleanup::temp_file_in(dir, ".migrate-").map_err(|e| InputError::io(dir, e))?;
-    std::io::Write::write_all(&mut tmp, bytes).map_err(|e| InputError::io(path, e))?;
+    let mut tmp = crate::cleanup::temp_file_in(dir, ".migrate-").map_err(|e| InputError::write(path, e))?;
+    std::io::Write::write_all(&mut tmp, bytes).map_err(|e| InputError::write(path, e))?;
+    tmp.as_file().sync_data().map_err(|e| InputError::write(path, e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -125,6 +126,14 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), InputError> {
     }
     tmp.persist(path).map_err(|e| InputError::io(path, e))?;
     Ok(())
+}
+
+/// A file of the tree, read only when it is a regular file.
+fn read_input(path: &Path) -> Result<Vec<u8>, InputError> {
+    thrum_io::regular::read_regular(path).map_err(|e| match thrum_io::regular::not_regular(&e) {
+        Some(nr) => InputError::WrongKind { path: path.to_path_buf(), found: nr.found.clone(), expected: "a regular file" },
+        None => InputError::io(path, e),
+    })
 }
 
 fn safe_shard(s: &str) -> bool {
@@ -139,7 +148,7 @@ pub fn migrate_jsonl(thrum: &Path, findings: &mut Findings) -> Result<JsonlMigra
     let msg_dir = thrum.join("messages");
     if src.is_file() && !events_path.exists() && !msg_dir.exists() {
         st.sharded = true;
-        let bytes = std::fs::read(&src).map_err(|e| InputError::io(&src, e))?;
+        let bytes = read_input(&src)?;
         let rel = ".thrum/messages.jsonl";
         let mut parsed: Vec<(u64, &str, Event)> = Vec::new();
         for (no, raw, _) in split_lines(&bytes) {
@@ -209,7 +218,7 @@ pub fn migrate_jsonl(thrum: &Path, findings: &mut Findings) -> Result<JsonlMigra
         st.shard_files = shards.len();
         let mut written = 0u64;
         for p in std::iter::once(events_path.clone()).chain(shards.keys().map(|n| msg_dir.join(format!("{n}.jsonl")))) {
-            let b = std::fs::read(&p).map_err(|e| InputError::io(&p, e))?;
+            let b = read_input(&p)?;
             written += split_lines(&b).iter().filter(|(_, l, _)| !l.iter().all(u8::is_ascii_whitespace)).count() as u64;
         }
         st.written = written;
@@ -243,7 +252,7 @@ pub fn migrate_jsonl(thrum: &Path, findings: &mut Findings) -> Result<JsonlMigra
         }
     }
     for (path, rel) in files {
-        let bytes = std::fs::read(&path).map_err(|e| InputError::io(&path, e))?;
+        let bytes = read_input(&path)?;
         let mut out = String::with_capacity(bytes.len() + bytes.len() / 8);
         for (no, raw, _) in split_lines(&bytes) {
             let text = match std::str::from_utf8(raw) {
@@ -312,7 +321,7 @@ pub fn digest(thrum: &Path) -> Result<TreeDigest, InputError> {
     let (all, _) = crate::util::walk_files(thrum, thrum).map_err(|e| InputError::io(thrum, e))?;
     for rel in all {
         if rel.ends_with(".jsonl") || rel.ends_with(".bak") {
-            let b = std::fs::read(thrum.join(&rel)).map_err(|e| InputError::io(thrum.join(&rel), e))?;
+            let b = read_input(&thrum.join(&rel))?;
             files.insert(rel, sha256_hex(&b));
         }
     }
@@ -347,7 +356,7 @@ pub fn digest(thrum: &Path) -> Result<TreeDigest, InputError> {
 fn copy_tree(src: &Path, dst: &Path) -> Result<(), InputError> {
     // nothing is recreated inside a temporary once an interrupt is being handled
     crate::cleanup::checkpoint();
-    std::fs::create_dir_all(dst).map_err(|e| InputError::io(dst, e))?;
+    std::fs::create_dir_all(dst).map_err(|e| InputError::write(dst, e))?;
     for entry in std::fs::read_dir(src).map_err(|e| InputError::io(src, e))? {
         let entry = entry.map_err(|e| InputError::io(src, e))?;
         let ft = entry.file_type().map_err(|e| InputError::io(entry.path(), e))?;
@@ -355,9 +364,10 @@ fn copy_tree(src: &Path, dst: &Path) -> Result<(), InputError> {
         if ft.is_dir() {
             copy_tree(&entry.path(), &to)?;
         } else if ft.is_file() {
-            std::fs::copy(entry.path(), &to).map_err(|e| InputError::io(entry.path(), e))?;
+            crate::verify::copy_regular(&entry.path(), &to)?;
         } else {
-            return Err(InputError::Unreadable { path: entry.path(), reason: "expected a regular file or directory (symlinks and special files are not copied)".into() });
+            let found = input::describe(&entry.path()).unwrap_or_else(|| "not a regular file".into());
+            return Err(InputError::WrongKind { path: entry.path(), found, expected: "a regular file or directory (symbolic links and special files are not copied)" });
         }
     }
     Ok(())
@@ -551,12 +561,15 @@ pub fn check_preserved(v5: &Connection, migrated: &Connection, findings: &mut Fi
 pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputError> {
     let tree = input::open(path, &opts.limits)?;
     if !tree.is_v5_layout() {
-        let reason = if tree.path("events.jsonl").exists() || tree.path("messages").exists() {
-            "events.jsonl or messages/ already exist (a v13 layout; use `verify replay`)"
+        let v5_log = tree.path("messages.jsonl");
+        let reason = if tree.path("events.jsonl").symlink_metadata().is_ok() || tree.path("messages").symlink_metadata().is_ok() {
+            "events.jsonl or messages/ already exist (a v13 layout; use `verify replay`)".to_string()
+        } else if let Some(found) = input::describe(&v5_log) {
+            format!(".thrum/messages.jsonl is {found}; expected a regular file")
         } else {
-            ".thrum/messages.jsonl is missing"
+            ".thrum/messages.jsonl is missing".to_string()
         };
-        return Err(InputError::NotV5 { path: path.to_path_buf(), reason: reason.into() });
+        return Err(InputError::NotV5 { path: path.to_path_buf(), reason });
     }
     if let Some(out) = &opts.out {
         if out.symlink_metadata().is_ok() {
@@ -568,14 +581,11 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
     let mut summary: BTreeMap<String, Value> = BTreeMap::new();
 
     // the v5 input, read-only via a private copy
-    let v5_src = tree.path("var/messages.db");
-    if !v5_src.is_file() {
-        return Err(InputError::MissingDatabase { path: v5_src });
-    }
+    let v5_src = tree.database()?;
     // a -wal beside it is reported, and applied only when it is a valid WAL
     let wal = crate::dbfile::check(&v5_src, ".thrum/var/messages.db", &mut findings);
     let v5_copy = copy_db_with(&v5_src, matches!(wal, crate::dbfile::WalStatus::Valid { .. }))?;
-    let v5 = open_db(&v5_copy.path, &v5_src)?;
+    let v5 = open_db(&v5_copy.path, &tree.shown("var/messages.db"))?;
     let v5_version = check_v5_db(&v5, &mut findings);
     if opts.check_manifest {
         let m = crate::manifest::check(&tree, &v5, v5_version, &mut findings);
@@ -593,7 +603,15 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
         None => input::temp_dir("verify-migrate-")?,
     };
     let wthrum = work.path().join(".thrum");
-    copy_tree(&tree.thrum, &wthrum)?;
+    // a write error in the work tree beside --out names the file under --out
+    let at_out = |e: InputError| match (e, &opts.out) {
+        (InputError::DiskFull { path }, Some(out)) => match path.strip_prefix(work.path()) {
+            Ok(rel) => InputError::DiskFull { path: out.join(rel) },
+            Err(_) => InputError::DiskFull { path },
+        },
+        (e, _) => e,
+    };
+    copy_tree(&tree.thrum, &wthrum).map_err(at_out)?;
     let wdb = wthrum.join("var/messages.db");
 
     let mut tables = Vec::new();
@@ -603,7 +621,7 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
         }
         Ok(m) => {
             summary.insert("migration_sql".into(), json!(format!("schema {} → 13 in one transaction ({} steps + FINISH)", m.from, m.steps)));
-            let j = migrate_jsonl(&wthrum, &mut findings)?;
+            let j = migrate_jsonl(&wthrum, &mut findings).map_err(at_out)?;
             summary.insert(
                 "migration_jsonl".into(),
                 json!(format!(
@@ -616,7 +634,7 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
             let before = digest(&wthrum)?;
             let mut scratch = Findings::new(1);
             let again_db = migrate_db(&wdb);
-            let again = migrate_jsonl(&wthrum, &mut scratch)?;
+            let again = migrate_jsonl(&wthrum, &mut scratch).map_err(at_out)?;
             let after = digest(&wthrum)?;
             let mut idem = true;
             if again_db.as_ref().map(|m| m.steps) != Ok(0) {
@@ -666,7 +684,7 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
 
     if let Some(out) = &opts.out {
         // renamed while registered: an interrupt leaves the partial tree (removed) or OUT
-        work.persist(out).map_err(|e| InputError::io(out, e))?;
+        work.persist(out).map_err(|e| InputError::write(out, e))?;
         summary.insert("written_to".into(), json!(out.display().to_string()));
     }
     Ok(Report::new("migrate", tree.display(), Some(thrum_schemas::SCHEMA_VERSION), summary, tables, findings))

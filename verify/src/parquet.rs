@@ -48,11 +48,22 @@ pub fn locate(path: &Path) -> Result<(PathBuf, PathBuf), InputError> {
     Ok((path.to_path_buf(), parent))
 }
 
+/// The outcome of `verify parquet`: the snapshot comparison, or the error
+/// that stopped it (a Parquet file that cannot be read: a finding, as in
+/// `replay`).
+pub struct Checked {
+    pub parquet_dir: PathBuf,
+    pub fixtures: PathBuf,
+    pub outcome: Result<PqReport, thrum_parquet::Error>,
+}
+
 /// PATH is a fixtures directory holding `parquet/` and `thrum-fixture.tar.zst`
 /// (extracted safely into a temporary directory), or a `parquet/` directory
 /// (whose parent holds the archive); with `db`, the database to compare
-/// with instead of the archive's. An unreadable Parquet file is an error here.
-pub fn check_fixture(path: &Path, db: Option<&Path>, limits: &Limits) -> Result<PqReport, InputError> {
+/// with instead of the archive's. An unusable archive or database is an
+/// error; a Parquet file that cannot be read is the outcome
+/// ([`Kind::ParquetUnreadable`] in [`report`]).
+pub fn check_fixture(path: &Path, db: Option<&Path>, limits: &Limits) -> Result<Checked, InputError> {
     let (parquet_dir, fixtures) = locate(path)?;
     if let Some(db) = db {
         match input::describe(db) {
@@ -61,32 +72,44 @@ pub fn check_fixture(path: &Path, db: Option<&Path>, limits: &Limits) -> Result<
             Some(_) => {}
         }
     }
-    let _tree; // keeps the extracted archive alive until the check is done
+    let mut _tree = None; // keeps the extracted archive alive until the check is done
     let db_path: PathBuf = match db {
         Some(db) => db.to_path_buf(),
         None => {
             let tree = input::open(&fixtures.join(ARCHIVE), limits)?;
-            let p = tree.path("var/messages.db");
-            _tree = tree;
+            let p = tree.database()?;
+            _tree = Some(tree);
             p
         }
     };
+    let shown = match (db, &_tree) {
+        (None, Some(tree)) => tree.shown("var/messages.db"),
+        _ => db_path.clone(),
+    };
     let fdb = FixtureDb::prepare(&db_path)?;
-    let conn = fdb.open(&db_path)?;
-    thrum_parquet::check::check_connection(&parquet_dir, &conn, &db_path).map_err(|e| InputError::Unreadable { path: parquet_dir.clone(), reason: e.to_string() })
+    let conn = fdb.open(&shown)?;
+    let outcome = thrum_parquet::check::check_connection(&parquet_dir, &conn, &shown);
+    Ok(Checked { parquet_dir, fixtures, outcome })
 }
 
 /// The report of `verify parquet`: the snapshot comparison as findings,
-/// with the same verdict rules as `replay`.
-pub fn report(path: &Path, pq: &PqReport) -> Report {
+/// with the same verdict rules, findings and JSON shape as `replay`.
+pub fn report(path: &Path, checked: &Checked) -> Report {
     let mut f = Findings::new(0);
-    let tables = findings_of(pq, &mut f);
-    Report::new("parquet", path.display().to_string(), None, BTreeMap::new(), tables, f)
+    let mut summary = BTreeMap::new();
+    let tables = add_outcome(&checked.parquet_dir, &checked.fixtures, &checked.outcome, &mut f, &mut summary);
+    Report::new("parquet", path.display().to_string(), None, summary, tables, f)
 }
 
 /// The text of `verify parquet`: one line per table, the problems and
-/// first differences (escaped), and the result line of `report`.
-pub fn render_text(pq: &PqReport, report: &Report) -> String {
+/// first differences (escaped), and the result line of `report`; when the
+/// snapshots could not be read, the text report of `report` (its findings
+/// name the file).
+pub fn render_text(checked: &Checked, report: &Report) -> String {
+    let pq = match &checked.outcome {
+        Ok(pq) => pq,
+        Err(_) => return report.render_text(),
+    };
     let mut s = String::new();
     for t in &pq.tables {
         let verdict = if t.is_clean() { "ok" } else { "MISMATCH" };
@@ -185,6 +208,40 @@ fn error_file(e: &thrum_parquet::Error, fixtures: &Path) -> Option<String> {
     Some(p.strip_prefix(fixtures).unwrap_or(p).display().to_string())
 }
 
+/// What went wrong, without the path [`error_file`] names already.
+fn error_cause(e: &thrum_parquet::Error) -> String {
+    use thrum_parquet::Error as E;
+    match e {
+        E::Io { op, source, .. } => format!("cannot {op}: {source}"),
+        E::Parquet { source, .. } => source.to_string(),
+        E::Dataset { problem, .. } => problem.clone(),
+        E::Sqlite { source, .. } => format!("database: {source}"),
+        other => other.to_string(),
+    }
+}
+
+/// The findings and table counts of a snapshot comparison of `dir`, or the
+/// `parquet_unreadable` finding of the error that stopped it; a `parquet`
+/// line in `summary`.
+fn add_outcome(dir: &Path, fixtures: &Path, outcome: &Result<PqReport, thrum_parquet::Error>, f: &mut Findings, summary: &mut BTreeMap<String, serde_json::Value>) -> Vec<TableStats> {
+    match outcome {
+        Ok(pq) => {
+            let state = if pq.is_clean() { "equal to the database" } else { "DIFFER from the database" };
+            summary.insert("parquet".into(), json!(format!("{} ({} tables; {state})", dir.display(), pq.tables.len())));
+            findings_of(pq, f)
+        }
+        Err(e) => {
+            let mut finding = Finding::new(Kind::ParquetUnreadable, format!("cannot read the Parquet snapshots: {}", error_cause(e)));
+            if let Some(file) = error_file(e, fixtures) {
+                finding = finding.file(file);
+            }
+            f.push(finding);
+            summary.insert("parquet".into(), json!(format!("{} (unreadable)", dir.display())));
+            Vec::new()
+        }
+    }
+}
+
 /// When `archive` is a `thrum-fixture.tar.zst` with a `parquet/` directory
 /// beside it, compares the snapshots with the archive's database and adds
 /// the outcome to `report`: differences as `parquet_differs`, a file that
@@ -203,26 +260,13 @@ pub fn add_snapshots(report: &mut Report, archive: &Path, limits: &Limits) -> Re
         return Ok(false);
     }
     let tree = input::open(archive, limits)?;
-    let db_path = tree.path("var/messages.db");
+    let db_path = tree.database()?;
+    let shown = tree.shown("var/messages.db");
     let fdb = FixtureDb::prepare(&db_path)?;
-    let conn = fdb.open(&db_path)?;
+    let conn = fdb.open(&shown)?;
     let mut f = Findings::new(0);
-    let mut tables = Vec::new();
-    match thrum_parquet::check::check_connection(&dir, &conn, &db_path) {
-        Ok(pq) => {
-            tables = findings_of(&pq, &mut f);
-            let state = if pq.is_clean() { "equal to the database" } else { "DIFFER from the database" };
-            report.summary.insert("parquet".into(), json!(format!("{} ({} tables; {state})", dir.display(), pq.tables.len())));
-        }
-        Err(e) => {
-            let mut finding = Finding::new(Kind::ParquetUnreadable, format!("cannot read the Parquet snapshots: {e}"));
-            if let Some(file) = error_file(&e, &fixtures) {
-                finding = finding.file(file);
-            }
-            f.push(finding);
-            report.summary.insert("parquet".into(), json!(format!("{} (unreadable)", dir.display())));
-        }
-    }
+    let outcome = thrum_parquet::check::check_connection(&dir, &conn, &shown);
+    let tables = add_outcome(&dir, &fixtures, &outcome, &mut f, &mut report.summary);
     report.add(f, tables);
     Ok(true)
 }

@@ -8,7 +8,7 @@ pub use thrum_io::hash::{hex, sha256_hex};
 
 /// SHA-256 and size of a file, streamed.
 pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
-    let mut f = std::fs::File::open(path)?;
+    let mut f = thrum_io::regular::open_regular(path)?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     let mut size = 0u64;

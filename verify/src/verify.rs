@@ -81,17 +81,43 @@ pub fn copy_db(src: &Path) -> Result<DbCopy, InputError> {
 
 /// Like [`copy_db`]; the `-wal` is copied only when `with_wal`.
 pub fn copy_db_with(src: &Path, with_wal: bool) -> Result<DbCopy, InputError> {
-    if !src.is_file() {
-        return Err(InputError::MissingDatabase { path: src.to_path_buf() });
-    }
     let dir = input::temp_dir("verify-db-")?;
     let path = dir.path().join("messages.db");
-    std::fs::copy(src, &path).map_err(|e| InputError::io(src, e))?;
+    copy_regular(src, &path)?;
     let wal = dbfile::wal_path(src);
-    if with_wal && wal.is_file() {
-        std::fs::copy(&wal, dir.path().join("messages.db-wal")).map_err(|e| InputError::io(&wal, e))?;
+    if with_wal && std::fs::symlink_metadata(&wal).is_ok_and(|m| m.is_file()) {
+        copy_regular(&wal, &dir.path().join("messages.db-wal"))?;
     }
     Ok(DbCopy { _dir: dir, path })
+}
+
+/// Copies the regular file `src` to `dest` (created): never opens a FIFO
+/// or device; an error names the file it is about, and a full disk is
+/// "disk full while writing DEST".
+pub fn copy_regular(src: &Path, dest: &Path) -> Result<u64, InputError> {
+    let mut from = thrum_io::regular::open_regular(src).map_err(|e| input::db_file_error(src, src, e))?;
+    let mut to = std::fs::File::create(dest).map_err(|e| InputError::write(dest, e))?;
+    let n = copy_stream(&mut from, &mut to, src, dest)?;
+    to.sync_data().map_err(|e| InputError::write(dest, e))?;
+    Ok(n)
+}
+
+/// Copies `from` (read as `src`) into `to` (written as `dest`), telling
+/// read errors from write errors.
+fn copy_stream(from: &mut std::fs::File, to: &mut std::fs::File, src: &Path, dest: &Path) -> Result<u64, InputError> {
+    use std::io::{Read, Write};
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0u64;
+    loop {
+        let k = match from.read(&mut buf) {
+            Ok(0) => return Ok(n),
+            Ok(k) => k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(InputError::io(src, e)),
+        };
+        to.write_all(&buf[..k]).map_err(|e| InputError::write(dest, e))?;
+        n += k as u64;
+    }
 }
 
 /// Opens a database file and checks that it is one.
@@ -118,9 +144,8 @@ impl FixtureDb {
     /// applied (the database is copied without it); with none the database
     /// is read in place.
     pub fn prepare_with(src: &Path, wal: &WalStatus) -> Result<FixtureDb, InputError> {
-        if !src.is_file() {
-            return Err(InputError::MissingDatabase { path: src.to_path_buf() });
-        }
+        // SQLite would block on a FIFO and read a device
+        thrum_io::regular::regular_metadata(src).map_err(|e| input::db_file_error(src, src, e))?;
         Ok(match wal {
             WalStatus::Absent => FixtureDb::InPlace(src.to_path_buf()),
             WalStatus::Valid { .. } => FixtureDb::Copy(copy_db_with(src, true)?),
@@ -283,16 +308,13 @@ fn verify_into_early(
     let mut t = Timings::default();
     let mut clock = Instant::now();
 
-    let db_src = tree.path("var/messages.db");
-    if !db_src.is_file() {
-        return Err(InputError::MissingDatabase { path: db_src });
-    }
+    let db_src = tree.database()?;
     let wal = dbfile::check(&db_src, ".thrum/var/messages.db", findings);
     if opts.mode == Mode::Fixture {
         dbfile::check_wal_mode(&db_src, ".thrum/var/messages.db", findings);
     }
     let fixture_db = FixtureDb::prepare_with(&db_src, &wal)?;
-    let db = fixture_db.open(&db_src)?;
+    let db = fixture_db.open(&tree.shown("var/messages.db"))?;
     t.mark("open", &mut clock);
 
     // Schema, integrity and manifest checks need nothing from the replay:

@@ -120,7 +120,7 @@ pub enum ExtractError {
     Symlink { archive: PathBuf, entry: String, target: String },
     #[error("{archive}: entry \"{entry}\" is a hard link (to \"{target}\"); links are refused")]
     Hardlink { archive: PathBuf, entry: String, target: String },
-    #[error("{archive}: entry \"{entry}\" is a {kind}; only regular files and directories are allowed")]
+    #[error("{archive}: entry \"{entry}\" is {}; only regular files and directories are allowed", with_article(kind))]
     SpecialFile { archive: PathBuf, entry: String, kind: String },
     #[error("{archive}: entry \"{entry}\" appears twice")]
     Duplicate { archive: PathBuf, entry: String },
@@ -128,7 +128,7 @@ pub enum ExtractError {
     EntryTooLarge { archive: PathBuf, entry: String, size: u64, limit: u64 },
     #[error("{archive}: {subject} brings the expanded size to {total} bytes, over the limit of {} (raise with {})", format_bytes(*limit), Limit::TotalBytes.flag())]
     TotalTooLarge { archive: PathBuf, subject: Subject, total: u64, limit: u64 },
-    #[error("{archive}: more than {limit} entries (at {subject}; raise with {})", Limit::Entries.flag())]
+    #[error("{archive}: more than {} (at {subject}; raise with {})", entries(*limit), Limit::Entries.flag())]
     TooManyEntries { archive: PathBuf, subject: Subject, limit: u64 },
     #[error("{archive}: the {kind} at byte {offset} declares {size} bytes, over the fixed cap of {} for extension headers", format_bytes(*limit))]
     HeaderTooLarge { archive: PathBuf, kind: HeaderKind, offset: u64, size: u64, limit: u64 },
@@ -148,7 +148,27 @@ pub enum ExtractError {
     Io { path: PathBuf, error: std::io::Error },
 }
 
+/// `kind` with its indefinite article: "a FIFO", "an entry of unknown type 'Z'".
+fn with_article(kind: &str) -> String {
+    let an = kind.chars().next().is_some_and(|c| "aeiouAEIOU".contains(c));
+    format!("{} {kind}", if an { "an" } else { "a" })
+}
+
+/// "1 entry", "N entries".
+pub fn entries(n: u64) -> String {
+    if n == 1 {
+        "1 entry".into()
+    } else {
+        format!("{n} entries")
+    }
+}
+
 impl ExtractError {
+    /// "1 entry", "N entries" (for messages about extracted archives).
+    pub fn entries_text(n: u64) -> String {
+        entries(n)
+    }
+
     /// The entry the error names, if any (escaped and cut as stored).
     pub fn entry(&self) -> Option<&str> {
         use ExtractError::*;

@@ -419,7 +419,7 @@ impl<'a> Unpacker<'a> {
                 b'6' => return Err(special("FIFO")),
                 b'7' => return Err(special("contiguous file")),
                 b'S' => return Err(special("GNU sparse file")),
-                other => return Err(special(&format!("entry of type {:?}", other as char))),
+                other => return Err(special(&format!("entry of unknown type {:?}", other as char))),
             };
             let path = normalise(self.archive, &raw, &entry, kind == EntryKind::Dir)?;
             if size > self.limits.max_entry_bytes {

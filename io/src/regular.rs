@@ -1,0 +1,178 @@
+//! Opening input files only when they are regular files.
+//!
+//! A FIFO blocks `open` (and `read`) until a writer appears, and a device
+//! can produce endless data, so input is opened only after checking what
+//! it is: [`open_regular`] refuses anything but a regular file (a symbolic
+//! link is followed, and must lead to one) without blocking, and the check
+//! is repeated on the opened descriptor, so a file swapped in between is
+//! still refused. The refusal is an [`std::io::Error`] whose text says what
+//! the path is and that a regular file was expected; [`not_regular`] finds
+//! it in an error.
+
+use std::fs::{File, Metadata};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+/// What is at `path`, for messages ("a regular file", "a directory", "a
+/// FIFO (named pipe)", "a symbolic link to a character device", ...);
+/// `None` when nothing is there. Never opens the path.
+pub fn describe(path: &Path) -> Option<String> {
+    let m = std::fs::symlink_metadata(path).ok()?;
+    if m.file_type().is_symlink() {
+        return Some(match std::fs::metadata(path) {
+            Ok(t) => format!("a symbolic link to {}", kind_of(&t)),
+            Err(_) => "a dangling symbolic link".into(),
+        });
+    }
+    Some(kind_of(&m).into())
+}
+
+/// What a file of these metadata is, with its article.
+pub fn kind_of(m: &Metadata) -> &'static str {
+    let t = m.file_type();
+    if t.is_dir() {
+        return "a directory";
+    }
+    if t.is_file() {
+        return if m.len() == 0 { "an empty regular file" } else { "a regular file" };
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+    }
+    "a special file"
+}
+
+/// A path that exists but is not a regular file: the payload of the
+/// [`io::ErrorKind::InvalidInput`] errors of this module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotRegular {
+    pub path: PathBuf,
+    /// What is there (see [`describe`]).
+    pub found: String,
+}
+
+impl std::fmt::Display for NotRegular {
+    // the path is left to the caller's context, which names it already
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}; expected a regular file", self.found)
+    }
+}
+
+impl std::error::Error for NotRegular {}
+
+/// The [`NotRegular`] an error carries, if it is one.
+pub fn not_regular(e: &io::Error) -> Option<&NotRegular> {
+    e.get_ref().and_then(|r| r.downcast_ref::<NotRegular>())
+}
+
+fn refuse(path: &Path, found: Option<String>) -> io::Error {
+    let found = found.unwrap_or_else(|| "not a regular file".into());
+    io::Error::new(io::ErrorKind::InvalidInput, NotRegular { path: path.to_path_buf(), found })
+}
+
+/// The metadata of `path` (a symbolic link followed) when it is a regular
+/// file; a `NotFound` error when nothing is there, a [`NotRegular`] one
+/// when something else is (a dangling symbolic link included). Opens nothing.
+pub fn regular_metadata(path: &Path) -> io::Result<Metadata> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(m),
+        Ok(_) => Err(refuse(path, describe(path))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => match describe(path) {
+            Some(found) => Err(refuse(path, Some(found))),
+            None => Err(e),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether `path` exists in any form (a dangling symbolic link included).
+pub fn exists_at_all(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
+}
+
+/// Opens `path` for reading when it is a regular file (see the module
+/// documentation); never blocks on a FIFO and never reads a device.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    regular_metadata(path)?;
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // a FIFO swapped in after the check must not block the open
+        o.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let f = o.open(path)?;
+    let m = f.metadata()?;
+    if !m.is_file() {
+        return Err(refuse(path, Some(kind_of(&m).into())));
+    }
+    #[cfg(unix)]
+    {
+        // back to blocking reads (no effect on a regular file, but the
+        // descriptor is handed on)
+        let flags = rustix::fs::fcntl_getfl(&f).map_err(io::Error::from)?;
+        rustix::fs::fcntl_setfl(&f, flags - rustix::fs::OFlags::NONBLOCK).map_err(io::Error::from)?;
+    }
+    Ok(f)
+}
+
+/// [`std::fs::read`] of a regular file only ([`open_regular`]).
+pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
+    let mut f = open_regular(path)?;
+    let mut v = Vec::new();
+    f.read_to_end(&mut v)?;
+    Ok(v)
+}
+
+/// Whether an error means the disk (or the quota) is full.
+pub fn is_disk_full(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded)
+        || matches!(e.raw_os_error(), Some(28) | Some(122))
+}
+
+/// A write error on `path`: "disk full while writing PATH" when the disk
+/// or quota is full, else the error with the path.
+pub fn write_error(path: &Path, e: io::Error) -> io::Error {
+    if is_disk_full(&e) {
+        return io::Error::new(e.kind(), format!("disk full while writing {}", path.display()));
+    }
+    io::Error::new(e.kind(), format!("writing {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_fifo_and_device_without_blocking() {
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("p");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let e = open_regular(&fifo).unwrap_err();
+        assert_eq!(not_regular(&e).unwrap().found, "a FIFO (named pipe)");
+        assert_eq!(e.to_string(), "a FIFO (named pipe); expected a regular file");
+        let link = d.path().join("z");
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        assert_eq!(not_regular(&read_regular(&link).unwrap_err()).unwrap().found, "a symbolic link to a character device");
+        let dangling = d.path().join("x");
+        std::os::unix::fs::symlink(d.path().join("none"), &dangling).unwrap();
+        assert_eq!(not_regular(&open_regular(&dangling).unwrap_err()).unwrap().found, "a dangling symbolic link");
+        assert_eq!(open_regular(&d.path().join("none")).unwrap_err().kind(), io::ErrorKind::NotFound);
+        std::fs::write(d.path().join("f"), b"ok").unwrap();
+        assert_eq!(read_regular(&d.path().join("f")).unwrap(), b"ok");
+    }
+}
