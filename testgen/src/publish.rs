@@ -278,7 +278,7 @@ fn judge_once(dest: &Path, policy: &Policy, parent_dev: &dyn Fn(&Path) -> std::i
         });
     }
     let pdev = parent_dev(&parent).ctx("inspect", &parent)?;
-    if is_mount_point(meta.dev(), pdev, mount_root(dest)) {
+    if is_mount_point(meta.dev(), pdev, thrum_io::tree::mount_root(dest)) {
         return refuse(Found::MountPoint);
     }
     let mut rd = std::fs::read_dir(dest).ctx("read directory", dest)?;
@@ -313,21 +313,6 @@ fn non_directory_ancestor(dest: &Path) -> Option<PathBuf> {
 /// system share the device).
 fn is_mount_point(dev: u64, parent_dev: u64, mount_root: Option<bool>) -> bool {
     dev != parent_dev || mount_root == Some(true)
-}
-
-/// `STATX_ATTR_MOUNT_ROOT` of `p` when the kernel reports it.
-fn mount_root(p: &Path) -> Option<bool> {
-    #[cfg(target_os = "linux")]
-    {
-        use rustix::fs::{statx, AtFlags, StatxAttributes, StatxFlags, CWD};
-        let r = statx(CWD, p, AtFlags::SYMLINK_NOFOLLOW | AtFlags::NO_AUTOMOUNT, StatxFlags::empty()).ok()?;
-        r.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT).then(|| r.stx_attributes.contains(StatxAttributes::MOUNT_ROOT))
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = p;
-        None
-    }
 }
 
 fn refused(dest: &Path, found: Found, policy: &Policy) -> PublishError {
