@@ -185,12 +185,11 @@ fn default_fixture_matches_the_design() {
     let n = count(&db, "SELECT COUNT(*) FROM events");
     assert_eq!(n as usize, lines.len());
     let mut stmt = db.prepare("SELECT event_id, sequence, timestamp, event_json FROM events ORDER BY timestamp, event_id").unwrap();
-    let mut expect_seq = 1;
-    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))).unwrap() {
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))).unwrap();
+    for (expect_seq, row) in (1i64..).zip(rows) {
         let (id, seq, _, json) = row.unwrap();
         assert_eq!(seq, expect_seq, "sequence follows replay order");
         assert_eq!(lines.get(&id), Some(&json), "event_json of {id}");
-        expect_seq += 1;
     }
 
     // Files: 50 identities (v2), 50 context files, config.json, empty thrum.db.
