@@ -279,11 +279,11 @@ impl Profile {
             humans: scale(self.humans).min(extra_agents),
             active_sessions,
             // at least one session per agent, and an ended one for every agent without an active one
-            sessions: scale(self.sessions).max(agents + agents.saturating_sub(active_sessions)),
+            sessions: scale(self.sessions).max(agents.saturating_add(agents.saturating_sub(active_sessions))),
             group_members: None,
             // events.jsonl needs room for every registration, session and
             // group event plus one agent.update per active session
-            events: scale(self.events).max(6 * agents + 200),
+            events: scale(self.events).max(agents.saturating_mul(6).saturating_add(200)),
             subscriptions: scale(self.subscriptions),
             ..self.clone()
         }
