@@ -192,7 +192,8 @@ fn special_files_in_a_directory_input_are_described() {
     restore(&db, &keep);
 
     // the other files of the tree: findings
-    let cases: [(&str, fn(&Path), &str); 4] = [
+    type Case<'a> = (&'a str, fn(&Path), &'a str);
+    let cases: [Case; 4] = [
         ("config.json", mkfifo, "[file_not_regular] .thrum/config.json: a FIFO (named pipe); expected a regular file"),
         ("events.jsonl", link_to_dev_zero, "[file_not_regular] .thrum/events.jsonl: a symbolic link to a character device; expected a regular file"),
         ("identities/coordinator_auth.json", mkfifo, "[file_not_regular] .thrum/identities/coordinator_auth.json: a FIFO (named pipe); expected a regular file"),
