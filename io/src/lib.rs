@@ -12,6 +12,8 @@
 //! * [`text`]: input text (entry names) escaped and truncated for messages.
 
 pub mod cleanup;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod extract;
 pub mod hash;
 pub mod regular;

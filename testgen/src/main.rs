@@ -5,7 +5,6 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use thrum_gen::Profile;
-use thrum_io::extract::{Limit, Limits};
 
 /// Generates a complete, byte-reproducible Thrum `.thrum/` fixture: JSONL
 /// event logs, a schema-v13 SQLite database, identities and context files,
@@ -55,18 +54,8 @@ struct CorruptArgs {
     /// Seed of the target choice (file, line, row); same input, fault and seed give the same bytes.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Refuse an archive entry larger than this (as `verify`). Bytes, with an optional
-    /// suffix K, M, G or T (powers of 1024): 512K, 64M, 8G.
-    #[arg(long, default_value = Limit::EntryBytes.default_text(), value_name = "BYTES", value_parser = thrum_io::parse_bytes)]
-    max_entry_bytes: u64,
-    /// Refuse an archive whose entries expand to more than this in total (as `verify`).
-    /// Bytes, suffixes as above.
-    #[arg(long, default_value = Limit::TotalBytes.default_text(), value_name = "BYTES", value_parser = thrum_io::parse_bytes)]
-    max_total_bytes: u64,
-    /// Refuse an archive with more entries than this (as `verify`). A count, with an optional
-    /// decimal suffix k (x1000) or M (x1000000).
-    #[arg(long, default_value = Limit::Entries.default_text(), value_name = "N", value_parser = thrum_io::parse_count)]
-    max_entries: u64,
+    #[command(flatten)]
+    limits: thrum_io::cli::LimitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -341,7 +330,7 @@ fn corrupt(c: CorruptArgs) -> anyhow::Result<()> {
         return Err(testgen::Error::Usage("--fault, --in and --out are required".into()).into());
     };
     let fault = Fault::from_name(&name).ok_or_else(|| testgen::Error::Usage(format!("unknown fault {name}")))?;
-    let limits = Limits { max_entry_bytes: c.max_entry_bytes, max_total_bytes: c.max_total_bytes, max_entries: c.max_entries };
+    let limits = c.limits.limits();
     let a = corrupt::corrupt_with(&input, fault, c.seed, &out, &limits)?;
     let mut at = a.file.clone().unwrap_or_default();
     if let Some(l) = a.line {

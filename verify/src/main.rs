@@ -5,8 +5,8 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use verify::checks::Mode;
+use thrum_io::cli::LimitArgs;
 use verify::cleanup;
-use verify::extract::{Limit, Limits};
 use verify::report::{escape, EXIT_CONSISTENT, EXIT_UNUSABLE};
 
 const EXIT_CODES: &str = "Exit codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a stable `kind`)\n  2  unusable input (the message names the file and what was expected), or bad arguments\n  130, 143, 129  interrupted by SIGINT, SIGTERM, SIGHUP (its temporaries removed)";
@@ -18,27 +18,7 @@ struct Cli {
     cmd: Cmd,
 }
 
-#[derive(clap::Args, Clone)]
-struct LimitArgs {
-    /// Refuse an archive entry larger than this. Bytes, with an optional suffix K, M, G or T
-    /// (powers of 1024; KiB or KB alike): 512K, 64M, 8G.
-    #[arg(long, default_value = Limit::EntryBytes.default_text(), value_name = "BYTES", value_parser = thrum_io::parse_bytes)]
-    max_entry_bytes: u64,
-    /// Refuse an archive whose entries expand to more than this in total (every entry's data
-    /// counts, directories and extension headers included). Bytes, suffixes as above.
-    #[arg(long, default_value = Limit::TotalBytes.default_text(), value_name = "BYTES", value_parser = thrum_io::parse_bytes)]
-    max_total_bytes: u64,
-    /// Refuse an archive with more entries than this (PAX global headers count). A count, with
-    /// an optional decimal suffix k (x1000) or M (x1000000): 1M = 1000000.
-    #[arg(long, default_value = Limit::Entries.default_text(), value_name = "N", value_parser = thrum_io::parse_count)]
-    max_entries: u64,
-}
 
-impl LimitArgs {
-    fn limits(&self) -> Limits {
-        Limits { max_entry_bytes: self.max_entry_bytes, max_total_bytes: self.max_total_bytes, max_entries: self.max_entries }
-    }
-}
 
 #[derive(Subcommand)]
 enum Cmd {

@@ -6,13 +6,12 @@
 //! * the text result line, the JSON verdict and the exit code always agree,
 //!   Parquet snapshots included.
 
+mod checked_in_copy;
+use checked_in_copy::fixtures;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
-}
 
 fn verify(args: &[&str]) -> (i32, String, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_verify")).args(args).output().unwrap();
@@ -23,22 +22,8 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// A copy of `fixtures/` (archives, manifests, checksums, parquet/).
 fn copy_fixtures(to: &Path) -> PathBuf {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for e in std::fs::read_dir(from).unwrap() {
-            let e = e.unwrap();
-            if e.file_type().unwrap().is_dir() {
-                copy(&e.path(), &to.join(e.file_name()));
-            } else {
-                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-            }
-        }
-    }
-    let dir = to.join("fixtures");
-    copy(&fixtures(), &dir);
-    dir
+    checked_in_copy::copy_fixtures(to, "fixtures")
 }
 
 /// The checked-in fixture extracted into `to`/fx (a directory input).

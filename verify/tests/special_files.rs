@@ -7,6 +7,8 @@
 //! file, errors about archives name the archive and its entry, a full disk
 //! is named as such on the path being written.
 
+mod checked_in_copy;
+use checked_in_copy::fixtures;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -15,9 +17,6 @@ use std::time::{Duration, Instant};
 /// How long one run may take before it is killed and the test fails.
 const DEADLINE: Duration = Duration::from_secs(20);
 
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -60,22 +59,8 @@ fn link_to_dev_zero(p: &Path) {
     std::os::unix::fs::symlink("/dev/zero", p).unwrap();
 }
 
-/// A copy of `fixtures/` in `to`/fx.
 fn copy_fixtures(to: &Path) -> PathBuf {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for e in std::fs::read_dir(from).unwrap() {
-            let e = e.unwrap();
-            if e.file_type().unwrap().is_dir() {
-                copy(&e.path(), &to.join(e.file_name()));
-            } else {
-                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-            }
-        }
-    }
-    let dir = to.join("fx");
-    copy(&fixtures(), &dir);
-    dir
+    checked_in_copy::copy_fixtures(to, "fx")
 }
 
 /// The checked-in fixture extracted into `to`/NAME (a directory input).
