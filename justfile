@@ -11,9 +11,9 @@ check: regen
     git diff --exit-code fixtures/
     test -z "$(git status --porcelain fixtures/)"
 
-# Run every test.
+# Run every test (release profile: the same build as the binaries).
 test:
-    cargo test --workspace
+    cargo test --release --workspace
 
 # Prove the checked-in fixtures consistent, migratable, and their Parquet equal to SQLite.
 verify:
@@ -27,8 +27,7 @@ interop:
 
 # Benchmark generation (table + JSON); PROFILE=large for the scale scenario.
 bench PROFILE="default":
-    cargo build --release --bin testgen --bin verify
-    ./target/release/testgen bench --profile {{PROFILE}} --runs 5
+    cargo run --release --bin testgen -- bench --profile {{PROFILE}} --runs 5
 
 # Everything CI does.
 ci:
