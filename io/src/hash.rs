@@ -1,6 +1,8 @@
 //! Hex and SHA-256 helpers.
 
 use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::Path;
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -19,6 +21,29 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
+/// SHA-256 (lowercase hex) and size of the file at `path`, streamed.
+pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
+    sha256_reader(std::fs::File::open(path)?)
+}
+
+/// SHA-256 (lowercase hex) and length of everything `r` yields.
+pub fn sha256_reader(mut r: impl Read) -> std::io::Result<(String, u64)> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut size = 0u64;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        size += n as u64;
+        h.update(&buf[..n]);
+    }
+    Ok((hex(&h.finalize()), size))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -28,5 +53,6 @@ mod tests {
         assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
         assert_eq!(hex(&[]), "");
         assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(sha256_reader(&b"abc"[..]).unwrap(), (sha256_hex(b"abc"), 3));
     }
 }

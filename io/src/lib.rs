@@ -4,11 +4,15 @@
 //!   drop, on SIGINT/SIGTERM/SIGHUP, and by the next run when a run died);
 //! * [`extract`]: safe extraction of `.tar.zst` / `.tar.gz` archives, in
 //!   bounded memory and bounded work whatever the archive declares;
+//! * [`publish`]: building beside a destination and swapping it into
+//!   place atomically, under a policy that says what may be replaced;
+//! * [`record`]: ownership records (what a tool wrote below a directory);
 //! * [`size`]: parsing and printing of limits (`64M`, `8G`, `1k`);
 //! * [`hash`]: hex and SHA-256 helpers;
 //! * [`regular`]: input opened only when it is a regular file (never a FIFO or device);
 //! * [`uri`]: `file:` URIs for SQLite (an immutable read-only open);
-//! * [`tree`]: removing a directory tree without crossing a mount point;
+//! * [`tree`]: copying a directory tree, and removing one without crossing
+//!   a mount point;
 //! * [`text`]: input text (entry names) escaped and truncated for messages.
 
 pub mod cleanup;
@@ -16,6 +20,8 @@ pub mod cleanup;
 pub mod cli;
 pub mod extract;
 pub mod hash;
+pub mod publish;
+pub mod record;
 pub mod regular;
 pub mod size;
 pub mod text;

@@ -1,6 +1,8 @@
 //! Text from input (archive entry names, arguments), made safe and short
 //! for a terminal.
 
+use std::path::Path;
+
 /// `raw` for a message: invalid UTF-8 replaced, control characters, escape
 /// sequences, quotes and backslashes escaped (as Rust's `{:?}` does, without
 /// the surrounding quotes), and cut after `max` bytes of output with
@@ -25,6 +27,26 @@ pub fn shown(raw: &[u8], max: usize) -> String {
     }
     out
 }
+
+/// A name from the file system as it may be printed: control characters
+/// escaped (a name with a newline or an ANSI escape cannot forge output).
+pub fn shown_name(name: &str) -> String {
+    let mut s = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c.is_control() {
+            s.extend(c.escape_default());
+        } else {
+            s.push(c);
+        }
+    }
+    s
+}
+
+/// A path as it may be printed (see [`shown_name`]).
+pub fn shown_path(p: &Path) -> String {
+    shown_name(&p.to_string_lossy())
+}
+
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,5 @@
-//! Removing a directory tree without crossing into another file system.
+//! Directory trees: copying one ([`copy_tree`]), and removing one without
+//! crossing into another file system.
 //!
 //! `std::fs::remove_dir_all` does not follow symbolic links, but it does
 //! descend into a directory on which another file system is mounted (a bind
@@ -80,9 +81,78 @@ pub fn remove_dir_all(root: &Path) -> io::Result<()> {
     std::fs::remove_dir_all(root)
 }
 
+/// Why a tree could not be copied.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    /// Reading the source or writing the copy failed.
+    #[error("{action} {}: {source}", crate::text::shown_path(.path))]
+    Io {
+        /// What was being done (`copy`, `create directory`, ...).
+        action: &'static str,
+        /// The file or directory it was done to.
+        path: PathBuf,
+        /// The system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// The source holds an entry that is neither a regular file nor a
+    /// directory (a link, a device, a FIFO, a socket): nothing is followed.
+    #[error("{}: not a regular file or directory", crate::text::shown_path(.path))]
+    NotRegular {
+        /// The entry, below the source.
+        path: PathBuf,
+    },
+}
+
+/// Copies the tree `src` into `dest` (created, with its parents, when
+/// absent): regular files and directories only; any other entry is
+/// refused ([`CopyError::NotRegular`]) and nothing is followed.
+pub fn copy_tree(src: &Path, dest: &Path) -> Result<(), CopyError> {
+    let at = |action: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| CopyError::Io { action, path, source }
+    };
+    std::fs::create_dir_all(dest).map_err(at("create directory", dest))?;
+    let mut stack = vec![(src.to_path_buf(), dest.to_path_buf())];
+    while let Some((s, d)) = stack.pop() {
+        for e in std::fs::read_dir(&s).map_err(at("read directory", &s))? {
+            let e = e.map_err(at("read directory", &s))?;
+            let ft = e.file_type().map_err(at("stat", &e.path()))?;
+            let target = d.join(e.file_name());
+            if ft.is_dir() {
+                std::fs::create_dir(&target).map_err(at("create directory", &target))?;
+                stack.push((e.path(), target));
+            } else if ft.is_file() {
+                std::fs::copy(e.path(), &target).map_err(at("copy", &e.path()))?;
+            } else {
+                return Err(CopyError::NotRegular { path: e.path() });
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copies_files_and_directories_and_refuses_links() {
+        let d = tempfile::tempdir().unwrap();
+        let src = d.path().join("src");
+        std::fs::create_dir_all(src.join("a/empty")).unwrap();
+        std::fs::write(src.join("a/f"), "f").unwrap();
+        std::fs::write(src.join("top"), "t").unwrap();
+        let dest = d.path().join("out/copy");
+        copy_tree(&src, &dest).unwrap();
+        assert_eq!(std::fs::read(dest.join("a/f")).unwrap(), b"f");
+        assert_eq!(std::fs::read(dest.join("top")).unwrap(), b"t");
+        assert!(dest.join("a/empty").is_dir());
+        std::os::unix::fs::symlink("/etc/hostname", src.join("a/link")).unwrap();
+        let e = copy_tree(&src, &d.path().join("again")).unwrap_err();
+        assert!(matches!(&e, CopyError::NotRegular { path } if *path == src.join("a/link")), "{e:?}");
+        assert_eq!(e.to_string(), format!("{}: not a regular file or directory", src.join("a/link").display()));
+    }
 
     #[test]
     fn removes_a_plain_tree_and_keeps_what_links_point_to() {

@@ -55,16 +55,9 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
-/// Hex SHA-256 of a digest.
-pub fn hex(d: &[u8]) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// SHA-256 and size of a file.
 pub fn hash_file(path: &Path) -> Result<(String, u64)> {
-    let mut h = Hashing { inner: File::open(path).ctx("open", path)?, hash: Sha256::new(), n: 0 };
-    std::io::copy(&mut h, &mut std::io::sink()).ctx("read", path)?;
-    Ok((hex(&h.hash.finalize()), h.n))
+    thrum_io::hash::sha256_file(path).ctx("read", path)
 }
 
 /// Archives `thrum_dir` as `.thrum/…` into `dest`; returns the files' hashes.
@@ -129,13 +122,13 @@ pub fn write_gated(thrum_dir: &Path, dest: &Path, mtime: u64, workers: usize, ga
             h.set_size(size);
             let mut r = Hashing { inner: File::open(&path).ctx("open", &path)?, hash: Sha256::new(), n: 0 };
             builder.append_data(&mut h, &rel, &mut r).ctx("archive", &path)?;
-            entries.push(FileEntry { path: rel, sha256: hex(&r.hash.finalize()), size: r.n });
+            entries.push(FileEntry { path: rel, sha256: thrum_io::hash::hex(&r.hash.finalize()), size: r.n });
         }
     }
     let enc = builder.into_inner().ctx("finish tar stream", dest)?;
     let mut w = enc.finish().ctx("finish zstd stream", dest)?;
     w.flush().ctx("write", dest)?;
-    let archive = FileEntry { path: dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), sha256: hex(&w.hash.finalize()), size: w.n };
+    let archive = FileEntry { path: dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), sha256: thrum_io::hash::hex(&w.hash.finalize()), size: w.n };
     w.inner.into_inner().map_err(|e| e.into_error()).ctx("write", dest)?.sync_all().ctx("sync", dest)?;
     Ok((entries, archive))
 }

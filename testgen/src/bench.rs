@@ -149,9 +149,9 @@ impl WorkDir {
     pub fn create(parent: &Path) -> Result<WorkDir> {
         let created_parent = match std::fs::metadata(parent) {
             Ok(m) if m.is_dir() => None,
-            Ok(_) => return Err(crate::Error::Usage(format!("--work {} is not a directory", crate::publish::shown_path(parent)))),
+            Ok(_) => return Err(crate::Error::Usage(format!("--work {} is not a directory", thrum_io::text::shown_path(parent)))),
             Err(_) if std::fs::symlink_metadata(parent).is_ok() => {
-                return Err(crate::Error::Usage(format!("--work {} is a dangling symbolic link", crate::publish::shown_path(parent))))
+                return Err(crate::Error::Usage(format!("--work {} is a dangling symbolic link", thrum_io::text::shown_path(parent))))
             }
             Err(_) => {
                 std::fs::create_dir_all(parent).ctx("create directory", parent)?;

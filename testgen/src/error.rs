@@ -26,7 +26,10 @@ pub enum Error {
     Usage(String),
     /// The destination may not be replaced, or publishing failed.
     #[error(transparent)]
-    Publish(#[from] crate::publish::PublishError),
+    Publish(#[from] thrum_io::publish::PublishError),
+    /// A tree could not be copied.
+    #[error(transparent)]
+    Copy(#[from] thrum_io::tree::CopyError),
     /// A step could not go on because another one failed or broke an
     /// invariant of the run (the first failure is reported too).
     #[error("{0}")]

@@ -8,14 +8,12 @@
 
 pub mod archive;
 pub mod bench;
-pub mod corrupt;
 pub mod error;
 pub mod events;
 pub mod manifest;
 
 pub mod parquet;
 pub mod pass;
-pub mod publish;
 pub mod recognise;
 pub mod sqlite;
 pub mod tree;
@@ -23,7 +21,13 @@ pub mod v5;
 
 pub use error::{Error, Result};
 
+/// The chaos catalogue behind `testgen corrupt` (the `thrum-chaos` crate).
+pub mod corrupt {
+    pub use thrum_chaos::{corrupt, corrupt_with, extract, render_list, Applied, CorruptError, Fault, FaultInfo, CATALOGUE, LINE_LIMIT};
+}
+
 use error::IoContext;
+use thrum_io::publish;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use thrum_gen::{Plan, Profile};
@@ -384,9 +388,9 @@ pub fn generate(opts: &Options) -> Result<Report> {
         let tree = publish::Staging::new(&tree_dir.join(".thrum"), recognise::TREE)?;
         std::fs::remove_dir(&tree.dir).ctx("prepare", &tree.dir)?;
         if std::fs::rename(&thrum_dir, &tree.dir).is_err() {
-            copy_dir(&thrum_dir, &tree.dir)?;
+            thrum_io::tree::copy_tree(&thrum_dir, &tree.dir)?;
         }
-        let record = recognise::Record::new(recognise::KIND_TREE, recognise::file_sizes(&tree.dir).ctx("read", &tree.dir)?);
+        let record = recognise::new_record(recognise::KIND_TREE, recognise::file_sizes(&tree.dir).ctx("read", &tree.dir)?);
         recognise::check_tree_record(tree_dir)?;
         tree.publish()?;
         recognise::write_tree_record(tree_dir, &record).ctx("write", tree_dir.join(recognise::TREE_RECORD))?;
@@ -491,20 +495,6 @@ pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
     staging.publish()?;
     ph.done("publish");
     Ok(Report { out: opts.out.clone(), table_counts: Vec::new(), total_events: lines.values().sum(), phases: ph.list, bytes })
-}
-
-/// Copies the tree `src` to `dest`, which must not exist (a staging path).
-fn copy_dir(src: &Path, dest: &Path) -> Result<()> {
-    std::fs::create_dir(dest).ctx("create directory", dest)?;
-    for (rel, path, is_dir) in archive::walk(src, "")? {
-        let target = dest.join(rel.trim_start_matches('/'));
-        if is_dir {
-            std::fs::create_dir_all(&target).ctx("create directory", &target)?;
-        } else {
-            std::fs::copy(&path, &target).ctx("copy", &path)?;
-        }
-    }
-    Ok(())
 }
 
 pub mod progress {

@@ -215,7 +215,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<testgen::corrupt::CorruptError>() {
             return e.exit_code();
         }
-        if let Some(e) = cause.downcast_ref::<testgen::publish::PublishError>() {
+        if let Some(e) = cause.downcast_ref::<thrum_io::publish::PublishError>() {
             return e.exit_code();
         }
     }

@@ -226,7 +226,7 @@ fn manifest_and_sums_describe_the_files() {
     for f in m["files"].as_array().unwrap() {
         let bytes = std::fs::read(tree.join(f["path"].as_str().unwrap())).unwrap();
         assert_eq!(f["size"].as_u64().unwrap(), bytes.len() as u64);
-        assert_eq!(f["sha256"].as_str().unwrap(), testgen::archive::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes)));
+        assert_eq!(f["sha256"].as_str().unwrap(), thrum_io::hash::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes)));
     }
     let db = Connection::open(tree.join(".thrum/var/messages.db")).unwrap();
     for (t, n) in m["counts"]["tables"].as_object().unwrap() {

@@ -259,7 +259,7 @@ fn concurrent_regenerations_end_with_one_complete_fixture_and_no_temporaries() {
 }
 
 /// The outputs of the race below: a directory holding only `who`.
-const WHO: testgen::publish::Policy = testgen::publish::Policy {
+const WHO: thrum_io::publish::Policy = thrum_io::publish::Policy {
     tool: "the test",
     flag: "--out",
     recognise: |dir| {
@@ -267,7 +267,7 @@ const WHO: testgen::publish::Policy = testgen::publish::Policy {
         if names == ["who"] {
             Ok(())
         } else {
-            Err(testgen::publish::Unrecognised::Not(format!("{names:?}")))
+            Err(thrum_io::publish::Unrecognised::Not(format!("{names:?}")))
         }
     },
 };
@@ -292,7 +292,7 @@ fn racing_publications_into_a_new_destination_all_succeed() {
                         std::fs::create_dir(&src).unwrap();
                         std::fs::write(src.join("who"), i.to_string()).unwrap();
                         barrier.wait();
-                        testgen::publish::swap_into_place(&src, dest, &WHO).map_err(|e| e.to_string())
+                        thrum_io::publish::swap_into_place(&src, dest, &WHO).map_err(|e| e.to_string())
                     })
                 })
                 .collect();

@@ -1,0 +1,111 @@
+//! Why a corrupted copy could not be made.
+
+use std::path::{Path, PathBuf};
+use thrum_io::extract::ExtractError;
+use thrum_io::publish::PublishError;
+
+/// Why a corrupted copy could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum CorruptError {
+    /// The input is neither a fixture archive nor a directory holding one.
+    #[error("{path}: expected a .tar.zst fixture archive, a directory containing .thrum/ (or thrum-fixture.tar.zst), or a .thrum directory")]
+    NotAFixture {
+        /// The input.
+        path: PathBuf,
+    },
+    /// The input is a fixture, but not a v13 one.
+    #[error("{path}: not a v13 fixture: {reason}")]
+    NotV13 {
+        /// The input.
+        path: PathBuf,
+        /// What is missing.
+        reason: String,
+    },
+    /// An entry of the input tree may not be copied.
+    #[error("{archive}: refused archive entry {entry:?}: {reason}")]
+    Refused {
+        /// The input tree.
+        archive: PathBuf,
+        /// The entry refused.
+        entry: String,
+        /// Why.
+        reason: String,
+    },
+    /// The archive was refused, or could not be extracted.
+    #[error(transparent)]
+    Extract(ExtractError),
+    /// The fixture holds nothing the fault could change.
+    #[error("{path}: the fixture has no target for fault {fault}: {reason}")]
+    NoTarget {
+        /// The input.
+        path: PathBuf,
+        /// The fault's name.
+        fault: &'static str,
+        /// What the fixture lacks.
+        reason: String,
+    },
+    /// Reading the input or writing the copy failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file or directory it was done to.
+        path: PathBuf,
+        /// The system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The copy's database could not be read or changed.
+    #[error("SQLite database {path}: {source}")]
+    Sqlite {
+        /// The database.
+        path: PathBuf,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The output directory may not be replaced, or publishing failed.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+}
+
+impl CorruptError {
+    /// True when the input, not the machine, is at fault (the CLI exits 2).
+    pub fn is_input_error(&self) -> bool {
+        match self {
+            CorruptError::Extract(e) => e.is_input_error(),
+            CorruptError::Publish(e) => e.is_refusal(),
+            e => matches!(e, CorruptError::NotAFixture { .. } | CorruptError::NotV13 { .. } | CorruptError::Refused { .. } | CorruptError::NoTarget { .. }),
+        }
+    }
+
+    /// Exit code for the command line: 2 for an input error (a refused
+    /// output directory included), else 1.
+    pub fn exit_code(&self) -> u8 {
+        if self.is_input_error() {
+            2
+        } else {
+            1
+        }
+    }
+}
+
+
+/// The result of the chaos catalogue's steps.
+pub type Result<T, E = CorruptError> = std::result::Result<T, E>;
+
+/// Attaches the action and the path to an I/O error of a corruption.
+pub(crate) trait CorruptContext<T> {
+    fn ctx(self, action: &'static str, path: &Path) -> Result<T>;
+}
+
+impl<T> CorruptContext<T> for std::io::Result<T> {
+    fn ctx(self, action: &'static str, path: &Path) -> Result<T> {
+        self.map_err(|source| CorruptError::Io { action, path: path.to_path_buf(), source })
+    }
+}
+
+/// Attaches the database's path to a SQLite error.
+pub(crate) fn sql<T>(r: rusqlite::Result<T>, path: &Path) -> Result<T> {
+    r.map_err(|source| CorruptError::Sqlite { path: path.to_path_buf(), source })
+}
