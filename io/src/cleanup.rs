@@ -266,12 +266,15 @@ pub struct TempFile {
 }
 
 impl TempFile {
+    /// Where the file is.
     pub fn path(&self) -> &Path {
         &self.guard.path
     }
+    /// The open file.
     pub fn as_file(&self) -> &File {
         &self.file
     }
+    /// The open file, to write.
     pub fn as_file_mut(&mut self) -> &mut File {
         &mut self.file
     }

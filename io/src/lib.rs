@@ -14,6 +14,13 @@
 //! * [`tree`]: copying a directory tree, and removing one without crossing
 //!   a mount point;
 //! * [`text`]: input text (entry names) escaped and truncated for messages.
+//!
+//! Each module is one mechanism and is public as its namespace (callers
+//! import by module path: `thrum_io::publish::Staging`); the items most
+//! callers need are re-exported at the root. Submodules that implement a
+//! mechanism (the tar reader, the publish steps) are private.
+
+#![deny(missing_docs)]
 
 pub mod cleanup;
 #[cfg(feature = "cli")]
@@ -29,4 +36,8 @@ pub mod tree;
 pub mod uri;
 
 pub use extract::{extract, ExtractError, Limit, Limits};
+pub use hash::{hex, sha256_file, sha256_hex};
+pub use publish::{Policy, PublishError, Staging};
+pub use record::Record;
+pub use tree::{copy_tree, CopyError};
 pub use size::{parse_bytes, parse_count, SizeError};

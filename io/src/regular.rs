@@ -59,6 +59,7 @@ pub fn kind_of(m: &Metadata) -> &'static str {
 /// [`io::ErrorKind::InvalidInput`] errors of this module.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotRegular {
+    /// The path.
     pub path: PathBuf,
     /// What is there (see [`describe`]).
     pub found: String,

@@ -23,14 +23,36 @@ pub const COUNT_EXPECTED: &str = "a whole number with an optional suffix k (x100
 /// truncated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SizeError {
+    /// Nothing was given.
     #[error("empty value; expected {expected}")]
-    Empty { expected: &'static str },
+    Empty {
+        /// What a value looks like.
+        expected: &'static str,
+    },
+    /// The digits are not a number.
     #[error("\"{input}\" is not a number; expected {expected}")]
-    NotANumber { input: String, expected: &'static str },
+    NotANumber {
+        /// The input, shown.
+        input: String,
+        /// What a value looks like.
+        expected: &'static str,
+    },
+    /// The suffix is not one of the units.
     #[error("\"{input}\" has an unknown suffix \"{suffix}\"; expected {expected}")]
-    UnknownSuffix { input: String, suffix: String, expected: &'static str },
+    UnknownSuffix {
+        /// The input, shown.
+        input: String,
+        /// The suffix, shown.
+        suffix: String,
+        /// What a value looks like.
+        expected: &'static str,
+    },
+    /// The value does not fit in 64 bits.
     #[error("\"{input}\" is too large (the largest value is {max})", max = u64::MAX)]
-    Overflow { input: String },
+    Overflow {
+        /// The input, shown.
+        input: String,
+    },
 }
 
 /// Splits `s` into its digits and its suffix (spaces between them allowed).

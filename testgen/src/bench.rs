@@ -15,11 +15,17 @@ use std::time::Instant;
 /// What a generation run reports to a parent (`--report-json`).
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct RunReport {
+    /// Profile name (with overrides).
     pub profile: String,
+    /// Messages generated.
     pub messages: u64,
+    /// Event lines written.
     pub events: u64,
+    /// (phase, wall time in ms).
     pub phases: Vec<(String, f64)>,
+    /// Bytes of every artifact.
     pub bytes: u64,
+    /// Peak resident set size, KiB.
     pub peak_rss_kib: u64,
 }
 
@@ -32,6 +38,7 @@ pub fn peak_rss_kib() -> u64 {
 }
 
 impl RunReport {
+    /// The report of a finished run of this process.
     pub fn from_report(r: &crate::Report, profile: &str, messages: u64) -> RunReport {
         RunReport {
             profile: profile.to_string(),
@@ -44,41 +51,65 @@ impl RunReport {
     }
 }
 
+/// One phase's wall times over the runs of a scenario.
 #[derive(Debug, Clone, Serialize)]
 pub struct PhaseStats {
+    /// Phase name.
     pub phase: String,
+    /// Rows the phase handles (0 when not row-based).
     pub rows: u64,
+    /// Median, ms.
     pub p50_ms: f64,
+    /// 95th percentile, ms.
     pub p95_ms: f64,
+    /// 99th percentile, ms.
     pub p99_ms: f64,
+    /// Rows per second at the median.
     pub rows_per_s: f64,
 }
 
+/// A floor: the time an external tool takes for comparable work.
 #[derive(Debug, Clone, Serialize)]
 pub struct Floor {
+    /// Short name (`sqlite3`, `zstd`).
     pub name: String,
+    /// The command timed.
     pub command: String,
+    /// Median, ms.
     pub p50_ms: f64,
     /// Our comparable phase time divided by the floor.
     pub ratio: f64,
+    /// Our phase it is compared with.
     pub compared_with: String,
 }
 
+/// One profile timed over repeated runs.
 #[derive(Debug, Clone, Serialize)]
 pub struct Scenario {
+    /// Profile name.
     pub profile: String,
+    /// Runs timed.
     pub runs: usize,
+    /// Worker threads of each run.
     pub jobs: usize,
+    /// Per-phase statistics.
     pub phases: Vec<PhaseStats>,
+    /// Largest peak RSS of the runs, MiB.
     pub peak_rss_mib: f64,
+    /// Bytes of every artifact of one run.
     pub bytes_written: u64,
+    /// The external floors.
     pub floors: Vec<Floor>,
 }
 
+/// What `testgen bench` prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
+    /// CPU model and memory.
     pub machine: String,
+    /// Cores available.
     pub cores: usize,
+    /// One per profile.
     pub scenarios: Vec<Scenario>,
 }
 
@@ -120,14 +151,20 @@ fn machine() -> String {
 
 /// Options of one benchmark invocation.
 pub struct BenchOptions {
+    /// Profiles to time, one scenario each.
     pub profiles: Vec<String>,
+    /// Runs per scenario.
     pub runs: usize,
+    /// Worker threads of each run.
     pub jobs: usize,
     /// Where the scratch directory is created ([`WorkDir`]); nothing else
     /// in it is touched.
     pub work: PathBuf,
+    /// Time the sqlite3 and zstd floors too.
     pub floors: bool,
+    /// The verify binary, to time `verify replay` too.
     pub verify: Option<PathBuf>,
+    /// Seed of the runs.
     pub seed: u64,
 }
 
@@ -146,6 +183,7 @@ pub struct WorkDir {
 const WORK_PREFIX: &str = "testgen-bench-";
 
 impl WorkDir {
+    /// Creates the scratch directory in `parent` (see [`WorkDir`]).
     pub fn create(parent: &Path) -> Result<WorkDir> {
         let created_parent = match std::fs::metadata(parent) {
             Ok(m) if m.is_dir() => None,
@@ -163,6 +201,7 @@ impl WorkDir {
         Ok(WorkDir { dir, created_parent })
     }
 
+    /// The scratch directory.
     pub fn path(&self) -> &Path {
         self.dir.path()
     }

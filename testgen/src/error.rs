@@ -3,25 +3,41 @@ use std::path::PathBuf;
 /// Everything that can stop a generation run.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The seed and profile give no plan (an invalid volume).
     #[error("{0}")]
     Plan(#[from] thrum_gen::plan::PlanError),
+    /// Reading or writing a file failed.
     #[error("{action} {path}: {source}")]
     Io {
+        /// What was being done.
         action: &'static str,
+        /// The file or directory it was done to.
         path: PathBuf,
+        /// The system's error.
         #[source]
         source: std::io::Error,
     },
+    /// SQLite refused a statement.
     #[error("SQLite database {path}: {source}")]
     Sqlite {
+        /// The database.
         path: PathBuf,
+        /// SQLite's error.
         #[source]
         source: rusqlite::Error,
     },
+    /// The finished database failed its integrity or foreign-key check.
     #[error("database {path} failed its check: {detail}")]
-    Integrity { path: PathBuf, detail: String },
+    Integrity {
+        /// The database.
+        path: PathBuf,
+        /// What the check reported.
+        detail: String,
+    },
+    /// The Parquet writer failed.
     #[error("Parquet: {0}")]
     Parquet(String),
+    /// An invalid option or combination of options.
     #[error("invalid option: {0}")]
     Usage(String),
     /// The destination may not be replaced, or publishing failed.
@@ -49,6 +65,7 @@ impl Error {
     }
 }
 
+/// The result of testgen's steps.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Attaches the action and path to an I/O error.

@@ -1,18 +1,20 @@
-//! The event pass: walks the timeline once, renders every line once (in
-//! parallel chunks), and hands each line to the JSONL shards and to the
-//! SQLite `events` table.
+//! The JSONL files of a `.thrum/` tree: `events.jsonl` and one shard per
+//! agent (`messages/NAME.jsonl`).
+//!
+//! [`JsonlFiles`] writes lines it is given. In a whole run it is fed by the
+//! row pass ([`crate::pass`]), which renders each line once for the files,
+//! the `events` table and Parquet alike. A `--shard` slice has no database
+//! and no row pass: [`write`] walks the slice's timeline itself, renders
+//! its lines in parallel chunks (in order) and writes them.
 
 use crate::error::{IoContext, Result};
-use crate::sqlite::Inserter;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use thrum_gen::render::{self, Scratch};
-use thrum_gen::rows;
 use thrum_gen::timeline::{Ev, Timeline, TimelineEvent};
 use thrum_gen::Plan;
-use thrum_schemas::catalogue::EVENTS;
 
 const CHUNK: usize = 8192;
 
@@ -108,8 +110,9 @@ impl JsonlFiles {
     }
 }
 
-/// Writes events.jsonl, messages/*.jsonl under `root` and the `events` rows.
-pub fn write(plan: &Plan, timeline: Timeline, jobs: usize, root: &Path, mut db: Option<&mut Inserter>, mut progress: impl FnMut(u64)) -> Result<LineCounts> {
+/// Writes the lines of `timeline` (a slice's) to events.jsonl and
+/// messages/*.jsonl under `root`, rendered on up to `jobs` threads.
+pub fn write(plan: &Plan, timeline: Timeline, jobs: usize, root: &Path, mut progress: impl FnMut(u64)) -> Result<LineCounts> {
     let mut files = JsonlFiles::create(plan, root)?;
     let mut timeline = timeline;
     let mut chunk: Vec<TimelineEvent> = Vec::with_capacity(CHUNK);
@@ -129,18 +132,12 @@ pub fn write(plan: &Plan, timeline: Timeline, jobs: usize, root: &Path, mut db: 
                 handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
             })
         };
-        let mut k = 0;
         for part in &parts {
             let mut start = 0;
             for &(end, shard) in &part.ends {
                 let line = &part.text[start..end];
                 start = end;
-                let e = &chunk[k];
-                k += 1;
                 files.write(shard.map_or(crate::pass::File::Events, crate::pass::File::Shard), line)?;
-                if let Some(db) = db.as_deref_mut() {
-                    db.insert(&EVENTS, &rows::event_row(plan, e, rows::event_type(e), line))?;
-                }
             }
         }
         progress(chunk.len() as u64);

@@ -6,18 +6,19 @@
 //! the archive compresses the tree while SQLite builds its indexes. Output
 //! is staged beside the destination and swapped into place atomically.
 
-pub mod archive;
-pub mod bench;
-pub mod error;
-pub mod events;
-pub mod manifest;
+#![deny(missing_docs)]
 
-pub mod parquet;
-pub mod pass;
+mod archive;
+pub mod bench;
+mod error;
+mod events;
+mod manifest;
+mod parquet;
+mod pass;
 pub mod recognise;
-pub mod sqlite;
-pub mod tree;
-pub mod v5;
+mod sqlite;
+mod tree;
+mod v5;
 
 pub use error::{Error, Result};
 
@@ -35,10 +36,13 @@ use thrum_schemas::catalogue::EVENTS;
 
 /// File name of the v13 archive.
 pub const ARCHIVE: &str = "thrum-fixture.tar.zst";
+/// File name of the v13 manifest.
 pub const MANIFEST: &str = "manifest.json";
 /// File names of the v5-era fixture (input of `verify migrate`).
 pub const ARCHIVE_V5: &str = "thrum-fixture-v5.tar.zst";
+/// File name of the v5-era manifest.
 pub const MANIFEST_V5: &str = "manifest-v5.json";
+/// File name of the checksums of every artifact (`sha256sum -c` format).
 pub const SUMS: &str = "SHA256SUMS";
 /// Up to this many messages the v5-era fixture is written by default.
 pub const V5_DEFAULT_MAX_MESSAGES: u64 = 100_000;
@@ -48,7 +52,9 @@ pub const GENERATOR: &str = concat!("testgen ", env!("CARGO_PKG_VERSION"));
 /// What to generate and where.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// Seed of every random choice.
     pub seed: u64,
+    /// Volumes (a named profile, possibly with overrides).
     pub profile: Profile,
     /// Directory that receives the artifacts (replaced atomically, only
     /// when absent, empty or a previous output: see [`recognise`]).
@@ -65,6 +71,7 @@ pub struct Options {
 }
 
 impl Options {
+    /// The default fixture (seed 42, default profile, one job, v5 too) into `out`.
     pub fn new(out: impl Into<PathBuf>) -> Options {
         Options { seed: 42, profile: Profile::default_profile(), out: out.into(), tree: None, jobs: 1, progress: false, v5: true }
     }
@@ -73,8 +80,11 @@ impl Options {
 /// What a run produced.
 #[derive(Debug, Clone)]
 pub struct Report {
+    /// Where the artifacts are.
     pub out: PathBuf,
+    /// Rows per table of the v13 database (none for a slice).
     pub table_counts: Vec<(String, u64)>,
+    /// Lines of every JSONL file together.
     pub total_events: u64,
     /// (phase, wall time).
     pub phases: Vec<(&'static str, Duration)>,
@@ -475,7 +485,7 @@ pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
     std::fs::create_dir_all(thrum_dir.join("messages")).ctx("create directory", thrum_dir.join("messages"))?;
     let range = thrum_gen::timeline::slice_messages(plan.profile.messages, i, n);
     let bar = bars.bar("events", plan.total_events() / n);
-    let lines = events::write(&plan, thrum_gen::timeline::Timeline::slice(&plan, i, n), opts.jobs, &thrum_dir, None, |k| bar.inc(k))?;
+    let lines = events::write(&plan, thrum_gen::timeline::Timeline::slice(&plan, i, n), opts.jobs, &thrum_dir, |k| bar.inc(k))?;
     bar.finish();
     ph.done("events");
     let parquet_files = parquet::write_hashed(&plan, &staging.dir.join(parquet::DIR), i, n, |_| {})?;
@@ -497,7 +507,7 @@ pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
     Ok(Report { out: opts.out.clone(), table_counts: Vec::new(), total_events: lines.values().sum(), phases: ph.list, bytes })
 }
 
-pub mod progress {
+mod progress {
     //! Progress bars: one line per phase (phases running side by side get
     //! a line each), drawn only on a terminal and never with `--quiet`.
     use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -541,5 +551,13 @@ pub mod progress {
                 b.finish();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_chaos_catalogue_looks_for_the_archive_testgen_writes() {
+        assert_eq!(thrum_chaos::FIXTURE_ARCHIVE, super::ARCHIVE);
     }
 }

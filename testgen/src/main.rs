@@ -197,30 +197,49 @@ fn main() -> ExitCode {
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("testgen: error: {}", chain(&e));
-            ExitCode::from(exit_code(&e))
+        Err(f) => {
+            eprintln!("testgen: error: {}", chain(&f.error));
+            ExitCode::from(f.code)
         }
     }
 }
 
-/// The exit code the library's error chooses (2: the request is at fault,
-/// such as an invalid option or a destination that may not be replaced;
-/// 1: anything else).
-fn exit_code(e: &anyhow::Error) -> u8 {
-    for cause in e.chain() {
-        if let Some(e) = cause.downcast_ref::<testgen::Error>() {
-            return e.exit_code();
-        }
-        if let Some(e) = cause.downcast_ref::<testgen::corrupt::CorruptError>() {
-            return e.exit_code();
-        }
-        if let Some(e) = cause.downcast_ref::<thrum_io::publish::PublishError>() {
-            return e.exit_code();
-        }
-    }
-    1
+/// A failed command: the error with its context, and the exit code the
+/// library's error chose (2: the request is at fault, such as an invalid
+/// option or a destination that may not be replaced; 1: anything else).
+struct Failure {
+    error: anyhow::Error,
+    code: u8,
 }
+
+impl Failure {
+    /// Adds context to the error; the exit code stays.
+    fn context(self, what: String) -> Failure {
+        Failure { error: self.error.context(what), code: self.code }
+    }
+}
+
+impl From<testgen::Error> for Failure {
+    fn from(e: testgen::Error) -> Failure {
+        Failure { code: e.exit_code(), error: e.into() }
+    }
+}
+
+impl From<testgen::corrupt::CorruptError> for Failure {
+    fn from(e: testgen::corrupt::CorruptError) -> Failure {
+        Failure { code: e.exit_code(), error: e.into() }
+    }
+}
+
+/// Failures of the command line itself (writing a report, locating the
+/// binary): exit 1.
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Failure {
+        Failure { error, code: 1 }
+    }
+}
+
+type CmdResult = Result<(), Failure>;
 
 /// The error and its causes joined by ": ", skipping a cause whose text
 /// its parent's message already ends with (the library's errors name their
@@ -254,7 +273,7 @@ fn jobs(j: Option<u16>) -> usize {
     j.map(usize::from).unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
 }
 
-fn generate(cli: GenArgs) -> anyhow::Result<()> {
+fn generate(cli: GenArgs) -> CmdResult {
     let plan_error = |e: thrum_gen::profile::ProfileError| testgen::Error::Plan(e.into());
     let profile = Profile::named(&cli.profile).map_err(plan_error)?;
     let profile = Profile::with_overrides(profile, &cli.overrides.volumes()).map_err(plan_error)?;
@@ -267,11 +286,11 @@ fn generate(cli: GenArgs) -> anyhow::Result<()> {
     .map_err(|e| {
         // a refusal names the destination and what is there already
         let refused = matches!(&e, testgen::Error::Publish(p) if p.is_refusal());
-        let e = anyhow::Error::from(e);
+        let f = Failure::from(e);
         if refused {
-            e
+            f
         } else {
-            e.context(format!("generating the fixture into {}", cli.out.display()))
+            f.context(format!("generating the fixture into {}", cli.out.display()))
         }
     })?;
     if cli.timings {
@@ -281,7 +300,8 @@ fn generate(cli: GenArgs) -> anyhow::Result<()> {
     }
     if let Some(path) = &cli.report_json {
         let r = testgen::bench::RunReport::from_report(&report, &name, messages);
-        std::fs::write(path, serde_json::to_string(&r)?).with_context(|| format!("writing {}", path.display()))?;
+        let json = serde_json::to_string(&r).context("rendering the run report")?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
     }
     if !cli.quiet {
         let total: f64 = report.phases.iter().filter(|(n, _)| *n != "v5-total").map(|(_, d)| d.as_secs_f64()).sum();
@@ -297,7 +317,7 @@ fn generate(cli: GenArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn bench(b: BenchArgs) -> anyhow::Result<()> {
+fn bench(b: BenchArgs) -> CmdResult {
     let exe = std::env::current_exe().context("locating the testgen binary")?;
     let verify = exe.with_file_name("verify");
     let work = b.work.unwrap_or_else(std::env::temp_dir);
@@ -312,15 +332,15 @@ fn bench(b: BenchArgs) -> anyhow::Result<()> {
     };
     let r = testgen::bench::run(&exe, &o)?;
     if b.json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
+        println!("{}", serde_json::to_string_pretty(&r).context("rendering the report")?);
     } else {
         print!("{}", testgen::bench::render(&r));
-        println!("\n{}", serde_json::to_string(&r)?);
+        println!("\n{}", serde_json::to_string(&r).context("rendering the report")?);
     }
     Ok(())
 }
 
-fn corrupt(c: CorruptArgs) -> anyhow::Result<()> {
+fn corrupt(c: CorruptArgs) -> CmdResult {
     use testgen::corrupt::{self, Fault};
     if c.list {
         print!("{}", corrupt::render_list());

@@ -1,6 +1,11 @@
-//! The Parquet sink task: one dataset per v13 table, fed from the plan's
-//! rows (never by reading SQLite back). It runs beside the SQLite task; both
-//! consume the same plan through the same row functions.
+//! The Parquet datasets: one per v13 table, under `parquet/`, each file
+//! with its SHA-256 (never by reading SQLite back).
+//!
+//! In a whole run, [`BatchWriter`] is fed the row pass's batches
+//! ([`crate::pass`]) on its own thread, the same rows the tree writer puts
+//! in SQLite. A `--shard` slice has no row pass: [`write_hashed`] derives
+//! the slice's rows from the plan itself (the tables not split by message
+//! belong to slice 0) and renders its events' lines.
 
 use crate::error::{Error, Result};
 use std::path::Path;

@@ -68,8 +68,15 @@ impl fmt::Display for HeaderKind {
 /// header (by kind and byte offset in the uncompressed tar stream).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
+    /// An entry, by its name (shown).
     Entry(String),
-    Header { kind: HeaderKind, offset: u64 },
+    /// An extension header.
+    Header {
+        /// What it is.
+        kind: HeaderKind,
+        /// Byte offset of its header in the uncompressed tar stream.
+        offset: u64,
+    },
 }
 
 impl fmt::Display for Subject {
@@ -86,9 +93,19 @@ impl fmt::Display for Subject {
 pub enum Place {
     /// The header at `offset` (bytes into the uncompressed tar stream);
     /// `after` names the previous entry, `None` when no entry came before.
-    Header { offset: u64, after: Option<String> },
+    Header {
+        /// Byte offset of its header in the uncompressed tar stream.
+        offset: u64,
+        /// The entry before it, if any.
+        after: Option<String>,
+    },
     /// The data of `entry`, whose header is at `offset`.
-    Data { entry: String, offset: u64 },
+    Data {
+        /// The entry's name, shown (escaped, cut to 200 bytes).
+        entry: String,
+        /// Byte offset of its header in the uncompressed tar stream.
+        offset: u64,
+    },
 }
 
 impl fmt::Display for Place {
@@ -108,44 +125,188 @@ impl fmt::Display for Place {
 /// refusals name the flag that raises the limit.
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
+    /// Neither zstd nor gzip.
     #[error("{archive}: not a .tar.zst or .tar.gz archive (expected zstd magic 28 b5 2f fd or gzip magic 1f 8b)")]
-    UnsupportedFormat { archive: PathBuf },
+    UnsupportedFormat {
+        /// The archive.
+        archive: PathBuf,
+    },
+    /// An entry with an absolute path.
     #[error("{archive}: entry \"{entry}\" has an absolute path")]
-    AbsolutePath { archive: PathBuf, entry: String },
+    AbsolutePath {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry's name, shown (escaped, cut to 200 bytes).
+        entry: String,
+    },
+    /// An entry with a `..` component.
     #[error("{archive}: entry \"{entry}\" contains a '..' component")]
-    ParentComponent { archive: PathBuf, entry: String },
+    ParentComponent {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry's name, shown (escaped, cut to 200 bytes).
+        entry: String,
+    },
+    /// An entry whose path cannot be written safely.
     #[error("{archive}: entry \"{entry}\" has {reason}")]
-    InvalidPath { archive: PathBuf, entry: String, reason: &'static str },
+    InvalidPath {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry's name, shown (escaped, cut to 200 bytes).
+        entry: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A symbolic link entry.
     #[error("{archive}: entry \"{entry}\" is a symlink (to \"{target}\"); links are refused")]
-    Symlink { archive: PathBuf, entry: String, target: String },
+    Symlink {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry's name, shown (escaped, cut to 200 bytes).
+        entry: String,
+        /// The link's target, shown.
+        target: String,
+    },
+    /// A hard link entry.
     #[error("{archive}: entry \"{entry}\" is a hard link (to \"{target}\"); links are refused")]
-    Hardlink { archive: PathBuf, entry: String, target: String },
+    Hardlink {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry's name, shown (escaped, cut to 200 bytes).
+        entry: String,
+        /// The link's target, shown.
+        target: String,
+    },
+    /// A device, FIFO or other special entry.
     #[error("{archive}: entry \"{entry}\" is {}; only regular files and directories are allowed", with_article(kind))]
-    SpecialFile { archive: PathBuf, entry: String, kind: String },
+    SpecialFile {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry's name, shown (escaped, cut to 200 bytes).
+        entry: String,
+        /// What it is.
+        kind: String,
+    },
+    /// An entry that appears twice.
     #[error("{archive}: entry \"{entry}\" appears twice")]
-    Duplicate { archive: PathBuf, entry: String },
+    Duplicate {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry's name, shown (escaped, cut to 200 bytes).
+        entry: String,
+    },
+    /// An entry over the per-entry limit.
     #[error("{archive}: entry \"{entry}\" is {size} bytes, over the per-entry limit of {} (raise with {})", format_bytes(*limit), Limit::EntryBytes.flag())]
-    EntryTooLarge { archive: PathBuf, entry: String, size: u64, limit: u64 },
+    EntryTooLarge {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry's name, shown (escaped, cut to 200 bytes).
+        entry: String,
+        /// Its declared size in bytes.
+        size: u64,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// The expanded size over the total limit.
     #[error("{archive}: {subject} brings the expanded size to {total} bytes, over the limit of {} (raise with {})", format_bytes(*limit), Limit::TotalBytes.flag())]
-    TotalTooLarge { archive: PathBuf, subject: Subject, total: u64, limit: u64 },
+    TotalTooLarge {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry or header that went over.
+        subject: Subject,
+        /// The expanded size it would bring, in bytes.
+        total: u64,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// More entries than the limit.
     #[error("{archive}: more than {} (at {subject}; raise with {})", entries(*limit), Limit::Entries.flag())]
-    TooManyEntries { archive: PathBuf, subject: Subject, limit: u64 },
+    TooManyEntries {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry or header that went over.
+        subject: Subject,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// An extension header over its fixed cap.
     #[error("{archive}: the {kind} at byte {offset} declares {size} bytes, over the fixed cap of {} for extension headers", format_bytes(*limit))]
-    HeaderTooLarge { archive: PathBuf, kind: HeaderKind, offset: u64, size: u64, limit: u64 },
+    HeaderTooLarge {
+        /// The archive.
+        archive: PathBuf,
+        /// What it is.
+        kind: HeaderKind,
+        /// Byte offset of its header in the uncompressed tar stream.
+        offset: u64,
+        /// Its declared size in bytes.
+        size: u64,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// A file where a directory is needed, or the reverse.
     #[error("{archive}: entry \"{entry}\" conflicts with an earlier entry (a file where a directory is needed, or the reverse)")]
-    PathConflict { archive: PathBuf, entry: String },
+    PathConflict {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry's name, shown (escaped, cut to 200 bytes).
+        entry: String,
+    },
+    /// An entry the caller's check refused.
     #[error("{archive}: entry \"{entry}\" is not allowed: {reason}")]
-    NotAllowed { archive: PathBuf, entry: String, reason: &'static str },
+    NotAllowed {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry's name, shown (escaped, cut to 200 bytes).
+        entry: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The destination exists already.
     #[error("destination {dest} already exists")]
-    DestinationExists { dest: PathBuf },
+    DestinationExists {
+        /// The destination.
+        dest: PathBuf,
+    },
+    /// The archive cannot be decoded.
     #[error("{archive}: corrupt or truncated archive {at}: {reason}")]
-    Corrupt { archive: PathBuf, at: Place, reason: String },
+    Corrupt {
+        /// The archive.
+        archive: PathBuf,
+        /// Where in the archive.
+        at: Place,
+        /// Why.
+        reason: String,
+    },
+    /// The disk filled while writing.
     #[error("disk full while writing {path} (extracting {archive}): {error}")]
-    DiskFull { archive: PathBuf, path: String, error: std::io::Error },
+    DiskFull {
+        /// The archive.
+        archive: PathBuf,
+        /// The file written or read.
+        path: String,
+        /// The system's error.
+        error: std::io::Error,
+    },
+    /// An entry could not be written.
     #[error("{archive}: cannot write entry \"{entry}\" to {dir}: {error}")]
-    Write { archive: PathBuf, entry: String, dir: PathBuf, error: std::io::Error },
+    Write {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry's name, shown (escaped, cut to 200 bytes).
+        entry: String,
+        /// The destination directory.
+        dir: PathBuf,
+        /// The system's error.
+        error: std::io::Error,
+    },
+    /// The archive could not be read.
     #[error("{path}: {error}")]
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        /// The file written or read.
+        path: PathBuf,
+        /// The system's error.
+        error: std::io::Error,
+    },
 }
 
 /// `kind` with its indefinite article: "a FIFO", "an entry of unknown type 'Z'".

@@ -89,15 +89,21 @@ impl Limits {
     }
 }
 
+/// The compression of an archive, told by its magic bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
+    /// zstd (`28 b5 2f fd`).
     Zstd,
+    /// gzip (`1f 8b`).
     Gzip,
 }
 
+/// The kind of an extracted entry (nothing else is ever extracted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {
+    /// A regular file.
     File,
+    /// A directory.
     Dir,
 }
 
@@ -106,9 +112,13 @@ pub enum EntryKind {
 /// bytes written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
+    /// Normalised, `/`-separated, relative.
     pub path: String,
+    /// File or directory.
     pub kind: EntryKind,
+    /// Bytes written (0 for a directory).
     pub size: u64,
+    /// SHA-256 of a file's bytes, lowercase hex (`None` for a directory).
     pub sha256: Option<String>,
 }
 

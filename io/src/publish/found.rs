@@ -13,11 +13,23 @@ pub enum Found {
     NoName,
     /// The destination's parent exists and is not a directory.
     ParentNotDirectory(PathBuf),
-    Symlink { target: Option<PathBuf> },
-    File { size: u64 },
+    /// A symbolic link (never followed).
+    Symlink {
+        /// Where it points, when readable.
+        target: Option<PathBuf>,
+    },
+    /// A regular file.
+    File {
+        /// Its size in bytes.
+        size: u64,
+    },
+    /// A character device.
     CharDevice,
+    /// A block device.
     BlockDevice,
+    /// A named pipe.
     Fifo,
+    /// A socket.
     Socket,
     /// Some other kind of file.
     Special,
@@ -26,9 +38,19 @@ pub enum Found {
     /// Another file system is mounted on a directory below it.
     MountBelow(PathBuf),
     /// Entries the tool did not write.
-    Foreign { tool: &'static str, entries: Entries },
+    Foreign {
+        /// The tool's name.
+        tool: &'static str,
+        /// Some of those entries.
+        entries: Entries,
+    },
     /// Not recognisably an output of the tool, for `reason`.
-    NotOurs { tool: &'static str, reason: String },
+    NotOurs {
+        /// The tool's name.
+        tool: &'static str,
+        /// Why not.
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for Found {
@@ -64,9 +86,11 @@ impl Entries {
     /// Names kept for the message.
     const KEEP: usize = 3;
 
+    /// No entries.
     pub fn new() -> Entries {
         Entries::default()
     }
+    /// Counts `name`, keeping it when it sorts among the first three.
     pub fn add(&mut self, name: impl Into<String>) {
         self.total += 1;
         self.first.insert(name.into());
@@ -74,9 +98,11 @@ impl Entries {
             self.first.pop_last();
         }
     }
+    /// True when nothing was added.
     pub fn is_empty(&self) -> bool {
         self.total == 0
     }
+    /// How many names were added.
     pub fn total(&self) -> usize {
         self.total
     }

@@ -40,11 +40,22 @@ pub enum PublishError {
     /// The destination holds something the tool may not replace; nothing
     /// was touched.
     #[error("refusing to replace {}: {found}; {advice}", shown_path(.path))]
-    Refused { path: PathBuf, found: Found, advice: String },
+    Refused {
+        /// The destination.
+        path: PathBuf,
+        /// What is there.
+        found: Found,
+        /// What to do instead (names the option).
+        advice: String,
+    },
+    /// An I/O error while staging or publishing.
     #[error("{action} {}: {source}", shown_path(.path))]
     Io {
+        /// What was being done.
         action: &'static str,
+        /// The file or directory it was done to.
         path: PathBuf,
+        /// The system's error.
         #[source]
         source: std::io::Error,
     },
@@ -53,8 +64,11 @@ pub enum PublishError {
     /// not deleted, at `now_at`.
     #[error("{} changed while it was being replaced and could not be put back: it is kept at {} ({source})", shown_path(.path), shown_path(.now_at))]
     Displaced {
+        /// The destination.
         path: PathBuf,
+        /// Where what was there is kept.
         now_at: PathBuf,
+        /// Why it could not be put back.
         #[source]
         source: std::io::Error,
     },
@@ -116,7 +130,9 @@ pub struct Policy {
 /// What a destination that may be replaced holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Accepted {
+    /// Nothing is there.
     Absent,
+    /// An empty directory.
     Empty,
     /// A previous output of the same kind.
     Ours,

@@ -24,6 +24,7 @@ pub fn temporary_pid(entry: &str, name: &str) -> Option<u32> {
 
 /// A temporary directory beside `dest`, removed on drop unless published.
 pub struct Staging {
+    /// The staging directory: build the output here.
     pub dir: PathBuf,
     dest: PathBuf,
     policy: Policy,
