@@ -1,8 +1,7 @@
 //! `testgen corrupt`: deterministic, atomic, safe with hostile input, and a
 //! thin CLI. (That `verify` reports every fault is `verify/tests/chaos.rs`.)
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use testgen::corrupt::{self, CorruptError, Fault, CATALOGUE};

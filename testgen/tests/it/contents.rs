@@ -2,8 +2,7 @@
 //! read back from the written archive (database and files), not from the
 //! generator's own variables.
 
-mod common;
-use common::*;
+use crate::common::*;
 use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;

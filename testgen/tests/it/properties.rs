@@ -4,8 +4,7 @@
 //! of every v5 fixture preserves every row, and the Parquet snapshots always
 //! equal the SQLite tables.
 
-mod common;
-use common::read_all;
+use crate::common::read_all;
 use proptest::prelude::*;
 use thrum_gen::Profile;
 
@@ -67,7 +66,7 @@ proptest! {
         let tmp = tempfile::tempdir().unwrap();
         let out = generate(tmp.path(), seed, 2, false);
         let tree = tmp.path().join("tree");
-        common::extract(&out.join(testgen::ARCHIVE), &tree);
+        crate::common::extract(&out.join(testgen::ARCHIVE), &tree);
         let r = thrum_parquet::check::check(&out.join("parquet"), &tree.join(".thrum/var/messages.db")).expect("readable datasets");
         prop_assert!(r.is_clean(), "seed {}:\n{}", seed, r);
         let messages = r.table("messages").expect("messages dataset");

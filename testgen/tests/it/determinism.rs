@@ -2,8 +2,7 @@
 //! number of worker threads never changes a byte; failed runs leave the
 //! previous output untouched.
 
-mod common;
-use common::*;
+use crate::common::*;
 use thrum_gen::Profile;
 
 #[test]

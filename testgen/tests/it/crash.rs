@@ -4,8 +4,7 @@
 //! temporaries of dead runs are removed by the next run, and concurrent
 //! regenerations into one directory end with one complete fixture.
 
-mod common;
-use common::read_all;
+use crate::common::read_all;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -80,7 +79,7 @@ fn sigkill_at_any_point_leaves_the_previous_or_the_complete_new_fixture() {
 }
 
 /// The same with the default profile (10,000 messages; a longer run with
-/// wider phases). Slow in a debug build: `cargo test -p testgen --test crash -- --ignored`.
+/// wider phases). Slow in a debug build: `cargo test -p testgen --test it crash:: -- --ignored`.
 #[test]
 #[ignore]
 fn sigkill_during_a_default_profile_regeneration() {
@@ -213,7 +212,7 @@ fn kill_points(profile: &str, timed: u32) {
     assert!(temporaries(&work, "out").is_empty(), "stale temporaries survived a complete run");
     assert_eq!(std::fs::read_dir(&work).unwrap().count(), 1);
     if std::env::var("CRASH_TRACE").is_ok() {
-        // CRASH_TRACE=1 cargo test -p testgen --test crash -- --nocapture
+        // CRASH_TRACE=1 cargo test -p testgen --test it crash:: -- --nocapture
         eprintln!("{}", outcomes.join("\n"));
     }
     eprintln!(

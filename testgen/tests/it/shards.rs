@@ -1,8 +1,7 @@
 //! `--shard I/N`: N independently generated slices, concatenated in order,
 //! equal the unsharded JSONL byte for byte.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 use thrum_gen::Profile;
 
