@@ -41,7 +41,7 @@ fn copy_tree(src: &Path, dest: &Path) -> Result<()> {
 }
 
 /// Extracts a `.tar.zst` fixture into `root` (an existing, empty directory)
-/// with the shared extractor ([`thrum_io::extract`]): only regular files and
+/// with the shared extractor ([`thrum_io::extract()`]): only regular files and
 /// directories under `.thrum/`, relative, without `..`, each once, within
 /// `limits`; anything else is refused before it is written.
 pub fn extract(archive: &Path, root: &Path, limits: &Limits) -> Result<()> {

@@ -2,7 +2,7 @@
 //!
 //! * [`cleanup`]: temporaries that do not outlive their process (removed on
 //!   drop, on SIGINT/SIGTERM/SIGHUP, and by the next run when a run died);
-//! * [`extract`]: safe extraction of `.tar.zst` / `.tar.gz` archives, in
+//! * [`mod@extract`]: safe extraction of `.tar.zst` / `.tar.gz` archives, in
 //!   bounded memory and bounded work whatever the archive declares;
 //! * [`publish`]: building beside a destination and swapping it into
 //!   place atomically, under a policy that says what may be replaced;

@@ -4,7 +4,7 @@
 //! A record is canonical JSON (keys sorted, no spaces) followed by a
 //! newline: `{"files":{"<path>":<bytes>,...},"generator":"<tool>
 //! <version>","kind":"<kind>"}`, paths relative with `/`. A directory
-//! [`matches`] its record when its regular files are exactly the recorded
+//! [`matches()`] its record when its regular files are exactly the recorded
 //! ones with the recorded sizes and nothing else is there but empty
 //! directories (no link, no special file).
 

@@ -1,10 +1,18 @@
 //! `testgen`: writes a complete, byte-reproducible Thrum fixture.
 //!
-//! All sinks consume one [`thrum_gen::Plan`]: the row pass ([`pass`])
+//! All sinks consume one [`thrum_gen::Plan`]: the row pass (module `pass`)
 //! derives every row and renders every JSONL line once, into batches that
 //! the tree writer (SQLite + JSONL files) and the Parquet writer both read;
 //! the archive compresses the tree while SQLite builds its indexes. Output
-//! is staged beside the destination and swapped into place atomically.
+//! is staged beside the destination and swapped into place atomically
+//! ([`thrum_io::publish`]).
+//!
+//! The public surface: [`generate`] and [`generate_shard`] with their
+//! [`Options`], [`Report`] and [`Error`]; the artifact names ([`ARCHIVE`],
+//! [`MANIFEST`], [`SUMS`], ...); [`recognise`] (what testgen may replace);
+//! [`mod@bench`] (the `testgen bench` subcommand); and [`corrupt`], the chaos
+//! catalogue of `testgen corrupt`, re-exported from `thrum-chaos`. Every
+//! other module is private.
 
 #![deny(missing_docs)]
 

@@ -182,7 +182,7 @@ pub(super) fn remove_stale(parent: &Path, name: &str) {
     sweep(parent, name, true)
 }
 
-/// [`remove_stale`] for temporary files: only regular files (never links)
+/// The sweep of stale temporaries, for temporary files: only regular files (never links)
 /// named exactly `.NAME.tmp-PID` (or `.NAME.tmp-PID.old`) of dead runs.
 pub fn remove_stale_files(parent: &Path, name: &str) {
     sweep(parent, name, false)
