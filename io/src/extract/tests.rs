@@ -1,3 +1,6 @@
+//! Tests of the extractor: one hostile archive per refusal, built byte by
+//! byte (kept in one file: the archive builders are shared by all of them).
+
 use super::*;
 use std::cell::Cell;
 use std::rc::Rc;
