@@ -27,6 +27,9 @@ pub enum Error {
     /// The destination may not be replaced, or publishing failed.
     #[error(transparent)]
     Publish(#[from] crate::publish::PublishError),
+    /// `testgen merge` refused its shard directories (boxed: it is large).
+    #[error(transparent)]
+    Merge(Box<crate::merge::MergeError>),
     /// A step could not go on because another one failed or broke an
     /// invariant of the run (the first failure is reported too).
     #[error("{0}")]
@@ -39,10 +42,16 @@ impl Error {
     /// 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Plan(_) | Error::Usage(_) => 2,
+            Error::Plan(_) | Error::Usage(_) | Error::Merge(_) => 2,
             Error::Publish(e) => e.exit_code(),
             _ => 1,
         }
+    }
+}
+
+impl From<crate::merge::MergeError> for Error {
+    fn from(e: crate::merge::MergeError) -> Error {
+        Error::Merge(Box::new(e))
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
 use thrum_gen::render::{self, Scratch};
 use thrum_gen::rows::{self, MESSAGE_TABLES};
-use thrum_gen::timeline::{Ev, Timeline, TimelineEvent};
+use thrum_gen::timeline::{slice_messages, Ev, Timeline, TimelineEvent};
 use thrum_gen::Plan;
 use thrum_schemas::catalogue::{Cell, Table, EVENTS, TABLES};
 
@@ -173,20 +173,32 @@ impl<O: Emit> Filler<'_, O> {
     }
 }
 
-/// Derives every row of `plan` (the whole fixture) in sink order.
+/// Derives every row of `plan` (the whole fixture) in sink order: slice 0
+/// of 1 of [`run_slice`].
 pub fn run(plan: &Plan, out: &mut impl Emit) -> Result<(), Stopped> {
+    run_slice(plan, 0, 1, out)
+}
+
+/// Derives the rows of slice `i` of `n` in sink order: the small tables
+/// (slice 0 only), the message tables' rows of the slice's messages
+/// ([`slice_messages`]) and the `events` rows of its part of the timeline
+/// ([`Timeline::slice`]). The slices' rows, concatenated in order, are the
+/// rows of the whole fixture.
+pub fn run_slice(plan: &Plan, i: u64, n: u64, out: &mut impl Emit) -> Result<(), Stopped> {
     let batch = out.fresh();
     let mut f = Filler { batch, out };
-    for t in TABLES {
-        if MESSAGE_TABLES.iter().any(|m| m.name == t.name) || t.name == EVENTS.name {
-            continue;
+    if i == 0 {
+        for t in TABLES {
+            if MESSAGE_TABLES.iter().any(|m| m.name == t.name) || t.name == EVENTS.name {
+                continue;
+            }
+            rows::small_rows(plan, t, |row| f.push(t, row, None))?;
         }
-        rows::small_rows(plan, t, |row| f.push(t, row, None))?;
     }
-    rows::message_rows(plan, 0..plan.profile.messages, |t, row| f.push(t, row, None))?;
+    rows::message_rows(plan, slice_messages(plan.profile.messages, i, n.max(1)), |t, row| f.push(t, row, None))?;
     let mut sc = Scratch::default();
     let mut line = String::with_capacity(1 << 14);
-    for e in Timeline::new(plan) {
+    for e in Timeline::slice(plan, i, n) {
         line.clear();
         render::line(plan, &e, &mut line, &mut sc);
         f.push(&EVENTS, &rows::event_row(plan, &e, rows::event_type(&e), &line), Some(shard_of(plan, &e)))?;
