@@ -111,8 +111,10 @@ struct GenArgs {
     /// Write the v5-era fixture for any profile.
     #[arg(long)]
     v5: bool,
-    /// Write only slice I of N (0-based): its JSONL lines (and Parquet
-    /// parts), for job runners; the N slices together equal the whole.
+    /// Write only slice I of N (0-based), for job arrays: its JSONL lines
+    /// and Parquet parts, under names no other slice writes, and its shard
+    /// manifest (no database, no archive); `testgen merge` assembles the N
+    /// slices into the whole.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     shard: Option<(u64, u64)>,
     /// Write one slice of N, its index I taken from the job runner's

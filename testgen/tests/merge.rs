@@ -236,3 +236,23 @@ fn merge_refuses_missing_duplicated_foreign_and_damaged_shards() {
     assert!(jsonl(&out.join(".thrum")) == jsonl(&tree.join(".thrum")));
     assert_eq!(verify_parquet(&out, &tree.join(".thrum/var/messages.db")), 0);
 }
+
+/// A slice's output is recognised by its shard manifest: replaced by the
+/// next run, but not with a file it does not list.
+#[test]
+fn a_slice_output_is_replaced_only_with_nothing_else_in_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("s");
+    let args = |i: &str| ["--profile", "small", "--messages", "20", "--shard", i, "--out", s(&out)].map(str::to_string);
+    ok(&testgen(&args("0/2").iter().map(String::as_str).collect::<Vec<_>>()));
+    ok(&testgen(&args("1/2").iter().map(String::as_str).collect::<Vec<_>>()));
+    assert!(out.join(manifest_path(1, 2)).is_file() && !out.join(manifest_path(0, 2)).exists());
+    std::fs::write(out.join("jsonl/notes.txt"), "mine").unwrap();
+    let o = testgen(&args("0/2").iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        format!("testgen: error: refusing to replace {}: it holds files testgen did not write (jsonl/notes.txt); choose another --out or remove it yourself\n", s(&out))
+    );
+    assert_eq!(std::fs::read(out.join("jsonl/notes.txt")).unwrap(), b"mine");
+}
