@@ -369,6 +369,42 @@ mod tests {
         assert_eq!(got[1], want);
     }
 
+    /// Rows by table, each table's rows in order.
+    fn by_table(rows: Vec<String>) -> std::collections::BTreeMap<String, Vec<String>> {
+        let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for r in rows {
+            out.entry(r.split(':').next().unwrap_or_default().to_string()).or_default().push(r);
+        }
+        out
+    }
+
+    /// Each table's rows of the slices, concatenated in slice order, are
+    /// the whole pass's rows of it, with more slices than messages too
+    /// (most slices then empty).
+    #[test]
+    fn slices_concatenate_to_the_whole_pass() {
+        let collect = |plan: &Plan, i: u64, n: u64| {
+            let mut out = Vec::new();
+            let mut reader = |b: &Batch| -> Result<(), Stopped> {
+                rendered(b, &mut out);
+                Ok(())
+            };
+            run_slice(plan, i, n, &mut Inline::new(vec![&mut reader])).unwrap();
+            out
+        };
+        for (messages, n) in [(3000, 3), (3, 8)] {
+            let plan = Plan::new(9, Profile { messages, ..Profile::small() }).unwrap();
+            let whole = collect(&plan, 0, 1);
+            let slices: Vec<Vec<String>> = (0..n).map(|i| collect(&plan, i, n)).collect();
+            assert!(by_table(slices.concat()) == by_table(whole), "{messages} messages in {n} slices");
+            assert!(slices.iter().skip(1).all(|s| s.iter().all(|r| !r.starts_with("agents:"))), "small tables only in slice 0");
+            if messages < n {
+                // every slice without a message but slice 0 (the small tables) is empty
+                assert_eq!(slices.iter().filter(|s| s.is_empty()).count() as u64, n - messages - 1, "empty slices");
+            }
+        }
+    }
+
     /// A reader that goes away stops the pass instead of blocking it.
     #[test]
     fn a_stopped_reader_stops_the_pass() {
