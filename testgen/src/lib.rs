@@ -179,7 +179,6 @@ fn create_db(plan: &Plan, thrum_dir: &Path) -> Result<sqlite::Db> {
 /// more jobs on three threads (the pass, the Parquet writer, and `rows` on
 /// the caller's thread), else inline. Returns the Parquet result (the
 /// Parquet writer may still be finishing its last files).
-#[allow(clippy::too_many_arguments)]
 fn feed_rows<'s, 'e: 's>(
     s: &'s std::thread::Scope<'s, 'e>,
     plan: &'e Plan,
