@@ -256,3 +256,19 @@ fn a_slice_output_is_replaced_only_with_nothing_else_in_it() {
     );
     assert_eq!(std::fs::read(out.join("jsonl/notes.txt")).unwrap(), b"mine");
 }
+
+/// A slice's bytes do not depend on --jobs (the row pass inline or threaded).
+#[test]
+fn a_slice_is_the_same_bytes_at_any_jobs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs: Vec<BTreeMap<String, Vec<u8>>> = ["1", "2", "3"]
+        .iter()
+        .map(|jobs| {
+            let out = tmp.path().join(format!("j{jobs}"));
+            ok(&testgen(&["--profile", "small", "--shard", "1/3", "--jobs", jobs, "--out", s(&out)]));
+            read_all(&out)
+        })
+        .collect();
+    assert!(runs[0].len() > 3);
+    assert!(runs[1] == runs[0] && runs[2] == runs[0]);
+}
