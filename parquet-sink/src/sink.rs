@@ -39,13 +39,18 @@ pub struct ParquetOptions {
     /// of one plan written by separate sinks (e.g. `testgen --shard I/N`)
     /// use their slice index: their files can then be moved into one
     /// directory tree and form the whole dataset, in key order by file name.
-    /// Only part 0 writes the empty dataset of a table that got no row.
+    /// Only part 0 writes the empty dataset of a table that got no row,
+    /// and of a day-partitioned table only when it is the only part.
     pub part: u32,
+    /// Number of parts the dataset is written in (default 1). With more
+    /// than one, no part writes an empty file for a day-partitioned table
+    /// (it would sit outside the `date=` directories of the other parts).
+    pub parts: u32,
 }
 
 impl Default for ParquetOptions {
     fn default() -> Self {
-        ParquetOptions { row_group_rows: 64 * 1024, zstd_level: 3, part: 0 }
+        ParquetOptions { row_group_rows: 64 * 1024, zstd_level: 3, part: 0, parts: 1 }
     }
 }
 
@@ -350,13 +355,14 @@ impl ParquetSink {
     }
 
     /// Closes every file, writes an empty dataset for tables that got no
-    /// rows (part 0 only), and lists the files in catalogue table order
+    /// rows (part 0 only; day-partitioned tables only when the dataset is
+    /// written in one part), and lists the files in catalogue table order
     /// (partitions in day order).
     pub fn finish(mut self) -> Result<Vec<WrittenFile>> {
         let mut out = Vec::new();
         for st in &mut self.tables {
             close_file(&self.dir, st)?;
-            if st.written.is_empty() && self.opts.part == 0 {
+            if st.written.is_empty() && self.opts.part == 0 && (st.part_idx.is_none() || self.opts.parts <= 1) {
                 // No row at all: one empty file with the schema. A
                 // partitioned table has no day to name, so its empty file
                 // sits directly under the table directory.

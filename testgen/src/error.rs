@@ -46,6 +46,9 @@ pub enum Error {
     /// A tree could not be copied.
     #[error(transparent)]
     Copy(#[from] thrum_io::tree::CopyError),
+    /// `testgen merge` refused its shard directories (boxed: it is large).
+    #[error(transparent)]
+    Merge(Box<crate::merge::MergeError>),
     /// A step could not go on because another one failed or broke an
     /// invariant of the run (the first failure is reported too).
     #[error("{0}")]
@@ -58,10 +61,16 @@ impl Error {
     /// 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Plan(_) | Error::Usage(_) => 2,
+            Error::Plan(_) | Error::Usage(_) | Error::Merge(_) => 2,
             Error::Publish(e) => e.exit_code(),
             _ => 1,
         }
+    }
+}
+
+impl From<crate::merge::MergeError> for Error {
+    fn from(e: crate::merge::MergeError) -> Error {
+        Error::Merge(Box::new(e))
     }
 }
 

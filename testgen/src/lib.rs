@@ -10,7 +10,9 @@
 //! The public surface: [`generate`] and [`generate_shard`] with their
 //! [`Options`], [`Report`] and [`Error`]; the artifact names ([`ARCHIVE`],
 //! [`MANIFEST`], [`SUMS`], ...); [`recognise`] (what testgen may replace);
-//! [`mod@bench`] (the `testgen bench` subcommand); and [`corrupt`], the chaos
+//! [`mod@bench`] (the `testgen bench` subcommand); [`shard`] (slices of one
+//! run for job arrays) and [`mod@merge`] (`testgen merge`, which assembles
+//! them into one output); and [`corrupt`], the chaos
 //! catalogue of `testgen corrupt`, re-exported from `thrum-chaos`. Every
 //! other module is private.
 
@@ -21,14 +23,17 @@ pub mod bench;
 mod error;
 mod events;
 mod manifest;
+pub mod merge;
 mod parquet;
 mod pass;
 pub mod recognise;
+pub mod shard;
 mod sqlite;
 mod tree;
 mod v5;
 
 pub use error::{Error, Result};
+pub use shard::generate_shard;
 
 /// The chaos catalogue behind `testgen corrupt` (the `thrum-chaos` crate).
 pub mod corrupt {
@@ -194,28 +199,29 @@ fn create_db(plan: &Plan, thrum_dir: &Path) -> Result<sqlite::Db> {
     sqlite::Db::create(&thrum_dir.join("var").join("messages.db"))
 }
 
-/// Runs the row pass into the tree writer and the Parquet writer: with two
-/// or more jobs on three threads (the pass, the Parquet writer, and the
-/// tree writer on the caller's thread), else inline. Returns the JSONL line
-/// counts, when the first event row arrived, and the Parquet result (the
+/// Runs slice `i` of `n` of the row pass ([`pass::run_slice`]; the whole
+/// fixture is slice 0 of 1) into `rows` and the Parquet writer: with two or
+/// more jobs on three threads (the pass, the Parquet writer, and `rows` on
+/// the caller's thread), else inline. Returns the Parquet result (the
 /// Parquet writer may still be finishing its last files).
 fn feed_rows<'s, 'e: 's>(
     s: &'s std::thread::Scope<'s, 'e>,
     plan: &'e Plan,
-    mut tree: TreeWriter<'_>,
+    (i, n): (u64, u64),
+    mut rows: impl FnMut(&pass::Batch) -> Result<()>,
     pq_dir: &'e Path,
     bars: &'e progress::Bars,
     jobs: usize,
-) -> Result<(events::LineCounts, Option<Instant>, ParquetDone<'s>)> {
+) -> Result<ParquetDone<'s>> {
     let stopped = || Error::Aborted("the row pass stopped before the end".into());
     if jobs > 1 {
         let (mut fan, rxs) = pass::Fanout::new(2);
         let [tree_rx, pq_rx]: [_; 2] = rxs.try_into().map_err(|_| Error::Aborted("fan-out readers".into()))?;
-        let producer = spawn(s, "rows", move || pass::run(plan, &mut fan));
+        let producer = spawn(s, "rows", move || pass::run_slice(plan, i, n, &mut fan));
         let pq_writer = spawn(s, "parquet", move || -> Result<(Vec<parquet::Hashed>, Duration)> {
             let t0 = Instant::now();
             let bar = bars.bar("parquet", plan.profile.messages);
-            let mut w = parquet::BatchWriter::create(pq_dir)?;
+            let mut w = parquet::BatchWriter::create_part(pq_dir, i, n)?;
             for b in pq_rx.iter() {
                 w.push(&b)?;
                 bar.set(w.messages);
@@ -223,7 +229,7 @@ fn feed_rows<'s, 'e: 's>(
             bar.finish();
             Ok((w.finish()?, t0.elapsed()))
         });
-        let fed = tree_rx.iter().try_for_each(|b| tree.push(&b));
+        let fed = tree_rx.iter().try_for_each(|b| rows(&b));
         // On an error the receiver must go before the join: that is what
         // stops a pass blocked on a full channel.
         drop(tree_rx);
@@ -234,25 +240,23 @@ fn feed_rows<'s, 'e: 's>(
             pq_writer.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?;
             return Err(stopped());
         }
-        let (lines, events_from) = tree.finish()?;
-        Ok((lines, events_from, Box::new(move || pq_writer.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))))
+        Ok(Box::new(move || pq_writer.join().unwrap_or_else(|p| std::panic::resume_unwind(p))))
     } else {
         let t0 = Instant::now();
         let bar = bars.bar("parquet", plan.profile.messages);
-        let mut pq = parquet::BatchWriter::create(pq_dir)?;
+        let mut pq = parquet::BatchWriter::create_part(pq_dir, i, n)?;
         let (mut tree_err, mut pq_err) = (None, None);
-        let mut to_tree = |b: &pass::Batch| tree.push(b).map_err(|e| tree_err = Some(e)).map_err(|()| pass::Stopped);
+        let mut to_tree = |b: &pass::Batch| rows(b).map_err(|e| tree_err = Some(e)).map_err(|()| pass::Stopped);
         let mut to_pq = |b: &pass::Batch| pq.push(b).map_err(|e| pq_err = Some(e)).map_err(|()| pass::Stopped);
-        let produced = pass::run(plan, &mut pass::Inline::new(vec![&mut to_tree, &mut to_pq]));
+        let produced = pass::run_slice(plan, i, n, &mut pass::Inline::new(vec![&mut to_tree, &mut to_pq]));
         if let Some(e) = tree_err.or(pq_err) {
             return Err(e);
         }
         produced.map_err(|_| stopped())?;
-        let (lines, events_from) = tree.finish()?;
         bar.set(pq.messages);
         bar.finish();
         let files = pq.finish()?;
-        Ok((lines, events_from, Box::new(move || Ok((files, t0.elapsed())))))
+        Ok(Box::new(move || Ok((files, t0.elapsed()))))
     }
 }
 
@@ -370,8 +374,9 @@ pub fn generate(opts: &Options) -> Result<Report> {
         let db = create_db(&plan, &thrum_dir)?;
         ph.done("files");
         let rows_from = Instant::now();
-        let tree = TreeWriter::new(&db, &plan, &thrum_dir, &bars)?;
-        let (lines, events_from, parquet) = feed_rows(s, &plan, tree, &pq_dir, &bars, opts.jobs)?;
+        let mut tree = TreeWriter::new(&db, &plan, &thrum_dir, &bars)?;
+        let parquet = feed_rows(s, &plan, (0, 1), |b| tree.push(b), &pq_dir, &bars, opts.jobs)?;
+        let (lines, events_from) = tree.finish()?;
         ph.done_at("tables", events_from.unwrap_or(rows_from).max(rows_from));
         ph.done("events");
         let (table_counts, files, whole) = finish_and_archive(db, &thrum_dir, &staging.dir.join(ARCHIVE), mtime, v13_jobs, &mut ph)?;
@@ -470,49 +475,6 @@ fn write_manifest(
         seed: plan.seed,
     };
     manifest::write_json(&dir.join(manifest_name), &m)
-}
-
-/// Writes slice `i` of `n` into `opts.out`: the JSONL lines of its events
-/// (same file names; the slices' files concatenated in order equal the
-/// unsharded files), its Parquet part files (`part-0000I.parquet`; the
-/// slices' `parquet/` trees merged form the whole datasets), a `shard.json`
-/// with its counts, and `SHA256SUMS`.
-/// Slices are independent, so any job runner can produce them.
-pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
-    if n == 0 || i >= n {
-        return Err(Error::Usage(format!("--shard {i}/{n}: need 0 <= I < N")));
-    }
-    // a slice writes no tree: only --out is checked
-    publish::check(&opts.out, &recognise::ARTIFACTS)?;
-    let bars = progress::Bars::new(opts.progress);
-    let mut ph = Phases::new();
-    let plan = Plan::new(opts.seed, opts.profile.clone())?;
-    ph.done("plan");
-    let staging = publish::Staging::new(&opts.out, recognise::ARTIFACTS)?;
-    let thrum_dir = staging.dir.join(".thrum");
-    std::fs::create_dir_all(thrum_dir.join("messages")).ctx("create directory", thrum_dir.join("messages"))?;
-    let range = thrum_gen::timeline::slice_messages(plan.profile.messages, i, n);
-    let bar = bars.bar("events", plan.total_events() / n);
-    let lines = events::write(&plan, thrum_gen::timeline::Timeline::slice(&plan, i, n), opts.jobs, &thrum_dir, |k| bar.inc(k))?;
-    bar.finish();
-    ph.done("events");
-    let parquet_files = parquet::write_hashed(&plan, &staging.dir.join(parquet::DIR), i, n, |_| {})?;
-    ph.done("parquet");
-    let shard = serde_json::json!({
-        "shard": i, "of": n, "seed": plan.seed, "profile": plan.profile.name,
-        "messages": [range.start, range.end],
-        "lines": lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect::<std::collections::BTreeMap<_, _>>(),
-        "parquet": parquet_files.iter().map(|h| (h.entry.path.clone(), h.file.rows)).collect::<std::collections::BTreeMap<_, _>>(),
-        "generator": GENERATOR,
-    });
-    let p = staging.dir.join(recognise::SHARD_JSON);
-    std::fs::write(&p, thrum_schemas::gojson::to_string(&shard) + "\n").ctx("write", &p)?;
-    let known: Vec<archive::FileEntry> = parquet_files.into_iter().map(|h| h.entry).collect();
-    let bytes = manifest::write_sums(&staging.dir, &known)?;
-    ph.done("manifest");
-    staging.publish()?;
-    ph.done("publish");
-    Ok(Report { out: opts.out.clone(), table_counts: Vec::new(), total_events: lines.values().sum(), phases: ph.list, bytes })
 }
 
 mod progress {

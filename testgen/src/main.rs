@@ -32,6 +32,28 @@ enum Cmd {
     /// Write a corrupted copy of a fixture with one fault from the catalogue
     /// (chaos fixtures for `verify`); `--list` describes every fault.
     Corrupt(CorruptArgs),
+    /// Assemble the outputs of the N slices of one run (`--shard I/N` or
+    /// `--shards N`) into one output: the JSONL files concatenated, the
+    /// Parquet datasets, one manifest.json and one SHA256SUMS.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Every slice 0..N of the same seed, profile and generator version must be given exactly once, each file intact (its size and SHA-256 as its shard manifest records); anything else is refused (exit 2) before DIR is touched. The inputs are read, never moved or changed.")]
+struct MergeArgs {
+    /// Output directory, replaced atomically, only when absent, empty or a
+    /// previous output of testgen; anything else is refused (exit 2).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Hard-link the Parquet files instead of copying them (copied where a
+    /// link is not possible). The links share the inputs' data: do not
+    /// change them.
+    #[arg(long)]
+    link: bool,
+    /// Directories holding slice outputs (each with a shards/ directory;
+    /// one directory may hold several slices copied together).
+    #[arg(value_name = "SHARD_DIR", required = true)]
+    inputs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -89,10 +111,19 @@ struct GenArgs {
     /// Write the v5-era fixture for any profile.
     #[arg(long)]
     v5: bool,
-    /// Write only slice I of N (0-based): its JSONL lines (and Parquet
-    /// parts), for job runners; the N slices together equal the whole.
+    /// Write only slice I of N (0-based), for job arrays: its JSONL lines
+    /// and Parquet parts, under names no other slice writes, and its shard
+    /// manifest (no database, no archive); `testgen merge` assembles the N
+    /// slices into the whole.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     shard: Option<(u64, u64)>,
+    /// Write one slice of N, its index I taken from the job runner's
+    /// environment: JOB_COMPLETION_INDEX (Kubernetes Indexed Job), else
+    /// SLURM_ARRAY_TASK_ID minus SLURM_ARRAY_TASK_MIN (Slurm), else
+    /// AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch). Refused (exit 2) when none is
+    /// set or the index is not a number below N. Same bytes as --shard I/N.
+    #[arg(long, value_name = "N", conflicts_with = "shard", requires = "out", value_parser = clap::value_parser!(u64).range(1..))]
+    shards: Option<u64>,
     /// Print the wall time of each phase to stderr.
     #[arg(long)]
     timings: bool,
@@ -193,6 +224,7 @@ fn main() -> ExitCode {
     let res = match cli.command {
         Some(Cmd::Bench(b)) => bench(b),
         Some(Cmd::Corrupt(c)) => corrupt(c),
+        Some(Cmd::Merge(m)) => merge(m),
         None => generate(cli.gen),
     };
     match res {
@@ -279,7 +311,11 @@ fn generate(cli: GenArgs) -> CmdResult {
     let profile = Profile::with_overrides(profile, &cli.overrides.volumes()).map_err(plan_error)?;
     let (messages, name) = (profile.messages, profile.name.clone());
     let opts = testgen::Options { seed: cli.seed, profile, out: cli.out.clone(), tree: cli.tree, jobs: jobs(cli.jobs), progress: !cli.quiet, v5: cli.v5 || (!cli.no_v5 && messages <= testgen::V5_DEFAULT_MAX_MESSAGES) };
-    let report = match cli.shard {
+    let shard = match (cli.shard, cli.shards) {
+        (None, Some(n)) => Some((testgen::shard::index_from_env(n, |k| std::env::var_os(k))?, n)),
+        (s, _) => s,
+    };
+    let report = match shard {
         Some((i, n)) => testgen::generate_shard(&opts, i, n),
         None => testgen::generate(&opts),
     }
@@ -360,5 +396,20 @@ fn corrupt(c: CorruptArgs) -> CmdResult {
         at.push_str(&format!(" {t} {{{k}}}"));
     }
     eprintln!("testgen: wrote {} with {} at {at} ({}); verify reports {} (exit {})", out.display(), a.fault, a.detail, a.finding, a.exit_code);
+    Ok(())
+}
+
+fn merge(m: MergeArgs) -> CmdResult {
+    let opts = testgen::merge::MergeOptions { out: m.out.clone(), inputs: m.inputs, link: m.link };
+    let r = testgen::merge::merge(&opts)?;
+    eprintln!(
+        "testgen: merged {} shards into {} ({} JSONL files, {} Parquet files copied, {} linked, {:.1} MB)",
+        r.shards,
+        thrum_io::text::shown_path(&m.out),
+        r.jsonl_files,
+        r.copied,
+        r.linked,
+        r.bytes as f64 / 1e6
+    );
     Ok(())
 }

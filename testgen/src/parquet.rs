@@ -9,53 +9,13 @@
 
 use crate::error::{Error, Result};
 use std::path::Path;
-use thrum_gen::render::{self, Scratch};
-use thrum_gen::rows::{self, MESSAGE_TABLES};
-use thrum_gen::timeline::{slice_messages, Timeline};
-use thrum_gen::Plan;
 use thrum_parquet::{ParquetOptions, ParquetSink, WrittenFile};
-use thrum_schemas::catalogue::{EVENTS, TABLES};
 
 /// Directory of the datasets inside an output directory.
 pub const DIR: &str = "parquet";
 
 fn pq(e: thrum_parquet::Error) -> Error {
     Error::Parquet(e.to_string())
-}
-
-/// Writes slice `i` of `n` of every table (the whole fixture for 0/1) into
-/// `dir`. Tables that are not split by message (agents, sessions, …) belong
-/// to slice 0.
-pub fn write(plan: &Plan, dir: &Path, i: u64, n: u64, mut progress: impl FnMut(u64)) -> Result<Vec<WrittenFile>> {
-    let opts = ParquetOptions { part: i as u32, ..ParquetOptions::default() };
-    let mut sink = ParquetSink::create(dir, opts).map_err(pq)?;
-    for t in TABLES {
-        if MESSAGE_TABLES.iter().any(|m| m.name == t.name) || t.name == EVENTS.name {
-            continue;
-        }
-        if i == 0 {
-            rows::small_rows(plan, t, |row| sink.push(t, row)).map_err(pq)?;
-        }
-    }
-    let mut done = 0u64;
-    rows::message_rows(plan, slice_messages(plan.profile.messages, i, n), |t, row| {
-        if t.name == "messages" {
-            done += 1;
-            if done % 4096 == 0 {
-                progress(done);
-            }
-        }
-        sink.push(t, row)
-    })
-    .map_err(pq)?;
-    let mut sc = Scratch::default();
-    let mut line = String::with_capacity(8192);
-    for e in Timeline::slice(plan, i, n) {
-        line.clear();
-        render::line(plan, &e, &mut line, &mut sc);
-        sink.push(&EVENTS, &rows::event_row(plan, &e, rows::event_type(&e), &line)).map_err(pq)?;
-    }
-    sink.finish().map_err(pq)
 }
 
 /// A written dataset file with its checksum, computed on the thread that
@@ -65,12 +25,6 @@ pub struct Hashed {
     pub file: WrittenFile,
     /// Path relative to the output directory (`parquet/...`), SHA-256, size.
     pub entry: crate::archive::FileEntry,
-}
-
-/// [`write`], then the SHA-256 of every file it wrote.
-pub fn write_hashed(plan: &Plan, dir: &Path, i: u64, n: u64, progress: impl FnMut(u64)) -> Result<Vec<Hashed>> {
-    let files = write(plan, dir, i, n, progress)?;
-    hash_all(dir, files)
 }
 
 /// The Parquet writer of the whole fixture, fed batch by batch from the
@@ -83,8 +37,12 @@ pub struct BatchWriter {
 }
 
 impl BatchWriter {
-    pub fn create(dir: &Path) -> Result<BatchWriter> {
-        Ok(BatchWriter { sink: ParquetSink::create(dir, ParquetOptions::default()).map_err(pq)?, dir: dir.to_path_buf(), messages: 0 })
+    /// The writer of slice `part` of `parts`: its files are named
+    /// `part-{part:05}.parquet` ([`ParquetOptions::part`]).
+    pub fn create_part(dir: &Path, part: u64, parts: u64) -> Result<BatchWriter> {
+        let too_many = || Error::Usage(format!("{parts} slices: at most {} Parquet parts", u32::MAX));
+        let opts = ParquetOptions { part: u32::try_from(part).map_err(|_| too_many())?, parts: u32::try_from(parts).map_err(|_| too_many())?, ..ParquetOptions::default() };
+        Ok(BatchWriter { sink: ParquetSink::create(dir, opts).map_err(pq)?, dir: dir.to_path_buf(), messages: 0 })
     }
 
     pub fn push(&mut self, batch: &crate::pass::Batch) -> Result<()> {

@@ -12,7 +12,7 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
 use thrum_gen::render::{self, Scratch};
 use thrum_gen::rows::{self, MESSAGE_TABLES};
-use thrum_gen::timeline::{Ev, Timeline, TimelineEvent};
+use thrum_gen::timeline::{slice_messages, Ev, Timeline, TimelineEvent};
 use thrum_gen::Plan;
 use thrum_schemas::catalogue::{Cell, Table, EVENTS, TABLES};
 
@@ -173,20 +173,33 @@ impl<O: Emit> Filler<'_, O> {
     }
 }
 
-/// Derives every row of `plan` (the whole fixture) in sink order.
+/// Derives every row of `plan` (the whole fixture) in sink order: slice 0
+/// of 1 of [`run_slice`].
+#[cfg(test)]
 pub fn run(plan: &Plan, out: &mut impl Emit) -> Result<(), Stopped> {
+    run_slice(plan, 0, 1, out)
+}
+
+/// Derives the rows of slice `i` of `n` in sink order: the small tables
+/// (slice 0 only), the message tables' rows of the slice's messages
+/// ([`slice_messages`]) and the `events` rows of its part of the timeline
+/// ([`Timeline::slice`]). The slices' rows, concatenated in order, are the
+/// rows of the whole fixture.
+pub fn run_slice(plan: &Plan, i: u64, n: u64, out: &mut impl Emit) -> Result<(), Stopped> {
     let batch = out.fresh();
     let mut f = Filler { batch, out };
-    for t in TABLES {
-        if MESSAGE_TABLES.iter().any(|m| m.name == t.name) || t.name == EVENTS.name {
-            continue;
+    if i == 0 {
+        for t in TABLES {
+            if MESSAGE_TABLES.iter().any(|m| m.name == t.name) || t.name == EVENTS.name {
+                continue;
+            }
+            rows::small_rows(plan, t, |row| f.push(t, row, None))?;
         }
-        rows::small_rows(plan, t, |row| f.push(t, row, None))?;
     }
-    rows::message_rows(plan, 0..plan.profile.messages, |t, row| f.push(t, row, None))?;
+    rows::message_rows(plan, slice_messages(plan.profile.messages, i, n.max(1)), |t, row| f.push(t, row, None))?;
     let mut sc = Scratch::default();
     let mut line = String::with_capacity(1 << 14);
-    for e in Timeline::new(plan) {
+    for e in Timeline::slice(plan, i, n) {
         line.clear();
         render::line(plan, &e, &mut line, &mut sc);
         f.push(&EVENTS, &rows::event_row(plan, &e, rows::event_type(&e), &line), Some(shard_of(plan, &e)))?;
@@ -355,6 +368,42 @@ mod tests {
         });
         assert_eq!(got[0], want);
         assert_eq!(got[1], want);
+    }
+
+    /// Rows by table, each table's rows in order.
+    fn by_table(rows: Vec<String>) -> std::collections::BTreeMap<String, Vec<String>> {
+        let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for r in rows {
+            out.entry(r.split(':').next().unwrap_or_default().to_string()).or_default().push(r);
+        }
+        out
+    }
+
+    /// Each table's rows of the slices, concatenated in slice order, are
+    /// the whole pass's rows of it, with more slices than messages too
+    /// (most slices then empty).
+    #[test]
+    fn slices_concatenate_to_the_whole_pass() {
+        let collect = |plan: &Plan, i: u64, n: u64| {
+            let mut out = Vec::new();
+            let mut reader = |b: &Batch| -> Result<(), Stopped> {
+                rendered(b, &mut out);
+                Ok(())
+            };
+            run_slice(plan, i, n, &mut Inline::new(vec![&mut reader])).unwrap();
+            out
+        };
+        for (messages, n) in [(3000, 3), (3, 8)] {
+            let plan = Plan::new(9, Profile { messages, ..Profile::small() }).unwrap();
+            let whole = collect(&plan, 0, 1);
+            let slices: Vec<Vec<String>> = (0..n).map(|i| collect(&plan, i, n)).collect();
+            assert!(by_table(slices.concat()) == by_table(whole), "{messages} messages in {n} slices");
+            assert!(slices.iter().skip(1).all(|s| s.iter().all(|r| !r.starts_with("agents:"))), "small tables only in slice 0");
+            if messages < n {
+                // every slice without a message but slice 0 (the small tables) is empty
+                assert_eq!(slices.iter().filter(|s| s.is_empty()).count() as u64, n - messages - 1, "empty slices");
+            }
+        }
     }
 
     /// A reader that goes away stops the pass instead of blocking it.

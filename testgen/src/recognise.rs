@@ -5,8 +5,10 @@
 //!
 //! - `--out` ([`ARTIFACTS`]): every file below the directory is listed in
 //!   its `SHA256SUMS` (or is `SHA256SUMS`), and `manifest.json` (a whole
-//!   run) or `shard.json` (a `--shard` run) names testgen as its generator.
-//!   Empty subdirectories pass (they hold nothing).
+//!   run or a merged one) or `shard.json` (a `--shard` run of an earlier
+//!   version) names testgen as its generator; or (a `--shard` run) the one
+//!   file in `shards/` is a shard manifest naming testgen that lists every
+//!   other file. Empty subdirectories pass (they hold nothing).
 //! - `--tree TREE` ([`TREE`]): the destination is `TREE/.thrum`. Beside it,
 //!   testgen writes an ownership record, `TREE/.thrum.testgen.json`
 //!   ([`TREE_RECORD`]), listing every regular file it wrote under `.thrum`
@@ -37,7 +39,7 @@ pub const ARTIFACTS: Policy = Policy { tool: "testgen", flag: "--out", recognise
 /// The expanded tree (`--tree TREE` writes `TREE/.thrum`).
 pub const TREE: Policy = Policy { tool: "testgen", flag: "--tree", recognise: tree };
 
-/// Marker of a `--shard` run.
+/// Marker of a `--shard` run of earlier versions.
 pub const SHARD_JSON: &str = "shard.json";
 /// True when the JSON object in `p` has a `field` that `accept` takes.
 fn json_field(p: &Path, field: &str, accept: impl Fn(&str) -> bool) -> bool {
@@ -63,6 +65,16 @@ fn foreign_or_ok(foreign: Entries) -> Result<(), Unrecognised> {
 /// The artifact directory of a whole or sharded run.
 pub fn artifacts(dir: &Path) -> Result<(), Unrecognised> {
     let sums = read_small(&dir.join(crate::SUMS));
+    if sums.is_none() {
+        // a slice's output: its one shard manifest lists every other file
+        if let Some((rel, m)) = crate::shard::only_manifest(dir) {
+            let mut files: HashSet<String> = m.files.into_iter().map(|f| f.path).collect();
+            files.insert(rel);
+            let mut foreign = Entries::new();
+            listing::foreign_entries(dir, &files, &mut foreign).map_err(Unrecognised::Not)?;
+            return foreign_or_ok(foreign);
+        }
+    }
     let mut files: HashSet<String> = sums.iter().flat_map(|s| s.lines()).filter_map(|l| l.split_once("  ").map(|(_, name)| name.to_string())).collect();
     files.insert(crate::SUMS.to_string());
     let mut foreign = Entries::new();

@@ -130,7 +130,7 @@ fn an_empty_directory_and_a_sharded_output_are_replaced() {
     assert_eq!(seed_of(&tmp.path().join("out")), 5);
     // a shard's output replaces a whole one and the other way round
     assert_ok(&generate(tmp.path(), &["--out", "out", "--shard", "0/3"]));
-    assert!(tmp.path().join("out/shard.json").is_file() && !tmp.path().join("out").join(testgen::MANIFEST).exists());
+    assert!(tmp.path().join("out").join(testgen::shard::manifest_path(0, 3)).is_file() && !tmp.path().join("out").join(testgen::MANIFEST).exists());
     assert_ok(&generate(tmp.path(), &["--out", "out", "--shard", "2/3"]));
     assert_ok(&generate(tmp.path(), &["--out", "out", "--seed", "6"]));
     assert_eq!(seed_of(&tmp.path().join("out")), 6);

@@ -1,5 +1,5 @@
 //! testgen's integration tests, one module per concern, in one test binary
-//! (one link instead of nine). Run one module with
+//! (one link instead of eleven). Run one module with
 //! `cargo test --release -p testgen --test it <module>::`.
 
 mod common;
@@ -8,7 +8,9 @@ mod corrupt;
 mod crash;
 mod destination;
 mod determinism;
+mod merge;
 mod mounts;
 mod properties;
+mod shard_env;
 mod shards;
 mod volumes;

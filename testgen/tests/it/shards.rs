@@ -19,8 +19,8 @@ fn shards_concatenate_to_the_unsharded_jsonl() {
             let out = tmp.path().join(format!("shard-{i}-of-{n}"));
             let opts = testgen::Options { seed: 77, profile: Profile::small(), out: out.clone(), tree: None, jobs: 2, progress: false, v5: false };
             testgen::generate_shard(&opts, i, n).unwrap();
-            let files = read_all(&out.join(".thrum"));
-            let shard: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("shard.json")).unwrap()).unwrap();
+            let files = read_all(&out.join(testgen::shard::jsonl_part_dir(i)));
+            let shard: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join(testgen::shard::manifest_path(i, n))).unwrap()).unwrap();
             for (k, v) in files {
                 let lines = v.iter().filter(|&&b| b == b'\n').count() as u64;
                 assert_eq!(shard["lines"][format!(".thrum/{k}")].as_u64(), Some(lines), "shard.json counts {k}");
