@@ -5,7 +5,6 @@
 use crate::compare::TableStats;
 use crate::findings::{Finding, Findings, Kind};
 use crate::input::Tree;
-use crate::jsonl::Loaded;
 use crate::schema::{self, SchemaDiff};
 use crate::util::{is_utc_timestamp, ts};
 use crate::value::{for_each_row, plain, Val};
@@ -13,7 +12,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use thrum_schemas::events::{is_message_event, Event, Payload};
+use thrum_schemas::events::{is_message_event, Event};
 use thrum_schemas::ids::{is_prefixed_ulid, shard_name};
 
 /// What kind of tree is verified.
@@ -33,7 +32,7 @@ fn is_daemon_id(s: &str) -> bool {
 }
 
 /// Where two strings first differ, with a little context from each.
-fn first_difference(expected: &str, actual: &str, labels: (&str, &str)) -> String {
+pub fn first_difference(expected: &str, actual: &str, labels: (&str, &str)) -> String {
     let pos = expected.bytes().zip(actual.bytes()).position(|(a, b)| a != b).unwrap_or(expected.len().min(actual.len()));
     let ctx = |s: &str| {
         let mut start = pos.saturating_sub(20);
@@ -71,15 +70,15 @@ pub fn canonical_object(map: &serde_json::Map<String, Value>) -> String {
 /// its event: envelope checks of `type`, `timestamp` and `event_id` come
 /// first, then the duplicate id, then the other envelope fields, the
 /// canonical form and the placement, then shard ownership.
-pub(crate) const SLOT_ENVELOPE: u8 = 0;
-pub(crate) const SLOT_DUPLICATE: u8 = 1;
-pub(crate) const SLOT_REST: u8 = 2;
-pub(crate) const SLOT_SHARD: u8 = 3;
+pub const SLOT_ENVELOPE: u8 = 0;
+pub const SLOT_DUPLICATE: u8 = 1;
+pub const SLOT_REST: u8 = 2;
+pub const SLOT_SHARD: u8 = 3;
 
 /// The checks of one event line that need nothing but the line itself:
 /// envelope, canonical form and placement (everything [`check_lines`] does
 /// but duplicate ids, shard ownership and sequences), with their slots.
-pub(crate) fn line_checks(rel: &str, line: u64, shard: Option<&str>, text: &str, event: &Event, mode: Mode, out: &mut Vec<(u8, Finding)>) {
+pub fn line_checks(rel: &str, line: u64, shard: Option<&str>, text: &str, event: &Event, mode: Mode, out: &mut Vec<(u8, Finding)>) {
     let env = &event.envelope;
     let id = env.event_id.as_deref().unwrap_or("");
     let key = || format!("event_id={id}");
@@ -134,7 +133,7 @@ pub(crate) fn line_checks(rel: &str, line: u64, shard: Option<&str>, text: &str,
 
 /// The shard names a `message.create` allows its message's events in: its
 /// agent's, and its real author's when it has one.
-pub(crate) fn allowed_shards(m: &thrum_schemas::events::MessageCreate) -> Vec<String> {
+pub fn allowed_shards(m: &thrum_schemas::events::MessageCreate) -> Vec<String> {
     let mut allowed = vec![shard_name(&m.agent_id)];
     if let Some(a) = m.authored_by.as_deref().filter(|a| !a.is_empty()) {
         allowed.push(shard_name(a));
@@ -143,238 +142,23 @@ pub(crate) fn allowed_shards(m: &thrum_schemas::events::MessageCreate) -> Vec<St
 }
 
 /// A message event in shard `s` whose message `mid` is authored elsewhere.
-pub(crate) fn shard_mismatch(mid: &str, allowed: &[String], s: &str, event_id: &str) -> Finding {
+pub fn shard_mismatch(mid: &str, allowed: &[String], s: &str, event_id: &str) -> Finding {
     Finding::new(Kind::ShardMismatch, format!("message {mid} is authored by {}, but the event is in shard {s}", allowed[0]))
         .key(format!("event_id={event_id}"))
         .values(format!("messages/{}.jsonl", allowed[0]), format!("messages/{s}.jsonl"))
 }
 
 /// The `event_id_duplicate` finding of a line whose id `id` is first used at `first_rel:first_line`.
-pub(crate) fn duplicate_id(id: &str, first_rel: &str, first_line: u64) -> Finding {
+pub fn duplicate_id(id: &str, first_rel: &str, first_line: u64) -> Finding {
     Finding::new(Kind::EventIdDuplicate, format!("event_id already used at {first_rel}:{first_line}")).key(format!("event_id={id}"))
 }
 
-/// Envelope, canonical form, duplicate ids, file placement, shard ownership
-/// and (in [`Mode::Fixture`]) sequence order, uniqueness and gaps.
-pub fn check_lines(loaded: &Loaded, mode: Mode, findings: &mut Findings) {
-    let mut first_seen: HashMap<&str, usize> = HashMap::new();
-    // message_id -> shard names allowed (agent_id's and authored_by's)
-    let mut authors: HashMap<&str, Vec<String>> = HashMap::new();
-    for e in &loaded.events {
-        if let Payload::MessageCreate(m) = &e.event.payload {
-            authors.entry(m.message_id.as_str()).or_insert_with(|| allowed_shards(m));
-        }
-    }
-    let mut local = Vec::new();
-    for (i, e) in loaded.events.iter().enumerate() {
-        let rel = loaded.file_of(e);
-        let shard = loaded.files[e.file].shard.as_deref();
-        local.clear();
-        line_checks(rel, e.line, shard, &e.text, &e.event, mode, &mut local);
-        for (_, f) in local.iter().filter(|(s, _)| *s == SLOT_ENVELOPE) {
-            findings.push(f.clone());
-        }
-        if let Some(id) = e.event.envelope.event_id.as_deref() {
-            if let Some(&j) = first_seen.get(id) {
-                let first = &loaded.events[j];
-                findings.push(loaded.at(e, duplicate_id(id, loaded.file_of(first), first.line)));
-            } else {
-                first_seen.insert(id, i);
-            }
-        }
-        for (_, f) in local.drain(..).filter(|(s, _)| *s == SLOT_REST) {
-            findings.push(f);
-        }
-        if let (Some(s), true) = (shard, is_message_event(&e.event.envelope.event_type)) {
-            let mid = e.event.raw.get("message_id").and_then(Value::as_str).unwrap_or("");
-            if let Some(allowed) = authors.get(mid) {
-                if !allowed.iter().any(|a| a == s) {
-                    findings.push(loaded.at(e, shard_mismatch(mid, allowed, s, e.event_id())));
-                }
-            }
-        }
-    }
-    if mode == Mode::Fixture {
-        check_sequences(loaded, findings);
-    }
-}
-
-fn check_sequences(loaded: &Loaded, findings: &mut Findings) {
-    let mut by_seq: HashMap<i64, usize> = HashMap::new();
-    let mut last: HashMap<&str, (i64, usize)> = HashMap::new();
-    let mut per_daemon: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
-    for &i in &loaded.order {
-        let e = &loaded.events[i];
-        let Some(seq) = e.event.envelope.sequence else { continue };
-        let daemon = e.event.envelope.origin_daemon.as_deref().unwrap_or("");
-        let key = || format!("event_id={}", e.event_id());
-        if let Some(&j) = by_seq.get(&seq) {
-            let o = &loaded.events[j];
-            findings.push(loaded.at(
-                e,
-                Finding::new(Kind::SequenceDuplicate, format!("sequence {seq} already used by {} at {}:{}", o.event_id(), loaded.file_of(o), o.line)).key(key()),
-            ));
-        } else {
-            by_seq.insert(seq, i);
-        }
-        if let Some(&(prev, j)) = last.get(daemon) {
-            if seq <= prev {
-                let o = &loaded.events[j];
-                findings.push(loaded.at(
-                    e,
-                    Finding::new(
-                        Kind::SequenceOrder,
-                        format!("sequence {seq} of daemon {daemon} does not increase in replay order: the previous event {} ({}:{}) has {prev}", o.event_id(), loaded.file_of(o), o.line),
-                    )
-                    .key(key())
-                    .values(format!("> {prev}"), seq.to_string()),
-                ));
-            }
-        }
-        if last.get(daemon).is_none_or(|&(p, _)| seq > p) {
-            last.insert(daemon, (seq, i));
-        }
-        per_daemon.entry(daemon).or_default().push(seq);
-    }
-    for (daemon, mut seqs) in per_daemon {
-        seqs.sort_unstable();
-        seqs.dedup();
-        let mut expect = 1i64;
-        for s in seqs {
-            if s > expect {
-                let range = if s - 1 == expect { expect.to_string() } else { format!("{expect}..={}", s - 1) };
-                findings.push(
-                    Finding::new(Kind::SequenceGap, format!("daemon {daemon}: sequence {range} missing from the JSONL (an event was lost)"))
-                        .key(format!("origin_daemon={daemon}"))
-                        .values(range.clone(), "absent"),
-                );
-            }
-            expect = expect.max(s + 1);
-        }
-    }
-}
-
-/// The `events` table must hold exactly the JSONL events.
-pub fn check_event_log(db: &Connection, loaded: &Loaded, findings: &mut Findings) -> TableStats {
-    let mut st = TableStats::new("events", "event_log");
-    // first line of each event id, in file order
-    let mut first: HashMap<&str, usize> = HashMap::with_capacity(loaded.events.len());
-    for (i, e) in loaded.events.iter().enumerate() {
-        if let Some(id) = e.event.envelope.event_id.as_deref() {
-            first.entry(id).or_insert(i);
-        }
-    }
-    type Diffs = Vec<(&'static str, String, String)>;
-    let mut matched: Vec<Option<Diffs>> = vec![None; loaded.events.len()];
-    let mut extras: Vec<(String, Val, Val, Option<String>)> = Vec::new();
-    // Rows are streamed and compared by reference; only differences allocate.
-    let streamed = (|| -> rusqlite::Result<u64> {
-        let mut stmt = db.prepare("SELECT event_id, sequence, type, timestamp, origin_daemon, event_json FROM events ORDER BY event_id")?;
-        let mut rows = stmt.query([])?;
-        let mut n = 0u64;
-        while let Some(r) = rows.next()? {
-            n += 1;
-            let text = |i: usize| -> rusqlite::Result<Option<&[u8]>> {
-                Ok(match r.get_ref(i)? {
-                    ValueRef::Text(t) => Some(t),
-                    _ => None,
-                })
-            };
-            let hit = text(0)?.and_then(|b| std::str::from_utf8(b).ok()).and_then(|id| first.get(id).copied()).filter(|&i| matched[i].is_none());
-            let Some(i) = hit else {
-                let v = |k: usize| -> rusqlite::Result<Val> { Ok(Val::from_ref(r.get_ref(k)?)) };
-                extras.push((plain(&v(0)?), v(1)?, v(2)?, v(5)?.as_str().map(str::to_owned)));
-                continue;
-            };
-            let e = &loaded.events[i];
-            let env = &e.event.envelope;
-            let mut diffs: Diffs = Vec::new();
-            let found = |k: usize| -> rusqlite::Result<String> { Ok(Val::from_ref(r.get_ref(k)?).to_string()) };
-            match text(5)? {
-                Some(b) if b == e.text.as_bytes() => {}
-                Some(b) => diffs.push(("event_json", "the JSONL line byte for byte".into(), first_difference(&e.text, &String::from_utf8_lossy(b), ("line", "event_json")))),
-                None => diffs.push(("event_json", "the JSONL line byte for byte".into(), found(5)?)),
-            }
-            if text(2)? != Some(env.event_type.as_bytes()) {
-                diffs.push(("type", format!("{:?}", env.event_type), found(2)?));
-            }
-            if text(3)? != Some(env.timestamp.as_bytes()) {
-                diffs.push(("timestamp", format!("{:?}", env.timestamp), found(3)?));
-            }
-            let origin = env.origin_daemon.as_deref().unwrap_or("");
-            if text(4)? != Some(origin.as_bytes()) {
-                diffs.push(("origin_daemon", format!("{origin:?}"), found(4)?));
-            }
-            let seq_ok = match (env.sequence, r.get_ref(1)?) {
-                (Some(s), ValueRef::Integer(x)) => s == x,
-                _ => false,
-            };
-            if !seq_ok {
-                diffs.push(("sequence", env.sequence.map_or("absent".into(), |s| s.to_string()), found(1)?));
-            }
-            matched[i] = Some(diffs);
-        }
-        Ok(n)
-    })();
-    match streamed {
-        Ok(n) => st.rows_db = n,
-        Err(e) => {
-            findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read the events table: {e}")).table("events"));
-            st.other = 1;
-            return st;
-        }
-    }
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut expected = 0u64;
-    for (i, e) in loaded.events.iter().enumerate() {
-        let Some(id) = e.event.envelope.event_id.as_deref() else {
-            expected += 1;
-            st.missing += 1;
-            findings.push(loaded.at(e, Finding::new(Kind::EventLogMissing, "event without event_id cannot have an events row").table("events")));
-            continue;
-        };
-        if !seen.insert(id) {
-            continue; // duplicate line, reported as event_id_duplicate
-        }
-        expected += 1;
-        let key = || format!("event_id={id}");
-        match matched[i].take() {
-            None => {
-                st.missing += 1;
-                findings.push(loaded.at(e, Finding::new(Kind::EventLogMissing, format!("{} has no row in the events table", e.event_type())).table("events").key(key())));
-            }
-            Some(diffs) => {
-                if !diffs.is_empty() {
-                    st.differing += 1;
-                }
-                for (col, exp, act) in diffs {
-                    findings.push(loaded.at(
-                        e,
-                        Finding::new(Kind::EventLogDiffers, "events row differs from its JSONL line").table("events").key(key()).column(col).values(exp, act),
-                    ));
-                }
-            }
-        }
-    }
-    st.rows_expected = Some(expected);
-    for (id, seq, ty, json) in extras {
-        st.extra += 1;
-        let mut f = Finding::new(Kind::EventLogExtra, format!("events row (sequence {seq}, type {ty}) has no JSONL line")).table("events").key(format!("event_id={id}"));
-        if let Some((rel, line, after)) = json.as_deref().and_then(|j| expected_position(loaded, j, seq.as_int())) {
-            f.message.push_str(&format!("; it belongs in {rel} at line {line} ({after})"));
-            f = f.file(rel).line(line);
-        }
-        findings.push(f);
-    }
-    st
-}
-
-/// [`check_event_log`] from the records of a streamed read: the same
-/// findings, in the same order. Each row is matched with its id's first line
+/// The `events` table must hold exactly the JSONL events: one row per
+/// distinct event id, equal to its first line. Each row is matched with its id's first line
 /// by id and compared by signature ([`crate::stream::row_signature`]); the
 /// lines of rows that differ, and of events without a row, are read again
 /// to report the details.
-pub fn check_event_log_indexed(db: &Connection, idx: &crate::stream::Index, findings: &mut Findings) -> Result<TableStats, crate::error::InputError> {
+pub fn check_event_log(db: &Connection, idx: &crate::stream::Index, findings: &mut Findings) -> Result<TableStats, crate::error::InputError> {
     use crate::index::{find, EventKey, Pos};
     let mut st = TableStats::new("events", "event_log");
     let mut matched = vec![false; idx.ids.len()];
@@ -503,8 +287,10 @@ pub fn check_event_log_indexed(db: &Connection, idx: &crate::stream::Index, find
     Ok(st)
 }
 
-/// [`expected_position`] from the records of a streamed read; each file's
-/// sequences are read (once) when a row needs them.
+/// Where the line of an `events` row would be: its file (the author's shard
+/// for message events, else `events.jsonl`) and the line after the last
+/// event of that file with a smaller sequence. Each file's sequences are
+/// read (once) when a row needs them.
 struct Positions<'a> {
     idx: &'a crate::stream::Index,
     by_rel: HashMap<&'a str, usize>,
@@ -564,15 +350,18 @@ impl<'a> Positions<'a> {
     }
 }
 
-/// [`check_shards`] from the records of a streamed read.
-pub fn check_shards_indexed(tree: &Tree, db: &Connection, idx: &crate::stream::Index, findings: &mut Findings) {
+/// Database messages whose `message.create` is in no JSONL file and whose
+/// author's shard (`messages/{shard_name(agent_id)}.jsonl`, or the one of
+/// `authored_by`) does not exist: one `shard_missing` per absent shard file,
+/// naming it and the agent, with the number of messages it should hold.
+pub fn check_shards(tree: &Tree, db: &Connection, idx: &crate::stream::Index, findings: &mut Findings) {
     shards_missing(tree, db, |mid| idx.first_create(mid).is_some(), findings);
 }
 
 /// `shard_missing` for every database message that `created` says has no
 /// `message.create` line, when neither its author's nor its `authored_by`
 /// shard file exists. The messages are streamed in key order.
-fn shards_missing(tree: &Tree, db: &Connection, created: impl Fn(&str) -> bool, findings: &mut Findings) {
+pub fn shards_missing(tree: &Tree, db: &Connection, created: impl Fn(&str) -> bool, findings: &mut Findings) {
     let safe = |s: &str| !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\', '\0']);
     let exists = |name: &str| safe(name) && tree.path(&format!("messages/{name}.jsonl")).is_file();
     // shard name -> (agent_id, messages, first message id)
@@ -609,37 +398,6 @@ fn push_shard_missing(missing: BTreeMap<String, (String, u64, String)>, findings
             .values("present", "absent"),
         );
     }
-}
-
-/// Where the line of an `events` row would be: its file (the author's shard
-/// for message events, else `events.jsonl`) and the line after the last
-/// event of that file with a smaller sequence.
-fn expected_position(loaded: &Loaded, event_json: &str, seq: Option<i64>) -> Option<(String, u64, String)> {
-    let v: Value = serde_json::from_str(event_json).ok()?;
-    let ty = v.get("type").and_then(Value::as_str)?;
-    let rel = if is_message_event(ty) {
-        let mid = v.get("message_id").and_then(Value::as_str).unwrap_or("");
-        let author = if ty == "message.create" {
-            v.get("agent_id").and_then(Value::as_str).map(str::to_owned)
-        } else {
-            loaded.events.iter().find_map(|e| match &e.event.payload {
-                Payload::MessageCreate(m) if m.message_id == mid => Some(m.agent_id.clone()),
-                _ => None,
-            })
-        }?;
-        format!(".thrum/messages/{}.jsonl", shard_name(&author))
-    } else {
-        ".thrum/events.jsonl".to_string()
-    };
-    let seq = seq?;
-    let file = loaded.files.iter().position(|f| f.rel == rel);
-    let before = file.and_then(|fi| {
-        loaded.events.iter().filter(|e| e.file == fi && e.event.envelope.sequence.is_some_and(|s| s < seq)).max_by_key(|e| e.event.envelope.sequence)
-    });
-    Some(match before {
-        Some(e) => (rel, e.line + 1, format!("after line {} with sequence {}", e.line, e.event.envelope.sequence.unwrap_or(0))),
-        None => (rel, 1, "before every other event of the file".to_string()),
-    })
 }
 
 fn query_rows(db: &Connection, sql: &str) -> rusqlite::Result<Vec<Vec<Val>>> {
@@ -1033,22 +791,6 @@ pub fn check_identities(tree: &Tree, db: &Connection, findings: &mut Findings) {
     for c in orphans {
         findings.push(Finding::new(Kind::ContextOrphan, "context file without an identity").file(format!(".thrum/context/{c}")));
     }
-}
-
-/// Database messages whose `message.create` is in no JSONL file and whose
-/// author's shard (`messages/{shard_name(agent_id)}.jsonl`, or the one of
-/// `authored_by`) does not exist: one `shard_missing` per absent shard file,
-/// naming it and the agent, with the number of messages it should hold.
-pub fn check_shards(tree: &Tree, db: &Connection, loaded: &Loaded, findings: &mut Findings) {
-    let created: HashSet<&str> = loaded
-        .events
-        .iter()
-        .filter_map(|e| match &e.event.payload {
-            Payload::MessageCreate(m) => Some(m.message_id.as_str()),
-            _ => None,
-        })
-        .collect();
-    shards_missing(tree, db, |mid| created.contains(mid), findings);
 }
 
 /// The finding for `.thrum/REL` that cannot be read: absent

@@ -154,6 +154,52 @@ fn plausibility(t: &Table, row: &[Val], spans: &SessionSpan) -> Option<(String, 
     }
 }
 
+/// `row_extra`: a database row the replay did not produce.
+fn row_extra(t: &Table, r: &[Val]) -> Finding {
+    Finding::new(Kind::RowExtra, format!("database row not produced by the replay: {}", row_text(t, r))).table(t.name).key(describe_key(t, r))
+}
+
+/// `row_missing`: a replayed row the database lacks.
+fn row_missing(t: &Table, r: &[Val]) -> Finding {
+    Finding::new(Kind::RowMissing, format!("row produced by the replay is missing from the database: {}", row_text(t, r))).table(t.name).key(describe_key(t, r))
+}
+
+/// The findings of a database row `a` and the replayed row `b` of the same
+/// key: one `cell_differs` per replayed column (not in `local`) that
+/// differs, then the plausibility of the heartbeat column when the table
+/// has local columns; counted in `st`.
+fn compare_pair(t: &Table, local: &[usize], a: &[Val], b: &[Val], spans: &SessionSpan, st: &mut TableStats, push: &mut dyn FnMut(Finding)) {
+    let mut differs = false;
+    for (ci, c) in t.columns.iter().enumerate() {
+        if local.contains(&ci) || a[ci] == b[ci] {
+            continue;
+        }
+        differs = true;
+        push(
+            Finding::new(Kind::CellDiffers, "database value differs from the replayed value")
+                .table(t.name)
+                .key(describe_key(t, a))
+                .column(c.name)
+                .values(b[ci].to_string(), a[ci].to_string()),
+        );
+    }
+    if differs {
+        st.differing += 1;
+    }
+    if !local.is_empty() {
+        if let Some((expected, actual)) = plausibility(t, a, spans) {
+            st.other += 1;
+            push(
+                Finding::new(Kind::LastSeenImplausible, "heartbeat column outside its plausible range")
+                    .table(t.name)
+                    .key(describe_key(t, a))
+                    .column("last_seen_at")
+                    .values(expected, actual),
+            );
+        }
+    }
+}
+
 /// Compares one table's rows. `db_rows` and `rep_rows` are sorted by the primary key.
 pub fn compare_rows(t: &Table, db_rows: &[Vec<Val>], rep_rows: &[Vec<Val>], spans: &SessionSpan, findings: &mut Findings) -> TableStats {
     let pk = idx(t, t.primary_key);
@@ -170,56 +216,17 @@ pub fn compare_rows(t: &Table, db_rows: &[Vec<Val>], rep_rows: &[Vec<Val>], span
         };
         match ord {
             Ordering::Less => {
-                let r = &db_rows[i];
                 st.extra += 1;
-                findings.push(
-                    Finding::new(Kind::RowExtra, format!("database row not produced by the replay: {}", row_text(t, r))).table(t.name).key(describe_key(t, r)),
-                );
+                findings.push(row_extra(t, &db_rows[i]));
                 i += 1;
             }
             Ordering::Greater => {
-                let r = &rep_rows[j];
                 st.missing += 1;
-                findings.push(
-                    Finding::new(Kind::RowMissing, format!("row produced by the replay is missing from the database: {}", row_text(t, r)))
-                        .table(t.name)
-                        .key(describe_key(t, r)),
-                );
+                findings.push(row_missing(t, &rep_rows[j]));
                 j += 1;
             }
             Ordering::Equal => {
-                let (a, b) = (&db_rows[i], &rep_rows[j]);
-                let mut differs = false;
-                for (ci, c) in t.columns.iter().enumerate() {
-                    if local.contains(&ci) {
-                        continue;
-                    }
-                    if a[ci] != b[ci] {
-                        differs = true;
-                        findings.push(
-                            Finding::new(Kind::CellDiffers, "database value differs from the replayed value")
-                                .table(t.name)
-                                .key(describe_key(t, a))
-                                .column(c.name)
-                                .values(b[ci].to_string(), a[ci].to_string()),
-                        );
-                    }
-                }
-                if differs {
-                    st.differing += 1;
-                }
-                if !local.is_empty() {
-                    if let Some((expected, actual)) = plausibility(t, a, spans) {
-                        st.other += 1;
-                        findings.push(
-                            Finding::new(Kind::LastSeenImplausible, "heartbeat column outside its plausible range")
-                                .table(t.name)
-                                .key(describe_key(t, a))
-                                .column("last_seen_at")
-                                .values(expected, actual),
-                        );
-                    }
-                }
+                compare_pair(t, &local, &db_rows[i], &rep_rows[j], spans, &mut st, &mut |f| findings.push(f));
                 i += 1;
                 j += 1;
             }
@@ -356,55 +363,28 @@ pub fn merge_table(t: &Table, db: &Connection, rep: &Connection, spans: &Session
         };
         match ord {
             Ordering::Less => {
-                let r = row_vals(x?, n).ok()?;
                 st.extra += 1;
-                found.push(Finding::new(Kind::RowExtra, format!("database row not produced by the replay: {}", row_text(t, &r))).table(t.name).key(describe_key(t, &r)));
+                found.push(row_extra(t, &row_vals(x?, n).ok()?));
                 x = a.next().ok()?;
             }
             Ordering::Greater => {
-                let r = row_vals(y?, n).ok()?;
                 st.missing += 1;
-                found.push(
-                    Finding::new(Kind::RowMissing, format!("row produced by the replay is missing from the database: {}", row_text(t, &r))).table(t.name).key(describe_key(t, &r)),
-                );
+                found.push(row_missing(t, &row_vals(y?, n).ok()?));
                 y = b.next().ok()?;
             }
             Ordering::Equal => {
                 let (r, s) = (x?, y?);
-                let mut vals: Option<(Vec<Val>, Vec<Val>)> = None;
-                let mut differs = false;
-                for (ci, c) in t.columns.iter().enumerate() {
-                    if local.contains(&ci) || eq_ref(r.get_ref(ci).ok()?, s.get_ref(ci).ok()?) {
-                        continue;
+                // rows are copied only when they differ or a local column is checked
+                let mut copy = !local.is_empty();
+                for ci in 0..n {
+                    if copy {
+                        break;
                     }
-                    differs = true;
-                    if vals.is_none() {
-                        vals = Some((row_vals(r, n).ok()?, row_vals(s, n).ok()?));
-                    }
-                    let (av, bv) = vals.as_ref()?;
-                    found.push(
-                        Finding::new(Kind::CellDiffers, "database value differs from the replayed value")
-                            .table(t.name)
-                            .key(describe_key(t, av))
-                            .column(c.name)
-                            .values(bv[ci].to_string(), av[ci].to_string()),
-                    );
+                    copy = !local.contains(&ci) && !eq_ref(r.get_ref(ci).ok()?, s.get_ref(ci).ok()?);
                 }
-                if differs {
-                    st.differing += 1;
-                }
-                if !local.is_empty() {
-                    let av = row_vals(r, n).ok()?;
-                    if let Some((expected, actual)) = plausibility(t, &av, spans) {
-                        st.other += 1;
-                        found.push(
-                            Finding::new(Kind::LastSeenImplausible, "heartbeat column outside its plausible range")
-                                .table(t.name)
-                                .key(describe_key(t, &av))
-                                .column("last_seen_at")
-                                .values(expected, actual),
-                        );
-                    }
+                if copy {
+                    let (av, bv) = (row_vals(r, n).ok()?, row_vals(s, n).ok()?);
+                    compare_pair(t, &local, &av, &bv, spans, &mut st, &mut |f| found.push(f));
                 }
                 x = a.next().ok()?;
                 y = b.next().ok()?;

@@ -35,6 +35,11 @@ pub enum InputError {
     V5Layout { path: PathBuf },
     #[error("{path}: expected a v5 layout (.thrum/messages.jsonl without events.jsonl or messages/): {reason}")]
     NotV5 { path: PathBuf, reason: String },
+    /// Input beyond what the verifier can index (more event files or lines
+    /// than [`crate::index::Pos`] numbers); `reason` says which limit and
+    /// whether an option raises it.
+    #[error("{path}: too large to verify: {reason}")]
+    TooLarge { path: PathBuf, reason: String },
     #[error("{path}: {reason}")]
     Unreadable { path: PathBuf, reason: String },
     #[error("{path}: {source}")]

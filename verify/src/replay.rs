@@ -67,7 +67,6 @@
 //! `replay_event_rejected`.
 
 use crate::findings::{Finding, Findings, Kind};
-use crate::jsonl::Loaded;
 use crate::rebuild::{Candidate, Rule};
 use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -523,27 +522,6 @@ impl Replayer {
     }
 }
 
-/// Replays every loaded event, in replay order, into a fresh database.
-/// Each event is atomic: it applies entirely or not at all.
-pub fn replay(loaded: &Loaded, findings: &mut Findings) -> rusqlite::Result<Replay> {
-    replay_as(loaded, false, findings)
-}
-
-/// [`replay`] into a database shaped like a migrated one when `migrated`
-/// (no `threads` table: see [`without_threads`]).
-pub fn replay_as(loaded: &Loaded, migrated: bool, findings: &mut Findings) -> rusqlite::Result<Replay> {
-    let conn = fresh_v13_for_replay()?;
-    if migrated {
-        without_threads(&conn)?;
-    }
-    let mut r = Replayer::new(conn)?;
-    for &i in &loaded.order {
-        let e = &loaded.events[i];
-        r.apply(&e.event, loaded.file_of(e), e.line, findings)?;
-    }
-    r.finish()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -692,28 +670,32 @@ mod tests {
         assert!(apply(&c, &ev(r#"{"type":"future.thing","timestamp":"T1"}"#)).unwrap().ignored);
     }
 
-    fn loaded(lines: &[&str]) -> Loaded {
-        let mut l = Loaded::default();
-        l.files.push(crate::jsonl::EventFile { rel: "f".into(), shard: None, lines: 0, events: 0, blank: 0, unparsable: 0, undecodable: None });
-        for (i, line) in lines.iter().enumerate() {
-            l.events.push(crate::jsonl::LoadedEvent { file: 0, line: i as u64 + 1, text: line.to_string(), event: ev(line) });
+    /// Replays `lines` (of one file "f") in replay order.
+    fn replay_lines(lines: &[&str], findings: &mut Findings) -> rusqlite::Result<Replay> {
+        let mut evs: Vec<(u64, Event)> = lines.iter().enumerate().map(|(i, l)| (i as u64 + 1, ev(l))).collect();
+        evs.sort_by(|(_, a), (_, b)| {
+            let key = |e: &Event| (e.envelope.timestamp.clone(), e.envelope.event_id.clone().unwrap_or_default());
+            key(a).cmp(&key(b))
+        });
+        let mut r = Replayer::new(fresh_v13_for_replay()?)?;
+        for (line, e) in &evs {
+            r.apply(e, "f", *line, findings)?;
         }
-        crate::jsonl::sort(&mut l);
-        l
+        r.finish()
     }
 
     #[test]
     fn rejected_events_are_rolled_back_entirely() {
-        let l = loaded(&[
+        let l = [
             r#"{"type":"message.create","timestamp":"T1","event_id":"a","message_id":"m1","agent_id":"a","session_id":"s","body":{"content":"x"},"refs":[{"type":"mention","value":"b"},{"type":"mention","value":"b"}]}"#,
             r#"{"type":"message.create","timestamp":"T2","event_id":"b","message_id":"m2","agent_id":"a","session_id":"s","body":{"content":"y"},"refs":[{"type":"mention","value":"b"}]}"#,
             r#"{"type":"message.create","timestamp":"T3","event_id":"c","message_id":"m2","agent_id":"a","session_id":"s","body":{"content":"z"}}"#,
             r#"{"type":"group.create","timestamp":"T4","event_id":"d","group_id":"g1","name":"n","created_by":"a"}"#,
             r#"{"type":"group.create","timestamp":"T4","event_id":"e","group_id":"g2","name":"o","created_by":"a"}"#,
             r#"{"type":"group.update","timestamp":"T5","event_id":"f","group_id":"g2","updated_by":"a","fields":{"description":"new","name":"n"}}"#,
-        ]);
+        ];
         let mut f = Findings::new(0);
-        let r = replay(&l, &mut f).unwrap();
+        let r = replay_lines(&l, &mut f).unwrap();
         assert_eq!((r.applied, r.rejected), (3, 3));
         let lines: Vec<u64> = f.list().iter().filter(|x| x.kind == Kind::ReplayEventRejected).map(|x| x.line.unwrap()).collect();
         assert_eq!(lines, vec![1, 3, 6]);

@@ -27,28 +27,12 @@ pub struct Options {
     pub mode: Mode,
     /// Look for a manifest and SHA256SUMS.
     pub check_manifest: bool,
-    /// How the event logs are read (the report is the same either way).
-    pub reader: Reader,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { max_diffs: 20, limits: Limits::default(), mode: Mode::Fixture, check_manifest: true, reader: Reader::Streaming }
+        Options { max_diffs: 20, limits: Limits::default(), mode: Mode::Fixture, check_manifest: true }
     }
-}
-
-/// How the event logs are read and replayed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Reader {
-    /// As streams merged in replay order, in memory that does not grow with
-    /// the events (see [`crate::stream`]); the replay database of a large
-    /// input is a temporary file.
-    #[default]
-    Streaming,
-    /// Every event decoded and held in memory, then sorted
-    /// ([`crate::jsonl::load`]); the straightforward reference the
-    /// streaming reader is tested against.
-    InMemory,
 }
 
 /// Phase timings of one verification.
@@ -175,7 +159,7 @@ impl FixtureDb {
 
 /// Opens PATH and verifies it.
 ///
-/// An archive read with the streaming reader is extracted on a second
+/// An archive is extracted on a second
 /// thread, and the event logs are read and replayed as soon as they are
 /// extracted (they come before `var/` in the archive), while the database
 /// is still being written. Should an event file come after `var/`, they are
@@ -183,7 +167,7 @@ impl FixtureDb {
 /// on the order of the entries.
 pub fn verify_path(path: &Path, opts: &Options) -> Result<Report, InputError> {
     let is_archive = std::fs::metadata(path).is_ok_and(|m| m.is_file()) && crate::extract::looks_like_archive(path);
-    if is_archive && opts.reader == Reader::Streaming {
+    if is_archive {
         return verify_archive(path, opts);
     }
     let tree = input::open(path, &opts.limits)?;
@@ -336,108 +320,60 @@ fn verify_into_early(
         });
 
         checks::check_layout(tree, findings);
-        let (listing, streamed) = match opts.reader {
-            Reader::InMemory => (Findings::new(0), None),
-            Reader::Streaming => {
-                let (listing, result) = match early() {
-                    Some(e) => e,
-                    None => stream_tree(&tree.thrum, &tree.base, opts.mode, &AtomicBool::new(false)),
-                };
-                match result {
-                    Ok(s) => (listing, Some(s)),
-                    Err(Stop::TooLarge) => (listing, None),
-                    Err(Stop::Input(e)) => return Err(e),
-                    Err(Stop::Replay(e)) => return Err(InputError::Unreadable { path: tree.thrum.clone(), reason: format!("replay database failed: {e}") }),
-                    Err(Stop::Unsorted | Stop::Cancelled) => {
-                        return Err(InputError::Unreadable { path: tree.thrum.clone(), reason: "reading the event logs stopped unexpectedly".into() })
-                    }
-                }
+        let (listing, result) = match early() {
+            Some(e) => e,
+            None => stream_tree(&tree.thrum, &tree.base, opts.mode, &AtomicBool::new(false)),
+        };
+        let s = match result {
+            Ok(s) => s,
+            Err(Stop::Input(e)) => return Err(e),
+            Err(Stop::Replay(e)) => return Err(InputError::Unreadable { path: tree.thrum.clone(), reason: format!("replay database failed: {e}") }),
+            Err(Stop::Unsorted | Stop::Cancelled) => {
+                return Err(InputError::Unreadable { path: tree.thrum.clone(), reason: "reading the event logs stopped unexpectedly".into() })
             }
         };
-        let (tables, files, events, rep) = match streamed {
-            Some(s) => {
-                for f in listing.into_parts().0.into_iter().chain(s.read_findings) {
-                    findings.push(f);
+        for f in listing.into_parts().0.into_iter().chain(s.read_findings) {
+            findings.push(f);
+        }
+        t.mark("read_and_replay", &mut clock);
+        // The comparison reads the replayed database; the other checks read
+        // only the fixture's: a third thread, merged in order.
+        let mut main_f = Findings::new(0);
+        for f in s.replay_findings {
+            main_f.push(f);
+        }
+        let (compared, side) = std::thread::scope(|inner| {
+            let side = inner.spawn(|| -> Result<(Vec<TableStats>, Findings, Duration), InputError> {
+                let t0 = Instant::now();
+                let db3 = fixture_db.open(&db_src)?;
+                let mut f = Findings::new(0);
+                let mut tables = Vec::new();
+                if opts.mode == Mode::Fixture {
+                    tables.push(checks::check_event_log(&db3, &s.index, &mut f)?);
                 }
-                t.mark("read_and_replay", &mut clock);
-                // The comparison reads the replayed database; the other
-                // checks read only the fixture's: a third thread, merged in order.
-                let mut main_f = Findings::new(0);
-                for f in s.replay_findings {
-                    main_f.push(f);
-                }
-                let (compared, side) = std::thread::scope(|inner| {
-                    let side = inner.spawn(|| -> Result<(Vec<TableStats>, Findings, Duration), InputError> {
-                        let t0 = Instant::now();
-                        let db3 = fixture_db.open(&db_src)?;
-                        let mut f = Findings::new(0);
-                        let mut tables = Vec::new();
-                        if opts.mode == Mode::Fixture {
-                            tables.push(checks::check_event_log_indexed(&db3, &s.index, &mut f)?);
-                        }
-                        tables.extend(checks::check_local(&db3, &s.replay.cleaned_agents, &mut f));
-                        checks::check_identities(tree, &db3, &mut f);
-                        checks::check_shards_indexed(tree, &db3, &s.index, &mut f);
-                        Ok((tables, f, t0.elapsed()))
-                    });
-                    let compared = compare::compare_projected(&db, &s.replay.conn, &mut main_f)
-                        .map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("reading the replayed database failed: {e}") });
-                    t.mark("compare", &mut clock);
-                    (compared, side.join())
-                });
-                let side = side.map_err(|_| InputError::Unreadable { path: tree.thrum.clone(), reason: "check thread panicked".into() });
-                let mut tables = compared?;
-                let (side_tables, side_f, side_time) = side??;
-                if opts.mode == Mode::Migrated {
-                    events_not_compared(&db, summary);
-                }
-                t.mark("wait_checks", &mut clock);
-                t.phases.push(("event_log + local_checks (parallel)", side_time));
-                tables.extend(side_tables);
-                for f in s.line_findings.into_iter().chain(main_f.into_parts().0).chain(side_f.into_parts().0) {
-                    findings.push(f);
-                }
-                (tables, s.files, s.events as usize, s.replay)
-            }
-            None => {
-                let loaded = jsonl::load(tree, findings)?;
-                t.mark("read_jsonl", &mut clock);
-
-                // The line checks read only `loaded`: a third thread, merged in order.
-                let mut main_f = Findings::new(0);
-                let (lines_f, rep, mut tables) = std::thread::scope(|inner| -> Result<_, InputError> {
-                    let lines = inner.spawn(|| {
-                        let mut f = Findings::new(0);
-                        checks::check_lines(&loaded, opts.mode, &mut f);
-                        f
-                    });
-                    let rep = replay::replay_as(&loaded, opts.mode == Mode::Migrated, &mut main_f).map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("replay database failed: {e}") })?;
-                    t.mark("replay", &mut clock);
-                    let tables = compare::compare_projected(&db, &rep.conn, &mut main_f)
-                        .map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("reading the replayed database failed: {e}") })?;
-                    t.mark("compare", &mut clock);
-                    let lines_f = lines.join().map_err(|_| InputError::Unreadable { path: tree.thrum.clone(), reason: "line check thread panicked".into() })?;
-                    Ok((lines_f, rep, tables))
-                })?;
-
-                match opts.mode {
-                    Mode::Fixture => tables.push(checks::check_event_log(&db, &loaded, &mut main_f)),
-                    Mode::Migrated => events_not_compared(&db, summary),
-                }
-                t.mark("event_log", &mut clock);
-                tables.extend(checks::check_local(&db, &rep.cleaned_agents, &mut main_f));
-                checks::check_identities(tree, &db, &mut main_f);
-                checks::check_shards(tree, &db, &loaded, &mut main_f);
-                t.mark("local_checks", &mut clock);
-                for part in [lines_f, main_f] {
-                    for f in part.into_parts().0 {
-                        findings.push(f);
-                    }
-                }
-                let events = loaded.events.len();
-                (tables, loaded.files, events, rep)
-            }
-        };
+                tables.extend(checks::check_local(&db3, &s.replay.cleaned_agents, &mut f));
+                checks::check_identities(tree, &db3, &mut f);
+                checks::check_shards(tree, &db3, &s.index, &mut f);
+                Ok((tables, f, t0.elapsed()))
+            });
+            let compared = compare::compare_projected(&db, &s.replay.conn, &mut main_f)
+                .map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("reading the replayed database failed: {e}") });
+            t.mark("compare", &mut clock);
+            (compared, side.join())
+        });
+        let side = side.map_err(|_| InputError::Unreadable { path: tree.thrum.clone(), reason: "check thread panicked".into() });
+        let mut tables = compared?;
+        let (side_tables, side_f, side_time) = side??;
+        if opts.mode == Mode::Migrated {
+            events_not_compared(&db, summary);
+        }
+        t.mark("wait_checks", &mut clock);
+        t.phases.push(("event_log + local_checks (parallel)", side_time));
+        tables.extend(side_tables);
+        for f in s.line_findings.into_iter().chain(main_f.into_parts().0).chain(side_f.into_parts().0) {
+            findings.push(f);
+        }
+        let (files, events, rep) = (s.files, s.events as usize, s.replay);
 
         if let Some(f) = crate::rebuild::report(rep.abort.as_ref(), &files, &tree.base)? {
             findings.push(f);
