@@ -4,6 +4,9 @@
 //! (minus the named secondary indexes, which hold no constraint; see
 //! [`fresh_v13_for_replay`]).
 //!
+//! Over 600 lines with its unit tests: the code is about 520 lines, the
+//! rest tests the projection of each event type.
+//!
 //! Rules, per event type (`nz(x)` = `x` with empty/absent mapped to NULL):
 //!
 //! * `message.create`: `INSERT INTO messages (message_id, thread_id,
