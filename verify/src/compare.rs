@@ -84,6 +84,8 @@ fn row_text(t: &Table, row: &[Val]) -> String {
 #[derive(Debug, Default)]
 pub struct SessionSpan {
     map: HashMap<String, (Option<i64>, Option<i64>)>,
+    /// The sessions could not be read: the spans are not judged.
+    unavailable: bool,
 }
 
 impl SessionSpan {
@@ -104,7 +106,7 @@ impl SessionSpan {
                 e.1 = Some(e.1.map_or(s, |x: i64| x.max(s)));
             }
         }
-        Ok(SessionSpan { map })
+        Ok(SessionSpan { map, unavailable: false })
     }
 }
 
@@ -136,6 +138,9 @@ fn plausibility(t: &Table, row: &[Val], spans: &SessionSpan) -> Option<(String, 
             let Some(s) = seen.as_str().and_then(ts) else {
                 return Some(("'' or a valid RFC 3339 timestamp".into(), seen.to_string()));
             };
+            if spans.unavailable {
+                return None;
+            }
             let agent = get("agent_id")?.as_str().unwrap_or("");
             match spans.map.get(agent) {
                 None => Some(("'' (the agent has no sessions)".into(), seen.to_string())),
@@ -244,7 +249,13 @@ pub fn compare_rows(t: &Table, db_rows: &[Vec<Val>], rep_rows: &[Vec<Val>], span
 /// text encoding that orders otherwise), the table is compared by loading
 /// and sorting both sides ([`compare_rows`]), with the same result.
 pub fn compare_projected(db: &Connection, replayed: &Connection, findings: &mut Findings) -> rusqlite::Result<Vec<TableStats>> {
-    let spans = SessionSpan::load(db).unwrap_or_default();
+    let spans = match SessionSpan::load(db) {
+        Ok(s) => s,
+        Err(e) => {
+            findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read the sessions the agents' last_seen_at is judged against: {e}")).table("sessions"));
+            SessionSpan { map: HashMap::new(), unavailable: true }
+        }
+    };
     let mut out = Vec::new();
     for t in catalogue::projected() {
         let (in_db, in_replay) = (has_table(db, t.name)?, has_table(replayed, t.name)?);

@@ -5,7 +5,7 @@ use crate::compare::{self, TableStats};
 use crate::dbfile::{self, WalStatus};
 use crate::error::InputError;
 use crate::extract::Limits;
-use crate::findings::Findings;
+use crate::findings::{Finding, Findings, Kind};
 use crate::input::{self, Tree};
 use crate::jsonl;
 use crate::manifest;
@@ -365,7 +365,7 @@ fn verify_into_early(
         let mut tables = compared?;
         let (side_tables, side_f, side_time) = side??;
         if opts.mode == Mode::Migrated {
-            events_not_compared(&db, summary);
+            events_not_compared(&db, summary, findings);
         }
         t.mark("wait_checks", &mut clock);
         t.phases.push(("event_log + local_checks (parallel)", side_time));
@@ -408,9 +408,14 @@ struct AuxOutcome {
     manifest_time: Duration,
 }
 
-fn events_not_compared(db: &Connection, summary: &mut BTreeMap<String, Value>) {
-    let n: i64 = db.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap_or(-1);
-    summary.insert("events_table".into(), json!(format!("{n} rows (not backfilled by the migration; not compared)")));
+/// The summary line of a migrated tree's `events` table, which is not compared.
+fn events_not_compared(db: &Connection, summary: &mut BTreeMap<String, Value>, findings: &mut Findings) {
+    match db.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0)) {
+        Ok(n) => {
+            summary.insert("events_table".into(), json!(format!("{n} rows (not backfilled by the migration; not compared)")));
+        }
+        Err(e) => findings.push(Finding::new(Kind::TableUnreadable, format!("cannot count the events table: {e}")).table("events")),
+    }
 }
 
 fn add_summary(summary: &mut BTreeMap<String, Value>, files: &[jsonl::EventFile], events: usize, rep: &replay::Replay, mode: Mode) {

@@ -21,9 +21,15 @@ pub(super) fn diff_table(object: &str) -> Option<&str> {
 /// schema_version, schema against a fresh v13 database, integrity and
 /// foreign keys. Returns the schema differences found (known or not).
 pub fn check_db(db: &Connection, expected_version: i64, mode: Mode, findings: &mut Findings) -> (Option<i64>, Vec<SchemaDiff>) {
-    let versions = query_rows(db, "SELECT version FROM schema_version").unwrap_or_default();
-    let version = versions.first().and_then(|r| r[0].as_int());
-    if versions.len() != 1 || version != Some(expected_version) {
+    let versions = match query_rows(db, "SELECT version FROM schema_version") {
+        Ok(v) => Some(v),
+        Err(e) => {
+            findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read the schema version: {e}")).table("schema_version"));
+            None
+        }
+    };
+    let version = versions.as_ref().and_then(|v| v.first()).and_then(|r| r[0].as_int());
+    if let Some(versions) = versions.filter(|v| v.len() != 1 || version != Some(expected_version)) {
         let found = versions.iter().map(|r| r[0].to_string()).collect::<Vec<_>>().join(", ");
         findings.push(
             Finding::new(Kind::SchemaVersionWrong, "schema_version must hold exactly one row")

@@ -89,6 +89,7 @@ pub fn line_checks(rel: &str, line: u64, shard: Option<&str>, text: &str, event:
             None => out.push((SLOT_REST, inv("origin_daemon", "event has no origin_daemon".into(), "absent".into()))),
         }
         match env.sequence {
+            Some(i64::MAX) => out.push((SLOT_REST, inv("sequence", "sequence is the largest 64-bit integer: no event can follow it".into(), i64::MAX.to_string()))),
             Some(n) if n >= 1 => {}
             Some(n) => out.push((SLOT_REST, inv("sequence", "sequence must be >= 1".into(), n.to_string()))),
             None => out.push((SLOT_REST, inv("sequence", "event has no sequence".into(), "absent".into()))),

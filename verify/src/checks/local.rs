@@ -8,8 +8,9 @@ use crate::value::{for_each_row, plain, Val};
 use rusqlite::Connection;
 use std::collections::HashSet;
 
-fn count(db: &Connection, table: &str) -> u64 {
-    db.query_row(&format!("SELECT count(*) FROM {}", crate::value::quote_ident(table)), [], |r| r.get::<_, i64>(0)).map(|n| n as u64).unwrap_or(0)
+/// The number of rows of `table`.
+fn count(db: &Connection, table: &str) -> rusqlite::Result<u64> {
+    db.query_row(&format!("SELECT count(*) FROM {}", crate::value::quote_ident(table)), [], |r| r.get::<_, i64>(0)).map(|n| n as u64)
 }
 
 /// References and plausibility of the local-only tables. Rows are read one
@@ -36,7 +37,7 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
 
     // message_reads
     let mut st = TableStats::new("message_reads", "local");
-    st.rows_db = count(db, "message_reads");
+    let counted = count(db, "message_reads").map(|n| st.rows_db = n);
     let mut buf: Vec<Finding> = Vec::new();
     let read = for_each_row(
         db,
@@ -95,11 +96,11 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
             }
         },
     );
-    close(findings, &mut out, "message_reads", read, buf, st);
+    close(findings, &mut out, "message_reads", counted.and(read), buf, st);
 
     // subscriptions
     let mut st = TableStats::new("subscriptions", "local");
-    st.rows_db = count(db, "subscriptions");
+    let counted = count(db, "subscriptions").map(|n| st.rows_db = n);
     let mut buf: Vec<Finding> = Vec::new();
     let read = for_each_row(
         db,
@@ -131,12 +132,12 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
             }
         },
     );
-    close(findings, &mut out, "subscriptions", read, buf, st);
+    close(findings, &mut out, "subscriptions", counted.and(read), buf, st);
 
     // session_scopes / session_refs
     for (table, a, b) in [("session_scopes", "scope_type", "scope_value"), ("session_refs", "ref_type", "ref_value")] {
         let mut st = TableStats::new(table, "local");
-        st.rows_db = count(db, table);
+        let counted = count(db, table).map(|n| st.rows_db = n);
         let sql = format!(
             "SELECT x.session_id, x.{a}, x.{b}, x.added_at, EXISTS(SELECT 1 FROM sessions s WHERE s.session_id = x.session_id) FROM {table} x ORDER BY 1, 2, 3"
         );
@@ -156,15 +157,16 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
                 st.other += 1;
             }
         });
-        close(findings, &mut out, table, read, buf, st);
+        close(findings, &mut out, table, counted.and(read), buf, st);
     }
 
     // sync_checkpoints
     let mut st = TableStats::new("sync_checkpoints", "local");
-    st.rows_db = count(db, "sync_checkpoints");
-    let max_seq: i64 = db.query_row("SELECT coalesce(max(sequence), 0) FROM events", [], |r| r.get(0)).unwrap_or(0);
+    let counted = count(db, "sync_checkpoints").map(|n| st.rows_db = n);
+    // the highest sequence bounds the checkpoints: without it they are not checked
+    let max_seq = db.query_row("SELECT coalesce(max(sequence), 0) FROM events", [], |r| r.get::<_, i64>(0));
     let mut buf: Vec<Finding> = Vec::new();
-    let read = for_each_row(db, "SELECT peer_daemon_id, last_synced_sequence, last_sync_timestamp, typeof(last_sync_timestamp) FROM sync_checkpoints ORDER BY 1", |r| {
+    let read = counted.and(max_seq).and_then(|max_seq| for_each_row(db, "SELECT peer_daemon_id, last_synced_sequence, last_sync_timestamp, typeof(last_sync_timestamp) FROM sync_checkpoints ORDER BY 1", |r| {
         let key = || format!("peer_daemon_id={}", plain(&r[0]));
         let mut bad = false;
         match r[1].as_int() {
@@ -193,7 +195,7 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
         if bad {
             st.other += 1;
         }
-    });
+    }));
     close(findings, &mut out, "sync_checkpoints", read, buf, st);
     out
 }

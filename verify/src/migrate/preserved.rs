@@ -13,8 +13,15 @@ use thrum_schemas::sql;
 
 /// Checks that the v5 database is a v5 database.
 pub(super) fn check_v5_db(v5: &Connection, findings: &mut Findings) -> Option<i64> {
-    let version: Option<i64> = v5.query_row("SELECT version FROM schema_version", [], |r| r.get(0)).ok();
-    let rows: i64 = v5.query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0)).unwrap_or(0);
+    let rows = match crate::value::query_all(v5, "SELECT version FROM schema_version") {
+        Ok(rows) => rows,
+        Err(e) => {
+            findings.push(Finding::new(Kind::TableUnreadable, format!("v5 input: cannot read the schema version: {e}")).table("schema_version"));
+            return None;
+        }
+    };
+    let version = rows.first().and_then(|r| r[0].as_int());
+    let rows = rows.len();
     if version != Some(thrum_schemas::LEGACY_SCHEMA_VERSION) || rows != 1 {
         findings.push(
             Finding::new(Kind::SchemaVersionWrong, "the v5 database must hold exactly one schema_version row, 5")
@@ -48,14 +55,23 @@ fn table_columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<(String
 /// the documented changes; reports the dropped threads.
 pub fn check_preserved(v5: &Connection, migrated: &Connection, findings: &mut Findings, summary: &mut BTreeMap<String, Value>) -> Vec<TableStats> {
     let mut out = Vec::new();
-    let tables: Vec<String> = v5
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-        .unwrap_or_default();
+    let tables: Vec<String> = match v5.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").and_then(|mut s| s.query_map([], |r| r.get(0))?.collect()) {
+        Ok(t) => t,
+        Err(e) => {
+            findings.push(Finding::new(Kind::TableUnreadable, format!("v5 input: cannot list the tables: {e}")).table("sqlite_master"));
+            Vec::new()
+        }
+    };
     let mut expected_changes: BTreeMap<(String, String, String), u64> = BTreeMap::new();
     for t in tables {
         let mut st = TableStats::new(&t, "v5_preserved");
-        let Ok(cols) = table_columns(v5, &t) else { continue };
+        let cols = match table_columns(v5, &t) {
+            Ok(c) => c,
+            Err(e) => {
+                findings.push(Finding::new(Kind::TableUnreadable, format!("v5 input: cannot read the columns: {e}")).table(&t));
+                continue;
+            }
+        };
         let mut names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
         let mut pk: Vec<(i64, usize)> = cols.iter().enumerate().filter(|(_, (_, p))| *p > 0).map(|(i, (_, p))| (*p, i)).collect();
         pk.sort();

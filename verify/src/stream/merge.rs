@@ -3,7 +3,8 @@
 
 use crate::findings::Finding;
 use crate::jsonl::EventFile;
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::atomic::Ordering as AtomicOrdering;
 use std::sync::mpsc::{Receiver, SyncSender};
 use super::reader::*;
@@ -35,29 +36,19 @@ pub(super) fn before(a: &PlacedEvent, b: &PlacedEvent) -> bool {
 pub(super) fn produce(ctx: &Shared<'_>, range: std::ops::Range<usize>, in_memory: &[bool], tx: SyncSender<Msg>) -> Result<Produced, Stop> {
     let mut rec = Recorder { ctx, cache: HashMap::new(), scratch: Vec::new(), rec: Records::default() };
     let mut files: Vec<FileState> = Vec::with_capacity(range.len());
+    // each file's next event, the earliest in replay order on top
+    let mut heap: BinaryHeap<Reverse<Next>> = BinaryHeap::with_capacity(range.len());
     for idx in range {
-        files.push(FileState::open(idx, in_memory[idx], &mut rec)?);
-    }
-    let less = |files: &[FileState], a: usize, b: usize| -> bool {
-        match (&files[a].head, &files[b].head) {
-            (Some(x), Some(y)) => before(x, y),
-            _ => false,
+        let mut f = FileState::open(idx, in_memory[idx], &mut rec)?;
+        if let Some(ev) = f.advance(&mut rec)? {
+            heap.push(Reverse(Next { ev, file: files.len() }));
         }
-    };
-    let mut heap: Vec<usize> = Vec::with_capacity(files.len());
-    for i in 0..files.len() {
-        if files[i].head.is_some() {
-            heap_push(&mut heap, i, |a, b| less(&files, a, b));
-        }
+        files.push(f);
     }
     let mut batch = Vec::with_capacity(BATCH);
-    while let Some(&i) = heap.first() {
-        let next = files[i].advance(&mut rec)?;
-        let ev = std::mem::replace(&mut files[i].head, next).expect("the heap holds files with a head");
-        if files[i].head.is_some() {
-            heap_fix_top(&mut heap, |a, b| less(&files, a, b));
-        } else {
-            heap_pop(&mut heap, |a, b| less(&files, a, b));
+    while let Some(Reverse(Next { ev, file })) = heap.pop() {
+        if let Some(next) = files[file].advance(&mut rec)? {
+            heap.push(Reverse(Next { ev: next, file }));
         }
         batch.push(ev);
         if batch.len() == BATCH {
@@ -78,44 +69,34 @@ pub(super) fn produce(ctx: &Shared<'_>, range: std::ops::Range<usize>, in_memory
     Ok(Produced { infos, findings, rec })
 }
 
-pub(super) fn heap_push(h: &mut Vec<usize>, x: usize, less: impl Fn(usize, usize) -> bool) {
-    h.push(x);
-    let mut i = h.len() - 1;
-    while i > 0 {
-        let p = (i - 1) / 2;
-        if !less(h[i], h[p]) {
-            break;
-        }
-        h.swap(i, p);
-        i = p;
+/// A file's next event in the heap of [`produce`], ordered as the replay
+/// orders events (see [`before`]; positions are distinct, so two entries
+/// are never equal).
+pub(super) struct Next {
+    ev: PlacedEvent,
+    /// Index of the file in the producer's list.
+    file: usize,
+}
+
+impl Ord for Next {
+    fn cmp(&self, other: &Next) -> std::cmp::Ordering {
+        key_of(&self.ev.event).cmp(&key_of(&other.ev.event)).then(self.ev.pos.cmp(&other.ev.pos))
     }
 }
 
-pub(super) fn heap_fix_top(h: &mut [usize], less: impl Fn(usize, usize) -> bool) {
-    let mut i = 0;
-    loop {
-        let (l, r) = (2 * i + 1, 2 * i + 2);
-        let mut m = i;
-        if l < h.len() && less(h[l], h[m]) {
-            m = l;
-        }
-        if r < h.len() && less(h[r], h[m]) {
-            m = r;
-        }
-        if m == i {
-            return;
-        }
-        h.swap(i, m);
-        i = m;
+impl PartialOrd for Next {
+    fn partial_cmp(&self, other: &Next) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
-pub(super) fn heap_pop(h: &mut Vec<usize>, less: impl Fn(usize, usize) -> bool) {
-    let last = h.len() - 1;
-    h.swap(0, last);
-    h.pop();
-    heap_fix_top(h, less);
+impl PartialEq for Next {
+    fn eq(&self, other: &Next) -> bool {
+        self.cmp(other).is_eq()
+    }
 }
+
+impl Eq for Next {}
 
 /// The merging thread's end of one producer.
 pub(super) struct Incoming {

@@ -75,7 +75,6 @@ pub(super) struct FileState {
     /// The file's reader; for a sorted file only its counts and findings are left.
     pub(super) reader: EventReader,
     pub(super) sorted: Option<std::vec::IntoIter<PlacedEvent>>,
-    pub(super) head: Option<PlacedEvent>,
     /// Key of the last event streamed (to see that the file is in order).
     pub(super) last_ts: String,
     pub(super) last_id: String,
@@ -84,7 +83,7 @@ pub(super) struct FileState {
 impl FileState {
     pub(super) fn open(idx: usize, in_memory: bool, rec: &mut Recorder<'_>) -> Result<FileState, Stop> {
         let src = &rec.ctx.sources[idx];
-        let mut f = FileState { idx, reader: EventReader::open(src)?, sorted: None, head: None, last_ts: String::new(), last_id: String::new() };
+        let mut f = FileState { idx, reader: EventReader::open(src)?, sorted: None, last_ts: String::new(), last_id: String::new() };
         if in_memory {
             let mut evs = Vec::new();
             while let Some((line, range, mut event)) = f.reader.next(&src.path)? {
@@ -95,7 +94,6 @@ impl FileState {
             evs.sort_by(|a, b| key_of(&a.event).cmp(&key_of(&b.event)));
             f.sorted = Some(evs.into_iter());
         }
-        f.head = f.advance(rec)?;
         Ok(f)
     }
 

@@ -127,7 +127,7 @@ pub(super) fn add_to_runs(runs: &mut Vec<(i64, i64)>, s: i64) {
         if s >= last.0 && s <= last.1 {
             return;
         }
-        if last.1 != i64::MAX && s == last.1 + 1 {
+        if last.1.checked_add(1) == Some(s) {
             last.1 = s;
             return;
         }
@@ -136,16 +136,16 @@ pub(super) fn add_to_runs(runs: &mut Vec<(i64, i64)>, s: i64) {
 }
 
 /// `sequence_gap` findings of one daemon whose sequences are the union of
-/// `runs`: what walking the sorted distinct
-/// values (`expect` starts at 1; a value above it leaves a gap; then
-/// `expect = max(expect, value + 1)`, the addition wrapping as in a release
-/// build).
+/// `runs`: what walking the sorted distinct values reports (`expect`
+/// starts at 1; a value above it leaves a gap; then `expect = max(expect,
+/// value + 1)`). No value follows `i64::MAX` (itself reported by the line
+/// checks), so the walk ends there.
 pub(crate) fn gaps(daemon: &str, mut runs: Vec<(i64, i64)>, out: &mut Vec<Finding>) {
     runs.sort_unstable();
     let mut merged: Vec<(i64, i64)> = Vec::with_capacity(runs.len());
     for (a, b) in runs {
         match merged.last_mut() {
-            Some(m) if a <= m.1 || (m.1 != i64::MAX && a == m.1 + 1) => m.1 = m.1.max(b),
+            Some(m) if a <= m.1 || m.1.checked_add(1) == Some(a) => m.1 = m.1.max(b),
             _ => merged.push((a, b)),
         }
     }
@@ -159,10 +159,9 @@ pub(crate) fn gaps(daemon: &str, mut runs: Vec<(i64, i64)>, out: &mut Vec<Findin
                     .values(range.clone(), "absent"),
             );
         }
-        // the largest `v + 1` over the run's values, skipping i64::MAX (wraps to MIN)
-        let top = if b < i64::MAX { Some(b + 1) } else if a < i64::MAX { Some(i64::MAX) } else { None };
-        if let Some(t) = top {
-            expect = expect.max(t);
+        match b.checked_add(1) {
+            Some(next) => expect = expect.max(next),
+            None => break,
         }
     }
 }
@@ -188,7 +187,10 @@ mod tests {
                         .values(range.clone(), "absent"),
                 );
             }
-            expect = expect.max(s.wrapping_add(1));
+            match s.checked_add(1) {
+                Some(next) => expect = expect.max(next),
+                None => break,
+            }
         }
         out
     }

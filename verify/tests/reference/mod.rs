@@ -237,7 +237,10 @@ fn check_sequences(loaded: &Loaded, findings: &mut Findings) {
                         .values(range.clone(), "absent"),
                 );
             }
-            expect = expect.max(s + 1);
+            match s.checked_add(1) {
+                Some(next) => expect = expect.max(next),
+                None => break,
+            }
         }
     }
 }
@@ -450,8 +453,12 @@ fn verify_into(tree: &Tree, opts: &verify::Options, findings: &mut Findings, sum
     match opts.mode {
         Mode::Fixture => tables.push(check_event_log(&db, &loaded, &mut main_f)),
         Mode::Migrated => {
-            let n: i64 = db.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap_or(-1);
-            summary.insert("events_table".into(), json!(format!("{n} rows (not backfilled by the migration; not compared)")));
+            match db.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0)) {
+                Ok(n) => {
+                    summary.insert("events_table".into(), json!(format!("{n} rows (not backfilled by the migration; not compared)")));
+                }
+                Err(e) => findings.push(Finding::new(Kind::TableUnreadable, format!("cannot count the events table: {e}")).table("events")),
+            }
         }
     }
     tables.extend(verify::checks::check_local(&db, &rep.cleaned_agents, &mut main_f));
