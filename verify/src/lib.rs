@@ -26,6 +26,7 @@ pub mod compare;
 pub mod dbfile;
 pub mod error;
 pub mod findings;
+pub mod gojson;
 pub mod index;
 pub mod input;
 pub mod jsonl;

@@ -38,7 +38,7 @@
 //!   with replacements in place, then new session ids in event order).
 //!   Columns: `nz()` for branch, worktree_path, git_updated_at, current_task,
 //!   task_updated_at, intent, intent_updated_at; the list fields through
-//!   [`thrum_schemas::events::columns`] (absent list → `null`); `file_changes`
+//!   [`crate::gojson::work_context`] (absent list → `null`); `file_changes`
 //!   is not written (default `'[]'`). A context whose session does not exist
 //!   is skipped (reported `event_target_missing`), as the daemon does to
 //!   avoid a foreign-key failure.
@@ -74,7 +74,8 @@ use crate::rebuild::{Candidate, Rule};
 use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashSet;
-use thrum_schemas::events::{columns, AgentUpdate, Event, Payload, WorkContext};
+use crate::gojson::work_context;
+use thrum_schemas::events::{AgentUpdate, Event, Payload, WorkContext};
 
 /// A fresh in-memory v13 database with foreign keys on.
 pub fn fresh_v13() -> rusqlite::Result<Connection> {
@@ -314,22 +315,22 @@ fn group_exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
 /// session_id, branch, worktree_path, unmerged_commits, uncommitted_files,
 /// changed_files, git_updated_at, current_task, task_updated_at, intent,
 /// intent_updated_at) or an incoming one.
-enum Ctx<'a> {
+enum WorkContextRow<'a> {
     Stored(Vec<Value>),
     New(&'a WorkContext),
 }
 
-impl Ctx<'_> {
+impl WorkContextRow<'_> {
     fn session_id(&self) -> &str {
         match self {
-            Ctx::Stored(v) => text_of(&v[0]),
-            Ctx::New(w) => &w.session_id,
+            WorkContextRow::Stored(v) => text_of(&v[0]),
+            WorkContextRow::New(w) => &w.session_id,
         }
     }
     fn git_updated_at(&self) -> &str {
         match self {
-            Ctx::Stored(v) => text_of(&v[6]),
-            Ctx::New(w) => &w.git_updated_at,
+            WorkContextRow::Stored(v) => text_of(&v[6]),
+            WorkContextRow::New(w) => &w.git_updated_at,
         }
     }
 }
@@ -342,16 +343,16 @@ fn text_of(v: &Value) -> &str {
 }
 
 /// Merges incoming contexts into stored ones (see the module docs for the order).
-fn merge<'a>(stored: Vec<Vec<Value>>, incoming: &'a [WorkContext]) -> Vec<Ctx<'a>> {
-    let mut merged: Vec<Ctx<'a>> = stored.into_iter().map(Ctx::Stored).collect();
+fn merge<'a>(stored: Vec<Vec<Value>>, incoming: &'a [WorkContext]) -> Vec<WorkContextRow<'a>> {
+    let mut merged: Vec<WorkContextRow<'a>> = stored.into_iter().map(WorkContextRow::Stored).collect();
     for w in incoming {
         match merged.iter().position(|c| c.session_id() == w.session_id) {
             Some(i) => {
                 if w.git_updated_at.as_bytes() > merged[i].git_updated_at().as_bytes() {
-                    merged[i] = Ctx::New(w);
+                    merged[i] = WorkContextRow::New(w);
                 }
             }
-            None => merged.push(Ctx::New(w)),
+            None => merged.push(WorkContextRow::New(w)),
         }
     }
     merged
@@ -378,18 +379,18 @@ fn agent_update(conn: &Connection, u: &AgentUpdate, out: &mut Outcome) -> rusqli
             continue;
         }
         match c {
-            Ctx::Stored(v) => {
+            WorkContextRow::Stored(v) => {
                 ins.execute(params![v[0], u.agent_id, v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]])?;
             }
-            Ctx::New(w) => {
+            WorkContextRow::New(w) => {
                 ins.execute(params![
                     w.session_id,
                     u.agent_id,
                     nzs(&w.branch),
                     nzs(&w.worktree_path),
-                    columns::commits(w.unmerged_commits.as_deref()),
-                    columns::strings(w.uncommitted_files.as_deref()),
-                    columns::strings(w.changed_files.as_deref()),
+                    work_context::commits(w.unmerged_commits.as_deref()),
+                    work_context::strings(w.uncommitted_files.as_deref()),
+                    work_context::strings(w.changed_files.as_deref()),
                     nzs(&w.git_updated_at),
                     nzs(&w.current_task),
                     nzs(&w.task_updated_at),

@@ -5,7 +5,6 @@
 use super::Mode;
 use crate::findings::{Finding, Kind};
 use crate::util::is_utc_timestamp;
-use serde_json::Value;
 use thrum_schemas::events::{is_message_event, Event};
 use thrum_schemas::ids::{is_prefixed_ulid, shard_name};
 
@@ -28,24 +27,6 @@ pub fn first_difference(expected: &str, actual: &str, labels: (&str, &str)) -> S
         s[start..end].to_string()
     };
     format!("first difference at byte {pos}: {} …{}…, {} …{}…", labels.0, ctx(expected), labels.1, ctx(actual))
-}
-
-/// The canonical Go encoding of a top-level object (keys sorted by bytes).
-pub fn canonical_object(map: &serde_json::Map<String, Value>) -> String {
-    let mut keys: Vec<&String> = map.keys().collect();
-    keys.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-    let mut out = String::with_capacity(256);
-    out.push('{');
-    for (i, k) in keys.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        thrum_schemas::gojson::push_str(&mut out, k);
-        out.push(':');
-        thrum_schemas::gojson::push_value(&mut out, &map[k]);
-    }
-    out.push('}');
-    out
 }
 
 /// Where a per-event finding goes among the findings of
@@ -95,7 +76,7 @@ pub fn line_checks(rel: &str, line: u64, shard: Option<&str>, text: &str, event:
             None => out.push((SLOT_REST, inv("sequence", "event has no sequence".into(), "absent".into()))),
         }
     }
-    let canonical = canonical_object(&event.raw);
+    let canonical = crate::gojson::canonical_object(&event.raw);
     if canonical != text {
         out.push((
             SLOT_REST,
@@ -136,19 +117,3 @@ pub fn duplicate_id(id: &str, first_rel: &str, first_line: u64) -> Finding {
     Finding::new(Kind::EventIdDuplicate, format!("event_id already used at {first_rel}:{first_line}")).key(format!("event_id={id}"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn canonical_object_equals_gojson() {
-        for line in [
-            r#"{"b":1,"a":{"z":[1,"<&>"],"B":null},"_":true,"é":"\u2028"}"#,
-            r#"{"type":"x","timestamp":"t","body":{"content":"a\nb","format":"markdown"},"v":1}"#,
-        ] {
-            let v: Value = serde_json::from_str(line).unwrap();
-            let Value::Object(m) = &v else { panic!() };
-            assert_eq!(canonical_object(m), thrum_schemas::gojson::to_string(&v));
-        }
-    }
-}

@@ -24,7 +24,7 @@
 //! ms, entity from [`thrum_schemas::ids::backfill_entity`]); events missing
 //! `type` or `timestamp` (or with an unparsable timestamp) keep no id
 //! (`migration_backfill_skipped`); a missing `v` becomes 1. Every parsable
-//! line is re-encoded canonically with [`thrum_schemas::gojson`]; a file is
+//! line is re-encoded canonically with [`crate::gojson`]; a file is
 //! rewritten (temporary file + rename) only when its bytes change.
 
 use crate::checks::Mode;
@@ -301,7 +301,7 @@ pub fn migrate_jsonl(thrum: &Path, findings: &mut Findings) -> Result<JsonlMigra
                 obj.insert("v".into(), Value::from(1));
                 st.v_filled += 1;
             }
-            thrum_schemas::gojson::push_value(&mut out, &Value::Object(obj));
+            crate::gojson::push_value(&mut out, &Value::Object(obj));
             out.push('\n');
         }
         if out.as_bytes() != bytes.as_slice() {
