@@ -19,11 +19,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::{Duration, Instant};
 
+/// What `verify replay` checks and how.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Findings listed in detail per (kind, table); 0 = all.
     pub max_diffs: usize,
+    /// Limits of the archive extraction.
     pub limits: Limits,
+    /// A v13 fixture, or a tree migrated from v5.
     pub mode: Mode,
     /// Look for a manifest and SHA256SUMS.
     pub check_manifest: bool,
@@ -38,6 +41,7 @@ impl Default for Options {
 /// Phase timings of one verification.
 #[derive(Debug, Clone, Default)]
 pub struct Timings {
+    /// Each phase's name and duration, in order (parallel phases last).
     pub phases: Vec<(&'static str, Duration)>,
 }
 
@@ -47,6 +51,7 @@ impl Timings {
         self.phases.push((name, now - *since));
         *since = now;
     }
+    /// The sum of the phases.
     pub fn total(&self) -> Duration {
         self.phases.iter().map(|(_, d)| *d).sum()
     }
@@ -56,9 +61,11 @@ impl Timings {
 /// verification never touches the input and never adds files to the tree.
 pub struct DbCopy {
     _dir: crate::cleanup::TempDir,
+    /// The copy of the database.
     pub path: PathBuf,
 }
 
+/// A private copy of the database `src` and its `-wal`.
 pub fn copy_db(src: &Path) -> Result<DbCopy, InputError> {
     copy_db_with(src, true)
 }
@@ -115,11 +122,14 @@ pub fn open_db(path: &Path, shown_as: &Path) -> Result<Connection, InputError> {
 /// (nothing is written, not even a lock or `-shm` file), or — when a `-wal`
 /// file sits beside it, whose content SQLite must apply — through a private copy.
 pub enum FixtureDb {
+    /// Read where it is.
     InPlace(PathBuf),
+    /// Read from a private copy.
     Copy(DbCopy),
 }
 
 impl FixtureDb {
+    /// How the database `src` is to be read, judging its `-wal`.
     pub fn prepare(src: &Path) -> Result<FixtureDb, InputError> {
         FixtureDb::prepare_with(src, &dbfile::inspect_wal(src))
     }
