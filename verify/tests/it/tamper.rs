@@ -1,9 +1,8 @@
 //! End-to-end: a hand-built fixture verifies clean, and each tampering is
 //! reported precisely (kind, table, key, column or file and line).
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use verify::findings::Severity;
 use verify::{Finding, Kind, Options, Report};
 

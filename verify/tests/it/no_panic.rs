@@ -4,9 +4,6 @@
 //! archives (the extractor), and random damage to whole fixtures (replay and
 //! migrate end to end).
 
-#![recursion_limit = "512"]
-
-mod common;
 
 use proptest::prelude::*;
 use rusqlite::Connection;
@@ -433,7 +430,7 @@ proptest! {
 
     #[test]
     fn damaged_fixtures_never_panic_replay(pick in any::<prop::sample::Index>(), ops in prop::collection::vec((any::<u8>(), any::<prop::sample::Index>(), any::<u8>()), 1..6)) {
-        let fx = common::build();
+        let fx = crate::common::build();
         let files = files_of(&fx.root);
         let f = fx.root.join(pick.get(&files));
         let mut b = std::fs::read(&f).unwrap();
@@ -447,7 +444,7 @@ proptest! {
 
     #[test]
     fn damaged_v5_fixtures_never_panic_migrate(pick in any::<prop::sample::Index>(), ops in prop::collection::vec((any::<u8>(), any::<prop::sample::Index>(), any::<u8>()), 1..6)) {
-        let fx = common::build_v5();
+        let fx = crate::common::build_v5();
         let files = files_of(&fx.root);
         let f = fx.root.join(pick.get(&files));
         let mut b = std::fs::read(&f).unwrap();

@@ -6,8 +6,6 @@
 //! misplaced events, duplicate creates, tampered databases) and every fault
 //! of `testgen corrupt` are verified both ways.
 
-mod common;
-mod reference;
 
 use proptest::prelude::*;
 use rusqlite::Connection;
@@ -30,7 +28,7 @@ enum Reader {
 fn report(root: &Path, mode: Mode, reader: Reader) -> String {
     let opts = Options { max_diffs: 0, mode, check_manifest: true, ..Options::default() };
     let r = match reader {
-        Reader::InMemory => reference::report(root, &opts),
+        Reader::InMemory => crate::reference::report(root, &opts),
         Reader::Streaming => verify::verify_path(root, &opts),
     };
     match r {
@@ -227,7 +225,7 @@ proptest! {
 
 #[test]
 fn the_standard_fixture_and_its_tampered_copies_report_the_same_both_ways() {
-    let fx = common::build();
+    let fx = crate::common::build();
     same_both_ways(&fx.root).unwrap();
     // lines moved out of order, duplicated, dropped; rows changed
     let mut lines = fx.lines("messages/alice.jsonl");
@@ -289,7 +287,7 @@ fn pack(root: &Path, files: &[String], out: &Path) {
 
 #[test]
 fn archives_report_the_same_whatever_the_order_of_their_entries() {
-    let fx = common::build();
+    let fx = crate::common::build();
     // a file out of order, and a line dropped from another
     let mut lines = fx.lines("messages/alice.jsonl");
     lines.swap(0, 1);
@@ -380,12 +378,12 @@ proptest! {
             std::fs::write(&path, text).unwrap();
             sources.push(verify::jsonl::Source { path, rel: format!("f{k}.jsonl"), shard: None });
         }
-        let mut loaded = reference::Loaded::default();
+        let mut loaded = crate::reference::Loaded::default();
         let mut f = verify::findings::Findings::new(0);
         for s in &sources {
-            reference::read_file(&mut loaded, &s.path, s.rel.clone(), None, &mut f).unwrap();
+            crate::reference::read_file(&mut loaded, &s.path, s.rel.clone(), None, &mut f).unwrap();
         }
-        reference::sort(&mut loaded);
+        crate::reference::sort(&mut loaded);
         let expected: Vec<(usize, u64)> = loaded.order.iter().map(|&i| (loaded.events[i].file, loaded.events[i].line)).collect();
         let Ok(got) = verify::stream::replay_order(&sources) else { panic!("stream failed") };
         let got: Vec<(usize, u64)> = got.iter().map(|p| (p.file(), p.line())).collect();
