@@ -4,23 +4,25 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use verify::checks::{check_lines, Mode};
-use verify::findings::Findings;
-use verify::jsonl::{parse_file, sort, split_lines, Loaded};
+use std::sync::atomic::AtomicBool;
+use verify::checks::Mode;
+use verify::jsonl::{split_lines, Source};
 
 fuzz_target!(|data: &[u8]| {
-    let (info, events, found) = parse_file(data, 0, ".thrum/messages/x.jsonl", Some("x".into()));
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("x.jsonl");
+    std::fs::write(&path, data).expect("the event file is written");
     let lines = split_lines(data);
-    assert!(info.events + info.unparsable + info.blank <= lines.len() as u64);
-    assert!(found.len() as u64 >= info.unparsable);
     for (_, raw, _) in &lines {
         if let Ok(s) = std::str::from_utf8(raw) {
             let _ = thrum_schemas::events::Event::parse(s);
         }
     }
-    let mut loaded = Loaded { files: vec![info], events, order: Vec::new() };
-    sort(&mut loaded);
-    let mut f = Findings::new(0);
-    check_lines(&loaded, Mode::Fixture, &mut f);
-    check_lines(&loaded, Mode::Migrated, &mut f);
+    for mode in [Mode::Fixture, Mode::Migrated] {
+        let src = Source { path: path.clone(), rel: ".thrum/messages/x.jsonl".into(), shard: Some("x".into()) };
+        let Ok(s) = verify::stream::run(vec![src], mode, u64::MAX, &AtomicBool::new(false)) else { panic!("reading one event file failed") };
+        let info = &s.files[0];
+        assert!(info.events + info.unparsable + info.blank <= lines.len() as u64);
+        assert!(s.read_findings.len() as u64 >= info.unparsable);
+    }
 });

@@ -4,17 +4,15 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use verify::findings::Findings;
-use verify::jsonl::{parse_file, sort, Loaded};
+use std::sync::atomic::AtomicBool;
+use verify::checks::Mode;
+use verify::jsonl::Source;
 
 fuzz_target!(|data: &[u8]| {
-    let (info, events, _) = parse_file(data, 0, ".thrum/messages/x.jsonl", Some("x".into()));
-    if events.is_empty() {
-        return;
-    }
-    let mut loaded = Loaded { files: vec![info], events, order: Vec::new() };
-    sort(&mut loaded);
-    let mut f = Findings::new(0);
-    let r = verify::replay::replay(&loaded, &mut f).expect("the in-memory replay database works");
-    assert_eq!(r.applied + r.ignored + r.rejected, loaded.events.len());
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("x.jsonl");
+    std::fs::write(&path, data).expect("the event file is written");
+    let src = Source { path, rel: ".thrum/messages/x.jsonl".into(), shard: Some("x".into()) };
+    let Ok(s) = verify::stream::run(vec![src], Mode::Migrated, u64::MAX, &AtomicBool::new(false)) else { panic!("the replay database works") };
+    assert_eq!(s.replay.applied + s.replay.ignored + s.replay.rejected, s.events as usize);
 });

@@ -84,6 +84,8 @@ fn row_text(t: &Table, row: &[Val]) -> String {
 #[derive(Debug, Default)]
 pub struct SessionSpan {
     map: HashMap<String, (Option<i64>, Option<i64>)>,
+    /// The sessions could not be read: the spans are not judged.
+    unavailable: bool,
 }
 
 impl SessionSpan {
@@ -104,7 +106,7 @@ impl SessionSpan {
                 e.1 = Some(e.1.map_or(s, |x: i64| x.max(s)));
             }
         }
-        Ok(SessionSpan { map })
+        Ok(SessionSpan { map, unavailable: false })
     }
 }
 
@@ -136,6 +138,9 @@ fn plausibility(t: &Table, row: &[Val], spans: &SessionSpan) -> Option<(String, 
             let Some(s) = seen.as_str().and_then(ts) else {
                 return Some(("'' or a valid RFC 3339 timestamp".into(), seen.to_string()));
             };
+            if spans.unavailable {
+                return None;
+            }
             let agent = get("agent_id")?.as_str().unwrap_or("");
             match spans.map.get(agent) {
                 None => Some(("'' (the agent has no sessions)".into(), seen.to_string())),
@@ -151,6 +156,52 @@ fn plausibility(t: &Table, row: &[Val], spans: &SessionSpan) -> Option<(String, 
             }
         }
         _ => None,
+    }
+}
+
+/// `row_extra`: a database row the replay did not produce.
+fn row_extra(t: &Table, r: &[Val]) -> Finding {
+    Finding::new(Kind::RowExtra, format!("database row not produced by the replay: {}", row_text(t, r))).table(t.name).key(describe_key(t, r))
+}
+
+/// `row_missing`: a replayed row the database lacks.
+fn row_missing(t: &Table, r: &[Val]) -> Finding {
+    Finding::new(Kind::RowMissing, format!("row produced by the replay is missing from the database: {}", row_text(t, r))).table(t.name).key(describe_key(t, r))
+}
+
+/// The findings of a database row `a` and the replayed row `b` of the same
+/// key: one `cell_differs` per replayed column (not in `local`) that
+/// differs, then the plausibility of the heartbeat column when the table
+/// has local columns; counted in `st`.
+fn compare_pair(t: &Table, local: &[usize], a: &[Val], b: &[Val], spans: &SessionSpan, st: &mut TableStats, push: &mut dyn FnMut(Finding)) {
+    let mut differs = false;
+    for (ci, c) in t.columns.iter().enumerate() {
+        if local.contains(&ci) || a[ci] == b[ci] {
+            continue;
+        }
+        differs = true;
+        push(
+            Finding::new(Kind::CellDiffers, "database value differs from the replayed value")
+                .table(t.name)
+                .key(describe_key(t, a))
+                .column(c.name)
+                .values(b[ci].to_string(), a[ci].to_string()),
+        );
+    }
+    if differs {
+        st.differing += 1;
+    }
+    if !local.is_empty() {
+        if let Some((expected, actual)) = plausibility(t, a, spans) {
+            st.other += 1;
+            push(
+                Finding::new(Kind::LastSeenImplausible, "heartbeat column outside its plausible range")
+                    .table(t.name)
+                    .key(describe_key(t, a))
+                    .column("last_seen_at")
+                    .values(expected, actual),
+            );
+        }
     }
 }
 
@@ -170,56 +221,17 @@ pub fn compare_rows(t: &Table, db_rows: &[Vec<Val>], rep_rows: &[Vec<Val>], span
         };
         match ord {
             Ordering::Less => {
-                let r = &db_rows[i];
                 st.extra += 1;
-                findings.push(
-                    Finding::new(Kind::RowExtra, format!("database row not produced by the replay: {}", row_text(t, r))).table(t.name).key(describe_key(t, r)),
-                );
+                findings.push(row_extra(t, &db_rows[i]));
                 i += 1;
             }
             Ordering::Greater => {
-                let r = &rep_rows[j];
                 st.missing += 1;
-                findings.push(
-                    Finding::new(Kind::RowMissing, format!("row produced by the replay is missing from the database: {}", row_text(t, r)))
-                        .table(t.name)
-                        .key(describe_key(t, r)),
-                );
+                findings.push(row_missing(t, &rep_rows[j]));
                 j += 1;
             }
             Ordering::Equal => {
-                let (a, b) = (&db_rows[i], &rep_rows[j]);
-                let mut differs = false;
-                for (ci, c) in t.columns.iter().enumerate() {
-                    if local.contains(&ci) {
-                        continue;
-                    }
-                    if a[ci] != b[ci] {
-                        differs = true;
-                        findings.push(
-                            Finding::new(Kind::CellDiffers, "database value differs from the replayed value")
-                                .table(t.name)
-                                .key(describe_key(t, a))
-                                .column(c.name)
-                                .values(b[ci].to_string(), a[ci].to_string()),
-                        );
-                    }
-                }
-                if differs {
-                    st.differing += 1;
-                }
-                if !local.is_empty() {
-                    if let Some((expected, actual)) = plausibility(t, a, spans) {
-                        st.other += 1;
-                        findings.push(
-                            Finding::new(Kind::LastSeenImplausible, "heartbeat column outside its plausible range")
-                                .table(t.name)
-                                .key(describe_key(t, a))
-                                .column("last_seen_at")
-                                .values(expected, actual),
-                        );
-                    }
-                }
+                compare_pair(t, &local, &db_rows[i], &rep_rows[j], spans, &mut st, &mut |f| findings.push(f));
                 i += 1;
                 j += 1;
             }
@@ -237,7 +249,13 @@ pub fn compare_rows(t: &Table, db_rows: &[Vec<Val>], rep_rows: &[Vec<Val>], span
 /// text encoding that orders otherwise), the table is compared by loading
 /// and sorting both sides ([`compare_rows`]), with the same result.
 pub fn compare_projected(db: &Connection, replayed: &Connection, findings: &mut Findings) -> rusqlite::Result<Vec<TableStats>> {
-    let spans = SessionSpan::load(db).unwrap_or_default();
+    let spans = match SessionSpan::load(db) {
+        Ok(s) => s,
+        Err(e) => {
+            findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read the sessions the agents' last_seen_at is judged against: {e}")).table("sessions"));
+            SessionSpan { map: HashMap::new(), unavailable: true }
+        }
+    };
     let mut out = Vec::new();
     for t in catalogue::projected() {
         let (in_db, in_replay) = (has_table(db, t.name)?, has_table(replayed, t.name)?);
@@ -356,55 +374,28 @@ pub fn merge_table(t: &Table, db: &Connection, rep: &Connection, spans: &Session
         };
         match ord {
             Ordering::Less => {
-                let r = row_vals(x?, n).ok()?;
                 st.extra += 1;
-                found.push(Finding::new(Kind::RowExtra, format!("database row not produced by the replay: {}", row_text(t, &r))).table(t.name).key(describe_key(t, &r)));
+                found.push(row_extra(t, &row_vals(x?, n).ok()?));
                 x = a.next().ok()?;
             }
             Ordering::Greater => {
-                let r = row_vals(y?, n).ok()?;
                 st.missing += 1;
-                found.push(
-                    Finding::new(Kind::RowMissing, format!("row produced by the replay is missing from the database: {}", row_text(t, &r))).table(t.name).key(describe_key(t, &r)),
-                );
+                found.push(row_missing(t, &row_vals(y?, n).ok()?));
                 y = b.next().ok()?;
             }
             Ordering::Equal => {
                 let (r, s) = (x?, y?);
-                let mut vals: Option<(Vec<Val>, Vec<Val>)> = None;
-                let mut differs = false;
-                for (ci, c) in t.columns.iter().enumerate() {
-                    if local.contains(&ci) || eq_ref(r.get_ref(ci).ok()?, s.get_ref(ci).ok()?) {
-                        continue;
+                // rows are copied only when they differ or a local column is checked
+                let mut copy = !local.is_empty();
+                for ci in 0..n {
+                    if copy {
+                        break;
                     }
-                    differs = true;
-                    if vals.is_none() {
-                        vals = Some((row_vals(r, n).ok()?, row_vals(s, n).ok()?));
-                    }
-                    let (av, bv) = vals.as_ref()?;
-                    found.push(
-                        Finding::new(Kind::CellDiffers, "database value differs from the replayed value")
-                            .table(t.name)
-                            .key(describe_key(t, av))
-                            .column(c.name)
-                            .values(bv[ci].to_string(), av[ci].to_string()),
-                    );
+                    copy = !local.contains(&ci) && !eq_ref(r.get_ref(ci).ok()?, s.get_ref(ci).ok()?);
                 }
-                if differs {
-                    st.differing += 1;
-                }
-                if !local.is_empty() {
-                    let av = row_vals(r, n).ok()?;
-                    if let Some((expected, actual)) = plausibility(t, &av, spans) {
-                        st.other += 1;
-                        found.push(
-                            Finding::new(Kind::LastSeenImplausible, "heartbeat column outside its plausible range")
-                                .table(t.name)
-                                .key(describe_key(t, &av))
-                                .column("last_seen_at")
-                                .values(expected, actual),
-                        );
-                    }
+                if copy {
+                    let (av, bv) = (row_vals(r, n).ok()?, row_vals(s, n).ok()?);
+                    compare_pair(t, &local, &av, &bv, spans, &mut st, &mut |f| found.push(f));
                 }
                 x = a.next().ok()?;
                 y = b.next().ok()?;

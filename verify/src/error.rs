@@ -10,42 +10,121 @@ pub use thrum_io::extract::ExtractError;
 /// and what was expected.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
+    /// PATH does not exist.
     #[error("{path} does not exist")]
-    NotFound { path: PathBuf },
+    NotFound {
+        /// The path given.
+        path: PathBuf,
+    },
     /// PATH exists but is not an archive or a fixture tree; `found` says
     /// what it is (see [`crate::input::describe`]).
     #[error("{path} is {found}; expected a .tar.zst / .tar.gz archive, a directory containing .thrum/, or a .thrum directory")]
-    NotAFixture { path: PathBuf, found: String },
+    NotAFixture {
+        /// The path given.
+        path: PathBuf,
+        /// What it is.
+        found: String,
+    },
     /// A path of the wrong kind: `found` says what it is, `expected` what the
     /// command needs there.
     #[error("{path} is {found}; expected {expected}")]
-    WrongKind { path: PathBuf, found: String, expected: &'static str },
+    WrongKind {
+        /// The path.
+        path: PathBuf,
+        /// What it is.
+        found: String,
+        /// What is needed there.
+        expected: &'static str,
+    },
+    /// An archive without `.thrum/` at its root.
     #[error("{path}: the archive has no .thrum/ directory at its root")]
-    NoThrumRoot { path: PathBuf },
+    NoThrumRoot {
+        /// The archive.
+        path: PathBuf,
+    },
+    /// The archive was refused or could not be extracted.
     #[error(transparent)]
     Extract(#[from] ExtractError),
     /// An entry the archive should hold and does not.
     #[error("{archive}: {entry} is missing from the archive; expected {expected}")]
-    MissingEntry { archive: PathBuf, entry: String, expected: &'static str },
+    MissingEntry {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry's path in the archive.
+        entry: String,
+        /// What the entry should be.
+        expected: &'static str,
+    },
+    /// The tree has no `var/messages.db`.
     #[error("{path}: missing; expected the SQLite database var/messages.db")]
-    MissingDatabase { path: PathBuf },
+    MissingDatabase {
+        /// Where the database should be.
+        path: PathBuf,
+    },
+    /// A file that SQLite cannot open or read as a database.
     #[error("{path}: expected a SQLite database: {reason}")]
-    NotADatabase { path: PathBuf, reason: String },
+    NotADatabase {
+        /// The file.
+        path: PathBuf,
+        /// SQLite's error.
+        reason: String,
+    },
+    /// A v5 tree given to `verify replay`.
     #[error("{path}: this is a v5 layout (messages.jsonl, no events.jsonl); expected a v13 .thrum/ — use `verify migrate` for v5 fixtures")]
-    V5Layout { path: PathBuf },
+    V5Layout {
+        /// The input.
+        path: PathBuf,
+    },
+    /// Input to `verify migrate` that is not a v5 tree.
     #[error("{path}: expected a v5 layout (.thrum/messages.jsonl without events.jsonl or messages/): {reason}")]
-    NotV5 { path: PathBuf, reason: String },
+    NotV5 {
+        /// The input.
+        path: PathBuf,
+        /// What is not v5 about it.
+        reason: String,
+    },
+    /// Input beyond what the verifier can index (more event files or lines
+    /// than [`crate::index::Pos`] numbers); `reason` says which limit and
+    /// whether an option raises it.
+    #[error("{path}: too large to verify: {reason}")]
+    TooLarge {
+        /// The file (or the directory holding too many files).
+        path: PathBuf,
+        /// The limit exceeded.
+        reason: String,
+    },
+    /// Input that could not be read to the end; `reason` says why.
     #[error("{path}: {reason}")]
-    Unreadable { path: PathBuf, reason: String },
+    Unreadable {
+        /// The input.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// An I/O error on `path`.
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
     /// A write failed because the disk or quota is full; `path` is the file
     /// being written.
     #[error("disk full while writing {path}")]
-    DiskFull { path: PathBuf },
+    DiskFull {
+        /// The file being written.
+        path: PathBuf,
+    },
 }
 
 impl InputError {
+    /// The binary's exit code for this error: every input error means the
+    /// input is unusable ([`crate::report::EXIT_UNUSABLE`]).
+    pub fn exit_code(&self) -> u8 {
+        crate::report::EXIT_UNUSABLE as u8
+    }
+    /// A failed read (or other I/O) of `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> InputError {
         InputError::Io { path: path.into(), source }
     }
@@ -57,6 +136,7 @@ impl InputError {
         }
         InputError::Io { path: path.into(), source }
     }
+    /// `path` is not a database SQLite can read; `e` says why.
     pub fn db(path: impl Into<PathBuf>, e: impl std::fmt::Display) -> InputError {
         InputError::NotADatabase { path: path.into(), reason: e.to_string() }
     }

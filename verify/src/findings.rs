@@ -28,12 +28,15 @@ macro_rules! kinds {
         impl Kind {
             /// Every kind, in declaration order.
             pub const ALL: &'static [Kind] = &[$(Kind::$variant,)*];
+            /// The stable name (`cell_differs`, ...), as in the JSON report.
             pub fn as_str(self) -> &'static str {
                 match self { $(Kind::$variant => $name,)* }
             }
+            /// Whether a finding of this kind makes the fixture inconsistent.
             pub fn severity(self) -> Severity {
                 match self { $(Kind::$variant => Severity::$sev,)* }
             }
+            /// The kind of a stable name, `None` for an unknown one.
             pub fn from_name(s: &str) -> Option<Kind> {
                 match s { $($name => Some(Kind::$variant),)* _ => None }
             }
@@ -234,26 +237,37 @@ impl std::fmt::Display for Kind {
 /// `expected` is the replayed / fresh / manifest value, `actual` the one found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
+    /// What was found.
     pub kind: Kind,
+    /// The severity of its kind.
     pub severity: Severity,
+    /// The database table it is about.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table: Option<String>,
+    /// The row: its primary key as `column=value` pairs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// The column (or field) it is about.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<String>,
+    /// The file it is about, relative to the directory holding `.thrum`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// The 1-based line of `file`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
+    /// What was expected there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<String>,
+    /// What was found there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actual: Option<String>,
+    /// What is wrong, in words.
     pub message: String,
 }
 
 impl Finding {
+    /// A finding of `kind`, located nowhere yet.
     pub fn new(kind: Kind, message: impl Into<String>) -> Finding {
         Finding {
             kind,
@@ -268,37 +282,46 @@ impl Finding {
             message: message.into(),
         }
     }
+    /// Sets the table.
     pub fn table(mut self, t: impl Into<String>) -> Self {
         self.table = Some(t.into());
         self
     }
+    /// Sets the row key.
     pub fn key(mut self, k: impl Into<String>) -> Self {
         self.key = Some(k.into());
         self
     }
+    /// Sets the column.
     pub fn column(mut self, c: impl Into<String>) -> Self {
         self.column = Some(c.into());
         self
     }
+    /// Sets the file.
     pub fn file(mut self, f: impl Into<String>) -> Self {
         self.file = Some(f.into());
         self
     }
+    /// Sets the line.
     pub fn line(mut self, n: u64) -> Self {
         self.line = Some(n);
         self
     }
+    /// Sets the file and line.
     pub fn at(self, file: impl Into<String>, line: u64) -> Self {
         self.file(file).line(line)
     }
+    /// Sets the expected value.
     pub fn expected(mut self, v: impl Into<String>) -> Self {
         self.expected = Some(v.into());
         self
     }
+    /// Sets the value found.
     pub fn actual(mut self, v: impl Into<String>) -> Self {
         self.actual = Some(v.into());
         self
     }
+    /// Sets the expected value and the one found.
     pub fn values(self, expected: impl Into<String>, actual: impl Into<String>) -> Self {
         self.expected(expected).actual(actual)
     }
@@ -349,6 +372,7 @@ impl Findings {
     pub fn new(cap: usize) -> Findings {
         Findings { cap, list: Vec::new(), counts: BTreeMap::new(), groups: HashMap::new(), omitted: 0 }
     }
+    /// Adds a finding: counted always, kept in detail up to the cap per (kind, table).
     pub fn push(&mut self, f: Finding) {
         *self.counts.entry(f.kind).or_default() += 1;
         let g = self.groups.entry((f.kind, f.table.clone())).or_default();
@@ -359,6 +383,7 @@ impl Findings {
             self.omitted += 1;
         }
     }
+    /// The findings kept in detail, in order.
     pub fn list(&self) -> &[Finding] {
         &self.list
     }
@@ -366,18 +391,23 @@ impl Findings {
     pub fn count(&self, kind: Kind) -> usize {
         self.counts.get(&kind).copied().unwrap_or(0)
     }
+    /// Findings per kind, including those not kept in detail.
     pub fn counts(&self) -> &BTreeMap<Kind, usize> {
         &self.counts
     }
+    /// Findings counted but not kept in detail.
     pub fn omitted(&self) -> usize {
         self.omitted
     }
+    /// Findings of error severity.
     pub fn errors(&self) -> usize {
         self.counts.iter().filter(|(k, _)| k.severity() == Severity::Error).map(|(_, n)| n).sum()
     }
+    /// Every finding.
     pub fn total(&self) -> usize {
         self.counts.values().sum()
     }
+    /// The findings kept, the counts per kind and the number omitted.
     pub fn into_parts(self) -> (Vec<Finding>, BTreeMap<Kind, usize>, usize) {
         (self.list, self.counts, self.omitted)
     }

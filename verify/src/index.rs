@@ -112,6 +112,11 @@ pub struct Pos(u64);
 const LINE_BITS: u32 = 40;
 
 impl Pos {
+    /// The number of files a position can name (indexes `0..MAX_FILES`).
+    pub const MAX_FILES: usize = 1 << (64 - LINE_BITS);
+    /// The highest line number a position can hold.
+    pub const MAX_LINE: u64 = (1 << LINE_BITS) - 1;
+
     /// Files up to 2^24, lines up to 2^40; `None` beyond.
     pub fn new(file: usize, line: u64) -> Option<Pos> {
         (file < (1 << (64 - LINE_BITS)) && line < (1 << LINE_BITS)).then_some(Pos(((file as u64) << LINE_BITS) | line))

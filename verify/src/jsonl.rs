@@ -5,36 +5,13 @@
 //! them, and each is reported as `jsonl_unparsable` with its file and 1-based
 //! line number; lines over 1 MiB ([`MAX_LINE_BYTES`]) and lines that are not
 //! UTF-8 are skipped too, reported as `jsonl_line_too_long` and
-//! `jsonl_invalid_utf8`. See [`parse_file`].
+//! `jsonl_invalid_utf8`. See [`decode_line`]; [`crate::stream`] reads the
+//! files line by line and merges them in replay order.
 
 use crate::error::InputError;
 use crate::findings::{Finding, Findings, Kind};
 use crate::input::Tree;
 use thrum_schemas::events::{Event, Payload};
-
-/// One decoded line.
-#[derive(Debug, Clone)]
-pub struct LoadedEvent {
-    /// Index into [`Loaded::files`].
-    pub file: usize,
-    /// 1-based line number.
-    pub line: u64,
-    /// The line without its newline.
-    pub text: String,
-    pub event: Event,
-}
-
-impl LoadedEvent {
-    pub fn event_id(&self) -> &str {
-        self.event.envelope.event_id.as_deref().unwrap_or("")
-    }
-    pub fn event_type(&self) -> &str {
-        &self.event.envelope.event_type
-    }
-    pub fn timestamp(&self) -> &str {
-        &self.event.envelope.timestamp
-    }
-}
 
 /// One event file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,26 +27,6 @@ pub struct EventFile {
     /// The earliest line (in replay order) whose payload does not decode:
     /// where the daemon's rebuild would stop ([`crate::rebuild`], rule 1).
     pub undecodable: Option<crate::rebuild::Candidate>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Loaded {
-    pub files: Vec<EventFile>,
-    pub events: Vec<LoadedEvent>,
-    /// Indexes into `events` in replay order: sorted by (timestamp, event_id)
-    /// as byte strings, ties keeping file order (events.jsonl first, then the
-    /// shards by file name, each in line order).
-    pub order: Vec<usize>,
-}
-
-impl Loaded {
-    pub fn file_of(&self, e: &LoadedEvent) -> &str {
-        &self.files[e.file].rel
-    }
-    /// A finding located at an event's line.
-    pub fn at(&self, e: &LoadedEvent, f: Finding) -> Finding {
-        f.at(self.files[e.file].rel.clone(), e.line)
-    }
 }
 
 /// Splits file bytes into `(line_no, bytes, terminated)` without newlines.
@@ -95,7 +52,16 @@ pub fn split_lines(bytes: &[u8]) -> Vec<(u64, &[u8], bool)> {
 /// reported as `jsonl_line_too_long` and skipped, never parsed.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
-/// Decodes one event file's bytes: its counts, events and findings.
+/// One line as read: its bytes, or only its length and whether it is blank
+/// when it is longer than [`MAX_LINE_BYTES`].
+pub enum RawLine<'a> {
+    Held(&'a [u8]),
+    Long { len: u64, blank: bool },
+}
+
+/// Decodes line `no` of the file `info` describes, counting it in `info`
+/// and reporting what is wrong with it in `findings`. Returns the line's
+/// text and event when it is one.
 ///
 /// Per line, in this order: an unterminated last line is reported (and still
 /// read); a line over [`MAX_LINE_BYTES`] is reported and skipped; invalid
@@ -103,34 +69,7 @@ pub const MAX_LINE_BYTES: usize = 1 << 20;
 /// skipped silently; a line that does not decode is reported and skipped; an
 /// event of a type the format does not define is kept (the projection
 /// ignores it) and reported as the warning `event_type_unknown`.
-pub fn parse_file(bytes: &[u8], file: usize, rel: &str, shard: Option<String>) -> (EventFile, Vec<LoadedEvent>, Vec<Finding>) {
-    let mut info = EventFile { rel: rel.to_owned(), shard, lines: 0, events: 0, blank: 0, unparsable: 0, undecodable: None };
-    let mut events = Vec::new();
-    let mut findings = Vec::new();
-    for (no, raw, terminated) in split_lines(bytes) {
-        let line = if raw.len() > MAX_LINE_BYTES {
-            RawLine::Long { len: raw.len() as u64, blank: std::str::from_utf8(raw).is_ok_and(|t| t.trim().is_empty()) }
-        } else {
-            RawLine::Held(raw)
-        };
-        if let Some((text, event)) = decode_line(no, line, terminated, &mut info, &mut findings) {
-            events.push(LoadedEvent { file, line: no, text: text.to_owned(), event });
-        }
-    }
-    (info, events, findings)
-}
-
-/// One line as read: its bytes, or only its length and whether it is blank
-/// when it is longer than [`MAX_LINE_BYTES`].
-pub(crate) enum RawLine<'a> {
-    Held(&'a [u8]),
-    Long { len: u64, blank: bool },
-}
-
-/// Decodes line `no` of the file `info` describes (see [`parse_file`] for
-/// the rules), counting it in `info` and reporting what is wrong with it in
-/// `findings`. Returns the line's text and event when it is one.
-pub(crate) fn decode_line<'a>(no: u64, line: RawLine<'a>, terminated: bool, info: &mut EventFile, findings: &mut Vec<Finding>) -> Option<(&'a str, Event)> {
+pub fn decode_line<'a>(no: u64, line: RawLine<'a>, terminated: bool, info: &mut EventFile, findings: &mut Vec<Finding>) -> Option<(&'a str, Event)> {
     let rel = info.rel.as_str();
     info.lines = no;
     let raw = match line {
@@ -196,18 +135,6 @@ pub(crate) fn decode_line<'a>(no: u64, line: RawLine<'a>, terminated: bool, info
     }
 }
 
-/// Reads one event file into `loaded`, reporting unparsable and unterminated lines.
-pub fn read_file(loaded: &mut Loaded, path: &std::path::Path, rel: String, shard: Option<String>, findings: &mut Findings) -> Result<(), InputError> {
-    let bytes = read_regular(path)?;
-    let (info, events, found) = parse_file(&bytes, loaded.files.len(), &rel, shard);
-    loaded.files.push(info);
-    loaded.events.extend(events);
-    for f in found {
-        findings.push(f);
-    }
-    Ok(())
-}
-
 /// The bytes of an event file, read only when it is a regular file.
 pub fn read_regular(path: &std::path::Path) -> Result<Vec<u8>, InputError> {
     thrum_io::regular::read_regular(path).map_err(|e| match thrum_io::regular::not_regular(&e) {
@@ -268,58 +195,6 @@ pub fn event_files(tree: &Tree, findings: &mut Findings) -> Result<Vec<Source>, 
     Ok(files)
 }
 
-/// Loads `events.jsonl` and `messages/*.jsonl` (sorted by name) and computes
-/// the replay order. Files are decoded on two threads; results are merged in
-/// file order, so the outcome does not depend on timing.
-pub fn load(tree: &Tree, findings: &mut Findings) -> Result<Loaded, InputError> {
-    let files: Vec<(std::path::PathBuf, String, Option<String>)> = event_files(tree, findings)?.into_iter().map(|f| (f.path, f.rel, f.shard)).collect();
-    let mut contents = Vec::with_capacity(files.len());
-    for (path, _, _) in &files {
-        contents.push(read_regular(path)?);
-    }
-    // split the files into two halves of about equal size
-    let total: usize = contents.iter().map(Vec::len).sum();
-    let mut acc = 0;
-    let split = contents.iter().position(|c| {
-        acc += c.len();
-        acc * 2 >= total
-    });
-    let split = split.map_or(files.len(), |i| i + 1).min(files.len());
-    type Parsed = Vec<(EventFile, Vec<LoadedEvent>, Vec<Finding>)>;
-    let parse_range = |range: std::ops::Range<usize>| -> Parsed {
-        range.map(|i| parse_file(&contents[i], i, &files[i].1, files[i].2.clone())).collect()
-    };
-    let (a, b): (Parsed, Parsed) = std::thread::scope(|s| {
-        let h = s.spawn(|| parse_range(split..files.len()));
-        let a = parse_range(0..split);
-        (a, h.join().unwrap_or_default())
-    });
-    let mut loaded = Loaded::default();
-    for (info, evs, found) in a.into_iter().chain(b) {
-        loaded.files.push(info);
-        loaded.events.extend(evs);
-        for f in found {
-            findings.push(f);
-        }
-    }
-    if loaded.files.len() != files.len() {
-        return Err(InputError::Unreadable { path: tree.thrum.clone(), reason: "JSONL decoding thread panicked".into() });
-    }
-    sort(&mut loaded);
-    Ok(loaded)
-}
-
-/// Computes the replay order (stable).
-pub fn sort(loaded: &mut Loaded) {
-    let mut order: Vec<usize> = (0..loaded.events.len()).collect();
-    let ev = &loaded.events;
-    order.sort_by(|&a, &b| {
-        let (x, y) = (&ev[a], &ev[b]);
-        x.timestamp().as_bytes().cmp(y.timestamp().as_bytes()).then_with(|| x.event_id().as_bytes().cmp(y.event_id().as_bytes()))
-    });
-    loaded.order = order;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,10 +213,16 @@ mod tests {
             b"{\"type\":\"x\",\"timestamp\":\"2\",\"event_id\":\"b\"}\n\n{broken\n{\"type\":\"x\",\"timestamp\":\"1\",\"event_id\":\"z\"}\n{\"type\":\"x\",\"timestamp\":\"2\",\"event_id\":\"a\"}\n\xff\n[1]",
         )
         .unwrap();
-        let mut loaded = Loaded::default();
+        let src = Source { path: p.clone(), rel: "e.jsonl".into(), shard: None };
+        let mut r = crate::stream::EventReader::open(&src).unwrap();
+        let mut events = Vec::new();
+        while let Some((line, _, e)) = r.next(&p).unwrap() {
+            events.push((line, e.envelope.event_id.unwrap_or_default()));
+        }
         let mut f = Findings::new(0);
-        read_file(&mut loaded, &p, "e.jsonl".into(), None, &mut f).unwrap();
-        sort(&mut loaded);
+        for x in r.findings {
+            f.push(x);
+        }
         let lines: Vec<(Kind, Option<u64>)> = f.list().iter().map(|x| (x.kind, x.line)).collect();
         assert_eq!(
             lines,
@@ -356,9 +237,10 @@ mod tests {
                 (Kind::JsonlUnparsable, Some(7))
             ]
         );
-        assert_eq!(loaded.files[0].blank, 1);
-        assert_eq!(loaded.files[0].events, 3);
-        let ids: Vec<&str> = loaded.order.iter().map(|&i| loaded.events[i].event_id()).collect();
+        assert_eq!(r.info.blank, 1);
+        assert_eq!(r.info.events, 3);
+        let order = crate::stream::replay_order(&[src]).ok().unwrap();
+        let ids: Vec<&str> = order.iter().map(|p| events.iter().find(|(l, _)| *l == p.line()).map_or("", |(_, id)| id.as_str())).collect();
         assert_eq!(ids, vec!["z", "a", "b"]);
     }
 }

@@ -242,7 +242,7 @@ mod tests {
     /// Line number, bytes (or length and blankness over the limit), terminated.
     type Seen = Vec<(u64, Result<Vec<u8>, (u64, bool)>, bool)>;
 
-    /// What `split_lines` and `parse_file` see of each line.
+    /// What `split_lines` sees of each line.
     fn reference(bytes: &[u8], limit: usize) -> Seen {
         crate::jsonl::split_lines(bytes)
             .into_iter()

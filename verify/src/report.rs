@@ -86,24 +86,31 @@ impl Verdict {
     }
 }
 
-/// Exit codes.
+/// Exit code: the input is consistent.
 pub const EXIT_CONSISTENT: i32 = 0;
+/// Exit code: the input is inconsistent (an error-severity finding).
 pub const EXIT_INCONSISTENT: i32 = 1;
+/// Exit code: the input cannot be verified at all.
 pub const EXIT_UNUSABLE: i32 = 2;
 
+/// The outcome of one verification: what was checked, every finding, and
+/// the verdict.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     /// `replay` or `migrate`.
     pub command: String,
+    /// The input as given (an archive, or the directory holding `.thrum`).
     pub input: String,
     /// From [`Report::verdict`] (kept equal to it by every constructor and
     /// [`Report::add`]; the outputs recompute it).
     pub consistent: bool,
     /// From [`Report::verdict`].
     pub exit_code: i32,
+    /// The database's `schema_version`, when it could be read.
     pub schema_version: Option<i64>,
     /// Facts about the input (files, events, replay counts, manifest…).
     pub summary: BTreeMap<String, Value>,
+    /// Row counts and differences per table and check.
     pub tables: Vec<TableStats>,
     /// Finding counts by kind, including findings not listed in detail.
     pub finding_counts: BTreeMap<String, usize>,
@@ -111,10 +118,12 @@ pub struct Report {
     pub errors: usize,
     /// Findings counted but not listed (over the per-kind-and-table limit).
     pub findings_omitted: usize,
+    /// The findings listed in detail, in a fixed order.
     pub findings: Vec<Finding>,
 }
 
 impl Report {
+    /// A report of `command` on `input`; the verdict is computed from the findings.
     pub fn new(command: &str, input: String, schema_version: Option<i64>, summary: BTreeMap<String, Value>, tables: Vec<TableStats>, findings: Findings) -> Report {
         let (list, counts, omitted) = findings.into_parts();
         let mut r = Report {
@@ -170,6 +179,7 @@ impl Report {
         self.findings.iter().filter(|f| f.kind == kind).collect()
     }
 
+    /// The report as pretty-printed JSON (the `--json` output).
     pub fn to_json(&self) -> String {
         let mut r = self.clone();
         r.seal();

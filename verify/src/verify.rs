@@ -5,7 +5,7 @@ use crate::compare::{self, TableStats};
 use crate::dbfile::{self, WalStatus};
 use crate::error::InputError;
 use crate::extract::Limits;
-use crate::findings::Findings;
+use crate::findings::{Finding, Findings, Kind};
 use crate::input::{self, Tree};
 use crate::jsonl;
 use crate::manifest;
@@ -19,41 +19,29 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::{Duration, Instant};
 
+/// What `verify replay` checks and how.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Findings listed in detail per (kind, table); 0 = all.
     pub max_diffs: usize,
+    /// Limits of the archive extraction.
     pub limits: Limits,
+    /// A v13 fixture, or a tree migrated from v5.
     pub mode: Mode,
     /// Look for a manifest and SHA256SUMS.
     pub check_manifest: bool,
-    /// How the event logs are read (the report is the same either way).
-    pub reader: Reader,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { max_diffs: 20, limits: Limits::default(), mode: Mode::Fixture, check_manifest: true, reader: Reader::Streaming }
+        Options { max_diffs: 20, limits: Limits::default(), mode: Mode::Fixture, check_manifest: true }
     }
-}
-
-/// How the event logs are read and replayed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Reader {
-    /// As streams merged in replay order, in memory that does not grow with
-    /// the events (see [`crate::stream`]); the replay database of a large
-    /// input is a temporary file.
-    #[default]
-    Streaming,
-    /// Every event decoded and held in memory, then sorted
-    /// ([`crate::jsonl::load`]); the straightforward reference the
-    /// streaming reader is tested against.
-    InMemory,
 }
 
 /// Phase timings of one verification.
 #[derive(Debug, Clone, Default)]
 pub struct Timings {
+    /// Each phase's name and duration, in order (parallel phases last).
     pub phases: Vec<(&'static str, Duration)>,
 }
 
@@ -63,6 +51,7 @@ impl Timings {
         self.phases.push((name, now - *since));
         *since = now;
     }
+    /// The sum of the phases.
     pub fn total(&self) -> Duration {
         self.phases.iter().map(|(_, d)| *d).sum()
     }
@@ -72,9 +61,11 @@ impl Timings {
 /// verification never touches the input and never adds files to the tree.
 pub struct DbCopy {
     _dir: crate::cleanup::TempDir,
+    /// The copy of the database.
     pub path: PathBuf,
 }
 
+/// A private copy of the database `src` and its `-wal`.
 pub fn copy_db(src: &Path) -> Result<DbCopy, InputError> {
     copy_db_with(src, true)
 }
@@ -131,11 +122,14 @@ pub fn open_db(path: &Path, shown_as: &Path) -> Result<Connection, InputError> {
 /// (nothing is written, not even a lock or `-shm` file), or — when a `-wal`
 /// file sits beside it, whose content SQLite must apply — through a private copy.
 pub enum FixtureDb {
+    /// Read where it is.
     InPlace(PathBuf),
+    /// Read from a private copy.
     Copy(DbCopy),
 }
 
 impl FixtureDb {
+    /// How the database `src` is to be read, judging its `-wal`.
     pub fn prepare(src: &Path) -> Result<FixtureDb, InputError> {
         FixtureDb::prepare_with(src, &dbfile::inspect_wal(src))
     }
@@ -175,7 +169,7 @@ impl FixtureDb {
 
 /// Opens PATH and verifies it.
 ///
-/// An archive read with the streaming reader is extracted on a second
+/// An archive is extracted on a second
 /// thread, and the event logs are read and replayed as soon as they are
 /// extracted (they come before `var/` in the archive), while the database
 /// is still being written. Should an event file come after `var/`, they are
@@ -183,7 +177,7 @@ impl FixtureDb {
 /// on the order of the entries.
 pub fn verify_path(path: &Path, opts: &Options) -> Result<Report, InputError> {
     let is_archive = std::fs::metadata(path).is_ok_and(|m| m.is_file()) && crate::extract::looks_like_archive(path);
-    if is_archive && opts.reader == Reader::Streaming {
+    if is_archive {
         return verify_archive(path, opts);
     }
     let tree = input::open(path, &opts.limits)?;
@@ -336,108 +330,60 @@ fn verify_into_early(
         });
 
         checks::check_layout(tree, findings);
-        let (listing, streamed) = match opts.reader {
-            Reader::InMemory => (Findings::new(0), None),
-            Reader::Streaming => {
-                let (listing, result) = match early() {
-                    Some(e) => e,
-                    None => stream_tree(&tree.thrum, &tree.base, opts.mode, &AtomicBool::new(false)),
-                };
-                match result {
-                    Ok(s) => (listing, Some(s)),
-                    Err(Stop::TooLarge) => (listing, None),
-                    Err(Stop::Input(e)) => return Err(e),
-                    Err(Stop::Replay(e)) => return Err(InputError::Unreadable { path: tree.thrum.clone(), reason: format!("replay database failed: {e}") }),
-                    Err(Stop::Unsorted | Stop::Cancelled) => {
-                        return Err(InputError::Unreadable { path: tree.thrum.clone(), reason: "reading the event logs stopped unexpectedly".into() })
-                    }
-                }
+        let (listing, result) = match early() {
+            Some(e) => e,
+            None => stream_tree(&tree.thrum, &tree.base, opts.mode, &AtomicBool::new(false)),
+        };
+        let s = match result {
+            Ok(s) => s,
+            Err(Stop::Input(e)) => return Err(e),
+            Err(Stop::Replay(e)) => return Err(InputError::Unreadable { path: tree.thrum.clone(), reason: format!("replay database failed: {e}") }),
+            Err(Stop::Unsorted | Stop::Cancelled) => {
+                return Err(InputError::Unreadable { path: tree.thrum.clone(), reason: "reading the event logs stopped unexpectedly".into() })
             }
         };
-        let (tables, files, events, rep) = match streamed {
-            Some(s) => {
-                for f in listing.into_parts().0.into_iter().chain(s.read_findings) {
-                    findings.push(f);
+        for f in listing.into_parts().0.into_iter().chain(s.read_findings) {
+            findings.push(f);
+        }
+        t.mark("read_and_replay", &mut clock);
+        // The comparison reads the replayed database; the other checks read
+        // only the fixture's: a third thread, merged in order.
+        let mut main_f = Findings::new(0);
+        for f in s.replay_findings {
+            main_f.push(f);
+        }
+        let (compared, side) = std::thread::scope(|inner| {
+            let side = inner.spawn(|| -> Result<(Vec<TableStats>, Findings, Duration), InputError> {
+                let t0 = Instant::now();
+                let db3 = fixture_db.open(&db_src)?;
+                let mut f = Findings::new(0);
+                let mut tables = Vec::new();
+                if opts.mode == Mode::Fixture {
+                    tables.push(checks::check_event_log(&db3, &s.index, &mut f)?);
                 }
-                t.mark("read_and_replay", &mut clock);
-                // The comparison reads the replayed database; the other
-                // checks read only the fixture's: a third thread, merged in order.
-                let mut main_f = Findings::new(0);
-                for f in s.replay_findings {
-                    main_f.push(f);
-                }
-                let (compared, side) = std::thread::scope(|inner| {
-                    let side = inner.spawn(|| -> Result<(Vec<TableStats>, Findings, Duration), InputError> {
-                        let t0 = Instant::now();
-                        let db3 = fixture_db.open(&db_src)?;
-                        let mut f = Findings::new(0);
-                        let mut tables = Vec::new();
-                        if opts.mode == Mode::Fixture {
-                            tables.push(checks::check_event_log_indexed(&db3, &s.index, &mut f)?);
-                        }
-                        tables.extend(checks::check_local(&db3, &s.replay.cleaned_agents, &mut f));
-                        checks::check_identities(tree, &db3, &mut f);
-                        checks::check_shards_indexed(tree, &db3, &s.index, &mut f);
-                        Ok((tables, f, t0.elapsed()))
-                    });
-                    let compared = compare::compare_projected(&db, &s.replay.conn, &mut main_f)
-                        .map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("reading the replayed database failed: {e}") });
-                    t.mark("compare", &mut clock);
-                    (compared, side.join())
-                });
-                let side = side.map_err(|_| InputError::Unreadable { path: tree.thrum.clone(), reason: "check thread panicked".into() });
-                let mut tables = compared?;
-                let (side_tables, side_f, side_time) = side??;
-                if opts.mode == Mode::Migrated {
-                    events_not_compared(&db, summary);
-                }
-                t.mark("wait_checks", &mut clock);
-                t.phases.push(("event_log + local_checks (parallel)", side_time));
-                tables.extend(side_tables);
-                for f in s.line_findings.into_iter().chain(main_f.into_parts().0).chain(side_f.into_parts().0) {
-                    findings.push(f);
-                }
-                (tables, s.files, s.events as usize, s.replay)
-            }
-            None => {
-                let loaded = jsonl::load(tree, findings)?;
-                t.mark("read_jsonl", &mut clock);
-
-                // The line checks read only `loaded`: a third thread, merged in order.
-                let mut main_f = Findings::new(0);
-                let (lines_f, rep, mut tables) = std::thread::scope(|inner| -> Result<_, InputError> {
-                    let lines = inner.spawn(|| {
-                        let mut f = Findings::new(0);
-                        checks::check_lines(&loaded, opts.mode, &mut f);
-                        f
-                    });
-                    let rep = replay::replay_as(&loaded, opts.mode == Mode::Migrated, &mut main_f).map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("replay database failed: {e}") })?;
-                    t.mark("replay", &mut clock);
-                    let tables = compare::compare_projected(&db, &rep.conn, &mut main_f)
-                        .map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("reading the replayed database failed: {e}") })?;
-                    t.mark("compare", &mut clock);
-                    let lines_f = lines.join().map_err(|_| InputError::Unreadable { path: tree.thrum.clone(), reason: "line check thread panicked".into() })?;
-                    Ok((lines_f, rep, tables))
-                })?;
-
-                match opts.mode {
-                    Mode::Fixture => tables.push(checks::check_event_log(&db, &loaded, &mut main_f)),
-                    Mode::Migrated => events_not_compared(&db, summary),
-                }
-                t.mark("event_log", &mut clock);
-                tables.extend(checks::check_local(&db, &rep.cleaned_agents, &mut main_f));
-                checks::check_identities(tree, &db, &mut main_f);
-                checks::check_shards(tree, &db, &loaded, &mut main_f);
-                t.mark("local_checks", &mut clock);
-                for part in [lines_f, main_f] {
-                    for f in part.into_parts().0 {
-                        findings.push(f);
-                    }
-                }
-                let events = loaded.events.len();
-                (tables, loaded.files, events, rep)
-            }
-        };
+                tables.extend(checks::check_local(&db3, &s.replay.cleaned_agents, &mut f));
+                checks::check_identities(tree, &db3, &mut f);
+                checks::check_shards(tree, &db3, &s.index, &mut f);
+                Ok((tables, f, t0.elapsed()))
+            });
+            let compared = compare::compare_projected(&db, &s.replay.conn, &mut main_f)
+                .map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("reading the replayed database failed: {e}") });
+            t.mark("compare", &mut clock);
+            (compared, side.join())
+        });
+        let side = side.map_err(|_| InputError::Unreadable { path: tree.thrum.clone(), reason: "check thread panicked".into() });
+        let mut tables = compared?;
+        let (side_tables, side_f, side_time) = side??;
+        if opts.mode == Mode::Migrated {
+            events_not_compared(&db, summary, findings);
+        }
+        t.mark("wait_checks", &mut clock);
+        t.phases.push(("event_log + local_checks (parallel)", side_time));
+        tables.extend(side_tables);
+        for f in s.line_findings.into_iter().chain(main_f.into_parts().0).chain(side_f.into_parts().0) {
+            findings.push(f);
+        }
+        let (files, events, rep) = (s.files, s.events as usize, s.replay);
 
         if let Some(f) = crate::rebuild::report(rep.abort.as_ref(), &files, &tree.base)? {
             findings.push(f);
@@ -472,9 +418,14 @@ struct AuxOutcome {
     manifest_time: Duration,
 }
 
-fn events_not_compared(db: &Connection, summary: &mut BTreeMap<String, Value>) {
-    let n: i64 = db.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap_or(-1);
-    summary.insert("events_table".into(), json!(format!("{n} rows (not backfilled by the migration; not compared)")));
+/// The summary line of a migrated tree's `events` table, which is not compared.
+fn events_not_compared(db: &Connection, summary: &mut BTreeMap<String, Value>, findings: &mut Findings) {
+    match db.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0)) {
+        Ok(n) => {
+            summary.insert("events_table".into(), json!(format!("{n} rows (not backfilled by the migration; not compared)")));
+        }
+        Err(e) => findings.push(Finding::new(Kind::TableUnreadable, format!("cannot count the events table: {e}")).table("events")),
+    }
 }
 
 fn add_summary(summary: &mut BTreeMap<String, Value>, files: &[jsonl::EventFile], events: usize, rep: &replay::Replay, mode: Mode) {

@@ -7,8 +7,7 @@
 //! file, errors about archives name the archive and its entry, a full disk
 //! is named as such on the path being written.
 
-mod checked_in_copy;
-use checked_in_copy::fixtures;
+use crate::checked_in_copy::fixtures;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -60,7 +59,7 @@ fn link_to_dev_zero(p: &Path) {
 }
 
 fn copy_fixtures(to: &Path) -> PathBuf {
-    checked_in_copy::copy_fixtures(to, "fx")
+    crate::checked_in_copy::copy_fixtures(to, "fx")
 }
 
 /// The checked-in fixture extracted into `to`/NAME (a directory input).

@@ -1,8 +1,7 @@
 //! `verify migrate` on a hand-built v5 fixture.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use rusqlite::Connection;
 use serde_json::Value;
 use verify::checks::Mode;

@@ -1,9 +1,8 @@
 //! End-to-end: a hand-built fixture verifies clean, and each tampering is
 //! reported precisely (kind, table, key, column or file and line).
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use verify::findings::Severity;
 use verify::{Finding, Kind, Options, Report};
 
@@ -351,4 +350,53 @@ fn a_wal_file_beside_the_database_is_applied_through_a_private_copy() {
     let c = r.of(Kind::CellDiffers);
     assert_eq!(c.len(), 1, "{}", r.render_text());
     assert_eq!(c[0].column.as_deref(), Some("body_format"));
+}
+
+#[test]
+fn a_sequence_at_the_largest_integer_is_a_finding() {
+    let fx = build();
+    let mut lines = fx.lines("events.jsonl");
+    let mut v: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    v["sequence"] = serde_json::json!(i64::MAX);
+    lines[0] = thrum_schemas::gojson::to_string(&v);
+    fx.write_lines("events.jsonl", &lines);
+    let r = run(&fx);
+    let f: Vec<&Finding> = r.of(Kind::EventEnvelopeInvalid).into_iter().filter(|f| f.column.as_deref() == Some("sequence")).collect();
+    assert_eq!(f.len(), 1, "{}", r.render_text());
+    assert_eq!(f[0].actual.as_deref(), Some("9223372036854775807"));
+    assert_eq!((f[0].file.as_deref(), f[0].line), (Some(".thrum/events.jsonl"), Some(1)));
+    assert!(f[0].message.contains("no event can follow it"), "{}", f[0].message);
+    assert_eq!(r.exit_code, 1);
+}
+
+#[test]
+fn an_unreadable_table_is_a_finding_in_the_report_the_json_and_the_exit_code() {
+    let fx = build();
+    fx.db().execute_batch("ALTER TABLE schema_version RENAME TO schema_version_old").unwrap();
+    let r = run(&fx);
+    let f = r.of(Kind::TableUnreadable);
+    assert_eq!(f.len(), 1, "{}", r.render_text());
+    assert_eq!(f[0].table.as_deref(), Some("schema_version"));
+    assert_eq!(f[0].message, "cannot read the schema version: no such table: schema_version");
+    assert_eq!(r.exit_code, 1);
+    let bin = |json: bool| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_verify"));
+        c.args(["replay", "--max-diffs", "0"]);
+        if json {
+            c.arg("--json");
+        }
+        let o = c.arg(&fx.root).output().unwrap();
+        (o.status.code(), String::from_utf8(o.stdout).unwrap())
+    };
+    let (code, text) = bin(false);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("table_unreadable") && text.contains("cannot read the schema version: no such table: schema_version"), "{text}");
+    let (code, json) = bin(true);
+    assert_eq!(code, Some(1), "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let found: Vec<&serde_json::Value> = v["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == "table_unreadable").collect();
+    assert_eq!(found.len(), 1, "{json}");
+    assert_eq!(found[0]["table"], "schema_version");
+    assert_eq!(found[0]["message"], "cannot read the schema version: no such table: schema_version");
+    assert_eq!(json.trim_end(), r.to_json().trim_end());
 }

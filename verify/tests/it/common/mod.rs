@@ -13,7 +13,8 @@ pub const DAEMON: &str = "d_0123456789ab";
 /// 2026-03-02T09:00:00Z in µs.
 pub const T0: i64 = 1_772_442_000_000_000;
 
-pub struct Ev {
+/// An event line the builder wrote: its file, text, id and timestamp.
+pub struct WrittenEvent {
     pub file: String,
     pub line: String,
     pub id: String,
@@ -21,7 +22,7 @@ pub struct Ev {
 }
 
 pub struct Builder {
-    pub events: Vec<Ev>,
+    pub events: Vec<WrittenEvent>,
     seq: i64,
     t: i64,
     v5: bool,
@@ -63,7 +64,7 @@ impl Builder {
             obj.insert("v".into(), json!(1)); // v5 lines may lack v
         }
         let line = gojson::to_string(&Value::Object(obj));
-        self.events.push(Ev { file: file.into(), line, id: id.clone(), ts: stamp });
+        self.events.push(WrittenEvent { file: file.into(), line, id: id.clone(), ts: stamp });
         id
     }
     pub fn now(&self) -> i64 {

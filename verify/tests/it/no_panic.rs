@@ -4,9 +4,6 @@
 //! archives (the extractor), and random damage to whole fixtures (replay and
 //! migrate end to end).
 
-#![recursion_limit = "512"]
-
-mod common;
 
 use proptest::prelude::*;
 use rusqlite::Connection;
@@ -143,15 +140,20 @@ fn event_line() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-fn loaded_from(bytes: &[u8]) -> (jsonl::Loaded, Findings) {
-    let mut f = Findings::new(0);
-    let (info, events, found) = jsonl::parse_file(bytes, 0, ".thrum/messages/x.jsonl", Some("x".into()));
-    for x in found {
-        f.push(x);
-    }
-    let mut loaded = jsonl::Loaded { files: vec![info], events, order: Vec::new() };
-    jsonl::sort(&mut loaded);
-    (loaded, f)
+/// The event file `bytes` (shard `x`), streamed and replayed as `verify
+/// replay` reads event logs; the temporary directory holds the file.
+fn streamed_from(bytes: &[u8], mode: Mode) -> (tempfile::TempDir, Result<verify::stream::Streamed, String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.jsonl");
+    std::fs::write(&path, bytes).unwrap();
+    let src = jsonl::Source { path, rel: ".thrum/messages/x.jsonl".into(), shard: Some("x".into()) };
+    let r = verify::stream::run(vec![src], mode, u64::MAX, &std::sync::atomic::AtomicBool::new(false)).map_err(|e| match e {
+        verify::stream::Stop::Input(e) => e.to_string(),
+        verify::stream::Stop::Replay(e) => format!("replay database: {e}"),
+        verify::stream::Stop::Unsorted => "unsorted".into(),
+        verify::stream::Stop::Cancelled => "cancelled".into(),
+    });
+    (dir, r)
 }
 
 fn tree_at(base: &Path) -> Tree {
@@ -173,11 +175,13 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic_the_jsonl_reader(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
-        let (loaded, f) = loaded_from(&bytes);
+        let (_dir, s) = streamed_from(&bytes, Mode::Migrated);
+        let s = s.map_err(TestCaseError::fail)?;
         // every non-blank line is either an event or a finding
         let lines = jsonl::split_lines(&bytes).len() as u64;
-        prop_assert!(loaded.files[0].events + loaded.files[0].unparsable + loaded.files[0].blank <= lines);
-        prop_assert!(f.total() as u64 >= loaded.files[0].unparsable);
+        let info = &s.files[0];
+        prop_assert!(info.events + info.unparsable + info.blank <= lines);
+        prop_assert!(s.read_findings.len() as u64 >= info.unparsable);
         for (_, raw, _) in jsonl::split_lines(&bytes) {
             let _ = Event::parse(&String::from_utf8_lossy(raw));
         }
@@ -190,16 +194,17 @@ proptest! {
             bytes.extend_from_slice(l);
             bytes.push(b'\n');
         }
-        let (loaded, mut f) = loaded_from(&bytes);
-        checks::check_lines(&loaded, Mode::Fixture, &mut f);
-        checks::check_lines(&loaded, Mode::Migrated, &mut f);
-        let rep = verify::replay::replay(&loaded, &mut f);
-        prop_assert!(rep.is_ok(), "{:?}", rep.err());
-        let rep = rep.unwrap();
-        prop_assert_eq!(rep.applied + rep.ignored + rep.rejected, loaded.events.len());
-        let db = v13_db();
-        let _ = verify::compare::compare_projected(&db, &rep.conn, &mut f);
-        checks::check_event_log(&db, &loaded, &mut f);
+        for mode in [Mode::Fixture, Mode::Migrated] {
+            let (_dir, s) = streamed_from(&bytes, mode);
+            let s = s.map_err(TestCaseError::fail)?;
+            let rep = &s.replay;
+            prop_assert_eq!(rep.applied + rep.ignored + rep.rejected, s.events as usize);
+            let db = v13_db();
+            let mut f = Findings::new(0);
+            let _ = verify::compare::compare_projected(&db, &rep.conn, &mut f);
+            let log = checks::check_event_log(&db, &s.index, &mut f);
+            prop_assert!(log.is_ok(), "{:?}", log.err());
+        }
     }
 }
 
@@ -425,7 +430,7 @@ proptest! {
 
     #[test]
     fn damaged_fixtures_never_panic_replay(pick in any::<prop::sample::Index>(), ops in prop::collection::vec((any::<u8>(), any::<prop::sample::Index>(), any::<u8>()), 1..6)) {
-        let fx = common::build();
+        let fx = crate::common::build();
         let files = files_of(&fx.root);
         let f = fx.root.join(pick.get(&files));
         let mut b = std::fs::read(&f).unwrap();
@@ -439,7 +444,7 @@ proptest! {
 
     #[test]
     fn damaged_v5_fixtures_never_panic_migrate(pick in any::<prop::sample::Index>(), ops in prop::collection::vec((any::<u8>(), any::<prop::sample::Index>(), any::<u8>()), 1..6)) {
-        let fx = common::build_v5();
+        let fx = crate::common::build_v5();
         let files = files_of(&fx.root);
         let f = fx.root.join(pick.get(&files));
         let mut b = std::fs::read(&f).unwrap();

@@ -3,9 +3,8 @@
 //! names that line as `rebuild_aborts`, with the rule and the number of
 //! events after it in replay order.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use thrum_schemas::{gojson, ids, time};
 use verify::{Kind, Options, Report};

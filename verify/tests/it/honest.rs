@@ -6,8 +6,7 @@
 //! * the text result line, the JSON verdict and the exit code always agree,
 //!   Parquet snapshots included.
 
-mod checked_in_copy;
-use checked_in_copy::fixtures;
+use crate::checked_in_copy::fixtures;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,7 +22,7 @@ fn s(p: &Path) -> &str {
 }
 
 fn copy_fixtures(to: &Path) -> PathBuf {
-    checked_in_copy::copy_fixtures(to, "fixtures")
+    crate::checked_in_copy::copy_fixtures(to, "fixtures")
 }
 
 /// The checked-in fixture extracted into `to`/fx (a directory input).

@@ -1,12 +1,11 @@
-//! The streaming reader (`Reader::Streaming`, the default) must report
-//! exactly what the in-memory reference (`Reader::InMemory`: every event
-//! decoded, held and sorted) reports: same findings (kinds, files, lines,
+//! The verifier (which streams the event logs) must report exactly what the
+//! in-memory reference of `reference/` (every event decoded, held and
+//! sorted, each check a plain loop) reports: same findings (kinds, files, lines,
 //! keys, columns, values, order), counts and summary. Random small trees
 //! (files in order or not, duplicate ids and lines, ties, unparsable lines,
 //! misplaced events, duplicate creates, tampered databases) and every fault
 //! of `testgen corrupt` are verified both ways.
 
-mod common;
 
 use proptest::prelude::*;
 use rusqlite::Connection;
@@ -15,11 +14,24 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use thrum_schemas::{gojson, ids};
 use verify::checks::Mode;
-use verify::verify::Reader;
 use verify::Options;
 
+/// Which reader a report comes from.
+#[derive(Debug, Clone, Copy)]
+enum Reader {
+    /// The reference of `reference/`.
+    InMemory,
+    /// The verifier itself.
+    Streaming,
+}
+
 fn report(root: &Path, mode: Mode, reader: Reader) -> String {
-    match verify::verify_path(root, &Options { max_diffs: 0, mode, reader, check_manifest: true, ..Options::default() }) {
+    let opts = Options { max_diffs: 0, mode, check_manifest: true, ..Options::default() };
+    let r = match reader {
+        Reader::InMemory => crate::reference::report(root, &opts),
+        Reader::Streaming => verify::verify_path(root, &opts),
+    };
+    match r {
         Ok(r) => r.to_json(),
         Err(e) => format!("error: {e}"),
     }
@@ -213,7 +225,7 @@ proptest! {
 
 #[test]
 fn the_standard_fixture_and_its_tampered_copies_report_the_same_both_ways() {
-    let fx = common::build();
+    let fx = crate::common::build();
     same_both_ways(&fx.root).unwrap();
     // lines moved out of order, duplicated, dropped; rows changed
     let mut lines = fx.lines("messages/alice.jsonl");
@@ -275,7 +287,7 @@ fn pack(root: &Path, files: &[String], out: &Path) {
 
 #[test]
 fn archives_report_the_same_whatever_the_order_of_their_entries() {
-    let fx = common::build();
+    let fx = crate::common::build();
     // a file out of order, and a line dropped from another
     let mut lines = fx.lines("messages/alice.jsonl");
     lines.swap(0, 1);
@@ -324,3 +336,58 @@ fn archives_report_the_same_whatever_the_order_of_their_entries() {
         assert!(r.starts_with("error: ") && r.contains("symlink"), "{r}");
     }
 }
+
+fn ev_line(ts: &str, id: Option<&str>, n: usize) -> String {
+    let id = id.map(|i| format!(",\"event_id\":\"{i}\"")).unwrap_or_default();
+    format!("{{\"timestamp\":\"{ts}\"{id},\"type\":\"future.x\",\"n\":{n}}}")
+}
+
+fn file() -> impl Strategy<Value = (Vec<(u8, Option<u8>, u8)>, bool)> {
+    // events (time, id, noise), and whether the file is written in replay order
+    (prop::collection::vec((0u8..4, prop::option::of(0u8..4), 0u8..8), 0..12), any::<bool>())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() })]
+    /// The merge of the files equals the stable sort of all their events,
+    /// whether each file is in order or not.
+    #[test]
+    fn merged_order_equals_the_stable_sort(files in prop::collection::vec(file(), 1..7)) {
+        const TS: [&str; 4] = ["2026-01-01T00:00:01Z", "2026-01-01T00:00:01.5Z", "2026-01-01T00:00:02Z", "2026-01-01T00:00:00.9Z"];
+        const ID: [&str; 4] = ["evt_a", "evt_b", "evt_c", ""];
+        let dir = tempfile::tempdir().unwrap();
+        let mut sources = Vec::new();
+        let mut n = 0;
+        for (k, (evs, in_order)) in files.iter().enumerate() {
+            let mut evs = evs.clone();
+            if *in_order {
+                evs.sort_by_key(|&(t, i, _)| (TS[t as usize], i.map_or("", |i| ID[i as usize])));
+            }
+            let mut text = String::new();
+            for (t, i, noise) in evs {
+                match noise {
+                    0 => text.push_str("not json\n"),
+                    1 => text.push('\n'),
+                    _ => {}
+                }
+                n += 1;
+                text.push_str(&ev_line(TS[t as usize], i.map(|i| ID[i as usize]), n));
+                text.push('\n');
+            }
+            let path = dir.path().join(format!("f{k}.jsonl"));
+            std::fs::write(&path, text).unwrap();
+            sources.push(verify::jsonl::Source { path, rel: format!("f{k}.jsonl"), shard: None });
+        }
+        let mut loaded = crate::reference::Loaded::default();
+        let mut f = verify::findings::Findings::new(0);
+        for s in &sources {
+            crate::reference::read_file(&mut loaded, &s.path, s.rel.clone(), None, &mut f).unwrap();
+        }
+        crate::reference::sort(&mut loaded);
+        let expected: Vec<(usize, u64)> = loaded.order.iter().map(|&i| (loaded.events[i].file, loaded.events[i].line)).collect();
+        let Ok(got) = verify::stream::replay_order(&sources) else { panic!("stream failed") };
+        let got: Vec<(usize, u64)> = got.iter().map(|p| (p.file(), p.line())).collect();
+        prop_assert_eq!(got, expected);
+    }
+}
+

@@ -1,0 +1,201 @@
+//! References and plausibility of the local-only tables (`message_reads`,
+//! `subscriptions`, the sync tables).
+
+use crate::compare::TableStats;
+use crate::findings::{Finding, Findings, Kind};
+use crate::util::ts;
+use crate::value::{for_each_row, plain, Val};
+use rusqlite::Connection;
+use std::collections::HashSet;
+
+/// The number of rows of `table`.
+fn count(db: &Connection, table: &str) -> rusqlite::Result<u64> {
+    db.query_row(&format!("SELECT count(*) FROM {}", crate::value::quote_ident(table)), [], |r| r.get::<_, i64>(0)).map(|n| n as u64)
+}
+
+/// References and plausibility of the local-only tables. Rows are read one
+/// at a time; a table that cannot be read to the end is reported
+/// `table_unreadable` instead of its rows' findings.
+pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: &mut Findings) -> Vec<TableStats> {
+    let mut out = Vec::new();
+    // A table read to the end gives its findings and stats; one that could
+    // not be read gives only `table_unreadable`.
+    let close = |findings: &mut Findings, out: &mut Vec<TableStats>, table: &str, read: rusqlite::Result<()>, buf: Vec<Finding>, st: TableStats| match read {
+        Ok(()) => {
+            for f in buf {
+                findings.push(f);
+            }
+            out.push(st);
+        }
+        Err(e) => {
+            findings.push(Finding::new(Kind::TableUnreadable, format!("cannot check references: {e}")).table(table));
+            let mut st = TableStats::new(table, "local");
+            st.other = 1;
+            out.push(st);
+        }
+    };
+
+    // message_reads
+    let mut st = TableStats::new("message_reads", "local");
+    let counted = count(db, "message_reads").map(|n| st.rows_db = n);
+    let mut buf: Vec<Finding> = Vec::new();
+    let read = for_each_row(
+        db,
+        "SELECT r.message_id, r.session_id, r.agent_id, r.read_at, m.created_at, s.agent_id, s.started_at, s.ended_at, \
+         m.message_id IS NOT NULL, s.session_id IS NOT NULL, EXISTS(SELECT 1 FROM agents a WHERE a.agent_id = r.agent_id) \
+         FROM message_reads r LEFT JOIN messages m ON m.message_id = r.message_id LEFT JOIN sessions s ON s.session_id = r.session_id \
+         ORDER BY r.message_id, r.session_id",
+        |r| {
+            let key = || format!("message_id={}, session_id={}", plain(&r[0]), plain(&r[1]));
+            let mut bad = false;
+            let mut push = |f: Finding| {
+                bad = true;
+                buf.push(f.table("message_reads").key(key()));
+            };
+            let has_msg = r[8] == Val::Int(1);
+            let has_ses = r[9] == Val::Int(1);
+            if !has_msg {
+                push(Finding::new(Kind::DanglingReference, "read of a message that does not exist").column("message_id"));
+            }
+            if !has_ses {
+                push(Finding::new(Kind::DanglingReference, "read by a session that does not exist").column("session_id"));
+            }
+            let agent = plain(&r[2]);
+            if r[10] != Val::Int(1) && !cleaned_agents.contains(&agent) {
+                push(Finding::new(Kind::DanglingReference, "read by an agent that does not exist").column("agent_id"));
+            }
+            if has_ses && r[5] != r[2] {
+                push(Finding::new(Kind::ReferenceMismatch, "the read's agent is not the reading session's agent").column("agent_id").values(r[5].to_string(), r[2].to_string()));
+            }
+            let read = r[3].as_str().and_then(ts);
+            match read {
+                None => push(Finding::new(Kind::TimestampInvalid, "read_at is not an RFC 3339 timestamp").column("read_at").actual(r[3].to_string())),
+                Some(read) => {
+                    if let Some(created) = r[4].as_str().and_then(ts) {
+                        if read < created {
+                            push(
+                                Finding::new(Kind::ReadBeforeMessage, "message read before it was created")
+                                    .column("read_at")
+                                    .values(format!(">= created_at {}", r[4]), r[3].to_string()),
+                            );
+                        }
+                    }
+                    let started = r[6].as_str().and_then(ts);
+                    let ended = r[7].as_str().and_then(ts);
+                    if has_ses && (started.is_some_and(|s| read < s) || ended.is_some_and(|e| read > e)) {
+                        push(
+                            Finding::new(Kind::ReadOutsideSession, "read recorded outside the reading session's lifetime")
+                                .column("read_at")
+                                .values(format!("between started_at {} and ended_at {}", r[6], r[7]), r[3].to_string()),
+                        );
+                    }
+                }
+            }
+            if bad {
+                st.other += 1;
+            }
+        },
+    );
+    close(findings, &mut out, "message_reads", counted.and(read), buf, st);
+
+    // subscriptions
+    let mut st = TableStats::new("subscriptions", "local");
+    let counted = count(db, "subscriptions").map(|n| st.rows_db = n);
+    let mut buf: Vec<Finding> = Vec::new();
+    let read = for_each_row(
+        db,
+        "SELECT x.id, x.session_id, x.scope_type, x.scope_value, x.mention_role, x.created_at, \
+         EXISTS(SELECT 1 FROM sessions s WHERE s.session_id = x.session_id) FROM subscriptions x ORDER BY x.id",
+        |r| {
+            let key = || format!("id={} (session_id={})", plain(&r[0]), plain(&r[1]));
+            let mut bad = false;
+            let mut push = |f: Finding| {
+                bad = true;
+                buf.push(f.table("subscriptions").key(key()));
+            };
+            if r[6] != Val::Int(1) {
+                push(Finding::new(Kind::DanglingReference, "subscription of a session that does not exist").column("session_id"));
+            }
+            let set = |v: &Val| !v.is_null();
+            let shape_ok = matches!((set(&r[2]), set(&r[3]), set(&r[4])), (true, true, false) | (false, false, true) | (false, false, false));
+            if !shape_ok {
+                push(
+                    Finding::new(Kind::SubscriptionShapeInvalid, "expected scope (type+value), mention (role) or all (all NULL)")
+                        .actual(format!("scope_type={}, scope_value={}, mention_role={}", r[2], r[3], r[4])),
+                );
+            }
+            if r[5].as_str().and_then(ts).is_none() {
+                push(Finding::new(Kind::TimestampInvalid, "created_at is not an RFC 3339 timestamp").column("created_at").actual(r[5].to_string()));
+            }
+            if bad {
+                st.other += 1;
+            }
+        },
+    );
+    close(findings, &mut out, "subscriptions", counted.and(read), buf, st);
+
+    // session_scopes / session_refs
+    for (table, a, b) in [("session_scopes", "scope_type", "scope_value"), ("session_refs", "ref_type", "ref_value")] {
+        let mut st = TableStats::new(table, "local");
+        let counted = count(db, table).map(|n| st.rows_db = n);
+        let sql = format!(
+            "SELECT x.session_id, x.{a}, x.{b}, x.added_at, EXISTS(SELECT 1 FROM sessions s WHERE s.session_id = x.session_id) FROM {table} x ORDER BY 1, 2, 3"
+        );
+        let mut buf: Vec<Finding> = Vec::new();
+        let read = for_each_row(db, &sql, |r| {
+            let key = || format!("session_id={}, {a}={}, {b}={}", plain(&r[0]), plain(&r[1]), plain(&r[2]));
+            let mut bad = false;
+            if r[4] != Val::Int(1) {
+                bad = true;
+                buf.push(Finding::new(Kind::DanglingReference, "row of a session that does not exist").table(table).key(key()).column("session_id"));
+            }
+            if r[3].as_str().and_then(ts).is_none() {
+                bad = true;
+                buf.push(Finding::new(Kind::TimestampInvalid, "added_at is not an RFC 3339 timestamp").table(table).key(key()).column("added_at").actual(r[3].to_string()));
+            }
+            if bad {
+                st.other += 1;
+            }
+        });
+        close(findings, &mut out, table, counted.and(read), buf, st);
+    }
+
+    // sync_checkpoints
+    let mut st = TableStats::new("sync_checkpoints", "local");
+    let counted = count(db, "sync_checkpoints").map(|n| st.rows_db = n);
+    // the highest sequence bounds the checkpoints: without it they are not checked
+    let max_seq = db.query_row("SELECT coalesce(max(sequence), 0) FROM events", [], |r| r.get::<_, i64>(0));
+    let mut buf: Vec<Finding> = Vec::new();
+    let read = counted.and(max_seq).and_then(|max_seq| for_each_row(db, "SELECT peer_daemon_id, last_synced_sequence, last_sync_timestamp, typeof(last_sync_timestamp) FROM sync_checkpoints ORDER BY 1", |r| {
+        let key = || format!("peer_daemon_id={}", plain(&r[0]));
+        let mut bad = false;
+        match r[1].as_int() {
+            Some(n) if n <= max_seq && n >= 0 => {}
+            _ => {
+                bad = true;
+                buf.push(
+                    Finding::new(Kind::CheckpointAhead, "last_synced_sequence is beyond the last event sequence")
+                        .table("sync_checkpoints")
+                        .key(key())
+                        .column("last_synced_sequence")
+                        .values(format!("0..={max_seq}"), r[1].to_string()),
+                );
+            }
+        }
+        if r[3].as_str() != Some("integer") {
+            bad = true;
+            buf.push(
+                Finding::new(Kind::TimestampInvalid, "last_sync_timestamp is not integer unix seconds")
+                    .table("sync_checkpoints")
+                    .key(key())
+                    .column("last_sync_timestamp")
+                    .actual(r[2].to_string()),
+            );
+        }
+        if bad {
+            st.other += 1;
+        }
+    }));
+    close(findings, &mut out, "sync_checkpoints", read, buf, st);
+    out
+}

@@ -1,0 +1,324 @@
+//! Reading and replaying the event logs as streams, in bounded memory.
+//!
+//! The replay order is a stable sort of every event
+//! by (timestamp, event_id) as byte strings, ties keeping file order
+//! (`events.jsonl` first, then the shards by file name, each in line order).
+//! A stable sort of the concatenated files equals a merge of the files, each
+//! stably sorted on its own, that takes ties from the earlier file; and a
+//! file whose events are already in order (as the daemon and the generator
+//! write them) is its own stable sort. So each file is read as a stream and
+//! the streams are merged: only the next event of each file is held.
+//!
+//! A file found out of order while streaming makes the attempt start over:
+//! every file is then checked (decoded in full, nothing kept) and the files
+//! out of order are read into memory and sorted there, the others streamed.
+//!
+//! Two producer threads each read half of the files (by size; contiguous
+//! file indexes), decode the lines, run the checks of each line (the
+//! per-event [`crate::checks::line_checks`]), record what later
+//! checks need (see [`crate::index`]), and merge their files. The calling
+//! thread merges the two streams (ties to the first half), checks
+//! sequences, and applies each event to the replay database.
+//!
+//! Findings are the same, in the same order, as reading every event into
+//! memory: per-line findings carry their event's position and are sorted by
+//! it at the end; what needs knowledge of other lines (duplicate ids, shard
+//! ownership) is resolved at the end from the compact records; details of a
+//! few events (e.g. the id of the first holder of a duplicate sequence) are
+//! read again from the files.
+
+use crate::checks::{self, Mode, SLOT_DUPLICATE, SLOT_SHARD};
+use crate::error::InputError;
+use crate::findings::Finding;
+use crate::index::{find, Pos};
+use crate::jsonl::{EventFile, Source};
+use crate::replay::{self, Replay, Replayer};
+use std::collections::hash_map::RandomState;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::mpsc::sync_channel;
+use std::sync::Mutex;
+
+mod merge;
+mod reader;
+mod records;
+mod sequences;
+
+use merge::*;
+use reader::*;
+use sequences::*;
+pub use reader::{fetch, EventReader, PlacedEvent};
+pub use records::{event_signature, row_signature, CreateRec, IdRec, Index, NO_NAME};
+use records::{Names, Shared};
+
+/// Inputs whose event files total more bytes than this are replayed into a
+/// database file instead of memory.
+pub const ON_DISK_ABOVE: u64 = 64 << 20;
+/// SQLite's page cache for an on-disk replay database (a larger one made
+/// no measurable difference on `large`).
+const REPLAY_CACHE_BYTES: i64 = 64 << 20;
+/// Events per message between a producer and the merging thread.
+const BATCH: usize = 512;
+
+/// The outcome of streaming the event logs.
+pub struct Streamed {
+    pub files: Vec<EventFile>,
+    /// Findings of the JSONL reader, file by file, in line order.
+    pub read_findings: Vec<Finding>,
+    /// Findings of the line checks, sequences last, in the order of the
+    /// reference reader (per event in file order: envelope, duplicate id,
+    /// the rest, shard ownership).
+    pub line_findings: Vec<Finding>,
+    pub replay: Replay,
+    /// Findings of the replay, in replay order.
+    pub replay_findings: Vec<Finding>,
+    pub events: u64,
+    pub index: Index,
+}
+
+/// Why an attempt stopped.
+pub enum Stop {
+    /// A file is not in replay order (streamed files only).
+    Unsorted,
+    Input(InputError),
+    Replay(rusqlite::Error),
+    /// The other side of the pipeline gave up.
+    Cancelled,
+}
+
+impl From<InputError> for Stop {
+    fn from(e: InputError) -> Stop {
+        Stop::Input(e)
+    }
+}
+
+/// Runs `attempt` with every file streamed; when a file turns out to be out
+/// of order, finds every such file and runs it again with those read whole.
+fn with_restarts<T>(sources: &[Source], mut attempt: impl FnMut(&[bool]) -> Result<T, Stop>) -> Result<T, Stop> {
+    match attempt(&vec![false; sources.len()]) {
+        Err(Stop::Unsorted) => {}
+        other => return other,
+    }
+    match attempt(&unsorted_files(sources)?) {
+        Err(Stop::Unsorted) => attempt(&vec![true; sources.len()]),
+        other => other,
+    }
+}
+
+/// Streams and replays the event logs (see the module documentation). The
+/// replay database is a temporary file when the files hold more than
+/// `on_disk_above` bytes. An input with more files or lines than [`Pos`]
+/// numbers is [`InputError::TooLarge`].
+/// Setting `abort` stops it early (with `Stop::Cancelled`).
+pub fn run(sources: Vec<Source>, mode: Mode, on_disk_above: u64, abort: &AtomicBool) -> Result<Streamed, Stop> {
+    let total: u64 = sources.iter().map(|s| std::fs::metadata(&s.path).map(|m| m.len()).unwrap_or(0)).sum();
+    let mut s = with_restarts(&sources, |in_memory| attempt_run(&sources, mode, in_memory, total > on_disk_above, abort))?;
+    s.index.sources = sources;
+    Ok(s)
+}
+
+/// The positions of the events in the order [`run`] replays them.
+pub fn replay_order(sources: &[Source]) -> Result<Vec<Pos>, Stop> {
+    with_restarts(sources, |in_memory| {
+        let mut order = Vec::new();
+        let (ids, creates) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
+        let no = AtomicBool::new(false);
+        let ctx = Shared { sources, mode: Mode::Migrated, hasher: &RandomState::new(), names: &Names::default(), cancel: &no, abort: &no, ids: &ids, creates: &creates };
+        pipeline(&ctx, in_memory, |ev| {
+            order.push(ev.pos);
+            Ok(())
+        })?;
+        Ok(order)
+    })
+}
+
+/// The producers and the merge: `sink` gets every event in replay order.
+fn pipeline(ctx: &Shared<'_>, in_memory: &[bool], mut sink: impl FnMut(PlacedEvent) -> Result<(), Stop>) -> Result<(Produced, Produced), Stop> {
+    let split = split_point(ctx.sources);
+    let (ta, ra) = sync_channel(8);
+    let (tb, rb) = sync_channel(8);
+    let (merged, pa, pb) = std::thread::scope(|s| {
+        let ha = s.spawn(|| produce(ctx, 0..split, in_memory, ta));
+        let hb = s.spawn(|| produce(ctx, split..ctx.sources.len(), in_memory, tb));
+        let merged = (|| -> Result<(), Stop> {
+            let (mut a, mut b) = (Incoming::new(ra), Incoming::new(rb));
+            loop {
+                let take_b = match (a.head()?, b.head()?) {
+                    (Some(x), Some(y)) => before(y, x),
+                    (None, Some(_)) => true,
+                    (Some(_), None) => false,
+                    (None, None) => return Ok(()),
+                };
+                let ev = if take_b { b.head.take() } else { a.head.take() }.expect("a head was seen");
+                sink(ev)?;
+            }
+        })();
+        if merged.is_err() {
+            ctx.cancel.store(true, AtomicOrdering::Relaxed);
+        }
+        (merged, ha.join(), hb.join())
+    });
+    let panicked = || Stop::Input(InputError::Unreadable { path: ctx.sources.first().map(|s| s.path.clone()).unwrap_or_default(), reason: "JSONL decoding thread panicked".into() });
+    let (pa, pb) = (pa.map_err(|_| panicked())?, pb.map_err(|_| panicked())?);
+    match (pa, pb, merged) {
+        (Ok(a), Ok(b), Ok(())) => Ok((a, b)),
+        // a producer's own reason first: the merge only sees it as a cancel
+        (pa, pb, merged) => {
+            let errs: Vec<Stop> = [pa.err(), pb.err(), merged.err()].into_iter().flatten().collect();
+            let i = errs.iter().position(|e| !matches!(e, Stop::Cancelled)).unwrap_or(0);
+            Err(errs.into_iter().nth(i).unwrap_or(Stop::Cancelled))
+        }
+    }
+}
+
+fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool, abort: &AtomicBool) -> Result<Streamed, Stop> {
+    let (conn, dir) = if on_disk {
+        let dir = crate::input::temp_dir("verify-replay-")?;
+        (replay::fresh_v13_on_disk(&dir.path().join("replay.db"), REPLAY_CACHE_BYTES).map_err(Stop::Replay)?, Some(dir))
+    } else {
+        (replay::fresh_v13_for_replay().map_err(Stop::Replay)?, None)
+    };
+    if mode == Mode::Migrated {
+        replay::without_threads(&conn).map_err(Stop::Replay)?;
+    }
+    let hasher = RandomState::new();
+    let names = Names::default();
+    let cancel = AtomicBool::new(false);
+    let (ids, creates) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
+    let ctx = Shared { sources, mode, hasher: &hasher, names: &names, cancel: &cancel, abort, ids: &ids, creates: &creates };
+    let mut replay_findings_f = crate::findings::Findings::new(0);
+    let mut seqs = Sequences::default();
+    let mut events = 0u64;
+    let mut r = Replayer::new(conn).map_err(Stop::Replay)?;
+    let (a, b) = pipeline(&ctx, in_memory, |ev| {
+        events += 1;
+        if mode == Mode::Fixture {
+            seqs.see(&ev.event, ev.pos, sources);
+        }
+        r.apply(&ev.event, &sources[ev.pos.file()].rel, ev.pos.line(), &mut replay_findings_f).map_err(Stop::Replay)
+    })?;
+    let mut rep = r.finish().map_err(Stop::Replay)?;
+    if let Some(d) = dir {
+        rep.keep_dir(d);
+    }
+    // sequences first, to free their map before the records are sorted
+    let seq_findings = match mode {
+        Mode::Fixture => {
+            let holders = fetch_ids(sources, seqs.holders_to_fetch())?;
+            seqs.finish(sources, &holders)
+        }
+        Mode::Migrated => Vec::new(),
+    };
+    let mut files = a.infos;
+    files.extend(b.infos);
+    let read_findings: Vec<Finding> = a.findings.into_iter().chain(b.findings).flatten().collect();
+    let mut rec = a.rec;
+    let other = b.rec;
+    rec.tagged.extend(other.tagged);
+    rec.noid.extend(other.noid);
+    rec.create_mismatch.extend(other.create_mismatch);
+    rec.shard_events.extend(other.shard_events);
+    let names = names.0.into_inner().unwrap_or_else(|e| e.into_inner()).1;
+    let rel = |p: Pos| sources[p.file()].rel.as_str();
+    let mut tagged = rec.tagged;
+
+    // duplicate ids: every line after the first (in file order) of an id
+    let mut ids = ids.into_inner().unwrap_or_else(|e| e.into_inner());
+    ids.sort_unstable_by(|x, y| x.key.cmp(&y.key).then(x.pos.cmp(&y.pos)));
+    let mut i = 0;
+    while i < ids.len() {
+        let mut j = i + 1;
+        while j < ids.len() && ids[j].key == ids[i].key {
+            let first = ids[i].pos;
+            tagged.push((ids[j].pos, SLOT_DUPLICATE, checks::duplicate_id(&ids[i].key.text(), rel(first), first.line()).at(rel(ids[j].pos), ids[j].pos.line())));
+            j += 1;
+        }
+        i = j;
+    }
+    ids.dedup_by(|later, first| later.key == first.key);
+
+    // shard ownership: the authors of a message are those of its first create in file order
+    let mut creates = creates.into_inner().unwrap_or_else(|e| e.into_inner());
+    creates.sort_unstable_by(|x, y| x.key.cmp(&y.key).then(x.pos.cmp(&y.pos)));
+    let mut later_creates: HashSet<Pos> = HashSet::new();
+    let mut recheck: Vec<(usize, Pos)> = Vec::new();
+    let mut i = 0;
+    while i < creates.len() {
+        let mut j = i + 1;
+        while j < creates.len() && creates[j].key == creates[i].key {
+            later_creates.insert(creates[j].pos);
+            if sources[creates[j].pos.file()].shard.is_some() {
+                recheck.push((i, creates[j].pos));
+            }
+            j += 1;
+        }
+        i = j;
+    }
+    let allowed = |c: &CreateRec| -> Vec<String> {
+        let mut v = vec![names[c.own as usize].clone()];
+        if c.other != NO_NAME {
+            v.push(names[c.other as usize].clone());
+        }
+        v
+    };
+    for (p, _, f) in rec.create_mismatch {
+        if !later_creates.contains(&p) {
+            tagged.push((p, SLOT_SHARD, f));
+        }
+    }
+    for (mid, p, sid, eid) in rec.shard_events {
+        if let Some(h) = find(&creates, &mid, |c| &c.key) {
+            let c = &creates[h];
+            if sid != c.own && sid != c.other {
+                let f = checks::shard_mismatch(&mid.text(), &allowed(c), &names[sid as usize], &eid).at(rel(p), p.line());
+                tagged.push((p, SLOT_SHARD, f));
+            }
+        }
+    }
+    let fetched = fetch_ids(sources, recheck.iter().map(|(_, p)| *p))?;
+    for (h, p) in recheck {
+        let c = &creates[h];
+        let s = sources[p.file()].shard.as_deref().unwrap_or("");
+        let al = allowed(c);
+        if !al.iter().any(|a| a == s) {
+            let eid = fetched.get(&p).map_or("", String::as_str);
+            tagged.push((p, SLOT_SHARD, checks::shard_mismatch(&c.key.text(), &al, s, eid).at(rel(p), p.line())));
+        }
+    }
+    tagged.sort_by_key(|(p, slot, _)| (*p, *slot));
+    let mut line_findings: Vec<Finding> = tagged.into_iter().map(|(_, _, f)| f).collect();
+    line_findings.extend(seq_findings);
+    let mut noid = rec.noid;
+    noid.sort_unstable();
+    let index = Index { sources: Vec::new(), ids, noid, creates, names, hasher };
+    Ok(Streamed { files, read_findings, line_findings, replay: rep, replay_findings: replay_findings_f.into_parts().0, events, index })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_on_disk_equals_replay_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lines = String::new();
+        for i in 0..50 {
+            lines.push_str(&format!(
+                "{{\"agent_id\":\"a{}\",\"event_id\":\"evt_{i:03}\",\"kind\":\"agent\",\"module\":\"m\",\"role\":\"r\",\"timestamp\":\"2026-01-01T00:00:{:02}Z\",\"type\":\"agent.register\"}}\n",
+                i % 7,
+                50 - i
+            ));
+        }
+        let path = dir.path().join("events.jsonl");
+        std::fs::write(&path, lines).unwrap();
+        let src = || vec![Source { path: path.clone(), rel: ".thrum/events.jsonl".into(), shard: None }];
+        let rows = |s: &Streamed| crate::value::query_all(&s.replay.conn, "SELECT * FROM agents ORDER BY agent_id").unwrap();
+        let no = AtomicBool::new(false);
+        let disk = run(src(), Mode::Migrated, 0, &no).ok().unwrap();
+        let mem = run(src(), Mode::Migrated, u64::MAX, &no).ok().unwrap();
+        assert_eq!(rows(&disk), rows(&mem));
+        assert_eq!(rows(&disk).len(), 7);
+        assert_eq!(disk.replay.applied, 50);
+    }
+}
+

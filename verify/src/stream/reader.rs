@@ -1,0 +1,198 @@
+//! Reading one event file: line by line in file order ([`EventReader`]),
+//! streamed or read whole and sorted ([`FileState`]); reading chosen lines
+//! again ([`fetch`]); finding the files out of replay order.
+
+use crate::error::InputError;
+use crate::findings::Finding;
+use crate::index::Pos;
+use crate::jsonl::{decode_line, EventFile, RawLine, Source, MAX_LINE_BYTES};
+use crate::lines::{Line, LineReader, Reopen};
+use std::collections::HashMap;
+use thrum_schemas::events::Event;
+use super::records::*;
+use super::*;
+
+/// An event on its way to the replay.
+pub struct PlacedEvent {
+    pub pos: Pos,
+    pub event: Event,
+}
+
+pub(super) fn key_of(e: &Event) -> (&[u8], &[u8]) {
+    (e.envelope.timestamp.as_bytes(), e.envelope.event_id.as_deref().unwrap_or("").as_bytes())
+}
+
+/// Reads the events of one file in line order, decoding each line as
+/// [`crate::jsonl::decode_line`] does.
+pub struct EventReader {
+    pub(super) lines: LineReader<Reopen>,
+    pub info: EventFile,
+    pub findings: Vec<Finding>,
+}
+
+impl EventReader {
+    pub fn open(src: &Source) -> Result<EventReader, InputError> {
+        let lines = LineReader::open(&src.path, MAX_LINE_BYTES).map_err(|e| InputError::io(&src.path, e))?;
+        let info = EventFile { rel: src.rel.clone(), shard: src.shard.clone(), lines: 0, events: 0, blank: 0, unparsable: 0, undecodable: None };
+        Ok(EventReader { lines, info, findings: Vec::new() })
+    }
+
+    /// The next event: its line number and event; its text is [`EventReader::text`].
+    pub fn next(&mut self, path: &std::path::Path) -> Result<Option<(u64, std::ops::Range<usize>, Event)>, InputError> {
+        loop {
+            let Some(l) = self.lines.next_line().map_err(|e| InputError::io(path, e))? else { return Ok(None) };
+            let (raw, range) = match l.line {
+                Line::Held(r) => (RawLine::Held(self.lines.held(r.clone())), Some(r)),
+                Line::Long { len, blank } => (RawLine::Long { len, blank }, None),
+            };
+            if let Some((_, event)) = decode_line(l.no, raw, l.terminated, &mut self.info, &mut self.findings) {
+                return Ok(Some((l.no, range.unwrap_or(0..0), event)));
+            }
+        }
+    }
+
+    pub fn text(&self, r: std::ops::Range<usize>) -> &str {
+        std::str::from_utf8(self.lines.held(r)).unwrap_or("")
+    }
+}
+
+/// The position of line `line` of file `idx` (`src`), or the input error
+/// saying which limit of [`Pos`] it is beyond.
+pub(super) fn position(src: &Source, idx: usize, line: u64) -> Result<Pos, Stop> {
+    Pos::new(idx, line).ok_or_else(|| {
+        let (path, reason) = if Pos::new(idx, 1).is_none() {
+            (src.path.parent().unwrap_or(&src.path).to_path_buf(), format!("more than {} event files; the verifier numbers at most that many (no option raises this limit)", Pos::MAX_FILES))
+        } else {
+            (src.path.clone(), format!("more than {} lines; the verifier numbers at most that many lines per event file (no option raises this limit)", Pos::MAX_LINE))
+        };
+        Stop::Input(InputError::TooLarge { path, reason })
+    })
+}
+
+/// One file of a producer: streamed, or read whole and sorted.
+pub(super) struct FileState {
+    pub(super) idx: usize,
+    /// The file's reader; for a sorted file only its counts and findings are left.
+    pub(super) reader: EventReader,
+    pub(super) sorted: Option<std::vec::IntoIter<PlacedEvent>>,
+    /// Key of the last event streamed (to see that the file is in order).
+    pub(super) last_ts: String,
+    pub(super) last_id: String,
+}
+
+impl FileState {
+    pub(super) fn open(idx: usize, in_memory: bool, rec: &mut Recorder<'_>) -> Result<FileState, Stop> {
+        let src = &rec.ctx.sources[idx];
+        let mut f = FileState { idx, reader: EventReader::open(src)?, sorted: None, last_ts: String::new(), last_id: String::new() };
+        if in_memory {
+            let mut evs = Vec::new();
+            while let Some((line, range, mut event)) = f.reader.next(&src.path)? {
+                let pos = position(src, idx, line)?;
+                rec.record(pos, f.reader.text(range), &mut event);
+                evs.push(PlacedEvent { pos, event });
+            }
+            evs.sort_by(|a, b| key_of(&a.event).cmp(&key_of(&b.event)));
+            f.sorted = Some(evs.into_iter());
+        }
+        Ok(f)
+    }
+
+    /// The file's next event in replay order.
+    pub(super) fn advance(&mut self, rec: &mut Recorder<'_>) -> Result<Option<PlacedEvent>, Stop> {
+        if let Some(s) = self.sorted.as_mut() {
+            return Ok(s.next());
+        }
+        let src = &rec.ctx.sources[self.idx];
+        let Some((line, range, mut event)) = self.reader.next(&src.path)? else { return Ok(None) };
+        let pos = position(src, self.idx, line)?;
+        let (ts, id) = key_of(&event);
+        if (ts, id) < (self.last_ts.as_bytes(), self.last_id.as_bytes()) {
+            return Err(Stop::Unsorted);
+        }
+        self.last_ts.clear();
+        self.last_ts.push_str(&event.envelope.timestamp);
+        self.last_id.clear();
+        self.last_id.push_str(event.envelope.event_id.as_deref().unwrap_or(""));
+        rec.record(pos, self.reader.text(range), &mut event);
+        Ok(Some(PlacedEvent { pos, event }))
+    }
+}
+
+/// Reads again the lines at `want` (lines decoded as events before) and
+/// keeps `keep(text, event)` of each.
+pub fn fetch<T>(sources: &[Source], want: impl IntoIterator<Item = Pos>, keep: impl Fn(&str, Event) -> T) -> Result<HashMap<Pos, T>, InputError> {
+    let mut want: Vec<Pos> = want.into_iter().collect();
+    want.sort_unstable();
+    want.dedup();
+    let mut out = HashMap::with_capacity(want.len());
+    let mut i = 0;
+    while i < want.len() {
+        let file = want[i].file();
+        let src = &sources[file];
+        let mut lines = LineReader::open(&src.path, MAX_LINE_BYTES).map_err(|e| InputError::io(&src.path, e))?;
+        while i < want.len() && want[i].file() == file {
+            let Some(l) = lines.next_line().map_err(|e| InputError::io(&src.path, e))? else { break };
+            if l.no < want[i].line() {
+                continue;
+            }
+            if let Line::Held(r) = l.line {
+                if let Ok(text) = std::str::from_utf8(lines.held(r)) {
+                    if let Ok(e) = Event::parse(text) {
+                        out.insert(want[i], keep(text, e));
+                    }
+                }
+            }
+            i += 1;
+        }
+        while i < want.len() && want[i].file() == file {
+            i += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// The event id of each position (see [`fetch`]).
+pub(super) fn fetch_ids(sources: &[Source], want: impl IntoIterator<Item = Pos>) -> Result<HashMap<Pos, String>, InputError> {
+    fetch(sources, want, |_, e| e.envelope.event_id.unwrap_or_default())
+}
+
+/// Which files are not in replay order (every line decoded, nothing kept).
+pub(super) fn unsorted_files(sources: &[Source]) -> Result<Vec<bool>, InputError> {
+    let check = |src: &Source| -> Result<bool, InputError> {
+        let mut r = EventReader::open(src)?;
+        let (mut ts, mut id) = (Vec::new(), Vec::new());
+        while let Some((_, _, e)) = r.next(&src.path)? {
+            let k = key_of(&e);
+            if k < (ts.as_slice(), id.as_slice()) {
+                return Ok(true);
+            }
+            ts.clear();
+            ts.extend_from_slice(k.0);
+            id.clear();
+            id.extend_from_slice(k.1);
+        }
+        Ok(false)
+    };
+    let half = sources.len() / 2;
+    let (a, b) = std::thread::scope(|s| {
+        let h = s.spawn(|| sources[half..].iter().map(check).collect::<Result<Vec<bool>, InputError>>());
+        let a = sources[..half].iter().map(check).collect::<Result<Vec<bool>, InputError>>();
+        (a, h.join())
+    });
+    let b = b.map_err(|_| InputError::Unreadable { path: sources[0].path.clone(), reason: "JSONL decoding thread panicked".into() })?;
+    let mut v = a?;
+    v.extend(b?);
+    Ok(v)
+}
+
+/// Index of the first file of the second half (by bytes).
+pub(super) fn split_point(sources: &[Source]) -> usize {
+    let sizes: Vec<u64> = sources.iter().map(|s| std::fs::metadata(&s.path).map(|m| m.len()).unwrap_or(0)).collect();
+    let total: u64 = sizes.iter().sum();
+    let mut acc = 0;
+    let split = sizes.iter().position(|c| {
+        acc += c;
+        acc * 2 >= total
+    });
+    split.map_or(sources.len(), |i| i + 1).min(sources.len())
+}
