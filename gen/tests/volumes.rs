@@ -7,7 +7,7 @@
 use proptest::prelude::*;
 use thrum_gen::plan::{PlanError, MAX_UNMERGED_COMMITS};
 use thrum_gen::profile::{Bound, Overrides, ProfileError, Volume, MAX_EVENTS};
-use thrum_gen::timeline::{Ev, Timeline};
+use thrum_gen::timeline::{PlanEvent, Timeline};
 use thrum_gen::{Plan, Profile};
 
 /// What `base` + `o` asks for: the profile before any check.
@@ -91,7 +91,7 @@ fn check_plan(plan: &Plan, p: &Profile) -> Result<(), TestCaseError> {
     prop_assert_eq!(plan.subscriptions.len() as u64, p.subscriptions as u64);
     prop_assert_eq!(plan.members.len() as u64, members(p));
     prop_assert_eq!((plan.snapshot - p.window_start) / 86_400_000_000, p.window_days as i64);
-    let created = Timeline::new(plan).filter(|e| matches!(e.ev, Ev::Create(_))).count() as u64;
+    let created = Timeline::new(plan).filter(|e| matches!(e.ev, PlanEvent::Create(_))).count() as u64;
     prop_assert_eq!(created, p.messages);
     for u in &plan.updates {
         for c in &u.contexts {

@@ -184,8 +184,8 @@ pub fn check(parquet_dir: &Path, sqlite_db: &Path) -> Result<Report> {
 pub fn check_connection(parquet_dir: &Path, conn: &Connection, db_label: &Path) -> Result<Report> {
     let mut report = Report::default();
     let mut entries: Vec<String> = Vec::new();
-    for e in std::fs::read_dir(parquet_dir).ctx("read directory", parquet_dir)? {
-        let e = e.ctx("read directory", parquet_dir)?;
+    for e in std::fs::read_dir(parquet_dir).io("read directory", parquet_dir)? {
+        let e = e.io("read directory", parquet_dir)?;
         entries.push(e.file_name().to_string_lossy().into_owned());
     }
     entries.sort();
@@ -205,9 +205,9 @@ struct PartFile {
 
 fn list_parquet(dir: &Path, rel: &str, day: Option<i64>, out: &mut Vec<PartFile>, problems: &mut Vec<String>) -> Result<()> {
     let mut names = Vec::new();
-    for e in std::fs::read_dir(dir).ctx("read directory", dir)? {
-        let e = e.ctx("read directory", dir)?;
-        let ft = e.file_type().ctx("stat", e.path())?;
+    for e in std::fs::read_dir(dir).io("read directory", dir)? {
+        let e = e.io("read directory", dir)?;
+        let ft = e.file_type().io("stat", e.path())?;
         names.push((e.file_name().to_string_lossy().into_owned(), ft.is_dir()));
     }
     names.sort();
@@ -236,9 +236,9 @@ fn dataset_files(parquet_dir: &Path, t: &Table, problems: &mut Vec<String>) -> R
         return Ok(files);
     }
     let mut names = Vec::new();
-    for e in std::fs::read_dir(&dir).ctx("read directory", &dir)? {
-        let e = e.ctx("read directory", &dir)?;
-        let ft = e.file_type().ctx("stat", e.path())?;
+    for e in std::fs::read_dir(&dir).io("read directory", &dir)? {
+        let e = e.io("read directory", &dir)?;
+        let ft = e.file_type().io("stat", e.path())?;
         names.push((e.file_name().to_string_lossy().into_owned(), ft.is_dir()));
     }
     names.sort();
@@ -342,7 +342,7 @@ impl ParquetRows<'_> {
             }
             let Some(f) = self.files.get(self.next_file) else { return Ok(None) };
             self.next_file += 1;
-            let file = thrum_io::regular::open_regular(&f.path).ctx("open", &f.path)?;
+            let file = thrum_io::regular::open_regular(&f.path).io("open", &f.path)?;
             let reader = ParquetRecordBatchReaderBuilder::try_new(file).pq(&f.path)?.with_batch_size(8192).build().pq(&f.path)?;
             self.reader = Some((reader, f.day, f.path.clone()));
         }
@@ -406,7 +406,7 @@ fn check_table(parquet_dir: &Path, conn: &Connection, db_label: &Path, t: &'stat
     let mut comparable = true;
     let mut file_rows = 0u64;
     for f in &files {
-        let file = thrum_io::regular::open_regular(&f.path).ctx("open", &f.path)?;
+        let file = thrum_io::regular::open_regular(&f.path).io("open", &f.path)?;
         let b = ParquetRecordBatchReaderBuilder::try_new(file).pq(&f.path)?;
         file_rows += b.metadata().file_metadata().num_rows().max(0) as u64;
         let probs = fields_problems(&f.rel, &expected, b.schema());

@@ -54,16 +54,18 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// An I/O result turned into [`Error::Io`] with the operation and path.
 pub(crate) trait IoContext<T> {
-    fn ctx(self, op: &'static str, path: impl Into<PathBuf>) -> Result<T>;
+    fn io(self, op: &'static str, path: impl Into<PathBuf>) -> Result<T>;
 }
 
 impl<T> IoContext<T> for std::io::Result<T> {
-    fn ctx(self, op: &'static str, path: impl Into<PathBuf>) -> Result<T> {
+    fn io(self, op: &'static str, path: impl Into<PathBuf>) -> Result<T> {
         self.map_err(|source| Error::Io { op, path: path.into(), source })
     }
 }
 
+/// A Parquet result turned into [`Error::Parquet`] with the file's path.
 pub(crate) trait PqContext<T> {
     fn pq(self, path: impl Into<PathBuf>) -> Result<T>;
 }
