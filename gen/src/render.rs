@@ -11,7 +11,9 @@ use thrum_schemas::time::write_rfc3339_nano;
 /// Reusable buffers for rendering.
 #[derive(Default)]
 pub struct Scratch {
+    /// A message's content (see [`Plan::content_after`]).
     pub content: String,
+    /// A message's structured value; empty when it has none.
     pub structured: String,
     tmp: String,
     ts: String,
@@ -21,7 +23,9 @@ pub struct Scratch {
 /// Scopes and refs of a message, in PK order ((type, value) sorted).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Tags {
+    /// `(scope_type, scope_value)` rows of `message_scopes`.
     pub scopes: Vec<(&'static str, String)>,
+    /// `(ref_type, ref_value)` rows of `message_refs`.
     pub refs: Vec<(&'static str, String)>,
 }
 

@@ -19,18 +19,19 @@ pub enum PlanEvent<'a> {
     Other(&'a OtherEvent),
 }
 
-/// The former name of [`PlanEvent`], kept while dependants move over.
-#[doc(hidden)]
-pub use PlanEvent as Ev;
-
+/// An event of the timeline with its daemon `sequence`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimelineEvent<'a> {
     /// 1-based, strictly increasing across all files.
     pub sequence: u64,
+    /// Its position in the replay order.
     pub key: EventKey,
+    /// What the event is.
     pub ev: PlanEvent<'a>,
 }
 
+/// Every event of a plan (or of a slice of it) in replay order: an
+/// iterator of [`TimelineEvent`]s.
 pub struct Timeline<'a> {
     plan: &'a Plan,
     next_msg: u64,
@@ -50,6 +51,7 @@ pub fn slice_messages(messages: u64, i: u64, n: u64) -> std::ops::Range<u64> {
 }
 
 impl<'a> Timeline<'a> {
+    /// The whole timeline of `plan`.
     pub fn new(plan: &'a Plan) -> Timeline<'a> {
         Timeline::slice(plan, 0, 1)
     }

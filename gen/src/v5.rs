@@ -15,9 +15,14 @@ use thrum_schemas::time::{rfc3339_nano, write_rfc3339_nano};
 /// A conversation as v5 stored it (`thread.create`, `threads` row).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Thread {
+    /// Key of its `thread.create` event (just after its first reply).
     pub key: EventKey,
+    /// The conversation's `thr_` id.
     pub thread_id: String,
+    /// The first line of the conversation's first message, cut to 60
+    /// characters.
     pub title: String,
+    /// Agent index of its creator (the first reply's sender).
     pub created_by: u32,
 }
 
@@ -52,7 +57,9 @@ pub fn threads(plan: &Plan) -> Vec<Thread> {
 /// One v5 event.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum V5Event<'a> {
+    /// An event of the v13 timeline that the v5 era also had.
     V13(PlanEvent<'a>),
+    /// `thread.create` of this thread.
     Thread(&'a Thread),
 }
 
@@ -202,6 +209,7 @@ pub fn thread_rows<E>(plan: &Plan, threads: &[Thread], mut f: impl FnMut(&[Cell]
     Ok(())
 }
 
-/// Column lists of the v5 tables that differ from v13.
+/// Columns of the v5 `agents` table (it differs from v13's).
 pub const AGENTS_V5_COLUMNS: &[&str] = &["agent_id", "kind", "role", "module", "display", "registered_at", "last_seen_at"];
+/// Columns of the v5 `threads` table (gone in v13).
 pub const THREADS_COLUMNS: &[&str] = &["thread_id", "title", "created_at", "created_by"];

@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 mod common;
 use thrum_gen::rows;
-use thrum_gen::timeline::Timeline;
+use thrum_gen::Timeline;
 use thrum_gen::{Plan, Profile};
 
 fn small_profile() -> impl Strategy<Value = Profile> {

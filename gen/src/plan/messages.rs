@@ -13,20 +13,31 @@ use thrum_schemas::time::Micros;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FateKind {
     /// The `n`-th edit (0-based) of the message; `id` is its message_edits id.
-    Edit { n: u8, id: i64 },
+    Edit {
+        /// Which edit (0-based).
+        n: u8,
+        /// Its `message_edits` id.
+        id: i64,
+    },
+    /// The message is deleted.
     Delete,
 }
 
+/// A `message.edit` or `message.delete` event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fate {
+    /// Its position in the replay order.
     pub key: EventKey,
+    /// Index of the message.
     pub message: u64,
+    /// Edit or delete.
     pub kind: FateKind,
 }
 
 /// How a message is addressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Addressing {
+    /// To everyone: no scope, no ref.
     Broadcast,
     /// Mention of an agent (by name).
     MentionAgent(u32),
@@ -35,47 +46,70 @@ pub enum Addressing {
     /// Group scope + group ref.
     Group(u32),
     /// Reply to an earlier message; `root` is the conversation's first message.
-    Reply { parent: u64, root: u64, mention_parent: bool },
+    Reply {
+        /// Index of the message it answers.
+        parent: u64,
+        /// Index of the conversation's first message.
+        root: u64,
+        /// Whether it also mentions the parent's author.
+        mention_parent: bool,
+    },
 }
 
 /// Message `index`, fully determined by (seed, index).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Message {
+    /// Its index: messages are numbered in time order from 0.
     pub index: u64,
+    /// Key of its `message.create` event.
     pub key: EventKey,
     /// Entropy of the `msg_` ULID.
     pub id_rand: u128,
+    /// Index of the session it is sent from.
     pub session: u32,
     /// `agent_id`: the agent the message is sent as.
     pub agent: u32,
     /// The real author when impersonating.
     pub authored_by: Option<u32>,
+    /// Whether an impersonation is disclosed; `None` when not impersonating.
     pub disclosed: Option<bool>,
+    /// To whom it is addressed.
     pub addressing: Addressing,
 }
 
 /// Final state of a message after its edits and delete.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MessageState {
+    /// Time of its last edit, if edited.
     pub updated_at: Option<Micros>,
+    /// Time of its delete, if deleted.
     pub deleted_at: Option<Micros>,
+    /// Reason given for its delete, if deleted (may be empty).
     pub delete_reason: Option<&'static str>,
+    /// Number of edits.
     pub edits: u8,
 }
 
 /// A read receipt (local-only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Read {
+    /// Index of the session it is read in.
     pub session: u32,
+    /// Index of the reader.
     pub agent: u32,
+    /// When it is read.
     pub at: Micros,
 }
 
-
+/// The three kinds of message, mixed in each block of ten by the
+/// profile's `kind_block`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MsgKind {
+    /// To everyone.
     Broadcast,
+    /// To an agent, a role or a group.
     Directed,
+    /// A reply to an earlier message.
     Reply,
 }
 
@@ -274,6 +308,7 @@ impl Plan {
         st
     }
 
+    /// The reason given when message `index` is deleted (may be empty).
     pub fn delete_reason(&self, index: u64) -> &'static str {
         let mut r = Stream::sub(self.seed, Kind::Fate, index, 99);
         DELETE_REASONS[r.below(DELETE_REASONS.len() as u64) as usize]

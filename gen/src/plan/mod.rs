@@ -62,23 +62,39 @@ fn tick_of(t: Micros) -> Micros {
     t.div_euclid(TICK)
 }
 
+/// The plan of one fixture: its materialised entities, and the rules that
+/// derive each message from (seed, index).
 #[derive(Debug)]
 pub struct Plan {
+    /// The seed everything derives from.
     pub seed: u64,
+    /// The volumes it was built for.
     pub profile: Profile,
+    /// The fixture daemon's id (from the host most agents report).
     pub origin_daemon: String,
+    /// The repository's `r_` id.
     pub repo_id: String,
+    /// The moment the fixture is taken: the end of the profile's window.
     pub snapshot: Micros,
+    /// Agents and humans, in roster order.
     pub agents: Vec<Agent>,
+    /// Sessions, in `session_id` order.
     pub sessions: Vec<Session>,
+    /// Groups, in roster order (role, module, nested, ad-hoc).
     pub groups: Vec<Group>,
+    /// Group members, in replay order.
     pub members: Vec<Member>,
+    /// `agent.update` events, in replay order.
     pub updates: Vec<Update>,
     /// Final agent_work_contexts rows (merge rule applied), by session index.
     pub work_contexts: Vec<(u32, WorkContext)>,
+    /// Subscriptions, in id order.
     pub subscriptions: Vec<Subscription>,
+    /// `session_scopes` rows: the module of every session.
     pub session_scopes: Vec<SessionTag>,
+    /// `session_refs` rows: the worktree of every active session.
     pub session_refs: Vec<SessionTag>,
+    /// Sync checkpoints, in peer order.
     pub checkpoints: Vec<Checkpoint>,
     /// events.jsonl, in replay order.
     pub others: Vec<OtherEvent>,
@@ -97,19 +113,29 @@ pub struct Plan {
 /// Why a plan cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
+    /// The profile is invalid.
     #[error(transparent)]
     Profile(#[from] ProfileError),
     /// Consecutive messages need `2 × live + 2` ticks between them, where
     /// `live` is the most sessions live at once: the sessions' time holds
     /// at most `max` messages.
     #[error("--messages {messages} do not fit in the sessions' time: at most {max} over {days} days with these sessions (two ticks per live session between consecutive messages); lower --messages or raise --days")]
-    MessagesDoNotFit { messages: u64, max: u64, days: u32 },
+    MessagesDoNotFit {
+        /// Messages asked for.
+        messages: u64,
+        /// Most messages that fit.
+        max: u64,
+        /// Days of the window.
+        days: u32,
+    },
 }
 
 /// Most ended sessions of one agent (they share the window in slots).
 pub const MAX_ENDED_PER_AGENT: u32 = 6;
 
 impl Plan {
+    /// The plan for `seed` and `profile`, or why the profile cannot be
+    /// planned.
     pub fn new(seed: u64, profile: Profile) -> Result<Plan, PlanError> {
         profile.validate()?;
         let w0 = profile.window_start;

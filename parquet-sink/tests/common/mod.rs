@@ -7,7 +7,7 @@ use rusqlite::{Connection, ToSql};
 use std::path::Path;
 use thrum_gen::render::{self, Scratch};
 use thrum_gen::rows::{self, MESSAGE_TABLES};
-use thrum_gen::timeline::{slice_messages, Timeline};
+use thrum_gen::{slice_messages, Timeline};
 use thrum_gen::{Plan, Profile};
 use thrum_parquet::{ParquetOptions, ParquetSink, WrittenFile};
 use thrum_schemas::catalogue::{Cell, Table, EVENTS, TABLES};
