@@ -52,11 +52,14 @@ impl Default for ParquetOptions {
 /// One Parquet file the sink produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WrittenFile {
+    /// The table it holds rows of.
     pub table: &'static str,
     /// Path relative to the sink's directory, `/`-separated, e.g.
     /// `messages/date=2026-03-02/part-00000.parquet`.
     pub rel_path: String,
+    /// Rows it holds.
     pub rows: u64,
+    /// Its size in bytes.
     pub bytes: u64,
 }
 
