@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use thrum_gen::MsgKind;
-mod common;
+use crate::common;
 use thrum_gen::Timeline;
 use thrum_gen::{Plan, Profile};
 use thrum_schemas::events::Event;

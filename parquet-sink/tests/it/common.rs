@@ -1,5 +1,6 @@
 //! Test support: drives a plan's rows exactly as testgen does (small tables,
 //! the message pass, the event pass), and a plain rusqlite v13 database.
+//! Also compiled into `examples/write_small.rs`, which uses part of it.
 #![allow(dead_code)]
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
