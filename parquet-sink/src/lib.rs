@@ -1,7 +1,7 @@
 //! Parquet snapshots of a Thrum fixture: one dataset per v13 table, written
 //! row by row from the same cells the SQLite sink receives.
 //!
-//! * [`mapping`]: the catalogue → Arrow type mapping ([`arrow_schema`]), its
+//! * [`mapping`]: the catalogue → Arrow type mapping ([`arrow_schema()`]), its
 //!   exceptions and its exact inverse;
 //! * [`ParquetSink`]: streams rows into `<dir>/<table>/part-NNNNN.parquet`
 //!   ([`part_file_name`], part 0 unless [`ParquetOptions`] says otherwise),
