@@ -4,7 +4,7 @@
 //! of the table sinks).
 use thrum_gen::render::{self, Scratch};
 use thrum_gen::rows;
-use thrum_gen::timeline::Timeline;
+use thrum_gen::Timeline;
 use thrum_gen::{Plan, Profile};
 
 fn main() {

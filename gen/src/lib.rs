@@ -1,23 +1,47 @@
 //! The Thrum fixture generation plan: pure data derived from (seed, profile),
 //! with no I/O. Every sink (JSONL, SQLite, Parquet, tree, archive) consumes
-//! the same [`plan::Plan`]:
+//! the same [`Plan`]:
 //!
-//! * [`timeline::Timeline`] yields every event in replay order with its
-//!   `sequence`; [`render::line`] turns one into its JSONL text;
-//! * [`rows`] yields every table's rows as catalogue cells in key order.
+//! * [`Profile`] holds the volumes (named profiles, overrides, their bounds);
+//!   [`Plan::new`] builds the plan's small entities from it and a seed, and
+//!   derives message `i` on demand ([`Plan::message`]);
+//! * [`Timeline`] yields every event in replay order with its `sequence`
+//!   ([`TimelineEvent`], [`PlanEvent`]); [`render::line`] turns one into its
+//!   JSONL text;
+//! * [`rows`] yields every table's rows as catalogue cells in key order;
+//! * [`v5`] gives the same plan as the legacy (schema v5) daemon wrote it.
 //!
 //! Randomness comes from per-entity counter-based streams ([`rng`]), so
 //! generation can be split and parallelised without changing a byte.
+//!
+//! # Surface
+//!
+//! The plan, its entities, the profile and the timeline are re-exported
+//! here; the modules that build them are private. Five modules stay public
+//! because each is a family of functions whose names read with the module
+//! and would collide or mislead at the root: [`render`] (`render::line`,
+//! the JSONL renderer), [`rows`] (table rows for the database and Parquet
+//! sinks), [`v5`] (`v5::timeline`, `v5::line`: the legacy era), [`rng`]
+//! (`rng::Stream`, `rng::Kind`: the streams a sink draws its own values
+//! from) and [`text`] (`text::body`, `text::edited`: generated prose).
 
-pub mod plan;
-pub mod profile;
+#![deny(missing_docs)]
+
+mod plan;
+mod profile;
 pub mod render;
 pub mod rng;
 pub mod rows;
 pub mod text;
-pub mod timeline;
+mod timeline;
 pub mod v5;
-pub mod vocab;
+mod vocab;
 
-pub use plan::Plan;
-pub use profile::Profile;
+pub use plan::{
+    member_count, Addressing, Agent, Checkpoint, Era, EventKey, Fate, FateKind, Group, GroupKind, Member, Message, MessageState, MsgKind, Other, OtherEvent, Plan, PlanError, Read,
+    Session, SessionTag, Subscription, Update, GROUPS, MAX_ENDED_PER_AGENT, MAX_UNMERGED_COMMITS, SUBSCRIPTION_SHAPES,
+};
+pub use profile::{
+    Bound, Overrides, Profile, ProfileError, Volume, MAX_AGENTS, MAX_DAYS, MAX_EVENTS, MAX_MESSAGES, MAX_SESSIONS, MAX_SUBSCRIPTIONS, MAX_UPDATES_PER_ACTIVE_SESSION,
+};
+pub use timeline::{slice_messages, PlanEvent, Timeline, TimelineEvent};

@@ -24,18 +24,27 @@ pub const MAX_DAYS: u64 = 36_500;
 /// A volume that can be given on top of a profile (named by its flag).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Volume {
+    /// `--agents`: agents and humans.
     Agents,
+    /// `--messages`: `message.create` events.
     Messages,
+    /// `--sessions`: sessions, ended and active.
     Sessions,
+    /// `--active-sessions`: sessions running at the snapshot.
     ActiveSessions,
+    /// `--events`: lines of `events.jsonl`.
     Events,
+    /// `--subscriptions`: rows of `subscriptions`.
     Subscriptions,
+    /// `--days`: length of the activity window.
     Days,
 }
 
 impl Volume {
+    /// Every volume, in the order of `--help`.
     pub const ALL: [Volume; 7] = [Volume::Agents, Volume::Messages, Volume::Sessions, Volume::ActiveSessions, Volume::Events, Volume::Subscriptions, Volume::Days];
 
+    /// The command-line flag that gives this volume.
     pub fn flag(self) -> &'static str {
         match self {
             Volume::Agents => "--agents",
@@ -72,16 +81,24 @@ impl std::fmt::Display for Volume {
 /// profile's (or, with `agents`, scales it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Overrides {
+    /// [`Volume::Agents`].
     pub agents: Option<u64>,
+    /// [`Volume::Messages`].
     pub messages: Option<u64>,
+    /// [`Volume::Sessions`].
     pub sessions: Option<u64>,
+    /// [`Volume::ActiveSessions`].
     pub active_sessions: Option<u64>,
+    /// [`Volume::Events`].
     pub events: Option<u64>,
+    /// [`Volume::Subscriptions`].
     pub subscriptions: Option<u64>,
+    /// [`Volume::Days`].
     pub days: Option<u64>,
 }
 
 impl Overrides {
+    /// The value given for `v`, if any.
     pub fn get(&self, v: Volume) -> Option<u64> {
         match v {
             Volume::Agents => self.agents,
@@ -103,22 +120,48 @@ impl Overrides {
 /// Which side of a limit a volume is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bound {
+    /// The volume is above its limit.
     AtMost,
+    /// The volume is below its limit.
     AtLeast,
 }
 
 /// Why a profile cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProfileError {
+    /// No profile has this name.
     #[error("unknown profile {0:?} (known: default, small, large, huge)")]
     Unknown(String),
     /// A volume beyond its limit: `limit` is the bound, `rule` how it
     /// follows from the rest of the profile (none for the tool's caps).
     #[error("{}", limit_text(*.volume, *.value, *.given, *.bound, *.limit, .context, .rule.as_deref(), .remedy))]
-    Limit { volume: Volume, value: u64, given: bool, bound: Bound, limit: u64, context: String, rule: Option<String>, remedy: String },
+    Limit {
+        /// The volume.
+        volume: Volume,
+        /// Its value.
+        value: u64,
+        /// Whether it was given on the command line (else it comes from
+        /// the profile).
+        given: bool,
+        /// Which side of the limit it is on.
+        bound: Bound,
+        /// The limit it crosses.
+        limit: u64,
+        /// What the limit is for (`this tool generates`, `a fixture needs`, …).
+        context: String,
+        /// How the limit follows from the rest of the profile.
+        rule: Option<String>,
+        /// What to change.
+        remedy: String,
+    },
     /// A hand-built profile breaks an invariant no flag can reach.
     #[error("invalid profile {name}: {reason}")]
-    Invalid { name: String, reason: String },
+    Invalid {
+        /// The profile's name.
+        name: String,
+        /// The invariant it breaks.
+        reason: String,
+    },
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -149,8 +192,10 @@ fn check_range(volume: Volume, value: u64, given: bool) -> Result<(), ProfileErr
     Err(ProfileError::Limit { volume, value, given, bound, limit, context: context.to_string(), rule: None, remedy })
 }
 
+/// The volumes of a fixture and the shape of its traffic.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
+    /// `default`, `small`, `large`, `huge`, or a name of the caller's.
     pub name: String,
     /// Agents built from every (core role × module) combination, repeated
     /// until `agents - extra_agents` are placed.
@@ -158,10 +203,13 @@ pub struct Profile {
     /// Agents with other roles (researcher, documenter, …); `humans` of them
     /// are human users.
     pub extra_agents: u32,
+    /// Human users among the extra agents.
     pub humans: u32,
+    /// Sessions, ended and active.
     pub sessions: u32,
     /// Sessions still running at the snapshot; at most one per agent.
     pub active_sessions: u32,
+    /// `message.create` events.
     pub messages: u64,
     /// Shares of the message kinds per block of ten: broadcast, directed, reply.
     pub kind_block: [u8; 3],
@@ -170,15 +218,19 @@ pub struct Profile {
     pub group_members: Option<u32>,
     /// Exact number of events in events.jsonl (agent.update fills the rest).
     pub events: u32,
+    /// Exact number of `subscriptions` rows.
     pub subscriptions: u32,
     /// Reads per block of ten messages.
     pub reads_per_10: u8,
-    /// Per-mille of messages edited / deleted.
+    /// Per-mille of messages edited.
     pub edit_permille: u32,
+    /// Per-mille of messages deleted (without an edit).
     pub delete_permille: u32,
+    /// Peer daemons, one sync checkpoint each.
     pub peers: u32,
-    /// First instant of the window (µs since epoch) and its length in days.
+    /// First instant of the window (µs since epoch).
     pub window_start: Micros,
+    /// Length of the window in days.
     pub window_days: u32,
 }
 
@@ -251,6 +303,7 @@ impl Profile {
         Profile { name: "huge".into(), messages: 10_000_000, window_days: 120, ..Profile::large() }
     }
 
+    /// The named profile (one of [`Profile::NAMES`]), if it exists.
     pub fn by_name(name: &str) -> Option<Profile> {
         match name {
             "default" => Some(Self::default_profile()),
@@ -289,6 +342,7 @@ impl Profile {
         }
     }
 
+    /// Names of the built-in profiles.
     pub const NAMES: &'static [&'static str] = &["default", "small", "large", "huge"];
 
     /// The named profile, or why not.
@@ -438,6 +492,7 @@ impl Profile {
         }
     }
 
+    /// The end of the window: the fixture's snapshot.
     pub fn window_end(&self) -> Micros {
         self.window_start + self.window_days as i64 * 86_400_000_000
     }

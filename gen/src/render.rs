@@ -3,7 +3,7 @@
 //! allocates per event beyond ids and the few nested values.
 
 use crate::plan::{Addressing, FateKind, Message, Other, Plan};
-use crate::timeline::{Ev, TimelineEvent};
+use crate::timeline::{PlanEvent, TimelineEvent};
 use thrum_schemas::events::types;
 use thrum_schemas::gojson::{self, Obj};
 use thrum_schemas::time::write_rfc3339_nano;
@@ -11,7 +11,9 @@ use thrum_schemas::time::write_rfc3339_nano;
 /// Reusable buffers for rendering.
 #[derive(Default)]
 pub struct Scratch {
+    /// A message's content (see [`Plan::content_after`]).
     pub content: String,
+    /// A message's structured value; empty when it has none.
     pub structured: String,
     tmp: String,
     ts: String,
@@ -21,7 +23,9 @@ pub struct Scratch {
 /// Scopes and refs of a message, in PK order ((type, value) sorted).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Tags {
+    /// `(scope_type, scope_value)` rows of `message_scopes`.
     pub scopes: Vec<(&'static str, String)>,
+    /// `(ref_type, ref_value)` rows of `message_refs`.
     pub refs: Vec<(&'static str, String)>,
 }
 
@@ -87,7 +91,7 @@ pub fn line(plan: &Plan, e: &TimelineEvent, out: &mut String, sc: &mut Scratch) 
     let od = plan.origin_daemon.as_str();
     let mut o = Obj::new(out);
     match e.ev {
-        Ev::Create(m) => {
+        PlanEvent::Create(m) => {
             let format = plan.content_after(&m, 0, sc);
             let tags = plan.tags(&m);
             o.str("agent_id", &plan.agents[m.agent as usize].agent_id);
@@ -112,7 +116,7 @@ pub fn line(plan: &Plan, e: &TimelineEvent, out: &mut String, sc: &mut Scratch) 
             }
             o.str("timestamp", &ts).str("type", types::MESSAGE_CREATE).int("v", 1);
         }
-        Ev::Fate(f) => {
+        PlanEvent::Fate(f) => {
             let m = plan.message(f.message);
             match f.kind {
                 FateKind::Edit { n, .. } => {
@@ -130,7 +134,7 @@ pub fn line(plan: &Plan, e: &TimelineEvent, out: &mut String, sc: &mut Scratch) 
                 }
             }
         }
-        Ev::Other(ev) => match ev.what {
+        PlanEvent::Other(ev) => match ev.what {
             Other::Register(a) => {
                 let a = &plan.agents[a as usize];
                 o.str("agent_id", &a.agent_id).opt_str("display", Some(&a.display)).str("event_id", &eid);

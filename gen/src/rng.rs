@@ -10,24 +10,43 @@ use rand_pcg::Pcg64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u64)]
 pub enum Kind {
+    /// Repository id and entity ids derived from event keys.
     Ids = 1,
+    /// One agent: name, display, host, worktree, registration.
     Agent = 2,
+    /// How sessions are shared out among agents.
     AgentSessions = 3,
+    /// One agent's sessions: their times and end reasons.
     Session = 4,
+    /// One group: creator and creation time.
     Group = 5,
+    /// Ad-hoc membership and the time each member is added.
     Member = 6,
+    /// The order of message kinds in one block of ten.
     Block = 7,
+    /// One message: time, session, addressing, impersonation.
     Message = 8,
+    /// The body of one message as created.
     Body = 9,
+    /// Whether one message is edited or deleted, and when.
     Fate = 10,
+    /// The text of one edit.
     Edit = 11,
+    /// Read receipts: which messages of a block are read, by whom.
     Read = 12,
+    /// Reply parents, `thr_` ids and v5 thread titles.
     Thread = 13,
+    /// `agent.update` events: how many per session and their content.
     Update = 14,
+    /// Subscriptions.
     Subscription = 15,
+    /// Sync checkpoints of peer daemons.
     Checkpoint = 16,
+    /// A session's work context: branch, task, intent.
     Context = 17,
+    /// Entropy of event ids written by sinks.
     EventId = 18,
+    /// Local-only session scopes and refs.
     Local = 19,
 }
 
@@ -43,6 +62,7 @@ fn splitmix64(mut z: u64) -> u64 {
 pub struct Stream(Pcg64);
 
 impl Stream {
+    /// The stream of entity `index` of `kind` under `seed`.
     pub fn new(seed: u64, kind: Kind, index: u64) -> Stream {
         let a = splitmix64(seed ^ splitmix64(kind as u64));
         let b = splitmix64(a ^ splitmix64(index.wrapping_add(0x5851_F42D_4C95_7F2D)));
@@ -57,6 +77,7 @@ impl Stream {
         Stream::new(seed ^ splitmix64(sub.wrapping_mul(0x2545_F491_4F6C_DD1D)), kind, index)
     }
 
+    /// The next 64 random bits.
     #[inline]
     pub fn u64(&mut self) -> u64 {
         self.0.next_u64()

@@ -87,15 +87,15 @@ pub fn event_row<'a>(plan: &'a Plan, e: &TimelineEvent, ty: &'static str, line: 
 /// Event type of a timeline event.
 pub fn event_type(e: &TimelineEvent) -> &'static str {
     use crate::plan::Other;
-    use crate::timeline::Ev;
+    use crate::timeline::PlanEvent;
     use thrum_schemas::events::types::*;
     match e.ev {
-        Ev::Create(_) => MESSAGE_CREATE,
-        Ev::Fate(f) => match f.kind {
+        PlanEvent::Create(_) => MESSAGE_CREATE,
+        PlanEvent::Fate(f) => match f.kind {
             FateKind::Edit { .. } => MESSAGE_EDIT,
             FateKind::Delete => MESSAGE_DELETE,
         },
-        Ev::Other(o) => match o.what {
+        PlanEvent::Other(o) => match o.what {
             Other::Register(_) => AGENT_REGISTER,
             Other::SessionStart(_) => SESSION_START,
             Other::SessionEnd(_) => SESSION_END,

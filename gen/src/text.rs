@@ -8,12 +8,16 @@ use std::fmt::Write as _;
 /// Body formats as the daemon knows them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// `markdown`.
     Markdown,
+    /// `plain`.
     Plain,
+    /// `json`: the content is JSON and the body has a structured value.
     Json,
 }
 
 impl Format {
+    /// The format's name in a body (`markdown`, `plain`, `json`).
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Markdown => "markdown",

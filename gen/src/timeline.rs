@@ -6,21 +6,32 @@
 
 use crate::plan::{EventKey, Fate, Message, OtherEvent, Plan};
 
+/// What an event of the plan is: a message creation, an edit or delete of
+/// a message, or an event of `events.jsonl`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Ev<'a> {
+pub enum PlanEvent<'a> {
+    /// `message.create` of this message.
     Create(Message),
+    /// `message.edit` or `message.delete`.
     Fate(&'a Fate),
+    /// An event of `events.jsonl` (registrations, sessions, groups,
+    /// members, work-context updates).
     Other(&'a OtherEvent),
 }
 
+/// An event of the timeline with its daemon `sequence`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimelineEvent<'a> {
     /// 1-based, strictly increasing across all files.
     pub sequence: u64,
+    /// Its position in the replay order.
     pub key: EventKey,
-    pub ev: Ev<'a>,
+    /// What the event is.
+    pub ev: PlanEvent<'a>,
 }
 
+/// Every event of a plan (or of a slice of it) in replay order: an
+/// iterator of [`TimelineEvent`]s.
 pub struct Timeline<'a> {
     plan: &'a Plan,
     next_msg: u64,
@@ -40,6 +51,7 @@ pub fn slice_messages(messages: u64, i: u64, n: u64) -> std::ops::Range<u64> {
 }
 
 impl<'a> Timeline<'a> {
+    /// The whole timeline of `plan`.
     pub fn new(plan: &'a Plan) -> Timeline<'a> {
         Timeline::slice(plan, 0, 1)
     }
@@ -112,17 +124,17 @@ impl<'a> Iterator for Timeline<'a> {
         self.seq += 1;
         let ev = if Some(min) == ok {
             self.oi += 1;
-            Ev::Other(&p.others[self.oi - 1])
+            PlanEvent::Other(&p.others[self.oi - 1])
         } else if Some(min) == fk {
             self.fi += 1;
-            Ev::Fate(&p.fates[self.fi - 1])
+            PlanEvent::Fate(&p.fates[self.fi - 1])
         } else {
             let m = self.msg.take()?;
             if self.next_msg < p.profile.messages {
                 self.msg = Some(p.message(self.next_msg));
                 self.next_msg += 1;
             }
-            Ev::Create(m)
+            PlanEvent::Create(m)
         };
         Some(TimelineEvent { sequence: self.seq, key: min, ev })
     }

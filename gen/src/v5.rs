@@ -6,7 +6,7 @@
 use crate::plan::{Era, EventKey, FateKind, Message, Other, Plan};
 use crate::render::Scratch;
 use crate::rng::{Kind, Stream};
-use crate::timeline::{Ev, Timeline};
+use crate::timeline::{PlanEvent, Timeline};
 use thrum_schemas::catalogue::Cell;
 use thrum_schemas::events::types;
 use thrum_schemas::gojson::Obj;
@@ -15,9 +15,14 @@ use thrum_schemas::time::{rfc3339_nano, write_rfc3339_nano};
 /// A conversation as v5 stored it (`thread.create`, `threads` row).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Thread {
+    /// Key of its `thread.create` event (just after its first reply).
     pub key: EventKey,
+    /// The conversation's `thr_` id.
     pub thread_id: String,
+    /// The first line of the conversation's first message, cut to 60
+    /// characters.
     pub title: String,
+    /// Agent index of its creator (the first reply's sender).
     pub created_by: u32,
 }
 
@@ -51,16 +56,18 @@ pub fn threads(plan: &Plan) -> Vec<Thread> {
 
 /// One v5 event.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Ev5<'a> {
-    V13(Ev<'a>),
+pub enum V5Event<'a> {
+    /// An event of the v13 timeline that the v5 era also had.
+    V13(PlanEvent<'a>),
+    /// `thread.create` of this thread.
     Thread(&'a Thread),
 }
 
 /// v5 events in write order: the v13 timeline without the later entity
 /// types, merged with `thread.create`.
-pub fn timeline<'a>(plan: &'a Plan, threads: &'a [Thread]) -> impl Iterator<Item = (EventKey, Ev5<'a>)> + 'a {
+pub fn timeline<'a>(plan: &'a Plan, threads: &'a [Thread]) -> impl Iterator<Item = (EventKey, V5Event<'a>)> + 'a {
     let mut base = Timeline::new(plan)
-        .filter(|e| !matches!(e.ev, Ev::Other(o) if matches!(o.what, Other::GroupCreate(_) | Other::MemberAdd(_) | Other::Update(_))))
+        .filter(|e| !matches!(e.ev, PlanEvent::Other(o) if matches!(o.what, Other::GroupCreate(_) | Other::MemberAdd(_) | Other::Update(_))))
         .peekable();
     let mut ti = 0;
     std::iter::from_fn(move || {
@@ -70,13 +77,13 @@ pub fn timeline<'a>(plan: &'a Plan, threads: &'a [Thread]) -> impl Iterator<Item
             (None, None) => None,
             (Some(b), Some(t)) if t < b => {
                 ti += 1;
-                Some((t, Ev5::Thread(&threads[ti - 1])))
+                Some((t, V5Event::Thread(&threads[ti - 1])))
             }
             (None, Some(t)) => {
                 ti += 1;
-                Some((t, Ev5::Thread(&threads[ti - 1])))
+                Some((t, V5Event::Thread(&threads[ti - 1])))
             }
-            _ => base.next().map(|e| (e.key, Ev5::V13(e.ev))),
+            _ => base.next().map(|e| (e.key, V5Event::V13(e.ev))),
         }
     })
 }
@@ -88,7 +95,7 @@ fn has_v(plan: &Plan, key: &EventKey) -> bool {
 }
 
 /// Renders one v5 line (no event_id, origin_daemon or sequence).
-pub fn line(plan: &Plan, key: &EventKey, ev: &Ev5, out: &mut String, sc: &mut Scratch) {
+pub fn line(plan: &Plan, key: &EventKey, ev: &V5Event, out: &mut String, sc: &mut Scratch) {
     let mut ts = String::with_capacity(27);
     write_rfc3339_nano(&mut ts, key.time);
     let v = has_v(plan, key);
@@ -100,7 +107,7 @@ pub fn line(plan: &Plan, key: &EventKey, ev: &Ev5, out: &mut String, sc: &mut Sc
         }
     };
     match ev {
-        Ev5::Thread(t) => {
+        V5Event::Thread(t) => {
             o.str("created_by", &plan.agents[t.created_by as usize].agent_id);
             o.str("thread_id", &t.thread_id);
             // "thread_id" < "timestamp" < "title"
@@ -109,7 +116,7 @@ pub fn line(plan: &Plan, key: &EventKey, ev: &Ev5, out: &mut String, sc: &mut Sc
                 o.int("v", 1);
             }
         }
-        Ev5::V13(Ev::Create(m)) => {
+        V5Event::V13(PlanEvent::Create(m)) => {
             let format = plan.content_after(m, 0, sc);
             let tags = plan.tags_in(m, Era::V5);
             o.str("agent_id", &plan.agents[m.agent as usize].agent_id);
@@ -133,7 +140,7 @@ pub fn line(plan: &Plan, key: &EventKey, ev: &Ev5, out: &mut String, sc: &mut Sc
             }
             tail(&mut o, types::MESSAGE_CREATE);
         }
-        Ev5::V13(Ev::Fate(f)) => {
+        V5Event::V13(PlanEvent::Fate(f)) => {
             let m = plan.message(f.message);
             match f.kind {
                 FateKind::Edit { n, .. } => {
@@ -148,7 +155,7 @@ pub fn line(plan: &Plan, key: &EventKey, ev: &Ev5, out: &mut String, sc: &mut Sc
                 }
             }
         }
-        Ev5::V13(Ev::Other(e)) => match e.what {
+        V5Event::V13(PlanEvent::Other(e)) => match e.what {
             Other::Register(a) => {
                 let a = &plan.agents[a as usize];
                 o.str("agent_id", &a.agent_id).opt_str("display", Some(&a.display)).str("kind", a.kind).str("module", a.module);
@@ -202,6 +209,7 @@ pub fn thread_rows<E>(plan: &Plan, threads: &[Thread], mut f: impl FnMut(&[Cell]
     Ok(())
 }
 
-/// Column lists of the v5 tables that differ from v13.
+/// Columns of the v5 `agents` table (it differs from v13's).
 pub const AGENTS_V5_COLUMNS: &[&str] = &["agent_id", "kind", "role", "module", "display", "registered_at", "last_seen_at"];
+/// Columns of the v5 `threads` table (gone in v13).
 pub const THREADS_COLUMNS: &[&str] = &["thread_id", "title", "created_at", "created_by"];

@@ -11,7 +11,7 @@
 //! Produces `OUT/parquet/…` and `OUT/thrum-fixture.tar.zst` holding
 //! `.thrum/var/messages.db`.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common.rs"]
 mod common;
 
 use std::path::PathBuf;

@@ -26,6 +26,7 @@ use thrum_schemas::catalogue::{Cell, Table, TABLES};
 /// Differences kept per table (the counters cover all of them).
 pub const MAX_DIFFERENCES: usize = 20;
 
+/// The kind of a [`Difference`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DiffKind {
     /// In SQLite, not in Parquet.
@@ -43,25 +44,38 @@ pub enum DiffKind {
 /// One difference, in SQLite terms (the Parquet value is shown inverted).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Difference {
+    /// What differs.
     pub kind: DiffKind,
     /// `col=value, …` of the primary key.
     pub key: String,
+    /// The differing column ([`DiffKind::Differs`] only).
     pub column: Option<&'static str>,
+    /// The Parquet side's value, in SQLite terms, when it has one.
     pub parquet: Option<String>,
+    /// The SQLite side's value, when it has one.
     pub sqlite: Option<String>,
 }
 
+/// What the comparison found for one table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableReport {
+    /// The table.
     pub table: &'static str,
+    /// Parquet files of its dataset.
     pub files: usize,
+    /// Rows read from Parquet.
     pub parquet_rows: u64,
+    /// Rows read from SQLite.
     pub sqlite_rows: u64,
+    /// Rows in SQLite, not in Parquet.
     pub missing: u64,
+    /// Rows in Parquet, not in SQLite.
     pub extra: u64,
     /// Rows present on both sides with at least one differing column.
     pub differing: u64,
+    /// Parquet rows under a `date=` partition that is not their day.
     pub misplaced: u64,
+    /// Parquet rows not after the previous one in key order.
     pub unsorted: u64,
     /// Layout and schema problems; rows are not compared when the schema is wrong.
     pub problems: Vec<String>,
@@ -85,6 +99,7 @@ impl TableReport {
             differences: Vec::new(),
         }
     }
+    /// Whether the table's two sides agree entirely.
     pub fn is_clean(&self) -> bool {
         self.missing == 0
             && self.extra == 0
@@ -101,6 +116,7 @@ impl TableReport {
     }
 }
 
+/// What the comparison of a dataset directory with a database found.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Report {
     /// One per catalogue table, in catalogue order.
@@ -110,9 +126,11 @@ pub struct Report {
 }
 
 impl Report {
+    /// Whether every table agrees and nothing unexpected is present.
     pub fn is_clean(&self) -> bool {
         self.unexpected.is_empty() && self.tables.iter().all(TableReport::is_clean)
     }
+    /// The report of table `name`.
     pub fn table(&self, name: &str) -> Option<&TableReport> {
         self.tables.iter().find(|t| t.table == name)
     }
@@ -184,8 +202,8 @@ pub fn check(parquet_dir: &Path, sqlite_db: &Path) -> Result<Report> {
 pub fn check_connection(parquet_dir: &Path, conn: &Connection, db_label: &Path) -> Result<Report> {
     let mut report = Report::default();
     let mut entries: Vec<String> = Vec::new();
-    for e in std::fs::read_dir(parquet_dir).ctx("read directory", parquet_dir)? {
-        let e = e.ctx("read directory", parquet_dir)?;
+    for e in std::fs::read_dir(parquet_dir).io("read directory", parquet_dir)? {
+        let e = e.io("read directory", parquet_dir)?;
         entries.push(e.file_name().to_string_lossy().into_owned());
     }
     entries.sort();
@@ -205,9 +223,9 @@ struct PartFile {
 
 fn list_parquet(dir: &Path, rel: &str, day: Option<i64>, out: &mut Vec<PartFile>, problems: &mut Vec<String>) -> Result<()> {
     let mut names = Vec::new();
-    for e in std::fs::read_dir(dir).ctx("read directory", dir)? {
-        let e = e.ctx("read directory", dir)?;
-        let ft = e.file_type().ctx("stat", e.path())?;
+    for e in std::fs::read_dir(dir).io("read directory", dir)? {
+        let e = e.io("read directory", dir)?;
+        let ft = e.file_type().io("stat", e.path())?;
         names.push((e.file_name().to_string_lossy().into_owned(), ft.is_dir()));
     }
     names.sort();
@@ -236,9 +254,9 @@ fn dataset_files(parquet_dir: &Path, t: &Table, problems: &mut Vec<String>) -> R
         return Ok(files);
     }
     let mut names = Vec::new();
-    for e in std::fs::read_dir(&dir).ctx("read directory", &dir)? {
-        let e = e.ctx("read directory", &dir)?;
-        let ft = e.file_type().ctx("stat", e.path())?;
+    for e in std::fs::read_dir(&dir).io("read directory", &dir)? {
+        let e = e.io("read directory", &dir)?;
+        let ft = e.file_type().io("stat", e.path())?;
         names.push((e.file_name().to_string_lossy().into_owned(), ft.is_dir()));
     }
     names.sort();
@@ -342,7 +360,7 @@ impl ParquetRows<'_> {
             }
             let Some(f) = self.files.get(self.next_file) else { return Ok(None) };
             self.next_file += 1;
-            let file = thrum_io::regular::open_regular(&f.path).ctx("open", &f.path)?;
+            let file = thrum_io::regular::open_regular(&f.path).io("open", &f.path)?;
             let reader = ParquetRecordBatchReaderBuilder::try_new(file).pq(&f.path)?.with_batch_size(8192).build().pq(&f.path)?;
             self.reader = Some((reader, f.day, f.path.clone()));
         }
@@ -406,7 +424,7 @@ fn check_table(parquet_dir: &Path, conn: &Connection, db_label: &Path, t: &'stat
     let mut comparable = true;
     let mut file_rows = 0u64;
     for f in &files {
-        let file = thrum_io::regular::open_regular(&f.path).ctx("open", &f.path)?;
+        let file = thrum_io::regular::open_regular(&f.path).io("open", &f.path)?;
         let b = ParquetRecordBatchReaderBuilder::try_new(file).pq(&f.path)?;
         file_rows += b.metadata().file_metadata().num_rows().max(0) as u64;
         let probs = fields_problems(&f.rel, &expected, b.schema());

@@ -48,8 +48,9 @@ pub mod keys {
     pub const FIELD_SEMANTIC: &str = "thrum.semantic";
     /// Field-level, present only on the `''`-as-null exception columns: `true`.
     pub const FIELD_EMPTY_AS_NULL: &str = "thrum.empty_as_null";
-    /// Canonical Arrow extension keys.
+    /// Canonical Arrow extension key: the extension's name.
     pub const EXTENSION_NAME: &str = "ARROW:extension:name";
+    /// Canonical Arrow extension key: the extension's metadata.
     pub const EXTENSION_METADATA: &str = "ARROW:extension:metadata";
     /// Canonical JSON extension type name.
     pub const JSON_EXTENSION: &str = "arrow.json";
@@ -170,10 +171,13 @@ pub fn arrow_schema(table: &Table) -> Schema {
 /// A column whose Arrow nullability differs from the catalogue's `!not_null`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Exception {
+    /// The table.
     pub table: &'static str,
+    /// The column.
     pub column: &'static str,
     /// Nullability in Arrow.
     pub nullable: bool,
+    /// Why it differs.
     pub reason: &'static str,
 }
 

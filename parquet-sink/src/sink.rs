@@ -57,11 +57,14 @@ impl Default for ParquetOptions {
 /// One Parquet file the sink produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WrittenFile {
+    /// The table it holds rows of.
     pub table: &'static str,
     /// Path relative to the sink's directory, `/`-separated, e.g.
     /// `messages/date=2026-03-02/part-00000.parquet`.
     pub rel_path: String,
+    /// Rows it holds.
     pub rows: u64,
+    /// Its size in bytes.
     pub bytes: u64,
 }
 
@@ -215,8 +218,8 @@ impl ParquetSink {
             return Err(Error::Options("row_group_rows must be at least 1".into()));
         }
         ZstdLevel::try_new(opts.zstd_level).map_err(|e| Error::Options(format!("zstd level {}: {e}", opts.zstd_level)))?;
-        std::fs::create_dir_all(dir).ctx("create directory", dir)?;
-        if std::fs::read_dir(dir).ctx("read directory", dir)?.next().is_some() {
+        std::fs::create_dir_all(dir).io("create directory", dir)?;
+        if std::fs::read_dir(dir).io("read directory", dir)?.next().is_some() {
             return Err(Error::NotEmpty(dir.to_path_buf()));
         }
         let mut tables = Vec::with_capacity(TABLES.len());
@@ -413,11 +416,11 @@ fn open_file(dir: &Path, opts: &ParquetOptions, st: &TableState) -> Result<OpenF
         _ => (t.name.to_string(), None),
     };
     let abs_dir = dir.join(&rel_dir);
-    std::fs::create_dir_all(&abs_dir).ctx("create directory", &abs_dir)?;
+    std::fs::create_dir_all(&abs_dir).io("create directory", &abs_dir)?;
     let name = part_file_name(opts.part);
     let path = abs_dir.join(&name);
     let tmp = abs_dir.join(format!("{name}.tmp"));
-    let file = File::create(&tmp).ctx("create", &tmp)?;
+    let file = File::create(&tmp).io("create", &tmp)?;
     let props = writer_properties(opts, st, partition.as_deref())?;
     let writer = ArrowWriter::try_new(file, st.schema.clone(), Some(props)).pq(&tmp)?;
     Ok(OpenFile { writer, tmp, path, rel: format!("{rel_dir}/{name}"), rows: 0 })
@@ -443,9 +446,9 @@ fn close_file(_dir: &Path, st: &mut TableState) -> Result<()> {
     let Some(open) = st.open.take() else { return Ok(()) };
     // `into_inner` writes the footer and flushes the writer's own buffer.
     let file = open.writer.into_inner().pq(&open.tmp)?;
-    let bytes = file.metadata().ctx("stat", &open.tmp)?.len();
+    let bytes = file.metadata().io("stat", &open.tmp)?.len();
     drop(file);
-    std::fs::rename(&open.tmp, &open.path).ctx("rename", &open.tmp)?;
+    std::fs::rename(&open.tmp, &open.path).io("rename", &open.tmp)?;
     st.written.push(WrittenFile { table: st.table.name, rel_path: open.rel, rows: open.rows, bytes });
     Ok(())
 }

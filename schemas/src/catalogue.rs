@@ -4,11 +4,14 @@
 /// Storage class in SQLite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SqlType {
+    /// `TEXT`.
     Text,
+    /// `INTEGER`.
     Integer,
 }
 
 impl SqlType {
+    /// The type as the DDL spells it.
     pub fn as_sql(self) -> &'static str {
         match self {
             SqlType::Text => "TEXT",
@@ -37,13 +40,18 @@ pub enum Semantic {
     Json,
 }
 
+/// One column of a table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Column {
+    /// Its name.
     pub name: &'static str,
+    /// Its storage class.
     pub sql: SqlType,
+    /// Whether the DDL says `NOT NULL`.
     pub not_null: bool,
     /// The DDL default as SQL text, e.g. `'[]'`, `0`, `CURRENT_TIMESTAMP`.
     pub default: Option<&'static str>,
+    /// What its values mean.
     pub semantic: Semantic,
 }
 
@@ -60,25 +68,32 @@ pub enum Origin {
     Meta,
 }
 
+/// One table of the v13 schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Table {
+    /// Its name.
     pub name: &'static str,
+    /// Its columns, in DDL order.
     pub columns: &'static [Column],
     /// Primary key columns in key order; for AUTOINCREMENT tables this is `id`.
     pub primary_key: &'static [&'static str],
     /// The natural key used to name a row in reports (equals the primary key
     /// except for AUTOINCREMENT tables and `schema_version`).
     pub natural_key: &'static [&'static str],
+    /// Whether its key is an `INTEGER PRIMARY KEY AUTOINCREMENT` `id`.
     pub autoincrement: bool,
+    /// Where its rows come from.
     pub origin: Origin,
     /// Columns a replay cannot reproduce (heartbeat-maintained).
     pub local_columns: &'static [&'static str],
 }
 
 impl Table {
+    /// The column called `name`.
     pub fn column(&self, name: &str) -> Option<&'static Column> {
         self.columns.iter().find(|c| c.name == name)
     }
+    /// The position of the column called `name`.
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)
     }
@@ -112,6 +127,7 @@ const fn json(name: &'static str) -> Column {
     col(name, T, false, None, S::Json)
 }
 
+/// `schema_version`: the schema versions applied.
 pub const SCHEMA_VERSION: Table = Table {
     name: "schema_version",
     columns: &[col("version", I, true, None, S::Int), col("applied_at", T, true, Some("CURRENT_TIMESTAMP"), S::SqlDateTime)],
@@ -122,6 +138,7 @@ pub const SCHEMA_VERSION: Table = Table {
     local_columns: &[],
 };
 
+/// `messages`: every message in its final state.
 pub const MESSAGES: Table = Table {
     name: "messages",
     columns: &[
@@ -147,6 +164,7 @@ pub const MESSAGES: Table = Table {
     local_columns: &[],
 };
 
+/// `message_scopes`: the scopes of each message.
 pub const MESSAGE_SCOPES: Table = Table {
     name: "message_scopes",
     columns: &[text_nn("message_id"), text_nn("scope_type"), text_nn("scope_value")],
@@ -157,6 +175,7 @@ pub const MESSAGE_SCOPES: Table = Table {
     local_columns: &[],
 };
 
+/// `message_refs`: the refs of each message.
 pub const MESSAGE_REFS: Table = Table {
     name: "message_refs",
     columns: &[text_nn("message_id"), text_nn("ref_type"), text_nn("ref_value")],
@@ -179,6 +198,7 @@ pub const THREADS: Table = Table {
     local_columns: &[],
 };
 
+/// `agents`: registered agents and humans.
 pub const AGENTS: Table = Table {
     name: "agents",
     columns: &[
@@ -198,6 +218,7 @@ pub const AGENTS: Table = Table {
     local_columns: &["last_seen_at"],
 };
 
+/// `sessions`: agent sessions.
 pub const SESSIONS: Table = Table {
     name: "sessions",
     columns: &[text("session_id"), text_nn("agent_id"), ts_nn("started_at"), ts("ended_at"), text("end_reason"), ts_nn("last_seen_at")],
@@ -208,6 +229,7 @@ pub const SESSIONS: Table = Table {
     local_columns: &["last_seen_at"],
 };
 
+/// `subscriptions` (local-only).
 pub const SUBSCRIPTIONS: Table = Table {
     name: "subscriptions",
     columns: &[
@@ -225,6 +247,7 @@ pub const SUBSCRIPTIONS: Table = Table {
     local_columns: &[],
 };
 
+/// `message_reads`: read receipts (local-only).
 pub const MESSAGE_READS: Table = Table {
     name: "message_reads",
     columns: &[text_nn("message_id"), text_nn("session_id"), text_nn("agent_id"), ts_nn("read_at")],
@@ -235,6 +258,7 @@ pub const MESSAGE_READS: Table = Table {
     local_columns: &[],
 };
 
+/// `message_edits`: the edit history of messages.
 pub const MESSAGE_EDITS: Table = Table {
     name: "message_edits",
     columns: &[
@@ -254,6 +278,7 @@ pub const MESSAGE_EDITS: Table = Table {
     local_columns: &[],
 };
 
+/// `session_scopes` (local-only).
 pub const SESSION_SCOPES: Table = Table {
     name: "session_scopes",
     columns: &[text_nn("session_id"), text_nn("scope_type"), text_nn("scope_value"), ts_nn("added_at")],
@@ -264,6 +289,7 @@ pub const SESSION_SCOPES: Table = Table {
     local_columns: &[],
 };
 
+/// `session_refs` (local-only).
 pub const SESSION_REFS: Table = Table {
     name: "session_refs",
     columns: &[text_nn("session_id"), text_nn("ref_type"), text_nn("ref_value"), ts_nn("added_at")],
@@ -274,6 +300,7 @@ pub const SESSION_REFS: Table = Table {
     local_columns: &[],
 };
 
+/// `groups`.
 pub const GROUPS: Table = Table {
     name: "groups",
     columns: &[text("group_id"), text_nn("name"), text("description"), ts_nn("created_at"), text_nn("created_by"), ts("updated_at"), json("metadata")],
@@ -284,6 +311,7 @@ pub const GROUPS: Table = Table {
     local_columns: &[],
 };
 
+/// `group_members`.
 pub const GROUP_MEMBERS: Table = Table {
     name: "group_members",
     columns: &[
@@ -301,6 +329,7 @@ pub const GROUP_MEMBERS: Table = Table {
     local_columns: &[],
 };
 
+/// `events`: the sync log, one row per event written.
 pub const EVENTS: Table = Table {
     name: "events",
     columns: &[
@@ -318,6 +347,7 @@ pub const EVENTS: Table = Table {
     local_columns: &[],
 };
 
+/// `sync_checkpoints`: how far each peer has synced (local-only).
 pub const SYNC_CHECKPOINTS: Table = Table {
     name: "sync_checkpoints",
     columns: &[
@@ -333,6 +363,7 @@ pub const SYNC_CHECKPOINTS: Table = Table {
     local_columns: &[],
 };
 
+/// `agent_work_contexts`: the merged work context of each session.
 pub const AGENT_WORK_CONTEXTS: Table = Table {
     name: "agent_work_contexts",
     columns: &[
@@ -425,21 +456,28 @@ mod tests {
 /// One cell of a row, as every sink (SQLite, Parquet, diff) sees it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Cell<'a> {
+    /// SQL `NULL`.
     Null,
+    /// An integer.
     Int(i64),
+    /// Text, borrowed or owned.
     Text(std::borrow::Cow<'a, str>),
 }
 
 impl<'a> Cell<'a> {
+    /// Borrowed text.
     pub fn text(s: &'a str) -> Cell<'a> {
         Cell::Text(std::borrow::Cow::Borrowed(s))
     }
+    /// Borrowed text, or `NULL` for `None`.
     pub fn opt_text(s: Option<&'a str>) -> Cell<'a> {
         s.map_or(Cell::Null, Cell::text)
     }
+    /// Owned text.
     pub fn owned(s: String) -> Cell<'a> {
         Cell::Text(std::borrow::Cow::Owned(s))
     }
+    /// The same cell, owning its text.
     pub fn into_owned(self) -> Cell<'static> {
         match self {
             Cell::Null => Cell::Null,
@@ -447,6 +485,7 @@ impl<'a> Cell<'a> {
             Cell::Text(t) => Cell::Text(std::borrow::Cow::Owned(t.into_owned())),
         }
     }
+    /// The text, if a text cell.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Cell::Text(t) => Some(t),

@@ -10,19 +10,33 @@ use serde_json::{Map, Value};
 
 /// Every event type the format defines.
 pub mod types {
+    /// `message.create`.
     pub const MESSAGE_CREATE: &str = "message.create";
+    /// `message.edit`.
     pub const MESSAGE_EDIT: &str = "message.edit";
+    /// `message.delete`.
     pub const MESSAGE_DELETE: &str = "message.delete";
+    /// `agent.register`.
     pub const AGENT_REGISTER: &str = "agent.register";
+    /// `agent.session.start`.
     pub const SESSION_START: &str = "agent.session.start";
+    /// `agent.session.end`.
     pub const SESSION_END: &str = "agent.session.end";
+    /// `agent.update`.
     pub const AGENT_UPDATE: &str = "agent.update";
+    /// `agent.cleanup`.
     pub const AGENT_CLEANUP: &str = "agent.cleanup";
+    /// `group.create`.
     pub const GROUP_CREATE: &str = "group.create";
+    /// `group.member.add`.
     pub const GROUP_MEMBER_ADD: &str = "group.member.add";
+    /// `group.member.remove`.
     pub const GROUP_MEMBER_REMOVE: &str = "group.member.remove";
+    /// `group.update`.
     pub const GROUP_UPDATE: &str = "group.update";
+    /// `group.delete`.
     pub const GROUP_DELETE: &str = "group.delete";
+    /// `thread.create`.
     pub const THREAD_CREATE: &str = "thread.create";
     /// All of them, in the order of the format's table.
     pub const ALL: &[&str] = &[
@@ -41,25 +55,35 @@ pub fn is_message_event(event_type: &str) -> bool {
 /// `event_id`, `origin_daemon` or `sequence`, and may lack `v`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Envelope {
+    /// The event type (`type`), one of [`types::ALL`] or a future one.
     #[serde(rename = "type", default)]
     pub event_type: String,
+    /// RFC 3339 time of the event, with nanoseconds.
     #[serde(default)]
     pub timestamp: String,
+    /// `evt_` ULID; absent in v5.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
+    /// Envelope version; absent in v5 and on some of its lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub v: Option<i64>,
+    /// Id of the daemon that wrote the event; absent in v5.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin_daemon: Option<String>,
+    /// The daemon's 1-based sequence across all files; absent in v5.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequence: Option<i64>,
 }
 
+/// A message body.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Body {
+    /// `markdown`, `plain` or `json`.
     pub format: String,
+    /// The text.
     pub content: String,
+    /// A JSON value as a string (json bodies only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub structured: Option<String>,
 }
@@ -68,130 +92,202 @@ pub struct Body {
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TypedValue {
+    /// The `type`: `module`, `group`, `mention`, `reply_to`, …
     #[serde(rename = "type")]
     pub kind: String,
+    /// The value it names.
     pub value: String,
 }
 
+/// Payload of `message.create`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MessageCreate {
+    /// `msg_` ULID.
     pub message_id: String,
+    /// `thr_` id of its conversation, if any.
     pub thread_id: Option<String>,
+    /// The agent it is sent as.
     pub agent_id: String,
+    /// The session it is sent from.
     pub session_id: String,
+    /// Its body as created.
     pub body: Body,
+    /// Scopes (`module`, `group`) it is addressed to.
     pub scopes: Option<Vec<TypedValue>>,
+    /// Refs: mentions, replies, groups.
     pub refs: Option<Vec<TypedValue>>,
+    /// The real author when it is sent as another agent.
     pub authored_by: Option<String>,
+    /// Whether such an impersonation is disclosed.
     pub disclosed: Option<bool>,
 }
 
+/// Payload of `message.edit`: the new body.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MessageEdit {
+    /// The message edited.
     pub message_id: String,
+    /// Its new body.
     pub body: Body,
 }
 
+/// Payload of `message.delete`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MessageDelete {
+    /// The message deleted.
     pub message_id: String,
+    /// Why, if given.
     pub reason: Option<String>,
 }
 
+/// Payload of `agent.register`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AgentRegister {
+    /// The agent's id (`user:<name>` for humans).
     pub agent_id: String,
+    /// `agent` or `human`.
     pub kind: String,
+    /// Its name, if distinct from the id.
     pub name: Option<String>,
+    /// Its role.
     pub role: String,
+    /// The module it works on.
     pub module: String,
+    /// Its worktree.
     pub worktree: Option<String>,
+    /// Its display name.
     pub display: Option<String>,
+    /// The host it runs on (v13).
     pub hostname: Option<String>,
 }
 
+/// Payload of `agent.session.start`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SessionStart {
+    /// `ses_` id of the session.
     pub session_id: String,
+    /// Its agent.
     pub agent_id: String,
 }
 
+/// Payload of `agent.session.end`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SessionEnd {
+    /// The session ended.
     pub session_id: String,
+    /// Why, if given.
     pub reason: Option<String>,
 }
 
+/// An unmerged commit of a work context.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Commit {
+    /// 40 hex digits.
     pub sha: String,
+    /// Commit message.
     pub message: String,
+    /// Paths it touches.
     pub files: Vec<String>,
 }
 
+/// A changed file of a work context, with its line counts.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FileChange {
+    /// Path of the file.
     pub path: String,
+    /// RFC 3339 time of its last change.
     pub last_modified: String,
+    /// Lines added.
     pub additions: i64,
+    /// Lines deleted.
     pub deletions: i64,
+    /// `modified`, `added`, `deleted`, …
     pub status: String,
 }
 
+/// What a session is working on: its git state, task and intent. The daemon keeps, per session, the context with the greatest `git_updated_at`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct WorkContext {
+    /// The session it belongs to.
     pub session_id: String,
+    /// Current branch.
     pub branch: String,
+    /// Absolute path of the worktree.
     pub worktree_path: String,
+    /// Commits not yet merged; `None` encodes as `null`.
     pub unmerged_commits: Option<Vec<Commit>>,
+    /// Files with uncommitted changes.
     pub uncommitted_files: Option<Vec<String>>,
+    /// Files changed on the branch or uncommitted.
     pub changed_files: Option<Vec<String>>,
+    /// Per-file change counts.
     pub file_changes: Option<Vec<FileChange>>,
+    /// RFC 3339 time of the git state (decides the merge).
     pub git_updated_at: String,
+    /// What the session is doing.
     pub current_task: String,
+    /// RFC 3339 time the task was set.
     pub task_updated_at: String,
+    /// What it intends next.
     pub intent: String,
+    /// RFC 3339 time the intent was set.
     pub intent_updated_at: String,
 }
 
+/// Payload of `agent.update`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AgentUpdate {
+    /// The agent reporting.
     pub agent_id: String,
+    /// Its sessions' work contexts.
     pub work_contexts: Vec<WorkContext>,
 }
 
+/// Payload of `agent.cleanup`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AgentCleanup {
+    /// The agent removed.
     pub agent_id: String,
+    /// Why, if given.
     pub reason: Option<String>,
+    /// How it was found stale, if given.
     pub method: Option<String>,
 }
 
+/// Payload of `group.create`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GroupCreate {
+    /// `grp_` id.
     pub group_id: String,
+    /// Unique name.
     pub name: String,
+    /// Description, if any.
     pub description: Option<String>,
+    /// Agent id of the creator.
     pub created_by: String,
 }
 
+/// Payload of `group.member.add` and `group.member.remove`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GroupMember {
+    /// The group.
     pub group_id: String,
+    /// `agent`, `role` or `group`.
     pub member_type: String,
+    /// The agent id, role or group name.
     pub member_value: String,
     /// `added_by` on add events.
     pub added_by: Option<String>,
@@ -199,52 +295,80 @@ pub struct GroupMember {
     pub removed_by: Option<String>,
 }
 
+/// The fields a `group.update` changes; `None` leaves one as it is.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GroupFields {
+    /// New description.
     pub description: Option<String>,
+    /// New name.
     pub name: Option<String>,
 }
 
+/// Payload of `group.update`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GroupUpdate {
+    /// The group.
     pub group_id: String,
+    /// Agent id of who changed it.
     pub updated_by: String,
+    /// What changes.
     pub fields: GroupFields,
 }
 
+/// Payload of `group.delete`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GroupDelete {
+    /// The group.
     pub group_id: String,
+    /// Agent id of who deleted it.
     pub deleted_by: String,
 }
 
+/// Payload of `thread.create` (schema v5 only).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ThreadCreate {
+    /// `thr_` id.
     pub thread_id: String,
+    /// Title.
     pub title: String,
+    /// Agent id of the creator.
     pub created_by: String,
 }
 
 /// A decoded payload.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
+    /// `message.create`.
     MessageCreate(MessageCreate),
+    /// `message.edit`.
     MessageEdit(MessageEdit),
+    /// `message.delete`.
     MessageDelete(MessageDelete),
+    /// `agent.register`.
     AgentRegister(AgentRegister),
+    /// `agent.session.start`.
     SessionStart(SessionStart),
+    /// `agent.session.end`.
     SessionEnd(SessionEnd),
+    /// `agent.update`.
     AgentUpdate(AgentUpdate),
+    /// `agent.cleanup`.
     AgentCleanup(AgentCleanup),
+    /// `group.create`.
     GroupCreate(GroupCreate),
+    /// `group.member.add`.
     GroupMemberAdd(GroupMember),
+    /// `group.member.remove`.
     GroupMemberRemove(GroupMember),
+    /// `group.update`.
     GroupUpdate(GroupUpdate),
+    /// `group.delete`.
     GroupDelete(GroupDelete),
+    /// `thread.create`.
     ThreadCreate(ThreadCreate),
     /// Forward compatibility: the projection ignores it.
     Unknown,
@@ -253,7 +377,9 @@ pub enum Payload {
 /// One decoded event line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
+    /// The envelope fields.
     pub envelope: Envelope,
+    /// The payload of its type.
     pub payload: Payload,
     /// The whole object, for fields a caller needs verbatim.
     pub raw: Map<String, Value>,
@@ -293,6 +419,7 @@ impl Event {
         Event::from_value(v)
     }
 
+    /// Decodes one parsed JSON value.
     pub fn from_value(v: Value) -> Result<Event, DecodeError> {
         if !v.is_object() {
             return Err(DecodeError::NotObject);
@@ -333,6 +460,7 @@ pub mod columns {
     use crate::gojson::{push_str, push_str_array};
     use std::fmt::Write as _;
 
+    /// `unmerged_commits`.
     pub fn commits(list: Option<&[Commit]>) -> String {
         let Some(list) = list else { return "null".into() };
         let mut s = String::from("[");
@@ -352,6 +480,7 @@ pub mod columns {
         s
     }
 
+    /// `uncommitted_files` and `changed_files`.
     pub fn strings(list: Option<&[String]>) -> String {
         match list {
             None => "null".into(),
@@ -363,6 +492,7 @@ pub mod columns {
         }
     }
 
+    /// `file_changes`.
     pub fn file_changes(list: Option<&[FileChange]>) -> String {
         let Some(list) = list else { return "null".into() };
         let mut s = String::from("[");

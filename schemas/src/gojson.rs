@@ -124,6 +124,7 @@ pub struct Obj<'a> {
 }
 
 impl<'a> Obj<'a> {
+    /// Opens an object at the end of `out`.
     pub fn new(out: &'a mut String) -> Self {
         out.push('{');
         Obj {
@@ -148,6 +149,7 @@ impl<'a> Obj<'a> {
         push_str(self.out, k);
         self.out.push(':');
     }
+    /// Writes a string member.
     pub fn str(&mut self, k: &str, v: &str) -> &mut Self {
         self.key(k);
         push_str(self.out, v);
@@ -160,17 +162,20 @@ impl<'a> Obj<'a> {
         }
         self
     }
+    /// Writes an integer member.
     pub fn int(&mut self, k: &str, v: i64) -> &mut Self {
         self.key(k);
         use std::fmt::Write as _;
         let _ = write!(self.out, "{v}");
         self
     }
+    /// Writes a boolean member.
     pub fn bool(&mut self, k: &str, v: bool) -> &mut Self {
         self.key(k);
         self.out.push_str(if v { "true" } else { "false" });
         self
     }
+    /// Writes a `null` member.
     pub fn null(&mut self, k: &str) -> &mut Self {
         self.key(k);
         self.out.push_str("null");
@@ -182,6 +187,7 @@ impl<'a> Obj<'a> {
         f(self.out);
         self
     }
+    /// Closes the object.
     pub fn end(&mut self) {
         self.out.push('}');
     }

@@ -8,6 +8,17 @@
 //!   exactly as the daemon writes them.
 //!
 //! Nothing here performs I/O.
+//!
+//! # Surface
+//!
+//! Every module is public: each is one family of format facts, and its items
+//! are named to be read with the module (`sql::V13`, `catalogue::EVENTS`,
+//! `ids::shard_name`, `time::date`, `gojson::to_string`, `events::types`).
+//! Flattened to the root they would collide (`sql::V5` and
+//! [`LEGACY_SCHEMA_VERSION`], `catalogue::SCHEMA_VERSION` and
+//! [`SCHEMA_VERSION`]) or lose what they refer to.
+
+#![deny(missing_docs)]
 
 pub mod catalogue;
 pub mod events;

@@ -8,9 +8,13 @@ pub const V5: &str = include_str!("../sql/v5.sql");
 /// One step of the v5→v13 migration.
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
+    /// The schema version it starts from.
     pub from: i64,
+    /// The schema version it leads to.
     pub to: i64,
+    /// Its file name under `schemas/sql/migrations/`.
     pub file: &'static str,
+    /// Its SQL.
     pub sql: &'static str,
 }
 

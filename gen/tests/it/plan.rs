@@ -2,9 +2,9 @@
 //! volumes of the default profile.
 
 use std::collections::{BTreeMap, HashSet};
-use thrum_gen::plan::MsgKind;
-mod common;
-use thrum_gen::timeline::Timeline;
+use thrum_gen::MsgKind;
+use crate::common;
+use thrum_gen::Timeline;
 use thrum_gen::{Plan, Profile};
 use thrum_schemas::events::Event;
 
@@ -77,7 +77,7 @@ fn default_profile_volumes() {
 #[test]
 fn slices_concatenate_to_the_whole_timeline() {
     let plan = Plan::new(11, Profile::small()).unwrap();
-    let whole: Vec<(u64, thrum_gen::plan::EventKey)> = Timeline::new(&plan).map(|e| (e.sequence, e.key)).collect();
+    let whole: Vec<(u64, thrum_gen::EventKey)> = Timeline::new(&plan).map(|e| (e.sequence, e.key)).collect();
     for n in [1u64, 2, 3, 7] {
         let mut joined = Vec::new();
         for i in 0..n {

@@ -1,7 +1,7 @@
 //! Helpers shared by the plan tests.
 
 use thrum_gen::render::{self, Scratch};
-use thrum_gen::timeline::Timeline;
+use thrum_gen::Timeline;
 use thrum_gen::Plan;
 
 /// Every event line of `plan`, in replay order.

@@ -1,7 +1,7 @@
 //! The sink on its own: determinism, schema, layout, streaming limits and
 //! input errors.
 
-mod common;
+use crate::common;
 
 use arrow_schema::{DataType, TimeUnit};
 use parquet::file::reader::{FileReader, SerializedFileReader};

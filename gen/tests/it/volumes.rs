@@ -5,10 +5,7 @@
 //! rules, not taken from `Profile::validate`.
 
 use proptest::prelude::*;
-use thrum_gen::plan::{PlanError, MAX_UNMERGED_COMMITS};
-use thrum_gen::profile::{Bound, Overrides, ProfileError, Volume, MAX_EVENTS};
-use thrum_gen::timeline::{Ev, Timeline};
-use thrum_gen::{Plan, Profile};
+use thrum_gen::{Bound, Overrides, Plan, PlanError, PlanEvent, Profile, ProfileError, Timeline, Volume, MAX_EVENTS, MAX_UNMERGED_COMMITS};
 
 /// What `base` + `o` asks for: the profile before any check.
 fn requested(base: &Profile, o: &Overrides) -> Profile {
@@ -91,7 +88,7 @@ fn check_plan(plan: &Plan, p: &Profile) -> Result<(), TestCaseError> {
     prop_assert_eq!(plan.subscriptions.len() as u64, p.subscriptions as u64);
     prop_assert_eq!(plan.members.len() as u64, members(p));
     prop_assert_eq!((plan.snapshot - p.window_start) / 86_400_000_000, p.window_days as i64);
-    let created = Timeline::new(plan).filter(|e| matches!(e.ev, Ev::Create(_))).count() as u64;
+    let created = Timeline::new(plan).filter(|e| matches!(e.ev, PlanEvent::Create(_))).count() as u64;
     prop_assert_eq!(created, p.messages);
     for u in &plan.updates {
         for c in &u.contexts {
@@ -202,7 +199,7 @@ proptest! {
 /// they can hold, fit in the most events; any profile scales to them.
 #[test]
 fn the_caps_hold_each_other() {
-    use thrum_gen::profile::{MAX_AGENTS, MAX_SESSIONS};
+    use thrum_gen::{MAX_AGENTS, MAX_SESSIONS};
     let most = Overrides { agents: Some(MAX_AGENTS), active_sessions: Some(MAX_AGENTS), sessions: Some(MAX_SESSIONS), events: Some(MAX_EVENTS), ..Overrides::default() };
     let p = Profile::with_overrides(Profile::default_profile(), &most).unwrap();
     assert_eq!((p.agents as u64, p.sessions as u64, p.events as u64), (MAX_AGENTS, MAX_SESSIONS, MAX_EVENTS));

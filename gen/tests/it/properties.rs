@@ -3,9 +3,9 @@
 //! canonical and in strict replay order; slices concatenate to the whole.
 
 use proptest::prelude::*;
-mod common;
+use crate::common;
 use thrum_gen::rows;
-use thrum_gen::timeline::Timeline;
+use thrum_gen::Timeline;
 use thrum_gen::{Plan, Profile};
 
 fn small_profile() -> impl Strategy<Value = Profile> {

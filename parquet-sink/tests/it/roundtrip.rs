@@ -1,7 +1,7 @@
 //! Parquet vs SQLite, both fed the same plan: `check` finds no difference,
 //! then finds exactly the ones we introduce.
 
-mod common;
+use crate::common;
 
 use rusqlite::Connection;
 use std::borrow::Cow;

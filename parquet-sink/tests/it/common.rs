@@ -1,5 +1,6 @@
 //! Test support: drives a plan's rows exactly as testgen does (small tables,
 //! the message pass, the event pass), and a plain rusqlite v13 database.
+//! Also compiled into `examples/write_small.rs`, which uses part of it.
 #![allow(dead_code)]
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -7,7 +8,7 @@ use rusqlite::{Connection, ToSql};
 use std::path::Path;
 use thrum_gen::render::{self, Scratch};
 use thrum_gen::rows::{self, MESSAGE_TABLES};
-use thrum_gen::timeline::{slice_messages, Timeline};
+use thrum_gen::{slice_messages, Timeline};
 use thrum_gen::{Plan, Profile};
 use thrum_parquet::{ParquetOptions, ParquetSink, WrittenFile};
 use thrum_schemas::catalogue::{Cell, Table, EVENTS, TABLES};

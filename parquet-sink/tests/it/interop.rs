@@ -1,8 +1,8 @@
 //! Runs `scripts/interop_check.py` (DuckDB) against a small fixture directory.
 //! Needs `python3` with `duckdb` (`pip install duckdb`), hence ignored by
-//! default: `cargo test -p thrum-parquet --test interop -- --ignored`.
+//! default: `cargo test -p thrum-parquet --test it interop -- --ignored`.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Command;
