@@ -326,7 +326,7 @@ pub fn render_all(plan: &thrum_gen::Plan, jobs: usize) -> f64 {
                     let mut sc = thrum_gen::render::Scratch::default();
                     let mut line = String::with_capacity(8192);
                     let mut bytes = 0usize;
-                    for e in thrum_gen::timeline::Timeline::slice(plan, i, n) {
+                    for e in thrum_gen::Timeline::slice(plan, i, n) {
                         line.clear();
                         thrum_gen::render::line(plan, &e, &mut line, &mut sc);
                         bytes += line.len();

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 pub enum Error {
     /// The seed and profile give no plan (an invalid volume).
     #[error("{0}")]
-    Plan(#[from] thrum_gen::plan::PlanError),
+    Plan(#[from] thrum_gen::PlanError),
     /// Reading or writing a file failed.
     #[error("{action} {path}: {source}")]
     Io {

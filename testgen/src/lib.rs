@@ -195,7 +195,7 @@ type ParquetDone<'s> = Box<dyn FnOnce() -> Result<(Vec<parquet::Hashed>, Duratio
 
 /// Creates the database of the tree after the tree's small files.
 fn create_db(plan: &Plan, thrum_dir: &Path) -> Result<sqlite::Db> {
-    tree::write_small_files(plan, thrum_dir, thrum_gen::plan::Era::V13)?;
+    tree::write_small_files(plan, thrum_dir, thrum_gen::Era::V13)?;
     sqlite::Db::create(&thrum_dir.join("var").join("messages.db"))
 }
 

@@ -172,8 +172,8 @@ struct Overrides {
 }
 
 impl Overrides {
-    fn volumes(&self) -> thrum_gen::profile::Overrides {
-        thrum_gen::profile::Overrides {
+    fn volumes(&self) -> thrum_gen::Overrides {
+        thrum_gen::Overrides {
             agents: self.agents,
             messages: self.messages,
             sessions: self.sessions,
@@ -306,7 +306,7 @@ fn jobs(j: Option<u16>) -> usize {
 }
 
 fn generate(cli: GenArgs) -> CmdResult {
-    let plan_error = |e: thrum_gen::profile::ProfileError| testgen::Error::Plan(e.into());
+    let plan_error = |e: thrum_gen::ProfileError| testgen::Error::Plan(e.into());
     let profile = Profile::named(&cli.profile).map_err(plan_error)?;
     let profile = Profile::with_overrides(profile, &cli.overrides.volumes()).map_err(plan_error)?;
     let (messages, name) = (profile.messages, profile.name.clone());

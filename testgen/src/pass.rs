@@ -12,7 +12,7 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
 use thrum_gen::render::{self, Scratch};
 use thrum_gen::rows::{self, MESSAGE_TABLES};
-use thrum_gen::timeline::{slice_messages, Ev, Timeline, TimelineEvent};
+use thrum_gen::{slice_messages, PlanEvent, Timeline, TimelineEvent};
 use thrum_gen::Plan;
 use thrum_schemas::catalogue::{Cell, Table, EVENTS, TABLES};
 
@@ -150,9 +150,9 @@ pub struct Stopped;
 
 fn shard_of(plan: &Plan, e: &TimelineEvent) -> File {
     match e.ev {
-        Ev::Create(m) => File::Shard(m.agent),
-        Ev::Fate(f) => File::Shard(plan.message(f.message).agent),
-        Ev::Other(_) => File::Events,
+        PlanEvent::Create(m) => File::Shard(m.agent),
+        PlanEvent::Fate(f) => File::Shard(plan.message(f.message).agent),
+        PlanEvent::Other(_) => File::Events,
     }
 }
 

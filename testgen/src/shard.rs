@@ -186,7 +186,7 @@ pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
         files.push(ShardFile { path: h.entry.path, rows: h.file.rows, sha256: h.entry.sha256, size: h.entry.size, table: Some(h.file.table.to_string()) });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    let range = thrum_gen::timeline::slice_messages(plan.profile.messages, i, n);
+    let range = thrum_gen::slice_messages(plan.profile.messages, i, n);
     let total_events = lines.values().sum();
     let m = ShardManifest {
         generator: GENERATOR.into(),

@@ -13,7 +13,7 @@ pub const CONFIG_JSON: &str = "{\n  \"local_only\": true,\n  \"version\": 1\n}";
 
 /// Identity file (version 2): the daemon serialises its struct with
 /// MarshalIndent, so keys keep struct order and the agent keys are capitalised.
-pub fn identity_json(plan: &Plan, a: &thrum_gen::plan::Agent) -> String {
+pub fn identity_json(plan: &Plan, a: &thrum_gen::Agent) -> String {
     use thrum_schemas::gojson::push_str;
     let mut s = String::with_capacity(320);
     s.push_str("{\n  \"version\": 2,\n  \"repo_id\": ");
@@ -41,10 +41,10 @@ pub fn identity_json(plan: &Plan, a: &thrum_gen::plan::Agent) -> String {
 }
 
 /// Writes config.json, thrum.db, identities/ and context/ under `root` (the `.thrum` dir).
-pub fn write_small_files(plan: &Plan, root: &Path, era: thrum_gen::plan::Era) -> Result<()> {
+pub fn write_small_files(plan: &Plan, root: &Path, era: thrum_gen::Era) -> Result<()> {
     let dirs: &[&str] = match era {
-        thrum_gen::plan::Era::V13 => &["identities", "context", "messages", "var"],
-        thrum_gen::plan::Era::V5 => &["identities", "context", "var"],
+        thrum_gen::Era::V13 => &["identities", "context", "messages", "var"],
+        thrum_gen::Era::V5 => &["identities", "context", "var"],
     };
     for d in dirs {
         fs::create_dir_all(root.join(d)).ctx("create directory", root.join(d))?;

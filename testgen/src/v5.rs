@@ -6,7 +6,7 @@ use crate::error::{IoContext, Result};
 use crate::sqlite::Db;
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use thrum_gen::plan::Era;
+use thrum_gen::Era;
 use thrum_gen::render::Scratch;
 use thrum_gen::rows;
 use thrum_gen::v5;

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use thrum_gen::profile::{MAX_AGENTS, MAX_DAYS, MAX_EVENTS, MAX_MESSAGES, MAX_SUBSCRIPTIONS, MAX_UPDATES_PER_ACTIVE_SESSION};
+use thrum_gen::{MAX_AGENTS, MAX_DAYS, MAX_EVENTS, MAX_MESSAGES, MAX_SUBSCRIPTIONS, MAX_UPDATES_PER_ACTIVE_SESSION};
 
 /// Runs testgen with `args`; a run still going after a minute is killed and
 /// fails the test (a refusal must not loop).
