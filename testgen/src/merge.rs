@@ -297,7 +297,7 @@ fn target(f: &Found, path: &str) -> Result<(String, bool)> {
                 return Ok((format!(".thrum/{rest}"), true));
             }
         }
-        let pq_name = format!("/{}", thrum_parquet::sink::part_file_name(i as u32));
+        let pq_name = format!("/{}", thrum_parquet::part_file_name(i as u32));
         if path.starts_with(&format!("{}/", crate::parquet::DIR)) && path.ends_with(&pq_name) && u32::try_from(i).is_ok() {
             return Ok((path.to_string(), false));
         }
