@@ -203,7 +203,6 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 limits: limits.limits(),
                 mode: if migrated { Mode::Migrated } else { Mode::Fixture },
                 check_manifest: !no_manifest,
-                ..verify::Options::default()
             };
             let mut report = verify::verify_path(&path, &opts).with_context(|| format!("cannot verify {}", path.display()))?;
             // Parquet snapshots beside a v13 archive are checked against its

@@ -494,7 +494,7 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
 
             // the migrated JSONL replays into the migrated database
             let wtree = Tree { thrum: wthrum.clone(), base: work.path().to_path_buf(), archive: None, entries: None, _tmp: None };
-            let vopts = Options { max_diffs: opts.max_diffs, limits: opts.limits, mode: Mode::Migrated, check_manifest: false, ..Options::default() };
+            let vopts = Options { max_diffs: opts.max_diffs, limits: opts.limits, mode: Mode::Migrated, check_manifest: false };
             let (t, _, _) = verify_into(&wtree, &vopts, &mut findings, &mut summary)?;
             tables.extend(t);
             let known = schema::known_migration_diffs();
