@@ -147,7 +147,19 @@ pub struct Applied {
 impl Applied {
     pub(crate) fn new(fault: Fault, seed: u64, changed: String, detail: String) -> Applied {
         let i = fault.info();
-        Applied { fault: i.name, seed, finding: i.finding, exit_code: i.exit_code, changed, file: None, line: None, table: None, key: None, column: None, detail }
+        Applied {
+            fault: i.name,
+            seed,
+            finding: i.finding,
+            exit_code: i.exit_code,
+            changed,
+            file: None,
+            line: None,
+            table: None,
+            key: None,
+            column: None,
+            detail,
+        }
     }
     pub(crate) fn at(mut self, file: impl Into<String>, line: Option<u64>) -> Self {
         self.file = Some(file.into());

@@ -8,7 +8,9 @@ use thrum_io::publish::PublishError;
 #[derive(Debug, thiserror::Error)]
 pub enum CorruptError {
     /// The input is neither a fixture archive nor a directory holding one.
-    #[error("{path}: expected a .tar.zst fixture archive, a directory containing .thrum/ (or thrum-fixture.tar.zst), or a .thrum directory")]
+    #[error(
+        "{path}: expected a .tar.zst fixture archive, a directory containing .thrum/ (or thrum-fixture.tar.zst), or a .thrum directory"
+    )]
     NotAFixture {
         /// The input.
         path: PathBuf,
@@ -75,7 +77,13 @@ impl CorruptError {
         match self {
             CorruptError::Extract(e) => e.is_input_error(),
             CorruptError::Publish(e) => e.is_refusal(),
-            e => matches!(e, CorruptError::NotAFixture { .. } | CorruptError::NotV13 { .. } | CorruptError::Refused { .. } | CorruptError::NoTarget { .. }),
+            e => matches!(
+                e,
+                CorruptError::NotAFixture { .. }
+                    | CorruptError::NotV13 { .. }
+                    | CorruptError::Refused { .. }
+                    | CorruptError::NoTarget { .. }
+            ),
         }
     }
 
@@ -89,7 +97,6 @@ impl CorruptError {
         }
     }
 }
-
 
 /// The result of the chaos catalogue's steps.
 pub type Result<T, E = CorruptError> = std::result::Result<T, E>;

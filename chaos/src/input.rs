@@ -36,7 +36,11 @@ pub(crate) fn materialise(input: &Path, root: &Path, limits: &Limits) -> Result<
 fn copy_tree(src: &Path, dest: &Path) -> Result<()> {
     thrum_io::tree::copy_tree(src, dest).map_err(|e| match e {
         CopyError::Io { action, path, source } => CorruptError::Io { action, path, source },
-        CopyError::NotRegular { path } => CorruptError::Refused { archive: src.to_path_buf(), entry: path.display().to_string(), reason: "not a regular file or directory".into() },
+        CopyError::NotRegular { path } => CorruptError::Refused {
+            archive: src.to_path_buf(),
+            entry: path.display().to_string(),
+            reason: "not a regular file or directory".into(),
+        },
     })
 }
 

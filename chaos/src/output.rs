@@ -86,7 +86,9 @@ mod tests {
         std::fs::create_dir_all(d.join(".thrum/var")).unwrap();
         std::fs::write(d.join(".thrum/thrum.db"), "").unwrap();
         std::fs::write(d.join("FAULT.json"), "{\"fault\":\"altered-cell\"}").unwrap();
-        assert!(matches!(corrupted(d), Err(Unrecognised::Not(r)) if r.starts_with("it has no .testgen-corrupt.json") && r.ends_with("(it holds .thrum/, FAULT.json)")));
+        assert!(
+            matches!(corrupted(d), Err(Unrecognised::Not(r)) if r.starts_with("it has no .testgen-corrupt.json") && r.ends_with("(it holds .thrum/, FAULT.json)"))
+        );
         std::fs::write(d.join(CORRUPT_RECORD), record_of(d, KIND_CORRUPT)).unwrap();
         assert_eq!(corrupted(d), Ok(()));
         std::fs::write(d.join(".thrum/precious.txt"), "mine").unwrap();

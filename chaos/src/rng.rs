@@ -30,21 +30,24 @@ impl Rng {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn rng_depends_on_seed_and_fault() {
-        let a: Vec<u64> = (0..4).map({
-            let mut r = Rng::new(42, Fault::AlteredCell);
-            move |_| r.next()
-        }).collect();
-        let b: Vec<u64> = (0..4).map({
-            let mut r = Rng::new(42, Fault::AlteredCell);
-            move |_| r.next()
-        }).collect();
+        let a: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::new(42, Fault::AlteredCell);
+                move |_| r.next()
+            })
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::new(42, Fault::AlteredCell);
+                move |_| r.next()
+            })
+            .collect();
         assert_eq!(a, b);
         assert_ne!(Rng::new(42, Fault::AlteredCell).next(), Rng::new(43, Fault::AlteredCell).next());
         assert_ne!(Rng::new(42, Fault::AlteredCell).next(), Rng::new(42, Fault::MissingRow).next());

@@ -38,10 +38,12 @@ pub mod v5;
 mod vocab;
 
 pub use plan::{
-    member_count, Addressing, Agent, Checkpoint, Era, EventKey, Fate, FateKind, Group, GroupKind, Member, Message, MessageState, MsgKind, Other, OtherEvent, Plan, PlanError, Read,
-    Session, SessionTag, Subscription, Update, GROUPS, MAX_ENDED_PER_AGENT, MAX_UNMERGED_COMMITS, SUBSCRIPTION_SHAPES,
+    member_count, Addressing, Agent, Checkpoint, Era, EventKey, Fate, FateKind, Group, GroupKind, Member, Message, MessageState, MsgKind,
+    Other, OtherEvent, Plan, PlanError, Read, Session, SessionTag, Subscription, Update, GROUPS, MAX_ENDED_PER_AGENT, MAX_UNMERGED_COMMITS,
+    SUBSCRIPTION_SHAPES,
 };
 pub use profile::{
-    Bound, Overrides, Profile, ProfileError, Volume, MAX_AGENTS, MAX_DAYS, MAX_EVENTS, MAX_MESSAGES, MAX_SESSIONS, MAX_SUBSCRIPTIONS, MAX_UPDATES_PER_ACTIVE_SESSION,
+    Bound, Overrides, Profile, ProfileError, Volume, MAX_AGENTS, MAX_DAYS, MAX_EVENTS, MAX_MESSAGES, MAX_SESSIONS, MAX_SUBSCRIPTIONS,
+    MAX_UPDATES_PER_ACTIVE_SESSION,
 };
 pub use timeline::{slice_messages, PlanEvent, Timeline, TimelineEvent};

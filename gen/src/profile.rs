@@ -42,7 +42,8 @@ pub enum Volume {
 
 impl Volume {
     /// Every volume, in the order of `--help`.
-    pub const ALL: [Volume; 7] = [Volume::Agents, Volume::Messages, Volume::Sessions, Volume::ActiveSessions, Volume::Events, Volume::Subscriptions, Volume::Days];
+    pub const ALL: [Volume; 7] =
+        [Volume::Agents, Volume::Messages, Volume::Sessions, Volume::ActiveSessions, Volume::Events, Volume::Subscriptions, Volume::Days];
 
     /// The command-line flag that gives this volume.
     pub fn flag(self) -> &'static str {
@@ -165,7 +166,16 @@ pub enum ProfileError {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn limit_text(volume: Volume, value: u64, given: bool, bound: Bound, limit: u64, context: &str, rule: Option<&str>, remedy: &str) -> String {
+fn limit_text(
+    volume: Volume,
+    value: u64,
+    given: bool,
+    bound: Bound,
+    limit: u64,
+    context: &str,
+    rule: Option<&str>,
+    remedy: &str,
+) -> String {
     let what = if given { format!("{volume} {value}") } else { format!("{volume} {value} (from the profile)") };
     let (cmp, at) = match bound {
         Bound::AtMost => ("more than", "at most"),
@@ -412,8 +422,13 @@ impl Profile {
         let is_given = |v: Volume| given.get(v).is_some();
         let (agents, active, sessions) = (self.agents as u64, self.active_sessions as u64, self.sessions as u64);
         // "the small profile's 12 agents", or "9 agents" when --agents is given
-        let of_agents = if is_given(Volume::Agents) { format!("{agents} agents") } else { format!("the {label} profile's {agents} agents") };
-        let of_sessions = if is_given(Volume::Sessions) || is_given(Volume::Agents) { format!("{sessions} sessions") } else { format!("the {label} profile's {sessions} sessions") };
+        let of_agents =
+            if is_given(Volume::Agents) { format!("{agents} agents") } else { format!("the {label} profile's {agents} agents") };
+        let of_sessions = if is_given(Volume::Sessions) || is_given(Volume::Agents) {
+            format!("{sessions} sessions")
+        } else {
+            format!("the {label} profile's {sessions} sessions")
+        };
         let limit = |volume: Volume, bound: Bound, limit: u64, context: String, rule: Option<String>, remedy: &str| ProfileError::Limit {
             volume,
             value: self.volume(volume),
@@ -432,19 +447,40 @@ impl Profile {
         }
         if active > agents {
             let rule = Some("one per agent".to_string());
-            return Err(limit(Volume::ActiveSessions, Bound::AtMost, agents, format!("{of_agents} can hold"), rule, "lower --active-sessions or raise --agents"));
+            return Err(limit(
+                Volume::ActiveSessions,
+                Bound::AtMost,
+                agents,
+                format!("{of_agents} can hold"),
+                rule,
+                "lower --active-sessions or raise --agents",
+            ));
         }
         // Every agent has a session; an agent without an active one has an
         // ended one (the plan's first pass), and the others are spread over
         // the agents, at most MAX_ENDED_PER_AGENT ended sessions each.
         if sessions < agents {
             let rule = Some("one per agent".to_string());
-            return Err(limit(Volume::Sessions, Bound::AtLeast, agents, format!("{of_agents} need"), rule, "raise --sessions or lower --agents"));
+            return Err(limit(
+                Volume::Sessions,
+                Bound::AtLeast,
+                agents,
+                format!("{of_agents} need"),
+                rule,
+                "raise --sessions or lower --agents",
+            ));
         }
         let max_sessions = active + MAX_ENDED_PER_AGENT as u64 * agents;
         if sessions > max_sessions {
             let rule = Some(format!("active-sessions + {MAX_ENDED_PER_AGENT} × agents"));
-            return Err(limit(Volume::Sessions, Bound::AtMost, max_sessions, format!("{of_agents} can hold"), rule, "lower --sessions or raise --agents"));
+            return Err(limit(
+                Volume::Sessions,
+                Bound::AtMost,
+                max_sessions,
+                format!("{of_agents} can hold"),
+                rule,
+                "lower --sessions or raise --agents",
+            ));
         }
         let members = member_count(self).map_err(invalid)?;
         // events.jsonl: a registration per agent, a start per session, an
@@ -457,18 +493,36 @@ impl Profile {
             let rule = Some(format!(
                 "{agents} registrations + {sessions} session starts + {ended} session ends + {GROUPS} groups + {members} group members + {active} agent.update (one per active session)"
             ));
-            return Err(limit(Volume::Events, Bound::AtLeast, min_events, "events.jsonl holds with these volumes".into(), rule, "raise --events, or lower --sessions or --agents"));
+            return Err(limit(
+                Volume::Events,
+                Bound::AtLeast,
+                min_events,
+                "events.jsonl holds with these volumes".into(),
+                rule,
+                "raise --events, or lower --sessions or --agents",
+            ));
         }
         let per_session = others + MAX_UPDATES_PER_ACTIVE_SESSION as u64 * active;
         if self.events as u64 > per_session {
             let rule = Some(format!("{others} other events + {MAX_UPDATES_PER_ACTIVE_SESSION} agent.update per active session × {active}"));
-            let context = if is_given(Volume::ActiveSessions) || is_given(Volume::Agents) { format!("{active} active sessions can hold") } else { format!("the {label} profile's {active} active sessions can hold") };
+            let context = if is_given(Volume::ActiveSessions) || is_given(Volume::Agents) {
+                format!("{active} active sessions can hold")
+            } else {
+                format!("the {label} profile's {active} active sessions can hold")
+            };
             return Err(limit(Volume::Events, Bound::AtMost, per_session, context, rule, "lower --events or raise --active-sessions"));
         }
         let max_subscriptions = SUBSCRIPTION_SHAPES as u64 * sessions;
         if self.subscriptions as u64 > max_subscriptions {
             let rule = Some(format!("{SUBSCRIPTION_SHAPES} distinct subscriptions per session (its module, each of the {GROUPS} groups, its role, its name, everything) × {sessions}"));
-            return Err(limit(Volume::Subscriptions, Bound::AtMost, max_subscriptions, format!("{of_sessions} can hold"), rule, "lower --subscriptions or raise --sessions"));
+            return Err(limit(
+                Volume::Subscriptions,
+                Bound::AtMost,
+                max_subscriptions,
+                format!("{of_sessions} can hold"),
+                rule,
+                "lower --subscriptions or raise --sessions",
+            ));
         }
         if self.kind_block.iter().map(|&k| k as u32).sum::<u32>() != 10 || self.kind_block[0] == 10 {
             return Err(invalid("kind_block must add up to 10".into()));

@@ -163,7 +163,9 @@ pub fn line(plan: &Plan, e: &TimelineEvent, out: &mut String, sc: &mut Scratch) 
             Other::MemberAdd(mi) => {
                 let m = &plan.members[mi as usize];
                 o.str("added_by", &plan.agents[m.added_by as usize].agent_id).str("event_id", &eid);
-                o.str("group_id", &plan.groups[m.group as usize].group_id).str("member_type", m.member_type).str("member_value", &m.member_value);
+                o.str("group_id", &plan.groups[m.group as usize].group_id)
+                    .str("member_type", m.member_type)
+                    .str("member_value", &m.member_value);
                 o.str("origin_daemon", od).int("sequence", e.sequence as i64).str("timestamp", &ts);
                 o.str("type", types::GROUP_MEMBER_ADD).int("v", 1);
             }

@@ -35,7 +35,12 @@ pub fn message_rows<E>(plan: &Plan, range: std::ops::Range<u64>, f: impl FnMut(&
 }
 
 /// [`message_rows`] as a daemon of `era` stores them.
-pub fn message_rows_in<E>(plan: &Plan, era: crate::plan::Era, range: std::ops::Range<u64>, mut f: impl FnMut(&'static Table, &[Cell]) -> Result<(), E>) -> Result<(), E> {
+pub fn message_rows_in<E>(
+    plan: &Plan,
+    era: crate::plan::Era,
+    range: std::ops::Range<u64>,
+    mut f: impl FnMut(&'static Table, &[Cell]) -> Result<(), E>,
+) -> Result<(), E> {
     let mut sc = Scratch::default();
     for i in range {
         let m = plan.message(i);
@@ -72,7 +77,12 @@ pub fn message_rows_in<E>(plan: &Plan, era: crate::plan::Era, range: std::ops::R
         if let Some(r) = plan.read(&m) {
             f(
                 &cat::MESSAGE_READS,
-                &[Cell::text(&id), Cell::text(&plan.sessions[r.session as usize].session_id), Cell::text(&plan.agents[r.agent as usize].agent_id), ts(r.at)],
+                &[
+                    Cell::text(&id),
+                    Cell::text(&plan.sessions[r.session as usize].session_id),
+                    Cell::text(&plan.agents[r.agent as usize].agent_id),
+                    ts(r.at),
+                ],
             )?;
         }
     }
@@ -81,7 +91,14 @@ pub fn message_rows_in<E>(plan: &Plan, era: crate::plan::Era, range: std::ops::R
 
 /// The `events` row of a rendered event line.
 pub fn event_row<'a>(plan: &'a Plan, e: &TimelineEvent, ty: &'static str, line: &'a str) -> [Cell<'a>; 6] {
-    [Cell::owned(e.key.id("evt_")), Cell::Int(e.sequence as i64), Cell::text(ty), ts(e.key.time), Cell::text(&plan.origin_daemon), Cell::text(line)]
+    [
+        Cell::owned(e.key.id("evt_")),
+        Cell::Int(e.sequence as i64),
+        Cell::text(ty),
+        ts(e.key.time),
+        Cell::text(&plan.origin_daemon),
+        Cell::text(line),
+    ]
 }
 
 /// Event type of a timeline event.
@@ -180,7 +197,13 @@ pub fn small_rows<E>(plan: &Plan, table: &Table, mut f: impl FnMut(&[Cell]) -> R
         "session_scopes" | "session_refs" => {
             let tags = if table.name == "session_scopes" { &p.session_scopes } else { &p.session_refs };
             let mut order: Vec<&crate::plan::SessionTag> = tags.iter().collect();
-            order.sort_by(|a, b| (&p.sessions[a.session as usize].session_id, a.tag_type, &a.value).cmp(&(&p.sessions[b.session as usize].session_id, b.tag_type, &b.value)));
+            order.sort_by(|a, b| {
+                (&p.sessions[a.session as usize].session_id, a.tag_type, &a.value).cmp(&(
+                    &p.sessions[b.session as usize].session_id,
+                    b.tag_type,
+                    &b.value,
+                ))
+            });
             for t in order {
                 f(&[Cell::text(&p.sessions[t.session as usize].session_id), Cell::text(t.tag_type), Cell::text(&t.value), ts(t.added_at)])?;
             }

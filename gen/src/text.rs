@@ -87,7 +87,13 @@ fn markdown(r: &mut Stream, module: &str, out: &mut String) {
         sentence(r, out, module);
         return;
     }
-    let paragraphs = if shape < 70 { 1 } else if shape < 90 { r.range(2, 3) } else { r.range(3, 6) };
+    let paragraphs = if shape < 70 {
+        1
+    } else if shape < 90 {
+        r.range(2, 3)
+    } else {
+        r.range(3, 6)
+    };
     if shape >= 70 && r.chance(0.6) {
         writeln!(out, "## {} {}\n", r.pick(TASK_PREFIX), r.pick(NOUNS)).ok();
     }

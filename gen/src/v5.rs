@@ -47,7 +47,12 @@ pub fn threads(plan: &Plan) -> Vec<Thread> {
             let first_line = sc.content.lines().next().unwrap_or("").trim_start_matches('#').trim();
             let title: String = first_line.chars().take(60).collect::<String>().trim_end().to_string();
             let mut r = Stream::sub(plan.seed, Kind::Thread, root, 5);
-            Thread { key: EventKey { time: reply.key.time, rand: r.bits(70) }, thread_id: plan.thread_id(&rm), title, created_by: reply.agent }
+            Thread {
+                key: EventKey { time: reply.key.time, rand: r.bits(70) },
+                thread_id: plan.thread_id(&rm),
+                title,
+                created_by: reply.agent,
+            }
         })
         .collect();
     out.sort_by_key(|t| t.key);
@@ -67,7 +72,9 @@ pub enum V5Event<'a> {
 /// types, merged with `thread.create`.
 pub fn timeline<'a>(plan: &'a Plan, threads: &'a [Thread]) -> impl Iterator<Item = (EventKey, V5Event<'a>)> + 'a {
     let mut base = Timeline::new(plan)
-        .filter(|e| !matches!(e.ev, PlanEvent::Other(o) if matches!(o.what, Other::GroupCreate(_) | Other::MemberAdd(_) | Other::Update(_))))
+        .filter(
+            |e| !matches!(e.ev, PlanEvent::Other(o) if matches!(o.what, Other::GroupCreate(_) | Other::MemberAdd(_) | Other::Update(_))),
+        )
         .peekable();
     let mut ti = 0;
     std::iter::from_fn(move || {
@@ -204,7 +211,12 @@ pub fn thread_rows<E>(plan: &Plan, threads: &[Thread], mut f: impl FnMut(&[Cell]
     let mut order: Vec<&Thread> = threads.iter().collect();
     order.sort_by(|a, b| a.thread_id.cmp(&b.thread_id));
     for t in order {
-        f(&[Cell::text(&t.thread_id), Cell::text(&t.title), Cell::owned(rfc3339_nano(t.key.time)), Cell::text(&plan.agents[t.created_by as usize].agent_id)])?;
+        f(&[
+            Cell::text(&t.thread_id),
+            Cell::text(&t.title),
+            Cell::owned(rfc3339_nano(t.key.time)),
+            Cell::text(&plan.agents[t.created_by as usize].agent_id),
+        ])?;
     }
     Ok(())
 }

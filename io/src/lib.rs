@@ -39,5 +39,5 @@ pub use extract::{extract, ExtractError, Limit, Limits};
 pub use hash::{hex, sha256_file, sha256_hex};
 pub use publish::{Policy, PublishError, Staging};
 pub use record::Record;
-pub use tree::{copy_tree, CopyError};
 pub use size::{parse_bytes, parse_count, SizeError};
+pub use tree::{copy_tree, CopyError};

@@ -141,8 +141,7 @@ pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
 
 /// Whether an error means the disk (or the quota) is full.
 pub fn is_disk_full(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded)
-        || matches!(e.raw_os_error(), Some(28) | Some(122))
+    matches!(e.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded) || matches!(e.raw_os_error(), Some(28) | Some(122))
 }
 
 /// A write error on `path`: "disk full while writing PATH" when the disk

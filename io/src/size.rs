@@ -86,7 +86,11 @@ pub fn parse_bytes(s: &str) -> Result<u64, SizeError> {
         "g" | "gb" | "gib" => 30,
         "t" | "tb" | "tib" => 40,
         _ => {
-            return Err(SizeError::UnknownSuffix { input: shown(s.trim().as_bytes(), 64), suffix: shown(suffix.as_bytes(), 16), expected: BYTES_EXPECTED })
+            return Err(SizeError::UnknownSuffix {
+                input: shown(s.trim().as_bytes(), 64),
+                suffix: shown(suffix.as_bytes(), 16),
+                expected: BYTES_EXPECTED,
+            })
         }
     };
     scale(s, n, 1 << shift)
@@ -101,7 +105,11 @@ pub fn parse_count(s: &str) -> Result<u64, SizeError> {
         "m" => 1_000_000,
         "g" => 1_000_000_000,
         _ => {
-            return Err(SizeError::UnknownSuffix { input: shown(s.trim().as_bytes(), 64), suffix: shown(suffix.as_bytes(), 16), expected: COUNT_EXPECTED })
+            return Err(SizeError::UnknownSuffix {
+                input: shown(s.trim().as_bytes(), 64),
+                suffix: shown(suffix.as_bytes(), 16),
+                expected: COUNT_EXPECTED,
+            })
         }
     };
     scale(s, n, by)
@@ -152,7 +160,15 @@ mod tests {
 
     #[test]
     fn counts_are_decimal() {
-        for (s, want) in [("0", 0), ("1000000", 1_000_000), ("10k", 10_000), ("10K", 10_000), ("1M", 1_000_000), ("1m", 1_000_000), ("2G", 2_000_000_000)] {
+        for (s, want) in [
+            ("0", 0),
+            ("1000000", 1_000_000),
+            ("10k", 10_000),
+            ("10K", 10_000),
+            ("1M", 1_000_000),
+            ("1m", 1_000_000),
+            ("2G", 2_000_000_000),
+        ] {
             assert_eq!(parse_count(s), Ok(want), "{s:?}");
         }
     }

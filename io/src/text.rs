@@ -47,7 +47,6 @@ pub fn shown_path(p: &Path) -> String {
     shown_name(&p.to_string_lossy())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -433,7 +433,8 @@ fn check_table(parquet_dir: &Path, conn: &Connection, db_label: &Path, t: &'stat
             rep.problems.extend(probs);
         }
     }
-    let exists: i64 = conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [t.name], |r| r.get(0)).map_err(sq_err)?;
+    let exists: i64 =
+        conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [t.name], |r| r.get(0)).map_err(sq_err)?;
     if exists == 0 {
         rep.problems.push(format!("table {} does not exist in the SQLite database", t.name));
         rep.parquet_rows = file_rows;
@@ -441,7 +442,8 @@ fn check_table(parquet_dir: &Path, conn: &Connection, db_label: &Path, t: &'stat
     }
     if !comparable {
         rep.parquet_rows = file_rows;
-        rep.sqlite_rows = conn.query_row(&format!("SELECT count(*) FROM \"{}\"", t.name), [], |r| r.get::<_, i64>(0)).map_err(sq_err)?.max(0) as u64;
+        rep.sqlite_rows =
+            conn.query_row(&format!("SELECT count(*) FROM \"{}\"", t.name), [], |r| r.get::<_, i64>(0)).map_err(sq_err)?.max(0) as u64;
         return Ok(rep);
     }
     let pk: Vec<usize> = t.primary_key.iter().filter_map(|k| t.column_index(k)).collect();

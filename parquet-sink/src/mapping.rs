@@ -154,7 +154,10 @@ pub fn table_metadata(table: &Table) -> Vec<(&'static str, String)> {
         (keys::TABLE, table.name.to_string()),
     ];
     if let Some(src) = partition_source(table) {
-        md.push((keys::PARTITIONING, format!("{{\"column\":\"{PARTITION_COLUMN}\",\"source\":\"{src}\",\"granularity\":\"day\",\"time_zone\":\"{TZ}\"}}")));
+        md.push((
+            keys::PARTITIONING,
+            format!("{{\"column\":\"{PARTITION_COLUMN}\",\"source\":\"{src}\",\"granularity\":\"day\",\"time_zone\":\"{TZ}\"}}"),
+        ));
     }
     md.sort_by(|a, b| a.0.cmp(b.0));
     md
@@ -233,7 +236,9 @@ pub(crate) fn encode<'a>(c: &Column, nullable: bool, cell: &'a Cell<'_>, scratch
         (Semantic::Flag, Cell::Int(0)) => Val::Bool(false),
         (Semantic::Flag, Cell::Int(1)) => Val::Bool(true),
         (Semantic::Flag, Cell::Int(i)) => return Err(format!("flag value {i} is neither 0 nor 1")),
-        (Semantic::UnixSeconds, Cell::Int(s)) => Val::Ts(s.checked_mul(US).ok_or_else(|| format!("{s} unix seconds overflow microseconds"))?),
+        (Semantic::UnixSeconds, Cell::Int(s)) => {
+            Val::Ts(s.checked_mul(US).ok_or_else(|| format!("{s} unix seconds overflow microseconds"))?)
+        }
         (Semantic::Timestamp | Semantic::SqlDateTime, Cell::Text(t)) if t.is_empty() && empty_as_null(c) => Val::Null,
         (Semantic::Timestamp, Cell::Text(t)) => {
             let us = thrum_schemas::time::parse_rfc3339(t).ok_or_else(|| format!("{t:?} is not an RFC 3339 timestamp"))?;
@@ -253,7 +258,11 @@ pub(crate) fn encode<'a>(c: &Column, nullable: bool, cell: &'a Cell<'_>, scratch
         (s, other) => return Err(format!("{} in a {} column ({})", kind(other), c.sql.as_sql(), semantic_name(s))),
     };
     if v == Val::Null && !nullable {
-        return Err(if matches!(cell, Cell::Text(_)) { "empty timestamp in a NOT NULL column".into() } else { "NULL in a non-nullable column".into() });
+        return Err(if matches!(cell, Cell::Text(_)) {
+            "empty timestamp in a NOT NULL column".into()
+        } else {
+            "NULL in a non-nullable column".into()
+        });
     }
     Ok(v)
 }

@@ -228,8 +228,11 @@ impl ParquetSink {
                 return Err(Error::Options(format!("table {} has {} columns, more than {MAX_COLUMNS}", t.name, t.columns.len())));
             }
             let schema = Arc::new(mapping::arrow_schema(t));
-            let pk_idx =
-                t.primary_key.iter().map(|k| t.column_index(k).ok_or_else(|| Error::UnknownTable(format!("{}.{k}", t.name)))).collect::<Result<Vec<_>>>()?;
+            let pk_idx = t
+                .primary_key
+                .iter()
+                .map(|k| t.column_index(k).ok_or_else(|| Error::UnknownTable(format!("{}.{k}", t.name))))
+                .collect::<Result<Vec<_>>>()?;
             let part_idx = match mapping::partition_source(t) {
                 Some(c) => Some(t.column_index(c).ok_or_else(|| Error::UnknownTable(format!("{}.{c}", t.name)))?),
                 None => None,
@@ -273,7 +276,8 @@ impl ParquetSink {
         let idx = if self.tables[self.last].table.name == table.name {
             self.last
         } else {
-            let i = self.tables.iter().position(|s| s.table.name == table.name).ok_or_else(|| Error::UnknownTable(table.name.to_string()))?;
+            let i =
+                self.tables.iter().position(|s| s.table.name == table.name).ok_or_else(|| Error::UnknownTable(table.name.to_string()))?;
             self.last = i;
             i
         };
@@ -293,7 +297,13 @@ impl ParquetSink {
             })?;
         }
         if let Some(last) = &st.last_key {
-            let ord = st.pk_idx.iter().zip(last).map(|(&i, p)| KeyPart::cmp_cell(&row[i], p)).find(|o| *o != Ordering::Equal).unwrap_or(Ordering::Equal);
+            let ord = st
+                .pk_idx
+                .iter()
+                .zip(last)
+                .map(|(&i, p)| KeyPart::cmp_cell(&row[i], p))
+                .find(|o| *o != Ordering::Equal)
+                .unwrap_or(Ordering::Equal);
             if ord != Ordering::Greater {
                 let prev = t.primary_key.iter().zip(last).map(|(n, p)| format!("{n}={}", p.render())).collect::<Vec<_>>().join(", ");
                 return Err(Error::Unsorted { table: t.name, key: render_key(t, &st.pk_idx, row), prev });
@@ -311,7 +321,12 @@ impl ParquetSink {
             let day = us.div_euclid(US_PER_DAY);
             match st.day {
                 Some(cur) if day < cur => {
-                    return Err(Error::PartitionOrder { table: t.name, key: render_key(t, &st.pk_idx, row), day: day_name(day), current: day_name(cur) });
+                    return Err(Error::PartitionOrder {
+                        table: t.name,
+                        key: render_key(t, &st.pk_idx, row),
+                        day: day_name(day),
+                        current: day_name(cur),
+                    });
                 }
                 Some(cur) if day > cur => close_file(&self.dir, st)?,
                 _ => {}

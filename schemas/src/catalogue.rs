@@ -303,7 +303,15 @@ pub const SESSION_REFS: Table = Table {
 /// `groups`.
 pub const GROUPS: Table = Table {
     name: "groups",
-    columns: &[text("group_id"), text_nn("name"), text("description"), ts_nn("created_at"), text_nn("created_by"), ts("updated_at"), json("metadata")],
+    columns: &[
+        text("group_id"),
+        text_nn("name"),
+        text("description"),
+        ts_nn("created_at"),
+        text_nn("created_by"),
+        ts("updated_at"),
+        json("metadata"),
+    ],
     primary_key: &["group_id"],
     natural_key: &["group_id"],
     autoincrement: false,

@@ -40,9 +40,20 @@ pub mod types {
     pub const THREAD_CREATE: &str = "thread.create";
     /// All of them, in the order of the format's table.
     pub const ALL: &[&str] = &[
-        MESSAGE_CREATE, MESSAGE_EDIT, MESSAGE_DELETE, AGENT_REGISTER, SESSION_START, SESSION_END,
-        AGENT_UPDATE, AGENT_CLEANUP, GROUP_CREATE, GROUP_MEMBER_ADD, GROUP_MEMBER_REMOVE,
-        GROUP_UPDATE, GROUP_DELETE, THREAD_CREATE,
+        MESSAGE_CREATE,
+        MESSAGE_EDIT,
+        MESSAGE_DELETE,
+        AGENT_REGISTER,
+        SESSION_START,
+        SESSION_END,
+        AGENT_UPDATE,
+        AGENT_CLEANUP,
+        GROUP_CREATE,
+        GROUP_MEMBER_ADD,
+        GROUP_MEMBER_REMOVE,
+        GROUP_UPDATE,
+        GROUP_DELETE,
+        THREAD_CREATE,
     ];
 }
 

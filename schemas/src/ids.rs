@@ -81,9 +81,7 @@ pub fn shard_name(agent_id: &str) -> String {
 
 /// Valid agent names: `^[a-z0-9_]+$` and not reserved.
 pub fn is_valid_agent_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        && !RESERVED_NAMES.contains(&name)
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') && !RESERVED_NAMES.contains(&name)
 }
 
 /// Names the daemon reserves.

@@ -120,7 +120,8 @@ fn push_num(out: &mut String, v: i64, width: usize) {
 /// to microseconds; sub-microsecond digits are truncated. `None` if malformed.
 pub fn parse_rfc3339(s: &str) -> Option<Micros> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b't' || b[10] == b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b't' || b[10] == b' ') || b[13] != b':' || b[16] != b':'
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
@@ -158,7 +159,11 @@ pub fn parse_rfc3339(s: &str) -> Option<Micros> {
             let oh = num(i + 1..i + 3)?;
             let om = num(i + 4..i + 6)?;
             let o = oh * 3600 + om * 60;
-            if sign == b'+' { o } else { -o }
+            if sign == b'+' {
+                o
+            } else {
+                -o
+            }
         }
         _ => return None,
     };

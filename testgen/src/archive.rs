@@ -128,7 +128,11 @@ pub fn write_gated(thrum_dir: &Path, dest: &Path, mtime: u64, workers: usize, ga
     let enc = builder.into_inner().ctx("finish tar stream", dest)?;
     let mut w = enc.finish().ctx("finish zstd stream", dest)?;
     w.flush().ctx("write", dest)?;
-    let archive = FileEntry { path: dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), sha256: thrum_io::hash::hex(&w.hash.finalize()), size: w.n };
+    let archive = FileEntry {
+        path: dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        sha256: thrum_io::hash::hex(&w.hash.finalize()),
+        size: w.n,
+    };
     w.inner.into_inner().map_err(|e| e.into_error()).ctx("write", dest)?.sync_all().ctx("sync", dest)?;
     Ok((entries, archive))
 }
@@ -173,7 +177,8 @@ mod tests {
         std::fs::write(t.join("var/messages.db"), b"partial").unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         let gated = std::thread::scope(|s| {
-            let h = s.spawn(|| write_gated(&t, &d.path().join("gated.tar.zst"), 7, 2, Some(Gate { rel: ".thrum/var/messages.db", ready: rx })));
+            let h =
+                s.spawn(|| write_gated(&t, &d.path().join("gated.tar.zst"), 7, 2, Some(Gate { rel: ".thrum/var/messages.db", ready: rx })));
             std::thread::sleep(std::time::Duration::from_millis(50));
             std::fs::write(t.join("var/messages.db"), b"the finished database".repeat(100)).unwrap();
             tx.send(()).unwrap();

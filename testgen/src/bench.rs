@@ -125,7 +125,14 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 fn stats(phase: &str, rows: u64, mut samples: Vec<f64>) -> PhaseStats {
     samples.sort_by(f64::total_cmp);
     let p50 = percentile(&samples, 50.0);
-    PhaseStats { phase: phase.into(), rows, p50_ms: p50, p95_ms: percentile(&samples, 95.0), p99_ms: percentile(&samples, 99.0), rows_per_s: if p50 > 0.0 { rows as f64 / (p50 / 1e3) } else { 0.0 } }
+    PhaseStats {
+        phase: phase.into(),
+        rows,
+        p50_ms: p50,
+        p95_ms: percentile(&samples, 95.0),
+        p99_ms: percentile(&samples, 99.0),
+        rows_per_s: if p50 > 0.0 { rows as f64 / (p50 / 1e3) } else { 0.0 },
+    }
 }
 
 fn time_cmd(cmd: &mut Command, what: &str) -> Result<f64> {
@@ -144,8 +151,14 @@ fn sh(script: &str) -> Command {
 }
 
 fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())).unwrap_or_else(|| "unknown CPU".into());
-    let mem = std::fs::read_to_string("/proc/meminfo").ok().and_then(|s| s.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok())).map_or(String::new(), |k| format!(", {:.0} GiB", k as f64 / 1048576.0));
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| s.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok()))
+        .map_or(String::new(), |k| format!(", {:.0} GiB", k as f64 / 1048576.0));
     format!("{cpu}{mem}")
 }
 
@@ -234,7 +247,13 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
         let mut walls = Vec::new();
         for _ in 0..o.runs {
             let mut c = Command::new(exe);
-            c.args(["--quiet", "--profile", profile, "--seed", &o.seed.to_string(), "--jobs", &o.jobs.to_string()]).arg("--out").arg(&out).arg("--tree").arg(&tree).arg("--report-json").arg(&report_path);
+            c.args(["--quiet", "--profile", profile, "--seed", &o.seed.to_string(), "--jobs", &o.jobs.to_string()])
+                .arg("--out")
+                .arg(&out)
+                .arg("--tree")
+                .arg(&tree)
+                .arg("--report-json")
+                .arg(&report_path);
             walls.push(time_cmd(&mut c, "testgen")?);
             let text = std::fs::read_to_string(&report_path).ctx("read", &report_path)?;
             reports.push(serde_json::from_str(&text).map_err(std::io::Error::other).ctx("parse", &report_path)?);
@@ -267,14 +286,21 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
             for _ in 0..o.runs {
                 let mut c = Command::new(verify);
                 // Large profiles exceed verify's default extraction caps.
-                c.arg("replay").arg("--no-parquet").args(["--max-entry-bytes", "1099511627776", "--max-total-bytes", "1099511627776"]).arg(out.join(crate::ARCHIVE)).stdout(std::process::Stdio::null());
+                c.arg("replay")
+                    .arg("--no-parquet")
+                    .args(["--max-entry-bytes", "1099511627776", "--max-total-bytes", "1099511627776"])
+                    .arg(out.join(crate::ARCHIVE))
+                    .stdout(std::process::Stdio::null());
                 samples.push(time_cmd(&mut c, "verify replay")?);
             }
             phases.push(stats("verify", first.events, samples));
             let mut samples = Vec::new();
             for _ in 0..o.runs {
                 let mut c = Command::new(verify);
-                c.arg("parquet").args(["--max-entry-bytes", "1099511627776", "--max-total-bytes", "1099511627776"]).arg(&out).stdout(std::process::Stdio::null());
+                c.arg("parquet")
+                    .args(["--max-entry-bytes", "1099511627776", "--max-total-bytes", "1099511627776"])
+                    .arg(&out)
+                    .stdout(std::process::Stdio::null());
                 samples.push(time_cmd(&mut c, "verify parquet")?);
             }
             phases.push(stats("verify-pq", first.messages, samples));
@@ -285,7 +311,13 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
             let dump = dir.join("dump.sql");
             let rebuilt = dir.join("rebuilt.db");
             let tarball = dir.join("tree.tar");
-            let mut prep = sh(&format!("sqlite3 '{}' .dump > '{}' && tar -cf '{}' -C '{}' .thrum", db.display(), dump.display(), tarball.display(), tree.display()));
+            let mut prep = sh(&format!(
+                "sqlite3 '{}' .dump > '{}' && tar -cf '{}' -C '{}' .thrum",
+                db.display(),
+                dump.display(),
+                tarball.display(),
+                tree.display()
+            ));
             time_cmd(&mut prep, "sqlite3 .dump / tar")?;
             let ours = |names: &[&str]| -> f64 { phases.iter().filter(|p| names.contains(&p.phase.as_str())).map(|p| p.p50_ms).sum() };
             let mut s = Vec::new();
@@ -296,7 +328,13 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
             s.sort_by(f64::total_cmp);
             let p50 = percentile(&s, 50.0);
             let mine = ours(&["tables", "events", "db-finish"]);
-            floors.push(Floor { name: "sqlite3 rebuild from .dump".into(), command: "sqlite3 new.db < dump.sql".into(), p50_ms: p50, ratio: mine / p50, compared_with: "tables+events+db-finish".into() });
+            floors.push(Floor {
+                name: "sqlite3 rebuild from .dump".into(),
+                command: "sqlite3 new.db < dump.sql".into(),
+                p50_ms: p50,
+                ratio: mine / p50,
+                compared_with: "tables+events+db-finish".into(),
+            });
             let zcmd = format!("zstd -q -f -3 -T{} '{}' -o '{}.zst'", o.jobs, tarball.display(), tarball.display());
             let mut s = Vec::new();
             for _ in 0..o.runs {
@@ -305,10 +343,24 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
             s.sort_by(f64::total_cmp);
             let p50 = percentile(&s, 50.0);
             let mine = ours(&["archive"]);
-            floors.push(Floor { name: "zstd -3 of the same tar".into(), command: format!("zstd -3 -T{} tree.tar", o.jobs), p50_ms: p50, ratio: mine / p50, compared_with: "archive".into() });
+            floors.push(Floor {
+                name: "zstd -3 of the same tar".into(),
+                command: format!("zstd -3 -T{} tree.tar", o.jobs),
+                p50_ms: p50,
+                ratio: mine / p50,
+                compared_with: "archive".into(),
+            });
         }
         let peak = reports.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0) as f64 / 1024.0;
-        scenarios.push(Scenario { profile: profile.clone(), runs: o.runs, jobs: o.jobs, phases, peak_rss_mib: peak, bytes_written: first.bytes, floors });
+        scenarios.push(Scenario {
+            profile: profile.clone(),
+            runs: o.runs,
+            jobs: o.jobs,
+            phases,
+            peak_rss_mib: peak,
+            bytes_written: first.bytes,
+            floors,
+        });
         let _ = thrum_io::tree::remove_dir_all(&dir);
     }
     Ok(BenchReport { machine: machine(), cores: std::thread::available_parallelism().map_or(1, |n| n.get()), scenarios })
@@ -345,10 +397,20 @@ pub fn render_all(plan: &thrum_gen::Plan, jobs: usize) -> f64 {
 pub fn render(r: &BenchReport) -> String {
     let mut s = format!("machine: {} ({} cores)\n", r.machine, r.cores);
     for sc in &r.scenarios {
-        s.push_str(&format!("\nprofile {} — {} runs, --jobs {}, peak RSS {:.1} MiB, {:.1} MB written\n", sc.profile, sc.runs, sc.jobs, sc.peak_rss_mib, sc.bytes_written as f64 / 1e6));
+        s.push_str(&format!(
+            "\nprofile {} — {} runs, --jobs {}, peak RSS {:.1} MiB, {:.1} MB written\n",
+            sc.profile,
+            sc.runs,
+            sc.jobs,
+            sc.peak_rss_mib,
+            sc.bytes_written as f64 / 1e6
+        ));
         s.push_str(&format!("{:<12} {:>10} {:>10} {:>10} {:>10} {:>14}\n", "phase", "rows", "p50 ms", "p95 ms", "p99 ms", "rows/s"));
         for p in &sc.phases {
-            s.push_str(&format!("{:<12} {:>10} {:>10.1} {:>10.1} {:>10.1} {:>14.0}\n", p.phase, p.rows, p.p50_ms, p.p95_ms, p.p99_ms, p.rows_per_s));
+            s.push_str(&format!(
+                "{:<12} {:>10} {:>10.1} {:>10.1} {:>10.1} {:>14.0}\n",
+                p.phase, p.rows, p.p50_ms, p.p95_ms, p.p99_ms, p.rows_per_s
+            ));
         }
         for f in &sc.floors {
             s.push_str(&format!("floor: {:<28} p50 {:>9.1} ms; ours ({}) / floor = {:.2}\n", f.name, f.p50_ms, f.compared_with, f.ratio));

@@ -41,10 +41,10 @@ pub mod corrupt {
 }
 
 use error::IoContext;
-use thrum_io::publish;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use thrum_gen::{Plan, Profile};
+use thrum_io::publish;
 use thrum_schemas::catalogue::EVENTS;
 
 /// File name of the v13 archive.
@@ -267,7 +267,14 @@ type Archived = (Vec<(String, u64)>, Vec<archive::FileEntry>, archive::FileEntry
 /// file but the database is compressed while SQLite builds its indexes; the
 /// database goes last, once it is closed, and is checked (integrity and
 /// foreign keys, read-only) while it is being compressed.
-fn finish_and_archive(db: sqlite::Db, thrum_dir: &Path, archive_path: &Path, mtime: u64, workers: usize, ph: &mut Phases) -> Result<Archived> {
+fn finish_and_archive(
+    db: sqlite::Db,
+    thrum_dir: &Path,
+    archive_path: &Path,
+    mtime: u64,
+    workers: usize,
+    ph: &mut Phases,
+) -> Result<Archived> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::scope(|s| {
         let archiver = spawn(s, "archive", move || {
@@ -303,7 +310,11 @@ fn lower_priority() {
 }
 
 /// Spawns a named scoped thread (the name shows in profilers and panics).
-fn spawn<'s, 'e, T: Send + 's>(s: &'s std::thread::Scope<'s, 'e>, name: &str, f: impl FnOnce() -> T + Send + 's) -> std::thread::ScopedJoinHandle<'s, T> {
+fn spawn<'s, 'e, T: Send + 's>(
+    s: &'s std::thread::Scope<'s, 'e>,
+    name: &str,
+    f: impl FnOnce() -> T + Send + 's,
+) -> std::thread::ScopedJoinHandle<'s, T> {
     match std::thread::Builder::new().name(name.to_string()).spawn_scoped(s, f) {
         Ok(h) => h,
         // the system refused a thread: fail as std::thread::scope's spawn does
@@ -361,7 +372,19 @@ pub fn generate(opts: &Options) -> Result<Report> {
         let (counts, lines) = v5::write_tree(&plan, &v5_root, |n| bar.inc(n))?;
         bar.finish();
         let file_counts = [(".thrum/messages.jsonl".to_string(), lines)].into_iter().collect();
-        pack(&plan, &staging.dir, &v5_root, ARCHIVE_V5, MANIFEST_V5, thrum_schemas::LEGACY_SCHEMA_VERSION, &counts, file_counts, mtime, 1, &known)?;
+        pack(
+            &plan,
+            &staging.dir,
+            &v5_root,
+            ARCHIVE_V5,
+            MANIFEST_V5,
+            thrum_schemas::LEGACY_SCHEMA_VERSION,
+            &counts,
+            file_counts,
+            mtime,
+            1,
+            &known,
+        )?;
         let v5_stage = staging.dir.join(".stage-v5");
         std::fs::remove_dir_all(&v5_stage).ctx("remove", &v5_stage)?;
         Ok(t0.elapsed())
@@ -382,7 +405,18 @@ pub fn generate(opts: &Options) -> Result<Report> {
         let (table_counts, files, whole) = finish_and_archive(db, &thrum_dir, &staging.dir.join(ARCHIVE), mtime, v13_jobs, &mut ph)?;
         ph.done("archive");
         let file_counts = lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect();
-        write_manifest(&plan, &staging.dir, ARCHIVE, MANIFEST, thrum_schemas::SCHEMA_VERSION, &table_counts, file_counts, files, whole, &known)?;
+        write_manifest(
+            &plan,
+            &staging.dir,
+            ARCHIVE,
+            MANIFEST,
+            thrum_schemas::SCHEMA_VERSION,
+            &table_counts,
+            file_counts,
+            files,
+            whole,
+            &known,
+        )?;
         let v5_time = match v5_handle {
             Some(h) => Some(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?),
             None if opts.v5 => Some(v5_task()?),

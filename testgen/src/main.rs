@@ -39,7 +39,9 @@ enum Cmd {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Every slice 0..N of the same seed, profile and generator version must be given exactly once, each file intact (its size and SHA-256 as its shard manifest records); anything else is refused (exit 2) before DIR is touched. The inputs are read, never moved or changed.")]
+#[command(
+    after_help = "Every slice 0..N of the same seed, profile and generator version must be given exactly once, each file intact (its size and SHA-256 as its shard manifest records); anything else is refused (exit 2) before DIR is touched. The inputs are read, never moved or changed."
+)]
 struct MergeArgs {
     /// Output directory, replaced atomically, only when absent, empty or a
     /// previous output of testgen; anything else is refused (exit 2).
@@ -219,7 +221,9 @@ fn main() -> ExitCode {
     // Ctrl-C or SIGTERM removes the staging directories (exit 130 / 143);
     // what a killed run leaves is collected by the next run
     if let Err(e) = thrum_io::cleanup::install_signal_handlers() {
-        eprintln!("testgen: warning: cannot install signal handlers ({e}); an interrupted run leaves its temporary directory to the next run");
+        eprintln!(
+            "testgen: warning: cannot install signal handlers ({e}); an interrupted run leaves its temporary directory to the next run"
+        );
     }
     let res = match cli.command {
         Some(Cmd::Bench(b)) => bench(b),
@@ -310,7 +314,15 @@ fn generate(cli: GenArgs) -> CmdResult {
     let profile = Profile::named(&cli.profile).map_err(plan_error)?;
     let profile = Profile::with_overrides(profile, &cli.overrides.volumes()).map_err(plan_error)?;
     let (messages, name) = (profile.messages, profile.name.clone());
-    let opts = testgen::Options { seed: cli.seed, profile, out: cli.out.clone(), tree: cli.tree, jobs: jobs(cli.jobs), progress: !cli.quiet, v5: cli.v5 || (!cli.no_v5 && messages <= testgen::V5_DEFAULT_MAX_MESSAGES) };
+    let opts = testgen::Options {
+        seed: cli.seed,
+        profile,
+        out: cli.out.clone(),
+        tree: cli.tree,
+        jobs: jobs(cli.jobs),
+        progress: !cli.quiet,
+        v5: cli.v5 || (!cli.no_v5 && messages <= testgen::V5_DEFAULT_MAX_MESSAGES),
+    };
     let shard = match (cli.shard, cli.shards) {
         (None, Some(n)) => Some((testgen::shard::index_from_env(n, |k| std::env::var_os(k))?, n)),
         (s, _) => s,
@@ -395,7 +407,14 @@ fn corrupt(c: CorruptArgs) -> CmdResult {
     if let (Some(t), Some(k)) = (&a.table, &a.key) {
         at.push_str(&format!(" {t} {{{k}}}"));
     }
-    eprintln!("testgen: wrote {} with {} at {at} ({}); verify reports {} (exit {})", out.display(), a.fault, a.detail, a.finding, a.exit_code);
+    eprintln!(
+        "testgen: wrote {} with {} at {at} ({}); verify reports {} (exit {})",
+        out.display(),
+        a.fault,
+        a.detail,
+        a.finding,
+        a.exit_code
+    );
     Ok(())
 }
 

@@ -53,7 +53,13 @@ pub fn add_parquet(manifest: &Path, files: &[crate::parquet::Hashed]) -> Result<
     let mut v: serde_json::Value = serde_json::from_str(&text).map_err(std::io::Error::other).ctx("parse", manifest)?;
     let mut list: Vec<ParquetEntry> = files
         .iter()
-        .map(|h| ParquetEntry { path: h.entry.path.clone(), rows: h.file.rows, sha256: h.entry.sha256.clone(), size: h.entry.size, table: h.file.table.to_string() })
+        .map(|h| ParquetEntry {
+            path: h.entry.path.clone(),
+            rows: h.file.rows,
+            sha256: h.entry.sha256.clone(),
+            size: h.entry.size,
+            table: h.file.table.to_string(),
+        })
         .collect();
     list.sort_by(|a, b| a.path.cmp(&b.path));
     if let serde_json::Value::Object(m) = &mut v {

@@ -22,12 +22,12 @@ use crate::error::{IoContext, Result};
 use crate::manifest::ParquetEntry;
 use crate::shard::{self, ShardManifest};
 use crate::{archive::FileEntry, recognise, Error};
-use thrum_io::publish;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use thrum_io::publish;
 
 /// What to merge and where.
 #[derive(Debug, Clone)]
@@ -78,7 +78,9 @@ pub enum MergeError {
         /// What is wrong with it.
         reason: String,
     },
-    #[error("{manifest} is shard {shard} of {of} with {field} {found}, but {first} has {field} {expected}: they are not slices of the same run")]
+    #[error(
+        "{manifest} is shard {shard} of {of} with {field} {found}, but {first} has {field} {expected}: they are not slices of the same run"
+    )]
     /// A slice of another run (seed, profile, generator, schema or N differ).
     Foreign {
         /// The manifest of the foreign slice.
@@ -230,7 +232,9 @@ fn manifests_in(dir: &Path, out: &mut Vec<Found>) -> Result<()> {
         };
         let m = shard::read_manifest(&path).map_err(|reason| MergeError::BadManifest { manifest: shown(&path), reason })?;
         if (m.shard, m.of) != (i, n) || m.of == 0 || m.shard >= m.of {
-            return Err(MergeError::BadManifest { manifest: shown(&path), reason: format!("it describes shard {} of {}", m.shard, m.of) }.into());
+            return Err(
+                MergeError::BadManifest { manifest: shown(&path), reason: format!("it describes shard {} of {}", m.shard, m.of) }.into()
+            );
         }
         out.push(Found { dir: dir.to_path_buf(), manifest: path, m });
     }
@@ -314,7 +318,14 @@ fn target(f: &Found, path: &str) -> Result<(String, bool)> {
 /// Streams the input file `src` into `dest` (when given), checking it
 /// against its manifest entry; returns its newline count. `also` sees
 /// every chunk (the hash of a merged file).
-fn copy_checked(f: &Found, entry: &shard::ShardFile, src: &Path, dest: Option<&mut std::fs::File>, dest_path: &Path, mut also: impl FnMut(&[u8])) -> Result<u64> {
+fn copy_checked(
+    f: &Found,
+    entry: &shard::ShardFile,
+    src: &Path,
+    dest: Option<&mut std::fs::File>,
+    dest_path: &Path,
+    mut also: impl FnMut(&[u8]),
+) -> Result<u64> {
     let damaged = |detail: String| -> Error {
         MergeError::Damaged { file: shown(src), shard: f.m.shard, of: f.m.of, manifest: shown(&f.manifest), detail }.into()
     };
@@ -347,7 +358,10 @@ fn copy_checked(f: &Found, entry: &shard::ShardFile, src: &Path, dest: Option<&m
     }
     let sha = thrum_io::hash::hex(&hash.finalize());
     if sha != entry.sha256 {
-        return Err(damaged(format!("sha256 {sha}, expected {} (the file changed after the shard wrote it)", thrum_io::text::shown_name(&entry.sha256))));
+        return Err(damaged(format!(
+            "sha256 {sha}, expected {} (the file changed after the shard wrote it)",
+            thrum_io::text::shown_name(&entry.sha256)
+        )));
     }
     Ok(lines)
 }
@@ -460,7 +474,12 @@ pub fn merge(opts: &MergeOptions) -> Result<MergeReport> {
     let p = staging.dir.join(crate::MANIFEST);
     let text = serde_json::to_string_pretty(&m).map_err(std::io::Error::other).ctx("encode", &p)? + "\n";
     std::fs::write(&p, text).ctx("write", &p)?;
-    let known: Vec<FileEntry> = m.files.iter().cloned().chain(m.parquet.iter().map(|e| FileEntry { path: e.path.clone(), sha256: e.sha256.clone(), size: e.size })).collect();
+    let known: Vec<FileEntry> = m
+        .files
+        .iter()
+        .cloned()
+        .chain(m.parquet.iter().map(|e| FileEntry { path: e.path.clone(), sha256: e.sha256.clone(), size: e.size }))
+        .collect();
     let bytes = crate::manifest::write_sums(&staging.dir, &known)?;
     staging.publish()?;
     Ok(MergeReport { shards: first.of, jsonl_files: m.files.len(), copied, linked, bytes })

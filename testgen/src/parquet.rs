@@ -41,7 +41,11 @@ impl BatchWriter {
     /// `part-{part:05}.parquet` ([`ParquetOptions::part`]).
     pub fn create_part(dir: &Path, part: u64, parts: u64) -> Result<BatchWriter> {
         let too_many = || Error::Usage(format!("{parts} slices: at most {} Parquet parts", u32::MAX));
-        let opts = ParquetOptions { part: u32::try_from(part).map_err(|_| too_many())?, parts: u32::try_from(parts).map_err(|_| too_many())?, ..ParquetOptions::default() };
+        let opts = ParquetOptions {
+            part: u32::try_from(part).map_err(|_| too_many())?,
+            parts: u32::try_from(parts).map_err(|_| too_many())?,
+            ..ParquetOptions::default()
+        };
         Ok(BatchWriter { sink: ParquetSink::create(dir, opts).map_err(pq)?, dir: dir.to_path_buf(), messages: 0 })
     }
 

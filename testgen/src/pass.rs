@@ -12,8 +12,8 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
 use thrum_gen::render::{self, Scratch};
 use thrum_gen::rows::{self, MESSAGE_TABLES};
-use thrum_gen::{slice_messages, PlanEvent, Timeline, TimelineEvent};
 use thrum_gen::Plan;
+use thrum_gen::{slice_messages, PlanEvent, Timeline, TimelineEvent};
 use thrum_schemas::catalogue::{Cell, Table, EVENTS, TABLES};
 
 /// Rows per batch before it is handed on.

@@ -43,7 +43,9 @@ pub const TREE: Policy = Policy { tool: "testgen", flag: "--tree", recognise: tr
 pub const SHARD_JSON: &str = "shard.json";
 /// True when the JSON object in `p` has a `field` that `accept` takes.
 fn json_field(p: &Path, field: &str, accept: impl Fn(&str) -> bool) -> bool {
-    read_small(p).and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok()).is_some_and(|v| v.get(field).and_then(|g| g.as_str()).is_some_and(accept))
+    read_small(p)
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+        .is_some_and(|v| v.get(field).and_then(|g| g.as_str()).is_some_and(accept))
 }
 
 /// `testgen`, with any version.
@@ -75,7 +77,8 @@ pub fn artifacts(dir: &Path) -> Result<(), Unrecognised> {
             return foreign_or_ok(foreign);
         }
     }
-    let mut files: HashSet<String> = sums.iter().flat_map(|s| s.lines()).filter_map(|l| l.split_once("  ").map(|(_, name)| name.to_string())).collect();
+    let mut files: HashSet<String> =
+        sums.iter().flat_map(|s| s.lines()).filter_map(|l| l.split_once("  ").map(|(_, name)| name.to_string())).collect();
     files.insert(crate::SUMS.to_string());
     let mut foreign = Entries::new();
     listing::foreign_entries(dir, &files, &mut foreign).map_err(Unrecognised::Not)?;
@@ -185,7 +188,10 @@ mod tests {
     #[test]
     fn a_record_is_canonical_json() {
         let r = new_record(KIND_TREE, [("var/messages.db".to_string(), 7), ("config.json".to_string(), 2)].into());
-        assert_eq!(r.to_json(), format!("{{\"files\":{{\"config.json\":2,\"var/messages.db\":7}},\"generator\":\"{}\",\"kind\":\"tree\"}}\n", crate::GENERATOR));
+        assert_eq!(
+            r.to_json(),
+            format!("{{\"files\":{{\"config.json\":2,\"var/messages.db\":7}},\"generator\":\"{}\",\"kind\":\"tree\"}}\n", crate::GENERATOR)
+        );
         assert_eq!(Record::parse(&r.to_json(), TOOL, KIND_TREE), Ok(r.clone()));
         assert!(Record::parse(&r.to_json(), TOOL, KIND_CORRUPT).unwrap_err().contains("of kind \"tree\""));
         for bad in ["../x", "/etc/passwd", "a//b", "./a", ""] {
@@ -206,7 +212,9 @@ mod tests {
         std::fs::write(t.join("var/messages.db"), "db").unwrap();
         std::fs::write(t.join("identities/a.json"), "{}").unwrap();
         // no record: never ours
-        assert!(matches!(tree(&t), Err(Unrecognised::Not(r)) if r.starts_with("no .thrum.testgen.json beside it") && r.ends_with("(it holds config.json, identities/, var/)")));
+        assert!(
+            matches!(tree(&t), Err(Unrecognised::Not(r)) if r.starts_with("no .thrum.testgen.json beside it") && r.ends_with("(it holds config.json, identities/, var/)"))
+        );
         std::fs::write(tmp.path().join(TREE_RECORD), record_of(&t, KIND_TREE)).unwrap();
         // anything else may lie beside it
         std::fs::create_dir(tmp.path().join(".git")).unwrap();
@@ -235,7 +243,9 @@ mod tests {
         assert_eq!(tree(&t), Ok(()));
         // a record of another kind, or a link to a record
         std::fs::write(tmp.path().join(TREE_RECORD), record_of(&t, KIND_CORRUPT)).unwrap();
-        assert!(matches!(tree(&t), Err(Unrecognised::Not(r)) if r.starts_with("its record .thrum.testgen.json records an output of kind \"corrupt\"")));
+        assert!(
+            matches!(tree(&t), Err(Unrecognised::Not(r)) if r.starts_with("its record .thrum.testgen.json records an output of kind \"corrupt\""))
+        );
         std::fs::write(tmp.path().join("elsewhere.json"), record_of(&t, KIND_TREE)).unwrap();
         std::fs::remove_file(tmp.path().join(TREE_RECORD)).unwrap();
         std::os::unix::fs::symlink("elsewhere.json", tmp.path().join(TREE_RECORD)).unwrap();

@@ -17,11 +17,11 @@
 
 use crate::error::{IoContext, Result};
 use crate::{events, parquet, pass, progress, recognise, Error, Options, Phases, Report, GENERATOR};
-use thrum_io::publish;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 use thrum_gen::Plan;
+use thrum_io::publish;
 use thrum_schemas::catalogue::EVENTS;
 
 /// Directory of the per-slice manifests.
@@ -183,7 +183,13 @@ pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
         files.push(ShardFile { path: format!("{jsonl_rel}/{rel}"), rows, sha256, size, table: None });
     }
     for h in parquet_files {
-        files.push(ShardFile { path: h.entry.path, rows: h.file.rows, sha256: h.entry.sha256, size: h.entry.size, table: Some(h.file.table.to_string()) });
+        files.push(ShardFile {
+            path: h.entry.path,
+            rows: h.file.rows,
+            sha256: h.entry.sha256,
+            size: h.entry.size,
+            table: Some(h.file.table.to_string()),
+        });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let range = thrum_gen::slice_messages(plan.profile.messages, i, n);
@@ -278,21 +284,46 @@ mod tests {
 
     #[test]
     fn the_first_job_index_that_is_set_is_used() {
-        assert_eq!(index_from_env(4, env(&[("JOB_COMPLETION_INDEX", "3"), ("SLURM_ARRAY_TASK_ID", "1"), ("SLURM_ARRAY_TASK_MIN", "0")])).unwrap(), 3);
-        assert_eq!(index_from_env(4, env(&[("SLURM_ARRAY_TASK_ID", "12"), ("SLURM_ARRAY_TASK_MIN", "10"), ("AWS_BATCH_JOB_ARRAY_INDEX", "0")])).unwrap(), 2);
+        assert_eq!(
+            index_from_env(4, env(&[("JOB_COMPLETION_INDEX", "3"), ("SLURM_ARRAY_TASK_ID", "1"), ("SLURM_ARRAY_TASK_MIN", "0")])).unwrap(),
+            3
+        );
+        assert_eq!(
+            index_from_env(4, env(&[("SLURM_ARRAY_TASK_ID", "12"), ("SLURM_ARRAY_TASK_MIN", "10"), ("AWS_BATCH_JOB_ARRAY_INDEX", "0")]))
+                .unwrap(),
+            2
+        );
         assert_eq!(index_from_env(4, env(&[("AWS_BATCH_JOB_ARRAY_INDEX", "0")])).unwrap(), 0);
     }
 
     #[test]
     fn a_missing_unreadable_or_out_of_range_index_is_refused() {
         assert!(refusal(4, &[]).starts_with("--shards 4: no job index in the environment (set JOB_COMPLETION_INDEX,"));
-        assert_eq!(refusal(4, &[("JOB_COMPLETION_INDEX", "4")]), "--shards 4: index 4 (from JOB_COMPLETION_INDEX) is out of range: need 0 <= index < 4");
-        assert_eq!(refusal(4, &[("JOB_COMPLETION_INDEX", "x\u{1b}")]), "--shards 4: JOB_COMPLETION_INDEX=\"x\\u{1b}\" is not a job index (a number from 0)");
-        assert_eq!(refusal(4, &[("JOB_COMPLETION_INDEX", "-1")]), "--shards 4: JOB_COMPLETION_INDEX=\"-1\" is not a job index (a number from 0)");
+        assert_eq!(
+            refusal(4, &[("JOB_COMPLETION_INDEX", "4")]),
+            "--shards 4: index 4 (from JOB_COMPLETION_INDEX) is out of range: need 0 <= index < 4"
+        );
+        assert_eq!(
+            refusal(4, &[("JOB_COMPLETION_INDEX", "x\u{1b}")]),
+            "--shards 4: JOB_COMPLETION_INDEX=\"x\\u{1b}\" is not a job index (a number from 0)"
+        );
+        assert_eq!(
+            refusal(4, &[("JOB_COMPLETION_INDEX", "-1")]),
+            "--shards 4: JOB_COMPLETION_INDEX=\"-1\" is not a job index (a number from 0)"
+        );
         assert_eq!(refusal(4, &[("SLURM_ARRAY_TASK_ID", "3")]), "--shards 4: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_MIN is not");
-        assert_eq!(refusal(4, &[("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_MIN", "5")]), "--shards 4: SLURM_ARRAY_TASK_ID=3 is below SLURM_ARRAY_TASK_MIN=5");
-        assert_eq!(refusal(2, &[("SLURM_ARRAY_TASK_ID", "7"), ("SLURM_ARRAY_TASK_MIN", "5")]), "--shards 2: index 2 (from SLURM_ARRAY_TASK_ID=7 minus SLURM_ARRAY_TASK_MIN=5) is out of range: need 0 <= index < 2");
-        assert_eq!(refusal(2, &[("AWS_BATCH_JOB_ARRAY_INDEX", "")]), "--shards 2: AWS_BATCH_JOB_ARRAY_INDEX=\"\" is not a job index (a number from 0)");
+        assert_eq!(
+            refusal(4, &[("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_MIN", "5")]),
+            "--shards 4: SLURM_ARRAY_TASK_ID=3 is below SLURM_ARRAY_TASK_MIN=5"
+        );
+        assert_eq!(
+            refusal(2, &[("SLURM_ARRAY_TASK_ID", "7"), ("SLURM_ARRAY_TASK_MIN", "5")]),
+            "--shards 2: index 2 (from SLURM_ARRAY_TASK_ID=7 minus SLURM_ARRAY_TASK_MIN=5) is out of range: need 0 <= index < 2"
+        );
+        assert_eq!(
+            refusal(2, &[("AWS_BATCH_JOB_ARRAY_INDEX", "")]),
+            "--shards 2: AWS_BATCH_JOB_ARRAY_INDEX=\"\" is not a job index (a number from 0)"
+        );
     }
 
     #[test]

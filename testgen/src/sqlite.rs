@@ -62,7 +62,10 @@ impl Db {
         let conn = Connection::open(path).map_err(err)?;
         // Bulk load: no journal while filling (the file is a temporary until
         // the run publishes it), rollback journal mode when done.
-        conn.execute_batch("PRAGMA page_size=4096; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;").map_err(err)?;
+        conn.execute_batch(
+            "PRAGMA page_size=4096; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;",
+        )
+        .map_err(err)?;
         // Tables first; secondary indexes are built after the bulk load
         // (one sort each instead of a random B-tree insert per row).
         let (tables, indexes) = split_indexes(ddl);
@@ -122,15 +125,21 @@ impl Db {
         self.conn.execute_batch(&self.indexes).map_err(|e| self.err(e))?;
         self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))?;
         let names: Vec<String> = {
-            let mut stmt = self.conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").map_err(|e| self.err(e))?;
+            let mut stmt = self
+                .conn
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+                .map_err(|e| self.err(e))?;
             let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
             rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))?
         };
         let inserted = self.counts.borrow();
-        let counts: Vec<(String, u64)> = names.into_iter().map(|n| {
-            let c = inserted.get(&n).copied().unwrap_or(0);
-            (n, c)
-        }).collect();
+        let counts: Vec<(String, u64)> = names
+            .into_iter()
+            .map(|n| {
+                let c = inserted.get(&n).copied().unwrap_or(0);
+                (n, c)
+            })
+            .collect();
         drop(inserted);
         // A v13 daemon opens its database with journal_mode=WAL, which is
         // recorded in the file header (bytes 18 and 19 are 2). Switching to
@@ -163,8 +172,10 @@ impl Check {
         // connection would create -wal/-shm files beside it (while the archive
         // is reading the tree)
         use rusqlite::OpenFlags as F;
-        let uri = thrum_io::uri::immutable(&self.path).ok_or_else(|| Error::Usage(format!("{}: the path is not valid UTF-8", self.path.display())))?;
-        let conn = Connection::open_with_flags(uri, F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_URI | F::SQLITE_OPEN_NO_MUTEX).map_err(err)?;
+        let uri = thrum_io::uri::immutable(&self.path)
+            .ok_or_else(|| Error::Usage(format!("{}: the path is not valid UTF-8", self.path.display())))?;
+        let conn =
+            Connection::open_with_flags(uri, F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_URI | F::SQLITE_OPEN_NO_MUTEX).map_err(err)?;
         let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(err)?;
         if check != "ok" {
             return Err(Error::Integrity { path: self.path.clone(), detail: check });
@@ -172,7 +183,8 @@ impl Check {
         let mut stmt = conn.prepare("PRAGMA foreign_key_check").map_err(err)?;
         let mut rows = stmt.query([]).map_err(err)?;
         if let Some(r) = rows.next().map_err(err)? {
-            let detail = format!("foreign key violation in table {} row {:?}", r.get::<_, String>(0).unwrap_or_default(), r.get::<_, i64>(1).ok());
+            let detail =
+                format!("foreign key violation in table {} row {:?}", r.get::<_, String>(0).unwrap_or_default(), r.get::<_, i64>(1).ok());
             return Err(Error::Integrity { path: self.path.clone(), detail });
         }
         Ok(())

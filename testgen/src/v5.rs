@@ -6,10 +6,10 @@ use crate::error::{IoContext, Result};
 use crate::sqlite::Db;
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use thrum_gen::Era;
 use thrum_gen::render::Scratch;
 use thrum_gen::rows;
 use thrum_gen::v5;
+use thrum_gen::Era;
 use thrum_gen::Plan;
 use thrum_schemas::catalogue::{self as cat, Cell};
 
@@ -37,7 +37,10 @@ pub fn write_tree(plan: &Plan, thrum_dir: &Path, mut progress: impl FnMut(u64)) 
     w.flush().ctx("write", &path)?;
 
     let db = Db::create_with(&thrum_dir.join("var").join("messages.db"), thrum_schemas::sql::V5)?;
-    db.insert(&cat::SCHEMA_VERSION, &[Cell::Int(thrum_schemas::LEGACY_SCHEMA_VERSION), Cell::owned(thrum_schemas::time::sqlite_datetime(plan.profile.window_start))])?;
+    db.insert(
+        &cat::SCHEMA_VERSION,
+        &[Cell::Int(thrum_schemas::LEGACY_SCHEMA_VERSION), Cell::owned(thrum_schemas::time::sqlite_datetime(plan.profile.window_start))],
+    )?;
     let mut ins = db.inserter()?;
     rows::message_rows_in(plan, Era::V5, 0..plan.profile.messages, |t, row| ins.insert(t, row))?;
     v5::thread_rows(plan, &threads, |row| db.insert_into("threads", v5::THREADS_COLUMNS, row))?;

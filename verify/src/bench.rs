@@ -101,7 +101,11 @@ impl Bench {
         let _ = writeln!(s, "  extraction (once, untimed below): {:.1} ms", self.extract_ms);
         let _ = writeln!(s, "  verdict: {} ({} error findings)", if self.consistent { "consistent" } else { "INCONSISTENT" }, self.errors);
         let _ = writeln!(s, "\n  {:>5}  {:>10}  {:>10}  {:>10}  {:>10}", "runs", "min ms", "median ms", "p95 ms", "max ms");
-        let _ = writeln!(s, "  {:>5}  {:>10.1}  {:>10.1}  {:>10.1}  {:>10.1}", self.runs, self.min_ms, self.median_ms, self.p95_ms, self.max_ms);
+        let _ = writeln!(
+            s,
+            "  {:>5}  {:>10.1}  {:>10.1}  {:>10.1}  {:>10.1}",
+            self.runs, self.min_ms, self.median_ms, self.p95_ms, self.max_ms
+        );
         let _ = writeln!(s, "\n  median per phase:");
         for (n, v) in &self.phases_median_ms {
             let _ = writeln!(s, "    {n:<18} {v:>8.1} ms");

@@ -43,7 +43,16 @@ pub struct TableStats {
 
 impl TableStats {
     pub fn new(table: &str, check: &str) -> TableStats {
-        TableStats { table: table.into(), check: check.into(), rows_db: 0, rows_expected: None, missing: 0, extra: 0, differing: 0, other: 0 }
+        TableStats {
+            table: table.into(),
+            check: check.into(),
+            rows_db: 0,
+            rows_expected: None,
+            missing: 0,
+            extra: 0,
+            differing: 0,
+            other: 0,
+        }
     }
     pub fn clean(&self) -> bool {
         self.missing == 0 && self.extra == 0 && self.differing == 0 && self.other == 0
@@ -148,7 +157,10 @@ fn plausibility(t: &Table, row: &[Val], spans: &SessionSpan) -> Option<(String, 
                     if first.is_some_and(|f| s < f) || last.is_some_and(|l| s > l) {
                         let f = first.map(thrum_schemas::time::rfc3339_nano).unwrap_or_default();
                         let l = last.map(thrum_schemas::time::rfc3339_nano).unwrap_or_default();
-                        Some((format!("'' or a time between its first session start {f} and its sessions' latest last_seen_at {l}"), seen.to_string()))
+                        Some((
+                            format!("'' or a time between its first session start {f} and its sessions' latest last_seen_at {l}"),
+                            seen.to_string(),
+                        ))
                     } else {
                         None
                     }
@@ -161,12 +173,16 @@ fn plausibility(t: &Table, row: &[Val], spans: &SessionSpan) -> Option<(String, 
 
 /// `row_extra`: a database row the replay did not produce.
 fn row_extra(t: &Table, r: &[Val]) -> Finding {
-    Finding::new(Kind::RowExtra, format!("database row not produced by the replay: {}", row_text(t, r))).table(t.name).key(describe_key(t, r))
+    Finding::new(Kind::RowExtra, format!("database row not produced by the replay: {}", row_text(t, r)))
+        .table(t.name)
+        .key(describe_key(t, r))
 }
 
 /// `row_missing`: a replayed row the database lacks.
 fn row_missing(t: &Table, r: &[Val]) -> Finding {
-    Finding::new(Kind::RowMissing, format!("row produced by the replay is missing from the database: {}", row_text(t, r))).table(t.name).key(describe_key(t, r))
+    Finding::new(Kind::RowMissing, format!("row produced by the replay is missing from the database: {}", row_text(t, r)))
+        .table(t.name)
+        .key(describe_key(t, r))
 }
 
 /// The findings of a database row `a` and the replayed row `b` of the same
@@ -252,7 +268,10 @@ pub fn compare_projected(db: &Connection, replayed: &Connection, findings: &mut 
     let spans = match SessionSpan::load(db) {
         Ok(s) => s,
         Err(e) => {
-            findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read the sessions the agents' last_seen_at is judged against: {e}")).table("sessions"));
+            findings.push(
+                Finding::new(Kind::TableUnreadable, format!("cannot read the sessions the agents' last_seen_at is judged against: {e}"))
+                    .table("sessions"),
+            );
             SessionSpan { map: HashMap::new(), unavailable: true }
         }
     };
@@ -285,7 +304,13 @@ fn has_table(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
 }
 
 /// Compares one table by loading both sides whole and sorting them.
-pub fn compare_table_loaded(t: &Table, db: &Connection, replayed: &Connection, spans: &SessionSpan, findings: &mut Findings) -> rusqlite::Result<TableStats> {
+pub fn compare_table_loaded(
+    t: &Table,
+    db: &Connection,
+    replayed: &Connection,
+    spans: &SessionSpan,
+    findings: &mut Findings,
+) -> rusqlite::Result<TableStats> {
     let cols = col_names(t);
     let pk = idx(t, t.primary_key);
     // a replay into a migrated-shaped database has no `threads`: no rows
@@ -462,7 +487,10 @@ mod tests {
                     Val::BadText(b) | Val::Blob(b) => rusqlite::types::Value::Blob(b.clone()),
                 })
                 .collect();
-            let _ = c.execute(&format!("INSERT OR IGNORE INTO {} ({}) VALUES ({ph})", t.name, col_names(t).join(", ")), rusqlite::params_from_iter(vals));
+            let _ = c.execute(
+                &format!("INSERT OR IGNORE INTO {} ({}) VALUES ({ph})", t.name, col_names(t).join(", ")),
+                rusqlite::params_from_iter(vals),
+            );
         }
         c
     }
@@ -485,11 +513,16 @@ mod tests {
     fn rows() -> impl proptest::strategy::Strategy<Value = Vec<(&'static str, Vec<Val>)>> {
         use proptest::prelude::*;
         let names: Vec<&'static str> = catalogue::projected().map(|t| t.name).collect();
-        prop::collection::vec((prop::sample::select(names), prop::collection::vec(cell(), 14)), 0..40)
-            .prop_map(|v| v.into_iter().map(|(t, mut r)| (t, {
-                r.truncate(table_of(t).columns.len());
-                r
-            })).collect())
+        prop::collection::vec((prop::sample::select(names), prop::collection::vec(cell(), 14)), 0..40).prop_map(|v| {
+            v.into_iter()
+                .map(|(t, mut r)| {
+                    (t, {
+                        r.truncate(table_of(t).columns.len());
+                        r
+                    })
+                })
+                .collect()
+        })
     }
 
     proptest::proptest! {
@@ -519,7 +552,25 @@ mod tests {
 
     fn message(id: Val, body: &str) -> (&'static str, Vec<Val>) {
         let n = Val::Null;
-        ("messages", vec![id, n.clone(), t("a"), t("s"), t("T"), n.clone(), t("f"), t(body), n.clone(), Val::Int(0), n.clone(), n.clone(), n, Val::Int(0)])
+        (
+            "messages",
+            vec![
+                id,
+                n.clone(),
+                t("a"),
+                t("s"),
+                t("T"),
+                n.clone(),
+                t("f"),
+                t(body),
+                n.clone(),
+                Val::Int(0),
+                n.clone(),
+                n.clone(),
+                n,
+                Val::Int(0),
+            ],
+        )
     }
 
     #[test]
@@ -555,7 +606,14 @@ mod tests {
         let agents = table("agents").unwrap();
         let rep = vec![vec![t("a"), t("agent"), t("r"), t("m"), t(""), t(""), t(start), t("")]];
         let mut f = Findings::new(0);
-        for (seen, ok) in [("", true), ("2026-01-01T00:10:00Z", true), (end, true), ("2026-01-01T01:00:01Z", false), ("2025-12-31T00:00:00Z", false), ("junk", false)] {
+        for (seen, ok) in [
+            ("", true),
+            ("2026-01-01T00:10:00Z", true),
+            (end, true),
+            ("2026-01-01T01:00:01Z", false),
+            ("2025-12-31T00:00:00Z", false),
+            ("junk", false),
+        ] {
             let db = vec![vec![t("a"), t("agent"), t("r"), t("m"), t(""), t(""), t(start), t(seen)]];
             assert_eq!(compare_rows(agents, &db, &rep, &spans, &mut f).clean(), ok, "{seen}");
         }

@@ -25,8 +25,16 @@ pub enum WalStatus {
     Absent,
     /// A WAL with a valid header; `frames` frames are valid (salts and
     /// cumulative checksums), of which the first `committed` end in a commit.
-    Valid { bytes: u64, page_size: u32, frames: u64, committed: u64 },
-    Invalid { bytes: u64, reason: String },
+    Valid {
+        bytes: u64,
+        page_size: u32,
+        frames: u64,
+        committed: u64,
+    },
+    Invalid {
+        bytes: u64,
+        reason: String,
+    },
 }
 
 /// The `-wal` path of a database path.
@@ -186,10 +194,13 @@ pub fn check_wal_mode(db: &Path, rel: &str, findings: &mut Findings) {
             v => v.to_string(),
         };
         findings.push(
-            Finding::new(Kind::DatabaseNotWal, "the database header does not say WAL: a v13 daemon opens its database with journal_mode=WAL, which the header keeps")
-                .file(rel)
-                .column("header bytes 18-19")
-                .values("2 (WAL), 2 (WAL)", format!("{}, {}", mode(h.versions.0), mode(h.versions.1))),
+            Finding::new(
+                Kind::DatabaseNotWal,
+                "the database header does not say WAL: a v13 daemon opens its database with journal_mode=WAL, which the header keeps",
+            )
+            .file(rel)
+            .column("header bytes 18-19")
+            .values("2 (WAL), 2 (WAL)", format!("{}, {}", mode(h.versions.0), mode(h.versions.1))),
         );
     }
 }

@@ -70,7 +70,9 @@ pub enum InputError {
         reason: String,
     },
     /// A v5 tree given to `verify replay`.
-    #[error("{path}: this is a v5 layout (messages.jsonl, no events.jsonl); expected a v13 .thrum/ — use `verify migrate` for v5 fixtures")]
+    #[error(
+        "{path}: this is a v5 layout (messages.jsonl, no events.jsonl); expected a v13 .thrum/ — use `verify migrate` for v5 fixtures"
+    )]
     V5Layout {
         /// The input.
         path: PathBuf,

@@ -219,12 +219,28 @@ mod tests {
     fn strings_escape_as_go_does() {
         let mut out = String::new();
         push_str(&mut out, "a\"b\\c\u{8}\u{c}\n\r\t\u{1}\u{1f}\u{7f}<>&\u{2028}\u{2029}\u{e9}\u{1f600}");
-        assert_eq!(out, r#""a\"b\\c\b\f\n\r\t\u0001\u001f"#.to_owned() + "\u{7f}" + r#"\u003c\u003e\u0026\u2028\u2029"# + "\u{e9}\u{1f600}\"");
+        assert_eq!(
+            out,
+            r#""a\"b\\c\b\f\n\r\t\u0001\u001f"#.to_owned() + "\u{7f}" + r#"\u003c\u003e\u0026\u2028\u2029"# + "\u{e9}\u{1f600}\""
+        );
     }
 
     #[test]
     fn numbers_print_as_go_prints_them() {
-        let cases = [("1", "1"), ("-0", "-0"), ("1.0", "1"), ("0.5", "0.5"), ("1e20", "100000000000000000000"), ("1e21", "1e+21"), ("0.000001", "0.000001"), ("1e-7", "1e-7"), ("1.5e-7", "1.5e-7"), ("-2.5e300", "-2.5e+300"), ("9223372036854775807", "9223372036854775807"), ("18446744073709551615", "18446744073709551615")];
+        let cases = [
+            ("1", "1"),
+            ("-0", "-0"),
+            ("1.0", "1"),
+            ("0.5", "0.5"),
+            ("1e20", "100000000000000000000"),
+            ("1e21", "1e+21"),
+            ("0.000001", "0.000001"),
+            ("1e-7", "1e-7"),
+            ("1.5e-7", "1.5e-7"),
+            ("-2.5e300", "-2.5e+300"),
+            ("9223372036854775807", "9223372036854775807"),
+            ("18446744073709551615", "18446744073709551615"),
+        ];
         for (input, go) in cases {
             let v: Value = serde_json::from_str(input).unwrap();
             let mut out = String::new();
@@ -235,7 +251,11 @@ mod tests {
 
     #[test]
     fn work_context_columns_equal_the_fixture_cells() {
-        let c = |sha: &str, message: &str, files: &[&str]| Commit { sha: sha.into(), message: message.into(), files: files.iter().map(|f| f.to_string()).collect() };
+        let c = |sha: &str, message: &str, files: &[&str]| Commit {
+            sha: sha.into(),
+            message: message.into(),
+            files: files.iter().map(|f| f.to_string()).collect(),
+        };
         let s = |items: &[&str]| items.iter().map(|f| f.to_string()).collect::<Vec<String>>();
         // agent_work_contexts of session ses_01KJSPTT4J90T3Y1XE1WARVDF4
         let commits = [
@@ -246,15 +266,24 @@ mod tests {
             work_context::commits(Some(&commits)),
             r#"[{"sha":"27e1b1ad77efad3e14ebc4e832ca156711abfa22","message":"daemon: add CLI flag parsing","files":["docs/architecture.md"]},{"sha":"16b856cc76cde0b1c77d8b18ab547993ee30b989","message":"daemon: profile JSONL shard rotation","files":["ui/src/components/Thread.tsx"]}]"#
         );
-        assert_eq!(work_context::strings(Some(&s(&["internal/daemon/heartbeat.go", "internal/groups/resolve.go"]))), r#"["internal/daemon/heartbeat.go","internal/groups/resolve.go"]"#);
+        assert_eq!(
+            work_context::strings(Some(&s(&["internal/daemon/heartbeat.go", "internal/groups/resolve.go"]))),
+            r#"["internal/daemon/heartbeat.go","internal/groups/resolve.go"]"#
+        );
         // ses_01KJQN3MAKPZW76N0D03SQ7VA9: files in the commit's order, not sorted
         let commits = [c("0f36e4a6bbbefbee4ba551f0482a091487ed5518", "daemon: migrate CLI flag parsing", &["go.mod", "Makefile"])];
-        assert_eq!(work_context::commits(Some(&commits)), r#"[{"sha":"0f36e4a6bbbefbee4ba551f0482a091487ed5518","message":"daemon: migrate CLI flag parsing","files":["go.mod","Makefile"]}]"#);
+        assert_eq!(
+            work_context::commits(Some(&commits)),
+            r#"[{"sha":"0f36e4a6bbbefbee4ba551f0482a091487ed5518","message":"daemon: migrate CLI flag parsing","files":["go.mod","Makefile"]}]"#
+        );
         assert_eq!(work_context::strings(Some(&s(&[]))), "[]");
         assert_eq!(work_context::strings(Some(&s(&["Makefile", "go.mod"]))), r#"["Makefile","go.mod"]"#);
         assert_eq!(work_context::commits(Some(&[])), "[]");
         // an absent list, and text the fixture's lists do not hold
         assert_eq!((work_context::commits(None), work_context::strings(None)), ("null".to_owned(), "null".to_owned()));
-        assert_eq!(work_context::commits(Some(&[c("s", "fix <a> & \u{e9}", &["\u{2028}"])])), "[{\"sha\":\"s\",\"message\":\"fix \\u003ca\\u003e \\u0026 \u{e9}\",\"files\":[\"\\u2028\"]}]");
+        assert_eq!(
+            work_context::commits(Some(&[c("s", "fix <a> & \u{e9}", &["\u{2028}"])])),
+            "[{\"sha\":\"s\",\"message\":\"fix \\u003ca\\u003e \\u0026 \u{e9}\",\"files\":[\"\\u2028\"]}]"
+        );
     }
 }

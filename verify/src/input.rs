@@ -59,7 +59,9 @@ pub fn require_archive(path: &Path) -> Result<(), InputError> {
             None => Err(InputError::NotFound { path: path.to_path_buf() }),
         },
         Err(e) => Err(InputError::io(path, e)),
-        Ok(m) if !m.is_file() => Err(InputError::WrongKind { path: path.to_path_buf(), found: describe(path).unwrap_or_default(), expected: EXPECTED }),
+        Ok(m) if !m.is_file() => {
+            Err(InputError::WrongKind { path: path.to_path_buf(), found: describe(path).unwrap_or_default(), expected: EXPECTED })
+        }
         Ok(_) if !extract::looks_like_archive(path) => Err(InputError::WrongKind {
             path: path.to_path_buf(),
             found: format!("{} without a zstd or gzip header", describe(path).unwrap_or_default()),
@@ -128,7 +130,9 @@ impl Tree {
         match thrum_io::regular::regular_metadata(&p) {
             Ok(_) => Ok(p),
             Err(e) => Err(match (&self.archive, e.kind()) {
-                (Some(a), std::io::ErrorKind::NotFound) => InputError::MissingEntry { archive: a.clone(), entry: format!(".thrum/{REL}"), expected: "the SQLite database" },
+                (Some(a), std::io::ErrorKind::NotFound) => {
+                    InputError::MissingEntry { archive: a.clone(), entry: format!(".thrum/{REL}"), expected: "the SQLite database" }
+                }
                 _ => db_file_error(&self.shown(REL), &p, e),
             }),
         }
@@ -183,7 +187,11 @@ pub fn open(path: &Path, limits: &Limits) -> Result<Tree, InputError> {
 /// used: missing, not a regular file (saying what it is), or unreadable.
 pub fn db_file_error(shown: &Path, path: &Path, e: std::io::Error) -> InputError {
     if let Some(nr) = thrum_io::regular::not_regular(&e) {
-        return InputError::WrongKind { path: shown.to_path_buf(), found: nr.found.clone(), expected: "a SQLite database (a regular file)" };
+        return InputError::WrongKind {
+            path: shown.to_path_buf(),
+            found: nr.found.clone(),
+            expected: "a SQLite database (a regular file)",
+        };
     }
     if e.kind() == std::io::ErrorKind::NotFound && !thrum_io::regular::exists_at_all(path) {
         return InputError::MissingDatabase { path: shown.to_path_buf() };

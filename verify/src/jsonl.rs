@@ -69,7 +69,13 @@ pub enum RawLine<'a> {
 /// skipped silently; a line that does not decode is reported and skipped; an
 /// event of a type the format does not define is kept (the projection
 /// ignores it) and reported as the warning `event_type_unknown`.
-pub fn decode_line<'a>(no: u64, line: RawLine<'a>, terminated: bool, info: &mut EventFile, findings: &mut Vec<Finding>) -> Option<(&'a str, Event)> {
+pub fn decode_line<'a>(
+    no: u64,
+    line: RawLine<'a>,
+    terminated: bool,
+    info: &mut EventFile,
+    findings: &mut Vec<Finding>,
+) -> Option<(&'a str, Event)> {
     let rel = info.rel.as_str();
     info.lines = no;
     let raw = match line {
@@ -79,9 +85,12 @@ pub fn decode_line<'a>(no: u64, line: RawLine<'a>, terminated: bool, info: &mut 
             }
             info.unparsable += 1;
             findings.push(
-                Finding::new(Kind::JsonlLineTooLong, format!("line skipped: {len} bytes, over the reader's limit of {MAX_LINE_BYTES} bytes (1 MiB)"))
-                    .at(rel, no)
-                    .values(format!("at most {MAX_LINE_BYTES} bytes"), format!("{len} bytes")),
+                Finding::new(
+                    Kind::JsonlLineTooLong,
+                    format!("line skipped: {len} bytes, over the reader's limit of {MAX_LINE_BYTES} bytes (1 MiB)"),
+                )
+                .at(rel, no)
+                .values(format!("at most {MAX_LINE_BYTES} bytes"), format!("{len} bytes")),
             );
             return None;
         }
@@ -113,11 +122,14 @@ pub fn decode_line<'a>(no: u64, line: RawLine<'a>, terminated: bool, info: &mut 
             info.events += 1;
             if matches!(event.payload, Payload::Unknown) && !event.envelope.event_type.is_empty() {
                 findings.push(
-                    Finding::new(Kind::EventTypeUnknown, format!("event type {:?} is not defined by the format; the projection ignores it", event.envelope.event_type))
-                        .at(rel, no)
-                        .key(format!("event_id={}", event.envelope.event_id.as_deref().unwrap_or("")))
-                        .column("type")
-                        .actual(event.envelope.event_type.clone()),
+                    Finding::new(
+                        Kind::EventTypeUnknown,
+                        format!("event type {:?} is not defined by the format; the projection ignores it", event.envelope.event_type),
+                    )
+                    .at(rel, no)
+                    .key(format!("event_id={}", event.envelope.event_id.as_deref().unwrap_or("")))
+                    .column("type")
+                    .actual(event.envelope.event_type.clone()),
                 );
             }
             Some((text, event))
@@ -169,7 +181,8 @@ pub fn event_files(tree: &Tree, findings: &mut Findings) -> Result<Vec<Source>, 
     } else if let Some(found) = crate::input::describe(&events) {
         findings.push(not_regular_finding(".thrum/events.jsonl", &found, "every non-message event is lost"));
     } else {
-        findings.push(Finding::new(Kind::FileMissing, "events.jsonl is missing; every non-message event is lost").file(".thrum/events.jsonl"));
+        findings
+            .push(Finding::new(Kind::FileMissing, "events.jsonl is missing; every non-message event is lost").file(".thrum/events.jsonl"));
     }
     let dir = tree.path("messages");
     if dir.is_dir() {

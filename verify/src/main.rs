@@ -4,8 +4,8 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use verify::checks::Mode;
 use thrum_io::cli::LimitArgs;
+use verify::checks::Mode;
 use verify::cleanup;
 use verify::report::{escape, EXIT_CONSISTENT, EXIT_UNUSABLE};
 
@@ -18,8 +18,6 @@ struct Cli {
     cmd: Cmd,
 }
 
-
-
 #[derive(Subcommand)]
 enum Cmd {
     /// Verifies a v13 fixture: JSONL replay vs its SQLite database, plus every other check.
@@ -28,7 +26,9 @@ enum Cmd {
     /// row and column by column, with the fixture's var/messages.db; also checks the
     /// events table, local-only tables, identities/context, schema, integrity, and the
     /// manifest / SHA256SUMS beside an archive.
-    #[command(after_help = "PATH is a .tar.zst or .tar.gz archive (extracted safely into a temporary directory), a directory containing .thrum/, or a .thrum directory.\n\nManifest lookup: for an archive DIR/X.tar.zst, the DIR/manifest*.json whose archive.path is X.tar.zst, and DIR/SHA256SUMS; for a directory input, BASE/manifest.json beside .thrum/.\n\nExit codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a stable `kind`)\n  2  unusable input: PATH missing, not an archive or .thrum tree, a refused archive entry, no or corrupt var/messages.db, or a v5 layout (use `verify migrate`)")]
+    #[command(
+        after_help = "PATH is a .tar.zst or .tar.gz archive (extracted safely into a temporary directory), a directory containing .thrum/, or a .thrum directory.\n\nManifest lookup: for an archive DIR/X.tar.zst, the DIR/manifest*.json whose archive.path is X.tar.zst, and DIR/SHA256SUMS; for a directory input, BASE/manifest.json beside .thrum/.\n\nExit codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a stable `kind`)\n  2  unusable input: PATH missing, not an archive or .thrum tree, a refused archive entry, no or corrupt var/messages.db, or a v5 layout (use `verify migrate`)"
+    )]
     Replay {
         /// Archive or directory to verify.
         path: PathBuf,
@@ -59,7 +59,9 @@ enum Cmd {
     /// altered beyond the documented changes, the migrated JSONL replays into the migrated
     /// database, only the known schema differences from a fresh v13 database, and a second
     /// run changes nothing.
-    #[command(after_help = "PATH is a v5 fixture: a .tar.zst/.tar.gz archive or a directory with .thrum/messages.jsonl and var/messages.db at schema 5. The input is never modified; the migration runs on a copy.\n\nExit codes:\n  0  migrated and proven consistent\n  1  findings (listed with stable kinds); the tree is still written to --out\n  2  unusable input: not a v5 layout, no or corrupt database, refused archive, or --out already exists")]
+    #[command(
+        after_help = "PATH is a v5 fixture: a .tar.zst/.tar.gz archive or a directory with .thrum/messages.jsonl and var/messages.db at schema 5. The input is never modified; the migration runs on a copy.\n\nExit codes:\n  0  migrated and proven consistent\n  1  findings (listed with stable kinds); the tree is still written to --out\n  2  unusable input: not a v5 layout, no or corrupt database, refused archive, or --out already exists"
+    )]
     Migrate {
         /// The v5 archive or directory.
         path: PathBuf,
@@ -85,7 +87,9 @@ enum Cmd {
     /// devices, FIFOs, duplicate paths, oversize entries, GNU long-name/long-link and PAX
     /// headers over 64 KiB, and total expansion over the limits (checked against what each
     /// header declares, before its data is read). DEST is complete or absent.
-    #[command(after_help = "ARCHIVE is a .tar.zst or .tar.gz (detected by magic bytes). DEST must not exist; extraction goes to a temporary directory beside DEST which is renamed into place.\n\nExit codes:\n  0  extracted\n  2  refused (the message names the offending entry) or unreadable archive, or DEST exists")]
+    #[command(
+        after_help = "ARCHIVE is a .tar.zst or .tar.gz (detected by magic bytes). DEST must not exist; extraction goes to a temporary directory beside DEST which is renamed into place.\n\nExit codes:\n  0  extracted\n  2  refused (the message names the offending entry) or unreadable archive, or DEST exists"
+    )]
     Extract {
         /// The archive.
         archive: PathBuf,
@@ -99,7 +103,9 @@ enum Cmd {
     /// Reads every dataset under parquet/ and compares it with the database in key order,
     /// after inverting the documented type mapping: rows missing, extra or differing, rows
     /// under the wrong date= partition, rows out of key order, layout and schema problems.
-    #[command(after_help = "PATH is a fixtures directory holding parquet/ and thrum-fixture.tar.zst (extracted safely), or with --db a parquet/ directory or its parent.\n\nExit codes:\n  0  every table equal\n  1  differences (listed per table with key and column), or a Parquet file that cannot be read\n  2  unusable input: no parquet/ directory, no archive or database\n\nA Parquet file that cannot be read is the finding parquet_unreadable (exit 1), as in `verify replay`.")]
+    #[command(
+        after_help = "PATH is a fixtures directory holding parquet/ and thrum-fixture.tar.zst (extracted safely), or with --db a parquet/ directory or its parent.\n\nExit codes:\n  0  every table equal\n  1  differences (listed per table with key and column), or a Parquet file that cannot be read\n  2  unusable input: no parquet/ directory, no archive or database\n\nA Parquet file that cannot be read is the finding parquet_unreadable (exit 1), as in `verify replay`."
+    )]
     Parquet {
         /// Fixtures directory (or parquet/ directory with --db).
         path: PathBuf,
@@ -116,7 +122,9 @@ enum Cmd {
     ///
     /// Times the full verification (replay + diff + all checks) of an input over several
     /// runs and prints runs, min, median and p95 (extraction happens once, before timing).
-    #[command(after_help = "Exit codes:\n  0  timed (the verdict of the fixture is printed but does not change the exit code)\n  2  unusable input")]
+    #[command(
+        after_help = "Exit codes:\n  0  timed (the verdict of the fixture is printed but does not change the exit code)\n  2  unusable input"
+    )]
     Bench {
         /// Archive or directory to verify.
         path: PathBuf,
@@ -160,7 +168,9 @@ impl Cmd {
     /// The paths the command names in its error context.
     fn paths(&self) -> Vec<PathBuf> {
         match self {
-            Cmd::Replay { path, .. } | Cmd::Migrate { path, .. } | Cmd::Parquet { path, .. } | Cmd::Bench { path, .. } => vec![path.clone()],
+            Cmd::Replay { path, .. } | Cmd::Migrate { path, .. } | Cmd::Parquet { path, .. } | Cmd::Bench { path, .. } => {
+                vec![path.clone()]
+            }
             Cmd::Extract { archive, .. } => vec![archive.clone()],
         }
     }

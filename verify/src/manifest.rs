@@ -109,7 +109,10 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
             }
             if found.is_none() {
                 for b in &broken {
-                    findings.push(Finding::new(Kind::ManifestInvalid, "manifest is not valid JSON (it may be this archive's)").file(b.display().to_string()));
+                    findings.push(
+                        Finding::new(Kind::ManifestInvalid, "manifest is not valid JSON (it may be this archive's)")
+                            .file(b.display().to_string()),
+                    );
                 }
             }
             check_checksums(dir, Some(&name), findings, &mut out, &mut digests);
@@ -142,7 +145,8 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
     let mfile = path.display().to_string();
     out.manifest = Some(path);
     let mismatch = |field: String, msg: &str| Finding::new(Kind::ManifestMismatch, msg.to_string()).file(mfile.clone()).column(field);
-    let invalid = |field: &str, msg: &str| Finding::new(Kind::ManifestInvalid, msg.to_string()).file(mfile.clone()).column(field.to_string());
+    let invalid =
+        |field: &str, msg: &str| Finding::new(Kind::ManifestInvalid, msg.to_string()).file(mfile.clone()).column(field.to_string());
 
     for (k, is_ok) in [
         ("generator", m.get("generator").is_some_and(Value::is_string)),
@@ -156,7 +160,9 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
     }
     if let (Some(want), Some(have)) = (m.get("schema_version").and_then(Value::as_i64), schema_version) {
         if want != have {
-            findings.push(mismatch("schema_version".into(), "schema version differs from the database's").values(want.to_string(), have.to_string()));
+            findings.push(
+                mismatch("schema_version".into(), "schema version differs from the database's").values(want.to_string(), have.to_string()),
+            );
         }
     }
 
@@ -169,7 +175,8 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
                         findings.push(mismatch("archive.sha256".into(), "archive digest differs").values(sha, have));
                     }
                     if have_size != size {
-                        findings.push(mismatch("archive.size".into(), "archive size differs").values(size.to_string(), have_size.to_string()));
+                        findings
+                            .push(mismatch("archive.size".into(), "archive size differs").values(size.to_string(), have_size.to_string()));
                     }
                 }
                 Err(e) => findings.push(mismatch("archive".into(), &format!("cannot read the archive: {e}"))),
@@ -219,7 +226,9 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
                             findings.push(mismatch(format!("files[{p}].sha256"), "file digest differs").values(sha.clone(), have));
                         }
                         if have_size != *size {
-                            findings.push(mismatch(format!("files[{p}].size"), "file size differs").values(size.to_string(), have_size.to_string()));
+                            findings.push(
+                                mismatch(format!("files[{p}].size"), "file size differs").values(size.to_string(), have_size.to_string()),
+                            );
                         }
                     }
                     Err(e) => findings.push(mismatch(format!("files[{p}]"), &format!("cannot read: {e}"))),
@@ -241,11 +250,15 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
                     Ok(b) => {
                         let have = count_lines(&b);
                         if have != n {
-                            findings.push(mismatch(format!("counts.files[{p}]"), "line count differs").values(n.to_string(), have.to_string()));
+                            findings
+                                .push(mismatch(format!("counts.files[{p}]"), "line count differs").values(n.to_string(), have.to_string()));
                         }
                     }
                     Err(e) => match thrum_io::regular::not_regular(&e) {
-                        Some(nr) => findings.push(mismatch(format!("counts.files[{p}]"), &format!("counted file is {}; expected a regular file", nr.found))),
+                        Some(nr) => findings.push(mismatch(
+                            format!("counts.files[{p}]"),
+                            &format!("counted file is {}; expected a regular file", nr.found),
+                        )),
                         None => findings.push(mismatch(format!("counts.files[{p}]"), "counted file is absent")),
                     },
                 }
@@ -262,7 +275,11 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
                 };
                 match db.query_row(&format!("SELECT count(*) FROM {}", quote_ident(t)), [], |r| r.get::<_, i64>(0)) {
                     Ok(have) if have as u64 == n => {}
-                    Ok(have) => findings.push(mismatch(format!("counts.tables[{t}]"), "row count differs").table(t.clone()).values(n.to_string(), have.to_string())),
+                    Ok(have) => findings.push(
+                        mismatch(format!("counts.tables[{t}]"), "row count differs")
+                            .table(t.clone())
+                            .values(n.to_string(), have.to_string()),
+                    ),
                     Err(_) => findings.push(mismatch(format!("counts.tables[{t}]"), "counted table does not exist").table(t.clone())),
                 }
             }
@@ -280,7 +297,10 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
                 {
                     Ok(h) => h,
                     Err(e) => {
-                        findings.push(mismatch("counts.messages_per_day".into(), &format!("messages per day cannot be counted: {e}")).table("messages"));
+                        findings.push(
+                            mismatch("counts.messages_per_day".into(), &format!("messages per day cannot be counted: {e}"))
+                                .table("messages"),
+                        );
                         return out;
                     }
                 };
@@ -296,7 +316,11 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
                 for d in want.keys().chain(have.keys()).collect::<std::collections::BTreeSet<_>>() {
                     let (w, h) = (want.get(d).copied().unwrap_or(0), have.get(d).copied().unwrap_or(0));
                     if w != h {
-                        findings.push(mismatch(format!("counts.messages_per_day[{d}]"), "messages on that day differ").table("messages").values(w.to_string(), h.to_string()));
+                        findings.push(
+                            mismatch(format!("counts.messages_per_day[{d}]"), "messages on that day differ")
+                                .table("messages")
+                                .values(w.to_string(), h.to_string()),
+                        );
                     }
                 }
             }
@@ -346,7 +370,9 @@ fn check_checksums(dir: &Path, archive_name: Option<&str>, findings: &mut Findin
         };
         let rp = Path::new(rel);
         if rel.contains('\0') || rp.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
-            findings.push(Finding::new(Kind::ChecksumEntryInvalid, "path must be relative without '..'").at(file.clone(), no).actual(rel.to_string()));
+            findings.push(
+                Finding::new(Kind::ChecksumEntryInvalid, "path must be relative without '..'").at(file.clone(), no).actual(rel.to_string()),
+            );
             continue;
         }
         if archive_name.is_some_and(|a| rel.trim_start_matches("./") == a) {
@@ -355,7 +381,10 @@ fn check_checksums(dir: &Path, archive_name: Option<&str>, findings: &mut Findin
         let target = dir.join(rp);
         if let Err(e) = thrum_io::regular::regular_metadata(&target) {
             match thrum_io::regular::not_regular(&e) {
-                Some(nr) => findings.push(Finding::new(Kind::FileNotRegular, format!("{rel} is {}; expected a regular file (not hashed)", nr.found)).at(file.clone(), no)),
+                Some(nr) => findings.push(
+                    Finding::new(Kind::FileNotRegular, format!("{rel} is {}; expected a regular file (not hashed)", nr.found))
+                        .at(file.clone(), no),
+                ),
                 None => findings.push(Finding::new(Kind::ChecksumFileMissing, format!("{rel} does not exist")).at(file.clone(), no)),
             }
             continue;
@@ -364,7 +393,12 @@ fn check_checksums(dir: &Path, archive_name: Option<&str>, findings: &mut Findin
             Err(_) => findings.push(Finding::new(Kind::ChecksumFileMissing, format!("{rel} cannot be read")).at(file.clone(), no)),
             Ok((have, _)) => {
                 if have != hash {
-                    findings.push(Finding::new(Kind::ChecksumMismatch, format!("{rel}: digest differs")).at(file.clone(), no).key(format!("path={rel}")).values(hash.to_string(), have));
+                    findings.push(
+                        Finding::new(Kind::ChecksumMismatch, format!("{rel}: digest differs"))
+                            .at(file.clone(), no)
+                            .key(format!("path={rel}"))
+                            .values(hash.to_string(), have),
+                    );
                 }
             }
         }

@@ -39,7 +39,11 @@ pub fn locate(path: &Path) -> Result<(PathBuf, PathBuf), InputError> {
     // a parquet/ directory itself: named so, or holding a catalogue table's dataset
     let datasets = thrum_schemas::catalogue::TABLES.iter().any(|t| path.join(t.name).is_dir());
     if !datasets && path.file_name().is_none_or(|n| n != "parquet") {
-        return Err(InputError::WrongKind { path: path.to_path_buf(), found: "a directory without parquet/ or Parquet datasets".into(), expected: EXPECTED_PATH });
+        return Err(InputError::WrongKind {
+            path: path.to_path_buf(),
+            found: "a directory without parquet/ or Parquet datasets".into(),
+            expected: EXPECTED_PATH,
+        });
     }
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -68,7 +72,9 @@ pub fn check_fixture(path: &Path, db: Option<&Path>, limits: &Limits) -> Result<
     if let Some(db) = db {
         match input::describe(db) {
             None => return Err(InputError::NotFound { path: db.to_path_buf() }),
-            Some(found) if !db.is_file() => return Err(InputError::WrongKind { path: db.to_path_buf(), found, expected: "a SQLite database file (--db)" }),
+            Some(found) if !db.is_file() => {
+                return Err(InputError::WrongKind { path: db.to_path_buf(), found, expected: "a SQLite database file (--db)" })
+            }
             Some(_) => {}
         }
     }
@@ -223,7 +229,13 @@ fn error_cause(e: &thrum_parquet::Error) -> String {
 /// The findings and table counts of a snapshot comparison of `dir`, or the
 /// `parquet_unreadable` finding of the error that stopped it; a `parquet`
 /// line in `summary`.
-fn add_outcome(dir: &Path, fixtures: &Path, outcome: &Result<PqReport, thrum_parquet::Error>, f: &mut Findings, summary: &mut BTreeMap<String, serde_json::Value>) -> Vec<TableStats> {
+fn add_outcome(
+    dir: &Path,
+    fixtures: &Path,
+    outcome: &Result<PqReport, thrum_parquet::Error>,
+    f: &mut Findings,
+    summary: &mut BTreeMap<String, serde_json::Value>,
+) -> Vec<TableStats> {
     match outcome {
         Ok(pq) => {
             let state = if pq.is_clean() { "equal to the database" } else { "DIFFER from the database" };

@@ -184,7 +184,15 @@ mod tests {
     use super::*;
 
     fn cand(ts: &str, id: &str, rel: &str, line: u64) -> Candidate {
-        Candidate { timestamp: ts.into(), event_id: id.into(), rel: rel.into(), line, event_type: "x".into(), rule: Rule::OtherConstraint, detail: String::new() }
+        Candidate {
+            timestamp: ts.into(),
+            event_id: id.into(),
+            rel: rel.into(),
+            line,
+            event_type: "x".into(),
+            rule: Rule::OtherConstraint,
+            detail: String::new(),
+        }
     }
 
     #[test]
@@ -218,7 +226,8 @@ mod tests {
         let a = dir.path().join("a.jsonl");
         let b = dir.path().join("b.jsonl");
         std::fs::write(&a, "{\"timestamp\":\"1\",\"event_id\":\"a\"}\n{\"timestamp\":\"3\",\"event_id\":\"c\"}\nnot json\n\n").unwrap();
-        std::fs::write(&b, "{\"timestamp\":\"2\",\"event_id\":\"b\"}\n{\"timestamp\":\"3\",\"event_id\":\"c\"}\n{\"timestamp\":\"4\"}\n").unwrap();
+        std::fs::write(&b, "{\"timestamp\":\"2\",\"event_id\":\"b\"}\n{\"timestamp\":\"3\",\"event_id\":\"c\"}\n{\"timestamp\":\"4\"}\n")
+            .unwrap();
         let files = [(a.as_path(), "a"), (b.as_path(), "b")];
         assert_eq!(count_after(&files, &cand("1", "a", "a", 1), 1 << 20).unwrap(), 4);
         assert_eq!(count_after(&files, &cand("2", "b", "b", 1), 1 << 20).unwrap(), 3);

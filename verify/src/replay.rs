@@ -70,11 +70,11 @@
 //! `replay_event_rejected`.
 
 use crate::findings::{Finding, Findings, Kind};
+use crate::gojson::work_context;
 use crate::rebuild::{Candidate, Rule};
 use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashSet;
-use crate::gojson::work_context;
 use thrum_schemas::events::{AgentUpdate, Event, Payload, WorkContext};
 
 /// A fresh in-memory v13 database with foreign keys on.
@@ -192,8 +192,11 @@ pub fn apply(conn: &Connection, ev: &Event) -> rusqlite::Result<Outcome> {
                     .execute(params![m.message_id, s.kind, s.value])?;
             }
             for r in m.refs.iter().flatten() {
-                conn.prepare_cached("INSERT INTO message_refs (message_id, ref_type, ref_value) VALUES (?1, ?2, ?3)")?
-                    .execute(params![m.message_id, r.kind, r.value])?;
+                conn.prepare_cached("INSERT INTO message_refs (message_id, ref_type, ref_value) VALUES (?1, ?2, ?3)")?.execute(params![
+                    m.message_id,
+                    r.kind,
+                    r.value
+                ])?;
             }
         }
         Payload::MessageEdit(m) => {
@@ -215,8 +218,10 @@ pub fn apply(conn: &Connection, ev: &Event) -> rusqlite::Result<Outcome> {
                         old_structured,
                         nz(m.body.structured.as_deref())
                     ])?;
-                    conn.prepare_cached("UPDATE messages SET body_content = ?1, body_structured = ?2, updated_at = ?3 WHERE message_id = ?4")?
-                        .execute(params![m.body.content, nz(m.body.structured.as_deref()), ts, m.message_id])?;
+                    conn.prepare_cached(
+                        "UPDATE messages SET body_content = ?1, body_structured = ?2, updated_at = ?3 WHERE message_id = ?4",
+                    )?
+                    .execute(params![m.body.content, nz(m.body.structured.as_deref()), ts, m.message_id])?;
                 }
                 None => {
                     out.missing.push(format!("message {}", m.message_id));
@@ -243,9 +248,11 @@ pub fn apply(conn: &Connection, ev: &Event) -> rusqlite::Result<Outcome> {
                 .execute(params![s.session_id, s.agent_id, ts])?;
         }
         Payload::SessionEnd(s) => {
-            let n = conn
-                .prepare_cached("UPDATE sessions SET ended_at = ?1, end_reason = ?2 WHERE session_id = ?3")?
-                .execute(params![ts, nz(s.reason.as_deref()), s.session_id])?;
+            let n = conn.prepare_cached("UPDATE sessions SET ended_at = ?1, end_reason = ?2 WHERE session_id = ?3")?.execute(params![
+                ts,
+                nz(s.reason.as_deref()),
+                s.session_id
+            ])?;
             if n == 0 {
                 out.missing.push(format!("session {}", s.session_id));
             }
@@ -258,8 +265,10 @@ pub fn apply(conn: &Connection, ev: &Event) -> rusqlite::Result<Outcome> {
             }
         }
         Payload::GroupCreate(g) => {
-            conn.prepare_cached("INSERT OR IGNORE INTO groups (group_id, name, description, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)")?
-                .execute(params![g.group_id, g.name, nz(g.description.as_deref()), ts, g.created_by])?;
+            conn.prepare_cached(
+                "INSERT OR IGNORE INTO groups (group_id, name, description, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![g.group_id, g.name, nz(g.description.as_deref()), ts, g.created_by])?;
         }
         Payload::GroupMemberAdd(g) => {
             if group_exists(conn, &g.group_id)? {
@@ -285,11 +294,15 @@ pub fn apply(conn: &Connection, ev: &Event) -> rusqlite::Result<Outcome> {
                 out.missing.push(format!("group {}", g.group_id));
             }
             if let Some(d) = &g.fields.description {
-                conn.prepare_cached("UPDATE groups SET description = ?1, updated_at = ?2 WHERE group_id = ?3")?
-                    .execute(params![nzs(d), ts, g.group_id])?;
+                conn.prepare_cached("UPDATE groups SET description = ?1, updated_at = ?2 WHERE group_id = ?3")?.execute(params![
+                    nzs(d),
+                    ts,
+                    g.group_id
+                ])?;
             }
             if let Some(n) = &g.fields.name {
-                conn.prepare_cached("UPDATE groups SET name = ?1, updated_at = ?2 WHERE group_id = ?3")?.execute(params![n, ts, g.group_id])?;
+                conn.prepare_cached("UPDATE groups SET name = ?1, updated_at = ?2 WHERE group_id = ?3")?
+                    .execute(params![n, ts, g.group_id])?;
             }
         }
         Payload::GroupDelete(g) => {
@@ -512,7 +525,10 @@ impl Replayer {
                     r.ignored += 1;
                 } else {
                     r.rejected += 1;
-                    findings.push(at(Finding::new(Kind::ReplayEventRejected, format!("{} rejected by the projection and rolled back: {err}", ev.envelope.event_type))));
+                    findings.push(at(Finding::new(
+                        Kind::ReplayEventRejected,
+                        format!("{} rejected by the projection and rolled back: {err}", ev.envelope.event_type),
+                    )));
                 }
             }
         }
@@ -560,7 +576,10 @@ mod tests {
         apply(&c, &ev(r#"{"type":"message.create","timestamp":"T1","message_id":"m1","agent_id":"a","session_id":"ses_1","body":{"format":"json","content":"v1","structured":"{\"a\":1}"}}"#)).unwrap();
         apply(&c, &ev(r#"{"type":"message.edit","timestamp":"T2","message_id":"m1","body":{"content":"v2"}}"#)).unwrap();
         apply(&c, &ev(r#"{"type":"message.edit","timestamp":"T3","message_id":"m1","body":{"content":"v3","structured":"{}"}}"#)).unwrap();
-        let edits = q(&c, "SELECT id, edited_at, edited_by, old_content, new_content, old_structured, new_structured FROM message_edits ORDER BY id");
+        let edits = q(
+            &c,
+            "SELECT id, edited_at, edited_by, old_content, new_content, old_structured, new_structured FROM message_edits ORDER BY id",
+        );
         assert_eq!(
             edits,
             vec![
@@ -578,7 +597,11 @@ mod tests {
     #[test]
     fn delete_sets_flag_and_null_reason() {
         let c = fresh_v13().unwrap();
-        apply(&c, &ev(r#"{"type":"message.create","timestamp":"T1","message_id":"m1","agent_id":"a","session_id":"s","body":{"content":"x"}}"#)).unwrap();
+        apply(
+            &c,
+            &ev(r#"{"type":"message.create","timestamp":"T1","message_id":"m1","agent_id":"a","session_id":"s","body":{"content":"x"}}"#),
+        )
+        .unwrap();
         apply(&c, &ev(r#"{"type":"message.delete","timestamp":"T2","message_id":"m1","reason":""}"#)).unwrap();
         assert_eq!(q(&c, "SELECT deleted, deleted_at, delete_reason FROM messages"), vec![vec![Value::Integer(1), t("T2"), Value::Null]]);
     }
@@ -588,7 +611,8 @@ mod tests {
         let c = fresh_v13().unwrap();
         apply(&c, &ev(r#"{"type":"agent.register","timestamp":"T1","agent_id":"a","kind":"agent","role":"r1","module":"m","display":"A","hostname":"h"}"#)).unwrap();
         c.execute("UPDATE agents SET last_seen_at = 'T5'", []).unwrap();
-        apply(&c, &ev(r#"{"type":"agent.register","timestamp":"T2","agent_id":"a","kind":"agent","role":"r2","module":"m","display":""}"#)).unwrap();
+        apply(&c, &ev(r#"{"type":"agent.register","timestamp":"T2","agent_id":"a","kind":"agent","role":"r2","module":"m","display":""}"#))
+            .unwrap();
         assert_eq!(
             q(&c, "SELECT agent_id, kind, role, module, display, hostname, registered_at, last_seen_at FROM agents"),
             vec![vec![t("a"), t("agent"), t("r2"), t("m"), t(""), t(""), t("T2"), t("")]]
@@ -600,7 +624,10 @@ mod tests {
         let c = fresh_v13().unwrap();
         apply(&c, &ev(r#"{"type":"agent.session.start","timestamp":"T1","session_id":"s","agent_id":"a"}"#)).unwrap();
         apply(&c, &ev(r#"{"type":"agent.session.end","timestamp":"T2","session_id":"s","reason":"done"}"#)).unwrap();
-        assert_eq!(q(&c, "SELECT started_at, last_seen_at, ended_at, end_reason FROM sessions"), vec![vec![t("T1"), t("T1"), t("T2"), t("done")]]);
+        assert_eq!(
+            q(&c, "SELECT started_at, last_seen_at, ended_at, end_reason FROM sessions"),
+            vec![vec![t("T1"), t("T1"), t("T2"), t("done")]]
+        );
     }
 
     fn wc_rows(c: &Connection) -> Vec<Vec<Value>> {
@@ -647,16 +674,30 @@ mod tests {
         let c = fresh_v13().unwrap();
         apply(&c, &ev(r#"{"type":"group.create","timestamp":"T1","group_id":"g1","name":"n","description":"","created_by":"a"}"#)).unwrap();
         apply(&c, &ev(r#"{"type":"group.create","timestamp":"T1","group_id":"g2","name":"n","created_by":"a"}"#)).unwrap(); // name conflict ignored
-        apply(&c, &ev(r#"{"type":"group.member.add","timestamp":"T2","group_id":"g1","member_type":"agent","member_value":"x","added_by":"a"}"#)).unwrap();
-        apply(&c, &ev(r#"{"type":"group.member.add","timestamp":"T3","group_id":"g1","member_type":"agent","member_value":"x","added_by":"b"}"#)).unwrap();
+        apply(
+            &c,
+            &ev(r#"{"type":"group.member.add","timestamp":"T2","group_id":"g1","member_type":"agent","member_value":"x","added_by":"a"}"#),
+        )
+        .unwrap();
+        apply(
+            &c,
+            &ev(r#"{"type":"group.member.add","timestamp":"T3","group_id":"g1","member_type":"agent","member_value":"x","added_by":"b"}"#),
+        )
+        .unwrap();
         apply(&c, &ev(r#"{"type":"group.member.add","timestamp":"T3","group_id":"g1","member_type":"role","member_value":"r"}"#)).unwrap();
-        let out = apply(&c, &ev(r#"{"type":"group.member.add","timestamp":"T3","group_id":"nope","member_type":"role","member_value":"r"}"#)).unwrap();
+        let out =
+            apply(&c, &ev(r#"{"type":"group.member.add","timestamp":"T3","group_id":"nope","member_type":"role","member_value":"r"}"#))
+                .unwrap();
         assert_eq!(out.missing, vec!["group nope".to_string()]);
         assert_eq!(out.fails, Some(Rule::MemberAddToMissingGroup));
         // SQLite quirk reproduced as the daemon gets it: the ignored duplicate
         // still consumed AUTOINCREMENT id 2.
-        assert_eq!(q(&c, "SELECT id, member_value, added_at, added_by FROM group_members ORDER BY id"), vec![vec![Value::Integer(1), t("x"), t("T2"), t("a")], vec![Value::Integer(3), t("r"), t("T3"), Value::Null]]);
-        apply(&c, &ev(r#"{"type":"group.update","timestamp":"T4","group_id":"g1","updated_by":"a","fields":{"description":"d"}}"#)).unwrap();
+        assert_eq!(
+            q(&c, "SELECT id, member_value, added_at, added_by FROM group_members ORDER BY id"),
+            vec![vec![Value::Integer(1), t("x"), t("T2"), t("a")], vec![Value::Integer(3), t("r"), t("T3"), Value::Null]]
+        );
+        apply(&c, &ev(r#"{"type":"group.update","timestamp":"T4","group_id":"g1","updated_by":"a","fields":{"description":"d"}}"#))
+            .unwrap();
         assert_eq!(q(&c, "SELECT group_id, name, description, updated_at FROM groups"), vec![vec![t("g1"), t("n"), t("d"), t("T4")]]);
         apply(&c, &ev(r#"{"type":"group.member.remove","timestamp":"T5","group_id":"g1","member_type":"agent","member_value":"x","removed_by":"a"}"#)).unwrap();
         assert_eq!(q(&c, "SELECT count(*) FROM group_members")[0][0], Value::Integer(1));

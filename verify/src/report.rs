@@ -69,7 +69,8 @@ impl Verdict {
     /// The verdict of finding counts by kind name (a name this verifier does
     /// not know counts as an error).
     pub fn of(counts: &BTreeMap<String, usize>) -> Verdict {
-        let errors = counts.iter().filter(|(k, _)| Kind::from_name(k).is_none_or(|k| k.severity() == Severity::Error)).map(|(_, n)| n).sum();
+        let errors =
+            counts.iter().filter(|(k, _)| Kind::from_name(k).is_none_or(|k| k.severity() == Severity::Error)).map(|(_, n)| n).sum();
         let consistent = errors == 0;
         Verdict { consistent, errors, exit_code: if consistent { EXIT_CONSISTENT } else { EXIT_INCONSISTENT } }
     }
@@ -124,7 +125,14 @@ pub struct Report {
 
 impl Report {
     /// A report of `command` on `input`; the verdict is computed from the findings.
-    pub fn new(command: &str, input: String, schema_version: Option<i64>, summary: BTreeMap<String, Value>, tables: Vec<TableStats>, findings: Findings) -> Report {
+    pub fn new(
+        command: &str,
+        input: String,
+        schema_version: Option<i64>,
+        summary: BTreeMap<String, Value>,
+        tables: Vec<TableStats>,
+        findings: Findings,
+    ) -> Report {
         let (list, counts, omitted) = findings.into_parts();
         let mut r = Report {
             command: command.into(),
@@ -201,11 +209,23 @@ impl Report {
             let _ = writeln!(s, "  {}: {}", escape(k), escape(&v));
         }
         let sections: [(&str, &str, [&str; 6]); 5] = [
-            ("replay", "projected tables: fixture database vs JSONL replay", ["rows in DB", "rows from replay", "missing", "extra", "differing", "other"]),
-            ("event_log", "events table (sync log) vs JSONL lines", ["rows in DB", "JSONL events", "missing", "extra", "differing", "other"]),
+            (
+                "replay",
+                "projected tables: fixture database vs JSONL replay",
+                ["rows in DB", "rows from replay", "missing", "extra", "differing", "other"],
+            ),
+            (
+                "event_log",
+                "events table (sync log) vs JSONL lines",
+                ["rows in DB", "JSONL events", "missing", "extra", "differing", "other"],
+            ),
             ("local", "local-only tables (references and plausibility)", ["rows in DB", "", "", "", "", "problems"]),
             ("v5_preserved", "v5 rows in the migrated database", ["rows migrated", "rows in v5", "lost", "extra", "altered", "other"]),
-            ("parquet", "Parquet snapshots vs the fixture database", ["rows in DB", "rows in Parquet", "missing", "extra", "differing", "other"]),
+            (
+                "parquet",
+                "Parquet snapshots vs the fixture database",
+                ["rows in DB", "rows in Parquet", "missing", "extra", "differing", "other"],
+            ),
         ];
         for (check, title, heads) in sections {
             let rows: Vec<&TableStats> = self.tables.iter().filter(|t| t.check == check).collect();
@@ -308,7 +328,10 @@ mod tests {
         assert_eq!((v.consistent, v.errors, v.exit_code), (consistent, errors, if consistent { 0 } else { 1 }));
         assert_eq!((r.consistent, r.errors, r.exit_code), (v.consistent, v.errors, v.exit_code));
         let j: Value = serde_json::from_str(&r.to_json()).unwrap();
-        assert_eq!((j["consistent"].as_bool(), j["errors"].as_u64(), j["exit_code"].as_i64()), (Some(consistent), Some(errors as u64), Some(v.exit_code as i64)));
+        assert_eq!(
+            (j["consistent"].as_bool(), j["errors"].as_u64(), j["exit_code"].as_i64()),
+            (Some(consistent), Some(errors as u64), Some(v.exit_code as i64))
+        );
         let text = r.render_text();
         let results: Vec<&str> = text.lines().filter(|l| l.starts_with("result:")).collect();
         assert_eq!(results, vec![v.result_line()]);

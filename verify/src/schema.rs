@@ -110,8 +110,9 @@ pub fn snapshot(conn: &Connection) -> rusqlite::Result<Snapshot> {
                     .collect::<rusqlite::Result<_>>()?;
                 for (iname, unique, origin, partial) in idx {
                     let mut st = conn.prepare(&format!("PRAGMA index_info({})", quote_ident(&iname)))?;
-                    let columns: Vec<String> =
-                        st.query_map([], |r| Ok(r.get::<_, Option<String>>(2)?.unwrap_or_else(|| "<expr>".into())))?.collect::<rusqlite::Result<_>>()?;
+                    let columns: Vec<String> = st
+                        .query_map([], |r| Ok(r.get::<_, Option<String>>(2)?.unwrap_or_else(|| "<expr>".into())))?
+                        .collect::<rusqlite::Result<_>>()?;
                     let sql = objects.iter().find(|o| o.0 == "index" && o.1 == iname).and_then(|o| o.3.as_deref()).map(squash);
                     snap.indexes.insert(iname, IndexInfo { table: name.clone(), unique, origin, partial, columns, sql });
                 }

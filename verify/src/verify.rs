@@ -10,8 +10,8 @@ use crate::input::{self, Tree};
 use crate::jsonl;
 use crate::manifest;
 use crate::replay;
-use crate::stream::{self, Stop};
 use crate::report::Report;
+use crate::stream::{self, Stop};
 use rusqlite::Connection;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -156,7 +156,8 @@ impl FixtureDb {
                 Connection::open_with_flags(uri, F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_URI | F::SQLITE_OPEN_NO_MUTEX)
                     .map_err(|e| InputError::db(shown_as, e))?
             }
-            FixtureDb::Copy(c) => Connection::open_with_flags(&c.path, F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_NO_MUTEX).map_err(|e| InputError::db(shown_as, e))?,
+            FixtureDb::Copy(c) => Connection::open_with_flags(&c.path, F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_NO_MUTEX)
+                .map_err(|e| InputError::db(shown_as, e))?,
         };
         conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(|e| InputError::db(shown_as, e))?;
         // No memory map: pages mapped by the three connections count in the
@@ -337,9 +338,14 @@ fn verify_into_early(
         let s = match result {
             Ok(s) => s,
             Err(Stop::Input(e)) => return Err(e),
-            Err(Stop::Replay(e)) => return Err(InputError::Unreadable { path: tree.thrum.clone(), reason: format!("replay database failed: {e}") }),
+            Err(Stop::Replay(e)) => {
+                return Err(InputError::Unreadable { path: tree.thrum.clone(), reason: format!("replay database failed: {e}") })
+            }
             Err(Stop::Unsorted | Stop::Cancelled) => {
-                return Err(InputError::Unreadable { path: tree.thrum.clone(), reason: "reading the event logs stopped unexpectedly".into() })
+                return Err(InputError::Unreadable {
+                    path: tree.thrum.clone(),
+                    reason: "reading the event logs stopped unexpectedly".into(),
+                })
             }
         };
         for f in listing.into_parts().0.into_iter().chain(s.read_findings) {
@@ -366,8 +372,10 @@ fn verify_into_early(
                 checks::check_shards(tree, &db3, &s.index, &mut f);
                 Ok((tables, f, t0.elapsed()))
             });
-            let compared = compare::compare_projected(&db, &s.replay.conn, &mut main_f)
-                .map_err(|e| InputError::Unreadable { path: tree.thrum.clone(), reason: format!("reading the replayed database failed: {e}") });
+            let compared = compare::compare_projected(&db, &s.replay.conn, &mut main_f).map_err(|e| InputError::Unreadable {
+                path: tree.thrum.clone(),
+                reason: format!("reading the replayed database failed: {e}"),
+            });
             t.mark("compare", &mut clock);
             (compared, side.join())
         });
@@ -388,7 +396,9 @@ fn verify_into_early(
         if let Some(f) = crate::rebuild::report(rep.abort.as_ref(), &files, &tree.base)? {
             findings.push(f);
         }
-        let aux = aux.join().map_err(|_| InputError::Unreadable { path: db_src.clone(), reason: "schema/manifest check thread panicked".into() })??;
+        let aux = aux
+            .join()
+            .map_err(|_| InputError::Unreadable { path: db_src.clone(), reason: "schema/manifest check thread panicked".into() })??;
         t.mark("wait_parallel", &mut clock);
         t.phases.push(("schema_integrity (parallel)", aux.schema));
         t.phases.push(("manifest (parallel)", aux.manifest_time));
@@ -435,6 +445,15 @@ fn add_summary(summary: &mut BTreeMap<String, Value>, files: &[jsonl::EventFile]
     summary.insert("jsonl_events".into(), json!(events));
     summary.insert("jsonl_blank_lines".into(), json!(files.iter().map(|f| f.blank).sum::<u64>()));
     summary.insert("jsonl_unparsable_lines".into(), json!(files.iter().map(|f| f.unparsable).sum::<u64>()));
-    summary.insert("replay".into(), json!(format!("{} applied, {} ignored (unknown type or thread.create), {} rejected", rep.applied, rep.ignored, rep.rejected)));
-    summary.insert("mode".into(), json!(match mode { Mode::Fixture => "v13 fixture", Mode::Migrated => "migrated from v5" }));
+    summary.insert(
+        "replay".into(),
+        json!(format!("{} applied, {} ignored (unknown type or thread.create), {} rejected", rep.applied, rep.ignored, rep.rejected)),
+    );
+    summary.insert(
+        "mode".into(),
+        json!(match mode {
+            Mode::Fixture => "v13 fixture",
+            Mode::Migrated => "migrated from v5",
+        }),
+    );
 }

@@ -208,7 +208,11 @@ impl Injection {
             obj.insert("type".into(), Value::String("message.edit".into()));
             (fi, format!("message.edit of {mid}, which no file or table holds"))
         } else {
-            let agents: Vec<&str> = evs.iter().filter(|e| e.obj.get("type").and_then(Value::as_str) == Some("agent.register")).filter_map(|e| e.obj.get("agent_id").and_then(Value::as_str)).collect();
+            let agents: Vec<&str> = evs
+                .iter()
+                .filter(|e| e.obj.get("type").and_then(Value::as_str) == Some("agent.register"))
+                .filter_map(|e| e.obj.get("agent_id").and_then(Value::as_str))
+                .collect();
             if agents.is_empty() {
                 return Err(self.no_target("no agent.register event"));
             }
@@ -255,7 +259,16 @@ impl Injection {
         let e = &evs[b];
         let rel = format!(".thrum/{}", files[e.file].rel);
         Ok(self
-            .applied(rel.clone(), format!("sequences {sa} and {sb} swapped: {}:{} now has {sb}, {}:{} has {sa}", files[evs[a].file].rel, evs[a].line + 1, files[e.file].rel, e.line + 1))
+            .applied(
+                rel.clone(),
+                format!(
+                    "sequences {sa} and {sb} swapped: {}:{} now has {sb}, {}:{} has {sa}",
+                    files[evs[a].file].rel,
+                    evs[a].line + 1,
+                    files[e.file].rel,
+                    e.line + 1
+                ),
+            )
             .at(rel, Some(e.line as u64 + 1))
             .key(format!("event_id={}", e.id)))
     }
@@ -267,9 +280,10 @@ impl Injection {
         let mut cands: Vec<(usize, String)> = Vec::new();
         for (fi, f) in files.iter().enumerate() {
             let Some(stem) = f.rel.strip_prefix("messages/").and_then(|r| r.strip_suffix(".jsonl")) else { continue };
-            let owner = evs.iter().filter(|e| e.file == fi && e.obj.get("type").and_then(Value::as_str) == Some("message.create")).find_map(|e| {
-                e.obj.get("agent_id").and_then(Value::as_str).filter(|a| shard_name(a) == stem).map(str::to_owned)
-            });
+            let owner = evs
+                .iter()
+                .filter(|e| e.file == fi && e.obj.get("type").and_then(Value::as_str) == Some("message.create"))
+                .find_map(|e| e.obj.get("agent_id").and_then(Value::as_str).filter(|a| shard_name(a) == stem).map(str::to_owned));
             if let Some(agent) = owner {
                 cands.push((fi, agent));
             }
@@ -281,9 +295,10 @@ impl Injection {
         let p = self.thrum.join(&files[fi].rel);
         std::fs::remove_file(&p).ctx("remove", &p)?;
         let rel = format!(".thrum/{}", files[fi].rel);
-        Ok(self
-            .applied(rel.clone(), format!("deleted {} ({} lines)", files[fi].rel, files[fi].lines.len()))
-            .at(rel, None)
-            .row("messages", format!("agent_id={agent}"), None))
+        Ok(self.applied(rel.clone(), format!("deleted {} ({} lines)", files[fi].rel, files[fi].lines.len())).at(rel, None).row(
+            "messages",
+            format!("agent_id={agent}"),
+            None,
+        ))
     }
 }

@@ -51,11 +51,19 @@ impl Injection {
                 break m;
             }
         };
-        sql(c.execute("INSERT INTO message_reads (message_id, session_id, agent_id, read_at) VALUES (?1, ?2, ?3, ?4)", params![mid, r[1], r[2], r[3]]), &p)?;
+        sql(
+            c.execute(
+                "INSERT INTO message_reads (message_id, session_id, agent_id, read_at) VALUES (?1, ?2, ?3, ?4)",
+                params![mid, r[1], r[2], r[3]],
+            ),
+            &p,
+        )?;
         drop(c);
-        Ok(self
-            .applied(DB_REL, format!("read of {mid} by session {} (copied from the read of {})", r[1], r[0]))
-            .row("message_reads", format!("message_id={mid}, session_id={}", r[1]), Some("message_id")))
+        Ok(self.applied(DB_REL, format!("read of {mid} by session {} (copied from the read of {})", r[1], r[0])).row(
+            "message_reads",
+            format!("message_id={mid}, session_id={}", r[1]),
+            Some("message_id"),
+        ))
     }
 
     pub(super) fn altered_cell(&mut self) -> Result<Applied> {
@@ -64,34 +72,46 @@ impl Injection {
         let r = self.pick_row(&c, "messages", "message_id", "message_id")?;
         sql(c.execute("UPDATE messages SET body_content = body_content || ' [altered]' WHERE message_id = ?1", [&r[0]]), &p)?;
         drop(c);
-        Ok(self
-            .applied(DB_REL, "appended ' [altered]' to body_content".into())
-            .row("messages", format!("message_id={}", r[0]), Some("body_content")))
+        Ok(self.applied(DB_REL, "appended ' [altered]' to body_content".into()).row(
+            "messages",
+            format!("message_id={}", r[0]),
+            Some("body_content"),
+        ))
     }
 
     pub(super) fn missing_row(&mut self) -> Result<Applied> {
         let c = self.db()?;
         let p = self.dbg();
         let r = self.pick_row(&c, "message_refs", "message_id, ref_type, ref_value", "message_id, ref_type, ref_value")?;
-        sql(c.execute("DELETE FROM message_refs WHERE message_id = ?1 AND ref_type = ?2 AND ref_value = ?3", params![r[0], r[1], r[2]]), &p)?;
+        sql(
+            c.execute("DELETE FROM message_refs WHERE message_id = ?1 AND ref_type = ?2 AND ref_value = ?3", params![r[0], r[1], r[2]]),
+            &p,
+        )?;
         drop(c);
-        Ok(self
-            .applied(DB_REL, "deleted one message_refs row".into())
-            .row("message_refs", format!("message_id={}, ref_type={}, ref_value={}", r[0], r[1], r[2]), None))
+        Ok(self.applied(DB_REL, "deleted one message_refs row".into()).row(
+            "message_refs",
+            format!("message_id={}, ref_type={}, ref_value={}", r[0], r[1], r[2]),
+            None,
+        ))
     }
 
     pub(super) fn extra_row(&mut self) -> Result<Applied> {
         let c = self.db()?;
         let p = self.dbg();
         let r = self.pick_row(&c, "messages", "message_id", "message_id")?;
-        let n = sql(c.execute("INSERT OR IGNORE INTO message_scopes (message_id, scope_type, scope_value) VALUES (?1, 'group', 'ghosts')", [&r[0]]), &p)?;
+        let n = sql(
+            c.execute("INSERT OR IGNORE INTO message_scopes (message_id, scope_type, scope_value) VALUES (?1, 'group', 'ghosts')", [&r[0]]),
+            &p,
+        )?;
         if n != 1 {
             return Err(self.no_target("the chosen message already has the scope"));
         }
         drop(c);
-        Ok(self
-            .applied(DB_REL, "inserted a message_scopes row".into())
-            .row("message_scopes", format!("message_id={}, scope_type=group, scope_value=ghosts", r[0]), None))
+        Ok(self.applied(DB_REL, "inserted a message_scopes row".into()).row(
+            "message_scopes",
+            format!("message_id={}, scope_type=group, scope_value=ghosts", r[0]),
+            None,
+        ))
     }
 
     pub(super) fn wrong_schema_version(&mut self) -> Result<Applied> {
@@ -121,7 +141,9 @@ impl Injection {
         let keep = bytes.len() - ps / 2;
         let f = std::fs::OpenOptions::new().write(true).open(&p).ctx("open", &p)?;
         f.set_len(keep as u64).ctx("truncate", &p)?;
-        Ok(self.applied(DB_REL, format!("cut from {} to {keep} bytes: the last {ps}-byte page is torn in half", bytes.len())).at(DB_REL, None))
+        Ok(self
+            .applied(DB_REL, format!("cut from {} to {keep} bytes: the last {ps}-byte page is torn in half", bytes.len()))
+            .at(DB_REL, None))
     }
 
     pub(super) fn garbage_wal(&mut self) -> Result<Applied> {

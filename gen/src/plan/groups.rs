@@ -45,9 +45,16 @@ const ADHOC: &[(&str, &str)] = &[
     ("docs-sprint", ""),
 ];
 
-pub(super) fn build_groups(seed: u64, p: &Profile, agents: &[Agent], sessions: &[Session], snapshot: Micros) -> Result<(Vec<Group>, Vec<Member>), PlanError> {
+pub(super) fn build_groups(
+    seed: u64,
+    p: &Profile,
+    agents: &[Agent],
+    sessions: &[Session],
+    snapshot: Micros,
+) -> Result<(Vec<Group>, Vec<Member>), PlanError> {
     let mut groups: Vec<Group> = Vec::new();
-    let coordinators: Vec<u32> = (0..agents.len() as u32).filter(|&a| agents[a as usize].role == "coordinator" || agents[a as usize].kind == "human").collect();
+    let coordinators: Vec<u32> =
+        (0..agents.len() as u32).filter(|&a| agents[a as usize].role == "coordinator" || agents[a as usize].kind == "human").collect();
     let mut add_group = |name: &str, desc: &str, kind: GroupKind, k: u64| {
         let mut r = Stream::new(seed, Kind::Group, k);
         let creator = *r.pick(&coordinators);
@@ -141,7 +148,14 @@ pub(super) fn build_groups(seed: u64, p: &Profile, agents: &[Agent], sessions: &
         let mut r = Stream::new(seed, Kind::Member, k as u64 + 1);
         let g = &groups[gi as usize];
         let t = instant(&mut r, g.created.time, g.created.time + 15 * MIN);
-        members.push(Member { id: 0, group: gi, member_type, member_value: value, added: EventKey::new(&mut r, t), added_by: g.created_by });
+        members.push(Member {
+            id: 0,
+            group: gi,
+            member_type,
+            member_value: value,
+            added: EventKey::new(&mut r, t),
+            added_by: g.created_by,
+        });
     }
     members.sort_by_key(|m| m.added);
     for (i, m) in members.iter_mut().enumerate() {

@@ -217,7 +217,14 @@ impl Plan {
             }
             if let Some(start) = active_start {
                 let last_seen = instant(&mut r, (w1 - 10 * MIN).max(start), w1);
-                sessions.push(Session { session_id: String::new(), agent: a, start: EventKey::new(&mut r, start), end: None, end_reason: None, last_seen });
+                sessions.push(Session {
+                    session_id: String::new(),
+                    agent: a,
+                    start: EventKey::new(&mut r, start),
+                    end: None,
+                    end_reason: None,
+                    last_seen,
+                });
             }
         }
         // Session ids are ULIDs of their start; index sessions in id order.
@@ -255,7 +262,11 @@ impl Plan {
         let fixed = n_agents + profile.sessions + (profile.sessions - profile.active_sessions) + groups.len() as u32 + members.len() as u32;
         if profile.events < fixed + profile.active_sessions {
             // `Profile::validate` counts the same events; this is its guard.
-            let reason = format!("events ({}) must be at least {} (one agent.update per active session)", profile.events, fixed + profile.active_sessions);
+            let reason = format!(
+                "events ({}) must be at least {} (one agent.update per active session)",
+                profile.events,
+                fixed + profile.active_sessions
+            );
             return Err(ProfileError::Invalid { name: profile.name.clone(), reason }.into());
         }
         let (updates, work_contexts) = build_updates(seed, &agents, &sessions, profile.events - fixed, w1);

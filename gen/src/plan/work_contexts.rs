@@ -15,7 +15,13 @@ fn sha40(r: &mut Stream) -> String {
     format!("{:032x}{:08x}", r.bits(128), r.bits(32))
 }
 
-pub(super) fn build_updates(seed: u64, agents: &[Agent], sessions: &[Session], total: u32, snapshot: Micros) -> (Vec<Update>, Vec<(u32, WorkContext)>) {
+pub(super) fn build_updates(
+    seed: u64,
+    agents: &[Agent],
+    sessions: &[Session],
+    total: u32,
+    snapshot: Micros,
+) -> (Vec<Update>, Vec<(u32, WorkContext)>) {
     let active: Vec<u32> = (0..sessions.len() as u32).filter(|&s| sessions[s as usize].end.is_none()).collect();
     let mut counts = vec![1u32; active.len()];
     let mut r = Stream::new(seed, Kind::Update, 0);
@@ -30,7 +36,11 @@ pub(super) fn build_updates(seed: u64, agents: &[Agent], sessions: &[Session], t
         let mut r = Stream::new(seed, Kind::Context, s as u64);
         let topic = r.pick(NOUNS).replace(' ', "-").to_lowercase();
         let branch = format!("{}/{}-{}", r.pick(&["feat", "fix", "chore", "perf", "docs"]), agent.module, topic);
-        let worktree_path = if agent.worktree == "main" { "/home/dev/src/thrum".to_string() } else { format!("/home/dev/src/thrum/.worktrees/{}", agent.worktree) };
+        let worktree_path = if agent.worktree == "main" {
+            "/home/dev/src/thrum".to_string()
+        } else {
+            format!("/home/dev/src/thrum/.worktrees/{}", agent.worktree)
+        };
         let mut times: Vec<Micros> = (0..counts[k]).map(|_| instant(&mut r, sess.start.time + MIN, snapshot - MIN)).collect();
         times.sort();
         let mut stored: Option<WorkContext> = None;
@@ -57,7 +67,11 @@ pub(super) fn build_updates(seed: u64, agents: &[Agent], sessions: &[Session], t
                     // an update costs the same however many came before.
                     commits.clear();
                 }
-                commits.push(Commit { sha: sha40(&mut r), message: format!("{}: {} {}", agent.module, r.pick(VERBS), r.pick(NOUNS)), files });
+                commits.push(Commit {
+                    sha: sha40(&mut r),
+                    message: format!("{}: {} {}", agent.module, r.pick(VERBS), r.pick(NOUNS)),
+                    files,
+                });
             }
             if r.chance(0.2) {
                 task = format!("{} the {}", r.pick(TASK_PREFIX), r.pick(NOUNS));
@@ -68,7 +82,8 @@ pub(super) fn build_updates(seed: u64, agents: &[Agent], sessions: &[Session], t
                 intent_at = t - r.range(1, 30) * SEC;
             }
             let uncommitted: Vec<String> = (0..r.range(0, 3)).map(|_| (*r.pick(FILES)).to_string()).collect();
-            let mut changed: Vec<String> = commits.iter().flat_map(|c| c.files.iter().cloned()).chain(uncommitted.iter().cloned()).collect();
+            let mut changed: Vec<String> =
+                commits.iter().flat_map(|c| c.files.iter().cloned()).chain(uncommitted.iter().cloned()).collect();
             changed.sort();
             changed.dedup();
             let file_changes: Vec<FileChange> = changed

@@ -1,8 +1,8 @@
 //! Helpers shared by the plan tests.
 
 use thrum_gen::render::{self, Scratch};
-use thrum_gen::Timeline;
 use thrum_gen::Plan;
+use thrum_gen::Timeline;
 
 /// Every event line of `plan`, in replay order.
 pub fn render_all(plan: &Plan) -> Vec<String> {

@@ -1,13 +1,12 @@
 //! Properties of the plan itself: canonical lines, replay order, the design
 //! volumes of the default profile.
 
+use crate::common;
 use std::collections::{BTreeMap, HashSet};
 use thrum_gen::MsgKind;
-use crate::common;
 use thrum_gen::Timeline;
 use thrum_gen::{Plan, Profile};
 use thrum_schemas::events::Event;
-
 
 #[test]
 fn every_line_is_canonical_and_in_replay_order() {

@@ -2,8 +2,8 @@
 //! says why (never panics); the same seed renders identical lines; lines are
 //! canonical and in strict replay order; slices concatenate to the whole.
 
-use proptest::prelude::*;
 use crate::common;
+use proptest::prelude::*;
 use thrum_gen::rows;
 use thrum_gen::Timeline;
 use thrum_gen::{Plan, Profile};
@@ -29,7 +29,6 @@ fn small_profile() -> impl Strategy<Value = Profile> {
         }
     })
 }
-
 
 fn all_rows(plan: &Plan) -> Vec<String> {
     let mut out = Vec::new();

@@ -100,7 +100,14 @@ fn check_plan(plan: &Plan, p: &Profile) -> Result<(), TestCaseError> {
     // per update: the event, its context, 32 commits of up to 4 files, 3
     // uncommitted files, 24 changed files (every file there is), 4 changes
     let per_update = 2 + 5 * MAX_UNMERGED_COMMITS as u64 + 3 + 24 + 4;
-    let bound = 4 * a + s * (8 + 2 * (log + 1)) + (per_update + 1) * e + per_update * p.active_sessions as u64 + 2 * p.subscriptions as u64 + members(p) + p.messages / 4 + 200;
+    let bound = 4 * a
+        + s * (8 + 2 * (log + 1))
+        + (per_update + 1) * e
+        + per_update * p.active_sessions as u64
+        + 2 * p.subscriptions as u64
+        + members(p)
+        + p.messages / 4
+        + 200;
     prop_assert!(plan.footprint() <= bound, "footprint {} > {} for {:?}", plan.footprint(), bound, p);
     Ok(())
 }
@@ -200,7 +207,13 @@ proptest! {
 #[test]
 fn the_caps_hold_each_other() {
     use thrum_gen::{MAX_AGENTS, MAX_SESSIONS};
-    let most = Overrides { agents: Some(MAX_AGENTS), active_sessions: Some(MAX_AGENTS), sessions: Some(MAX_SESSIONS), events: Some(MAX_EVENTS), ..Overrides::default() };
+    let most = Overrides {
+        agents: Some(MAX_AGENTS),
+        active_sessions: Some(MAX_AGENTS),
+        sessions: Some(MAX_SESSIONS),
+        events: Some(MAX_EVENTS),
+        ..Overrides::default()
+    };
     let p = Profile::with_overrides(Profile::default_profile(), &most).unwrap();
     assert_eq!((p.agents as u64, p.sessions as u64, p.events as u64), (MAX_AGENTS, MAX_SESSIONS, MAX_EVENTS));
     for name in Profile::NAMES {
@@ -213,11 +226,19 @@ fn the_caps_hold_each_other() {
 
 #[test]
 fn the_most_events_build() {
-    let p = Profile::with_overrides(Profile::small(), &Overrides { active_sessions: Some(1), events: Some(119 + 10_000), ..Overrides::default() }).unwrap();
+    let p = Profile::with_overrides(
+        Profile::small(),
+        &Overrides { active_sessions: Some(1), events: Some(119 + 10_000), ..Overrides::default() },
+    )
+    .unwrap();
     let plan = Plan::new(4, p).unwrap();
     assert_eq!(plan.others.len(), 10_119);
     assert_eq!(plan.updates.len(), 10_000);
-    let e = Profile::with_overrides(Profile::small(), &Overrides { active_sessions: Some(1), events: Some(119 + 10_001), ..Overrides::default() }).unwrap_err();
+    let e = Profile::with_overrides(
+        Profile::small(),
+        &Overrides { active_sessions: Some(1), events: Some(119 + 10_001), ..Overrides::default() },
+    )
+    .unwrap_err();
     assert_eq!(limit_of(&e), (Volume::Events, Bound::AtMost, 10_119));
 }
 
@@ -238,7 +259,8 @@ fn sessions_beyond_what_the_agents_hold_are_refused_not_looped_on() {
     let e = Plan::new(1, Profile { sessions: 100, ..Profile::small() }).unwrap_err();
     assert!(matches!(e, PlanError::Profile(ProfileError::Limit { volume: Volume::Sessions, limit: 82, .. })), "{e}");
     // the limit itself builds: six ended sessions for every agent
-    let p = Profile::with_overrides(Profile::small(), &Overrides { sessions: Some(82), events: Some(400), ..Overrides::default() }).unwrap();
+    let p =
+        Profile::with_overrides(Profile::small(), &Overrides { sessions: Some(82), events: Some(400), ..Overrides::default() }).unwrap();
     let plan = Plan::new(1, p).unwrap();
     assert_eq!(plan.sessions.len(), 82);
     for a in 0..12 {
@@ -282,13 +304,15 @@ fn more_events_cost_proportionally_more() {
         let p = Profile::with_overrides(Profile::small(), &Overrides { events: Some(events), ..Overrides::default() }).unwrap();
         let plan = Plan::new(3, p).unwrap();
         assert_eq!(plan.others.len() as u64, events);
-        let longest = plan.updates.iter().flat_map(|u| &u.contexts).map(|c| c.unmerged_commits.as_ref().map_or(0, |v| v.len())).max().unwrap();
+        let longest =
+            plan.updates.iter().flat_map(|u| &u.contexts).map(|c| c.unmerged_commits.as_ref().map_or(0, |v| v.len())).max().unwrap();
         assert!(longest <= MAX_UNMERGED_COMMITS, "{longest} commits");
         per_event.push(plan.footprint() as f64 / events as f64);
     }
     assert!(per_event[2] < 1.5 * per_event[1], "footprint per event grows: {per_event:?}");
     let default = Plan::new(42, Profile::default_profile()).unwrap();
-    let longest = default.updates.iter().flat_map(|u| &u.contexts).map(|c| c.unmerged_commits.as_ref().map_or(0, |v| v.len())).max().unwrap();
+    let longest =
+        default.updates.iter().flat_map(|u| &u.contexts).map(|c| c.unmerged_commits.as_ref().map_or(0, |v| v.len())).max().unwrap();
     assert!(longest < MAX_UNMERGED_COMMITS, "the default fixture would change: {longest} commits");
 }
 
@@ -302,7 +326,8 @@ fn subscriptions_are_exact_up_to_every_shape_of_every_session() {
         let p = Profile::with_overrides(Profile::small(), &Overrides { subscriptions: Some(n), ..Overrides::default() }).unwrap();
         let plan = Plan::new(9, p).unwrap();
         assert_eq!(plan.subscriptions.len() as u64, n);
-        let mut shapes: Vec<_> = plan.subscriptions.iter().map(|s| (s.session, s.scope_type, s.scope_value.clone(), s.mention_role.clone())).collect();
+        let mut shapes: Vec<_> =
+            plan.subscriptions.iter().map(|s| (s.session, s.scope_type, s.scope_value.clone(), s.mention_role.clone())).collect();
         shapes.sort();
         shapes.dedup();
         assert_eq!(shapes.len() as u64, n, "every subscription distinct");

@@ -335,7 +335,8 @@ pub fn remove_registered(select: &dyn Fn(&Path) -> bool) -> usize {
 }
 
 fn remove_locked(reg: &mut Registry, select: &dyn Fn(&Path) -> bool) -> usize {
-    let chosen: Vec<(u64, PathBuf, Kind)> = reg.entries.iter().filter(|(_, (p, _))| select(p)).map(|(id, (p, k))| (*id, p.clone(), *k)).collect();
+    let chosen: Vec<(u64, PathBuf, Kind)> =
+        reg.entries.iter().filter(|(_, (p, _))| select(p)).map(|(id, (p, k))| (*id, p.clone(), *k)).collect();
     for (id, path, kind) in &chosen {
         for _ in 0..3 {
             if remove(path, *kind).is_ok() {

@@ -28,7 +28,7 @@ fn names_embed_the_pid_and_parse_back_exactly() {
         "verify-replay--0000000000000abc",      // no pid
         "verify-replay-04321-0000000000000abc", // leading zero
         "verify-replay-43x1-0000000000000abc",
-        "verify-replay-aB3dE9",                 // tempfile's style
+        "verify-replay-aB3dE9",                       // tempfile's style
         "verify-replay-99999999999-0000000000000abc", // over u32
         "other-4321-0000000000000abc",
     ] {

@@ -321,7 +321,11 @@ impl<'a> Unpacker<'a> {
     fn count_entry(&mut self, subject: impl FnOnce() -> Subject) -> Result<(), ExtractError> {
         self.count += 1;
         if self.count > self.limits.max_entries {
-            return Err(ExtractError::TooManyEntries { archive: self.archive.to_path_buf(), subject: subject(), limit: self.limits.max_entries });
+            return Err(ExtractError::TooManyEntries {
+                archive: self.archive.to_path_buf(),
+                subject: subject(),
+                limit: self.limits.max_entries,
+            });
         }
         Ok(())
     }
@@ -330,7 +334,12 @@ impl<'a> Unpacker<'a> {
     fn charge(&mut self, size: u64, subject: impl FnOnce() -> Subject) -> Result<(), ExtractError> {
         let total = self.total.saturating_add(size);
         if total > self.limits.max_total_bytes {
-            return Err(ExtractError::TotalTooLarge { archive: self.archive.to_path_buf(), subject: subject(), total, limit: self.limits.max_total_bytes });
+            return Err(ExtractError::TotalTooLarge {
+                archive: self.archive.to_path_buf(),
+                subject: subject(),
+                total,
+                limit: self.limits.max_total_bytes,
+            });
         }
         self.total = total;
         Ok(())
@@ -349,7 +358,11 @@ impl<'a> Unpacker<'a> {
         }
     }
 
-    fn run<R: Read>(mut self, reader: R, check: &mut dyn FnMut(&str, EntryKind) -> Result<(), &'static str>) -> Result<Vec<Entry>, ExtractError> {
+    fn run<R: Read>(
+        mut self,
+        reader: R,
+        check: &mut dyn FnMut(&str, EntryKind) -> Result<(), &'static str>,
+    ) -> Result<Vec<Entry>, ExtractError> {
         let archive = || self.archive.to_path_buf();
         let mut st = Stream::new(reader);
         let mut seen: HashSet<String> = HashSet::new();
@@ -362,7 +375,10 @@ impl<'a> Unpacker<'a> {
                 Ok(Some(h)) => h,
                 Ok(None) if pending.is_empty() => break,
                 Ok(None) => {
-                    return Err(self.err(Fault::Corrupt("the archive ends after an extension header, without the entry it describes".into()), self.at_header(offset)))
+                    return Err(self.err(
+                        Fault::Corrupt("the archive ends after an extension header, without the entry it describes".into()),
+                        self.at_header(offset),
+                    ))
                 }
                 Err(f) => return Err(self.err(f, self.at_header(offset))),
             };
@@ -376,7 +392,13 @@ impl<'a> Unpacker<'a> {
             };
             if let Some(kind) = ext {
                 if declared > EXTENSION_HEADER_CAP {
-                    return Err(ExtractError::HeaderTooLarge { archive: archive(), kind, offset, size: declared, limit: EXTENSION_HEADER_CAP });
+                    return Err(ExtractError::HeaderTooLarge {
+                        archive: archive(),
+                        kind,
+                        offset,
+                        size: declared,
+                        limit: EXTENSION_HEADER_CAP,
+                    });
                 }
                 let subject = || Subject::Header { kind, offset };
                 if kind == HeaderKind::PaxGlobal {
@@ -397,13 +419,17 @@ impl<'a> Unpacker<'a> {
                 let complete = st.read_exact(&mut data).and_then(|ok| Ok(ok && st.skip(tar::padding(declared))?));
                 match complete {
                     Ok(true) => {}
-                    Ok(false) => return Err(self.err(Fault::Corrupt(format!("the archive ends inside the {kind}'s data")), self.at_header(offset))),
+                    Ok(false) => {
+                        return Err(self.err(Fault::Corrupt(format!("the archive ends inside the {kind}'s data")), self.at_header(offset)))
+                    }
                     Err(f) => return Err(self.err(f, self.at_header(offset))),
                 }
                 match kind {
                     HeaderKind::LongName => pending.long_name = Some(strip_nuls(data)),
                     HeaderKind::LongLink => pending.long_link = Some(strip_nuls(data)),
-                    HeaderKind::Pax => pending.pax = Some(tar::parse_pax(&data).map_err(|r| self.err(Fault::Corrupt(r), self.at_header(offset)))?),
+                    HeaderKind::Pax => {
+                        pending.pax = Some(tar::parse_pax(&data).map_err(|r| self.err(Fault::Corrupt(r), self.at_header(offset)))?)
+                    }
                     HeaderKind::PaxGlobal => {}
                 }
                 continue;
@@ -473,7 +499,8 @@ impl<'a> Unpacker<'a> {
                         let want = to_skip.min(buf.len() as u64) as usize;
                         let n = st.read_some(&mut buf[..want]).map_err(|f| self.err(f, data_place()))?;
                         if n == 0 {
-                            let reason = format!("the archive ends {} bytes into the entry's data; its header declares {size}", size - to_skip);
+                            let reason =
+                                format!("the archive ends {} bytes into the entry's data; its header declares {size}", size - to_skip);
                             return Err(self.err(Fault::Corrupt(reason), data_place()));
                         }
                         hasher.update(&buf[..n]);

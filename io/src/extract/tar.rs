@@ -245,7 +245,10 @@ pub(super) fn parse_pax(mut data: &[u8]) -> Result<Pax, String> {
         }
         let sp = data.iter().take(21).position(|&b| b == b' ').ok_or("malformed PAX record (no length)")?;
         let len = decimal(&data[..sp]).ok_or("malformed PAX record (bad length)")?;
-        let len = usize::try_from(len).ok().filter(|&l| l > sp + 1 && l <= data.len()).ok_or("malformed PAX record (its length runs past the header's data)")?;
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|&l| l > sp + 1 && l <= data.len())
+            .ok_or("malformed PAX record (its length runs past the header's data)")?;
         let Some((&b'\n', kv)) = data[sp + 1..len].split_last() else {
             return Err("malformed PAX record (not ended by a newline)".into());
         };

@@ -283,7 +283,10 @@ fn refuses_oversize_entries_and_totals() {
     let e = refused(&[(".thrum/a", b'0', &[7u8; 10], ""), (".thrum/b", b'0', &[7u8; 6], "")], limits);
     assert!(matches!(e, ExtractError::TotalTooLarge { subject: Subject::Entry(ref entry), total: 16, .. } if entry == ".thrum/b"), "{e}");
     assert_eq!(e.limit(), Some(Limit::TotalBytes));
-    let e = refused(&[(".thrum/a", b'0', b"", ""), (".thrum/b", b'0', b"", ""), (".thrum/c", b'0', b"", ""), (".thrum/d", b'0', b"", "")], limits);
+    let e = refused(
+        &[(".thrum/a", b'0', b"", ""), (".thrum/b", b'0', b"", ""), (".thrum/c", b'0', b"", ""), (".thrum/d", b'0', b"", "")],
+        limits,
+    );
     assert!(matches!(e, ExtractError::TooManyEntries { subject: Subject::Entry(ref entry), limit: 3, .. } if entry == ".thrum/d"), "{e}");
     assert_eq!(e.limit(), Some(Limit::Entries));
 }
@@ -294,13 +297,22 @@ fn refusals_over_a_limit_name_the_flag_that_raises_it() {
     let e = refused(&[(".thrum/big", b'0', &vec![1u8; (1 << 20) + 1], "")], limits);
     assert_eq!(
         e.to_string(),
-        format!("{}: entry \".thrum/big\" is 1048577 bytes, over the per-entry limit of 1 MiB (raise with --max-entry-bytes)", e_archive(&e))
+        format!(
+            "{}: entry \".thrum/big\" is 1048577 bytes, over the per-entry limit of 1 MiB (raise with --max-entry-bytes)",
+            e_archive(&e)
+        )
     );
     let big = vec![1u8; 1 << 20];
-    let e = refused(&[(".thrum/a", b'0', &big, ""), (".thrum/b", b'0', &big, ""), (".thrum/c", b'0', &big[..10], "")], Limits { max_entries: 9, max_total_bytes: 2 << 20, ..limits });
+    let e = refused(
+        &[(".thrum/a", b'0', &big, ""), (".thrum/b", b'0', &big, ""), (".thrum/c", b'0', &big[..10], "")],
+        Limits { max_entries: 9, max_total_bytes: 2 << 20, ..limits },
+    );
     assert_eq!(
         e.to_string(),
-        format!("{}: entry \".thrum/c\" brings the expanded size to 2097162 bytes, over the limit of 2 MiB (raise with --max-total-bytes)", e_archive(&e))
+        format!(
+            "{}: entry \".thrum/c\" brings the expanded size to 2097162 bytes, over the limit of 2 MiB (raise with --max-total-bytes)",
+            e_archive(&e)
+        )
     );
     let e = refused(&[(".thrum/a", b'0', b"", ""), (".thrum/b", b'0', b"", ""), (".thrum/c", b'0', b"", "")], limits);
     assert_eq!(e.to_string(), format!("{}: more than 2 entries (at entry \".thrum/c\"; raise with --max-entries)", e_archive(&e)));
@@ -313,9 +325,9 @@ fn refusals_over_a_limit_name_the_flag_that_raises_it() {
 
 fn e_archive(e: &ExtractError) -> String {
     match e {
-        ExtractError::EntryTooLarge { archive, .. } | ExtractError::TotalTooLarge { archive, .. } | ExtractError::TooManyEntries { archive, .. } => {
-            archive.display().to_string()
-        }
+        ExtractError::EntryTooLarge { archive, .. }
+        | ExtractError::TotalTooLarge { archive, .. }
+        | ExtractError::TooManyEntries { archive, .. } => archive.display().to_string(),
         other => panic!("{other}"),
     }
 }
@@ -388,7 +400,13 @@ fn a_512_mib_gnu_long_name_is_refused_before_its_data_is_read() {
     );
     let msg = e.to_string();
     assert!(msg.len() < 1024, "a short message: {} bytes", msg.len());
-    assert_eq!(msg, format!("{}: the GNU long-name header at byte 0 declares 536870912 bytes, over the fixed cap of 64 KiB for extension headers", a.display()));
+    assert_eq!(
+        msg,
+        format!(
+            "{}: the GNU long-name header at byte 0 declares 536870912 bytes, over the fixed cap of 64 KiB for extension headers",
+            a.display()
+        )
+    );
     assert_eq!(listing(dir.path()), vec!["a.tar.zst".to_string()]);
     // only its header was decompressed
     let n = Rc::new(Cell::new(0));
@@ -434,9 +452,14 @@ fn gnu_long_links_apply_to_the_next_entry_and_are_bounded() {
         m
     }]);
     let e = refused_bytes(compress(&t, Compression::Zstd), Limits::default());
-    assert!(matches!(e, ExtractError::Symlink { ref entry, ref target, .. } if entry == ".thrum/long-link" && target == "/etc/shadow"), "{e}");
-    let (_d, r, read) =
-        unpack_stream(vec![Part::Bytes(header(b"././@LongLink", b'K', 1 << 20, b"").to_vec()), Part::Repeat(b'k', 1 << 20)], Limits::default());
+    assert!(
+        matches!(e, ExtractError::Symlink { ref entry, ref target, .. } if entry == ".thrum/long-link" && target == "/etc/shadow"),
+        "{e}"
+    );
+    let (_d, r, read) = unpack_stream(
+        vec![Part::Bytes(header(b"././@LongLink", b'K', 1 << 20, b"").to_vec()), Part::Repeat(b'k', 1 << 20)],
+        Limits::default(),
+    );
     let e = r.unwrap_err();
     assert!(matches!(e, ExtractError::HeaderTooLarge { kind: HeaderKind::LongLink, offset: 0, .. }), "{e}");
     assert_eq!(read, 512);
@@ -448,7 +471,10 @@ fn pax_global_headers_count_as_entries_and_their_data_as_bytes() {
     let chain: Vec<Vec<u8>> = std::iter::repeat_n(g.clone(), 5).collect();
     let limits = Limits { max_entries: 4, ..Limits::default() };
     let e = refused_bytes(compress(&tar_bytes(&chain), Compression::Zstd), limits);
-    assert!(matches!(e, ExtractError::TooManyEntries { subject: Subject::Header { kind: HeaderKind::PaxGlobal, offset: 4096 }, limit: 4, .. }), "{e}");
+    assert!(
+        matches!(e, ExtractError::TooManyEntries { subject: Subject::Header { kind: HeaderKind::PaxGlobal, offset: 4096 }, limit: 4, .. }),
+        "{e}"
+    );
     assert!(e.to_string().contains("more than 4 entries (at the PAX global header at byte 4096; raise with --max-entries)"), "{e}");
     // four global headers and one file are five entries
     let mut five = chain[..4].to_vec();
@@ -470,11 +496,18 @@ fn directory_data_counts_toward_the_total_and_is_never_read_past_it() {
     // 16 GiB declared by a directory: refused at its header
     let limits = Limits { max_entry_bytes: u64::MAX, ..Limits::default() };
     let (dir, r, read) = unpack_stream(
-        vec![Part::Bytes(member(".thrum/a", b'0', b"a")), Part::Bytes(header(b".thrum/d/", b'5', 16 << 30, b"").to_vec()), Part::Repeat(0, 16 << 30)],
+        vec![
+            Part::Bytes(member(".thrum/a", b'0', b"a")),
+            Part::Bytes(header(b".thrum/d/", b'5', 16 << 30, b"").to_vec()),
+            Part::Repeat(0, 16 << 30),
+        ],
         limits,
     );
     let e = r.unwrap_err();
-    assert!(matches!(e, ExtractError::TotalTooLarge { subject: Subject::Entry(ref n), total, .. } if n == ".thrum/d/" && total == (16 << 30) + 1), "{e}");
+    assert!(
+        matches!(e, ExtractError::TotalTooLarge { subject: Subject::Entry(ref n), total, .. } if n == ".thrum/d/" && total == (16 << 30) + 1),
+        "{e}"
+    );
     assert_eq!(read, 1536);
     assert!(!dir.path().join(".thrum/d").exists());
     // within the limits, a directory's data is skipped but counted: 3 MiB of
@@ -510,7 +543,10 @@ fn an_entry_over_the_remaining_budget_is_refused_with_nothing_of_it_written() {
     // into a directory of ours: a is complete, b was never created
     let (dir, r, read) = unpack_stream(parts(), limits);
     let e = r.unwrap_err();
-    assert!(matches!(e, ExtractError::TotalTooLarge { subject: Subject::Entry(ref n), total, .. } if n == ".thrum/b" && total == 12 << 20), "{e}");
+    assert!(
+        matches!(e, ExtractError::TotalTooLarge { subject: Subject::Entry(ref n), total, .. } if n == ".thrum/b" && total == 12 << 20),
+        "{e}"
+    );
     assert_eq!(read, 512 + (6 << 20) + 512);
     assert_eq!(fs::metadata(dir.path().join(".thrum/a")).unwrap().len(), 6 << 20);
     assert!(!dir.path().join(".thrum/b").exists());
@@ -567,11 +603,19 @@ fn a_header_error_names_the_entry_before_it_and_its_offset() {
     t[1024 + 148] = b'7'; // break the second header's checksum
     let e = refused_bytes(compress(&t, Compression::Zstd), Limits::default());
     assert!(matches!(e, ExtractError::Corrupt { at: Place::Header { offset: 1024, after: Some(ref a) }, .. } if a == ".thrum/a"), "{e}");
-    assert!(e.to_string().contains("corrupt or truncated archive in the header at byte 1024, after entry \".thrum/a\": header checksum mismatch"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("corrupt or truncated archive in the header at byte 1024, after entry \".thrum/a\": header checksum mismatch"),
+        "{e}"
+    );
     assert_eq!(e.entry(), Some(".thrum/a"));
     // the first header
     let e = refused_bytes(compress(&[7u8; 2048], Compression::Zstd), Limits::default());
-    assert!(e.to_string().contains("corrupt or truncated archive at the first header (byte 0): the header's checksum field is not an octal number"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("corrupt or truncated archive at the first header (byte 0): the header's checksum field is not an octal number"),
+        "{e}"
+    );
     // data cut short names its entry
     let t = header(b".thrum/short", b'0', 100_000, b"").iter().copied().chain([1u8; 10]).collect::<Vec<_>>();
     let e = refused_bytes(compress(&t, Compression::Zstd), Limits::default());
@@ -580,7 +624,10 @@ fn a_header_error_names_the_entry_before_it_and_its_offset() {
     // extension headers: twice for one entry, or with no entry after them
     let t = tar_bytes(&[member("././@LongLink", b'L', b"a\0"), member("././@LongLink", b'L', b"b\0"), member("c", b'0', b"")]);
     let e = refused_bytes(compress(&t, Compression::Zstd), Limits::default());
-    assert!(matches!(e, ExtractError::Corrupt { at: Place::Header { offset: 1024, after: None }, ref reason, .. } if reason == "a second GNU long-name header for the same entry"), "{e}");
+    assert!(
+        matches!(e, ExtractError::Corrupt { at: Place::Header { offset: 1024, after: None }, ref reason, .. } if reason == "a second GNU long-name header for the same entry"),
+        "{e}"
+    );
     let t = tar_bytes(&[member(".thrum/a", b'0', b""), member("x", b'x', &pax(&[("path", b"p")]))]);
     let e = refused_bytes(compress(&t, Compression::Zstd), Limits::default());
     assert!(e.to_string().contains("without the entry it describes"), "{e}");
@@ -596,7 +643,10 @@ fn a_full_disk_is_not_called_corruption() {
     let u = Unpacker::new(Path::new("a.tar.zst"), root, &limits);
     let e = u.write_err(".thrum/var/messages.db", io::Error::from(io::ErrorKind::StorageFull));
     assert!(matches!(e, ExtractError::DiskFull { .. }) && !e.is_input_error(), "{e}");
-    assert!(e.to_string().starts_with("disk full while writing /tmp/out/.x.partial-1/.thrum/var/messages.db (extracting a.tar.zst): "), "{e}");
+    assert!(
+        e.to_string().starts_with("disk full while writing /tmp/out/.x.partial-1/.thrum/var/messages.db (extracting a.tar.zst): "),
+        "{e}"
+    );
     #[cfg(target_os = "linux")]
     for errno in [28, 122] {
         // ENOSPC, EDQUOT

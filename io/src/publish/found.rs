@@ -125,13 +125,14 @@ impl std::fmt::Display for Entries {
     }
 }
 
-
 pub(super) fn refused(dest: &Path, found: Found, policy: &Policy) -> PublishError {
     let flag = policy.flag;
     let advice = match &found {
         Found::NoName => format!("give {flag} a path that ends in a directory name"),
         Found::ParentNotDirectory(_) => format!("choose another {flag}"),
-        Found::Symlink { .. } => format!("choose another {flag} (the link's target itself, if it is an output of {}) or remove the link yourself", policy.tool),
+        Found::Symlink { .. } => {
+            format!("choose another {flag} (the link's target itself, if it is an output of {}) or remove the link yourself", policy.tool)
+        }
         Found::MountPoint => format!("choose another {flag} (a directory inside the mount point will do)"),
         _ => format!("choose another {flag} or remove it yourself"),
     };

@@ -59,7 +59,9 @@ fn judge_once(dest: &Path, policy: &Policy, parent_dev: &dyn Fn(&Path) -> std::i
                 None => Ok(Accepted::Absent),
             };
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return refuse(Found::ParentNotDirectory(non_directory_ancestor(dest).unwrap_or(parent))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+            return refuse(Found::ParentNotDirectory(non_directory_ancestor(dest).unwrap_or(parent)))
+        }
         Err(e) => return Err(e).ctx("inspect", dest),
     };
     let ft = meta.file_type();
@@ -109,7 +111,11 @@ fn no_mount_below(dest: &Path, policy: &Policy, found: Result<Accepted>) -> Resu
 
 /// The nearest existing ancestor of `dest` when it is not a directory.
 fn non_directory_ancestor(dest: &Path) -> Option<PathBuf> {
-    dest.ancestors().skip(1).filter(|a| !a.as_os_str().is_empty()).find_map(|a| std::fs::metadata(a).ok().map(|m| (a, m))).and_then(|(a, m)| (!m.is_dir()).then(|| a.to_path_buf()))
+    dest.ancestors()
+        .skip(1)
+        .filter(|a| !a.as_os_str().is_empty())
+        .find_map(|a| std::fs::metadata(a).ok().map(|m| (a, m)))
+        .and_then(|(a, m)| (!m.is_dir()).then(|| a.to_path_buf()))
 }
 
 /// A directory is a mount point when its device differs from its parent's,
@@ -131,4 +137,3 @@ pub(super) fn parent_of(dest: &Path) -> PathBuf {
 pub(super) fn name_of(dest: &Path) -> String {
     dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into())
 }
-

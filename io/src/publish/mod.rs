@@ -137,4 +137,3 @@ pub enum Accepted {
     /// A previous output of the same kind.
     Ours,
 }
-

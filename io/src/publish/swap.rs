@@ -118,7 +118,9 @@ pub(super) fn exchange(src: &Path, dest: &Path, policy: &Policy) -> Result<()> {
         match renameat_with(CWD, src, CWD, dest, RenameFlags::EXCHANGE) {
             // `src` now holds the previous output.
             Ok(()) => {
-                return remove_previous(src, dest, policy, || renameat_with(CWD, src, CWD, dest, RenameFlags::EXCHANGE).map_err(std::io::Error::from));
+                return remove_previous(src, dest, policy, || {
+                    renameat_with(CWD, src, CWD, dest, RenameFlags::EXCHANGE).map_err(std::io::Error::from)
+                });
             }
             Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {}
             Err(e) => return Err(std::io::Error::from(e)).ctx("swap into place", dest),

@@ -30,7 +30,12 @@ fn a_directory_on_another_device_than_its_parent_is_a_mount_point() {
         PublishError::Refused { found: Found::MountPoint, path, .. } => assert_eq!(path, &dest),
         other => panic!("{other:?}"),
     }
-    assert!(e.to_string().ends_with("it is a mount point (another file system is mounted there); choose another --out (a directory inside the mount point will do)"), "{e}");
+    assert!(
+        e.to_string().ends_with(
+            "it is a mount point (another file system is mounted there); choose another --out (a directory inside the mount point will do)"
+        ),
+        "{e}"
+    );
     assert!(is_mount_point(5, 5, Some(true)));
     assert!(!is_mount_point(5, 5, Some(false)));
     assert!(!is_mount_point(5, 5, None));
@@ -41,7 +46,17 @@ fn a_directory_on_another_device_than_its_parent_is_a_mount_point() {
 fn temporaries_match_the_naming_pattern_exactly() {
     assert_eq!(temporary_pid(".out.tmp-123", "out"), Some(123));
     assert_eq!(temporary_pid(".out.tmp-123.old", "out"), Some(123));
-    for other in [".out.tmp-", ".out.tmp-12a", ".out.tmp-123.x", ".out.tmp-123.old.old", "out.tmp-1", ".outx.tmp-1", ".out.tmp-+1", ".out.tmp-01", ".out.tmp-99999999999"] {
+    for other in [
+        ".out.tmp-",
+        ".out.tmp-12a",
+        ".out.tmp-123.x",
+        ".out.tmp-123.old.old",
+        "out.tmp-1",
+        ".outx.tmp-1",
+        ".out.tmp-+1",
+        ".out.tmp-01",
+        ".out.tmp-99999999999",
+    ] {
         assert_eq!(temporary_pid(other, "out"), None, "{other}");
     }
     assert_eq!(temporary_pid("..thrum.tmp-7", ".thrum"), Some(7));
@@ -67,7 +82,13 @@ fn stale_temporaries_are_removed_only_when_they_are_directories_of_dead_runs() {
     remove_stale(p, "out");
     let mut left: Vec<String> = std::fs::read_dir(p).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     left.sort();
-    let mut want = vec![format!(".out.tmp-{}", dead + 1), format!(".out.tmp-{}", dead + 2), format!(".out.tmp-{dead}x"), format!(".out.tmp-{live}"), "keep".to_string()];
+    let mut want = vec![
+        format!(".out.tmp-{}", dead + 1),
+        format!(".out.tmp-{}", dead + 2),
+        format!(".out.tmp-{dead}x"),
+        format!(".out.tmp-{live}"),
+        "keep".to_string(),
+    ];
     want.sort();
     assert_eq!(left, want);
     assert_eq!(std::fs::read(target.join("precious")).unwrap(), b"y");
@@ -99,7 +120,13 @@ fn a_destination_that_changed_during_the_run_is_refused_at_the_swap() {
     std::fs::create_dir(&dest).unwrap();
     std::fs::write(dest.join("theirs"), "keep me").unwrap();
     let e = staging.publish().unwrap_err();
-    assert_eq!(e.to_string(), format!("refusing to replace {}: it holds files tool did not write (theirs); choose another --out or remove it yourself", dest.display()));
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "refusing to replace {}: it holds files tool did not write (theirs); choose another --out or remove it yourself",
+            dest.display()
+        )
+    );
     assert_eq!(e.exit_code(), 2);
     assert_eq!(std::fs::read(dest.join("theirs")).unwrap(), b"keep me");
     assert!(!staged.exists(), "the staging directory is removed");

@@ -35,7 +35,11 @@ fn duckdb_reads_what_sqlite_holds() {
     let conn = {
         let status = Command::new("sh")
             .arg("-c")
-            .arg(format!("zstd -dc '{}' | tar -xO .thrum/var/messages.db > '{}'", tmp.path().join("thrum-fixture.tar.zst").display(), db.display()))
+            .arg(format!(
+                "zstd -dc '{}' | tar -xO .thrum/var/messages.db > '{}'",
+                tmp.path().join("thrum-fixture.tar.zst").display(),
+                db.display()
+            ))
             .status()
             .unwrap();
         assert!(status.success());

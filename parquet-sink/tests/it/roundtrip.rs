@@ -24,7 +24,8 @@ fn check_is_clean_then_reports_exactly_the_tampering() {
     let pq = tmp.path().join("parquet");
     let db = tmp.path().join("messages.db");
     // Small row groups so that several row groups and batches are crossed.
-    let files = common::write_both(&plan, &pq, &db, ParquetOptions { row_group_rows: 128, ..Default::default() }, Some(no_heartbeat_for_humans));
+    let files =
+        common::write_both(&plan, &pq, &db, ParquetOptions { row_group_rows: 128, ..Default::default() }, Some(no_heartbeat_for_humans));
 
     let conn = Connection::open(&db).unwrap();
     let empty_last_seen: i64 = conn.query_row("SELECT count(*) FROM agents WHERE last_seen_at = ''", [], |r| r.get(0)).unwrap();
@@ -44,17 +45,21 @@ fn check_is_clean_then_reports_exactly_the_tampering() {
     }
 
     // Tamper: one value of one message, one message_refs row deleted.
-    let victim: String = conn.query_row("SELECT message_id FROM messages ORDER BY message_id LIMIT 1 OFFSET 300", [], |r| r.get(0)).unwrap();
+    let victim: String =
+        conn.query_row("SELECT message_id FROM messages ORDER BY message_id LIMIT 1 OFFSET 300", [], |r| r.get(0)).unwrap();
     conn.execute("UPDATE messages SET body_content = body_content || ' (edited)' WHERE message_id = ?1", [&victim]).unwrap();
     let (rm, rt, rv): (String, String, String) = conn
-        .query_row("SELECT message_id, ref_type, ref_value FROM message_refs ORDER BY message_id, ref_type, ref_value LIMIT 1 OFFSET 17", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        .query_row(
+            "SELECT message_id, ref_type, ref_value FROM message_refs ORDER BY message_id, ref_type, ref_value LIMIT 1 OFFSET 17",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .unwrap();
     conn.execute("DELETE FROM message_refs WHERE message_id = ?1 AND ref_type = ?2 AND ref_value = ?3", [&rm, &rt, &rv]).unwrap();
     // And a timestamp that is the same instant written differently: the
     // mapping is exact, so this is a difference too.
-    let agent: String = conn.query_row("SELECT agent_id FROM agents WHERE kind = 'human' ORDER BY agent_id LIMIT 1", [], |r| r.get(0)).unwrap();
+    let agent: String =
+        conn.query_row("SELECT agent_id FROM agents WHERE kind = 'human' ORDER BY agent_id LIMIT 1", [], |r| r.get(0)).unwrap();
     conn.execute("UPDATE agents SET last_seen_at = '2026-03-02T06:00:00.000000Z' WHERE agent_id = ?1", [&agent]).unwrap();
 
     let report = check::check(&pq, &db).unwrap();

@@ -219,7 +219,10 @@ fn input_errors_are_typed_and_leave_the_sink_usable() {
     let mut sink = ParquetSink::create(tmp.path(), ParquetOptions::default()).unwrap();
     sink.push(&cat::MESSAGES, &msg_row("msg_02", "2026-03-02T10:00:00.000001Z")).unwrap();
     // Same key again, then a smaller key.
-    assert!(matches!(sink.push(&cat::MESSAGES, &msg_row("msg_02", "2026-03-02T10:00:00.000002Z")), Err(Error::Unsorted { table: "messages", .. })));
+    assert!(matches!(
+        sink.push(&cat::MESSAGES, &msg_row("msg_02", "2026-03-02T10:00:00.000002Z")),
+        Err(Error::Unsorted { table: "messages", .. })
+    ));
     assert!(matches!(sink.push(&cat::MESSAGES, &msg_row("msg_01", "2026-03-02T10:00:00.000002Z")), Err(Error::Unsorted { .. })));
     // A bad value: the error names table, column and key.
     let mut bad = msg_row("msg_03", "2026-03-02T10:00:00.000003Z");
@@ -231,7 +234,10 @@ fn input_errors_are_typed_and_leave_the_sink_usable() {
     let mut bad = msg_row("msg_03", "2026-03-02 10:00:00");
     bad[1] = Cell::Null;
     assert!(matches!(sink.push(&cat::MESSAGES, &bad), Err(Error::Value { column: "created_at", .. })));
-    assert!(matches!(sink.push(&cat::MESSAGES, &msg_row("msg_03", "2026-03-02T10:00:00.000003Z")[..5]), Err(Error::Arity { got: 5, want: 14, .. })));
+    assert!(matches!(
+        sink.push(&cat::MESSAGES, &msg_row("msg_03", "2026-03-02T10:00:00.000003Z")[..5]),
+        Err(Error::Arity { got: 5, want: 14, .. })
+    ));
     // Next day, then back to the previous day.
     sink.push(&cat::MESSAGES, &msg_row("msg_04", "2026-03-03T00:00:00.000001Z")).unwrap();
     assert!(matches!(sink.push(&cat::MESSAGES, &msg_row("msg_05", "2026-03-02T23:59:59.999999Z")), Err(Error::PartitionOrder { .. })));
@@ -240,11 +246,20 @@ fn input_errors_are_typed_and_leave_the_sink_usable() {
     assert!(matches!(sink.push(&NOT_A_TABLE, &msg_row("msg_07", "2026-03-03T00:00:00.000003Z")), Err(Error::UnknownTable(_))));
     let files = sink.finish().unwrap();
     let msg: Vec<(String, u64)> = files.iter().filter(|f| f.table == "messages").map(|f| (f.rel_path.clone(), f.rows)).collect();
-    assert_eq!(msg, [("messages/date=2026-03-02/part-00000.parquet".to_string(), 1), ("messages/date=2026-03-03/part-00000.parquet".to_string(), 2)]);
+    assert_eq!(
+        msg,
+        [("messages/date=2026-03-02/part-00000.parquet".to_string(), 1), ("messages/date=2026-03-03/part-00000.parquet".to_string(), 2)]
+    );
     // A non-empty directory is refused.
     assert!(matches!(ParquetSink::create(tmp.path(), ParquetOptions::default()), Err(Error::NotEmpty(_))));
-    assert!(matches!(ParquetSink::create(&tmp.path().join("x"), ParquetOptions { row_group_rows: 0, ..Default::default() }), Err(Error::Options(_))));
-    assert!(matches!(ParquetSink::create(&tmp.path().join("y"), ParquetOptions { zstd_level: 99, ..Default::default() }), Err(Error::Options(_))));
+    assert!(matches!(
+        ParquetSink::create(&tmp.path().join("x"), ParquetOptions { row_group_rows: 0, ..Default::default() }),
+        Err(Error::Options(_))
+    ));
+    assert!(matches!(
+        ParquetSink::create(&tmp.path().join("y"), ParquetOptions { zstd_level: 99, ..Default::default() }),
+        Err(Error::Options(_))
+    ));
 }
 
 #[test]
@@ -257,7 +272,8 @@ fn every_table_gets_a_dataset_even_if_empty() {
         assert_eq!(f.table, t.name);
         assert_eq!(f.rel_path, format!("{}/part-00000.parquet", t.name));
         assert_eq!(f.rows, 0);
-        let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(File::open(tmp.path().join(&f.rel_path)).unwrap()).unwrap();
+        let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(File::open(tmp.path().join(&f.rel_path)).unwrap())
+            .unwrap();
         assert_eq!(r.schema().fields(), arrow_schema(t).fields(), "{}", t.name);
         assert_eq!(r.metadata().file_metadata().num_rows(), 0);
     }

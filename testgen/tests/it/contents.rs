@@ -37,7 +37,10 @@ fn default_fixture_matches_the_design() {
     // a fresh v13 database has `threads` and idx_messages_thread.
     let header = std::fs::read(&dbp).unwrap();
     assert_eq!((header[18], header[19]), (2, 2));
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('threads', 'idx_messages_thread', 'sqlite_autoindex_threads_1')"), 3);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('threads', 'idx_messages_thread', 'sqlite_autoindex_threads_1')"),
+        3
+    );
 
     // Traffic over the whole window, with a daily rhythm: no UTC day holds
     // more than 40 % of the messages, each day of the window at least 3 %,
@@ -57,7 +60,8 @@ fn default_fixture_matches_the_design() {
     assert!(day_hours > 2 * (10_000 - day_hours), "working hours must carry twice the traffic of the night: {day_hours}");
     // the manifest records the same messages per day
     let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
-    let recorded: Vec<(String, i64)> = manifest["counts"]["messages_per_day"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_i64().unwrap())).collect();
+    let recorded: Vec<(String, i64)> =
+        manifest["counts"]["messages_per_day"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_i64().unwrap())).collect();
     assert_eq!(recorded, per_day);
     // ... while 50 sessions are still running at the snapshot
     assert_eq!(count(&db, "SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL"), 50);
@@ -98,16 +102,32 @@ fn default_fixture_matches_the_design() {
     let directed = count(&db, "SELECT COUNT(*) FROM messages m WHERE NOT EXISTS (SELECT 1 FROM message_refs r WHERE r.message_id = m.message_id AND r.ref_type = 'reply_to') AND (EXISTS (SELECT 1 FROM message_refs r WHERE r.message_id = m.message_id AND r.ref_type IN ('mention','group')))");
     assert_eq!((replies, directed), (1000, 3000));
     assert!(count(&db, "SELECT COUNT(*) FROM message_scopes s JOIN message_refs r ON r.message_id = s.message_id AND r.ref_type = 'group' AND r.ref_value = s.scope_value WHERE s.scope_type = 'group'") > 100, "group messages: scope + ref");
-    assert!(count(&db, "SELECT COUNT(*) FROM message_refs WHERE ref_type = 'mention' AND ref_value IN (SELECT role FROM agents)") > 100, "role mentions");
-    assert!(count(&db, "SELECT COUNT(*) FROM message_refs WHERE ref_type = 'mention' AND ref_value IN (SELECT agent_id FROM agents)") > 100, "agent mentions");
+    assert!(
+        count(&db, "SELECT COUNT(*) FROM message_refs WHERE ref_type = 'mention' AND ref_value IN (SELECT role FROM agents)") > 100,
+        "role mentions"
+    );
+    assert!(
+        count(&db, "SELECT COUNT(*) FROM message_refs WHERE ref_type = 'mention' AND ref_value IN (SELECT agent_id FROM agents)") > 100,
+        "agent mentions"
+    );
     // replies: reply_to an earlier message, thread shared per conversation
     assert_eq!(count(&db, "SELECT COUNT(*) FROM message_refs r JOIN messages c ON c.message_id = r.message_id JOIN messages p ON p.message_id = r.ref_value WHERE r.ref_type = 'reply_to' AND p.created_at < c.created_at AND c.thread_id IS NOT NULL"), 1000);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM message_refs r JOIN messages c ON c.message_id = r.message_id JOIN messages p ON p.message_id = r.ref_value WHERE r.ref_type = 'reply_to' AND p.thread_id IS NOT NULL AND p.thread_id != c.thread_id"), 0);
-    assert!(count(&db, "SELECT COUNT(*) FROM (SELECT thread_id FROM messages WHERE thread_id IS NOT NULL GROUP BY thread_id HAVING COUNT(*) > 1)") > 50, "conversations longer than one reply");
+    assert!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM (SELECT thread_id FROM messages WHERE thread_id IS NOT NULL GROUP BY thread_id HAVING COUNT(*) > 1)"
+        ) > 50,
+        "conversations longer than one reply"
+    );
     // each message sent inside its author's session
     assert_eq!(count(&db, "SELECT COUNT(*) FROM messages m JOIN sessions s ON s.session_id = m.session_id WHERE s.agent_id = COALESCE(m.authored_by, m.agent_id) AND m.created_at > s.started_at AND (s.ended_at IS NULL OR m.created_at < s.ended_at)"), 10_000);
     // bodies: varied length, markdown features, escapes, non-ASCII, other formats
-    let (min_len, max_len) = db.query_row("SELECT MIN(LENGTH(body_content)), MAX(LENGTH(body_content)) FROM messages", [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))).unwrap();
+    let (min_len, max_len) = db
+        .query_row("SELECT MIN(LENGTH(body_content)), MAX(LENGTH(body_content)) FROM messages", [], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })
+        .unwrap();
     assert!(min_len < 80 && max_len > 1000, "lengths {min_len}..{max_len}");
     for pat in ["%```%", "%\n- %", "%](http%", "%<%", "%&%", "%ü%"] {
         assert!(count(&db, &format!("SELECT COUNT(*) FROM messages WHERE body_content LIKE '{pat}'")) > 5, "bodies with {pat:?}");
@@ -139,7 +159,17 @@ fn default_fixture_matches_the_design() {
     for e in &events {
         *types.entry(e["type"].as_str().unwrap().to_string()).or_default() += 1;
     }
-    let want: BTreeMap<String, usize> = [("agent.register", 50), ("agent.session.start", 100), ("agent.session.end", 50), ("group.create", 20), ("group.member.add", 80), ("agent.update", 200)].into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let want: BTreeMap<String, usize> = [
+        ("agent.register", 50),
+        ("agent.session.start", 100),
+        ("agent.session.end", 50),
+        ("group.create", 20),
+        ("group.member.add", 80),
+        ("agent.update", 200),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
     assert_eq!(types, want);
 
     // Work contexts: one per active session, 40-hex SHAs.
@@ -164,7 +194,10 @@ fn default_fixture_matches_the_design() {
 
     // Subscriptions: 150 of three shapes on existing sessions.
     assert_eq!(count(&db, "SELECT COUNT(*) FROM subscriptions s JOIN sessions USING (session_id)"), 150);
-    assert!(count(&db, "SELECT COUNT(*) FROM subscriptions WHERE scope_type IS NOT NULL AND scope_value IS NOT NULL AND mention_role IS NULL") > 10);
+    assert!(
+        count(&db, "SELECT COUNT(*) FROM subscriptions WHERE scope_type IS NOT NULL AND scope_value IS NOT NULL AND mention_role IS NULL")
+            > 10
+    );
     assert!(count(&db, "SELECT COUNT(*) FROM subscriptions WHERE scope_type IS NULL AND mention_role IS NOT NULL") > 10);
     assert!(count(&db, "SELECT COUNT(*) FROM subscriptions WHERE scope_type IS NULL AND scope_value IS NULL AND mention_role IS NULL") > 5);
 
@@ -184,7 +217,8 @@ fn default_fixture_matches_the_design() {
     let n = count(&db, "SELECT COUNT(*) FROM events");
     assert_eq!(n as usize, lines.len());
     let mut stmt = db.prepare("SELECT event_id, sequence, timestamp, event_json FROM events ORDER BY timestamp, event_id").unwrap();
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))).unwrap();
+    let rows =
+        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))).unwrap();
     for (expect_seq, row) in (1i64..).zip(rows) {
         let (id, seq, _, json) = row.unwrap();
         assert_eq!(seq, expect_seq, "sequence follows replay order");
@@ -199,13 +233,24 @@ fn default_fixture_matches_the_design() {
         let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
         assert_eq!(v["version"], 2);
         let a = &v["agent"];
-        let id = if a["Kind"] == "human" { format!("user:{}", a["Name"].as_str().unwrap()) } else { a["Name"].as_str().unwrap().to_string() };
+        let id =
+            if a["Kind"] == "human" { format!("user:{}", a["Name"].as_str().unwrap()) } else { a["Name"].as_str().unwrap().to_string() };
         agent_ids.insert(id);
         assert!(root.join(v["context_file"].as_str().unwrap()).exists());
     }
     assert_eq!(agent_ids.len(), 50);
-    assert_eq!(count(&db, &format!("SELECT COUNT(*) FROM agents WHERE agent_id IN ({})", agent_ids.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(","))), 50);
-    let ctx: Vec<_> = std::fs::read_dir(root.join("context")).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect();
+    assert_eq!(
+        count(
+            &db,
+            &format!(
+                "SELECT COUNT(*) FROM agents WHERE agent_id IN ({})",
+                agent_ids.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(",")
+            )
+        ),
+        50
+    );
+    let ctx: Vec<_> =
+        std::fs::read_dir(root.join("context")).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect();
     assert_eq!(ctx.len(), 50);
     assert!(ctx.iter().collect::<HashSet<_>>().len() == 50, "context notes vary");
     assert_eq!(std::fs::read_to_string(root.join("config.json")).unwrap(), "{\n  \"local_only\": true,\n  \"version\": 1\n}");

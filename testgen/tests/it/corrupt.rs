@@ -12,7 +12,12 @@ fn fixture(dir: &Path) -> PathBuf {
 }
 
 fn stray(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.contains(".tmp-")).collect()
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect()
 }
 
 #[test]
@@ -30,7 +35,9 @@ fn same_input_fault_and_seed_give_the_same_bytes() {
         // another seed picks another target (for faults with a choice to make)
         let c = tmp.path().join(format!("{}-c", f.name));
         let rc = corrupt::corrupt(&archive, f.fault, 43, &c).unwrap();
-        if (rc.file.as_deref(), rc.line, rc.key.as_deref()) != (ra.file.as_deref(), ra.line, ra.key.as_deref()) || read_all(&a) != read_all(&c) {
+        if (rc.file.as_deref(), rc.line, rc.key.as_deref()) != (ra.file.as_deref(), ra.line, ra.key.as_deref())
+            || read_all(&a) != read_all(&c)
+        {
             moved += 1;
         }
     }
@@ -133,7 +140,10 @@ fn hostile_archives_are_refused_and_nothing_is_written() {
     assert!(stray(tmp.path()).is_empty());
     // not an archive, not a v13 tree
     std::fs::write(tmp.path().join("junk.tar.zst"), b"junk").unwrap();
-    assert!(matches!(corrupt::corrupt(&tmp.path().join("junk.tar.zst"), Fault::AlteredCell, 1, &tmp.path().join("o")), Err(CorruptError::NotAFixture { .. })));
+    assert!(matches!(
+        corrupt::corrupt(&tmp.path().join("junk.tar.zst"), Fault::AlteredCell, 1, &tmp.path().join("o")),
+        Err(CorruptError::NotAFixture { .. })
+    ));
     let only = tmp.path().join("only.tar.zst");
     std::fs::write(&only, hostile(&[(".thrum/config.json", b'0', b"{}", "")])).unwrap();
     assert!(matches!(corrupt::corrupt(&only, Fault::AlteredCell, 1, &tmp.path().join("o")), Err(CorruptError::NotV13 { .. })));
@@ -152,7 +162,13 @@ fn cli_lists_the_catalogue_corrupts_and_rejects_bad_arguments_with_exit_code_2()
     let tmp = tempfile::tempdir().unwrap();
     let archive = fixture(tmp.path());
     let out = tmp.path().join("cli");
-    let o = Command::new(bin).args(["corrupt", "--fault", "missing-row", "--seed", "9", "--in"]).arg(&archive).arg("--out").arg(&out).output().unwrap();
+    let o = Command::new(bin)
+        .args(["corrupt", "--fault", "missing-row", "--seed", "9", "--in"])
+        .arg(&archive)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("row_missing"));
     let lib = tmp.path().join("lib");
@@ -203,11 +219,23 @@ fn corrupt_uses_the_shared_bounded_extractor_and_its_limit_flags() {
     let a = tmp.path().join("big.tar.zst");
     std::fs::write(&a, hostile(&[(".thrum/events.jsonl", b'0', &[b'x'; 2048], "")])).unwrap();
     let bin = env!("CARGO_BIN_EXE_testgen");
-    let o = Command::new(bin).args(["corrupt", "--fault", "missing-row", "--max-entry-bytes", "1K", "--in"]).arg(&a).arg("--out").arg(&out).output().unwrap();
+    let o = Command::new(bin)
+        .args(["corrupt", "--fault", "missing-row", "--max-entry-bytes", "1K", "--in"])
+        .arg(&a)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("is 2048 bytes, over the per-entry limit of 1 KiB (raise with --max-entry-bytes)"), "{err}");
-    let o = Command::new(bin).args(["corrupt", "--fault", "missing-row", "--max-total-bytes", "2X", "--in"]).arg(&a).arg("--out").arg(&out).output().unwrap();
+    let o = Command::new(bin)
+        .args(["corrupt", "--fault", "missing-row", "--max-total-bytes", "2X", "--in"])
+        .arg(&a)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("unknown suffix"), "{err}");

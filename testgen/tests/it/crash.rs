@@ -185,7 +185,10 @@ fn kill_points(profile: &str, timed: u32) {
             current = target;
             "new"
         } else {
-            panic!("kill point {i} ({when:?}): the output is neither the previous nor the new fixture: {:?}", now.keys().collect::<Vec<_>>());
+            panic!(
+                "kill point {i} ({when:?}): the output is neither the previous nor the new fixture: {:?}",
+                now.keys().collect::<Vec<_>>()
+            );
         };
         outcomes.push(format!("{when:?}: {}{outcome}", if killed { "" } else { "finished, " }));
         assert!(sums_valid(&now), "kill point {i}: SHA256SUMS");
@@ -302,7 +305,8 @@ fn racing_publications_into_a_new_destination_all_succeed() {
         }
         let who: usize = std::fs::read_to_string(dest.join("who")).unwrap().parse().unwrap();
         assert!(who < n);
-        let left: Vec<String> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let left: Vec<String> =
+            std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         assert_eq!(left, vec!["out".to_string()], "round {round}: every source was moved or removed");
     }
 }

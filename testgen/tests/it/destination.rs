@@ -96,7 +96,12 @@ fn the_default_fixtures_of_another_project_are_not_deleted() {
     write(&tmp.path().join("fixtures/data/users.json"), "[{\"id\": 1}]\n");
     let before = snapshot(tmp.path());
     let o = generate(tmp.path(), &[]);
-    assert_refused(&o, "refusing to replace fixtures: it holds files testgen did not write (README.md, data/); choose another --out or remove it yourself", tmp.path(), &before);
+    assert_refused(
+        &o,
+        "refusing to replace fixtures: it holds files testgen did not write (README.md, data/); choose another --out or remove it yourself",
+        tmp.path(),
+        &before,
+    );
 }
 
 #[test]
@@ -106,7 +111,8 @@ fn a_previous_output_is_replaced_and_an_extra_file_makes_it_foreign() {
     assert_eq!(seed_of(&tmp.path().join("out")), 1);
     assert_ok(&generate(tmp.path(), &["--out", "out", "--seed", "2"]));
     assert_eq!(seed_of(&tmp.path().join("out")), 2, "the previous output was replaced");
-    let names: Vec<String> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> =
+        std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(names, ["out"], "no temporary is left");
     // one extra file, even deep inside: not ours any more
     write(&tmp.path().join("out/parquet/agents/notes.txt"), "mine");
@@ -115,7 +121,9 @@ fn a_previous_output_is_replaced_and_an_extra_file_makes_it_foreign() {
     assert_refused(&o, "refusing to replace out: it holds files testgen did not write (parquet/agents/notes.txt); choose another --out or remove it yourself", tmp.path(), &before);
     // a manifest that names another generator: not ours either
     std::fs::remove_file(tmp.path().join("out/parquet/agents/notes.txt")).unwrap();
-    let m = std::fs::read_to_string(tmp.path().join("out/manifest.json")).unwrap().replace("\"generator\": \"testgen ", "\"generator\": \"othergen ");
+    let m = std::fs::read_to_string(tmp.path().join("out/manifest.json"))
+        .unwrap()
+        .replace("\"generator\": \"testgen ", "\"generator\": \"othergen ");
     std::fs::write(tmp.path().join("out/manifest.json"), m).unwrap();
     let before = snapshot(tmp.path());
     let o = generate(tmp.path(), &["--out", "out"]);
@@ -130,11 +138,15 @@ fn an_empty_directory_and_a_sharded_output_are_replaced() {
     assert_eq!(seed_of(&tmp.path().join("out")), 5);
     // a shard's output replaces a whole one and the other way round
     assert_ok(&generate(tmp.path(), &["--out", "out", "--shard", "0/3"]));
-    assert!(tmp.path().join("out").join(testgen::shard::manifest_path(0, 3)).is_file() && !tmp.path().join("out").join(testgen::MANIFEST).exists());
+    assert!(
+        tmp.path().join("out").join(testgen::shard::manifest_path(0, 3)).is_file()
+            && !tmp.path().join("out").join(testgen::MANIFEST).exists()
+    );
     assert_ok(&generate(tmp.path(), &["--out", "out", "--shard", "2/3"]));
     assert_ok(&generate(tmp.path(), &["--out", "out", "--seed", "6"]));
     assert_eq!(seed_of(&tmp.path().join("out")), 6);
-    let names: Vec<String> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> =
+        std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(names, ["out"]);
 }
 
@@ -144,7 +156,12 @@ fn a_regular_file_is_refused() {
     write(&tmp.path().join("out"), "my notes\n");
     let before = snapshot(tmp.path());
     let o = generate(tmp.path(), &["--out", "out"]);
-    assert_refused(&o, "refusing to replace out: it is a regular file (9 bytes); choose another --out or remove it yourself", tmp.path(), &before);
+    assert_refused(
+        &o,
+        "refusing to replace out: it is a regular file (9 bytes); choose another --out or remove it yourself",
+        tmp.path(),
+        &before,
+    );
     // nor is anything below a file created
     let o = generate(tmp.path(), &["--out", "out/sub/dir"]);
     assert_refused(&o, "refusing to replace out/sub/dir: out is not a directory; choose another --out", tmp.path(), &before);
@@ -178,7 +195,12 @@ fn a_fifo_is_refused() {
     assert!(st.success());
     let before = snapshot(tmp.path());
     let o = generate(tmp.path(), &["--out", "out"]);
-    assert_refused(&o, "refusing to replace out: it is a named pipe (FIFO); choose another --out or remove it yourself", tmp.path(), &before);
+    assert_refused(
+        &o,
+        "refusing to replace out: it is a named pipe (FIFO); choose another --out or remove it yourself",
+        tmp.path(),
+        &before,
+    );
 }
 
 #[test]
@@ -192,7 +214,12 @@ fn a_device_node_is_refused() {
     }
     let before = snapshot(tmp.path());
     let o = generate(tmp.path(), &["--out", "null"]);
-    assert_refused(&o, "refusing to replace null: it is a character device; choose another --out or remove it yourself", tmp.path(), &before);
+    assert_refused(
+        &o,
+        "refusing to replace null: it is a character device; choose another --out or remove it yourself",
+        tmp.path(),
+        &before,
+    );
     assert!(std::fs::symlink_metadata(tmp.path().join("null")).unwrap().file_type().is_char_device());
 }
 
@@ -217,7 +244,11 @@ echo keep > mnt/keep.txt
 rc=$?
 cat mnt/keep.txt >&2
 exit $rc"#;
-    let o = Command::new("unshare").args(["--user", "--map-root-user", "--mount", "sh", "-c", script, BIN]).current_dir(tmp.path()).output().unwrap();
+    let o = Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c", script, BIN])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
     if o.status.code() == Some(99) {
         eprintln!("note: a_mount_point_is_refused skipped: cannot mount a tmpfs here: {}", stderr(&o));
         return;
@@ -244,7 +275,13 @@ fn stale_temporaries_are_collected_only_when_they_are_ours() {
     assert_ok(&generate(p, &["--out", "out"]));
     let mut names: Vec<String> = std::fs::read_dir(p).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
-    let mut want = vec![format!(".out.tmp-{}", dead + 1), format!(".out.tmp-{}", dead + 2), format!(".out.tmp-{dead}.bak"), "out".into(), "precious".into()];
+    let mut want = vec![
+        format!(".out.tmp-{}", dead + 1),
+        format!(".out.tmp-{}", dead + 2),
+        format!(".out.tmp-{dead}.bak"),
+        "out".into(),
+        "precious".into(),
+    ];
     want.sort();
     assert_eq!(names, want, "only the dead run's directory was removed");
     assert_eq!(std::fs::read(p.join("precious/keep.txt")).unwrap(), b"keep");
@@ -274,7 +311,8 @@ fn tree_replaces_only_a_thrum_its_record_describes() {
     {
         std::fs::create_dir(p.join("project/.thrum/var")).unwrap();
         let db = rusqlite::Connection::open(p.join("project/.thrum/var/messages.db")).unwrap();
-        db.execute_batch("CREATE TABLE my_notes (id INTEGER PRIMARY KEY, text TEXT); INSERT INTO my_notes (text) VALUES ('keep me');").unwrap();
+        db.execute_batch("CREATE TABLE my_notes (id INTEGER PRIMARY KEY, text TEXT); INSERT INTO my_notes (text) VALUES ('keep me');")
+            .unwrap();
     }
     write(&p.join("project/README.md"), "# project");
     let before = snapshot(p);
@@ -375,7 +413,13 @@ fn corrupt_replaces_only_a_previous_corrupted_copy() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path();
     assert_ok(&generate(p, &["--out", "fx"]));
-    let corrupt = |out: &str, fault: &str| Command::new(BIN).current_dir(p).args(["corrupt", "--fault", fault, "--in", "fx/thrum-fixture.tar.zst", "--out", out]).output().unwrap();
+    let corrupt = |out: &str, fault: &str| {
+        Command::new(BIN)
+            .current_dir(p)
+            .args(["corrupt", "--fault", fault, "--in", "fx/thrum-fixture.tar.zst", "--out", out])
+            .output()
+            .unwrap()
+    };
     let fault_of = |out: &str| -> String {
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p.join(out).join("FAULT.json")).unwrap()).unwrap();
         v["fault"].as_str().unwrap().to_string()
@@ -398,7 +442,12 @@ fn corrupt_replaces_only_a_previous_corrupted_copy() {
     // an extra file
     write(&p.join("c/notes.txt"), "mine");
     let before = snapshot(p);
-    assert_refused(&corrupt("c", "altered-cell"), "refusing to replace c: it holds files testgen did not write (notes.txt); choose another --out or remove it yourself", p, &before);
+    assert_refused(
+        &corrupt("c", "altered-cell"),
+        "refusing to replace c: it holds files testgen did not write (notes.txt); choose another --out or remove it yourself",
+        p,
+        &before,
+    );
     std::fs::remove_file(p.join("c/notes.txt")).unwrap();
     // extra files inside its .thrum
     write(&p.join("c/.thrum/precious.txt"), "mine");
@@ -453,13 +502,21 @@ fn bench_works_in_a_subdirectory_of_its_own() {
     write(&p.join("work/keep.txt"), "keep");
     write(&p.join("work/testgen-bench-1/keep.txt"), "not the bench's");
     let before = snapshot(p);
-    let o = Command::new(BIN).current_dir(p).args(["bench", "--profile", "small", "--runs", "1", "--no-floors", "--no-verify", "--json", "--work", "work"]).output().unwrap();
+    let o = Command::new(BIN)
+        .current_dir(p)
+        .args(["bench", "--profile", "small", "--runs", "1", "--no-floors", "--no-verify", "--json", "--work", "work"])
+        .output()
+        .unwrap();
     assert_ok(&o);
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["scenarios"][0]["profile"], "small");
     assert_eq!(snapshot(p), before, "only the bench's own subdirectory was removed");
     // an absent --work is created, and removed again when left empty
-    let o = Command::new(BIN).current_dir(p).args(["bench", "--profile", "small", "--runs", "1", "--no-floors", "--no-verify", "--json", "--work", "new/work"]).output().unwrap();
+    let o = Command::new(BIN)
+        .current_dir(p)
+        .args(["bench", "--profile", "small", "--runs", "1", "--no-floors", "--no-verify", "--json", "--work", "new/work"])
+        .output()
+        .unwrap();
     assert_ok(&o);
     assert_eq!(snapshot(p), {
         let mut b = before.clone();
@@ -467,7 +524,11 @@ fn bench_works_in_a_subdirectory_of_its_own() {
         b
     });
     // a file as --work
-    let o = Command::new(BIN).current_dir(p).args(["bench", "--profile", "small", "--runs", "1", "--no-floors", "--no-verify", "--work", "work/keep.txt"]).output().unwrap();
+    let o = Command::new(BIN)
+        .current_dir(p)
+        .args(["bench", "--profile", "small", "--runs", "1", "--no-floors", "--no-verify", "--work", "work/keep.txt"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(stderr(&o), "testgen: error: invalid option: --work work/keep.txt is not a directory\n");
 }
@@ -478,7 +539,15 @@ fn bench_removes_its_subdirectory_on_error_too() {
     let work = tmp.path().join("work");
     write(&work.join("keep.txt"), "keep");
     let before = snapshot(tmp.path());
-    let o = testgen::bench::BenchOptions { profiles: vec!["small".into()], runs: 1, jobs: 1, work: work.clone(), floors: false, verify: None, seed: 1 };
+    let o = testgen::bench::BenchOptions {
+        profiles: vec!["small".into()],
+        runs: 1,
+        jobs: 1,
+        work: work.clone(),
+        floors: false,
+        verify: None,
+        seed: 1,
+    };
     // a "generator" that fails at once
     let e = testgen::bench::run(Path::new("false"), &o).unwrap_err();
     assert!(e.to_string().contains("testgen failed"), "{e}");

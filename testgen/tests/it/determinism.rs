@@ -38,7 +38,12 @@ fn repeated_small_runs_are_identical() {
     let out = generate(tmp.path(), 9, Profile::small(), 1);
     assert_eq!(first, read_all(&out));
     // No temporaries left beside the output.
-    let stray: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.contains(".tmp-")).collect();
+    let stray: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
     assert!(stray.is_empty(), "stray temporaries: {stray:?}");
 }
 
@@ -51,18 +56,40 @@ fn failed_run_leaves_previous_output_untouched() {
     // after staging everything else.
     let blocker = tmp.path().join("file");
     std::fs::write(&blocker, b"x").unwrap();
-    let opts = testgen::Options { seed: 6, profile: Profile::small(), out: out.clone(), tree: Some(blocker.join("tree")), jobs: 1, progress: false, v5: true };
+    let opts = testgen::Options {
+        seed: 6,
+        profile: Profile::small(),
+        out: out.clone(),
+        tree: Some(blocker.join("tree")),
+        jobs: 1,
+        progress: false,
+        v5: true,
+    };
     let err = testgen::generate(&opts).unwrap_err();
     assert!(err.to_string().contains("tree"), "error names the path: {err}");
     assert_eq!(before, read_all(&out), "previous output changed by a failed run");
-    let stray: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.contains(".tmp-")).collect();
+    let stray: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
     assert!(stray.is_empty(), "stray temporaries: {stray:?}");
 }
 
 #[test]
 fn cli_rejects_bad_arguments_with_exit_code_2() {
     let bin = env!("CARGO_BIN_EXE_testgen");
-    for args in [&["--profile", "nope"][..], &["--jobs", "0"], &["--seed", "-1"], &["--bogus"], &["--agents", "1"], &["--sessions", "3"], &["--messages", "0"], &["--events", "5"]] {
+    for args in [
+        &["--profile", "nope"][..],
+        &["--jobs", "0"],
+        &["--seed", "-1"],
+        &["--bogus"],
+        &["--agents", "1"],
+        &["--sessions", "3"],
+        &["--messages", "0"],
+        &["--events", "5"],
+    ] {
         let o = std::process::Command::new(bin).args(args).output().unwrap();
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         assert!(!o.stderr.is_empty());
@@ -82,7 +109,21 @@ fn volume_overrides_reach_every_artifact() {
     let out = dir.path().join("fx");
     let bin = env!("CARGO_BIN_EXE_testgen");
     let o = std::process::Command::new(bin)
-        .args(["--profile", "small", "--agents", "9", "--messages", "777", "--subscriptions", "11", "--days", "3", "--no-v5", "-q", "--tree"])
+        .args([
+            "--profile",
+            "small",
+            "--agents",
+            "9",
+            "--messages",
+            "777",
+            "--subscriptions",
+            "11",
+            "--days",
+            "3",
+            "--no-v5",
+            "-q",
+            "--tree",
+        ])
         .arg(dir.path().join("tree"))
         .arg("--out")
         .arg(&out)
@@ -94,7 +135,8 @@ fn volume_overrides_reach_every_artifact() {
     assert_eq!(count("agents"), 9);
     assert_eq!(count("messages"), 777);
     assert_eq!(count("subscriptions"), 11);
-    let (first, last): (String, String) = db.query_row("SELECT min(created_at), max(created_at) FROM messages", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    let (first, last): (String, String) =
+        db.query_row("SELECT min(created_at), max(created_at) FROM messages", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
     assert!(first.as_str() < last.as_str() && first[..10] >= *"2026-03-02" && last[..10] <= *"2026-03-05", "{first} .. {last}");
     let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["profile"], "small+agents=9,messages=777,subscriptions=11,days=3");

@@ -84,10 +84,13 @@ fn more_shards_than_messages_compose_and_merge_into_the_unsharded_output() {
         assert_eq!((m.shard, m.of, m.seed, m.profile.as_str(), m.generator.as_str()), (i, n, 42, "small+messages=3", testgen::GENERATOR));
         // the manifest lists exactly the other files, with their sizes and checksums
         let listed: BTreeMap<String, (u64, String)> = m.files.iter().map(|f| (f.path.clone(), (f.size, f.sha256.clone()))).collect();
-        let found: BTreeMap<String, (u64, String)> = files.iter().filter(|(k, _)| **k != manifest_path(i, n)).map(|(k, v)| (k.clone(), (v.len() as u64, sha256(v)))).collect();
+        let found: BTreeMap<String, (u64, String)> =
+            files.iter().filter(|(k, _)| **k != manifest_path(i, n)).map(|(k, v)| (k.clone(), (v.len() as u64, sha256(v)))).collect();
         assert_eq!(listed, found, "shard {i}");
         for (rel, bytes) in &files {
-            let own = rel == &manifest_path(i, n) || rel.starts_with(&format!("{}/", jsonl_part_dir(i))) || rel.ends_with(&format!("/part-{i:05}.parquet"));
+            let own = rel == &manifest_path(i, n)
+                || rel.starts_with(&format!("{}/", jsonl_part_dir(i)))
+                || rel.ends_with(&format!("/part-{i:05}.parquet"));
             assert!(own, "shard {i} writes {rel}, a name that is not its own");
             if let Some(prev) = names.insert(rel.clone(), i) {
                 panic!("{rel} is written by shard {prev} and shard {i}");
@@ -101,7 +104,10 @@ fn more_shards_than_messages_compose_and_merge_into_the_unsharded_output() {
                 }
             }
         }
-        assert!(!files.contains_key("SHA256SUMS") && !files.contains_key("shard.json") && !files.contains_key(testgen::MANIFEST), "shard {i}");
+        assert!(
+            !files.contains_key("SHA256SUMS") && !files.contains_key("shard.json") && !files.contains_key(testgen::MANIFEST),
+            "shard {i}"
+        );
         if files.len() == 1 {
             empty_slices += 1;
             assert!(m.files.is_empty() && m.lines.is_empty() && m.messages[0] == m.messages[1], "shard {i}: {m:?}");
@@ -112,7 +118,14 @@ fn more_shards_than_messages_compose_and_merge_into_the_unsharded_output() {
     let merged = d.join("merged");
     let o = testgen(&[&["merge", "--out", s(&merged)][..], &shards.iter().map(|p| s(p)).collect::<Vec<_>>()].concat());
     ok(&o);
-    assert_eq!(String::from_utf8_lossy(&o.stderr).lines().next().unwrap_or(""), format!("testgen: merged 8 shards into {} (4 JSONL files, 27 Parquet files copied, 0 linked, {:.1} MB)", s(&merged), dir_bytes(&merged) as f64 / 1e6));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr).lines().next().unwrap_or(""),
+        format!(
+            "testgen: merged 8 shards into {} (4 JSONL files, 27 Parquet files copied, 0 linked, {:.1} MB)",
+            s(&merged),
+            dir_bytes(&merged) as f64 / 1e6
+        )
+    );
     let whole = jsonl(&tree.join(".thrum"));
     assert!(whole.len() >= 2);
     assert!(jsonl(&merged.join(".thrum")) == whole, "merged JSONL differ from the unsharded run's");
@@ -125,7 +138,10 @@ fn more_shards_than_messages_compose_and_merge_into_the_unsharded_output() {
     let want: BTreeMap<&str, String> = all.iter().filter(|(k, _)| *k != "SHA256SUMS").map(|(k, v)| (k.as_str(), sha256(v))).collect();
     assert_eq!(listed, want.iter().map(|(k, v)| (*k, v.as_str())).collect());
     let manifest: serde_json::Value = serde_json::from_slice(&all[testgen::MANIFEST]).unwrap();
-    assert_eq!((manifest["seed"].as_u64(), manifest["shards"].as_u64(), manifest["counts"]["tables"]["messages"].as_u64()), (Some(42), Some(8), Some(3)));
+    assert_eq!(
+        (manifest["seed"].as_u64(), manifest["shards"].as_u64(), manifest["counts"]["tables"]["messages"].as_u64()),
+        (Some(42), Some(8), Some(3))
+    );
 
     // the slices copied into one directory (no name clashes) merge the same
     let together = d.join("together");
@@ -133,7 +149,12 @@ fn more_shards_than_messages_compose_and_merge_into_the_unsharded_output() {
         for (rel, bytes) in read_all(dir) {
             let dest = together.join(&rel);
             std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-            std::fs::OpenOptions::new().write(true).create_new(true).open(&dest).and_then(|mut f| std::io::Write::write_all(&mut f, &bytes)).unwrap();
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&dest)
+                .and_then(|mut f| std::io::Write::write_all(&mut f, &bytes))
+                .unwrap();
         }
     }
     let merged2 = d.join("merged2");
@@ -178,13 +199,18 @@ fn merge_refuses_missing_duplicated_foreign_and_damaged_shards() {
     let m1 = |dir: &Path| dir.join(manifest_path(1, 3)).display().to_string();
 
     assert_eq!(refused(&out, &[s0, s2]), MergeError::Missing { of: 3, missing: vec![1], list: "1".into() });
-    assert_eq!(
-        refused(&out, &[s0, s1, s1, s2]),
-        MergeError::Duplicate { shard: 1, of: 3, first: m1(s1), second: m1(s1) }
-    );
+    assert_eq!(refused(&out, &[s0, s1, s1, s2]), MergeError::Duplicate { shard: 1, of: 3, first: m1(s1), second: m1(s1) });
     assert_eq!(
         refused(&out, &[s0, &foreign, s2]),
-        MergeError::Foreign { manifest: m1(&foreign), shard: 1, of: 3, field: "seed", found: "\"6\"".into(), expected: "\"5\"".into(), first: s0.join(manifest_path(0, 3)).display().to_string() }
+        MergeError::Foreign {
+            manifest: m1(&foreign),
+            shard: 1,
+            of: 3,
+            field: "seed",
+            found: "\"6\"".into(),
+            expected: "\"5\"".into(),
+            first: s0.join(manifest_path(0, 3)).display().to_string()
+        }
     );
     let other_n = d.join("other-n");
     ok(&testgen(&["--seed", "5", "--profile", "small", "--messages", "300", "--shard", "1/4", "--out", s(&other_n)]));
@@ -200,7 +226,13 @@ fn merge_refuses_missing_duplicated_foreign_and_damaged_shards() {
     let mut bytes = std::fs::read(bad.join(&pq.path)).unwrap();
     bytes[10] ^= 1;
     std::fs::write(bad.join(&pq.path), &bytes).unwrap();
-    let damaged = |file: &str, detail: String| MergeError::Damaged { file: bad.join(file).display().to_string(), shard: 1, of: 3, manifest: m1(&bad), detail };
+    let damaged = |file: &str, detail: String| MergeError::Damaged {
+        file: bad.join(file).display().to_string(),
+        shard: 1,
+        of: 3,
+        manifest: m1(&bad),
+        detail,
+    };
     assert_eq!(
         refused(&out, &[s0, &bad, s2]),
         damaged(&pq.path, format!("sha256 {}, expected {} (the file changed after the shard wrote it)", sha256(&bytes), pq.sha256))
@@ -208,7 +240,10 @@ fn merge_refuses_missing_duplicated_foreign_and_damaged_shards() {
     copy_dir(s1, &bad);
     let text = std::fs::read(bad.join(&line.path)).unwrap();
     std::fs::write(bad.join(&line.path), &text[..text.len() - 1]).unwrap();
-    assert_eq!(refused(&out, &[s0, &bad, s2]), damaged(&line.path, format!("{} bytes, expected {} (the file changed after the shard wrote it)", line.size - 1, line.size)));
+    assert_eq!(
+        refused(&out, &[s0, &bad, s2]),
+        damaged(&line.path, format!("{} bytes, expected {} (the file changed after the shard wrote it)", line.size - 1, line.size))
+    );
     copy_dir(s1, &bad);
     std::fs::remove_file(bad.join(&pq.path)).unwrap();
     assert_eq!(refused(&out, &[s0, &bad, s2]), damaged(&pq.path, "missing".into()));
@@ -222,7 +257,10 @@ fn merge_refuses_missing_duplicated_foreign_and_damaged_shards() {
     assert_eq!(std::fs::read(out.join("notes.txt")).unwrap(), b"mine");
     // a missing slice on the command line: exit 2, the message names it
     let o = testgen(&["merge", "--out", s(&d.join("m")), s(s0), s(s2)]);
-    assert_eq!((o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned()), (Some(2), "testgen: error: 1 of 3 shards missing: 1 (every shard 0 to 2 must be given once)\n".into()));
+    assert_eq!(
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned()),
+        (Some(2), "testgen: error: 1 of 3 shards missing: 1 (every shard 0 to 2 must be given once)\n".into())
+    );
     // the merge output inside an input is refused
     assert!(matches!(refused(&s0.join("merged"), &[s0, s1, s2]), MergeError::OutOverlapsInput { .. }));
 

@@ -19,7 +19,8 @@ fn unbind(at: &Path) {
 #[test]
 fn a_previous_output_with_a_mount_inside_is_refused_and_the_mount_untouched() {
     let d = tempfile::tempdir().unwrap();
-    let run = || Command::new(BIN).current_dir(d.path()).args(["--profile", "small", "--no-v5", "--quiet", "--out", "out"]).output().unwrap();
+    let run =
+        || Command::new(BIN).current_dir(d.path()).args(["--profile", "small", "--no-v5", "--quiet", "--out", "out"]).output().unwrap();
     assert!(run().status.success());
     // an empty directory inside a previous output is allowed; mount an
     // empty file system on it (with files, the recogniser already refuses)

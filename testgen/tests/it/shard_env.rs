@@ -42,7 +42,16 @@ fn the_environment_selects_the_same_slice_as_shard_i_of_n() {
         ("slurm", &[("SLURM_ARRAY_TASK_ID", "5"), ("SLURM_ARRAY_TASK_MIN", "4")], 1),
         ("aws", &[("AWS_BATCH_JOB_ARRAY_INDEX", "0")], 0),
         // the first that is set wins: Kubernetes, then Slurm, then AWS Batch
-        ("k8s-first", &[("AWS_BATCH_JOB_ARRAY_INDEX", "0"), ("JOB_COMPLETION_INDEX", "1"), ("SLURM_ARRAY_TASK_ID", "2"), ("SLURM_ARRAY_TASK_MIN", "0")], 1),
+        (
+            "k8s-first",
+            &[
+                ("AWS_BATCH_JOB_ARRAY_INDEX", "0"),
+                ("JOB_COMPLETION_INDEX", "1"),
+                ("SLURM_ARRAY_TASK_ID", "2"),
+                ("SLURM_ARRAY_TASK_MIN", "0"),
+            ],
+            1,
+        ),
         ("slurm-first", &[("AWS_BATCH_JOB_ARRAY_INDEX", "0"), ("SLURM_ARRAY_TASK_ID", "12"), ("SLURM_ARRAY_TASK_MIN", "10")], 2),
     ];
     for (name, env, want) in cases {

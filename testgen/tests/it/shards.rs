@@ -17,10 +17,12 @@ fn shards_concatenate_to_the_unsharded_jsonl() {
         let mut joined: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         for i in 0..n {
             let out = tmp.path().join(format!("shard-{i}-of-{n}"));
-            let opts = testgen::Options { seed: 77, profile: Profile::small(), out: out.clone(), tree: None, jobs: 2, progress: false, v5: false };
+            let opts =
+                testgen::Options { seed: 77, profile: Profile::small(), out: out.clone(), tree: None, jobs: 2, progress: false, v5: false };
             testgen::generate_shard(&opts, i, n).unwrap();
             let files = read_all(&out.join(testgen::shard::jsonl_part_dir(i)));
-            let shard: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join(testgen::shard::manifest_path(i, n))).unwrap()).unwrap();
+            let shard: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(out.join(testgen::shard::manifest_path(i, n))).unwrap()).unwrap();
             for (k, v) in files {
                 let lines = v.iter().filter(|&&b| b == b'\n').count() as u64;
                 assert_eq!(shard["lines"][format!(".thrum/{k}")].as_u64(), Some(lines), "shard.json counts {k}");
@@ -55,7 +57,8 @@ fn shard_parquet_parts_union_equals_the_database() {
     let n = 3u64;
     for i in 0..n {
         let out = tmp.path().join(format!("shard-{i}"));
-        let opts = testgen::Options { seed: 78, profile: Profile::small(), out: out.clone(), tree: None, jobs: 1, progress: false, v5: false };
+        let opts =
+            testgen::Options { seed: 78, profile: Profile::small(), out: out.clone(), tree: None, jobs: 1, progress: false, v5: false };
         testgen::generate_shard(&opts, i, n).unwrap();
         for (rel, bytes) in read_all(&out.join("parquet")) {
             let dest = merged.join(&rel);

@@ -46,13 +46,22 @@ fn sessions_beyond_what_the_agents_hold_are_refused_at_once() {
         &["--profile", "small", "--sessions", "100"],
         "--sessions 100 is more than the small profile's 12 agents can hold: at most active-sessions + 6 × agents = 82; lower --sessions or raise --agents",
     );
-    refused(&["--profile", "small", "--agents", "4", "--sessions", "40"], "--sessions 40 is more than 4 agents can hold: at most active-sessions + 6 × agents = 27; lower --sessions or raise --agents");
+    refused(
+        &["--profile", "small", "--agents", "4", "--sessions", "40"],
+        "--sessions 40 is more than 4 agents can hold: at most active-sessions + 6 × agents = 27; lower --sessions or raise --agents",
+    );
 }
 
 #[test]
 fn events_beyond_the_cap_are_refused_at_once() {
-    refused(&["--events", "4294967295"], "--events 4294967295 is more than this tool generates (see --help): at most 200000; lower --events");
-    refused(&["--events", "99999999999999"], "--events 99999999999999 is more than this tool generates (see --help): at most 200000; lower --events");
+    refused(
+        &["--events", "4294967295"],
+        "--events 4294967295 is more than this tool generates (see --help): at most 200000; lower --events",
+    );
+    refused(
+        &["--events", "99999999999999"],
+        "--events 99999999999999 is more than this tool generates (see --help): at most 200000; lower --events",
+    );
     refused(
         &["--profile", "small", "--active-sessions", "1", "--events", "20000"],
         "--events 20000 is more than 1 active sessions can hold: at most 119 other events + 10000 agent.update per active session × 1 = 10119; lower --events or raise --active-sessions",
@@ -106,8 +115,29 @@ fn generate_and_compare(dir: &Path, args: &[&str], name: &str) -> rusqlite::Conn
 #[test]
 fn the_manifest_records_exactly_what_was_produced() {
     let dir = tempfile::tempdir().unwrap();
-    let args = ["--profile", "small", "--agents", "9", "--sessions", "40", "--active-sessions", "4", "--events", "700", "--subscriptions", "500", "--messages", "777", "--days", "3"];
-    let db = generate_and_compare(dir.path(), &args, "small+agents=9,messages=777,sessions=40,active_sessions=4,events=700,subscriptions=500,days=3");
+    let args = [
+        "--profile",
+        "small",
+        "--agents",
+        "9",
+        "--sessions",
+        "40",
+        "--active-sessions",
+        "4",
+        "--events",
+        "700",
+        "--subscriptions",
+        "500",
+        "--messages",
+        "777",
+        "--days",
+        "3",
+    ];
+    let db = generate_and_compare(
+        dir.path(),
+        &args,
+        "small+agents=9,messages=777,sessions=40,active_sessions=4,events=700,subscriptions=500,days=3",
+    );
     assert_eq!(count(&db, "SELECT count(*) FROM agents"), 9);
     assert_eq!(count(&db, "SELECT count(*) FROM sessions"), 40);
     assert_eq!(count(&db, "SELECT count(*) FROM sessions WHERE ended_at IS NULL"), 4);

@@ -52,11 +52,7 @@ pub fn check_db(db: &Connection, expected_version: i64, mode: Mode, findings: &m
         if let Some(t) = diff_table(&d.object) {
             f = f.table(t);
         }
-        findings.push(
-            f.key(d.object.clone())
-                .column(d.attribute.clone())
-                .values(d.expected.clone(), d.actual.clone()),
-        );
+        findings.push(f.key(d.object.clone()).column(d.attribute.clone()).values(d.expected.clone(), d.actual.clone()));
     }
     match query_rows(db, "PRAGMA integrity_check") {
         Ok(rows) => {

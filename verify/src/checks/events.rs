@@ -17,7 +17,11 @@ use thrum_schemas::ids::shard_name;
 /// by id and compared by signature ([`crate::stream::row_signature`]); the
 /// lines of rows that differ, and of events without a row, are read again
 /// to report the details.
-pub fn check_event_log(db: &Connection, idx: &crate::stream::Index, findings: &mut Findings) -> Result<TableStats, crate::error::InputError> {
+pub fn check_event_log(
+    db: &Connection,
+    idx: &crate::stream::Index,
+    findings: &mut Findings,
+) -> Result<TableStats, crate::error::InputError> {
     use crate::index::{find, EventKey, Pos};
     let mut st = TableStats::new("events", "event_log");
     let mut matched = vec![false; idx.ids.len()];
@@ -41,7 +45,8 @@ pub fn check_event_log(db: &Connection, idx: &crate::stream::Index, findings: &m
                 continue;
             };
             matched[i] = true;
-            let sig = crate::stream::row_signature(&idx.hasher, [r.get_ref(5)?, r.get_ref(2)?, r.get_ref(3)?, r.get_ref(4)?, r.get_ref(1)?]);
+            let sig =
+                crate::stream::row_signature(&idx.hasher, [r.get_ref(5)?, r.get_ref(2)?, r.get_ref(3)?, r.get_ref(4)?, r.get_ref(1)?]);
             if sig != idx.ids[i].sig {
                 differs.push((i, [v(5)?, v(2)?, v(3)?, v(4)?, v(1)?]));
             }
@@ -76,7 +81,9 @@ pub fn check_event_log(db: &Connection, idx: &crate::stream::Index, findings: &m
         match entry {
             Entry::NoId => {
                 st.missing += 1;
-                findings.push(Finding::new(Kind::EventLogMissing, "event without event_id cannot have an events row").table("events").at(rel, line));
+                findings.push(
+                    Finding::new(Kind::EventLogMissing, "event without event_id cannot have an events row").table("events").at(rel, line),
+                );
             }
             Entry::Missing(i) => {
                 st.missing += 1;
@@ -100,7 +107,11 @@ pub fn check_event_log(db: &Connection, idx: &crate::stream::Index, findings: &m
                 let mut diffs: Vec<(&'static str, String, String)> = Vec::new();
                 match bytes(&json) {
                     Some(b) if b == text.as_bytes() => {}
-                    Some(b) => diffs.push(("event_json", "the JSONL line byte for byte".into(), first_difference(text, &String::from_utf8_lossy(&b), ("line", "event_json")))),
+                    Some(b) => diffs.push((
+                        "event_json",
+                        "the JSONL line byte for byte".into(),
+                        first_difference(text, &String::from_utf8_lossy(&b), ("line", "event_json")),
+                    )),
                     None => diffs.push(("event_json", "the JSONL line byte for byte".into(), json.to_string())),
                 }
                 if bytes(&ty).as_deref() != Some(env.event_type.as_bytes()) {
@@ -123,7 +134,12 @@ pub fn check_event_log(db: &Connection, idx: &crate::stream::Index, findings: &m
                 let key = format!("event_id={}", idx.ids[i].key.text());
                 for (col, exp, act) in diffs {
                     findings.push(
-                        Finding::new(Kind::EventLogDiffers, "events row differs from its JSONL line").table("events").key(key.clone()).column(col).values(exp, act).at(rel, line),
+                        Finding::new(Kind::EventLogDiffers, "events row differs from its JSONL line")
+                            .table("events")
+                            .key(key.clone())
+                            .column(col)
+                            .values(exp, act)
+                            .at(rel, line),
                     );
                 }
             }
@@ -132,7 +148,9 @@ pub fn check_event_log(db: &Connection, idx: &crate::stream::Index, findings: &m
     let mut positions = Positions::new(idx);
     for (id, seq, ty, json) in extras {
         st.extra += 1;
-        let mut f = Finding::new(Kind::EventLogExtra, format!("events row (sequence {seq}, type {ty}) has no JSONL line")).table("events").key(format!("event_id={id}"));
+        let mut f = Finding::new(Kind::EventLogExtra, format!("events row (sequence {seq}, type {ty}) has no JSONL line"))
+            .table("events")
+            .key(format!("event_id={id}"));
         let place = match json.as_deref() {
             Some(j) => positions.expected(j, seq.as_int())?,
             None => None,

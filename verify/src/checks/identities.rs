@@ -109,7 +109,10 @@ pub fn check_identities(tree: &Tree, db: &Connection, findings: &mut Findings) {
         let rel = format!(".thrum/identities/{file}");
         let stem = file.trim_end_matches(".json").to_owned();
         let invalid = |col: &str, msg: &str| Finding::new(Kind::IdentityInvalid, msg.to_string()).file(rel.clone()).column(col);
-        let v: Value = match thrum_io::regular::read_regular(&tree.path(&format!("identities/{file}"))).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+        let v: Value = match thrum_io::regular::read_regular(&tree.path(&format!("identities/{file}")))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+        {
             Some(v) => v,
             None => {
                 findings.push(Finding::new(Kind::IdentityInvalid, "not valid JSON").file(rel.clone()));
@@ -159,22 +162,34 @@ pub fn check_identities(tree: &Tree, db: &Connection, findings: &mut Findings) {
         let stem = if stem == file_name || stem == name {
             stem
         } else {
-            findings.push(invalid("agent.Name", "file name must be {name}.json (the agent's shard name)").values(format!("{file_name}.json"), file.clone()));
+            findings.push(
+                invalid("agent.Name", "file name must be {name}.json (the agent's shard name)")
+                    .values(format!("{file_name}.json"), file.clone()),
+            );
             file_name
         };
         let ctx_name = format!("{stem}.md");
         match v.get("context_file") {
             None => {}
             Some(Value::String(c)) if *c == format!("context/{ctx_name}") => {}
-            Some(other) => findings.push(invalid("context_file", "must be context/{name}.md").values(format!("\"context/{ctx_name}\""), other.to_string())),
+            Some(other) => findings
+                .push(invalid("context_file", "must be context/{name}.md").values(format!("\"context/{ctx_name}\""), other.to_string())),
         }
         if contexts.contains(&ctx_name) {
             covered_contexts.insert(ctx_name.clone());
         } else {
-            findings.push(Finding::new(Kind::ContextMissing, format!("identity {id} has no context/{ctx_name}")).file(format!(".thrum/context/{ctx_name}")));
+            findings.push(
+                Finding::new(Kind::ContextMissing, format!("identity {id} has no context/{ctx_name}"))
+                    .file(format!(".thrum/context/{ctx_name}")),
+            );
         }
         match agents.get(&id) {
-            None => findings.push(Finding::new(Kind::IdentityOrphan, format!("identity {id} has no agents row")).file(rel.clone()).table("agents").key(format!("agent_id={id}"))),
+            None => findings.push(
+                Finding::new(Kind::IdentityOrphan, format!("identity {id} has no agents row"))
+                    .file(rel.clone())
+                    .table("agents")
+                    .key(format!("agent_id={id}")),
+            ),
             Some(row) => {
                 covered_agents.insert(id.clone());
                 for (col, k, i) in [("kind", "Kind", 1), ("role", "Role", 2), ("module", "Module", 3), ("display", "Display", 4)] {
@@ -223,7 +238,10 @@ mod tests {
         assert_eq!(daemon_id_of(""), "d_werc8gmrzge1");
         let c = Connection::open_in_memory().unwrap();
         c.execute_batch("CREATE TABLE events (origin_daemon TEXT); CREATE TABLE agents (hostname TEXT);").unwrap();
-        c.execute_batch("INSERT INTO events VALUES ('d_xtkd3cd83rwv'), ('d_0123456789ab'); INSERT INTO agents VALUES ('build-01.ci.internal'), ('');").unwrap();
+        c.execute_batch(
+            "INSERT INTO events VALUES ('d_xtkd3cd83rwv'), ('d_0123456789ab'); INSERT INTO agents VALUES ('build-01.ci.internal'), ('');",
+        )
+        .unwrap();
         let mut f = Findings::new(0);
         check_origin_daemon(&c, &mut f);
         assert_eq!(f.total(), 0);

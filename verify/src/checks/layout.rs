@@ -30,7 +30,9 @@ pub fn check_layout(tree: &Tree, findings: &mut Findings) {
                     findings.push(Finding::new(Kind::ConfigInvalid, "version must be 1").file(".thrum/config.json").column("version"));
                 }
                 if !m.get("local_only").is_some_and(Value::is_boolean) {
-                    findings.push(Finding::new(Kind::ConfigInvalid, "local_only must be a boolean").file(".thrum/config.json").column("local_only"));
+                    findings.push(
+                        Finding::new(Kind::ConfigInvalid, "local_only must be a boolean").file(".thrum/config.json").column("local_only"),
+                    );
                 }
             }
             _ => findings.push(Finding::new(Kind::ConfigInvalid, "not a JSON object").file(".thrum/config.json")),
@@ -38,9 +40,11 @@ pub fn check_layout(tree: &Tree, findings: &mut Findings) {
     }
     match thrum_io::regular::regular_metadata(&tree.path("thrum.db")) {
         Err(e) => findings.push(unreadable_finding("thrum.db", &e)),
-        Ok(m) if m.len() != 0 => {
-            findings.push(Finding::new(Kind::PlaceholderNotEmpty, "thrum.db must be an empty placeholder").file(".thrum/thrum.db").values("0 bytes", format!("{} bytes", m.len())))
-        }
+        Ok(m) if m.len() != 0 => findings.push(
+            Finding::new(Kind::PlaceholderNotEmpty, "thrum.db must be an empty placeholder")
+                .file(".thrum/thrum.db")
+                .values("0 bytes", format!("{} bytes", m.len())),
+        ),
         Ok(_) => {}
     }
     if let Some(entries) = &tree.entries {

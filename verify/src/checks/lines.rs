@@ -45,7 +45,9 @@ pub fn line_checks(rel: &str, line: u64, shard: Option<&str>, text: &str, event:
     let env = &event.envelope;
     let id = env.event_id.as_deref().unwrap_or("");
     let key = || format!("event_id={id}");
-    let inv = |col: &str, msg: String, found: String| Finding::new(Kind::EventEnvelopeInvalid, msg).key(key()).column(col).actual(found).at(rel, line);
+    let inv = |col: &str, msg: String, found: String| {
+        Finding::new(Kind::EventEnvelopeInvalid, msg).key(key()).column(col).actual(found).at(rel, line)
+    };
     if env.event_type.is_empty() {
         out.push((SLOT_ENVELOPE, inv("type", "event has no type".into(), "\"\"".into())));
     }
@@ -66,11 +68,17 @@ pub fn line_checks(rel: &str, line: u64, shard: Option<&str>, text: &str, event:
     if mode == Mode::Fixture {
         match env.origin_daemon.as_deref() {
             Some(d) if is_daemon_id(d) => {}
-            Some(d) => out.push((SLOT_REST, inv("origin_daemon", "origin_daemon is not d_ + 12 lowercase base32 characters".into(), format!("{d:?}")))),
+            Some(d) => out.push((
+                SLOT_REST,
+                inv("origin_daemon", "origin_daemon is not d_ + 12 lowercase base32 characters".into(), format!("{d:?}")),
+            )),
             None => out.push((SLOT_REST, inv("origin_daemon", "event has no origin_daemon".into(), "absent".into()))),
         }
         match env.sequence {
-            Some(i64::MAX) => out.push((SLOT_REST, inv("sequence", "sequence is the largest 64-bit integer: no event can follow it".into(), i64::MAX.to_string()))),
+            Some(i64::MAX) => out.push((
+                SLOT_REST,
+                inv("sequence", "sequence is the largest 64-bit integer: no event can follow it".into(), i64::MAX.to_string()),
+            )),
             Some(n) if n >= 1 => {}
             Some(n) => out.push((SLOT_REST, inv("sequence", "sequence must be >= 1".into(), n.to_string()))),
             None => out.push((SLOT_REST, inv("sequence", "event has no sequence".into(), "absent".into()))),
@@ -80,16 +88,29 @@ pub fn line_checks(rel: &str, line: u64, shard: Option<&str>, text: &str, event:
     if canonical != text {
         out.push((
             SLOT_REST,
-            Finding::new(Kind::EventNotCanonical, format!("line is not the daemon's canonical JSON (sorted keys, Go escaping); {}", first_difference(&canonical, text, ("canonical", "line"))))
-                .key(key())
-                .at(rel, line),
+            Finding::new(
+                Kind::EventNotCanonical,
+                format!(
+                    "line is not the daemon's canonical JSON (sorted keys, Go escaping); {}",
+                    first_difference(&canonical, text, ("canonical", "line"))
+                ),
+            )
+            .key(key())
+            .at(rel, line),
         ));
     }
     match (shard, is_message_event(&env.event_type)) {
-        (None, true) => out.push((SLOT_REST, Finding::new(Kind::EventMisplaced, format!("{} belongs in messages/, not events.jsonl", env.event_type)).key(key()).at(rel, line))),
+        (None, true) => out.push((
+            SLOT_REST,
+            Finding::new(Kind::EventMisplaced, format!("{} belongs in messages/, not events.jsonl", env.event_type))
+                .key(key())
+                .at(rel, line),
+        )),
         (Some(_), false) => out.push((
             SLOT_REST,
-            Finding::new(Kind::EventMisplaced, format!("{:?} is not a message event and belongs in events.jsonl", env.event_type)).key(key()).at(rel, line),
+            Finding::new(Kind::EventMisplaced, format!("{:?} is not a message event and belongs in events.jsonl", env.event_type))
+                .key(key())
+                .at(rel, line),
         )),
         _ => {}
     }
@@ -116,4 +137,3 @@ pub fn shard_mismatch(mid: &str, allowed: &[String], s: &str, event_id: &str) ->
 pub fn duplicate_id(id: &str, first_rel: &str, first_line: u64) -> Finding {
     Finding::new(Kind::EventIdDuplicate, format!("event_id already used at {first_rel}:{first_line}")).key(format!("event_id={id}"))
 }
-

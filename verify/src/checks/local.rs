@@ -20,20 +20,23 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
     let mut out = Vec::new();
     // A table read to the end gives its findings and stats; one that could
     // not be read gives only `table_unreadable`.
-    let close = |findings: &mut Findings, out: &mut Vec<TableStats>, table: &str, read: rusqlite::Result<()>, buf: Vec<Finding>, st: TableStats| match read {
-        Ok(()) => {
-            for f in buf {
-                findings.push(f);
+    let close =
+        |findings: &mut Findings, out: &mut Vec<TableStats>, table: &str, read: rusqlite::Result<()>, buf: Vec<Finding>, st: TableStats| {
+            match read {
+                Ok(()) => {
+                    for f in buf {
+                        findings.push(f);
+                    }
+                    out.push(st);
+                }
+                Err(e) => {
+                    findings.push(Finding::new(Kind::TableUnreadable, format!("cannot check references: {e}")).table(table));
+                    let mut st = TableStats::new(table, "local");
+                    st.other = 1;
+                    out.push(st);
+                }
             }
-            out.push(st);
-        }
-        Err(e) => {
-            findings.push(Finding::new(Kind::TableUnreadable, format!("cannot check references: {e}")).table(table));
-            let mut st = TableStats::new(table, "local");
-            st.other = 1;
-            out.push(st);
-        }
-    };
+        };
 
     // message_reads
     let mut st = TableStats::new("message_reads", "local");
@@ -65,11 +68,17 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
                 push(Finding::new(Kind::DanglingReference, "read by an agent that does not exist").column("agent_id"));
             }
             if has_ses && r[5] != r[2] {
-                push(Finding::new(Kind::ReferenceMismatch, "the read's agent is not the reading session's agent").column("agent_id").values(r[5].to_string(), r[2].to_string()));
+                push(
+                    Finding::new(Kind::ReferenceMismatch, "the read's agent is not the reading session's agent")
+                        .column("agent_id")
+                        .values(r[5].to_string(), r[2].to_string()),
+                );
             }
             let read = r[3].as_str().and_then(ts);
             match read {
-                None => push(Finding::new(Kind::TimestampInvalid, "read_at is not an RFC 3339 timestamp").column("read_at").actual(r[3].to_string())),
+                None => push(
+                    Finding::new(Kind::TimestampInvalid, "read_at is not an RFC 3339 timestamp").column("read_at").actual(r[3].to_string()),
+                ),
                 Some(read) => {
                     if let Some(created) = r[4].as_str().and_then(ts) {
                         if read < created {
@@ -117,7 +126,8 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
                 push(Finding::new(Kind::DanglingReference, "subscription of a session that does not exist").column("session_id"));
             }
             let set = |v: &Val| !v.is_null();
-            let shape_ok = matches!((set(&r[2]), set(&r[3]), set(&r[4])), (true, true, false) | (false, false, true) | (false, false, false));
+            let shape_ok =
+                matches!((set(&r[2]), set(&r[3]), set(&r[4])), (true, true, false) | (false, false, true) | (false, false, false));
             if !shape_ok {
                 push(
                     Finding::new(Kind::SubscriptionShapeInvalid, "expected scope (type+value), mention (role) or all (all NULL)")
@@ -125,7 +135,11 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
                 );
             }
             if r[5].as_str().and_then(ts).is_none() {
-                push(Finding::new(Kind::TimestampInvalid, "created_at is not an RFC 3339 timestamp").column("created_at").actual(r[5].to_string()));
+                push(
+                    Finding::new(Kind::TimestampInvalid, "created_at is not an RFC 3339 timestamp")
+                        .column("created_at")
+                        .actual(r[5].to_string()),
+                );
             }
             if bad {
                 st.other += 1;
@@ -147,11 +161,22 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
             let mut bad = false;
             if r[4] != Val::Int(1) {
                 bad = true;
-                buf.push(Finding::new(Kind::DanglingReference, "row of a session that does not exist").table(table).key(key()).column("session_id"));
+                buf.push(
+                    Finding::new(Kind::DanglingReference, "row of a session that does not exist")
+                        .table(table)
+                        .key(key())
+                        .column("session_id"),
+                );
             }
             if r[3].as_str().and_then(ts).is_none() {
                 bad = true;
-                buf.push(Finding::new(Kind::TimestampInvalid, "added_at is not an RFC 3339 timestamp").table(table).key(key()).column("added_at").actual(r[3].to_string()));
+                buf.push(
+                    Finding::new(Kind::TimestampInvalid, "added_at is not an RFC 3339 timestamp")
+                        .table(table)
+                        .key(key())
+                        .column("added_at")
+                        .actual(r[3].to_string()),
+                );
             }
             if bad {
                 st.other += 1;

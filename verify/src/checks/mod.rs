@@ -21,7 +21,9 @@ pub use database::check_db;
 pub use events::check_event_log;
 pub use identities::{check_identities, check_origin_daemon, daemon_id_of};
 pub use layout::check_layout;
-pub use lines::{allowed_shards, duplicate_id, first_difference, line_checks, shard_mismatch, SLOT_DUPLICATE, SLOT_ENVELOPE, SLOT_REST, SLOT_SHARD};
+pub use lines::{
+    allowed_shards, duplicate_id, first_difference, line_checks, shard_mismatch, SLOT_DUPLICATE, SLOT_ENVELOPE, SLOT_REST, SLOT_SHARD,
+};
 pub use local::check_local;
 pub use shards::{check_shards, shards_missing};
 
@@ -40,17 +42,15 @@ pub enum Mode {
     Migrated,
 }
 
-
 pub(crate) fn query_rows(db: &Connection, sql: &str) -> rusqlite::Result<Vec<Vec<Val>>> {
     crate::value::query_all(db, sql)
 }
 
-
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::database::diff_table;
     use super::lines::is_daemon_id;
+    use super::*;
 
     #[test]
     fn differences_are_located() {

@@ -76,7 +76,8 @@ pub struct DbMigration {
 pub fn migrate_db(path: &Path) -> Result<DbMigration, String> {
     let mut conn = Connection::open(path).map_err(|e| e.to_string())?;
     conn.execute_batch("PRAGMA foreign_keys=ON;").map_err(|e| e.to_string())?;
-    let from: i64 = conn.query_row("SELECT version FROM schema_version", [], |r| r.get(0)).map_err(|e| format!("reading schema_version: {e}"))?;
+    let from: i64 =
+        conn.query_row("SELECT version FROM schema_version", [], |r| r.get(0)).map_err(|e| format!("reading schema_version: {e}"))?;
     if from == thrum_schemas::SCHEMA_VERSION {
         return Ok(DbMigration { from, steps: 0 });
     }
@@ -203,13 +204,19 @@ pub fn migrate_jsonl(thrum: &Path, findings: &mut Findings) -> Result<JsonlMigra
                 }
                 Some(a) => {
                     st.dropped += 1;
-                    findings.push(Finding::new(Kind::ShardNameInvalid, format!("author shard name {a:?} is not a safe file name; event not written")).at(rel, *no));
+                    findings.push(
+                        Finding::new(Kind::ShardNameInvalid, format!("author shard name {a:?} is not a safe file name; event not written"))
+                            .at(rel, *no),
+                    );
                 }
                 None => {
                     st.dropped += 1;
                     findings.push(
-                        Finding::new(Kind::MigrationEventDropped, format!("{} of message {mid:?} whose author is unknown: dropped by the sharding", e.envelope.event_type))
-                            .at(rel, *no),
+                        Finding::new(
+                            Kind::MigrationEventDropped,
+                            format!("{} of message {mid:?} whose author is unknown: dropped by the sharding", e.envelope.event_type),
+                        )
+                        .at(rel, *no),
                     );
                 }
             }
@@ -272,7 +279,8 @@ pub fn migrate_jsonl(thrum: &Path, findings: &mut Findings) -> Result<JsonlMigra
             let mut obj = match serde_json::from_str::<Value>(text) {
                 Ok(Value::Object(m)) => m,
                 _ => {
-                    findings.push(Finding::new(Kind::JsonlUnparsable, "not a JSON object; kept verbatim by the backfill").at(rel.clone(), no));
+                    findings
+                        .push(Finding::new(Kind::JsonlUnparsable, "not a JSON object; kept verbatim by the backfill").at(rel.clone(), no));
                     out.push_str(text);
                     out.push('\n');
                     continue;
@@ -291,10 +299,15 @@ pub fn migrate_jsonl(thrum: &Path, findings: &mut Findings) -> Result<JsonlMigra
                             st.ids_backfilled += 1;
                         }
                         None => findings.push(
-                            Finding::new(Kind::MigrationBackfillSkipped, "timestamp is not RFC 3339; the event keeps no event_id").at(rel.clone(), no).actual(tsv.to_string()),
+                            Finding::new(Kind::MigrationBackfillSkipped, "timestamp is not RFC 3339; the event keeps no event_id")
+                                .at(rel.clone(), no)
+                                .actual(tsv.to_string()),
                         ),
                     },
-                    _ => findings.push(Finding::new(Kind::MigrationBackfillSkipped, "event lacks type or timestamp; it keeps no event_id").at(rel.clone(), no)),
+                    _ => findings.push(
+                        Finding::new(Kind::MigrationBackfillSkipped, "event lacks type or timestamp; it keeps no event_id")
+                            .at(rel.clone(), no),
+                    ),
                 }
             }
             if !obj.contains_key("v") {
@@ -340,7 +353,8 @@ pub fn digest(thrum: &Path) -> Result<TreeDigest, InputError> {
     for (ty, name, sqltext) in objects {
         db.insert(format!("{ty} {name} (sql)"), sha256_hex(sqltext.unwrap_or_default().as_bytes()));
         if ty == "table" {
-            let mut st = conn.prepare(&format!("SELECT * FROM {} ORDER BY rowid", quote_ident(&name))).map_err(|e| InputError::db(&dbp, e))?;
+            let mut st =
+                conn.prepare(&format!("SELECT * FROM {} ORDER BY rowid", quote_ident(&name))).map_err(|e| InputError::db(&dbp, e))?;
             let n = st.column_count();
             let mut rows = st.query([]).map_err(|e| InputError::db(&dbp, e))?;
             let mut text = String::new();
@@ -371,7 +385,11 @@ fn copy_tree(src: &Path, dst: &Path) -> Result<(), InputError> {
             crate::verify::copy_regular(&entry.path(), &to)?;
         } else {
             let found = input::describe(&entry.path()).unwrap_or_else(|| "not a regular file".into());
-            return Err(InputError::WrongKind { path: entry.path(), found, expected: "a regular file or directory (symbolic links and special files are not copied)" });
+            return Err(InputError::WrongKind {
+                path: entry.path(),
+                found,
+                expected: "a regular file or directory (symbolic links and special files are not copied)",
+            });
         }
     }
     Ok(())
@@ -394,7 +412,10 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
     if let Some(out) = &opts.out {
         if out.symlink_metadata().is_ok() {
             let found = input::describe(out).unwrap_or_default();
-            return Err(InputError::Unreadable { path: out.clone(), reason: format!("already exists ({found}); --out must name a new directory") });
+            return Err(InputError::Unreadable {
+                path: out.clone(),
+                reason: format!("already exists ({found}); --out must name a new directory"),
+            });
         }
     }
     let mut findings = Findings::new(opts.max_diffs);
@@ -437,10 +458,14 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
     let mut tables = Vec::new();
     match migrate_db(&wdb) {
         Err(e) => {
-            findings.push(Finding::new(Kind::MigrationFailed, format!("the SQL migration failed and was rolled back: {e}")).file(".thrum/var/messages.db"));
+            findings.push(
+                Finding::new(Kind::MigrationFailed, format!("the SQL migration failed and was rolled back: {e}"))
+                    .file(".thrum/var/messages.db"),
+            );
         }
         Ok(m) => {
-            summary.insert("migration_sql".into(), json!(format!("schema {} → 13 in one transaction ({} steps + FINISH)", m.from, m.steps)));
+            summary
+                .insert("migration_sql".into(), json!(format!("schema {} → 13 in one transaction ({} steps + FINISH)", m.from, m.steps)));
             let j = migrate_jsonl(&wthrum, &mut findings).map_err(at_out)?;
             summary.insert(
                 "migration_jsonl".into(),
@@ -459,7 +484,10 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
             let mut idem = true;
             if again_db.as_ref().map(|m| m.steps) != Ok(0) {
                 idem = false;
-                findings.push(Finding::new(Kind::MigrationNotIdempotent, format!("second SQL run was not a no-op: {again_db:?}")).file(".thrum/var/messages.db"));
+                findings.push(
+                    Finding::new(Kind::MigrationNotIdempotent, format!("second SQL run was not a no-op: {again_db:?}"))
+                        .file(".thrum/var/messages.db"),
+                );
             }
             if !again.is_noop() {
                 idem = false;
@@ -468,7 +496,11 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
             for (k, v) in &before.files {
                 if after.files.get(k) != Some(v) {
                     idem = false;
-                    findings.push(Finding::new(Kind::MigrationNotIdempotent, "file bytes changed on the second run").file(format!(".thrum/{k}")).values(v.clone(), after.files.get(k).cloned().unwrap_or_else(|| "absent".into())));
+                    findings.push(
+                        Finding::new(Kind::MigrationNotIdempotent, "file bytes changed on the second run")
+                            .file(format!(".thrum/{k}"))
+                            .values(v.clone(), after.files.get(k).cloned().unwrap_or_else(|| "absent".into())),
+                    );
                 }
             }
             for k in after.files.keys().filter(|k| !before.files.contains_key(*k)) {
@@ -478,12 +510,19 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
             for (k, v) in &before.db {
                 if after.db.get(k) != Some(v) {
                     idem = false;
-                    findings.push(Finding::new(Kind::MigrationNotIdempotent, format!("database {k} changed on the second run")).file(".thrum/var/messages.db"));
+                    findings.push(
+                        Finding::new(Kind::MigrationNotIdempotent, format!("database {k} changed on the second run"))
+                            .file(".thrum/var/messages.db"),
+                    );
                 }
             }
             summary.insert(
                 "idempotent".into(),
-                json!(if idem { format!("yes: second run left {} JSONL files and {} database objects unchanged", before.files.len(), before.db.len()) } else { "NO".into() }),
+                json!(if idem {
+                    format!("yes: second run left {} JSONL files and {} database objects unchanged", before.files.len(), before.db.len())
+                } else {
+                    "NO".into()
+                }),
             );
 
             // no v5 row lost or altered
@@ -509,4 +548,3 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
     }
     Ok(Report::new("migrate", tree.display(), Some(thrum_schemas::SCHEMA_VERSION), summary, tables, findings))
 }
-

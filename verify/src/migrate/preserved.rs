@@ -16,7 +16,9 @@ pub(super) fn check_v5_db(v5: &Connection, findings: &mut Findings) -> Option<i6
     let rows = match crate::value::query_all(v5, "SELECT version FROM schema_version") {
         Ok(rows) => rows,
         Err(e) => {
-            findings.push(Finding::new(Kind::TableUnreadable, format!("v5 input: cannot read the schema version: {e}")).table("schema_version"));
+            findings.push(
+                Finding::new(Kind::TableUnreadable, format!("v5 input: cannot read the schema version: {e}")).table("schema_version"),
+            );
             return None;
         }
     };
@@ -53,9 +55,17 @@ fn table_columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<(String
 
 /// Proves every v5 row is in the migrated database with equal values, up to
 /// the documented changes; reports the dropped threads.
-pub fn check_preserved(v5: &Connection, migrated: &Connection, findings: &mut Findings, summary: &mut BTreeMap<String, Value>) -> Vec<TableStats> {
+pub fn check_preserved(
+    v5: &Connection,
+    migrated: &Connection,
+    findings: &mut Findings,
+    summary: &mut BTreeMap<String, Value>,
+) -> Vec<TableStats> {
     let mut out = Vec::new();
-    let tables: Vec<String> = match v5.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").and_then(|mut s| s.query_map([], |r| r.get(0))?.collect()) {
+    let tables: Vec<String> = match v5
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+    {
         Ok(t) => t,
         Err(e) => {
             findings.push(Finding::new(Kind::TableUnreadable, format!("v5 input: cannot list the tables: {e}")).table("sqlite_master"));
@@ -95,9 +105,7 @@ pub fn check_preserved(v5: &Connection, migrated: &Connection, findings: &mut Fi
             let cell = |r: &Vec<Val>, i: Option<usize>| i.map_or_else(|| "?".to_string(), |i| r[i].to_string());
             for r in &v5_rows {
                 let id = id_i.and_then(|i| r[i].as_str()).unwrap_or("");
-                let has = migrated
-                    .query_row("SELECT 1 FROM messages WHERE thread_id = ?1 LIMIT 1", [id], |_| Ok(()))
-                    .is_ok();
+                let has = migrated.query_row("SELECT 1 FROM messages WHERE thread_id = ?1 LIMIT 1", [id], |_| Ok(())).is_ok();
                 if has {
                     carried += 1;
                 } else {
@@ -109,8 +117,26 @@ pub fn check_preserved(v5: &Connection, migrated: &Connection, findings: &mut Fi
                     );
                 }
             }
-            findings.push(Finding::new(Kind::ThreadDropped, format!("threads table dropped at 11→12 with {} rows ({} ids still carried by messages.thread_id)", v5_rows.len(), carried)).table("threads"));
-            summary.insert("threads".into(), json!(format!("{} dropped (documented); {} ids carried by messages.thread_id; {} not carried", v5_rows.len(), carried, v5_rows.len() as u64 - carried)));
+            findings.push(
+                Finding::new(
+                    Kind::ThreadDropped,
+                    format!(
+                        "threads table dropped at 11→12 with {} rows ({} ids still carried by messages.thread_id)",
+                        v5_rows.len(),
+                        carried
+                    ),
+                )
+                .table("threads"),
+            );
+            summary.insert(
+                "threads".into(),
+                json!(format!(
+                    "{} dropped (documented); {} ids carried by messages.thread_id; {} not carried",
+                    v5_rows.len(),
+                    carried,
+                    v5_rows.len() as u64 - carried
+                )),
+            );
             out.push(st);
             continue;
         }
@@ -118,7 +144,10 @@ pub fn check_preserved(v5: &Connection, migrated: &Connection, findings: &mut Fi
             Ok(c) if !c.is_empty() => c,
             _ => {
                 st.missing = v5_rows.len() as u64;
-                findings.push(Finding::new(Kind::V5RowLost, format!("table {t} is gone from the migrated database ({} rows lost)", v5_rows.len())).table(t.clone()));
+                findings.push(
+                    Finding::new(Kind::V5RowLost, format!("table {t} is gone from the migrated database ({} rows lost)", v5_rows.len()))
+                        .table(t.clone()),
+                );
                 out.push(st);
                 continue;
             }
@@ -145,12 +174,22 @@ pub fn check_preserved(v5: &Connection, migrated: &Connection, findings: &mut Fi
             match ord {
                 std::cmp::Ordering::Less => {
                     st.missing += 1;
-                    findings.push(Finding::new(Kind::V5RowLost, "v5 row absent from the migrated database").table(t.clone()).key(key_text(&names, &v5_rows[i], &key)));
+                    findings.push(
+                        Finding::new(Kind::V5RowLost, "v5 row absent from the migrated database").table(t.clone()).key(key_text(
+                            &names,
+                            &v5_rows[i],
+                            &key,
+                        )),
+                    );
                     i += 1;
                 }
                 std::cmp::Ordering::Greater => {
                     st.extra += 1;
-                    findings.push(Finding::new(Kind::V5RowAltered, "row added by the migration to a v5 table").table(t.clone()).key(key_text(&mnames, &m_rows[j], &key)));
+                    findings.push(
+                        Finding::new(Kind::V5RowAltered, "row added by the migration to a v5 table")
+                            .table(t.clone())
+                            .key(key_text(&mnames, &m_rows[j], &key)),
+                    );
                     j += 1;
                 }
                 std::cmp::Ordering::Equal => {
@@ -161,8 +200,9 @@ pub fn check_preserved(v5: &Connection, migrated: &Connection, findings: &mut Fi
                         if a[ci] == b[ci] {
                             continue;
                         }
-                        let documented = (t == "agents" && matches!(*c, "display" | "last_seen_at") && a[ci].is_null() && b[ci] == Val::text(""))
-                            || (t == "schema_version" && *c == "version" && a[ci] == Val::Int(5) && b[ci] == Val::Int(13));
+                        let documented =
+                            (t == "agents" && matches!(*c, "display" | "last_seen_at") && a[ci].is_null() && b[ci] == Val::text(""))
+                                || (t == "schema_version" && *c == "version" && a[ci] == Val::Int(5) && b[ci] == Val::Int(13));
                         if documented {
                             *expected_changes.entry((t.clone(), c.to_string(), format!("{} → {}", a[ci], b[ci]))).or_default() += 1;
                         } else {

@@ -1,15 +1,15 @@
 //! A producer: reads its files, merges them in replay order with a heap,
 //! and sends the events in batches to the merging thread ([`Incoming`]).
 
+use super::reader::*;
+use super::records::*;
+use super::*;
 use crate::findings::Finding;
 use crate::jsonl::EventFile;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::atomic::Ordering as AtomicOrdering;
 use std::sync::mpsc::{Receiver, SyncSender};
-use super::reader::*;
-use super::records::*;
-use super::*;
 
 /// What a producer hands back when its files are done.
 pub(super) struct Produced {

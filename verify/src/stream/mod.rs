@@ -46,10 +46,10 @@ mod sequences;
 
 use merge::*;
 use reader::*;
-use sequences::*;
 pub use reader::{fetch, EventReader, PlacedEvent};
 pub use records::{event_signature, row_signature, CreateRec, IdRec, Index, NO_NAME};
 use records::{Names, Shared};
+use sequences::*;
 
 /// Inputs whose event files total more bytes than this are replayed into a
 /// database file instead of memory.
@@ -123,7 +123,16 @@ pub fn replay_order(sources: &[Source]) -> Result<Vec<Pos>, Stop> {
         let mut order = Vec::new();
         let (ids, creates) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
         let no = AtomicBool::new(false);
-        let ctx = Shared { sources, mode: Mode::Migrated, hasher: &RandomState::new(), names: &Names::default(), cancel: &no, abort: &no, ids: &ids, creates: &creates };
+        let ctx = Shared {
+            sources,
+            mode: Mode::Migrated,
+            hasher: &RandomState::new(),
+            names: &Names::default(),
+            cancel: &no,
+            abort: &no,
+            ids: &ids,
+            creates: &creates,
+        };
         pipeline(&ctx, in_memory, |ev| {
             order.push(ev.pos);
             Ok(())
@@ -133,7 +142,11 @@ pub fn replay_order(sources: &[Source]) -> Result<Vec<Pos>, Stop> {
 }
 
 /// The producers and the merge: `sink` gets every event in replay order.
-fn pipeline(ctx: &Shared<'_>, in_memory: &[bool], mut sink: impl FnMut(PlacedEvent) -> Result<(), Stop>) -> Result<(Produced, Produced), Stop> {
+fn pipeline(
+    ctx: &Shared<'_>,
+    in_memory: &[bool],
+    mut sink: impl FnMut(PlacedEvent) -> Result<(), Stop>,
+) -> Result<(Produced, Produced), Stop> {
     let split = split_point(ctx.sources);
     let (ta, ra) = sync_channel(8);
     let (tb, rb) = sync_channel(8);
@@ -158,7 +171,12 @@ fn pipeline(ctx: &Shared<'_>, in_memory: &[bool], mut sink: impl FnMut(PlacedEve
         }
         (merged, ha.join(), hb.join())
     });
-    let panicked = || Stop::Input(InputError::Unreadable { path: ctx.sources.first().map(|s| s.path.clone()).unwrap_or_default(), reason: "JSONL decoding thread panicked".into() });
+    let panicked = || {
+        Stop::Input(InputError::Unreadable {
+            path: ctx.sources.first().map(|s| s.path.clone()).unwrap_or_default(),
+            reason: "JSONL decoding thread panicked".into(),
+        })
+    };
     let (pa, pb) = (pa.map_err(|_| panicked())?, pb.map_err(|_| panicked())?);
     match (pa, pb, merged) {
         (Ok(a), Ok(b), Ok(())) => Ok((a, b)),
@@ -230,7 +248,11 @@ fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool
         let mut j = i + 1;
         while j < ids.len() && ids[j].key == ids[i].key {
             let first = ids[i].pos;
-            tagged.push((ids[j].pos, SLOT_DUPLICATE, checks::duplicate_id(&ids[i].key.text(), rel(first), first.line()).at(rel(ids[j].pos), ids[j].pos.line())));
+            tagged.push((
+                ids[j].pos,
+                SLOT_DUPLICATE,
+                checks::duplicate_id(&ids[i].key.text(), rel(first), first.line()).at(rel(ids[j].pos), ids[j].pos.line()),
+            ));
             j += 1;
         }
         i = j;
@@ -321,4 +343,3 @@ mod tests {
         assert_eq!(disk.replay.applied, 50);
     }
 }
-

@@ -2,6 +2,8 @@
 //! streamed or read whole and sorted ([`FileState`]); reading chosen lines
 //! again ([`fetch`]); finding the files out of replay order.
 
+use super::records::*;
+use super::*;
 use crate::error::InputError;
 use crate::findings::Finding;
 use crate::index::Pos;
@@ -9,8 +11,6 @@ use crate::jsonl::{decode_line, EventFile, RawLine, Source, MAX_LINE_BYTES};
 use crate::lines::{Line, LineReader, Reopen};
 use std::collections::HashMap;
 use thrum_schemas::events::Event;
-use super::records::*;
-use super::*;
 
 /// An event on its way to the replay.
 pub struct PlacedEvent {
@@ -33,7 +33,8 @@ pub struct EventReader {
 impl EventReader {
     pub fn open(src: &Source) -> Result<EventReader, InputError> {
         let lines = LineReader::open(&src.path, MAX_LINE_BYTES).map_err(|e| InputError::io(&src.path, e))?;
-        let info = EventFile { rel: src.rel.clone(), shard: src.shard.clone(), lines: 0, events: 0, blank: 0, unparsable: 0, undecodable: None };
+        let info =
+            EventFile { rel: src.rel.clone(), shard: src.shard.clone(), lines: 0, events: 0, blank: 0, unparsable: 0, undecodable: None };
         Ok(EventReader { lines, info, findings: Vec::new() })
     }
 
@@ -61,9 +62,18 @@ impl EventReader {
 pub(super) fn position(src: &Source, idx: usize, line: u64) -> Result<Pos, Stop> {
     Pos::new(idx, line).ok_or_else(|| {
         let (path, reason) = if Pos::new(idx, 1).is_none() {
-            (src.path.parent().unwrap_or(&src.path).to_path_buf(), format!("more than {} event files; the verifier numbers at most that many (no option raises this limit)", Pos::MAX_FILES))
+            (
+                src.path.parent().unwrap_or(&src.path).to_path_buf(),
+                format!("more than {} event files; the verifier numbers at most that many (no option raises this limit)", Pos::MAX_FILES),
+            )
         } else {
-            (src.path.clone(), format!("more than {} lines; the verifier numbers at most that many lines per event file (no option raises this limit)", Pos::MAX_LINE))
+            (
+                src.path.clone(),
+                format!(
+                    "more than {} lines; the verifier numbers at most that many lines per event file (no option raises this limit)",
+                    Pos::MAX_LINE
+                ),
+            )
         };
         Stop::Input(InputError::TooLarge { path, reason })
     })
@@ -120,7 +130,11 @@ impl FileState {
 
 /// Reads again the lines at `want` (lines decoded as events before) and
 /// keeps `keep(text, event)` of each.
-pub fn fetch<T>(sources: &[Source], want: impl IntoIterator<Item = Pos>, keep: impl Fn(&str, Event) -> T) -> Result<HashMap<Pos, T>, InputError> {
+pub fn fetch<T>(
+    sources: &[Source],
+    want: impl IntoIterator<Item = Pos>,
+    keep: impl Fn(&str, Event) -> T,
+) -> Result<HashMap<Pos, T>, InputError> {
     let mut want: Vec<Pos> = want.into_iter().collect();
     want.sort_unstable();
     want.dedup();

@@ -25,7 +25,12 @@ pub(super) struct Sequences {
 pub(super) enum SeqFinding {
     Ready(Finding),
     /// `sequence_duplicate`; the first holder's id is read again at the end.
-    Duplicate { seq: i64, holder: Pos, at: Pos, event_id: String },
+    Duplicate {
+        seq: i64,
+        holder: Pos,
+        at: Pos,
+        event_id: String,
+    },
 }
 
 impl Sequences {
@@ -100,9 +105,12 @@ impl Sequences {
                 SeqFinding::Ready(f) => f,
                 SeqFinding::Duplicate { seq, holder, at, event_id } => {
                     let hid = ids.get(&holder).map_or("", String::as_str);
-                    Finding::new(Kind::SequenceDuplicate, format!("sequence {seq} already used by {hid} at {}:{}", sources[holder.file()].rel, holder.line()))
-                        .key(format!("event_id={event_id}"))
-                        .at(sources[at.file()].rel.clone(), at.line())
+                    Finding::new(
+                        Kind::SequenceDuplicate,
+                        format!("sequence {seq} already used by {hid} at {}:{}", sources[holder.file()].rel, holder.line()),
+                    )
+                    .key(format!("event_id={event_id}"))
+                    .at(sources[at.file()].rel.clone(), at.line())
                 }
             });
         }
@@ -182,9 +190,12 @@ mod tests {
             if s > expect {
                 let range = if s - 1 == expect { expect.to_string() } else { format!("{expect}..={}", s - 1) };
                 out.push(
-                    Finding::new(Kind::SequenceGap, format!("daemon {daemon}: sequence {range} missing from the JSONL (an event was lost)"))
-                        .key(format!("origin_daemon={daemon}"))
-                        .values(range.clone(), "absent"),
+                    Finding::new(
+                        Kind::SequenceGap,
+                        format!("daemon {daemon}: sequence {range} missing from the JSONL (an event was lost)"),
+                    )
+                    .key(format!("origin_daemon={daemon}"))
+                    .values(range.clone(), "absent"),
                 );
             }
             match s.checked_add(1) {

@@ -90,7 +90,10 @@ fn rows(db: &Path, sql: &str) -> Vec<Vec<String>> {
     let c = Connection::open_with_flags(uri, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI).unwrap();
     let mut st = c.prepare(sql).unwrap();
     let n = st.column_count();
-    st.query_map([], |r| (0..n).map(|i| r.get::<_, rusqlite::types::Value>(i).map(|v| format!("{v:?}"))).collect()).unwrap().map(Result::unwrap).collect()
+    st.query_map([], |r| (0..n).map(|i| r.get::<_, rusqlite::types::Value>(i).map(|v| format!("{v:?}"))).collect())
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
 }
 
 /// Independent check of the corrupted copy against the original.
@@ -155,7 +158,9 @@ fn check_the_damage(fault: Fault, a: &Applied, orig: &Path, out: &Path) {
             } else {
                 assert_eq!(v["type"], "message.edit");
                 let mid = v["message_id"].as_str().unwrap();
-                assert!(rows(&orig.join(".thrum/var/messages.db"), &format!("SELECT 1 FROM messages WHERE message_id = '{mid}'")).is_empty());
+                assert!(
+                    rows(&orig.join(".thrum/var/messages.db"), &format!("SELECT 1 FROM messages WHERE message_id = '{mid}'")).is_empty()
+                );
             }
             assert_eq!(format!("event_id={}", v["event_id"].as_str().unwrap()), a.key.clone().unwrap());
         }
@@ -178,7 +183,10 @@ fn check_the_damage(fault: Fault, a: &Applied, orig: &Path, out: &Path) {
             let kv: BTreeMap<&str, &str> = key.split(", ").filter_map(|p| p.split_once('=')).collect();
             match fault {
                 Fault::ReadMissingMessage => {
-                    let q = format!("SELECT 1 FROM message_reads WHERE message_id = '{}' AND session_id = '{}'", kv["message_id"], kv["session_id"]);
+                    let q = format!(
+                        "SELECT 1 FROM message_reads WHERE message_id = '{}' AND session_id = '{}'",
+                        kv["message_id"], kv["session_id"]
+                    );
                     assert!(rows(&o, &q).is_empty() && rows(&n, &q).len() == 1);
                     assert!(rows(&n, &format!("SELECT 1 FROM messages WHERE message_id = '{}'", kv["message_id"])).is_empty());
                 }
@@ -260,7 +268,13 @@ fn every_fault_is_reported_specifically_at_its_place() {
             (a.file.as_deref(), a.line, a.table.as_deref(), a.key.as_deref(), a.column.as_deref())
         );
         assert!(report["errors"].as_u64().unwrap() >= 1);
-        summary.push(format!("{:<24} {:<26} {} finding(s) of {} kinds", info.name, info.finding, report["finding_counts"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum::<u64>(), report["finding_counts"].as_object().unwrap().len()));
+        summary.push(format!(
+            "{:<24} {:<26} {} finding(s) of {} kinds",
+            info.name,
+            info.finding,
+            report["finding_counts"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum::<u64>(),
+            report["finding_counts"].as_object().unwrap().len()
+        ));
     }
     eprintln!("{}", summary.join("\n"));
 }
@@ -287,7 +301,8 @@ fn isolated_faults_cause_nothing_else() {
         let out = dir.path().join(fault.name());
         corrupt::corrupt(&b.archive, fault, 42, &out).unwrap();
         let (_, report, _) = run_verify(&out);
-        let mut kinds: Vec<&str> = report["findings"].as_array().unwrap().iter().filter(|f| f["severity"] != "info").filter_map(|f| field(f, "kind")).collect();
+        let mut kinds: Vec<&str> =
+            report["findings"].as_array().unwrap().iter().filter(|f| f["severity"] != "info").filter_map(|f| field(f, "kind")).collect();
         kinds.sort();
         kinds.dedup();
         let mut want: Vec<&str> = extra.iter().copied().chain([fault.info().finding]).collect();

@@ -11,7 +11,6 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-
 fn verify(args: &[&str]) -> (i32, String, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_verify")).args(args).output().unwrap();
     (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
@@ -111,11 +110,17 @@ fn a_path_of_the_wrong_kind_is_described_with_what_is_expected() {
     let (d1, d2, d3) = (dir.path().join("d1"), dir.path().join("d2"), dir.path().join("d3"));
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["parquet", s(&file)], "is a regular file; expected the fixtures directory that holds parquet/ (or a parquet/ directory)"),
-        (vec!["parquet", s(&empty_dir)], "is a directory without parquet/ or Parquet datasets; expected the fixtures directory that holds parquet/"),
+        (
+            vec!["parquet", s(&empty_dir)],
+            "is a directory without parquet/ or Parquet datasets; expected the fixtures directory that holds parquet/",
+        ),
         (vec!["parquet", s(&fifo)], "is a FIFO (named pipe); expected the fixtures directory"),
         (vec!["parquet", s(&absent)], "does not exist"),
         (vec!["parquet", s(&fx), "--db", s(&empty_dir)], "is a directory; expected a SQLite database file (--db)"),
-        (vec!["replay", s(&fifo)], "is a FIFO (named pipe); expected a .tar.zst / .tar.gz archive, a directory containing .thrum/, or a .thrum directory"),
+        (
+            vec!["replay", s(&fifo)],
+            "is a FIFO (named pipe); expected a .tar.zst / .tar.gz archive, a directory containing .thrum/, or a .thrum directory",
+        ),
         (vec!["replay", s(&empty_dir)], "is a directory without .thrum/; expected a .tar.zst / .tar.gz archive"),
         (vec!["replay", s(&link)], "is a dangling symbolic link; expected"),
         (vec!["migrate", s(&fifo)], "is a FIFO (named pipe); expected"),
@@ -132,7 +137,8 @@ fn a_path_of_the_wrong_kind_is_described_with_what_is_expected() {
         assert_causes_once(&err);
     }
     // nothing was created by the refused extractions
-    let mut left: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut left: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     left.sort();
     assert_eq!(left, vec!["dangling", "empty", "fifo", "file.tar.zst"]);
 }
@@ -175,7 +181,12 @@ fn names_and_values_from_the_input_cannot_forge_report_lines() {
     let r: Value = serde_json::from_str(&json).unwrap();
     let findings = r["findings"].as_array().unwrap();
     assert!(findings.iter().any(|f| f["file"].as_str() == Some(&format!(".thrum/messages/{EVIL}.jsonl"))), "{json}");
-    assert!(findings.iter().any(|f| f["kind"] == "cell_differs" && f["column"] == "body_content" && f["actual"].as_str().is_some_and(|a| a.contains(r"evil\n\u{1b}[0mresult: CONSISTENT"))), "{json}");
+    assert!(
+        findings.iter().any(|f| f["kind"] == "cell_differs"
+            && f["column"] == "body_content"
+            && f["actual"].as_str().is_some_and(|a| a.contains(r"evil\n\u{1b}[0mresult: CONSISTENT"))),
+        "{json}"
+    );
 }
 
 /// One run in text and one in JSON: the result line, the JSON verdict and
@@ -283,6 +294,11 @@ fn text_json_and_exit_code_agree_for_clean_tampered_and_bad_parquet_inputs() {
     std::fs::write(&pq, bytes).unwrap();
     let (code, _, r) = agreeing(&["replay", s(&flipped.join("thrum-fixture.tar.zst")), "--no-manifest"]);
     assert_eq!(code, 1, "{r}");
-    let f = r["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "parquet_unreadable" || f["kind"] == "parquet_differs").unwrap_or_else(|| panic!("{r}"));
+    let f = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "parquet_unreadable" || f["kind"] == "parquet_differs")
+        .unwrap_or_else(|| panic!("{r}"));
     assert!(f["file"].as_str().unwrap().starts_with("parquet/agents"), "{f}");
 }

@@ -94,17 +94,30 @@ fn cases() -> Vec<Case> {
         c("file-then-dir", vec![good(), E::Raw(".thrum/events.jsonl/x", b'0', b"y".to_vec(), "")], "conflicts", &[]),
         c(
             "pax-path-parent",
-            vec![good(), E::Raw("PaxHeaders/x", b'x', pax(&[("path", "../../pax-evil")]), ""), E::Raw(".thrum/innocent", b'0', b"x".to_vec(), "")],
+            vec![
+                good(),
+                E::Raw("PaxHeaders/x", b'x', pax(&[("path", "../../pax-evil")]), ""),
+                E::Raw(".thrum/innocent", b'0', b"x".to_vec(), ""),
+            ],
             "pax-evil",
             &[],
         ),
         c(
             "gnu-longname-absolute",
-            vec![good(), E::Raw("././@LongLink", b'L', b"/tmp/verify-hostile-long\0".to_vec(), ""), E::Raw(".thrum/innocent", b'0', b"x".to_vec(), "")],
+            vec![
+                good(),
+                E::Raw("././@LongLink", b'L', b"/tmp/verify-hostile-long\0".to_vec(), ""),
+                E::Raw(".thrum/innocent", b'0', b"x".to_vec(), ""),
+            ],
             "verify-hostile-long",
             &[],
         ),
-        c("oversize-entry", vec![good(), E::Raw(".thrum/big", b'0', vec![7u8; 4096], "")], "per-entry limit of 1 KiB (raise with --max-entry-bytes)", &["--max-entry-bytes", "1K"]),
+        c(
+            "oversize-entry",
+            vec![good(), E::Raw(".thrum/big", b'0', vec![7u8; 4096], "")],
+            "per-entry limit of 1 KiB (raise with --max-entry-bytes)",
+            &["--max-entry-bytes", "1K"],
+        ),
         c(
             "total-expansion",
             vec![good(), E::Raw(".thrum/a", b'0', vec![1u8; 3000], ""), E::Raw(".thrum/b", b'0', vec![2u8; 3000], "")],
@@ -112,8 +125,18 @@ fn cases() -> Vec<Case> {
             &["--max-total-bytes", "5000"],
         ),
         // 64 MiB of zeros: a few KiB compressed
-        c("compression-bomb", vec![good(), E::Raw(".thrum/bomb", b'0', big, "")], "limit", &["--max-entry-bytes", "1M", "--max-total-bytes", "2MiB"]),
-        c("too-many-entries", vec![good(), E::Raw(".thrum/a", b'0', vec![], ""), E::Raw(".thrum/b", b'0', vec![], "")], "more than 2 entries (at entry \".thrum/b\"; raise with --max-entries)", &["--max-entries", "2"]),
+        c(
+            "compression-bomb",
+            vec![good(), E::Raw(".thrum/bomb", b'0', big, "")],
+            "limit",
+            &["--max-entry-bytes", "1M", "--max-total-bytes", "2MiB"],
+        ),
+        c(
+            "too-many-entries",
+            vec![good(), E::Raw(".thrum/a", b'0', vec![], ""), E::Raw(".thrum/b", b'0', vec![], "")],
+            "more than 2 entries (at entry \".thrum/b\"; raise with --max-entries)",
+            &["--max-entries", "2"],
+        ),
         c(
             "gnu-longname-huge",
             vec![good(), E::Raw("././@LongLink", b'L', vec![b'a'; 1 << 20], ""), E::Raw(".thrum/innocent", b'0', b"x".to_vec(), "")],
@@ -122,7 +145,11 @@ fn cases() -> Vec<Case> {
         ),
         c(
             "pax-huge",
-            vec![good(), E::Raw("PaxHeaders/x", b'x', pax(&[("comment", &"c".repeat(1 << 20))]), ""), E::Raw(".thrum/innocent", b'0', b"x".to_vec(), "")],
+            vec![
+                good(),
+                E::Raw("PaxHeaders/x", b'x', pax(&[("comment", &"c".repeat(1 << 20))]), ""),
+                E::Raw(".thrum/innocent", b'0', b"x".to_vec(), ""),
+            ],
             "PAX header at byte 1024 declares",
             &[],
         ),
@@ -197,4 +224,3 @@ fn extraction_of_a_good_archive_is_complete_and_only_inside_dest() {
     assert!(other.is_empty());
     assert_eq!(listing(dir.path()), vec!["dest".to_string(), "ok.tar.zst".to_string()]);
 }
-

@@ -51,7 +51,11 @@ fn interrupt(args: &[&str], tmp: &Path, watch: &Path, prefix: &str, inside: Opti
         if child.try_wait().unwrap().is_some() {
             break;
         }
-        seen = std::fs::read_dir(watch).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).find(|n| parse_pid(n, prefix).is_some());
+        seen = std::fs::read_dir(watch)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|n| parse_pid(n, prefix).is_some());
         if let (Some(n), Some(inside)) = (&seen, inside) {
             if !watch.join(n).join(inside).exists() {
                 seen = None;
@@ -96,7 +100,10 @@ fn interrupted_at(args: &dyn Fn(&Path) -> Vec<String>, watch_in_out: bool, prefi
                 if r.code == Some(code) {
                     // no partial tree; the destination only when the signal came after its rename
                     let left = listing(&out);
-                    assert!(left.is_empty() || (left.len() == 1 && !left[0].starts_with('.')), "{a:?} {sig}: left in the destination's parent: {left:?}");
+                    assert!(
+                        left.is_empty() || (left.len() == 1 && !left[0].starts_with('.')),
+                        "{a:?} {sig}: left in the destination's parent: {left:?}"
+                    );
                     assert!(r.stderr.is_empty(), "an interrupted run reports no error: {}", r.stderr);
                     hit += 1;
                     if hit == 2 {

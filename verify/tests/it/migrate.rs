@@ -1,6 +1,5 @@
 //! `verify migrate` on a hand-built v5 fixture.
 
-
 use crate::common::*;
 use rusqlite::Connection;
 use serde_json::Value;
@@ -10,7 +9,8 @@ use verify::migrate::{self, MigrateOptions};
 use verify::{Kind, Options};
 
 fn migrate_to(fx: &Fixture, out: &std::path::Path) -> verify::Report {
-    migrate::migrate_path(&fx.root, &MigrateOptions { out: Some(out.to_path_buf()), max_diffs: 0, ..MigrateOptions::default() }).expect("usable v5 input")
+    migrate::migrate_path(&fx.root, &MigrateOptions { out: Some(out.to_path_buf()), max_diffs: 0, ..MigrateOptions::default() })
+        .expect("usable v5 input")
 }
 
 #[test]
@@ -46,13 +46,22 @@ fn migrates_a_v5_fixture_and_proves_it() {
     let events = read("events.jsonl");
     assert_eq!(
         types(&events),
-        ["agent.register", "agent.register", "agent.session.start", "agent.session.start", "thread.create", "thread.create", "agent.session.end"]
+        [
+            "agent.register",
+            "agent.register",
+            "agent.session.start",
+            "agent.session.start",
+            "thread.create",
+            "thread.create",
+            "agent.session.end"
+        ]
     );
     let alice = read("messages/alice.jsonl");
     let bob = read("messages/bob.jsonl");
     assert_eq!(types(&alice), ["message.create", "message.delete"]);
     assert_eq!(types(&bob), ["message.create", "message.edit"]);
-    let names: Vec<String> = std::fs::read_dir(t.join("messages")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> =
+        std::fs::read_dir(t.join("messages")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(names.len(), 2, "{names:?}");
 
     // every event id is the deterministic backfill, every v is 1
@@ -81,7 +90,8 @@ fn migrates_a_v5_fixture_and_proves_it() {
     assert!(nc[0].key.as_deref().unwrap().contains(&thrum_schemas::ids::prefixed("thr_", (T0 / 1000) as u64, 2)));
     // 8 column differences, and threads, its automatic index and idx_messages_thread dropped
     assert_eq!(r.count(Kind::SchemaMigrationKnownDiff), 11);
-    let changes: Vec<(Option<&str>, Option<&str>)> = r.of(Kind::V5ExpectedChange).iter().map(|f| (f.table.as_deref(), f.column.as_deref())).collect();
+    let changes: Vec<(Option<&str>, Option<&str>)> =
+        r.of(Kind::V5ExpectedChange).iter().map(|f| (f.table.as_deref(), f.column.as_deref())).collect();
     assert!(changes.contains(&(Some("agents"), Some("display"))), "{changes:?}");
     assert!(changes.contains(&(Some("agents"), Some("hostname"))), "{changes:?}");
     assert!(changes.contains(&(Some("schema_version"), Some("version"))), "{changes:?}");
@@ -135,7 +145,12 @@ fn a_damaged_v5_database_is_caught_by_the_replay() {
     let r = migrate_to(&fx, &tmp.path().join("m"));
     let errors: Vec<(Kind, Option<&str>, Option<&str>)> =
         r.findings.iter().filter(|f| f.severity == Severity::Error).map(|f| (f.kind, f.table.as_deref(), f.column.as_deref())).collect();
-    assert_eq!(errors, vec![(Kind::RowMissing, Some("messages"), None), (Kind::CellDiffers, Some("sessions"), Some("end_reason"))], "{}", r.render_text());
+    assert_eq!(
+        errors,
+        vec![(Kind::RowMissing, Some("messages"), None), (Kind::CellDiffers, Some("sessions"), Some("end_reason"))],
+        "{}",
+        r.render_text()
+    );
     assert_eq!(r.exit_code, 1);
     assert!(tmp.path().join("m/.thrum/events.jsonl").is_file(), "the tree is still written");
 }
@@ -219,7 +234,8 @@ fn a_wal_beside_the_v5_database_is_reported_and_garbage_is_never_applied() {
     std::fs::write(fx.file("var/messages.db-wal"), vec![0xAB; 5000]).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let r = migrate_to(&fx, &tmp.path().join("m"));
-    let errs: Vec<(Kind, Option<&str>)> = r.findings.iter().filter(|f| f.severity == Severity::Error).map(|f| (f.kind, f.file.as_deref())).collect();
+    let errs: Vec<(Kind, Option<&str>)> =
+        r.findings.iter().filter(|f| f.severity == Severity::Error).map(|f| (f.kind, f.file.as_deref())).collect();
     assert_eq!(errs, vec![(Kind::WalInvalid, Some(".thrum/var/messages.db-wal"))], "{}", r.render_text());
     assert_eq!(r.exit_code, 1);
 }

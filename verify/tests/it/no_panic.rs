@@ -4,7 +4,6 @@
 //! archives (the extractor), and random damage to whole fixtures (replay and
 //! migrate end to end).
 
-
 use proptest::prelude::*;
 use rusqlite::Connection;
 use serde_json::{Map, Value};
@@ -45,10 +44,47 @@ fn leaf() -> impl Strategy<Value = Value> {
 }
 
 const KEYS: &[&str] = &[
-    "type", "timestamp", "event_id", "v", "origin_daemon", "sequence", "message_id", "thread_id", "agent_id", "session_id", "body", "format",
-    "content", "structured", "scopes", "refs", "value", "authored_by", "disclosed", "reason", "kind", "name", "role", "module", "display",
-    "hostname", "work_contexts", "git_updated_at", "branch", "unmerged_commits", "files", "file_changes", "group_id", "description",
-    "created_by", "member_type", "member_value", "added_by", "fields", "updated_by", "title",
+    "type",
+    "timestamp",
+    "event_id",
+    "v",
+    "origin_daemon",
+    "sequence",
+    "message_id",
+    "thread_id",
+    "agent_id",
+    "session_id",
+    "body",
+    "format",
+    "content",
+    "structured",
+    "scopes",
+    "refs",
+    "value",
+    "authored_by",
+    "disclosed",
+    "reason",
+    "kind",
+    "name",
+    "role",
+    "module",
+    "display",
+    "hostname",
+    "work_contexts",
+    "git_updated_at",
+    "branch",
+    "unmerged_commits",
+    "files",
+    "file_changes",
+    "group_id",
+    "description",
+    "created_by",
+    "member_type",
+    "member_value",
+    "added_by",
+    "fields",
+    "updated_by",
+    "title",
 ];
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -65,7 +101,11 @@ fn json_value() -> impl Strategy<Value = Value> {
 /// from the format's vocabulary with arbitrary values.
 fn event_object() -> impl Strategy<Value = Value> {
     let types = prop::sample::select(
-        thrum_schemas::events::types::ALL.iter().map(|s| s.to_string()).chain(["future.thing".into(), "".into(), "message.".into()]).collect::<Vec<_>>(),
+        thrum_schemas::events::types::ALL
+            .iter()
+            .map(|s| s.to_string())
+            .chain(["future.thing".into(), "".into(), "message.".into()])
+            .collect::<Vec<_>>(),
     );
     (types, prop::collection::vec((prop::sample::select(KEYS), json_value()), 0..10), any::<bool>()).prop_map(|(ty, kv, keep_type)| {
         let mut m: Map<String, Value> = kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
@@ -168,7 +208,6 @@ fn v13_db() -> Connection {
 }
 
 // --- event lines -------------------------------------------------------------
-
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
@@ -313,8 +352,21 @@ fn tar_header(name: &[u8], typ: u8, size: u64, link: &[u8]) -> [u8; 512] {
 fn entry() -> impl Strategy<Value = (Vec<u8>, u8, Vec<u8>, Vec<u8>)> {
     let names = prop_oneof![
         prop::sample::select(vec![
-            ".thrum/", ".thrum/a", ".thrum/d/b", "./.thrum/a", "/abs", "../up", ".thrum/../../x", ".thrum/a/b", "x", "", ".", "./", ".thrum//c",
-            "././@LongLink", "PaxHeaders/p",
+            ".thrum/",
+            ".thrum/a",
+            ".thrum/d/b",
+            "./.thrum/a",
+            "/abs",
+            "../up",
+            ".thrum/../../x",
+            ".thrum/a/b",
+            "x",
+            "",
+            ".",
+            "./",
+            ".thrum//c",
+            "././@LongLink",
+            "PaxHeaders/p",
         ])
         .prop_map(|s| s.as_bytes().to_vec()),
         prop::collection::vec(any::<u8>(), 0..40),
@@ -342,7 +394,8 @@ fn extract_and_check(archive_bytes: &[u8]) -> Result<(), TestCaseError> {
     std::fs::write(&a, archive_bytes).unwrap();
     let dest: PathBuf = dir.path().join("dest");
     let r = extract::extract(&a, &dest, &small_limits());
-    let mut names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     match r {
         Ok(entries) => {

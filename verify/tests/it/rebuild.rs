@@ -3,7 +3,6 @@
 //! names that line as `rebuild_aborts`, with the rule and the number of
 //! events after it in replay order.
 
-
 use crate::common::*;
 use serde_json::{json, Value};
 use thrum_schemas::{gojson, ids, time};
@@ -63,7 +62,13 @@ fn a_good_fixture_has_no_stop() {
 fn rule_1_a_payload_that_does_not_decode() {
     let fx = build();
     // `body` must be an object
-    let (line, after) = insert(&fx, "messages/alice.jsonl", "message.edit", json!({"message_id": msg_id(1), "body": "plain text"}), fx.builder.events.len() - 3);
+    let (line, after) = insert(
+        &fx,
+        "messages/alice.jsonl",
+        "message.edit",
+        json!({"message_id": msg_id(1), "body": "plain text"}),
+        fx.builder.events.len() - 3,
+    );
     assert_stops(&fx, "messages/alice.jsonl", line, after, "(rule 1)");
     assert!(after > 0);
 }
@@ -71,7 +76,8 @@ fn rule_1_a_payload_that_does_not_decode() {
 #[test]
 fn rule_2_a_repeated_message_id() {
     let fx = build();
-    let create = json!({"message_id": msg_id(1), "agent_id": "alice", "session_id": ses_id(1), "body": {"format": "markdown", "content": "again"}});
+    let create =
+        json!({"message_id": msg_id(1), "agent_id": "alice", "session_id": ses_id(1), "body": {"format": "markdown", "content": "again"}});
     let (line, after) = insert(&fx, "messages/alice.jsonl", "message.create", create, fx.builder.events.len() - 3);
     assert_stops(&fx, "messages/alice.jsonl", line, after, "(rule 2)");
     assert!(after > 0);

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 /// How long one run may take before it is killed and the test fails.
 const DEADLINE: Duration = Duration::from_secs(20);
 
-
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -149,7 +148,10 @@ fn fifos_beside_an_archive_are_findings() {
         let (code, out, err) = verify(&["replay", s(&archive), "--no-parquet"]);
         assert_eq!(code, 1, "{name}: {out}{err}");
         assert_result(&out, code);
-        assert!(out.contains(&format!("[file_not_regular] {}: a FIFO (named pipe); expected a regular file", p.display())), "{name}: {out}");
+        assert!(
+            out.contains(&format!("[file_not_regular] {}: a FIFO (named pipe); expected a regular file", p.display())),
+            "{name}: {out}"
+        );
         restore(&p, &keep);
     }
 }
@@ -179,8 +181,16 @@ fn special_files_in_a_directory_input_are_described() {
     type Case<'a> = (&'a str, fn(&Path), &'a str);
     let cases: [Case; 4] = [
         ("config.json", mkfifo, "[file_not_regular] .thrum/config.json: a FIFO (named pipe); expected a regular file"),
-        ("events.jsonl", link_to_dev_zero, "[file_not_regular] .thrum/events.jsonl: a symbolic link to a character device; expected a regular file"),
-        ("identities/coordinator_auth.json", mkfifo, "[file_not_regular] .thrum/identities/coordinator_auth.json: a FIFO (named pipe); expected a regular file"),
+        (
+            "events.jsonl",
+            link_to_dev_zero,
+            "[file_not_regular] .thrum/events.jsonl: a symbolic link to a character device; expected a regular file",
+        ),
+        (
+            "identities/coordinator_auth.json",
+            mkfifo,
+            "[file_not_regular] .thrum/identities/coordinator_auth.json: a FIFO (named pipe); expected a regular file",
+        ),
         ("thrum.db", mkfifo, "[file_not_regular] .thrum/thrum.db: a FIFO (named pipe); expected a regular file"),
     ];
     for (rel, make, expected) in cases {

@@ -6,7 +6,6 @@
 //! misplaced events, duplicate creates, tampered databases) and every fault
 //! of `testgen corrupt` are verified both ways.
 
-
 use proptest::prelude::*;
 use rusqlite::Connection;
 use serde_json::{json, Value};
@@ -46,7 +45,14 @@ fn same_both_ways(root: &Path) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-const TIMES: &[&str] = &["2026-03-02T09:00:01Z", "2026-03-02T09:00:01.5Z", "2026-03-02T09:00:01.25Z", "2026-03-02T09:00:02Z", "2026-03-02T09:00:00.999999Z", "junk"];
+const TIMES: &[&str] = &[
+    "2026-03-02T09:00:01Z",
+    "2026-03-02T09:00:01.5Z",
+    "2026-03-02T09:00:01.25Z",
+    "2026-03-02T09:00:02Z",
+    "2026-03-02T09:00:00.999999Z",
+    "junk",
+];
 const AGENTS: &[&str] = &["alice", "bob", "user:carol"];
 const SHARDS: &[&str] = &["events.jsonl", "messages/alice.jsonl", "messages/bob.jsonl", "messages/user_carol.jsonl"];
 
@@ -68,7 +74,18 @@ struct Gen {
 
 fn gen() -> impl Strategy<Value = Gen> {
     (0u8..10, 0..TIMES.len(), 0u8..12, prop::option::weighted(0.9, 1u8..10), 0u8..3, 0u8..4, 0u8..3, 0u8..5, 0u8..4, 0u8..12).prop_map(
-        |(kind, time, id, seq, daemon, entity, agent, file, other_file, twist)| Gen { kind, time, id, seq, daemon, entity, agent, file, other_file, twist },
+        |(kind, time, id, seq, daemon, entity, agent, file, other_file, twist)| Gen {
+            kind,
+            time,
+            id,
+            seq,
+            daemon,
+            entity,
+            agent,
+            file,
+            other_file,
+            twist,
+        },
     )
 }
 
@@ -88,7 +105,10 @@ fn ses(n: u8) -> String {
 fn line(g: &Gen, i: usize) -> (String, String) {
     let agent = AGENTS[g.agent as usize];
     let (ty, mut p) = match g.kind {
-        0 => ("agent.register", json!({"agent_id": agent, "kind": if agent.starts_with("user:") {"human"} else {"agent"}, "role": "r", "module": "m"})),
+        0 => (
+            "agent.register",
+            json!({"agent_id": agent, "kind": if agent.starts_with("user:") {"human"} else {"agent"}, "role": "r", "module": "m"}),
+        ),
         1 => ("agent.session.start", json!({"session_id": ses(g.entity), "agent_id": agent})),
         2 => ("agent.session.end", json!({"session_id": ses(g.entity), "reason": "done"})),
         3 | 4 => {
@@ -104,7 +124,10 @@ fn line(g: &Gen, i: usize) -> (String, String) {
         5 => ("message.edit", json!({"message_id": msg(g.entity), "body": {"content": format!("e{i}")}})),
         6 => ("message.delete", json!({"message_id": msg(g.entity), "reason": ""})),
         7 => ("message.react", json!({"message_id": if g.twist == 3 { json!(5) } else { json!(msg(g.entity)) }})),
-        8 => ("group.create", json!({"group_id": ids::prefixed("grp_", 1, g.entity as u128), "name": format!("g{}", g.entity), "created_by": agent})),
+        8 => (
+            "group.create",
+            json!({"group_id": ids::prefixed("grp_", 1, g.entity as u128), "name": format!("g{}", g.entity), "created_by": agent}),
+        ),
         _ => ("future.thing", json!({"x": i})),
     };
     let o = p.as_object_mut().unwrap();
@@ -129,7 +152,11 @@ fn line(g: &Gen, i: usize) -> (String, String) {
     if let Some(s) = g.seq {
         o.insert("sequence".into(), json!(s as i64));
     }
-    let right = if ty.starts_with("message.") { format!("messages/{}.jsonl", thrum_schemas::ids::shard_name(agent)) } else { "events.jsonl".into() };
+    let right = if ty.starts_with("message.") {
+        format!("messages/{}.jsonl", thrum_schemas::ids::shard_name(agent))
+    } else {
+        "events.jsonl".into()
+    };
     let file = if g.file < 4 { right } else { SHARDS[g.other_file as usize].to_string() };
     let text = if g.twist == 4 { serde_json::to_string(&p).unwrap().replacen('{', "{ ", 1) } else { gojson::to_string(&p) };
     (text, file)
@@ -201,8 +228,14 @@ fn build(gens: &[Gen], shuffle: &[bool], subset: &[bool], noise: &[u8]) -> tempf
     }
     // rows without a line: one for a message edit (its position names the author's shard)
     let edit = json!({"type": "message.edit", "timestamp": TIMES[0], "event_id": "evt_extra1", "message_id": msg(1), "body": {"content": "z"}, "v": 1, "sequence": 4});
-    let _ = db.execute("INSERT OR IGNORE INTO events VALUES ('evt_extra1', 901, 'message.edit', ?1, 'd_0123456789ab', ?2)", [TIMES[0].to_string(), gojson::to_string(&edit)]);
-    let _ = db.execute("INSERT OR IGNORE INTO events VALUES ('evt_extra2', 902, 'agent.register', ?1, 'd_0123456789ab', '{\"type\":\"agent.register\"}')", [TIMES[1]]);
+    let _ = db.execute(
+        "INSERT OR IGNORE INTO events VALUES ('evt_extra1', 901, 'message.edit', ?1, 'd_0123456789ab', ?2)",
+        [TIMES[0].to_string(), gojson::to_string(&edit)],
+    );
+    let _ = db.execute(
+        "INSERT OR IGNORE INTO events VALUES ('evt_extra2', 902, 'agent.register', ?1, 'd_0123456789ab', '{\"type\":\"agent.register\"}')",
+        [TIMES[1]],
+    );
     let _ = db.execute("INSERT INTO messages (message_id, agent_id, session_id, created_at, body_format, body_content) VALUES ('msg_orphan', 'dave', 's', ?1, 'markdown', 'x')", [TIMES[0]]);
     db.execute_batch("COMMIT").unwrap();
     tmp
@@ -298,7 +331,8 @@ fn archives_report_the_same_whatever_the_order_of_their_entries() {
     let (files, _) = verify::util::walk_files(&fx.root, &fx.thrum()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let var_last = files.clone();
-    let var_first: Vec<String> = files.iter().filter(|f| f.contains("/var/")).chain(files.iter().filter(|f| !f.contains("/var/"))).cloned().collect();
+    let var_first: Vec<String> =
+        files.iter().filter(|f| f.contains("/var/")).chain(files.iter().filter(|f| !f.contains("/var/"))).cloned().collect();
     let mut reversed = files.clone();
     reversed.reverse();
     let mut split = files.clone();
@@ -390,4 +424,3 @@ proptest! {
         prop_assert_eq!(got, expected);
     }
 }
-

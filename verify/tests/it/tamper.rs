@@ -1,7 +1,6 @@
 //! End-to-end: a hand-built fixture verifies clean, and each tampering is
 //! reported precisely (kind, table, key, column or file and line).
 
-
 use crate::common::*;
 use verify::findings::Severity;
 use verify::{Finding, Kind, Options, Report};
@@ -120,7 +119,12 @@ fn one_duplicated_jsonl_line_is_reported_at_its_line() {
     fx.write_lines("messages/alice.jsonl", &lines);
     let r = run(&fx);
     // the daemon's rebuild stops at the repeated create (rule 2)
-    assert_eq!(kinds(&r), vec![Kind::EventIdDuplicate, Kind::ReplayEventRejected, Kind::RebuildAborts, Kind::SequenceOrder, Kind::SequenceDuplicate], "{}", r.render_text());
+    assert_eq!(
+        kinds(&r),
+        vec![Kind::EventIdDuplicate, Kind::ReplayEventRejected, Kind::RebuildAborts, Kind::SequenceOrder, Kind::SequenceDuplicate],
+        "{}",
+        r.render_text()
+    );
     for f in errors(&r) {
         assert_eq!((f.file.as_deref(), f.line), (Some(".thrum/messages/alice.jsonl"), Some(3)), "{}", f.render());
     }
@@ -176,7 +180,8 @@ fn events_table_rows_must_equal_the_lines() {
     fx.db().execute("UPDATE events SET sequence = 1000 WHERE sequence = 3", []).unwrap();
     let r = run(&fx);
     assert_eq!(kinds(&r), vec![Kind::EventLogDiffers], "{}", r.render_text());
-    let cols: Vec<(String, &str)> = r.of(Kind::EventLogDiffers).iter().map(|f| (f.key.clone().unwrap(), f.column.as_deref().unwrap())).collect();
+    let cols: Vec<(String, &str)> =
+        r.of(Kind::EventLogDiffers).iter().map(|f| (f.key.clone().unwrap(), f.column.as_deref().unwrap())).collect();
     assert_eq!(cols.len(), 2);
     assert!(cols.contains(&(format!("event_id={id}"), "event_json")));
     assert!(cols.contains(&(format!("event_id={}", fx.builder.events[2].id), "sequence")));
@@ -194,7 +199,14 @@ fn local_tables_are_checked_for_references_and_times() {
     let r = run(&fx);
     assert_eq!(
         kinds(&r),
-        vec![Kind::DanglingReference, Kind::ReadBeforeMessage, Kind::ReadOutsideSession, Kind::SubscriptionShapeInvalid, Kind::TimestampInvalid, Kind::CheckpointAhead],
+        vec![
+            Kind::DanglingReference,
+            Kind::ReadBeforeMessage,
+            Kind::ReadOutsideSession,
+            Kind::SubscriptionShapeInvalid,
+            Kind::TimestampInvalid,
+            Kind::CheckpointAhead
+        ],
         "{}",
         r.render_text()
     );

@@ -104,15 +104,27 @@ pub fn standard_events() -> Builder {
         b.ev("events.jsonl", "agent.session.start", json!({"session_id": ses_id(n), "agent_id": a}));
     }
     b.ev("events.jsonl", "group.create", json!({"group_id": grp_id(1), "name": "reviewers", "description": "", "created_by": "alice"}));
-    b.ev("events.jsonl", "group.member.add", json!({"group_id": grp_id(1), "member_type": "agent", "member_value": "bob", "added_by": "alice"}));
-    b.ev("events.jsonl", "group.member.add", json!({"group_id": grp_id(1), "member_type": "role", "member_value": "reviewer", "added_by": "alice"}));
+    b.ev(
+        "events.jsonl",
+        "group.member.add",
+        json!({"group_id": grp_id(1), "member_type": "agent", "member_value": "bob", "added_by": "alice"}),
+    );
+    b.ev(
+        "events.jsonl",
+        "group.member.add",
+        json!({"group_id": grp_id(1), "member_type": "role", "member_value": "reviewer", "added_by": "alice"}),
+    );
     let thr = ids::prefixed("thr_", (T0 / 1000) as u64, 1);
     b.ev("messages/alice.jsonl", "message.create", json!({"message_id": msg_id(1), "thread_id": thr, "agent_id": "alice", "session_id": ses_id(1), "body": {"format": "markdown", "content": "hello & <welcome>"}, "refs": [{"type": "mention", "value": "bob"}]}));
     b.ev("messages/bob.jsonl", "message.create", json!({"message_id": msg_id(2), "thread_id": thr, "agent_id": "bob", "session_id": ses_id(2), "body": {"format": "markdown", "content": "hi"}, "refs": [{"type": "reply_to", "value": msg_id(1)}, {"type": "mention", "value": "alice"}]}));
     b.ev("messages/alice.jsonl", "message.create", json!({"message_id": msg_id(3), "agent_id": "alice", "session_id": ses_id(1), "body": {"format": "json", "content": "{}", "structured": "{\"k\":1}"}, "scopes": [{"type": "group", "value": "reviewers"}], "refs": [{"type": "group", "value": "reviewers"}]}));
     b.ev("messages/user_carol.jsonl", "message.create", json!({"message_id": msg_id(4), "agent_id": "user:carol", "session_id": ses_id(3), "body": {"format": "plain", "content": "broadcast"}, "authored_by": "user:carol", "disclosed": false}));
     b.ev("messages/alice.jsonl", "message.create", json!({"message_id": msg_id(5), "agent_id": "alice", "session_id": ses_id(1), "body": {"format": "markdown", "content": "to delete"}}));
-    b.ev("messages/alice.jsonl", "message.edit", json!({"message_id": msg_id(1), "body": {"format": "markdown", "content": "hello again"}}));
+    b.ev(
+        "messages/alice.jsonl",
+        "message.edit",
+        json!({"message_id": msg_id(1), "body": {"format": "markdown", "content": "hello again"}}),
+    );
     b.ev("messages/alice.jsonl", "message.delete", json!({"message_id": msg_id(5), "reason": "oops"}));
     let g1 = ts(b.now());
     b.ev("events.jsonl", "agent.update", json!({"agent_id": "bob", "work_contexts": [{"session_id": ses_id(2), "branch": "feat/x", "worktree_path": "/w/x", "unmerged_commits": [{"sha": "abc", "message": "wip", "files": ["a.rs"]}], "uncommitted_files": ["b.rs"], "changed_files": ["a.rs", "b.rs"], "git_updated_at": g1, "current_task": "x", "task_updated_at": g1, "intent": "build", "intent_updated_at": g1}]}));
@@ -120,7 +132,11 @@ pub fn standard_events() -> Builder {
     b.ev("events.jsonl", "agent.session.end", json!({"session_id": ses_id(2), "reason": "finished"}));
     b.ev("events.jsonl", "future.event", json!({"x": 1}));
     // not written by a v13 daemon any more, but replayed into `threads`
-    b.ev("events.jsonl", "thread.create", json!({"thread_id": "thr_01KJPR7PVP71K30CHK69H32CSS", "title": "design review", "created_by": "alice"}));
+    b.ev(
+        "events.jsonl",
+        "thread.create",
+        json!({"thread_id": "thr_01KJPR7PVP71K30CHK69H32CSS", "title": "design review", "created_by": "alice"}),
+    );
     b
 }
 
@@ -219,7 +235,11 @@ pub fn build_from(b: Builder) -> Fixture {
     db.execute("INSERT INTO message_reads VALUES (?1, ?2, 'alice', ?3)", [msg_id(2), ses_id(1), t(late)]).unwrap();
     db.execute("INSERT INTO subscriptions (session_id, scope_type, scope_value, mention_role, created_at) VALUES (?1, 'group', 'reviewers', NULL, ?2)", [ses_id(1), t(T0 + 7_000_000)]).unwrap();
     db.execute("INSERT INTO subscriptions (session_id, scope_type, scope_value, mention_role, created_at) VALUES (?1, NULL, NULL, 'implementer', ?2)", [ses_id(2), t(T0 + 7_000_000)]).unwrap();
-    db.execute("INSERT INTO subscriptions (session_id, scope_type, scope_value, mention_role, created_at) VALUES (?1, NULL, NULL, NULL, ?2)", [ses_id(3), t(T0 + 7_000_000)]).unwrap();
+    db.execute(
+        "INSERT INTO subscriptions (session_id, scope_type, scope_value, mention_role, created_at) VALUES (?1, NULL, NULL, NULL, ?2)",
+        [ses_id(3), t(T0 + 7_000_000)],
+    )
+    .unwrap();
     db.execute("INSERT INTO session_scopes VALUES (?1, 'module', 'core', ?2)", [ses_id(1), t(T0 + 5_000_000)]).unwrap();
     db.execute("INSERT INTO session_refs VALUES (?1, 'branch', 'feat/x', ?2)", [ses_id(2), t(T0 + 5_000_000)]).unwrap();
     db.execute("INSERT INTO sync_checkpoints VALUES ('d_zyxwvutsrqpo', 5, 1772442100, 'idle')", []).unwrap();
@@ -270,11 +290,8 @@ pub fn pack(fx: &Fixture, dir: &Path, name: &str, manifest_name: &str, schema_ve
     let mbytes = serde_json::to_string_pretty(&manifest).unwrap();
     std::fs::write(dir.join(manifest_name), &mbytes).unwrap();
     let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap_or_default();
-    let sums = format!(
-        "{sums}{}  {name}\n{}  {manifest_name}\n",
-        verify::util::sha256_hex(&archive),
-        verify::util::sha256_hex(mbytes.as_bytes())
-    );
+    let sums =
+        format!("{sums}{}  {name}\n{}  {manifest_name}\n", verify::util::sha256_hex(&archive), verify::util::sha256_hex(mbytes.as_bytes()));
     std::fs::write(dir.join("SHA256SUMS"), sums).unwrap();
     path
 }
@@ -325,7 +342,8 @@ pub fn build_v5() -> Fixture {
     let copy = |table: &str, select: &str, cols: &str| {
         let mut st = mem.prepare(&format!("SELECT {select} FROM {table} ORDER BY rowid")).unwrap();
         let n = st.column_count();
-        let rows: Vec<Vec<rusqlite::types::Value>> = st.query_map([], |r| (0..n).map(|i| r.get(i)).collect()).unwrap().map(Result::unwrap).collect();
+        let rows: Vec<Vec<rusqlite::types::Value>> =
+            st.query_map([], |r| (0..n).map(|i| r.get(i)).collect()).unwrap().map(Result::unwrap).collect();
         let ph = (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(",");
         for r in rows {
             db.execute(&format!("INSERT INTO {table} ({cols}) VALUES ({ph})"), rusqlite::params_from_iter(r)).unwrap();

@@ -198,10 +198,16 @@ fn check_sequences(loaded: &Loaded, findings: &mut Findings) {
         let key = || format!("event_id={}", e.event_id());
         if let Some(&j) = by_seq.get(&seq) {
             let o = &loaded.events[j];
-            findings.push(loaded.at(
-                e,
-                Finding::new(Kind::SequenceDuplicate, format!("sequence {seq} already used by {} at {}:{}", o.event_id(), loaded.file_of(o), o.line)).key(key()),
-            ));
+            findings.push(
+                loaded.at(
+                    e,
+                    Finding::new(
+                        Kind::SequenceDuplicate,
+                        format!("sequence {seq} already used by {} at {}:{}", o.event_id(), loaded.file_of(o), o.line),
+                    )
+                    .key(key()),
+                ),
+            );
         } else {
             by_seq.insert(seq, i);
         }
@@ -232,9 +238,12 @@ fn check_sequences(loaded: &Loaded, findings: &mut Findings) {
             if s > expect {
                 let range = if s - 1 == expect { expect.to_string() } else { format!("{expect}..={}", s - 1) };
                 findings.push(
-                    Finding::new(Kind::SequenceGap, format!("daemon {daemon}: sequence {range} missing from the JSONL (an event was lost)"))
-                        .key(format!("origin_daemon={daemon}"))
-                        .values(range.clone(), "absent"),
+                    Finding::new(
+                        Kind::SequenceGap,
+                        format!("daemon {daemon}: sequence {range} missing from the JSONL (an event was lost)"),
+                    )
+                    .key(format!("origin_daemon={daemon}"))
+                    .values(range.clone(), "absent"),
                 );
             }
             match s.checked_add(1) {
@@ -271,7 +280,8 @@ pub fn check_event_log(db: &Connection, loaded: &Loaded, findings: &mut Findings
                     _ => None,
                 })
             };
-            let hit = text(0)?.and_then(|b| std::str::from_utf8(b).ok()).and_then(|id| first.get(id).copied()).filter(|&i| matched[i].is_none());
+            let hit =
+                text(0)?.and_then(|b| std::str::from_utf8(b).ok()).and_then(|id| first.get(id).copied()).filter(|&i| matched[i].is_none());
             let Some(i) = hit else {
                 let v = |k: usize| -> rusqlite::Result<Val> { Ok(Val::from_ref(r.get_ref(k)?)) };
                 extras.push((plain(&v(0)?), v(1)?, v(2)?, v(5)?.as_str().map(str::to_owned)));
@@ -283,7 +293,11 @@ pub fn check_event_log(db: &Connection, loaded: &Loaded, findings: &mut Findings
             let found = |k: usize| -> rusqlite::Result<String> { Ok(Val::from_ref(r.get_ref(k)?).to_string()) };
             match text(5)? {
                 Some(b) if b == e.text.as_bytes() => {}
-                Some(b) => diffs.push(("event_json", "the JSONL line byte for byte".into(), first_difference(&e.text, &String::from_utf8_lossy(b), ("line", "event_json")))),
+                Some(b) => diffs.push((
+                    "event_json",
+                    "the JSONL line byte for byte".into(),
+                    first_difference(&e.text, &String::from_utf8_lossy(b), ("line", "event_json")),
+                )),
                 None => diffs.push(("event_json", "the JSONL line byte for byte".into(), found(5)?)),
             }
             if text(2)? != Some(env.event_type.as_bytes()) {
@@ -321,7 +335,9 @@ pub fn check_event_log(db: &Connection, loaded: &Loaded, findings: &mut Findings
         let Some(id) = e.event.envelope.event_id.as_deref() else {
             expected += 1;
             st.missing += 1;
-            findings.push(loaded.at(e, Finding::new(Kind::EventLogMissing, "event without event_id cannot have an events row").table("events")));
+            findings.push(
+                loaded.at(e, Finding::new(Kind::EventLogMissing, "event without event_id cannot have an events row").table("events")),
+            );
             continue;
         };
         if !seen.insert(id) {
@@ -332,17 +348,30 @@ pub fn check_event_log(db: &Connection, loaded: &Loaded, findings: &mut Findings
         match matched[i].take() {
             None => {
                 st.missing += 1;
-                findings.push(loaded.at(e, Finding::new(Kind::EventLogMissing, format!("{} has no row in the events table", e.event_type())).table("events").key(key())));
+                findings.push(
+                    loaded.at(
+                        e,
+                        Finding::new(Kind::EventLogMissing, format!("{} has no row in the events table", e.event_type()))
+                            .table("events")
+                            .key(key()),
+                    ),
+                );
             }
             Some(diffs) => {
                 if !diffs.is_empty() {
                     st.differing += 1;
                 }
                 for (col, exp, act) in diffs {
-                    findings.push(loaded.at(
-                        e,
-                        Finding::new(Kind::EventLogDiffers, "events row differs from its JSONL line").table("events").key(key()).column(col).values(exp, act),
-                    ));
+                    findings.push(
+                        loaded.at(
+                            e,
+                            Finding::new(Kind::EventLogDiffers, "events row differs from its JSONL line")
+                                .table("events")
+                                .key(key())
+                                .column(col)
+                                .values(exp, act),
+                        ),
+                    );
                 }
             }
         }
@@ -350,7 +379,9 @@ pub fn check_event_log(db: &Connection, loaded: &Loaded, findings: &mut Findings
     st.rows_expected = Some(expected);
     for (id, seq, ty, json) in extras {
         st.extra += 1;
-        let mut f = Finding::new(Kind::EventLogExtra, format!("events row (sequence {seq}, type {ty}) has no JSONL line")).table("events").key(format!("event_id={id}"));
+        let mut f = Finding::new(Kind::EventLogExtra, format!("events row (sequence {seq}, type {ty}) has no JSONL line"))
+            .table("events")
+            .key(format!("event_id={id}"));
         if let Some((rel, line, after)) = json.as_deref().and_then(|j| expected_position(loaded, j, seq.as_int())) {
             f.message.push_str(&format!("; it belongs in {rel} at line {line} ({after})"));
             f = f.file(rel).line(line);
@@ -383,7 +414,11 @@ fn expected_position(loaded: &Loaded, event_json: &str, seq: Option<i64>) -> Opt
     let seq = seq?;
     let file = loaded.files.iter().position(|f| f.rel == rel);
     let before = file.and_then(|fi| {
-        loaded.events.iter().filter(|e| e.file == fi && e.event.envelope.sequence.is_some_and(|s| s < seq)).max_by_key(|e| e.event.envelope.sequence)
+        loaded
+            .events
+            .iter()
+            .filter(|e| e.file == fi && e.event.envelope.sequence.is_some_and(|s| s < seq))
+            .max_by_key(|e| e.event.envelope.sequence)
     });
     Some(match before {
         Some(e) => (rel, e.line + 1, format!("after line {} with sequence {}", e.line, e.event.envelope.sequence.unwrap_or(0))),
@@ -407,7 +442,6 @@ pub fn check_shards(tree: &Tree, db: &Connection, loaded: &Loaded, findings: &mu
     verify::checks::shards_missing(tree, db, |mid| created.contains(mid), findings);
 }
 
-
 /// Verifies PATH as `verify replay` does, with the event logs read by this
 /// reference reader.
 pub fn report(path: &Path, opts: &verify::Options) -> Result<Report, InputError> {
@@ -425,7 +459,12 @@ fn unreadable(tree: &Tree, reason: String) -> InputError {
     InputError::Unreadable { path: tree.thrum.clone(), reason }
 }
 
-fn verify_into(tree: &Tree, opts: &verify::Options, findings: &mut Findings, summary: &mut BTreeMap<String, Value>) -> Result<(Vec<TableStats>, Option<i64>), InputError> {
+fn verify_into(
+    tree: &Tree,
+    opts: &verify::Options,
+    findings: &mut Findings,
+    summary: &mut BTreeMap<String, Value>,
+) -> Result<(Vec<TableStats>, Option<i64>), InputError> {
     let db_src = tree.database()?;
     let wal = verify::dbfile::check(&db_src, ".thrum/var/messages.db", findings);
     if opts.mode == Mode::Fixture {
@@ -447,19 +486,18 @@ fn verify_into(tree: &Tree, opts: &verify::Options, findings: &mut Findings, sum
     let mut lines_f = Findings::new(0);
     check_lines(&loaded, opts.mode, &mut lines_f);
     let mut main_f = Findings::new(0);
-    let rep = replay_as(&loaded, opts.mode == Mode::Migrated, &mut main_f).map_err(|e| unreadable(tree, format!("replay database failed: {e}")))?;
-    let mut tables =
-        verify::compare::compare_projected(&db, &rep.conn, &mut main_f).map_err(|e| unreadable(tree, format!("reading the replayed database failed: {e}")))?;
+    let rep = replay_as(&loaded, opts.mode == Mode::Migrated, &mut main_f)
+        .map_err(|e| unreadable(tree, format!("replay database failed: {e}")))?;
+    let mut tables = verify::compare::compare_projected(&db, &rep.conn, &mut main_f)
+        .map_err(|e| unreadable(tree, format!("reading the replayed database failed: {e}")))?;
     match opts.mode {
         Mode::Fixture => tables.push(check_event_log(&db, &loaded, &mut main_f)),
-        Mode::Migrated => {
-            match db.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0)) {
-                Ok(n) => {
-                    summary.insert("events_table".into(), json!(format!("{n} rows (not backfilled by the migration; not compared)")));
-                }
-                Err(e) => findings.push(Finding::new(Kind::TableUnreadable, format!("cannot count the events table: {e}")).table("events")),
+        Mode::Migrated => match db.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0)) {
+            Ok(n) => {
+                summary.insert("events_table".into(), json!(format!("{n} rows (not backfilled by the migration; not compared)")));
             }
-        }
+            Err(e) => findings.push(Finding::new(Kind::TableUnreadable, format!("cannot count the events table: {e}")).table("events")),
+        },
     }
     tables.extend(verify::checks::check_local(&db, &rep.cleaned_agents, &mut main_f));
     verify::checks::check_identities(tree, &db, &mut main_f);
@@ -489,7 +527,16 @@ fn verify_into(tree: &Tree, opts: &verify::Options, findings: &mut Findings, sum
     summary.insert("jsonl_events".into(), json!(loaded.events.len()));
     summary.insert("jsonl_blank_lines".into(), json!(files.iter().map(|f| f.blank).sum::<u64>()));
     summary.insert("jsonl_unparsable_lines".into(), json!(files.iter().map(|f| f.unparsable).sum::<u64>()));
-    summary.insert("replay".into(), json!(format!("{} applied, {} ignored (unknown type or thread.create), {} rejected", rep.applied, rep.ignored, rep.rejected)));
-    summary.insert("mode".into(), json!(match opts.mode { Mode::Fixture => "v13 fixture", Mode::Migrated => "migrated from v5" }));
+    summary.insert(
+        "replay".into(),
+        json!(format!("{} applied, {} ignored (unknown type or thread.create), {} rejected", rep.applied, rep.ignored, rep.rejected)),
+    );
+    summary.insert(
+        "mode".into(),
+        json!(match opts.mode {
+            Mode::Fixture => "v13 fixture",
+            Mode::Migrated => "migrated from v5",
+        }),
+    );
     Ok((tables, version))
 }
