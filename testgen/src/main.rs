@@ -40,7 +40,14 @@ enum Cmd {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Every slice 0..N of the same seed, profile and generator version must be given exactly once, each file intact (its size and SHA-256 as its shard manifest records); anything else is refused (exit 2) before DIR is touched. The inputs are read, never moved or changed."
+    after_help = "Every slice 0..N of the same seed, profile and generator version must be given exactly once, each file intact (its size and SHA-256 as its shard manifest records); anything else is refused (exit 2) before DIR is touched. The inputs are read, never moved or changed.
+
+Examples:
+  # four slices, one after another (a job array runs them side by side)
+  for i in 0 1 2 3; do testgen --profile large --shard $i/4 --out shards/$i; done
+  testgen merge --out merged shards/*
+  # in a Kubernetes Indexed Job each task runs: testgen --shards 4 --out /data/shard-$JOB_COMPLETION_INDEX
+  testgen merge --link --out /data/merged /data/shard-*"
 )]
 struct MergeArgs {
     /// Output directory, replaced atomically, only when absent, empty or a
