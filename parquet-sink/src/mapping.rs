@@ -107,6 +107,28 @@ pub fn nullable(table: &Table, c: &Column) -> bool {
     }
 }
 
+/// Free-text columns whose values are nearly all distinct (message bodies
+/// and edit contents), written without dictionary encoding; see
+/// [`dictionary_encoded`].
+pub const DISTINCT_TEXT: &[(&str, &str)] =
+    &[("messages", "body_content"), ("message_edits", "old_content"), ("message_edits", "new_content")];
+
+/// Whether a column is written with dictionary encoding. Off where values are
+/// nearly all distinct, so that a dictionary only costs bytes and, once it
+/// outgrows its page limit, makes the column chunk switch from dictionary to
+/// plain pages part-way (which some readers mishandle): every `Json` column
+/// (payloads), the [`DISTINCT_TEXT`] columns, and a single-column text
+/// primary key (unique by definition: `messages.message_id`,
+/// `events.event_id`, …). `Flag` columns (Parquet `BOOLEAN`) have no
+/// dictionary in any case. On everywhere else, where values repeat
+/// (`agent_id`, `session_id`, enums such as `type` or `body_format`,
+/// timestamps, integers).
+pub fn dictionary_encoded(table: &Table, c: &Column) -> bool {
+    let distinct_text = DISTINCT_TEXT.contains(&(table.name, c.name));
+    let unique_text_key = c.semantic == Semantic::Text && table.primary_key == [c.name];
+    !matches!(c.semantic, Semantic::Json | Semantic::Flag) && !distinct_text && !unique_text_key
+}
+
 /// Arrow type of a column.
 pub fn arrow_type(c: &Column) -> DataType {
     match c.semantic {

@@ -10,6 +10,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::{KeyValue, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+use parquet::schema::types::ColumnPath;
 use std::cmp::Ordering;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -402,7 +403,7 @@ fn writer_properties(opts: &ParquetOptions, st: &TableState, partition: Option<&
     }
     kv.sort_by(|a, b| a.key.cmp(&b.key));
     let sorting = st.pk_idx.iter().map(|&i| SortingColumn { column_idx: i as i32, descending: false, nulls_first: true }).collect();
-    Ok(WriterProperties::builder()
+    let mut b = WriterProperties::builder()
         .set_writer_version(WriterVersion::PARQUET_1_0)
         .set_compression(Compression::ZSTD(level))
         .set_max_row_group_row_count(Some(opts.row_group_rows))
@@ -417,8 +418,11 @@ fn writer_properties(opts: &ParquetOptions, st: &TableState, partition: Option<&
         .set_column_index_truncate_length(Some(64))
         .set_bloom_filter_enabled(false)
         .set_sorting_columns(Some(sorting))
-        .set_key_value_metadata(Some(kv))
-        .build())
+        .set_key_value_metadata(Some(kv));
+    for c in st.table.columns.iter().filter(|c| !mapping::dictionary_encoded(st.table, c)) {
+        b = b.set_column_dictionary_enabled(ColumnPath::from(c.name), false);
+    }
+    Ok(b.build())
 }
 
 fn open_file(dir: &Path, opts: &ParquetOptions, st: &TableState) -> Result<OpenFile> {

@@ -310,3 +310,73 @@ fn memory_does_not_grow_with_the_number_of_messages() {
     // 16x the messages, about the same memory.
     assert!(bytes_d < 3 * bytes_s, "peak buffered bytes: small {bytes_s}, default {bytes_d}");
 }
+
+/// Columns without dictionary pages in a written file: exactly the ones the
+/// mapping names (payloads, bodies, edit contents, unique text keys, and the
+/// `BOOLEAN` flags, which Parquet never dictionary-encodes), read from each
+/// column chunk's metadata (dictionary page offset and encodings).
+#[test]
+fn dictionary_only_where_values_repeat() {
+    use parquet::basic::Encoding;
+    let plan = common::small_plan();
+    let tmp = tempfile::tempdir().unwrap();
+    let files = common::write_parquet(&plan, tmp.path(), ParquetOptions::default());
+    let mut plain = std::collections::BTreeSet::new();
+    let mut dict = std::collections::BTreeSet::new();
+    for f in files.iter().filter(|f| f.rows > 0) {
+        let table = TABLES.iter().find(|t| t.name == f.table).unwrap();
+        let r = SerializedFileReader::new(File::open(tmp.path().join(&f.rel_path)).unwrap()).unwrap();
+        for g in r.metadata().row_groups() {
+            for cc in g.columns() {
+                let name = cc.column_path().string();
+                let c = table.column(&name).unwrap();
+                let has_dict_page = cc.dictionary_page_offset().is_some();
+                let dict_encoded = cc.encodings().any(|e| matches!(e, Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY));
+                assert_eq!(has_dict_page, dict_encoded, "{}.{name} in {}", f.table, f.rel_path);
+                assert_eq!(has_dict_page, mapping::dictionary_encoded(table, c), "{}.{name} in {}", f.table, f.rel_path);
+                if has_dict_page {
+                    dict.insert(format!("{}.{name}", f.table));
+                } else {
+                    plain.insert(format!("{}.{name}", f.table));
+                }
+            }
+        }
+    }
+    let plain: Vec<&str> = plain.iter().map(String::as_str).collect();
+    assert_eq!(
+        plain,
+        [
+            "agent_work_contexts.changed_files",
+            "agent_work_contexts.file_changes",
+            "agent_work_contexts.session_id",
+            "agent_work_contexts.uncommitted_files",
+            "agent_work_contexts.unmerged_commits",
+            "agents.agent_id",
+            "events.event_id",
+            "events.event_json",
+            "groups.group_id",
+            "groups.metadata",
+            "message_edits.new_content",
+            "message_edits.new_structured",
+            "message_edits.old_content",
+            "message_edits.old_structured",
+            "messages.body_content",
+            "messages.body_structured",
+            "messages.deleted",
+            "messages.disclosed",
+            "messages.message_id",
+            "sessions.session_id",
+            "sync_checkpoints.peer_daemon_id",
+        ]
+    );
+    for kept in [
+        "messages.agent_id",
+        "messages.session_id",
+        "messages.body_format",
+        "messages.created_at",
+        "events.type",
+        "message_edits.message_id",
+    ] {
+        assert!(dict.contains(kept), "{kept} lost its dictionary: {dict:?}");
+    }
+}
