@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Reads a fixture's Parquet snapshots with an independent reader (DuckDB)
-and proves them equal to the fixture's SQLite database.
+"""Reads a fixture's Parquet snapshots with independent readers (DuckDB, and
+pyarrow, pandas, Polars and fastparquet where installed) and proves them
+equal to the fixture's SQLite database, value for value.
 
-    python3 scripts/interop_check.py FIXTURES_DIR [--db PATH] [--readme README.md]
+    python3 scripts/interop_check.py FIXTURES_DIR [--db PATH] [--readme README.md] [--readers a,b]
 
 FIXTURES_DIR holds `parquet/` (one dataset per table) and
 `thrum-fixture.tar.zst` (whose `.thrum/var/messages.db` is the reference;
@@ -15,17 +16,30 @@ FIXTURES_DIR holds `parquet/` (one dataset per table) and
   `date=` partitioned tables), checks each row's `date` partition against its
   timestamp, inverts the documented mapping (timestamps back to their exact
   SQLite text, booleans to 0/1, null to '' where `thrum.empty_as_null`), and
-* compares row counts and a SHA-256 over a canonical rendering of all rows
-  (JSON arrays, sorted by primary key) with the same rendering of the SQLite
-  rows; on a mismatch it names the first differing key and column.
+* compares every value, row by row in primary-key order, with the SQLite
+  rows, and a SHA-256 over a canonical rendering of all rows (JSON arrays);
+  on a mismatch it names the reader, the table, the first differing keys
+  and the column;
+* does the same with every other reader installed (`--readers` picks a
+  subset): pyarrow (`ParquetFile.iter_batches`, JSON columns through the
+  `arrow.json` extension's `.storage`), pandas (`read_parquet`,
+  `dtype_backend="numpy_nullable"`), Polars (`read_parquet`, JSON through
+  `.ext.storage()`) and fastparquet (`ParquetFile.iter_row_groups`; it
+  parses JSON columns, so those are compared parsed, JSON `null` as None),
+  and checks the reader settings documented in parquet-sink/README.md:
+  timestamp types, the `arrow.json` extension, and the `date` partition
+  (a string to pyarrow unless the partitioning schema says `date32`, then
+  checked against the UTC day; categorical of strings to pandas; `Date` to
+  Polars, checked against the UTC day).
 
 `--readme` additionally runs every ```sql block of that Markdown file (with
 FIXTURES_DIR as the working directory) and fails if one errors or returns no
 row.
 
-Exit status: 0 all equal, 1 a mismatch, 2 unusable input. Needs `duckdb`
-(`pip install duckdb`, a single ~20 MB wheel, a few seconds) and either the
-`zstd` command or the `zstandard` package to read the archive.
+Exit status: 0 all equal, 1 a mismatch (a table counts once, however many
+readers disagree), 2 unusable input. Needs `duckdb`; the other readers are
+optional (`pip install -r scripts/requirements.txt` pins them all), and
+either the `zstd` command or the `zstandard` package to read the archive.
 """
 
 import argparse
@@ -233,13 +247,38 @@ def check_table(con, lite, parquet_dir, table):
             exprs.append("%s::VARCHAR" % qi(c["name"]))
         else:
             exprs.append(qi(c["name"]))
+    names = [c["name"] for c in columns]
     order = ", ".join(qi(k) for k in pk)
     # No ORDER BY on the Parquet side: DuckDB keeps file order (files are
     # listed in path order, i.e. day order), so this also proves that the
     # files are sorted by primary key.
     pq = con.execute("SELECT %s FROM %s" % (", ".join(exprs), src))
     lq = lite.execute("SELECT %s FROM %s ORDER BY %s" % (", ".join(qi(n) for n in names), qi(table), order))
+    compare(res, "duckdb", columns, pk, stream(pq), stream(lq), json_parsed=False)
+    return res
+
+
+def stream(cur):
+    while True:
+        batch = cur.fetchmany(FETCH)
+        if not batch:
+            return
+        yield from batch
+
+
+def canon_json(v):
+    """One rendering of a parsed JSON value (for readers that parse JSON)."""
+    return json.dumps(v, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def compare(res, reader, columns, pk, p_rows, s_rows, json_parsed):
+    """Merges the reader's rows (raw: timestamps as epoch µs) with SQLite's
+    rows in key order and compares every value after inverting the mapping;
+    counts and digests go into res, differences into res.problems, each
+    naming the reader, the table, the key and the column."""
+    names = [c["name"] for c in columns]
     key_idx = [names.index(k) for k in pk]
+    json_idx = [j for j, c in enumerate(columns) if c["semantic"] == "json"] if json_parsed else []
 
     def key(row):
         # SQLite's order: NULL < numbers < TEXT (by bytes) < BLOB.
@@ -259,36 +298,50 @@ def check_table(con, lite, parquet_dir, table):
     def show(row):
         return ", ".join("%s=%r" % (pk[j], row[k]) for j, k in enumerate(key_idx))
 
-    def stream(cur, f):
-        while True:
-            batch = cur.fetchmany(FETCH)
-            if not batch:
-                return
-            for r in batch:
-                yield f(r)
+    def parquet_row(r):
+        row = [invert(c, v) for c, v in zip(columns, r)]
+        for j in json_idx:
+            if row[j] is not None:
+                row[j] = canon_json(row[j])
+        return tuple(row)
 
-    p_it = stream(pq, lambda r: tuple(invert(c, v) for c, v in zip(columns, r)))
-    s_it = stream(lq, tuple)
+    def sqlite_row(r):
+        if not json_idx:
+            return tuple(r)
+        row = list(r)
+        for j in json_idx:
+            if row[j] is not None:
+                try:
+                    parsed = json.loads(row[j])
+                except ValueError:
+                    continue
+                # A parsing reader returns JSON `null` as None, like SQL NULL.
+                row[j] = None if parsed is None else canon_json(parsed)
+        return tuple(row)
+
+    p_it = (parquet_row(r) for r in p_rows)
+    s_it = (sqlite_row(r) for r in s_rows)
     p, s = next(p_it, None), next(s_it, None)
     prev = None
     missing = extra = differing = 0
     first = []
+    where = "%s: %s" % (reader, res.name)
     while p is not None or s is not None:
         kp = key(p) if p is not None else None
         ks = key(s) if s is not None else None
         if kp is not None and kp != prev:
             if prev is not None and kp < prev:
-                res.problems.append("Parquet rows not sorted by primary key: [%s] after a greater key" % show(p))
+                res.problems.append("%s: Parquet rows not sorted by primary key: [%s] after a greater key" % (where, show(p)))
             prev = kp
         if s is None or (p is not None and kp < ks):
             extra += 1
-            first.append("only in parquet: [%s]" % show(p))
+            first.append("%s: only in parquet: [%s]" % (where, show(p)))
             res.parquet_rows += 1
             res.parquet_digest.update(canonical(p))
             p = next(p_it, None)
         elif p is None or ks < kp:
             missing += 1
-            first.append("only in sqlite: [%s]" % show(s))
+            first.append("%s: only in sqlite: [%s]" % (where, show(s)))
             res.sqlite_rows += 1
             res.sqlite_digest.update(canonical(s))
             s = next(s_it, None)
@@ -297,15 +350,243 @@ def check_table(con, lite, parquet_dir, table):
                 differing += 1
                 for j in range(len(names)):
                     if p[j] != s[j]:
-                        first.append("[%s] column %s: parquet %r, sqlite %r" % (show(s), names[j], p[j], s[j]))
+                        first.append("%s [%s] column %s: parquet %r, sqlite %r" % (where, show(s), names[j], p[j], s[j]))
             res.parquet_rows += 1
             res.parquet_digest.update(canonical(p))
             res.sqlite_rows += 1
             res.sqlite_digest.update(canonical(s))
             p, s = next(p_it, None), next(s_it, None)
     if missing or extra or differing:
-        res.problems.append("%d rows only in sqlite, %d only in parquet, %d differing; first: %s" % (missing, extra, differing, "; ".join(first[:3])))
+        res.problems.append(
+            "%s: %d rows only in sqlite, %d only in parquet, %d differing; first: %s" % (where, missing, extra, differing, "; ".join(first[:3]))
+        )
+
+
+# ---------------------------------------------------------------------------
+# Further independent readers. Each yields the rows of a dataset's files, in
+# file order, as raw values (timestamps as epoch microseconds, flags as bool,
+# text and JSON as str) and checks the reader settings that matter for it.
+# A reader whose module is not installed is skipped (and said so).
+
+
+def _pandas_values(series, sem):
+    """Python values of one pandas column (fastparquet and pandas readers)."""
+    import pandas as pd
+
+    if sem in TIMESTAMPS:
+        mask = series.isna().to_numpy()
+        if getattr(series.dtype, "tz", None) is not None:
+            series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+        us = series.dt.as_unit("us").to_numpy(dtype="datetime64[us]").astype("int64").tolist()
+        return [None if m else v for m, v in zip(mask, us)]
+    out = []
+    for v in series.tolist():
+        if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+            out.append(None)
+        else:
+            out.append(v)
+    return out
+
+
+class PyArrowReader:
+    name = "pyarrow"
+    json_parsed = False
+
+    def __init__(self):
+        import pyarrow
+        import pyarrow.parquet
+
+        self.pa, self.pq = pyarrow, pyarrow.parquet
+        self.version = pyarrow.__version__
+
+    def rows(self, files, columns):
+        pa = self.pa
+        for f in files:
+            for batch in self.pq.ParquetFile(f).iter_batches(batch_size=FETCH):
+                cols = []
+                for c in columns:
+                    a = batch.column(c["name"])
+                    if isinstance(a.type, pa.BaseExtensionType):
+                        # arrow.json: string functions need the storage array.
+                        a = a.storage
+                    if pa.types.is_timestamp(a.type):
+                        a = a.cast(pa.int64())
+                    cols.append(a.to_pylist())
+                yield from zip(*cols)
+
+    def settings(self, parquet_dir, table, files, columns, part):
+        pa = self.pa
+        import pyarrow.dataset as ds
+
+        problems = []
+        schema = self.pq.ParquetFile(files[0]).schema_arrow
+        for c in columns:
+            t = schema.field(c["name"]).type
+            if c["semantic"] == "json" and not (isinstance(t, pa.BaseExtensionType) and t.extension_name == "arrow.json" and t.storage_type == pa.string()):
+                problems.append("pyarrow: %s.%s reads as %s, not extension<arrow.json> over string" % (table, c["name"], t))
+            if c["semantic"] in TIMESTAMPS and t != pa.timestamp("us", tz="UTC"):
+                problems.append("pyarrow: %s.%s reads as %s" % (table, c["name"], t))
+        if part:
+            root = os.path.join(parquet_dir, table)
+            plain = ds.dataset(root, format="parquet", partitioning="hive").schema.field(part["column"]).type
+            if plain != pa.string():
+                problems.append("pyarrow: hive partition %s reads as %s without a schema (documented: string)" % (part["column"], plain))
+            typed = ds.partitioning(pa.schema([(part["column"], pa.date32())]), flavor="hive")
+            t = ds.dataset(root, format="parquet", partitioning=typed).to_table(columns=[part["column"], part["source"]])
+            days = t.column(part["column"]).cast(pa.int32()).to_pylist()
+            us = t.column(part["source"]).cast(pa.int64()).to_pylist()
+            bad = sum(1 for d, u in zip(days, us) if d != u // US_PER_DAY)
+            if bad:
+                problems.append("pyarrow: %d rows under a %s= partition that is not the UTC day of %s" % (bad, part["column"], part["source"]))
+        return problems
+
+
+class PandasReader:
+    name = "pandas"
+    json_parsed = False
+
+    def __init__(self):
+        import pandas
+
+        self.pd = pandas
+        self.version = pandas.__version__
+
+    def rows(self, files, columns):
+        for f in files:
+            # numpy_nullable: integers with nulls stay Int64 (the default
+            # turns them into float64, exact only up to 2**53).
+            df = self.pd.read_parquet(f, dtype_backend="numpy_nullable")
+            yield from zip(*[_pandas_values(df[c["name"]], c["semantic"]) for c in columns])
+
+    def settings(self, parquet_dir, table, files, columns, part):
+        problems = []
+        df = self.pd.read_parquet(files[0], dtype_backend="numpy_nullable")
+        for c in columns:
+            t = df[c["name"]].dtype
+            if c["semantic"] in TIMESTAMPS and str(t) != "datetime64[us, UTC]":
+                problems.append("pandas: %s.%s reads as %s" % (table, c["name"], t))
+        if part:
+            col = self.pd.read_parquet(os.path.join(parquet_dir, table), columns=[part["column"]])[part["column"]]
+            cats = col.cat.categories if isinstance(col.dtype, self.pd.CategoricalDtype) else None
+            if cats is None or not all(isinstance(v, str) for v in cats):
+                problems.append("pandas: partition %s reads as %s (documented: categorical of str)" % (part["column"], col.dtype))
+        return problems
+
+
+class PolarsReader:
+    name = "polars"
+    json_parsed = False
+
+    def __init__(self):
+        import polars
+
+        self.pl = polars
+        self.version = polars.__version__
+
+    def _expr(self, c, dtype):
+        pl = self.pl
+        e = pl.col(c["name"])
+        if c["semantic"] == "json":
+            # arrow.json is an extension type: .str needs .ext.storage().
+            return e.ext.storage() if isinstance(dtype, pl.Extension) else e
+        if c["semantic"] in TIMESTAMPS:
+            return e.dt.epoch("us")
+        return e
+
+    def rows(self, files, columns):
+        for f in files:
+            df = self.pl.read_parquet(f)
+            yield from df.select([self._expr(c, df.schema[c["name"]]) for c in columns]).rows()
+
+    def settings(self, parquet_dir, table, files, columns, part):
+        pl = self.pl
+        problems = []
+        schema = pl.read_parquet_schema(files[0])
+        for c in columns:
+            t = schema[c["name"]]
+            if c["semantic"] == "json" and not isinstance(t, pl.Extension):
+                problems.append("polars: %s.%s reads as %s, not Extension(arrow.json)" % (table, c["name"], t))
+            if c["semantic"] in TIMESTAMPS and t != pl.Datetime("us", "UTC"):
+                problems.append("polars: %s.%s reads as %s" % (table, c["name"], t))
+        if part:
+            glob = os.path.join(parquet_dir, table, "**", "*.parquet")
+            df = pl.read_parquet(glob, hive_partitioning=True, columns=[part["column"], part["source"]])
+            if df.schema[part["column"]] != pl.Date:
+                problems.append("polars: partition %s reads as %s (documented: Date)" % (part["column"], df.schema[part["column"]]))
+            else:
+                bad = df.filter(pl.col(part["column"]).cast(pl.Int64) != pl.col(part["source"]).dt.epoch("us") // US_PER_DAY).height
+                if bad:
+                    problems.append("polars: %d rows under a %s= partition that is not the UTC day of %s" % (bad, part["column"], part["source"]))
+        return problems
+
+
+class FastparquetReader:
+    name = "fastparquet"
+    # fastparquet decodes JSON columns into Python objects: they are
+    # compared parsed (the other readers compare their exact text), and a
+    # JSON `null` reads as None, as SQL NULL does.
+    json_parsed = True
+
+    def __init__(self):
+        import fastparquet
+
+        self.fp = fastparquet
+        self.version = fastparquet.__version__
+
+    def rows(self, files, columns):
+        for f in files:
+            pf = self.fp.ParquetFile(f)
+            for df in pf.iter_row_groups():
+                yield from zip(*[_pandas_values(df[c["name"]], c["semantic"]) for c in columns])
+
+    def settings(self, parquet_dir, table, files, columns, part):
+        return []
+
+
+READERS = [PyArrowReader, PandasReader, PolarsReader, FastparquetReader]
+
+
+def load_readers(wanted):
+    """Instances of the wanted readers that are installed, and the names of
+    those that are not."""
+    loaded, missing = [], []
+    for cls in READERS:
+        if wanted is not None and cls.name not in wanted:
+            continue
+        try:
+            loaded.append(cls())
+        except ImportError:
+            missing.append(cls.name)
+    return loaded, missing
+
+
+def check_with(reader, lite, parquet_dir, table):
+    """Compares one dataset, read by `reader`, with the SQLite table."""
+    res = TableResult(table)
+    files = dataset_files(parquet_dir, table)
+    try:
+        md = reader_metadata(files[0]) if files else {}
+        if "thrum.columns" not in md or "thrum.primary_key" not in md:
+            res.problems.append("%s: %s: no thrum.columns / thrum.primary_key metadata" % (reader.name, table))
+            return res
+        columns = json.loads(md["thrum.columns"])
+        pk = json.loads(md["thrum.primary_key"])
+        part = json.loads(md["thrum.partitioning"]) if "thrum.partitioning" in md and any(os.sep + "date=" in f for f in files) else None
+        res.problems.extend(reader.settings(parquet_dir, table, files, columns, part))
+        names = [c["name"] for c in columns]
+        lq = lite.execute("SELECT %s FROM %s ORDER BY %s" % (", ".join(qi(n) for n in names), qi(table), ", ".join(qi(k) for k in pk)))
+        compare(res, reader.name, columns, pk, reader.rows(files, columns), stream(lq), reader.json_parsed)
+    except Exception as e:  # a reader that fails on our files is a finding
+        res.problems.append("%s: %s: reading failed: %s: %s" % (reader.name, table, type(e).__name__, e))
     return res
+
+
+def reader_metadata(path):
+    con = duckdb.connect()
+    try:
+        return kv_metadata(con, path)
+    finally:
+        con.close()
 
 
 def run_readme(con, readme, fixtures):
@@ -337,7 +618,16 @@ def main(argv):
     ap.add_argument("fixtures", help="directory holding parquet/ and %s" % ARCHIVE)
     ap.add_argument("--db", help="SQLite database to compare with instead of the archive's")
     ap.add_argument("--readme", help="also run every ```sql block of this Markdown file")
+    ap.add_argument(
+        "--readers",
+        type=lambda v: [x for x in v.split(",") if x],
+        help="comma-separated subset of %s (default: every one installed; DuckDB always runs)" % ",".join(c.name for c in READERS),
+    )
     args = ap.parse_args(argv)
+    if args.readers is not None:
+        unknown = sorted(set(args.readers) - {c.name for c in READERS})
+        if unknown:
+            raise Unusable("unknown reader(s) %s" % ", ".join(unknown))
     parquet_dir = os.path.join(args.fixtures, "parquet")
     if not os.path.isdir(parquet_dir):
         raise Unusable("no directory " + parquet_dir)
@@ -358,21 +648,30 @@ def main(argv):
         if sqlite_tables != datasets:
             print("MISMATCH: tables only in sqlite %s, datasets only in parquet %s" % (sorted(set(sqlite_tables) - set(datasets)), sorted(set(datasets) - set(sqlite_tables))))
             failures += 1
-        print("%-20s %10s %10s  %-16s %s" % ("table", "parquet", "sqlite", "sha256", "verdict"))
+        readers, missing = load_readers(args.readers)
+        for m in missing:
+            print("reader %s: not installed, skipped" % m)
+        print("%-20s %-12s %10s %10s  %-16s %s" % ("table", "reader", "parquet", "sqlite", "sha256", "verdict"))
         for t in sorted(set(sqlite_tables) & set(datasets)):
-            r = check_table(con, lite, parquet_dir, t)
-            print("%-20s %10d %10d  %-16s %s" % (t, r.parquet_rows, r.sqlite_rows, r.parquet_digest.hexdigest()[:16], "ok" if r.ok else "MISMATCH"))
-            for p in r.problems:
-                print("    " + p)
-            if not r.ok and not r.problems:
-                print("    digests differ: parquet %s sqlite %s" % (r.parquet_digest.hexdigest(), r.sqlite_digest.hexdigest()))
-            failures += 0 if r.ok else 1
+            results = [("duckdb", check_table(con, lite, parquet_dir, t))]
+            results += [(r.name, check_with(r, lite, parquet_dir, t)) for r in readers]
+            bad = 0
+            for name, r in results:
+                print("%-20s %-12s %10d %10d  %-16s %s" % (t, name, r.parquet_rows, r.sqlite_rows, r.parquet_digest.hexdigest()[:16], "ok" if r.ok else "MISMATCH"))
+                for p in r.problems:
+                    print("    " + p)
+                if not r.ok and not r.problems:
+                    print("    %s: digests differ: parquet %s sqlite %s" % (name, r.parquet_digest.hexdigest(), r.sqlite_digest.hexdigest()))
+                bad += 0 if r.ok else 1
+            # A table counts once, however many readers disagree.
+            failures += 1 if bad else 0
         if args.readme:
             failures += run_readme(con, args.readme, args.fixtures)
     if failures:
         print("interop_check: %d mismatch(es)" % failures)
         return 1
-    print("interop_check: all %d tables equal (duckdb %s)" % (len(datasets), duckdb.__version__))
+    versions = ", ".join(["duckdb %s" % duckdb.__version__] + ["%s %s" % (r.name, r.version) for r in readers])
+    print("interop_check: all %d tables equal (%s)" % (len(datasets), versions))
     return 0
 
 
