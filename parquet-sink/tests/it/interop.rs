@@ -1,6 +1,7 @@
-//! Runs `scripts/interop_check.py` (DuckDB) against a small fixture directory.
-//! Needs `python3` with `duckdb` (`pip install duckdb`), hence ignored by
-//! default: `cargo test -p thrum-parquet --test it interop -- --ignored`.
+//! Runs `scripts/interop_check.py` (DuckDB, and pyarrow, pandas, Polars and
+//! fastparquet where installed) against a small fixture directory. Needs
+//! `python3` with at least `duckdb` (`pip install -r scripts/requirements.txt`),
+//! hence ignored by default: `cargo test -p thrum-parquet --test it interop -- --ignored`.
 
 use crate::common;
 
