@@ -28,8 +28,8 @@ func fixturePath(t *testing.T) string {
 		p = filepath.Join("..", "..", "fixtures", "thrum-fixture.tar.gz")
 	}
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("no gzip fixture at %s (set THRUM_FIXTURE, or write one with "+
-			"`cargo run --release --bin testgen -- --compression gzip`): %v", p, err)
+		t.Skipf("no gzip fixture at %s: %v (set THRUM_FIXTURE to the thrum-fixture.tar.gz "+
+			"that `testgen --compression gzip --out DIR` writes)", p, err)
 	}
 	return p
 }
