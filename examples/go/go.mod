@@ -1,0 +1,3 @@
+module thrumfixture
+
+go 1.27
