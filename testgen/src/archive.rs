@@ -1,5 +1,12 @@
-//! The `tar.zst` sink: a deterministic archive of the staged `.thrum/` tree
-//! (sorted entries, fixed mtime, uid/gid 0, no owner names, modes 0644/0755).
+//! The archive sink: a deterministic archive of the staged `.thrum/` tree
+//! (sorted entries, fixed mtime, uid/gid 0, no owner names, modes 0644/0755),
+//! compressed with zstd (`.tar.zst`) or gzip (`.tar.gz`).
+//!
+//! A zstd archive is one frame carrying the content checksum and the
+//! content size (the tar stream's length), so `zstd -t` detects corruption
+//! inside the frame and one-shot decoders that need the size up front
+//! (python-zstandard's `decompress`) accept it. A gzip archive has a fixed
+//! header: no file name, mtime 0, OS byte 255 ("unknown").
 
 use crate::error::{IoContext, Result};
 use sha2::{Digest, Sha256};
@@ -17,6 +24,36 @@ pub struct FileEntry {
 
 /// zstd level of the archive: zstd's default, fast and small enough to check in.
 pub const ZSTD_LEVEL: i32 = 3;
+/// gzip level of the archive: zlib's default.
+pub const GZIP_LEVEL: u32 = 6;
+
+/// How the archives are compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// zstd (`.tar.zst`): smaller and much faster to write and read.
+    #[default]
+    Zstd,
+    /// gzip (`.tar.gz`): for readers without zstd (Go's standard library,
+    /// Python's `tarfile` before 3.14).
+    Gzip,
+}
+
+impl Compression {
+    /// File name of the v13 archive.
+    pub fn archive(self) -> &'static str {
+        match self {
+            Compression::Zstd => crate::ARCHIVE,
+            Compression::Gzip => crate::ARCHIVE_GZ,
+        }
+    }
+    /// File name of the v5-era archive.
+    pub fn archive_v5(self) -> &'static str {
+        match self {
+            Compression::Zstd => crate::ARCHIVE_V5,
+            Compression::Gzip => crate::ARCHIVE_V5_GZ,
+        }
+    }
+}
 
 /// Lists `dir` recursively: (relative path with `/`, is_dir), sorted by path.
 pub fn walk(base: &Path, prefix: &str) -> Result<Vec<(String, PathBuf, bool)>> {
@@ -64,9 +101,9 @@ pub fn hash_file(path: &Path) -> Result<(String, u64)> {
 ///
 /// zstd always runs in its multi-threaded mode: its output there does not
 /// depend on the number of workers, so `workers` (= `--jobs`) only changes
-/// the speed.
-pub fn write(thrum_dir: &Path, dest: &Path, mtime: u64, workers: usize) -> Result<(Vec<FileEntry>, FileEntry)> {
-    write_gated(thrum_dir, dest, mtime, workers, None)
+/// the speed. gzip runs on one thread.
+pub fn write(thrum_dir: &Path, dest: &Path, mtime: u64, workers: usize, compression: Compression) -> Result<(Vec<FileEntry>, FileEntry)> {
+    write_gated(thrum_dir, dest, mtime, workers, compression, None)
 }
 
 /// A file of the tree that is still being written when archiving starts:
@@ -83,7 +120,14 @@ pub struct Gate {
 
 /// [`write`], waiting at `gate` (if any) before its file. The tree is listed
 /// again after the wait and must not have changed.
-pub fn write_gated(thrum_dir: &Path, dest: &Path, mtime: u64, workers: usize, gate: Option<Gate>) -> Result<(Vec<FileEntry>, FileEntry)> {
+pub fn write_gated(
+    thrum_dir: &Path,
+    dest: &Path,
+    mtime: u64,
+    workers: usize,
+    compression: Compression,
+    gate: Option<Gate>,
+) -> Result<(Vec<FileEntry>, FileEntry)> {
     let listing = walk(thrum_dir, ".thrum")?;
     if let Some(g) = &gate {
         let last_file = listing.iter().rev().find(|(_, _, is_dir)| !is_dir).map(|(rel, _, _)| rel.as_str());
@@ -92,10 +136,24 @@ pub fn write_gated(thrum_dir: &Path, dest: &Path, mtime: u64, workers: usize, ga
         }
     }
     let file = File::create(dest).ctx("create", dest)?;
-    let out = HashingWriter { inner: BufWriter::with_capacity(1 << 16, file), hash: Sha256::new(), n: 0 };
-    let mut enc = zstd::stream::Encoder::new(out, ZSTD_LEVEL).ctx("start zstd stream", dest)?;
-    enc.multithread(workers.clamp(1, 64) as u32).ctx("start zstd workers", dest)?;
-    let mut builder = tar::Builder::new(enc);
+    let mut out = Sink { inner: BufWriter::with_capacity(1 << 16, file), hash: Sha256::new(), n: 0, zstd_header: None };
+    let mut enc = match compression {
+        Compression::Zstd => {
+            // The tar stream's length is known only at its end (the gated
+            // database is still being written when compression starts):
+            // the frame header is written then (see `Sink`).
+            out.reserve_zstd_header().ctx("write", dest)?;
+            let mut e = zstd::stream::Encoder::new(out, ZSTD_LEVEL).ctx("start zstd stream", dest)?;
+            e.multithread(workers.clamp(1, 64) as u32).ctx("start zstd workers", dest)?;
+            e.include_checksum(true).ctx("start zstd stream", dest)?;
+            Compressor::Zstd(e)
+        }
+        Compression::Gzip => Compressor::Gzip(
+            flate2::GzBuilder::new().mtime(0).operating_system(GZIP_OS_UNKNOWN).write(out, flate2::Compression::new(GZIP_LEVEL)),
+        ),
+    };
+    let mut tar_len = 0u64;
+    let mut builder = tar::Builder::new(Counting { inner: &mut enc, n: &mut tar_len });
     let mut entries = Vec::new();
     let mut gate = gate;
     for (rel, path, is_dir) in listing.iter().cloned() {
@@ -125,30 +183,142 @@ pub fn write_gated(thrum_dir: &Path, dest: &Path, mtime: u64, workers: usize, ga
             entries.push(FileEntry { path: rel, sha256: thrum_io::hash::hex(&r.hash.finalize()), size: r.n });
         }
     }
-    let enc = builder.into_inner().ctx("finish tar stream", dest)?;
-    let mut w = enc.finish().ctx("finish zstd stream", dest)?;
-    w.flush().ctx("write", dest)?;
-    let archive = FileEntry {
-        path: dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        sha256: thrum_io::hash::hex(&w.hash.finalize()),
-        size: w.n,
+    builder.finish().ctx("finish tar stream", dest)?;
+    drop(builder);
+    let w = enc.finish().ctx("finish compressed stream", dest)?;
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let archive = match w.finish(tar_len).ctx("write", dest)? {
+        Some((sha256, size)) => FileEntry { path: name, sha256, size },
+        None => {
+            let (sha256, size) = hash_file(dest)?;
+            FileEntry { path: name, sha256, size }
+        }
     };
-    w.inner.into_inner().map_err(|e| e.into_error()).ctx("write", dest)?.sync_all().ctx("sync", dest)?;
     Ok((entries, archive))
 }
 
-/// Hashes what passes through (the archive's checksum without re-reading it).
-struct HashingWriter<W> {
-    inner: W,
-    hash: Sha256,
-    n: u64,
+/// gzip header OS byte "unknown": the same on every system.
+const GZIP_OS_UNKNOWN: u8 = 255;
+
+/// The compressor of the tar stream.
+enum Compressor<W: Write> {
+    Zstd(zstd::stream::Encoder<'static, W>),
+    Gzip(flate2::write::GzEncoder<W>),
 }
 
-impl<W: Write> Write for HashingWriter<W> {
+impl<W: Write> Compressor<W> {
+    fn finish(self) -> std::io::Result<W> {
+        match self {
+            Compressor::Zstd(e) => e.finish(),
+            Compressor::Gzip(e) => e.finish(),
+        }
+    }
+}
+
+impl<W: Write> Write for Compressor<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Compressor::Zstd(e) => e.write(buf),
+            Compressor::Gzip(e) => e.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Compressor::Zstd(e) => e.flush(),
+            Compressor::Gzip(e) => e.flush(),
+        }
+    }
+}
+
+/// Counts the bytes of the tar stream (the zstd frame's content size).
+struct Counting<'a, W> {
+    inner: W,
+    n: &'a mut u64,
+}
+
+impl<W: Write> Write for Counting<'_, W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
-        self.n += n as u64;
+        *self.n += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// zstd frame magic number.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+/// The frame header libzstd writes for a stream of unknown size: magic,
+/// descriptor (checksum flag only), window descriptor.
+const ZSTD_OPEN_HEADER: usize = 6;
+/// The header written in its place: the same with an 8-byte content size
+/// (descriptor's Frame_Content_Size_flag = 3).
+const ZSTD_SIZED_HEADER: usize = ZSTD_OPEN_HEADER + 8;
+
+/// The archive file. For gzip it hashes what passes through. For zstd it
+/// holds back the frame header libzstd writes (no content size: the size
+/// is not known when the frame starts) and leaves room for the header with
+/// the content size, written over the reserved bytes once the stream is
+/// complete; the file is then hashed once more.
+struct Sink {
+    inner: BufWriter<File>,
+    hash: Sha256,
+    n: u64,
+    /// Some for zstd: the frame header as libzstd wrote it.
+    zstd_header: Option<Vec<u8>>,
+}
+
+impl Sink {
+    fn reserve_zstd_header(&mut self) -> std::io::Result<()> {
+        self.inner.write_all(&[0; ZSTD_SIZED_HEADER])?;
+        self.zstd_header = Some(Vec::with_capacity(ZSTD_OPEN_HEADER));
+        Ok(())
+    }
+
+    /// Completes and syncs the file; returns its SHA-256 and size when they
+    /// were computed on the way (gzip), None when the file must be hashed.
+    fn finish(self, content_size: u64) -> std::io::Result<Option<(String, u64)>> {
+        let Sink { inner, hash, n, zstd_header } = self;
+        let mut file = inner.into_inner().map_err(|e| e.into_error())?;
+        let sums = match zstd_header {
+            None => Some((thrum_io::hash::hex(&hash.finalize()), n)),
+            Some(h) => {
+                // magic, then a descriptor with only the checksum flag
+                // (no content size, not single-segment, no dictionary)
+                if h.len() != ZSTD_OPEN_HEADER || h[..4] != ZSTD_MAGIC || h[4] != 0x04 {
+                    return Err(std::io::Error::other(format!("unexpected zstd frame header {h:02x?}")));
+                }
+                let mut sized = Vec::with_capacity(ZSTD_SIZED_HEADER);
+                sized.extend_from_slice(&ZSTD_MAGIC);
+                sized.push(0xC0 | h[4]);
+                sized.push(h[5]);
+                sized.extend_from_slice(&content_size.to_le_bytes());
+                use std::io::{Seek, SeekFrom};
+                file.seek(SeekFrom::Start(0))?;
+                file.write_all(&sized)?;
+                None
+            }
+        };
+        file.sync_all()?;
+        Ok(sums)
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(h) = &mut self.zstd_header {
+            if h.len() < ZSTD_OPEN_HEADER {
+                let k = buf.len().min(ZSTD_OPEN_HEADER - h.len());
+                h.extend_from_slice(&buf[..k]);
+                return Ok(k);
+            }
+        }
+        let n = self.inner.write(buf)?;
+        if self.zstd_header.is_none() {
+            self.hash.update(&buf[..n]);
+            self.n += n as u64;
+        }
         Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -177,18 +347,74 @@ mod tests {
         std::fs::write(t.join("var/messages.db"), b"partial").unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         let gated = std::thread::scope(|s| {
-            let h =
-                s.spawn(|| write_gated(&t, &d.path().join("gated.tar.zst"), 7, 2, Some(Gate { rel: ".thrum/var/messages.db", ready: rx })));
+            let h = s.spawn(|| {
+                write_gated(
+                    &t,
+                    &d.path().join("gated.tar.zst"),
+                    7,
+                    2,
+                    Compression::Zstd,
+                    Some(Gate { rel: ".thrum/var/messages.db", ready: rx }),
+                )
+            });
             std::thread::sleep(std::time::Duration::from_millis(50));
             std::fs::write(t.join("var/messages.db"), b"the finished database".repeat(100)).unwrap();
             tx.send(()).unwrap();
             h.join().unwrap().unwrap()
         });
-        let plain = write(&t, &d.path().join("plain.tar.zst"), 7, 1).unwrap();
+        let plain = write(&t, &d.path().join("plain.tar.zst"), 7, 1, Compression::Zstd).unwrap();
         assert_eq!(gated, (plain.0, FileEntry { path: "gated.tar.zst".into(), ..plain.1.clone() }));
         assert_eq!(std::fs::read(d.path().join("gated.tar.zst")).unwrap(), std::fs::read(d.path().join("plain.tar.zst")).unwrap());
         let db = gated.0.iter().find(|e| e.path == ".thrum/var/messages.db").unwrap();
         assert_eq!(db.size, 2100, "the finished file was archived, not the partial one");
+    }
+
+    /// gzip: the same gated/plain equality, a fixed header, and the tar
+    /// stream of the zstd archive.
+    #[test]
+    fn gzip_archive_is_fixed_and_holds_the_same_tar_stream() {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path().join(".thrum");
+        tree(&t);
+        std::fs::write(t.join("var/messages.db"), b"db".repeat(300)).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        tx.send(()).unwrap();
+        let gated =
+            write_gated(&t, &d.path().join("g.tar.gz"), 7, 2, Compression::Gzip, Some(Gate { rel: ".thrum/var/messages.db", ready: rx }))
+                .unwrap();
+        let plain = write(&t, &d.path().join("p.tar.gz"), 7, 1, Compression::Gzip).unwrap();
+        assert_eq!(gated.0, plain.0);
+        let gz = std::fs::read(d.path().join("g.tar.gz")).unwrap();
+        assert_eq!(gz, std::fs::read(d.path().join("p.tar.gz")).unwrap());
+        assert_eq!(
+            plain.1,
+            FileEntry { path: "p.tar.gz".into(), sha256: thrum_io::hash::hex(&Sha256::digest(&gz)), size: gz.len() as u64 }
+        );
+        assert_eq!(gz[..10], [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, GZIP_OS_UNKNOWN]);
+        write(&t, &d.path().join("z.tar.zst"), 7, 1, Compression::Zstd).unwrap();
+        let mut from_gz = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut from_gz).unwrap();
+        let from_zst = zstd::stream::decode_all(&std::fs::read(d.path().join("z.tar.zst")).unwrap()[..]).unwrap();
+        assert_eq!(from_gz, from_zst);
+    }
+
+    /// The zstd archive's recorded checksum and size are those of the file
+    /// as finally written (its header is rewritten at the end).
+    #[test]
+    fn zstd_archive_entry_describes_the_final_file() {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path().join(".thrum");
+        tree(&t);
+        std::fs::write(t.join("var/messages.db"), b"db").unwrap();
+        let (_, whole) = write(&t, &d.path().join("z.tar.zst"), 7, 1, Compression::Zstd).unwrap();
+        let data = std::fs::read(d.path().join("z.tar.zst")).unwrap();
+        assert_eq!(
+            whole,
+            FileEntry { path: "z.tar.zst".into(), sha256: thrum_io::hash::hex(&Sha256::digest(&data)), size: data.len() as u64 }
+        );
+        let tar = zstd::stream::decode_all(&data[..]).unwrap();
+        assert_eq!(data[4], 0xC4, "8-byte content size and checksum flag");
+        assert_eq!(data[6..14], (tar.len() as u64).to_le_bytes());
     }
 
     #[test]
@@ -198,16 +424,28 @@ mod tests {
         tree(&t);
         std::fs::write(t.join("var/messages.db"), b"db").unwrap();
         let (_tx, rx) = std::sync::mpsc::channel();
-        let e = write_gated(&t, &d.path().join("a.tar.zst"), 7, 1, Some(Gate { rel: ".thrum/events.jsonl", ready: rx })).unwrap_err();
+        let e = write_gated(&t, &d.path().join("a.tar.zst"), 7, 1, Compression::Zstd, Some(Gate { rel: ".thrum/events.jsonl", ready: rx }))
+            .unwrap_err();
         assert!(e.to_string().contains("not the last file"), "{e}");
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         drop(tx);
-        let e = write_gated(&t, &d.path().join("b.tar.zst"), 7, 1, Some(Gate { rel: ".thrum/var/messages.db", ready: rx })).unwrap_err();
+        let e =
+            write_gated(&t, &d.path().join("b.tar.zst"), 7, 1, Compression::Zstd, Some(Gate { rel: ".thrum/var/messages.db", ready: rx }))
+                .unwrap_err();
         assert!(e.to_string().contains("was not completed"), "{e}");
         // a file appearing while waiting is refused
         let (tx, rx) = std::sync::mpsc::channel();
         let e = std::thread::scope(|s| {
-            let h = s.spawn(|| write_gated(&t, &d.path().join("c.tar.zst"), 7, 1, Some(Gate { rel: ".thrum/var/messages.db", ready: rx })));
+            let h = s.spawn(|| {
+                write_gated(
+                    &t,
+                    &d.path().join("c.tar.zst"),
+                    7,
+                    1,
+                    Compression::Zstd,
+                    Some(Gate { rel: ".thrum/var/messages.db", ready: rx }),
+                )
+            });
             std::thread::sleep(std::time::Duration::from_millis(50));
             std::fs::write(t.join("var/messages.db-journal"), b"j").unwrap();
             tx.send(()).unwrap();

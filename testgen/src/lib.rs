@@ -32,6 +32,7 @@ mod sqlite;
 mod tree;
 mod v5;
 
+pub use archive::Compression;
 pub use error::{Error, Result};
 pub use shard::generate_shard;
 
@@ -53,6 +54,10 @@ pub const ARCHIVE: &str = "thrum-fixture.tar.zst";
 pub const MANIFEST: &str = "manifest.json";
 /// File names of the v5-era fixture (input of `verify migrate`).
 pub const ARCHIVE_V5: &str = "thrum-fixture-v5.tar.zst";
+/// File name of the v13 archive with `--compression gzip`.
+pub const ARCHIVE_GZ: &str = "thrum-fixture.tar.gz";
+/// File name of the v5-era archive with `--compression gzip`.
+pub const ARCHIVE_V5_GZ: &str = "thrum-fixture-v5.tar.gz";
 /// File name of the v5-era manifest.
 pub const MANIFEST_V5: &str = "manifest-v5.json";
 /// File name of the checksums of every artifact (`sha256sum -c` format).
@@ -81,12 +86,23 @@ pub struct Options {
     pub progress: bool,
     /// Also write the v5-era fixture.
     pub v5: bool,
+    /// Compression of the archives (their file names follow).
+    pub compression: Compression,
 }
 
 impl Options {
     /// The default fixture (seed 42, default profile, one job, v5 too) into `out`.
     pub fn new(out: impl Into<PathBuf>) -> Options {
-        Options { seed: 42, profile: Profile::default_profile(), out: out.into(), tree: None, jobs: 1, progress: false, v5: true }
+        Options {
+            seed: 42,
+            profile: Profile::default_profile(),
+            out: out.into(),
+            tree: None,
+            jobs: 1,
+            progress: false,
+            v5: true,
+            compression: Compression::Zstd,
+        }
     }
 }
 
@@ -273,6 +289,7 @@ fn finish_and_archive(
     archive_path: &Path,
     mtime: u64,
     workers: usize,
+    compression: Compression,
     ph: &mut Phases,
 ) -> Result<Archived> {
     let (tx, rx) = std::sync::mpsc::channel();
@@ -281,7 +298,7 @@ fn finish_and_archive(
             // SQLite on this thread is the critical path: when the two
             // compete for a core, it goes first (zstd's workers inherit this).
             lower_priority();
-            archive::write_gated(thrum_dir, archive_path, mtime, workers, Some(archive::Gate { rel: DB_REL, ready: rx }))
+            archive::write_gated(thrum_dir, archive_path, mtime, workers, compression, Some(archive::Gate { rel: DB_REL, ready: rx }))
         });
         let closed = db.close_unchecked();
         if closed.is_ok() {
@@ -376,13 +393,14 @@ pub fn generate(opts: &Options) -> Result<Report> {
             &plan,
             &staging.dir,
             &v5_root,
-            ARCHIVE_V5,
+            opts.compression.archive_v5(),
             MANIFEST_V5,
             thrum_schemas::LEGACY_SCHEMA_VERSION,
             &counts,
             file_counts,
             mtime,
             1,
+            opts.compression,
             &known,
         )?;
         let v5_stage = staging.dir.join(".stage-v5");
@@ -402,13 +420,14 @@ pub fn generate(opts: &Options) -> Result<Report> {
         let (lines, events_from) = tree.finish()?;
         ph.done_at("tables", events_from.unwrap_or(rows_from).max(rows_from));
         ph.done("events");
-        let (table_counts, files, whole) = finish_and_archive(db, &thrum_dir, &staging.dir.join(ARCHIVE), mtime, v13_jobs, &mut ph)?;
+        let (table_counts, files, whole) =
+            finish_and_archive(db, &thrum_dir, &staging.dir.join(opts.compression.archive()), mtime, v13_jobs, opts.compression, &mut ph)?;
         ph.done("archive");
         let file_counts = lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect();
         write_manifest(
             &plan,
             &staging.dir,
-            ARCHIVE,
+            opts.compression.archive(),
             MANIFEST,
             thrum_schemas::SCHEMA_VERSION,
             &table_counts,
@@ -473,9 +492,10 @@ fn pack(
     file_counts: std::collections::BTreeMap<String, u64>,
     mtime: u64,
     workers: usize,
+    compression: Compression,
     known: &std::sync::Mutex<Vec<archive::FileEntry>>,
 ) -> Result<()> {
-    let (files, whole) = archive::write(thrum_dir, &dir.join(archive_name), mtime, workers)?;
+    let (files, whole) = archive::write(thrum_dir, &dir.join(archive_name), mtime, workers, compression)?;
     write_manifest(plan, dir, archive_name, manifest_name, schema_version, table_counts, file_counts, files, whole, known)
 }
 

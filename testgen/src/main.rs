@@ -8,8 +8,8 @@ use thrum_gen::Profile;
 
 /// Generates a complete, byte-reproducible Thrum `.thrum/` fixture: JSONL
 /// event logs, a schema-v13 SQLite database, identities and context files,
-/// packed as a tar.zst archive with a manifest and SHA256SUMS, plus the same
-/// data as a v5-era fixture.
+/// packed as a tar.zst (or, with --compression gzip, tar.gz) archive with a
+/// manifest and SHA256SUMS, plus the same data as a v5-era fixture.
 ///
 /// With no arguments it regenerates `fixtures/` (run it from the repository
 /// root). The same seed and options give identical bytes on any machine at
@@ -113,7 +113,16 @@ struct GenArgs {
     /// Worker threads (default: all cores). Never changes the output.
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..=1024))]
     jobs: Option<u16>,
-    /// Skip the v5-era fixture (thrum-fixture-v5.tar.zst, manifest-v5.json).
+    /// Compression of the archives. zstd (thrum-fixture.tar.zst,
+    /// thrum-fixture-v5.tar.zst) is smaller and faster; each frame carries
+    /// its content size and checksum. gzip (thrum-fixture.tar.gz,
+    /// thrum-fixture-v5.tar.gz, fixed header: no name, mtime 0) is for
+    /// readers without zstd: Go's standard library (archive/tar with
+    /// compress/gzip) and Python's tarfile before 3.14. SHA256SUMS and the
+    /// manifests name the archives written; the output stays byte-reproducible.
+    #[arg(long, value_enum, default_value_t = CompressionArg::Zstd)]
+    compression: CompressionArg,
+    /// Skip the v5-era fixture (thrum-fixture-v5.tar.zst or .tar.gz, manifest-v5.json).
     /// By default it is written for profiles up to 100,000 messages.
     #[arg(long, conflicts_with = "v5")]
     no_v5: bool,
@@ -142,6 +151,24 @@ struct GenArgs {
     /// No progress bars.
     #[arg(long, short = 'q')]
     quiet: bool,
+}
+
+/// `--compression`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum CompressionArg {
+    /// .tar.zst
+    Zstd,
+    /// .tar.gz
+    Gzip,
+}
+
+impl From<CompressionArg> for testgen::Compression {
+    fn from(c: CompressionArg) -> testgen::Compression {
+        match c {
+            CompressionArg::Zstd => testgen::Compression::Zstd,
+            CompressionArg::Gzip => testgen::Compression::Gzip,
+        }
+    }
 }
 
 /// Explicit volumes on top of --profile (recorded in the manifest's profile
@@ -329,6 +356,7 @@ fn generate(cli: GenArgs) -> CmdResult {
         jobs: jobs(cli.jobs),
         progress: !cli.quiet,
         v5: cli.v5 || (!cli.no_v5 && messages <= testgen::V5_DEFAULT_MAX_MESSAGES),
+        compression: cli.compression.into(),
     };
     let shard = match (cli.shard, cli.shards) {
         (None, Some(n)) => Some((testgen::shard::index_from_env(n, |k| std::env::var_os(k))?, n)),

@@ -64,6 +64,7 @@ fn failed_run_leaves_previous_output_untouched() {
         jobs: 1,
         progress: false,
         v5: true,
+        compression: testgen::Compression::Zstd,
     };
     let err = testgen::generate(&opts).unwrap_err();
     assert!(err.to_string().contains("tree"), "error names the path: {err}");

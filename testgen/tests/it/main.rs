@@ -3,6 +3,7 @@
 //! `cargo test --release -p testgen --test it <module>::`.
 
 mod common;
+mod compression;
 mod contents;
 mod corrupt;
 mod crash;

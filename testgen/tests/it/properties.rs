@@ -10,7 +10,16 @@ use thrum_gen::Profile;
 
 fn generate(dir: &std::path::Path, seed: u64, jobs: usize, v5: bool) -> std::path::PathBuf {
     let out = dir.join(format!("out-{seed}-{jobs}"));
-    let opts = testgen::Options { seed, profile: Profile::small(), out: out.clone(), tree: None, jobs, progress: false, v5 };
+    let opts = testgen::Options {
+        seed,
+        profile: Profile::small(),
+        out: out.clone(),
+        tree: None,
+        jobs,
+        progress: false,
+        v5,
+        compression: testgen::Compression::Zstd,
+    };
     testgen::generate(&opts).expect("generation succeeds");
     out
 }

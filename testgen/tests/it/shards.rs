@@ -17,8 +17,16 @@ fn shards_concatenate_to_the_unsharded_jsonl() {
         let mut joined: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         for i in 0..n {
             let out = tmp.path().join(format!("shard-{i}-of-{n}"));
-            let opts =
-                testgen::Options { seed: 77, profile: Profile::small(), out: out.clone(), tree: None, jobs: 2, progress: false, v5: false };
+            let opts = testgen::Options {
+                seed: 77,
+                profile: Profile::small(),
+                out: out.clone(),
+                tree: None,
+                jobs: 2,
+                progress: false,
+                v5: false,
+                compression: testgen::Compression::Zstd,
+            };
             testgen::generate_shard(&opts, i, n).unwrap();
             let files = read_all(&out.join(testgen::shard::jsonl_part_dir(i)));
             let shard: serde_json::Value =
@@ -57,8 +65,16 @@ fn shard_parquet_parts_union_equals_the_database() {
     let n = 3u64;
     for i in 0..n {
         let out = tmp.path().join(format!("shard-{i}"));
-        let opts =
-            testgen::Options { seed: 78, profile: Profile::small(), out: out.clone(), tree: None, jobs: 1, progress: false, v5: false };
+        let opts = testgen::Options {
+            seed: 78,
+            profile: Profile::small(),
+            out: out.clone(),
+            tree: None,
+            jobs: 1,
+            progress: false,
+            v5: false,
+            compression: testgen::Compression::Zstd,
+        };
         testgen::generate_shard(&opts, i, n).unwrap();
         for (rel, bytes) in read_all(&out.join("parquet")) {
             let dest = merged.join(&rel);
