@@ -8,6 +8,7 @@ mod corrupt;
 mod crash;
 mod destination;
 mod determinism;
+mod help;
 mod merge;
 mod mounts;
 mod properties;
