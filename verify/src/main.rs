@@ -16,6 +16,9 @@ const EXIT_CODES: &str = "Exit codes:\n  0  consistent\n  1  inconsistent (findi
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
+    /// No progress on stderr (it is drawn only when stderr is a terminal).
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
 }
 
 #[derive(Subcommand)]
@@ -150,6 +153,7 @@ fn main() -> ExitCode {
         eprintln!("verify: warning: cannot install the signal handlers ({e}); an interrupted run may leave temporaries");
     }
     verify::input::collect_stale_temporaries();
+    verify::progress::enable(!cli.quiet);
     let named = cli.cmd.paths();
     let result = run(cli);
     // an error caused by an interrupt being handled is not reported: the
