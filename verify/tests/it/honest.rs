@@ -348,3 +348,20 @@ fn a_directory_testgen_wrote_is_accepted_by_every_command() {
     assert_eq!(code, 2);
     assert!(err.contains("is a directory without .thrum/"), "{err}");
 }
+
+/// Progress is drawn only on a terminal: a run whose stderr is a pipe
+/// writes nothing there, with or without --quiet (accepted before or after
+/// the subcommand), and the report is the same.
+#[test]
+fn no_progress_when_stderr_is_not_a_terminal() {
+    let archive = fixtures().join("thrum-fixture.tar.zst");
+    let (code, plain, err) = verify(&["replay", s(&archive)]);
+    assert_eq!((code, err.as_str()), (0, ""), "{plain}");
+    for args in [vec!["replay", s(&archive), "--quiet"], vec!["-q", "replay", s(&archive)]] {
+        let (code, out, err) = verify(&args);
+        assert_eq!((code, err.as_str()), (0, ""), "{args:?}");
+        assert_eq!(out, plain, "{args:?}");
+    }
+    let (code, out, err) = verify(&["parquet", s(&fixtures()), "-q"]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+}
