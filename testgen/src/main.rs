@@ -16,13 +16,32 @@ use thrum_gen::Profile;
 /// any --jobs. Exit codes: 0 success, 1 failure (I/O, database), 2 bad
 /// arguments (an --out that holds anything but a previous output included).
 #[derive(Debug, Parser)]
-#[command(name = "testgen", version, about, long_about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "testgen",
+    version,
+    about,
+    long_about,
+    args_conflicts_with_subcommands = true,
+    after_help = GEN_EXAMPLES,
+    after_long_help = GEN_EXAMPLES
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Cmd>,
     #[command(flatten)]
     gen: GenArgs,
 }
+
+/// The end of `testgen --help`.
+const GEN_EXAMPLES: &str = "Examples:
+  # regenerate fixtures/ (from the repository root)
+  testgen
+  # a small fixture for a quick test, and its expanded tree
+  testgen --profile small --out /tmp/fx --tree /tmp/fx-tree
+  # the default profile with 200 agents and 50,000 messages, another seed
+  testgen --agents 200 --messages 50000 --seed 7 --out /tmp/fx
+  # check what was written
+  verify replay /tmp/fx";
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
@@ -92,26 +111,31 @@ struct CorruptArgs {
 #[derive(Debug, Args)]
 struct GenArgs {
     /// Seed of every random choice; another seed gives another fixture.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, help_heading = "Generation")]
     seed: u64,
-    /// Volumes: default (50 agents, 10,000 messages), small (fast tests),
-    /// large (1,000,000 messages), huge (10,000,000 messages).
-    #[arg(long, default_value = "default", value_parser = clap::builder::PossibleValuesParser::new(Profile::NAMES))]
+    /// Volumes. small (fast tests): 12 agents + 4 extra agents (2 humans),
+    /// 24 sessions (10 active), 600 messages, 150 lines of events.jsonl,
+    /// 30 subscriptions over 2 days. default: 50 agents + 10 extra agents
+    /// (3 humans), 100 sessions (50 active), 10,000 messages, 500 lines of
+    /// events.jsonl, 150 subscriptions over 5 days. large: 500 agents,
+    /// 1,000 sessions, 1,000,000 messages over 30 days; huge: large with
+    /// 10,000,000 messages over 120 days.
+    #[arg(long, default_value = "default", help_heading = "Generation", value_parser = clap::builder::PossibleValuesParser::new(Profile::NAMES))]
     profile: String,
     #[command(flatten)]
     overrides: Overrides,
     /// Directory that receives the artifacts, replaced atomically. Only an
     /// absent or empty directory, or a previous output of testgen with
     /// nothing else in it, is replaced; anything else is refused (exit 2).
-    #[arg(long, default_value = "fixtures")]
+    #[arg(long, default_value = "fixtures", help_heading = "Output")]
     out: PathBuf,
     /// Also write the expanded tree as TREE/.thrum, with its ownership record
     /// TREE/.thrum.testgen.json (an existing TREE/.thrum is replaced only
     /// when that record lists exactly the files in it; TREE may hold anything else).
-    #[arg(long, value_name = "TREE")]
+    #[arg(long, value_name = "TREE", help_heading = "Output")]
     tree: Option<PathBuf>,
     /// Worker threads (default: all cores). Never changes the output.
-    #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..=1024))]
+    #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..=1024), help_heading = "Generation")]
     jobs: Option<u16>,
     /// Compression of the archives. zstd (thrum-fixture.tar.zst,
     /// thrum-fixture-v5.tar.zst) is smaller and faster; each frame carries
@@ -124,32 +148,41 @@ struct GenArgs {
     compression: CompressionArg,
     /// Skip the v5-era fixture (thrum-fixture-v5.tar.zst or .tar.gz, manifest-v5.json).
     /// By default it is written for profiles up to 100,000 messages.
-    #[arg(long, conflicts_with = "v5")]
+    #[arg(long, conflicts_with = "v5", help_heading = "Output")]
     no_v5: bool,
     /// Write the v5-era fixture for any profile.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     v5: bool,
     /// Write only slice I of N (0-based), for job arrays: its JSONL lines
     /// and Parquet parts, under names no other slice writes, and its shard
     /// manifest (no database, no archive); `testgen merge` assembles the N
     /// slices into the whole.
-    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, help_heading = "Generation")]
     shard: Option<(u64, u64)>,
     /// Write one slice of N, its index I taken from the job runner's
     /// environment: JOB_COMPLETION_INDEX (Kubernetes Indexed Job), else
     /// SLURM_ARRAY_TASK_ID minus SLURM_ARRAY_TASK_MIN (Slurm), else
     /// AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch). Refused (exit 2) when none is
     /// set or the index is not a number below N. Same bytes as --shard I/N.
-    #[arg(long, value_name = "N", conflicts_with = "shard", requires = "out", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(
+        long,
+        value_name = "N",
+        conflicts_with = "shard",
+        requires = "out",
+        value_parser = clap::value_parser!(u64).range(1..),
+        help_heading = "Generation"
+    )]
     shards: Option<u64>,
-    /// Print the wall time of each phase to stderr.
-    #[arg(long)]
+    /// Print the wall time of each phase to stderr (phases that run side
+    /// by side overlap; the summary line gives the run's wall time).
+    #[arg(long, help_heading = "Display")]
     timings: bool,
     /// Write phase timings, bytes and peak RSS as JSON to FILE (used by `bench`).
-    #[arg(long, value_name = "FILE", hide = true)]
+    #[arg(long, value_name = "FILE", hide = true, help_heading = "Display")]
     report_json: Option<PathBuf>,
-    /// No progress bars.
-    #[arg(long, short = 'q')]
+    /// No progress bars and no summary line ("testgen: wrote ..."); errors
+    /// and --timings are still printed.
+    #[arg(long, short = 'q', help_heading = "Display")]
     quiet: bool,
 }
 
@@ -232,6 +265,8 @@ struct BenchArgs {
     /// Worker threads for the timed runs (default: all cores).
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..=1024))]
     jobs: Option<u16>,
+    /// Seed of the generated fixtures (same seed as a `testgen --seed` run
+    /// gives the same fixture, so timings compare).
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// Where to work: a fresh subdirectory DIR/testgen-bench-PID is created
@@ -344,6 +379,9 @@ fn jobs(j: Option<u16>) -> usize {
 }
 
 fn generate(cli: GenArgs) -> CmdResult {
+    // the summary reports the run's wall time (phases run side by side:
+    // their sum is more)
+    let started = std::time::Instant::now();
     let plan_error = |e: thrum_gen::ProfileError| testgen::Error::Plan(e.into());
     let profile = Profile::named(&cli.profile).map_err(plan_error)?;
     let profile = Profile::with_overrides(profile, &cli.overrides.volumes()).map_err(plan_error)?;
@@ -376,6 +414,7 @@ fn generate(cli: GenArgs) -> CmdResult {
             f.context(format!("generating the fixture into {}", cli.out.display()))
         }
     })?;
+    let wall = started.elapsed();
     if cli.timings {
         for (phase, d) in &report.phases {
             eprintln!("{phase:>12} {:>9.1} ms", d.as_secs_f64() * 1e3);
@@ -387,7 +426,7 @@ fn generate(cli: GenArgs) -> CmdResult {
         std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
     }
     if !cli.quiet {
-        let total: f64 = report.phases.iter().filter(|(n, _)| *n != "v5-total").map(|(_, d)| d.as_secs_f64()).sum();
+        let total = wall.as_secs_f64();
         eprintln!(
             "testgen: wrote {} ({} events, {} messages, {:.1} MB) in {:.2}s",
             report.out.display(),

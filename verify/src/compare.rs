@@ -279,7 +279,10 @@ pub fn compare_projected(db: &Connection, replayed: &Connection, findings: &mut 
         }
     };
     let mut out = Vec::new();
+    let bar = crate::progress::Bar::steps("compare", catalogue::projected().count() as u64);
     for t in catalogue::projected() {
+        bar.message(t.name);
+        bar.inc(1);
         let (in_db, in_replay) = (has_table(db, t.name)?, has_table(replayed, t.name)?);
         if !in_db && !in_replay {
             // absent on both sides (`threads` after a v5 migration): nothing

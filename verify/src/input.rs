@@ -143,6 +143,45 @@ impl Tree {
     }
 }
 
+/// Which fixture of a `testgen --out` directory a command reads: the v13
+/// one (`replay`, `parquet`, `bench`) or the v5-era one (`migrate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generation {
+    /// `thrum-fixture.tar.zst` (or `.tar.gz`).
+    V13,
+    /// `thrum-fixture-v5.tar.zst` (or `.tar.gz`).
+    V5,
+}
+
+impl Generation {
+    /// The archive names `testgen --out` gives this fixture, in the order
+    /// they are looked for.
+    pub fn archive_names(self) -> &'static [&'static str] {
+        match self {
+            Generation::V13 => &["thrum-fixture.tar.zst", "thrum-fixture.tar.gz"],
+            Generation::V5 => &["thrum-fixture-v5.tar.zst", "thrum-fixture-v5.tar.gz"],
+        }
+    }
+}
+
+/// The input a command reads for PATH: for a directory that `testgen --out`
+/// wrote (no `.thrum/` in it, not a `.thrum` directory itself, holding the
+/// archive of `generation` as a regular file), that archive, so its manifest
+/// and SHA256SUMS beside it are checked as for the archive named directly;
+/// anything else is PATH itself (and [`open`] says what is wrong with it).
+pub fn resolve(path: &Path, generation: Generation) -> PathBuf {
+    let is_dir = std::fs::metadata(path).is_ok_and(|m| m.is_dir());
+    if !is_dir || path.join(".thrum").symlink_metadata().is_ok() || path.file_name().is_some_and(|n| n == ".thrum") {
+        return path.to_path_buf();
+    }
+    generation
+        .archive_names()
+        .iter()
+        .map(|name| path.join(name))
+        .find(|a| a.symlink_metadata().is_ok_and(|m| m.is_file()))
+        .unwrap_or_else(|| path.to_path_buf())
+}
+
 /// Opens PATH: a `.tar.zst`/`.tar.gz` archive (by magic bytes), a directory
 /// containing `.thrum/`, or a `.thrum` directory itself.
 pub fn open(path: &Path, limits: &Limits) -> Result<Tree, InputError> {

@@ -56,6 +56,7 @@ pub mod manifest;
 pub mod migrate;
 #[doc(hidden)]
 pub mod parquet;
+pub mod progress;
 #[doc(hidden)]
 pub mod rebuild;
 #[doc(hidden)]

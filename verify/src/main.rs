@@ -16,6 +16,9 @@ const EXIT_CODES: &str = "Exit codes:\n  0  consistent\n  1  inconsistent (findi
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
+    /// No progress on stderr (it is drawn only when stderr is a terminal).
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
 }
 
 #[derive(Subcommand)]
@@ -27,7 +30,7 @@ enum Cmd {
     /// events table, local-only tables, identities/context, schema, integrity, and the
     /// manifest / SHA256SUMS beside an archive.
     #[command(
-        after_help = "PATH is a .tar.zst or .tar.gz archive (extracted safely into a temporary directory), a directory containing .thrum/, or a .thrum directory.\n\nManifest lookup: for an archive DIR/X.tar.zst, the DIR/manifest*.json whose archive.path is X.tar.zst, and DIR/SHA256SUMS; for a directory input, BASE/manifest.json beside .thrum/.\n\nExit codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a stable `kind`)\n  2  unusable input: PATH missing, not an archive or .thrum tree, a refused archive entry, no or corrupt var/messages.db, or a v5 layout (use `verify migrate`)"
+        after_help = "PATH is a .tar.zst or .tar.gz archive (extracted safely into a temporary directory), a directory containing .thrum/, a .thrum directory, or a directory that `testgen --out` wrote (its thrum-fixture.tar.zst or .tar.gz is verified, with the manifest, SHA256SUMS and parquet/ beside it).\n\nManifest lookup: for an archive DIR/X.tar.zst, the DIR/manifest*.json whose archive.path is X.tar.zst, and DIR/SHA256SUMS; for a directory input, BASE/manifest.json beside .thrum/.\n\nExit codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a stable `kind`)\n  2  unusable input: PATH missing, not an archive or .thrum tree, a refused archive entry, no or corrupt var/messages.db, or a v5 layout (use `verify migrate`)"
     )]
     Replay {
         /// Archive or directory to verify.
@@ -60,7 +63,7 @@ enum Cmd {
     /// database, only the known schema differences from a fresh v13 database, and a second
     /// run changes nothing.
     #[command(
-        after_help = "PATH is a v5 fixture: a .tar.zst/.tar.gz archive or a directory with .thrum/messages.jsonl and var/messages.db at schema 5. The input is never modified; the migration runs on a copy.\n\nExit codes:\n  0  migrated and proven consistent\n  1  findings (listed with stable kinds); the tree is still written to --out\n  2  unusable input: not a v5 layout, no or corrupt database, refused archive, or --out already exists"
+        after_help = "PATH is a v5 fixture: a .tar.zst/.tar.gz archive, a directory with .thrum/messages.jsonl and var/messages.db at schema 5, or a directory that `testgen --out` wrote (its thrum-fixture-v5.tar.zst or .tar.gz is migrated). The input is never modified; the migration runs on a copy.\n\nExit codes:\n  0  migrated and proven consistent\n  1  findings (listed with stable kinds); the tree is still written to --out\n  2  unusable input: not a v5 layout, no or corrupt database, refused archive, or --out already exists"
     )]
     Migrate {
         /// The v5 archive or directory.
@@ -123,7 +126,7 @@ enum Cmd {
     /// Times the full verification (replay + diff + all checks) of an input over several
     /// runs and prints runs, min, median and p95 (extraction happens once, before timing).
     #[command(
-        after_help = "Exit codes:\n  0  timed (the verdict of the fixture is printed but does not change the exit code)\n  2  unusable input"
+        after_help = "PATH is what `verify replay` takes: an archive, a directory containing .thrum/, a .thrum directory, or a directory that `testgen --out` wrote.\n\nExit codes:\n  0  timed (the verdict of the fixture is printed but does not change the exit code)\n  2  unusable input"
     )]
     Bench {
         /// Archive or directory to verify.
@@ -150,6 +153,7 @@ fn main() -> ExitCode {
         eprintln!("verify: warning: cannot install the signal handlers ({e}); an interrupted run may leave temporaries");
     }
     verify::input::collect_stale_temporaries();
+    verify::progress::enable(!cli.quiet);
     let named = cli.cmd.paths();
     let result = run(cli);
     // an error caused by an interrupt being handled is not reported: the
@@ -208,6 +212,9 @@ fn render_error(e: &anyhow::Error, named: &[PathBuf]) -> String {
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.cmd {
         Cmd::Replay { path, json, max_diffs, migrated, no_manifest, no_parquet, limits } => {
+            // a directory `testgen --out` wrote: its archive (the Parquet
+            // snapshots and manifest beside it are then checked too)
+            let path = verify::input::resolve(&path, verify::input::Generation::V13);
             let opts = verify::Options {
                 max_diffs,
                 limits: limits.limits(),

@@ -94,6 +94,7 @@ pub fn check_fixture(path: &Path, db: Option<&Path>, limits: &Limits) -> Result<
     };
     let fdb = FixtureDb::prepare(&db_path)?;
     let conn = fdb.open(&shown)?;
+    let _bar = crate::progress::Bar::spinner("parquet", "comparing the Parquet snapshots with the database");
     let outcome = thrum_parquet::check::check_connection(&parquet_dir, &conn, &shown);
     Ok(Checked { parquet_dir, fixtures, outcome })
 }
@@ -277,6 +278,7 @@ pub fn add_snapshots(report: &mut Report, archive: &Path, limits: &Limits) -> Re
     let fdb = FixtureDb::prepare(&db_path)?;
     let conn = fdb.open(&shown)?;
     let mut f = Findings::new(0);
+    let _bar = crate::progress::Bar::spinner("parquet", "comparing the Parquet snapshots with the database");
     let outcome = thrum_parquet::check::check_connection(&dir, &conn, &shown);
     let tables = add_outcome(&dir, &fixtures, &outcome, &mut f, &mut report.summary);
     report.add(f, tables);

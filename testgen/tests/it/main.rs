@@ -9,6 +9,7 @@ mod corrupt;
 mod crash;
 mod destination;
 mod determinism;
+mod help;
 mod merge;
 mod mounts;
 mod properties;

@@ -208,8 +208,10 @@ fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool
     let mut seqs = Sequences::default();
     let mut events = 0u64;
     let mut r = Replayer::new(conn).map_err(Stop::Replay)?;
+    let bar = crate::progress::Bar::counter("replay", "events read and replayed");
     let (a, b) = pipeline(&ctx, in_memory, |ev| {
         events += 1;
+        bar.inc(1);
         if mode == Mode::Fixture {
             seqs.see(&ev.event, ev.pos, sources);
         }

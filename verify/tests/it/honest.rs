@@ -302,3 +302,66 @@ fn text_json_and_exit_code_agree_for_clean_tampered_and_bad_parquet_inputs() {
         .unwrap_or_else(|| panic!("{r}"));
     assert!(f["file"].as_str().unwrap().starts_with("parquet/agents"), "{f}");
 }
+
+/// A directory that `testgen --out` wrote (archives, manifests, SHA256SUMS,
+/// parquet/; no .thrum/) is accepted by every command: replay, bench and
+/// parquet read its v13 archive, migrate its v5 archive, with the manifest
+/// and the snapshots beside them checked; every verdict agrees with the
+/// JSON and the exit code.
+#[test]
+fn a_directory_testgen_wrote_is_accepted_by_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = copy_fixtures(&dir.path().join("out"));
+    assert!(!fx.join(".thrum").exists());
+
+    let (code, text, r) = agreeing(&["replay", s(&fx)]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(r["input"], s(&fx.join("thrum-fixture.tar.zst")), "{r}");
+    assert!(text.contains(&format!("manifest: {}", s(&fx.join("manifest.json")))), "{text}");
+    assert!(text.contains("Parquet snapshots vs the fixture database"), "{text}");
+
+    let (code, text, r) = agreeing(&["migrate", s(&fx)]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(r["input"], s(&fx.join("thrum-fixture-v5.tar.zst")), "{r}");
+
+    // `verify parquet` ends with the verdict line (checked by `agreeing`)
+    let (code, text, _) = agreeing(&["parquet", s(&fx)]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(text.lines().last(), Some("result: CONSISTENT (0 error findings; exit 0)"), "{text}");
+
+    let (code, out, err) = verify(&["bench", "--runs", "1", "--json", s(&fx)]);
+    assert_eq!(code, 0, "{out}{err}");
+    let b: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(b["input"], s(&fx.join("thrum-fixture.tar.zst")), "{b}");
+
+    // the snapshots beside the archive count in replay's verdict
+    let pq = fx.join("parquet/agents/part-00000.parquet");
+    let bytes = std::fs::read(&pq).unwrap();
+    std::fs::write(&pq, &bytes[..bytes.len() / 2]).unwrap();
+    let (code, text, r) = agreeing(&["replay", s(&fx)]);
+    assert_eq!(code, 1, "{text}");
+    assert!(kinds(&r).contains(&"parquet_unreadable".to_string()), "{r}");
+
+    // without the archive the command needs, the directory is refused as before
+    std::fs::remove_file(fx.join("thrum-fixture-v5.tar.zst")).unwrap();
+    let (code, _, err) = verify(&["migrate", s(&fx)]);
+    assert_eq!(code, 2);
+    assert!(err.contains("is a directory without .thrum/"), "{err}");
+}
+
+/// Progress is drawn only on a terminal: a run whose stderr is a pipe
+/// writes nothing there, with or without --quiet (accepted before or after
+/// the subcommand), and the report is the same.
+#[test]
+fn no_progress_when_stderr_is_not_a_terminal() {
+    let archive = fixtures().join("thrum-fixture.tar.zst");
+    let (code, plain, err) = verify(&["replay", s(&archive)]);
+    assert_eq!((code, err.as_str()), (0, ""), "{plain}");
+    for args in [vec!["replay", s(&archive), "--quiet"], vec!["-q", "replay", s(&archive)]] {
+        let (code, out, err) = verify(&args);
+        assert_eq!((code, err.as_str()), (0, ""), "{args:?}");
+        assert_eq!(out, plain, "{args:?}");
+    }
+    let (code, out, err) = verify(&["parquet", s(&fixtures()), "-q"]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+}

@@ -1,0 +1,134 @@
+//! `testgen --help`: every option under its heading, the profiles' volumes
+//! stated, examples at the end.
+
+use std::process::Command;
+use thrum_gen::Profile;
+
+/// Each option of `testgen --help` and the heading it must appear under.
+const HEADINGS: &[(&str, &str)] = &[
+    ("--help", "Options"),
+    ("--version", "Options"),
+    ("--seed", "Generation"),
+    ("--profile", "Generation"),
+    ("--jobs", "Generation"),
+    ("--shard", "Generation"),
+    ("--shards", "Generation"),
+    ("--agents", "Volumes"),
+    ("--messages", "Volumes"),
+    ("--sessions", "Volumes"),
+    ("--active-sessions", "Volumes"),
+    ("--events", "Volumes"),
+    ("--subscriptions", "Volumes"),
+    ("--days", "Volumes"),
+    ("--out", "Output"),
+    ("--tree", "Output"),
+    ("--no-v5", "Output"),
+    ("--v5", "Output"),
+    ("--timings", "Display"),
+    ("--quiet", "Display"),
+];
+
+fn help(flag: &str) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_testgen")).arg(flag).output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// (option, heading) for every option line of a help text: a heading is an
+/// unindented line ending with ':' (its first word is kept), an option line
+/// an indented one starting with `-x, --name` or `--name`.
+fn options_by_heading(help: &str) -> Vec<(String, String)> {
+    let mut heading = String::new();
+    let mut out = Vec::new();
+    for line in help.lines() {
+        if !line.starts_with(' ') && line.ends_with(':') {
+            heading = line.trim_end_matches(':').split_whitespace().next().unwrap_or_default().to_string();
+            continue;
+        }
+        let t = line.trim_start();
+        if line.len() == t.len() {
+            continue;
+        }
+        let t = t.strip_prefix(|c: char| c == '-').filter(|r| r.chars().nth(1) == Some(',')).map(|r| r[2..].trim_start()).unwrap_or(t);
+        if let Some(name) = t.strip_prefix("--") {
+            let name: String = name.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+            out.push((format!("--{name}"), heading.clone()));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_option_is_under_its_heading() {
+    for flag in ["--help", "-h"] {
+        let found = options_by_heading(&help(flag));
+        let mut expected: Vec<(String, String)> = HEADINGS.iter().map(|(o, h)| (o.to_string(), h.to_string())).collect();
+        let mut found_sorted = found.clone();
+        found_sorted.sort();
+        expected.sort();
+        assert_eq!(found_sorted, expected, "testgen {flag}: options and their headings");
+    }
+}
+
+/// Thousands separated by commas, as `--help` writes them.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[test]
+fn help_states_what_small_and_default_contain() {
+    let text = help("--help").split_whitespace().collect::<Vec<_>>().join(" ");
+    let (start, end) = (text.find("small (fast tests):").unwrap(), text.find("large:").unwrap());
+    let (small, default) = text[start..end].split_at(text[start..end].find("default:").unwrap());
+    for (said, p) in [(small, Profile::small()), (default, Profile::default_profile())] {
+        for figure in [
+            format!("{} agents", grouped(p.agents.into())),
+            format!("{} extra agents", grouped(p.extra_agents.into())),
+            format!("({} humans)", grouped(p.humans.into())),
+            format!("{} sessions ({} active)", grouped(p.sessions.into()), grouped(p.active_sessions.into())),
+            format!("{} messages", grouped(p.messages)),
+            format!("{} lines of events.jsonl", grouped(p.events.into())),
+            format!("{} subscriptions over {} days", grouped(p.subscriptions.into()), p.window_days),
+        ] {
+            assert!(said.contains(&figure), "--help on profile {}: {figure:?} missing from {said:?}", p.name);
+        }
+    }
+}
+
+#[test]
+fn help_ends_with_examples() {
+    for flag in ["--help", "-h"] {
+        let text = help(flag);
+        let examples = text.rfind("\nExamples:\n").unwrap_or_else(|| panic!("testgen {flag} has no examples"));
+        assert!(text[examples..].contains("\n  testgen --profile small --out "), "{}", &text[examples..]);
+        assert!(!text[examples..].contains("\n      --"), "examples come last");
+    }
+}
+
+#[test]
+fn bench_options_all_have_a_description() {
+    // the short help: one line per option, its description after two spaces
+    let text = help_of(&["bench", "-h"]);
+    let mut options = 0;
+    for line in text.lines().filter(|l| l.trim_start().starts_with('-')) {
+        options += 1;
+        let description = line.trim_start().split_once("  ").map(|(_, d)| d.trim()).unwrap_or_default();
+        assert!(!description.is_empty() && !description.starts_with('['), "testgen bench -h: {line:?} has no description");
+    }
+    assert_eq!(options, 9, "{text}");
+    assert!(text.contains("--seed <SEED>         Seed of the generated fixtures"), "{text}");
+}
+
+fn help_of(args: &[&str]) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_testgen")).args(args).output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    String::from_utf8(o.stdout).unwrap()
+}
