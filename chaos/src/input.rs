@@ -1,4 +1,4 @@
-//! The input fixture, put in place: a `.tar.zst` archive extracted with
+//! The input fixture, put in place: a `.tar.zst` or `.tar.gz` archive extracted with
 //! thrum-io's bounded extractor, or a directory holding `.thrum/` copied.
 
 use crate::error::{CorruptError, Result};
@@ -9,6 +9,8 @@ use thrum_io::tree::CopyError;
 /// File name of a fixture's v13 archive, as testgen writes it (a directory
 /// holding it is accepted as input).
 pub const FIXTURE_ARCHIVE: &str = "thrum-fixture.tar.zst";
+/// The same with `testgen --compression gzip`.
+pub const FIXTURE_ARCHIVE_GZ: &str = "thrum-fixture.tar.gz";
 
 /// Puts the input's `.thrum/` tree at `root/.thrum`.
 pub(crate) fn materialise(input: &Path, root: &Path, limits: &Limits) -> Result<()> {
@@ -18,8 +20,8 @@ pub(crate) fn materialise(input: &Path, root: &Path, limits: &Limits) -> Result<
             input.join(".thrum")
         } else if input.file_name().is_some_and(|n| n == ".thrum") {
             input.to_path_buf()
-        } else if input.join(FIXTURE_ARCHIVE).is_file() {
-            return extract(&input.join(FIXTURE_ARCHIVE), root, limits);
+        } else if let Some(archive) = [FIXTURE_ARCHIVE, FIXTURE_ARCHIVE_GZ].iter().map(|a| input.join(a)).find(|p| p.is_file()) {
+            return extract(&archive, root, limits);
         } else {
             return Err(CorruptError::NotAFixture { path: input.to_path_buf() });
         };
@@ -44,14 +46,14 @@ fn copy_tree(src: &Path, dest: &Path) -> Result<()> {
     })
 }
 
-/// Extracts a `.tar.zst` fixture into `root` (an existing, empty directory)
+/// Extracts a `.tar.zst` or `.tar.gz` fixture into `root` (an existing, empty directory)
 /// with the shared extractor ([`thrum_io::extract()`]): only regular files and
 /// directories under `.thrum/`, relative, without `..`, each once, within
 /// `limits`; anything else is refused before it is written.
 pub fn extract(archive: &Path, root: &Path, limits: &Limits) -> Result<()> {
     match thrum_io::extract::detect(archive) {
-        Ok(thrum_io::extract::Compression::Zstd) => {}
-        Ok(_) | Err(ExtractError::UnsupportedFormat { .. }) => return Err(CorruptError::NotAFixture { path: archive.to_path_buf() }),
+        Ok(_) => {}
+        Err(ExtractError::UnsupportedFormat { .. }) => return Err(CorruptError::NotAFixture { path: archive.to_path_buf() }),
         Err(e) => return Err(CorruptError::Extract(e)),
     }
     thrum_io::extract::unpack_checked(archive, root, limits, &mut |path, _| {

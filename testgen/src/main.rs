@@ -144,7 +144,7 @@ struct GenArgs {
     /// readers without zstd: Go's standard library (archive/tar with
     /// compress/gzip) and Python's tarfile before 3.14. SHA256SUMS and the
     /// manifests name the archives written; the output stays byte-reproducible.
-    #[arg(long, value_enum, default_value_t = CompressionArg::Zstd)]
+    #[arg(long, value_enum, default_value_t = CompressionArg::Zstd, help_heading = "Output")]
     compression: CompressionArg,
     /// Skip the v5-era fixture (thrum-fixture-v5.tar.zst or .tar.gz, manifest-v5.json).
     /// By default it is written for profiles up to 100,000 messages.

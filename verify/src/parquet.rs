@@ -17,13 +17,14 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use thrum_parquet::check::Report as PqReport;
 
-/// Archive whose `.thrum/var/messages.db` is the reference.
-pub const ARCHIVE: &str = "thrum-fixture.tar.zst";
+/// Archives whose `.thrum/var/messages.db` is the reference: a fixtures
+/// directory holds one of them (`testgen --compression zstd|gzip`).
+pub const ARCHIVES: [&str; 2] = ["thrum-fixture.tar.zst", "thrum-fixture.tar.gz"];
 
 /// What `verify parquet` expects as PATH.
 pub const EXPECTED_PATH: &str = "the fixtures directory that holds parquet/ (or a parquet/ directory)";
 
-/// The `parquet/` directory and the fixtures directory (holding [`ARCHIVE`])
+/// The `parquet/` directory and the fixtures directory (holding one of [`ARCHIVES`])
 /// named by PATH: a fixtures directory holding `parquet/`, or a `parquet/`
 /// directory (its parent is then the fixtures directory).
 pub fn locate(path: &Path) -> Result<(PathBuf, PathBuf), InputError> {
@@ -62,6 +63,7 @@ pub struct Checked {
 }
 
 /// PATH is a fixtures directory holding `parquet/` and `thrum-fixture.tar.zst`
+/// (or `.tar.gz`)
 /// (extracted safely into a temporary directory), or a `parquet/` directory
 /// (whose parent holds the archive); with `db`, the database to compare
 /// with instead of the archive's. An unusable archive or database is an
@@ -82,7 +84,9 @@ pub fn check_fixture(path: &Path, db: Option<&Path>, limits: &Limits) -> Result<
     let db_path: PathBuf = match db {
         Some(db) => db.to_path_buf(),
         None => {
-            let tree = input::open(&fixtures.join(ARCHIVE), limits)?;
+            // the archive present (zstd first); when none is, the error names the zstd one
+            let archive = ARCHIVES.iter().map(|a| fixtures.join(a)).find(|p| p.exists()).unwrap_or_else(|| fixtures.join(ARCHIVES[0]));
+            let tree = input::open(&archive, limits)?;
             let p = tree.database()?;
             _tree = Some(tree);
             p
@@ -255,13 +259,13 @@ fn add_outcome(
     }
 }
 
-/// When `archive` is a `thrum-fixture.tar.zst` with a `parquet/` directory
+/// When `archive` is a `thrum-fixture.tar.zst` (or `.tar.gz`) with a `parquet/` directory
 /// beside it, compares the snapshots with the archive's database and adds
 /// the outcome to `report`: differences as `parquet_differs`, a file that
 /// cannot be read as `parquet_unreadable` (naming it). Returns whether the
 /// snapshots were checked. Errors only for an unusable archive or database.
 pub fn add_snapshots(report: &mut Report, archive: &Path, limits: &Limits) -> Result<bool, InputError> {
-    if archive.file_name().is_none_or(|n| n != ARCHIVE) {
+    if archive.file_name().is_none_or(|n| !ARCHIVES.iter().any(|a| n == *a)) {
         return Ok(false);
     }
     let fixtures = match archive.parent() {

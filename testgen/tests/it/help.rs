@@ -22,6 +22,7 @@ const HEADINGS: &[(&str, &str)] = &[
     ("--days", "Volumes"),
     ("--out", "Output"),
     ("--tree", "Output"),
+    ("--compression", "Output"),
     ("--no-v5", "Output"),
     ("--v5", "Output"),
     ("--timings", "Display"),
