@@ -37,6 +37,14 @@ pub enum Error {
     /// The Parquet writer failed.
     #[error("Parquet: {0}")]
     Parquet(String),
+    /// A catalogue column has no meaning in the data dictionary's table.
+    #[error("the data dictionary has no meaning for column {table}.{column}")]
+    NoMeaning {
+        /// Its table.
+        table: &'static str,
+        /// The column.
+        column: &'static str,
+    },
     /// An invalid option or combination of options.
     #[error("invalid option: {0}")]
     Usage(String),

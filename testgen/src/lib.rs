@@ -20,6 +20,7 @@
 
 mod archive;
 pub mod bench;
+pub mod contract;
 mod error;
 mod events;
 mod manifest;
@@ -409,7 +410,7 @@ pub fn generate(opts: &Options) -> Result<Report> {
     };
     let pq_dir = staging.dir.join(parquet::DIR);
     let parallel_v5 = opts.v5 && opts.jobs > 1;
-    let (table_counts, v5_time, parquet_files) = std::thread::scope(|s| -> Result<_> {
+    let (table_counts, v5_time, parquet_files, schema_files) = std::thread::scope(|s| -> Result<_> {
         let v5_handle = parallel_v5.then(|| spawn(s, "v5", v5_task));
         let v13_jobs = if parallel_v5 { opts.jobs - 1 } else { opts.jobs };
         let db = create_db(&plan, &thrum_dir)?;
@@ -423,6 +424,8 @@ pub fn generate(opts: &Options) -> Result<Report> {
         let (table_counts, files, whole) =
             finish_and_archive(db, &thrum_dir, &staging.dir.join(opts.compression.archive()), mtime, v13_jobs, opts.compression, &mut ph)?;
         ph.done("archive");
+        let schema_files = contract::write(&staging.dir, &stage_root.join(DB_REL))?;
+        known.lock().unwrap_or_else(|p| p.into_inner()).extend(schema_files.iter().cloned());
         let file_counts = lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect();
         write_manifest(
             &plan,
@@ -442,13 +445,14 @@ pub fn generate(opts: &Options) -> Result<Report> {
             None => None,
         };
         let parquet = parquet()?;
-        Ok((table_counts, v5_time, parquet))
+        Ok((table_counts, v5_time, parquet, schema_files))
     })?;
     // Time spent waiting for the side tasks after the v13 archive.
     ph.done("wait");
     ph.list.push(("parquet-total", parquet_files.1));
     let parquet_files = parquet_files.0;
     manifest::add_parquet(&staging.dir.join(MANIFEST), &parquet_files)?;
+    manifest::add_schema(&staging.dir.join(MANIFEST), &schema_files)?;
     known.lock().unwrap_or_else(|p| p.into_inner()).extend(parquet_files.iter().map(|h| h.entry.clone()));
     if let Some(t) = v5_time {
         ph.list.push(("v5-total", t));

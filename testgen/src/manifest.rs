@@ -49,8 +49,6 @@ pub struct ParquetEntry {
 /// Adds the `parquet` list (every dataset file with rows, size and sha256)
 /// to a written manifest, keeping its keys in order.
 pub fn add_parquet(manifest: &Path, files: &[crate::parquet::Hashed]) -> Result<()> {
-    let text = std::fs::read_to_string(manifest).ctx("read", manifest)?;
-    let mut v: serde_json::Value = serde_json::from_str(&text).map_err(std::io::Error::other).ctx("parse", manifest)?;
     let mut list: Vec<ParquetEntry> = files
         .iter()
         .map(|h| ParquetEntry {
@@ -62,8 +60,21 @@ pub fn add_parquet(manifest: &Path, files: &[crate::parquet::Hashed]) -> Result<
         })
         .collect();
     list.sort_by(|a, b| a.path.cmp(&b.path));
+    add_key(manifest, "parquet", &list)
+}
+
+/// Adds the `schema` list (the contract files of `schema/` with size and
+/// sha256) to a written manifest, keeping its keys in order.
+pub fn add_schema(manifest: &Path, files: &[FileEntry]) -> Result<()> {
+    add_key(manifest, "schema", files)
+}
+
+/// Sets `key` of a written manifest to `value`, keeping its keys in order.
+fn add_key(manifest: &Path, key: &str, value: &(impl Serialize + ?Sized)) -> Result<()> {
+    let text = std::fs::read_to_string(manifest).ctx("read", manifest)?;
+    let mut v: serde_json::Value = serde_json::from_str(&text).map_err(std::io::Error::other).ctx("parse", manifest)?;
     if let serde_json::Value::Object(m) = &mut v {
-        m.insert("parquet".into(), serde_json::to_value(&list).map_err(std::io::Error::other).ctx("encode", manifest)?);
+        m.insert(key.into(), serde_json::to_value(value).map_err(std::io::Error::other).ctx("encode", manifest)?);
         // serde_json's map is ordered by key unless another crate enables
         // preserve_order; re-sort explicitly so the file stays canonical.
         let mut entries: Vec<(String, serde_json::Value)> = std::mem::take(m).into_iter().collect();

@@ -474,7 +474,7 @@ fn corrupt_replaces_only_a_previous_corrupted_copy() {
     let before = snapshot(p);
     assert_refused(
         &corrupt("fx", "altered-cell"),
-        "refusing to replace fx: it is not an output of testgen: it has no .testgen-corrupt.json, the record of what testgen wrote there, so it is not a corrupted copy or one an older testgen wrote (it holds SHA256SUMS, manifest.json, and 2 more); choose another --out or remove it yourself",
+        "refusing to replace fx: it is not an output of testgen: it has no .testgen-corrupt.json, the record of what testgen wrote there, so it is not a corrupted copy or one an older testgen wrote (it holds SHA256SUMS, manifest.json, and 3 more); choose another --out or remove it yourself",
         p,
         &before,
     );

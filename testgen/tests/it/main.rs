@@ -5,6 +5,7 @@
 mod common;
 mod compression;
 mod contents;
+mod contract;
 mod corrupt;
 mod crash;
 mod destination;

@@ -1,0 +1,106 @@
+//! The data contract beside the archives: `schema/v13.sql` is the
+//! `sqlite_master` SQL of the archived database, listed in SHA256SUMS and
+//! in the manifest.
+
+use crate::common::*;
+use rusqlite::Connection;
+use thrum_gen::Profile;
+
+#[test]
+fn v13_sql_is_the_sqlite_master_of_the_archived_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = generate(tmp.path(), 7, Profile::small(), 2);
+    let tree = tmp.path().join("tree");
+    extract(&out.join(testgen::ARCHIVE), &tree);
+    let db = Connection::open(tree.join(".thrum/var/messages.db")).unwrap();
+    let rows: Vec<Option<String>> = db
+        .prepare("SELECT sql FROM sqlite_master ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    // internal indexes (sqlite_autoindex_*) have no SQL and no statement
+    let expected: String = rows.iter().flatten().map(|s| format!("{s};\n")).collect();
+    let written = std::fs::read_to_string(out.join(testgen::contract::V13_SQL)).unwrap();
+    assert_eq!(written, expected);
+    assert!(rows.iter().flatten().count() > 20, "{rows:?}");
+    assert!(written.starts_with("CREATE TABLE schema_version ("), "{written}");
+
+    // without SQLite's own sqlite_sequence (created by the first
+    // AUTOINCREMENT table), the file builds a database of the same schema
+    let own = "CREATE TABLE sqlite_sequence(name,seq);\n";
+    assert!(written.contains(own), "{written}");
+    let fresh = Connection::open_in_memory().unwrap();
+    fresh.execute_batch(&written.replace(own, "")).unwrap();
+    let sorted = |c: &Connection| {
+        let mut v: Vec<Option<String>> =
+            c.prepare("SELECT sql FROM sqlite_master").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(&fresh), sorted(&db));
+
+    // listed in SHA256SUMS and in the manifest with its checksum
+    let sha = thrum_io::hash::sha256_file(&out.join(testgen::contract::V13_SQL)).unwrap();
+    let sums = std::fs::read_to_string(out.join(testgen::SUMS)).unwrap();
+    assert!(sums.lines().any(|l| l == format!("{}  schema/v13.sql", sha.0)), "{sums}");
+    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join(testgen::MANIFEST)).unwrap()).unwrap();
+    let listed = m["schema"].as_array().unwrap();
+    let paths: Vec<&str> = listed.iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["schema/DATA-DICTIONARY.md", "schema/v13.sql"]);
+    assert_eq!(listed[1], serde_json::json!({ "path": "schema/v13.sql", "sha256": sha.0, "size": sha.1 }));
+}
+
+#[test]
+fn the_data_dictionary_covers_every_column_with_its_parquet_type_and_an_example() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = generate(tmp.path(), 42, Profile::small(), 1);
+    let dict = std::fs::read_to_string(out.join(testgen::contract::DICTIONARY)).unwrap();
+    let tree = tmp.path().join("tree");
+    extract(&out.join(testgen::ARCHIVE), &tree);
+    let db = Connection::open(tree.join(".thrum/var/messages.db")).unwrap();
+    let tables: Vec<String> = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'sqlite_sequence' ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(tables.len(), 17);
+    for t in &tables {
+        let start = dict.find(&format!("\n## `{t}`\n")).unwrap_or_else(|| panic!("no section for {t}"));
+        let section = &dict[start + 1..];
+        let section = &section[..section[1..].find("\n## ").map_or(section.len(), |i| i + 1)];
+        let cols: Vec<String> = db
+            .prepare(&format!("SELECT name FROM pragma_table_info('{t}')"))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let rows: Vec<&str> = section.lines().filter(|l| l.starts_with("| `")).collect();
+        assert_eq!(rows.len(), cols.len(), "{t}: {rows:?}");
+        for (row, c) in rows.iter().zip(&cols) {
+            let cells: Vec<&str> = row.trim_matches('|').split(" | ").map(str::trim).collect();
+            assert_eq!(cells.len(), 6, "{row}");
+            assert_eq!(cells[0], format!("`{c}`"));
+            assert!(cells[2].len() > 3, "{t}.{c} has no meaning: {row}");
+            assert!(cells[3] == "projected" || cells[3].starts_with("local-only") || cells[3].starts_with("sync log"), "{row}");
+            assert!(cells[4].starts_with("required ") || cells[4].starts_with("optional "), "{row}");
+        }
+    }
+    // examples come from the database, in primary-key order
+    let first: String = db.query_row("SELECT message_id FROM messages ORDER BY message_id LIMIT 1", [], |r| r.get(0)).unwrap();
+    assert!(dict.contains(&format!("| `message_id` | TEXT key | Message id (`msg_` + ULID), from `message.create`. | projected | required BYTE_ARRAY (STRING) | `{first}` |")), "{dict}");
+    assert!(
+        dict.contains(
+            "| `body_structured` | TEXT | Structured body (JSON text); NULL when none. | projected | optional BYTE_ARRAY (JSON) |"
+        ),
+        "{dict}"
+    );
+    assert!(
+        dict.contains("| `deleted` | INTEGER DEFAULT 0 | 1 once a `message.delete` applied, else 0. | projected | optional BOOLEAN |"),
+        "{dict}"
+    );
+}
