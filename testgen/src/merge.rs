@@ -335,7 +335,8 @@ fn copy_checked(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(damaged("missing".into())),
         Err(e) => return Err(e).ctx("stat", src),
     }
-    let mut input = std::fs::File::open(src).ctx("open", src)?;
+    // opened as a regular file only (never a FIFO or device swapped in after the check)
+    let mut input = thrum_io::regular::open_regular(src).ctx("open", src)?;
     let mut dest = dest;
     let (mut hash, mut size, mut lines) = (Sha256::new(), 0u64, 0u64);
     let mut buf = vec![0u8; 1 << 20];
@@ -347,6 +348,13 @@ fn copy_checked(
         let chunk = &buf[..k];
         hash.update(chunk);
         size += k as u64;
+        // bounded work: a file that grew past its recorded size is refused at once
+        if size > entry.size {
+            return Err(damaged(format!(
+                "more than {} bytes, the size its manifest records (the file changed after the shard wrote it)",
+                entry.size
+            )));
+        }
         lines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
         also(chunk);
         if let Some(d) = dest.as_deref_mut() {
