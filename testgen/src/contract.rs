@@ -4,7 +4,8 @@
 //! creation order (rowid order; internal indexes, which have no SQL, are
 //! left out), each statement followed by `;` and a newline; and
 //! `schema/DATA-DICTIONARY.md`, every table and column with its meaning
-//! ([`MEANINGS`]), origin, Parquet type and an example value.
+//! ([`MEANINGS`]), origin, Parquet type and an example value; and
+//! `schema/events.schema.json`, the JSON Schema of an event line.
 
 use crate::archive::{hash_file, FileEntry};
 use crate::error::{Error, IoContext, Result};
@@ -40,16 +41,23 @@ pub fn write(out: &Path, db: &Path) -> Result<Vec<FileEntry>> {
     std::fs::create_dir_all(&dir).ctx("create directory", &dir)?;
     let sql_path = out.join(V13_SQL);
     std::fs::write(&sql_path, sqlite_master_sql(db)?).ctx("write", &sql_path)?;
+    let events_path = out.join(EVENTS_SCHEMA);
+    std::fs::write(&events_path, EVENTS_SCHEMA_JSON).ctx("write", &events_path)?;
     let dict_path = out.join(DICTIONARY);
     std::fs::write(&dict_path, dictionary(db)?).ctx("write", &dict_path)?;
     let mut entries = Vec::new();
-    for rel in [V13_SQL, DICTIONARY] {
+    for rel in [V13_SQL, DICTIONARY, EVENTS_SCHEMA] {
         let (sha256, size) = hash_file(&out.join(rel))?;
         entries.push(FileEntry { path: rel.to_string(), sha256, size });
     }
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(entries)
 }
+
+/// The JSON Schema (2020-12) of an event line, relative to the output directory.
+pub const EVENTS_SCHEMA: &str = "schema/events.schema.json";
+/// Its text: the envelope and every event type (docs/FORMAT.md, sections 3 and 4).
+pub const EVENTS_SCHEMA_JSON: &str = include_str!("../schema/events.schema.json");
 
 /// The data dictionary, relative to the output directory.
 pub const DICTIONARY: &str = "schema/DATA-DICTIONARY.md";
@@ -243,7 +251,8 @@ pub fn dictionary(db: &Path) -> Result<String> {
          Every table and column of `.thrum/var/messages.db` in the archive (DDL: `v13.sql` beside this file) and of\n\
          the Parquet datasets in `parquet/<table>/`. Origin: *projected* values are rebuilt by replaying the\n\
          JSONL logs; *local-only* values exist only in the database (never in a log). Examples are the first\n\
-         non-empty value in primary-key order of this fixture's database. Event formats: docs/FORMAT.md.\n",
+         non-empty value in primary-key order of this fixture's database. Event lines: `events.schema.json`\n\
+         beside this file and docs/FORMAT.md.\n",
     );
     for t in TABLES {
         out.push_str(&format!("\n## `{}`\n\n", t.name));

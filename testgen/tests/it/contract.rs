@@ -48,8 +48,8 @@ fn v13_sql_is_the_sqlite_master_of_the_archived_database() {
     let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join(testgen::MANIFEST)).unwrap()).unwrap();
     let listed = m["schema"].as_array().unwrap();
     let paths: Vec<&str> = listed.iter().map(|f| f["path"].as_str().unwrap()).collect();
-    assert_eq!(paths, ["schema/DATA-DICTIONARY.md", "schema/v13.sql"]);
-    assert_eq!(listed[1], serde_json::json!({ "path": "schema/v13.sql", "sha256": sha.0, "size": sha.1 }));
+    assert_eq!(paths, ["schema/DATA-DICTIONARY.md", "schema/events.schema.json", "schema/v13.sql"]);
+    assert_eq!(listed[2], serde_json::json!({ "path": "schema/v13.sql", "sha256": sha.0, "size": sha.1 }));
 }
 
 #[test]
@@ -103,4 +103,66 @@ fn the_data_dictionary_covers_every_column_with_its_parquet_type_and_an_example(
         dict.contains("| `deleted` | INTEGER DEFAULT 0 | 1 once a `message.delete` applied, else 0. | projected | optional BOOLEAN |"),
         "{dict}"
     );
+}
+
+/// The event schema as a compiled validator.
+fn event_schema() -> (boon::Schemas, boon::SchemaIndex) {
+    let schema: serde_json::Value = serde_json::from_str(testgen::contract::EVENTS_SCHEMA_JSON).unwrap();
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.add_resource("urn:thrum:events", schema).unwrap();
+    let index = compiler.compile("urn:thrum:events", &mut schemas).unwrap();
+    (schemas, index)
+}
+
+/// Every line of every JSONL file below `.thrum`; returns how many were checked.
+fn validate_tree(root: &std::path::Path, schemas: &boon::Schemas, index: boon::SchemaIndex) -> usize {
+    let mut files = vec![root.join("events.jsonl")];
+    files.extend(std::fs::read_dir(root.join("messages")).unwrap().map(|e| e.unwrap().path()));
+    let mut n = 0;
+    for f in files {
+        for (i, line) in std::fs::read_to_string(&f).unwrap().lines().enumerate() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            if let Err(e) = schemas.validate(&v, index) {
+                panic!("{}:{}: {e}", f.display(), i + 1);
+            }
+            n += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn every_jsonl_line_validates_against_the_shipped_event_schema() {
+    let (schemas, index) = event_schema();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = generate(tmp.path(), 42, Profile::small(), 1);
+    assert_eq!(std::fs::read_to_string(out.join(testgen::contract::EVENTS_SCHEMA)).unwrap(), testgen::contract::EVENTS_SCHEMA_JSON);
+    let tree = tmp.path().join("tree");
+    extract(&out.join(testgen::ARCHIVE), &tree);
+    let n = validate_tree(&tree.join(".thrum"), &schemas, index);
+    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join(testgen::MANIFEST)).unwrap()).unwrap();
+    let lines: u64 = m["counts"]["files"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(n as u64, lines);
+
+    // the checked-in default fixture too
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    let tree = tmp.path().join("default");
+    extract(&fixtures.join(testgen::ARCHIVE), &tree);
+    assert!(validate_tree(&tree.join(".thrum"), &schemas, index) > 10_000);
+
+    // and it does reject: a wrong envelope, a payload without a required key
+    let good: serde_json::Value = serde_json::from_str(
+        r#"{"event_id":"evt_01KJPNJEXRSKQHYVF9V0JSP12P","message_id":"msg_01KJPNJEXRSKZP4G4JNNZE2XB7","origin_daemon":"d_hbev0wjtjpge","sequence":3,"timestamp":"2026-03-02T07:00:32.312819Z","type":"message.delete","v":1}"#,
+    )
+    .unwrap();
+    assert!(schemas.validate(&good, index).is_ok());
+    for (key, value) in [("v", serde_json::json!(2)), ("event_id", serde_json::json!("evt_x")), ("sequence", serde_json::json!(0))] {
+        let mut bad = good.clone();
+        bad[key] = value;
+        assert!(schemas.validate(&bad, index).is_err(), "{bad}");
+    }
+    let mut bad = good.clone();
+    bad.as_object_mut().unwrap().remove("message_id");
+    assert!(schemas.validate(&bad, index).is_err(), "{bad}");
 }
