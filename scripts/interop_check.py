@@ -24,8 +24,11 @@ FIXTURES_DIR holds `parquet/` (one dataset per table) and
   subset): pyarrow (`ParquetFile.iter_batches`, JSON columns through the
   `arrow.json` extension's `.storage`), pandas (`read_parquet`,
   `dtype_backend="numpy_nullable"`), Polars (`read_parquet`, JSON through
-  `.ext.storage()`) and fastparquet (`ParquetFile.iter_row_groups`; it
-  parses JSON columns, so those are compared parsed, JSON `null` as None),
+  `.ext.storage()`), fastparquet (`ParquetFile.iter_row_groups`; it
+  parses JSON columns, so those are compared parsed, JSON `null` as None)
+  and Spark (PySpark in local mode, `spark.sql.session.timeZone=UTC`,
+  timestamps through `unix_micros`; needs `pyspark` and a Java runtime,
+  which scripts/requirements.txt does not install),
   and checks the reader settings documented in parquet-sink/README.md:
   timestamp types, the `arrow.json` extension, and the `date` partition
   (a string to pyarrow unless the partitioning schema says `date32`, then
@@ -38,7 +41,8 @@ row.
 
 Exit status: 0 all equal, 1 a mismatch (a table counts once, however many
 readers disagree), 2 unusable input. Needs `duckdb`; the other readers are
-optional (`pip install -r scripts/requirements.txt` pins them all), and
+optional (`pip install -r scripts/requirements.txt` pins all but Spark:
+`pip install pyspark==3.5.3` beside a Java 17 runtime adds it), and
 either the `zstd` command or the `zstandard` package to read the archive.
 """
 
@@ -543,7 +547,105 @@ class FastparquetReader:
         return []
 
 
-READERS = [PyArrowReader, PandasReader, PolarsReader, FastparquetReader]
+class SparkReader:
+    """Spark through PySpark, in local mode. Not in scripts/requirements.txt
+    (a JVM and a 300 MB package): it runs where `pyspark` and `java` are
+    installed, e.g. `pip install pyspark==3.5.3` beside a Java 17 runtime."""
+
+    name = "spark"
+    json_parsed = False
+
+    def __init__(self):
+        if shutil.which("java") is None:
+            raise ImportError("no java")
+        import pyspark
+        from pyspark.sql import SparkSession, functions
+
+        # Local mode on loopback: no lookup of the machine's own name.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        self.F = functions
+        self.spark = (
+            SparkSession.builder.master("local[1]")
+            .appName("interop_check")
+            # The setting that matters: without it Spark shows and converts
+            # timestamps in the JVM's local time zone.
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.ui.enabled", "false")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.ui.showConsoleProgress", "false")
+            .getOrCreate()
+        )
+        self.spark.sparkContext.setLogLevel("ERROR")
+        self.version = pyspark.__version__
+
+    def _select(self, df, columns):
+        F = self.F
+        cols = []
+        for c in columns:
+            col = F.col("`%s`" % c["name"])
+            if c["semantic"] in TIMESTAMPS:
+                col = F.unix_micros(col)
+            cols.append(col.alias(c["name"]))
+        return df.select(*cols)
+
+    def rows(self, files, columns):
+        # One file at a time: a file is one partition, read back in order.
+        for f in files:
+            for r in self._select(self.spark.read.parquet(f), columns).toLocalIterator():
+                yield tuple(r)
+
+    def settings(self, parquet_dir, table, files, columns, part):
+        from pyspark.sql import types as T
+
+        F = self.F
+        problems = []
+        if not files:
+            return problems
+        df = self.spark.read.parquet(files[0])
+        types = {f.name: f.dataType for f in df.schema.fields}
+        for c in columns:
+            t = types.get(c["name"])
+            if c["semantic"] in TIMESTAMPS and not isinstance(t, T.TimestampType):
+                problems.append("spark: %s.%s reads as %s" % (table, c["name"], t))
+            if c["semantic"] == "json" and not isinstance(t, T.StringType):
+                problems.append("spark: %s.%s reads as %s, not StringType" % (table, c["name"], t))
+        ts = [c["name"] for c in columns if c["semantic"] in TIMESTAMPS and c["name"] in types]
+        if ts:
+            # With spark.sql.session.timeZone=UTC the wall time Spark shows is
+            # the UTC one; under another zone it is not (the documented pitfall).
+            def sample():
+                # Built anew for each zone: Spark binds the zone when it analyses a query.
+                shown = F.date_format(F.col("`%s`" % ts[0]), "yyyy-MM-dd'T'HH:mm:ss")
+                us = F.unix_micros(F.col("`%s`" % ts[0]))
+                return self.spark.read.parquet(files[0]).select(us.alias("us"), shown.alias("s")).where(F.col("us").isNotNull()).limit(50).collect()
+
+            rows = sample()
+            for r in rows:
+                if rfc3339_nano(r["us"])[:19] != r["s"]:
+                    problems.append("spark: %s.%s shown as %s under UTC, not %s" % (table, ts[0], r["s"], rfc3339_nano(r["us"])))
+                    break
+            if rows:
+                self.spark.conf.set("spark.sql.session.timeZone", "America/Los_Angeles")
+                try:
+                    local = sample()
+                finally:
+                    self.spark.conf.set("spark.sql.session.timeZone", "UTC")
+                if all(rfc3339_nano(r["us"])[:19] == r["s"] for r in local):
+                    problems.append("spark: %s.%s shows the same wall time in another session time zone" % (table, ts[0]))
+        if part:
+            whole = self.spark.read.parquet(os.path.join(parquet_dir, table))
+            t = {f.name: f.dataType for f in whole.schema.fields}.get(part["column"])
+            if not isinstance(t, T.DateType):
+                problems.append("spark: partition %s reads as %s (documented: DateType)" % (part["column"], t))
+            else:
+                bad = whole.where(F.col(part["column"]) != F.to_date(F.col(part["source"]))).count()
+                if bad:
+                    problems.append("spark: %d rows under a %s= partition that is not the UTC day of %s" % (bad, part["column"], part["source"]))
+        return problems
+
+
+READERS = [PyArrowReader, PandasReader, PolarsReader, FastparquetReader, SparkReader]
 
 
 def load_readers(wanted):
