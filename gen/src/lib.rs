@@ -43,7 +43,7 @@ pub use plan::{
     SUBSCRIPTION_SHAPES,
 };
 pub use profile::{
-    Bound, Overrides, Profile, ProfileError, Volume, MAX_AGENTS, MAX_DAYS, MAX_EVENTS, MAX_MESSAGES, MAX_SESSIONS, MAX_SUBSCRIPTIONS,
-    MAX_UPDATES_PER_ACTIVE_SESSION,
+    Bound, Naming, Overrides, Profile, ProfileError, Volume, MAX_AGENTS, MAX_DAYS, MAX_EVENTS, MAX_MESSAGES, MAX_SESSIONS,
+    MAX_SUBSCRIPTIONS, MAX_UPDATES_PER_ACTIVE_SESSION,
 };
 pub use timeline::{slice_messages, PlanEvent, Timeline, TimelineEvent};

@@ -131,7 +131,7 @@ pub enum Bound {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProfileError {
     /// No profile has this name.
-    #[error("unknown profile {0:?} (known: default, small, large, huge)")]
+    #[error("unknown profile {0:?} (known: default, small, large, huge, resilience)")]
     Unknown(String),
     /// A volume beyond its limit: `limit` is the bound, `rule` how it
     /// follows from the rest of the profile (none for the tool's caps).
@@ -202,14 +202,32 @@ fn check_range(volume: Volume, value: u64, given: bool) -> Result<(), ProfileErr
     Err(ProfileError::Limit { volume, value, given, bound, limit, context: context.to_string(), rule: None, remedy })
 }
 
+/// How the core agents (see [`Profile::agents`]) are named; the extra agents
+/// and humans are named alike under both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Naming {
+    /// `{role}_{module}` (`coordinator_auth`), a repeat of the pair with
+    /// the first free `_2`, `_3`, ….
+    #[default]
+    RoleModule,
+    /// `{role}_{index:04}` (`coordinator_0000`, `implementer_0001`): the
+    /// core agent at roster index `i` is named `format!("{role}_{i:04}")`
+    /// with role `CORE_ROLES[i % 5]`, as Thrum's resilience suite expects
+    /// (its `fixtureAgentName(i)`); the module is still `MODULES[i % 8]`.
+    Indexed,
+}
+
 /// The volumes of a fixture and the shape of its traffic.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
-    /// `default`, `small`, `large`, `huge`, or a name of the caller's.
+    /// `default`, `small`, `large`, `huge`, `resilience`, or a name of the caller's.
     pub name: String,
     /// Agents built from every (core role × module) combination, repeated
-    /// until `agents - extra_agents` are placed.
+    /// until `agents - extra_agents` are placed: core agent `k` has role
+    /// `CORE_ROLES[k % 5]` and module `MODULES[k % 8]`.
     pub agents: u32,
+    /// How the core agents are named.
+    pub naming: Naming,
     /// Agents with other roles (researcher, documenter, …); `humans` of them
     /// are human users.
     pub extra_agents: u32,
@@ -254,6 +272,7 @@ impl Profile {
         Profile {
             name: "default".into(),
             agents: 50,
+            naming: Naming::RoleModule,
             extra_agents: 10,
             humans: 3,
             sessions: 100,
@@ -313,6 +332,15 @@ impl Profile {
         Profile { name: "huge".into(), messages: 10_000_000, window_days: 120, ..Profile::large() }
     }
 
+    /// The fixture of Thrum's own resilience suite (`tests/resilience/`,
+    /// see docs/RESILIENCE-SUITE.md): the default volumes and distributions,
+    /// but the 50 agents are all core agents named by [`Naming::Indexed`]
+    /// (`coordinator_0000` … `tester_0049`), with no extra agents and no
+    /// humans, since the suite counts exactly 50 rows in `agents`.
+    pub fn resilience() -> Profile {
+        Profile { name: "resilience".into(), naming: Naming::Indexed, extra_agents: 0, humans: 0, ..Profile::default_profile() }
+    }
+
     /// The named profile (one of [`Profile::NAMES`]), if it exists.
     pub fn by_name(name: &str) -> Option<Profile> {
         match name {
@@ -320,6 +348,7 @@ impl Profile {
             "small" => Some(Self::small()),
             "large" => Some(Self::large()),
             "huge" => Some(Self::huge()),
+            "resilience" => Some(Self::resilience()),
             _ => None,
         }
     }
@@ -327,14 +356,15 @@ impl Profile {
     /// This profile with `agents` agents and the agent-related volumes
     /// (extra agents, humans, sessions, active sessions, events,
     /// subscriptions) scaled in the same proportion, rounded; ad-hoc group
-    /// membership then follows the fixed rule.
+    /// membership then follows the fixed rule. A profile with extra agents
+    /// keeps at least one; one without (`resilience`) keeps none.
     pub fn with_agents(&self, agents: u32) -> Profile {
         if agents == self.agents {
             return self.clone();
         }
         let base = self.agents.max(1) as u64;
         let scale = |v: u32| -> u32 { ((v as u64 * agents as u64 + base / 2) / base).min(u32::MAX as u64) as u32 };
-        let extra_agents = scale(self.extra_agents).clamp(1, agents.saturating_sub(1).max(1));
+        let extra_agents = if self.extra_agents == 0 { 0 } else { scale(self.extra_agents).clamp(1, agents.saturating_sub(1).max(1)) };
         let active_sessions = scale(self.active_sessions).clamp(1, agents.max(1));
         Profile {
             agents,
@@ -353,7 +383,7 @@ impl Profile {
     }
 
     /// Names of the built-in profiles.
-    pub const NAMES: &'static [&'static str] = &["default", "small", "large", "huge"];
+    pub const NAMES: &'static [&'static str] = &["default", "small", "large", "huge", "resilience"];
 
     /// The named profile, or why not.
     pub fn named(name: &str) -> Result<Profile, ProfileError> {

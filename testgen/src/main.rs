@@ -41,7 +41,9 @@ const GEN_EXAMPLES: &str = "Examples:
   # the default profile with 200 agents and 50,000 messages, another seed
   testgen --agents 200 --messages 50000 --seed 7 --out /tmp/fx
   # check what was written
-  verify replay /tmp/fx";
+  verify replay /tmp/fx
+  # the fixture of Thrum's resilience suite (run from the Thrum repository)
+  testgen --profile resilience --compression gzip --no-v5 --out tests/resilience/testdata";
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
@@ -119,7 +121,12 @@ struct GenArgs {
     /// (3 humans), 100 sessions (50 active), 10,000 messages, 500 lines of
     /// events.jsonl, 150 subscriptions over 5 days. large: 500 agents,
     /// 1,000 sessions, 1,000,000 messages over 30 days; huge: large with
-    /// 10,000,000 messages over 120 days.
+    /// 10,000,000 messages over 120 days. resilience: the fixture of Thrum's
+    /// resilience suite (tests/resilience, docs/RESILIENCE-SUITE.md), default
+    /// but its 50 agents named as the suite's fixtureAgentName(i) =
+    /// {role}_{i:04} (coordinator_0000, implementer_0001, ... tester_0049;
+    /// role i % 5, module i % 8), no extra agents and no humans; with
+    /// --compression gzip it writes the suite's thrum-fixture.tar.gz.
     #[arg(long, default_value = "default", help_heading = "Generation", value_parser = clap::builder::PossibleValuesParser::new(Profile::NAMES))]
     profile: String,
     #[command(flatten)]

@@ -2,7 +2,7 @@
 //! unique names; and the hosts of the local and peer daemons.
 
 use super::{Agent, EventKey};
-use crate::profile::Profile;
+use crate::profile::{Naming, Profile};
 use crate::rng::{Kind, Stream};
 use crate::vocab::*;
 
@@ -43,7 +43,12 @@ pub(super) fn build_agents(seed: u64, p: &Profile) -> Vec<Agent> {
         let replica = k / 40;
         let role = CORE_ROLES[(combo % 5) as usize];
         let module = MODULES[(combo % 8) as usize];
-        let name = if replica == 0 { format!("{role}_{module}") } else { format!("{role}_{module}_{}", replica + 1) };
+        let name = match p.naming {
+            Naming::RoleModule if replica == 0 => format!("{role}_{module}"),
+            Naming::RoleModule => format!("{role}_{module}_{}", replica + 1),
+            // role = CORE_ROLES[k % 5]: 40 is a multiple of 5
+            Naming::Indexed => format!("{role}_{k:04}"),
+        };
         let persona = r.pick(PERSONAS);
         let display = match r.below(10) {
             0 => String::new(),

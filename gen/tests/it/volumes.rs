@@ -5,7 +5,9 @@
 //! rules, not taken from `Profile::validate`.
 
 use proptest::prelude::*;
-use thrum_gen::{Bound, Overrides, Plan, PlanError, PlanEvent, Profile, ProfileError, Timeline, Volume, MAX_EVENTS, MAX_UNMERGED_COMMITS};
+use thrum_gen::{
+    Bound, Naming, Overrides, Plan, PlanError, PlanEvent, Profile, ProfileError, Timeline, Volume, MAX_EVENTS, MAX_UNMERGED_COMMITS,
+};
 
 /// What `base` + `o` asks for: the profile before any check.
 fn requested(base: &Profile, o: &Overrides) -> Profile {
@@ -368,4 +370,51 @@ fn overrides_are_named_as_before() {
     for name in Profile::NAMES {
         assert!(Profile::named(name).unwrap().validate().is_ok(), "{name}");
     }
+}
+
+/// The name Thrum's resilience suite gives agent `i` (its `fixtureAgentName`).
+fn fixture_agent_name(i: usize) -> String {
+    const ROLES: [&str; 5] = ["coordinator", "implementer", "reviewer", "planner", "tester"];
+    format!("{}_{i:04}", ROLES[i % 5])
+}
+
+#[test]
+fn the_resilience_profile_is_default_with_the_suites_agent_names() {
+    let r = Profile::named("resilience").unwrap();
+    assert!(Profile::NAMES.contains(&"resilience"));
+    // the default volumes and distributions, no extra agents, no humans
+    let d = Profile::default_profile();
+    assert_eq!(r, Profile { name: "resilience".into(), naming: Naming::Indexed, extra_agents: 0, humans: 0, ..d.clone() });
+    assert_eq!(d.naming, Naming::RoleModule);
+    let plan = Plan::new(42, r).unwrap();
+    assert_eq!(plan.agents.len(), 50);
+    let modules = ["main", "daemon", "relay", "sync", "cli", "ui", "auth", "groups"];
+    for (i, a) in plan.agents.iter().enumerate() {
+        let name = fixture_agent_name(i);
+        assert_eq!((a.agent_id.as_str(), a.name.as_str(), a.kind), (name.as_str(), name.as_str(), "agent"), "agent {i}");
+        assert_eq!(a.role, name.split('_').next().unwrap(), "{name}");
+        assert_eq!(a.module, modules[i % 8], "{name}");
+    }
+    // every agent has a session running at the snapshot (the suite sends
+    // as coordinator_0000 and implementer_0001 without starting one)
+    for a in 0..50u32 {
+        assert_eq!(plan.sessions.iter().filter(|s| s.agent == a && s.end.is_none()).count(), 1, "{}", fixture_agent_name(a as usize));
+    }
+    // the default profile keeps its role_module roster
+    let plan = Plan::new(42, d).unwrap();
+    assert_eq!(plan.agents[0].agent_id, "coordinator_main");
+    assert_eq!(plan.agents.iter().filter(|a| a.kind == "human").count(), 3);
+}
+
+#[test]
+fn the_resilience_profile_scaled_keeps_its_naming_and_no_extra_agents() {
+    for agents in [2u32, 7, 120] {
+        let p = Profile::with_overrides(Profile::resilience(), &Overrides { agents: Some(agents.into()), ..Overrides::default() }).unwrap();
+        assert_eq!((p.extra_agents, p.humans, p.naming), (0, 0, Naming::Indexed), "--agents {agents}");
+        let plan = Plan::new(3, Profile { messages: 300, ..p }).unwrap();
+        let names: Vec<String> = plan.agents.iter().map(|a| a.agent_id.clone()).collect();
+        assert_eq!(names, (0..agents as usize).map(fixture_agent_name).collect::<Vec<_>>(), "--agents {agents}");
+    }
+    // a profile with extra agents keeps at least one when scaled down
+    assert_eq!(Profile::default_profile().with_agents(2).extra_agents, 1);
 }

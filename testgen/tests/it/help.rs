@@ -133,3 +133,19 @@ fn help_of(args: &[&str]) -> String {
     assert_eq!(o.status.code(), Some(0));
     String::from_utf8(o.stdout).unwrap()
 }
+
+#[test]
+fn help_describes_the_resilience_profile() {
+    let text = help("--help").split_whitespace().collect::<Vec<_>>().join(" ");
+    let said = &text[text.find("resilience: ").expect("no resilience profile in --help")..];
+    for figure in [
+        "fixtureAgentName(i) = {role}_{i:04}",
+        "coordinator_0000, implementer_0001, ... tester_0049",
+        "no extra agents and no humans",
+        "thrum-fixture.tar.gz",
+    ] {
+        assert!(said.contains(figure), "--help on profile resilience: {figure:?} missing from {said:?}");
+    }
+    assert!(text.contains("[possible values: default, small, large, huge, resilience]"), "{text}");
+    assert!(help("--help").contains("\n  testgen --profile resilience --compression gzip --no-v5 --out tests/resilience/testdata"));
+}

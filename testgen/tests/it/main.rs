@@ -14,6 +14,7 @@ mod help;
 mod merge;
 mod mounts;
 mod properties;
+mod resilience;
 mod shard_env;
 mod shards;
 mod volumes;
