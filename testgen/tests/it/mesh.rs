@@ -366,6 +366,24 @@ fn local_only_state_stays_on_the_daemon_of_its_session() {
         assert!(h.count("SELECT count(*) FROM agents WHERE last_seen_at = ''") > 0, "remote agents keep ''");
         assert!(h.count("SELECT count(*) FROM agents WHERE last_seen_at != ''") > 0, "own agents have heartbeats");
     }
+    // a read comes after the message arrived on the reader's daemon
+    let m = thrum_gen::mesh::Mesh::new(42, Profile::small(), 3, Scenario::Converged).unwrap();
+    for (d, h) in held.iter().enumerate() {
+        let mut arrived = BTreeMap::new();
+        for (p, &r) in m.daemons[d].arrivals.iter().enumerate() {
+            let e = m.event(r);
+            if let thrum_gen::mesh::MeshEv::Plan(thrum_gen::PlanEvent::Create(msg)) = e.ev {
+                let at = m.daemons[d].arrived_at(p as u64 + 1, e.key.time, e.writer == d as u32);
+                arrived.insert(m.plan.message_id(&msg), thrum_schemas::time::rfc3339_nano(at));
+            }
+        }
+        let mut stmt = h.db.prepare("SELECT message_id, read_at FROM message_reads").unwrap();
+        let reads: Vec<(String, String)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(|r| r.unwrap()).collect();
+        let parse = |s: &str| thrum_schemas::time::parse_rfc3339(s).unwrap();
+        for (id, at) in reads {
+            assert!(parse(&at) >= parse(&arrived[&id]), "daemon {}: {id} read at {at}, arrived {}", h.index, arrived[&id]);
+        }
+    }
     // every session's local state is somewhere, exactly once
     let plan = thrum_gen::Plan::new(42, Profile::small()).unwrap();
     assert_eq!(totals[1], plan.subscriptions.len() as i64);
