@@ -423,6 +423,37 @@ fn the_default_regeneration_writes_the_mesh_beside_the_fixture_and_replaces_both
 }
 
 #[test]
+fn a_gzip_mesh_names_its_archives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("gz");
+    let opts = MeshOptions { compression: testgen::Compression::Gzip, ..mesh_opts(out.clone(), 2, Scenario::Converged, 2) };
+    generate_mesh(&opts).unwrap();
+    let files = read_all(&out);
+    let mut names: Vec<&str> = files.keys().map(|k| k.as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "SHA256SUMS",
+            "daemon-1/manifest.json",
+            "daemon-1/thrum-fixture.tar.gz",
+            "daemon-2/manifest.json",
+            "daemon-2/thrum-fixture.tar.gz",
+            "mesh.json"
+        ]
+    );
+    let mesh: serde_json::Value = serde_json::from_slice(&files["mesh.json"]).unwrap();
+    assert_eq!(mesh["daemons"][1]["archive"], "daemon-2/thrum-fixture.tar.gz");
+    let manifest: serde_json::Value = serde_json::from_slice(&files["daemon-2/manifest.json"]).unwrap();
+    assert_eq!(manifest["archive"]["path"], "thrum-fixture.tar.gz");
+    assert_eq!(manifest["archive"]["sha256"], thrum_io::hash::sha256_hex(&files["daemon-2/thrum-fixture.tar.gz"]).as_str());
+    // the same trees as with zstd: the projection does not depend on the compression
+    let zst = make(tmp.path(), "zst", 2, Scenario::Converged, 1);
+    let z: serde_json::Value = serde_json::from_slice(&std::fs::read(zst.join("daemon-2/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["files"], z["files"]);
+}
+
+#[test]
 fn the_mesh_command_refuses_bad_requests() {
     let tmp = tempfile::tempdir().unwrap();
     let mesh = |args: &[&str]| {
