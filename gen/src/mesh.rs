@@ -614,6 +614,7 @@ impl Mesh {
         let mut pi = 0;
         let mut buf = Vec::with_capacity(BATCH);
         let mut pulled = 0u64;
+        let mut last_write = p.snapshot;
         loop {
             let next_plan = tl.peek().map(|e| e.key);
             let next_extra = self.extras.get(xi).map(|x| x.key);
@@ -643,6 +644,7 @@ impl Mesh {
                 }
                 (Some(_), None) => break,
             };
+            last_write = last_write.max(key.time);
             while pi < pulls.len() && pulls[pi].at < key.time {
                 pull(&mut ds, pulls[pi], &mut buf);
                 pulled += 1;
@@ -663,7 +665,9 @@ impl Mesh {
             pull(&mut ds, pl, &mut buf);
             pulled += 1;
         }
-        let mut at = pulls.last().map_or(p.snapshot, |l| l.at).max(p.snapshot);
+        // the snapshot comes after every write (a plan may place a few
+        // events, such as members of a group created late, past its end)
+        let mut at = pulls.last().map_or(p.snapshot, |l| l.at).max(last_write);
         if self.scenario == Scenario::Converged {
             loop {
                 let mut moved = false;
