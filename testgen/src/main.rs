@@ -12,7 +12,8 @@ use thrum_gen::Profile;
 /// manifest and SHA256SUMS, plus the same data as a v5-era fixture.
 ///
 /// With no arguments it regenerates `fixtures/` (run it from the repository
-/// root). The same seed and options give identical bytes on any machine at
+/// root), with a mesh of three synced daemons in `fixtures/mesh/` (`testgen
+/// mesh`). The same seed and options give identical bytes on any machine at
 /// any --jobs. Exit codes: 0 success, 1 failure (I/O, database), 2 bad
 /// arguments (an --out that holds anything but a previous output included).
 #[derive(Debug, Parser)]
@@ -57,6 +58,65 @@ enum Cmd {
     /// `--shards N`) into one output: the JSONL files concatenated, the
     /// Parquet datasets, one manifest.json and one SHA256SUMS.
     Merge(MergeArgs),
+    /// Simulate a mesh of N daemons on N hosts that paired and pulled each
+    /// other's events (docs/FORMAT.md section 8): DIR/daemon-K/ holds each
+    /// daemon's fixture (archive + manifest, a complete .thrum/ with
+    /// var/peers.json and its sync checkpoints), DIR/mesh.json the daemons
+    /// and the declared conflicts, DIR/SHA256SUMS every file.
+    Mesh(MeshArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Every agent lives on one host; its events are written by that host's daemon (origin_daemon = the id derived from the hostname) with that daemon's sequence. Daemons pull each other every few minutes, 1000 events a batch in the peer's sequence order, so events also travel through intermediaries. Two conflicts are declared in mesh.json: an agent registering from a second host, and a group updated on two daemons in the same minute.
+
+Examples:
+  # three converged daemons of the small profile
+  testgen mesh --profile small --out /tmp/mesh
+  # five daemons, snapshot taken while pulls are behind
+  testgen mesh --daemons 5 --sync lagging --out /tmp/mesh-lag
+  # check what was written
+  verify mesh /tmp/mesh"
+)]
+struct MeshArgs {
+    /// Number of daemons (hosts), 2 to 64 and no more than the agents.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=64))]
+    daemons: u32,
+    /// Output directory, replaced atomically, only when absent, empty or a
+    /// previous mesh written by testgen; anything else is refused (exit 2).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Volumes (see `testgen --help`).
+    #[arg(long, default_value = "default", value_parser = clap::builder::PossibleValuesParser::new(Profile::NAMES))]
+    profile: String,
+    #[command(flatten)]
+    overrides: Overrides,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// converged: after the last write every daemon pulled from every peer
+    /// until nothing was new. lagging: the snapshot is taken while pulls are
+    /// behind (daemon 1 stopped pulling before daemon 2's last writes).
+    #[arg(long, value_enum, default_value_t = SyncArg::Converged)]
+    sync: SyncArg,
+    /// Compression of each daemon's archive.
+    #[arg(long, value_enum, default_value_t = CompressionArg::Zstd)]
+    compression: CompressionArg,
+    /// Worker threads (default: all cores). Never changes the output.
+    #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..=1024))]
+    jobs: Option<u16>,
+    /// No summary line.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+/// `--sync`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SyncArg {
+    /// Every daemon holds every event.
+    Converged,
+    /// Some pulls are behind at the snapshot.
+    Lagging,
 }
 
 #[derive(Debug, Args)]
@@ -134,8 +194,11 @@ struct GenArgs {
     /// Directory that receives the artifacts, replaced atomically. Only an
     /// absent or empty directory, or a previous output of testgen with
     /// nothing else in it, is replaced; anything else is refused (exit 2).
-    #[arg(long, default_value = "fixtures", help_heading = "Output")]
-    out: PathBuf,
+    /// Without --out (and without --shard/--shards): fixtures, and then
+    /// fixtures/mesh, a 3-daemon converged mesh of the small profile
+    /// (`testgen mesh`) with its own SHA256SUMS.
+    #[arg(long, help_heading = "Output")]
+    out: Option<PathBuf>,
     /// Also write the expanded tree as TREE/.thrum, with its ownership record
     /// TREE/.thrum.testgen.json (an existing TREE/.thrum is replaced only
     /// when that record lists exactly the files in it; TREE may hold anything else).
@@ -305,6 +368,7 @@ fn main() -> ExitCode {
         Some(Cmd::Bench(b)) => bench(b),
         Some(Cmd::Corrupt(c)) => corrupt(c),
         Some(Cmd::Merge(m)) => merge(m),
+        Some(Cmd::Mesh(m)) => mesh(m),
         None => generate(cli.gen),
     };
     match res {
@@ -393,10 +457,12 @@ fn generate(cli: GenArgs) -> CmdResult {
     let profile = Profile::named(&cli.profile).map_err(plan_error)?;
     let profile = Profile::with_overrides(profile, &cli.overrides.volumes()).map_err(plan_error)?;
     let (messages, name) = (profile.messages, profile.name.clone());
+    let default_run = cli.out.is_none() && cli.shard.is_none() && cli.shards.is_none();
+    let out = cli.out.clone().unwrap_or_else(|| PathBuf::from("fixtures"));
     let opts = testgen::Options {
         seed: cli.seed,
         profile,
-        out: cli.out.clone(),
+        out: out.clone(),
         tree: cli.tree,
         jobs: jobs(cli.jobs),
         progress: !cli.quiet,
@@ -418,9 +484,25 @@ fn generate(cli: GenArgs) -> CmdResult {
         if refused {
             f
         } else {
-            f.context(format!("generating the fixture into {}", cli.out.display()))
+            f.context(format!("generating the fixture into {}", out.display()))
         }
     })?;
+    // the default regeneration also writes the mesh fixture, a
+    // self-contained output inside fixtures/ (not in its SHA256SUMS)
+    let mesh = if default_run {
+        let mesh = testgen::mesh::MeshOptions {
+            seed: cli.seed,
+            profile: Profile::small(),
+            daemons: 3,
+            scenario: thrum_gen::mesh::Scenario::Converged,
+            out: out.join(testgen::recognise::MESH_SUBDIR),
+            jobs: opts.jobs,
+            compression: opts.compression,
+        };
+        Some(write_mesh(&mesh)?)
+    } else {
+        None
+    };
     let wall = started.elapsed();
     if cli.timings {
         for (phase, d) in &report.phases {
@@ -442,6 +524,9 @@ fn generate(cli: GenArgs) -> CmdResult {
             report.bytes as f64 / 1e6,
             total
         );
+        if let Some(m) = mesh {
+            eprintln!("testgen: wrote the mesh {} ({} daemons, {} events)", m.out.display(), m.held.len(), m.total_events);
+        }
     }
     Ok(())
 }
@@ -497,6 +582,52 @@ fn corrupt(c: CorruptArgs) -> CmdResult {
         a.exit_code
     );
     Ok(())
+}
+
+fn mesh(m: MeshArgs) -> CmdResult {
+    let started = std::time::Instant::now();
+    let plan_error = |e: thrum_gen::ProfileError| testgen::Error::Plan(e.into());
+    let profile = Profile::named(&m.profile).map_err(plan_error)?;
+    let profile = Profile::with_overrides(profile, &m.overrides.volumes()).map_err(plan_error)?;
+    let opts = testgen::mesh::MeshOptions {
+        seed: m.seed,
+        profile,
+        daemons: m.daemons,
+        scenario: match m.sync {
+            SyncArg::Converged => thrum_gen::mesh::Scenario::Converged,
+            SyncArg::Lagging => thrum_gen::mesh::Scenario::Lagging,
+        },
+        out: m.out.clone(),
+        jobs: jobs(m.jobs),
+        compression: m.compression.into(),
+    };
+    let r = write_mesh(&opts)?;
+    if !m.quiet {
+        eprintln!(
+            "testgen: wrote the mesh {} ({} daemons, {} events, held {:?}, {} pulls, {:.1} MB) in {:.2}s",
+            thrum_io::text::shown_path(&r.out),
+            r.held.len(),
+            r.total_events,
+            r.held,
+            r.pulls,
+            r.bytes as f64 / 1e6,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// Generates a mesh; a refusal names the destination and what is there.
+fn write_mesh(opts: &testgen::mesh::MeshOptions) -> Result<testgen::mesh::MeshReport, Failure> {
+    testgen::mesh::generate_mesh(opts).map_err(|e| {
+        let refused = matches!(&e, testgen::Error::Publish(p) if p.is_refusal());
+        let f = Failure::from(e);
+        if refused {
+            f
+        } else {
+            f.context(format!("generating the mesh into {}", opts.out.display()))
+        }
+    })
 }
 
 fn merge(m: MergeArgs) -> CmdResult {
