@@ -95,6 +95,12 @@ kinds! {
     /// `thread.create` (the migration dropped `threads` at 11→12): a documented
     /// consequence of the migration, not a defect of the input.
     RebuildAbortsAfterMigration = "rebuild_aborts_after_migration", Warning;
+    /// A daemon holding events of more than one origin (docs/FORMAT.md 4b):
+    /// a row or value its database holds by arrival order (`sequence`) that a
+    /// rebuild in (`timestamp`, `event_id`) order would project otherwise
+    /// (an AUTOINCREMENT id, the winner of an `INSERT OR REPLACE` or of two
+    /// updates). Expected after peer sync, hence a warning.
+    RebuildOrderDiffers = "rebuild_order_differs", Warning;
     // --- projected tables ----------------------------------------------
     /// A row the replay produces is not in the database.
     RowMissing = "row_missing", Error;

@@ -62,6 +62,8 @@ pub mod rebuild;
 #[doc(hidden)]
 pub mod replay;
 pub mod report;
+#[doc(hidden)]
+pub mod rowdiff;
 mod schema;
 #[doc(hidden)]
 pub mod stream;

@@ -20,6 +20,15 @@
 //! thread merges the two streams (ties to the first half), checks
 //! sequences, and applies each event to the replay database.
 //!
+//! A v13 fixture whose events have more than one `origin_daemon` is a
+//! daemon that pulled events from peers: its database follows arrival
+//! order, `sequence` (docs/FORMAT.md section 4b). The first reader to see a
+//! second origin stops the attempt ([`Stop::MultiOrigin`]), and the logs are
+//! replayed again in sequence order, the same way (each file is in sequence
+//! order as appended; a file that is not is read whole and sorted). The
+//! daemon's rebuild order is then replayed too, into a second database
+//! ([`Streamed::rebuild`]), to name what a rebuild would project otherwise.
+//!
 //! Findings are the same, in the same order, as reading every event into
 //! memory: per-line findings carry their event's position and are sorted by
 //! it at the end; what needs knowledge of other lines (duplicate ids, shard
@@ -46,7 +55,7 @@ mod sequences;
 
 use merge::*;
 use reader::*;
-pub use reader::{fetch, EventReader, PlacedEvent};
+pub use reader::{fetch, EventReader, Order, PlacedEvent};
 pub use records::{event_signature, row_signature, CreateRec, IdRec, Index, NO_NAME};
 use records::{Names, Shared};
 use sequences::*;
@@ -74,6 +83,14 @@ pub struct Streamed {
     pub replay_findings: Vec<Finding>,
     pub events: u64,
     pub index: Index,
+    /// The order of the replay: [`Order::Sequence`] when the events have
+    /// more than one origin.
+    pub order: Order,
+    /// With [`Order::Sequence`]: the replay in the daemon's rebuild order
+    /// (time order), into a second database.
+    pub rebuild: Option<Replay>,
+    /// Per source: whether the file is out of time order.
+    time_unsorted: Vec<bool>,
 }
 
 /// Why an attempt stopped.
@@ -84,6 +101,9 @@ pub enum Stop {
     Replay(rusqlite::Error),
     /// The other side of the pipeline gave up.
     Cancelled,
+    /// A v13 fixture read in time order has events of a second origin: it
+    /// is replayed in sequence order instead.
+    MultiOrigin,
 }
 
 impl From<InputError> for Stop {
@@ -94,12 +114,12 @@ impl From<InputError> for Stop {
 
 /// Runs `attempt` with every file streamed; when a file turns out to be out
 /// of order, finds every such file and runs it again with those read whole.
-fn with_restarts<T>(sources: &[Source], mut attempt: impl FnMut(&[bool]) -> Result<T, Stop>) -> Result<T, Stop> {
+fn with_restarts<T>(sources: &[Source], order: Order, mut attempt: impl FnMut(&[bool]) -> Result<T, Stop>) -> Result<T, Stop> {
     match attempt(&vec![false; sources.len()]) {
         Err(Stop::Unsorted) => {}
         other => return other,
     }
-    match attempt(&unsorted_files(sources)?) {
+    match attempt(&unsorted_files(sources, order)?) {
         Err(Stop::Unsorted) => attempt(&vec![true; sources.len()]),
         other => other,
     }
@@ -112,20 +132,82 @@ fn with_restarts<T>(sources: &[Source], mut attempt: impl FnMut(&[bool]) -> Resu
 /// Setting `abort` stops it early (with `Stop::Cancelled`).
 pub fn run(sources: Vec<Source>, mode: Mode, on_disk_above: u64, abort: &AtomicBool) -> Result<Streamed, Stop> {
     let total: u64 = sources.iter().map(|s| std::fs::metadata(&s.path).map(|m| m.len()).unwrap_or(0)).sum();
-    let mut s = with_restarts(&sources, |in_memory| attempt_run(&sources, mode, in_memory, total > on_disk_above, abort))?;
+    let on_disk = total > on_disk_above;
+    let time = with_restarts(&sources, Order::Time, |in_memory| attempt_run(&sources, mode, Order::Time, in_memory, on_disk, abort));
+    let mut s = match time {
+        Err(Stop::MultiOrigin) => {
+            let mut s = with_restarts(&sources, Order::Sequence, |in_memory| {
+                attempt_run(&sources, mode, Order::Sequence, in_memory, on_disk, abort)
+            })?;
+            s.rebuild = Some(rebuild_replay(&sources, &s.time_unsorted, on_disk, abort)?);
+            s
+        }
+        other => other?,
+    };
     s.index.sources = sources;
     Ok(s)
 }
 
+/// The events replayed in time order (the daemon's rebuild) into a fresh
+/// database, nothing else checked; `time_unsorted` names the files to read
+/// whole and sort (the others are streamed).
+fn rebuild_replay(sources: &[Source], time_unsorted: &[bool], on_disk: bool, abort: &AtomicBool) -> Result<Replay, Stop> {
+    let attempt = |in_memory: &[bool]| -> Result<Replay, Stop> {
+        let (conn, dir) = fresh_replay_db(on_disk)?;
+        let (ids, creates) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
+        let cancel = AtomicBool::new(false);
+        let ctx = Shared {
+            sources,
+            // no checks of the lines (they were checked in arrival order)
+            mode: Mode::Migrated,
+            order: Order::Time,
+            hasher: &RandomState::new(),
+            names: &Names::default(),
+            cancel: &cancel,
+            abort,
+            ids: &ids,
+            creates: &creates,
+        };
+        let mut r = Replayer::new(conn).map_err(Stop::Replay)?;
+        // what the replay reports was reported by the replay in arrival order
+        let mut ignored = crate::findings::Findings::new(1);
+        let bar = crate::progress::Bar::counter("rebuild", "events replayed in rebuild order");
+        pipeline(&ctx, in_memory, |ev| {
+            bar.inc(1);
+            r.apply(&ev.event, &sources[ev.pos.file()].rel, ev.pos.line(), &mut ignored).map_err(Stop::Replay)
+        })?;
+        let mut rep = r.finish().map_err(Stop::Replay)?;
+        if let Some(d) = dir {
+            rep.keep_dir(d);
+        }
+        Ok(rep)
+    };
+    match attempt(time_unsorted) {
+        Err(Stop::Unsorted) => attempt(&vec![true; sources.len()]),
+        other => other,
+    }
+}
+
+/// A fresh replay database: in memory, or in a temporary file when `on_disk`.
+fn fresh_replay_db(on_disk: bool) -> Result<(rusqlite::Connection, Option<crate::cleanup::TempDir>), Stop> {
+    Ok(if on_disk {
+        let dir = crate::input::temp_dir("verify-replay-")?;
+        (replay::fresh_v13_on_disk(&dir.path().join("replay.db"), REPLAY_CACHE_BYTES).map_err(Stop::Replay)?, Some(dir))
+    } else {
+        (replay::fresh_v13_for_replay().map_err(Stop::Replay)?, None)
+    })
+}
+
 /// The positions of the events in the order [`run`] replays them.
 pub fn replay_order(sources: &[Source]) -> Result<Vec<Pos>, Stop> {
-    with_restarts(sources, |in_memory| {
+    with_restarts(sources, Order::Time, |in_memory| {
         let mut order = Vec::new();
         let (ids, creates) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
         let no = AtomicBool::new(false);
         let ctx = Shared {
             sources,
             mode: Mode::Migrated,
+            order: Order::Time,
             hasher: &RandomState::new(),
             names: &Names::default(),
             cancel: &no,
@@ -155,14 +237,20 @@ fn pipeline(
         let hb = s.spawn(|| produce(ctx, split..ctx.sources.len(), in_memory, tb));
         let merged = (|| -> Result<(), Stop> {
             let (mut a, mut b) = (Incoming::new(ra), Incoming::new(rb));
+            // a second origin across the two producers
+            let mut origin = None;
+            let see = ctx.mode == Mode::Fixture && ctx.order == Order::Time;
             loop {
                 let take_b = match (a.head()?, b.head()?) {
-                    (Some(x), Some(y)) => before(y, x),
+                    (Some(x), Some(y)) => before(ctx.order, y, x),
                     (None, Some(_)) => true,
                     (Some(_), None) => false,
                     (None, None) => return Ok(()),
                 };
                 let ev = if take_b { b.head.take() } else { a.head.take() }.expect("a head was seen");
+                if see {
+                    records::see_origin(&mut origin, &ev.event)?;
+                }
                 sink(ev)?;
             }
         })();
@@ -183,19 +271,26 @@ fn pipeline(
         // a producer's own reason first: the merge only sees it as a cancel
         (pa, pb, merged) => {
             let errs: Vec<Stop> = [pa.err(), pb.err(), merged.err()].into_iter().flatten().collect();
-            let i = errs.iter().position(|e| !matches!(e, Stop::Cancelled)).unwrap_or(0);
+            // a second origin first: the attempt is made again in sequence order anyway
+            let i = errs
+                .iter()
+                .position(|e| matches!(e, Stop::MultiOrigin))
+                .or_else(|| errs.iter().position(|e| !matches!(e, Stop::Cancelled)))
+                .unwrap_or(0);
             Err(errs.into_iter().nth(i).unwrap_or(Stop::Cancelled))
         }
     }
 }
 
-fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool, abort: &AtomicBool) -> Result<Streamed, Stop> {
-    let (conn, dir) = if on_disk {
-        let dir = crate::input::temp_dir("verify-replay-")?;
-        (replay::fresh_v13_on_disk(&dir.path().join("replay.db"), REPLAY_CACHE_BYTES).map_err(Stop::Replay)?, Some(dir))
-    } else {
-        (replay::fresh_v13_for_replay().map_err(Stop::Replay)?, None)
-    };
+fn attempt_run(
+    sources: &[Source],
+    mode: Mode,
+    order: Order,
+    in_memory: &[bool],
+    on_disk: bool,
+    abort: &AtomicBool,
+) -> Result<Streamed, Stop> {
+    let (conn, dir) = fresh_replay_db(on_disk)?;
     if mode == Mode::Migrated {
         replay::without_threads(&conn).map_err(Stop::Replay)?;
     }
@@ -203,9 +298,9 @@ fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool
     let names = Names::default();
     let cancel = AtomicBool::new(false);
     let (ids, creates) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
-    let ctx = Shared { sources, mode, hasher: &hasher, names: &names, cancel: &cancel, abort, ids: &ids, creates: &creates };
+    let ctx = Shared { sources, mode, order, hasher: &hasher, names: &names, cancel: &cancel, abort, ids: &ids, creates: &creates };
     let mut replay_findings_f = crate::findings::Findings::new(0);
-    let mut seqs = Sequences::default();
+    let mut seqs = Sequences { arrival: order == Order::Sequence, ..Sequences::default() };
     let mut events = 0u64;
     let mut r = Replayer::new(conn).map_err(Stop::Replay)?;
     let bar = crate::progress::Bar::counter("replay", "events read and replayed");
@@ -231,6 +326,8 @@ fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool
     };
     let mut files = a.infos;
     files.extend(b.infos);
+    let mut time_unsorted = a.time_unsorted;
+    time_unsorted.extend(b.time_unsorted);
     let read_findings: Vec<Finding> = a.findings.into_iter().chain(b.findings).flatten().collect();
     let mut rec = a.rec;
     let other = b.rec;
@@ -315,7 +412,18 @@ fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool
     let mut noid = rec.noid;
     noid.sort_unstable();
     let index = Index { sources: Vec::new(), ids, noid, creates, names, hasher };
-    Ok(Streamed { files, read_findings, line_findings, replay: rep, replay_findings: replay_findings_f.into_parts().0, events, index })
+    Ok(Streamed {
+        files,
+        read_findings,
+        line_findings,
+        replay: rep,
+        replay_findings: replay_findings_f.into_parts().0,
+        events,
+        index,
+        order,
+        rebuild: None,
+        time_unsorted,
+    })
 }
 
 #[cfg(test)]
