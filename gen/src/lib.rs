@@ -27,6 +27,7 @@
 
 #![deny(missing_docs)]
 
+pub mod mesh;
 mod plan;
 mod profile;
 pub mod render;

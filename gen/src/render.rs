@@ -82,13 +82,21 @@ impl Plan {
 
 /// Renders event `e` as one JSON line (no newline) into `out`.
 pub fn line(plan: &Plan, e: &TimelineEvent, out: &mut String, sc: &mut Scratch) {
+    line_from(plan, e, &plan.origin_daemon, out, sc)
+}
+
+/// Renders event `e` as written first by the daemon `origin` (its
+/// `origin_daemon`), with the `sequence` of `e`: the line a daemon of a
+/// mesh holds (section 8: a pulled line keeps the writer's origin and
+/// takes the puller's sequence).
+pub fn line_from(plan: &Plan, e: &TimelineEvent, origin: &str, out: &mut String, sc: &mut Scratch) {
     sc.ts.clear();
     write_rfc3339_nano(&mut sc.ts, e.key.time);
     sc.id.clear();
     e.key.push_id(&mut sc.id, "evt_");
     let ts = std::mem::take(&mut sc.ts);
     let eid = std::mem::take(&mut sc.id);
-    let od = plan.origin_daemon.as_str();
+    let od = origin;
     let mut o = Obj::new(out);
     match e.ev {
         PlanEvent::Create(m) => {
@@ -137,10 +145,7 @@ pub fn line(plan: &Plan, e: &TimelineEvent, out: &mut String, sc: &mut Scratch) 
         PlanEvent::Other(ev) => match ev.what {
             Other::Register(a) => {
                 let a = &plan.agents[a as usize];
-                o.str("agent_id", &a.agent_id).opt_str("display", Some(&a.display)).str("event_id", &eid);
-                o.opt_str("hostname", Some(&a.hostname)).str("kind", a.kind).str("module", a.module).str("name", &a.name);
-                o.str("origin_daemon", od).str("role", a.role).int("sequence", e.sequence as i64);
-                o.str("timestamp", &ts).str("type", types::AGENT_REGISTER).int("v", 1).str("worktree", &a.worktree);
+                register_fields(&mut o, a, &a.hostname, &eid, od, e.sequence, &ts);
             }
             Other::SessionStart(s) => {
                 let s = &plan.sessions[s as usize];
@@ -183,6 +188,15 @@ pub fn line(plan: &Plan, e: &TimelineEvent, out: &mut String, sc: &mut Scratch) 
     o.end();
     sc.ts = ts;
     sc.id = eid;
+}
+
+/// The members of an `agent.register` line of agent `a` reporting
+/// `hostname`.
+pub(crate) fn register_fields(o: &mut Obj, a: &crate::plan::Agent, hostname: &str, eid: &str, od: &str, sequence: u64, ts: &str) {
+    o.str("agent_id", &a.agent_id).opt_str("display", Some(&a.display)).str("event_id", eid);
+    o.opt_str("hostname", Some(hostname)).str("kind", a.kind).str("module", a.module).str("name", &a.name);
+    o.str("origin_daemon", od).str("role", a.role).int("sequence", sequence as i64);
+    o.str("timestamp", ts).str("type", types::AGENT_REGISTER).int("v", 1).str("worktree", &a.worktree);
 }
 
 pub(crate) fn body_json(w: &mut String, content: &str, format: &str, structured: &str) {

@@ -48,6 +48,8 @@ pub enum Kind {
     EventId = 18,
     /// Local-only session scopes and refs.
     Local = 19,
+    /// A mesh of daemons: hosts, where agents live, pulls, conflicts.
+    Mesh = 20,
 }
 
 #[inline]

@@ -176,7 +176,7 @@ pub fn write_gated(
         } else {
             let size = std::fs::metadata(&path).ctx("stat", &path)?.len();
             h.set_entry_type(tar::EntryType::Regular);
-            h.set_mode(0o644);
+            h.set_mode(if PRIVATE.contains(&rel.as_str()) { 0o600 } else { 0o644 });
             h.set_size(size);
             let mut r = Hashing { inner: File::open(&path).ctx("open", &path)?, hash: Sha256::new(), n: 0 };
             builder.append_data(&mut h, &rel, &mut r).ctx("archive", &path)?;
@@ -196,6 +196,10 @@ pub fn write_gated(
     };
     Ok((entries, archive))
 }
+
+/// Files archived with mode 0600 (the daemon keeps them private): the
+/// paired peers and their tokens.
+pub const PRIVATE: &[&str] = &[".thrum/var/peers.json"];
 
 /// gzip header OS byte "unknown": the same on every system.
 const GZIP_OS_UNKNOWN: u8 = 255;

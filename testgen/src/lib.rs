@@ -25,6 +25,7 @@ mod error;
 mod events;
 mod manifest;
 pub mod merge;
+pub mod mesh;
 mod parquet;
 mod pass;
 pub mod recognise;

@@ -55,6 +55,65 @@ enum Cmd {
     /// `--shards N`) into one output: the JSONL files concatenated, the
     /// Parquet datasets, one manifest.json and one SHA256SUMS.
     Merge(MergeArgs),
+    /// Simulate a mesh of N daemons on N hosts that paired and pulled each
+    /// other's events (docs/FORMAT.md section 8): DIR/daemon-K/ holds each
+    /// daemon's fixture (archive + manifest, a complete .thrum/ with
+    /// var/peers.json and its sync checkpoints), DIR/mesh.json the daemons
+    /// and the declared conflicts, DIR/SHA256SUMS every file.
+    Mesh(MeshArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Every agent lives on one host; its events are written by that host's daemon (origin_daemon = the id derived from the hostname) with that daemon's sequence. Daemons pull each other every few minutes, 1000 events a batch in the peer's sequence order, so events also travel through intermediaries. Two conflicts are declared in mesh.json: an agent registering from a second host, and a group updated on two daemons in the same minute.
+
+Examples:
+  # three converged daemons of the small profile
+  testgen mesh --profile small --out /tmp/mesh
+  # five daemons, snapshot taken while pulls are behind
+  testgen mesh --daemons 5 --sync lagging --out /tmp/mesh-lag
+  # check what was written
+  verify mesh /tmp/mesh"
+)]
+struct MeshArgs {
+    /// Number of daemons (hosts), 2 to 64 and no more than the agents.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=64))]
+    daemons: u32,
+    /// Output directory, replaced atomically, only when absent, empty or a
+    /// previous mesh written by testgen; anything else is refused (exit 2).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Volumes (see `testgen --help`).
+    #[arg(long, default_value = "default", value_parser = clap::builder::PossibleValuesParser::new(Profile::NAMES))]
+    profile: String,
+    #[command(flatten)]
+    overrides: Overrides,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// converged: after the last write every daemon pulled from every peer
+    /// until nothing was new. lagging: the snapshot is taken while pulls are
+    /// behind (daemon 1 stopped pulling before daemon 2's last writes).
+    #[arg(long, value_enum, default_value_t = SyncArg::Converged)]
+    sync: SyncArg,
+    /// Compression of each daemon's archive.
+    #[arg(long, value_enum, default_value_t = CompressionArg::Zstd)]
+    compression: CompressionArg,
+    /// Worker threads (default: all cores). Never changes the output.
+    #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..=1024))]
+    jobs: Option<u16>,
+    /// No summary line.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+/// `--sync`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SyncArg {
+    /// Every daemon holds every event.
+    Converged,
+    /// Some pulls are behind at the snapshot.
+    Lagging,
 }
 
 #[derive(Debug, Args)]
@@ -298,6 +357,7 @@ fn main() -> ExitCode {
         Some(Cmd::Bench(b)) => bench(b),
         Some(Cmd::Corrupt(c)) => corrupt(c),
         Some(Cmd::Merge(m)) => merge(m),
+        Some(Cmd::Mesh(m)) => mesh(m),
         None => generate(cli.gen),
     };
     match res {
@@ -490,6 +550,52 @@ fn corrupt(c: CorruptArgs) -> CmdResult {
         a.exit_code
     );
     Ok(())
+}
+
+fn mesh(m: MeshArgs) -> CmdResult {
+    let started = std::time::Instant::now();
+    let plan_error = |e: thrum_gen::ProfileError| testgen::Error::Plan(e.into());
+    let profile = Profile::named(&m.profile).map_err(plan_error)?;
+    let profile = Profile::with_overrides(profile, &m.overrides.volumes()).map_err(plan_error)?;
+    let opts = testgen::mesh::MeshOptions {
+        seed: m.seed,
+        profile,
+        daemons: m.daemons,
+        scenario: match m.sync {
+            SyncArg::Converged => thrum_gen::mesh::Scenario::Converged,
+            SyncArg::Lagging => thrum_gen::mesh::Scenario::Lagging,
+        },
+        out: m.out.clone(),
+        jobs: jobs(m.jobs),
+        compression: m.compression.into(),
+    };
+    let r = write_mesh(&opts)?;
+    if !m.quiet {
+        eprintln!(
+            "testgen: wrote the mesh {} ({} daemons, {} events, held {:?}, {} pulls, {:.1} MB) in {:.2}s",
+            thrum_io::text::shown_path(&r.out),
+            r.held.len(),
+            r.total_events,
+            r.held,
+            r.pulls,
+            r.bytes as f64 / 1e6,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// Generates a mesh; a refusal names the destination and what is there.
+fn write_mesh(opts: &testgen::mesh::MeshOptions) -> Result<testgen::mesh::MeshReport, Failure> {
+    testgen::mesh::generate_mesh(opts).map_err(|e| {
+        let refused = matches!(&e, testgen::Error::Publish(p) if p.is_refusal());
+        let f = Failure::from(e);
+        if refused {
+            f
+        } else {
+            f.context(format!("generating the mesh into {}", opts.out.display()))
+        }
+    })
 }
 
 fn merge(m: MergeArgs) -> CmdResult {

@@ -39,6 +39,11 @@ pub const ARTIFACTS: Policy = Policy { tool: "testgen", flag: "--out", recognise
 /// The expanded tree (`--tree TREE` writes `TREE/.thrum`).
 pub const TREE: Policy = Policy { tool: "testgen", flag: "--tree", recognise: tree };
 
+/// The output of `testgen mesh --out DIR`.
+pub const MESH: Policy = Policy { tool: "testgen", flag: "--out", recognise: mesh };
+/// Where the default regeneration writes its mesh, inside `fixtures/`.
+pub const MESH_SUBDIR: &str = "mesh";
+
 /// Marker of a `--shard` run of earlier versions.
 pub const SHARD_JSON: &str = "shard.json";
 /// True when the JSON object in `p` has a `field` that `accept` takes.
@@ -80,6 +85,11 @@ pub fn artifacts(dir: &Path) -> Result<(), Unrecognised> {
     let mut files: HashSet<String> =
         sums.iter().flat_map(|s| s.lines()).filter_map(|l| l.split_once("  ").map(|(_, name)| name.to_string())).collect();
     files.insert(crate::SUMS.to_string());
+    // the default regeneration's mesh, a self-contained output of its own
+    let sub = dir.join(MESH_SUBDIR);
+    if std::fs::symlink_metadata(&sub).is_ok_and(|m| m.is_dir()) && mesh(&sub).is_ok() {
+        files.extend(listed(&sub).into_iter().map(|f| format!("{MESH_SUBDIR}/{f}")));
+    }
     let mut foreign = Entries::new();
     listing::foreign_entries(dir, &files, &mut foreign).map_err(Unrecognised::Not)?;
     foreign_or_ok(foreign)?;
@@ -91,6 +101,37 @@ pub fn artifacts(dir: &Path) -> Result<(), Unrecognised> {
         Ok(())
     } else {
         Err(Unrecognised::Not(format!("neither {} nor {SHARD_JSON} names testgen as its generator", crate::MANIFEST)))
+    }
+}
+
+/// The files `dir/SHA256SUMS` lists, and `SHA256SUMS` itself.
+fn listed(dir: &Path) -> HashSet<String> {
+    let sums = read_small(&dir.join(crate::SUMS));
+    let mut files: HashSet<String> =
+        sums.iter().flat_map(|s| s.lines()).filter_map(|l| l.split_once("  ").map(|(_, name)| name.to_string())).collect();
+    files.insert(crate::SUMS.to_string());
+    files
+}
+
+/// The output of `testgen mesh`: every file below the directory is listed
+/// in its `SHA256SUMS` (or is `SHA256SUMS`), and `mesh.json` names testgen
+/// as its generator and `mesh` as its kind.
+pub fn mesh(dir: &Path) -> Result<(), Unrecognised> {
+    if read_small(&dir.join(crate::SUMS)).is_none() {
+        return Err(Unrecognised::Not(format!("it has no {}", crate::SUMS)));
+    }
+    let files = listed(dir);
+    let mut foreign = Entries::new();
+    listing::foreign_entries(dir, &files, &mut foreign).map_err(Unrecognised::Not)?;
+    foreign_or_ok(foreign)?;
+    let marker = crate::mesh::MESH_JSON;
+    if files.contains(marker)
+        && json_field(&dir.join(marker), "generator", is_testgen)
+        && json_field(&dir.join(marker), "kind", |k| k == "mesh")
+    {
+        Ok(())
+    } else {
+        Err(Unrecognised::Not(format!("its {marker} does not name testgen as its generator and mesh as its kind")))
     }
 }
 

@@ -82,6 +82,17 @@ impl Db {
         Ok(Db { conn, path: path.to_path_buf(), insert_sql, indexes, counts: Default::default(), wal: false })
     }
 
+    /// The open connection (inside the load's transaction), for writers
+    /// that apply their own SQL (the mesh's daemons).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     fn err(&self, source: rusqlite::Error) -> Error {
         Error::Sqlite { path: self.path.clone(), source }
     }

@@ -1,0 +1,729 @@
+//! A mesh of daemons (docs/FORMAT.md sections 3 and 8): N daemons on N
+//! hosts, every agent living on one of them, pulling each other's events.
+//!
+//! [`Mesh::new`] builds the plan of `(seed, profile)`, gives every agent a
+//! host, draws the pull schedule, places the declared conflicts and then
+//! simulates sync: events are written by the daemon of their host at their
+//! time, and at each pull the puller takes the peer's events above its
+//! checkpoint in the peer's sequence order, 1000 at a time, skipping those
+//! it holds. The result per daemon is its arrival log (compact references
+//! into the mesh's events, in the order the daemon numbered them), the set
+//! it holds and its checkpoints: a few bytes per event and daemon. Lines
+//! and rows are derived from those by the sinks.
+//!
+//! Every draw comes from a counter-based stream ([`crate::rng`]), so the
+//! mesh is a pure function of `(seed, profile, daemons, scenario)`.
+
+use crate::plan::{EventKey, FateKind, Other, Plan, PlanError};
+use crate::profile::Profile;
+use crate::render::{self, Scratch};
+use crate::rng::{Kind, Stream};
+use crate::timeline::{PlanEvent, Timeline, TimelineEvent};
+use crate::vocab::HOSTNAMES;
+use thrum_schemas::events::types;
+use thrum_schemas::gojson::Obj;
+use thrum_schemas::ids;
+use thrum_schemas::time::{write_rfc3339_nano, Micros};
+
+const SEC: Micros = 1_000_000;
+const MIN: Micros = 60 * SEC;
+const HOUR: Micros = 60 * MIN;
+/// Plan times are multiples of this tick plus a digit 1..=9; pull times
+/// are multiples of it, so a pull never falls on an event's instant.
+const TICK: Micros = 10;
+
+/// Each ordered pair of daemons pulls once in every period of this length,
+/// at a drawn moment of its first four fifths.
+pub const PULL_EVERY: Micros = 5 * MIN;
+/// Most events a daemon serves in one batch (section 8).
+pub const BATCH: usize = 1000;
+/// Most daemons of a mesh.
+pub const MAX_DAEMONS: u32 = 64;
+/// In a lagging mesh, daemon 1 stops pulling at least this long before
+/// the snapshot.
+pub const LAG: Micros = 30 * MIN;
+
+/// What the snapshot of the mesh shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// After the last write every daemon pulled from every peer until
+    /// nothing was new: all hold the same events.
+    Converged,
+    /// Taken while pulls are behind: daemon 1 stopped pulling before the
+    /// last writes of daemon 2, so some checkpoints trail their peer's log
+    /// and some remote events are absent.
+    Lagging,
+}
+
+impl Scenario {
+    /// The name in `mesh.json` and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scenario::Converged => "converged",
+            Scenario::Lagging => "lagging",
+        }
+    }
+}
+
+/// Why a mesh cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MeshError {
+    /// The plan cannot be built.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// Fewer than two daemons, more than [`MAX_DAEMONS`], or more daemons
+    /// than agents (every host has at least one agent).
+    #[error("--daemons {daemons}: a mesh has 2 to {max} daemons, and no more than the profile's agents ({agents})")]
+    Daemons {
+        /// Daemons asked for.
+        daemons: u32,
+        /// Most daemons allowed.
+        max: u32,
+        /// Agents of the profile.
+        agents: u32,
+    },
+    /// More events than the compact references can name.
+    #[error("the mesh has {events} events; at most {max} can be simulated")]
+    TooManyEvents {
+        /// Events of the mesh.
+        events: u64,
+        /// Most events.
+        max: u64,
+    },
+    /// No quiet moment between pulls was found for a declared conflict.
+    #[error("no moment between pulls for the {0} conflict; try another seed or fewer daemons")]
+    NoRoomForConflict(&'static str),
+}
+
+/// A daemon of the mesh and its host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    /// The machine's hostname.
+    pub hostname: String,
+    /// The daemon's id, derived from the hostname (section 3).
+    pub daemon_id: String,
+}
+
+/// An event of the mesh that is not in the plan: the declared conflicts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extra {
+    /// Its time and id.
+    pub key: EventKey,
+    /// The daemon that writes it.
+    pub host: u32,
+    /// What it is.
+    pub what: ExtraKind,
+}
+
+/// The kinds of [`Extra`] events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtraKind {
+    /// `agent.register` of this agent from a host that is not its own.
+    Reregister {
+        /// Index of the agent.
+        agent: u32,
+    },
+    /// `group.update` of a group's description.
+    GroupUpdate {
+        /// Index of the group.
+        group: u32,
+        /// Index of the agent who updates it.
+        by: u32,
+        /// The new description.
+        description: String,
+    },
+}
+
+/// A declared conflict: a row whose value on each daemon depends on the
+/// order in which the daemon received `event_ids`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// `agent_reregister` or `group_update`.
+    pub kind: &'static str,
+    /// The table of the row.
+    pub table: &'static str,
+    /// Its primary-key values.
+    pub key: Vec<String>,
+    /// The columns that may differ.
+    pub columns: Vec<&'static str>,
+    /// The conflicting events, in time order.
+    pub event_ids: Vec<String>,
+    /// The daemons that wrote them (0-based, in the order of `event_ids`).
+    pub daemons: Vec<u32>,
+}
+
+/// What one daemon pulled from one peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PeerSync {
+    /// The highest peer sequence pulled (0 when never pulled).
+    pub last_synced_sequence: u64,
+    /// When that sequence was pulled; `None` when never.
+    pub last_sync: Option<Micros>,
+}
+
+/// What one daemon holds at the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Daemon {
+    /// References of the events it holds, in arrival order: the event
+    /// with sequence `s` is `arrivals[s - 1]`.
+    pub arrivals: Vec<u32>,
+    held: Vec<u64>,
+    /// Sync state per peer, by daemon index (its own entry stays empty).
+    pub peers: Vec<PeerSync>,
+}
+
+impl Daemon {
+    /// Whether it holds the event `r`.
+    pub fn holds(&self, r: u32) -> bool {
+        self.held.get(r as usize / 64).is_some_and(|w| w >> (r % 64) & 1 == 1)
+    }
+    fn hold(&mut self, r: u32) -> bool {
+        let (w, b) = (r as usize / 64, r % 64);
+        let new = self.held[w] >> b & 1 == 0;
+        self.held[w] |= 1 << b;
+        new
+    }
+}
+
+/// What an event of the mesh is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MeshEv<'a> {
+    /// An event of the plan.
+    Plan(PlanEvent<'a>),
+    /// A declared conflict's event.
+    Extra(&'a Extra),
+}
+
+/// An event of the mesh, resolved from its reference.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MeshEvent<'a> {
+    /// Its time and id.
+    pub key: EventKey,
+    /// What it is.
+    pub ev: MeshEv<'a>,
+    /// Index of the daemon that wrote it.
+    pub writer: u32,
+}
+
+/// A pull of `puller` from `peer` at `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Pull {
+    at: Micros,
+    puller: u32,
+    peer: u32,
+}
+
+/// A simulated mesh of daemons.
+#[derive(Debug)]
+pub struct Mesh {
+    /// The plan, each agent's `hostname` set to its host's.
+    pub plan: Plan,
+    /// What the snapshot shows.
+    pub scenario: Scenario,
+    /// The daemons' hosts, by daemon index.
+    pub hosts: Vec<Host>,
+    /// The host of each agent.
+    pub agent_host: Vec<u32>,
+    /// The conflicts' events, in key order.
+    pub extras: Vec<Extra>,
+    /// The declared conflicts.
+    pub conflicts: Vec<Conflict>,
+    /// What each daemon holds.
+    pub daemons: Vec<Daemon>,
+    /// The moment of the snapshot (after the last pull).
+    pub snapshot: Micros,
+    /// Pulls simulated (batches are counted apart).
+    pub pulls: u64,
+}
+
+/// Hostnames of `n` daemons: the machines of the vocabulary in an order
+/// drawn from the seed, then synthetic ones.
+pub fn hostnames(seed: u64, n: u32) -> Vec<String> {
+    let mut pool: Vec<String> = HOSTNAMES.iter().map(|h| h.to_string()).collect();
+    Stream::new(seed, Kind::Mesh, 0).shuffle(&mut pool);
+    let mut k = 1;
+    while pool.len() < n as usize {
+        pool.push(format!("node-{k:02}.mesh.internal"));
+        k += 1;
+    }
+    pool.truncate(n as usize);
+    pool
+}
+
+impl Mesh {
+    /// The mesh of `daemons` daemons for `(seed, profile)` in `scenario`.
+    pub fn new(seed: u64, profile: Profile, daemons: u32, scenario: Scenario) -> Result<Mesh, MeshError> {
+        let mut plan = Plan::new(seed, profile)?;
+        let n = daemons;
+        if !(2..=MAX_DAEMONS).contains(&n) || n as usize > plan.agents.len() {
+            return Err(MeshError::Daemons { daemons: n, max: MAX_DAEMONS, agents: plan.agents.len() as u32 });
+        }
+        let hosts: Vec<Host> = hostnames(seed, n).into_iter().map(|h| Host { daemon_id: ids::daemon_id(&h), hostname: h }).collect();
+        // Agents are dealt to the hosts in an order drawn from the seed:
+        // every host gets agents, about as many each.
+        let mut order: Vec<u32> = (0..plan.agents.len() as u32).collect();
+        Stream::new(seed, Kind::Mesh, 1).shuffle(&mut order);
+        let mut agent_host = vec![0u32; plan.agents.len()];
+        for (i, &a) in order.iter().enumerate() {
+            agent_host[a as usize] = i as u32 % n;
+        }
+        for (a, h) in plan.agents.iter_mut().zip(&agent_host) {
+            a.hostname = hosts[*h as usize].hostname.clone();
+        }
+        plan.origin_daemon = hosts[0].daemon_id.clone();
+        let mut mesh = Mesh {
+            plan,
+            scenario,
+            hosts,
+            agent_host,
+            extras: Vec::new(),
+            conflicts: Vec::new(),
+            daemons: Vec::new(),
+            snapshot: 0,
+            pulls: 0,
+        };
+        let pulls = mesh.schedule();
+        mesh.place_conflicts(&pulls)?;
+        let total = mesh.total_events();
+        if total >= u32::MAX as u64 {
+            return Err(MeshError::TooManyEvents { events: total, max: u32::MAX as u64 - 1 });
+        }
+        mesh.simulate(&pulls)?;
+        Ok(mesh)
+    }
+
+    /// Events of the mesh: the plan's and the conflicts'.
+    pub fn total_events(&self) -> u64 {
+        self.plan.total_events() + self.extras.len() as u64
+    }
+
+    fn n(&self) -> u32 {
+        self.hosts.len() as u32
+    }
+
+    /// Host of the agent whose session is `s`.
+    fn session_host(&self, s: u32) -> u32 {
+        self.agent_host[self.plan.sessions[s as usize].agent as usize]
+    }
+
+    /// The host that writes a plan event: the host of the agent who acts
+    /// (a message's session, the group's creator, the session's agent).
+    fn plan_writer(&self, ev: &PlanEvent) -> u32 {
+        let p = &self.plan;
+        match ev {
+            PlanEvent::Create(m) => self.session_host(m.session),
+            PlanEvent::Fate(f) => self.session_host(p.message(f.message).session),
+            PlanEvent::Other(o) => match o.what {
+                Other::Register(a) => self.agent_host[a as usize],
+                Other::SessionStart(s) | Other::SessionEnd(s) => self.session_host(s),
+                Other::GroupCreate(g) => self.agent_host[p.groups[g as usize].created_by as usize],
+                Other::MemberAdd(m) => self.agent_host[p.members[m as usize].added_by as usize],
+                Other::Update(u) => self.agent_host[p.updates[u as usize].agent as usize],
+            },
+        }
+    }
+
+    /// Whether the agent of session `s` lives on daemon `d` (local-only
+    /// state of the session exists only there).
+    pub fn session_is_local(&self, s: u32, d: u32) -> bool {
+        self.session_host(s) == d
+    }
+
+    /// The event with reference `r` (references: `events.jsonl` events of
+    /// the plan, then edits and deletes, then messages, then the extras).
+    pub fn event(&self, r: u32) -> MeshEvent<'_> {
+        let p = &self.plan;
+        let (o, f, m) = (p.others.len() as u64, p.fates.len() as u64, p.profile.messages);
+        let r64 = r as u64;
+        let (key, ev) = if r64 < o {
+            let e = &p.others[r as usize];
+            (e.key, MeshEv::Plan(PlanEvent::Other(e)))
+        } else if r64 < o + f {
+            let e = &p.fates[(r64 - o) as usize];
+            (e.key, MeshEv::Plan(PlanEvent::Fate(e)))
+        } else if r64 < o + f + m {
+            let msg = p.message(r64 - o - f);
+            (msg.key, MeshEv::Plan(PlanEvent::Create(msg)))
+        } else {
+            let x = &self.extras[(r64 - o - f - m) as usize];
+            return MeshEvent { key: x.key, ev: MeshEv::Extra(x), writer: x.host };
+        };
+        let writer = match &ev {
+            MeshEv::Plan(pe) => self.plan_writer(pe),
+            MeshEv::Extra(x) => x.host,
+        };
+        MeshEvent { key, ev, writer }
+    }
+
+    /// Renders `e` as daemon-held line with `sequence` into `out`.
+    pub fn line(&self, e: &MeshEvent, sequence: u64, out: &mut String, sc: &mut Scratch) {
+        let origin = &self.hosts[e.writer as usize].daemon_id;
+        match e.ev {
+            MeshEv::Plan(ev) => render::line_from(&self.plan, &TimelineEvent { sequence, key: e.key, ev }, origin, out, sc),
+            MeshEv::Extra(x) => self.extra_line(x, sequence, origin, out),
+        }
+    }
+
+    fn extra_line(&self, x: &Extra, sequence: u64, od: &str, out: &mut String) {
+        let mut ts = String::new();
+        write_rfc3339_nano(&mut ts, x.key.time);
+        let eid = x.key.id("evt_");
+        let mut o = Obj::new(out);
+        match &x.what {
+            ExtraKind::Reregister { agent } => {
+                let a = &self.plan.agents[*agent as usize];
+                render::register_fields(&mut o, a, &self.hosts[x.host as usize].hostname, &eid, od, sequence, &ts);
+            }
+            ExtraKind::GroupUpdate { group, by, description } => {
+                o.str("event_id", &eid);
+                o.raw("fields", |w| {
+                    let mut f = Obj::new(w);
+                    f.str("description", description);
+                    f.end();
+                });
+                o.str("group_id", &self.plan.groups[*group as usize].group_id).str("origin_daemon", od);
+                o.int("sequence", sequence as i64).str("timestamp", &ts).str("type", types::GROUP_UPDATE);
+                o.str("updated_by", &self.plan.agents[*by as usize].agent_id).int("v", 1);
+            }
+        }
+        o.end();
+    }
+
+    /// Event type of `e`.
+    pub fn event_type(e: &MeshEvent) -> &'static str {
+        match e.ev {
+            MeshEv::Plan(ev) => crate::rows::event_type(&TimelineEvent { sequence: 0, key: e.key, ev }),
+            MeshEv::Extra(x) => match x.what {
+                ExtraKind::Reregister { .. } => types::AGENT_REGISTER,
+                ExtraKind::GroupUpdate { .. } => types::GROUP_UPDATE,
+            },
+        }
+    }
+
+    /// When daemon `a` and daemon `b` paired: before the window, at a
+    /// moment drawn for the pair.
+    pub fn paired_at(&self, a: u32, b: u32) -> Micros {
+        let (lo, hi) = (a.min(b), a.max(b));
+        let mut r = Stream::sub(self.plan.seed, Kind::Mesh, 2, (lo as u64) << 32 | hi as u64);
+        self.plan.profile.window_start - HOUR + r.below((30 * MIN / TICK) as u64) as Micros * TICK + r.range(1, 999) * 1000
+    }
+
+    /// The shared token of the pair (`a`, `b`): 32 hex digits.
+    pub fn token(&self, a: u32, b: u32) -> String {
+        let (lo, hi) = (a.min(b), a.max(b));
+        let mut r = Stream::sub(self.plan.seed, Kind::Mesh, 3, (lo as u64) << 32 | hi as u64);
+        format!("{:032x}", r.bits(128))
+    }
+
+    /// Time of the last event written by daemon `h` (or the window start).
+    fn last_write(&self, h: u32) -> Micros {
+        let p = &self.plan;
+        let mut best = p.profile.window_start;
+        for i in (0..p.profile.messages).rev() {
+            let m = p.message(i);
+            if self.session_host(m.session) == h {
+                best = best.max(m.key.time);
+                break;
+            }
+        }
+        if let Some(f) = p.fates.iter().rev().find(|f| self.session_host(p.message(f.message).session) == h) {
+            best = best.max(f.key.time);
+        }
+        if let Some(o) = p.others.iter().rev().find(|o| self.plan_writer(&PlanEvent::Other(o)) == h) {
+            best = best.max(o.key.time);
+        }
+        best
+    }
+
+    /// Every pull before the window's end, in time order: each ordered
+    /// pair once per [`PULL_EVERY`], at a drawn moment. In a lagging mesh
+    /// daemon 1 pulls nothing from the cut on (the earlier of [`LAG`]
+    /// before the end and the last write of daemon 2).
+    fn schedule(&self) -> Vec<Pull> {
+        let p = &self.plan;
+        let (w0, w1) = (p.profile.window_start, p.snapshot);
+        let cut = match self.scenario {
+            Scenario::Converged => w1,
+            Scenario::Lagging => (w1 - LAG).min(self.last_write(1)),
+        };
+        let n = self.n();
+        let mut pulls = Vec::new();
+        for a in 0..n {
+            let end = if a == 0 { cut } else { w1 };
+            for b in (0..n).filter(|&b| b != a) {
+                let pair = (a * n + b) as u64;
+                for k in 0i64.. {
+                    let mut r = Stream::sub(p.seed, Kind::Mesh, 100 + pair, k as u64);
+                    let at = w0 + k * PULL_EVERY + r.below((PULL_EVERY * 4 / 5 / TICK) as u64) as Micros * TICK;
+                    if at >= end {
+                        break;
+                    }
+                    pulls.push(Pull { at, puller: a, peer: b });
+                }
+            }
+        }
+        pulls.sort();
+        pulls
+    }
+
+    /// A moment at or after `from` and before `until` with no pull in
+    /// `[t, t + span]`: `t` is one second after a pull (or after `from`).
+    fn quiet(pulls: &[Pull], from: Micros, until: Micros, span: Micros) -> Option<Micros> {
+        let mut i = pulls.partition_point(|p| p.at < from);
+        let mut prev = from;
+        loop {
+            let next = pulls.get(i).map_or(until, |p| p.at);
+            let t = prev + SEC;
+            if t + span + SEC < next && t + span < until {
+                return Some(t);
+            }
+            if i >= pulls.len() || next >= until {
+                return None;
+            }
+            prev = next;
+            i += 1;
+        }
+    }
+
+    /// Places the declared conflicts: an agent registering from a second
+    /// host right after its own registration, and a group updated on two
+    /// daemons in the same minute, each pair of events with no pull in
+    /// between, so each writer applies its own first.
+    fn place_conflicts(&mut self, pulls: &[Pull]) -> Result<(), MeshError> {
+        let seed = self.plan.seed;
+        let n = self.n();
+        let (w0, w1) = (self.plan.profile.window_start, self.plan.snapshot);
+        let instant = |r: &mut Stream, t: Micros| t / TICK * TICK + r.range(1, 9);
+
+        // --- an agent re-registers from a second host.
+        let mut r = Stream::new(seed, Kind::Mesh, 4);
+        let mut agents: Vec<u32> = (0..self.plan.agents.len() as u32).collect();
+        r.shuffle(&mut agents);
+        let mut rereg = None;
+        for &a in &agents {
+            let t_reg = self.plan.agents[a as usize].registered.time;
+            // the next pull comes at least 3 s after the registration
+            let next = pulls[pulls.partition_point(|p| p.at < t_reg)..].first().map_or(w1, |p| p.at);
+            if next - t_reg > 3 * SEC {
+                let home = self.agent_host[a as usize];
+                let other = (home + 1 + r.below(n as u64 - 1) as u32) % n;
+                let jitter = r.below(SEC as u64) as Micros;
+                let t = instant(&mut r, t_reg + SEC + jitter);
+                rereg = Some((a, home, other, t));
+                break;
+            }
+        }
+        let (a, home, other, t) = rereg.ok_or(MeshError::NoRoomForConflict("agent_reregister"))?;
+        let key = EventKey::new(&mut r, t);
+        let agent = &self.plan.agents[a as usize];
+        self.conflicts.push(Conflict {
+            kind: "agent_reregister",
+            table: "agents",
+            key: vec![agent.agent_id.clone()],
+            columns: vec!["hostname", "registered_at"],
+            event_ids: vec![agent.registered.id("evt_"), key.id("evt_")],
+            daemons: vec![home, other],
+        });
+        self.extras.push(Extra { key, host: other, what: ExtraKind::Reregister { agent: a } });
+
+        // --- a group updated on two daemons in the same minute.
+        let mut r = Stream::new(seed, Kind::Mesh, 5);
+        let span = w1 - w0;
+        let early: Vec<u32> =
+            (0..self.plan.groups.len() as u32).filter(|&g| self.plan.groups[g as usize].created.time < w0 + span / 2).collect();
+        let g = if early.is_empty() {
+            let mut all: Vec<u32> = (0..self.plan.groups.len() as u32).collect();
+            all.sort_by_key(|&g| self.plan.groups[g as usize].created.time);
+            *all.first().ok_or(MeshError::NoRoomForConflict("group_update"))?
+        } else {
+            *r.pick(&early)
+        };
+        let x = r.below(n as u64) as u32;
+        let y = (x + 1 + r.below(n as u64 - 1) as u32) % n;
+        let from = (w0 + span * 3 / 5).max(self.plan.groups[g as usize].created.time + HOUR);
+        let mut found = None;
+        let mut at = from;
+        while let Some(t1) = Mesh::quiet(pulls, at, w1 - MIN, 3 * SEC) {
+            let t1 = instant(&mut r, t1);
+            let t2 = instant(&mut r, t1 + SEC);
+            if t1 / MIN == t2 / MIN {
+                found = Some((t1, t2));
+                break;
+            }
+            at = t1 + SEC;
+        }
+        let (t1, t2) = found.ok_or(MeshError::NoRoomForConflict("group_update"))?;
+        let pick_on = |r: &mut Stream, h: u32| {
+            let on: Vec<u32> = (0..self.agent_host.len() as u32).filter(|&a| self.agent_host[a as usize] == h).collect();
+            *r.pick(&on)
+        };
+        let (bx, by) = (pick_on(&mut r, x), pick_on(&mut r, y));
+        let group = &self.plan.groups[g as usize];
+        let base = group.description.clone().unwrap_or_else(|| group.name.clone());
+        let (k1, k2) = (EventKey::new(&mut r, t1), EventKey::new(&mut r, t2));
+        self.conflicts.push(Conflict {
+            kind: "group_update",
+            table: "groups",
+            key: vec![group.group_id.clone()],
+            columns: vec!["description", "updated_at"],
+            event_ids: vec![k1.id("evt_"), k2.id("evt_")],
+            daemons: vec![x, y],
+        });
+        let desc = |h: u32| format!("{base} (updated on {})", self.hosts[h as usize].hostname);
+        let (d1, d2) = (desc(x), desc(y));
+        self.extras.push(Extra { key: k1, host: x, what: ExtraKind::GroupUpdate { group: g, by: bx, description: d1 } });
+        self.extras.push(Extra { key: k2, host: y, what: ExtraKind::GroupUpdate { group: g, by, description: d2 } });
+        self.extras.sort_by_key(|x| x.key);
+        Ok(())
+    }
+
+    /// Runs the writes and pulls in time order (pulls before an event at
+    /// the same instant cannot happen: pull times are whole ticks), then,
+    /// for a converged mesh, rounds of pulls of every pair until nothing
+    /// moves.
+    fn simulate(&mut self, pulls: &[Pull]) -> Result<(), MeshError> {
+        let n = self.n() as usize;
+        let total = self.total_events() as usize;
+        let mut ds: Vec<Daemon> = (0..n)
+            .map(|_| Daemon { arrivals: Vec::new(), held: vec![0; total.div_ceil(64)], peers: vec![PeerSync::default(); n] })
+            .collect();
+        let p = &self.plan;
+        let (o, f, m) = (p.others.len() as u32, p.fates.len() as u32, p.profile.messages as u32);
+        let mut counters = (0u32, 0u32, 0u32);
+        let mut tl = Timeline::new(p).peekable();
+        let mut xi = 0;
+        let mut pi = 0;
+        let mut buf = Vec::with_capacity(BATCH);
+        let mut pulled = 0u64;
+        loop {
+            let next_plan = tl.peek().map(|e| e.key);
+            let next_extra = self.extras.get(xi).map(|x| x.key);
+            let (key, r, writer) = match (next_plan, next_extra) {
+                (None, None) => break,
+                (Some(k), x) if x.is_none_or(|x| k < x) => {
+                    let Some(e) = tl.next() else { break };
+                    let r = match e.ev {
+                        PlanEvent::Other(_) => {
+                            counters.0 += 1;
+                            counters.0 - 1
+                        }
+                        PlanEvent::Fate(_) => {
+                            counters.1 += 1;
+                            o + counters.1 - 1
+                        }
+                        PlanEvent::Create(_) => {
+                            counters.2 += 1;
+                            o + f + counters.2 - 1
+                        }
+                    };
+                    (k, r, self.plan_writer(&e.ev))
+                }
+                (_, Some(k)) => {
+                    xi += 1;
+                    (k, o + f + m + xi as u32 - 1, self.extras[xi - 1].host)
+                }
+                (Some(_), None) => break,
+            };
+            while pi < pulls.len() && pulls[pi].at < key.time {
+                pull(&mut ds, pulls[pi], &mut buf);
+                pulled += 1;
+                pi += 1;
+            }
+            if let Some(dep) = self.extra_dependency(r) {
+                // the writer of a group update holds the group
+                if !ds[writer as usize].holds(dep) {
+                    return Err(MeshError::NoRoomForConflict("group_update"));
+                }
+            }
+            let d = &mut ds[writer as usize];
+            if d.hold(r) {
+                d.arrivals.push(r);
+            }
+        }
+        for &pl in &pulls[pi..] {
+            pull(&mut ds, pl, &mut buf);
+            pulled += 1;
+        }
+        let mut at = pulls.last().map_or(p.snapshot, |l| l.at).max(p.snapshot);
+        if self.scenario == Scenario::Converged {
+            loop {
+                let mut moved = false;
+                for a in 0..n as u32 {
+                    for b in (0..n as u32).filter(|&b| b != a) {
+                        at += 100 * TICK;
+                        moved |= pull(&mut ds, Pull { at, puller: a, peer: b }, &mut buf);
+                        pulled += 1;
+                    }
+                }
+                if !moved {
+                    break;
+                }
+            }
+        }
+        self.snapshot = at;
+        self.pulls = pulled;
+        self.daemons = ds;
+        Ok(())
+    }
+
+    /// The `group.create` a conflict's `group.update` (reference `r`)
+    /// depends on.
+    fn extra_dependency(&self, r: u32) -> Option<u32> {
+        let p = &self.plan;
+        let first = p.others.len() as u64 + p.fates.len() as u64 + p.profile.messages;
+        let x = self.extras.get((r as u64).checked_sub(first)? as usize)?;
+        match x.what {
+            ExtraKind::GroupUpdate { group, .. } => p.others.iter().position(|e| e.what == Other::GroupCreate(group)).map(|i| i as u32),
+            ExtraKind::Reregister { .. } => None,
+        }
+    }
+}
+
+/// One pull: batches of the peer's log above the checkpoint until none is
+/// left. Returns whether the checkpoint moved.
+fn pull(ds: &mut [Daemon], pl: Pull, buf: &mut Vec<u32>) -> bool {
+    let (a, b) = (pl.puller as usize, pl.peer as usize);
+    let mut moved = false;
+    loop {
+        let start = ds[a].peers[b].last_synced_sequence as usize;
+        let end = (start + BATCH).min(ds[b].arrivals.len());
+        if start >= end {
+            return moved;
+        }
+        buf.clear();
+        buf.extend_from_slice(&ds[b].arrivals[start..end]);
+        let d = &mut ds[a];
+        for &r in buf.iter() {
+            if d.hold(r) {
+                d.arrivals.push(r);
+            }
+        }
+        d.peers[b] = PeerSync { last_synced_sequence: end as u64, last_sync: Some(pl.at) };
+        moved = true;
+    }
+}
+
+/// Kinds of events whose writer must hold another event first, for the
+/// tests: `(dependent, dependency)` references of the mesh.
+pub fn dependency(mesh: &Mesh, r: u32) -> Option<u32> {
+    let p = &mesh.plan;
+    let (o, f) = (p.others.len() as u64, p.fates.len() as u64);
+    match mesh.event(r).ev {
+        MeshEv::Plan(PlanEvent::Other(e)) => match e.what {
+            Other::MemberAdd(m) => {
+                let g = p.members[m as usize].group;
+                p.others.iter().position(|x| x.what == Other::GroupCreate(g)).map(|i| i as u32)
+            }
+            Other::SessionEnd(s) => p.others.iter().position(|x| x.what == Other::SessionStart(s)).map(|i| i as u32),
+            _ => None,
+        },
+        MeshEv::Plan(PlanEvent::Fate(fa)) => match fa.kind {
+            FateKind::Edit { .. } | FateKind::Delete => Some((o + f + fa.message) as u32),
+        },
+        MeshEv::Extra(x) => match x.what {
+            ExtraKind::GroupUpdate { group, .. } => p.others.iter().position(|e| e.what == Other::GroupCreate(group)).map(|i| i as u32),
+            ExtraKind::Reregister { .. } => None,
+        },
+        _ => None,
+    }
+}
