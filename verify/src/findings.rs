@@ -177,6 +177,38 @@ kinds! {
     WalPresent = "wal_present", Error;
     /// A `-wal` file beside the database that is not a valid WAL (never applied; SQLite would ignore it).
     WalInvalid = "wal_invalid", Error;
+    // --- mesh (`verify mesh`) ---------------------------------------------
+    /// `mesh.json` describes something that cannot be checked (a conflict
+    /// naming an unknown table, column or daemon).
+    MeshSpecInvalid = "mesh_spec_invalid", Error;
+    /// A daemon's id in `mesh.json` is not derived from its hostname (docs/FORMAT.md section 3).
+    MeshDaemonIdWrong = "mesh_daemon_id_wrong", Error;
+    /// An event whose `origin_daemon` is no daemon of the mesh, or an
+    /// `agent.register` not written by the daemon of its `hostname`.
+    MeshOriginWrong = "mesh_origin_wrong", Error;
+    /// On a daemon, the events of an origin are not the first events of that
+    /// origin's own log in its order (pulls keep the peer's order).
+    MeshOriginOrder = "mesh_origin_order", Error;
+    /// An event id whose JSON differs between two daemons beyond `sequence`.
+    MeshEventDiffers = "mesh_event_differs", Error;
+    /// Converged: an event some daemon lacks.
+    MeshEventMissing = "mesh_event_missing", Error;
+    /// A daemon lacks an event its peer holds at or below the daemon's checkpoint for that peer.
+    MeshCheckpointGap = "mesh_checkpoint_gap", Error;
+    /// A checkpoint beyond the last sequence of its peer's log.
+    MeshCheckpointAhead = "mesh_checkpoint_ahead", Error;
+    /// A checkpoint row missing, for a daemon that is not a peer, not
+    /// `idle`, with an implausible time, or (converged) trailing its peer's log.
+    MeshCheckpointInvalid = "mesh_checkpoint_invalid", Error;
+    /// `var/peers.json` does not list exactly the other daemons (id, name, address, times).
+    MeshPeersInvalid = "mesh_peers_invalid", Error;
+    /// A remote event no peer held at or below the daemon's checkpoint for it (it could not have been pulled).
+    MeshEventUnexplained = "mesh_event_unexplained", Error;
+    /// Converged: a projected row or value that differs between daemons
+    /// beyond AUTOINCREMENT ids, heartbeat columns and the declared conflicts.
+    MeshRowsDiffer = "mesh_rows_differ", Error;
+    /// A declared conflict of `mesh.json`, with every daemon's values.
+    MeshConflict = "mesh_conflict", Info;
     // --- manifest and checksums -----------------------------------------
     /// No manifest beside the input (nothing to check).
     ManifestAbsent = "manifest_absent", Info;
