@@ -186,8 +186,11 @@ struct GenArgs {
     /// Directory that receives the artifacts, replaced atomically. Only an
     /// absent or empty directory, or a previous output of testgen with
     /// nothing else in it, is replaced; anything else is refused (exit 2).
-    #[arg(long, default_value = "fixtures", help_heading = "Output")]
-    out: PathBuf,
+    /// Without --out (and without --shard/--shards): fixtures, and then
+    /// fixtures/mesh, a 3-daemon converged mesh of the small profile
+    /// (`testgen mesh`) with its own SHA256SUMS.
+    #[arg(long, help_heading = "Output")]
+    out: Option<PathBuf>,
     /// Also write the expanded tree as TREE/.thrum, with its ownership record
     /// TREE/.thrum.testgen.json (an existing TREE/.thrum is replaced only
     /// when that record lists exactly the files in it; TREE may hold anything else).
@@ -446,10 +449,12 @@ fn generate(cli: GenArgs) -> CmdResult {
     let profile = Profile::named(&cli.profile).map_err(plan_error)?;
     let profile = Profile::with_overrides(profile, &cli.overrides.volumes()).map_err(plan_error)?;
     let (messages, name) = (profile.messages, profile.name.clone());
+    let default_run = cli.out.is_none() && cli.shard.is_none() && cli.shards.is_none();
+    let out = cli.out.clone().unwrap_or_else(|| PathBuf::from("fixtures"));
     let opts = testgen::Options {
         seed: cli.seed,
         profile,
-        out: cli.out.clone(),
+        out: out.clone(),
         tree: cli.tree,
         jobs: jobs(cli.jobs),
         progress: !cli.quiet,
@@ -471,9 +476,25 @@ fn generate(cli: GenArgs) -> CmdResult {
         if refused {
             f
         } else {
-            f.context(format!("generating the fixture into {}", cli.out.display()))
+            f.context(format!("generating the fixture into {}", out.display()))
         }
     })?;
+    // the default regeneration also writes the mesh fixture, a
+    // self-contained output inside fixtures/ (not in its SHA256SUMS)
+    let mesh = if default_run {
+        let mesh = testgen::mesh::MeshOptions {
+            seed: cli.seed,
+            profile: Profile::small(),
+            daemons: 3,
+            scenario: thrum_gen::mesh::Scenario::Converged,
+            out: out.join(testgen::recognise::MESH_SUBDIR),
+            jobs: opts.jobs,
+            compression: opts.compression,
+        };
+        Some(write_mesh(&mesh)?)
+    } else {
+        None
+    };
     let wall = started.elapsed();
     if cli.timings {
         for (phase, d) in &report.phases {
@@ -495,6 +516,9 @@ fn generate(cli: GenArgs) -> CmdResult {
             report.bytes as f64 / 1e6,
             total
         );
+        if let Some(m) = mesh {
+            eprintln!("testgen: wrote the mesh {} ({} daemons, {} events)", m.out.display(), m.held.len(), m.total_events);
+        }
     }
     Ok(())
 }

@@ -104,8 +104,11 @@ pub fn generate_mesh(opts: &MeshOptions) -> Result<MeshReport> {
     })?;
     let staging = publish::Staging::new(&opts.out, recognise::MESH)?;
     let n = mesh.daemons.len();
+    // One thread per daemon up to --jobs; each archive may use every job
+    // (zstd's output does not depend on its workers), so a daemon left
+    // alone at the end still uses every core.
     let threads = opts.jobs.clamp(1, n);
-    let workers = (opts.jobs / threads).max(1);
+    let workers = opts.jobs.max(1);
     let results: Vec<Result<Vec<FileEntry>>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {

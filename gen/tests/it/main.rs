@@ -2,6 +2,7 @@
 //! one per file). Each module is one family of properties.
 
 mod common;
+mod mesh;
 mod plan;
 mod properties;
 mod volumes;

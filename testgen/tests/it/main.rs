@@ -12,6 +12,7 @@ mod destination;
 mod determinism;
 mod help;
 mod merge;
+mod mesh;
 mod mounts;
 mod properties;
 mod shard_env;

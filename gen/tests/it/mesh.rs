@@ -1,0 +1,131 @@
+//! The mesh simulation (section 8): what each daemon holds is a causally
+//! closed set of events in an order its peers' logs allow, checkpoints
+//! never run ahead, converged daemons hold everything, lagging ones do not,
+//! and the mesh is a pure function of its inputs.
+
+use std::collections::HashMap;
+use thrum_gen::mesh::{self, Mesh, MeshError, Scenario};
+use thrum_gen::render::Scratch;
+use thrum_gen::Profile;
+
+fn build(seed: u64, daemons: u32, scenario: Scenario) -> Mesh {
+    Mesh::new(seed, Profile::small(), daemons, scenario).expect("a mesh")
+}
+
+#[test]
+fn every_daemon_holds_a_causally_closed_prefix_of_its_peers() {
+    for seed in [1, 7, 42] {
+        for daemons in [2, 3, 5] {
+            for scenario in [Scenario::Converged, Scenario::Lagging] {
+                let m = build(seed, daemons, scenario);
+                let total = m.total_events() as usize;
+                let what = format!("seed {seed}, {daemons} daemons, {scenario:?}");
+                for (i, d) in m.daemons.iter().enumerate() {
+                    let pos: HashMap<u32, usize> = d.arrivals.iter().enumerate().map(|(p, &r)| (r, p)).collect();
+                    assert_eq!(pos.len(), d.arrivals.len(), "{what}: daemon {i} holds each event once");
+                    assert!((0..total as u32).all(|r| d.holds(r) == pos.contains_key(&r)), "{what}: held set = arrivals");
+                    for (&r, &p) in &pos {
+                        if let Some(dep) = mesh::dependency(&m, r) {
+                            assert!(pos.get(&dep).is_some_and(|&q| q < p), "{what}: daemon {i} holds {dep} before {r}");
+                        }
+                        // its own events are the ones it wrote
+                        let e = m.event(r);
+                        assert!(m.daemons[e.writer as usize].holds(r), "{what}: the writer holds {r}");
+                    }
+                    for (k, peer) in d.peers.iter().enumerate() {
+                        if k == i {
+                            assert_eq!(*peer, mesh::PeerSync::default());
+                            continue;
+                        }
+                        let log = &m.daemons[k].arrivals;
+                        let c = peer.last_synced_sequence as usize;
+                        assert!(c <= log.len(), "{what}: checkpoint {c} of daemon {i} not ahead of daemon {k}");
+                        assert!(log[..c].iter().all(|&r| d.holds(r)), "{what}: daemon {i} holds daemon {k}'s log up to {c}");
+                        assert!(peer.last_sync.is_some(), "{what}: every pair pulled");
+                        if scenario == Scenario::Converged {
+                            assert_eq!(c, log.len(), "{what}: converged checkpoint of {i} for {k}");
+                        }
+                    }
+                    if scenario == Scenario::Converged {
+                        assert_eq!(d.arrivals.len(), total, "{what}: daemon {i} holds everything");
+                    }
+                }
+                if scenario == Scenario::Lagging {
+                    let (d0, d1) = (&m.daemons[0], &m.daemons[1]);
+                    assert!((d0.peers[1].last_synced_sequence as usize) < d1.arrivals.len(), "{what}: daemon 1 trails daemon 2");
+                    assert!(d1.arrivals.iter().any(|&r| !d0.holds(r)), "{what}: daemon 1 misses some of daemon 2's events");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn lines_carry_their_writer_and_the_holder_s_sequence() {
+    let m = build(3, 3, Scenario::Converged);
+    let mut sc = Scratch::default();
+    for (i, d) in m.daemons.iter().enumerate() {
+        for (p, &r) in d.arrivals.iter().enumerate() {
+            let e = m.event(r);
+            let mut line = String::new();
+            m.line(&e, p as u64 + 1, &mut line, &mut sc);
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            assert_eq!(v["sequence"], p as u64 + 1, "daemon {i}");
+            assert_eq!(v["origin_daemon"], m.hosts[e.writer as usize].daemon_id.as_str());
+            assert_eq!(v["event_id"], e.key.id("evt_").as_str());
+            assert_eq!(v["type"], Mesh::event_type(&e));
+            if v["type"] == "agent.register" {
+                assert_eq!(v["hostname"], m.hosts[e.writer as usize].hostname.as_str(), "registered from its writer's host");
+            }
+        }
+    }
+    // every agent's register by its own host, the one extra by another
+    let rereg: Vec<_> = m.extras.iter().filter(|x| matches!(x.what, mesh::ExtraKind::Reregister { .. })).collect();
+    assert_eq!(rereg.len(), 1);
+    if let mesh::ExtraKind::Reregister { agent } = rereg[0].what {
+        assert_ne!(m.agent_host[agent as usize], rereg[0].host);
+    }
+}
+
+#[test]
+fn hosts_are_distinct_and_every_host_has_agents() {
+    for daemons in [2, 6, 9] {
+        let m = build(5, daemons, Scenario::Converged);
+        let names: std::collections::BTreeSet<&str> = m.hosts.iter().map(|h| h.hostname.as_str()).collect();
+        assert_eq!(names.len(), daemons as usize);
+        for (k, h) in m.hosts.iter().enumerate() {
+            assert_eq!(h.daemon_id, thrum_schemas::ids::daemon_id(&h.hostname));
+            assert!(m.agent_host.contains(&(k as u32)), "host {k} has agents");
+        }
+        for (a, agent) in m.plan.agents.iter().enumerate() {
+            assert_eq!(agent.hostname, m.hosts[m.agent_host[a] as usize].hostname);
+        }
+    }
+}
+
+#[test]
+fn a_mesh_is_a_pure_function_of_its_inputs() {
+    let (a, b) = (build(11, 4, Scenario::Lagging), build(11, 4, Scenario::Lagging));
+    assert_eq!(a.daemons, b.daemons);
+    assert_eq!(a.conflicts, b.conflicts);
+    assert_ne!(a.daemons, build(12, 4, Scenario::Lagging).daemons);
+}
+
+#[test]
+fn daemons_outside_the_bounds_are_refused() {
+    for daemons in [0, 1, mesh::MAX_DAEMONS + 1] {
+        let e = Mesh::new(1, Profile::small(), daemons, Scenario::Converged).unwrap_err();
+        assert!(matches!(e, MeshError::Daemons { daemons: d, .. } if d == daemons), "{e}");
+    }
+    // more daemons than agents (every host has at least one)
+    let agents = Profile::small().agents;
+    let e = Mesh::new(1, Profile::small(), agents + 1, Scenario::Converged).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "--daemons {}: a mesh has 2 to {} daemons, and no more than the profile's agents ({agents})",
+            agents + 1,
+            mesh::MAX_DAEMONS
+        )
+    );
+}
