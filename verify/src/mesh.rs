@@ -123,9 +123,11 @@ fn bad_spec(path: &Path, reason: impl Into<String>) -> InputError {
 pub fn read_spec(dir: &Path) -> Result<MeshSpec, InputError> {
     let p = dir.join("mesh.json");
     let bytes = thrum_io::regular::read_regular(&p).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound if !thrum_io::regular::exists_at_all(&p) => {
-            InputError::NotAFixture { path: dir.to_path_buf(), found: "a directory without mesh.json".into() }
-        }
+        std::io::ErrorKind::NotFound if !thrum_io::regular::exists_at_all(&p) => InputError::WrongKind {
+            path: dir.to_path_buf(),
+            found: "a directory without mesh.json".into(),
+            expected: "a mesh directory (mesh.json and daemon-K/)",
+        },
         _ => InputError::io(&p, e),
     })?;
     let spec: MeshSpec = serde_json::from_slice(&bytes).map_err(|e| bad_spec(&p, format!("not a mesh description: {e}")))?;
