@@ -209,7 +209,7 @@ pub fn verify_mesh(dir: &Path, opts: &MeshOptions) -> Result<Report, InputError>
         if tree.is_v5_layout() {
             return Err(InputError::V5Layout { path });
         }
-        let ropts = crate::Options { max_diffs: 0, limits: opts.limits.clone(), mode: Mode::Fixture, check_manifest: opts.check_manifest };
+        let ropts = crate::Options { max_diffs: 0, limits: opts.limits, mode: Mode::Fixture, check_manifest: opts.check_manifest };
         let mut own = Findings::new(0);
         let mut own_summary = BTreeMap::new();
         let (own_tables, v, _) = crate::verify::verify_into(&tree, &ropts, &mut own, &mut own_summary)?;
@@ -499,8 +499,7 @@ fn check_events(
         heads.push(next(i, &mut rows, &mut kinds)?);
     }
     let (mut distinct, mut held) = (0u64, vec![0u64; n]);
-    loop {
-        let Some(id) = heads.iter().flatten().map(|h| h.id.as_str()).min().map(str::to_owned) else { break };
+    while let Some(id) = heads.iter().flatten().map(|h| h.id.as_str()).min().map(str::to_owned) {
         distinct += 1;
         let holders: Vec<usize> = (0..n).filter(|&i| heads[i].as_ref().is_some_and(|h| h.id == id)).collect();
         let key = format!("event_id={id}");
