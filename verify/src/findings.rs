@@ -445,6 +445,26 @@ impl Findings {
     pub fn total(&self) -> usize {
         self.counts.values().sum()
     }
+    /// Adds every finding of `other` (those it kept, through `map`; those
+    /// it only counted, as counted and omitted here), leaving out the
+    /// kinds `keep` refuses.
+    pub fn absorb(&mut self, other: Findings, keep: impl Fn(Kind) -> bool, mut map: impl FnMut(Finding) -> Finding) {
+        let (list, counts, _) = other.into_parts();
+        let mut listed: BTreeMap<Kind, usize> = BTreeMap::new();
+        for f in list {
+            if keep(f.kind) {
+                *listed.entry(f.kind).or_default() += 1;
+                self.push(map(f));
+            }
+        }
+        for (k, n) in counts {
+            let rest = n - listed.get(&k).copied().unwrap_or(0);
+            if keep(k) && rest > 0 {
+                *self.counts.entry(k).or_default() += rest;
+                self.omitted += rest;
+            }
+        }
+    }
     /// The findings kept, the counts per kind and the number omitted.
     pub fn into_parts(self) -> (Vec<Finding>, BTreeMap<Kind, usize>, usize) {
         (self.list, self.counts, self.omitted)
@@ -492,5 +512,13 @@ mod tests {
         assert_eq!(f.errors(), 6);
         assert_eq!(f.total(), 7);
         assert_eq!(f.list()[1].message, "r1");
+        // absorbed: the kept ones pushed, the counted ones counted as omitted
+        let mut all = Findings::new(3);
+        all.absorb(f, |k| k != Kind::ThreadDropped, |x| Finding { message: format!("d: {}", x.message), ..x });
+        assert_eq!(all.count(Kind::RowExtra), 6);
+        assert_eq!(all.count(Kind::ThreadDropped), 0);
+        assert_eq!(all.list().iter().map(|x| x.message.as_str()).collect::<Vec<_>>(), vec!["d: r0", "d: r1", "d: other"]);
+        assert_eq!(all.omitted(), 3);
+        assert_eq!(all.errors(), 6);
     }
 }

@@ -210,16 +210,12 @@ pub fn verify_mesh(dir: &Path, opts: &MeshOptions) -> Result<Report, InputError>
             return Err(InputError::V5Layout { path });
         }
         let ropts = crate::Options { max_diffs: 0, limits: opts.limits, mode: Mode::Fixture, check_manifest: opts.check_manifest };
-        let mut own = Findings::new(0);
+        let mut own = Findings::new(opts.max_diffs);
         let mut own_summary = BTreeMap::new();
         let (own_tables, v, _) = crate::verify::verify_into(&tree, &ropts, &mut own, &mut own_summary)?;
         version = version.or(v);
         let errors = own.errors();
-        for f in own.into_parts().0 {
-            if !(sums && f.kind == Kind::ChecksumsAbsent) {
-                findings.push(prefixed(f, d));
-            }
-        }
+        findings.absorb(own, |k| !(sums && k == Kind::ChecksumsAbsent), |f| prefixed(f, d));
         for mut t in own_tables {
             t.table = format!("daemon-{}/{}", d.index, t.table);
             tables.push(t);
