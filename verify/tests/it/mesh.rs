@@ -315,3 +315,59 @@ fn unusable_meshes_are_input_errors() {
     assert_eq!(e.exit_code(), 2);
     assert!(e.to_string().contains("is not one directory name"), "{e}");
 }
+
+#[test]
+fn ids_and_peer_lists_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mesh = generate(tmp.path(), 13, 3, Scenario::Converged);
+    let trees = expand(&mesh);
+    // daemon 3's list of peers forgets daemon 1 and renames daemon 2
+    let peers_path = trees[2].join("var/peers.json");
+    let mut peers: Vec<Value> = serde_json::from_slice(&std::fs::read(&peers_path).unwrap()).unwrap();
+    let id1 = daemon_id(&mesh, 1);
+    peers.retain(|p| p["daemon_id"] != Value::from(id1.clone()));
+    peers[0]["name"] = Value::from("elsewhere");
+    std::fs::write(&peers_path, serde_json::to_string_pretty(&peers).unwrap()).unwrap();
+    let r = verify_mesh(&mesh, false);
+    agree(&r);
+    assert_eq!(errors(&r), vec![Kind::MeshPeersInvalid], "{}", r.render_text());
+    let msgs: Vec<&str> = r.of(Kind::MeshPeersInvalid).iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    assert!(msgs.iter().any(|m| m.starts_with("daemon-3: entry 1") && m.contains("name is not the peer's hostname")), "{msgs:?}");
+    assert!(msgs.iter().any(|m| m.starts_with("daemon-3: lists its peer daemon-1") && m.contains("0 times")), "{msgs:?}");
+    // a daemon id in mesh.json that is not its hostname's
+    let text = std::fs::read_to_string(mesh.join("mesh.json")).unwrap();
+    std::fs::write(mesh.join("mesh.json"), text.replace("\"hostname\": \"", "\"hostname\": \"x")).unwrap();
+    let r = verify_mesh(&mesh, false);
+    assert_eq!(r.count(Kind::MeshDaemonIdWrong), 3, "{}", r.render_text());
+}
+
+#[test]
+fn the_binary_agrees_with_the_library() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mesh = generate(tmp.path(), 21, 3, Scenario::Lagging);
+    let run = |args: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_verify")).args(args).output().unwrap();
+    let m = mesh.to_str().unwrap();
+    let o = run(&["mesh", "--json", m]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((json["command"].as_str(), json["consistent"].as_bool()), (Some("mesh"), Some(true)));
+    let text = run(&["mesh", m]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("result: CONSISTENT"));
+    // tampered: exit 1, text and JSON agree
+    let trees = expand(&mesh);
+    db(&trees[1]).execute("UPDATE sync_checkpoints SET sync_status = 'syncing'", []).unwrap();
+    let o = run(&["mesh", "--json", m]);
+    assert_eq!(o.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["consistent"], Value::Bool(false));
+    assert_eq!(json["finding_counts"]["mesh_checkpoint_invalid"], Value::from(2));
+    assert_eq!(run(&["mesh", m]).status.code(), Some(1));
+    // unusable: exit 2, one line naming the directory
+    let o = run(&["mesh", tmp.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.starts_with("verify: error: cannot verify the mesh") && err.contains("without mesh.json"), "{err}");
+    let help = run(&["mesh", "--help"]);
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Examples:"));
+}
