@@ -9,7 +9,9 @@
 //!   ([`TimelineEvent`], [`PlanEvent`]); [`render::line`] turns one into its
 //!   JSONL text;
 //! * [`rows`] yields every table's rows as catalogue cells in key order;
-//! * [`v5`] gives the same plan as the legacy (schema v5) daemon wrote it.
+//! * [`v5`] gives the same plan as the legacy (schema v5) daemon wrote it;
+//! * [`mesh`] spreads the plan over N daemons on N hosts that pull each
+//!   other's events (peer sync): what each daemon holds, in which order.
 //!
 //! Randomness comes from per-entity counter-based streams ([`rng`]), so
 //! generation can be split and parallelised without changing a byte.
@@ -17,13 +19,14 @@
 //! # Surface
 //!
 //! The plan, its entities, the profile and the timeline are re-exported
-//! here; the modules that build them are private. Five modules stay public
+//! here; the modules that build them are private. Six modules stay public
 //! because each is a family of functions whose names read with the module
 //! and would collide or mislead at the root: [`render`] (`render::line`,
 //! the JSONL renderer), [`rows`] (table rows for the database and Parquet
 //! sinks), [`v5`] (`v5::timeline`, `v5::line`: the legacy era), [`rng`]
 //! (`rng::Stream`, `rng::Kind`: the streams a sink draws its own values
-//! from) and [`text`] (`text::body`, `text::edited`: generated prose).
+//! from), [`text`] (`text::body`, `text::edited`: generated prose) and
+//! [`mesh`] (`mesh::Mesh`, `mesh::Scenario`: a mesh of syncing daemons).
 
 #![deny(missing_docs)]
 

@@ -170,6 +170,9 @@ pub struct Daemon {
     held: Vec<u64>,
     /// Sync state per peer, by daemon index (its own entry stays empty).
     pub peers: Vec<PeerSync>,
+    /// Every batch that brought events: (sequence of its first new event,
+    /// time of the pull), in sequence order.
+    pub batches: Vec<(u64, Micros)>,
 }
 
 impl Daemon {
@@ -177,6 +180,17 @@ impl Daemon {
     pub fn holds(&self, r: u32) -> bool {
         self.held.get(r as usize / 64).is_some_and(|w| w >> (r % 64) & 1 == 1)
     }
+    /// When the event with `sequence` arrived: its own time for an event
+    /// the daemon wrote itself (`own`), else the time of the pull that
+    /// brought it.
+    pub fn arrived_at(&self, sequence: u64, key_time: Micros, own: bool) -> Micros {
+        if own {
+            return key_time;
+        }
+        let i = self.batches.partition_point(|&(first, _)| first <= sequence);
+        i.checked_sub(1).map_or(key_time, |i| self.batches[i].1)
+    }
+
     fn hold(&mut self, r: u32) -> bool {
         let (w, b) = (r as usize / 64, r % 64);
         let new = self.held[w] >> b & 1 == 0;
@@ -585,7 +599,12 @@ impl Mesh {
         let n = self.n() as usize;
         let total = self.total_events() as usize;
         let mut ds: Vec<Daemon> = (0..n)
-            .map(|_| Daemon { arrivals: Vec::new(), held: vec![0; total.div_ceil(64)], peers: vec![PeerSync::default(); n] })
+            .map(|_| Daemon {
+                arrivals: Vec::new(),
+                held: vec![0; total.div_ceil(64)],
+                peers: vec![PeerSync::default(); n],
+                batches: Vec::new(),
+            })
             .collect();
         let p = &self.plan;
         let (o, f, m) = (p.others.len() as u32, p.fates.len() as u32, p.profile.messages as u32);
@@ -693,10 +712,14 @@ fn pull(ds: &mut [Daemon], pl: Pull, buf: &mut Vec<u32>) -> bool {
         buf.clear();
         buf.extend_from_slice(&ds[b].arrivals[start..end]);
         let d = &mut ds[a];
+        let first = d.arrivals.len() as u64 + 1;
         for &r in buf.iter() {
             if d.hold(r) {
                 d.arrivals.push(r);
             }
+        }
+        if d.arrivals.len() as u64 >= first {
+            d.batches.push((first, pl.at));
         }
         d.peers[b] = PeerSync { last_synced_sequence: end as u64, last_sync: Some(pl.at) };
         moved = true;

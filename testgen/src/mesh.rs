@@ -375,8 +375,10 @@ impl DaemonWriter<'_, '_> {
                     self.exec("INSERT INTO message_refs (message_id, ref_type, ref_value) VALUES (?1, ?2, ?3)", params![id, t, v])?;
                 }
                 // a read receipt exists where the reader's session runs,
-                // for a message that daemon holds
-                if let Some(r) = p.read(&m).filter(|r| mesh.session_is_local(r.session, self.d)) {
+                // for a message that daemon holds, read after it arrived
+                // (a read the plan places before is not made)
+                let arrived = mesh.daemons[self.d as usize].arrived_at(sequence, m.key.time, e.writer == self.d);
+                if let Some(r) = p.read(&m).filter(|r| mesh.session_is_local(r.session, self.d) && r.at >= arrived) {
                     self.exec(
                         "INSERT INTO message_reads (message_id, session_id, agent_id, read_at) VALUES (?1, ?2, ?3, ?4)",
                         params![id, p.sessions[r.session as usize].session_id, p.agents[r.agent as usize].agent_id, ts(r.at)],

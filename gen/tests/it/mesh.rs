@@ -24,6 +24,14 @@ fn every_daemon_holds_a_causally_closed_prefix_of_its_peers() {
                     let pos: HashMap<u32, usize> = d.arrivals.iter().enumerate().map(|(p, &r)| (r, p)).collect();
                     assert_eq!(pos.len(), d.arrivals.len(), "{what}: daemon {i} holds each event once");
                     assert!((0..total as u32).all(|r| d.holds(r) == pos.contains_key(&r)), "{what}: held set = arrivals");
+                    // arrival times never go back and never precede the event
+                    let mut last = i64::MIN;
+                    for (p, &r) in d.arrivals.iter().enumerate() {
+                        let e = m.event(r);
+                        let at = d.arrived_at(p as u64 + 1, e.key.time, e.writer == i as u32);
+                        assert!(at >= e.key.time && at >= last && at <= m.snapshot, "{what}: daemon {i} arrival {p}");
+                        last = at;
+                    }
                     for (&r, &p) in &pos {
                         if let Some(dep) = mesh::dependency(&m, r) {
                             assert!(pos.get(&dep).is_some_and(|&q| q < p), "{what}: daemon {i} holds {dep} before {r}");

@@ -366,6 +366,24 @@ fn local_only_state_stays_on_the_daemon_of_its_session() {
         assert!(h.count("SELECT count(*) FROM agents WHERE last_seen_at = ''") > 0, "remote agents keep ''");
         assert!(h.count("SELECT count(*) FROM agents WHERE last_seen_at != ''") > 0, "own agents have heartbeats");
     }
+    // a read comes after the message arrived on the reader's daemon
+    let m = thrum_gen::mesh::Mesh::new(42, Profile::small(), 3, Scenario::Converged).unwrap();
+    for (d, h) in held.iter().enumerate() {
+        let mut arrived = BTreeMap::new();
+        for (p, &r) in m.daemons[d].arrivals.iter().enumerate() {
+            let e = m.event(r);
+            if let thrum_gen::mesh::MeshEv::Plan(thrum_gen::PlanEvent::Create(msg)) = e.ev {
+                let at = m.daemons[d].arrived_at(p as u64 + 1, e.key.time, e.writer == d as u32);
+                arrived.insert(m.plan.message_id(&msg), thrum_schemas::time::rfc3339_nano(at));
+            }
+        }
+        let mut stmt = h.db.prepare("SELECT message_id, read_at FROM message_reads").unwrap();
+        let reads: Vec<(String, String)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(|r| r.unwrap()).collect();
+        let parse = |s: &str| thrum_schemas::time::parse_rfc3339(s).unwrap();
+        for (id, at) in reads {
+            assert!(parse(&at) >= parse(&arrived[&id]), "daemon {}: {id} read at {at}, arrived {}", h.index, arrived[&id]);
+        }
+    }
     // every session's local state is somewhere, exactly once
     let plan = thrum_gen::Plan::new(42, Profile::small()).unwrap();
     assert_eq!(totals[1], plan.subscriptions.len() as i64);
@@ -402,6 +420,37 @@ fn the_default_regeneration_writes_the_mesh_beside_the_fixture_and_replaces_both
     let o = run();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("mesh/"), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn a_gzip_mesh_names_its_archives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("gz");
+    let opts = MeshOptions { compression: testgen::Compression::Gzip, ..mesh_opts(out.clone(), 2, Scenario::Converged, 2) };
+    generate_mesh(&opts).unwrap();
+    let files = read_all(&out);
+    let mut names: Vec<&str> = files.keys().map(|k| k.as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "SHA256SUMS",
+            "daemon-1/manifest.json",
+            "daemon-1/thrum-fixture.tar.gz",
+            "daemon-2/manifest.json",
+            "daemon-2/thrum-fixture.tar.gz",
+            "mesh.json"
+        ]
+    );
+    let mesh: serde_json::Value = serde_json::from_slice(&files["mesh.json"]).unwrap();
+    assert_eq!(mesh["daemons"][1]["archive"], "daemon-2/thrum-fixture.tar.gz");
+    let manifest: serde_json::Value = serde_json::from_slice(&files["daemon-2/manifest.json"]).unwrap();
+    assert_eq!(manifest["archive"]["path"], "thrum-fixture.tar.gz");
+    assert_eq!(manifest["archive"]["sha256"], thrum_io::hash::sha256_hex(&files["daemon-2/thrum-fixture.tar.gz"]).as_str());
+    // the same trees as with zstd: the projection does not depend on the compression
+    let zst = make(tmp.path(), "zst", 2, Scenario::Converged, 1);
+    let z: serde_json::Value = serde_json::from_slice(&std::fs::read(zst.join("daemon-2/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["files"], z["files"]);
 }
 
 #[test]
