@@ -91,6 +91,8 @@ pub struct Streamed {
     pub rebuild: Option<Replay>,
     /// Per source: whether the file is out of time order.
     time_unsorted: Vec<bool>,
+    /// The origins of the events (`None`: events without one), sorted.
+    origins: Vec<Option<String>>,
 }
 
 /// Why an attempt stopped.
@@ -139,7 +141,7 @@ pub fn run(sources: Vec<Source>, mode: Mode, on_disk_above: u64, abort: &AtomicB
             let mut s = with_restarts(&sources, Order::Sequence, |in_memory| {
                 attempt_run(&sources, mode, Order::Sequence, in_memory, on_disk, abort)
             })?;
-            s.rebuild = Some(rebuild_replay(&sources, &s.time_unsorted, on_disk, abort)?);
+            s.rebuild = Some(rebuild_replay(&sources, &s.time_unsorted, &s.origins, on_disk, abort)?);
             s
         }
         other => other?,
@@ -149,43 +151,79 @@ pub fn run(sources: Vec<Source>, mode: Mode, on_disk_above: u64, abort: &AtomicB
 }
 
 /// The events replayed in time order (the daemon's rebuild) into a fresh
-/// database, nothing else checked; `time_unsorted` names the files to read
-/// whole and sort (the others are streamed).
-fn rebuild_replay(sources: &[Source], time_unsorted: &[bool], on_disk: bool, abort: &AtomicBool) -> Result<Replay, Stop> {
-    let attempt = |in_memory: &[bool]| -> Result<Replay, Stop> {
-        let (conn, dir) = fresh_replay_db(on_disk)?;
-        let (ids, creates) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
-        let cancel = AtomicBool::new(false);
-        let ctx = Shared {
-            sources,
-            // no checks of the lines (they were checked in arrival order)
-            mode: Mode::Migrated,
-            order: Order::Time,
-            hasher: &RandomState::new(),
-            names: &Names::default(),
-            cancel: &cancel,
-            abort,
-            ids: &ids,
-            creates: &creates,
-        };
-        let mut r = Replayer::new(conn).map_err(Stop::Replay)?;
-        // what the replay reports was reported by the replay in arrival order
-        let mut ignored = crate::findings::Findings::new(1);
-        let bar = crate::progress::Bar::counter("rebuild", "events replayed in rebuild order");
-        pipeline(&ctx, in_memory, |ev| {
-            bar.inc(1);
-            r.apply(&ev.event, &sources[ev.pos.file()].rel, ev.pos.line(), &mut ignored).map_err(Stop::Replay)
-        })?;
-        let mut rep = r.finish().map_err(Stop::Replay)?;
-        if let Some(d) = dir {
-            rep.keep_dir(d);
+/// database, nothing else checked. A file out of time order (`time_unsorted`;
+/// `events.jsonl`, where every origin's events arrive) is read as one
+/// stream per origin: a daemon writes its own events in time order and
+/// pulls keep that order, so each of those streams is in time order. Should
+/// one not be, the files out of time order are read whole and sorted.
+fn rebuild_replay(
+    sources: &[Source],
+    time_unsorted: &[bool],
+    origins: &[Option<String>],
+    on_disk: bool,
+    abort: &AtomicBool,
+) -> Result<Replay, Stop> {
+    let mut split: Vec<Source> = Vec::new();
+    let mut only: Vec<Option<Option<String>>> = Vec::new();
+    for (src, unsorted) in sources.iter().zip(time_unsorted) {
+        if *unsorted {
+            for o in origins {
+                split.push(src.clone());
+                only.push(Some(o.clone()));
+            }
+        } else {
+            split.push(src.clone());
+            only.push(None);
         }
-        Ok(rep)
-    };
-    match attempt(time_unsorted) {
-        Err(Stop::Unsorted) => attempt(&vec![true; sources.len()]),
+    }
+    match rebuild_attempt(&split, &only, &vec![false; split.len()], on_disk, abort) {
+        Err(Stop::Unsorted) => {}
+        other => return other,
+    }
+    match rebuild_attempt(sources, &[], time_unsorted, on_disk, abort) {
+        Err(Stop::Unsorted) => rebuild_attempt(sources, &[], &vec![true; sources.len()], on_disk, abort),
         other => other,
     }
+}
+
+/// One attempt of [`rebuild_replay`]: `only` filters the sources by origin,
+/// those with `in_memory` set are read whole and sorted.
+fn rebuild_attempt(
+    sources: &[Source],
+    only: &[Option<Option<String>>],
+    in_memory: &[bool],
+    on_disk: bool,
+    abort: &AtomicBool,
+) -> Result<Replay, Stop> {
+    let (conn, dir) = fresh_replay_db(on_disk)?;
+    let (ids, creates) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
+    let cancel = AtomicBool::new(false);
+    let ctx = Shared {
+        sources,
+        // no checks of the lines (they were checked in arrival order)
+        mode: Mode::Migrated,
+        order: Order::Time,
+        only,
+        hasher: &RandomState::new(),
+        names: &Names::default(),
+        cancel: &cancel,
+        abort,
+        ids: &ids,
+        creates: &creates,
+    };
+    let mut r = Replayer::new(conn).map_err(Stop::Replay)?;
+    // what the replay reports was reported by the replay in arrival order
+    let mut ignored = crate::findings::Findings::new(1);
+    let bar = crate::progress::Bar::counter("rebuild", "events replayed in rebuild order");
+    pipeline(&ctx, in_memory, |ev| {
+        bar.inc(1);
+        r.apply(&ev.event, &sources[ev.pos.file()].rel, ev.pos.line(), &mut ignored).map_err(Stop::Replay)
+    })?;
+    let mut rep = r.finish().map_err(Stop::Replay)?;
+    if let Some(d) = dir {
+        rep.keep_dir(d);
+    }
+    Ok(rep)
 }
 
 /// A fresh replay database: in memory, or in a temporary file when `on_disk`.
@@ -208,6 +246,7 @@ pub fn replay_order(sources: &[Source]) -> Result<Vec<Pos>, Stop> {
             sources,
             mode: Mode::Migrated,
             order: Order::Time,
+            only: &[],
             hasher: &RandomState::new(),
             names: &Names::default(),
             cancel: &no,
@@ -298,9 +337,11 @@ fn attempt_run(
     let names = Names::default();
     let cancel = AtomicBool::new(false);
     let (ids, creates) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
-    let ctx = Shared { sources, mode, order, hasher: &hasher, names: &names, cancel: &cancel, abort, ids: &ids, creates: &creates };
+    let ctx =
+        Shared { sources, mode, order, only: &[], hasher: &hasher, names: &names, cancel: &cancel, abort, ids: &ids, creates: &creates };
     let mut replay_findings_f = crate::findings::Findings::new(0);
     let mut seqs = Sequences { arrival: order == Order::Sequence, ..Sequences::default() };
+    let (mut origins, mut no_origin) = (HashSet::new(), false);
     let mut events = 0u64;
     let mut r = Replayer::new(conn).map_err(Stop::Replay)?;
     let bar = crate::progress::Bar::counter("replay", "events read and replayed");
@@ -309,6 +350,15 @@ fn attempt_run(
         bar.inc(1);
         if mode == Mode::Fixture {
             seqs.see(&ev.event, ev.pos, sources);
+        }
+        if order == Order::Sequence {
+            match ev.event.envelope.origin_daemon.as_deref() {
+                Some(o) if !origins.contains(o) => {
+                    origins.insert(o.to_owned());
+                }
+                Some(_) => {}
+                None => no_origin = true,
+            }
         }
         r.apply(&ev.event, &sources[ev.pos.file()].rel, ev.pos.line(), &mut replay_findings_f).map_err(Stop::Replay)
     })?;
@@ -328,6 +378,11 @@ fn attempt_run(
     files.extend(b.infos);
     let mut time_unsorted = a.time_unsorted;
     time_unsorted.extend(b.time_unsorted);
+    let mut origins: Vec<Option<String>> = origins.into_iter().map(Some).collect();
+    if no_origin {
+        origins.push(None);
+    }
+    origins.sort();
     let read_findings: Vec<Finding> = a.findings.into_iter().chain(b.findings).flatten().collect();
     let mut rec = a.rec;
     let other = b.rec;
@@ -423,6 +478,7 @@ fn attempt_run(
         order,
         rebuild: None,
         time_unsorted,
+        origins,
     })
 }
 
@@ -451,5 +507,50 @@ mod tests {
         assert_eq!(rows(&disk), rows(&mem));
         assert_eq!(rows(&disk).len(), 7);
         assert_eq!(disk.replay.applied, 50);
+    }
+
+    /// A daemon's `events.jsonl` with two origins interleaved as they
+    /// arrived (`(origin, second)` per line, in line order), and its source.
+    fn arrived(dir: &std::path::Path, lines: &[(&str, u32)]) -> Source {
+        let mut text = String::new();
+        for (i, (o, sec)) in lines.iter().enumerate() {
+            text.push_str(&format!(
+                "{{\"agent_id\":\"a\",\"event_id\":\"evt_{sec:03}\",\"kind\":\"agent\",\"module\":\"m\",\"origin_daemon\":\"{o}\",\"role\":\"r{sec}\",\"sequence\":{},\"timestamp\":\"2026-01-01T00:00:{sec:02}Z\",\"type\":\"agent.register\",\"v\":1}}\n",
+                i + 1
+            ));
+        }
+        let path = dir.join("events.jsonl");
+        std::fs::write(&path, text).unwrap();
+        Source { path, rel: ".thrum/events.jsonl".into(), shard: None }
+    }
+
+    #[test]
+    fn arrival_order_is_sequence_order_and_the_rebuild_streams_each_origin() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = ("d_aaaaaaaaaaaa", "d_bbbbbbbbbbbb");
+        // arrival: a1 a3 b2 a5 b4; each origin's events in time order
+        let src = arrived(dir.path(), &[(a, 1), (a, 3), (b, 2), (a, 5), (b, 4)]);
+        let no = AtomicBool::new(false);
+        let s = run(vec![src.clone()], Mode::Fixture, u64::MAX, &no).ok().unwrap();
+        assert_eq!(s.order, Order::Sequence);
+        assert_eq!(s.origins, vec![Some(a.to_string()), Some(b.to_string())]);
+        assert_eq!(s.time_unsorted, vec![true]);
+        let role = |r: &Replay| crate::value::query_all(&r.conn, "SELECT role FROM agents").unwrap()[0][0].as_str().unwrap().to_string();
+        // arrival order: the last to arrive wins; a rebuild: the latest in time
+        assert_eq!(role(&s.replay), "r4");
+        assert_eq!(role(s.rebuild.as_ref().unwrap()), "r5");
+        // the rebuild reads the file once per origin, streamed
+        let only = vec![Some(Some(a.to_string())), Some(Some(b.to_string()))];
+        let split = rebuild_attempt(&[src.clone(), src.clone()], &only, &[false, false], false, &no).ok().unwrap();
+        assert_eq!((role(&split), split.applied), ("r5".to_string(), 5));
+        // an origin whose own events are not in time order cannot be streamed
+        let src = arrived(dir.path(), &[(a, 3), (a, 1), (b, 2)]);
+        assert!(matches!(rebuild_attempt(&[src.clone(), src.clone()], &only, &[false, false], false, &no), Err(Stop::Unsorted)));
+        let s = run(vec![src], Mode::Fixture, u64::MAX, &no).ok().unwrap();
+        assert_eq!(role(s.rebuild.as_ref().unwrap()), "r3");
+        // one origin: time order, as before
+        let src = arrived(dir.path(), &[(a, 1), (a, 3)]);
+        let s = run(vec![src], Mode::Fixture, u64::MAX, &no).ok().unwrap();
+        assert_eq!((s.order, s.rebuild.is_none()), (Order::Time, true));
     }
 }

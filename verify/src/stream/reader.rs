@@ -139,6 +139,9 @@ impl FileState {
         if in_memory {
             let mut evs = Vec::new();
             while let Some((line, range, mut event)) = f.reader.next(&src.path)? {
+                if !rec.ctx.wanted(idx, &event) {
+                    continue;
+                }
                 let pos = position(src, idx, line)?;
                 rec.see_origin(&event)?;
                 f.see_time(&event);
@@ -158,7 +161,12 @@ impl FileState {
             return Ok(s.next());
         }
         let src = &rec.ctx.sources[self.idx];
-        let Some((line, range, mut event)) = self.reader.next(&src.path)? else { return Ok(None) };
+        let (line, range, mut event) = loop {
+            let Some((line, range, event)) = self.reader.next(&src.path)? else { return Ok(None) };
+            if rec.ctx.wanted(self.idx, &event) {
+                break (line, range, event);
+            }
+        };
         let pos = position(src, self.idx, line)?;
         rec.see_origin(&event)?;
         match rec.ctx.order {

@@ -149,6 +149,9 @@ pub(super) struct Shared<'a> {
     pub(super) sources: &'a [Source],
     pub(super) mode: Mode,
     pub(super) order: Order,
+    /// Per source: read only the events of this origin (`Some(None)`: of
+    /// none); empty or `None`: every event.
+    pub(super) only: &'a [Option<Option<String>>],
     pub(super) hasher: &'a RandomState,
     pub(super) names: &'a Names,
     /// Set when this attempt failed elsewhere.
@@ -172,6 +175,16 @@ pub(super) fn see_origin(first: &mut Option<String>, ev: &Event) -> Result<(), S
             Ok(())
         }
         _ => Ok(()),
+    }
+}
+
+impl Shared<'_> {
+    /// Whether source `idx` reads `ev` (see [`Shared::only`]).
+    pub(super) fn wanted(&self, idx: usize, ev: &Event) -> bool {
+        match self.only.get(idx) {
+            Some(Some(o)) => ev.envelope.origin_daemon.as_deref() == o.as_deref(),
+            _ => true,
+        }
     }
 }
 
