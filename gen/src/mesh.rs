@@ -20,6 +20,8 @@ use crate::render::{self, Scratch};
 use crate::rng::{Kind, Stream};
 use crate::timeline::{PlanEvent, Timeline, TimelineEvent};
 use crate::vocab::HOSTNAMES;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use thrum_schemas::events::types;
 use thrum_schemas::gojson::Obj;
 use thrum_schemas::ids;
@@ -225,6 +227,89 @@ struct Pull {
     at: Micros,
     puller: u32,
     peer: u32,
+}
+
+/// When pulls happen: every ordered pair once per [`PULL_EVERY`], at a
+/// moment drawn from `(seed, pair, period)`, before the window's end (the
+/// cut for daemon 1 of a lagging mesh).
+#[derive(Debug, Clone, Copy)]
+struct Schedule {
+    seed: u64,
+    w0: Micros,
+    w1: Micros,
+    cut: Micros,
+    n: u32,
+}
+
+impl Schedule {
+    /// The pull of `puller` from `peer` in period `k`.
+    fn at(&self, puller: u32, peer: u32, k: i64) -> Micros {
+        let pair = (puller * self.n + peer) as u64;
+        let mut r = Stream::sub(self.seed, Kind::Mesh, 100 + pair, k as u64);
+        self.w0 + k * PULL_EVERY + r.below((PULL_EVERY * 4 / 5 / TICK) as u64) as Micros * TICK
+    }
+
+    fn end(&self, puller: u32) -> Micros {
+        if puller == 0 {
+            self.cut
+        } else {
+            self.w1
+        }
+    }
+
+    /// The pulls at or after `from`, in time order, generated as they are
+    /// taken (memory: one pending pull per pair).
+    fn clock(&self, from: Micros) -> Clock {
+        let mut heap = BinaryHeap::new();
+        for a in 0..self.n {
+            for b in (0..self.n).filter(|&b| b != a) {
+                let mut k = if from <= self.w0 { 0 } else { (from - self.w0) / PULL_EVERY };
+                while self.at(a, b, k) < from {
+                    k += 1;
+                }
+                let at = self.at(a, b, k);
+                if at < self.end(a) {
+                    heap.push(Reverse((Pull { at, puller: a, peer: b }, k)));
+                }
+            }
+        }
+        Clock { schedule: *self, heap }
+    }
+}
+
+/// Pulls in time order (ties by puller, then peer).
+struct Clock {
+    schedule: Schedule,
+    heap: BinaryHeap<Reverse<(Pull, i64)>>,
+}
+
+impl Clock {
+    fn peek(&self) -> Option<Pull> {
+        self.heap.peek().map(|Reverse((p, _))| *p)
+    }
+
+    /// The next pull if it comes before `t`.
+    fn next_before(&mut self, t: Micros) -> Option<Pull> {
+        if self.peek()?.at < t {
+            self.next()
+        } else {
+            None
+        }
+    }
+}
+
+impl Iterator for Clock {
+    type Item = Pull;
+
+    fn next(&mut self) -> Option<Pull> {
+        let Reverse((p, k)) = self.heap.pop()?;
+        let s = &self.schedule;
+        let at = s.at(p.puller, p.peer, k + 1);
+        if at < s.end(p.puller) {
+            self.heap.push(Reverse((Pull { at, ..p }, k + 1)));
+        }
+        Some(p)
+    }
 }
 
 /// A simulated mesh of daemons.
@@ -449,53 +534,35 @@ impl Mesh {
         best
     }
 
-    /// Every pull before the window's end, in time order: each ordered
-    /// pair once per [`PULL_EVERY`], at a drawn moment. In a lagging mesh
-    /// daemon 1 pulls nothing from the cut on (the earlier of [`LAG`]
-    /// before the end and the last write of daemon 2).
-    fn schedule(&self) -> Vec<Pull> {
+    /// The pull schedule: each ordered pair once per [`PULL_EVERY`], at a
+    /// drawn moment, until the window's end. In a lagging mesh daemon 1
+    /// pulls nothing from the cut on (the earlier of [`LAG`] before the
+    /// end and the last write of daemon 2).
+    fn schedule(&self) -> Schedule {
         let p = &self.plan;
-        let (w0, w1) = (p.profile.window_start, p.snapshot);
+        let w1 = p.snapshot;
         let cut = match self.scenario {
             Scenario::Converged => w1,
             Scenario::Lagging => (w1 - LAG).min(self.last_write(1)),
         };
-        let n = self.n();
-        let mut pulls = Vec::new();
-        for a in 0..n {
-            let end = if a == 0 { cut } else { w1 };
-            for b in (0..n).filter(|&b| b != a) {
-                let pair = (a * n + b) as u64;
-                for k in 0i64.. {
-                    let mut r = Stream::sub(p.seed, Kind::Mesh, 100 + pair, k as u64);
-                    let at = w0 + k * PULL_EVERY + r.below((PULL_EVERY * 4 / 5 / TICK) as u64) as Micros * TICK;
-                    if at >= end {
-                        break;
-                    }
-                    pulls.push(Pull { at, puller: a, peer: b });
-                }
-            }
-        }
-        pulls.sort();
-        pulls
+        Schedule { seed: p.seed, w0: p.profile.window_start, w1, cut, n: self.n() }
     }
 
     /// A moment at or after `from` and before `until` with no pull in
     /// `[t, t + span]`: `t` is one second after a pull (or after `from`).
-    fn quiet(pulls: &[Pull], from: Micros, until: Micros, span: Micros) -> Option<Micros> {
-        let mut i = pulls.partition_point(|p| p.at < from);
+    fn quiet(schedule: &Schedule, from: Micros, until: Micros, span: Micros) -> Option<Micros> {
+        let mut clock = schedule.clock(from);
         let mut prev = from;
         loop {
-            let next = pulls.get(i).map_or(until, |p| p.at);
+            let next = clock.peek().map_or(until, |p| p.at);
             let t = prev + SEC;
             if t + span + SEC < next && t + span < until {
                 return Some(t);
             }
-            if i >= pulls.len() || next >= until {
+            if next >= until || clock.next().is_none() {
                 return None;
             }
             prev = next;
-            i += 1;
         }
     }
 
@@ -503,7 +570,7 @@ impl Mesh {
     /// host right after its own registration, and a group updated on two
     /// daemons in the same minute, each pair of events with no pull in
     /// between, so each writer applies its own first.
-    fn place_conflicts(&mut self, pulls: &[Pull]) -> Result<(), MeshError> {
+    fn place_conflicts(&mut self, pulls: &Schedule) -> Result<(), MeshError> {
         let seed = self.plan.seed;
         let n = self.n();
         let (w0, w1) = (self.plan.profile.window_start, self.plan.snapshot);
@@ -517,7 +584,7 @@ impl Mesh {
         for &a in &agents {
             let t_reg = self.plan.agents[a as usize].registered.time;
             // the next pull comes at least 3 s after the registration
-            let next = pulls[pulls.partition_point(|p| p.at < t_reg)..].first().map_or(w1, |p| p.at);
+            let next = pulls.clock(t_reg).peek().map_or(w1, |p| p.at);
             if next - t_reg > 3 * SEC {
                 let home = self.agent_host[a as usize];
                 let other = (home + 1 + r.below(n as u64 - 1) as u32) % n;
@@ -595,7 +662,7 @@ impl Mesh {
     /// the same instant cannot happen: pull times are whole ticks), then,
     /// for a converged mesh, rounds of pulls of every pair until nothing
     /// moves.
-    fn simulate(&mut self, pulls: &[Pull]) -> Result<(), MeshError> {
+    fn simulate(&mut self, pulls: &Schedule) -> Result<(), MeshError> {
         let n = self.n() as usize;
         let total = self.total_events() as usize;
         let mut ds: Vec<Daemon> = (0..n)
@@ -611,9 +678,11 @@ impl Mesh {
         let mut counters = (0u32, 0u32, 0u32);
         let mut tl = Timeline::new(p).peekable();
         let mut xi = 0;
-        let mut pi = 0;
+        let mut clock = pulls.clock(Micros::MIN);
+        let mut last_pull = p.snapshot;
         let mut buf = Vec::with_capacity(BATCH);
         let mut pulled = 0u64;
+        let mut last_write = p.snapshot;
         loop {
             let next_plan = tl.peek().map(|e| e.key);
             let next_extra = self.extras.get(xi).map(|x| x.key);
@@ -643,10 +712,11 @@ impl Mesh {
                 }
                 (Some(_), None) => break,
             };
-            while pi < pulls.len() && pulls[pi].at < key.time {
-                pull(&mut ds, pulls[pi], &mut buf);
+            last_write = last_write.max(key.time);
+            while let Some(pl) = clock.next_before(key.time) {
+                pull(&mut ds, pl, &mut buf);
+                last_pull = pl.at;
                 pulled += 1;
-                pi += 1;
             }
             if let Some(dep) = self.extra_dependency(r) {
                 // the writer of a group update holds the group
@@ -659,11 +729,14 @@ impl Mesh {
                 d.arrivals.push(r);
             }
         }
-        for &pl in &pulls[pi..] {
+        for pl in clock {
             pull(&mut ds, pl, &mut buf);
+            last_pull = pl.at;
             pulled += 1;
         }
-        let mut at = pulls.last().map_or(p.snapshot, |l| l.at).max(p.snapshot);
+        // the snapshot comes after every write (a plan may place a few
+        // events, such as members of a group created late, past its end)
+        let mut at = last_pull.max(last_write);
         if self.scenario == Scenario::Converged {
             loop {
                 let mut moved = false;

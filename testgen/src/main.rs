@@ -12,7 +12,8 @@ use thrum_gen::Profile;
 /// manifest and SHA256SUMS, plus the same data as a v5-era fixture.
 ///
 /// With no arguments it regenerates `fixtures/` (run it from the repository
-/// root). The same seed and options give identical bytes on any machine at
+/// root), with a mesh of three synced daemons in `fixtures/mesh/` (`testgen
+/// mesh`). The same seed and options give identical bytes on any machine at
 /// any --jobs. Exit codes: 0 success, 1 failure (I/O, database), 2 bad
 /// arguments (an --out that holds anything but a previous output included).
 #[derive(Debug, Parser)]

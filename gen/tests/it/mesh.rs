@@ -3,6 +3,7 @@
 //! never run ahead, converged daemons hold everything, lagging ones do not,
 //! and the mesh is a pure function of its inputs.
 
+use proptest::prelude::*;
 use std::collections::HashMap;
 use thrum_gen::mesh::{self, Mesh, MeshError, Scenario};
 use thrum_gen::render::Scratch;
@@ -12,58 +13,104 @@ fn build(seed: u64, daemons: u32, scenario: Scenario) -> Mesh {
     Mesh::new(seed, Profile::small(), daemons, scenario).expect("a mesh")
 }
 
+/// The invariants of any mesh: each daemon holds each event once, in an
+/// order where what an event depends on comes first, with arrival times
+/// that never go back; checkpoints never run ahead of the peer's log and
+/// everything of the peer up to them is held; converged daemons hold
+/// everything, and in a lagging mesh daemon 1 trails daemon 2.
+fn check_mesh(m: &Mesh, what: &str) {
+    let total = m.total_events() as usize;
+    let scenario = m.scenario;
+    for (i, d) in m.daemons.iter().enumerate() {
+        let pos: HashMap<u32, usize> = d.arrivals.iter().enumerate().map(|(p, &r)| (r, p)).collect();
+        assert_eq!(pos.len(), d.arrivals.len(), "{what}: daemon {i} holds each event once");
+        assert!((0..total as u32).all(|r| d.holds(r) == pos.contains_key(&r)), "{what}: held set = arrivals");
+        // arrival times never go back and never precede the event
+        let mut last = i64::MIN;
+        for (p, &r) in d.arrivals.iter().enumerate() {
+            let e = m.event(r);
+            let at = d.arrived_at(p as u64 + 1, e.key.time, e.writer == i as u32);
+            assert!(at >= e.key.time && at >= last && at <= m.snapshot, "{what}: daemon {i} arrival {p}");
+            last = at;
+        }
+        for (&r, &p) in &pos {
+            if let Some(dep) = mesh::dependency(m, r) {
+                assert!(pos.get(&dep).is_some_and(|&q| q < p), "{what}: daemon {i} holds {dep} before {r}");
+            }
+            let e = m.event(r);
+            assert!(m.daemons[e.writer as usize].holds(r), "{what}: the writer holds {r}");
+        }
+        for (k, peer) in d.peers.iter().enumerate() {
+            if k == i {
+                assert_eq!(*peer, mesh::PeerSync::default());
+                continue;
+            }
+            let log = &m.daemons[k].arrivals;
+            let c = peer.last_synced_sequence as usize;
+            assert!(c <= log.len(), "{what}: checkpoint {c} of daemon {i} not ahead of daemon {k}");
+            assert!(log[..c].iter().all(|&r| d.holds(r)), "{what}: daemon {i} holds daemon {k}'s log up to {c}");
+            if scenario == Scenario::Converged {
+                assert_eq!(c, log.len(), "{what}: converged checkpoint of {i} for {k}");
+            }
+        }
+        if scenario == Scenario::Converged {
+            assert_eq!(d.arrivals.len(), total, "{what}: daemon {i} holds everything");
+        }
+    }
+    if scenario == Scenario::Lagging {
+        let (d0, d1) = (&m.daemons[0], &m.daemons[1]);
+        assert!((d0.peers[1].last_synced_sequence as usize) < d1.arrivals.len(), "{what}: daemon 1 trails daemon 2");
+        assert!(d1.arrivals.iter().any(|&r| !d0.holds(r)), "{what}: daemon 1 misses some of daemon 2's events");
+    }
+    // every writer holds its own event of each declared conflict first
+    for c in &m.conflicts {
+        assert_eq!(c.event_ids.len(), 2);
+        assert_ne!(c.daemons[0], c.daemons[1], "{what}: {} written on two daemons", c.kind);
+    }
+}
+
 #[test]
 fn every_daemon_holds_a_causally_closed_prefix_of_its_peers() {
     for seed in [1, 7, 42] {
         for daemons in [2, 3, 5] {
             for scenario in [Scenario::Converged, Scenario::Lagging] {
                 let m = build(seed, daemons, scenario);
-                let total = m.total_events() as usize;
-                let what = format!("seed {seed}, {daemons} daemons, {scenario:?}");
-                for (i, d) in m.daemons.iter().enumerate() {
-                    let pos: HashMap<u32, usize> = d.arrivals.iter().enumerate().map(|(p, &r)| (r, p)).collect();
-                    assert_eq!(pos.len(), d.arrivals.len(), "{what}: daemon {i} holds each event once");
-                    assert!((0..total as u32).all(|r| d.holds(r) == pos.contains_key(&r)), "{what}: held set = arrivals");
-                    // arrival times never go back and never precede the event
-                    let mut last = i64::MIN;
-                    for (p, &r) in d.arrivals.iter().enumerate() {
-                        let e = m.event(r);
-                        let at = d.arrived_at(p as u64 + 1, e.key.time, e.writer == i as u32);
-                        assert!(at >= e.key.time && at >= last && at <= m.snapshot, "{what}: daemon {i} arrival {p}");
-                        last = at;
-                    }
-                    for (&r, &p) in &pos {
-                        if let Some(dep) = mesh::dependency(&m, r) {
-                            assert!(pos.get(&dep).is_some_and(|&q| q < p), "{what}: daemon {i} holds {dep} before {r}");
-                        }
-                        // its own events are the ones it wrote
-                        let e = m.event(r);
-                        assert!(m.daemons[e.writer as usize].holds(r), "{what}: the writer holds {r}");
-                    }
-                    for (k, peer) in d.peers.iter().enumerate() {
-                        if k == i {
-                            assert_eq!(*peer, mesh::PeerSync::default());
-                            continue;
-                        }
-                        let log = &m.daemons[k].arrivals;
-                        let c = peer.last_synced_sequence as usize;
-                        assert!(c <= log.len(), "{what}: checkpoint {c} of daemon {i} not ahead of daemon {k}");
-                        assert!(log[..c].iter().all(|&r| d.holds(r)), "{what}: daemon {i} holds daemon {k}'s log up to {c}");
-                        assert!(peer.last_sync.is_some(), "{what}: every pair pulled");
-                        if scenario == Scenario::Converged {
-                            assert_eq!(c, log.len(), "{what}: converged checkpoint of {i} for {k}");
-                        }
-                    }
-                    if scenario == Scenario::Converged {
-                        assert_eq!(d.arrivals.len(), total, "{what}: daemon {i} holds everything");
-                    }
-                }
-                if scenario == Scenario::Lagging {
-                    let (d0, d1) = (&m.daemons[0], &m.daemons[1]);
-                    assert!((d0.peers[1].last_synced_sequence as usize) < d1.arrivals.len(), "{what}: daemon 1 trails daemon 2");
-                    assert!(d1.arrivals.iter().any(|&r| !d0.holds(r)), "{what}: daemon 1 misses some of daemon 2's events");
-                }
+                check_mesh(&m, &format!("seed {seed}, {daemons} daemons, {scenario:?}"));
+                assert!(
+                    m.daemons.iter().enumerate().all(|(i, d)| d.peers.iter().enumerate().all(|(k, p)| k == i || p.last_sync.is_some())),
+                    "every pair pulled"
+                );
             }
+        }
+    }
+}
+
+/// A plan may place a few events past its window (members of a group
+/// created late): the mesh's last pulls and its snapshot come after them.
+#[test]
+fn events_past_the_window_arrive_before_the_snapshot() {
+    let profile = Profile { messages: 50, window_days: 1, ..Profile::small() };
+    let m = Mesh::new(4801231574067310159, profile, 2, Scenario::Converged).unwrap();
+    let last = m.plan.others.iter().map(|o| o.key.time).max().unwrap();
+    assert!(last > m.plan.snapshot, "this seed has an event past the window");
+    assert!(m.snapshot > last);
+    check_mesh(&m, "events past the window");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Over random seeds, sizes and daemon counts a mesh either builds
+    /// with every invariant or says why (too many daemons for the agents,
+    /// a plan that cannot be built, no quiet moment for a conflict).
+    #[test]
+    fn any_mesh_keeps_the_invariants(seed in any::<u64>(), daemons in 2u32..6, lagging in any::<bool>(), messages in 50u64..1500, days in 1u32..4) {
+        let scenario = if lagging { Scenario::Lagging } else { Scenario::Converged };
+        let profile = Profile { messages, window_days: days, ..Profile::small() };
+        match Mesh::new(seed, profile, daemons, scenario) {
+            Ok(m) => check_mesh(&m, &format!("seed {seed}, {daemons} daemons, {scenario:?}, {messages} messages, {days} days")),
+            Err(MeshError::Plan(_) | MeshError::Daemons { .. } | MeshError::NoRoomForConflict(_)) => {}
+            Err(e) => prop_assert!(false, "unexpected error {e}"),
         }
     }
 }
