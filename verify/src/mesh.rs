@@ -177,9 +177,10 @@ impl Daemon {
 /// A finding of one daemon's own verification, named as the daemon's.
 fn prefixed(mut f: Finding, d: &DaemonSpec) -> Finding {
     f.message = format!("daemon-{}: {}", d.index, f.message);
+    // paths inside the tree are relative to the directory holding `.thrum`;
+    // others (a manifest beside the archive) are shown as they were found
     if let Some(file) = f.file.take() {
-        let rel = Path::new(&file);
-        f.file = Some(if rel.is_absolute() { file } else { format!("{}/{file}", d.dir) });
+        f.file = Some(if file == ".thrum" || file.starts_with(".thrum/") { format!("{}/{file}", d.dir) } else { file });
     }
     f
 }

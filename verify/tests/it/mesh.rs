@@ -371,3 +371,40 @@ fn the_binary_agrees_with_the_library() {
     let help = run(&["mesh", "--help"]);
     assert!(String::from_utf8_lossy(&help.stdout).contains("Examples:"));
 }
+
+#[test]
+fn events_out_of_their_origin_order_or_never_pullable_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mesh = generate(tmp.path(), 17, 3, Scenario::Converged);
+    let trees = expand(&mesh);
+    // daemon 2's sync log says it received two of daemon 1's events the other way round
+    let c = db(&trees[1]);
+    let pair: Vec<(String, i64)> = c
+        .prepare("SELECT event_id, sequence FROM events WHERE origin_daemon = ?1 ORDER BY sequence LIMIT 2")
+        .unwrap()
+        .query_map([daemon_id(&mesh, 1)], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    c.execute("UPDATE events SET sequence = -1 WHERE event_id = ?1", [&pair[0].0]).unwrap();
+    c.execute("UPDATE events SET sequence = ?1 WHERE event_id = ?2", rusqlite::params![pair[0].1, pair[1].0]).unwrap();
+    c.execute("UPDATE events SET sequence = ?1 WHERE event_id = ?2", rusqlite::params![pair[1].1, pair[0].0]).unwrap();
+    drop(c);
+    // daemon 3 forgets it ever pulled anything
+    db(&trees[2]).execute("UPDATE sync_checkpoints SET last_synced_sequence = 0", []).unwrap();
+    let r = verify_mesh(&mesh, false);
+    agree(&r);
+    let e = errors(&r);
+    for k in [Kind::MeshOriginOrder, Kind::MeshEventUnexplained, Kind::MeshCheckpointInvalid, Kind::EventLogDiffers] {
+        assert!(e.contains(&k), "{k:?} not in {e:?}");
+    }
+    let order = r.of(Kind::MeshOriginOrder);
+    assert_eq!(order.len(), 1, "{order:?}");
+    assert!(order[0].message.contains("on daemon-2"), "{}", order[0].message);
+    assert_eq!(order[0].actual.as_deref(), Some(pair[1].0.as_str()));
+    assert!(r.of(Kind::MeshEventUnexplained).iter().all(|f| f.message.starts_with("daemon-3 holds this remote")));
+    assert!(r
+        .of(Kind::EventLogDiffers)
+        .iter()
+        .all(|f| f.message.starts_with("daemon-2: ") && f.file.as_deref().is_some_and(|p| p.starts_with("daemon-2/.thrum/"))));
+}
