@@ -95,6 +95,12 @@ kinds! {
     /// `thread.create` (the migration dropped `threads` at 11→12): a documented
     /// consequence of the migration, not a defect of the input.
     RebuildAbortsAfterMigration = "rebuild_aborts_after_migration", Warning;
+    /// A daemon holding events of more than one origin (docs/FORMAT.md 4b):
+    /// a row or value its database holds by arrival order (`sequence`) that a
+    /// rebuild in (`timestamp`, `event_id`) order would project otherwise
+    /// (an AUTOINCREMENT id, the winner of an `INSERT OR REPLACE` or of two
+    /// updates). Expected after peer sync, hence a warning.
+    RebuildOrderDiffers = "rebuild_order_differs", Warning;
     // --- projected tables ----------------------------------------------
     /// A row the replay produces is not in the database.
     RowMissing = "row_missing", Error;
@@ -171,6 +177,38 @@ kinds! {
     WalPresent = "wal_present", Error;
     /// A `-wal` file beside the database that is not a valid WAL (never applied; SQLite would ignore it).
     WalInvalid = "wal_invalid", Error;
+    // --- mesh (`verify mesh`) ---------------------------------------------
+    /// `mesh.json` describes something that cannot be checked (a conflict
+    /// naming an unknown table, column or daemon).
+    MeshSpecInvalid = "mesh_spec_invalid", Error;
+    /// A daemon's id in `mesh.json` is not derived from its hostname (docs/FORMAT.md section 3).
+    MeshDaemonIdWrong = "mesh_daemon_id_wrong", Error;
+    /// An event whose `origin_daemon` is no daemon of the mesh, or an
+    /// `agent.register` not written by the daemon of its `hostname`.
+    MeshOriginWrong = "mesh_origin_wrong", Error;
+    /// On a daemon, the events of an origin are not the first events of that
+    /// origin's own log in its order (pulls keep the peer's order).
+    MeshOriginOrder = "mesh_origin_order", Error;
+    /// An event id whose JSON differs between two daemons beyond `sequence`.
+    MeshEventDiffers = "mesh_event_differs", Error;
+    /// Converged: an event some daemon lacks.
+    MeshEventMissing = "mesh_event_missing", Error;
+    /// A daemon lacks an event its peer holds at or below the daemon's checkpoint for that peer.
+    MeshCheckpointGap = "mesh_checkpoint_gap", Error;
+    /// A checkpoint beyond the last sequence of its peer's log.
+    MeshCheckpointAhead = "mesh_checkpoint_ahead", Error;
+    /// A checkpoint row missing, for a daemon that is not a peer, not
+    /// `idle`, with an implausible time, or (converged) trailing its peer's log.
+    MeshCheckpointInvalid = "mesh_checkpoint_invalid", Error;
+    /// `var/peers.json` does not list exactly the other daemons (id, name, address, times).
+    MeshPeersInvalid = "mesh_peers_invalid", Error;
+    /// A remote event no peer held at or below the daemon's checkpoint for it (it could not have been pulled).
+    MeshEventUnexplained = "mesh_event_unexplained", Error;
+    /// Converged: a projected row or value that differs between daemons
+    /// beyond AUTOINCREMENT ids, heartbeat columns and the declared conflicts.
+    MeshRowsDiffer = "mesh_rows_differ", Error;
+    /// A declared conflict of `mesh.json`, with every daemon's values.
+    MeshConflict = "mesh_conflict", Info;
     // --- manifest and checksums -----------------------------------------
     /// No manifest beside the input (nothing to check).
     ManifestAbsent = "manifest_absent", Info;
@@ -407,6 +445,26 @@ impl Findings {
     pub fn total(&self) -> usize {
         self.counts.values().sum()
     }
+    /// Adds every finding of `other` (those it kept, through `map`; those
+    /// it only counted, as counted and omitted here), leaving out the
+    /// kinds `keep` refuses.
+    pub fn absorb(&mut self, other: Findings, keep: impl Fn(Kind) -> bool, mut map: impl FnMut(Finding) -> Finding) {
+        let (list, counts, _) = other.into_parts();
+        let mut listed: BTreeMap<Kind, usize> = BTreeMap::new();
+        for f in list {
+            if keep(f.kind) {
+                *listed.entry(f.kind).or_default() += 1;
+                self.push(map(f));
+            }
+        }
+        for (k, n) in counts {
+            let rest = n - listed.get(&k).copied().unwrap_or(0);
+            if keep(k) && rest > 0 {
+                *self.counts.entry(k).or_default() += rest;
+                self.omitted += rest;
+            }
+        }
+    }
     /// The findings kept, the counts per kind and the number omitted.
     pub fn into_parts(self) -> (Vec<Finding>, BTreeMap<Kind, usize>, usize) {
         (self.list, self.counts, self.omitted)
@@ -454,5 +512,13 @@ mod tests {
         assert_eq!(f.errors(), 6);
         assert_eq!(f.total(), 7);
         assert_eq!(f.list()[1].message, "r1");
+        // absorbed: the kept ones pushed, the counted ones counted as omitted
+        let mut all = Findings::new(3);
+        all.absorb(f, |k| k != Kind::ThreadDropped, |x| Finding { message: format!("d: {}", x.message), ..x });
+        assert_eq!(all.count(Kind::RowExtra), 6);
+        assert_eq!(all.count(Kind::ThreadDropped), 0);
+        assert_eq!(all.list().iter().map(|x| x.message.as_str()).collect::<Vec<_>>(), vec!["d: r0", "d: r1", "d: other"]);
+        assert_eq!(all.omitted(), 3);
+        assert_eq!(all.errors(), 6);
     }
 }

@@ -53,6 +53,8 @@ mod lines;
 #[doc(hidden)]
 pub mod manifest;
 #[doc(hidden)]
+pub mod mesh;
+#[doc(hidden)]
 pub mod migrate;
 #[doc(hidden)]
 pub mod parquet;
@@ -62,6 +64,8 @@ pub mod rebuild;
 #[doc(hidden)]
 pub mod replay;
 pub mod report;
+#[doc(hidden)]
+pub mod rowdiff;
 mod schema;
 #[doc(hidden)]
 pub mod stream;
@@ -76,6 +80,7 @@ pub use thrum_io::extract;
 pub use checks::Mode;
 pub use error::{ExtractError, InputError};
 pub use findings::{Finding, Kind, Severity};
+pub use mesh::{verify_mesh, MeshOptions};
 pub use migrate::{migrate_path, MigrateOptions};
 pub use report::Report;
 pub use verify::{verify_path, verify_tree, Options};

@@ -329,6 +329,14 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
     out
 }
 
+/// Checks `dir/SHA256SUMS` as for an archive named `must_list` (it must be
+/// listed; an absent file is `checksums_absent`); returns its path when it was read.
+pub fn check_sums_file(dir: &Path, must_list: &str, findings: &mut Findings) -> Option<PathBuf> {
+    let mut out = ManifestOutcome::default();
+    check_checksums(dir, Some(must_list), findings, &mut out, &mut Digests::default());
+    out.checksums
+}
+
 /// Checks `dir/SHA256SUMS` (if present): every line's file and digest, and
 /// for an archive input that `archive_name` is listed. For a directory input
 /// (`archive_name` = `None`) the file is optional and its paths are relative

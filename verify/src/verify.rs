@@ -343,7 +343,7 @@ fn verify_into_early(
             Err(Stop::Replay(e)) => {
                 return Err(InputError::Unreadable { path: tree.thrum.clone(), reason: format!("replay database failed: {e}") })
             }
-            Err(Stop::Unsorted | Stop::Cancelled) => {
+            Err(Stop::Unsorted | Stop::Cancelled | Stop::MultiOrigin) => {
                 return Err(InputError::Unreadable {
                     path: tree.thrum.clone(),
                     reason: "reading the event logs stopped unexpectedly".into(),
@@ -394,8 +394,25 @@ fn verify_into_early(
             findings.push(f);
         }
         let (files, events, rep) = (s.files, s.events as usize, s.replay);
-
-        if let Some(f) = crate::rebuild::report(rep.abort.as_ref(), &files, &tree.base)? {
+        // a daemon that pulled events: what a rebuild in time order projects
+        // otherwise, and where that rebuild (not the arrival order) stops
+        let rebuild_abort = match &s.rebuild {
+            Some(rb) => {
+                let n = rebuild_order_differs(&rep.conn, &rb.conn, findings).map_err(|e| InputError::Unreadable {
+                    path: tree.thrum.clone(),
+                    reason: format!("comparing the replays in arrival and rebuild order failed: {e}"),
+                })?;
+                summary.insert(
+                    "replay_order".into(),
+                    json!(format!(
+                        "sequence (arrival order: the events have more than one origin_daemon); a rebuild in (timestamp, event_id) order projects {n} value(s) otherwise"
+                    )),
+                );
+                rb.abort.as_ref()
+            }
+            None => rep.abort.as_ref(),
+        };
+        if let Some(f) = crate::rebuild::report(rebuild_abort, &files, &tree.base)? {
             findings.push(f);
         }
         let aux = aux
@@ -420,6 +437,39 @@ fn verify_into_early(
         drop(rep);
         Ok((tables, aux.version, t))
     })
+}
+
+/// `rebuild_order_differs` warnings: every difference between the replay in
+/// arrival order and the one in rebuild order; returns their number.
+pub fn rebuild_order_differs(arrival: &Connection, rebuild: &Connection, findings: &mut Findings) -> rusqlite::Result<usize> {
+    use crate::rowdiff::RowDiff;
+    let mut n = 0;
+    for t in thrum_schemas::catalogue::projected() {
+        crate::rowdiff::diff_table(t, arrival, rebuild, &[], &mut |d| {
+            n += 1;
+            let f = match d {
+                RowDiff::OnlyA { key, row, .. } => Finding::new(
+                    Kind::RebuildOrderDiffers,
+                    format!("row projected in arrival order that a rebuild in (timestamp, event_id) order does not produce: {row}"),
+                )
+                .key(key),
+                RowDiff::OnlyB { key, row, .. } => Finding::new(
+                    Kind::RebuildOrderDiffers,
+                    format!("row a rebuild in (timestamp, event_id) order produces that arrival order does not: {row}"),
+                )
+                .key(key),
+                RowDiff::Cell { key, column, a, b, .. } => Finding::new(
+                    Kind::RebuildOrderDiffers,
+                    "a rebuild in (timestamp, event_id) order projects another value (expected: arrival order, found: rebuild order)",
+                )
+                .key(key)
+                .column(column)
+                .values(a.to_string(), b.to_string()),
+            };
+            findings.push(f.table(t.name));
+        })?;
+    }
+    Ok(n)
 }
 
 struct AuxOutcome {

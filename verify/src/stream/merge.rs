@@ -16,6 +16,8 @@ pub(super) struct Produced {
     pub(super) infos: Vec<EventFile>,
     pub(super) findings: Vec<Vec<Finding>>,
     pub(super) rec: Records,
+    /// Per file of the producer: whether it is out of time order.
+    pub(super) time_unsorted: Vec<bool>,
 }
 
 pub(super) enum Msg {
@@ -24,8 +26,8 @@ pub(super) enum Msg {
 }
 
 /// `a` comes before `b` in replay order (ties to the earlier file).
-pub(super) fn before(a: &PlacedEvent, b: &PlacedEvent) -> bool {
-    match key_of(&a.event).cmp(&key_of(&b.event)) {
+pub(super) fn before(order: Order, a: &PlacedEvent, b: &PlacedEvent) -> bool {
+    match key_of(order, &a.event).cmp(&key_of(order, &b.event)) {
         std::cmp::Ordering::Equal => a.pos < b.pos,
         o => o.is_lt(),
     }
@@ -34,21 +36,22 @@ pub(super) fn before(a: &PlacedEvent, b: &PlacedEvent) -> bool {
 /// Reads files `range` (those with `in_memory` set whole, then sorted) and
 /// sends their events, merged in replay order, to `tx`.
 pub(super) fn produce(ctx: &Shared<'_>, range: std::ops::Range<usize>, in_memory: &[bool], tx: SyncSender<Msg>) -> Result<Produced, Stop> {
-    let mut rec = Recorder { ctx, cache: HashMap::new(), scratch: Vec::new(), rec: Records::default() };
+    let mut rec = Recorder { ctx, cache: HashMap::new(), scratch: Vec::new(), rec: Records::default(), origin: None };
+    let order = ctx.order;
     let mut files: Vec<FileState> = Vec::with_capacity(range.len());
     // each file's next event, the earliest in replay order on top
     let mut heap: BinaryHeap<Reverse<Next>> = BinaryHeap::with_capacity(range.len());
     for idx in range {
         let mut f = FileState::open(idx, in_memory[idx], &mut rec)?;
         if let Some(ev) = f.advance(&mut rec)? {
-            heap.push(Reverse(Next { ev, file: files.len() }));
+            heap.push(Reverse(Next { ev, file: files.len(), order }));
         }
         files.push(f);
     }
     let mut batch = Vec::with_capacity(BATCH);
-    while let Some(Reverse(Next { ev, file })) = heap.pop() {
+    while let Some(Reverse(Next { ev, file, .. })) = heap.pop() {
         if let Some(next) = files[file].advance(&mut rec)? {
-            heap.push(Reverse(Next { ev: next, file }));
+            heap.push(Reverse(Next { ev: next, file, order }));
         }
         batch.push(ev);
         if batch.len() == BATCH {
@@ -62,11 +65,12 @@ pub(super) fn produce(ctx: &Shared<'_>, range: std::ops::Range<usize>, in_memory
         tx.send(Msg::Batch(batch)).map_err(|_| Stop::Cancelled)?;
     }
     tx.send(Msg::End).map_err(|_| Stop::Cancelled)?;
+    let time_unsorted = files.iter().map(|f| f.time_unsorted).collect();
     let (infos, findings) = files.into_iter().map(|f| (f.reader.info, f.reader.findings)).unzip();
     let mut rec = rec.rec;
     flush(&mut rec.ids, ctx.ids);
     flush(&mut rec.creates, ctx.creates);
-    Ok(Produced { infos, findings, rec })
+    Ok(Produced { infos, findings, rec, time_unsorted })
 }
 
 /// A file's next event in the heap of [`produce`], ordered as the replay
@@ -76,11 +80,12 @@ pub(super) struct Next {
     ev: PlacedEvent,
     /// Index of the file in the producer's list.
     file: usize,
+    order: Order,
 }
 
 impl Ord for Next {
     fn cmp(&self, other: &Next) -> std::cmp::Ordering {
-        key_of(&self.ev.event).cmp(&key_of(&other.ev.event)).then(self.ev.pos.cmp(&other.ev.pos))
+        key_of(self.order, &self.ev.event).cmp(&key_of(self.order, &other.ev.event)).then(self.ev.pos.cmp(&other.ev.pos))
     }
 }
 

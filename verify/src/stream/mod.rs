@@ -20,6 +20,15 @@
 //! thread merges the two streams (ties to the first half), checks
 //! sequences, and applies each event to the replay database.
 //!
+//! A v13 fixture whose events have more than one `origin_daemon` is a
+//! daemon that pulled events from peers: its database follows arrival
+//! order, `sequence` (docs/FORMAT.md section 4b). The first reader to see a
+//! second origin stops the attempt ([`Stop::MultiOrigin`]), and the logs are
+//! replayed again in sequence order, the same way (each file is in sequence
+//! order as appended; a file that is not is read whole and sorted). The
+//! daemon's rebuild order is then replayed too, into a second database
+//! ([`Streamed::rebuild`]), to name what a rebuild would project otherwise.
+//!
 //! Findings are the same, in the same order, as reading every event into
 //! memory: per-line findings carry their event's position and are sorted by
 //! it at the end; what needs knowledge of other lines (duplicate ids, shard
@@ -46,7 +55,7 @@ mod sequences;
 
 use merge::*;
 use reader::*;
-pub use reader::{fetch, EventReader, PlacedEvent};
+pub use reader::{fetch, EventReader, Order, PlacedEvent};
 pub use records::{event_signature, row_signature, CreateRec, IdRec, Index, NO_NAME};
 use records::{Names, Shared};
 use sequences::*;
@@ -74,6 +83,16 @@ pub struct Streamed {
     pub replay_findings: Vec<Finding>,
     pub events: u64,
     pub index: Index,
+    /// The order of the replay: [`Order::Sequence`] when the events have
+    /// more than one origin.
+    pub order: Order,
+    /// With [`Order::Sequence`]: the replay in the daemon's rebuild order
+    /// (time order), into a second database.
+    pub rebuild: Option<Replay>,
+    /// Per source: whether the file is out of time order.
+    time_unsorted: Vec<bool>,
+    /// The origins of the events (`None`: events without one), sorted.
+    origins: Vec<Option<String>>,
 }
 
 /// Why an attempt stopped.
@@ -84,6 +103,9 @@ pub enum Stop {
     Replay(rusqlite::Error),
     /// The other side of the pipeline gave up.
     Cancelled,
+    /// A v13 fixture read in time order has events of a second origin: it
+    /// is replayed in sequence order instead.
+    MultiOrigin,
 }
 
 impl From<InputError> for Stop {
@@ -94,12 +116,12 @@ impl From<InputError> for Stop {
 
 /// Runs `attempt` with every file streamed; when a file turns out to be out
 /// of order, finds every such file and runs it again with those read whole.
-fn with_restarts<T>(sources: &[Source], mut attempt: impl FnMut(&[bool]) -> Result<T, Stop>) -> Result<T, Stop> {
+fn with_restarts<T>(sources: &[Source], order: Order, mut attempt: impl FnMut(&[bool]) -> Result<T, Stop>) -> Result<T, Stop> {
     match attempt(&vec![false; sources.len()]) {
         Err(Stop::Unsorted) => {}
         other => return other,
     }
-    match attempt(&unsorted_files(sources)?) {
+    match attempt(&unsorted_files(sources, order)?) {
         Err(Stop::Unsorted) => attempt(&vec![true; sources.len()]),
         other => other,
     }
@@ -112,20 +134,119 @@ fn with_restarts<T>(sources: &[Source], mut attempt: impl FnMut(&[bool]) -> Resu
 /// Setting `abort` stops it early (with `Stop::Cancelled`).
 pub fn run(sources: Vec<Source>, mode: Mode, on_disk_above: u64, abort: &AtomicBool) -> Result<Streamed, Stop> {
     let total: u64 = sources.iter().map(|s| std::fs::metadata(&s.path).map(|m| m.len()).unwrap_or(0)).sum();
-    let mut s = with_restarts(&sources, |in_memory| attempt_run(&sources, mode, in_memory, total > on_disk_above, abort))?;
+    let on_disk = total > on_disk_above;
+    let time = with_restarts(&sources, Order::Time, |in_memory| attempt_run(&sources, mode, Order::Time, in_memory, on_disk, abort));
+    let mut s = match time {
+        Err(Stop::MultiOrigin) => {
+            let mut s = with_restarts(&sources, Order::Sequence, |in_memory| {
+                attempt_run(&sources, mode, Order::Sequence, in_memory, on_disk, abort)
+            })?;
+            s.rebuild = Some(rebuild_replay(&sources, &s.time_unsorted, &s.origins, on_disk, abort)?);
+            s
+        }
+        other => other?,
+    };
     s.index.sources = sources;
     Ok(s)
 }
 
+/// The events replayed in time order (the daemon's rebuild) into a fresh
+/// database, nothing else checked. A file out of time order (`time_unsorted`;
+/// `events.jsonl`, where every origin's events arrive) is read as one
+/// stream per origin: a daemon writes its own events in time order and
+/// pulls keep that order, so each of those streams is in time order. Should
+/// one not be, the files out of time order are read whole and sorted.
+fn rebuild_replay(
+    sources: &[Source],
+    time_unsorted: &[bool],
+    origins: &[Option<String>],
+    on_disk: bool,
+    abort: &AtomicBool,
+) -> Result<Replay, Stop> {
+    let mut split: Vec<Source> = Vec::new();
+    let mut only: Vec<Option<Option<String>>> = Vec::new();
+    for (src, unsorted) in sources.iter().zip(time_unsorted) {
+        if *unsorted {
+            for o in origins {
+                split.push(src.clone());
+                only.push(Some(o.clone()));
+            }
+        } else {
+            split.push(src.clone());
+            only.push(None);
+        }
+    }
+    match rebuild_attempt(&split, &only, &vec![false; split.len()], on_disk, abort) {
+        Err(Stop::Unsorted) => {}
+        other => return other,
+    }
+    match rebuild_attempt(sources, &[], time_unsorted, on_disk, abort) {
+        Err(Stop::Unsorted) => rebuild_attempt(sources, &[], &vec![true; sources.len()], on_disk, abort),
+        other => other,
+    }
+}
+
+/// One attempt of [`rebuild_replay`]: `only` filters the sources by origin,
+/// those with `in_memory` set are read whole and sorted.
+fn rebuild_attempt(
+    sources: &[Source],
+    only: &[Option<Option<String>>],
+    in_memory: &[bool],
+    on_disk: bool,
+    abort: &AtomicBool,
+) -> Result<Replay, Stop> {
+    let (conn, dir) = fresh_replay_db(on_disk)?;
+    let (ids, creates) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
+    let cancel = AtomicBool::new(false);
+    let ctx = Shared {
+        sources,
+        // no checks of the lines (they were checked in arrival order)
+        mode: Mode::Migrated,
+        order: Order::Time,
+        only,
+        hasher: &RandomState::new(),
+        names: &Names::default(),
+        cancel: &cancel,
+        abort,
+        ids: &ids,
+        creates: &creates,
+    };
+    let mut r = Replayer::new(conn).map_err(Stop::Replay)?;
+    // what the replay reports was reported by the replay in arrival order
+    let mut ignored = crate::findings::Findings::new(1);
+    let bar = crate::progress::Bar::counter("rebuild", "events replayed in rebuild order");
+    pipeline(&ctx, in_memory, |ev| {
+        bar.inc(1);
+        r.apply(&ev.event, &sources[ev.pos.file()].rel, ev.pos.line(), &mut ignored).map_err(Stop::Replay)
+    })?;
+    let mut rep = r.finish().map_err(Stop::Replay)?;
+    if let Some(d) = dir {
+        rep.keep_dir(d);
+    }
+    Ok(rep)
+}
+
+/// A fresh replay database: in memory, or in a temporary file when `on_disk`.
+fn fresh_replay_db(on_disk: bool) -> Result<(rusqlite::Connection, Option<crate::cleanup::TempDir>), Stop> {
+    Ok(if on_disk {
+        let dir = crate::input::temp_dir("verify-replay-")?;
+        (replay::fresh_v13_on_disk(&dir.path().join("replay.db"), REPLAY_CACHE_BYTES).map_err(Stop::Replay)?, Some(dir))
+    } else {
+        (replay::fresh_v13_for_replay().map_err(Stop::Replay)?, None)
+    })
+}
+
 /// The positions of the events in the order [`run`] replays them.
 pub fn replay_order(sources: &[Source]) -> Result<Vec<Pos>, Stop> {
-    with_restarts(sources, |in_memory| {
+    with_restarts(sources, Order::Time, |in_memory| {
         let mut order = Vec::new();
         let (ids, creates) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
         let no = AtomicBool::new(false);
         let ctx = Shared {
             sources,
             mode: Mode::Migrated,
+            order: Order::Time,
+            only: &[],
             hasher: &RandomState::new(),
             names: &Names::default(),
             cancel: &no,
@@ -155,14 +276,20 @@ fn pipeline(
         let hb = s.spawn(|| produce(ctx, split..ctx.sources.len(), in_memory, tb));
         let merged = (|| -> Result<(), Stop> {
             let (mut a, mut b) = (Incoming::new(ra), Incoming::new(rb));
+            // a second origin across the two producers
+            let mut origin = None;
+            let see = ctx.mode == Mode::Fixture && ctx.order == Order::Time;
             loop {
                 let take_b = match (a.head()?, b.head()?) {
-                    (Some(x), Some(y)) => before(y, x),
+                    (Some(x), Some(y)) => before(ctx.order, y, x),
                     (None, Some(_)) => true,
                     (Some(_), None) => false,
                     (None, None) => return Ok(()),
                 };
                 let ev = if take_b { b.head.take() } else { a.head.take() }.expect("a head was seen");
+                if see {
+                    records::see_origin(&mut origin, &ev.event)?;
+                }
                 sink(ev)?;
             }
         })();
@@ -183,19 +310,26 @@ fn pipeline(
         // a producer's own reason first: the merge only sees it as a cancel
         (pa, pb, merged) => {
             let errs: Vec<Stop> = [pa.err(), pb.err(), merged.err()].into_iter().flatten().collect();
-            let i = errs.iter().position(|e| !matches!(e, Stop::Cancelled)).unwrap_or(0);
+            // a second origin first: the attempt is made again in sequence order anyway
+            let i = errs
+                .iter()
+                .position(|e| matches!(e, Stop::MultiOrigin))
+                .or_else(|| errs.iter().position(|e| !matches!(e, Stop::Cancelled)))
+                .unwrap_or(0);
             Err(errs.into_iter().nth(i).unwrap_or(Stop::Cancelled))
         }
     }
 }
 
-fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool, abort: &AtomicBool) -> Result<Streamed, Stop> {
-    let (conn, dir) = if on_disk {
-        let dir = crate::input::temp_dir("verify-replay-")?;
-        (replay::fresh_v13_on_disk(&dir.path().join("replay.db"), REPLAY_CACHE_BYTES).map_err(Stop::Replay)?, Some(dir))
-    } else {
-        (replay::fresh_v13_for_replay().map_err(Stop::Replay)?, None)
-    };
+fn attempt_run(
+    sources: &[Source],
+    mode: Mode,
+    order: Order,
+    in_memory: &[bool],
+    on_disk: bool,
+    abort: &AtomicBool,
+) -> Result<Streamed, Stop> {
+    let (conn, dir) = fresh_replay_db(on_disk)?;
     if mode == Mode::Migrated {
         replay::without_threads(&conn).map_err(Stop::Replay)?;
     }
@@ -203,9 +337,11 @@ fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool
     let names = Names::default();
     let cancel = AtomicBool::new(false);
     let (ids, creates) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
-    let ctx = Shared { sources, mode, hasher: &hasher, names: &names, cancel: &cancel, abort, ids: &ids, creates: &creates };
+    let ctx =
+        Shared { sources, mode, order, only: &[], hasher: &hasher, names: &names, cancel: &cancel, abort, ids: &ids, creates: &creates };
     let mut replay_findings_f = crate::findings::Findings::new(0);
-    let mut seqs = Sequences::default();
+    let mut seqs = Sequences { arrival: order == Order::Sequence, ..Sequences::default() };
+    let (mut origins, mut no_origin) = (HashSet::new(), false);
     let mut events = 0u64;
     let mut r = Replayer::new(conn).map_err(Stop::Replay)?;
     let bar = crate::progress::Bar::counter("replay", "events read and replayed");
@@ -214,6 +350,15 @@ fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool
         bar.inc(1);
         if mode == Mode::Fixture {
             seqs.see(&ev.event, ev.pos, sources);
+        }
+        if order == Order::Sequence {
+            match ev.event.envelope.origin_daemon.as_deref() {
+                Some(o) if !origins.contains(o) => {
+                    origins.insert(o.to_owned());
+                }
+                Some(_) => {}
+                None => no_origin = true,
+            }
         }
         r.apply(&ev.event, &sources[ev.pos.file()].rel, ev.pos.line(), &mut replay_findings_f).map_err(Stop::Replay)
     })?;
@@ -231,6 +376,13 @@ fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool
     };
     let mut files = a.infos;
     files.extend(b.infos);
+    let mut time_unsorted = a.time_unsorted;
+    time_unsorted.extend(b.time_unsorted);
+    let mut origins: Vec<Option<String>> = origins.into_iter().map(Some).collect();
+    if no_origin {
+        origins.push(None);
+    }
+    origins.sort();
     let read_findings: Vec<Finding> = a.findings.into_iter().chain(b.findings).flatten().collect();
     let mut rec = a.rec;
     let other = b.rec;
@@ -315,7 +467,19 @@ fn attempt_run(sources: &[Source], mode: Mode, in_memory: &[bool], on_disk: bool
     let mut noid = rec.noid;
     noid.sort_unstable();
     let index = Index { sources: Vec::new(), ids, noid, creates, names, hasher };
-    Ok(Streamed { files, read_findings, line_findings, replay: rep, replay_findings: replay_findings_f.into_parts().0, events, index })
+    Ok(Streamed {
+        files,
+        read_findings,
+        line_findings,
+        replay: rep,
+        replay_findings: replay_findings_f.into_parts().0,
+        events,
+        index,
+        order,
+        rebuild: None,
+        time_unsorted,
+        origins,
+    })
 }
 
 #[cfg(test)]
@@ -343,5 +507,50 @@ mod tests {
         assert_eq!(rows(&disk), rows(&mem));
         assert_eq!(rows(&disk).len(), 7);
         assert_eq!(disk.replay.applied, 50);
+    }
+
+    /// A daemon's `events.jsonl` with two origins interleaved as they
+    /// arrived (`(origin, second)` per line, in line order), and its source.
+    fn arrived(dir: &std::path::Path, lines: &[(&str, u32)]) -> Source {
+        let mut text = String::new();
+        for (i, (o, sec)) in lines.iter().enumerate() {
+            text.push_str(&format!(
+                "{{\"agent_id\":\"a\",\"event_id\":\"evt_{sec:03}\",\"kind\":\"agent\",\"module\":\"m\",\"origin_daemon\":\"{o}\",\"role\":\"r{sec}\",\"sequence\":{},\"timestamp\":\"2026-01-01T00:00:{sec:02}Z\",\"type\":\"agent.register\",\"v\":1}}\n",
+                i + 1
+            ));
+        }
+        let path = dir.join("events.jsonl");
+        std::fs::write(&path, text).unwrap();
+        Source { path, rel: ".thrum/events.jsonl".into(), shard: None }
+    }
+
+    #[test]
+    fn arrival_order_is_sequence_order_and_the_rebuild_streams_each_origin() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = ("d_aaaaaaaaaaaa", "d_bbbbbbbbbbbb");
+        // arrival: a1 a3 b2 a5 b4; each origin's events in time order
+        let src = arrived(dir.path(), &[(a, 1), (a, 3), (b, 2), (a, 5), (b, 4)]);
+        let no = AtomicBool::new(false);
+        let s = run(vec![src.clone()], Mode::Fixture, u64::MAX, &no).ok().unwrap();
+        assert_eq!(s.order, Order::Sequence);
+        assert_eq!(s.origins, vec![Some(a.to_string()), Some(b.to_string())]);
+        assert_eq!(s.time_unsorted, vec![true]);
+        let role = |r: &Replay| crate::value::query_all(&r.conn, "SELECT role FROM agents").unwrap()[0][0].as_str().unwrap().to_string();
+        // arrival order: the last to arrive wins; a rebuild: the latest in time
+        assert_eq!(role(&s.replay), "r4");
+        assert_eq!(role(s.rebuild.as_ref().unwrap()), "r5");
+        // the rebuild reads the file once per origin, streamed
+        let only = vec![Some(Some(a.to_string())), Some(Some(b.to_string()))];
+        let split = rebuild_attempt(&[src.clone(), src.clone()], &only, &[false, false], false, &no).ok().unwrap();
+        assert_eq!((role(&split), split.applied), ("r5".to_string(), 5));
+        // an origin whose own events are not in time order cannot be streamed
+        let src = arrived(dir.path(), &[(a, 3), (a, 1), (b, 2)]);
+        assert!(matches!(rebuild_attempt(&[src.clone(), src.clone()], &only, &[false, false], false, &no), Err(Stop::Unsorted)));
+        let s = run(vec![src], Mode::Fixture, u64::MAX, &no).ok().unwrap();
+        assert_eq!(role(s.rebuild.as_ref().unwrap()), "r3");
+        // one origin: time order, as before
+        let src = arrived(dir.path(), &[(a, 1), (a, 3)]);
+        let s = run(vec![src], Mode::Fixture, u64::MAX, &no).ok().unwrap();
+        assert_eq!((s.order, s.rebuild.is_none()), (Order::Time, true));
     }
 }

@@ -18,8 +18,38 @@ pub struct PlacedEvent {
     pub event: Event,
 }
 
-pub(super) fn key_of(e: &Event) -> (&[u8], &[u8]) {
+/// The order events are replayed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// (`timestamp`, `event_id`) as byte strings: the daemon's rebuild
+    /// (docs/FORMAT.md section 4), and the arrival order of a daemon whose
+    /// events all have one origin.
+    Time,
+    /// `sequence` (events without one last): the arrival order of a daemon
+    /// that holds events of more than one origin (section 4b).
+    Sequence,
+}
+
+/// The sort key of an event in an [`Order`] (keys of one order only are compared).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Key<'a> {
+    Time(&'a [u8], &'a [u8]),
+    /// (no sequence, sequence)
+    Seq(bool, i64),
+}
+
+pub(super) fn time_key(e: &Event) -> (&[u8], &[u8]) {
     (e.envelope.timestamp.as_bytes(), e.envelope.event_id.as_deref().unwrap_or("").as_bytes())
+}
+
+pub(super) fn key_of(order: Order, e: &Event) -> Key<'_> {
+    match order {
+        Order::Time => {
+            let (t, i) = time_key(e);
+            Key::Time(t, i)
+        }
+        Order::Sequence => Key::Seq(e.envelope.sequence.is_none(), e.envelope.sequence.unwrap_or(0)),
+    }
 }
 
 /// Reads the events of one file in line order, decoding each line as
@@ -85,23 +115,41 @@ pub(super) struct FileState {
     /// The file's reader; for a sorted file only its counts and findings are left.
     pub(super) reader: EventReader,
     pub(super) sorted: Option<std::vec::IntoIter<PlacedEvent>>,
-    /// Key of the last event streamed (to see that the file is in order).
+    /// Time key of the last event read (to see that the file is in time order).
     pub(super) last_ts: String,
     pub(super) last_id: String,
+    /// Sequence key of the last event streamed (in [`Order::Sequence`]).
+    pub(super) last_seq: (bool, i64),
+    /// An event of the file comes before the previous one in time order.
+    pub(super) time_unsorted: bool,
 }
 
 impl FileState {
     pub(super) fn open(idx: usize, in_memory: bool, rec: &mut Recorder<'_>) -> Result<FileState, Stop> {
         let src = &rec.ctx.sources[idx];
-        let mut f = FileState { idx, reader: EventReader::open(src)?, sorted: None, last_ts: String::new(), last_id: String::new() };
+        let mut f = FileState {
+            idx,
+            reader: EventReader::open(src)?,
+            sorted: None,
+            last_ts: String::new(),
+            last_id: String::new(),
+            last_seq: (false, i64::MIN),
+            time_unsorted: false,
+        };
         if in_memory {
             let mut evs = Vec::new();
             while let Some((line, range, mut event)) = f.reader.next(&src.path)? {
+                if !rec.ctx.wanted(idx, &event) {
+                    continue;
+                }
                 let pos = position(src, idx, line)?;
+                rec.see_origin(&event)?;
+                f.see_time(&event);
                 rec.record(pos, f.reader.text(range), &mut event);
                 evs.push(PlacedEvent { pos, event });
             }
-            evs.sort_by(|a, b| key_of(&a.event).cmp(&key_of(&b.event)));
+            let order = rec.ctx.order;
+            evs.sort_by(|a, b| key_of(order, &a.event).cmp(&key_of(order, &b.event)));
             f.sorted = Some(evs.into_iter());
         }
         Ok(f)
@@ -113,18 +161,42 @@ impl FileState {
             return Ok(s.next());
         }
         let src = &rec.ctx.sources[self.idx];
-        let Some((line, range, mut event)) = self.reader.next(&src.path)? else { return Ok(None) };
+        let (line, range, mut event) = loop {
+            let Some((line, range, event)) = self.reader.next(&src.path)? else { return Ok(None) };
+            if rec.ctx.wanted(self.idx, &event) {
+                break (line, range, event);
+            }
+        };
         let pos = position(src, self.idx, line)?;
-        let (ts, id) = key_of(&event);
-        if (ts, id) < (self.last_ts.as_bytes(), self.last_id.as_bytes()) {
-            return Err(Stop::Unsorted);
+        rec.see_origin(&event)?;
+        match rec.ctx.order {
+            Order::Time => {
+                if time_key(&event) < (self.last_ts.as_bytes(), self.last_id.as_bytes()) {
+                    return Err(Stop::Unsorted);
+                }
+            }
+            Order::Sequence => {
+                let Key::Seq(none, seq) = key_of(Order::Sequence, &event) else { return Err(Stop::Unsorted) };
+                if (none, seq) < self.last_seq {
+                    return Err(Stop::Unsorted);
+                }
+                self.last_seq = (none, seq);
+            }
+        }
+        self.see_time(&event);
+        rec.record(pos, self.reader.text(range), &mut event);
+        Ok(Some(PlacedEvent { pos, event }))
+    }
+
+    /// Notes the event's time key (whether the file is in time order).
+    fn see_time(&mut self, event: &Event) {
+        if time_key(event) < (self.last_ts.as_bytes(), self.last_id.as_bytes()) {
+            self.time_unsorted = true;
         }
         self.last_ts.clear();
         self.last_ts.push_str(&event.envelope.timestamp);
         self.last_id.clear();
         self.last_id.push_str(event.envelope.event_id.as_deref().unwrap_or(""));
-        rec.record(pos, self.reader.text(range), &mut event);
-        Ok(Some(PlacedEvent { pos, event }))
     }
 }
 
@@ -170,20 +242,30 @@ pub(super) fn fetch_ids(sources: &[Source], want: impl IntoIterator<Item = Pos>)
     fetch(sources, want, |_, e| e.envelope.event_id.unwrap_or_default())
 }
 
-/// Which files are not in replay order (every line decoded, nothing kept).
-pub(super) fn unsorted_files(sources: &[Source]) -> Result<Vec<bool>, InputError> {
+/// Which files are not in `order` (every line decoded, nothing kept).
+pub(super) fn unsorted_files(sources: &[Source], order: Order) -> Result<Vec<bool>, InputError> {
     let check = |src: &Source| -> Result<bool, InputError> {
         let mut r = EventReader::open(src)?;
         let (mut ts, mut id) = (Vec::new(), Vec::new());
+        let mut last_seq = (false, i64::MIN);
         while let Some((_, _, e)) = r.next(&src.path)? {
-            let k = key_of(&e);
-            if k < (ts.as_slice(), id.as_slice()) {
-                return Ok(true);
+            match key_of(order, &e) {
+                Key::Time(t, i) => {
+                    if (t, i) < (ts.as_slice(), id.as_slice()) {
+                        return Ok(true);
+                    }
+                    ts.clear();
+                    ts.extend_from_slice(t);
+                    id.clear();
+                    id.extend_from_slice(i);
+                }
+                Key::Seq(none, seq) => {
+                    if (none, seq) < last_seq {
+                        return Ok(true);
+                    }
+                    last_seq = (none, seq);
+                }
             }
-            ts.clear();
-            ts.extend_from_slice(k.0);
-            id.clear();
-            id.extend_from_slice(k.1);
         }
         Ok(false)
     };

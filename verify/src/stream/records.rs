@@ -1,6 +1,7 @@
 //! What the producers record about each event for the checks after the
 //! replay (see [`Index`]), and the keyed row signatures of the `events` table.
 
+use super::{Order, Stop};
 use crate::checks::{self, Mode};
 use crate::findings::Finding;
 use crate::index::{find, EventKey, MessageKey, Pos};
@@ -147,6 +148,10 @@ pub(super) struct Records {
 pub(super) struct Shared<'a> {
     pub(super) sources: &'a [Source],
     pub(super) mode: Mode,
+    pub(super) order: Order,
+    /// Per source: read only the events of this origin (`Some(None)`: of
+    /// none); empty or `None`: every event.
+    pub(super) only: &'a [Option<Option<String>>],
     pub(super) hasher: &'a RandomState,
     pub(super) names: &'a Names,
     /// Set when this attempt failed elsewhere.
@@ -158,6 +163,29 @@ pub(super) struct Shared<'a> {
     /// records into the other's at the end).
     pub(super) ids: &'a Mutex<Vec<IdRec>>,
     pub(super) creates: &'a Mutex<Vec<CreateRec>>,
+}
+
+/// [`Stop::MultiOrigin`] when `ev` has an `origin_daemon` other than the
+/// first one seen (kept in `first`).
+pub(super) fn see_origin(first: &mut Option<String>, ev: &Event) -> Result<(), Stop> {
+    match (ev.envelope.origin_daemon.as_deref().filter(|o| !o.is_empty()), first.as_deref()) {
+        (Some(o), Some(f)) if o != f => Err(Stop::MultiOrigin),
+        (Some(o), None) => {
+            *first = Some(o.to_owned());
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+impl Shared<'_> {
+    /// Whether source `idx` reads `ev` (see [`Shared::only`]).
+    pub(super) fn wanted(&self, idx: usize, ev: &Event) -> bool {
+        match self.only.get(idx) {
+            Some(Some(o)) => ev.envelope.origin_daemon.as_deref() == o.as_deref(),
+            _ => true,
+        }
+    }
 }
 
 /// Records a producer keeps before moving them to the shared lists.
@@ -173,9 +201,21 @@ pub(super) struct Recorder<'a> {
     pub(super) cache: HashMap<String, u32>,
     pub(super) scratch: Vec<(u8, Finding)>,
     pub(super) rec: Records,
+    /// The first `origin_daemon` seen (see [`Recorder::see_origin`]).
+    pub(super) origin: Option<String>,
 }
 
 impl Recorder<'_> {
+    /// In a v13 fixture read in time order: [`Stop::MultiOrigin`] at the
+    /// first event whose `origin_daemon` differs from the first one seen
+    /// (events without one do not count).
+    pub(super) fn see_origin(&mut self, ev: &Event) -> Result<(), Stop> {
+        if self.ctx.mode != Mode::Fixture || self.ctx.order != Order::Time {
+            return Ok(());
+        }
+        see_origin(&mut self.origin, ev)
+    }
+
     pub(super) fn record(&mut self, pos: Pos, text: &str, ev: &mut Event) {
         let src = &self.ctx.sources[pos.file()];
         let (rel, line, shard) = (src.rel.as_str(), pos.line(), src.shard.as_deref());

@@ -1,5 +1,13 @@
 //! The sequence checks (duplicates, order, gaps per daemon), as the events
 //! pass in replay order.
+//!
+//! A fixture whose events all have one origin numbers them with that
+//! daemon's counter: per origin, sequences increase in replay order and
+//! leave no gap. A daemon that also holds pulled events (more than one
+//! origin) numbers every event it holds with its own counter in arrival
+//! order (docs/FORMAT.md section 8): it is replayed in sequence order, its
+//! sequences together leave no gap, and each file lists its events in
+//! sequence order (lines are appended as events arrive).
 
 use crate::findings::{Finding, Kind};
 use crate::index::Pos;
@@ -20,7 +28,15 @@ pub(super) struct Sequences {
     /// Per daemon: the sequences seen, as runs of consecutive values.
     pub(super) runs: BTreeMap<String, Vec<(i64, i64)>>,
     pub(super) out: Vec<SeqFinding>,
+    /// Events of more than one origin, replayed in sequence order: the
+    /// checks are per file and over all events (see the module documentation).
+    pub(super) arrival: bool,
+    /// Per file (arrival order): the last line seen, its sequence and event id.
+    pub(super) file_last: HashMap<usize, (u64, i64, String)>,
 }
+
+/// The label of the one counter of a daemon holding events of several origins.
+pub(super) const ALL_ORIGINS: &str = "(every origin: this daemon's own counter)";
 
 pub(super) enum SeqFinding {
     Ready(Finding),
@@ -64,6 +80,14 @@ impl Sequences {
             Some(holder) => self.out.push(SeqFinding::Duplicate { seq, holder, at: p, event_id: id.to_owned() }),
             None => self.hold(seq, p),
         }
+        if self.arrival {
+            self.see_in_file(seq, id, p, sources);
+            match self.runs.get_mut(ALL_ORIGINS) {
+                Some(r) => add_to_runs(r, seq),
+                None => add_to_runs(self.runs.entry(ALL_ORIGINS.to_owned()).or_default(), seq),
+            }
+            return;
+        }
         match self.last.get_mut(daemon) {
             Some((prev, oid, op)) => {
                 if seq <= *prev {
@@ -94,6 +118,34 @@ impl Sequences {
         match self.runs.get_mut(daemon) {
             Some(r) => add_to_runs(r, seq),
             None => add_to_runs(self.runs.entry(daemon.to_owned()).or_default(), seq),
+        }
+    }
+
+    /// Arrival order: events come in sequence order, so a file's lines must
+    /// come in line order; an event on a line before one already seen has a
+    /// higher sequence than that later line.
+    fn see_in_file(&mut self, seq: i64, id: &str, p: Pos, sources: &[Source]) {
+        let file = p.file();
+        match self.file_last.get_mut(&file) {
+            Some((line, lseq, lid)) if p.line() < *line => {
+                self.out.push(SeqFinding::Ready(
+                    Finding::new(
+                        Kind::SequenceOrder,
+                        format!(
+                            "the file is not in sequence (append) order: line {} has sequence {seq}, above the sequence {lseq} of the later line {line} ({lid})",
+                            p.line(),
+                            line = *line
+                        ),
+                    )
+                    .key(format!("event_id={id}"))
+                    .values(format!("< {lseq}"), seq.to_string())
+                    .at(sources[file].rel.clone(), p.line()),
+                ));
+            }
+            Some(last) => *last = (p.line(), seq, id.to_owned()),
+            None => {
+                self.file_last.insert(file, (p.line(), seq, id.to_owned()));
+            }
         }
     }
 
@@ -161,11 +213,16 @@ pub(crate) fn gaps(daemon: &str, mut runs: Vec<(i64, i64)>, out: &mut Vec<Findin
     for (a, b) in merged {
         if a > expect {
             let range = if a - 1 == expect { expect.to_string() } else { format!("{expect}..={}", a - 1) };
-            out.push(
+            let f = if daemon == ALL_ORIGINS {
+                Finding::new(
+                    Kind::SequenceGap,
+                    format!("sequence {range} missing from the JSONL (an event was lost; the daemon numbers the events of every origin it holds)"),
+                )
+            } else {
                 Finding::new(Kind::SequenceGap, format!("daemon {daemon}: sequence {range} missing from the JSONL (an event was lost)"))
                     .key(format!("origin_daemon={daemon}"))
-                    .values(range.clone(), "absent"),
-            );
+            };
+            out.push(f.values(range.clone(), "absent"));
         }
         match b.checked_add(1) {
             Some(next) => expect = expect.max(next),

@@ -16,6 +16,7 @@ mod checked_in;
 mod honest;
 mod hostile;
 mod interrupt;
+mod mesh;
 mod migrate;
 mod no_panic;
 mod rebuild;

@@ -192,6 +192,7 @@ fn streamed_from(bytes: &[u8], mode: Mode) -> (tempfile::TempDir, Result<verify:
         verify::stream::Stop::Replay(e) => format!("replay database: {e}"),
         verify::stream::Stop::Unsorted => "unsorted".into(),
         verify::stream::Stop::Cancelled => "cancelled".into(),
+        verify::stream::Stop::MultiOrigin => "multi-origin".into(),
     });
     (dir, r)
 }

@@ -62,6 +62,9 @@ pub struct Loaded {
     /// as byte strings, ties keeping file order (events.jsonl first, then the
     /// shards by file name, each in line order).
     pub order: Vec<usize>,
+    /// The events have more than one origin: `order` is by sequence
+    /// (events without one last), ties keeping file order.
+    pub arrival: bool,
 }
 
 impl Loaded {
@@ -127,6 +130,25 @@ pub fn sort(loaded: &mut Loaded) {
     loaded.order = order;
 }
 
+/// A v13 fixture whose events have more than one `origin_daemon`: the
+/// replay order becomes sequence order (a stable sort, events without a
+/// sequence last).
+pub fn sort_arrival(loaded: &mut Loaded) {
+    let origins: HashSet<&str> =
+        loaded.events.iter().filter_map(|e| e.event.envelope.origin_daemon.as_deref()).filter(|o| !o.is_empty()).collect();
+    if origins.len() < 2 {
+        return;
+    }
+    let mut order: Vec<usize> = (0..loaded.events.len()).collect();
+    let ev = &loaded.events;
+    order.sort_by_key(|&i| {
+        let s = ev[i].event.envelope.sequence;
+        (s.is_none(), s.unwrap_or(0))
+    });
+    loaded.order = order;
+    loaded.arrival = true;
+}
+
 /// Replays every loaded event, in replay order, into a fresh database
 /// (shaped like a migrated one, without `threads`, when `migrated`).
 pub fn replay_as(loaded: &Loaded, migrated: bool, findings: &mut Findings) -> rusqlite::Result<Replay> {
@@ -188,6 +210,9 @@ pub fn check_lines(loaded: &Loaded, mode: Mode, findings: &mut Findings) {
 }
 
 fn check_sequences(loaded: &Loaded, findings: &mut Findings) {
+    if loaded.arrival {
+        return check_sequences_arrival(loaded, findings);
+    }
     let mut by_seq: HashMap<i64, usize> = HashMap::new();
     let mut last: HashMap<&str, (i64, usize)> = HashMap::new();
     let mut per_daemon: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
@@ -250,6 +275,77 @@ fn check_sequences(loaded: &Loaded, findings: &mut Findings) {
                 Some(next) => expect = expect.max(next),
                 None => break,
             }
+        }
+    }
+}
+
+/// The sequences of a daemon holding events of several origins: one
+/// counter for all of them (no duplicate, no gap), and each file in
+/// sequence order.
+fn check_sequences_arrival(loaded: &Loaded, findings: &mut Findings) {
+    let mut by_seq: HashMap<i64, usize> = HashMap::new();
+    let mut file_last: HashMap<usize, usize> = HashMap::new();
+    let mut all: Vec<i64> = Vec::new();
+    for &i in &loaded.order {
+        let e = &loaded.events[i];
+        let Some(seq) = e.event.envelope.sequence else { continue };
+        let key = || format!("event_id={}", e.event_id());
+        if let Some(&j) = by_seq.get(&seq) {
+            let o = &loaded.events[j];
+            findings.push(
+                loaded.at(
+                    e,
+                    Finding::new(
+                        Kind::SequenceDuplicate,
+                        format!("sequence {seq} already used by {} at {}:{}", o.event_id(), loaded.file_of(o), o.line),
+                    )
+                    .key(key()),
+                ),
+            );
+        } else {
+            by_seq.insert(seq, i);
+        }
+        match file_last.get(&e.file).map(|&j| &loaded.events[j]) {
+            Some(l) if e.line < l.line => {
+                let lseq = l.event.envelope.sequence.unwrap_or(0);
+                findings.push(loaded.at(
+                    e,
+                    Finding::new(
+                        Kind::SequenceOrder,
+                        format!(
+                            "the file is not in sequence (append) order: line {} has sequence {seq}, above the sequence {lseq} of the later line {} ({})",
+                            e.line,
+                            l.line,
+                            l.event_id()
+                        ),
+                    )
+                    .key(key())
+                    .values(format!("< {lseq}"), seq.to_string()),
+                ));
+            }
+            _ => {
+                file_last.insert(e.file, i);
+            }
+        }
+        all.push(seq);
+    }
+    all.sort_unstable();
+    all.dedup();
+    let mut expect = 1i64;
+    for s in all {
+        if s > expect {
+            let range = if s - 1 == expect { expect.to_string() } else { format!("{expect}..={}", s - 1) };
+            findings.push(
+                Finding::new(
+                    Kind::SequenceGap,
+                    format!("sequence {range} missing from the JSONL (an event was lost; the daemon numbers the events of every origin it holds)"),
+                )
+                .values(range.clone(), "absent"),
+            );
+        }
+        match s.checked_add(1) {
+            Some(next) => expect = expect.max(next),
+            None => break,
         }
     }
 }
@@ -482,7 +578,10 @@ fn verify_into(
     let manifest = opts.check_manifest.then(|| verify::manifest::check(tree, &db, version, &mut aux));
 
     verify::checks::check_layout(tree, findings);
-    let loaded = load(tree, findings)?;
+    let mut loaded = load(tree, findings)?;
+    if opts.mode == Mode::Fixture {
+        sort_arrival(&mut loaded);
+    }
     let mut lines_f = Findings::new(0);
     check_lines(&loaded, opts.mode, &mut lines_f);
     let mut main_f = Findings::new(0);
@@ -507,7 +606,28 @@ fn verify_into(
             findings.push(f);
         }
     }
-    if let Some(f) = verify::rebuild::report(rep.abort.as_ref(), &loaded.files, &tree.base)? {
+    // arrival order: the rebuild's own replay in time order
+    let rebuild = if loaded.arrival {
+        let mut timed = loaded.clone();
+        sort(&mut timed);
+        let rb = replay_as(&timed, false, &mut Findings::new(1)).map_err(|e| unreadable(tree, format!("replay database failed: {e}")))?;
+        let n = verify::verify::rebuild_order_differs(&rep.conn, &rb.conn, findings)
+            .map_err(|e| unreadable(tree, format!("comparing the replays failed: {e}")))?;
+        summary.insert(
+            "replay_order".into(),
+            json!(format!(
+                "sequence (arrival order: the events have more than one origin_daemon); a rebuild in (timestamp, event_id) order projects {n} value(s) otherwise"
+            )),
+        );
+        Some(rb)
+    } else {
+        None
+    };
+    let abort = match &rebuild {
+        Some(rb) => rb.abort.as_ref(),
+        None => rep.abort.as_ref(),
+    };
+    if let Some(f) = verify::rebuild::report(abort, &loaded.files, &tree.base)? {
         findings.push(f);
     }
     for f in aux.into_parts().0 {

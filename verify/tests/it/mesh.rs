@@ -1,0 +1,410 @@
+//! Meshes of daemons generated with `testgen mesh`: each daemon replays in
+//! arrival order (and names what a rebuild would project otherwise), `verify
+//! mesh` proves the mesh over several seeds and scenarios, and names each
+//! tampering by its kind.
+
+use rusqlite::Connection;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use thrum_gen::mesh::Scenario;
+use verify::findings::{Kind, Severity};
+use verify::{MeshOptions, Report};
+
+/// A mesh of `daemons` daemons at the small profile in `dir/mesh`.
+fn generate(dir: &Path, seed: u64, daemons: u32, scenario: Scenario) -> PathBuf {
+    let out = dir.join("mesh");
+    let mut o = testgen::mesh::MeshOptions::new(&out);
+    o.seed = seed;
+    o.daemons = daemons;
+    o.scenario = scenario;
+    o.profile = thrum_gen::Profile::small();
+    testgen::mesh::generate_mesh(&o).unwrap();
+    out
+}
+
+fn spec(mesh: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(mesh.join("mesh.json")).unwrap()).unwrap()
+}
+
+fn verify_mesh(mesh: &Path, check_manifest: bool) -> Report {
+    verify::verify_mesh(mesh, &MeshOptions { max_diffs: 0, check_manifest, ..MeshOptions::default() }).unwrap()
+}
+
+/// The kinds of error severity a report counts.
+fn errors(r: &Report) -> Vec<Kind> {
+    let mut out: Vec<Kind> =
+        r.finding_counts.keys().filter_map(|k| Kind::from_name(k)).filter(|k| k.severity() == Severity::Error).collect();
+    out.sort();
+    out
+}
+
+/// The text report, the JSON report and the exit code say the same.
+fn agree(r: &Report) {
+    let v = r.verdict();
+    let json: Value = serde_json::from_str(&r.to_json()).unwrap();
+    assert_eq!(json["consistent"], Value::Bool(v.consistent));
+    assert_eq!(json["exit_code"], Value::from(v.exit_code));
+    assert!(r.render_text().contains(&v.result_line()), "{}", r.render_text());
+}
+
+/// Expands every daemon's archive into `daemon-K/.thrum` (which `verify
+/// mesh` then reads instead of the archive).
+fn expand(mesh: &Path) -> Vec<PathBuf> {
+    let n = spec(mesh)["daemons"].as_array().unwrap().len();
+    (1..=n)
+        .map(|k| {
+            let d = mesh.join(format!("daemon-{k}"));
+            verify::input::unpack(&d.join("thrum-fixture.tar.zst"), &d, &verify::extract::Limits::default()).unwrap();
+            d.join(".thrum")
+        })
+        .collect()
+}
+
+fn db(thrum: &Path) -> Connection {
+    Connection::open(thrum.join("var/messages.db")).unwrap()
+}
+
+fn daemon_id(mesh: &Path, k: usize) -> String {
+    spec(mesh)["daemons"][k - 1]["daemon_id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn meshes_of_both_scenarios_verify_over_seeds() {
+    for (i, seed) in [1u64, 7, 42, 1234].into_iter().enumerate() {
+        for scenario in [Scenario::Converged, Scenario::Lagging] {
+            let tmp = tempfile::tempdir().unwrap();
+            let daemons = 2 + (i as u32 % 3);
+            let mesh = generate(tmp.path(), seed, daemons, scenario);
+            let r = verify_mesh(&mesh, true);
+            agree(&r);
+            assert_eq!(errors(&r), vec![], "seed {seed} {scenario:?}: {}", r.render_text());
+            assert!(r.verdict().consistent);
+            let conflicts = spec(&mesh)["conflicts"].as_array().unwrap().len();
+            assert_eq!(r.count(Kind::MeshConflict), conflicts, "seed {seed}");
+            assert_eq!(r.count(Kind::ChecksumsAbsent), 0, "DIR/SHA256SUMS covers the daemons");
+            assert!(r.summary["events"].as_str().unwrap().contains("held per daemon"));
+            // every daemon on its own: replayed in arrival order
+            for k in 1..=daemons as usize {
+                let one = verify::verify_path(&mesh.join(format!("daemon-{k}")), &verify::Options::default()).unwrap();
+                assert!(one.verdict().consistent, "seed {seed} daemon {k}: {}", one.render_text());
+                assert!(one.summary["replay_order"].as_str().unwrap().starts_with("sequence (arrival order"));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_rebuild_in_time_order_is_reported_as_warnings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mesh = generate(tmp.path(), 7, 3, Scenario::Converged);
+    // the declared group update conflict: its winner depends on arrival order
+    let conflict = spec(&mesh)["conflicts"].as_array().unwrap().iter().find(|c| c["kind"] == "group_update").cloned().unwrap();
+    let group = conflict["key"][0].as_str().unwrap().to_string();
+    let mut warned = 0;
+    for k in 1..=3 {
+        let r = verify::verify_path(&mesh.join(format!("daemon-{k}")), &verify::Options { max_diffs: 0, ..Default::default() }).unwrap();
+        agree(&r);
+        assert_eq!(r.verdict().exit_code, 0);
+        for f in r.of(Kind::RebuildOrderDiffers) {
+            assert_eq!(f.severity, Severity::Warning);
+            assert!(matches!(f.table.as_deref(), Some("group_members" | "message_edits" | "agents" | "groups")), "{f:?}");
+            if f.table.as_deref() == Some("groups") {
+                assert_eq!(f.key.as_deref(), Some(format!("group_id={group}").as_str()));
+            }
+        }
+        warned += r.count(Kind::RebuildOrderDiffers);
+    }
+    assert!(warned > 0);
+}
+
+#[test]
+fn a_single_origin_fixture_is_replayed_in_time_order_as_before() {
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = crate::checked_in_copy::copy_fixtures(tmp.path(), "fx");
+    let r = verify::verify_path(&copy, &verify::Options::default()).unwrap();
+    assert!(r.verdict().consistent);
+    assert_eq!(r.summary.get("replay_order"), None);
+    assert_eq!(r.count(Kind::RebuildOrderDiffers), 0);
+}
+
+#[test]
+fn a_synced_event_dropped_on_one_daemon_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mesh = generate(tmp.path(), 11, 3, Scenario::Converged);
+    let trees = expand(&mesh);
+    // daemon 2's last event pulled from a peer: gone from its events table and its log
+    let own = daemon_id(&mesh, 2);
+    let c = db(&trees[1]);
+    let (id, json): (String, String) = c
+        .query_row("SELECT event_id, event_json FROM events WHERE origin_daemon <> ?1 ORDER BY sequence DESC LIMIT 1", [&own], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    c.execute("DELETE FROM events WHERE event_id = ?1", [&id]).unwrap();
+    drop(c);
+    remove_line(&trees[1], &json);
+    let r = verify_mesh(&mesh, false);
+    agree(&r);
+    let e = errors(&r);
+    assert!(e.contains(&Kind::MeshEventMissing), "{e:?}");
+    assert!(e.contains(&Kind::MeshCheckpointGap), "{e:?}");
+    let missing = r.of(Kind::MeshEventMissing);
+    assert_eq!(missing.len(), 1);
+    assert_eq!(missing[0].key.as_deref(), Some(format!("event_id={id}").as_str()));
+    assert!(missing[0].message.contains("daemon-2 lacks"), "{}", missing[0].message);
+    assert_eq!(r.verdict().exit_code, 1);
+}
+
+/// Removes the line `line` from whichever event file of `thrum` holds it.
+fn remove_line(thrum: &Path, line: &str) {
+    let mut files = vec![thrum.join("events.jsonl")];
+    for e in std::fs::read_dir(thrum.join("messages")).unwrap() {
+        files.push(e.unwrap().path());
+    }
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let needle = format!("{line}\n");
+        if text.contains(&needle) {
+            std::fs::write(&f, text.replacen(&needle, "", 1)).unwrap();
+            return;
+        }
+    }
+    panic!("line not found");
+}
+
+#[test]
+fn a_raised_checkpoint_is_named() {
+    for scenario in [Scenario::Converged, Scenario::Lagging] {
+        let tmp = tempfile::tempdir().unwrap();
+        let mesh = generate(tmp.path(), 5, 3, scenario);
+        let trees = expand(&mesh);
+        let peer = daemon_id(&mesh, 2);
+        let c = db(&trees[0]);
+        c.execute("UPDATE sync_checkpoints SET last_synced_sequence = last_synced_sequence + 1000000 WHERE peer_daemon_id = ?1", [&peer])
+            .unwrap();
+        drop(c);
+        let r = verify_mesh(&mesh, false);
+        agree(&r);
+        let ahead = r.of(Kind::MeshCheckpointAhead);
+        assert_eq!(ahead.len(), 1, "{scenario:?}: {}", r.render_text());
+        assert_eq!(ahead[0].key.as_deref(), Some(format!("peer_daemon_id={peer}").as_str()));
+        assert!(ahead[0].message.starts_with("daemon-1: the checkpoint for daemon-2"), "{}", ahead[0].message);
+    }
+    // lagging: raised to the end of the peer's log, the events it then covers are missing
+    let tmp = tempfile::tempdir().unwrap();
+    let mesh = generate(tmp.path(), 5, 3, Scenario::Lagging);
+    let trees = expand(&mesh);
+    let before = verify_mesh(&mesh, false);
+    assert_eq!(errors(&before), vec![], "{}", before.render_text());
+    let mut raised = false;
+    for (a, p) in [(0usize, 1usize), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)] {
+        let peer_max: i64 = db(&trees[p]).query_row("SELECT max(sequence) FROM events", [], |r| r.get(0)).unwrap();
+        let c = db(&trees[a]);
+        let cp: i64 = c
+            .query_row("SELECT last_synced_sequence FROM sync_checkpoints WHERE peer_daemon_id = ?1", [daemon_id(&mesh, p + 1)], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let held: i64 = c.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap();
+        let total: i64 = db(&trees[p]).query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap();
+        if cp < peer_max && held < total {
+            c.execute(
+                "UPDATE sync_checkpoints SET last_synced_sequence = ?1 WHERE peer_daemon_id = ?2",
+                rusqlite::params![peer_max, daemon_id(&mesh, p + 1)],
+            )
+            .unwrap();
+            raised = true;
+            break;
+        }
+    }
+    assert!(raised, "a lagging mesh has a checkpoint behind a peer with more events");
+    let r = verify_mesh(&mesh, false);
+    agree(&r);
+    assert!(errors(&r).contains(&Kind::MeshCheckpointGap), "{}", r.render_text());
+}
+
+#[test]
+fn one_event_changed_on_one_daemon_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mesh = generate(tmp.path(), 3, 3, Scenario::Converged);
+    let trees = expand(&mesh);
+    // daemon 3 changes one message's text everywhere it keeps it (log line,
+    // events row, messages row): consistent on its own, not with its peers
+    let c = db(&trees[2]);
+    let (mid, old): (String, String) = c
+        .query_row(
+            "SELECT message_id, body_content FROM messages m WHERE NOT EXISTS (SELECT 1 FROM message_edits e WHERE e.message_id = m.message_id) \
+             AND body_content GLOB '[A-Za-z]*' AND body_content NOT GLOB '*[<>&\"\\]*' ORDER BY message_id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let new = format!("{old} (changed)");
+    let (eid, json): (String, String) = c
+        .query_row(
+            "SELECT event_id, event_json FROM events WHERE type = 'message.create' AND json_extract(event_json, '$.message_id') = ?1",
+            [&mid],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let changed = json.replacen(
+        &format!("\"content\":{}", serde_json::to_string(&old).unwrap()),
+        &format!("\"content\":{}", serde_json::to_string(&new).unwrap()),
+        1,
+    );
+    assert_ne!(changed, json);
+    c.execute("UPDATE events SET event_json = ?1 WHERE event_id = ?2", [&changed, &eid]).unwrap();
+    c.execute("UPDATE messages SET body_content = ?1 WHERE message_id = ?2", [&new, &mid]).unwrap();
+    drop(c);
+    replace_line(&trees[2], &json, &changed);
+    let r = verify_mesh(&mesh, false);
+    agree(&r);
+    // daemon 3 is consistent on its own
+    assert!(r.findings.iter().all(|f| f.severity != Severity::Error || !f.message.starts_with("daemon-3:")), "{}", r.render_text());
+    assert_eq!(errors(&r), vec![Kind::MeshEventDiffers, Kind::MeshRowsDiffer], "{}", r.render_text());
+    let d = r.of(Kind::MeshEventDiffers);
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].key.as_deref(), Some(format!("event_id={eid}").as_str()));
+    assert!(d[0].message.contains("daemon-3"), "{}", d[0].message);
+    let rows = r.of(Kind::MeshRowsDiffer);
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].table.as_deref(), rows[0].column.as_deref()), (Some("messages"), Some("body_content")));
+}
+
+fn replace_line(thrum: &Path, old: &str, new: &str) {
+    let mut files = vec![thrum.join("events.jsonl")];
+    for e in std::fs::read_dir(thrum.join("messages")).unwrap() {
+        files.push(e.unwrap().path());
+    }
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        if text.contains(&format!("{old}\n")) {
+            std::fs::write(&f, text.replacen(&format!("{old}\n"), &format!("{new}\n"), 1)).unwrap();
+            return;
+        }
+    }
+    panic!("line not found");
+}
+
+#[test]
+fn a_daemon_log_out_of_sequence_order_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mesh = generate(tmp.path(), 9, 2, Scenario::Converged);
+    let trees = expand(&mesh);
+    let path = trees[0].join("events.jsonl");
+    let mut lines: Vec<String> = std::fs::read_to_string(&path).unwrap().lines().map(str::to_owned).collect();
+    lines.swap(3, 4);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let r = verify_mesh(&mesh, false);
+    agree(&r);
+    assert_eq!(errors(&r), vec![Kind::SequenceOrder], "{}", r.render_text());
+    let f = &r.of(Kind::SequenceOrder)[0];
+    assert_eq!(f.file.as_deref(), Some("daemon-1/.thrum/events.jsonl"));
+    assert_eq!(f.line, Some(4));
+    assert!(f.message.starts_with("daemon-1: the file is not in sequence (append) order"), "{}", f.message);
+}
+
+#[test]
+fn unusable_meshes_are_input_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let e = verify::verify_mesh(tmp.path(), &MeshOptions::default()).unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    assert!(e.to_string().contains("without mesh.json"), "{e}");
+    std::fs::write(tmp.path().join("mesh.json"), r#"{"kind":"mesh","scenario":"converged","daemons":[{"index":1,"hostname":"h","daemon_id":"d","dir":"../x"},{"index":2,"hostname":"i","daemon_id":"e","dir":"b"}]}"#).unwrap();
+    let e = verify::verify_mesh(tmp.path(), &MeshOptions::default()).unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    assert!(e.to_string().contains("is not one directory name"), "{e}");
+}
+
+#[test]
+fn ids_and_peer_lists_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mesh = generate(tmp.path(), 13, 3, Scenario::Converged);
+    let trees = expand(&mesh);
+    // daemon 3's list of peers forgets daemon 1 and renames daemon 2
+    let peers_path = trees[2].join("var/peers.json");
+    let mut peers: Vec<Value> = serde_json::from_slice(&std::fs::read(&peers_path).unwrap()).unwrap();
+    let id1 = daemon_id(&mesh, 1);
+    peers.retain(|p| p["daemon_id"].as_str() != Some(id1.as_str()));
+    peers[0]["name"] = Value::from("elsewhere");
+    std::fs::write(&peers_path, serde_json::to_string_pretty(&peers).unwrap()).unwrap();
+    let r = verify_mesh(&mesh, false);
+    agree(&r);
+    assert_eq!(errors(&r), vec![Kind::MeshPeersInvalid], "{}", r.render_text());
+    let msgs: Vec<&str> = r.of(Kind::MeshPeersInvalid).iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    assert!(msgs.iter().any(|m| m.starts_with("daemon-3: entry 1") && m.contains("name is not the peer's hostname")), "{msgs:?}");
+    assert!(msgs.iter().any(|m| m.starts_with("daemon-3: lists its peer daemon-1") && m.contains("0 times")), "{msgs:?}");
+    // a daemon id in mesh.json that is not its hostname's
+    let text = std::fs::read_to_string(mesh.join("mesh.json")).unwrap();
+    std::fs::write(mesh.join("mesh.json"), text.replace("\"hostname\": \"", "\"hostname\": \"x")).unwrap();
+    let r = verify_mesh(&mesh, false);
+    assert_eq!(r.count(Kind::MeshDaemonIdWrong), 3, "{}", r.render_text());
+}
+
+#[test]
+fn the_binary_agrees_with_the_library() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mesh = generate(tmp.path(), 21, 3, Scenario::Lagging);
+    let run = |args: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_verify")).args(args).output().unwrap();
+    let m = mesh.to_str().unwrap();
+    let o = run(&["mesh", "--json", m]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((json["command"].as_str(), json["consistent"].as_bool()), (Some("mesh"), Some(true)));
+    let text = run(&["mesh", m]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("result: CONSISTENT"));
+    // tampered: exit 1, text and JSON agree
+    let trees = expand(&mesh);
+    db(&trees[1]).execute("UPDATE sync_checkpoints SET sync_status = 'syncing'", []).unwrap();
+    let o = run(&["mesh", "--json", m]);
+    assert_eq!(o.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["consistent"], Value::Bool(false));
+    assert_eq!(json["finding_counts"]["mesh_checkpoint_invalid"], Value::from(2));
+    assert_eq!(run(&["mesh", m]).status.code(), Some(1));
+    // unusable: exit 2, one line naming the directory
+    let o = run(&["mesh", tmp.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.starts_with("verify: error: cannot verify the mesh") && err.contains("without mesh.json"), "{err}");
+    let help = run(&["mesh", "--help"]);
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Examples:"));
+}
+
+#[test]
+fn events_out_of_their_origin_order_or_never_pullable_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mesh = generate(tmp.path(), 17, 3, Scenario::Converged);
+    let trees = expand(&mesh);
+    // daemon 2's sync log says it received two of daemon 1's events the other way round
+    let c = db(&trees[1]);
+    let pair: Vec<(String, i64)> = c
+        .prepare("SELECT event_id, sequence FROM events WHERE origin_daemon = ?1 ORDER BY sequence LIMIT 2")
+        .unwrap()
+        .query_map([daemon_id(&mesh, 1)], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    c.execute("UPDATE events SET sequence = -1 WHERE event_id = ?1", [&pair[0].0]).unwrap();
+    c.execute("UPDATE events SET sequence = ?1 WHERE event_id = ?2", rusqlite::params![pair[0].1, pair[1].0]).unwrap();
+    c.execute("UPDATE events SET sequence = ?1 WHERE event_id = ?2", rusqlite::params![pair[1].1, pair[0].0]).unwrap();
+    drop(c);
+    // daemon 3 forgets it ever pulled anything
+    db(&trees[2]).execute("UPDATE sync_checkpoints SET last_synced_sequence = 0", []).unwrap();
+    let r = verify_mesh(&mesh, false);
+    agree(&r);
+    let e = errors(&r);
+    for k in [Kind::MeshOriginOrder, Kind::MeshEventUnexplained, Kind::MeshCheckpointInvalid, Kind::EventLogDiffers] {
+        assert!(e.contains(&k), "{k:?} not in {e:?}");
+    }
+    let order = r.of(Kind::MeshOriginOrder);
+    assert_eq!(order.len(), 1, "{order:?}");
+    assert!(order[0].message.contains("on daemon-2"), "{}", order[0].message);
+    assert_eq!(order[0].actual.as_deref(), Some(pair[1].0.as_str()));
+    assert!(r.of(Kind::MeshEventUnexplained).iter().all(|f| f.message.starts_with("daemon-3 holds this remote")));
+    assert!(r
+        .of(Kind::EventLogDiffers)
+        .iter()
+        .all(|f| f.message.starts_with("daemon-2: ") && f.file.as_deref().is_some_and(|p| p.starts_with("daemon-2/.thrum/"))));
+}
