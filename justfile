@@ -15,11 +15,12 @@ check: regen
 test:
     cargo test --release --workspace
 
-# Prove the checked-in fixtures consistent, migratable, and their Parquet equal to SQLite.
+# Prove the checked-in fixtures consistent, migratable, their Parquet equal to SQLite, and the mesh in sync.
 verify:
     cargo run --release --bin verify -- replay fixtures/thrum-fixture.tar.zst
     cargo run --release --bin verify -- migrate fixtures/thrum-fixture-v5.tar.zst
     cargo run --release --bin verify -- parquet fixtures
+    cargo run --release --bin verify -- mesh fixtures/mesh
 
 # Read every Parquet dataset with DuckDB and compare with SQLite (needs `pip install duckdb`).
 interop:
