@@ -139,6 +139,35 @@ pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
     Ok(v)
 }
 
+/// The most a small document beside or inside a fixture (`mesh.json`,
+/// `manifest.json`, `SHA256SUMS`, `peers.json`, `config.json`, an identity
+/// file) may hold before it is read: 64 MiB, far above any testgen writes.
+pub const DOCUMENT_MAX: u64 = 64 << 20;
+
+/// [`read_regular`] of a file of at most `max` bytes: a larger one is
+/// refused before any byte is read (error kind `InvalidData`, "PATH is N
+/// bytes, more than the M bytes such a file may have"), and a file that
+/// grows while it is read is refused too.
+pub fn read_regular_at_most(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    let f = open_regular(path)?;
+    let len = f.metadata()?.len();
+    let too_big = |n: u64| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} is {n} bytes, more than the {max} bytes such a file may have", path.display()),
+        )
+    };
+    if len > max {
+        return Err(too_big(len));
+    }
+    let mut v = Vec::with_capacity(len as usize);
+    f.take(max + 1).read_to_end(&mut v)?;
+    if v.len() as u64 > max {
+        return Err(too_big(v.len() as u64));
+    }
+    Ok(v)
+}
+
 /// Whether an error means the disk (or the quota) is full.
 pub fn is_disk_full(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded) || matches!(e.raw_os_error(), Some(28) | Some(122))
@@ -156,6 +185,17 @@ pub fn write_error(path: &Path, e: io::Error) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_document_over_its_limit_is_refused_before_it_is_read() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("mesh.json");
+        std::fs::write(&f, b"0123456789").unwrap();
+        assert_eq!(read_regular_at_most(&f, 10).unwrap(), b"0123456789");
+        let e = read_regular_at_most(&f, 9).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(e.to_string(), format!("{} is 10 bytes, more than the 9 bytes such a file may have", f.display()));
+    }
 
     #[test]
     fn refuses_fifo_and_device_without_blocking() {

@@ -18,7 +18,7 @@
 
 use crate::findings::{Finding, Findings, Kind};
 use crate::input::Tree;
-use crate::util::{count_lines, sha256_file, walk_files};
+use crate::util::{sha256_file, walk_files};
 use crate::value::quote_ident;
 use rusqlite::Connection;
 use serde_json::Value;
@@ -97,7 +97,10 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
             let mut found = None;
             let mut broken = Vec::new();
             for c in manifest_candidates(dir, findings) {
-                match thrum_io::regular::read_regular(&c).ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()) {
+                match thrum_io::regular::read_regular_at_most(&c, thrum_io::regular::DOCUMENT_MAX)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                {
                     Some(v) => {
                         if v.pointer("/archive/path").and_then(Value::as_str) == Some(name.as_str()) {
                             found = Some((c, v));
@@ -121,10 +124,12 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
         None => {
             check_checksums(&tree.base, None, findings, &mut out, &mut digests);
             let p = tree.base.join("manifest.json");
-            match thrum_io::regular::read_regular(&p) {
+            match thrum_io::regular::read_regular_at_most(&p, thrum_io::regular::DOCUMENT_MAX) {
                 Err(e) => {
                     if let Some(nr) = thrum_io::regular::not_regular(&e) {
                         findings.push(not_regular(&p, &nr.found, "not read as a manifest"));
+                    } else if e.kind() == std::io::ErrorKind::InvalidData {
+                        findings.push(Finding::new(Kind::ManifestInvalid, format!("not read: {e}")).file(p.display().to_string()));
                     }
                     (None, None)
                 }
@@ -246,9 +251,8 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
                     findings.push(invalid(&format!("counts.files[{p}]"), "not a number"));
                     continue;
                 };
-                match thrum_io::regular::read_regular(&tree.base.join(p)) {
-                    Ok(b) => {
-                        let have = count_lines(&b);
+                match count_file_lines(&tree.base.join(p)) {
+                    Ok(have) => {
                         if have != n {
                             findings
                                 .push(mismatch(format!("counts.files[{p}]"), "line count differs").values(n.to_string(), have.to_string()));
@@ -343,11 +347,15 @@ pub fn check_sums_file(dir: &Path, must_list: &str, findings: &mut Findings) -> 
 /// to the directory holding `.thrum`.
 fn check_checksums(dir: &Path, archive_name: Option<&str>, findings: &mut Findings, out: &mut ManifestOutcome, digests: &mut Digests) {
     let p = dir.join("SHA256SUMS");
-    let bytes = match thrum_io::regular::read_regular(&p) {
+    let bytes = match thrum_io::regular::read_regular_at_most(&p, thrum_io::regular::DOCUMENT_MAX) {
         Ok(b) => b,
         Err(e) if thrum_io::regular::not_regular(&e).is_some() => {
             let found = thrum_io::regular::not_regular(&e).map(|nr| nr.found.clone()).unwrap_or_default();
             findings.push(not_regular(&p, &found, "not read as SHA256SUMS"));
+            return;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            findings.push(Finding::new(Kind::ChecksumEntryInvalid, format!("not read: {e}")).file(p.display().to_string()));
             return;
         }
         Err(_) => {
@@ -416,4 +424,22 @@ fn check_checksums(dir: &Path, archive_name: Option<&str>, findings: &mut Findin
             findings.push(Finding::new(Kind::ChecksumEntryInvalid, format!("SHA256SUMS has no line for {name}")).file(file));
         }
     }
+}
+
+/// Lines of a regular file ([`crate::util::count_lines`]), read in blocks: a counted
+/// file is never held in memory whole.
+fn count_file_lines(path: &Path) -> std::io::Result<u64> {
+    use std::io::Read;
+    let mut f = thrum_io::regular::open_regular(path)?;
+    let mut buf = vec![0u8; 1 << 16];
+    let (mut lines, mut last) = (0u64, b'\n');
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        last = buf[n - 1];
+    }
+    Ok(lines + u64::from(last != b'\n'))
 }

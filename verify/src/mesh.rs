@@ -122,7 +122,7 @@ fn bad_spec(path: &Path, reason: impl Into<String>) -> InputError {
 /// cannot be used at all).
 pub fn read_spec(dir: &Path) -> Result<MeshSpec, InputError> {
     let p = dir.join("mesh.json");
-    let bytes = thrum_io::regular::read_regular(&p).map_err(|e| match e.kind() {
+    let bytes = thrum_io::regular::read_regular_at_most(&p, thrum_io::regular::DOCUMENT_MAX).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound if !thrum_io::regular::exists_at_all(&p) => InputError::WrongKind {
             path: dir.to_path_buf(),
             found: "a directory without mesh.json".into(),
@@ -387,7 +387,7 @@ fn check_peers(daemons: &[Daemon], findings: &mut Findings) {
     for (a, d) in daemons.iter().enumerate() {
         let file = format!("{}/.thrum/var/peers.json", d.spec.dir);
         let bad = |msg: String| Finding::new(Kind::MeshPeersInvalid, format!("{}: {msg}", d.label())).file(file.clone());
-        let bytes = match thrum_io::regular::read_regular(&d.tree.path("var/peers.json")) {
+        let bytes = match thrum_io::regular::read_regular_at_most(&d.tree.path("var/peers.json"), thrum_io::regular::DOCUMENT_MAX) {
             Ok(b) => b,
             Err(e) => {
                 findings.push(bad(format!("var/peers.json cannot be read: {e}")));

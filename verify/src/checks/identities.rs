@@ -109,16 +109,20 @@ pub fn check_identities(tree: &Tree, db: &Connection, findings: &mut Findings) {
         let rel = format!(".thrum/identities/{file}");
         let stem = file.trim_end_matches(".json").to_owned();
         let invalid = |col: &str, msg: &str| Finding::new(Kind::IdentityInvalid, msg.to_string()).file(rel.clone()).column(col);
-        let v: Value = match thrum_io::regular::read_regular(&tree.path(&format!("identities/{file}")))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-        {
-            Some(v) => v,
-            None => {
-                findings.push(Finding::new(Kind::IdentityInvalid, "not valid JSON").file(rel.clone()));
-                continue;
-            }
-        };
+        let v: Value =
+            match thrum_io::regular::read_regular_at_most(&tree.path(&format!("identities/{file}")), thrum_io::regular::DOCUMENT_MAX) {
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    findings.push(Finding::new(Kind::IdentityInvalid, format!("not read: {e}")).file(rel.clone()));
+                    continue;
+                }
+                r => match r.ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+                    Some(v) => v,
+                    None => {
+                        findings.push(Finding::new(Kind::IdentityInvalid, "not valid JSON").file(rel.clone()));
+                        continue;
+                    }
+                },
+            };
         if v.get("version").and_then(Value::as_i64) != Some(2) {
             findings.push(invalid("version", "version must be 2").actual(v.get("version").map_or("absent".into(), |x| x.to_string())));
         }

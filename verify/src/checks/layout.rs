@@ -22,7 +22,7 @@ fn unreadable_finding(rel: &str, e: &std::io::Error) -> Finding {
 /// `config.json`, the `thrum.db` placeholder, and archive entries under `.thrum/`.
 pub fn check_layout(tree: &Tree, findings: &mut Findings) {
     let cfg = tree.path("config.json");
-    match thrum_io::regular::read_regular(&cfg) {
+    match thrum_io::regular::read_regular_at_most(&cfg, thrum_io::regular::DOCUMENT_MAX) {
         Err(e) => findings.push(unreadable_finding("config.json", &e)),
         Ok(b) => match serde_json::from_slice::<Value>(&b) {
             Ok(Value::Object(m)) => {

@@ -314,6 +314,20 @@ fn unusable_meshes_are_input_errors() {
     let e = verify::verify_mesh(tmp.path(), &MeshOptions::default()).unwrap_err();
     assert_eq!(e.exit_code(), 2);
     assert!(e.to_string().contains("is not one directory name"), "{e}");
+    // a mesh.json larger than any description is refused before it is read
+    // (a sparse file: its size is declared, not written)
+    let f = std::fs::File::create(tmp.path().join("mesh.json")).unwrap();
+    f.set_len(thrum_io::regular::DOCUMENT_MAX + 1).unwrap();
+    let e = verify::verify_mesh(tmp.path(), &MeshOptions::default()).unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    assert!(
+        e.to_string().contains(&format!(
+            "is {} bytes, more than the {} bytes",
+            thrum_io::regular::DOCUMENT_MAX + 1,
+            thrum_io::regular::DOCUMENT_MAX
+        )),
+        "{e}"
+    );
 }
 
 #[test]
