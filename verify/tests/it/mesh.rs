@@ -68,28 +68,42 @@ fn daemon_id(mesh: &Path, k: usize) -> String {
     spec(mesh)["daemons"][k - 1]["daemon_id"].as_str().unwrap().to_string()
 }
 
+/// A generated mesh verifies: no error, the declared conflicts reported,
+/// the three outputs in agreement, and every daemon consistent on its own,
+/// replayed in arrival order.
+fn mesh_verifies(seed: u64, daemons: u32, scenario: Scenario) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mesh = generate(tmp.path(), seed, daemons, scenario);
+    let r = verify_mesh(&mesh, true);
+    agree(&r);
+    assert_eq!(errors(&r), vec![], "seed {seed} {scenario:?}: {}", r.render_text());
+    assert!(r.verdict().consistent);
+    let conflicts = spec(&mesh)["conflicts"].as_array().unwrap().len();
+    assert_eq!(r.count(Kind::MeshConflict), conflicts, "seed {seed}");
+    assert_eq!(r.count(Kind::ChecksumsAbsent), 0, "DIR/SHA256SUMS covers the daemons");
+    assert!(r.summary["events"].as_str().unwrap().contains("held per daemon"));
+    for k in 1..=daemons as usize {
+        let one = verify::verify_path(&mesh.join(format!("daemon-{k}")), &verify::Options::default()).unwrap();
+        assert!(one.verdict().consistent, "seed {seed} daemon {k}: {}", one.render_text());
+        assert!(one.summary["replay_order"].as_str().unwrap().starts_with("sequence (arrival order"));
+    }
+}
+
 #[test]
 fn meshes_of_both_scenarios_verify_over_seeds() {
     for (i, seed) in [1u64, 7, 42, 1234].into_iter().enumerate() {
         for scenario in [Scenario::Converged, Scenario::Lagging] {
-            let tmp = tempfile::tempdir().unwrap();
-            let daemons = 2 + (i as u32 % 3);
-            let mesh = generate(tmp.path(), seed, daemons, scenario);
-            let r = verify_mesh(&mesh, true);
-            agree(&r);
-            assert_eq!(errors(&r), vec![], "seed {seed} {scenario:?}: {}", r.render_text());
-            assert!(r.verdict().consistent);
-            let conflicts = spec(&mesh)["conflicts"].as_array().unwrap().len();
-            assert_eq!(r.count(Kind::MeshConflict), conflicts, "seed {seed}");
-            assert_eq!(r.count(Kind::ChecksumsAbsent), 0, "DIR/SHA256SUMS covers the daemons");
-            assert!(r.summary["events"].as_str().unwrap().contains("held per daemon"));
-            // every daemon on its own: replayed in arrival order
-            for k in 1..=daemons as usize {
-                let one = verify::verify_path(&mesh.join(format!("daemon-{k}")), &verify::Options::default()).unwrap();
-                assert!(one.verdict().consistent, "seed {seed} daemon {k}: {}", one.render_text());
-                assert!(one.summary["replay_order"].as_str().unwrap().starts_with("sequence (arrival order"));
-            }
+            mesh_verifies(seed, 2 + (i as u32 % 3), scenario);
         }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 6, failure_persistence: None, ..Default::default() })]
+    /// Random seeds, daemon counts and scenarios: every mesh verifies.
+    #[test]
+    fn meshes_of_random_seeds_verify(seed in proptest::prelude::any::<u64>(), daemons in 2u32..=4, lagging in proptest::prelude::any::<bool>()) {
+        mesh_verifies(seed, daemons, if lagging { Scenario::Lagging } else { Scenario::Converged });
     }
 }
 
