@@ -38,6 +38,19 @@ pub fn peak_rss_kib() -> u64 {
 }
 
 impl RunReport {
+    /// The report of a finished `testgen mesh` run of this process: one
+    /// phase, `mesh`, of `wall_ms`; `events` counts every daemon's lines.
+    pub fn from_mesh(r: &crate::mesh::MeshReport, profile: &str, messages: u64, wall_ms: f64) -> RunReport {
+        RunReport {
+            profile: profile.to_string(),
+            messages,
+            events: r.held.iter().sum(),
+            phases: vec![("mesh".into(), wall_ms)],
+            bytes: r.bytes,
+            peak_rss_kib: peak_rss_kib(),
+        }
+    }
+
     /// The report of a finished run of this process.
     pub fn from_report(r: &crate::Report, profile: &str, messages: u64) -> RunReport {
         RunReport {
@@ -100,6 +113,23 @@ pub struct Scenario {
     pub bytes_written: u64,
     /// The external floors.
     pub floors: Vec<Floor>,
+    /// `testgen mesh` of the profile, when asked for (`--mesh N`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mesh: Option<MeshScenario>,
+}
+
+/// A mesh of the profile timed over repeated runs (`testgen bench --mesh N`).
+#[derive(Debug, Clone, Serialize)]
+pub struct MeshScenario {
+    /// Daemons of the mesh.
+    pub daemons: u32,
+    /// `mesh` (wall time of `testgen mesh`, rows = lines of every daemon)
+    /// and `verify-mesh` (wall time of `verify mesh`).
+    pub phases: Vec<PhaseStats>,
+    /// Largest peak RSS of the `testgen mesh` runs, MiB.
+    pub peak_rss_mib: f64,
+    /// Bytes of every file of one mesh.
+    pub bytes_written: u64,
 }
 
 /// What `testgen bench` prints.
@@ -179,6 +209,8 @@ pub struct BenchOptions {
     pub verify: Option<PathBuf>,
     /// Seed of the runs.
     pub seed: u64,
+    /// Also time `testgen mesh` with this many daemons (and `verify mesh`).
+    pub mesh: Option<u32>,
 }
 
 /// A scratch directory created fresh inside a given directory (itself
@@ -352,6 +384,10 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
             });
         }
         let peak = reports.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0) as f64 / 1024.0;
+        let mesh = match o.mesh {
+            Some(daemons) => Some(time_mesh(exe, o, profile, daemons, &dir)?),
+            None => None,
+        };
         scenarios.push(Scenario {
             profile: profile.clone(),
             runs: o.runs,
@@ -360,10 +396,53 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
             peak_rss_mib: peak,
             bytes_written: first.bytes,
             floors,
+            mesh,
         });
         let _ = thrum_io::tree::remove_dir_all(&dir);
     }
     Ok(BenchReport { machine: machine(), cores: std::thread::available_parallelism().map_or(1, |n| n.get()), scenarios })
+}
+
+/// Times `o.runs` runs of `testgen mesh --daemons N` of `profile` in
+/// `dir/mesh`, and `verify mesh` of it when `o.verify` is set.
+fn time_mesh(exe: &Path, o: &BenchOptions, profile: &str, daemons: u32, dir: &Path) -> Result<MeshScenario> {
+    let out = dir.join("mesh");
+    let report_path = dir.join("mesh-report.json");
+    let mut reports: Vec<RunReport> = Vec::new();
+    for _ in 0..o.runs {
+        let mut c = Command::new(exe);
+        c.args(["mesh", "--quiet", "--profile", profile, "--seed", &o.seed.to_string(), "--jobs", &o.jobs.to_string()])
+            .args(["--daemons", &daemons.to_string()])
+            .arg("--out")
+            .arg(&out)
+            .arg("--report-json")
+            .arg(&report_path);
+        time_cmd(&mut c, "testgen mesh")?;
+        let text = std::fs::read_to_string(&report_path).ctx("read", &report_path)?;
+        reports.push(serde_json::from_str(&text).map_err(std::io::Error::other).ctx("parse", &report_path)?);
+    }
+    let events = reports.first().map_or(0, |r| r.events);
+    let walls = reports.iter().filter_map(|r| r.phases.first().map(|(_, ms)| *ms)).collect();
+    let mut phases = vec![stats("mesh", events, walls)];
+    if let Some(verify) = &o.verify {
+        let mut samples = Vec::new();
+        for _ in 0..o.runs {
+            let mut c = Command::new(verify);
+            c.arg("mesh")
+                .arg("--quiet")
+                .args(["--max-entry-bytes", "1099511627776", "--max-total-bytes", "1099511627776"])
+                .arg(&out)
+                .stdout(std::process::Stdio::null());
+            samples.push(time_cmd(&mut c, "verify mesh")?);
+        }
+        phases.push(stats("verify-mesh", events, samples));
+    }
+    Ok(MeshScenario {
+        daemons,
+        phases,
+        peak_rss_mib: reports.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0) as f64 / 1024.0,
+        bytes_written: reports.first().map_or(0, |r| r.bytes),
+    })
 }
 
 /// Renders every event line of `plan` into memory (no I/O) on `jobs`
@@ -414,6 +493,20 @@ pub fn render(r: &BenchReport) -> String {
         }
         for f in &sc.floors {
             s.push_str(&format!("floor: {:<28} p50 {:>9.1} ms; ours ({}) / floor = {:.2}\n", f.name, f.p50_ms, f.compared_with, f.ratio));
+        }
+        if let Some(m) = &sc.mesh {
+            s.push_str(&format!(
+                "mesh of {} daemons — peak RSS {:.1} MiB, {:.1} MB written\n",
+                m.daemons,
+                m.peak_rss_mib,
+                m.bytes_written as f64 / 1e6
+            ));
+            for p in &m.phases {
+                s.push_str(&format!(
+                    "{:<12} {:>10} {:>10.1} {:>10.1} {:>10.1} {:>14.0}\n",
+                    p.phase, p.rows, p.p50_ms, p.p95_ms, p.p99_ms, p.rows_per_s
+                ));
+            }
         }
     }
     s

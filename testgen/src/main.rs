@@ -108,6 +108,9 @@ struct MeshArgs {
     /// No summary line.
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Write wall time, bytes and peak RSS as JSON to FILE (used by `bench --mesh`).
+    #[arg(long, value_name = "FILE", hide = true)]
+    report_json: Option<PathBuf>,
 }
 
 /// `--sync`.
@@ -347,9 +350,14 @@ struct BenchArgs {
     /// Skip the sqlite3/zstd floors.
     #[arg(long)]
     no_floors: bool,
-    /// Skip timing `verify replay` (found next to this binary).
+    /// Skip timing `verify replay`, `verify parquet` and `verify mesh`
+    /// (found next to this binary).
     #[arg(long)]
     no_verify: bool,
+    /// Also time `testgen mesh --daemons N` of each profile (wall time,
+    /// events written by all daemons, peak RSS) and `verify mesh` of it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=64))]
+    mesh: Option<u32>,
     /// Print JSON instead of the table.
     #[arg(long)]
     json: bool,
@@ -543,6 +551,7 @@ fn bench(b: BenchArgs) -> CmdResult {
         floors: !b.no_floors,
         verify: (!b.no_verify && verify.exists()).then_some(verify),
         seed: b.seed,
+        mesh: b.mesh,
     };
     let r = testgen::bench::run(&exe, &o)?;
     if b.json {
@@ -602,6 +611,12 @@ fn mesh(m: MeshArgs) -> CmdResult {
         compression: m.compression.into(),
     };
     let r = write_mesh(&opts)?;
+    if let Some(path) = &m.report_json {
+        let ms = started.elapsed().as_secs_f64() * 1e3;
+        let run = testgen::bench::RunReport::from_mesh(&r, &m.profile, opts.profile.messages, ms);
+        let json = serde_json::to_string(&run).context("rendering the run report")?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+    }
     if !m.quiet {
         eprintln!(
             "testgen: wrote the mesh {} ({} daemons, {} events, held {:?}, {} pulls, {:.1} MB) in {:.2}s",

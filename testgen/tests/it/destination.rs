@@ -547,6 +547,7 @@ fn bench_removes_its_subdirectory_on_error_too() {
         floors: false,
         verify: None,
         seed: 1,
+        mesh: None,
     };
     // a "generator" that fails at once
     let e = testgen::bench::run(Path::new("false"), &o).unwrap_err();

@@ -124,7 +124,7 @@ fn bench_options_all_have_a_description() {
         let description = line.trim_start().split_once("  ").map(|(_, d)| d.trim()).unwrap_or_default();
         assert!(!description.is_empty() && !description.starts_with('['), "testgen bench -h: {line:?} has no description");
     }
-    assert_eq!(options, 9, "{text}");
+    assert_eq!(options, 10, "{text}");
     assert!(text.contains("--seed <SEED>         Seed of the generated fixtures"), "{text}");
 }
 

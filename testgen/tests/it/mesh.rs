@@ -476,3 +476,36 @@ fn the_mesh_command_refuses_bad_requests() {
         assert!(help.contains(flag), "{flag} in testgen mesh --help");
     }
 }
+
+#[test]
+fn bench_times_the_mesh_as_a_table_and_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    // the lines the bench's mesh writes: every daemon's, of the same seed
+    let same = generate_mesh(&MeshOptions { seed: 5, ..mesh_opts(tmp.path().join("same"), 2, Scenario::Converged, 1) }).unwrap();
+    let run = |json: bool| {
+        let mut args =
+            vec!["bench", "--profile", "small", "--runs", "2", "--seed", "5", "-j", "1", "--no-floors", "--no-verify", "--mesh", "2"];
+        if json {
+            args.push("--json");
+        }
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_testgen")).args(&args).arg("--work").arg(tmp.path()).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let r: serde_json::Value = serde_json::from_str(&run(true)).unwrap();
+    let m = &r["scenarios"][0]["mesh"];
+    assert_eq!(m["daemons"], 2);
+    let phases: Vec<&str> = m["phases"].as_array().unwrap().iter().map(|p| p["phase"].as_str().unwrap()).collect();
+    assert_eq!(phases, ["mesh"]);
+    assert_eq!(m["phases"][0]["rows"].as_u64().unwrap(), same.held.iter().sum::<u64>());
+    assert!(m["phases"][0]["p50_ms"].as_f64().unwrap() > 0.0);
+    assert!(m["peak_rss_mib"].as_f64().unwrap() > 0.0);
+    assert_eq!(m["bytes_written"].as_u64().unwrap(), same.bytes);
+    // the table says the same
+    let table = run(false);
+    assert!(table.contains("mesh of 2 daemons — peak RSS"), "{table}");
+    assert!(
+        table.lines().any(|l| l.starts_with("mesh ") && l.split_whitespace().nth(1) == Some(&same.held.iter().sum::<u64>().to_string())),
+        "{table}"
+    );
+}
