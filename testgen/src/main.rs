@@ -199,7 +199,8 @@ struct GenArgs {
     /// nothing else in it, is replaced; anything else is refused (exit 2).
     /// Without --out (and without --shard/--shards): fixtures, and then
     /// fixtures/mesh, a 3-daemon converged mesh of the small profile
-    /// (`testgen mesh`) with its own SHA256SUMS.
+    /// (`testgen mesh`) with its own SHA256SUMS. An explicit --out writes no
+    /// mesh: a mesh/ that an earlier run left in DIR goes with the rest.
     #[arg(long, help_heading = "Output")]
     out: Option<PathBuf>,
     /// Also write the expanded tree as TREE/.thrum, with its ownership record
