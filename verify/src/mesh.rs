@@ -383,6 +383,12 @@ fn check_checkpoints(
 
 /// `var/peers.json` lists exactly the other daemons, each with its name,
 /// address and id, and times that parse.
+/// A JSON value of `peers.json` as a finding shows it: its JSON text, or
+/// `absent`.
+fn shown(v: Option<&Value>) -> String {
+    v.map_or_else(|| "absent".to_owned(), Value::to_string)
+}
+
 fn check_peers(daemons: &[Daemon], findings: &mut Findings) {
     for (a, d) in daemons.iter().enumerate() {
         let file = format!("{}/.thrum/var/peers.json", d.spec.dir);
@@ -413,20 +419,19 @@ fn check_peers(daemons: &[Daemon], findings: &mut Findings) {
             let host = &daemons[p].spec.hostname;
             if s("name") != Some(host.as_str()) {
                 findings.push(
-                    bad(format!("entry {} ({id}): name is not the peer's hostname", i + 1))
-                        .values(host.clone(), format!("{:?}", o.get("name"))),
+                    bad(format!("entry {} ({id}): name is not the peer's hostname", i + 1)).values(host.clone(), shown(o.get("name"))),
                 );
             }
             let addr_ok = s("address").and_then(|x| x.rsplit_once(':')).is_some_and(|(h, port)| h == host && port.parse::<u16>().is_ok());
             if !addr_ok {
                 findings.push(
                     bad(format!("entry {} ({id}): address is not <hostname>:<port>", i + 1))
-                        .values(format!("{host}:<port>"), format!("{:?}", o.get("address"))),
+                        .values(format!("{host}:<port>"), shown(o.get("address"))),
                 );
             }
             for k in ["paired_at", "last_sync"] {
                 if s(k).and_then(|t| crate::util::ts(t).or_else(|| (t == "0001-01-01T00:00:00Z").then_some(0))).is_none() {
-                    findings.push(bad(format!("entry {} ({id}): {k} is not an RFC 3339 time", i + 1)).actual(format!("{:?}", o.get(k))));
+                    findings.push(bad(format!("entry {} ({id}): {k} is not an RFC 3339 time", i + 1)).actual(shown(o.get(k))));
                 }
             }
             let extra: Vec<&String> =
