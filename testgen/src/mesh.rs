@@ -578,14 +578,7 @@ impl DaemonWriter<'_, '_> {
 
     /// Rows per table, tables by name.
     fn counts(&self) -> Result<Vec<(String, u64)>> {
-        let names: Vec<String> = {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-                .map_err(|e| self.err(e))?;
-            let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
-            rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))?
-        };
+        let names = crate::sqlite::table_names(&self.conn).map_err(|e| self.err(e))?;
         names
             .into_iter()
             .map(|n| {

@@ -135,14 +135,7 @@ impl Db {
     pub fn close_unchecked(self) -> Result<(Vec<(String, u64)>, Check)> {
         self.conn.execute_batch(&self.indexes).map_err(|e| self.err(e))?;
         self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))?;
-        let names: Vec<String> = {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-                .map_err(|e| self.err(e))?;
-            let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
-            rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))?
-        };
+        let names = table_names(&self.conn).map_err(|e| self.err(e))?;
         let inserted = self.counts.borrow();
         let counts: Vec<(String, u64)> = names
             .into_iter()
@@ -243,4 +236,11 @@ impl Inserter<'_> {
         self.rows[i] += 1;
         Ok(())
     }
+}
+
+/// The database's own tables (not SQLite's), by name.
+pub(crate) fn table_names(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect()
 }
