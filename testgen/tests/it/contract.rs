@@ -150,6 +150,12 @@ fn every_jsonl_line_validates_against_the_shipped_event_schema() {
     let tree = tmp.path().join("default");
     extract(&fixtures.join(testgen::ARCHIVE), &tree);
     assert!(validate_tree(&tree.join(".thrum"), &schemas, index) > 10_000);
+    // and a daemon of the checked-in mesh (remote origins, the conflicts' events)
+    for k in 1..=3 {
+        let tree = tmp.path().join(format!("mesh-{k}"));
+        extract(&fixtures.join(format!("mesh/daemon-{k}")).join(testgen::ARCHIVE), &tree);
+        assert!(validate_tree(&tree.join(".thrum"), &schemas, index) > 700);
+    }
 
     // and it does reject: a wrong envelope, a payload without a required key
     let good: serde_json::Value = serde_json::from_str(
