@@ -578,7 +578,7 @@ impl DaemonWriter<'_, '_> {
 
     /// Rows per table, tables by name.
     fn counts(&self) -> Result<Vec<(String, u64)>> {
-        let names = crate::sqlite::table_names(&self.conn).map_err(|e| self.err(e))?;
+        let names = crate::sqlite::table_names(self.conn).map_err(|e| self.err(e))?;
         names
             .into_iter()
             .map(|n| {
