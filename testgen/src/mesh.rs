@@ -14,8 +14,8 @@
 //!   heartbeats) exists only on the daemon where the session runs, and a
 //!   read only for a message the daemon holds;
 //! - `sync_checkpoints` and `var/peers.json` (mode 0600) list the other
-//!   daemons; identities and context notes of every agent are on every
-//!   daemon (they name no host).
+//!   daemons; identities and context notes are those of the agents the
+//!   daemon knows (whose registration it holds: every agent once converged).
 //!
 //! Each daemon gets its archive and manifest; `mesh.json` describes the
 //! mesh and one `SHA256SUMS` lists every file. Output is staged and
@@ -257,7 +257,7 @@ fn write_daemon(mesh: &Mesh, d: usize, dir: &Path, compression: Compression, wor
     let stage = ddir.join(".stage");
     let thrum = stage.join(".thrum");
     std::fs::create_dir_all(&thrum).ctx("create directory", &thrum)?;
-    tree::write_small_files(&mesh.plan, &thrum, thrum_gen::Era::V13)?;
+    tree::write_layout(&thrum, thrum_gen::Era::V13)?;
     write_peers(mesh, d, &thrum.join("var").join("peers.json"))?;
     let db = sqlite::Db::create(&thrum.join("var").join("messages.db"))?;
     db.conn().set_prepared_statement_cache_capacity(64);
@@ -272,6 +272,10 @@ fn write_daemon(mesh: &Mesh, d: usize, dir: &Path, compression: Compression, wor
         w.apply(&e, i as u64 + 1, &line)?;
     }
     w.local()?;
+    // identities and context notes of the agents this daemon knows: every
+    // agent whose registration it holds (all of them once converged)
+    let known = w.registered()?;
+    tree::write_agent_files(&mesh.plan, &thrum, |a| known.contains(&a.agent_id))?;
     let tables = w.counts()?;
     let per_day = std::mem::take(&mut w.per_day);
     drop(w);
@@ -574,6 +578,13 @@ impl DaemonWriter<'_, '_> {
             )?;
         }
         Ok(())
+    }
+
+    /// The agents registered in this daemon's database.
+    fn registered(&self) -> Result<std::collections::HashSet<String>> {
+        let mut stmt = self.conn.prepare("SELECT agent_id FROM agents").map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
     }
 
     /// Rows per table, tables by name.

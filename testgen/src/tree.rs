@@ -42,6 +42,13 @@ pub fn identity_json(plan: &Plan, a: &thrum_gen::Agent) -> String {
 
 /// Writes config.json, thrum.db, identities/ and context/ under `root` (the `.thrum` dir).
 pub fn write_small_files(plan: &Plan, root: &Path, era: thrum_gen::Era) -> Result<()> {
+    write_layout(root, era)?;
+    write_agent_files(plan, root, |_| true)
+}
+
+/// Writes the directories of `root` (the `.thrum` dir), config.json and
+/// thrum.db.
+pub fn write_layout(root: &Path, era: thrum_gen::Era) -> Result<()> {
     let dirs: &[&str] = match era {
         thrum_gen::Era::V13 => &["identities", "context", "messages", "var"],
         thrum_gen::Era::V5 => &["identities", "context", "var"],
@@ -50,9 +57,14 @@ pub fn write_small_files(plan: &Plan, root: &Path, era: thrum_gen::Era) -> Resul
         fs::create_dir_all(root.join(d)).ctx("create directory", root.join(d))?;
     }
     write(&root.join("config.json"), CONFIG_JSON.as_bytes())?;
-    write(&root.join("thrum.db"), b"")?;
+    write(&root.join("thrum.db"), b"")
+}
+
+/// Writes the identity file and context notes of every agent of `plan`
+/// that `keep` accepts under `root` (the `.thrum` dir).
+pub fn write_agent_files(plan: &Plan, root: &Path, keep: impl Fn(&thrum_gen::Agent) -> bool) -> Result<()> {
     let mut notes = String::new();
-    for (i, a) in plan.agents.iter().enumerate() {
+    for (i, a) in plan.agents.iter().enumerate().filter(|(_, a)| keep(a)) {
         let name = a.file_name();
         write(&root.join("identities").join(format!("{name}.json")), identity_json(plan, a).as_bytes())?;
         let mut r = Stream::sub(plan.seed, Kind::Agent, i as u64, 7);
