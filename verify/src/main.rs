@@ -94,7 +94,7 @@ enum Cmd {
     /// same projected rows everywhere except AUTOINCREMENT ids, heartbeats and the
     /// conflicts mesh.json declares (each reported with the daemons' values).
     #[command(
-        after_help = "DIR holds mesh.json and, for each daemon K, DIR/daemon-K/ with thrum-fixture.tar.zst (or .tar.gz) and manifest.json, or an expanded DIR/daemon-K/.thrum tree; DIR/SHA256SUMS is checked when present.\n\nExamples:\n  testgen mesh --out /tmp/mesh --profile small --seed 7\n  verify mesh /tmp/mesh\n  verify mesh /tmp/mesh --json --max-diffs 0\n\nExit codes:\n  0  consistent (warnings and notes, such as the declared conflicts, do not count)\n  1  inconsistent (findings listed; every finding has a stable `kind`)\n  2  unusable input: no or malformed mesh.json, a daemon's fixture missing or unreadable"
+        after_help = "DIR holds mesh.json and, for each daemon K, DIR/daemon-K/ with thrum-fixture.tar.zst (or .tar.gz) and manifest.json, or an expanded DIR/daemon-K/.thrum tree (exactly one of them); DIR/SHA256SUMS is checked when present.\n\nExamples:\n  testgen mesh --out /tmp/mesh --profile small --seed 7\n  verify mesh /tmp/mesh\n  verify mesh /tmp/mesh --json --max-diffs 0\n\nExit codes:\n  0  consistent (warnings and notes, such as the declared conflicts, do not count)\n  1  inconsistent (findings listed; every finding has a stable `kind`)\n  2  unusable input: no or malformed mesh.json, a daemon's fixture missing or unreadable"
     )]
     Mesh {
         /// The mesh directory (holding mesh.json).

@@ -93,6 +93,9 @@ pub struct DaemonSpec {
     pub daemon_id: String,
     /// Its directory in DIR (one path component).
     pub dir: String,
+    /// Its archive, relative to DIR (`daemon-K/thrum-fixture.tar.zst`).
+    #[serde(default)]
+    pub archive: Option<String>,
 }
 
 /// A declared conflict of `mesh.json`: a row whose value depends on arrival order.
@@ -122,6 +125,9 @@ fn bad_spec(path: &Path, reason: impl Into<String>) -> InputError {
 /// cannot be used at all).
 pub fn read_spec(dir: &Path) -> Result<MeshSpec, InputError> {
     let p = dir.join("mesh.json");
+    if !thrum_io::regular::exists_at_all(dir) {
+        return Err(InputError::NotFound { path: dir.to_path_buf() });
+    }
     let bytes = thrum_io::regular::read_regular_at_most(&p, thrum_io::regular::DOCUMENT_MAX).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound if !thrum_io::regular::exists_at_all(&p) => InputError::WrongKind {
             path: dir.to_path_buf(),
@@ -205,7 +211,33 @@ pub fn verify_mesh(dir: &Path, opts: &MeshOptions) -> Result<Report, InputError>
     let mut daemons: Vec<Daemon> = Vec::with_capacity(spec.daemons.len());
     let mut version = None;
     for d in &spec.daemons {
-        let path = input::resolve(&dir.join(&d.dir), input::Generation::V13);
+        let ddir = dir.join(&d.dir);
+        // one fixture per daemon: an expanded tree beside an archive (or two
+        // archives) would leave it open which one the checksums vouch for
+        let sources: Vec<&str> = std::iter::once(".thrum")
+            .chain(input::Generation::V13.archive_names().iter().copied())
+            .filter(|n| thrum_io::regular::exists_at_all(&ddir.join(n)))
+            .collect();
+        if sources.len() > 1 {
+            return Err(InputError::WrongKind {
+                path: ddir,
+                found: format!("a daemon directory holding {}", sources.join(" and ")),
+                expected: "exactly one of .thrum/, thrum-fixture.tar.zst and thrum-fixture.tar.gz",
+            });
+        }
+        let path = input::resolve(&ddir, input::Generation::V13);
+        if let (Some(name), Some(declared)) = (sources.first().filter(|n| **n != ".thrum"), &d.archive) {
+            let found = format!("{}/{name}", d.dir);
+            if *declared != found {
+                findings.push(
+                    Finding::new(
+                        Kind::MeshSpecInvalid,
+                        format!("daemon {}: its archive is {found}, not the {declared} mesh.json names", d.index),
+                    )
+                    .file("mesh.json"),
+                );
+            }
+        }
         let tree = input::open(&path, &opts.limits)?;
         if tree.is_v5_layout() {
             return Err(InputError::V5Layout { path });
@@ -236,6 +268,17 @@ pub fn verify_mesh(dir: &Path, opts: &MeshOptions) -> Result<Report, InputError>
         daemons.push(Daemon { spec: d.clone(), tree, db });
     }
     let conns: Vec<Connection> = daemons.iter().map(Daemon::open).collect::<Result<_, _>>()?;
+    // the cross checks read these tables of every daemon
+    for (d, c) in daemons.iter().zip(&conns) {
+        for table in ["events", "sync_checkpoints"] {
+            if let Err(e) = c.prepare(&format!("SELECT * FROM {table} LIMIT 0")) {
+                return Err(InputError::Unreadable {
+                    path: d.tree.shown("var/messages.db"),
+                    reason: format!("{}: the table {table}, which the mesh checks read, cannot be read: {e}", d.label()),
+                });
+            }
+        }
+    }
     let unreadable = |what: &str, e: rusqlite::Error| InputError::Unreadable { path: dir.to_path_buf(), reason: format!("{what}: {e}") };
 
     check_ids(&daemons, &mut findings);

@@ -47,14 +47,15 @@ fn agree(r: &Report) {
     assert!(r.render_text().contains(&v.result_line()), "{}", r.render_text());
 }
 
-/// Expands every daemon's archive into `daemon-K/.thrum` (which `verify
-/// mesh` then reads instead of the archive).
+/// Expands every daemon's archive into `daemon-K/.thrum` and removes the
+/// archive (`verify mesh` then reads the tree).
 fn expand(mesh: &Path) -> Vec<PathBuf> {
     let n = spec(mesh)["daemons"].as_array().unwrap().len();
     (1..=n)
         .map(|k| {
             let d = mesh.join(format!("daemon-{k}"));
             verify::input::unpack(&d.join("thrum-fixture.tar.zst"), &d, &verify::extract::Limits::default()).unwrap();
+            std::fs::remove_file(d.join("thrum-fixture.tar.zst")).unwrap();
             d.join(".thrum")
         })
         .collect()
@@ -349,6 +350,33 @@ fn unusable_meshes_are_input_errors() {
         )),
         "{e}"
     );
+}
+
+#[test]
+fn a_daemon_is_one_fixture_and_the_one_mesh_json_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mesh = generate(tmp.path(), 3, 2, Scenario::Converged);
+    // an expanded tree beside the archive: which one is vouched for is open
+    let d1 = mesh.join("daemon-1");
+    verify::input::unpack(&d1.join("thrum-fixture.tar.zst"), &d1, &verify::extract::Limits::default()).unwrap();
+    let e = verify::verify_mesh(&mesh, &MeshOptions::default()).unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    assert!(e.to_string().contains("daemon-1 is a daemon directory holding .thrum and thrum-fixture.tar.zst"), "{e}");
+    // the archive alone again, but not the one mesh.json names
+    std::fs::remove_dir_all(d1.join(".thrum")).unwrap();
+    let mut m = spec(&mesh);
+    m["daemons"][0]["archive"] = Value::from("daemon-1/other.tar.zst");
+    std::fs::write(mesh.join("mesh.json"), serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    let r = verify_mesh(&mesh, false);
+    agree(&r);
+    assert_eq!(errors(&r), vec![Kind::MeshSpecInvalid], "{}", r.render_text());
+    // a table the cross checks read is gone: unusable, naming the database
+    let trees = expand(&mesh);
+    db(&trees[1]).execute_batch("DROP TABLE sync_checkpoints").unwrap();
+    let e = verify::verify_mesh(&mesh, &MeshOptions { check_manifest: false, ..MeshOptions::default() }).unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    let msg = e.to_string();
+    assert!(msg.contains("daemon-2/.thrum/var/messages.db") && msg.contains("the table sync_checkpoints"), "{msg}");
 }
 
 #[test]
