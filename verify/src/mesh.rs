@@ -44,7 +44,7 @@ use crate::report::Report;
 use crate::rowdiff::{self, RowDiff};
 use crate::value::{quote_ident, Val};
 use crate::verify::FixtureDb;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -721,8 +721,14 @@ fn conflict_shape(c: &Conflict) -> Result<(&'static catalogue::Table, Vec<&'stat
     if c.key.len() != t.primary_key.len() {
         return Err(format!("key {:?} does not have the {} values of {}'s primary key", c.key, t.primary_key.len(), t.name));
     }
+    if c.columns.is_empty() {
+        return Err("names no column that may differ".into());
+    }
     let mut cols = Vec::new();
     for col in &c.columns {
+        if t.primary_key.contains(&col.as_str()) {
+            return Err(format!("column {col:?} is part of {}'s primary key, which a conflict cannot change", t.name));
+        }
         match t.columns.iter().find(|x| x.name == col) {
             Some(x) => cols.push(x.name),
             None => return Err(format!("column {col:?} is not a column of {}", t.name)),
@@ -746,6 +752,39 @@ fn check_conflicts(spec: &MeshSpec, daemons: &[Daemon], conns: &[Connection], fi
                 Finding::new(Kind::MeshSpecInvalid, format!("conflict {}: daemons {:?} are not indexes of the mesh", i + 1, c.daemons))
                     .file("mesh.json"),
             );
+        } else if c.event_ids.is_empty() || c.event_ids.len() != c.daemons.len() {
+            findings.push(
+                Finding::new(
+                    Kind::MeshSpecInvalid,
+                    format!(
+                        "conflict {}: event_ids and daemons must name the conflicting events and, one for each, the daemon that wrote it",
+                        i + 1
+                    ),
+                )
+                .file("mesh.json"),
+            );
+        } else {
+            // each declared event is held somewhere, written by the daemon named for it
+            for (eid, &k) in c.event_ids.iter().zip(&c.daemons) {
+                let mut origin = None;
+                for conn in conns {
+                    origin = conn
+                        .query_row("SELECT origin_daemon FROM events WHERE event_id = ?1", [eid], |r| r.get::<_, String>(0))
+                        .optional()?;
+                    if origin.is_some() {
+                        break;
+                    }
+                }
+                let writer = &daemons[k as usize - 1];
+                let why = match origin {
+                    None => Some(format!("event {eid} is held by no daemon")),
+                    Some(o) if o != writer.spec.daemon_id => Some(format!("event {eid} was written by {o}, not by {}", writer.label())),
+                    Some(_) => None,
+                };
+                if let Some(why) = why {
+                    findings.push(Finding::new(Kind::MeshSpecInvalid, format!("conflict {}: {why}", i + 1)).file("mesh.json"));
+                }
+            }
         }
         let show: Vec<&str> = if cols.is_empty() { t.columns.iter().map(|c| c.name).collect() } else { cols };
         let sql = format!(

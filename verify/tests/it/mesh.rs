@@ -380,6 +380,28 @@ fn a_daemon_is_one_fixture_and_the_one_mesh_json_names() {
 }
 
 #[test]
+fn declared_conflicts_name_held_events_their_writers_and_columns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mesh = generate(tmp.path(), 11, 3, Scenario::Converged);
+    let good = spec(&mesh);
+    let cases: [(&str, fn(&mut Value), &str); 4] = [
+        ("unknown event", |c| c["event_ids"][0] = Value::from("evt_nope"), "event evt_nope is held by no daemon"),
+        ("writers swapped", |c| c["daemons"] = Value::from(vec![c["daemons"][1].clone(), c["daemons"][0].clone()]), "was written by d_"),
+        ("no writer", |c| c["daemons"] = Value::from(Vec::<u32>::new()), "event_ids and daemons must name"),
+        ("no column", |c| c["columns"] = Value::from(Vec::<String>::new()), "names no column"),
+    ];
+    for (what, change, says) in cases {
+        let mut m = good.clone();
+        change(&mut m["conflicts"][0]);
+        std::fs::write(mesh.join("mesh.json"), serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+        let r = verify_mesh(&mesh, false);
+        agree(&r);
+        assert!(errors(&r).contains(&Kind::MeshSpecInvalid), "{what}: {}", r.render_text());
+        assert!(r.render_text().contains(says), "{what}: {}", r.render_text());
+    }
+}
+
+#[test]
 fn ids_and_peer_lists_are_checked() {
     let tmp = tempfile::tempdir().unwrap();
     let mesh = generate(tmp.path(), 13, 3, Scenario::Converged);
