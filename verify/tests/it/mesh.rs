@@ -384,7 +384,8 @@ fn declared_conflicts_name_held_events_their_writers_and_columns() {
     let tmp = tempfile::tempdir().unwrap();
     let mesh = generate(tmp.path(), 11, 3, Scenario::Converged);
     let good = spec(&mesh);
-    let cases: [(&str, fn(&mut Value), &str); 4] = [
+    type Change = fn(&mut Value);
+    let cases: [(&str, Change, &str); 4] = [
         ("unknown event", |c| c["event_ids"][0] = Value::from("evt_nope"), "event evt_nope is held by no daemon"),
         ("writers swapped", |c| c["daemons"] = Value::from(vec![c["daemons"][1].clone(), c["daemons"][0].clone()]), "was written by d_"),
         ("no writer", |c| c["daemons"] = Value::from(Vec::<u32>::new()), "event_ids and daemons must name"),
