@@ -373,8 +373,11 @@ fn check_checkpoints(
                     bad("sync_status of a stopped daemon after good pulls".into()).column("sync_status").values("idle", status.to_string()),
                 );
             }
-            if seq < 0 || at < 0 {
-                findings.push(bad("negative checkpoint".into()).values(">= 0", format!("{seq} at {at}")));
+            if seq < 0 {
+                findings.push(bad("negative last_synced_sequence".into()).column("last_synced_sequence").values(">= 0", seq.to_string()));
+            }
+            if at < 0 {
+                findings.push(bad("negative last_sync_timestamp".into()).column("last_sync_timestamp").values(">= 0", at.to_string()));
             }
             if seq > max_seq[p] {
                 findings.push(
