@@ -166,21 +166,16 @@ pub fn read(path: &Path, tool: &str, kind: &str, absent: impl FnOnce() -> String
 /// over the previous record; temporaries of dead runs are removed first).
 pub fn write_beside(dir: &Path, name: &str, record: &Record) -> std::io::Result<()> {
     use std::io::Write;
-    crate::publish::remove_stale_files(dir, name);
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    if std::fs::symlink_metadata(&tmp).is_ok_and(|m| m.is_file()) {
-        // left by a dead process that had our pid
-        std::fs::remove_file(&tmp)?;
-    }
-    let r = (|| {
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        f.write_all(record.to_json().as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, dir.join(name))
-    })();
-    if r.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
+    // `.NAME.tmp-<pid>-<random>` with its ownership marker (see
+    // [`crate::cleanup`]): removed on error and on an interrupt; a dead
+    // run's is collected here
+    let prefix = format!(".{name}.tmp-");
+    let _ = crate::cleanup::collect_stale(dir, &prefix);
+    // the record's mode is the usual one (0666 less the umask)
+    let mut tmp = crate::cleanup::temp_file_in_mode(dir, &prefix, 0o666)?;
+    tmp.write_all(record.to_json().as_bytes())?;
+    tmp.as_file().sync_all()?;
+    let r = tmp.persist(&dir.join(name)).map(drop);
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }

@@ -258,7 +258,10 @@ impl Drop for WorkDir {
         // after this; the parent is removed afterwards, if this created it
         if let Some(p) = self.created_parent.take() {
             let dir = self.dir.path().to_path_buf();
-            let _ = thrum_io::tree::remove_dir_all(&dir);
+            if thrum_io::tree::remove_dir_all(&dir).is_ok() {
+                // its ownership marker beside it, only once it is gone
+                let _ = thrum_io::cleanup::remove_marker(&dir);
+            }
             let _ = std::fs::remove_dir(p);
         }
     }

@@ -15,11 +15,22 @@
 //!   registered path is removed and the process exits with 128 + the signal
 //!   number (130, 143, 129). The removal runs on a dedicated thread, not in
 //!   the signal handler.
+//! * Ownership markers: before a temporary `T` is created, the creating
+//!   process writes beside it a marker file `T.thrum-io-owner` (see
+//!   [`MARKER_SUFFIX`]) naming `T` and the pid; it is removed after `T`
+//!   (removed, persisted or kept). The marker lives beside, never inside, so
+//!   nothing that is renamed into place carries it.
 //! * [`collect_stale`] removes the temporaries of processes that no longer
 //!   exist: entries of a directory named exactly `PREFIX<pid>-<16 hex>` whose
-//!   pid has no `/proc/<pid>`.
+//!   pid has no `/proc/<pid>` *and* whose marker is present and names them
+//!   and that pid ([`is_marked`]). A look-alike without its marker was not
+//!   made by us and is never touched.
 //!
 //! Limits, by design:
+//! * A process killed between creating a marker and its temporary leaves
+//!   only the marker (collected by the next run). The reverse order never
+//!   happens, so a temporary of ours always has its marker, except one
+//!   [`TempDir::keep`]t (no longer a temporary).
 //! * Names without a pid (such as those of older versions, or of the
 //!   `tempfile` crate: `PREFIX` + 6 random characters) cannot be attributed
 //!   to a process and are never removed by [`collect_stale`].
@@ -88,6 +99,69 @@ pub fn parse_pid(name: &str, prefix: &str) -> Option<u32> {
     }
 }
 
+/// The suffix of the ownership marker of a temporary: `T` is proved ours
+/// by the file `T.thrum-io-owner` beside it.
+pub const MARKER_SUFFIX: &str = ".thrum-io-owner";
+
+/// Where the ownership marker of the temporary `path` is.
+pub fn marker_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_os_string();
+    s.push(MARKER_SUFFIX);
+    PathBuf::from(s)
+}
+
+/// The content of the ownership marker of the temporary named `name` made
+/// by process `pid`.
+pub fn marker_text(name: &str, pid: u32) -> String {
+    format!("thrum-io temporary {name:?} of pid {pid}\n")
+}
+
+/// Creates the ownership marker of `path`, a temporary this process is
+/// about to create (fails with `AlreadyExists` when the marker exists).
+pub fn write_marker(path: &Path) -> io::Result<()> {
+    use io::Write as _;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let marker = marker_path(path);
+    let mut o = fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    let mut f = o.open(&marker)?;
+    if let Err(e) = f.write_all(marker_text(&name, std::process::id()).as_bytes()) {
+        drop(f);
+        let _ = fs::remove_file(&marker);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Whether the temporary `path` carries the proof that process `pid` of
+/// ours created it: its marker is a regular file (not a link) whose
+/// content names `path` and `pid` exactly.
+pub fn is_marked(path: &Path, pid: u32) -> bool {
+    use io::Read as _;
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else { return false };
+    let marker = marker_path(path);
+    let want = marker_text(name, pid);
+    match fs::symlink_metadata(&marker) {
+        Ok(m) if m.is_file() && m.len() == want.len() as u64 => {}
+        _ => return false,
+    }
+    let mut got = Vec::new();
+    match fs::File::open(&marker).and_then(|f| f.take(want.len() as u64 + 1).read_to_end(&mut got)) {
+        Ok(_) => got == want.as_bytes(),
+        Err(_) => false,
+    }
+}
+
+/// Removes the marker of `path` (absent is fine).
+pub fn remove_marker(path: &Path) -> io::Result<()> {
+    match fs::remove_file(marker_path(path)) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        r => r,
+    }
+}
+
 fn random() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -100,13 +174,17 @@ fn random() -> u64 {
 /// Removes a registered path the way its kind requires. `remove_dir_all`
 /// does not follow symbolic links inside the directory; a registered path
 /// that is itself a link (replaced behind our back) is unlinked, never followed.
+/// The marker goes last, once the path is gone: a temporary never loses its
+/// marker before itself.
 fn remove(path: &Path, kind: Kind) -> io::Result<()> {
-    match fs::symlink_metadata(path) {
+    let r = match fs::symlink_metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
         Ok(m) if kind == Kind::Dir && m.is_dir() => crate::tree::remove_dir_all(path),
         Ok(_) => fs::remove_file(path),
-    }
+    };
+    r?;
+    remove_marker(path)
 }
 
 /// Releases a registered path: removes it on drop unless disarmed.
@@ -120,16 +198,28 @@ struct Guard {
 
 impl Guard {
     /// Creates a fresh entry in `parent` with `make` (which must fail with
-    /// `AlreadyExists` when the name is taken) and registers it, under the
-    /// registry lock: a signal handled meanwhile either sees it registered
-    /// or finds it not yet created.
+    /// `AlreadyExists` when the name is taken), its ownership marker first,
+    /// and registers it, under the registry lock: a signal handled meanwhile
+    /// either sees it registered or finds it not yet created.
     fn create(parent: &Path, prefix: &str, kind: Kind, make: &mut dyn FnMut(&Path) -> io::Result<()>) -> io::Result<Guard> {
         let pid = std::process::id();
         let mut last = None;
         for _ in 0..64 {
             let path = parent.join(temp_name(prefix, pid, random()));
             let mut reg = registry();
-            match make(&path) {
+            match write_marker(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    last = Some(e);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+            let made = make(&path);
+            if made.is_err() {
+                let _ = remove_marker(&path);
+            }
+            match made {
                 Ok(()) => {
                     let id = reg.next;
                     reg.next += 1;
@@ -145,7 +235,11 @@ impl Guard {
     }
 
     fn keep(mut self) -> PathBuf {
-        registry().entries.remove(&self.id);
+        let mut reg = registry();
+        // no longer a temporary: without its marker no run collects it
+        let _ = remove_marker(&self.path);
+        reg.entries.remove(&self.id);
+        drop(reg);
         self.armed = false;
         std::mem::take(&mut self.path)
     }
@@ -158,6 +252,9 @@ impl Guard {
             let r = fs::rename(&self.path, dest);
             if r.is_ok() {
                 reg.entries.remove(&self.id);
+                // what was renamed never held the marker; a failure here
+                // leaves a marker without its temporary (collected later)
+                let _ = remove_marker(&self.path);
             }
             r
         };
@@ -195,7 +292,8 @@ pub struct Registration {
 }
 
 /// Registers `path`, a directory this process has just created, for removal
-/// on SIGINT/SIGTERM/SIGHUP while the returned [`Registration`] lives.
+/// on SIGINT/SIGTERM/SIGHUP while the returned [`Registration`] lives; its
+/// ownership marker ([`write_marker`]), if any, is removed after it.
 pub fn register_dir(path: &Path) -> Registration {
     let mut reg = registry();
     let id = reg.next;
@@ -304,12 +402,18 @@ impl io::Write for TempFile {
 /// Creates a registered file `PREFIX<pid>-<random>` in `parent`, open for
 /// writing (mode 0600 on Unix).
 pub fn temp_file_in(parent: &Path, prefix: &str) -> io::Result<TempFile> {
+    temp_file_in_mode(parent, prefix, 0o600)
+}
+
+/// [`temp_file_in`] with the given creation mode (Unix; the umask applies).
+pub fn temp_file_in_mode(parent: &Path, prefix: &str, mode: u32) -> io::Result<TempFile> {
+    let _ = mode;
     let mut file = None;
     let guard = Guard::create(parent, prefix, Kind::File, &mut |p| {
         let mut o = fs::OpenOptions::new();
         o.read(true).write(true).create_new(true);
         #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, mode);
         file = Some(o.open(p)?);
         Ok(())
     })?;
@@ -427,34 +531,44 @@ fn alive(pid: u32) -> Option<bool> {
     Some(Path::new(&format!("/proc/{pid}")).exists())
 }
 
-/// Removes the entries of `parent` named exactly `PREFIX<pid>-<16 hex>` (see
-/// [`temp_name`]) whose process no longer exists; returns the removed paths.
-/// Only directories and regular files are removed; symbolic links and other
-/// file types are left, and removal never follows a link. Entries of this
-/// process, names without a pid, and every entry when `/proc` is absent are
-/// left. An unreadable `parent` is an error; an entry that cannot be removed
-/// is skipped.
+/// Removes the temporaries of `parent` named exactly `PREFIX<pid>-<16 hex>`
+/// (see [`temp_name`]) whose process no longer exists and that carry the
+/// proof that it created them ([`is_marked`]); returns the removed paths.
+/// Their markers are removed after them, as are markers whose temporary is
+/// already gone. Only directories and regular files are removed; symbolic
+/// links and other file types are left, and removal never follows a link.
+/// Entries without a valid marker, of this process, names without a pid,
+/// and every entry when `/proc` is absent are left untouched. An unreadable
+/// `parent` is an error; an entry that cannot be removed is skipped.
 pub fn collect_stale(parent: &Path, prefix: &str) -> io::Result<Vec<PathBuf>> {
     let mut removed = Vec::new();
     let own = std::process::id();
     for e in fs::read_dir(parent)? {
         let Ok(e) = e else { continue };
         let name = e.file_name();
-        let Some(pid) = name.to_str().and_then(|n| parse_pid(n, prefix)) else { continue };
+        // driven by the markers: a temporary is only ever removed with its proof
+        let Some(temp) = name.to_str().and_then(|n| n.strip_suffix(MARKER_SUFFIX)) else { continue };
+        let Some(pid) = parse_pid(temp, prefix) else { continue };
         if pid == own || alive(pid) != Some(false) {
             continue;
         }
-        let path = e.path();
+        let path = parent.join(temp);
+        if !is_marked(&path, pid) {
+            continue;
+        }
         // symlink_metadata: the entry itself, never what a link points to
-        let Ok(meta) = fs::symlink_metadata(&path) else { continue };
-        let ok = if meta.is_dir() {
-            crate::tree::remove_dir_all(&path).is_ok()
-        } else if meta.is_file() {
-            fs::remove_file(&path).is_ok()
-        } else {
-            false
+        let ok = match fs::symlink_metadata(&path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let _ = remove_marker(&path);
+                continue;
+            }
+            Err(_) => false,
+            Ok(meta) if meta.is_dir() => crate::tree::remove_dir_all(&path).is_ok(),
+            Ok(meta) if meta.is_file() => fs::remove_file(&path).is_ok(),
+            Ok(_) => false,
         };
         if ok {
+            let _ = remove_marker(&path);
             removed.push(path);
         }
     }

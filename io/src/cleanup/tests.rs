@@ -9,6 +9,12 @@ fn dead_pid() -> u32 {
     pid
 }
 
+/// Writes the ownership marker of `path` as process `pid` would have.
+fn mark(path: &Path, pid: u32) {
+    let name = path.file_name().unwrap().to_str().unwrap();
+    fs::write(marker_path(path), marker_text(name, pid)).unwrap();
+}
+
 fn names(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     v.sort();
@@ -124,13 +130,17 @@ fn collect_stale_removes_only_dead_runs_exact_names_and_no_links() {
     let stale_dir = p.join(temp_name("verify-", dead, 1));
     fs::create_dir_all(stale_dir.join(".thrum/var")).unwrap();
     fs::write(stale_dir.join(".thrum/var/messages.db"), b"db").unwrap();
+    mark(&stale_dir, dead);
     let stale_file = p.join(temp_name("verify-", dead, 2));
     fs::write(&stale_file, b"x").unwrap();
+    mark(&stale_file, dead);
     // a live process (pid 1 always exists) and this one: kept
     let live = p.join(temp_name("verify-", 1, 3));
     fs::create_dir(&live).unwrap();
+    mark(&live, 1);
     let mine = p.join(temp_name("verify-", me, 4));
     fs::create_dir(&mine).unwrap();
+    mark(&mine, me);
     // names that cannot be attributed, or belong to another prefix: kept
     let old_style = p.join("verify-Ab3xYz");
     fs::create_dir(&old_style).unwrap();
@@ -144,9 +154,11 @@ fn collect_stale_removes_only_dead_runs_exact_names_and_no_links() {
     fs::write(target.join("precious"), b"keep").unwrap();
     let link = p.join(temp_name("verify-", dead, 6));
     std::os::unix::fs::symlink(&target, &link).unwrap();
+    mark(&link, dead);
     // a dead run's directory that holds a link to the outside: the link goes, not its target
     fs::create_dir(p.join(temp_name("verify-", dead, 7))).unwrap();
     std::os::unix::fs::symlink(&target, p.join(temp_name("verify-", dead, 7)).join("l")).unwrap();
+    mark(&p.join(temp_name("verify-", dead, 7)), dead);
 
     let mut removed = collect_stale(p, "verify-").unwrap();
     removed.sort();
@@ -158,6 +170,80 @@ fn collect_stale_removes_only_dead_runs_exact_names_and_no_links() {
     }
     assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
     assert_eq!(fs::read(target.join("precious")).unwrap(), b"keep");
+    for gone in &want {
+        assert!(!marker_path(gone).exists(), "the marker goes with {}", gone.display());
+    }
     assert!(collect_stale(p, "verify-").unwrap().is_empty(), "a second pass finds nothing");
     assert!(collect_stale(&p.join("absent"), "verify-").is_err());
+}
+
+#[test]
+fn collect_stale_leaves_look_alikes_without_a_valid_marker_untouched() {
+    let base = tempfile::tempdir().unwrap();
+    let p = base.path();
+    let dead = dead_pid();
+    // the name of a dead run's temporary, but no marker: the user's
+    let unmarked = p.join(temp_name("verify-", dead, 0x0123456789abcdef));
+    fs::create_dir(&unmarked).unwrap();
+    fs::write(unmarked.join("x"), b"mine").unwrap();
+    let unmarked_file = p.join(temp_name("verify-", dead, 1));
+    fs::write(&unmarked_file, b"mine too").unwrap();
+    // markers that do not prove it: another pid, another name, a link, extra bytes
+    let wrong_pid = p.join(temp_name("verify-", dead, 2));
+    fs::create_dir(&wrong_pid).unwrap();
+    mark(&wrong_pid, dead + 1);
+    let wrong_name = p.join(temp_name("verify-", dead, 3));
+    fs::create_dir(&wrong_name).unwrap();
+    fs::write(marker_path(&wrong_name), marker_text(&temp_name("verify-", dead, 4), dead)).unwrap();
+    let linked = p.join(temp_name("verify-", dead, 5));
+    fs::create_dir(&linked).unwrap();
+    let real_marker = p.join("real");
+    fs::write(&real_marker, marker_text(linked.file_name().unwrap().to_str().unwrap(), dead)).unwrap();
+    std::os::unix::fs::symlink(&real_marker, marker_path(&linked)).unwrap();
+    let longer = p.join(temp_name("verify-", dead, 6));
+    fs::create_dir(&longer).unwrap();
+    let mut text = marker_text(longer.file_name().unwrap().to_str().unwrap(), dead);
+    text.push('x');
+    fs::write(marker_path(&longer), text).unwrap();
+    // a marked one beside them: removed, with its marker
+    let marked = p.join(temp_name("verify-", dead, 7));
+    fs::create_dir(&marked).unwrap();
+    fs::write(marked.join("f"), b"ours").unwrap();
+    mark(&marked, dead);
+    let before = names(p);
+
+    assert_eq!(collect_stale(p, "verify-").unwrap(), vec![marked.clone()]);
+    let mut want = before.clone();
+    want.retain(|n| *n != temp_name("verify-", dead, 7) && *n != format!("{}{MARKER_SUFFIX}", temp_name("verify-", dead, 7)));
+    assert_eq!(names(p), want);
+    assert_eq!(fs::read(unmarked.join("x")).unwrap(), b"mine");
+    assert_eq!(names(&unmarked), vec!["x".to_string()]);
+    assert_eq!(fs::read(&unmarked_file).unwrap(), b"mine too");
+    for d in [&wrong_pid, &wrong_name, &linked, &longer] {
+        assert!(d.is_dir(), "{} must be kept", d.display());
+    }
+}
+
+#[test]
+fn temporaries_are_created_after_their_marker_and_lose_it_when_done() {
+    let base = tempfile::tempdir().unwrap();
+    let me = std::process::id();
+    let d = temp_dir_in(base.path(), "m-").unwrap();
+    assert!(is_marked(d.path(), me));
+    assert!(names(d.path()).is_empty(), "the marker is beside, not inside");
+    let dest = base.path().join("published");
+    d.persist(&dest).unwrap();
+    assert!(names(&dest).is_empty());
+    assert_eq!(names(base.path()), vec!["published".to_string()], "no marker left");
+
+    let d = temp_dir_in(base.path(), "m-").unwrap();
+    let kept = d.keep();
+    assert!(!marker_path(&kept).exists(), "a kept directory is no longer a temporary");
+    fs::remove_dir(&kept).unwrap();
+
+    let f = temp_file_in(base.path(), "m-").unwrap();
+    let path = f.path().to_path_buf();
+    assert!(is_marked(&path, me));
+    drop(f);
+    assert_eq!(names(base.path()), vec!["published".to_string()]);
 }

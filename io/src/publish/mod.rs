@@ -29,7 +29,7 @@ mod tests;
 
 pub use found::{Entries, Found};
 pub use judge::check;
-pub use swap::{remove_stale_files, swap_into_place, temporary_pid, Staging};
+pub use swap::{swap_into_place, temporary_pid, Staging};
 
 use crate::text::shown_path;
 use std::path::{Path, PathBuf};

@@ -46,14 +46,22 @@ impl Staging {
         std::fs::create_dir_all(&parent).ctx("create directory", &parent)?;
         let name = name_of(dest);
         remove_stale(&parent, &name);
-        let dir = parent.join(temporary_name(&name, std::process::id()));
-        match std::fs::symlink_metadata(&dir) {
-            // left by a dead process that had our pid
-            Ok(m) if m.is_dir() => crate::tree::remove_dir_all(&dir).ctx("remove stale", &dir)?,
-            Ok(_) => return Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists)).ctx("create directory", &dir),
-            Err(_) => {}
+        let pid = std::process::id();
+        let dir = parent.join(temporary_name(&name, pid));
+        if crate::cleanup::is_marked(&dir, pid) {
+            // left by a dead process that had our pid (and proved it)
+            remove_marked(&dir).ctx("remove stale", &dir)?;
         }
-        std::fs::create_dir(&dir).ctx("create directory", &dir)?;
+        if std::fs::symlink_metadata(&dir).is_ok() {
+            // not ours: never touched
+            return Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists)).ctx("create directory", &dir);
+        }
+        // the marker first: a crash leaves no directory without it
+        crate::cleanup::write_marker(&dir).ctx("create directory", &crate::cleanup::marker_path(&dir))?;
+        if let Err(e) = std::fs::create_dir(&dir) {
+            let _ = crate::cleanup::remove_marker(&dir);
+            return Err(e).ctx("create directory", &dir);
+        }
         let interrupt = Some(crate::cleanup::register_dir(&dir));
         Ok(Staging { dir, dest: dest.to_path_buf(), policy, done: false, interrupt })
     }
@@ -69,8 +77,10 @@ impl Staging {
         let r = swap_into_place(&self.dir, &self.dest, &self.policy);
         if r.is_ok() || matches!(r, Err(PublishError::Displaced { .. })) {
             // published, or the staging directory now holds what was at
-            // the destination: never delete that
+            // the destination: never delete that, and let no later run
+            // collect it (its marker goes)
             self.done = true;
+            let _ = crate::cleanup::remove_marker(&self.dir);
         }
         r
     }
@@ -79,9 +89,31 @@ impl Staging {
 impl Drop for Staging {
     fn drop(&mut self) {
         if !self.done {
-            let _ = crate::tree::remove_dir_all(&self.dir);
+            // the marker only once the directory is gone
+            if crate::tree::remove_dir_all(&self.dir).is_ok() || std::fs::symlink_metadata(&self.dir).is_err() {
+                let _ = crate::cleanup::remove_marker(&self.dir);
+            }
         }
     }
+}
+
+/// Removes a marked staging directory, the `.old` beside it, then the marker.
+fn remove_marked(dir: &Path) -> std::io::Result<()> {
+    for d in [dir.to_path_buf(), old_of(dir)] {
+        match std::fs::symlink_metadata(&d) {
+            Ok(m) if m.is_dir() => crate::tree::remove_dir_all(&d)?,
+            // a file or link in its place is not ours
+            Ok(_) => return Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists)),
+            Err(_) => {}
+        }
+    }
+    crate::cleanup::remove_marker(dir)
+}
+
+fn old_of(src: &Path) -> PathBuf {
+    let mut old = OsString::from(src.as_os_str());
+    old.push(".old");
+    PathBuf::from(old)
 }
 
 /// Moves `src` to `dest` atomically when `policy` allows replacing `dest`:
@@ -127,9 +159,7 @@ pub(super) fn exchange(src: &Path, dest: &Path, policy: &Policy) -> Result<()> {
         }
     }
     // Portable fallback: two renames (a short window without `dest`).
-    let mut old = OsString::from(src.as_os_str());
-    old.push(".old");
-    let old = PathBuf::from(old);
+    let old = old_of(src);
     std::fs::rename(dest, &old).ctx("move aside", dest)?;
     if let Err(e) = std::fs::rename(src, dest) {
         let _ = std::fs::rename(&old, dest);
@@ -177,37 +207,27 @@ fn keep(prev: &Path, dest: &Path) -> PathBuf {
     }
 }
 
-/// Removes temporaries of runs that died (their process no longer exists):
-/// only directories (never links) named exactly `.NAME.tmp-PID` or
-/// `.NAME.tmp-PID.old`.
+/// Removes temporaries of runs that died (their process no longer exists)
+/// and proved they made them: directories (never links) named exactly
+/// `.NAME.tmp-PID` or `.NAME.tmp-PID.old` whose marker
+/// `.NAME.tmp-PID.thrum-io-owner` names them and PID (see
+/// [`crate::cleanup::is_marked`]); then the marker. Look-alikes without
+/// the marker are left untouched.
 pub(super) fn remove_stale(parent: &Path, name: &str) {
-    sweep(parent, name, true)
-}
-
-/// The sweep of stale temporaries, for temporary files: only regular files (never links)
-/// named exactly `.NAME.tmp-PID` (or `.NAME.tmp-PID.old`) of dead runs.
-pub fn remove_stale_files(parent: &Path, name: &str) {
-    sweep(parent, name, false)
-}
-
-fn sweep(parent: &Path, name: &str, dirs: bool) {
     if !Path::new("/proc/self").exists() {
         return; // cannot tell live runs from dead ones here
     }
     let Ok(rd) = std::fs::read_dir(parent) else { return };
     for e in rd.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|f| temporary_pid(f, name)) else { continue };
-        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+        let file = e.file_name();
+        let Some(temp) = file.to_str().and_then(|f| f.strip_suffix(crate::cleanup::MARKER_SUFFIX)) else { continue };
+        let Some(pid) = temporary_pid(temp, name) else { continue };
+        if temp.ends_with(".old") || pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
             continue;
         }
-        match e.file_type() {
-            Ok(t) if dirs && t.is_dir() => {
-                let _ = crate::tree::remove_dir_all(&e.path());
-            }
-            Ok(t) if !dirs && t.is_file() => {
-                let _ = std::fs::remove_file(e.path());
-            }
-            _ => {}
+        let dir = parent.join(temp);
+        if crate::cleanup::is_marked(&dir, pid) {
+            let _ = remove_marked(&dir);
         }
     }
 }

@@ -15,6 +15,19 @@ fn only_ok(dir: &Path) -> Result<(), Unrecognised> {
     }
 }
 
+/// Writes the ownership marker of `path` as process `pid` would have.
+fn mark(path: &Path, pid: u32) {
+    let name = path.file_name().unwrap().to_str().unwrap();
+    std::fs::write(crate::cleanup::marker_path(path), crate::cleanup::marker_text(name, pid)).unwrap();
+    assert!(crate::cleanup::is_marked(path, pid));
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
+
 const POLICY: Policy = Policy { tool: "tool", flag: "--out", recognise: only_ok };
 
 #[test]
@@ -71,6 +84,10 @@ fn stale_temporaries_are_removed_only_when_they_are_directories_of_dead_runs() {
     std::fs::create_dir(p.join(format!(".out.tmp-{dead}"))).unwrap();
     std::fs::write(p.join(format!(".out.tmp-{dead}/f")), "x").unwrap();
     std::fs::create_dir(p.join(format!(".out.tmp-{dead}.old"))).unwrap();
+    mark(&p.join(format!(".out.tmp-{dead}")), dead);
+    for n in [dead + 1, dead + 2] {
+        mark(&p.join(format!(".out.tmp-{n}")), n);
+    }
     std::fs::write(p.join(format!(".out.tmp-{}", dead + 1)), "a file").unwrap();
     let target = p.join("keep");
     std::fs::create_dir(&target).unwrap();
@@ -79,14 +96,19 @@ fn stale_temporaries_are_removed_only_when_they_are_directories_of_dead_runs() {
     std::fs::create_dir(p.join(format!(".out.tmp-{dead}x"))).unwrap();
     let live = std::process::id();
     std::fs::create_dir(p.join(format!(".out.tmp-{live}"))).unwrap();
+    mark(&p.join(format!(".out.tmp-{live}")), live);
     remove_stale(p, "out");
     let mut left: Vec<String> = std::fs::read_dir(p).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     left.sort();
+    let m = crate::cleanup::MARKER_SUFFIX;
     let mut want = vec![
         format!(".out.tmp-{}", dead + 1),
+        format!(".out.tmp-{}{m}", dead + 1),
         format!(".out.tmp-{}", dead + 2),
+        format!(".out.tmp-{}{m}", dead + 2),
         format!(".out.tmp-{dead}x"),
         format!(".out.tmp-{live}"),
+        format!(".out.tmp-{live}{m}"),
         "keep".to_string(),
     ];
     want.sort();
@@ -186,4 +208,57 @@ fn what_the_swap_moved_aside_is_put_back_when_it_changed() {
     assert_eq!(std::fs::read(dest.join("theirs")).unwrap(), b"keep me");
     assert_eq!(std::fs::read(dest.join("ok")).unwrap(), b"old");
     assert_eq!(std::fs::read(src.join("ok")).unwrap(), b"new");
+}
+
+#[test]
+fn a_look_alike_staging_directory_without_its_marker_is_never_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    let dead = 4_194_305u32;
+    // the user's directories that happen to have a staging name
+    for n in [format!(".prev.tmp-{dead}"), format!(".prev.tmp-{dead}.old")] {
+        std::fs::create_dir(p.join(&n)).unwrap();
+        std::fs::write(p.join(&n).join("a"), "mine").unwrap();
+    }
+    // a marker for another pid proves nothing
+    std::fs::create_dir(p.join(format!(".prev.tmp-{}", dead + 1))).unwrap();
+    mark(&p.join(format!(".prev.tmp-{}", dead + 1)), dead + 2);
+    let before = names(p);
+    remove_stale(p, "prev");
+    assert_eq!(names(p), before);
+    // publishing beside them leaves them as they were
+    let dest = p.join("prev");
+    let staging = Staging::new(&dest, POLICY).unwrap();
+    assert!(crate::cleanup::is_marked(&staging.dir, std::process::id()));
+    assert!(names(&staging.dir).is_empty(), "the marker is beside the staging directory, not in it");
+    std::fs::write(staging.dir.join("ok"), "new").unwrap();
+    staging.publish().unwrap();
+    assert_eq!(names(&dest), ["ok"], "nothing but the output is published");
+    let mut want = before.clone();
+    want.push("prev".to_string());
+    want.sort();
+    assert_eq!(names(p), want, "the staging directory and its marker are gone");
+    for n in [format!(".prev.tmp-{dead}"), format!(".prev.tmp-{dead}.old")] {
+        assert_eq!(std::fs::read(p.join(&n).join("a")).unwrap(), b"mine");
+        assert_eq!(names(&p.join(&n)), ["a"]);
+    }
+}
+
+#[test]
+fn a_look_alike_with_this_process_pid_is_refused_not_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = tmp.path().join("dest");
+    let mine = tmp.path().join(temporary_name("dest", std::process::id()));
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("a"), "mine").unwrap();
+    let e = Staging::new(&dest, POLICY).err().unwrap();
+    assert!(e.to_string().contains(&mine.display().to_string()), "{e}");
+    assert_eq!(std::fs::read(mine.join("a")).unwrap(), b"mine");
+    assert_eq!(names(tmp.path()), [temporary_name("dest", std::process::id())]);
+    // once marked as a dead run of this pid would have, it is collected
+    mark(&mine, std::process::id());
+    let staging = Staging::new(&dest, POLICY).unwrap();
+    assert!(names(&staging.dir).is_empty());
+    drop(staging);
+    assert!(names(tmp.path()).is_empty(), "dropped: the staging directory and its marker are gone");
 }

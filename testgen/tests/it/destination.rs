@@ -268,6 +268,11 @@ fn stale_temporaries_are_collected_only_when_they_are_ours() {
     // above the kernel's pid limit: no such process
     let dead = 4_194_305u32;
     write(&p.join(format!(".out.tmp-{dead}/thrum-fixture.tar.zst")), "partial");
+    // the proof that a run of ours made it
+    let marker = thrum_io::cleanup::marker_path(&p.join(format!(".out.tmp-{dead}")));
+    write(&marker, &thrum_io::cleanup::marker_text(&format!(".out.tmp-{dead}"), dead));
+    // the same name without it: the user's, never touched
+    write(&p.join(format!(".out.tmp-{}/a", dead + 3)), "mine");
     write(&p.join("precious/keep.txt"), "keep");
     std::os::unix::fs::symlink("precious", p.join(format!(".out.tmp-{}", dead + 1))).unwrap();
     write(&p.join(format!(".out.tmp-{dead}.bak/keep.txt")), "keep");
@@ -279,6 +284,7 @@ fn stale_temporaries_are_collected_only_when_they_are_ours() {
         format!(".out.tmp-{}", dead + 1),
         format!(".out.tmp-{}", dead + 2),
         format!(".out.tmp-{dead}.bak"),
+        format!(".out.tmp-{}", dead + 3),
         "out".into(),
         "precious".into(),
     ];
@@ -286,6 +292,8 @@ fn stale_temporaries_are_collected_only_when_they_are_ours() {
     assert_eq!(names, want, "only the dead run's directory was removed");
     assert_eq!(std::fs::read(p.join("precious/keep.txt")).unwrap(), b"keep");
     assert_eq!(std::fs::read(p.join(format!(".out.tmp-{dead}.bak/keep.txt"))).unwrap(), b"keep");
+    assert_eq!(self::names(&p.join(format!(".out.tmp-{}", dead + 3))), ["a"]);
+    assert_eq!(std::fs::read(p.join(format!(".out.tmp-{}/a", dead + 3))).unwrap(), b"mine");
 }
 
 /// The entries directly in `dir`, sorted.

@@ -509,3 +509,20 @@ fn bench_times_the_mesh_as_a_table_and_json() {
         "{table}"
     );
 }
+
+#[test]
+fn a_look_alike_of_a_staging_directory_is_left_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    // above the kernel's pid limit: no such process; no marker: not ours
+    let lookalike = tmp.path().join(".prev.tmp-4194305");
+    std::fs::create_dir(&lookalike).unwrap();
+    std::fs::write(lookalike.join("a"), "mine\n").unwrap();
+    make(tmp.path(), "prev", 2, Scenario::Converged, 1);
+    let mut names: Vec<String> =
+        std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, [".prev.tmp-4194305", "prev"]);
+    let inside: Vec<_> = std::fs::read_dir(&lookalike).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(inside, ["a"]);
+    assert_eq!(std::fs::read(lookalike.join("a")).unwrap(), b"mine\n");
+}

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use verify::cleanup::{parse_pid, temp_name};
+use verify::cleanup::{marker_path, marker_text, parse_pid, temp_name};
 
 fn fixture(name: &str) -> PathBuf {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(name);
@@ -187,9 +187,18 @@ fn the_next_run_removes_temporaries_of_dead_runs_only() {
         let d = tmp.join(temp_name(p, dead, i as u64));
         std::fs::create_dir_all(d.join(".thrum/var")).unwrap();
         std::fs::write(d.join(".thrum/var/messages.db"), b"partial").unwrap();
+        mark(&d, dead);
     }
     let partial = out.join(temp_name(".dest.partial-", dead, 9));
     std::fs::create_dir_all(partial.join(".thrum")).unwrap();
+    mark(&partial, dead);
+    // the same names without the marker that proves them ours: the user's, kept untouched
+    let lookalike = temp_name("verify-", dead, 0x0123456789abcdef);
+    std::fs::create_dir(tmp.join(&lookalike)).unwrap();
+    std::fs::write(tmp.join(&lookalike).join("x"), b"mine").unwrap();
+    let partial_lookalike = temp_name(".dest.partial-", dead, 8);
+    std::fs::create_dir(out.join(&partial_lookalike)).unwrap();
+    std::fs::write(out.join(&partial_lookalike).join("x"), b"mine").unwrap();
     // a live run's (pid 1 exists), an old-style name, another tool's: kept
     let live = temp_name("verify-", 1, 1);
     std::fs::create_dir(tmp.join(&live)).unwrap();
@@ -198,9 +207,21 @@ fn the_next_run_removes_temporaries_of_dead_runs_only() {
     let a = fixture("thrum-fixture.tar.zst");
     let o = Command::new(env!("CARGO_BIN_EXE_verify")).arg("extract").arg(&a).arg(out.join("dest")).env("TMPDIR", &tmp).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let mut want = vec![live, "verify-Xy12ab".to_string(), temp_name("other-", dead, 1)];
+    let mut want = vec![live, "verify-Xy12ab".to_string(), temp_name("other-", dead, 1), lookalike.clone()];
     want.sort();
     assert_eq!(listing(&tmp), want);
-    assert_eq!(listing(&out), vec!["dest".to_string()], "the dead run's .dest.partial- is gone, the new dest complete");
+    let mut want = vec!["dest".to_string(), partial_lookalike.clone()];
+    want.sort();
+    assert_eq!(listing(&out), want, "the dead run's .dest.partial- is gone, the new dest complete");
     assert!(out.join("dest/.thrum/var/messages.db").is_file());
+    for d in [tmp.join(&lookalike), out.join(&partial_lookalike)] {
+        assert_eq!(listing(&d), vec!["x".to_string()]);
+        assert_eq!(std::fs::read(d.join("x")).unwrap(), b"mine");
+    }
+}
+
+/// Writes the ownership marker of `path` as process `pid` would have.
+fn mark(path: &Path, pid: u32) {
+    let name = path.file_name().unwrap().to_str().unwrap();
+    std::fs::write(marker_path(path), marker_text(name, pid)).unwrap();
 }
