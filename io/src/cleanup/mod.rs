@@ -148,7 +148,8 @@ pub fn is_marked(path: &Path, pid: u32) -> bool {
         _ => return false,
     }
     let mut got = Vec::new();
-    match fs::File::open(&marker).and_then(|f| f.take(want.len() as u64 + 1).read_to_end(&mut got)) {
+    // opened only as a regular file: a FIFO swapped in after the check never blocks
+    match crate::regular::open_regular(&marker).and_then(|f| f.take(want.len() as u64 + 1).read_to_end(&mut got)) {
         Ok(_) => got == want.as_bytes(),
         Err(_) => false,
     }
