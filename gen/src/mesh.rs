@@ -41,6 +41,10 @@ pub const PULL_EVERY: Micros = 5 * MIN;
 pub const BATCH: usize = 1000;
 /// Most daemons of a mesh.
 pub const MAX_DAEMONS: u32 = 64;
+/// Most pulls a mesh may schedule (every ordered pair once per
+/// [`PULL_EVERY`] over the window): about a minute of simulation. A longer
+/// window or more daemons is refused before any work.
+pub const MAX_PULLS: u64 = 1 << 30;
 /// In a lagging mesh, daemon 1 stops pulling at least this long before
 /// the snapshot.
 pub const LAG: Micros = 30 * MIN;
@@ -90,6 +94,19 @@ pub enum MeshError {
         /// Events of the mesh.
         events: u64,
         /// Most events.
+        max: u64,
+    },
+    /// More pulls than [`MAX_PULLS`]: the window is too long for this many
+    /// daemons.
+    #[error("{daemons} daemons over {days} days schedule {pulls} pulls; at most {max} (fewer daemons or --days)")]
+    TooManyPulls {
+        /// Daemons asked for.
+        daemons: u32,
+        /// Days of the window.
+        days: u32,
+        /// Pulls the schedule would hold.
+        pulls: u64,
+        /// Most pulls.
         max: u64,
     },
     /// No quiet moment between pulls was found for a declared conflict.
@@ -356,6 +373,12 @@ impl Mesh {
         let n = daemons;
         if !(2..=MAX_DAEMONS).contains(&n) || n as usize > plan.agents.len() {
             return Err(MeshError::Daemons { daemons: n, max: MAX_DAEMONS, agents: plan.agents.len() as u32 });
+        }
+        let days = plan.profile.window_days;
+        let periods = (days as u64 * 86_400 * SEC as u64).div_ceil(PULL_EVERY as u64) + 1;
+        let pulls = (n as u64 * (n as u64 - 1)).saturating_mul(periods);
+        if pulls > MAX_PULLS {
+            return Err(MeshError::TooManyPulls { daemons: n, days, pulls, max: MAX_PULLS });
         }
         let hosts: Vec<Host> = hostnames(seed, n).into_iter().map(|h| Host { daemon_id: ids::daemon_id(&h), hostname: h }).collect();
         // Agents are dealt to the hosts in an order drawn from the seed:

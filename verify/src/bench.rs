@@ -47,7 +47,7 @@ fn median(sorted: &[f64]) -> f64 {
 
 /// Opens `path` once, then runs one warm-up and `runs` timed verifications.
 pub fn run(path: &Path, opts: &Options, runs: usize) -> Result<Bench, InputError> {
-    let resolved = input::resolve(path, input::Generation::V13);
+    let resolved = input::resolve(path, input::Generation::V13)?;
     let path = resolved.as_path();
     let runs = runs.max(1);
     let t0 = Instant::now();

@@ -169,17 +169,27 @@ impl Generation {
 /// archive of `generation` as a regular file), that archive, so its manifest
 /// and SHA256SUMS beside it are checked as for the archive named directly;
 /// anything else is PATH itself (and [`open`] says what is wrong with it).
-pub fn resolve(path: &Path, generation: Generation) -> PathBuf {
+/// A directory holding more than one fixture (`.thrum/` beside an archive,
+/// or both archives) is refused: which one its checksums vouch for would
+/// be a guess.
+pub fn resolve(path: &Path, generation: Generation) -> Result<PathBuf, InputError> {
     let is_dir = std::fs::metadata(path).is_ok_and(|m| m.is_dir());
-    if !is_dir || path.join(".thrum").symlink_metadata().is_ok() || path.file_name().is_some_and(|n| n == ".thrum") {
-        return path.to_path_buf();
+    if !is_dir || path.file_name().is_some_and(|n| n == ".thrum") {
+        return Ok(path.to_path_buf());
     }
-    generation
-        .archive_names()
-        .iter()
-        .map(|name| path.join(name))
-        .find(|a| a.symlink_metadata().is_ok_and(|m| m.is_file()))
-        .unwrap_or_else(|| path.to_path_buf())
+    let found: Vec<&str> = std::iter::once(".thrum")
+        .chain(generation.archive_names().iter().copied())
+        .filter(|n| thrum_io::regular::exists_at_all(&path.join(n)))
+        .collect();
+    match found.as_slice() {
+        [] | [".thrum"] => Ok(path.to_path_buf()),
+        [one] => Ok(path.join(one)),
+        _ => Err(InputError::WrongKind {
+            path: path.to_path_buf(),
+            found: format!("a directory holding {}", found.join(" and ")),
+            expected: "exactly one fixture: .thrum/ or one archive",
+        }),
+    }
 }
 
 /// Opens PATH: a `.tar.zst`/`.tar.gz` archive (by magic bytes), a directory

@@ -242,7 +242,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Replay { path, json, max_diffs, migrated, no_manifest, no_parquet, limits } => {
             // a directory `testgen --out` wrote: its archive (the Parquet
             // snapshots and manifest beside it are then checked too)
-            let path = verify::input::resolve(&path, verify::input::Generation::V13);
+            let path = verify::input::resolve(&path, verify::input::Generation::V13)
+                .with_context(|| format!("cannot verify {}", path.display()))?;
             let opts = verify::Options {
                 max_diffs,
                 limits: limits.limits(),

@@ -212,21 +212,10 @@ pub fn verify_mesh(dir: &Path, opts: &MeshOptions) -> Result<Report, InputError>
     let mut version = None;
     for d in &spec.daemons {
         let ddir = dir.join(&d.dir);
-        // one fixture per daemon: an expanded tree beside an archive (or two
-        // archives) would leave it open which one the checksums vouch for
-        let sources: Vec<&str> = std::iter::once(".thrum")
-            .chain(input::Generation::V13.archive_names().iter().copied())
-            .filter(|n| thrum_io::regular::exists_at_all(&ddir.join(n)))
-            .collect();
-        if sources.len() > 1 {
-            return Err(InputError::WrongKind {
-                path: ddir,
-                found: format!("a daemon directory holding {}", sources.join(" and ")),
-                expected: "exactly one of .thrum/, thrum-fixture.tar.zst and thrum-fixture.tar.gz",
-            });
-        }
-        let path = input::resolve(&ddir, input::Generation::V13);
-        if let (Some(name), Some(declared)) = (sources.first().filter(|n| **n != ".thrum"), &d.archive) {
+        // one fixture per daemon (refused otherwise), the archive mesh.json names
+        let path = input::resolve(&ddir, input::Generation::V13)?;
+        let archive = (path != ddir).then(|| path.file_name().map(|n| n.to_string_lossy().into_owned())).flatten();
+        if let (Some(name), Some(declared)) = (archive, &d.archive) {
             let found = format!("{}/{name}", d.dir);
             if *declared != found {
                 findings.push(

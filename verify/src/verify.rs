@@ -177,7 +177,7 @@ impl FixtureDb {
 /// read again once the extraction is complete, so the report never depends
 /// on the order of the entries.
 pub fn verify_path(path: &Path, opts: &Options) -> Result<Report, InputError> {
-    let resolved = input::resolve(path, input::Generation::V13);
+    let resolved = input::resolve(path, input::Generation::V13)?;
     let path = resolved.as_path();
     let is_archive = std::fs::metadata(path).is_ok_and(|m| m.is_file()) && crate::extract::looks_like_archive(path);
     if is_archive {

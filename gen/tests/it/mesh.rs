@@ -184,3 +184,17 @@ fn daemons_outside_the_bounds_are_refused() {
         )
     );
 }
+
+#[test]
+fn a_schedule_beyond_its_cap_is_refused_before_any_work() {
+    // 64 daemons over a century: 4,032 pairs pulling every 5 minutes
+    let o = thrum_gen::Overrides { agents: Some(64), days: Some(36_500), ..Default::default() };
+    let p = Profile::with_overrides(Profile::small(), &o).unwrap();
+    match Mesh::new(1, p, 64, Scenario::Converged) {
+        Err(MeshError::TooManyPulls { daemons: 64, days: 36_500, pulls, max }) => {
+            assert_eq!(max, mesh::MAX_PULLS);
+            assert_eq!(pulls, 64 * 63 * (36_500 * 288 + 1));
+        }
+        other => panic!("{:?}", other.map(|m| m.pulls)),
+    }
+}

@@ -38,3 +38,16 @@ pub fn extract(archive: &Path, dest: &Path) {
     std::fs::create_dir_all(dest).unwrap();
     thrum_io::extract::unpack(archive, dest, &thrum_io::extract::Limits::default()).unwrap();
 }
+
+/// Thousands separated by commas, as `--help` writes them.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,6 +1,7 @@
 //! `testgen --help`: every option under its heading, the profiles' volumes
 //! stated, examples at the end.
 
+use crate::common::grouped;
 use std::process::Command;
 use thrum_gen::Profile;
 
@@ -69,19 +70,6 @@ fn every_option_is_under_its_heading() {
         expected.sort();
         assert_eq!(found_sorted, expected, "testgen {flag}: options and their headings");
     }
-}
-
-/// Thousands separated by commas, as `--help` writes them.
-fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[test]

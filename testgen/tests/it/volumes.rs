@@ -2,6 +2,7 @@
 //! once (exit 2, the volume, its limit and why, nothing written); any other
 //! is produced exactly, and the manifest says what the database holds.
 
+use crate::common::grouped;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -150,19 +151,6 @@ fn the_manifest_records_exactly_what_was_produced() {
     let dir = tempfile::tempdir().unwrap();
     let db = generate_and_compare(dir.path(), &["--profile", "small", "--subscriptions", "576"], "small+subscriptions=576");
     assert_eq!(count(&db, "SELECT count(*) FROM subscriptions"), 576);
-}
-
-/// Thousands separated by commas, as `--help` writes them.
-fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[test]

@@ -397,7 +397,7 @@ fn copy_tree(src: &Path, dst: &Path) -> Result<(), InputError> {
 
 /// Migrates a v5 fixture (on a copy) and proves the result.
 pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputError> {
-    let resolved = input::resolve(path, input::Generation::V5);
+    let resolved = input::resolve(path, input::Generation::V5)?;
     let path = resolved.as_path();
     let tree = input::open(path, &opts.limits)?;
     if !tree.is_v5_layout() {

@@ -361,7 +361,14 @@ fn a_daemon_is_one_fixture_and_the_one_mesh_json_names() {
     verify::input::unpack(&d1.join("thrum-fixture.tar.zst"), &d1, &verify::extract::Limits::default()).unwrap();
     let e = verify::verify_mesh(&mesh, &MeshOptions::default()).unwrap_err();
     assert_eq!(e.exit_code(), 2);
-    assert!(e.to_string().contains("daemon-1 is a daemon directory holding .thrum and thrum-fixture.tar.zst"), "{e}");
+    assert!(
+        e.to_string().contains("daemon-1 is a directory holding .thrum and thrum-fixture.tar.zst; expected exactly one fixture"),
+        "{e}"
+    );
+    // the same refusal for `verify replay` of that directory
+    let e = verify::verify_path(&d1, &verify::Options::default()).unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    assert!(e.to_string().contains("holding .thrum and thrum-fixture.tar.zst"), "{e}");
     // the archive alone again, but not the one mesh.json names
     std::fs::remove_dir_all(d1.join(".thrum")).unwrap();
     let mut m = spec(&mesh);
