@@ -149,12 +149,17 @@ fn every_jsonl_line_validates_against_the_shipped_event_schema() {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
     let tree = tmp.path().join("default");
     extract(&fixtures.join(testgen::ARCHIVE), &tree);
-    assert!(validate_tree(&tree.join(".thrum"), &schemas, index) > 10_000);
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(fixtures.join(testgen::MANIFEST)).unwrap()).unwrap();
+    let lines: u64 = m["counts"]["files"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(validate_tree(&tree.join(".thrum"), &schemas, index) as u64, lines);
     // and a daemon of the checked-in mesh (remote origins, the conflicts' events)
     for k in 1..=3 {
         let tree = tmp.path().join(format!("mesh-{k}"));
         extract(&fixtures.join(format!("mesh/daemon-{k}")).join(testgen::ARCHIVE), &tree);
-        assert!(validate_tree(&tree.join(".thrum"), &schemas, index) > 700);
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(fixtures.join(format!("mesh/daemon-{k}/manifest.json"))).unwrap()).unwrap();
+        let lines: u64 = m["counts"]["files"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+        assert_eq!(validate_tree(&tree.join(".thrum"), &schemas, index) as u64, lines, "daemon {k}: every line validated");
     }
 
     // and it does reject: a wrong envelope, a payload without a required key
