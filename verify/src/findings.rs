@@ -63,9 +63,11 @@ kinds! {
     JsonlUnparsable = "jsonl_unparsable", Error;
     /// The last line of a file lacks its terminating newline.
     JsonlUnterminatedLine = "jsonl_unterminated_line", Error;
-    /// A line that is not valid UTF-8 (skipped; the daemon's Go decoder would
-    /// read it with U+FFFD replacements or not at all).
-    JsonlInvalidUtf8 = "jsonl_invalid_utf8", Error;
+    /// A line that is not valid UTF-8, with the byte offset of the first
+    /// invalid byte: read and applied as the daemon's JSON decoder reads it,
+    /// each invalid byte as U+FFFD (docs/FORMAT.md 4b); what that changes
+    /// shows in the projection, hence a warning.
+    JsonlInvalidUtf8 = "jsonl_invalid_utf8", Warning;
     /// A line longer than the reader's limit ([`crate::jsonl::MAX_LINE_BYTES`], 1 MiB); skipped.
     JsonlLineTooLong = "jsonl_line_too_long", Error;
     /// An event type the format does not define; the projection ignores it (forward compatibility).
@@ -89,7 +91,9 @@ kinds! {
     EventTargetMissing = "event_target_missing", Error;
     /// The daemon's rebuild would stop at this event (docs/FORMAT.md 4b): the
     /// first event in replay order whose apply fails; nothing after it would be
-    /// projected.
+    /// projected. Also each line its scanner cannot hold (64 KiB with the
+    /// newline): reading that file fails, and the rebuild with it, before
+    /// any event is applied.
     RebuildAborts = "rebuild_aborts", Error;
     /// After a v5 migration, the daemon's rebuild would stop at the first
     /// `thread.create` (the migration dropped `threads` at 11→12): a documented

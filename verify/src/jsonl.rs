@@ -1,16 +1,23 @@
 //! Reading the v13 event logs: `events.jsonl` and every `messages/*.jsonl`.
 //!
-//! Blank lines are skipped silently. Lines that do not decode (not JSON, not
-//! an object, payload of the wrong shape) are skipped as the daemon skips
-//! them, and each is reported as `jsonl_unparsable` with its file and 1-based
-//! line number; lines over 1 MiB ([`MAX_LINE_BYTES`]) and lines that are not
-//! UTF-8 are skipped too, reported as `jsonl_line_too_long` and
-//! `jsonl_invalid_utf8`. See [`decode_line`]; [`crate::stream`] reads the
+//! Each line is read as the v13 daemon reads it (docs/FORMAT.md section 4b):
+//! one trailing `\r` is dropped, and invalid UTF-8 is decoded as Go's JSON
+//! decoder does, each invalid byte read as U+FFFD ([`daemon_text`]); such a
+//! line is applied with that text and reported as the warning
+//! `jsonl_invalid_utf8` with its byte offset. Blank lines are skipped
+//! silently. Lines that do not decode (not JSON, not an object, payload of
+//! the wrong shape) are skipped as the daemon skips them, and each is
+//! reported as `jsonl_unparsable` with its file and 1-based line number. A
+//! line that does not fit the daemon's scanner ([`DAEMON_SCAN_BYTES`]) makes
+//! its rebuild fail before it applies anything: `rebuild_aborts`. Lines over
+//! verify's own bound of 1 MiB ([`MAX_LINE_BYTES`]) are skipped, reported as
+//! `jsonl_line_too_long`. See [`decode_line`]; [`crate::stream`] reads the
 //! files line by line and merges them in replay order.
 
 use crate::error::InputError;
 use crate::findings::{Finding, Findings, Kind};
 use crate::input::Tree;
+use std::borrow::Cow;
 use thrum_schemas::events::{Event, Payload};
 
 /// One event file.
@@ -47,10 +54,16 @@ pub fn split_lines(bytes: &[u8]) -> Vec<(u64, &[u8], bool)> {
     out
 }
 
-/// The longest line the reader accepts, without its newline: 1 MiB. The
-/// daemon reads the logs line by line with a bounded buffer; a longer line is
-/// reported as `jsonl_line_too_long` and skipped, never parsed.
+/// The longest line the reader accepts, without its newline: 1 MiB, a
+/// bound of verify's own memory. A longer line is reported as
+/// `jsonl_line_too_long` and skipped, never parsed.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// What the v13 daemon's line scanner holds: 64 KiB, a line with its newline
+/// (docs/FORMAT.md section 4b). A line of this many bytes or more, without
+/// its newline (a trailing `\r` counts), makes reading its file fail, and
+/// the daemon's rebuild fails before it applies any event.
+pub const DAEMON_SCAN_BYTES: usize = 64 << 10;
 
 /// One line as read: its bytes, or only its length and whether it is blank
 /// when it is longer than [`MAX_LINE_BYTES`].
@@ -59,23 +72,72 @@ pub enum RawLine<'a> {
     Long { len: u64, blank: bool },
 }
 
+/// A line as the daemon's reader hands it to its JSON decoder: one trailing
+/// `\r` dropped, and each byte that is not part of valid UTF-8 read as
+/// U+FFFD, one replacement per byte, as Go's decoder does (a truncated
+/// three-byte sequence is two replacements, not one as in
+/// [`String::from_utf8_lossy`]). Also returns the byte offset of the first
+/// invalid byte, if any.
+pub fn daemon_text(raw: &[u8]) -> (Cow<'_, str>, Option<usize>) {
+    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    let first = match std::str::from_utf8(raw) {
+        Ok(t) => return (Cow::Borrowed(t), None),
+        Err(e) => e.valid_up_to(),
+    };
+    let mut out = String::with_capacity(raw.len() + 8);
+    let mut rest = raw;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(t) => {
+                out.push_str(t);
+                break;
+            }
+            Err(e) => {
+                let (valid, bad) = rest.split_at(e.valid_up_to());
+                // the prefix was just checked: it is valid UTF-8
+                out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                out.push(char::REPLACEMENT_CHARACTER);
+                rest = &bad[1..];
+            }
+        }
+    }
+    (Cow::Owned(out), Some(first))
+}
+
+/// The `rebuild_aborts` finding of a line that does not fit the daemon's
+/// scanner ([`DAEMON_SCAN_BYTES`]); `len` is its length without the newline.
+pub fn scan_abort(rel: &str, no: u64, len: u64) -> Finding {
+    let max = DAEMON_SCAN_BYTES - 1;
+    Finding::new(
+        Kind::RebuildAborts,
+        format!(
+            "line of {len} bytes (without its newline): the daemon's scanner holds at most {DAEMON_SCAN_BYTES} bytes \
+             with the newline, so reading this file fails and the daemon's rebuild fails before it applies any event"
+        ),
+    )
+    .at(rel, no)
+    .values(format!("at most {max} bytes"), format!("{len} bytes"))
+}
+
 /// Decodes line `no` of the file `info` describes, counting it in `info`
 /// and reporting what is wrong with it in `findings`. Returns the line's
 /// text and event when it is one.
 ///
 /// Per line, in this order: an unterminated last line is reported (and still
-/// read); a line over [`MAX_LINE_BYTES`] is reported and skipped; invalid
-/// UTF-8 is reported (with the byte offset) and skipped; blank lines are
-/// skipped silently; a line that does not decode is reported and skipped; an
-/// event of a type the format does not define is kept (the projection
-/// ignores it) and reported as the warning `event_type_unknown`.
+/// read); a line the daemon's scanner cannot hold is reported
+/// (`rebuild_aborts`); a line over [`MAX_LINE_BYTES`] is reported and
+/// skipped; the line is read as the daemon reads it ([`daemon_text`]), and
+/// invalid UTF-8 is reported as a warning with its byte offset; blank lines
+/// are skipped silently; a line that does not decode is reported and
+/// skipped; an event of a type the format does not define is kept (the
+/// projection ignores it) and reported as the warning `event_type_unknown`.
 pub fn decode_line<'a>(
     no: u64,
     line: RawLine<'a>,
     terminated: bool,
     info: &mut EventFile,
     findings: &mut Vec<Finding>,
-) -> Option<(&'a str, Event)> {
+) -> Option<(Cow<'a, str>, Event)> {
     let rel = info.rel.as_str();
     info.lines = no;
     let raw = match line {
@@ -83,6 +145,7 @@ pub fn decode_line<'a>(
             if !terminated && !blank {
                 findings.push(Finding::new(Kind::JsonlUnterminatedLine, "last line has no terminating newline").at(rel, no));
             }
+            findings.push(scan_abort(rel, no, len));
             info.unparsable += 1;
             findings.push(
                 Finding::new(
@@ -96,28 +159,29 @@ pub fn decode_line<'a>(
         }
         RawLine::Held(raw) => raw,
     };
-    let decoded = std::str::from_utf8(raw);
-    let blank = decoded.as_ref().is_ok_and(|t| t.trim().is_empty());
+    let (text, invalid) = daemon_text(raw);
+    let blank = text.trim().is_empty();
     if !terminated && !blank {
         findings.push(Finding::new(Kind::JsonlUnterminatedLine, "last line has no terminating newline").at(rel, no));
     }
-    let text = match decoded {
-        Ok(t) => t,
-        Err(e) => {
-            info.unparsable += 1;
-            findings.push(
-                Finding::new(Kind::JsonlInvalidUtf8, format!("line skipped: invalid UTF-8 at byte {} of the line ({e})", e.valid_up_to()))
-                    .at(rel, no)
-                    .actual(format!("byte offset {}", e.valid_up_to())),
-            );
-            return None;
-        }
-    };
+    if raw.len() >= DAEMON_SCAN_BYTES {
+        findings.push(scan_abort(rel, no, raw.len() as u64));
+    }
+    if let Some(at) = invalid {
+        findings.push(
+            Finding::new(
+                Kind::JsonlInvalidUtf8,
+                format!("invalid UTF-8 at byte {at} of the line; read as the daemon reads it, each invalid byte as U+FFFD"),
+            )
+            .at(rel, no)
+            .actual(format!("byte offset {at}")),
+        );
+    }
     if blank {
         info.blank += 1;
         return None;
     }
-    match Event::parse(text) {
+    match Event::parse(&text) {
         Ok(event) => {
             info.events += 1;
             if matches!(event.payload, Payload::Unknown) && !event.envelope.event_type.is_empty() {
@@ -137,7 +201,7 @@ pub fn decode_line<'a>(
         Err(e) => {
             info.unparsable += 1;
             if let thrum_schemas::events::DecodeError::Payload(detail) = &e {
-                if let Some(c) = crate::rebuild::undecodable(raw, rel, no, detail.clone()) {
+                if let Some(c) = crate::rebuild::undecodable(text.as_bytes(), rel, no, detail.clone()) {
                     crate::rebuild::keep_earliest(&mut info.undecodable, c, &[rel]);
                 }
             }
@@ -218,6 +282,46 @@ mod tests {
         assert!(split_lines(b"").is_empty());
     }
     #[test]
+    fn lines_read_as_the_daemon_reads_them() {
+        let text = |raw: &[u8]| {
+            let (t, at) = daemon_text(raw);
+            (t.into_owned(), at)
+        };
+        assert_eq!(text(b"{\"a\":1}\r"), ("{\"a\":1}".into(), None));
+        // one `\r` only
+        assert_eq!(text(b"x\r\r"), ("x\r".into(), None));
+        assert_eq!(text("é\r".as_bytes()), ("é".into(), None));
+        // one U+FFFD per invalid byte, as Go's decoder reads them
+        assert_eq!(text(b"ok\xff"), ("ok\u{FFFD}".into(), Some(2)));
+        assert_eq!(text(b"a\xe3\x80b"), ("a\u{FFFD}\u{FFFD}b".into(), Some(1)));
+        assert_eq!(text(b"\xed\xa0\x80|\xc0\x80"), ("\u{FFFD}\u{FFFD}\u{FFFD}|\u{FFFD}\u{FFFD}".into(), Some(0)));
+        assert_eq!(text(b"\"\xf0\x9f\x98\"\r"), ("\"\u{FFFD}\u{FFFD}\u{FFFD}\"".into(), Some(1)));
+    }
+
+    #[test]
+    fn a_line_must_fit_the_daemons_scanner_with_its_newline() {
+        let stops = |line: &[u8], terminated: bool| {
+            let mut info =
+                EventFile { rel: "e.jsonl".into(), shard: None, lines: 0, events: 0, blank: 0, unparsable: 0, undecodable: None };
+            let mut found = Vec::new();
+            decode_line(4, RawLine::Held(line), terminated, &mut info, &mut found);
+            found.into_iter().filter(|f| f.kind == Kind::RebuildAborts).map(|f| (f.line, f.actual)).collect::<Vec<_>>()
+        };
+        let mut line = vec![b' '; 65_535];
+        assert_eq!(stops(&line, true), vec![]);
+        assert_eq!(stops(&line, false), vec![]);
+        line.push(b'\r');
+        assert_eq!(stops(&line, true), vec![(Some(4), Some("65536 bytes".to_string()))]);
+        assert_eq!(stops(&line, false), vec![(Some(4), Some("65536 bytes".to_string()))]);
+        let long = RawLine::Long { len: (MAX_LINE_BYTES + 1) as u64, blank: false };
+        let mut info = EventFile { rel: "e.jsonl".into(), shard: None, lines: 0, events: 0, blank: 0, unparsable: 0, undecodable: None };
+        let mut found = Vec::new();
+        decode_line(9, long, true, &mut info, &mut found);
+        let kinds: Vec<(Kind, Option<u64>)> = found.iter().map(|f| (f.kind, f.line)).collect();
+        assert_eq!(kinds, vec![(Kind::RebuildAborts, Some(9)), (Kind::JsonlLineTooLong, Some(9))]);
+    }
+
+    #[test]
     fn reports_unparsable_lines_and_sorts_stably() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("e.jsonl");
@@ -245,7 +349,9 @@ mod tests {
                 (Kind::JsonlUnparsable, Some(3)),
                 (Kind::EventTypeUnknown, Some(4)),
                 (Kind::EventTypeUnknown, Some(5)),
+                // read as U+FFFD, which is not JSON
                 (Kind::JsonlInvalidUtf8, Some(6)),
+                (Kind::JsonlUnparsable, Some(6)),
                 (Kind::JsonlUnterminatedLine, Some(7)),
                 (Kind::JsonlUnparsable, Some(7))
             ]

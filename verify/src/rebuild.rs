@@ -122,8 +122,9 @@ pub fn undecodable(line: &[u8], rel: &str, no: u64, detail: String) -> Option<Ca
 
 /// Counts the events of the rebuild that come after `c` in replay order,
 /// reading `files` (paths with their relative names, in the reader's order)
-/// once more, line by line. Lines longer than `limit` are not events (the
-/// reader skips them too).
+/// once more, line by line, each read as the daemon reads it
+/// ([`crate::jsonl::daemon_text`]). Lines longer than `limit` are not events
+/// (the reader skips them too).
 pub fn count_after(files: &[(&Path, &str)], c: &Candidate, limit: usize) -> std::io::Result<u64> {
     let rels: Vec<&str> = files.iter().map(|(_, r)| *r).collect();
     let c_file = rels.iter().position(|r| *r == c.rel).unwrap_or(usize::MAX);
@@ -132,7 +133,8 @@ pub fn count_after(files: &[(&Path, &str)], c: &Candidate, limit: usize) -> std:
         let mut reader = LineReader::open(path, limit)?;
         while let Some(l) = reader.next_line()? {
             let Line::Held(range) = l.line else { continue };
-            let Some((ts, id, _)) = sort_key(reader.held(range)) else { continue };
+            let (text, _) = crate::jsonl::daemon_text(reader.held(range));
+            let Some((ts, id, _)) = sort_key(text.as_bytes()) else { continue };
             let later = (ts.as_bytes(), id.as_bytes(), fi, l.no) > (c.timestamp.as_bytes(), c.event_id.as_bytes(), c_file, c.line);
             n += later as u64;
         }

@@ -7,8 +7,9 @@ use super::*;
 use crate::error::InputError;
 use crate::findings::Finding;
 use crate::index::Pos;
-use crate::jsonl::{decode_line, EventFile, RawLine, Source, MAX_LINE_BYTES};
+use crate::jsonl::{daemon_text, decode_line, EventFile, RawLine, Source, MAX_LINE_BYTES};
 use crate::lines::{Line, LineReader, Reopen};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use thrum_schemas::events::Event;
 
@@ -58,6 +59,17 @@ pub struct EventReader {
     pub(super) lines: LineReader<Reopen>,
     pub info: EventFile,
     pub findings: Vec<Finding>,
+    /// The text of the last line returned when it is not its bytes as held
+    /// (invalid UTF-8 read as the daemon reads it).
+    fixed: String,
+}
+
+/// Where the text of the line [`EventReader::next`] returned is: a range of
+/// the reader's buffer, or the reader's own copy (see [`EventReader::text`]).
+#[derive(Debug, Clone)]
+pub enum LineText {
+    Held(std::ops::Range<usize>),
+    Fixed,
 }
 
 impl EventReader {
@@ -65,25 +77,36 @@ impl EventReader {
         let lines = LineReader::open(&src.path, MAX_LINE_BYTES).map_err(|e| InputError::io(&src.path, e))?;
         let info =
             EventFile { rel: src.rel.clone(), shard: src.shard.clone(), lines: 0, events: 0, blank: 0, unparsable: 0, undecodable: None };
-        Ok(EventReader { lines, info, findings: Vec::new() })
+        Ok(EventReader { lines, info, findings: Vec::new(), fixed: String::new() })
     }
 
     /// The next event: its line number and event; its text is [`EventReader::text`].
-    pub fn next(&mut self, path: &std::path::Path) -> Result<Option<(u64, std::ops::Range<usize>, Event)>, InputError> {
+    pub fn next(&mut self, path: &std::path::Path) -> Result<Option<(u64, LineText, Event)>, InputError> {
         loop {
             let Some(l) = self.lines.next_line().map_err(|e| InputError::io(path, e))? else { return Ok(None) };
-            let (raw, range) = match l.line {
-                Line::Held(r) => (RawLine::Held(self.lines.held(r.clone())), Some(r)),
-                Line::Long { len, blank } => (RawLine::Long { len, blank }, None),
+            let (raw, start) = match l.line {
+                Line::Held(r) => (RawLine::Held(self.lines.held(r.clone())), r.start),
+                Line::Long { len, blank } => (RawLine::Long { len, blank }, 0),
             };
-            if let Some((_, event)) = decode_line(l.no, raw, l.terminated, &mut self.info, &mut self.findings) {
-                return Ok(Some((l.no, range.unwrap_or(0..0), event)));
-            }
+            let Some((text, event)) = decode_line(l.no, raw, l.terminated, &mut self.info, &mut self.findings) else { continue };
+            let at = match text {
+                // a prefix of the held bytes (a trailing `\r` dropped)
+                Cow::Borrowed(t) => LineText::Held(start..start + t.len()),
+                Cow::Owned(t) => {
+                    self.fixed = t;
+                    LineText::Fixed
+                }
+            };
+            return Ok(Some((l.no, at, event)));
         }
     }
 
-    pub fn text(&self, r: std::ops::Range<usize>) -> &str {
-        std::str::from_utf8(self.lines.held(r)).unwrap_or("")
+    /// The text of the line last returned by [`EventReader::next`].
+    pub fn text(&self, at: &LineText) -> &str {
+        match at {
+            LineText::Held(r) => std::str::from_utf8(self.lines.held(r.clone())).unwrap_or(""),
+            LineText::Fixed => &self.fixed,
+        }
     }
 }
 
@@ -145,7 +168,7 @@ impl FileState {
                 let pos = position(src, idx, line)?;
                 rec.see_origin(&event)?;
                 f.see_time(&event);
-                rec.record(pos, f.reader.text(range), &mut event);
+                rec.record(pos, f.reader.text(&range), &mut event);
                 evs.push(PlacedEvent { pos, event });
             }
             let order = rec.ctx.order;
@@ -184,7 +207,7 @@ impl FileState {
             }
         }
         self.see_time(&event);
-        rec.record(pos, self.reader.text(range), &mut event);
+        rec.record(pos, self.reader.text(&range), &mut event);
         Ok(Some(PlacedEvent { pos, event }))
     }
 
@@ -222,10 +245,9 @@ pub fn fetch<T>(
                 continue;
             }
             if let Line::Held(r) = l.line {
-                if let Ok(text) = std::str::from_utf8(lines.held(r)) {
-                    if let Ok(e) = Event::parse(text) {
-                        out.insert(want[i], keep(text, e));
-                    }
+                let (text, _) = daemon_text(lines.held(r));
+                if let Ok(e) = Event::parse(&text) {
+                    out.insert(want[i], keep(&text, e));
                 }
             }
             i += 1;

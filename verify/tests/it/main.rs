@@ -19,6 +19,7 @@ mod interrupt;
 mod mesh;
 mod migrate;
 mod no_panic;
+mod reading;
 mod rebuild;
 mod special_files;
 mod stream;

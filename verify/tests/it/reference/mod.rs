@@ -90,7 +90,7 @@ pub fn parse_file(bytes: &[u8], file: usize, rel: &str, shard: Option<String>) -
             RawLine::Held(raw)
         };
         if let Some((text, event)) = decode_line(no, line, terminated, &mut info, &mut findings) {
-            events.push(LoadedEvent { file, line: no, text: text.to_owned(), event });
+            events.push(LoadedEvent { file, line: no, text: text.into_owned(), event });
         }
     }
     (info, events, findings)
