@@ -41,10 +41,10 @@ faults! {
         "jsonl_unparsable on the same line; row_extra, event_log_extra, sequence_gap";
     InvalidUtf8 = "invalid-utf8", "jsonl_invalid_utf8",
         "inserts the byte 0xFF at the start of a message body's content (inside the JSON string)",
-        "row_extra, event_log_extra, sequence_gap";
+        "the finding is a warning with the byte offset: the line is applied as the daemon reads it, the byte as U+FFFD, so cell_differs where that text is projected (messages.body_content, or a message_edits content column when the message is edited) and event_log_differs (event_json) on its events row; no row_extra, no sequence_gap";
     LineTooLong = "line-too-long", "jsonl_line_too_long",
         "grows a message.create's body content until its line is over 1 MiB (valid, canonical JSON)",
-        "row_extra (the line is skipped), event_log_extra, sequence_gap";
+        "rebuild_aborts on the same line (over the daemon's 64 KiB scanner: its rebuild fails before applying anything); row_extra (the line is skipped), event_log_extra, sequence_gap";
     DuplicateEventId = "duplicate-event-id", "event_id_duplicate",
         "writes a line of events.jsonl twice in a row (a retried append)",
         "sequence_duplicate, sequence_order; replay_event_rejected when the event inserts a key";
@@ -59,7 +59,7 @@ faults! {
         "event_log_differs (sequence, event_json) for both lines";
     MissingShard = "missing-shard", "shard_missing",
         "deletes one agent's message shard messages/{name}.jsonl",
-        "row_extra for its messages, event_log_extra, sequence_gap, event_target_missing for edits elsewhere";
+        "row_extra for its messages, event_log_extra, sequence_gap, cell_differs of rows its edits and deletes changed; when another shard edits one of its messages, event_target_missing and rebuild_aborts there";
     ReadMissingMessage = "read-missing-message", "dangling_reference",
         "inserts a message_reads row whose message_id is no message (foreign keys off), copied from an existing read",
         "foreign_key_violation";

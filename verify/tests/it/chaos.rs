@@ -247,6 +247,8 @@ fn every_fault_is_reported_specifically_at_its_place() {
     let b = base();
     let dir = tempfile::tempdir().unwrap();
     let mut summary = Vec::new();
+    // (fault, kind) reported but not in the fault's "also" list
+    let mut unnamed: Vec<(&str, String)> = Vec::new();
     for info in CATALOGUE {
         let out = dir.path().join(info.name);
         let a = corrupt::corrupt(&b.archive, info.fault, 42, &out).unwrap_or_else(|e| panic!("{}: {e}", info.name));
@@ -268,6 +270,12 @@ fn every_fault_is_reported_specifically_at_its_place() {
             (a.file.as_deref(), a.line, a.table.as_deref(), a.key.as_deref(), a.column.as_deref())
         );
         assert!(report["errors"].as_u64().unwrap() >= 1);
+        // every other kind reported (errors and warnings) is one the catalogue names
+        for k in findings.iter().filter(|f| f["severity"] != "info").filter_map(|f| field(f, "kind")) {
+            if k != info.finding && !info.consequences.contains(k) && !unnamed.contains(&(info.name, k.to_owned())) {
+                unnamed.push((info.name, k.to_owned()));
+            }
+        }
         summary.push(format!(
             "{:<24} {:<26} {} finding(s) of {} kinds",
             info.name,
@@ -277,6 +285,7 @@ fn every_fault_is_reported_specifically_at_its_place() {
         ));
     }
     eprintln!("{}", summary.join("\n"));
+    assert_eq!(unnamed, vec![], "kinds reported that the catalogue does not name");
 }
 
 /// Faults whose only error is their own finding (they change one thing the
@@ -297,6 +306,8 @@ fn isolated_faults_cause_nothing_else() {
         (Fault::UnknownEventType, &["event_log_missing"]),
         (Fault::EditMissingMessage, &["event_log_missing", "event_target_missing"]),
         (Fault::SequenceOutOfOrder, &["event_log_differs"]),
+        (Fault::InvalidUtf8, &["cell_differs", "event_log_differs"]),
+        (Fault::LineTooLong, &["event_log_extra", "rebuild_aborts", "row_extra", "sequence_gap"]),
     ] {
         let out = dir.path().join(fault.name());
         corrupt::corrupt(&b.archive, fault, 42, &out).unwrap();
