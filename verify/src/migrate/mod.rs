@@ -1,10 +1,12 @@
 //! `verify migrate`: the v5 → v13 migration (docs/FORMAT.md section 7) on a
 //! copy of a v5 fixture, and the proof that it lost nothing.
 //!
-//! Database: `PRAGMA foreign_keys=ON`, then in one transaction every step of
-//! [`thrum_schemas::sql::MIGRATIONS`] and [`thrum_schemas::sql::FINISH`]. A
-//! database already at 13 is left alone (that is what makes a second run a
-//! no-op). The journal mode is not changed.
+//! Database: opened as the daemon opens it, `PRAGMA foreign_keys=ON` and
+//! `journal_mode=WAL` (persistent: the migrated file's header says WAL, bytes
+//! 18 and 19 are 2, and closing removes the `-wal` and `-shm` files), then in
+//! one transaction every step of [`thrum_schemas::sql::MIGRATIONS`] and
+//! [`thrum_schemas::sql::FINISH`]. A database already at 13 is left alone
+//! (that is what makes a second run a no-op).
 //!
 //! JSONL, step 1 (sharding), only when `messages.jsonl` exists and neither
 //! `events.jsonl` nor `messages/` does: a first pass maps each
@@ -13,7 +15,7 @@
 //! other message events go to the author of the `message_id` they touch and
 //! are dropped — reported `migration_event_dropped` — when it is unknown) and
 //! everything else to `events.jsonl`, each file in original order, lines
-//! verbatim. Blank lines are dropped; unparsable lines are dropped and
+//! verbatim; `messages/` is created with mode 0750, as the daemon creates it. Blank lines are dropped; unparsable lines are dropped and
 //! reported. The count check re-reads the written files:
 //! `written + dropped + unparsable == non-blank lines read`. Then
 //! `messages.jsonl` is renamed `messages.jsonl.v6.bak`.
@@ -76,6 +78,10 @@ pub struct DbMigration {
 pub fn migrate_db(path: &Path) -> Result<DbMigration, String> {
     let mut conn = Connection::open(path).map_err(|e| e.to_string())?;
     conn.execute_batch("PRAGMA foreign_keys=ON;").map_err(|e| e.to_string())?;
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(|e| format!("journal_mode=WAL: {e}"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(format!("journal_mode=WAL left the journal mode {mode:?}"));
+    }
     let from: i64 =
         conn.query_row("SELECT version FROM schema_version", [], |r| r.get(0)).map_err(|e| format!("reading schema_version: {e}"))?;
     if from == thrum_schemas::SCHEMA_VERSION {
@@ -139,6 +145,20 @@ fn read_input(path: &Path) -> Result<Vec<u8>, InputError> {
         Some(nr) => InputError::WrongKind { path: path.to_path_buf(), found: nr.found.clone(), expected: "a regular file" },
         None => InputError::io(path, e),
     })
+}
+
+/// The mode the daemon creates `messages/` with (docs/FORMAT.md section 7).
+pub const MESSAGES_DIR_MODE: u32 = 0o750;
+
+/// Creates `messages/` with [`MESSAGES_DIR_MODE`], whatever the umask.
+fn create_messages_dir(dir: &Path) -> Result<(), InputError> {
+    std::fs::create_dir(dir).map_err(|e| InputError::write(dir, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(MESSAGES_DIR_MODE)).map_err(|e| InputError::io(dir, e))?;
+    }
+    Ok(())
 }
 
 fn safe_shard(s: &str) -> bool {
@@ -222,7 +242,7 @@ pub fn migrate_jsonl(thrum: &Path, findings: &mut Findings) -> Result<JsonlMigra
             }
         }
         write_atomic(&events_path, events_out.as_bytes())?;
-        std::fs::create_dir_all(&msg_dir).map_err(|e| InputError::io(&msg_dir, e))?;
+        create_messages_dir(&msg_dir)?;
         for (name, content) in &shards {
             write_atomic(&msg_dir.join(format!("{name}.jsonl")), content.as_bytes())?;
         }
@@ -343,7 +363,10 @@ pub fn digest(thrum: &Path) -> Result<TreeDigest, InputError> {
         }
     }
     let dbp = thrum.join("var/messages.db");
-    let conn = Connection::open_with_flags(&dbp, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| InputError::db(&dbp, e))?;
+    // immutable: a plain read-only connection to a WAL database would leave -shm and -wal files
+    let uri = thrum_io::uri::immutable(&dbp).ok_or_else(|| InputError::db(&dbp, "path is not valid UTF-8"))?;
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(uri, flags).map_err(|e| InputError::db(&dbp, e))?;
     let mut db = BTreeMap::new();
     let objects: Vec<(String, String, Option<String>)> = {
         let mut st = conn.prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").map_err(|e| InputError::db(&dbp, e))?;

@@ -239,3 +239,120 @@ fn a_wal_beside_the_v5_database_is_reported_and_garbage_is_never_applied() {
     assert_eq!(errs, vec![(Kind::WalInvalid, Some(".thrum/var/messages.db-wal"))], "{}", r.render_text());
     assert_eq!(r.exit_code, 1);
 }
+
+/// The schema objects of a database, `(type, name)` in `sqlite_master` order.
+fn objects(db: &std::path::Path) -> Vec<(String, String)> {
+    // immutable: a plain read-only connection to a WAL database would leave -shm and -wal files
+    let uri = thrum_io::uri::immutable(db).unwrap();
+    let c = Connection::open_with_flags(uri, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI).unwrap();
+    let mut st = c.prepare("SELECT type, name FROM sqlite_master ORDER BY rowid").unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+}
+
+fn owned(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter().map(|(t, n)| (t.to_string(), n.to_string())).collect()
+}
+
+/// The v5 input's objects in order of creation (the fixture's database,
+/// from the v5 DDL): each table with the automatic indexes of its keys,
+/// then the indexes.
+const V5_OBJECTS: &[(&str, &str)] = &[
+    ("table", "schema_version"),
+    ("table", "messages"),
+    ("index", "sqlite_autoindex_messages_1"),
+    ("table", "message_scopes"),
+    ("index", "sqlite_autoindex_message_scopes_1"),
+    ("table", "message_refs"),
+    ("index", "sqlite_autoindex_message_refs_1"),
+    ("table", "threads"),
+    ("index", "sqlite_autoindex_threads_1"),
+    ("table", "agents"),
+    ("index", "sqlite_autoindex_agents_1"),
+    ("table", "sessions"),
+    ("index", "sqlite_autoindex_sessions_1"),
+    ("table", "subscriptions"),
+    ("index", "sqlite_autoindex_subscriptions_1"),
+    ("table", "sqlite_sequence"),
+    ("table", "message_reads"),
+    ("index", "sqlite_autoindex_message_reads_1"),
+    ("table", "message_edits"),
+    ("table", "session_scopes"),
+    ("index", "sqlite_autoindex_session_scopes_1"),
+    ("table", "session_refs"),
+    ("index", "sqlite_autoindex_session_refs_1"),
+    ("index", "idx_messages_thread"),
+    ("index", "idx_messages_time"),
+    ("index", "idx_messages_agent"),
+    ("index", "idx_messages_session"),
+    ("index", "idx_messages_not_deleted"),
+    ("index", "idx_scopes_lookup"),
+    ("index", "idx_refs_lookup"),
+    ("index", "idx_sessions_agent"),
+    ("index", "idx_subscriptions_session"),
+    ("index", "idx_subscriptions_scope"),
+    ("index", "idx_subscriptions_mention"),
+    ("index", "idx_edits_message"),
+    ("index", "idx_session_scopes_lookup"),
+    ("index", "idx_session_refs_lookup"),
+    ("index", "idx_message_reads_agent"),
+    ("index", "idx_message_reads_message"),
+];
+
+/// What the migration adds, step by step (docs/FORMAT.md section 7): 5→6
+/// agent_work_contexts and its two indexes; 7→8 groups, group_members and
+/// their three indexes; 8→9 events, its three indexes, then
+/// sync_checkpoints. The ALTERs of 9→10 and 10→11 add no object; 11→12
+/// drops threads (with its key's index) and idx_messages_thread.
+const MIGRATION_ADDS: &[(&str, &str)] = &[
+    ("table", "agent_work_contexts"),
+    ("index", "sqlite_autoindex_agent_work_contexts_1"),
+    ("index", "idx_work_contexts_agent"),
+    ("index", "idx_work_contexts_branch"),
+    ("table", "groups"),
+    ("index", "sqlite_autoindex_groups_1"),
+    ("index", "sqlite_autoindex_groups_2"),
+    ("table", "group_members"),
+    ("index", "sqlite_autoindex_group_members_1"),
+    ("index", "idx_groups_name"),
+    ("index", "idx_group_members_group"),
+    ("index", "idx_group_members_lookup"),
+    ("table", "events"),
+    ("index", "sqlite_autoindex_events_1"),
+    ("index", "sqlite_autoindex_events_2"),
+    ("index", "idx_events_sequence"),
+    ("index", "idx_events_type"),
+    ("index", "idx_events_origin"),
+    ("table", "sync_checkpoints"),
+    ("index", "sqlite_autoindex_sync_checkpoints_1"),
+];
+
+#[test]
+fn the_migrated_tree_is_what_the_daemon_leaves() {
+    use std::os::unix::fs::PermissionsExt;
+    let fx = build_v5();
+    let v5_db = fx.thrum().join("var/messages.db");
+    assert_eq!(objects(&v5_db), owned(V5_OBJECTS), "the input");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("migrated");
+    let r = migrate_to(&fx, &out);
+    assert!(r.consistent, "{}", r.render_text());
+    let t = out.join(".thrum");
+
+    // WAL mode, closed cleanly: the header says WAL, no -wal or -shm beside it
+    let db = t.join("var/messages.db");
+    let header = std::fs::read(&db).unwrap();
+    assert_eq!((header[18], header[19]), (2, 2), "write and read versions");
+    let mut var: Vec<String> = std::fs::read_dir(t.join("var")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    var.sort();
+    assert_eq!(var, ["messages.db"]);
+
+    // sqlite_master: the input's objects in place, the dropped ones gone, the new ones in the daemon's order
+    let dropped = ["threads", "sqlite_autoindex_threads_1", "idx_messages_thread"];
+    let mut want: Vec<(String, String)> = owned(V5_OBJECTS).into_iter().filter(|(_, n)| !dropped.contains(&n.as_str())).collect();
+    want.extend(owned(MIGRATION_ADDS));
+    assert_eq!(objects(&db), want);
+
+    // messages/ is created with mode 0750
+    let mode = std::fs::metadata(t.join("messages")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o7777, 0o750, "{mode:o}");
+}
