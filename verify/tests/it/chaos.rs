@@ -352,3 +352,36 @@ fn the_unknown_type_alone_is_a_warning_and_a_valid_wal_is_reported_not_silently_
     assert!(kinds.contains(&"wal_present"), "{kinds:?}");
     assert!(kinds.contains(&"cell_differs"), "the WAL's change was applied: {kinds:?}");
 }
+
+#[test]
+fn an_invalid_byte_is_applied_as_u_fffd_and_shows_on_the_body() {
+    let b = base();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("u");
+    let a = corrupt::corrupt(&b.archive, Fault::InvalidUtf8, 42, &out).unwrap();
+    let line = &lines(&out.join(&a.changed))[a.line.unwrap() as usize - 1];
+    let offset = line.iter().position(|&c| c == 0xFF).unwrap();
+    let (code, report, _) = run_verify(&out);
+    assert_eq!(code, 1);
+    let findings = report["findings"].as_array().unwrap();
+    let of = |k: &str| findings.iter().filter(|f| f["kind"] == k).collect::<Vec<_>>();
+    let w = of("jsonl_invalid_utf8");
+    assert_eq!(w.len(), 1, "{w:#?}");
+    assert_eq!((w[0]["severity"].as_str(), field(w[0], "file")), (Some("warning"), a.file.as_deref()));
+    assert_eq!((w[0]["line"].as_u64(), field(w[0], "actual")), (a.line, Some(format!("byte offset {offset}").as_str())));
+    // the body of the line's message, which differs by the replacement character alone
+    let v: Value = serde_json::from_str(&String::from_utf8_lossy(line)).unwrap();
+    let key = format!("message_id={}", v["message_id"].as_str().unwrap());
+    let cells = of("cell_differs");
+    assert_eq!(cells.len(), 1, "{cells:#?}");
+    let c = cells[0];
+    assert_eq!((field(c, "table"), field(c, "key"), field(c, "column")), (Some("messages"), Some(key.as_str()), Some("body_content")));
+    let (exp, act) = (field(c, "expected").unwrap(), field(c, "actual").unwrap());
+    assert!(exp.starts_with("\"\u{FFFD}"), "{c:#}");
+    // values are shown shortened: compare their beginnings
+    let head = |s: &str| s.chars().take(40).collect::<String>();
+    assert_eq!(head(&exp.replacen('\u{FFFD}', "", 1)), head(act), "{c:#}");
+    for k in ["row_extra", "row_missing", "sequence_gap", "event_log_extra", "jsonl_unparsable"] {
+        assert!(of(k).is_empty(), "{k}: {report:#}");
+    }
+}
