@@ -23,4 +23,5 @@ mod reading;
 mod rebuild;
 mod special_files;
 mod stream;
+mod suite;
 mod tamper;
