@@ -134,7 +134,8 @@ fn bad_baselines_and_arguments_are_refused_before_any_run() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(
         stderr(&o),
-        "testgen: error: invalid option: THRUM_BENCH_SLOW_PHASE=\"archive\": expected PHASE:FACTOR such as archive:2 (FACTOR from 1 to 100)\n"
+        "testgen: error: invalid option: THRUM_BENCH_SLOW_PHASE=\"archive\": expected PHASE:FACTOR such as archive:2 \
+         (FACTOR from 1 to 100, PHASE one of plan, files, tables, events, db-finish, db-check, archive, wait, manifest, publish)\n"
     );
     assert!(!dir.join("work").exists());
 }
