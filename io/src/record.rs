@@ -163,23 +163,10 @@ pub fn read(path: &Path, tool: &str, kind: &str, absent: impl FnOnce() -> String
 }
 
 /// Writes `record` as `dir/name` in one step (a temporary file renamed
-/// over the previous record; temporaries of dead runs are removed first).
+/// over the previous record; temporaries of dead runs are removed first:
+/// [`crate::cleanup::write_replacing`]).
 pub fn write_beside(dir: &Path, name: &str, record: &Record) -> std::io::Result<()> {
-    use std::io::Write;
-    // `.NAME.tmp-<pid>-<random>` with its ownership marker (see
-    // [`crate::cleanup`]): removed on error and on an interrupt; a dead
-    // run's is collected here
-    let prefix = format!(".{name}.tmp-");
-    let _ = crate::cleanup::collect_stale(dir, &prefix);
-    // the record's mode is the usual one (0666 less the umask)
-    let mut tmp = crate::cleanup::temp_file_in_mode(dir, &prefix, 0o666)?;
-    tmp.write_all(record.to_json().as_bytes())?;
-    tmp.as_file().sync_all()?;
-    let r = tmp.persist(&dir.join(name)).map(drop);
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    r
+    crate::cleanup::write_replacing(&dir.join(name), record.to_json().as_bytes())
 }
 
 #[cfg(test)]

@@ -4,10 +4,14 @@
 //! `zstd` compressing the same tar).
 //!
 //! Each run is a separate `testgen` process (so peak RSS is per run); phase
-//! times come from the child's `--report-json`.
+//! times come from the child's `--report-json`. [`baseline`] compares a run
+//! with an earlier one, [`plot`] draws that comparison.
+
+pub mod baseline;
+pub mod plot;
 
 use crate::error::{IoContext, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -65,7 +69,7 @@ impl RunReport {
 }
 
 /// One phase's wall times over the runs of a scenario.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PhaseStats {
     /// Phase name.
     pub phase: String,
@@ -82,7 +86,7 @@ pub struct PhaseStats {
 }
 
 /// A floor: the time an external tool takes for comparable work.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Floor {
     /// Short name (`sqlite3`, `zstd`).
     pub name: String,
@@ -97,7 +101,7 @@ pub struct Floor {
 }
 
 /// One profile timed over repeated runs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Scenario {
     /// Profile name.
     pub profile: String,
@@ -114,12 +118,12 @@ pub struct Scenario {
     /// The external floors.
     pub floors: Vec<Floor>,
     /// `testgen mesh` of the profile, when asked for (`--mesh N`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mesh: Option<MeshScenario>,
 }
 
 /// A mesh of the profile timed over repeated runs (`testgen bench --mesh N`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MeshScenario {
     /// Daemons of the mesh.
     pub daemons: u32,
@@ -133,14 +137,97 @@ pub struct MeshScenario {
 }
 
 /// What `testgen bench` prints.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BenchReport {
     /// CPU model and memory.
     pub machine: String,
     /// Cores available.
     pub cores: usize,
+    /// What was measured: a comparison needs the same on both sides.
+    pub settings: BenchSettings,
     /// One per profile.
     pub scenarios: Vec<Scenario>,
+}
+
+/// The options that change what a benchmark measures; a baseline is
+/// compared only with a run of the same ([`baseline::check_settings`]).
+/// The number of runs may differ (medians are compared).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BenchSettings {
+    /// Seed of the generated fixtures.
+    pub seed: u64,
+    /// Worker threads of each run.
+    pub jobs: usize,
+    /// Volumes given on top of each profile, as flags (`--messages=50`).
+    pub volumes: Vec<String>,
+    /// The sqlite3 and zstd floors were timed.
+    pub floors: bool,
+    /// `verify` was timed.
+    pub verify: bool,
+    /// Daemons of the mesh timed, if any.
+    pub mesh: Option<u32>,
+}
+
+/// Name of the `sqlite3` floor ([`Floor::name`]): every phase but the
+/// archive is compared with it.
+pub const FLOOR_SQLITE: &str = "sqlite3 rebuild from .dump";
+/// Name of the `zstd` floor: the `archive` phase is compared with it.
+pub const FLOOR_ZSTD: &str = "zstd -3 of the same tar";
+
+/// The floor a phase is compared with: `zstd` for the archive, `sqlite3`
+/// (the machine's speed at comparable database work) for every other one.
+pub fn floor_of(phase: &str) -> &'static str {
+    if phase == "archive" {
+        FLOOR_ZSTD
+    } else {
+        FLOOR_SQLITE
+    }
+}
+
+/// A phase's median divided by the median of its floor ([`floor_of`]) in
+/// the same scenario; `None` without floors.
+pub fn phase_ratio(sc: &Scenario, phase: &PhaseStats) -> Option<f64> {
+    let floor = sc.floors.iter().find(|f| f.name == floor_of(&phase.phase))?;
+    (floor.p50_ms > 0.0).then(|| phase.p50_ms / floor.p50_ms)
+}
+
+/// The testing hook of the benchmark's gate: `THRUM_BENCH_SLOW_PHASE=PHASE:FACTOR`
+/// in the environment of a generation run makes PHASE take FACTOR times
+/// as long (a sleep at its end). Never set it but to test the gate.
+pub const SLOW_PHASE_ENV: &str = "THRUM_BENCH_SLOW_PHASE";
+
+/// The phases [`SLOW_PHASE_ENV`] can lengthen: those the generation times
+/// one after another (`parquet-total` and `v5-total` run beside them).
+pub const SLOW_PHASES: [&str; 10] =
+    ["plan", "files", "tables", "events", "db-finish", "db-check", "archive", "wait", "manifest", "publish"];
+
+/// Parses [`SLOW_PHASE_ENV`]: `PHASE:FACTOR`, PHASE one of [`SLOW_PHASES`],
+/// FACTOR from 1 to 100.
+pub fn parse_slow_phase(s: &str) -> std::result::Result<(String, f64), String> {
+    let bad = || {
+        format!(
+            "{SLOW_PHASE_ENV}={s:?}: expected PHASE:FACTOR such as archive:2 (FACTOR from 1 to 100, PHASE one of {})",
+            SLOW_PHASES.join(", ")
+        )
+    };
+    let (phase, factor) = s.rsplit_once(':').ok_or_else(bad)?;
+    let factor: f64 = factor.trim().parse().map_err(|_| bad())?;
+    if !SLOW_PHASES.contains(&phase) || !(1.0..=100.0).contains(&factor) {
+        return Err(bad());
+    }
+    Ok((phase.to_string(), factor))
+}
+
+/// The extra time [`SLOW_PHASE_ENV`] asks of `phase`, which took `took`
+/// (zero unless the variable names it; a malformed value is ignored here:
+/// `testgen bench` refuses it before starting any run).
+pub fn slow_phase_extra(phase: &str, took: std::time::Duration) -> std::time::Duration {
+    static SLOW: std::sync::OnceLock<Option<(String, f64)>> = std::sync::OnceLock::new();
+    let slow = SLOW.get_or_init(|| std::env::var(SLOW_PHASE_ENV).ok().and_then(|v| parse_slow_phase(&v).ok()));
+    match slow {
+        Some((p, factor)) if p == phase => took.mul_f64(factor - 1.0),
+        _ => std::time::Duration::ZERO,
+    }
 }
 
 /// Nearest-rank percentile of sorted samples.
@@ -211,6 +298,38 @@ pub struct BenchOptions {
     pub seed: u64,
     /// Also time `testgen mesh` with this many daemons (and `verify mesh`).
     pub mesh: Option<u32>,
+    /// Volumes given on top of every profile.
+    pub overrides: thrum_gen::Overrides,
+}
+
+impl BenchOptions {
+    /// What these options measure ([`BenchSettings`]).
+    pub fn settings(&self) -> BenchSettings {
+        BenchSettings {
+            seed: self.seed,
+            jobs: self.jobs,
+            volumes: self.overrides.given().map(|(v, n)| format!("{}={n}", v.flag())).collect(),
+            floors: self.floors,
+            verify: self.verify.is_some(),
+            mesh: self.mesh,
+        }
+    }
+
+    /// The command-line flags of the volumes, for each child run.
+    fn volume_args(&self) -> Vec<String> {
+        self.overrides.given().flat_map(|(v, n)| [v.flag().to_string(), n.to_string()]).collect()
+    }
+
+    /// Every profile with the volumes, checked before any work.
+    fn resolved(&self) -> Result<Vec<thrum_gen::Profile>> {
+        let plan_error = |e: thrum_gen::ProfileError| crate::Error::Plan(e.into());
+        self.profiles
+            .iter()
+            .map(|p| {
+                thrum_gen::Profile::with_overrides(thrum_gen::Profile::named(p).map_err(plan_error)?, &self.overrides).map_err(plan_error)
+            })
+            .collect()
+    }
 }
 
 /// A scratch directory created fresh inside a given directory (itself
@@ -270,9 +389,14 @@ impl Drop for WorkDir {
 /// Runs every scenario; `exe` is the testgen binary to time. Works in a
 /// fresh [`WorkDir`] inside `o.work`, removed at the end (also on error).
 pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
+    let resolved = o.resolved()?;
+    if let Some(v) = std::env::var_os(SLOW_PHASE_ENV) {
+        parse_slow_phase(&v.to_string_lossy()).map_err(crate::Error::Usage)?;
+    }
+    let volumes = o.volume_args();
     let work = WorkDir::create(&o.work)?;
     let mut scenarios = Vec::new();
-    for profile in &o.profiles {
+    for (profile, resolved) in o.profiles.iter().zip(resolved) {
         let dir = work.path().join(profile);
         std::fs::create_dir_all(&dir).ctx("create directory", &dir)?;
         let report_path = dir.join("report.json");
@@ -283,6 +407,7 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
         for _ in 0..o.runs {
             let mut c = Command::new(exe);
             c.args(["--quiet", "--profile", profile, "--seed", &o.seed.to_string(), "--jobs", &o.jobs.to_string()])
+                .args(&volumes)
                 .arg("--out")
                 .arg(&out)
                 .arg("--tree")
@@ -305,8 +430,8 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
             phases.push(stats(name, rows, samples));
         }
         // JSONL event generation alone: render every line into memory.
-        if let Some(p) = thrum_gen::Profile::by_name(profile) {
-            let plan = thrum_gen::Plan::new(o.seed, p)?;
+        {
+            let plan = thrum_gen::Plan::new(o.seed, resolved)?;
             let mut samples = Vec::new();
             for _ in 0..o.runs {
                 samples.push(render_all(&plan, o.jobs));
@@ -364,7 +489,7 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
             let p50 = percentile(&s, 50.0);
             let mine = ours(&["tables", "events", "db-finish"]);
             floors.push(Floor {
-                name: "sqlite3 rebuild from .dump".into(),
+                name: FLOOR_SQLITE.into(),
                 command: "sqlite3 new.db < dump.sql".into(),
                 p50_ms: p50,
                 ratio: mine / p50,
@@ -379,7 +504,7 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
             let p50 = percentile(&s, 50.0);
             let mine = ours(&["archive"]);
             floors.push(Floor {
-                name: "zstd -3 of the same tar".into(),
+                name: FLOOR_ZSTD.into(),
                 command: format!("zstd -3 -T{} tree.tar", o.jobs),
                 p50_ms: p50,
                 ratio: mine / p50,
@@ -403,7 +528,8 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
         });
         let _ = thrum_io::tree::remove_dir_all(&dir);
     }
-    Ok(BenchReport { machine: machine(), cores: std::thread::available_parallelism().map_or(1, |n| n.get()), scenarios })
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Ok(BenchReport { machine: machine(), cores, settings: o.settings(), scenarios })
 }
 
 /// Times `o.runs` runs of `testgen mesh --daemons N` of `profile` in
@@ -415,6 +541,7 @@ fn time_mesh(exe: &Path, o: &BenchOptions, profile: &str, daemons: u32, dir: &Pa
     for _ in 0..o.runs {
         let mut c = Command::new(exe);
         c.args(["mesh", "--quiet", "--profile", profile, "--seed", &o.seed.to_string(), "--jobs", &o.jobs.to_string()])
+            .args(o.volume_args())
             .args(["--daemons", &daemons.to_string()])
             .arg("--out")
             .arg(&out)

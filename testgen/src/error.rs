@@ -57,6 +57,9 @@ pub enum Error {
     /// `testgen merge` refused its shard directories (boxed: it is large).
     #[error(transparent)]
     Merge(Box<crate::merge::MergeError>),
+    /// `testgen bench --baseline` refused its baseline.
+    #[error(transparent)]
+    Baseline(#[from] crate::bench::baseline::BaselineError),
     /// A step could not go on because another one failed or broke an
     /// invariant of the run (the first failure is reported too).
     #[error("{0}")]
@@ -71,6 +74,7 @@ impl Error {
         match self {
             Error::Plan(_) | Error::Usage(_) | Error::Merge(_) => 2,
             Error::Publish(e) => e.exit_code(),
+            Error::Baseline(e) => e.exit_code(),
             _ => 1,
         }
     }

@@ -359,9 +359,28 @@ struct BenchArgs {
     /// events written by all daemons, peak RSS) and `verify mesh` of it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=64))]
     mesh: Option<u32>,
-    /// Print JSON instead of the table.
+    /// Print JSON instead of the table (with --baseline the comparison
+    /// goes to stderr).
     #[arg(long)]
     json: bool,
+    /// Compare with FILE, the JSON of an earlier `testgen bench --json` of
+    /// the same seed and options (else refused, exit 2): per profile, each
+    /// phase's ratio to its floor and the peak RSS, side by side with the
+    /// change; exit 1 when a gated figure is worse by more than
+    /// --max-regression (BENCHMARKS.md says which figures gate).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_floors")]
+    baseline: Option<PathBuf>,
+    /// With --baseline: the change, in percent, beyond which a gated figure
+    /// fails the comparison.
+    #[arg(long, value_name = "PCT", default_value_t = testgen::bench::baseline::DEFAULT_MAX_REGRESSION_PCT,
+        requires = "baseline", value_parser = clap::value_parser!(u16).range(1..=1000))]
+    max_regression: u16,
+    /// With --baseline: draw each phase's ratio to its floor, baseline
+    /// against this run, with the threshold, as an SVG file.
+    #[arg(long, value_name = "OUT.svg", requires = "baseline")]
+    plot: Option<PathBuf>,
+    #[command(flatten)]
+    overrides: Overrides,
 }
 
 fn main() -> ExitCode {
@@ -541,6 +560,7 @@ fn generate(cli: GenArgs) -> CmdResult {
 }
 
 fn bench(b: BenchArgs) -> CmdResult {
+    use testgen::bench::baseline;
     let exe = std::env::current_exe().context("locating the testgen binary")?;
     let verify = exe.with_file_name("verify");
     let work = b.work.unwrap_or_else(std::env::temp_dir);
@@ -553,6 +573,16 @@ fn bench(b: BenchArgs) -> CmdResult {
         verify: (!b.no_verify && verify.exists()).then_some(verify),
         seed: b.seed,
         mesh: b.mesh,
+        overrides: b.overrides.volumes(),
+    };
+    // the baseline is read and matched before any run
+    let base = match &b.baseline {
+        Some(path) => {
+            let base = baseline::load(path).map_err(testgen::Error::from)?;
+            baseline::check_settings(path, &base.settings, &o.settings()).map_err(testgen::Error::from)?;
+            Some((path, base))
+        }
+        None => None,
     };
     let r = testgen::bench::run(&exe, &o)?;
     if b.json {
@@ -561,7 +591,28 @@ fn bench(b: BenchArgs) -> CmdResult {
         print!("{}", testgen::bench::render(&r));
         println!("\n{}", serde_json::to_string(&r).context("rendering the report")?);
     }
-    Ok(())
+    let Some((path, base)) = base else { return Ok(()) };
+    let c = baseline::compare(&base, &r, f64::from(b.max_regression));
+    let text = baseline::render(&c, path);
+    if b.json {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+    if let Some(svg) = &b.plot {
+        testgen::bench::plot::write(svg, &c).with_context(|| format!("writing the plot {}", thrum_io::text::shown_path(svg)))?;
+    }
+    if c.regressions().is_empty() {
+        return Ok(());
+    }
+    Err(anyhow::anyhow!(
+        "{} gated figure(s) worse than the baseline {} by more than {} %: {}",
+        c.regressions().len(),
+        thrum_io::text::shown_path(path),
+        b.max_regression,
+        c.regression_summary()
+    )
+    .into())
 }
 
 fn corrupt(c: CorruptArgs) -> CmdResult {

@@ -400,6 +400,29 @@ impl io::Write for TempFile {
     }
 }
 
+/// Writes `bytes` as the file `path` in one step: a registered temporary
+/// `.NAME.tmp-<pid>-<random>` beside it (the temporaries of dead runs are
+/// collected first), synced, then renamed over `path`; the usual mode (0666
+/// less the umask). A reader sees the previous file or the whole new one.
+pub fn write_replacing(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{} names no file", path.display())))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    let _ = collect_stale(dir, &prefix);
+    let mut tmp = temp_file_in_mode(dir, &prefix, 0o666)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    let r = tmp.persist(path).map(drop);
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    r
+}
+
 /// Creates a registered file `PREFIX<pid>-<random>` in `parent`, open for
 /// writing (mode 0600 on Unix).
 pub fn temp_file_in(parent: &Path, prefix: &str) -> io::Result<TempFile> {

@@ -97,6 +97,30 @@ fn a_temp_file_is_removed_on_drop_and_renamed_by_persist() {
 }
 
 #[test]
+fn write_replacing_replaces_a_file_in_one_step_and_leaves_nothing_else() {
+    let base = tempfile::tempdir().unwrap();
+    let dest = base.path().join("plot.svg");
+    write_replacing(&dest, b"first").unwrap();
+    write_replacing(&dest, b"second").unwrap();
+    assert_eq!(fs::read(&dest).unwrap(), b"second");
+    assert_eq!(names(base.path()), ["plot.svg"]);
+    // a dead run's temporary, with its marker, is collected
+    let pid = dead_pid();
+    let stale = base.path().join(temp_name(".plot.svg.tmp-", pid, 7));
+    fs::write(&stale, "half").unwrap();
+    mark(&stale, pid);
+    write_replacing(&dest, b"third").unwrap();
+    assert_eq!(names(base.path()), ["plot.svg"]);
+    // a directory in the way: refused, the directory and its file intact
+    let dir = base.path().join("taken.svg");
+    fs::create_dir(&dir).unwrap();
+    fs::write(dir.join("keep"), "x").unwrap();
+    assert!(write_replacing(&dir, b"y").is_err());
+    assert_eq!(fs::read(dir.join("keep")).unwrap(), b"x");
+    assert_eq!(names(base.path()), ["plot.svg", "taken.svg"]);
+}
+
+#[test]
 fn removing_registered_paths_never_follows_links() {
     let base = tempfile::tempdir().unwrap();
     let outside = base.path().join("outside");

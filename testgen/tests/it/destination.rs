@@ -556,6 +556,7 @@ fn bench_removes_its_subdirectory_on_error_too() {
         verify: None,
         seed: 1,
         mesh: None,
+        overrides: Default::default(),
     };
     // a "generator" that fails at once
     let e = testgen::bench::run(Path::new("false"), &o).unwrap_err();

@@ -2,6 +2,7 @@
 //! (one link instead of eleven). Run one module with
 //! `cargo test --release -p testgen --test it <module>::`.
 
+mod bench;
 mod common;
 mod compression;
 mod contents;
