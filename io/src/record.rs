@@ -169,7 +169,7 @@ pub fn write_beside(dir: &Path, name: &str, record: &Record) -> std::io::Result<
     // `.NAME.tmp-<pid>-<random>` with its ownership marker (see
     // [`crate::cleanup`]): removed on error and on an interrupt; a dead
     // run's is collected here
-    let prefix = format!(".{name}.tmp-");
+    let prefix = format!(".{}.tmp-", crate::cleanup::temp_stem(name));
     let _ = crate::cleanup::collect_stale(dir, &prefix);
     // the record's mode is the usual one (0666 less the umask)
     let mut tmp = crate::cleanup::temp_file_in_mode(dir, &prefix, 0o666)?;

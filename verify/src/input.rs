@@ -24,7 +24,7 @@ pub fn collect_stale_temporaries() -> Vec<PathBuf> {
 /// into place: `.NAME.partial-`.
 pub fn partial_prefix(dest: &Path) -> String {
     let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-    format!(".{name}.partial-")
+    format!(".{}.partial-", thrum_io::cleanup::temp_stem(&name))
 }
 
 /// Creates the registered temporary directory beside `dest` (in `dest`'s
