@@ -6,42 +6,13 @@
 //! and every pre-existing byte intact (no temporary left beside it).
 //! `bench --work DIR` works in a subdirectory of its own.
 
+use crate::common::snapshot;
 use std::collections::BTreeMap;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_testgen");
-
-/// Everything below `root`, links and special files not followed: relative
-/// path -> what it is (bytes of a file, target of a link, kind otherwise).
-fn snapshot(root: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let e = e.unwrap();
-            let rel = e.path().strip_prefix(root).unwrap().to_string_lossy().into_owned();
-            let ft = e.file_type().unwrap();
-            let what = if ft.is_dir() {
-                stack.push(e.path());
-                "dir".to_string()
-            } else if ft.is_symlink() {
-                format!("link -> {}", std::fs::read_link(e.path()).unwrap().display())
-            } else if ft.is_file() {
-                format!("file {:?}", std::fs::read(e.path()).unwrap())
-            } else if ft.is_fifo() {
-                "fifo".to_string()
-            } else if ft.is_char_device() {
-                "char device".to_string()
-            } else {
-                "other".to_string()
-            };
-            out.insert(rel, what);
-        }
-    }
-    out
-}
 
 /// Runs testgen in `cwd` with the small profile, no v5 fixture.
 fn generate(cwd: &Path, args: &[&str]) -> Output {
@@ -158,7 +129,7 @@ fn a_regular_file_is_refused() {
     let o = generate(tmp.path(), &["--out", "out"]);
     assert_refused(
         &o,
-        "refusing to replace out: it is a regular file (9 bytes); choose another --out or remove it yourself",
+        "refusing to replace out: it is a regular file (9 bytes), not a directory; choose another --out or remove it yourself",
         tmp.path(),
         &before,
     );
