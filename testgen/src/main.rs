@@ -384,7 +384,9 @@ fn main() -> ExitCode {
     match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("testgen: error: {}", chain(&f.error));
+            // paths are escaped where they are named; this catches any
+            // the libraries name raw (escaping is idempotent)
+            eprintln!("testgen: error: {}", thrum_io::text::shown_name(&chain(&f.error)));
             ExitCode::from(f.code)
         }
     }

@@ -239,3 +239,30 @@ fn a_wal_beside_the_v5_database_is_reported_and_garbage_is_never_applied() {
     assert_eq!(errs, vec![(Kind::WalInvalid, Some(".thrum/var/messages.db-wal"))], "{}", r.render_text());
     assert_eq!(r.exit_code, 1);
 }
+
+/// `--out` is compared with PATH by device and inode, before any work:
+/// inside the input (also through a link) is refused with exit 2, the
+/// input byte-identical, nothing written.
+#[test]
+fn an_out_inside_the_input_is_refused_before_any_work() {
+    let fx = build_v5();
+    let links = tempfile::tempdir().unwrap();
+    let lnk = links.path().join("lnk");
+    std::os::unix::fs::symlink(&fx.root, &lnk).unwrap();
+    let why = "(by device and inode); an output must not be, hold or lie in an input";
+    let cases = [
+        (fx.root.clone(), fx.root.join("migrated"), "lies inside"),
+        (fx.root.clone(), lnk.join("migrated"), "lies inside"),
+        (lnk.clone(), fx.root.join(".thrum/new"), "lies inside"),
+        (fx.root.join(".thrum"), fx.root.clone(), "contains"),
+    ];
+    for (path, out, relation) in cases {
+        let before = (snapshot(&fx.root), snapshot(links.path()));
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_verify")).arg("migrate").arg(&path).arg("--out").arg(&out).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        let want = format!("refusing --out {}: it {relation} PATH {} {why}\n", out.display(), path.display());
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.starts_with("verify: error: cannot migrate ") && err.ends_with(&want), "{err}");
+        assert_eq!((snapshot(&fx.root), snapshot(links.path())), before, "nothing written");
+    }
+}
