@@ -24,7 +24,7 @@ use crate::shard::{self, ShardManifest};
 use crate::{archive::FileEntry, recognise, Error};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use thrum_io::publish;
@@ -392,6 +392,28 @@ fn named_inputs(inputs: &[PathBuf]) -> Vec<Named> {
     inputs.iter().map(|i| Named::new("the shard directory", i)).collect()
 }
 
+/// Refuses, before anything is written, a path a slice does not own, a
+/// file a manifest lists twice, and a Parquet file two slices write.
+fn check_paths(slices: &[&Found]) -> Result<()> {
+    let mut owner: HashMap<String, u64> = HashMap::new();
+    for f in slices {
+        let mut listed: HashSet<&str> = HashSet::with_capacity(f.m.files.len());
+        for e in &f.m.files {
+            if !listed.insert(&e.path) {
+                let (manifest, path) = (shown(&f.manifest), thrum_io::text::shown_name(&e.path));
+                return Err(MergeError::ListedTwice { manifest, shard: f.m.shard, path }.into());
+            }
+            let (t, jsonl) = target(f, &e.path)?;
+            if !jsonl {
+                if let Some(prev) = owner.insert(t.clone(), f.m.shard) {
+                    return Err(MergeError::Overlap { path: thrum_io::text::shown_name(&t), first: prev, second: f.m.shard }.into());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Merges the slices in `opts.inputs` into `opts.out`, atomically.
 pub fn merge(opts: &MergeOptions) -> Result<MergeReport> {
     if opts.inputs.is_empty() {
@@ -407,22 +429,7 @@ pub fn merge(opts: &MergeOptions) -> Result<MergeReport> {
     }
     let slices = complete(&found)?;
     // every path is checked before anything is written
-    let mut owner: BTreeMap<String, u64> = BTreeMap::new();
-    for f in &slices {
-        let mut listed: HashSet<&str> = HashSet::with_capacity(f.m.files.len());
-        for e in &f.m.files {
-            if !listed.insert(&e.path) {
-                let (manifest, path) = (shown(&f.manifest), thrum_io::text::shown_name(&e.path));
-                return Err(MergeError::ListedTwice { manifest, shard: f.m.shard, path }.into());
-            }
-            let (t, jsonl) = target(f, &e.path)?;
-            if !jsonl {
-                if let Some(prev) = owner.insert(t.clone(), f.m.shard) {
-                    return Err(MergeError::Overlap { path: thrum_io::text::shown_name(&t), first: prev, second: f.m.shard }.into());
-                }
-            }
-        }
-    }
+    check_paths(&slices)?;
 
     let staging = publish::Staging::apart_from(&opts.out, recognise::ARTIFACTS, &inputs)?;
     let mut jsonl: BTreeMap<String, (Sha256, u64, u64)> = BTreeMap::new();
