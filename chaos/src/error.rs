@@ -3,20 +3,22 @@
 use std::path::{Path, PathBuf};
 use thrum_io::extract::ExtractError;
 use thrum_io::publish::PublishError;
+use thrum_io::text::shown_path;
 
 /// Why a corrupted copy could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum CorruptError {
     /// The input is neither a fixture archive nor a directory holding one.
     #[error(
-        "{path}: expected a .tar.zst fixture archive, a directory containing .thrum/ (or thrum-fixture.tar.zst), or a .thrum directory"
+        "{}: expected a .tar.zst fixture archive, a directory containing .thrum/ (or thrum-fixture.tar.zst), or a .thrum directory",
+        shown_path(.path)
     )]
     NotAFixture {
         /// The input.
         path: PathBuf,
     },
     /// The input is a fixture, but not a v13 one.
-    #[error("{path}: not a v13 fixture: {reason}")]
+    #[error("{}: not a v13 fixture: {reason}", shown_path(.path))]
     NotV13 {
         /// The input.
         path: PathBuf,
@@ -24,7 +26,7 @@ pub enum CorruptError {
         reason: String,
     },
     /// An entry of the input tree may not be copied.
-    #[error("{archive}: refused archive entry {entry:?}: {reason}")]
+    #[error("{}: refused archive entry {entry:?}: {reason}", shown_path(.archive))]
     Refused {
         /// The input tree.
         archive: PathBuf,
@@ -37,7 +39,7 @@ pub enum CorruptError {
     #[error(transparent)]
     Extract(ExtractError),
     /// The fixture holds nothing the fault could change.
-    #[error("{path}: the fixture has no target for fault {fault}: {reason}")]
+    #[error("{}: the fixture has no target for fault {fault}: {reason}", shown_path(.path))]
     NoTarget {
         /// The input.
         path: PathBuf,
@@ -47,7 +49,7 @@ pub enum CorruptError {
         reason: String,
     },
     /// Reading the input or writing the copy failed.
-    #[error("{action} {path}: {source}")]
+    #[error("{}", thrum_io::regular::io_text(.action, .path, .source))]
     Io {
         /// What was being done.
         action: &'static str,
@@ -58,7 +60,7 @@ pub enum CorruptError {
         source: std::io::Error,
     },
     /// The copy's database could not be read or changed.
-    #[error("SQLite database {path}: {source}")]
+    #[error("SQLite database {}: {source}", shown_path(.path))]
     Sqlite {
         /// The database.
         path: PathBuf,

@@ -41,7 +41,8 @@ pub fn corrupted(dir: &Path) -> Result<(), Unrecognised> {
 
 /// Writes `input` with `fault` injected into `out` (replaced atomically,
 /// only when absent, empty or a previous corrupted copy: see [`CORRUPT`];
-/// anything else is refused before any work), extracting an archive input
+/// anything else, and an `out` that is, holds or lies in `input`, is
+/// refused before any work), extracting an archive input
 /// within the default [`Limits`].
 pub fn corrupt(input: &Path, fault: Fault, seed: u64, out: &Path) -> Result<Applied> {
     corrupt_with(input, fault, seed, out, &Limits::default())
@@ -49,7 +50,8 @@ pub fn corrupt(input: &Path, fault: Fault, seed: u64, out: &Path) -> Result<Appl
 
 /// [`corrupt`], extracting an archive input within `limits`.
 pub fn corrupt_with(input: &Path, fault: Fault, seed: u64, out: &Path, limits: &Limits) -> Result<Applied> {
-    let staging = Staging::new(out, CORRUPT)?;
+    // by device and inode: `--out` may not be, hold or lie in `--in`
+    let staging = Staging::apart_from(out, CORRUPT, &[thrum_io::Named::new("--in", input)])?;
     let root = staging.dir.clone();
     materialise(input, &root, limits)?;
     let thrum = root.join(".thrum");

@@ -13,7 +13,10 @@
 //! * [`uri`]: `file:` URIs for SQLite (an immutable read-only open);
 //! * [`tree`]: copying a directory tree, and removing one without crossing
 //!   a mount point;
-//! * [`text`]: input text (entry names) escaped and truncated for messages.
+//! * [`text`]: input text (entry names) escaped and truncated for messages;
+//! * [`identity`]: whether one path is the same as, inside or holding
+//!   another, by device and inode (never by text);
+//! * [`testing`]: whether the tests that need root run here.
 //!
 //! Each module is one mechanism and is public as its namespace (callers
 //! import by module path: `thrum_io::publish::Staging`); the items most
@@ -27,16 +30,19 @@ pub mod cleanup;
 pub mod cli;
 pub mod extract;
 pub mod hash;
+pub mod identity;
 pub mod publish;
 pub mod record;
 pub mod regular;
 pub mod size;
+pub mod testing;
 pub mod text;
 pub mod tree;
 pub mod uri;
 
 pub use extract::{extract, ExtractError, Limit, Limits};
 pub use hash::{hex, sha256_file, sha256_hex};
+pub use identity::{apart, relation, ApartError, Named, Relation};
 pub use publish::{Policy, PublishError, Staging};
 pub use record::Record;
 pub use size::{parse_bytes, parse_count, SizeError};

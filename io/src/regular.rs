@@ -176,10 +176,20 @@ pub fn is_disk_full(e: &io::Error) -> bool {
 /// A write error on `path`: "disk full while writing PATH" when the disk
 /// or quota is full, else the error with the path.
 pub fn write_error(path: &Path, e: io::Error) -> io::Error {
-    if is_disk_full(&e) {
-        return io::Error::new(e.kind(), format!("disk full while writing {}", path.display()));
+    let text = io_text("writing", path, &e);
+    io::Error::new(e.kind(), text)
+}
+
+/// The message of an I/O error of `action` on `path`, the path escaped
+/// ([`crate::text::shown_path`]): "disk full while writing PATH" when the
+/// disk or quota is full (whatever the action: creating a directory or a
+/// file writes too), else "ACTION PATH: ERROR".
+pub fn io_text(action: &str, path: &Path, e: &io::Error) -> String {
+    let shown = crate::text::shown_path(path);
+    if is_disk_full(e) {
+        return format!("disk full while writing {shown}");
     }
-    io::Error::new(e.kind(), format!("writing {}: {e}", path.display()))
+    format!("{action} {shown}: {e}")
 }
 
 #[cfg(test)]
@@ -214,5 +224,14 @@ mod tests {
         assert_eq!(open_regular(&d.path().join("none")).unwrap_err().kind(), io::ErrorKind::NotFound);
         std::fs::write(d.path().join("f"), b"ok").unwrap();
         assert_eq!(read_regular(&d.path().join("f")).unwrap(), b"ok");
+    }
+
+    #[test]
+    fn a_full_disk_is_named_whatever_the_action() {
+        let p = Path::new("out/a\nb");
+        assert_eq!(io_text("create directory", p, &io::Error::from_raw_os_error(28)), "disk full while writing out/a\\nb");
+        assert_eq!(io_text("write", p, &io::Error::from(io::ErrorKind::QuotaExceeded)), "disk full while writing out/a\\nb");
+        assert_eq!(io_text("open", p, &io::Error::from_raw_os_error(13)), "open out/a\\nb: Permission denied (os error 13)");
+        assert_eq!(write_error(p, io::Error::from_raw_os_error(28)).to_string(), "disk full while writing out/a\\nb");
     }
 }

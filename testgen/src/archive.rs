@@ -161,7 +161,10 @@ pub fn write_gated(
             g.ready.recv().map_err(|_| crate::Error::Aborted(format!("{rel} was not completed; archive abandoned")))?;
             let again = walk(thrum_dir, ".thrum")?;
             if again != listing {
-                return Err(crate::Error::Aborted(format!("the tree under {} changed while it was archived", thrum_dir.display())));
+                return Err(crate::Error::Aborted(format!(
+                    "the tree under {} changed while it was archived",
+                    thrum_io::text::shown_path(thrum_dir)
+                )));
             }
         }
         let mut h = tar::Header::new_ustar();

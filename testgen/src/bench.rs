@@ -256,7 +256,7 @@ fn time_cmd(cmd: &mut Command, what: &str) -> Result<f64> {
     let t0 = Instant::now();
     let st = cmd.status().ctx("run", what)?;
     if !st.success() {
-        return Err(crate::Error::Usage(format!("{what} failed: {st}")));
+        return Err(crate::Error::Child(format!("{what} failed: {st}")));
     }
     Ok(t0.elapsed().as_secs_f64() * 1e3)
 }

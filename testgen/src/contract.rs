@@ -173,7 +173,8 @@ pub const MEANINGS: &[(&str, &str, &str)] = &[
 /// Opens the closed database `db` read-only (immutable: a plain read-only
 /// connection would create -wal/-shm files beside it).
 fn open(db: &Path) -> Result<Connection> {
-    let uri = thrum_io::uri::immutable(db).ok_or_else(|| Error::Usage(format!("{}: the path is not valid UTF-8", db.display())))?;
+    let uri = thrum_io::uri::immutable(db)
+        .ok_or_else(|| Error::Usage(format!("{}: the path is not valid UTF-8", thrum_io::text::shown_path(db))))?;
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     Connection::open_with_flags(uri, flags).map_err(|source| Error::Sqlite { path: db.to_path_buf(), source })
 }

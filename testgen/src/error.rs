@@ -1,4 +1,5 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use thrum_io::text::shown_path;
 
 /// Everything that can stop a generation run.
 #[derive(Debug, thiserror::Error)]
@@ -6,8 +7,9 @@ pub enum Error {
     /// The seed and profile give no plan (an invalid volume).
     #[error("{0}")]
     Plan(#[from] thrum_gen::PlanError),
-    /// Reading or writing a file failed.
-    #[error("{action} {path}: {source}")]
+    /// Reading or writing a file failed ("disk full while writing PATH"
+    /// when the disk or quota is full).
+    #[error("{}", thrum_io::regular::io_text(.action, .path, .source))]
     Io {
         /// What was being done.
         action: &'static str,
@@ -18,7 +20,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// SQLite refused a statement.
-    #[error("SQLite database {path}: {source}")]
+    #[error("{}", sqlite_text(.path, .source))]
     Sqlite {
         /// The database.
         path: PathBuf,
@@ -27,7 +29,7 @@ pub enum Error {
         source: rusqlite::Error,
     },
     /// The finished database failed its integrity or foreign-key check.
-    #[error("database {path} failed its check: {detail}")]
+    #[error("database {} failed its check: {detail}", shown_path(.path))]
     Integrity {
         /// The database.
         path: PathBuf,
@@ -60,6 +62,10 @@ pub enum Error {
     /// `testgen bench --baseline` refused its baseline.
     #[error(transparent)]
     Baseline(#[from] crate::bench::baseline::BaselineError),
+    /// A command run by `testgen bench` failed (its own message is above
+    /// it on stderr).
+    #[error("{0}")]
+    Child(String),
     /// A step could not go on because another one failed or broke an
     /// invariant of the run (the first failure is reported too).
     #[error("{0}")]
@@ -77,6 +83,17 @@ impl Error {
             Error::Baseline(e) => e.exit_code(),
             _ => 1,
         }
+    }
+}
+
+/// SQLite's error on the database `path`: "disk full while writing PATH"
+/// when SQLite reports a full disk.
+fn sqlite_text(path: &Path, e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull => {
+            format!("disk full while writing {}", shown_path(path))
+        }
+        e => format!("SQLite database {}: {e}", shown_path(path)),
     }
 }
 

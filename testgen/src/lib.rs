@@ -346,16 +346,22 @@ fn spawn<'s, 'e, T: Send + 's>(
     }
 }
 
-/// `--tree` must not be `--out` or inside it (publishing the artifacts
-/// would replace the tree), nor contain it.
+/// What `--out` must stay apart from (by device and inode, never by
+/// text): the tree's `TREE/.thrum` and its record beside it. `TREE` itself
+/// may hold `--out`.
+fn tree_destinations(opts: &Options) -> Vec<thrum_io::Named> {
+    let Some(tree) = &opts.tree else { return Vec::new() };
+    vec![
+        thrum_io::Named::new(recognise::TREE.flag, tree.join(".thrum")),
+        thrum_io::Named::new("the record of --tree", tree.join(recognise::TREE_RECORD)),
+    ]
+}
+
+/// `--out` must not be, hold or lie in `TREE/.thrum` (publishing one
+/// would replace or fill the other).
 fn check_tree(opts: &Options) -> Result<()> {
-    let Some(tree) = &opts.tree else { return Ok(()) };
-    let abs = |p: &Path| std::path::absolute(p).map(|p| p.components().collect::<PathBuf>());
-    let (t, o) = (abs(tree).ctx("resolve", tree)?, abs(&opts.out).ctx("resolve", &opts.out)?);
-    if t.starts_with(&o) || o.starts_with(t.join(".thrum")) {
-        return Err(Error::Usage(format!("--tree {} must be outside --out {}", tree.display(), opts.out.display())));
-    }
-    Ok(())
+    let out = thrum_io::Named::new(recognise::ARTIFACTS.flag, &opts.out);
+    thrum_io::apart(&out, &tree_destinations(opts)).map_err(|e| Error::Publish(e.into()))
 }
 
 /// Refuses, before any work, destinations that may not be replaced
@@ -377,7 +383,7 @@ pub fn generate(opts: &Options) -> Result<Report> {
     let mut ph = Phases::new();
     let plan = Plan::new(opts.seed, opts.profile.clone())?;
     ph.done("plan");
-    let staging = publish::Staging::new(&opts.out, recognise::ARTIFACTS)?;
+    let staging = publish::Staging::apart_from(&opts.out, recognise::ARTIFACTS, &tree_destinations(opts))?;
     let stage_root = staging.dir.join(".stage");
     let thrum_dir = stage_root.join(".thrum");
     std::fs::create_dir_all(&thrum_dir).ctx("create directory", &thrum_dir)?;
@@ -471,7 +477,8 @@ pub fn generate(opts: &Options) -> Result<Report> {
         // the tree the swap moved aside); a run stopped in between leaves
         // the previous record, which the next run finds does not describe
         // this tree (unless it has the same files and sizes), so it refuses.
-        let tree = publish::Staging::new(&tree_dir.join(".thrum"), recognise::TREE)?;
+        let out = [thrum_io::Named::new(recognise::ARTIFACTS.flag, &opts.out)];
+        let tree = publish::Staging::apart_from(&tree_dir.join(".thrum"), recognise::TREE, &out)?;
         std::fs::remove_dir(&tree.dir).ctx("prepare", &tree.dir)?;
         if std::fs::rename(&thrum_dir, &tree.dir).is_err() {
             thrum_io::tree::copy_tree(&thrum_dir, &tree.dir)?;

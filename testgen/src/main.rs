@@ -2,9 +2,10 @@
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use thrum_gen::Profile;
+use thrum_io::text::shown_path;
 
 /// Generates a complete, byte-reproducible Thrum `.thrum/` fixture: JSONL
 /// event logs, a schema-v13 SQLite database, identities and context files,
@@ -402,7 +403,9 @@ fn main() -> ExitCode {
     match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("testgen: error: {}", chain(&f.error));
+            // paths are escaped where they are named; this catches any
+            // the libraries name raw (escaping is idempotent)
+            eprintln!("testgen: error: {}", thrum_io::text::shown_name(&chain(&f.error)));
             ExitCode::from(f.code)
         }
     }
@@ -463,6 +466,11 @@ fn chain(e: &anyhow::Error) -> String {
     out
 }
 
+/// Writes a run report (`--report-json`): a full disk is named as such.
+fn write_report(path: &Path, json: &str) -> anyhow::Result<()> {
+    std::fs::write(path, json).map_err(|e| anyhow::Error::new(thrum_io::regular::write_error(path, e)))
+}
+
 fn parse_shard(s: &str) -> Result<(u64, u64), String> {
     let (i, n) = s.split_once('/').ok_or_else(|| format!("expected I/N such as 0/4, got {s:?}"))?;
     let i: u64 = i.trim().parse().map_err(|_| format!("I in {s:?} is not a number"))?;
@@ -512,7 +520,7 @@ fn generate(cli: GenArgs) -> CmdResult {
         if refused {
             f
         } else {
-            f.context(format!("generating the fixture into {}", out.display()))
+            f.context(format!("generating the fixture into {}", shown_path(&out)))
         }
     })?;
     // the default regeneration also writes the mesh fixture, a
@@ -540,20 +548,20 @@ fn generate(cli: GenArgs) -> CmdResult {
     if let Some(path) = &cli.report_json {
         let r = testgen::bench::RunReport::from_report(&report, &name, messages);
         let json = serde_json::to_string(&r).context("rendering the run report")?;
-        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+        write_report(path, &json)?;
     }
     if !cli.quiet {
         let total = wall.as_secs_f64();
         eprintln!(
             "testgen: wrote {} ({} events, {} messages, {:.1} MB) in {:.2}s",
-            report.out.display(),
+            shown_path(&report.out),
             report.total_events,
             messages,
             report.bytes as f64 / 1e6,
             total
         );
         if let Some(m) = mesh {
-            eprintln!("testgen: wrote the mesh {} ({} daemons, {} events)", m.out.display(), m.held.len(), m.total_events);
+            eprintln!("testgen: wrote the mesh {} ({} daemons, {} events)", shown_path(&m.out), m.held.len(), m.total_events);
         }
     }
     Ok(())
@@ -627,18 +635,18 @@ fn corrupt(c: CorruptArgs) -> CmdResult {
     let fault = Fault::from_name(&name).ok_or_else(|| testgen::Error::Usage(format!("unknown fault {name}")))?;
     let limits = c.limits.limits();
     let a = corrupt::corrupt_with(&input, fault, c.seed, &out, &limits)?;
-    let mut at = a.file.clone().unwrap_or_default();
+    let mut at = thrum_io::text::shown_name(a.file.as_deref().unwrap_or_default());
     if let Some(l) = a.line {
         at.push_str(&format!(":{l}"));
     }
     if let (Some(t), Some(k)) = (&a.table, &a.key) {
-        at.push_str(&format!(" {t} {{{k}}}"));
+        at.push_str(&format!(" {} {{{}}}", thrum_io::text::shown_name(t), thrum_io::text::shown_name(k)));
     }
     eprintln!(
         "testgen: wrote {} with {} at {at} ({}); verify reports {} (exit {})",
-        out.display(),
+        shown_path(&out),
         a.fault,
-        a.detail,
+        thrum_io::text::shown_name(&a.detail),
         a.finding,
         a.exit_code
     );
@@ -667,7 +675,7 @@ fn mesh(m: MeshArgs) -> CmdResult {
         let ms = started.elapsed().as_secs_f64() * 1e3;
         let run = testgen::bench::RunReport::from_mesh(&r, &m.profile, opts.profile.messages, ms);
         let json = serde_json::to_string(&run).context("rendering the run report")?;
-        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+        write_report(path, &json)?;
     }
     if !m.quiet {
         eprintln!(
@@ -692,7 +700,7 @@ fn write_mesh(opts: &testgen::mesh::MeshOptions) -> Result<testgen::mesh::MeshRe
         if refused {
             f
         } else {
-            f.context(format!("generating the mesh into {}", opts.out.display()))
+            f.context(format!("generating the mesh into {}", shown_path(&opts.out)))
         }
     })
 }

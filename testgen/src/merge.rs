@@ -24,10 +24,11 @@ use crate::shard::{self, ShardManifest};
 use crate::{archive::FileEntry, recognise, Error};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use thrum_io::publish;
+use thrum_io::Named;
 
 /// What to merge and where.
 #[derive(Debug, Clone)]
@@ -156,13 +157,15 @@ pub enum MergeError {
         /// The second.
         second: u64,
     },
-    #[error("--out {out} must be outside the shard directory {input} (and not contain it)")]
-    /// `--out` is inside a shard directory or contains one.
-    OutOverlapsInput {
-        /// `--out` (escaped).
-        out: String,
-        /// The shard directory.
-        input: String,
+    #[error("{manifest} lists {path} twice (shard {shard})")]
+    /// A manifest lists one file twice (it would be merged twice).
+    ListedTwice {
+        /// The manifest.
+        manifest: String,
+        /// I.
+        shard: u64,
+        /// The path listed twice (escaped).
+        path: String,
     },
 }
 
@@ -212,11 +215,21 @@ fn shown(p: &Path) -> String {
 /// Every shard manifest in `dir/shards/`, by name order.
 fn manifests_in(dir: &Path, out: &mut Vec<Found>) -> Result<()> {
     let not = |reason: String| Error::from(MergeError::NotAShard { dir: shown(dir), reason });
+    let kind = |p: &Path| thrum_io::regular::describe(p).unwrap_or_else(|| "missing".into());
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(not(format!("it is {}, not a directory", kind(dir)))),
+        Err(_) => {
+            return Err(not(match thrum_io::regular::describe(dir) {
+                Some(k) => format!("it is {k}, not a directory"),
+                None => "no such directory".into(),
+            }))
+        }
+    }
     let shards = dir.join(shard::SHARDS_DIR);
     match std::fs::symlink_metadata(&shards) {
         Ok(m) if m.is_dir() => {}
-        Ok(_) => return Err(not(format!("its {} is not a directory", shard::SHARDS_DIR))),
-        Err(_) if !dir.is_dir() => return Err(not("no such directory".into())),
+        Ok(_) => return Err(not(format!("its {} is {}, not a directory", shard::SHARDS_DIR, kind(&shards)))),
         Err(_) => return Err(not(format!("it has no {}/ directory", shard::SHARDS_DIR))),
     }
     let mut names = Vec::new();
@@ -374,14 +387,28 @@ fn copy_checked(
     Ok(lines)
 }
 
-/// Refuses an `--out` that is an input, lies inside one or contains one.
-fn check_out(out: &Path, inputs: &[PathBuf]) -> Result<()> {
-    let abs = |p: &Path| std::path::absolute(p).map(|p| p.components().collect::<PathBuf>());
-    let o = abs(out).ctx("resolve", out)?;
-    for i in inputs {
-        let a = abs(i).ctx("resolve", i)?;
-        if o.starts_with(&a) || a.starts_with(&o) {
-            return Err(MergeError::OutOverlapsInput { out: shown(out), input: shown(i) }.into());
+/// The shard directories, named for messages.
+fn named_inputs(inputs: &[PathBuf]) -> Vec<Named> {
+    inputs.iter().map(|i| Named::new("the shard directory", i)).collect()
+}
+
+/// Refuses, before anything is written, a path a slice does not own, a
+/// file a manifest lists twice, and a Parquet file two slices write.
+fn check_paths(slices: &[&Found]) -> Result<()> {
+    let mut owner: HashMap<String, u64> = HashMap::new();
+    for f in slices {
+        let mut listed: HashSet<&str> = HashSet::with_capacity(f.m.files.len());
+        for e in &f.m.files {
+            if !listed.insert(&e.path) {
+                let (manifest, path) = (shown(&f.manifest), thrum_io::text::shown_name(&e.path));
+                return Err(MergeError::ListedTwice { manifest, shard: f.m.shard, path }.into());
+            }
+            let (t, jsonl) = target(f, &e.path)?;
+            if !jsonl {
+                if let Some(prev) = owner.insert(t.clone(), f.m.shard) {
+                    return Err(MergeError::Overlap { path: thrum_io::text::shown_name(&t), first: prev, second: f.m.shard }.into());
+                }
+            }
         }
     }
     Ok(())
@@ -392,7 +419,9 @@ pub fn merge(opts: &MergeOptions) -> Result<MergeReport> {
     if opts.inputs.is_empty() {
         return Err(MergeError::NoInput.into());
     }
-    check_out(&opts.out, &opts.inputs)?;
+    // by device and inode: a link to a shard directory is that directory
+    let inputs = named_inputs(&opts.inputs);
+    thrum_io::apart(&Named::new(recognise::ARTIFACTS.flag, &opts.out), &inputs).map_err(publish::PublishError::from)?;
     publish::check(&opts.out, &recognise::ARTIFACTS)?;
     let mut found = Vec::new();
     for dir in &opts.inputs {
@@ -400,19 +429,9 @@ pub fn merge(opts: &MergeOptions) -> Result<MergeReport> {
     }
     let slices = complete(&found)?;
     // every path is checked before anything is written
-    let mut owner: BTreeMap<String, u64> = BTreeMap::new();
-    for f in &slices {
-        for e in &f.m.files {
-            let (t, jsonl) = target(f, &e.path)?;
-            if !jsonl {
-                if let Some(prev) = owner.insert(t.clone(), f.m.shard) {
-                    return Err(MergeError::Overlap { path: thrum_io::text::shown_name(&t), first: prev, second: f.m.shard }.into());
-                }
-            }
-        }
-    }
+    check_paths(&slices)?;
 
-    let staging = publish::Staging::new(&opts.out, recognise::ARTIFACTS)?;
+    let staging = publish::Staging::apart_from(&opts.out, recognise::ARTIFACTS, &inputs)?;
     let mut jsonl: BTreeMap<String, (Sha256, u64, u64)> = BTreeMap::new();
     let mut parquet = Vec::new();
     let mut tables: BTreeMap<String, u64> = BTreeMap::new();

@@ -177,7 +177,7 @@ impl Check {
         // is reading the tree)
         use rusqlite::OpenFlags as F;
         let uri = thrum_io::uri::immutable(&self.path)
-            .ok_or_else(|| Error::Usage(format!("{}: the path is not valid UTF-8", self.path.display())))?;
+            .ok_or_else(|| Error::Usage(format!("{}: the path is not valid UTF-8", thrum_io::text::shown_path(&self.path))))?;
         let conn =
             Connection::open_with_flags(uri, F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_URI | F::SQLITE_OPEN_NO_MUTEX).map_err(err)?;
         let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(err)?;

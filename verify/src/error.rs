@@ -111,6 +111,10 @@ pub enum InputError {
         /// The error.
         source: std::io::Error,
     },
+    /// An output that is, holds or lies in the command's input (compared by
+    /// device and inode): refused before anything is written.
+    #[error(transparent)]
+    Apart(#[from] thrum_io::ApartError),
     /// A write failed because the disk or quota is full; `path` is the file
     /// being written.
     #[error("disk full while writing {path}")]
@@ -125,6 +129,15 @@ impl InputError {
     /// input is unusable ([`crate::report::EXIT_UNUSABLE`]).
     pub fn exit_code(&self) -> u8 {
         crate::report::EXIT_UNUSABLE as u8
+    }
+    /// True when the disk (or quota) filled: the machine, not the input, is
+    /// at fault (the binary exits 1).
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            InputError::DiskFull { .. } | InputError::Extract(ExtractError::DiskFull { .. }) => true,
+            InputError::Io { source, .. } => thrum_io::regular::is_disk_full(source),
+            _ => false,
+        }
     }
     /// A failed read (or other I/O) of `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> InputError {

@@ -5,6 +5,7 @@ use crate::cleanup::{self, TempDir};
 use crate::error::{ExtractError, InputError};
 use crate::extract::{self, Entry, Limits};
 use std::path::{Path, PathBuf};
+use thrum_io::Named;
 
 /// Prefixes of the temporaries verify creates in the system temporary
 /// directory, each followed by `<pid>-<random>` ([`cleanup::temp_name`]):
@@ -24,7 +25,7 @@ pub fn collect_stale_temporaries() -> Vec<PathBuf> {
 /// into place: `.NAME.partial-`.
 pub fn partial_prefix(dest: &Path) -> String {
     let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-    format!(".{name}.partial-")
+    format!(".{}.partial-", thrum_io::cleanup::temp_stem(&name))
 }
 
 /// Creates the registered temporary directory beside `dest` (in `dest`'s
@@ -76,6 +77,10 @@ pub fn require_archive(path: &Path) -> Result<(), InputError> {
 /// that is renamed into place, so `dest` is complete or absent, also when
 /// the run is interrupted (see [`crate::cleanup`]).
 pub fn extract_to(archive: &Path, dest: &Path, limits: &Limits) -> Result<Vec<Entry>, InputError> {
+    // by device and inode: DEST may not be the archive or lie in it (a DEST
+    // that holds it exists, and is refused below; the rename into place
+    // never replaces an existing entry)
+    thrum_io::apart(&Named::new("DEST", dest), &[Named::new("ARCHIVE", archive)])?;
     if dest.symlink_metadata().is_ok() {
         return Err(ExtractError::DestinationExists { dest: dest.to_path_buf() }.into());
     }

@@ -9,7 +9,7 @@ use verify::checks::Mode;
 use verify::cleanup;
 use verify::report::{escape, EXIT_CONSISTENT, EXIT_UNUSABLE};
 
-const EXIT_CODES: &str = "Exit codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a stable `kind`)\n  2  unusable input (the message names the file and what was expected), or bad arguments\n  130, 143, 129  interrupted by SIGINT, SIGTERM, SIGHUP (its temporaries removed)";
+const EXIT_CODES: &str = "Exit codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a stable `kind`), or the disk filled (\"disk full while writing PATH\")\n  2  unusable input (the message names the file and what was expected), or bad arguments\n  130, 143, 129  interrupted by SIGINT, SIGTERM, SIGHUP (its temporaries removed)";
 
 #[derive(Parser)]
 #[command(name = "verify", version, about = "Proves Thrum test fixtures consistent: JSONL replay vs SQLite, v5 migration, safe extraction", after_help = EXIT_CODES)]
@@ -63,12 +63,13 @@ enum Cmd {
     /// database, only the known schema differences from a fresh v13 database, and a second
     /// run changes nothing.
     #[command(
-        after_help = "PATH is a v5 fixture: a .tar.zst/.tar.gz archive, a directory with .thrum/messages.jsonl and var/messages.db at schema 5, or a directory that `testgen --out` wrote (its thrum-fixture-v5.tar.zst or .tar.gz is migrated). The input is never modified; the migration runs on a copy.\n\nExit codes:\n  0  migrated and proven consistent\n  1  findings (listed with stable kinds); the tree is still written to --out\n  2  unusable input: not a v5 layout, no or corrupt database, refused archive, or --out already exists"
+        after_help = "PATH is a v5 fixture: a .tar.zst/.tar.gz archive, a directory with .thrum/messages.jsonl and var/messages.db at schema 5, or a directory that `testgen --out` wrote (its thrum-fixture-v5.tar.zst or .tar.gz is migrated). The input is never modified; the migration runs on a copy.\n\nExit codes:\n  0  migrated and proven consistent\n  1  findings (listed with stable kinds); the tree is still written to --out\n  2  unusable input: not a v5 layout, no or corrupt database, refused archive, --out already exists, or --out is, holds or lies in PATH"
     )]
     Migrate {
         /// The v5 archive or directory.
         path: PathBuf,
-        /// Write the migrated tree here (DIR/.thrum/...); DIR must not exist. It is
+        /// Write the migrated tree here (DIR/.thrum/...); DIR must not exist, nor be, hold or
+        /// lie in PATH (compared by device and inode). It is
         /// written through a temporary directory beside DIR and renamed into place.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
@@ -118,7 +119,7 @@ enum Cmd {
     /// headers over 64 KiB, and total expansion over the limits (checked against what each
     /// header declares, before its data is read). DEST is complete or absent.
     #[command(
-        after_help = "ARCHIVE is a .tar.zst or .tar.gz (detected by magic bytes). DEST must not exist; extraction goes to a temporary directory beside DEST which is renamed into place.\n\nExit codes:\n  0  extracted\n  2  refused (the message names the offending entry) or unreadable archive, or DEST exists"
+        after_help = "ARCHIVE is a .tar.zst or .tar.gz (detected by magic bytes). DEST must not exist, nor be or lie in ARCHIVE (compared by device and inode, not by name); extraction goes to a temporary directory beside DEST which is renamed into place.\n\nExit codes:\n  0  extracted\n  1  the disk filled (\"disk full while writing PATH\"); DEST is absent\n  2  refused (the message names the offending entry) or unreadable archive, or DEST exists"
     )]
     Extract {
         /// The archive.
@@ -190,9 +191,23 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
             eprintln!("verify: error: {}", escape(&render_error(&e, &named)));
-            ExitCode::from(EXIT_UNUSABLE as u8)
+            ExitCode::from(if disk_full(&e) { EXIT_DISK_FULL } else { EXIT_UNUSABLE as u8 })
         }
     }
+}
+
+/// Exit code of a run stopped by a full disk: the machine, not the input,
+/// is at fault.
+const EXIT_DISK_FULL: u8 = 1;
+
+/// Whether the disk (or quota) filled: an error of verify's or of the
+/// extractor that says so, or the system's error anywhere in the chain.
+fn disk_full(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<verify::InputError>().is_some_and(verify::InputError::is_disk_full)
+            || matches!(c.downcast_ref::<verify::ExtractError>(), Some(verify::ExtractError::DiskFull { .. }))
+            || c.downcast_ref::<std::io::Error>().is_some_and(thrum_io::regular::is_disk_full)
+    })
 }
 
 impl Cmd {

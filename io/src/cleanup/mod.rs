@@ -80,6 +80,27 @@ fn registry() -> MutexGuard<'static, Registry> {
     REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Longest stem [`temp_stem`] returns: room is left for the longest
+/// decoration a temporary's name gets (`.STEM.partial-<pid>-<16 hex>`
+/// with [`MARKER_SUFFIX`]) within the 255 bytes of a file name.
+pub const STEM_MAX: usize = 200;
+
+/// The part of a temporary's name taken from the name of what it stands
+/// for (`.STEM.tmp-PID`, `.STEM.partial-...`): `name` itself up to
+/// [`STEM_MAX`] bytes; a longer name is cut (at a character boundary) and
+/// ends with `~` and 16 hex digits of its SHA-256, so the stem is the
+/// same for the same name and differs for names that share the cut part.
+pub fn temp_stem(name: &str) -> String {
+    if name.len() <= STEM_MAX {
+        return name.to_string();
+    }
+    let mut cut = STEM_MAX - 17;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}~{}", &name[..cut], &crate::hash::sha256_hex(name.as_bytes())[..16])
+}
+
 /// The name of a temporary: `PREFIX<pid>-<16 hex digits>`.
 pub fn temp_name(prefix: &str, pid: u32, random: u64) -> String {
     format!("{prefix}{pid}-{random:0width$x}", width = RANDOM_DIGITS)
@@ -411,7 +432,7 @@ pub fn write_replacing(path: &Path, bytes: &[u8]) -> io::Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    let prefix = format!(".{}.tmp-", temp_stem(&name.to_string_lossy()));
     let _ = collect_stale(dir, &prefix);
     let mut tmp = temp_file_in_mode(dir, &prefix, 0o666)?;
     tmp.write_all(bytes)?;

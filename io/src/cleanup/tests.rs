@@ -271,3 +271,18 @@ fn temporaries_are_created_after_their_marker_and_lose_it_when_done() {
     drop(f);
     assert_eq!(names(base.path()), vec!["published".to_string()]);
 }
+
+#[test]
+fn a_long_name_gives_a_bounded_stem_that_tells_names_apart() {
+    assert_eq!(temp_stem("out"), "out");
+    let a = format!("{}a", "é".repeat(125));
+    let b = format!("{}b", "é".repeat(125));
+    let (sa, sb) = (temp_stem(&a), temp_stem(&b));
+    assert!(sa.len() <= STEM_MAX && sb.len() <= STEM_MAX, "{sa}");
+    assert_ne!(sa, sb);
+    assert_eq!(sa, temp_stem(&a));
+    assert!(sa.starts_with("éé") && sa.contains('~'), "{sa}");
+    // the longest decoration fits in a file name
+    let longest = format!(".{sa}.partial-4294967295-{}{MARKER_SUFFIX}", "f".repeat(16));
+    assert!(longest.len() <= 255, "{}", longest.len());
+}

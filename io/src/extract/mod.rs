@@ -180,7 +180,7 @@ pub fn extract(archive: &Path, dest: &Path, limits: &Limits) -> Result<Vec<Entry
     let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "extract".into());
     // `.DEST.partial-<pid>-<random>`: removed on drop and on an interrupt
     // ([`crate::cleanup`]); a dead run's is collected here
-    let prefix = format!(".{name}.partial-");
+    let prefix = format!(".{}.partial-", crate::cleanup::temp_stem(&name));
     let _ = crate::cleanup::collect_stale(&parent, &prefix);
     let tmp = crate::cleanup::temp_dir_in(&parent, &prefix).map_err(|error| ExtractError::Io { path: parent.clone(), error })?;
     let entries = unpack(archive, tmp.path(), limits)?;

@@ -60,7 +60,7 @@ impl std::fmt::Display for Found {
             Found::ParentNotDirectory(p) => write!(f, "{} is not a directory", shown_path(p)),
             Found::Symlink { target: Some(t) } => write!(f, "it is a symbolic link (to {})", shown_path(t)),
             Found::Symlink { target: None } => write!(f, "it is a symbolic link"),
-            Found::File { size } => write!(f, "it is a regular file ({size} bytes)"),
+            Found::File { size } => write!(f, "it is a regular file ({size} bytes), not a directory"),
             Found::CharDevice => write!(f, "it is a character device"),
             Found::BlockDevice => write!(f, "it is a block device"),
             Found::Fifo => write!(f, "it is a named pipe (FIFO)"),

@@ -48,8 +48,13 @@ pub enum PublishError {
         /// What to do instead (names the option).
         advice: String,
     },
-    /// An I/O error while staging or publishing.
-    #[error("{action} {}: {source}", shown_path(.path))]
+    /// The destination is, holds or lies in an input of the command
+    /// (checked before any work and again right before the swap).
+    #[error(transparent)]
+    Apart(#[from] crate::identity::ApartError),
+    /// An I/O error while staging or publishing ("disk full while writing
+    /// PATH" when the disk or quota is full).
+    #[error("{}", crate::regular::io_text(.action, .path, .source))]
     Io {
         /// What was being done.
         action: &'static str,
@@ -78,7 +83,7 @@ impl PublishError {
     /// True when the destination was refused (the request, not the
     /// machine, is at fault).
     pub fn is_refusal(&self) -> bool {
-        matches!(self, PublishError::Refused { .. })
+        matches!(self, PublishError::Refused { .. } | PublishError::Apart(crate::identity::ApartError::Overlap { .. }))
     }
 
     /// Exit code for a command line: 2 for a refused destination, else 1.

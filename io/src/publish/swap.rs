@@ -3,18 +3,20 @@
 use super::found::refused;
 use super::judge::{check, name_of, normalise, parent_of};
 use super::{Accepted, Policy, PublishContext, PublishError, Result};
+use crate::identity::Named;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-/// Name of the temporary of process `pid` beside `NAME`.
+/// Name of the temporary of process `pid` beside `NAME` (a long `NAME`
+/// shortened: [`crate::cleanup::temp_stem`]).
 pub(super) fn temporary_name(name: &str, pid: u32) -> String {
-    format!(".{name}.tmp-{pid}")
+    format!(".{}.tmp-{pid}", crate::cleanup::temp_stem(name))
 }
 
 /// The pid of a temporary beside `name`, when `entry` is named exactly
 /// `.NAME.tmp-PID` or `.NAME.tmp-PID.old`.
 pub fn temporary_pid(entry: &str, name: &str) -> Option<u32> {
-    let rest = entry.strip_prefix('.')?.strip_prefix(name)?.strip_prefix(".tmp-")?;
+    let rest = entry.strip_prefix('.')?.strip_prefix(crate::cleanup::temp_stem(name).as_str())?.strip_prefix(".tmp-")?;
     let digits = rest.strip_suffix(".old").unwrap_or(rest);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || (digits.len() > 1 && digits.starts_with('0')) {
         return None;
@@ -33,6 +35,9 @@ pub struct Staging {
     /// binary installed [`crate::cleanup::install_signal_handlers`]);
     /// released just before the swap.
     interrupt: Option<crate::cleanup::Registration>,
+    /// The inputs `dest` must stay apart from, checked again right before
+    /// the swap ([`Staging::apart_from`]).
+    inputs: Vec<Named>,
 }
 
 impl Staging {
@@ -40,7 +45,16 @@ impl Staging {
     /// the temporaries of dead runs beside it, and creates the staging
     /// directory.
     pub fn new(dest: &Path, policy: Policy) -> Result<Staging> {
+        Staging::apart_from(dest, policy, &[])
+    }
+
+    /// [`Staging::new`] for a command that reads `inputs`: `dest` (named
+    /// by the policy's flag) is refused, before anything is written and
+    /// again right before the swap, when it is the same as, inside or
+    /// holding any of them ([`crate::identity::apart`]).
+    pub fn apart_from(dest: &Path, policy: Policy, inputs: &[Named]) -> Result<Staging> {
         let dest = &normalise(dest);
+        crate::identity::apart(&Named::new(policy.flag, dest), inputs)?;
         check(dest, &policy)?;
         let parent = parent_of(dest);
         std::fs::create_dir_all(&parent).ctx("create directory", &parent)?;
@@ -63,13 +77,15 @@ impl Staging {
             return Err(e).ctx("create directory", &dir);
         }
         let interrupt = Some(crate::cleanup::register_dir(&dir));
-        Ok(Staging { dir, dest: dest.to_path_buf(), policy, done: false, interrupt })
+        Ok(Staging { dir, dest: dest.to_path_buf(), policy, done: false, interrupt, inputs: inputs.to_vec() })
     }
 
     /// Swaps the staged directory into place and removes the previous
     /// output (checked again first: refused if it changed into something
     /// that may not be replaced).
     pub fn publish(mut self) -> Result<()> {
+        // an input may have been moved or linked into place meanwhile
+        crate::identity::apart(&Named::new(self.policy.flag, &self.dest), &self.inputs)?;
         sync_dir(&self.dir);
         // from here the staging path may hold the previous output: an
         // interrupt must not remove it (a dead run's is collected by the next)
@@ -199,7 +215,7 @@ pub(super) fn remove_previous(prev: &Path, dest: &Path, policy: &Policy, put_bac
 /// Renames `prev` beside `dest` as `NAME.kept-PID` (not a temporary's
 /// name, so no later run removes it); returns where it is.
 fn keep(prev: &Path, dest: &Path) -> PathBuf {
-    let kept = parent_of(dest).join(format!("{}.kept-{}", name_of(dest), std::process::id()));
+    let kept = parent_of(dest).join(format!("{}.kept-{}", crate::cleanup::temp_stem(&name_of(dest)), std::process::id()));
     if std::fs::symlink_metadata(&kept).is_err() && std::fs::rename(prev, &kept).is_ok() {
         kept
     } else {

@@ -262,3 +262,48 @@ fn a_look_alike_with_this_process_pid_is_refused_not_removed() {
     drop(staging);
     assert!(names(tmp.path()).is_empty(), "dropped: the staging directory and its marker are gone");
 }
+
+#[test]
+fn a_destination_with_a_250_byte_name_is_staged_and_published() {
+    let tmp = tempfile::tempdir().unwrap();
+    let long = "n".repeat(250);
+    let dest = tmp.path().join(&long);
+    let s = Staging::new(&dest, POLICY).unwrap();
+    let staged = s.dir.file_name().unwrap().to_str().unwrap().to_string();
+    assert!(staged.len() + crate::cleanup::MARKER_SUFFIX.len() + ".old".len() <= 255, "{staged}");
+    assert_eq!(temporary_pid(&staged, &long), Some(std::process::id()));
+    std::fs::write(s.dir.join("ok"), "1").unwrap();
+    s.publish().unwrap();
+    // and replaced: the swap, the previous output's removal
+    let s = Staging::new(&dest, POLICY).unwrap();
+    std::fs::write(s.dir.join("ok"), "2").unwrap();
+    s.publish().unwrap();
+    assert_eq!(std::fs::read(dest.join("ok")).unwrap(), b"2");
+    assert_eq!(names(tmp.path()), [long]);
+}
+
+#[test]
+fn a_destination_that_is_an_input_is_refused_before_the_staging_and_before_the_swap() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::create_dir(d.join("in")).unwrap();
+    std::fs::write(d.join("in/ok"), "input").unwrap();
+    std::os::unix::fs::symlink("in", d.join("lnk")).unwrap();
+    let inputs = [crate::identity::Named::new("--in", d.join("lnk"))];
+    let e = Staging::apart_from(&d.join("in"), POLICY, &inputs).err().unwrap();
+    assert!(e.is_refusal() && e.exit_code() == 2, "{e}");
+    assert!(e.to_string().starts_with(&format!("refusing --out {}: it is the same as --in", d.join("in").display())), "{e}");
+    assert_eq!(names(d), ["in", "lnk"], "nothing written");
+    // apart at the start, the same by the swap: refused, the input kept
+    let s = Staging::apart_from(&d.join("out"), POLICY, &inputs).unwrap();
+    std::fs::write(s.dir.join("ok"), "output").unwrap();
+    std::fs::remove_file(d.join("lnk")).unwrap();
+    std::os::unix::fs::symlink("out", d.join("lnk")).unwrap();
+    let e = s.publish().unwrap_err();
+    assert!(
+        matches!(e, PublishError::Apart(crate::identity::ApartError::Overlap { relation: crate::identity::Relation::Same, .. })),
+        "{e}"
+    );
+    assert_eq!(names(d), ["in", "lnk"], "the staging directory removed, nothing published");
+    assert_eq!(std::fs::read(d.join("in/ok")).unwrap(), b"input");
+}

@@ -241,3 +241,50 @@ fn corrupt_uses_the_shared_bounded_extractor_and_its_limit_flags() {
     assert!(err.contains("unknown suffix"), "{err}");
     assert!(!out.exists());
 }
+
+/// `--out` that is `--in` (by any spelling), holds it or lies in it is
+/// refused before any work: the input is byte-identical afterwards.
+#[test]
+fn an_output_that_is_holds_or_lies_in_the_input_is_refused() {
+    let bin = env!("CARGO_BIN_EXE_testgen");
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let archive = fixture(d);
+    let c = d.join("c");
+    corrupt::corrupt(&archive, Fault::MissingRow, 9, &c).unwrap();
+    std::os::unix::fs::symlink("c", d.join("lnk")).unwrap();
+    let why = "(by device and inode); an output must not be, hold or lie in an input";
+    let fx = archive.parent().unwrap().to_path_buf();
+    let cases = [
+        (c.clone(), c.clone(), "is the same as"),
+        (d.join("lnk"), c.clone(), "is the same as"),
+        (c.clone(), d.join("sub/../lnk"), "is the same as"),
+        (c.join(".thrum"), c.clone(), "contains"),
+        (archive.clone(), fx.clone(), "contains"),
+        (c.clone(), d.join("lnk/.thrum/new"), "lies inside"),
+    ];
+    std::fs::create_dir(d.join("sub")).unwrap();
+    for (input, out, relation) in cases {
+        let before = snapshot(d);
+        let o = Command::new(bin).args(["corrupt", "--fault", "altered-cell", "--in"]).arg(&input).arg("--out").arg(&out).output().unwrap();
+        let want = format!("testgen: error: refusing --out {}: it {relation} --in {} {why}\n", out.display(), input.display());
+        assert_eq!((o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned()), (Some(2), want));
+        assert_eq!(snapshot(d), before, "--in {} --out {}: nothing written", input.display(), out.display());
+    }
+}
+
+/// Every path printed is escaped: a control character in `--out` cannot
+/// forge a line of output.
+#[test]
+fn paths_in_the_summary_are_escaped() {
+    let bin = env!("CARGO_BIN_EXE_testgen");
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = fixture(tmp.path());
+    let out = tmp.path().join("c\nresult: CONSISTENT\u{1b}[0m");
+    let o = Command::new(bin).args(["corrupt", "--fault", "missing-row", "--in"]).arg(&archive).arg("--out").arg(&out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let shown = format!("{}/c\\nresult: CONSISTENT\\u{{1b}}[0m", tmp.path().display());
+    assert!(err.starts_with(&format!("testgen: wrote {shown} with missing-row at ")), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

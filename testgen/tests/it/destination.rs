@@ -6,42 +6,13 @@
 //! and every pre-existing byte intact (no temporary left beside it).
 //! `bench --work DIR` works in a subdirectory of its own.
 
+use crate::common::snapshot;
 use std::collections::BTreeMap;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_testgen");
-
-/// Everything below `root`, links and special files not followed: relative
-/// path -> what it is (bytes of a file, target of a link, kind otherwise).
-fn snapshot(root: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let e = e.unwrap();
-            let rel = e.path().strip_prefix(root).unwrap().to_string_lossy().into_owned();
-            let ft = e.file_type().unwrap();
-            let what = if ft.is_dir() {
-                stack.push(e.path());
-                "dir".to_string()
-            } else if ft.is_symlink() {
-                format!("link -> {}", std::fs::read_link(e.path()).unwrap().display())
-            } else if ft.is_file() {
-                format!("file {:?}", std::fs::read(e.path()).unwrap())
-            } else if ft.is_fifo() {
-                "fifo".to_string()
-            } else if ft.is_char_device() {
-                "char device".to_string()
-            } else {
-                "other".to_string()
-            };
-            out.insert(rel, what);
-        }
-    }
-    out
-}
 
 /// Runs testgen in `cwd` with the small profile, no v5 fixture.
 fn generate(cwd: &Path, args: &[&str]) -> Output {
@@ -158,7 +129,7 @@ fn a_regular_file_is_refused() {
     let o = generate(tmp.path(), &["--out", "out"]);
     assert_refused(
         &o,
-        "refusing to replace out: it is a regular file (9 bytes); choose another --out or remove it yourself",
+        "refusing to replace out: it is a regular file (9 bytes), not a directory; choose another --out or remove it yourself",
         tmp.path(),
         &before,
     );
@@ -478,14 +449,28 @@ fn corrupt_replaces_only_a_previous_corrupted_copy() {
         p,
         &before,
     );
-    // another kind of output of ours, and an unrelated directory
+    // another kind of output of ours (here also the input's directory), and an unrelated directory
     let before = snapshot(p);
     assert_refused(
         &corrupt("fx", "altered-cell"),
-        "refusing to replace fx: it is not an output of testgen: it has no .testgen-corrupt.json, the record of what testgen wrote there, so it is not a corrupted copy or one an older testgen wrote (it holds SHA256SUMS, manifest.json, and 3 more); choose another --out or remove it yourself",
+        "refusing --out fx: it contains --in fx/thrum-fixture.tar.zst (by device and inode); an output must not be, hold or lie in an input",
         p,
         &before,
     );
+    std::fs::rename(p.join("fx"), p.join("fx2")).unwrap();
+    write(&p.join("fx/manifest.json"), "{}");
+    let o = Command::new(BIN)
+        .current_dir(p)
+        .args(["corrupt", "--fault", "altered-cell", "--in", "fx2/thrum-fixture.tar.zst", "--out", "fx"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "testgen: error: refusing to replace fx: it is not an output of testgen: it has no .testgen-corrupt.json, the record of what testgen wrote there, so it is not a corrupted copy or one an older testgen wrote (it holds manifest.json); choose another --out or remove it yourself\n"
+    );
+    std::fs::remove_dir_all(p.join("fx")).unwrap();
+    std::fs::rename(p.join("fx2"), p.join("fx")).unwrap();
     write(&p.join("mine/a.txt"), "a");
     let before = snapshot(p);
     assert_refused(
@@ -562,4 +547,65 @@ fn bench_removes_its_subdirectory_on_error_too() {
     let e = testgen::bench::run(Path::new("false"), &o).unwrap_err();
     assert!(e.to_string().contains("testgen failed"), "{e}");
     assert_eq!(snapshot(tmp.path()), before);
+}
+
+/// `--out` and `--tree` are compared by device and inode: a link to
+/// `--out` given as `--tree` is refused before anything is written.
+#[test]
+fn a_tree_that_is_the_output_by_another_name_is_refused_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    std::os::unix::fs::symlink("y", p.join("ly")).unwrap();
+    let why = "(by device and inode); an output must not be, hold or lie in an input";
+    // y does not exist yet
+    let before = snapshot(p);
+    let o = generate(p, &["--out", "y", "--tree", "ly"]);
+    assert_refused(&o, &format!("refusing --out y: it contains --tree ly/.thrum {why}"), p, &before);
+    // y is a previous output
+    assert_ok(&generate(p, &["--out", "y"]));
+    let before = snapshot(p);
+    let o = generate(p, &["--out", "y", "--tree", "ly"]);
+    assert_refused(&o, &format!("refusing --out y: it contains --tree ly/.thrum {why}"), p, &before);
+    let o = generate(p, &["--out", "ly/.thrum/x", "--tree", "y"]);
+    assert_refused(&o, &format!("refusing --out ly/.thrum/x: it lies inside --tree y/.thrum {why}"), p, &before);
+    let o = generate(p, &["--out", "y/../y", "--tree", "y"]);
+    assert_refused(&o, &format!("refusing --out y/../y: it contains --tree y/.thrum {why}"), p, &before);
+    // the tree's record is a destination too
+    let o = generate(p, &["--out", "t/.thrum.testgen.json", "--tree", "t"]);
+    assert_refused(
+        &o,
+        &format!("refusing --out t/.thrum.testgen.json: it is the same as the record of --tree t/.thrum.testgen.json {why}"),
+        p,
+        &before,
+    );
+    // --out inside TREE but apart from TREE/.thrum is allowed
+    assert_ok(&generate(p, &["--out", "t/out", "--tree", "t"]));
+    assert!(p.join("t/.thrum/var/messages.db").is_file() && p.join("t/out").join(testgen::MANIFEST).is_file());
+}
+
+/// A full disk is reported as such, with exit 1 (not a refusal): for a
+/// run and for `bench --work` on a small tmpfs.
+#[test]
+fn a_full_disk_is_named_and_exits_1() {
+    if !thrum_io::testing::privileged("a tmpfs of 1 MiB") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mnt = tmp.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    thrum_io::testing::mount(&["-t".as_ref(), "tmpfs".as_ref(), "-o".as_ref(), "size=1M".as_ref(), "thrum-test".as_ref(), mnt.as_os_str()]);
+    let run = generate(&mnt, &["--out", "out"]);
+    let bench = Command::new(BIN)
+        .args(["bench", "--profile", "small", "--runs", "1", "--no-floors", "--no-verify", "--work"])
+        .arg(mnt.join("work"))
+        .output()
+        .unwrap();
+    let left = names(&mnt);
+    thrum_io::testing::unmount(&mnt);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let err = stderr(&run);
+    assert!(err.starts_with("testgen: error: generating the fixture into out: disk full while writing "), "{err}");
+    assert_eq!(bench.status.code(), Some(1), "{}", stderr(&bench));
+    assert!(stderr(&bench).contains("disk full while writing "), "{}", stderr(&bench));
+    assert!(left.is_empty(), "nothing left on the full disk: {left:?}");
 }

@@ -1,15 +1,17 @@
 //! A previous output with another file system mounted inside it is never
 //! replaced: deleting it would delete what lies on that file system. The
 //! same holds for the temporaries of dead runs and for bench's scratch
-//! directories. Needs root and bind mounts; skipped with a note otherwise.
+//! directories. Needs root (bind mounts): as root a mount that fails fails
+//! the test; otherwise skipped with a note unless `THRUM_REQUIRE_ROOT_TESTS`
+//! is set ([`thrum_io::testing`]).
 
 use std::path::Path;
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_testgen");
 
-fn bind(src: &Path, at: &Path) -> bool {
-    Command::new("mount").arg("--bind").arg(src).arg(at).status().is_ok_and(|s| s.success())
+fn bind(src: &Path, at: &Path) {
+    thrum_io::testing::mount(&["--bind".as_ref(), src.as_os_str(), at.as_os_str()]);
 }
 
 fn unbind(at: &Path) {
@@ -18,6 +20,9 @@ fn unbind(at: &Path) {
 
 #[test]
 fn a_previous_output_with_a_mount_inside_is_refused_and_the_mount_untouched() {
+    if !thrum_io::testing::privileged("a bind mount") {
+        return;
+    }
     let d = tempfile::tempdir().unwrap();
     let run =
         || Command::new(BIN).current_dir(d.path()).args(["--profile", "small", "--no-v5", "--quiet", "--out", "out"]).output().unwrap();
@@ -28,10 +33,7 @@ fn a_previous_output_with_a_mount_inside_is_refused_and_the_mount_untouched() {
     std::fs::create_dir(&other).unwrap();
     let at = d.path().join("out/sub");
     std::fs::create_dir(&at).unwrap();
-    if !bind(&other, &at) {
-        eprintln!("note: cannot bind-mount here; test not exercised");
-        return;
-    }
+    bind(&other, &at);
     // what lands there later belongs to the other file system
     let o = run();
     std::fs::write(at.join("theirs"), "theirs").unwrap();
@@ -52,6 +54,9 @@ fn a_previous_output_with_a_mount_inside_is_refused_and_the_mount_untouched() {
 
 #[test]
 fn a_dead_runs_temporary_with_a_mount_inside_is_left_alone() {
+    if !thrum_io::testing::privileged("a bind mount") {
+        return;
+    }
     let d = tempfile::tempdir().unwrap();
     // a temporary of a run that no longer exists (pid of a finished child)
     let mut child = Command::new("true").spawn().unwrap();
@@ -63,10 +68,7 @@ fn a_dead_runs_temporary_with_a_mount_inside_is_left_alone() {
     let other = d.path().join("other");
     std::fs::create_dir(&other).unwrap();
     std::fs::write(other.join("theirs"), "theirs").unwrap();
-    if !bind(&other, &at) {
-        eprintln!("note: cannot bind-mount here; test not exercised");
-        return;
-    }
+    bind(&other, &at);
     let o = Command::new(BIN).current_dir(d.path()).args(["--profile", "small", "--no-v5", "--quiet", "--out", "out"]).output().unwrap();
     let theirs = std::fs::read(at.join("theirs"));
     unbind(&at);

@@ -420,6 +420,12 @@ fn copy_tree(src: &Path, dst: &Path) -> Result<(), InputError> {
 
 /// Migrates a v5 fixture (on a copy) and proves the result.
 pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputError> {
+    // by device and inode, before any work and again before the rename
+    // into place: --out may not be, hold or lie in PATH
+    let apart = |out: &Path| thrum_io::apart(&thrum_io::Named::new("--out", out), &[thrum_io::Named::new("PATH", path)]);
+    if let Some(out) = &opts.out {
+        apart(out)?;
+    }
     let resolved = input::resolve(path, input::Generation::V5)?;
     let path = resolved.as_path();
     let tree = input::open(path, &opts.limits)?;
@@ -567,6 +573,7 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
     }
 
     if let Some(out) = &opts.out {
+        apart(out)?;
         // renamed while registered: an interrupt leaves the partial tree (removed) or OUT
         work.persist(out).map_err(|e| InputError::write(out, e))?;
         summary.insert("written_to".into(), json!(out.display().to_string()));

@@ -355,4 +355,30 @@ fn the_migrated_tree_is_what_the_daemon_leaves() {
     // messages/ is created with mode 0750
     let mode = std::fs::metadata(t.join("messages")).unwrap().permissions().mode();
     assert_eq!(mode & 0o7777, 0o750, "{mode:o}");
+
+/// `--out` is compared with PATH by device and inode, before any work:
+/// inside the input (also through a link) is refused with exit 2, the
+/// input byte-identical, nothing written.
+#[test]
+fn an_out_inside_the_input_is_refused_before_any_work() {
+    let fx = build_v5();
+    let links = tempfile::tempdir().unwrap();
+    let lnk = links.path().join("lnk");
+    std::os::unix::fs::symlink(&fx.root, &lnk).unwrap();
+    let why = "(by device and inode); an output must not be, hold or lie in an input";
+    let cases = [
+        (fx.root.clone(), fx.root.join("migrated"), "lies inside"),
+        (fx.root.clone(), lnk.join("migrated"), "lies inside"),
+        (lnk.clone(), fx.root.join(".thrum/new"), "lies inside"),
+        (fx.root.join(".thrum"), fx.root.clone(), "contains"),
+    ];
+    for (path, out, relation) in cases {
+        let before = (snapshot(&fx.root), snapshot(links.path()));
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_verify")).arg("migrate").arg(&path).arg("--out").arg(&out).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        let want = format!("refusing --out {}: it {relation} PATH {} {why}\n", out.display(), path.display());
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.starts_with("verify: error: cannot migrate ") && err.ends_with(&want), "{err}");
+        assert_eq!((snapshot(&fx.root), snapshot(links.path())), before, "nothing written");
+    }
 }

@@ -307,3 +307,47 @@ fn a_full_disk_is_named_on_the_path_being_written() {
     let e = verify::verify::copy_regular(&fifo, &dir.path().join("dest")).unwrap_err();
     assert!(e.to_string().contains("is a FIFO (named pipe); expected"), "{e}");
 }
+
+/// DEST is compared with ARCHIVE by device and inode: the archive itself
+/// (through a link) or a path inside it is refused, nothing written.
+#[test]
+fn extract_refuses_a_dest_that_is_or_lies_in_the_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.tar.zst");
+    archive(&a, &[(".thrum/config.json", b"{}")]);
+    std::os::unix::fs::symlink("a.tar.zst", dir.path().join("lnk")).unwrap();
+    let why = "(by device and inode); an output must not be, hold or lie in an input";
+    let before = crate::common::snapshot(dir.path());
+    for (dest, relation) in [(dir.path().join("lnk"), "is the same as"), (dir.path().join("lnk/x"), "lies inside")] {
+        let (code, _, err) = verify(&["extract", s(&a), s(&dest)]);
+        assert_eq!((code, err), (2, format!("verify: error: refusing DEST {}: it {relation} ARCHIVE {} {why}\n", s(&dest), s(&a))));
+        assert_eq!(crate::common::snapshot(dir.path()), before);
+    }
+    // a 250-byte name: its temporary's name is bounded
+    let long = dir.path().join("d".repeat(250));
+    let (code, out, err) = verify(&["extract", s(&a), s(&long)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("extracted 1 entry (2 bytes) to "), "{out}");
+    assert_eq!(std::fs::read(long.join(".thrum/config.json")).unwrap(), b"{}");
+}
+
+/// A full disk (a tmpfs of 1 MiB) while extracting: named, exit 1, and
+/// DEST absent.
+#[test]
+fn a_full_disk_while_extracting_exits_1() {
+    if !thrum_io::testing::privileged("a tmpfs of 1 MiB") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("big.tar.zst");
+    archive(&a, &[(".thrum/big.bin", &vec![0u8; 3 << 20])]);
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    thrum_io::testing::mount(&["-t".as_ref(), "tmpfs".as_ref(), "-o".as_ref(), "size=1M".as_ref(), "thrum-test".as_ref(), mnt.as_os_str()]);
+    let (code, _, err) = verify(&["extract", s(&a), s(&mnt.join("dest"))]);
+    let left: Vec<_> = std::fs::read_dir(&mnt).unwrap().map(|e| e.unwrap().file_name()).collect();
+    thrum_io::testing::unmount(&mnt);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.starts_with(&format!("verify: error: disk full while writing {}/", s(&mnt))), "{err}");
+    assert!(left.is_empty(), "{left:?}");
+}

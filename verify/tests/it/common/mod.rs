@@ -371,3 +371,27 @@ pub fn build_v5() -> Fixture {
     drop(db);
     Fixture { _tmp: tmp, root, builder: b }
 }
+
+/// Everything below `root`, links not followed: relative path -> the bytes
+/// of a file, the target of a link, or `dir`.
+pub fn snapshot(root: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let rel = e.path().strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let ft = e.file_type().unwrap();
+            let what = if ft.is_dir() {
+                stack.push(e.path());
+                "dir".to_string()
+            } else if ft.is_symlink() {
+                format!("link -> {}", std::fs::read_link(e.path()).unwrap().display())
+            } else {
+                format!("file {:?}", std::fs::read(e.path()).unwrap())
+            };
+            out.insert(rel, what);
+        }
+    }
+    out
+}
