@@ -19,17 +19,23 @@ import (
 	"thrumfixture"
 )
 
-// fixturePath is the gzip fixture under test: $THRUM_FIXTURE, or the one
-// `testgen --compression gzip` writes to fixtures/.
+// fixtureHint says how to provide the fixture; fixtures/ holds only the
+// `.tar.zst` archives, which Go's standard library cannot read.
+const fixtureHint = "set THRUM_FIXTURE to the thrum-fixture.tar.gz written by " +
+	"`cargo run --release --bin testgen -- --compression gzip --out /tmp/fx-gz` " +
+	"(THRUM_FIXTURE=/tmp/fx-gz/thrum-fixture.tar.gz); never write it into fixtures/, " +
+	"which holds the committed .tar.zst fixture"
+
+// fixturePath is the gzip fixture under test, $THRUM_FIXTURE. A test that
+// needs it fails, never skips, when it is unset or missing.
 func fixturePath(t *testing.T) string {
 	t.Helper()
 	p := os.Getenv("THRUM_FIXTURE")
 	if p == "" {
-		p = filepath.Join("..", "..", "fixtures", "thrum-fixture.tar.gz")
+		t.Fatalf("THRUM_FIXTURE is not set: %s", fixtureHint)
 	}
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("no gzip fixture at %s: %v (set THRUM_FIXTURE to the thrum-fixture.tar.gz "+
-			"that `testgen --compression gzip --out DIR` writes)", p, err)
+		t.Fatalf("THRUM_FIXTURE=%s: %v: %s", p, err, fixtureHint)
 	}
 	return p
 }

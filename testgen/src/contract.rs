@@ -111,7 +111,7 @@ pub const MEANINGS: &[(&str, &str, &str)] = &[
     ("subscriptions", "scope_type", "Scope type subscribed to; NULL for a mention or \"all\" subscription."),
     ("subscriptions", "scope_value", "Scope value subscribed to; NULL for a mention or \"all\" subscription."),
     ("subscriptions", "mention_role", "Role whose mentions are subscribed to; NULL otherwise."),
-    ("subscriptions", "created_at", "When the subscription was made (SQLite CURRENT_TIMESTAMP text)."),
+    ("subscriptions", "created_at", "When the subscription was made (RFC 3339, UTC)."),
     ("message_reads", "message_id", "Message read."),
     ("message_reads", "session_id", "Session that read it."),
     ("message_reads", "agent_id", "Agent of that session."),
@@ -242,6 +242,48 @@ fn example(conn: &Connection, t: &Table, c: &Column, db: &Path) -> Result<String
     Ok(format!("`{}`", shown.replace('`', "'").replace('|', "\\|")))
 }
 
+/// Every column of table `t` as the database's DDL declares it: (name,
+/// `TYPE[ key][ UNIQUE][ NOT NULL][ DEFAULT value]`). `key` marks the
+/// columns of the DDL's PRIMARY KEY, `UNIQUE` a single-column UNIQUE
+/// constraint. Read from the database itself (not from the catalogue, whose
+/// `primary_key` is also the sort key of tables without one).
+fn declared_columns(conn: &Connection, t: &Table, db: &Path) -> Result<Vec<(String, String)>> {
+    let err = |source| Error::Sqlite { path: db.to_path_buf(), source };
+    let mut unique = Vec::new();
+    let mut stmt = conn
+        .prepare(
+            "SELECT min(ii.name) FROM pragma_index_list(?1) il JOIN pragma_index_info(il.name) ii \
+             WHERE il.\"unique\" AND il.origin = 'u' GROUP BY il.name HAVING count(*) = 1",
+        )
+        .map_err(err)?;
+    for name in stmt.query_map([t.name], |r| r.get::<_, String>(0)).map_err(err)? {
+        unique.push(name.map_err(err)?);
+    }
+    let mut stmt = conn.prepare("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1) ORDER BY cid").map_err(err)?;
+    let rows = stmt.query_map([t.name], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, i64>(4)?))
+    });
+    let mut out = Vec::new();
+    for row in rows.map_err(err)? {
+        let (name, ty, not_null, default, pk) = row.map_err(err)?;
+        let mut sql = ty;
+        if pk > 0 {
+            sql.push_str(" key");
+        }
+        if unique.contains(&name) {
+            sql.push_str(" UNIQUE");
+        }
+        if not_null {
+            sql.push_str(" NOT NULL");
+        }
+        if let Some(d) = default {
+            sql.push_str(&format!(" DEFAULT {d}"));
+        }
+        out.push((name, sql));
+    }
+    Ok(out)
+}
+
 /// The data dictionary of the database `db`: every catalogue table and
 /// column with its SQLite type, meaning, origin, Parquet type and an
 /// example value from `db`.
@@ -250,10 +292,12 @@ pub fn dictionary(db: &Path) -> Result<String> {
     let mut out = String::from(
         "# Data dictionary: Thrum SQLite schema 13\n\n\
          Every table and column of `.thrum/var/messages.db` in the archive (DDL: `v13.sql` beside this file) and of\n\
-         the Parquet datasets in `parquet/<table>/`. Origin: *projected* values are rebuilt by replaying the\n\
-         JSONL logs; *local-only* values exist only in the database (never in a log). Examples are the first\n\
-         non-empty value in primary-key order of this fixture's database. Event lines: `events.schema.json`\n\
-         beside this file and docs/FORMAT.md.\n",
+         the Parquet datasets in `parquet/<table>/`. SQLite type: as `v13.sql` declares the column (`key`: part\n\
+         of the PRIMARY KEY; `UNIQUE`: a one-column UNIQUE constraint). Origin: *projected* values are rebuilt\n\
+         by replaying the JSONL logs; *local-only* values exist only in the database (never in a log). Examples\n\
+         are the first non-empty value in primary-key order of this fixture's database. Event lines:\n\
+         `events.schema.json` beside this file (the daemon's line format; this fixture's lines are narrower,\n\
+         as its description says) and docs/FORMAT.md.\n",
     );
     for t in TABLES {
         out.push_str(&format!("\n## `{}`\n\n", t.name));
@@ -263,17 +307,12 @@ pub fn dictionary(db: &Path) -> Result<String> {
             out.push_str(&format!("Parquet: `parquet/{}/`.\n\n", t.name));
         }
         out.push_str("| column | SQLite type | meaning | origin | Parquet type | example |\n|---|---|---|---|---|---|\n");
+        let declared = declared_columns(&conn, t, db)?;
         for c in t.columns {
-            let mut sql = c.sql.as_sql().to_string();
-            if t.primary_key.contains(&c.name) {
-                sql.push_str(" key");
-            }
-            if c.not_null {
-                sql.push_str(" NOT NULL");
-            }
-            if let Some(d) = c.default {
-                sql.push_str(&format!(" DEFAULT {d}"));
-            }
+            let sql = declared.iter().find(|(name, _)| name == c.name).map(|(_, sql)| sql).ok_or_else(|| Error::Integrity {
+                path: db.to_path_buf(),
+                detail: format!("no column {}.{} in the database", t.name, c.name),
+            })?;
             out.push_str(&format!(
                 "| `{}` | {} | {} | {} | {} | {} |\n",
                 c.name,

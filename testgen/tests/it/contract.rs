@@ -105,6 +105,71 @@ fn the_data_dictionary_covers_every_column_with_its_parquet_type_and_an_example(
     );
 }
 
+/// What `schemas/sql/v13.sql` declares for each column, read from its text:
+/// (table, column, `TYPE[ key][ UNIQUE][ NOT NULL][ DEFAULT value]`).
+fn declared_in_v13_sql() -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for block in thrum_schemas::sql::V13.split("CREATE TABLE ").skip(1) {
+        let (table, body) = block.split_once(" (\n").unwrap();
+        let body = &body[..body.find("\n);").unwrap()];
+        let lines: Vec<&str> = body.lines().map(|l| l.trim().trim_end_matches(',')).collect();
+        let table_key: Vec<&str> =
+            lines.iter().filter_map(|l| l.strip_prefix("PRIMARY KEY (")).flat_map(|l| l.trim_end_matches(')').split(", ")).collect();
+        for l in lines.iter().filter(|l| !["PRIMARY KEY", "UNIQUE", "FOREIGN KEY"].iter().any(|p| l.starts_with(p))) {
+            let mut words = l.split_whitespace();
+            let (name, ty) = (words.next().unwrap(), words.next().unwrap());
+            let rest = words.collect::<Vec<_>>().join(" ");
+            let mut cell = ty.to_string();
+            if rest.contains("PRIMARY KEY") || table_key.contains(&name) {
+                cell.push_str(" key");
+            }
+            if rest.contains("UNIQUE") {
+                cell.push_str(" UNIQUE");
+            }
+            if rest.contains("NOT NULL") {
+                cell.push_str(" NOT NULL");
+            }
+            if let Some(d) = rest.split("DEFAULT ").nth(1) {
+                cell.push_str(&format!(" DEFAULT {d}"));
+            }
+            out.push((table.to_string(), name.to_string(), cell));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_data_dictionary_states_each_column_as_v13_sql_declares_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = generate(tmp.path(), 7, Profile::small(), 1);
+    let dict = std::fs::read_to_string(out.join(testgen::contract::DICTIONARY)).unwrap();
+    let declared = declared_in_v13_sql();
+    assert_eq!(declared.len(), 102);
+    let mut table = "";
+    let mut rows = Vec::new();
+    for line in dict.lines() {
+        if let Some(t) = line.strip_prefix("## `") {
+            table = t.trim_end_matches('`');
+        } else if line.starts_with("| `") {
+            let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+            rows.push((table.to_string(), cells[0].trim_matches('`').to_string(), cells[1].to_string()));
+        }
+    }
+    assert_eq!(rows, declared);
+    // schema_version has no key in the DDL; a few cells spelled out
+    for cell in [
+        "| `version` | INTEGER NOT NULL | Schema version applied (13).",
+        "| `id` | INTEGER key | AUTOINCREMENT id.",
+        "| `name` | TEXT UNIQUE NOT NULL | Group name",
+        "| `sequence` | INTEGER UNIQUE NOT NULL |",
+        "| `file_changes` | TEXT DEFAULT '[]' |",
+        "| `scope_value` | TEXT key NOT NULL | Scope value (e.g. the group's name).",
+    ] {
+        assert!(dict.contains(cell), "{cell}");
+    }
+    assert!(!dict.contains("INTEGER key NOT NULL"), "{dict}");
+}
+
 /// The event schema as a compiled validator.
 fn event_schema() -> (boon::Schemas, boon::SchemaIndex) {
     let schema: serde_json::Value = serde_json::from_str(testgen::contract::EVENTS_SCHEMA_JSON).unwrap();
