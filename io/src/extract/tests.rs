@@ -3,6 +3,7 @@
 
 use super::*;
 use std::cell::Cell;
+use std::io::BufReader;
 use std::rc::Rc;
 
 /// A raw ustar header with any name/type/size/link (the `tar` builder
