@@ -22,4 +22,5 @@ mod no_panic;
 mod rebuild;
 mod special_files;
 mod stream;
+mod streams;
 mod tamper;
