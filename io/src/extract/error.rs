@@ -77,6 +77,11 @@ pub enum Subject {
         /// Byte offset of its header in the uncompressed tar stream.
         offset: u64,
     },
+    /// The zero padding after the end-of-archive marker.
+    Padding {
+        /// Byte offset of the end-of-archive marker in the uncompressed tar stream.
+        offset: u64,
+    },
 }
 
 impl fmt::Display for Subject {
@@ -84,6 +89,7 @@ impl fmt::Display for Subject {
         match self {
             Subject::Entry(e) => write!(f, "entry \"{e}\""),
             Subject::Header { kind, offset } => write!(f, "the {kind} at byte {offset}"),
+            Subject::Padding { offset } => write!(f, "the zero padding after the end-of-archive marker at byte {offset}"),
         }
     }
 }
@@ -106,6 +112,12 @@ pub enum Place {
         /// Byte offset of its header in the uncompressed tar stream.
         offset: u64,
     },
+    /// After the end-of-archive marker at `offset`: its padding, or the
+    /// end of the compressed stream (trailers, checksums, trailing bytes).
+    End {
+        /// Byte offset of the end-of-archive marker in the uncompressed tar stream.
+        offset: u64,
+    },
 }
 
 impl fmt::Display for Place {
@@ -115,6 +127,7 @@ impl fmt::Display for Place {
             Place::Header { offset, after: None } => write!(f, "in the header at byte {offset}, before the first entry"),
             Place::Header { offset, after: Some(e) } => write!(f, "in the header at byte {offset}, after entry \"{e}\""),
             Place::Data { entry, offset } => write!(f, "in the data of entry \"{entry}\" (header at byte {offset})"),
+            Place::End { offset } => write!(f, "after the end-of-archive marker (at byte {offset})"),
         }
     }
 }

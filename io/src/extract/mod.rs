@@ -7,7 +7,21 @@
 //! non-file, non-directory type, sparse files included), duplicate paths, an
 //! entry over [`Limits::max_entry_bytes`], a total expansion over
 //! [`Limits::max_total_bytes`], more than [`Limits::max_entries`] entries.
-//! File modes, owners and times in the archive are ignored.
+//!
+//! Modes: every file and directory gets the permission bits (`0o777`) of its
+//! entry, narrowed by the umask and never widened (a `0600` file stays
+//! `0600`); setuid, setgid and sticky bits are never set. Owners and times
+//! in the archive are ignored.
+//!
+//! The whole file is read and checked, not only the tar entries: after the
+//! end-of-archive marker the rest of the uncompressed stream is read to its
+//! end (zeros only, counted against the total limit beyond the marker's two
+//! blocks), so the decompressor checks every gzip member's CRC-32 and ISIZE
+//! and every zstd frame's content checksum, and refuses a stream cut short
+//! or followed by bytes that are not a member or frame (see `decode.rs`).
+//! A failure found there, after entries were written, still leaves nothing:
+//! they were written in the temporary directory [`extract`] renames only
+//! when everything passed.
 //!
 //! Bounds, whatever the archive says:
 //! * GNU long-name / long-link (`L`, `K`) and PAX (`x`, `g`) extension
@@ -32,6 +46,7 @@
 //! [`extract`] unpacks into a temporary directory beside the destination and
 //! renames it into place, so the destination is either complete or absent.
 
+mod decode;
 mod error;
 mod tar;
 #[cfg(test)]
@@ -43,7 +58,8 @@ use crate::hash::hex;
 use sha2::Digest as _;
 use std::collections::HashSet;
 use std::fs;
-use std::io::{self, BufReader, Read, Write as _};
+use std::io::{self, Read, Write as _};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Component, Path, PathBuf};
 use tar::{Fault, Pax, Stream};
 
@@ -92,7 +108,7 @@ impl Limits {
 /// The compression of an archive, told by its magic bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
-    /// zstd (`28 b5 2f fd`).
+    /// zstd (`28 b5 2f fd`, or a skippable frame `5? 2a 4d 18` first).
     Zstd,
     /// gzip (`1f 8b`).
     Gzip,
@@ -136,9 +152,9 @@ pub fn detect(archive: &Path) -> Result<Compression, ExtractError> {
             Err(e) => return Err(io_err(e)),
         }
     }
-    if n >= 4 && magic == [0x28, 0xb5, 0x2f, 0xfd] {
+    if n >= 4 && (magic == decode::ZSTD_MAGIC || decode::is_skippable(&magic)) {
         Ok(Compression::Zstd)
-    } else if n >= 2 && magic[..2] == [0x1f, 0x8b] {
+    } else if n >= 2 && magic[..2] == decode::GZIP_MAGIC {
         Ok(Compression::Gzip)
     } else {
         Err(ExtractError::UnsupportedFormat { archive: archive.to_path_buf() })
@@ -154,15 +170,7 @@ pub fn looks_like_archive(path: &Path) -> bool {
 fn open(archive: &Path) -> Result<Box<dyn Read>, ExtractError> {
     let comp = detect(archive)?;
     let f = fs::File::open(archive).map_err(|error| ExtractError::Io { path: archive.to_path_buf(), error })?;
-    let f = tar::Source(f);
-    Ok(match comp {
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(f).map_err(|e| ExtractError::Corrupt {
-            archive: archive.to_path_buf(),
-            at: Place::Header { offset: 0, after: None },
-            reason: e.to_string(),
-        })?),
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(f))),
-    })
+    decode::decoder(archive, comp, f)
 }
 
 /// Extracts `archive` to `dest`, which must not exist. Unpacks into a
@@ -369,11 +377,12 @@ impl<'a> Unpacker<'a> {
         let mut out = Vec::new();
         let mut pending = Pending::default();
         let mut buf = vec![0u8; 1 << 16];
-        loop {
+        let mut modes = DirModes::default();
+        let end = loop {
             let offset = st.pos;
             let header = match st.header() {
                 Ok(Some(h)) => h,
-                Ok(None) if pending.is_empty() => break,
+                Ok(None) if pending.is_empty() => break offset,
                 Ok(None) => {
                     return Err(self.err(
                         Fault::Corrupt("the archive ends after an extension header, without the entry it describes".into()),
@@ -458,6 +467,8 @@ impl<'a> Unpacker<'a> {
                 other => return Err(special(&format!("entry of unknown type {:?}", other as char))),
             };
             let path = normalise(self.archive, &raw, &entry, kind == EntryKind::Dir)?;
+            // the permission bits only: never setuid, setgid or sticky
+            let perm = header.mode().map_err(|r| self.err(Fault::Corrupt(r), self.at_header(offset)))? as u32 & 0o777;
             if size > self.limits.max_entry_bytes {
                 return Err(ExtractError::EntryTooLarge { archive: archive(), entry, size, limit: self.limits.max_entry_bytes });
             }
@@ -487,13 +498,19 @@ impl<'a> Unpacker<'a> {
                     if target.is_file() {
                         return Err(ExtractError::PathConflict { archive: archive(), entry });
                     }
-                    fs::create_dir_all(&target).map_err(|e| self.write_err(&entry, e))?;
+                    modes.create(&target, perm, &entry).map_err(|e| self.write_err(&entry, e))?;
                 }
                 EntryKind::File => {
                     if let Some(parent) = target.parent() {
                         fs::create_dir_all(parent).map_err(|e| self.write_err(&entry, e))?;
                     }
-                    let mut f = fs::OpenOptions::new().write(true).create_new(true).open(&target).map_err(|e| self.write_err(&entry, e))?;
+                    // created with the archive's bits, which the umask narrows
+                    let mut f = fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .mode(perm)
+                        .open(&target)
+                        .map_err(|e| self.write_err(&entry, e))?;
                     let mut hasher = sha2::Sha256::new();
                     while to_skip > 0 {
                         let want = to_skip.min(buf.len() as u64) as usize;
@@ -517,7 +534,79 @@ impl<'a> Unpacker<'a> {
                 Err(f) => return Err(self.err(f, data_place())),
             }
             out.push(Entry { path, kind, size: if kind == EntryKind::File { size } else { 0 }, sha256: sha });
-        }
+        };
+        self.finish(&mut st, end, &mut buf)?;
+        modes.apply().map_err(|(entry, e)| self.write_err(&entry, e))?;
         Ok(out)
+    }
+
+    /// Reads the rest of the uncompressed stream after the end-of-archive
+    /// marker at `end`, in `buf`-sized chunks, to its end: only zeros may
+    /// follow the marker (tar writers pad the archive to their record size),
+    /// and they count against the total limit beyond the marker's two
+    /// blocks. Reaching the end runs the decompressor's last checks (the
+    /// last gzip trailer, the last zstd checksum, bytes after the last
+    /// member or frame).
+    fn finish<R: Read>(&mut self, st: &mut Stream<R>, end: u64, buf: &mut [u8]) -> Result<(), ExtractError> {
+        let place = || Place::End { offset: end };
+        let mut free = (end + 2 * tar::BLOCK).saturating_sub(st.pos);
+        loop {
+            let at = st.pos;
+            let n = st.read_some(buf).map_err(|f| self.err(f, place()))?;
+            if n == 0 {
+                return Ok(());
+            }
+            if let Some(i) = buf[..n].iter().position(|&b| b != 0) {
+                let reason =
+                    format!("a non-zero byte at byte {} of the uncompressed stream; only zeros may follow the marker", at + i as u64);
+                return Err(self.err(Fault::Corrupt(reason), place()));
+            }
+            let charged = (n as u64).saturating_sub(free);
+            free = free.saturating_sub(n as u64);
+            self.charge(charged, || Subject::Padding { offset: end })?;
+        }
+    }
+}
+
+/// The modes of the directories extracted, applied once every entry is
+/// written. A directory is created with its archive bits plus the owner's
+/// `rwx` (so entries can be written below it whatever its mode), narrowed
+/// by the umask; at the end it gets what it was created with, intersected
+/// with the archive's bits: the archive's bits narrowed by the umask, never
+/// more. An implicit parent (no entry of its own) keeps the default mode.
+#[derive(Default)]
+struct DirModes {
+    /// (directory, its final mode, its entry as shown) for those whose
+    /// mode must still narrow.
+    pending: Vec<(PathBuf, u32, String)>,
+}
+
+impl DirModes {
+    /// Creates the directory `dir` (or finds it, when an earlier entry
+    /// created it as a parent) and records its final mode.
+    fn create(&mut self, dir: &Path, perm: u32, entry: &str) -> io::Result<()> {
+        if let Some(parent) = dir.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        match fs::DirBuilder::new().mode(perm | 0o700).create(dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.symlink_metadata()?.is_dir() => {}
+            Err(e) => return Err(e),
+        }
+        let now = dir.symlink_metadata()?.permissions().mode() & 0o777;
+        if now & perm != now {
+            self.pending.push((dir.to_path_buf(), now & perm, entry.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Narrows every recorded directory, deepest first (so a directory
+    /// without search permission is narrowed after what is below it).
+    fn apply(mut self) -> Result<(), (String, io::Error)> {
+        self.pending.sort_by_key(|(dir, _, _)| std::cmp::Reverse(dir.components().count()));
+        for (dir, mode, entry) in self.pending {
+            fs::set_permissions(&dir, fs::Permissions::from_mode(mode)).map_err(|e| (entry, e))?;
+        }
+        Ok(())
     }
 }

@@ -44,9 +44,14 @@ pub(super) enum Fault {
     Corrupt(String),
 }
 
+/// True for an error of the archive file itself (tagged by [`Source`]).
+pub(super) fn is_source(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<SourceError>())
+}
+
 impl From<io::Error> for Fault {
     fn from(e: io::Error) -> Fault {
-        if e.get_ref().is_some_and(|inner| inner.is::<SourceError>()) {
+        if is_source(&e) {
             let kind = e.kind();
             match e.into_inner().map(|b| b.downcast::<SourceError>()) {
                 Some(Ok(s)) => Fault::Source(s.0),
@@ -162,6 +167,12 @@ impl Header {
 
     pub fn typeflag(&self) -> u8 {
         self.0[156]
+    }
+
+    /// The mode field (octal; writers may include file-type bits above
+    /// `0o7777`, which the caller masks off).
+    pub fn mode(&self) -> Result<u64, String> {
+        octal(&self.0[100..108]).ok_or_else(|| "the header's mode field is not an octal number".into())
     }
 
     /// The checksum: the sum of the block's bytes with the checksum field

@@ -1,9 +1,14 @@
 //! Tests of the extractor: one hostile archive per refusal, built byte by
-//! byte (kept in one file: the archive builders are shared by all of them).
+//! byte (the archive builders here are shared with the submodules: the
+//! compressed stream checked to its end, and modes).
 
 use super::*;
 use std::cell::Cell;
+use std::io::BufReader;
 use std::rc::Rc;
+
+mod modes;
+mod streams;
 
 /// A raw ustar header with any name/type/size/link (the `tar` builder
 /// refuses hostile names).

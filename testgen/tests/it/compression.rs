@@ -75,19 +75,18 @@ fn zstd_frames_carry_the_content_size_and_checksum() {
     }
 }
 
-/// `zstd -t` (the command-line tool, when installed) accepts the archive
-/// and rejects it with one flipped bit in the middle of the frame.
+/// `zstd -t` (the command-line tool: it must be installed, a missing tool
+/// fails the test) accepts the archive and rejects it with one flipped bit
+/// in the middle of the frame, and so does the extractor.
 #[test]
 fn zstd_test_detects_corruption_inside_the_frame() {
-    if Command::new("zstd").arg("--version").output().is_err() {
-        eprintln!("zstd is not installed: skipped");
-        return;
-    }
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("z");
     generate_with(&out, Compression::Zstd, 1);
     let archive = out.join(testgen::ARCHIVE);
-    let t = |p: &Path| Command::new("zstd").arg("-q").arg("-t").arg(p).output().unwrap();
+    let t = |p: &Path| {
+        Command::new("zstd").arg("-q").arg("-t").arg(p).output().unwrap_or_else(|e| panic!("zstd must be installed to run this test: {e}"))
+    };
     let ok = t(&archive);
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     let mut data = std::fs::read(&archive).unwrap();
@@ -97,6 +96,10 @@ fn zstd_test_detects_corruption_inside_the_frame() {
     std::fs::write(&bad, &data).unwrap();
     let r = t(&bad);
     assert!(!r.status.success(), "zstd -t accepted a corrupted frame");
+    let limits = thrum_io::extract::Limits::default();
+    let e = thrum_io::extract::extract(&bad, &tmp.path().join("dest"), &limits).expect_err("the extractor accepted a corrupted frame");
+    assert!(matches!(e, thrum_io::extract::ExtractError::Corrupt { .. }), "{e}");
+    assert!(!tmp.path().join("dest").exists());
 }
 
 /// Runs the testgen binary.

@@ -23,5 +23,6 @@ mod reading;
 mod rebuild;
 mod special_files;
 mod stream;
+mod streams;
 mod suite;
 mod tamper;
