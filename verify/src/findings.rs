@@ -394,6 +394,11 @@ impl Finding {
     }
 }
 
+/// The most findings kept in detail per (kind, table), whatever the cap:
+/// the memory of a report does not grow with the number of findings (each
+/// is still counted: the totals, the verdict and the exit code are exact).
+pub const LIST_CEILING: usize = 10_000;
+
 /// Collects findings, keeping the first `cap` of each (kind, table) group in
 /// detail and counting all of them.
 #[derive(Debug, Clone)]
@@ -404,9 +409,9 @@ pub struct Findings {
     groups: HashMap<(Kind, Option<String>), usize>,
     omitted: usize,
 }
-
 impl Findings {
-    /// `cap == 0` keeps every finding.
+    /// `cap` findings kept in detail per (kind, table); `cap == 0` (or a
+    /// cap above it) keeps [`LIST_CEILING`].
     pub fn new(cap: usize) -> Findings {
         Findings { cap, list: Vec::new(), counts: BTreeMap::new(), groups: HashMap::new(), omitted: 0 }
     }
@@ -415,10 +420,18 @@ impl Findings {
         *self.counts.entry(f.kind).or_default() += 1;
         let g = self.groups.entry((f.kind, f.table.clone())).or_default();
         *g += 1;
-        if self.cap == 0 || *g <= self.cap {
+        if *g <= self.kept() {
             self.list.push(f);
         } else {
             self.omitted += 1;
+        }
+    }
+    /// Findings kept in detail per (kind, table).
+    fn kept(&self) -> usize {
+        if self.cap == 0 {
+            LIST_CEILING
+        } else {
+            self.cap.min(LIST_CEILING)
         }
     }
     /// The findings kept in detail, in order.
@@ -465,6 +478,11 @@ impl Findings {
             }
         }
     }
+    /// Every finding of `other`, after those already here: its listed ones
+    /// pushed in order, the rest counted (see [`Findings::absorb`]).
+    pub fn append(&mut self, other: Findings) {
+        self.absorb(other, |_| true, |f| f);
+    }
     /// The findings kept, the counts per kind and the number omitted.
     pub fn into_parts(self) -> (Vec<Finding>, BTreeMap<Kind, usize>, usize) {
         (self.list, self.counts, self.omitted)
@@ -496,6 +514,23 @@ mod tests {
             assert!(readme.contains(&format!("| `{}` | {sev} |", k.as_str())), "README lacks {} ({sev})", k.as_str());
         }
         assert_eq!(readme.matches("\n| `").count(), Kind::ALL.len());
+    }
+
+    #[test]
+    fn every_list_stops_at_the_ceiling_and_counts_stay_exact() {
+        let n = LIST_CEILING + 5;
+        let mut part = Findings::new(0);
+        for i in 0..n {
+            part.push(Finding::new(Kind::JsonlUnparsable, format!("l{i}")).line(i as u64 + 1));
+        }
+        assert_eq!((part.list().len(), part.count(Kind::JsonlUnparsable), part.omitted()), (LIST_CEILING, n, 5));
+        // appended to a report capped lower: its first ones listed, all counted
+        let mut all = Findings::new(3);
+        all.push(Finding::new(Kind::JsonlUnparsable, "first").line(0));
+        all.append(part);
+        let lines: Vec<Option<u64>> = all.list().iter().map(|f| f.line).collect();
+        assert_eq!(lines, vec![Some(0), Some(1), Some(2)]);
+        assert_eq!((all.count(Kind::JsonlUnparsable), all.errors(), all.omitted()), (n + 1, n + 1, n - 2));
     }
 
     #[test]

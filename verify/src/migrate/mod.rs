@@ -73,8 +73,23 @@ pub struct DbMigration {
 }
 
 /// Runs the SQL migration on the database at `path`.
+///
+/// The database is input (a copy of it): its connection is hardened as an
+/// input's ([`crate::untrusted::harden`]); its objects were checked when
+/// the v5 input was opened.
 pub fn migrate_db(path: &Path) -> Result<DbMigration, String> {
     let mut conn = Connection::open(path).map_err(|e| e.to_string())?;
+    let spent = crate::untrusted::Spent::default();
+    let budget = crate::untrusted::budget_for(crate::untrusted::file_bytes(path));
+    crate::untrusted::harden(&mut conn, budget, &spent).map_err(|e| e.to_string())?;
+    let out = migrate_on(&mut conn);
+    if spent.exceeded() {
+        return Err(format!("interrupted after {budget} SQLite instructions, more than a database of its size needs"));
+    }
+    out
+}
+
+fn migrate_on(conn: &mut Connection) -> Result<DbMigration, String> {
     conn.execute_batch("PRAGMA foreign_keys=ON;").map_err(|e| e.to_string())?;
     let from: i64 =
         conn.query_row("SELECT version FROM schema_version", [], |r| r.get(0)).map_err(|e| format!("reading schema_version: {e}"))?;
@@ -343,7 +358,7 @@ pub fn digest(thrum: &Path) -> Result<TreeDigest, InputError> {
         }
     }
     let dbp = thrum.join("var/messages.db");
-    let conn = Connection::open_with_flags(&dbp, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| InputError::db(&dbp, e))?;
+    let (conn, spent) = open_db(&dbp, &dbp)?;
     let mut db = BTreeMap::new();
     let objects: Vec<(String, String, Option<String>)> = {
         let mut st = conn.prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").map_err(|e| InputError::db(&dbp, e))?;
@@ -368,6 +383,7 @@ pub fn digest(thrum: &Path) -> Result<TreeDigest, InputError> {
             db.insert(format!("table {name} (rows)"), sha256_hex(text.as_bytes()));
         }
     }
+    spent.settle(&dbp, crate::untrusted::budget_for(crate::untrusted::file_bytes(&dbp)))?;
     Ok(TreeDigest { files, db })
 }
 
@@ -428,7 +444,8 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
     // a -wal beside it is reported, and applied only when it is a valid WAL
     let wal = crate::dbfile::check(&v5_src, ".thrum/var/messages.db", &mut findings);
     let v5_copy = copy_db_with(&v5_src, matches!(wal, crate::dbfile::WalStatus::Valid { .. }))?;
-    let v5 = open_db(&v5_copy.path, &tree.shown("var/messages.db"))?;
+    let v5_shown = tree.shown("var/messages.db");
+    let (v5, v5_spent) = open_db(&v5_copy.path, &v5_shown)?;
     let v5_version = check_v5_db(&v5, &mut findings);
     if opts.check_manifest {
         let m = crate::manifest::check(&tree, &v5, v5_version, &mut findings);
@@ -529,9 +546,10 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
 
             // no v5 row lost or altered
             let mcopy = copy_db(&wdb)?;
-            let migrated = open_db(&mcopy.path, &wdb)?;
+            let (migrated, m_spent) = open_db(&mcopy.path, &wdb)?;
             tables.extend(check_preserved(&v5, &migrated, &mut findings, &mut summary));
             drop(migrated);
+            m_spent.settle(&wdb, crate::untrusted::budget_for(crate::untrusted::file_bytes(&mcopy.path)))?;
 
             // the migrated JSONL replays into the migrated database
             let wtree = Tree { thrum: wthrum.clone(), base: work.path().to_path_buf(), archive: None, entries: None, _tmp: None };
@@ -543,6 +561,8 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
         }
     }
 
+    // an interrupted read of the v5 input proves nothing, whatever it reported
+    v5_spent.settle(&v5_shown, crate::untrusted::budget_for(crate::untrusted::file_bytes(&v5_copy.path)))?;
     if let Some(out) = &opts.out {
         // renamed while registered: an interrupt leaves the partial tree (removed) or OUT
         work.persist(out).map_err(|e| InputError::write(out, e))?;

@@ -38,7 +38,7 @@
 
 use crate::checks::{self, Mode, SLOT_DUPLICATE, SLOT_SHARD};
 use crate::error::InputError;
-use crate::findings::Finding;
+use crate::findings::Findings;
 use crate::index::{find, Pos};
 use crate::jsonl::{EventFile, Source};
 use crate::replay::{self, Replay, Replayer};
@@ -72,15 +72,16 @@ const BATCH: usize = 512;
 /// The outcome of streaming the event logs.
 pub struct Streamed {
     pub files: Vec<EventFile>,
-    /// Findings of the JSONL reader, file by file, in line order.
-    pub read_findings: Vec<Finding>,
+    /// Findings of the JSONL reader, file by file, in line order (bounded:
+    /// see [`crate::findings::LIST_CEILING`]).
+    pub read_findings: Findings,
     /// Findings of the line checks, sequences last, in the order of the
     /// reference reader (per event in file order: envelope, duplicate id,
     /// the rest, shard ownership).
-    pub line_findings: Vec<Finding>,
+    pub line_findings: Findings,
     pub replay: Replay,
     /// Findings of the replay, in replay order.
-    pub replay_findings: Vec<Finding>,
+    pub replay_findings: Findings,
     pub events: u64,
     pub index: Index,
     /// The order of the replay: [`Order::Sequence`] when the events have
@@ -383,7 +384,10 @@ fn attempt_run(
         origins.push(None);
     }
     origins.sort();
-    let read_findings: Vec<Finding> = a.findings.into_iter().chain(b.findings).flatten().collect();
+    let mut read_findings = Findings::new(0);
+    for f in a.findings.into_iter().chain(b.findings) {
+        read_findings.append(f);
+    }
     let mut rec = a.rec;
     let other = b.rec;
     rec.tagged.extend(other.tagged);
@@ -462,8 +466,10 @@ fn attempt_run(
         }
     }
     tagged.sort_by_key(|(p, slot, _)| (*p, *slot));
-    let mut line_findings: Vec<Finding> = tagged.into_iter().map(|(_, _, f)| f).collect();
-    line_findings.extend(seq_findings);
+    let mut line_findings = Findings::new(0);
+    for f in tagged.into_iter().map(|(_, _, f)| f).chain(seq_findings) {
+        line_findings.push(f);
+    }
     let mut noid = rec.noid;
     noid.sort_unstable();
     let index = Index { sources: Vec::new(), ids, noid, creates, names, hasher };
@@ -472,7 +478,7 @@ fn attempt_run(
         read_findings,
         line_findings,
         replay: rep,
-        replay_findings: replay_findings_f.into_parts().0,
+        replay_findings: replay_findings_f,
         events,
         index,
         order,
