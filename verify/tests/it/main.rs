@@ -13,6 +13,7 @@ mod reference;
 
 mod chaos;
 mod checked_in;
+mod counts;
 mod honest;
 mod hostile;
 mod interrupt;
@@ -23,3 +24,4 @@ mod rebuild;
 mod special_files;
 mod stream;
 mod tamper;
+mod untrusted;
