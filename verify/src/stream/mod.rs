@@ -390,7 +390,7 @@ fn attempt_run(
     }
     let mut rec = a.rec;
     let other = b.rec;
-    rec.tagged.extend(other.tagged);
+    rec.tagged.merge(other.tagged);
     rec.noid.extend(other.noid);
     rec.create_mismatch.extend(other.create_mismatch);
     rec.shard_events.extend(other.shard_events);
@@ -406,11 +406,10 @@ fn attempt_run(
         let mut j = i + 1;
         while j < ids.len() && ids[j].key == ids[i].key {
             let first = ids[i].pos;
-            tagged.push((
-                ids[j].pos,
-                SLOT_DUPLICATE,
+            tagged.push(
+                (ids[j].pos, SLOT_DUPLICATE),
                 checks::duplicate_id(&ids[i].key.text(), rel(first), first.line()).at(rel(ids[j].pos), ids[j].pos.line()),
-            ));
+            );
             j += 1;
         }
         i = j;
@@ -443,7 +442,7 @@ fn attempt_run(
     };
     for (p, _, f) in rec.create_mismatch {
         if !later_creates.contains(&p) {
-            tagged.push((p, SLOT_SHARD, f));
+            tagged.push((p, SLOT_SHARD), f);
         }
     }
     for (mid, p, sid, eid) in rec.shard_events {
@@ -451,7 +450,7 @@ fn attempt_run(
             let c = &creates[h];
             if sid != c.own && sid != c.other {
                 let f = checks::shard_mismatch(&mid.text(), &allowed(c), &names[sid as usize], &eid).at(rel(p), p.line());
-                tagged.push((p, SLOT_SHARD, f));
+                tagged.push((p, SLOT_SHARD), f);
             }
         }
     }
@@ -462,12 +461,12 @@ fn attempt_run(
         let al = allowed(c);
         if !al.iter().any(|a| a == s) {
             let eid = fetched.get(&p).map_or("", String::as_str);
-            tagged.push((p, SLOT_SHARD, checks::shard_mismatch(&c.key.text(), &al, s, eid).at(rel(p), p.line())));
+            tagged.push((p, SLOT_SHARD), checks::shard_mismatch(&c.key.text(), &al, s, eid).at(rel(p), p.line()));
         }
     }
-    tagged.sort_by_key(|(p, slot, _)| (*p, *slot));
-    let mut line_findings = Findings::new(0);
-    for f in tagged.into_iter().map(|(_, _, f)| f).chain(seq_findings) {
+    // in position order, the first of each kind kept (bounded), every one counted
+    let mut line_findings = tagged.into_findings(0);
+    for f in seq_findings {
         line_findings.push(f);
     }
     let mut noid = rec.noid;
