@@ -203,6 +203,16 @@ mod tests {
         assert_eq!(n, 1);
         // read-only: nothing is written
         assert!(c.execute("INSERT INTO threads VALUES ('t2', 'y')", []).is_err());
+        // defensive, no trusted schema, no views or triggers
+        assert!(c.db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE).unwrap());
+        assert!(!c.db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA).unwrap());
+        assert!(!c.db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_VIEW).unwrap());
+        assert!(!c.db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER).unwrap());
+        let trusted: i64 = c.query_row("PRAGMA trusted_schema", [], |r| r.get(0)).unwrap();
+        assert_eq!(trusted, 0);
+        // SQLite's heap bounded, for the whole process
+        let heap: i64 = c.query_row("PRAGMA hard_heap_limit", [], |r| r.get(0)).unwrap();
+        assert_eq!(heap, HEAP_LIMIT);
     }
 
     #[test]
