@@ -494,6 +494,14 @@ impl Findings {
     }
 }
 
+impl Extend<Finding> for Findings {
+    fn extend<T: IntoIterator<Item = Finding>>(&mut self, iter: T) {
+        for f in iter {
+            self.push(f);
+        }
+    }
+}
+
 /// Findings that arrive out of order, each with a sort key: per (kind,
 /// table) only the [`LIST_CEILING`] first in key order are kept, the others
 /// are only counted. Pushed into a [`Findings`] in key order

@@ -373,7 +373,7 @@ fn attempt_run(
             let holders = fetch_ids(sources, seqs.holders_to_fetch())?;
             seqs.finish(sources, &holders)
         }
-        Mode::Migrated => Vec::new(),
+        Mode::Migrated => Findings::new(0),
     };
     let mut files = a.infos;
     files.extend(b.infos);
@@ -466,9 +466,7 @@ fn attempt_run(
     }
     // in position order, the first of each kind kept (bounded), every one counted
     let mut line_findings = tagged.into_findings(0);
-    for f in seq_findings {
-        line_findings.push(f);
-    }
+    line_findings.append(seq_findings);
     let mut noid = rec.noid;
     noid.sort_unstable();
     let index = Index { sources: Vec::new(), ids, noid, creates, names, hasher };

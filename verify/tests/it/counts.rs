@@ -104,3 +104,27 @@ fn count_arguments_out_of_their_range_are_refused_before_any_work() {
         assert!(help.contains("Findings listed in detail per kind and table, 0 to 10000"), "{cmd}: {help}");
     }
 }
+
+#[test]
+fn per_event_findings_are_listed_up_to_the_ceiling_and_counted_exactly() {
+    // one event repeated: each copy is a duplicate event id (line checks)
+    // and a duplicate sequence (sequence checks)
+    const COPIES: usize = 25_000;
+    let fx = build();
+    let lines = fx.lines("events.jsonl");
+    let first_copy = lines.len() as u64 + 1;
+    let mut all = lines.clone();
+    all.extend(std::iter::repeat_n(lines[0].clone(), COPIES));
+    fx.write_lines("events.jsonl", &all);
+    let r = bounded(&["replay", fx.root.to_str().unwrap(), "--no-manifest", "--json", "--max-diffs", "0"]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    let ceiling = verify::findings::LIST_CEILING;
+    for kind in ["event_id_duplicate", "sequence_duplicate"] {
+        assert_eq!(report["finding_counts"][kind], json!(COPIES), "{kind}");
+        let listed: Vec<u64> =
+            report["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == kind).map(|f| f["line"].as_u64().unwrap()).collect();
+        let expected: Vec<u64> = (0..ceiling as u64).map(|i| first_copy + i).collect();
+        assert_eq!(listed, expected, "{kind}: the first {ceiling}, in line order");
+    }
+}
