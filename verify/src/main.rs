@@ -34,7 +34,7 @@ enum Cmd {
     /// events table, local-only tables, identities/context, schema, integrity, and the
     /// manifest / SHA256SUMS beside an archive.
     #[command(
-        after_help = "PATH is a .tar.zst or .tar.gz archive (extracted safely into a temporary directory), a directory containing .thrum/, a .thrum directory, or a directory that `testgen --out` wrote (its thrum-fixture.tar.zst or .tar.gz is verified, with the manifest, SHA256SUMS and parquet/ beside it).\n\nManifest lookup: for an archive DIR/X.tar.zst, the DIR/manifest*.json whose archive.path is X.tar.zst, and DIR/SHA256SUMS; for a directory input, BASE/manifest.json beside .thrum/.\n\nExit codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a stable `kind`)\n  2  unusable input: PATH missing, not an archive or .thrum tree, a refused archive entry, no or corrupt var/messages.db, or a v5 layout (use `verify migrate`)"
+        after_help = "PATH is a .tar.zst or .tar.gz archive (extracted safely into a temporary directory), a directory containing .thrum/, a .thrum directory, or a directory that `testgen --out` wrote (its thrum-fixture.tar.zst or .tar.gz is verified, with the manifest, SHA256SUMS and parquet/ beside it).\n\nManifest lookup: for an archive DIR/X.tar.zst, the DIR/manifest*.json whose archive.path is X.tar.zst, and DIR/SHA256SUMS; for a directory input, BASE/manifest.json beside .thrum/.\n\nExit codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a stable `kind`)\n  2  unusable input: PATH missing, not an archive or .thrum tree, a refused archive entry, no or corrupt var/messages.db (or one holding a view, a virtual table, a trigger or a generated column: verify runs no SQL an input defines), or a v5 layout (use `verify migrate`)"
     )]
     Replay {
         /// Archive or directory to verify.
@@ -68,7 +68,7 @@ enum Cmd {
     /// database, only the known schema differences from a fresh v13 database, and a second
     /// run changes nothing.
     #[command(
-        after_help = "PATH is a v5 fixture: a .tar.zst/.tar.gz archive, a directory with .thrum/messages.jsonl and var/messages.db at schema 5, or a directory that `testgen --out` wrote (its thrum-fixture-v5.tar.zst or .tar.gz is migrated). The input is never modified; the migration runs on a copy.\n\nExit codes:\n  0  migrated and proven consistent\n  1  findings (listed with stable kinds); the tree is still written to --out\n  2  unusable input: not a v5 layout, no or corrupt database, refused archive, or --out already exists"
+        after_help = "PATH is a v5 fixture: a .tar.zst/.tar.gz archive, a directory with .thrum/messages.jsonl and var/messages.db at schema 5, or a directory that `testgen --out` wrote (its thrum-fixture-v5.tar.zst or .tar.gz is migrated). The input is never modified; the migration runs on a copy.\n\nExit codes:\n  0  migrated and proven consistent\n  1  findings (listed with stable kinds); the tree is still written to --out\n  2  unusable input: not a v5 layout, no or corrupt database (or one holding a view, a virtual table, a trigger or a generated column), refused archive, or --out already exists"
     )]
     Migrate {
         /// The v5 archive or directory.
