@@ -228,7 +228,7 @@ struct GenArgs {
     /// Write the v5-era fixture for any profile.
     #[arg(long, help_heading = "Output")]
     v5: bool,
-    /// Write only slice I of N (0-based), for job arrays: its JSONL lines
+    /// Write only slice I of N (0-based, N at most 65536), for job arrays: its JSONL lines
     /// and Parquet parts, under names no other slice writes, and its shard
     /// manifest (no database, no archive); `testgen merge` assembles the N
     /// slices into the whole.
@@ -239,12 +239,13 @@ struct GenArgs {
     /// SLURM_ARRAY_TASK_ID minus SLURM_ARRAY_TASK_MIN (Slurm), else
     /// AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch). Refused (exit 2) when none is
     /// set or the index is not a number below N. Same bytes as --shard I/N.
+    /// N is 1 to 65536.
     #[arg(
         long,
         value_name = "N",
         conflicts_with = "shard",
         requires = "out",
-        value_parser = clap::value_parser!(u64).range(1..),
+        value_parser = clap::value_parser!(u64).range(1..=MAX_SHARDS),
         help_heading = "Generation"
     )]
     shards: Option<u64>,
@@ -471,12 +472,15 @@ fn write_report(path: &Path, json: &str) -> anyhow::Result<()> {
     std::fs::write(path, json).map_err(|e| anyhow::Error::new(thrum_io::regular::write_error(path, e)))
 }
 
+/// The most slices a run is split into (`--shard I/N`, `--shards N`).
+const MAX_SHARDS: u64 = 65_536;
+
 fn parse_shard(s: &str) -> Result<(u64, u64), String> {
     let (i, n) = s.split_once('/').ok_or_else(|| format!("expected I/N such as 0/4, got {s:?}"))?;
     let i: u64 = i.trim().parse().map_err(|_| format!("I in {s:?} is not a number"))?;
     let n: u64 = n.trim().parse().map_err(|_| format!("N in {s:?} is not a number"))?;
-    if n == 0 || i >= n {
-        return Err(format!("need 0 <= I < N, got {i}/{n}"));
+    if n == 0 || i >= n || n > MAX_SHARDS {
+        return Err(format!("need 0 <= I < N <= {MAX_SHARDS}, got {i}/{n}"));
     }
     Ok((i, n))
 }

@@ -69,6 +69,29 @@ pub enum InputError {
         /// SQLite's error.
         reason: String,
     },
+    /// An input database whose schema holds an object that runs SQL of its
+    /// own (a view, a virtual table, a trigger, a generated column): refused
+    /// before any query (see [`crate::untrusted`]).
+    #[error("{path}: {object} is {found}; expected {expected} (verify does not run SQL an input database defines)")]
+    UnsafeDatabase {
+        /// The database.
+        path: PathBuf,
+        /// The object, named as the schema names it.
+        object: String,
+        /// What it is.
+        found: String,
+        /// What a Thrum database holds there.
+        expected: &'static str,
+    },
+    /// Reading an input database took more work than its size explains
+    /// (see [`crate::untrusted::budget_for`]).
+    #[error("{path}: reading it took more than {budget} SQLite instructions, more than a database of its size needs; refused")]
+    DatabaseTooCostly {
+        /// The database.
+        path: PathBuf,
+        /// The instruction budget it exceeded.
+        budget: u64,
+    },
     /// A v5 tree given to `verify replay`.
     #[error(
         "{path}: this is a v5 layout (messages.jsonl, no events.jsonl); expected a v13 .thrum/ — use `verify migrate` for v5 fixtures"

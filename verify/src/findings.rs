@@ -398,6 +398,11 @@ impl Finding {
     }
 }
 
+/// The most findings kept in detail per (kind, table), whatever the cap:
+/// the memory of a report does not grow with the number of findings (each
+/// is still counted: the totals, the verdict and the exit code are exact).
+pub const LIST_CEILING: usize = 10_000;
+
 /// Collects findings, keeping the first `cap` of each (kind, table) group in
 /// detail and counting all of them.
 #[derive(Debug, Clone)]
@@ -408,9 +413,9 @@ pub struct Findings {
     groups: HashMap<(Kind, Option<String>), usize>,
     omitted: usize,
 }
-
 impl Findings {
-    /// `cap == 0` keeps every finding.
+    /// `cap` findings kept in detail per (kind, table); `cap == 0` (or a
+    /// cap above it) keeps [`LIST_CEILING`].
     pub fn new(cap: usize) -> Findings {
         Findings { cap, list: Vec::new(), counts: BTreeMap::new(), groups: HashMap::new(), omitted: 0 }
     }
@@ -419,10 +424,18 @@ impl Findings {
         *self.counts.entry(f.kind).or_default() += 1;
         let g = self.groups.entry((f.kind, f.table.clone())).or_default();
         *g += 1;
-        if self.cap == 0 || *g <= self.cap {
+        if *g <= self.kept() {
             self.list.push(f);
         } else {
             self.omitted += 1;
+        }
+    }
+    /// Findings kept in detail per (kind, table).
+    fn kept(&self) -> usize {
+        if self.cap == 0 {
+            LIST_CEILING
+        } else {
+            self.cap.min(LIST_CEILING)
         }
     }
     /// The findings kept in detail, in order.
@@ -469,9 +482,108 @@ impl Findings {
             }
         }
     }
+    /// Counts `n` findings of `kind` that are not listed.
+    pub fn count_unlisted(&mut self, kind: Kind, n: usize) {
+        *self.counts.entry(kind).or_default() += n;
+        self.omitted += n;
+    }
+    /// Every finding of `other`, after those already here: its listed ones
+    /// pushed in order, the rest counted (see [`Findings::absorb`]).
+    pub fn append(&mut self, other: Findings) {
+        self.absorb(other, |_| true, |f| f);
+    }
     /// The findings kept, the counts per kind and the number omitted.
     pub fn into_parts(self) -> (Vec<Finding>, BTreeMap<Kind, usize>, usize) {
         (self.list, self.counts, self.omitted)
+    }
+}
+
+impl Extend<Finding> for Findings {
+    fn extend<T: IntoIterator<Item = Finding>>(&mut self, iter: T) {
+        for f in iter {
+            self.push(f);
+        }
+    }
+}
+
+/// Findings that arrive out of order, each with a sort key: per (kind,
+/// table) only the [`LIST_CEILING`] first in key order are kept, the others
+/// are only counted. Pushed into a [`Findings`] in key order
+/// ([`Ranked::into_findings`]), the listed findings and every count are
+/// those of keeping them all and sorting them (ties stay in push order).
+#[derive(Debug)]
+pub struct Ranked<K: Ord> {
+    groups: HashMap<(Kind, Option<String>), std::collections::BinaryHeap<RankedEntry<K>>>,
+    dropped: BTreeMap<Kind, usize>,
+    pushed: u64,
+}
+
+#[derive(Debug)]
+struct RankedEntry<K: Ord> {
+    key: K,
+    seq: u64,
+    finding: Finding,
+}
+
+impl<K: Ord> PartialEq for RankedEntry<K> {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == std::cmp::Ordering::Equal
+    }
+}
+impl<K: Ord> Eq for RankedEntry<K> {}
+impl<K: Ord> PartialOrd for RankedEntry<K> {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<K: Ord> Ord for RankedEntry<K> {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (&self.key, self.seq).cmp(&(&o.key, o.seq))
+    }
+}
+
+impl<K: Ord> Default for Ranked<K> {
+    fn default() -> Self {
+        Ranked { groups: HashMap::new(), dropped: BTreeMap::new(), pushed: 0 }
+    }
+}
+
+impl<K: Ord> Ranked<K> {
+    /// Adds `finding` at `key`: kept while among the first of its group.
+    pub fn push(&mut self, key: K, finding: Finding) {
+        self.pushed += 1;
+        let (kind, group) = (finding.kind, (finding.kind, finding.table.clone()));
+        let heap = self.groups.entry(group).or_default();
+        heap.push(RankedEntry { key, seq: self.pushed, finding });
+        if heap.len() > LIST_CEILING {
+            heap.pop();
+            *self.dropped.entry(kind).or_default() += 1;
+        }
+    }
+    /// Adds every finding of `other`, after this one's on equal keys.
+    pub fn merge(&mut self, other: Ranked<K>) {
+        let mut entries: Vec<RankedEntry<K>> = other.groups.into_values().flatten().collect();
+        entries.sort();
+        for e in entries {
+            self.push(e.key, e.finding);
+        }
+        for (k, n) in other.dropped {
+            *self.dropped.entry(k).or_default() += n;
+        }
+    }
+    /// The kept findings in key order, pushed into a [`Findings`] with
+    /// `cap`, then those that were only counted.
+    pub fn into_findings(self, cap: usize) -> Findings {
+        let mut entries: Vec<RankedEntry<K>> = self.groups.into_values().flatten().collect();
+        entries.sort();
+        let mut out = Findings::new(cap);
+        for e in entries {
+            out.push(e.finding);
+        }
+        for (k, n) in self.dropped {
+            out.count_unlisted(k, n);
+        }
+        out
     }
 }
 
@@ -500,6 +612,40 @@ mod tests {
             assert!(readme.contains(&format!("| `{}` | {sev} |", k.as_str())), "README lacks {} ({sev})", k.as_str());
         }
         assert_eq!(readme.matches("\n| `").count(), Kind::ALL.len());
+    }
+
+    #[test]
+    fn every_list_stops_at_the_ceiling_and_counts_stay_exact() {
+        let n = LIST_CEILING + 5;
+        let mut part = Findings::new(0);
+        for i in 0..n {
+            part.push(Finding::new(Kind::JsonlUnparsable, format!("l{i}")).line(i as u64 + 1));
+        }
+        assert_eq!((part.list().len(), part.count(Kind::JsonlUnparsable), part.omitted()), (LIST_CEILING, n, 5));
+        // appended to a report capped lower: its first ones listed, all counted
+        let mut all = Findings::new(3);
+        all.push(Finding::new(Kind::JsonlUnparsable, "first").line(0));
+        all.append(part);
+        let lines: Vec<Option<u64>> = all.list().iter().map(|f| f.line).collect();
+        assert_eq!(lines, vec![Some(0), Some(1), Some(2)]);
+        assert_eq!((all.count(Kind::JsonlUnparsable), all.errors(), all.omitted()), (n + 1, n + 1, n - 2));
+    }
+
+    #[test]
+    fn ranked_keeps_the_first_in_key_order_of_each_group() {
+        let n = LIST_CEILING + 7;
+        let (mut a, mut b) = (Ranked::default(), Ranked::default());
+        // keys pushed backwards and split between two parts
+        for i in (0..n).rev() {
+            let part = if i % 2 == 0 { &mut a } else { &mut b };
+            part.push((i, 0u8), Finding::new(Kind::EventNotCanonical, format!("e{i}")).line(i as u64));
+        }
+        a.push((3, 1), Finding::new(Kind::EventIdDuplicate, "dup"));
+        a.merge(b);
+        let f = a.into_findings(4);
+        let shown: Vec<&str> = f.list().iter().map(|x| x.message.as_str()).collect();
+        assert_eq!(shown, vec!["e0", "e1", "e2", "e3", "dup"]);
+        assert_eq!((f.count(Kind::EventNotCanonical), f.count(Kind::EventIdDuplicate), f.omitted()), (n, 1, n - 4));
     }
 
     #[test]

@@ -336,10 +336,7 @@ mod tests {
         while let Some((line, _, e)) = r.next(&p).unwrap() {
             events.push((line, e.envelope.event_id.unwrap_or_default()));
         }
-        let mut f = Findings::new(0);
-        for x in r.findings {
-            f.push(x);
-        }
+        let f = r.findings;
         let lines: Vec<(Kind, Option<u64>)> = f.list().iter().map(|x| (x.kind, x.line)).collect();
         assert_eq!(
             lines,

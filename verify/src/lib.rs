@@ -22,6 +22,8 @@
 //!   log, local tables, identities, layout, schema, integrity); `manifest`:
 //!   manifests and `SHA256SUMS`; `parquet`: the Parquet snapshots;
 //! * `migrate`: the v5 → v13 migration and its proof;
+//! * `untrusted`: the one way an input database is opened (its objects
+//!   checked, read-only, defensive, its work and SQLite's heap bounded);
 //! * `report`: the verdict as text or JSON.
 //!
 //! [`cleanup`] makes every temporary disappear on drop, on SIGINT/SIGTERM/SIGHUP,
@@ -69,6 +71,7 @@ pub mod rowdiff;
 mod schema;
 #[doc(hidden)]
 pub mod stream;
+pub mod untrusted;
 #[doc(hidden)]
 pub mod util;
 #[doc(hidden)]

@@ -9,6 +9,10 @@ use verify::checks::Mode;
 use verify::cleanup;
 use verify::report::{escape, EXIT_CONSISTENT, EXIT_UNUSABLE};
 
+/// The most findings `--max-diffs` lists per kind and table (the ceiling
+/// of every report: [`verify::findings::LIST_CEILING`]).
+const MAX_DIFFS: i64 = verify::findings::LIST_CEILING as i64;
+
 const EXIT_CODES: &str = "Exit codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a stable `kind`), or the disk filled (\"disk full while writing PATH\")\n  2  unusable input (the message names the file and what was expected), or bad arguments\n  130, 143, 129  interrupted by SIGINT, SIGTERM, SIGHUP (its temporaries removed)";
 
 #[derive(Parser)]
@@ -30,7 +34,7 @@ enum Cmd {
     /// events table, local-only tables, identities/context, schema, integrity, and the
     /// manifest / SHA256SUMS beside an archive.
     #[command(
-        after_help = "PATH is a .tar.zst or .tar.gz archive (extracted safely into a temporary directory), a directory containing .thrum/, a .thrum directory, or a directory that `testgen --out` wrote (its thrum-fixture.tar.zst or .tar.gz is verified, with the manifest, SHA256SUMS and parquet/ beside it).\n\nManifest lookup: for an archive DIR/X.tar.zst, the DIR/manifest*.json whose archive.path is X.tar.zst, and DIR/SHA256SUMS; for a directory input, BASE/manifest.json beside .thrum/.\n\nExit codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a stable `kind`)\n  2  unusable input: PATH missing, not an archive or .thrum tree, a refused archive entry, no or corrupt var/messages.db, or a v5 layout (use `verify migrate`)"
+        after_help = "PATH is a .tar.zst or .tar.gz archive (extracted safely into a temporary directory), a directory containing .thrum/, a .thrum directory, or a directory that `testgen --out` wrote (its thrum-fixture.tar.zst or .tar.gz is verified, with the manifest, SHA256SUMS and parquet/ beside it).\n\nManifest lookup: for an archive DIR/X.tar.zst, the DIR/manifest*.json whose archive.path is X.tar.zst, and DIR/SHA256SUMS; for a directory input, BASE/manifest.json beside .thrum/.\n\nExit codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a stable `kind`)\n  2  unusable input: PATH missing, not an archive or .thrum tree, a refused archive entry, no or corrupt var/messages.db (or one holding a view, a virtual table, a trigger or a generated column: verify runs no SQL an input defines), or a v5 layout (use `verify migrate`)"
     )]
     Replay {
         /// Archive or directory to verify.
@@ -38,9 +42,10 @@ enum Cmd {
         /// Print the report as JSON instead of text.
         #[arg(long)]
         json: bool,
-        /// Findings listed in detail per kind and table (all are counted); 0 lists all.
-        #[arg(long, default_value_t = 20, value_name = "N")]
-        max_diffs: usize,
+        /// Findings listed in detail per kind and table, 0 to 10000 (all are counted);
+        /// 0 lists the most, 10000.
+        #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=MAX_DIFFS))]
+        max_diffs: u32,
         /// Treat the tree as migrated from v5 (`verify migrate --out`): envelopes without
         /// origin_daemon/sequence, events table not compared, documented schema differences accepted.
         #[arg(long)]
@@ -63,7 +68,7 @@ enum Cmd {
     /// database, only the known schema differences from a fresh v13 database, and a second
     /// run changes nothing.
     #[command(
-        after_help = "PATH is a v5 fixture: a .tar.zst/.tar.gz archive, a directory with .thrum/messages.jsonl and var/messages.db at schema 5, or a directory that `testgen --out` wrote (its thrum-fixture-v5.tar.zst or .tar.gz is migrated). The input is never modified; the migration runs on a copy.\n\nExit codes:\n  0  migrated and proven consistent\n  1  findings (listed with stable kinds); the tree is still written to --out\n  2  unusable input: not a v5 layout, no or corrupt database, refused archive, --out already exists, or --out is, holds or lies in PATH"
+        after_help = "PATH is a v5 fixture: a .tar.zst/.tar.gz archive, a directory with .thrum/messages.jsonl and var/messages.db at schema 5, or a directory that `testgen --out` wrote (its thrum-fixture-v5.tar.zst or .tar.gz is migrated). The input is never modified; the migration runs on a copy.\n\nExit codes:\n  0  migrated and proven consistent\n  1  findings (listed with stable kinds); the tree is still written to --out\n  2  unusable input: not a v5 layout, no or corrupt database, refused archive, --out already exists, or --out is, holds or lies in PATH; a database holding a view, a virtual table, a trigger or a generated column"
     )]
     Migrate {
         /// The v5 archive or directory.
@@ -76,9 +81,10 @@ enum Cmd {
         /// Print the report as JSON instead of text.
         #[arg(long)]
         json: bool,
-        /// Findings listed in detail per kind and table (all are counted); 0 lists all.
-        #[arg(long, default_value_t = 20, value_name = "N")]
-        max_diffs: usize,
+        /// Findings listed in detail per kind and table, 0 to 10000 (all are counted);
+        /// 0 lists the most, 10000.
+        #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=MAX_DIFFS))]
+        max_diffs: u32,
         /// Skip the manifest and SHA256SUMS checks of the v5 input.
         #[arg(long)]
         no_manifest: bool,
@@ -103,9 +109,10 @@ enum Cmd {
         /// Print the report as JSON instead of text.
         #[arg(long)]
         json: bool,
-        /// Findings listed in detail per kind and table (all are counted); 0 lists all.
-        #[arg(long, default_value_t = 20, value_name = "N")]
-        max_diffs: usize,
+        /// Findings listed in detail per kind and table, 0 to 10000 (all are counted);
+        /// 0 lists the most, 10000.
+        #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=MAX_DIFFS))]
+        max_diffs: u32,
         /// Skip the manifest and SHA256SUMS checks.
         #[arg(long)]
         no_manifest: bool,
@@ -159,9 +166,9 @@ enum Cmd {
     Bench {
         /// Archive or directory to verify.
         path: PathBuf,
-        /// Timed runs (after one warm-up run).
-        #[arg(long, default_value_t = 10, value_name = "N")]
-        runs: usize,
+        /// Timed runs (after one warm-up run), 1 to 1000.
+        #[arg(long, default_value_t = 10, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+        runs: u32,
         /// Print the figures as JSON.
         #[arg(long)]
         json: bool,
@@ -260,7 +267,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let path = verify::input::resolve(&path, verify::input::Generation::V13)
                 .with_context(|| format!("cannot verify {}", path.display()))?;
             let opts = verify::Options {
-                max_diffs,
+                max_diffs: max_diffs as usize,
                 limits: limits.limits(),
                 mode: if migrated { Mode::Migrated } else { Mode::Fixture },
                 check_manifest: !no_manifest,
@@ -277,14 +284,19 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(report.verdict().exit_code)
         }
         Cmd::Migrate { path, out, json, max_diffs, no_manifest, limits } => {
-            let opts = verify::migrate::MigrateOptions { out, max_diffs, limits: limits.limits(), check_manifest: !no_manifest };
+            let opts = verify::migrate::MigrateOptions {
+                out,
+                max_diffs: max_diffs as usize,
+                limits: limits.limits(),
+                check_manifest: !no_manifest,
+            };
             let report = verify::migrate::migrate_path(&path, &opts).with_context(|| format!("cannot migrate {}", path.display()))?;
             cleanup::checkpoint();
             print!("{}", if json { report.to_json() + "\n" } else { report.render_text() });
             Ok(report.verdict().exit_code)
         }
         Cmd::Mesh { dir, json, max_diffs, no_manifest, limits } => {
-            let opts = verify::MeshOptions { max_diffs, limits: limits.limits(), check_manifest: !no_manifest };
+            let opts = verify::MeshOptions { max_diffs: max_diffs as usize, limits: limits.limits(), check_manifest: !no_manifest };
             let report = verify::verify_mesh(&dir, &opts).with_context(|| format!("cannot verify the mesh {}", dir.display()))?;
             cleanup::checkpoint();
             print!("{}", if json { report.to_json() + "\n" } else { report.render_text() });
@@ -309,7 +321,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Cmd::Bench { path, runs, json, no_manifest, limits } => {
             let opts = verify::Options { limits: limits.limits(), check_manifest: !no_manifest, ..verify::Options::default() };
-            let b = verify::bench::run(&path, &opts, runs.max(1)).with_context(|| format!("cannot benchmark {}", path.display()))?;
+            let b = verify::bench::run(&path, &opts, runs as usize).with_context(|| format!("cannot benchmark {}", path.display()))?;
             print!("{}", if json { b.to_json() + "\n" } else { b.render_text() });
             Ok(EXIT_CONSISTENT)
         }

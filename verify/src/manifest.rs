@@ -219,8 +219,10 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
                     findings.push(mismatch(format!("files[{p}]"), "file in the input is not listed in the manifest"));
                 }
             }
+            // one lookup per listed file (both lists come from the input)
+            let present: std::collections::HashSet<&str> = actual.iter().map(String::as_str).collect();
             for (p, (sha, size)) in &listed {
-                if !actual.contains(p) {
+                if !present.contains(p.as_str()) {
                     findings.push(mismatch(format!("files[{p}]"), "listed file is absent from the input"));
                     continue;
                 }

@@ -47,9 +47,16 @@ use crate::verify::FixtureDb;
 use rusqlite::{Connection, OptionalExtension};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Component, Path};
 use thrum_schemas::catalogue;
+
+/// The most daemons a `mesh.json` may declare (as `testgen mesh --daemons`):
+/// more is refused before any daemon is opened.
+pub const MAX_DAEMONS: usize = 64;
+/// The most conflicts a `mesh.json` may declare (each is looked up on every
+/// daemon).
+pub const MAX_CONFLICTS: usize = 100_000;
 
 /// What `verify mesh` checks and how.
 #[derive(Debug, Clone)]
@@ -143,9 +150,13 @@ pub fn read_spec(dir: &Path) -> Result<MeshSpec, InputError> {
     if spec.scenario != "converged" && spec.scenario != "lagging" {
         return Err(bad_spec(&p, format!("scenario is {:?}, expected \"converged\" or \"lagging\"", spec.scenario)));
     }
-    if spec.daemons.len() < 2 {
-        return Err(bad_spec(&p, format!("{} daemon(s); a mesh has at least 2", spec.daemons.len())));
+    if !(2..=MAX_DAEMONS).contains(&spec.daemons.len()) {
+        return Err(bad_spec(&p, format!("{} daemon(s); a mesh has 2 to {MAX_DAEMONS}", spec.daemons.len())));
     }
+    if spec.conflicts.len() > MAX_CONFLICTS {
+        return Err(bad_spec(&p, format!("{} declared conflicts; at most {MAX_CONFLICTS} are checked", spec.conflicts.len())));
+    }
+    let (mut ids, mut dirs) = (HashSet::new(), HashSet::new());
     for (i, d) in spec.daemons.iter().enumerate() {
         if d.index as usize != i + 1 {
             return Err(bad_spec(
@@ -157,7 +168,7 @@ pub fn read_spec(dir: &Path) -> Result<MeshSpec, InputError> {
         if !matches!((comps.next(), comps.next()), (Some(Component::Normal(_)), None)) {
             return Err(bad_spec(&p, format!("daemon {}: dir {:?} is not one directory name inside {}", d.index, d.dir, dir.display())));
         }
-        if spec.daemons[..i].iter().any(|o| o.daemon_id == d.daemon_id || o.dir == d.dir) {
+        if !ids.insert(d.daemon_id.as_str()) | !dirs.insert(d.dir.as_str()) {
             return Err(bad_spec(&p, format!("daemon {}: its daemon_id or dir is another daemon's", d.index)));
         }
     }
@@ -289,6 +300,10 @@ pub fn verify_mesh(dir: &Path, opts: &MeshOptions) -> Result<Report, InputError>
         summary.insert("rows".into(), json!(format!("projected rows compared with daemon-1's: {n} undeclared difference(s)")));
     }
     drop(conns);
+    // an interrupted read proves nothing, whatever it reported
+    for d in &daemons {
+        d.db.settle(&d.tree.shown("var/messages.db"))?;
+    }
     Ok(Report::new("mesh", dir.display().to_string(), version, summary, tables, findings))
 }
 
@@ -825,15 +840,15 @@ fn check_conflicts(spec: &MeshSpec, daemons: &[Daemon], conns: &[Connection], fi
 /// except AUTOINCREMENT ids, heartbeat columns and the declared conflicts;
 /// returns the number of undeclared differences.
 fn check_rows(spec: &MeshSpec, daemons: &[Daemon], conns: &[Connection], findings: &mut Findings) -> rusqlite::Result<usize> {
-    let declared: Vec<(&str, &[String], &[String])> =
-        spec.conflicts.iter().map(|c| (c.table.as_str(), c.key.as_slice(), c.columns.as_slice())).collect();
+    // (table, key, column) of every declared conflict: one lookup per difference
+    let declared: HashSet<(&str, Vec<&str>, &str)> = spec
+        .conflicts
+        .iter()
+        .flat_map(|c| c.columns.iter().map(move |col| (c.table.as_str(), c.key.iter().map(String::as_str).collect(), col.as_str())))
+        .collect();
     let is_declared = |table: &str, key: &[Val], column: Option<&str>| {
-        declared.iter().any(|(t, k, cols)| {
-            *t == table
-                && k.len() == key.len()
-                && k.iter().zip(key).all(|(a, b)| b.as_str() == Some(a.as_str()))
-                && column.is_some_and(|c| cols.iter().any(|x| x == c))
-        })
+        let (Some(column), Some(key)) = (column, key.iter().map(Val::as_str).collect::<Option<Vec<&str>>>()) else { return false };
+        declared.contains(&(table, key, column))
     };
     let mut n = 0;
     for t in catalogue::projected() {

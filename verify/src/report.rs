@@ -286,7 +286,11 @@ impl Report {
                 let _ = writeln!(s, "  {:<32} {n}", escape(k));
             }
             if self.findings_omitted > 0 {
-                let _ = writeln!(s, "  ({} findings counted but not listed; raise --max-diffs or use 0 for all)", self.findings_omitted);
+                let _ = writeln!(
+                    s,
+                    "  ({} findings counted but not listed; raise --max-diffs (0 lists the most, 10000 per kind and table))",
+                    self.findings_omitted
+                );
             }
         }
         let _ = writeln!(s, "\n{}", self.verdict().result_line());

@@ -12,6 +12,7 @@ use crate::manifest;
 use crate::replay;
 use crate::report::Report;
 use crate::stream::{self, Stop};
+use crate::untrusted;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -111,17 +112,27 @@ fn copy_stream(from: &mut std::fs::File, to: &mut std::fs::File, src: &Path, des
     }
 }
 
-/// Opens a database file and checks that it is one.
-pub fn open_db(path: &Path, shown_as: &Path) -> Result<Connection, InputError> {
-    let conn = Connection::open(path).map_err(|e| InputError::db(shown_as, e))?;
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(|e| InputError::db(shown_as, e))?;
-    Ok(conn)
+/// Opens an input database file (untrusted: see [`crate::untrusted`]) and
+/// checks that it is one; the flag says whether a connection exceeded its
+/// work budget (see [`crate::untrusted::Spent::settle`]).
+pub fn open_db(path: &Path, shown_as: &Path) -> Result<(Connection, untrusted::Spent), InputError> {
+    let spent = untrusted::Spent::default();
+    let conn = untrusted::open(path, false, shown_as, untrusted::budget_for(untrusted::file_bytes(path)), &spent)?;
+    Ok((conn, spent))
 }
 
 /// How the fixture database is read: in place, read-only and immutable
 /// (nothing is written, not even a lock or `-shm` file), or — when a `-wal`
-/// file sits beside it, whose content SQLite must apply — through a private copy.
-pub enum FixtureDb {
+/// file sits beside it, whose content SQLite must apply — through a private
+/// copy. Every connection is opened as untrusted input
+/// ([`crate::untrusted::open`]), under one work budget per connection.
+pub struct FixtureDb {
+    at: DbAt,
+    budget: u64,
+    spent: untrusted::Spent,
+}
+
+enum DbAt {
     /// Read where it is.
     InPlace(PathBuf),
     /// Read from a private copy.
@@ -140,31 +151,35 @@ impl FixtureDb {
     pub fn prepare_with(src: &Path, wal: &WalStatus) -> Result<FixtureDb, InputError> {
         // SQLite would block on a FIFO and read a device
         thrum_io::regular::regular_metadata(src).map_err(|e| input::db_file_error(src, src, e))?;
-        Ok(match wal {
-            WalStatus::Absent => FixtureDb::InPlace(src.to_path_buf()),
-            WalStatus::Valid { .. } => FixtureDb::Copy(copy_db_with(src, true)?),
-            WalStatus::Invalid { .. } => FixtureDb::Copy(copy_db_with(src, false)?),
-        })
+        let budget = untrusted::budget_for(untrusted::file_bytes(src));
+        let at = match wal {
+            WalStatus::Absent => DbAt::InPlace(src.to_path_buf()),
+            WalStatus::Valid { .. } => DbAt::Copy(copy_db_with(src, true)?),
+            WalStatus::Invalid { .. } => DbAt::Copy(copy_db_with(src, false)?),
+        };
+        Ok(FixtureDb { at, budget, spent: untrusted::Spent::default() })
     }
 
-    /// A read-only connection.
+    /// A read-only connection, its objects checked before any query.
     pub fn open(&self, shown_as: &Path) -> Result<Connection, InputError> {
-        use rusqlite::OpenFlags as F;
-        let conn = match self {
-            FixtureDb::InPlace(p) => {
+        let conn = match &self.at {
+            DbAt::InPlace(p) => {
                 let uri = thrum_io::uri::immutable(p).ok_or_else(|| InputError::db(shown_as, "path is not valid UTF-8"))?;
-                Connection::open_with_flags(uri, F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_URI | F::SQLITE_OPEN_NO_MUTEX)
-                    .map_err(|e| InputError::db(shown_as, e))?
+                untrusted::open(uri, true, shown_as, self.budget, &self.spent)?
             }
-            FixtureDb::Copy(c) => Connection::open_with_flags(&c.path, F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_NO_MUTEX)
-                .map_err(|e| InputError::db(shown_as, e))?,
+            DbAt::Copy(c) => untrusted::open(&c.path, false, shown_as, self.budget, &self.spent)?,
         };
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(|e| InputError::db(shown_as, e))?;
         // No memory map: pages mapped by the three connections count in the
         // resident size (up to the map size each), and reads through the
         // page cache measured as fast on `large`.
         let _ = conn.pragma_update(None, "mmap_size", 0i64);
         Ok(conn)
+    }
+
+    /// Unusable input when a connection exceeded its work budget: what it
+    /// reported before it was interrupted does not stand.
+    pub fn settle(&self, shown_as: &Path) -> Result<(), InputError> {
+        self.spent.settle(shown_as, self.budget)
     }
 }
 
@@ -317,7 +332,7 @@ fn verify_into_early(
     // Schema, integrity and manifest checks need nothing from the replay:
     // they run on a second connection in a second thread. Their findings are
     // merged at a fixed point, so the report does not depend on timing.
-    std::thread::scope(|scope| -> Result<(Vec<TableStats>, Option<i64>, Timings), InputError> {
+    let out = std::thread::scope(|scope| -> Result<(Vec<TableStats>, Option<i64>, Timings), InputError> {
         let aux = scope.spawn(|| -> Result<AuxOutcome, InputError> {
             let db2 = fixture_db.open(&db_src)?;
             let mut f = Findings::new(0);
@@ -350,16 +365,13 @@ fn verify_into_early(
                 })
             }
         };
-        for f in listing.into_parts().0.into_iter().chain(s.read_findings) {
-            findings.push(f);
-        }
+        findings.append(listing);
+        findings.append(s.read_findings);
         t.mark("read_and_replay", &mut clock);
         // The comparison reads the replayed database; the other checks read
         // only the fixture's: a third thread, merged in order.
         let mut main_f = Findings::new(0);
-        for f in s.replay_findings {
-            main_f.push(f);
-        }
+        main_f.append(s.replay_findings);
         let (compared, side) = std::thread::scope(|inner| {
             let side = inner.spawn(|| -> Result<(Vec<TableStats>, Findings, Duration), InputError> {
                 let t0 = Instant::now();
@@ -390,9 +402,9 @@ fn verify_into_early(
         t.mark("wait_checks", &mut clock);
         t.phases.push(("event_log + local_checks (parallel)", side_time));
         tables.extend(side_tables);
-        for f in s.line_findings.into_iter().chain(main_f.into_parts().0).chain(side_f.into_parts().0) {
-            findings.push(f);
-        }
+        findings.append(s.line_findings);
+        findings.append(main_f);
+        findings.append(side_f);
         let (files, events, rep) = (s.files, s.events as usize, s.replay);
         // a daemon that pulled events: what a rebuild in time order projects
         // otherwise, and where that rebuild (not the arrival order) stops
@@ -421,10 +433,7 @@ fn verify_into_early(
         t.mark("wait_parallel", &mut clock);
         t.phases.push(("schema_integrity (parallel)", aux.schema));
         t.phases.push(("manifest (parallel)", aux.manifest_time));
-        let (list, _, _) = aux.findings.into_parts();
-        for f in list {
-            findings.push(f);
-        }
+        findings.append(aux.findings);
         if let Some(m) = &aux.manifest {
             if let Some(p) = &m.manifest {
                 summary.insert("manifest".into(), json!(format!("{} ({} files checked)", p.display(), m.files_checked)));
@@ -436,7 +445,10 @@ fn verify_into_early(
         add_summary(summary, &files, events, &rep, opts.mode);
         drop(rep);
         Ok((tables, aux.version, t))
-    })
+    });
+    // an interrupted read proves nothing, whatever it reported
+    fixture_db.settle(&tree.shown("var/messages.db"))?;
+    out
 }
 
 /// `rebuild_order_differs` warnings: every difference between the replay in

@@ -139,3 +139,28 @@ fn help_describes_the_resilience_profile() {
     assert!(text.contains("[possible values: default, small, large, huge, resilience]"), "{text}");
     assert!(help("--help").contains("\n  testgen --profile resilience --compression gzip --no-v5 --out tests/resilience/testdata"));
 }
+
+#[test]
+fn count_arguments_out_of_their_range_are_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let out = out.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--out", out, "--shards", "0"], "invalid value '0' for '--shards <N>': 0 is not in 1..=65536"),
+        (&["--out", out, "--shards", "65537"], "65537 is not in 1..=65536"),
+        (&["--out", out, "--shard", "0/65537"], "need 0 <= I < N <= 65536, got 0/65537"),
+        (&["--out", out, "-j", "0"], "0 is not in 1..=1024"),
+        (&["bench", "--runs", "0"], "invalid value '0' for '--runs <RUNS>': 0 is not in 1..=1000"),
+        (&["bench", "--runs", "18446744073709551615"], "invalid value '18446744073709551615' for '--runs <RUNS>'"),
+        (&["mesh", "--out", out, "--daemons", "65"], "65 is not in 2..=64"),
+    ];
+    for (args, what) in cases {
+        let o = Command::new(env!("CARGO_BIN_EXE_testgen")).args(*args).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(what), "{args:?}: expected {what:?} in {err}");
+        assert!(!std::path::Path::new(out).exists(), "{args:?}: nothing is written");
+    }
+    let words = help("--help").split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("N is 1 to 65536") && words.contains("(0-based, N at most 65536)"), "{words}");
+}

@@ -56,7 +56,7 @@ pub fn check_origin_daemon(db: &Connection, findings: &mut Findings) {
     if origins.is_empty() {
         return;
     }
-    let derived: Vec<String> = hosts.iter().map(|h| daemon_id_of(h)).collect();
+    let derived: HashSet<String> = hosts.iter().map(|h| daemon_id_of(h)).collect();
     if !origins.iter().any(|o| derived.contains(o)) {
         findings.push(
             Finding::new(

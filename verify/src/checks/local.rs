@@ -21,12 +21,10 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
     // A table read to the end gives its findings and stats; one that could
     // not be read gives only `table_unreadable`.
     let close =
-        |findings: &mut Findings, out: &mut Vec<TableStats>, table: &str, read: rusqlite::Result<()>, buf: Vec<Finding>, st: TableStats| {
+        |findings: &mut Findings, out: &mut Vec<TableStats>, table: &str, read: rusqlite::Result<()>, buf: Findings, st: TableStats| {
             match read {
                 Ok(()) => {
-                    for f in buf {
-                        findings.push(f);
-                    }
+                    findings.append(buf);
                     out.push(st);
                 }
                 Err(e) => {
@@ -41,7 +39,7 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
     // message_reads
     let mut st = TableStats::new("message_reads", "local");
     let counted = count(db, "message_reads").map(|n| st.rows_db = n);
-    let mut buf: Vec<Finding> = Vec::new();
+    let mut buf = Findings::new(0);
     let read = for_each_row(
         db,
         "SELECT r.message_id, r.session_id, r.agent_id, r.read_at, m.created_at, s.agent_id, s.started_at, s.ended_at, \
@@ -110,7 +108,7 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
     // subscriptions
     let mut st = TableStats::new("subscriptions", "local");
     let counted = count(db, "subscriptions").map(|n| st.rows_db = n);
-    let mut buf: Vec<Finding> = Vec::new();
+    let mut buf = Findings::new(0);
     let read = for_each_row(
         db,
         "SELECT x.id, x.session_id, x.scope_type, x.scope_value, x.mention_role, x.created_at, \
@@ -155,7 +153,7 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
         let sql = format!(
             "SELECT x.session_id, x.{a}, x.{b}, x.added_at, EXISTS(SELECT 1 FROM sessions s WHERE s.session_id = x.session_id) FROM {table} x ORDER BY 1, 2, 3"
         );
-        let mut buf: Vec<Finding> = Vec::new();
+        let mut buf = Findings::new(0);
         let read = for_each_row(db, &sql, |r| {
             let key = || format!("session_id={}, {a}={}, {b}={}", plain(&r[0]), plain(&r[1]), plain(&r[2]));
             let mut bad = false;
@@ -190,7 +188,7 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
     let counted = count(db, "sync_checkpoints").map(|n| st.rows_db = n);
     // the highest sequence bounds the checkpoints: without it they are not checked
     let max_seq = db.query_row("SELECT coalesce(max(sequence), 0) FROM events", [], |r| r.get::<_, i64>(0));
-    let mut buf: Vec<Finding> = Vec::new();
+    let mut buf = Findings::new(0);
     let read = counted.and(max_seq).and_then(|max_seq| for_each_row(db, "SELECT peer_daemon_id, last_synced_sequence, last_sync_timestamp, typeof(last_sync_timestamp) FROM sync_checkpoints ORDER BY 1", |r| {
         let key = || format!("peer_daemon_id={}", plain(&r[0]));
         let mut bad = false;

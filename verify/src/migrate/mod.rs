@@ -75,8 +75,23 @@ pub struct DbMigration {
 }
 
 /// Runs the SQL migration on the database at `path`.
+///
+/// The database is input (a copy of it): its connection is hardened as an
+/// input's ([`crate::untrusted::harden`]); its objects were checked when
+/// the v5 input was opened.
 pub fn migrate_db(path: &Path) -> Result<DbMigration, String> {
     let mut conn = Connection::open(path).map_err(|e| e.to_string())?;
+    let spent = crate::untrusted::Spent::default();
+    let budget = crate::untrusted::budget_for(crate::untrusted::file_bytes(path));
+    crate::untrusted::harden(&mut conn, budget, &spent).map_err(|e| e.to_string())?;
+    let out = migrate_on(&mut conn);
+    if spent.exceeded() {
+        return Err(format!("interrupted after {budget} SQLite instructions, more than a database of its size needs"));
+    }
+    out
+}
+
+fn migrate_on(conn: &mut Connection) -> Result<DbMigration, String> {
     conn.execute_batch("PRAGMA foreign_keys=ON;").map_err(|e| e.to_string())?;
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(|e| format!("journal_mode=WAL: {e}"))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -365,8 +380,9 @@ pub fn digest(thrum: &Path) -> Result<TreeDigest, InputError> {
     let dbp = thrum.join("var/messages.db");
     // immutable: a plain read-only connection to a WAL database would leave -shm and -wal files
     let uri = thrum_io::uri::immutable(&dbp).ok_or_else(|| InputError::db(&dbp, "path is not valid UTF-8"))?;
-    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(uri, flags).map_err(|e| InputError::db(&dbp, e))?;
+    let spent = crate::untrusted::Spent::default();
+    let budget = crate::untrusted::budget_for(crate::untrusted::file_bytes(&dbp));
+    let conn = crate::untrusted::open(uri, true, &dbp, budget, &spent)?;
     let mut db = BTreeMap::new();
     let objects: Vec<(String, String, Option<String>)> = {
         let mut st = conn.prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").map_err(|e| InputError::db(&dbp, e))?;
@@ -391,6 +407,7 @@ pub fn digest(thrum: &Path) -> Result<TreeDigest, InputError> {
             db.insert(format!("table {name} (rows)"), sha256_hex(text.as_bytes()));
         }
     }
+    spent.settle(&dbp, budget)?;
     Ok(TreeDigest { files, db })
 }
 
@@ -457,7 +474,8 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
     // a -wal beside it is reported, and applied only when it is a valid WAL
     let wal = crate::dbfile::check(&v5_src, ".thrum/var/messages.db", &mut findings);
     let v5_copy = copy_db_with(&v5_src, matches!(wal, crate::dbfile::WalStatus::Valid { .. }))?;
-    let v5 = open_db(&v5_copy.path, &tree.shown("var/messages.db"))?;
+    let v5_shown = tree.shown("var/messages.db");
+    let (v5, v5_spent) = open_db(&v5_copy.path, &v5_shown)?;
     let v5_version = check_v5_db(&v5, &mut findings);
     if opts.check_manifest {
         let m = crate::manifest::check(&tree, &v5, v5_version, &mut findings);
@@ -558,9 +576,10 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
 
             // no v5 row lost or altered
             let mcopy = copy_db(&wdb)?;
-            let migrated = open_db(&mcopy.path, &wdb)?;
+            let (migrated, m_spent) = open_db(&mcopy.path, &wdb)?;
             tables.extend(check_preserved(&v5, &migrated, &mut findings, &mut summary));
             drop(migrated);
+            m_spent.settle(&wdb, crate::untrusted::budget_for(crate::untrusted::file_bytes(&mcopy.path)))?;
 
             // the migrated JSONL replays into the migrated database
             let wtree = Tree { thrum: wthrum.clone(), base: work.path().to_path_buf(), archive: None, entries: None, _tmp: None };
@@ -572,6 +591,8 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
         }
     }
 
+    // an interrupted read of the v5 input proves nothing, whatever it reported
+    v5_spent.settle(&v5_shown, crate::untrusted::budget_for(crate::untrusted::file_bytes(&v5_copy.path)))?;
     if let Some(out) = &opts.out {
         apart(out)?;
         // renamed while registered: an interrupt leaves the partial tree (removed) or OUT

@@ -4,7 +4,7 @@
 use super::reader::*;
 use super::records::*;
 use super::*;
-use crate::findings::Finding;
+use crate::findings::Findings;
 use crate::jsonl::EventFile;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -14,7 +14,7 @@ use std::sync::mpsc::{Receiver, SyncSender};
 /// What a producer hands back when its files are done.
 pub(super) struct Produced {
     pub(super) infos: Vec<EventFile>,
-    pub(super) findings: Vec<Vec<Finding>>,
+    pub(super) findings: Vec<Findings>,
     pub(super) rec: Records,
     /// Per file of the producer: whether it is out of time order.
     pub(super) time_unsorted: Vec<bool>,

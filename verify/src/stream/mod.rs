@@ -38,7 +38,7 @@
 
 use crate::checks::{self, Mode, SLOT_DUPLICATE, SLOT_SHARD};
 use crate::error::InputError;
-use crate::findings::Finding;
+use crate::findings::Findings;
 use crate::index::{find, Pos};
 use crate::jsonl::{EventFile, Source};
 use crate::replay::{self, Replay, Replayer};
@@ -72,15 +72,16 @@ const BATCH: usize = 512;
 /// The outcome of streaming the event logs.
 pub struct Streamed {
     pub files: Vec<EventFile>,
-    /// Findings of the JSONL reader, file by file, in line order.
-    pub read_findings: Vec<Finding>,
+    /// Findings of the JSONL reader, file by file, in line order (bounded:
+    /// see [`crate::findings::LIST_CEILING`]).
+    pub read_findings: Findings,
     /// Findings of the line checks, sequences last, in the order of the
     /// reference reader (per event in file order: envelope, duplicate id,
     /// the rest, shard ownership).
-    pub line_findings: Vec<Finding>,
+    pub line_findings: Findings,
     pub replay: Replay,
     /// Findings of the replay, in replay order.
-    pub replay_findings: Vec<Finding>,
+    pub replay_findings: Findings,
     pub events: u64,
     pub index: Index,
     /// The order of the replay: [`Order::Sequence`] when the events have
@@ -372,7 +373,7 @@ fn attempt_run(
             let holders = fetch_ids(sources, seqs.holders_to_fetch())?;
             seqs.finish(sources, &holders)
         }
-        Mode::Migrated => Vec::new(),
+        Mode::Migrated => Findings::new(0),
     };
     let mut files = a.infos;
     files.extend(b.infos);
@@ -383,10 +384,13 @@ fn attempt_run(
         origins.push(None);
     }
     origins.sort();
-    let read_findings: Vec<Finding> = a.findings.into_iter().chain(b.findings).flatten().collect();
+    let mut read_findings = Findings::new(0);
+    for f in a.findings.into_iter().chain(b.findings) {
+        read_findings.append(f);
+    }
     let mut rec = a.rec;
     let other = b.rec;
-    rec.tagged.extend(other.tagged);
+    rec.tagged.merge(other.tagged);
     rec.noid.extend(other.noid);
     rec.create_mismatch.extend(other.create_mismatch);
     rec.shard_events.extend(other.shard_events);
@@ -402,11 +406,10 @@ fn attempt_run(
         let mut j = i + 1;
         while j < ids.len() && ids[j].key == ids[i].key {
             let first = ids[i].pos;
-            tagged.push((
-                ids[j].pos,
-                SLOT_DUPLICATE,
+            tagged.push(
+                (ids[j].pos, SLOT_DUPLICATE),
                 checks::duplicate_id(&ids[i].key.text(), rel(first), first.line()).at(rel(ids[j].pos), ids[j].pos.line()),
-            ));
+            );
             j += 1;
         }
         i = j;
@@ -439,7 +442,7 @@ fn attempt_run(
     };
     for (p, _, f) in rec.create_mismatch {
         if !later_creates.contains(&p) {
-            tagged.push((p, SLOT_SHARD, f));
+            tagged.push((p, SLOT_SHARD), f);
         }
     }
     for (mid, p, sid, eid) in rec.shard_events {
@@ -447,7 +450,7 @@ fn attempt_run(
             let c = &creates[h];
             if sid != c.own && sid != c.other {
                 let f = checks::shard_mismatch(&mid.text(), &allowed(c), &names[sid as usize], &eid).at(rel(p), p.line());
-                tagged.push((p, SLOT_SHARD, f));
+                tagged.push((p, SLOT_SHARD), f);
             }
         }
     }
@@ -458,12 +461,12 @@ fn attempt_run(
         let al = allowed(c);
         if !al.iter().any(|a| a == s) {
             let eid = fetched.get(&p).map_or("", String::as_str);
-            tagged.push((p, SLOT_SHARD, checks::shard_mismatch(&c.key.text(), &al, s, eid).at(rel(p), p.line())));
+            tagged.push((p, SLOT_SHARD), checks::shard_mismatch(&c.key.text(), &al, s, eid).at(rel(p), p.line()));
         }
     }
-    tagged.sort_by_key(|(p, slot, _)| (*p, *slot));
-    let mut line_findings: Vec<Finding> = tagged.into_iter().map(|(_, _, f)| f).collect();
-    line_findings.extend(seq_findings);
+    // in position order, the first of each kind kept (bounded), every one counted
+    let mut line_findings = tagged.into_findings(0);
+    line_findings.append(seq_findings);
     let mut noid = rec.noid;
     noid.sort_unstable();
     let index = Index { sources: Vec::new(), ids, noid, creates, names, hasher };
@@ -472,7 +475,7 @@ fn attempt_run(
         read_findings,
         line_findings,
         replay: rep,
-        replay_findings: replay_findings_f.into_parts().0,
+        replay_findings: replay_findings_f,
         events,
         index,
         order,

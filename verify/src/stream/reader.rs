@@ -5,7 +5,7 @@
 use super::records::*;
 use super::*;
 use crate::error::InputError;
-use crate::findings::Finding;
+use crate::findings::{Finding, Findings};
 use crate::index::Pos;
 use crate::jsonl::{daemon_text, decode_line, EventFile, RawLine, Source, MAX_LINE_BYTES};
 use crate::lines::{Line, LineReader, Reopen};
@@ -58,7 +58,10 @@ pub(super) fn key_of(order: Order, e: &Event) -> Key<'_> {
 pub struct EventReader {
     pub(super) lines: LineReader<Reopen>,
     pub info: EventFile,
-    pub findings: Vec<Finding>,
+    /// The findings of its lines, bounded (see [`crate::findings::LIST_CEILING`]).
+    pub findings: Findings,
+    /// The findings of the line being decoded.
+    line_findings: Vec<Finding>,
     /// The text of the last line returned when it is not its bytes as held
     /// (invalid UTF-8 read as the daemon reads it).
     fixed: String,
@@ -77,7 +80,7 @@ impl EventReader {
         let lines = LineReader::open(&src.path, MAX_LINE_BYTES).map_err(|e| InputError::io(&src.path, e))?;
         let info =
             EventFile { rel: src.rel.clone(), shard: src.shard.clone(), lines: 0, events: 0, blank: 0, unparsable: 0, undecodable: None };
-        Ok(EventReader { lines, info, findings: Vec::new(), fixed: String::new() })
+        Ok(EventReader { lines, info, findings: Findings::new(0), line_findings: Vec::new(), fixed: String::new() })
     }
 
     /// The next event: its line number and event; its text is [`EventReader::text`].
@@ -88,7 +91,11 @@ impl EventReader {
                 Line::Held(r) => (RawLine::Held(self.lines.held(r.clone())), r.start),
                 Line::Long { len, blank } => (RawLine::Long { len, blank }, 0),
             };
-            let Some((text, event)) = decode_line(l.no, raw, l.terminated, &mut self.info, &mut self.findings) else { continue };
+            let decoded = decode_line(l.no, raw, l.terminated, &mut self.info, &mut self.line_findings);
+            for f in self.line_findings.drain(..) {
+                self.findings.push(f);
+            }
+            let Some((text, event)) = decoded else { continue };
             let at = match text {
                 // a prefix of the held bytes (a trailing `\r` dropped)
                 Cow::Borrowed(t) => LineText::Held(start..start + t.len()),

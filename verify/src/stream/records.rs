@@ -3,7 +3,7 @@
 
 use super::{Order, Stop};
 use crate::checks::{self, Mode};
-use crate::findings::Finding;
+use crate::findings::{Finding, Ranked};
 use crate::index::{find, EventKey, MessageKey, Pos};
 use crate::jsonl::Source;
 use serde_json::Value;
@@ -133,7 +133,7 @@ impl Names {
 #[derive(Default)]
 pub(super) struct Records {
     /// Per-event findings of the line checks, with their position and slot.
-    pub(super) tagged: Vec<(Pos, u8, Finding)>,
+    pub(super) tagged: Ranked<(Pos, u8)>,
     pub(super) ids: Vec<IdRec>,
     pub(super) noid: Vec<Pos>,
     pub(super) creates: Vec<CreateRec>,
@@ -222,7 +222,7 @@ impl Recorder<'_> {
         self.scratch.clear();
         checks::line_checks(rel, line, shard, text, ev, self.ctx.mode, &mut self.scratch);
         for (slot, f) in self.scratch.drain(..) {
-            self.rec.tagged.push((pos, slot, f));
+            self.rec.tagged.push((pos, slot), f);
         }
         let env = &ev.envelope;
         match env.event_id.as_deref() {

@@ -9,7 +9,7 @@
 //! sequences together leave no gap, and each file lists its events in
 //! sequence order (lines are appended as events arrive).
 
-use crate::findings::{Finding, Kind};
+use crate::findings::{Finding, Findings, Kind, LIST_CEILING};
 use crate::index::Pos;
 use crate::jsonl::Source;
 use std::collections::{BTreeMap, HashMap};
@@ -27,7 +27,7 @@ pub(super) struct Sequences {
     pub(super) last: HashMap<String, (i64, String, Pos)>,
     /// Per daemon: the sequences seen, as runs of consecutive values.
     pub(super) runs: BTreeMap<String, Vec<(i64, i64)>>,
-    pub(super) out: Vec<SeqFinding>,
+    pub(super) out: SeqOut,
     /// Events of more than one origin, replayed in sequence order: the
     /// checks are per file and over all events (see the module documentation).
     pub(super) arrival: bool,
@@ -37,6 +37,27 @@ pub(super) struct Sequences {
 
 /// The label of the one counter of a daemon holding events of several origins.
 pub(super) const ALL_ORIGINS: &str = "(every origin: this daemon's own counter)";
+
+/// The findings of [`Sequences`] in the order the events passed: the first
+/// [`LIST_CEILING`] of each kind kept, the others only counted.
+#[derive(Default)]
+pub(super) struct SeqOut {
+    list: Vec<SeqFinding>,
+    kept: HashMap<Kind, usize>,
+    dropped: BTreeMap<Kind, usize>,
+}
+
+impl SeqOut {
+    fn push(&mut self, kind: Kind, f: SeqFinding) {
+        let n = self.kept.entry(kind).or_default();
+        if *n < LIST_CEILING {
+            *n += 1;
+            self.list.push(f);
+        } else {
+            *self.dropped.entry(kind).or_default() += 1;
+        }
+    }
+}
 
 pub(super) enum SeqFinding {
     Ready(Finding),
@@ -77,7 +98,7 @@ impl Sequences {
         let daemon = env.origin_daemon.as_deref().unwrap_or("");
         let id = env.event_id.as_deref().unwrap_or("");
         match self.holder(seq) {
-            Some(holder) => self.out.push(SeqFinding::Duplicate { seq, holder, at: p, event_id: id.to_owned() }),
+            Some(holder) => self.out.push(Kind::SequenceDuplicate, SeqFinding::Duplicate { seq, holder, at: p, event_id: id.to_owned() }),
             None => self.hold(seq, p),
         }
         if self.arrival {
@@ -91,7 +112,9 @@ impl Sequences {
         match self.last.get_mut(daemon) {
             Some((prev, oid, op)) => {
                 if seq <= *prev {
-                    self.out.push(SeqFinding::Ready(
+                    self.out.push(
+                        Kind::SequenceOrder,
+                        SeqFinding::Ready(
                         Finding::new(
                             Kind::SequenceOrder,
                             format!(
@@ -103,7 +126,8 @@ impl Sequences {
                         .key(format!("event_id={id}"))
                         .values(format!("> {prev}"), seq.to_string())
                         .at(sources[p.file()].rel.clone(), p.line()),
-                    ));
+                    ),
+                    );
                 } else {
                     *prev = seq;
                     oid.clear();
@@ -128,7 +152,9 @@ impl Sequences {
         let file = p.file();
         match self.file_last.get_mut(&file) {
             Some((line, lseq, lid)) if p.line() < *line => {
-                self.out.push(SeqFinding::Ready(
+                self.out.push(
+                    Kind::SequenceOrder,
+                    SeqFinding::Ready(
                     Finding::new(
                         Kind::SequenceOrder,
                         format!(
@@ -140,7 +166,8 @@ impl Sequences {
                     .key(format!("event_id={id}"))
                     .values(format!("< {lseq}"), seq.to_string())
                     .at(sources[file].rel.clone(), p.line()),
-                ));
+                ),
+                );
             }
             Some(last) => *last = (p.line(), seq, id.to_owned()),
             None => {
@@ -150,9 +177,11 @@ impl Sequences {
     }
 
     /// The findings in order: as the events passed, then the gaps by daemon.
-    pub(super) fn finish(self, sources: &[Source], ids: &HashMap<Pos, String>) -> Vec<Finding> {
-        let mut out = Vec::with_capacity(self.out.len());
-        for f in self.out {
+    /// Bounded: see [`SeqOut`] (the gaps, one per run of missing values,
+    /// too: [`Findings`] keeps the first of each kind).
+    pub(super) fn finish(self, sources: &[Source], ids: &HashMap<Pos, String>) -> Findings {
+        let mut out = Findings::new(0);
+        for f in self.out.list {
             out.push(match f {
                 SeqFinding::Ready(f) => f,
                 SeqFinding::Duplicate { seq, holder, at, event_id } => {
@@ -166,6 +195,9 @@ impl Sequences {
                 }
             });
         }
+        for (k, n) in self.out.dropped {
+            out.count_unlisted(k, n);
+        }
         for (daemon, runs) in self.runs {
             gaps(&daemon, runs, &mut out);
         }
@@ -173,7 +205,7 @@ impl Sequences {
     }
 
     pub(super) fn holders_to_fetch(&self) -> impl Iterator<Item = Pos> + '_ {
-        self.out.iter().filter_map(|f| match f {
+        self.out.list.iter().filter_map(|f| match f {
             SeqFinding::Duplicate { holder, .. } => Some(*holder),
             SeqFinding::Ready(_) => None,
         })
@@ -200,7 +232,7 @@ pub(super) fn add_to_runs(runs: &mut Vec<(i64, i64)>, s: i64) {
 /// starts at 1; a value above it leaves a gap; then `expect = max(expect,
 /// value + 1)`). No value follows `i64::MAX` (itself reported by the line
 /// checks), so the walk ends there.
-pub(crate) fn gaps(daemon: &str, mut runs: Vec<(i64, i64)>, out: &mut Vec<Finding>) {
+pub(crate) fn gaps(daemon: &str, mut runs: Vec<(i64, i64)>, out: &mut impl Extend<Finding>) {
     runs.sort_unstable();
     let mut merged: Vec<(i64, i64)> = Vec::with_capacity(runs.len());
     for (a, b) in runs {
@@ -222,7 +254,7 @@ pub(crate) fn gaps(daemon: &str, mut runs: Vec<(i64, i64)>, out: &mut Vec<Findin
                 Finding::new(Kind::SequenceGap, format!("daemon {daemon}: sequence {range} missing from the JSONL (an event was lost)"))
                     .key(format!("origin_daemon={daemon}"))
             };
-            out.push(f.values(range.clone(), "absent"));
+            out.extend([f.values(range.clone(), "absent")]);
         }
         match b.checked_add(1) {
             Some(next) => expect = expect.max(next),

@@ -13,6 +13,7 @@ mod reference;
 
 mod chaos;
 mod checked_in;
+mod counts;
 mod honest;
 mod hostile;
 mod interrupt;
@@ -26,3 +27,4 @@ mod stream;
 mod streams;
 mod suite;
 mod tamper;
+mod untrusted;
