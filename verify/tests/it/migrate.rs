@@ -355,6 +355,7 @@ fn the_migrated_tree_is_what_the_daemon_leaves() {
     // messages/ is created with mode 0750
     let mode = std::fs::metadata(t.join("messages")).unwrap().permissions().mode();
     assert_eq!(mode & 0o7777, 0o750, "{mode:o}");
+}
 
 /// `--out` is compared with PATH by device and inode, before any work:
 /// inside the input (also through a link) is refused with exit 2, the
