@@ -14,7 +14,7 @@
 //! Every draw comes from a counter-based stream ([`crate::rng`]), so the
 //! mesh is a pure function of `(seed, profile, daemons, scenario)`.
 
-use crate::plan::{EventKey, FateKind, Other, Plan, PlanError};
+use crate::plan::{everyone_keys, EventKey, FateKind, GroupKind, Other, OtherEvent, Peer, Plan, PlanError};
 use crate::profile::Profile;
 use crate::render::{self, Scratch};
 use crate::rng::{Kind, Stream};
@@ -123,7 +123,8 @@ pub struct Host {
     pub daemon_id: String,
 }
 
-/// An event of the mesh that is not in the plan: the declared conflicts.
+/// An event of the mesh that is not in the plan: the `everyone` pairs of
+/// the daemons after the first, and the declared conflicts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extra {
     /// Its time and id.
@@ -137,6 +138,13 @@ pub struct Extra {
 /// The kinds of [`Extra`] events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExtraKind {
+    /// The plan's `group.create` or `group.member.add` of `everyone`
+    /// (the first daemon's), written again by another daemon when it
+    /// first starts: same payload, its own time and id.
+    Start {
+        /// The plan's event.
+        what: Other,
+    },
     /// `agent.register` of this agent from a host that is not its own.
     Reregister {
         /// Index of the agent.
@@ -157,11 +165,12 @@ pub enum ExtraKind {
 /// order in which the daemon received `event_ids`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conflict {
-    /// `agent_reregister` or `group_update`.
+    /// `agent_reregister`, `group_update` or `everyone_start`.
     pub kind: &'static str,
     /// The table of the row.
     pub table: &'static str,
-    /// Its primary-key values.
+    /// Its key values: the primary key, or the natural key of a table
+    /// with an AUTOINCREMENT id.
     pub key: Vec<String>,
     /// The columns that may differ.
     pub columns: Vec<&'static str>,
@@ -406,6 +415,7 @@ impl Mesh {
         };
         let pulls = mesh.schedule();
         mesh.place_conflicts(&pulls)?;
+        mesh.place_starts();
         let total = mesh.total_events();
         if total >= u32::MAX as u64 {
             return Err(MeshError::TooManyEvents { events: total, max: u32::MAX as u64 - 1 });
@@ -438,8 +448,9 @@ impl Mesh {
             PlanEvent::Other(o) => match o.what {
                 Other::Register(a) => self.agent_host[a as usize],
                 Other::SessionStart(s) | Other::SessionEnd(s) => self.session_host(s),
-                Other::GroupCreate(g) => self.agent_host[p.groups[g as usize].created_by as usize],
-                Other::MemberAdd(m) => self.agent_host[p.members[m as usize].added_by as usize],
+                // the plan's `everyone` pair is daemon 0's start (system)
+                Other::GroupCreate(g) => p.groups[g as usize].created_by.map_or(0, |a| self.agent_host[a as usize]),
+                Other::MemberAdd(m) => p.members[m as usize].added_by.map_or(0, |a| self.agent_host[a as usize]),
                 Other::Update(u) => self.agent_host[p.updates[u as usize].agent as usize],
             },
         }
@@ -482,11 +493,17 @@ impl Mesh {
         let origin = &self.hosts[e.writer as usize].daemon_id;
         match e.ev {
             MeshEv::Plan(ev) => render::line_from(&self.plan, &TimelineEvent { sequence, key: e.key, ev }, origin, out, sc),
-            MeshEv::Extra(x) => self.extra_line(x, sequence, origin, out),
+            MeshEv::Extra(x) => self.extra_line(x, sequence, origin, out, sc),
         }
     }
 
-    fn extra_line(&self, x: &Extra, sequence: u64, od: &str, out: &mut String) {
+    fn extra_line(&self, x: &Extra, sequence: u64, od: &str, out: &mut String, sc: &mut Scratch) {
+        if let ExtraKind::Start { what } = x.what {
+            // the plan's event with this daemon's time and id
+            let ev = OtherEvent { key: x.key, what };
+            let e = TimelineEvent { sequence, key: x.key, ev: PlanEvent::Other(&ev) };
+            return render::line_from(&self.plan, &e, od, out, sc);
+        }
         let mut ts = String::new();
         write_rfc3339_nano(&mut ts, x.key.time);
         let eid = x.key.id("evt_");
@@ -496,6 +513,7 @@ impl Mesh {
                 let a = &self.plan.agents[*agent as usize];
                 render::register_fields(&mut o, a, &self.hosts[x.host as usize].hostname, &eid, od, sequence, &ts);
             }
+            ExtraKind::Start { .. } => {}
             ExtraKind::GroupUpdate { group, by, description } => {
                 o.str("event_id", &eid);
                 o.raw("fields", |w| {
@@ -516,25 +534,28 @@ impl Mesh {
         match e.ev {
             MeshEv::Plan(ev) => crate::rows::event_type(&TimelineEvent { sequence: 0, key: e.key, ev }),
             MeshEv::Extra(x) => match x.what {
+                ExtraKind::Start { what } => {
+                    let ev = OtherEvent { key: x.key, what };
+                    crate::rows::event_type(&TimelineEvent { sequence: 0, key: x.key, ev: PlanEvent::Other(&ev) })
+                }
                 ExtraKind::Reregister { .. } => types::AGENT_REGISTER,
                 ExtraKind::GroupUpdate { .. } => types::GROUP_UPDATE,
             },
         }
     }
 
-    /// When daemon `a` and daemon `b` paired: before the window, at a
-    /// moment drawn for the pair.
-    pub fn paired_at(&self, a: u32, b: u32) -> Micros {
-        let (lo, hi) = (a.min(b), a.max(b));
-        let mut r = Stream::sub(self.plan.seed, Kind::Mesh, 2, (lo as u64) << 32 | hi as u64);
-        self.plan.profile.window_start - HOUR + r.below((30 * MIN / TICK) as u64) as Micros * TICK + r.range(1, 999) * 1000
-    }
-
-    /// The shared token of the pair (`a`, `b`): 32 hex digits.
-    pub fn token(&self, a: u32, b: u32) -> String {
-        let (lo, hi) = (a.min(b), a.max(b));
-        let mut r = Stream::sub(self.plan.seed, Kind::Mesh, 3, (lo as u64) << 32 | hi as u64);
-        format!("{:032x}", r.bits(128))
+    /// The peers of daemon `d` as its `var/peers.json` lists them: every
+    /// other daemon, by index (pairing and tokens as for any daemon:
+    /// [`crate::Peer`]).
+    pub fn peers(&self, d: u32) -> Vec<Peer> {
+        let w0 = self.plan.profile.window_start;
+        (0..self.n())
+            .filter(|&p| p != d)
+            .map(|p| {
+                let last = self.daemons[d as usize].peers[p as usize].last_sync;
+                Peer::new(self.plan.seed, w0, d, p, &self.hosts[p as usize].hostname, last)
+            })
+            .collect()
     }
 
     /// Time of the last event written by daemon `h` (or the window start).
@@ -568,7 +589,9 @@ impl Mesh {
             Scenario::Converged => w1,
             Scenario::Lagging => (w1 - LAG).min(self.last_write(1)),
         };
-        Schedule { seed: p.seed, w0: p.profile.window_start, w1, cut, n: self.n() }
+        // pulls begin a minute into the window: every daemon has started
+        // and paired by then
+        Schedule { seed: p.seed, w0: p.profile.window_start + MIN, w1, cut, n: self.n() }
     }
 
     /// A moment at or after `from` and before `until` with no pull in
@@ -633,10 +656,11 @@ impl Mesh {
         // --- a group updated on two daemons in the same minute.
         let mut r = Stream::new(seed, Kind::Mesh, 5);
         let span = w1 - w0;
-        let early: Vec<u32> =
-            (0..self.plan.groups.len() as u32).filter(|&g| self.plan.groups[g as usize].created.time < w0 + span / 2).collect();
+        // a group an agent created (each daemon creates `everyone` itself)
+        let agents_groups = || (0..self.plan.groups.len() as u32).filter(|&g| self.plan.groups[g as usize].kind != GroupKind::Everyone);
+        let early: Vec<u32> = agents_groups().filter(|&g| self.plan.groups[g as usize].created.time < w0 + span / 2).collect();
         let g = if early.is_empty() {
-            let mut all: Vec<u32> = (0..self.plan.groups.len() as u32).collect();
+            let mut all: Vec<u32> = agents_groups().collect();
             all.sort_by_key(|&g| self.plan.groups[g as usize].created.time);
             *all.first().ok_or(MeshError::NoRoomForConflict("group_update"))?
         } else {
@@ -679,6 +703,46 @@ impl Mesh {
         self.extras.push(Extra { key: k2, host: y, what: ExtraKind::GroupUpdate { group: g, by, description: d2 } });
         self.extras.sort_by_key(|x| x.key);
         Ok(())
+    }
+
+    /// Every daemon after the first writes its own `everyone` pair when it
+    /// first starts (the first daemon's is the plan's); the copies pulled
+    /// later are no-ops, so each daemon keeps its own `created_at` and
+    /// `added_at`: declared as conflicts.
+    fn place_starts(&mut self) {
+        let p = &self.plan;
+        let find = |what: &dyn Fn(Other) -> bool| p.others.iter().find(|e| what(e.what)).copied();
+        let create = find(&|o| matches!(o, Other::GroupCreate(g) if p.groups[g as usize].kind == GroupKind::Everyone));
+        let add = find(&|o| matches!(o, Other::MemberAdd(m) if p.members[m as usize].added_by.is_none()));
+        let (Some(create), Some(add)) = (create, add) else { return };
+        let (Other::GroupCreate(g), Other::MemberAdd(m)) = (create.what, add.what) else { return };
+        let (group, member) = (&p.groups[g as usize], &p.members[m as usize]);
+        // (key, daemon) of each daemon's create and add, in time order
+        let mut creates = vec![(create.key, 0)];
+        let mut adds = vec![(add.key, 0)];
+        for d in 1..self.n() {
+            let (kc, ka) = everyone_keys(p.seed, p.profile.window_start, d);
+            creates.push((kc, d));
+            adds.push((ka, d));
+            self.extras.push(Extra { key: kc, host: d, what: ExtraKind::Start { what: create.what } });
+            self.extras.push(Extra { key: ka, host: d, what: ExtraKind::Start { what: add.what } });
+        }
+        creates.sort();
+        adds.sort();
+        let conflict = |table, key, column, events: Vec<(EventKey, u32)>| Conflict {
+            kind: "everyone_start",
+            table,
+            key,
+            columns: vec![column],
+            event_ids: events.iter().map(|(k, _)| k.id("evt_")).collect(),
+            daemons: events.iter().map(|&(_, d)| d).collect(),
+        };
+        let member_key = vec![group.group_id.clone(), member.member_type.to_string(), member.member_value.clone()];
+        let created = conflict("groups", vec![group.group_id.clone()], "created_at", creates);
+        let added = conflict("group_members", member_key, "added_at", adds);
+        self.conflicts.push(created);
+        self.conflicts.push(added);
+        self.extras.sort_by_key(|x| x.key);
     }
 
     /// Runs the writes and pulls in time order (pulls before an event at
@@ -742,7 +806,7 @@ impl Mesh {
                 pulled += 1;
             }
             if let Some(dep) = self.extra_dependency(r) {
-                // the writer of a group update holds the group
+                // the writer of a group update or member add holds the group
                 if !ds[writer as usize].holds(dep) {
                     return Err(MeshError::NoRoomForConflict("group_update"));
                 }
@@ -789,8 +853,18 @@ impl Mesh {
         let x = self.extras.get((r as u64).checked_sub(first)? as usize)?;
         match x.what {
             ExtraKind::GroupUpdate { group, .. } => p.others.iter().position(|e| e.what == Other::GroupCreate(group)).map(|i| i as u32),
-            ExtraKind::Reregister { .. } => None,
+            ExtraKind::Start { what: Other::MemberAdd(_) } => self.own_start_create(x.host),
+            ExtraKind::Start { .. } | ExtraKind::Reregister { .. } => None,
         }
+    }
+
+    /// Reference of daemon `d`'s own `group.create` of `everyone` among the
+    /// extras (daemons after the first).
+    fn own_start_create(&self, d: u32) -> Option<u32> {
+        let p = &self.plan;
+        let first = p.others.len() as u64 + p.fates.len() as u64 + p.profile.messages;
+        let i = self.extras.iter().position(|x| x.host == d && matches!(x.what, ExtraKind::Start { what: Other::GroupCreate(_) }))?;
+        Some((first + i as u64) as u32)
     }
 }
 
@@ -841,7 +915,8 @@ pub fn dependency(mesh: &Mesh, r: u32) -> Option<u32> {
         },
         MeshEv::Extra(x) => match x.what {
             ExtraKind::GroupUpdate { group, .. } => p.others.iter().position(|e| e.what == Other::GroupCreate(group)).map(|i| i as u32),
-            ExtraKind::Reregister { .. } => None,
+            ExtraKind::Start { what: Other::MemberAdd(_) } => mesh.own_start_create(x.host),
+            ExtraKind::Start { .. } | ExtraKind::Reregister { .. } => None,
         },
         _ => None,
     }

@@ -161,13 +161,13 @@ pub fn line_from(plan: &Plan, e: &TimelineEvent, origin: &str, out: &mut String,
             }
             Other::GroupCreate(g) => {
                 let g = &plan.groups[g as usize];
-                o.str("created_by", &plan.agents[g.created_by as usize].agent_id).opt_str("description", g.description.as_deref());
+                o.str("created_by", plan.actor(g.created_by)).opt_str("description", g.description.as_deref());
                 o.str("event_id", &eid).str("group_id", &g.group_id).str("name", &g.name).str("origin_daemon", od);
                 o.int("sequence", e.sequence as i64).str("timestamp", &ts).str("type", types::GROUP_CREATE).int("v", 1);
             }
             Other::MemberAdd(mi) => {
                 let m = &plan.members[mi as usize];
-                o.str("added_by", &plan.agents[m.added_by as usize].agent_id).str("event_id", &eid);
+                o.str("added_by", plan.actor(m.added_by)).str("event_id", &eid);
                 o.str("group_id", &plan.groups[m.group as usize].group_id)
                     .str("member_type", m.member_type)
                     .str("member_value", &m.member_value);

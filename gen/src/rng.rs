@@ -50,6 +50,8 @@ pub enum Kind {
     Local = 19,
     /// A mesh of daemons: hosts, where agents live, pulls, conflicts.
     Mesh = 20,
+    /// A daemon's first start (the `everyone` pair) and its pairings.
+    Start = 21,
 }
 
 #[inline]

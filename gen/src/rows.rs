@@ -217,7 +217,7 @@ pub fn small_rows<E>(plan: &Plan, table: &Table, mut f: impl FnMut(&[Cell]) -> R
                     Cell::text(&g.name),
                     Cell::opt_text(g.description.as_deref()),
                     ts(g.created.time),
-                    Cell::text(&p.agents[g.created_by as usize].agent_id),
+                    Cell::text(p.actor(g.created_by)),
                     Cell::Null,
                     Cell::Null,
                 ])?;
@@ -231,7 +231,7 @@ pub fn small_rows<E>(plan: &Plan, table: &Table, mut f: impl FnMut(&[Cell]) -> R
                     Cell::text(m.member_type),
                     Cell::text(&m.member_value),
                     ts(m.added.time),
-                    Cell::text(&p.agents[m.added_by as usize].agent_id),
+                    Cell::text(p.actor(m.added_by)),
                 ])?;
             }
         }

@@ -438,7 +438,8 @@ mod tests {
         for t in TABLES {
             let start = ddl.find(&format!("CREATE TABLE {} (", t.name)).unwrap_or_else(|| panic!("{} missing", t.name));
             let body = &ddl[start..];
-            let body = &body[..body.find("\n);").unwrap()];
+            // the daemon's text: columns indented by three tabs, `)` by two
+            let body = &body[..body.find("\n\t\t);").unwrap()];
             let cols: Vec<&str> = body
                 .lines()
                 .skip(1)

@@ -2,6 +2,11 @@
 
 /// Fresh v13 database.
 pub const V13: &str = include_str!("../sql/v13.sql");
+/// The `sqlite_master` of a fresh v13 database as the daemon's InitDB
+/// leaves it: a JSON array of `{type, name, tbl_name, sql}` in rowid order
+/// (`sql` is `null` for automatic indexes). A format fact, carried so the
+/// tests can hold [`V13`] and the generated databases to it byte for byte.
+pub const V13_SQLITE_MASTER: &str = include_str!("../facts/v13-sqlite-master.json");
 /// v5 database (the layout migration starts from).
 pub const V5: &str = include_str!("../sql/v5.sql");
 
@@ -62,6 +67,22 @@ mod tests {
         for w in MIGRATIONS.windows(2) {
             assert_eq!(w[0].to, w[1].from);
         }
+    }
+    /// Every statement of [`V13`], in order, is the daemon's own text of
+    /// that object in [`V13_SQLITE_MASTER`] (SQLite adds `sqlite_sequence`
+    /// and the automatic indexes itself).
+    #[test]
+    fn v13_ddl_is_the_daemons_statement_text() {
+        let facts: Vec<serde_json::Value> = serde_json::from_str(V13_SQLITE_MASTER).unwrap();
+        assert_eq!(facts.len(), 59);
+        let expected: Vec<&str> = facts.iter().filter(|o| o["name"] != "sqlite_sequence").filter_map(|o| o["sql"].as_str()).collect();
+        let body: String = V13.lines().filter(|l| !l.starts_with("--")).map(|l| format!("{l}\n")).collect();
+        let ours: Vec<&str> = body.split(";\n").map(str::trim_start).filter(|s| !s.trim().is_empty()).collect();
+        assert_eq!(ours.len(), expected.len());
+        for (a, b) in ours.iter().zip(&expected) {
+            assert_eq!(a, b);
+        }
+        assert!(expected.iter().any(|s| s.contains("\tUNIQUE(group_id, member_type, member_value),")));
     }
     #[test]
     fn index_list_matches_format() {

@@ -107,9 +107,10 @@ pub fn write(thrum_dir: &Path, dest: &Path, mtime: u64, workers: usize, compress
 }
 
 /// A file of the tree that is still being written when archiving starts:
-/// the archive waits on `ready` before reading it. It must sort after every
-/// other file (entries are written in path order), so everything before it
-/// is compressed while it is finished.
+/// the archive waits on `ready` before reading it. Entries are written in
+/// path order: everything before it is compressed while it is finished,
+/// and the few files after it (`var/peers.json`), complete before the
+/// archive starts, are archived after the wait.
 pub struct Gate {
     /// Path as archived, e.g. `.thrum/var/messages.db`.
     pub rel: &'static str,
@@ -130,9 +131,8 @@ pub fn write_gated(
 ) -> Result<(Vec<FileEntry>, FileEntry)> {
     let listing = walk(thrum_dir, ".thrum")?;
     if let Some(g) = &gate {
-        let last_file = listing.iter().rev().find(|(_, _, is_dir)| !is_dir).map(|(rel, _, _)| rel.as_str());
-        if last_file != Some(g.rel) {
-            return Err(crate::Error::Aborted(format!("archive gate {} is not the last file of the tree (last: {last_file:?})", g.rel)));
+        if !listing.iter().any(|(rel, _, is_dir)| !is_dir && rel == g.rel) {
+            return Err(crate::Error::Aborted(format!("archive gate {} is not a file of the tree", g.rel)));
         }
     }
     let file = File::create(dest).ctx("create", dest)?;
@@ -345,13 +345,16 @@ mod tests {
     }
 
     /// The database is written while the rest of the tree is being
-    /// archived; the archive equals the one made after everything was done.
+    /// archived (a file sorting after it, complete already, is archived
+    /// after the wait); the archive equals the one made after everything
+    /// was done.
     #[test]
-    fn gated_archive_waits_for_the_last_file_and_equals_the_plain_one() {
+    fn gated_archive_waits_for_its_file_and_equals_the_plain_one() {
         let d = tempfile::tempdir().unwrap();
         let t = d.path().join(".thrum");
         tree(&t);
         std::fs::write(t.join("var/messages.db"), b"partial").unwrap();
+        std::fs::write(t.join("var/peers.json"), b"[]").unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         let gated = std::thread::scope(|s| {
             let h = s.spawn(|| {
@@ -374,6 +377,8 @@ mod tests {
         assert_eq!(std::fs::read(d.path().join("gated.tar.zst")).unwrap(), std::fs::read(d.path().join("plain.tar.zst")).unwrap());
         let db = gated.0.iter().find(|e| e.path == ".thrum/var/messages.db").unwrap();
         assert_eq!(db.size, 2100, "the finished file was archived, not the partial one");
+        let last = gated.0.last().unwrap();
+        assert_eq!((last.path.as_str(), last.size), (".thrum/var/peers.json", 2));
     }
 
     /// gzip: the same gated/plain equality, a fixed header, and the tar
@@ -425,15 +430,15 @@ mod tests {
     }
 
     #[test]
-    fn gate_refuses_a_file_that_is_not_last_or_never_completed() {
+    fn gate_refuses_a_file_that_is_not_in_the_tree_or_never_completed() {
         let d = tempfile::tempdir().unwrap();
         let t = d.path().join(".thrum");
         tree(&t);
         std::fs::write(t.join("var/messages.db"), b"db").unwrap();
         let (_tx, rx) = std::sync::mpsc::channel();
-        let e = write_gated(&t, &d.path().join("a.tar.zst"), 7, 1, Compression::Zstd, Some(Gate { rel: ".thrum/events.jsonl", ready: rx }))
+        let e = write_gated(&t, &d.path().join("a.tar.zst"), 7, 1, Compression::Zstd, Some(Gate { rel: ".thrum/var/other.db", ready: rx }))
             .unwrap_err();
-        assert!(e.to_string().contains("not the last file"), "{e}");
+        assert!(e.to_string().contains("not a file of the tree"), "{e}");
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         drop(tx);
         let e =

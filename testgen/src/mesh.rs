@@ -30,7 +30,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use thrum_gen::mesh::{ExtraKind, Mesh, MeshEv, MeshEvent, Scenario};
+use thrum_gen::mesh::{Extra, ExtraKind, Mesh, MeshEv, MeshEvent, Scenario};
 use thrum_gen::render::Scratch;
 use thrum_gen::{FateKind, Other, PlanEvent, Profile};
 use thrum_io::publish;
@@ -38,8 +38,6 @@ use thrum_schemas::time::{date, rfc3339_nano, sqlite_datetime, Micros};
 
 /// File name of the mesh's description.
 pub const MESH_JSON: &str = "mesh.json";
-/// Port in each peer's address.
-pub const SYNC_PORT: u16 = 9473;
 /// Directory of daemon `k` (1-based).
 pub fn daemon_dir(k: usize) -> String {
     format!("daemon-{k}")
@@ -213,42 +211,6 @@ fn write_mesh_json(mesh: &Mesh, path: &Path, compression: Compression) -> Result
     std::fs::write(path, s).ctx("write", path)
 }
 
-#[derive(Serialize)]
-struct PeerJson<'a> {
-    name: &'a str,
-    address: String,
-    daemon_id: &'a str,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    token: String,
-    paired_at: String,
-    last_sync: String,
-}
-
-/// Go's zero `time.Time` as RFC 3339: a peer never pulled from.
-const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
-
-/// `var/peers.json` of daemon `d`: the other daemons by index, mode 0600.
-fn write_peers(mesh: &Mesh, d: usize, path: &Path) -> Result<()> {
-    let peers: Vec<PeerJson> = mesh
-        .hosts
-        .iter()
-        .enumerate()
-        .filter(|(p, _)| *p != d)
-        .map(|(p, h)| PeerJson {
-            name: &h.hostname,
-            address: format!("{}:{SYNC_PORT}", h.hostname),
-            daemon_id: &h.daemon_id,
-            token: mesh.token(d as u32, p as u32),
-            paired_at: rfc3339_nano(mesh.paired_at(d as u32, p as u32)),
-            last_sync: mesh.daemons[d].peers[p].last_sync.map_or_else(|| GO_ZERO_TIME.to_string(), rfc3339_nano),
-        })
-        .collect();
-    let s = serde_json::to_string_pretty(&peers).map_err(std::io::Error::other).ctx("encode", path)?;
-    std::fs::write(path, s).ctx("write", path)?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).ctx("set the mode of", path)
-}
-
 /// Writes daemon `d` (0-based) under `dir/daemon-K/`: its tree is staged
 /// in `daemon-K/.stage`, archived, described by its manifest and removed.
 /// Returns the archive's entry (path relative to `dir`) for SHA256SUMS.
@@ -258,7 +220,7 @@ fn write_daemon(mesh: &Mesh, d: usize, dir: &Path, compression: Compression, wor
     let thrum = stage.join(".thrum");
     std::fs::create_dir_all(&thrum).ctx("create directory", &thrum)?;
     tree::write_layout(&thrum, thrum_gen::Era::V13)?;
-    write_peers(mesh, d, &thrum.join("var").join("peers.json"))?;
+    tree::write_peers(&thrum.join("var").join("peers.json"), &mesh.peers(d as u32))?;
     let db = sqlite::Db::create(&thrum.join("var").join("messages.db"))?;
     db.conn().set_prepared_statement_cache_capacity(64);
     let mut jsonl = JsonlFiles::create(&mesh.plan, &thrum)?;
@@ -425,47 +387,11 @@ impl DaemonWriter<'_, '_> {
                     }
                 }
             }
-            MeshEv::Plan(PlanEvent::Other(o)) => match o.what {
-                Other::Register(a) => self.register(a, &p.agents[a as usize].hostname, &at)?,
-                Other::SessionStart(s) => {
-                    let s = &p.sessions[s as usize];
-                    self.exec(
-                        "INSERT INTO sessions (session_id, agent_id, started_at, ended_at, end_reason, last_seen_at) \
-                         VALUES (?1, ?2, ?3, NULL, NULL, ?3)",
-                        params![s.session_id, p.agents[s.agent as usize].agent_id, at],
-                    )?;
-                }
-                Other::SessionEnd(s) => {
-                    let s = &p.sessions[s as usize];
-                    self.exec(
-                        "UPDATE sessions SET ended_at = ?1, end_reason = ?2 WHERE session_id = ?3",
-                        params![at, s.end_reason, s.session_id],
-                    )?;
-                }
-                Other::GroupCreate(g) => {
-                    let g = &p.groups[g as usize];
-                    self.exec(
-                        "INSERT OR IGNORE INTO groups (group_id, name, description, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![g.group_id, g.name, g.description, at, p.agents[g.created_by as usize].agent_id],
-                    )?;
-                }
-                Other::MemberAdd(mi) => {
-                    let m = &p.members[mi as usize];
-                    self.exec(
-                        "INSERT OR IGNORE INTO group_members (group_id, member_type, member_value, added_at, added_by) \
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![
-                            p.groups[m.group as usize].group_id,
-                            m.member_type,
-                            m.member_value,
-                            at,
-                            p.agents[m.added_by as usize].agent_id
-                        ],
-                    )?;
-                }
-                Other::Update(u) => self.update(u)?,
-            },
+            MeshEv::Plan(PlanEvent::Other(o)) => self.other(o.what, &at)?,
+            // another daemon's `everyone` pair: the plan's event, its time
+            MeshEv::Extra(Extra { what: ExtraKind::Start { what }, .. }) => self.other(*what, &at)?,
             MeshEv::Extra(x) => match &x.what {
+                ExtraKind::Start { .. } => {}
                 ExtraKind::Reregister { agent } => self.register(*agent, &mesh.hosts[x.host as usize].hostname, &at)?,
                 ExtraKind::GroupUpdate { group, description, .. } => {
                     self.exec(
@@ -479,6 +405,46 @@ impl DaemonWriter<'_, '_> {
             "INSERT INTO events (event_id, sequence, type, timestamp, origin_daemon, event_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![e.key.id("evt_"), sequence as i64, Mesh::event_type(e), at, mesh.hosts[e.writer as usize].daemon_id, line],
         )?;
+        Ok(())
+    }
+
+    /// Projects an event of `events.jsonl` of the plan at `at`.
+    fn other(&self, what: Other, at: &str) -> Result<()> {
+        let p = &self.mesh.plan;
+        match what {
+            Other::Register(a) => self.register(a, &p.agents[a as usize].hostname, at)?,
+            Other::SessionStart(s) => {
+                let s = &p.sessions[s as usize];
+                self.exec(
+                    "INSERT INTO sessions (session_id, agent_id, started_at, ended_at, end_reason, last_seen_at) \
+                 VALUES (?1, ?2, ?3, NULL, NULL, ?3)",
+                    params![s.session_id, p.agents[s.agent as usize].agent_id, at],
+                )?;
+            }
+            Other::SessionEnd(s) => {
+                let s = &p.sessions[s as usize];
+                self.exec(
+                    "UPDATE sessions SET ended_at = ?1, end_reason = ?2 WHERE session_id = ?3",
+                    params![at, s.end_reason, s.session_id],
+                )?;
+            }
+            Other::GroupCreate(g) => {
+                let g = &p.groups[g as usize];
+                self.exec(
+                    "INSERT OR IGNORE INTO groups (group_id, name, description, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![g.group_id, g.name, g.description, at, p.actor(g.created_by)],
+                )?;
+            }
+            Other::MemberAdd(mi) => {
+                let m = &p.members[mi as usize];
+                self.exec(
+                    "INSERT OR IGNORE INTO group_members (group_id, member_type, member_value, added_at, added_by) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![p.groups[m.group as usize].group_id, m.member_type, m.member_value, at, p.actor(m.added_by)],
+                )?;
+            }
+            Other::Update(u) => self.update(u)?,
+        }
         Ok(())
     }
 

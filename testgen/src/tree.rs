@@ -1,12 +1,12 @@
-//! The small files of `.thrum/`: config, identities (v2), context notes and
-//! the empty `thrum.db` placeholder.
+//! The small files of `.thrum/`: config, identities (v2), context notes,
+//! the empty `thrum.db` placeholder and `var/peers.json`.
 
 use crate::error::{IoContext, Result};
 use std::fs;
 use std::path::Path;
 use thrum_gen::rng::{Kind, Stream};
-use thrum_gen::{text, Plan};
-use thrum_schemas::time::rfc3339_seconds;
+use thrum_gen::{text, Peer, Plan};
+use thrum_schemas::time::{rfc3339_nano, rfc3339_seconds};
 
 /// `config.json`, 2-space indented like the daemon's.
 pub const CONFIG_JSON: &str = "{\n  \"local_only\": true,\n  \"version\": 1\n}";
@@ -40,10 +40,55 @@ pub fn identity_json(plan: &Plan, a: &thrum_gen::Agent) -> String {
     s
 }
 
-/// Writes config.json, thrum.db, identities/ and context/ under `root` (the `.thrum` dir).
+/// Writes config.json, thrum.db, identities/ and context/ under `root`
+/// (the `.thrum` dir), and at v13 `var/peers.json` (the peers of the sync
+/// checkpoints; the v5 era had no peer sync).
 pub fn write_small_files(plan: &Plan, root: &Path, era: thrum_gen::Era) -> Result<()> {
     write_layout(root, era)?;
+    if era == thrum_gen::Era::V13 {
+        write_peers(&root.join("var").join("peers.json"), &plan.peers)?;
+    }
     write_agent_files(plan, root, |_| true)
+}
+
+/// An entry of `var/peers.json`, members in the daemon's order.
+#[derive(serde::Serialize)]
+struct PeerJson<'a> {
+    name: &'a str,
+    address: &'a str,
+    daemon_id: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    token: &'a str,
+    paired_at: String,
+    last_sync: String,
+}
+
+/// Go's zero `time.Time` as RFC 3339: a peer never pulled from.
+const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+/// The text of `var/peers.json` listing `peers`: a JSON array indented by
+/// two spaces (no newline at the end), times in RFC 3339 with nanoseconds.
+pub fn peers_json(peers: &[Peer]) -> serde_json::Result<String> {
+    let list: Vec<PeerJson> = peers
+        .iter()
+        .map(|p| PeerJson {
+            name: &p.name,
+            address: &p.address,
+            daemon_id: &p.daemon_id,
+            token: &p.token,
+            paired_at: rfc3339_nano(p.paired_at),
+            last_sync: p.last_sync.map_or_else(|| GO_ZERO_TIME.to_string(), rfc3339_nano),
+        })
+        .collect();
+    serde_json::to_string_pretty(&list)
+}
+
+/// Writes `var/peers.json` at `path` with mode 0600 (it holds the tokens).
+pub fn write_peers(path: &Path, peers: &[Peer]) -> Result<()> {
+    let text = peers_json(peers).map_err(std::io::Error::other).ctx("encode", path)?;
+    write(path, text.as_bytes())?;
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).ctx("set the mode of", path)
 }
 
 /// Writes the directories of `root` (the `.thrum` dir), config.json and

@@ -144,6 +144,12 @@ kinds! {
     TimestampInvalid = "timestamp_invalid", Error;
     /// A sync checkpoint beyond the last event sequence.
     CheckpointAhead = "checkpoint_ahead", Error;
+    /// `var/peers.json` is not a list of peers as the daemon writes it (id
+    /// derived from the name, `name:port` address, times, keys, each peer once).
+    PeersInvalid = "peers_invalid", Error;
+    /// A sync checkpoint whose peer `var/peers.json` does not list (a peer
+    /// removed after pulling leaves its checkpoint, hence a warning).
+    CheckpointPeerUnlisted = "checkpoint_peer_unlisted", Warning;
     // --- identities and context -----------------------------------------
     /// An identity file that is not a valid version-2 identity.
     IdentityInvalid = "identity_invalid", Error;

@@ -34,7 +34,7 @@
 //! by `event_id`, the events of one origin by `sequence`, the projected
 //! tables by key) and a few lookups by primary key.
 
-use crate::checks::{daemon_id_of, first_difference, Mode};
+use crate::checks::{self, daemon_id_of, first_difference, Mode};
 use crate::compare::TableStats;
 use crate::error::InputError;
 use crate::extract::Limits;
@@ -431,14 +431,9 @@ fn check_checkpoints(
     Ok(cps)
 }
 
-/// `var/peers.json` lists exactly the other daemons, each with its name,
-/// address and id, and times that parse.
-/// A JSON value of `peers.json` as a finding shows it: its JSON text, or
-/// `absent`.
-fn shown(v: Option<&Value>) -> String {
-    v.map_or_else(|| "absent".to_owned(), Value::to_string)
-}
-
+/// `var/peers.json` of every daemon lists exactly the other daemons, each
+/// once. Each entry's own form is checked with the daemon's other checks
+/// ([`checks::check_peers`], as a single fixture's: `peers_invalid`).
 fn check_peers(daemons: &[Daemon], findings: &mut Findings) {
     for (a, d) in daemons.iter().enumerate() {
         let file = format!("{}/.thrum/var/peers.json", d.spec.dir);
@@ -450,44 +445,13 @@ fn check_peers(daemons: &[Daemon], findings: &mut Findings) {
                 continue;
             }
         };
-        let list: Vec<serde_json::Map<String, Value>> = match serde_json::from_slice(&bytes) {
-            Ok(l) => l,
-            Err(e) => {
-                findings.push(bad(format!("var/peers.json is not a JSON array of objects: {e}")));
-                continue;
-            }
-        };
+        // what is not a list of peers is reported by the daemon's own check
+        let Ok((ids, _)) = checks::read_peers(&bytes) else { continue };
         let mut listed = vec![0usize; daemons.len()];
-        for (i, o) in list.iter().enumerate() {
-            let s = |k: &str| o.get(k).and_then(Value::as_str);
-            let id = s("daemon_id").unwrap_or("");
-            let Some(p) = daemons.iter().position(|x| x.spec.daemon_id == id).filter(|&p| p != a) else {
-                findings.push(bad(format!("entry {} names daemon_id {id:?}, which is not one of its peers in the mesh", i + 1)));
-                continue;
-            };
-            listed[p] += 1;
-            let host = &daemons[p].spec.hostname;
-            if s("name") != Some(host.as_str()) {
-                findings.push(
-                    bad(format!("entry {} ({id}): name is not the peer's hostname", i + 1)).values(host.clone(), shown(o.get("name"))),
-                );
-            }
-            let addr_ok = s("address").and_then(|x| x.rsplit_once(':')).is_some_and(|(h, port)| h == host && port.parse::<u16>().is_ok());
-            if !addr_ok {
-                findings.push(
-                    bad(format!("entry {} ({id}): address is not <hostname>:<port>", i + 1))
-                        .values(format!("{host}:<port>"), shown(o.get("address"))),
-                );
-            }
-            for k in ["paired_at", "last_sync"] {
-                if s(k).and_then(|t| crate::util::ts(t).or_else(|| (t == "0001-01-01T00:00:00Z").then_some(0))).is_none() {
-                    findings.push(bad(format!("entry {} ({id}): {k} is not an RFC 3339 time", i + 1)).actual(shown(o.get(k))));
-                }
-            }
-            let extra: Vec<&String> =
-                o.keys().filter(|k| !["name", "address", "daemon_id", "token", "paired_at", "last_sync"].contains(&k.as_str())).collect();
-            if !extra.is_empty() {
-                findings.push(bad(format!("entry {} ({id}): unknown keys {extra:?}", i + 1)));
+        for (i, id) in ids.iter().enumerate() {
+            match daemons.iter().position(|x| x.spec.daemon_id == *id).filter(|&p| p != a) {
+                Some(p) => listed[p] += 1,
+                None => findings.push(bad(format!("entry {} names daemon_id {id:?}, which is not one of its peers in the mesh", i + 1))),
             }
         }
         for (p, n) in listed.iter().enumerate() {
@@ -725,16 +689,17 @@ fn check_origin_order(daemons: &[Daemon], conns: &[Connection], findings: &mut F
 /// columns, or why the conflict cannot be read.
 fn conflict_shape(c: &Conflict) -> Result<(&'static catalogue::Table, Vec<&'static str>), String> {
     let t = catalogue::projected().find(|t| t.name == c.table).ok_or_else(|| format!("table {:?} is not a projected table", c.table))?;
-    if c.key.len() != t.primary_key.len() {
-        return Err(format!("key {:?} does not have the {} values of {}'s primary key", c.key, t.primary_key.len(), t.name));
+    let key = conflict_key(t);
+    if c.key.len() != key.len() {
+        return Err(format!("key {:?} does not have the {} values of {}'s key {key:?}", c.key, key.len(), t.name));
     }
     if c.columns.is_empty() {
         return Err("names no column that may differ".into());
     }
     let mut cols = Vec::new();
     for col in &c.columns {
-        if t.primary_key.contains(&col.as_str()) {
-            return Err(format!("column {col:?} is part of {}'s primary key, which a conflict cannot change", t.name));
+        if key.contains(&col.as_str()) {
+            return Err(format!("column {col:?} is part of {}'s key, which a conflict cannot change", t.name));
         }
         match t.columns.iter().find(|x| x.name == col) {
             Some(x) => cols.push(x.name),
@@ -742,6 +707,17 @@ fn conflict_shape(c: &Conflict) -> Result<(&'static catalogue::Table, Vec<&'stat
         }
     }
     Ok((t, cols))
+}
+
+/// The columns naming a conflict's row: the primary key, or for a table
+/// with an AUTOINCREMENT id (which differs between daemons) its natural
+/// key, the key rows are matched by.
+fn conflict_key(t: &catalogue::Table) -> &'static [&'static str] {
+    if t.autoincrement {
+        t.natural_key
+    } else {
+        t.primary_key
+    }
 }
 
 /// Each declared conflict, with every daemon's values (`mesh_conflict`).
@@ -798,7 +774,7 @@ fn check_conflicts(spec: &MeshSpec, daemons: &[Daemon], conns: &[Connection], fi
             "SELECT {} FROM {} WHERE {}",
             show.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "),
             quote_ident(t.name),
-            t.primary_key.iter().enumerate().map(|(k, c)| format!("{} = ?{}", quote_ident(c), k + 1)).collect::<Vec<_>>().join(" AND ")
+            conflict_key(t).iter().enumerate().map(|(k, c)| format!("{} = ?{}", quote_ident(c), k + 1)).collect::<Vec<_>>().join(" AND ")
         );
         let mut values = Vec::new();
         let mut distinct: Vec<Vec<Val>> = Vec::new();
@@ -826,7 +802,7 @@ fn check_conflicts(spec: &MeshSpec, daemons: &[Daemon], conns: &[Connection], fi
             )
             .table(t.name)
             .key(crate::value::key_text(
-                t.primary_key,
+                conflict_key(t),
                 &c.key.iter().map(|k| Val::text(k)).collect::<Vec<_>>(),
                 &(0..c.key.len()).collect::<Vec<_>>(),
             ))
@@ -860,7 +836,8 @@ fn check_rows(spec: &MeshSpec, daemons: &[Daemon], conns: &[Connection], finding
             let (la, lb) = (daemons[0].label(), daemons[b].label());
             rowdiff::diff_table(t, &conns[0], &conns[b], &ignore, &mut |d| {
                 let f = match d {
-                    RowDiff::Cell { key_vals, column, .. } if is_declared(t.name, &key_vals, Some(column)) => return,
+                    // a conflict names its row by the key rows are matched by
+                    RowDiff::Cell { match_vals, column, .. } if is_declared(t.name, &match_vals, Some(column)) => return,
                     RowDiff::Cell { key, column, a, b, .. } => {
                         Finding::new(Kind::MeshRowsDiffer, format!("{la} and {lb} project another value (no declared conflict)"))
                             .key(key)

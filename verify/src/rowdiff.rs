@@ -25,8 +25,9 @@ pub enum RowDiff {
     OnlyA { key: String, key_vals: Vec<Val>, row: String },
     /// A row of `b` without a row of the same key in `a`.
     OnlyB { key: String, key_vals: Vec<Val>, row: String },
-    /// A column whose value differs between the rows of one key.
-    Cell { key: String, key_vals: Vec<Val>, column: &'static str, a: Val, b: Val },
+    /// A column whose value differs between the rows of one key;
+    /// `match_vals` are the values of the key the rows were matched by.
+    Cell { key: String, key_vals: Vec<Val>, match_vals: Vec<Val>, column: &'static str, a: Val, b: Val },
 }
 
 /// The column indexes rows of `t` are matched by (see the module documentation).
@@ -105,6 +106,7 @@ pub fn diff_table(
                         out(RowDiff::Cell {
                             key: key_text(&cols, &r, &key),
                             key_vals: pk_vals(t, &r),
+                            match_vals: key.iter().map(|&k| r[k].clone()).collect(),
                             column: t.columns[i].name,
                             a: r[i].clone(),
                             b: s[i].clone(),
@@ -145,7 +147,7 @@ mod tests {
         let d = diffs("group_members", &a, &b, &[]);
         assert_eq!(d.len(), 3, "{d:?}");
         assert!(
-            matches!(&d[0], RowDiff::Cell { column: "id", a: Val::Int(1), b: Val::Int(2), key, .. } if key == "group_id=g, member_type=agent, member_value=x")
+            matches!(&d[0], RowDiff::Cell { column: "id", a: Val::Int(1), b: Val::Int(2), key, match_vals, .. } if key == "group_id=g, member_type=agent, member_value=x" && match_vals == &vec![Val::text("g"), Val::text("agent"), Val::text("x")])
         );
         assert!(matches!(&d[2], RowDiff::OnlyB { key, key_vals, .. } if key.contains("member_value=r") && key_vals == &vec![Val::Int(3)]));
         assert!(diffs("group_members", &a, &b, &["id"]).iter().all(|d| matches!(d, RowDiff::OnlyB { .. })));

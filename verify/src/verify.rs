@@ -382,6 +382,7 @@ fn verify_into_early(
                     tables.push(checks::check_event_log(&db3, &s.index, &mut f)?);
                 }
                 tables.extend(checks::check_local(&db3, &s.replay.cleaned_agents, &mut f));
+                checks::check_peers(tree, &db3, &mut f);
                 checks::check_identities(tree, &db3, &mut f);
                 checks::check_shards(tree, &db3, &s.index, &mut f);
                 Ok((tables, f, t0.elapsed()))

@@ -123,6 +123,9 @@ pub enum GroupKind {
     Nested,
     /// A share of the agents, drawn at random.
     AdHoc,
+    /// `everyone`: what the daemon writes when it first starts (its
+    /// member is the role `*`).
+    Everyone,
 }
 
 /// A group, created by `group.create`.
@@ -136,8 +139,8 @@ pub struct Group {
     pub description: Option<String>,
     /// What it gathers.
     pub kind: GroupKind,
-    /// Agent index of the creator.
-    pub created_by: u32,
+    /// Agent index of the creator; `None` for the daemon itself (`system`).
+    pub created_by: Option<u32>,
     /// Key of its `group.create` event.
     pub created: EventKey,
 }
@@ -155,8 +158,9 @@ pub struct Member {
     pub member_value: String,
     /// Key of its `group.member.add` event.
     pub added: EventKey,
-    /// Agent index of who added it (the group's creator).
-    pub added_by: u32,
+    /// Agent index of who added it (the group's creator); `None` for the
+    /// daemon itself (`system`).
+    pub added_by: Option<u32>,
 }
 
 /// An `agent.update` event: the work contexts an agent reports.

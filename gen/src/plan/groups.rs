@@ -1,22 +1,25 @@
 //! Groups (role, module, nested and ad-hoc) and their members.
 
+use super::start::{everyone_keys, EVERYONE, EVERYONE_DESCRIPTION, EVERYONE_GROUP_ID, EVERYONE_MEMBER};
 use super::{instant, Agent, EventKey, Group, GroupKind, Member, PlanError, Session, MIN};
 use crate::profile::{Profile, ProfileError};
 use crate::rng::{Kind, Stream};
 use crate::vocab::*;
 use thrum_schemas::time::Micros;
 
-/// Groups every plan creates: role, module, nested and ad-hoc groups.
-pub const GROUPS: u32 = (ROLE_GROUP_NAMES.len() + MODULES.len() + NESTED.len() + ADHOC.len()) as u32;
+/// Groups every plan creates: role, module, nested and ad-hoc groups, and
+/// `everyone`, which the daemon creates when it first starts.
+pub const GROUPS: u32 = (ROLE_GROUP_NAMES.len() + MODULES.len() + NESTED.len() + ADHOC.len() + 1) as u32;
 
 /// group_members rows of a plan for `p` (the rule of `build_groups`): one
 /// role member per role group, every agent in its module's group, the
-/// parts of the nested groups, and the ad-hoc groups' share; or why the
+/// parts of the nested groups, the role `*` of `everyone`, and the ad-hoc
+/// groups' share; or why the
 /// profile's exact total cannot be met.
 pub fn member_count(p: &Profile) -> Result<u64, String> {
     let agents = p.agents as u64;
     let nested: u64 = NESTED.iter().map(|n| n.2.len() as u64).sum();
-    let pending = ROLE_GROUP_NAMES.len() as u64 + agents + nested;
+    let pending = ROLE_GROUP_NAMES.len() as u64 + agents + nested + 1;
     let adhoc = ADHOC.len() as u64;
     let adhoc_total = match p.group_members {
         Some(total) => {
@@ -39,7 +42,6 @@ const NESTED: &[(&str, &str, &[&str])] = &[
     ("leads", "Coordinators, planners and the platform group", &["coordinators", "planners", "platform"]),
 ];
 const ADHOC: &[(&str, &str)] = &[
-    ("release-2026-03", "March release train"),
     ("incident-relay-flap", "Relay reconnect storm, 2026-03-04"),
     ("perf-taskforce", "Sync throughput & heartbeat latency"),
     ("docs-sprint", ""),
@@ -66,7 +68,7 @@ pub(super) fn build_groups(
             name: name.to_string(),
             description: if desc.is_empty() { None } else { Some(desc.to_string()) },
             kind,
-            created_by: creator,
+            created_by: Some(creator),
             created: EventKey::new(&mut r, t),
         });
     };
@@ -87,6 +89,17 @@ pub(super) fn build_groups(
         add_group(name, desc, GroupKind::AdHoc, k);
         k += 1;
     }
+    // `everyone`, from the daemon's first start (it takes no draw of the
+    // agents' groups).
+    let (create, _) = everyone_keys(seed, p.window_start, 0);
+    groups.push(Group {
+        group_id: EVERYONE_GROUP_ID.to_string(),
+        name: EVERYONE.to_string(),
+        description: Some(EVERYONE_DESCRIPTION.to_string()),
+        kind: GroupKind::Everyone,
+        created_by: None,
+        created: create,
+    });
     // Nested groups are created after the groups they contain.
     let find = |groups: &[Group], n: &str| groups.iter().position(|g| g.name == n);
     for (name, _, parts) in NESTED {
@@ -98,7 +111,7 @@ pub(super) fn build_groups(
             groups[gi].created = EventKey::new(&mut r, t);
         }
     }
-    for g in groups.iter_mut() {
+    for g in groups.iter_mut().filter(|g| g.kind != GroupKind::Everyone) {
         g.group_id = g.created.entity_id("grp_");
     }
 
@@ -119,15 +132,17 @@ pub(super) fn build_groups(
                     pending.push((gi as u32, "group", part.to_string()));
                 }
             }
-            GroupKind::AdHoc => {}
+            GroupKind::AdHoc | GroupKind::Everyone => {}
         }
     }
     let adhoc: Vec<u32> = groups.iter().enumerate().filter(|(_, g)| g.kind == GroupKind::AdHoc).map(|(i, _)| i as u32).collect();
     let adhoc_total = match p.group_members {
         Some(total) => {
-            let left = total as i64 - pending.len() as i64;
+            // the role `*` of `everyone` counts with them
+            let fixed = pending.len() + 1;
+            let left = total as i64 - fixed as i64;
             if left < 2 * adhoc.len() as i64 {
-                let reason = format!("group_members ({total}) is too small for the role, module and nested groups ({})", pending.len());
+                let reason = format!("group_members ({total}) is too small for the role, module and nested groups ({fixed})");
                 return Err(ProfileError::Invalid { name: p.name.clone(), reason }.into());
             }
             left as usize
@@ -143,7 +158,17 @@ pub(super) fn build_groups(
             pending.push((gi, "agent", agents[a as usize].agent_id.clone()));
         }
     }
-    let mut members: Vec<Member> = Vec::with_capacity(pending.len());
+    let mut members: Vec<Member> = Vec::with_capacity(pending.len() + 1);
+    let everyone = groups.iter().position(|g| g.kind == GroupKind::Everyone).unwrap_or(0) as u32;
+    let (_, add) = everyone_keys(seed, p.window_start, 0);
+    members.push(Member {
+        id: 0,
+        group: everyone,
+        member_type: EVERYONE_MEMBER.0,
+        member_value: EVERYONE_MEMBER.1.to_string(),
+        added: add,
+        added_by: None,
+    });
     for (k, (gi, member_type, value)) in pending.into_iter().enumerate() {
         let mut r = Stream::new(seed, Kind::Member, k as u64 + 1);
         let g = &groups[gi as usize];

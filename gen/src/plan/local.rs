@@ -2,7 +2,7 @@
 //! and sync checkpoints with peer daemons.
 
 use super::agents::{daemon_host, peer_hosts};
-use super::{instant, Checkpoint, Plan, SessionTag, Subscription, GROUPS, MIN, SEC};
+use super::{instant, Checkpoint, Peer, Plan, SessionTag, Subscription, GROUPS, MIN, SEC};
 use crate::rng::{Kind, Stream};
 use thrum_schemas::ids;
 use thrum_schemas::time::Micros;
@@ -100,15 +100,21 @@ impl Plan {
             };
             let seq = (total - behind).max(0);
             let at = self.time_of_sequence(seq).unwrap_or(self.profile.window_start);
-            let ts = (at / SEC + r.range(1, 30)).min(w1 / SEC);
+            // the pull's moment falls in the second the checkpoint records,
+            // before the snapshot
+            let ts = (at / SEC + r.range(1, 30)).min(w1 / SEC - 1);
+            let last_sync = ts * SEC + r.range(1, SEC - 1);
             self.checkpoints.push(Checkpoint {
                 peer: ids::daemon_id(host),
                 last_synced_sequence: seq,
                 last_sync_timestamp: ts,
                 status: statuses[(p as usize).min(statuses.len() - 1)],
             });
+            // the fixture's daemon is 0, its peers 1..
+            self.peers.push(Peer::new(seed, self.profile.window_start, 0, p + 1, host, Some(last_sync)));
         }
         self.checkpoints.sort_by(|a, b| a.peer.cmp(&b.peer));
+        self.peers.sort_by(|a, b| a.daemon_id.cmp(&b.daemon_id));
     }
 
     /// Time of the event with `sequence` (1-based).

@@ -16,7 +16,9 @@
 //! * `groups`: groups and their members;
 //! * `work_contexts`: `agent.update` events and the merged work contexts;
 //! * `messages`: messages, their edits, deletes and read receipts;
-//! * `local`: local-only state (subscriptions, session tags, checkpoints).
+//! * `local`: local-only state (subscriptions, session tags, checkpoints
+//!   and the peers they name);
+//! * `start`: what the daemon writes when it first starts, and pairing.
 
 mod agents;
 mod entities;
@@ -24,12 +26,14 @@ mod groups;
 mod local;
 mod messages;
 mod segments;
+mod start;
 mod work_contexts;
 
 pub use entities::{Agent, Checkpoint, EventKey, Group, GroupKind, Member, Other, OtherEvent, Session, SessionTag, Subscription, Update};
 pub use groups::{member_count, GROUPS};
 pub use local::SUBSCRIPTION_SHAPES;
 pub use messages::{Addressing, Fate, FateKind, Message, MessageState, MsgKind, Read};
+pub use start::{everyone_keys, Peer, EVERYONE, EVERYONE_DESCRIPTION, EVERYONE_GROUP_ID, EVERYONE_MEMBER, SYNC_PORT, SYSTEM};
 pub use work_contexts::MAX_UNMERGED_COMMITS;
 
 use crate::profile::{Profile, ProfileError};
@@ -80,7 +84,7 @@ pub struct Plan {
     pub agents: Vec<Agent>,
     /// Sessions, in `session_id` order.
     pub sessions: Vec<Session>,
-    /// Groups, in roster order (role, module, nested, ad-hoc).
+    /// Groups, in roster order (role, module, nested, ad-hoc, `everyone`).
     pub groups: Vec<Group>,
     /// Group members, in replay order.
     pub members: Vec<Member>,
@@ -96,6 +100,9 @@ pub struct Plan {
     pub session_refs: Vec<SessionTag>,
     /// Sync checkpoints, in peer order.
     pub checkpoints: Vec<Checkpoint>,
+    /// The peers of the checkpoints, as `var/peers.json` lists them, in
+    /// the checkpoints' order.
+    pub peers: Vec<Peer>,
     /// events.jsonl, in replay order.
     pub others: Vec<OtherEvent>,
     /// Edits and deletes, in replay order.
@@ -315,6 +322,7 @@ impl Plan {
             session_scopes: Vec::new(),
             session_refs: Vec::new(),
             checkpoints: Vec::new(),
+            peers: Vec::new(),
             others,
             fates: Vec::new(),
             fate_index: Vec::new(),
@@ -352,6 +360,7 @@ impl Plan {
             + len(self.session_scopes.len())
             + len(self.session_refs.len())
             + len(self.checkpoints.len())
+            + len(self.peers.len())
             + len(self.others.len())
             + len(self.fates.len())
             + len(self.fate_index.len())
@@ -359,6 +368,12 @@ impl Plan {
             + len(self.segments.live.nodes.len())
             + len(self.groups_by_time.len())
             + self.by_role.iter().map(|(_, v)| 1 + len(v.len())).sum::<u64>()
+    }
+
+    /// The `agent_id` of agent `by`, or `system` for the daemon itself
+    /// (`None`).
+    pub fn actor(&self, by: Option<u32>) -> &str {
+        by.map_or(SYSTEM, |a| &self.agents[a as usize].agent_id)
     }
 
     /// Total events across all files (events.jsonl + message shards).

@@ -26,10 +26,11 @@ fn requested(base: &Profile, o: &Overrides) -> Profile {
 }
 
 /// group_members rows: the profile's exact total, or one role member per
-/// role group (5), every agent in its module's group, 9 nested parts and
-/// 6 per ad-hoc group (4, never more than there are agents).
+/// role group (5), every agent in its module's group, 9 nested parts, the
+/// role `*` of `everyone` and 6 per ad-hoc group (3, never more than there
+/// are agents).
 fn members(p: &Profile) -> u64 {
-    p.group_members.map_or(14 + p.agents as u64 + 4 * (p.agents as u64).min(6), |n| n as u64)
+    p.group_members.map_or(15 + p.agents as u64 + 3 * (p.agents as u64).min(6), |n| n as u64)
 }
 
 /// The volumes whose limit `p` (from `o`) breaks, each with its limit.

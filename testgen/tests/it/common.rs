@@ -81,3 +81,16 @@ pub fn snapshot(root: &Path) -> BTreeMap<String, String> {
     }
     out
 }
+
+/// The mode of the entry `path` of the tar.zst `archive`.
+pub fn archived_mode(archive: &Path, path: &str) -> u32 {
+    let dec = zstd::stream::read::Decoder::new(std::fs::File::open(archive).unwrap()).unwrap();
+    let mut tar = tar::Archive::new(dec);
+    for e in tar.entries().unwrap() {
+        let e = e.unwrap();
+        if e.path().unwrap().to_string_lossy() == path {
+            return e.header().mode().unwrap();
+        }
+    }
+    panic!("{path} not in {}", archive.display());
+}

@@ -67,10 +67,15 @@ fn zstd_frames_carry_the_content_size_and_checksum() {
         assert_eq!(zstd::bulk::decompress(&data, tar.len()).unwrap(), tar, "{name}: one-shot decompression");
         // one frame: nothing after it
         assert_eq!(zstd::zstd_safe::find_frame_compressed_size(&data), Ok(data.len()), "{name}");
-        // a flipped bit inside the frame is detected by the checksum
+        // a flipped bit inside the frame is detected (by the block's
+        // structure or by the checksum, depending on where it falls), and
+        // the checksum the frame ends with is verified
         let mut bad = data.clone();
         bad[data.len() / 2] ^= 0x01;
-        let err = unzstd(&bad).expect_err("corruption goes unnoticed");
+        unzstd(&bad).expect_err("corruption goes unnoticed");
+        let mut bad = data.clone();
+        bad[data.len() - 1] ^= 0x01;
+        let err = unzstd(&bad).expect_err("a wrong checksum goes unnoticed");
         assert!(err.to_string().contains("checksum"), "{name}: {err}");
     }
 }

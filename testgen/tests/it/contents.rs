@@ -145,10 +145,11 @@ fn default_fixture_matches_the_design() {
     assert!((60..=160).contains(&deleted), "deleted {deleted}");
     assert_eq!(count(&db, "SELECT COUNT(*) FROM messages WHERE updated_at IS NOT NULL"), edited);
 
-    // Groups: 20 (5 role, 8 module, 3 nested, 4 ad hoc), 80 member rows.
+    // Groups: 20 (5 role, 8 module, 3 nested, 3 ad hoc and `everyone`), 80
+    // member rows; the role groups and `everyone` have a role member.
     assert_eq!(count(&db, "SELECT COUNT(*) FROM groups"), 20);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM group_members"), 80);
-    assert_eq!(count(&db, "SELECT COUNT(DISTINCT group_id) FROM group_members WHERE member_type = 'role'"), 5);
+    assert_eq!(count(&db, "SELECT COUNT(DISTINCT group_id) FROM group_members WHERE member_type = 'role'"), 6);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM groups WHERE name LIKE '%-team'"), 8);
     assert_eq!(count(&db, "SELECT COUNT(DISTINCT group_id) FROM group_members WHERE member_type = 'group'"), 3);
 
@@ -171,6 +172,8 @@ fn default_fixture_matches_the_design() {
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     assert_eq!(types, want);
+    the_first_start_is_first(&db, &events);
+    peers_are_listed(&out.join(testgen::ARCHIVE), &root, &db);
 
     // Work contexts: one per active session, 40-hex SHAs.
     assert_eq!(count(&db, "SELECT COUNT(*) FROM agent_work_contexts"), 50);
@@ -286,4 +289,75 @@ fn manifest_and_sums_describe_the_files() {
     if let Ok(o) = o {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     }
+}
+
+/// What the daemon wrote when it first started (docs/FORMAT.md section
+/// 10): the `everyone` pair, the first two lines of `events.jsonl` and
+/// sequences 1 and 2, at one moment of the window's first second, and
+/// their rows.
+fn the_first_start_is_first(db: &Connection, events: &[serde_json::Value]) {
+    let (create, add) = (&events[0], &events[1]);
+    let ts = create["timestamp"].as_str().unwrap();
+    let (eid_c, eid_a) = (create["event_id"].as_str().unwrap(), add["event_id"].as_str().unwrap());
+    let od = create["origin_daemon"].clone();
+    let want_c = serde_json::json!({"created_by": "system", "description": "All agents", "event_id": eid_c,
+        "group_id": "grp_everyone", "name": "everyone", "origin_daemon": od, "sequence": 1, "timestamp": ts,
+        "type": "group.create", "v": 1});
+    let want_a = serde_json::json!({"added_by": "system", "event_id": eid_a, "group_id": "grp_everyone",
+        "member_type": "role", "member_value": "*", "origin_daemon": od, "sequence": 2, "timestamp": ts,
+        "type": "group.member.add", "v": 1});
+    assert_eq!((create, add), (&want_c, &want_a));
+    assert!(eid_c < eid_a, "replay applies the create first");
+    assert!(ts.starts_with("2026-03-02T06:00:00."), "{ts}");
+    let first_other = parse_rfc3339(events[2]["timestamp"].as_str().unwrap()).unwrap();
+    assert!(parse_rfc3339(ts).unwrap() < first_other);
+    let seq = |id: &str| -> i64 { db.query_row("SELECT sequence FROM events WHERE event_id = ?1", [id], |r| r.get(0)).unwrap() };
+    assert_eq!((seq(eid_c), seq(eid_a)), (1, 2));
+    let group: (String, String, String, String, Option<String>) = db
+        .query_row("SELECT name, description, created_at, created_by, updated_at FROM groups WHERE group_id = 'grp_everyone'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap();
+    assert_eq!(group, ("everyone".into(), "All agents".into(), ts.into(), "system".into(), None));
+    let member: (i64, String, String, String, String) = db
+        .query_row("SELECT id, member_type, member_value, added_at, added_by FROM group_members WHERE group_id = 'grp_everyone'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap();
+    assert_eq!(member, (1, "role".into(), "*".into(), ts.into(), "system".into()));
+}
+
+/// `var/peers.json` (docs/FORMAT.md section 8): private in the archive,
+/// a 2-space indented array listing the peer of every sync checkpoint,
+/// keys in the daemon's order, ids derived from the names, paired after
+/// the first start, last pulled in the second the checkpoint records.
+fn peers_are_listed(archive: &Path, root: &Path, db: &Connection) {
+    assert_eq!(archived_mode(archive, ".thrum/var/peers.json"), 0o600);
+    let text = std::fs::read_to_string(root.join("var/peers.json")).unwrap();
+    assert!(text.starts_with("[\n  {\n    \"name\": \"") && text.ends_with("\n  }\n]"), "{text}");
+    let peers: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_str(&text).unwrap();
+    let mut stmt = db.prepare("SELECT peer_daemon_id, last_sync_timestamp FROM sync_checkpoints ORDER BY 1").unwrap();
+    let checkpoints: BTreeMap<String, i64> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+    assert_eq!(peers.len(), 3);
+    let start: String = db.query_row("SELECT created_at FROM groups WHERE group_id = 'grp_everyone'", [], |r| r.get(0)).unwrap();
+    let mut listed = BTreeMap::new();
+    // the daemon's key order and indentation: the text is exactly the
+    // entries' members written in that order
+    const KEYS: [&str; 6] = ["name", "address", "daemon_id", "token", "paired_at", "last_sync"];
+    let entry = |p: &serde_json::Map<String, serde_json::Value>| {
+        let members: Vec<String> = KEYS.iter().map(|k| format!("    \"{k}\": {}", p[*k])).collect();
+        format!("  {{\n{}\n  }}", members.join(",\n"))
+    };
+    assert_eq!(text, format!("[\n{}\n]", peers.iter().map(entry).collect::<Vec<_>>().join(",\n")));
+    for p in &peers {
+        assert_eq!(p.len(), KEYS.len());
+        let s = |k: &str| p[k].as_str().unwrap();
+        assert_eq!(s("daemon_id"), thrum_schemas::ids::daemon_id(s("name")));
+        assert_eq!(s("address"), format!("{}:9473", s("name")));
+        assert!(s("token").len() == 32 && s("token").bytes().all(|b| b.is_ascii_hexdigit()));
+        let paired = parse_rfc3339(s("paired_at")).unwrap();
+        assert!(parse_rfc3339(&start).unwrap() < paired && paired < parse_rfc3339("2026-03-02T06:01:00Z").unwrap(), "{p:?}");
+        listed.insert(s("daemon_id").to_string(), parse_rfc3339(s("last_sync")).unwrap().div_euclid(1_000_000));
+    }
+    assert_eq!(listed, checkpoints);
 }

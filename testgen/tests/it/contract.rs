@@ -20,6 +20,24 @@ fn v13_sql_is_the_sqlite_master_of_the_archived_database() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
+    // every object, in order, is what the daemon's InitDB creates: type,
+    // name, table and statement text byte for byte (the committed facts)
+    let master: Vec<serde_json::Value> = db
+        .prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| {
+            let (t, n, tb, sql): (String, String, String, Option<String>) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+            Ok(serde_json::json!({ "type": t, "name": n, "tbl_name": tb, "sql": sql }))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let facts: Vec<serde_json::Value> = serde_json::from_str(thrum_schemas::sql::V13_SQLITE_MASTER).unwrap();
+    assert_eq!(master.len(), 59);
+    for (ours, daemon) in master.iter().zip(&facts) {
+        assert_eq!(ours, daemon);
+    }
+    assert_eq!(master, facts);
     // internal indexes (sqlite_autoindex_*) have no SQL and no statement
     let expected: String = rows.iter().flatten().map(|s| format!("{s};\n")).collect();
     let written = std::fs::read_to_string(out.join(testgen::contract::V13_SQL)).unwrap();

@@ -98,19 +98,6 @@ fn read_mesh(out: &Path, work: &Path) -> (serde_json::Value, Vec<Held>) {
     (mesh, held)
 }
 
-/// The mode an archive records for `path`.
-fn archived_mode(archive: &Path, path: &str) -> u32 {
-    let dec = zstd::stream::read::Decoder::new(std::fs::File::open(archive).unwrap()).unwrap();
-    let mut tar = tar::Archive::new(dec);
-    for e in tar.entries().unwrap() {
-        let e = e.unwrap();
-        if e.path().unwrap().to_string_lossy() == path {
-            return e.header().mode().unwrap();
-        }
-    }
-    panic!("{path} not in {}", archive.display());
-}
-
 /// A line without its `sequence`.
 fn without_sequence(line: &str) -> String {
     let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -270,32 +257,38 @@ fn declared_conflicts_diverge_between_their_writers() {
     let (mesh, held) = read_mesh(&out, tmp.path());
     let conflicts = mesh["conflicts"].as_array().unwrap();
     let kinds: Vec<&str> = conflicts.iter().map(|c| c["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["agent_reregister", "group_update"]);
+    assert_eq!(kinds, ["agent_reregister", "group_update", "everyone_start", "everyone_start"]);
     for c in conflicts {
-        let (table, pk) = match c["table"].as_str().unwrap() {
-            "agents" => ("agents", "agent_id"),
-            "groups" => ("groups", "group_id"),
+        let key_cols: &[&str] = match c["table"].as_str().unwrap() {
+            "agents" => &["agent_id"],
+            "groups" => &["group_id"],
+            // AUTOINCREMENT ids differ: named by the natural key
+            "group_members" => &["group_id", "member_type", "member_value"],
             t => panic!("unexpected table {t}"),
         };
+        let table = c["table"].as_str().unwrap();
         let cols: Vec<&str> = c["columns"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
-        let key = c["key"][0].as_str().unwrap();
+        let key: Vec<&str> = c["key"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
+        assert_eq!(key.len(), key_cols.len());
+        let filter: Vec<String> = key_cols.iter().enumerate().map(|(i, k)| format!("{k} = ?{}", i + 1)).collect();
         let value = |h: &Held| -> Vec<Option<String>> {
-            h.db.query_row(&format!("SELECT {} FROM {table} WHERE {pk} = ?1", cols.join(", ")), [key], |r| {
-                (0..cols.len()).map(|i| r.get::<_, Option<String>>(i)).collect()
-            })
-            .unwrap()
+            let sql = format!("SELECT {} FROM {table} WHERE {}", cols.join(", "), filter.join(" AND "));
+            h.db.query_row(&sql, rusqlite::params_from_iter(&key), |r| (0..cols.len()).map(|i| r.get::<_, Option<String>>(i)).collect())
+                .unwrap()
         };
         let events: Vec<&str> = c["event_ids"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
-        let writers: Vec<usize> = c["daemons"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
-        assert_eq!(events.len(), 2);
-        let (a, b) = (&held[writers[0] - 1], &held[writers[1] - 1]);
-        assert_ne!(a.index, b.index);
-        // each writer wrote its own event and received the other one later
-        for (w, own, other) in [(a, events[0], events[1]), (b, events[1], events[0])] {
-            assert_eq!(w.field(own, "origin_daemon"), w.daemon_id.as_str());
-            assert!(w.lines[own].0 < w.lines[other].0, "daemon {} applies its own {own} first", w.index);
+        let writers: Vec<&Held> = c["daemons"].as_array().unwrap().iter().map(|x| &held[x.as_u64().unwrap() as usize - 1]).collect();
+        let want = if c["kind"] == "everyone_start" { held.len() } else { 2 };
+        assert_eq!((events.len(), writers.len()), (want, want), "{}", c["kind"]);
+        // each writer wrote its own event and received the others later;
+        // no two writers hold the same values
+        for (i, w) in writers.iter().enumerate() {
+            assert_eq!(w.field(events[i], "origin_daemon"), w.daemon_id.as_str());
+            for (j, other) in events.iter().enumerate().filter(|&(j, _)| j != i) {
+                assert!(w.lines[events[i]].0 < w.lines[*other].0, "daemon {} applies its own {} first", w.index, events[i]);
+                assert_ne!(value(w), value(writers[j]), "{} {key:?}: the writers disagree on {cols:?}", c["kind"]);
+            }
         }
-        assert_ne!(value(a), value(b), "{} {key}: the writers disagree on {cols:?}", c["kind"]);
     }
 }
 

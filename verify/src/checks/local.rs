@@ -222,3 +222,129 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
     close(findings, &mut out, "sync_checkpoints", read, buf, st);
     out
 }
+
+/// A problem of one `var/peers.json`: what is wrong, and optionally the
+/// expected and the found value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerProblem {
+    /// What is wrong.
+    pub message: String,
+    /// The value expected, when one is.
+    pub expected: Option<String>,
+    /// The value found (its JSON text, or `absent`).
+    pub actual: Option<String>,
+}
+
+impl PeerProblem {
+    fn new(message: String) -> PeerProblem {
+        PeerProblem { message, expected: None, actual: None }
+    }
+    /// The finding of `kind` this problem is, in the file `file`.
+    pub fn finding(self, kind: Kind, file: &str) -> Finding {
+        let mut f = Finding::new(kind, self.message).file(file.to_owned());
+        f = match (self.expected, self.actual) {
+            (Some(e), Some(a)) => f.values(e, a),
+            (None, Some(a)) => f.actual(a),
+            _ => f,
+        };
+        f
+    }
+}
+
+/// A JSON value of `peers.json` as a finding shows it: its JSON text, or
+/// `absent`.
+fn shown(v: Option<&serde_json::Value>) -> String {
+    v.map_or_else(|| "absent".to_owned(), serde_json::Value::to_string)
+}
+
+/// The keys of a `peers.json` entry (docs/FORMAT.md section 8).
+const PEER_KEYS: [&str; 6] = ["name", "address", "daemon_id", "token", "paired_at", "last_sync"];
+
+/// Reads the text of a `var/peers.json` as the daemon writes it (docs/FORMAT.md
+/// section 8): a JSON array of objects, each naming a peer whose
+/// `daemon_id` derives from its `name` (the peer's hostname, section 3),
+/// at `address` `<name>:<port>`, with RFC 3339 `paired_at` and
+/// `last_sync` (Go's zero time for a peer never pulled from) and no other
+/// keys. Returns the `daemon_id` of every entry, in file order, and the
+/// problems of each; `Err` when the text is not such an array.
+pub fn read_peers(bytes: &[u8]) -> Result<(Vec<String>, Vec<PeerProblem>), String> {
+    use serde_json::Value;
+    let list: Vec<serde_json::Map<String, Value>> =
+        serde_json::from_slice(bytes).map_err(|e| format!("var/peers.json is not a JSON array of objects: {e}"))?;
+    let mut ids = Vec::with_capacity(list.len());
+    let mut problems = Vec::new();
+    for (i, o) in list.iter().enumerate() {
+        let s = |k: &str| o.get(k).and_then(Value::as_str);
+        let id = s("daemon_id").unwrap_or("");
+        let n = i + 1;
+        let name = s("name").unwrap_or("");
+        let derived = super::daemon_id_of(name);
+        if name.is_empty() || derived != id {
+            let p = PeerProblem::new(format!("entry {n} ({id}): daemon_id is not derived from name (the peer's hostname)"));
+            problems.push(PeerProblem { expected: Some(derived), actual: Some(shown(o.get("daemon_id"))), ..p });
+        }
+        let addr_ok = s("address").and_then(|x| x.rsplit_once(':')).is_some_and(|(h, port)| h == name && port.parse::<u16>().is_ok());
+        if !addr_ok {
+            let p = PeerProblem::new(format!("entry {n} ({id}): address is not <name>:<port>"));
+            problems.push(PeerProblem { expected: Some(format!("{name}:<port>")), actual: Some(shown(o.get("address"))), ..p });
+        }
+        for k in ["paired_at", "last_sync"] {
+            if s(k).and_then(|t| ts(t).or_else(|| (t == "0001-01-01T00:00:00Z").then_some(0))).is_none() {
+                let p = PeerProblem::new(format!("entry {n} ({id}): {k} is not an RFC 3339 time"));
+                problems.push(PeerProblem { actual: Some(shown(o.get(k))), ..p });
+            }
+        }
+        let extra: Vec<&String> = o.keys().filter(|k| !PEER_KEYS.contains(&k.as_str())).collect();
+        if !extra.is_empty() {
+            problems.push(PeerProblem::new(format!("entry {n} ({id}): unknown keys {extra:?}")));
+        }
+        if ids.iter().any(|x| x == id) {
+            problems.push(PeerProblem::new(format!("entry {n}: daemon_id {id:?} is listed more than once")));
+        }
+        ids.push(id.to_owned());
+    }
+    Ok((ids, problems))
+}
+
+/// The file of the registered peers, beside the database.
+const PEERS: &str = ".thrum/var/peers.json";
+
+/// `var/peers.json` of a fixture, read as [`read_peers`] reads a mesh
+/// daemon's (`peers_invalid`), and the peer of every sync checkpoint
+/// listed in it (`checkpoint_peer_unlisted`: a warning, since removing a
+/// peer edits only the file and leaves its checkpoint; docs/FORMAT.md
+/// section 8). A fixture without checkpoints may have no file. Checkpoints
+/// that cannot be read are reported by [`check_local`] (`table_unreadable`).
+pub fn check_peers(tree: &crate::input::Tree, db: &Connection, findings: &mut Findings) {
+    let read = || -> rusqlite::Result<Vec<String>> {
+        let mut st = db.prepare("SELECT peer_daemon_id FROM sync_checkpoints ORDER BY 1")?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        rows.collect()
+    };
+    let Ok(peers) = read() else { return };
+    let listed = match thrum_io::regular::read_regular_at_most(&tree.path("var/peers.json"), thrum_io::regular::DOCUMENT_MAX) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && peers.is_empty() => return,
+        Err(e) => {
+            let why = if e.kind() == std::io::ErrorKind::NotFound { "is missing".to_owned() } else { format!("cannot be read: {e}") };
+            let f = Finding::new(Kind::CheckpointPeerUnlisted, format!("var/peers.json {why}, so no checkpointed peer is listed"));
+            findings.push(f.file(PEERS));
+            return;
+        }
+        Ok(bytes) => match read_peers(&bytes) {
+            Err(why) => {
+                findings.push(Finding::new(Kind::PeersInvalid, why).file(PEERS));
+                return;
+            }
+            Ok((ids, problems)) => {
+                for p in problems {
+                    findings.push(p.finding(Kind::PeersInvalid, PEERS));
+                }
+                ids
+            }
+        },
+    };
+    for p in peers.iter().filter(|p| !listed.contains(p)) {
+        let f = Finding::new(Kind::CheckpointPeerUnlisted, "a sync checkpoint's peer is not listed in var/peers.json");
+        findings.push(f.table("sync_checkpoints").key(format!("peer_daemon_id={p}")).file(PEERS));
+    }
+}

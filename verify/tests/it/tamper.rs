@@ -412,3 +412,55 @@ fn an_unreadable_table_is_a_finding_in_the_report_the_json_and_the_exit_code() {
     assert_eq!(found[0]["message"], "cannot read the schema version: no such table: schema_version");
     assert_eq!(json.trim_end(), r.to_json().trim_end());
 }
+
+/// `var/peers.json` is read as a mesh daemon's is (docs/FORMAT.md section
+/// 8): each problem of an entry is named (`peers_invalid`, in the file),
+/// and a checkpoint whose peer is not listed is a warning (a removed peer
+/// keeps its checkpoint).
+#[test]
+fn the_peers_of_the_checkpoints_are_checked() {
+    let fx = build();
+    let peers = fx.root.join(".thrum/var/peers.json");
+    let r = run(&fx);
+    assert_eq!((r.count(Kind::PeersInvalid), r.count(Kind::CheckpointPeerUnlisted)), (0, 0), "{}", r.render_text());
+
+    // a renamed peer (its id is no longer its name's), an unknown key and
+    // a second entry of the same id
+    let good: serde_json::Value = serde_json::from_str(&peers_json(PEER_HOST)).unwrap();
+    let mut bad = good.clone();
+    bad[0]["name"] = "elsewhere".into();
+    bad[0]["colour"] = "blue".into();
+    bad.as_array_mut().unwrap().push(good[0].clone());
+    std::fs::write(&peers, serde_json::to_string_pretty(&bad).unwrap()).unwrap();
+    let r = run(&fx);
+    assert_eq!(kinds(&r), vec![Kind::PeersInvalid], "{}", r.render_text());
+    let msgs: Vec<&str> = r.of(Kind::PeersInvalid).iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(msgs.len(), 4, "{msgs:?}");
+    let has = |a: &str, b: &str| msgs.iter().any(|m| m.starts_with(a) && m.contains(b));
+    assert!(has("entry 1 (", "daemon_id is not derived from name"), "{msgs:?}");
+    assert!(has("entry 1 (", "address is not <name>:<port>"), "{msgs:?}");
+    assert!(has("entry 1 (", "unknown keys [\"colour\"]"), "{msgs:?}");
+    assert!(has("entry 2: daemon_id", "listed more than once"), "{msgs:?}");
+    let id = thrum_schemas::ids::daemon_id(PEER_HOST);
+    let renamed = r.of(Kind::PeersInvalid).into_iter().find(|f| f.message.contains("not derived")).unwrap();
+    assert_eq!(renamed.actual.as_deref(), Some(format!("\"{id}\"").as_str()));
+    assert!(r.of(Kind::PeersInvalid).iter().all(|f| f.file.as_deref() == Some(".thrum/var/peers.json")));
+
+    // the checkpoint's peer removed from the list: a warning naming it
+    std::fs::write(&peers, "[]").unwrap();
+    let r = run(&fx);
+    assert!(r.consistent, "{}", r.render_text());
+    let w = r.of(Kind::CheckpointPeerUnlisted);
+    assert_eq!(w.len(), 1, "{}", r.render_text());
+    assert_eq!((w[0].severity, w[0].key.as_deref()), (Severity::Warning, Some(format!("peer_daemon_id={id}").as_str())));
+
+    // not a list of peers; absent
+    std::fs::write(&peers, "{\"name\": 1}").unwrap();
+    let r = run(&fx);
+    assert_eq!(kinds(&r), vec![Kind::PeersInvalid], "{}", r.render_text());
+    assert!(r.of(Kind::PeersInvalid)[0].message.contains("not a JSON array of objects"));
+    std::fs::remove_file(&peers).unwrap();
+    let r = run(&fx);
+    assert!(r.consistent);
+    assert!(r.of(Kind::CheckpointPeerUnlisted)[0].message.contains("var/peers.json is missing"), "{}", r.render_text());
+}

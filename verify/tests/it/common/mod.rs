@@ -192,6 +192,17 @@ const AGENTS: &[(&str, &str, &str, &str, &str)] = &[
 ];
 
 /// Builds the standard v13 fixture in a temporary directory.
+/// The hostname of the hand-built fixture's one peer.
+pub const PEER_HOST: &str = "peer-1.example.net";
+
+/// `var/peers.json` listing the peer on `host` as the daemon writes it.
+pub fn peers_json(host: &str) -> String {
+    let id = thrum_schemas::ids::daemon_id(host);
+    format!(
+        "[\n  {{\n    \"name\": \"{host}\",\n    \"address\": \"{host}:9473\",\n    \"daemon_id\": \"{id}\",\n    \"token\": \"00ff\",\n    \"paired_at\": \"2026-03-02T05:59:00.5Z\",\n    \"last_sync\": \"2026-03-02T09:01:40.25Z\"\n  }}\n]"
+    )
+}
+
 pub fn build() -> Fixture {
     build_from(standard_events())
 }
@@ -242,7 +253,9 @@ pub fn build_from(b: Builder) -> Fixture {
     .unwrap();
     db.execute("INSERT INTO session_scopes VALUES (?1, 'module', 'core', ?2)", [ses_id(1), t(T0 + 5_000_000)]).unwrap();
     db.execute("INSERT INTO session_refs VALUES (?1, 'branch', 'feat/x', ?2)", [ses_id(2), t(T0 + 5_000_000)]).unwrap();
-    db.execute("INSERT INTO sync_checkpoints VALUES ('d_zyxwvutsrqpo', 5, 1772442100, 'idle')", []).unwrap();
+    // a peer the daemon pulled from, registered in var/peers.json
+    db.execute("INSERT INTO sync_checkpoints VALUES (?1, 5, 1772442100, 'idle')", [thrum_schemas::ids::daemon_id(PEER_HOST)]).unwrap();
+    std::fs::write(thrum.join("var/peers.json"), peers_json(PEER_HOST)).unwrap();
     db.execute_batch("COMMIT").unwrap();
     // as a daemon leaves it: WAL mode in the header, no -wal/-shm after close
     db.execute_batch("PRAGMA journal_mode=WAL;").unwrap();
