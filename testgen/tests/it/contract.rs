@@ -129,7 +129,8 @@ fn declared_in_v13_sql() -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     for block in thrum_schemas::sql::V13.split("CREATE TABLE ").skip(1) {
         let (table, body) = block.split_once(" (\n").unwrap();
-        let body = &body[..body.find("\n);").unwrap()];
+        // the statement ends at its only `);` (the daemon indents it)
+        let body = body[..body.find(");").unwrap()].trim_end();
         let lines: Vec<&str> = body.lines().map(|l| l.trim().trim_end_matches(',')).collect();
         let table_key: Vec<&str> =
             lines.iter().filter_map(|l| l.strip_prefix("PRIMARY KEY (")).flat_map(|l| l.trim_end_matches(')').split(", ")).collect();
