@@ -33,7 +33,11 @@ impl Bin {
             Bin::Verify => verify,
             Bin::Testgen => {
                 let p = verify.with_file_name("testgen");
-                assert!(p.is_file(), "{} is missing: the suite runs both binaries (cargo test --release --workspace builds them)", p.display());
+                assert!(
+                    p.is_file(),
+                    "{} is missing: the suite runs both binaries (cargo test --release --workspace builds them)",
+                    p.display()
+                );
                 p
             }
         }
@@ -250,7 +254,12 @@ pub fn step(lab: &Lab, class: &'static str, case: &str, bin: Bin, args: &[OsStri
     if broken.is_empty() {
         Ok(row)
     } else {
-        Err(format!("[{class}] {case}: `{shown}`\n    {}\n    stdout: {}\n    stderr: {}", broken.join("\n    "), clip(&o.stdout), clip(&o.stderr)))
+        Err(format!(
+            "[{class}] {case}: `{shown}`\n    {}\n    stdout: {}\n    stderr: {}",
+            broken.join("\n    "),
+            clip(&o.stdout),
+            clip(&o.stderr)
+        ))
     }
 }
 

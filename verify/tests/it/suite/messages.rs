@@ -21,11 +21,14 @@ fn gen_args(out: &str) -> Vec<std::ffi::OsString> {
 fn escaping(all: &mut Vec<Result<Row, String>>) {
     let lab = Lab::new();
     let forged = "x\n\u{1b}[32mresult: consistent";
-    let ok = |dest: &str| Expect { code: 0, says: &["x\\n\\u{1b}[32mresult: consistent"], dest: Some(lab.at(dest)) };
-    all.push(step(&lab, CLASS, "testgen --out with a newline and ESC", Bin::Testgen, &gen_args(forged), ok(forged)));
+    let ok = |dest: &str, says| Expect { code: 0, says, dest: Some(lab.at(dest)) };
+    let shown = ["wrote x\\n\\u{1b}[32mresult: consistent"];
+    all.push(step(&lab, CLASS, "testgen --out with a newline and ESC", Bin::Testgen, &gen_args(forged), ok(forged, &shown)));
     let c = "c\n\u{1b}[32mresult: consistent";
     let a = lab.at(forged).join("thrum-fixture.tar.zst");
-    all.push(step(&lab, CLASS, "corrupt --out with a newline and ESC", Bin::Testgen, &args!["corrupt", "--fault", "altered-cell", "--in", &a, "--out", c], ok(c)));
+    let shown = ["wrote c\\n\\u{1b}[32mresult: consistent"];
+    let corrupt = args!["corrupt", "--fault", "altered-cell", "--in", &a, "--out", c];
+    all.push(step(&lab, CLASS, "corrupt --out with a newline and ESC", Bin::Testgen, &corrupt, ok(c, &shown)));
     let long = "n".repeat(250);
     let want = Expect { code: 0, says: &[], dest: Some(lab.at(&long)) };
     all.push(step(&lab, CLASS, "testgen --out a 250-byte name", Bin::Testgen, &gen_args(&long), want));
@@ -64,7 +67,14 @@ fn full_disk(all: &mut Vec<Result<Row, String>>) {
     let want = Expect { code: 1, says: &["disk full while writing", "full/out"], dest: None };
     all.push(step(&lab, CLASS, "testgen on a full disk", Bin::Testgen, &gen_args("full/out"), want));
     let want = Expect { code: 1, says: &["disk full while writing", "full"], dest: None };
-    all.push(step(&lab, CLASS, "testgen bench --work on a full disk", Bin::Testgen, &args!["bench", "--profile", "small", "--runs", "1", "--work", "full"], want));
+    all.push(step(
+        &lab,
+        CLASS,
+        "testgen bench --work on a full disk",
+        Bin::Testgen,
+        &args!["bench", "--profile", "small", "--runs", "1", "--work", "full"],
+        want,
+    ));
     let a = base().v13.join("thrum-fixture.tar.zst");
     let want = Expect { code: 1, says: &["disk full while writing"], dest: None };
     all.push(step(&lab, CLASS, "verify extract onto a full disk", Bin::Verify, &args!["extract", &a, "full/x"], want));
