@@ -208,6 +208,8 @@ pub fn step(lab: &Lab, class: &'static str, case: &str, bin: Bin, args: &[OsStri
     let o = lab.run(bin, args);
     let after = snapshot(&lab.work);
     let shown = format!("{} {}", bin.name(), args.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "));
+    // one line for the table, whatever the arguments hold
+    let shown = shown.escape_debug().to_string();
     let mut broken = Vec::new();
     if o.code != Some(want.code) {
         broken.push(format!("exit {:?}, expected {}", o.code, want.code));
