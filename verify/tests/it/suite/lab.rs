@@ -132,7 +132,7 @@ impl Lab {
         }
         let start = Instant::now();
         let child = cmd.spawn().unwrap_or_else(|e| panic!("run {} under /usr/bin/time (GNU time): {e}", bin.name()));
-        let code = wait_with_limit(child.id() as libc::pid_t, WALL_LIMIT);
+        let code = wait_with_limit(child, WALL_LIMIT);
         let peak_rss_kib = std::fs::read_to_string(&rss).ok().and_then(|s| s.lines().last()?.trim().parse().ok()).unwrap_or(u64::MAX);
         let read = |p: &Path| {
             let mut s = Vec::new();
@@ -143,21 +143,18 @@ impl Lab {
     }
 }
 
-/// Waits for PID, killing its process group at the deadline; returns its
+/// Waits for CHILD, killing its process group at the deadline; returns its
 /// exit code (None when killed or signalled).
-fn wait_with_limit(pid: libc::pid_t, limit: Duration) -> Option<i32> {
+fn wait_with_limit(mut child: std::process::Child, limit: Duration) -> Option<i32> {
     let deadline = Instant::now() + limit;
     loop {
-        let mut status = 0;
-        // SAFETY: plain syscalls on our own child with a valid out-pointer.
-        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-        if r == pid {
+        if let Some(status) = child.try_wait().expect("try_wait") {
             // GNU time exits with its child's code, or 128 + the signal that ended it
-            return libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)).filter(|c| *c < 128);
+            return status.code().filter(|c| *c < 128);
         }
-        assert!(r == 0, "waitpid: {}", std::io::Error::last_os_error());
         if Instant::now() > deadline {
-            unsafe { libc::kill(-pid, libc::SIGKILL) };
+            // SAFETY: a plain kill(2) of the process group the child leads
+            unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
         }
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -273,8 +270,8 @@ fn clip(s: &str) -> String {
     }
 }
 
-/// `OsString` arguments from anything path-like.
+/// An array of `OsString` arguments from anything path-like.
 #[macro_export]
 macro_rules! args {
-    ($($a:expr),* $(,)?) => { vec![$(std::ffi::OsString::from($a)),*] };
+    ($($a:expr),* $(,)?) => { [$(std::ffi::OsString::from($a)),*] };
 }

@@ -13,7 +13,7 @@ const CLASS: &str = "messages";
 const SMALL: [&str; 7] = ["--seed", "7", "--profile", "small", "--messages=40", "--no-v5", "--jobs=1"];
 
 fn gen_args(out: &str) -> Vec<std::ffi::OsString> {
-    let mut a = args!["--out", out];
+    let mut a = args!["--out", out].to_vec();
     a.extend(SMALL.iter().map(std::ffi::OsString::from));
     a
 }
