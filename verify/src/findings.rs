@@ -571,6 +571,14 @@ impl<K: Ord> Ranked<K> {
             *self.dropped.entry(k).or_default() += n;
         }
     }
+    /// Counts `n` findings of `kind` that are not listed: the caller kept
+    /// their group's first [`LIST_CEILING`] in key order, whose keys come
+    /// before theirs.
+    pub fn count_unlisted(&mut self, kind: Kind, n: usize) {
+        if n > 0 {
+            *self.dropped.entry(kind).or_default() += n;
+        }
+    }
     /// The kept findings in key order, pushed into a [`Findings`] with
     /// `cap`, then those that were only counted.
     pub fn into_findings(self, cap: usize) -> Findings {
@@ -642,10 +650,14 @@ mod tests {
         }
         a.push((3, 1), Finding::new(Kind::EventIdDuplicate, "dup"));
         a.merge(b);
+        // counted by the caller beyond the ones it listed
+        a.count_unlisted(Kind::EventNotCanonical, 3);
+        a.count_unlisted(Kind::ShardMismatch, 0);
         let f = a.into_findings(4);
         let shown: Vec<&str> = f.list().iter().map(|x| x.message.as_str()).collect();
         assert_eq!(shown, vec!["e0", "e1", "e2", "e3", "dup"]);
-        assert_eq!((f.count(Kind::EventNotCanonical), f.count(Kind::EventIdDuplicate), f.omitted()), (n, 1, n - 4));
+        assert_eq!((f.count(Kind::EventNotCanonical), f.count(Kind::EventIdDuplicate), f.omitted()), (n + 3, 1, n - 1));
+        assert!(!f.counts().contains_key(&Kind::ShardMismatch));
     }
 
     #[test]
