@@ -36,7 +36,8 @@ pub fn base() -> &'static Base {
         testgen(&[], &at("v5"));
         testgen(&["--no-v5", "--shard", "0/2"], &at("s0"));
         testgen(&["--no-v5", "--shard", "1/2"], &at("s1"));
-        let o = Command::new(Bin::Verify.path()).arg("extract").arg(at("v13/thrum-fixture.tar.zst")).arg(at("tree")).output().expect("verify");
+        let o =
+            Command::new(Bin::Verify.path()).arg("extract").arg(at("v13/thrum-fixture.tar.zst")).arg(at("tree")).output().expect("verify");
         assert!(o.status.success(), "extract: {}", String::from_utf8_lossy(&o.stderr));
         Base { v13: at("v13"), v5: at("v5"), shards: [at("s0"), at("s1")], tree: at("tree"), _dir: dir }
     })

@@ -26,8 +26,22 @@ fn run_counts(all: &mut Vec<Result<Row, String>>) {
         let case = format!("testgen {flag} {v}");
         all.push(step(&lab, CLASS, &case, Bin::Testgen, &args![flag, v, "--out", "g"], refused(&[flag])));
     }
-    all.push(step(&lab, CLASS, "testgen mesh --daemons 0", Bin::Testgen, &args!["mesh", "--daemons", "0", "--out", "m"], refused(&["--daemons"])));
-    all.push(step(&lab, CLASS, "verify replay --max-diffs -1", Bin::Verify, &args!["replay", "o", "--max-diffs", "-1"], refused(&["--max-diffs"])));
+    all.push(step(
+        &lab,
+        CLASS,
+        "testgen mesh --daemons 0",
+        Bin::Testgen,
+        &args!["mesh", "--daemons", "0", "--out", "m"],
+        refused(&["--daemons"]),
+    ));
+    all.push(step(
+        &lab,
+        CLASS,
+        "verify replay --max-diffs -1",
+        Bin::Verify,
+        &args!["replay", "o", "--max-diffs", "-1"],
+        refused(&["--max-diffs"]),
+    ));
 }
 
 fn mesh_of_300000(all: &mut Vec<Result<Row, String>>) {
@@ -59,7 +73,14 @@ fn shard_sets(all: &mut Vec<Result<Row, String>>) {
     let lab = Lab::new();
     copy(&base().shards[0], &lab.at("s0"));
     copy(&base().shards[1], &lab.at("s1"));
-    all.push(step(&lab, CLASS, "merge: a slice given twice", Bin::Testgen, &args!["merge", "--out", "m", "s0", "s0", "s1"], refused(&["s0"])));
+    all.push(step(
+        &lab,
+        CLASS,
+        "merge: a slice given twice",
+        Bin::Testgen,
+        &args!["merge", "--out", "m", "s0", "s0", "s1"],
+        refused(&["s0"]),
+    ));
     let lab = Lab::new();
     copy(&base().shards[0], &lab.at("s0"));
     copy(&base().shards[1], &lab.at("s1"));
@@ -70,7 +91,14 @@ fn shard_sets(all: &mut Vec<Result<Row, String>>) {
     let first = files[0].clone();
     files.push(first);
     std::fs::write(&man, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
-    all.push(step(&lab, CLASS, "merge: a shard manifest lists one file twice", Bin::Testgen, &args!["merge", "--out", "m", "s0", "s1"], refused(&["twice"])));
+    all.push(step(
+        &lab,
+        CLASS,
+        "merge: a shard manifest lists one file twice",
+        Bin::Testgen,
+        &args!["merge", "--out", "m", "s0", "s1"],
+        refused(&["twice"]),
+    ));
 }
 
 #[test]

@@ -20,7 +20,11 @@ fn sql(db: &Path, script: &str) {
 
 /// SQL that replaces TABLE by an endless view with the same column names.
 fn endless_view(db: &Path, table: &str) -> String {
-    let o = Command::new("sqlite3").arg(db).arg(format!("SELECT group_concat('x AS ' || name, ', ') FROM pragma_table_info('{table}')")).output().unwrap();
+    let o = Command::new("sqlite3")
+        .arg(db)
+        .arg(format!("SELECT group_concat('x AS ' || name, ', ') FROM pragma_table_info('{table}')"))
+        .output()
+        .unwrap();
     let cols = String::from_utf8(o.stdout).unwrap();
     assert!(!cols.trim().is_empty(), "{table} has columns");
     format!("PRAGMA foreign_keys=OFF; DROP TABLE {table}; CREATE VIEW {table} AS {ENDLESS} SELECT {} FROM c;", cols.trim())
@@ -62,7 +66,8 @@ fn untrusted_databases_are_refused_before_they_are_queried() {
     }
     // the v5 era: migrate reads schema_version first
     let lab = Lab::new();
-    let o = Command::new(Bin::Verify.path()).arg("extract").arg(base().v5.join("thrum-fixture-v5.tar.zst")).arg(lab.at("t5")).output().unwrap();
+    let o =
+        Command::new(Bin::Verify.path()).arg("extract").arg(base().v5.join("thrum-fixture-v5.tar.zst")).arg(lab.at("t5")).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let db = lab.at("t5/.thrum/var/messages.db");
     sql(&db, &endless_view(&db, "schema_version"));

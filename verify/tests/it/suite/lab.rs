@@ -33,7 +33,11 @@ impl Bin {
             Bin::Verify => verify,
             Bin::Testgen => {
                 let p = verify.with_file_name("testgen");
-                assert!(p.is_file(), "{} is missing: the suite runs both binaries (cargo test --release --workspace builds them)", p.display());
+                assert!(
+                    p.is_file(),
+                    "{} is missing: the suite runs both binaries (cargo test --release --workspace builds them)",
+                    p.display()
+                );
                 p
             }
         }
@@ -127,6 +131,8 @@ impl Lab {
             });
         }
         let start = Instant::now();
+        // waited for by pid, with a deadline (`wait_with_limit`)
+        #[allow(clippy::zombie_processes)]
         let child = cmd.spawn().unwrap_or_else(|e| panic!("run {} under /usr/bin/time (GNU time): {e}", bin.name()));
         let code = wait_with_limit(child.id() as libc::pid_t, WALL_LIMIT);
         let peak_rss_kib = std::fs::read_to_string(&rss).ok().and_then(|s| s.lines().last()?.trim().parse().ok()).unwrap_or(u64::MAX);
@@ -250,7 +256,12 @@ pub fn step(lab: &Lab, class: &'static str, case: &str, bin: Bin, args: &[OsStri
     if broken.is_empty() {
         Ok(row)
     } else {
-        Err(format!("[{class}] {case}: `{shown}`\n    {}\n    stdout: {}\n    stderr: {}", broken.join("\n    "), clip(&o.stdout), clip(&o.stderr)))
+        Err(format!(
+            "[{class}] {case}: `{shown}`\n    {}\n    stdout: {}\n    stderr: {}",
+            broken.join("\n    "),
+            clip(&o.stdout),
+            clip(&o.stderr)
+        ))
     }
 }
 

@@ -25,7 +25,14 @@ fn escaping(all: &mut Vec<Result<Row, String>>) {
     all.push(step(&lab, CLASS, "testgen --out with a newline and ESC", Bin::Testgen, &gen_args(forged), ok(forged)));
     let c = "c\n\u{1b}[32mresult: consistent";
     let a = lab.at(forged).join("thrum-fixture.tar.zst");
-    all.push(step(&lab, CLASS, "corrupt --out with a newline and ESC", Bin::Testgen, &args!["corrupt", "--fault", "altered-cell", "--in", &a, "--out", c], ok(c)));
+    all.push(step(
+        &lab,
+        CLASS,
+        "corrupt --out with a newline and ESC",
+        Bin::Testgen,
+        &args!["corrupt", "--fault", "altered-cell", "--in", &a, "--out", c],
+        ok(c),
+    ));
     let long = "n".repeat(250);
     let want = Expect { code: 0, says: &[], dest: Some(lab.at(&long)) };
     all.push(step(&lab, CLASS, "testgen --out a 250-byte name", Bin::Testgen, &gen_args(&long), want));
@@ -64,7 +71,14 @@ fn full_disk(all: &mut Vec<Result<Row, String>>) {
     let want = Expect { code: 1, says: &["disk full while writing", "full/out"], dest: None };
     all.push(step(&lab, CLASS, "testgen on a full disk", Bin::Testgen, &gen_args("full/out"), want));
     let want = Expect { code: 1, says: &["disk full while writing", "full"], dest: None };
-    all.push(step(&lab, CLASS, "testgen bench --work on a full disk", Bin::Testgen, &args!["bench", "--profile", "small", "--runs", "1", "--work", "full"], want));
+    all.push(step(
+        &lab,
+        CLASS,
+        "testgen bench --work on a full disk",
+        Bin::Testgen,
+        &args!["bench", "--profile", "small", "--runs", "1", "--work", "full"],
+        want,
+    ));
     let a = base().v13.join("thrum-fixture.tar.zst");
     let want = Expect { code: 1, says: &["disk full while writing"], dest: None };
     all.push(step(&lab, CLASS, "verify extract onto a full disk", Bin::Verify, &args!["extract", &a, "full/x"], want));

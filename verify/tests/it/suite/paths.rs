@@ -25,17 +25,66 @@ fn merge_cases() -> Vec<Result<Row, String>> {
     symlink("s0", lab.at("lnk0")).unwrap();
     std::fs::create_dir(lab.at("sub")).unwrap();
     symlink("../s0", lab.at("sub/l")).unwrap();
-    r.push(step(&lab, CLASS, "merge: --out is an input named through a symlink", Bin::Testgen, &args!["merge", "--out", "s0", "lnk0", "s1"], refused(&["s0"])));
-    r.push(step(&lab, CLASS, "merge: the same through sub/l -> ../s0", Bin::Testgen, &args!["merge", "--out", "s0", "sub/l", "s1"], refused(&["s0"])));
-    r.push(step(&lab, CLASS, "merge --link: the same", Bin::Testgen, &args!["merge", "--link", "--out", "s0", "lnk0", "s1"], refused(&["s0"])));
-    r.push(step(&lab, CLASS, "merge: --out through a symlink to an input", Bin::Testgen, &args!["merge", "--out", "lnk0", "s0", "s1"], refused(&["lnk0"])));
-    r.push(step(&lab, CLASS, "merge: --out inside an input", Bin::Testgen, &args!["merge", "--out", "s0/inner", "s0", "s1"], refused(&["s0"])));
-    r.push(step(&lab, CLASS, "merge: --out through .. onto an input", Bin::Testgen, &args!["merge", "--out", "sub/../s1", "s0", "s1"], refused(&["s1"])));
+    r.push(step(
+        &lab,
+        CLASS,
+        "merge: --out is an input named through a symlink",
+        Bin::Testgen,
+        &args!["merge", "--out", "s0", "lnk0", "s1"],
+        refused(&["s0"]),
+    ));
+    r.push(step(
+        &lab,
+        CLASS,
+        "merge: the same through sub/l -> ../s0",
+        Bin::Testgen,
+        &args!["merge", "--out", "s0", "sub/l", "s1"],
+        refused(&["s0"]),
+    ));
+    r.push(step(
+        &lab,
+        CLASS,
+        "merge --link: the same",
+        Bin::Testgen,
+        &args!["merge", "--link", "--out", "s0", "lnk0", "s1"],
+        refused(&["s0"]),
+    ));
+    r.push(step(
+        &lab,
+        CLASS,
+        "merge: --out through a symlink to an input",
+        Bin::Testgen,
+        &args!["merge", "--out", "lnk0", "s0", "s1"],
+        refused(&["lnk0"]),
+    ));
+    r.push(step(
+        &lab,
+        CLASS,
+        "merge: --out inside an input",
+        Bin::Testgen,
+        &args!["merge", "--out", "s0/inner", "s0", "s1"],
+        refused(&["s0"]),
+    ));
+    r.push(step(
+        &lab,
+        CLASS,
+        "merge: --out through .. onto an input",
+        Bin::Testgen,
+        &args!["merge", "--out", "sub/../s1", "s0", "s1"],
+        refused(&["s1"]),
+    ));
     let lab = Lab::new();
     std::fs::create_dir(lab.at("both")).unwrap();
     copy(&base().shards[0], &lab.at("both/s0"));
     copy(&base().shards[1], &lab.at("both/s1"));
-    r.push(step(&lab, CLASS, "merge: --out holds the inputs", Bin::Testgen, &args!["merge", "--out", "both", "both/s0", "both/s1"], refused(&["both"])));
+    r.push(step(
+        &lab,
+        CLASS,
+        "merge: --out holds the inputs",
+        Bin::Testgen,
+        &args!["merge", "--out", "both", "both/s0", "both/s1"],
+        refused(&["both"]),
+    ));
     r
 }
 
@@ -43,12 +92,40 @@ fn corrupt_cases() -> Vec<Result<Row, String>> {
     let mut r = Vec::new();
     let lab = Lab::new();
     let a = base().v13.join("thrum-fixture.tar.zst");
-    let made = step(&lab, CLASS, "corrupt: a first copy (allowed)", Bin::Testgen, &args!["corrupt", "--fault", "altered-cell", "--in", &a, "--out", "C"], Expect { code: 0, says: &[], dest: Some(lab.at("C")) });
+    let made = step(
+        &lab,
+        CLASS,
+        "corrupt: a first copy (allowed)",
+        Bin::Testgen,
+        &args!["corrupt", "--fault", "altered-cell", "--in", &a, "--out", "C"],
+        Expect { code: 0, says: &[], dest: Some(lab.at("C")) },
+    );
     r.push(made);
     symlink("C", lab.at("LC")).unwrap();
-    r.push(step(&lab, CLASS, "corrupt: --in C --out C", Bin::Testgen, &args!["corrupt", "--fault", "missing-row", "--in", "C", "--out", "C"], refused(&["C"])));
-    r.push(step(&lab, CLASS, "corrupt: --out a symlink to --in", Bin::Testgen, &args!["corrupt", "--fault", "missing-row", "--in", "C", "--out", "LC"], refused(&["LC"])));
-    r.push(step(&lab, CLASS, "corrupt: --out inside --in", Bin::Testgen, &args!["corrupt", "--fault", "missing-row", "--in", "C", "--out", "C/.thrum/x"], refused(&["C"])));
+    r.push(step(
+        &lab,
+        CLASS,
+        "corrupt: --in C --out C",
+        Bin::Testgen,
+        &args!["corrupt", "--fault", "missing-row", "--in", "C", "--out", "C"],
+        refused(&["C"]),
+    ));
+    r.push(step(
+        &lab,
+        CLASS,
+        "corrupt: --out a symlink to --in",
+        Bin::Testgen,
+        &args!["corrupt", "--fault", "missing-row", "--in", "C", "--out", "LC"],
+        refused(&["LC"]),
+    ));
+    r.push(step(
+        &lab,
+        CLASS,
+        "corrupt: --out inside --in",
+        Bin::Testgen,
+        &args!["corrupt", "--fault", "missing-row", "--in", "C", "--out", "C/.thrum/x"],
+        refused(&["C"]),
+    ));
     r
 }
 
@@ -73,9 +150,30 @@ fn verify_cases() -> Vec<Result<Row, String>> {
     copy(&base().v13, &lab.at("in"));
     copy(&base().v5, &lab.at("in5"));
     symlink("in", lab.at("lin")).unwrap();
-    r.push(step(&lab, CLASS, "verify extract: DEST holds the archive", Bin::Verify, &args!["extract", "in/thrum-fixture.tar.zst", "lin"], refused(&["lin"])));
-    r.push(step(&lab, CLASS, "verify extract: DEST is the archive", Bin::Verify, &args!["extract", "in/thrum-fixture.tar.zst", "lin/thrum-fixture.tar.zst"], refused(&["thrum-fixture.tar.zst"])));
-    r.push(step(&lab, CLASS, "verify migrate: --out holds the archive", Bin::Verify, &args!["migrate", "in5/thrum-fixture-v5.tar.zst", "--out", "in5"], refused(&["in5"])));
+    r.push(step(
+        &lab,
+        CLASS,
+        "verify extract: DEST holds the archive",
+        Bin::Verify,
+        &args!["extract", "in/thrum-fixture.tar.zst", "lin"],
+        refused(&["lin"]),
+    ));
+    r.push(step(
+        &lab,
+        CLASS,
+        "verify extract: DEST is the archive",
+        Bin::Verify,
+        &args!["extract", "in/thrum-fixture.tar.zst", "lin/thrum-fixture.tar.zst"],
+        refused(&["thrum-fixture.tar.zst"]),
+    ));
+    r.push(step(
+        &lab,
+        CLASS,
+        "verify migrate: --out holds the archive",
+        Bin::Verify,
+        &args!["migrate", "in5/thrum-fixture-v5.tar.zst", "--out", "in5"],
+        refused(&["in5"]),
+    ));
     r
 }
 

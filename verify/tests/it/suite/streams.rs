@@ -81,7 +81,14 @@ fn corrupt_streams_are_refused_by_every_reader() {
         all.push(step(&lab, CLASS, case, Bin::Verify, &args!["replay", name], refused()));
         all.push(step(&lab, CLASS, case, Bin::Verify, &args!["migrate", name, "--out", "dest"], refused()));
         all.push(step(&lab, CLASS, case, Bin::Verify, &args!["parquet", name], refused()));
-        all.push(step(&lab, CLASS, case, Bin::Testgen, &args!["corrupt", "--fault", "altered-cell", "--in", name, "--out", "dest"], refused()));
+        all.push(step(
+            &lab,
+            CLASS,
+            case,
+            Bin::Testgen,
+            &args!["corrupt", "--fault", "altered-cell", "--in", name, "--out", "dest"],
+            refused(),
+        ));
     }
     super::finish(CLASS, all);
 }
