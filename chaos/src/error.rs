@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use thrum_io::extract::ExtractError;
 use thrum_io::publish::PublishError;
 use thrum_io::text::shown_path;
+use thrum_io::untrusted::UntrustedError;
 
 /// Why a corrupted copy could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +72,12 @@ pub enum CorruptError {
     /// The output directory may not be replaced, or publishing failed.
     #[error(transparent)]
     Publish(#[from] PublishError),
+    /// The input's database was refused before any query (a view, a
+    /// virtual table, a trigger, a generated column), took more work than
+    /// its size explains, or is not a database SQLite can open
+    /// ([`thrum_io::untrusted`]).
+    #[error(transparent)]
+    Untrusted(#[from] UntrustedError),
 }
 
 impl CorruptError {
@@ -79,6 +86,7 @@ impl CorruptError {
         match self {
             CorruptError::Extract(e) => e.is_input_error(),
             CorruptError::Publish(e) => e.is_refusal(),
+            CorruptError::Untrusted(e) => e.is_input_error(),
             e => matches!(
                 e,
                 CorruptError::NotAFixture { .. }

@@ -24,6 +24,11 @@
 //! DIR that is not empty nor a previous corrupted copy (exactly the files
 //! its record lists) is never replaced.
 //!
+//! The copy's database is opened as the untrusted input it is
+//! ([`thrum_io::untrusted::open_writable`]): a view, a virtual table, a
+//! trigger or a generated column is refused ([`CorruptError::Untrusted`],
+//! exit 2), named, before any query, and nothing is written.
+//!
 //! `docs/FAULTS.md` maps every fault to the finding `verify` reports.
 //!
 //! Modules by concern: the [`Fault`] catalogue and the [`Applied`] record,

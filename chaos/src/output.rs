@@ -7,7 +7,6 @@ use crate::catalogue::{Applied, Fault};
 use crate::error::{CorruptContext, CorruptError, Result};
 use crate::inject::Injection;
 use crate::input::materialise;
-use crate::rng::Rng;
 use std::path::Path;
 use thrum_io::extract::Limits;
 use thrum_io::publish::{Policy, Staging, Unrecognised};
@@ -60,8 +59,7 @@ pub fn corrupt_with(input: &Path, fault: Fault, seed: u64, out: &Path, limits: &
             return Err(CorruptError::NotV13 { path: input.to_path_buf(), reason: format!(".thrum/{need} is missing") });
         }
     }
-    let mut injection = Injection { input: input.to_path_buf(), root: root.clone(), thrum, fault, seed, rng: Rng::new(seed, fault) };
-    let applied = injection.apply()?;
+    let applied = Injection::new(input, &root, fault, seed).run()?;
     let json = serde_json::to_string_pretty(&applied).unwrap_or_default() + "\n";
     let p = root.join("FAULT.json");
     std::fs::write(&p, json).ctx("write", &p)?;

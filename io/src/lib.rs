@@ -10,7 +10,11 @@
 //! * [`size`]: parsing and printing of limits (`64M`, `8G`, `1k`);
 //! * [`hash`]: hex and SHA-256 helpers;
 //! * [`regular`]: input opened only when it is a regular file (never a FIFO or device);
-//! * [`uri`]: `file:` URIs for SQLite (an immutable read-only open);
+//! * [`uri`]: `file:` URIs for SQLite (an immutable read-only open), the
+//!   `-wal` file's name;
+//! * `untrusted` (feature `sqlite`): every input database opened as
+//!   untrusted: its objects checked before any query, defensive, its work
+//!   and SQLite's heap bounded;
 //! * [`tree`]: copying a directory tree, and removing one without crossing
 //!   a mount point;
 //! * [`text`]: input text (entry names) escaped and truncated for messages;
@@ -38,6 +42,8 @@ pub mod size;
 pub mod testing;
 pub mod text;
 pub mod tree;
+#[cfg(feature = "sqlite")]
+pub mod untrusted;
 pub mod uri;
 
 pub use extract::{extract, ExtractError, Limit, Limits};

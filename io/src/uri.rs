@@ -1,6 +1,13 @@
-//! `file:` URIs for SQLite.
+//! `file:` URIs for SQLite, and the name of a database's `-wal` file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The `-wal` file SQLite keeps beside the database `db`.
+pub fn wal_path(db: &Path) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push("-wal");
+    PathBuf::from(s)
+}
 
 /// A `file:` URI of `path` (made absolute) with `query`, every byte but the
 /// unreserved ones and `/` percent-encoded (RFC 3986); `None` when the path
@@ -39,5 +46,10 @@ mod tests {
         assert_eq!(file_uri(Path::new("/a b/x?#%é.db"), "q=1").unwrap(), "file:/a%20b/x%3F%23%25%C3%A9.db?q=1");
         assert_eq!(immutable(Path::new("/t/m.db")).unwrap(), "file:/t/m.db?mode=ro&immutable=1");
         assert!(immutable(Path::new("rel.db")).unwrap().starts_with("file:/"));
+    }
+
+    #[test]
+    fn the_wal_sits_beside_its_database() {
+        assert_eq!(wal_path(Path::new("/t/var/messages.db")), Path::new("/t/var/messages.db-wal"));
     }
 }

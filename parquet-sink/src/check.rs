@@ -17,7 +17,7 @@ use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, Schema};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use std::cmp::Ordering;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -183,19 +183,23 @@ impl fmt::Display for Report {
 }
 
 /// Checks the dataset directory `parquet_dir` against the SQLite database
-/// at `sqlite_db`, opened read-only. With no `-wal` file beside it (a
-/// database closed cleanly) it is opened immutable, so that nothing is
-/// written beside it, not even the `-shm` file a WAL database otherwise gets.
+/// at `sqlite_db`, opened as untrusted input ([`thrum_io::untrusted::open`]:
+/// read-only, its objects checked before any query, its work bounded). With
+/// no `-wal` file beside it (a database closed cleanly) it is opened
+/// immutable, so that nothing is written beside it, not even the `-shm`
+/// file a WAL database otherwise gets.
 pub fn check(parquet_dir: &Path, sqlite_db: &Path) -> Result<Report> {
-    let mut wal = sqlite_db.as_os_str().to_owned();
-    wal.push("-wal");
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let opened = match thrum_io::uri::immutable(sqlite_db) {
-        Some(uri) if !Path::new(&wal).exists() => Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI),
-        _ => Connection::open_with_flags(sqlite_db, flags),
+    use thrum_io::untrusted::{self, Spent};
+    let budget = untrusted::budget_for(untrusted::file_bytes(sqlite_db));
+    let spent = Spent::default();
+    let conn = match thrum_io::uri::immutable(sqlite_db) {
+        Some(uri) if !thrum_io::uri::wal_path(sqlite_db).exists() => untrusted::open(uri, true, sqlite_db, budget, &spent)?,
+        _ => untrusted::open(sqlite_db, false, sqlite_db, budget, &spent)?,
     };
-    let conn = opened.map_err(|source| Error::Sqlite { path: sqlite_db.to_path_buf(), source })?;
-    check_connection(parquet_dir, &conn, sqlite_db)
+    let report = check_connection(parquet_dir, &conn, sqlite_db);
+    // an interrupted read proves nothing, whatever it reported
+    spent.settle(sqlite_db, budget)?;
+    report
 }
 
 /// [`check`] on an open connection; `db_label` names it in errors.

@@ -57,6 +57,11 @@ pub enum Error {
     /// The sink's directory already holds something.
     #[error("output directory {} already exists and is not empty", .0.display())]
     NotEmpty(PathBuf),
+    /// The SQLite database was refused before any query (a view, a virtual
+    /// table, a trigger, a generated column), took more work than its size
+    /// explains, or could not be opened ([`thrum_io::untrusted`]).
+    #[error(transparent)]
+    Untrusted(#[from] thrum_io::untrusted::UntrustedError),
     /// A row pushed for a table the catalogue does not have.
     #[error("unknown table {0:?} (not in the v13 catalogue)")]
     UnknownTable(String),

@@ -17,7 +17,7 @@
 
 use crate::findings::{Finding, Findings, Kind};
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// What is beside the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,11 +38,7 @@ pub enum WalStatus {
 }
 
 /// The `-wal` path of a database path.
-pub fn wal_path(db: &Path) -> PathBuf {
-    let mut s = db.as_os_str().to_owned();
-    s.push("-wal");
-    PathBuf::from(s)
-}
+pub use thrum_io::uri::wal_path;
 
 const WAL_MAGIC_LE: u32 = 0x377f_0682;
 const WAL_MAGIC_BE: u32 = 0x377f_0683;

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 pub use thrum_io::extract::ExtractError;
+use thrum_io::untrusted::UntrustedError;
 
 /// Input that cannot be verified at all (exit code 2). Each names the file
 /// and what was expected.
@@ -71,7 +72,7 @@ pub enum InputError {
     },
     /// An input database whose schema holds an object that runs SQL of its
     /// own (a view, a virtual table, a trigger, a generated column): refused
-    /// before any query (see [`crate::untrusted`]).
+    /// before any query (see [`thrum_io::untrusted`]).
     #[error("{path}: {object} is {found}; expected {expected} (verify does not run SQL an input database defines)")]
     UnsafeDatabase {
         /// The database.
@@ -84,7 +85,7 @@ pub enum InputError {
         expected: &'static str,
     },
     /// Reading an input database took more work than its size explains
-    /// (see [`crate::untrusted::budget_for`]).
+    /// (see [`thrum_io::untrusted::budget_for`]).
     #[error("{path}: reading it took more than {budget} SQLite instructions, more than a database of its size needs; refused")]
     DatabaseTooCostly {
         /// The database.
@@ -177,5 +178,18 @@ impl InputError {
     /// `path` is not a database SQLite can read; `e` says why.
     pub fn db(path: impl Into<PathBuf>, e: impl std::fmt::Display) -> InputError {
         InputError::NotADatabase { path: path.into(), reason: e.to_string() }
+    }
+}
+
+/// An input database refused by [`thrum_io::untrusted`], in verify's words.
+impl From<UntrustedError> for InputError {
+    fn from(e: UntrustedError) -> InputError {
+        match e {
+            UntrustedError::Unsafe { path, object, found, expected } => {
+                InputError::UnsafeDatabase { path, object, found: found.to_string(), expected }
+            }
+            UntrustedError::TooCostly { path, budget } => InputError::DatabaseTooCostly { path, budget },
+            UntrustedError::Sqlite { path, source } => InputError::db(path, source),
+        }
     }
 }

@@ -202,7 +202,8 @@ pub fn decode_line<'a>(
             info.unparsable += 1;
             if let thrum_schemas::events::DecodeError::Payload(detail) = &e {
                 if let Some(c) = crate::rebuild::undecodable(text.as_bytes(), rel, no, detail.clone()) {
-                    crate::rebuild::keep_earliest(&mut info.undecodable, c, &[rel]);
+                    // one file: only line order breaks a tie
+                    crate::rebuild::keep_earliest(&mut info.undecodable, c, &crate::rebuild::FileOrder::default());
                 }
             }
             findings.push(Finding::new(Kind::JsonlUnparsable, format!("line skipped: {e}")).at(rel, no));

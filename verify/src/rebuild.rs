@@ -20,6 +20,7 @@ use crate::findings::{Finding, Kind};
 use crate::jsonl::{EventFile, MAX_LINE_BYTES};
 use crate::lines::{Line, LineReader};
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Why the daemon's apply of an event fails (the cases of section 4b).
@@ -76,23 +77,44 @@ pub struct Candidate {
     pub detail: String,
 }
 
+/// The place of each event file in the reader's order, by relative path:
+/// looked up in constant time, so that keeping the earliest of one
+/// candidate per file stays linear in the number of files.
+#[derive(Debug, Default)]
+pub struct FileOrder<'a>(HashMap<&'a str, usize>);
+
+impl<'a> FileOrder<'a> {
+    /// The order of `rels`, the relative paths in the reader's order (a
+    /// path listed twice keeps its first place).
+    pub fn new(rels: impl IntoIterator<Item = &'a str>) -> FileOrder<'a> {
+        let mut map = HashMap::new();
+        for (i, rel) in rels.into_iter().enumerate() {
+            map.entry(rel).or_insert(i);
+        }
+        FileOrder(map)
+    }
+    /// The place of `rel`; a file not listed comes after every listed one.
+    fn place(&self, rel: &str) -> usize {
+        self.0.get(rel).copied().unwrap_or(usize::MAX)
+    }
+}
+
 impl Candidate {
     /// Replay order: (timestamp, event_id) as byte strings, ties in file
-    /// order (`files` lists the relative paths in the reader's order), then
-    /// line order.
-    fn cmp_in(&self, other: &Candidate, files: &[&str]) -> Ordering {
-        let pos = |rel: &str| files.iter().position(|f| *f == rel).unwrap_or(usize::MAX);
-        (self.timestamp.as_bytes(), self.event_id.as_bytes(), pos(&self.rel), self.line).cmp(&(
+    /// order, then line order.
+    fn cmp_in(&self, other: &Candidate, files: &FileOrder) -> Ordering {
+        (self.timestamp.as_bytes(), self.event_id.as_bytes(), files.place(&self.rel), self.line).cmp(&(
             other.timestamp.as_bytes(),
             other.event_id.as_bytes(),
-            pos(&other.rel),
+            files.place(&other.rel),
             other.line,
         ))
     }
 }
 
-/// Keeps the earlier of `slot` and `c` in replay order.
-pub fn keep_earliest(slot: &mut Option<Candidate>, c: Candidate, files: &[&str]) {
+/// Keeps the earlier of `slot` and `c` in replay order. Candidates of one
+/// file need no listed order (`FileOrder::default()`).
+pub fn keep_earliest(slot: &mut Option<Candidate>, c: Candidate, files: &FileOrder) {
     match slot {
         Some(s) if s.cmp_in(&c, files) != Ordering::Greater => {}
         _ => *slot = Some(c),
@@ -168,10 +190,11 @@ pub fn finding(c: &Candidate, after: u64) -> Finding {
 /// in the reader's order, their `rel` paths relative to `base`.
 pub fn report(replay_abort: Option<&Candidate>, files: &[EventFile], base: &Path) -> Result<Option<Finding>, InputError> {
     let rels: Vec<&str> = files.iter().map(|f| f.rel.as_str()).collect();
+    let order = FileOrder::new(rels.iter().copied());
     let mut first: Option<Candidate> = replay_abort.cloned();
     for f in files {
         if let Some(c) = &f.undecodable {
-            keep_earliest(&mut first, c.clone(), &rels);
+            keep_earliest(&mut first, c.clone(), &order);
         }
     }
     let Some(c) = first else { return Ok(None) };
@@ -199,7 +222,7 @@ mod tests {
 
     #[test]
     fn earliest_follows_replay_order() {
-        let files = [".thrum/events.jsonl", ".thrum/messages/a.jsonl"];
+        let files = FileOrder::new([".thrum/events.jsonl", ".thrum/messages/a.jsonl"]);
         let mut slot = None;
         keep_earliest(&mut slot, cand("2", "a", ".thrum/events.jsonl", 1), &files);
         keep_earliest(&mut slot, cand("1", "z", ".thrum/messages/a.jsonl", 9), &files);
@@ -211,6 +234,18 @@ mod tests {
         assert_eq!(slot.as_ref().unwrap().line, 3);
         keep_earliest(&mut slot, cand("1", "z", ".thrum/events.jsonl", 4), &files);
         assert_eq!(slot.as_ref().unwrap().line, 3);
+        // a file not listed comes after every listed one; a path listed twice keeps its first place
+        let files = FileOrder::new(["b", "a", "b"]);
+        let mut slot = Some(cand("1", "z", "unlisted", 1));
+        keep_earliest(&mut slot, cand("1", "z", "b", 9), &files);
+        keep_earliest(&mut slot, cand("1", "z", "a", 2), &files);
+        assert_eq!((slot.as_ref().unwrap().rel.as_str(), slot.as_ref().unwrap().line), ("b", 9));
+        // one file, no listed order: line order
+        let one = FileOrder::default();
+        let mut slot = Some(cand("1", "z", "a", 7));
+        keep_earliest(&mut slot, cand("1", "z", "a", 5), &one);
+        keep_earliest(&mut slot, cand("1", "z", "a", 6), &one);
+        assert_eq!(slot.as_ref().unwrap().line, 5);
     }
 
     #[test]

@@ -114,7 +114,7 @@ fn copy_stream(from: &mut std::fs::File, to: &mut std::fs::File, src: &Path, des
 
 /// Opens an input database file (untrusted: see [`crate::untrusted`]) and
 /// checks that it is one; the flag says whether a connection exceeded its
-/// work budget (see [`crate::untrusted::Spent::settle`]).
+/// work budget (see [`crate::untrusted::settle`]).
 pub fn open_db(path: &Path, shown_as: &Path) -> Result<(Connection, untrusted::Spent), InputError> {
     let spent = untrusted::Spent::default();
     let conn = untrusted::open(path, false, shown_as, untrusted::budget_for(untrusted::file_bytes(path)), &spent)?;
@@ -179,7 +179,7 @@ impl FixtureDb {
     /// Unusable input when a connection exceeded its work budget: what it
     /// reported before it was interrupted does not stand.
     pub fn settle(&self, shown_as: &Path) -> Result<(), InputError> {
-        self.spent.settle(shown_as, self.budget)
+        untrusted::settle(&self.spent, shown_as, self.budget)
     }
 }
 

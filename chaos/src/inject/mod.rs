@@ -10,7 +10,8 @@ use crate::catalogue::{Applied, Fault};
 use crate::error::{CorruptError, Result};
 use crate::rng::Rng;
 use serde_json::{Map, Value};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use thrum_io::untrusted::{budget_for, file_bytes, Spent};
 use thrum_schemas::time::rfc3339_nano;
 
 /// The database, relative to the output directory.
@@ -28,6 +29,11 @@ pub(crate) struct Injection {
     pub(crate) fault: Fault,
     pub(crate) seed: u64,
     pub(crate) rng: Rng,
+    /// The work budget of the copy's database, from its size before the
+    /// fault ([`thrum_io::untrusted::budget_for`]), and whether a connection
+    /// exceeded it.
+    pub(crate) budget: u64,
+    pub(crate) spent: Spent,
 }
 
 /// One JSONL file split into lines (without newlines).
@@ -70,6 +76,29 @@ pub(super) fn later(us: i64, by: i64) -> String {
 }
 
 impl Injection {
+    /// The injection of `fault` into the copy at `root` (holding `.thrum/`)
+    /// of `input`.
+    pub(crate) fn new(input: &Path, root: &Path, fault: Fault, seed: u64) -> Injection {
+        let thrum = root.join(".thrum");
+        let budget = budget_for(file_bytes(&thrum.join("var/messages.db")));
+        let (input, root) = (input.to_path_buf(), root.to_path_buf());
+        Injection { input, root, thrum, fault, seed, rng: Rng::new(seed, fault), budget, spent: Spent::default() }
+    }
+
+    /// The input's database as messages name it (the copy's directory is
+    /// gone by the time they are read).
+    pub(super) fn db_shown(&self) -> PathBuf {
+        PathBuf::from(format!("{}: {DB_REL}", self.input.display()))
+    }
+
+    /// Applies the fault. Whatever it gave, a connection that exceeded its
+    /// work budget makes the input refused: what it did does not stand.
+    pub(crate) fn run(&mut self) -> Result<Applied> {
+        let applied = self.apply();
+        self.spent.settle(&self.db_shown(), self.budget)?;
+        applied
+    }
+
     pub(super) fn no_target(&self, reason: &str) -> CorruptError {
         CorruptError::NoTarget { path: self.input.clone(), fault: self.fault.name(), reason: reason.into() }
     }
@@ -79,7 +108,7 @@ impl Injection {
         Applied::new(self.fault, self.seed, changed.into(), detail)
     }
 
-    pub(crate) fn apply(&mut self) -> Result<Applied> {
+    fn apply(&mut self) -> Result<Applied> {
         match self.fault {
             Fault::MalformedJson => self.malformed_json(),
             Fault::TornFinalLine => self.torn_final_line(),

@@ -13,9 +13,12 @@ impl Injection {
         self.thrum.join("var/messages.db")
     }
 
+    /// The copy's database, opened as the untrusted input it is
+    /// ([`thrum_io::untrusted::open_writable`]): a view, virtual table,
+    /// trigger or generated column is refused, named, before any query.
     fn db(&self) -> Result<Connection> {
         let p = self.dbg();
-        let c = sql(Connection::open(&p), &p)?;
+        let c = thrum_io::untrusted::open_writable(&p, &self.db_shown(), self.budget, &self.spent)?;
         sql(c.execute_batch("PRAGMA foreign_keys=OFF;"), &p)?;
         Ok(c)
     }

@@ -270,11 +270,6 @@ fn normalise(archive: &Path, raw: &[u8], entry: &str, is_dir: bool) -> Result<Op
     Ok(Some(parts.join("/")))
 }
 
-/// True for "no space left on device" and "disk quota exceeded".
-fn is_disk_full(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded)
-}
-
 /// Extension headers waiting for the entry they describe.
 #[derive(Default)]
 struct Pending {
@@ -356,7 +351,7 @@ impl<'a> Unpacker<'a> {
     /// An error while writing `entry` below the root.
     fn write_err(&self, entry: &str, error: io::Error) -> ExtractError {
         match error.kind() {
-            _ if is_disk_full(&error) => {
+            _ if crate::regular::is_disk_full(&error) => {
                 ExtractError::DiskFull { archive: self.archive.to_path_buf(), path: format!("{}/{entry}", self.root.display()), error }
             }
             io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory | io::ErrorKind::IsADirectory => {

@@ -159,3 +159,37 @@ fn slices_with_part_numbers_merge_into_the_whole_dataset() {
     assert_eq!(report.table("messages").unwrap().parquet_rows, plan.profile.messages);
     assert_eq!(report.table("events").unwrap().parquet_rows, plan.total_events());
 }
+
+/// The database `check` compares with is untrusted input: a table replaced
+/// by an endless recursive view is refused, named, before any query, and
+/// nothing is written beside the database.
+#[test]
+fn check_refuses_a_database_that_runs_sql_of_its_own() {
+    let plan = common::small_plan();
+    let tmp = tempfile::tempdir().unwrap();
+    let pq = tmp.path().join("parquet");
+    let db = tmp.path().join("messages.db");
+    common::write_both(&plan, &pq, &db, ParquetOptions::default(), Some(no_heartbeat_for_humans));
+    let conn = Connection::open(&db).unwrap();
+    let cols: Vec<String> = {
+        let mut st = conn.prepare("SELECT name FROM pragma_table_info('agents')").unwrap();
+        st.query_map([], |r| r.get::<_, String>(0)).unwrap().map(|n| format!("x AS {}", n.unwrap())).collect()
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA foreign_keys=OFF; DROP TABLE agents; \
+         CREATE VIEW agents AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT {} FROM c;",
+        cols.join(", ")
+    ))
+    .unwrap();
+    drop(conn);
+    let before: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let bytes = std::fs::read(&db).unwrap();
+    let e = check::check(&pq, &db).unwrap_err();
+    assert!(
+        matches!(&e, thrum_parquet::Error::Untrusted(thrum_io::untrusted::UntrustedError::Unsafe { object, .. }) if object == "agents"),
+        "{e}"
+    );
+    assert_eq!(e.to_string(), format!("{}: agents is a view; expected a table (SQL an input database defines is not run)", db.display()));
+    let after: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!((after, std::fs::read(&db).unwrap()), (before, bytes), "nothing written");
+}

@@ -288,3 +288,66 @@ fn paths_in_the_summary_are_escaped() {
     assert!(err.starts_with(&format!("testgen: wrote {shown} with missing-row at ")), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// SQL that replaces `table` by a view with its column names that never
+/// ends (1, 2, 3, ...).
+fn endless_view(c: &rusqlite::Connection, table: &str) -> String {
+    let mut st = c.prepare("SELECT name FROM pragma_table_info(?1)").unwrap();
+    let cols: Vec<String> = st.query_map([table], |r| r.get::<_, String>(0)).unwrap().map(|n| format!("x AS {}", n.unwrap())).collect();
+    assert!(!cols.is_empty(), "{table} has columns");
+    format!(
+        "DROP TABLE {table}; CREATE VIEW {table} AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT {} FROM c;",
+        cols.join(", ")
+    )
+}
+
+/// SQL that poisons a database, given a connection to it.
+type Poison = fn(&rusqlite::Connection) -> String;
+
+/// A poisoned input database (a table replaced by an endless view or a
+/// virtual table, a generated column, a trigger) is refused before any
+/// query, naming the object, with exit 2, for every fault that changes the
+/// database: the input is unchanged and nothing is written.
+#[test]
+fn a_poisoned_input_database_is_refused_naming_the_object() {
+    let bin = env!("CARGO_BIN_EXE_testgen");
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = fixture(tmp.path());
+    let cases: Vec<(Fault, &str, Poison)> = vec![
+        (Fault::AlteredCell, "threads is a view; expected a table", |c| endless_view(c, "threads")),
+        // altered-cell counts and reads `messages` first: an endless view would never end
+        (Fault::AlteredCell, "messages is a view; expected a table", |c| endless_view(c, "messages")),
+        (Fault::MissingRow, "message_refs is a virtual table; expected a table", |_| {
+            "DROP TABLE message_refs; CREATE VIRTUAL TABLE message_refs USING fts5(message_id, ref_type, ref_value);".into()
+        }),
+        (Fault::ExtraRow, "message_scopes.spin is a generated column; expected a stored column", |_| {
+            "ALTER TABLE message_scopes ADD COLUMN spin BLOB GENERATED ALWAYS AS (zeroblob(1000000000)) VIRTUAL;".into()
+        }),
+        (Fault::WrongSchemaVersion, "trigger t_spin is a trigger; expected tables and indexes only", |_| {
+            "CREATE TRIGGER t_spin AFTER UPDATE ON schema_version BEGIN DELETE FROM messages; END;".into()
+        }),
+    ];
+    for (i, (fault, what, poison)) in cases.iter().enumerate() {
+        let lab = tmp.path().join(format!("lab-{i}"));
+        let tree = lab.join("t");
+        extract(&archive, &tree);
+        let db = tree.join(".thrum/var/messages.db");
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(&format!("PRAGMA foreign_keys=OFF; {}", poison(&c))).unwrap();
+        drop(c);
+        let before = snapshot(&lab);
+        let out = lab.join("c");
+        let t0 = std::time::Instant::now();
+        let o = Command::new(bin).args(["corrupt", "--fault", fault.name(), "--in"]).arg(&tree).arg("--out").arg(&out).output().unwrap();
+        let want =
+            format!("testgen: error: {}: .thrum/var/messages.db: {what} (SQL an input database defines is not run)\n", tree.display());
+        assert_eq!((o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned()), (Some(2), want), "{}", fault.name());
+        assert!(t0.elapsed() < std::time::Duration::from_secs(30), "{what}: {:?}", t0.elapsed());
+        // the library refuses it the same way
+        let e = corrupt::corrupt(&tree, *fault, 1, &out).unwrap_err();
+        let unsafe_db = matches!(&e, CorruptError::Untrusted(thrum_io::untrusted::UntrustedError::Unsafe { .. }));
+        assert!(unsafe_db && e.is_input_error() && e.exit_code() == 2, "{e}");
+        assert!(e.to_string().contains(what), "{e}");
+        assert_eq!(snapshot(&lab), before, "{what}: the input unchanged, nothing written");
+    }
+}

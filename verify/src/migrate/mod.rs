@@ -76,14 +76,13 @@ pub struct DbMigration {
 
 /// Runs the SQL migration on the database at `path`.
 ///
-/// The database is input (a copy of it): its connection is hardened as an
-/// input's ([`crate::untrusted::harden`]); its objects were checked when
-/// the v5 input was opened.
+/// The database is input (a copy of it): it is opened as an input's
+/// writable copy ([`thrum_io::untrusted::open_writable`]), its objects
+/// checked again before the migration runs.
 pub fn migrate_db(path: &Path) -> Result<DbMigration, String> {
-    let mut conn = Connection::open(path).map_err(|e| e.to_string())?;
     let spent = crate::untrusted::Spent::default();
     let budget = crate::untrusted::budget_for(crate::untrusted::file_bytes(path));
-    crate::untrusted::harden(&mut conn, budget, &spent).map_err(|e| e.to_string())?;
+    let mut conn = thrum_io::untrusted::open_writable(path, path, budget, &spent).map_err(|e| e.to_string())?;
     let out = migrate_on(&mut conn);
     if spent.exceeded() {
         return Err(format!("interrupted after {budget} SQLite instructions, more than a database of its size needs"));
@@ -579,7 +578,7 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
             let (migrated, m_spent) = open_db(&mcopy.path, &wdb)?;
             tables.extend(check_preserved(&v5, &migrated, &mut findings, &mut summary));
             drop(migrated);
-            m_spent.settle(&wdb, crate::untrusted::budget_for(crate::untrusted::file_bytes(&mcopy.path)))?;
+            crate::untrusted::settle(&m_spent, &wdb, crate::untrusted::budget_for(crate::untrusted::file_bytes(&mcopy.path)))?;
 
             // the migrated JSONL replays into the migrated database
             let wtree = Tree { thrum: wthrum.clone(), base: work.path().to_path_buf(), archive: None, entries: None, _tmp: None };
@@ -592,7 +591,7 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
     }
 
     // an interrupted read of the v5 input proves nothing, whatever it reported
-    v5_spent.settle(&v5_shown, crate::untrusted::budget_for(crate::untrusted::file_bytes(&v5_copy.path)))?;
+    crate::untrusted::settle(&v5_spent, &v5_shown, crate::untrusted::budget_for(crate::untrusted::file_bytes(&v5_copy.path)))?;
     if let Some(out) = &opts.out {
         apart(out)?;
         // renamed while registered: an interrupt leaves the partial tree (removed) or OUT

@@ -38,7 +38,7 @@
 
 use crate::checks::{self, Mode, SLOT_DUPLICATE, SLOT_SHARD};
 use crate::error::InputError;
-use crate::findings::Findings;
+use crate::findings::{Findings, Kind};
 use crate::index::{find, Pos};
 use crate::jsonl::{EventFile, Source};
 use crate::replay::{self, Replay, Replayer};
@@ -392,7 +392,6 @@ fn attempt_run(
     let other = b.rec;
     rec.tagged.merge(other.tagged);
     rec.noid.extend(other.noid);
-    rec.create_mismatch.extend(other.create_mismatch);
     rec.shard_events.extend(other.shard_events);
     let names = names.0.into_inner().unwrap_or_else(|e| e.into_inner()).1;
     let rel = |p: Pos| sources[p.file()].rel.as_str();
@@ -419,20 +418,6 @@ fn attempt_run(
     // shard ownership: the authors of a message are those of its first create in file order
     let mut creates = creates.into_inner().unwrap_or_else(|e| e.into_inner());
     creates.sort_unstable_by(|x, y| x.key.cmp(&y.key).then(x.pos.cmp(&y.pos)));
-    let mut later_creates: HashSet<Pos> = HashSet::new();
-    let mut recheck: Vec<(usize, Pos)> = Vec::new();
-    let mut i = 0;
-    while i < creates.len() {
-        let mut j = i + 1;
-        while j < creates.len() && creates[j].key == creates[i].key {
-            later_creates.insert(creates[j].pos);
-            if sources[creates[j].pos.file()].shard.is_some() {
-                recheck.push((i, creates[j].pos));
-            }
-            j += 1;
-        }
-        i = j;
-    }
     let allowed = |c: &CreateRec| -> Vec<String> {
         let mut v = vec![names[c.own as usize].clone()];
         if c.other != NO_NAME {
@@ -440,11 +425,6 @@ fn attempt_run(
         }
         v
     };
-    for (p, _, f) in rec.create_mismatch {
-        if !later_creates.contains(&p) {
-            tagged.push((p, SLOT_SHARD), f);
-        }
-    }
     for (mid, p, sid, eid) in rec.shard_events {
         if let Some(h) = find(&creates, &mid, |c| &c.key) {
             let c = &creates[h];
@@ -454,16 +434,16 @@ fn attempt_run(
             }
         }
     }
-    let fetched = fetch_ids(sources, recheck.iter().map(|(_, p)| *p))?;
-    for (h, p) in recheck {
+    // misplaced creates: the first ones listed (their ids read back), every one counted
+    let (misplaced, all) = records::misplaced_creates(&creates, &names, sources);
+    let fetched = fetch_ids(sources, misplaced.iter().map(|(p, _)| *p))?;
+    for &(p, h) in &misplaced {
         let c = &creates[h];
         let s = sources[p.file()].shard.as_deref().unwrap_or("");
-        let al = allowed(c);
-        if !al.iter().any(|a| a == s) {
-            let eid = fetched.get(&p).map_or("", String::as_str);
-            tagged.push((p, SLOT_SHARD), checks::shard_mismatch(&c.key.text(), &al, s, eid).at(rel(p), p.line()));
-        }
+        let eid = fetched.get(&p).map_or("", String::as_str);
+        tagged.push((p, SLOT_SHARD), checks::shard_mismatch(&c.key.text(), &allowed(c), s, eid).at(rel(p), p.line()));
     }
+    tagged.count_unlisted(Kind::ShardMismatch, all - misplaced.len());
     // in position order, the first of each kind kept (bounded), every one counted
     let mut line_findings = tagged.into_findings(0);
     line_findings.append(seq_findings);

@@ -3,12 +3,12 @@
 
 use super::{Order, Stop};
 use crate::checks::{self, Mode};
-use crate::findings::{Finding, Ranked};
+use crate::findings::{Finding, Ranked, LIST_CEILING};
 use crate::index::{find, EventKey, MessageKey, Pos};
 use crate::jsonl::Source;
 use serde_json::Value;
 use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
@@ -137,9 +137,6 @@ pub(super) struct Records {
     pub(super) ids: Vec<IdRec>,
     pub(super) noid: Vec<Pos>,
     pub(super) creates: Vec<CreateRec>,
-    /// Shard ownership of each `message.create` in a shard, judged by its
-    /// own authors: right unless another create of its message comes first.
-    pub(super) create_mismatch: Vec<(Pos, MessageKey, Finding)>,
     /// Other message events in shards: message id, position, shard file's
     /// name (index), event id.
     pub(super) shard_events: Vec<(MessageKey, Pos, u32, Box<str>)>,
@@ -242,13 +239,6 @@ impl Recorder<'_> {
                 None => NO_NAME,
             };
             let key = MessageKey::new(&m.message_id);
-            if let Some(s) = shard {
-                let allowed = checks::allowed_shards(m);
-                if !allowed.iter().any(|a| a == s) {
-                    let f = checks::shard_mismatch(&m.message_id, &allowed, s, env.event_id.as_deref().unwrap_or("")).at(rel, line);
-                    self.rec.create_mismatch.push((pos, key.clone(), f));
-                }
-            }
             self.rec.creates.push(CreateRec { key, pos, own, other });
             if self.rec.creates.len() >= FLUSH {
                 flush(&mut self.rec.creates, self.ctx.creates);
@@ -260,4 +250,34 @@ impl Recorder<'_> {
         }
         ev.raw = serde_json::Map::new();
     }
+}
+
+/// Shard ownership of every `message.create` in a shard: the authors of a
+/// message are those of its first create in file order, and each create of
+/// it in a shard (the first included) must be in one of their shards.
+/// `creates` is sorted by (message id, position). Bounded like the findings
+/// it becomes: the first [`LIST_CEILING`] misplaced creates in position
+/// order, each with the index of its message's first create, and the
+/// number of all of them.
+pub(super) fn misplaced_creates(creates: &[CreateRec], names: &[String], sources: &[Source]) -> (Vec<(Pos, usize)>, usize) {
+    let owns = |c: &CreateRec, s: &str| names[c.own as usize] == s || (c.other != NO_NAME && names[c.other as usize] == s);
+    let mut first: BinaryHeap<(Pos, usize)> = BinaryHeap::new();
+    let mut all = 0usize;
+    let mut i = 0;
+    while i < creates.len() {
+        let mut j = i;
+        while j < creates.len() && creates[j].key == creates[i].key {
+            let p = creates[j].pos;
+            if sources[p.file()].shard.as_deref().is_some_and(|s| !owns(&creates[i], s)) {
+                all += 1;
+                first.push((p, i));
+                if first.len() > LIST_CEILING {
+                    first.pop();
+                }
+            }
+            j += 1;
+        }
+        i = j;
+    }
+    (first.into_sorted_vec(), all)
 }

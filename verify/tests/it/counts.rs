@@ -3,7 +3,7 @@
 //! their number), a mesh.json declaring too many daemons is refused at once,
 //! and every count argument has a range clap checks.
 
-use crate::common::{build, pack};
+use crate::common::{build, build_from, msg_id, pack, ses_id, standard_events};
 use crate::untrusted::bounded;
 use serde_json::{json, Value};
 use std::io::Write as _;
@@ -49,6 +49,38 @@ fn millions_of_junk_lines_are_counted_exactly_in_bounded_memory() {
     let expected: Vec<(String, u64)> = (0..20).map(|i| (".thrum/events.jsonl".to_string(), first_junk + i)).collect();
     assert_eq!(listed, expected);
     assert_eq!(report["findings_omitted"], json!(JUNK_LINES - 20));
+}
+
+#[test]
+fn creates_in_the_wrong_shard_are_listed_up_to_the_ceiling_and_counted_exactly() {
+    // messages by alice, each created once, in bob's shard
+    let ceiling = verify::findings::LIST_CEILING;
+    let n = ceiling + 2_500;
+    let mut b = standard_events();
+    let first = b.events.iter().filter(|e| e.file == "messages/bob.jsonl").count() as u64 + 1;
+    let ids: Vec<String> = (0..n)
+        .map(|i| {
+            let body = json!({"format": "markdown", "content": "misplaced"});
+            let payload = json!({"message_id": msg_id(1000 + i as u128), "agent_id": "alice", "session_id": ses_id(1), "body": body});
+            b.ev("messages/bob.jsonl", "message.create", payload)
+        })
+        .collect();
+    let fx = build_from(b);
+    let r = bounded(&["replay", fx.root.to_str().unwrap(), "--no-manifest", "--json", "--max-diffs", "0"]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(r.peak_kib < 256 * 1024, "peak RSS {} KiB", r.peak_kib);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(report["finding_counts"]["shard_mismatch"], json!(n), "{}", report["finding_counts"]);
+    let listed: Vec<&Value> = report["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == "shard_mismatch").collect();
+    let places: Vec<(&str, u64)> = listed.iter().map(|f| (f["file"].as_str().unwrap(), f["line"].as_u64().unwrap())).collect();
+    let expected: Vec<(&str, u64)> = (0..ceiling as u64).map(|i| (".thrum/messages/bob.jsonl", first + i)).collect();
+    assert_eq!(places, expected, "the first {ceiling}, in line order");
+    // each names its message, its authors' shard and its event id (read back)
+    for (i, f) in [(0, listed[0]), (ceiling - 1, listed[ceiling - 1])] {
+        let mid = msg_id(1000 + i as u128);
+        assert_eq!(f["message"], json!(format!("message {mid} is authored by alice, but the event is in shard bob")), "{f}");
+        assert_eq!(f["key"], json!(format!("event_id={}", ids[i])), "{f}");
+    }
 }
 
 #[test]
