@@ -131,8 +131,6 @@ impl Lab {
             });
         }
         let start = Instant::now();
-        // waited for by pid, with a deadline (`wait_with_limit`)
-        #[allow(clippy::zombie_processes)]
         let child = cmd.spawn().unwrap_or_else(|e| panic!("run {} under /usr/bin/time (GNU time): {e}", bin.name()));
         let code = wait_with_limit(child, WALL_LIMIT);
         let peak_rss_kib = std::fs::read_to_string(&rss).ok().and_then(|s| s.lines().last()?.trim().parse().ok()).unwrap_or(u64::MAX);
