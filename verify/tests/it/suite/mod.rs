@@ -10,10 +10,6 @@
 //! Each class prints a table (case, command, exit code, peak RSS, time);
 //! with `HOSTILE_REPORT=FILE` the rows are also appended to FILE.
 
-// `&args![...]` is a slice of a vec on purpose: the same macro builds the
-// argument lists that are extended
-#![allow(clippy::useless_vec)]
-
 #[macro_use]
 mod lab;
 mod base;
