@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use testgen::progress::count;
 use thrum_gen::Profile;
 use thrum_io::text::shown_path;
 
@@ -49,17 +50,25 @@ const GEN_EXAMPLES: &str = "Examples:
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Time generation per phase over repeated runs and compare with the
+    /// Time generation per phase against the sqlite3 and zstd floors.
+    ///
+    /// Times generation per phase over repeated runs and compares it with the
     /// sqlite3 and zstd floors; prints a table (or JSON with --json).
     Bench(BenchArgs),
-    /// Write a corrupted copy of a fixture with one fault from the catalogue
+    /// Write a corrupted copy of a fixture with one fault (`--list`: the faults).
+    ///
+    /// Writes a corrupted copy of a fixture with one fault from the catalogue
     /// (chaos fixtures for `verify`); `--list` describes every fault.
     Corrupt(CorruptArgs),
-    /// Assemble the outputs of the N slices of one run (`--shard I/N` or
+    /// Assemble the N slices of one run (`--shard`, `--shards`) into one output.
+    ///
+    /// Assembles the outputs of the N slices of one run (`--shard I/N` or
     /// `--shards N`) into one output: the JSONL files concatenated, the
     /// Parquet datasets, one manifest.json and one SHA256SUMS.
     Merge(MergeArgs),
-    /// Simulate a mesh of N daemons on N hosts that paired and pulled each
+    /// Simulate a mesh of N daemons that pulled each other's events.
+    ///
+    /// Simulates a mesh of N daemons on N hosts that paired and pulled each
     /// other's events (docs/FORMAT.md section 8): DIR/daemon-K/ holds each
     /// daemon's fixture (archive + manifest, a complete .thrum/ with
     /// var/peers.json and its sync checkpoints), DIR/mesh.json the daemons
@@ -81,34 +90,34 @@ Examples:
 )]
 struct MeshArgs {
     /// Number of daemons (hosts), 2 to 64 and no more than the agents.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=64))]
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=64), help_heading = "Generation")]
     daemons: u32,
     /// Output directory, replaced atomically, only when absent, empty or a
     /// previous mesh written by testgen; anything else is refused (exit 2).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = "Output")]
     out: PathBuf,
     /// Volumes (see `testgen --help`).
-    #[arg(long, default_value = "default", value_parser = clap::builder::PossibleValuesParser::new(Profile::NAMES))]
+    #[arg(long, default_value = "default", help_heading = "Generation",
+        value_parser = clap::builder::PossibleValuesParser::new(Profile::NAMES))]
     profile: String,
-    #[command(flatten)]
-    overrides: Overrides,
     /// Seed of every random choice.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, help_heading = "Generation")]
     seed: u64,
     /// converged: after the last write every daemon pulled from every peer
     /// until nothing was new. lagging: the snapshot is taken while pulls are
     /// behind (daemon 1 stopped pulling before daemon 2's last writes).
-    #[arg(long, value_enum, default_value_t = SyncArg::Converged)]
+    #[arg(long, value_enum, default_value_t = SyncArg::Converged, help_heading = "Generation")]
     sync: SyncArg,
-    /// Compression of each daemon's archive.
-    #[arg(long, value_enum, default_value_t = CompressionArg::Zstd)]
-    compression: CompressionArg,
     /// Worker threads (default: all cores). Never changes the output.
-    #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..=1024))]
+    #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..=1024), help_heading = "Generation")]
     jobs: Option<u16>,
-    /// No summary line.
-    #[arg(long, short = 'q')]
-    quiet: bool,
+    /// Compression of each daemon's archive.
+    #[arg(long, value_enum, default_value_t = CompressionArg::Zstd, help_heading = "Output")]
+    compression: CompressionArg,
+    #[command(flatten)]
+    overrides: Overrides,
+    #[command(flatten)]
+    display: Display,
     /// Write wall time, bytes and peak RSS as JSON to FILE (used by `bench --mesh`).
     #[arg(long, value_name = "FILE", hide = true)]
     report_json: Option<PathBuf>,
@@ -148,6 +157,8 @@ struct MergeArgs {
     /// one directory may hold several slices copied together).
     #[arg(value_name = "SHARD_DIR", required = true)]
     inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    display: Display,
 }
 
 #[derive(Debug, Args)]
@@ -172,6 +183,8 @@ struct CorruptArgs {
     seed: u64,
     #[command(flatten)]
     limits: thrum_io::cli::LimitArgs,
+    #[command(flatten)]
+    display: Display,
 }
 
 #[derive(Debug, Args)]
@@ -179,22 +192,14 @@ struct GenArgs {
     /// Seed of every random choice; another seed gives another fixture.
     #[arg(long, default_value_t = 42, help_heading = "Generation")]
     seed: u64,
-    /// Volumes. small (fast tests): 12 agents + 4 extra agents (2 humans),
-    /// 24 sessions (10 active), 600 messages, 150 lines of events.jsonl,
-    /// 30 subscriptions over 2 days. default: 50 agents + 10 extra agents
-    /// (3 humans), 100 sessions (50 active), 10,000 messages, 500 lines of
-    /// events.jsonl, 150 subscriptions over 5 days. large: 500 agents,
-    /// 1,000 sessions, 1,000,000 messages over 30 days; huge: large with
-    /// 10,000,000 messages over 120 days. resilience: the fixture of Thrum's
-    /// resilience suite (tests/resilience, docs/RESILIENCE-SUITE.md), default
-    /// but its 50 agents named as the suite's fixtureAgentName(i) =
-    /// {role}_{i:04} (coordinator_0000, implementer_0001, ... tester_0049;
-    /// role i % 5, module i % 8), no extra agents and no humans; with
-    /// --compression gzip it writes the suite's thrum-fixture.tar.gz.
-    #[arg(long, default_value = "default", help_heading = "Generation", value_parser = clap::builder::PossibleValuesParser::new(Profile::NAMES))]
+    #[arg(long, default_value = "default", help_heading = "Generation",
+        help = "Volumes of the fixture (--help says what each profile holds)", long_help = PROFILE_HELP,
+        value_parser = clap::builder::PossibleValuesParser::new(Profile::NAMES))]
     profile: String,
     #[command(flatten)]
     overrides: Overrides,
+    /// Directory that receives the artifacts (default: fixtures, with fixtures/mesh).
+    ///
     /// Directory that receives the artifacts, replaced atomically. Only an
     /// absent or empty directory, or a previous output of testgen with
     /// nothing else in it, is replaced; anything else is refused (exit 2).
@@ -204,6 +209,8 @@ struct GenArgs {
     /// mesh: a mesh/ that an earlier run left in DIR goes with the rest.
     #[arg(long, help_heading = "Output")]
     out: Option<PathBuf>,
+    /// Also write the expanded tree as TREE/.thrum.
+    ///
     /// Also write the expanded tree as TREE/.thrum, with its ownership record
     /// TREE/.thrum.testgen.json (an existing TREE/.thrum is replaced only
     /// when that record lists exactly the files in it; TREE may hold anything else).
@@ -212,6 +219,8 @@ struct GenArgs {
     /// Worker threads (default: all cores). Never changes the output.
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..=1024), help_heading = "Generation")]
     jobs: Option<u16>,
+    /// Compression of the archives (gzip: for readers without zstd).
+    ///
     /// Compression of the archives. zstd (thrum-fixture.tar.zst,
     /// thrum-fixture-v5.tar.zst) is smaller and faster; each frame carries
     /// its content size and checksum. gzip (thrum-fixture.tar.gz,
@@ -228,12 +237,16 @@ struct GenArgs {
     /// Write the v5-era fixture for any profile.
     #[arg(long, help_heading = "Output")]
     v5: bool,
+    /// Write only slice I of N (0-based), for job arrays; `testgen merge` joins them.
+    ///
     /// Write only slice I of N (0-based, N at most 65536), for job arrays: its JSONL lines
     /// and Parquet parts, under names no other slice writes, and its shard
     /// manifest (no database, no archive); `testgen merge` assembles the N
     /// slices into the whole.
     #[arg(long, value_name = "I/N", value_parser = parse_shard, help_heading = "Generation")]
     shard: Option<(u64, u64)>,
+    /// Write one slice of N, its index I taken from the job runner's environment.
+    ///
     /// Write one slice of N, its index I taken from the job runner's
     /// environment: JOB_COMPLETION_INDEX (Kubernetes Indexed Job), else
     /// SLURM_ARRAY_TASK_ID minus SLURM_ARRAY_TASK_MIN (Slurm), else
@@ -249,17 +262,58 @@ struct GenArgs {
         help_heading = "Generation"
     )]
     shards: Option<u64>,
+    /// Write phase timings, bytes and peak RSS as JSON to FILE (used by `bench`).
+    #[arg(long, value_name = "FILE", hide = true)]
+    report_json: Option<PathBuf>,
+    #[command(flatten)]
+    display: Display,
+}
+
+/// The volumes of each profile (`testgen --help`; `-h` says less).
+const PROFILE_HELP: &str = "Volumes of the fixture; every count of agents is \
+all of them. small (fast tests): 12 agents (8 core, 4 of other roles, 2 of \
+them humans), 24 sessions (10 active), 600 messages, 150 lines of \
+events.jsonl, 30 subscriptions over 2 days. default: 50 agents (40 core, 10 \
+of other roles, 3 of them humans), 100 sessions (50 active), 10,000 \
+messages, 500 lines of events.jsonl, 150 subscriptions over 5 days. large: \
+500 agents (400 core, 100 of other roles, 20 of them humans), 1,000 \
+sessions (500 active), 1,000,000 messages over 30 days; huge: large with \
+10,000,000 messages over 120 days. resilience: the fixture of Thrum's \
+resilience suite (tests/resilience, docs/RESILIENCE-SUITE.md), default but \
+its 50 agents all core agents, named as the suite's fixtureAgentName(i) = \
+{role}_{i:04} (coordinator_0000, implementer_0001, ... tester_0049; role \
+i % 5, module i % 8), no agents of other roles and no humans; with \
+--compression gzip it writes the suite's thrum-fixture.tar.gz.";
+
+/// What a run shows: the same options on every subcommand that runs long.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Display")]
+struct Display {
     /// Print the wall time of each phase to stderr (phases that run side
     /// by side overlap; the summary line gives the run's wall time).
-    #[arg(long, help_heading = "Display")]
+    #[arg(long)]
     timings: bool,
-    /// Write phase timings, bytes and peak RSS as JSON to FILE (used by `bench`).
-    #[arg(long, value_name = "FILE", hide = true, help_heading = "Display")]
-    report_json: Option<PathBuf>,
-    /// No progress bars and no summary line ("testgen: wrote ..."); errors
-    /// and --timings are still printed.
-    #[arg(long, short = 'q', help_heading = "Display")]
+    /// No progress and no summary line ("testgen: wrote ..."); errors and
+    /// --timings are still printed.
+    #[arg(long, short = 'q')]
     quiet: bool,
+}
+
+impl Display {
+    /// Prints each phase's wall time (`--timings`).
+    fn timings(&self, phases: &[(&str, std::time::Duration)]) {
+        if self.timings {
+            for (phase, d) in phases {
+                eprintln!("{phase:>12} {:>9.1} ms", d.as_secs_f64() * 1e3);
+            }
+        }
+    }
+    /// Prints a summary line unless `--quiet`.
+    fn say(&self, line: std::fmt::Arguments) {
+        if !self.quiet {
+            eprintln!("testgen: {line}");
+        }
+    }
 }
 
 /// `--compression`.
@@ -505,7 +559,7 @@ fn generate(cli: GenArgs) -> CmdResult {
         out: out.clone(),
         tree: cli.tree,
         jobs: jobs(cli.jobs),
-        progress: !cli.quiet,
+        progress: !cli.display.quiet,
         v5: cli.v5 || (!cli.no_v5 && messages <= testgen::V5_DEFAULT_MAX_MESSAGES),
         compression: cli.compression.into(),
     };
@@ -544,31 +598,31 @@ fn generate(cli: GenArgs) -> CmdResult {
         None
     };
     let wall = started.elapsed();
-    if cli.timings {
-        for (phase, d) in &report.phases {
-            eprintln!("{phase:>12} {:>9.1} ms", d.as_secs_f64() * 1e3);
-        }
-    }
+    cli.display.timings(&report.phases);
     if let Some(path) = &cli.report_json {
         let r = testgen::bench::RunReport::from_report(&report, &name, messages);
         let json = serde_json::to_string(&r).context("rendering the run report")?;
         write_report(path, &json)?;
     }
-    if !cli.quiet {
-        let total = wall.as_secs_f64();
-        eprintln!(
-            "testgen: wrote {} ({} events, {} messages, {:.1} MB) in {:.2}s",
-            shown_path(&report.out),
-            report.total_events,
-            messages,
-            report.bytes as f64 / 1e6,
-            total
-        );
-        if let Some(m) = mesh {
-            eprintln!("testgen: wrote the mesh {} ({} daemons, {} events)", shown_path(&m.out), m.held.len(), m.total_events);
-        }
+    let what = match shard {
+        Some((i, n)) => format!("slice {i} of {n} to {}", shown_path(&report.out)),
+        None => shown_path(&report.out),
+    };
+    cli.display.say(format_args!("wrote {what} ({}) in {:.2}s", volumes(&report), wall.as_secs_f64()));
+    // the v5 fixture is left out by the rule, not by --no-v5: say so
+    if shard.is_none() && !opts.v5 && !cli.no_v5 {
+        cli.display.say(format_args!("v5 fixture skipped: above {} messages; --v5 writes it", count(testgen::V5_DEFAULT_MAX_MESSAGES)));
+    }
+    if let Some(m) = mesh {
+        cli.display.say(format_args!("wrote the mesh {} ({} daemons, {} events)", shown_path(&m.out), m.held.len(), count(m.total_events)));
     }
     Ok(())
+}
+
+/// What a run wrote, as its summary line says it: `10,540 events, 10,000
+/// messages, 14 files, 12.3 MB` (of the slice, for a slice).
+fn volumes(r: &testgen::Report) -> String {
+    format!("{} events, {} messages, {} files, {:.1} MB", count(r.total_events), count(r.messages), count(r.files), r.bytes as f64 / 1e6)
 }
 
 fn bench(b: BenchArgs) -> CmdResult {
@@ -638,7 +692,9 @@ fn corrupt(c: CorruptArgs) -> CmdResult {
     };
     let fault = Fault::from_name(&name).ok_or_else(|| testgen::Error::Usage(format!("unknown fault {name}")))?;
     let limits = c.limits.limits();
+    let started = std::time::Instant::now();
     let a = corrupt::corrupt_with(&input, fault, c.seed, &out, &limits)?;
+    c.display.timings(&[("corrupt", started.elapsed())]);
     let mut at = thrum_io::text::shown_name(a.file.as_deref().unwrap_or_default());
     if let Some(l) = a.line {
         at.push_str(&format!(":{l}"));
@@ -646,14 +702,14 @@ fn corrupt(c: CorruptArgs) -> CmdResult {
     if let (Some(t), Some(k)) = (&a.table, &a.key) {
         at.push_str(&format!(" {} {{{}}}", thrum_io::text::shown_name(t), thrum_io::text::shown_name(k)));
     }
-    eprintln!(
-        "testgen: wrote {} with {} at {at} ({}); verify reports {} (exit {})",
+    c.display.say(format_args!(
+        "wrote {} with {} at {at} ({}); verify reports {} (exit {})",
         shown_path(&out),
         a.fault,
         thrum_io::text::shown_name(&a.detail),
         a.finding,
         a.exit_code
-    );
+    ));
     Ok(())
 }
 
@@ -681,18 +737,19 @@ fn mesh(m: MeshArgs) -> CmdResult {
         let json = serde_json::to_string(&run).context("rendering the run report")?;
         write_report(path, &json)?;
     }
-    if !m.quiet {
-        eprintln!(
-            "testgen: wrote the mesh {} ({} daemons, {} events, held {:?}, {} pulls, {:.1} MB) in {:.2}s",
-            thrum_io::text::shown_path(&r.out),
-            r.held.len(),
-            r.total_events,
-            r.held,
-            r.pulls,
-            r.bytes as f64 / 1e6,
-            started.elapsed().as_secs_f64()
-        );
-    }
+    let wall = started.elapsed();
+    m.display.timings(&[("mesh", wall)]);
+    let held: Vec<String> = r.held.iter().map(|&h| count(h)).collect();
+    m.display.say(format_args!(
+        "wrote the mesh {} ({} daemons, {} events, held {}, {} pulls, {:.1} MB) in {:.2}s",
+        thrum_io::text::shown_path(&r.out),
+        r.held.len(),
+        count(r.total_events),
+        held.join(" / "),
+        count(r.pulls),
+        r.bytes as f64 / 1e6,
+        wall.as_secs_f64()
+    ));
     Ok(())
 }
 
@@ -710,16 +767,20 @@ fn write_mesh(opts: &testgen::mesh::MeshOptions) -> Result<testgen::mesh::MeshRe
 }
 
 fn merge(m: MergeArgs) -> CmdResult {
+    let started = std::time::Instant::now();
     let opts = testgen::merge::MergeOptions { out: m.out.clone(), inputs: m.inputs, link: m.link };
     let r = testgen::merge::merge(&opts)?;
-    eprintln!(
-        "testgen: merged {} shards into {} ({} JSONL files, {} Parquet files copied, {} linked, {:.1} MB)",
-        r.shards,
+    let wall = started.elapsed();
+    m.display.timings(&[("merge", wall)]);
+    m.display.say(format_args!(
+        "merged {} shards into {} ({} JSONL files, {} Parquet files copied, {} linked, {:.1} MB) in {:.2}s",
+        count(r.shards),
         thrum_io::text::shown_path(&m.out),
-        r.jsonl_files,
-        r.copied,
-        r.linked,
-        r.bytes as f64 / 1e6
-    );
+        count(r.jsonl_files as u64),
+        count(r.copied as u64),
+        count(r.linked as u64),
+        r.bytes as f64 / 1e6,
+        wall.as_secs_f64()
+    ));
     Ok(())
 }
