@@ -43,9 +43,9 @@ pub const ETA_AFTER_FRACTION: f32 = 0.05;
 
 /// The remaining time of a bar `fraction` done after `elapsed`, `eta` by
 /// the current rate: `None` until both [`ETA_AFTER`] and
-/// [`ETA_AFTER_FRACTION`] are passed, and once the bar is full.
+/// [`ETA_AFTER_FRACTION`] are passed, and in its last second.
 pub fn eta(elapsed: Duration, fraction: f32, eta: Duration) -> Option<String> {
-    if elapsed < ETA_AFTER || !(ETA_AFTER_FRACTION..1.0).contains(&fraction) {
+    if elapsed < ETA_AFTER || !(ETA_AFTER_FRACTION..1.0).contains(&fraction) || eta < Duration::from_secs(1) {
         return None;
     }
     Some(format!("{} left", HumanDuration(eta)))
@@ -96,8 +96,11 @@ impl Bars {
     pub fn step(&self, phase: &'static str, doing: &'static str) -> Bar {
         let Some(multi) = &self.multi else { return Bar(None) };
         let pb = multi.add(ProgressBar::new_spinner());
-        if let Ok(style) = ProgressStyle::with_template(&format!("{{prefix:>{LABEL}}} {{spinner}} {{msg}} ({{elapsed}})")) {
-            pb.set_style(style.tick_chars("|/-\\ "));
+        if let Ok(style) = ProgressStyle::with_template(&format!("{{prefix:>{LABEL}}} {{spinner}} {{msg}} ({{took}})")) {
+            let style = style.with_key("took", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1}s", s.elapsed().as_secs_f64());
+            });
+            pb.set_style(style.tick_chars("|/-\\="));
         }
         pb.set_prefix(phase);
         pb.set_message(doing);
@@ -119,9 +122,10 @@ impl Bar {
             b.set_position(n);
         }
     }
-    /// Ends the line where it is (a bar) or with `done` (a status line).
+    /// Ends the line where it is (a bar) or with `done` (a status line);
+    /// a line already ended keeps its figures (its rate is that of its work).
     pub fn finish(&self) {
-        if let Some(b) = &self.0 {
+        if let Some(b) = self.0.as_ref().filter(|b| !b.is_finished()) {
             if b.length().is_none() {
                 b.finish_with_message("done");
             } else {
@@ -164,5 +168,6 @@ mod tests {
         assert_eq!(eta(s(2), 0.04, s(50)), None);
         assert_eq!(eta(s(2), 0.20, s(8)).as_deref(), Some("8 seconds left"));
         assert_eq!(eta(s(13), 1.0, s(0)), None);
+        assert_eq!(eta(s(12), 0.98, Duration::from_millis(300)), None, "no '0 seconds left'");
     }
 }
