@@ -340,9 +340,9 @@ impl From<CompressionArg> for testgen::Compression {
 #[derive(Debug, Args, Default)]
 #[command(next_help_heading = "Volumes (override --profile; beyond a limit: refused, exit 2)")]
 struct Overrides {
-    /// Number of agents, 2 to 10,000; extra agents, humans, sessions,
-    /// active sessions, events and subscriptions scale with it unless
-    /// given too.
+    /// Number of agents in all, 2 to 10,000 (`--agents 50` is the default's
+    /// 50); those of other roles, humans, sessions, active sessions, events
+    /// and subscriptions scale with it unless given too.
     #[arg(long, value_name = "N")]
     agents: Option<u64>,
     /// Number of messages, 1 to 1,000,000,000, as many as fit in the

@@ -234,3 +234,17 @@ fn count_arguments_out_of_their_range_are_refused_before_any_work() {
     let words = help("--help").split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(words.contains("N is 1 to 65536") && words.contains("(0-based, N at most 65536)"), "{words}");
 }
+
+#[test]
+fn agents_as_the_help_counts_them_reproduce_each_profile() {
+    // --help counts every agent (core, other roles, humans): --agents with
+    // that number gives the profile's volumes back
+    let volumes = |p: &Profile| (p.agents, p.extra_agents, p.humans, p.sessions, p.active_sessions, p.events, p.subscriptions);
+    for p in [Profile::small(), Profile::default_profile(), Profile::large()] {
+        let o = thrum_gen::Overrides { agents: Some(p.agents.into()), ..Default::default() };
+        let again = Profile::with_overrides(p.clone(), &o).unwrap();
+        assert_eq!(volumes(&again), volumes(&p), "--agents {} on profile {}", p.agents, p.name);
+    }
+    let words = help("--help").split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("Number of agents in all, 2 to 10,000 (`--agents 50` is the default's 50)"), "{words}");
+}
