@@ -28,6 +28,7 @@ pub mod merge;
 pub mod mesh;
 mod parquet;
 mod pass;
+pub mod progress;
 pub mod recognise;
 pub mod shard;
 mod sqlite;
@@ -115,8 +116,13 @@ pub struct Report {
     pub out: PathBuf,
     /// Rows per table of the v13 database (none for a slice).
     pub table_counts: Vec<(String, u64)>,
-    /// Lines of every JSONL file together.
+    /// Lines of every JSONL file together (of the slice, for a slice).
     pub total_events: u64,
+    /// Messages written (of the slice, for a slice).
+    pub messages: u64,
+    /// Files written (every artifact and, for a slice, every part and its
+    /// shard manifest).
+    pub files: u64,
     /// (phase, wall time).
     pub phases: Vec<(&'static str, Duration)>,
     /// Bytes of every artifact written.
@@ -172,8 +178,8 @@ impl<'d> TreeWriter<'d> {
             ins: db.inserter()?,
             jsonl: events::JsonlFiles::create(plan, thrum_dir)?,
             json_col: EVENTS.column_index("event_json").ok_or_else(|| Error::Aborted("catalogue: events has no event_json".into()))?,
-            tables_bar: bars.bar("tables", plan.profile.messages),
-            events_bar: bars.bar("events", plan.total_events()),
+            tables_bar: bars.bar("tables", plan.profile.messages, "messages"),
+            events_bar: bars.bar("events", plan.total_events(), "lines"),
             messages: 0,
             events_from: None,
         })
@@ -243,14 +249,17 @@ fn feed_rows<'s, 'e: 's>(
         let producer = spawn(s, "rows", move || pass::run_slice(plan, i, n, &mut fan));
         let pq_writer = spawn(s, "parquet", move || -> Result<(Vec<parquet::Hashed>, Duration)> {
             let t0 = Instant::now();
-            let bar = bars.bar("parquet", plan.profile.messages);
+            let bar = bars.bar("parquet", plan.profile.messages, "messages");
             let mut w = parquet::BatchWriter::create_part(pq_dir, i, n)?;
             for b in pq_rx.iter() {
                 w.push(&b)?;
                 bar.set(w.messages);
             }
             bar.finish();
-            Ok((w.finish()?, t0.elapsed()))
+            let step = bars.step("parquet", "closing the files");
+            let files = w.finish()?;
+            step.finish();
+            Ok((files, t0.elapsed()))
         });
         let fed = tree_rx.iter().try_for_each(|b| rows(&b));
         // On an error the receiver must go before the join: that is what
@@ -266,7 +275,7 @@ fn feed_rows<'s, 'e: 's>(
         Ok(Box::new(move || pq_writer.join().unwrap_or_else(|p| std::panic::resume_unwind(p))))
     } else {
         let t0 = Instant::now();
-        let bar = bars.bar("parquet", plan.profile.messages);
+        let bar = bars.bar("parquet", plan.profile.messages, "messages");
         let mut pq = parquet::BatchWriter::create_part(pq_dir, i, n)?;
         let (mut tree_err, mut pq_err) = (None, None);
         let mut to_tree = |b: &pass::Batch| rows(b).map_err(|e| tree_err = Some(e)).map_err(|()| pass::Stopped);
@@ -278,7 +287,9 @@ fn feed_rows<'s, 'e: 's>(
         produced.map_err(|_| stopped())?;
         bar.set(pq.messages);
         bar.finish();
+        let step = bars.step("parquet", "closing the files");
         let files = pq.finish()?;
+        step.finish();
         Ok(Box::new(move || Ok((files, t0.elapsed()))))
     }
 }
@@ -297,7 +308,7 @@ fn finish_and_archive(
     mtime: u64,
     workers: usize,
     compression: Compression,
-    ph: &mut Phases,
+    (ph, db_step): (&mut Phases, &progress::Bar),
 ) -> Result<Archived> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::scope(|s| {
@@ -318,6 +329,7 @@ fn finish_and_archive(
             Err(_) => Ok(()),
         };
         ph.done("db-check");
+        db_step.finish();
         let archived = archiver.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         // A database failure explains an abandoned archive: report it first.
         let (counts, _) = closed?;
@@ -398,9 +410,10 @@ pub fn generate(opts: &Options) -> Result<Report> {
         let t0 = Instant::now();
         let v5_root = staging.dir.join(".stage-v5").join(".thrum");
         std::fs::create_dir_all(&v5_root).ctx("create directory", &v5_root)?;
-        let bar = bars.bar("v5", plan.total_events());
+        let bar = bars.bar("v5", plan.total_events(), "events");
         let (counts, lines) = v5::write_tree(&plan, &v5_root, |n| bar.inc(n))?;
         bar.finish();
+        let step = bars.step("v5", "archiving the v5-era tree");
         let file_counts = [(".thrum/messages.jsonl".to_string(), lines)].into_iter().collect();
         pack(
             &plan,
@@ -418,6 +431,7 @@ pub fn generate(opts: &Options) -> Result<Report> {
         )?;
         let v5_stage = staging.dir.join(".stage-v5");
         std::fs::remove_dir_all(&v5_stage).ctx("remove", &v5_stage)?;
+        step.finish();
         Ok(t0.elapsed())
     };
     let pq_dir = staging.dir.join(parquet::DIR);
@@ -433,8 +447,11 @@ pub fn generate(opts: &Options) -> Result<Report> {
         let (lines, events_from) = tree.finish()?;
         ph.done_at("tables", events_from.unwrap_or(rows_from).max(rows_from));
         ph.done("events");
+        let steps = [bars.step("database", "building the indexes, checking"), bars.step("archive", "compressing the tree")];
+        let archive = staging.dir.join(opts.compression.archive());
         let (table_counts, files, whole) =
-            finish_and_archive(db, &thrum_dir, &staging.dir.join(opts.compression.archive()), mtime, v13_jobs, opts.compression, &mut ph)?;
+            finish_and_archive(db, &thrum_dir, &archive, mtime, v13_jobs, opts.compression, (&mut ph, &steps[0]))?;
+        steps[1].finish();
         ph.done("archive");
         let schema_files = contract::write(&staging.dir, &stage_root.join(DB_REL))?;
         known.lock().unwrap_or_else(|p| p.into_inner()).extend(schema_files.iter().cloned());
@@ -461,6 +478,7 @@ pub fn generate(opts: &Options) -> Result<Report> {
     })?;
     // Time spent waiting for the side tasks after the v13 archive.
     ph.done("wait");
+    let closing = bars.step("output", "writing the manifests and SHA256SUMS, publishing");
     ph.list.push(("parquet-total", parquet_files.1));
     let parquet_files = parquet_files.0;
     manifest::add_parquet(&staging.dir.join(MANIFEST), &parquet_files)?;
@@ -489,11 +507,20 @@ pub fn generate(opts: &Options) -> Result<Report> {
         recognise::write_tree_record(tree_dir, &record).ctx("write", tree_dir.join(recognise::TREE_RECORD))?;
     }
     std::fs::remove_dir_all(&stage_root).ctx("remove", &stage_root)?;
-    let bytes = manifest::write_sums(&staging.dir, &known.into_inner().unwrap_or_else(|p| p.into_inner()))?;
+    let (bytes, files) = manifest::write_sums_counted(&staging.dir, &known.into_inner().unwrap_or_else(|p| p.into_inner()))?;
     ph.done("manifest");
     staging.publish()?;
     ph.done("publish");
-    Ok(Report { out: opts.out.clone(), table_counts, total_events: plan.total_events(), phases: ph.list, bytes })
+    closing.finish();
+    Ok(Report {
+        out: opts.out.clone(),
+        table_counts,
+        total_events: plan.total_events(),
+        messages: plan.profile.messages,
+        files,
+        phases: ph.list,
+        bytes,
+    })
 }
 
 /// Archives one staged tree and writes its manifest.
@@ -546,53 +573,6 @@ fn write_manifest(
         seed: plan.seed,
     };
     manifest::write_json(&dir.join(manifest_name), &m)
-}
-
-mod progress {
-    //! Progress bars: one line per phase (phases running side by side get
-    //! a line each), drawn only on a terminal and never with `--quiet`.
-    use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-    use std::io::IsTerminal;
-
-    pub struct Bars {
-        multi: Option<MultiProgress>,
-    }
-
-    pub struct Bar(Option<ProgressBar>);
-
-    impl Bars {
-        pub fn new(wanted: bool) -> Bars {
-            let on = wanted && std::io::stderr().is_terminal();
-            Bars { multi: on.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())) }
-        }
-        pub fn bar(&self, phase: &'static str, len: u64) -> Bar {
-            let Some(multi) = &self.multi else { return Bar(None) };
-            let pb = multi.add(ProgressBar::new(len));
-            if let Ok(style) = ProgressStyle::with_template("{prefix:>8} [{bar:40}] {human_pos}/{human_len} ({per_sec}, {eta})") {
-                pb.set_style(style.progress_chars("=> "));
-            }
-            pb.set_prefix(phase);
-            Bar(Some(pb))
-        }
-    }
-
-    impl Bar {
-        pub fn inc(&self, n: u64) {
-            if let Some(b) = &self.0 {
-                b.inc(n);
-            }
-        }
-        pub fn set(&self, n: u64) {
-            if let Some(b) = &self.0 {
-                b.set_position(n);
-            }
-        }
-        pub fn finish(&self) {
-            if let Some(b) = &self.0 {
-                b.finish();
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -95,8 +95,14 @@ pub fn write_json(path: &Path, m: &Manifest) -> Result<()> {
 /// Writes `dir/SHA256SUMS` over every other file below `dir` (reusing the
 /// checksums in `known`, by file name); returns the total bytes.
 pub fn write_sums(dir: &Path, known: &[FileEntry]) -> Result<u64> {
+    Ok(write_sums_counted(dir, known)?.0)
+}
+
+/// [`write_sums`], also returning the number of files of `dir`,
+/// SHA256SUMS included.
+pub fn write_sums_counted(dir: &Path, known: &[FileEntry]) -> Result<(u64, u64)> {
     let mut out = String::new();
-    let mut total = 0;
+    let (mut total, mut files) = (0, 1);
     for (rel, path, is_dir) in walk(dir, "")? {
         let rel = rel.trim_start_matches('/');
         if is_dir || rel == crate::SUMS {
@@ -107,9 +113,10 @@ pub fn write_sums(dir: &Path, known: &[FileEntry]) -> Result<u64> {
             None => hash_file(&path)?,
         };
         total += size;
+        files += 1;
         out.push_str(&format!("{sha}  {rel}\n"));
     }
     let p = dir.join(crate::SUMS);
     std::fs::write(&p, out).ctx("write", &p)?;
-    Ok(total)
+    Ok((total, files))
 }

@@ -148,7 +148,7 @@ pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
     std::fs::create_dir_all(jsonl_dir.join("messages")).ctx("create directory", jsonl_dir.join("messages"))?;
     let pq_dir = staging.dir.join(parquet::DIR);
     let json_col = EVENTS.column_index("event_json").ok_or_else(|| Error::Aborted("catalogue: events has no event_json".into()))?;
-    let bar = bars.bar("events", plan.total_events() / n);
+    let bar = bars.bar("events", plan.total_events() / n, "lines");
     let (lines, parquet_files) = std::thread::scope(|s| -> Result<_> {
         let mut files = events::JsonlFiles::create(&plan, &jsonl_dir)?;
         let to_jsonl = |b: &pass::Batch| -> Result<()> {
@@ -213,7 +213,15 @@ pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
     ph.done("manifest");
     staging.publish()?;
     ph.done("publish");
-    Ok(Report { out: opts.out.clone(), table_counts: Vec::new(), total_events, phases: ph.list, bytes })
+    Ok(Report {
+        out: opts.out.clone(),
+        table_counts: Vec::new(),
+        total_events,
+        messages: m.messages[1] - m.messages[0],
+        files: m.files.len() as u64 + 1,
+        phases: ph.list,
+        bytes,
+    })
 }
 
 /// Removes `dir` when it is an empty directory.

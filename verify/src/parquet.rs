@@ -85,7 +85,9 @@ pub fn check_fixture(path: &Path, db: Option<&Path>, limits: &Limits) -> Result<
         Some(db) => db.to_path_buf(),
         None => {
             // the archive present (zstd first); when none is, the error names the zstd one
-            let archive = ARCHIVES.iter().map(|a| fixtures.join(a)).find(|p| p.exists()).unwrap_or_else(|| fixtures.join(ARCHIVES[0]));
+            let Some(archive) = ARCHIVES.iter().map(|a| fixtures.join(a)).find(|p| p.exists()) else {
+                return Err(no_archive(&fixtures));
+            };
             let tree = input::open(&archive, limits)?;
             let p = tree.database()?;
             _tree = Some(tree);
@@ -104,6 +106,20 @@ pub fn check_fixture(path: &Path, db: Option<&Path>, limits: &Limits) -> Result<
     fdb.settle(&shown)?;
     Ok(Checked { parquet_dir, fixtures, outcome })
 }
+
+/// The error of a fixtures directory without an archive: a merged or
+/// sliced output has none, and `--db` is the way to check it.
+fn no_archive(fixtures: &Path) -> InputError {
+    if input::describe(fixtures).is_none() {
+        return InputError::NotFound { path: fixtures.to_path_buf() };
+    }
+    let found = format!("absent (and so is {})", ARCHIVES[1]);
+    InputError::WrongKind { path: fixtures.join(ARCHIVES[0]), found, expected: NO_ARCHIVE_HINT }
+}
+
+/// What `verify parquet` needs where the archive is missing.
+pub const NO_ARCHIVE_HINT: &str = "the archive beside parquet/; a merged or sliced output has none: \
+     compare it with --db DB, the .thrum/var/messages.db of an unsharded run of the same seed and profile";
 
 /// The report of `verify parquet`: the snapshot comparison as findings,
 /// with the same verdict rules, findings and JSON shape as `replay`.

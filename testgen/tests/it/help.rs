@@ -48,7 +48,8 @@ fn options_by_heading(help: &str) -> Vec<(String, String)> {
             continue;
         }
         let t = line.trim_start();
-        if line.len() == t.len() {
+        // an option line is indented by 2 or 6; wrapped text by more
+        if line.len() == t.len() || line.len() - t.len() > 6 {
             continue;
         }
         let t = t.strip_prefix(|c: char| c == '-').filter(|r| r.chars().nth(1) == Some(',')).map(|r| r[2..].trim_start()).unwrap_or(t);
@@ -73,22 +74,90 @@ fn every_option_is_under_its_heading() {
 }
 
 #[test]
-fn help_states_what_small_and_default_contain() {
+fn help_states_what_each_profile_contains() {
     let text = help("--help").split_whitespace().collect::<Vec<_>>().join(" ");
-    let (start, end) = (text.find("small (fast tests):").unwrap(), text.find("large:").unwrap());
-    let (small, default) = text[start..end].split_at(text[start..end].find("default:").unwrap());
-    for (said, p) in [(small, Profile::small()), (default, Profile::default_profile())] {
-        for figure in [
-            format!("{} agents", grouped(p.agents.into())),
-            format!("{} extra agents", grouped(p.extra_agents.into())),
-            format!("({} humans)", grouped(p.humans.into())),
+    let at = |from: &str, to: &str| {
+        let start = text.find(from).unwrap_or_else(|| panic!("{from:?} missing from {text}"));
+        let end = start + text[start..].find(to).unwrap_or_else(|| panic!("{to:?} missing after {from:?}"));
+        text[start..end].to_string()
+    };
+    let cases = [
+        (at("small (fast tests):", "default:"), Profile::small()),
+        (at("default:", "large:"), Profile::default_profile()),
+        (at("large:", "huge:"), Profile::large()),
+    ];
+    for (said, p) in cases {
+        // every count of agents is all of them: --agents N reproduces the profile
+        let figures = [
+            format!(
+                "{} agents ({} core, {} of other roles, {} of them humans)",
+                grouped(p.agents.into()),
+                grouped((p.agents - p.extra_agents).into()),
+                grouped(p.extra_agents.into()),
+                grouped(p.humans.into())
+            ),
             format!("{} sessions ({} active)", grouped(p.sessions.into()), grouped(p.active_sessions.into())),
             format!("{} messages", grouped(p.messages)),
-            format!("{} lines of events.jsonl", grouped(p.events.into())),
-            format!("{} subscriptions over {} days", grouped(p.subscriptions.into()), p.window_days),
-        ] {
+        ];
+        for figure in figures {
             assert!(said.contains(&figure), "--help on profile {}: {figure:?} missing from {said:?}", p.name);
         }
+        if p.name != "large" {
+            for figure in [
+                format!("{} lines of events.jsonl", grouped(p.events.into())),
+                format!("{} subscriptions over {} days", grouped(p.subscriptions.into()), p.window_days),
+            ] {
+                assert!(said.contains(&figure), "--help on profile {}: {figure:?} missing from {said:?}", p.name);
+            }
+        }
+    }
+    let huge = Profile::huge();
+    assert!(text.contains(&format!("huge: large with {} messages over {} days", grouped(huge.messages), huge.window_days)), "{text}");
+}
+
+/// The help `args` print, as a terminal-less caller sees it.
+fn help_text(args: &[&str]) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_testgen")).args(args).env_remove("COLUMNS").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{args:?}");
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn short_help_is_short_and_long_help_has_the_detail() {
+    for sub in [&[][..], &["mesh"], &["merge"], &["corrupt"], &["bench"]] {
+        let args: Vec<&str> = sub.iter().copied().chain(["-h"]).collect();
+        let text = help_text(&args);
+        for line in text.lines() {
+            assert!(line.chars().count() <= 100, "testgen {args:?}: a line of {} columns: {line:?}", line.chars().count());
+        }
+    }
+    let short = help_text(&["-h"]);
+    let profile: Vec<&str> = short.lines().skip_while(|l| !l.trim_start().starts_with("--profile")).take(2).collect();
+    let profile = profile.join(" ");
+    assert!(profile.contains("Volumes of the fixture (--help says what each profile holds)"), "{short}");
+    assert!(!short.contains("fixtureAgentName") && !short.contains("subscriptions over"), "-h holds the profiles' detail: {short}");
+    let long = help_text(&["--help"]);
+    assert!(long.contains("fixtureAgentName") && long.contains("subscriptions over"), "{long}");
+}
+
+#[test]
+fn mesh_options_are_under_their_headings() {
+    let found = options_by_heading(&help_text(&["mesh", "--help"]));
+    let heading = |o: &str| found.iter().find(|(name, _)| name == o).map(|(_, h)| h.as_str()).unwrap_or_else(|| panic!("{o}: {found:?}"));
+    for (option, expected) in [
+        ("--seed", "Generation"),
+        ("--daemons", "Generation"),
+        ("--profile", "Generation"),
+        ("--sync", "Generation"),
+        ("--jobs", "Generation"),
+        ("--out", "Output"),
+        ("--compression", "Output"),
+        ("--agents", "Volumes"),
+        ("--days", "Volumes"),
+        ("--quiet", "Display"),
+        ("--timings", "Display"),
+    ] {
+        assert_eq!(heading(option), expected, "testgen mesh --help: {option}");
     }
 }
 
@@ -107,7 +176,8 @@ fn bench_options_all_have_a_description() {
     // the short help: one line per option, its description after two spaces
     let text = help_of(&["bench", "-h"]);
     let mut options = 0;
-    for line in text.lines().filter(|l| l.trim_start().starts_with('-')) {
+    // option lines (indented by 2 or 6), not their wrapped descriptions
+    for line in text.lines().filter(|l| l.trim_start().starts_with('-') && l.len() - l.trim_start().len() <= 6) {
         options += 1;
         let description = line.trim_start().split_once("  ").map(|(_, d)| d.trim()).unwrap_or_default();
         assert!(!description.is_empty() && !description.starts_with('['), "testgen bench -h: {line:?} has no description");
@@ -131,7 +201,7 @@ fn help_describes_the_resilience_profile() {
     for figure in [
         "fixtureAgentName(i) = {role}_{i:04}",
         "coordinator_0000, implementer_0001, ... tester_0049",
-        "no extra agents and no humans",
+        "no agents of other roles and no humans",
         "thrum-fixture.tar.gz",
     ] {
         assert!(said.contains(figure), "--help on profile resilience: {figure:?} missing from {said:?}");
@@ -163,4 +233,18 @@ fn count_arguments_out_of_their_range_are_refused_before_any_work() {
     }
     let words = help("--help").split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(words.contains("N is 1 to 65536") && words.contains("(0-based, N at most 65536)"), "{words}");
+}
+
+#[test]
+fn agents_as_the_help_counts_them_reproduce_each_profile() {
+    // --help counts every agent (core, other roles, humans): --agents with
+    // that number gives the profile's volumes back
+    let volumes = |p: &Profile| (p.agents, p.extra_agents, p.humans, p.sessions, p.active_sessions, p.events, p.subscriptions);
+    for p in [Profile::small(), Profile::default_profile(), Profile::large()] {
+        let o = thrum_gen::Overrides { agents: Some(p.agents.into()), ..Default::default() };
+        let again = Profile::with_overrides(p.clone(), &o).unwrap();
+        assert_eq!(volumes(&again), volumes(&p), "--agents {} on profile {}", p.agents, p.name);
+    }
+    let words = help("--help").split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("Number of agents in all, 2 to 10,000 (`--agents 50` is the default's 50)"), "{words}");
 }

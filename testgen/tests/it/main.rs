@@ -19,4 +19,5 @@ mod properties;
 mod resilience;
 mod shard_env;
 mod shards;
+mod summary;
 mod volumes;

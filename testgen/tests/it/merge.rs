@@ -118,14 +118,15 @@ fn more_shards_than_messages_compose_and_merge_into_the_unsharded_output() {
     let merged = d.join("merged");
     let o = testgen(&[&["merge", "--out", s(&merged)][..], &shards.iter().map(|p| s(p)).collect::<Vec<_>>()].concat());
     ok(&o);
-    assert_eq!(
-        String::from_utf8_lossy(&o.stderr).lines().next().unwrap_or(""),
-        format!(
-            "testgen: merged 8 shards into {} (4 JSONL files, 27 Parquet files copied, 0 linked, {:.1} MB)",
-            s(&merged),
-            dir_bytes(&merged) as f64 / 1e6
-        )
+    let said = String::from_utf8_lossy(&o.stderr).lines().next().unwrap_or("").to_string();
+    let expected = format!(
+        "testgen: merged 8 shards into {} (4 JSONL files, 27 Parquet files copied, 0 linked, {:.1} MB) in ",
+        s(&merged),
+        dir_bytes(&merged) as f64 / 1e6
     );
+    // then the wall time, as every summary ends
+    let wall = said.strip_prefix(&expected).and_then(|t| t.strip_suffix('s')).unwrap_or_else(|| panic!("{said:?}"));
+    assert!(wall.parse::<f64>().is_ok(), "{said:?}");
     let whole = jsonl(&tree.join(".thrum"));
     assert!(whole.len() >= 2);
     assert!(jsonl(&merged.join(".thrum")) == whole, "merged JSONL differ from the unsharded run's");

@@ -365,3 +365,28 @@ fn no_progress_when_stderr_is_not_a_terminal() {
     let (code, out, err) = verify(&["parquet", s(&fixtures()), "-q"]);
     assert_eq!((code, err.as_str()), (0, ""), "{out}");
 }
+
+#[test]
+fn parquet_without_an_archive_points_to_db_and_db_works() {
+    // the layout of a merged output: parquet/ with no archive beside it
+    let dir = tempfile::tempdir().unwrap();
+    let copy = copy_fixtures(&dir.path().join("copy"));
+    let merged = dir.path().join("merged");
+    std::fs::create_dir(&merged).unwrap();
+    std::fs::rename(copy.join("parquet"), merged.join("parquet")).unwrap();
+    let (code, out, err) = verify(&["parquet", s(&merged)]);
+    assert_eq!(code, 2, "{out}{err}");
+    let archive = merged.join("thrum-fixture.tar.zst");
+    assert!(err.contains(&format!("{} is absent (and so is thrum-fixture.tar.gz)", archive.display())), "{err}");
+    assert!(err.contains("a merged or sliced output has none: compare it with --db DB"), "{err}");
+    // what the hint says to do succeeds
+    let db = extracted(dir.path()).join(".thrum/var/messages.db");
+    let (code, out, err) = verify(&["parquet", s(&merged), "--db", s(&db)]);
+    assert_eq!(code, 0, "{out}{err}");
+    // the help names both archives and the way to check a merged output
+    let (code, help, _) = verify(&["parquet", "--help"]);
+    assert_eq!(code, 0);
+    let words = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("thrum-fixture.tar.zst or thrum-fixture.tar.gz"), "{words}");
+    assert!(words.contains("the way to check a merged or sliced output"), "{words}");
+}
