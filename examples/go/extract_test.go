@@ -125,8 +125,13 @@ func TestFixture(t *testing.T) {
 	if events[0].Sequence != 1 {
 		t.Errorf("events.jsonl starts at sequence %d, want 1", events[0].Sequence)
 	}
-	if events[0].Type != "agent.register" {
-		t.Errorf("events.jsonl starts with %q, want agent.register", events[0].Type)
+	// a daemon's first start writes the everyone group and its role member
+	// before anything else (docs/FORMAT.md section 10); then the agents register
+	want := []string{"group.create", "group.member.add", "agent.register"}
+	for i, typ := range want {
+		if events[i].Type != typ {
+			t.Errorf("events.jsonl line %d is %q, want %s", i+1, events[i].Type, typ)
+		}
 	}
 
 	shards, err := filepath.Glob(filepath.Join(thrum, "messages", "*.jsonl"))

@@ -356,6 +356,9 @@ impl Overrides {
 
 #[derive(Debug, Args)]
 pub(crate) struct BenchArgs {
+    /// `-q`: no bar of the runs; `--timings`: the bench's own wall time.
+    #[command(flatten)]
+    pub(crate) display: Display,
     /// Profiles to time (repeat the flag for several scenarios).
     #[arg(long = "profile", default_values_t = vec!["default".to_string()], value_parser = clap::builder::PossibleValuesParser::new(Profile::NAMES))]
     pub(crate) profiles: Vec<String>,

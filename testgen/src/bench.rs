@@ -300,6 +300,8 @@ pub struct BenchOptions {
     pub mesh: Option<u32>,
     /// Volumes given on top of every profile.
     pub overrides: thrum_gen::Overrides,
+    /// A bar of each scenario's runs on stderr (drawn only on a terminal).
+    pub progress: bool,
 }
 
 impl BenchOptions {
@@ -395,8 +397,10 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
     }
     let volumes = o.volume_args();
     let work = WorkDir::create(&o.work)?;
+    let bars = crate::progress::Bars::new(o.progress);
     let mut scenarios = Vec::new();
     for (profile, resolved) in o.profiles.iter().zip(resolved) {
+        let bar = bars.bar("bench", o.runs as u64, "runs");
         let dir = work.path().join(profile);
         std::fs::create_dir_all(&dir).ctx("create directory", &dir)?;
         let report_path = dir.join("report.json");
@@ -417,7 +421,9 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
             walls.push(time_cmd(&mut c, "testgen")?);
             let text = std::fs::read_to_string(&report_path).ctx("read", &report_path)?;
             reports.push(serde_json::from_str(&text).map_err(std::io::Error::other).ctx("parse", &report_path)?);
+            bar.inc(1);
         }
+        bar.finish();
         let first = &reports[0];
         let mut phases = Vec::new();
         let names: Vec<String> = first.phases.iter().map(|(n, _)| n.clone()).collect();

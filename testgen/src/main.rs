@@ -239,7 +239,9 @@ fn bench(b: BenchArgs) -> CmdResult {
         seed: b.seed,
         mesh: b.mesh,
         overrides: b.overrides.volumes(),
+        progress: !b.display.quiet,
     };
+    let started = std::time::Instant::now();
     // the baseline is read and matched before any run
     let base = match &b.baseline {
         Some(path) => {
@@ -250,6 +252,7 @@ fn bench(b: BenchArgs) -> CmdResult {
         None => None,
     };
     let r = testgen::bench::run(&exe, &o)?;
+    b.display.timings(&[("bench", started.elapsed())]);
     if b.json {
         println!("{}", serde_json::to_string_pretty(&r).context("rendering the report")?);
     } else {

@@ -542,6 +542,7 @@ fn bench_removes_its_subdirectory_on_error_too() {
         seed: 1,
         mesh: None,
         overrides: Default::default(),
+        progress: false,
     };
     // a "generator" that fails at once
     let e = testgen::bench::run(Path::new("false"), &o).unwrap_err();

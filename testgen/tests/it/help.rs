@@ -182,8 +182,8 @@ fn bench_options_all_have_a_description() {
         let description = line.trim_start().split_once("  ").map(|(_, d)| d.trim()).unwrap_or_default();
         assert!(!description.is_empty() && !description.starts_with('['), "testgen bench -h: {line:?} has no description");
     }
-    // 13 of its own and the 7 volumes
-    assert_eq!(options, 20, "{text}");
+    // 13 of its own, -q and --timings, and the 7 volumes
+    assert_eq!(options, 22, "{text}");
     let seed = text.lines().map(str::trim_start).find(|l| l.starts_with("--seed <SEED>")).unwrap();
     assert!(seed.split_once("  ").unwrap().1.trim_start().starts_with("Seed of the generated fixtures"), "{text}");
 }

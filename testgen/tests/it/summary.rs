@@ -94,7 +94,15 @@ fn long_commands_take_quiet_and_timings_alike() {
         let shard = format!("{i}/2");
         testgen(&[&small[..], &["-q", "--shard", &shard, "--out", &d(&format!("s{i}"))]].concat(), &[]);
     }
-    let runs: [(Vec<String>, &str); 4] = [
+    let runs: [(Vec<String>, &str); 5] = [
+        (
+            ["bench", "-q", "--timings", "--profile", "small", "--messages", "40", "--runs", "1", "--no-floors", "--no-verify", "--work"]
+                .map(String::from)
+                .into_iter()
+                .chain([tmp.path().to_str().unwrap().to_string()])
+                .collect(),
+            "bench",
+        ),
         (vec!["merge".into(), "-q".into(), "--timings".into(), "--out".into(), d("merged"), d("s0"), d("s1")], "merge"),
         (
             ["mesh", "--quiet", "--timings", "--profile", "small", "--messages", "40", "--out"]
