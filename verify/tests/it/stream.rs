@@ -288,10 +288,10 @@ fn every_corrupt_fault_reports_the_same_both_ways() {
     opts.v5 = false;
     testgen::generate(&opts).unwrap();
     let archive = out.join(testgen::ARCHIVE);
-    for fault in testgen::corrupt::CATALOGUE {
+    for fault in thrum_chaos::CATALOGUE {
         for seed in [1, 2] {
             let copy = dir.path().join(format!("{}-{seed}", fault.name));
-            if testgen::corrupt::corrupt(&archive, fault.fault, seed, &copy).is_err() {
+            if thrum_chaos::corrupt(&archive, fault.fault, seed, &copy).is_err() {
                 continue;
             }
             for mode in [Mode::Fixture, Mode::Migrated] {
