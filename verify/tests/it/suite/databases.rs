@@ -55,6 +55,7 @@ fn poisons(db: &Path) -> Vec<(&'static str, &'static str, &'static str, String)>
             "sync_checkpoints is a view; expected a table",
             endless_view(db, "sync_checkpoints"),
         ),
+        ("agents is an endless recursive view", "agents", "agents is a view; expected a table", endless_view(db, "agents")),
         ("messages is a view of a cross join", "messages", "messages is a view; expected a table", cross.replace("x AS", "a.sequence AS")),
         (
             "sync_checkpoints is a virtual table",
