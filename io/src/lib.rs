@@ -46,7 +46,7 @@ pub mod tree;
 pub mod untrusted;
 pub mod uri;
 
-pub use extract::{extract, ExtractError, Limit, Limits};
+pub use extract::{extract, Compression, ExtractError, Limit, Limits};
 pub use hash::{hex, sha256_file, sha256_hex};
 pub use identity::{apart, relation, ApartError, Named, Relation};
 pub use publish::{Policy, PublishError, Staging};

@@ -13,7 +13,6 @@ mod reference;
 
 mod chaos;
 mod checked_in;
-mod counts;
 mod honest;
 mod hostile;
 mod interrupt;
@@ -27,4 +26,3 @@ mod stream;
 mod streams;
 mod suite;
 mod tamper;
-mod untrusted;
