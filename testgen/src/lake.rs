@@ -30,8 +30,12 @@ use thrum_io::text::{shown_name, shown_path};
 use thrum_parquet::delta::{self, LogFile, LogParams, SLICES_DIR};
 use thrum_schemas::catalogue::TABLES;
 
-/// Prefix of a slice's temporary directory in `DIR/_slices/`.
-const STAGE_PREFIX: &str = ".slice-";
+/// Prefix of slice I of N's temporary directory in `DIR/_slices/`: only
+/// this slice's leftovers are ever collected there (the slices of other
+/// hosts share the directory, and their processes look dead from here).
+fn stage_prefix(i: u64, n: u64) -> String {
+    format!(".slice-{i:05}-of-{n:05}-")
+}
 /// Largest slice record read.
 const MAX_RECORD: u64 = 256 << 20;
 /// Missing slices named in a refusal.
@@ -220,8 +224,9 @@ pub fn write_slice(opts: &Options, lake: &Path, i: u64, n: u64) -> Result<Report
     ph.done("plan");
     let slices = lake.join(SLICES_DIR);
     std::fs::create_dir_all(&slices).ctx("create directory", &slices)?;
-    let _ = thrum_io::cleanup::collect_stale(&slices, STAGE_PREFIX);
-    let stage = thrum_io::cleanup::temp_dir_in(&slices, STAGE_PREFIX).ctx("create a temporary directory in", &slices)?;
+    let prefix = stage_prefix(i, n);
+    let _ = thrum_io::cleanup::collect_stale(&slices, &prefix);
+    let stage = thrum_io::cleanup::temp_dir_in(&slices, &prefix).ctx("create a temporary directory in", &slices)?;
     let pq_dir = stage.path().join("parquet");
     let written = std::thread::scope(|s| -> Result<_> {
         let parquet = crate::feed_rows(s, &plan, (i, n), |_| Ok(()), &pq_dir, &bars, opts.jobs)?;
