@@ -35,6 +35,12 @@ FIXTURES_DIR holds `parquet/` (one dataset per table) and
   checked against the UTC day; categorical of strings to pandas; `Date` to
   Polars, checked against the UTC day).
 
+Every dataset is also a Delta table: the `deltalake` and `polars-delta`
+readers (scripts/interop_delta.py) open it as one, compare every value the
+same way, and check its log against the files as DuckDB reads them.
+FIXTURES_DIR may also be a committed lake (`testgen --lake DIR` slices,
+then `testgen commit DIR`), with `--db`.
+
 `--readme` additionally runs every ```sql block of that Markdown file (with
 FIXTURES_DIR as the working directory) and fails if one errors or returns no
 row.
@@ -58,6 +64,8 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+
+from interop_delta import DeltaLakeReader, DuckDBDeltaReader, PolarsDeltaReader
 
 try:
     import duckdb
@@ -178,7 +186,8 @@ def kv_metadata(con, path):
 def dataset_files(parquet_dir, table):
     files = []
     for root, dirs, names in os.walk(os.path.join(parquet_dir, table)):
-        dirs.sort()
+        # `_delta_log/` (and any `_`-prefixed path): skipped, as Parquet readers do
+        dirs[:] = sorted(d for d in dirs if not d.startswith("_"))
         for n in sorted(names):
             if n.endswith(".parquet"):
                 files.append(os.path.join(root, n))
@@ -645,7 +654,7 @@ class SparkReader:
         return problems
 
 
-READERS = [PyArrowReader, PandasReader, PolarsReader, FastparquetReader, SparkReader]
+READERS = [PyArrowReader, PandasReader, PolarsReader, FastparquetReader, SparkReader, DeltaLakeReader, PolarsDeltaReader, DuckDBDeltaReader]
 
 
 def load_readers(wanted):
@@ -677,7 +686,11 @@ def check_with(reader, lite, parquet_dir, table):
         res.problems.extend(reader.settings(parquet_dir, table, files, columns, part))
         names = [c["name"] for c in columns]
         lq = lite.execute("SELECT %s FROM %s ORDER BY %s" % (", ".join(qi(n) for n in names), qi(table), ", ".join(qi(k) for k in pk)))
-        compare(res, reader.name, columns, pk, reader.rows(files, columns), stream(lq), reader.json_parsed)
+        if getattr(reader, "table_level", False):
+            rows = reader.table_rows(os.path.join(parquet_dir, table), columns, pk)
+        else:
+            rows = reader.rows(files, columns)
+        compare(res, reader.name, columns, pk, rows, stream(lq), reader.json_parsed)
     except Exception as e:  # a reader that fails on our files is a finding
         res.problems.append("%s: %s: reading failed: %s: %s" % (reader.name, table, type(e).__name__, e))
     return res
@@ -731,6 +744,11 @@ def main(argv):
         if unknown:
             raise Unusable("unknown reader(s) %s" % ", ".join(unknown))
     parquet_dir = os.path.join(args.fixtures, "parquet")
+    if not os.path.isdir(parquet_dir) and os.path.isdir(os.path.join(args.fixtures, "_slices")):
+        # a lake of slices (testgen --lake DIR, then testgen commit DIR)
+        if args.db is None:
+            raise Unusable("%s is a lake: pass --db" % args.fixtures)
+        parquet_dir = args.fixtures
     if not os.path.isdir(parquet_dir):
         raise Unusable("no directory " + parquet_dir)
     with tempfile.TemporaryDirectory(prefix="interop-") as tmp:
@@ -745,7 +763,7 @@ def main(argv):
         lite = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
         con = duckdb.connect()
         sqlite_tables = sorted(r[0] for r in lite.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"))
-        datasets = sorted(d for d in os.listdir(parquet_dir) if os.path.isdir(os.path.join(parquet_dir, d)))
+        datasets = sorted(d for d in os.listdir(parquet_dir) if not d.startswith("_") and os.path.isdir(os.path.join(parquet_dir, d)))
         failures = 0
         if sqlite_tables != datasets:
             print("MISMATCH: tables only in sqlite %s, datasets only in parquet %s" % (sorted(set(sqlite_tables) - set(datasets)), sorted(set(datasets) - set(sqlite_tables))))

@@ -6,6 +6,8 @@
 //!   bounded memory and bounded work whatever the archive declares;
 //! * [`publish`]: building beside a destination and swapping it into
 //!   place atomically, under a policy that says what may be replaced;
+//! * [`place`]: a file placed in a directory others write to, never
+//!   replacing (the same bytes already there are accepted);
 //! * [`record`]: ownership records (what a tool wrote below a directory);
 //! * [`size`]: parsing and printing of limits (`64M`, `8G`, `1k`);
 //! * [`hash`]: hex and SHA-256 helpers;
@@ -35,6 +37,7 @@ pub mod cli;
 pub mod extract;
 pub mod hash;
 pub mod identity;
+pub mod place;
 pub mod publish;
 pub mod record;
 pub mod regular;

@@ -69,7 +69,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             Ok::<(), thrum_parquet::Error>(())
         })?;
-        report(&sink.finish()?, t_plan.as_secs_f64(), t1.elapsed().as_secs_f64());
+        let files = sink.finish()?;
+        thrum_parquet::delta::write_logs(&out.join("parquet"), &files, common::log_params(&plan))?;
+        report(&files, t_plan.as_secs_f64(), t1.elapsed().as_secs_f64());
         println!("peak buffered in the sink: {} rows, {:.1} MB (estimate)", peak.0, peak.1 as f64 / 1e6);
         return Ok(());
     }

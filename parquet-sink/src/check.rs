@@ -8,6 +8,9 @@
 //! of key order, structural problems (layout, schema) and the first
 //! differences with their key and column.
 
+use crate::delta::check::{DeltaProblem, Found};
+use crate::delta::stats::FileStats;
+use crate::delta::{self, LOG_DIR, SLICES_DIR};
 use crate::error::{Error, IoContext, PqContext, Result};
 use crate::mapping::{self, decode, Val, US_PER_DAY};
 use crate::time_fmt::parse_day;
@@ -81,6 +84,10 @@ pub struct TableReport {
     pub problems: Vec<String>,
     /// The first [`MAX_DIFFERENCES`] differences.
     pub differences: Vec<Difference>,
+    /// Problems of the table's Delta log counted ([`crate::delta`]).
+    pub delta_problems: u64,
+    /// The first [`MAX_DIFFERENCES`] of them.
+    pub delta: Vec<DeltaProblem>,
 }
 
 impl TableReport {
@@ -97,6 +104,8 @@ impl TableReport {
             unsorted: 0,
             problems: Vec::new(),
             differences: Vec::new(),
+            delta_problems: 0,
+            delta: Vec::new(),
         }
     }
     /// Whether the table's two sides agree entirely.
@@ -107,6 +116,7 @@ impl TableReport {
             && self.misplaced == 0
             && self.unsorted == 0
             && self.problems.is_empty()
+            && self.delta_problems == 0
             && self.parquet_rows == self.sqlite_rows
     }
     fn note(&mut self, d: Difference) {
@@ -174,6 +184,9 @@ impl fmt::Display for Report {
             for d in &t.differences {
                 writeln!(f, "    {d}")?;
             }
+            for d in &t.delta {
+                writeln!(f, "    delta log: {}", d.text)?;
+            }
         }
         for u in &self.unexpected {
             writeln!(f, "unexpected entry: {u}")?;
@@ -211,7 +224,8 @@ pub fn check_connection(parquet_dir: &Path, conn: &Connection, db_label: &Path) 
         entries.push(e.file_name().to_string_lossy().into_owned());
     }
     entries.sort();
-    report.unexpected = entries.into_iter().filter(|n| !TABLES.iter().any(|t| t.name == *n)).collect();
+    // a lake's records of its slices (testgen --lake) are no dataset
+    report.unexpected = entries.into_iter().filter(|n| n != SLICES_DIR && !TABLES.iter().any(|t| t.name == *n)).collect();
     for t in TABLES {
         report.tables.push(check_table(parquet_dir, conn, db_label, t)?);
     }
@@ -234,7 +248,9 @@ fn list_parquet(dir: &Path, rel: &str, day: Option<i64>, out: &mut Vec<PartFile>
     }
     names.sort();
     for (name, is_dir) in names {
-        if is_dir {
+        if is_dir && day.is_none() && name == LOG_DIR {
+            // the Delta log: checked by `delta::check`
+        } else if is_dir {
             problems.push(format!("unexpected directory {rel}/{name}"));
         } else if name.ends_with(".parquet") {
             out.push(PartFile { path: dir.join(&name), rel: format!("{rel}/{name}"), day });
@@ -270,6 +286,7 @@ fn dataset_files(parquet_dir: &Path, t: &Table, problems: &mut Vec<String>) -> R
         let rel = format!("{}/{name}", t.name);
         let day = name.strip_prefix(&format!("{}=", mapping::PARTITION_COLUMN)).and_then(parse_day);
         match (is_dir, day) {
+            (true, None) if name == LOG_DIR => {}
             (true, Some(day)) => {
                 partitions += 1;
                 list_parquet(&dir.join(&name), &rel, Some(day), &mut files, problems)?;
@@ -331,6 +348,8 @@ struct ParquetRows<'a> {
     batch: Option<RecordBatch>,
     row: usize,
     part_idx: Option<usize>,
+    /// The statistics of each file's rows read so far.
+    stats: &'a mut [FileStats],
 }
 
 struct PRow {
@@ -355,7 +374,11 @@ impl ParquetRows<'_> {
             if let Some((reader, _, path)) = &mut self.reader {
                 match reader.next() {
                     Some(b) => {
-                        self.batch = Some(b.map_err(|e| Error::Dataset { path: path.clone(), problem: e.to_string() })?);
+                        let b = b.map_err(|e| Error::Dataset { path: path.clone(), problem: e.to_string() })?;
+                        if let Some(st) = self.next_file.checked_sub(1).and_then(|i| self.stats.get_mut(i)) {
+                            st.add(&b);
+                        }
+                        self.batch = Some(b);
                         self.row = 0;
                         continue;
                     }
@@ -421,13 +444,41 @@ fn cmp_keys(pk: &[usize], a: &[Cell], b: &[Cell]) -> Ordering {
 
 fn check_table(parquet_dir: &Path, conn: &Connection, db_label: &Path, t: &'static Table) -> Result<TableReport> {
     let mut rep = TableReport::new(t.name);
-    let sq_err = |source| Error::Sqlite { path: db_label.to_path_buf(), source };
     let files = dataset_files(parquet_dir, t, &mut rep.problems)?;
     rep.files = files.len();
     let expected = mapping::arrow_schema(t);
+    let mut stats: Vec<FileStats> = files.iter().map(|_| FileStats::new(&expected)).collect();
+    let read_all = compare_rows(conn, db_label, t, &files, &mut stats, &mut rep)?;
+    let dir = parquet_dir.join(t.name);
+    if dir.is_dir() {
+        let mut found = Vec::with_capacity(files.len());
+        for (f, st) in files.iter().zip(&stats) {
+            let size = std::fs::symlink_metadata(&f.path).io("stat", &f.path)?.len();
+            let path = f.rel.strip_prefix(t.name).and_then(|r| r.strip_prefix('/')).unwrap_or(&f.rel).to_string();
+            found.push(Found { path, size, stats: read_all.then(|| st.to_json()) });
+        }
+        let problems = delta::check::check_log(&dir, t, &found)?;
+        rep.delta_problems = problems.len() as u64;
+        rep.delta = problems.into_iter().take(MAX_DIFFERENCES).collect();
+    }
+    Ok(rep)
+}
+
+/// Compares the rows of `files` with the table in SQLite into `rep`,
+/// adding each file's rows to its `stats`; whether every row was read.
+fn compare_rows(
+    conn: &Connection,
+    db_label: &Path,
+    t: &'static Table,
+    files: &[PartFile],
+    stats: &mut [FileStats],
+    rep: &mut TableReport,
+) -> Result<bool> {
+    let sq_err = |source| Error::Sqlite { path: db_label.to_path_buf(), source };
+    let expected = mapping::arrow_schema(t);
     let mut comparable = true;
     let mut file_rows = 0u64;
-    for f in &files {
+    for f in files {
         let file = thrum_io::regular::open_regular(&f.path).io("open", &f.path)?;
         let b = ParquetRecordBatchReaderBuilder::try_new(file).pq(&f.path)?;
         file_rows += b.metadata().file_metadata().num_rows().max(0) as u64;
@@ -442,13 +493,13 @@ fn check_table(parquet_dir: &Path, conn: &Connection, db_label: &Path, t: &'stat
     if exists == 0 {
         rep.problems.push(format!("table {} does not exist in the SQLite database", t.name));
         rep.parquet_rows = file_rows;
-        return Ok(rep);
+        return Ok(false);
     }
     if !comparable {
         rep.parquet_rows = file_rows;
         rep.sqlite_rows =
             conn.query_row(&format!("SELECT count(*) FROM \"{}\"", t.name), [], |r| r.get::<_, i64>(0)).map_err(sq_err)?.max(0) as u64;
-        return Ok(rep);
+        return Ok(false);
     }
     let pk: Vec<usize> = t.primary_key.iter().filter_map(|k| t.column_index(k)).collect();
     let key_of = |cells: &[Cell]| crate::sink::render_key(t, &pk, cells);
@@ -463,12 +514,13 @@ fn check_table(parquet_dir: &Path, conn: &Connection, db_label: &Path, t: &'stat
     };
     let mut pq = ParquetRows {
         table: t,
-        files: &files,
+        files,
         next_file: 0,
         reader: None,
         batch: None,
         row: 0,
         part_idx: mapping::partition_source(t).and_then(|c| t.column_index(c)),
+        stats,
     };
     let mut prev: Option<Vec<Cell<'static>>> = None;
     let mut next_parquet = |rep: &mut TableReport| -> Result<Option<Vec<Cell<'static>>>> {
@@ -501,7 +553,7 @@ fn check_table(parquet_dir: &Path, conn: &Connection, db_label: &Path, t: &'stat
         prev = Some(row.cells.clone());
         Ok(Some(row.cells))
     };
-    let mut p = next_parquet(&mut rep)?;
+    let mut p = next_parquet(rep)?;
     let mut s = next_sqlite()?;
     if s.is_some() {
         rep.sqlite_rows += 1;
@@ -519,7 +571,7 @@ fn check_table(parquet_dir: &Path, conn: &Connection, db_label: &Path, t: &'stat
                     rep.extra += 1;
                     rep.note(Difference { kind: DiffKind::Extra, key: key_of(pr), column: None, parquet: None, sqlite: None });
                 }
-                p = next_parquet(&mut rep)?;
+                p = next_parquet(rep)?;
             }
             Ordering::Greater => {
                 if let Some(sr) = &s {
@@ -550,7 +602,7 @@ fn check_table(parquet_dir: &Path, conn: &Connection, db_label: &Path, t: &'stat
                         rep.differing += 1;
                     }
                 }
-                p = next_parquet(&mut rep)?;
+                p = next_parquet(rep)?;
                 s = next_sqlite()?;
                 if s.is_some() {
                     rep.sqlite_rows += 1;
@@ -558,5 +610,5 @@ fn check_table(parquet_dir: &Path, conn: &Connection, db_label: &Path, t: &'stat
             }
         }
     }
-    Ok(rep)
+    Ok(true)
 }

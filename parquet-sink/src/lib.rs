@@ -7,6 +7,8 @@
 //!   ([`part_file_name`], part 0 unless [`ParquetOptions`] says otherwise),
 //!   and `messages`/`events` into Hive day partitions
 //!   `<dir>/<table>/date=YYYY-MM-DD/part-NNNNN.parquet`;
+//! * [`delta`]: the version-0 Delta Lake log of each dataset, with the
+//!   statistics of every file;
 //! * [`check`]: compares a dataset directory with a SQLite database, value
 //!   for value.
 //!
@@ -26,6 +28,7 @@
 #![deny(missing_docs)]
 
 pub mod check;
+pub mod delta;
 mod error;
 pub mod mapping;
 mod sink;

@@ -1,5 +1,6 @@
 //! The streaming Parquet sink: rows in, one dataset per table out.
 
+use crate::delta::stats::FileStats;
 use crate::error::{Error, IoContext, PqContext, Result};
 use crate::mapping::{self, encode, Val, US_PER_DAY};
 use crate::time_fmt::day_name;
@@ -67,6 +68,17 @@ pub struct WrittenFile {
     pub rows: u64,
     /// Its size in bytes.
     pub bytes: u64,
+    /// Its Delta statistics (the `stats` JSON of its `add` action,
+    /// [`crate::delta::stats`]), computed from the rows written.
+    pub stats: String,
+}
+
+impl WrittenFile {
+    /// The file as its table's Delta log lists it (path relative to the table).
+    pub fn log_file(&self) -> crate::delta::LogFile {
+        let path = self.rel_path.strip_prefix(self.table).and_then(|p| p.strip_prefix('/')).unwrap_or(&self.rel_path);
+        crate::delta::LogFile { path: path.to_string(), size: self.bytes, stats: self.stats.clone() }
+    }
 }
 
 enum ColBuilder {
@@ -180,6 +192,7 @@ struct OpenFile {
     path: PathBuf,
     rel: String,
     rows: u64,
+    stats: FileStats,
 }
 
 struct TableState {
@@ -442,7 +455,8 @@ fn open_file(dir: &Path, opts: &ParquetOptions, st: &TableState) -> Result<OpenF
     let file = File::create(&tmp).io("create", &tmp)?;
     let props = writer_properties(opts, st, partition.as_deref())?;
     let writer = ArrowWriter::try_new(file, st.schema.clone(), Some(props)).pq(&tmp)?;
-    Ok(OpenFile { writer, tmp, path, rel: format!("{rel_dir}/{name}"), rows: 0 })
+    let stats = FileStats::new(&st.schema);
+    Ok(OpenFile { writer, tmp, path, rel: format!("{rel_dir}/{name}"), rows: 0, stats })
 }
 
 fn write_batch(st: &mut TableState) -> Result<()> {
@@ -454,6 +468,7 @@ fn write_batch(st: &mut TableState) -> Result<()> {
     };
     let arrays: Vec<ArrayRef> = st.builders.iter_mut().map(ColBuilder::finish).collect();
     let batch = RecordBatch::try_new(st.schema.clone(), arrays).map_err(|source| Error::Arrow { table: st.table.name, source })?;
+    open.stats.add(&batch);
     open.writer.write(&batch).pq(&open.tmp)?;
     open.rows += st.buffered as u64;
     st.buffered = 0;
@@ -468,6 +483,7 @@ fn close_file(_dir: &Path, st: &mut TableState) -> Result<()> {
     let bytes = file.metadata().io("stat", &open.tmp)?.len();
     drop(file);
     std::fs::rename(&open.tmp, &open.path).io("rename", &open.tmp)?;
-    st.written.push(WrittenFile { table: st.table.name, rel_path: open.rel, rows: open.rows, bytes });
+    let stats = open.stats.to_json();
+    st.written.push(WrittenFile { table: st.table.name, rel_path: open.rel, rows: open.rows, bytes, stats });
     Ok(())
 }

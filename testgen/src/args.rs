@@ -36,6 +36,13 @@ pub(crate) enum Cmd {
     /// `--shards N`) into one output: the JSONL files concatenated, the
     /// Parquet datasets, one manifest.json and one SHA256SUMS.
     Merge(MergeArgs),
+    /// Commit a lake of slices (`--lake`): each table's Delta log, no copy.
+    ///
+    /// Commits the lake DIR that the N slices of one run wrote with `--lake
+    /// DIR`: checks that every slice record is there and agrees (seed,
+    /// profile, N), that every file they list exists with its size, and
+    /// writes each table's version-0 Delta log. Not one data byte is copied.
+    Commit(CommitArgs),
     /// Simulate a mesh of N daemons that pulled each other's events.
     ///
     /// Simulates a mesh of N daemons on N hosts that paired and pulled each
@@ -132,6 +139,24 @@ pub(crate) struct MergeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "An identical log already there is left as is (exit 0: a retried commit); a different one, a missing slice record, a record of another run or a listed file that is missing or of another size is refused (exit 2) before any log is written. Nothing in DIR is deleted or replaced.
+
+Examples:
+  # eight slices into one lake (a job array runs them side by side), then the commit
+  for i in 0 1 2 3 4 5 6 7; do testgen --profile large --shard $i/8 --lake /data/lake; done
+  testgen commit /data/lake
+  # read it: python3 -c 'import polars; print(polars.read_delta(\"/data/lake/messages\").shape)'"
+)]
+pub(crate) struct CommitArgs {
+    /// The lake the slices wrote (`testgen --lake DIR`).
+    #[arg(value_name = "DIR")]
+    pub(crate) lake: PathBuf,
+    #[command(flatten)]
+    pub(crate) display: Display,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct CorruptArgs {
     /// Print the fault catalogue (name, finding verify reports, exit code, what it does).
     #[arg(long)]
@@ -186,6 +211,18 @@ pub(crate) struct GenArgs {
     /// when that record lists exactly the files in it; TREE may hold anything else).
     #[arg(long, value_name = "TREE", help_heading = "Output")]
     pub(crate) tree: Option<PathBuf>,
+    /// Write the slice's Parquet parts straight into the Delta tables under DIR.
+    ///
+    /// Write the slice (--shard I/N or --shards N; alone: slice 0 of 1) as
+    /// Parquet parts straight into the table directories under DIR, each
+    /// file through a temporary name and a rename, then its record
+    /// DIR/_slices/slice-I-of-N.json; no JSONL, database or archive. Nothing
+    /// in DIR is deleted or replaced: a file already there with the same
+    /// bytes is accepted (a retried slice), with other bytes refused (exit
+    /// 2). Slices may run at once on a shared filesystem; `testgen commit
+    /// DIR` then writes the tables' Delta logs.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "tree"], help_heading = "Output")]
+    pub(crate) lake: Option<PathBuf>,
     /// Worker threads (default: all cores). Never changes the output.
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..=1024), help_heading = "Generation")]
     pub(crate) jobs: Option<u16>,
@@ -227,7 +264,6 @@ pub(crate) struct GenArgs {
         long,
         value_name = "N",
         conflicts_with = "shard",
-        requires = "out",
         value_parser = clap::value_parser!(u64).range(1..=MAX_SHARDS),
         help_heading = "Generation"
     )]

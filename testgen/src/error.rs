@@ -59,6 +59,9 @@ pub enum Error {
     /// `testgen merge` refused its shard directories (boxed: it is large).
     #[error(transparent)]
     Merge(Box<crate::merge::MergeError>),
+    /// `testgen --lake` or `testgen commit` refused the lake (boxed: it is large).
+    #[error(transparent)]
+    Lake(Box<crate::lake::LakeError>),
     /// `testgen bench --baseline` refused its baseline.
     #[error(transparent)]
     Baseline(#[from] crate::bench::baseline::BaselineError),
@@ -78,7 +81,7 @@ impl Error {
     /// 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Plan(_) | Error::Usage(_) | Error::Merge(_) => 2,
+            Error::Plan(_) | Error::Usage(_) | Error::Merge(_) | Error::Lake(_) => 2,
             Error::Publish(e) => e.exit_code(),
             Error::Baseline(e) => e.exit_code(),
             _ => 1,

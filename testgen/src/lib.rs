@@ -12,7 +12,8 @@
 //! [`MANIFEST`], [`SUMS`], ...); [`recognise`] (what testgen may replace);
 //! [`mod@bench`] (the `testgen bench` subcommand); [`shard`] (slices of one
 //! run for job arrays) and [`mod@merge`] (`testgen merge`, which assembles
-//! them into one output); and [`corrupt`], the chaos
+//! them into one output); [`lake`] (slices written straight into one lake
+//! of Delta tables, `--lake`, and `testgen commit`); and [`corrupt`], the chaos
 //! catalogue of `testgen corrupt`, re-exported from `thrum-chaos`. Every
 //! other module is private.
 
@@ -23,6 +24,7 @@ pub mod bench;
 pub mod contract;
 mod error;
 mod events;
+pub mod lake;
 mod manifest;
 pub mod merge;
 pub mod mesh;
@@ -476,7 +478,10 @@ pub fn generate(opts: &Options) -> Result<Report> {
     let closing = bars.step("output", "writing the manifests and SHA256SUMS, publishing");
     ph.list.push(("parquet-total", parquet_files.1));
     let parquet_files = parquet_files.0;
+    let logs = parquet::write_logs(&pq_dir, &parquet_files, &plan)?;
     manifest::add_parquet(&staging.dir.join(MANIFEST), &parquet_files)?;
+    manifest::add_delta(&staging.dir.join(MANIFEST), &logs)?;
+    known.lock().unwrap_or_else(|p| p.into_inner()).extend(logs.iter().map(manifest::DeltaEntry::file));
     manifest::add_schema(&staging.dir.join(MANIFEST), &schema_files)?;
     known.lock().unwrap_or_else(|p| p.into_inner()).extend(parquet_files.iter().map(|h| h.entry.clone()));
     if let Some(t) = v5_time {

@@ -3,7 +3,7 @@
 mod args;
 
 use anyhow::Context;
-use args::{BenchArgs, Cmd, CorruptArgs, GenArgs, MergeArgs, MeshArgs, SyncArg, GEN_EXAMPLES};
+use args::{BenchArgs, Cmd, CommitArgs, CorruptArgs, GenArgs, MergeArgs, MeshArgs, SyncArg, GEN_EXAMPLES};
 use clap::Parser;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -51,6 +51,7 @@ fn main() -> ExitCode {
         Some(Cmd::Bench(b)) => bench(b),
         Some(Cmd::Corrupt(c)) => corrupt(c),
         Some(Cmd::Merge(m)) => merge(m),
+        Some(Cmd::Commit(c)) => commit(c),
         Some(Cmd::Mesh(m)) => mesh(m),
         None => generate(cli.gen),
     };
@@ -150,7 +151,10 @@ fn generate(cli: GenArgs) -> CmdResult {
     let profile = Profile::named(&cli.profile).map_err(plan_error)?;
     let profile = Profile::with_overrides(profile, &cli.overrides.volumes()).map_err(plan_error)?;
     let (messages, name) = (profile.messages, profile.name.clone());
-    let default_run = cli.out.is_none() && cli.shard.is_none() && cli.shards.is_none();
+    if cli.shards.is_some() && cli.out.is_none() && cli.lake.is_none() {
+        return Err(testgen::Error::Usage("--shards N writes a slice: give --out DIR or --lake DIR".into()).into());
+    }
+    let default_run = cli.out.is_none() && cli.lake.is_none() && cli.shard.is_none() && cli.shards.is_none();
     let out = cli.out.clone().unwrap_or_else(|| PathBuf::from("fixtures"));
     let opts = testgen::Options {
         seed: cli.seed,
@@ -166,20 +170,26 @@ fn generate(cli: GenArgs) -> CmdResult {
         (None, Some(n)) => Some((testgen::shard::index_from_env(n, |k| std::env::var_os(k))?, n)),
         (s, _) => s,
     };
-    let report = match shard {
-        Some((i, n)) => testgen::generate_shard(&opts, i, n),
-        None => testgen::generate(&opts),
-    }
-    .map_err(|e| {
-        // a refusal names the destination and what is there already
-        let refused = matches!(&e, testgen::Error::Publish(p) if p.is_refusal());
+    // a refusal names the destination (or lake file) and what is there already
+    let failure = |e: testgen::Error, what: &str| {
+        let refused = matches!(&e, testgen::Error::Publish(p) if p.is_refusal()) || matches!(e, testgen::Error::Lake(_));
         let f = Failure::from(e);
         if refused {
             f
         } else {
-            f.context(format!("generating the fixture into {}", shown_path(&out)))
+            f.context(what.to_string())
         }
-    })?;
+    };
+    let report = match (&cli.lake, shard) {
+        (Some(lake), s) => {
+            let (i, n) = s.unwrap_or((0, 1));
+            let what = format!("writing slice {i} of {n} into the lake {}", shown_path(lake));
+            Ok(testgen::lake::write_slice(&opts, lake, i, n).map_err(|e| failure(e, &what))?)
+        }
+        (None, Some((i, n))) => testgen::generate_shard(&opts, i, n),
+        (None, None) => testgen::generate(&opts),
+    }
+    .map_err(|e| failure(e, &format!("generating the fixture into {}", shown_path(&out))))?;
     // the default regeneration also writes the mesh fixture, a
     // self-contained output inside fixtures/ (not in its SHA256SUMS)
     let mesh = if default_run {
@@ -203,13 +213,17 @@ fn generate(cli: GenArgs) -> CmdResult {
         let json = serde_json::to_string(&r).context("rendering the run report")?;
         write_report(path, &json)?;
     }
-    let what = match shard {
-        Some((i, n)) => format!("slice {i} of {n} to {}", shown_path(&report.out)),
-        None => shown_path(&report.out),
+    let what = match (shard, &cli.lake) {
+        (Some((i, n)), None) => format!("slice {i} of {n} to {}", shown_path(&report.out)),
+        (s, Some(_)) => {
+            let (i, n) = s.unwrap_or((0, 1));
+            format!("slice {i} of {n} into the lake {} (`testgen commit` writes its logs)", shown_path(&report.out))
+        }
+        (None, None) => shown_path(&report.out),
     };
     cli.display.say(format_args!("wrote {what} ({}) in {:.2}s", volumes(&report), wall.as_secs_f64()));
     // the v5 fixture is left out by the rule, not by --no-v5: say so
-    if shard.is_none() && !opts.v5 && !cli.no_v5 {
+    if shard.is_none() && cli.lake.is_none() && !opts.v5 && !cli.no_v5 {
         cli.display.say(format_args!("v5 fixture skipped: above {} messages; --v5 writes it", count(testgen::V5_DEFAULT_MAX_MESSAGES)));
     }
     if let Some(m) = mesh {
@@ -366,6 +380,27 @@ fn write_mesh(opts: &testgen::mesh::MeshOptions) -> Result<testgen::mesh::MeshRe
             f.context(format!("generating the mesh into {}", shown_path(&opts.out)))
         }
     })
+}
+
+fn commit(c: CommitArgs) -> CmdResult {
+    let started = std::time::Instant::now();
+    let r = testgen::lake::commit(&c.lake)?;
+    let wall = started.elapsed();
+    c.display.timings(&[("commit", wall)]);
+    c.display.say(format_args!(
+        "committed {} slices in {}: {} tables ({} logs written, {} already there, {:.1} kB), {} files, {} rows, {:.1} MB not copied, in {:.2}s",
+        count(r.slices),
+        shown_path(&c.lake),
+        r.written + r.present,
+        r.written,
+        r.present,
+        r.log_bytes as f64 / 1e3,
+        count(r.files as u64),
+        count(r.rows),
+        r.data_bytes as f64 / 1e6,
+        wall.as_secs_f64()
+    ));
+    Ok(())
 }
 
 fn merge(m: MergeArgs) -> CmdResult {

@@ -46,6 +46,38 @@ pub struct ParquetEntry {
     pub table: String,
 }
 
+/// The Delta log of a table (`parquet/<table>/_delta_log/...json`), as the
+/// manifest's `delta` list has it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct DeltaEntry {
+    pub path: String,
+    pub sha256: String,
+    pub size: u64,
+    pub table: String,
+}
+
+impl DeltaEntry {
+    /// The entry of the log `text` of `table`, `rel` relative to `parquet/`.
+    pub fn of(table: &str, rel: &str, text: &str) -> DeltaEntry {
+        DeltaEntry {
+            path: format!("{}/{rel}", crate::parquet::DIR),
+            sha256: thrum_io::hash::sha256_hex(text.as_bytes()),
+            size: text.len() as u64,
+            table: table.to_string(),
+        }
+    }
+    /// Its path, checksum and size for SHA256SUMS.
+    pub fn file(&self) -> FileEntry {
+        FileEntry { path: self.path.clone(), sha256: self.sha256.clone(), size: self.size }
+    }
+}
+
+/// Adds the `delta` list (the Delta log of every dataset with size and
+/// sha256) to a written manifest, keeping its keys in order.
+pub fn add_delta(manifest: &Path, logs: &[DeltaEntry]) -> Result<()> {
+    add_key(manifest, "delta", logs)
+}
+
 /// Adds the `parquet` list (every dataset file with rows, size and sha256)
 /// to a written manifest, keeping its keys in order.
 pub fn add_parquet(manifest: &Path, files: &[crate::parquet::Hashed]) -> Result<()> {

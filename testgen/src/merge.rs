@@ -12,6 +12,9 @@
 //!   parts concatenated in slice order (byte-identical to the unsharded run's);
 //! - `parquet/...`: every slice's Parquet files, copied (or hard-linked with
 //!   `--link`); the inputs are never moved or changed;
+//! - `parquet/<table>/_delta_log/00000000000000000000.json`: each dataset's
+//!   Delta log, from the files and statistics the manifests list
+//!   ([`thrum_parquet::delta`]);
 //! - `manifest.json` ([`MergedManifest`]) and `SHA256SUMS`.
 //!
 //! Every input file is checked against its manifest (size, SHA-256, and
@@ -175,6 +178,8 @@ pub enum MergeError {
 pub struct MergedManifest {
     /// Lines per file and rows per table.
     pub counts: MergedCounts,
+    /// The Delta log of every dataset.
+    pub delta: Vec<crate::manifest::DeltaEntry>,
     /// The JSONL files (`.thrum/...`).
     pub files: Vec<FileEntry>,
     /// The generator of the slices.
@@ -262,7 +267,8 @@ fn manifests_in(dir: &Path, out: &mut Vec<Found>) -> Result<()> {
 fn complete(found: &[Found]) -> Result<Vec<&Found>> {
     let first = &found[0];
     for f in &found[1..] {
-        let fields: [(&'static str, String, String); 5] = [
+        let fields: [(&'static str, String, String); 6] = [
+            ("snapshot_ms", f.m.snapshot_ms.to_string(), first.m.snapshot_ms.to_string()),
             ("seed", f.m.seed.to_string(), first.m.seed.to_string()),
             ("profile", f.m.profile.clone(), first.m.profile.clone()),
             ("generator", f.m.generator.clone(), first.m.generator.clone()),
@@ -436,6 +442,7 @@ pub fn merge(opts: &MergeOptions) -> Result<MergeReport> {
     let mut parquet = Vec::new();
     let mut tables: BTreeMap<String, u64> = BTreeMap::new();
     let (mut copied, mut linked) = (0, 0);
+    let mut logs: BTreeMap<String, Vec<thrum_parquet::delta::LogFile>> = BTreeMap::new();
     for f in &slices {
         for e in &f.m.files {
             let src = f.dir.join(&e.path);
@@ -476,6 +483,13 @@ pub fn merge(opts: &MergeOptions) -> Result<MergeReport> {
                 }
                 let table = e.table.clone().unwrap_or_else(|| t.split('/').nth(1).unwrap_or_default().to_string());
                 *tables.entry(table.clone()).or_default() += e.rows;
+                let Some(stats) = e.stats.clone() else {
+                    let reason = format!("it lists {} without its statistics", thrum_io::text::shown_name(&e.path));
+                    return Err(MergeError::BadManifest { manifest: shown(&f.manifest), reason }.into());
+                };
+                let in_table = t.split_once('/').and_then(|(_, r)| r.strip_prefix(&table)).and_then(|r| r.strip_prefix('/'));
+                let path = in_table.unwrap_or_default().to_string();
+                logs.entry(table.clone()).or_default().push(thrum_parquet::delta::LogFile { path, size: e.size, stats });
                 parquet.push(ParquetEntry { path: t, rows: e.rows, sha256: e.sha256.clone(), size: e.size, table });
             }
         }
@@ -488,8 +502,11 @@ pub fn merge(opts: &MergeOptions) -> Result<MergeReport> {
         counts.insert(path, lines);
     }
     let first = &slices[0].m;
+    let params = thrum_parquet::delta::LogParams { seed: first.seed, time_ms: first.snapshot_ms };
+    let delta = write_logs(&staging.dir.join(crate::parquet::DIR), &mut logs, params)?;
     let m = MergedManifest {
         counts: MergedCounts { files: counts, tables },
+        delta,
         files,
         generator: first.generator.clone(),
         parquet,
@@ -506,8 +523,31 @@ pub fn merge(opts: &MergeOptions) -> Result<MergeReport> {
         .iter()
         .cloned()
         .chain(m.parquet.iter().map(|e| FileEntry { path: e.path.clone(), sha256: e.sha256.clone(), size: e.size }))
+        .chain(m.delta.iter().map(crate::manifest::DeltaEntry::file))
         .collect();
     let bytes = crate::manifest::write_sums(&staging.dir, &known)?;
     staging.publish()?;
     Ok(MergeReport { shards: first.of, jsonl_files: m.files.len(), copied, linked, bytes })
+}
+
+/// Writes the Delta log of every catalogue table into `dir` (the merged
+/// `parquet/`), each from the files `logs` lists for it, by path.
+fn write_logs(
+    dir: &Path,
+    logs: &mut BTreeMap<String, Vec<thrum_parquet::delta::LogFile>>,
+    params: thrum_parquet::delta::LogParams,
+) -> Result<Vec<crate::manifest::DeltaEntry>> {
+    let mut out = Vec::new();
+    for t in thrum_schemas::catalogue::TABLES {
+        let mut files = logs.remove(t.name).unwrap_or_default();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let text = thrum_parquet::delta::table_log(t, &files, params);
+        let rel = thrum_parquet::delta::log_path(t.name);
+        let path = dir.join(&rel);
+        let parent = dir.join(t.name).join(thrum_parquet::delta::LOG_DIR);
+        std::fs::create_dir_all(&parent).ctx("create directory", &parent)?;
+        std::fs::write(&path, &text).ctx("write", &path)?;
+        out.push(crate::manifest::DeltaEntry::of(t.name, &rel, &text));
+    }
+    Ok(out)
 }

@@ -63,6 +63,21 @@ impl BatchWriter {
     }
 }
 
+/// The Delta log values of a run of `plan` ([`thrum_parquet::delta`]): its
+/// seed, and its snapshot as every fixed time.
+pub fn log_params(plan: &thrum_gen::Plan) -> thrum_parquet::delta::LogParams {
+    thrum_parquet::delta::LogParams { seed: plan.seed, time_ms: plan.snapshot.div_euclid(1000) }
+}
+
+/// Writes the Delta log of every table of the datasets in `dir` (the
+/// whole run's `parquet/`, all of whose files are `files`); returns them as
+/// the manifest lists them (paths relative to the output directory).
+pub fn write_logs(dir: &Path, files: &[Hashed], plan: &thrum_gen::Plan) -> Result<Vec<crate::manifest::DeltaEntry>> {
+    let written: Vec<WrittenFile> = files.iter().map(|h| h.file.clone()).collect();
+    let logs = thrum_parquet::delta::write_logs(dir, &written, log_params(plan)).map_err(pq)?;
+    Ok(logs.iter().map(|l| crate::manifest::DeltaEntry::of(l.table, &l.rel_path, &l.text)).collect())
+}
+
 fn hash_all(dir: &Path, files: Vec<WrittenFile>) -> Result<Vec<Hashed>> {
     files
         .into_iter()

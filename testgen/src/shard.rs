@@ -60,6 +60,9 @@ pub struct ShardFile {
     pub sha256: String,
     /// Its size in bytes.
     pub size: u64,
+    /// The Delta statistics of a Parquet file (the `stats` of its `add`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<String>,
     /// The table of a Parquet file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<String>,
@@ -87,6 +90,9 @@ pub struct ShardManifest {
     pub seed: u64,
     /// I (0-based).
     pub shard: u64,
+    /// The plan's snapshot in milliseconds: the fixed times of the Delta
+    /// logs `testgen merge` writes.
+    pub snapshot_ms: i64,
 }
 
 /// Environment variables job runners give an array task's index in, in the
@@ -180,7 +186,7 @@ pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
     let mut files = Vec::new();
     for (rel, &rows) in &lines {
         let (sha256, size) = crate::archive::hash_file(&jsonl_dir.join(rel))?;
-        files.push(ShardFile { path: format!("{jsonl_rel}/{rel}"), rows, sha256, size, table: None });
+        files.push(ShardFile { path: format!("{jsonl_rel}/{rel}"), rows, sha256, size, stats: None, table: None });
     }
     for h in parquet_files {
         files.push(ShardFile {
@@ -188,6 +194,7 @@ pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
             rows: h.file.rows,
             sha256: h.entry.sha256,
             size: h.entry.size,
+            stats: Some(h.file.stats.clone()),
             table: Some(h.file.table.to_string()),
         });
     }
@@ -203,6 +210,7 @@ pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
         schema_version: thrum_schemas::SCHEMA_VERSION,
         seed: plan.seed,
         shard: i,
+        snapshot_ms: parquet::log_params(&plan).time_ms,
         files,
     };
     let p = staging.dir.join(manifest_path(i, n));

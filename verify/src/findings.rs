@@ -243,6 +243,13 @@ kinds! {
     /// A Parquet file or dataset directory that cannot be read (truncated or
     /// corrupt file); the tables after it are not compared.
     ParquetUnreadable = "parquet_unreadable", Error;
+    /// A dataset without its Delta log (`<table>/_delta_log/00000000000000000000.json`).
+    DeltaLogMissing = "delta_log_missing", Error;
+    /// A dataset's Delta log disagrees with its files: an `add` of no file
+    /// or of another size, a Parquet file not added, statistics that are
+    /// not those of the rows, partition values not the path's, a schema,
+    /// protocol or partition columns not the table's.
+    DeltaLogDiffers = "delta_log_differs", Error;
     // --- migration -------------------------------------------------------
     /// A v5 row absent from the migrated database.
     V5RowLost = "v5_row_lost", Error;

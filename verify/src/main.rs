@@ -140,9 +140,10 @@ enum Cmd {
     ///
     /// Reads every dataset under parquet/ and compares it with the database in key order,
     /// after inverting the documented type mapping: rows missing, extra or differing, rows
-    /// under the wrong date= partition, rows out of key order, layout and schema problems.
+    /// under the wrong date= partition, rows out of key order, layout and schema problems;
+    /// and each dataset's Delta log (_delta_log/) against its files.
     #[command(
-        after_help = "PATH is a fixtures directory holding parquet/ and thrum-fixture.tar.zst or thrum-fixture.tar.gz (extracted safely), or with --db a parquet/ directory or its parent (the way to check a merged or sliced output of testgen, which has no archive: --db names its database, such as a fixture's .thrum/var/messages.db).\n\nExit codes:\n  0  every table equal\n  1  differences (listed per table with key and column), or a Parquet file that cannot be read\n  2  unusable input: no parquet/ directory, no archive (without --db) or database\n\nA Parquet file that cannot be read is the finding parquet_unreadable (exit 1), as in `verify replay`."
+        after_help = "PATH is a fixtures directory holding parquet/ and thrum-fixture.tar.zst or thrum-fixture.tar.gz (extracted safely), or with --db a parquet/ directory or its parent (the way to check a merged or sliced output of testgen, or a lake committed by `testgen commit`, which have no archive: --db names the database, such as the .thrum/var/messages.db of an unsharded run).\n\nExit codes:\n  0  every table equal\n  1  differences (listed per table with key and column), or a Parquet file that cannot be read\n  2  unusable input: no parquet/ directory, no archive (without --db) or database\n\nA Parquet file that cannot be read is the finding parquet_unreadable (exit 1), as in `verify replay`."
     )]
     Parquet {
         /// Fixtures directory (or parquet/ directory with --db).

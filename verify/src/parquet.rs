@@ -2,7 +2,9 @@
 //! against its SQLite database, value for value (thrum_parquet::check);
 //! also run by `verify replay` on a `thrum-fixture.tar.zst` with `parquet/`
 //! beside it, whose differences are findings of the replay report
-//! ([`add_snapshots`]), so they count in its one verdict.
+//! ([`add_snapshots`]), so they count in its one verdict. Each dataset's
+//! Delta log is checked against its files ([`thrum_parquet::delta::check`]):
+//! a dataset, a merged output or a committed lake (`--db`).
 
 use crate::compare::TableStats;
 use crate::error::InputError;
@@ -153,6 +155,12 @@ pub fn render_text(checked: &Checked, report: &Report) -> String {
         for d in &t.differences {
             let _ = writeln!(s, "    {}", escape(&d.to_string()));
         }
+        for d in &t.delta {
+            let _ = writeln!(s, "    delta log: {}", escape(&d.text));
+        }
+        if t.delta_problems > t.delta.len() as u64 {
+            let _ = writeln!(s, "    delta log: {} problems in all", t.delta_problems);
+        }
     }
     for u in &pq.unexpected {
         let _ = writeln!(s, "unexpected entry: {}", escape(u));
@@ -198,7 +206,7 @@ pub fn findings_of(pq: &PqReport, findings: &mut Findings) -> Vec<TableStats> {
         }
         let counted = t.missing + t.extra + t.differing + t.misplaced + t.unsorted;
         let listed = t.differences.len() as u64;
-        if counted > listed || (!t.is_clean() && pushed == 0) {
+        if counted > listed || (!t.is_clean() && pushed == 0 && t.delta_problems == 0) {
             let msg = format!(
                 "{} rows in Parquet, {} in the database; {} differences not listed (missing {}, extra {}, differing {}, misplaced {}, unsorted {})",
                 t.parquet_rows,
@@ -212,19 +220,40 @@ pub fn findings_of(pq: &PqReport, findings: &mut Findings) -> Vec<TableStats> {
             );
             findings.push(Finding::new(Kind::ParquetDiffers, msg).table(t.table).file(dir.clone()));
         }
+        delta_findings(t, &dir, findings);
         let mut st = TableStats::new(t.table, "parquet");
         st.rows_db = t.sqlite_rows;
         st.rows_expected = Some(t.parquet_rows);
         st.missing = t.missing;
         st.extra = t.extra;
         st.differing = t.differing;
-        st.other = t.misplaced + t.unsorted + t.problems.len() as u64;
+        st.other = t.misplaced + t.unsorted + t.problems.len() as u64 + t.delta_problems;
         tables.push(st);
     }
     for u in &pq.unexpected {
         findings.push(Finding::new(Kind::ParquetDiffers, "entry of parquet/ that is not a catalogue table").file(format!("parquet/{u}")));
     }
     tables
+}
+
+/// The findings of a table's Delta log problems ([`Kind::DeltaLogMissing`],
+/// [`Kind::DeltaLogDiffers`]): each one listed, and one for those counted
+/// but not listed.
+fn delta_findings(t: &thrum_parquet::check::TableReport, dir: &str, findings: &mut Findings) {
+    use thrum_parquet::delta::check::DeltaKind;
+    let log = format!("{dir}/{}", thrum_parquet::delta::LOG_DIR);
+    for d in &t.delta {
+        let kind = match d.kind {
+            DeltaKind::Missing => Kind::DeltaLogMissing,
+            DeltaKind::Differs => Kind::DeltaLogDiffers,
+        };
+        findings.push(Finding::new(kind, d.text.clone()).table(t.table).file(log.clone()));
+    }
+    let listed = t.delta.len() as u64;
+    if t.delta_problems > listed {
+        let msg = format!("{} more problems of the Delta log not listed", t.delta_problems - listed);
+        findings.push(Finding::new(Kind::DeltaLogDiffers, msg).table(t.table).file(log));
+    }
 }
 
 /// The file a check error is about, relative to `fixtures` when inside it.

@@ -268,10 +268,16 @@ impl Guard {
 
     /// Renames the entry to `dest` while it is registered, then forgets it:
     /// an interruption leaves either the temporary (removed) or `dest`.
-    fn persist(mut self, dest: &Path) -> io::Result<PathBuf> {
+    fn persist(self, dest: &Path) -> io::Result<PathBuf> {
+        self.persist_by(dest, &mut |from, to| fs::rename(from, to)).map_err(|(e, _)| e)
+    }
+
+    /// [`Guard::persist`] with `rename` doing the move; on error the guard
+    /// is given back, still armed.
+    fn persist_by(mut self, dest: &Path, rename: &mut dyn FnMut(&Path, &Path) -> io::Result<()>) -> Result<PathBuf, (io::Error, Guard)> {
         let renamed = {
             let mut reg = registry();
-            let r = fs::rename(&self.path, dest);
+            let r = rename(&self.path, dest);
             if r.is_ok() {
                 reg.entries.remove(&self.id);
                 // what was renamed never held the marker; a failure here
@@ -280,7 +286,9 @@ impl Guard {
             }
             r
         };
-        renamed?;
+        if let Err(e) = renamed {
+            return Err((e, self));
+        }
         self.armed = false;
         Ok(dest.to_path_buf())
     }
@@ -404,6 +412,17 @@ impl TempFile {
         let TempFile { file, guard } = self;
         guard.persist(dest)?;
         Ok(file)
+    }
+    /// Renames the file to `dest` only when nothing is there (never
+    /// replacing: [`crate::place::rename_new`]) and forgets it; returns the
+    /// open file. On error (`AlreadyExists` when `dest` exists) the
+    /// temporary is given back, still registered.
+    pub fn persist_new(self, dest: &Path) -> Result<File, (io::Error, TempFile)> {
+        let TempFile { file, guard } = self;
+        match guard.persist_by(dest, &mut crate::place::rename_new) {
+            Ok(_) => Ok(file),
+            Err((e, guard)) => Err((e, TempFile { file, guard })),
+        }
     }
     /// Forgets the file: it is no longer removed on drop or on a signal.
     pub fn keep(self) -> (File, PathBuf) {

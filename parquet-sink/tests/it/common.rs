@@ -105,14 +105,23 @@ pub fn write_both(plan: &Plan, parquet_dir: &Path, db_path: &Path, opts: Parquet
     })
     .expect("feed rows");
     db.finish();
-    sink.finish().expect("finish sink")
+    let files = sink.finish().expect("finish sink");
+    thrum_parquet::delta::write_logs(parquet_dir, &files, log_params(plan)).expect("write the Delta logs");
+    files
+}
+
+/// The Delta log values of a plan's datasets (as testgen writes them).
+pub fn log_params(plan: &Plan) -> thrum_parquet::delta::LogParams {
+    thrum_parquet::delta::LogParams { seed: plan.seed, time_ms: plan.snapshot / 1000 }
 }
 
 /// Writes only the Parquet side.
 pub fn write_parquet(plan: &Plan, dir: &Path, opts: ParquetOptions) -> Vec<WrittenFile> {
     let mut sink = ParquetSink::create(dir, opts).expect("create sink");
     each_row(plan, |t, row| sink.push(t, row)).expect("feed rows");
-    sink.finish().expect("finish sink")
+    let files = sink.finish().expect("finish sink");
+    thrum_parquet::delta::write_logs(dir, &files, log_params(plan)).expect("write the Delta logs");
+    files
 }
 
 /// Writes `OUT/parquet` and `OUT/thrum-fixture.tar.zst` (holding

@@ -3,6 +3,7 @@
 //! ignored by default (it needs Python with DuckDB).
 
 mod common;
+mod delta;
 mod interop;
 mod roundtrip;
 mod sink;

@@ -135,7 +135,7 @@ fn slices_with_part_numbers_merge_into_the_whole_dataset() {
     common::write_both(&plan, &tmp.path().join("whole"), &db, ParquetOptions::default(), None);
     let merged = tmp.path().join("merged");
     let n = 3;
-    let mut names = Vec::new();
+    let (mut names, mut all) = (Vec::new(), Vec::new());
     for i in 0..n {
         let dir = tmp.path().join(format!("slice{i}"));
         let mut sink = thrum_parquet::ParquetSink::create(&dir, ParquetOptions { part: i as u32, ..Default::default() }).unwrap();
@@ -145,7 +145,8 @@ fn slices_with_part_numbers_merge_into_the_whole_dataset() {
             let dest = merged.join(&f.rel_path);
             std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
             std::fs::rename(dir.join(&f.rel_path), &dest).unwrap();
-            names.push(f.rel_path);
+            names.push(f.rel_path.clone());
+            all.push(f);
         }
     }
     // Some day is split between two slices: two parts in one partition.
@@ -154,6 +155,7 @@ fn slices_with_part_numbers_merge_into_the_whole_dataset() {
     assert!(msg_parts.len() > days.len(), "{msg_parts:?}");
     // Slices 1 and 2 wrote no empty datasets for the small tables.
     assert_eq!(names.iter().filter(|p| p.starts_with("agents/")).count(), 1);
+    thrum_parquet::delta::write_logs(&merged, &all, common::log_params(&plan)).unwrap();
     let report = check::check(&merged, &db).unwrap();
     assert!(report.is_clean(), "{report}");
     assert_eq!(report.table("messages").unwrap().parquet_rows, plan.profile.messages);

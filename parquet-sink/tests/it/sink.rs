@@ -41,9 +41,13 @@ fn same_rows_give_identical_bytes() {
     for (k, v) in &ta {
         assert!(v == &tb[k], "{k} differs between two runs");
     }
-    // Exactly the files reported, no temporaries left.
+    // Exactly the files reported and one Delta log per table, no temporaries left.
     let listed: Vec<&str> = a.iter().map(|f| f.rel_path.as_str()).collect();
-    let mut on_disk: Vec<&str> = ta.keys().map(String::as_str).collect();
+    let logs: Vec<String> = ta.keys().filter(|k| k.contains("/_delta_log/")).cloned().collect();
+    let mut want_logs: Vec<String> = thrum_schemas::catalogue::TABLES.iter().map(|t| thrum_parquet::delta::log_path(t.name)).collect();
+    want_logs.sort();
+    assert_eq!(logs, want_logs);
+    let mut on_disk: Vec<&str> = ta.keys().map(String::as_str).filter(|k| !k.contains("/_delta_log/")).collect();
     on_disk.sort();
     let mut sorted = listed.clone();
     sorted.sort();

@@ -23,6 +23,7 @@ const HEADINGS: &[(&str, &str)] = &[
     ("--days", "Volumes"),
     ("--out", "Output"),
     ("--tree", "Output"),
+    ("--lake", "Output"),
     ("--compression", "Output"),
     ("--no-v5", "Output"),
     ("--v5", "Output"),

@@ -12,6 +12,7 @@ mod crash;
 mod destination;
 mod determinism;
 mod help;
+mod lake;
 mod merge;
 mod mesh;
 mod mounts;

@@ -63,6 +63,7 @@ fn shard_parquet_parts_union_equals_the_database() {
     extract(&whole_out.join(testgen::ARCHIVE), &tree);
     let merged = tmp.path().join("merged");
     let n = 3u64;
+    let mut logged: Vec<(String, thrum_parquet::delta::LogFile)> = Vec::new();
     for i in 0..n {
         let out = tmp.path().join(format!("shard-{i}"));
         let opts = testgen::Options {
@@ -76,12 +77,33 @@ fn shard_parquet_parts_union_equals_the_database() {
             compression: testgen::Compression::Zstd,
         };
         testgen::generate_shard(&opts, i, n).unwrap();
+        let m = testgen::shard::read_manifest(&out.join(testgen::shard::manifest_path(i, n))).unwrap();
+        for f in m.files.iter().filter(|f| f.table.is_some()) {
+            let table = f.table.clone().unwrap();
+            let path = f.path.strip_prefix(&format!("parquet/{table}/")).unwrap().to_string();
+            logged.push((table, thrum_parquet::delta::LogFile { path, size: f.size, stats: f.stats.clone().unwrap() }));
+        }
         for (rel, bytes) in read_all(&out.join("parquet")) {
             let dest = merged.join(&rel);
             std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
             assert!(!dest.exists(), "{rel} written by two slices");
             std::fs::write(dest, bytes).unwrap();
         }
+    }
+    // the rows agree; only the Delta logs are missing (a slice writes none)
+    let report = thrum_parquet::check::check(&merged, &tree.join(".thrum/var/messages.db")).unwrap();
+    for t in &report.tables {
+        assert_eq!((t.missing, t.extra, t.differing, t.parquet_rows), (0, 0, 0, t.sqlite_rows), "{report}");
+        assert_eq!(t.delta.iter().map(|p| p.kind).collect::<Vec<_>>(), [thrum_parquet::delta::check::DeltaKind::Missing], "{report}");
+    }
+    // with the logs of the files and statistics the shard manifests list, all is clean
+    logged.sort_by(|a, b| a.1.path.cmp(&b.1.path));
+    let params = thrum_parquet::delta::LogParams { seed: 78, time_ms: 0 };
+    for t in thrum_schemas::catalogue::TABLES {
+        let files: Vec<_> = logged.iter().filter(|(table, _)| table == t.name).map(|(_, f)| f.clone()).collect();
+        let log = merged.join(thrum_parquet::delta::log_path(t.name));
+        std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+        std::fs::write(log, thrum_parquet::delta::table_log(t, &files, params)).unwrap();
     }
     let report = thrum_parquet::check::check(&merged, &tree.join(".thrum/var/messages.db")).unwrap();
     assert!(report.is_clean(), "{report}");

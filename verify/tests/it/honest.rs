@@ -386,3 +386,37 @@ fn parquet_without_an_archive_points_to_db_and_db_works() {
     assert!(words.contains("thrum-fixture.tar.zst or thrum-fixture.tar.gz"), "{words}");
     assert!(words.contains("the way to check a merged or sliced output"), "{words}");
 }
+
+/// A dataset's Delta log that is missing or disagrees with its files is a
+/// finding of its own kind, naming the table and the log, in the text, the
+/// JSON and the exit code alike (`verify parquet` and `verify replay`).
+#[test]
+fn a_delta_log_missing_or_differing_is_a_finding_of_its_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = copy_fixtures(&dir.path().join("out"));
+    let (code, text, _) = agreeing(&["parquet", s(&fx)]);
+    assert_eq!(code, 0, "{text}");
+    std::fs::remove_file(fx.join("parquet/groups/_delta_log/00000000000000000000.json")).unwrap();
+    let log = fx.join("parquet/agents/_delta_log/00000000000000000000.json");
+    let changed = std::fs::read_to_string(&log).unwrap().replace("\\\"numRecords\\\":", "\\\"numRecords\\\":7");
+    std::fs::write(&log, changed).unwrap();
+    for args in [&["parquet", s(&fx)][..], &["replay", s(&fx.join("thrum-fixture.tar.zst")), "--no-manifest"][..]] {
+        let (code, text, r) = agreeing(args);
+        assert_eq!(code, 1, "{text}");
+        assert_eq!(kinds(&r), ["delta_log_differs", "delta_log_missing"], "{r}");
+        let of = |kind: &str| r["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == kind).cloned().collect::<Vec<_>>();
+        let missing = of("delta_log_missing");
+        assert_eq!(missing.len(), 1, "{r}");
+        assert_eq!((&missing[0]["table"], &missing[0]["file"]), (&Value::from("groups"), &Value::from("parquet/groups/_delta_log")));
+        let differs = of("delta_log_differs");
+        assert_eq!(differs.len(), 1, "{r}");
+        assert_eq!(differs[0]["table"], "agents");
+        assert!(differs[0]["message"].as_str().unwrap().starts_with("agents/part-00000.parquet: stats "), "{r}");
+        let said = if args[0] == "parquet" {
+            "    delta log: no Delta log groups/_delta_log/00000000000000000000.json\n"
+        } else {
+            "[delta_log_missing] groups parquet/groups/_delta_log: no Delta log groups/_delta_log/00000000000000000000.json"
+        };
+        assert!(text.contains(said), "{text}");
+    }
+}
