@@ -59,6 +59,10 @@ pub enum Error {
     /// `testgen merge` refused its shard directories (boxed: it is large).
     #[error(transparent)]
     Merge(Box<crate::merge::MergeError>),
+    /// A crash state could not be written (`testgen crash`, and the crash
+    /// fixtures of the default regeneration).
+    #[error(transparent)]
+    Crash(#[from] thrum_chaos::CorruptError),
     /// `testgen bench --baseline` refused its baseline.
     #[error(transparent)]
     Baseline(#[from] crate::bench::baseline::BaselineError),
@@ -81,6 +85,7 @@ impl Error {
             Error::Plan(_) | Error::Usage(_) | Error::Merge(_) => 2,
             Error::Publish(e) => e.exit_code(),
             Error::Baseline(e) => e.exit_code(),
+            Error::Crash(e) => e.exit_code(),
             _ => 1,
         }
     }

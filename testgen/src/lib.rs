@@ -21,6 +21,7 @@
 mod archive;
 pub mod bench;
 pub mod contract;
+pub mod crash;
 mod error;
 mod events;
 mod manifest;

@@ -3,7 +3,7 @@
 mod args;
 
 use anyhow::Context;
-use args::{BenchArgs, Cmd, CorruptArgs, GenArgs, MergeArgs, MeshArgs, SyncArg, GEN_EXAMPLES};
+use args::{BenchArgs, Cmd, CorruptArgs, CrashArgs, GenArgs, MergeArgs, MeshArgs, SyncArg, GEN_EXAMPLES};
 use clap::Parser;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -50,6 +50,7 @@ fn main() -> ExitCode {
     let res = match cli.command {
         Some(Cmd::Bench(b)) => bench(b),
         Some(Cmd::Corrupt(c)) => corrupt(c),
+        Some(Cmd::Crash(c)) => crash(c),
         Some(Cmd::Merge(m)) => merge(m),
         Some(Cmd::Mesh(m)) => mesh(m),
         None => generate(cli.gen),
@@ -309,6 +310,50 @@ fn corrupt(c: CorruptArgs) -> CmdResult {
         shown_path(&out),
         a.fault,
         thrum_io::text::shown_name(&a.detail),
+        a.finding,
+        a.exit_code
+    ));
+    Ok(())
+}
+
+fn crash(c: CrashArgs) -> CmdResult {
+    use testgen::crash::{self, State};
+    if c.list {
+        print!("{}", crash::render_states());
+        return Ok(());
+    }
+    let (Some(name), Some(out)) = (c.state.as_deref(), c.out.as_deref()) else {
+        return Err(testgen::Error::Usage("--state and --out are required".into()).into());
+    };
+    let state = State::from_name(name).ok_or_else(|| testgen::Error::Usage(format!("unknown state {name}")))?;
+    let started = std::time::Instant::now();
+    // without --in, the fixture of the generation options, in a temporary directory
+    let generated = match &c.input {
+        Some(_) => None,
+        None => {
+            let plan_error = |e: thrum_gen::ProfileError| testgen::Error::Plan(e.into());
+            let profile = Profile::named(&c.profile).map_err(plan_error)?;
+            let profile = Profile::with_overrides(profile, &c.volumes()).map_err(plan_error)?;
+            Some(crash::generate_input(c.seed, profile, jobs(None))?)
+        }
+    };
+    let input = c.input.as_deref().or(generated.as_ref().map(|g| g.archive.as_path())).unwrap_or(out);
+    let pack = c.compression.map(|k| crash::packer(k.into()));
+    let o = crash::CrashOptions {
+        state,
+        seed: c.seed,
+        events: c.events,
+        limits: c.limits.limits(),
+        pack: pack.as_ref().map(|p| p as &dyn Fn(&Path, &Path, u64) -> Result<(), String>),
+    };
+    let a = crash::crash(input, out, &o).map_err(testgen::Error::from)?;
+    c.display.timings(&[("crash", started.elapsed())]);
+    c.display.say(format_args!(
+        "wrote {} in state {} ({} event(s), MAX(events.sequence) {}); verify reports {} (exit {})",
+        shown_path(out),
+        a.state,
+        a.events,
+        a.max_events_sequence,
         a.finding,
         a.exit_code
     ));

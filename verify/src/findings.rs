@@ -187,6 +187,36 @@ kinds! {
     WalPresent = "wal_present", Error;
     /// A `-wal` file beside the database that is not a valid WAL (never applied; SQLite would ignore it).
     WalInvalid = "wal_invalid", Error;
+    // --- crash states (docs/FORMAT.md section 9; `testgen crash`) ----------
+    /// A line only in `<file>.tmp`, not in its JSONL file: the daemon was
+    /// killed before the append. Logs and database agree; that event is lost
+    /// (a warning).
+    CrashBeforeAppend = "crash_before_append", Warning;
+    /// The last line of a JSONL file, its `<file>.tmp` still there, without
+    /// an `events` row or projection: killed after the append.
+    CrashAfterAppend = "crash_after_append", Error;
+    /// The last `events` row without its projection: killed between the row
+    /// and the projection.
+    CrashAfterEventsRow = "crash_after_events_row", Error;
+    /// A line without `events` row or projection whose sequence a later
+    /// event carries again: killed after the append, then restarted.
+    CrashRestarted = "crash_restarted", Error;
+    /// A valid WAL of committed transactions beside the database, read with
+    /// it on a private copy (the frames applied counted): a killed process's
+    /// WAL, consistent when read with it (information).
+    CrashWalUncheckpointed = "crash_wal_uncheckpointed", Info;
+    /// A WAL whose last transaction is incomplete (a torn frame): SQLite
+    /// discards it.
+    CrashWalTornFrame = "crash_wal_torn_frame", Error;
+    /// The last lines of the JSONL without `events` rows or projection, no
+    /// `.tmp` and no `-wal`: a database copied without its WAL.
+    CrashBackupWithoutWal = "crash_backup_without_wal", Error;
+    /// The same with a `-wal` of its header only: the unsynced WAL frames
+    /// lost with the power (`synchronous=NORMAL`).
+    CrashPowerLoss = "crash_power_loss", Error;
+    /// An event with its `events` row whose projection fails: the daemon
+    /// wrote it and reported the error; a rebuild stops there.
+    ApplyFailed = "apply_failed", Error;
     // --- mesh (`verify mesh`) ---------------------------------------------
     /// `mesh.json` describes something that cannot be checked (a conflict
     /// naming an unknown table, column or daemon).

@@ -1,0 +1,305 @@
+//! Crash states: what a killed v13 daemon leaves on disk (docs/FORMAT.md
+//! section 9), named from what the other checks found and from the files
+//! only a crash leaves (`<file>.tmp`, a `-wal`), with what follows from it:
+//! what the restarting daemon does (it takes `MAX(events.sequence)` as its
+//! counter and replays nothing), what a rebuild from the JSONL recovers (the
+//! projected tables, never `events` rows) and which events are lost.
+//!
+//! The rules, first match: a WAL with an incomplete last transaction; a
+//! line without `events` row whose sequence a later line reuses (a restart);
+//! a `<file>.tmp` (before or after the append); the last lines without
+//! `events` rows, with a header-only `-wal` (power loss) or none (a copy
+//! without its WAL); an event with its row whose apply fails; the last
+//! `events` row without its projection. A valid WAL of committed
+//! transactions is reported as information in every case: it was applied on
+//! a private copy, the input untouched.
+
+use crate::dbfile::WalStatus;
+use crate::findings::{Finding, Findings, Kind};
+use crate::input::Tree;
+use rusqlite::Connection;
+use serde_json::Value;
+use std::io::BufRead;
+use std::path::Path;
+use thrum_io::wal::{FRAME_HEADER, HEADER};
+
+/// The largest `<file>.tmp` read (a temporary holds one line).
+const TMP_MAX: u64 = 1 << 20;
+
+/// A line of a JSONL file: where it is and its envelope.
+#[derive(Debug, Clone)]
+struct At {
+    file: String,
+    line: Option<u64>,
+    id: String,
+    seq: Option<i64>,
+}
+
+impl At {
+    fn of(file: String, line: Option<u64>, text: &str) -> At {
+        let v: Value = serde_json::from_str(text).unwrap_or_default();
+        let id = v.get("event_id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        At { file, line, id, seq: v.get("sequence").and_then(Value::as_i64) }
+    }
+    fn place(&self) -> String {
+        match self.line {
+            Some(l) => format!("{}:{l}", self.file),
+            None => self.file.clone(),
+        }
+    }
+    fn seq(&self) -> String {
+        self.seq.map_or_else(|| "?".into(), |s| s.to_string())
+    }
+    fn finding(&self, kind: Kind, message: String) -> Finding {
+        let f = Finding::new(kind, message).key(format!("event_id={}", self.id)).file(self.file.clone());
+        match self.line {
+            Some(l) => f.line(l),
+            None => f,
+        }
+    }
+}
+
+/// The text of line `n` (1-based) of `path`.
+fn line_text(path: &Path, n: u64) -> Option<String> {
+    let f = thrum_io::regular::open_regular(path).ok()?;
+    std::io::BufReader::new(f).lines().nth(n.checked_sub(1)? as usize)?.ok()
+}
+
+/// The JSONL lines the listed findings of `kind` point at.
+fn lines_of(tree: &Tree, findings: &Findings, kind: Kind) -> Vec<At> {
+    let mut v: Vec<At> = findings
+        .list()
+        .iter()
+        .filter(|f| f.kind == kind)
+        .filter_map(|f| {
+            let (file, line) = (f.file.clone()?, f.line?);
+            let text = line_text(&tree.base.join(&file), line)?;
+            Some(At::of(file, Some(line), &text))
+        })
+        .collect();
+    v.sort_by_key(|a| a.seq);
+    v.dedup_by(|a, b| a.id == b.id);
+    v
+}
+
+/// A temporary beside a JSONL file, and whether its line is the last line
+/// of that file.
+struct Tmp {
+    at: At,
+    appended: bool,
+}
+
+fn temporaries(tree: &Tree) -> Vec<Tmp> {
+    let mut rels = vec!["events.jsonl".to_string()];
+    if let Ok(rd) = std::fs::read_dir(tree.thrum.join("messages")) {
+        let mut names: Vec<String> =
+            rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.ends_with(".jsonl")).collect();
+        names.sort();
+        rels.extend(names.into_iter().map(|n| format!("messages/{n}")));
+    }
+    let mut out = Vec::new();
+    for rel in rels {
+        let tmp = tree.thrum.join(format!("{rel}.tmp"));
+        let Ok(meta) = thrum_io::regular::regular_metadata(&tmp) else { continue };
+        if meta.len() > TMP_MAX {
+            continue;
+        }
+        let Ok(bytes) = thrum_io::regular::read_regular(&tmp) else { continue };
+        let text = String::from_utf8_lossy(&bytes);
+        let line = text.strip_suffix('\n').unwrap_or(&text).to_owned();
+        let file = std::fs::read(tree.thrum.join(&rel)).unwrap_or_default();
+        let lines: Vec<&[u8]> = file.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+        let appended = lines.last().is_some_and(|l| *l == line.as_bytes());
+        let at = At::of(format!(".thrum/{rel}.tmp"), None, &line);
+        let at = if appended { At { file: format!(".thrum/{rel}"), line: Some(lines.len() as u64), ..at } } else { at };
+        out.push(Tmp { at, appended });
+    }
+    out
+}
+
+/// `MAX(events.sequence)` of the database as read (with its WAL).
+fn max_sequence(db: &Connection) -> Option<i64> {
+    db.query_row("SELECT MAX(sequence) FROM events", [], |r| r.get(0)).ok().flatten()
+}
+
+/// What a restarting daemon does, with the database's counter.
+fn restart_text(max: Option<i64>) -> String {
+    match max {
+        Some(m) => format!("a restarting v13 daemon takes MAX(events.sequence) = {m} as its counter and replays nothing, so its next event gets sequence {}", m + 1),
+        None => "a restarting v13 daemon takes MAX(events.sequence) as its counter and replays nothing".into(),
+    }
+}
+
+const REBUILD: &str = "a rebuild from the JSONL projects it (it writes no events row)";
+
+/// Names the crash state of the tree, if any, from the findings so far,
+/// the database as read `db` and the `-wal` status.
+pub fn classify(tree: &Tree, db: &Connection, wal: &WalStatus, findings: &mut Findings) {
+    let max = max_sequence(db);
+    if let Some(f) = wal_finding(wal) {
+        let torn = f.kind == Kind::CrashWalTornFrame;
+        findings.push(f);
+        if torn {
+            return;
+        }
+    }
+    let missing = lines_of(tree, findings, Kind::EventLogMissing);
+    let dups = lines_of(tree, findings, Kind::SequenceDuplicate);
+    if let Some(f) = restarted(&missing, &dups, max) {
+        findings.push(f);
+        return;
+    }
+    let tmps = temporaries(tree);
+    if let Some(t) = tmps.first() {
+        findings.push(temporary(t, &missing, max));
+        return;
+    }
+    if let Some(f) = unsynced(&missing, wal, max) {
+        findings.push(f);
+        return;
+    }
+    let aborts = lines_of(tree, findings, Kind::RebuildAborts);
+    if let Some(a) = aborts.iter().find(|a| !missing.iter().any(|m| m.id == a.id)) {
+        findings.push(a.finding(
+            Kind::ApplyFailed,
+            format!(
+                "the event at {} (sequence {}) has its events row but its apply fails: the daemon wrote it, projected nothing and reported the error; a rebuild from the JSONL stops at it (rebuild_aborts); {}; no event is lost (the JSONL has it)",
+                a.place(),
+                a.seq(),
+                restart_text(max)
+            ),
+        ));
+        return;
+    }
+    if findings.count(Kind::RowMissing) > 0 && missing.is_empty() && findings.count(Kind::RowExtra) == 0 {
+        if let Some(f) = after_events_row(db, max) {
+            findings.push(f);
+        }
+    }
+}
+
+fn wal_finding(wal: &WalStatus) -> Option<Finding> {
+    let WalStatus::Valid { bytes, page_size, frames, committed } = *wal else { return None };
+    let frame = (FRAME_HEADER as u64) + u64::from(page_size);
+    let whole = HEADER as u64 + committed * frame;
+    let file = ".thrum/var/messages.db-wal";
+    if bytes > whole {
+        let tail = bytes - whole;
+        return Some(
+            Finding::new(
+                Kind::CrashWalTornFrame,
+                format!(
+                    "the WAL's last transaction is incomplete ({tail} bytes after its last commit frame, {} whole frame(s) of them uncommitted): SQLite discards it and applies the {committed} committed frame(s); the database was read with its WAL on a private copy (the input is not modified); a rebuild from the JSONL projects what the lost transaction held; no event is lost (the JSONL has every line)",
+                    frames - committed
+                ),
+            )
+            .file(file)
+            .values(format!("{whole} bytes ({committed} committed frames)"), format!("{bytes} bytes")),
+        );
+    }
+    (committed > 0).then(|| {
+        Finding::new(
+            Kind::CrashWalUncheckpointed,
+            format!(
+                "a killed daemon's WAL: {committed} committed frame(s) not checkpointed; the database was read with its WAL on a private copy ({committed} frame(s) applied, the input not modified); a copy of messages.db without this file lacks those transactions"
+            ),
+        )
+        .file(file)
+        .actual(format!("{committed} frames applied"))
+    })
+}
+
+fn restarted(missing: &[At], dups: &[At], max: Option<i64>) -> Option<Finding> {
+    let lost = missing.iter().find(|m| m.seq.is_some() && dups.iter().any(|d| d.seq == m.seq && d.id != m.id))?;
+    let again = dups.iter().find(|d| d.seq == lost.seq && d.id != lost.id)?;
+    Some(lost.finding(
+        Kind::CrashRestarted,
+        format!(
+            "the line at {} (sequence {}) reached the JSONL but not the database (no events row, never projected), then the daemon restarted: its counter was MAX(events.sequence) = {}, so its next event ({}) reused sequence {}; nothing replays the lost line; {REBUILD}; no event is lost (the JSONL has both); now {}",
+            lost.place(),
+            lost.seq(),
+            lost.seq.map_or_else(|| "?".into(), |s| (s - 1).to_string()),
+            again.place(),
+            lost.seq(),
+            restart_text(max)
+        ),
+    ))
+}
+
+fn temporary(t: &Tmp, missing: &[At], max: Option<i64>) -> Finding {
+    let tmp = if t.appended { format!("{}.tmp", t.at.file) } else { t.at.file.clone() };
+    if t.appended && missing.iter().any(|m| m.id == t.at.id) {
+        return t.at.finding(
+            Kind::CrashAfterAppend,
+            format!(
+                "the line at {} (sequence {}) was appended (its {tmp} is still there) but has no events row and is not projected: the daemon was killed after the append; {} again (two lines will share it); {REBUILD}; no event is lost (the JSONL has it)",
+                t.at.place(),
+                t.at.seq(),
+                restart_text(max)
+            ),
+        );
+    }
+    let f = if t.appended {
+        Finding::new(Kind::CrashBeforeAppend, format!("{tmp} is left beside a JSONL file whose last line it already is, with its events row: the write completed but its temporary was not removed; nothing is lost; {}", restart_text(max)))
+    } else {
+        Finding::new(
+            Kind::CrashBeforeAppend,
+            format!(
+                "the line of event {} (sequence {}) is only in {tmp}, not in its JSONL file: the daemon was killed before the append, so its write never completed and the logs and database agree without it; {}, so sequence {} is used again; a rebuild cannot recover it: it is lost unless appended by hand",
+                t.at.id,
+                t.at.seq(),
+                restart_text(max),
+                t.at.seq()
+            ),
+        )
+    };
+    f.key(format!("event_id={}", t.at.id)).file(tmp)
+}
+
+fn unsynced(missing: &[At], wal: &WalStatus, max: Option<i64>) -> Option<Finding> {
+    let (first, last) = (missing.first()?, missing.last()?);
+    let span = format!("{} line(s), sequences {} to {}, from {}", missing.len(), first.seq(), last.seq(), first.place());
+    let recovery = format!("{}, so sequence {} is used again; a rebuild from the JSONL projects them (their events rows are lost for good: a rebuild writes none); no event is lost (the JSONL has them)", restart_text(max), first.seq());
+    let f = match wal {
+        WalStatus::Valid { committed: 0, .. } => first.finding(
+            Kind::CrashPowerLoss,
+            format!("{span}: appended and synced to the JSONL, but their events rows and projection are gone and the -wal holds its header only: the power was lost before the WAL frames were synced (synchronous=NORMAL syncs no commit); {recovery}"),
+        ),
+        WalStatus::Absent => first.finding(
+            Kind::CrashBackupWithoutWal,
+            format!("{span}: in the JSONL without events rows or projection, no .tmp and no -wal: the database was copied without its -wal (a naive backup); restore the -wal with it if it still exists, else {recovery}"),
+        ),
+        _ => return None,
+    };
+    Some(f)
+}
+
+fn after_events_row(db: &Connection, max: Option<i64>) -> Option<Finding> {
+    let (id, ty): (String, String) =
+        db.query_row("SELECT event_id, type FROM events ORDER BY sequence DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).ok()?;
+    let m = max?;
+    if ty == "message.create" {
+        // named only when its message is indeed missing
+        let projected: Option<i64> = db
+            .query_row(
+                "SELECT 1 FROM messages WHERE message_id = (SELECT json_extract(event_json, '$.message_id') FROM events WHERE event_id = ?1)",
+                [&id],
+                |r| r.get(0),
+            )
+            .ok();
+        if projected.is_some() {
+            return None;
+        }
+    }
+    Some(
+        Finding::new(
+            Kind::CrashAfterEventsRow,
+            format!(
+                "the last events row ({ty}, sequence {m}) is written but its projection is not (row_missing): the daemon was killed between the events row and the projection; a restarting v13 daemon takes {m} as its counter and replays nothing, so its next event gets sequence {} (none reused) and this event stays unprojected; {REBUILD}; no event is lost",
+                m + 1
+            ),
+        )
+        .table("events")
+        .key(format!("event_id={id}")),
+    )
+}
