@@ -46,17 +46,23 @@ pub fn generate_input(seed: u64, profile: Profile, jobs: usize) -> Result<Genera
     Ok(Generated { archive: out.join(crate::ARCHIVE), _dir: dir })
 }
 
-/// The profile of the crash fixtures: `small`, with the names of the
-/// resilience suite (`coordinator_0000`, …) and no extra agents or humans.
-pub fn fixture_profile() -> Profile {
-    Profile { naming: Naming::Indexed, extra_agents: 0, humans: 0, ..Profile::small() }
+/// Messages of the crash fixtures' base fixture (few: the archives are checked in).
+pub const FIXTURE_MESSAGES: u64 = 100;
+
+/// The profile of the crash fixtures: `small` with [`FIXTURE_MESSAGES`]
+/// messages, the names of the resilience suite (`coordinator_0000`, …) and
+/// no extra agents or humans.
+pub fn fixture_profile() -> Result<Profile> {
+    let base = Profile { naming: Naming::Indexed, extra_agents: 0, humans: 0, ..Profile::small() };
+    let o = thrum_gen::Overrides { messages: Some(FIXTURE_MESSAGES), ..Default::default() };
+    Profile::with_overrides(base, &o).map_err(|e| crate::Error::Plan(e.into()))
 }
 
 /// Writes every crash state into `out/crash/<state>/`: K = 1, the fixture
 /// of [`fixture_profile`] (seed `seed`), each packed as
 /// `thrum-fixture.tar.gz`, the form the resilience suite loads.
 pub fn write_fixtures(out: &Path, seed: u64, jobs: usize) -> Result<Vec<CrashApplied>> {
-    let input = generate_input(seed, fixture_profile(), jobs)?;
+    let input = generate_input(seed, fixture_profile()?, jobs)?;
     let dir = out.join(CRASH_SUBDIR);
     std::fs::create_dir_all(&dir).ctx("create", &dir)?;
     let pack = packer(Compression::Gzip);

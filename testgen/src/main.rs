@@ -18,7 +18,8 @@ use thrum_io::text::shown_path;
 ///
 /// With no arguments it regenerates `fixtures/` (run it from the repository
 /// root), with a mesh of three synced daemons in `fixtures/mesh/` (`testgen
-/// mesh`). The same seed and options give identical bytes on any machine at
+/// mesh`) and one crash state of each kind in `fixtures/crash/` (`testgen
+/// crash`). The same seed and options give identical bytes on any machine at
 /// any --jobs. Exit codes: 0 success, 1 failure (I/O, database), 2 bad
 /// arguments (an --out that holds anything but a previous output included).
 #[derive(Debug, Parser)]
@@ -197,6 +198,15 @@ fn generate(cli: GenArgs) -> CmdResult {
     } else {
         None
     };
+    // and one crash state of each kind (fixtures/crash/<state>/), each
+    // self-contained with its record
+    let crashed = if default_run {
+        testgen::crash::write_fixtures(&out, cli.seed, opts.jobs)
+            .map_err(|e| Failure::from(e).context(format!("writing the crash states into {}", shown_path(&out))))?
+            .len()
+    } else {
+        0
+    };
     let wall = started.elapsed();
     cli.display.timings(&report.phases);
     if let Some(path) = &cli.report_json {
@@ -212,6 +222,9 @@ fn generate(cli: GenArgs) -> CmdResult {
     // the v5 fixture is left out by the rule, not by --no-v5: say so
     if shard.is_none() && !opts.v5 && !cli.no_v5 {
         cli.display.say(format_args!("v5 fixture skipped: above {} messages; --v5 writes it", count(testgen::V5_DEFAULT_MAX_MESSAGES)));
+    }
+    if crashed > 0 {
+        cli.display.say(format_args!("wrote {crashed} crash states into {}", shown_path(&out.join(testgen::crash::CRASH_SUBDIR))));
     }
     if let Some(m) = mesh {
         cli.display.say(format_args!("wrote the mesh {} ({} daemons, {} events)", shown_path(&m.out), m.held.len(), count(m.total_events)));
