@@ -4,8 +4,8 @@
 //! regeneration writes into `fixtures/crash/<state>/`.
 
 pub use thrum_chaos::crash::{
-    crash, crashed, render_states, CrashApplied, CrashOptions, State, StateInfo, CRASH, CRASH_JSON, CRASH_RECORD, KIND_CRASH, MAX_EVENTS,
-    STATES,
+    crash, crashed, render_states, CrashApplied, CrashOptions, State, StateInfo, WalRecord, Written, CRASH, CRASH_JSON, CRASH_RECORD,
+    KIND_CRASH, MAX_EVENTS, STATES,
 };
 
 use crate::archive::{self, Compression};
