@@ -14,6 +14,7 @@ mod reference;
 mod chaos;
 mod checked_in;
 mod counts;
+mod crash_states;
 mod honest;
 mod hostile;
 mod interrupt;
