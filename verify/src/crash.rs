@@ -19,8 +19,8 @@ use crate::findings::{Finding, Findings, Kind};
 use crate::input::Tree;
 use rusqlite::Connection;
 use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead;
-use std::path::Path;
 use thrum_io::wal::{FRAME_HEADER, HEADER};
 
 /// The largest `<file>.tmp` read (a temporary holds one line).
@@ -33,13 +33,14 @@ struct At {
     line: Option<u64>,
     id: String,
     seq: Option<i64>,
+    value: Value,
 }
 
 impl At {
     fn of(file: String, line: Option<u64>, text: &str) -> At {
         let v: Value = serde_json::from_str(text).unwrap_or_default();
         let id = v.get("event_id").and_then(Value::as_str).unwrap_or_default().to_owned();
-        At { file, line, id, seq: v.get("sequence").and_then(Value::as_i64) }
+        At { file, line, id, seq: v.get("sequence").and_then(Value::as_i64), value: v }
     }
     fn place(&self) -> String {
         match self.line {
@@ -59,24 +60,36 @@ impl At {
     }
 }
 
-/// The text of line `n` (1-based) of `path`.
-fn line_text(path: &Path, n: u64) -> Option<String> {
-    let f = thrum_io::regular::open_regular(path).ok()?;
-    std::io::BufReader::new(f).lines().nth(n.checked_sub(1)? as usize)?.ok()
-}
+/// The most findings of one kind whose lines are read (the first, in
+/// report order): a crash leaves few; a broken log is named by its own
+/// findings.
+const LOOKED_AT: usize = 1000;
 
-/// The JSONL lines the listed findings of `kind` point at.
+/// The JSONL lines the listed findings of `kind` point at, each file read
+/// once, ordered by sequence.
 fn lines_of(tree: &Tree, findings: &Findings, kind: Kind) -> Vec<At> {
-    let mut v: Vec<At> = findings
-        .list()
-        .iter()
-        .filter(|f| f.kind == kind)
-        .filter_map(|f| {
-            let (file, line) = (f.file.clone()?, f.line?);
-            let text = line_text(&tree.base.join(&file), line)?;
-            Some(At::of(file, Some(line), &text))
-        })
-        .collect();
+    let mut wanted: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
+    for f in findings.list().iter().filter(|f| f.kind == kind).take(LOOKED_AT) {
+        if let (Some(file), Some(line)) = (&f.file, f.line) {
+            wanted.entry(file.clone()).or_default().insert(line);
+        }
+    }
+    let mut v = Vec::new();
+    for (file, lines) in wanted {
+        let Ok(f) = thrum_io::regular::open_regular(&tree.base.join(&file)) else { continue };
+        let last = lines.last().copied().unwrap_or(0);
+        for (i, text) in std::io::BufReader::new(f).lines().enumerate() {
+            let n = i as u64 + 1;
+            if n > last {
+                break;
+            }
+            match text {
+                Ok(t) if lines.contains(&n) => v.push(At::of(file.clone(), Some(n), &t)),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    }
     v.sort_by_key(|a| a.seq);
     v.dedup_by(|a, b| a.id == b.id);
     v
@@ -154,12 +167,22 @@ pub fn classify(tree: &Tree, db: &Connection, wal: &WalStatus, findings: &mut Fi
         findings.push(temporary(t, &missing, max));
         return;
     }
-    if let Some(f) = unsynced(&missing, wal, max) {
-        findings.push(f);
-        return;
+    // the projections agree but for what the lines without rows lack
+    let only_missing = findings.count(Kind::RowExtra) == 0 && findings.count(Kind::EventIdDuplicate) == 0;
+    let agree = only_missing && findings.count(Kind::RowMissing) == 0 && findings.count(Kind::CellDiffers) == 0;
+    let tail = !missing.is_empty() && missing.iter().all(|m| m.seq.is_some_and(|s| max.is_none_or(|x| s > x)));
+    if tail && only_missing && findings.count(Kind::RowMissing) > 0 && findings.count(Kind::RebuildAborts) == 0 {
+        if let Some(f) = unsynced(&missing, wal, max) {
+            findings.push(f);
+            return;
+        }
     }
+    // an apply that fails in the replay too (not a line the scanner cannot hold)
+    let mut failed = lines_of(tree, findings, Kind::EventTargetMissing);
+    failed.extend(lines_of(tree, findings, Kind::ReplayEventRejected));
     let aborts = lines_of(tree, findings, Kind::RebuildAborts);
-    if let Some(a) = aborts.iter().find(|a| !missing.iter().any(|m| m.id == a.id)) {
+    let failing = |a: &&At| failed.iter().any(|f| f.id == a.id) && written_alike(db, a);
+    if let Some(a) = aborts.iter().filter(|_| agree && missing.is_empty()).find(failing) {
         findings.push(a.finding(
             Kind::ApplyFailed,
             format!(
@@ -171,11 +194,19 @@ pub fn classify(tree: &Tree, db: &Connection, wal: &WalStatus, findings: &mut Fi
         ));
         return;
     }
-    if findings.count(Kind::RowMissing) > 0 && missing.is_empty() && findings.count(Kind::RowExtra) == 0 {
+    let rows_only = only_missing && findings.count(Kind::CellDiffers) == 0 && findings.count(Kind::RebuildAborts) == 0;
+    if findings.count(Kind::RowMissing) > 0 && missing.is_empty() && rows_only {
         if let Some(f) = after_events_row(db, max) {
             findings.push(f);
         }
     }
+}
+
+/// Whether the `events` row of the line `a` holds that very line (the
+/// daemon wrote both).
+fn written_alike(db: &Connection, a: &At) -> bool {
+    let row: Option<String> = db.query_row("SELECT event_json FROM events WHERE event_id = ?1", [&a.id], |r| r.get(0)).ok();
+    row.is_some_and(|r| serde_json::from_str::<Value>(&r).ok() == Some(a.value.clone()))
 }
 
 fn wal_finding(wal: &WalStatus) -> Option<Finding> {
@@ -278,18 +309,21 @@ fn after_events_row(db: &Connection, max: Option<i64>) -> Option<Finding> {
     let (id, ty): (String, String) =
         db.query_row("SELECT event_id, type FROM events ORDER BY sequence DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).ok()?;
     let m = max?;
-    if ty == "message.create" {
-        // named only when its message is indeed missing
-        let projected: Option<i64> = db
-            .query_row(
-                "SELECT 1 FROM messages WHERE message_id = (SELECT json_extract(event_json, '$.message_id') FROM events WHERE event_id = ?1)",
-                [&id],
-                |r| r.get(0),
-            )
-            .ok();
-        if projected.is_some() {
-            return None;
-        }
+    // named only when its projection is seen to be missing: a message.create
+    // whose message is not in the database (another row missing is a
+    // row_missing like any other)
+    if ty != "message.create" {
+        return None;
+    }
+    let projected: Option<i64> = db
+        .query_row(
+            "SELECT 1 FROM messages WHERE message_id = (SELECT json_extract(event_json, '$.message_id') FROM events WHERE event_id = ?1)",
+            [&id],
+            |r| r.get(0),
+        )
+        .ok();
+    if projected.is_some() {
+        return None;
     }
     Some(
         Finding::new(
