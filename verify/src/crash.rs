@@ -135,10 +135,15 @@ fn max_sequence(db: &Connection) -> Option<i64> {
     db.query_row("SELECT MAX(sequence) FROM events", [], |r| r.get(0)).ok().flatten()
 }
 
-/// What a restarting daemon does, with the database's counter.
-fn restart_text(max: Option<i64>) -> String {
+/// What a restarting daemon does, with the database's counter; `again`
+/// when its next sequence is a line's already.
+fn restart_text(max: Option<i64>, again: bool) -> String {
+    let again = if again { " again" } else { "" };
     match max {
-        Some(m) => format!("a restarting v13 daemon takes MAX(events.sequence) = {m} as its counter and replays nothing, so its next event gets sequence {}", m + 1),
+        Some(m) => format!(
+            "a restarting v13 daemon takes MAX(events.sequence) = {m} as its counter and replays nothing, so its next event gets sequence {}{again}",
+            m + 1
+        ),
         None => "a restarting v13 daemon takes MAX(events.sequence) as its counter and replays nothing".into(),
     }
 }
@@ -189,7 +194,7 @@ pub fn classify(tree: &Tree, db: &Connection, wal: &WalStatus, findings: &mut Fi
                 "the event at {} (sequence {}) has its events row but its apply fails: the daemon wrote it, projected nothing and reported the error; a rebuild from the JSONL stops at it (rebuild_aborts); {}; no event is lost (the JSONL has it)",
                 a.place(),
                 a.seq(),
-                restart_text(max)
+                restart_text(max, false)
             ),
         ));
         return;
@@ -252,7 +257,7 @@ fn restarted(missing: &[At], dups: &[At], max: Option<i64>) -> Option<Finding> {
             lost.seq.map_or_else(|| "?".into(), |s| (s - 1).to_string()),
             again.place(),
             lost.seq(),
-            restart_text(max)
+            restart_text(max, false)
         ),
     ))
 }
@@ -263,23 +268,23 @@ fn temporary(t: &Tmp, missing: &[At], max: Option<i64>) -> Finding {
         return t.at.finding(
             Kind::CrashAfterAppend,
             format!(
-                "the line at {} (sequence {}) was appended (its {tmp} is still there) but has no events row and is not projected: the daemon was killed after the append; {} again (two lines will share it); {REBUILD}; no event is lost (the JSONL has it)",
+                "the line at {} (sequence {}) was appended (its {tmp} is still there) but has no events row and is not projected: the daemon was killed after the append; {} (two lines will share it); {REBUILD}; no event is lost (the JSONL has it)",
                 t.at.place(),
                 t.at.seq(),
-                restart_text(max)
+                restart_text(max, true)
             ),
         );
     }
     let f = if t.appended {
-        Finding::new(Kind::CrashBeforeAppend, format!("{tmp} is left beside a JSONL file whose last line it already is, with its events row: the write completed but its temporary was not removed; nothing is lost; {}", restart_text(max)))
+        Finding::new(Kind::CrashBeforeAppend, format!("{tmp} is left beside a JSONL file whose last line it already is, with its events row: the write completed but its temporary was not removed; nothing is lost; {}", restart_text(max, false)))
     } else {
         Finding::new(
             Kind::CrashBeforeAppend,
             format!(
-                "the line of event {} (sequence {}) is only in {tmp}, not in its JSONL file: the daemon was killed before the append, so its write never completed and the logs and database agree without it; {}, so sequence {} is used again; a rebuild cannot recover it: it is lost unless appended by hand",
+                "the line of event {} (sequence {}) is only in {tmp}, not in its JSONL file: the daemon was killed before the append, so its write never completed and the logs and database agree without it; {} (sequence {} is used again); a rebuild cannot recover it: it is lost unless appended by hand",
                 t.at.id,
                 t.at.seq(),
-                restart_text(max),
+                restart_text(max, false),
                 t.at.seq()
             ),
         )
@@ -290,7 +295,7 @@ fn temporary(t: &Tmp, missing: &[At], max: Option<i64>) -> Finding {
 fn unsynced(missing: &[At], wal: &WalStatus, max: Option<i64>) -> Option<Finding> {
     let (first, last) = (missing.first()?, missing.last()?);
     let span = format!("{} line(s), sequences {} to {}, from {}", missing.len(), first.seq(), last.seq(), first.place());
-    let recovery = format!("{}, so sequence {} is used again; a rebuild from the JSONL projects them (their events rows are lost for good: a rebuild writes none); no event is lost (the JSONL has them)", restart_text(max), first.seq());
+    let recovery = format!("{}; a rebuild from the JSONL projects them (their events rows are lost for good: a rebuild writes none); no event is lost (the JSONL has them)", restart_text(max, true));
     let f = match wal {
         WalStatus::Valid { committed: 0, .. } => first.finding(
             Kind::CrashPowerLoss,

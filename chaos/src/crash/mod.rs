@@ -103,7 +103,8 @@ pub struct Written {
     pub ty: &'static str,
     /// The last step finished: `tmp`, `jsonl`, `events_row`, `projected`,
     /// `apply_failed`, `wal` (committed in the WAL only), `wal_discarded`
-    /// (its last transaction torn), `lost` (committed, gone with the WAL).
+    /// (its `events` row in the WAL, its projection the torn transaction),
+    /// `lost` (committed, then gone with the WAL).
     pub reached: &'static str,
 }
 
@@ -116,7 +117,7 @@ pub struct WalRecord {
     pub bytes: u64,
     /// Its page size.
     pub page_size: u32,
-    /// Whole frames, and of them commit frames.
+    /// Whole frames SQLite wrote (before a cut).
     pub frames: u64,
     /// Commit frames among them.
     pub commits: u64,
