@@ -311,3 +311,24 @@ fn the_command_lists_the_states_and_refuses_bad_requests() {
     );
     assert_eq!(mode(&out.join(c["tmp"].as_str().unwrap())), 0o600);
 }
+
+#[test]
+fn a_previous_state_is_replaced_and_anything_else_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = fixture(tmp.path());
+    let out = tmp.path().join("state");
+    write(&input, &out, State::AfterAppend, 1, 2);
+    // a previous crash state is replaced whole: its temporary goes, the WAL comes
+    write(&input, &out, State::PowerLoss, 1, 2);
+    let files = read_all(&out);
+    assert!(!files.keys().any(|k| k.ends_with(".tmp")), "{:?}", files.keys());
+    assert_eq!(files[".thrum/var/messages.db-wal"].len(), 32);
+    // a file testgen did not write: refused (exit 2), nothing touched
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    let before = read_all(&out);
+    let o = CrashOptions { state: State::Restarted, seed: 2, events: 1, limits: Default::default(), pack: None };
+    let e = crash::crash(&input, &out, &o).unwrap_err();
+    assert_eq!(e.exit_code(), 2, "{e}");
+    assert!(e.to_string().contains("notes.txt"), "{e}");
+    assert_eq!(read_all(&out), before);
+}
