@@ -129,137 +129,173 @@ pub fn small_rows<E>(plan: &Plan, table: &Table, mut f: impl FnMut(&[Cell]) -> R
     let p = plan;
     match table.name {
         "schema_version" => f(&[Cell::Int(thrum_schemas::SCHEMA_VERSION), Cell::owned(sqlite_datetime(p.profile.window_start))])?,
-        "agents" => {
-            let mut order: Vec<usize> = (0..p.agents.len()).collect();
-            order.sort_by(|&a, &b| p.agents[a].agent_id.cmp(&p.agents[b].agent_id));
-            for a in order.into_iter().map(|i| &p.agents[i]) {
-                f(&[
-                    Cell::text(&a.agent_id),
-                    Cell::text(a.kind),
-                    Cell::text(a.role),
-                    Cell::text(a.module),
-                    Cell::text(&a.display),
-                    Cell::text(&a.hostname),
-                    ts(a.registered.time),
-                    ts(a.last_seen),
-                ])?;
-            }
-        }
-        "sessions" => {
-            for s in &p.sessions {
-                f(&[
-                    Cell::text(&s.session_id),
-                    Cell::text(&p.agents[s.agent as usize].agent_id),
-                    ts(s.start.time),
-                    opt_ts(s.end.map(|e| e.time)),
-                    Cell::opt_text(s.end_reason),
-                    ts(s.last_seen),
-                ])?;
-            }
-        }
-        "subscriptions" => {
-            for s in &p.subscriptions {
-                f(&[
-                    Cell::Int(s.id),
-                    Cell::text(&p.sessions[s.session as usize].session_id),
-                    Cell::opt_text(s.scope_type),
-                    Cell::opt_text(s.scope_value.as_deref()),
-                    Cell::opt_text(s.mention_role.as_deref()),
-                    ts(s.created_at),
-                ])?;
-            }
-        }
-        "message_edits" => {
-            let mut sc = Scratch::default();
-            let mut old = String::new();
-            let mut old_structured = String::new();
-            let mut tmp = String::new();
-            for fate in &p.fates {
-                let FateKind::Edit { n, id } = fate.kind else { continue };
-                let m = p.message(fate.message);
-                p.content_after(&m, n, &mut sc);
-                old.clone_from(&sc.content);
-                old_structured.clone_from(&sc.structured);
-                // Apply edit n on top of the previous version (not the whole chain again).
-                p.apply_edit(&m, n, &mut sc.content, &mut sc.structured, &mut tmp);
-                f(&[
-                    Cell::Int(id),
-                    Cell::owned(p.message_id(&m)),
-                    ts(fate.key.time),
-                    Cell::text(&p.sessions[m.session as usize].session_id),
-                    Cell::text(&old),
-                    Cell::text(&sc.content),
-                    nonempty(&old_structured),
-                    nonempty(&sc.structured),
-                ])?;
-            }
-        }
-        "session_scopes" | "session_refs" => {
-            let tags = if table.name == "session_scopes" { &p.session_scopes } else { &p.session_refs };
-            let mut order: Vec<&crate::plan::SessionTag> = tags.iter().collect();
-            order.sort_by(|a, b| {
-                (&p.sessions[a.session as usize].session_id, a.tag_type, &a.value).cmp(&(
-                    &p.sessions[b.session as usize].session_id,
-                    b.tag_type,
-                    &b.value,
-                ))
-            });
-            for t in order {
-                f(&[Cell::text(&p.sessions[t.session as usize].session_id), Cell::text(t.tag_type), Cell::text(&t.value), ts(t.added_at)])?;
-            }
-        }
-        "groups" => {
-            let mut order: Vec<&crate::plan::Group> = p.groups.iter().collect();
-            order.sort_by(|a, b| a.group_id.cmp(&b.group_id));
-            for g in order {
-                f(&[
-                    Cell::text(&g.group_id),
-                    Cell::text(&g.name),
-                    Cell::opt_text(g.description.as_deref()),
-                    ts(g.created.time),
-                    Cell::text(p.actor(g.created_by)),
-                    Cell::Null,
-                    Cell::Null,
-                ])?;
-            }
-        }
-        "group_members" => {
-            for m in &p.members {
-                f(&[
-                    Cell::Int(m.id),
-                    Cell::text(&p.groups[m.group as usize].group_id),
-                    Cell::text(m.member_type),
-                    Cell::text(&m.member_value),
-                    ts(m.added.time),
-                    Cell::text(p.actor(m.added_by)),
-                ])?;
-            }
-        }
-        "sync_checkpoints" => {
-            for c in &p.checkpoints {
-                f(&[Cell::text(&c.peer), Cell::Int(c.last_synced_sequence), Cell::Int(c.last_sync_timestamp), Cell::text(c.status)])?;
-            }
-        }
-        "agent_work_contexts" => {
-            for (s, wc) in &p.work_contexts {
-                f(&[
-                    Cell::text(&wc.session_id),
-                    Cell::text(&p.agents[p.sessions[*s as usize].agent as usize].agent_id),
-                    Cell::text(&wc.branch),
-                    Cell::text(&wc.worktree_path),
-                    Cell::owned(columns::commits(wc.unmerged_commits.as_deref())),
-                    Cell::owned(columns::strings(wc.uncommitted_files.as_deref())),
-                    Cell::owned(columns::strings(wc.changed_files.as_deref())),
-                    Cell::Text(Cow::Borrowed("[]")),
-                    Cell::text(&wc.git_updated_at),
-                    Cell::text(&wc.current_task),
-                    Cell::text(&wc.task_updated_at),
-                    Cell::text(&wc.intent),
-                    Cell::text(&wc.intent_updated_at),
-                ])?;
-            }
-        }
+        "agents" => agent_rows(p, &mut f)?,
+        "sessions" => session_rows(p, &mut f)?,
+        "subscriptions" => subscription_rows(p, &mut f)?,
+        "message_edits" => edit_rows(p, &mut f)?,
+        "session_scopes" | "session_refs" => tag_rows(p, table.name, &mut f)?,
+        "groups" => group_rows(p, &mut f)?,
+        "group_members" => member_rows(p, &mut f)?,
+        "sync_checkpoints" => checkpoint_rows(p, &mut f)?,
+        "agent_work_contexts" => work_context_rows(p, &mut f)?,
         _ => {}
+    }
+    Ok(())
+}
+
+/// `agents`, by id.
+fn agent_rows<E>(p: &Plan, f: &mut impl FnMut(&[Cell]) -> Result<(), E>) -> Result<(), E> {
+    let mut order: Vec<usize> = (0..p.agents.len()).collect();
+    order.sort_by(|&a, &b| p.agents[a].agent_id.cmp(&p.agents[b].agent_id));
+    for a in order.into_iter().map(|i| &p.agents[i]) {
+        f(&[
+            Cell::text(&a.agent_id),
+            Cell::text(a.kind),
+            Cell::text(a.role),
+            Cell::text(a.module),
+            Cell::text(&a.display),
+            Cell::text(&a.hostname),
+            ts(a.registered.time),
+            ts(a.last_seen),
+        ])?;
+    }
+    Ok(())
+}
+
+/// `sessions`, by id.
+fn session_rows<E>(p: &Plan, f: &mut impl FnMut(&[Cell]) -> Result<(), E>) -> Result<(), E> {
+    for s in &p.sessions {
+        f(&[
+            Cell::text(&s.session_id),
+            Cell::text(&p.agents[s.agent as usize].agent_id),
+            ts(s.start.time),
+            opt_ts(s.end.map(|e| e.time)),
+            Cell::opt_text(s.end_reason),
+            ts(s.last_seen),
+        ])?;
+    }
+    Ok(())
+}
+
+/// `subscriptions`, by id.
+fn subscription_rows<E>(p: &Plan, f: &mut impl FnMut(&[Cell]) -> Result<(), E>) -> Result<(), E> {
+    for s in &p.subscriptions {
+        f(&[
+            Cell::Int(s.id),
+            Cell::text(&p.sessions[s.session as usize].session_id),
+            Cell::opt_text(s.scope_type),
+            Cell::opt_text(s.scope_value.as_deref()),
+            Cell::opt_text(s.mention_role.as_deref()),
+            ts(s.created_at),
+        ])?;
+    }
+    Ok(())
+}
+
+/// `message_edits`: each edit with the content before and after it.
+fn edit_rows<E>(p: &Plan, f: &mut impl FnMut(&[Cell]) -> Result<(), E>) -> Result<(), E> {
+    let mut sc = Scratch::default();
+    let mut old = String::new();
+    let mut old_structured = String::new();
+    let mut tmp = String::new();
+    for fate in &p.fates {
+        let FateKind::Edit { n, id } = fate.kind else { continue };
+        let m = p.message(fate.message);
+        p.content_after(&m, n, &mut sc);
+        old.clone_from(&sc.content);
+        old_structured.clone_from(&sc.structured);
+        // Apply edit n on top of the previous version (not the whole chain again).
+        p.apply_edit(&m, n, &mut sc.content, &mut sc.structured, &mut tmp);
+        f(&[
+            Cell::Int(id),
+            Cell::owned(p.message_id(&m)),
+            ts(fate.key.time),
+            Cell::text(&p.sessions[m.session as usize].session_id),
+            Cell::text(&old),
+            Cell::text(&sc.content),
+            nonempty(&old_structured),
+            nonempty(&sc.structured),
+        ])?;
+    }
+    Ok(())
+}
+
+/// `session_scopes` or `session_refs` (`table`), by session, type and value.
+fn tag_rows<E>(p: &Plan, table: &str, f: &mut impl FnMut(&[Cell]) -> Result<(), E>) -> Result<(), E> {
+    let tags = if table == "session_scopes" { &p.session_scopes } else { &p.session_refs };
+    let mut order: Vec<&crate::plan::SessionTag> = tags.iter().collect();
+    order.sort_by(|a, b| {
+        (&p.sessions[a.session as usize].session_id, a.tag_type, &a.value).cmp(&(
+            &p.sessions[b.session as usize].session_id,
+            b.tag_type,
+            &b.value,
+        ))
+    });
+    for t in order {
+        f(&[Cell::text(&p.sessions[t.session as usize].session_id), Cell::text(t.tag_type), Cell::text(&t.value), ts(t.added_at)])?;
+    }
+    Ok(())
+}
+
+/// `groups`, by id.
+fn group_rows<E>(p: &Plan, f: &mut impl FnMut(&[Cell]) -> Result<(), E>) -> Result<(), E> {
+    let mut order: Vec<&crate::plan::Group> = p.groups.iter().collect();
+    order.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+    for g in order {
+        f(&[
+            Cell::text(&g.group_id),
+            Cell::text(&g.name),
+            Cell::opt_text(g.description.as_deref()),
+            ts(g.created.time),
+            Cell::text(p.actor(g.created_by)),
+            Cell::Null,
+            Cell::Null,
+        ])?;
+    }
+    Ok(())
+}
+
+/// `group_members`, by id.
+fn member_rows<E>(p: &Plan, f: &mut impl FnMut(&[Cell]) -> Result<(), E>) -> Result<(), E> {
+    for m in &p.members {
+        f(&[
+            Cell::Int(m.id),
+            Cell::text(&p.groups[m.group as usize].group_id),
+            Cell::text(m.member_type),
+            Cell::text(&m.member_value),
+            ts(m.added.time),
+            Cell::text(p.actor(m.added_by)),
+        ])?;
+    }
+    Ok(())
+}
+
+/// `sync_checkpoints`, by peer.
+fn checkpoint_rows<E>(p: &Plan, f: &mut impl FnMut(&[Cell]) -> Result<(), E>) -> Result<(), E> {
+    for c in &p.checkpoints {
+        f(&[Cell::text(&c.peer), Cell::Int(c.last_synced_sequence), Cell::Int(c.last_sync_timestamp), Cell::text(c.status)])?;
+    }
+    Ok(())
+}
+
+/// `agent_work_contexts`, by session.
+fn work_context_rows<E>(p: &Plan, f: &mut impl FnMut(&[Cell]) -> Result<(), E>) -> Result<(), E> {
+    for (s, wc) in &p.work_contexts {
+        f(&[
+            Cell::text(&wc.session_id),
+            Cell::text(&p.agents[p.sessions[*s as usize].agent as usize].agent_id),
+            Cell::text(&wc.branch),
+            Cell::text(&wc.worktree_path),
+            Cell::owned(columns::commits(wc.unmerged_commits.as_deref())),
+            Cell::owned(columns::strings(wc.uncommitted_files.as_deref())),
+            Cell::owned(columns::strings(wc.changed_files.as_deref())),
+            Cell::Text(Cow::Borrowed("[]")),
+            Cell::text(&wc.git_updated_at),
+            Cell::text(&wc.current_task),
+            Cell::text(&wc.task_updated_at),
+            Cell::text(&wc.intent),
+            Cell::text(&wc.intent_updated_at),
+        ])?;
     }
     Ok(())
 }

@@ -21,9 +21,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-/// SHA-256 (lowercase hex) and size of the file at `path`, streamed.
+/// SHA-256 (lowercase hex) and size of the regular file at `path`, streamed.
+/// Anything else (a FIFO, a device, a directory) is refused as
+/// [`crate::regular::open_regular`] refuses it, without blocking.
 pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
-    sha256_reader(std::fs::File::open(path)?)
+    sha256_reader(crate::regular::open_regular(path)?)
 }
 
 /// SHA-256 (lowercase hex) and length of everything `r` yields.

@@ -49,7 +49,7 @@ pub mod untrusted;
 pub mod uri;
 pub mod wal;
 
-pub use extract::{extract, ExtractError, Limit, Limits};
+pub use extract::{extract, Compression, ExtractError, Limit, Limits};
 pub use hash::{hex, sha256_file, sha256_hex};
 pub use identity::{apart, relation, ApartError, Named, Relation};
 pub use publish::{Policy, PublishError, Staging};

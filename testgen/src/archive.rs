@@ -27,31 +27,22 @@ pub const ZSTD_LEVEL: i32 = 3;
 /// gzip level of the archive: zlib's default.
 pub const GZIP_LEVEL: u32 = 6;
 
-/// How the archives are compressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Compression {
-    /// zstd (`.tar.zst`): smaller and much faster to write and read.
-    #[default]
-    Zstd,
-    /// gzip (`.tar.gz`): for readers without zstd (Go's standard library,
-    /// Python's `tarfile` before 3.14).
-    Gzip,
+/// How the archives are compressed (thrum-io's, the one the extractor detects).
+pub use thrum_io::Compression;
+
+/// File name of the v13 archive compressed with `c`.
+pub fn archive_name(c: Compression) -> &'static str {
+    match c {
+        Compression::Zstd => crate::ARCHIVE,
+        Compression::Gzip => crate::ARCHIVE_GZ,
+    }
 }
 
-impl Compression {
-    /// File name of the v13 archive.
-    pub fn archive(self) -> &'static str {
-        match self {
-            Compression::Zstd => crate::ARCHIVE,
-            Compression::Gzip => crate::ARCHIVE_GZ,
-        }
-    }
-    /// File name of the v5-era archive.
-    pub fn archive_v5(self) -> &'static str {
-        match self {
-            Compression::Zstd => crate::ARCHIVE_V5,
-            Compression::Gzip => crate::ARCHIVE_V5_GZ,
-        }
+/// File name of the v5-era archive compressed with `c`.
+pub fn archive_v5_name(c: Compression) -> &'static str {
+    match c {
+        Compression::Zstd => crate::ARCHIVE_V5,
+        Compression::Gzip => crate::ARCHIVE_V5_GZ,
     }
 }
 

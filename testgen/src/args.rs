@@ -144,7 +144,7 @@ pub(crate) struct CorruptArgs {
     #[arg(long)]
     pub(crate) list: bool,
     /// The fault to inject.
-    #[arg(long, required_unless_present = "list", value_parser = clap::builder::PossibleValuesParser::new(testgen::corrupt::CATALOGUE.iter().map(|f| f.name)))]
+    #[arg(long, required_unless_present = "list", value_parser = clap::builder::PossibleValuesParser::new(thrum_chaos::CATALOGUE.iter().map(|f| f.name)))]
     pub(crate) fault: Option<String>,
     /// The fixture: a .tar.zst archive, or a directory containing .thrum/.
     #[arg(long = "in", value_name = "FIXTURE", required_unless_present = "list")]

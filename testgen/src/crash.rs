@@ -22,7 +22,7 @@ pub const FIXTURE_SEED: u64 = 26;
 /// (`thrum-fixture.tar.zst` or `.tar.gz`), its entries dated `mtime`.
 pub fn packer(compression: Compression) -> impl Fn(&Path, &Path, u64) -> std::result::Result<(), String> {
     move |thrum: &Path, root: &Path, mtime: u64| {
-        archive::write(thrum, &root.join(compression.archive()), mtime, 1, compression).map(drop).map_err(|e| e.to_string())
+        archive::write(thrum, &root.join(archive::archive_name(compression)), mtime, 1, compression).map(drop).map_err(|e| e.to_string())
     }
 }
 

@@ -40,11 +40,6 @@ pub use archive::Compression;
 pub use error::{Error, Result};
 pub use shard::generate_shard;
 
-/// The chaos catalogue behind `testgen corrupt` (the `thrum-chaos` crate).
-pub mod corrupt {
-    pub use thrum_chaos::{corrupt, corrupt_with, extract, render_list, Applied, CorruptError, Fault, FaultInfo, CATALOGUE, LINE_LIMIT};
-}
-
 use error::IoContext;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -420,7 +415,7 @@ pub fn generate(opts: &Options) -> Result<Report> {
             &plan,
             &staging.dir,
             &v5_root,
-            opts.compression.archive_v5(),
+            archive::archive_v5_name(opts.compression),
             MANIFEST_V5,
             thrum_schemas::LEGACY_SCHEMA_VERSION,
             &counts,
@@ -449,7 +444,7 @@ pub fn generate(opts: &Options) -> Result<Report> {
         ph.done_at("tables", events_from.unwrap_or(rows_from).max(rows_from));
         ph.done("events");
         let steps = [bars.step("database", "building the indexes, checking"), bars.step("archive", "compressing the tree")];
-        let archive = staging.dir.join(opts.compression.archive());
+        let archive = staging.dir.join(archive::archive_name(opts.compression));
         let (table_counts, files, whole) =
             finish_and_archive(db, &thrum_dir, &archive, mtime, v13_jobs, opts.compression, (&mut ph, &steps[0]))?;
         steps[1].finish();
@@ -460,7 +455,7 @@ pub fn generate(opts: &Options) -> Result<Report> {
         write_manifest(
             &plan,
             &staging.dir,
-            opts.compression.archive(),
+            archive::archive_name(opts.compression),
             MANIFEST,
             thrum_schemas::SCHEMA_VERSION,
             &table_counts,

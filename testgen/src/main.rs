@@ -88,8 +88,8 @@ impl From<testgen::Error> for Failure {
     }
 }
 
-impl From<testgen::corrupt::CorruptError> for Failure {
-    fn from(e: testgen::corrupt::CorruptError) -> Failure {
+impl From<thrum_chaos::CorruptError> for Failure {
+    fn from(e: thrum_chaos::CorruptError) -> Failure {
         Failure { code: e.exit_code(), error: e.into() }
     }
 }
@@ -298,7 +298,7 @@ fn bench(b: BenchArgs) -> CmdResult {
 }
 
 fn corrupt(c: CorruptArgs) -> CmdResult {
-    use testgen::corrupt::{self, Fault};
+    use thrum_chaos::{self as corrupt, Fault};
     if c.list {
         print!("{}", corrupt::render_list());
         return Ok(());

@@ -190,7 +190,7 @@ fn write_mesh_json(mesh: &Mesh, path: &Path, compression: Compression) -> Result
                 hostname: h.hostname.clone(),
                 daemon_id: h.daemon_id.clone(),
                 dir: daemon_dir(i + 1),
-                archive: format!("{}/{}", daemon_dir(i + 1), compression.archive()),
+                archive: format!("{}/{}", daemon_dir(i + 1), archive::archive_name(compression)),
             })
             .collect(),
         conflicts: mesh
@@ -245,10 +245,10 @@ fn write_daemon(mesh: &Mesh, d: usize, dir: &Path, compression: Compression, wor
     let (_, check) = db.close_unchecked()?;
     check.run()?;
     let mtime = (mesh.snapshot.div_euclid(1_000_000)) as u64;
-    let archive_path = ddir.join(compression.archive());
+    let archive_path = ddir.join(archive::archive_name(compression));
     let (files, whole) = archive::write(&thrum, &archive_path, mtime, workers, compression)?;
     let m = manifest::Manifest {
-        archive: manifest::ArchiveRef { path: compression.archive().into(), sha256: whole.sha256.clone(), size: whole.size },
+        archive: manifest::ArchiveRef { path: archive::archive_name(compression).into(), sha256: whole.sha256.clone(), size: whole.size },
         counts: manifest::Counts {
             files: lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect(),
             messages_per_day: per_day.into_iter().map(|(day, n)| (date(day * 86_400_000_000), n)).collect(),
@@ -262,7 +262,11 @@ fn write_daemon(mesh: &Mesh, d: usize, dir: &Path, compression: Compression, wor
     };
     manifest::write_json(&ddir.join(crate::MANIFEST), &m)?;
     thrum_io::tree::remove_dir_all(&stage).ctx("remove", &stage)?;
-    Ok(vec![FileEntry { path: format!("{}/{}", daemon_dir(d + 1), compression.archive()), sha256: whole.sha256, size: whole.size }])
+    Ok(vec![FileEntry {
+        path: format!("{}/{}", daemon_dir(d + 1), archive::archive_name(compression)),
+        sha256: whole.sha256,
+        size: whole.size,
+    }])
 }
 
 /// Applies daemon `d`'s arrivals to its database, as the daemon projects

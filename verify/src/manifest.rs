@@ -90,249 +90,316 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
             }
         }
     }
-    let (manifest, archive_name) = match &tree.archive {
-        Some(archive) => {
-            let dir = archive.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let name = archive.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let mut found = None;
-            let mut broken = Vec::new();
-            for c in manifest_candidates(dir, findings) {
-                match thrum_io::regular::read_regular_at_most(&c, thrum_io::regular::DOCUMENT_MAX)
-                    .ok()
-                    .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-                {
-                    Some(v) => {
-                        if v.pointer("/archive/path").and_then(Value::as_str) == Some(name.as_str()) {
-                            found = Some((c, v));
-                            break;
-                        }
-                    }
-                    None => broken.push(c),
-                }
-            }
-            if found.is_none() {
-                for b in &broken {
-                    findings.push(
-                        Finding::new(Kind::ManifestInvalid, "manifest is not valid JSON (it may be this archive's)")
-                            .file(b.display().to_string()),
-                    );
-                }
-            }
-            check_checksums(dir, Some(&name), findings, &mut out, &mut digests);
-            (found, Some(name))
-        }
-        None => {
-            check_checksums(&tree.base, None, findings, &mut out, &mut digests);
-            let p = tree.base.join("manifest.json");
-            match thrum_io::regular::read_regular_at_most(&p, thrum_io::regular::DOCUMENT_MAX) {
-                Err(e) => {
-                    if let Some(nr) = thrum_io::regular::not_regular(&e) {
-                        findings.push(not_regular(&p, &nr.found, "not read as a manifest"));
-                    } else if e.kind() == std::io::ErrorKind::InvalidData {
-                        findings.push(Finding::new(Kind::ManifestInvalid, format!("not read: {e}")).file(p.display().to_string()));
-                    }
-                    (None, None)
-                }
-                Ok(b) => match serde_json::from_slice::<Value>(&b) {
-                    Ok(v) => (Some((p, v)), None),
-                    Err(e) => {
-                        findings.push(Finding::new(Kind::ManifestInvalid, format!("not valid JSON: {e}")).file(p.display().to_string()));
-                        return out;
-                    }
-                },
-            }
-        }
+    let found = match &tree.archive {
+        Some(archive) => archive_manifest(archive, findings, &mut out, &mut digests),
+        None => match tree_manifest(tree, findings, &mut out, &mut digests) {
+            TreeManifest::Read(path, m) => Some((path, m)),
+            TreeManifest::Absent => None,
+            TreeManifest::Invalid => return out,
+        },
     };
-    let Some((path, m)) = manifest else {
+    let Some((path, m)) = found else {
         findings.push(Finding::new(Kind::ManifestAbsent, "no manifest found for this input; nothing to check"));
         return out;
     };
-    let mfile = path.display().to_string();
+    let say = Say(path.display().to_string());
     out.manifest = Some(path);
-    let mismatch = |field: String, msg: &str| Finding::new(Kind::ManifestMismatch, msg.to_string()).file(mfile.clone()).column(field);
-    let invalid =
-        |field: &str, msg: &str| Finding::new(Kind::ManifestInvalid, msg.to_string()).file(mfile.clone()).column(field.to_string());
+    say.header(&m, schema_version, findings);
+    if let Some(archive) = &tree.archive {
+        say.archive(archive, &m, &mut digests, findings);
+    }
+    say.files(tree, &m, &mut digests, &mut out, findings);
+    say.file_counts(tree, &m, findings);
+    say.table_counts(db, &m, findings);
+    say.messages_per_day(db, &m, findings);
+    out
+}
 
-    for (k, is_ok) in [
-        ("generator", m.get("generator").is_some_and(Value::is_string)),
-        ("profile", m.get("profile").is_some_and(Value::is_string)),
-        ("seed", m.get("seed").is_some_and(Value::is_u64)),
-        ("schema_version", m.get("schema_version").is_some_and(Value::is_i64)),
-    ] {
-        if !is_ok {
-            findings.push(invalid(k, "missing or of the wrong type"));
+/// The manifest beside `archive` that names it, if any; checks the
+/// checksums beside it.
+fn archive_manifest(archive: &Path, findings: &mut Findings, out: &mut ManifestOutcome, digests: &mut Digests) -> Option<(PathBuf, Value)> {
+    let dir = archive.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = archive.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut found = None;
+    let mut broken = Vec::new();
+    for c in manifest_candidates(dir, findings) {
+        match thrum_io::regular::read_regular_at_most(&c, thrum_io::regular::DOCUMENT_MAX)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        {
+            Some(v) => {
+                if v.pointer("/archive/path").and_then(Value::as_str) == Some(name.as_str()) {
+                    found = Some((c, v));
+                    break;
+                }
+            }
+            None => broken.push(c),
         }
     }
-    if let (Some(want), Some(have)) = (m.get("schema_version").and_then(Value::as_i64), schema_version) {
-        if want != have {
+    if found.is_none() {
+        for b in &broken {
             findings.push(
-                mismatch("schema_version".into(), "schema version differs from the database's").values(want.to_string(), have.to_string()),
+                Finding::new(Kind::ManifestInvalid, "manifest is not valid JSON (it may be this archive's)").file(b.display().to_string()),
             );
         }
     }
+    check_checksums(dir, Some(&name), findings, out, digests);
+    found
+}
 
-    // archive
-    if let (Some(archive), Some(_)) = (&tree.archive, &archive_name) {
-        match (m.pointer("/archive/sha256").and_then(Value::as_str), m.pointer("/archive/size").and_then(Value::as_u64)) {
-            (Some(sha), Some(size)) => match digests.get(archive) {
-                Ok((have, have_size)) => {
-                    if have != sha {
-                        findings.push(mismatch("archive.sha256".into(), "archive digest differs").values(sha, have));
-                    }
-                    if have_size != size {
-                        findings
-                            .push(mismatch("archive.size".into(), "archive size differs").values(size.to_string(), have_size.to_string()));
-                    }
-                }
-                Err(e) => findings.push(mismatch("archive".into(), &format!("cannot read the archive: {e}"))),
-            },
-            _ => findings.push(invalid("archive", "archive.sha256 / archive.size missing")),
+/// A tree's manifest: read, absent, or not valid JSON (reported: then
+/// nothing else is checked).
+enum TreeManifest {
+    Read(PathBuf, Value),
+    Absent,
+    Invalid,
+}
+
+/// The manifest of an extracted or plain tree; checks its checksums.
+fn tree_manifest(tree: &Tree, findings: &mut Findings, out: &mut ManifestOutcome, digests: &mut Digests) -> TreeManifest {
+    check_checksums(&tree.base, None, findings, out, digests);
+    let p = tree.base.join("manifest.json");
+    match thrum_io::regular::read_regular_at_most(&p, thrum_io::regular::DOCUMENT_MAX) {
+        Err(e) => {
+            if let Some(nr) = thrum_io::regular::not_regular(&e) {
+                findings.push(not_regular(&p, &nr.found, "not read as a manifest"));
+            } else if e.kind() == std::io::ErrorKind::InvalidData {
+                findings.push(Finding::new(Kind::ManifestInvalid, format!("not read: {e}")).file(p.display().to_string()));
+            }
+            TreeManifest::Absent
+        }
+        Ok(b) => match serde_json::from_slice::<Value>(&b) {
+            Ok(v) => TreeManifest::Read(p, v),
+            Err(e) => {
+                findings.push(Finding::new(Kind::ManifestInvalid, format!("not valid JSON: {e}")).file(p.display().to_string()));
+                TreeManifest::Invalid
+            }
+        },
+    }
+}
+
+/// The findings about one manifest file.
+struct Say(String);
+
+impl Say {
+    fn mismatch(&self, field: String, msg: &str) -> Finding {
+        Finding::new(Kind::ManifestMismatch, msg.to_string()).file(self.0.clone()).column(field)
+    }
+
+    fn invalid(&self, field: &str, msg: &str) -> Finding {
+        Finding::new(Kind::ManifestInvalid, msg.to_string()).file(self.0.clone()).column(field.to_string())
+    }
+
+    /// The generator fields, and the schema version against the database's.
+    fn header(&self, m: &Value, schema_version: Option<i64>, findings: &mut Findings) {
+        for (k, is_ok) in [
+            ("generator", m.get("generator").is_some_and(Value::is_string)),
+            ("profile", m.get("profile").is_some_and(Value::is_string)),
+            ("seed", m.get("seed").is_some_and(Value::is_u64)),
+            ("schema_version", m.get("schema_version").is_some_and(Value::is_i64)),
+        ] {
+            if !is_ok {
+                findings.push(self.invalid(k, "missing or of the wrong type"));
+            }
+        }
+        if let (Some(want), Some(have)) = (m.get("schema_version").and_then(Value::as_i64), schema_version) {
+            if want != have {
+                findings.push(
+                    self.mismatch("schema_version".into(), "schema version differs from the database's")
+                        .values(want.to_string(), have.to_string()),
+                );
+            }
         }
     }
 
-    // files
-    let actual: Vec<String> = if tree.archive.is_some() {
-        walk_files(&tree.base, &tree.base).map(|(f, _)| f).unwrap_or_default()
-    } else {
-        walk_files(&tree.base, &tree.thrum).map(|(f, _)| f).unwrap_or_default()
-    };
-    match m.get("files").and_then(Value::as_array) {
-        None => findings.push(invalid("files", "missing or not an array")),
-        Some(list) => {
-            let mut listed: BTreeMap<String, (String, u64)> = BTreeMap::new();
-            let mut prev: Option<String> = None;
-            for (i, f) in list.iter().enumerate() {
-                let (Some(p), Some(sha), Some(size)) =
-                    (f.get("path").and_then(Value::as_str), f.get("sha256").and_then(Value::as_str), f.get("size").and_then(Value::as_u64))
-                else {
-                    findings.push(invalid(&format!("files[{i}]"), "entry needs path, sha256 and size"));
-                    continue;
-                };
-                if prev.as_deref().is_some_and(|q| q >= p) {
-                    findings.push(mismatch(format!("files[{i}]"), "files are not sorted by path (or repeat one)").actual(p.to_string()));
-                }
-                prev = Some(p.to_string());
-                listed.insert(p.to_string(), (sha.to_string(), size));
-            }
-            for p in &actual {
-                if !listed.contains_key(p) {
-                    findings.push(mismatch(format!("files[{p}]"), "file in the input is not listed in the manifest"));
-                }
-            }
-            // one lookup per listed file (both lists come from the input)
-            let present: std::collections::HashSet<&str> = actual.iter().map(String::as_str).collect();
-            for (p, (sha, size)) in &listed {
-                if !present.contains(p.as_str()) {
-                    findings.push(mismatch(format!("files[{p}]"), "listed file is absent from the input"));
-                    continue;
-                }
-                out.files_checked += 1;
-                match digests.get(&tree.base.join(p)) {
+    /// The archive's digest and size.
+    fn archive(&self, archive: &Path, m: &Value, digests: &mut Digests, findings: &mut Findings) {
+        {
+            match (m.pointer("/archive/sha256").and_then(Value::as_str), m.pointer("/archive/size").and_then(Value::as_u64)) {
+                (Some(sha), Some(size)) => match digests.get(archive) {
                     Ok((have, have_size)) => {
-                        if &have != sha {
-                            findings.push(mismatch(format!("files[{p}].sha256"), "file digest differs").values(sha.clone(), have));
+                        if have != sha {
+                            findings.push(self.mismatch("archive.sha256".into(), "archive digest differs").values(sha, have));
                         }
-                        if have_size != *size {
+                        if have_size != size {
                             findings.push(
-                                mismatch(format!("files[{p}].size"), "file size differs").values(size.to_string(), have_size.to_string()),
+                                self.mismatch("archive.size".into(), "archive size differs")
+                                    .values(size.to_string(), have_size.to_string()),
                             );
                         }
                     }
-                    Err(e) => findings.push(mismatch(format!("files[{p}]"), &format!("cannot read: {e}"))),
+                    Err(e) => findings.push(self.mismatch("archive".into(), &format!("cannot read the archive: {e}"))),
+                },
+                _ => findings.push(self.invalid("archive", "archive.sha256 / archive.size missing")),
+            }
+        }
+    }
+
+    /// Every file of the input is listed with its digest and size, and
+    /// every listed file is there.
+    fn files(&self, tree: &Tree, m: &Value, digests: &mut Digests, out: &mut ManifestOutcome, findings: &mut Findings) {
+        let actual: Vec<String> = if tree.archive.is_some() {
+            walk_files(&tree.base, &tree.base).map(|(f, _)| f).unwrap_or_default()
+        } else {
+            walk_files(&tree.base, &tree.thrum).map(|(f, _)| f).unwrap_or_default()
+        };
+        match m.get("files").and_then(Value::as_array) {
+            None => findings.push(self.invalid("files", "missing or not an array")),
+            Some(list) => {
+                let mut listed: BTreeMap<String, (String, u64)> = BTreeMap::new();
+                let mut prev: Option<String> = None;
+                for (i, f) in list.iter().enumerate() {
+                    let (Some(p), Some(sha), Some(size)) = (
+                        f.get("path").and_then(Value::as_str),
+                        f.get("sha256").and_then(Value::as_str),
+                        f.get("size").and_then(Value::as_u64),
+                    ) else {
+                        findings.push(self.invalid(&format!("files[{i}]"), "entry needs path, sha256 and size"));
+                        continue;
+                    };
+                    if prev.as_deref().is_some_and(|q| q >= p) {
+                        findings.push(
+                            self.mismatch(format!("files[{i}]"), "files are not sorted by path (or repeat one)").actual(p.to_string()),
+                        );
+                    }
+                    prev = Some(p.to_string());
+                    listed.insert(p.to_string(), (sha.to_string(), size));
+                }
+                for p in &actual {
+                    if !listed.contains_key(p) {
+                        findings.push(self.mismatch(format!("files[{p}]"), "file in the input is not listed in the manifest"));
+                    }
+                }
+                // one lookup per listed file (both lists come from the input)
+                let present: std::collections::HashSet<&str> = actual.iter().map(String::as_str).collect();
+                for (p, (sha, size)) in &listed {
+                    if !present.contains(p.as_str()) {
+                        findings.push(self.mismatch(format!("files[{p}]"), "listed file is absent from the input"));
+                        continue;
+                    }
+                    out.files_checked += 1;
+                    match digests.get(&tree.base.join(p)) {
+                        Ok((have, have_size)) => {
+                            if &have != sha {
+                                findings.push(self.mismatch(format!("files[{p}].sha256"), "file digest differs").values(sha.clone(), have));
+                            }
+                            if have_size != *size {
+                                findings.push(
+                                    self.mismatch(format!("files[{p}].size"), "file size differs")
+                                        .values(size.to_string(), have_size.to_string()),
+                                );
+                            }
+                        }
+                        Err(e) => findings.push(self.mismatch(format!("files[{p}]"), &format!("cannot read: {e}"))),
+                    }
                 }
             }
         }
     }
 
-    // counts
-    match m.pointer("/counts/files").and_then(Value::as_object) {
-        None => findings.push(invalid("counts.files", "missing or not an object")),
-        Some(files) => {
-            for (p, n) in files {
-                let Some(n) = n.as_u64() else {
-                    findings.push(invalid(&format!("counts.files[{p}]"), "not a number"));
-                    continue;
-                };
-                match count_file_lines(&tree.base.join(p)) {
-                    Ok(have) => {
-                        if have != n {
-                            findings
-                                .push(mismatch(format!("counts.files[{p}]"), "line count differs").values(n.to_string(), have.to_string()));
+    /// Line counts of the counted files.
+    fn file_counts(&self, tree: &Tree, m: &Value, findings: &mut Findings) {
+        match m.pointer("/counts/files").and_then(Value::as_object) {
+            None => findings.push(self.invalid("counts.files", "missing or not an object")),
+            Some(files) => {
+                for (p, n) in files {
+                    let Some(n) = n.as_u64() else {
+                        findings.push(self.invalid(&format!("counts.files[{p}]"), "not a number"));
+                        continue;
+                    };
+                    match count_file_lines(&tree.base.join(p)) {
+                        Ok(have) => {
+                            if have != n {
+                                findings.push(
+                                    self.mismatch(format!("counts.files[{p}]"), "line count differs")
+                                        .values(n.to_string(), have.to_string()),
+                                );
+                            }
+                        }
+                        Err(e) => {
+                            match thrum_io::regular::not_regular(&e) {
+                                Some(nr) => findings.push(self.mismatch(
+                                    format!("counts.files[{p}]"),
+                                    &format!("counted file is {}; expected a regular file", nr.found),
+                                )),
+                                None => findings.push(self.mismatch(format!("counts.files[{p}]"), "counted file is absent")),
+                            }
                         }
                     }
-                    Err(e) => match thrum_io::regular::not_regular(&e) {
-                        Some(nr) => findings.push(mismatch(
-                            format!("counts.files[{p}]"),
-                            &format!("counted file is {}; expected a regular file", nr.found),
-                        )),
-                        None => findings.push(mismatch(format!("counts.files[{p}]"), "counted file is absent")),
-                    },
                 }
             }
         }
     }
-    match m.pointer("/counts/tables").and_then(Value::as_object) {
-        None => findings.push(invalid("counts.tables", "missing or not an object")),
-        Some(tables) => {
-            for (t, n) in tables {
-                let Some(n) = n.as_u64() else {
-                    findings.push(invalid(&format!("counts.tables[{t}]"), "not a number"));
-                    continue;
-                };
-                match db.query_row(&format!("SELECT count(*) FROM {}", quote_ident(t)), [], |r| r.get::<_, i64>(0)) {
-                    Ok(have) if have as u64 == n => {}
-                    Ok(have) => findings.push(
-                        mismatch(format!("counts.tables[{t}]"), "row count differs")
-                            .table(t.clone())
-                            .values(n.to_string(), have.to_string()),
-                    ),
-                    Err(_) => findings.push(mismatch(format!("counts.tables[{t}]"), "counted table does not exist").table(t.clone())),
-                }
-            }
-        }
-    }
-    // optional (manifests of older generators lack it): messages per UTC day
-    // of created_at, which is RFC 3339 text starting with the date
-    if let Some(v) = m.pointer("/counts/messages_per_day") {
-        match v.as_object() {
-            None => findings.push(invalid("counts.messages_per_day", "not an object")),
-            Some(days) => {
-                let have: std::collections::BTreeMap<String, u64> = match db
-                    .prepare("SELECT substr(created_at, 1, 10), count(*) FROM messages GROUP BY 1")
-                    .and_then(|mut st| st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?.collect())
-                {
-                    Ok(h) => h,
-                    Err(e) => {
-                        findings.push(
-                            mismatch("counts.messages_per_day".into(), &format!("messages per day cannot be counted: {e}"))
-                                .table("messages"),
-                        );
-                        return out;
-                    }
-                };
-                let mut want = std::collections::BTreeMap::new();
-                for (d, n) in days {
-                    match n.as_u64() {
-                        Some(n) => {
-                            want.insert(d.clone(), n);
+
+    /// Row counts of the counted tables.
+    fn table_counts(&self, db: &Connection, m: &Value, findings: &mut Findings) {
+        match m.pointer("/counts/tables").and_then(Value::as_object) {
+            None => findings.push(self.invalid("counts.tables", "missing or not an object")),
+            Some(tables) => {
+                for (t, n) in tables {
+                    let Some(n) = n.as_u64() else {
+                        findings.push(self.invalid(&format!("counts.tables[{t}]"), "not a number"));
+                        continue;
+                    };
+                    match db.query_row(&format!("SELECT count(*) FROM {}", quote_ident(t)), [], |r| r.get::<_, i64>(0)) {
+                        Ok(have) if have as u64 == n => {}
+                        Ok(have) => findings.push(
+                            self.mismatch(format!("counts.tables[{t}]"), "row count differs")
+                                .table(t.clone())
+                                .values(n.to_string(), have.to_string()),
+                        ),
+                        Err(_) => {
+                            findings.push(self.mismatch(format!("counts.tables[{t}]"), "counted table does not exist").table(t.clone()))
                         }
-                        None => findings.push(invalid(&format!("counts.messages_per_day[{d}]"), "not a number")),
-                    }
-                }
-                for d in want.keys().chain(have.keys()).collect::<std::collections::BTreeSet<_>>() {
-                    let (w, h) = (want.get(d).copied().unwrap_or(0), have.get(d).copied().unwrap_or(0));
-                    if w != h {
-                        findings.push(
-                            mismatch(format!("counts.messages_per_day[{d}]"), "messages on that day differ")
-                                .table("messages")
-                                .values(w.to_string(), h.to_string()),
-                        );
                     }
                 }
             }
         }
     }
-    out
+
+    /// Optional (manifests of older generators lack it): messages per UTC
+    /// day of created_at, which is RFC 3339 text starting with the date.
+    fn messages_per_day(&self, db: &Connection, m: &Value, findings: &mut Findings) {
+        if let Some(v) = m.pointer("/counts/messages_per_day") {
+            match v.as_object() {
+                None => findings.push(self.invalid("counts.messages_per_day", "not an object")),
+                Some(days) => {
+                    let have: std::collections::BTreeMap<String, u64> = match db
+                        .prepare("SELECT substr(created_at, 1, 10), count(*) FROM messages GROUP BY 1")
+                        .and_then(|mut st| st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?.collect())
+                    {
+                        Ok(h) => h,
+                        Err(e) => {
+                            findings.push(
+                                self.mismatch("counts.messages_per_day".into(), &format!("messages per day cannot be counted: {e}"))
+                                    .table("messages"),
+                            );
+                            return;
+                        }
+                    };
+                    let mut want = std::collections::BTreeMap::new();
+                    for (d, n) in days {
+                        match n.as_u64() {
+                            Some(n) => {
+                                want.insert(d.clone(), n);
+                            }
+                            None => findings.push(self.invalid(&format!("counts.messages_per_day[{d}]"), "not a number")),
+                        }
+                    }
+                    for d in want.keys().chain(have.keys()).collect::<std::collections::BTreeSet<_>>() {
+                        let (w, h) = (want.get(d).copied().unwrap_or(0), have.get(d).copied().unwrap_or(0));
+                        if w != h {
+                            findings.push(
+                                self.mismatch(format!("counts.messages_per_day[{d}]"), "messages on that day differ")
+                                    .table("messages")
+                                    .values(w.to_string(), h.to_string()),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Checks `dir/SHA256SUMS` as for an archive named `must_list` (it must be

@@ -1,27 +1,8 @@
 //! Small helpers: hex, SHA-256, line counting, timestamps, file walking.
 
-use sha2::{Digest, Sha256};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-pub use thrum_io::hash::{hex, sha256_hex};
-
-/// SHA-256 and size of a file, streamed.
-pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
-    let mut f = thrum_io::regular::open_regular(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut size = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        h.update(&buf[..n]);
-    }
-    Ok((hex(&h.finalize()), size))
-}
+pub use thrum_io::hash::{hex, sha256_file, sha256_hex};
 
 /// Lines as `wc -l` counts them plus a final unterminated line.
 pub fn count_lines(bytes: &[u8]) -> u64 {

@@ -54,6 +54,13 @@ pub(super) fn build_groups(
     sessions: &[Session],
     snapshot: Micros,
 ) -> Result<(Vec<Group>, Vec<Member>), PlanError> {
+    let groups = create_groups(seed, p, agents, sessions, snapshot);
+    let members = build_members(seed, p, agents, &groups)?;
+    Ok((groups, members))
+}
+
+/// The groups, with their creators and creation keys.
+fn create_groups(seed: u64, p: &Profile, agents: &[Agent], sessions: &[Session], snapshot: Micros) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     let coordinators: Vec<u32> =
         (0..agents.len() as u32).filter(|&a| agents[a as usize].role == "coordinator" || agents[a as usize].kind == "human").collect();
@@ -114,50 +121,13 @@ pub(super) fn build_groups(
     for g in groups.iter_mut().filter(|g| g.kind != GroupKind::Everyone) {
         g.group_id = g.created.entity_id("grp_");
     }
+    groups
+}
 
-    // Members.
-    let mut pending: Vec<(u32, &'static str, String)> = Vec::new();
-    for (gi, g) in groups.iter().enumerate() {
-        match g.kind {
-            GroupKind::Role => pending.push((gi as u32, "role", CORE_ROLES[gi].to_string())),
-            GroupKind::Module => {
-                let module = g.name.trim_end_matches("-team");
-                for a in agents.iter().filter(|a| a.module == module) {
-                    pending.push((gi as u32, "agent", a.agent_id.clone()));
-                }
-            }
-            GroupKind::Nested => {
-                let parts = NESTED.iter().find(|(n, _, _)| *n == g.name).map(|x| x.2).unwrap_or(&[]);
-                for part in parts {
-                    pending.push((gi as u32, "group", part.to_string()));
-                }
-            }
-            GroupKind::AdHoc | GroupKind::Everyone => {}
-        }
-    }
-    let adhoc: Vec<u32> = groups.iter().enumerate().filter(|(_, g)| g.kind == GroupKind::AdHoc).map(|(i, _)| i as u32).collect();
-    let adhoc_total = match p.group_members {
-        Some(total) => {
-            // the role `*` of `everyone` counts with them
-            let fixed = pending.len() + 1;
-            let left = total as i64 - fixed as i64;
-            if left < 2 * adhoc.len() as i64 {
-                let reason = format!("group_members ({total}) is too small for the role, module and nested groups ({fixed})");
-                return Err(ProfileError::Invalid { name: p.name.clone(), reason }.into());
-            }
-            left as usize
-        }
-        None => adhoc.len() * 6,
-    };
-    let mut r = Stream::new(seed, Kind::Member, 0);
-    for (j, &gi) in adhoc.iter().enumerate() {
-        let share = adhoc_total / adhoc.len() + usize::from(j < adhoc_total % adhoc.len());
-        let mut pool: Vec<u32> = (0..agents.len() as u32).collect();
-        r.shuffle(&mut pool);
-        for &a in pool.iter().take(share.min(agents.len())) {
-            pending.push((gi, "agent", agents[a as usize].agent_id.clone()));
-        }
-    }
+/// The members of every group, in the order they were added.
+fn build_members(seed: u64, p: &Profile, agents: &[Agent], groups: &[Group]) -> Result<Vec<Member>, PlanError> {
+    let mut pending = fixed_members(agents, groups);
+    adhoc_members(seed, p, agents, groups, &mut pending)?;
     let mut members: Vec<Member> = Vec::with_capacity(pending.len() + 1);
     let everyone = groups.iter().position(|g| g.kind == GroupKind::Everyone).unwrap_or(0) as u32;
     let (_, add) = everyone_keys(seed, p.window_start, 0);
@@ -186,5 +156,60 @@ pub(super) fn build_groups(
     for (i, m) in members.iter_mut().enumerate() {
         m.id = i as i64 + 1;
     }
-    Ok((groups, members))
+    Ok(members)
+}
+
+/// A member to add: (group index, member type, member value).
+type Pending = (u32, &'static str, String);
+
+/// The members the role, module and nested groups have by construction.
+fn fixed_members(agents: &[Agent], groups: &[Group]) -> Vec<Pending> {
+    let mut pending: Vec<Pending> = Vec::new();
+    for (gi, g) in groups.iter().enumerate() {
+        match g.kind {
+            GroupKind::Role => pending.push((gi as u32, "role", CORE_ROLES[gi].to_string())),
+            GroupKind::Module => {
+                let module = g.name.trim_end_matches("-team");
+                for a in agents.iter().filter(|a| a.module == module) {
+                    pending.push((gi as u32, "agent", a.agent_id.clone()));
+                }
+            }
+            GroupKind::Nested => {
+                let parts = NESTED.iter().find(|(n, _, _)| *n == g.name).map(|x| x.2).unwrap_or(&[]);
+                for part in parts {
+                    pending.push((gi as u32, "group", part.to_string()));
+                }
+            }
+            GroupKind::AdHoc | GroupKind::Everyone => {}
+        }
+    }
+    pending
+}
+
+/// The ad-hoc groups' agents, drawn so the profile's member count is met.
+fn adhoc_members(seed: u64, p: &Profile, agents: &[Agent], groups: &[Group], pending: &mut Vec<Pending>) -> Result<(), PlanError> {
+    let adhoc: Vec<u32> = groups.iter().enumerate().filter(|(_, g)| g.kind == GroupKind::AdHoc).map(|(i, _)| i as u32).collect();
+    let adhoc_total = match p.group_members {
+        Some(total) => {
+            // the role `*` of `everyone` counts with them
+            let fixed = pending.len() + 1;
+            let left = total as i64 - fixed as i64;
+            if left < 2 * adhoc.len() as i64 {
+                let reason = format!("group_members ({total}) is too small for the role, module and nested groups ({fixed})");
+                return Err(ProfileError::Invalid { name: p.name.clone(), reason }.into());
+            }
+            left as usize
+        }
+        None => adhoc.len() * 6,
+    };
+    let mut r = Stream::new(seed, Kind::Member, 0);
+    for (j, &gi) in adhoc.iter().enumerate() {
+        let share = adhoc_total / adhoc.len() + usize::from(j < adhoc_total % adhoc.len());
+        let mut pool: Vec<u32> = (0..agents.len() as u32).collect();
+        r.shuffle(&mut pool);
+        for &a in pool.iter().take(share.min(agents.len())) {
+            pending.push((gi, "agent", agents[a as usize].agent_id.clone()));
+        }
+    }
+    Ok(())
 }

@@ -13,9 +13,15 @@ pub const SUBSCRIPTION_SHAPES: u32 = 1 + GROUPS + 2 + 1;
 
 impl Plan {
     pub(super) fn build_local(&mut self) {
+        self.build_subscriptions();
+        self.build_session_tags();
+        self.build_checkpoints();
+    }
+
+    /// Subscriptions: scope, mention and "all" shapes on existing sessions.
+    fn build_subscriptions(&mut self) {
         let seed = self.seed;
         let w1 = self.snapshot;
-        // Subscriptions: scope, mention and "all" shapes on existing sessions.
         let mut subs: Vec<Subscription> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut k = 0u64;
@@ -75,8 +81,11 @@ impl Plan {
             s.id = i as i64 + 1;
         }
         self.subscriptions = subs;
+    }
 
-        // Session scopes (module of every session) and refs (worktree of live ones).
+    /// Session scopes (module of every session) and refs (worktree of live ones).
+    fn build_session_tags(&mut self) {
+        let (seed, w1) = (self.seed, self.snapshot);
         for (i, s) in self.sessions.iter().enumerate() {
             let a = &self.agents[s.agent as usize];
             let mut r = Stream::sub(seed, Kind::Local, i as u64, 1);
@@ -86,8 +95,11 @@ impl Plan {
                 self.session_refs.push(SessionTag { session: i as u32, tag_type: "worktree", value: a.worktree.clone(), added_at: at });
             }
         }
+    }
 
-        // Sync checkpoints: peers behind the last sequence by various amounts.
+    /// Sync checkpoints: peers behind the last sequence by various amounts.
+    fn build_checkpoints(&mut self) {
+        let (seed, w1) = (self.seed, self.snapshot);
         let total = self.total_events() as i64;
         let mut r = Stream::new(seed, Kind::Checkpoint, 0);
         let statuses = ["idle", "idle", "syncing", "error"];

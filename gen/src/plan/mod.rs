@@ -26,6 +26,7 @@ mod groups;
 mod local;
 mod messages;
 mod segments;
+mod sessions;
 mod start;
 mod work_contexts;
 
@@ -38,10 +39,10 @@ pub use work_contexts::MAX_UNMERGED_COMMITS;
 
 use crate::profile::{Profile, ProfileError};
 use crate::rng::{Kind, Stream};
-use crate::vocab::END_REASONS;
 use agents::{build_agents, daemon_host};
 use groups::build_groups;
 use segments::{build_segments, Segments};
+use sessions::build_sessions;
 use thrum_schemas::events::WorkContext;
 use thrum_schemas::ids;
 use thrum_schemas::time::Micros;
@@ -137,6 +138,43 @@ pub enum PlanError {
     },
 }
 
+/// Every event other than messages, in key order.
+fn collect_others(agents: &[Agent], sessions: &[Session], groups: &[Group], members: &[Member], updates: &[Update]) -> Vec<OtherEvent> {
+    let mut others: Vec<OtherEvent> = Vec::with_capacity(agents.len() + 2 * sessions.len() + groups.len() + members.len() + updates.len());
+    for (i, a) in agents.iter().enumerate() {
+        others.push(OtherEvent { key: a.registered, what: Other::Register(i as u32) });
+    }
+    for (i, s) in sessions.iter().enumerate() {
+        others.push(OtherEvent { key: s.start, what: Other::SessionStart(i as u32) });
+        if let Some(e) = s.end {
+            others.push(OtherEvent { key: e, what: Other::SessionEnd(i as u32) });
+        }
+    }
+    for (i, g) in groups.iter().enumerate() {
+        others.push(OtherEvent { key: g.created, what: Other::GroupCreate(i as u32) });
+    }
+    for (i, m) in members.iter().enumerate() {
+        others.push(OtherEvent { key: m.added, what: Other::MemberAdd(i as u32) });
+    }
+    for (i, u) in updates.iter().enumerate() {
+        others.push(OtherEvent { key: u.key, what: Other::Update(i as u32) });
+    }
+    others.sort_by_key(|e| e.key);
+    others
+}
+
+/// Agents grouped by role, roles in order of first appearance.
+fn agents_by_role(agents: &[Agent]) -> Vec<(&'static str, Vec<u32>)> {
+    let mut by_role: Vec<(&'static str, Vec<u32>)> = Vec::new();
+    for (i, a) in agents.iter().enumerate() {
+        match by_role.iter_mut().find(|(r, _)| *r == a.role) {
+            Some((_, v)) => v.push(i as u32),
+            None => by_role.push((a.role, vec![i as u32])),
+        }
+    }
+    by_role
+}
+
 /// Most ended sessions of one agent (they share the window in slots).
 pub const MAX_ENDED_PER_AGENT: u32 = 6;
 
@@ -145,7 +183,6 @@ impl Plan {
     /// planned.
     pub fn new(seed: u64, profile: Profile) -> Result<Plan, PlanError> {
         profile.validate()?;
-        let w0 = profile.window_start;
         let w1 = profile.window_end();
         let mut ids_rng = Stream::new(seed, Kind::Ids, 0);
         let _ = ids_rng.bits(60); // (kept: the repository id stays where it was)
@@ -157,99 +194,7 @@ impl Plan {
         let origin_daemon = ids::daemon_id(&daemon_host(&agents));
         let n_agents = agents.len() as u32;
 
-        // --- sessions: each agent's ended sessions in slots before its active one.
-        let mut per_agent_ended = vec![0u32; n_agents as usize];
-        let has_active = |a: u32| a < profile.active_sessions;
-        // Agents are shuffled for the active assignment so humans/extras vary.
-        let mut order: Vec<u32> = (0..n_agents).collect();
-        Stream::new(seed, Kind::AgentSessions, 0).shuffle(&mut order);
-        let mut rank = vec![0u32; n_agents as usize];
-        for (i, &a) in order.iter().enumerate() {
-            rank[a as usize] = i as u32;
-        }
-        let active_of = |a: u32| has_active(rank[a as usize]);
-        let mut ended_left = profile.sessions - profile.active_sessions;
-        for a in 0..n_agents {
-            if !active_of(a) {
-                per_agent_ended[a as usize] = 1;
-                ended_left -= 1;
-            }
-        }
-        let mut r = Stream::new(seed, Kind::AgentSessions, 1);
-        while ended_left > 0 {
-            let a = r.below(n_agents as u64) as usize;
-            if per_agent_ended[a] < MAX_ENDED_PER_AGENT {
-                per_agent_ended[a] += 1;
-                ended_left -= 1;
-            }
-        }
-        let mut sessions: Vec<Session> = Vec::with_capacity(profile.sessions as usize);
-        for a in 0..n_agents {
-            let mut r = Stream::new(seed, Kind::Session, a as u64);
-            let k = per_agent_ended[a as usize] as i64;
-            let region_start = w0 + 20 * MIN;
-            // A session still running at the snapshot may have started days
-            // ago: starts are drawn as `w0 + span * u^2` (more of them early),
-            // so that the number of live sessions, and with it the traffic,
-            // is spread over the whole window rather than its last hours.
-            // The agent's ended sessions take the time before it (at least
-            // 30 minutes each).
-            let active_start = if active_of(a) {
-                let lo = region_start + k * 30 * MIN + 2 * MIN;
-                let hi = w1 - 6 * MIN;
-                let u = r.below(1 << 20) as i128;
-                let at = lo + ((hi - lo) as i128 * u * u / (1i128 << 40)) as Micros;
-                Some(instant(&mut r, at.min(hi - MIN), (at + MIN).min(hi)))
-            } else {
-                None
-            };
-            let region_end = active_start.unwrap_or(w1) - 2 * MIN;
-            let slot = (region_end - region_start) / k.max(1);
-            for s in 0..k {
-                let slot_lo = region_start + s * slot;
-                let max_dur = (8 * HOUR).min(slot - 2 * MIN).max(5 * MIN + 1000);
-                let dur = r.log_range(5 * MIN / SEC, max_dur / SEC) * SEC;
-                let start = instant(&mut r, slot_lo, slot_lo + slot - dur - MIN);
-                let end = (start + dur) / TICK * TICK + r.range(1, 9);
-                let end_reason = Some(*r.pick(END_REASONS));
-                let last_seen = instant(&mut r, end - (dur / 4).min(5 * MIN), end);
-                sessions.push(Session {
-                    session_id: String::new(),
-                    agent: a,
-                    start: EventKey::new(&mut r, start),
-                    end: Some(EventKey::new(&mut r, end)),
-                    end_reason,
-                    last_seen,
-                });
-            }
-            if let Some(start) = active_start {
-                let last_seen = instant(&mut r, (w1 - 10 * MIN).max(start), w1);
-                sessions.push(Session {
-                    session_id: String::new(),
-                    agent: a,
-                    start: EventKey::new(&mut r, start),
-                    end: None,
-                    end_reason: None,
-                    last_seen,
-                });
-            }
-        }
-        // Session ids are ULIDs of their start; index sessions in id order.
-        for s in sessions.iter_mut() {
-            s.session_id = s.start.entity_id("ses_");
-        }
-        sessions.sort_by(|a, b| a.session_id.cmp(&b.session_id));
-        for (i, s) in sessions.iter().enumerate() {
-            agents[s.agent as usize].sessions.push(i as u32);
-        }
-        for a in agents.iter_mut() {
-            a.sessions.sort_by_key(|&s| sessions[s as usize].start);
-            let first = sessions[a.sessions[0] as usize].start.time;
-            let mut r = Stream::sub(seed, Kind::Agent, 0, a.sessions[0] as u64);
-            let t = instant(&mut r, (first - 15 * MIN).max(w0), first - 5 * SEC);
-            a.registered = EventKey::new(&mut r, t);
-            a.last_seen = a.sessions.iter().map(|&s| sessions[s as usize].last_seen).max().unwrap_or(first);
-        }
+        let sessions = build_sessions(seed, &profile, &mut agents);
 
         // --- time segments for messages.
         let (segments, covered) = build_segments(&sessions, w1);
@@ -278,34 +223,8 @@ impl Plan {
         }
         let (updates, work_contexts) = build_updates(seed, &agents, &sessions, profile.events - fixed, w1);
 
-        let mut others: Vec<OtherEvent> = Vec::with_capacity(profile.events as usize);
-        for (i, a) in agents.iter().enumerate() {
-            others.push(OtherEvent { key: a.registered, what: Other::Register(i as u32) });
-        }
-        for (i, s) in sessions.iter().enumerate() {
-            others.push(OtherEvent { key: s.start, what: Other::SessionStart(i as u32) });
-            if let Some(e) = s.end {
-                others.push(OtherEvent { key: e, what: Other::SessionEnd(i as u32) });
-            }
-        }
-        for (i, g) in groups.iter().enumerate() {
-            others.push(OtherEvent { key: g.created, what: Other::GroupCreate(i as u32) });
-        }
-        for (i, m) in members.iter().enumerate() {
-            others.push(OtherEvent { key: m.added, what: Other::MemberAdd(i as u32) });
-        }
-        for (i, u) in updates.iter().enumerate() {
-            others.push(OtherEvent { key: u.key, what: Other::Update(i as u32) });
-        }
-        others.sort_by_key(|e| e.key);
-
-        let mut by_role: Vec<(&'static str, Vec<u32>)> = Vec::new();
-        for (i, a) in agents.iter().enumerate() {
-            match by_role.iter_mut().find(|(r, _)| *r == a.role) {
-                Some((_, v)) => v.push(i as u32),
-                None => by_role.push((a.role, vec![i as u32])),
-            }
-        }
+        let others = collect_others(&agents, &sessions, &groups, &members, &updates);
+        let by_role = agents_by_role(&agents);
 
         let mut plan = Plan {
             seed,

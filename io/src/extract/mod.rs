@@ -105,12 +105,16 @@ impl Limits {
     }
 }
 
-/// The compression of an archive, told by its magic bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The compression of an archive: the one the writers choose (zstd unless
+/// told otherwise) and the one [`detect`] tells by the magic bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Compression {
-    /// zstd (`28 b5 2f fd`, or a skippable frame `5? 2a 4d 18` first).
+    /// zstd (`.tar.zst`; `28 b5 2f fd`, or a skippable frame `5? 2a 4d 18`
+    /// first): smaller and much faster to write and read.
+    #[default]
     Zstd,
-    /// gzip (`1f 8b`).
+    /// gzip (`.tar.gz`; `1f 8b`): for readers without zstd (Go's standard
+    /// library, Python's `tarfile` before 3.14).
     Gzip,
 }
 

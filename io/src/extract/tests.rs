@@ -10,38 +10,11 @@ use std::rc::Rc;
 mod modes;
 mod streams;
 
-/// A raw ustar header with any name/type/size/link (the `tar` builder
-/// refuses hostile names).
-fn header(name: &[u8], typ: u8, size: u64, link: &[u8]) -> [u8; 512] {
-    let mut h = [0u8; 512];
-    h[..name.len()].copy_from_slice(name);
-    h[100..108].copy_from_slice(b"0000644\0");
-    h[108..116].copy_from_slice(b"0000000\0");
-    h[116..124].copy_from_slice(b"0000000\0");
-    if size < 1 << 33 {
-        h[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
-    } else {
-        // base-256 for what octal cannot hold
-        h[124] = 0x80;
-        h[128..136].copy_from_slice(&size.to_be_bytes());
-    }
-    h[136..148].copy_from_slice(b"00000000000\0");
-    h[156] = typ;
-    h[157..157 + link.len()].copy_from_slice(link);
-    h[257..263].copy_from_slice(b"ustar\0");
-    h[263..265].copy_from_slice(b"00");
-    h[148..156].copy_from_slice(b"        ");
-    let sum: u32 = h.iter().map(|&b| b as u32).sum();
-    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-    h
-}
+use thrum_testkit::tar::header;
 
 /// A header, its data and the padding after it.
 fn member(name: &str, typ: u8, data: &[u8]) -> Vec<u8> {
-    let mut t = header(name.as_bytes(), typ, data.len() as u64, b"").to_vec();
-    t.extend_from_slice(data);
-    t.extend(std::iter::repeat_n(0u8, (512 - data.len() % 512) % 512));
-    t
+    thrum_testkit::tar::member(name.as_bytes(), typ, data, b"")
 }
 
 /// PAX records, each `LEN KEY=VALUE\n`.

@@ -52,35 +52,7 @@ pub fn grouped(n: u64) -> String {
     out
 }
 
-/// Everything below `root`, links and special files not followed: relative
-/// path -> what it is (bytes of a file, target of a link, kind otherwise).
-pub fn snapshot(root: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let e = e.unwrap();
-            let rel = e.path().strip_prefix(root).unwrap().to_string_lossy().into_owned();
-            let ft = e.file_type().unwrap();
-            let what = if ft.is_dir() {
-                stack.push(e.path());
-                "dir".to_string()
-            } else if ft.is_symlink() {
-                format!("link -> {}", std::fs::read_link(e.path()).unwrap().display())
-            } else if ft.is_file() {
-                format!("file {:?}", std::fs::read(e.path()).unwrap())
-            } else if std::os::unix::fs::FileTypeExt::is_fifo(&ft) {
-                "fifo".to_string()
-            } else if std::os::unix::fs::FileTypeExt::is_char_device(&ft) {
-                "char device".to_string()
-            } else {
-                "other".to_string()
-            };
-            out.insert(rel, what);
-        }
-    }
-    out
-}
+pub use thrum_testkit::snapshot;
 
 /// The mode of the entry `path` of the tar.zst `archive`.
 pub fn archived_mode(archive: &Path, path: &str) -> u32 {

@@ -4,7 +4,7 @@
 use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use testgen::corrupt::{self, CorruptError, Fault, CATALOGUE};
+use thrum_chaos::{self as corrupt, CorruptError, Fault, CATALOGUE};
 use thrum_gen::Profile;
 
 fn fixture(dir: &Path) -> PathBuf {
@@ -91,23 +91,7 @@ type RawEntry<'a> = (&'a str, u8, &'a [u8], &'a str);
 fn hostile(entries: &[RawEntry]) -> Vec<u8> {
     let mut t = Vec::new();
     for (name, typ, data, link) in entries {
-        let mut h = [0u8; 512];
-        h[..name.len()].copy_from_slice(name.as_bytes());
-        h[100..108].copy_from_slice(b"0000644\0");
-        h[108..116].copy_from_slice(b"0000000\0");
-        h[116..124].copy_from_slice(b"0000000\0");
-        h[124..136].copy_from_slice(format!("{:011o}\0", data.len()).as_bytes());
-        h[136..148].copy_from_slice(b"00000000000\0");
-        h[156] = *typ;
-        h[157..157 + link.len()].copy_from_slice(link.as_bytes());
-        h[257..263].copy_from_slice(b"ustar\0");
-        h[263..265].copy_from_slice(b"00");
-        h[148..156].copy_from_slice(b"        ");
-        let sum: u32 = h.iter().map(|&b| b as u32).sum();
-        h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-        t.extend_from_slice(&h);
-        t.extend_from_slice(data);
-        t.extend(std::iter::repeat_n(0u8, (512 - data.len() % 512) % 512));
+        t.extend(thrum_testkit::tar::member(name.as_bytes(), *typ, data, link.as_bytes()));
     }
     t.extend(std::iter::repeat_n(0u8, 1024));
     zstd::stream::encode_all(&t[..], 3).unwrap()
@@ -196,16 +180,7 @@ fn corrupt_uses_the_shared_bounded_extractor_and_its_limit_flags() {
     let bomb = tmp.path().join("bomb.tar.zst");
     {
         let mut enc = zstd::stream::write::Encoder::new(std::fs::File::create(&bomb).unwrap(), 3).unwrap();
-        let mut h = [0u8; 512];
-        h[..13].copy_from_slice(b"././@LongLink");
-        h[100..108].copy_from_slice(b"0000644\0");
-        h[124..136].copy_from_slice(format!("{:011o}\0", 512u64 << 20).as_bytes());
-        h[156] = b'L';
-        h[257..263].copy_from_slice(b"ustar\0");
-        h[263..265].copy_from_slice(b"00");
-        h[148..156].copy_from_slice(b"        ");
-        let sum: u32 = h.iter().map(|&b| b as u32).sum();
-        h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        let h = thrum_testkit::tar::header(b"././@LongLink", b'L', 512 << 20, b"");
         std::io::Write::write_all(&mut enc, &h).unwrap();
         std::io::copy(&mut std::io::Read::take(std::io::repeat(b'a'), 512 << 20), &mut enc).unwrap();
         enc.finish().unwrap();

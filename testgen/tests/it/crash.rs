@@ -12,13 +12,18 @@ use std::time::{Duration, Instant};
 
 type Files = BTreeMap<String, Vec<u8>>;
 
+/// The small profile.
+const SMALL: &[&str] = &["--profile", "small"];
+
 fn spawn(out: &Path, seed: u64) -> Child {
-    spawn_profile(out, seed, "small")
+    spawn_profile(out, seed, SMALL)
 }
 
-fn spawn_profile(out: &Path, seed: u64, profile: &str) -> Child {
+/// `testgen VOLUMES --seed SEED --jobs 2 --quiet --out OUT`.
+fn spawn_profile(out: &Path, seed: u64, volumes: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_testgen"))
-        .args(["--profile", profile, "--seed", &seed.to_string(), "--jobs", "2", "--quiet", "--out"])
+        .args(volumes)
+        .args(["--seed", &seed.to_string(), "--jobs", "2", "--quiet", "--out"])
         .arg(out)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -27,12 +32,12 @@ fn spawn_profile(out: &Path, seed: u64, profile: &str) -> Child {
 }
 
 fn run_to_end(out: &Path, seed: u64) -> Duration {
-    run_to_end_profile(out, seed, "small")
+    run_to_end_profile(out, seed, SMALL)
 }
 
-fn run_to_end_profile(out: &Path, seed: u64, profile: &str) -> Duration {
+fn run_to_end_profile(out: &Path, seed: u64, volumes: &[&str]) -> Duration {
     let t = Instant::now();
-    let st = spawn_profile(out, seed, profile).wait().unwrap();
+    let st = spawn_profile(out, seed, volumes).wait().unwrap();
     assert!(st.success(), "testgen --seed {seed} failed");
     t.elapsed()
 }
@@ -75,15 +80,16 @@ fn replay_ok(dir: &Path) {
 
 #[test]
 fn sigkill_at_any_point_leaves_the_previous_or_the_complete_new_fixture() {
-    kill_points("small", 24);
+    kill_points(SMALL, 24, 2);
 }
 
-/// The same with the default profile (10,000 messages; a longer run with
-/// wider phases). Slow in a debug build: `cargo test -p testgen --test it crash:: -- --ignored`.
+/// The same with the default profile's volumes (50 agents, its sessions,
+/// groups and rates) at 1,000 messages instead of 10,000: a run of wider
+/// phases than the small profile's, each killed at its start and at 8
+/// times spread over a run, in a few seconds.
 #[test]
-#[ignore]
 fn sigkill_during_a_default_profile_regeneration() {
-    kill_points("default", 24);
+    kill_points(&["--profile", "default", "--messages", "1000"], 8, 1);
 }
 
 /// When to kill a run.
@@ -122,9 +128,12 @@ fn kill_at(child: &mut Child, when: When, staging: &Path, out: &Path, new_sums: 
     }
 }
 
-fn kill_points(profile: &str, timed: u32) {
-    let run_to_end = |out: &Path, seed: u64| run_to_end_profile(out, seed, profile);
-    let spawn = |out: &Path, seed: u64| spawn_profile(out, seed, profile);
+/// Kills regenerations with `volumes` at `timed` points spread over a run
+/// and, `phase_rounds` times, as each phase starts.
+fn kill_points(volumes: &[&str], timed: u32, phase_rounds: usize) {
+    let profile = volumes.join(" ");
+    let run_to_end = |out: &Path, seed: u64| run_to_end_profile(out, seed, volumes);
+    let spawn = |out: &Path, seed: u64| spawn_profile(out, seed, volumes);
     let tmp = tempfile::tempdir().unwrap();
     let (seed_a, seed_b) = (101u64, 202u64);
     // the two complete fixtures the output may hold, proven consistent once
@@ -148,7 +157,7 @@ fn kill_points(profile: &str, timed: u32) {
     // timed points spread from the start to past the end of a full run, then
     // points at each phase (twice), whatever the load of the machine
     let mut plan: Vec<When> = (0..timed).map(|i| When::After(full.mul_f64(1.3 * i as f64 / (timed - 1) as f64))).collect();
-    for _ in 0..2 {
+    for _ in 0..phase_rounds {
         plan.extend([
             When::Staged(""),
             When::Staged(".stage/.thrum/var/messages.db"),

@@ -79,137 +79,31 @@ pub fn check_identities(tree: &Tree, db: &Connection, findings: &mut Findings) {
             return;
         }
     };
-    // the regular files named *EXT of DIR; an entry of that name that is
-    // not a regular file (nor a directory) is reported, never opened
-    let mut list = |dir: &str, ext: &str| -> Vec<String> {
-        let mut v = Vec::new();
-        let mut odd = Vec::new();
-        for e in std::fs::read_dir(tree.path(dir)).into_iter().flatten().filter_map(Result::ok) {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if !name.ends_with(ext) {
-                continue;
-            }
-            match e.file_type() {
-                Ok(t) if t.is_file() => v.push(name),
-                Ok(t) if t.is_dir() => {}
-                _ => odd.push((name, crate::input::describe(&e.path()).unwrap_or_else(|| "not a regular file".into()))),
-            }
-        }
-        v.sort();
-        odd.sort();
-        for (name, found) in odd {
-            findings.push(crate::jsonl::not_regular_finding(&format!(".thrum/{dir}/{name}"), &found, "not read"));
-        }
-        v
-    };
-    let contexts: HashSet<String> = list("context", ".md").into_iter().collect();
+    let contexts: HashSet<String> = list_files(tree, "context", ".md", findings).into_iter().collect();
     let mut covered_agents: HashSet<String> = HashSet::new();
     let mut covered_contexts: HashSet<String> = HashSet::new();
-    for file in list("identities", ".json") {
+    for file in list_files(tree, "identities", ".json", findings) {
         let rel = format!(".thrum/identities/{file}");
-        let stem = file.trim_end_matches(".json").to_owned();
-        let invalid = |col: &str, msg: &str| Finding::new(Kind::IdentityInvalid, msg.to_string()).file(rel.clone()).column(col);
-        let v: Value =
-            match thrum_io::regular::read_regular_at_most(&tree.path(&format!("identities/{file}")), thrum_io::regular::DOCUMENT_MAX) {
-                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                    findings.push(Finding::new(Kind::IdentityInvalid, format!("not read: {e}")).file(rel.clone()));
-                    continue;
-                }
-                r => match r.ok().and_then(|b| serde_json::from_slice(&b).ok()) {
-                    Some(v) => v,
-                    None => {
-                        findings.push(Finding::new(Kind::IdentityInvalid, "not valid JSON").file(rel.clone()));
-                        continue;
-                    }
-                },
-            };
-        if v.get("version").and_then(Value::as_i64) != Some(2) {
-            findings.push(invalid("version", "version must be 2").actual(v.get("version").map_or("absent".into(), |x| x.to_string())));
-        }
-        for k in ["repo_id", "worktree", "confirmed_by"] {
-            if !v.get(k).is_some_and(Value::is_string) {
-                findings.push(invalid(k, "missing or not a string"));
-            }
-        }
-        match v.get("updated_at").and_then(Value::as_str) {
-            Some(t) if ts(t).is_some() => {}
-            other => findings.push(invalid("updated_at", "not an RFC 3339 timestamp").actual(format!("{other:?}"))),
-        }
-        let Some(agent) = v.get("agent").and_then(Value::as_object) else {
-            findings.push(invalid("agent", "missing agent object"));
-            continue;
-        };
-        let field = |k: &str| agent.get(k).and_then(Value::as_str);
-        let mut ok = true;
-        for k in ["Kind", "Name", "Role", "Module", "Display"] {
-            if field(k).is_none() {
-                ok = false;
-                findings.push(invalid(&format!("agent.{k}"), "missing or not a string (keys are capitalised)"));
-            }
-        }
-        if !ok {
-            continue;
-        }
-        let name = field("Name").unwrap_or_default().to_owned();
-        let kind = field("Kind").unwrap_or_default();
-        let id = match kind {
-            "agent" => name.clone(),
-            "human" => format!("user:{name}"),
-            other => {
-                findings.push(invalid("agent.Kind", "Kind must be agent or human").actual(format!("{other:?}")));
-                name.clone()
-            }
-        };
-        // The file name is the agent's {name} as section 1 uses it for shards:
-        // shard_name(id) (`user_alice` for `user:alice`); the bare Name is accepted too.
-        let file_name = shard_name(&id);
-        let stem = if stem == file_name || stem == name {
-            stem
-        } else {
-            findings.push(
-                invalid("agent.Name", "file name must be {name}.json (the agent's shard name)")
-                    .values(format!("{file_name}.json"), file.clone()),
-            );
-            file_name
-        };
-        let ctx_name = format!("{stem}.md");
+        let Some(v) = read_identity(tree, &file, &rel, findings) else { continue };
+        let Some(ident) = Identity::parse(&v, &file, &rel, findings) else { continue };
+        let ctx_name = format!("{}.md", ident.stem);
         match v.get("context_file") {
             None => {}
             Some(Value::String(c)) if *c == format!("context/{ctx_name}") => {}
-            Some(other) => findings
-                .push(invalid("context_file", "must be context/{name}.md").values(format!("\"context/{ctx_name}\""), other.to_string())),
+            Some(other) => findings.push(
+                ident.invalid("context_file", "must be context/{name}.md").values(format!("\"context/{ctx_name}\""), other.to_string()),
+            ),
         }
         if contexts.contains(&ctx_name) {
             covered_contexts.insert(ctx_name.clone());
         } else {
             findings.push(
-                Finding::new(Kind::ContextMissing, format!("identity {id} has no context/{ctx_name}"))
+                Finding::new(Kind::ContextMissing, format!("identity {} has no context/{ctx_name}", ident.id))
                     .file(format!(".thrum/context/{ctx_name}")),
             );
         }
-        match agents.get(&id) {
-            None => findings.push(
-                Finding::new(Kind::IdentityOrphan, format!("identity {id} has no agents row"))
-                    .file(rel.clone())
-                    .table("agents")
-                    .key(format!("agent_id={id}")),
-            ),
-            Some(row) => {
-                covered_agents.insert(id.clone());
-                for (col, k, i) in [("kind", "Kind", 1), ("role", "Role", 2), ("module", "Module", 3), ("display", "Display", 4)] {
-                    let f = field(k).unwrap_or_default();
-                    if row[i].as_str() != Some(f) {
-                        findings.push(
-                            Finding::new(Kind::IdentityDiffers, format!("identity agent.{k} differs from agents.{col}"))
-                                .file(rel.clone())
-                                .table("agents")
-                                .key(format!("agent_id={id}"))
-                                .column(col)
-                                .values(format!("{f:?}"), row[i].to_string()),
-                        );
-                    }
-                }
-            }
+        if ident.check_row(agents.get(&ident.id), findings) {
+            covered_agents.insert(ident.id.clone());
         }
     }
     for id in agents.keys() {
@@ -226,6 +120,142 @@ pub fn check_identities(tree: &Tree, db: &Connection, findings: &mut Findings) {
     orphans.sort();
     for c in orphans {
         findings.push(Finding::new(Kind::ContextOrphan, "context file without an identity").file(format!(".thrum/context/{c}")));
+    }
+}
+
+/// The regular files named *`ext` of `dir`, sorted; an entry of that name
+/// that is not a regular file (nor a directory) is reported, never opened.
+fn list_files(tree: &Tree, dir: &str, ext: &str, findings: &mut Findings) -> Vec<String> {
+    let mut v = Vec::new();
+    let mut odd = Vec::new();
+    for e in std::fs::read_dir(tree.path(dir)).into_iter().flatten().filter_map(Result::ok) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(ext) {
+            continue;
+        }
+        match e.file_type() {
+            Ok(t) if t.is_file() => v.push(name),
+            Ok(t) if t.is_dir() => {}
+            _ => odd.push((name, crate::input::describe(&e.path()).unwrap_or_else(|| "not a regular file".into()))),
+        }
+    }
+    v.sort();
+    odd.sort();
+    for (name, found) in odd {
+        findings.push(crate::jsonl::not_regular_finding(&format!(".thrum/{dir}/{name}"), &found, "not read"));
+    }
+    v
+}
+
+/// The JSON of identity `file`, bounded; `None` (reported) when it cannot be read.
+fn read_identity(tree: &Tree, file: &str, rel: &str, findings: &mut Findings) -> Option<Value> {
+    match thrum_io::regular::read_regular_at_most(&tree.path(&format!("identities/{file}")), thrum_io::regular::DOCUMENT_MAX) {
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            findings.push(Finding::new(Kind::IdentityInvalid, format!("not read: {e}")).file(rel));
+            None
+        }
+        r => {
+            let v = r.ok().and_then(|b| serde_json::from_slice(&b).ok());
+            if v.is_none() {
+                findings.push(Finding::new(Kind::IdentityInvalid, "not valid JSON").file(rel));
+            }
+            v
+        }
+    }
+}
+
+/// One identity file's agent: its id, the stem its context file takes,
+/// and its fields.
+struct Identity<'a> {
+    rel: &'a str,
+    id: String,
+    stem: String,
+    agent: &'a serde_json::Map<String, Value>,
+}
+
+impl<'a> Identity<'a> {
+    /// Checks the file's fields; `None` when its agent cannot be named.
+    fn parse(v: &'a Value, file: &str, rel: &'a str, findings: &mut Findings) -> Option<Identity<'a>> {
+        let invalid = |col: &str, msg: &str| Finding::new(Kind::IdentityInvalid, msg.to_string()).file(rel).column(col);
+        if v.get("version").and_then(Value::as_i64) != Some(2) {
+            findings.push(invalid("version", "version must be 2").actual(v.get("version").map_or("absent".into(), |x| x.to_string())));
+        }
+        for k in ["repo_id", "worktree", "confirmed_by"] {
+            if !v.get(k).is_some_and(Value::is_string) {
+                findings.push(invalid(k, "missing or not a string"));
+            }
+        }
+        match v.get("updated_at").and_then(Value::as_str) {
+            Some(t) if ts(t).is_some() => {}
+            other => findings.push(invalid("updated_at", "not an RFC 3339 timestamp").actual(format!("{other:?}"))),
+        }
+        let Some(agent) = v.get("agent").and_then(Value::as_object) else {
+            findings.push(invalid("agent", "missing agent object"));
+            return None;
+        };
+        let field = |k: &str| agent.get(k).and_then(Value::as_str);
+        let missing: Vec<&str> = ["Kind", "Name", "Role", "Module", "Display"].into_iter().filter(|k| field(k).is_none()).collect();
+        for k in &missing {
+            findings.push(invalid(&format!("agent.{k}"), "missing or not a string (keys are capitalised)"));
+        }
+        if !missing.is_empty() {
+            return None;
+        }
+        let name = field("Name").unwrap_or_default().to_owned();
+        let id = match field("Kind").unwrap_or_default() {
+            "agent" => name.clone(),
+            "human" => format!("user:{name}"),
+            other => {
+                findings.push(invalid("agent.Kind", "Kind must be agent or human").actual(format!("{other:?}")));
+                name.clone()
+            }
+        };
+        // The file name is the agent's {name} as section 1 uses it for shards:
+        // shard_name(id) (`user_alice` for `user:alice`); the bare Name is accepted too.
+        let stem = file.trim_end_matches(".json").to_owned();
+        let file_name = shard_name(&id);
+        let stem = if stem == file_name || stem == name {
+            stem
+        } else {
+            findings.push(
+                invalid("agent.Name", "file name must be {name}.json (the agent's shard name)")
+                    .values(format!("{file_name}.json"), file.to_string()),
+            );
+            file_name
+        };
+        Some(Identity { rel, id, stem, agent })
+    }
+
+    fn invalid(&self, col: &str, msg: &str) -> Finding {
+        Finding::new(Kind::IdentityInvalid, msg.to_string()).file(self.rel).column(col)
+    }
+
+    /// Compares the agent with its `agents` row; false when it has none.
+    fn check_row(&self, row: Option<&Vec<Val>>, findings: &mut Findings) -> bool {
+        let id = &self.id;
+        let Some(row) = row else {
+            findings.push(
+                Finding::new(Kind::IdentityOrphan, format!("identity {id} has no agents row"))
+                    .file(self.rel)
+                    .table("agents")
+                    .key(format!("agent_id={id}")),
+            );
+            return false;
+        };
+        for (col, k, i) in [("kind", "Kind", 1), ("role", "Role", 2), ("module", "Module", 3), ("display", "Display", 4)] {
+            let f = self.agent.get(k).and_then(Value::as_str).unwrap_or_default();
+            if row[i].as_str() != Some(f) {
+                findings.push(
+                    Finding::new(Kind::IdentityDiffers, format!("identity agent.{k} differs from agents.{col}"))
+                        .file(self.rel)
+                        .table("agents")
+                        .key(format!("agent_id={id}"))
+                        .column(col)
+                        .values(format!("{f:?}"), row[i].to_string()),
+                );
+            }
+        }
+        true
     }
 }
 

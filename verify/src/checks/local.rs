@@ -13,30 +13,49 @@ fn count(db: &Connection, table: &str) -> rusqlite::Result<u64> {
     db.query_row(&format!("SELECT count(*) FROM {}", crate::value::quote_ident(table)), [], |r| r.get::<_, i64>(0)).map(|n| n as u64)
 }
 
+/// One local table checked: its stats, the findings of its rows, and
+/// whether it was read to the end.
+struct Checked {
+    table: &'static str,
+    read: rusqlite::Result<()>,
+    buf: Findings,
+    st: TableStats,
+}
+
 /// References and plausibility of the local-only tables. Rows are read one
 /// at a time; a table that cannot be read to the end is reported
 /// `table_unreadable` instead of its rows' findings.
 pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: &mut Findings) -> Vec<TableStats> {
     let mut out = Vec::new();
-    // A table read to the end gives its findings and stats; one that could
-    // not be read gives only `table_unreadable`.
-    let close =
-        |findings: &mut Findings, out: &mut Vec<TableStats>, table: &str, read: rusqlite::Result<()>, buf: Findings, st: TableStats| {
-            match read {
-                Ok(()) => {
-                    findings.append(buf);
-                    out.push(st);
-                }
-                Err(e) => {
-                    findings.push(Finding::new(Kind::TableUnreadable, format!("cannot check references: {e}")).table(table));
-                    let mut st = TableStats::new(table, "local");
-                    st.other = 1;
-                    out.push(st);
-                }
-            }
-        };
+    // one table at a time: its findings are kept only until it is closed
+    close(check_reads(db, cleaned_agents), findings, &mut out);
+    close(check_subscriptions(db), findings, &mut out);
+    close(check_tags(db, "session_scopes", "scope_type", "scope_value"), findings, &mut out);
+    close(check_tags(db, "session_refs", "ref_type", "ref_value"), findings, &mut out);
+    close(check_checkpoints(db), findings, &mut out);
+    out
+}
 
-    // message_reads
+/// A table read to the end gives its findings and stats; one that could
+/// not be read gives only `table_unreadable`.
+fn close(Checked { table, read, buf, st }: Checked, findings: &mut Findings, out: &mut Vec<TableStats>) {
+    match read {
+        Ok(()) => {
+            findings.append(buf);
+            out.push(st);
+        }
+        Err(e) => {
+            findings.push(Finding::new(Kind::TableUnreadable, format!("cannot check references: {e}")).table(table));
+            let mut st = TableStats::new(table, "local");
+            st.other = 1;
+            out.push(st);
+        }
+    }
+}
+
+/// `message_reads`: the message, session and agent exist, the agent is the
+/// session's, and the read falls after the message and within the session.
+fn check_reads(db: &Connection, cleaned_agents: &HashSet<String>) -> Checked {
     let mut st = TableStats::new("message_reads", "local");
     let counted = count(db, "message_reads").map(|n| st.rows_db = n);
     let mut buf = Findings::new(0);
@@ -103,9 +122,11 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
             }
         },
     );
-    close(findings, &mut out, "message_reads", counted.and(read), buf, st);
+    Checked { table: "message_reads", read: counted.and(read), buf, st }
+}
 
-    // subscriptions
+/// `subscriptions`: the session exists, the shape is one of three, the time parses.
+fn check_subscriptions(db: &Connection) -> Checked {
     let mut st = TableStats::new("subscriptions", "local");
     let counted = count(db, "subscriptions").map(|n| st.rows_db = n);
     let mut buf = Findings::new(0);
@@ -144,46 +165,47 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
             }
         },
     );
-    close(findings, &mut out, "subscriptions", counted.and(read), buf, st);
+    Checked { table: "subscriptions", read: counted.and(read), buf, st }
+}
 
-    // session_scopes / session_refs
-    for (table, a, b) in [("session_scopes", "scope_type", "scope_value"), ("session_refs", "ref_type", "ref_value")] {
-        let mut st = TableStats::new(table, "local");
-        let counted = count(db, table).map(|n| st.rows_db = n);
-        let sql = format!(
-            "SELECT x.session_id, x.{a}, x.{b}, x.added_at, EXISTS(SELECT 1 FROM sessions s WHERE s.session_id = x.session_id) FROM {table} x ORDER BY 1, 2, 3"
-        );
-        let mut buf = Findings::new(0);
-        let read = for_each_row(db, &sql, |r| {
-            let key = || format!("session_id={}, {a}={}, {b}={}", plain(&r[0]), plain(&r[1]), plain(&r[2]));
-            let mut bad = false;
-            if r[4] != Val::Int(1) {
-                bad = true;
-                buf.push(
-                    Finding::new(Kind::DanglingReference, "row of a session that does not exist")
-                        .table(table)
-                        .key(key())
-                        .column("session_id"),
-                );
-            }
-            if r[3].as_str().and_then(ts).is_none() {
-                bad = true;
-                buf.push(
-                    Finding::new(Kind::TimestampInvalid, "added_at is not an RFC 3339 timestamp")
-                        .table(table)
-                        .key(key())
-                        .column("added_at")
-                        .actual(r[3].to_string()),
-                );
-            }
-            if bad {
-                st.other += 1;
-            }
-        });
-        close(findings, &mut out, table, counted.and(read), buf, st);
-    }
+/// `session_scopes` or `session_refs` (`table`, its columns `a` and `b`):
+/// the session exists and the time parses.
+fn check_tags(db: &Connection, table: &'static str, a: &str, b: &str) -> Checked {
+    let mut st = TableStats::new(table, "local");
+    let counted = count(db, table).map(|n| st.rows_db = n);
+    let sql = format!(
+        "SELECT x.session_id, x.{a}, x.{b}, x.added_at, EXISTS(SELECT 1 FROM sessions s WHERE s.session_id = x.session_id) FROM {table} x ORDER BY 1, 2, 3"
+    );
+    let mut buf = Findings::new(0);
+    let read = for_each_row(db, &sql, |r| {
+        let key = || format!("session_id={}, {a}={}, {b}={}", plain(&r[0]), plain(&r[1]), plain(&r[2]));
+        let mut bad = false;
+        if r[4] != Val::Int(1) {
+            bad = true;
+            buf.push(
+                Finding::new(Kind::DanglingReference, "row of a session that does not exist").table(table).key(key()).column("session_id"),
+            );
+        }
+        if r[3].as_str().and_then(ts).is_none() {
+            bad = true;
+            buf.push(
+                Finding::new(Kind::TimestampInvalid, "added_at is not an RFC 3339 timestamp")
+                    .table(table)
+                    .key(key())
+                    .column("added_at")
+                    .actual(r[3].to_string()),
+            );
+        }
+        if bad {
+            st.other += 1;
+        }
+    });
+    Checked { table, read: counted.and(read), buf, st }
+}
 
-    // sync_checkpoints
+/// `sync_checkpoints`: no checkpoint beyond the last sequence; times are
+/// integer seconds.
+fn check_checkpoints(db: &Connection) -> Checked {
     let mut st = TableStats::new("sync_checkpoints", "local");
     let counted = count(db, "sync_checkpoints").map(|n| st.rows_db = n);
     // the highest sequence bounds the checkpoints: without it they are not checked
@@ -219,8 +241,7 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
             st.other += 1;
         }
     }));
-    close(findings, &mut out, "sync_checkpoints", read, buf, st);
-    out
+    Checked { table: "sync_checkpoints", read, buf, st }
 }
 
 /// A problem of one `var/peers.json`: what is wrong, and optionally the

@@ -183,105 +183,121 @@ fn safe_shard(s: &str) -> bool {
 pub fn migrate_jsonl(thrum: &Path, findings: &mut Findings) -> Result<JsonlMigration, InputError> {
     let mut st = JsonlMigration::default();
     let src = thrum.join("messages.jsonl");
+    if src.is_file() && !thrum.join("events.jsonl").exists() && !thrum.join("messages").exists() {
+        st.sharded = true;
+        shard_legacy_log(thrum, &mut st, findings)?;
+    }
+    for (path, rel) in jsonl_files(thrum)? {
+        backfill_file(&path, &rel, &mut st, findings)?;
+    }
+    Ok(st)
+}
+
+/// The lines of the legacy `messages.jsonl` that parse as events, with
+/// their line numbers; the others are counted and named.
+fn parse_legacy<'a>(bytes: &'a [u8], st: &mut JsonlMigration, findings: &mut Findings) -> Vec<(u64, &'a str, Event)> {
+    let rel = ".thrum/messages.jsonl";
+    let mut parsed = Vec::new();
+    for (no, raw, _) in split_lines(bytes) {
+        let Ok(text) = std::str::from_utf8(raw) else {
+            st.read += 1;
+            st.unparsable += 1;
+            findings.push(Finding::new(Kind::JsonlUnparsable, "invalid UTF-8; line dropped by the sharding").at(rel, no));
+            continue;
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        st.read += 1;
+        match Event::parse(text) {
+            Ok(e) => parsed.push((no, text, e)),
+            Err(e) => {
+                st.unparsable += 1;
+                findings.push(Finding::new(Kind::JsonlUnparsable, format!("{e}; line dropped by the sharding")).at(rel, no));
+            }
+        }
+    }
+    parsed
+}
+
+/// Step 1: the legacy single `messages.jsonl` split into `events.jsonl`
+/// and one shard per message author; the legacy file kept as
+/// `messages.jsonl.v6.bak`.
+fn shard_legacy_log(thrum: &Path, st: &mut JsonlMigration, findings: &mut Findings) -> Result<(), InputError> {
+    let src = thrum.join("messages.jsonl");
     let events_path = thrum.join("events.jsonl");
     let msg_dir = thrum.join("messages");
-    if src.is_file() && !events_path.exists() && !msg_dir.exists() {
-        st.sharded = true;
-        let bytes = read_input(&src)?;
-        let rel = ".thrum/messages.jsonl";
-        let mut parsed: Vec<(u64, &str, Event)> = Vec::new();
-        for (no, raw, _) in split_lines(&bytes) {
-            let Ok(text) = std::str::from_utf8(raw) else {
-                st.read += 1;
-                st.unparsable += 1;
-                findings.push(Finding::new(Kind::JsonlUnparsable, "invalid UTF-8; line dropped by the sharding").at(rel, no));
-                continue;
-            };
-            if text.trim().is_empty() {
-                continue;
-            }
-            st.read += 1;
-            match Event::parse(text) {
-                Ok(e) => parsed.push((no, text, e)),
-                Err(e) => {
-                    st.unparsable += 1;
-                    findings.push(Finding::new(Kind::JsonlUnparsable, format!("{e}; line dropped by the sharding")).at(rel, no));
-                }
+    let rel = ".thrum/messages.jsonl";
+    let bytes = read_input(&src)?;
+    let parsed = parse_legacy(&bytes, st, findings);
+    let mut authors: HashMap<&str, String> = HashMap::new();
+    for (_, _, e) in &parsed {
+        if let Payload::MessageCreate(m) = &e.payload {
+            if !m.agent_id.is_empty() {
+                authors.entry(m.message_id.as_str()).or_insert_with(|| shard_name(&m.agent_id));
             }
         }
-        let mut authors: HashMap<&str, String> = HashMap::new();
-        for (_, _, e) in &parsed {
-            if let Payload::MessageCreate(m) = &e.payload {
-                if !m.agent_id.is_empty() {
-                    authors.entry(m.message_id.as_str()).or_insert_with(|| shard_name(&m.agent_id));
-                }
-            }
-        }
-        let mut events_out = String::new();
-        let mut shards: BTreeMap<String, String> = BTreeMap::new();
-        for (no, text, e) in &parsed {
-            if !is_message_event(&e.envelope.event_type) {
-                events_out.push_str(text);
-                events_out.push('\n');
-                continue;
-            }
-            let mid = e.raw.get("message_id").and_then(Value::as_str).unwrap_or("");
-            let author = match &e.payload {
-                Payload::MessageCreate(m) if !m.agent_id.is_empty() => Some(shard_name(&m.agent_id)),
-                _ => authors.get(mid).cloned(),
-            };
-            match author {
-                Some(a) if safe_shard(&a) => {
-                    let f = shards.entry(a).or_default();
-                    f.push_str(text);
-                    f.push('\n');
-                }
-                Some(a) => {
-                    st.dropped += 1;
-                    findings.push(
-                        Finding::new(Kind::ShardNameInvalid, format!("author shard name {a:?} is not a safe file name; event not written"))
-                            .at(rel, *no),
-                    );
-                }
-                None => {
-                    st.dropped += 1;
-                    findings.push(
-                        Finding::new(
-                            Kind::MigrationEventDropped,
-                            format!("{} of message {mid:?} whose author is unknown: dropped by the sharding", e.envelope.event_type),
-                        )
-                        .at(rel, *no),
-                    );
-                }
-            }
-        }
-        write_atomic(&events_path, events_out.as_bytes())?;
-        create_messages_dir(&msg_dir)?;
-        for (name, content) in &shards {
-            write_atomic(&msg_dir.join(format!("{name}.jsonl")), content.as_bytes())?;
-        }
-        st.shard_files = shards.len();
-        let mut written = 0u64;
-        for p in std::iter::once(events_path.clone()).chain(shards.keys().map(|n| msg_dir.join(format!("{n}.jsonl")))) {
-            let b = read_input(&p)?;
-            written += split_lines(&b).iter().filter(|(_, l, _)| !l.iter().all(u8::is_ascii_whitespace)).count() as u64;
-        }
-        st.written = written;
-        if st.written + st.dropped + st.unparsable != st.read {
-            findings.push(
-                Finding::new(Kind::MigrationCountMismatch, "events written + dropped + unparsable differ from lines read")
-                    .file(rel)
-                    .values(st.read.to_string(), format!("{} written + {} dropped + {} unparsable", st.written, st.dropped, st.unparsable)),
-            );
-        }
-        let bak = thrum.join("messages.jsonl.v6.bak");
-        std::fs::rename(&src, &bak).map_err(|e| InputError::io(&src, e))?;
     }
+    let mut events_out = String::new();
+    let mut shards: BTreeMap<String, String> = BTreeMap::new();
+    for (no, text, e) in &parsed {
+        if !is_message_event(&e.envelope.event_type) {
+            events_out.push_str(text);
+            events_out.push('\n');
+            continue;
+        }
+        let mid = e.raw.get("message_id").and_then(Value::as_str).unwrap_or("");
+        let author = match &e.payload {
+            Payload::MessageCreate(m) if !m.agent_id.is_empty() => Some(shard_name(&m.agent_id)),
+            _ => authors.get(mid).cloned(),
+        };
+        let why = match author {
+            Some(a) if safe_shard(&a) => {
+                let f = shards.entry(a).or_default();
+                f.push_str(text);
+                f.push('\n');
+                continue;
+            }
+            Some(a) => Finding::new(Kind::ShardNameInvalid, format!("author shard name {a:?} is not a safe file name; event not written")),
+            None => Finding::new(
+                Kind::MigrationEventDropped,
+                format!("{} of message {mid:?} whose author is unknown: dropped by the sharding", e.envelope.event_type),
+            ),
+        };
+        st.dropped += 1;
+        findings.push(why.at(rel, *no));
+    }
+    write_atomic(&events_path, events_out.as_bytes())?;
+    create_messages_dir(&msg_dir)?;
+    for (name, content) in &shards {
+        write_atomic(&msg_dir.join(format!("{name}.jsonl")), content.as_bytes())?;
+    }
+    st.shard_files = shards.len();
+    let mut written = 0u64;
+    for p in std::iter::once(events_path.clone()).chain(shards.keys().map(|n| msg_dir.join(format!("{n}.jsonl")))) {
+        let b = read_input(&p)?;
+        written += split_lines(&b).iter().filter(|(_, l, _)| !l.iter().all(u8::is_ascii_whitespace)).count() as u64;
+    }
+    st.written = written;
+    if st.written + st.dropped + st.unparsable != st.read {
+        findings.push(
+            Finding::new(Kind::MigrationCountMismatch, "events written + dropped + unparsable differ from lines read")
+                .file(rel)
+                .values(st.read.to_string(), format!("{} written + {} dropped + {} unparsable", st.written, st.dropped, st.unparsable)),
+        );
+    }
+    let bak = thrum.join("messages.jsonl.v6.bak");
+    std::fs::rename(&src, &bak).map_err(|e| InputError::io(&src, e))
+}
 
-    // step 2: backfill, per file
+/// The JSONL files step 2 backfills: `events.jsonl` and every shard, with
+/// the names findings give them.
+fn jsonl_files(thrum: &Path) -> Result<Vec<(PathBuf, String)>, InputError> {
+    let events_path = thrum.join("events.jsonl");
+    let msg_dir = thrum.join("messages");
     let mut files = Vec::new();
     if events_path.is_file() {
-        files.push((events_path.clone(), ".thrum/events.jsonl".to_string()));
+        files.push((events_path, ".thrum/events.jsonl".to_string()));
     }
     if msg_dir.is_dir() {
         let mut names: Vec<String> = std::fs::read_dir(&msg_dir)
@@ -296,67 +312,72 @@ pub fn migrate_jsonl(thrum: &Path, findings: &mut Findings) -> Result<JsonlMigra
             files.push((msg_dir.join(&n), format!(".thrum/messages/{n}")));
         }
     }
-    for (path, rel) in files {
-        let bytes = read_input(&path)?;
-        let mut out = String::with_capacity(bytes.len() + bytes.len() / 8);
-        for (no, raw, _) in split_lines(&bytes) {
-            let text = match std::str::from_utf8(raw) {
-                Ok(t) if t.trim().is_empty() => continue,
-                Ok(t) => t,
-                Err(_) => {
-                    findings.push(Finding::new(Kind::JsonlUnparsable, "invalid UTF-8; kept verbatim by the backfill").at(rel.clone(), no));
-                    out.push_str(&String::from_utf8_lossy(raw));
-                    out.push('\n');
-                    continue;
-                }
-            };
-            let mut obj = match serde_json::from_str::<Value>(text) {
-                Ok(Value::Object(m)) => m,
-                _ => {
-                    findings
-                        .push(Finding::new(Kind::JsonlUnparsable, "not a JSON object; kept verbatim by the backfill").at(rel.clone(), no));
-                    out.push_str(text);
-                    out.push('\n');
-                    continue;
-                }
-            };
-            let has_id = obj.get("event_id").and_then(Value::as_str).is_some_and(|s| !s.is_empty());
-            if !has_id {
-                let ty = obj.get("type").and_then(Value::as_str).filter(|s| !s.is_empty());
-                let tsv = obj.get("timestamp").and_then(Value::as_str).filter(|s| !s.is_empty());
-                match (ty, tsv) {
-                    (Some(ty), Some(tsv)) => match thrum_schemas::time::parse_rfc3339(tsv).filter(|us| *us >= 0) {
-                        Some(us) => {
-                            let entity = backfill_entity(ty, tsv, |f| obj.get(f).and_then(Value::as_str));
-                            let id = backfill_event_id(ty, tsv, entity, (us / 1000) as u64);
-                            obj.insert("event_id".into(), Value::String(id));
-                            st.ids_backfilled += 1;
-                        }
-                        None => findings.push(
-                            Finding::new(Kind::MigrationBackfillSkipped, "timestamp is not RFC 3339; the event keeps no event_id")
-                                .at(rel.clone(), no)
-                                .actual(tsv.to_string()),
-                        ),
-                    },
-                    _ => findings.push(
-                        Finding::new(Kind::MigrationBackfillSkipped, "event lacks type or timestamp; it keeps no event_id")
-                            .at(rel.clone(), no),
-                    ),
-                }
+    Ok(files)
+}
+
+/// Step 2 on one file: every event gets an `event_id` (derived as the
+/// daemon derives it) and `v`; the file is rewritten only if that changed it.
+fn backfill_file(path: &Path, rel: &str, st: &mut JsonlMigration, findings: &mut Findings) -> Result<(), InputError> {
+    let bytes = read_input(path)?;
+    let mut out = String::with_capacity(bytes.len() + bytes.len() / 8);
+    for (no, raw, _) in split_lines(&bytes) {
+        let text = match std::str::from_utf8(raw) {
+            Ok(t) if t.trim().is_empty() => continue,
+            Ok(t) => t,
+            Err(_) => {
+                findings.push(Finding::new(Kind::JsonlUnparsable, "invalid UTF-8; kept verbatim by the backfill").at(rel, no));
+                out.push_str(&String::from_utf8_lossy(raw));
+                out.push('\n');
+                continue;
             }
-            if !obj.contains_key("v") {
-                obj.insert("v".into(), Value::from(1));
-                st.v_filled += 1;
+        };
+        let mut obj = match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(m)) => m,
+            _ => {
+                findings.push(Finding::new(Kind::JsonlUnparsable, "not a JSON object; kept verbatim by the backfill").at(rel, no));
+                out.push_str(text);
+                out.push('\n');
+                continue;
             }
-            crate::gojson::push_value(&mut out, &Value::Object(obj));
-            out.push('\n');
+        };
+        let has_id = obj.get("event_id").and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+        if !has_id {
+            match backfill_id(&obj) {
+                Ok(id) => {
+                    obj.insert("event_id".into(), Value::String(id));
+                    st.ids_backfilled += 1;
+                }
+                Err(why) => findings.push((*why).at(rel, no)),
+            }
         }
-        if out.as_bytes() != bytes.as_slice() {
-            write_atomic(&path, out.as_bytes())?;
-            st.files_rewritten += 1;
+        if !obj.contains_key("v") {
+            obj.insert("v".into(), Value::from(1));
+            st.v_filled += 1;
         }
+        crate::gojson::push_value(&mut out, &Value::Object(obj));
+        out.push('\n');
     }
-    Ok(st)
+    if out.as_bytes() != bytes.as_slice() {
+        write_atomic(path, out.as_bytes())?;
+        st.files_rewritten += 1;
+    }
+    Ok(())
+}
+
+/// The `event_id` the daemon's backfill gives an event without one, or
+/// why it gives none.
+fn backfill_id(obj: &serde_json::Map<String, Value>) -> Result<String, Box<Finding>> {
+    let ty = obj.get("type").and_then(Value::as_str).filter(|s| !s.is_empty());
+    let tsv = obj.get("timestamp").and_then(Value::as_str).filter(|s| !s.is_empty());
+    let (Some(ty), Some(tsv)) = (ty, tsv) else {
+        return Err(Box::new(Finding::new(Kind::MigrationBackfillSkipped, "event lacks type or timestamp; it keeps no event_id")));
+    };
+    let Some(us) = thrum_schemas::time::parse_rfc3339(tsv).filter(|us| *us >= 0) else {
+        let why = Finding::new(Kind::MigrationBackfillSkipped, "timestamp is not RFC 3339; the event keeps no event_id");
+        return Err(Box::new(why.actual(tsv.to_string())));
+    };
+    let entity = backfill_entity(ty, tsv, |f| obj.get(f).and_then(Value::as_str));
+    Ok(backfill_event_id(ty, tsv, entity, (us / 1000) as u64))
 }
 
 /// Digest of every JSONL-ish file (relative path → sha256) and of the
@@ -434,17 +455,8 @@ fn copy_tree(src: &Path, dst: &Path) -> Result<(), InputError> {
     Ok(())
 }
 
-/// Migrates a v5 fixture (on a copy) and proves the result.
-pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputError> {
-    // by device and inode, before any work and again before the rename
-    // into place: --out may not be, hold or lie in PATH
-    let apart = |out: &Path| thrum_io::apart(&thrum_io::Named::new("--out", out), &[thrum_io::Named::new("PATH", path)]);
-    if let Some(out) = &opts.out {
-        apart(out)?;
-    }
-    let resolved = input::resolve(path, input::Generation::V5)?;
-    let path = resolved.as_path();
-    let tree = input::open(path, &opts.limits)?;
+/// `tree` must hold a v5 layout, and `--out` must not exist yet.
+fn check_layout(tree: &Tree, path: &Path, opts: &MigrateOptions) -> Result<(), InputError> {
     if !tree.is_v5_layout() {
         let v5_log = tree.path("messages.jsonl");
         let reason = if tree.path("events.jsonl").symlink_metadata().is_ok() || tree.path("messages").symlink_metadata().is_ok() {
@@ -465,6 +477,81 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
             });
         }
     }
+    Ok(())
+}
+
+/// Idempotence: a second run of both migrations changes no byte of the
+/// JSONL and no row.
+fn check_idempotent(
+    wthrum: &Path,
+    wdb: &Path,
+    findings: &mut Findings,
+    summary: &mut BTreeMap<String, Value>,
+    at_out: &dyn Fn(InputError) -> InputError,
+) -> Result<(), InputError> {
+    let before = digest(wthrum)?;
+    let mut scratch = Findings::new(1);
+    let again_db = migrate_db(wdb);
+    let again = migrate_jsonl(wthrum, &mut scratch).map_err(at_out)?;
+    let after = digest(wthrum)?;
+    let mut idem = true;
+    if again_db.as_ref().map(|m| m.steps) != Ok(0) {
+        idem = false;
+        findings.push(
+            Finding::new(Kind::MigrationNotIdempotent, format!("second SQL run was not a no-op: {again_db:?}"))
+                .file(".thrum/var/messages.db"),
+        );
+    }
+    if !again.is_noop() {
+        idem = false;
+        findings.push(Finding::new(Kind::MigrationNotIdempotent, format!("second JSONL run changed files: {again:?}")));
+    }
+    for (k, v) in &before.files {
+        if after.files.get(k) != Some(v) {
+            idem = false;
+            findings.push(
+                Finding::new(Kind::MigrationNotIdempotent, "file bytes changed on the second run")
+                    .file(format!(".thrum/{k}"))
+                    .values(v.clone(), after.files.get(k).cloned().unwrap_or_else(|| "absent".into())),
+            );
+        }
+    }
+    for k in after.files.keys().filter(|k| !before.files.contains_key(*k)) {
+        idem = false;
+        findings.push(Finding::new(Kind::MigrationNotIdempotent, "file created by the second run").file(format!(".thrum/{k}")));
+    }
+    for (k, v) in &before.db {
+        if after.db.get(k) != Some(v) {
+            idem = false;
+            findings.push(
+                Finding::new(Kind::MigrationNotIdempotent, format!("database {k} changed on the second run"))
+                    .file(".thrum/var/messages.db"),
+            );
+        }
+    }
+    summary.insert(
+        "idempotent".into(),
+        json!(if idem {
+            format!("yes: second run left {} JSONL files and {} database objects unchanged", before.files.len(), before.db.len())
+        } else {
+            "NO".into()
+        }),
+    );
+    Ok(())
+}
+
+/// Migrates a v5 fixture (on a copy) and proves the result.
+pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputError> {
+    // by device and inode, before any work and again before the rename
+    // into place: --out may not be, hold or lie in PATH
+    let apart = |out: &Path| thrum_io::apart(&thrum_io::Named::new("--out", out), &[thrum_io::Named::new("PATH", path)]);
+    if let Some(out) = &opts.out {
+        apart(out)?;
+    }
+    let resolved = input::resolve(path, input::Generation::V5)?;
+    let path = resolved.as_path();
+    let tree = input::open(path, &opts.limits)?;
+    check_layout(&tree, path, opts)?;
     let mut findings = Findings::new(opts.max_diffs);
     let mut summary: BTreeMap<String, Value> = BTreeMap::new();
 
@@ -523,55 +610,7 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
                 )),
             );
 
-            // idempotence: a second run changes no byte of the JSONL and no row
-            let before = digest(&wthrum)?;
-            let mut scratch = Findings::new(1);
-            let again_db = migrate_db(&wdb);
-            let again = migrate_jsonl(&wthrum, &mut scratch).map_err(at_out)?;
-            let after = digest(&wthrum)?;
-            let mut idem = true;
-            if again_db.as_ref().map(|m| m.steps) != Ok(0) {
-                idem = false;
-                findings.push(
-                    Finding::new(Kind::MigrationNotIdempotent, format!("second SQL run was not a no-op: {again_db:?}"))
-                        .file(".thrum/var/messages.db"),
-                );
-            }
-            if !again.is_noop() {
-                idem = false;
-                findings.push(Finding::new(Kind::MigrationNotIdempotent, format!("second JSONL run changed files: {again:?}")));
-            }
-            for (k, v) in &before.files {
-                if after.files.get(k) != Some(v) {
-                    idem = false;
-                    findings.push(
-                        Finding::new(Kind::MigrationNotIdempotent, "file bytes changed on the second run")
-                            .file(format!(".thrum/{k}"))
-                            .values(v.clone(), after.files.get(k).cloned().unwrap_or_else(|| "absent".into())),
-                    );
-                }
-            }
-            for k in after.files.keys().filter(|k| !before.files.contains_key(*k)) {
-                idem = false;
-                findings.push(Finding::new(Kind::MigrationNotIdempotent, "file created by the second run").file(format!(".thrum/{k}")));
-            }
-            for (k, v) in &before.db {
-                if after.db.get(k) != Some(v) {
-                    idem = false;
-                    findings.push(
-                        Finding::new(Kind::MigrationNotIdempotent, format!("database {k} changed on the second run"))
-                            .file(".thrum/var/messages.db"),
-                    );
-                }
-            }
-            summary.insert(
-                "idempotent".into(),
-                json!(if idem {
-                    format!("yes: second run left {} JSONL files and {} database objects unchanged", before.files.len(), before.db.len())
-                } else {
-                    "NO".into()
-                }),
-            );
+            check_idempotent(&wthrum, &wdb, &mut findings, &mut summary, &at_out)?;
 
             // no v5 row lost or altered
             let mcopy = copy_db(&wdb)?;

@@ -142,6 +142,8 @@ pub(super) fn position(src: &Source, idx: usize, line: u64) -> Result<Pos, Stop>
 /// One file of a producer: streamed, or read whole and sorted.
 pub(super) struct FileState {
     pub(super) idx: usize,
+    /// The file index of its events' positions ([`Shared::place`]).
+    place: usize,
     /// The file's reader; for a sorted file only its counts and findings are left.
     pub(super) reader: EventReader,
     pub(super) sorted: Option<std::vec::IntoIter<PlacedEvent>>,
@@ -159,6 +161,7 @@ impl FileState {
         let src = &rec.ctx.sources[idx];
         let mut f = FileState {
             idx,
+            place: rec.ctx.place(idx),
             reader: EventReader::open(src)?,
             sorted: None,
             last_ts: String::new(),
@@ -172,7 +175,7 @@ impl FileState {
                 if !rec.ctx.wanted(idx, &event) {
                     continue;
                 }
-                let pos = position(src, idx, line)?;
+                let pos = position(src, f.place, line)?;
                 rec.see_origin(&event)?;
                 f.see_time(&event);
                 rec.record(pos, f.reader.text(&range), &mut event);
@@ -197,7 +200,7 @@ impl FileState {
                 break (line, range, event);
             }
         };
-        let pos = position(src, self.idx, line)?;
+        let pos = position(src, self.place, line)?;
         rec.see_origin(&event)?;
         match rec.ctx.order {
             Order::Time => {

@@ -176,6 +176,18 @@ pub(super) fn see_origin(first: &mut Option<String>, ev: &Event) -> Result<(), S
 }
 
 impl Shared<'_> {
+    /// The file index of the positions of source `idx`: a file read once per
+    /// origin (consecutive copies filtered by [`Shared::only`]) is placed at
+    /// its first copy, so its events are ordered among themselves by line,
+    /// ties of the replay key included, as those of any one file are.
+    pub(super) fn place(&self, idx: usize) -> usize {
+        if self.only.is_empty() {
+            return idx;
+        }
+        let path = &self.sources[idx].path;
+        (0..idx).rev().take_while(|&j| self.sources[j].path == *path).last().unwrap_or(idx)
+    }
+
     /// Whether source `idx` reads `ev` (see [`Shared::only`]).
     pub(super) fn wanted(&self, idx: usize, ev: &Event) -> bool {
         match self.only.get(idx) {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-use testgen::corrupt::{self, Applied, Fault, CATALOGUE};
+use thrum_chaos::{self as corrupt, Applied, Fault, CATALOGUE};
 use thrum_gen::Profile;
 
 struct Base {

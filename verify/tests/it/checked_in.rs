@@ -2,8 +2,8 @@
 //! the generator) must verify and migrate cleanly, through the binary.
 //! They are part of the repository, so their absence is a failure.
 
+use crate::common::verify;
 use std::path::PathBuf;
-use std::process::Command;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
@@ -13,11 +13,6 @@ fn need(name: &str) -> PathBuf {
     let p = fixtures().join(name);
     assert!(p.is_file(), "{} is missing: the generated fixtures are checked in at fixtures/ (run `just regen`)", p.display());
     p
-}
-
-fn verify(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_verify")).args(args).output().expect("run verify");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 #[test]

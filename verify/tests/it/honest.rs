@@ -7,14 +7,10 @@
 //!   Parquet snapshots included.
 
 use crate::checked_in_copy::fixtures;
+use crate::common::verify;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn verify(args: &[&str]) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_verify")).args(args).output().unwrap();
-    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

@@ -8,24 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-/// A raw ustar header with any name, type, size and link.
-fn header(name: &str, typ: u8, size: u64, link: &str) -> [u8; 512] {
-    let mut h = [0u8; 512];
-    h[..name.len()].copy_from_slice(name.as_bytes());
-    h[100..108].copy_from_slice(b"0000644\0");
-    h[108..116].copy_from_slice(b"0000000\0");
-    h[116..124].copy_from_slice(b"0000000\0");
-    h[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
-    h[136..148].copy_from_slice(b"00000000000\0");
-    h[156] = typ;
-    h[157..157 + link.len()].copy_from_slice(link.as_bytes());
-    h[257..263].copy_from_slice(b"ustar\0");
-    h[263..265].copy_from_slice(b"00");
-    h[148..156].copy_from_slice(b"        ");
-    let sum: u32 = h.iter().map(|&b| b as u32).sum();
-    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-    h
-}
+use thrum_testkit::tar::header;
 
 enum E<'a> {
     /// name, type, data, link
@@ -38,8 +21,8 @@ fn tar(entries: &[E]) -> Vec<u8> {
     let mut t = Vec::new();
     for e in entries {
         let (h, data) = match e {
-            E::Raw(name, typ, data, link) => (header(name, *typ, data.len() as u64, link), data),
-            E::Lying(name, size, data) => (header(name, b'0', *size, ""), data),
+            E::Raw(name, typ, data, link) => (header(name.as_bytes(), *typ, data.len() as u64, link.as_bytes()), data),
+            E::Lying(name, size, data) => (header(name.as_bytes(), b'0', *size, b""), data),
         };
         t.extend_from_slice(&h);
         t.extend_from_slice(data);

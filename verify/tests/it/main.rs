@@ -13,7 +13,6 @@ mod reference;
 
 mod chaos;
 mod checked_in;
-mod counts;
 mod crash_states;
 mod honest;
 mod hostile;
@@ -28,4 +27,3 @@ mod stream;
 mod streams;
 mod suite;
 mod tamper;
-mod untrusted;

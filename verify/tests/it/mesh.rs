@@ -330,6 +330,20 @@ fn a_daemon_log_out_of_sequence_order_is_named() {
 }
 
 #[test]
+fn a_repeated_daemon_is_found_by_a_set() {
+    // 64 daemons, the last with the 11th one's id: found (by a set, not by pairs)
+    let tmp = tempfile::tempdir().unwrap();
+    let mut daemons: Vec<Value> = (1..=64u32)
+        .map(|k| serde_json::json!({"index": k, "hostname": format!("h{k}"), "daemon_id": format!("d_{k:012}"), "dir": format!("daemon-{k}")}))
+        .collect();
+    daemons[63]["daemon_id"] = daemons[10]["daemon_id"].clone();
+    let spec = serde_json::json!({"kind": "mesh", "scenario": "converged", "daemons": daemons, "conflicts": []});
+    std::fs::write(tmp.path().join("mesh.json"), serde_json::to_vec(&spec).unwrap()).unwrap();
+    let e = verify::mesh::read_spec(tmp.path()).unwrap_err().to_string();
+    assert!(e.ends_with("mesh.json: daemon 64: its daemon_id or dir is another daemon's"), "{e}");
+}
+
+#[test]
 fn unusable_meshes_are_input_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let e = verify::verify_mesh(tmp.path(), &MeshOptions::default()).unwrap_err();

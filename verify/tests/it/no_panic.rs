@@ -330,26 +330,6 @@ proptest! {
 
 // --- archives ------------------------------------------------------------------
 
-fn tar_header(name: &[u8], typ: u8, size: u64, link: &[u8]) -> [u8; 512] {
-    let mut h = [0u8; 512];
-    let n = name.len().min(100);
-    h[..n].copy_from_slice(&name[..n]);
-    h[100..108].copy_from_slice(b"0000644\0");
-    h[108..116].copy_from_slice(b"0000000\0");
-    h[116..124].copy_from_slice(b"0000000\0");
-    h[124..136].copy_from_slice(format!("{:011o}\0", size.min(0o77777777777)).as_bytes());
-    h[136..148].copy_from_slice(b"00000000000\0");
-    h[156] = typ;
-    let l = link.len().min(100);
-    h[157..157 + l].copy_from_slice(&link[..l]);
-    h[257..263].copy_from_slice(b"ustar\0");
-    h[263..265].copy_from_slice(b"00");
-    h[148..156].copy_from_slice(b"        ");
-    let sum: u32 = h.iter().map(|&b| b as u32).sum();
-    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-    h
-}
-
 fn entry() -> impl Strategy<Value = (Vec<u8>, u8, Vec<u8>, Vec<u8>)> {
     let names = prop_oneof![
         prop::sample::select(vec![
@@ -427,7 +407,9 @@ proptest! {
     ) {
         let mut t = Vec::new();
         for (name, typ, data, link) in &entries {
-            t.extend_from_slice(&tar_header(name, *typ, data.len() as u64, link));
+            // names and links cut to their 100-byte fields
+            let (n, l) = (&name[..name.len().min(100)], &link[..link.len().min(100)]);
+            t.extend_from_slice(&thrum_testkit::tar::header(n, *typ, data.len() as u64, l));
             t.extend_from_slice(data);
             t.extend(std::iter::repeat_n(0u8, (512 - data.len() % 512) % 512));
         }

@@ -10,8 +10,8 @@
 use crate::checked_in_copy::fixtures;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 /// How long one run may take before it is killed and the test fails.
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -22,29 +22,7 @@ fn s(p: &Path) -> &str {
 
 /// Runs the binary; kills it and fails when it runs past [`DEADLINE`].
 fn verify(args: &[&str]) -> (i32, String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let (out, err) = (dir.path().join("out"), dir.path().join("err"));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_verify"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out).unwrap())
-        .stderr(std::fs::File::create(&err).unwrap())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if start.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("verify {args:?} still running after {DEADLINE:?}: killed");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
-    (status.code().unwrap_or(-1), read(&out), read(&err))
+    crate::common::verify_within(args, DEADLINE)
 }
 
 fn mkfifo(p: &Path) {

@@ -288,10 +288,10 @@ fn every_corrupt_fault_reports_the_same_both_ways() {
     opts.v5 = false;
     testgen::generate(&opts).unwrap();
     let archive = out.join(testgen::ARCHIVE);
-    for fault in testgen::corrupt::CATALOGUE {
+    for fault in thrum_chaos::CATALOGUE {
         for seed in [1, 2] {
             let copy = dir.path().join(format!("{}-{seed}", fault.name));
-            if testgen::corrupt::corrupt(&archive, fault.fault, seed, &copy).is_err() {
+            if thrum_chaos::corrupt(&archive, fault.fault, seed, &copy).is_err() {
                 continue;
             }
             for mode in [Mode::Fixture, Mode::Migrated] {
@@ -423,4 +423,37 @@ proptest! {
         let got: Vec<(usize, u64)> = got.iter().map(|p| (p.file(), p.line())).collect();
         prop_assert_eq!(got, expected);
     }
+}
+
+/// The minimal case of a rare disagreement: two daemons wrote the same
+/// event (same event id, same timestamp) into one `events.jsonl` that is out
+/// of time order. A rebuild sorts by (timestamp, event_id) and takes tied
+/// events in file order, then line order, whatever their origin: the first
+/// `agent.session.start` (line 1, origin d_zyx…) applies and the second
+/// (line 2, origin d_012…) repeats its session id, so the rebuild stops at
+/// line 2. Each origin's own lines are in time order, so the streaming
+/// rebuild reads the file once per origin; the tie must still go to line 1.
+#[test]
+fn tied_events_of_two_origins_are_rebuilt_in_line_order() {
+    let g =
+        |kind, time, id, seq, daemon| Gen { kind, time, id, seq: Some(seq), daemon, entity: 0, agent: 0, file: 0, other_file: 0, twist: 0 };
+    // times: 1 is "…01.5Z", 0 is "…01Z" (later as a string)
+    let gens = [g(1, 1, 0, 1, 1), g(1, 1, 0, 2, 0), g(9, 0, 8, 3, 0), g(9, 1, 9, 4, 1)];
+    let tmp = build(&gens, &[true; 4], &[true; 8], &[]);
+    let events = std::fs::read_to_string(tmp.path().join(".thrum/events.jsonl")).unwrap();
+    let origins: Vec<String> = events.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["origin_daemon"].to_string()).collect();
+    assert_eq!(origins, ["\"d_zyxwvutsrqpo\"", "\"d_0123456789ab\"", "\"d_0123456789ab\"", "\"d_zyxwvutsrqpo\""]);
+    same_both_ways(tmp.path()).unwrap();
+    let opts = Options { max_diffs: 0, ..Options::default() };
+    let r: Value = serde_json::from_str(&verify::verify_path(tmp.path(), &opts).unwrap().to_json()).unwrap();
+    let aborts: Vec<(&str, u64)> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "rebuild_aborts")
+        .map(|f| (f["file"].as_str().unwrap(), f["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(aborts, [(".thrum/events.jsonl", 2)], "{}", r["findings"]);
+    // arrival order and rebuild order apply the same events: nothing differs
+    assert!(r["findings"].as_array().unwrap().iter().all(|f| f["kind"] != "rebuild_order_differs"), "{}", r["findings"]);
 }

@@ -7,6 +7,8 @@ use rusqlite::Connection;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 use thrum_schemas::{gojson, ids, time};
 
 pub const DAEMON: &str = "d_0123456789ab";
@@ -385,26 +387,40 @@ pub fn build_v5() -> Fixture {
     Fixture { _tmp: tmp, root, builder: b }
 }
 
-/// Everything below `root`, links not followed: relative path -> the bytes
-/// of a file, the target of a link, or `dir`.
-pub fn snapshot(root: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let e = e.unwrap();
-            let rel = e.path().strip_prefix(root).unwrap().to_string_lossy().into_owned();
-            let ft = e.file_type().unwrap();
-            let what = if ft.is_dir() {
-                stack.push(e.path());
-                "dir".to_string()
-            } else if ft.is_symlink() {
-                format!("link -> {}", std::fs::read_link(e.path()).unwrap().display())
-            } else {
-                format!("file {:?}", std::fs::read(e.path()).unwrap())
-            };
-            out.insert(rel, what);
+pub use thrum_testkit::snapshot;
+
+/// How long a run of [`verify`] may take before it is killed and the test fails.
+pub const RUN_DEADLINE: Duration = Duration::from_secs(300);
+
+/// Runs `verify ARGS` (stdin empty): its exit code (-1 when a signal ended
+/// it), stdout and stderr. Kills it and fails past [`RUN_DEADLINE`].
+pub fn verify(args: &[&str]) -> (i32, String, String) {
+    verify_within(args, RUN_DEADLINE)
+}
+
+/// [`verify`] with its own deadline: kills the run and fails past `deadline`.
+pub fn verify_within(args: &[&str], deadline: Duration) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, err) = (dir.path().join("out"), dir.path().join("err"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_verify"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
         }
-    }
-    out
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("verify {args:?} still running after {deadline:?}: killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
+    (status.code().unwrap_or(-1), read(&out), read(&err))
 }

@@ -8,11 +8,14 @@
 //! [`report`] verifies a fixture exactly as `verify replay` does, except
 //! that the event logs are read here; everything that does not depend on
 //! how they are read (database, schema, manifest, identities, local tables,
-//! comparison of the projection) is the library's.
+//! comparison of the projection, the rules of one line) is the library's.
+//! The rules that do depend on it are written here from the format
+//! (docs/FORMAT.md), not from the library's code: the replay order and its
+//! ties, the sequence checks (duplicates, order, the numbers a counter
+//! starting at 1 skipped) and the `events` table against the lines.
 
 #![allow(dead_code)]
 
-use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -255,28 +258,29 @@ fn check_sequences(loaded: &Loaded, findings: &mut Findings) {
         }
         per_daemon.entry(daemon).or_default().push(seq);
     }
-    for (daemon, mut seqs) in per_daemon {
-        seqs.sort_unstable();
-        seqs.dedup();
-        let mut expect = 1i64;
-        for s in seqs {
-            if s > expect {
-                let range = if s - 1 == expect { expect.to_string() } else { format!("{expect}..={}", s - 1) };
-                findings.push(
-                    Finding::new(
-                        Kind::SequenceGap,
-                        format!("daemon {daemon}: sequence {range} missing from the JSONL (an event was lost)"),
-                    )
+    for (daemon, seqs) in per_daemon {
+        for range in missing(&seqs) {
+            findings.push(
+                Finding::new(Kind::SequenceGap, format!("daemon {daemon}: sequence {range} missing from the JSONL (an event was lost)"))
                     .key(format!("origin_daemon={daemon}"))
                     .values(range.clone(), "absent"),
-                );
-            }
-            match s.checked_add(1) {
-                Some(next) => expect = expect.max(next),
-                None => break,
-            }
+            );
         }
     }
+}
+
+/// The numbers a counter starting at 1 skipped (section 3: `sequence` is
+/// strictly increasing per daemon, starting at 1): between each two
+/// neighbours of the sorted numbers held, with 0 in front, every number in
+/// between, as `N` or `A..=B`. Numbers below 1 skip nothing.
+fn missing(held: &[i64]) -> Vec<String> {
+    let set: std::collections::BTreeSet<i64> = held.iter().copied().filter(|&s| s >= 1).collect();
+    let with_start: Vec<i64> = std::iter::once(0).chain(set).collect();
+    with_start
+        .windows(2)
+        .filter(|w| w[1] - w[0] >= 2)
+        .map(|w| if w[1] - w[0] == 2 { (w[0] + 1).to_string() } else { format!("{}..={}", w[0] + 1, w[1] - 1) })
+        .collect()
 }
 
 /// The sequences of a daemon holding events of several origins: one
@@ -329,162 +333,130 @@ fn check_sequences_arrival(loaded: &Loaded, findings: &mut Findings) {
         }
         all.push(seq);
     }
-    all.sort_unstable();
-    all.dedup();
-    let mut expect = 1i64;
-    for s in all {
-        if s > expect {
-            let range = if s - 1 == expect { expect.to_string() } else { format!("{expect}..={}", s - 1) };
-            findings.push(
-                Finding::new(
-                    Kind::SequenceGap,
-                    format!("sequence {range} missing from the JSONL (an event was lost; the daemon numbers the events of every origin it holds)"),
-                )
-                .values(range.clone(), "absent"),
-            );
-        }
-        match s.checked_add(1) {
-            Some(next) => expect = expect.max(next),
-            None => break,
-        }
+    for range in missing(&all) {
+        let why = "an event was lost; the daemon numbers the events of every origin it holds";
+        findings.push(
+            Finding::new(Kind::SequenceGap, format!("sequence {range} missing from the JSONL ({why})")).values(range.clone(), "absent"),
+        );
     }
 }
 
-/// The `events` table must hold exactly the JSONL events.
+/// The `events` table must hold exactly the JSONL events (section 5: one
+/// row per event, its `event_json` the line's text): every row is read,
+/// each event id's first line in file order is looked up among them, and
+/// what is left over is extra.
 pub fn check_event_log(db: &Connection, loaded: &Loaded, findings: &mut Findings) -> TableStats {
     let mut st = TableStats::new("events", "event_log");
-    // first line of each event id, in file order
-    let mut first: HashMap<&str, usize> = HashMap::with_capacity(loaded.events.len());
-    for (i, e) in loaded.events.iter().enumerate() {
-        if let Some(id) = e.event.envelope.event_id.as_deref() {
-            first.entry(id).or_insert(i);
-        }
-    }
-    type Diffs = Vec<(&'static str, String, String)>;
-    let mut matched: Vec<Option<Diffs>> = vec![None; loaded.events.len()];
-    let mut extras: Vec<(String, Val, Val, Option<String>)> = Vec::new();
-    // Rows are streamed and compared by reference; only differences allocate.
-    let streamed = (|| -> rusqlite::Result<u64> {
-        let mut stmt = db.prepare("SELECT event_id, sequence, type, timestamp, origin_daemon, event_json FROM events ORDER BY event_id")?;
-        let mut rows = stmt.query([])?;
-        let mut n = 0u64;
-        while let Some(r) = rows.next()? {
-            n += 1;
-            let text = |i: usize| -> rusqlite::Result<Option<&[u8]>> {
-                Ok(match r.get_ref(i)? {
-                    ValueRef::Text(t) => Some(t),
-                    _ => None,
-                })
-            };
-            let hit =
-                text(0)?.and_then(|b| std::str::from_utf8(b).ok()).and_then(|id| first.get(id).copied()).filter(|&i| matched[i].is_none());
-            let Some(i) = hit else {
-                let v = |k: usize| -> rusqlite::Result<Val> { Ok(Val::from_ref(r.get_ref(k)?)) };
-                extras.push((plain(&v(0)?), v(1)?, v(2)?, v(5)?.as_str().map(str::to_owned)));
-                continue;
-            };
-            let e = &loaded.events[i];
-            let env = &e.event.envelope;
-            let mut diffs: Diffs = Vec::new();
-            let found = |k: usize| -> rusqlite::Result<String> { Ok(Val::from_ref(r.get_ref(k)?).to_string()) };
-            match text(5)? {
-                Some(b) if b == e.text.as_bytes() => {}
-                Some(b) => diffs.push((
-                    "event_json",
-                    "the JSONL line byte for byte".into(),
-                    first_difference(&e.text, &String::from_utf8_lossy(b), ("line", "event_json")),
-                )),
-                None => diffs.push(("event_json", "the JSONL line byte for byte".into(), found(5)?)),
-            }
-            if text(2)? != Some(env.event_type.as_bytes()) {
-                diffs.push(("type", format!("{:?}", env.event_type), found(2)?));
-            }
-            if text(3)? != Some(env.timestamp.as_bytes()) {
-                diffs.push(("timestamp", format!("{:?}", env.timestamp), found(3)?));
-            }
-            let origin = env.origin_daemon.as_deref().unwrap_or("");
-            if text(4)? != Some(origin.as_bytes()) {
-                diffs.push(("origin_daemon", format!("{origin:?}"), found(4)?));
-            }
-            let seq_ok = match (env.sequence, r.get_ref(1)?) {
-                (Some(s), ValueRef::Integer(x)) => s == x,
-                _ => false,
-            };
-            if !seq_ok {
-                diffs.push(("sequence", env.sequence.map_or("absent".into(), |s| s.to_string()), found(1)?));
-            }
-            matched[i] = Some(diffs);
-        }
-        Ok(n)
-    })();
-    match streamed {
-        Ok(n) => st.rows_db = n,
+    let rows = match read_event_rows(db) {
+        Ok(rows) => rows,
         Err(e) => {
             findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read the events table: {e}")).table("events"));
             st.other = 1;
             return st;
         }
+    };
+    st.rows_db = rows.len() as u64;
+    // each event id's row: the first row (in key order) of that text id
+    let mut row_of: HashMap<&str, usize> = HashMap::new();
+    for (r, row) in rows.iter().enumerate() {
+        if let Val::Text(id) = &row[0] {
+            row_of.entry(id.as_str()).or_insert(r);
+        }
     }
+    let mut used = vec![false; rows.len()];
     let mut seen: HashSet<&str> = HashSet::new();
     let mut expected = 0u64;
-    for (i, e) in loaded.events.iter().enumerate() {
+    for e in &loaded.events {
         let Some(id) = e.event.envelope.event_id.as_deref() else {
             expected += 1;
             st.missing += 1;
-            findings.push(
-                loaded.at(e, Finding::new(Kind::EventLogMissing, "event without event_id cannot have an events row").table("events")),
-            );
+            let f = Finding::new(Kind::EventLogMissing, "event without event_id cannot have an events row").table("events");
+            findings.push(loaded.at(e, f));
             continue;
         };
         if !seen.insert(id) {
-            continue; // duplicate line, reported as event_id_duplicate
+            continue; // a repeated line, reported as event_id_duplicate
         }
         expected += 1;
-        let key = || format!("event_id={id}");
-        match matched[i].take() {
-            None => {
-                st.missing += 1;
-                findings.push(
-                    loaded.at(
-                        e,
-                        Finding::new(Kind::EventLogMissing, format!("{} has no row in the events table", e.event_type()))
-                            .table("events")
-                            .key(key()),
-                    ),
-                );
-            }
-            Some(diffs) => {
-                if !diffs.is_empty() {
-                    st.differing += 1;
-                }
-                for (col, exp, act) in diffs {
-                    findings.push(
-                        loaded.at(
-                            e,
-                            Finding::new(Kind::EventLogDiffers, "events row differs from its JSONL line")
-                                .table("events")
-                                .key(key())
-                                .column(col)
-                                .values(exp, act),
-                        ),
-                    );
-                }
-            }
+        let key = format!("event_id={id}");
+        let Some(&r) = row_of.get(id) else {
+            st.missing += 1;
+            let f =
+                Finding::new(Kind::EventLogMissing, format!("{} has no row in the events table", e.event_type())).table("events").key(key);
+            findings.push(loaded.at(e, f));
+            continue;
+        };
+        used[r] = true;
+        let diffs = row_differences(e, &rows[r]);
+        st.differing += u64::from(!diffs.is_empty());
+        for (col, want, have) in diffs {
+            let f = Finding::new(Kind::EventLogDiffers, "events row differs from its JSONL line").table("events");
+            findings.push(loaded.at(e, f.key(key.clone()).column(col).values(want, have)));
         }
     }
     st.rows_expected = Some(expected);
-    for (id, seq, ty, json) in extras {
+    for (row, _) in rows.iter().zip(&used).filter(|(_, u)| !**u) {
         st.extra += 1;
+        let [id, seq, ty, _, _, json] = row;
         let mut f = Finding::new(Kind::EventLogExtra, format!("events row (sequence {seq}, type {ty}) has no JSONL line"))
             .table("events")
-            .key(format!("event_id={id}"));
-        if let Some((rel, line, after)) = json.as_deref().and_then(|j| expected_position(loaded, j, seq.as_int())) {
+            .key(format!("event_id={}", plain(id)));
+        let json = match json {
+            Val::Text(t) => Some(t.as_str()),
+            _ => None,
+        };
+        if let Some((rel, line, after)) = json.and_then(|j| expected_position(loaded, j, seq.as_int())) {
             f.message.push_str(&format!("; it belongs in {rel} at line {line} ({after})"));
             f = f.file(rel).line(line);
         }
         findings.push(f);
     }
     st
+}
+
+/// Every row of the `events` table in key order: event_id, sequence, type,
+/// timestamp, origin_daemon, event_json.
+fn read_event_rows(db: &Connection) -> rusqlite::Result<Vec<[Val; 6]>> {
+    let mut stmt = db.prepare("SELECT event_id, sequence, type, timestamp, origin_daemon, event_json FROM events ORDER BY event_id")?;
+    let rows = stmt.query_map([], |r| {
+        let v = |k: usize| -> rusqlite::Result<Val> { Ok(Val::from_ref(r.get_ref(k)?)) };
+        Ok([v(0)?, v(1)?, v(2)?, v(3)?, v(4)?, v(5)?])
+    })?;
+    rows.collect()
+}
+
+/// The columns of `row` that are not what the line says: (column, expected,
+/// found). `event_json` is the line byte for byte; `type`, `timestamp` and
+/// `origin_daemon` (empty when the line has none) its envelope's text;
+/// `sequence` its integer.
+fn row_differences(e: &LoadedEvent, row: &[Val; 6]) -> Vec<(&'static str, String, String)> {
+    let env = &e.event.envelope;
+    let bytes = |v: &Val| -> Option<Vec<u8>> {
+        match v {
+            Val::Text(t) => Some(t.as_bytes().to_vec()),
+            Val::BadText(b) => Some(b.clone()),
+            _ => None,
+        }
+    };
+    let mut out = Vec::new();
+    let json = bytes(&row[5]);
+    if json.as_deref() != Some(e.text.as_bytes()) {
+        let have = match &json {
+            Some(b) => first_difference(&e.text, &String::from_utf8_lossy(b), ("line", "event_json")),
+            None => row[5].to_string(),
+        };
+        out.push(("event_json", "the JSONL line byte for byte".to_string(), have));
+    }
+    let origin = env.origin_daemon.as_deref().unwrap_or("");
+    for (col, k, want) in [("type", 2, env.event_type.as_str()), ("timestamp", 3, env.timestamp.as_str()), ("origin_daemon", 4, origin)] {
+        if bytes(&row[k]).as_deref() != Some(want.as_bytes()) {
+            out.push((col, format!("{want:?}"), row[k].to_string()));
+        }
+    }
+    if !matches!((env.sequence, &row[1]), (Some(s), Val::Int(x)) if s == *x) {
+        out.push(("sequence", env.sequence.map_or("absent".into(), |s| s.to_string()), row[1].to_string()));
+    }
+    out
 }
 
 /// Where the line of an `events` row would be: its file (the author's shard

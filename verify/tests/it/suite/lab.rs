@@ -3,14 +3,13 @@
 //! from GNU time (`/usr/bin/time -f %M`), and the checks every case shares: nothing
 //! written outside DEST, no temporary left, every input byte-identical.
 
-use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use thrum_testkit::snapshot;
 
 /// Address space every run gets (`prlimit --as`).
 pub const AS_LIMIT: u64 = 512 << 20;
@@ -160,34 +159,6 @@ fn wait_with_limit(mut child: std::process::Child, limit: Duration) -> Option<i3
     }
 }
 
-/// Every entry below ROOT (ROOT itself included), not following links:
-/// kind, mode, and content (file bytes' hash, link target).
-pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, String> {
-    let mut out = BTreeMap::new();
-    walk(root, &mut out);
-    out
-}
-
-fn walk(p: &Path, out: &mut BTreeMap<PathBuf, String>) {
-    let Ok(m) = std::fs::symlink_metadata(p) else { return };
-    let mode = m.permissions().mode() & 0o7777;
-    let what = if m.file_type().is_symlink() {
-        format!("link {:?}", std::fs::read_link(p).ok())
-    } else if m.is_dir() {
-        let mut names: Vec<_> = std::fs::read_dir(p).expect("read_dir").map(|e| e.expect("entry").path()).collect();
-        names.sort();
-        for n in names {
-            walk(&n, out);
-        }
-        "dir".to_string()
-    } else if m.is_file() {
-        format!("file {}", thrum_io::sha256_file(p).map(|h| h.0).unwrap_or_default())
-    } else {
-        "special".to_string()
-    };
-    out.insert(p.to_path_buf(), format!("{mode:o} {what}"));
-}
-
 /// What a step must do.
 pub struct Expect<'a> {
     /// The exit code.
@@ -201,6 +172,20 @@ pub struct Expect<'a> {
 /// Runs one step of a case and checks everything the suite promises;
 /// returns the table row, or the list of broken promises.
 pub fn step(lab: &Lab, class: &'static str, case: &str, bin: Bin, args: &[OsString], want: Expect) -> Result<Row, String> {
+    step_report(lab, class, case, bin, args, want, |_| Ok(()))
+}
+
+/// [`step`], and `report` judges the run's stdout (a JSON report, a help
+/// text): its complaint is one more broken promise.
+pub fn step_report(
+    lab: &Lab,
+    class: &'static str,
+    case: &str,
+    bin: Bin,
+    args: &[OsString],
+    want: Expect,
+    report: impl FnOnce(&str) -> Result<(), String>,
+) -> Result<Row, String> {
     let before = snapshot(&lab.work);
     let o = lab.run(bin, args);
     let after = snapshot(&lab.work);
@@ -221,15 +206,15 @@ pub fn step(lab: &Lab, class: &'static str, case: &str, bin: Bin, args: &[OsStri
         broken.push(format!("peak RSS {} MiB, over 256 MiB", o.peak_rss_kib >> 10));
     }
     // a refused step may write nothing at all; a step that succeeds, only below DEST
-    let inside = |p: &Path| want.code == 0 && want.dest.as_ref().is_some_and(|d| p.starts_with(d));
+    let inside = |rel: &str| want.code == 0 && want.dest.as_ref().is_some_and(|d| lab.work.join(rel).starts_with(d));
     for (p, d) in &before {
         if !inside(p) && after.get(p) != Some(d) {
-            broken.push(format!("{} changed or vanished ({d} -> {:?})", p.display(), after.get(p)));
+            broken.push(format!("{} changed or vanished ({d} -> {:?})", lab.work.join(p).display(), after.get(p)));
         }
     }
     for p in after.keys() {
         if !inside(p) && !before.contains_key(p) {
-            broken.push(format!("{} written outside DEST", p.display()));
+            broken.push(format!("{} written outside DEST", lab.work.join(p).display()));
         }
     }
     let left: Vec<_> = std::fs::read_dir(&lab.tmp).expect("tmp").map(|e| e.expect("entry").file_name()).collect();
@@ -243,6 +228,9 @@ pub fn step(lab: &Lab, class: &'static str, case: &str, bin: Bin, args: &[OsStri
     }
     if o.stdout.contains('\x1b') || o.stderr.contains('\x1b') {
         broken.push("raw ESC on the terminal".into());
+    }
+    if let Err(e) = report(&o.stdout) {
+        broken.push(e);
     }
     if broken.len() > 12 {
         let more = broken.len() - 12;
