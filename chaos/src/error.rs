@@ -69,6 +69,16 @@ pub enum CorruptError {
         #[source]
         source: rusqlite::Error,
     },
+    /// A request the catalogue cannot meet (`--events` out of range).
+    #[error("{0}")]
+    Invalid(String),
+    /// The output could not be packed (a crash state written as an
+    /// archive), or a WAL could not be resealed.
+    #[error("packing the output: {reason}")]
+    Pack {
+        /// Why.
+        reason: String,
+    },
     /// The output directory may not be replaced, or publishing failed.
     #[error(transparent)]
     Publish(#[from] PublishError),
@@ -93,6 +103,7 @@ impl CorruptError {
                     | CorruptError::NotV13 { .. }
                     | CorruptError::Refused { .. }
                     | CorruptError::NoTarget { .. }
+                    | CorruptError::Invalid(_)
             ),
         }
     }

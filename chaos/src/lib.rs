@@ -40,6 +40,7 @@
 #![deny(missing_docs)]
 
 mod catalogue;
+pub mod crash;
 mod error;
 mod inject;
 mod input;

@@ -14,6 +14,20 @@ impl Rng {
         }
         Rng(seed ^ h)
     }
+    /// The stream of entity `index` of `kind` under `seed`, independent of
+    /// every other (counter-based: entity `i` is a function of `(seed, kind,
+    /// i)` alone, never of the draws made before it).
+    pub(crate) fn keyed(seed: u64, kind: &str, index: u64) -> Rng {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in kind.bytes() {
+            h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        let mut r = Rng(seed ^ h);
+        let k = r.next();
+        let mut r = Rng(k ^ index.wrapping_mul(0xd1b5_4a32_d192_ed03));
+        r.next();
+        r
+    }
     pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
@@ -52,5 +66,10 @@ mod tests {
         assert_ne!(Rng::new(42, Fault::AlteredCell).next(), Rng::new(43, Fault::AlteredCell).next());
         assert_ne!(Rng::new(42, Fault::AlteredCell).next(), Rng::new(42, Fault::MissingRow).next());
         assert!(Rng::new(1, Fault::GarbageWal).entropy80() < 1u128 << 80);
+        // keyed streams: a function of (seed, kind, index) only
+        assert_eq!(Rng::keyed(7, "a", 3).next(), Rng::keyed(7, "a", 3).next());
+        assert_ne!(Rng::keyed(7, "a", 3).next(), Rng::keyed(7, "a", 4).next());
+        assert_ne!(Rng::keyed(7, "a", 3).next(), Rng::keyed(7, "b", 3).next());
+        assert_ne!(Rng::keyed(7, "a", 3).next(), Rng::keyed(8, "a", 3).next());
     }
 }

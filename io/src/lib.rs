@@ -17,6 +17,8 @@
 //! * `untrusted` (feature `sqlite`): every input database opened as
 //!   untrusted: its objects checked before any query, defensive, its work
 //!   and SQLite's heap bounded;
+//! * [`wal`]: the SQLite WAL format: its checksum, and a WAL resealed with
+//!   chosen salts;
 //! * [`tree`]: copying a directory tree, and removing one without crossing
 //!   a mount point;
 //! * [`text`]: input text (entry names) escaped and truncated for messages;
@@ -48,6 +50,7 @@ pub mod tree;
 #[cfg(feature = "sqlite")]
 pub mod untrusted;
 pub mod uri;
+pub mod wal;
 
 pub use extract::{extract, Compression, ExtractError, Limit, Limits};
 pub use hash::{hex, sha256_file, sha256_hex};

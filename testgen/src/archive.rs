@@ -170,7 +170,7 @@ pub fn write_gated(
         } else {
             let size = std::fs::metadata(&path).ctx("stat", &path)?.len();
             h.set_entry_type(tar::EntryType::Regular);
-            h.set_mode(if PRIVATE.contains(&rel.as_str()) { 0o600 } else { 0o644 });
+            h.set_mode(if is_private(&rel) { 0o600 } else { 0o644 });
             h.set_size(size);
             let mut r = Hashing { inner: File::open(&path).ctx("open", &path)?, hash: Sha256::new(), n: 0 };
             builder.append_data(&mut h, &rel, &mut r).ctx("archive", &path)?;
@@ -194,6 +194,13 @@ pub fn write_gated(
 /// Files archived with mode 0600 (the daemon keeps them private): the
 /// paired peers and their tokens.
 pub const PRIVATE: &[&str] = &[".thrum/var/peers.json"];
+
+/// Whether the file `rel` is archived with mode 0600: the [`PRIVATE`]
+/// files, and a JSONL file's temporary (`<file>.tmp`, which the daemon
+/// creates with mode 0600; a crash state leaves one).
+pub fn is_private(rel: &str) -> bool {
+    PRIVATE.contains(&rel) || rel.ends_with(".jsonl.tmp")
+}
 
 /// gzip header OS byte "unknown": the same on every system.
 const GZIP_OS_UNKNOWN: u8 = 255;

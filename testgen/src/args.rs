@@ -30,6 +30,13 @@ pub(crate) enum Cmd {
     /// Writes a corrupted copy of a fixture with one fault from the catalogue
     /// (chaos fixtures for `verify`); `--list` describes every fault.
     Corrupt(CorruptArgs),
+    /// Write what a killed daemon leaves on disk (`--list`: the states).
+    ///
+    /// Writes the exact bytes a v13 daemon leaves when it is killed at one
+    /// point of its write path while writing its next K events, from a
+    /// consistent fixture (`--in`, or one generated with the usual options);
+    /// `--list` describes every state and what `verify` reports for it.
+    Crash(CrashArgs),
     /// Assemble the N slices of one run (`--shard`, `--shards`) into one output.
     ///
     /// Assembles the outputs of the N slices of one run (`--shard I/N` or
@@ -176,6 +183,60 @@ pub(crate) struct CorruptArgs {
     /// Seed of the target choice (file, line, row); same input, fault and seed give the same bytes.
     #[arg(long, default_value_t = 42)]
     pub(crate) seed: u64,
+    #[command(flatten)]
+    pub(crate) limits: thrum_io::cli::LimitArgs,
+    #[command(flatten)]
+    pub(crate) display: Display,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  # the states, what each leaves and what verify reports
+  testgen crash --list
+  # a killed daemon's WAL beside the database of an existing fixture
+  testgen crash --state wal-uncheckpointed --in fixtures/thrum-fixture.tar.zst --out /tmp/wal
+  # three events, the last interrupted after its append, as the suite's archive
+  testgen crash --state after-append --events 3 --profile resilience --compression gzip --out /tmp/crash
+  verify replay /tmp/wal")]
+pub(crate) struct CrashArgs {
+    /// Print the states (name, finding verify reports, exit code, what it leaves).
+    #[arg(long)]
+    pub(crate) list: bool,
+    /// The state to write.
+    #[arg(long, required_unless_present = "list", value_parser = clap::builder::PossibleValuesParser::new(testgen::crash::STATES.iter().map(|s| s.name)))]
+    pub(crate) state: Option<String>,
+    /// The fixture: a .tar.zst or .tar.gz archive, or a directory containing
+    /// .thrum/. Without it, a fixture is generated with --profile, --seed and
+    /// the volume options.
+    #[arg(long = "in", value_name = "FIXTURE")]
+    pub(crate) input: Option<PathBuf>,
+    /// Output directory: DIR/.thrum (or, with --compression, the archive),
+    /// DIR/CRASH.json and the ownership record DIR/.testgen-crash.json.
+    /// Replaced atomically, only when absent, empty or a previous crash state
+    /// (exactly the files its record lists); anything else is refused (exit 2).
+    #[arg(long, value_name = "DIR", required_unless_present = "list")]
+    pub(crate) out: Option<PathBuf>,
+    /// K: the events the daemon was writing (the last one is interrupted).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=testgen::crash::MAX_EVENTS))]
+    pub(crate) events: u64,
+    /// Seed of the new events and of the WAL's salts (and of the generated
+    /// fixture without --in); the same input, state and seed give the same bytes.
+    #[arg(long, default_value_t = 42)]
+    pub(crate) seed: u64,
+    /// Write the tree as the fixture's archive (thrum-fixture.tar.zst or
+    /// .tar.gz) instead of DIR/.thrum.
+    #[arg(long, value_enum)]
+    pub(crate) compression: Option<CompressionArg>,
+    /// Volumes of a generated fixture (without --in).
+    #[arg(long, default_value = "small", conflicts_with = "input",
+        value_parser = clap::builder::PossibleValuesParser::new(Profile::NAMES))]
+    pub(crate) profile: String,
+    /// Agents of a generated fixture (see `testgen --help`).
+    #[arg(long, value_name = "N", conflicts_with = "input")]
+    pub(crate) agents: Option<u64>,
+    /// Messages of a generated fixture (see `testgen --help`).
+    #[arg(long, value_name = "N", conflicts_with = "input")]
+    pub(crate) messages: Option<u64>,
     #[command(flatten)]
     pub(crate) limits: thrum_io::cli::LimitArgs,
     #[command(flatten)]
@@ -374,6 +435,13 @@ pub(crate) struct Overrides {
     /// Length of the activity window in days, 1 to 36,500.
     #[arg(long, value_name = "N")]
     pub(crate) days: Option<u64>,
+}
+
+impl CrashArgs {
+    /// The volumes of a generated fixture.
+    pub(crate) fn volumes(&self) -> thrum_gen::Overrides {
+        thrum_gen::Overrides { agents: self.agents, messages: self.messages, ..Default::default() }
+    }
 }
 
 impl Overrides {

@@ -62,6 +62,10 @@ pub enum Error {
     /// `testgen --lake` or `testgen commit` refused the lake (boxed: it is large).
     #[error(transparent)]
     Lake(Box<crate::lake::LakeError>),
+    /// A crash state could not be written (`testgen crash`, and the crash
+    /// fixtures of the default regeneration).
+    #[error(transparent)]
+    Crash(#[from] thrum_chaos::CorruptError),
     /// `testgen bench --baseline` refused its baseline.
     #[error(transparent)]
     Baseline(#[from] crate::bench::baseline::BaselineError),
@@ -84,6 +88,7 @@ impl Error {
             Error::Plan(_) | Error::Usage(_) | Error::Merge(_) | Error::Lake(_) => 2,
             Error::Publish(e) => e.exit_code(),
             Error::Baseline(e) => e.exit_code(),
+            Error::Crash(e) => e.exit_code(),
             _ => 1,
         }
     }

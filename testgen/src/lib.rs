@@ -22,6 +22,7 @@
 mod archive;
 pub mod bench;
 pub mod contract;
+pub mod crash;
 mod error;
 mod events;
 pub mod lake;

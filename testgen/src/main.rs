@@ -3,7 +3,7 @@
 mod args;
 
 use anyhow::Context;
-use args::{BenchArgs, Cmd, CommitArgs, CorruptArgs, GenArgs, MergeArgs, MeshArgs, SyncArg, GEN_EXAMPLES};
+use args::{BenchArgs, Cmd, CommitArgs, CorruptArgs, CrashArgs, GenArgs, MergeArgs, MeshArgs, SyncArg, GEN_EXAMPLES};
 use clap::Parser;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,7 +18,8 @@ use thrum_io::text::shown_path;
 ///
 /// With no arguments it regenerates `fixtures/` (run it from the repository
 /// root), with a mesh of three synced daemons in `fixtures/mesh/` (`testgen
-/// mesh`). The same seed and options give identical bytes on any machine at
+/// mesh`) and one crash state of each kind in `fixtures/crash/` (`testgen
+/// crash`). The same seed and options give identical bytes on any machine at
 /// any --jobs. Exit codes: 0 success, 1 failure (I/O, database), 2 bad
 /// arguments (an --out that holds anything but a previous output included).
 #[derive(Debug, Parser)]
@@ -50,6 +51,7 @@ fn main() -> ExitCode {
     let res = match cli.command {
         Some(Cmd::Bench(b)) => bench(b),
         Some(Cmd::Corrupt(c)) => corrupt(c),
+        Some(Cmd::Crash(c)) => crash(c),
         Some(Cmd::Merge(m)) => merge(m),
         Some(Cmd::Commit(c)) => commit(c),
         Some(Cmd::Mesh(m)) => mesh(m),
@@ -206,6 +208,15 @@ fn generate(cli: GenArgs) -> CmdResult {
     } else {
         None
     };
+    // and one crash state of each kind (fixtures/crash/<state>/), each
+    // self-contained with its record
+    let crashed = if default_run {
+        testgen::crash::write_fixtures(&out, cli.seed, opts.jobs)
+            .map_err(|e| Failure::from(e).context(format!("writing the crash states into {}", shown_path(&out))))?
+            .len()
+    } else {
+        0
+    };
     let wall = started.elapsed();
     cli.display.timings(&report.phases);
     if let Some(path) = &cli.report_json {
@@ -225,6 +236,9 @@ fn generate(cli: GenArgs) -> CmdResult {
     // the v5 fixture is left out by the rule, not by --no-v5: say so
     if shard.is_none() && cli.lake.is_none() && !opts.v5 && !cli.no_v5 {
         cli.display.say(format_args!("v5 fixture skipped: above {} messages; --v5 writes it", count(testgen::V5_DEFAULT_MAX_MESSAGES)));
+    }
+    if crashed > 0 {
+        cli.display.say(format_args!("wrote {crashed} crash states into {}", shown_path(&out.join(testgen::crash::CRASH_SUBDIR))));
     }
     if let Some(m) = mesh {
         cli.display.say(format_args!("wrote the mesh {} ({} daemons, {} events)", shown_path(&m.out), m.held.len(), count(m.total_events)));
@@ -323,6 +337,50 @@ fn corrupt(c: CorruptArgs) -> CmdResult {
         shown_path(&out),
         a.fault,
         thrum_io::text::shown_name(&a.detail),
+        a.finding,
+        a.exit_code
+    ));
+    Ok(())
+}
+
+fn crash(c: CrashArgs) -> CmdResult {
+    use testgen::crash::{self, State};
+    if c.list {
+        print!("{}", crash::render_states());
+        return Ok(());
+    }
+    let (Some(name), Some(out)) = (c.state.as_deref(), c.out.as_deref()) else {
+        return Err(testgen::Error::Usage("--state and --out are required".into()).into());
+    };
+    let state = State::from_name(name).ok_or_else(|| testgen::Error::Usage(format!("unknown state {name}")))?;
+    let started = std::time::Instant::now();
+    // without --in, the fixture of the generation options, in a temporary directory
+    let generated = match &c.input {
+        Some(_) => None,
+        None => {
+            let plan_error = |e: thrum_gen::ProfileError| testgen::Error::Plan(e.into());
+            let profile = Profile::named(&c.profile).map_err(plan_error)?;
+            let profile = Profile::with_overrides(profile, &c.volumes()).map_err(plan_error)?;
+            Some(crash::generate_input(c.seed, profile, jobs(None))?)
+        }
+    };
+    let input = c.input.as_deref().or(generated.as_ref().map(|g| g.archive.as_path())).unwrap_or(out);
+    let pack = c.compression.map(|k| crash::packer(k.into()));
+    let o = crash::CrashOptions {
+        state,
+        seed: c.seed,
+        events: c.events,
+        limits: c.limits.limits(),
+        pack: pack.as_ref().map(|p| p as &dyn Fn(&Path, &Path, u64) -> Result<(), String>),
+    };
+    let a = crash::crash(input, out, &o).map_err(testgen::Error::from)?;
+    c.display.timings(&[("crash", started.elapsed())]);
+    c.display.say(format_args!(
+        "wrote {} in state {} ({} event(s), MAX(events.sequence) {}); verify reports {} (exit {})",
+        shown_path(out),
+        a.state,
+        a.events,
+        a.max_events_sequence,
         a.finding,
         a.exit_code
     ));

@@ -90,6 +90,8 @@ pub fn artifacts(dir: &Path) -> Result<(), Unrecognised> {
     if std::fs::symlink_metadata(&sub).is_ok_and(|m| m.is_dir()) && mesh(&sub).is_ok() {
         files.extend(listed(&sub).into_iter().map(|f| format!("{MESH_SUBDIR}/{f}")));
     }
+    // and its crash states, each a self-contained output with its record
+    files.extend(crash_states(&dir.join(crate::crash::CRASH_SUBDIR)));
     let mut foreign = Entries::new();
     listing::foreign_entries(dir, &files, &mut foreign).map_err(Unrecognised::Not)?;
     foreign_or_ok(foreign)?;
@@ -102,6 +104,28 @@ pub fn artifacts(dir: &Path) -> Result<(), Unrecognised> {
     } else {
         Err(Unrecognised::Not(format!("neither {} nor {SHARD_JSON} names testgen as its generator", crate::MANIFEST)))
     }
+}
+
+/// The files of the crash states in `dir` (`crash/<state>/...`, relative
+/// to its parent), for each subdirectory that is a crash state
+/// ([`crate::crash::crashed`]); nothing when `dir` is not a directory.
+fn crash_states(dir: &Path) -> Vec<String> {
+    let sub = crate::crash::CRASH_SUBDIR;
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut files = Vec::new();
+    for e in entries.flatten() {
+        let (p, name) = (e.path(), e.file_name().to_string_lossy().into_owned());
+        if !e.file_type().is_ok_and(|t| t.is_dir()) || crate::crash::crashed(&p).is_err() {
+            continue;
+        }
+        let own =
+            read_small(&p.join(crate::crash::CRASH_RECORD)).and_then(|t| record::Record::parse(&t, TOOL, crate::crash::KIND_CRASH).ok());
+        if let Some(r) = own {
+            files.extend(r.files.keys().map(|f| format!("{sub}/{name}/{f}")));
+            files.push(format!("{sub}/{name}/{}", crate::crash::CRASH_RECORD));
+        }
+    }
+    files
 }
 
 /// The files `dir/SHA256SUMS` lists, and `SHA256SUMS` itself.

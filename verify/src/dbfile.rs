@@ -40,27 +40,7 @@ pub enum WalStatus {
 /// The `-wal` path of a database path.
 pub use thrum_io::uri::wal_path;
 
-const WAL_MAGIC_LE: u32 = 0x377f_0682;
-const WAL_MAGIC_BE: u32 = 0x377f_0683;
-const WAL_VERSION: u32 = 3_007_000;
-
-fn be32(b: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-/// SQLite's WAL checksum over `data` (a multiple of 8 bytes), continuing from `s`.
-fn wal_checksum(big_endian: bool, data: &[u8], mut s: (u32, u32)) -> (u32, u32) {
-    for w in data.chunks_exact(8) {
-        let (x0, x1) = if big_endian {
-            (u32::from_be_bytes([w[0], w[1], w[2], w[3]]), u32::from_be_bytes([w[4], w[5], w[6], w[7]]))
-        } else {
-            (u32::from_le_bytes([w[0], w[1], w[2], w[3]]), u32::from_le_bytes([w[4], w[5], w[6], w[7]]))
-        };
-        s.0 = s.0.wrapping_add(x0).wrapping_add(s.1);
-        s.1 = s.1.wrapping_add(x1).wrapping_add(s.0);
-    }
-    s
-}
+use thrum_io::wal::{be32, checksum as wal_checksum, MAGIC_BE as WAL_MAGIC_BE, MAGIC_LE as WAL_MAGIC_LE, VERSION as WAL_VERSION};
 
 /// Validates WAL bytes (header, then frames until the first invalid one).
 pub fn inspect_wal_bytes(b: &[u8], db_page_size: Option<u32>) -> WalStatus {
@@ -201,8 +181,11 @@ pub fn check_wal_mode(db: &Path, rel: &str, findings: &mut Findings) {
     }
 }
 
-/// Checks the database file `db` (shown as `rel`) and its `-wal`; returns the WAL status.
-pub fn check(db: &Path, rel: &str, findings: &mut Findings) -> WalStatus {
+/// Checks the database file `db` (shown as `rel`) and its `-wal`; returns
+/// the WAL status. A valid WAL is reported as `wal_present` when
+/// `report_valid` (a v5 input); `verify replay` names it as a crash state
+/// instead ([`crate::crash`]).
+pub fn check(db: &Path, rel: &str, findings: &mut Findings, report_valid: bool) -> WalStatus {
     if let (Some(h), Ok(meta)) = (header(db), std::fs::metadata(db)) {
         if let Some((expected, actual)) = truncation(&h, meta.len()) {
             findings.push(
@@ -216,6 +199,7 @@ pub fn check(db: &Path, rel: &str, findings: &mut Findings) -> WalStatus {
     let wal_rel = format!("{rel}-wal");
     match &wal {
         WalStatus::Absent => {}
+        WalStatus::Valid { .. } if !report_valid => {}
         WalStatus::Valid { bytes, frames, committed, .. } => findings.push(
             Finding::new(
                 Kind::WalPresent,

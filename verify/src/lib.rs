@@ -42,6 +42,8 @@ pub use thrum_io::cleanup;
 #[doc(hidden)]
 pub mod compare;
 #[doc(hidden)]
+pub mod crash;
+#[doc(hidden)]
 pub mod dbfile;
 pub mod error;
 pub mod findings;

@@ -321,7 +321,7 @@ fn verify_into_early(
     let mut clock = Instant::now();
 
     let db_src = tree.database()?;
-    let wal = dbfile::check(&db_src, ".thrum/var/messages.db", findings);
+    let wal = dbfile::check(&db_src, ".thrum/var/messages.db", findings, opts.mode == Mode::Migrated);
     if opts.mode == Mode::Fixture {
         dbfile::check_wal_mode(&db_src, ".thrum/var/messages.db", findings);
     }
@@ -442,6 +442,9 @@ fn verify_into_early(
             if let Some(p) = &m.checksums {
                 summary.insert("sha256sums".into(), json!(p.display().to_string()));
             }
+        }
+        if opts.mode == Mode::Fixture {
+            crate::crash::classify(tree, &db, &wal, findings);
         }
         add_summary(summary, &files, events, &rep, opts.mode);
         drop(rep);

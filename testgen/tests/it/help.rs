@@ -125,7 +125,7 @@ fn help_text(args: &[&str]) -> String {
 
 #[test]
 fn short_help_is_short_and_long_help_has_the_detail() {
-    for sub in [&[][..], &["mesh"], &["merge"], &["corrupt"], &["bench"]] {
+    for sub in [&[][..], &["mesh"], &["merge"], &["corrupt"], &["crash"], &["bench"]] {
         let args: Vec<&str> = sub.iter().copied().chain(["-h"]).collect();
         let text = help_text(&args);
         for line in text.lines() {

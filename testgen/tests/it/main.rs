@@ -9,6 +9,7 @@ mod contents;
 mod contract;
 mod corrupt;
 mod crash;
+mod crash_states;
 mod destination;
 mod determinism;
 mod help;

@@ -558,7 +558,7 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
     // the v5 input, read-only via a private copy
     let v5_src = tree.database()?;
     // a -wal beside it is reported, and applied only when it is a valid WAL
-    let wal = crate::dbfile::check(&v5_src, ".thrum/var/messages.db", &mut findings);
+    let wal = crate::dbfile::check(&v5_src, ".thrum/var/messages.db", &mut findings, true);
     let v5_copy = copy_db_with(&v5_src, matches!(wal, crate::dbfile::WalStatus::Valid { .. }))?;
     let v5_shown = tree.shown("var/messages.db");
     let (v5, v5_spent) = open_db(&v5_copy.path, &v5_shown)?;

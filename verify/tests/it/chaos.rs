@@ -349,7 +349,7 @@ fn the_unknown_type_alone_is_a_warning_and_a_valid_wal_is_reported_not_silently_
     let (code, report, _) = run_verify(&snap);
     assert_eq!(code, 1);
     let kinds: Vec<&str> = report["findings"].as_array().unwrap().iter().filter_map(|f| field(f, "kind")).collect();
-    assert!(kinds.contains(&"wal_present"), "{kinds:?}");
+    assert!(kinds.contains(&"crash_wal_uncheckpointed"), "{kinds:?}");
     assert!(kinds.contains(&"cell_differs"), "the WAL's change was applied: {kinds:?}");
 }
 

@@ -13,6 +13,7 @@ mod reference;
 
 mod chaos;
 mod checked_in;
+mod crash_states;
 mod honest;
 mod hostile;
 mod interrupt;

@@ -534,7 +534,7 @@ fn verify_into(
     summary: &mut BTreeMap<String, Value>,
 ) -> Result<(Vec<TableStats>, Option<i64>), InputError> {
     let db_src = tree.database()?;
-    let wal = verify::dbfile::check(&db_src, ".thrum/var/messages.db", findings);
+    let wal = verify::dbfile::check(&db_src, ".thrum/var/messages.db", findings, opts.mode == Mode::Migrated);
     if opts.mode == Mode::Fixture {
         verify::dbfile::check_wal_mode(&db_src, ".thrum/var/messages.db", findings);
     }
@@ -604,6 +604,9 @@ fn verify_into(
     }
     for f in aux.into_parts().0 {
         findings.push(f);
+    }
+    if opts.mode == Mode::Fixture {
+        verify::crash::classify(tree, &db, &wal, findings);
     }
     if let Some(m) = &manifest {
         if let Some(p) = &m.manifest {
