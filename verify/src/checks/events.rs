@@ -22,45 +22,20 @@ pub fn check_event_log(
     idx: &crate::stream::Index,
     findings: &mut Findings,
 ) -> Result<TableStats, crate::error::InputError> {
-    use crate::index::{find, EventKey, Pos};
+    use crate::index::Pos;
     let mut st = TableStats::new("events", "event_log");
-    let mut matched = vec![false; idx.ids.len()];
-    // rows whose signature differs: (first line, event_json, type, timestamp, origin_daemon, sequence)
-    let mut differs: Vec<(usize, [Val; 5])> = Vec::new();
-    let mut extras: Vec<(String, Val, Val, Option<String>)> = Vec::new();
-    let streamed = (|| -> rusqlite::Result<u64> {
-        let mut stmt = db.prepare("SELECT event_id, sequence, type, timestamp, origin_daemon, event_json FROM events ORDER BY event_id")?;
-        let mut rows = stmt.query([])?;
-        let mut n = 0u64;
-        while let Some(r) = rows.next()? {
-            n += 1;
-            let hit = match r.get_ref(0)? {
-                ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(|id| find(&idx.ids, &EventKey::new(id), |x| &x.key)),
-                _ => None,
-            }
-            .filter(|&i| !matched[i]);
-            let v = |k: usize| -> rusqlite::Result<Val> { Ok(Val::from_ref(r.get_ref(k)?)) };
-            let Some(i) = hit else {
-                extras.push((plain(&v(0)?), v(1)?, v(2)?, v(5)?.as_str().map(str::to_owned)));
-                continue;
-            };
-            matched[i] = true;
-            let sig =
-                crate::stream::row_signature(&idx.hasher, [r.get_ref(5)?, r.get_ref(2)?, r.get_ref(3)?, r.get_ref(4)?, r.get_ref(1)?]);
-            if sig != idx.ids[i].sig {
-                differs.push((i, [v(5)?, v(2)?, v(3)?, v(4)?, v(1)?]));
-            }
+    let streamed = read_rows(db, idx);
+    let Rows { matched, differs, extras } = match streamed {
+        Ok((n, rows)) => {
+            st.rows_db = n;
+            rows
         }
-        Ok(n)
-    })();
-    match streamed {
-        Ok(n) => st.rows_db = n,
         Err(e) => {
             findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read the events table: {e}")).table("events"));
             st.other = 1;
             return Ok(st);
         }
-    }
+    };
     let missing: Vec<usize> = (0..idx.ids.len()).filter(|&i| !matched[i]).collect();
     // the type of events without a row; the line and envelope of those whose row differs
     let types = crate::stream::fetch(&idx.sources, missing.iter().map(|&i| idx.ids[i].pos), |_, e| e.envelope.event_type)?;
@@ -95,39 +70,9 @@ pub fn check_event_log(
                         .at(rel, line),
                 );
             }
-            Entry::Differs(i, [json, ty, time, origin, seq]) => {
+            Entry::Differs(i, row) => {
                 let (text, env) = lines.get(&p).unwrap_or(&empty);
-                let bytes = |v: &Val| -> Option<Vec<u8>> {
-                    match v {
-                        Val::Text(s) => Some(s.as_bytes().to_vec()),
-                        Val::BadText(b) => Some(b.clone()),
-                        _ => None,
-                    }
-                };
-                let mut diffs: Vec<(&'static str, String, String)> = Vec::new();
-                match bytes(&json) {
-                    Some(b) if b == text.as_bytes() => {}
-                    Some(b) => diffs.push((
-                        "event_json",
-                        "the JSONL line byte for byte".into(),
-                        first_difference(text, &String::from_utf8_lossy(&b), ("line", "event_json")),
-                    )),
-                    None => diffs.push(("event_json", "the JSONL line byte for byte".into(), json.to_string())),
-                }
-                if bytes(&ty).as_deref() != Some(env.event_type.as_bytes()) {
-                    diffs.push(("type", format!("{:?}", env.event_type), ty.to_string()));
-                }
-                if bytes(&time).as_deref() != Some(env.timestamp.as_bytes()) {
-                    diffs.push(("timestamp", format!("{:?}", env.timestamp), time.to_string()));
-                }
-                let o = env.origin_daemon.as_deref().unwrap_or("");
-                if bytes(&origin).as_deref() != Some(o.as_bytes()) {
-                    diffs.push(("origin_daemon", format!("{o:?}"), origin.to_string()));
-                }
-                let seq_ok = matches!((env.sequence, &seq), (Some(s), Val::Int(x)) if s == *x);
-                if !seq_ok {
-                    diffs.push(("sequence", env.sequence.map_or("absent".into(), |s| s.to_string()), seq.to_string()));
-                }
+                let diffs = row_diffs(text, env, row);
                 if !diffs.is_empty() {
                     st.differing += 1;
                 }
@@ -145,9 +90,98 @@ pub fn check_event_log(
             }
         }
     }
+    st.extra += extras.len() as u64;
+    report_extras(idx, extras, findings)?;
+    Ok(st)
+}
+
+/// An `events` row with no line: (event_id, sequence, type, event_json).
+type Extra = (String, Val, Val, Option<String>);
+
+/// What reading the `events` table by id found: which ids have their row,
+/// the rows whose signature differs from their line's (first line,
+/// [event_json, type, timestamp, origin_daemon, sequence]) and the rows
+/// with no line.
+struct Rows {
+    matched: Vec<bool>,
+    differs: Vec<(usize, [Val; 5])>,
+    extras: Vec<Extra>,
+}
+
+/// Reads the `events` table in id order against the index of the lines;
+/// returns the rows read and what they matched.
+fn read_rows(db: &Connection, idx: &crate::stream::Index) -> rusqlite::Result<(u64, Rows)> {
+    use crate::index::{find, EventKey};
+    let mut out = Rows { matched: vec![false; idx.ids.len()], differs: Vec::new(), extras: Vec::new() };
+    let mut stmt = db.prepare("SELECT event_id, sequence, type, timestamp, origin_daemon, event_json FROM events ORDER BY event_id")?;
+    let mut rows = stmt.query([])?;
+    let mut n = 0u64;
+    while let Some(r) = rows.next()? {
+        n += 1;
+        let hit = match r.get_ref(0)? {
+            ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(|id| find(&idx.ids, &EventKey::new(id), |x| &x.key)),
+            _ => None,
+        }
+        .filter(|&i| !out.matched[i]);
+        let v = |k: usize| -> rusqlite::Result<Val> { Ok(Val::from_ref(r.get_ref(k)?)) };
+        let Some(i) = hit else {
+            out.extras.push((plain(&v(0)?), v(1)?, v(2)?, v(5)?.as_str().map(str::to_owned)));
+            continue;
+        };
+        out.matched[i] = true;
+        let sig = crate::stream::row_signature(&idx.hasher, [r.get_ref(5)?, r.get_ref(2)?, r.get_ref(3)?, r.get_ref(4)?, r.get_ref(1)?]);
+        if sig != idx.ids[i].sig {
+            out.differs.push((i, [v(5)?, v(2)?, v(3)?, v(4)?, v(1)?]));
+        }
+    }
+    Ok((n, out))
+}
+
+/// How a row ([event_json, type, timestamp, origin_daemon, sequence])
+/// differs from its line `text` with envelope `env`: (column, expected, found).
+fn row_diffs(
+    text: &str,
+    env: &thrum_schemas::events::Envelope,
+    [json, ty, time, origin, seq]: [Val; 5],
+) -> Vec<(&'static str, String, String)> {
+    let bytes = |v: &Val| -> Option<Vec<u8>> {
+        match v {
+            Val::Text(s) => Some(s.as_bytes().to_vec()),
+            Val::BadText(b) => Some(b.clone()),
+            _ => None,
+        }
+    };
+    let mut diffs: Vec<(&'static str, String, String)> = Vec::new();
+    match bytes(&json) {
+        Some(b) if b == text.as_bytes() => {}
+        Some(b) => diffs.push((
+            "event_json",
+            "the JSONL line byte for byte".into(),
+            first_difference(text, &String::from_utf8_lossy(&b), ("line", "event_json")),
+        )),
+        None => diffs.push(("event_json", "the JSONL line byte for byte".into(), json.to_string())),
+    }
+    if bytes(&ty).as_deref() != Some(env.event_type.as_bytes()) {
+        diffs.push(("type", format!("{:?}", env.event_type), ty.to_string()));
+    }
+    if bytes(&time).as_deref() != Some(env.timestamp.as_bytes()) {
+        diffs.push(("timestamp", format!("{:?}", env.timestamp), time.to_string()));
+    }
+    let o = env.origin_daemon.as_deref().unwrap_or("");
+    if bytes(&origin).as_deref() != Some(o.as_bytes()) {
+        diffs.push(("origin_daemon", format!("{o:?}"), origin.to_string()));
+    }
+    let seq_ok = matches!((env.sequence, &seq), (Some(s), Val::Int(x)) if s == *x);
+    if !seq_ok {
+        diffs.push(("sequence", env.sequence.map_or("absent".into(), |s| s.to_string()), seq.to_string()));
+    }
+    diffs
+}
+
+/// Each `events` row with no line, with where its line would belong.
+fn report_extras(idx: &crate::stream::Index, extras: Vec<Extra>, findings: &mut Findings) -> Result<(), crate::error::InputError> {
     let mut positions = Positions::new(idx);
     for (id, seq, ty, json) in extras {
-        st.extra += 1;
         let mut f = Finding::new(Kind::EventLogExtra, format!("events row (sequence {seq}, type {ty}) has no JSONL line"))
             .table("events")
             .key(format!("event_id={id}"));
@@ -161,7 +195,7 @@ pub fn check_event_log(
         }
         findings.push(f);
     }
-    Ok(st)
+    Ok(())
 }
 
 /// Where the line of an `events` row would be: its file (the author's shard
