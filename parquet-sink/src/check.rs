@@ -464,17 +464,9 @@ fn check_table(parquet_dir: &Path, conn: &Connection, db_label: &Path, t: &'stat
     Ok(rep)
 }
 
-/// Compares the rows of `files` with the table in SQLite into `rep`,
-/// adding each file's rows to its `stats`; whether every row was read.
-fn compare_rows(
-    conn: &Connection,
-    db_label: &Path,
-    t: &'static Table,
-    files: &[PartFile],
-    stats: &mut [FileStats],
-    rep: &mut TableReport,
-) -> Result<bool> {
-    let sq_err = |source| Error::Sqlite { path: db_label.to_path_buf(), source };
+/// Every file's schema against the table's; whether all match (so rows
+/// can be compared) and the rows the files declare.
+fn check_schemas(t: &'static Table, files: &[PartFile], rep: &mut TableReport) -> Result<(bool, u64)> {
     let expected = mapping::arrow_schema(t);
     let mut comparable = true;
     let mut file_rows = 0u64;
@@ -488,6 +480,71 @@ fn compare_rows(
             rep.problems.extend(probs);
         }
     }
+    Ok((comparable, file_rows))
+}
+
+/// A Parquet row is in the partition of its day and after the row before
+/// it (`prev`) in key order.
+fn check_placement(t: &'static Table, pk: &[usize], prev: Option<&[Cell<'static>]>, row: &PRow, rep: &mut TableReport) {
+    let key_of = |cells: &[Cell]| crate::sink::render_key(t, pk, cells);
+    if let Some((day, Some(part_day))) = row.days {
+        if day != part_day {
+            rep.misplaced += 1;
+            rep.note(Difference {
+                kind: DiffKind::Misplaced,
+                key: key_of(&row.cells),
+                column: mapping::partition_source(t),
+                parquet: Some(format!("{}={}", mapping::PARTITION_COLUMN, crate::time_fmt::day_name(part_day))),
+                sqlite: Some(format!("day {}", crate::time_fmt::day_name(day))),
+            });
+        }
+    }
+    if let Some(p) = prev {
+        if cmp_keys(pk, p, &row.cells) != Ordering::Less {
+            rep.unsorted += 1;
+            rep.note(Difference {
+                kind: DiffKind::Unsorted,
+                key: key_of(&row.cells),
+                column: None,
+                parquet: Some(format!("after [{}]", key_of(p))),
+                sqlite: None,
+            });
+        }
+    }
+}
+
+/// The cells of one key in Parquet (`pr`) and SQLite (`sr`), column by column.
+fn compare_cells(t: &'static Table, pk: &[usize], pr: &[Cell], sr: &[Cell], rep: &mut TableReport) {
+    let mut differs = false;
+    for (i, c) in t.columns.iter().enumerate() {
+        if pr[i] != sr[i] {
+            differs = true;
+            rep.note(Difference {
+                kind: DiffKind::Differs,
+                key: crate::sink::render_key(t, pk, sr),
+                column: Some(c.name),
+                parquet: Some(pr[i].to_string()),
+                sqlite: Some(sr[i].to_string()),
+            });
+        }
+    }
+    if differs {
+        rep.differing += 1;
+    }
+}
+
+/// Compares the rows of `files` with the table in SQLite into `rep`,
+/// adding each file's rows to its `stats`; whether every row was read.
+fn compare_rows(
+    conn: &Connection,
+    db_label: &Path,
+    t: &'static Table,
+    files: &[PartFile],
+    stats: &mut [FileStats],
+    rep: &mut TableReport,
+) -> Result<bool> {
+    let sq_err = |source| Error::Sqlite { path: db_label.to_path_buf(), source };
+    let (comparable, file_rows) = check_schemas(t, files, rep)?;
     let exists: i64 =
         conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [t.name], |r| r.get(0)).map_err(sq_err)?;
     if exists == 0 {
@@ -526,30 +583,7 @@ fn compare_rows(
     let mut next_parquet = |rep: &mut TableReport| -> Result<Option<Vec<Cell<'static>>>> {
         let Some(row) = pq.next()? else { return Ok(None) };
         rep.parquet_rows += 1;
-        if let Some((day, Some(part_day))) = row.days {
-            if day != part_day {
-                rep.misplaced += 1;
-                rep.note(Difference {
-                    kind: DiffKind::Misplaced,
-                    key: key_of(&row.cells),
-                    column: mapping::partition_source(t),
-                    parquet: Some(format!("{}={}", mapping::PARTITION_COLUMN, crate::time_fmt::day_name(part_day))),
-                    sqlite: Some(format!("day {}", crate::time_fmt::day_name(day))),
-                });
-            }
-        }
-        if let Some(p) = &prev {
-            if cmp_keys(&pk, p, &row.cells) != Ordering::Less {
-                rep.unsorted += 1;
-                rep.note(Difference {
-                    kind: DiffKind::Unsorted,
-                    key: key_of(&row.cells),
-                    column: None,
-                    parquet: Some(format!("after [{}]", key_of(p))),
-                    sqlite: None,
-                });
-            }
-        }
+        check_placement(t, &pk, prev.as_deref(), &row, rep);
         prev = Some(row.cells.clone());
         Ok(Some(row.cells))
     };
@@ -585,22 +619,7 @@ fn compare_rows(
             }
             Ordering::Equal => {
                 if let (Some(pr), Some(sr)) = (&p, &s) {
-                    let mut differs = false;
-                    for (i, c) in t.columns.iter().enumerate() {
-                        if pr[i] != sr[i] {
-                            differs = true;
-                            rep.note(Difference {
-                                kind: DiffKind::Differs,
-                                key: key_of(sr),
-                                column: Some(c.name),
-                                parquet: Some(pr[i].to_string()),
-                                sqlite: Some(sr[i].to_string()),
-                            });
-                        }
-                    }
-                    if differs {
-                        rep.differing += 1;
-                    }
+                    compare_cells(t, &pk, pr, sr, rep);
                 }
                 p = next_parquet(rep)?;
                 s = next_sqlite()?;
