@@ -438,62 +438,22 @@ pub fn merge(opts: &MergeOptions) -> Result<MergeReport> {
     check_paths(&slices)?;
 
     let staging = publish::Staging::apart_from(&opts.out, recognise::ARTIFACTS, &inputs)?;
-    let mut jsonl: BTreeMap<String, (Sha256, u64, u64)> = BTreeMap::new();
-    let mut parquet = Vec::new();
-    let mut tables: BTreeMap<String, u64> = BTreeMap::new();
-    let (mut copied, mut linked) = (0, 0);
-    let mut logs: BTreeMap<String, Vec<thrum_parquet::delta::LogFile>> = BTreeMap::new();
+    let mut acc = Merged::default();
     for f in &slices {
         for e in &f.m.files {
-            let src = f.dir.join(&e.path);
             let (t, is_jsonl) = target(f, &e.path)?;
             let dest = staging.dir.join(&t);
             if let Some(parent) = dest.parent() {
                 std::fs::create_dir_all(parent).ctx("create directory", parent)?;
             }
             if is_jsonl {
-                let mut out = std::fs::OpenOptions::new().create(true).append(true).open(&dest).ctx("open", &dest)?;
-                let acc = jsonl.entry(t.clone()).or_insert_with(|| (Sha256::new(), 0, 0));
-                let lines = copy_checked(f, e, &src, Some(&mut out), &dest, |c| {
-                    acc.0.update(c);
-                    acc.1 += c.len() as u64;
-                })?;
-                if lines != e.rows {
-                    return Err(MergeError::Damaged {
-                        file: shown(&src),
-                        shard: f.m.shard,
-                        of: f.m.of,
-                        manifest: shown(&f.manifest),
-                        detail: format!("{lines} lines, expected {}", e.rows),
-                    }
-                    .into());
-                }
-                acc.2 += lines;
-                out.flush().ctx("write", &dest)?;
+                acc.append_jsonl(f, e, t, &dest)?;
             } else {
-                let was_linked = opts.link && std::fs::hard_link(&src, &dest).is_ok();
-                if was_linked {
-                    // the link is the input itself: checked in place
-                    copy_checked(f, e, &dest, None, &dest, |_| {})?;
-                    linked += 1;
-                } else {
-                    let mut out = std::fs::OpenOptions::new().write(true).create_new(true).open(&dest).ctx("create", &dest)?;
-                    copy_checked(f, e, &src, Some(&mut out), &dest, |_| {})?;
-                    copied += 1;
-                }
-                let table = e.table.clone().unwrap_or_else(|| t.split('/').nth(1).unwrap_or_default().to_string());
-                *tables.entry(table.clone()).or_default() += e.rows;
-                let Some(stats) = e.stats.clone() else {
-                    let reason = format!("it lists {} without its statistics", thrum_io::text::shown_name(&e.path));
-                    return Err(MergeError::BadManifest { manifest: shown(&f.manifest), reason }.into());
-                };
-                let in_table = t.split_once('/').and_then(|(_, r)| r.strip_prefix(&table)).and_then(|r| r.strip_prefix('/'));
-                let path = in_table.unwrap_or_default().to_string();
-                logs.entry(table.clone()).or_default().push(thrum_parquet::delta::LogFile { path, size: e.size, stats });
-                parquet.push(ParquetEntry { path: t, rows: e.rows, sha256: e.sha256.clone(), size: e.size, table });
+                acc.place_parquet(f, e, t, &dest, opts.link)?;
             }
         }
     }
+    let Merged { jsonl, mut parquet, tables, copied, linked, mut logs } = acc;
     parquet.sort_by(|a, b| a.path.cmp(&b.path));
     let mut files = Vec::new();
     let mut counts = BTreeMap::new();
@@ -528,6 +488,74 @@ pub fn merge(opts: &MergeOptions) -> Result<MergeReport> {
     let bytes = crate::manifest::write_sums(&staging.dir, &known)?;
     staging.publish()?;
     Ok(MergeReport { shards: first.of, jsonl_files: m.files.len(), copied, linked, bytes })
+}
+
+/// What the merge has written so far.
+#[derive(Default)]
+struct Merged {
+    /// Per JSONL file: its digest, bytes and lines.
+    jsonl: BTreeMap<String, (Sha256, u64, u64)>,
+    parquet: Vec<ParquetEntry>,
+    /// Rows per table.
+    tables: BTreeMap<String, u64>,
+    copied: usize,
+    linked: usize,
+    /// The Delta log entries of each table.
+    logs: BTreeMap<String, Vec<thrum_parquet::delta::LogFile>>,
+}
+
+impl Merged {
+    /// Appends slice `f`'s part `e` of a JSONL file to `dest` (`t` in the
+    /// output), checked against its manifest.
+    fn append_jsonl(&mut self, f: &Found, e: &shard::ShardFile, t: String, dest: &Path) -> Result<()> {
+        let src = f.dir.join(&e.path);
+        let mut out = std::fs::OpenOptions::new().create(true).append(true).open(dest).ctx("open", dest)?;
+        let acc = self.jsonl.entry(t).or_insert_with(|| (Sha256::new(), 0, 0));
+        let lines = copy_checked(f, e, &src, Some(&mut out), dest, |c| {
+            acc.0.update(c);
+            acc.1 += c.len() as u64;
+        })?;
+        if lines != e.rows {
+            return Err(MergeError::Damaged {
+                file: shown(&src),
+                shard: f.m.shard,
+                of: f.m.of,
+                manifest: shown(&f.manifest),
+                detail: format!("{lines} lines, expected {}", e.rows),
+            }
+            .into());
+        }
+        acc.2 += lines;
+        out.flush().ctx("write", dest)
+    }
+
+    /// Links (with `link`) or copies slice `f`'s Parquet file `e` to `dest`
+    /// (`t` in the output), checked against its manifest; records it for
+    /// the manifest and its table's Delta log.
+    fn place_parquet(&mut self, f: &Found, e: &shard::ShardFile, t: String, dest: &Path, link: bool) -> Result<()> {
+        let src = f.dir.join(&e.path);
+        let was_linked = link && std::fs::hard_link(&src, dest).is_ok();
+        if was_linked {
+            // the link is the input itself: checked in place
+            copy_checked(f, e, dest, None, dest, |_| {})?;
+            self.linked += 1;
+        } else {
+            let mut out = std::fs::OpenOptions::new().write(true).create_new(true).open(dest).ctx("create", dest)?;
+            copy_checked(f, e, &src, Some(&mut out), dest, |_| {})?;
+            self.copied += 1;
+        }
+        let table = e.table.clone().unwrap_or_else(|| t.split('/').nth(1).unwrap_or_default().to_string());
+        *self.tables.entry(table.clone()).or_default() += e.rows;
+        let Some(stats) = e.stats.clone() else {
+            let reason = format!("it lists {} without its statistics", thrum_io::text::shown_name(&e.path));
+            return Err(MergeError::BadManifest { manifest: shown(&f.manifest), reason }.into());
+        };
+        let in_table = t.split_once('/').and_then(|(_, r)| r.strip_prefix(&table)).and_then(|r| r.strip_prefix('/'));
+        let path = in_table.unwrap_or_default().to_string();
+        self.logs.entry(table.clone()).or_default().push(thrum_parquet::delta::LogFile { path, size: e.size, stats });
+        self.parquet.push(ParquetEntry { path: t, rows: e.rows, sha256: e.sha256.clone(), size: e.size, table });
+        Ok(())
+    }
 }
 
 /// Writes the Delta log of every catalogue table into `dir` (the merged
