@@ -208,6 +208,14 @@ impl Report {
             };
             let _ = writeln!(s, "  {}: {}", escape(k), escape(&v));
         }
+        self.render_tables(&mut s);
+        self.render_findings(&mut s);
+        let _ = writeln!(s, "\n{}", self.verdict().result_line());
+        s
+    }
+
+    /// The table of each check that has rows.
+    fn render_tables(&self, s: &mut String) {
         let sections: [(&str, &str, [&str; 6]); 5] = [
             (
                 "replay",
@@ -259,6 +267,10 @@ impl Report {
                 let _ = writeln!(s, "{}", if t.clean() { "" } else { "  <-" });
             }
         }
+    }
+
+    /// The findings by severity, then the counts by kind.
+    fn render_findings(&self, s: &mut String) {
         let errors: Vec<&Finding> = self.findings.iter().filter(|f| f.severity == Severity::Error).collect();
         let warnings: Vec<&Finding> = self.findings.iter().filter(|f| f.severity == Severity::Warning).collect();
         let infos: Vec<&Finding> = self.findings.iter().filter(|f| f.severity == Severity::Info).collect();
@@ -293,8 +305,6 @@ impl Report {
                 );
             }
         }
-        let _ = writeln!(s, "\n{}", self.verdict().result_line());
-        s
     }
 }
 
