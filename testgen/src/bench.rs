@@ -83,6 +83,10 @@ pub struct PhaseStats {
     pub p99_ms: f64,
     /// Rows per second at the median.
     pub rows_per_s: f64,
+    /// The median over the median of its floor ([`floor_of`]) in the same
+    /// scenario; absent without floors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<f64>,
 }
 
 /// A floor: the time an external tool takes for comparable work.
@@ -127,8 +131,9 @@ pub struct Scenario {
 pub struct MeshScenario {
     /// Daemons of the mesh.
     pub daemons: u32,
-    /// `mesh` (wall time of `testgen mesh`, rows = lines of every daemon)
-    /// and `verify-mesh` (wall time of `verify mesh`).
+    /// `mesh` (wall time of `testgen mesh`, rows = lines of every daemon),
+    /// `verify-mesh` (wall time of `verify mesh`) and `verify-daemons` (the
+    /// sum of `verify replay --no-parquet` of each daemon's archive).
     pub phases: Vec<PhaseStats>,
     /// Largest peak RSS of the `testgen mesh` runs, MiB.
     pub peak_rss_mib: f64,
@@ -168,6 +173,15 @@ pub struct BenchSettings {
     pub mesh: Option<u32>,
 }
 
+/// The phase timing `verify replay ARCHIVE` as a user runs it: extraction,
+/// manifest and checksums, replay, compare, checks and the Parquet
+/// snapshots beside the archive, in one process.
+pub const VERIFY_ARCHIVE: &str = "verify-archive";
+
+/// Extraction limits far above any profile (a `large` database exceeds
+/// verify's default entry cap).
+const BIG_LIMITS: [&str; 4] = ["--max-entry-bytes", "1099511627776", "--max-total-bytes", "1099511627776"];
+
 /// Name of the `sqlite3` floor ([`Floor::name`]): every phase but the
 /// archive is compared with it.
 pub const FLOOR_SQLITE: &str = "sqlite3 rebuild from .dump";
@@ -189,6 +203,19 @@ pub fn floor_of(phase: &str) -> &'static str {
 pub fn phase_ratio(sc: &Scenario, phase: &PhaseStats) -> Option<f64> {
     let floor = sc.floors.iter().find(|f| f.name == floor_of(&phase.phase))?;
     (floor.p50_ms > 0.0).then(|| phase.p50_ms / floor.p50_ms)
+}
+
+/// Sets every phase's [`PhaseStats::ratio`] (the mesh's too) from the
+/// floors of the scenario.
+pub fn set_ratios(sc: &mut Scenario) {
+    let ratios: Vec<Option<f64>> = sc.phases.iter().map(|p| phase_ratio(sc, p)).collect();
+    let mesh: Vec<Option<f64>> = sc.mesh.iter().flat_map(|m| m.phases.iter()).map(|p| phase_ratio(sc, p)).collect();
+    for (p, r) in sc.phases.iter_mut().zip(ratios) {
+        p.ratio = r;
+    }
+    for (p, r) in sc.mesh.iter_mut().flat_map(|m| m.phases.iter_mut()).zip(mesh) {
+        p.ratio = r;
+    }
 }
 
 /// The testing hook of the benchmark's gate: `THRUM_BENCH_SLOW_PHASE=PHASE:FACTOR`
@@ -249,6 +276,7 @@ fn stats(phase: &str, rows: u64, mut samples: Vec<f64>) -> PhaseStats {
         p95_ms: percentile(&samples, 95.0),
         p99_ms: percentile(&samples, 99.0),
         rows_per_s: if p50 > 0.0 { rows as f64 / (p50 / 1e3) } else { 0.0 },
+        ratio: None,
     }
 }
 
@@ -448,28 +476,16 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
         // that run side by side, publication).
         phases.push(stats("wall", first.events, walls));
         if let Some(verify) = &o.verify {
-            let mut samples = Vec::new();
-            for _ in 0..o.runs {
-                let mut c = Command::new(verify);
-                // Large profiles exceed verify's default extraction caps.
-                c.arg("replay")
-                    .arg("--no-parquet")
-                    .args(["--max-entry-bytes", "1099511627776", "--max-total-bytes", "1099511627776"])
-                    .arg(out.join(crate::ARCHIVE))
-                    .stdout(std::process::Stdio::null());
-                samples.push(time_cmd(&mut c, "verify replay")?);
-            }
-            phases.push(stats("verify", first.events, samples));
-            let mut samples = Vec::new();
-            for _ in 0..o.runs {
-                let mut c = Command::new(verify);
-                c.arg("parquet")
-                    .args(["--max-entry-bytes", "1099511627776", "--max-total-bytes", "1099511627776"])
-                    .arg(&out)
-                    .stdout(std::process::Stdio::null());
-                samples.push(time_cmd(&mut c, "verify parquet")?);
-            }
-            phases.push(stats("verify-pq", first.messages, samples));
+            let archive = out.join(crate::ARCHIVE);
+            // the replay alone (extraction included), the Parquet check alone,
+            // and the command as a user runs it: the manifest, SHA256SUMS and
+            // parquet/ beside the archive checked in one process
+            let replay: [&std::ffi::OsStr; 3] = ["replay".as_ref(), "--no-parquet".as_ref(), archive.as_ref()];
+            phases.push(stats("verify", first.events, time_verify(verify, o.runs, &replay)?));
+            let parquet: [&std::ffi::OsStr; 2] = ["parquet".as_ref(), out.as_ref()];
+            phases.push(stats("verify-pq", first.messages, time_verify(verify, o.runs, &parquet)?));
+            let user: [&std::ffi::OsStr; 2] = ["replay".as_ref(), archive.as_ref()];
+            phases.push(stats(VERIFY_ARCHIVE, first.events, time_verify(verify, o.runs, &user)?));
         }
         let mut floors = Vec::new();
         if o.floors {
@@ -522,7 +538,7 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
             Some(daemons) => Some(time_mesh(exe, o, profile, daemons, &dir)?),
             None => None,
         };
-        scenarios.push(Scenario {
+        let mut sc = Scenario {
             profile: profile.clone(),
             runs: o.runs,
             jobs: o.jobs,
@@ -531,7 +547,9 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
             bytes_written: first.bytes,
             floors,
             mesh,
-        });
+        };
+        set_ratios(&mut sc);
+        scenarios.push(sc);
         let _ = thrum_io::tree::remove_dir_all(&dir);
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -561,17 +579,19 @@ fn time_mesh(exe: &Path, o: &BenchOptions, profile: &str, daemons: u32, dir: &Pa
     let walls = reports.iter().filter_map(|r| r.phases.first().map(|(_, ms)| *ms)).collect();
     let mut phases = vec![stats("mesh", events, walls)];
     if let Some(verify) = &o.verify {
-        let mut samples = Vec::new();
-        for _ in 0..o.runs {
-            let mut c = Command::new(verify);
-            c.arg("mesh")
-                .arg("--quiet")
-                .args(["--max-entry-bytes", "1099511627776", "--max-total-bytes", "1099511627776"])
-                .arg(&out)
-                .stdout(std::process::Stdio::null());
-            samples.push(time_cmd(&mut c, "verify mesh")?);
+        let args: [&std::ffi::OsStr; 3] = ["mesh".as_ref(), "--quiet".as_ref(), out.as_ref()];
+        phases.push(stats("verify-mesh", events, time_verify(verify, o.runs, &args)?));
+        // what `verify mesh` is measured against: `verify replay` of each
+        // daemon's archive, one after another (the sum per run)
+        let mut sums = vec![0.0; o.runs];
+        for k in 1..=daemons as usize {
+            let archive = out.join(crate::mesh::daemon_dir(k)).join(crate::ARCHIVE);
+            let args: [&std::ffi::OsStr; 3] = ["replay".as_ref(), "--no-parquet".as_ref(), archive.as_ref()];
+            for (sum, ms) in sums.iter_mut().zip(time_verify(verify, o.runs, &args)?) {
+                *sum += ms;
+            }
         }
-        phases.push(stats("verify-mesh", events, samples));
+        phases.push(stats("verify-daemons", events, sums));
     }
     Ok(MeshScenario {
         daemons,
@@ -579,6 +599,19 @@ fn time_mesh(exe: &Path, o: &BenchOptions, profile: &str, daemons: u32, dir: &Pa
         peak_rss_mib: reports.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0) as f64 / 1024.0,
         bytes_written: reports.first().map_or(0, |r| r.bytes),
     })
+}
+
+/// Times `runs` runs of `verify ARGS` (with [`BIG_LIMITS`]), its report
+/// discarded; ms each.
+fn time_verify(verify: &Path, runs: usize, args: &[&std::ffi::OsStr]) -> Result<Vec<f64>> {
+    let what = format!("verify {}", args.first().map_or(String::new(), |a| a.to_string_lossy().into_owned()));
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let mut c = Command::new(verify);
+        c.args(args).args(BIG_LIMITS).stdout(std::process::Stdio::null());
+        samples.push(time_cmd(&mut c, &what)?);
+    }
+    Ok(samples)
 }
 
 /// Renders every event line of `plan` into memory (no I/O) on `jobs`
@@ -620,12 +653,12 @@ pub fn render(r: &BenchReport) -> String {
             sc.peak_rss_mib,
             sc.bytes_written as f64 / 1e6
         ));
-        s.push_str(&format!("{:<12} {:>10} {:>10} {:>10} {:>10} {:>14}\n", "phase", "rows", "p50 ms", "p95 ms", "p99 ms", "rows/s"));
+        s.push_str(&format!(
+            "{:<15} {:>10} {:>10} {:>10} {:>10} {:>14} {:>8}\n",
+            "phase", "rows", "p50 ms", "p95 ms", "p99 ms", "rows/s", "/floor"
+        ));
         for p in &sc.phases {
-            s.push_str(&format!(
-                "{:<12} {:>10} {:>10.1} {:>10.1} {:>10.1} {:>14.0}\n",
-                p.phase, p.rows, p.p50_ms, p.p95_ms, p.p99_ms, p.rows_per_s
-            ));
+            s.push_str(&phase_line(p));
         }
         for f in &sc.floors {
             s.push_str(&format!("floor: {:<28} p50 {:>9.1} ms; ours ({}) / floor = {:.2}\n", f.name, f.p50_ms, f.compared_with, f.ratio));
@@ -638,12 +671,23 @@ pub fn render(r: &BenchReport) -> String {
                 m.bytes_written as f64 / 1e6
             ));
             for p in &m.phases {
-                s.push_str(&format!(
-                    "{:<12} {:>10} {:>10.1} {:>10.1} {:>10.1} {:>14.0}\n",
-                    p.phase, p.rows, p.p50_ms, p.p95_ms, p.p99_ms, p.rows_per_s
-                ));
+                s.push_str(&phase_line(p));
+            }
+            let p50 = |name: &str| m.phases.iter().find(|p| p.phase == name).map(|p| p.p50_ms);
+            if let (Some(mesh), Some(daemons)) = (p50("verify-mesh"), p50("verify-daemons")) {
+                if daemons > 0.0 {
+                    let r = mesh / daemons;
+                    s.push_str(&format!("verify-mesh / verify-daemons (each daemon's verify replay) = {r:.2}\n"));
+                }
             }
         }
     }
     s
+}
+
+/// One row of the table: the phase's figures and its ratio to its floor
+/// (`-` without floors).
+fn phase_line(p: &PhaseStats) -> String {
+    let ratio = p.ratio.map_or("-".to_string(), |r| format!("{r:.2}x"));
+    format!("{:<15} {:>10} {:>10.1} {:>10.1} {:>10.1} {:>14.0} {:>8}\n", p.phase, p.rows, p.p50_ms, p.p95_ms, p.p99_ms, p.rows_per_s, ratio)
 }

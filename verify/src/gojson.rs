@@ -19,41 +19,59 @@
 //! `agent_work_contexts` (`json.Marshal` of typed lists).
 
 use serde_json::{Map, Number, Value};
+use std::fmt::Write as _;
 
-/// Appends `s` as a JSON string escaped as Go escapes it.
+/// Appends `s` as a JSON string escaped as Go escapes it. Runs of bytes
+/// that need no escape are copied whole.
 pub fn push_str(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c if (c as u32) < 0x20 => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                let b = c as u8;
-                out.push_str("\\u00");
-                out.push(HEX[(b >> 4) as usize] as char);
-                out.push(HEX[(b & 15) as usize] as char);
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let (escaped, len) = match bytes[i] {
+            b'"' => ("\\\"", 1),
+            b'\\' => ("\\\\", 1),
+            0x08 => ("\\b", 1),
+            0x0c => ("\\f", 1),
+            b'\n' => ("\\n", 1),
+            b'\r' => ("\\r", 1),
+            b'\t' => ("\\t", 1),
+            b'<' => ("\\u003c", 1),
+            b'>' => ("\\u003e", 1),
+            b'&' => ("\\u0026", 1),
+            c if c < 0x20 => ("", 1),
+            // U+2028 and U+2029 are E2 80 A8 and E2 80 A9 in UTF-8
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA8) => ("\\u2028", 3),
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA9) => ("\\u2029", 3),
+            _ => {
+                i += 1;
+                continue;
             }
-            c => out.push(c),
+        };
+        // `i` is at an ASCII byte or the lead byte of U+2028/U+2029: a
+        // character boundary
+        out.push_str(&s[run..i]);
+        if escaped.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let b = bytes[i];
+            out.push_str("\\u00");
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
+        } else {
+            out.push_str(escaped);
         }
+        i += len;
+        run = i;
     }
+    out.push_str(&s[run..]);
     out.push('"');
 }
 
 /// Appends a number: an integer as is, a float as Go prints a `float64`.
 fn push_number(out: &mut String, n: &Number) {
     if n.is_i64() || n.is_u64() {
-        out.push_str(&n.to_string());
+        let _ = write!(out, "{n}");
         return;
     }
     let Some(f) = n.as_f64() else {
@@ -118,9 +136,10 @@ fn push_object(out: &mut String, m: &Map<String, Value>) {
 }
 
 /// The canonical text of a top-level object: what the daemon writes for an
-/// event holding exactly these fields.
-pub fn canonical_object(m: &Map<String, Value>) -> String {
-    let mut out = String::with_capacity(256);
+/// event holding exactly these fields, in a string of `capacity` bytes to
+/// begin with (the length of the line it is compared with: one allocation).
+pub fn canonical_object(m: &Map<String, Value>, capacity: usize) -> String {
+    let mut out = String::with_capacity(capacity);
     push_object(&mut out, m);
     out
 }
@@ -195,10 +214,10 @@ mod tests {
     fn fixture_lines_are_their_own_canonical_form() {
         for line in LINES {
             let Value::Object(m) = serde_json::from_str::<Value>(line).unwrap() else { panic!("{line}") };
-            assert_eq!(canonical_object(&m), *line);
+            assert_eq!(canonical_object(&m, 0), *line);
             // keys in another order, text unescaped: the same canonical form
             let shuffled: Map<String, Value> = m.clone().into_iter().rev().collect();
-            assert_eq!(canonical_object(&shuffled), *line);
+            assert_eq!(canonical_object(&shuffled, 0), *line);
         }
     }
 
@@ -211,7 +230,25 @@ mod tests {
         ] {
             let v: Value = serde_json::from_str(line).unwrap();
             let Value::Object(m) = &v else { panic!() };
-            assert_eq!(canonical_object(m), thrum_schemas::gojson::to_string(&v));
+            assert_eq!(canonical_object(m, 0), thrum_schemas::gojson::to_string(&v));
+        }
+    }
+
+    #[test]
+    fn runs_between_escapes_are_kept_and_other_e2_characters_are_not_escaped() {
+        let cases = [
+            ("", "\"\""),
+            ("plain text", "\"plain text\""),
+            ("€—\u{2027}\u{202a}", "\"€—\u{2027}\u{202a}\""),
+            ("ab\u{2028}cd\u{2029}", "\"ab\\u2028cd\\u2029\""),
+            ("\u{e2}\u{2028}<x>", "\"\u{e2}\\u2028\\u003cx\\u003e\""),
+            ("x\u{0}y\u{1b}", "\"x\\u0000y\\u001b\""),
+            ("<", "\"\\u003c\""),
+        ];
+        for (s, want) in cases {
+            let mut out = String::from("[");
+            push_str(&mut out, s);
+            assert_eq!(out, format!("[{want}"), "{s:?}");
         }
     }
 

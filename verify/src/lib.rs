@@ -88,4 +88,4 @@ pub use findings::{Finding, Kind, Severity};
 pub use mesh::{verify_mesh, MeshOptions};
 pub use migrate::{migrate_path, MigrateOptions};
 pub use report::Report;
-pub use verify::{verify_path, verify_tree, Options};
+pub use verify::{verify_path, verify_path_kept, verify_tree, Options};

@@ -273,13 +273,15 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 mode: if migrated { Mode::Migrated } else { Mode::Fixture },
                 check_manifest: !no_manifest,
             };
-            let mut report = verify::verify_path(&path, &opts).with_context(|| format!("cannot verify {}", path.display()))?;
+            let (mut report, tree) = verify::verify_path_kept(&path, &opts).with_context(|| format!("cannot verify {}", path.display()))?;
             // Parquet snapshots beside a v13 archive are checked against its
-            // database; their findings count in the one verdict
+            // database, read from the tree just verified; their findings
+            // count in the one verdict
             if !no_parquet {
-                verify::parquet::add_snapshots(&mut report, &path, &limits.limits())
+                verify::parquet::add_snapshots_in(&mut report, &path, Some(&tree), &limits.limits())
                     .with_context(|| format!("cannot check the Parquet snapshots beside {}", path.display()))?;
             }
+            drop(tree);
             cleanup::checkpoint();
             print!("{}", if json { report.to_json() + "\n" } else { report.render_text() });
             Ok(report.verdict().exit_code)

@@ -10,7 +10,7 @@ use crate::compare::TableStats;
 use crate::error::InputError;
 use crate::extract::Limits;
 use crate::findings::{Finding, Findings, Kind};
-use crate::input;
+use crate::input::{self, Tree};
 use crate::report::{escape, Report};
 use crate::verify::FixtureDb;
 use serde_json::json;
@@ -312,6 +312,13 @@ fn add_outcome(
 /// cannot be read as `parquet_unreadable` (naming it). Returns whether the
 /// snapshots were checked. Errors only for an unusable archive or database.
 pub fn add_snapshots(report: &mut Report, archive: &Path, limits: &Limits) -> Result<bool, InputError> {
+    add_snapshots_in(report, archive, None, limits)
+}
+
+/// [`add_snapshots`], reading the database from `extracted`, the tree
+/// `archive` was already extracted to ([`crate::verify_path_kept`]), when
+/// given: the archive is then not extracted a second time.
+pub fn add_snapshots_in(report: &mut Report, archive: &Path, extracted: Option<&Tree>, limits: &Limits) -> Result<bool, InputError> {
     if archive.file_name().is_none_or(|n| !ARCHIVES.iter().any(|a| n == *a)) {
         return Ok(false);
     }
@@ -323,7 +330,14 @@ pub fn add_snapshots(report: &mut Report, archive: &Path, limits: &Limits) -> Re
     if !dir.is_dir() {
         return Ok(false);
     }
-    let tree = input::open(archive, limits)?;
+    let opened;
+    let tree = match extracted {
+        Some(t) if t.archive.as_deref() == Some(archive) => t,
+        _ => {
+            opened = input::open(archive, limits)?;
+            &opened
+        }
+    };
     let db_path = tree.database()?;
     let shown = tree.shown("var/messages.db");
     let fdb = FixtureDb::prepare(&db_path)?;

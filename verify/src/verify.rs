@@ -192,6 +192,14 @@ impl FixtureDb {
 /// read again once the extraction is complete, so the report never depends
 /// on the order of the entries.
 pub fn verify_path(path: &Path, opts: &Options) -> Result<Report, InputError> {
+    Ok(verify_path_kept(path, opts)?.0)
+}
+
+/// [`verify_path`], returning the tree it verified too: an archive's stays
+/// extracted until the tree is dropped, so that what is checked next (the
+/// Parquet snapshots beside it, [`crate::parquet::add_snapshots_in`])
+/// reads the same files without extracting them again.
+pub fn verify_path_kept(path: &Path, opts: &Options) -> Result<(Report, Tree), InputError> {
     let resolved = input::resolve(path, input::Generation::V13)?;
     let path = resolved.as_path();
     let is_archive = std::fs::metadata(path).is_ok_and(|m| m.is_file()) && crate::extract::looks_like_archive(path);
@@ -202,7 +210,8 @@ pub fn verify_path(path: &Path, opts: &Options) -> Result<Report, InputError> {
     if tree.is_v5_layout() {
         return Err(InputError::V5Layout { path: path.to_path_buf() });
     }
-    Ok(verify_tree(&tree, opts)?.0)
+    let report = verify_tree(&tree, opts)?.0;
+    Ok((report, tree))
 }
 
 /// The event logs of a tree, read and replayed ahead of the other checks.
@@ -220,13 +229,14 @@ fn stream_tree(thrum: &Path, base: &Path, mode: Mode, abort: &AtomicBool) -> Ear
 }
 
 /// [`verify_path`] of an archive: extraction and the event logs overlap.
-fn verify_archive(path: &Path, opts: &Options) -> Result<Report, InputError> {
+/// The tree returned keeps the extraction directory.
+fn verify_archive(path: &Path, opts: &Options) -> Result<(Report, Tree), InputError> {
     let tmp = input::temp_dir("verify-")?;
     let base = tmp.path().to_path_buf();
     let thrum = base.join(".thrum");
     let abort = AtomicBool::new(false);
     let late = AtomicBool::new(false);
-    let out = std::thread::scope(|s| -> Result<Report, InputError> {
+    let out = std::thread::scope(|s| -> Result<(Report, Tree), InputError> {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
         let extraction = s.spawn(|| {
             let mut ready = Some(ready_tx);
@@ -279,10 +289,11 @@ fn verify_archive(path: &Path, opts: &Options) -> Result<Report, InputError> {
         let early = move || -> Option<Early> { early.map(|h| h.join().unwrap_or_else(|_| (Findings::new(0), Err(Stop::Cancelled)))) };
         let r = verify_tree_early(&tree, opts, early);
         stop();
-        Ok(r?.0)
+        Ok((r?.0, tree))
     });
-    drop(tmp);
-    out
+    let (report, mut tree) = out?;
+    tree._tmp = Some(tmp);
+    Ok((report, tree))
 }
 
 /// Verifies an opened tree; returns the report and phase timings.

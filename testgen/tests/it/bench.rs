@@ -33,6 +33,18 @@ fn a_run_passes_against_itself_and_fails_against_a_baseline_three_times_faster()
     assert_eq!(base["settings"]["volumes"], serde_json::json!(["--messages=50"]));
     let names = phases(&base);
     assert!(names.iter().any(|p| p == "archive") && names.iter().any(|p| p == "wall"), "{names:?}");
+    // each phase's ratio to its floor, in the JSON: its median over the
+    // floor's (the archive over zstd, every other phase over sqlite3)
+    let floor_p50 = |name: &str| {
+        let floors = base["scenarios"][0]["floors"].as_array().unwrap();
+        floors.iter().find(|f| f["name"].as_str().unwrap().starts_with(name)).unwrap()["p50_ms"].as_f64().unwrap()
+    };
+    for p in base["scenarios"][0]["phases"].as_array().unwrap() {
+        let floor = if p["phase"] == "archive" { floor_p50("zstd") } else { floor_p50("sqlite3") };
+        let want = p["p50_ms"].as_f64().unwrap() / floor;
+        let got = p["ratio"].as_f64().unwrap_or_else(|| panic!("no ratio in {p}"));
+        assert!((got - want).abs() <= 1e-9 * want.max(1.0), "{p}: ratio {got}, expected {want}");
+    }
 
     // against itself: every phase side by side, nothing missing, exit 0
     // (the largest threshold: beside the other tests a tiny run's ratios

@@ -84,7 +84,7 @@ pub fn line_checks(rel: &str, line: u64, shard: Option<&str>, text: &str, event:
             None => out.push((SLOT_REST, inv("sequence", "event has no sequence".into(), "absent".into()))),
         }
     }
-    let canonical = crate::gojson::canonical_object(&event.raw);
+    let canonical = crate::gojson::canonical_object(&event.raw, text.len());
     if canonical != text {
         out.push((
             SLOT_REST,

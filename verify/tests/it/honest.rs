@@ -420,3 +420,27 @@ fn a_delta_log_missing_or_differing_is_a_finding_of_its_kind() {
         assert!(text.contains(said), "{text}");
     }
 }
+
+#[test]
+fn replay_checks_the_snapshots_beside_an_archive_in_the_tree_it_already_extracted() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = copy_fixtures(dir.path());
+    let archive = fx.join("thrum-fixture.tar.zst");
+    let limits = verify::extract::Limits::default();
+    let opts = verify::Options::default();
+    // the Parquet check extracting the archive once more for its database
+    let mut again = verify::verify_path(&archive, &opts).unwrap();
+    assert!(verify::parquet::add_snapshots(&mut again, &archive, &limits).unwrap());
+    assert!(again.to_json().contains("parquet"), "the snapshots were checked: {}", again.to_json());
+
+    let (mut kept, tree) = verify::verify_path_kept(&archive, &opts).unwrap();
+    let db = tree.database().unwrap();
+    assert!(db.is_file(), "the tree stays extracted while it is held");
+    // with the archive gone, only the extracted tree can give the database
+    std::fs::rename(&archive, fx.join("elsewhere.tar.zst")).unwrap();
+    assert!(verify::parquet::add_snapshots_in(&mut kept, &archive, Some(&tree), &limits).unwrap());
+    assert_eq!(kept.to_json(), again.to_json());
+    assert_eq!(kept.render_text(), again.render_text());
+    drop(tree);
+    assert!(!db.exists(), "dropping the tree removes the extraction");
+}

@@ -3,7 +3,7 @@ use crate::bench::{Floor, FLOOR_SQLITE, FLOOR_ZSTD};
 
 /// A phase with its median, ms.
 pub(crate) fn phase(name: &str, ms: f64) -> PhaseStats {
-    PhaseStats { phase: name.into(), rows: 100, p50_ms: ms, p95_ms: ms, p99_ms: ms, rows_per_s: 0.0 }
+    PhaseStats { phase: name.into(), rows: 100, p50_ms: ms, p95_ms: ms, p99_ms: ms, rows_per_s: 0.0, ratio: None }
 }
 
 /// A scenario with its phases, the two floors' medians and peak RSS; the
@@ -263,4 +263,46 @@ fn the_slow_phase_hook_is_parsed_strictly() {
     }
     // the sleep asked of a phase the variable does not name is none
     assert_eq!(crate::bench::slow_phase_extra("no-such-phase", std::time::Duration::from_secs(1)), std::time::Duration::ZERO);
+}
+
+#[test]
+fn the_new_verify_phases_missing_from_a_baseline_are_reported_not_judged() {
+    use crate::bench::{MeshScenario, VERIFY_ARCHIVE};
+    let mut phases = DEFAULT.to_vec();
+    // slower than anything a baseline allows, were they judged
+    phases.extend([("verify", 200.0), (VERIFY_ARCHIVE, 9000.0)]);
+    let mut cur = report(vec![scenario("default", &phases, 300.3, 65.4)]);
+    let mesh = |names: &[(&str, f64)]| MeshScenario {
+        daemons: 3,
+        phases: names.iter().map(|(n, v)| phase(n, *v)).collect(),
+        peak_rss_mib: 100.0,
+        bytes_written: 1,
+    };
+    cur.scenarios[0].mesh = Some(mesh(&[("mesh", 800.0), ("verify-mesh", 9000.0), ("verify-daemons", 1500.0)]));
+    let mut base = report(vec![scenario("default", &DEFAULT, 300.3, 65.4)]);
+    base.scenarios[0].phases.push(phase("verify", 200.0));
+    base.scenarios[0].mesh = Some(mesh(&[("mesh", 800.0), ("verify-mesh", 1900.0)]));
+    let c = compare(&base, &cur, 50.0);
+    let shown: Vec<String> = c.missing.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        ["profile default: phase verify-archive is not in the baseline", "profile default: phase verify-daemons is not in the baseline"]
+    );
+    // verify-mesh, in both, is judged: 9000 against 1900 ms over one floor
+    assert_eq!(labels(&c.regressions()), ["default verify-mesh / sqlite3"]);
+}
+
+#[test]
+fn each_phase_carries_its_ratio_to_its_floor() {
+    let mut sc = scenario("default", &DEFAULT, 300.3, 65.4);
+    sc.mesh =
+        Some(crate::bench::MeshScenario { daemons: 3, phases: vec![phase("verify-mesh", 600.6)], peak_rss_mib: 1.0, bytes_written: 1 });
+    crate::bench::set_ratios(&mut sc);
+    let ratio = |name: &str| sc.phases.iter().chain(sc.mesh.iter().flat_map(|m| m.phases.iter())).find(|p| p.phase == name)?.ratio;
+    assert_eq!(ratio("archive"), Some(75.5 / 65.4));
+    assert_eq!(ratio("wall"), Some(366.4 / 300.3));
+    assert_eq!(ratio("verify-mesh"), Some(2.0));
+    sc.floors.clear();
+    crate::bench::set_ratios(&mut sc);
+    assert!(sc.phases.iter().all(|p| p.ratio.is_none()), "no floors, no ratios");
 }
