@@ -1,9 +1,22 @@
 //! The command line of `testgen`: every subcommand's options (clap).
 
-use crate::{parse_shard, MAX_SHARDS};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
+use testgen::run::{BenchRequest, CorruptRequest, CrashRequest, GenRequest, MeshRequest, V5};
 use thrum_gen::Profile;
+
+/// The most slices a run is split into (`--shard I/N`, `--shards N`).
+const MAX_SHARDS: u64 = 65_536;
+
+fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let (i, n) = s.split_once('/').ok_or_else(|| format!("expected I/N such as 0/4, got {s:?}"))?;
+    let i: u64 = i.trim().parse().map_err(|_| format!("I in {s:?} is not a number"))?;
+    let n: u64 = n.trim().parse().map_err(|_| format!("N in {s:?} is not a number"))?;
+    if n == 0 || i >= n || n > MAX_SHARDS {
+        return Err(format!("need 0 <= I < N <= {MAX_SHARDS}, got {i}/{n}"));
+    }
+    Ok((i, n))
+}
 
 /// The end of `testgen --help`.
 pub(crate) const GEN_EXAMPLES: &str = "Examples:
@@ -514,4 +527,111 @@ pub(crate) struct BenchArgs {
     pub(crate) plot: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) overrides: Overrides,
+}
+
+impl GenArgs {
+    /// The library's request.
+    pub(crate) fn request(&self) -> GenRequest {
+        GenRequest {
+            seed: self.seed,
+            profile: self.profile.clone(),
+            overrides: self.overrides.volumes(),
+            out: self.out.clone(),
+            tree: self.tree.clone(),
+            lake: self.lake.clone(),
+            jobs: self.jobs.map(usize::from),
+            quiet: self.display.quiet,
+            v5: match (self.v5, self.no_v5) {
+                (true, _) => V5::Always,
+                (false, true) => V5::Never,
+                (false, false) => V5::Auto,
+            },
+            compression: self.compression.into(),
+            shard: self.shard,
+            shards: self.shards,
+            report_json: self.report_json.clone(),
+        }
+    }
+}
+
+impl MeshArgs {
+    /// The library's request.
+    pub(crate) fn request(&self) -> MeshRequest {
+        MeshRequest {
+            seed: self.seed,
+            profile: self.profile.clone(),
+            overrides: self.overrides.volumes(),
+            daemons: self.daemons,
+            scenario: match self.sync {
+                SyncArg::Converged => thrum_gen::mesh::Scenario::Converged,
+                SyncArg::Lagging => thrum_gen::mesh::Scenario::Lagging,
+            },
+            out: self.out.clone(),
+            jobs: self.jobs.map(usize::from),
+            compression: self.compression.into(),
+            report_json: self.report_json.clone(),
+        }
+    }
+}
+
+impl CorruptArgs {
+    /// The library's request.
+    pub(crate) fn request(&self) -> CorruptRequest {
+        CorruptRequest {
+            list: self.list,
+            fault: self.fault.clone(),
+            input: self.input.clone(),
+            out: self.out.clone(),
+            seed: self.seed,
+            limits: self.limits.limits(),
+        }
+    }
+}
+
+impl CrashArgs {
+    /// The library's request.
+    pub(crate) fn request(&self) -> CrashRequest {
+        CrashRequest {
+            list: self.list,
+            state: self.state.clone(),
+            input: self.input.clone(),
+            out: self.out.clone(),
+            events: self.events,
+            seed: self.seed,
+            compression: self.compression.map(Into::into),
+            profile: self.profile.clone(),
+            overrides: self.volumes(),
+            limits: self.limits.limits(),
+        }
+    }
+}
+
+impl MergeArgs {
+    /// The library's options.
+    pub(crate) fn options(&self) -> testgen::merge::MergeOptions {
+        testgen::merge::MergeOptions { out: self.out.clone(), inputs: self.inputs.clone(), link: self.link }
+    }
+}
+
+impl BenchArgs {
+    /// The library's request; `exe` is this binary.
+    pub(crate) fn request(&self, exe: PathBuf) -> BenchRequest {
+        BenchRequest {
+            exe,
+            profiles: self.profiles.clone(),
+            runs: usize::from(self.runs),
+            jobs: self.jobs.map(usize::from),
+            seed: self.seed,
+            work: self.work.clone(),
+            floors: !self.no_floors,
+            verify: !self.no_verify,
+            mesh: self.mesh,
+            overrides: self.overrides.volumes(),
+            quiet: self.display.quiet,
+            json: self.json,
+            baseline: self.baseline.clone(),
+            max_regression: self.max_regression,
+            plot: self.plot.clone(),
+        }
+    }
 }

@@ -73,6 +73,40 @@ pub enum Error {
     /// it on stderr).
     #[error("{0}")]
     Child(String),
+    /// A step of a command failed: what was being done, then the cause.
+    #[error("{what}")]
+    Step {
+        /// The step, with the path it wrote to.
+        what: String,
+        /// Why it failed.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A report could not be rendered as JSON.
+    #[error("{what}")]
+    Render {
+        /// Which report.
+        what: &'static str,
+        /// The encoder's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The run report (`--report-json`) could not be written (the error
+    /// names the file; "disk full while writing PATH" on a full disk).
+    #[error(transparent)]
+    Report(std::io::Error),
+    /// `testgen bench --plot` could not write its SVG file.
+    #[error("writing the plot {}", shown_path(.path))]
+    Plot {
+        /// The SVG file.
+        path: PathBuf,
+        /// The system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `testgen bench --baseline`: gated figures worse than the baseline.
+    #[error("{0}")]
+    Regressed(String),
     /// A step could not go on because another one failed or broke an
     /// invariant of the run (the first failure is reported too).
     #[error("{0}")]
@@ -89,6 +123,7 @@ impl Error {
             Error::Publish(e) => e.exit_code(),
             Error::Baseline(e) => e.exit_code(),
             Error::Crash(e) => e.exit_code(),
+            Error::Step { source, .. } => source.exit_code(),
             _ => 1,
         }
     }

@@ -9,7 +9,9 @@
 //!
 //! The public surface: [`generate`] and [`generate_shard`] with their
 //! [`Options`], [`Report`] and [`Error`]; the artifact names ([`ARCHIVE`],
-//! [`MANIFEST`], [`SUMS`], ...); [`recognise`] (what testgen may replace);
+//! [`MANIFEST`], [`SUMS`], ...); [`run`] (the command line's policy: each
+//! command's request, defaults and summary; the binary only parses and
+//! prints); [`recognise`] (what testgen may replace);
 //! [`mod@bench`] (the `testgen bench` subcommand); [`shard`] (slices of one
 //! run for job arrays) and [`mod@merge`] (`testgen merge`, which assembles
 //! them into one output); [`lake`] (slices written straight into one lake
@@ -33,6 +35,7 @@ mod parquet;
 mod pass;
 pub mod progress;
 pub mod recognise;
+pub mod run;
 pub mod shard;
 mod sqlite;
 mod tree;

@@ -19,6 +19,7 @@ mod mesh;
 mod mounts;
 mod properties;
 mod resilience;
+mod run;
 mod shard_env;
 mod shards;
 mod summary;
