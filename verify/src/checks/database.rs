@@ -4,7 +4,7 @@
 use super::{query_rows, Mode};
 use crate::findings::{Finding, Findings, Kind};
 use crate::schema::{self, SchemaDiff};
-use crate::value::plain;
+use crate::value::{for_each_row, plain};
 use rusqlite::Connection;
 
 /// The table a schema difference is about (`None` for indexes and others).
@@ -65,17 +65,16 @@ pub fn check_db(db: &Connection, expected_version: i64, mode: Mode, findings: &m
         }
         Err(e) => findings.push(Finding::new(Kind::IntegrityCheckFailed, format!("integrity_check failed to run: {e}"))),
     }
-    match query_rows(db, "PRAGMA foreign_key_check") {
-        Ok(rows) => {
-            for r in rows {
-                findings.push(
-                    Finding::new(Kind::ForeignKeyViolation, format!("row refers to a missing {} row (foreign key {})", plain(&r[2]), r[3]))
-                        .table(plain(&r[0]))
-                        .key(format!("rowid={}", r[1])),
-                );
-            }
-        }
-        Err(e) => findings.push(Finding::new(Kind::ForeignKeyViolation, format!("foreign_key_check failed to run: {e}"))),
+    // one row per violating row: streamed, never collected
+    let fk = for_each_row(db, "PRAGMA foreign_key_check", |r| {
+        findings.push(
+            Finding::new(Kind::ForeignKeyViolation, format!("row refers to a missing {} row (foreign key {})", plain(&r[2]), r[3]))
+                .table(plain(&r[0]))
+                .key(format!("rowid={}", r[1])),
+        );
+    });
+    if let Err(e) = fk {
+        findings.push(Finding::new(Kind::ForeignKeyViolation, format!("foreign_key_check failed to run: {e}")));
     }
     (version, diffs)
 }

@@ -55,7 +55,7 @@ mod sequences;
 
 use merge::*;
 use reader::*;
-pub use reader::{fetch, EventReader, Order, PlacedEvent};
+pub use reader::{fetch, fetch_each, EventReader, Order, PlacedEvent};
 pub use records::{event_signature, row_signature, CreateRec, IdRec, Index, NO_NAME};
 use records::{Names, Shared};
 use sequences::*;

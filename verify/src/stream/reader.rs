@@ -240,10 +240,25 @@ pub fn fetch<T>(
     want: impl IntoIterator<Item = Pos>,
     keep: impl Fn(&str, Event) -> T,
 ) -> Result<HashMap<Pos, T>, InputError> {
+    let mut out = HashMap::new();
+    fetch_each(sources, want, |p, text, e| {
+        out.insert(p, keep(text, e));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Reads again the lines at `want` (lines decoded as events before) and
+/// calls `each(position, text, event)` for each, in position order, one
+/// line at a time (a line that no longer decodes is passed over).
+pub fn fetch_each(
+    sources: &[Source],
+    want: impl IntoIterator<Item = Pos>,
+    mut each: impl FnMut(Pos, &str, Event) -> Result<(), InputError>,
+) -> Result<(), InputError> {
     let mut want: Vec<Pos> = want.into_iter().collect();
     want.sort_unstable();
     want.dedup();
-    let mut out = HashMap::with_capacity(want.len());
     let mut i = 0;
     while i < want.len() {
         let file = want[i].file();
@@ -257,7 +272,7 @@ pub fn fetch<T>(
             if let Line::Held(r) = l.line {
                 let (text, _) = daemon_text(lines.held(r));
                 if let Ok(e) = Event::parse(&text) {
-                    out.insert(want[i], keep(&text, e));
+                    each(want[i], &text, e)?;
                 }
             }
             i += 1;
@@ -266,7 +281,7 @@ pub fn fetch<T>(
             i += 1;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The event id of each position (see [`fetch`]).
