@@ -26,6 +26,7 @@ use thrum_schemas::catalogue::{self, Table};
 /// Per-table counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TableStats {
+    /// The table (or log) counted.
     pub table: String,
     /// What was checked: `replay`, `event_log`, `local`, `v5_preserved`.
     pub check: String,
@@ -45,6 +46,7 @@ pub struct TableStats {
 }
 
 impl TableStats {
+    /// Zero counts for `table` under `check`.
     pub fn new(table: &str, check: &str) -> TableStats {
         TableStats {
             table: table.into(),
@@ -57,6 +59,7 @@ impl TableStats {
             other: 0,
         }
     }
+    /// Whether nothing was missing, extra, differing or otherwise wrong.
     pub fn clean(&self) -> bool {
         self.missing == 0 && self.extra == 0 && self.differing == 0 && self.other == 0
     }

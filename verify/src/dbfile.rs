@@ -22,17 +22,25 @@ use std::path::Path;
 /// What is beside the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WalStatus {
+    /// No `-wal` file.
     Absent,
     /// A WAL with a valid header; `frames` frames are valid (salts and
     /// cumulative checksums), of which the first `committed` end in a commit.
     Valid {
+        /// Size of the file.
         bytes: u64,
+        /// Page size its header declares.
         page_size: u32,
+        /// Valid frames.
         frames: u64,
+        /// Valid frames up to the last commit frame.
         committed: u64,
     },
+    /// A WAL whose header is not valid.
     Invalid {
+        /// Size of the file.
         bytes: u64,
+        /// What is wrong with it.
         reason: String,
     },
 }

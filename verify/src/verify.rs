@@ -52,10 +52,6 @@ impl Timings {
         self.phases.push((name, now - *since));
         *since = now;
     }
-    /// The sum of the phases.
-    pub fn total(&self) -> Duration {
-        self.phases.iter().map(|(_, d)| *d).sum()
-    }
 }
 
 /// A private copy of the fixture database (plus its `-wal`, if any), so

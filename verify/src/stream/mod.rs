@@ -56,7 +56,7 @@ mod sequences;
 use merge::*;
 use reader::*;
 pub use reader::{fetch, EventReader, Order, PlacedEvent};
-pub use records::{event_signature, row_signature, CreateRec, IdRec, Index, NO_NAME};
+pub use records::{row_signature, CreateRec, Index, NO_NAME};
 use records::{Names, Shared};
 use sequences::*;
 
@@ -71,6 +71,7 @@ const BATCH: usize = 512;
 
 /// The outcome of streaming the event logs.
 pub struct Streamed {
+    /// Every event file read, with its counts.
     pub files: Vec<EventFile>,
     /// Findings of the JSONL reader, file by file, in line order (bounded:
     /// see [`crate::findings::LIST_CEILING`]).
@@ -79,10 +80,13 @@ pub struct Streamed {
     /// reference reader (per event in file order: envelope, duplicate id,
     /// the rest, shard ownership).
     pub line_findings: Findings,
+    /// The replay in arrival order.
     pub replay: Replay,
     /// Findings of the replay, in replay order.
     pub replay_findings: Findings,
+    /// Events read.
     pub events: u64,
+    /// The compact index of the events.
     pub index: Index,
     /// The order of the replay: [`Order::Sequence`] when the events have
     /// more than one origin.
@@ -100,7 +104,9 @@ pub struct Streamed {
 pub enum Stop {
     /// A file is not in replay order (streamed files only).
     Unsorted,
+    /// The input cannot be read.
     Input(InputError),
+    /// The replay database failed.
     Replay(rusqlite::Error),
     /// The other side of the pipeline gave up.
     Cancelled,
