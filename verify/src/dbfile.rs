@@ -192,7 +192,7 @@ pub fn check_wal_mode(db: &Path, rel: &str, findings: &mut Findings) {
 /// Checks the database file `db` (shown as `rel`) and its `-wal`; returns
 /// the WAL status. A valid WAL is reported as `wal_present` when
 /// `report_valid` (a v5 input); `verify replay` names it as a crash state
-/// instead ([`crate::crash`]).
+/// instead (`crate::crash`).
 pub fn check(db: &Path, rel: &str, findings: &mut Findings, report_valid: bool) -> WalStatus {
     if let (Some(h), Ok(meta)) = (header(db), std::fs::metadata(db)) {
         if let Some((expected, actual)) = truncation(&h, meta.len()) {

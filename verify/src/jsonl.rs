@@ -36,7 +36,7 @@ pub struct EventFile {
     /// Lines that are not an event.
     pub unparsable: u64,
     /// The earliest line (in replay order) whose payload does not decode:
-    /// where the daemon's rebuild would stop ([`crate::rebuild`], rule 1).
+    /// where the daemon's rebuild would stop (`crate::rebuild`, rule 1).
     pub undecodable: Option<crate::rebuild::Candidate>,
 }
 
@@ -137,7 +137,7 @@ pub fn scan_abort(rel: &str, no: u64, len: u64) -> Finding {
 /// Per line, in this order: an unterminated last line is reported (and still
 /// read); a line the daemon's scanner cannot hold is reported
 /// (`rebuild_aborts`); a line over [`MAX_LINE_BYTES`] is reported and
-/// skipped; the line is read as the daemon reads it ([`daemon_text`]), and
+/// skipped; the line is read as the daemon reads it (`daemon_text`), and
 /// invalid UTF-8 is reported as a warning with its byte offset; blank lines
 /// are skipped silently; a line that does not decode is reported and
 /// skipped; an event of a type the format does not define is kept (the

@@ -10,7 +10,7 @@
 //! verified at all is an [`InputError`]; its [`InputError::exit_code`] is the
 //! binary's exit code. The rest of the surface is what the binary runs
 //! around them: [`resolve`] (a directory `testgen --out` wrote → its
-//! archive), [`extract_to`] (`verify extract`), [`bench`] (`verify bench`),
+//! archive), [`extract_to`] (`verify extract`), [`bench()`] (`verify bench`),
 //! [`collect_stale_temporaries`] and [`enable_progress`].
 //!
 //! How it works, module by module (every module is private; `internals`,
@@ -81,7 +81,7 @@ pub use input::{collect_stale_temporaries, extract_to, resolve, Generation, Tree
 pub use mesh::{verify_mesh, MeshOptions};
 pub use migrate::{migrate_path, MigrateOptions};
 pub use progress::enable as enable_progress;
-pub use report::{escape, Report, Verdict, EXIT_CONSISTENT, EXIT_UNUSABLE};
+pub use report::{escape, Report, Verdict, EXIT_CONSISTENT, EXIT_INCONSISTENT, EXIT_UNUSABLE};
 pub use thrum_io::extract::Limits;
 pub use verify::{verify_path, verify_path_kept, Options};
 

@@ -404,7 +404,7 @@ pub struct TreeDigest {
     pub db: BTreeMap<String, String>,
 }
 
-/// The [`TreeDigest`] of the tree at `thrum`.
+/// The `TreeDigest` of the tree at `thrum`.
 pub fn digest(thrum: &Path) -> Result<TreeDigest, InputError> {
     let mut files = BTreeMap::new();
     let (all, _) = crate::util::walk_files(thrum, thrum).map_err(|e| InputError::io(thrum, e))?;

@@ -88,10 +88,10 @@ pub struct Streamed {
     pub events: u64,
     /// The compact index of the events.
     pub index: Index,
-    /// The order of the replay: [`Order::Sequence`] when the events have
+    /// The order of the replay: `Order::Sequence` when the events have
     /// more than one origin.
     pub order: Order,
-    /// With [`Order::Sequence`]: the replay in the daemon's rebuild order
+    /// With `Order::Sequence`: the replay in the daemon's rebuild order
     /// (time order), into a second database.
     pub rebuild: Option<Replay>,
     /// Per source: whether the file is out of time order.
@@ -136,7 +136,7 @@ fn with_restarts<T>(sources: &[Source], order: Order, mut attempt: impl FnMut(&[
 
 /// Streams and replays the event logs (see the module documentation). The
 /// replay database is a temporary file when the files hold more than
-/// `on_disk_above` bytes. An input with more files or lines than [`Pos`]
+/// `on_disk_above` bytes. An input with more files or lines than `Pos`
 /// numbers is [`InputError::TooLarge`].
 /// Setting `abort` stops it early (with `Stop::Cancelled`).
 pub fn run(sources: Vec<Source>, mode: Mode, on_disk_above: u64, abort: &AtomicBool) -> Result<Streamed, Stop> {
