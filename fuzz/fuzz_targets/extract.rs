@@ -6,7 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
-use verify::extract::{extract, unpack_tar, Limits};
+use thrum_io::extract::{extract, unpack_tar, Limits};
 
 fn names(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
         std::fs::create_dir(&root).unwrap();
         let r = unpack_tar(Path::new("fuzz.tar"), data, &root, &limits);
         assert_eq!(names(dir.path()), vec!["root".to_string()]);
-        let (_, other) = verify::util::walk_files(&root, &root).unwrap();
+        let (_, other) = verify::internals::walk_files(&root, &root).unwrap();
         assert!(other.is_empty(), "{other:?}");
         if let Ok(entries) = r {
             assert!(entries.iter().map(|e| e.size).sum::<u64>() <= limits.max_total_bytes);
@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
         match extract(&a, &dest, &limits) {
             Ok(_) => {
                 assert_eq!(names(dir.path()), vec!["a.tar.zst".to_string(), "dest".to_string()]);
-                let (_, other) = verify::util::walk_files(&dest, &dest).unwrap();
+                let (_, other) = verify::internals::walk_files(&dest, &dest).unwrap();
                 assert!(other.is_empty(), "{other:?}");
             }
             Err(_) => assert_eq!(names(dir.path()), vec!["a.tar.zst".to_string()]),

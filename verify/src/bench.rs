@@ -9,18 +9,30 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Serialize)]
+/// What `verify bench` measured: the extraction once, then every run of
+/// the verification of the extracted tree.
 pub struct Bench {
+    /// The input as given.
     pub input: String,
+    /// Timed runs of the verification.
     pub runs: usize,
+    /// Extracting the archive (0 for a directory).
     pub extract_ms: f64,
+    /// The fastest run.
     pub min_ms: f64,
+    /// The median run.
     pub median_ms: f64,
+    /// The 95th percentile of the runs.
     pub p95_ms: f64,
+    /// The slowest run.
     pub max_ms: f64,
+    /// Every run, in the order run.
     pub samples_ms: Vec<f64>,
     /// Median per phase over the runs.
     pub phases_median_ms: Vec<(String, f64)>,
+    /// Whether the last run found the input consistent.
     pub consistent: bool,
+    /// Errors the last run found.
     pub errors: usize,
 }
 
@@ -94,9 +106,11 @@ pub fn run(path: &Path, opts: &Options, runs: usize) -> Result<Bench, InputError
 }
 
 impl Bench {
+    /// The measurement as pretty-printed JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
+    /// The measurement as text tables.
     pub fn render_text(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "verify bench: {}", crate::report::escape(&self.input));

@@ -26,6 +26,7 @@ use thrum_schemas::catalogue::{self, Table};
 /// Per-table counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TableStats {
+    /// The table (or log) counted.
     pub table: String,
     /// What was checked: `replay`, `event_log`, `local`, `v5_preserved`.
     pub check: String,
@@ -45,6 +46,7 @@ pub struct TableStats {
 }
 
 impl TableStats {
+    /// Zero counts for `table` under `check`.
     pub fn new(table: &str, check: &str) -> TableStats {
         TableStats {
             table: table.into(),
@@ -57,6 +59,7 @@ impl TableStats {
             other: 0,
         }
     }
+    /// Whether nothing was missing, extra, differing or otherwise wrong.
     pub fn clean(&self) -> bool {
         self.missing == 0 && self.extra == 0 && self.differing == 0 && self.other == 0
     }
@@ -262,11 +265,11 @@ pub fn compare_rows(t: &Table, db_rows: &[Vec<Val>], rep_rows: &[Vec<Val>], span
 /// Compares every projected table of `db` with `replayed`.
 ///
 /// Each table is read from both databases in primary-key order and the two
-/// cursors are merged, one row of each side at a time ([`merge_table`]).
+/// cursors are merged, one row of each side at a time (`merge_table`).
 /// When a side cannot be read that way, or its keys do not come strictly
-/// increasing in [`cmp_keys`] order (duplicate or NULL keys, a collation or
+/// increasing in `cmp_keys` order (duplicate or NULL keys, a collation or
 /// text encoding that orders otherwise), the table is compared by loading
-/// and sorting both sides ([`compare_rows`]), with the same result.
+/// and sorting both sides (`compare_rows`), with the same result.
 pub fn compare_projected(db: &Connection, replayed: &Connection, findings: &mut Findings) -> rusqlite::Result<Vec<TableStats>> {
     let spans = match SessionSpan::load(db) {
         Ok(s) => s,
@@ -362,7 +365,7 @@ fn row_vals(r: &rusqlite::Row<'_>, n: usize) -> Result<Vec<Val>, ()> {
     (0..n).map(|i| r.get_ref(i).map(Val::from_ref).map_err(|_| ())).collect()
 }
 
-/// [`compare_rows`] of a table read through two cursors in key order: the
+/// `compare_rows` of a table read through two cursors in key order: the
 /// table's stats and findings, or `None` when a side cannot be read in a
 /// strictly increasing key order, or the database side did not yield every
 /// row of its table (the caller then loads both sides).

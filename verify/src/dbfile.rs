@@ -22,17 +22,25 @@ use std::path::Path;
 /// What is beside the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WalStatus {
+    /// No `-wal` file.
     Absent,
     /// A WAL with a valid header; `frames` frames are valid (salts and
     /// cumulative checksums), of which the first `committed` end in a commit.
     Valid {
+        /// Size of the file.
         bytes: u64,
+        /// Page size its header declares.
         page_size: u32,
+        /// Valid frames.
         frames: u64,
+        /// Valid frames up to the last commit frame.
         committed: u64,
     },
+    /// A WAL whose header is not valid.
     Invalid {
+        /// Size of the file.
         bytes: u64,
+        /// What is wrong with it.
         reason: String,
     },
 }
@@ -184,7 +192,7 @@ pub fn check_wal_mode(db: &Path, rel: &str, findings: &mut Findings) {
 /// Checks the database file `db` (shown as `rel`) and its `-wal`; returns
 /// the WAL status. A valid WAL is reported as `wal_present` when
 /// `report_valid` (a v5 input); `verify replay` names it as a crash state
-/// instead ([`crate::crash`]).
+/// instead (`crate::crash`).
 pub fn check(db: &Path, rel: &str, findings: &mut Findings, report_valid: bool) -> WalStatus {
     if let (Some(h), Ok(meta)) = (header(db), std::fs::metadata(db)) {
         if let Some((expected, actual)) = truncation(&h, meta.len()) {

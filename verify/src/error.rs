@@ -110,7 +110,7 @@ pub enum InputError {
         reason: String,
     },
     /// Input beyond what the verifier can index (more event files or lines
-    /// than [`crate::index::Pos`] numbers); `reason` says which limit and
+    /// than `crate::index::Pos` numbers); `reason` says which limit and
     /// whether an option raises it.
     #[error("{path}: too large to verify: {reason}")]
     TooLarge {

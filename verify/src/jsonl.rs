@@ -27,12 +27,16 @@ pub struct EventFile {
     pub rel: String,
     /// The shard name for `messages/{name}.jsonl`, `None` for `events.jsonl`.
     pub shard: Option<String>,
+    /// Lines read.
     pub lines: u64,
+    /// Lines that hold an event.
     pub events: u64,
+    /// Empty or whitespace-only lines.
     pub blank: u64,
+    /// Lines that are not an event.
     pub unparsable: u64,
     /// The earliest line (in replay order) whose payload does not decode:
-    /// where the daemon's rebuild would stop ([`crate::rebuild`], rule 1).
+    /// where the daemon's rebuild would stop (`crate::rebuild`, rule 1).
     pub undecodable: Option<crate::rebuild::Candidate>,
 }
 
@@ -68,8 +72,15 @@ pub const DAEMON_SCAN_BYTES: usize = 64 << 10;
 /// One line as read: its bytes, or only its length and whether it is blank
 /// when it is longer than [`MAX_LINE_BYTES`].
 pub enum RawLine<'a> {
+    /// A line of at most [`MAX_LINE_BYTES`], held.
     Held(&'a [u8]),
-    Long { len: u64, blank: bool },
+    /// A longer line: only its length and whether it is blank.
+    Long {
+        /// Its length in bytes.
+        len: u64,
+        /// Whether it holds only whitespace.
+        blank: bool,
+    },
 }
 
 /// A line as the daemon's reader hands it to its JSON decoder: one trailing
@@ -126,7 +137,7 @@ pub fn scan_abort(rel: &str, no: u64, len: u64) -> Finding {
 /// Per line, in this order: an unterminated last line is reported (and still
 /// read); a line the daemon's scanner cannot hold is reported
 /// (`rebuild_aborts`); a line over [`MAX_LINE_BYTES`] is reported and
-/// skipped; the line is read as the daemon reads it ([`daemon_text`]), and
+/// skipped; the line is read as the daemon reads it (`daemon_text`), and
 /// invalid UTF-8 is reported as a warning with its byte offset; blank lines
 /// are skipped silently; a line that does not decode is reported and
 /// skipped; an event of a type the format does not define is kept (the
@@ -229,6 +240,7 @@ pub fn not_regular_finding(rel: &str, found: &str, consequence: &str) -> Finding
 /// An event file to read.
 #[derive(Debug, Clone)]
 pub struct Source {
+    /// Where the file is.
     pub path: std::path::PathBuf,
     /// Path relative to the directory holding `.thrum`.
     pub rel: String,

@@ -4,14 +4,13 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use thrum_io::cleanup;
 use thrum_io::cli::LimitArgs;
-use verify::checks::Mode;
-use verify::cleanup;
-use verify::report::{escape, EXIT_CONSISTENT, EXIT_UNUSABLE};
+use verify::{escape, Mode, EXIT_CONSISTENT, EXIT_UNUSABLE};
 
 /// The most findings `--max-diffs` lists per kind and table (the ceiling
-/// of every report: [`verify::findings::LIST_CEILING`]).
-const MAX_DIFFS: i64 = verify::findings::LIST_CEILING as i64;
+/// of every report: [`verify::LIST_CEILING`]).
+const MAX_DIFFS: i64 = verify::LIST_CEILING as i64;
 
 const EXIT_CODES: &str = "Exit codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a stable `kind`), or the disk filled (\"disk full while writing PATH\")\n  2  unusable input (the message names the file and what was expected), or bad arguments\n  130, 143, 129  interrupted by SIGINT, SIGTERM, SIGHUP (its temporaries removed)";
 
@@ -188,8 +187,8 @@ fn main() -> ExitCode {
     if let Err(e) = cleanup::install_signal_handlers() {
         eprintln!("verify: warning: cannot install the signal handlers ({e}); an interrupted run may leave temporaries");
     }
-    verify::input::collect_stale_temporaries();
-    verify::progress::enable(!cli.quiet);
+    verify::collect_stale_temporaries();
+    verify::enable_progress(!cli.quiet);
     let named = cli.cmd.paths();
     let result = run(cli);
     // an error caused by an interrupt being handled is not reported: the
@@ -265,8 +264,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Replay { path, json, max_diffs, migrated, no_manifest, no_parquet, limits } => {
             // a directory `testgen --out` wrote: its archive (the Parquet
             // snapshots and manifest beside it are then checked too)
-            let path = verify::input::resolve(&path, verify::input::Generation::V13)
-                .with_context(|| format!("cannot verify {}", path.display()))?;
+            let path = verify::resolve(&path, verify::Generation::V13).with_context(|| format!("cannot verify {}", path.display()))?;
             let opts = verify::Options {
                 max_diffs: max_diffs as usize,
                 limits: limits.limits(),
@@ -287,13 +285,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(report.verdict().exit_code)
         }
         Cmd::Migrate { path, out, json, max_diffs, no_manifest, limits } => {
-            let opts = verify::migrate::MigrateOptions {
-                out,
-                max_diffs: max_diffs as usize,
-                limits: limits.limits(),
-                check_manifest: !no_manifest,
-            };
-            let report = verify::migrate::migrate_path(&path, &opts).with_context(|| format!("cannot migrate {}", path.display()))?;
+            let opts = verify::MigrateOptions { out, max_diffs: max_diffs as usize, limits: limits.limits(), check_manifest: !no_manifest };
+            let report = verify::migrate_path(&path, &opts).with_context(|| format!("cannot migrate {}", path.display()))?;
             cleanup::checkpoint();
             print!("{}", if json { report.to_json() + "\n" } else { report.render_text() });
             Ok(report.verdict().exit_code)
@@ -307,9 +300,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Cmd::Extract { archive, dest, limits } => {
             // every extraction error names the archive (or DEST) itself
-            let entries = verify::input::extract_to(&archive, &dest, &limits.limits())?;
+            let entries = verify::extract_to(&archive, &dest, &limits.limits())?;
             let bytes: u64 = entries.iter().map(|e| e.size).sum();
-            let count = verify::extract::ExtractError::entries_text(entries.len() as u64);
+            let count = verify::ExtractError::entries_text(entries.len() as u64);
             let unit = if bytes == 1 { "byte" } else { "bytes" };
             println!("extracted {count} ({bytes} {unit}) to {}", escape(&dest.display().to_string()));
             Ok(EXIT_CONSISTENT)
@@ -324,7 +317,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Cmd::Bench { path, runs, json, no_manifest, limits } => {
             let opts = verify::Options { limits: limits.limits(), check_manifest: !no_manifest, ..verify::Options::default() };
-            let b = verify::bench::run(&path, &opts, runs as usize).with_context(|| format!("cannot benchmark {}", path.display()))?;
+            let b = verify::bench(&path, &opts, runs as usize).with_context(|| format!("cannot benchmark {}", path.display()))?;
             print!("{}", if json { b.to_json() + "\n" } else { b.render_text() });
             Ok(EXIT_CONSISTENT)
         }

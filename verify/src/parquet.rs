@@ -21,15 +21,15 @@ use thrum_parquet::check::Report as PqReport;
 
 /// Archives whose `.thrum/var/messages.db` is the reference: a fixtures
 /// directory holds one of them (`testgen --compression zstd|gzip`).
-pub const ARCHIVES: [&str; 2] = ["thrum-fixture.tar.zst", "thrum-fixture.tar.gz"];
+pub(crate) const ARCHIVES: [&str; 2] = ["thrum-fixture.tar.zst", "thrum-fixture.tar.gz"];
 
 /// What `verify parquet` expects as PATH.
-pub const EXPECTED_PATH: &str = "the fixtures directory that holds parquet/ (or a parquet/ directory)";
+pub(crate) const EXPECTED_PATH: &str = "the fixtures directory that holds parquet/ (or a parquet/ directory)";
 
 /// The `parquet/` directory and the fixtures directory (holding one of [`ARCHIVES`])
 /// named by PATH: a fixtures directory holding `parquet/`, or a `parquet/`
 /// directory (its parent is then the fixtures directory).
-pub fn locate(path: &Path) -> Result<(PathBuf, PathBuf), InputError> {
+pub(crate) fn locate(path: &Path) -> Result<(PathBuf, PathBuf), InputError> {
     let Some(found) = input::describe(path) else {
         return Err(InputError::NotFound { path: path.to_path_buf() });
     };
@@ -59,9 +59,9 @@ pub fn locate(path: &Path) -> Result<(PathBuf, PathBuf), InputError> {
 /// that stopped it (a Parquet file that cannot be read: a finding, as in
 /// `replay`).
 pub struct Checked {
-    pub parquet_dir: PathBuf,
-    pub fixtures: PathBuf,
-    pub outcome: Result<PqReport, thrum_parquet::Error>,
+    pub(crate) parquet_dir: PathBuf,
+    pub(crate) fixtures: PathBuf,
+    pub(crate) outcome: Result<PqReport, thrum_parquet::Error>,
 }
 
 /// PATH is a fixtures directory holding `parquet/` and `thrum-fixture.tar.zst`
@@ -120,7 +120,7 @@ fn no_archive(fixtures: &Path) -> InputError {
 }
 
 /// What `verify parquet` needs where the archive is missing.
-pub const NO_ARCHIVE_HINT: &str = "the archive beside parquet/; a merged or sliced output has none: \
+pub(crate) const NO_ARCHIVE_HINT: &str = "the archive beside parquet/; a merged or sliced output has none: \
      compare it with --db DB, the .thrum/var/messages.db of an unsharded run of the same seed and profile";
 
 /// The report of `verify parquet`: the snapshot comparison as findings,
@@ -173,7 +173,7 @@ pub fn render_text(checked: &Checked, report: &Report) -> String {
 /// layout or schema problem, each listed difference, one for the
 /// differences counted but not listed, one per unexpected entry; returns
 /// the per-table counts (check `parquet`).
-pub fn findings_of(pq: &PqReport, findings: &mut Findings) -> Vec<TableStats> {
+pub(crate) fn findings_of(pq: &PqReport, findings: &mut Findings) -> Vec<TableStats> {
     use thrum_parquet::check::DiffKind;
     let mut tables = Vec::new();
     for t in &pq.tables {

@@ -126,9 +126,13 @@ pub fn without_threads(conn: &Connection) -> rusqlite::Result<()> {
 
 /// Result of a replay.
 pub struct Replay {
+    /// The replay database.
     pub conn: Connection,
+    /// Events applied.
     pub applied: usize,
+    /// Events of types the projection ignores.
     pub ignored: usize,
+    /// Events whose application failed.
     pub rejected: usize,
     /// Agents removed by `agent.cleanup` (their local rows may legitimately remain).
     pub cleaned_agents: HashSet<String>,

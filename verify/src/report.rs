@@ -29,7 +29,7 @@ fn needs_escape(c: char) -> bool {
 }
 
 /// Text from the input made safe for a terminal: `\n`, `\r` and `\t` as
-/// those two-character escapes, other characters of [`needs_escape`] as
+/// those two-character escapes, other characters of `needs_escape` as
 /// `\xHH` (below U+0080) or `\u{HHHH}`. Everything else, backslashes
 /// included, is unchanged, so ordinary names read as they are.
 pub fn escape(s: &str) -> Cow<'_, str> {

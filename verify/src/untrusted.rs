@@ -11,7 +11,7 @@ use crate::error::InputError;
 use rusqlite::Connection;
 use std::path::Path;
 
-pub use thrum_io::untrusted::{budget_for, file_bytes, Spent, BUDGET_PER_BYTE, HEAP_LIMIT, MIN_BUDGET};
+pub use thrum_io::untrusted::{budget_for, file_bytes, Spent};
 
 /// Opens `target` (a path, or a `file:` URI when `uri`) read-only, hardened
 /// and with its objects checked ([`thrum_io::untrusted::open`]).

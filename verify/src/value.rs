@@ -7,16 +7,22 @@ use std::cmp::Ordering;
 /// One SQLite value as stored (storage class kept: `1` and `'1'` differ).
 #[derive(Debug, Clone)]
 pub enum Val {
+    /// NULL.
     Null,
+    /// INTEGER.
     Int(i64),
+    /// REAL.
     Real(f64),
+    /// TEXT, valid UTF-8.
     Text(String),
     /// TEXT that is not valid UTF-8.
     BadText(Vec<u8>),
+    /// BLOB.
     Blob(Vec<u8>),
 }
 
 impl Val {
+    /// The value as SQLite returned it.
     pub fn from_ref(v: ValueRef<'_>) -> Val {
         match v {
             ValueRef::Null => Val::Null,
@@ -29,21 +35,25 @@ impl Val {
             ValueRef::Blob(b) => Val::Blob(b.to_vec()),
         }
     }
+    /// TEXT `s`.
     pub fn text(s: &str) -> Val {
         Val::Text(s.to_owned())
     }
+    /// The text of a TEXT value.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Val::Text(s) => Some(s),
             _ => None,
         }
     }
+    /// The integer of an INTEGER value.
     pub fn as_int(&self) -> Option<i64> {
         match self {
             Val::Int(i) => Some(*i),
             _ => None,
         }
     }
+    /// Whether the value is NULL.
     pub fn is_null(&self) -> bool {
         matches!(self, Val::Null)
     }

@@ -52,10 +52,6 @@ impl Timings {
         self.phases.push((name, now - *since));
         *since = now;
     }
-    /// The sum of the phases.
-    pub fn total(&self) -> Duration {
-        self.phases.iter().map(|(_, d)| *d).sum()
-    }
 }
 
 /// A private copy of the fixture database (plus its `-wal`, if any), so
@@ -125,7 +121,7 @@ pub fn open_db(path: &Path, shown_as: &Path) -> Result<(Connection, untrusted::S
 /// (nothing is written, not even a lock or `-shm` file), or — when a `-wal`
 /// file sits beside it, whose content SQLite must apply — through a private
 /// copy. Every connection is opened as untrusted input
-/// ([`crate::untrusted::open`]), under one work budget per connection.
+/// (`crate::untrusted::open`), under one work budget per connection.
 pub struct FixtureDb {
     at: DbAt,
     budget: u64,

@@ -135,7 +135,7 @@ fn gzip_archives_are_deterministic_and_named_everywhere() {
     // the manifests and SHA256SUMS name the .tar.gz
     let sums = String::from_utf8(a[testgen::SUMS].clone()).unwrap();
     for name in [testgen::ARCHIVE_GZ, testgen::ARCHIVE_V5_GZ] {
-        let hash = verify::util::sha256_hex(&a[name]);
+        let hash = thrum_io::hash::sha256_hex(&a[name]);
         assert!(sums.contains(&format!("{hash}  {name}\n")), "{name} not in SHA256SUMS:\n{sums}");
     }
     assert!(!sums.contains(".tar.zst"), "{sums}");
@@ -172,7 +172,7 @@ fn the_verifier_reads_the_gzip_output() {
     let text = r.render_text();
     assert!(text.contains("manifest.json (") && text.contains("SHA256SUMS"), "{text}");
     // verify migrate
-    let m = verify::migrate::migrate_path(&out.join(testgen::ARCHIVE_V5_GZ), &verify::migrate::MigrateOptions::default()).expect("usable");
+    let m = verify::migrate_path(&out.join(testgen::ARCHIVE_V5_GZ), &verify::MigrateOptions::default()).expect("usable");
     assert!(m.consistent, "{}", m.render_text());
     // extraction: the tree the manifest lists
     let tree = tmp.path().join("x");
@@ -183,7 +183,7 @@ fn the_verifier_reads_the_gzip_output() {
     for f in files {
         let path = f["path"].as_str().unwrap();
         let bytes = std::fs::read(tree.join(path)).unwrap();
-        assert_eq!(verify::util::sha256_hex(&bytes), f["sha256"].as_str().unwrap(), "{path}");
+        assert_eq!(thrum_io::hash::sha256_hex(&bytes), f["sha256"].as_str().unwrap(), "{path}");
     }
 }
 

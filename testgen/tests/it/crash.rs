@@ -49,7 +49,7 @@ fn sums_valid(files: &Files) -> bool {
     for line in sums.lines() {
         let Some((hash, name)) = line.split_once("  ") else { return false };
         let Some(bytes) = files.get(name) else { return false };
-        if verify::util::sha256_hex(bytes) != hash {
+        if thrum_io::hash::sha256_hex(bytes) != hash {
             return false;
         }
         listed.insert(name.to_string());

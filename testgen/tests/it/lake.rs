@@ -115,7 +115,7 @@ fn eight_slices_commit_into_tables_equal_to_the_database_without_a_copy() {
     assert_eq!(listed.len(), 17);
     let sums = std::fs::read_to_string(merged.join("SHA256SUMS")).unwrap();
     for p in listed {
-        let sha = verify::util::sha256_hex(&std::fs::read(merged.join(p)).unwrap());
+        let sha = thrum_io::hash::sha256_hex(&std::fs::read(merged.join(p)).unwrap());
         assert!(sums.contains(&format!("{sha}  {p}\n")), "{p}");
     }
 }

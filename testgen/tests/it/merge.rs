@@ -54,7 +54,7 @@ fn jsonl(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 fn sha256(bytes: &[u8]) -> String {
-    verify::util::sha256_hex(bytes)
+    thrum_io::hash::sha256_hex(bytes)
 }
 
 /// `verify parquet DIR --db DB` through the verifier's library: the exit code.

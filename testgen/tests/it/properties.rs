@@ -56,7 +56,7 @@ proptest! {
     fn migration_from_v5_preserves_every_row(seed in any::<u64>()) {
         let tmp = tempfile::tempdir().unwrap();
         let out = generate(tmp.path(), seed, 2, true);
-        let r = verify::migrate::migrate_path(&out.join(testgen::ARCHIVE_V5), &verify::migrate::MigrateOptions::default()).expect("usable v5 fixture");
+        let r = verify::migrate_path(&out.join(testgen::ARCHIVE_V5), &verify::MigrateOptions::default()).expect("usable v5 fixture");
         prop_assert!(r.consistent, "seed {}:\n{}", seed, r.render_text());
         prop_assert_eq!(r.count(verify::Kind::V5RowLost) + r.count(verify::Kind::V5RowAltered), 0);
         let preserved: Vec<_> = r.tables.iter().filter(|t| t.check == "v5_preserved").collect();

@@ -180,8 +180,8 @@ fn the_drop_in_is_byte_reproducible_and_replaces_only_its_own_output() {
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let (fa, fb) = (read_all(&a), read_all(&b));
     assert_eq!(
-        verify::util::sha256_hex(&fa["thrum-fixture.tar.gz"]),
-        verify::util::sha256_hex(&fb["thrum-fixture.tar.gz"]),
+        thrum_io::hash::sha256_hex(&fa["thrum-fixture.tar.gz"]),
+        thrum_io::hash::sha256_hex(&fb["thrum-fixture.tar.gz"]),
         "two runs, two archives"
     );
     assert!(fa == fb, "two runs wrote different outputs");

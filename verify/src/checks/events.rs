@@ -15,7 +15,7 @@ use thrum_schemas::ids::shard_name;
 
 /// The `events` table must hold exactly the JSONL events: one row per
 /// distinct event id, equal to its first line. Each row is matched with its id's first line
-/// by id and compared by signature ([`crate::stream::row_signature`]); the
+/// by id and compared by signature (`stream::row_signature`); the
 /// lines of rows that differ, and of events without a row, are read again
 /// to report the details, one line and one row at a time.
 ///

@@ -34,8 +34,11 @@ pub fn first_difference(expected: &str, actual: &str, labels: (&str, &str)) -> S
 /// first, then the duplicate id, then the other envelope fields, the
 /// canonical form and the placement, then shard ownership.
 pub const SLOT_ENVELOPE: u8 = 0;
+/// Slot of the duplicate-id finding.
 pub const SLOT_DUPLICATE: u8 = 1;
+/// Slot of the other envelope fields, the canonical form and the placement.
 pub const SLOT_REST: u8 = 2;
+/// Slot of shard ownership.
 pub const SLOT_SHARD: u8 = 3;
 
 /// The checks of one event line that need nothing but the line itself:

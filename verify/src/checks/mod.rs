@@ -24,7 +24,7 @@ pub use layout::check_layout;
 pub use lines::{
     allowed_shards, duplicate_id, first_difference, line_checks, shard_mismatch, SLOT_DUPLICATE, SLOT_ENVELOPE, SLOT_REST, SLOT_SHARD,
 };
-pub use local::{check_local, check_peers, read_peers, PeerProblem};
+pub use local::{check_local, check_peers, read_peers};
 pub use shards::{check_shards, shards_missing};
 
 use crate::value::Val;

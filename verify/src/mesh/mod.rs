@@ -42,7 +42,7 @@ mod spec;
 use checkpoints::{check_checkpoints, check_peers};
 use conflicts::{check_conflicts, check_rows};
 use events::{check_events, check_origin_order};
-pub use spec::{read_spec, Conflict, DaemonSpec, MeshOptions, MeshSpec, MAX_CONFLICTS, MAX_DAEMONS};
+pub use spec::{read_spec, DaemonSpec, MeshOptions};
 
 use crate::checks::{daemon_id_of, Mode};
 use crate::compare::TableStats;

@@ -53,11 +53,16 @@ mod preserved;
 pub use preserved::check_preserved;
 use preserved::check_v5_db;
 
+/// How `verify migrate` runs.
 #[derive(Debug, Clone)]
 pub struct MigrateOptions {
+    /// Where the migrated tree is written (`--out`); `None`: a temporary one.
     pub out: Option<PathBuf>,
+    /// Findings listed in detail per kind and table.
     pub max_diffs: usize,
+    /// The extraction limits.
     pub limits: Limits,
+    /// Whether the manifest and `SHA256SUMS` beside the input are checked.
     pub check_manifest: bool,
 }
 
@@ -70,7 +75,9 @@ impl Default for MigrateOptions {
 /// What the SQL migration did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DbMigration {
+    /// The schema version found.
     pub from: i64,
+    /// Migration steps applied.
     pub steps: usize,
 }
 
@@ -118,16 +125,23 @@ fn migrate_on(conn: &mut Connection) -> Result<DbMigration, String> {
 /// What the JSONL migration did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JsonlMigration {
+    /// Whether `messages.jsonl` was split into per-agent shards.
     pub sharded: bool,
     /// Non-blank lines read from messages.jsonl.
     pub read: u64,
     /// Lines in the written files (re-read from disk).
     pub written: u64,
+    /// Events left out by the sharding (their message's author unknown).
     pub dropped: u64,
+    /// Lines that are not an event.
     pub unparsable: u64,
+    /// Shard files written.
     pub shard_files: usize,
+    /// Events given the `event_id` the daemon's backfill derives.
     pub ids_backfilled: u64,
+    /// Events given a `v` field.
     pub v_filled: u64,
+    /// Files written again.
     pub files_rewritten: usize,
 }
 
@@ -384,10 +398,13 @@ fn backfill_id(obj: &serde_json::Map<String, Value>) -> Result<String, Box<Findi
 /// database content (schema objects and every table's rows by rowid).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TreeDigest {
+    /// Relative path → sha256 of each JSONL-ish file.
     pub files: BTreeMap<String, String>,
+    /// Schema object or table → sha256 of its definition or rows.
     pub db: BTreeMap<String, String>,
 }
 
+/// The `TreeDigest` of the tree at `thrum`.
 pub fn digest(thrum: &Path) -> Result<TreeDigest, InputError> {
     let mut files = BTreeMap::new();
     let (all, _) = crate::util::walk_files(thrum, thrum).map_err(|e| InputError::io(thrum, e))?;

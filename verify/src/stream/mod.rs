@@ -55,8 +55,8 @@ mod sequences;
 
 use merge::*;
 use reader::*;
-pub use reader::{fetch, fetch_each, EventReader, Order, PlacedEvent};
-pub use records::{event_signature, row_signature, CreateRec, IdRec, Index, NO_NAME};
+pub use reader::{fetch_each, EventReader, Order, PlacedEvent};
+pub use records::{row_signature, CreateRec, Index, NO_NAME};
 use records::{Names, Shared};
 use sequences::*;
 
@@ -71,6 +71,7 @@ const BATCH: usize = 512;
 
 /// The outcome of streaming the event logs.
 pub struct Streamed {
+    /// Every event file read, with its counts.
     pub files: Vec<EventFile>,
     /// Findings of the JSONL reader, file by file, in line order (bounded:
     /// see [`crate::findings::LIST_CEILING`]).
@@ -79,15 +80,18 @@ pub struct Streamed {
     /// reference reader (per event in file order: envelope, duplicate id,
     /// the rest, shard ownership).
     pub line_findings: Findings,
+    /// The replay in arrival order.
     pub replay: Replay,
     /// Findings of the replay, in replay order.
     pub replay_findings: Findings,
+    /// Events read.
     pub events: u64,
+    /// The compact index of the events.
     pub index: Index,
-    /// The order of the replay: [`Order::Sequence`] when the events have
+    /// The order of the replay: `Order::Sequence` when the events have
     /// more than one origin.
     pub order: Order,
-    /// With [`Order::Sequence`]: the replay in the daemon's rebuild order
+    /// With `Order::Sequence`: the replay in the daemon's rebuild order
     /// (time order), into a second database.
     pub rebuild: Option<Replay>,
     /// Per source: whether the file is out of time order.
@@ -100,7 +104,9 @@ pub struct Streamed {
 pub enum Stop {
     /// A file is not in replay order (streamed files only).
     Unsorted,
+    /// The input cannot be read.
     Input(InputError),
+    /// The replay database failed.
     Replay(rusqlite::Error),
     /// The other side of the pipeline gave up.
     Cancelled,
@@ -130,7 +136,7 @@ fn with_restarts<T>(sources: &[Source], order: Order, mut attempt: impl FnMut(&[
 
 /// Streams and replays the event logs (see the module documentation). The
 /// replay database is a temporary file when the files hold more than
-/// `on_disk_above` bytes. An input with more files or lines than [`Pos`]
+/// `on_disk_above` bytes. An input with more files or lines than `Pos`
 /// numbers is [`InputError::TooLarge`].
 /// Setting `abort` stops it early (with `Stop::Cancelled`).
 pub fn run(sources: Vec<Source>, mode: Mode, on_disk_above: u64, abort: &AtomicBool) -> Result<Streamed, Stop> {

@@ -43,7 +43,7 @@ fn base() -> &'static Base {
         testgen::generate(&opts).unwrap();
         let archive = out.join(testgen::ARCHIVE);
         let tree = dir.join("orig");
-        verify::extract::extract(&archive, &tree, &verify::extract::Limits::default()).unwrap();
+        thrum_io::extract::extract(&archive, &tree, &thrum_io::extract::Limits::default()).unwrap();
         Base { archive, tree }
     })
 }
@@ -101,7 +101,7 @@ fn check_the_damage(fault: Fault, a: &Applied, orig: &Path, out: &Path) {
     let changed = a.changed.clone();
     // every file but the changed one is byte-identical
     let list = |root: &Path| -> BTreeMap<String, Vec<u8>> {
-        let (files, other) = verify::util::walk_files(root, root).unwrap();
+        let (files, other) = verify::internals::walk_files(root, root).unwrap();
         assert!(other.is_empty());
         files.into_iter().map(|f| (f.clone(), std::fs::read(root.join(&f)).unwrap())).collect()
     };
@@ -130,7 +130,7 @@ fn check_the_damage(fault: Fault, a: &Applied, orig: &Path, out: &Path) {
                 Fault::MalformedJson => assert!(serde_json::from_slice::<Value>(line).is_err()),
                 Fault::InvalidUtf8 => assert!(std::str::from_utf8(line).is_err()),
                 _ => {
-                    assert!(line.len() > verify::jsonl::MAX_LINE_BYTES);
+                    assert!(line.len() > verify::internals::MAX_LINE_BYTES);
                     let v: Value = serde_json::from_slice(line).unwrap();
                     assert_eq!(v["type"], "message.create");
                 }
@@ -217,7 +217,10 @@ fn check_the_damage(fault: Fault, a: &Applied, orig: &Path, out: &Path) {
         Fault::GarbageWal => {
             assert!(!orig_file.exists());
             assert_eq!(std::fs::metadata(&out_file).unwrap().len(), 8272);
-            assert!(matches!(verify::dbfile::inspect_wal(&out.join(".thrum/var/messages.db")), verify::dbfile::WalStatus::Invalid { .. }));
+            assert!(matches!(
+                verify::internals::inspect_wal(&out.join(".thrum/var/messages.db")),
+                verify::internals::WalStatus::Invalid { .. }
+            ));
         }
         Fault::IdentityWrongVersion => {
             let o: Value = serde_json::from_slice(&std::fs::read(&orig_file).unwrap()).unwrap();
@@ -229,12 +232,12 @@ fn check_the_damage(fault: Fault, a: &Applied, orig: &Path, out: &Path) {
         Fault::ChecksumMismatch => {
             let sums = std::fs::read_to_string(out.join("SHA256SUMS")).unwrap();
             let listed: Vec<(&str, &str)> = sums.lines().map(|l| (&l[..64], &l[66..])).collect();
-            let (files, _) = verify::util::walk_files(orig, &orig.join(".thrum")).unwrap();
+            let (files, _) = verify::internals::walk_files(orig, &orig.join(".thrum")).unwrap();
             assert_eq!(listed.iter().map(|(_, p)| p.to_string()).collect::<Vec<_>>(), files, "every file of the tree, sorted");
             let wrong: Vec<usize> = listed
                 .iter()
                 .enumerate()
-                .filter(|(_, (h, p))| verify::util::sha256_file(&out.join(p)).unwrap().0 != *h)
+                .filter(|(_, (h, p))| thrum_io::hash::sha256_file(&out.join(p)).unwrap().0 != *h)
                 .map(|(i, _)| i + 1)
                 .collect();
             assert_eq!(wrong, vec![line_no]);
@@ -336,7 +339,7 @@ fn the_unknown_type_alone_is_a_warning_and_a_valid_wal_is_reported_not_silently_
 
     // a real WAL holding a committed change: reported, and its change is seen
     let copy = dir.path().join("wal");
-    verify::extract::extract(&b.archive, &copy, &verify::extract::Limits::default()).unwrap();
+    thrum_io::extract::extract(&b.archive, &copy, &thrum_io::extract::Limits::default()).unwrap();
     let db = copy.join(".thrum/var/messages.db");
     let c = Connection::open(&db).unwrap();
     c.pragma_update(None, "journal_mode", "WAL").unwrap();

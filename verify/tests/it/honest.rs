@@ -426,7 +426,7 @@ fn replay_checks_the_snapshots_beside_an_archive_in_the_tree_it_already_extracte
     let dir = tempfile::tempdir().unwrap();
     let fx = copy_fixtures(dir.path());
     let archive = fx.join("thrum-fixture.tar.zst");
-    let limits = verify::extract::Limits::default();
+    let limits = thrum_io::extract::Limits::default();
     let opts = verify::Options::default();
     // the Parquet check extracting the archive once more for its database
     let mut again = verify::verify_path(&archive, &opts).unwrap();

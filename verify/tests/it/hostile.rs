@@ -196,13 +196,13 @@ fn extraction_of_a_good_archive_is_complete_and_only_inside_dest() {
     entries.push(E::Raw(".thrum/last", b'0', b"end".to_vec(), ""));
     std::fs::write(&a, zst(&tar(&entries))).unwrap();
     let dest = dir.path().join("dest");
-    let got = verify::extract::extract(&a, &dest, &verify::extract::Limits::default()).unwrap();
-    assert_eq!(got.iter().filter(|e| e.kind == verify::extract::EntryKind::File).count(), files.len() + 1);
+    let got = thrum_io::extract::extract(&a, &dest, &thrum_io::extract::Limits::default()).unwrap();
+    assert_eq!(got.iter().filter(|e| e.kind == thrum_io::extract::EntryKind::File).count(), files.len() + 1);
     for (n, d) in &files {
         assert_eq!(&std::fs::read(dest.join(n)).unwrap(), d, "{n}");
     }
     assert_eq!(std::fs::read(dest.join(".thrum/last")).unwrap(), b"end");
-    let (all, other) = verify::util::walk_files(&dest, &dest).unwrap();
+    let (all, other) = verify::internals::walk_files(&dest, &dest).unwrap();
     assert_eq!(all.len(), files.len() + 1);
     assert!(other.is_empty());
     assert_eq!(listing(dir.path()), vec!["dest".to_string(), "ok.tar.zst".to_string()]);

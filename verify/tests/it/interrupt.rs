@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use verify::cleanup::{marker_path, marker_text, parse_pid, temp_name};
+use thrum_io::cleanup::{marker_path, marker_text, parse_pid, temp_name};
 
 fn fixture(name: &str) -> PathBuf {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(name);

@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use thrum_gen::mesh::Scenario;
-use verify::findings::{Kind, Severity};
+use verify::{Kind, Severity};
 use verify::{MeshOptions, Report};
 
 /// A mesh of `daemons` daemons at the small profile in `dir/mesh`.
@@ -54,7 +54,7 @@ fn expand(mesh: &Path) -> Vec<PathBuf> {
     (1..=n)
         .map(|k| {
             let d = mesh.join(format!("daemon-{k}"));
-            verify::input::unpack(&d.join("thrum-fixture.tar.zst"), &d, &verify::extract::Limits::default()).unwrap();
+            verify::internals::unpack(&d.join("thrum-fixture.tar.zst"), &d, &thrum_io::extract::Limits::default()).unwrap();
             std::fs::remove_file(d.join("thrum-fixture.tar.zst")).unwrap();
             d.join(".thrum")
         })
@@ -339,7 +339,7 @@ fn a_repeated_daemon_is_found_by_a_set() {
     daemons[63]["daemon_id"] = daemons[10]["daemon_id"].clone();
     let spec = serde_json::json!({"kind": "mesh", "scenario": "converged", "daemons": daemons, "conflicts": []});
     std::fs::write(tmp.path().join("mesh.json"), serde_json::to_vec(&spec).unwrap()).unwrap();
-    let e = verify::mesh::read_spec(tmp.path()).unwrap_err().to_string();
+    let e = verify::internals::read_spec(tmp.path()).unwrap_err().to_string();
     assert!(e.ends_with("mesh.json: daemon 64: its daemon_id or dir is another daemon's"), "{e}");
 }
 
@@ -375,7 +375,7 @@ fn a_daemon_is_one_fixture_and_the_one_mesh_json_names() {
     let mesh = generate(tmp.path(), 3, 2, Scenario::Converged);
     // an expanded tree beside the archive: which one is vouched for is open
     let d1 = mesh.join("daemon-1");
-    verify::input::unpack(&d1.join("thrum-fixture.tar.zst"), &d1, &verify::extract::Limits::default()).unwrap();
+    verify::internals::unpack(&d1.join("thrum-fixture.tar.zst"), &d1, &thrum_io::extract::Limits::default()).unwrap();
     let e = verify::verify_mesh(&mesh, &MeshOptions::default()).unwrap_err();
     assert_eq!(e.exit_code(), 2);
     assert!(

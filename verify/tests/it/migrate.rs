@@ -3,13 +3,14 @@
 use crate::common::*;
 use rusqlite::Connection;
 use serde_json::Value;
-use verify::checks::Mode;
-use verify::findings::{Findings, Severity};
-use verify::migrate::{self, MigrateOptions};
+use verify::internals::{check_preserved, digest, migrate_db, migrate_jsonl};
+use verify::MigrateOptions;
+use verify::Mode;
+use verify::{Findings, Severity};
 use verify::{Kind, Options};
 
 fn migrate_to(fx: &Fixture, out: &std::path::Path) -> verify::Report {
-    migrate::migrate_path(&fx.root, &MigrateOptions { out: Some(out.to_path_buf()), max_diffs: 0, ..MigrateOptions::default() })
+    verify::migrate_path(&fx.root, &MigrateOptions { out: Some(out.to_path_buf()), max_diffs: 0, ..MigrateOptions::default() })
         .expect("usable v5 input")
 }
 
@@ -123,17 +124,17 @@ fn second_run_changes_nothing() {
     std::process::Command::new("cp").arg("-r").arg(fx.thrum()).arg(&t).status().unwrap();
     let db = t.join("var/messages.db");
     let mut f = Findings::new(0);
-    assert_eq!(migrate::migrate_db(&db).unwrap().steps, 8);
-    let first = migrate::migrate_jsonl(&t, &mut f).unwrap();
+    assert_eq!(migrate_db(&db).unwrap().steps, 8);
+    let first = migrate_jsonl(&t, &mut f).unwrap();
     assert!(first.sharded);
     assert_eq!((first.read, first.written, first.dropped, first.unparsable), (12, 11, 1, 0));
     assert_eq!(first.ids_backfilled, 11);
     assert_eq!(first.v_filled, 6);
-    let before = migrate::digest(&t).unwrap();
-    assert_eq!(migrate::migrate_db(&db).unwrap().steps, 0);
-    let second = migrate::migrate_jsonl(&t, &mut f).unwrap();
+    let before = digest(&t).unwrap();
+    assert_eq!(migrate_db(&db).unwrap().steps, 0);
+    let second = migrate_jsonl(&t, &mut f).unwrap();
     assert!(second.is_noop(), "{second:?}");
-    assert_eq!(migrate::digest(&t).unwrap(), before);
+    assert_eq!(digest(&t).unwrap(), before);
 }
 
 #[test]
@@ -162,14 +163,14 @@ fn lost_and_altered_v5_rows_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let m = dir.path().join("m.db");
     std::fs::copy(fx.file("var/messages.db"), &m).unwrap();
-    migrate::migrate_db(&m).unwrap();
+    migrate_db(&m).unwrap();
     let mig = Connection::open(&m).unwrap();
     mig.execute("DELETE FROM message_refs", []).unwrap();
     mig.execute("UPDATE agents SET role = 'boss' WHERE agent_id = 'alice'", []).unwrap();
     mig.execute("UPDATE agents SET hostname = 'h' WHERE agent_id = 'bob'", []).unwrap();
     let mut f = Findings::new(0);
     let mut summary = Default::default();
-    let stats = migrate::check_preserved(&v5, &mig, &mut f, &mut summary);
+    let stats = check_preserved(&v5, &mig, &mut f, &mut summary);
     let lost: Vec<_> = f.list().iter().filter(|x| x.kind == Kind::V5RowLost).collect();
     assert_eq!(lost.len(), 1);
     assert_eq!(lost[0].table.as_deref(), Some("message_refs"));
@@ -201,7 +202,7 @@ fn unsafe_shard_names_are_not_written() {
     )
     .unwrap();
     let mut f = Findings::new(0);
-    let st = migrate::migrate_jsonl(&t, &mut f).unwrap();
+    let st = migrate_jsonl(&t, &mut f).unwrap();
     assert_eq!((st.read, st.written, st.dropped, st.unparsable), (3, 0, 2, 1));
     assert_eq!(f.count(Kind::ShardNameInvalid), 2);
     assert_eq!(f.count(Kind::JsonlUnparsable), 1);
@@ -213,7 +214,7 @@ fn unsafe_shard_names_are_not_written() {
 #[test]
 fn a_v13_tree_is_not_migratable_input() {
     let fx = build();
-    let e = migrate::migrate_path(&fx.root, &MigrateOptions::default()).unwrap_err();
+    let e = verify::migrate_path(&fx.root, &MigrateOptions::default()).unwrap_err();
     assert!(matches!(e, verify::InputError::NotV5 { .. }), "{e}");
 }
 
@@ -222,7 +223,7 @@ fn v5_archive_with_its_manifest() {
     let fx = build_v5();
     let dir = tempfile::tempdir().unwrap();
     let archive = pack(&fx, dir.path(), "thrum-fixture-v5.tar.zst", "manifest-v5.json", 5);
-    let r = migrate::migrate_path(&archive, &MigrateOptions::default()).unwrap();
+    let r = verify::migrate_path(&archive, &MigrateOptions::default()).unwrap();
     assert!(r.consistent, "{}", r.render_text());
     assert!(r.summary["manifest"].as_str().unwrap().contains("manifest-v5.json"));
     assert_eq!(r.count(Kind::ChecksumsAbsent) + r.count(Kind::ManifestAbsent), 0);

@@ -8,12 +8,12 @@ use proptest::prelude::*;
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
+use thrum_io::extract::{self, Limits};
 use thrum_schemas::events::Event;
-use verify::checks::{self, Mode};
-use verify::extract::{self, Limits};
-use verify::findings::Findings;
-use verify::input::Tree;
-use verify::jsonl;
+use verify::internals;
+use verify::Findings;
+use verify::Mode;
+use verify::Tree;
 
 // --- strategies ----------------------------------------------------------
 
@@ -182,17 +182,17 @@ fn event_line() -> impl Strategy<Value = Vec<u8>> {
 
 /// The event file `bytes` (shard `x`), streamed and replayed as `verify
 /// replay` reads event logs; the temporary directory holds the file.
-fn streamed_from(bytes: &[u8], mode: Mode) -> (tempfile::TempDir, Result<verify::stream::Streamed, String>) {
+fn streamed_from(bytes: &[u8], mode: Mode) -> (tempfile::TempDir, Result<internals::Streamed, String>) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("x.jsonl");
     std::fs::write(&path, bytes).unwrap();
-    let src = jsonl::Source { path, rel: ".thrum/messages/x.jsonl".into(), shard: Some("x".into()) };
-    let r = verify::stream::run(vec![src], mode, u64::MAX, &std::sync::atomic::AtomicBool::new(false)).map_err(|e| match e {
-        verify::stream::Stop::Input(e) => e.to_string(),
-        verify::stream::Stop::Replay(e) => format!("replay database: {e}"),
-        verify::stream::Stop::Unsorted => "unsorted".into(),
-        verify::stream::Stop::Cancelled => "cancelled".into(),
-        verify::stream::Stop::MultiOrigin => "multi-origin".into(),
+    let src = internals::Source { path, rel: ".thrum/messages/x.jsonl".into(), shard: Some("x".into()) };
+    let r = internals::stream(vec![src], mode, u64::MAX, &std::sync::atomic::AtomicBool::new(false)).map_err(|e| match e {
+        internals::Stop::Input(e) => e.to_string(),
+        internals::Stop::Replay(e) => format!("replay database: {e}"),
+        internals::Stop::Unsorted => "unsorted".into(),
+        internals::Stop::Cancelled => "cancelled".into(),
+        internals::Stop::MultiOrigin => "multi-origin".into(),
     });
     (dir, r)
 }
@@ -218,11 +218,11 @@ proptest! {
         let (_dir, s) = streamed_from(&bytes, Mode::Migrated);
         let s = s.map_err(TestCaseError::fail)?;
         // every non-blank line is either an event or a finding
-        let lines = jsonl::split_lines(&bytes).len() as u64;
+        let lines = internals::split_lines(&bytes).len() as u64;
         let info = &s.files[0];
         prop_assert!(info.events + info.unparsable + info.blank <= lines);
         prop_assert!(s.read_findings.total() as u64 >= info.unparsable);
-        for (_, raw, _) in jsonl::split_lines(&bytes) {
+        for (_, raw, _) in internals::split_lines(&bytes) {
             let _ = Event::parse(&String::from_utf8_lossy(raw));
         }
     }
@@ -241,8 +241,8 @@ proptest! {
             prop_assert_eq!(rep.applied + rep.ignored + rep.rejected, s.events as usize);
             let db = v13_db();
             let mut f = Findings::new(0);
-            let _ = verify::compare::compare_projected(&db, &rep.conn, &mut f);
-            let log = checks::check_event_log(&db, &s.index, &mut f);
+            let _ = internals::compare_projected(&db, &rep.conn, &mut f);
+            let log = internals::check_event_log(&db, &s.index, &mut f);
             prop_assert!(log.is_ok(), "{:?}", log.err());
         }
     }
@@ -297,14 +297,14 @@ proptest! {
         let db = v13_db();
         let tree = tree_at(dir.path());
         let mut f = Findings::new(0);
-        checks::check_identities(&tree, &db, &mut f);
-        checks::check_layout(&tree, &mut f);
-        verify::manifest::check(&tree, &db, Some(13), &mut f);
+        internals::check_identities(&tree, &db, &mut f);
+        internals::check_layout(&tree, &mut f);
+        internals::check_manifest(&tree, &db, Some(13), &mut f);
         // the same files beside an archive
         std::fs::write(dir.path().join("x.tar.zst"), b"whatever").unwrap();
         std::fs::write(dir.path().join("manifest-x.json"), &manifest).unwrap();
         let tree = Tree { archive: Some(dir.path().join("x.tar.zst")), ..tree_at(dir.path()) };
-        verify::manifest::check(&tree, &db, None, &mut f);
+        internals::check_manifest(&tree, &db, None, &mut f);
         // nothing outside the directory was named as checked
         for x in f.list() {
             if let Some(file) = &x.file {
@@ -315,15 +315,15 @@ proptest! {
 
     #[test]
     fn wal_and_database_headers_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..9000), page in prop::option::of(any::<u32>()), len in any::<u64>()) {
-        let _ = verify::dbfile::inspect_wal_bytes(&bytes, page);
-        if let Some(h) = verify::dbfile::parse_header(&bytes) {
-            let _ = verify::dbfile::truncation(&h, len);
+        let _ = internals::inspect_wal_bytes(&bytes, page);
+        if let Some(h) = internals::parse_header(&bytes) {
+            let _ = internals::truncation(&h, len);
         }
         let mut h = b"SQLite format 3\0".to_vec();
         h.extend_from_slice(&bytes);
-        if let Some(hd) = verify::dbfile::parse_header(&h) {
+        if let Some(hd) = internals::parse_header(&h) {
             prop_assert!(hd.page_size.is_power_of_two());
-            let _ = verify::dbfile::truncation(&hd, len);
+            let _ = internals::truncation(&hd, len);
         }
     }
 }
@@ -381,7 +381,7 @@ fn extract_and_check(archive_bytes: &[u8]) -> Result<(), TestCaseError> {
     match r {
         Ok(entries) => {
             prop_assert_eq!(names, vec!["a.tar.zst".to_string(), "dest".to_string()]);
-            let (files, other) = verify::util::walk_files(&dest, &dest).unwrap();
+            let (files, other) = internals::walk_files(&dest, &dest).unwrap();
             prop_assert!(other.is_empty(), "only files and directories: {:?}", other);
             let listed: Vec<&str> = entries.iter().filter(|e| e.kind == extract::EntryKind::File).map(|e| e.path.as_str()).collect();
             let mut listed_sorted = listed.clone();
@@ -458,7 +458,7 @@ fn damage(bytes: &mut Vec<u8>, ops: &[(u8, prop::sample::Index, u8)]) {
 }
 
 fn files_of(root: &Path) -> Vec<String> {
-    verify::util::walk_files(root, root).unwrap().0
+    internals::walk_files(root, root).unwrap().0
 }
 
 proptest! {
@@ -486,7 +486,7 @@ proptest! {
         let mut b = std::fs::read(&f).unwrap();
         damage(&mut b, &ops);
         std::fs::write(&f, &b).unwrap();
-        match verify::migrate::migrate_path(&fx.root, &verify::migrate::MigrateOptions::default()) {
+        match verify::migrate_path(&fx.root, &verify::MigrateOptions::default()) {
             Ok(r) => prop_assert!(r.exit_code == 0 || r.exit_code == 1),
             Err(e) => prop_assert!(!e.to_string().contains("panicked"), "{e}"),
         }

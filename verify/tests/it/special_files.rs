@@ -277,12 +277,12 @@ fn a_full_disk_is_named_on_the_path_being_written() {
     if !Path::new("/dev/full").exists() {
         return;
     }
-    let e = verify::verify::copy_regular(&src, Path::new("/dev/full")).unwrap_err();
+    let e = verify::internals::copy_regular(&src, Path::new("/dev/full")).unwrap_err();
     assert_eq!(e.to_string(), "disk full while writing /dev/full");
     // and a FIFO is never copied
     let fifo = dir.path().join("fifo");
     mkfifo(&fifo);
-    let e = verify::verify::copy_regular(&fifo, &dir.path().join("dest")).unwrap_err();
+    let e = verify::internals::copy_regular(&fifo, &dir.path().join("dest")).unwrap_err();
     assert!(e.to_string().contains("is a FIFO (named pipe); expected"), "{e}");
 }
 

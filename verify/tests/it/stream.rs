@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 use thrum_schemas::{gojson, ids};
-use verify::checks::Mode;
+use verify::Mode;
 use verify::Options;
 
 /// Which reader a report comes from.
@@ -212,7 +212,7 @@ fn build(gens: &[Gen], shuffle: &[bool], subset: &[bool], noise: &[u8]) -> tempf
         let Ok(ev) = thrum_schemas::events::Event::parse(text) else { continue };
         if subset.get(n).copied().unwrap_or(true) {
             db.execute_batch("SAVEPOINT e").unwrap();
-            match verify::replay::apply(&db, &ev) {
+            match verify::internals::apply(&db, &ev) {
                 Ok(_) => db.execute_batch("RELEASE e").unwrap(),
                 Err(_) => db.execute_batch("ROLLBACK TO e; RELEASE e").unwrap(),
             }
@@ -328,7 +328,7 @@ fn archives_report_the_same_whatever_the_order_of_their_entries() {
     let mut lines = fx.lines("messages/bob.jsonl");
     lines.remove(0);
     fx.write_lines("messages/bob.jsonl", &lines);
-    let (files, _) = verify::util::walk_files(&fx.root, &fx.thrum()).unwrap();
+    let (files, _) = verify::internals::walk_files(&fx.root, &fx.thrum()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let var_last = files.clone();
     let var_first: Vec<String> =
@@ -410,16 +410,16 @@ proptest! {
             }
             let path = dir.path().join(format!("f{k}.jsonl"));
             std::fs::write(&path, text).unwrap();
-            sources.push(verify::jsonl::Source { path, rel: format!("f{k}.jsonl"), shard: None });
+            sources.push(verify::internals::Source { path, rel: format!("f{k}.jsonl"), shard: None });
         }
         let mut loaded = crate::reference::Loaded::default();
-        let mut f = verify::findings::Findings::new(0);
+        let mut f = verify::Findings::new(0);
         for s in &sources {
             crate::reference::read_file(&mut loaded, &s.path, s.rel.clone(), None, &mut f).unwrap();
         }
         crate::reference::sort(&mut loaded);
         let expected: Vec<(usize, u64)> = loaded.order.iter().map(|&i| (loaded.events[i].file, loaded.events[i].line)).collect();
-        let Ok(got) = verify::stream::replay_order(&sources) else { panic!("stream failed") };
+        let Ok(got) = verify::internals::replay_order(&sources) else { panic!("stream failed") };
         let got: Vec<(usize, u64)> = got.iter().map(|p| (p.file(), p.line())).collect();
         prop_assert_eq!(got, expected);
     }

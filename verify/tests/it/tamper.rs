@@ -2,7 +2,7 @@
 //! reported precisely (kind, table, key, column or file and line).
 
 use crate::common::*;
-use verify::findings::Severity;
+use verify::Severity;
 use verify::{Finding, Kind, Options, Report};
 
 fn run(fx: &Fixture) -> Report {
@@ -331,13 +331,13 @@ fn a_directory_input_is_read_without_writing_anything_even_with_odd_path_charact
     let fx = build();
     let odd = fx.root.parent().unwrap().join("odd dir #1 ?&%é");
     std::fs::rename(&fx.root, &odd).unwrap();
-    let before = verify::util::walk_files(&odd, &odd).unwrap();
-    let sums: Vec<String> = before.0.iter().map(|f| verify::util::sha256_file(&odd.join(f)).unwrap().0).collect();
+    let before = verify::internals::walk_files(&odd, &odd).unwrap();
+    let sums: Vec<String> = before.0.iter().map(|f| thrum_io::hash::sha256_file(&odd.join(f)).unwrap().0).collect();
     let r = verify::verify_path(&odd.join(".thrum"), &Options::default()).unwrap();
     assert!(r.consistent, "{}", r.render_text());
-    let after = verify::util::walk_files(&odd, &odd).unwrap();
+    let after = verify::internals::walk_files(&odd, &odd).unwrap();
     assert_eq!(before, after, "no file may appear (no -wal, -shm or journal)");
-    let sums2: Vec<String> = after.0.iter().map(|f| verify::util::sha256_file(&odd.join(f)).unwrap().0).collect();
+    let sums2: Vec<String> = after.0.iter().map(|f| thrum_io::hash::sha256_file(&odd.join(f)).unwrap().0).collect();
     assert_eq!(sums, sums2);
 }
 

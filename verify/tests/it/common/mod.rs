@@ -231,7 +231,7 @@ pub fn build_from(b: Builder) -> Fixture {
     db.execute("INSERT INTO schema_version (version, applied_at) VALUES (13, '2026-03-02 09:00:00')", []).unwrap();
     for e in &b.events {
         let ev = thrum_schemas::events::Event::parse(&e.line).unwrap();
-        verify::replay::apply(&db, &ev).unwrap();
+        verify::internals::apply(&db, &ev).unwrap();
         let env = &ev.envelope;
         db.execute(
             "INSERT INTO events (event_id, sequence, type, timestamp, origin_daemon, event_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -268,7 +268,7 @@ pub fn build_from(b: Builder) -> Fixture {
 /// Packs `fixture` as `{dir}/{name}` (.tar.zst, entries rooted at .thrum/)
 /// and writes a manifest (`manifest_name`) and SHA256SUMS beside it.
 pub fn pack(fx: &Fixture, dir: &Path, name: &str, manifest_name: &str, schema_version: i64) -> PathBuf {
-    let (files, _) = verify::util::walk_files(&fx.root, &fx.thrum()).unwrap();
+    let (files, _) = verify::internals::walk_files(&fx.root, &fx.thrum()).unwrap();
     let mut ar = tar::Builder::new(Vec::new());
     ar.mode(tar::HeaderMode::Deterministic);
     let mut entries = Vec::new();
@@ -280,9 +280,9 @@ pub fn pack(fx: &Fixture, dir: &Path, name: &str, manifest_name: &str, schema_ve
         h.set_mode(0o644);
         h.set_cksum();
         ar.append_data(&mut h, f, &bytes[..]).unwrap();
-        entries.push(json!({"path": f, "sha256": verify::util::sha256_hex(&bytes), "size": bytes.len()}));
+        entries.push(json!({"path": f, "sha256": thrum_io::hash::sha256_hex(&bytes), "size": bytes.len()}));
         if f.ends_with(".jsonl") {
-            line_counts.insert(f.clone(), json!(verify::util::count_lines(&bytes)));
+            line_counts.insert(f.clone(), json!(verify::internals::count_lines(&bytes)));
         }
     }
     let tar_bytes = ar.into_inner().unwrap();
@@ -297,7 +297,7 @@ pub fn pack(fx: &Fixture, dir: &Path, name: &str, manifest_name: &str, schema_ve
         }
     }
     let manifest = json!({
-        "archive": {"path": name, "sha256": verify::util::sha256_hex(&archive), "size": archive.len()},
+        "archive": {"path": name, "sha256": thrum_io::hash::sha256_hex(&archive), "size": archive.len()},
         "counts": {"files": line_counts, "tables": tables},
         "files": entries,
         "generator": "test-builder", "profile": "tiny", "schema_version": schema_version, "seed": 42
@@ -305,8 +305,11 @@ pub fn pack(fx: &Fixture, dir: &Path, name: &str, manifest_name: &str, schema_ve
     let mbytes = serde_json::to_string_pretty(&manifest).unwrap();
     std::fs::write(dir.join(manifest_name), &mbytes).unwrap();
     let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap_or_default();
-    let sums =
-        format!("{sums}{}  {name}\n{}  {manifest_name}\n", verify::util::sha256_hex(&archive), verify::util::sha256_hex(mbytes.as_bytes()));
+    let sums = format!(
+        "{sums}{}  {name}\n{}  {manifest_name}\n",
+        thrum_io::hash::sha256_hex(&archive),
+        thrum_io::hash::sha256_hex(mbytes.as_bytes())
+    );
     std::fs::write(dir.join("SHA256SUMS"), sums).unwrap();
     path
 }
@@ -346,9 +349,9 @@ pub fn build_v5() -> Fixture {
     }
     std::fs::write(thrum.join("messages.jsonl"), content).unwrap();
     // project with v13 rules into memory, then copy into a v5 database
-    let mem = verify::replay::fresh_v13().unwrap();
+    let mem = verify::internals::fresh_v13().unwrap();
     for e in &b.events {
-        verify::replay::apply(&mem, &thrum_schemas::events::Event::parse(&e.line).unwrap()).unwrap();
+        verify::internals::apply(&mem, &thrum_schemas::events::Event::parse(&e.line).unwrap()).unwrap();
     }
     let db = Connection::open(thrum.join("var/messages.db")).unwrap();
     db.execute_batch("BEGIN").unwrap();

@@ -22,15 +22,16 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use thrum_schemas::events::{is_message_event, Event, Payload};
 use thrum_schemas::ids::shard_name;
-use verify::checks::{allowed_shards, duplicate_id, first_difference, line_checks, shard_mismatch, Mode, SLOT_ENVELOPE, SLOT_REST};
-use verify::compare::TableStats;
-use verify::error::InputError;
-use verify::findings::{Finding, Findings, Kind};
-use verify::input::Tree;
-use verify::jsonl::{decode_line, split_lines, EventFile, RawLine, MAX_LINE_BYTES};
-use verify::replay::{Replay, Replayer};
-use verify::value::{plain, Val};
+use verify::internals::{allowed_shards, duplicate_id, first_difference, line_checks, shard_mismatch, SLOT_ENVELOPE, SLOT_REST};
+use verify::internals::{decode_line, split_lines, EventFile, RawLine, MAX_LINE_BYTES};
+use verify::internals::{plain, Val};
+use verify::internals::{Replay, Replayer};
+use verify::InputError;
+use verify::Mode;
 use verify::Report;
+use verify::TableStats;
+use verify::Tree;
+use verify::{Finding, Findings, Kind};
 
 /// One decoded line.
 #[derive(Debug, Clone)]
@@ -101,7 +102,7 @@ pub fn parse_file(bytes: &[u8], file: usize, rel: &str, shard: Option<String>) -
 
 /// Reads one event file into `loaded`.
 pub fn read_file(loaded: &mut Loaded, path: &Path, rel: String, shard: Option<String>, findings: &mut Findings) -> Result<(), InputError> {
-    let bytes = verify::jsonl::read_regular(path)?;
+    let bytes = verify::internals::read_regular(path)?;
     let (info, events, found) = parse_file(&bytes, loaded.files.len(), &rel, shard);
     loaded.files.push(info);
     loaded.events.extend(events);
@@ -115,7 +116,7 @@ pub fn read_file(loaded: &mut Loaded, path: &Path, rel: String, shard: Option<St
 /// the replay order.
 pub fn load(tree: &Tree, findings: &mut Findings) -> Result<Loaded, InputError> {
     let mut loaded = Loaded::default();
-    for s in verify::jsonl::event_files(tree, findings)? {
+    for s in verify::internals::event_files(tree, findings)? {
         read_file(&mut loaded, &s.path, s.rel, s.shard, findings)?;
     }
     sort(&mut loaded);
@@ -155,9 +156,9 @@ pub fn sort_arrival(loaded: &mut Loaded) {
 /// Replays every loaded event, in replay order, into a fresh database
 /// (shaped like a migrated one, without `threads`, when `migrated`).
 pub fn replay_as(loaded: &Loaded, migrated: bool, findings: &mut Findings) -> rusqlite::Result<Replay> {
-    let conn = verify::replay::fresh_v13_for_replay()?;
+    let conn = verify::internals::fresh_v13_for_replay()?;
     if migrated {
-        verify::replay::without_threads(&conn)?;
+        verify::internals::without_threads(&conn)?;
     }
     let mut r = Replayer::new(conn)?;
     for &i in &loaded.order {
@@ -507,13 +508,13 @@ pub fn check_shards(tree: &Tree, db: &Connection, loaded: &Loaded, findings: &mu
             _ => None,
         })
         .collect();
-    verify::checks::shards_missing(tree, db, |mid| created.contains(mid), findings);
+    verify::internals::shards_missing(tree, db, |mid| created.contains(mid), findings);
 }
 
 /// Verifies PATH as `verify replay` does, with the event logs read by this
 /// reference reader.
 pub fn report(path: &Path, opts: &verify::Options) -> Result<Report, InputError> {
-    let tree = verify::input::open(path, &opts.limits)?;
+    let tree = verify::internals::open(path, &opts.limits)?;
     if tree.is_v5_layout() {
         return Err(InputError::V5Layout { path: path.to_path_buf() });
     }
@@ -534,22 +535,22 @@ fn verify_into(
     summary: &mut BTreeMap<String, Value>,
 ) -> Result<(Vec<TableStats>, Option<i64>), InputError> {
     let db_src = tree.database()?;
-    let wal = verify::dbfile::check(&db_src, ".thrum/var/messages.db", findings, opts.mode == Mode::Migrated);
+    let wal = verify::internals::check_wal(&db_src, ".thrum/var/messages.db", findings, opts.mode == Mode::Migrated);
     if opts.mode == Mode::Fixture {
-        verify::dbfile::check_wal_mode(&db_src, ".thrum/var/messages.db", findings);
+        verify::internals::check_wal_mode(&db_src, ".thrum/var/messages.db", findings);
     }
-    let fixture_db = verify::verify::FixtureDb::prepare_with(&db_src, &wal)?;
+    let fixture_db = verify::internals::FixtureDb::prepare_with(&db_src, &wal)?;
     let db = fixture_db.open(&tree.shown("var/messages.db"))?;
 
     // schema, integrity and manifest: merged after the event-log findings
     let mut aux = Findings::new(0);
-    let (version, _) = verify::checks::check_db(&db, thrum_schemas::SCHEMA_VERSION, opts.mode, &mut aux);
+    let (version, _) = verify::internals::check_db(&db, thrum_schemas::SCHEMA_VERSION, opts.mode, &mut aux);
     if opts.mode == Mode::Fixture {
-        verify::checks::check_origin_daemon(&db, &mut aux);
+        verify::internals::check_origin_daemon(&db, &mut aux);
     }
-    let manifest = opts.check_manifest.then(|| verify::manifest::check(tree, &db, version, &mut aux));
+    let manifest = opts.check_manifest.then(|| verify::internals::check_manifest(tree, &db, version, &mut aux));
 
-    verify::checks::check_layout(tree, findings);
+    verify::internals::check_layout(tree, findings);
     let mut loaded = load(tree, findings)?;
     if opts.mode == Mode::Fixture {
         sort_arrival(&mut loaded);
@@ -559,7 +560,7 @@ fn verify_into(
     let mut main_f = Findings::new(0);
     let rep = replay_as(&loaded, opts.mode == Mode::Migrated, &mut main_f)
         .map_err(|e| unreadable(tree, format!("replay database failed: {e}")))?;
-    let mut tables = verify::compare::compare_projected(&db, &rep.conn, &mut main_f)
+    let mut tables = verify::internals::compare_projected(&db, &rep.conn, &mut main_f)
         .map_err(|e| unreadable(tree, format!("reading the replayed database failed: {e}")))?;
     match opts.mode {
         Mode::Fixture => tables.push(check_event_log(&db, &loaded, &mut main_f)),
@@ -570,8 +571,8 @@ fn verify_into(
             Err(e) => findings.push(Finding::new(Kind::TableUnreadable, format!("cannot count the events table: {e}")).table("events")),
         },
     }
-    tables.extend(verify::checks::check_local(&db, &rep.cleaned_agents, &mut main_f));
-    verify::checks::check_identities(tree, &db, &mut main_f);
+    tables.extend(verify::internals::check_local(&db, &rep.cleaned_agents, &mut main_f));
+    verify::internals::check_identities(tree, &db, &mut main_f);
     check_shards(tree, &db, &loaded, &mut main_f);
     for part in [lines_f, main_f] {
         for f in part.into_parts().0 {
@@ -583,7 +584,7 @@ fn verify_into(
         let mut timed = loaded.clone();
         sort(&mut timed);
         let rb = replay_as(&timed, false, &mut Findings::new(1)).map_err(|e| unreadable(tree, format!("replay database failed: {e}")))?;
-        let n = verify::verify::rebuild_order_differs(&rep.conn, &rb.conn, findings)
+        let n = verify::internals::rebuild_order_differs(&rep.conn, &rb.conn, findings)
             .map_err(|e| unreadable(tree, format!("comparing the replays failed: {e}")))?;
         summary.insert(
             "replay_order".into(),
@@ -599,14 +600,14 @@ fn verify_into(
         Some(rb) => rb.abort.as_ref(),
         None => rep.abort.as_ref(),
     };
-    if let Some(f) = verify::rebuild::report(abort, &loaded.files, &tree.base)? {
+    if let Some(f) = verify::internals::rebuild_finding(abort, &loaded.files, &tree.base)? {
         findings.push(f);
     }
     for f in aux.into_parts().0 {
         findings.push(f);
     }
     if opts.mode == Mode::Fixture {
-        verify::crash::classify(tree, &db, &wal, findings);
+        verify::internals::classify_crash(tree, &db, &wal, findings);
     }
     if let Some(m) = &manifest {
         if let Some(p) = &m.manifest {

@@ -215,7 +215,7 @@ fn junk_lines(all: &mut Vec<Result<Row, String>>) {
 /// and event id; all counted.
 fn creates_in_the_wrong_shard(all: &mut Vec<Result<Row, String>>) {
     let lab = Lab::new();
-    let ceiling = verify::findings::LIST_CEILING;
+    let ceiling = verify::LIST_CEILING;
     let n = ceiling + 2_500;
     let mut b = standard_events();
     let first = b.events.iter().filter(|e| e.file == "messages/bob.jsonl").count() as u64 + 1;
@@ -261,7 +261,7 @@ fn per_event_findings(all: &mut Vec<Result<Row, String>>) {
     copy(&fx.root, &lab.at("w"));
     let check = |out: &str| {
         let r = report(out)?;
-        let ceiling = verify::findings::LIST_CEILING as u64;
+        let ceiling = verify::LIST_CEILING as u64;
         for kind in ["event_id_duplicate", "sequence_duplicate"] {
             same(kind, &r["finding_counts"][kind], &json!(COPIES))?;
             let want: Vec<(String, u64)> = (0..ceiling).map(|i| (".thrum/events.jsonl".to_string(), first_copy + i)).collect();

@@ -119,7 +119,7 @@ fn rows_no_line_explains_are_counted_exactly_in_bounded_memory() {
         .filter_map(|(n, l)| Some((serde_json::from_str::<Value>(l).ok()?["sequence"].as_i64()?, n as u64 + 1)))
         .max()
         .unwrap();
-    let ceiling = verify::findings::LIST_CEILING;
+    let ceiling = verify::LIST_CEILING;
     let check = |out: &str| {
         let r: Value = serde_json::from_str(out).map_err(|e| format!("no JSON report ({e})"))?;
         let same =
