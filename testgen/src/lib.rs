@@ -416,20 +416,14 @@ pub fn generate(opts: &Options) -> Result<Report> {
         bar.finish();
         let step = bars.step("v5", "archiving the v5-era tree");
         let file_counts = [(".thrum/messages.jsonl".to_string(), lines)].into_iter().collect();
-        pack(
-            &plan,
-            &staging.dir,
-            &v5_root,
-            archive::archive_v5_name(opts.compression),
-            MANIFEST_V5,
-            thrum_schemas::LEGACY_SCHEMA_VERSION,
-            &counts,
+        let spec = ManifestSpec {
+            archive_name: archive::archive_v5_name(opts.compression),
+            manifest_name: MANIFEST_V5,
+            schema_version: thrum_schemas::LEGACY_SCHEMA_VERSION,
+            table_counts: &counts,
             file_counts,
-            mtime,
-            1,
-            opts.compression,
-            &known,
-        )?;
+        };
+        pack(&plan, &staging.dir, &v5_root, spec, (mtime, 1, opts.compression), &known)?;
         let v5_stage = staging.dir.join(".stage-v5");
         std::fs::remove_dir_all(&v5_stage).ctx("remove", &v5_stage)?;
         step.finish();
@@ -457,18 +451,14 @@ pub fn generate(opts: &Options) -> Result<Report> {
         let schema_files = contract::write(&staging.dir, &stage_root.join(DB_REL))?;
         known.lock().unwrap_or_else(|p| p.into_inner()).extend(schema_files.iter().cloned());
         let file_counts = lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect();
-        write_manifest(
-            &plan,
-            &staging.dir,
-            archive::archive_name(opts.compression),
-            MANIFEST,
-            thrum_schemas::SCHEMA_VERSION,
-            &table_counts,
+        let spec = ManifestSpec {
+            archive_name: archive::archive_name(opts.compression),
+            manifest_name: MANIFEST,
+            schema_version: thrum_schemas::SCHEMA_VERSION,
+            table_counts: &table_counts,
             file_counts,
-            files,
-            whole,
-            &known,
-        )?;
+        };
+        write_manifest(&plan, &staging.dir, spec, files, whole, &known)?;
         let v5_time = match v5_handle {
             Some(h) => Some(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?),
             None if opts.v5 => Some(v5_task()?),
@@ -527,36 +517,36 @@ pub fn generate(opts: &Options) -> Result<Report> {
     })
 }
 
-/// Archives one staged tree and writes its manifest.
-#[allow(clippy::too_many_arguments)]
+/// What an archive's manifest says besides the archive's files.
+struct ManifestSpec<'a> {
+    archive_name: &'a str,
+    manifest_name: &'a str,
+    schema_version: i64,
+    /// Rows per table.
+    table_counts: &'a [(String, u64)],
+    /// Lines per JSONL file.
+    file_counts: std::collections::BTreeMap<String, u64>,
+}
+
+/// Archives one staged tree (`(mtime, workers, compression)`) and writes
+/// its manifest.
 fn pack(
     plan: &Plan,
     dir: &Path,
     thrum_dir: &Path,
-    archive_name: &str,
-    manifest_name: &str,
-    schema_version: i64,
-    table_counts: &[(String, u64)],
-    file_counts: std::collections::BTreeMap<String, u64>,
-    mtime: u64,
-    workers: usize,
-    compression: Compression,
+    spec: ManifestSpec,
+    (mtime, workers, compression): (u64, usize, Compression),
     known: &std::sync::Mutex<Vec<archive::FileEntry>>,
 ) -> Result<()> {
-    let (files, whole) = archive::write(thrum_dir, &dir.join(archive_name), mtime, workers, compression)?;
-    write_manifest(plan, dir, archive_name, manifest_name, schema_version, table_counts, file_counts, files, whole, known)
+    let (files, whole) = archive::write(thrum_dir, &dir.join(spec.archive_name), mtime, workers, compression)?;
+    write_manifest(plan, dir, spec, files, whole, known)
 }
 
 /// Writes the manifest of an archive and records the archive's checksum.
-#[allow(clippy::too_many_arguments)]
 fn write_manifest(
     plan: &Plan,
     dir: &Path,
-    archive_name: &str,
-    manifest_name: &str,
-    schema_version: i64,
-    table_counts: &[(String, u64)],
-    file_counts: std::collections::BTreeMap<String, u64>,
+    spec: ManifestSpec,
     files: Vec<archive::FileEntry>,
     whole: archive::FileEntry,
     known: &std::sync::Mutex<Vec<archive::FileEntry>>,
@@ -564,19 +554,19 @@ fn write_manifest(
     let (sha256, size) = (whole.sha256.clone(), whole.size);
     known.lock().unwrap_or_else(|p| p.into_inner()).push(whole);
     let m = manifest::Manifest {
-        archive: manifest::ArchiveRef { path: archive_name.into(), sha256, size },
+        archive: manifest::ArchiveRef { path: spec.archive_name.into(), sha256, size },
         counts: manifest::Counts {
-            files: file_counts,
+            files: spec.file_counts,
             messages_per_day: plan.messages_per_day(0..plan.profile.messages),
-            tables: table_counts.iter().cloned().collect(),
+            tables: spec.table_counts.iter().cloned().collect(),
         },
         files,
         generator: GENERATOR.into(),
         profile: plan.profile.name.clone(),
-        schema_version,
+        schema_version: spec.schema_version,
         seed: plan.seed,
     };
-    manifest::write_json(&dir.join(manifest_name), &m)
+    manifest::write_json(&dir.join(spec.manifest_name), &m)
 }
 
 #[cfg(test)]
