@@ -20,7 +20,6 @@ use crate::input::Tree;
 use rusqlite::Connection;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::BufRead;
 use thrum_io::wal::{FRAME_HEADER, HEADER};
 
 /// The largest `<file>.tmp` read (a temporary holds one line).
@@ -78,21 +77,56 @@ fn lines_of(tree: &Tree, findings: &Findings, kind: Kind) -> Vec<At> {
     for (file, lines) in wanted {
         let Ok(f) = thrum_io::regular::open_regular(&tree.base.join(&file)) else { continue };
         let last = lines.last().copied().unwrap_or(0);
-        for (i, text) in std::io::BufReader::new(f).lines().enumerate() {
-            let n = i as u64 + 1;
-            if n > last {
-                break;
+        let mut rd = std::io::BufReader::new(f);
+        let mut text = Vec::new();
+        for n in 1..=last {
+            // a line is held only up to TMP_MAX bytes: a longer one is
+            // skipped to its end, never read whole into memory
+            match bounded_line(&mut rd, &mut text, TMP_MAX) {
+                Ok(true) => {}
+                Ok(false) | Err(_) => break,
             }
-            match text {
-                Ok(t) if lines.contains(&n) => v.push(At::of(file.clone(), Some(n), &t)),
-                Ok(_) => {}
-                Err(_) => break,
+            if lines.contains(&n) && text.len() as u64 <= TMP_MAX {
+                v.push(At::of(file.clone(), Some(n), &String::from_utf8_lossy(&text)));
             }
         }
     }
     v.sort_by_key(|a| a.seq);
     v.dedup_by(|a, b| a.id == b.id);
     v
+}
+
+/// Reads the next line of `rd` into `out` (without its newline), keeping at
+/// most `max + 1` bytes of it (a longer line is consumed to its end, `out`
+/// then longer than `max`); false at the end of the input.
+fn bounded_line(rd: &mut impl std::io::BufRead, out: &mut Vec<u8>, max: u64) -> std::io::Result<bool> {
+    use std::io::{BufRead as _, Read as _};
+    out.clear();
+    let got = rd.by_ref().take(max + 1).read_until(b'\n', out)?;
+    if got == 0 {
+        return Ok(false);
+    }
+    if out.last() == Some(&b'\n') {
+        out.pop();
+        return Ok(true);
+    }
+    // cut at max + 1 bytes (or the end): skip the rest of the line
+    loop {
+        let buf = rd.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(true);
+        }
+        match buf.iter().position(|&b| b == b'\n') {
+            Some(p) => {
+                rd.consume(p + 1);
+                return Ok(true);
+            }
+            None => {
+                let l = buf.len();
+                rd.consume(l);
+            }
+        }
+    }
 }
 
 /// A temporary beside a JSONL file, and whether its line is the last line
@@ -120,14 +154,60 @@ fn temporaries(tree: &Tree) -> Vec<Tmp> {
         let Ok(bytes) = thrum_io::regular::read_regular(&tmp) else { continue };
         let text = String::from_utf8_lossy(&bytes);
         let line = text.strip_suffix('\n').unwrap_or(&text).to_owned();
-        let file = std::fs::read(tree.thrum.join(&rel)).unwrap_or_default();
-        let lines: Vec<&[u8]> = file.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
-        let appended = lines.last().is_some_and(|l| *l == line.as_bytes());
+        // the JSONL file streamed (a regular file only): its last line, if
+        // it is no longer than the temporary's, and that line's number
+        let last = thrum_io::regular::open_regular(&tree.thrum.join(&rel)).ok().and_then(|f| last_line(f, TMP_MAX).ok());
+        let appended = last.as_ref().and_then(|(_, l)| l.as_deref()).is_some_and(|l| l == line.as_bytes());
         let at = At::of(format!(".thrum/{rel}.tmp"), None, &line);
-        let at = if appended { At { file: format!(".thrum/{rel}"), line: Some(lines.len() as u64), ..at } } else { at };
+        let at = match last {
+            Some((n, _)) if appended => At { file: format!(".thrum/{rel}"), line: Some(n), ..at },
+            _ => at,
+        };
         out.push(Tmp { at, appended });
     }
     out
+}
+
+/// The number of the last non-empty line of `r` and that line, unless it
+/// is longer than `max` bytes; read in chunks, so memory stays at one chunk
+/// and one line of at most `max` bytes whatever the file's size.
+fn last_line(mut r: impl std::io::Read, max: u64) -> std::io::Result<(u64, Option<Vec<u8>>)> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let (mut no, mut last_no) = (1u64, 0u64);
+    let mut cur: Option<Vec<u8>> = Some(Vec::new());
+    let mut last: Option<Vec<u8>> = None;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        for piece in buf[..n].split_inclusive(|&b| b == b'\n') {
+            let (body, ends) = match piece.strip_suffix(b"\n") {
+                Some(b) => (b, true),
+                None => (piece, false),
+            };
+            if let Some(c) = cur.as_mut() {
+                if (c.len() + body.len()) as u64 > max {
+                    cur = None;
+                } else {
+                    c.extend_from_slice(body);
+                }
+            }
+            if ends {
+                let held = cur.replace(Vec::new());
+                if held.as_ref().is_none_or(|c| !c.is_empty()) {
+                    (last_no, last) = (no, held);
+                }
+                no += 1;
+            }
+        }
+    }
+    if cur.as_ref().is_none_or(|c| !c.is_empty()) {
+        (last_no, last) = (no, cur);
+    }
+    Ok((last_no, last))
 }
 
 /// `MAX(events.sequence)` of the database as read (with its WAL).
@@ -341,4 +421,53 @@ fn after_events_row(db: &Connection, max: Option<i64>) -> Option<Finding> {
         .table("events")
         .key(format!("event_id={id}")),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_line;
+
+    /// A reader that gives at most 3 bytes a call, so lines span chunks.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.len().min(3).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn of(text: &[u8], max: u64) -> (u64, Option<Vec<u8>>) {
+        let whole = last_line(text, max).unwrap();
+        assert_eq!(last_line(Trickle(text), max).unwrap(), whole, "chunking changes nothing");
+        whole
+    }
+
+    #[test]
+    fn the_last_non_empty_line_with_its_physical_number() {
+        assert_eq!(of(b"a\nbb\nccc\n", 10), (3, Some(b"ccc".to_vec())));
+        assert_eq!(of(b"a\nbb\nccc", 10), (3, Some(b"ccc".to_vec())));
+        assert_eq!(of(b"a\n\nbb\n\n\n", 10), (3, Some(b"bb".to_vec())));
+        assert_eq!(of(b"", 10), (0, None));
+        assert_eq!(of(b"\n\n", 10), (0, None));
+    }
+
+    #[test]
+    fn bounded_lines_skip_the_rest_of_a_long_line() {
+        let mut rd = std::io::BufReader::with_capacity(4, &b"ab\nmuch too long\ncd"[..]);
+        let mut out = Vec::new();
+        let mut seen = Vec::new();
+        while super::bounded_line(&mut rd, &mut out, 5).unwrap() {
+            seen.push(out.clone());
+        }
+        assert_eq!(seen, [b"ab".to_vec(), b"much t".to_vec(), b"cd".to_vec()]);
+    }
+
+    #[test]
+    fn a_last_line_longer_than_the_bound_is_numbered_but_not_kept() {
+        assert_eq!(of(b"short\nmuch too long\n", 8), (2, None));
+        assert_eq!(of(b"much too long\nshort\n", 8), (2, Some(b"short".to_vec())));
+    }
 }
