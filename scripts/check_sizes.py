@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """Size limits of the workspace's Rust sources, checked in CI.
 
-Usage: scripts/check_sizes.py [--max-file-lines N] [--max-fn-lines N] [--max-long-fns N] FILE...
+Usage: scripts/check_sizes.py [--max-file-lines N] [--max-fn-lines N] [--max-long-fns N]
+                              [--max-width N] [--max-wide-lines N] FILE...
 
-A file longer than --max-file-lines (700) fails. A non-test function longer
+A file longer than --max-file-lines (700) fails. A line wider than
+--max-width (100 columns, rustfmt's `max_width`) is listed; more than
+--max-wide-lines (10) of them fails: rustfmt cannot break a raw string or a
+comment, so those are the lines it leaves wide. A non-test function longer
 than --max-fn-lines (100) is listed; more than --max-long-fns (5) of them
 fails. Test code is every file under a `tests/` or `benches/` directory, every
 `tests.rs`, and everything after a `#[cfg(test)]` line in a file (the
@@ -107,24 +111,32 @@ def main():
     ap.add_argument("--max-file-lines", type=int, default=700)
     ap.add_argument("--max-fn-lines", type=int, default=100)
     ap.add_argument("--max-long-fns", type=int, default=5)
+    ap.add_argument("--max-width", type=int, default=100)
+    ap.add_argument("--max-wide-lines", type=int, default=10)
     ap.add_argument("files", nargs="+")
     a = ap.parse_args()
-    too_long, fns = [], []
+    too_long, fns, wide = [], [], []
     for path in a.files:
         with open(path, encoding="utf-8") as f:
             text = f.read()
         lines = text.count("\n")
         if lines > a.max_file_lines:
             too_long.append((lines, path))
+        for k, line in enumerate(text.split("\n")):
+            if len(line) > a.max_width:
+                wide.append(f"{path}:{k + 1} ({len(line)})")
         if not is_test_file(path):
             fns += long_functions(path, text, a.max_fn_lines)
     for lines, path in sorted(too_long, reverse=True):
         print(f"file over {a.max_file_lines} lines: {path} ({lines})")
     for lines, where, name in sorted(fns, reverse=True):
         print(f"function over {a.max_fn_lines} lines: {name} at {where} ({lines})")
+    for where in wide:
+        print(f"line over {a.max_width} columns: {where}")
     print(f"{len(too_long)} files over {a.max_file_lines} lines; "
-          f"{len(fns)} non-test functions over {a.max_fn_lines} lines (at most {a.max_long_fns})")
-    return 1 if too_long or len(fns) > a.max_long_fns else 0
+          f"{len(fns)} non-test functions over {a.max_fn_lines} lines (at most {a.max_long_fns}); "
+          f"{len(wide)} lines over {a.max_width} columns (at most {a.max_wide_lines})")
+    return 1 if too_long or len(fns) > a.max_long_fns or len(wide) > a.max_wide_lines else 0
 
 
 if __name__ == "__main__":

@@ -34,34 +34,47 @@ macro_rules! faults {
 
 faults! {
     MalformedJson = "malformed-json", "jsonl_unparsable",
-        "deletes the first ':' of a line in a message shard (mid-file, newline kept), so the line is not JSON",
+        "deletes the first ':' of a line in a message shard (mid-file, newline kept), so the line \
+            is not JSON",
         "its message's rows become row_extra; its events row event_log_extra; sequence_gap";
     TornFinalLine = "torn-final-line", "jsonl_unterminated_line",
-        "cuts the last line of a message shard in the middle of the object and drops its newline (a torn append)",
+        "cuts the last line of a message shard in the middle of the object and drops its newline \
+            (a torn append)",
         "jsonl_unparsable on the same line; row_extra, event_log_extra, sequence_gap";
     InvalidUtf8 = "invalid-utf8", "jsonl_invalid_utf8",
         "inserts the byte 0xFF at the start of a message body's content (inside the JSON string)",
-        "the finding is a warning with the byte offset: the line is applied as the daemon reads it, the byte as U+FFFD, so cell_differs where that text is projected (messages.body_content, or a message_edits content column when the message is edited) and event_log_differs (event_json) on its events row; no row_extra, no sequence_gap";
+        "the finding is a warning with the byte offset: the line is applied as the daemon reads \
+            it, the byte as U+FFFD, so cell_differs where that text is projected \
+            (messages.body_content, or a message_edits content column when the message is edited) \
+            and event_log_differs (event_json) on its events row; no row_extra, no sequence_gap";
     LineTooLong = "line-too-long", "jsonl_line_too_long",
-        "grows a message.create's body content until its line is over 1 MiB (valid, canonical JSON)",
-        "rebuild_aborts on the same line (over the daemon's 64 KiB scanner: its rebuild fails before applying anything); row_extra (the line is skipped), event_log_extra, sequence_gap";
+        "grows a message.create's body content until its line is over 1 MiB (valid, canonical \
+            JSON)",
+        "rebuild_aborts on the same line (over the daemon's 64 KiB scanner: its rebuild fails \
+            before applying anything); row_extra (the line is skipped), event_log_extra, \
+            sequence_gap";
     DuplicateEventId = "duplicate-event-id", "event_id_duplicate",
         "writes a line of events.jsonl twice in a row (a retried append)",
         "sequence_duplicate, sequence_order; replay_event_rejected when the event inserts a key";
     UnknownEventType = "unknown-event-type", "event_type_unknown",
-        "appends to events.jsonl an event of type agent.hibernate with a full envelope (next sequence, later time) and no events row",
+        "appends to events.jsonl an event of type agent.hibernate with a full envelope (next \
+            sequence, later time) and no events row",
         "event_log_missing (error: the sync log lacks it; the unknown type alone is a warning)";
     EditMissingMessage = "edit-missing-message", "rebuild_aborts",
-        "appends to a message shard a message.edit of a message id that exists nowhere (next sequence, later time): the daemon's rebuild stops there",
+        "appends to a message shard a message.edit of a message id that exists nowhere (next \
+            sequence, later time): the daemon's rebuild stops there",
         "event_target_missing on the same line, event_log_missing";
     SequenceOutOfOrder = "sequence-out-of-order", "sequence_order",
         "swaps the sequence numbers of two events of one file that are consecutive in replay order",
         "event_log_differs (sequence, event_json) for both lines";
     MissingShard = "missing-shard", "shard_missing",
         "deletes one agent's message shard messages/{name}.jsonl",
-        "row_extra for its messages, event_log_extra, sequence_gap, cell_differs of rows its edits and deletes changed; when another shard edits one of its messages, event_target_missing and rebuild_aborts there";
+        "row_extra for its messages, event_log_extra, sequence_gap, cell_differs of rows its \
+            edits and deletes changed; when another shard edits one of its messages, \
+            event_target_missing and rebuild_aborts there";
     ReadMissingMessage = "read-missing-message", "dangling_reference",
-        "inserts a message_reads row whose message_id is no message (foreign keys off), copied from an existing read",
+        "inserts a message_reads row whose message_id is no message (foreign keys off), copied \
+            from an existing read",
         "foreign_key_violation";
     AlteredCell = "altered-cell", "cell_differs",
         "appends ' [altered]' to one message's body_content in the database",
@@ -79,13 +92,15 @@ faults! {
         "cuts var/messages.db in the middle of its last page (a torn page write)",
         "integrity_check_failed and unreadable rows where the lost page held any";
     GarbageWal = "garbage-wal", "wal_invalid",
-        "writes 8,272 seeded random bytes as var/messages.db-wal (not a WAL; SQLite would ignore it silently)",
+        "writes 8,272 seeded random bytes as var/messages.db-wal (not a WAL; SQLite would ignore \
+            it silently)",
         "none (it is never applied)";
     IdentityWrongVersion = "identity-wrong-version", "identity_invalid",
         "sets \"version\" of one identities/{name}.json to 3",
         "none";
     ChecksumMismatch = "checksum-mismatch", "checksum_mismatch",
-        "writes DIR/SHA256SUMS for every file of the tree with one digest wrong (the tree itself is intact)",
+        "writes DIR/SHA256SUMS for every file of the tree with one digest wrong (the tree itself \
+            is intact)",
         "none";
 }
 
@@ -184,7 +199,8 @@ impl Applied {
 
 /// The catalogue as a text table (`testgen corrupt --list`).
 pub fn render_list() -> String {
-    let mut s = String::from("fault                   verify finding            exit  what it does\n");
+    let mut s =
+        String::from("fault                   verify finding            exit  what it does\n");
     for f in CATALOGUE {
         s.push_str(&format!("{:<23} {:<25} {:<5} {}\n", f.name, f.finding, f.exit_code, f.does));
         s.push_str(&format!("{:<23} {:<25} {:<5} also: {}\n", "", "", "", f.consequences));
@@ -204,7 +220,10 @@ mod tests {
             assert_eq!(f.fault as usize, i);
             assert_eq!(Fault::from_name(f.name), Some(f.fault));
             assert!(names.insert(f.name));
-            assert!(f.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-' || b.is_ascii_digit()));
+            assert!(f
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'-' || b.is_ascii_digit()));
         }
         assert!(CATALOGUE.len() >= 18);
         assert_eq!(Fault::from_name("nope"), None);

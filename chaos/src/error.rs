@@ -11,7 +11,8 @@ use thrum_io::untrusted::UntrustedError;
 pub enum CorruptError {
     /// The input is neither a fixture archive nor a directory holding one.
     #[error(
-        "{}: expected a .tar.zst fixture archive, a directory containing .thrum/ (or thrum-fixture.tar.zst), or a .thrum directory",
+        "{}: expected a .tar.zst fixture archive, a directory containing .thrum/ (or \
+            thrum-fixture.tar.zst), or a .thrum directory",
         shown_path(.path)
     )]
     NotAFixture {

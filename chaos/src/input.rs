@@ -14,13 +14,18 @@ pub const FIXTURE_ARCHIVE_GZ: &str = "thrum-fixture.tar.gz";
 
 /// Puts the input's `.thrum/` tree at `root/.thrum`.
 pub(crate) fn materialise(input: &Path, root: &Path, limits: &Limits) -> Result<()> {
-    let meta = std::fs::metadata(input).map_err(|_| CorruptError::NotAFixture { path: input.to_path_buf() })?;
+    let meta = std::fs::metadata(input)
+        .map_err(|_| CorruptError::NotAFixture { path: input.to_path_buf() })?;
     if meta.is_dir() {
         let src = if input.join(".thrum").is_dir() {
             input.join(".thrum")
         } else if input.file_name().is_some_and(|n| n == ".thrum") {
             input.to_path_buf()
-        } else if let Some(archive) = [FIXTURE_ARCHIVE, FIXTURE_ARCHIVE_GZ].iter().map(|a| input.join(a)).find(|p| p.is_file()) {
+        } else if let Some(archive) = [FIXTURE_ARCHIVE, FIXTURE_ARCHIVE_GZ]
+            .iter()
+            .map(|a| input.join(a))
+            .find(|p| p.is_file())
+        {
             return extract(&archive, root, limits);
         } else {
             return Err(CorruptError::NotAFixture { path: input.to_path_buf() });
@@ -53,7 +58,9 @@ fn copy_tree(src: &Path, dest: &Path) -> Result<()> {
 pub fn extract(archive: &Path, root: &Path, limits: &Limits) -> Result<()> {
     match thrum_io::extract::detect(archive) {
         Ok(_) => {}
-        Err(ExtractError::UnsupportedFormat { .. }) => return Err(CorruptError::NotAFixture { path: archive.to_path_buf() }),
+        Err(ExtractError::UnsupportedFormat { .. }) => {
+            return Err(CorruptError::NotAFixture { path: archive.to_path_buf() })
+        }
         Err(e) => return Err(CorruptError::Extract(e)),
     }
     thrum_io::extract::unpack_checked(archive, root, limits, &mut |path, _| {
@@ -65,7 +72,10 @@ pub fn extract(archive: &Path, root: &Path, limits: &Limits) -> Result<()> {
     })
     .map_err(CorruptError::Extract)?;
     if !root.join(".thrum").is_dir() {
-        return Err(CorruptError::NotV13 { path: archive.to_path_buf(), reason: "the archive has no .thrum/ directory".into() });
+        return Err(CorruptError::NotV13 {
+            path: archive.to_path_buf(),
+            reason: "the archive has no .thrum/ directory".into(),
+        });
     }
     Ok(())
 }

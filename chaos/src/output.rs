@@ -33,7 +33,11 @@ pub const CORRUPT: Policy = Policy { tool: TOOL, flag: "--out", recognise: corru
 /// A corrupted copy, owned by the record inside it ([`CORRUPT_RECORD`]).
 pub fn corrupted(dir: &Path) -> Result<(), Unrecognised> {
     let record = record::read(&dir.join(CORRUPT_RECORD), TOOL, KIND_CORRUPT, || {
-        format!("it has no {CORRUPT_RECORD}, the record of what testgen wrote there, so it is not a corrupted copy or one an older testgen wrote (it holds {})", record::summary(dir))
+        format!(
+            "it has no {CORRUPT_RECORD}, the record of what testgen wrote there, so it is not \
+            a corrupted copy or one an older testgen wrote (it holds {})",
+            record::summary(dir)
+        )
     })?;
     record::matches(dir, &record, Some(CORRUPT_RECORD), TOOL)
 }
@@ -48,7 +52,13 @@ pub fn corrupt(input: &Path, fault: Fault, seed: u64, out: &Path) -> Result<Appl
 }
 
 /// [`corrupt`], extracting an archive input within `limits`.
-pub fn corrupt_with(input: &Path, fault: Fault, seed: u64, out: &Path, limits: &Limits) -> Result<Applied> {
+pub fn corrupt_with(
+    input: &Path,
+    fault: Fault,
+    seed: u64,
+    out: &Path,
+    limits: &Limits,
+) -> Result<Applied> {
     // by device and inode: `--out` may not be, hold or lie in `--in`
     let staging = Staging::apart_from(out, CORRUPT, &[thrum_io::Named::new("--in", input)])?;
     let root = staging.dir.clone();
@@ -56,7 +66,10 @@ pub fn corrupt_with(input: &Path, fault: Fault, seed: u64, out: &Path, limits: &
     let thrum = root.join(".thrum");
     for need in ["events.jsonl", "var/messages.db"] {
         if !thrum.join(need).is_file() {
-            return Err(CorruptError::NotV13 { path: input.to_path_buf(), reason: format!(".thrum/{need} is missing") });
+            return Err(CorruptError::NotV13 {
+                path: input.to_path_buf(),
+                reason: format!(".thrum/{need} is missing"),
+            });
         }
     }
     let applied = Injection::new(input, &root, fault, seed).run()?;
@@ -86,14 +99,16 @@ mod tests {
         std::fs::create_dir_all(d.join(".thrum/var")).unwrap();
         std::fs::write(d.join(".thrum/thrum.db"), "").unwrap();
         std::fs::write(d.join("FAULT.json"), "{\"fault\":\"altered-cell\"}").unwrap();
-        assert!(
-            matches!(corrupted(d), Err(Unrecognised::Not(r)) if r.starts_with("it has no .testgen-corrupt.json") && r.ends_with("(it holds .thrum/, FAULT.json)"))
-        );
+        assert!(matches!(corrupted(d), Err(Unrecognised::Not(r)) if r.starts_with("it has no \
+                .testgen-corrupt.json") && r.ends_with("(it holds .thrum/, FAULT.json)")));
         std::fs::write(d.join(CORRUPT_RECORD), record_of(d, KIND_CORRUPT)).unwrap();
         assert_eq!(corrupted(d), Ok(()));
         std::fs::write(d.join(".thrum/precious.txt"), "mine").unwrap();
         std::fs::create_dir_all(d.join(".thrum/mywork")).unwrap();
         std::fs::write(d.join(".thrum/mywork/a"), "mine").unwrap();
-        assert!(matches!(corrupted(d), Err(Unrecognised::Foreign(e)) if e.to_string() == ".thrum/mywork/, .thrum/precious.txt"));
+        assert!(
+            matches!(corrupted(d), Err(Unrecognised::Foreign(e)) if e.to_string() == ".thrum/mywor\
+                k/, .thrum/precious.txt")
+        );
     }
 }

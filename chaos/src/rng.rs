@@ -63,7 +63,10 @@ mod tests {
             })
             .collect();
         assert_eq!(a, b);
-        assert_ne!(Rng::new(42, Fault::AlteredCell).next(), Rng::new(43, Fault::AlteredCell).next());
+        assert_ne!(
+            Rng::new(42, Fault::AlteredCell).next(),
+            Rng::new(43, Fault::AlteredCell).next()
+        );
         assert_ne!(Rng::new(42, Fault::AlteredCell).next(), Rng::new(42, Fault::MissingRow).next());
         assert!(Rng::new(1, Fault::GarbageWal).entropy80() < 1u128 << 80);
         // keyed streams: a function of (seed, kind, index) only

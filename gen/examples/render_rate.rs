@@ -22,7 +22,8 @@ fn main() {
     };
     for _ in 0..5 {
         let t0 = std::time::Instant::now();
-        let (mut sc, mut line, mut n, mut bytes) = (Scratch::default(), String::new(), 0u64, 0usize);
+        let (mut sc, mut line, mut n, mut bytes) =
+            (Scratch::default(), String::new(), 0u64, 0usize);
         for e in Timeline::new(&plan) {
             line.clear();
             render::line(&plan, &e, &mut line, &mut sc);
@@ -30,7 +31,12 @@ fn main() {
             n += 1;
         }
         let s = t0.elapsed().as_secs_f64();
-        println!("{n} events, {:.1} MB in {:.1} ms: {:.0} events/s", bytes as f64 / 1e6, s * 1e3, n as f64 / s);
+        println!(
+            "{n} events, {:.1} MB in {:.1} ms: {:.0} events/s",
+            bytes as f64 / 1e6,
+            s * 1e3,
+            n as f64 / s
+        );
     }
     for _ in 0..3 {
         let t0 = std::time::Instant::now();

@@ -42,13 +42,14 @@ pub mod v5;
 mod vocab;
 
 pub use plan::{
-    everyone_keys, member_count, Addressing, Agent, Checkpoint, Era, EventKey, Fate, FateKind, Group, GroupKind, Member, Message,
-    MessageState, MsgKind, Other, OtherEvent, Peer, Plan, PlanError, Read, Session, SessionTag, Subscription, Update, EVERYONE,
-    EVERYONE_DESCRIPTION, EVERYONE_GROUP_ID, EVERYONE_MEMBER, GROUPS, MAX_ENDED_PER_AGENT, MAX_UNMERGED_COMMITS, SUBSCRIPTION_SHAPES,
-    SYNC_PORT, SYSTEM,
+    everyone_keys, member_count, Addressing, Agent, Checkpoint, Era, EventKey, Fate, FateKind,
+    Group, GroupKind, Member, Message, MessageState, MsgKind, Other, OtherEvent, Peer, Plan,
+    PlanError, Read, Session, SessionTag, Subscription, Update, EVERYONE, EVERYONE_DESCRIPTION,
+    EVERYONE_GROUP_ID, EVERYONE_MEMBER, GROUPS, MAX_ENDED_PER_AGENT, MAX_UNMERGED_COMMITS,
+    SUBSCRIPTION_SHAPES, SYNC_PORT, SYSTEM,
 };
 pub use profile::{
-    Bound, Naming, Overrides, Profile, ProfileError, Volume, MAX_AGENTS, MAX_DAYS, MAX_EVENTS, MAX_MESSAGES, MAX_SESSIONS,
-    MAX_SUBSCRIPTIONS, MAX_UPDATES_PER_ACTIVE_SESSION,
+    Bound, Naming, Overrides, Profile, ProfileError, Volume, MAX_AGENTS, MAX_DAYS, MAX_EVENTS,
+    MAX_MESSAGES, MAX_SESSIONS, MAX_SUBSCRIPTIONS, MAX_UPDATES_PER_ACTIVE_SESSION,
 };
 pub use timeline::{slice_messages, PlanEvent, Timeline, TimelineEvent};

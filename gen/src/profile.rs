@@ -42,8 +42,15 @@ pub enum Volume {
 
 impl Volume {
     /// Every volume, in the order of `--help`.
-    pub const ALL: [Volume; 7] =
-        [Volume::Agents, Volume::Messages, Volume::Sessions, Volume::ActiveSessions, Volume::Events, Volume::Subscriptions, Volume::Days];
+    pub const ALL: [Volume; 7] = [
+        Volume::Agents,
+        Volume::Messages,
+        Volume::Sessions,
+        Volume::ActiveSessions,
+        Volume::Events,
+        Volume::Subscriptions,
+        Volume::Days,
+    ];
 
     /// The command-line flag that gives this volume.
     pub fn flag(self) -> &'static str {
@@ -176,7 +183,11 @@ fn limit_text(
     rule: Option<&str>,
     remedy: &str,
 ) -> String {
-    let what = if given { format!("{volume} {value}") } else { format!("{volume} {value} (from the profile)") };
+    let what = if given {
+        format!("{volume} {value}")
+    } else {
+        format!("{volume} {value} (from the profile)")
+    };
     let (cmp, at) = match bound {
         Bound::AtMost => ("more than", "at most"),
         Bound::AtLeast => ("fewer than", "at least"),
@@ -199,7 +210,16 @@ fn check_range(volume: Volume, value: u64, given: bool) -> Result<(), ProfileErr
     } else {
         return Ok(());
     };
-    Err(ProfileError::Limit { volume, value, given, bound, limit, context: context.to_string(), rule: None, remedy })
+    Err(ProfileError::Limit {
+        volume,
+        value,
+        given,
+        bound,
+        limit,
+        context: context.to_string(),
+        rule: None,
+        remedy,
+    })
 }
 
 /// How the core agents (see [`Profile::agents`]) are named; the extra agents
@@ -338,7 +358,13 @@ impl Profile {
     /// (`coordinator_0000` … `tester_0049`), with no extra agents and no
     /// humans, since the suite counts exactly 50 rows in `agents`.
     pub fn resilience() -> Profile {
-        Profile { name: "resilience".into(), naming: Naming::Indexed, extra_agents: 0, humans: 0, ..Profile::default_profile() }
+        Profile {
+            name: "resilience".into(),
+            naming: Naming::Indexed,
+            extra_agents: 0,
+            humans: 0,
+            ..Profile::default_profile()
+        }
     }
 
     /// The named profile (one of [`Profile::NAMES`]), if it exists.
@@ -363,8 +389,14 @@ impl Profile {
             return self.clone();
         }
         let base = self.agents.max(1) as u64;
-        let scale = |v: u32| -> u32 { ((v as u64 * agents as u64 + base / 2) / base).min(u32::MAX as u64) as u32 };
-        let extra_agents = if self.extra_agents == 0 { 0 } else { scale(self.extra_agents).clamp(1, agents.saturating_sub(1).max(1)) };
+        let scale = |v: u32| -> u32 {
+            ((v as u64 * agents as u64 + base / 2) / base).min(u32::MAX as u64) as u32
+        };
+        let extra_agents = if self.extra_agents == 0 {
+            0
+        } else {
+            scale(self.extra_agents).clamp(1, agents.saturating_sub(1).max(1))
+        };
         let active_sessions = scale(self.active_sessions).clamp(1, agents.max(1));
         Profile {
             agents,
@@ -372,7 +404,8 @@ impl Profile {
             humans: scale(self.humans).min(extra_agents),
             active_sessions,
             // at least one session per agent, and an ended one for every agent without an active one
-            sessions: scale(self.sessions).max(agents.saturating_add(agents.saturating_sub(active_sessions))),
+            sessions: scale(self.sessions)
+                .max(agents.saturating_add(agents.saturating_sub(active_sessions))),
             group_members: None,
             // events.jsonl needs room for every registration, session and
             // group event plus one agent.update per active session
@@ -450,16 +483,23 @@ impl Profile {
         }
         let c = Checker { p: self, label, given };
         if self.extra_agents >= self.agents {
-            return Err(c.invalid(format!("extra_agents ({}) must be fewer than agents ({})", self.extra_agents, self.agents)));
+            return Err(c.invalid(format!(
+                "extra_agents ({}) must be fewer than agents ({})",
+                self.extra_agents, self.agents
+            )));
         }
         if self.humans > self.extra_agents {
-            return Err(c.invalid(format!("humans ({}) must be among the extra agents ({})", self.humans, self.extra_agents)));
+            return Err(c.invalid(format!(
+                "humans ({}) must be among the extra agents ({})",
+                self.humans, self.extra_agents
+            )));
         }
         c.sessions()?;
         let members = member_count(self).map_err(|r| c.invalid(r))?;
         c.events(members)?;
         c.subscriptions()?;
-        if self.kind_block.iter().map(|&k| k as u32).sum::<u32>() != 10 || self.kind_block[0] == 10 {
+        if self.kind_block.iter().map(|&k| k as u32).sum::<u32>() != 10 || self.kind_block[0] == 10
+        {
             return Err(c.invalid("kind_block must add up to 10".into()));
         }
         if self.reads_per_10 > 10 {
@@ -504,8 +544,17 @@ impl Checker<'_> {
         ProfileError::Invalid { name: self.p.name.clone(), reason }
     }
 
-    fn limit(&self, volume: Volume, bound: Bound, limit: u64, context: String, rule: Option<String>, remedy: &str) -> ProfileError {
-        let (value, given, remedy) = (self.p.volume(volume), self.is_given(volume), remedy.to_string());
+    fn limit(
+        &self,
+        volume: Volume,
+        bound: Bound,
+        limit: u64,
+        context: String,
+        rule: Option<String>,
+        remedy: &str,
+    ) -> ProfileError {
+        let (value, given, remedy) =
+            (self.p.volume(volume), self.is_given(volume), remedy.to_string());
         ProfileError::Limit { volume, value, given, bound, limit, context, rule, remedy }
     }
 
@@ -532,23 +581,45 @@ impl Checker<'_> {
     /// ended one (the plan's first pass), and the others are spread over
     /// the agents, at most MAX_ENDED_PER_AGENT ended sessions each.
     fn sessions(&self) -> Result<(), ProfileError> {
-        let (agents, active, sessions) = (self.p.agents as u64, self.p.active_sessions as u64, self.p.sessions as u64);
+        let (agents, active, sessions) =
+            (self.p.agents as u64, self.p.active_sessions as u64, self.p.sessions as u64);
         if active > agents {
             let rule = Some("one per agent".to_string());
             let remedy = "lower --active-sessions or raise --agents";
-            return Err(self.limit(Volume::ActiveSessions, Bound::AtMost, agents, format!("{} can hold", self.of_agents()), rule, remedy));
+            return Err(self.limit(
+                Volume::ActiveSessions,
+                Bound::AtMost,
+                agents,
+                format!("{} can hold", self.of_agents()),
+                rule,
+                remedy,
+            ));
         }
         if sessions < agents {
             let rule = Some("one per agent".to_string());
             let remedy = "raise --sessions or lower --agents";
-            return Err(self.limit(Volume::Sessions, Bound::AtLeast, agents, format!("{} need", self.of_agents()), rule, remedy));
+            return Err(self.limit(
+                Volume::Sessions,
+                Bound::AtLeast,
+                agents,
+                format!("{} need", self.of_agents()),
+                rule,
+                remedy,
+            ));
         }
         let max_sessions = active + MAX_ENDED_PER_AGENT as u64 * agents;
         if sessions > max_sessions {
             let rule = Some(format!("active-sessions + {MAX_ENDED_PER_AGENT} × agents"));
             let remedy = "lower --sessions or raise --agents";
             let context = format!("{} can hold", self.of_agents());
-            return Err(self.limit(Volume::Sessions, Bound::AtMost, max_sessions, context, rule, remedy));
+            return Err(self.limit(
+                Volume::Sessions,
+                Bound::AtMost,
+                max_sessions,
+                context,
+                rule,
+                remedy,
+            ));
         }
         Ok(())
     }
@@ -558,28 +629,49 @@ impl Checker<'_> {
     /// events (at least one per active session, at most
     /// MAX_UPDATES_PER_ACTIVE_SESSION).
     fn events(&self, members: u64) -> Result<(), ProfileError> {
-        let (agents, active, sessions) = (self.p.agents as u64, self.p.active_sessions as u64, self.p.sessions as u64);
+        let (agents, active, sessions) =
+            (self.p.agents as u64, self.p.active_sessions as u64, self.p.sessions as u64);
         let events = self.p.events as u64;
         let ended = sessions - active;
         let others = agents + sessions + ended + GROUPS as u64 + members;
         let min_events = others + active;
         if events < min_events {
             let rule = Some(format!(
-                "{agents} registrations + {sessions} session starts + {ended} session ends + {GROUPS} groups + {members} group members + {active} agent.update (one per active session)"
+                "{agents} registrations + {sessions} session starts + {ended} session ends + \
+                    {GROUPS} groups + {members} group members + {active} agent.update (one per \
+                    active session)"
             ));
             let context = "events.jsonl holds with these volumes".to_string();
             let remedy = "raise --events, or lower --sessions or --agents";
-            return Err(self.limit(Volume::Events, Bound::AtLeast, min_events, context, rule, remedy));
+            return Err(self.limit(
+                Volume::Events,
+                Bound::AtLeast,
+                min_events,
+                context,
+                rule,
+                remedy,
+            ));
         }
         let per_session = others + MAX_UPDATES_PER_ACTIVE_SESSION as u64 * active;
         if events > per_session {
-            let rule = Some(format!("{others} other events + {MAX_UPDATES_PER_ACTIVE_SESSION} agent.update per active session × {active}"));
-            let context = if self.is_given(Volume::ActiveSessions) || self.is_given(Volume::Agents) {
+            let rule = Some(format!(
+                "{others} other events + {MAX_UPDATES_PER_ACTIVE_SESSION} \
+                agent.update per active session × {active}"
+            ));
+            let context = if self.is_given(Volume::ActiveSessions) || self.is_given(Volume::Agents)
+            {
                 format!("{active} active sessions can hold")
             } else {
                 format!("the {} profile's {active} active sessions can hold", self.label)
             };
-            return Err(self.limit(Volume::Events, Bound::AtMost, per_session, context, rule, "lower --events or raise --active-sessions"));
+            return Err(self.limit(
+                Volume::Events,
+                Bound::AtMost,
+                per_session,
+                context,
+                rule,
+                "lower --events or raise --active-sessions",
+            ));
         }
         Ok(())
     }
@@ -588,10 +680,21 @@ impl Checker<'_> {
         let sessions = self.p.sessions as u64;
         let max_subscriptions = SUBSCRIPTION_SHAPES as u64 * sessions;
         if self.p.subscriptions as u64 > max_subscriptions {
-            let rule = Some(format!("{SUBSCRIPTION_SHAPES} distinct subscriptions per session (its module, each of the {GROUPS} groups, its role, its name, everything) × {sessions}"));
+            let rule = Some(format!(
+                "{SUBSCRIPTION_SHAPES} distinct subscriptions per session \
+                (its module, each of the {GROUPS} groups, its role, its name, everything) × \
+                {sessions}"
+            ));
             let context = format!("{} can hold", self.of_sessions());
             let remedy = "lower --subscriptions or raise --sessions";
-            return Err(self.limit(Volume::Subscriptions, Bound::AtMost, max_subscriptions, context, rule, remedy));
+            return Err(self.limit(
+                Volume::Subscriptions,
+                Bound::AtMost,
+                max_subscriptions,
+                context,
+                rule,
+                remedy,
+            ));
         }
         Ok(())
     }

@@ -42,7 +42,9 @@ impl Plan {
         match m.addressing {
             Addressing::Group(_) if era == crate::plan::Era::V5 => {}
             Addressing::Broadcast => {}
-            Addressing::MentionAgent(a) => t.refs.push(("mention", self.agents[a as usize].mention().to_string())),
+            Addressing::MentionAgent(a) => {
+                t.refs.push(("mention", self.agents[a as usize].mention().to_string()))
+            }
             Addressing::MentionRole(role) => t.refs.push(("mention", role.to_string())),
             Addressing::Group(g) => {
                 let name = self.groups[g as usize].name.clone();
@@ -110,7 +112,9 @@ pub fn line_from(plan: &Plan, e: &TimelineEvent, origin: &str, out: &mut String,
             if let Some(d) = m.disclosed {
                 o.bool("disclosed", d);
             }
-            o.str("event_id", &eid).str("message_id", &plan.message_id(&m)).str("origin_daemon", od);
+            o.str("event_id", &eid)
+                .str("message_id", &plan.message_id(&m))
+                .str("origin_daemon", od);
             if !tags.refs.is_empty() {
                 o.raw("refs", |w| typed_list(w, &tags.refs));
             }
@@ -130,12 +134,16 @@ pub fn line_from(plan: &Plan, e: &TimelineEvent, origin: &str, out: &mut String,
                 FateKind::Edit { n, .. } => {
                     let format = plan.content_after(&m, n + 1, sc);
                     o.raw("body", |w| body_json(w, &sc.content, format.as_str(), &sc.structured));
-                    o.str("event_id", &eid).str("message_id", &plan.message_id(&m)).str("origin_daemon", od);
+                    o.str("event_id", &eid)
+                        .str("message_id", &plan.message_id(&m))
+                        .str("origin_daemon", od);
                     o.int("sequence", e.sequence as i64);
                     o.str("timestamp", &ts).str("type", types::MESSAGE_EDIT).int("v", 1);
                 }
                 FateKind::Delete => {
-                    o.str("event_id", &eid).str("message_id", &plan.message_id(&m)).str("origin_daemon", od);
+                    o.str("event_id", &eid)
+                        .str("message_id", &plan.message_id(&m))
+                        .str("origin_daemon", od);
                     o.opt_str("reason", Some(plan.delete_reason(f.message)));
                     o.int("sequence", e.sequence as i64);
                     o.str("timestamp", &ts).str("type", types::MESSAGE_DELETE).int("v", 1);
@@ -149,7 +157,9 @@ pub fn line_from(plan: &Plan, e: &TimelineEvent, origin: &str, out: &mut String,
             }
             Other::SessionStart(s) => {
                 let s = &plan.sessions[s as usize];
-                o.str("agent_id", &plan.agents[s.agent as usize].agent_id).str("event_id", &eid).str("origin_daemon", od);
+                o.str("agent_id", &plan.agents[s.agent as usize].agent_id)
+                    .str("event_id", &eid)
+                    .str("origin_daemon", od);
                 o.int("sequence", e.sequence as i64).str("session_id", &s.session_id);
                 o.str("timestamp", &ts).str("type", types::SESSION_START).int("v", 1);
             }
@@ -161,9 +171,16 @@ pub fn line_from(plan: &Plan, e: &TimelineEvent, origin: &str, out: &mut String,
             }
             Other::GroupCreate(g) => {
                 let g = &plan.groups[g as usize];
-                o.str("created_by", plan.actor(g.created_by)).opt_str("description", g.description.as_deref());
-                o.str("event_id", &eid).str("group_id", &g.group_id).str("name", &g.name).str("origin_daemon", od);
-                o.int("sequence", e.sequence as i64).str("timestamp", &ts).str("type", types::GROUP_CREATE).int("v", 1);
+                o.str("created_by", plan.actor(g.created_by))
+                    .opt_str("description", g.description.as_deref());
+                o.str("event_id", &eid)
+                    .str("group_id", &g.group_id)
+                    .str("name", &g.name)
+                    .str("origin_daemon", od);
+                o.int("sequence", e.sequence as i64)
+                    .str("timestamp", &ts)
+                    .str("type", types::GROUP_CREATE)
+                    .int("v", 1);
             }
             Other::MemberAdd(mi) => {
                 let m = &plan.members[mi as usize];
@@ -176,8 +193,13 @@ pub fn line_from(plan: &Plan, e: &TimelineEvent, origin: &str, out: &mut String,
             }
             Other::Update(u) => {
                 let u = &plan.updates[u as usize];
-                o.str("agent_id", &plan.agents[u.agent as usize].agent_id).str("event_id", &eid).str("origin_daemon", od);
-                o.int("sequence", e.sequence as i64).str("timestamp", &ts).str("type", types::AGENT_UPDATE).int("v", 1);
+                o.str("agent_id", &plan.agents[u.agent as usize].agent_id)
+                    .str("event_id", &eid)
+                    .str("origin_daemon", od);
+                o.int("sequence", e.sequence as i64)
+                    .str("timestamp", &ts)
+                    .str("type", types::AGENT_UPDATE)
+                    .int("v", 1);
                 o.raw("work_contexts", |w| {
                     let v = serde_json::to_value(&u.contexts).unwrap_or(serde_json::Value::Null);
                     gojson::push_value(w, &v);
@@ -192,11 +214,25 @@ pub fn line_from(plan: &Plan, e: &TimelineEvent, origin: &str, out: &mut String,
 
 /// The members of an `agent.register` line of agent `a` reporting
 /// `hostname`.
-pub(crate) fn register_fields(o: &mut Obj, a: &crate::plan::Agent, hostname: &str, eid: &str, od: &str, sequence: u64, ts: &str) {
+pub(crate) fn register_fields(
+    o: &mut Obj,
+    a: &crate::plan::Agent,
+    hostname: &str,
+    eid: &str,
+    od: &str,
+    sequence: u64,
+    ts: &str,
+) {
     o.str("agent_id", &a.agent_id).opt_str("display", Some(&a.display)).str("event_id", eid);
-    o.opt_str("hostname", Some(hostname)).str("kind", a.kind).str("module", a.module).str("name", &a.name);
+    o.opt_str("hostname", Some(hostname))
+        .str("kind", a.kind)
+        .str("module", a.module)
+        .str("name", &a.name);
     o.str("origin_daemon", od).str("role", a.role).int("sequence", sequence as i64);
-    o.str("timestamp", ts).str("type", types::AGENT_REGISTER).int("v", 1).str("worktree", &a.worktree);
+    o.str("timestamp", ts)
+        .str("type", types::AGENT_REGISTER)
+        .int("v", 1)
+        .str("worktree", &a.worktree);
 }
 
 pub(crate) fn body_json(w: &mut String, content: &str, format: &str, structured: &str) {

@@ -25,12 +25,17 @@ fn nonempty(s: &str) -> Cell<'_> {
 }
 
 /// Tables filled by the message pass (one pass over all messages).
-pub const MESSAGE_TABLES: [&Table; 4] = [&cat::MESSAGES, &cat::MESSAGE_SCOPES, &cat::MESSAGE_REFS, &cat::MESSAGE_READS];
+pub const MESSAGE_TABLES: [&Table; 4] =
+    [&cat::MESSAGES, &cat::MESSAGE_SCOPES, &cat::MESSAGE_REFS, &cat::MESSAGE_READS];
 
 /// Rows of messages, message_scopes, message_refs and message_reads for
 /// messages in `range`, in one pass. `f(table, row)` receives each row; rows
 /// of one table arrive in primary-key order.
-pub fn message_rows<E>(plan: &Plan, range: std::ops::Range<u64>, f: impl FnMut(&'static Table, &[Cell]) -> Result<(), E>) -> Result<(), E> {
+pub fn message_rows<E>(
+    plan: &Plan,
+    range: std::ops::Range<u64>,
+    f: impl FnMut(&'static Table, &[Cell]) -> Result<(), E>,
+) -> Result<(), E> {
     message_rows_in(plan, crate::plan::Era::V13, range, f)
 }
 
@@ -90,7 +95,12 @@ pub fn message_rows_in<E>(
 }
 
 /// The `events` row of a rendered event line.
-pub fn event_row<'a>(plan: &'a Plan, e: &TimelineEvent, ty: &'static str, line: &'a str) -> [Cell<'a>; 6] {
+pub fn event_row<'a>(
+    plan: &'a Plan,
+    e: &TimelineEvent,
+    ty: &'static str,
+    line: &'a str,
+) -> [Cell<'a>; 6] {
     [
         Cell::owned(e.key.id("evt_")),
         Cell::Int(e.sequence as i64),
@@ -125,10 +135,17 @@ pub fn event_type(e: &TimelineEvent) -> &'static str {
 
 /// Rows of every table that is neither a message table nor `events`, in
 /// primary-key order.
-pub fn small_rows<E>(plan: &Plan, table: &Table, mut f: impl FnMut(&[Cell]) -> Result<(), E>) -> Result<(), E> {
+pub fn small_rows<E>(
+    plan: &Plan,
+    table: &Table,
+    mut f: impl FnMut(&[Cell]) -> Result<(), E>,
+) -> Result<(), E> {
     let p = plan;
     match table.name {
-        "schema_version" => f(&[Cell::Int(thrum_schemas::SCHEMA_VERSION), Cell::owned(sqlite_datetime(p.profile.window_start))])?,
+        "schema_version" => f(&[
+            Cell::Int(thrum_schemas::SCHEMA_VERSION),
+            Cell::owned(sqlite_datetime(p.profile.window_start)),
+        ])?,
         "agents" => agent_rows(p, &mut f)?,
         "sessions" => session_rows(p, &mut f)?,
         "subscriptions" => subscription_rows(p, &mut f)?,
@@ -221,7 +238,11 @@ fn edit_rows<E>(p: &Plan, f: &mut impl FnMut(&[Cell]) -> Result<(), E>) -> Resul
 }
 
 /// `session_scopes` or `session_refs` (`table`), by session, type and value.
-fn tag_rows<E>(p: &Plan, table: &str, f: &mut impl FnMut(&[Cell]) -> Result<(), E>) -> Result<(), E> {
+fn tag_rows<E>(
+    p: &Plan,
+    table: &str,
+    f: &mut impl FnMut(&[Cell]) -> Result<(), E>,
+) -> Result<(), E> {
     let tags = if table == "session_scopes" { &p.session_scopes } else { &p.session_refs };
     let mut order: Vec<&crate::plan::SessionTag> = tags.iter().collect();
     order.sort_by(|a, b| {
@@ -232,7 +253,12 @@ fn tag_rows<E>(p: &Plan, table: &str, f: &mut impl FnMut(&[Cell]) -> Result<(), 
         ))
     });
     for t in order {
-        f(&[Cell::text(&p.sessions[t.session as usize].session_id), Cell::text(t.tag_type), Cell::text(&t.value), ts(t.added_at)])?;
+        f(&[
+            Cell::text(&p.sessions[t.session as usize].session_id),
+            Cell::text(t.tag_type),
+            Cell::text(&t.value),
+            ts(t.added_at),
+        ])?;
     }
     Ok(())
 }
@@ -273,7 +299,12 @@ fn member_rows<E>(p: &Plan, f: &mut impl FnMut(&[Cell]) -> Result<(), E>) -> Res
 /// `sync_checkpoints`, by peer.
 fn checkpoint_rows<E>(p: &Plan, f: &mut impl FnMut(&[Cell]) -> Result<(), E>) -> Result<(), E> {
     for c in &p.checkpoints {
-        f(&[Cell::text(&c.peer), Cell::Int(c.last_synced_sequence), Cell::Int(c.last_sync_timestamp), Cell::text(c.status)])?;
+        f(&[
+            Cell::text(&c.peer),
+            Cell::Int(c.last_synced_sequence),
+            Cell::Int(c.last_sync_timestamp),
+            Cell::text(c.status),
+        ])?;
     }
     Ok(())
 }

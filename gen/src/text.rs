@@ -33,12 +33,43 @@ fn sentence(r: &mut Stream, out: &mut String, module: &str) {
     match r.below(9) {
         0 => write!(out, "I'm going to {verb} the {noun} in `{module}` next."),
         1 => write!(out, "Can someone {verb} the {noun}? It blocks the {module} release."),
-        2 => write!(out, "Finished: {verb} {noun} ({} files, +{} −{}).", r.range(1, 14), r.range(3, 420), r.range(0, 180)),
-        3 => write!(out, "Heads up: the {noun} fails when latency > {}ms & retries < {}.", r.range(50, 900), r.range(1, 5)),
-        4 => write!(out, "Status of {module}: tests {} — {} passed, {} failed.", r.pick(STATUS_WORDS), r.range(80, 2400), r.range(0, 7)),
-        5 => write!(out, "Re the {noun}: I prefer <option A> over <option B>, see {}.", r.pick(LINK_TARGETS)),
-        6 => write!(out, "Note for {}: the {noun} now handles {} correctly.", r.pick(PERSONAS), r.pick(NON_ASCII)),
-        7 => write!(out, "Blocked on the {noun}; waiting for review of [#{}]({}).", r.range(100, 999), r.pick(LINK_TARGETS)),
+        2 => write!(
+            out,
+            "Finished: {verb} {noun} ({} files, +{} −{}).",
+            r.range(1, 14),
+            r.range(3, 420),
+            r.range(0, 180)
+        ),
+        3 => write!(
+            out,
+            "Heads up: the {noun} fails when latency > {}ms & retries < {}.",
+            r.range(50, 900),
+            r.range(1, 5)
+        ),
+        4 => write!(
+            out,
+            "Status of {module}: tests {} — {} passed, {} failed.",
+            r.pick(STATUS_WORDS),
+            r.range(80, 2400),
+            r.range(0, 7)
+        ),
+        5 => write!(
+            out,
+            "Re the {noun}: I prefer <option A> over <option B>, see {}.",
+            r.pick(LINK_TARGETS)
+        ),
+        6 => write!(
+            out,
+            "Note for {}: the {noun} now handles {} correctly.",
+            r.pick(PERSONAS),
+            r.pick(NON_ASCII)
+        ),
+        7 => write!(
+            out,
+            "Blocked on the {noun}; waiting for review of [#{}]({}).",
+            r.range(100, 999),
+            r.pick(LINK_TARGETS)
+        ),
         _ => write!(out, "Plan: {verb} the {noun}, then {} the {}.", r.pick(VERBS), r.pick(NOUNS)),
     }
     .ok();
@@ -62,7 +93,8 @@ pub fn body(r: &mut Stream, module: &str, content: &mut String, structured: &mut
         Format::Plain => {
             sentence(r, content, module);
             if r.chance(0.5) {
-                write!(structured, "{{\"module\":\"{module}\",\"priority\":{}}}", r.range(1, 4)).ok();
+                write!(structured, "{{\"module\":\"{module}\",\"priority\":{}}}", r.range(1, 4))
+                    .ok();
             }
         }
         Format::Json => {
@@ -71,7 +103,8 @@ pub fn body(r: &mut Stream, module: &str, content: &mut String, structured: &mut
             write!(content, "CI report for {module}: {passed} passed, {failed} failed").ok();
             write!(
                 structured,
-                "{{\"build\":{},\"kind\":\"ci_report\",\"module\":\"{module}\",\"status\":\"{}\",\"tests\":{{\"failed\":{failed},\"passed\":{passed}}}}}",
+                "{{\"build\":{},\"kind\":\"ci_report\",\"module\":\"{module}\",\"status\":\"{}\"\
+                    ,\"tests\":{{\"failed\":{failed},\"passed\":{passed}}}}}",
                 r.range(10_000, 99_999),
                 if failed == 0 { "green" } else { "red" }
             )
@@ -141,7 +174,17 @@ pub fn edited(r: &mut Stream, module: &str, old: &str, out: &mut String) {
     match r.below(3) {
         0 => {
             out.push_str(old);
-            write!(out, "\n\n_Edit: {}_", r.pick(&["fixed a typo", "added the PR link", "clarified scope", "tests are green now ✅"])).ok();
+            write!(
+                out,
+                "\n\n_Edit: {}_",
+                r.pick(&[
+                    "fixed a typo",
+                    "added the PR link",
+                    "clarified scope",
+                    "tests are green now ✅"
+                ])
+            )
+            .ok();
         }
         1 => {
             sentence(r, out, module);
@@ -157,7 +200,14 @@ pub fn edited(r: &mut Stream, module: &str, old: &str, out: &mut String) {
 }
 
 /// A context file: markdown session notes for one agent.
-pub fn context_notes(r: &mut Stream, name: &str, role: &str, module: &str, display: &str, out: &mut String) {
+pub fn context_notes(
+    r: &mut Stream,
+    name: &str,
+    role: &str,
+    module: &str,
+    display: &str,
+    out: &mut String,
+) {
     out.clear();
     let title = if display.is_empty() { name } else { display };
     writeln!(out, "# {title} — session notes\n").ok();
@@ -170,12 +220,26 @@ pub fn context_notes(r: &mut Stream, name: &str, role: &str, module: &str, displ
     out.pop();
     out.push_str("\n\n## Open threads\n\n");
     for _ in 0..r.range(2, 6) {
-        writeln!(out, "- [{}] {} the {} ({})", if r.chance(0.4) { "x" } else { " " }, r.pick(VERBS), r.pick(NOUNS), r.pick(FILES)).ok();
+        writeln!(
+            out,
+            "- [{}] {} the {} ({})",
+            if r.chance(0.4) { "x" } else { " " },
+            r.pick(VERBS),
+            r.pick(NOUNS),
+            r.pick(FILES)
+        )
+        .ok();
     }
     if r.chance(0.5) {
         out.push_str("\n## Decisions\n\n");
         for n in 1..=r.range(1, 4) {
-            writeln!(out, "{n}. Keep {} behind a flag until {} signs off.", r.pick(NOUNS), r.pick(PERSONAS)).ok();
+            writeln!(
+                out,
+                "{n}. Keep {} behind a flag until {} signs off.",
+                r.pick(NOUNS),
+                r.pick(PERSONAS)
+            )
+            .ok();
         }
     }
     if r.chance(0.3) {

@@ -64,8 +64,13 @@ impl<'a> Timeline<'a> {
     pub fn slice(plan: &'a Plan, i: u64, n: u64) -> Timeline<'a> {
         let n = n.max(1);
         let range = slice_messages(plan.profile.messages, i, n);
-        let mut t = if i == 0 { Timeline::at_message(plan, 0, false) } else { Timeline::at_message(plan, range.start, true) };
-        t.end = (i + 1 < n && range.end < plan.profile.messages).then(|| plan.message(range.end).key);
+        let mut t = if i == 0 {
+            Timeline::at_message(plan, 0, false)
+        } else {
+            Timeline::at_message(plan, range.start, true)
+        };
+        t.end =
+            (i + 1 < n && range.end < plan.profile.messages).then(|| plan.message(range.end).key);
         t
     }
 
@@ -75,7 +80,10 @@ impl<'a> Timeline<'a> {
     fn at_message(plan: &'a Plan, m: u64, skip_earlier: bool) -> Timeline<'a> {
         let msg = (m < plan.profile.messages).then(|| plan.message(m));
         let (fi, oi) = match (skip_earlier, msg) {
-            (true, Some(first)) => (plan.fates.partition_point(|f| f.key < first.key), plan.others.partition_point(|o| o.key < first.key)),
+            (true, Some(first)) => (
+                plan.fates.partition_point(|f| f.key < first.key),
+                plan.others.partition_point(|o| o.key < first.key),
+            ),
             (true, None) => (plan.fates.len(), plan.others.len()),
             (false, _) => (0, 0),
         };
@@ -91,7 +99,9 @@ impl<'a> Timeline<'a> {
         }
         let seq_of = |m: u64| {
             let k = plan.message(m).key;
-            m + plan.fates.partition_point(|f| f.key < k) as u64 + plan.others.partition_point(|o| o.key < k) as u64 + 1
+            m + plan.fates.partition_point(|f| f.key < k) as u64
+                + plan.others.partition_point(|o| o.key < k) as u64
+                + 1
         };
         // Largest message index whose sequence is <= `sequence`.
         let (mut lo, mut hi) = (0u64, plan.profile.messages);
@@ -103,7 +113,11 @@ impl<'a> Timeline<'a> {
                 hi = mid;
             }
         }
-        let mut t = if lo == 0 { Timeline::at_message(plan, 0, false) } else { Timeline::at_message(plan, lo - 1, true) };
+        let mut t = if lo == 0 {
+            Timeline::at_message(plan, 0, false)
+        } else {
+            Timeline::at_message(plan, lo - 1, true)
+        };
         let skip = sequence - t.seq - 1;
         t.nth(skip as usize)
     }

@@ -28,7 +28,8 @@ pub struct Thread {
 
 /// Threads of every conversation that got a reply, created with its first reply.
 pub fn threads(plan: &Plan) -> Vec<Thread> {
-    let mut first_reply: std::collections::BTreeMap<u64, Message> = std::collections::BTreeMap::new();
+    let mut first_reply: std::collections::BTreeMap<u64, Message> =
+        std::collections::BTreeMap::new();
     for i in 0..plan.profile.messages {
         if plan.kind_of(i) != crate::plan::MsgKind::Reply {
             continue;
@@ -45,7 +46,8 @@ pub fn threads(plan: &Plan) -> Vec<Thread> {
             let rm = plan.message(root);
             plan.content_after(&rm, 0, &mut sc);
             let first_line = sc.content.lines().next().unwrap_or("").trim_start_matches('#').trim();
-            let title: String = first_line.chars().take(60).collect::<String>().trim_end().to_string();
+            let title: String =
+                first_line.chars().take(60).collect::<String>().trim_end().to_string();
             let mut r = Stream::sub(plan.seed, Kind::Thread, root, 5);
             Thread {
                 key: EventKey { time: reply.key.time, rand: r.bits(70) },
@@ -70,7 +72,10 @@ pub enum V5Event<'a> {
 
 /// v5 events in write order: the v13 timeline without the later entity
 /// types, merged with `thread.create`.
-pub fn timeline<'a>(plan: &'a Plan, threads: &'a [Thread]) -> impl Iterator<Item = (EventKey, V5Event<'a>)> + 'a {
+pub fn timeline<'a>(
+    plan: &'a Plan,
+    threads: &'a [Thread],
+) -> impl Iterator<Item = (EventKey, V5Event<'a>)> + 'a {
     let mut base = Timeline::new(plan)
         .filter(
             |e| !matches!(e.ev, PlanEvent::Other(o) if matches!(o.what, Other::GroupCreate(_) | Other::MemberAdd(_) | Other::Update(_))),
@@ -130,7 +135,9 @@ pub fn line(plan: &Plan, key: &EventKey, ev: &V5Event, out: &mut String, sc: &mu
             if let Some(a) = m.authored_by {
                 o.str("authored_by", &plan.agents[a as usize].agent_id);
             }
-            o.raw("body", |w| crate::render::body_json(w, &sc.content, format.as_str(), &sc.structured));
+            o.raw("body", |w| {
+                crate::render::body_json(w, &sc.content, format.as_str(), &sc.structured)
+            });
             if let Some(d) = m.disclosed {
                 o.bool("disclosed", d);
             }
@@ -152,12 +159,15 @@ pub fn line(plan: &Plan, key: &EventKey, ev: &V5Event, out: &mut String, sc: &mu
             match f.kind {
                 FateKind::Edit { n, .. } => {
                     let format = plan.content_after(&m, n + 1, sc);
-                    o.raw("body", |w| crate::render::body_json(w, &sc.content, format.as_str(), &sc.structured));
+                    o.raw("body", |w| {
+                        crate::render::body_json(w, &sc.content, format.as_str(), &sc.structured)
+                    });
                     o.str("message_id", &plan.message_id(&m));
                     tail(&mut o, types::MESSAGE_EDIT);
                 }
                 FateKind::Delete => {
-                    o.str("message_id", &plan.message_id(&m)).opt_str("reason", Some(plan.delete_reason(f.message)));
+                    o.str("message_id", &plan.message_id(&m))
+                        .opt_str("reason", Some(plan.delete_reason(f.message)));
                     tail(&mut o, types::MESSAGE_DELETE);
                 }
             }
@@ -165,8 +175,14 @@ pub fn line(plan: &Plan, key: &EventKey, ev: &V5Event, out: &mut String, sc: &mu
         V5Event::V13(PlanEvent::Other(e)) => match e.what {
             Other::Register(a) => {
                 let a = &plan.agents[a as usize];
-                o.str("agent_id", &a.agent_id).opt_str("display", Some(&a.display)).str("kind", a.kind).str("module", a.module);
-                o.str("name", &a.name).str("role", a.role).str("timestamp", &ts).str("type", types::AGENT_REGISTER);
+                o.str("agent_id", &a.agent_id)
+                    .opt_str("display", Some(&a.display))
+                    .str("kind", a.kind)
+                    .str("module", a.module);
+                o.str("name", &a.name)
+                    .str("role", a.role)
+                    .str("timestamp", &ts)
+                    .str("type", types::AGENT_REGISTER);
                 if v {
                     o.int("v", 1);
                 }
@@ -174,7 +190,8 @@ pub fn line(plan: &Plan, key: &EventKey, ev: &V5Event, out: &mut String, sc: &mu
             }
             Other::SessionStart(s) => {
                 let s = &plan.sessions[s as usize];
-                o.str("agent_id", &plan.agents[s.agent as usize].agent_id).str("session_id", &s.session_id);
+                o.str("agent_id", &plan.agents[s.agent as usize].agent_id)
+                    .str("session_id", &s.session_id);
                 tail(&mut o, types::SESSION_START);
             }
             Other::SessionEnd(s) => {
@@ -207,7 +224,11 @@ pub fn agent_rows<E>(plan: &Plan, mut f: impl FnMut(&[Cell]) -> Result<(), E>) -
 }
 
 /// `threads` rows, key order.
-pub fn thread_rows<E>(plan: &Plan, threads: &[Thread], mut f: impl FnMut(&[Cell]) -> Result<(), E>) -> Result<(), E> {
+pub fn thread_rows<E>(
+    plan: &Plan,
+    threads: &[Thread],
+    mut f: impl FnMut(&[Cell]) -> Result<(), E>,
+) -> Result<(), E> {
     let mut order: Vec<&Thread> = threads.iter().collect();
     order.sort_by(|a, b| a.thread_id.cmp(&b.thread_id));
     for t in order {
@@ -222,6 +243,7 @@ pub fn thread_rows<E>(plan: &Plan, threads: &[Thread], mut f: impl FnMut(&[Cell]
 }
 
 /// Columns of the v5 `agents` table (it differs from v13's).
-pub const AGENTS_V5_COLUMNS: &[&str] = &["agent_id", "kind", "role", "module", "display", "registered_at", "last_seen_at"];
+pub const AGENTS_V5_COLUMNS: &[&str] =
+    &["agent_id", "kind", "role", "module", "display", "registered_at", "last_seen_at"];
 /// Columns of the v5 `threads` table (gone in v13).
 pub const THREADS_COLUMNS: &[&str] = &["thread_id", "title", "created_at", "created_by"];

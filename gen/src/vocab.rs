@@ -2,7 +2,8 @@
 
 pub const CORE_ROLES: &[&str] = &["coordinator", "implementer", "reviewer", "planner", "tester"];
 pub const MODULES: &[&str] = &["main", "daemon", "relay", "sync", "cli", "ui", "auth", "groups"];
-pub const EXTRA_ROLES: &[&str] = &["researcher", "documenter", "deployer", "monitor", "orchestrator"];
+pub const EXTRA_ROLES: &[&str] =
+    &["researcher", "documenter", "deployer", "monitor", "orchestrator"];
 
 pub const HUMANS: &[(&str, &str)] = &[
     ("alice", "Alice Moreau"),
@@ -18,14 +19,22 @@ pub const HUMANS: &[(&str, &str)] = &[
 ];
 
 pub const PERSONAS: &[&str] = &[
-    "Ada", "Basil", "Cora", "Dex", "Echo", "Fern", "Gus", "Hex", "Iris", "Juno", "Kit", "Lumen", "Milo", "Nova", "Orin", "Pax", "Quill",
-    "Rune", "Sable", "Tess", "Umber", "Vale", "Wren", "Xeno", "Yara", "Zed",
+    "Ada", "Basil", "Cora", "Dex", "Echo", "Fern", "Gus", "Hex", "Iris", "Juno", "Kit", "Lumen",
+    "Milo", "Nova", "Orin", "Pax", "Quill", "Rune", "Sable", "Tess", "Umber", "Vale", "Wren",
+    "Xeno", "Yara", "Zed",
 ];
 
-pub const HOSTNAMES: &[&str] =
-    &["mbp-alice.local", "build-01.ci.internal", "build-02.ci.internal", "dev-vm-3.lan", "ws-berlin-02", "gpu-box.tailnet"];
+pub const HOSTNAMES: &[&str] = &[
+    "mbp-alice.local",
+    "build-01.ci.internal",
+    "build-02.ci.internal",
+    "dev-vm-3.lan",
+    "ws-berlin-02",
+    "gpu-box.tailnet",
+];
 
-pub const END_REASONS: &[&str] = &["normal", "normal", "normal", "timeout", "idle", "context_exhausted", "crash", "user_quit"];
+pub const END_REASONS: &[&str] =
+    &["normal", "normal", "normal", "timeout", "idle", "context_exhausted", "crash", "user_quit"];
 
 pub const VERBS: &[&str] = &[
     "refactor",
@@ -95,12 +104,37 @@ pub const FILES: &[&str] = &[
     "internal/context/notes.go",
 ];
 
-pub const TASK_PREFIX: &[&str] = &["Implement", "Fix", "Investigate", "Review", "Write tests for", "Document", "Benchmark", "Refactor"];
+pub const TASK_PREFIX: &[&str] = &[
+    "Implement",
+    "Fix",
+    "Investigate",
+    "Review",
+    "Write tests for",
+    "Document",
+    "Benchmark",
+    "Refactor",
+];
 
-pub const DELETE_REASONS: &[&str] = &["duplicate", "posted in the wrong group", "contained a secret token", "superseded", ""];
+pub const DELETE_REASONS: &[&str] =
+    &["duplicate", "posted in the wrong group", "contained a secret token", "superseded", ""];
 
-pub const NON_ASCII: &[&str] =
-    &["naïve", "façade", "Zoë", "Jürgen", "São Paulo", "Ødegård", "同期", "テスト", "✅", "→", "…", "≥", "€", "🚀", "Ελληνικά"];
+pub const NON_ASCII: &[&str] = &[
+    "naïve",
+    "façade",
+    "Zoë",
+    "Jürgen",
+    "São Paulo",
+    "Ødegård",
+    "同期",
+    "テスト",
+    "✅",
+    "→",
+    "…",
+    "≥",
+    "€",
+    "🚀",
+    "Ελληνικά",
+];
 
 pub const LINK_TARGETS: &[&str] = &[
     "https://github.com/thrum-dev/thrum/pull/412",
@@ -113,15 +147,21 @@ pub const LINK_TARGETS: &[&str] = &[
 pub const CODE_SNIPPETS: &[(&str, &str)] = &[
     (
         "go",
-        "func backoff(attempt int) time.Duration {\n\td := base << attempt\n\tif d > maxDelay {\n\t\treturn maxDelay\n\t}\n\treturn d\n}",
+        "func backoff(attempt int) time.Duration {\n\td := base << attempt\n\tif d > maxDelay \
+            {\n\t\treturn maxDelay\n\t}\n\treturn d\n}",
     ),
     (
         "sql",
-        "SELECT agent_id, COUNT(*)\nFROM messages\nWHERE deleted = 0 AND created_at >= '2026-03-01'\nGROUP BY agent_id\nORDER BY 2 DESC;",
+        "SELECT agent_id, COUNT(*)\nFROM messages\nWHERE deleted = 0 AND created_at >= \
+            '2026-03-01'\nGROUP BY agent_id\nORDER BY 2 DESC;",
     ),
     ("sh", "thrum send --to @reviewer \"PR ready\" && thrum inbox --unread | head -20"),
     ("json", "{\n  \"local_only\": true,\n  \"version\": 1\n}"),
-    ("diff", "- if err != nil { return err }\n+ if err != nil {\n+     return fmt.Errorf(\"sync: %w\", err)\n+ }"),
+    (
+        "diff",
+        "- if err != nil { return err }\n+ if err != nil {\n+     return fmt.Errorf(\"sync: \
+        %w\", err)\n+ }",
+    ),
     ("rust", "let seq = events.iter().map(|e| e.sequence).max().unwrap_or(0);"),
 ];
 

@@ -24,6 +24,10 @@ pub struct LimitArgs {
 impl LimitArgs {
     /// The limits the flags give.
     pub fn limits(&self) -> Limits {
-        Limits { max_entry_bytes: self.max_entry_bytes, max_total_bytes: self.max_total_bytes, max_entries: self.max_entries }
+        Limits {
+            max_entry_bytes: self.max_entry_bytes,
+            max_total_bytes: self.max_total_bytes,
+            max_entries: self.max_entries,
+        }
     }
 }

@@ -67,7 +67,9 @@ impl Resolved {
         }
         // nothing exists inside a directory that does not exist: both end
         // at the same existing entry, and `outer`'s names begin `self`'s
-        self.ids.last() == Some(last) && self.tail.len() > outer.tail.len() && self.tail.starts_with(&outer.tail)
+        self.ids.last() == Some(last)
+            && self.tail.len() > outer.tail.len()
+            && self.tail.starts_with(&outer.tail)
     }
 }
 
@@ -107,9 +109,15 @@ fn resolve(p: &Path) -> std::io::Result<Resolved> {
             match std::fs::canonicalize(&prefix) {
                 Ok(real) => return finish(real, rest, p),
                 Err(_) => {
-                    let is_link = std::fs::symlink_metadata(&prefix).is_ok_and(|m| m.file_type().is_symlink());
-                    let Some(name) = prefix.file_name().map(OsString::from).or_else(|| last_raw(&prefix)) else {
-                        return Err(with_path(p, std::io::Error::from(std::io::ErrorKind::NotFound)));
+                    let is_link = std::fs::symlink_metadata(&prefix)
+                        .is_ok_and(|m| m.file_type().is_symlink());
+                    let Some(name) =
+                        prefix.file_name().map(OsString::from).or_else(|| last_raw(&prefix))
+                    else {
+                        return Err(with_path(
+                            p,
+                            std::io::Error::from(std::io::ErrorKind::NotFound),
+                        ));
                     };
                     prefix.pop();
                     if is_link {
@@ -117,7 +125,8 @@ fn resolve(p: &Path) -> std::io::Result<Resolved> {
                         if links > MAX_LINKS {
                             return Err(with_path(p, std::io::Error::from_raw_os_error(40)));
                         }
-                        let target = std::fs::read_link(prefix.join(&name)).map_err(|e| with_path(p, e))?;
+                        let target =
+                            std::fs::read_link(prefix.join(&name)).map_err(|e| with_path(p, e))?;
                         let mut next = prefix.join(target);
                         next.extend(rest.iter().rev());
                         path = std::path::absolute(next).map_err(|e| with_path(p, e))?;
@@ -187,7 +196,8 @@ impl Named {
 pub enum ApartError {
     /// The destination is, holds or lies in an input: refused, nothing written.
     #[error(
-        "refusing {} {}: it {} {} {} (by device and inode); an output must not be, hold or lie in an input",
+        "refusing {} {}: it {} {} {} (by device and inode); an output must not be, hold or lie in \
+            an input",
         .dest.role, shown_path(&.dest.path), .relation.words(), .input.role, shown_path(&.input.path)
     )]
     Overlap {

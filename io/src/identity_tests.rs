@@ -55,7 +55,10 @@ fn paths_that_do_not_exist_resolve_through_their_deepest_existing_ancestor() {
     symlink("loop-b", d.join("loop-a")).unwrap();
     symlink("loop-a", d.join("loop-b")).unwrap();
     let e = relation(&d.join("loop-a/x"), &d.join("s0")).unwrap_err();
-    assert!(e.to_string().starts_with(&format!("resolving {}", d.join("loop-a/x").display())), "{e}");
+    assert!(
+        e.to_string().starts_with(&format!("resolving {}", d.join("loop-a/x").display())),
+        "{e}"
+    );
     // a name below a regular file: the file is its deepest existing ancestor
     std::fs::write(d.join("s0/file"), "x").unwrap();
     both(&d.join("s0/file/x"), &d.join("s0"), Relation::Inside);
@@ -70,7 +73,11 @@ fn a_bind_mount_is_the_directory_it_shows() {
     let d = t.path();
     std::fs::create_dir_all(d.join("data/s0/inner")).unwrap();
     std::fs::create_dir_all(d.join("mnt")).unwrap();
-    crate::testing::mount(&["--bind".as_ref(), d.join("data").as_os_str(), d.join("mnt").as_os_str()]);
+    crate::testing::mount(&[
+        "--bind".as_ref(),
+        d.join("data").as_os_str(),
+        d.join("mnt").as_os_str(),
+    ]);
     let found = [
         rel(&d.join("mnt/s0"), &d.join("data/s0")),
         rel(&d.join("mnt/s0/inner"), &d.join("data/s0")),
@@ -79,7 +86,10 @@ fn a_bind_mount_is_the_directory_it_shows() {
         rel(&d.join("mnt"), &d.join("data/s1")),
     ];
     crate::testing::unmount(&d.join("mnt"));
-    assert_eq!(found, [Relation::Same, Relation::Inside, Relation::Contains, Relation::Same, Relation::Contains]);
+    assert_eq!(
+        found,
+        [Relation::Same, Relation::Inside, Relation::Contains, Relation::Same, Relation::Contains]
+    );
 }
 
 #[test]
@@ -90,12 +100,16 @@ fn apart_names_both_paths_and_the_relation() {
     std::fs::create_dir_all(d.join("s1")).unwrap();
     symlink("s0", d.join("lnk0")).unwrap();
     let out = Named::new("--out", d.join("s0"));
-    let inputs = [Named::new("the shard directory", d.join("s1")), Named::new("the shard directory", d.join("lnk0"))];
+    let inputs = [
+        Named::new("the shard directory", d.join("s1")),
+        Named::new("the shard directory", d.join("lnk0")),
+    ];
     let e = apart(&out, &inputs).unwrap_err();
     assert_eq!(
         e.to_string(),
         format!(
-            "refusing --out {}: it is the same as the shard directory {} (by device and inode); an output must not be, hold or lie in an input",
+            "refusing --out {}: it is the same as the shard directory {} (by device and inode); \
+                an output must not be, hold or lie in an input",
             d.join("s0").display(),
             d.join("lnk0").display()
         )

@@ -110,7 +110,8 @@ pub fn write_new(dest: &Path, bytes: &[u8]) -> Result<Placed, PlaceError> {
     };
     let prefix = format!(".{}.tmp-", crate::cleanup::temp_stem(&name));
     let _ = crate::cleanup::collect_stale(dir, &prefix);
-    let mut tmp = crate::cleanup::temp_file_in_mode(dir, &prefix, 0o644).map_err(io_err("create a temporary in", dir))?;
+    let mut tmp = crate::cleanup::temp_file_in_mode(dir, &prefix, 0o644)
+        .map_err(io_err("create a temporary in", dir))?;
     let tmp_path = tmp.path().to_path_buf();
     tmp.write_all(bytes).map_err(io_err("write", &tmp_path))?;
     tmp.as_file().sync_all().map_err(io_err("sync", &tmp_path))?;
@@ -135,7 +136,8 @@ fn judge_existing(ours: &Path, dest: &Path) -> Result<(), PlaceError> {
     let theirs = match crate::regular::open_regular(dest) {
         Ok(f) => f,
         Err(e) if crate::regular::not_regular(&e).is_some() => {
-            let kind = crate::regular::describe(dest).unwrap_or_else(|| "not a regular file".into());
+            let kind =
+                crate::regular::describe(dest).unwrap_or_else(|| "not a regular file".into());
             return Err(PlaceError::NotRegular { path: dest.to_path_buf(), kind });
         }
         Err(e) => return Err(io_err("open", dest)(e)),
@@ -181,7 +183,10 @@ mod tests {
     use super::*;
 
     fn names(dir: &Path) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         v.sort();
         v
     }
@@ -214,7 +219,10 @@ mod tests {
         assert!(!src.exists(), "the identical source is removed");
         std::fs::write(&src, "y").unwrap();
         assert!(matches!(move_new(&src, &dest), Err(PlaceError::Differs { .. })));
-        assert_eq!((std::fs::read(&src).unwrap(), std::fs::read(&dest).unwrap()), (b"y".to_vec(), b"x".to_vec()));
+        assert_eq!(
+            (std::fs::read(&src).unwrap(), std::fs::read(&dest).unwrap()),
+            (b"y".to_vec(), b"x".to_vec())
+        );
         // a directory in the way is refused, named
         std::fs::create_dir(tmp.path().join("d")).unwrap();
         let e = move_new(&src, &tmp.path().join("d")).unwrap_err();

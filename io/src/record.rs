@@ -58,7 +58,8 @@ impl Record {
 
     /// Parses `text` as a record of `tool` of `kind`; the error says why not.
     pub fn parse(text: &str, tool: &str, kind: &str) -> Result<Record, String> {
-        let r: Record = serde_json::from_str(text).map_err(|e| format!("is not a record {tool} writes ({e})"))?;
+        let r: Record = serde_json::from_str(text)
+            .map_err(|e| format!("is not a record {tool} writes ({e})"))?;
         if !is_generator(&r.generator, tool) {
             return Err(format!("names {:?}, not {tool}, as its generator", r.generator));
         }
@@ -66,7 +67,10 @@ impl Record {
             return Err(format!("records an output of kind {:?}, not {kind:?}", r.kind));
         }
         if let Some(bad) = r.files.keys().find(|p| !is_plain_relative(p)) {
-            return Err(format!("records a path that is not plainly relative ({})", shown_name(bad)));
+            return Err(format!(
+                "records a path that is not plainly relative ({})",
+                shown_name(bad)
+            ));
         }
         Ok(r)
     }
@@ -120,7 +124,12 @@ pub fn summary(dir: &Path) -> String {
 /// with their sizes (plus `own`, the record itself when it lies inside),
 /// and nothing else is there but empty directories; `tool` names the
 /// writer in the reasons.
-pub fn matches(dir: &Path, record: &Record, own: Option<&str>, tool: &str) -> Result<(), Unrecognised> {
+pub fn matches(
+    dir: &Path,
+    record: &Record,
+    own: Option<&str>,
+    tool: &str,
+) -> Result<(), Unrecognised> {
     let mut set: HashSet<String> = record.files.keys().cloned().collect();
     set.extend(own.map(str::to_string));
     let mut foreign = Entries::new();
@@ -143,23 +152,36 @@ pub fn matches(dir: &Path, record: &Record, own: Option<&str>, tool: &str) -> Re
         return Err(Unrecognised::Not(format!("files {tool} wrote there are missing ({missing})")));
     }
     if !changed.is_empty() {
-        return Err(Unrecognised::Not(format!("files differ in size from what {tool} wrote ({changed})")));
+        return Err(Unrecognised::Not(format!(
+            "files differ in size from what {tool} wrote ({changed})"
+        )));
     }
     Ok(())
 }
 
 /// Reads the record at `path` of `tool` and `kind`; `absent` says what it
 /// means when there is none.
-pub fn read(path: &Path, tool: &str, kind: &str, absent: impl FnOnce() -> String) -> Result<Record, Unrecognised> {
+pub fn read(
+    path: &Path,
+    tool: &str,
+    kind: &str,
+    absent: impl FnOnce() -> String,
+) -> Result<Record, Unrecognised> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     match std::fs::symlink_metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Unrecognised::Not(absent())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Unrecognised::Not(absent()))
+        }
         Err(e) => return Err(Unrecognised::Not(format!("cannot read {}: {e}", shown_path(path)))),
-        Ok(m) if !m.is_file() => return Err(Unrecognised::Not(format!("its record {name} is not a regular file"))),
+        Ok(m) if !m.is_file() => {
+            return Err(Unrecognised::Not(format!("its record {name} is not a regular file")))
+        }
         Ok(_) => {}
     }
-    let text = read_small(path).ok_or_else(|| Unrecognised::Not(format!("its record {name} cannot be read")))?;
-    Record::parse(&text, tool, kind).map_err(|why| Unrecognised::Not(format!("its record {name} {why}")))
+    let text = read_small(path)
+        .ok_or_else(|| Unrecognised::Not(format!("its record {name} cannot be read")))?;
+    Record::parse(&text, tool, kind)
+        .map_err(|why| Unrecognised::Not(format!("its record {name} {why}")))
 }
 
 /// Writes `record` as `dir/name` in one step (a temporary file renamed
@@ -175,14 +197,28 @@ mod tests {
 
     #[test]
     fn a_record_is_canonical_json_and_parsed_strictly() {
-        let r = Record::new("tool 1.0", "tree", [("var/messages.db".to_string(), 7), ("config.json".to_string(), 2)].into());
-        assert_eq!(r.to_json(), "{\"files\":{\"config.json\":2,\"var/messages.db\":7},\"generator\":\"tool 1.0\",\"kind\":\"tree\"}\n");
+        let r = Record::new(
+            "tool 1.0",
+            "tree",
+            [("var/messages.db".to_string(), 7), ("config.json".to_string(), 2)].into(),
+        );
+        assert_eq!(
+            r.to_json(),
+            "{\"files\":{\"config.json\":2,\"var/messages.db\":7},\"generato\
+            r\":\"tool 1.0\",\"kind\":\"tree\"}\n"
+        );
         assert_eq!(Record::parse(&r.to_json(), "tool", "tree"), Ok(r.clone()));
-        assert!(Record::parse(&r.to_json(), "tool", "corrupt").unwrap_err().contains("of kind \"tree\""));
+        assert!(Record::parse(&r.to_json(), "tool", "corrupt")
+            .unwrap_err()
+            .contains("of kind \"tree\""));
         assert!(Record::parse(&r.to_json(), "to", "tree").unwrap_err().contains("not to,"));
         for bad in ["../x", "/etc/passwd", "a//b", "./a", ""] {
-            let t = format!("{{\"files\":{{{:?}:1}},\"generator\":\"tool\",\"kind\":\"tree\"}}", bad);
-            assert!(Record::parse(&t, "tool", "tree").unwrap_err().starts_with("records a path"), "{bad}");
+            let t =
+                format!("{{\"files\":{{{:?}:1}},\"generator\":\"tool\",\"kind\":\"tree\"}}", bad);
+            assert!(
+                Record::parse(&t, "tool", "tree").unwrap_err().starts_with("records a path"),
+                "{bad}"
+            );
         }
     }
 }

@@ -126,7 +126,8 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
         // back to blocking reads (no effect on a regular file, but the
         // descriptor is handed on)
         let flags = rustix::fs::fcntl_getfl(&f).map_err(io::Error::from)?;
-        rustix::fs::fcntl_setfl(&f, flags - rustix::fs::OFlags::NONBLOCK).map_err(io::Error::from)?;
+        rustix::fs::fcntl_setfl(&f, flags - rustix::fs::OFlags::NONBLOCK)
+            .map_err(io::Error::from)?;
     }
     Ok(f)
 }
@@ -154,7 +155,10 @@ pub fn read_regular_at_most(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     let too_big = |n: u64| {
         io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("{} is {n} bytes, more than the {max} bytes such a file may have", path.display()),
+            format!(
+                "{} is {n} bytes, more than the {max} bytes such a file may have",
+                path.display()
+            ),
         )
     };
     if len > max {
@@ -170,7 +174,8 @@ pub fn read_regular_at_most(path: &Path, max: u64) -> io::Result<Vec<u8>> {
 
 /// Whether an error means the disk (or the quota) is full.
 pub fn is_disk_full(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded) || matches!(e.raw_os_error(), Some(28) | Some(122))
+    matches!(e.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded)
+        || matches!(e.raw_os_error(), Some(28) | Some(122))
 }
 
 /// A write error on `path`: "disk full while writing PATH" when the disk
@@ -204,7 +209,10 @@ mod tests {
         assert_eq!(read_regular_at_most(&f, 10).unwrap(), b"0123456789");
         let e = read_regular_at_most(&f, 9).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidData);
-        assert_eq!(e.to_string(), format!("{} is 10 bytes, more than the 9 bytes such a file may have", f.display()));
+        assert_eq!(
+            e.to_string(),
+            format!("{} is 10 bytes, more than the 9 bytes such a file may have", f.display())
+        );
     }
 
     #[test]
@@ -217,11 +225,20 @@ mod tests {
         assert_eq!(e.to_string(), "a FIFO (named pipe); expected a regular file");
         let link = d.path().join("z");
         std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
-        assert_eq!(not_regular(&read_regular(&link).unwrap_err()).unwrap().found, "a symbolic link to a character device");
+        assert_eq!(
+            not_regular(&read_regular(&link).unwrap_err()).unwrap().found,
+            "a symbolic link to a character device"
+        );
         let dangling = d.path().join("x");
         std::os::unix::fs::symlink(d.path().join("none"), &dangling).unwrap();
-        assert_eq!(not_regular(&open_regular(&dangling).unwrap_err()).unwrap().found, "a dangling symbolic link");
-        assert_eq!(open_regular(&d.path().join("none")).unwrap_err().kind(), io::ErrorKind::NotFound);
+        assert_eq!(
+            not_regular(&open_regular(&dangling).unwrap_err()).unwrap().found,
+            "a dangling symbolic link"
+        );
+        assert_eq!(
+            open_regular(&d.path().join("none")).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
         std::fs::write(d.path().join("f"), b"ok").unwrap();
         assert_eq!(read_regular(&d.path().join("f")).unwrap(), b"ok");
     }
@@ -229,9 +246,21 @@ mod tests {
     #[test]
     fn a_full_disk_is_named_whatever_the_action() {
         let p = Path::new("out/a\nb");
-        assert_eq!(io_text("create directory", p, &io::Error::from_raw_os_error(28)), "disk full while writing out/a\\nb");
-        assert_eq!(io_text("write", p, &io::Error::from(io::ErrorKind::QuotaExceeded)), "disk full while writing out/a\\nb");
-        assert_eq!(io_text("open", p, &io::Error::from_raw_os_error(13)), "open out/a\\nb: Permission denied (os error 13)");
-        assert_eq!(write_error(p, io::Error::from_raw_os_error(28)).to_string(), "disk full while writing out/a\\nb");
+        assert_eq!(
+            io_text("create directory", p, &io::Error::from_raw_os_error(28)),
+            "disk full while writing out/a\\nb"
+        );
+        assert_eq!(
+            io_text("write", p, &io::Error::from(io::ErrorKind::QuotaExceeded)),
+            "disk full while writing out/a\\nb"
+        );
+        assert_eq!(
+            io_text("open", p, &io::Error::from_raw_os_error(13)),
+            "open out/a\\nb: Permission denied (os error 13)"
+        );
+        assert_eq!(
+            write_error(p, io::Error::from_raw_os_error(28)).to_string(),
+            "disk full while writing out/a\\nb"
+        );
     }
 }

@@ -15,9 +15,11 @@
 use crate::text::shown;
 
 /// What [`parse_bytes`] accepts, as said in its errors.
-pub const BYTES_EXPECTED: &str = "a whole number of bytes with an optional suffix K, M, G or T (powers of 1024, e.g. 512K, 64M, 8G)";
+pub const BYTES_EXPECTED: &str = "a whole number of bytes with an optional suffix K, M, G or T \
+    (powers of 1024, e.g. 512K, 64M, 8G)";
 /// What [`parse_count`] accepts, as said in its errors.
-pub const COUNT_EXPECTED: &str = "a whole number with an optional suffix k (x1000), M (x1000000) or G (x1000000000)";
+pub const COUNT_EXPECTED: &str =
+    "a whole number with an optional suffix k (x1000), M (x1000000) or G (x1000000000)";
 
 /// A limit that could not be parsed. The input is quoted escaped and
 /// truncated.
@@ -177,10 +179,16 @@ mod tests {
     fn garbage_and_overflow_are_clear_errors() {
         assert_eq!(parse_bytes(""), Err(SizeError::Empty { expected: BYTES_EXPECTED }));
         assert_eq!(parse_bytes("  "), Err(SizeError::Empty { expected: BYTES_EXPECTED }));
-        assert!(matches!(parse_bytes("M"), Err(SizeError::NotANumber { ref input, .. }) if input == "M"));
+        assert!(
+            matches!(parse_bytes("M"), Err(SizeError::NotANumber { ref input, .. }) if input == "M")
+        );
         assert!(matches!(parse_bytes("-1"), Err(SizeError::NotANumber { .. })));
-        assert!(matches!(parse_bytes("1.5G"), Err(SizeError::UnknownSuffix { ref suffix, .. }) if suffix == ".5G"));
-        assert!(matches!(parse_bytes("64X"), Err(SizeError::UnknownSuffix { ref suffix, .. }) if suffix == "X"));
+        assert!(
+            matches!(parse_bytes("1.5G"), Err(SizeError::UnknownSuffix { ref suffix, .. }) if suffix == ".5G")
+        );
+        assert!(
+            matches!(parse_bytes("64X"), Err(SizeError::UnknownSuffix { ref suffix, .. }) if suffix == "X")
+        );
         assert!(matches!(parse_bytes("64KiBs"), Err(SizeError::UnknownSuffix { .. })));
         assert!(matches!(parse_bytes("18446744073709551616"), Err(SizeError::Overflow { .. })));
         assert!(matches!(parse_bytes("16777216T"), Err(SizeError::Overflow { .. })));
@@ -191,7 +199,10 @@ mod tests {
         assert_eq!(e, format!("\"64X\" has an unknown suffix \"X\"; expected {BYTES_EXPECTED}"));
         // hostile input is escaped and truncated in the message
         let e = parse_bytes(&format!("\x1b[31m{}", "9".repeat(10_000))).unwrap_err().to_string();
-        assert!(e.len() < 400 && e.starts_with("\"\\u{1b}[31m99") && e.contains("(10005 bytes)"), "{e}");
+        assert!(
+            e.len() < 400 && e.starts_with("\"\\u{1b}[31m99") && e.contains("(10005 bytes)"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -23,7 +23,10 @@ pub fn privileged(what: &str) -> bool {
 /// Runs `mount ARGS...`; panics with mount's message when it fails (the
 /// caller is root: a mount that fails is a failure, never a skip).
 pub fn mount(args: &[&std::ffi::OsStr]) {
-    let o = std::process::Command::new("mount").args(args).output().unwrap_or_else(|e| panic!("cannot run mount: {e}"));
+    let o = std::process::Command::new("mount")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run mount: {e}"));
     assert!(o.status.success(), "mount {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
 }
 

@@ -66,7 +66,10 @@ mod tests {
         assert_eq!(s, format!("{}… ({} bytes)", "a".repeat(200), 512u64 << 20));
         let ctl = vec![1u8; 1000];
         let s = shown(&ctl, 200);
-        assert!(s.starts_with("\\u{1}\\u{1}") && s.ends_with("… (1000 bytes)") && s.len() < 230, "{s}");
+        assert!(
+            s.starts_with("\\u{1}\\u{1}") && s.ends_with("… (1000 bytes)") && s.len() < 230,
+            "{s}"
+        );
         assert_eq!(shown(&[b'x'; 201], 200), format!("{}… (201 bytes)", "x".repeat(200)));
         assert_eq!(shown(&[b'x'; 200], 200), "x".repeat(200));
     }

@@ -33,8 +33,12 @@ pub fn mount_root(p: &Path) -> Option<bool> {
     #[cfg(target_os = "linux")]
     {
         use rustix::fs::{statx, AtFlags, StatxAttributes, StatxFlags, CWD};
-        let r = statx(CWD, p, AtFlags::SYMLINK_NOFOLLOW | AtFlags::NO_AUTOMOUNT, StatxFlags::empty()).ok()?;
-        r.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT).then(|| r.stx_attributes.contains(StatxAttributes::MOUNT_ROOT))
+        let r =
+            statx(CWD, p, AtFlags::SYMLINK_NOFOLLOW | AtFlags::NO_AUTOMOUNT, StatxFlags::empty())
+                .ok()?;
+        r.stx_attributes_mask
+            .contains(StatxAttributes::MOUNT_ROOT)
+            .then(|| r.stx_attributes.contains(StatxAttributes::MOUNT_ROOT))
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -76,7 +80,11 @@ pub fn remove_dir_all(root: &Path) -> io::Result<()> {
         Ok(_) => {}
     }
     if let Some(m) = mount_point_below(root)? {
-        return Err(io::Error::other(format!("{} is a mount point: nothing under {} was removed", m.display(), root.display())));
+        return Err(io::Error::other(format!(
+            "{} is a mount point: nothing under {} was removed",
+            m.display(),
+            root.display()
+        )));
     }
     std::fs::remove_dir_all(root)
 }
@@ -150,8 +158,14 @@ mod tests {
         assert!(dest.join("a/empty").is_dir());
         std::os::unix::fs::symlink("/etc/hostname", src.join("a/link")).unwrap();
         let e = copy_tree(&src, &d.path().join("again")).unwrap_err();
-        assert!(matches!(&e, CopyError::NotRegular { path } if *path == src.join("a/link")), "{e:?}");
-        assert_eq!(e.to_string(), format!("{}: not a regular file or directory", src.join("a/link").display()));
+        assert!(
+            matches!(&e, CopyError::NotRegular { path } if *path == src.join("a/link")),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!("{}: not a regular file or directory", src.join("a/link").display())
+        );
     }
 
     #[test]
@@ -180,7 +194,12 @@ mod tests {
         std::fs::create_dir_all(t.join("sub/m")).unwrap();
         std::fs::create_dir(&other).unwrap();
         std::fs::write(other.join("theirs"), "theirs").unwrap();
-        let ok = std::process::Command::new("mount").arg("--bind").arg(&other).arg(t.join("sub/m")).status().is_ok_and(|s| s.success());
+        let ok = std::process::Command::new("mount")
+            .arg("--bind")
+            .arg(&other)
+            .arg(t.join("sub/m"))
+            .status()
+            .is_ok_and(|s| s.success());
         if !ok {
             eprintln!("note: cannot bind-mount here; mount-point refusal not exercised");
             return;

@@ -49,7 +49,8 @@ pub enum UntrustedError {
     /// The schema holds an object that runs SQL of its own (a view, a
     /// virtual table, a trigger, a generated column): refused before any
     /// query.
-    #[error("{}: {object} is {found}; expected {expected} (SQL an input database defines is not run)", shown_path(.path))]
+    #[error("{}: {object} is {found}; expected {expected} (SQL an input database defines is not \
+        run)", shown_path(.path))]
     Unsafe {
         /// The database, as shown.
         path: PathBuf,
@@ -62,7 +63,8 @@ pub enum UntrustedError {
     },
     /// Reading the database took more work than its size explains.
     #[error(
-        "{}: reading it took more than {budget} SQLite instructions, more than a database of its size needs; refused",
+        "{}: reading it took more than {budget} SQLite instructions, more than a database of its \
+            size needs; refused",
         shown_path(.path)
     )]
     TooCostly {
@@ -90,7 +92,10 @@ impl UntrustedError {
         match self {
             UntrustedError::Unsafe { .. } | UntrustedError::TooCostly { .. } => true,
             UntrustedError::Sqlite { source, .. } => {
-                matches!(source.sqlite_error_code(), Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt))
+                matches!(
+                    source.sqlite_error_code(),
+                    Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
+                )
             }
         }
     }
@@ -134,7 +139,13 @@ impl Spent {
 /// Opens `target` (a path, or a `file:` URI when `uri`) read-only, hardened
 /// ([`harden`]) and with its objects checked ([`check_objects`]); `shown`
 /// names it in errors.
-pub fn open(target: impl AsRef<Path>, uri: bool, shown: &Path, budget: u64, spent: &Spent) -> Result<Connection, UntrustedError> {
+pub fn open(
+    target: impl AsRef<Path>,
+    uri: bool,
+    shown: &Path,
+    budget: u64,
+    spent: &Spent,
+) -> Result<Connection, UntrustedError> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if uri {
         flags |= OpenFlags::SQLITE_OPEN_URI;
@@ -145,12 +156,22 @@ pub fn open(target: impl AsRef<Path>, uri: bool, shown: &Path, budget: u64, spen
 /// Opens the existing database file `path` (a private copy of an input)
 /// read-write, never creating it, hardened ([`harden`]) and with its
 /// objects checked ([`check_objects`]) before any other query.
-pub fn open_writable(path: &Path, shown: &Path, budget: u64, spent: &Spent) -> Result<Connection, UntrustedError> {
+pub fn open_writable(
+    path: &Path,
+    shown: &Path,
+    budget: u64,
+    spent: &Spent,
+) -> Result<Connection, UntrustedError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     opened(Connection::open_with_flags(path, flags), shown, budget, spent)
 }
 
-fn opened(conn: rusqlite::Result<Connection>, shown: &Path, budget: u64, spent: &Spent) -> Result<Connection, UntrustedError> {
+fn opened(
+    conn: rusqlite::Result<Connection>,
+    shown: &Path,
+    budget: u64,
+    spent: &Spent,
+) -> Result<Connection, UntrustedError> {
     let mut conn = conn.map_err(|e| UntrustedError::sqlite(shown, e))?;
     harden(&mut conn, budget, spent).map_err(|e| UntrustedError::sqlite(shown, e))?;
     check_objects(&conn, shown)?;
@@ -195,24 +216,33 @@ pub fn check_objects(conn: &Connection, shown_as: &Path) -> Result<(), Untrusted
         rows.collect::<rusqlite::Result<Vec<_>>>()
     })()
     .map_err(|e| UntrustedError::sqlite(shown_as, e))?;
-    let refuse = |object: String, found: &'static str, expected: &'static str| UntrustedError::Unsafe {
-        path: shown_as.to_path_buf(),
-        object,
-        found,
-        expected,
+    let refuse = |object: String, found: &'static str, expected: &'static str| {
+        UntrustedError::Unsafe { path: shown_as.to_path_buf(), object, found, expected }
     };
     for (ty, name, sql) in &objects {
         let name = display_name(name);
         match ty.as_str() {
             "view" => return Err(refuse(name, "a view", "a table")),
-            "trigger" => return Err(refuse(format!("trigger {name}"), "a trigger", "tables and indexes only")),
-            "table" if is_virtual(sql.as_deref()) => return Err(refuse(name, "a virtual table", "a table")),
+            "trigger" => {
+                return Err(refuse(
+                    format!("trigger {name}"),
+                    "a trigger",
+                    "tables and indexes only",
+                ))
+            }
+            "table" if is_virtual(sql.as_deref()) => {
+                return Err(refuse(name, "a virtual table", "a table"))
+            }
             _ => {}
         }
     }
     for (_, name, _) in objects.iter().filter(|(ty, _, _)| ty == "table") {
         let hidden: Option<String> = conn
-            .query_row("SELECT name FROM pragma_table_xinfo(?1) WHERE hidden <> 0 LIMIT 1", [name], |r| r.get(0))
+            .query_row(
+                "SELECT name FROM pragma_table_xinfo(?1) WHERE hidden <> 0 LIMIT 1",
+                [name],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(|e| UntrustedError::sqlite(shown_as, e))?;
         if let Some(col) = hidden {
@@ -230,7 +260,8 @@ fn display_name(name: &str) -> String {
 
 /// `CREATE VIRTUAL TABLE …`, in any case and spacing.
 fn is_virtual(sql: Option<&str>) -> bool {
-    let words: Vec<String> = sql.unwrap_or("").split_whitespace().take(3).map(str::to_ascii_uppercase).collect();
+    let words: Vec<String> =
+        sql.unwrap_or("").split_whitespace().take(3).map(str::to_ascii_uppercase).collect();
     words == ["CREATE", "VIRTUAL", "TABLE"]
 }
 

@@ -43,7 +43,10 @@ mod tests {
 
     #[test]
     fn encodes_everything_but_unreserved_bytes() {
-        assert_eq!(file_uri(Path::new("/a b/x?#%é.db"), "q=1").unwrap(), "file:/a%20b/x%3F%23%25%C3%A9.db?q=1");
+        assert_eq!(
+            file_uri(Path::new("/a b/x?#%é.db"), "q=1").unwrap(),
+            "file:/a%20b/x%3F%23%25%C3%A9.db?q=1"
+        );
         assert_eq!(immutable(Path::new("/t/m.db")).unwrap(), "file:/t/m.db?mode=ro&immutable=1");
         assert!(immutable(Path::new("rel.db")).unwrap().starts_with("file:/"));
     }

@@ -37,9 +37,15 @@ fn put32(b: &mut [u8], at: usize, v: u32) {
 pub fn checksum(big_endian: bool, data: &[u8], mut s: (u32, u32)) -> (u32, u32) {
     for w in data.chunks_exact(8) {
         let (x0, x1) = if big_endian {
-            (u32::from_be_bytes([w[0], w[1], w[2], w[3]]), u32::from_be_bytes([w[4], w[5], w[6], w[7]]))
+            (
+                u32::from_be_bytes([w[0], w[1], w[2], w[3]]),
+                u32::from_be_bytes([w[4], w[5], w[6], w[7]]),
+            )
         } else {
-            (u32::from_le_bytes([w[0], w[1], w[2], w[3]]), u32::from_le_bytes([w[4], w[5], w[6], w[7]]))
+            (
+                u32::from_le_bytes([w[0], w[1], w[2], w[3]]),
+                u32::from_le_bytes([w[4], w[5], w[6], w[7]]),
+            )
         };
         s.0 = s.0.wrapping_add(x0).wrapping_add(s.1);
         s.1 = s.1.wrapping_add(x1).wrapping_add(s.0);
@@ -85,7 +91,10 @@ pub fn reseal(wal: &mut [u8], salt: (u32, u32)) -> Result<Resealed, WalError> {
     }
     let frame = FRAME_HEADER + page_size as usize;
     if (wal.len() - HEADER) % frame != 0 {
-        return Err(WalError(format!("{} bytes after the header, not whole {frame}-byte frames", wal.len() - HEADER)));
+        return Err(WalError(format!(
+            "{} bytes after the header, not whole {frame}-byte frames",
+            wal.len() - HEADER
+        )));
     }
     put32(wal, 0, MAGIC_LE);
     put32(wal, 12, 0);

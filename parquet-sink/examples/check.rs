@@ -19,7 +19,11 @@ fn main() -> ExitCode {
     match thrum_parquet::check::check(dir, db) {
         Ok(report) => {
             print!("{report}");
-            println!("checked in {:.2}s: {}", t.elapsed().as_secs_f64(), if report.is_clean() { "clean" } else { "DIFFERENCES" });
+            println!(
+                "checked in {:.2}s: {}",
+                t.elapsed().as_secs_f64(),
+                if report.is_clean() { "clean" } else { "DIFFERENCES" }
+            );
             if report.is_clean() {
                 ExitCode::SUCCESS
             } else {

@@ -31,14 +31,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--profile" => profile = args.next().ok_or("--profile needs a value")?,
             "--seed" => seed = args.next().ok_or("--seed needs a value")?.parse()?,
             "--parquet-only" => parquet_only = true,
-            "--row-group-rows" => opts.row_group_rows = args.next().ok_or("--row-group-rows needs a value")?.parse()?,
+            "--row-group-rows" => {
+                opts.row_group_rows =
+                    args.next().ok_or("--row-group-rows needs a value")?.parse()?
+            }
             // Generate the rows but write nothing: the baseline for memory/time.
             "--dry" => dry = true,
             _ if out.is_none() => out = Some(PathBuf::from(a)),
             _ => return Err(format!("unexpected argument {a}").into()),
         }
     }
-    let out = out.ok_or("usage: write_small OUT [--profile NAME] [--seed N] [--row-group-rows N] [--parquet-only | --dry]")?;
+    let out = out.ok_or(
+        "usage: write_small OUT [--profile NAME] [--seed N] [--row-group-rows N] \
+        [--parquet-only | --dry]",
+    )?;
     let profile = thrum_gen::Profile::by_name(&profile).ok_or("unknown profile")?;
     let t0 = Instant::now();
     let plan = thrum_gen::Plan::new(seed, profile)?;
@@ -52,7 +58,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok(())
         })
         .map_err(|_| "unreachable")?;
-        println!("{n} rows generated; plan {:.2}s, rows {:.2}s", t_plan.as_secs_f64(), t1.elapsed().as_secs_f64());
+        println!(
+            "{n} rows generated; plan {:.2}s, rows {:.2}s",
+            t_plan.as_secs_f64(),
+            t1.elapsed().as_secs_f64()
+        );
         return Ok(());
     }
     if parquet_only {
@@ -72,7 +82,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let files = sink.finish()?;
         thrum_parquet::delta::write_logs(&out.join("parquet"), &files, common::log_params(&plan))?;
         report(&files, t_plan.as_secs_f64(), t1.elapsed().as_secs_f64());
-        println!("peak buffered in the sink: {} rows, {:.1} MB (estimate)", peak.0, peak.1 as f64 / 1e6);
+        println!(
+            "peak buffered in the sink: {} rows, {:.1} MB (estimate)",
+            peak.0,
+            peak.1 as f64 / 1e6
+        );
         return Ok(());
     }
     let t1 = Instant::now();

@@ -175,8 +175,17 @@ impl fmt::Display for Report {
             let verdict = if t.is_clean() { "ok" } else { "MISMATCH" };
             writeln!(
                 f,
-                "{:<20} {verdict:<8} parquet={} sqlite={} files={} missing={} extra={} differing={} misplaced={} unsorted={}",
-                t.table, t.parquet_rows, t.sqlite_rows, t.files, t.missing, t.extra, t.differing, t.misplaced, t.unsorted
+                "{:<20} {verdict:<8} parquet={} sqlite={} files={} missing={} extra={} \
+                    differing={} misplaced={} unsorted={}",
+                t.table,
+                t.parquet_rows,
+                t.sqlite_rows,
+                t.files,
+                t.missing,
+                t.extra,
+                t.differing,
+                t.misplaced,
+                t.unsorted
             )?;
             for p in &t.problems {
                 writeln!(f, "    problem: {p}")?;
@@ -206,7 +215,9 @@ pub fn check(parquet_dir: &Path, sqlite_db: &Path) -> Result<Report> {
     let budget = untrusted::budget_for(untrusted::file_bytes(sqlite_db));
     let spent = Spent::default();
     let conn = match thrum_io::uri::immutable(sqlite_db) {
-        Some(uri) if !thrum_io::uri::wal_path(sqlite_db).exists() => untrusted::open(uri, true, sqlite_db, budget, &spent)?,
+        Some(uri) if !thrum_io::uri::wal_path(sqlite_db).exists() => {
+            untrusted::open(uri, true, sqlite_db, budget, &spent)?
+        }
         _ => untrusted::open(sqlite_db, false, sqlite_db, budget, &spent)?,
     };
     let report = check_connection(parquet_dir, &conn, sqlite_db);
@@ -225,7 +236,10 @@ pub fn check_connection(parquet_dir: &Path, conn: &Connection, db_label: &Path) 
     }
     entries.sort();
     // a lake's records of its slices (testgen --lake) are no dataset
-    report.unexpected = entries.into_iter().filter(|n| n != SLICES_DIR && !TABLES.iter().any(|t| t.name == *n)).collect();
+    report.unexpected = entries
+        .into_iter()
+        .filter(|n| n != SLICES_DIR && !TABLES.iter().any(|t| t.name == *n))
+        .collect();
     for t in TABLES {
         report.tables.push(check_table(parquet_dir, conn, db_label, t)?);
     }
@@ -239,7 +253,13 @@ struct PartFile {
     day: Option<i64>,
 }
 
-fn list_parquet(dir: &Path, rel: &str, day: Option<i64>, out: &mut Vec<PartFile>, problems: &mut Vec<String>) -> Result<()> {
+fn list_parquet(
+    dir: &Path,
+    rel: &str,
+    day: Option<i64>,
+    out: &mut Vec<PartFile>,
+    problems: &mut Vec<String>,
+) -> Result<()> {
     let mut names = Vec::new();
     for e in std::fs::read_dir(dir).io("read directory", dir)? {
         let e = e.io("read directory", dir)?;
@@ -262,7 +282,11 @@ fn list_parquet(dir: &Path, rel: &str, day: Option<i64>, out: &mut Vec<PartFile>
 }
 
 /// The files of a table's dataset in key order, and layout problems.
-fn dataset_files(parquet_dir: &Path, t: &Table, problems: &mut Vec<String>) -> Result<Vec<PartFile>> {
+fn dataset_files(
+    parquet_dir: &Path,
+    t: &Table,
+    problems: &mut Vec<String>,
+) -> Result<Vec<PartFile>> {
     let dir = parquet_dir.join(t.name);
     let mut files = Vec::new();
     if !dir.is_dir() {
@@ -291,8 +315,13 @@ fn dataset_files(parquet_dir: &Path, t: &Table, problems: &mut Vec<String>) -> R
                 partitions += 1;
                 list_parquet(&dir.join(&name), &rel, Some(day), &mut files, problems)?;
             }
-            (true, None) => problems.push(format!("unexpected directory {rel} (expected {}=YYYY-MM-DD)", mapping::PARTITION_COLUMN)),
-            (false, _) if name.ends_with(".parquet") => loose.push(PartFile { path: dir.join(&name), rel, day: None }),
+            (true, None) => problems.push(format!(
+                "unexpected directory {rel} (expected {}=YYYY-MM-DD)",
+                mapping::PARTITION_COLUMN
+            )),
+            (false, _) if name.ends_with(".parquet") => {
+                loose.push(PartFile { path: dir.join(&name), rel, day: None })
+            }
             (false, _) => problems.push(format!("unexpected file {rel}")),
         }
     }
@@ -319,7 +348,10 @@ fn fields_problems(rel: &str, expected: &Schema, found: &Schema) -> Vec<String> 
         return out;
     }
     for (e, f) in expected.fields().iter().zip(found.fields()) {
-        if e.name() != f.name() || e.data_type() != f.data_type() || e.is_nullable() != f.is_nullable() {
+        if e.name() != f.name()
+            || e.data_type() != f.data_type()
+            || e.is_nullable() != f.is_nullable()
+        {
             out.push(format!(
                 "{rel}: column {} {:?} nullable={}, expected {} {:?} nullable={}",
                 f.name(),
@@ -330,11 +362,22 @@ fn fields_problems(rel: &str, expected: &Schema, found: &Schema) -> Vec<String> 
                 e.is_nullable()
             ));
         } else if e.metadata() != f.metadata() {
-            out.push(format!("{rel}: column {} metadata {:?}, expected {:?}", f.name(), f.metadata(), e.metadata()));
+            out.push(format!(
+                "{rel}: column {} metadata {:?}, expected {:?}",
+                f.name(),
+                f.metadata(),
+                e.metadata()
+            ));
         }
     }
-    if found.metadata().get(mapping::keys::TABLE).map(String::as_str) != expected.metadata().get(mapping::keys::TABLE).map(String::as_str) {
-        out.push(format!("{rel}: {} metadata is {:?}", mapping::keys::TABLE, found.metadata().get(mapping::keys::TABLE)));
+    if found.metadata().get(mapping::keys::TABLE).map(String::as_str)
+        != expected.metadata().get(mapping::keys::TABLE).map(String::as_str)
+    {
+        out.push(format!(
+            "{rel}: {} metadata is {:?}",
+            mapping::keys::TABLE,
+            found.metadata().get(mapping::keys::TABLE)
+        ));
     }
     out
 }
@@ -366,7 +409,8 @@ impl ParquetRows<'_> {
                     let r = self.row;
                     self.row += 1;
                     let (cells, us) = decode_row(self.table, b, r, path)?;
-                    let days = self.part_idx.map(|_| (us.unwrap_or(0).div_euclid(US_PER_DAY), *part_day));
+                    let days =
+                        self.part_idx.map(|_| (us.unwrap_or(0).div_euclid(US_PER_DAY), *part_day));
                     return Ok(Some(PRow { cells, days }));
                 }
             }
@@ -374,8 +418,13 @@ impl ParquetRows<'_> {
             if let Some((reader, _, path)) = &mut self.reader {
                 match reader.next() {
                     Some(b) => {
-                        let b = b.map_err(|e| Error::Dataset { path: path.clone(), problem: e.to_string() })?;
-                        if let Some(st) = self.next_file.checked_sub(1).and_then(|i| self.stats.get_mut(i)) {
+                        let b = b.map_err(|e| Error::Dataset {
+                            path: path.clone(),
+                            problem: e.to_string(),
+                        })?;
+                        if let Some(st) =
+                            self.next_file.checked_sub(1).and_then(|i| self.stats.get_mut(i))
+                        {
                             st.add(&b);
                         }
                         self.batch = Some(b);
@@ -388,30 +437,44 @@ impl ParquetRows<'_> {
             let Some(f) = self.files.get(self.next_file) else { return Ok(None) };
             self.next_file += 1;
             let file = thrum_io::regular::open_regular(&f.path).io("open", &f.path)?;
-            let reader = ParquetRecordBatchReaderBuilder::try_new(file).pq(&f.path)?.with_batch_size(8192).build().pq(&f.path)?;
+            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+                .pq(&f.path)?
+                .with_batch_size(8192)
+                .build()
+                .pq(&f.path)?;
             self.reader = Some((reader, f.day, f.path.clone()));
         }
     }
 }
 
 /// Row `r` of `b` as SQLite cells, and the raw partition timestamp.
-fn decode_row(t: &'static Table, b: &RecordBatch, r: usize, path: &Path) -> Result<(Vec<Cell<'static>>, Option<i64>)> {
+fn decode_row(
+    t: &'static Table,
+    b: &RecordBatch,
+    r: usize,
+    path: &Path,
+) -> Result<(Vec<Cell<'static>>, Option<i64>)> {
     let part_idx = mapping::partition_source(t).and_then(|c| t.column_index(c));
     let mut cells = Vec::with_capacity(t.columns.len());
     let mut part_us = None;
     for (i, c) in t.columns.iter().enumerate() {
         let a = b.column(i);
-        let bad = || Error::Dataset { path: path.to_path_buf(), problem: format!("column {} has Arrow type {:?}", c.name, a.data_type()) };
+        let bad = || Error::Dataset {
+            path: path.to_path_buf(),
+            problem: format!("column {} has Arrow type {:?}", c.name, a.data_type()),
+        };
         let v = if a.is_null(r) {
             Val::Null
         } else {
             match a.data_type() {
                 DataType::Utf8 => Val::Text(a.as_string_opt::<i32>().ok_or_else(bad)?.value(r)),
-                DataType::Int64 => Val::Int(a.as_primitive_opt::<Int64Type>().ok_or_else(bad)?.value(r)),
-                DataType::Boolean => Val::Bool(a.as_boolean_opt().ok_or_else(bad)?.value(r)),
-                DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, _) => {
-                    Val::Ts(a.as_primitive_opt::<TimestampMicrosecondType>().ok_or_else(bad)?.value(r))
+                DataType::Int64 => {
+                    Val::Int(a.as_primitive_opt::<Int64Type>().ok_or_else(bad)?.value(r))
                 }
+                DataType::Boolean => Val::Bool(a.as_boolean_opt().ok_or_else(bad)?.value(r)),
+                DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, _) => Val::Ts(
+                    a.as_primitive_opt::<TimestampMicrosecondType>().ok_or_else(bad)?.value(r),
+                ),
                 _ => return Err(bad()),
             }
         };
@@ -442,7 +505,12 @@ fn cmp_keys(pk: &[usize], a: &[Cell], b: &[Cell]) -> Ordering {
     pk.iter().map(|&i| a[i].cmp(&b[i])).find(|o| *o != Ordering::Equal).unwrap_or(Ordering::Equal)
 }
 
-fn check_table(parquet_dir: &Path, conn: &Connection, db_label: &Path, t: &'static Table) -> Result<TableReport> {
+fn check_table(
+    parquet_dir: &Path,
+    conn: &Connection,
+    db_label: &Path,
+    t: &'static Table,
+) -> Result<TableReport> {
     let mut rep = TableReport::new(t.name);
     let files = dataset_files(parquet_dir, t, &mut rep.problems)?;
     rep.files = files.len();
@@ -454,7 +522,12 @@ fn check_table(parquet_dir: &Path, conn: &Connection, db_label: &Path, t: &'stat
         let mut found = Vec::with_capacity(files.len());
         for (f, st) in files.iter().zip(&stats) {
             let size = std::fs::symlink_metadata(&f.path).io("stat", &f.path)?.len();
-            let path = f.rel.strip_prefix(t.name).and_then(|r| r.strip_prefix('/')).unwrap_or(&f.rel).to_string();
+            let path = f
+                .rel
+                .strip_prefix(t.name)
+                .and_then(|r| r.strip_prefix('/'))
+                .unwrap_or(&f.rel)
+                .to_string();
             found.push(Found { path, size, stats: read_all.then(|| st.to_json()) });
         }
         let problems = delta::check::check_log(&dir, t, &found)?;
@@ -466,7 +539,11 @@ fn check_table(parquet_dir: &Path, conn: &Connection, db_label: &Path, t: &'stat
 
 /// Every file's schema against the table's; whether all match (so rows
 /// can be compared) and the rows the files declare.
-fn check_schemas(t: &'static Table, files: &[PartFile], rep: &mut TableReport) -> Result<(bool, u64)> {
+fn check_schemas(
+    t: &'static Table,
+    files: &[PartFile],
+    rep: &mut TableReport,
+) -> Result<(bool, u64)> {
     let expected = mapping::arrow_schema(t);
     let mut comparable = true;
     let mut file_rows = 0u64;
@@ -485,7 +562,13 @@ fn check_schemas(t: &'static Table, files: &[PartFile], rep: &mut TableReport) -
 
 /// A Parquet row is in the partition of its day and after the row before
 /// it (`prev`) in key order.
-fn check_placement(t: &'static Table, pk: &[usize], prev: Option<&[Cell<'static>]>, row: &PRow, rep: &mut TableReport) {
+fn check_placement(
+    t: &'static Table,
+    pk: &[usize],
+    prev: Option<&[Cell<'static>]>,
+    row: &PRow,
+    rep: &mut TableReport,
+) {
     let key_of = |cells: &[Cell]| crate::sink::render_key(t, pk, cells);
     if let Some((day, Some(part_day))) = row.days {
         if day != part_day {
@@ -494,7 +577,11 @@ fn check_placement(t: &'static Table, pk: &[usize], prev: Option<&[Cell<'static>
                 kind: DiffKind::Misplaced,
                 key: key_of(&row.cells),
                 column: mapping::partition_source(t),
-                parquet: Some(format!("{}={}", mapping::PARTITION_COLUMN, crate::time_fmt::day_name(part_day))),
+                parquet: Some(format!(
+                    "{}={}",
+                    mapping::PARTITION_COLUMN,
+                    crate::time_fmt::day_name(part_day)
+                )),
                 sqlite: Some(format!("day {}", crate::time_fmt::day_name(day))),
             });
         }
@@ -545,8 +632,13 @@ fn compare_rows(
 ) -> Result<bool> {
     let sq_err = |source| Error::Sqlite { path: db_label.to_path_buf(), source };
     let (comparable, file_rows) = check_schemas(t, files, rep)?;
-    let exists: i64 =
-        conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [t.name], |r| r.get(0)).map_err(sq_err)?;
+    let exists: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [t.name],
+            |r| r.get(0),
+        )
+        .map_err(sq_err)?;
     if exists == 0 {
         rep.problems.push(format!("table {} does not exist in the SQLite database", t.name));
         rep.parquet_rows = file_rows;
@@ -554,8 +646,10 @@ fn compare_rows(
     }
     if !comparable {
         rep.parquet_rows = file_rows;
-        rep.sqlite_rows =
-            conn.query_row(&format!("SELECT count(*) FROM \"{}\"", t.name), [], |r| r.get::<_, i64>(0)).map_err(sq_err)?.max(0) as u64;
+        rep.sqlite_rows = conn
+            .query_row(&format!("SELECT count(*) FROM \"{}\"", t.name), [], |r| r.get::<_, i64>(0))
+            .map_err(sq_err)?
+            .max(0) as u64;
         return Ok(false);
     }
     let pk: Vec<usize> = t.primary_key.iter().filter_map(|k| t.column_index(k)).collect();
@@ -566,7 +660,10 @@ fn compare_rows(
     let mut next_sqlite = || -> Result<Option<Vec<Cell<'static>>>> {
         match rows.next().map_err(sq_err)? {
             None => Ok(None),
-            Some(r) => (0..ncols).map(|i| r.get_ref(i).map(sqlite_cell).map_err(sq_err)).collect::<Result<Vec<_>>>().map(Some),
+            Some(r) => (0..ncols)
+                .map(|i| r.get_ref(i).map(sqlite_cell).map_err(sq_err))
+                .collect::<Result<Vec<_>>>()
+                .map(Some),
         }
     };
     let mut pq = ParquetRows {
@@ -603,14 +700,26 @@ fn compare_rows(
             Ordering::Less => {
                 if let Some(pr) = &p {
                     rep.extra += 1;
-                    rep.note(Difference { kind: DiffKind::Extra, key: key_of(pr), column: None, parquet: None, sqlite: None });
+                    rep.note(Difference {
+                        kind: DiffKind::Extra,
+                        key: key_of(pr),
+                        column: None,
+                        parquet: None,
+                        sqlite: None,
+                    });
                 }
                 p = next_parquet(rep)?;
             }
             Ordering::Greater => {
                 if let Some(sr) = &s {
                     rep.missing += 1;
-                    rep.note(Difference { kind: DiffKind::Missing, key: key_of(sr), column: None, parquet: None, sqlite: None });
+                    rep.note(Difference {
+                        kind: DiffKind::Missing,
+                        key: key_of(sr),
+                        column: None,
+                        parquet: None,
+                        sqlite: None,
+                    });
                 }
                 s = next_sqlite()?;
                 if s.is_some() {

@@ -98,7 +98,10 @@ pub enum Error {
         prev: String,
     },
     /// Rows of a day-partitioned table must arrive in non-decreasing day order.
-    #[error("{table}: row {key} belongs to day {day}, but day {current} was already written (rows must arrive in time order)")]
+    #[error(
+        "{table}: row {key} belongs to day {day}, but day {current} was already written (rows \
+        must arrive in time order)"
+    )]
     PartitionOrder {
         /// The table.
         table: &'static str,

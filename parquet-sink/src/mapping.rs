@@ -110,8 +110,11 @@ pub fn nullable(table: &Table, c: &Column) -> bool {
 /// Free-text columns whose values are nearly all distinct (message bodies
 /// and edit contents), written without dictionary encoding; see
 /// [`dictionary_encoded`].
-pub const DISTINCT_TEXT: &[(&str, &str)] =
-    &[("messages", "body_content"), ("message_edits", "old_content"), ("message_edits", "new_content")];
+pub const DISTINCT_TEXT: &[(&str, &str)] = &[
+    ("messages", "body_content"),
+    ("message_edits", "old_content"),
+    ("message_edits", "new_content"),
+];
 
 /// Whether a column is written with dictionary encoding. Off where values are
 /// nearly all distinct, so that a dictionary only costs bytes and, once it
@@ -134,14 +137,19 @@ pub fn arrow_type(c: &Column) -> DataType {
     match c.semantic {
         Semantic::Text | Semantic::Json => DataType::Utf8,
         Semantic::Int => DataType::Int64,
-        Semantic::Timestamp | Semantic::SqlDateTime | Semantic::UnixSeconds => DataType::Timestamp(TimeUnit::Microsecond, Some(TZ.into())),
+        Semantic::Timestamp | Semantic::SqlDateTime | Semantic::UnixSeconds => {
+            DataType::Timestamp(TimeUnit::Microsecond, Some(TZ.into()))
+        }
         Semantic::Flag => DataType::Boolean,
     }
 }
 
 /// Arrow field of a column, with its metadata.
 pub fn arrow_field(table: &Table, c: &Column) -> Field {
-    let mut md: Vec<(&str, &str)> = vec![(keys::FIELD_SQLITE_TYPE, c.sql.as_sql()), (keys::FIELD_SEMANTIC, semantic_name(c.semantic))];
+    let mut md: Vec<(&str, &str)> = vec![
+        (keys::FIELD_SQLITE_TYPE, c.sql.as_sql()),
+        (keys::FIELD_SEMANTIC, semantic_name(c.semantic)),
+    ];
     if c.semantic == Semantic::Json {
         md.push((keys::EXTENSION_NAME, keys::JSON_EXTENSION));
         md.push((keys::EXTENSION_METADATA, ""));
@@ -149,18 +157,22 @@ pub fn arrow_field(table: &Table, c: &Column) -> Field {
     if empty_as_null(c) {
         md.push((keys::FIELD_EMPTY_AS_NULL, "true"));
     }
-    Field::new(c.name, arrow_type(c), nullable(table, c)).with_metadata(md.into_iter().collect::<arrow_schema::Metadata>())
+    Field::new(c.name, arrow_type(c), nullable(table, c))
+        .with_metadata(md.into_iter().collect::<arrow_schema::Metadata>())
 }
 
 /// Schema-level key/value metadata of a table, sorted by key.
 pub fn table_metadata(table: &Table) -> Vec<(&'static str, String)> {
-    let quoted = |names: &mut dyn Iterator<Item = &str>| names.map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(",");
+    let quoted = |names: &mut dyn Iterator<Item = &str>| {
+        names.map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(",")
+    };
     let columns: Vec<String> = table
         .columns
         .iter()
         .map(|c| {
             format!(
-                "{{\"name\":\"{}\",\"sqlite_type\":\"{}\",\"semantic\":\"{}\",\"sqlite_not_null\":{},\"empty_as_null\":{}}}",
+                "{{\"name\":\"{}\",\"sqlite_type\":\"{}\",\"semantic\":\"{}\",\"sqlite_not_null\":\
+                    {},\"empty_as_null\":{}}}",
                 c.name,
                 c.sql.as_sql(),
                 semantic_name(c.semantic),
@@ -178,7 +190,10 @@ pub fn table_metadata(table: &Table) -> Vec<(&'static str, String)> {
     if let Some(src) = partition_source(table) {
         md.push((
             keys::PARTITIONING,
-            format!("{{\"column\":\"{PARTITION_COLUMN}\",\"source\":\"{src}\",\"granularity\":\"day\",\"time_zone\":\"{TZ}\"}}"),
+            format!(
+                "{{\"column\":\"{PARTITION_COLUMN}\",\"source\":\"{src}\",\"granularity\":\"da\
+                y\",\"time_zone\":\"{TZ}\"}}"
+            ),
         ));
     }
     md.sort_by(|a, b| a.0.cmp(b.0));
@@ -190,7 +205,8 @@ pub fn table_metadata(table: &Table) -> Vec<(&'static str, String)> {
 /// files (Hive convention: it lives in the directory name).
 pub fn arrow_schema(table: &Table) -> Schema {
     let fields: Vec<Field> = table.columns.iter().map(|c| arrow_field(table, c)).collect();
-    Schema::new(fields).with_metadata(table_metadata(table).into_iter().collect::<arrow_schema::Metadata>())
+    Schema::new(fields)
+        .with_metadata(table_metadata(table).into_iter().collect::<arrow_schema::Metadata>())
 }
 
 /// A column whose Arrow nullability differs from the catalogue's `!not_null`.
@@ -214,7 +230,8 @@ pub fn exceptions() -> Vec<Exception> {
             let n = nullable(t, c);
             if n == c.not_null {
                 let reason = if is_key(t, c) {
-                    "primary-key column: SQLite tolerates NULL in a non-INTEGER PRIMARY KEY (legacy quirk); the sink rejects NULL keys"
+                    "primary-key column: SQLite tolerates NULL in a non-INTEGER PRIMARY KEY \
+                        (legacy quirk); the sink rejects NULL keys"
                 } else {
                     "NOT NULL DEFAULT '' timestamp: '' (no heartbeat yet) is stored as null"
                 };
@@ -242,7 +259,12 @@ pub(crate) const US_PER_DAY: i64 = 86_400 * US;
 
 /// Maps one SQLite cell to its Arrow value. `Err` carries the problem; the
 /// mapping is strict so that [`decode`] restores the exact SQLite value.
-pub(crate) fn encode<'a>(c: &Column, nullable: bool, cell: &'a Cell<'_>, scratch: &mut String) -> Result<Val<'a>, String> {
+pub(crate) fn encode<'a>(
+    c: &Column,
+    nullable: bool,
+    cell: &'a Cell<'_>,
+    scratch: &mut String,
+) -> Result<Val<'a>, String> {
     let kind = |cell: &Cell| match cell {
         Cell::Null => "NULL",
         Cell::Int(_) => "an INTEGER",
@@ -258,26 +280,40 @@ pub(crate) fn encode<'a>(c: &Column, nullable: bool, cell: &'a Cell<'_>, scratch
         (Semantic::Flag, Cell::Int(0)) => Val::Bool(false),
         (Semantic::Flag, Cell::Int(1)) => Val::Bool(true),
         (Semantic::Flag, Cell::Int(i)) => return Err(format!("flag value {i} is neither 0 nor 1")),
-        (Semantic::UnixSeconds, Cell::Int(s)) => {
-            Val::Ts(s.checked_mul(US).ok_or_else(|| format!("{s} unix seconds overflow microseconds"))?)
+        (Semantic::UnixSeconds, Cell::Int(s)) => Val::Ts(
+            s.checked_mul(US).ok_or_else(|| format!("{s} unix seconds overflow microseconds"))?,
+        ),
+        (Semantic::Timestamp | Semantic::SqlDateTime, Cell::Text(t))
+            if t.is_empty() && empty_as_null(c) =>
+        {
+            Val::Null
         }
-        (Semantic::Timestamp | Semantic::SqlDateTime, Cell::Text(t)) if t.is_empty() && empty_as_null(c) => Val::Null,
         (Semantic::Timestamp, Cell::Text(t)) => {
-            let us = thrum_schemas::time::parse_rfc3339(t).ok_or_else(|| format!("{t:?} is not an RFC 3339 timestamp"))?;
+            let us = thrum_schemas::time::parse_rfc3339(t)
+                .ok_or_else(|| format!("{t:?} is not an RFC 3339 timestamp"))?;
             scratch.clear();
             thrum_schemas::time::write_rfc3339_nano(scratch, us);
             if scratch != t.as_ref() {
                 return Err(format!(
-                    "{t:?} is not canonical RFC 3339 (UTC, 'Z', trailing fractional zeros trimmed: expected {scratch:?}); the mapping would not be lossless"
+                    "{t:?} is not canonical RFC 3339 (UTC, 'Z', trailing fractional zeros \
+                        trimmed: expected {scratch:?}); the mapping would not be lossless"
                 ));
             }
             Val::Ts(us)
         }
         (Semantic::SqlDateTime, Cell::Text(t)) => {
-            let us = time_fmt::parse_sql_datetime(t, scratch).ok_or_else(|| format!("{t:?} is not a 'YYYY-MM-DD HH:MM:SS' datetime"))?;
+            let us = time_fmt::parse_sql_datetime(t, scratch)
+                .ok_or_else(|| format!("{t:?} is not a 'YYYY-MM-DD HH:MM:SS' datetime"))?;
             Val::Ts(us)
         }
-        (s, other) => return Err(format!("{} in a {} column ({})", kind(other), c.sql.as_sql(), semantic_name(s))),
+        (s, other) => {
+            return Err(format!(
+                "{} in a {} column ({})",
+                kind(other),
+                c.sql.as_sql(),
+                semantic_name(s)
+            ))
+        }
     };
     if v == Val::Null && !nullable {
         return Err(if matches!(cell, Cell::Text(_)) {
@@ -297,9 +333,13 @@ pub(crate) fn decode(c: &Column, v: Val<'_>) -> Cell<'static> {
         (_, Val::Text(t)) => Cell::owned(t.to_owned()),
         (_, Val::Int(i)) => Cell::Int(i),
         (_, Val::Bool(b)) => Cell::Int(b as i64),
-        (Semantic::SqlDateTime, Val::Ts(us)) => Cell::owned(thrum_schemas::time::sqlite_datetime(us)),
+        (Semantic::SqlDateTime, Val::Ts(us)) => {
+            Cell::owned(thrum_schemas::time::sqlite_datetime(us))
+        }
         (Semantic::UnixSeconds, Val::Ts(us)) if us % US == 0 => Cell::Int(us / US),
-        (Semantic::UnixSeconds, Val::Ts(us)) => Cell::owned(format!("<{us} µs: not whole unix seconds>")),
+        (Semantic::UnixSeconds, Val::Ts(us)) => {
+            Cell::owned(format!("<{us} µs: not whole unix seconds>"))
+        }
         (_, Val::Ts(us)) => Cell::owned(thrum_schemas::time::rfc3339_nano(us)),
     }
 }
@@ -342,11 +382,18 @@ mod tests {
         // SQLite datetime and unix seconds.
         let v = enc(&cat::SCHEMA_VERSION, "applied_at", Cell::text("2026-03-02 06:00:00")).unwrap();
         assert_eq!(v, Val::Ts(thrum_schemas::time::parse_rfc3339("2026-03-02T06:00:00Z").unwrap()));
-        assert_eq!(decode(cat::SCHEMA_VERSION.column("applied_at").unwrap(), v), Cell::text("2026-03-02 06:00:00"));
+        assert_eq!(
+            decode(cat::SCHEMA_VERSION.column("applied_at").unwrap(), v),
+            Cell::text("2026-03-02 06:00:00")
+        );
         assert!(enc(&cat::SCHEMA_VERSION, "applied_at", Cell::text("2026-03-02T06:00:00")).is_err());
-        let v = enc(&cat::SYNC_CHECKPOINTS, "last_sync_timestamp", Cell::Int(1_772_431_200)).unwrap();
+        let v =
+            enc(&cat::SYNC_CHECKPOINTS, "last_sync_timestamp", Cell::Int(1_772_431_200)).unwrap();
         assert_eq!(v, Val::Ts(1_772_431_200_000_000));
-        assert_eq!(decode(cat::SYNC_CHECKPOINTS.column("last_sync_timestamp").unwrap(), v), Cell::Int(1_772_431_200));
+        assert_eq!(
+            decode(cat::SYNC_CHECKPOINTS.column("last_sync_timestamp").unwrap(), v),
+            Cell::Int(1_772_431_200)
+        );
         assert!(enc(&cat::SYNC_CHECKPOINTS, "last_sync_timestamp", Cell::Int(i64::MAX)).is_err());
         assert!(enc(&cat::MESSAGES, "body_content", Cell::Int(3)).is_err());
     }
@@ -354,9 +401,14 @@ mod tests {
     #[test]
     fn exceptions_are_exactly_keys_and_last_seen() {
         let ex = exceptions();
-        let nullable_now: Vec<String> = ex.iter().filter(|e| e.nullable).map(|e| format!("{}.{}", e.table, e.column)).collect();
+        let nullable_now: Vec<String> =
+            ex.iter().filter(|e| e.nullable).map(|e| format!("{}.{}", e.table, e.column)).collect();
         assert_eq!(nullable_now, ["agents.last_seen_at"]);
-        let keys: Vec<String> = ex.iter().filter(|e| !e.nullable).map(|e| format!("{}.{}", e.table, e.column)).collect();
+        let keys: Vec<String> = ex
+            .iter()
+            .filter(|e| !e.nullable)
+            .map(|e| format!("{}.{}", e.table, e.column))
+            .collect();
         assert_eq!(
             keys,
             [

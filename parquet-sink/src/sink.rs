@@ -4,7 +4,9 @@ use crate::delta::stats::FileStats;
 use crate::error::{Error, IoContext, PqContext, Result};
 use crate::mapping::{self, encode, Val, US_PER_DAY};
 use crate::time_fmt::day_name;
-use arrow_array::builder::{ArrayBuilder, BooleanBuilder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
+use arrow_array::builder::{
+    ArrayBuilder, BooleanBuilder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, SchemaRef};
 use parquet::arrow::ArrowWriter;
@@ -76,8 +78,16 @@ pub struct WrittenFile {
 impl WrittenFile {
     /// The file as its table's Delta log lists it (path relative to the table).
     pub fn log_file(&self) -> crate::delta::LogFile {
-        let path = self.rel_path.strip_prefix(self.table).and_then(|p| p.strip_prefix('/')).unwrap_or(&self.rel_path);
-        crate::delta::LogFile { path: path.to_string(), size: self.bytes, stats: self.stats.clone() }
+        let path = self
+            .rel_path
+            .strip_prefix(self.table)
+            .and_then(|p| p.strip_prefix('/'))
+            .unwrap_or(&self.rel_path);
+        crate::delta::LogFile {
+            path: path.to_string(),
+            size: self.bytes,
+            stats: self.stats.clone(),
+        }
     }
 }
 
@@ -93,7 +103,9 @@ impl ColBuilder {
         match dt {
             DataType::Int64 => ColBuilder::Int(Int64Builder::with_capacity(BATCH_ROWS)),
             DataType::Boolean => ColBuilder::Bool(BooleanBuilder::with_capacity(BATCH_ROWS)),
-            DataType::Timestamp(_, _) => ColBuilder::Ts(TimestampMicrosecondBuilder::with_capacity(BATCH_ROWS).with_timezone(mapping::TZ)),
+            DataType::Timestamp(_, _) => ColBuilder::Ts(
+                TimestampMicrosecondBuilder::with_capacity(BATCH_ROWS).with_timezone(mapping::TZ),
+            ),
             _ => ColBuilder::Utf8(StringBuilder::new()),
         }
     }
@@ -181,7 +193,9 @@ pub(crate) fn render_key(table: &Table, pk_idx: &[usize], row: &[Cell]) -> Strin
     pk_idx
         .iter()
         .zip(table.primary_key)
-        .map(|(&i, name)| format!("{name}={}", row.get(i).map_or_else(|| "?".to_string(), |c| c.to_string())))
+        .map(|(&i, name)| {
+            format!("{name}={}", row.get(i).map_or_else(|| "?".to_string(), |c| c.to_string()))
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -231,7 +245,8 @@ impl ParquetSink {
         if opts.row_group_rows == 0 {
             return Err(Error::Options("row_group_rows must be at least 1".into()));
         }
-        ZstdLevel::try_new(opts.zstd_level).map_err(|e| Error::Options(format!("zstd level {}: {e}", opts.zstd_level)))?;
+        ZstdLevel::try_new(opts.zstd_level)
+            .map_err(|e| Error::Options(format!("zstd level {}: {e}", opts.zstd_level)))?;
         std::fs::create_dir_all(dir).io("create directory", dir)?;
         if std::fs::read_dir(dir).io("read directory", dir)?.next().is_some() {
             return Err(Error::NotEmpty(dir.to_path_buf()));
@@ -239,16 +254,25 @@ impl ParquetSink {
         let mut tables = Vec::with_capacity(TABLES.len());
         for t in TABLES {
             if t.columns.len() > MAX_COLUMNS {
-                return Err(Error::Options(format!("table {} has {} columns, more than {MAX_COLUMNS}", t.name, t.columns.len())));
+                return Err(Error::Options(format!(
+                    "table {} has {} columns, more than {MAX_COLUMNS}",
+                    t.name,
+                    t.columns.len()
+                )));
             }
             let schema = Arc::new(mapping::arrow_schema(t));
             let pk_idx = t
                 .primary_key
                 .iter()
-                .map(|k| t.column_index(k).ok_or_else(|| Error::UnknownTable(format!("{}.{k}", t.name))))
+                .map(|k| {
+                    t.column_index(k).ok_or_else(|| Error::UnknownTable(format!("{}.{k}", t.name)))
+                })
                 .collect::<Result<Vec<_>>>()?;
             let part_idx = match mapping::partition_source(t) {
-                Some(c) => Some(t.column_index(c).ok_or_else(|| Error::UnknownTable(format!("{}.{c}", t.name)))?),
+                Some(c) => Some(
+                    t.column_index(c)
+                        .ok_or_else(|| Error::UnknownTable(format!("{}.{c}", t.name)))?,
+                ),
                 None => None,
             };
             tables.push(TableState {
@@ -266,7 +290,14 @@ impl ParquetSink {
             });
         }
         let batch_rows = BATCH_ROWS.min(opts.row_group_rows);
-        Ok(ParquetSink { dir: dir.to_path_buf(), opts, batch_rows, tables, last: 0, scratch: String::new() })
+        Ok(ParquetSink {
+            dir: dir.to_path_buf(),
+            opts,
+            batch_rows,
+            tables,
+            last: 0,
+            scratch: String::new(),
+        })
     }
 
     /// The directory the datasets go to.
@@ -280,8 +311,14 @@ impl ParquetSink {
     /// number of rows pushed.
     pub fn buffered(&self) -> (usize, usize) {
         self.tables.iter().fold((0, 0), |(rows, bytes), st| {
-            let (wr, wb) = st.open.as_ref().map_or((0, 0), |o| (o.writer.in_progress_rows(), o.writer.memory_size()));
-            (rows + st.buffered + wr, bytes + wb + st.builders.iter().map(ColBuilder::memory).sum::<usize>())
+            let (wr, wb) = st
+                .open
+                .as_ref()
+                .map_or((0, 0), |o| (o.writer.in_progress_rows(), o.writer.memory_size()));
+            (
+                rows + st.buffered + wr,
+                bytes + wb + st.builders.iter().map(ColBuilder::memory).sum::<usize>(),
+            )
         })
     }
 
@@ -290,8 +327,11 @@ impl ParquetSink {
         let idx = if self.tables[self.last].table.name == table.name {
             self.last
         } else {
-            let i =
-                self.tables.iter().position(|s| s.table.name == table.name).ok_or_else(|| Error::UnknownTable(table.name.to_string()))?;
+            let i = self
+                .tables
+                .iter()
+                .position(|s| s.table.name == table.name)
+                .ok_or_else(|| Error::UnknownTable(table.name.to_string()))?;
             self.last = i;
             i
         };
@@ -303,11 +343,13 @@ impl ParquetSink {
         // Map every cell first, so that a bad row leaves the sink unchanged.
         let mut vals = [Val::Null; MAX_COLUMNS];
         for (i, (c, cell)) in t.columns.iter().zip(row).enumerate() {
-            vals[i] = encode(c, st.nullable[i], cell, &mut self.scratch).map_err(|problem| Error::Value {
-                table: t.name,
-                column: c.name,
-                key: render_key(t, &st.pk_idx, row),
-                problem,
+            vals[i] = encode(c, st.nullable[i], cell, &mut self.scratch).map_err(|problem| {
+                Error::Value {
+                    table: t.name,
+                    column: c.name,
+                    key: render_key(t, &st.pk_idx, row),
+                    problem,
+                }
             })?;
         }
         if let Some(last) = &st.last_key {
@@ -319,8 +361,18 @@ impl ParquetSink {
                 .find(|o| *o != Ordering::Equal)
                 .unwrap_or(Ordering::Equal);
             if ord != Ordering::Greater {
-                let prev = t.primary_key.iter().zip(last).map(|(n, p)| format!("{n}={}", p.render())).collect::<Vec<_>>().join(", ");
-                return Err(Error::Unsorted { table: t.name, key: render_key(t, &st.pk_idx, row), prev });
+                let prev = t
+                    .primary_key
+                    .iter()
+                    .zip(last)
+                    .map(|(n, p)| format!("{n}={}", p.render()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(Error::Unsorted {
+                    table: t.name,
+                    key: render_key(t, &st.pk_idx, row),
+                    prev,
+                });
             }
         }
         if let Some(pi) = st.part_idx {
@@ -394,7 +446,10 @@ impl ParquetSink {
         let mut out = Vec::new();
         for st in &mut self.tables {
             close_file(&self.dir, st)?;
-            if st.written.is_empty() && self.opts.part == 0 && (st.part_idx.is_none() || self.opts.parts <= 1) {
+            if st.written.is_empty()
+                && self.opts.part == 0
+                && (st.part_idx.is_none() || self.opts.parts <= 1)
+            {
                 // No row at all: one empty file with the schema. A
                 // partitioned table has no day to name, so its empty file
                 // sits directly under the table directory.
@@ -408,14 +463,26 @@ impl ParquetSink {
     }
 }
 
-fn writer_properties(opts: &ParquetOptions, st: &TableState, partition: Option<&str>) -> Result<WriterProperties> {
-    let level = ZstdLevel::try_new(opts.zstd_level).map_err(|e| Error::Options(format!("zstd level {}: {e}", opts.zstd_level)))?;
-    let mut kv: Vec<KeyValue> = mapping::table_metadata(st.table).into_iter().map(|(k, v)| KeyValue::new(k.to_string(), v)).collect();
+fn writer_properties(
+    opts: &ParquetOptions,
+    st: &TableState,
+    partition: Option<&str>,
+) -> Result<WriterProperties> {
+    let level = ZstdLevel::try_new(opts.zstd_level)
+        .map_err(|e| Error::Options(format!("zstd level {}: {e}", opts.zstd_level)))?;
+    let mut kv: Vec<KeyValue> = mapping::table_metadata(st.table)
+        .into_iter()
+        .map(|(k, v)| KeyValue::new(k.to_string(), v))
+        .collect();
     if let Some(p) = partition {
         kv.push(KeyValue::new(mapping::keys::PARTITION.to_string(), p.to_string()));
     }
     kv.sort_by(|a, b| a.key.cmp(&b.key));
-    let sorting = st.pk_idx.iter().map(|&i| SortingColumn { column_idx: i as i32, descending: false, nulls_first: true }).collect();
+    let sorting = st
+        .pk_idx
+        .iter()
+        .map(|&i| SortingColumn { column_idx: i as i32, descending: false, nulls_first: true })
+        .collect();
     let mut b = WriterProperties::builder()
         .set_writer_version(WriterVersion::PARQUET_1_0)
         .set_compression(Compression::ZSTD(level))
@@ -464,10 +531,14 @@ fn write_batch(st: &mut TableState) -> Result<()> {
         return Ok(());
     }
     let Some(open) = st.open.as_mut() else {
-        return Err(Error::Options(format!("internal: {} has buffered rows but no open file", st.table.name)));
+        return Err(Error::Options(format!(
+            "internal: {} has buffered rows but no open file",
+            st.table.name
+        )));
     };
     let arrays: Vec<ArrayRef> = st.builders.iter_mut().map(ColBuilder::finish).collect();
-    let batch = RecordBatch::try_new(st.schema.clone(), arrays).map_err(|source| Error::Arrow { table: st.table.name, source })?;
+    let batch = RecordBatch::try_new(st.schema.clone(), arrays)
+        .map_err(|source| Error::Arrow { table: st.table.name, source })?;
     open.stats.add(&batch);
     open.writer.write(&batch).pq(&open.tmp)?;
     open.rows += st.buffered as u64;
@@ -484,6 +555,12 @@ fn close_file(_dir: &Path, st: &mut TableState) -> Result<()> {
     drop(file);
     std::fs::rename(&open.tmp, &open.path).io("rename", &open.tmp)?;
     let stats = open.stats.to_json();
-    st.written.push(WrittenFile { table: st.table.name, rel_path: open.rel, rows: open.rows, bytes, stats });
+    st.written.push(WrittenFile {
+        table: st.table.name,
+        rel_path: open.rel,
+        rows: open.rows,
+        bytes,
+        stats,
+    });
     Ok(())
 }

@@ -100,11 +100,22 @@ impl Table {
     /// `SELECT` of all columns ordered by primary key.
     pub fn select_sql(&self) -> String {
         let cols: Vec<&str> = self.columns.iter().map(|c| c.name).collect();
-        format!("SELECT {} FROM \"{}\" ORDER BY {}", cols.join(", "), self.name, self.primary_key.join(", "))
+        format!(
+            "SELECT {} FROM \"{}\" ORDER BY {}",
+            cols.join(", "),
+            self.name,
+            self.primary_key.join(", ")
+        )
     }
 }
 
-const fn col(name: &'static str, sql: SqlType, not_null: bool, default: Option<&'static str>, semantic: Semantic) -> Column {
+const fn col(
+    name: &'static str,
+    sql: SqlType,
+    not_null: bool,
+    default: Option<&'static str>,
+    semantic: Semantic,
+) -> Column {
     Column { name, sql, not_null, default, semantic }
 }
 
@@ -130,7 +141,10 @@ const fn json(name: &'static str) -> Column {
 /// `schema_version`: the schema versions applied.
 pub const SCHEMA_VERSION: Table = Table {
     name: "schema_version",
-    columns: &[col("version", I, true, None, S::Int), col("applied_at", T, true, Some("CURRENT_TIMESTAMP"), S::SqlDateTime)],
+    columns: &[
+        col("version", I, true, None, S::Int),
+        col("applied_at", T, true, Some("CURRENT_TIMESTAMP"), S::SqlDateTime),
+    ],
     primary_key: &["version"],
     natural_key: &["version"],
     autoincrement: false,
@@ -221,7 +235,14 @@ pub const AGENTS: Table = Table {
 /// `sessions`: agent sessions.
 pub const SESSIONS: Table = Table {
     name: "sessions",
-    columns: &[text("session_id"), text_nn("agent_id"), ts_nn("started_at"), ts("ended_at"), text("end_reason"), ts_nn("last_seen_at")],
+    columns: &[
+        text("session_id"),
+        text_nn("agent_id"),
+        ts_nn("started_at"),
+        ts("ended_at"),
+        text("end_reason"),
+        ts_nn("last_seen_at"),
+    ],
     primary_key: &["session_id"],
     natural_key: &["session_id"],
     autoincrement: false,
@@ -281,7 +302,12 @@ pub const MESSAGE_EDITS: Table = Table {
 /// `session_scopes` (local-only).
 pub const SESSION_SCOPES: Table = Table {
     name: "session_scopes",
-    columns: &[text_nn("session_id"), text_nn("scope_type"), text_nn("scope_value"), ts_nn("added_at")],
+    columns: &[
+        text_nn("session_id"),
+        text_nn("scope_type"),
+        text_nn("scope_value"),
+        ts_nn("added_at"),
+    ],
     primary_key: &["session_id", "scope_type", "scope_value"],
     natural_key: &["session_id", "scope_type", "scope_value"],
     autoincrement: false,
@@ -436,7 +462,9 @@ mod tests {
     fn catalogue_matches_v13_ddl() {
         let ddl = crate::sql::V13;
         for t in TABLES {
-            let start = ddl.find(&format!("CREATE TABLE {} (", t.name)).unwrap_or_else(|| panic!("{} missing", t.name));
+            let start = ddl
+                .find(&format!("CREATE TABLE {} (", t.name))
+                .unwrap_or_else(|| panic!("{} missing", t.name));
             let body = &ddl[start..];
             // the daemon's text: columns indented by three tabs, `)` by two
             let body = &body[..body.find("\n\t\t);").unwrap()];
@@ -444,7 +472,11 @@ mod tests {
                 .lines()
                 .skip(1)
                 .map(str::trim)
-                .filter(|l| !l.starts_with("PRIMARY KEY") && !l.starts_with("UNIQUE") && !l.starts_with("FOREIGN KEY"))
+                .filter(|l| {
+                    !l.starts_with("PRIMARY KEY")
+                        && !l.starts_with("UNIQUE")
+                        && !l.starts_with("FOREIGN KEY")
+                })
                 .collect();
             assert_eq!(cols.len(), t.columns.len(), "{}", t.name);
             for (line, c) in cols.iter().zip(t.columns) {

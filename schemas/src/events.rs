@@ -426,7 +426,8 @@ fn typed<T: for<'de> Deserialize<'de>>(v: &Value) -> Result<T, DecodeError> {
 impl Event {
     /// Decodes one line (without its newline).
     pub fn parse(line: &str) -> Result<Event, DecodeError> {
-        let v: Value = serde_json::from_str(line).map_err(|e| DecodeError::Syntax(e.to_string()))?;
+        let v: Value =
+            serde_json::from_str(line).map_err(|e| DecodeError::Syntax(e.to_string()))?;
         Event::from_value(v)
     }
 
@@ -515,7 +516,11 @@ pub mod columns {
             push_str(&mut s, &c.path);
             s.push_str(",\"last_modified\":");
             push_str(&mut s, &c.last_modified);
-            let _ = write!(s, ",\"additions\":{},\"deletions\":{},\"status\":", c.additions, c.deletions);
+            let _ = write!(
+                s,
+                ",\"additions\":{},\"deletions\":{},\"status\":",
+                c.additions, c.deletions
+            );
             push_str(&mut s, &c.status);
             s.push('}');
         }
@@ -529,7 +534,10 @@ mod tests {
     use super::*;
     #[test]
     fn decodes_with_go_zero_values() {
-        let e = Event::parse(r#"{"type":"message.create","timestamp":"t","message_id":"m","body":{"content":"hi"}}"#).unwrap();
+        let e = Event::parse(
+            r#"{"type":"message.create","timestamp":"t","message_id":"m","body":{"content":"hi"}}"#,
+        )
+        .unwrap();
         match e.payload {
             Payload::MessageCreate(m) => {
                 assert_eq!(m.message_id, "m");
@@ -541,12 +549,22 @@ mod tests {
         assert!(matches!(Event::parse("{not json"), Err(DecodeError::Syntax(_))));
         assert!(matches!(Event::parse("[1]"), Err(DecodeError::NotObject)));
         assert!(matches!(Event::parse(r#"{"type":"x.y"}"#).unwrap().payload, Payload::Unknown));
-        assert!(matches!(Event::parse(r#"{"type":"agent.update","work_contexts":5}"#), Err(DecodeError::Payload(_))));
+        assert!(matches!(
+            Event::parse(r#"{"type":"agent.update","work_contexts":5}"#),
+            Err(DecodeError::Payload(_))
+        ));
     }
     #[test]
     fn column_encodings_keep_struct_order() {
-        let c = vec![Commit { sha: "ab".into(), message: "fix <x>".into(), files: vec!["a.go".into()] }];
-        assert_eq!(columns::commits(Some(&c)), r#"[{"sha":"ab","message":"fix \u003cx\u003e","files":["a.go"]}]"#);
+        let c = vec![Commit {
+            sha: "ab".into(),
+            message: "fix <x>".into(),
+            files: vec!["a.go".into()],
+        }];
+        assert_eq!(
+            columns::commits(Some(&c)),
+            r#"[{"sha":"ab","message":"fix \u003cx\u003e","files":["a.go"]}]"#
+        );
         assert_eq!(columns::commits(None), "null");
         assert_eq!(columns::strings(Some(&[])), "[]");
     }

@@ -217,7 +217,16 @@ mod tests {
     }
     #[test]
     fn roundtrips_and_keeps_other_e2_characters() {
-        for text in ["", "plain", "€ → ≥ …", "a\u{2029}b\u{2028}", "\u{1f}\u{0}", "tab\tq\"", "日本語 <tag> & more", "\u{e2}"] {
+        for text in [
+            "",
+            "plain",
+            "€ → ≥ …",
+            "a\u{2029}b\u{2028}",
+            "\u{1f}\u{0}",
+            "tab\tq\"",
+            "日本語 <tag> & more",
+            "\u{e2}",
+        ] {
             let mut s = String::new();
             push_str(&mut s, text);
             let back: String = serde_json::from_str(&s).unwrap();
@@ -231,7 +240,8 @@ mod tests {
 
     #[test]
     fn sorts_keys_by_bytes() {
-        let v: Value = serde_json::from_str(r#"{"b":1,"a":{"z":[1,"<"],"B":null},"_":true}"#).unwrap();
+        let v: Value =
+            serde_json::from_str(r#"{"b":1,"a":{"z":[1,"<"],"B":null},"_":true}"#).unwrap();
         assert_eq!(to_string(&v), r#"{"_":true,"a":{"B":null,"z":[1,"\u003c"]},"b":1}"#);
     }
     #[test]

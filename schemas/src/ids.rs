@@ -81,7 +81,9 @@ pub fn shard_name(agent_id: &str) -> String {
 
 /// Valid agent names: `^[a-z0-9_]+$` and not reserved.
 pub fn is_valid_agent_name(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') && !RESERVED_NAMES.contains(&name)
+    !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !RESERVED_NAMES.contains(&name)
 }
 
 /// Names the daemon reserves.
@@ -90,7 +92,11 @@ pub const RESERVED_NAMES: &[&str] = &["daemon", "system", "thrum", "all", "broad
 /// The v7 backfill entity of an event: `message_id` for `message.*`,
 /// `thread_id` for `thread.create`, `agent_id` for `agent.register` and
 /// `agent.update`, `session_id` for other `agent.*`, else the timestamp.
-pub fn backfill_entity<'a>(event_type: &str, timestamp: &'a str, get: impl Fn(&str) -> Option<&'a str>) -> &'a str {
+pub fn backfill_entity<'a>(
+    event_type: &str,
+    timestamp: &'a str,
+    get: impl Fn(&str) -> Option<&'a str>,
+) -> &'a str {
     let field = if event_type.starts_with("message.") {
         Some("message_id")
     } else if event_type == "thread.create" {
@@ -161,7 +167,8 @@ mod tests {
     }
     #[test]
     fn backfill_uses_hex_ascii_bytes() {
-        let id = backfill_event_id("agent.register", "2026-01-01T00:00:00Z", "a", 1_767_225_600_000);
+        let id =
+            backfill_event_id("agent.register", "2026-01-01T00:00:00Z", "a", 1_767_225_600_000);
         let (ms, ent) = parse_ulid(&id[4..]).unwrap();
         assert_eq!(ms, 1_767_225_600_000);
         let bytes = ent.to_be_bytes();

@@ -25,7 +25,12 @@ pub struct Migration {
 
 macro_rules! step {
     ($from:expr, $to:expr, $file:literal) => {
-        Migration { from: $from, to: $to, file: $file, sql: include_str!(concat!("../sql/migrations/", $file)) }
+        Migration {
+            from: $from,
+            to: $to,
+            file: $file,
+            sql: include_str!(concat!("../sql/migrations/", $file)),
+        }
     };
 }
 
@@ -75,14 +80,22 @@ mod tests {
     fn v13_ddl_is_the_daemons_statement_text() {
         let facts: Vec<serde_json::Value> = serde_json::from_str(V13_SQLITE_MASTER).unwrap();
         assert_eq!(facts.len(), 59);
-        let expected: Vec<&str> = facts.iter().filter(|o| o["name"] != "sqlite_sequence").filter_map(|o| o["sql"].as_str()).collect();
-        let body: String = V13.lines().filter(|l| !l.starts_with("--")).map(|l| format!("{l}\n")).collect();
-        let ours: Vec<&str> = body.split(";\n").map(str::trim_start).filter(|s| !s.trim().is_empty()).collect();
+        let expected: Vec<&str> = facts
+            .iter()
+            .filter(|o| o["name"] != "sqlite_sequence")
+            .filter_map(|o| o["sql"].as_str())
+            .collect();
+        let body: String =
+            V13.lines().filter(|l| !l.starts_with("--")).map(|l| format!("{l}\n")).collect();
+        let ours: Vec<&str> =
+            body.split(";\n").map(str::trim_start).filter(|s| !s.trim().is_empty()).collect();
         assert_eq!(ours.len(), expected.len());
         for (a, b) in ours.iter().zip(&expected) {
             assert_eq!(a, b);
         }
-        assert!(expected.iter().any(|s| s.contains("\tUNIQUE(group_id, member_type, member_value),")));
+        assert!(expected
+            .iter()
+            .any(|s| s.contains("\tUNIQUE(group_id, member_type, member_value),")));
     }
     #[test]
     fn index_list_matches_format() {

@@ -93,7 +93,13 @@ pub fn hash_file(path: &Path) -> Result<(String, u64)> {
 /// zstd always runs in its multi-threaded mode: its output there does not
 /// depend on the number of workers, so `workers` (= `--jobs`) only changes
 /// the speed. gzip runs on one thread.
-pub fn write(thrum_dir: &Path, dest: &Path, mtime: u64, workers: usize, compression: Compression) -> Result<(Vec<FileEntry>, FileEntry)> {
+pub fn write(
+    thrum_dir: &Path,
+    dest: &Path,
+    mtime: u64,
+    workers: usize,
+    compression: Compression,
+) -> Result<(Vec<FileEntry>, FileEntry)> {
     write_gated(thrum_dir, dest, mtime, workers, compression, None)
 }
 
@@ -123,24 +129,36 @@ pub fn write_gated(
     let listing = walk(thrum_dir, ".thrum")?;
     if let Some(g) = &gate {
         if !listing.iter().any(|(rel, _, is_dir)| !is_dir && rel == g.rel) {
-            return Err(crate::Error::Aborted(format!("archive gate {} is not a file of the tree", g.rel)));
+            return Err(crate::Error::Aborted(format!(
+                "archive gate {} is not a file of the tree",
+                g.rel
+            )));
         }
     }
     let file = File::create(dest).ctx("create", dest)?;
-    let mut out = Sink { inner: BufWriter::with_capacity(1 << 16, file), hash: Sha256::new(), n: 0, zstd_header: None };
+    let mut out = Sink {
+        inner: BufWriter::with_capacity(1 << 16, file),
+        hash: Sha256::new(),
+        n: 0,
+        zstd_header: None,
+    };
     let mut enc = match compression {
         Compression::Zstd => {
             // The tar stream's length is known only at its end (the gated
             // database is still being written when compression starts):
             // the frame header is written then (see `Sink`).
             out.reserve_zstd_header().ctx("write", dest)?;
-            let mut e = zstd::stream::Encoder::new(out, ZSTD_LEVEL).ctx("start zstd stream", dest)?;
+            let mut e =
+                zstd::stream::Encoder::new(out, ZSTD_LEVEL).ctx("start zstd stream", dest)?;
             e.multithread(workers.clamp(1, 64) as u32).ctx("start zstd workers", dest)?;
             e.include_checksum(true).ctx("start zstd stream", dest)?;
             Compressor::Zstd(e)
         }
         Compression::Gzip => Compressor::Gzip(
-            flate2::GzBuilder::new().mtime(0).operating_system(GZIP_OS_UNKNOWN).write(out, flate2::Compression::new(GZIP_LEVEL)),
+            flate2::GzBuilder::new()
+                .mtime(0)
+                .operating_system(GZIP_OS_UNKNOWN)
+                .write(out, flate2::Compression::new(GZIP_LEVEL)),
         ),
     };
     let mut tar_len = 0u64;
@@ -149,7 +167,9 @@ pub fn write_gated(
     let mut gate = gate;
     for (rel, path, is_dir) in listing.iter().cloned() {
         if let Some(g) = gate.take_if(|g| g.rel == rel) {
-            g.ready.recv().map_err(|_| crate::Error::Aborted(format!("{rel} was not completed; archive abandoned")))?;
+            g.ready.recv().map_err(|_| {
+                crate::Error::Aborted(format!("{rel} was not completed; archive abandoned"))
+            })?;
             let again = walk(thrum_dir, ".thrum")?;
             if again != listing {
                 return Err(crate::Error::Aborted(format!(
@@ -172,9 +192,14 @@ pub fn write_gated(
             h.set_entry_type(tar::EntryType::Regular);
             h.set_mode(if is_private(&rel) { 0o600 } else { 0o644 });
             h.set_size(size);
-            let mut r = Hashing { inner: File::open(&path).ctx("open", &path)?, hash: Sha256::new(), n: 0 };
+            let mut r =
+                Hashing { inner: File::open(&path).ctx("open", &path)?, hash: Sha256::new(), n: 0 };
             builder.append_data(&mut h, &rel, &mut r).ctx("archive", &path)?;
-            entries.push(FileEntry { path: rel, sha256: thrum_io::hash::hex(&r.hash.finalize()), size: r.n });
+            entries.push(FileEntry {
+                path: rel,
+                sha256: thrum_io::hash::hex(&r.hash.finalize()),
+                size: r.n,
+            });
         }
     }
     builder.finish().ctx("finish tar stream", dest)?;
@@ -292,7 +317,9 @@ impl Sink {
                 // magic, then a descriptor with only the checksum flag
                 // (no content size, not single-segment, no dictionary)
                 if h.len() != ZSTD_OPEN_HEADER || h[..4] != ZSTD_MAGIC || h[4] != 0x04 {
-                    return Err(std::io::Error::other(format!("unexpected zstd frame header {h:02x?}")));
+                    return Err(std::io::Error::other(format!(
+                        "unexpected zstd frame header {h:02x?}"
+                    )));
                 }
                 let mut sized = Vec::with_capacity(ZSTD_SIZED_HEADER);
                 sized.extend_from_slice(&ZSTD_MAGIC);
@@ -366,13 +393,17 @@ mod tests {
                 )
             });
             std::thread::sleep(std::time::Duration::from_millis(50));
-            std::fs::write(t.join("var/messages.db"), b"the finished database".repeat(100)).unwrap();
+            std::fs::write(t.join("var/messages.db"), b"the finished database".repeat(100))
+                .unwrap();
             tx.send(()).unwrap();
             h.join().unwrap().unwrap()
         });
         let plain = write(&t, &d.path().join("plain.tar.zst"), 7, 1, Compression::Zstd).unwrap();
         assert_eq!(gated, (plain.0, FileEntry { path: "gated.tar.zst".into(), ..plain.1.clone() }));
-        assert_eq!(std::fs::read(d.path().join("gated.tar.zst")).unwrap(), std::fs::read(d.path().join("plain.tar.zst")).unwrap());
+        assert_eq!(
+            std::fs::read(d.path().join("gated.tar.zst")).unwrap(),
+            std::fs::read(d.path().join("plain.tar.zst")).unwrap()
+        );
         let db = gated.0.iter().find(|e| e.path == ".thrum/var/messages.db").unwrap();
         assert_eq!(db.size, 2100, "the finished file was archived, not the partial one");
         let last = gated.0.last().unwrap();
@@ -389,22 +420,34 @@ mod tests {
         std::fs::write(t.join("var/messages.db"), b"db".repeat(300)).unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         tx.send(()).unwrap();
-        let gated =
-            write_gated(&t, &d.path().join("g.tar.gz"), 7, 2, Compression::Gzip, Some(Gate { rel: ".thrum/var/messages.db", ready: rx }))
-                .unwrap();
+        let gated = write_gated(
+            &t,
+            &d.path().join("g.tar.gz"),
+            7,
+            2,
+            Compression::Gzip,
+            Some(Gate { rel: ".thrum/var/messages.db", ready: rx }),
+        )
+        .unwrap();
         let plain = write(&t, &d.path().join("p.tar.gz"), 7, 1, Compression::Gzip).unwrap();
         assert_eq!(gated.0, plain.0);
         let gz = std::fs::read(d.path().join("g.tar.gz")).unwrap();
         assert_eq!(gz, std::fs::read(d.path().join("p.tar.gz")).unwrap());
         assert_eq!(
             plain.1,
-            FileEntry { path: "p.tar.gz".into(), sha256: thrum_io::hash::hex(&Sha256::digest(&gz)), size: gz.len() as u64 }
+            FileEntry {
+                path: "p.tar.gz".into(),
+                sha256: thrum_io::hash::hex(&Sha256::digest(&gz)),
+                size: gz.len() as u64
+            }
         );
         assert_eq!(gz[..10], [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, GZIP_OS_UNKNOWN]);
         write(&t, &d.path().join("z.tar.zst"), 7, 1, Compression::Zstd).unwrap();
         let mut from_gz = Vec::new();
         flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut from_gz).unwrap();
-        let from_zst = zstd::stream::decode_all(&std::fs::read(d.path().join("z.tar.zst")).unwrap()[..]).unwrap();
+        let from_zst =
+            zstd::stream::decode_all(&std::fs::read(d.path().join("z.tar.zst")).unwrap()[..])
+                .unwrap();
         assert_eq!(from_gz, from_zst);
     }
 
@@ -420,7 +463,11 @@ mod tests {
         let data = std::fs::read(d.path().join("z.tar.zst")).unwrap();
         assert_eq!(
             whole,
-            FileEntry { path: "z.tar.zst".into(), sha256: thrum_io::hash::hex(&Sha256::digest(&data)), size: data.len() as u64 }
+            FileEntry {
+                path: "z.tar.zst".into(),
+                sha256: thrum_io::hash::hex(&Sha256::digest(&data)),
+                size: data.len() as u64
+            }
         );
         let tar = zstd::stream::decode_all(&data[..]).unwrap();
         assert_eq!(data[4], 0xC4, "8-byte content size and checksum flag");
@@ -434,14 +481,27 @@ mod tests {
         tree(&t);
         std::fs::write(t.join("var/messages.db"), b"db").unwrap();
         let (_tx, rx) = std::sync::mpsc::channel();
-        let e = write_gated(&t, &d.path().join("a.tar.zst"), 7, 1, Compression::Zstd, Some(Gate { rel: ".thrum/var/other.db", ready: rx }))
-            .unwrap_err();
+        let e = write_gated(
+            &t,
+            &d.path().join("a.tar.zst"),
+            7,
+            1,
+            Compression::Zstd,
+            Some(Gate { rel: ".thrum/var/other.db", ready: rx }),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("not a file of the tree"), "{e}");
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         drop(tx);
-        let e =
-            write_gated(&t, &d.path().join("b.tar.zst"), 7, 1, Compression::Zstd, Some(Gate { rel: ".thrum/var/messages.db", ready: rx }))
-                .unwrap_err();
+        let e = write_gated(
+            &t,
+            &d.path().join("b.tar.zst"),
+            7,
+            1,
+            Compression::Zstd,
+            Some(Gate { rel: ".thrum/var/messages.db", ready: rx }),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("was not completed"), "{e}");
         // a file appearing while waiting is refused
         let (tx, rx) = std::sync::mpsc::channel();

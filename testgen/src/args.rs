@@ -75,7 +75,11 @@ pub(crate) enum Cmd {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Every agent lives on one host; its events are written by that host's daemon (origin_daemon = the id derived from the hostname) with that daemon's sequence. Daemons pull each other every few minutes, 1000 events a batch in the peer's sequence order, so events also travel through intermediaries. Two conflicts are declared in mesh.json: an agent registering from a second host, and a group updated on two daemons in the same minute.
+    after_help = "Every agent lives on one host; its events are written by that host's daemon \
+        (origin_daemon = the id derived from the hostname) with that daemon's sequence. Daemons \
+        pull each other every few minutes, 1000 events a batch in the peer's sequence order, so \
+        events also travel through intermediaries. Two conflicts are declared in mesh.json: an \
+        agent registering from a second host, and a group updated on two daemons in the same minute.
 
 Examples:
   # three converged daemons of the small profile
@@ -131,13 +135,17 @@ pub(crate) enum SyncArg {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Every slice 0..N of the same seed, profile and generator version must be given exactly once, each file intact (its size and SHA-256 as its shard manifest records); anything else is refused (exit 2) before DIR is touched. The inputs are read, never moved or changed.
+    after_help = "Every slice 0..N of the same seed, profile and generator version must be given \
+        exactly once, each file intact (its size and SHA-256 as its shard manifest records); \
+        anything else is refused (exit 2) before DIR is touched. The inputs are read, never moved \
+        or changed.
 
 Examples:
   # four slices, one after another (a job array runs them side by side)
   for i in 0 1 2 3; do testgen --profile large --shard $i/4 --out shards/$i; done
   testgen merge --out merged shards/*
-  # in a Kubernetes Indexed Job each task runs: testgen --shards 4 --out /data/shard-$JOB_COMPLETION_INDEX
+  # in a Kubernetes Indexed Job each task runs: testgen --shards 4 --out \
+  /data/shard-$JOB_COMPLETION_INDEX
   testgen merge --link --out /data/merged /data/shard-*"
 )]
 pub(crate) struct MergeArgs {
@@ -160,7 +168,10 @@ pub(crate) struct MergeArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "An identical log already there is left as is (exit 0: a retried commit); a different one, a missing slice record, a record of another run or a listed file that is missing or of another size is refused (exit 2) before any log is written. Nothing in DIR is deleted or replaced.
+    after_help = "An identical log already there is left as is (exit 0: a retried commit); a \
+        different one, a missing slice record, a record of another run or a listed file that is \
+        missing or of another size is refused (exit 2) before any log is written. Nothing in DIR \
+        is deleted or replaced.
 
 Examples:
   # eight slices into one lake (a job array runs them side by side), then the commit
@@ -209,7 +220,8 @@ pub(crate) struct CorruptArgs {
   # a killed daemon's WAL beside the database of an existing fixture
   testgen crash --state wal-uncheckpointed --in fixtures/thrum-fixture.tar.zst --out /tmp/wal
   # three events, the last interrupted after its append, as the suite's archive
-  testgen crash --state after-append --events 3 --profile resilience --compression gzip --out /tmp/crash
+  testgen crash --state after-append --events 3 --profile resilience --compression gzip --out \
+  /tmp/crash
   verify replay /tmp/wal")]
 pub(crate) struct CrashArgs {
     /// Print the states (name, finding verify reports, exit code, what it leaves).
@@ -609,7 +621,11 @@ impl CrashArgs {
 impl MergeArgs {
     /// The library's options.
     pub(crate) fn options(&self) -> testgen::merge::MergeOptions {
-        testgen::merge::MergeOptions { out: self.out.clone(), inputs: self.inputs.clone(), link: self.link }
+        testgen::merge::MergeOptions {
+            out: self.out.clone(),
+            inputs: self.inputs.clone(),
+            link: self.link,
+        }
     }
 }
 

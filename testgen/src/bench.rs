@@ -37,14 +37,24 @@ pub struct RunReport {
 pub fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
         .unwrap_or(0)
 }
 
 impl RunReport {
     /// The report of a finished `testgen mesh` run of this process: one
     /// phase, `mesh`, of `wall_ms`; `events` counts every daemon's lines.
-    pub fn from_mesh(r: &crate::mesh::MeshReport, profile: &str, messages: u64, wall_ms: f64) -> RunReport {
+    pub fn from_mesh(
+        r: &crate::mesh::MeshReport,
+        profile: &str,
+        messages: u64,
+        wall_ms: f64,
+    ) -> RunReport {
         RunReport {
             profile: profile.to_string(),
             messages,
@@ -180,7 +190,8 @@ pub const VERIFY_ARCHIVE: &str = "verify-archive";
 
 /// Extraction limits far above any profile (a `large` database exceeds
 /// verify's default entry cap).
-const BIG_LIMITS: [&str; 4] = ["--max-entry-bytes", "1099511627776", "--max-total-bytes", "1099511627776"];
+const BIG_LIMITS: [&str; 4] =
+    ["--max-entry-bytes", "1099511627776", "--max-total-bytes", "1099511627776"];
 
 /// Name of the `sqlite3` floor ([`Floor::name`]): every phase but the
 /// archive is compared with it.
@@ -209,7 +220,8 @@ pub fn phase_ratio(sc: &Scenario, phase: &PhaseStats) -> Option<f64> {
 /// floors of the scenario.
 pub fn set_ratios(sc: &mut Scenario) {
     let ratios: Vec<Option<f64>> = sc.phases.iter().map(|p| phase_ratio(sc, p)).collect();
-    let mesh: Vec<Option<f64>> = sc.mesh.iter().flat_map(|m| m.phases.iter()).map(|p| phase_ratio(sc, p)).collect();
+    let mesh: Vec<Option<f64>> =
+        sc.mesh.iter().flat_map(|m| m.phases.iter()).map(|p| phase_ratio(sc, p)).collect();
     for (p, r) in sc.phases.iter_mut().zip(ratios) {
         p.ratio = r;
     }
@@ -225,15 +237,26 @@ pub const SLOW_PHASE_ENV: &str = "THRUM_BENCH_SLOW_PHASE";
 
 /// The phases [`SLOW_PHASE_ENV`] can lengthen: those the generation times
 /// one after another (`parquet-total` and `v5-total` run beside them).
-pub const SLOW_PHASES: [&str; 10] =
-    ["plan", "files", "tables", "events", "db-finish", "db-check", "archive", "wait", "manifest", "publish"];
+pub const SLOW_PHASES: [&str; 10] = [
+    "plan",
+    "files",
+    "tables",
+    "events",
+    "db-finish",
+    "db-check",
+    "archive",
+    "wait",
+    "manifest",
+    "publish",
+];
 
 /// Parses [`SLOW_PHASE_ENV`]: `PHASE:FACTOR`, PHASE one of [`SLOW_PHASES`],
 /// FACTOR from 1 to 100.
 pub fn parse_slow_phase(s: &str) -> std::result::Result<(String, f64), String> {
     let bad = || {
         format!(
-            "{SLOW_PHASE_ENV}={s:?}: expected PHASE:FACTOR such as archive:2 (FACTOR from 1 to 100, PHASE one of {})",
+            "{SLOW_PHASE_ENV}={s:?}: expected PHASE:FACTOR such as archive:2 (FACTOR from 1 to \
+                100, PHASE one of {})",
             SLOW_PHASES.join(", ")
         )
     };
@@ -250,7 +273,8 @@ pub fn parse_slow_phase(s: &str) -> std::result::Result<(String, f64), String> {
 /// `testgen bench` refuses it before starting any run).
 pub fn slow_phase_extra(phase: &str, took: std::time::Duration) -> std::time::Duration {
     static SLOW: std::sync::OnceLock<Option<(String, f64)>> = std::sync::OnceLock::new();
-    let slow = SLOW.get_or_init(|| std::env::var(SLOW_PHASE_ENV).ok().and_then(|v| parse_slow_phase(&v).ok()));
+    let slow = SLOW
+        .get_or_init(|| std::env::var(SLOW_PHASE_ENV).ok().and_then(|v| parse_slow_phase(&v).ok()));
     match slow {
         Some((p, factor)) if p == phase => took.mul_f64(factor - 1.0),
         _ => std::time::Duration::ZERO,
@@ -298,11 +322,20 @@ fn sh(script: &str) -> Command {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|s| s.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<u64>().ok())
+        })
         .map_or(String::new(), |k| format!(", {:.0} GiB", k as f64 / 1048576.0));
     format!("{cpu}{mem}")
 }
@@ -356,7 +389,11 @@ impl BenchOptions {
         self.profiles
             .iter()
             .map(|p| {
-                thrum_gen::Profile::with_overrides(thrum_gen::Profile::named(p).map_err(plan_error)?, &self.overrides).map_err(plan_error)
+                thrum_gen::Profile::with_overrides(
+                    thrum_gen::Profile::named(p).map_err(plan_error)?,
+                    &self.overrides,
+                )
+                .map_err(plan_error)
             })
             .collect()
     }
@@ -381,9 +418,17 @@ impl WorkDir {
     pub fn create(parent: &Path) -> Result<WorkDir> {
         let created_parent = match std::fs::metadata(parent) {
             Ok(m) if m.is_dir() => None,
-            Ok(_) => return Err(crate::Error::Usage(format!("--work {} is not a directory", thrum_io::text::shown_path(parent)))),
+            Ok(_) => {
+                return Err(crate::Error::Usage(format!(
+                    "--work {} is not a directory",
+                    thrum_io::text::shown_path(parent)
+                )))
+            }
             Err(_) if std::fs::symlink_metadata(parent).is_ok() => {
-                return Err(crate::Error::Usage(format!("--work {} is a dangling symbolic link", thrum_io::text::shown_path(parent))))
+                return Err(crate::Error::Usage(format!(
+                    "--work {} is a dangling symbolic link",
+                    thrum_io::text::shown_path(parent)
+                )))
             }
             Err(_) => {
                 std::fs::create_dir_all(parent).ctx("create directory", parent)?;
@@ -391,7 +436,8 @@ impl WorkDir {
             }
         };
         let _ = thrum_io::cleanup::collect_stale(parent, WORK_PREFIX);
-        let dir = thrum_io::cleanup::temp_dir_in(parent, WORK_PREFIX).ctx("create directory", parent)?;
+        let dir =
+            thrum_io::cleanup::temp_dir_in(parent, WORK_PREFIX).ctx("create directory", parent)?;
         Ok(WorkDir { dir, created_parent })
     }
 
@@ -438,17 +484,29 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
         let mut walls = Vec::new();
         for _ in 0..o.runs {
             let mut c = Command::new(exe);
-            c.args(["--quiet", "--profile", profile, "--seed", &o.seed.to_string(), "--jobs", &o.jobs.to_string()])
-                .args(&volumes)
-                .arg("--out")
-                .arg(&out)
-                .arg("--tree")
-                .arg(&tree)
-                .arg("--report-json")
-                .arg(&report_path);
+            c.args([
+                "--quiet",
+                "--profile",
+                profile,
+                "--seed",
+                &o.seed.to_string(),
+                "--jobs",
+                &o.jobs.to_string(),
+            ])
+            .args(&volumes)
+            .arg("--out")
+            .arg(&out)
+            .arg("--tree")
+            .arg(&tree)
+            .arg("--report-json")
+            .arg(&report_path);
             walls.push(time_cmd(&mut c, "testgen")?);
             let text = std::fs::read_to_string(&report_path).ctx("read", &report_path)?;
-            reports.push(serde_json::from_str(&text).map_err(std::io::Error::other).ctx("parse", &report_path)?);
+            reports.push(
+                serde_json::from_str(&text)
+                    .map_err(std::io::Error::other)
+                    .ctx("parse", &report_path)?,
+            );
             bar.inc(1);
         }
         bar.finish();
@@ -456,7 +514,10 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
         let mut phases = Vec::new();
         let names: Vec<String> = first.phases.iter().map(|(n, _)| n.clone()).collect();
         for name in &names {
-            let samples: Vec<f64> = reports.iter().filter_map(|r| r.phases.iter().find(|(n, _)| n == name).map(|(_, ms)| *ms)).collect();
+            let samples: Vec<f64> = reports
+                .iter()
+                .filter_map(|r| r.phases.iter().find(|(n, _)| n == name).map(|(_, ms)| *ms))
+                .collect();
             let rows = match name.as_str() {
                 "events" | "plan" => first.events,
                 _ => first.messages,
@@ -480,7 +541,8 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
             // the replay alone (extraction included), the Parquet check alone,
             // and the command as a user runs it: the manifest, SHA256SUMS and
             // parquet/ beside the archive checked in one process
-            let replay: [&std::ffi::OsStr; 3] = ["replay".as_ref(), "--no-parquet".as_ref(), archive.as_ref()];
+            let replay: [&std::ffi::OsStr; 3] =
+                ["replay".as_ref(), "--no-parquet".as_ref(), archive.as_ref()];
             phases.push(stats("verify", first.events, time_verify(verify, o.runs, &replay)?));
             let parquet: [&std::ffi::OsStr; 2] = ["parquet".as_ref(), out.as_ref()];
             phases.push(stats("verify-pq", first.messages, time_verify(verify, o.runs, &parquet)?));
@@ -501,9 +563,12 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
                 tree.display()
             ));
             time_cmd(&mut prep, "sqlite3 .dump / tar")?;
-            let ours = |names: &[&str]| -> f64 { phases.iter().filter(|p| names.contains(&p.phase.as_str())).map(|p| p.p50_ms).sum() };
+            let ours = |names: &[&str]| -> f64 {
+                phases.iter().filter(|p| names.contains(&p.phase.as_str())).map(|p| p.p50_ms).sum()
+            };
             let mut s = Vec::new();
-            let rebuild = format!("rm -f '{0}' && sqlite3 '{0}' < '{1}'", rebuilt.display(), dump.display());
+            let rebuild =
+                format!("rm -f '{0}' && sqlite3 '{0}' < '{1}'", rebuilt.display(), dump.display());
             for _ in 0..o.runs {
                 s.push(time_cmd(&mut sh(&rebuild), "sqlite3 rebuild")?);
             }
@@ -517,7 +582,12 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
                 ratio: mine / p50,
                 compared_with: "tables+events+db-finish".into(),
             });
-            let zcmd = format!("zstd -q -f -3 -T{} '{}' -o '{}.zst'", o.jobs, tarball.display(), tarball.display());
+            let zcmd = format!(
+                "zstd -q -f -3 -T{} '{}' -o '{}.zst'",
+                o.jobs,
+                tarball.display(),
+                tarball.display()
+            );
             let mut s = Vec::new();
             for _ in 0..o.runs {
                 s.push(time_cmd(&mut sh(&zcmd), "zstd")?);
@@ -558,22 +628,41 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
 
 /// Times `o.runs` runs of `testgen mesh --daemons N` of `profile` in
 /// `dir/mesh`, and `verify mesh` of it when `o.verify` is set.
-fn time_mesh(exe: &Path, o: &BenchOptions, profile: &str, daemons: u32, dir: &Path) -> Result<MeshScenario> {
+fn time_mesh(
+    exe: &Path,
+    o: &BenchOptions,
+    profile: &str,
+    daemons: u32,
+    dir: &Path,
+) -> Result<MeshScenario> {
     let out = dir.join("mesh");
     let report_path = dir.join("mesh-report.json");
     let mut reports: Vec<RunReport> = Vec::new();
     for _ in 0..o.runs {
         let mut c = Command::new(exe);
-        c.args(["mesh", "--quiet", "--profile", profile, "--seed", &o.seed.to_string(), "--jobs", &o.jobs.to_string()])
-            .args(o.volume_args())
-            .args(["--daemons", &daemons.to_string()])
-            .arg("--out")
-            .arg(&out)
-            .arg("--report-json")
-            .arg(&report_path);
+        c.args([
+            "mesh",
+            "--quiet",
+            "--profile",
+            profile,
+            "--seed",
+            &o.seed.to_string(),
+            "--jobs",
+            &o.jobs.to_string(),
+        ])
+        .args(o.volume_args())
+        .args(["--daemons", &daemons.to_string()])
+        .arg("--out")
+        .arg(&out)
+        .arg("--report-json")
+        .arg(&report_path);
         time_cmd(&mut c, "testgen mesh")?;
         let text = std::fs::read_to_string(&report_path).ctx("read", &report_path)?;
-        reports.push(serde_json::from_str(&text).map_err(std::io::Error::other).ctx("parse", &report_path)?);
+        reports.push(
+            serde_json::from_str(&text)
+                .map_err(std::io::Error::other)
+                .ctx("parse", &report_path)?,
+        );
     }
     let events = reports.first().map_or(0, |r| r.events);
     let walls = reports.iter().filter_map(|r| r.phases.first().map(|(_, ms)| *ms)).collect();
@@ -586,7 +675,8 @@ fn time_mesh(exe: &Path, o: &BenchOptions, profile: &str, daemons: u32, dir: &Pa
         let mut sums = vec![0.0; o.runs];
         for k in 1..=daemons as usize {
             let archive = out.join(crate::mesh::daemon_dir(k)).join(crate::ARCHIVE);
-            let args: [&std::ffi::OsStr; 3] = ["replay".as_ref(), "--no-parquet".as_ref(), archive.as_ref()];
+            let args: [&std::ffi::OsStr; 3] =
+                ["replay".as_ref(), "--no-parquet".as_ref(), archive.as_ref()];
             for (sum, ms) in sums.iter_mut().zip(time_verify(verify, o.runs, &args)?) {
                 *sum += ms;
             }
@@ -604,7 +694,10 @@ fn time_mesh(exe: &Path, o: &BenchOptions, profile: &str, daemons: u32, dir: &Pa
 /// Times `runs` runs of `verify ARGS` (with [`BIG_LIMITS`]), its report
 /// discarded; ms each.
 fn time_verify(verify: &Path, runs: usize, args: &[&std::ffi::OsStr]) -> Result<Vec<f64>> {
-    let what = format!("verify {}", args.first().map_or(String::new(), |a| a.to_string_lossy().into_owned()));
+    let what = format!(
+        "verify {}",
+        args.first().map_or(String::new(), |a| a.to_string_lossy().into_owned())
+    );
     let mut samples = Vec::with_capacity(runs);
     for _ in 0..runs {
         let mut c = Command::new(verify);
@@ -661,7 +754,10 @@ pub fn render(r: &BenchReport) -> String {
             s.push_str(&phase_line(p));
         }
         for f in &sc.floors {
-            s.push_str(&format!("floor: {:<28} p50 {:>9.1} ms; ours ({}) / floor = {:.2}\n", f.name, f.p50_ms, f.compared_with, f.ratio));
+            s.push_str(&format!(
+                "floor: {:<28} p50 {:>9.1} ms; ours ({}) / floor = {:.2}\n",
+                f.name, f.p50_ms, f.compared_with, f.ratio
+            ));
         }
         if let Some(m) = &sc.mesh {
             s.push_str(&format!(
@@ -677,7 +773,9 @@ pub fn render(r: &BenchReport) -> String {
             if let (Some(mesh), Some(daemons)) = (p50("verify-mesh"), p50("verify-daemons")) {
                 if daemons > 0.0 {
                     let r = mesh / daemons;
-                    s.push_str(&format!("verify-mesh / verify-daemons (each daemon's verify replay) = {r:.2}\n"));
+                    s.push_str(&format!(
+                        "verify-mesh / verify-daemons (each daemon's verify replay) = {r:.2}\n"
+                    ));
                 }
             }
         }
@@ -689,5 +787,8 @@ pub fn render(r: &BenchReport) -> String {
 /// (`-` without floors).
 fn phase_line(p: &PhaseStats) -> String {
     let ratio = p.ratio.map_or("-".to_string(), |r| format!("{r:.2}x"));
-    format!("{:<15} {:>10} {:>10.1} {:>10.1} {:>10.1} {:>14.0} {:>8}\n", p.phase, p.rows, p.p50_ms, p.p95_ms, p.p99_ms, p.rows_per_s, ratio)
+    format!(
+        "{:<15} {:>10} {:>10.1} {:>10.1} {:>10.1} {:>14.0} {:>8}\n",
+        p.phase, p.rows, p.p50_ms, p.p95_ms, p.p99_ms, p.rows_per_s, ratio
+    )
 }

@@ -24,7 +24,9 @@ pub const V13_SQL: &str = "schema/v13.sql";
 pub fn sqlite_master_sql(db: &Path) -> Result<String> {
     let conn = open(db)?;
     let err = |source| Error::Sqlite { path: db.to_path_buf(), source };
-    let mut stmt = conn.prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid").map_err(err)?;
+    let mut stmt = conn
+        .prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid")
+        .map_err(err)?;
     let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(err)?;
     let mut out = String::new();
     for sql in rows {
@@ -70,7 +72,11 @@ pub const MEANINGS: &[(&str, &str, &str)] = &[
     ("schema_version", "applied_at", "When it was applied (SQLite CURRENT_TIMESTAMP text, UTC)."),
     ("messages", "message_id", "Message id (`msg_` + ULID), from `message.create`."),
     ("messages", "thread_id", "Conversation the message belongs to; NULL when none."),
-    ("messages", "agent_id", "Agent the message is sent as (the one spoken for when impersonated)."),
+    (
+        "messages",
+        "agent_id",
+        "Agent the message is sent as (the one spoken for when impersonated).",
+    ),
     ("messages", "session_id", "Session that sent it."),
     ("messages", "created_at", "Time of the `message.create` event (RFC 3339, UTC)."),
     ("messages", "updated_at", "Time of the last `message.edit`; NULL when never edited."),
@@ -86,8 +92,18 @@ pub const MEANINGS: &[(&str, &str, &str)] = &[
     ("message_scopes", "scope_type", "Scope type (e.g. `group`)."),
     ("message_scopes", "scope_value", "Scope value (e.g. the group's name)."),
     ("message_refs", "message_id", "Message the ref belongs to."),
-    ("message_refs", "ref_type", "Ref type: `mention` (addressee), `group`, `reply_to` (parent message), ..."),
-    ("message_refs", "ref_value", "Ref value: agent name or role, group name, or parent `message_id`."),
+    (
+        "message_refs",
+        "ref_type",
+        "Ref type: `mention` (addressee), `group`, `reply_to` (parent \
+        message), ...",
+    ),
+    (
+        "message_refs",
+        "ref_value",
+        "Ref value: agent name or role, group name, or parent \
+        `message_id`.",
+    ),
     ("threads", "thread_id", "Thread id, from `thread.create`."),
     ("threads", "title", "Thread title."),
     ("threads", "created_at", "Time of the `thread.create` event."),
@@ -99,7 +115,12 @@ pub const MEANINGS: &[(&str, &str, &str)] = &[
     ("agents", "display", "Display name; `''` when none."),
     ("agents", "hostname", "Host the agent registered from; `''` when none."),
     ("agents", "registered_at", "Time of the last `agent.register` event."),
-    ("agents", "last_seen_at", "Last heartbeat (written by the daemon directly); `''` until the first one (null in Parquet)."),
+    (
+        "agents",
+        "last_seen_at",
+        "Last heartbeat (written by the daemon directly); `''` until the \
+        first one (null in Parquet).",
+    ),
     ("sessions", "session_id", "Session id, from `agent.session.start`."),
     ("sessions", "agent_id", "Agent the session belongs to."),
     ("sessions", "started_at", "Time of the `agent.session.start` event."),
@@ -108,8 +129,18 @@ pub const MEANINGS: &[(&str, &str, &str)] = &[
     ("sessions", "last_seen_at", "Last heartbeat; a replay reproduces only `started_at`."),
     ("subscriptions", "id", "AUTOINCREMENT id."),
     ("subscriptions", "session_id", "Subscribing session."),
-    ("subscriptions", "scope_type", "Scope type subscribed to; NULL for a mention or \"all\" subscription."),
-    ("subscriptions", "scope_value", "Scope value subscribed to; NULL for a mention or \"all\" subscription."),
+    (
+        "subscriptions",
+        "scope_type",
+        "Scope type subscribed to; NULL for a mention or \"all\" \
+        subscription.",
+    ),
+    (
+        "subscriptions",
+        "scope_value",
+        "Scope value subscribed to; NULL for a mention or \"all\" \
+        subscription.",
+    ),
     ("subscriptions", "mention_role", "Role whose mentions are subscribed to; NULL otherwise."),
     ("subscriptions", "created_at", "When the subscription was made (RFC 3339, UTC)."),
     ("message_reads", "message_id", "Message read."),
@@ -135,12 +166,18 @@ pub const MEANINGS: &[(&str, &str, &str)] = &[
     (
         "groups",
         "group_id",
-        "Group id, from `group.create` (`INSERT OR IGNORE`); `grp_everyone` for the group the daemon creates when it first starts.",
+        "Group id, from `group.create` (`INSERT OR IGNORE`); `grp_everyone` for the group the \
+            daemon creates when it first starts.",
     ),
     ("groups", "name", "Group name (used in `group` scopes and refs); changed by `group.update`."),
     ("groups", "description", "Description; changed by `group.update`."),
     ("groups", "created_at", "Time of the `group.create` event."),
-    ("groups", "created_by", "Who created the group: an agent, or `system` (the daemon, for `everyone`)."),
+    (
+        "groups",
+        "created_by",
+        "Who created the group: an agent, or `system` (the daemon, for \
+        `everyone`).",
+    ),
     ("groups", "updated_at", "Time of the last `group.update`; NULL when never updated."),
     ("groups", "metadata", "Group metadata (JSON text)."),
     ("group_members", "id", "AUTOINCREMENT id."),
@@ -148,7 +185,12 @@ pub const MEANINGS: &[(&str, &str, &str)] = &[
     ("group_members", "member_type", "Member kind: `agent`, `role` or `group`."),
     ("group_members", "member_value", "The agent, role or group added."),
     ("group_members", "added_at", "Time of the `group.member.add` event."),
-    ("group_members", "added_by", "Who added the member: an agent, or `system` (the daemon, for the role `*` of `everyone`)."),
+    (
+        "group_members",
+        "added_by",
+        "Who added the member: an agent, or `system` (the daemon, for \
+        the role `*` of `everyone`).",
+    ),
     ("events", "event_id", "Event id (`evt_` + ULID) of the JSONL line."),
     ("events", "sequence", "The daemon's sync sequence number (unique)."),
     ("events", "type", "Event type, e.g. `message.create`."),
@@ -163,11 +205,26 @@ pub const MEANINGS: &[(&str, &str, &str)] = &[
     ("agent_work_contexts", "agent_id", "Agent of that session."),
     ("agent_work_contexts", "branch", "Git branch."),
     ("agent_work_contexts", "worktree_path", "Path of the worktree."),
-    ("agent_work_contexts", "unmerged_commits", "Unmerged commits [{sha, message, files}] (JSON text)."),
+    (
+        "agent_work_contexts",
+        "unmerged_commits",
+        "Unmerged commits [{sha, message, files}] (JSON \
+        text).",
+    ),
     ("agent_work_contexts", "uncommitted_files", "Uncommitted files (JSON list)."),
     ("agent_work_contexts", "changed_files", "Changed files (JSON list)."),
-    ("agent_work_contexts", "file_changes", "File changes (JSON list); the projector never writes it, so it keeps `'[]'`."),
-    ("agent_work_contexts", "git_updated_at", "When the git state was read; the greater wins on merge."),
+    (
+        "agent_work_contexts",
+        "file_changes",
+        "File changes (JSON list); the projector never writes \
+        it, so it keeps `'[]'`.",
+    ),
+    (
+        "agent_work_contexts",
+        "git_updated_at",
+        "When the git state was read; the greater wins on \
+        merge.",
+    ),
     ("agent_work_contexts", "current_task", "Current task."),
     ("agent_work_contexts", "task_updated_at", "When the task was set."),
     ("agent_work_contexts", "intent", "Stated intent."),
@@ -177,15 +234,23 @@ pub const MEANINGS: &[(&str, &str, &str)] = &[
 /// Opens the closed database `db` read-only (immutable: a plain read-only
 /// connection would create -wal/-shm files beside it).
 fn open(db: &Path) -> Result<Connection> {
-    let uri = thrum_io::uri::immutable(db)
-        .ok_or_else(|| Error::Usage(format!("{}: the path is not valid UTF-8", thrum_io::text::shown_path(db))))?;
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    Connection::open_with_flags(uri, flags).map_err(|source| Error::Sqlite { path: db.to_path_buf(), source })
+    let uri = thrum_io::uri::immutable(db).ok_or_else(|| {
+        Error::Usage(format!("{}: the path is not valid UTF-8", thrum_io::text::shown_path(db)))
+    })?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    Connection::open_with_flags(uri, flags)
+        .map_err(|source| Error::Sqlite { path: db.to_path_buf(), source })
 }
 
 /// The meaning of `table.column` in [`MEANINGS`].
 pub fn meaning(table: &'static str, column: &'static str) -> Result<&'static str> {
-    MEANINGS.iter().find(|m| m.0 == table && m.1 == column).map(|m| m.2).ok_or(Error::NoMeaning { table, column })
+    MEANINGS
+        .iter()
+        .find(|m| m.0 == table && m.1 == column)
+        .map(|m| m.2)
+        .ok_or(Error::NoMeaning { table, column })
 }
 
 /// Where a column's values come from.
@@ -221,7 +286,8 @@ const EXAMPLE_CHARS: usize = 48;
 fn example(conn: &Connection, t: &Table, c: &Column, db: &Path) -> Result<String> {
     let err = |source| Error::Sqlite { path: db.to_path_buf(), source };
     let sql = format!(
-        "SELECT \"{c}\" FROM \"{t}\" WHERE \"{c}\" IS NOT NULL AND CAST(\"{c}\" AS TEXT) != '' ORDER BY {k} LIMIT 1",
+        "SELECT \"{c}\" FROM \"{t}\" WHERE \"{c}\" IS NOT NULL AND CAST(\"{c}\" AS TEXT) != '' \
+            ORDER BY {k} LIMIT 1",
         c = c.name,
         t = t.name,
         k = t.primary_key.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ")
@@ -239,7 +305,8 @@ fn example(conn: &Connection, t: &Table, c: &Column, db: &Path) -> Result<String
         Some(Value::Blob(b)) => format!("<{} bytes>", b.len()),
         Some(Value::Null) => return Ok("-".to_string()),
     };
-    let mut shown: String = text.chars().take(EXAMPLE_CHARS).map(|ch| if ch.is_control() { ' ' } else { ch }).collect();
+    let mut shown: String =
+        text.chars().take(EXAMPLE_CHARS).map(|ch| if ch.is_control() { ' ' } else { ch }).collect();
     if text.chars().count() > EXAMPLE_CHARS {
         shown.push('…');
     }
@@ -263,9 +330,20 @@ fn declared_columns(conn: &Connection, t: &Table, db: &Path) -> Result<Vec<(Stri
     for name in stmt.query_map([t.name], |r| r.get::<_, String>(0)).map_err(err)? {
         unique.push(name.map_err(err)?);
     }
-    let mut stmt = conn.prepare("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1) ORDER BY cid").map_err(err)?;
+    let mut stmt = conn
+        .prepare(
+            "SELECT name, type, \"notnull\", dflt_value, pk FROM \
+        pragma_table_info(?1) ORDER BY cid",
+        )
+        .map_err(err)?;
     let rows = stmt.query_map([t.name], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, i64>(4)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, bool>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, i64>(4)?,
+        ))
     });
     let mut out = Vec::new();
     for row in rows.map_err(err)? {
@@ -295,28 +373,43 @@ pub fn dictionary(db: &Path) -> Result<String> {
     let conn = open(db)?;
     let mut out = String::from(
         "# Data dictionary: Thrum SQLite schema 13\n\n\
-         Every table and column of `.thrum/var/messages.db` in the archive (DDL: `v13.sql` beside this file) and of\n\
-         the Parquet datasets in `parquet/<table>/`. SQLite type: as `v13.sql` declares the column (`key`: part\n\
-         of the PRIMARY KEY; `UNIQUE`: a one-column UNIQUE constraint). Origin: *projected* values are rebuilt\n\
-         by replaying the JSONL logs; *local-only* values exist only in the database (never in a log). Examples\n\
-         are the first non-empty value in primary-key order of this fixture's database. Event lines:\n\
-         `events.schema.json` beside this file (the daemon's line format; this fixture's lines are narrower,\n\
+         Every table and column of `.thrum/var/messages.db` in the archive (DDL: `v13.sql` beside \
+         this file) and of\n\
+         the Parquet datasets in `parquet/<table>/`. SQLite type: as `v13.sql` declares the \
+         column (`key`: part\n\
+         of the PRIMARY KEY; `UNIQUE`: a one-column UNIQUE constraint). Origin: *projected* \
+         values are rebuilt\n\
+         by replaying the JSONL logs; *local-only* values exist only in the database (never in a \
+         log). Examples\n\
+         are the first non-empty value in primary-key order of this fixture's database. Event \
+         lines:\n\
+         `events.schema.json` beside this file (the daemon's line format; this fixture's lines \
+         are narrower,\n\
          as its description says) and docs/FORMAT.md.\n",
     );
     for t in TABLES {
         out.push_str(&format!("\n## `{}`\n\n", t.name));
         if let Some(p) = thrum_parquet::mapping::partition_source(t) {
-            out.push_str(&format!("Parquet: `parquet/{}/date=YYYY-MM-DD/`, partitioned by the UTC day of `{p}`.\n\n", t.name));
+            out.push_str(&format!(
+                "Parquet: `parquet/{}/date=YYYY-MM-DD/`, partitioned by the UTC day of `{p}`.\n\n",
+                t.name
+            ));
         } else {
             out.push_str(&format!("Parquet: `parquet/{}/`.\n\n", t.name));
         }
-        out.push_str("| column | SQLite type | meaning | origin | Parquet type | example |\n|---|---|---|---|---|---|\n");
+        out.push_str(
+            "| column | SQLite type | meaning | origin | Parquet type | example \
+            |\n|---|---|---|---|---|---|\n",
+        );
         let declared = declared_columns(&conn, t, db)?;
         for c in t.columns {
-            let sql = declared.iter().find(|(name, _)| name == c.name).map(|(_, sql)| sql).ok_or_else(|| Error::Integrity {
-                path: db.to_path_buf(),
-                detail: format!("no column {}.{} in the database", t.name, c.name),
-            })?;
+            let sql =
+                declared.iter().find(|(name, _)| name == c.name).map(|(_, sql)| sql).ok_or_else(
+                    || Error::Integrity {
+                        path: db.to_path_buf(),
+                        detail: format!("no column {}.{} in the database", t.name, c.name),
+                    },
+                )?;
             out.push_str(&format!(
                 "| `{}` | {} | {} | {} | {} | {} |\n",
                 c.name,
@@ -352,6 +445,9 @@ mod tests {
     fn a_column_without_a_meaning_is_refused() {
         let e = meaning("messages", "no_such_column").unwrap_err();
         assert!(matches!(e, Error::NoMeaning { table: "messages", column: "no_such_column" }));
-        assert_eq!(e.to_string(), "the data dictionary has no meaning for column messages.no_such_column");
+        assert_eq!(
+            e.to_string(),
+            "the data dictionary has no meaning for column messages.no_such_column"
+        );
     }
 }

@@ -4,8 +4,8 @@
 //! regeneration writes into `fixtures/crash/<state>/`.
 
 pub use thrum_chaos::crash::{
-    crash, crashed, render_states, CrashApplied, CrashOptions, State, StateInfo, WalRecord, Written, CRASH, CRASH_JSON, CRASH_RECORD,
-    KIND_CRASH, MAX_EVENTS, STATES,
+    crash, crashed, render_states, CrashApplied, CrashOptions, State, StateInfo, WalRecord,
+    Written, CRASH, CRASH_JSON, CRASH_RECORD, KIND_CRASH, MAX_EVENTS, STATES,
 };
 
 use crate::archive::{self, Compression};
@@ -20,9 +20,13 @@ pub const FIXTURE_SEED: u64 = 26;
 
 /// Packs a crash state's tree as the fixture's archive
 /// (`thrum-fixture.tar.zst` or `.tar.gz`), its entries dated `mtime`.
-pub fn packer(compression: Compression) -> impl Fn(&Path, &Path, u64) -> std::result::Result<(), String> {
+pub fn packer(
+    compression: Compression,
+) -> impl Fn(&Path, &Path, u64) -> std::result::Result<(), String> {
     move |thrum: &Path, root: &Path, mtime: u64| {
-        archive::write(thrum, &root.join(archive::archive_name(compression)), mtime, 1, compression).map(drop).map_err(|e| e.to_string())
+        archive::write(thrum, &root.join(archive::archive_name(compression)), mtime, 1, compression)
+            .map(drop)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -40,8 +44,16 @@ pub fn generate_input(seed: u64, profile: Profile, jobs: usize) -> Result<Genera
     let tmp = std::env::temp_dir();
     let dir = thrum_io::cleanup::temp_dir("testgen-crash-").ctx("create a directory in", tmp)?;
     let out = dir.path().join("fixture");
-    let opts =
-        crate::Options { seed, profile, out: out.clone(), tree: None, jobs, progress: false, v5: false, compression: Compression::Zstd };
+    let opts = crate::Options {
+        seed,
+        profile,
+        out: out.clone(),
+        tree: None,
+        jobs,
+        progress: false,
+        v5: false,
+        compression: Compression::Zstd,
+    };
     crate::generate(&opts)?;
     Ok(Generated { archive: out.join(crate::ARCHIVE), _dir: dir })
 }
@@ -68,7 +80,13 @@ pub fn write_fixtures(out: &Path, seed: u64, jobs: usize) -> Result<Vec<CrashApp
     let pack = packer(Compression::Gzip);
     let mut done = Vec::new();
     for s in STATES {
-        let o = CrashOptions { state: s.state, seed: FIXTURE_SEED, events: 1, limits: Default::default(), pack: Some(&pack) };
+        let o = CrashOptions {
+            state: s.state,
+            seed: FIXTURE_SEED,
+            events: 1,
+            limits: Default::default(),
+            pack: Some(&pack),
+        };
         done.push(crash(&input.archive, &dir.join(s.name), &o)?);
     }
     Ok(done)

@@ -36,7 +36,11 @@ impl JsonlFiles {
             root: root.to_path_buf(),
             events,
             shards: (0..plan.agents.len()).map(|_| None).collect(),
-            names: plan.agents.iter().map(|a| format!("messages/{}.jsonl", a.file_name())).collect(),
+            names: plan
+                .agents
+                .iter()
+                .map(|a| format!("messages/{}.jsonl", a.file_name()))
+                .collect(),
             lines: vec![0; plan.agents.len() + 1],
         })
     }
@@ -49,7 +53,10 @@ impl JsonlFiles {
                 let a = a as usize;
                 if self.shards[a].is_none() {
                     let p = self.root.join(&self.names[a]);
-                    self.shards[a] = Some(BufWriter::with_capacity(1 << 15, File::create(&p).ctx("create", &p)?));
+                    self.shards[a] = Some(BufWriter::with_capacity(
+                        1 << 15,
+                        File::create(&p).ctx("create", &p)?,
+                    ));
                 }
                 (self.shards[a].as_mut().expect("opened above"), a + 1)
             }

@@ -127,8 +127,13 @@ fn refused(path: &Path, reason: impl Into<String>) -> Error {
 fn placed(r: std::result::Result<Placed, PlaceError>, path: &Path) -> Result<Placed> {
     r.map_err(|e| match e {
         PlaceError::Io { op, path, source } => Error::Io { action: op, path, source },
-        PlaceError::Differs { .. } => refused(path, "already there with other bytes (it is never replaced)"),
-        PlaceError::NotRegular { kind, .. } => refused(path, format!("already there as {kind}, not a regular file (it is never replaced)")),
+        PlaceError::Differs { .. } => {
+            refused(path, "already there with other bytes (it is never replaced)")
+        }
+        PlaceError::NotRegular { kind, .. } => refused(
+            path,
+            format!("already there as {kind}, not a regular file (it is never replaced)"),
+        ),
     })
 }
 
@@ -154,7 +159,8 @@ fn lake_dir(lake: &Path, create: bool) -> Result<PathBuf> {
 
 /// Reads a slice record (a regular file); the error says why not.
 pub fn read_record(p: &Path) -> std::result::Result<SliceRecord, String> {
-    let bytes = thrum_io::regular::read_regular_at_most(p, MAX_RECORD).map_err(|e| e.to_string())?;
+    let bytes =
+        thrum_io::regular::read_regular_at_most(p, MAX_RECORD).map_err(|e| e.to_string())?;
     serde_json::from_slice(&bytes).map_err(|e| format!("it is not a slice record of testgen ({e})"))
 }
 
@@ -201,7 +207,12 @@ fn disagreement(r: &SliceRecord, first: &SliceRecord) -> Option<String> {
         ("snapshot_ms", r.snapshot_ms.to_string(), first.snapshot_ms.to_string()),
     ];
     let (field, a, b) = fields.into_iter().find(|(_, a, b)| a != b)?;
-    Some(format!("another run's slice: its {field} is {}, where {} is {}", shown_name(&a), shown_name(&first.run), shown_name(&b)))
+    Some(format!(
+        "another run's slice: its {field} is {}, where {} is {}",
+        shown_name(&a),
+        shown_name(&first.run),
+        shown_name(&b)
+    ))
 }
 
 /// Writes slice `i` of `n` of `opts`' run into the lake `lake` (module docs).
@@ -217,7 +228,11 @@ pub fn write_slice(opts: &Options, lake: &Path, i: u64, n: u64) -> Result<Report
     // slices of another run are refused before any work
     for (p, _, r) in records(&lake)? {
         if r.run != run || r.of != n {
-            let why = if r.run != run { "it is a slice of another run (seed, profile or generator)" } else { "it is a slice of another N" };
+            let why = if r.run != run {
+                "it is a slice of another run (seed, profile or generator)"
+            } else {
+                "it is a slice of another N"
+            };
             return Err(refused(&p, format!("{why}; a lake holds the slices of one run")));
         }
     }
@@ -226,7 +241,8 @@ pub fn write_slice(opts: &Options, lake: &Path, i: u64, n: u64) -> Result<Report
     std::fs::create_dir_all(&slices).ctx("create directory", &slices)?;
     let prefix = stage_prefix(i, n);
     let _ = thrum_io::cleanup::collect_stale(&slices, &prefix);
-    let stage = thrum_io::cleanup::temp_dir_in(&slices, &prefix).ctx("create a temporary directory in", &slices)?;
+    let stage = thrum_io::cleanup::temp_dir_in(&slices, &prefix)
+        .ctx("create a temporary directory in", &slices)?;
     let pq_dir = stage.path().join("parquet");
     let written = std::thread::scope(|s| -> Result<_> {
         let parquet = crate::feed_rows(s, &plan, (i, n), |_| Ok(()), &pq_dir, &bars, opts.jobs)?;
@@ -264,7 +280,9 @@ pub fn write_slice(opts: &Options, lake: &Path, i: u64, n: u64) -> Result<Report
         snapshot_ms: parquet::log_params(&plan).time_ms,
     };
     let p = lake.join(record_path(i, n));
-    let text = serde_json::to_string_pretty(&record).map_err(std::io::Error::other).ctx("encode", &p)? + "\n";
+    let text =
+        serde_json::to_string_pretty(&record).map_err(std::io::Error::other).ctx("encode", &p)?
+            + "\n";
     placed(place::write_new(&p, text.as_bytes()), &p)?;
     stage.close().ctx("remove", &slices)?;
     ph.done("record");
@@ -306,7 +324,10 @@ pub fn commit(lake: &Path) -> Result<CommitReport> {
     let lake = lake_dir(lake, false)?;
     let found = records(&lake)?;
     let Some((first_path, _, first)) = found.first() else {
-        return Err(refused(&lake.join(SLICES_DIR), "no slice record: write the slices with testgen --lake DIR first"));
+        return Err(refused(
+            &lake.join(SLICES_DIR),
+            "no slice record: write the slices with testgen --lake DIR first",
+        ));
     };
     let mut by_index: BTreeMap<u64, &SliceRecord> = BTreeMap::new();
     for (p, (i, _), r) in &found {
@@ -319,25 +340,41 @@ pub fn commit(lake: &Path) -> Result<CommitReport> {
     }
     let n = first.of;
     if by_index.len() as u64 != n {
-        let missing: Vec<String> = (0..n).filter(|i| !by_index.contains_key(i)).take(NAMED).map(|i| record_path(i, n)).collect();
+        let missing: Vec<String> = (0..n)
+            .filter(|i| !by_index.contains_key(i))
+            .take(NAMED)
+            .map(|i| record_path(i, n))
+            .collect();
         let count = n - by_index.len() as u64;
         let mut list = missing.join(", ");
         if count > missing.len() as u64 {
             list.push_str(&format!(", … ({count} in all)"));
         }
-        return Err(Error::Lake(Box::new(LakeError::Missing { lake: shown_path(&lake), of: n, count, list })));
+        return Err(Error::Lake(Box::new(LakeError::Missing {
+            lake: shown_path(&lake),
+            of: n,
+            count,
+            list,
+        })));
     }
-    let mut tables: BTreeMap<&str, Vec<LogFile>> = TABLES.iter().map(|t| (t.name, Vec::new())).collect();
+    let mut tables: BTreeMap<&str, Vec<LogFile>> =
+        TABLES.iter().map(|t| (t.name, Vec::new())).collect();
     let mut owner: BTreeMap<&str, u64> = BTreeMap::new();
     let (mut files, mut rows, mut data_bytes) = (0, 0, 0);
     for (i, r) in &by_index {
         for f in &r.files {
             let in_table = check_listed(&lake, *i, n, f)?;
             if let Some(prev) = owner.insert(&f.path, *i) {
-                return Err(refused(&lake.join(&f.path), format!("listed by slices {prev} and {i}")));
+                return Err(refused(
+                    &lake.join(&f.path),
+                    format!("listed by slices {prev} and {i}"),
+                ));
             }
             let Some(list) = tables.get_mut(f.table.as_str()) else {
-                return Err(refused(&lake.join(&f.path), format!("slice {i} lists it for an unknown table")));
+                return Err(refused(
+                    &lake.join(&f.path),
+                    format!("slice {i} lists it for an unknown table"),
+                ));
             };
             list.push(LogFile { path: in_table, size: f.size, stats: f.stats.clone() });
             (files, rows, data_bytes) = (files + 1, rows + f.rows, data_bytes + f.size);
@@ -374,7 +411,10 @@ fn judge_log(p: &Path, text: &str) -> Result<()> {
         None => Ok(()),
         Some(_) => match thrum_io::regular::read_regular_at_most(p, text.len() as u64 + 1) {
             Ok(b) if b == text.as_bytes() => Ok(()),
-            Ok(_) => Err(refused(p, "a Delta log with other content is already there (it is never replaced)")),
+            Ok(_) => Err(refused(
+                p,
+                "a Delta log with other content is already there (it is never replaced)",
+            )),
             Err(e) => Err(refused(p, format!("a Delta log cannot be written there: {e}"))),
         },
     }
@@ -384,18 +424,29 @@ fn judge_log(p: &Path, text: &str) -> Result<()> {
 /// regular file of the recorded size. Returns its path in the table.
 fn check_listed(lake: &Path, i: u64, n: u64, f: &SliceFile) -> Result<String> {
     let p = lake.join(&f.path);
-    let plain = !f.path.contains('\0') && f.path.split('/').all(|c| !c.is_empty() && c != "." && c != ".." && !c.starts_with('_'));
+    let plain = !f.path.contains('\0')
+        && f.path.split('/').all(|c| !c.is_empty() && c != "." && c != ".." && !c.starts_with('_'));
     let part = format!("/{}", thrum_parquet::part_file_name(i as u32));
     let in_table = f.path.strip_prefix(&f.table).and_then(|r| r.strip_prefix('/'));
-    let Some(in_table) = in_table.filter(|_| plain && f.path.ends_with(&part) && u32::try_from(i).is_ok()) else {
-        let why = format!("slice {i} of {n} lists it, but its files are <table>/[date=YYYY-MM-DD/]part-{i:05}.parquet");
+    let Some(in_table) =
+        in_table.filter(|_| plain && f.path.ends_with(&part) && u32::try_from(i).is_ok())
+    else {
+        let why = format!(
+            "slice {i} of {n} lists it, but its files are \
+            <table>/[date=YYYY-MM-DD/]part-{i:05}.parquet"
+        );
         return Err(refused(&p, why));
     };
     match std::fs::symlink_metadata(&p) {
         Ok(m) if m.is_file() && m.len() == f.size => Ok(in_table.to_string()),
-        Ok(m) if m.is_file() => {
-            Err(refused(&p, format!("{} bytes, slice {i} recorded {} (changed after it was written)", m.len(), f.size)))
-        }
+        Ok(m) if m.is_file() => Err(refused(
+            &p,
+            format!(
+                "{} bytes, slice {i} recorded {} (changed after it was written)",
+                m.len(),
+                f.size
+            ),
+        )),
         Ok(_) => Err(refused(&p, format!("not a regular file (slice {i} wrote one)"))),
         Err(_) => Err(refused(&p, format!("missing: slice {i} of {n} wrote it"))),
     }

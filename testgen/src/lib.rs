@@ -174,11 +174,18 @@ struct TreeWriter<'d> {
 }
 
 impl<'d> TreeWriter<'d> {
-    fn new(db: &'d sqlite::Db, plan: &Plan, thrum_dir: &Path, bars: &progress::Bars) -> Result<TreeWriter<'d>> {
+    fn new(
+        db: &'d sqlite::Db,
+        plan: &Plan,
+        thrum_dir: &Path,
+        bars: &progress::Bars,
+    ) -> Result<TreeWriter<'d>> {
         Ok(TreeWriter {
             ins: db.inserter()?,
             jsonl: events::JsonlFiles::create(plan, thrum_dir)?,
-            json_col: EVENTS.column_index("event_json").ok_or_else(|| Error::Aborted("catalogue: events has no event_json".into()))?,
+            json_col: EVENTS
+                .column_index("event_json")
+                .ok_or_else(|| Error::Aborted("catalogue: events has no event_json".into()))?,
             tables_bar: bars.bar("tables", plan.profile.messages, "messages"),
             events_bar: bars.bar("events", plan.total_events(), "lines"),
             messages: 0,
@@ -195,7 +202,9 @@ impl<'d> TreeWriter<'d> {
                     self.events_from = Some(Instant::now());
                     self.tables_bar.finish();
                 }
-                let line = row.cells[self.json_col].as_str().ok_or_else(|| Error::Aborted("events row without event_json".into()))?;
+                let line = row.cells[self.json_col]
+                    .as_str()
+                    .ok_or_else(|| Error::Aborted("events row without event_json".into()))?;
                 self.jsonl.write(file, line)?;
                 events += 1;
             }
@@ -246,7 +255,8 @@ fn feed_rows<'s, 'e: 's>(
     let stopped = || Error::Aborted("the row pass stopped before the end".into());
     if jobs > 1 {
         let (mut fan, rxs) = pass::Fanout::new(2);
-        let [tree_rx, pq_rx]: [_; 2] = rxs.try_into().map_err(|_| Error::Aborted("fan-out readers".into()))?;
+        let [tree_rx, pq_rx]: [_; 2] =
+            rxs.try_into().map_err(|_| Error::Aborted("fan-out readers".into()))?;
         let producer = spawn(s, "rows", move || pass::run_slice(plan, i, n, &mut fan));
         let pq_writer = spawn(s, "parquet", move || -> Result<(Vec<parquet::Hashed>, Duration)> {
             let t0 = Instant::now();
@@ -279,9 +289,12 @@ fn feed_rows<'s, 'e: 's>(
         let bar = bars.bar("parquet", plan.profile.messages, "messages");
         let mut pq = parquet::BatchWriter::create_part(pq_dir, i, n)?;
         let (mut tree_err, mut pq_err) = (None, None);
-        let mut to_tree = |b: &pass::Batch| rows(b).map_err(|e| tree_err = Some(e)).map_err(|()| pass::Stopped);
-        let mut to_pq = |b: &pass::Batch| pq.push(b).map_err(|e| pq_err = Some(e)).map_err(|()| pass::Stopped);
-        let produced = pass::run_slice(plan, i, n, &mut pass::Inline::new(vec![&mut to_tree, &mut to_pq]));
+        let mut to_tree =
+            |b: &pass::Batch| rows(b).map_err(|e| tree_err = Some(e)).map_err(|()| pass::Stopped);
+        let mut to_pq =
+            |b: &pass::Batch| pq.push(b).map_err(|e| pq_err = Some(e)).map_err(|()| pass::Stopped);
+        let produced =
+            pass::run_slice(plan, i, n, &mut pass::Inline::new(vec![&mut to_tree, &mut to_pq]));
         if let Some(e) = tree_err.or(pq_err) {
             return Err(e);
         }
@@ -317,7 +330,14 @@ fn finish_and_archive(
             // SQLite on this thread is the critical path: when the two
             // compete for a core, it goes first (zstd's workers inherit this).
             lower_priority();
-            archive::write_gated(thrum_dir, archive_path, mtime, workers, compression, Some(archive::Gate { rel: DB_REL, ready: rx }))
+            archive::write_gated(
+                thrum_dir,
+                archive_path,
+                mtime,
+                workers,
+                compression,
+                Some(archive::Gate { rel: DB_REL, ready: rx }),
+            )
         });
         let closed = db.close_unchecked();
         if closed.is_ok() {
@@ -396,7 +416,8 @@ pub fn generate(opts: &Options) -> Result<Report> {
     let mut ph = Phases::new();
     let plan = Plan::new(opts.seed, opts.profile.clone())?;
     ph.done("plan");
-    let staging = publish::Staging::apart_from(&opts.out, recognise::ARTIFACTS, &tree_destinations(opts))?;
+    let staging =
+        publish::Staging::apart_from(&opts.out, recognise::ARTIFACTS, &tree_destinations(opts))?;
     let stage_root = staging.dir.join(".stage");
     let thrum_dir = stage_root.join(".thrum");
     std::fs::create_dir_all(&thrum_dir).ctx("create directory", &thrum_dir)?;
@@ -431,42 +452,53 @@ pub fn generate(opts: &Options) -> Result<Report> {
     };
     let pq_dir = staging.dir.join(parquet::DIR);
     let parallel_v5 = opts.v5 && opts.jobs > 1;
-    let (table_counts, v5_time, parquet_files, schema_files) = std::thread::scope(|s| -> Result<_> {
-        let v5_handle = parallel_v5.then(|| spawn(s, "v5", v5_task));
-        let v13_jobs = if parallel_v5 { opts.jobs - 1 } else { opts.jobs };
-        let db = create_db(&plan, &thrum_dir)?;
-        ph.done("files");
-        let rows_from = Instant::now();
-        let mut tree = TreeWriter::new(&db, &plan, &thrum_dir, &bars)?;
-        let parquet = feed_rows(s, &plan, (0, 1), |b| tree.push(b), &pq_dir, &bars, opts.jobs)?;
-        let (lines, events_from) = tree.finish()?;
-        ph.done_at("tables", events_from.unwrap_or(rows_from).max(rows_from));
-        ph.done("events");
-        let steps = [bars.step("database", "building the indexes, checking"), bars.step("archive", "compressing the tree")];
-        let archive = staging.dir.join(archive::archive_name(opts.compression));
-        let (table_counts, files, whole) =
-            finish_and_archive(db, &thrum_dir, &archive, mtime, v13_jobs, opts.compression, (&mut ph, &steps[0]))?;
-        steps[1].finish();
-        ph.done("archive");
-        let schema_files = contract::write(&staging.dir, &stage_root.join(DB_REL))?;
-        known.lock().unwrap_or_else(|p| p.into_inner()).extend(schema_files.iter().cloned());
-        let file_counts = lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect();
-        let spec = ManifestSpec {
-            archive_name: archive::archive_name(opts.compression),
-            manifest_name: MANIFEST,
-            schema_version: thrum_schemas::SCHEMA_VERSION,
-            table_counts: &table_counts,
-            file_counts,
-        };
-        write_manifest(&plan, &staging.dir, spec, files, whole, &known)?;
-        let v5_time = match v5_handle {
-            Some(h) => Some(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?),
-            None if opts.v5 => Some(v5_task()?),
-            None => None,
-        };
-        let parquet = parquet()?;
-        Ok((table_counts, v5_time, parquet, schema_files))
-    })?;
+    let (table_counts, v5_time, parquet_files, schema_files) =
+        std::thread::scope(|s| -> Result<_> {
+            let v5_handle = parallel_v5.then(|| spawn(s, "v5", v5_task));
+            let v13_jobs = if parallel_v5 { opts.jobs - 1 } else { opts.jobs };
+            let db = create_db(&plan, &thrum_dir)?;
+            ph.done("files");
+            let rows_from = Instant::now();
+            let mut tree = TreeWriter::new(&db, &plan, &thrum_dir, &bars)?;
+            let parquet = feed_rows(s, &plan, (0, 1), |b| tree.push(b), &pq_dir, &bars, opts.jobs)?;
+            let (lines, events_from) = tree.finish()?;
+            ph.done_at("tables", events_from.unwrap_or(rows_from).max(rows_from));
+            ph.done("events");
+            let steps = [
+                bars.step("database", "building the indexes, checking"),
+                bars.step("archive", "compressing the tree"),
+            ];
+            let archive = staging.dir.join(archive::archive_name(opts.compression));
+            let (table_counts, files, whole) = finish_and_archive(
+                db,
+                &thrum_dir,
+                &archive,
+                mtime,
+                v13_jobs,
+                opts.compression,
+                (&mut ph, &steps[0]),
+            )?;
+            steps[1].finish();
+            ph.done("archive");
+            let schema_files = contract::write(&staging.dir, &stage_root.join(DB_REL))?;
+            known.lock().unwrap_or_else(|p| p.into_inner()).extend(schema_files.iter().cloned());
+            let file_counts = lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect();
+            let spec = ManifestSpec {
+                archive_name: archive::archive_name(opts.compression),
+                manifest_name: MANIFEST,
+                schema_version: thrum_schemas::SCHEMA_VERSION,
+                table_counts: &table_counts,
+                file_counts,
+            };
+            write_manifest(&plan, &staging.dir, spec, files, whole, &known)?;
+            let v5_time = match v5_handle {
+                Some(h) => Some(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?),
+                None if opts.v5 => Some(v5_task()?),
+                None => None,
+            };
+            let parquet = parquet()?;
+            Ok((table_counts, v5_time, parquet, schema_files))
+        })?;
     // Time spent waiting for the side tasks after the v13 archive.
     ph.done("wait");
     let closing = bars.step("output", "writing the manifests and SHA256SUMS, publishing");
@@ -475,9 +507,15 @@ pub fn generate(opts: &Options) -> Result<Report> {
     let logs = parquet::write_logs(&pq_dir, &parquet_files, &plan)?;
     manifest::add_parquet(&staging.dir.join(MANIFEST), &parquet_files)?;
     manifest::add_delta(&staging.dir.join(MANIFEST), &logs)?;
-    known.lock().unwrap_or_else(|p| p.into_inner()).extend(logs.iter().map(manifest::DeltaEntry::file));
+    known
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .extend(logs.iter().map(manifest::DeltaEntry::file));
     manifest::add_schema(&staging.dir.join(MANIFEST), &schema_files)?;
-    known.lock().unwrap_or_else(|p| p.into_inner()).extend(parquet_files.iter().map(|h| h.entry.clone()));
+    known
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .extend(parquet_files.iter().map(|h| h.entry.clone()));
     if let Some(t) = v5_time {
         ph.list.push(("v5-total", t));
     }
@@ -495,13 +533,20 @@ pub fn generate(opts: &Options) -> Result<Report> {
         if std::fs::rename(&thrum_dir, &tree.dir).is_err() {
             thrum_io::tree::copy_tree(&thrum_dir, &tree.dir)?;
         }
-        let record = recognise::new_record(recognise::KIND_TREE, recognise::file_sizes(&tree.dir).ctx("read", &tree.dir)?);
+        let record = recognise::new_record(
+            recognise::KIND_TREE,
+            recognise::file_sizes(&tree.dir).ctx("read", &tree.dir)?,
+        );
         recognise::check_tree_record(tree_dir)?;
         tree.publish()?;
-        recognise::write_tree_record(tree_dir, &record).ctx("write", tree_dir.join(recognise::TREE_RECORD))?;
+        recognise::write_tree_record(tree_dir, &record)
+            .ctx("write", tree_dir.join(recognise::TREE_RECORD))?;
     }
     std::fs::remove_dir_all(&stage_root).ctx("remove", &stage_root)?;
-    let (bytes, files) = manifest::write_sums_counted(&staging.dir, &known.into_inner().unwrap_or_else(|p| p.into_inner()))?;
+    let (bytes, files) = manifest::write_sums_counted(
+        &staging.dir,
+        &known.into_inner().unwrap_or_else(|p| p.into_inner()),
+    )?;
     ph.done("manifest");
     staging.publish()?;
     ph.done("publish");
@@ -538,7 +583,8 @@ fn pack(
     (mtime, workers, compression): (u64, usize, Compression),
     known: &std::sync::Mutex<Vec<archive::FileEntry>>,
 ) -> Result<()> {
-    let (files, whole) = archive::write(thrum_dir, &dir.join(spec.archive_name), mtime, workers, compression)?;
+    let (files, whole) =
+        archive::write(thrum_dir, &dir.join(spec.archive_name), mtime, workers, compression)?;
     write_manifest(plan, dir, spec, files, whole, known)
 }
 

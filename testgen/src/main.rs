@@ -37,7 +37,8 @@ struct Cli {
 }
 
 /// Warning when an interrupted run cannot remove its temporaries itself.
-const NO_SIGNAL_HANDLERS: &str = "an interrupted run leaves its temporary directory to the next run";
+const NO_SIGNAL_HANDLERS: &str =
+    "an interrupted run leaves its temporary directory to the next run";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

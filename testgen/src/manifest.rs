@@ -104,22 +104,28 @@ pub fn add_schema(manifest: &Path, files: &[FileEntry]) -> Result<()> {
 /// Sets `key` of a written manifest to `value`, keeping its keys in order.
 fn add_key(manifest: &Path, key: &str, value: &(impl Serialize + ?Sized)) -> Result<()> {
     let text = std::fs::read_to_string(manifest).ctx("read", manifest)?;
-    let mut v: serde_json::Value = serde_json::from_str(&text).map_err(std::io::Error::other).ctx("parse", manifest)?;
+    let mut v: serde_json::Value =
+        serde_json::from_str(&text).map_err(std::io::Error::other).ctx("parse", manifest)?;
     if let serde_json::Value::Object(m) = &mut v {
-        m.insert(key.into(), serde_json::to_value(value).map_err(std::io::Error::other).ctx("encode", manifest)?);
+        m.insert(
+            key.into(),
+            serde_json::to_value(value).map_err(std::io::Error::other).ctx("encode", manifest)?,
+        );
         // serde_json's map is ordered by key unless another crate enables
         // preserve_order; re-sort explicitly so the file stays canonical.
         let mut entries: Vec<(String, serde_json::Value)> = std::mem::take(m).into_iter().collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         m.extend(entries);
     }
-    let mut s = serde_json::to_string_pretty(&v).map_err(std::io::Error::other).ctx("encode", manifest)?;
+    let mut s =
+        serde_json::to_string_pretty(&v).map_err(std::io::Error::other).ctx("encode", manifest)?;
     s.push('\n');
     std::fs::write(manifest, s).ctx("write", manifest)
 }
 
 pub fn write_json(path: &Path, m: &Manifest) -> Result<()> {
-    let mut s = serde_json::to_string_pretty(m).map_err(std::io::Error::other).ctx("encode", path)?;
+    let mut s =
+        serde_json::to_string_pretty(m).map_err(std::io::Error::other).ctx("encode", path)?;
     s.push('\n');
     std::fs::write(path, s).ctx("write", path)
 }

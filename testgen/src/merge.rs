@@ -83,7 +83,8 @@ pub enum MergeError {
         reason: String,
     },
     #[error(
-        "{manifest} is shard {shard} of {of} with {field} {found}, but {first} has {field} {expected}: they are not slices of the same run"
+        "{manifest} is shard {shard} of {of} with {field} {found}, but {first} has {field} \
+            {expected}: they are not slices of the same run"
     )]
     /// A slice of another run (seed, profile, generator, schema or N differ).
     Foreign {
@@ -234,7 +235,13 @@ fn manifests_in(dir: &Path, out: &mut Vec<Found>) -> Result<()> {
     let shards = dir.join(shard::SHARDS_DIR);
     match std::fs::symlink_metadata(&shards) {
         Ok(m) if m.is_dir() => {}
-        Ok(_) => return Err(not(format!("its {} is {}, not a directory", shard::SHARDS_DIR, kind(&shards)))),
+        Ok(_) => {
+            return Err(not(format!(
+                "its {} is {}, not a directory",
+                shard::SHARDS_DIR,
+                kind(&shards)
+            )))
+        }
         Err(_) => return Err(not(format!("it has no {}/ directory", shard::SHARDS_DIR))),
     }
     let mut names = Vec::new();
@@ -246,13 +253,20 @@ fn manifests_in(dir: &Path, out: &mut Vec<Found>) -> Result<()> {
     for name in names {
         let path = shards.join(&name);
         let Some((i, n)) = shard::parse_manifest_name(&name) else {
-            return Err(MergeError::BadManifest { manifest: shown(&path), reason: "its name is not shard-I-of-N.json".into() }.into());
+            return Err(MergeError::BadManifest {
+                manifest: shown(&path),
+                reason: "its name is not shard-I-of-N.json".into(),
+            }
+            .into());
         };
-        let m = shard::read_manifest(&path).map_err(|reason| MergeError::BadManifest { manifest: shown(&path), reason })?;
+        let m = shard::read_manifest(&path)
+            .map_err(|reason| MergeError::BadManifest { manifest: shown(&path), reason })?;
         if (m.shard, m.of) != (i, n) || m.of == 0 || m.shard >= m.of {
-            return Err(
-                MergeError::BadManifest { manifest: shown(&path), reason: format!("it describes shard {} of {}", m.shard, m.of) }.into()
-            );
+            return Err(MergeError::BadManifest {
+                manifest: shown(&path),
+                reason: format!("it describes shard {} of {}", m.shard, m.of),
+            }
+            .into());
         }
         out.push(Found { dir: dir.to_path_buf(), manifest: path, m });
     }
@@ -292,7 +306,13 @@ fn complete(found: &[Found]) -> Result<Vec<&Found>> {
     let mut by_index: BTreeMap<u64, &Found> = BTreeMap::new();
     for f in found {
         if let Some(prev) = by_index.insert(f.m.shard, f) {
-            return Err(MergeError::Duplicate { shard: f.m.shard, of: n, first: shown(&prev.manifest), second: shown(&f.manifest) }.into());
+            return Err(MergeError::Duplicate {
+                shard: f.m.shard,
+                of: n,
+                first: shown(&prev.manifest),
+                second: shown(&f.manifest),
+            }
+            .into());
         }
     }
     if by_index.len() as u64 != n {
@@ -312,16 +332,23 @@ fn complete(found: &[Found]) -> Result<Vec<&Found>> {
 fn target(f: &Found, path: &str) -> Result<(String, bool)> {
     let i = f.m.shard;
     let part = shard::jsonl_part_dir(i);
-    let plain = !path.contains('\0') && path.split('/').all(|c| !c.is_empty() && c != "." && c != "..");
+    let plain =
+        !path.contains('\0') && path.split('/').all(|c| !c.is_empty() && c != "." && c != "..");
     if plain {
         if let Some(rest) = path.strip_prefix(&format!("{part}/")) {
-            let ok = rest == "events.jsonl" || rest.strip_prefix("messages/").is_some_and(|n| !n.contains('/') && n.ends_with(".jsonl"));
+            let ok = rest == "events.jsonl"
+                || rest
+                    .strip_prefix("messages/")
+                    .is_some_and(|n| !n.contains('/') && n.ends_with(".jsonl"));
             if ok {
                 return Ok((format!(".thrum/{rest}"), true));
             }
         }
         let pq_name = format!("/{}", thrum_parquet::part_file_name(i as u32));
-        if path.starts_with(&format!("{}/", crate::parquet::DIR)) && path.ends_with(&pq_name) && u32::try_from(i).is_ok() {
+        if path.starts_with(&format!("{}/", crate::parquet::DIR))
+            && path.ends_with(&pq_name)
+            && u32::try_from(i).is_ok()
+        {
             return Ok((path.to_string(), false));
         }
     }
@@ -329,7 +356,9 @@ fn target(f: &Found, path: &str) -> Result<(String, bool)> {
         manifest: shown(&f.manifest),
         shard: i,
         path: thrum_io::text::shown_name(path),
-        expected: format!("{part}/events.jsonl, {part}/messages/NAME.jsonl or parquet/.../part-{i:05}.parquet"),
+        expected: format!(
+            "{part}/events.jsonl, {part}/messages/NAME.jsonl or parquet/.../part-{i:05}.parquet"
+        ),
     }
     .into())
 }
@@ -346,12 +375,21 @@ fn copy_checked(
     mut also: impl FnMut(&[u8]),
 ) -> Result<u64> {
     let damaged = |detail: String| -> Error {
-        MergeError::Damaged { file: shown(src), shard: f.m.shard, of: f.m.of, manifest: shown(&f.manifest), detail }.into()
+        MergeError::Damaged {
+            file: shown(src),
+            shard: f.m.shard,
+            of: f.m.of,
+            manifest: shown(&f.manifest),
+            detail,
+        }
+        .into()
     };
     match std::fs::symlink_metadata(src) {
         Ok(m) if m.is_file() => {}
         Ok(_) => return Err(damaged("not a regular file".into())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(damaged("missing".into())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(damaged("missing".into()))
+        }
         Err(e) => return Err(e).ctx("stat", src),
     }
     // opened as a regular file only (never a FIFO or device swapped in after the check)
@@ -370,7 +408,8 @@ fn copy_checked(
         // bounded work: a file that grew past its recorded size is refused at once
         if size > entry.size {
             return Err(damaged(format!(
-                "more than {} bytes, the size its manifest records (the file changed after the shard wrote it)",
+                "more than {} bytes, the size its manifest records (the file changed after the \
+                    shard wrote it)",
                 entry.size
             )));
         }
@@ -381,7 +420,10 @@ fn copy_checked(
         }
     }
     if size != entry.size {
-        return Err(damaged(format!("{size} bytes, expected {} (the file changed after the shard wrote it)", entry.size)));
+        return Err(damaged(format!(
+            "{size} bytes, expected {} (the file changed after the shard wrote it)",
+            entry.size
+        )));
     }
     let sha = thrum_io::hash::hex(&hash.finalize());
     if sha != entry.sha256 {
@@ -412,7 +454,12 @@ fn check_paths(slices: &[&Found]) -> Result<()> {
             let (t, jsonl) = target(f, &e.path)?;
             if !jsonl {
                 if let Some(prev) = owner.insert(t.clone(), f.m.shard) {
-                    return Err(MergeError::Overlap { path: thrum_io::text::shown_name(&t), first: prev, second: f.m.shard }.into());
+                    return Err(MergeError::Overlap {
+                        path: thrum_io::text::shown_name(&t),
+                        first: prev,
+                        second: f.m.shard,
+                    }
+                    .into());
                 }
             }
         }
@@ -427,7 +474,8 @@ pub fn merge(opts: &MergeOptions) -> Result<MergeReport> {
     }
     // by device and inode: a link to a shard directory is that directory
     let inputs = named_inputs(&opts.inputs);
-    thrum_io::apart(&Named::new(recognise::ARTIFACTS.flag, &opts.out), &inputs).map_err(publish::PublishError::from)?;
+    thrum_io::apart(&Named::new(recognise::ARTIFACTS.flag, &opts.out), &inputs)
+        .map_err(publish::PublishError::from)?;
     publish::check(&opts.out, &recognise::ARTIFACTS)?;
     let mut found = Vec::new();
     for dir in &opts.inputs {
@@ -458,7 +506,11 @@ pub fn merge(opts: &MergeOptions) -> Result<MergeReport> {
     let mut files = Vec::new();
     let mut counts = BTreeMap::new();
     for (path, (hash, size, lines)) in jsonl {
-        files.push(FileEntry { path: path.clone(), sha256: thrum_io::hash::hex(&hash.finalize()), size });
+        files.push(FileEntry {
+            path: path.clone(),
+            sha256: thrum_io::hash::hex(&hash.finalize()),
+            size,
+        });
         counts.insert(path, lines);
     }
     let first = &slices[0].m;
@@ -476,13 +528,18 @@ pub fn merge(opts: &MergeOptions) -> Result<MergeReport> {
         shards: first.of,
     };
     let p = staging.dir.join(crate::MANIFEST);
-    let text = serde_json::to_string_pretty(&m).map_err(std::io::Error::other).ctx("encode", &p)? + "\n";
+    let text =
+        serde_json::to_string_pretty(&m).map_err(std::io::Error::other).ctx("encode", &p)? + "\n";
     std::fs::write(&p, text).ctx("write", &p)?;
     let known: Vec<FileEntry> = m
         .files
         .iter()
         .cloned()
-        .chain(m.parquet.iter().map(|e| FileEntry { path: e.path.clone(), sha256: e.sha256.clone(), size: e.size }))
+        .chain(m.parquet.iter().map(|e| FileEntry {
+            path: e.path.clone(),
+            sha256: e.sha256.clone(),
+            size: e.size,
+        }))
         .chain(m.delta.iter().map(crate::manifest::DeltaEntry::file))
         .collect();
     let bytes = crate::manifest::write_sums(&staging.dir, &known)?;
@@ -507,9 +564,16 @@ struct Merged {
 impl Merged {
     /// Appends slice `f`'s part `e` of a JSONL file to `dest` (`t` in the
     /// output), checked against its manifest.
-    fn append_jsonl(&mut self, f: &Found, e: &shard::ShardFile, t: String, dest: &Path) -> Result<()> {
+    fn append_jsonl(
+        &mut self,
+        f: &Found,
+        e: &shard::ShardFile,
+        t: String,
+        dest: &Path,
+    ) -> Result<()> {
         let src = f.dir.join(&e.path);
-        let mut out = std::fs::OpenOptions::new().create(true).append(true).open(dest).ctx("open", dest)?;
+        let mut out =
+            std::fs::OpenOptions::new().create(true).append(true).open(dest).ctx("open", dest)?;
         let acc = self.jsonl.entry(t).or_insert_with(|| (Sha256::new(), 0, 0));
         let lines = copy_checked(f, e, &src, Some(&mut out), dest, |c| {
             acc.0.update(c);
@@ -532,7 +596,14 @@ impl Merged {
     /// Links (with `link`) or copies slice `f`'s Parquet file `e` to `dest`
     /// (`t` in the output), checked against its manifest; records it for
     /// the manifest and its table's Delta log.
-    fn place_parquet(&mut self, f: &Found, e: &shard::ShardFile, t: String, dest: &Path, link: bool) -> Result<()> {
+    fn place_parquet(
+        &mut self,
+        f: &Found,
+        e: &shard::ShardFile,
+        t: String,
+        dest: &Path,
+        link: bool,
+    ) -> Result<()> {
         let src = f.dir.join(&e.path);
         let was_linked = link && std::fs::hard_link(&src, dest).is_ok();
         if was_linked {
@@ -540,20 +611,39 @@ impl Merged {
             copy_checked(f, e, dest, None, dest, |_| {})?;
             self.linked += 1;
         } else {
-            let mut out = std::fs::OpenOptions::new().write(true).create_new(true).open(dest).ctx("create", dest)?;
+            let mut out = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(dest)
+                .ctx("create", dest)?;
             copy_checked(f, e, &src, Some(&mut out), dest, |_| {})?;
             self.copied += 1;
         }
-        let table = e.table.clone().unwrap_or_else(|| t.split('/').nth(1).unwrap_or_default().to_string());
+        let table =
+            e.table.clone().unwrap_or_else(|| t.split('/').nth(1).unwrap_or_default().to_string());
         *self.tables.entry(table.clone()).or_default() += e.rows;
         let Some(stats) = e.stats.clone() else {
-            let reason = format!("it lists {} without its statistics", thrum_io::text::shown_name(&e.path));
+            let reason =
+                format!("it lists {} without its statistics", thrum_io::text::shown_name(&e.path));
             return Err(MergeError::BadManifest { manifest: shown(&f.manifest), reason }.into());
         };
-        let in_table = t.split_once('/').and_then(|(_, r)| r.strip_prefix(&table)).and_then(|r| r.strip_prefix('/'));
+        let in_table = t
+            .split_once('/')
+            .and_then(|(_, r)| r.strip_prefix(&table))
+            .and_then(|r| r.strip_prefix('/'));
         let path = in_table.unwrap_or_default().to_string();
-        self.logs.entry(table.clone()).or_default().push(thrum_parquet::delta::LogFile { path, size: e.size, stats });
-        self.parquet.push(ParquetEntry { path: t, rows: e.rows, sha256: e.sha256.clone(), size: e.size, table });
+        self.logs.entry(table.clone()).or_default().push(thrum_parquet::delta::LogFile {
+            path,
+            size: e.size,
+            stats,
+        });
+        self.parquet.push(ParquetEntry {
+            path: t,
+            rows: e.rows,
+            sha256: e.sha256.clone(),
+            size: e.size,
+            table,
+        });
         Ok(())
     }
 }

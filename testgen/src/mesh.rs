@@ -96,10 +96,12 @@ pub struct MeshReport {
 /// Generates the mesh into `opts.out`, atomically.
 pub fn generate_mesh(opts: &MeshOptions) -> Result<MeshReport> {
     publish::check(&opts.out, &recognise::MESH)?;
-    let mesh = Mesh::new(opts.seed, opts.profile.clone(), opts.daemons, opts.scenario).map_err(|e| match e {
-        thrum_gen::mesh::MeshError::Plan(p) => Error::Plan(p),
-        other => Error::Usage(other.to_string()),
-    })?;
+    let mesh = Mesh::new(opts.seed, opts.profile.clone(), opts.daemons, opts.scenario).map_err(
+        |e| match e {
+            thrum_gen::mesh::MeshError::Plan(p) => Error::Plan(p),
+            other => Error::Usage(other.to_string()),
+        },
+    )?;
     let staging = publish::Staging::new(&opts.out, recognise::MESH)?;
     let n = mesh.daemons.len();
     // One thread per daemon up to --jobs; each archive may use every job
@@ -111,13 +113,16 @@ pub fn generate_mesh(opts: &MeshOptions) -> Result<MeshReport> {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let (mesh, dir, compression) = (&mesh, &staging.dir, opts.compression);
-                std::thread::Builder::new().name(format!("daemon-{t}")).spawn_scoped(s, move || -> Result<Vec<FileEntry>> {
-                    let mut known = Vec::new();
-                    for d in (t..n).step_by(threads) {
-                        known.extend(write_daemon(mesh, d, dir, compression, workers)?);
-                    }
-                    Ok(known)
-                })
+                std::thread::Builder::new().name(format!("daemon-{t}")).spawn_scoped(
+                    s,
+                    move || -> Result<Vec<FileEntry>> {
+                        let mut known = Vec::new();
+                        for d in (t..n).step_by(threads) {
+                            known.extend(write_daemon(mesh, d, dir, compression, workers)?);
+                        }
+                        Ok(known)
+                    },
+                )
             })
             .collect();
         handles
@@ -206,7 +211,8 @@ fn write_mesh_json(mesh: &Mesh, path: &Path, compression: Compression) -> Result
             })
             .collect(),
     };
-    let mut s = serde_json::to_string_pretty(&j).map_err(std::io::Error::other).ctx("encode", path)?;
+    let mut s =
+        serde_json::to_string_pretty(&j).map_err(std::io::Error::other).ctx("encode", path)?;
     s.push('\n');
     std::fs::write(path, s).ctx("write", path)
 }
@@ -214,7 +220,13 @@ fn write_mesh_json(mesh: &Mesh, path: &Path, compression: Compression) -> Result
 /// Writes daemon `d` (0-based) under `dir/daemon-K/`: its tree is staged
 /// in `daemon-K/.stage`, archived, described by its manifest and removed.
 /// Returns the archive's entry (path relative to `dir`) for SHA256SUMS.
-fn write_daemon(mesh: &Mesh, d: usize, dir: &Path, compression: Compression, workers: usize) -> Result<Vec<FileEntry>> {
+fn write_daemon(
+    mesh: &Mesh,
+    d: usize,
+    dir: &Path,
+    compression: Compression,
+    workers: usize,
+) -> Result<Vec<FileEntry>> {
     let ddir = dir.join(daemon_dir(d + 1));
     let stage = ddir.join(".stage");
     let thrum = stage.join(".thrum");
@@ -224,7 +236,14 @@ fn write_daemon(mesh: &Mesh, d: usize, dir: &Path, compression: Compression, wor
     let db = sqlite::Db::create(&thrum.join("var").join("messages.db"))?;
     db.conn().set_prepared_statement_cache_capacity(64);
     let mut jsonl = JsonlFiles::create(&mesh.plan, &thrum)?;
-    let mut w = DaemonWriter { mesh, d: d as u32, conn: db.conn(), path: db.path(), sc: Scratch::default(), per_day: BTreeMap::new() };
+    let mut w = DaemonWriter {
+        mesh,
+        d: d as u32,
+        conn: db.conn(),
+        path: db.path(),
+        sc: Scratch::default(),
+        per_day: BTreeMap::new(),
+    };
     let mut line = String::with_capacity(1 << 14);
     for (i, &r) in mesh.daemons[d].arrivals.iter().enumerate() {
         let e = mesh.event(r);
@@ -248,10 +267,17 @@ fn write_daemon(mesh: &Mesh, d: usize, dir: &Path, compression: Compression, wor
     let archive_path = ddir.join(archive::archive_name(compression));
     let (files, whole) = archive::write(&thrum, &archive_path, mtime, workers, compression)?;
     let m = manifest::Manifest {
-        archive: manifest::ArchiveRef { path: archive::archive_name(compression).into(), sha256: whole.sha256.clone(), size: whole.size },
+        archive: manifest::ArchiveRef {
+            path: archive::archive_name(compression).into(),
+            sha256: whole.sha256.clone(),
+            size: whole.size,
+        },
         counts: manifest::Counts {
             files: lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect(),
-            messages_per_day: per_day.into_iter().map(|(day, n)| (date(day * 86_400_000_000), n)).collect(),
+            messages_per_day: per_day
+                .into_iter()
+                .map(|(day, n)| (date(day * 86_400_000_000), n))
+                .collect(),
             tables: tables.into_iter().collect(),
         },
         files,
@@ -305,7 +331,9 @@ impl DaemonWriter<'_, '_> {
     fn file_of(&self, e: &MeshEvent) -> JsonlFile {
         match e.ev {
             MeshEv::Plan(PlanEvent::Create(m)) => JsonlFile::Shard(m.agent),
-            MeshEv::Plan(PlanEvent::Fate(f)) => JsonlFile::Shard(self.mesh.plan.message(f.message).agent),
+            MeshEv::Plan(PlanEvent::Fate(f)) => {
+                JsonlFile::Shard(self.mesh.plan.message(f.message).agent)
+            }
             _ => JsonlFile::Events,
         }
     }
@@ -321,7 +349,8 @@ impl DaemonWriter<'_, '_> {
                 let id = p.message_id(&m);
                 let thread = p.thread_of(&m);
                 self.exec(
-                    "INSERT INTO messages (message_id, thread_id, agent_id, session_id, created_at, updated_at, body_format, body_content, \
+                    "INSERT INTO messages (message_id, thread_id, agent_id, session_id, \
+                        created_at, updated_at, body_format, body_content, \
                      body_structured, deleted, deleted_at, delete_reason, authored_by, disclosed) \
                      VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?7, ?8, 0, NULL, NULL, ?9, ?10)",
                     params![
@@ -339,19 +368,40 @@ impl DaemonWriter<'_, '_> {
                 )?;
                 let tags = p.tags(&m);
                 for (t, v) in &tags.scopes {
-                    self.exec("INSERT INTO message_scopes (message_id, scope_type, scope_value) VALUES (?1, ?2, ?3)", params![id, t, v])?;
+                    self.exec(
+                        "INSERT INTO message_scopes (message_id, scope_type, scope_value) \
+                        VALUES (?1, ?2, ?3)",
+                        params![id, t, v],
+                    )?;
                 }
                 for (t, v) in &tags.refs {
-                    self.exec("INSERT INTO message_refs (message_id, ref_type, ref_value) VALUES (?1, ?2, ?3)", params![id, t, v])?;
+                    self.exec(
+                        "INSERT INTO message_refs (message_id, ref_type, ref_value) VALUES \
+                        (?1, ?2, ?3)",
+                        params![id, t, v],
+                    )?;
                 }
                 // a read receipt exists where the reader's session runs,
                 // for a message that daemon holds, read after it arrived
                 // (a read the plan places before is not made)
-                let arrived = mesh.daemons[self.d as usize].arrived_at(sequence, m.key.time, e.writer == self.d);
-                if let Some(r) = p.read(&m).filter(|r| mesh.session_is_local(r.session, self.d) && r.at >= arrived) {
+                let arrived = mesh.daemons[self.d as usize].arrived_at(
+                    sequence,
+                    m.key.time,
+                    e.writer == self.d,
+                );
+                if let Some(r) = p
+                    .read(&m)
+                    .filter(|r| mesh.session_is_local(r.session, self.d) && r.at >= arrived)
+                {
                     self.exec(
-                        "INSERT INTO message_reads (message_id, session_id, agent_id, read_at) VALUES (?1, ?2, ?3, ?4)",
-                        params![id, p.sessions[r.session as usize].session_id, p.agents[r.agent as usize].agent_id, ts(r.at)],
+                        "INSERT INTO message_reads (message_id, session_id, agent_id, read_at) \
+                            VALUES (?1, ?2, ?3, ?4)",
+                        params![
+                            id,
+                            p.sessions[r.session as usize].session_id,
+                            p.agents[r.agent as usize].agent_id,
+                            ts(r.at)
+                        ],
                     )?;
                 }
                 *self.per_day.entry(m.key.time.div_euclid(86_400_000_000)).or_insert(0) += 1;
@@ -362,11 +412,19 @@ impl DaemonWriter<'_, '_> {
                 match f.kind {
                     FateKind::Edit { n, .. } => {
                         p.content_after(&m, n, &mut self.sc);
-                        let (old, old_structured) = (self.sc.content.clone(), self.sc.structured.clone());
+                        let (old, old_structured) =
+                            (self.sc.content.clone(), self.sc.structured.clone());
                         let mut tmp = String::new();
-                        p.apply_edit(&m, n, &mut self.sc.content, &mut self.sc.structured, &mut tmp);
+                        p.apply_edit(
+                            &m,
+                            n,
+                            &mut self.sc.content,
+                            &mut self.sc.structured,
+                            &mut tmp,
+                        );
                         self.exec(
-                            "INSERT INTO message_edits (message_id, edited_at, edited_by, old_content, new_content, old_structured, \
+                            "INSERT INTO message_edits (message_id, edited_at, edited_by, \
+                                old_content, new_content, old_structured, \
                              new_structured) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                             params![
                                 id,
@@ -379,13 +437,15 @@ impl DaemonWriter<'_, '_> {
                             ],
                         )?;
                         self.exec(
-                            "UPDATE messages SET body_content = ?1, body_structured = ?2, updated_at = ?3 WHERE message_id = ?4",
+                            "UPDATE messages SET body_content = ?1, body_structured = ?2, \
+                                updated_at = ?3 WHERE message_id = ?4",
                             params![self.sc.content, nonempty(&self.sc.structured), at, id],
                         )?;
                     }
                     FateKind::Delete => {
                         self.exec(
-                            "UPDATE messages SET deleted = 1, deleted_at = ?1, delete_reason = ?2 WHERE message_id = ?3",
+                            "UPDATE messages SET deleted = 1, deleted_at = ?1, delete_reason = ?2 \
+                                WHERE message_id = ?3",
                             params![at, nonempty(p.delete_reason(f.message)), id],
                         )?;
                     }
@@ -393,10 +453,14 @@ impl DaemonWriter<'_, '_> {
             }
             MeshEv::Plan(PlanEvent::Other(o)) => self.other(o.what, &at)?,
             // another daemon's `everyone` pair: the plan's event, its time
-            MeshEv::Extra(Extra { what: ExtraKind::Start { what }, .. }) => self.other(*what, &at)?,
+            MeshEv::Extra(Extra { what: ExtraKind::Start { what }, .. }) => {
+                self.other(*what, &at)?
+            }
             MeshEv::Extra(x) => match &x.what {
                 ExtraKind::Start { .. } => {}
-                ExtraKind::Reregister { agent } => self.register(*agent, &mesh.hosts[x.host as usize].hostname, &at)?,
+                ExtraKind::Reregister { agent } => {
+                    self.register(*agent, &mesh.hosts[x.host as usize].hostname, &at)?
+                }
                 ExtraKind::GroupUpdate { group, description, .. } => {
                     self.exec(
                         "UPDATE groups SET description = ?1, updated_at = ?2 WHERE group_id = ?3",
@@ -406,8 +470,16 @@ impl DaemonWriter<'_, '_> {
             },
         }
         self.exec(
-            "INSERT INTO events (event_id, sequence, type, timestamp, origin_daemon, event_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![e.key.id("evt_"), sequence as i64, Mesh::event_type(e), at, mesh.hosts[e.writer as usize].daemon_id, line],
+            "INSERT INTO events (event_id, sequence, type, timestamp, origin_daemon, event_json) \
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                e.key.id("evt_"),
+                sequence as i64,
+                Mesh::event_type(e),
+                at,
+                mesh.hosts[e.writer as usize].daemon_id,
+                line
+            ],
         )?;
         Ok(())
     }
@@ -420,7 +492,8 @@ impl DaemonWriter<'_, '_> {
             Other::SessionStart(s) => {
                 let s = &p.sessions[s as usize];
                 self.exec(
-                    "INSERT INTO sessions (session_id, agent_id, started_at, ended_at, end_reason, last_seen_at) \
+                    "INSERT INTO sessions (session_id, agent_id, started_at, ended_at, \
+                        end_reason, last_seen_at) \
                  VALUES (?1, ?2, ?3, NULL, NULL, ?3)",
                     params![s.session_id, p.agents[s.agent as usize].agent_id, at],
                 )?;
@@ -435,16 +508,24 @@ impl DaemonWriter<'_, '_> {
             Other::GroupCreate(g) => {
                 let g = &p.groups[g as usize];
                 self.exec(
-                    "INSERT OR IGNORE INTO groups (group_id, name, description, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT OR IGNORE INTO groups (group_id, name, description, created_at, \
+                        created_by) VALUES (?1, ?2, ?3, ?4, ?5)",
                     params![g.group_id, g.name, g.description, at, p.actor(g.created_by)],
                 )?;
             }
             Other::MemberAdd(mi) => {
                 let m = &p.members[mi as usize];
                 self.exec(
-                    "INSERT OR IGNORE INTO group_members (group_id, member_type, member_value, added_at, added_by) \
+                    "INSERT OR IGNORE INTO group_members (group_id, member_type, member_value, \
+                        added_at, added_by) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![p.groups[m.group as usize].group_id, m.member_type, m.member_value, at, p.actor(m.added_by)],
+                    params![
+                        p.groups[m.group as usize].group_id,
+                        m.member_type,
+                        m.member_value,
+                        at,
+                        p.actor(m.added_by)
+                    ],
                 )?;
             }
             Other::Update(u) => self.update(u)?,
@@ -456,7 +537,8 @@ impl DaemonWriter<'_, '_> {
     fn register(&self, a: u32, hostname: &str, at: &str) -> Result<()> {
         let a = &self.mesh.plan.agents[a as usize];
         self.exec(
-            "INSERT OR REPLACE INTO agents (agent_id, kind, role, module, display, hostname, registered_at) \
+            "INSERT OR REPLACE INTO agents (agent_id, kind, role, module, display, hostname, \
+                registered_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![a.agent_id, a.kind, a.role, a.module, a.display, hostname, at],
         )?;
@@ -474,16 +556,23 @@ impl DaemonWriter<'_, '_> {
         for wc in &u.contexts {
             let stored: Option<String> = self
                 .conn
-                .prepare_cached("SELECT git_updated_at FROM agent_work_contexts WHERE session_id = ?1")
-                .and_then(|mut s| s.query_row(params![wc.session_id], |r| r.get::<_, Option<String>>(0)).optional())
+                .prepare_cached(
+                    "SELECT git_updated_at FROM agent_work_contexts WHERE session_id = ?1",
+                )
+                .and_then(|mut s| {
+                    s.query_row(params![wc.session_id], |r| r.get::<_, Option<String>>(0))
+                        .optional()
+                })
                 .map_err(|e| self.err(e))?
                 .map(|g| g.unwrap_or_default());
             if stored.is_some_and(|s| s.as_str() >= wc.git_updated_at.as_str()) {
                 continue;
             }
             self.exec(
-                "INSERT OR REPLACE INTO agent_work_contexts (session_id, agent_id, branch, worktree_path, unmerged_commits, \
-                 uncommitted_files, changed_files, git_updated_at, current_task, task_updated_at, intent, intent_updated_at) \
+                "INSERT OR REPLACE INTO agent_work_contexts (session_id, agent_id, branch, \
+                    worktree_path, unmerged_commits, \
+                 uncommitted_files, changed_files, git_updated_at, current_task, task_updated_at, \
+                 intent, intent_updated_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     wc.session_id,
@@ -517,24 +606,51 @@ impl DaemonWriter<'_, '_> {
         )?;
         for (i, s) in p.sessions.iter().enumerate() {
             if mesh.session_is_local(i as u32, d) {
-                self.exec("UPDATE sessions SET last_seen_at = ?1 WHERE session_id = ?2", params![ts(s.last_seen), s.session_id])?;
+                self.exec(
+                    "UPDATE sessions SET last_seen_at = ?1 WHERE session_id = ?2",
+                    params![ts(s.last_seen), s.session_id],
+                )?;
             }
         }
         for (i, a) in p.agents.iter().enumerate() {
             if mesh.agent_host[i] == d {
-                self.exec("UPDATE agents SET last_seen_at = ?1 WHERE agent_id = ?2", params![ts(a.last_seen), a.agent_id])?;
+                self.exec(
+                    "UPDATE agents SET last_seen_at = ?1 WHERE agent_id = ?2",
+                    params![ts(a.last_seen), a.agent_id],
+                )?;
             }
         }
         for s in p.subscriptions.iter().filter(|s| mesh.session_is_local(s.session, d)) {
             self.exec(
-                "INSERT INTO subscriptions (session_id, scope_type, scope_value, mention_role, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![p.sessions[s.session as usize].session_id, s.scope_type, s.scope_value, s.mention_role, ts(s.created_at)],
+                "INSERT INTO subscriptions (session_id, scope_type, scope_value, mention_role, \
+                    created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    p.sessions[s.session as usize].session_id,
+                    s.scope_type,
+                    s.scope_value,
+                    s.mention_role,
+                    ts(s.created_at)
+                ],
             )?;
         }
-        for (table, col, tags) in [("session_scopes", "scope", &p.session_scopes), ("session_refs", "ref", &p.session_refs)] {
-            let sql = format!("INSERT INTO {table} (session_id, {col}_type, {col}_value, added_at) VALUES (?1, ?2, ?3, ?4)");
+        for (table, col, tags) in [
+            ("session_scopes", "scope", &p.session_scopes),
+            ("session_refs", "ref", &p.session_refs),
+        ] {
+            let sql = format!(
+                "INSERT INTO {table} (session_id, {col}_type, {col}_value, \
+                added_at) VALUES (?1, ?2, ?3, ?4)"
+            );
             for t in tags.iter().filter(|t| mesh.session_is_local(t.session, d)) {
-                self.exec(&sql, params![p.sessions[t.session as usize].session_id, t.tag_type, t.value, ts(t.added_at)])?;
+                self.exec(
+                    &sql,
+                    params![
+                        p.sessions[t.session as usize].session_id,
+                        t.tag_type,
+                        t.value,
+                        ts(t.added_at)
+                    ],
+                )?;
             }
         }
         for (k, peer) in mesh.daemons[d as usize].peers.iter().enumerate() {
@@ -542,9 +658,14 @@ impl DaemonWriter<'_, '_> {
                 continue;
             }
             self.exec(
-                "INSERT INTO sync_checkpoints (peer_daemon_id, last_synced_sequence, last_sync_timestamp, sync_status) \
+                "INSERT INTO sync_checkpoints (peer_daemon_id, last_synced_sequence, \
+                    last_sync_timestamp, sync_status) \
                  VALUES (?1, ?2, ?3, 'idle')",
-                params![mesh.hosts[k].daemon_id, peer.last_synced_sequence as i64, peer.last_sync.map_or(0, |t| t.div_euclid(1_000_000))],
+                params![
+                    mesh.hosts[k].daemon_id,
+                    peer.last_synced_sequence as i64,
+                    peer.last_sync.map_or(0, |t| t.div_euclid(1_000_000))
+                ],
             )?;
         }
         Ok(())
@@ -563,7 +684,10 @@ impl DaemonWriter<'_, '_> {
         names
             .into_iter()
             .map(|n| {
-                let c: i64 = self.conn.query_row(&format!("SELECT count(*) FROM \"{n}\""), [], |r| r.get(0)).map_err(|e| self.err(e))?;
+                let c: i64 = self
+                    .conn
+                    .query_row(&format!("SELECT count(*) FROM \"{n}\""), [], |r| r.get(0))
+                    .map_err(|e| self.err(e))?;
                 Ok((n, c as u64))
             })
             .collect()

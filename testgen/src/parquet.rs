@@ -40,13 +40,18 @@ impl BatchWriter {
     /// The writer of slice `part` of `parts`: its files are named
     /// `part-{part:05}.parquet` ([`ParquetOptions::part`]).
     pub fn create_part(dir: &Path, part: u64, parts: u64) -> Result<BatchWriter> {
-        let too_many = || Error::Usage(format!("{parts} slices: at most {} Parquet parts", u32::MAX));
+        let too_many =
+            || Error::Usage(format!("{parts} slices: at most {} Parquet parts", u32::MAX));
         let opts = ParquetOptions {
             part: u32::try_from(part).map_err(|_| too_many())?,
             parts: u32::try_from(parts).map_err(|_| too_many())?,
             ..ParquetOptions::default()
         };
-        Ok(BatchWriter { sink: ParquetSink::create(dir, opts).map_err(pq)?, dir: dir.to_path_buf(), messages: 0 })
+        Ok(BatchWriter {
+            sink: ParquetSink::create(dir, opts).map_err(pq)?,
+            dir: dir.to_path_buf(),
+            messages: 0,
+        })
     }
 
     pub fn push(&mut self, batch: &crate::pass::Batch) -> Result<()> {
@@ -72,10 +77,17 @@ pub fn log_params(plan: &thrum_gen::Plan) -> thrum_parquet::delta::LogParams {
 /// Writes the Delta log of every table of the datasets in `dir` (the
 /// whole run's `parquet/`, all of whose files are `files`); returns them as
 /// the manifest lists them (paths relative to the output directory).
-pub fn write_logs(dir: &Path, files: &[Hashed], plan: &thrum_gen::Plan) -> Result<Vec<crate::manifest::DeltaEntry>> {
+pub fn write_logs(
+    dir: &Path,
+    files: &[Hashed],
+    plan: &thrum_gen::Plan,
+) -> Result<Vec<crate::manifest::DeltaEntry>> {
     let written: Vec<WrittenFile> = files.iter().map(|h| h.file.clone()).collect();
     let logs = thrum_parquet::delta::write_logs(dir, &written, log_params(plan)).map_err(pq)?;
-    Ok(logs.iter().map(|l| crate::manifest::DeltaEntry::of(l.table, &l.rel_path, &l.text)).collect())
+    Ok(logs
+        .iter()
+        .map(|l| crate::manifest::DeltaEntry::of(l.table, &l.rel_path, &l.text))
+        .collect())
 }
 
 fn hash_all(dir: &Path, files: Vec<WrittenFile>) -> Result<Vec<Hashed>> {
@@ -83,7 +95,11 @@ fn hash_all(dir: &Path, files: Vec<WrittenFile>) -> Result<Vec<Hashed>> {
         .into_iter()
         .map(|file| {
             let (sha256, size) = crate::archive::hash_file(&dir.join(&file.rel_path))?;
-            let entry = crate::archive::FileEntry { path: format!("{DIR}/{}", file.rel_path), sha256, size };
+            let entry = crate::archive::FileEntry {
+                path: format!("{DIR}/{}", file.rel_path),
+                sha256,
+                size,
+            };
             Ok(Hashed { file, entry })
         })
         .collect()

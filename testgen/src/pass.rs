@@ -115,7 +115,11 @@ impl Batch {
     }
 
     /// Calls `f` with every row in order; `buf` is reused between rows.
-    pub fn for_each<'b, E>(&'b self, buf: &mut Vec<Cell<'b>>, mut f: impl FnMut(Row<'_>) -> Result<(), E>) -> Result<(), E> {
+    pub fn for_each<'b, E>(
+        &'b self,
+        buf: &mut Vec<Cell<'b>>,
+        mut f: impl FnMut(Row<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
         for r in &self.rows {
             let table = &TABLES[r.table as usize];
             let start = r.start as usize;
@@ -163,7 +167,12 @@ struct Filler<'o, O: Emit> {
 }
 
 impl<O: Emit> Filler<'_, O> {
-    fn push(&mut self, table: &'static Table, cells: &[Cell], file: Option<File>) -> Result<(), Stopped> {
+    fn push(
+        &mut self,
+        table: &'static Table,
+        cells: &[Cell],
+        file: Option<File>,
+    ) -> Result<(), Stopped> {
         self.batch.push(table, cells, file);
         if self.batch.len() >= BATCH_ROWS {
             let full = std::mem::replace(&mut self.batch, self.out.fresh());
@@ -196,13 +205,19 @@ pub fn run_slice(plan: &Plan, i: u64, n: u64, out: &mut impl Emit) -> Result<(),
             rows::small_rows(plan, t, |row| f.push(t, row, None))?;
         }
     }
-    rows::message_rows(plan, slice_messages(plan.profile.messages, i, n.max(1)), |t, row| f.push(t, row, None))?;
+    rows::message_rows(plan, slice_messages(plan.profile.messages, i, n.max(1)), |t, row| {
+        f.push(t, row, None)
+    })?;
     let mut sc = Scratch::default();
     let mut line = String::with_capacity(1 << 14);
     for e in Timeline::slice(plan, i, n) {
         line.clear();
         render::line(plan, &e, &mut line, &mut sc);
-        f.push(&EVENTS, &rows::event_row(plan, &e, rows::event_type(&e), &line), Some(shard_of(plan, &e)))?;
+        f.push(
+            &EVENTS,
+            &rows::event_row(plan, &e, rows::event_type(&e), &line),
+            Some(shard_of(plan, &e)),
+        )?;
     }
     if !f.batch.is_empty() {
         f.out.emit(f.batch)?;
@@ -257,7 +272,8 @@ impl Emit for Fanout {
     fn emit(&mut self, batch: Batch) -> Result<(), Stopped> {
         let arc = Arc::new(batch);
         for r in &self.readers {
-            r.send(Shared { batch: Some(arc.clone()), pool: self.pool_tx.clone() }).map_err(|_| Stopped)?;
+            r.send(Shared { batch: Some(arc.clone()), pool: self.pool_tx.clone() })
+                .map_err(|_| Stopped)?;
         }
         // our own reference goes without returning the batch to the pool
         // unless every reader is already done with it
@@ -314,7 +330,8 @@ mod tests {
     /// with each event line's file; the same through the threaded fan-out.
     #[test]
     fn batches_carry_exactly_the_plan_rows_in_sink_order() {
-        let plan = Plan::new(5, Profile { messages: 6000, window_days: 4, ..Profile::small() }).unwrap();
+        let plan =
+            Plan::new(5, Profile { messages: 6000, window_days: 4, ..Profile::small() }).unwrap();
         let mut want = Vec::new();
         for t in TABLES {
             if MESSAGE_TABLES.iter().any(|m| m.name == t.name) || t.name == EVENTS.name {
@@ -397,11 +414,21 @@ mod tests {
             let plan = Plan::new(9, Profile { messages, ..Profile::small() }).unwrap();
             let whole = collect(&plan, 0, 1);
             let slices: Vec<Vec<String>> = (0..n).map(|i| collect(&plan, i, n)).collect();
-            assert!(by_table(slices.concat()) == by_table(whole), "{messages} messages in {n} slices");
-            assert!(slices.iter().skip(1).all(|s| s.iter().all(|r| !r.starts_with("agents:"))), "small tables only in slice 0");
+            assert!(
+                by_table(slices.concat()) == by_table(whole),
+                "{messages} messages in {n} slices"
+            );
+            assert!(
+                slices.iter().skip(1).all(|s| s.iter().all(|r| !r.starts_with("agents:"))),
+                "small tables only in slice 0"
+            );
             if messages < n {
                 // every slice without a message but slice 0 (the small tables) is empty
-                assert_eq!(slices.iter().filter(|s| s.is_empty()).count() as u64, n - messages - 1, "empty slices");
+                assert_eq!(
+                    slices.iter().filter(|s| s.is_empty()).count() as u64,
+                    n - messages - 1,
+                    "empty slices"
+                );
             }
         }
     }

@@ -7,7 +7,10 @@
 //! ([`rate`]) and the remaining time is shown only once it means something
 //! ([`eta`]).
 
-use indicatif::{HumanCount, HumanDuration, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use indicatif::{
+    HumanCount, HumanDuration, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState,
+    ProgressStyle,
+};
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -45,7 +48,10 @@ pub const ETA_AFTER_FRACTION: f32 = 0.05;
 /// the current rate: `None` until both [`ETA_AFTER`] and
 /// [`ETA_AFTER_FRACTION`] are passed, and in its last second.
 pub fn eta(elapsed: Duration, fraction: f32, eta: Duration) -> Option<String> {
-    if elapsed < ETA_AFTER || !(ETA_AFTER_FRACTION..1.0).contains(&fraction) || eta < Duration::from_secs(1) {
+    if elapsed < ETA_AFTER
+        || !(ETA_AFTER_FRACTION..1.0).contains(&fraction)
+        || eta < Duration::from_secs(1)
+    {
         return None;
     }
     Some(format!("{} left", HumanDuration(eta)))
@@ -73,7 +79,10 @@ impl Bars {
     pub fn bar(&self, phase: &'static str, len: u64, unit: &'static str) -> Bar {
         let Some(multi) = &self.multi else { return Bar(None) };
         let pb = multi.add(ProgressBar::new(len));
-        let template = format!("{{prefix:>{LABEL}}} [{{bar:40}}] {{human_pos}}/{{human_len}} {{msg}} ({{rate}}{{eta}})");
+        let template = format!(
+            "{{prefix:>{LABEL}}} [{{bar:40}}] {{human_pos}}/{{human_len}} \
+            {{msg}} ({{rate}}{{eta}})"
+        );
         if let Ok(style) = ProgressStyle::with_template(&template) {
             let style = style
                 .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
@@ -96,7 +105,9 @@ impl Bars {
     pub fn step(&self, phase: &'static str, doing: &'static str) -> Bar {
         let Some(multi) = &self.multi else { return Bar(None) };
         let pb = multi.add(ProgressBar::new_spinner());
-        if let Ok(style) = ProgressStyle::with_template(&format!("{{prefix:>{LABEL}}} {{spinner}} {{msg}} ({{took}})")) {
+        if let Ok(style) = ProgressStyle::with_template(&format!(
+            "{{prefix:>{LABEL}}} {{spinner}} {{msg}} ({{took}})"
+        )) {
             let style = style.with_key("took", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
                 let _ = write!(w, "{:.1}s", s.elapsed().as_secs_f64());
             });

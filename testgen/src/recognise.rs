@@ -82,8 +82,11 @@ pub fn artifacts(dir: &Path) -> Result<(), Unrecognised> {
             return foreign_or_ok(foreign);
         }
     }
-    let mut files: HashSet<String> =
-        sums.iter().flat_map(|s| s.lines()).filter_map(|l| l.split_once("  ").map(|(_, name)| name.to_string())).collect();
+    let mut files: HashSet<String> = sums
+        .iter()
+        .flat_map(|s| s.lines())
+        .filter_map(|l| l.split_once("  ").map(|(_, name)| name.to_string()))
+        .collect();
     files.insert(crate::SUMS.to_string());
     // the default regeneration's mesh, a self-contained output of its own
     let sub = dir.join(MESH_SUBDIR);
@@ -98,11 +101,16 @@ pub fn artifacts(dir: &Path) -> Result<(), Unrecognised> {
     if sums.is_none() {
         return Err(Unrecognised::Not(format!("it has no {}", crate::SUMS)));
     }
-    let named = |marker: &str| files.contains(marker) && json_field(&dir.join(marker), "generator", is_testgen);
+    let named = |marker: &str| {
+        files.contains(marker) && json_field(&dir.join(marker), "generator", is_testgen)
+    };
     if named(crate::MANIFEST) || named(SHARD_JSON) {
         Ok(())
     } else {
-        Err(Unrecognised::Not(format!("neither {} nor {SHARD_JSON} names testgen as its generator", crate::MANIFEST)))
+        Err(Unrecognised::Not(format!(
+            "neither {} nor {SHARD_JSON} names testgen as its generator",
+            crate::MANIFEST
+        )))
     }
 }
 
@@ -118,8 +126,8 @@ fn crash_states(dir: &Path) -> Vec<String> {
         if !e.file_type().is_ok_and(|t| t.is_dir()) || crate::crash::crashed(&p).is_err() {
             continue;
         }
-        let own =
-            read_small(&p.join(crate::crash::CRASH_RECORD)).and_then(|t| record::Record::parse(&t, TOOL, crate::crash::KIND_CRASH).ok());
+        let own = read_small(&p.join(crate::crash::CRASH_RECORD))
+            .and_then(|t| record::Record::parse(&t, TOOL, crate::crash::KIND_CRASH).ok());
         if let Some(r) = own {
             files.extend(r.files.keys().map(|f| format!("{sub}/{name}/{f}")));
             files.push(format!("{sub}/{name}/{}", crate::crash::CRASH_RECORD));
@@ -131,8 +139,11 @@ fn crash_states(dir: &Path) -> Vec<String> {
 /// The files `dir/SHA256SUMS` lists, and `SHA256SUMS` itself.
 fn listed(dir: &Path) -> HashSet<String> {
     let sums = read_small(&dir.join(crate::SUMS));
-    let mut files: HashSet<String> =
-        sums.iter().flat_map(|s| s.lines()).filter_map(|l| l.split_once("  ").map(|(_, name)| name.to_string())).collect();
+    let mut files: HashSet<String> = sums
+        .iter()
+        .flat_map(|s| s.lines())
+        .filter_map(|l| l.split_once("  ").map(|(_, name)| name.to_string()))
+        .collect();
     files.insert(crate::SUMS.to_string());
     files
 }
@@ -155,7 +166,9 @@ pub fn mesh(dir: &Path) -> Result<(), Unrecognised> {
     {
         Ok(())
     } else {
-        Err(Unrecognised::Not(format!("its {marker} does not name testgen as its generator and mesh as its kind")))
+        Err(Unrecognised::Not(format!(
+            "its {marker} does not name testgen as its generator and mesh as its kind"
+        )))
     }
 }
 
@@ -188,7 +201,8 @@ fn parent_dir(dir: &Path) -> PathBuf {
 pub fn tree(dir: &Path) -> Result<(), Unrecognised> {
     let record = record::read(&parent_dir(dir).join(TREE_RECORD), TOOL, KIND_TREE, || {
         format!(
-            "no {TREE_RECORD} beside it records it as testgen's, so it is a project's own .thrum or one an older testgen wrote (it holds {})",
+            "no {TREE_RECORD} beside it records it as testgen's, so it is a project's own .thrum \
+                or one an older testgen wrote (it holds {})",
             record::summary(dir)
         )
     })?;
@@ -203,14 +217,25 @@ pub fn check_tree_record(tree: &Path) -> Result<(), PublishError> {
     let found = match std::fs::symlink_metadata(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => Found::NotOurs { tool: "testgen", reason: format!("cannot be inspected: {e}") },
-        Ok(m) if m.file_type().is_symlink() => Found::Symlink { target: std::fs::read_link(&path).ok() },
-        Ok(m) if !m.is_file() => Found::NotOurs { tool: "testgen", reason: "it is not a regular file".into() },
-        Ok(_) => match read_small(&path).ok_or_else(|| "cannot be read".to_string()).and_then(|t| Record::parse(&t, TOOL, KIND_TREE)) {
+        Ok(m) if m.file_type().is_symlink() => {
+            Found::Symlink { target: std::fs::read_link(&path).ok() }
+        }
+        Ok(m) if !m.is_file() => {
+            Found::NotOurs { tool: "testgen", reason: "it is not a regular file".into() }
+        }
+        Ok(_) => match read_small(&path)
+            .ok_or_else(|| "cannot be read".to_string())
+            .and_then(|t| Record::parse(&t, TOOL, KIND_TREE))
+        {
             Ok(_) => return Ok(()),
             Err(why) => Found::NotOurs { tool: "testgen", reason: format!("it {why}") },
         },
     };
-    Err(PublishError::Refused { path, found, advice: "choose another --tree or remove it yourself".into() })
+    Err(PublishError::Refused {
+        path,
+        found,
+        advice: "choose another --tree or remove it yourself".into(),
+    })
 }
 
 /// Writes the record of `--tree` beside `TREE/.thrum` in one step (a
@@ -231,19 +256,30 @@ mod tests {
         std::fs::create_dir_all(d.join("parquet/empty")).unwrap();
         std::fs::write(d.join("parquet/t/part-00000.parquet"), "p").unwrap();
         std::fs::write(d.join("manifest.json"), "{\"generator\": \"testgen 9.9.9\"}\n").unwrap();
-        std::fs::write(d.join("SHA256SUMS"), "aa  manifest.json\nbb  parquet/t/part-00000.parquet\n").unwrap();
+        std::fs::write(
+            d.join("SHA256SUMS"),
+            "aa  manifest.json\nbb  parquet/t/part-00000.parquet\n",
+        )
+        .unwrap();
         assert_eq!(artifacts(d), Ok(()));
         std::fs::write(d.join("parquet/t/notes.txt"), "mine").unwrap();
         std::fs::create_dir(d.join("data")).unwrap();
         std::fs::write(d.join("data/x"), "mine").unwrap();
         match artifacts(d) {
-            Err(Unrecognised::Foreign(e)) => assert_eq!(e.to_string(), "data/, parquet/t/notes.txt"),
+            Err(Unrecognised::Foreign(e)) => {
+                assert_eq!(e.to_string(), "data/, parquet/t/notes.txt")
+            }
             other => panic!("{other:?}"),
         }
         std::fs::remove_dir_all(d.join("data")).unwrap();
         std::fs::remove_file(d.join("parquet/t/notes.txt")).unwrap();
         std::fs::write(d.join("manifest.json"), "{\"generator\": \"other 1.0\"}\n").unwrap();
-        assert_eq!(artifacts(d), Err(Unrecognised::Not("neither manifest.json nor shard.json names testgen as its generator".into())));
+        assert_eq!(
+            artifacts(d),
+            Err(Unrecognised::Not(
+                "neither manifest.json nor shard.json names testgen as its generator".into()
+            ))
+        );
     }
 
     fn record_of(dir: &Path, kind: &str) -> String {
@@ -252,16 +288,31 @@ mod tests {
 
     #[test]
     fn a_record_is_canonical_json() {
-        let r = new_record(KIND_TREE, [("var/messages.db".to_string(), 7), ("config.json".to_string(), 2)].into());
+        let r = new_record(
+            KIND_TREE,
+            [("var/messages.db".to_string(), 7), ("config.json".to_string(), 2)].into(),
+        );
         assert_eq!(
             r.to_json(),
-            format!("{{\"files\":{{\"config.json\":2,\"var/messages.db\":7}},\"generator\":\"{}\",\"kind\":\"tree\"}}\n", crate::GENERATOR)
+            format!(
+                "{{\"files\":{{\"config.json\":2,\"var/messages.db\":7}},\"generator\":\"{}\"\
+                ,\"kind\":\"tree\"}}\n",
+                crate::GENERATOR
+            )
         );
         assert_eq!(Record::parse(&r.to_json(), TOOL, KIND_TREE), Ok(r.clone()));
-        assert!(Record::parse(&r.to_json(), TOOL, KIND_CORRUPT).unwrap_err().contains("of kind \"tree\""));
+        assert!(Record::parse(&r.to_json(), TOOL, KIND_CORRUPT)
+            .unwrap_err()
+            .contains("of kind \"tree\""));
         for bad in ["../x", "/etc/passwd", "a//b", "./a", ""] {
-            let t = format!("{{\"files\":{{{:?}:1}},\"generator\":\"testgen\",\"kind\":\"tree\"}}", bad);
-            assert!(Record::parse(&t, TOOL, KIND_TREE).unwrap_err().starts_with("records a path"), "{bad}");
+            let t = format!(
+                "{{\"files\":{{{:?}:1}},\"generator\":\"testgen\",\"kind\":\"tree\"}}",
+                bad
+            );
+            assert!(
+                Record::parse(&t, TOOL, KIND_TREE).unwrap_err().starts_with("records a path"),
+                "{bad}"
+            );
         }
         let other = "{\"files\":{},\"generator\":\"othergen 1\",\"kind\":\"tree\"}";
         assert!(Record::parse(other, TOOL, KIND_TREE).unwrap_err().contains("not testgen"));
@@ -278,7 +329,8 @@ mod tests {
         std::fs::write(t.join("identities/a.json"), "{}").unwrap();
         // no record: never ours
         assert!(
-            matches!(tree(&t), Err(Unrecognised::Not(r)) if r.starts_with("no .thrum.testgen.json beside it") && r.ends_with("(it holds config.json, identities/, var/)"))
+            matches!(tree(&t), Err(Unrecognised::Not(r)) if r.starts_with("no .thrum.testgen.json \
+                beside it") && r.ends_with("(it holds config.json, identities/, var/)"))
         );
         std::fs::write(tmp.path().join(TREE_RECORD), record_of(&t, KIND_TREE)).unwrap();
         // anything else may lie beside it
@@ -294,27 +346,44 @@ mod tests {
         assert_eq!(tree(&t), Ok(()), "an empty directory holds nothing");
         std::fs::write(t.join("identities/precious.json"), "{}").unwrap();
         std::fs::write(t.join("var/thrum.sock"), "").unwrap();
-        assert!(matches!(tree(&t), Err(Unrecognised::Foreign(e)) if e.to_string() == "identities/precious.json, var/thrum.sock"));
+        assert!(
+            matches!(tree(&t), Err(Unrecognised::Foreign(e)) if e.to_string() == "identities/preci\
+                ous.json, var/thrum.sock")
+        );
         std::fs::remove_file(t.join("identities/precious.json")).unwrap();
         std::fs::remove_file(t.join("var/thrum.sock")).unwrap();
         std::fs::write(t.join("var/messages.db"), "their data").unwrap();
-        assert_eq!(tree(&t), Err(Unrecognised::Not("files differ in size from what testgen wrote (var/messages.db)".into())));
+        assert_eq!(
+            tree(&t),
+            Err(Unrecognised::Not(
+                "files differ in size from what testgen wrote (var/messages.db)".into()
+            ))
+        );
         std::fs::remove_file(t.join("var/messages.db")).unwrap();
-        assert_eq!(tree(&t), Err(Unrecognised::Not("files testgen wrote there are missing (var/messages.db)".into())));
+        assert_eq!(
+            tree(&t),
+            Err(Unrecognised::Not(
+                "files testgen wrote there are missing (var/messages.db)".into()
+            ))
+        );
         std::os::unix::fs::symlink("/etc/hostname", t.join("var/messages.db")).unwrap();
-        assert!(matches!(tree(&t), Err(Unrecognised::Foreign(e)) if e.to_string() == "var/messages.db"));
+        assert!(
+            matches!(tree(&t), Err(Unrecognised::Foreign(e)) if e.to_string() == "var/messages.db")
+        );
         std::fs::remove_file(t.join("var/messages.db")).unwrap();
         std::fs::write(t.join("var/messages.db"), "db").unwrap();
         assert_eq!(tree(&t), Ok(()));
         // a record of another kind, or a link to a record
         std::fs::write(tmp.path().join(TREE_RECORD), record_of(&t, KIND_CORRUPT)).unwrap();
-        assert!(
-            matches!(tree(&t), Err(Unrecognised::Not(r)) if r.starts_with("its record .thrum.testgen.json records an output of kind \"corrupt\""))
-        );
+        assert!(matches!(tree(&t), Err(Unrecognised::Not(r)) if r.starts_with("its record \
+                .thrum.testgen.json records an output of kind \"corrupt\"")));
         std::fs::write(tmp.path().join("elsewhere.json"), record_of(&t, KIND_TREE)).unwrap();
         std::fs::remove_file(tmp.path().join(TREE_RECORD)).unwrap();
         std::os::unix::fs::symlink("elsewhere.json", tmp.path().join(TREE_RECORD)).unwrap();
-        assert_eq!(tree(&t), Err(Unrecognised::Not("its record .thrum.testgen.json is not a regular file".into())));
+        assert_eq!(
+            tree(&t),
+            Err(Unrecognised::Not("its record .thrum.testgen.json is not a regular file".into()))
+        );
         let e = check_tree_record(tmp.path()).unwrap_err();
         assert!(matches!(&e, PublishError::Refused { found: Found::Symlink { .. }, .. }), "{e:?}");
     }

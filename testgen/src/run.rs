@@ -64,7 +64,13 @@ enum Finish {
 
 impl Outcome {
     fn new(phases: Vec<(&'static str, Duration)>, lines: Vec<String>) -> Outcome {
-        Outcome { phases, stdout: String::new(), stderr: String::new(), lines, finish: Finish::Nothing }
+        Outcome {
+            phases,
+            stdout: String::new(),
+            stderr: String::new(),
+            lines,
+            finish: Finish::Nothing,
+        }
     }
 
     /// Only text for standard output (a `--list`).
@@ -81,7 +87,8 @@ impl Outcome {
             Finish::Report(path, report) => write_report(path, report),
             Finish::Bench { plot, comparison, baseline, max_regression } => {
                 if let Some(svg) = plot {
-                    crate::bench::plot::write(svg, comparison).map_err(|source| Error::Plot { path: svg.clone(), source })?;
+                    crate::bench::plot::write(svg, comparison)
+                        .map_err(|source| Error::Plot { path: svg.clone(), source })?;
                 }
                 let regressions = comparison.regressions();
                 if regressions.is_empty() {
@@ -101,7 +108,8 @@ impl Outcome {
 
 /// Writes a run report (`--report-json`): a full disk is named as such.
 fn write_report(path: &Path, report: &RunReport) -> Result<()> {
-    let json = serde_json::to_string(report).map_err(|source| Error::Render { what: "rendering the run report", source })?;
+    let json = serde_json::to_string(report)
+        .map_err(|source| Error::Render { what: "rendering the run report", source })?;
     std::fs::write(path, json).map_err(|e| Error::Report(thrum_io::regular::write_error(path, e)))
 }
 
@@ -218,9 +226,14 @@ impl GenRequest {
     pub fn plan(&self, env: impl Fn(&str) -> Option<OsString>) -> Result<GenPlan> {
         let profile = profile(&self.profile, &self.overrides)?;
         if self.shards.is_some() && self.out.is_none() && self.lake.is_none() {
-            return Err(Error::Usage("--shards N writes a slice: give --out DIR or --lake DIR".into()));
+            return Err(Error::Usage(
+                "--shards N writes a slice: give --out DIR or --lake DIR".into(),
+            ));
         }
-        let default_run = self.out.is_none() && self.lake.is_none() && self.shard.is_none() && self.shards.is_none();
+        let default_run = self.out.is_none()
+            && self.lake.is_none()
+            && self.shard.is_none()
+            && self.shards.is_none();
         let out = self.out.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
         let v5 = self.v5.wanted(profile.messages);
         let opts = Options {
@@ -288,34 +301,54 @@ pub fn execute(plan: &GenPlan, started: Instant) -> Result<Outcome> {
     let opts = &plan.opts;
     let out = &opts.out;
     let report = match &plan.target {
-        Target::Lake(lake, i, n) => crate::lake::write_slice(opts, lake, *i, *n)
-            .map_err(|e| step(e, format!("writing slice {i} of {n} into the lake {}", shown_path(lake))))?,
-        Target::Slice(i, n) => {
-            crate::generate_shard(opts, *i, *n).map_err(|e| step(e, format!("generating the fixture into {}", shown_path(out))))?
-        }
-        Target::Whole => crate::generate(opts).map_err(|e| step(e, format!("generating the fixture into {}", shown_path(out))))?,
+        Target::Lake(lake, i, n) => crate::lake::write_slice(opts, lake, *i, *n).map_err(|e| {
+            step(e, format!("writing slice {i} of {n} into the lake {}", shown_path(lake)))
+        })?,
+        Target::Slice(i, n) => crate::generate_shard(opts, *i, *n)
+            .map_err(|e| step(e, format!("generating the fixture into {}", shown_path(out))))?,
+        Target::Whole => crate::generate(opts)
+            .map_err(|e| step(e, format!("generating the fixture into {}", shown_path(out))))?,
     };
     let mesh = plan.mesh.as_ref().map(write_mesh).transpose()?;
     // one crash state of each kind (fixtures/crash/<state>/), each
     // self-contained with its record
     let crashed = if plan.crash {
         crate::crash::write_fixtures(out, opts.seed, opts.jobs)
-            .map_err(|e| Error::Step { what: format!("writing the crash states into {}", shown_path(out)), source: Box::new(e) })?
+            .map_err(|e| Error::Step {
+                what: format!("writing the crash states into {}", shown_path(out)),
+                source: Box::new(e),
+            })?
             .len()
     } else {
         0
     };
     let wall = started.elapsed();
-    let mut lines = vec![format!("wrote {} ({}) in {:.2}s", written(&plan.target, &report), volumes(&report), wall.as_secs_f64())];
+    let mut lines = vec![format!(
+        "wrote {} ({}) in {:.2}s",
+        written(&plan.target, &report),
+        volumes(&report),
+        wall.as_secs_f64()
+    )];
     // the v5 fixture is left out by the rule, not by --no-v5: say so
     if plan.v5_skipped {
-        lines.push(format!("v5 fixture skipped: above {} messages; --v5 writes it", count(crate::V5_DEFAULT_MAX_MESSAGES)));
+        lines.push(format!(
+            "v5 fixture skipped: above {} messages; --v5 writes it",
+            count(crate::V5_DEFAULT_MAX_MESSAGES)
+        ));
     }
     if crashed > 0 {
-        lines.push(format!("wrote {crashed} crash states into {}", shown_path(&out.join(crate::crash::CRASH_SUBDIR))));
+        lines.push(format!(
+            "wrote {crashed} crash states into {}",
+            shown_path(&out.join(crate::crash::CRASH_SUBDIR))
+        ));
     }
     if let Some(m) = mesh {
-        lines.push(format!("wrote the mesh {} ({} daemons, {} events)", shown_path(&m.out), m.held.len(), count(m.total_events)));
+        lines.push(format!(
+            "wrote the mesh {} ({} daemons, {} events)",
+            shown_path(&m.out),
+            m.held.len(),
+            count(m.total_events)
+        ));
     }
     let mut outcome = Outcome::new(report.phases.clone(), lines);
     if let Some(path) = &plan.report_json {
@@ -330,7 +363,10 @@ fn written(target: &Target, report: &Report) -> String {
     match target {
         Target::Slice(i, n) => format!("slice {i} of {n} to {}", shown_path(&report.out)),
         Target::Lake(_, i, n) => {
-            format!("slice {i} of {n} into the lake {} (`testgen commit` writes its logs)", shown_path(&report.out))
+            format!(
+                "slice {i} of {n} into the lake {} (`testgen commit` writes its logs)",
+                shown_path(&report.out)
+            )
         }
         Target::Whole => shown_path(&report.out),
     }
@@ -339,12 +375,19 @@ fn written(target: &Target, report: &Report) -> String {
 /// What a run wrote, as its summary line says it: `10,540 events, 10,000
 /// messages, 14 files, 12.3 MB` (of the slice, for a slice).
 pub fn volumes(r: &Report) -> String {
-    format!("{} events, {} messages, {} files, {:.1} MB", count(r.total_events), count(r.messages), count(r.files), r.bytes as f64 / 1e6)
+    format!(
+        "{} events, {} messages, {} files, {:.1} MB",
+        count(r.total_events),
+        count(r.messages),
+        count(r.files),
+        r.bytes as f64 / 1e6
+    )
 }
 
 /// Generates a mesh; a refusal names the destination and what is there.
 fn write_mesh(opts: &MeshOptions) -> Result<MeshReport> {
-    crate::mesh::generate_mesh(opts).map_err(|e| step(e, format!("generating the mesh into {}", shown_path(&opts.out))))
+    crate::mesh::generate_mesh(opts)
+        .map_err(|e| step(e, format!("generating the mesh into {}", shown_path(&opts.out))))
 }
 
 /// The request of `testgen mesh`.

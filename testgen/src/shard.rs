@@ -16,7 +16,9 @@
 //!   generator, and every file above with its rows, size and SHA-256.
 
 use crate::error::{IoContext, Result};
-use crate::{events, parquet, pass, progress, recognise, Error, Options, Phases, Report, GENERATOR};
+use crate::{
+    events, parquet, pass, progress, recognise, Error, Options, Phases, Report, GENERATOR,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -97,7 +99,8 @@ pub struct ShardManifest {
 
 /// Environment variables job runners give an array task's index in, in the
 /// order they are read (the first that is set is used).
-pub const INDEX_VARS: [&str; 3] = ["JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID", "AWS_BATCH_JOB_ARRAY_INDEX"];
+pub const INDEX_VARS: [&str; 3] =
+    ["JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID", "AWS_BATCH_JOB_ARRAY_INDEX"];
 
 /// The slice index of `--shards N` from a job runner's environment (`var`
 /// reads one variable): `JOB_COMPLETION_INDEX` (Kubernetes Indexed Job),
@@ -109,7 +112,8 @@ pub fn index_from_env(n: u64, var: impl Fn(&str) -> Option<std::ffi::OsString>) 
     let number = |name: &str, v: std::ffi::OsString| -> Result<u64> {
         let text = v.to_string_lossy().into_owned();
         // Debug quotes and escapes the value (control characters included)
-        text.parse::<u64>().map_err(|_| usage(format!("{name}={text:?} is not a job index (a number from 0)")))
+        text.parse::<u64>()
+            .map_err(|_| usage(format!("{name}={text:?} is not a job index (a number from 0)")))
     };
     let (index, from) = if let Some(v) = var(INDEX_VARS[0]) {
         (number(INDEX_VARS[0], v)?, INDEX_VARS[0].to_string())
@@ -117,20 +121,29 @@ pub fn index_from_env(n: u64, var: impl Fn(&str) -> Option<std::ffi::OsString>) 
         let id = number(INDEX_VARS[1], v)?;
         let min = match var("SLURM_ARRAY_TASK_MIN") {
             Some(m) => number("SLURM_ARRAY_TASK_MIN", m)?,
-            None => return Err(usage("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_MIN is not".into())),
+            None => {
+                return Err(usage(
+                    "SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_MIN is not".into(),
+                ))
+            }
         };
-        let index = id.checked_sub(min).ok_or_else(|| usage(format!("SLURM_ARRAY_TASK_ID={id} is below SLURM_ARRAY_TASK_MIN={min}")))?;
+        let index = id.checked_sub(min).ok_or_else(|| {
+            usage(format!("SLURM_ARRAY_TASK_ID={id} is below SLURM_ARRAY_TASK_MIN={min}"))
+        })?;
         (index, format!("SLURM_ARRAY_TASK_ID={id} minus SLURM_ARRAY_TASK_MIN={min}"))
     } else if let Some(v) = var(INDEX_VARS[2]) {
         (number(INDEX_VARS[2], v)?, INDEX_VARS[2].to_string())
     } else {
         return Err(usage(format!(
-            "no job index in the environment (set {}, SLURM_ARRAY_TASK_ID with SLURM_ARRAY_TASK_MIN, or {}), or give the slice with --shard I/N",
+            "no job index in the environment (set {}, SLURM_ARRAY_TASK_ID with \
+                SLURM_ARRAY_TASK_MIN, or {}), or give the slice with --shard I/N",
             INDEX_VARS[0], INDEX_VARS[2]
         )));
     };
     if index >= n {
-        return Err(usage(format!("index {index} (from {from}) is out of range: need 0 <= index < {n}")));
+        return Err(usage(format!(
+            "index {index} (from {from}) is out of range: need 0 <= index < {n}"
+        )));
     }
     Ok(index)
 }
@@ -151,9 +164,12 @@ pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
     let staging = publish::Staging::new(&opts.out, recognise::ARTIFACTS)?;
     let jsonl_rel = jsonl_part_dir(i);
     let jsonl_dir = staging.dir.join(&jsonl_rel);
-    std::fs::create_dir_all(jsonl_dir.join("messages")).ctx("create directory", jsonl_dir.join("messages"))?;
+    std::fs::create_dir_all(jsonl_dir.join("messages"))
+        .ctx("create directory", jsonl_dir.join("messages"))?;
     let pq_dir = staging.dir.join(parquet::DIR);
-    let json_col = EVENTS.column_index("event_json").ok_or_else(|| Error::Aborted("catalogue: events has no event_json".into()))?;
+    let json_col = EVENTS
+        .column_index("event_json")
+        .ok_or_else(|| Error::Aborted("catalogue: events has no event_json".into()))?;
     let bar = bars.bar("events", plan.total_events() / n, "lines");
     let (lines, parquet_files) = std::thread::scope(|s| -> Result<_> {
         let mut files = events::JsonlFiles::create(&plan, &jsonl_dir)?;
@@ -162,7 +178,9 @@ pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
             let mut k = 0;
             b.for_each(&mut buf, |row| -> Result<()> {
                 let Some(file) = row.file else { return Ok(()) };
-                let line = row.cells[json_col].as_str().ok_or_else(|| Error::Aborted("events row without event_json".into()))?;
+                let line = row.cells[json_col]
+                    .as_str()
+                    .ok_or_else(|| Error::Aborted("events row without event_json".into()))?;
                 k += 1;
                 files.write(file, line)
             })?;
@@ -186,7 +204,14 @@ pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
     let mut files = Vec::new();
     for (rel, &rows) in &lines {
         let (sha256, size) = crate::archive::hash_file(&jsonl_dir.join(rel))?;
-        files.push(ShardFile { path: format!("{jsonl_rel}/{rel}"), rows, sha256, size, stats: None, table: None });
+        files.push(ShardFile {
+            path: format!("{jsonl_rel}/{rel}"),
+            rows,
+            sha256,
+            size,
+            stats: None,
+            table: None,
+        });
     }
     for h in parquet_files {
         files.push(ShardFile {
@@ -214,8 +239,10 @@ pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
         files,
     };
     let p = staging.dir.join(manifest_path(i, n));
-    std::fs::create_dir_all(staging.dir.join(SHARDS_DIR)).ctx("create directory", staging.dir.join(SHARDS_DIR))?;
-    let text = serde_json::to_string_pretty(&m).map_err(std::io::Error::other).ctx("encode", &p)? + "\n";
+    std::fs::create_dir_all(staging.dir.join(SHARDS_DIR))
+        .ctx("create directory", staging.dir.join(SHARDS_DIR))?;
+    let text =
+        serde_json::to_string_pretty(&m).map_err(std::io::Error::other).ctx("encode", &p)? + "\n";
     std::fs::write(&p, &text).ctx("write", &p)?;
     let bytes = m.files.iter().map(|f| f.size).sum::<u64>() + text.len() as u64;
     ph.done("manifest");
@@ -275,10 +302,15 @@ pub fn read_manifest(p: &Path) -> std::result::Result<ShardManifest, String> {
         return Err("it is not a regular file".into());
     }
     if meta.len() > MAX_MANIFEST {
-        return Err(format!("it has {} bytes, more than a shard manifest ({MAX_MANIFEST})", meta.len()));
+        return Err(format!(
+            "it has {} bytes, more than a shard manifest ({MAX_MANIFEST})",
+            meta.len()
+        ));
     }
     let mut s = String::new();
-    std::fs::File::open(p).and_then(|f| f.take(MAX_MANIFEST).read_to_string(&mut s)).map_err(|e| e.to_string())?;
+    std::fs::File::open(p)
+        .and_then(|f| f.take(MAX_MANIFEST).read_to_string(&mut s))
+        .map_err(|e| e.to_string())?;
     serde_json::from_str(&s).map_err(|e| format!("it is not a shard manifest of testgen ({e})"))
 }
 
@@ -301,12 +333,27 @@ mod tests {
     #[test]
     fn the_first_job_index_that_is_set_is_used() {
         assert_eq!(
-            index_from_env(4, env(&[("JOB_COMPLETION_INDEX", "3"), ("SLURM_ARRAY_TASK_ID", "1"), ("SLURM_ARRAY_TASK_MIN", "0")])).unwrap(),
+            index_from_env(
+                4,
+                env(&[
+                    ("JOB_COMPLETION_INDEX", "3"),
+                    ("SLURM_ARRAY_TASK_ID", "1"),
+                    ("SLURM_ARRAY_TASK_MIN", "0")
+                ])
+            )
+            .unwrap(),
             3
         );
         assert_eq!(
-            index_from_env(4, env(&[("SLURM_ARRAY_TASK_ID", "12"), ("SLURM_ARRAY_TASK_MIN", "10"), ("AWS_BATCH_JOB_ARRAY_INDEX", "0")]))
-                .unwrap(),
+            index_from_env(
+                4,
+                env(&[
+                    ("SLURM_ARRAY_TASK_ID", "12"),
+                    ("SLURM_ARRAY_TASK_MIN", "10"),
+                    ("AWS_BATCH_JOB_ARRAY_INDEX", "0")
+                ])
+            )
+            .unwrap(),
             2
         );
         assert_eq!(index_from_env(4, env(&[("AWS_BATCH_JOB_ARRAY_INDEX", "0")])).unwrap(), 0);
@@ -314,7 +361,8 @@ mod tests {
 
     #[test]
     fn a_missing_unreadable_or_out_of_range_index_is_refused() {
-        assert!(refusal(4, &[]).starts_with("--shards 4: no job index in the environment (set JOB_COMPLETION_INDEX,"));
+        assert!(refusal(4, &[])
+            .starts_with("--shards 4: no job index in the environment (set JOB_COMPLETION_INDEX,"));
         assert_eq!(
             refusal(4, &[("JOB_COMPLETION_INDEX", "4")]),
             "--shards 4: index 4 (from JOB_COMPLETION_INDEX) is out of range: need 0 <= index < 4"
@@ -327,14 +375,18 @@ mod tests {
             refusal(4, &[("JOB_COMPLETION_INDEX", "-1")]),
             "--shards 4: JOB_COMPLETION_INDEX=\"-1\" is not a job index (a number from 0)"
         );
-        assert_eq!(refusal(4, &[("SLURM_ARRAY_TASK_ID", "3")]), "--shards 4: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_MIN is not");
+        assert_eq!(
+            refusal(4, &[("SLURM_ARRAY_TASK_ID", "3")]),
+            "--shards 4: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_MIN is not"
+        );
         assert_eq!(
             refusal(4, &[("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_MIN", "5")]),
             "--shards 4: SLURM_ARRAY_TASK_ID=3 is below SLURM_ARRAY_TASK_MIN=5"
         );
         assert_eq!(
             refusal(2, &[("SLURM_ARRAY_TASK_ID", "7"), ("SLURM_ARRAY_TASK_MIN", "5")]),
-            "--shards 2: index 2 (from SLURM_ARRAY_TASK_ID=7 minus SLURM_ARRAY_TASK_MIN=5) is out of range: need 0 <= index < 2"
+            "--shards 2: index 2 (from SLURM_ARRAY_TASK_ID=7 minus SLURM_ARRAY_TASK_MIN=5) is out \
+                of range: need 0 <= index < 2"
         );
         assert_eq!(
             refusal(2, &[("AWS_BATCH_JOB_ARRAY_INDEX", "")]),
@@ -347,7 +399,12 @@ mod tests {
         assert_eq!(manifest_path(3, 8), "shards/shard-00003-of-00008.json");
         assert_eq!(parse_manifest_name("shard-00003-of-00008.json"), Some((3, 8)));
         assert_eq!(parse_manifest_name("shard-3-of-8.json"), Some((3, 8)));
-        for bad in ["shard-00003-of-00008.jsonx", "shard--of-8.json", "shard-+3-of-8.json", "x-3-of-8.json"] {
+        for bad in [
+            "shard-00003-of-00008.jsonx",
+            "shard--of-8.json",
+            "shard-+3-of-8.json",
+            "x-3-of-8.json",
+        ] {
             assert_eq!(parse_manifest_name(bad), None, "{bad}");
         }
     }

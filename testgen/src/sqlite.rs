@@ -63,7 +63,8 @@ impl Db {
         // Bulk load: no journal while filling (the file is a temporary until
         // the run publishes it), rollback journal mode when done.
         conn.execute_batch(
-            "PRAGMA page_size=4096; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;",
+            "PRAGMA page_size=4096; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA \
+                foreign_keys=ON; PRAGMA cache_size=-65536;",
         )
         .map_err(err)?;
         // Tables first; secondary indexes are built after the bulk load
@@ -76,10 +77,20 @@ impl Db {
             .map(|t| {
                 let cols: Vec<&str> = t.columns.iter().map(|c| c.name).collect();
                 let marks = vec!["?"; cols.len()].join(", ");
-                (t.name, format!("INSERT INTO \"{}\" ({}) VALUES ({marks})", t.name, cols.join(", ")))
+                (
+                    t.name,
+                    format!("INSERT INTO \"{}\" ({}) VALUES ({marks})", t.name, cols.join(", ")),
+                )
             })
             .collect();
-        Ok(Db { conn, path: path.to_path_buf(), insert_sql, indexes, counts: Default::default(), wal: false })
+        Ok(Db {
+            conn,
+            path: path.to_path_buf(),
+            insert_sql,
+            indexes,
+            counts: Default::default(),
+            wal: false,
+        })
     }
 
     /// The open connection (inside the load's transaction), for writers
@@ -99,7 +110,11 @@ impl Db {
 
     /// Prepared INSERT statements for every catalogue table.
     pub fn inserter(&self) -> Result<Inserter<'_>> {
-        Ok(Inserter { db: self, stmts: self.insert_sql.iter().map(|_| None).collect(), rows: vec![0; self.insert_sql.len()] })
+        Ok(Inserter {
+            db: self,
+            stmts: self.insert_sql.iter().map(|_| None).collect(),
+            rows: vec![0; self.insert_sql.len()],
+        })
     }
 
     /// Inserts one row of `table` (a convenience for small tables).
@@ -151,7 +166,9 @@ impl Db {
         // -wal and -shm files: one file, as a stopped daemon leaves it, and
         // the same bytes every time (no wall-clock value is involved).
         let mode = if self.wal { "WAL" } else { "DELETE" };
-        self.conn.execute_batch(&format!("PRAGMA journal_mode={mode};")).map_err(|e| self.err(e))?;
+        self.conn
+            .execute_batch(&format!("PRAGMA journal_mode={mode};"))
+            .map_err(|e| self.err(e))?;
         let Db { conn, path, .. } = self;
         conn.close().map_err(|(_, e)| Error::Sqlite { path: path.clone(), source: e })?;
         Ok((counts, Check { path }))
@@ -176,10 +193,17 @@ impl Check {
         // connection would create -wal/-shm files beside it (while the archive
         // is reading the tree)
         use rusqlite::OpenFlags as F;
-        let uri = thrum_io::uri::immutable(&self.path)
-            .ok_or_else(|| Error::Usage(format!("{}: the path is not valid UTF-8", thrum_io::text::shown_path(&self.path))))?;
-        let conn =
-            Connection::open_with_flags(uri, F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_URI | F::SQLITE_OPEN_NO_MUTEX).map_err(err)?;
+        let uri = thrum_io::uri::immutable(&self.path).ok_or_else(|| {
+            Error::Usage(format!(
+                "{}: the path is not valid UTF-8",
+                thrum_io::text::shown_path(&self.path)
+            ))
+        })?;
+        let conn = Connection::open_with_flags(
+            uri,
+            F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_URI | F::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(err)?;
         let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(err)?;
         if check != "ok" {
             return Err(Error::Integrity { path: self.path.clone(), detail: check });
@@ -187,8 +211,11 @@ impl Check {
         let mut stmt = conn.prepare("PRAGMA foreign_key_check").map_err(err)?;
         let mut rows = stmt.query([]).map_err(err)?;
         if let Some(r) = rows.next().map_err(err)? {
-            let detail =
-                format!("foreign key violation in table {} row {:?}", r.get::<_, String>(0).unwrap_or_default(), r.get::<_, i64>(1).ok());
+            let detail = format!(
+                "foreign key violation in table {} row {:?}",
+                r.get::<_, String>(0).unwrap_or_default(),
+                r.get::<_, i64>(1).ok()
+            );
             return Err(Error::Integrity { path: self.path.clone(), detail });
         }
         Ok(())
@@ -216,7 +243,10 @@ impl Drop for Inserter<'_> {
 
 impl Inserter<'_> {
     pub fn insert(&mut self, table: &Table, row: &[Cell]) -> Result<()> {
-        let i = TABLES.iter().position(|t| t.name == table.name).ok_or_else(|| Error::Usage(format!("unknown table {}", table.name)))?;
+        let i = TABLES
+            .iter()
+            .position(|t| t.name == table.name)
+            .ok_or_else(|| Error::Usage(format!("unknown table {}", table.name)))?;
         self.insert_at(i, row)
     }
 
@@ -226,7 +256,8 @@ impl Inserter<'_> {
             return Err(Error::Usage(format!("no catalogue table number {i}")));
         }
         if self.stmts[i].is_none() {
-            self.stmts[i] = Some(self.db.conn.prepare(&self.db.insert_sql[i].1).map_err(|e| self.db.err(e))?);
+            self.stmts[i] =
+                Some(self.db.conn.prepare(&self.db.insert_sql[i].1).map_err(|e| self.db.err(e))?);
         }
         let Some(stmt) = self.stmts[i].as_mut() else { unreachable!("prepared above") };
         for (k, c) in row.iter().enumerate() {
@@ -240,7 +271,10 @@ impl Inserter<'_> {
 
 /// The database's own tables (not SQLite's), by name.
 pub(crate) fn table_names(conn: &Connection) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?;
+    let mut stmt = conn.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT \
+        LIKE 'sqlite_%' ORDER BY name",
+    )?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     rows.collect()
 }

@@ -107,11 +107,18 @@ pub fn write_layout(root: &Path, era: thrum_gen::Era) -> Result<()> {
 
 /// Writes the identity file and context notes of every agent of `plan`
 /// that `keep` accepts under `root` (the `.thrum` dir).
-pub fn write_agent_files(plan: &Plan, root: &Path, keep: impl Fn(&thrum_gen::Agent) -> bool) -> Result<()> {
+pub fn write_agent_files(
+    plan: &Plan,
+    root: &Path,
+    keep: impl Fn(&thrum_gen::Agent) -> bool,
+) -> Result<()> {
     let mut notes = String::new();
     for (i, a) in plan.agents.iter().enumerate().filter(|(_, a)| keep(a)) {
         let name = a.file_name();
-        write(&root.join("identities").join(format!("{name}.json")), identity_json(plan, a).as_bytes())?;
+        write(
+            &root.join("identities").join(format!("{name}.json")),
+            identity_json(plan, a).as_bytes(),
+        )?;
         let mut r = Stream::sub(plan.seed, Kind::Agent, i as u64, 7);
         text::context_notes(&mut r, &a.name, a.role, a.module, &a.display, &mut notes);
         write(&root.join("context").join(format!("{name}.md")), notes.as_bytes())?;

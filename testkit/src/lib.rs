@@ -22,7 +22,8 @@ pub fn snapshot(root: &Path) -> BTreeMap<String, String> {
     let mut stack = vec![root.to_path_buf()];
     while let Some(p) = stack.pop() {
         let rel = p.strip_prefix(root).expect("below the root");
-        let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        let rel =
+            rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
         let what = entry(&p);
         if what.starts_with("dir ") {
             for e in std::fs::read_dir(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display())) {
@@ -39,17 +40,20 @@ pub fn snapshot(root: &Path) -> BTreeMap<String, String> {
 /// `char device MODE`, `block device MODE`; the mode in octal, permission
 /// and setuid/setgid/sticky bits.
 pub fn entry(path: &Path) -> String {
-    let m = std::fs::symlink_metadata(path).unwrap_or_else(|e| panic!("stat {}: {e}", path.display()));
+    let m =
+        std::fs::symlink_metadata(path).unwrap_or_else(|e| panic!("stat {}: {e}", path.display()));
     let t = m.file_type();
     let mode = m.permissions().mode() & 0o7777;
     if t.is_symlink() {
-        let to = std::fs::read_link(path).unwrap_or_else(|e| panic!("readlink {}: {e}", path.display()));
+        let to =
+            std::fs::read_link(path).unwrap_or_else(|e| panic!("readlink {}: {e}", path.display()));
         return format!("link -> {}", to.display());
     }
     let kind = if t.is_dir() {
         "dir"
     } else if t.is_file() {
-        let (sha, _) = thrum_io::sha256_file(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let (sha, _) =
+            thrum_io::sha256_file(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
         return format!("file {mode:o} {sha}");
     } else if t.is_fifo() {
         "fifo"

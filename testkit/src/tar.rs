@@ -56,7 +56,11 @@ mod tests {
         assert_eq!(&h[124..136], b"00000000005\0");
         assert_eq!(h[156], b'0');
         assert_eq!(&h[257..265], b"ustar\x0000");
-        let sum: u32 = h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u32::from(b) }).sum();
+        let sum: u32 = h
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u32::from(b) })
+            .sum();
         let field = std::str::from_utf8(&h[148..154]).unwrap();
         assert_eq!(u32::from_str_radix(field, 8).unwrap(), sum);
         let big = header(b"x", b'0', 1 << 40, b"");

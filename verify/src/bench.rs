@@ -115,8 +115,17 @@ impl Bench {
         let mut s = String::new();
         let _ = writeln!(s, "verify bench: {}", crate::report::escape(&self.input));
         let _ = writeln!(s, "  extraction (once, untimed below): {:.1} ms", self.extract_ms);
-        let _ = writeln!(s, "  verdict: {} ({} error findings)", if self.consistent { "consistent" } else { "INCONSISTENT" }, self.errors);
-        let _ = writeln!(s, "\n  {:>5}  {:>10}  {:>10}  {:>10}  {:>10}", "runs", "min ms", "median ms", "p95 ms", "max ms");
+        let _ = writeln!(
+            s,
+            "  verdict: {} ({} error findings)",
+            if self.consistent { "consistent" } else { "INCONSISTENT" },
+            self.errors
+        );
+        let _ = writeln!(
+            s,
+            "\n  {:>5}  {:>10}  {:>10}  {:>10}  {:>10}",
+            "runs", "min ms", "median ms", "p95 ms", "max ms"
+        );
         let _ = writeln!(
             s,
             "  {:>5}  {:>10.1}  {:>10.1}  {:>10.1}  {:>10.1}",

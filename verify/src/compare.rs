@@ -92,7 +92,12 @@ pub fn describe_key(t: &Table, row: &[Val]) -> String {
 }
 
 fn row_text(t: &Table, row: &[Val]) -> String {
-    t.columns.iter().zip(row).map(|(c, v)| format!("{}={}", c.name, v)).collect::<Vec<_>>().join(", ")
+    t.columns
+        .iter()
+        .zip(row)
+        .map(|(c, v)| format!("{}={}", c.name, v))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Per agent: (earliest started_at, latest last_seen_at) of its sessions, in µs.
@@ -138,7 +143,11 @@ fn plausibility(t: &Table, row: &[Val], spans: &SessionSpan) -> Option<(String, 
             };
             let expect = match ended_raw {
                 Val::Null => format!("a time >= started_at {}", get("started_at")?),
-                _ => format!("a time between started_at {} and ended_at {}", get("started_at")?, ended_raw),
+                _ => format!(
+                    "a time between started_at {} and ended_at {}",
+                    get("started_at")?,
+                    ended_raw
+                ),
             };
             if started.is_some_and(|st| s < st) || ended.is_some_and(|en| s > en) {
                 return Some((expect, seen.to_string()));
@@ -164,7 +173,10 @@ fn plausibility(t: &Table, row: &[Val], spans: &SessionSpan) -> Option<(String, 
                         let f = first.map(thrum_schemas::time::rfc3339_nano).unwrap_or_default();
                         let l = last.map(thrum_schemas::time::rfc3339_nano).unwrap_or_default();
                         Some((
-                            format!("'' or a time between its first session start {f} and its sessions' latest last_seen_at {l}"),
+                            format!(
+                                "'' or a time between its first session start {f} and its \
+                                sessions' latest last_seen_at {l}"
+                            ),
                             seen.to_string(),
                         ))
                     } else {
@@ -179,23 +191,37 @@ fn plausibility(t: &Table, row: &[Val], spans: &SessionSpan) -> Option<(String, 
 
 /// `row_extra`: a database row the replay did not produce.
 fn row_extra(t: &Table, r: &[Val]) -> Finding {
-    Finding::new(Kind::RowExtra, format!("database row not produced by the replay: {}", row_text(t, r)))
-        .table(t.name)
-        .key(describe_key(t, r))
+    Finding::new(
+        Kind::RowExtra,
+        format!("database row not produced by the replay: {}", row_text(t, r)),
+    )
+    .table(t.name)
+    .key(describe_key(t, r))
 }
 
 /// `row_missing`: a replayed row the database lacks.
 fn row_missing(t: &Table, r: &[Val]) -> Finding {
-    Finding::new(Kind::RowMissing, format!("row produced by the replay is missing from the database: {}", row_text(t, r)))
-        .table(t.name)
-        .key(describe_key(t, r))
+    Finding::new(
+        Kind::RowMissing,
+        format!("row produced by the replay is missing from the database: {}", row_text(t, r)),
+    )
+    .table(t.name)
+    .key(describe_key(t, r))
 }
 
 /// The findings of a database row `a` and the replayed row `b` of the same
 /// key: one `cell_differs` per replayed column (not in `local`) that
 /// differs, then the plausibility of the heartbeat column when the table
 /// has local columns; counted in `st`.
-fn compare_pair(t: &Table, local: &[usize], a: &[Val], b: &[Val], spans: &SessionSpan, st: &mut TableStats, push: &mut dyn FnMut(Finding)) {
+fn compare_pair(
+    t: &Table,
+    local: &[usize],
+    a: &[Val],
+    b: &[Val],
+    spans: &SessionSpan,
+    st: &mut TableStats,
+    push: &mut dyn FnMut(Finding),
+) {
     let mut differs = false;
     for (ci, c) in t.columns.iter().enumerate() {
         if local.contains(&ci) || a[ci] == b[ci] {
@@ -217,18 +243,27 @@ fn compare_pair(t: &Table, local: &[usize], a: &[Val], b: &[Val], spans: &Sessio
         if let Some((expected, actual)) = plausibility(t, a, spans) {
             st.other += 1;
             push(
-                Finding::new(Kind::LastSeenImplausible, "heartbeat column outside its plausible range")
-                    .table(t.name)
-                    .key(describe_key(t, a))
-                    .column("last_seen_at")
-                    .values(expected, actual),
+                Finding::new(
+                    Kind::LastSeenImplausible,
+                    "heartbeat column outside its plausible range",
+                )
+                .table(t.name)
+                .key(describe_key(t, a))
+                .column("last_seen_at")
+                .values(expected, actual),
             );
         }
     }
 }
 
 /// Compares one table's rows. `db_rows` and `rep_rows` are sorted by the primary key.
-pub fn compare_rows(t: &Table, db_rows: &[Vec<Val>], rep_rows: &[Vec<Val>], spans: &SessionSpan, findings: &mut Findings) -> TableStats {
+pub fn compare_rows(
+    t: &Table,
+    db_rows: &[Vec<Val>],
+    rep_rows: &[Vec<Val>],
+    spans: &SessionSpan,
+    findings: &mut Findings,
+) -> TableStats {
     let pk = idx(t, t.primary_key);
     let local = idx(t, t.local_columns);
     let mut st = TableStats::new(t.name, "replay");
@@ -253,7 +288,9 @@ pub fn compare_rows(t: &Table, db_rows: &[Vec<Val>], rep_rows: &[Vec<Val>], span
                 j += 1;
             }
             Ordering::Equal => {
-                compare_pair(t, &local, &db_rows[i], &rep_rows[j], spans, &mut st, &mut |f| findings.push(f));
+                compare_pair(t, &local, &db_rows[i], &rep_rows[j], spans, &mut st, &mut |f| {
+                    findings.push(f)
+                });
                 i += 1;
                 j += 1;
             }
@@ -270,13 +307,22 @@ pub fn compare_rows(t: &Table, db_rows: &[Vec<Val>], rep_rows: &[Vec<Val>], span
 /// increasing in `cmp_keys` order (duplicate or NULL keys, a collation or
 /// text encoding that orders otherwise), the table is compared by loading
 /// and sorting both sides (`compare_rows`), with the same result.
-pub fn compare_projected(db: &Connection, replayed: &Connection, findings: &mut Findings) -> rusqlite::Result<Vec<TableStats>> {
+pub fn compare_projected(
+    db: &Connection,
+    replayed: &Connection,
+    findings: &mut Findings,
+) -> rusqlite::Result<Vec<TableStats>> {
     let spans = match SessionSpan::load(db) {
         Ok(s) => s,
         Err(e) => {
             findings.push(
-                Finding::new(Kind::TableUnreadable, format!("cannot read the sessions the agents' last_seen_at is judged against: {e}"))
-                    .table("sessions"),
+                Finding::new(
+                    Kind::TableUnreadable,
+                    format!(
+                        "cannot read the sessions the agents' last_seen_at is judged against: {e}"
+                    ),
+                )
+                .table("sessions"),
             );
             SessionSpan { map: HashMap::new(), unavailable: true }
         }
@@ -307,7 +353,12 @@ pub fn compare_projected(db: &Connection, replayed: &Connection, findings: &mut 
 }
 
 fn has_table(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
-    conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| r.get::<_, i64>(0)).map(|n| n > 0)
+    conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        [name],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
 }
 
 /// Compares one table by loading both sides whole and sorting them.
@@ -321,11 +372,21 @@ pub fn compare_table_loaded(
     let cols = col_names(t);
     let pk = idx(t, t.primary_key);
     // a replay into a migrated-shaped database has no `threads`: no rows
-    let rep = if has_table(replayed, t.name)? { load_rows(replayed, t.name, &cols, &pk)? } else { Vec::new() };
+    let rep = if has_table(replayed, t.name)? {
+        load_rows(replayed, t.name, &cols, &pk)?
+    } else {
+        Vec::new()
+    };
     Ok(match load_rows(db, t.name, &cols, &pk) {
         Ok(db_rows) => compare_rows(t, &db_rows, &rep, spans, findings),
         Err(e) => {
-            findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read the catalogue's columns: {e}")).table(t.name));
+            findings.push(
+                Finding::new(
+                    Kind::TableUnreadable,
+                    format!("cannot read the catalogue's columns: {e}"),
+                )
+                .table(t.name),
+            );
             let mut st = TableStats::new(t.name, "replay");
             st.rows_expected = Some(rep.len() as u64);
             st.missing = rep.len() as u64;
@@ -352,7 +413,10 @@ impl<'s> Side<'s> {
         for &i in self.pk {
             key.push(Val::from_ref(r.get_ref(i).map_err(|_| ())?));
         }
-        if self.n > 0 && self.last.iter().zip(&key).map(|(a, b)| a.cmp_sqlite(b)).find(|o| o.is_ne()) != Some(Ordering::Less) {
+        if self.n > 0
+            && self.last.iter().zip(&key).map(|(a, b)| a.cmp_sqlite(b)).find(|o| o.is_ne())
+                != Some(Ordering::Less)
+        {
             return Err(());
         }
         self.last = key;
@@ -369,7 +433,12 @@ fn row_vals(r: &rusqlite::Row<'_>, n: usize) -> Result<Vec<Val>, ()> {
 /// table's stats and findings, or `None` when a side cannot be read in a
 /// strictly increasing key order, or the database side did not yield every
 /// row of its table (the caller then loads both sides).
-pub fn merge_table(t: &Table, db: &Connection, rep: &Connection, spans: &SessionSpan) -> Option<(TableStats, Findings)> {
+pub fn merge_table(
+    t: &Table,
+    db: &Connection,
+    rep: &Connection,
+    spans: &SessionSpan,
+) -> Option<(TableStats, Findings)> {
     let cols = col_names(t);
     let pk = idx(t, t.primary_key);
     let local = idx(t, t.local_columns);
@@ -377,7 +446,10 @@ pub fn merge_table(t: &Table, db: &Connection, rep: &Connection, spans: &Session
         "SELECT {} FROM {} ORDER BY {}",
         cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "),
         quote_ident(t.name),
-        pk.iter().map(|&i| format!("{} COLLATE BINARY", quote_ident(cols[i]))).collect::<Vec<_>>().join(", ")
+        pk.iter()
+            .map(|&i| format!("{} COLLATE BINARY", quote_ident(cols[i])))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let mut sa = db.prepare(&sql).ok()?;
     let mut sb = rep.prepare(&sql).ok()?;
@@ -424,7 +496,8 @@ pub fn merge_table(t: &Table, db: &Connection, rep: &Connection, spans: &Session
                     if copy {
                         break;
                     }
-                    copy = !local.contains(&ci) && !eq_ref(r.get_ref(ci).ok()?, s.get_ref(ci).ok()?);
+                    copy =
+                        !local.contains(&ci) && !eq_ref(r.get_ref(ci).ok()?, s.get_ref(ci).ok()?);
                 }
                 if copy {
                     let (av, bv) = (row_vals(r, n).ok()?, row_vals(s, n).ok()?);
@@ -437,7 +510,11 @@ pub fn merge_table(t: &Table, db: &Connection, rep: &Connection, spans: &Session
     }
     // The key order came from an index: the rows seen must be the table's
     // (an index that disagrees with its table is left to the loading path).
-    let in_table: i64 = db.query_row(&format!("SELECT count(*) FROM {} NOT INDEXED", quote_ident(t.name)), [], |r| r.get(0)).ok()?;
+    let in_table: i64 = db
+        .query_row(&format!("SELECT count(*) FROM {} NOT INDEXED", quote_ident(t.name)), [], |r| {
+            r.get(0)
+        })
+        .ok()?;
     if u64::try_from(in_table).ok()? != a.n {
         return None;
     }
@@ -462,7 +539,10 @@ mod tests {
         let rep = vec![vec![t("m1"), t("g"), t("a")], vec![t("m3"), t("g"), t("c")]];
         let mut f = Findings::new(0);
         let st = compare_rows(tbl, &db, &rep, &SessionSpan::default(), &mut f);
-        assert_eq!((st.rows_db, st.rows_expected, st.missing, st.extra, st.differing), (2, Some(2), 1, 1, 0));
+        assert_eq!(
+            (st.rows_db, st.rows_expected, st.missing, st.extra, st.differing),
+            (2, Some(2), 1, 1, 0)
+        );
         assert_eq!(f.list()[0].kind, Kind::RowExtra);
         assert_eq!(f.list()[0].key.as_deref(), Some("message_id=m2, scope_type=g, scope_value=b"));
         assert_eq!(f.list()[1].kind, Kind::RowMissing);
@@ -496,7 +576,11 @@ mod tests {
                 })
                 .collect();
             let _ = c.execute(
-                &format!("INSERT OR IGNORE INTO {} ({}) VALUES ({ph})", t.name, col_names(t).join(", ")),
+                &format!(
+                    "INSERT OR IGNORE INTO {} ({}) VALUES ({ph})",
+                    t.name,
+                    col_names(t).join(", ")
+                ),
                 rusqlite::params_from_iter(vals),
             );
         }
@@ -510,7 +594,8 @@ mod tests {
     fn cell() -> impl proptest::strategy::Strategy<Value = Val> {
         use proptest::prelude::*;
         prop_oneof![
-            4 => prop::sample::select(vec!["a", "b", "c", "2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"]).prop_map(Val::text),
+            4 => prop::sample::select(vec!["a", "b", "c", "2026-03-02T09:00:00Z", "2026-03-02T10:0\
+                0:00Z"]).prop_map(Val::text),
             1 => (1i64..4).prop_map(Val::Int),
             1 => Just(Val::Real(1.5)),
             1 => Just(Val::Null),
@@ -521,7 +606,11 @@ mod tests {
     fn rows() -> impl proptest::strategy::Strategy<Value = Vec<(&'static str, Vec<Val>)>> {
         use proptest::prelude::*;
         let names: Vec<&'static str> = catalogue::projected().map(|t| t.name).collect();
-        prop::collection::vec((prop::sample::select(names), prop::collection::vec(cell(), 14)), 0..40).prop_map(|v| {
+        prop::collection::vec(
+            (prop::sample::select(names), prop::collection::vec(cell(), 14)),
+            0..40,
+        )
+        .prop_map(|v| {
             v.into_iter()
                 .map(|(t, mut r)| {
                     (t, {
@@ -584,7 +673,10 @@ mod tests {
     #[test]
     fn merge_join_declines_duplicate_and_null_keys() {
         let db = table_db(&[message(Val::Null, "a"), message(Val::Null, "b")]);
-        assert_eq!(db.query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0)).unwrap(), 2);
+        assert_eq!(
+            db.query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0)).unwrap(),
+            2
+        );
         let rep = table_db(&[]);
         let spans = SessionSpan::default();
         assert!(merge_table(table_of("messages"), &db, &rep, &spans).is_none());
@@ -599,17 +691,32 @@ mod tests {
         let end = "2026-01-01T01:00:00.000001Z";
         let rep = vec![vec![t("s1"), t("a"), t(start), t(end), Val::Null, t(start)]];
         let mut f = Findings::new(0);
-        let ok = vec![vec![t("s1"), t("a"), t(start), t(end), Val::Null, t("2026-01-01T00:30:00.000001Z")]];
+        let ok = vec![vec![
+            t("s1"),
+            t("a"),
+            t(start),
+            t(end),
+            Val::Null,
+            t("2026-01-01T00:30:00.000001Z"),
+        ]];
         assert!(compare_rows(&SESSIONS, &ok, &rep, &SessionSpan::default(), &mut f).clean());
         assert_eq!(f.total(), 0);
-        let late = vec![vec![t("s1"), t("a"), t(start), t(end), Val::Null, t("2026-01-01T02:00:00.000001Z")]];
+        let late = vec![vec![
+            t("s1"),
+            t("a"),
+            t(start),
+            t(end),
+            Val::Null,
+            t("2026-01-01T02:00:00.000001Z"),
+        ]];
         let st = compare_rows(&SESSIONS, &late, &rep, &SessionSpan::default(), &mut f);
         assert_eq!((st.differing, st.other), (0, 1));
         assert_eq!(f.list()[0].kind, Kind::LastSeenImplausible);
 
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(thrum_schemas::sql::V13).unwrap();
-        conn.execute("INSERT INTO sessions VALUES ('s1','a',?1,NULL,NULL,?2)", [start, end]).unwrap();
+        conn.execute("INSERT INTO sessions VALUES ('s1','a',?1,NULL,NULL,?2)", [start, end])
+            .unwrap();
         let spans = SessionSpan::load(&conn).unwrap();
         let agents = table("agents").unwrap();
         let rep = vec![vec![t("a"), t("agent"), t("r"), t("m"), t(""), t(""), t(start), t("")]];
@@ -622,7 +729,8 @@ mod tests {
             ("2025-12-31T00:00:00Z", false),
             ("junk", false),
         ] {
-            let db = vec![vec![t("a"), t("agent"), t("r"), t("m"), t(""), t(""), t(start), t(seen)]];
+            let db =
+                vec![vec![t("a"), t("agent"), t("r"), t("m"), t(""), t(""), t(start), t(seen)]];
             assert_eq!(compare_rows(agents, &db, &rep, &spans, &mut f).clean(), ok, "{seen}");
         }
     }

@@ -51,7 +51,9 @@ impl At {
         self.seq.map_or_else(|| "?".into(), |s| s.to_string())
     }
     fn finding(&self, kind: Kind, message: String) -> Finding {
-        let f = Finding::new(kind, message).key(format!("event_id={}", self.id)).file(self.file.clone());
+        let f = Finding::new(kind, message)
+            .key(format!("event_id={}", self.id))
+            .file(self.file.clone());
         match self.line {
             Some(l) => f.line(l),
             None => f,
@@ -99,7 +101,11 @@ fn lines_of(tree: &Tree, findings: &Findings, kind: Kind) -> Vec<At> {
 /// Reads the next line of `rd` into `out` (without its newline), keeping at
 /// most `max + 1` bytes of it (a longer line is consumed to its end, `out`
 /// then longer than `max`); false at the end of the input.
-fn bounded_line(rd: &mut impl std::io::BufRead, out: &mut Vec<u8>, max: u64) -> std::io::Result<bool> {
+fn bounded_line(
+    rd: &mut impl std::io::BufRead,
+    out: &mut Vec<u8>,
+    max: u64,
+) -> std::io::Result<bool> {
     use std::io::{BufRead as _, Read as _};
     out.clear();
     let got = rd.by_ref().take(max + 1).read_until(b'\n', out)?;
@@ -139,8 +145,11 @@ struct Tmp {
 fn temporaries(tree: &Tree) -> Vec<Tmp> {
     let mut rels = vec!["events.jsonl".to_string()];
     if let Ok(rd) = std::fs::read_dir(tree.thrum.join("messages")) {
-        let mut names: Vec<String> =
-            rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.ends_with(".jsonl")).collect();
+        let mut names: Vec<String> = rd
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".jsonl"))
+            .collect();
         names.sort();
         rels.extend(names.into_iter().map(|n| format!("messages/{n}")));
     }
@@ -156,8 +165,11 @@ fn temporaries(tree: &Tree) -> Vec<Tmp> {
         let line = text.strip_suffix('\n').unwrap_or(&text).to_owned();
         // the JSONL file streamed (a regular file only): its last line, if
         // it is no longer than the temporary's, and that line's number
-        let last = thrum_io::regular::open_regular(&tree.thrum.join(&rel)).ok().and_then(|f| last_line(f, TMP_MAX).ok());
-        let appended = last.as_ref().and_then(|(_, l)| l.as_deref()).is_some_and(|l| l == line.as_bytes());
+        let last = thrum_io::regular::open_regular(&tree.thrum.join(&rel))
+            .ok()
+            .and_then(|f| last_line(f, TMP_MAX).ok());
+        let appended =
+            last.as_ref().and_then(|(_, l)| l.as_deref()).is_some_and(|l| l == line.as_bytes());
         let at = At::of(format!(".thrum/{rel}.tmp"), None, &line);
         let at = match last {
             Some((n, _)) if appended => At { file: format!(".thrum/{rel}"), line: Some(n), ..at },
@@ -221,10 +233,13 @@ fn restart_text(max: Option<i64>, again: bool) -> String {
     let again = if again { " again" } else { "" };
     match max {
         Some(m) => format!(
-            "a restarting v13 daemon takes MAX(events.sequence) = {m} as its counter and replays nothing, so its next event gets sequence {}{again}",
+            "a restarting v13 daemon takes MAX(events.sequence) = {m} as its counter and replays \
+                nothing, so its next event gets sequence {}{again}",
             m + 1
         ),
-        None => "a restarting v13 daemon takes MAX(events.sequence) as its counter and replays nothing".into(),
+        None => "a restarting v13 daemon takes MAX(events.sequence) as its counter and replays \
+            nothing"
+            .into(),
     }
 }
 
@@ -253,10 +268,18 @@ pub fn classify(tree: &Tree, db: &Connection, wal: &WalStatus, findings: &mut Fi
         return;
     }
     // the projections agree but for what the lines without rows lack
-    let only_missing = findings.count(Kind::RowExtra) == 0 && findings.count(Kind::EventIdDuplicate) == 0;
-    let agree = only_missing && findings.count(Kind::RowMissing) == 0 && findings.count(Kind::CellDiffers) == 0;
-    let tail = !missing.is_empty() && missing.iter().all(|m| m.seq.is_some_and(|s| max.is_none_or(|x| s > x)));
-    if tail && only_missing && findings.count(Kind::RowMissing) > 0 && findings.count(Kind::RebuildAborts) == 0 {
+    let only_missing =
+        findings.count(Kind::RowExtra) == 0 && findings.count(Kind::EventIdDuplicate) == 0;
+    let agree = only_missing
+        && findings.count(Kind::RowMissing) == 0
+        && findings.count(Kind::CellDiffers) == 0;
+    let tail = !missing.is_empty()
+        && missing.iter().all(|m| m.seq.is_some_and(|s| max.is_none_or(|x| s > x)));
+    if tail
+        && only_missing
+        && findings.count(Kind::RowMissing) > 0
+        && findings.count(Kind::RebuildAborts) == 0
+    {
         if let Some(f) = unsynced(&missing, wal, max) {
             findings.push(f);
             return;
@@ -271,7 +294,9 @@ pub fn classify(tree: &Tree, db: &Connection, wal: &WalStatus, findings: &mut Fi
         findings.push(a.finding(
             Kind::ApplyFailed,
             format!(
-                "the event at {} (sequence {}) has its events row but its apply fails: the daemon wrote it, projected nothing and reported the error; a rebuild from the JSONL stops at it (rebuild_aborts); {}; no event is lost (the JSONL has it)",
+                "the event at {} (sequence {}) has its events row but its apply fails: the daemon \
+                    wrote it, projected nothing and reported the error; a rebuild from the JSONL \
+                    stops at it (rebuild_aborts); {}; no event is lost (the JSONL has it)",
                 a.place(),
                 a.seq(),
                 restart_text(max, false)
@@ -279,7 +304,9 @@ pub fn classify(tree: &Tree, db: &Connection, wal: &WalStatus, findings: &mut Fi
         ));
         return;
     }
-    let rows_only = only_missing && findings.count(Kind::CellDiffers) == 0 && findings.count(Kind::RebuildAborts) == 0;
+    let rows_only = only_missing
+        && findings.count(Kind::CellDiffers) == 0
+        && findings.count(Kind::RebuildAborts) == 0;
     if findings.count(Kind::RowMissing) > 0 && missing.is_empty() && rows_only {
         if let Some(f) = after_events_row(db, max) {
             findings.push(f);
@@ -290,7 +317,9 @@ pub fn classify(tree: &Tree, db: &Connection, wal: &WalStatus, findings: &mut Fi
 /// Whether the `events` row of the line `a` holds that very line (the
 /// daemon wrote both).
 fn written_alike(db: &Connection, a: &At) -> bool {
-    let row: Option<String> = db.query_row("SELECT event_json FROM events WHERE event_id = ?1", [&a.id], |r| r.get(0)).ok();
+    let row: Option<String> = db
+        .query_row("SELECT event_json FROM events WHERE event_id = ?1", [&a.id], |r| r.get(0))
+        .ok();
     row.is_some_and(|r| serde_json::from_str::<Value>(&r).ok() == Some(a.value.clone()))
 }
 
@@ -305,19 +334,33 @@ fn wal_finding(wal: &WalStatus) -> Option<Finding> {
             Finding::new(
                 Kind::CrashWalTornFrame,
                 format!(
-                    "the WAL's last transaction is incomplete ({tail} bytes after its last commit frame, {} whole frame(s) of them uncommitted): SQLite discards it and applies the {committed} committed frame(s); the database was read with its WAL on a private copy (the input is not modified); a rebuild from the JSONL projects what the lost transaction held; no event is lost (the JSONL has every line)",
+                    "the WAL's last transaction is incomplete ({tail} bytes after its last commit \
+                        frame, {} whole frame(s) of them uncommitted): SQLite discards it and \
+                        applies the {committed} committed frame(s); the database was read with \
+                        its WAL on a private copy (the input is not modified); a rebuild from the \
+                        JSONL projects what the lost transaction held; no event is lost (the \
+                        JSONL has every line)",
                     frames - committed
                 ),
             )
             .file(file)
-            .values(format!("{whole} bytes ({committed} committed frames)"), format!("{bytes} bytes")),
+            .values(
+                format!("{whole} bytes ({committed} committed frames)"),
+                format!(
+                    "{bytes} \
+                bytes"
+                ),
+            ),
         );
     }
     (committed > 0).then(|| {
         Finding::new(
             Kind::CrashWalUncheckpointed,
             format!(
-                "a killed daemon's WAL: {committed} committed frame(s) not checkpointed; the database was read with its WAL on a private copy ({committed} frame(s) applied, the input not modified); a copy of messages.db without this file lacks those transactions"
+                "a killed daemon's WAL: {committed} committed frame(s) not checkpointed; the \
+                    database was read with its WAL on a private copy ({committed} frame(s) \
+                    applied, the input not modified); a copy of messages.db without this file \
+                    lacks those transactions"
             ),
         )
         .file(file)
@@ -326,12 +369,17 @@ fn wal_finding(wal: &WalStatus) -> Option<Finding> {
 }
 
 fn restarted(missing: &[At], dups: &[At], max: Option<i64>) -> Option<Finding> {
-    let lost = missing.iter().find(|m| m.seq.is_some() && dups.iter().any(|d| d.seq == m.seq && d.id != m.id))?;
+    let lost = missing
+        .iter()
+        .find(|m| m.seq.is_some() && dups.iter().any(|d| d.seq == m.seq && d.id != m.id))?;
     let again = dups.iter().find(|d| d.seq == lost.seq && d.id != lost.id)?;
     Some(lost.finding(
         Kind::CrashRestarted,
         format!(
-            "the line at {} (sequence {}) reached the JSONL but not the database (no events row, never projected), then the daemon restarted: its counter was MAX(events.sequence) = {}, so its next event ({}) reused sequence {}; nothing replays the lost line; {REBUILD}; no event is lost (the JSONL has both); now {}",
+            "the line at {} (sequence {}) reached the JSONL but not the database (no events row, \
+                never projected), then the daemon restarted: its counter was MAX(events.sequence) \
+                = {}, so its next event ({}) reused sequence {}; nothing replays the lost line; \
+                {REBUILD}; no event is lost (the JSONL has both); now {}",
             lost.place(),
             lost.seq(),
             lost.seq.map_or_else(|| "?".into(), |s| (s - 1).to_string()),
@@ -348,7 +396,9 @@ fn temporary(t: &Tmp, missing: &[At], max: Option<i64>) -> Finding {
         return t.at.finding(
             Kind::CrashAfterAppend,
             format!(
-                "the line at {} (sequence {}) was appended (its {tmp} is still there) but has no events row and is not projected: the daemon was killed after the append; {} (two lines will share it); {REBUILD}; no event is lost (the JSONL has it)",
+                "the line at {} (sequence {}) was appended (its {tmp} is still there) but has no \
+                    events row and is not projected: the daemon was killed after the append; {} \
+                    (two lines will share it); {REBUILD}; no event is lost (the JSONL has it)",
                 t.at.place(),
                 t.at.seq(),
                 restart_text(max, true)
@@ -356,12 +406,23 @@ fn temporary(t: &Tmp, missing: &[At], max: Option<i64>) -> Finding {
         );
     }
     let f = if t.appended {
-        Finding::new(Kind::CrashBeforeAppend, format!("{tmp} is left beside a JSONL file whose last line it already is, with its events row: the write completed but its temporary was not removed; nothing is lost; {}", restart_text(max, false)))
+        Finding::new(
+            Kind::CrashBeforeAppend,
+            format!(
+                "{tmp} is left beside a JSONL file whose \
+            last line it already is, with its events row: the write completed but its temporary \
+            was not removed; nothing is lost; {}",
+                restart_text(max, false)
+            ),
+        )
     } else {
         Finding::new(
             Kind::CrashBeforeAppend,
             format!(
-                "the line of event {} (sequence {}) is only in {tmp}, not in its JSONL file: the daemon was killed before the append, so its write never completed and the logs and database agree without it; {} (sequence {} is used again); a rebuild cannot recover it: it is lost unless appended by hand",
+                "the line of event {} (sequence {}) is only in {tmp}, not in its JSONL file: the \
+                    daemon was killed before the append, so its write never completed and the \
+                    logs and database agree without it; {} (sequence {} is used again); a rebuild \
+                    cannot recover it: it is lost unless appended by hand",
                 t.at.id,
                 t.at.seq(),
                 restart_text(max, false),
@@ -374,16 +435,34 @@ fn temporary(t: &Tmp, missing: &[At], max: Option<i64>) -> Finding {
 
 fn unsynced(missing: &[At], wal: &WalStatus, max: Option<i64>) -> Option<Finding> {
     let (first, last) = (missing.first()?, missing.last()?);
-    let span = format!("{} line(s), sequences {} to {}, from {}", missing.len(), first.seq(), last.seq(), first.place());
-    let recovery = format!("{}; a rebuild from the JSONL projects them (their events rows are lost for good: a rebuild writes none); no event is lost (the JSONL has them)", restart_text(max, true));
+    let span = format!(
+        "{} line(s), sequences {} to {}, from {}",
+        missing.len(),
+        first.seq(),
+        last.seq(),
+        first.place()
+    );
+    let recovery = format!(
+        "{}; a rebuild from the JSONL projects them (their events rows are \
+        lost for good: a rebuild writes none); no event is lost (the JSONL has them)",
+        restart_text(max, true)
+    );
     let f = match wal {
         WalStatus::Valid { committed: 0, .. } => first.finding(
             Kind::CrashPowerLoss,
-            format!("{span}: appended and synced to the JSONL, but their events rows and projection are gone and the -wal holds its header only: the power was lost before the WAL frames were synced (synchronous=NORMAL syncs no commit); {recovery}"),
+            format!(
+                "{span}: appended and synced to the JSONL, but their events rows and \
+                projection are gone and the -wal holds its header only: the power was lost before \
+                the WAL frames were synced (synchronous=NORMAL syncs no commit); {recovery}"
+            ),
         ),
         WalStatus::Absent => first.finding(
             Kind::CrashBackupWithoutWal,
-            format!("{span}: in the JSONL without events rows or projection, no .tmp and no -wal: the database was copied without its -wal (a naive backup); restore the -wal with it if it still exists, else {recovery}"),
+            format!(
+                "{span}: in the JSONL without events rows or projection, no .tmp and no -wal: \
+                the database was copied without its -wal (a naive backup); restore the -wal with \
+                it if it still exists, else {recovery}"
+            ),
         ),
         _ => return None,
     };
@@ -391,8 +470,11 @@ fn unsynced(missing: &[At], wal: &WalStatus, max: Option<i64>) -> Option<Finding
 }
 
 fn after_events_row(db: &Connection, max: Option<i64>) -> Option<Finding> {
-    let (id, ty): (String, String) =
-        db.query_row("SELECT event_id, type FROM events ORDER BY sequence DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).ok()?;
+    let (id, ty): (String, String) = db
+        .query_row("SELECT event_id, type FROM events ORDER BY sequence DESC LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .ok()?;
     let m = max?;
     // named only when its projection is seen to be missing: a message.create
     // whose message is not in the database (another row missing is a
@@ -402,7 +484,8 @@ fn after_events_row(db: &Connection, max: Option<i64>) -> Option<Finding> {
     }
     let projected: Option<i64> = db
         .query_row(
-            "SELECT 1 FROM messages WHERE message_id = (SELECT json_extract(event_json, '$.message_id') FROM events WHERE event_id = ?1)",
+            "SELECT 1 FROM messages WHERE message_id = (SELECT json_extract(event_json, \
+                '$.message_id') FROM events WHERE event_id = ?1)",
             [&id],
             |r| r.get(0),
         )
@@ -414,7 +497,11 @@ fn after_events_row(db: &Connection, max: Option<i64>) -> Option<Finding> {
         Finding::new(
             Kind::CrashAfterEventsRow,
             format!(
-                "the last events row ({ty}, sequence {m}) is written but its projection is not (row_missing): the daemon was killed between the events row and the projection; a restarting v13 daemon takes {m} as its counter and replays nothing, so its next event gets sequence {} (none reused) and this event stays unprojected; {REBUILD}; no event is lost",
+                "the last events row ({ty}, sequence {m}) is written but its projection is not \
+                    (row_missing): the daemon was killed between the events row and the \
+                    projection; a restarting v13 daemon takes {m} as its counter and replays \
+                    nothing, so its next event gets sequence {} (none reused) and this event \
+                    stays unprojected; {REBUILD}; no event is lost",
                 m + 1
             ),
         )

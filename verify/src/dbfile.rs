@@ -48,7 +48,10 @@ pub enum WalStatus {
 /// The `-wal` path of a database path.
 pub use thrum_io::uri::wal_path;
 
-use thrum_io::wal::{be32, checksum as wal_checksum, MAGIC_BE as WAL_MAGIC_BE, MAGIC_LE as WAL_MAGIC_LE, VERSION as WAL_VERSION};
+use thrum_io::wal::{
+    be32, checksum as wal_checksum, MAGIC_BE as WAL_MAGIC_BE, MAGIC_LE as WAL_MAGIC_LE,
+    VERSION as WAL_VERSION,
+};
 
 /// Validates WAL bytes (header, then frames until the first invalid one).
 pub fn inspect_wal_bytes(b: &[u8], db_page_size: Option<u32>) -> WalStatus {
@@ -157,11 +160,17 @@ pub fn truncation(h: &Header, len: u64) -> Option<(String, String)> {
     if let Some(p) = h.pages {
         let want = p as u64 * ps;
         if len < want {
-            return Some((format!("{want} bytes ({p} pages of {ps} bytes, from the header)"), format!("{len} bytes")));
+            return Some((
+                format!("{want} bytes ({p} pages of {ps} bytes, from the header)"),
+                format!("{len} bytes"),
+            ));
         }
     }
     if len % ps != 0 {
-        return Some((format!("a whole number of {ps}-byte pages"), format!("{len} bytes ({} pages and {} bytes)", len / ps, len % ps)));
+        return Some((
+            format!("a whole number of {ps}-byte pages"),
+            format!("{len} bytes ({} pages and {} bytes)", len / ps, len % ps),
+        ));
     }
     None
 }
@@ -180,7 +189,8 @@ pub fn check_wal_mode(db: &Path, rel: &str, findings: &mut Findings) {
         findings.push(
             Finding::new(
                 Kind::DatabaseNotWal,
-                "the database header does not say WAL: a v13 daemon opens its database with journal_mode=WAL, which the header keeps",
+                "the database header does not say WAL: a v13 daemon opens its database with \
+                    journal_mode=WAL, which the header keeps",
             )
             .file(rel)
             .column("header bytes 18-19")
@@ -197,9 +207,12 @@ pub fn check(db: &Path, rel: &str, findings: &mut Findings, report_valid: bool) 
     if let (Some(h), Ok(meta)) = (header(db), std::fs::metadata(db)) {
         if let Some((expected, actual)) = truncation(&h, meta.len()) {
             findings.push(
-                Finding::new(Kind::DatabaseTruncated, "database file is truncated (a torn write): the missing part reads as zeros")
-                    .file(rel)
-                    .values(expected, actual),
+                Finding::new(
+                    Kind::DatabaseTruncated,
+                    "database file is truncated (a torn write): the missing part reads as zeros",
+                )
+                .file(rel)
+                .values(expected, actual),
             );
         }
     }
@@ -211,15 +224,25 @@ pub fn check(db: &Path, rel: &str, findings: &mut Findings, report_valid: bool) 
         WalStatus::Valid { bytes, frames, committed, .. } => findings.push(
             Finding::new(
                 Kind::WalPresent,
-                format!("a valid WAL ({bytes} bytes, {frames} valid frames, {committed} committed) beside the database: a fixture is checkpointed and leaves none; its committed frames were applied on a private copy"),
+                format!(
+                    "a valid WAL ({bytes} bytes, {frames} valid frames, {committed} \
+                    committed) beside the database: a fixture is checkpointed and leaves none; \
+                    its committed frames were applied on a private copy"
+                ),
             )
             .file(wal_rel)
             .values("no -wal file", format!("{bytes} bytes")),
         ),
         WalStatus::Invalid { bytes, reason } => findings.push(
-            Finding::new(Kind::WalInvalid, format!("not a valid WAL ({reason}); it was not applied (SQLite would silently ignore it)"))
-                .file(wal_rel)
-                .values("no -wal file", format!("{bytes} bytes")),
+            Finding::new(
+                Kind::WalInvalid,
+                format!(
+                    "not a valid WAL ({reason}); it was not \
+                applied (SQLite would silently ignore it)"
+                ),
+            )
+            .file(wal_rel)
+            .values("no -wal file", format!("{bytes} bytes")),
         ),
     }
     wal
@@ -236,7 +259,8 @@ mod tests {
         let c = rusqlite::Connection::open(&p).unwrap();
         c.pragma_update(None, "journal_mode", "WAL").unwrap();
         c.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
-        c.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2);").unwrap();
+        c.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2);")
+            .unwrap();
         let b = std::fs::read(wal_path(&p)).unwrap();
         match inspect_wal_bytes(&b, Some(4096)) {
             WalStatus::Valid { frames, committed, page_size, .. } => {
@@ -248,8 +272,12 @@ mod tests {
         // a flipped bit in the header checksum, a wrong page size, garbage
         let mut bad = b.clone();
         bad[27] ^= 1;
-        assert!(matches!(inspect_wal_bytes(&bad, None), WalStatus::Invalid { ref reason, .. } if reason.contains("checksum")));
-        assert!(matches!(inspect_wal_bytes(&b, Some(1024)), WalStatus::Invalid { ref reason, .. } if reason.contains("differs")));
+        assert!(
+            matches!(inspect_wal_bytes(&bad, None), WalStatus::Invalid { ref reason, .. } if reason.contains("checksum"))
+        );
+        assert!(
+            matches!(inspect_wal_bytes(&b, Some(1024)), WalStatus::Invalid { ref reason, .. } if reason.contains("differs"))
+        );
         assert!(matches!(inspect_wal_bytes(b"garbage", None), WalStatus::Invalid { bytes: 7, .. }));
         // a torn last frame only shortens the valid prefix
         let torn = &b[..b.len() - 100];

@@ -19,7 +19,10 @@ pub enum InputError {
     },
     /// PATH exists but is not an archive or a fixture tree; `found` says
     /// what it is (see [`crate::input::describe`]).
-    #[error("{path} is {found}; expected a .tar.zst / .tar.gz archive, a directory containing .thrum/, or a .thrum directory")]
+    #[error(
+        "{path} is {found}; expected a .tar.zst / .tar.gz archive, a directory containing \
+        .thrum/, or a .thrum directory"
+    )]
     NotAFixture {
         /// The path given.
         path: PathBuf,
@@ -73,7 +76,10 @@ pub enum InputError {
     /// An input database whose schema holds an object that runs SQL of its
     /// own (a view, a virtual table, a trigger, a generated column): refused
     /// before any query (see [`thrum_io::untrusted`]).
-    #[error("{path}: {object} is {found}; expected {expected} (verify does not run SQL an input database defines)")]
+    #[error(
+        "{path}: {object} is {found}; expected {expected} (verify does not run SQL an input \
+        database defines)"
+    )]
     UnsafeDatabase {
         /// The database.
         path: PathBuf,
@@ -86,7 +92,10 @@ pub enum InputError {
     },
     /// Reading an input database took more work than its size explains
     /// (see [`thrum_io::untrusted::budget_for`]).
-    #[error("{path}: reading it took more than {budget} SQLite instructions, more than a database of its size needs; refused")]
+    #[error(
+        "{path}: reading it took more than {budget} SQLite instructions, more than a database \
+        of its size needs; refused"
+    )]
     DatabaseTooCostly {
         /// The database.
         path: PathBuf,
@@ -95,14 +104,18 @@ pub enum InputError {
     },
     /// A v5 tree given to `verify replay`.
     #[error(
-        "{path}: this is a v5 layout (messages.jsonl, no events.jsonl); expected a v13 .thrum/ — use `verify migrate` for v5 fixtures"
+        "{path}: this is a v5 layout (messages.jsonl, no events.jsonl); expected a v13 .thrum/ — \
+            use `verify migrate` for v5 fixtures"
     )]
     V5Layout {
         /// The input.
         path: PathBuf,
     },
     /// Input to `verify migrate` that is not a v5 tree.
-    #[error("{path}: expected a v5 layout (.thrum/messages.jsonl without events.jsonl or messages/): {reason}")]
+    #[error(
+        "{path}: expected a v5 layout (.thrum/messages.jsonl without events.jsonl or \
+        messages/): {reason}"
+    )]
     NotV5 {
         /// The input.
         path: PathBuf,
@@ -158,7 +171,9 @@ impl InputError {
     /// at fault (the binary exits 1).
     pub fn is_disk_full(&self) -> bool {
         match self {
-            InputError::DiskFull { .. } | InputError::Extract(ExtractError::DiskFull { .. }) => true,
+            InputError::DiskFull { .. } | InputError::Extract(ExtractError::DiskFull { .. }) => {
+                true
+            }
             InputError::Io { source, .. } => thrum_io::regular::is_disk_full(source),
             _ => false,
         }
@@ -188,7 +203,9 @@ impl From<UntrustedError> for InputError {
             UntrustedError::Unsafe { path, object, found, expected } => {
                 InputError::UnsafeDatabase { path, object, found: found.to_string(), expected }
             }
-            UntrustedError::TooCostly { path, budget } => InputError::DatabaseTooCostly { path, budget },
+            UntrustedError::TooCostly { path, budget } => {
+                InputError::DatabaseTooCostly { path, budget }
+            }
             UntrustedError::Sqlite { path, source } => InputError::db(path, source),
         }
     }

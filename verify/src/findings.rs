@@ -460,7 +460,13 @@ impl Findings {
     /// `cap` findings kept in detail per (kind, table); `cap == 0` (or a
     /// cap above it) keeps [`LIST_CEILING`].
     pub fn new(cap: usize) -> Findings {
-        Findings { cap, list: Vec::new(), counts: BTreeMap::new(), groups: HashMap::new(), omitted: 0 }
+        Findings {
+            cap,
+            list: Vec::new(),
+            counts: BTreeMap::new(),
+            groups: HashMap::new(),
+            omitted: 0,
+        }
     }
     /// Adds a finding: counted always, kept in detail up to the cap per (kind, table).
     pub fn push(&mut self, f: Finding) {
@@ -508,7 +514,12 @@ impl Findings {
     /// Adds every finding of `other` (those it kept, through `map`; those
     /// it only counted, as counted and omitted here), leaving out the
     /// kinds `keep` refuses.
-    pub fn absorb(&mut self, other: Findings, keep: impl Fn(Kind) -> bool, mut map: impl FnMut(Finding) -> Finding) {
+    pub fn absorb(
+        &mut self,
+        other: Findings,
+        keep: impl Fn(Kind) -> bool,
+        mut map: impl FnMut(Finding) -> Finding,
+    ) {
         let (list, counts, _) = other.into_parts();
         let mut listed: BTreeMap<Kind, usize> = BTreeMap::new();
         for f in list {

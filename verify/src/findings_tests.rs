@@ -8,7 +8,10 @@ fn kind_names_are_unique_and_roundtrip() {
     for k in Kind::ALL {
         assert!(seen.insert(k.as_str()), "duplicate {}", k.as_str());
         assert_eq!(Kind::from_name(k.as_str()), Some(*k));
-        assert!(k.as_str().bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit()));
+        assert!(k
+            .as_str()
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit()));
     }
     assert_eq!(serde_json::to_string(&Kind::CellDiffers).unwrap(), "\"cell_differs\"");
 }
@@ -21,12 +24,21 @@ fn readme_documents_every_kind_with_its_severity() {
             Severity::Warning => "warning",
             Severity::Info => "info",
         };
-        assert!(readme.contains(&format!("| `{}` | {sev} |", k.as_str())), "README lacks {} ({sev})", k.as_str());
+        assert!(
+            readme.contains(&format!("| `{}` | {sev} |", k.as_str())),
+            "README lacks {} ({sev})",
+            k.as_str()
+        );
     }
     // one row per kind: `| `name` | severity | ...` (other tables' rows may start with a name too)
     let rows = readme
         .lines()
-        .filter(|l| l.starts_with("| `") && l.split('|').nth(2).is_some_and(|c| ["error", "warning", "info"].contains(&c.trim())))
+        .filter(|l| {
+            l.starts_with("| `")
+                && l.split('|')
+                    .nth(2)
+                    .is_some_and(|c| ["error", "warning", "info"].contains(&c.trim()))
+        })
         .count();
     assert_eq!(rows, Kind::ALL.len());
 }
@@ -38,14 +50,20 @@ fn every_list_stops_at_the_ceiling_and_counts_stay_exact() {
     for i in 0..n {
         part.push(Finding::new(Kind::JsonlUnparsable, format!("l{i}")).line(i as u64 + 1));
     }
-    assert_eq!((part.list().len(), part.count(Kind::JsonlUnparsable), part.omitted()), (LIST_CEILING, n, 5));
+    assert_eq!(
+        (part.list().len(), part.count(Kind::JsonlUnparsable), part.omitted()),
+        (LIST_CEILING, n, 5)
+    );
     // appended to a report capped lower: its first ones listed, all counted
     let mut all = Findings::new(3);
     all.push(Finding::new(Kind::JsonlUnparsable, "first").line(0));
     all.append(part);
     let lines: Vec<Option<u64>> = all.list().iter().map(|f| f.line).collect();
     assert_eq!(lines, vec![Some(0), Some(1), Some(2)]);
-    assert_eq!((all.count(Kind::JsonlUnparsable), all.errors(), all.omitted()), (n + 1, n + 1, n - 2));
+    assert_eq!(
+        (all.count(Kind::JsonlUnparsable), all.errors(), all.omitted()),
+        (n + 1, n + 1, n - 2)
+    );
 }
 
 #[test]
@@ -65,7 +83,10 @@ fn ranked_keeps_the_first_in_key_order_of_each_group() {
     let f = a.into_findings(4);
     let shown: Vec<&str> = f.list().iter().map(|x| x.message.as_str()).collect();
     assert_eq!(shown, vec!["e0", "e1", "e2", "e3", "dup"]);
-    assert_eq!((f.count(Kind::EventNotCanonical), f.count(Kind::EventIdDuplicate), f.omitted()), (n + 3, 1, n - 1));
+    assert_eq!(
+        (f.count(Kind::EventNotCanonical), f.count(Kind::EventIdDuplicate), f.omitted()),
+        (n + 3, 1, n - 1)
+    );
     assert!(!f.counts().contains_key(&Kind::ShardMismatch));
 }
 
@@ -85,10 +106,17 @@ fn cap_keeps_first_per_group_and_counts_all() {
     assert_eq!(f.list()[1].message, "r1");
     // absorbed: the kept ones pushed, the counted ones counted as omitted
     let mut all = Findings::new(3);
-    all.absorb(f, |k| k != Kind::ThreadDropped, |x| Finding { message: format!("d: {}", x.message), ..x });
+    all.absorb(
+        f,
+        |k| k != Kind::ThreadDropped,
+        |x| Finding { message: format!("d: {}", x.message), ..x },
+    );
     assert_eq!(all.count(Kind::RowExtra), 6);
     assert_eq!(all.count(Kind::ThreadDropped), 0);
-    assert_eq!(all.list().iter().map(|x| x.message.as_str()).collect::<Vec<_>>(), vec!["d: r0", "d: r1", "d: other"]);
+    assert_eq!(
+        all.list().iter().map(|x| x.message.as_str()).collect::<Vec<_>>(),
+        vec!["d: r0", "d: r1", "d: other"]
+    );
     assert_eq!(all.omitted(), 3);
     assert_eq!(all.errors(), 6);
 }

@@ -42,8 +42,12 @@ pub fn push_str(out: &mut String, s: &str) {
             b'&' => ("\\u0026", 1),
             c if c < 0x20 => ("", 1),
             // U+2028 and U+2029 are E2 80 A8 and E2 80 A9 in UTF-8
-            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA8) => ("\\u2028", 3),
-            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA9) => ("\\u2029", 3),
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA8) => {
+                ("\\u2028", 3)
+            }
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA9) => {
+                ("\\u2029", 3)
+            }
             _ => {
                 i += 1;
                 continue;
@@ -205,15 +209,26 @@ mod tests {
     const LINES: &[&str] = &[
         r#"{"created_by":"coordinator_main","description":"Sync throughput \u0026 heartbeat latency","event_id":"evt_01KJTHXMAHW0QZY6EZ2SZ48CRY","group_id":"grp_01KJTHXMAHW09WYF5MAA7CCS55","name":"perf-taskforce","origin_daemon":"d_hbev0wjtjpge","sequence":2287,"timestamp":"2026-03-03T19:13:41.713896Z","type":"group.create","v":1}"#,
         r#"{"body":{"content":"Heads up: the mention resolver fails when latency \u003e 790ms \u0026 retries \u003c 5. (updated)","format":"markdown"},"event_id":"evt_01KJSD3CB67BTWBJH37WN30V6M","message_id":"msg_01KJSAWYGMD652EHT629G8Q1WJ","origin_daemon":"d_hbev0wjtjpge","sequence":1164,"timestamp":"2026-03-03T08:30:12.838235Z","type":"message.edit","v":1}"#,
-        "{\"body\":{\"content\":\"Status of cli: tests green \u{2014} 672 passed, 7 failed. (updated)\",\"format\":\"markdown\"},\"event_id\":\"evt_01KJPYCZXK2ANWH6V1Z4D31CDH\",\"message_id\":\"msg_01KJPXXQKM2R31409RYVFS2913\",\"origin_daemon\":\"d_hbev0wjtjpge\",\"sequence\":129,\"timestamp\":\"2026-03-02T09:34:50.291074Z\",\"type\":\"message.edit\",\"v\":1}",
+        "{\"body\":{\"content\":\"Status of cli: tests green \u{2014} 672 passed, 7 failed. \
+            (updated)\",\"format\":\"markdown\"},\"event_id\":\"evt_01KJPYCZXK2ANWH6V1Z4D31CDH\"\
+            ,\"message_id\":\"msg_01KJPXXQKM2R31409RYVFS2913\",\"origin_daemon\":\"d_hbev0wjtjpg\
+            e\",\"sequence\":129,\"timestamp\":\"2026-03-02T09:34:50.291074Z\",\"type\":\"message.\
+            edit\",\"v\":1}",
         r#"{"body":{"content":"I'm going to harden the context file watcher in `main` next. (updated)","format":"plain","structured":"{\"module\":\"main\",\"priority\":4,\"revision\":2}"},"event_id":"evt_01KJWD0C2GNQ2N5SEQ54G650ZE","message_id":"msg_01KJWCBPB8FX93D945841HZG3K","origin_daemon":"d_hbev0wjtjpge","sequence":3609,"timestamp":"2026-03-04T12:26:17.552695Z","type":"message.edit","v":1}"#,
-        "{\"body\":{\"content\":\"I'm going to add the rate limiter in `daemon` next.\\n\\n_Edit: tests are green now \u{2705}_\",\"format\":\"markdown\"},\"event_id\":\"evt_01KK0JY9DBHEDKHAF9QT5SGT5T\",\"message_id\":\"msg_01KK0JP68NPJMJZY3JDYB69K2C\",\"origin_daemon\":\"d_hbev0wjtjpge\",\"sequence\":7702,\"timestamp\":\"2026-03-06T03:26:58.475558Z\",\"type\":\"message.edit\",\"v\":1}",
+        "{\"body\":{\"content\":\"I'm going to add the rate limiter in `daemon` next.\\n\\n_Edit: \
+            tests are green \
+            now \u{2705}_\",\"format\":\"markdown\"},\"event_id\":\"evt_01KK0JY9DBHEDKHAF9QT5SGT5\
+            T\",\"message_id\":\"msg_01KK0JP68NPJMJZY3JDYB69K2C\",\"origin_daemon\":\"d_hbev0wjtjp\
+            ge\",\"sequence\":7702,\"timestamp\":\"2026-03-06T03:26:58.475558Z\",\"type\":\"messag\
+            e.edit\",\"v\":1}",
     ];
 
     #[test]
     fn fixture_lines_are_their_own_canonical_form() {
         for line in LINES {
-            let Value::Object(m) = serde_json::from_str::<Value>(line).unwrap() else { panic!("{line}") };
+            let Value::Object(m) = serde_json::from_str::<Value>(line).unwrap() else {
+                panic!("{line}")
+            };
             assert_eq!(canonical_object(&m, 0), *line);
             // keys in another order, text unescaped: the same canonical form
             let shuffled: Map<String, Value> = m.clone().into_iter().rev().collect();
@@ -255,10 +270,16 @@ mod tests {
     #[test]
     fn strings_escape_as_go_does() {
         let mut out = String::new();
-        push_str(&mut out, "a\"b\\c\u{8}\u{c}\n\r\t\u{1}\u{1f}\u{7f}<>&\u{2028}\u{2029}\u{e9}\u{1f600}");
+        push_str(
+            &mut out,
+            "a\"b\\c\u{8}\u{c}\n\r\t\u{1}\u{1f}\u{7f}<>&\u{2028}\u{2029}\u{e9}\u{1f600}",
+        );
         assert_eq!(
             out,
-            r#""a\"b\\c\b\f\n\r\t\u0001\u001f"#.to_owned() + "\u{7f}" + r#"\u003c\u003e\u0026\u2028\u2029"# + "\u{e9}\u{1f600}\""
+            r#""a\"b\\c\b\f\n\r\t\u0001\u001f"#.to_owned()
+                + "\u{7f}"
+                + r#"\u003c\u003e\u0026\u2028\u2029"#
+                + "\u{e9}\u{1f600}\""
         );
     }
 
@@ -296,31 +317,53 @@ mod tests {
         let s = |items: &[&str]| items.iter().map(|f| f.to_string()).collect::<Vec<String>>();
         // agent_work_contexts of session ses_01KJSPTT4J90T3Y1XE1WARVDF4
         let commits = [
-            c("27e1b1ad77efad3e14ebc4e832ca156711abfa22", "daemon: add CLI flag parsing", &["docs/architecture.md"]),
-            c("16b856cc76cde0b1c77d8b18ab547993ee30b989", "daemon: profile JSONL shard rotation", &["ui/src/components/Thread.tsx"]),
+            c(
+                "27e1b1ad77efad3e14ebc4e832ca156711abfa22",
+                "daemon: add CLI flag parsing",
+                &["docs/architecture.md"],
+            ),
+            c(
+                "16b856cc76cde0b1c77d8b18ab547993ee30b989",
+                "daemon: profile JSONL shard rotation",
+                &["ui/src/components/Thread.tsx"],
+            ),
         ];
         assert_eq!(
             work_context::commits(Some(&commits)),
             r#"[{"sha":"27e1b1ad77efad3e14ebc4e832ca156711abfa22","message":"daemon: add CLI flag parsing","files":["docs/architecture.md"]},{"sha":"16b856cc76cde0b1c77d8b18ab547993ee30b989","message":"daemon: profile JSONL shard rotation","files":["ui/src/components/Thread.tsx"]}]"#
         );
         assert_eq!(
-            work_context::strings(Some(&s(&["internal/daemon/heartbeat.go", "internal/groups/resolve.go"]))),
+            work_context::strings(Some(&s(&[
+                "internal/daemon/heartbeat.go",
+                "internal/groups/resolve.go"
+            ]))),
             r#"["internal/daemon/heartbeat.go","internal/groups/resolve.go"]"#
         );
         // ses_01KJQN3MAKPZW76N0D03SQ7VA9: files in the commit's order, not sorted
-        let commits = [c("0f36e4a6bbbefbee4ba551f0482a091487ed5518", "daemon: migrate CLI flag parsing", &["go.mod", "Makefile"])];
+        let commits = [c(
+            "0f36e4a6bbbefbee4ba551f0482a091487ed5518",
+            "daemon: migrate CLI flag parsing",
+            &["go.mod", "Makefile"],
+        )];
         assert_eq!(
             work_context::commits(Some(&commits)),
             r#"[{"sha":"0f36e4a6bbbefbee4ba551f0482a091487ed5518","message":"daemon: migrate CLI flag parsing","files":["go.mod","Makefile"]}]"#
         );
         assert_eq!(work_context::strings(Some(&s(&[]))), "[]");
-        assert_eq!(work_context::strings(Some(&s(&["Makefile", "go.mod"]))), r#"["Makefile","go.mod"]"#);
+        assert_eq!(
+            work_context::strings(Some(&s(&["Makefile", "go.mod"]))),
+            r#"["Makefile","go.mod"]"#
+        );
         assert_eq!(work_context::commits(Some(&[])), "[]");
         // an absent list, and text the fixture's lists do not hold
-        assert_eq!((work_context::commits(None), work_context::strings(None)), ("null".to_owned(), "null".to_owned()));
+        assert_eq!(
+            (work_context::commits(None), work_context::strings(None)),
+            ("null".to_owned(), "null".to_owned())
+        );
         assert_eq!(
             work_context::commits(Some(&[c("s", "fix <a> & \u{e9}", &["\u{2028}"])])),
-            "[{\"sha\":\"s\",\"message\":\"fix \\u003ca\\u003e \\u0026 \u{e9}\",\"files\":[\"\\u2028\"]}]"
+            "[{\"sha\":\"s\",\"message\":\"fix \\u003ca\\u003e \\u0026 \u{e9}\",\"files\":[\"\\u20\
+                28\"]}]"
         );
     }
 }

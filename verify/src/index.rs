@@ -119,7 +119,8 @@ impl Pos {
 
     /// Files up to 2^24, lines up to 2^40; `None` beyond.
     pub fn new(file: usize, line: u64) -> Option<Pos> {
-        (file < (1 << (64 - LINE_BITS)) && line < (1 << LINE_BITS)).then_some(Pos(((file as u64) << LINE_BITS) | line))
+        (file < (1 << (64 - LINE_BITS)) && line < (1 << LINE_BITS))
+            .then_some(Pos(((file as u64) << LINE_BITS) | line))
     }
     pub fn raw(self) -> u64 {
         self.0
@@ -148,7 +149,11 @@ mod tests {
 
     fn id() -> impl Strategy<Value = String> {
         prop_oneof![
-            (any::<u64>(), any::<u128>()).prop_map(|(ms, e)| thrum_schemas::ids::prefixed("evt_", ms & 0xFFFF_FFFF_FFFF, e)),
+            (any::<u64>(), any::<u128>()).prop_map(|(ms, e)| thrum_schemas::ids::prefixed(
+                "evt_",
+                ms & 0xFFFF_FFFF_FFFF,
+                e
+            )),
             "evt_[0-9A-Za-z]{24,27}",
             "[a-z_]{0,6}",
             "evt_[8-9][0-9A-Z]{25}",

@@ -24,7 +24,8 @@ pub fn collect_stale_temporaries() -> Vec<PathBuf> {
 /// The prefix of the temporary directory written beside `dest` and renamed
 /// into place: `.NAME.partial-`.
 pub fn partial_prefix(dest: &Path) -> String {
-    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let name =
+        dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
     format!(".{}.partial-", thrum_io::cleanup::temp_stem(&name))
 }
 
@@ -56,13 +57,17 @@ pub fn require_archive(path: &Path) -> Result<(), InputError> {
     const EXPECTED: &str = "a .tar.zst or .tar.gz archive";
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => match describe(path) {
-            Some(found) => Err(InputError::WrongKind { path: path.to_path_buf(), found, expected: EXPECTED }),
+            Some(found) => {
+                Err(InputError::WrongKind { path: path.to_path_buf(), found, expected: EXPECTED })
+            }
             None => Err(InputError::NotFound { path: path.to_path_buf() }),
         },
         Err(e) => Err(InputError::io(path, e)),
-        Ok(m) if !m.is_file() => {
-            Err(InputError::WrongKind { path: path.to_path_buf(), found: describe(path).unwrap_or_default(), expected: EXPECTED })
-        }
+        Ok(m) if !m.is_file() => Err(InputError::WrongKind {
+            path: path.to_path_buf(),
+            found: describe(path).unwrap_or_default(),
+            expected: EXPECTED,
+        }),
         Ok(_) if !extract::looks_like_archive(path) => Err(InputError::WrongKind {
             path: path.to_path_buf(),
             found: format!("{} without a zstd or gzip header", describe(path).unwrap_or_default()),
@@ -116,7 +121,9 @@ impl Tree {
     }
     /// Whether the tree has the v5 layout (`messages.jsonl`, no `events.jsonl`, no `messages/`).
     pub fn is_v5_layout(&self) -> bool {
-        self.path("messages.jsonl").is_file() && !self.path("events.jsonl").exists() && !self.path("messages").exists()
+        self.path("messages.jsonl").is_file()
+            && !self.path("events.jsonl").exists()
+            && !self.path("messages").exists()
     }
     /// How a path inside `.thrum` is named in messages: `ARCHIVE: .thrum/REL`
     /// for an extracted archive (its temporary directory is gone by the time
@@ -135,9 +142,11 @@ impl Tree {
         match thrum_io::regular::regular_metadata(&p) {
             Ok(_) => Ok(p),
             Err(e) => Err(match (&self.archive, e.kind()) {
-                (Some(a), std::io::ErrorKind::NotFound) => {
-                    InputError::MissingEntry { archive: a.clone(), entry: format!(".thrum/{REL}"), expected: "the SQLite database" }
-                }
+                (Some(a), std::io::ErrorKind::NotFound) => InputError::MissingEntry {
+                    archive: a.clone(),
+                    entry: format!(".thrum/{REL}"),
+                    expected: "the SQLite database",
+                },
                 _ => db_file_error(&self.shown(REL), &p, e),
             }),
         }
@@ -212,17 +221,29 @@ pub fn open(path: &Path, limits: &Limits) -> Result<Tree, InputError> {
     };
     if meta.is_dir() {
         if path.join(".thrum").is_dir() {
-            return Ok(Tree { thrum: path.join(".thrum"), base: path.to_path_buf(), archive: None, entries: None, _tmp: None });
+            return Ok(Tree {
+                thrum: path.join(".thrum"),
+                base: path.to_path_buf(),
+                archive: None,
+                entries: None,
+                _tmp: None,
+            });
         }
         if path.file_name().is_some_and(|n| n == ".thrum") {
             let abs = std::fs::canonicalize(path).map_err(|e| InputError::io(path, e))?;
             let base = abs.parent().map(Path::to_path_buf).unwrap_or_else(|| abs.clone());
             return Ok(Tree { thrum: abs, base, archive: None, entries: None, _tmp: None });
         }
-        return Err(InputError::NotAFixture { path: path.to_path_buf(), found: "a directory without .thrum/".into() });
+        return Err(InputError::NotAFixture {
+            path: path.to_path_buf(),
+            found: "a directory without .thrum/".into(),
+        });
     }
     if !meta.is_file() {
-        return Err(InputError::NotAFixture { path: path.to_path_buf(), found: describe(path).unwrap_or_default() });
+        return Err(InputError::NotAFixture {
+            path: path.to_path_buf(),
+            found: describe(path).unwrap_or_default(),
+        });
     }
     if !extract::looks_like_archive(path) {
         let found = format!("{} without a zstd or gzip header", describe(path).unwrap_or_default());
@@ -234,7 +255,13 @@ pub fn open(path: &Path, limits: &Limits) -> Result<Tree, InputError> {
     if !thrum.is_dir() {
         return Err(InputError::NoThrumRoot { path: path.to_path_buf() });
     }
-    Ok(Tree { thrum, base: tmp.path().to_path_buf(), archive: Some(path.to_path_buf()), entries: Some(entries), _tmp: Some(tmp) })
+    Ok(Tree {
+        thrum,
+        base: tmp.path().to_path_buf(),
+        archive: Some(path.to_path_buf()),
+        entries: Some(entries),
+        _tmp: Some(tmp),
+    })
 }
 
 /// The error for a database file `path` (named `shown`) that cannot be

@@ -122,8 +122,10 @@ pub fn scan_abort(rel: &str, no: u64, len: u64) -> Finding {
     Finding::new(
         Kind::RebuildAborts,
         format!(
-            "line of {len} bytes (without its newline): the daemon's scanner holds at most {DAEMON_SCAN_BYTES} bytes \
-             with the newline, so reading this file fails and the daemon's rebuild fails before it applies any event"
+            "line of {len} bytes (without its newline): the daemon's scanner holds at most \
+                {DAEMON_SCAN_BYTES} bytes \
+             with the newline, so reading this file fails and the daemon's rebuild fails before \
+             it applies any event"
         ),
     )
     .at(rel, no)
@@ -154,14 +156,23 @@ pub fn decode_line<'a>(
     let raw = match line {
         RawLine::Long { len, blank } => {
             if !terminated && !blank {
-                findings.push(Finding::new(Kind::JsonlUnterminatedLine, "last line has no terminating newline").at(rel, no));
+                findings.push(
+                    Finding::new(
+                        Kind::JsonlUnterminatedLine,
+                        "last line has no terminating newline",
+                    )
+                    .at(rel, no),
+                );
             }
             findings.push(scan_abort(rel, no, len));
             info.unparsable += 1;
             findings.push(
                 Finding::new(
                     Kind::JsonlLineTooLong,
-                    format!("line skipped: {len} bytes, over the reader's limit of {MAX_LINE_BYTES} bytes (1 MiB)"),
+                    format!(
+                        "line skipped: {len} bytes, over the reader's limit of \
+                        {MAX_LINE_BYTES} bytes (1 MiB)"
+                    ),
                 )
                 .at(rel, no)
                 .values(format!("at most {MAX_LINE_BYTES} bytes"), format!("{len} bytes")),
@@ -173,7 +184,10 @@ pub fn decode_line<'a>(
     let (text, invalid) = daemon_text(raw);
     let blank = text.trim().is_empty();
     if !terminated && !blank {
-        findings.push(Finding::new(Kind::JsonlUnterminatedLine, "last line has no terminating newline").at(rel, no));
+        findings.push(
+            Finding::new(Kind::JsonlUnterminatedLine, "last line has no terminating newline")
+                .at(rel, no),
+        );
     }
     if raw.len() >= DAEMON_SCAN_BYTES {
         findings.push(scan_abort(rel, no, raw.len() as u64));
@@ -182,7 +196,10 @@ pub fn decode_line<'a>(
         findings.push(
             Finding::new(
                 Kind::JsonlInvalidUtf8,
-                format!("invalid UTF-8 at byte {at} of the line; read as the daemon reads it, each invalid byte as U+FFFD"),
+                format!(
+                    "invalid UTF-8 at byte {at} of the line; read as the daemon reads it, \
+                    each invalid byte as U+FFFD"
+                ),
             )
             .at(rel, no)
             .actual(format!("byte offset {at}")),
@@ -199,7 +216,11 @@ pub fn decode_line<'a>(
                 findings.push(
                     Finding::new(
                         Kind::EventTypeUnknown,
-                        format!("event type {:?} is not defined by the format; the projection ignores it", event.envelope.event_type),
+                        format!(
+                            "event type {:?} is not defined by the format; the projection \
+                            ignores it",
+                            event.envelope.event_type
+                        ),
                     )
                     .at(rel, no)
                     .key(format!("event_id={}", event.envelope.event_id.as_deref().unwrap_or("")))
@@ -212,12 +233,20 @@ pub fn decode_line<'a>(
         Err(e) => {
             info.unparsable += 1;
             if let thrum_schemas::events::DecodeError::Payload(detail) = &e {
-                if let Some(c) = crate::rebuild::undecodable(text.as_bytes(), rel, no, detail.clone()) {
+                if let Some(c) =
+                    crate::rebuild::undecodable(text.as_bytes(), rel, no, detail.clone())
+                {
                     // one file: only line order breaks a tie
-                    crate::rebuild::keep_earliest(&mut info.undecodable, c, &crate::rebuild::FileOrder::default());
+                    crate::rebuild::keep_earliest(
+                        &mut info.undecodable,
+                        c,
+                        &crate::rebuild::FileOrder::default(),
+                    );
                 }
             }
-            findings.push(Finding::new(Kind::JsonlUnparsable, format!("line skipped: {e}")).at(rel, no));
+            findings.push(
+                Finding::new(Kind::JsonlUnparsable, format!("line skipped: {e}")).at(rel, no),
+            );
             None
         }
     }
@@ -226,7 +255,11 @@ pub fn decode_line<'a>(
 /// The bytes of an event file, read only when it is a regular file.
 pub fn read_regular(path: &std::path::Path) -> Result<Vec<u8>, InputError> {
     thrum_io::regular::read_regular(path).map_err(|e| match thrum_io::regular::not_regular(&e) {
-        Some(nr) => InputError::WrongKind { path: path.to_path_buf(), found: nr.found.clone(), expected: "a regular file" },
+        Some(nr) => InputError::WrongKind {
+            path: path.to_path_buf(),
+            found: nr.found.clone(),
+            expected: "a regular file",
+        },
         None => InputError::io(path, e),
     })
 }
@@ -234,7 +267,8 @@ pub fn read_regular(path: &std::path::Path) -> Result<Vec<u8>, InputError> {
 /// The finding for a file of the tree that exists but is not a regular
 /// file: what it is, and the consequence.
 pub fn not_regular_finding(rel: &str, found: &str, consequence: &str) -> Finding {
-    Finding::new(Kind::FileNotRegular, format!("{found}; expected a regular file ({consequence})")).file(rel)
+    Finding::new(Kind::FileNotRegular, format!("{found}; expected a regular file ({consequence})"))
+        .file(rel)
 }
 
 /// An event file to read.
@@ -256,10 +290,19 @@ pub fn event_files(tree: &Tree, findings: &mut Findings) -> Result<Vec<Source>, 
     if events.metadata().is_ok_and(|m| m.is_file()) {
         files.push(Source { path: events, rel: ".thrum/events.jsonl".into(), shard: None });
     } else if let Some(found) = crate::input::describe(&events) {
-        findings.push(not_regular_finding(".thrum/events.jsonl", &found, "every non-message event is lost"));
+        findings.push(not_regular_finding(
+            ".thrum/events.jsonl",
+            &found,
+            "every non-message event is lost",
+        ));
     } else {
-        findings
-            .push(Finding::new(Kind::FileMissing, "events.jsonl is missing; every non-message event is lost").file(".thrum/events.jsonl"));
+        findings.push(
+            Finding::new(
+                Kind::FileMissing,
+                "events.jsonl is missing; every non-message event is lost",
+            )
+            .file(".thrum/events.jsonl"),
+        );
     }
     let dir = tree.path("messages");
     if dir.is_dir() {
@@ -272,14 +315,23 @@ pub fn event_files(tree: &Tree, findings: &mut Findings) -> Result<Vec<Source>, 
                 names.push(name);
             } else if !is_file && !entry.file_type().is_ok_and(|t| t.is_dir()) {
                 // a FIFO, device, socket or link is never opened, but reported
-                let found = crate::input::describe(&entry.path()).unwrap_or_else(|| "not a regular file".into());
-                findings.push(not_regular_finding(&format!(".thrum/messages/{name}"), &found, "not read as an event log"));
+                let found = crate::input::describe(&entry.path())
+                    .unwrap_or_else(|| "not a regular file".into());
+                findings.push(not_regular_finding(
+                    &format!(".thrum/messages/{name}"),
+                    &found,
+                    "not read as an event log",
+                ));
             }
         }
         names.sort();
         for name in names {
             let shard = name.trim_end_matches(".jsonl").to_owned();
-            files.push(Source { path: dir.join(&name), rel: format!(".thrum/messages/{name}"), shard: Some(shard) });
+            files.push(Source {
+                path: dir.join(&name),
+                rel: format!(".thrum/messages/{name}"),
+                shard: Some(shard),
+            });
         }
     }
     Ok(files)
@@ -307,18 +359,32 @@ mod tests {
         // one U+FFFD per invalid byte, as Go's decoder reads them
         assert_eq!(text(b"ok\xff"), ("ok\u{FFFD}".into(), Some(2)));
         assert_eq!(text(b"a\xe3\x80b"), ("a\u{FFFD}\u{FFFD}b".into(), Some(1)));
-        assert_eq!(text(b"\xed\xa0\x80|\xc0\x80"), ("\u{FFFD}\u{FFFD}\u{FFFD}|\u{FFFD}\u{FFFD}".into(), Some(0)));
+        assert_eq!(
+            text(b"\xed\xa0\x80|\xc0\x80"),
+            ("\u{FFFD}\u{FFFD}\u{FFFD}|\u{FFFD}\u{FFFD}".into(), Some(0))
+        );
         assert_eq!(text(b"\"\xf0\x9f\x98\"\r"), ("\"\u{FFFD}\u{FFFD}\u{FFFD}\"".into(), Some(1)));
     }
 
     #[test]
     fn a_line_must_fit_the_daemons_scanner_with_its_newline() {
         let stops = |line: &[u8], terminated: bool| {
-            let mut info =
-                EventFile { rel: "e.jsonl".into(), shard: None, lines: 0, events: 0, blank: 0, unparsable: 0, undecodable: None };
+            let mut info = EventFile {
+                rel: "e.jsonl".into(),
+                shard: None,
+                lines: 0,
+                events: 0,
+                blank: 0,
+                unparsable: 0,
+                undecodable: None,
+            };
             let mut found = Vec::new();
             decode_line(4, RawLine::Held(line), terminated, &mut info, &mut found);
-            found.into_iter().filter(|f| f.kind == Kind::RebuildAborts).map(|f| (f.line, f.actual)).collect::<Vec<_>>()
+            found
+                .into_iter()
+                .filter(|f| f.kind == Kind::RebuildAborts)
+                .map(|f| (f.line, f.actual))
+                .collect::<Vec<_>>()
         };
         let mut line = vec![b' '; 65_535];
         assert_eq!(stops(&line, true), vec![]);
@@ -327,7 +393,15 @@ mod tests {
         assert_eq!(stops(&line, true), vec![(Some(4), Some("65536 bytes".to_string()))]);
         assert_eq!(stops(&line, false), vec![(Some(4), Some("65536 bytes".to_string()))]);
         let long = RawLine::Long { len: (MAX_LINE_BYTES + 1) as u64, blank: false };
-        let mut info = EventFile { rel: "e.jsonl".into(), shard: None, lines: 0, events: 0, blank: 0, unparsable: 0, undecodable: None };
+        let mut info = EventFile {
+            rel: "e.jsonl".into(),
+            shard: None,
+            lines: 0,
+            events: 0,
+            blank: 0,
+            unparsable: 0,
+            undecodable: None,
+        };
         let mut found = Vec::new();
         decode_line(9, long, true, &mut info, &mut found);
         let kinds: Vec<(Kind, Option<u64>)> = found.iter().map(|f| (f.kind, f.line)).collect();
@@ -340,7 +414,9 @@ mod tests {
         let p = dir.path().join("e.jsonl");
         std::fs::write(
             &p,
-            b"{\"type\":\"x\",\"timestamp\":\"2\",\"event_id\":\"b\"}\n\n{broken\n{\"type\":\"x\",\"timestamp\":\"1\",\"event_id\":\"z\"}\n{\"type\":\"x\",\"timestamp\":\"2\",\"event_id\":\"a\"}\n\xff\n[1]",
+            b"{\"type\":\"x\",\"timestamp\":\"2\",\"event_id\":\"b\"}\n\n{broken\n{\"type\":\"x\"\
+                ,\"timestamp\":\"1\",\"event_id\":\"z\"}\n{\"type\":\"x\",\"timestamp\":\"2\",\"ev\
+                ent_id\":\"a\"}\n\xff\n[1]",
         )
         .unwrap();
         let src = Source { path: p.clone(), rel: "e.jsonl".into(), shard: None };
@@ -369,7 +445,10 @@ mod tests {
         assert_eq!(r.info.blank, 1);
         assert_eq!(r.info.events, 3);
         let order = crate::stream::replay_order(&[src]).ok().unwrap();
-        let ids: Vec<&str> = order.iter().map(|p| events.iter().find(|(l, _)| *l == p.line()).map_or("", |(_, id)| id.as_str())).collect();
+        let ids: Vec<&str> = order
+            .iter()
+            .map(|p| events.iter().find(|(l, _)| *l == p.line()).map_or("", |(_, id)| id.as_str()))
+            .collect();
         assert_eq!(ids, vec!["z", "a", "b"]);
     }
 }

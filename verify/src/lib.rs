@@ -91,19 +91,28 @@ pub use verify::{verify_path, verify_path_kept, Options};
 #[doc(hidden)]
 pub mod internals {
     pub use crate::checks::{
-        allowed_shards, check_db, check_event_log, check_identities, check_layout, check_local, check_origin_daemon, duplicate_id,
-        first_difference, line_checks, shard_mismatch, shards_missing, SLOT_ENVELOPE, SLOT_REST,
+        allowed_shards, check_db, check_event_log, check_identities, check_layout, check_local,
+        check_origin_daemon, duplicate_id, first_difference, line_checks, shard_mismatch,
+        shards_missing, SLOT_ENVELOPE, SLOT_REST,
     };
     pub use crate::compare::compare_projected;
     pub use crate::crash::classify as classify_crash;
-    pub use crate::dbfile::{check as check_wal, check_wal_mode, inspect_wal, inspect_wal_bytes, parse_header, truncation, WalStatus};
+    pub use crate::dbfile::{
+        check as check_wal, check_wal_mode, inspect_wal, inspect_wal_bytes, parse_header,
+        truncation, WalStatus,
+    };
     pub use crate::input::{open, unpack};
-    pub use crate::jsonl::{decode_line, event_files, read_regular, split_lines, EventFile, RawLine, Source, MAX_LINE_BYTES};
+    pub use crate::jsonl::{
+        decode_line, event_files, read_regular, split_lines, EventFile, RawLine, Source,
+        MAX_LINE_BYTES,
+    };
     pub use crate::manifest::check as check_manifest;
     pub use crate::mesh::read_spec;
     pub use crate::migrate::{check_preserved, digest, migrate_db, migrate_jsonl};
     pub use crate::rebuild::report as rebuild_finding;
-    pub use crate::replay::{apply, fresh_v13, fresh_v13_for_replay, without_threads, Replay, Replayer};
+    pub use crate::replay::{
+        apply, fresh_v13, fresh_v13_for_replay, without_threads, Replay, Replayer,
+    };
     pub use crate::stream::{replay_order, run as stream, Stop, Streamed};
     pub use crate::util::{count_lines, walk_files};
     pub use crate::value::{plain, Val};

@@ -144,7 +144,11 @@ impl<R: Read> LineReader<R> {
                 let s = self.start;
                 self.start = self.end;
                 self.no += 1;
-                return Ok(Some(Numbered { no: self.no, line: Line::Held(s..self.end), terminated: false }));
+                return Ok(Some(Numbered {
+                    no: self.no,
+                    line: Line::Held(s..self.end),
+                    terminated: false,
+                }));
             }
             let before = self.start;
             self.fill()?;
@@ -163,14 +167,22 @@ impl<R: Read> LineReader<R> {
                 len += i as u64;
                 self.start += i + 1;
                 self.no += 1;
-                return Ok(Numbered { no: self.no, line: Line::Long { len, blank: blank.finish() }, terminated: true });
+                return Ok(Numbered {
+                    no: self.no,
+                    line: Line::Long { len, blank: blank.finish() },
+                    terminated: true,
+                });
             }
             blank.feed(chunk);
             len += chunk.len() as u64;
             self.start = self.end;
             if self.eof {
                 self.no += 1;
-                return Ok(Numbered { no: self.no, line: Line::Long { len, blank: blank.finish() }, terminated: false });
+                return Ok(Numbered {
+                    no: self.no,
+                    line: Line::Long { len, blank: blank.finish() },
+                    terminated: false,
+                });
             }
             self.fill()?;
         }
@@ -180,7 +192,10 @@ impl<R: Read> LineReader<R> {
 /// A line found whole in the buffer: held, or measured when over the limit.
 fn held_or_long(buf: &[u8], r: Range<usize>, limit: usize) -> Line {
     if r.len() > limit {
-        Line::Long { len: r.len() as u64, blank: std::str::from_utf8(&buf[r]).is_ok_and(|s| s.trim().is_empty()) }
+        Line::Long {
+            len: r.len() as u64,
+            blank: std::str::from_utf8(&buf[r]).is_ok_and(|s| s.trim().is_empty()),
+        }
     } else {
         Line::Held(r)
     }
@@ -206,7 +221,9 @@ impl Blank {
                         self.not_blank = !s.chars().all(char::is_whitespace);
                         self.pending.clear();
                     }
-                    Err(e) if e.error_len().is_some() || self.pending.len() >= 4 => self.not_blank = true,
+                    Err(e) if e.error_len().is_some() || self.pending.len() >= 4 => {
+                        self.not_blank = true
+                    }
                     Err(_) => {}
                 }
                 continue;
@@ -218,7 +235,11 @@ impl Blank {
                 }
                 Err(e) => {
                     let (valid, rest) = bytes.split_at(e.valid_up_to());
-                    if !std::str::from_utf8(valid).map(|s| s.chars().all(char::is_whitespace)).unwrap_or(false) || e.error_len().is_some() {
+                    if !std::str::from_utf8(valid)
+                        .map(|s| s.chars().all(char::is_whitespace))
+                        .unwrap_or(false)
+                        || e.error_len().is_some()
+                    {
                         self.not_blank = true;
                         return;
                     }

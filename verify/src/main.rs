@@ -12,10 +12,14 @@ use verify::{escape, Mode, EXIT_CONSISTENT, EXIT_UNUSABLE};
 /// of every report: [`verify::LIST_CEILING`]).
 const MAX_DIFFS: i64 = verify::LIST_CEILING as i64;
 
-const EXIT_CODES: &str = "Exit codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a stable `kind`), or the disk filled (\"disk full while writing PATH\")\n  2  unusable input (the message names the file and what was expected), or bad arguments\n  130, 143, 129  interrupted by SIGINT, SIGTERM, SIGHUP (its temporaries removed)";
+const EXIT_CODES: &str = "Exit codes:\n  0  consistent\n  1  inconsistent (findings listed; every \
+    finding has a stable `kind`), or the disk filled (\"disk full while writing PATH\")\n  2  \
+    unusable input (the message names the file and what was expected), or bad arguments\n  130, \
+    143, 129  interrupted by SIGINT, SIGTERM, SIGHUP (its temporaries removed)";
 
 #[derive(Parser)]
-#[command(name = "verify", version, about = "Proves Thrum test fixtures consistent: JSONL replay vs SQLite, v5 migration, safe extraction", after_help = EXIT_CODES)]
+#[command(name = "verify", version, about = "Proves Thrum test fixtures consistent: JSONL replay \
+    vs SQLite, v5 migration, safe extraction", after_help = EXIT_CODES)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -33,7 +37,17 @@ enum Cmd {
     /// events table, local-only tables, identities/context, schema, integrity, and the
     /// manifest / SHA256SUMS beside an archive.
     #[command(
-        after_help = "PATH is a .tar.zst or .tar.gz archive (extracted safely into a temporary directory), a directory containing .thrum/, a .thrum directory, or a directory that `testgen --out` wrote (its thrum-fixture.tar.zst or .tar.gz is verified, with the manifest, SHA256SUMS and parquet/ beside it).\n\nManifest lookup: for an archive DIR/X.tar.zst, the DIR/manifest*.json whose archive.path is X.tar.zst, and DIR/SHA256SUMS; for a directory input, BASE/manifest.json beside .thrum/.\n\nExit codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a stable `kind`)\n  2  unusable input: PATH missing, not an archive or .thrum tree, a refused archive entry, no or corrupt var/messages.db (or one holding a view, a virtual table, a trigger or a generated column: verify runs no SQL an input defines), or a v5 layout (use `verify migrate`)"
+        after_help = "PATH is a .tar.zst or .tar.gz archive (extracted safely into a temporary \
+            directory), a directory containing .thrum/, a .thrum directory, or a directory that \
+            `testgen --out` wrote (its thrum-fixture.tar.zst or .tar.gz is verified, with the \
+            manifest, SHA256SUMS and parquet/ beside it).\n\nManifest lookup: for an archive \
+            DIR/X.tar.zst, the DIR/manifest*.json whose archive.path is X.tar.zst, and \
+            DIR/SHA256SUMS; for a directory input, BASE/manifest.json beside .thrum/.\n\nExit \
+            codes:\n  0  consistent\n  1  inconsistent (findings listed; every finding has a \
+            stable `kind`)\n  2  unusable input: PATH missing, not an archive or .thrum tree, a \
+            refused archive entry, no or corrupt var/messages.db (or one holding a view, a \
+            virtual table, a trigger or a generated column: verify runs no SQL an input defines), \
+            or a v5 layout (use `verify migrate`)"
     )]
     Replay {
         /// Archive or directory to verify.
@@ -66,9 +80,14 @@ enum Cmd {
     /// altered beyond the documented changes, the migrated JSONL replays into the migrated
     /// database, only the known schema differences from a fresh v13 database, and a second
     /// run changes nothing.
-    #[command(
-        after_help = "PATH is a v5 fixture: a .tar.zst/.tar.gz archive, a directory with .thrum/messages.jsonl and var/messages.db at schema 5, or a directory that `testgen --out` wrote (its thrum-fixture-v5.tar.zst or .tar.gz is migrated). The input is never modified; the migration runs on a copy.\n\nExit codes:\n  0  migrated and proven consistent\n  1  findings (listed with stable kinds); the tree is still written to --out\n  2  unusable input: not a v5 layout, no or corrupt database, refused archive, --out already exists, or --out is, holds or lies in PATH; a database holding a view, a virtual table, a trigger or a generated column"
-    )]
+    #[command(after_help = "PATH is a v5 fixture: a .tar.zst/.tar.gz archive, a directory with \
+            .thrum/messages.jsonl and var/messages.db at schema 5, or a directory that `testgen \
+            --out` wrote (its thrum-fixture-v5.tar.zst or .tar.gz is migrated). The input is \
+            never modified; the migration runs on a copy.\n\nExit codes:\n  0  migrated and \
+            proven consistent\n  1  findings (listed with stable kinds); the tree is still \
+            written to --out\n  2  unusable input: not a v5 layout, no or corrupt database, \
+            refused archive, --out already exists, or --out is, holds or lies in PATH; a database \
+            holding a view, a virtual table, a trigger or a generated column")]
     Migrate {
         /// The v5 archive or directory.
         path: PathBuf,
@@ -99,9 +118,14 @@ enum Cmd {
     /// event could have been pulled, and, for a converged mesh, the same events and the
     /// same projected rows everywhere except AUTOINCREMENT ids, heartbeats and the
     /// conflicts mesh.json declares (each reported with the daemons' values).
-    #[command(
-        after_help = "DIR holds mesh.json and, for each daemon K, DIR/daemon-K/ with thrum-fixture.tar.zst (or .tar.gz) and manifest.json, or an expanded DIR/daemon-K/.thrum tree (exactly one of them); DIR/SHA256SUMS is checked when present.\n\nExamples:\n  testgen mesh --out /tmp/mesh --profile small --seed 7\n  verify mesh /tmp/mesh\n  verify mesh /tmp/mesh --json --max-diffs 0\n\nExit codes:\n  0  consistent (warnings and notes, such as the declared conflicts, do not count)\n  1  inconsistent (findings listed; every finding has a stable `kind`)\n  2  unusable input: no or malformed mesh.json, a daemon's fixture missing or unreadable"
-    )]
+    #[command(after_help = "DIR holds mesh.json and, for each daemon K, DIR/daemon-K/ with \
+            thrum-fixture.tar.zst (or .tar.gz) and manifest.json, or an expanded \
+            DIR/daemon-K/.thrum tree (exactly one of them); DIR/SHA256SUMS is checked when \
+            present.\n\nExamples:\n  testgen mesh --out /tmp/mesh --profile small --seed 7\n  \
+            verify mesh /tmp/mesh\n  verify mesh /tmp/mesh --json --max-diffs 0\n\nExit codes:\n  \
+            0  consistent (warnings and notes, such as the declared conflicts, do not count)\n  \
+            1  inconsistent (findings listed; every finding has a stable `kind`)\n  2  unusable \
+            input: no or malformed mesh.json, a daemon's fixture missing or unreadable")]
     Mesh {
         /// The mesh directory (holding mesh.json).
         dir: PathBuf,
@@ -125,7 +149,12 @@ enum Cmd {
     /// headers over 64 KiB, and total expansion over the limits (checked against what each
     /// header declares, before its data is read). DEST is complete or absent.
     #[command(
-        after_help = "ARCHIVE is a .tar.zst or .tar.gz (detected by magic bytes). DEST must not exist, nor be or lie in ARCHIVE (compared by device and inode, not by name); extraction goes to a temporary directory beside DEST which is renamed into place.\n\nExit codes:\n  0  extracted\n  1  the disk filled (\"disk full while writing PATH\"); DEST is absent\n  2  refused (the message names the offending entry) or unreadable archive, or DEST exists"
+        after_help = "ARCHIVE is a .tar.zst or .tar.gz (detected by magic bytes). DEST must not \
+            exist, nor be or lie in ARCHIVE (compared by device and inode, not by name); \
+            extraction goes to a temporary directory beside DEST which is renamed into \
+            place.\n\nExit codes:\n  0  extracted\n  1  the disk filled (\"disk full while \
+            writing PATH\"); DEST is absent\n  2  refused (the message names the offending entry) \
+            or unreadable archive, or DEST exists"
     )]
     Extract {
         /// The archive.
@@ -142,7 +171,15 @@ enum Cmd {
     /// under the wrong date= partition, rows out of key order, layout and schema problems;
     /// and each dataset's Delta log (_delta_log/) against its files.
     #[command(
-        after_help = "PATH is a fixtures directory holding parquet/ and thrum-fixture.tar.zst or thrum-fixture.tar.gz (extracted safely), or with --db a parquet/ directory or its parent (the way to check a merged or sliced output of testgen, or a lake committed by `testgen commit`, which have no archive: --db names the database, such as the .thrum/var/messages.db of an unsharded run).\n\nExit codes:\n  0  every table equal\n  1  differences (listed per table with key and column), or a Parquet file that cannot be read\n  2  unusable input: no parquet/ directory, no archive (without --db) or database\n\nA Parquet file that cannot be read is the finding parquet_unreadable (exit 1), as in `verify replay`."
+        after_help = "PATH is a fixtures directory holding parquet/ and thrum-fixture.tar.zst or \
+            thrum-fixture.tar.gz (extracted safely), or with --db a parquet/ directory or its \
+            parent (the way to check a merged or sliced output of testgen, or a lake committed by \
+            `testgen commit`, which have no archive: --db names the database, such as the \
+            .thrum/var/messages.db of an unsharded run).\n\nExit codes:\n  0  every table \
+            equal\n  1  differences (listed per table with key and column), or a Parquet file \
+            that cannot be read\n  2  unusable input: no parquet/ directory, no archive (without \
+            --db) or database\n\nA Parquet file that cannot be read is the finding \
+            parquet_unreadable (exit 1), as in `verify replay`."
     )]
     Parquet {
         /// Fixtures directory (or parquet/ directory with --db).
@@ -161,7 +198,10 @@ enum Cmd {
     /// Times the full verification (replay + diff + all checks) of an input over several
     /// runs and prints runs, min, median and p95 (extraction happens once, before timing).
     #[command(
-        after_help = "PATH is what `verify replay` takes: an archive, a directory containing .thrum/, a .thrum directory, or a directory that `testgen --out` wrote.\n\nExit codes:\n  0  timed (the verdict of the fixture is printed but does not change the exit code)\n  2  unusable input"
+        after_help = "PATH is what `verify replay` takes: an archive, a directory containing \
+            .thrum/, a .thrum directory, or a directory that `testgen --out` wrote.\n\nExit \
+            codes:\n  0  timed (the verdict of the fixture is printed but does not change the \
+            exit code)\n  2  unusable input"
     )]
     Bench {
         /// Archive or directory to verify.
@@ -185,7 +225,10 @@ fn main() -> ExitCode {
     // temporaries are removed on SIGINT/SIGTERM/SIGHUP (exit 128 + signal),
     // and those of runs that were killed are removed now
     if let Err(e) = cleanup::install_signal_handlers() {
-        eprintln!("verify: warning: cannot install the signal handlers ({e}); an interrupted run may leave temporaries");
+        eprintln!(
+            "verify: warning: cannot install the signal handlers ({e}); an interrupted run \
+            may leave temporaries"
+        );
     }
     verify::collect_stale_temporaries();
     verify::enable_progress(!cli.quiet);
@@ -212,7 +255,10 @@ const EXIT_DISK_FULL: u8 = 1;
 fn disk_full(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<verify::InputError>().is_some_and(verify::InputError::is_disk_full)
-            || matches!(c.downcast_ref::<verify::ExtractError>(), Some(verify::ExtractError::DiskFull { .. }))
+            || matches!(
+                c.downcast_ref::<verify::ExtractError>(),
+                Some(verify::ExtractError::DiskFull { .. })
+            )
             || c.downcast_ref::<std::io::Error>().is_some_and(thrum_io::regular::is_disk_full)
     })
 }
@@ -221,7 +267,10 @@ impl Cmd {
     /// The paths the command names in its error context.
     fn paths(&self) -> Vec<PathBuf> {
         match self {
-            Cmd::Replay { path, .. } | Cmd::Migrate { path, .. } | Cmd::Parquet { path, .. } | Cmd::Bench { path, .. } => {
+            Cmd::Replay { path, .. }
+            | Cmd::Migrate { path, .. }
+            | Cmd::Parquet { path, .. }
+            | Cmd::Bench { path, .. } => {
                 vec![path.clone()]
             }
             Cmd::Extract { archive, .. } => vec![archive.clone()],
@@ -246,7 +295,9 @@ fn render_error(e: &anyhow::Error, named: &[PathBuf]) -> String {
             if p.is_empty() || !out.ends_with(&p) {
                 continue;
             }
-            if let Some(rest) = msg.strip_prefix(&format!("{p}: ")).or_else(|| msg.strip_prefix(&format!("{p} "))) {
+            if let Some(rest) =
+                msg.strip_prefix(&format!("{p}: ")).or_else(|| msg.strip_prefix(&format!("{p} ")))
+            {
                 msg = rest.to_string();
                 break;
             }
@@ -264,20 +315,29 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Replay { path, json, max_diffs, migrated, no_manifest, no_parquet, limits } => {
             // a directory `testgen --out` wrote: its archive (the Parquet
             // snapshots and manifest beside it are then checked too)
-            let path = verify::resolve(&path, verify::Generation::V13).with_context(|| format!("cannot verify {}", path.display()))?;
+            let path = verify::resolve(&path, verify::Generation::V13)
+                .with_context(|| format!("cannot verify {}", path.display()))?;
             let opts = verify::Options {
                 max_diffs: max_diffs as usize,
                 limits: limits.limits(),
                 mode: if migrated { Mode::Migrated } else { Mode::Fixture },
                 check_manifest: !no_manifest,
             };
-            let (mut report, tree) = verify::verify_path_kept(&path, &opts).with_context(|| format!("cannot verify {}", path.display()))?;
+            let (mut report, tree) = verify::verify_path_kept(&path, &opts)
+                .with_context(|| format!("cannot verify {}", path.display()))?;
             // Parquet snapshots beside a v13 archive are checked against its
             // database, read from the tree just verified; their findings
             // count in the one verdict
             if !no_parquet {
-                verify::parquet::add_snapshots_in(&mut report, &path, Some(&tree), &limits.limits())
-                    .with_context(|| format!("cannot check the Parquet snapshots beside {}", path.display()))?;
+                verify::parquet::add_snapshots_in(
+                    &mut report,
+                    &path,
+                    Some(&tree),
+                    &limits.limits(),
+                )
+                .with_context(|| {
+                    format!("cannot check the Parquet snapshots beside {}", path.display())
+                })?;
             }
             drop(tree);
             cleanup::checkpoint();
@@ -285,15 +345,26 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(report.verdict().exit_code)
         }
         Cmd::Migrate { path, out, json, max_diffs, no_manifest, limits } => {
-            let opts = verify::MigrateOptions { out, max_diffs: max_diffs as usize, limits: limits.limits(), check_manifest: !no_manifest };
-            let report = verify::migrate_path(&path, &opts).with_context(|| format!("cannot migrate {}", path.display()))?;
+            let opts = verify::MigrateOptions {
+                out,
+                max_diffs: max_diffs as usize,
+                limits: limits.limits(),
+                check_manifest: !no_manifest,
+            };
+            let report = verify::migrate_path(&path, &opts)
+                .with_context(|| format!("cannot migrate {}", path.display()))?;
             cleanup::checkpoint();
             print!("{}", if json { report.to_json() + "\n" } else { report.render_text() });
             Ok(report.verdict().exit_code)
         }
         Cmd::Mesh { dir, json, max_diffs, no_manifest, limits } => {
-            let opts = verify::MeshOptions { max_diffs: max_diffs as usize, limits: limits.limits(), check_manifest: !no_manifest };
-            let report = verify::verify_mesh(&dir, &opts).with_context(|| format!("cannot verify the mesh {}", dir.display()))?;
+            let opts = verify::MeshOptions {
+                max_diffs: max_diffs as usize,
+                limits: limits.limits(),
+                check_manifest: !no_manifest,
+            };
+            let report = verify::verify_mesh(&dir, &opts)
+                .with_context(|| format!("cannot verify the mesh {}", dir.display()))?;
             cleanup::checkpoint();
             print!("{}", if json { report.to_json() + "\n" } else { report.render_text() });
             Ok(report.verdict().exit_code)
@@ -304,20 +375,37 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let bytes: u64 = entries.iter().map(|e| e.size).sum();
             let count = verify::ExtractError::entries_text(entries.len() as u64);
             let unit = if bytes == 1 { "byte" } else { "bytes" };
-            println!("extracted {count} ({bytes} {unit}) to {}", escape(&dest.display().to_string()));
+            println!(
+                "extracted {count} ({bytes} {unit}) to {}",
+                escape(&dest.display().to_string())
+            );
             Ok(EXIT_CONSISTENT)
         }
         Cmd::Parquet { path, db, json, limits } => {
             let checked = verify::parquet::check_fixture(&path, db.as_deref(), &limits.limits())
-                .with_context(|| format!("cannot check the Parquet snapshots in {}", path.display()))?;
+                .with_context(|| {
+                    format!("cannot check the Parquet snapshots in {}", path.display())
+                })?;
             let report = verify::parquet::report(&path, &checked);
             cleanup::checkpoint();
-            print!("{}", if json { report.to_json() + "\n" } else { verify::parquet::render_text(&checked, &report) });
+            print!(
+                "{}",
+                if json {
+                    report.to_json() + "\n"
+                } else {
+                    verify::parquet::render_text(&checked, &report)
+                }
+            );
             Ok(report.verdict().exit_code)
         }
         Cmd::Bench { path, runs, json, no_manifest, limits } => {
-            let opts = verify::Options { limits: limits.limits(), check_manifest: !no_manifest, ..verify::Options::default() };
-            let b = verify::bench(&path, &opts, runs as usize).with_context(|| format!("cannot benchmark {}", path.display()))?;
+            let opts = verify::Options {
+                limits: limits.limits(),
+                check_manifest: !no_manifest,
+                ..verify::Options::default()
+            };
+            let b = verify::bench(&path, &opts, runs as usize)
+                .with_context(|| format!("cannot benchmark {}", path.display()))?;
             print!("{}", if json { b.to_json() + "\n" } else { b.render_text() });
             Ok(EXIT_CONSISTENT)
         }

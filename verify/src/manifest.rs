@@ -40,7 +40,11 @@ fn manifest_candidates(dir: &Path, findings: &mut Findings) -> Vec<PathBuf> {
         .map(|rd| {
             rd.filter_map(Result::ok)
                 .map(|e| e.path())
-                .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("manifest") && n.ends_with(".json")))
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("manifest") && n.ends_with(".json"))
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -59,7 +63,8 @@ fn manifest_candidates(dir: &Path, findings: &mut Findings) -> Vec<PathBuf> {
 
 /// The finding for a file beside the input that is not a regular file.
 fn not_regular(p: &Path, found: &str, consequence: &str) -> Finding {
-    Finding::new(Kind::FileNotRegular, format!("{found}; expected a regular file ({consequence})")).file(p.display().to_string())
+    Finding::new(Kind::FileNotRegular, format!("{found}; expected a regular file ({consequence})"))
+        .file(p.display().to_string())
 }
 
 /// SHA-256 and size of files, each computed at most once; extracted files
@@ -80,7 +85,12 @@ impl Digests {
 
 /// Checks the manifest and checksums that belong to `tree`. `db` is the
 /// fixture database (for table counts).
-pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings: &mut Findings) -> ManifestOutcome {
+pub fn check(
+    tree: &Tree,
+    db: &Connection,
+    schema_version: Option<i64>,
+    findings: &mut Findings,
+) -> ManifestOutcome {
     let mut out = ManifestOutcome::default();
     let mut digests = Digests::default();
     if let Some(entries) = &tree.entries {
@@ -99,7 +109,10 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
         },
     };
     let Some((path, m)) = found else {
-        findings.push(Finding::new(Kind::ManifestAbsent, "no manifest found for this input; nothing to check"));
+        findings.push(Finding::new(
+            Kind::ManifestAbsent,
+            "no manifest found for this input; nothing to check",
+        ));
         return out;
     };
     let say = Say(path.display().to_string());
@@ -117,7 +130,12 @@ pub fn check(tree: &Tree, db: &Connection, schema_version: Option<i64>, findings
 
 /// The manifest beside `archive` that names it, if any; checks the
 /// checksums beside it.
-fn archive_manifest(archive: &Path, findings: &mut Findings, out: &mut ManifestOutcome, digests: &mut Digests) -> Option<(PathBuf, Value)> {
+fn archive_manifest(
+    archive: &Path,
+    findings: &mut Findings,
+    out: &mut ManifestOutcome,
+    digests: &mut Digests,
+) -> Option<(PathBuf, Value)> {
     let dir = archive.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = archive.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut found = None;
@@ -139,7 +157,11 @@ fn archive_manifest(archive: &Path, findings: &mut Findings, out: &mut ManifestO
     if found.is_none() {
         for b in &broken {
             findings.push(
-                Finding::new(Kind::ManifestInvalid, "manifest is not valid JSON (it may be this archive's)").file(b.display().to_string()),
+                Finding::new(
+                    Kind::ManifestInvalid,
+                    "manifest is not valid JSON (it may be this archive's)",
+                )
+                .file(b.display().to_string()),
             );
         }
     }
@@ -156,7 +178,12 @@ enum TreeManifest {
 }
 
 /// The manifest of an extracted or plain tree; checks its checksums.
-fn tree_manifest(tree: &Tree, findings: &mut Findings, out: &mut ManifestOutcome, digests: &mut Digests) -> TreeManifest {
+fn tree_manifest(
+    tree: &Tree,
+    findings: &mut Findings,
+    out: &mut ManifestOutcome,
+    digests: &mut Digests,
+) -> TreeManifest {
     check_checksums(&tree.base, None, findings, out, digests);
     let p = tree.base.join("manifest.json");
     match thrum_io::regular::read_regular_at_most(&p, thrum_io::regular::DOCUMENT_MAX) {
@@ -164,14 +191,20 @@ fn tree_manifest(tree: &Tree, findings: &mut Findings, out: &mut ManifestOutcome
             if let Some(nr) = thrum_io::regular::not_regular(&e) {
                 findings.push(not_regular(&p, &nr.found, "not read as a manifest"));
             } else if e.kind() == std::io::ErrorKind::InvalidData {
-                findings.push(Finding::new(Kind::ManifestInvalid, format!("not read: {e}")).file(p.display().to_string()));
+                findings.push(
+                    Finding::new(Kind::ManifestInvalid, format!("not read: {e}"))
+                        .file(p.display().to_string()),
+                );
             }
             TreeManifest::Absent
         }
         Ok(b) => match serde_json::from_slice::<Value>(&b) {
             Ok(v) => TreeManifest::Read(p, v),
             Err(e) => {
-                findings.push(Finding::new(Kind::ManifestInvalid, format!("not valid JSON: {e}")).file(p.display().to_string()));
+                findings.push(
+                    Finding::new(Kind::ManifestInvalid, format!("not valid JSON: {e}"))
+                        .file(p.display().to_string()),
+                );
                 TreeManifest::Invalid
             }
         },
@@ -187,7 +220,9 @@ impl Say {
     }
 
     fn invalid(&self, field: &str, msg: &str) -> Finding {
-        Finding::new(Kind::ManifestInvalid, msg.to_string()).file(self.0.clone()).column(field.to_string())
+        Finding::new(Kind::ManifestInvalid, msg.to_string())
+            .file(self.0.clone())
+            .column(field.to_string())
     }
 
     /// The generator fields, and the schema version against the database's.
@@ -202,11 +237,16 @@ impl Say {
                 findings.push(self.invalid(k, "missing or of the wrong type"));
             }
         }
-        if let (Some(want), Some(have)) = (m.get("schema_version").and_then(Value::as_i64), schema_version) {
+        if let (Some(want), Some(have)) =
+            (m.get("schema_version").and_then(Value::as_i64), schema_version)
+        {
             if want != have {
                 findings.push(
-                    self.mismatch("schema_version".into(), "schema version differs from the database's")
-                        .values(want.to_string(), have.to_string()),
+                    self.mismatch(
+                        "schema_version".into(),
+                        "schema version differs from the database's",
+                    )
+                    .values(want.to_string(), have.to_string()),
                 );
             }
         }
@@ -215,11 +255,17 @@ impl Say {
     /// The archive's digest and size.
     fn archive(&self, archive: &Path, m: &Value, digests: &mut Digests, findings: &mut Findings) {
         {
-            match (m.pointer("/archive/sha256").and_then(Value::as_str), m.pointer("/archive/size").and_then(Value::as_u64)) {
+            match (
+                m.pointer("/archive/sha256").and_then(Value::as_str),
+                m.pointer("/archive/size").and_then(Value::as_u64),
+            ) {
                 (Some(sha), Some(size)) => match digests.get(archive) {
                     Ok((have, have_size)) => {
                         if have != sha {
-                            findings.push(self.mismatch("archive.sha256".into(), "archive digest differs").values(sha, have));
+                            findings.push(
+                                self.mismatch("archive.sha256".into(), "archive digest differs")
+                                    .values(sha, have),
+                            );
                         }
                         if have_size != size {
                             findings.push(
@@ -228,16 +274,27 @@ impl Say {
                             );
                         }
                     }
-                    Err(e) => findings.push(self.mismatch("archive".into(), &format!("cannot read the archive: {e}"))),
+                    Err(e) => findings.push(
+                        self.mismatch("archive".into(), &format!("cannot read the archive: {e}")),
+                    ),
                 },
-                _ => findings.push(self.invalid("archive", "archive.sha256 / archive.size missing")),
+                _ => {
+                    findings.push(self.invalid("archive", "archive.sha256 / archive.size missing"))
+                }
             }
         }
     }
 
     /// Every file of the input is listed with its digest and size, and
     /// every listed file is there.
-    fn files(&self, tree: &Tree, m: &Value, digests: &mut Digests, out: &mut ManifestOutcome, findings: &mut Findings) {
+    fn files(
+        &self,
+        tree: &Tree,
+        m: &Value,
+        digests: &mut Digests,
+        out: &mut ManifestOutcome,
+        findings: &mut Findings,
+    ) {
         let actual: Vec<String> = if tree.archive.is_some() {
             walk_files(&tree.base, &tree.base).map(|(f, _)| f).unwrap_or_default()
         } else {
@@ -254,12 +311,21 @@ impl Say {
                         f.get("sha256").and_then(Value::as_str),
                         f.get("size").and_then(Value::as_u64),
                     ) else {
-                        findings.push(self.invalid(&format!("files[{i}]"), "entry needs path, sha256 and size"));
+                        findings.push(
+                            self.invalid(
+                                &format!("files[{i}]"),
+                                "entry needs path, sha256 and size",
+                            ),
+                        );
                         continue;
                     };
                     if prev.as_deref().is_some_and(|q| q >= p) {
                         findings.push(
-                            self.mismatch(format!("files[{i}]"), "files are not sorted by path (or repeat one)").actual(p.to_string()),
+                            self.mismatch(
+                                format!("files[{i}]"),
+                                "files are not sorted by path (or repeat one)",
+                            )
+                            .actual(p.to_string()),
                         );
                     }
                     prev = Some(p.to_string());
@@ -267,21 +333,34 @@ impl Say {
                 }
                 for p in &actual {
                     if !listed.contains_key(p) {
-                        findings.push(self.mismatch(format!("files[{p}]"), "file in the input is not listed in the manifest"));
+                        findings.push(self.mismatch(
+                            format!("files[{p}]"),
+                            "file in the input is not listed in the manifest",
+                        ));
                     }
                 }
                 // one lookup per listed file (both lists come from the input)
-                let present: std::collections::HashSet<&str> = actual.iter().map(String::as_str).collect();
+                let present: std::collections::HashSet<&str> =
+                    actual.iter().map(String::as_str).collect();
                 for (p, (sha, size)) in &listed {
                     if !present.contains(p.as_str()) {
-                        findings.push(self.mismatch(format!("files[{p}]"), "listed file is absent from the input"));
+                        findings.push(self.mismatch(
+                            format!("files[{p}]"),
+                            "listed file is absent from the input",
+                        ));
                         continue;
                     }
                     out.files_checked += 1;
                     match digests.get(&tree.base.join(p)) {
                         Ok((have, have_size)) => {
                             if &have != sha {
-                                findings.push(self.mismatch(format!("files[{p}].sha256"), "file digest differs").values(sha.clone(), have));
+                                findings.push(
+                                    self.mismatch(
+                                        format!("files[{p}].sha256"),
+                                        "file digest differs",
+                                    )
+                                    .values(sha.clone(), have),
+                                );
                             }
                             if have_size != *size {
                                 findings.push(
@@ -290,7 +369,9 @@ impl Say {
                                 );
                             }
                         }
-                        Err(e) => findings.push(self.mismatch(format!("files[{p}]"), &format!("cannot read: {e}"))),
+                        Err(e) => findings.push(
+                            self.mismatch(format!("files[{p}]"), &format!("cannot read: {e}")),
+                        ),
                     }
                 }
             }
@@ -311,20 +392,26 @@ impl Say {
                         Ok(have) => {
                             if have != n {
                                 findings.push(
-                                    self.mismatch(format!("counts.files[{p}]"), "line count differs")
-                                        .values(n.to_string(), have.to_string()),
+                                    self.mismatch(
+                                        format!("counts.files[{p}]"),
+                                        "line count differs",
+                                    )
+                                    .values(n.to_string(), have.to_string()),
                                 );
                             }
                         }
-                        Err(e) => {
-                            match thrum_io::regular::not_regular(&e) {
-                                Some(nr) => findings.push(self.mismatch(
+                        Err(e) => match thrum_io::regular::not_regular(&e) {
+                            Some(nr) => findings.push(self.mismatch(
+                                format!("counts.files[{p}]"),
+                                &format!("counted file is {}; expected a regular file", nr.found),
+                            )),
+                            None => {
+                                findings.push(self.mismatch(
                                     format!("counts.files[{p}]"),
-                                    &format!("counted file is {}; expected a regular file", nr.found),
-                                )),
-                                None => findings.push(self.mismatch(format!("counts.files[{p}]"), "counted file is absent")),
+                                    "counted file is absent",
+                                ))
                             }
-                        }
+                        },
                     }
                 }
             }
@@ -341,16 +428,24 @@ impl Say {
                         findings.push(self.invalid(&format!("counts.tables[{t}]"), "not a number"));
                         continue;
                     };
-                    match db.query_row(&format!("SELECT count(*) FROM {}", quote_ident(t)), [], |r| r.get::<_, i64>(0)) {
+                    match db.query_row(
+                        &format!("SELECT count(*) FROM {}", quote_ident(t)),
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    ) {
                         Ok(have) if have as u64 == n => {}
                         Ok(have) => findings.push(
                             self.mismatch(format!("counts.tables[{t}]"), "row count differs")
                                 .table(t.clone())
                                 .values(n.to_string(), have.to_string()),
                         ),
-                        Err(_) => {
-                            findings.push(self.mismatch(format!("counts.tables[{t}]"), "counted table does not exist").table(t.clone()))
-                        }
+                        Err(_) => findings.push(
+                            self.mismatch(
+                                format!("counts.tables[{t}]"),
+                                "counted table does not exist",
+                            )
+                            .table(t.clone()),
+                        ),
                     }
                 }
             }
@@ -365,14 +460,23 @@ impl Say {
                 None => findings.push(self.invalid("counts.messages_per_day", "not an object")),
                 Some(days) => {
                     let have: std::collections::BTreeMap<String, u64> = match db
-                        .prepare("SELECT substr(created_at, 1, 10), count(*) FROM messages GROUP BY 1")
-                        .and_then(|mut st| st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?.collect())
-                    {
+                        .prepare(
+                            "SELECT substr(created_at, 1, 10), count(*) FROM messages GROUP BY 1",
+                        )
+                        .and_then(|mut st| {
+                            st.query_map([], |r| {
+                                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+                            })?
+                            .collect()
+                        }) {
                         Ok(h) => h,
                         Err(e) => {
                             findings.push(
-                                self.mismatch("counts.messages_per_day".into(), &format!("messages per day cannot be counted: {e}"))
-                                    .table("messages"),
+                                self.mismatch(
+                                    "counts.messages_per_day".into(),
+                                    &format!("messages per day cannot be counted: {e}"),
+                                )
+                                .table("messages"),
                             );
                             return;
                         }
@@ -383,16 +487,27 @@ impl Say {
                             Some(n) => {
                                 want.insert(d.clone(), n);
                             }
-                            None => findings.push(self.invalid(&format!("counts.messages_per_day[{d}]"), "not a number")),
+                            None => {
+                                findings.push(self.invalid(
+                                    &format!("counts.messages_per_day[{d}]"),
+                                    "not a number",
+                                ))
+                            }
                         }
                     }
-                    for d in want.keys().chain(have.keys()).collect::<std::collections::BTreeSet<_>>() {
-                        let (w, h) = (want.get(d).copied().unwrap_or(0), have.get(d).copied().unwrap_or(0));
+                    for d in
+                        want.keys().chain(have.keys()).collect::<std::collections::BTreeSet<_>>()
+                    {
+                        let (w, h) =
+                            (want.get(d).copied().unwrap_or(0), have.get(d).copied().unwrap_or(0));
                         if w != h {
                             findings.push(
-                                self.mismatch(format!("counts.messages_per_day[{d}]"), "messages on that day differ")
-                                    .table("messages")
-                                    .values(w.to_string(), h.to_string()),
+                                self.mismatch(
+                                    format!("counts.messages_per_day[{d}]"),
+                                    "messages on that day differ",
+                                )
+                                .table("messages")
+                                .values(w.to_string(), h.to_string()),
                             );
                         }
                     }
@@ -414,22 +529,33 @@ pub fn check_sums_file(dir: &Path, must_list: &str, findings: &mut Findings) -> 
 /// for an archive input that `archive_name` is listed. For a directory input
 /// (`archive_name` = `None`) the file is optional and its paths are relative
 /// to the directory holding `.thrum`.
-fn check_checksums(dir: &Path, archive_name: Option<&str>, findings: &mut Findings, out: &mut ManifestOutcome, digests: &mut Digests) {
+fn check_checksums(
+    dir: &Path,
+    archive_name: Option<&str>,
+    findings: &mut Findings,
+    out: &mut ManifestOutcome,
+    digests: &mut Digests,
+) {
     let p = dir.join("SHA256SUMS");
     let bytes = match thrum_io::regular::read_regular_at_most(&p, thrum_io::regular::DOCUMENT_MAX) {
         Ok(b) => b,
         Err(e) if thrum_io::regular::not_regular(&e).is_some() => {
-            let found = thrum_io::regular::not_regular(&e).map(|nr| nr.found.clone()).unwrap_or_default();
+            let found =
+                thrum_io::regular::not_regular(&e).map(|nr| nr.found.clone()).unwrap_or_default();
             findings.push(not_regular(&p, &found, "not read as SHA256SUMS"));
             return;
         }
         Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-            findings.push(Finding::new(Kind::ChecksumEntryInvalid, format!("not read: {e}")).file(p.display().to_string()));
+            findings.push(
+                Finding::new(Kind::ChecksumEntryInvalid, format!("not read: {e}"))
+                    .file(p.display().to_string()),
+            );
             return;
         }
         Err(_) => {
             if archive_name.is_some() {
-                findings.push(Finding::new(Kind::ChecksumsAbsent, "no SHA256SUMS beside the archive"));
+                findings
+                    .push(Finding::new(Kind::ChecksumsAbsent, "no SHA256SUMS beside the archive"));
             }
             return;
         }
@@ -439,7 +565,10 @@ fn check_checksums(dir: &Path, archive_name: Option<&str>, findings: &mut Findin
     let mut listed_archive = false;
     for (no, raw, _) in crate::jsonl::split_lines(&bytes) {
         let Ok(line) = std::str::from_utf8(raw) else {
-            findings.push(Finding::new(Kind::ChecksumEntryInvalid, "line is not valid UTF-8").at(file.clone(), no));
+            findings.push(
+                Finding::new(Kind::ChecksumEntryInvalid, "line is not valid UTF-8")
+                    .at(file.clone(), no),
+            );
             continue;
         };
         let line = line.strip_suffix('\r').unwrap_or(line);
@@ -448,15 +577,25 @@ fn check_checksums(dir: &Path, archive_name: Option<&str>, findings: &mut Findin
         }
         let parsed = (line.len() > 66 && line.is_char_boundary(64) && line.is_char_boundary(66))
             .then(|| (&line[..64], &line[64..66], &line[66..]))
-            .filter(|(h, sep, _)| h.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) && (*sep == "  " || *sep == " *"));
+            .filter(|(h, sep, _)| {
+                h.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+                    && (*sep == "  " || *sep == " *")
+            });
         let Some((hash, _, rel)) = parsed else {
-            findings.push(Finding::new(Kind::ChecksumEntryInvalid, "expected `<64 lowercase hex>  <path>`").at(file.clone(), no));
+            findings.push(
+                Finding::new(Kind::ChecksumEntryInvalid, "expected `<64 lowercase hex>  <path>`")
+                    .at(file.clone(), no),
+            );
             continue;
         };
         let rp = Path::new(rel);
-        if rel.contains('\0') || rp.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
+        if rel.contains('\0')
+            || rp.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+        {
             findings.push(
-                Finding::new(Kind::ChecksumEntryInvalid, "path must be relative without '..'").at(file.clone(), no).actual(rel.to_string()),
+                Finding::new(Kind::ChecksumEntryInvalid, "path must be relative without '..'")
+                    .at(file.clone(), no)
+                    .actual(rel.to_string()),
             );
             continue;
         }
@@ -467,15 +606,24 @@ fn check_checksums(dir: &Path, archive_name: Option<&str>, findings: &mut Findin
         if let Err(e) = thrum_io::regular::regular_metadata(&target) {
             match thrum_io::regular::not_regular(&e) {
                 Some(nr) => findings.push(
-                    Finding::new(Kind::FileNotRegular, format!("{rel} is {}; expected a regular file (not hashed)", nr.found))
+                    Finding::new(
+                        Kind::FileNotRegular,
+                        format!("{rel} is {}; expected a regular file (not hashed)", nr.found),
+                    )
+                    .at(file.clone(), no),
+                ),
+                None => findings.push(
+                    Finding::new(Kind::ChecksumFileMissing, format!("{rel} does not exist"))
                         .at(file.clone(), no),
                 ),
-                None => findings.push(Finding::new(Kind::ChecksumFileMissing, format!("{rel} does not exist")).at(file.clone(), no)),
             }
             continue;
         }
         match digests.get(&target) {
-            Err(_) => findings.push(Finding::new(Kind::ChecksumFileMissing, format!("{rel} cannot be read")).at(file.clone(), no)),
+            Err(_) => findings.push(
+                Finding::new(Kind::ChecksumFileMissing, format!("{rel} cannot be read"))
+                    .at(file.clone(), no),
+            ),
             Ok((have, _)) => {
                 if have != hash {
                     findings.push(
@@ -490,7 +638,13 @@ fn check_checksums(dir: &Path, archive_name: Option<&str>, findings: &mut Findin
     }
     if let Some(name) = archive_name {
         if !listed_archive {
-            findings.push(Finding::new(Kind::ChecksumEntryInvalid, format!("SHA256SUMS has no line for {name}")).file(file));
+            findings.push(
+                Finding::new(
+                    Kind::ChecksumEntryInvalid,
+                    format!("SHA256SUMS has no line for {name}"),
+                )
+                .file(file),
+            );
         }
     }
 }

@@ -24,7 +24,8 @@ use thrum_parquet::check::Report as PqReport;
 pub(crate) const ARCHIVES: [&str; 2] = ["thrum-fixture.tar.zst", "thrum-fixture.tar.gz"];
 
 /// What `verify parquet` expects as PATH.
-pub(crate) const EXPECTED_PATH: &str = "the fixtures directory that holds parquet/ (or a parquet/ directory)";
+pub(crate) const EXPECTED_PATH: &str =
+    "the fixtures directory that holds parquet/ (or a parquet/ directory)";
 
 /// The `parquet/` directory and the fixtures directory (holding one of [`ARCHIVES`])
 /// named by PATH: a fixtures directory holding `parquet/`, or a `parquet/`
@@ -34,7 +35,11 @@ pub(crate) fn locate(path: &Path) -> Result<(PathBuf, PathBuf), InputError> {
         return Err(InputError::NotFound { path: path.to_path_buf() });
     };
     if !path.is_dir() {
-        return Err(InputError::WrongKind { path: path.to_path_buf(), found, expected: EXPECTED_PATH });
+        return Err(InputError::WrongKind {
+            path: path.to_path_buf(),
+            found,
+            expected: EXPECTED_PATH,
+        });
     }
     if path.join("parquet").is_dir() {
         return Ok((path.join("parquet"), path.to_path_buf()));
@@ -71,13 +76,21 @@ pub struct Checked {
 /// with instead of the archive's. An unusable archive or database is an
 /// error; a Parquet file that cannot be read is the outcome
 /// ([`Kind::ParquetUnreadable`] in [`report`]).
-pub fn check_fixture(path: &Path, db: Option<&Path>, limits: &Limits) -> Result<Checked, InputError> {
+pub fn check_fixture(
+    path: &Path,
+    db: Option<&Path>,
+    limits: &Limits,
+) -> Result<Checked, InputError> {
     let (parquet_dir, fixtures) = locate(path)?;
     if let Some(db) = db {
         match input::describe(db) {
             None => return Err(InputError::NotFound { path: db.to_path_buf() }),
             Some(found) if !db.is_file() => {
-                return Err(InputError::WrongKind { path: db.to_path_buf(), found, expected: "a SQLite database file (--db)" })
+                return Err(InputError::WrongKind {
+                    path: db.to_path_buf(),
+                    found,
+                    expected: "a SQLite database file (--db)",
+                })
             }
             Some(_) => {}
         }
@@ -87,7 +100,8 @@ pub fn check_fixture(path: &Path, db: Option<&Path>, limits: &Limits) -> Result<
         Some(db) => db.to_path_buf(),
         None => {
             // the archive present (zstd first); when none is, the error names the zstd one
-            let Some(archive) = ARCHIVES.iter().map(|a| fixtures.join(a)).find(|p| p.exists()) else {
+            let Some(archive) = ARCHIVES.iter().map(|a| fixtures.join(a)).find(|p| p.exists())
+            else {
                 return Err(no_archive(&fixtures));
             };
             let tree = input::open(&archive, limits)?;
@@ -102,7 +116,10 @@ pub fn check_fixture(path: &Path, db: Option<&Path>, limits: &Limits) -> Result<
     };
     let fdb = FixtureDb::prepare(&db_path)?;
     let conn = fdb.open(&shown)?;
-    let _bar = crate::progress::Bar::spinner("parquet", "comparing the Parquet snapshots with the database");
+    let _bar = crate::progress::Bar::spinner(
+        "parquet",
+        "comparing the Parquet snapshots with the database",
+    );
     let outcome = thrum_parquet::check::check_connection(&parquet_dir, &conn, &shown);
     // an interrupted read proves nothing, whatever it reported
     fdb.settle(&shown)?;
@@ -120,15 +137,23 @@ fn no_archive(fixtures: &Path) -> InputError {
 }
 
 /// What `verify parquet` needs where the archive is missing.
-pub(crate) const NO_ARCHIVE_HINT: &str = "the archive beside parquet/; a merged or sliced output has none: \
-     compare it with --db DB, the .thrum/var/messages.db of an unsharded run of the same seed and profile";
+pub(crate) const NO_ARCHIVE_HINT: &str = "the archive beside parquet/; a merged or sliced output \
+    has none: \
+     compare it with --db DB, the .thrum/var/messages.db of an unsharded run of the same seed and \
+     profile";
 
 /// The report of `verify parquet`: the snapshot comparison as findings,
 /// with the same verdict rules, findings and JSON shape as `replay`.
 pub fn report(path: &Path, checked: &Checked) -> Report {
     let mut f = Findings::new(0);
     let mut summary = BTreeMap::new();
-    let tables = add_outcome(&checked.parquet_dir, &checked.fixtures, &checked.outcome, &mut f, &mut summary);
+    let tables = add_outcome(
+        &checked.parquet_dir,
+        &checked.fixtures,
+        &checked.outcome,
+        &mut f,
+        &mut summary,
+    );
     Report::new("parquet", path.display().to_string(), None, summary, tables, f)
 }
 
@@ -146,8 +171,17 @@ pub fn render_text(checked: &Checked, report: &Report) -> String {
         let verdict = if t.is_clean() { "ok" } else { "MISMATCH" };
         let _ = writeln!(
             s,
-            "{:<20} {verdict:<8} parquet={} sqlite={} files={} missing={} extra={} differing={} misplaced={} unsorted={}",
-            t.table, t.parquet_rows, t.sqlite_rows, t.files, t.missing, t.extra, t.differing, t.misplaced, t.unsorted
+            "{:<20} {verdict:<8} parquet={} sqlite={} files={} missing={} extra={} differing={} \
+                misplaced={} unsorted={}",
+            t.table,
+            t.parquet_rows,
+            t.sqlite_rows,
+            t.files,
+            t.missing,
+            t.extra,
+            t.differing,
+            t.misplaced,
+            t.unsorted
         );
         for p in &t.problems {
             let _ = writeln!(s, "    problem: {}", escape(p));
@@ -180,7 +214,9 @@ pub(crate) fn findings_of(pq: &PqReport, findings: &mut Findings) -> Vec<TableSt
         let dir = format!("parquet/{}", t.table);
         let mut pushed = 0usize;
         for p in &t.problems {
-            findings.push(Finding::new(Kind::ParquetDiffers, p.clone()).table(t.table).file(dir.clone()));
+            findings.push(
+                Finding::new(Kind::ParquetDiffers, p.clone()).table(t.table).file(dir.clone()),
+            );
             pushed += 1;
         }
         for d in &t.differences {
@@ -191,7 +227,10 @@ pub(crate) fn findings_of(pq: &PqReport, findings: &mut Findings) -> Vec<TableSt
                 DiffKind::Unsorted => "Parquet row out of key order",
                 DiffKind::Misplaced => "Parquet row under the wrong date= partition",
             };
-            let mut f = Finding::new(Kind::ParquetDiffers, what).table(t.table).key(d.key.clone()).file(dir.clone());
+            let mut f = Finding::new(Kind::ParquetDiffers, what)
+                .table(t.table)
+                .key(d.key.clone())
+                .file(dir.clone());
             if let Some(c) = d.column {
                 f = f.column(c);
             }
@@ -208,7 +247,8 @@ pub(crate) fn findings_of(pq: &PqReport, findings: &mut Findings) -> Vec<TableSt
         let listed = t.differences.len() as u64;
         if counted > listed || (!t.is_clean() && pushed == 0 && t.delta_problems == 0) {
             let msg = format!(
-                "{} rows in Parquet, {} in the database; {} differences not listed (missing {}, extra {}, differing {}, misplaced {}, unsorted {})",
+                "{} rows in Parquet, {} in the database; {} differences not listed (missing {}, \
+                    extra {}, differing {}, misplaced {}, unsorted {})",
                 t.parquet_rows,
                 t.sqlite_rows,
                 counted.saturating_sub(listed),
@@ -231,7 +271,10 @@ pub(crate) fn findings_of(pq: &PqReport, findings: &mut Findings) -> Vec<TableSt
         tables.push(st);
     }
     for u in &pq.unexpected {
-        findings.push(Finding::new(Kind::ParquetDiffers, "entry of parquet/ that is not a catalogue table").file(format!("parquet/{u}")));
+        findings.push(
+            Finding::new(Kind::ParquetDiffers, "entry of parquet/ that is not a catalogue table")
+                .file(format!("parquet/{u}")),
+        );
     }
     tables
 }
@@ -251,7 +294,8 @@ fn delta_findings(t: &thrum_parquet::check::TableReport, dir: &str, findings: &m
     }
     let listed = t.delta.len() as u64;
     if t.delta_problems > listed {
-        let msg = format!("{} more problems of the Delta log not listed", t.delta_problems - listed);
+        let msg =
+            format!("{} more problems of the Delta log not listed", t.delta_problems - listed);
         findings.push(Finding::new(Kind::DeltaLogDiffers, msg).table(t.table).file(log));
     }
 }
@@ -260,7 +304,10 @@ fn delta_findings(t: &thrum_parquet::check::TableReport, dir: &str, findings: &m
 fn error_file(e: &thrum_parquet::Error, fixtures: &Path) -> Option<String> {
     use thrum_parquet::Error as E;
     let p = match e {
-        E::Io { path, .. } | E::Parquet { path, .. } | E::Dataset { path, .. } | E::Sqlite { path, .. } => path,
+        E::Io { path, .. }
+        | E::Parquet { path, .. }
+        | E::Dataset { path, .. }
+        | E::Sqlite { path, .. } => path,
         _ => return None,
     };
     Some(p.strip_prefix(fixtures).unwrap_or(p).display().to_string())
@@ -290,12 +337,19 @@ fn add_outcome(
 ) -> Vec<TableStats> {
     match outcome {
         Ok(pq) => {
-            let state = if pq.is_clean() { "equal to the database" } else { "DIFFER from the database" };
-            summary.insert("parquet".into(), json!(format!("{} ({} tables; {state})", dir.display(), pq.tables.len())));
+            let state =
+                if pq.is_clean() { "equal to the database" } else { "DIFFER from the database" };
+            summary.insert(
+                "parquet".into(),
+                json!(format!("{} ({} tables; {state})", dir.display(), pq.tables.len())),
+            );
             findings_of(pq, f)
         }
         Err(e) => {
-            let mut finding = Finding::new(Kind::ParquetUnreadable, format!("cannot read the Parquet snapshots: {}", error_cause(e)));
+            let mut finding = Finding::new(
+                Kind::ParquetUnreadable,
+                format!("cannot read the Parquet snapshots: {}", error_cause(e)),
+            );
             if let Some(file) = error_file(e, fixtures) {
                 finding = finding.file(file);
             }
@@ -311,14 +365,23 @@ fn add_outcome(
 /// the outcome to `report`: differences as `parquet_differs`, a file that
 /// cannot be read as `parquet_unreadable` (naming it). Returns whether the
 /// snapshots were checked. Errors only for an unusable archive or database.
-pub fn add_snapshots(report: &mut Report, archive: &Path, limits: &Limits) -> Result<bool, InputError> {
+pub fn add_snapshots(
+    report: &mut Report,
+    archive: &Path,
+    limits: &Limits,
+) -> Result<bool, InputError> {
     add_snapshots_in(report, archive, None, limits)
 }
 
 /// [`add_snapshots`], reading the database from `extracted`, the tree
 /// `archive` was already extracted to ([`crate::verify_path_kept`]), when
 /// given: the archive is then not extracted a second time.
-pub fn add_snapshots_in(report: &mut Report, archive: &Path, extracted: Option<&Tree>, limits: &Limits) -> Result<bool, InputError> {
+pub fn add_snapshots_in(
+    report: &mut Report,
+    archive: &Path,
+    extracted: Option<&Tree>,
+    limits: &Limits,
+) -> Result<bool, InputError> {
     if archive.file_name().is_none_or(|n| !ARCHIVES.iter().any(|a| n == *a)) {
         return Ok(false);
     }
@@ -343,7 +406,10 @@ pub fn add_snapshots_in(report: &mut Report, archive: &Path, extracted: Option<&
     let fdb = FixtureDb::prepare(&db_path)?;
     let conn = fdb.open(&shown)?;
     let mut f = Findings::new(0);
-    let _bar = crate::progress::Bar::spinner("parquet", "comparing the Parquet snapshots with the database");
+    let _bar = crate::progress::Bar::spinner(
+        "parquet",
+        "comparing the Parquet snapshots with the database",
+    );
     let outcome = thrum_parquet::check::check_connection(&dir, &conn, &shown);
     fdb.settle(&shown)?;
     let tables = add_outcome(&dir, &fixtures, &outcome, &mut f, &mut report.summary);

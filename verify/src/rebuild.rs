@@ -50,14 +50,35 @@ impl Rule {
     /// The rule in words.
     pub fn describe(self) -> &'static str {
         match self {
-            Rule::PayloadUndecodable => "its payload does not decode into the fields of its event type (rule 1)",
-            Rule::MessageCreateDuplicate => "message.create repeats an existing message_id or lists the same scope or ref twice (rule 2)",
-            Rule::EditOfMissingMessage => "message.edit names a message that does not exist (rule 3)",
+            Rule::PayloadUndecodable => {
+                "its payload does not decode into the fields of its event \
+                type (rule 1)"
+            }
+            Rule::MessageCreateDuplicate => {
+                "message.create repeats an existing message_id or \
+                lists the same scope or ref twice (rule 2)"
+            }
+            Rule::EditOfMissingMessage => {
+                "message.edit names a message that does not exist (rule \
+                3)"
+            }
             Rule::ThreadCreateDuplicate => "thread.create repeats an existing thread_id (rule 4)",
-            Rule::ThreadCreateNoTable => "thread.create needs the threads table, which a database migrated from v5 does not have (rule 4)",
-            Rule::SessionStartDuplicate => "agent.session.start repeats an existing session_id (rule 5)",
-            Rule::MemberAddToMissingGroup => "group.member.add names a group that does not exist (rule 6)",
-            Rule::WorkContextOfMissingSession => "agent.update carries a work context whose session does not exist (rule 7)",
+            Rule::ThreadCreateNoTable => {
+                "thread.create needs the threads table, which a database \
+                migrated from v5 does not have (rule 4)"
+            }
+            Rule::SessionStartDuplicate => {
+                "agent.session.start repeats an existing session_id \
+                (rule 5)"
+            }
+            Rule::MemberAddToMissingGroup => {
+                "group.member.add names a group that does not exist \
+                (rule 6)"
+            }
+            Rule::WorkContextOfMissingSession => {
+                "agent.update carries a work context whose \
+                session does not exist (rule 7)"
+            }
             Rule::OtherConstraint => "the database rejects the event (a constraint of the schema)",
         }
     }
@@ -103,12 +124,13 @@ impl Candidate {
     /// Replay order: (timestamp, event_id) as byte strings, ties in file
     /// order, then line order.
     fn cmp_in(&self, other: &Candidate, files: &FileOrder) -> Ordering {
-        (self.timestamp.as_bytes(), self.event_id.as_bytes(), files.place(&self.rel), self.line).cmp(&(
-            other.timestamp.as_bytes(),
-            other.event_id.as_bytes(),
-            files.place(&other.rel),
-            other.line,
-        ))
+        (self.timestamp.as_bytes(), self.event_id.as_bytes(), files.place(&self.rel), self.line)
+            .cmp(&(
+                other.timestamp.as_bytes(),
+                other.event_id.as_bytes(),
+                files.place(&other.rel),
+                other.line,
+            ))
     }
 }
 
@@ -139,7 +161,15 @@ pub fn sort_key(line: &[u8]) -> Option<(String, String, String)> {
 /// is an event of the rebuild at all (see [`sort_key`]).
 pub fn undecodable(line: &[u8], rel: &str, no: u64, detail: String) -> Option<Candidate> {
     let (timestamp, event_id, event_type) = sort_key(line)?;
-    Some(Candidate { timestamp, event_id, rel: rel.to_owned(), line: no, event_type, rule: Rule::PayloadUndecodable, detail })
+    Some(Candidate {
+        timestamp,
+        event_id,
+        rel: rel.to_owned(),
+        line: no,
+        event_type,
+        rule: Rule::PayloadUndecodable,
+        detail,
+    })
 }
 
 /// Counts the events of the rebuild that come after `c` in replay order,
@@ -157,7 +187,8 @@ pub fn count_after(files: &[(&Path, &str)], c: &Candidate, limit: usize) -> std:
             let Line::Held(range) = l.line else { continue };
             let (text, _) = crate::jsonl::daemon_text(reader.held(range));
             let Some((ts, id, _)) = sort_key(text.as_bytes()) else { continue };
-            let later = (ts.as_bytes(), id.as_bytes(), fi, l.no) > (c.timestamp.as_bytes(), c.event_id.as_bytes(), c_file, c.line);
+            let later = (ts.as_bytes(), id.as_bytes(), fi, l.no)
+                > (c.timestamp.as_bytes(), c.event_id.as_bytes(), c_file, c.line);
             n += later as u64;
         }
     }
@@ -169,11 +200,16 @@ pub fn count_after(files: &[(&Path, &str)], c: &Candidate, limit: usize) -> std:
 /// consequence of step 11→12: that case is `rebuild_aborts_after_migration`,
 /// a warning.
 pub fn finding(c: &Candidate, after: u64) -> Finding {
-    let kind = if c.rule == Rule::ThreadCreateNoTable { Kind::RebuildAbortsAfterMigration } else { Kind::RebuildAborts };
+    let kind = if c.rule == Rule::ThreadCreateNoTable {
+        Kind::RebuildAbortsAfterMigration
+    } else {
+        Kind::RebuildAborts
+    };
     Finding::new(
         kind,
         format!(
-            "the daemon's rebuild stops at this {} event: {}; the {after} event(s) after it in replay order would not be projected ({})",
+            "the daemon's rebuild stops at this {} event: {}; the {after} event(s) after it in \
+                replay order would not be projected ({})",
             c.event_type,
             c.rule.describe(),
             c.detail
@@ -188,7 +224,11 @@ pub fn finding(c: &Candidate, after: u64) -> Finding {
 /// would stop: the earliest, in replay order, of the replay's first failing
 /// event and each file's first undecodable line. `files` are the event files
 /// in the reader's order, their `rel` paths relative to `base`.
-pub fn report(replay_abort: Option<&Candidate>, files: &[EventFile], base: &Path) -> Result<Option<Finding>, InputError> {
+pub fn report(
+    replay_abort: Option<&Candidate>,
+    files: &[EventFile],
+    base: &Path,
+) -> Result<Option<Finding>, InputError> {
     let rels: Vec<&str> = files.iter().map(|f| f.rel.as_str()).collect();
     let order = FileOrder::new(rels.iter().copied());
     let mut first: Option<Candidate> = replay_abort.cloned();
@@ -199,7 +239,8 @@ pub fn report(replay_abort: Option<&Candidate>, files: &[EventFile], base: &Path
     }
     let Some(c) = first else { return Ok(None) };
     let paths: Vec<PathBuf> = files.iter().map(|f| base.join(&f.rel)).collect();
-    let list: Vec<(&Path, &str)> = paths.iter().map(PathBuf::as_path).zip(rels.iter().copied()).collect();
+    let list: Vec<(&Path, &str)> =
+        paths.iter().map(PathBuf::as_path).zip(rels.iter().copied()).collect();
     let after = count_after(&list, &c, MAX_LINE_BYTES).map_err(|e| InputError::io(base, e))?;
     Ok(Some(finding(&c, after)))
 }
@@ -250,7 +291,10 @@ mod tests {
 
     #[test]
     fn sort_key_reads_objects_only() {
-        assert_eq!(sort_key(br#"{"timestamp":"t","event_id":"e","type":"x","n":1}"#), Some(("t".into(), "e".into(), "x".into())));
+        assert_eq!(
+            sort_key(br#"{"timestamp":"t","event_id":"e","type":"x","n":1}"#),
+            Some(("t".into(), "e".into(), "x".into()))
+        );
         assert_eq!(sort_key(br#"{"type":"x"}"#), Some((String::new(), String::new(), "x".into())));
         assert_eq!(sort_key(br#"{"timestamp":5}"#), None);
         assert_eq!(sort_key(b"[1]"), None);
@@ -262,9 +306,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.jsonl");
         let b = dir.path().join("b.jsonl");
-        std::fs::write(&a, "{\"timestamp\":\"1\",\"event_id\":\"a\"}\n{\"timestamp\":\"3\",\"event_id\":\"c\"}\nnot json\n\n").unwrap();
-        std::fs::write(&b, "{\"timestamp\":\"2\",\"event_id\":\"b\"}\n{\"timestamp\":\"3\",\"event_id\":\"c\"}\n{\"timestamp\":\"4\"}\n")
-            .unwrap();
+        std::fs::write(
+            &a,
+            "{\"timestamp\":\"1\",\"event_id\":\"a\"}\n{\"timestamp\":\"3\",\"event\
+            _id\":\"c\"}\nnot json\n\n",
+        )
+        .unwrap();
+        std::fs::write(
+            &b,
+            "{\"timestamp\":\"2\",\"event_id\":\"b\"}\n{\"timestamp\":\"3\",\"event\
+            _id\":\"c\"}\n{\"timestamp\":\"4\"}\n",
+        )
+        .unwrap();
         let files = [(a.as_path(), "a"), (b.as_path(), "b")];
         assert_eq!(count_after(&files, &cand("1", "a", "a", 1), 1 << 20).unwrap(), 4);
         assert_eq!(count_after(&files, &cand("2", "b", "b", 1), 1 << 20).unwrap(), 3);

@@ -106,7 +106,8 @@ pub fn fresh_v13_for_replay() -> rusqlite::Result<Connection> {
 pub fn fresh_v13_on_disk(path: &std::path::Path, cache_bytes: i64) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.execute_batch(&format!(
-        "PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-{};",
+        "PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE; \
+            PRAGMA temp_store=MEMORY; PRAGMA cache_size=-{};",
         (cache_bytes / 1024).max(1)
     ))?;
     conn.set_prepared_statement_cache_capacity(64);
@@ -177,7 +178,9 @@ pub fn apply(conn: &Connection, ev: &Event) -> rusqlite::Result<Outcome> {
     match &ev.payload {
         Payload::MessageCreate(m) => {
             conn.prepare_cached(
-                "INSERT INTO messages (message_id, thread_id, agent_id, session_id, created_at, body_format, body_content, body_structured, authored_by, disclosed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO messages (message_id, thread_id, agent_id, session_id, created_at, \
+                    body_format, body_content, body_structured, authored_by, disclosed) VALUES \
+                    (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
             .execute(params![
                 m.message_id,
@@ -192,26 +195,34 @@ pub fn apply(conn: &Connection, ev: &Event) -> rusqlite::Result<Outcome> {
                 m.disclosed.unwrap_or(false) as i64,
             ])?;
             for s in m.scopes.iter().flatten() {
-                conn.prepare_cached("INSERT INTO message_scopes (message_id, scope_type, scope_value) VALUES (?1, ?2, ?3)")?
-                    .execute(params![m.message_id, s.kind, s.value])?;
+                conn.prepare_cached(
+                    "INSERT INTO message_scopes (message_id, scope_type, \
+                    scope_value) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![m.message_id, s.kind, s.value])?;
             }
             for r in m.refs.iter().flatten() {
-                conn.prepare_cached("INSERT INTO message_refs (message_id, ref_type, ref_value) VALUES (?1, ?2, ?3)")?.execute(params![
-                    m.message_id,
-                    r.kind,
-                    r.value
-                ])?;
+                conn.prepare_cached(
+                    "INSERT INTO message_refs (message_id, ref_type, ref_value) \
+                    VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![m.message_id, r.kind, r.value])?;
             }
         }
         Payload::MessageEdit(m) => {
             let old: Option<(String, Option<String>, String)> = conn
-                .prepare_cached("SELECT body_content, body_structured, session_id FROM messages WHERE message_id = ?1")?
+                .prepare_cached(
+                    "SELECT body_content, body_structured, session_id FROM messages \
+                    WHERE message_id = ?1",
+                )?
                 .query_row([&m.message_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()?;
             match old {
                 Some((old_content, old_structured, session_id)) => {
                     conn.prepare_cached(
-                        "INSERT INTO message_edits (message_id, edited_at, edited_by, old_content, new_content, old_structured, new_structured) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        "INSERT INTO message_edits (message_id, edited_at, edited_by, \
+                            old_content, new_content, old_structured, new_structured) VALUES (?1, \
+                            ?2, ?3, ?4, ?5, ?6, ?7)",
                     )?
                     .execute(params![
                         m.message_id,
@@ -223,9 +234,15 @@ pub fn apply(conn: &Connection, ev: &Event) -> rusqlite::Result<Outcome> {
                         nz(m.body.structured.as_deref())
                     ])?;
                     conn.prepare_cached(
-                        "UPDATE messages SET body_content = ?1, body_structured = ?2, updated_at = ?3 WHERE message_id = ?4",
+                        "UPDATE messages SET body_content = ?1, body_structured = ?2, updated_at \
+                            = ?3 WHERE message_id = ?4",
                     )?
-                    .execute(params![m.body.content, nz(m.body.structured.as_deref()), ts, m.message_id])?;
+                    .execute(params![
+                        m.body.content,
+                        nz(m.body.structured.as_deref()),
+                        ts,
+                        m.message_id
+                    ])?;
                 }
                 None => {
                     out.missing.push(format!("message {}", m.message_id));
@@ -235,7 +252,10 @@ pub fn apply(conn: &Connection, ev: &Event) -> rusqlite::Result<Outcome> {
         }
         Payload::MessageDelete(m) => {
             let n = conn
-                .prepare_cached("UPDATE messages SET deleted = 1, deleted_at = ?1, delete_reason = ?2 WHERE message_id = ?3")?
+                .prepare_cached(
+                    "UPDATE messages SET deleted = 1, deleted_at = ?1, delete_reason \
+                    = ?2 WHERE message_id = ?3",
+                )?
                 .execute(params![ts, nz(m.reason.as_deref()), m.message_id])?;
             if n == 0 {
                 out.missing.push(format!("message {}", m.message_id));
@@ -243,43 +263,71 @@ pub fn apply(conn: &Connection, ev: &Event) -> rusqlite::Result<Outcome> {
         }
         Payload::AgentRegister(a) => {
             conn.prepare_cached(
-                "INSERT OR REPLACE INTO agents (agent_id, kind, role, module, display, hostname, registered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT OR REPLACE INTO agents (agent_id, kind, role, module, display, hostname, \
+                    registered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
-            .execute(params![a.agent_id, a.kind, a.role, a.module, nz(a.display.as_deref()), nz(a.hostname.as_deref()), ts])?;
+            .execute(params![
+                a.agent_id,
+                a.kind,
+                a.role,
+                a.module,
+                nz(a.display.as_deref()),
+                nz(a.hostname.as_deref()),
+                ts
+            ])?;
         }
         Payload::SessionStart(s) => {
-            conn.prepare_cached("INSERT INTO sessions (session_id, agent_id, started_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)")?
-                .execute(params![s.session_id, s.agent_id, ts])?;
+            conn.prepare_cached(
+                "INSERT INTO sessions (session_id, agent_id, started_at, \
+                last_seen_at) VALUES (?1, ?2, ?3, ?3)",
+            )?
+            .execute(params![s.session_id, s.agent_id, ts])?;
         }
         Payload::SessionEnd(s) => {
-            let n = conn.prepare_cached("UPDATE sessions SET ended_at = ?1, end_reason = ?2 WHERE session_id = ?3")?.execute(params![
-                ts,
-                nz(s.reason.as_deref()),
-                s.session_id
-            ])?;
+            let n = conn
+                .prepare_cached(
+                    "UPDATE sessions SET ended_at = ?1, end_reason = ?2 WHERE session_id = ?3",
+                )?
+                .execute(params![ts, nz(s.reason.as_deref()), s.session_id])?;
             if n == 0 {
                 out.missing.push(format!("session {}", s.session_id));
             }
         }
         Payload::AgentUpdate(u) => agent_update(conn, u, &mut out)?,
         Payload::AgentCleanup(c) => {
-            let n = conn.prepare_cached("DELETE FROM agents WHERE agent_id = ?1")?.execute([&c.agent_id])?;
+            let n = conn
+                .prepare_cached("DELETE FROM agents WHERE agent_id = ?1")?
+                .execute([&c.agent_id])?;
             if n == 0 {
                 out.missing.push(format!("agent {}", c.agent_id));
             }
         }
         Payload::GroupCreate(g) => {
             conn.prepare_cached(
-                "INSERT OR IGNORE INTO groups (group_id, name, description, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT OR IGNORE INTO groups (group_id, name, description, created_at, \
+                    created_by) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
-            .execute(params![g.group_id, g.name, nz(g.description.as_deref()), ts, g.created_by])?;
+            .execute(params![
+                g.group_id,
+                g.name,
+                nz(g.description.as_deref()),
+                ts,
+                g.created_by
+            ])?;
         }
         Payload::GroupMemberAdd(g) => {
             if group_exists(conn, &g.group_id)? {
                 conn.prepare_cached(
-                    "INSERT OR IGNORE INTO group_members (group_id, member_type, member_value, added_at, added_by) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT OR IGNORE INTO group_members (group_id, member_type, member_value, \
+                        added_at, added_by) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?
-                .execute(params![g.group_id, g.member_type, g.member_value, ts, nz(g.added_by.as_deref())])?;
+                .execute(params![
+                    g.group_id,
+                    g.member_type,
+                    g.member_value,
+                    ts,
+                    nz(g.added_by.as_deref())
+                ])?;
             } else {
                 out.missing.push(format!("group {}", g.group_id));
                 out.fails = Some(Rule::MemberAddToMissingGroup);
@@ -287,10 +335,16 @@ pub fn apply(conn: &Connection, ev: &Event) -> rusqlite::Result<Outcome> {
         }
         Payload::GroupMemberRemove(g) => {
             let n = conn
-                .prepare_cached("DELETE FROM group_members WHERE group_id = ?1 AND member_type = ?2 AND member_value = ?3")?
+                .prepare_cached(
+                    "DELETE FROM group_members WHERE group_id = ?1 AND member_type = \
+                    ?2 AND member_value = ?3",
+                )?
                 .execute(params![g.group_id, g.member_type, g.member_value])?;
             if n == 0 {
-                out.missing.push(format!("member {}:{} of group {}", g.member_type, g.member_value, g.group_id));
+                out.missing.push(format!(
+                    "member {}:{} of group {}",
+                    g.member_type, g.member_value, g.group_id
+                ));
             }
         }
         Payload::GroupUpdate(g) => {
@@ -298,26 +352,32 @@ pub fn apply(conn: &Connection, ev: &Event) -> rusqlite::Result<Outcome> {
                 out.missing.push(format!("group {}", g.group_id));
             }
             if let Some(d) = &g.fields.description {
-                conn.prepare_cached("UPDATE groups SET description = ?1, updated_at = ?2 WHERE group_id = ?3")?.execute(params![
-                    nzs(d),
-                    ts,
-                    g.group_id
-                ])?;
+                conn.prepare_cached(
+                    "UPDATE groups SET description = ?1, updated_at = ?2 WHERE group_id = ?3",
+                )?
+                .execute(params![nzs(d), ts, g.group_id])?;
             }
             if let Some(n) = &g.fields.name {
-                conn.prepare_cached("UPDATE groups SET name = ?1, updated_at = ?2 WHERE group_id = ?3")?
-                    .execute(params![n, ts, g.group_id])?;
+                conn.prepare_cached(
+                    "UPDATE groups SET name = ?1, updated_at = ?2 WHERE group_id = ?3",
+                )?
+                .execute(params![n, ts, g.group_id])?;
             }
         }
         Payload::GroupDelete(g) => {
-            let n = conn.prepare_cached("DELETE FROM groups WHERE group_id = ?1")?.execute([&g.group_id])?;
+            let n = conn
+                .prepare_cached("DELETE FROM groups WHERE group_id = ?1")?
+                .execute([&g.group_id])?;
             if n == 0 {
                 out.missing.push(format!("group {}", g.group_id));
             }
         }
         Payload::ThreadCreate(t) => {
-            conn.prepare_cached("INSERT INTO threads (thread_id, title, created_at, created_by) VALUES (?1, ?2, ?3, ?4)")?
-                .execute(params![t.thread_id, t.title, ts, t.created_by])?;
+            conn.prepare_cached(
+                "INSERT INTO threads (thread_id, title, created_at, created_by) \
+                VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![t.thread_id, t.title, ts, t.created_by])?;
         }
         Payload::Unknown => out.ignored = true,
     }
@@ -325,7 +385,11 @@ pub fn apply(conn: &Connection, ev: &Event) -> rusqlite::Result<Outcome> {
 }
 
 fn group_exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
-    Ok(conn.prepare_cached("SELECT 1 FROM groups WHERE group_id = ?1")?.query_row([id], |_| Ok(())).optional()?.is_some())
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM groups WHERE group_id = ?1")?
+        .query_row([id], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 /// A context in the merged list: a stored row (11 columns as stored:
@@ -361,7 +425,8 @@ fn text_of(v: &Value) -> &str {
 
 /// Merges incoming contexts into stored ones (see the module docs for the order).
 fn merge<'a>(stored: Vec<Vec<Value>>, incoming: &'a [WorkContext]) -> Vec<WorkContextRow<'a>> {
-    let mut merged: Vec<WorkContextRow<'a>> = stored.into_iter().map(WorkContextRow::Stored).collect();
+    let mut merged: Vec<WorkContextRow<'a>> =
+        stored.into_iter().map(WorkContextRow::Stored).collect();
     for w in incoming {
         match merged.iter().position(|c| c.session_id() == w.session_id) {
             Some(i) => {
@@ -378,26 +443,40 @@ fn merge<'a>(stored: Vec<Vec<Value>>, incoming: &'a [WorkContext]) -> Vec<WorkCo
 fn agent_update(conn: &Connection, u: &AgentUpdate, out: &mut Outcome) -> rusqlite::Result<()> {
     let stored: Vec<Vec<Value>> = {
         let mut st = conn.prepare_cached(
-            "SELECT session_id, branch, worktree_path, unmerged_commits, uncommitted_files, changed_files, git_updated_at, current_task, task_updated_at, intent, intent_updated_at FROM agent_work_contexts WHERE agent_id = ?1 ORDER BY rowid",
+            "SELECT session_id, branch, worktree_path, unmerged_commits, uncommitted_files, \
+                changed_files, git_updated_at, current_task, task_updated_at, intent, \
+                intent_updated_at FROM agent_work_contexts WHERE agent_id = ?1 ORDER BY rowid",
         )?;
-        let rows = st.query_map([&u.agent_id], |r| (0..11).map(|i| r.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<Value>>>())?;
+        let rows = st.query_map([&u.agent_id], |r| {
+            (0..11).map(|i| r.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<Value>>>()
+        })?;
         rows.collect::<rusqlite::Result<_>>()?
     };
     let merged = merge(stored, &u.work_contexts);
-    conn.prepare_cached("DELETE FROM agent_work_contexts WHERE agent_id = ?1")?.execute([&u.agent_id])?;
+    conn.prepare_cached("DELETE FROM agent_work_contexts WHERE agent_id = ?1")?
+        .execute([&u.agent_id])?;
     let mut exists = conn.prepare_cached("SELECT 1 FROM sessions WHERE session_id = ?1")?;
     let mut ins = conn.prepare_cached(
-        "INSERT INTO agent_work_contexts (session_id, agent_id, branch, worktree_path, unmerged_commits, uncommitted_files, changed_files, git_updated_at, current_task, task_updated_at, intent, intent_updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        "INSERT INTO agent_work_contexts (session_id, agent_id, branch, worktree_path, \
+            unmerged_commits, uncommitted_files, changed_files, git_updated_at, current_task, \
+            task_updated_at, intent, intent_updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
+            ?9, ?10, ?11, ?12)",
     )?;
     for c in &merged {
         if exists.query_row([c.session_id()], |_| Ok(())).optional()?.is_none() {
-            out.missing.push(format!("session {} (work context of agent {})", c.session_id(), u.agent_id));
+            out.missing.push(format!(
+                "session {} (work context of agent {})",
+                c.session_id(),
+                u.agent_id
+            ));
             out.fails = Some(Rule::WorkContextOfMissingSession);
             continue;
         }
         match c {
             WorkContextRow::Stored(v) => {
-                ins.execute(params![v[0], u.agent_id, v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]])?;
+                ins.execute(params![
+                    v[0], u.agent_id, v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]
+                ])?;
             }
             WorkContextRow::New(w) => {
                 ins.execute(params![
@@ -435,7 +514,9 @@ fn has_duplicates(list: Option<&[thrum_schemas::events::TypedValue]>) -> bool {
 /// replay time.
 fn needs_savepoint(p: &Payload) -> bool {
     match p {
-        Payload::MessageCreate(m) => has_duplicates(m.scopes.as_deref()) || has_duplicates(m.refs.as_deref()),
+        Payload::MessageCreate(m) => {
+            has_duplicates(m.scopes.as_deref()) || has_duplicates(m.refs.as_deref())
+        }
         Payload::MessageEdit(_) | Payload::AgentUpdate(_) | Payload::GroupUpdate(_) => true,
         _ => false,
     }
@@ -446,7 +527,9 @@ fn failed_rule(p: &Payload, err: &rusqlite::Error) -> Rule {
     match p {
         Payload::MessageCreate(_) => Rule::MessageCreateDuplicate,
         Payload::SessionStart(_) => Rule::SessionStartDuplicate,
-        Payload::ThreadCreate(_) if err.to_string().contains("no such table") => Rule::ThreadCreateNoTable,
+        Payload::ThreadCreate(_) if err.to_string().contains("no such table") => {
+            Rule::ThreadCreateNoTable
+        }
         Payload::ThreadCreate(_) => Rule::ThreadCreateDuplicate,
         Payload::GroupMemberAdd(_) => Rule::MemberAddToMissingGroup,
         Payload::AgentUpdate(_) => Rule::WorkContextOfMissingSession,
@@ -482,13 +565,32 @@ impl Replayer {
     /// Starts replaying into `conn`, a fresh database (see [`fresh_v13_for_replay`]).
     pub fn new(conn: Connection) -> rusqlite::Result<Replayer> {
         conn.execute_batch("BEGIN")?;
-        Ok(Replayer { r: Replay { conn, applied: 0, ignored: 0, rejected: 0, cleaned_agents: HashSet::new(), abort: None, _dir: None } })
+        Ok(Replayer {
+            r: Replay {
+                conn,
+                applied: 0,
+                ignored: 0,
+                rejected: 0,
+                cleaned_agents: HashSet::new(),
+                abort: None,
+                _dir: None,
+            },
+        })
     }
 
     /// Applies one event read at `rel:line`; what it could not do is reported there.
-    pub fn apply(&mut self, ev: &Event, rel: &str, line: u64, findings: &mut Findings) -> rusqlite::Result<()> {
+    pub fn apply(
+        &mut self,
+        ev: &Event,
+        rel: &str,
+        line: u64,
+        findings: &mut Findings,
+    ) -> rusqlite::Result<()> {
         let r = &mut self.r;
-        let at = |f: Finding| f.at(rel, line).key(format!("event_id={}", ev.envelope.event_id.as_deref().unwrap_or("")));
+        let at = |f: Finding| {
+            f.at(rel, line)
+                .key(format!("event_id={}", ev.envelope.event_id.as_deref().unwrap_or("")))
+        };
         let sp = needs_savepoint(&ev.payload);
         if sp {
             r.conn.prepare_cached("SAVEPOINT ev")?.execute([])?;
@@ -513,7 +615,10 @@ impl Replayer {
                 for m in out.missing {
                     findings.push(at(Finding::new(
                         Kind::EventTargetMissing,
-                        format!("{} refers to {m}, which does not exist at this point of the replay", ev.envelope.event_type),
+                        format!(
+                            "{} refers to {m}, which does not exist at this point of the replay",
+                            ev.envelope.event_type
+                        ),
                     )));
                 }
             }
@@ -531,7 +636,10 @@ impl Replayer {
                     r.rejected += 1;
                     findings.push(at(Finding::new(
                         Kind::ReplayEventRejected,
-                        format!("{} rejected by the projection and rolled back: {err}", ev.envelope.event_type),
+                        format!(
+                            "{} rejected by the projection and rolled back: {err}",
+                            ev.envelope.event_type
+                        ),
                     )));
                 }
             }

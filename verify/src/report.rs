@@ -69,10 +69,17 @@ impl Verdict {
     /// The verdict of finding counts by kind name (a name this verifier does
     /// not know counts as an error).
     pub fn of(counts: &BTreeMap<String, usize>) -> Verdict {
-        let errors =
-            counts.iter().filter(|(k, _)| Kind::from_name(k).is_none_or(|k| k.severity() == Severity::Error)).map(|(_, n)| n).sum();
+        let errors = counts
+            .iter()
+            .filter(|(k, _)| Kind::from_name(k).is_none_or(|k| k.severity() == Severity::Error))
+            .map(|(_, n)| n)
+            .sum();
         let consistent = errors == 0;
-        Verdict { consistent, errors, exit_code: if consistent { EXIT_CONSISTENT } else { EXIT_INCONSISTENT } }
+        Verdict {
+            consistent,
+            errors,
+            exit_code: if consistent { EXIT_CONSISTENT } else { EXIT_INCONSISTENT },
+        }
     }
 
     /// The text result line (without newline).
@@ -191,7 +198,8 @@ impl Report {
     pub fn to_json(&self) -> String {
         let mut r = self.clone();
         r.seal();
-        serde_json::to_string_pretty(&r).unwrap_or_else(|e| format!("{{\"error\":\"cannot serialise report: {e}\"}}"))
+        serde_json::to_string_pretty(&r)
+            .unwrap_or_else(|e| format!("{{\"error\":\"cannot serialise report: {e}\"}}"))
     }
 
     /// The person-readable report.
@@ -227,8 +235,16 @@ impl Report {
                 "events table (sync log) vs JSONL lines",
                 ["rows in DB", "JSONL events", "missing", "extra", "differing", "other"],
             ),
-            ("local", "local-only tables (references and plausibility)", ["rows in DB", "", "", "", "", "problems"]),
-            ("v5_preserved", "v5 rows in the migrated database", ["rows migrated", "rows in v5", "lost", "extra", "altered", "other"]),
+            (
+                "local",
+                "local-only tables (references and plausibility)",
+                ["rows in DB", "", "", "", "", "problems"],
+            ),
+            (
+                "v5_preserved",
+                "v5 rows in the migrated database",
+                ["rows migrated", "rows in v5", "lost", "extra", "altered", "other"],
+            ),
             (
                 "parquet",
                 "Parquet snapshots vs the fixture database",
@@ -271,9 +287,12 @@ impl Report {
 
     /// The findings by severity, then the counts by kind.
     fn render_findings(&self, s: &mut String) {
-        let errors: Vec<&Finding> = self.findings.iter().filter(|f| f.severity == Severity::Error).collect();
-        let warnings: Vec<&Finding> = self.findings.iter().filter(|f| f.severity == Severity::Warning).collect();
-        let infos: Vec<&Finding> = self.findings.iter().filter(|f| f.severity == Severity::Info).collect();
+        let errors: Vec<&Finding> =
+            self.findings.iter().filter(|f| f.severity == Severity::Error).collect();
+        let warnings: Vec<&Finding> =
+            self.findings.iter().filter(|f| f.severity == Severity::Warning).collect();
+        let infos: Vec<&Finding> =
+            self.findings.iter().filter(|f| f.severity == Severity::Info).collect();
         if !errors.is_empty() {
             let _ = writeln!(s, "\nfindings (first of each kind and table):");
             for f in errors {
@@ -300,7 +319,8 @@ impl Report {
             if self.findings_omitted > 0 {
                 let _ = writeln!(
                     s,
-                    "  ({} findings counted but not listed; raise --max-diffs (0 lists the most, 10000 per kind and table))",
+                    "  ({} findings counted but not listed; raise --max-diffs (0 lists the most, \
+                        10000 per kind and table))",
                     self.findings_omitted
                 );
             }
@@ -314,13 +334,17 @@ mod tests {
 
     #[test]
     fn escape_leaves_ordinary_text_and_escapes_every_control_and_invisible_character() {
-        for plain in ["messages/alice.jsonl", "naïve 同期 — ok", "back\\slash \"quoted\"", ""] {
+        for plain in ["messages/alice.jsonl", "naïve 同期 — ok", "back\\slash \"quoted\"", ""]
+        {
             assert!(matches!(escape(plain), Cow::Borrowed(_)), "{plain}");
         }
         assert_eq!(escape("a\nb\rc\td"), "a\\nb\\rc\\td");
         assert_eq!(escape("\x1b[0mresult: CONSISTENT"), "\\x1b[0mresult: CONSISTENT");
         assert_eq!(escape("\0\x7f\u{85}\u{9b}"), "\\x00\\x7f\\u{0085}\\u{009b}");
-        assert_eq!(escape("abc\u{202e}fed\u{2066}\u{200b}\u{2028}\u{feff}"), "abc\\u{202e}fed\\u{2066}\\u{200b}\\u{2028}\\u{feff}");
+        assert_eq!(
+            escape("abc\u{202e}fed\u{2066}\u{200b}\u{2028}\u{feff}"),
+            "abc\\u{202e}fed\\u{2066}\\u{200b}\\u{2028}\\u{feff}"
+        );
         // every character below U+0020 and from U+007F to U+009F is escaped
         for c in (0u32..0x20).chain(0x7f..0xa0).filter_map(char::from_u32) {
             let e = escape(&c.to_string()).into_owned();
@@ -339,7 +363,10 @@ mod tests {
     /// The text result line, the JSON fields and the verdict agree.
     fn assert_agree(r: &Report, consistent: bool, errors: usize) {
         let v = r.verdict();
-        assert_eq!((v.consistent, v.errors, v.exit_code), (consistent, errors, if consistent { 0 } else { 1 }));
+        assert_eq!(
+            (v.consistent, v.errors, v.exit_code),
+            (consistent, errors, if consistent { 0 } else { 1 })
+        );
         assert_eq!((r.consistent, r.errors, r.exit_code), (v.consistent, v.errors, v.exit_code));
         let j: Value = serde_json::from_str(&r.to_json()).unwrap();
         assert_eq!(
@@ -364,7 +391,10 @@ mod tests {
         // a Parquet difference added later makes every output inconsistent
         let mut pq = Findings::new(0);
         pq.push(Finding::new(Kind::ParquetDiffers, "row missing from Parquet").table("agents"));
-        pq.push(Finding::new(Kind::ParquetUnreadable, "truncated").file("parquet/agents/part-00000.parquet"));
+        pq.push(
+            Finding::new(Kind::ParquetUnreadable, "truncated")
+                .file("parquet/agents/part-00000.parquet"),
+        );
         r.add(pq, vec![TableStats::new("agents", "parquet")]);
         assert_agree(&r, false, 2);
         assert_eq!(r.count(Kind::ParquetDiffers), 1);

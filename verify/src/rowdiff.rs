@@ -27,7 +27,14 @@ pub enum RowDiff {
     OnlyB { key: String, key_vals: Vec<Val>, row: String },
     /// A column whose value differs between the rows of one key;
     /// `match_vals` are the values of the key the rows were matched by.
-    Cell { key: String, key_vals: Vec<Val>, match_vals: Vec<Val>, column: &'static str, a: Val, b: Val },
+    Cell {
+        key: String,
+        key_vals: Vec<Val>,
+        match_vals: Vec<Val>,
+        column: &'static str,
+        a: Val,
+        b: Val,
+    },
 }
 
 /// The column indexes rows of `t` are matched by (see the module documentation).
@@ -48,7 +55,12 @@ fn pk_vals(t: &Table, row: &[Val]) -> Vec<Val> {
 }
 
 fn row_text(t: &Table, row: &[Val]) -> String {
-    t.columns.iter().zip(row).map(|(c, v)| format!("{}={}", c.name, v)).collect::<Vec<_>>().join(", ")
+    t.columns
+        .iter()
+        .zip(row)
+        .map(|(c, v)| format!("{}={}", c.name, v))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Compares table `t` of `a` and `b`: `out` gets each difference, in key
@@ -67,7 +79,10 @@ pub fn diff_table(
         "SELECT {} FROM {} ORDER BY {}",
         cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "),
         quote_ident(t.name),
-        key.iter().map(|&i| format!("{} COLLATE BINARY", quote_ident(cols[i]))).collect::<Vec<_>>().join(", ")
+        key.iter()
+            .map(|&i| format!("{} COLLATE BINARY", quote_ident(cols[i])))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let mut sa = a.prepare(&sql)?;
     let mut sb = b.prepare(&sql)?;
@@ -77,7 +92,10 @@ pub fn diff_table(
     let next = |rows: &mut rusqlite::Rows<'_>| -> rusqlite::Result<Option<Vec<Val>>> {
         match rows.next()? {
             None => Ok(None),
-            Some(r) => (0..n).map(|i| r.get_ref(i).map(Val::from_ref)).collect::<rusqlite::Result<Vec<Val>>>().map(Some),
+            Some(r) => (0..n)
+                .map(|i| r.get_ref(i).map(Val::from_ref))
+                .collect::<rusqlite::Result<Vec<Val>>>()
+                .map(Some),
         }
     };
     let compared: Vec<usize> = (0..n).filter(|i| !ignore.contains(&cols[*i])).collect();
@@ -91,12 +109,20 @@ pub fn diff_table(
         };
         match (ord, x.take(), y.take()) {
             (Ordering::Less, Some(r), keep) => {
-                out(RowDiff::OnlyA { key: key_text(&cols, &r, &key), key_vals: pk_vals(t, &r), row: row_text(t, &r) });
+                out(RowDiff::OnlyA {
+                    key: key_text(&cols, &r, &key),
+                    key_vals: pk_vals(t, &r),
+                    row: row_text(t, &r),
+                });
                 y = keep;
                 x = next(&mut ra)?;
             }
             (Ordering::Greater, keep, Some(s)) => {
-                out(RowDiff::OnlyB { key: key_text(&cols, &s, &key), key_vals: pk_vals(t, &s), row: row_text(t, &s) });
+                out(RowDiff::OnlyB {
+                    key: key_text(&cols, &s, &key),
+                    key_vals: pk_vals(t, &s),
+                    row: row_text(t, &s),
+                });
                 x = keep;
                 y = next(&mut rb)?;
             }
@@ -132,7 +158,12 @@ mod tests {
         c
     }
 
-    fn diffs(table: &str, a: &rusqlite::Connection, b: &rusqlite::Connection, ignore: &[&str]) -> Vec<RowDiff> {
+    fn diffs(
+        table: &str,
+        a: &rusqlite::Connection,
+        b: &rusqlite::Connection,
+        ignore: &[&str],
+    ) -> Vec<RowDiff> {
         let t = catalogue::projected().find(|t| t.name == table).unwrap();
         let mut v = Vec::new();
         diff_table(t, a, b, ignore, &mut |d| v.push(d)).unwrap();
@@ -141,20 +172,38 @@ mod tests {
 
     #[test]
     fn autoincrement_rows_are_matched_by_their_natural_key_and_ids_compared() {
-        let g = "INSERT INTO groups (group_id, name, created_at, created_by) VALUES ('g', 'n', 't', 'a');";
-        let a = db(&format!("{g} INSERT INTO group_members (id, group_id, member_type, member_value, added_at) VALUES (1, 'g', 'agent', 'x', 't1'), (2, 'g', 'agent', 'y', 't2');"));
-        let b = db(&format!("{g} INSERT INTO group_members (id, group_id, member_type, member_value, added_at) VALUES (1, 'g', 'agent', 'y', 't2'), (2, 'g', 'agent', 'x', 't1'), (3, 'g', 'role', 'r', 't3');"));
+        let g = "INSERT INTO groups (group_id, name, created_at, created_by) VALUES ('g', 'n', \
+            't', 'a');";
+        let a = db(&format!(
+            "{g} INSERT INTO group_members (id, group_id, member_type, \
+            member_value, added_at) VALUES (1, 'g', 'agent', 'x', 't1'), (2, 'g', 'agent', 'y', \
+            't2');"
+        ));
+        let b = db(&format!(
+            "{g} INSERT INTO group_members (id, group_id, member_type, \
+            member_value, added_at) VALUES (1, 'g', 'agent', 'y', 't2'), (2, 'g', 'agent', 'x', \
+            't1'), (3, 'g', 'role', 'r', 't3');"
+        ));
         let d = diffs("group_members", &a, &b, &[]);
         assert_eq!(d.len(), 3, "{d:?}");
         assert!(
             matches!(&d[0], RowDiff::Cell { column: "id", a: Val::Int(1), b: Val::Int(2), key, match_vals, .. } if key == "group_id=g, member_type=agent, member_value=x" && match_vals == &vec![Val::text("g"), Val::text("agent"), Val::text("x")])
         );
-        assert!(matches!(&d[2], RowDiff::OnlyB { key, key_vals, .. } if key.contains("member_value=r") && key_vals == &vec![Val::Int(3)]));
-        assert!(diffs("group_members", &a, &b, &["id"]).iter().all(|d| matches!(d, RowDiff::OnlyB { .. })));
+        assert!(
+            matches!(&d[2], RowDiff::OnlyB { key, key_vals, .. } if key.contains("member_value=r") && key_vals == &vec![Val::Int(3)])
+        );
+        assert!(diffs("group_members", &a, &b, &["id"])
+            .iter()
+            .all(|d| matches!(d, RowDiff::OnlyB { .. })));
         // message_edits: every column but id is the key
-        let m = "INSERT INTO messages (message_id, agent_id, session_id, created_at, body_format, body_content) VALUES ('m', 'a', 's', 't', 'markdown', 'x');";
+        let m = "INSERT INTO messages (message_id, agent_id, session_id, created_at, body_format, \
+            body_content) VALUES ('m', 'a', 's', 't', 'markdown', 'x');";
         let e = |id1: i64, id2: i64| {
-            db(&format!("{m} INSERT INTO message_edits (id, message_id, edited_at, edited_by, old_content, new_content) VALUES ({id1}, 'm', 't1', 's', 'x', 'y'), ({id2}, 'm', 't2', 's', 'y', 'z');"))
+            db(&format!(
+                "{m} INSERT INTO message_edits (id, message_id, edited_at, edited_by, \
+                old_content, new_content) VALUES ({id1}, 'm', 't1', 's', 'x', 'y'), ({id2}, 'm', \
+                't2', 's', 'y', 'z');"
+            ))
         };
         assert_eq!(diffs("message_edits", &e(1, 2), &e(1, 2), &[]), vec![]);
         assert_eq!(diffs("message_edits", &e(1, 2), &e(2, 1), &[]).len(), 2);

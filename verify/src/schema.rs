@@ -55,14 +55,28 @@ pub struct SchemaDiff {
 }
 
 impl SchemaDiff {
-    fn new(object: impl Into<String>, attribute: &str, expected: impl Into<String>, actual: impl Into<String>) -> SchemaDiff {
-        SchemaDiff { object: object.into(), attribute: attribute.into(), expected: expected.into(), actual: actual.into() }
+    fn new(
+        object: impl Into<String>,
+        attribute: &str,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> SchemaDiff {
+        SchemaDiff {
+            object: object.into(),
+            attribute: attribute.into(),
+            expected: expected.into(),
+            actual: actual.into(),
+        }
     }
 }
 
 impl std::fmt::Display for SchemaDiff {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: expected {}, found {}", self.object, self.attribute, self.expected, self.actual)
+        write!(
+            f,
+            "{} {}: expected {}, found {}",
+            self.object, self.attribute, self.expected, self.actual
+        )
     }
 }
 
@@ -74,7 +88,8 @@ fn squash(sql: &str) -> String {
 pub fn snapshot(conn: &Connection) -> rusqlite::Result<Snapshot> {
     let mut snap = Snapshot::default();
     let objects: Vec<(String, String, String, Option<String>)> = {
-        let mut st = conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name")?;
+        let mut st =
+            conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name")?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
@@ -82,15 +97,24 @@ pub fn snapshot(conn: &Connection) -> rusqlite::Result<Snapshot> {
         match ty.as_str() {
             "table" => {
                 let mut info = TableInfo {
-                    autoincrement: sql.as_deref().is_some_and(|s| s.to_ascii_uppercase().contains("AUTOINCREMENT")),
+                    autoincrement: sql
+                        .as_deref()
+                        .is_some_and(|s| s.to_ascii_uppercase().contains("AUTOINCREMENT")),
                     ..TableInfo::default()
                 };
                 let mut st = conn.prepare(&format!("PRAGMA table_info({})", quote_ident(name)))?;
                 let cols = st.query_map([], |r| {
-                    Ok(ColumnInfo { name: r.get(1)?, ty: r.get(2)?, notnull: r.get::<_, i64>(3)? != 0, default: r.get(4)?, pk: r.get(5)? })
+                    Ok(ColumnInfo {
+                        name: r.get(1)?,
+                        ty: r.get(2)?,
+                        notnull: r.get::<_, i64>(3)? != 0,
+                        default: r.get(4)?,
+                        pk: r.get(5)?,
+                    })
                 })?;
                 info.columns = cols.collect::<rusqlite::Result<_>>()?;
-                let mut st = conn.prepare(&format!("PRAGMA foreign_key_list({})", quote_ident(name)))?;
+                let mut st =
+                    conn.prepare(&format!("PRAGMA foreign_key_list({})", quote_ident(name)))?;
                 let fks = st.query_map([], |r| {
                     Ok(format!(
                         "{}({}→{}) on update {} on delete {} match {}",
@@ -106,15 +130,32 @@ pub fn snapshot(conn: &Connection) -> rusqlite::Result<Snapshot> {
                 info.foreign_keys.sort();
                 let mut st = conn.prepare(&format!("PRAGMA index_list({})", quote_ident(name)))?;
                 let idx: Vec<(String, bool, String, bool)> = st
-                    .query_map([], |r| Ok((r.get(1)?, r.get::<_, i64>(2)? != 0, r.get(3)?, r.get::<_, i64>(4)? != 0)))?
+                    .query_map([], |r| {
+                        Ok((
+                            r.get(1)?,
+                            r.get::<_, i64>(2)? != 0,
+                            r.get(3)?,
+                            r.get::<_, i64>(4)? != 0,
+                        ))
+                    })?
                     .collect::<rusqlite::Result<_>>()?;
                 for (iname, unique, origin, partial) in idx {
-                    let mut st = conn.prepare(&format!("PRAGMA index_info({})", quote_ident(&iname)))?;
+                    let mut st =
+                        conn.prepare(&format!("PRAGMA index_info({})", quote_ident(&iname)))?;
                     let columns: Vec<String> = st
-                        .query_map([], |r| Ok(r.get::<_, Option<String>>(2)?.unwrap_or_else(|| "<expr>".into())))?
+                        .query_map([], |r| {
+                            Ok(r.get::<_, Option<String>>(2)?.unwrap_or_else(|| "<expr>".into()))
+                        })?
                         .collect::<rusqlite::Result<_>>()?;
-                    let sql = objects.iter().find(|o| o.0 == "index" && o.1 == iname).and_then(|o| o.3.as_deref()).map(squash);
-                    snap.indexes.insert(iname, IndexInfo { table: name.clone(), unique, origin, partial, columns, sql });
+                    let sql = objects
+                        .iter()
+                        .find(|o| o.0 == "index" && o.1 == iname)
+                        .and_then(|o| o.3.as_deref())
+                        .map(squash);
+                    snap.indexes.insert(
+                        iname,
+                        IndexInfo { table: name.clone(), unique, origin, partial, columns, sql },
+                    );
                 }
                 snap.tables.insert(name.clone(), info);
             }
@@ -157,7 +198,12 @@ pub fn diff(expected: &Snapshot, actual: &Snapshot) -> Vec<SchemaDiff> {
                 out.push(SchemaDiff::new(&obj, "type", &ec.ty, &ac.ty));
             }
             if ec.notnull != ac.notnull {
-                out.push(SchemaDiff::new(&obj, "notnull", (ec.notnull as u8).to_string(), (ac.notnull as u8).to_string()));
+                out.push(SchemaDiff::new(
+                    &obj,
+                    "notnull",
+                    (ec.notnull as u8).to_string(),
+                    (ac.notnull as u8).to_string(),
+                ));
             }
             if ec.default != ac.default {
                 out.push(SchemaDiff::new(&obj, "default", opt(&ec.default), opt(&ac.default)));
@@ -177,10 +223,20 @@ pub fn diff(expected: &Snapshot, actual: &Snapshot) -> Vec<SchemaDiff> {
             out.push(SchemaDiff::new(name, "column order", eo.join(", "), ao.join(", ")));
         }
         if et.autoincrement != at.autoincrement {
-            out.push(SchemaDiff::new(name, "autoincrement", yes(et.autoincrement), yes(at.autoincrement)));
+            out.push(SchemaDiff::new(
+                name,
+                "autoincrement",
+                yes(et.autoincrement),
+                yes(at.autoincrement),
+            ));
         }
         if et.foreign_keys != at.foreign_keys {
-            out.push(SchemaDiff::new(name, "foreign keys", et.foreign_keys.join("; "), at.foreign_keys.join("; ")));
+            out.push(SchemaDiff::new(
+                name,
+                "foreign keys",
+                et.foreign_keys.join("; "),
+                at.foreign_keys.join("; "),
+            ));
         }
     }
     for name in actual.tables.keys() {
@@ -207,7 +263,12 @@ pub fn diff(expected: &Snapshot, actual: &Snapshot) -> Vec<SchemaDiff> {
             out.push(SchemaDiff::new(&obj, "partial", yes(ei.partial), yes(ai.partial)));
         }
         if ei.columns != ai.columns {
-            out.push(SchemaDiff::new(&obj, "columns", ei.columns.join(", "), ai.columns.join(", ")));
+            out.push(SchemaDiff::new(
+                &obj,
+                "columns",
+                ei.columns.join(", "),
+                ai.columns.join(", "),
+            ));
         }
         if ei.sql != ai.sql {
             out.push(SchemaDiff::new(&obj, "sql", opt(&ei.sql), opt(&ai.sql)));
@@ -263,8 +324,12 @@ pub fn known_migration_diffs() -> Vec<SchemaDiff> {
     out.push(SchemaDiff::new(
         "agent_work_contexts",
         "column order",
-        "session_id, agent_id, branch, worktree_path, unmerged_commits, uncommitted_files, changed_files, file_changes, git_updated_at, current_task, task_updated_at, intent, intent_updated_at",
-        "session_id, agent_id, branch, worktree_path, unmerged_commits, uncommitted_files, changed_files, git_updated_at, current_task, task_updated_at, intent, intent_updated_at, file_changes",
+        "session_id, agent_id, branch, worktree_path, unmerged_commits, uncommitted_files, \
+            changed_files, file_changes, git_updated_at, current_task, task_updated_at, intent, \
+            intent_updated_at",
+        "session_id, agent_id, branch, worktree_path, unmerged_commits, uncommitted_files, \
+            changed_files, git_updated_at, current_task, task_updated_at, intent, \
+            intent_updated_at, file_changes",
     ));
     out
 }
@@ -281,10 +346,22 @@ mod tests {
         assert_eq!(f.indexes.iter().filter(|(_, i)| i.origin == "c").count(), 24);
         let c = Connection::open_in_memory().unwrap();
         c.execute_batch(sql::V13).unwrap();
-        c.execute_batch("DROP INDEX idx_events_type; CREATE INDEX idx_events_type ON events(timestamp); CREATE TABLE legacy(x);").unwrap();
+        c.execute_batch(
+            "DROP INDEX idx_events_type; CREATE INDEX idx_events_type ON \
+            events(timestamp); CREATE TABLE legacy(x);",
+        )
+        .unwrap();
         let d = diff(&f, &snapshot(&c).unwrap());
-        let objs: Vec<(&str, &str)> = d.iter().map(|d| (d.object.as_str(), d.attribute.as_str())).collect();
-        assert_eq!(objs, vec![("table legacy", "exists"), ("index idx_events_type", "columns"), ("index idx_events_type", "sql")]);
+        let objs: Vec<(&str, &str)> =
+            d.iter().map(|d| (d.object.as_str(), d.attribute.as_str())).collect();
+        assert_eq!(
+            objs,
+            vec![
+                ("table legacy", "exists"),
+                ("index idx_events_type", "columns"),
+                ("index idx_events_type", "sql")
+            ]
+        );
     }
 
     #[test]

@@ -15,7 +15,13 @@ pub use thrum_io::untrusted::{budget_for, file_bytes, Spent};
 
 /// Opens `target` (a path, or a `file:` URI when `uri`) read-only, hardened
 /// and with its objects checked ([`thrum_io::untrusted::open`]).
-pub fn open(target: impl AsRef<Path>, uri: bool, shown: &Path, budget: u64, spent: &Spent) -> Result<Connection, InputError> {
+pub fn open(
+    target: impl AsRef<Path>,
+    uri: bool,
+    shown: &Path,
+    budget: u64,
+    spent: &Spent,
+) -> Result<Connection, InputError> {
     Ok(thrum_io::untrusted::open(target, uri, shown, budget, spent)?)
 }
 

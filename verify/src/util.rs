@@ -54,7 +54,10 @@ pub fn walk_files(base: &Path, root: &Path) -> std::io::Result<(Vec<String>, Vec
 /// `path` relative to `base` with `/` separators (lossy for non-UTF-8 names).
 pub fn rel_path(base: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(base).unwrap_or(path);
-    rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 #[cfg(test)]
@@ -62,7 +65,10 @@ mod tests {
     use super::*;
     #[test]
     fn hex_and_lines() {
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(count_lines(b""), 0);
         assert_eq!(count_lines(b"a\nb\n"), 2);
         assert_eq!(count_lines(b"a\nb"), 2);

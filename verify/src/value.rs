@@ -140,7 +140,9 @@ pub fn cmp_ref(a: ValueRef<'_>, b: ValueRef<'_>) -> Ordering {
         (ValueRef::Integer(a), ValueRef::Integer(b)) => a.cmp(&b),
         (ValueRef::Real(a), ValueRef::Real(b)) => a.total_cmp(&b),
         (ValueRef::Integer(a), ValueRef::Real(b)) => (a as f64).total_cmp(&b).then(Ordering::Less),
-        (ValueRef::Real(a), ValueRef::Integer(b)) => a.total_cmp(&(b as f64)).then(Ordering::Greater),
+        (ValueRef::Real(a), ValueRef::Integer(b)) => {
+            a.total_cmp(&(b as f64)).then(Ordering::Greater)
+        }
         (ValueRef::Text(a), ValueRef::Text(b)) | (ValueRef::Blob(a), ValueRef::Blob(b)) => a.cmp(b),
         _ => Ordering::Equal,
     }
@@ -169,8 +171,17 @@ pub fn cmp_keys(a: &[Val], b: &[Val], key: &[usize]) -> Ordering {
 }
 
 /// Every row of `SELECT {cols} FROM {table}`, sorted by `key` (column indexes).
-pub fn load_rows(conn: &Connection, table: &str, cols: &[&str], key: &[usize]) -> rusqlite::Result<Vec<Vec<Val>>> {
-    let sql = format!("SELECT {} FROM {}", cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "), quote_ident(table));
+pub fn load_rows(
+    conn: &Connection,
+    table: &str,
+    cols: &[&str],
+    key: &[usize],
+) -> rusqlite::Result<Vec<Vec<Val>>> {
+    let sql = format!(
+        "SELECT {} FROM {}",
+        cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "),
+        quote_ident(table)
+    );
     let mut out = query_all(conn, &sql)?;
     out.sort_by(|a, b| cmp_keys(a, b, key));
     Ok(out)
@@ -193,7 +204,11 @@ pub fn query_all(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<Vec<Val>>
 }
 
 /// Calls `f` with every row of a query, as values, one row at a time.
-pub fn for_each_row(conn: &Connection, sql: &str, mut f: impl FnMut(&[Val])) -> rusqlite::Result<()> {
+pub fn for_each_row(
+    conn: &Connection,
+    sql: &str,
+    mut f: impl FnMut(&[Val]),
+) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare(sql)?;
     let n = stmt.column_count();
     let mut rows = stmt.query([])?;
@@ -231,9 +246,26 @@ mod tests {
     use super::*;
     #[test]
     fn order_and_equality_follow_sqlite() {
-        let mut v = vec![Val::text("b"), Val::Null, Val::Int(3), Val::Blob(vec![0]), Val::text("a"), Val::Real(2.5)];
+        let mut v = vec![
+            Val::text("b"),
+            Val::Null,
+            Val::Int(3),
+            Val::Blob(vec![0]),
+            Val::text("a"),
+            Val::Real(2.5),
+        ];
         v.sort_by(|a, b| a.cmp_sqlite(b));
-        assert_eq!(v, vec![Val::Null, Val::Real(2.5), Val::Int(3), Val::text("a"), Val::text("b"), Val::Blob(vec![0])]);
+        assert_eq!(
+            v,
+            vec![
+                Val::Null,
+                Val::Real(2.5),
+                Val::Int(3),
+                Val::text("a"),
+                Val::text("b"),
+                Val::Blob(vec![0])
+            ]
+        );
         assert_ne!(Val::Int(1), Val::text("1"));
         assert_ne!(Val::Null, Val::text(""));
         assert_eq!(Val::text("x").to_string(), "\"x\"");
@@ -276,7 +308,11 @@ mod tests {
     #[test]
     fn loads_sorted_rows() {
         let c = Connection::open_in_memory().unwrap();
-        c.execute_batch("CREATE TABLE t(a TEXT, b INTEGER); INSERT INTO t VALUES ('z', 1), ('a', NULL), ('m', 2);").unwrap();
+        c.execute_batch(
+            "CREATE TABLE t(a TEXT, b INTEGER); INSERT INTO t VALUES ('z', 1), ('a', \
+            NULL), ('m', 2);",
+        )
+        .unwrap();
         let rows = load_rows(&c, "t", &["a", "b"], &[0]).unwrap();
         assert_eq!(rows[0], vec![Val::text("a"), Val::Null]);
         assert_eq!(rows[2][1], Val::Int(1));

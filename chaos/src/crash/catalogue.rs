@@ -32,23 +32,31 @@ macro_rules! states {
 
 states! {
     BeforeAppend = "before-append", "crash_before_append", 0,
-        "K-1 events complete; the K-th line only in <file>.tmp (mode 0600), not in the JSONL, no events row";
+        "K-1 events complete; the K-th line only in <file>.tmp (mode 0600), not in the JSONL, no \
+            events row";
     AfterAppend = "after-append", "crash_after_append", 1,
-        "K-1 events complete; the K-th line appended to the JSONL, its <file>.tmp still there, no events row, not projected";
+        "K-1 events complete; the K-th line appended to the JSONL, its <file>.tmp still there, no \
+            events row, not projected";
     AfterEventsRow = "after-events-row", "crash_after_events_row", 1,
         "K-1 events complete; the K-th line in the JSONL and its events row, not projected";
     Restarted = "restarted", "crash_restarted", 1,
-        "after-append, then a restart (counter = MAX(events.sequence)) and K more events: the first reuses the lost line's sequence";
+        "after-append, then a restart (counter = MAX(events.sequence)) and K more events: the \
+            first reuses the lost line's sequence";
     WalUncheckpointed = "wal-uncheckpointed", "crash_wal_uncheckpointed", 0,
-        "K events complete, their transactions only in a real -wal beside the database (seeded salts, no -shm)";
+        "K events complete, their transactions only in a real -wal beside the database (seeded \
+            salts, no -shm)";
     WalTornFrame = "wal-torn-frame", "crash_wal_torn_frame", 1,
-        "wal-uncheckpointed with its last frame cut: SQLite discards the last transaction (the K-th projection)";
+        "wal-uncheckpointed with its last frame cut: SQLite discards the last transaction (the \
+            K-th projection)";
     BackupWithoutWal = "backup-without-wal", "crash_backup_without_wal", 1,
-        "wal-uncheckpointed without its -wal: the K lines in the JSONL, no events rows, not projected";
+        "wal-uncheckpointed without its -wal: the K lines in the JSONL, no events rows, not \
+            projected";
     PowerLoss = "power-loss", "crash_power_loss", 1,
-        "K lines appended and synced, no .tmp; the unsynced WAL frames lost: a -wal of its synced header only";
+        "K lines appended and synced, no .tmp; the unsynced WAL frames lost: a -wal of its synced \
+            header only";
     ApplyFailed = "apply-failed", "apply_failed", 1,
-        "K-1 events complete; the K-th a group.member.add of a group that does not exist: line and events row, projection failed";
+        "K-1 events complete; the K-th a group.member.add of a group that does not exist: line \
+            and events row, projection failed";
 }
 
 impl State {
@@ -77,7 +85,8 @@ impl State {
 
 /// The catalogue as a text table (`testgen crash --list`).
 pub fn render_states() -> String {
-    let mut s = String::from("state                verify finding             exit  what it leaves\n");
+    let mut s =
+        String::from("state                verify finding             exit  what it leaves\n");
     for f in STATES {
         s.push_str(&format!("{:<20} {:<26} {:<5} {}\n", f.name, f.finding, f.exit_code, f.leaves));
     }

@@ -20,17 +20,29 @@ pub(crate) fn tmp_of(rel: &str) -> String {
 /// 0600 and truncated first.
 pub(crate) fn write_tmp(thrum: &Path, ev: &NewEvent) -> Result<()> {
     let p = thrum.join(tmp_of(&ev.rel));
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&p).ctx("create", &p)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&p)
+        .ctx("create", &p)?;
     f.write_all(&ev.line).ctx("write", &p)?;
     f.write_all(b"\n").ctx("write", &p)?;
     // the mode as the daemon creates it, whatever the umask or a previous file
-    std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o600)).ctx("chmod", &p)
+    std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .ctx("chmod", &p)
 }
 
 /// Step 2 without its last part: the line appended to its JSONL file.
 pub(crate) fn append(thrum: &Path, ev: &NewEvent) -> Result<()> {
     let p = thrum.join(&ev.rel);
-    let mut f = std::fs::OpenOptions::new().append(true).create(true).mode(0o644).open(&p).ctx("open", &p)?;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o644)
+        .open(&p)
+        .ctx("open", &p)?;
     f.write_all(&ev.line).ctx("write", &p)?;
     f.write_all(b"\n").ctx("write", &p)
 }
@@ -49,7 +61,8 @@ pub(crate) fn insert_row(c: &Connection, db: &Path, ev: &NewEvent) -> Result<()>
     let line = String::from_utf8_lossy(&ev.line);
     sql(
         c.execute(
-            "INSERT OR IGNORE INTO events (event_id, sequence, type, timestamp, origin_daemon, event_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT OR IGNORE INTO events (event_id, sequence, type, timestamp, origin_daemon, \
+                event_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![ev.id, ev.seq, ev.ty, ev.ts, ev.daemon, line],
         ),
         db,
@@ -65,24 +78,41 @@ pub(crate) fn project(c: &mut Connection, db: &Path, ev: &NewEvent) -> Result<Re
             let tx = sql(c.transaction(), db)?;
             sql(
                 tx.execute(
-                    "INSERT INTO messages (message_id, thread_id, agent_id, session_id, created_at, body_format, body_content, \
-                     body_structured, authored_by, disclosed) VALUES (?1, NULL, ?2, ?3, ?4, 'markdown', ?5, NULL, NULL, 0)",
+                    "INSERT INTO messages (message_id, thread_id, agent_id, session_id, \
+                        created_at, body_format, body_content, \
+                     body_structured, authored_by, disclosed) VALUES (?1, NULL, ?2, ?3, ?4, \
+                     'markdown', ?5, NULL, NULL, 0)",
                     params![id, agent, session, at, content],
                 ),
                 db,
             )?;
             for (t, v) in scopes {
-                sql(tx.execute("INSERT INTO message_scopes (message_id, scope_type, scope_value) VALUES (?1, ?2, ?3)", params![id, t, v]), db)?;
+                sql(
+                    tx.execute(
+                        "INSERT INTO message_scopes (message_id, scope_type, scope_value) \
+                    VALUES (?1, ?2, ?3)",
+                        params![id, t, v],
+                    ),
+                    db,
+                )?;
             }
             for (t, v) in refs {
-                sql(tx.execute("INSERT INTO message_refs (message_id, ref_type, ref_value) VALUES (?1, ?2, ?3)", params![id, t, v]), db)?;
+                sql(
+                    tx.execute(
+                        "INSERT INTO message_refs (message_id, ref_type, ref_value) VALUES \
+                    (?1, ?2, ?3)",
+                        params![id, t, v],
+                    ),
+                    db,
+                )?;
             }
             sql(tx.commit(), db)?;
             Ok(Ok(()))
         }
         Projection::MemberAdd { group, member, by, at } => Ok(c
             .execute(
-                "INSERT OR IGNORE INTO group_members (group_id, member_type, member_value, added_at, added_by) VALUES (?1, 'agent', ?2, ?3, ?4)",
+                "INSERT OR IGNORE INTO group_members (group_id, member_type, member_value, \
+                    added_at, added_by) VALUES (?1, 'agent', ?2, ?3, ?4)",
                 params![group, member, at, by],
             )
             .map(drop)
@@ -92,7 +122,12 @@ pub(crate) fn project(c: &mut Connection, db: &Path, ev: &NewEvent) -> Result<Re
 
 /// A complete write of `ev`: line appended (no temporary left), `events`
 /// row, projection; returns the apply's error, if it failed.
-pub(crate) fn complete(thrum: &Path, c: &mut Connection, db: &Path, ev: &NewEvent) -> Result<Result<(), String>> {
+pub(crate) fn complete(
+    thrum: &Path,
+    c: &mut Connection,
+    db: &Path,
+    ev: &NewEvent,
+) -> Result<Result<(), String>> {
     append(thrum, ev)?;
     remove_tmp(thrum, &ev.rel)?;
     insert_row(c, db, ev)?;

@@ -57,7 +57,12 @@ pub(crate) struct NewEvent {
     pub proj: Projection,
 }
 
-fn rows<T>(c: &Connection, q: &str, db: &Path, f: impl Fn(&rusqlite::Row) -> rusqlite::Result<T>) -> Result<Vec<T>> {
+fn rows<T>(
+    c: &Connection,
+    q: &str,
+    db: &Path,
+    f: impl Fn(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
     let mut st = sql(c.prepare(q), db)?;
     let it = sql(st.query_map([], f), db)?;
     sql(it.collect::<rusqlite::Result<Vec<T>>>(), db)
@@ -67,33 +72,61 @@ impl Facts {
     /// Reads the facts of the fixture at `thrum` from its database `c`.
     pub(crate) fn read(c: &Connection, thrum: &Path, input: &Path) -> Result<Facts> {
         let db = thrum.join("var/messages.db");
-        let none = |reason: &str| CorruptError::NoTarget { path: input.to_path_buf(), fault: "crash", reason: reason.into() };
-        let last = rows(c, "SELECT sequence, origin_daemon FROM events ORDER BY sequence DESC LIMIT 1", &db, |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })?;
-        let (max_seq, daemon) = last.into_iter().next().ok_or_else(|| none("the events table is empty"))?;
+        let none = |reason: &str| CorruptError::NoTarget {
+            path: input.to_path_buf(),
+            fault: "crash",
+            reason: reason.into(),
+        };
+        let last = rows(
+            c,
+            "SELECT sequence, origin_daemon FROM events ORDER BY sequence DESC LIMIT 1",
+            &db,
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+        )?;
+        let (max_seq, daemon) =
+            last.into_iter().next().ok_or_else(|| none("the events table is empty"))?;
         let times = rows(c, "SELECT timestamp FROM events", &db, |r| r.get::<_, String>(0))?;
-        let max_us = times.iter().filter_map(|t| parse_rfc3339(t)).max().ok_or_else(|| none("no event has a timestamp"))?;
+        let max_us = times
+            .iter()
+            .filter_map(|t| parse_rfc3339(t))
+            .max()
+            .ok_or_else(|| none("no event has a timestamp"))?;
         let running = rows(
             c,
-            "SELECT s.agent_id, s.session_id FROM sessions s JOIN agents a ON a.agent_id = s.agent_id \
+            "SELECT s.agent_id, s.session_id FROM sessions s JOIN agents a ON a.agent_id = \
+                s.agent_id \
              WHERE s.ended_at IS NULL AND a.kind = 'agent' ORDER BY s.session_id",
             &db,
             |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
         )?;
-        let authors: Vec<(String, String)> =
-            running.into_iter().filter(|(a, _)| thrum.join("messages").join(format!("{}.jsonl", shard_name(a))).is_file()).collect();
+        let authors: Vec<(String, String)> = running
+            .into_iter()
+            .filter(|(a, _)| {
+                thrum.join("messages").join(format!("{}.jsonl", shard_name(a))).is_file()
+            })
+            .collect();
         if authors.is_empty() {
             return Err(none("no agent with a running session has a message shard"));
         }
-        let agents = rows(c, "SELECT agent_id FROM agents WHERE kind = 'agent' ORDER BY agent_id", &db, |r| r.get(0))?;
+        let agents = rows(
+            c,
+            "SELECT agent_id FROM agents WHERE kind = 'agent' ORDER BY agent_id",
+            &db,
+            |r| r.get(0),
+        )?;
         let groups = rows(c, "SELECT name FROM groups ORDER BY name", &db, |r| r.get(0))?;
         Ok(Facts { daemon, max_seq, max_us, authors, agents, groups })
     }
 }
 
-const OPENERS: &[&str] =
-    &["Picking up where I left off", "Status update", "Heads up", "Quick note before the next step", "Back after a restart", "Checking in"];
+const OPENERS: &[&str] = &[
+    "Picking up where I left off",
+    "Status update",
+    "Heads up",
+    "Quick note before the next step",
+    "Back after a restart",
+    "Checking in",
+];
 const TOPICS: &[&str] = &[
     "the JSONL shard rotation",
     "the sync checkpoint writer",
@@ -127,7 +160,13 @@ fn time_of(seed: u64, facts: &Facts, i: u64) -> i64 {
     }
 }
 
-fn envelope(facts: &Facts, ty: &'static str, seq: i64, us: i64, r: &mut Rng) -> (Map<String, Value>, String, String) {
+fn envelope(
+    facts: &Facts,
+    ty: &'static str,
+    seq: i64,
+    us: i64,
+    r: &mut Rng,
+) -> (Map<String, Value>, String, String) {
     let ts = rfc3339_nano(us);
     let id = prefixed("evt_", (us / 1000) as u64, r.entropy80());
     let mut o = Map::new();
@@ -168,7 +207,9 @@ pub(crate) fn message(seed: u64, facts: &Facts, i: u64, seq: i64) -> NewEvent {
     let (mut scopes, mut refs) = (Vec::new(), Vec::new());
     let others: Vec<&String> = facts.agents.iter().filter(|a| **a != agent).collect();
     match r.below(3) {
-        1 if !others.is_empty() => refs.push(("mention".to_string(), others[r.below(others.len())].clone())),
+        1 if !others.is_empty() => {
+            refs.push(("mention".to_string(), others[r.below(others.len())].clone()))
+        }
         2 if !facts.groups.is_empty() => {
             let g = facts.groups[r.below(facts.groups.len())].clone();
             scopes.push(("group".to_string(), g.clone()));
@@ -176,8 +217,12 @@ pub(crate) fn message(seed: u64, facts: &Facts, i: u64, seq: i64) -> NewEvent {
         }
         _ => {}
     }
-    let content =
-        format!("{}: {} is {}.", OPENERS[r.below(OPENERS.len())], TOPICS[r.below(TOPICS.len())], STATUSES[r.below(STATUSES.len())]);
+    let content = format!(
+        "{}: {} is {}.",
+        OPENERS[r.below(OPENERS.len())],
+        TOPICS[r.below(TOPICS.len())],
+        STATUSES[r.below(STATUSES.len())]
+    );
     let mut body = Map::new();
     body.insert("content".into(), Value::String(content.clone()));
     body.insert("format".into(), Value::String("markdown".into()));
@@ -192,8 +237,18 @@ pub(crate) fn message(seed: u64, facts: &Facts, i: u64, seq: i64) -> NewEvent {
         o.insert("scopes".into(), pairs(&scopes));
     }
     let rel = format!("messages/{}.jsonl", shard_name(&agent));
-    let proj = Projection::Message { id: mid, agent, session, at: ts.clone(), content, scopes, refs };
-    NewEvent { rel, line: line_of(o), seq, id, ty: "message.create", ts, daemon: facts.daemon.clone(), proj }
+    let proj =
+        Projection::Message { id: mid, agent, session, at: ts.clone(), content, scopes, refs };
+    NewEvent {
+        rel,
+        line: line_of(o),
+        seq,
+        id,
+        ty: "message.create",
+        ts,
+        daemon: facts.daemon.clone(),
+        proj,
+    }
 }
 
 /// The `i`-th new event as a `group.member.add` of an agent to a group id
@@ -210,5 +265,14 @@ pub(crate) fn member_add_to_missing_group(seed: u64, facts: &Facts, i: u64, seq:
     o.insert("member_type".into(), Value::String("agent".into()));
     o.insert("member_value".into(), Value::String(member.clone()));
     let proj = Projection::MemberAdd { group, member, by, at: ts.clone() };
-    NewEvent { rel: "events.jsonl".into(), line: line_of(o), seq, id, ty: "group.member.add", ts, daemon: facts.daemon.clone(), proj }
+    NewEvent {
+        rel: "events.jsonl".into(),
+        line: line_of(o),
+        seq,
+        id,
+        ty: "group.member.add",
+        ts,
+        daemon: facts.daemon.clone(),
+        proj,
+    }
 }

@@ -59,7 +59,11 @@ pub const CRASH: Policy = Policy { tool: TOOL, flag: "--out", recognise: crashed
 /// A crash state, owned by the record inside it ([`CRASH_RECORD`]).
 pub fn crashed(dir: &Path) -> Result<(), Unrecognised> {
     let record = record::read(&dir.join(CRASH_RECORD), TOOL, KIND_CRASH, || {
-        format!("it has no {CRASH_RECORD}, the record of what testgen wrote there, so it is not a crash state or one an older testgen wrote (it holds {})", record::summary(dir))
+        format!(
+            "it has no {CRASH_RECORD}, the record of what testgen wrote there, so it is not a \
+            crash state or one an older testgen wrote (it holds {})",
+            record::summary(dir)
+        )
     })?;
     record::matches(dir, &record, Some(CRASH_RECORD), TOOL)
 }
@@ -166,7 +170,10 @@ pub struct CrashApplied {
 /// see [`CRASH`]; an `out` that is, holds or lies in `input` is refused).
 pub fn crash(input: &Path, out: &Path, o: &CrashOptions) -> Result<CrashApplied> {
     if o.events == 0 || o.events > MAX_EVENTS {
-        return Err(CorruptError::Invalid(format!("--events must be 1 to {MAX_EVENTS}, got {}", o.events)));
+        return Err(CorruptError::Invalid(format!(
+            "--events must be 1 to {MAX_EVENTS}, got {}",
+            o.events
+        )));
     }
     let staging = Staging::apart_from(out, CRASH, &[thrum_io::Named::new("--in", input)])?;
     let root = staging.dir.clone();
@@ -174,7 +181,10 @@ pub fn crash(input: &Path, out: &Path, o: &CrashOptions) -> Result<CrashApplied>
     let thrum = root.join(".thrum");
     for need in ["events.jsonl", "var/messages.db"] {
         if !thrum.join(need).is_file() {
-            return Err(CorruptError::NotV13 { path: input.to_path_buf(), reason: format!(".thrum/{need} is missing") });
+            return Err(CorruptError::NotV13 {
+                path: input.to_path_buf(),
+                reason: format!(".thrum/{need} is missing"),
+            });
         }
     }
     let applied = Crash::open(input, &root, o)?.run()?;
@@ -256,27 +266,46 @@ impl<'a> Crash<'a> {
         };
         let file = format!(".thrum/{}", e.rel);
         let time_us = thrum_schemas::time::parse_rfc3339(&e.ts);
-        self.a.written.push(Written { file, line, sequence: e.seq, event_id: e.id.clone(), time_us, ty: e.ty, reached });
+        self.a.written.push(Written {
+            file,
+            line,
+            sequence: e.seq,
+            event_id: e.id.clone(),
+            time_us,
+            ty: e.ty,
+            reached,
+        });
         Ok(())
     }
 
     fn complete(&mut self, e: &NewEvent) -> Result<()> {
         if let Err(why) = complete(&self.thrum, &mut self.conn, &self.db, e)? {
-            return Err(CorruptError::NoTarget { path: self.input.to_path_buf(), fault: "crash", reason: why });
+            return Err(CorruptError::NoTarget {
+                path: self.input.to_path_buf(),
+                fault: "crash",
+                reason: why,
+            });
         }
         self.note(e, "projected", true)
     }
 
     fn run(mut self) -> Result<CrashApplied> {
         let evs = self.events(0, self.facts.max_seq + 1);
-        let unsynced = self.o.state.uses_wal() || matches!(self.o.state, State::BackupWithoutWal | State::PowerLoss);
+        let unsynced = self.o.state.uses_wal()
+            || matches!(self.o.state, State::BackupWithoutWal | State::PowerLoss);
         if !unsynced {
             self.interrupted(&evs)?;
         }
-        let max: Option<i64> = sql(self.conn.query_row("SELECT MAX(sequence) FROM events", [], |r| r.get(0)), &self.db)?;
+        let max: Option<i64> = sql(
+            self.conn.query_row("SELECT MAX(sequence) FROM events", [], |r| r.get(0)),
+            &self.db,
+        )?;
         self.a.max_events_sequence = max.unwrap_or(0);
         // closed (checkpointed, its own -wal removed) before a WAL is written beside it
-        let conn = std::mem::replace(&mut self.conn, sql(rusqlite::Connection::open_in_memory(), &self.db)?);
+        let conn = std::mem::replace(
+            &mut self.conn,
+            sql(rusqlite::Connection::open_in_memory(), &self.db)?,
+        );
         sql(conn.close().map_err(|(_, e)| e), &self.db)?;
         self.spent.settle(&shown_db(self.input), self.budget)?;
         if unsynced {
@@ -351,7 +380,9 @@ impl<'a> Crash<'a> {
         let mut w = wal::committed(&self.db, &scratch, &shown_db(self.input), evs, self.o.seed)?;
         let mut cut = None;
         match self.o.state {
-            State::PowerLoss => w = wal::seal(w.bytes[..thrum_io::wal::HEADER].to_vec(), self.o.seed)?,
+            State::PowerLoss => {
+                w = wal::seal(w.bytes[..thrum_io::wal::HEADER].to_vec(), self.o.seed)?
+            }
             State::WalTornFrame => {
                 let half = (thrum_io::wal::FRAME_HEADER as u64 + u64::from(w.sealed.page_size)) / 2;
                 w.bytes.truncate(w.bytes.len() - half as usize);

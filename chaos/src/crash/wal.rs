@@ -31,7 +31,13 @@ pub(crate) fn salts(seed: u64) -> (u32, u32) {
 /// The WAL SQLite writes when the `events` rows and projections of `evs`
 /// are committed to the database `db` (not changed: the work is done on a
 /// copy in `scratch`, removed afterwards), resealed with the seed's salts.
-pub(crate) fn committed(db: &Path, scratch: &Path, shown: &Path, evs: &[NewEvent], seed: u64) -> Result<Wal> {
+pub(crate) fn committed(
+    db: &Path,
+    scratch: &Path,
+    shown: &Path,
+    evs: &[NewEvent],
+    seed: u64,
+) -> Result<Wal> {
     std::fs::create_dir(scratch).ctx("create", scratch)?;
     let copy = scratch.join("messages.db");
     std::fs::copy(db, &copy).ctx("copy", db)?;
@@ -50,7 +56,11 @@ pub(crate) fn committed(db: &Path, scratch: &Path, shown: &Path, evs: &[NewEvent
         for e in evs {
             insert_row(&c, &copy, e)?;
             if let Err(why) = project(&mut c, &copy, e)? {
-                return Err(CorruptError::NoTarget { path: shown.to_path_buf(), fault: "crash", reason: why });
+                return Err(CorruptError::NoTarget {
+                    path: shown.to_path_buf(),
+                    fault: "crash",
+                    reason: why,
+                });
             }
         }
         // read while the connection is open: closing it would checkpoint
@@ -65,6 +75,7 @@ pub(crate) fn committed(db: &Path, scratch: &Path, shown: &Path, evs: &[NewEvent
 /// `bytes` resealed with the seed's salts.
 pub(crate) fn seal(mut bytes: Vec<u8>, seed: u64) -> Result<Wal> {
     let salt = salts(seed);
-    let sealed = reseal(&mut bytes, salt).map_err(|e| CorruptError::Pack { reason: e.to_string() })?;
+    let sealed =
+        reseal(&mut bytes, salt).map_err(|e| CorruptError::Pack { reason: e.to_string() })?;
     Ok(Wal { bytes, sealed, salt })
 }

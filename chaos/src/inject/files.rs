@@ -9,9 +9,11 @@ impl Injection {
     pub(super) fn identity_wrong_version(&mut self) -> Result<Applied> {
         let dir = self.thrum.join("identities");
         let mut names: Vec<String> = match std::fs::read_dir(&dir) {
-            Ok(rd) => {
-                rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.ends_with(".json")).collect()
-            }
+            Ok(rd) => rd
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".json"))
+                .collect(),
             Err(_) => Vec::new(),
         };
         names.sort();
@@ -37,8 +39,11 @@ impl Injection {
 
     pub(super) fn checksum_mismatch(&mut self) -> Result<Applied> {
         // every regular file of the tree, by path
-        let files: Vec<String> =
-            thrum_io::record::file_sizes(&self.thrum).ctx("list", &self.thrum)?.into_keys().map(|rel| format!(".thrum/{rel}")).collect();
+        let files: Vec<String> = thrum_io::record::file_sizes(&self.thrum)
+            .ctx("list", &self.thrum)?
+            .into_keys()
+            .map(|rel| format!(".thrum/{rel}"))
+            .collect();
         if files.is_empty() {
             return Err(self.no_target("the tree has no files"));
         }
@@ -59,7 +64,10 @@ impl Injection {
         let p = self.root.join("SHA256SUMS");
         std::fs::write(&p, out).ctx("write", &p)?;
         Ok(self
-            .applied("SHA256SUMS", format!("digest of {} written as {} (it is {})", files[k], wrong.1, wrong.0))
+            .applied(
+                "SHA256SUMS",
+                format!("digest of {} written as {} (it is {})", files[k], wrong.1, wrong.0),
+            )
             .at("SHA256SUMS", Some(k as u64 + 1))
             .key(format!("path={}", files[k])))
     }

@@ -69,12 +69,26 @@ impl Injection {
 
     /// A message shard (seeded) with at least one line matching `want`;
     /// returns (file index, matching line indexes).
-    fn pick_shard_lines(&mut self, files: &[JsonlFile], want: impl Fn(&[u8]) -> bool) -> Result<(usize, Vec<usize>)> {
+    fn pick_shard_lines(
+        &mut self,
+        files: &[JsonlFile],
+        want: impl Fn(&[u8]) -> bool,
+    ) -> Result<(usize, Vec<usize>)> {
         let candidates: Vec<(usize, Vec<usize>)> = files
             .iter()
             .enumerate()
             .filter(|(_, f)| f.rel.starts_with("messages/"))
-            .map(|(i, f)| (i, f.lines.iter().enumerate().filter(|(_, l)| want(l)).map(|(j, _)| j).collect::<Vec<_>>()))
+            .map(|(i, f)| {
+                (
+                    i,
+                    f.lines
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, l)| want(l))
+                        .map(|(j, _)| j)
+                        .collect::<Vec<_>>(),
+                )
+            })
             .filter(|(_, v)| !v.is_empty())
             .collect();
         if candidates.is_empty() {
@@ -92,7 +106,9 @@ impl Injection {
         line.remove(at);
         self.write_file(&files[fi], true)?;
         let rel = format!(".thrum/{}", files[fi].rel);
-        Ok(self.applied(rel.clone(), format!("removed the ':' at byte {at} of the line")).at(rel, Some(li as u64 + 1)))
+        Ok(self
+            .applied(rel.clone(), format!("removed the ':' at byte {at} of the line"))
+            .at(rel, Some(li as u64 + 1)))
     }
 
     pub(super) fn torn_final_line(&mut self) -> Result<Applied> {
@@ -113,7 +129,9 @@ impl Injection {
         line.truncate(cut);
         self.write_file(&files[fi], false)?;
         let rel = format!(".thrum/{}", files[fi].rel);
-        Ok(self.applied(rel.clone(), format!("kept {cut} of {len} bytes of the last line, no newline")).at(rel, Some(li as u64 + 1)))
+        Ok(self
+            .applied(rel.clone(), format!("kept {cut} of {len} bytes of the last line, no newline"))
+            .at(rel, Some(li as u64 + 1)))
     }
 
     pub(super) fn invalid_utf8(&mut self) -> Result<Applied> {
@@ -127,20 +145,30 @@ impl Injection {
         line.insert(at, 0xFF);
         self.write_file(&files[fi], true)?;
         let rel = format!(".thrum/{}", files[fi].rel);
-        Ok(self.applied(rel.clone(), format!("inserted byte 0xFF at byte offset {at}")).at(rel, Some(li as u64 + 1)))
+        Ok(self
+            .applied(rel.clone(), format!("inserted byte 0xFF at byte offset {at}"))
+            .at(rel, Some(li as u64 + 1)))
     }
 
     pub(super) fn line_too_long(&mut self) -> Result<Applied> {
         let mut files = self.jsonl_files()?;
-        let (fi, lines) = self.pick_shard_lines(&files, |l| l.windows(16).any(|w| w == b"\"message.create\""))?;
+        let (fi, lines) =
+            self.pick_shard_lines(&files, |l| l.windows(16).any(|w| w == b"\"message.create\""))?;
         let li = lines[self.rng.below(lines.len())];
-        let Ok(Value::Object(mut obj)) = serde_json::from_slice::<Value>(&files[fi].lines[li]) else {
+        let Ok(Value::Object(mut obj)) = serde_json::from_slice::<Value>(&files[fi].lines[li])
+        else {
             return Err(self.no_target("the chosen message.create line is not JSON"));
         };
-        let content = obj.get("body").and_then(|b| b.get("content")).and_then(Value::as_str).unwrap_or("").to_owned();
+        let content = obj
+            .get("body")
+            .and_then(|b| b.get("content"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
         let old = files[fi].lines[li].len();
         let pad = LINE_LIMIT + 4096 - old.min(LINE_LIMIT);
-        let filler: String = "All work and no play makes a very long message. ".chars().cycle().take(pad).collect();
+        let filler: String =
+            "All work and no play makes a very long message. ".chars().cycle().take(pad).collect();
         if let Some(Value::Object(body)) = obj.get_mut("body") {
             body.insert("content".into(), Value::String(format!("{content}\n\n{filler}")));
         }
@@ -149,13 +177,19 @@ impl Injection {
         files[fi].lines[li] = line;
         self.write_file(&files[fi], true)?;
         let rel = format!(".thrum/{}", files[fi].rel);
-        Ok(self.applied(rel.clone(), format!("line grown from {old} to {new} bytes (limit {LINE_LIMIT})")).at(rel, Some(li as u64 + 1)))
+        Ok(self
+            .applied(
+                rel.clone(),
+                format!("line grown from {old} to {new} bytes (limit {LINE_LIMIT})"),
+            )
+            .at(rel, Some(li as u64 + 1)))
     }
 
     pub(super) fn duplicate_event_id(&mut self) -> Result<Applied> {
         let mut files = self.jsonl_files()?;
         let evs = Self::events(&files);
-        let cands: Vec<&DecodedEvent> = evs.iter().filter(|e| e.file == 0 && !e.id.is_empty()).collect();
+        let cands: Vec<&DecodedEvent> =
+            evs.iter().filter(|e| e.file == 0 && !e.id.is_empty()).collect();
         if cands.is_empty() {
             return Err(self.no_target("events.jsonl has no event with an event_id"));
         }
@@ -165,7 +199,10 @@ impl Injection {
         files[0].lines.insert(li + 1, copy);
         self.write_file(&files[0], true)?;
         Ok(self
-            .applied(".thrum/events.jsonl", format!("line {} written again as line {}", li + 1, li + 2))
+            .applied(
+                ".thrum/events.jsonl",
+                format!("line {} written again as line {}", li + 1, li + 2),
+            )
             .at(".thrum/events.jsonl", Some(li as u64 + 2))
             .key(format!("event_id={id}")))
     }
@@ -175,9 +212,17 @@ impl Injection {
     pub(super) fn append_event(&mut self, edit: bool) -> Result<Applied> {
         let mut files = self.jsonl_files()?;
         let evs = Self::events(&files);
-        let max_ts = evs.iter().filter_map(|e| parse_rfc3339(&e.ts)).max().ok_or_else(|| self.no_target("no event has a timestamp"))?;
+        let max_ts = evs
+            .iter()
+            .filter_map(|e| parse_rfc3339(&e.ts))
+            .max()
+            .ok_or_else(|| self.no_target("no event has a timestamp"))?;
         let max_seq = evs.iter().filter_map(|e| e.seq).max().unwrap_or(0);
-        let daemon = evs.iter().rev().find_map(|e| e.daemon.clone()).ok_or_else(|| self.no_target("no event has an origin_daemon"))?;
+        let daemon = evs
+            .iter()
+            .rev()
+            .find_map(|e| e.daemon.clone())
+            .ok_or_else(|| self.no_target("no event has an origin_daemon"))?;
         let ts = later(max_ts, 1_000_000 + self.rng.below(1_000_000) as i64);
         let ms = (parse_rfc3339(&ts).unwrap_or(max_ts) / 1000) as u64;
         let event_id = prefixed("evt_", ms, self.rng.entropy80());
@@ -188,12 +233,20 @@ impl Injection {
         obj.insert("timestamp".into(), Value::String(ts));
         obj.insert("v".into(), Value::from(1));
         let (fi, detail) = if edit {
-            let shards: Vec<usize> = files.iter().enumerate().filter(|(_, f)| f.rel.starts_with("messages/")).map(|(i, _)| i).collect();
+            let shards: Vec<usize> = files
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.rel.starts_with("messages/"))
+                .map(|(i, _)| i)
+                .collect();
             if shards.is_empty() {
                 return Err(self.no_target("no message shard"));
             }
             let fi = shards[self.rng.below(shards.len())];
-            let known: HashSet<&str> = evs.iter().filter_map(|e| e.obj.get("message_id").and_then(Value::as_str)).collect();
+            let known: HashSet<&str> = evs
+                .iter()
+                .filter_map(|e| e.obj.get("message_id").and_then(Value::as_str))
+                .collect();
             let mid = loop {
                 let m = prefixed("msg_", ms, self.rng.entropy80());
                 if !known.contains(m.as_str()) {
@@ -201,7 +254,12 @@ impl Injection {
                 }
             };
             let mut body = Map::new();
-            body.insert("content".into(), Value::String("Edited after the fact: this message never reached this daemon.".into()));
+            body.insert(
+                "content".into(),
+                Value::String(
+                    "Edited after the fact: this message never reached this daemon.".into(),
+                ),
+            );
             body.insert("format".into(), Value::String("markdown".into()));
             obj.insert("body".into(), Value::Object(body));
             obj.insert("message_id".into(), Value::String(mid.clone()));
@@ -225,7 +283,10 @@ impl Injection {
         let line = files[fi].lines.len() as u64;
         self.write_file(&files[fi], true)?;
         let rel = format!(".thrum/{}", files[fi].rel);
-        let a = self.applied(rel.clone(), detail).at(rel, Some(line)).key(format!("event_id={event_id}"));
+        let a = self
+            .applied(rel.clone(), detail)
+            .at(rel, Some(line))
+            .key(format!("event_id={event_id}"));
         Ok(if edit { a } else { a.column("type") })
     }
 
@@ -233,18 +294,30 @@ impl Injection {
         let mut files = self.jsonl_files()?;
         let evs = Self::events(&files);
         let mut order: Vec<usize> = (0..evs.len()).collect();
-        order.sort_by(|&a, &b| evs[a].ts.as_bytes().cmp(evs[b].ts.as_bytes()).then_with(|| evs[a].id.as_bytes().cmp(evs[b].id.as_bytes())));
+        order.sort_by(|&a, &b| {
+            evs[a]
+                .ts
+                .as_bytes()
+                .cmp(evs[b].ts.as_bytes())
+                .then_with(|| evs[a].id.as_bytes().cmp(evs[b].id.as_bytes()))
+        });
         let pairs: Vec<(usize, usize)> = order
             .windows(2)
             .filter(|w| {
                 let (a, b) = (&evs[w[0]], &evs[w[1]]);
                 // in one file: the fault changes exactly one file
-                a.file == b.file && a.daemon == b.daemon && a.seq.is_some() && b.seq == a.seq.map(|s| s + 1) && a.ts != b.ts
+                a.file == b.file
+                    && a.daemon == b.daemon
+                    && a.seq.is_some()
+                    && b.seq == a.seq.map(|s| s + 1)
+                    && a.ts != b.ts
             })
             .map(|w| (w[0], w[1]))
             .collect();
         if pairs.is_empty() {
-            return Err(self.no_target("no two events of one file are consecutive in both replay order and sequence"));
+            return Err(self.no_target(
+                "no two events of one file are consecutive in both replay order and sequence",
+            ));
         }
         let (a, b) = pairs[self.rng.below(pairs.len())];
         let (sa, sb) = (evs[a].seq.unwrap_or(0), evs[b].seq.unwrap_or(0));
@@ -253,7 +326,8 @@ impl Injection {
             obj.insert("sequence".into(), Value::from(s));
             files[e.file].lines[e.line] = canonical(&obj);
         }
-        for fi in [evs[a].file, evs[b].file].into_iter().collect::<std::collections::BTreeSet<_>>() {
+        for fi in [evs[a].file, evs[b].file].into_iter().collect::<std::collections::BTreeSet<_>>()
+        {
             self.write_file(&files[fi], true)?;
         }
         let e = &evs[b];
@@ -279,11 +353,23 @@ impl Injection {
         // shards holding at least one create by their own agent
         let mut cands: Vec<(usize, String)> = Vec::new();
         for (fi, f) in files.iter().enumerate() {
-            let Some(stem) = f.rel.strip_prefix("messages/").and_then(|r| r.strip_suffix(".jsonl")) else { continue };
+            let Some(stem) = f.rel.strip_prefix("messages/").and_then(|r| r.strip_suffix(".jsonl"))
+            else {
+                continue;
+            };
             let owner = evs
                 .iter()
-                .filter(|e| e.file == fi && e.obj.get("type").and_then(Value::as_str) == Some("message.create"))
-                .find_map(|e| e.obj.get("agent_id").and_then(Value::as_str).filter(|a| shard_name(a) == stem).map(str::to_owned));
+                .filter(|e| {
+                    e.file == fi
+                        && e.obj.get("type").and_then(Value::as_str) == Some("message.create")
+                })
+                .find_map(|e| {
+                    e.obj
+                        .get("agent_id")
+                        .and_then(Value::as_str)
+                        .filter(|a| shard_name(a) == stem)
+                        .map(str::to_owned)
+                });
             if let Some(agent) = owner {
                 cands.push((fi, agent));
             }
@@ -295,10 +381,12 @@ impl Injection {
         let p = self.thrum.join(&files[fi].rel);
         std::fs::remove_file(&p).ctx("remove", &p)?;
         let rel = format!(".thrum/{}", files[fi].rel);
-        Ok(self.applied(rel.clone(), format!("deleted {} ({} lines)", files[fi].rel, files[fi].lines.len())).at(rel, None).row(
-            "messages",
-            format!("agent_id={agent}"),
-            None,
-        ))
+        Ok(self
+            .applied(
+                rel.clone(),
+                format!("deleted {} ({} lines)", files[fi].rel, files[fi].lines.len()),
+            )
+            .at(rel, None)
+            .row("messages", format!("agent_id={agent}"), None))
     }
 }

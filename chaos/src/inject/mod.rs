@@ -82,7 +82,16 @@ impl Injection {
         let thrum = root.join(".thrum");
         let budget = budget_for(file_bytes(&thrum.join("var/messages.db")));
         let (input, root) = (input.to_path_buf(), root.to_path_buf());
-        Injection { input, root, thrum, fault, seed, rng: Rng::new(seed, fault), budget, spent: Spent::default() }
+        Injection {
+            input,
+            root,
+            thrum,
+            fault,
+            seed,
+            rng: Rng::new(seed, fault),
+            budget,
+            spent: Spent::default(),
+        }
     }
 
     /// The input's database as messages name it (the copy's directory is
@@ -100,7 +109,11 @@ impl Injection {
     }
 
     pub(super) fn no_target(&self, reason: &str) -> CorruptError {
-        CorruptError::NoTarget { path: self.input.clone(), fault: self.fault.name(), reason: reason.into() }
+        CorruptError::NoTarget {
+            path: self.input.clone(),
+            fault: self.fault.name(),
+            reason: reason.into(),
+        }
     }
 
     /// A record for a change of `changed` (relative to DIR).

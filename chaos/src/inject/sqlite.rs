@@ -25,18 +25,31 @@ impl Injection {
 
     /// The `k`-th (seeded) row of `query` (which must select one row per
     /// candidate, in a fixed order).
-    fn pick_row(&mut self, c: &Connection, table: &str, order: &str, cols: &str) -> Result<Vec<String>> {
+    fn pick_row(
+        &mut self,
+        c: &Connection,
+        table: &str,
+        order: &str,
+        cols: &str,
+    ) -> Result<Vec<String>> {
         let p = self.dbg();
-        let n: i64 = sql(c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)), &p)?;
+        let n: i64 =
+            sql(c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)), &p)?;
         if n == 0 {
             return Err(self.no_target(&format!("table {table} is empty")));
         }
         let k = self.rng.below(n as usize) as i64;
         let ncols = cols.split(',').count();
         let row = sql(
-            c.query_row(&format!("SELECT {cols} FROM {table} ORDER BY {order} LIMIT 1 OFFSET ?1"), [k], |r| {
-                (0..ncols).map(|i| r.get::<_, Option<String>>(i).map(Option::unwrap_or_default)).collect::<rusqlite::Result<Vec<String>>>()
-            }),
+            c.query_row(
+                &format!("SELECT {cols} FROM {table} ORDER BY {order} LIMIT 1 OFFSET ?1"),
+                [k],
+                |r| {
+                    (0..ncols)
+                        .map(|i| r.get::<_, Option<String>>(i).map(Option::unwrap_or_default))
+                        .collect::<rusqlite::Result<Vec<String>>>()
+                },
+            ),
             &p,
         )?;
         Ok(row)
@@ -45,35 +58,57 @@ impl Injection {
     pub(super) fn read_missing_message(&mut self) -> Result<Applied> {
         let c = self.db()?;
         let p = self.dbg();
-        let r = self.pick_row(&c, "message_reads", "message_id, session_id", "message_id, session_id, agent_id, read_at")?;
+        let r = self.pick_row(
+            &c,
+            "message_reads",
+            "message_id, session_id",
+            "message_id, session_id, agent_id, read_at",
+        )?;
         let ms = parse_rfc3339(&r[3]).map_or(0, |us| (us / 1000) as u64);
         let mid = loop {
             let m = prefixed("msg_", ms, self.rng.entropy80());
-            let exists: Option<i64> = sql(c.query_row("SELECT 1 FROM messages WHERE message_id = ?1", [&m], |r| r.get(0)).optional(), &p)?;
+            let exists: Option<i64> = sql(
+                c.query_row("SELECT 1 FROM messages WHERE message_id = ?1", [&m], |r| r.get(0))
+                    .optional(),
+                &p,
+            )?;
             if exists.is_none() {
                 break m;
             }
         };
         sql(
             c.execute(
-                "INSERT INTO message_reads (message_id, session_id, agent_id, read_at) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO message_reads (message_id, session_id, agent_id, read_at) VALUES \
+                    (?1, ?2, ?3, ?4)",
                 params![mid, r[1], r[2], r[3]],
             ),
             &p,
         )?;
         drop(c);
-        Ok(self.applied(DB_REL, format!("read of {mid} by session {} (copied from the read of {})", r[1], r[0])).row(
-            "message_reads",
-            format!("message_id={mid}, session_id={}", r[1]),
-            Some("message_id"),
-        ))
+        Ok(self
+            .applied(
+                DB_REL,
+                format!("read of {mid} by session {} (copied from the read of {})", r[1], r[0]),
+            )
+            .row(
+                "message_reads",
+                format!("message_id={mid}, session_id={}", r[1]),
+                Some("message_id"),
+            ))
     }
 
     pub(super) fn altered_cell(&mut self) -> Result<Applied> {
         let c = self.db()?;
         let p = self.dbg();
         let r = self.pick_row(&c, "messages", "message_id", "message_id")?;
-        sql(c.execute("UPDATE messages SET body_content = body_content || ' [altered]' WHERE message_id = ?1", [&r[0]]), &p)?;
+        sql(
+            c.execute(
+                "UPDATE messages SET body_content = body_content || ' [altered]' WHERE \
+            message_id = ?1",
+                [&r[0]],
+            ),
+            &p,
+        )?;
         drop(c);
         Ok(self.applied(DB_REL, "appended ' [altered]' to body_content".into()).row(
             "messages",
@@ -85,9 +120,18 @@ impl Injection {
     pub(super) fn missing_row(&mut self) -> Result<Applied> {
         let c = self.db()?;
         let p = self.dbg();
-        let r = self.pick_row(&c, "message_refs", "message_id, ref_type, ref_value", "message_id, ref_type, ref_value")?;
+        let r = self.pick_row(
+            &c,
+            "message_refs",
+            "message_id, ref_type, ref_value",
+            "message_id, ref_type, ref_value",
+        )?;
         sql(
-            c.execute("DELETE FROM message_refs WHERE message_id = ?1 AND ref_type = ?2 AND ref_value = ?3", params![r[0], r[1], r[2]]),
+            c.execute(
+                "DELETE FROM message_refs WHERE message_id = ?1 AND ref_type = ?2 AND \
+                ref_value = ?3",
+                params![r[0], r[1], r[2]],
+            ),
             &p,
         )?;
         drop(c);
@@ -103,7 +147,11 @@ impl Injection {
         let p = self.dbg();
         let r = self.pick_row(&c, "messages", "message_id", "message_id")?;
         let n = sql(
-            c.execute("INSERT OR IGNORE INTO message_scopes (message_id, scope_type, scope_value) VALUES (?1, 'group', 'ghosts')", [&r[0]]),
+            c.execute(
+                "INSERT OR IGNORE INTO message_scopes (message_id, scope_type, scope_value) \
+                VALUES (?1, 'group', 'ghosts')",
+                [&r[0]],
+            ),
             &p,
         )?;
         if n != 1 {
@@ -125,7 +173,8 @@ impl Injection {
             return Err(self.no_target("schema_version has no row"));
         }
         drop(c);
-        let mut a = self.applied(DB_REL, "schema_version.version 13 -> 14".into()).column("version");
+        let mut a =
+            self.applied(DB_REL, "schema_version.version 13 -> 14".into()).column("version");
         a.table = Some("schema_version".into());
         Ok(a)
     }
@@ -145,7 +194,13 @@ impl Injection {
         let f = std::fs::OpenOptions::new().write(true).open(&p).ctx("open", &p)?;
         f.set_len(keep as u64).ctx("truncate", &p)?;
         Ok(self
-            .applied(DB_REL, format!("cut from {} to {keep} bytes: the last {ps}-byte page is torn in half", bytes.len()))
+            .applied(
+                DB_REL,
+                format!(
+                    "cut from {} to {keep} bytes: the last {ps}-byte page is torn in half",
+                    bytes.len()
+                ),
+            )
             .at(DB_REL, None))
     }
 
@@ -161,6 +216,8 @@ impl Injection {
             b[0] = 0;
         }
         std::fs::write(&p, &b).ctx("write", &p)?;
-        Ok(self.applied(".thrum/var/messages.db-wal", "8272 random bytes as the -wal file".into()).at(".thrum/var/messages.db-wal", None))
+        Ok(self
+            .applied(".thrum/var/messages.db-wal", "8272 random bytes as the -wal file".into())
+            .at(".thrum/var/messages.db-wal", None))
     }
 }

@@ -154,10 +154,13 @@ impl Mesh {
                 break;
             }
         }
-        if let Some(f) = p.fates.iter().rev().find(|f| self.session_host(p.message(f.message).session) == h) {
+        if let Some(f) =
+            p.fates.iter().rev().find(|f| self.session_host(p.message(f.message).session) == h)
+        {
             best = best.max(f.key.time);
         }
-        if let Some(o) = p.others.iter().rev().find(|o| self.plan_writer(&PlanEvent::Other(o)) == h) {
+        if let Some(o) = p.others.iter().rev().find(|o| self.plan_writer(&PlanEvent::Other(o)) == h)
+        {
             best = best.max(o.key.time);
         }
         best
@@ -181,7 +184,12 @@ impl Mesh {
 
     /// A moment at or after `from` and before `until` with no pull in
     /// `[t, t + span]`: `t` is one second after a pull (or after `from`).
-    pub(super) fn quiet(schedule: &Schedule, from: Micros, until: Micros, span: Micros) -> Option<Micros> {
+    pub(super) fn quiet(
+        schedule: &Schedule,
+        from: Micros,
+        until: Micros,
+        span: Micros,
+    ) -> Option<Micros> {
         let mut clock = schedule.clock(from);
         let mut prev = from;
         loop {

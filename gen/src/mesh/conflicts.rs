@@ -68,8 +68,13 @@ impl Mesh {
         let mut r = Stream::new(seed, Kind::Mesh, 5);
         let span = w1 - w0;
         // a group an agent created (each daemon creates `everyone` itself)
-        let agents_groups = || (0..self.plan.groups.len() as u32).filter(|&g| self.plan.groups[g as usize].kind != GroupKind::Everyone);
-        let early: Vec<u32> = agents_groups().filter(|&g| self.plan.groups[g as usize].created.time < w0 + span / 2).collect();
+        let agents_groups = || {
+            (0..self.plan.groups.len() as u32)
+                .filter(|&g| self.plan.groups[g as usize].kind != GroupKind::Everyone)
+        };
+        let early: Vec<u32> = agents_groups()
+            .filter(|&g| self.plan.groups[g as usize].created.time < w0 + span / 2)
+            .collect();
         let g = if early.is_empty() {
             let mut all: Vec<u32> = agents_groups().collect();
             all.sort_by_key(|&g| self.plan.groups[g as usize].created.time);
@@ -93,7 +98,9 @@ impl Mesh {
         }
         let (t1, t2) = found.ok_or(MeshError::NoRoomForConflict("group_update"))?;
         let pick_on = |r: &mut Stream, h: u32| {
-            let on: Vec<u32> = (0..self.agent_host.len() as u32).filter(|&a| self.agent_host[a as usize] == h).collect();
+            let on: Vec<u32> = (0..self.agent_host.len() as u32)
+                .filter(|&a| self.agent_host[a as usize] == h)
+                .collect();
             *r.pick(&on)
         };
         let (bx, by) = (pick_on(&mut r, x), pick_on(&mut r, y));
@@ -110,8 +117,16 @@ impl Mesh {
         });
         let desc = |h: u32| format!("{base} (updated on {})", self.hosts[h as usize].hostname);
         let (d1, d2) = (desc(x), desc(y));
-        self.extras.push(Extra { key: k1, host: x, what: ExtraKind::GroupUpdate { group: g, by: bx, description: d1 } });
-        self.extras.push(Extra { key: k2, host: y, what: ExtraKind::GroupUpdate { group: g, by, description: d2 } });
+        self.extras.push(Extra {
+            key: k1,
+            host: x,
+            what: ExtraKind::GroupUpdate { group: g, by: bx, description: d1 },
+        });
+        self.extras.push(Extra {
+            key: k2,
+            host: y,
+            what: ExtraKind::GroupUpdate { group: g, by, description: d2 },
+        });
         self.extras.sort_by_key(|x| x.key);
         Ok(())
     }

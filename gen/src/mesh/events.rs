@@ -94,12 +94,25 @@ impl Mesh {
     pub fn line(&self, e: &MeshEvent, sequence: u64, out: &mut String, sc: &mut Scratch) {
         let origin = &self.hosts[e.writer as usize].daemon_id;
         match e.ev {
-            MeshEv::Plan(ev) => render::line_from(&self.plan, &TimelineEvent { sequence, key: e.key, ev }, origin, out, sc),
+            MeshEv::Plan(ev) => render::line_from(
+                &self.plan,
+                &TimelineEvent { sequence, key: e.key, ev },
+                origin,
+                out,
+                sc,
+            ),
             MeshEv::Extra(x) => self.extra_line(x, sequence, origin, out, sc),
         }
     }
 
-    pub(super) fn extra_line(&self, x: &Extra, sequence: u64, od: &str, out: &mut String, sc: &mut Scratch) {
+    pub(super) fn extra_line(
+        &self,
+        x: &Extra,
+        sequence: u64,
+        od: &str,
+        out: &mut String,
+        sc: &mut Scratch,
+    ) {
         if let ExtraKind::Start { what } = x.what {
             // the plan's event with this daemon's time and id
             let ev = OtherEvent { key: x.key, what };
@@ -113,7 +126,15 @@ impl Mesh {
         match &x.what {
             ExtraKind::Reregister { agent } => {
                 let a = &self.plan.agents[*agent as usize];
-                render::register_fields(&mut o, a, &self.hosts[x.host as usize].hostname, &eid, od, sequence, &ts);
+                render::register_fields(
+                    &mut o,
+                    a,
+                    &self.hosts[x.host as usize].hostname,
+                    &eid,
+                    od,
+                    sequence,
+                    &ts,
+                );
             }
             ExtraKind::Start { .. } => {}
             ExtraKind::GroupUpdate { group, by, description } => {
@@ -123,8 +144,11 @@ impl Mesh {
                     f.str("description", description);
                     f.end();
                 });
-                o.str("group_id", &self.plan.groups[*group as usize].group_id).str("origin_daemon", od);
-                o.int("sequence", sequence as i64).str("timestamp", &ts).str("type", types::GROUP_UPDATE);
+                o.str("group_id", &self.plan.groups[*group as usize].group_id)
+                    .str("origin_daemon", od);
+                o.int("sequence", sequence as i64)
+                    .str("timestamp", &ts)
+                    .str("type", types::GROUP_UPDATE);
                 o.str("updated_by", &self.plan.agents[*by as usize].agent_id).int("v", 1);
             }
         }
@@ -134,11 +158,17 @@ impl Mesh {
     /// Event type of `e`.
     pub fn event_type(e: &MeshEvent) -> &'static str {
         match e.ev {
-            MeshEv::Plan(ev) => crate::rows::event_type(&TimelineEvent { sequence: 0, key: e.key, ev }),
+            MeshEv::Plan(ev) => {
+                crate::rows::event_type(&TimelineEvent { sequence: 0, key: e.key, ev })
+            }
             MeshEv::Extra(x) => match x.what {
                 ExtraKind::Start { what } => {
                     let ev = OtherEvent { key: x.key, what };
-                    crate::rows::event_type(&TimelineEvent { sequence: 0, key: x.key, ev: PlanEvent::Other(&ev) })
+                    crate::rows::event_type(&TimelineEvent {
+                        sequence: 0,
+                        key: x.key,
+                        ev: PlanEvent::Other(&ev),
+                    })
                 }
                 ExtraKind::Reregister { .. } => types::AGENT_REGISTER,
                 ExtraKind::GroupUpdate { .. } => types::GROUP_UPDATE,
@@ -153,8 +183,11 @@ impl Mesh {
     pub(super) fn place_starts(&mut self) {
         let p = &self.plan;
         let find = |what: &dyn Fn(Other) -> bool| p.others.iter().find(|e| what(e.what)).copied();
-        let create = find(&|o| matches!(o, Other::GroupCreate(g) if p.groups[g as usize].kind == GroupKind::Everyone));
-        let add = find(&|o| matches!(o, Other::MemberAdd(m) if p.members[m as usize].added_by.is_none()));
+        let create = find(
+            &|o| matches!(o, Other::GroupCreate(g) if p.groups[g as usize].kind == GroupKind::Everyone),
+        );
+        let add =
+            find(&|o| matches!(o, Other::MemberAdd(m) if p.members[m as usize].added_by.is_none()));
         let (Some(create), Some(add)) = (create, add) else { return };
         let (Other::GroupCreate(g), Other::MemberAdd(m)) = (create.what, add.what) else { return };
         let (group, member) = (&p.groups[g as usize], &p.members[m as usize]);
@@ -165,7 +198,11 @@ impl Mesh {
             let (kc, ka) = everyone_keys(p.seed, p.profile.window_start, d);
             creates.push((kc, d));
             adds.push((ka, d));
-            self.extras.push(Extra { key: kc, host: d, what: ExtraKind::Start { what: create.what } });
+            self.extras.push(Extra {
+                key: kc,
+                host: d,
+                what: ExtraKind::Start { what: create.what },
+            });
             self.extras.push(Extra { key: ka, host: d, what: ExtraKind::Start { what: add.what } });
         }
         creates.sort();
@@ -178,7 +215,11 @@ impl Mesh {
             event_ids: events.iter().map(|(k, _)| k.id("evt_")).collect(),
             daemons: events.iter().map(|&(_, d)| d).collect(),
         };
-        let member_key = vec![group.group_id.clone(), member.member_type.to_string(), member.member_value.clone()];
+        let member_key = vec![
+            group.group_id.clone(),
+            member.member_type.to_string(),
+            member.member_value.clone(),
+        ];
         let created = conflict("groups", vec![group.group_id.clone()], "created_at", creates);
         let added = conflict("group_members", member_key, "added_at", adds);
         self.conflicts.push(created);
@@ -193,7 +234,9 @@ impl Mesh {
         let first = p.others.len() as u64 + p.fates.len() as u64 + p.profile.messages;
         let x = self.extras.get((r as u64).checked_sub(first)? as usize)?;
         match x.what {
-            ExtraKind::GroupUpdate { group, .. } => p.others.iter().position(|e| e.what == Other::GroupCreate(group)).map(|i| i as u32),
+            ExtraKind::GroupUpdate { group, .. } => {
+                p.others.iter().position(|e| e.what == Other::GroupCreate(group)).map(|i| i as u32)
+            }
             ExtraKind::Start { what: Other::MemberAdd(_) } => self.own_start_create(x.host),
             ExtraKind::Start { .. } | ExtraKind::Reregister { .. } => None,
         }
@@ -204,7 +247,9 @@ impl Mesh {
     pub(super) fn own_start_create(&self, d: u32) -> Option<u32> {
         let p = &self.plan;
         let first = p.others.len() as u64 + p.fates.len() as u64 + p.profile.messages;
-        let i = self.extras.iter().position(|x| x.host == d && matches!(x.what, ExtraKind::Start { what: Other::GroupCreate(_) }))?;
+        let i = self.extras.iter().position(|x| {
+            x.host == d && matches!(x.what, ExtraKind::Start { what: Other::GroupCreate(_) })
+        })?;
         Some((first + i as u64) as u32)
     }
 }
@@ -220,14 +265,18 @@ pub fn dependency(mesh: &Mesh, r: u32) -> Option<u32> {
                 let g = p.members[m as usize].group;
                 p.others.iter().position(|x| x.what == Other::GroupCreate(g)).map(|i| i as u32)
             }
-            Other::SessionEnd(s) => p.others.iter().position(|x| x.what == Other::SessionStart(s)).map(|i| i as u32),
+            Other::SessionEnd(s) => {
+                p.others.iter().position(|x| x.what == Other::SessionStart(s)).map(|i| i as u32)
+            }
             _ => None,
         },
         MeshEv::Plan(PlanEvent::Fate(fa)) => match fa.kind {
             FateKind::Edit { .. } | FateKind::Delete => Some((o + f + fa.message) as u32),
         },
         MeshEv::Extra(x) => match x.what {
-            ExtraKind::GroupUpdate { group, .. } => p.others.iter().position(|e| e.what == Other::GroupCreate(group)).map(|i| i as u32),
+            ExtraKind::GroupUpdate { group, .. } => {
+                p.others.iter().position(|e| e.what == Other::GroupCreate(group)).map(|i| i as u32)
+            }
             ExtraKind::Start { what: Other::MemberAdd(_) } => mesh.own_start_create(x.host),
             ExtraKind::Start { .. } | ExtraKind::Reregister { .. } => None,
         },

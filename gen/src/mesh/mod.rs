@@ -14,7 +14,9 @@
 //! Every draw comes from a counter-based stream ([`crate::rng`]), so the
 //! mesh is a pure function of `(seed, profile, daemons, scenario)`.
 
-use crate::plan::{everyone_keys, EventKey, FateKind, GroupKind, Other, OtherEvent, Peer, Plan, PlanError};
+use crate::plan::{
+    everyone_keys, EventKey, FateKind, GroupKind, Other, OtherEvent, Peer, Plan, PlanError,
+};
 use crate::profile::Profile;
 use crate::render::{self, Scratch};
 use crate::rng::{Kind, Stream};
@@ -86,11 +88,20 @@ pub struct Mesh {
 
 impl Mesh {
     /// The mesh of `daemons` daemons for `(seed, profile)` in `scenario`.
-    pub fn new(seed: u64, profile: Profile, daemons: u32, scenario: Scenario) -> Result<Mesh, MeshError> {
+    pub fn new(
+        seed: u64,
+        profile: Profile,
+        daemons: u32,
+        scenario: Scenario,
+    ) -> Result<Mesh, MeshError> {
         let mut plan = Plan::new(seed, profile)?;
         let n = daemons;
         if !(2..=MAX_DAEMONS).contains(&n) || n as usize > plan.agents.len() {
-            return Err(MeshError::Daemons { daemons: n, max: MAX_DAEMONS, agents: plan.agents.len() as u32 });
+            return Err(MeshError::Daemons {
+                daemons: n,
+                max: MAX_DAEMONS,
+                agents: plan.agents.len() as u32,
+            });
         }
         let days = plan.profile.window_days;
         let periods = (days as u64 * 86_400 * SEC as u64).div_ceil(PULL_EVERY as u64) + 1;
@@ -98,7 +109,10 @@ impl Mesh {
         if pulls > MAX_PULLS {
             return Err(MeshError::TooManyPulls { daemons: n, days, pulls, max: MAX_PULLS });
         }
-        let hosts: Vec<Host> = hostnames(seed, n).into_iter().map(|h| Host { daemon_id: ids::daemon_id(&h), hostname: h }).collect();
+        let hosts: Vec<Host> = hostnames(seed, n)
+            .into_iter()
+            .map(|h| Host { daemon_id: ids::daemon_id(&h), hostname: h })
+            .collect();
         // Agents are dealt to the hosts in an order drawn from the seed:
         // every host gets agents, about as many each.
         let mut order: Vec<u32> = (0..plan.agents.len() as u32).collect();
@@ -158,8 +172,12 @@ impl Mesh {
                 Other::Register(a) => self.agent_host[a as usize],
                 Other::SessionStart(s) | Other::SessionEnd(s) => self.session_host(s),
                 // the plan's `everyone` pair is daemon 0's start (system)
-                Other::GroupCreate(g) => p.groups[g as usize].created_by.map_or(0, |a| self.agent_host[a as usize]),
-                Other::MemberAdd(m) => p.members[m as usize].added_by.map_or(0, |a| self.agent_host[a as usize]),
+                Other::GroupCreate(g) => {
+                    p.groups[g as usize].created_by.map_or(0, |a| self.agent_host[a as usize])
+                }
+                Other::MemberAdd(m) => {
+                    p.members[m as usize].added_by.map_or(0, |a| self.agent_host[a as usize])
+                }
                 Other::Update(u) => self.agent_host[p.updates[u as usize].agent as usize],
             },
         }

@@ -33,7 +33,10 @@ pub enum MeshError {
     Plan(#[from] PlanError),
     /// Fewer than two daemons, more than [`MAX_DAEMONS`], or more daemons
     /// than agents (every host has at least one agent).
-    #[error("--daemons {daemons}: a mesh has 2 to {max} daemons, and no more than the profile's agents ({agents})")]
+    #[error(
+        "--daemons {daemons}: a mesh has 2 to {max} daemons, and no more than the profile's \
+        agents ({agents})"
+    )]
     Daemons {
         /// Daemons asked for.
         daemons: u32,
@@ -52,7 +55,10 @@ pub enum MeshError {
     },
     /// More pulls than [`MAX_PULLS`]: the window is too long for this many
     /// daemons.
-    #[error("{daemons} daemons over {days} days schedule {pulls} pulls; at most {max} (fewer daemons or --days)")]
+    #[error(
+        "{daemons} daemons over {days} days schedule {pulls} pulls; at most {max} (fewer \
+        daemons or --days)"
+    )]
     TooManyPulls {
         /// Daemons asked for.
         daemons: u32,

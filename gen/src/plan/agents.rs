@@ -23,7 +23,8 @@ pub(super) fn daemon_host(agents: &[Agent]) -> String {
 /// Hostnames of `n` peer daemons: the other machines of [`HOSTNAMES`], then
 /// synthetic ones, never the local daemon's.
 pub(super) fn peer_hosts(local: &str, n: u32) -> Vec<String> {
-    let mut hosts: Vec<String> = HOSTNAMES.iter().filter(|h| **h != local).map(|h| h.to_string()).collect();
+    let mut hosts: Vec<String> =
+        HOSTNAMES.iter().filter(|h| **h != local).map(|h| h.to_string()).collect();
     let mut k = 1;
     while hosts.len() < n as usize {
         hosts.push(format!("peer-{k:02}.mesh.internal"));
@@ -86,7 +87,8 @@ fn core_agent(seed: u64, p: &Profile, k: u32) -> Agent {
         _ => format!("{persona} — {module} {role}"),
     };
     let hostname = if r.chance(0.15) { String::new() } else { (*r.pick(HOSTNAMES)).to_string() };
-    let worktree = if r.chance(0.3) { "main".to_string() } else { format!("wt-{module}-{}", r.range(1, 4)) };
+    let worktree =
+        if r.chance(0.3) { "main".to_string() } else { format!("wt-{module}-{}", r.range(1, 4)) };
     Agent { display, hostname, worktree, ..agent(name, "agent", role, module) }
 }
 
@@ -97,18 +99,35 @@ fn extra_agent(seed: u64, p: &Profile, core: u32, j: u32) -> Agent {
     let module = MODULES[((j + j / 5) % 8) as usize];
     if j < p.humans {
         let (user, full) = HUMANS[(j as usize) % HUMANS.len()];
-        let user = if (j as usize) < HUMANS.len() { user.to_string() } else { format!("{user}{}", j as usize / HUMANS.len() + 1) };
+        let user = if (j as usize) < HUMANS.len() {
+            user.to_string()
+        } else {
+            format!("{user}{}", j as usize / HUMANS.len() + 1)
+        };
         let hostname = if r.chance(0.5) { format!("mbp-{user}.local") } else { String::new() };
         let base = agent(user.clone(), "human", role, module);
-        return Agent { agent_id: format!("user:{user}"), display: full.to_string(), hostname, worktree: "main".to_string(), ..base };
+        return Agent {
+            agent_id: format!("user:{user}"),
+            display: full.to_string(),
+            hostname,
+            worktree: "main".to_string(),
+            ..base
+        };
     }
     // Repeats (large profiles) get a numeric suffix below.
     let persona = r.pick(PERSONAS);
     let display = format!("{persona} the {role}");
     let hostname = (*r.pick(HOSTNAMES)).to_string();
-    let confirmed_by = if p.humans > 0 && r.chance(0.5) { "user:alice".to_string() } else { String::new() };
+    let confirmed_by =
+        if p.humans > 0 && r.chance(0.5) { "user:alice".to_string() } else { String::new() };
     let worktree = format!("wt-{role}");
-    Agent { display, hostname, worktree, confirmed_by, ..agent(format!("{role}_{module}"), "agent", role, module) }
+    Agent {
+        display,
+        hostname,
+        worktree,
+        confirmed_by,
+        ..agent(format!("{role}_{module}"), "agent", role, module)
+    }
 }
 
 /// Names must be unique: suffix any repeat with the first free _2, _3, …
@@ -126,7 +145,8 @@ fn unique_names(agents: &mut [Agent]) {
         let mut n = next.get(&original).copied().unwrap_or(2);
         loop {
             a.name = format!("{base}_{n}");
-            a.agent_id = if a.kind == "human" { format!("user:{}", a.name) } else { a.name.clone() };
+            a.agent_id =
+                if a.kind == "human" { format!("user:{}", a.name) } else { a.name.clone() };
             n += 1;
             if seen.insert(a.agent_id.clone()) {
                 break;

@@ -33,7 +33,9 @@ impl EventKey {
     /// Id of the entity this event creates (`ses_`, `grp_`): same time
     /// part as the event id, different entropy.
     pub fn entity_id(&self, prefix: &str) -> String {
-        let salt = prefix.bytes().fold(0x9E37_79B9_7F4A_7C15u64, |h, b| (h ^ b as u64).wrapping_mul(0x1000_0000_01B3));
+        let salt = prefix
+            .bytes()
+            .fold(0x9E37_79B9_7F4A_7C15u64, |h, b| (h ^ b as u64).wrapping_mul(0x1000_0000_01B3));
         let mut r = Stream::new(salt, Kind::Ids, self.rand as u64 ^ (self.rand >> 64) as u64);
         let k = EventKey { time: self.time, rand: r.bits(70) };
         k.id(prefix)

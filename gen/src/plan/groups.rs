@@ -1,6 +1,8 @@
 //! Groups (role, module, nested and ad-hoc) and their members.
 
-use super::start::{everyone_keys, EVERYONE, EVERYONE_DESCRIPTION, EVERYONE_GROUP_ID, EVERYONE_MEMBER};
+use super::start::{
+    everyone_keys, EVERYONE, EVERYONE_DESCRIPTION, EVERYONE_GROUP_ID, EVERYONE_MEMBER,
+};
 use super::{instant, Agent, EventKey, Group, GroupKind, Member, PlanError, Session, MIN};
 use crate::profile::{Profile, ProfileError};
 use crate::rng::{Kind, Stream};
@@ -9,7 +11,8 @@ use thrum_schemas::time::Micros;
 
 /// Groups every plan creates: role, module, nested and ad-hoc groups, and
 /// `everyone`, which the daemon creates when it first starts.
-pub const GROUPS: u32 = (ROLE_GROUP_NAMES.len() + MODULES.len() + NESTED.len() + ADHOC.len() + 1) as u32;
+pub const GROUPS: u32 =
+    (ROLE_GROUP_NAMES.len() + MODULES.len() + NESTED.len() + ADHOC.len() + 1) as u32;
 
 /// group_members rows of a plan for `p` (the rule of `build_groups`): one
 /// role member per role group, every agent in its module's group, the
@@ -25,21 +28,31 @@ pub fn member_count(p: &Profile) -> Result<u64, String> {
         Some(total) => {
             let total = total as u64;
             if total < pending + 2 * adhoc {
-                return Err(format!("group_members ({total}) is too small for the role, module and nested groups ({pending})"));
+                return Err(format!(
+                    "group_members ({total}) is too small for the role, module and \
+                    nested groups ({pending})"
+                ));
             }
             total - pending
         }
         None => adhoc * 6,
     };
-    let shares: u64 = (0..adhoc).map(|j| (adhoc_total / adhoc + u64::from(j < adhoc_total % adhoc)).min(agents)).sum();
+    let shares: u64 = (0..adhoc)
+        .map(|j| (adhoc_total / adhoc + u64::from(j < adhoc_total % adhoc)).min(agents))
+        .sum();
     Ok(pending + shares)
 }
 
-const ROLE_GROUP_NAMES: &[&str] = &["coordinators", "implementers", "reviewers", "planners", "testers"];
+const ROLE_GROUP_NAMES: &[&str] =
+    &["coordinators", "implementers", "reviewers", "planners", "testers"];
 const NESTED: &[(&str, &str, &[&str])] = &[
     ("platform", "Daemon, relay and sync teams", &["daemon-team", "relay-team", "sync-team"]),
     ("product", "Everything users touch: CLI, UI and auth", &["cli-team", "ui-team", "auth-team"]),
-    ("leads", "Coordinators, planners and the platform group", &["coordinators", "planners", "platform"]),
+    (
+        "leads",
+        "Coordinators, planners and the platform group",
+        &["coordinators", "planners", "platform"],
+    ),
 ];
 const ADHOC: &[(&str, &str)] = &[
     ("incident-relay-flap", "Relay reconnect storm, 2026-03-04"),
@@ -60,10 +73,17 @@ pub(super) fn build_groups(
 }
 
 /// The groups, with their creators and creation keys.
-fn create_groups(seed: u64, p: &Profile, agents: &[Agent], sessions: &[Session], snapshot: Micros) -> Vec<Group> {
+fn create_groups(
+    seed: u64,
+    p: &Profile,
+    agents: &[Agent],
+    sessions: &[Session],
+    snapshot: Micros,
+) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
-    let coordinators: Vec<u32> =
-        (0..agents.len() as u32).filter(|&a| agents[a as usize].role == "coordinator" || agents[a as usize].kind == "human").collect();
+    let coordinators: Vec<u32> = (0..agents.len() as u32)
+        .filter(|&a| agents[a as usize].role == "coordinator" || agents[a as usize].kind == "human")
+        .collect();
     let mut add_group = |name: &str, desc: &str, kind: GroupKind, k: u64| {
         let mut r = Stream::new(seed, Kind::Group, k);
         let creator = *r.pick(&coordinators);
@@ -111,7 +131,12 @@ fn create_groups(seed: u64, p: &Profile, agents: &[Agent], sessions: &[Session],
     let find = |groups: &[Group], n: &str| groups.iter().position(|g| g.name == n);
     for (name, _, parts) in NESTED {
         let gi = find(&groups, name).unwrap_or(0);
-        let latest = parts.iter().filter_map(|p| find(&groups, p)).map(|i| groups[i].created.time).max().unwrap_or(0);
+        let latest = parts
+            .iter()
+            .filter_map(|p| find(&groups, p))
+            .map(|i| groups[i].created.time)
+            .max()
+            .unwrap_or(0);
         if groups[gi].created.time <= latest {
             let mut r = Stream::sub(seed, Kind::Group, gi as u64, 1);
             let t = instant(&mut r, latest, latest + 30 * MIN);
@@ -125,7 +150,12 @@ fn create_groups(seed: u64, p: &Profile, agents: &[Agent], sessions: &[Session],
 }
 
 /// The members of every group, in the order they were added.
-fn build_members(seed: u64, p: &Profile, agents: &[Agent], groups: &[Group]) -> Result<Vec<Member>, PlanError> {
+fn build_members(
+    seed: u64,
+    p: &Profile,
+    agents: &[Agent],
+    groups: &[Group],
+) -> Result<Vec<Member>, PlanError> {
     let mut pending = fixed_members(agents, groups);
     adhoc_members(seed, p, agents, groups, &mut pending)?;
     let mut members: Vec<Member> = Vec::with_capacity(pending.len() + 1);
@@ -175,7 +205,8 @@ fn fixed_members(agents: &[Agent], groups: &[Group]) -> Vec<Pending> {
                 }
             }
             GroupKind::Nested => {
-                let parts = NESTED.iter().find(|(n, _, _)| *n == g.name).map(|x| x.2).unwrap_or(&[]);
+                let parts =
+                    NESTED.iter().find(|(n, _, _)| *n == g.name).map(|x| x.2).unwrap_or(&[]);
                 for part in parts {
                     pending.push((gi as u32, "group", part.to_string()));
                 }
@@ -187,15 +218,29 @@ fn fixed_members(agents: &[Agent], groups: &[Group]) -> Vec<Pending> {
 }
 
 /// The ad-hoc groups' agents, drawn so the profile's member count is met.
-fn adhoc_members(seed: u64, p: &Profile, agents: &[Agent], groups: &[Group], pending: &mut Vec<Pending>) -> Result<(), PlanError> {
-    let adhoc: Vec<u32> = groups.iter().enumerate().filter(|(_, g)| g.kind == GroupKind::AdHoc).map(|(i, _)| i as u32).collect();
+fn adhoc_members(
+    seed: u64,
+    p: &Profile,
+    agents: &[Agent],
+    groups: &[Group],
+    pending: &mut Vec<Pending>,
+) -> Result<(), PlanError> {
+    let adhoc: Vec<u32> = groups
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| g.kind == GroupKind::AdHoc)
+        .map(|(i, _)| i as u32)
+        .collect();
     let adhoc_total = match p.group_members {
         Some(total) => {
             // the role `*` of `everyone` counts with them
             let fixed = pending.len() + 1;
             let left = total as i64 - fixed as i64;
             if left < 2 * adhoc.len() as i64 {
-                let reason = format!("group_members ({total}) is too small for the role, module and nested groups ({fixed})");
+                let reason = format!(
+                    "group_members ({total}) is too small for the role, module \
+                    and nested groups ({fixed})"
+                );
                 return Err(ProfileError::Invalid { name: p.name.clone(), reason }.into());
             }
             left as usize

@@ -25,7 +25,9 @@ impl Plan {
         let mut subs: Vec<Subscription> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut k = 0u64;
-        while subs.len() < self.profile.subscriptions as usize && k < self.profile.subscriptions as u64 * 20 {
+        while subs.len() < self.profile.subscriptions as usize
+            && k < self.profile.subscriptions as u64 * 20
+        {
             let mut r = Stream::new(seed, Kind::Subscription, k);
             k += 1;
             let s = (k as usize - 1) % self.sessions.len();
@@ -39,15 +41,27 @@ impl Plan {
                         (Some("group"), Some(r.pick(&self.groups).name.clone()), None)
                     }
                 }
-                4..=7 => (None, None, Some(if r.chance(0.5) { agent.role.to_string() } else { agent.name.clone() })),
+                4..=7 => (
+                    None,
+                    None,
+                    Some(if r.chance(0.5) { agent.role.to_string() } else { agent.name.clone() }),
+                ),
                 _ => (None, None, None),
             };
             if !seen.insert((s, scope_type, scope_value.clone(), mention_role.clone())) {
                 continue;
             }
             let until = sess.until(w1);
-            let created_at = instant(&mut r, sess.start.time, (sess.start.time + 10 * MIN).min(until));
-            subs.push(Subscription { id: 0, session: s as u32, scope_type, scope_value, mention_role, created_at });
+            let created_at =
+                instant(&mut r, sess.start.time, (sess.start.time + 10 * MIN).min(until));
+            subs.push(Subscription {
+                id: 0,
+                session: s as u32,
+                scope_type,
+                scope_value,
+                mention_role,
+                created_at,
+            });
         }
         // Random draws rarely reach every shape of every session: when the
         // profile asks for more than they found, the shapes left are taken
@@ -72,8 +86,19 @@ impl Plan {
                     continue;
                 }
                 let mut r = Stream::sub(seed, Kind::Subscription, s as u64, shape as u64 + 1);
-                let created_at = instant(&mut r, sess.start.time, (sess.start.time + 10 * MIN).min(sess.until(w1)));
-                subs.push(Subscription { id: 0, session: s as u32, scope_type, scope_value, mention_role, created_at });
+                let created_at = instant(
+                    &mut r,
+                    sess.start.time,
+                    (sess.start.time + 10 * MIN).min(sess.until(w1)),
+                );
+                subs.push(Subscription {
+                    id: 0,
+                    session: s as u32,
+                    scope_type,
+                    scope_value,
+                    mention_role,
+                    created_at,
+                });
             }
         }
         subs.sort_by_key(|s| (s.created_at, s.session));
@@ -90,9 +115,19 @@ impl Plan {
             let a = &self.agents[s.agent as usize];
             let mut r = Stream::sub(seed, Kind::Local, i as u64, 1);
             let at = instant(&mut r, s.start.time, (s.start.time + MIN).min(s.until(w1)));
-            self.session_scopes.push(SessionTag { session: i as u32, tag_type: "module", value: a.module.to_string(), added_at: at });
+            self.session_scopes.push(SessionTag {
+                session: i as u32,
+                tag_type: "module",
+                value: a.module.to_string(),
+                added_at: at,
+            });
             if s.end.is_none() {
-                self.session_refs.push(SessionTag { session: i as u32, tag_type: "worktree", value: a.worktree.clone(), added_at: at });
+                self.session_refs.push(SessionTag {
+                    session: i as u32,
+                    tag_type: "worktree",
+                    value: a.worktree.clone(),
+                    added_at: at,
+                });
             }
         }
     }
@@ -123,7 +158,14 @@ impl Plan {
                 status: statuses[(p as usize).min(statuses.len() - 1)],
             });
             // the fixture's daemon is 0, its peers 1..
-            self.peers.push(Peer::new(seed, self.profile.window_start, 0, p + 1, host, Some(last_sync)));
+            self.peers.push(Peer::new(
+                seed,
+                self.profile.window_start,
+                0,
+                p + 1,
+                host,
+                Some(last_sync),
+            ));
         }
         self.checkpoints.sort_by(|a, b| a.peer.cmp(&b.peer));
         self.peers.sort_by(|a, b| a.daemon_id.cmp(&b.daemon_id));

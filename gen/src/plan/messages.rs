@@ -128,7 +128,11 @@ impl Plan {
             MsgKind::Broadcast => Addressing::Broadcast,
             MsgKind::Reply => {
                 let parent = self.parent_of(index);
-                Addressing::Reply { parent, root: self.root_of(parent), mention_parent: r.chance(0.3) }
+                Addressing::Reply {
+                    parent,
+                    root: self.root_of(parent),
+                    mention_parent: r.chance(0.3),
+                }
             }
             MsgKind::Directed => {
                 let roll = r.below(100);
@@ -166,7 +170,8 @@ impl Plan {
         let n = self.profile.messages;
         // Position in the concatenation of usable ticks: slot `index` of n.
         let slot = self.covered / n as Micros;
-        let pos = (index as i128 * self.covered as i128 / n as i128) as Micros + r.below((slot / 2).max(1) as u64) as Micros;
+        let pos = (index as i128 * self.covered as i128 / n as i128) as Micros
+            + r.below((slot / 2).max(1) as u64) as Micros;
         let seg_i = match self.segments.segs.binary_search_by(|s| s.cum.cmp(&pos)) {
             Ok(i) => i,
             Err(i) => i - 1,
@@ -188,7 +193,10 @@ impl Plan {
     /// Messages per UTC day (`YYYY-MM-DD`) of the messages in `range`:
     /// consecutive messages have increasing times, so each day is found
     /// by a binary search, not a walk.
-    pub fn messages_per_day(&self, range: std::ops::Range<u64>) -> std::collections::BTreeMap<String, u64> {
+    pub fn messages_per_day(
+        &self,
+        range: std::ops::Range<u64>,
+    ) -> std::collections::BTreeMap<String, u64> {
         let mut out = std::collections::BTreeMap::new();
         let mut i = range.start;
         while i < range.end {
@@ -272,7 +280,14 @@ impl Plan {
 
     /// Content and structured value after edit `n` (0-based) of message `m`,
     /// given the previous version in `content`/`structured` (updated in place).
-    pub fn apply_edit(&self, m: &Message, n: u8, content: &mut String, structured: &mut String, scratch: &mut String) {
+    pub fn apply_edit(
+        &self,
+        m: &Message,
+        n: u8,
+        content: &mut String,
+        structured: &mut String,
+        scratch: &mut String,
+    ) {
         let module = self.agents[m.agent as usize].module;
         let mut r = Stream::sub(self.seed, Kind::Edit, m.index, n as u64);
         text::edited(&mut r, module, content, scratch);
@@ -287,7 +302,10 @@ impl Plan {
     /// Edits and deletes of message `index`, in replay order.
     pub fn fates_of(&self, index: u64) -> impl Iterator<Item = &Fate> {
         let start = self.fate_index.partition_point(|&(m, _)| m < index);
-        self.fate_index[start..].iter().take_while(move |&&(m, _)| m == index).map(|&(_, f)| &self.fates[f as usize])
+        self.fate_index[start..]
+            .iter()
+            .take_while(move |&&(m, _)| m == index)
+            .map(|&(_, f)| &self.fates[f as usize])
     }
 
     /// Final state of message `index` after its edits and delete.
@@ -316,7 +334,8 @@ impl Plan {
 
     pub(super) fn build_fates(&mut self) {
         let mut fates = Vec::new();
-        let (edit_pm, del_pm) = (self.profile.edit_permille as u64, self.profile.delete_permille as u64);
+        let (edit_pm, del_pm) =
+            (self.profile.edit_permille as u64, self.profile.delete_permille as u64);
         for i in 0..self.profile.messages {
             let mut r = Stream::new(self.seed, Kind::Fate, i);
             let roll = r.below(1000);
@@ -349,7 +368,8 @@ impl Plan {
                 next_id += 1;
             }
         }
-        let mut index: Vec<(u64, u32)> = fates.iter().enumerate().map(|(i, f)| (f.message, i as u32)).collect();
+        let mut index: Vec<(u64, u32)> =
+            fates.iter().enumerate().map(|(i, f)| (f.message, i as u32)).collect();
         index.sort();
         self.fates = fates;
         self.fate_index = index;
@@ -372,7 +392,9 @@ impl Plan {
         let real = m.authored_by.unwrap_or(m.agent);
         let preferred: Option<u32> = match m.addressing {
             Addressing::MentionAgent(a) => Some(a),
-            Addressing::MentionRole(role) => self.by_role.iter().find(|(x, _)| *x == role).map(|(_, v)| *r.pick(v)),
+            Addressing::MentionRole(role) => {
+                self.by_role.iter().find(|(x, _)| *x == role).map(|(_, v)| *r.pick(v))
+            }
             Addressing::Reply { parent, .. } => Some(self.message(parent).agent),
             Addressing::Group(_) | Addressing::Broadcast => None,
         };

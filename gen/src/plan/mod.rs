@@ -30,11 +30,17 @@ mod sessions;
 mod start;
 mod work_contexts;
 
-pub use entities::{Agent, Checkpoint, EventKey, Group, GroupKind, Member, Other, OtherEvent, Session, SessionTag, Subscription, Update};
+pub use entities::{
+    Agent, Checkpoint, EventKey, Group, GroupKind, Member, Other, OtherEvent, Session, SessionTag,
+    Subscription, Update,
+};
 pub use groups::{member_count, GROUPS};
 pub use local::SUBSCRIPTION_SHAPES;
 pub use messages::{Addressing, Fate, FateKind, Message, MessageState, MsgKind, Read};
-pub use start::{everyone_keys, Peer, EVERYONE, EVERYONE_DESCRIPTION, EVERYONE_GROUP_ID, EVERYONE_MEMBER, SYNC_PORT, SYSTEM};
+pub use start::{
+    everyone_keys, Peer, EVERYONE, EVERYONE_DESCRIPTION, EVERYONE_GROUP_ID, EVERYONE_MEMBER,
+    SYNC_PORT, SYSTEM,
+};
 pub use work_contexts::MAX_UNMERGED_COMMITS;
 
 use crate::profile::{Profile, ProfileError};
@@ -127,7 +133,11 @@ pub enum PlanError {
     /// Consecutive messages need `2 × live + 2` ticks between them, where
     /// `live` is the most sessions live at once: the sessions' time holds
     /// at most `max` messages.
-    #[error("--messages {messages} do not fit in the sessions' time: at most {max} over {days} days with these sessions (two ticks per live session between consecutive messages); lower --messages or raise --days")]
+    #[error(
+        "--messages {messages} do not fit in the sessions' time: at most {max} over {days} \
+        days with these sessions (two ticks per live session between consecutive messages); lower \
+        --messages or raise --days"
+    )]
     MessagesDoNotFit {
         /// Messages asked for.
         messages: u64,
@@ -139,8 +149,16 @@ pub enum PlanError {
 }
 
 /// Every event other than messages, in key order.
-fn collect_others(agents: &[Agent], sessions: &[Session], groups: &[Group], members: &[Member], updates: &[Update]) -> Vec<OtherEvent> {
-    let mut others: Vec<OtherEvent> = Vec::with_capacity(agents.len() + 2 * sessions.len() + groups.len() + members.len() + updates.len());
+fn collect_others(
+    agents: &[Agent],
+    sessions: &[Session],
+    groups: &[Group],
+    members: &[Member],
+    updates: &[Update],
+) -> Vec<OtherEvent> {
+    let mut others: Vec<OtherEvent> = Vec::with_capacity(
+        agents.len() + 2 * sessions.len() + groups.len() + members.len() + updates.len(),
+    );
     for (i, a) in agents.iter().enumerate() {
         others.push(OtherEvent { key: a.registered, what: Other::Register(i as u32) });
     }
@@ -202,16 +220,25 @@ impl Plan {
         let max_live = segments.segs.iter().map(|s| s.weight).max().unwrap_or(1) as Micros;
         if covered / (profile.messages as Micros) < 2 * max_live + 2 {
             let max = (covered / (2 * max_live + 2)).max(0) as u64;
-            return Err(PlanError::MessagesDoNotFit { messages: profile.messages, max, days: profile.window_days });
+            return Err(PlanError::MessagesDoNotFit {
+                messages: profile.messages,
+                max,
+                days: profile.window_days,
+            });
         }
 
         // --- groups and members.
         let (groups, members) = build_groups(seed, &profile, &agents, &sessions, w1)?;
-        let mut groups_by_time: Vec<(Micros, u32)> = groups.iter().enumerate().map(|(i, g)| (g.created.time, i as u32)).collect();
+        let mut groups_by_time: Vec<(Micros, u32)> =
+            groups.iter().enumerate().map(|(i, g)| (g.created.time, i as u32)).collect();
         groups_by_time.sort();
 
         // --- work-context updates fill events.jsonl to its exact size.
-        let fixed = n_agents + profile.sessions + (profile.sessions - profile.active_sessions) + groups.len() as u32 + members.len() as u32;
+        let fixed = n_agents
+            + profile.sessions
+            + (profile.sessions - profile.active_sessions)
+            + groups.len() as u32
+            + members.len() as u32;
         if profile.events < fixed + profile.active_sessions {
             // `Profile::validate` counts the same events; this is its guard.
             let reason = format!(
@@ -221,7 +248,8 @@ impl Plan {
             );
             return Err(ProfileError::Invalid { name: profile.name.clone(), reason }.into());
         }
-        let (updates, work_contexts) = build_updates(seed, &agents, &sessions, profile.events - fixed, w1);
+        let (updates, work_contexts) =
+            build_updates(seed, &agents, &sessions, profile.events - fixed, w1);
 
         let others = collect_others(&agents, &sessions, &groups, &members, &updates);
         let by_role = agents_by_role(&agents);
@@ -263,7 +291,10 @@ impl Plan {
     pub fn footprint(&self) -> u64 {
         let len = |n: usize| n as u64;
         let context = |c: &WorkContext| {
-            1 + c.unmerged_commits.as_ref().map_or(0, |v| v.iter().map(|c| 1 + len(c.files.len())).sum::<u64>())
+            1 + c
+                .unmerged_commits
+                .as_ref()
+                .map_or(0, |v| v.iter().map(|c| 1 + len(c.files.len())).sum::<u64>())
                 + c.uncommitted_files.as_ref().map_or(0, |v| len(v.len()))
                 + c.changed_files.as_ref().map_or(0, |v| len(v.len()))
                 + c.file_changes.as_ref().map_or(0, |v| len(v.len()))
@@ -273,7 +304,11 @@ impl Plan {
             + len(self.sessions.len())
             + len(self.groups.len())
             + len(self.members.len())
-            + self.updates.iter().map(|u| 1 + u.contexts.iter().map(context).sum::<u64>()).sum::<u64>()
+            + self
+                .updates
+                .iter()
+                .map(|u| 1 + u.contexts.iter().map(context).sum::<u64>())
+                .sum::<u64>()
             + self.work_contexts.iter().map(|(_, c)| context(c)).sum::<u64>()
             + len(self.subscriptions.len())
             + len(self.session_scopes.len())

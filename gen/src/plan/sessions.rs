@@ -62,13 +62,21 @@ pub(super) fn build_sessions(seed: u64, profile: &Profile, agents: &mut [Agent])
         let mut r = Stream::sub(seed, Kind::Agent, 0, a.sessions[0] as u64);
         let t = instant(&mut r, (first - 15 * MIN).max(w0), first - 5 * SEC);
         a.registered = EventKey::new(&mut r, t);
-        a.last_seen = a.sessions.iter().map(|&s| sessions[s as usize].last_seen).max().unwrap_or(first);
+        a.last_seen =
+            a.sessions.iter().map(|&s| sessions[s as usize].last_seen).max().unwrap_or(first);
     }
     sessions
 }
 
 /// Agent `a`'s `k` ended sessions and, if `active`, its running one.
-fn agent_sessions(seed: u64, a: u32, k: i64, active: bool, (w0, w1): (Micros, Micros), out: &mut Vec<Session>) {
+fn agent_sessions(
+    seed: u64,
+    a: u32,
+    k: i64,
+    active: bool,
+    (w0, w1): (Micros, Micros),
+    out: &mut Vec<Session>,
+) {
     let mut r = Stream::new(seed, Kind::Session, a as u64);
     let region_start = w0 + 20 * MIN;
     // A session still running at the snapshot may have started days

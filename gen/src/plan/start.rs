@@ -72,7 +72,14 @@ pub struct Peer {
 impl Peer {
     /// The peer on `hostname`, paired with daemon `local` as daemon
     /// `index` under `seed`.
-    pub fn new(seed: u64, w0: Micros, local: u32, index: u32, hostname: &str, last_sync: Option<Micros>) -> Peer {
+    pub fn new(
+        seed: u64,
+        w0: Micros,
+        local: u32,
+        index: u32,
+        hostname: &str,
+        last_sync: Option<Micros>,
+    ) -> Peer {
         Peer {
             name: hostname.to_string(),
             address: format!("{hostname}:{SYNC_PORT}"),

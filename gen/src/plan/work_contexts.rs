@@ -22,7 +22,8 @@ pub(super) fn build_updates(
     total: u32,
     snapshot: Micros,
 ) -> (Vec<Update>, Vec<(u32, WorkContext)>) {
-    let active: Vec<u32> = (0..sessions.len() as u32).filter(|&s| sessions[s as usize].end.is_none()).collect();
+    let active: Vec<u32> =
+        (0..sessions.len() as u32).filter(|&s| sessions[s as usize].end.is_none()).collect();
     let mut counts = vec![1u32; active.len()];
     let mut r = Stream::new(seed, Kind::Update, 0);
     for _ in 0..total.saturating_sub(active.len() as u32) {
@@ -33,11 +34,16 @@ pub(super) fn build_updates(
     for (k, &s) in active.iter().enumerate() {
         let sess = &sessions[s as usize];
         let mut r = Stream::new(seed, Kind::Context, s as u64);
-        let (mut track, times) = Track::new(&mut r, sess, &agents[sess.agent as usize], counts[k], snapshot);
+        let (mut track, times) =
+            Track::new(&mut r, sess, &agents[sess.agent as usize], counts[k], snapshot);
         for (u, &t) in times.iter().enumerate() {
             let mut r = Stream::sub(seed, Kind::Update, s as u64, u as u64 + 1);
             let wc = track.update(&mut r, u, t);
-            updates.push(Update { agent: sess.agent, key: EventKey::new(&mut r, t), contexts: vec![wc] });
+            updates.push(Update {
+                agent: sess.agent,
+                key: EventKey::new(&mut r, t),
+                contexts: vec![wc],
+            });
         }
         if let Some(wc) = track.stored {
             finals.push((s, wc));
@@ -66,15 +72,27 @@ struct Track<'a> {
 impl<'a> Track<'a> {
     /// The session's branch, worktree, first task and intent, and the
     /// times of its `count` updates.
-    fn new(r: &mut Stream, sess: &'a Session, agent: &'a Agent, count: u32, snapshot: Micros) -> (Track<'a>, Vec<Micros>) {
+    fn new(
+        r: &mut Stream,
+        sess: &'a Session,
+        agent: &'a Agent,
+        count: u32,
+        snapshot: Micros,
+    ) -> (Track<'a>, Vec<Micros>) {
         let topic = r.pick(NOUNS).replace(' ', "-").to_lowercase();
-        let branch = format!("{}/{}-{}", r.pick(&["feat", "fix", "chore", "perf", "docs"]), agent.module, topic);
+        let branch = format!(
+            "{}/{}-{}",
+            r.pick(&["feat", "fix", "chore", "perf", "docs"]),
+            agent.module,
+            topic
+        );
         let worktree_path = if agent.worktree == "main" {
             "/home/dev/src/thrum".to_string()
         } else {
             format!("/home/dev/src/thrum/.worktrees/{}", agent.worktree)
         };
-        let mut times: Vec<Micros> = (0..count).map(|_| instant(r, sess.start.time + MIN, snapshot - MIN)).collect();
+        let mut times: Vec<Micros> =
+            (0..count).map(|_| instant(r, sess.start.time + MIN, snapshot - MIN)).collect();
         times.sort();
         let task = format!("{} the {}", r.pick(TASK_PREFIX), r.pick(NOUNS));
         let intent = format!("{} {}", r.pick(VERBS), r.pick(NOUNS));
@@ -106,9 +124,14 @@ impl<'a> Track<'a> {
             self.intent = format!("{} {} ({})", r.pick(VERBS), r.pick(NOUNS), r.pick(NON_ASCII));
             self.intent_at = t - r.range(1, 30) * SEC;
         }
-        let uncommitted: Vec<String> = (0..r.range(0, 3)).map(|_| (*r.pick(FILES)).to_string()).collect();
-        let mut changed: Vec<String> =
-            self.commits.iter().flat_map(|c| c.files.iter().cloned()).chain(uncommitted.iter().cloned()).collect();
+        let uncommitted: Vec<String> =
+            (0..r.range(0, 3)).map(|_| (*r.pick(FILES)).to_string()).collect();
+        let mut changed: Vec<String> = self
+            .commits
+            .iter()
+            .flat_map(|c| c.files.iter().cloned())
+            .chain(uncommitted.iter().cloned())
+            .collect();
         changed.sort();
         changed.dedup();
         let file_changes = file_changes(r, &changed, git_at);
@@ -120,7 +143,9 @@ impl<'a> Track<'a> {
             uncommitted_files: if r.chance(0.1) { None } else { Some(uncommitted) },
             changed_files: Some(changed),
             file_changes: Some(file_changes),
-            git_updated_at: rfc3339_nano(git_at.max(self.sess.start.time + TICK) / TICK * TICK + 1 + r.range(0, 8)),
+            git_updated_at: rfc3339_nano(
+                git_at.max(self.sess.start.time + TICK) / TICK * TICK + 1 + r.range(0, 8),
+            ),
             current_task: self.task.clone(),
             task_updated_at: rfc3339_nano(self.task_at / TICK * TICK + 3),
             intent: self.intent.clone(),
@@ -146,11 +171,13 @@ impl<'a> Track<'a> {
         let stale = u > 0 && r.chance(0.15);
         if stale {
             if let Some(prev) = &self.stored {
-                let prev_t = thrum_schemas::time::parse_rfc3339(&prev.git_updated_at).unwrap_or(git_at);
+                let prev_t =
+                    thrum_schemas::time::parse_rfc3339(&prev.git_updated_at).unwrap_or(git_at);
                 git_at = if r.chance(0.5) { prev_t } else { prev_t - r.range(1, 600) * SEC };
             }
         } else if r.chance(0.6) {
-            let files: Vec<String> = (0..r.range(1, 4)).map(|_| (*r.pick(FILES)).to_string()).collect();
+            let files: Vec<String> =
+                (0..r.range(1, 4)).map(|_| (*r.pick(FILES)).to_string()).collect();
             if self.commits.len() == MAX_UNMERGED_COMMITS {
                 // The branch is merged: its commits leave the list, so
                 // an update costs the same however many came before.

@@ -22,20 +22,30 @@ fn check_mesh(m: &Mesh, what: &str) {
     let total = m.total_events() as usize;
     let scenario = m.scenario;
     for (i, d) in m.daemons.iter().enumerate() {
-        let pos: HashMap<u32, usize> = d.arrivals.iter().enumerate().map(|(p, &r)| (r, p)).collect();
+        let pos: HashMap<u32, usize> =
+            d.arrivals.iter().enumerate().map(|(p, &r)| (r, p)).collect();
         assert_eq!(pos.len(), d.arrivals.len(), "{what}: daemon {i} holds each event once");
-        assert!((0..total as u32).all(|r| d.holds(r) == pos.contains_key(&r)), "{what}: held set = arrivals");
+        assert!(
+            (0..total as u32).all(|r| d.holds(r) == pos.contains_key(&r)),
+            "{what}: held set = arrivals"
+        );
         // arrival times never go back and never precede the event
         let mut last = i64::MIN;
         for (p, &r) in d.arrivals.iter().enumerate() {
             let e = m.event(r);
             let at = d.arrived_at(p as u64 + 1, e.key.time, e.writer == i as u32);
-            assert!(at >= e.key.time && at >= last && at <= m.snapshot, "{what}: daemon {i} arrival {p}");
+            assert!(
+                at >= e.key.time && at >= last && at <= m.snapshot,
+                "{what}: daemon {i} arrival {p}"
+            );
             last = at;
         }
         for (&r, &p) in &pos {
             if let Some(dep) = mesh::dependency(m, r) {
-                assert!(pos.get(&dep).is_some_and(|&q| q < p), "{what}: daemon {i} holds {dep} before {r}");
+                assert!(
+                    pos.get(&dep).is_some_and(|&q| q < p),
+                    "{what}: daemon {i} holds {dep} before {r}"
+                );
             }
             let e = m.event(r);
             assert!(m.daemons[e.writer as usize].holds(r), "{what}: the writer holds {r}");
@@ -48,7 +58,10 @@ fn check_mesh(m: &Mesh, what: &str) {
             let log = &m.daemons[k].arrivals;
             let c = peer.last_synced_sequence as usize;
             assert!(c <= log.len(), "{what}: checkpoint {c} of daemon {i} not ahead of daemon {k}");
-            assert!(log[..c].iter().all(|&r| d.holds(r)), "{what}: daemon {i} holds daemon {k}'s log up to {c}");
+            assert!(
+                log[..c].iter().all(|&r| d.holds(r)),
+                "{what}: daemon {i} holds daemon {k}'s log up to {c}"
+            );
             if scenario == Scenario::Converged {
                 assert_eq!(c, log.len(), "{what}: converged checkpoint of {i} for {k}");
             }
@@ -59,8 +72,14 @@ fn check_mesh(m: &Mesh, what: &str) {
     }
     if scenario == Scenario::Lagging {
         let (d0, d1) = (&m.daemons[0], &m.daemons[1]);
-        assert!((d0.peers[1].last_synced_sequence as usize) < d1.arrivals.len(), "{what}: daemon 1 trails daemon 2");
-        assert!(d1.arrivals.iter().any(|&r| !d0.holds(r)), "{what}: daemon 1 misses some of daemon 2's events");
+        assert!(
+            (d0.peers[1].last_synced_sequence as usize) < d1.arrivals.len(),
+            "{what}: daemon 1 trails daemon 2"
+        );
+        assert!(
+            d1.arrivals.iter().any(|&r| !d0.holds(r)),
+            "{what}: daemon 1 misses some of daemon 2's events"
+        );
     }
     // each declared conflict: one event per writer, on two daemons or more
     // (every daemon's own `everyone` pair)
@@ -82,7 +101,11 @@ fn every_daemon_holds_a_causally_closed_prefix_of_its_peers() {
                 let m = build(seed, daemons, scenario);
                 check_mesh(&m, &format!("seed {seed}, {daemons} daemons, {scenario:?}"));
                 assert!(
-                    m.daemons.iter().enumerate().all(|(i, d)| d.peers.iter().enumerate().all(|(k, p)| k == i || p.last_sync.is_some())),
+                    m.daemons.iter().enumerate().all(|(i, d)| d
+                        .peers
+                        .iter()
+                        .enumerate()
+                        .all(|(k, p)| k == i || p.last_sync.is_some())),
                     "every pair pulled"
                 );
             }
@@ -113,7 +136,8 @@ proptest! {
         let scenario = if lagging { Scenario::Lagging } else { Scenario::Converged };
         let profile = Profile { messages, window_days: days, ..Profile::small() };
         match Mesh::new(seed, profile, daemons, scenario) {
-            Ok(m) => check_mesh(&m, &format!("seed {seed}, {daemons} daemons, {scenario:?}, {messages} messages, {days} days")),
+            Ok(m) => check_mesh(&m, &format!("seed {seed}, {daemons} daemons, {scenario:?}, \
+                {messages} messages, {days} days")),
             Err(MeshError::Plan(_) | MeshError::Daemons { .. } | MeshError::NoRoomForConflict(_)) => {}
             Err(e) => prop_assert!(false, "unexpected error {e}"),
         }
@@ -135,12 +159,17 @@ fn lines_carry_their_writer_and_the_holder_s_sequence() {
             assert_eq!(v["event_id"], e.key.id("evt_").as_str());
             assert_eq!(v["type"], Mesh::event_type(&e));
             if v["type"] == "agent.register" {
-                assert_eq!(v["hostname"], m.hosts[e.writer as usize].hostname.as_str(), "registered from its writer's host");
+                assert_eq!(
+                    v["hostname"],
+                    m.hosts[e.writer as usize].hostname.as_str(),
+                    "registered from its writer's host"
+                );
             }
         }
     }
     // every agent's register by its own host, the one extra by another
-    let rereg: Vec<_> = m.extras.iter().filter(|x| matches!(x.what, mesh::ExtraKind::Reregister { .. })).collect();
+    let rereg: Vec<_> =
+        m.extras.iter().filter(|x| matches!(x.what, mesh::ExtraKind::Reregister { .. })).collect();
     assert_eq!(rereg.len(), 1);
     if let mesh::ExtraKind::Reregister { agent } = rereg[0].what {
         assert_ne!(m.agent_host[agent as usize], rereg[0].host);
@@ -151,7 +180,8 @@ fn lines_carry_their_writer_and_the_holder_s_sequence() {
 fn hosts_are_distinct_and_every_host_has_agents() {
     for daemons in [2, 6, 9] {
         let m = build(5, daemons, Scenario::Converged);
-        let names: std::collections::BTreeSet<&str> = m.hosts.iter().map(|h| h.hostname.as_str()).collect();
+        let names: std::collections::BTreeSet<&str> =
+            m.hosts.iter().map(|h| h.hostname.as_str()).collect();
         assert_eq!(names.len(), daemons as usize);
         for (k, h) in m.hosts.iter().enumerate() {
             assert_eq!(h.daemon_id, thrum_schemas::ids::daemon_id(&h.hostname));
@@ -183,7 +213,8 @@ fn daemons_outside_the_bounds_are_refused() {
     assert_eq!(
         e.to_string(),
         format!(
-            "--daemons {}: a mesh has 2 to {} daemons, and no more than the profile's agents ({agents})",
+            "--daemons {}: a mesh has 2 to {} daemons, and no more than the profile's agents \
+                ({agents})",
             agents + 1,
             mesh::MAX_DAEMONS
         )

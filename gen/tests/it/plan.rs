@@ -16,7 +16,8 @@ fn every_line_is_canonical_and_in_replay_order() {
     let mut prev: Option<(String, String)> = None;
     let mut ids = HashSet::new();
     for (i, l) in lines.iter().enumerate() {
-        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("line {i}: {e}: {l}"));
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("line {i}: {e}: {l}"));
         assert_eq!(&thrum_schemas::gojson::to_string(&v), l, "not canonical");
         let e = Event::parse(l).unwrap();
         assert_eq!(e.envelope.sequence, Some(i as i64 + 1));
@@ -67,7 +68,10 @@ fn default_profile_volumes() {
     for i in 0..plan.profile.messages {
         let m = plan.message(i);
         let s = &plan.sessions[m.session as usize];
-        assert!(s.start.time < m.key.time && m.key.time < s.until(plan.snapshot), "message {i} outside its session");
+        assert!(
+            s.start.time < m.key.time && m.key.time < s.until(plan.snapshot),
+            "message {i} outside its session"
+        );
         assert!(m.key.time > last);
         last = m.key.time;
     }
@@ -76,7 +80,8 @@ fn default_profile_volumes() {
 #[test]
 fn slices_concatenate_to_the_whole_timeline() {
     let plan = Plan::new(11, Profile::small()).unwrap();
-    let whole: Vec<(u64, thrum_gen::EventKey)> = Timeline::new(&plan).map(|e| (e.sequence, e.key)).collect();
+    let whole: Vec<(u64, thrum_gen::EventKey)> =
+        Timeline::new(&plan).map(|e| (e.sequence, e.key)).collect();
     for n in [1u64, 2, 3, 7] {
         let mut joined = Vec::new();
         for i in 0..n {
@@ -108,8 +113,10 @@ fn the_first_start_writes_the_everyone_pair_first() {
     for (seed, profile) in [(42, Profile::default_profile()), (7, Profile::small())] {
         let plan = Plan::new(seed, profile).unwrap();
         let lines = common::render_all(&plan);
-        let first: Vec<serde_json::Value> = lines[..2].iter().map(|l| serde_json::from_str(l).unwrap()).collect();
-        let (ts, od) = (first[0]["timestamp"].clone(), serde_json::Value::from(plan.origin_daemon.clone()));
+        let first: Vec<serde_json::Value> =
+            lines[..2].iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let (ts, od) =
+            (first[0]["timestamp"].clone(), serde_json::Value::from(plan.origin_daemon.clone()));
         let (create, add) = (first[0]["event_id"].clone(), first[1]["event_id"].clone());
         assert_eq!(
             first[0],
@@ -129,7 +136,9 @@ fn the_first_start_writes_the_everyone_pair_first() {
         assert!(w0 < t && t < w0 + 1_000_000, "{ts}");
         // before anything else the daemon wrote
         let third = Event::parse(&lines[2]).unwrap();
-        assert!(thrum_schemas::time::parse_rfc3339(&third.envelope.timestamp).unwrap() > t + 60_000_000);
+        assert!(
+            thrum_schemas::time::parse_rfc3339(&third.envelope.timestamp).unwrap() > t + 60_000_000
+        );
         // ids follow the id rules and derive from the seed
         for id in [&create, &add] {
             let id = id.as_str().unwrap();
@@ -167,11 +176,21 @@ fn every_checkpointed_peer_is_registered() {
             assert_eq!(p.daemon_id, c.peer);
             assert_eq!(p.daemon_id, thrum_schemas::ids::daemon_id(&p.name));
             assert_eq!(p.address, format!("{}:9473", p.name));
-            assert!(start < p.paired_at && p.paired_at < plan.profile.window_start + 60_000_000, "{p:?}");
-            assert_eq!(p.last_sync.map(|t| t.div_euclid(1_000_000)), Some(c.last_sync_timestamp), "{p:?}");
+            assert!(
+                start < p.paired_at && p.paired_at < plan.profile.window_start + 60_000_000,
+                "{p:?}"
+            );
+            assert_eq!(
+                p.last_sync.map(|t| t.div_euclid(1_000_000)),
+                Some(c.last_sync_timestamp),
+                "{p:?}"
+            );
             assert!(p.last_sync.unwrap() < plan.snapshot);
             assert_eq!(p.token.len(), 32);
-            assert!(p.token.bytes().all(|b| b.is_ascii_hexdigit()) && tokens.insert(p.token.clone()), "{p:?}");
+            assert!(
+                p.token.bytes().all(|b| b.is_ascii_hexdigit()) && tokens.insert(p.token.clone()),
+                "{p:?}"
+            );
         }
     }
 }

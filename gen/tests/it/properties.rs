@@ -9,25 +9,27 @@ use thrum_gen::Timeline;
 use thrum_gen::{Plan, Profile};
 
 fn small_profile() -> impl Strategy<Value = Profile> {
-    (3u32..16, 0u32..4, 1u32..3, 20u64..400, 60u32..200, 1u32..30).prop_map(|(agents, extra, sessions_per, messages, events, subs)| {
-        let extra = extra.min(agents - 1);
-        let active = (agents / 2).max(1);
-        Profile {
-            name: "prop".into(),
-            agents,
-            extra_agents: extra,
-            humans: extra.min(1),
-            sessions: agents * sessions_per + 1,
-            active_sessions: active,
-            messages,
-            group_members: None,
-            // enough for registers, starts, ends, groups and members, plus updates
-            events: events + agents * (3 * sessions_per + 4) + 100,
-            subscriptions: subs,
-            window_days: 2,
-            ..Profile::small()
-        }
-    })
+    (3u32..16, 0u32..4, 1u32..3, 20u64..400, 60u32..200, 1u32..30).prop_map(
+        |(agents, extra, sessions_per, messages, events, subs)| {
+            let extra = extra.min(agents - 1);
+            let active = (agents / 2).max(1);
+            Profile {
+                name: "prop".into(),
+                agents,
+                extra_agents: extra,
+                humans: extra.min(1),
+                sessions: agents * sessions_per + 1,
+                active_sessions: active,
+                messages,
+                group_members: None,
+                // enough for registers, starts, ends, groups and members, plus updates
+                events: events + agents * (3 * sessions_per + 4) + 100,
+                subscriptions: subs,
+                window_days: 2,
+                ..Profile::small()
+            }
+        },
+    )
 }
 
 fn all_rows(plan: &Plan) -> Vec<String> {

@@ -6,7 +6,8 @@
 
 use proptest::prelude::*;
 use thrum_gen::{
-    Bound, Naming, Overrides, Plan, PlanError, PlanEvent, Profile, ProfileError, Timeline, Volume, MAX_EVENTS, MAX_UNMERGED_COMMITS,
+    Bound, Naming, Overrides, Plan, PlanError, PlanEvent, Profile, ProfileError, Timeline, Volume,
+    MAX_EVENTS, MAX_UNMERGED_COMMITS,
 };
 
 /// What `base` + `o` asks for: the profile before any check.
@@ -58,7 +59,13 @@ fn broken(o: &Overrides, p: &Profile) -> Vec<(Volume, u64)> {
     if !out.is_empty() {
         return out;
     }
-    let (a, s, act, e, subs) = (p.agents as u64, p.sessions as u64, p.active_sessions as u64, p.events as u64, p.subscriptions as u64);
+    let (a, s, act, e, subs) = (
+        p.agents as u64,
+        p.sessions as u64,
+        p.active_sessions as u64,
+        p.events as u64,
+        p.subscriptions as u64,
+    );
     if act > a {
         out.push((Volume::ActiveSessions, a));
     }
@@ -86,16 +93,22 @@ fn broken(o: &Overrides, p: &Profile) -> Vec<(Volume, u64)> {
 fn check_plan(plan: &Plan, p: &Profile) -> Result<(), TestCaseError> {
     prop_assert_eq!(plan.agents.len() as u64, p.agents as u64);
     prop_assert_eq!(plan.sessions.len() as u64, p.sessions as u64);
-    prop_assert_eq!(plan.sessions.iter().filter(|s| s.end.is_none()).count() as u64, p.active_sessions as u64);
+    prop_assert_eq!(
+        plan.sessions.iter().filter(|s| s.end.is_none()).count() as u64,
+        p.active_sessions as u64
+    );
     prop_assert_eq!(plan.others.len() as u64, p.events as u64);
     prop_assert_eq!(plan.subscriptions.len() as u64, p.subscriptions as u64);
     prop_assert_eq!(plan.members.len() as u64, members(p));
     prop_assert_eq!((plan.snapshot - p.window_start) / 86_400_000_000, p.window_days as i64);
-    let created = Timeline::new(plan).filter(|e| matches!(e.ev, PlanEvent::Create(_))).count() as u64;
+    let created =
+        Timeline::new(plan).filter(|e| matches!(e.ev, PlanEvent::Create(_))).count() as u64;
     prop_assert_eq!(created, p.messages);
     for u in &plan.updates {
         for c in &u.contexts {
-            prop_assert!(c.unmerged_commits.as_ref().map_or(0, |v| v.len()) <= MAX_UNMERGED_COMMITS);
+            prop_assert!(
+                c.unmerged_commits.as_ref().map_or(0, |v| v.len()) <= MAX_UNMERGED_COMMITS
+            );
         }
     }
     let (a, s, e) = (p.agents as u64, p.sessions as u64, p.events as u64);
@@ -111,7 +124,13 @@ fn check_plan(plan: &Plan, p: &Profile) -> Result<(), TestCaseError> {
         + members(p)
         + p.messages / 4
         + 200;
-    prop_assert!(plan.footprint() <= bound, "footprint {} > {} for {:?}", plan.footprint(), bound, p);
+    prop_assert!(
+        plan.footprint() <= bound,
+        "footprint {} > {} for {:?}",
+        plan.footprint(),
+        bound,
+        p
+    );
     Ok(())
 }
 
@@ -157,7 +176,8 @@ proptest! {
                 }
             }
             Err(ProfileError::Limit { volume, value, limit, .. }) => {
-                prop_assert!(broken.contains(&(volume, limit)), "{:?}: refused {} {} (limit {}), broken: {:?}", o, volume, value, limit, broken);
+                prop_assert!(broken.contains(&(volume, limit)), "{:?}: refused {} {} (limit {}), \
+                    broken: {:?}", o, volume, value, limit, broken);
                 let e = Profile::with_overrides(base, &o).unwrap_err().to_string();
                 prop_assert!(e.starts_with(&format!("{volume} {value}")) && e.contains(&limit.to_string()), "{}", e);
             }
@@ -199,8 +219,10 @@ proptest! {
         let events = within(others + active, others + active + 3_000, picks[2]);
         let subscriptions = within(0, 24 * sessions, picks[3]);
         let o = Overrides { agents, messages: Some(messages), sessions: Some(sessions), active_sessions: Some(active), events: Some(events), subscriptions: Some(subscriptions), days: Some(days) };
-        let p = Profile::with_overrides(base, &o).map_err(|e| TestCaseError::fail(format!("{o:?} refused: {e}")))?;
-        let plan = Plan::new(seed, p.clone()).map_err(|e| TestCaseError::fail(format!("{p:?} refused: {e}")))?;
+        let p = Profile::with_overrides(base, &o).map_err(|e| TestCaseError::fail(format!("{o:?} \
+            refused: {e}")))?;
+        let plan = Plan::new(seed, p.clone()).map_err(|e| TestCaseError::fail(format!("{p:?} \
+            refused: {e}")))?;
         check_plan(&plan, &p)?;
     }
 }
@@ -218,11 +240,17 @@ fn the_caps_hold_each_other() {
         ..Overrides::default()
     };
     let p = Profile::with_overrides(Profile::default_profile(), &most).unwrap();
-    assert_eq!((p.agents as u64, p.sessions as u64, p.events as u64), (MAX_AGENTS, MAX_SESSIONS, MAX_EVENTS));
+    assert_eq!(
+        (p.agents as u64, p.sessions as u64, p.events as u64),
+        (MAX_AGENTS, MAX_SESSIONS, MAX_EVENTS)
+    );
     for name in Profile::NAMES {
         for agents in [2, 3, 100, 999, MAX_AGENTS] {
             let o = Overrides { agents: Some(agents), ..Overrides::default() };
-            assert!(Profile::with_overrides(Profile::named(name).unwrap(), &o).is_ok(), "{name} --agents {agents}");
+            assert!(
+                Profile::with_overrides(Profile::named(name).unwrap(), &o).is_ok(),
+                "{name} --agents {agents}"
+            );
         }
     }
 }
@@ -257,17 +285,34 @@ fn sessions_beyond_what_the_agents_hold_are_refused_not_looped_on() {
     let o = Overrides { sessions: Some(100), ..Overrides::default() };
     let e = Profile::with_overrides(Profile::small(), &o).unwrap_err();
     assert_eq!(limit_of(&e), (Volume::Sessions, Bound::AtMost, 82));
-    assert_eq!(e.to_string(), "--sessions 100 is more than the small profile's 12 agents can hold: at most active-sessions + 6 × agents = 82; lower --sessions or raise --agents");
+    assert_eq!(
+        e.to_string(),
+        "--sessions 100 is more than the small profile's 12 agents can \
+        hold: at most active-sessions + 6 × agents = 82; lower --sessions or raise --agents"
+    );
     // a hand-built profile is refused by the plan too (it used to loop)
     let e = Plan::new(1, Profile { sessions: 100, ..Profile::small() }).unwrap_err();
-    assert!(matches!(e, PlanError::Profile(ProfileError::Limit { volume: Volume::Sessions, limit: 82, .. })), "{e}");
+    assert!(
+        matches!(
+            e,
+            PlanError::Profile(ProfileError::Limit { volume: Volume::Sessions, limit: 82, .. })
+        ),
+        "{e}"
+    );
     // the limit itself builds: six ended sessions for every agent
-    let p =
-        Profile::with_overrides(Profile::small(), &Overrides { sessions: Some(82), events: Some(400), ..Overrides::default() }).unwrap();
+    let p = Profile::with_overrides(
+        Profile::small(),
+        &Overrides { sessions: Some(82), events: Some(400), ..Overrides::default() },
+    )
+    .unwrap();
     let plan = Plan::new(1, p).unwrap();
     assert_eq!(plan.sessions.len(), 82);
     for a in 0..12 {
-        assert_eq!(plan.sessions.iter().filter(|s| s.agent == a && s.end.is_some()).count(), 6, "agent {a}");
+        assert_eq!(
+            plan.sessions.iter().filter(|s| s.agent == a && s.end.is_some()).count(),
+            6,
+            "agent {a}"
+        );
     }
 }
 
@@ -276,15 +321,26 @@ fn events_beyond_the_caps_are_refused_before_any_allocation() {
     let o = Overrides { events: Some(u32::MAX as u64), ..Overrides::default() };
     let e = Profile::with_overrides(Profile::default_profile(), &o).unwrap_err();
     assert_eq!(limit_of(&e), (Volume::Events, Bound::AtMost, MAX_EVENTS));
-    assert_eq!(e.to_string(), "--events 4294967295 is more than this tool generates (see --help): at most 200000; lower --events");
+    assert_eq!(
+        e.to_string(),
+        "--events 4294967295 is more than this tool generates (see --help): \
+        at most 200000; lower --events"
+    );
     let e = Plan::new(1, Profile { events: u32::MAX, ..Profile::default_profile() }).unwrap_err();
-    assert!(matches!(e, PlanError::Profile(ProfileError::Limit { volume: Volume::Events, .. })), "{e}");
+    assert!(
+        matches!(e, PlanError::Profile(ProfileError::Limit { volume: Volume::Events, .. })),
+        "{e}"
+    );
     // within the cap, the active sessions bound it: 10,000 updates each
     let o = Overrides { events: Some(200_000), active_sessions: Some(2), ..Overrides::default() };
     let e = Profile::with_overrides(Profile::small(), &o).unwrap_err();
     // 12 registrations + 24 starts + 22 ends + 20 groups + 40 members
     assert_eq!(limit_of(&e), (Volume::Events, Bound::AtMost, 118 + 20_000));
-    assert!(e.to_string().contains("118 other events + 10000 agent.update per active session × 2 = 20118"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("118 other events + 10000 agent.update per active session × 2 = 20118"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -294,7 +350,10 @@ fn too_few_events_name_what_events_jsonl_must_hold() {
     assert_eq!(limit_of(&e), (Volume::Events, Bound::AtLeast, 120));
     assert_eq!(
         e.to_string(),
-        "--events 50 is fewer than events.jsonl holds with these volumes: at least 12 registrations + 24 session starts + 14 session ends + 20 groups + 40 group members + 10 agent.update (one per active session) = 120; raise --events, or lower --sessions or --agents"
+        "--events 50 is fewer than events.jsonl holds with these volumes: at least 12 \
+            registrations + 24 session starts + 14 session ends + 20 groups + 40 group members + \
+            10 agent.update (one per active session) = 120; raise --events, or lower --sessions \
+            or --agents"
     );
 }
 
@@ -304,18 +363,32 @@ fn too_few_events_name_what_events_jsonl_must_hold() {
 fn more_events_cost_proportionally_more() {
     let mut per_event = Vec::new();
     for events in [500u64, 2_000, 8_000] {
-        let p = Profile::with_overrides(Profile::small(), &Overrides { events: Some(events), ..Overrides::default() }).unwrap();
+        let p = Profile::with_overrides(
+            Profile::small(),
+            &Overrides { events: Some(events), ..Overrides::default() },
+        )
+        .unwrap();
         let plan = Plan::new(3, p).unwrap();
         assert_eq!(plan.others.len() as u64, events);
-        let longest =
-            plan.updates.iter().flat_map(|u| &u.contexts).map(|c| c.unmerged_commits.as_ref().map_or(0, |v| v.len())).max().unwrap();
+        let longest = plan
+            .updates
+            .iter()
+            .flat_map(|u| &u.contexts)
+            .map(|c| c.unmerged_commits.as_ref().map_or(0, |v| v.len()))
+            .max()
+            .unwrap();
         assert!(longest <= MAX_UNMERGED_COMMITS, "{longest} commits");
         per_event.push(plan.footprint() as f64 / events as f64);
     }
     assert!(per_event[2] < 1.5 * per_event[1], "footprint per event grows: {per_event:?}");
     let default = Plan::new(42, Profile::default_profile()).unwrap();
-    let longest =
-        default.updates.iter().flat_map(|u| &u.contexts).map(|c| c.unmerged_commits.as_ref().map_or(0, |v| v.len())).max().unwrap();
+    let longest = default
+        .updates
+        .iter()
+        .flat_map(|u| &u.contexts)
+        .map(|c| c.unmerged_commits.as_ref().map_or(0, |v| v.len()))
+        .max()
+        .unwrap();
     assert!(longest < MAX_UNMERGED_COMMITS, "the default fixture would change: {longest} commits");
 }
 
@@ -324,18 +397,35 @@ fn subscriptions_are_exact_up_to_every_shape_of_every_session() {
     let o = Overrides { subscriptions: Some(1_000_000), ..Overrides::default() };
     let e = Profile::with_overrides(Profile::default_profile(), &o).unwrap_err();
     assert_eq!(limit_of(&e), (Volume::Subscriptions, Bound::AtMost, 2400));
-    assert!(e.to_string().starts_with("--subscriptions 1000000 is more than the default profile's 100 sessions can hold: at most 24 distinct subscriptions per session"), "{e}");
+    assert!(
+        e.to_string().starts_with(
+            "--subscriptions 1000000 is more than the default profile's \
+        100 sessions can hold: at most 24 distinct subscriptions per session"
+        ),
+        "{e}"
+    );
     for n in [0, 1, 500, 24 * 24 - 1, 24 * 24] {
-        let p = Profile::with_overrides(Profile::small(), &Overrides { subscriptions: Some(n), ..Overrides::default() }).unwrap();
+        let p = Profile::with_overrides(
+            Profile::small(),
+            &Overrides { subscriptions: Some(n), ..Overrides::default() },
+        )
+        .unwrap();
         let plan = Plan::new(9, p).unwrap();
         assert_eq!(plan.subscriptions.len() as u64, n);
-        let mut shapes: Vec<_> =
-            plan.subscriptions.iter().map(|s| (s.session, s.scope_type, s.scope_value.clone(), s.mention_role.clone())).collect();
+        let mut shapes: Vec<_> = plan
+            .subscriptions
+            .iter()
+            .map(|s| (s.session, s.scope_type, s.scope_value.clone(), s.mention_role.clone()))
+            .collect();
         shapes.sort();
         shapes.dedup();
         assert_eq!(shapes.len() as u64, n, "every subscription distinct");
     }
-    let e = Profile::with_overrides(Profile::small(), &Overrides { subscriptions: Some(24 * 24 + 1), ..Overrides::default() }).unwrap_err();
+    let e = Profile::with_overrides(
+        Profile::small(),
+        &Overrides { subscriptions: Some(24 * 24 + 1), ..Overrides::default() },
+    )
+    .unwrap_err();
     assert_eq!(limit_of(&e), (Volume::Subscriptions, Bound::AtMost, 576));
 }
 
@@ -346,7 +436,12 @@ fn many_messages_fit_in_the_smallest_window() {
     // messages (10 µs ticks: about 8.6e9 per day and live session). Message
     // times strictly increase and stay in the window.
     for seed in 0..2 {
-        let o = Overrides { agents: Some(2), days: Some(1), messages: Some(20_000_000), ..Overrides::default() };
+        let o = Overrides {
+            agents: Some(2),
+            days: Some(1),
+            messages: Some(20_000_000),
+            ..Overrides::default()
+        };
         let p = Profile::with_overrides(Profile::small(), &o).unwrap();
         let plan = Plan::new(seed, p).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         let (w0, w1) = (plan.profile.window_start, plan.profile.window_end());
@@ -359,14 +454,26 @@ fn many_messages_fit_in_the_smallest_window() {
 
 #[test]
 fn overrides_are_named_as_before() {
-    let o = Overrides { agents: Some(9), messages: Some(777), subscriptions: Some(11), days: Some(3), ..Overrides::default() };
+    let o = Overrides {
+        agents: Some(9),
+        messages: Some(777),
+        subscriptions: Some(11),
+        days: Some(3),
+        ..Overrides::default()
+    };
     let p = Profile::with_overrides(Profile::small(), &o).unwrap();
     assert_eq!(p.name, "small+agents=9,messages=777,subscriptions=11,days=3");
     assert_eq!((p.agents, p.messages, p.subscriptions, p.window_days), (9, 777, 11, 3));
     // --agents scales what is not given
     let scaled = Profile::small().with_agents(9);
-    assert_eq!((p.sessions, p.active_sessions, p.events), (scaled.sessions, scaled.active_sessions, scaled.events));
-    assert_eq!(Profile::with_overrides(Profile::small(), &Overrides::default()).unwrap(), Profile::small());
+    assert_eq!(
+        (p.sessions, p.active_sessions, p.events),
+        (scaled.sessions, scaled.active_sessions, scaled.events)
+    );
+    assert_eq!(
+        Profile::with_overrides(Profile::small(), &Overrides::default()).unwrap(),
+        Profile::small()
+    );
     assert_eq!(Profile::named("nope").unwrap_err(), ProfileError::Unknown("nope".into()));
     for name in Profile::NAMES {
         assert!(Profile::named(name).unwrap().validate().is_ok(), "{name}");
@@ -385,21 +492,39 @@ fn the_resilience_profile_is_default_with_the_suites_agent_names() {
     assert!(Profile::NAMES.contains(&"resilience"));
     // the default volumes and distributions, no extra agents, no humans
     let d = Profile::default_profile();
-    assert_eq!(r, Profile { name: "resilience".into(), naming: Naming::Indexed, extra_agents: 0, humans: 0, ..d.clone() });
+    assert_eq!(
+        r,
+        Profile {
+            name: "resilience".into(),
+            naming: Naming::Indexed,
+            extra_agents: 0,
+            humans: 0,
+            ..d.clone()
+        }
+    );
     assert_eq!(d.naming, Naming::RoleModule);
     let plan = Plan::new(42, r).unwrap();
     assert_eq!(plan.agents.len(), 50);
     let modules = ["main", "daemon", "relay", "sync", "cli", "ui", "auth", "groups"];
     for (i, a) in plan.agents.iter().enumerate() {
         let name = fixture_agent_name(i);
-        assert_eq!((a.agent_id.as_str(), a.name.as_str(), a.kind), (name.as_str(), name.as_str(), "agent"), "agent {i}");
+        assert_eq!(
+            (a.agent_id.as_str(), a.name.as_str(), a.kind),
+            (name.as_str(), name.as_str(), "agent"),
+            "agent {i}"
+        );
         assert_eq!(a.role, name.split('_').next().unwrap(), "{name}");
         assert_eq!(a.module, modules[i % 8], "{name}");
     }
     // every agent has a session running at the snapshot (the suite sends
     // as coordinator_0000 and implementer_0001 without starting one)
     for a in 0..50u32 {
-        assert_eq!(plan.sessions.iter().filter(|s| s.agent == a && s.end.is_none()).count(), 1, "{}", fixture_agent_name(a as usize));
+        assert_eq!(
+            plan.sessions.iter().filter(|s| s.agent == a && s.end.is_none()).count(),
+            1,
+            "{}",
+            fixture_agent_name(a as usize)
+        );
     }
     // the default profile keeps its role_module roster
     let plan = Plan::new(42, d).unwrap();
@@ -410,11 +535,23 @@ fn the_resilience_profile_is_default_with_the_suites_agent_names() {
 #[test]
 fn the_resilience_profile_scaled_keeps_its_naming_and_no_extra_agents() {
     for agents in [2u32, 7, 120] {
-        let p = Profile::with_overrides(Profile::resilience(), &Overrides { agents: Some(agents.into()), ..Overrides::default() }).unwrap();
-        assert_eq!((p.extra_agents, p.humans, p.naming), (0, 0, Naming::Indexed), "--agents {agents}");
+        let p = Profile::with_overrides(
+            Profile::resilience(),
+            &Overrides { agents: Some(agents.into()), ..Overrides::default() },
+        )
+        .unwrap();
+        assert_eq!(
+            (p.extra_agents, p.humans, p.naming),
+            (0, 0, Naming::Indexed),
+            "--agents {agents}"
+        );
         let plan = Plan::new(3, Profile { messages: 300, ..p }).unwrap();
         let names: Vec<String> = plan.agents.iter().map(|a| a.agent_id.clone()).collect();
-        assert_eq!(names, (0..agents as usize).map(fixture_agent_name).collect::<Vec<_>>(), "--agents {agents}");
+        assert_eq!(
+            names,
+            (0..agents as usize).map(fixture_agent_name).collect::<Vec<_>>(),
+            "--agents {agents}"
+        );
     }
     // a profile with extra agents keeps at least one when scaled down
     assert_eq!(Profile::default_profile().with_agents(2).extra_agents, 1);

@@ -111,8 +111,11 @@ pub fn temp_name(prefix: &str, pid: u32, random: u64) -> String {
 pub fn parse_pid(name: &str, prefix: &str) -> Option<u32> {
     let rest = name.strip_prefix(prefix)?;
     let (pid, random) = rest.split_once('-')?;
-    let digits = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) && !(pid.len() > 1 && pid.starts_with('0'));
-    let hex = random.len() == RANDOM_DIGITS && random.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let digits = !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && !(pid.len() > 1 && pid.starts_with('0'));
+    let hex = random.len() == RANDOM_DIGITS
+        && random.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     if digits && hex {
         pid.parse().ok()
     } else {
@@ -170,7 +173,9 @@ pub fn is_marked(path: &Path, pid: u32) -> bool {
     }
     let mut got = Vec::new();
     // opened only as a regular file: a FIFO swapped in after the check never blocks
-    match crate::regular::open_regular(&marker).and_then(|f| f.take(want.len() as u64 + 1).read_to_end(&mut got)) {
+    match crate::regular::open_regular(&marker)
+        .and_then(|f| f.take(want.len() as u64 + 1).read_to_end(&mut got))
+    {
         Ok(_) => got == want.as_bytes(),
         Err(_) => false,
     }
@@ -189,7 +194,12 @@ fn random() -> u64 {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
     h.finish()
 }
 
@@ -223,7 +233,12 @@ impl Guard {
     /// `AlreadyExists` when the name is taken), its ownership marker first,
     /// and registers it, under the registry lock: a signal handled meanwhile
     /// either sees it registered or finds it not yet created.
-    fn create(parent: &Path, prefix: &str, kind: Kind, make: &mut dyn FnMut(&Path) -> io::Result<()>) -> io::Result<Guard> {
+    fn create(
+        parent: &Path,
+        prefix: &str,
+        kind: Kind,
+        make: &mut dyn FnMut(&Path) -> io::Result<()>,
+    ) -> io::Result<Guard> {
         let pid = std::process::id();
         let mut last = None;
         for _ in 0..64 {
@@ -253,7 +268,9 @@ impl Guard {
                 Err(e) => return Err(e),
             }
         }
-        Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::AlreadyExists, "no free temporary name")))
+        Err(last.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::AlreadyExists, "no free temporary name")
+        }))
     }
 
     fn keep(mut self) -> PathBuf {
@@ -274,7 +291,11 @@ impl Guard {
 
     /// [`Guard::persist`] with `rename` doing the move; on error the guard
     /// is given back, still armed.
-    fn persist_by(mut self, dest: &Path, rename: &mut dyn FnMut(&Path, &Path) -> io::Result<()>) -> Result<PathBuf, (io::Error, Guard)> {
+    fn persist_by(
+        mut self,
+        dest: &Path,
+        rename: &mut dyn FnMut(&Path, &Path) -> io::Result<()>,
+    ) -> Result<PathBuf, (io::Error, Guard)> {
         let renamed = {
             let mut reg = registry();
             let r = rename(&self.path, dest);
@@ -446,7 +467,9 @@ impl io::Write for TempFile {
 /// less the umask). A reader sees the previous file or the whole new one.
 pub fn write_replacing(path: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::io::Write;
-    let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{} names no file", path.display())))?;
+    let name = path.file_name().ok_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidInput, format!("{} names no file", path.display()))
+    })?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -503,8 +526,12 @@ pub fn remove_registered(select: &dyn Fn(&Path) -> bool) -> usize {
 }
 
 fn remove_locked(reg: &mut Registry, select: &dyn Fn(&Path) -> bool) -> usize {
-    let chosen: Vec<(u64, PathBuf, Kind)> =
-        reg.entries.iter().filter(|(_, (p, _))| select(p)).map(|(id, (p, k))| (*id, p.clone(), *k)).collect();
+    let chosen: Vec<(u64, PathBuf, Kind)> = reg
+        .entries
+        .iter()
+        .filter(|(_, (p, _))| select(p))
+        .map(|(id, (p, k))| (*id, p.clone(), *k))
+        .collect();
     for (id, path, kind) in &chosen {
         for _ in 0..3 {
             if remove(path, *kind).is_ok() {
@@ -574,7 +601,8 @@ fn on_signal(sig: i32) -> ! {
     // recreated a directory: look again, a bounded number of times
     for _ in 0..5 {
         std::thread::sleep(Duration::from_millis(10));
-        let left: Vec<&(PathBuf, Kind)> = all.iter().filter(|(p, _)| fs::symlink_metadata(p).is_ok()).collect();
+        let left: Vec<&(PathBuf, Kind)> =
+            all.iter().filter(|(p, _)| fs::symlink_metadata(p).is_ok()).collect();
         if left.is_empty() {
             break;
         }
@@ -611,7 +639,9 @@ pub fn collect_stale(parent: &Path, prefix: &str) -> io::Result<Vec<PathBuf>> {
         let Ok(e) = e else { continue };
         let name = e.file_name();
         // driven by the markers: a temporary is only ever removed with its proof
-        let Some(temp) = name.to_str().and_then(|n| n.strip_suffix(MARKER_SUFFIX)) else { continue };
+        let Some(temp) = name.to_str().and_then(|n| n.strip_suffix(MARKER_SUFFIX)) else {
+            continue;
+        };
         let Some(pid) = parse_pid(temp, prefix) else { continue };
         if pid == own || alive(pid) != Some(false) {
             continue;

@@ -16,7 +16,10 @@ fn mark(path: &Path, pid: u32) {
 }
 
 fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     v.sort();
     v
 }
@@ -58,7 +61,10 @@ fn a_temp_dir_is_registered_until_dropped_kept_or_persisted() {
     let d = temp_dir_in(base.path(), "t-").unwrap();
     let kept = d.keep();
     assert!(kept.is_dir());
-    assert!(!registered().contains(&std::path::absolute(&kept).unwrap()), "kept: no longer registered");
+    assert!(
+        !registered().contains(&std::path::absolute(&kept).unwrap()),
+        "kept: no longer registered"
+    );
 
     let d = temp_dir_in(base.path(), "t-").unwrap();
     let abs = std::path::absolute(d.path()).unwrap();
@@ -186,7 +192,8 @@ fn collect_stale_removes_only_dead_runs_exact_names_and_no_links() {
 
     let mut removed = collect_stale(p, "verify-").unwrap();
     removed.sort();
-    let mut want = vec![stale_dir.clone(), stale_file.clone(), p.join(temp_name("verify-", dead, 7))];
+    let mut want =
+        vec![stale_dir.clone(), stale_file.clone(), p.join(temp_name("verify-", dead, 7))];
     want.sort();
     assert_eq!(removed, want);
     for kept in [&live, &mine, &old_style, &other_prefix, &near_miss, &target] {
@@ -222,7 +229,8 @@ fn collect_stale_leaves_look_alikes_without_a_valid_marker_untouched() {
     let linked = p.join(temp_name("verify-", dead, 5));
     fs::create_dir(&linked).unwrap();
     let real_marker = p.join("real");
-    fs::write(&real_marker, marker_text(linked.file_name().unwrap().to_str().unwrap(), dead)).unwrap();
+    fs::write(&real_marker, marker_text(linked.file_name().unwrap().to_str().unwrap(), dead))
+        .unwrap();
     std::os::unix::fs::symlink(&real_marker, marker_path(&linked)).unwrap();
     let longer = p.join(temp_name("verify-", dead, 6));
     fs::create_dir(&longer).unwrap();
@@ -238,7 +246,10 @@ fn collect_stale_leaves_look_alikes_without_a_valid_marker_untouched() {
 
     assert_eq!(collect_stale(p, "verify-").unwrap(), vec![marked.clone()]);
     let mut want = before.clone();
-    want.retain(|n| *n != temp_name("verify-", dead, 7) && *n != format!("{}{MARKER_SUFFIX}", temp_name("verify-", dead, 7)));
+    want.retain(|n| {
+        *n != temp_name("verify-", dead, 7)
+            && *n != format!("{}{MARKER_SUFFIX}", temp_name("verify-", dead, 7))
+    });
     assert_eq!(names(p), want);
     assert_eq!(fs::read(unmarked.join("x")).unwrap(), b"mine");
     assert_eq!(names(&unmarked), vec!["x".to_string()]);

@@ -36,15 +36,20 @@ pub(super) fn is_skippable(magic: &[u8; 4]) -> bool {
 }
 
 /// The uncompressed stream of `file`, compressed with `comp`.
-pub(super) fn decoder(archive: &Path, comp: Compression, file: File) -> Result<Box<dyn Read>, ExtractError> {
+pub(super) fn decoder(
+    archive: &Path,
+    comp: Compression,
+    file: File,
+) -> Result<Box<dyn Read>, ExtractError> {
     let source = Source(file);
     Ok(match comp {
         Compression::Zstd => {
-            let dec = zstd::stream::read::Decoder::new(source).map_err(|e| ExtractError::Corrupt {
-                archive: archive.to_path_buf(),
-                at: Place::Header { offset: 0, after: None },
-                reason: e.to_string(),
-            })?;
+            let dec =
+                zstd::stream::read::Decoder::new(source).map_err(|e| ExtractError::Corrupt {
+                    archive: archive.to_path_buf(),
+                    at: Place::Header { offset: 0, after: None },
+                    reason: e.to_string(),
+                })?;
             Box::new(Zstd(dec))
         }
         Compression::Gzip => Box::new(GzMembers::new(BufReader::new(source))),
@@ -88,9 +93,14 @@ impl<R: BufRead> GzMembers<R> {
         }
         let k = self.number;
         let text = if e.kind() == io::ErrorKind::UnexpectedEof {
-            format!("gzip member {k} is cut short (the file ends inside its header, data or trailer)")
+            format!(
+                "gzip member {k} is cut short (the file ends inside its header, data or trailer)"
+            )
         } else if e.to_string().contains("checksum") {
-            format!("gzip member {k}: the CRC-32 or length (ISIZE) in its trailer does not match its data")
+            format!(
+                "gzip member {k}: the CRC-32 or length (ISIZE) in its trailer does not match \
+                its data"
+            )
         } else if k > 1 {
             format!("gzip member {k} (after the last complete member): {e}")
         } else {
@@ -112,7 +122,8 @@ impl<R: BufRead> GzMembers<R> {
         // a lone 0x1f at the end of the buffer: the next header decides
         if first != GZIP_MAGIC[0] || second.is_some_and(|b| b != GZIP_MAGIC[1]) {
             let text = format!(
-                "bytes that are not a gzip member follow member {} (byte 0x{first:02x}; trailing data, zeros included, is refused)",
+                "bytes that are not a gzip member follow member {} (byte 0x{first:02x}; trailing \
+                    data, zeros included, is refused)",
                 self.number
             );
             return Err(io::Error::new(io::ErrorKind::InvalidData, text));

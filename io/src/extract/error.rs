@@ -89,7 +89,9 @@ impl fmt::Display for Subject {
         match self {
             Subject::Entry(e) => write!(f, "entry \"{e}\""),
             Subject::Header { kind, offset } => write!(f, "the {kind} at byte {offset}"),
-            Subject::Padding { offset } => write!(f, "the zero padding after the end-of-archive marker at byte {offset}"),
+            Subject::Padding { offset } => {
+                write!(f, "the zero padding after the end-of-archive marker at byte {offset}")
+            }
         }
     }
 }
@@ -124,10 +126,18 @@ impl fmt::Display for Place {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Place::Header { offset: 0, after: None } => write!(f, "at the first header (byte 0)"),
-            Place::Header { offset, after: None } => write!(f, "in the header at byte {offset}, before the first entry"),
-            Place::Header { offset, after: Some(e) } => write!(f, "in the header at byte {offset}, after entry \"{e}\""),
-            Place::Data { entry, offset } => write!(f, "in the data of entry \"{entry}\" (header at byte {offset})"),
-            Place::End { offset } => write!(f, "after the end-of-archive marker (at byte {offset})"),
+            Place::Header { offset, after: None } => {
+                write!(f, "in the header at byte {offset}, before the first entry")
+            }
+            Place::Header { offset, after: Some(e) } => {
+                write!(f, "in the header at byte {offset}, after entry \"{e}\"")
+            }
+            Place::Data { entry, offset } => {
+                write!(f, "in the data of entry \"{entry}\" (header at byte {offset})")
+            }
+            Place::End { offset } => {
+                write!(f, "after the end-of-archive marker (at byte {offset})")
+            }
         }
     }
 }
@@ -139,7 +149,10 @@ impl fmt::Display for Place {
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
     /// Neither zstd nor gzip.
-    #[error("{archive}: not a .tar.zst or .tar.gz archive (expected zstd magic 28 b5 2f fd or gzip magic 1f 8b)")]
+    #[error(
+        "{archive}: not a .tar.zst or .tar.gz archive (expected zstd magic 28 b5 2f fd or \
+        gzip magic 1f 8b)"
+    )]
     UnsupportedFormat {
         /// The archive.
         archive: PathBuf,
@@ -191,7 +204,10 @@ pub enum ExtractError {
         target: String,
     },
     /// A device, FIFO or other special entry.
-    #[error("{archive}: entry \"{entry}\" is {}; only regular files and directories are allowed", with_article(kind))]
+    #[error(
+        "{archive}: entry \"{entry}\" is {}; only regular files and directories are allowed",
+        with_article(kind)
+    )]
     SpecialFile {
         /// The archive.
         archive: PathBuf,
@@ -209,7 +225,8 @@ pub enum ExtractError {
         entry: String,
     },
     /// An entry over the per-entry limit.
-    #[error("{archive}: entry \"{entry}\" is {size} bytes, over the per-entry limit of {} (raise with {})", format_bytes(*limit), Limit::EntryBytes.flag())]
+    #[error("{archive}: entry \"{entry}\" is {size} bytes, over the per-entry limit of {} (raise \
+        with {})", format_bytes(*limit), Limit::EntryBytes.flag())]
     EntryTooLarge {
         /// The archive.
         archive: PathBuf,
@@ -221,7 +238,8 @@ pub enum ExtractError {
         limit: u64,
     },
     /// The expanded size over the total limit.
-    #[error("{archive}: {subject} brings the expanded size to {total} bytes, over the limit of {} (raise with {})", format_bytes(*limit), Limit::TotalBytes.flag())]
+    #[error("{archive}: {subject} brings the expanded size to {total} bytes, over the limit of {} \
+        (raise with {})", format_bytes(*limit), Limit::TotalBytes.flag())]
     TotalTooLarge {
         /// The archive.
         archive: PathBuf,
@@ -243,7 +261,8 @@ pub enum ExtractError {
         limit: u64,
     },
     /// An extension header over its fixed cap.
-    #[error("{archive}: the {kind} at byte {offset} declares {size} bytes, over the fixed cap of {} for extension headers", format_bytes(*limit))]
+    #[error("{archive}: the {kind} at byte {offset} declares {size} bytes, over the fixed cap of \
+        {} for extension headers", format_bytes(*limit))]
     HeaderTooLarge {
         /// The archive.
         archive: PathBuf,
@@ -257,7 +276,10 @@ pub enum ExtractError {
         limit: u64,
     },
     /// A file where a directory is needed, or the reverse.
-    #[error("{archive}: entry \"{entry}\" conflicts with an earlier entry (a file where a directory is needed, or the reverse)")]
+    #[error(
+        "{archive}: entry \"{entry}\" conflicts with an earlier entry (a file where a \
+        directory is needed, or the reverse)"
+    )]
     PathConflict {
         /// The archive.
         archive: PathBuf,
@@ -359,7 +381,8 @@ impl ExtractError {
             | NotAllowed { entry, .. }
             | Write { entry, .. }
             | Corrupt { at: Place::Data { entry, .. }, .. } => Some(entry),
-            TotalTooLarge { subject: Subject::Entry(entry), .. } | TooManyEntries { subject: Subject::Entry(entry), .. } => Some(entry),
+            TotalTooLarge { subject: Subject::Entry(entry), .. }
+            | TooManyEntries { subject: Subject::Entry(entry), .. } => Some(entry),
             Corrupt { at: Place::Header { after, .. }, .. } => after.as_deref(),
             _ => None,
         }
@@ -379,6 +402,9 @@ impl ExtractError {
     /// True when the archive (or the destination given) is at fault rather
     /// than the machine: everything but a full disk and other I/O errors.
     pub fn is_input_error(&self) -> bool {
-        !matches!(self, ExtractError::DiskFull { .. } | ExtractError::Write { .. } | ExtractError::Io { .. })
+        !matches!(
+            self,
+            ExtractError::DiskFull { .. } | ExtractError::Write { .. } | ExtractError::Io { .. }
+        )
     }
 }

@@ -173,7 +173,8 @@ pub fn looks_like_archive(path: &Path) -> bool {
 /// The uncompressed tar stream of `archive`.
 fn open(archive: &Path) -> Result<Box<dyn Read>, ExtractError> {
     let comp = detect(archive)?;
-    let f = fs::File::open(archive).map_err(|error| ExtractError::Io { path: archive.to_path_buf(), error })?;
+    let f = fs::File::open(archive)
+        .map_err(|error| ExtractError::Io { path: archive.to_path_buf(), error })?;
     decode::decoder(archive, comp, f)
 }
 
@@ -188,13 +189,18 @@ pub fn extract(archive: &Path, dest: &Path, limits: &Limits) -> Result<Vec<Entry
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    fs::create_dir_all(&parent).map_err(|error| ExtractError::Io { path: parent.clone(), error })?;
-    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "extract".into());
+    fs::create_dir_all(&parent)
+        .map_err(|error| ExtractError::Io { path: parent.clone(), error })?;
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "extract".into());
     // `.DEST.partial-<pid>-<random>`: removed on drop and on an interrupt
     // ([`crate::cleanup`]); a dead run's is collected here
     let prefix = format!(".{}.partial-", crate::cleanup::temp_stem(&name));
     let _ = crate::cleanup::collect_stale(&parent, &prefix);
-    let tmp = crate::cleanup::temp_dir_in(&parent, &prefix).map_err(|error| ExtractError::Io { path: parent.clone(), error })?;
+    let tmp = crate::cleanup::temp_dir_in(&parent, &prefix)
+        .map_err(|error| ExtractError::Io { path: parent.clone(), error })?;
     let entries = unpack(archive, tmp.path(), limits)?;
     tmp.persist(dest).map_err(|error| ExtractError::Io { path: dest.to_path_buf(), error })?;
     Ok(entries)
@@ -208,7 +214,12 @@ pub fn unpack(archive: &Path, root: &Path, limits: &Limits) -> Result<Vec<Entry>
 
 /// [`unpack`], calling `before` with each entry's normalised path before
 /// the entry is written (every earlier entry is then complete on disk).
-pub fn unpack_with(archive: &Path, root: &Path, limits: &Limits, before: &mut dyn FnMut(&str)) -> Result<Vec<Entry>, ExtractError> {
+pub fn unpack_with(
+    archive: &Path,
+    root: &Path,
+    limits: &Limits,
+    before: &mut dyn FnMut(&str),
+) -> Result<Vec<Entry>, ExtractError> {
     unpack_checked(archive, root, limits, &mut |path, _| {
         before(path);
         Ok(())
@@ -232,15 +243,29 @@ pub fn unpack_checked(
 /// Unpacks an *uncompressed* tar stream into `root` (an existing, empty
 /// directory) with every check of [`unpack`]; `archive` only names the input
 /// in errors. (The fuzz target's entry point.)
-pub fn unpack_tar<'a>(archive: &Path, tar: impl Read + 'a, root: &Path, limits: &Limits) -> Result<Vec<Entry>, ExtractError> {
+pub fn unpack_tar<'a>(
+    archive: &Path,
+    tar: impl Read + 'a,
+    root: &Path,
+    limits: &Limits,
+) -> Result<Vec<Entry>, ExtractError> {
     Unpacker::new(archive, root, limits).run(Box::new(tar), &mut |_, _| Ok(()))
 }
 
 /// Normalises an entry path: `.` components dropped; absolute, `..`, empty,
 /// over-long and non-UTF-8 paths refused. `None` is the root itself (`./`),
 /// allowed for a directory only.
-fn normalise(archive: &Path, raw: &[u8], entry: &str, is_dir: bool) -> Result<Option<String>, ExtractError> {
-    let invalid = |reason| ExtractError::InvalidPath { archive: archive.to_path_buf(), entry: entry.to_owned(), reason };
+fn normalise(
+    archive: &Path,
+    raw: &[u8],
+    entry: &str,
+    is_dir: bool,
+) -> Result<Option<String>, ExtractError> {
+    let invalid = |reason| ExtractError::InvalidPath {
+        archive: archive.to_path_buf(),
+        entry: entry.to_owned(),
+        reason,
+    };
     if raw.len() > MAX_PATH_BYTES {
         return Err(invalid("a path longer than 4096 bytes"));
     }
@@ -257,9 +282,17 @@ fn normalise(archive: &Path, raw: &[u8], entry: &str, is_dir: bool) -> Result<Op
     for c in Path::new(s).components() {
         match c {
             Component::RootDir | Component::Prefix(_) => {
-                return Err(ExtractError::AbsolutePath { archive: archive.to_path_buf(), entry: entry.to_owned() })
+                return Err(ExtractError::AbsolutePath {
+                    archive: archive.to_path_buf(),
+                    entry: entry.to_owned(),
+                })
             }
-            Component::ParentDir => return Err(ExtractError::ParentComponent { archive: archive.to_path_buf(), entry: entry.to_owned() }),
+            Component::ParentDir => {
+                return Err(ExtractError::ParentComponent {
+                    archive: archive.to_path_buf(),
+                    entry: entry.to_owned(),
+                })
+            }
             Component::CurDir => {}
             Component::Normal(p) => match p.to_str() {
                 Some(p) => parts.push(p),
@@ -316,7 +349,9 @@ impl<'a> Unpacker<'a> {
     fn err(&self, fault: Fault, at: Place) -> ExtractError {
         match fault {
             Fault::Source(error) => ExtractError::Io { path: self.archive.to_path_buf(), error },
-            Fault::Corrupt(reason) => ExtractError::Corrupt { archive: self.archive.to_path_buf(), at, reason },
+            Fault::Corrupt(reason) => {
+                ExtractError::Corrupt { archive: self.archive.to_path_buf(), at, reason }
+            }
         }
     }
 
@@ -355,13 +390,23 @@ impl<'a> Unpacker<'a> {
     /// An error while writing `entry` below the root.
     fn write_err(&self, entry: &str, error: io::Error) -> ExtractError {
         match error.kind() {
-            _ if crate::regular::is_disk_full(&error) => {
-                ExtractError::DiskFull { archive: self.archive.to_path_buf(), path: format!("{}/{entry}", self.root.display()), error }
-            }
-            io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory | io::ErrorKind::IsADirectory => {
-                ExtractError::PathConflict { archive: self.archive.to_path_buf(), entry: entry.to_owned() }
-            }
-            _ => ExtractError::Write { archive: self.archive.to_path_buf(), entry: entry.to_owned(), dir: self.root.to_path_buf(), error },
+            _ if crate::regular::is_disk_full(&error) => ExtractError::DiskFull {
+                archive: self.archive.to_path_buf(),
+                path: format!("{}/{entry}", self.root.display()),
+                error,
+            },
+            io::ErrorKind::AlreadyExists
+            | io::ErrorKind::NotADirectory
+            | io::ErrorKind::IsADirectory => ExtractError::PathConflict {
+                archive: self.archive.to_path_buf(),
+                entry: entry.to_owned(),
+            },
+            _ => ExtractError::Write {
+                archive: self.archive.to_path_buf(),
+                entry: entry.to_owned(),
+                dir: self.root.to_path_buf(),
+                error,
+            },
         }
     }
 
@@ -384,13 +429,20 @@ impl<'a> Unpacker<'a> {
                 Ok(None) if pending.is_empty() => break offset,
                 Ok(None) => {
                     return Err(self.err(
-                        Fault::Corrupt("the archive ends after an extension header, without the entry it describes".into()),
+                        Fault::Corrupt(
+                            "the archive ends after an extension header, without the \
+                            entry it describes"
+                                .into(),
+                        ),
                         self.at_header(offset),
                     ))
                 }
                 Err(f) => return Err(self.err(f, self.at_header(offset))),
             };
-            let declared = header.check().and_then(|()| header.size()).map_err(|r| self.err(Fault::Corrupt(r), self.at_header(offset)))?;
+            let declared = header
+                .check()
+                .and_then(|()| header.size())
+                .map_err(|r| self.err(Fault::Corrupt(r), self.at_header(offset)))?;
             let ext = match header.typeflag() {
                 b'L' => Some(HeaderKind::LongName),
                 b'K' => Some(HeaderKind::LongLink),
@@ -420,15 +472,23 @@ impl<'a> Unpacker<'a> {
                     HeaderKind::PaxGlobal => false,
                 };
                 if twice {
-                    return Err(self.err(Fault::Corrupt(format!("a second {kind} for the same entry")), self.at_header(offset)));
+                    return Err(self.err(
+                        Fault::Corrupt(format!("a second {kind} for the same entry")),
+                        self.at_header(offset),
+                    ));
                 }
                 // bounded by EXTENSION_HEADER_CAP above
                 let mut data = vec![0u8; declared as usize];
-                let complete = st.read_exact(&mut data).and_then(|ok| Ok(ok && st.skip(tar::padding(declared))?));
+                let complete = st
+                    .read_exact(&mut data)
+                    .and_then(|ok| Ok(ok && st.skip(tar::padding(declared))?));
                 match complete {
                     Ok(true) => {}
                     Ok(false) => {
-                        return Err(self.err(Fault::Corrupt(format!("the archive ends inside the {kind}'s data")), self.at_header(offset)))
+                        return Err(self.err(
+                            Fault::Corrupt(format!("the archive ends inside the {kind}'s data")),
+                            self.at_header(offset),
+                        ))
                     }
                     Err(f) => return Err(self.err(f, self.at_header(offset))),
                 }
@@ -436,7 +496,10 @@ impl<'a> Unpacker<'a> {
                     HeaderKind::LongName => pending.long_name = Some(strip_nuls(data)),
                     HeaderKind::LongLink => pending.long_link = Some(strip_nuls(data)),
                     HeaderKind::Pax => {
-                        pending.pax = Some(tar::parse_pax(&data).map_err(|r| self.err(Fault::Corrupt(r), self.at_header(offset)))?)
+                        pending.pax = Some(
+                            tar::parse_pax(&data)
+                                .map_err(|r| self.err(Fault::Corrupt(r), self.at_header(offset)))?,
+                        )
                     }
                     HeaderKind::PaxGlobal => {}
                 }
@@ -450,26 +513,59 @@ impl<'a> Unpacker<'a> {
             let entry = shown(&raw);
             self.count_entry(|| Subject::Entry(entry.clone()))?;
             let size = pax.size.unwrap_or(declared);
-            let link_target = || shown(&pax.linkpath.clone().or_else(|| long_link.clone()).unwrap_or_else(|| header.link()));
-            let special = |kind: &str| ExtractError::SpecialFile { archive: archive(), entry: entry.clone(), kind: kind.to_owned() };
+            let link_target = || {
+                shown(
+                    &pax.linkpath
+                        .clone()
+                        .or_else(|| long_link.clone())
+                        .unwrap_or_else(|| header.link()),
+                )
+            };
+            let special = |kind: &str| ExtractError::SpecialFile {
+                archive: archive(),
+                entry: entry.clone(),
+                kind: kind.to_owned(),
+            };
             let kind = match header.typeflag() {
                 _ if pax.sparse => return Err(special("GNU sparse file")),
                 b'0' | b'\0' => EntryKind::File,
                 b'5' => EntryKind::Dir,
-                b'2' => return Err(ExtractError::Symlink { archive: archive(), entry, target: link_target() }),
-                b'1' => return Err(ExtractError::Hardlink { archive: archive(), entry, target: link_target() }),
+                b'2' => {
+                    return Err(ExtractError::Symlink {
+                        archive: archive(),
+                        entry,
+                        target: link_target(),
+                    })
+                }
+                b'1' => {
+                    return Err(ExtractError::Hardlink {
+                        archive: archive(),
+                        entry,
+                        target: link_target(),
+                    })
+                }
                 b'3' => return Err(special("character device")),
                 b'4' => return Err(special("block device")),
                 b'6' => return Err(special("FIFO")),
                 b'7' => return Err(special("contiguous file")),
                 b'S' => return Err(special("GNU sparse file")),
-                other => return Err(special(&format!("entry of unknown type {:?}", other as char))),
+                other => {
+                    return Err(special(&format!("entry of unknown type {:?}", other as char)))
+                }
             };
             let path = normalise(self.archive, &raw, &entry, kind == EntryKind::Dir)?;
             // the permission bits only: never setuid, setgid or sticky
-            let perm = header.mode().map_err(|r| self.err(Fault::Corrupt(r), self.at_header(offset)))? as u32 & 0o777;
+            let perm =
+                header.mode().map_err(|r| self.err(Fault::Corrupt(r), self.at_header(offset)))?
+                    as u32
+                    & 0o777;
             if size > self.limits.max_entry_bytes {
-                return Err(ExtractError::EntryTooLarge { archive: archive(), entry, size, limit: self.limits.max_entry_bytes });
+                return Err(ExtractError::EntryTooLarge {
+                    archive: archive(),
+                    entry,
+                    size,
+                    limit: self.limits.max_entry_bytes,
+                });
             }
             self.charge(size, || Subject::Entry(entry.clone()))?;
             self.last = Some(entry.clone());
@@ -478,14 +574,23 @@ impl<'a> Unpacker<'a> {
                 // `./`: nothing to write; its data (if any) is skipped, and counted above
                 match st.skip(size.saturating_add(tar::padding(size))) {
                     Ok(true) => continue,
-                    Ok(false) => return Err(self.err(Fault::Corrupt("the archive ends inside the entry's data".into()), data_place())),
+                    Ok(false) => {
+                        return Err(self.err(
+                            Fault::Corrupt("the archive ends inside the entry's data".into()),
+                            data_place(),
+                        ))
+                    }
                     Err(f) => return Err(self.err(f, data_place())),
                 }
             };
             if !seen.insert(path.clone()) {
                 return Err(ExtractError::Duplicate { archive: archive(), entry });
             }
-            check(&path, kind).map_err(|reason| ExtractError::NotAllowed { archive: archive(), entry: entry.clone(), reason })?;
+            check(&path, kind).map_err(|reason| ExtractError::NotAllowed {
+                archive: archive(),
+                entry: entry.clone(),
+                reason,
+            })?;
             // once an interrupt is being handled, write nothing more (the
             // handler is removing the registered temporary we write into)
             crate::cleanup::checkpoint();
@@ -513,10 +618,15 @@ impl<'a> Unpacker<'a> {
                     let mut hasher = sha2::Sha256::new();
                     while to_skip > 0 {
                         let want = to_skip.min(buf.len() as u64) as usize;
-                        let n = st.read_some(&mut buf[..want]).map_err(|f| self.err(f, data_place()))?;
+                        let n = st
+                            .read_some(&mut buf[..want])
+                            .map_err(|f| self.err(f, data_place()))?;
                         if n == 0 {
-                            let reason =
-                                format!("the archive ends {} bytes into the entry's data; its header declares {size}", size - to_skip);
+                            let reason = format!(
+                                "the archive ends {} bytes into the entry's data; its \
+                                    header declares {size}",
+                                size - to_skip
+                            );
                             return Err(self.err(Fault::Corrupt(reason), data_place()));
                         }
                         hasher.update(&buf[..n]);
@@ -529,10 +639,20 @@ impl<'a> Unpacker<'a> {
             }
             match st.skip(to_skip.saturating_add(tar::padding(size))) {
                 Ok(true) => {}
-                Ok(false) => return Err(self.err(Fault::Corrupt("the archive ends inside the entry's data".into()), data_place())),
+                Ok(false) => {
+                    return Err(self.err(
+                        Fault::Corrupt("the archive ends inside the entry's data".into()),
+                        data_place(),
+                    ))
+                }
                 Err(f) => return Err(self.err(f, data_place())),
             }
-            out.push(Entry { path, kind, size: if kind == EntryKind::File { size } else { 0 }, sha256: sha });
+            out.push(Entry {
+                path,
+                kind,
+                size: if kind == EntryKind::File { size } else { 0 },
+                sha256: sha,
+            });
         };
         self.finish(&mut st, end, &mut buf)?;
         modes.apply().map_err(|(entry, e)| self.write_err(&entry, e))?;
@@ -546,7 +666,12 @@ impl<'a> Unpacker<'a> {
     /// blocks. Reaching the end runs the decompressor's last checks (the
     /// last gzip trailer, the last zstd checksum, bytes after the last
     /// member or frame).
-    fn finish<R: Read>(&mut self, st: &mut Stream<R>, end: u64, buf: &mut [u8]) -> Result<(), ExtractError> {
+    fn finish<R: Read>(
+        &mut self,
+        st: &mut Stream<R>,
+        end: u64,
+        buf: &mut [u8],
+    ) -> Result<(), ExtractError> {
         let place = || Place::End { offset: end };
         let mut free = (end + 2 * tar::BLOCK).saturating_sub(st.pos);
         loop {
@@ -556,8 +681,11 @@ impl<'a> Unpacker<'a> {
                 return Ok(());
             }
             if let Some(i) = buf[..n].iter().position(|&b| b != 0) {
-                let reason =
-                    format!("a non-zero byte at byte {} of the uncompressed stream; only zeros may follow the marker", at + i as u64);
+                let reason = format!(
+                    "a non-zero byte at byte {} of the uncompressed stream; only zeros \
+                        may follow the marker",
+                    at + i as u64
+                );
                 return Err(self.err(Fault::Corrupt(reason), place()));
             }
             let charged = (n as u64).saturating_sub(free);
@@ -589,7 +717,9 @@ impl DirModes {
         }
         match fs::DirBuilder::new().mode(perm | 0o700).create(dir) {
             Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.symlink_metadata()?.is_dir() => {}
+            Err(e)
+                if e.kind() == io::ErrorKind::AlreadyExists && dir.symlink_metadata()?.is_dir() => {
+            }
             Err(e) => return Err(e),
         }
         let now = dir.symlink_metadata()?.permissions().mode() & 0o777;

@@ -32,7 +32,13 @@ pub(super) struct Source<R>(pub R);
 
 impl<R: Read> Read for Source<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf).map_err(|e| if e.kind() == io::ErrorKind::Interrupted { e } else { io::Error::new(e.kind(), SourceError(e)) })
+        self.0.read(buf).map_err(|e| {
+            if e.kind() == io::ErrorKind::Interrupted {
+                e
+            } else {
+                io::Error::new(e.kind(), SourceError(e))
+            }
+        })
     }
 }
 
@@ -96,7 +102,9 @@ impl<R: Read> Stream<R> {
         let mut b = [0u8; BLOCK as usize];
         match self.fill(&mut b)? {
             0 => Ok(None),
-            n if n < b.len() => Err(Fault::Corrupt(format!("the archive ends inside a header ({n} of 512 bytes)"))),
+            n if n < b.len() => {
+                Err(Fault::Corrupt(format!("the archive ends inside a header ({n} of 512 bytes)")))
+            }
             _ if b.iter().all(|&x| x == 0) => Ok(None),
             _ => Ok(Some(Header(b))),
         }
@@ -148,7 +156,13 @@ fn cstr(b: &[u8]) -> &[u8] {
 /// An octal field: digits up to a NUL, spaces around them allowed, empty = 0.
 fn octal(field: &[u8]) -> Option<u64> {
     let s = cstr(field).trim_ascii();
-    s.iter().try_fold(0u64, |acc, &c| if (b'0'..=b'7').contains(&c) { acc.checked_mul(8)?.checked_add(u64::from(c - b'0')) } else { None })
+    s.iter().try_fold(0u64, |acc, &c| {
+        if (b'0'..=b'7').contains(&c) {
+            acc.checked_mul(8)?.checked_add(u64::from(c - b'0'))
+        } else {
+            None
+        }
+    })
 }
 
 /// A decimal number (PAX lengths and sizes): ASCII digits only.
@@ -156,7 +170,13 @@ pub(super) fn decimal(s: &[u8]) -> Option<u64> {
     if s.is_empty() {
         return None;
     }
-    s.iter().try_fold(0u64, |acc, &c| if c.is_ascii_digit() { acc.checked_mul(10)?.checked_add(u64::from(c - b'0')) } else { None })
+    s.iter().try_fold(0u64, |acc, &c| {
+        if c.is_ascii_digit() {
+            acc.checked_mul(10)?.checked_add(u64::from(c - b'0'))
+        } else {
+            None
+        }
+    })
 }
 
 impl Header {
@@ -172,13 +192,15 @@ impl Header {
     /// The mode field (octal; writers may include file-type bits above
     /// `0o7777`, which the caller masks off).
     pub fn mode(&self) -> Result<u64, String> {
-        octal(&self.0[100..108]).ok_or_else(|| "the header's mode field is not an octal number".into())
+        octal(&self.0[100..108])
+            .ok_or_else(|| "the header's mode field is not an octal number".into())
     }
 
     /// The checksum: the sum of the block's bytes with the checksum field
     /// read as spaces, unsigned (POSIX) or signed (some old writers).
     pub fn check(&self) -> Result<(), String> {
-        let want = octal(&self.0[148..156]).ok_or("the header's checksum field is not an octal number (not a tar header)")?;
+        let want = octal(&self.0[148..156])
+            .ok_or("the header's checksum field is not an octal number (not a tar header)")?;
         let (mut unsigned, mut signed) = (8 * 32u64, 8 * 32i64);
         for (i, &b) in self.0.iter().enumerate() {
             if !(148..156).contains(&i) {
@@ -254,7 +276,11 @@ pub(super) fn parse_pax(mut data: &[u8]) -> Result<Pax, String> {
         if data.iter().all(|&b| b == 0) {
             break;
         }
-        let sp = data.iter().take(21).position(|&b| b == b' ').ok_or("malformed PAX record (no length)")?;
+        let sp = data
+            .iter()
+            .take(21)
+            .position(|&b| b == b' ')
+            .ok_or("malformed PAX record (no length)")?;
         let len = decimal(&data[..sp]).ok_or("malformed PAX record (bad length)")?;
         let len = usize::try_from(len)
             .ok()
@@ -268,7 +294,9 @@ pub(super) fn parse_pax(mut data: &[u8]) -> Result<Pax, String> {
         match key {
             b"path" => pax.path = Some(value.to_vec()),
             b"linkpath" => pax.linkpath = Some(value.to_vec()),
-            b"size" => pax.size = Some(decimal(value).ok_or("the PAX size record is not a number")?),
+            b"size" => {
+                pax.size = Some(decimal(value).ok_or("the PAX size record is not a number")?)
+            }
             k if k.starts_with(b"GNU.sparse.") => pax.sparse = true,
             _ => {}
         }

@@ -91,10 +91,18 @@ impl<R: Read> Read for Counting<R> {
 
 /// Unpacks a streamed tar into a fresh directory; returns the result and
 /// the bytes of the stream read.
-fn unpack_stream(parts: Vec<Part>, limits: Limits) -> (tempfile::TempDir, Result<Vec<Entry>, ExtractError>, u64) {
+fn unpack_stream(
+    parts: Vec<Part>,
+    limits: Limits,
+) -> (tempfile::TempDir, Result<Vec<Entry>, ExtractError>, u64) {
     let dir = tempfile::tempdir().unwrap();
     let n = Rc::new(Cell::new(0));
-    let r = unpack_tar(Path::new("s.tar"), Counting { inner: stream(parts), n: n.clone() }, dir.path(), &limits);
+    let r = unpack_tar(
+        Path::new("s.tar"),
+        Counting { inner: stream(parts), n: n.clone() },
+        dir.path(),
+        &limits,
+    );
     (dir, r, n.get())
 }
 
@@ -105,11 +113,17 @@ fn zst_file(path: &Path, parts: Vec<Part>) {
     enc.finish().unwrap();
 }
 
-fn run(entries: &[(&str, u8, &[u8], &str)], limits: Limits) -> (tempfile::TempDir, Result<Vec<Entry>, ExtractError>) {
+fn run(
+    entries: &[(&str, u8, &[u8], &str)],
+    limits: Limits,
+) -> (tempfile::TempDir, Result<Vec<Entry>, ExtractError>) {
     run_bytes(tar_of(entries, Compression::Zstd), limits)
 }
 
-fn run_bytes(bytes: Vec<u8>, limits: Limits) -> (tempfile::TempDir, Result<Vec<Entry>, ExtractError>) {
+fn run_bytes(
+    bytes: Vec<u8>,
+    limits: Limits,
+) -> (tempfile::TempDir, Result<Vec<Entry>, ExtractError>) {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a.tar.zst");
     fs::write(&a, bytes).unwrap();
@@ -118,7 +132,10 @@ fn run_bytes(bytes: Vec<u8>, limits: Limits) -> (tempfile::TempDir, Result<Vec<E
 }
 
 fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     v.sort();
     v
 }
@@ -147,7 +164,11 @@ fn tar_bytes(members: &[Vec<u8>]) -> Vec<u8> {
 #[test]
 fn extracts_a_good_archive_and_renames_into_place() {
     let (dir, r) = run(
-        &[(".thrum/", b'5', b"", ""), (".thrum/config.json", b'0', b"{}\n", ""), ("./.thrum/var/x", b'0', b"abc", "")],
+        &[
+            (".thrum/", b'5', b"", ""),
+            (".thrum/config.json", b'0', b"{}\n", ""),
+            ("./.thrum/var/x", b'0', b"abc", ""),
+        ],
         Limits::default(),
     );
     let entries = r.unwrap();
@@ -164,7 +185,8 @@ fn extracts_a_good_archive_and_renames_into_place() {
     assert_eq!(fs::read(dir.path().join("out/.thrum/var/x")).unwrap(), b"abc");
     assert_eq!(listing(dir.path()), vec!["a.tar.zst".to_string(), "out".to_string()]);
     // a second extraction to the same destination is refused
-    let e = extract(&dir.path().join("a.tar.zst"), &dir.path().join("out"), &Limits::default()).unwrap_err();
+    let e = extract(&dir.path().join("a.tar.zst"), &dir.path().join("out"), &Limits::default())
+        .unwrap_err();
     assert!(matches!(e, ExtractError::DestinationExists { .. }));
 }
 
@@ -184,7 +206,9 @@ fn archives_of_the_tar_crate_builder_extract_with_long_paths() {
     let deep = format!(".thrum/{}/{}", "d".repeat(120), "f".repeat(60)); // ustar prefix + name
     let long = format!(".thrum/{}", "n".repeat(250)); // one component: a GNU long name
     let mut want = Vec::new();
-    for (path, data) in [(".thrum/a.json", &b"{}"[..]), (deep.as_str(), b"deep"), (long.as_str(), b"long")] {
+    for (path, data) in
+        [(".thrum/a.json", &b"{}"[..]), (deep.as_str(), b"deep"), (long.as_str(), b"long")]
+    {
         let mut h = ::tar::Header::new_ustar();
         h.set_size(data.len() as u64);
         h.set_mode(0o644);
@@ -194,7 +218,10 @@ fn archives_of_the_tar_crate_builder_extract_with_long_paths() {
     let t = b.into_inner().unwrap();
     let (dir, r) = run_bytes(compress(&t, Compression::Zstd), Limits::default());
     let entries = r.unwrap();
-    assert_eq!(entries.iter().map(|e| e.path.clone()).collect::<Vec<_>>(), want.iter().map(|w| w.0.clone()).collect::<Vec<_>>());
+    assert_eq!(
+        entries.iter().map(|e| e.path.clone()).collect::<Vec<_>>(),
+        want.iter().map(|w| w.0.clone()).collect::<Vec<_>>()
+    );
     for (path, data) in want {
         assert_eq!(fs::read(dir.path().join("out").join(path)).unwrap(), data);
     }
@@ -209,7 +236,10 @@ fn refuses_absolute_paths() {
 
 #[test]
 fn refuses_parent_components() {
-    let e = refused(&[(".thrum/ok", b'0', b"x", ""), (".thrum/../../evil", b'0', b"x", "")], Limits::default());
+    let e = refused(
+        &[(".thrum/ok", b'0', b"x", ""), (".thrum/../../evil", b'0', b"x", "")],
+        Limits::default(),
+    );
     assert!(matches!(e, ExtractError::ParentComponent { .. }), "{e}");
     assert_eq!(e.entry(), Some(".thrum/../../evil"));
 }
@@ -228,7 +258,10 @@ fn refuses_symlinks() {
 
 #[test]
 fn refuses_hardlinks() {
-    let e = refused(&[(".thrum/a", b'0', b"x", ""), (".thrum/b", b'1', b"", ".thrum/a")], Limits::default());
+    let e = refused(
+        &[(".thrum/a", b'0', b"x", ""), (".thrum/b", b'1', b"", ".thrum/a")],
+        Limits::default(),
+    );
     assert!(matches!(e, ExtractError::Hardlink { ref entry, .. } if entry == ".thrum/b"), "{e}");
 }
 
@@ -237,18 +270,32 @@ fn refuses_fifos_devices_and_sparse_files() {
     let e = refused(&[(".thrum/pipe", b'6', b"", "")], Limits::default());
     assert!(matches!(e, ExtractError::SpecialFile { ref kind, .. } if kind == "FIFO"), "{e}");
     let e = refused(&[(".thrum/tty", b'3', b"", "")], Limits::default());
-    assert!(matches!(e, ExtractError::SpecialFile { ref kind, .. } if kind == "character device"), "{e}");
+    assert!(
+        matches!(e, ExtractError::SpecialFile { ref kind, .. } if kind == "character device"),
+        "{e}"
+    );
     let e = refused(&[(".thrum/s", b'S', b"", "")], Limits::default());
-    assert!(matches!(e, ExtractError::SpecialFile { ref kind, .. } if kind == "GNU sparse file"), "{e}");
+    assert!(
+        matches!(e, ExtractError::SpecialFile { ref kind, .. } if kind == "GNU sparse file"),
+        "{e}"
+    );
     // a PAX-format sparse file is a regular entry with GNU.sparse records
-    let t = tar_bytes(&[member("x", b'x', &pax(&[("GNU.sparse.major", b"1")])), member(".thrum/s", b'0', b"x")]);
+    let t = tar_bytes(&[
+        member("x", b'x', &pax(&[("GNU.sparse.major", b"1")])),
+        member(".thrum/s", b'0', b"x"),
+    ]);
     let e = refused_bytes(compress(&t, Compression::Zstd), Limits::default());
-    assert!(matches!(e, ExtractError::SpecialFile { ref kind, ref entry, .. } if kind == "GNU sparse file" && entry == ".thrum/s"), "{e}");
+    assert!(
+        matches!(e, ExtractError::SpecialFile { ref kind, ref entry, .. } if kind == "GNU sparse \
+            file" && entry == ".thrum/s"),
+        "{e}"
+    );
 }
 
 #[test]
 fn refuses_duplicates() {
-    let e = refused(&[(".thrum/a", b'0', b"x", ""), ("./.thrum/a", b'0', b"y", "")], Limits::default());
+    let e =
+        refused(&[(".thrum/a", b'0', b"x", ""), ("./.thrum/a", b'0', b"y", "")], Limits::default());
     assert!(matches!(e, ExtractError::Duplicate { ref entry, .. } if entry == "./.thrum/a"), "{e}");
 }
 
@@ -258,14 +305,26 @@ fn refuses_oversize_entries_and_totals() {
     let e = refused(&[(".thrum/big", b'0', &[7u8; 11], "")], limits);
     assert!(matches!(e, ExtractError::EntryTooLarge { size: 11, limit: 10, .. }), "{e}");
     assert_eq!(e.limit(), Some(Limit::EntryBytes));
-    let e = refused(&[(".thrum/a", b'0', &[7u8; 10], ""), (".thrum/b", b'0', &[7u8; 6], "")], limits);
-    assert!(matches!(e, ExtractError::TotalTooLarge { subject: Subject::Entry(ref entry), total: 16, .. } if entry == ".thrum/b"), "{e}");
+    let e =
+        refused(&[(".thrum/a", b'0', &[7u8; 10], ""), (".thrum/b", b'0', &[7u8; 6], "")], limits);
+    assert!(
+        matches!(e, ExtractError::TotalTooLarge { subject: Subject::Entry(ref entry), total: 16, .. } if entry == ".thrum/b"),
+        "{e}"
+    );
     assert_eq!(e.limit(), Some(Limit::TotalBytes));
     let e = refused(
-        &[(".thrum/a", b'0', b"", ""), (".thrum/b", b'0', b"", ""), (".thrum/c", b'0', b"", ""), (".thrum/d", b'0', b"", "")],
+        &[
+            (".thrum/a", b'0', b"", ""),
+            (".thrum/b", b'0', b"", ""),
+            (".thrum/c", b'0', b"", ""),
+            (".thrum/d", b'0', b"", ""),
+        ],
         limits,
     );
-    assert!(matches!(e, ExtractError::TooManyEntries { subject: Subject::Entry(ref entry), limit: 3, .. } if entry == ".thrum/d"), "{e}");
+    assert!(
+        matches!(e, ExtractError::TooManyEntries { subject: Subject::Entry(ref entry), limit: 3, .. } if entry == ".thrum/d"),
+        "{e}"
+    );
     assert_eq!(e.limit(), Some(Limit::Entries));
 }
 
@@ -276,27 +335,46 @@ fn refusals_over_a_limit_name_the_flag_that_raises_it() {
     assert_eq!(
         e.to_string(),
         format!(
-            "{}: entry \".thrum/big\" is 1048577 bytes, over the per-entry limit of 1 MiB (raise with --max-entry-bytes)",
+            "{}: entry \".thrum/big\" is 1048577 bytes, over the per-entry limit of 1 MiB (raise \
+                with --max-entry-bytes)",
             e_archive(&e)
         )
     );
     let big = vec![1u8; 1 << 20];
     let e = refused(
-        &[(".thrum/a", b'0', &big, ""), (".thrum/b", b'0', &big, ""), (".thrum/c", b'0', &big[..10], "")],
+        &[
+            (".thrum/a", b'0', &big, ""),
+            (".thrum/b", b'0', &big, ""),
+            (".thrum/c", b'0', &big[..10], ""),
+        ],
         Limits { max_entries: 9, max_total_bytes: 2 << 20, ..limits },
     );
     assert_eq!(
         e.to_string(),
         format!(
-            "{}: entry \".thrum/c\" brings the expanded size to 2097162 bytes, over the limit of 2 MiB (raise with --max-total-bytes)",
+            "{}: entry \".thrum/c\" brings the expanded size to 2097162 bytes, over the limit of \
+                2 MiB (raise with --max-total-bytes)",
             e_archive(&e)
         )
     );
-    let e = refused(&[(".thrum/a", b'0', b"", ""), (".thrum/b", b'0', b"", ""), (".thrum/c", b'0', b"", "")], limits);
-    assert_eq!(e.to_string(), format!("{}: more than 2 entries (at entry \".thrum/c\"; raise with --max-entries)", e_archive(&e)));
+    let e = refused(
+        &[(".thrum/a", b'0', b"", ""), (".thrum/b", b'0', b"", ""), (".thrum/c", b'0', b"", "")],
+        limits,
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}: more than 2 entries (at entry \".thrum/c\"; raise with --max-entries)",
+            e_archive(&e)
+        )
+    );
     for limit in [Limit::EntryBytes, Limit::TotalBytes, Limit::Entries] {
         let text = limit.default_text();
-        let parsed = if limit == Limit::Entries { crate::size::parse_count(text) } else { crate::size::parse_bytes(text) };
+        let parsed = if limit == Limit::Entries {
+            crate::size::parse_count(text)
+        } else {
+            crate::size::parse_bytes(text)
+        };
         assert_eq!(parsed, Ok(Limits::default().get(limit)), "{}", limit.flag());
     }
 }
@@ -312,12 +390,16 @@ fn e_archive(e: &ExtractError) -> String {
 
 #[test]
 fn refuses_file_dir_conflicts_and_garbage() {
-    let e = refused(&[(".thrum/a", b'0', b"x", ""), (".thrum/a/b", b'0', b"y", "")], Limits::default());
+    let e =
+        refused(&[(".thrum/a", b'0', b"x", ""), (".thrum/a/b", b'0', b"y", "")], Limits::default());
     assert!(matches!(e, ExtractError::PathConflict { .. }), "{e}");
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("x.tar.zst");
     fs::write(&a, b"not an archive").unwrap();
-    assert!(matches!(extract(&a, &dir.path().join("o"), &Limits::default()), Err(ExtractError::UnsupportedFormat { .. })));
+    assert!(matches!(
+        extract(&a, &dir.path().join("o"), &Limits::default()),
+        Err(ExtractError::UnsupportedFormat { .. })
+    ));
     // a truncated zstd stream
     let mut bytes = tar_of(&[(".thrum/a", b'0', &[1u8; 5000], "")], Compression::Zstd);
     bytes.truncate(bytes.len() / 2);
@@ -331,7 +413,11 @@ fn refuses_file_dir_conflicts_and_garbage() {
 fn a_caller_check_refuses_entries_before_they_are_written() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a.tar.zst");
-    fs::write(&a, tar_of(&[(".thrum/a", b'0', b"x", ""), ("evil.txt", b'0', b"y", "")], Compression::Zstd)).unwrap();
+    fs::write(
+        &a,
+        tar_of(&[(".thrum/a", b'0', b"x", ""), ("evil.txt", b'0', b"y", "")], Compression::Zstd),
+    )
+    .unwrap();
     let root = dir.path().join("root");
     fs::create_dir(&root).unwrap();
     let mut seen = Vec::new();
@@ -344,8 +430,17 @@ fn a_caller_check_refuses_entries_before_they_are_written() {
         }
     })
     .unwrap_err();
-    assert_eq!(e.to_string(), format!("{}: entry \"evil.txt\" is not allowed: entries must be under .thrum/", a.display()));
-    assert_eq!(seen, vec![(".thrum/a".to_string(), EntryKind::File), ("evil.txt".to_string(), EntryKind::File)]);
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}: entry \"evil.txt\" is not allowed: entries must be under .thrum/",
+            a.display()
+        )
+    );
+    assert_eq!(
+        seen,
+        vec![(".thrum/a".to_string(), EntryKind::File), ("evil.txt".to_string(), EntryKind::File)]
+    );
     assert_eq!(listing(&root), vec![".thrum".to_string()]);
 }
 
@@ -381,7 +476,8 @@ fn a_512_mib_gnu_long_name_is_refused_before_its_data_is_read() {
     assert_eq!(
         msg,
         format!(
-            "{}: the GNU long-name header at byte 0 declares 536870912 bytes, over the fixed cap of 64 KiB for extension headers",
+            "{}: the GNU long-name header at byte 0 declares 536870912 bytes, over the fixed cap \
+                of 64 KiB for extension headers",
             a.display()
         )
     );
@@ -391,7 +487,8 @@ fn a_512_mib_gnu_long_name_is_refused_before_its_data_is_read() {
     let root = dir.path().join("root");
     fs::create_dir(&root).unwrap();
     let dec = zstd::stream::read::Decoder::new(fs::File::open(&a).unwrap()).unwrap();
-    let e = unpack_tar(&a, Counting { inner: dec, n: n.clone() }, &root, &Limits::default()).unwrap_err();
+    let e = unpack_tar(&a, Counting { inner: dec, n: n.clone() }, &root, &Limits::default())
+        .unwrap_err();
     assert!(matches!(e, ExtractError::HeaderTooLarge { .. }), "{e}");
     assert_eq!(n.get(), 512);
     assert!(listing(&root).is_empty());
@@ -408,7 +505,10 @@ fn a_64_mib_pax_header_is_refused_and_one_at_the_cap_is_read() {
         Limits::default(),
     );
     let e = r.unwrap_err();
-    assert!(matches!(e, ExtractError::HeaderTooLarge { kind: HeaderKind::Pax, offset: 1024, size, .. } if size == 64 << 20), "{e}");
+    assert!(
+        matches!(e, ExtractError::HeaderTooLarge { kind: HeaderKind::Pax, offset: 1024, size, .. } if size == 64 << 20),
+        "{e}"
+    );
     assert_eq!(read, 1536, "nothing of the PAX data was read");
     // exactly 64 KiB of PAX records (a long comment and a path) is fine
     let mut records = pax(&[("path", b".thrum/from-pax")]);
@@ -424,22 +524,33 @@ fn a_64_mib_pax_header_is_refused_and_one_at_the_cap_is_read() {
 
 #[test]
 fn gnu_long_links_apply_to_the_next_entry_and_are_bounded() {
-    let t = tar_bytes(&[member("././@LongLink", b'K', b"/etc/shadow\0"), member("././@LongLink", b'L', b".thrum/long-link\0"), {
-        let mut m = header(b".thrum/short", b'2', 0, b"/etc/passwd").to_vec();
-        m.truncate(512);
-        m
-    }]);
+    let t = tar_bytes(&[
+        member("././@LongLink", b'K', b"/etc/shadow\0"),
+        member("././@LongLink", b'L', b".thrum/long-link\0"),
+        {
+            let mut m = header(b".thrum/short", b'2', 0, b"/etc/passwd").to_vec();
+            m.truncate(512);
+            m
+        },
+    ]);
     let e = refused_bytes(compress(&t, Compression::Zstd), Limits::default());
     assert!(
-        matches!(e, ExtractError::Symlink { ref entry, ref target, .. } if entry == ".thrum/long-link" && target == "/etc/shadow"),
+        matches!(e, ExtractError::Symlink { ref entry, ref target, .. } if entry == ".thrum/long-l\
+            ink" && target == "/etc/shadow"),
         "{e}"
     );
     let (_d, r, read) = unpack_stream(
-        vec![Part::Bytes(header(b"././@LongLink", b'K', 1 << 20, b"").to_vec()), Part::Repeat(b'k', 1 << 20)],
+        vec![
+            Part::Bytes(header(b"././@LongLink", b'K', 1 << 20, b"").to_vec()),
+            Part::Repeat(b'k', 1 << 20),
+        ],
         Limits::default(),
     );
     let e = r.unwrap_err();
-    assert!(matches!(e, ExtractError::HeaderTooLarge { kind: HeaderKind::LongLink, offset: 0, .. }), "{e}");
+    assert!(
+        matches!(e, ExtractError::HeaderTooLarge { kind: HeaderKind::LongLink, offset: 0, .. }),
+        "{e}"
+    );
     assert_eq!(read, 512);
 }
 
@@ -450,15 +561,31 @@ fn pax_global_headers_count_as_entries_and_their_data_as_bytes() {
     let limits = Limits { max_entries: 4, ..Limits::default() };
     let e = refused_bytes(compress(&tar_bytes(&chain), Compression::Zstd), limits);
     assert!(
-        matches!(e, ExtractError::TooManyEntries { subject: Subject::Header { kind: HeaderKind::PaxGlobal, offset: 4096 }, limit: 4, .. }),
+        matches!(
+            e,
+            ExtractError::TooManyEntries {
+                subject: Subject::Header { kind: HeaderKind::PaxGlobal, offset: 4096 },
+                limit: 4,
+                ..
+            }
+        ),
         "{e}"
     );
-    assert!(e.to_string().contains("more than 4 entries (at the PAX global header at byte 4096; raise with --max-entries)"), "{e}");
+    assert!(
+        e.to_string().contains(
+            "more than 4 entries (at the PAX global header at byte 4096; raise with --max-entries)"
+        ),
+        "{e}"
+    );
     // four global headers and one file are five entries
     let mut five = chain[..4].to_vec();
     five.push(member(".thrum/a", b'0', b"a"));
     let e = refused_bytes(compress(&tar_bytes(&five), Compression::Zstd), limits);
-    assert!(matches!(e, ExtractError::TooManyEntries { subject: Subject::Entry(ref n), .. } if n == ".thrum/a"), "{e}");
+    assert!(
+        matches!(e, ExtractError::TooManyEntries { subject: Subject::Entry(ref n), .. } if n == ".\
+            thrum/a"),
+        "{e}"
+    );
     // the data of global headers counts toward the total
     let g_len = pax(&[("comment", b"hello")]).len() as u64;
     let limits = Limits { max_total_bytes: 3 * g_len + 1, ..Limits::default() };
@@ -491,18 +618,32 @@ fn directory_data_counts_toward_the_total_and_is_never_read_past_it() {
     // within the limits, a directory's data is skipped but counted: 3 MiB of
     // directory data leave 1 MiB of a 4 MiB budget
     let limits = Limits { max_entry_bytes: 8 << 20, max_total_bytes: 4 << 20, max_entries: 100 };
-    let dir_with_data = || vec![Part::Bytes(header(b".thrum/", b'5', 3 << 20, b"").to_vec()), Part::Repeat(7, 3 << 20)];
+    let dir_with_data = || {
+        vec![Part::Bytes(header(b".thrum/", b'5', 3 << 20, b"").to_vec()), Part::Repeat(7, 3 << 20)]
+    };
     let mut parts = dir_with_data();
-    parts.extend([Part::Bytes(member(".thrum/small", b'0', &[1u8; 1000])), Part::Bytes(END.to_vec())]);
+    parts.extend([
+        Part::Bytes(member(".thrum/small", b'0', &[1u8; 1000])),
+        Part::Bytes(END.to_vec()),
+    ]);
     let (dir, r, _) = unpack_stream(parts, limits);
     let entries = r.unwrap();
-    assert_eq!(entries.iter().map(|e| (e.path.as_str(), e.size)).collect::<Vec<_>>(), vec![(".thrum", 0), (".thrum/small", 1000)]);
+    assert_eq!(
+        entries.iter().map(|e| (e.path.as_str(), e.size)).collect::<Vec<_>>(),
+        vec![(".thrum", 0), (".thrum/small", 1000)]
+    );
     assert_eq!(fs::read(dir.path().join(".thrum/small")).unwrap(), vec![1u8; 1000]);
     let mut parts = dir_with_data();
-    parts.extend([Part::Bytes(header(b".thrum/big", b'0', (1 << 20) + 1, b"").to_vec()), Part::Repeat(1, (1 << 20) + 1)]);
+    parts.extend([
+        Part::Bytes(header(b".thrum/big", b'0', (1 << 20) + 1, b"").to_vec()),
+        Part::Repeat(1, (1 << 20) + 1),
+    ]);
     let (dir, r, _) = unpack_stream(parts, limits);
     let e = r.unwrap_err();
-    assert!(matches!(e, ExtractError::TotalTooLarge { total, .. } if total == (4 << 20) + 1), "{e}");
+    assert!(
+        matches!(e, ExtractError::TotalTooLarge { total, .. } if total == (4 << 20) + 1),
+        "{e}"
+    );
     assert!(!dir.path().join(".thrum/big").exists());
 }
 
@@ -536,7 +677,11 @@ fn an_entry_over_the_remaining_budget_is_refused_with_nothing_of_it_written() {
     assert!(matches!(e, ExtractError::TotalTooLarge { .. }), "{e}");
     assert_eq!(listing(dir.path()), vec!["a.tar.zst".to_string()]);
     // a PAX size over the per-entry limit is refused the same way
-    let t = [member("x", b'x', &pax(&[("size", b"9999999999")])), header(b".thrum/c", b'0', 0, b"").to_vec()].concat();
+    let t = [
+        member("x", b'x', &pax(&[("size", b"9999999999")])),
+        header(b".thrum/c", b'0', 0, b"").to_vec(),
+    ]
+    .concat();
     let (_d, r, read) = unpack_stream(vec![Part::Bytes(t), Part::Repeat(0, 1 << 20)], limits);
     assert!(matches!(r, Err(ExtractError::EntryTooLarge { size: 9_999_999_999, .. })), "{r:?}");
     assert_eq!(read, 1536);
@@ -570,9 +715,15 @@ fn names_in_messages_are_escaped_and_cut() {
     let long = vec![b'n'; 10 << 10];
     let t = tar_bytes(&[member("././@LongLink", b'L', &long), member("y", b'0', b"")]);
     let e = refused_bytes(compress(&t, Compression::Zstd), Limits::default());
-    assert!(matches!(e, ExtractError::InvalidPath { reason: "a path longer than 4096 bytes", .. }), "{e}");
+    assert!(
+        matches!(e, ExtractError::InvalidPath { reason: "a path longer than 4096 bytes", .. }),
+        "{e}"
+    );
     let msg = e.to_string();
-    assert!(msg.len() < 1024 && msg.contains(&format!("{}… (10240 bytes)", "n".repeat(200))), "{msg}");
+    assert!(
+        msg.len() < 1024 && msg.contains(&format!("{}… (10240 bytes)", "n".repeat(200))),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -580,27 +731,50 @@ fn a_header_error_names_the_entry_before_it_and_its_offset() {
     let mut t = tar_bytes(&[member(".thrum/a", b'0', b"a"), member(".thrum/b", b'0', b"b")]);
     t[1024 + 148] = b'7'; // break the second header's checksum
     let e = refused_bytes(compress(&t, Compression::Zstd), Limits::default());
-    assert!(matches!(e, ExtractError::Corrupt { at: Place::Header { offset: 1024, after: Some(ref a) }, .. } if a == ".thrum/a"), "{e}");
     assert!(
-        e.to_string()
-            .contains("corrupt or truncated archive in the header at byte 1024, after entry \".thrum/a\": header checksum mismatch"),
+        matches!(e, ExtractError::Corrupt { at: Place::Header { offset: 1024, after: Some(ref a) }, .. } if a == ".thrum/a"),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains(
+            "corrupt or truncated archive in the header at byte 1024, after \
+                entry \".thrum/a\": header checksum mismatch"
+        ),
         "{e}"
     );
     assert_eq!(e.entry(), Some(".thrum/a"));
     // the first header
     let e = refused_bytes(compress(&[7u8; 2048], Compression::Zstd), Limits::default());
     assert!(
-        e.to_string()
-            .contains("corrupt or truncated archive at the first header (byte 0): the header's checksum field is not an octal number"),
+        e.to_string().contains(
+            "corrupt or truncated archive at the first header (byte 0): the header's \
+                checksum field is not an octal number"
+        ),
         "{e}"
     );
     // data cut short names its entry
-    let t = header(b".thrum/short", b'0', 100_000, b"").iter().copied().chain([1u8; 10]).collect::<Vec<_>>();
+    let t = header(b".thrum/short", b'0', 100_000, b"")
+        .iter()
+        .copied()
+        .chain([1u8; 10])
+        .collect::<Vec<_>>();
     let e = refused_bytes(compress(&t, Compression::Zstd), Limits::default());
-    assert!(matches!(e, ExtractError::Corrupt { at: Place::Data { ref entry, offset: 0 }, .. } if entry == ".thrum/short"), "{e}");
-    assert!(e.to_string().contains("the archive ends 10 bytes into the entry's data; its header declares 100000"), "{e}");
+    assert!(
+        matches!(e, ExtractError::Corrupt { at: Place::Data { ref entry, offset: 0 }, .. } if entry == ".thrum/short"),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains(
+            "the archive ends 10 bytes into the entry's data; its header declares 100000"
+        ),
+        "{e}"
+    );
     // extension headers: twice for one entry, or with no entry after them
-    let t = tar_bytes(&[member("././@LongLink", b'L', b"a\0"), member("././@LongLink", b'L', b"b\0"), member("c", b'0', b"")]);
+    let t = tar_bytes(&[
+        member("././@LongLink", b'L', b"a\0"),
+        member("././@LongLink", b'L', b"b\0"),
+        member("c", b'0', b""),
+    ]);
     let e = refused_bytes(compress(&t, Compression::Zstd), Limits::default());
     assert!(
         matches!(e, ExtractError::Corrupt { at: Place::Header { offset: 1024, after: None }, ref reason, .. } if reason == "a second GNU long-name header for the same entry"),
@@ -622,7 +796,10 @@ fn a_full_disk_is_not_called_corruption() {
     let e = u.write_err(".thrum/var/messages.db", io::Error::from(io::ErrorKind::StorageFull));
     assert!(matches!(e, ExtractError::DiskFull { .. }) && !e.is_input_error(), "{e}");
     assert!(
-        e.to_string().starts_with("disk full while writing /tmp/out/.x.partial-1/.thrum/var/messages.db (extracting a.tar.zst): "),
+        e.to_string().starts_with(
+            "disk full while writing \
+            /tmp/out/.x.partial-1/.thrum/var/messages.db (extracting a.tar.zst): "
+        ),
         "{e}"
     );
     #[cfg(target_os = "linux")]
@@ -653,12 +830,20 @@ fn an_unreadable_archive_file_is_an_io_error_not_corruption() {
         Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(tar::Source(Failing)))),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let e = unpack_tar(Path::new("a.tar.zst"), dec, dir.path(), &Limits::default()).unwrap_err();
-        assert!(matches!(e, ExtractError::Io { ref error, .. } if error.to_string() == "the disk under the archive is failing"), "{e}");
+        let e =
+            unpack_tar(Path::new("a.tar.zst"), dec, dir.path(), &Limits::default()).unwrap_err();
+        assert!(
+            matches!(e, ExtractError::Io { ref error, .. } if error.to_string() == "the disk \
+                under the archive is failing"),
+            "{e}"
+        );
     }
     // while a decode error is corruption
     let dir = tempfile::tempdir().unwrap();
-    let dec = zstd::stream::read::Decoder::new(tar::Source(io::Cursor::new(vec![0x28, 0xb5, 0x2f, 0xfd, 0xff, 0xff, 0xff, 0xff]))).unwrap();
+    let dec = zstd::stream::read::Decoder::new(tar::Source(io::Cursor::new(vec![
+        0x28, 0xb5, 0x2f, 0xfd, 0xff, 0xff, 0xff, 0xff,
+    ])))
+    .unwrap();
     let e = unpack_tar(Path::new("a.tar.zst"), dec, dir.path(), &Limits::default()).unwrap_err();
     assert!(matches!(e, ExtractError::Corrupt { .. }), "{e}");
 }
@@ -681,8 +866,18 @@ fn header_fields_parse_as_tar_writers_write_them() {
     b[345..351].copy_from_slice(b"prefix");
     assert_eq!(tar::Header::from_bytes(b).path(), b"prefix/name");
     assert_eq!(
-        tar::parse_pax(&pax(&[("path", b"a=b"), ("linkpath", b"l"), ("size", b"12"), ("mtime", b"1.5")])),
-        Ok(tar::Pax { path: Some(b"a=b".to_vec()), linkpath: Some(b"l".to_vec()), size: Some(12), sparse: false })
+        tar::parse_pax(&pax(&[
+            ("path", b"a=b"),
+            ("linkpath", b"l"),
+            ("size", b"12"),
+            ("mtime", b"1.5")
+        ])),
+        Ok(tar::Pax {
+            path: Some(b"a=b".to_vec()),
+            linkpath: Some(b"l".to_vec()),
+            size: Some(12),
+            sparse: false
+        })
     );
     assert!(tar::parse_pax(b"5 a=b\n").is_err());
     assert!(tar::parse_pax(b"99999999999999999999999 a=b\n").is_err());

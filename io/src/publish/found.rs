@@ -58,17 +58,27 @@ impl std::fmt::Display for Found {
         match self {
             Found::NoName => write!(f, "it does not name a directory entry"),
             Found::ParentNotDirectory(p) => write!(f, "{} is not a directory", shown_path(p)),
-            Found::Symlink { target: Some(t) } => write!(f, "it is a symbolic link (to {})", shown_path(t)),
+            Found::Symlink { target: Some(t) } => {
+                write!(f, "it is a symbolic link (to {})", shown_path(t))
+            }
             Found::Symlink { target: None } => write!(f, "it is a symbolic link"),
-            Found::File { size } => write!(f, "it is a regular file ({size} bytes), not a directory"),
+            Found::File { size } => {
+                write!(f, "it is a regular file ({size} bytes), not a directory")
+            }
             Found::CharDevice => write!(f, "it is a character device"),
             Found::BlockDevice => write!(f, "it is a block device"),
             Found::Fifo => write!(f, "it is a named pipe (FIFO)"),
             Found::Socket => write!(f, "it is a socket"),
             Found::Special => write!(f, "it is not a regular file, a directory or a link"),
-            Found::MountPoint => write!(f, "it is a mount point (another file system is mounted there)"),
-            Found::MountBelow(p) => write!(f, "another file system is mounted on {} inside it", shown_path(p)),
-            Found::Foreign { tool, entries } => write!(f, "it holds files {tool} did not write ({entries})"),
+            Found::MountPoint => {
+                write!(f, "it is a mount point (another file system is mounted there)")
+            }
+            Found::MountBelow(p) => {
+                write!(f, "another file system is mounted on {} inside it", shown_path(p))
+            }
+            Found::Foreign { tool, entries } => {
+                write!(f, "it holds files {tool} did not write ({entries})")
+            }
             Found::NotOurs { tool, reason } => write!(f, "it is not an output of {tool}: {reason}"),
         }
     }
@@ -131,9 +141,15 @@ pub(super) fn refused(dest: &Path, found: Found, policy: &Policy) -> PublishErro
         Found::NoName => format!("give {flag} a path that ends in a directory name"),
         Found::ParentNotDirectory(_) => format!("choose another {flag}"),
         Found::Symlink { .. } => {
-            format!("choose another {flag} (the link's target itself, if it is an output of {}) or remove the link yourself", policy.tool)
+            format!(
+                "choose another {flag} (the link's target itself, if it is an output of {}) \
+                or remove the link yourself",
+                policy.tool
+            )
         }
-        Found::MountPoint => format!("choose another {flag} (a directory inside the mount point will do)"),
+        Found::MountPoint => {
+            format!("choose another {flag} (a directory inside the mount point will do)")
+        }
         _ => format!("choose another {flag} or remove it yourself"),
     };
     PublishError::Refused { path: dest.to_path_buf(), found, advice }

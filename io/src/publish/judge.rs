@@ -26,7 +26,11 @@ pub(super) fn device_of(p: &Path) -> std::io::Result<u64> {
 /// destination is still the same entry afterwards: when another run swapped
 /// it meanwhile, what was read may have been the previous directory being
 /// deleted, so the judgment is made again.
-pub(super) fn judge(dest: &Path, policy: &Policy, parent_dev: &dyn Fn(&Path) -> std::io::Result<u64>) -> Result<Accepted> {
+pub(super) fn judge(
+    dest: &Path,
+    policy: &Policy,
+    parent_dev: &dyn Fn(&Path) -> std::io::Result<u64>,
+) -> Result<Accepted> {
     let mut attempts = 0;
     loop {
         attempts += 1;
@@ -44,7 +48,11 @@ fn identity(p: &Path) -> Option<(u64, u64)> {
     std::fs::symlink_metadata(p).ok().map(|m| (m.dev(), m.ino()))
 }
 
-fn judge_once(dest: &Path, policy: &Policy, parent_dev: &dyn Fn(&Path) -> std::io::Result<u64>) -> Result<Accepted> {
+fn judge_once(
+    dest: &Path,
+    policy: &Policy,
+    parent_dev: &dyn Fn(&Path) -> std::io::Result<u64>,
+) -> Result<Accepted> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let refuse = |found: Found| Err(refused(dest, found, policy));
     if dest.file_name().is_none() {
@@ -60,7 +68,9 @@ fn judge_once(dest: &Path, policy: &Policy, parent_dev: &dyn Fn(&Path) -> std::i
             };
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
-            return refuse(Found::ParentNotDirectory(non_directory_ancestor(dest).unwrap_or(parent)))
+            return refuse(Found::ParentNotDirectory(
+                non_directory_ancestor(dest).unwrap_or(parent),
+            ))
         }
         Err(e) => return Err(e).ctx("inspect", dest),
     };
@@ -93,7 +103,9 @@ fn judge_once(dest: &Path, policy: &Policy, parent_dev: &dyn Fn(&Path) -> std::i
     }
     match (policy.recognise)(dest) {
         Ok(()) => Ok(Accepted::Ours),
-        Err(Unrecognised::Foreign(entries)) => refuse(Found::Foreign { tool: policy.tool, entries }),
+        Err(Unrecognised::Foreign(entries)) => {
+            refuse(Found::Foreign { tool: policy.tool, entries })
+        }
         Err(Unrecognised::Not(reason)) => refuse(Found::NotOurs { tool: policy.tool, reason }),
     }
 }

@@ -11,7 +11,11 @@ use std::path::Path;
 /// `/`): a directory is entered when some file of `files` lies below
 /// it, passes when empty, and is reported whole (`name/`) otherwise.
 /// An unreadable directory is an error (the caller refuses).
-pub fn foreign_entries(dir: &Path, files: &HashSet<String>, foreign: &mut Entries) -> Result<(), String> {
+pub fn foreign_entries(
+    dir: &Path,
+    files: &HashSet<String>,
+    foreign: &mut Entries,
+) -> Result<(), String> {
     let mut dirs = HashSet::new();
     for f in files {
         let mut at = f.as_str();
@@ -25,13 +29,21 @@ pub fn foreign_entries(dir: &Path, files: &HashSet<String>, foreign: &mut Entrie
     walk(dir, "", files, &dirs, foreign)
 }
 
-fn walk(dir: &Path, rel: &str, files: &HashSet<String>, dirs: &HashSet<String>, foreign: &mut Entries) -> Result<(), String> {
+fn walk(
+    dir: &Path,
+    rel: &str,
+    files: &HashSet<String>,
+    dirs: &HashSet<String>,
+    foreign: &mut Entries,
+) -> Result<(), String> {
     let rd = std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", shown_path(dir)))?;
     for e in rd {
         let e = e.map_err(|e| format!("cannot read {}: {e}", shown_path(dir)))?;
         let name = e.file_name().to_string_lossy().into_owned();
         let path = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
-        let ft = e.file_type().map_err(|err| format!("cannot inspect {}: {err}", shown_path(&e.path())))?;
+        let ft = e
+            .file_type()
+            .map_err(|err| format!("cannot inspect {}: {err}", shown_path(&e.path())))?;
         if ft.is_dir() {
             if dirs.contains(&path) {
                 walk(&e.path(), &path, files, dirs, foreign)?;

@@ -67,7 +67,8 @@ pub enum PublishError {
     /// The swap moved aside something that was not an output of the tool
     /// (it changed during the swap) and could not put it back: it is kept,
     /// not deleted, at `now_at`.
-    #[error("{} changed while it was being replaced and could not be put back: it is kept at {} ({source})", shown_path(.path), shown_path(.now_at))]
+    #[error("{} changed while it was being replaced and could not be put back: it is kept at {} \
+        ({source})", shown_path(.path), shown_path(.now_at))]
     Displaced {
         /// The destination.
         path: PathBuf,
@@ -83,7 +84,11 @@ impl PublishError {
     /// True when the destination was refused (the request, not the
     /// machine, is at fault).
     pub fn is_refusal(&self) -> bool {
-        matches!(self, PublishError::Refused { .. } | PublishError::Apart(crate::identity::ApartError::Overlap { .. }))
+        matches!(
+            self,
+            PublishError::Refused { .. }
+                | PublishError::Apart(crate::identity::ApartError::Overlap { .. })
+        )
     }
 
     /// Exit code for a command line: 2 for a refused destination, else 1.

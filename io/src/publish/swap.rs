@@ -16,9 +16,15 @@ pub(super) fn temporary_name(name: &str, pid: u32) -> String {
 /// The pid of a temporary beside `name`, when `entry` is named exactly
 /// `.NAME.tmp-PID` or `.NAME.tmp-PID.old`.
 pub fn temporary_pid(entry: &str, name: &str) -> Option<u32> {
-    let rest = entry.strip_prefix('.')?.strip_prefix(crate::cleanup::temp_stem(name).as_str())?.strip_prefix(".tmp-")?;
+    let rest = entry
+        .strip_prefix('.')?
+        .strip_prefix(crate::cleanup::temp_stem(name).as_str())?
+        .strip_prefix(".tmp-")?;
     let digits = rest.strip_suffix(".old").unwrap_or(rest);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || (digits.len() > 1 && digits.starts_with('0')) {
+    if digits.is_empty()
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+        || (digits.len() > 1 && digits.starts_with('0'))
+    {
         return None;
     }
     digits.parse().ok()
@@ -68,16 +74,25 @@ impl Staging {
         }
         if std::fs::symlink_metadata(&dir).is_ok() {
             // not ours: never touched
-            return Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists)).ctx("create directory", &dir);
+            return Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists))
+                .ctx("create directory", &dir);
         }
         // the marker first: a crash leaves no directory without it
-        crate::cleanup::write_marker(&dir).ctx("create directory", &crate::cleanup::marker_path(&dir))?;
+        crate::cleanup::write_marker(&dir)
+            .ctx("create directory", &crate::cleanup::marker_path(&dir))?;
         if let Err(e) = std::fs::create_dir(&dir) {
             let _ = crate::cleanup::remove_marker(&dir);
             return Err(e).ctx("create directory", &dir);
         }
         let interrupt = Some(crate::cleanup::register_dir(&dir));
-        Ok(Staging { dir, dest: dest.to_path_buf(), policy, done: false, interrupt, inputs: inputs.to_vec() })
+        Ok(Staging {
+            dir,
+            dest: dest.to_path_buf(),
+            policy,
+            done: false,
+            interrupt,
+            inputs: inputs.to_vec(),
+        })
     }
 
     /// Swaps the staged directory into place and removes the previous
@@ -106,7 +121,9 @@ impl Drop for Staging {
     fn drop(&mut self) {
         if !self.done {
             // the marker only once the directory is gone
-            if crate::tree::remove_dir_all(&self.dir).is_ok() || std::fs::symlink_metadata(&self.dir).is_err() {
+            if crate::tree::remove_dir_all(&self.dir).is_ok()
+                || std::fs::symlink_metadata(&self.dir).is_err()
+            {
                 let _ = crate::cleanup::remove_marker(&self.dir);
             }
         }
@@ -151,7 +168,10 @@ pub fn swap_into_place(src: &Path, dest: &Path, policy: &Policy) -> Result<()> {
             Err(e)
                 if attempts < 8
                     && std::fs::symlink_metadata(dest).is_ok()
-                    && matches!(e.kind(), std::io::ErrorKind::DirectoryNotEmpty | std::io::ErrorKind::AlreadyExists) => {}
+                    && matches!(
+                        e.kind(),
+                        std::io::ErrorKind::DirectoryNotEmpty | std::io::ErrorKind::AlreadyExists
+                    ) => {}
             Err(e) => return Err(e).ctx("rename into place", dest),
         }
     }
@@ -167,7 +187,8 @@ pub(super) fn exchange(src: &Path, dest: &Path, policy: &Policy) -> Result<()> {
             // `src` now holds the previous output.
             Ok(()) => {
                 return remove_previous(src, dest, policy, || {
-                    renameat_with(CWD, src, CWD, dest, RenameFlags::EXCHANGE).map_err(std::io::Error::from)
+                    renameat_with(CWD, src, CWD, dest, RenameFlags::EXCHANGE)
+                        .map_err(std::io::Error::from)
                 });
             }
             Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {}
@@ -190,7 +211,12 @@ pub(super) fn exchange(src: &Path, dest: &Path, policy: &Policy) -> Result<()> {
 /// Deletes `prev`, what the swap moved aside from `dest`, when it is still
 /// empty or recognised; otherwise runs `put_back` and refuses. What cannot
 /// be put back is kept under a name the stale-temporary sweep never matches.
-pub(super) fn remove_previous(prev: &Path, dest: &Path, policy: &Policy, put_back: impl FnOnce() -> std::io::Result<()>) -> Result<()> {
+pub(super) fn remove_previous(
+    prev: &Path,
+    dest: &Path,
+    policy: &Policy,
+    put_back: impl FnOnce() -> std::io::Result<()>,
+) -> Result<()> {
     let mut attempts = 0;
     let failed = loop {
         attempts += 1;
@@ -198,24 +224,36 @@ pub(super) fn remove_previous(prev: &Path, dest: &Path, policy: &Policy, put_bac
             Ok(Accepted::Absent) => return Ok(()),
             Ok(Accepted::Empty) => match std::fs::remove_dir(prev) {
                 // something appeared in it meanwhile: judge it again
-                Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty && attempts < 4 => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty && attempts < 4 => {
+                    continue
+                }
                 r => return r.ctx("remove previous output", prev),
             },
-            Ok(Accepted::Ours) => return crate::tree::remove_dir_all(prev).ctx("remove previous output", prev),
+            Ok(Accepted::Ours) => {
+                return crate::tree::remove_dir_all(prev).ctx("remove previous output", prev)
+            }
             Err(PublishError::Refused { found, .. }) => break refused(dest, found, policy),
             Err(e) => break e,
         }
     };
     match put_back() {
         Ok(()) => Err(failed),
-        Err(source) => Err(PublishError::Displaced { path: dest.to_path_buf(), now_at: keep(prev, dest), source }),
+        Err(source) => Err(PublishError::Displaced {
+            path: dest.to_path_buf(),
+            now_at: keep(prev, dest),
+            source,
+        }),
     }
 }
 
 /// Renames `prev` beside `dest` as `NAME.kept-PID` (not a temporary's
 /// name, so no later run removes it); returns where it is.
 fn keep(prev: &Path, dest: &Path) -> PathBuf {
-    let kept = parent_of(dest).join(format!("{}.kept-{}", crate::cleanup::temp_stem(&name_of(dest)), std::process::id()));
+    let kept = parent_of(dest).join(format!(
+        "{}.kept-{}",
+        crate::cleanup::temp_stem(&name_of(dest)),
+        std::process::id()
+    ));
     if std::fs::symlink_metadata(&kept).is_err() && std::fs::rename(prev, &kept).is_ok() {
         kept
     } else {
@@ -236,9 +274,15 @@ pub(super) fn remove_stale(parent: &Path, name: &str) {
     let Ok(rd) = std::fs::read_dir(parent) else { return };
     for e in rd.flatten() {
         let file = e.file_name();
-        let Some(temp) = file.to_str().and_then(|f| f.strip_suffix(crate::cleanup::MARKER_SUFFIX)) else { continue };
+        let Some(temp) = file.to_str().and_then(|f| f.strip_suffix(crate::cleanup::MARKER_SUFFIX))
+        else {
+            continue;
+        };
         let Some(pid) = temporary_pid(temp, name) else { continue };
-        if temp.ends_with(".old") || pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+        if temp.ends_with(".old")
+            || pid == std::process::id()
+            || Path::new(&format!("/proc/{pid}")).exists()
+        {
             continue;
         }
         let dir = parent.join(temp);

@@ -18,12 +18,16 @@ fn only_ok(dir: &Path) -> Result<(), Unrecognised> {
 /// Writes the ownership marker of `path` as process `pid` would have.
 fn mark(path: &Path, pid: u32) {
     let name = path.file_name().unwrap().to_str().unwrap();
-    std::fs::write(crate::cleanup::marker_path(path), crate::cleanup::marker_text(name, pid)).unwrap();
+    std::fs::write(crate::cleanup::marker_path(path), crate::cleanup::marker_text(name, pid))
+        .unwrap();
     assert!(crate::cleanup::is_marked(path, pid));
 }
 
 fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     v.sort();
     v
 }
@@ -45,7 +49,8 @@ fn a_directory_on_another_device_than_its_parent_is_a_mount_point() {
     }
     assert!(
         e.to_string().ends_with(
-            "it is a mount point (another file system is mounted there); choose another --out (a directory inside the mount point will do)"
+            "it is a mount point (another file system is mounted there); choose another --out (a \
+                directory inside the mount point will do)"
         ),
         "{e}"
     );
@@ -98,7 +103,10 @@ fn stale_temporaries_are_removed_only_when_they_are_directories_of_dead_runs() {
     std::fs::create_dir(p.join(format!(".out.tmp-{live}"))).unwrap();
     mark(&p.join(format!(".out.tmp-{live}")), live);
     remove_stale(p, "out");
-    let mut left: Vec<String> = std::fs::read_dir(p).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut left: Vec<String> = std::fs::read_dir(p)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     left.sort();
     let m = crate::cleanup::MARKER_SUFFIX;
     let mut want = vec![
@@ -145,14 +153,16 @@ fn a_destination_that_changed_during_the_run_is_refused_at_the_swap() {
     assert_eq!(
         e.to_string(),
         format!(
-            "refusing to replace {}: it holds files tool did not write (theirs); choose another --out or remove it yourself",
+            "refusing to replace {}: it holds files tool did not write (theirs); choose another \
+                --out or remove it yourself",
             dest.display()
         )
     );
     assert_eq!(e.exit_code(), 2);
     assert_eq!(std::fs::read(dest.join("theirs")).unwrap(), b"keep me");
     assert!(!staged.exists(), "the staging directory is removed");
-    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let left: Vec<_> =
+        std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left, ["dest"]);
 }
 
@@ -163,13 +173,19 @@ fn a_refused_destination_gets_no_staging_directory() {
     std::fs::create_dir_all(&dest).unwrap();
     std::fs::write(dest.join("theirs"), "keep me").unwrap();
     assert!(Staging::new(&dest, POLICY).is_err());
-    let left: Vec<_> = std::fs::read_dir(tmp.path().join("sub")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let left: Vec<_> = std::fs::read_dir(tmp.path().join("sub"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(left, ["dest"]);
     // a path through a file: refused, and no directory is created
     let file = tmp.path().join("file");
     std::fs::write(&file, "f").unwrap();
     let e = Staging::new(&file.join("a").join("b"), POLICY).err().unwrap();
-    assert!(matches!(&e, PublishError::Refused { found: Found::ParentNotDirectory(p), .. } if *p == file), "{e:?}");
+    assert!(
+        matches!(&e, PublishError::Refused { found: Found::ParentNotDirectory(p), .. } if *p == file),
+        "{e:?}"
+    );
     assert_eq!(std::fs::read(&file).unwrap(), b"f");
 }
 
@@ -180,7 +196,8 @@ fn what_cannot_be_put_back_is_kept_under_a_name_no_run_removes() {
     let prev = tmp.path().join(temporary_name("dest", std::process::id()));
     std::fs::create_dir(&prev).unwrap();
     std::fs::write(prev.join("theirs"), "keep me").unwrap();
-    let e = remove_previous(&prev, &dest, &POLICY, || Err(std::io::Error::other("no way back"))).unwrap_err();
+    let e = remove_previous(&prev, &dest, &POLICY, || Err(std::io::Error::other("no way back")))
+        .unwrap_err();
     let kept = tmp.path().join(format!("dest.kept-{}", std::process::id()));
     match &e {
         PublishError::Displaced { now_at, .. } => assert_eq!(now_at, &kept),
@@ -230,7 +247,10 @@ fn a_look_alike_staging_directory_without_its_marker_is_never_removed() {
     let dest = p.join("prev");
     let staging = Staging::new(&dest, POLICY).unwrap();
     assert!(crate::cleanup::is_marked(&staging.dir, std::process::id()));
-    assert!(names(&staging.dir).is_empty(), "the marker is beside the staging directory, not in it");
+    assert!(
+        names(&staging.dir).is_empty(),
+        "the marker is beside the staging directory, not in it"
+    );
     std::fs::write(staging.dir.join("ok"), "new").unwrap();
     staging.publish().unwrap();
     assert_eq!(names(&dest), ["ok"], "nothing but the output is published");
@@ -292,7 +312,13 @@ fn a_destination_that_is_an_input_is_refused_before_the_staging_and_before_the_s
     let inputs = [crate::identity::Named::new("--in", d.join("lnk"))];
     let e = Staging::apart_from(&d.join("in"), POLICY, &inputs).err().unwrap();
     assert!(e.is_refusal() && e.exit_code() == 2, "{e}");
-    assert!(e.to_string().starts_with(&format!("refusing --out {}: it is the same as --in", d.join("in").display())), "{e}");
+    assert!(
+        e.to_string().starts_with(&format!(
+            "refusing --out {}: it is the same as --in",
+            d.join("in").display()
+        )),
+        "{e}"
+    );
     assert_eq!(names(d), ["in", "lnk"], "nothing written");
     // apart at the start, the same by the swap: refused, the input kept
     let s = Staging::apart_from(&d.join("out"), POLICY, &inputs).unwrap();
@@ -301,7 +327,13 @@ fn a_destination_that_is_an_input_is_refused_before_the_staging_and_before_the_s
     std::os::unix::fs::symlink("out", d.join("lnk")).unwrap();
     let e = s.publish().unwrap_err();
     assert!(
-        matches!(e, PublishError::Apart(crate::identity::ApartError::Overlap { relation: crate::identity::Relation::Same, .. })),
+        matches!(
+            e,
+            PublishError::Apart(crate::identity::ApartError::Overlap {
+                relation: crate::identity::Relation::Same,
+                ..
+            })
+        ),
         "{e}"
     );
     assert_eq!(names(d), ["in", "lnk"], "the staging directory removed, nothing published");

@@ -20,7 +20,9 @@ fn refused(sql: &str) -> String {
     };
     assert!(ro.is_input_error());
     let before = std::fs::read(&p).unwrap();
-    let rw = open_writable(&p, Path::new("in.db"), budget_for(0), &Spent::default()).map(|_| ()).unwrap_err();
+    let rw = open_writable(&p, Path::new("in.db"), budget_for(0), &Spent::default())
+        .map(|_| ())
+        .unwrap_err();
     assert_eq!(rw.to_string(), ro.to_string());
     assert_eq!(std::fs::read(&p).unwrap(), before, "nothing written");
     ro.to_string()
@@ -28,13 +30,22 @@ fn refused(sql: &str) -> String {
 
 #[test]
 fn objects_that_run_sql_are_refused_by_name() {
-    let view = "CREATE VIEW sync_checkpoints AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT x FROM c;";
-    assert_eq!(refused(view), "in.db: sync_checkpoints is a view; expected a table (SQL an input database defines is not run)");
-    assert!(refused("CREATE VIRTUAL TABLE agents USING fts5(name);").starts_with("in.db: agents is a virtual table; expected a table"));
+    let view = "CREATE VIEW sync_checkpoints AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT \
+        x+1 FROM c) SELECT x FROM c;";
+    assert_eq!(
+        refused(view),
+        "in.db: sync_checkpoints is a view; expected a table (SQL an input \
+        database defines is not run)"
+    );
+    assert!(refused("CREATE VIRTUAL TABLE agents USING fts5(name);")
+        .starts_with("in.db: agents is a virtual table; expected a table"));
     let gen = "CREATE TABLE groups (group_id TEXT, n AS (length(group_id) * 2));";
-    assert!(refused(gen).starts_with("in.db: groups.n is a generated column; expected a stored column"));
+    assert!(
+        refused(gen).starts_with("in.db: groups.n is a generated column; expected a stored column")
+    );
     let trig = "CREATE TRIGGER t_ins AFTER INSERT ON threads BEGIN SELECT 1; END;";
-    assert!(refused(trig).starts_with("in.db: trigger t_ins is a trigger; expected tables and indexes only"));
+    assert!(refused(trig)
+        .starts_with("in.db: trigger t_ins is a trigger; expected tables and indexes only"));
     assert!(is_virtual(Some("  create\n virtual\ttable x USING fts5(a)")));
     assert!(!is_virtual(Some("CREATE TABLE virtual (a)")));
 }
@@ -42,7 +53,11 @@ fn objects_that_run_sql_are_refused_by_name() {
 #[test]
 fn names_from_the_database_are_escaped_in_the_refusal() {
     let msg = refused("CREATE VIEW \"v\nresult: CONSISTENT\" AS SELECT 1;");
-    assert_eq!(msg, "in.db: v\\nresult: CONSISTENT is a view; expected a table (SQL an input database defines is not run)");
+    assert_eq!(
+        msg,
+        "in.db: v\\nresult: CONSISTENT is a view; expected a table (SQL an input \
+        database defines is not run)"
+    );
 }
 
 /// The settings every connection to an input gets.
@@ -60,7 +75,8 @@ fn assert_hardened(c: &Connection) {
 
 #[test]
 fn plain_tables_and_indexes_open() {
-    let (_d, p) = db_with("CREATE INDEX idx_t ON threads(title); INSERT INTO threads VALUES ('t1', 'x');");
+    let (_d, p) =
+        db_with("CREATE INDEX idx_t ON threads(title); INSERT INTO threads VALUES ('t1', 'x');");
     let c = open(&p, false, Path::new("in.db"), budget_for(0), &Spent::default()).unwrap();
     let n: i64 = c.query_row("SELECT count(*) FROM threads", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 1);
@@ -85,7 +101,9 @@ fn a_writable_copy_is_hardened_and_changes_stay_in_it() {
     assert_eq!(title, "y");
     // never created: a missing copy is an error, and stays missing
     let missing = p.with_file_name("missing.db");
-    let e = open_writable(&missing, Path::new("missing.db"), budget_for(0), &Spent::default()).map(|_| ()).unwrap_err();
+    let e = open_writable(&missing, Path::new("missing.db"), budget_for(0), &Spent::default())
+        .map(|_| ())
+        .unwrap_err();
     assert!(matches!(e, UntrustedError::Sqlite { .. }) && !e.is_input_error(), "{e}");
     assert!(!missing.exists());
 }
@@ -95,7 +113,9 @@ fn a_file_that_is_not_a_database_is_input_at_fault() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("junk.db");
     std::fs::write(&p, vec![b'x'; 4096]).unwrap();
-    let e = open(&p, false, Path::new("junk.db"), budget_for(0), &Spent::default()).map(|_| ()).unwrap_err();
+    let e = open(&p, false, Path::new("junk.db"), budget_for(0), &Spent::default())
+        .map(|_| ())
+        .unwrap_err();
     assert!(e.to_string().starts_with("junk.db: expected a SQLite database: "), "{e}");
     assert!(e.is_input_error(), "{e}");
 }
@@ -107,14 +127,18 @@ fn work_beyond_the_budget_is_interrupted_and_flagged() {
     let c = open(&p, false, Path::new("in.db"), 1_000_000, &spent).unwrap();
     assert!(!spent.exceeded());
     spent.settle(Path::new("in.db"), 1_000_000).unwrap();
-    let endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c";
+    let endless =
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c";
     let e = c.query_row(endless, [], |r| r.get::<_, i64>(0)).unwrap_err();
     assert_eq!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::OperationInterrupted), "{e}");
     assert!(spent.exceeded());
     let e = spent.settle(Path::new("in.db"), 1_000_000).unwrap_err();
     assert!(e.is_input_error());
     let msg = e.to_string();
-    assert!(msg.starts_with("in.db: reading it took more than 1000000 SQLite instructions"), "{msg}");
+    assert!(
+        msg.starts_with("in.db: reading it took more than 1000000 SQLite instructions"),
+        "{msg}"
+    );
 }
 
 #[test]

@@ -81,8 +81,11 @@ pub struct LogParams {
 /// The table id of `metaData`: a UUID (version 8, RFC 9562 "custom") of
 /// the SHA-256 of the seed and the table name.
 pub fn table_id(seed: u64, table: &str) -> String {
-    let h = thrum_io::hash::sha256_hex(format!("thrum-fixtures delta table\0{seed}\0{table}").as_bytes());
-    let mut b: Vec<u8> = (0..16).map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap_or(0)).collect();
+    let h = thrum_io::hash::sha256_hex(
+        format!("thrum-fixtures delta table\0{seed}\0{table}").as_bytes(),
+    );
+    let mut b: Vec<u8> =
+        (0..16).map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap_or(0)).collect();
     b[6] = (b[6] & 0x0f) | 0x80;
     b[8] = (b[8] & 0x3f) | 0x80;
     let x = thrum_io::hash::hex(&b);
@@ -122,10 +125,20 @@ pub fn schema_string(table: &Table) -> String {
     let mut fields: Vec<Field> = schema
         .fields()
         .iter()
-        .map(|f| Field { name: f.name().clone(), ty: delta_type(f.data_type()), nullable: f.is_nullable(), metadata: BTreeMap::new() })
+        .map(|f| Field {
+            name: f.name().clone(),
+            ty: delta_type(f.data_type()),
+            nullable: f.is_nullable(),
+            metadata: BTreeMap::new(),
+        })
         .collect();
     if mapping::partition_source(table).is_some() {
-        fields.push(Field { name: PARTITION_COLUMN.into(), ty: "date", nullable: true, metadata: BTreeMap::new() });
+        fields.push(Field {
+            name: PARTITION_COLUMN.into(),
+            ty: "date",
+            nullable: true,
+            metadata: BTreeMap::new(),
+        });
     }
     serde_json::to_string(&StructType { ty: "struct", fields }).unwrap_or_default()
 }
@@ -210,7 +223,10 @@ pub fn table_log(table: &'static Table, files: &[LogFile], p: LogParams) -> Stri
     let partitioned = mapping::partition_source(table).is_some();
     let mut params = BTreeMap::new();
     params.insert("mode", "ErrorIfExists".to_string());
-    params.insert("partitionBy", serde_json::to_string(&partition_columns(table)).unwrap_or_default());
+    params.insert(
+        "partitionBy",
+        serde_json::to_string(&partition_columns(table)).unwrap_or_default(),
+    );
     let info = CommitInfo {
         timestamp: p.time_ms,
         operation: "WRITE",
@@ -219,7 +235,11 @@ pub fn table_log(table: &'static Table, files: &[LogFile], p: LogParams) -> Stri
         engine_info: concat!("thrum-fixtures ", env!("CARGO_PKG_VERSION")),
     };
     line(&mut out, "commitInfo", &info);
-    line(&mut out, "protocol", &Protocol { min_reader_version: PROTOCOL.0, min_writer_version: PROTOCOL.1 });
+    line(
+        &mut out,
+        "protocol",
+        &Protocol { min_reader_version: PROTOCOL.0, min_writer_version: PROTOCOL.1 },
+    );
     let meta = MetaData {
         id: table_id(p.seed, table.name),
         name: table.name,
@@ -265,7 +285,11 @@ pub fn logs_of(files: &[crate::WrittenFile], p: LogParams) -> Vec<WrittenLog> {
     thrum_schemas::catalogue::TABLES
         .iter()
         .map(|t| {
-            let mut mine: Vec<LogFile> = files.iter().filter(|f| f.table == t.name).map(crate::WrittenFile::log_file).collect();
+            let mut mine: Vec<LogFile> = files
+                .iter()
+                .filter(|f| f.table == t.name)
+                .map(crate::WrittenFile::log_file)
+                .collect();
             mine.sort_by(|a, b| a.path.cmp(&b.path));
             WrittenLog { table: t.name, rel_path: log_path(t.name), text: table_log(t, &mine, p) }
         })
@@ -275,7 +299,11 @@ pub fn logs_of(files: &[crate::WrittenFile], p: LogParams) -> Vec<WrittenLog> {
 /// Writes [`logs_of`] `files` into `dir`, the datasets' directory of a
 /// sink that has finished (a new directory of the writer's own: plain
 /// writes, no other process writes there).
-pub fn write_logs(dir: &std::path::Path, files: &[crate::WrittenFile], p: LogParams) -> crate::Result<Vec<WrittenLog>> {
+pub fn write_logs(
+    dir: &std::path::Path,
+    files: &[crate::WrittenFile],
+    p: LogParams,
+) -> crate::Result<Vec<WrittenLog>> {
     use crate::error::IoContext;
     let logs = logs_of(files, p);
     for l in &logs {
@@ -305,7 +333,11 @@ mod tests {
 
     #[test]
     fn a_partitioned_log_line_by_line() {
-        let files = [LogFile { path: "date=2026-03-02/part-00001.parquet".into(), size: 7, stats: "{\"numRecords\":0}".into() }];
+        let files = [LogFile {
+            path: "date=2026-03-02/part-00001.parquet".into(),
+            size: 7,
+            stats: "{\"numRecords\":0}".into(),
+        }];
         let log = table_log(&cat::EVENTS, &files, LogParams { seed: 1, time_ms: 5 });
         let lines: Vec<&str> = log.lines().collect();
         assert_eq!(lines.len(), 4);
@@ -314,8 +346,19 @@ mod tests {
             r#"{"commitInfo":{"timestamp":5,"operation":"WRITE","operationParameters":{"mode":"ErrorIfExists","partitionBy":"[\"date\"]"},"isBlindAppend":true,"engineInfo":"thrum-fixtures 0.1.0"}}"#
         );
         assert_eq!(lines[1], r#"{"protocol":{"minReaderVersion":1,"minWriterVersion":2}}"#);
-        assert!(lines[2].contains(r#""partitionColumns":["date"],"configuration":{},"createdTime":5}}"#), "{}", lines[2]);
-        assert!(lines[2].contains(r#"{\"name\":\"date\",\"type\":\"date\",\"nullable\":true,\"metadata\":{}}]}"#), "{}", lines[2]);
+        assert!(
+            lines[2]
+                .contains(r#""partitionColumns":["date"],"configuration":{},"createdTime":5}}"#),
+            "{}",
+            lines[2]
+        );
+        assert!(
+            lines[2].contains(
+                r#"{\"name\":\"date\",\"type\":\"date\",\"nullable\":true,\"metadata\":{}}]}"#
+            ),
+            "{}",
+            lines[2]
+        );
         assert_eq!(
             lines[3],
             r#"{"add":{"path":"date=2026-03-02/part-00001.parquet","partitionValues":{"date":"2026-03-02"},"size":7,"modificationTime":5,"dataChange":true,"stats":"{\"numRecords\":0}"}}"#

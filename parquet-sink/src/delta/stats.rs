@@ -118,7 +118,8 @@ impl FileStats {
             s.push('}');
         }
         s.push_str(",\"nullCount\":{");
-        let counts: Vec<String> = self.columns.iter().map(|c| format!("{}:{}", quote(&c.name), c.nulls)).collect();
+        let counts: Vec<String> =
+            self.columns.iter().map(|c| format!("{}:{}", quote(&c.name), c.nulls)).collect();
         s.push_str(&counts.join(","));
         s.push_str("}}");
         s
@@ -161,7 +162,11 @@ fn render_bound(c: &Column, min: bool) -> Option<String> {
     match (c.kind, b) {
         (Kind::Long, Bound::Int(v)) => Some(v.to_string()),
         (Kind::Timestamp, Bound::Int(us)) => {
-            let ms = if min { us.div_euclid(1000) } else { us.div_euclid(1000) + i64::from(us.rem_euclid(1000) != 0) };
+            let ms = if min {
+                us.div_euclid(1000)
+            } else {
+                us.div_euclid(1000) + i64::from(us.rem_euclid(1000) != 0)
+            };
             Some(quote(&timestamp_ms(ms)))
         }
         (Kind::Text, Bound::Text(t)) if t.chars().count() <= MAX_STRING_CHARS => Some(quote(t)),
@@ -179,7 +184,8 @@ pub fn timestamp_ms(ms: i64) -> String {
     let day = ms.div_euclid(86_400_000);
     let in_day = ms.rem_euclid(86_400_000);
     let (y, m, d) = thrum_schemas::time::civil_from_days(day);
-    let (h, min, sec, milli) = (in_day / 3_600_000, in_day / 60_000 % 60, in_day / 1000 % 60, in_day % 1000);
+    let (h, min, sec, milli) =
+        (in_day / 3_600_000, in_day / 60_000 % 60, in_day / 1000 % 60, in_day % 1000);
     format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{sec:02}.{milli:03}Z")
 }
 
@@ -204,13 +210,22 @@ mod tests {
             let t = TimestampMicrosecondArray::from(t).with_timezone("UTC");
             RecordBatch::try_new(
                 schema.clone(),
-                vec![Arc::new(Int64Array::from(n)), Arc::new(t), Arc::new(StringArray::from(s)), Arc::new(b)],
+                vec![
+                    Arc::new(Int64Array::from(n)),
+                    Arc::new(t),
+                    Arc::new(StringArray::from(s)),
+                    Arc::new(b),
+                ],
             )
             .unwrap()
         };
         let mut st = FileStats::new(&schema);
         st.add(&batch(vec![Some(5), None], vec![1_500_123, 1_000_000], vec![Some("b"), None]));
-        st.add(&batch(vec![Some(-2), Some(9)], vec![86_400_000_001, 2_000_000], vec![Some("a\"é"), Some(&long)]));
+        st.add(&batch(
+            vec![Some(-2), Some(9)],
+            vec![86_400_000_001, 2_000_000],
+            vec![Some("a\"é"), Some(&long)],
+        ));
         assert_eq!(
             st.to_json(),
             concat!(

@@ -21,13 +21,21 @@ pub fn small_plan() -> Plan {
 
 /// Every row of every table, each table in primary-key order, in the order
 /// testgen's `write_tree` produces them.
-pub fn each_row<E>(plan: &Plan, f: impl FnMut(&'static Table, &[Cell]) -> Result<(), E>) -> Result<(), E> {
+pub fn each_row<E>(
+    plan: &Plan,
+    f: impl FnMut(&'static Table, &[Cell]) -> Result<(), E>,
+) -> Result<(), E> {
     each_row_of_slice(plan, 0, 1, f)
 }
 
 /// The rows of slice `i` of `n` (as `testgen --shard I/N` splits a plan):
 /// the small tables in slice 0, messages and events by index range.
-pub fn each_row_of_slice<E>(plan: &Plan, i: u64, n: u64, mut f: impl FnMut(&'static Table, &[Cell]) -> Result<(), E>) -> Result<(), E> {
+pub fn each_row_of_slice<E>(
+    plan: &Plan,
+    i: u64,
+    n: u64,
+    mut f: impl FnMut(&'static Table, &[Cell]) -> Result<(), E>,
+) -> Result<(), E> {
     for t in TABLES {
         if MESSAGE_TABLES.iter().any(|m| m.name == t.name) || t.name == EVENTS.name || i > 0 {
             continue;
@@ -65,14 +73,22 @@ pub struct Db {
 impl Db {
     pub fn create(path: &Path) -> Db {
         let conn = Connection::open(path).expect("open sqlite");
-        conn.execute_batch("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA foreign_keys=ON;").expect("pragmas");
+        conn.execute_batch(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA foreign_keys=ON;",
+        )
+        .expect("pragmas");
         conn.execute_batch(thrum_schemas::sql::V13).expect("v13 ddl");
         conn.execute_batch("BEGIN").expect("begin");
         Db { conn }
     }
     pub fn insert(&self, t: &Table, row: &[Cell]) -> rusqlite::Result<()> {
         let cols: Vec<&str> = t.columns.iter().map(|c| c.name).collect();
-        let sql = format!("INSERT INTO \"{}\" ({}) VALUES ({})", t.name, cols.join(", "), vec!["?"; cols.len()].join(", "));
+        let sql = format!(
+            "INSERT INTO \"{}\" ({}) VALUES ({})",
+            t.name,
+            cols.join(", "),
+            vec!["?"; cols.len()].join(", ")
+        );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         stmt.execute(rusqlite::params_from_iter(row.iter().map(Bind)))?;
         Ok(())
@@ -86,13 +102,20 @@ impl Db {
 pub type Edit = fn(&'static Table, &mut [Cell<'static>]);
 
 /// Writes `plan` both as Parquet under `parquet_dir` and as SQLite at `db_path`.
-pub fn write_both(plan: &Plan, parquet_dir: &Path, db_path: &Path, opts: ParquetOptions, edit: Option<Edit>) -> Vec<WrittenFile> {
+pub fn write_both(
+    plan: &Plan,
+    parquet_dir: &Path,
+    db_path: &Path,
+    opts: ParquetOptions,
+    edit: Option<Edit>,
+) -> Vec<WrittenFile> {
     let mut sink = ParquetSink::create(parquet_dir, opts).expect("create sink");
     let db = Db::create(db_path);
     each_row(plan, |t, row| -> Result<(), String> {
         match edit {
             Some(edit) => {
-                let mut owned: Vec<Cell<'static>> = row.iter().cloned().map(Cell::into_owned).collect();
+                let mut owned: Vec<Cell<'static>> =
+                    row.iter().cloned().map(Cell::into_owned).collect();
                 edit(t, &mut owned);
                 sink.push(t, &owned).map_err(|e| e.to_string())?;
                 db.insert(t, &owned).map_err(|e| e.to_string())
@@ -106,7 +129,8 @@ pub fn write_both(plan: &Plan, parquet_dir: &Path, db_path: &Path, opts: Parquet
     .expect("feed rows");
     db.finish();
     let files = sink.finish().expect("finish sink");
-    thrum_parquet::delta::write_logs(parquet_dir, &files, log_params(plan)).expect("write the Delta logs");
+    thrum_parquet::delta::write_logs(parquet_dir, &files, log_params(plan))
+        .expect("write the Delta logs");
     files
 }
 
@@ -126,7 +150,11 @@ pub fn write_parquet(plan: &Plan, dir: &Path, opts: ParquetOptions) -> Vec<Writt
 
 /// Writes `OUT/parquet` and `OUT/thrum-fixture.tar.zst` (holding
 /// `.thrum/var/messages.db`), the layout `scripts/interop_check.py` reads.
-pub fn write_fixture_dir(plan: &Plan, out: &Path, opts: ParquetOptions) -> Result<Vec<WrittenFile>, Box<dyn std::error::Error>> {
+pub fn write_fixture_dir(
+    plan: &Plan,
+    out: &Path,
+    opts: ParquetOptions,
+) -> Result<Vec<WrittenFile>, Box<dyn std::error::Error>> {
     std::fs::create_dir_all(out)?;
     let stage = tempfile::tempdir_in(out)?;
     let var = stage.path().join(".thrum/var");

@@ -11,7 +11,11 @@ use thrum_parquet::ParquetOptions;
 use thrum_schemas::catalogue::{Cell, MESSAGES, TABLES};
 
 fn log_lines(path: &std::path::Path) -> Vec<Value> {
-    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ` of an RFC 3339 text, its fraction cut (`up`:
@@ -28,19 +32,27 @@ fn each_add_holds_the_rows_of_its_file() {
     let plan = common::small_plan();
     let tmp = tempfile::tempdir().unwrap();
     let pq = tmp.path().join("parquet");
-    let files = common::write_both(&plan, &pq, &tmp.path().join("db"), ParquetOptions::default(), None);
+    let files =
+        common::write_both(&plan, &pq, &tmp.path().join("db"), ParquetOptions::default(), None);
     // messages by day, from the plan's rows
     let mut days: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     common::each_row(&plan, |t, row| -> Result<(), ()> {
         if t.name == "messages" {
-            let (Cell::Text(id), Cell::Text(at)) = (&row[0], &row[MESSAGES.column_index("created_at").unwrap()]) else { panic!() };
+            let (Cell::Text(id), Cell::Text(at)) =
+                (&row[0], &row[MESSAGES.column_index("created_at").unwrap()])
+            else {
+                panic!()
+            };
             days.entry(at[..10].to_string()).or_default().push((id.to_string(), at.to_string()));
         }
         Ok(())
     })
     .unwrap();
     let lines = log_lines(&pq.join("messages/_delta_log/00000000000000000000.json"));
-    assert_eq!(lines[1], serde_json::json!({"protocol": {"minReaderVersion": 1, "minWriterVersion": 2}}));
+    assert_eq!(
+        lines[1],
+        serde_json::json!({"protocol": {"minReaderVersion": 1, "minWriterVersion": 2}})
+    );
     let meta = &lines[2]["metaData"];
     assert_eq!(meta["name"], "messages");
     assert_eq!(meta["partitionColumns"], serde_json::json!(["date"]));
@@ -50,7 +62,13 @@ fn each_add_holds_the_rows_of_its_file() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["name"].as_str().unwrap().into(), f["type"].as_str().unwrap().into(), f["nullable"].as_bool().unwrap()))
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap().into(),
+                f["type"].as_str().unwrap().into(),
+                f["nullable"].as_bool().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(fields[0], ("message_id".into(), "string".into(), false));
     assert!(fields.contains(&("created_at".into(), "timestamp".into(), false)), "{fields:?}");
@@ -61,7 +79,10 @@ fn each_add_holds_the_rows_of_its_file() {
     for (add, (day, rows)) in adds.iter().zip(&days) {
         assert_eq!(add["path"], format!("date={day}/part-00000.parquet"));
         assert_eq!(add["partitionValues"], serde_json::json!({ "date": day }));
-        let written = files.iter().find(|f| f.rel_path == format!("messages/{}", add["path"].as_str().unwrap())).unwrap();
+        let written = files
+            .iter()
+            .find(|f| f.rel_path == format!("messages/{}", add["path"].as_str().unwrap()))
+            .unwrap();
         assert_eq!(add["size"], std::fs::metadata(pq.join(&written.rel_path)).unwrap().len());
         assert_eq!(add["dataChange"], true);
         let stats: Value = serde_json::from_str(add["stats"].as_str().unwrap()).unwrap();
@@ -83,7 +104,11 @@ fn each_add_holds_the_rows_of_its_file() {
     }
     // every table has its log, an empty one too
     for t in TABLES {
-        assert!(pq.join(t.name).join("_delta_log/00000000000000000000.json").is_file(), "{}", t.name);
+        assert!(
+            pq.join(t.name).join("_delta_log/00000000000000000000.json").is_file(),
+            "{}",
+            t.name
+        );
     }
 }
 
@@ -100,8 +125,9 @@ fn check_finds_each_log_problem_and_no_other() {
     // agents: the add's size and numRecords changed
     let text = std::fs::read_to_string(log("agents")).unwrap();
     let size = std::fs::metadata(pq.join("agents/part-00000.parquet")).unwrap().len();
-    let text =
-        text.replace(&format!("\"size\":{size},"), &format!("\"size\":{},", size + 1)).replace("numRecords\\\":", "numRecords\\\":1");
+    let text = text
+        .replace(&format!("\"size\":{size},"), &format!("\"size\":{},", size + 1))
+        .replace("numRecords\\\":", "numRecords\\\":1");
     std::fs::write(log("agents"), text).unwrap();
     // groups: no log at all
     std::fs::remove_file(log("groups")).unwrap();
@@ -121,26 +147,51 @@ fn check_finds_each_log_problem_and_no_other() {
     };
     let a = delta("agents");
     assert_eq!(a.len(), 2, "{a:?}");
-    assert_eq!(a[0], (DeltaKind::Differs, format!("agents/part-00000.parquet: the log says {} bytes, the file has {size}", size + 1)));
+    assert_eq!(
+        a[0],
+        (
+            DeltaKind::Differs,
+            format!(
+                "agents/part-00000.parquet: the log says {} bytes, the file has {size}",
+                size + 1
+            )
+        )
+    );
     assert!(a[1].1.starts_with("agents/part-00000.parquet: stats \""), "{a:?}");
-    assert_eq!(delta("groups"), [(DeltaKind::Missing, "no Delta log groups/_delta_log/00000000000000000000.json".to_string())]);
+    assert_eq!(
+        delta("groups"),
+        [(
+            DeltaKind::Missing,
+            "no Delta log groups/_delta_log/00000000000000000000.json".to_string()
+        )]
+    );
     let m = delta("messages");
-    let path = serde_json::from_str::<Value>(&dropped).unwrap()["add"]["path"].as_str().unwrap().to_string();
+    let path = serde_json::from_str::<Value>(&dropped).unwrap()["add"]["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let ghost_path = path.replace("part-00000", "part-00009");
     assert_eq!(
         m,
         [
             (
                 DeltaKind::Differs,
-                format!("messages/{path}: a Parquet file of the table that messages/_delta_log/00000000000000000000.json does not add")
+                format!(
+                    "messages/{path}: a Parquet file of the table that \
+                    messages/_delta_log/00000000000000000000.json does not add"
+                )
             ),
             (
                 DeltaKind::Differs,
-                format!("messages/_delta_log/00000000000000000000.json adds {ghost_path}: no such Parquet file in the table")
+                format!(
+                    "messages/_delta_log/00000000000000000000.json adds {ghost_path}: no such \
+                    Parquet file in the table"
+                )
             ),
         ]
     );
-    let unclean: Vec<&str> = report.tables.iter().filter(|t| !t.is_clean()).map(|t| t.table).collect();
+    let unclean: Vec<&str> =
+        report.tables.iter().filter(|t| !t.is_clean()).map(|t| t.table).collect();
     assert_eq!(unclean, ["messages", "agents", "groups"], "{report}");
     // the rows themselves still agree
     assert!(report.tables.iter().all(|t| t.missing + t.extra + t.differing == 0));

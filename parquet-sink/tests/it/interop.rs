@@ -15,8 +15,15 @@ fn repo_root() -> PathBuf {
 
 fn run(args: &[&std::ffi::OsStr]) -> (i32, String) {
     let root = repo_root();
-    let out = Command::new("python3").arg(root.join("scripts/interop_check.py")).args(args).output().expect("run python3");
-    (out.status.code().unwrap_or(-1), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    let out = Command::new("python3")
+        .arg(root.join("scripts/interop_check.py"))
+        .args(args)
+        .output()
+        .expect("run python3");
+    (
+        out.status.code().unwrap_or(-1),
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+    )
 }
 
 #[test]
@@ -46,7 +53,12 @@ fn duckdb_reads_what_sqlite_holds() {
         assert!(status.success());
         rusqlite::Connection::open(&db).unwrap()
     };
-    conn.execute("UPDATE groups SET description = 'changed' WHERE group_id = (SELECT min(group_id) FROM groups)", []).unwrap();
+    conn.execute(
+        "UPDATE groups SET description = 'changed' WHERE group_id = (SELECT \
+        min(group_id) FROM groups)",
+        [],
+    )
+    .unwrap();
     drop(conn);
     let (code, out) = run(&[tmp.path().as_os_str(), "--db".as_ref(), db.as_os_str()]);
     assert_eq!(code, 1, "{out}");

@@ -21,7 +21,10 @@ fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                out.insert(p.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/"), std::fs::read(&p).unwrap());
+                out.insert(
+                    p.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/"),
+                    std::fs::read(&p).unwrap(),
+                );
             }
         }
     }
@@ -44,10 +47,14 @@ fn same_rows_give_identical_bytes() {
     // Exactly the files reported and one Delta log per table, no temporaries left.
     let listed: Vec<&str> = a.iter().map(|f| f.rel_path.as_str()).collect();
     let logs: Vec<String> = ta.keys().filter(|k| k.contains("/_delta_log/")).cloned().collect();
-    let mut want_logs: Vec<String> = thrum_schemas::catalogue::TABLES.iter().map(|t| thrum_parquet::delta::log_path(t.name)).collect();
+    let mut want_logs: Vec<String> = thrum_schemas::catalogue::TABLES
+        .iter()
+        .map(|t| thrum_parquet::delta::log_path(t.name))
+        .collect();
     want_logs.sort();
     assert_eq!(logs, want_logs);
-    let mut on_disk: Vec<&str> = ta.keys().map(String::as_str).filter(|k| !k.contains("/_delta_log/")).collect();
+    let mut on_disk: Vec<&str> =
+        ta.keys().map(String::as_str).filter(|k| !k.contains("/_delta_log/")).collect();
     on_disk.sort();
     let mut sorted = listed.clone();
     sorted.sort();
@@ -56,7 +63,11 @@ fn same_rows_give_identical_bytes() {
         assert_eq!(f.bytes, ta[&f.rel_path].len() as u64, "{}", f.rel_path);
     }
     // A different zstd level changes the bytes (the setting is really applied).
-    let c = common::write_parquet(&plan, &tmp.path().join("c"), ParquetOptions { zstd_level: 19, ..Default::default() });
+    let c = common::write_parquet(
+        &plan,
+        &tmp.path().join("c"),
+        ParquetOptions { zstd_level: 19, ..Default::default() },
+    );
     assert_ne!(read_tree(&tmp.path().join("c")), ta);
     assert_eq!(c.iter().map(|f| f.rows).sum::<u64>(), a.iter().map(|f| f.rows).sum::<u64>());
 }
@@ -79,7 +90,11 @@ fn layout_partitions_and_counts() {
     for f in &msg {
         let parts: Vec<&str> = f.rel_path.split('/').collect();
         assert_eq!(parts.len(), 3, "{}", f.rel_path);
-        assert!(parts[1].starts_with("date=") && parts[1].len() == "date=2026-03-02".len(), "{}", f.rel_path);
+        assert!(
+            parts[1].starts_with("date=") && parts[1].len() == "date=2026-03-02".len(),
+            "{}",
+            f.rel_path
+        );
         assert_eq!(parts[2], "part-00000.parquet");
         assert!(parts[1] > prev.as_str());
         prev = parts[1].to_string();
@@ -93,8 +108,13 @@ fn layout_partitions_and_counts() {
     let f = msg[0];
     let r = SerializedFileReader::new(File::open(tmp.path().join(&f.rel_path)).unwrap()).unwrap();
     let md = r.metadata();
-    let kv: BTreeMap<String, String> =
-        md.file_metadata().key_value_metadata().unwrap().iter().map(|k| (k.key.clone(), k.value.clone().unwrap_or_default())).collect();
+    let kv: BTreeMap<String, String> = md
+        .file_metadata()
+        .key_value_metadata()
+        .unwrap()
+        .iter()
+        .map(|k| (k.key.clone(), k.value.clone().unwrap_or_default()))
+        .collect();
     assert_eq!(kv[keys::TABLE], "messages");
     assert_eq!(kv[keys::PRIMARY_KEY], "[\"message_id\"]");
     assert_eq!(kv[keys::SCHEMA_VERSION], "13");
@@ -106,7 +126,11 @@ fn layout_partitions_and_counts() {
     assert_eq!(rg.sorting_columns().unwrap()[0].column_idx, 0);
     for c in rg.columns() {
         // The level is not recorded in the file; the codec is.
-        assert!(matches!(c.compression(), parquet::basic::Compression::ZSTD(_)), "{:?}", c.compression());
+        assert!(
+            matches!(c.compression(), parquet::basic::Compression::ZSTD(_)),
+            "{:?}",
+            c.compression()
+        );
         assert!(c.statistics().is_some(), "{} has no statistics", c.column_path());
     }
     // body_structured (Json) carries the Parquet JSON logical type.
@@ -114,7 +138,9 @@ fn layout_partitions_and_counts() {
     let col = schema.columns().iter().find(|c| c.name() == "body_structured").unwrap();
     assert_eq!(col.logical_type_ref(), Some(&parquet::basic::LogicalType::Json));
     let col = schema.columns().iter().find(|c| c.name() == "created_at").unwrap();
-    assert!(matches!(col.logical_type_ref(), Some(parquet::basic::LogicalType::Timestamp(t)) if t.is_adjusted_to_u_t_c));
+    assert!(
+        matches!(col.logical_type_ref(), Some(parquet::basic::LogicalType::Timestamp(t)) if t.is_adjusted_to_u_t_c)
+    );
     // No `date` column inside partition files (Hive: it is in the path).
     assert!(schema.columns().iter().all(|c| c.name() != "date"));
 }
@@ -127,15 +153,25 @@ fn prev_first(msg: &[&thrum_parquet::WrittenFile]) -> String {
 fn row_groups_are_bounded() {
     let plan = common::small_plan();
     let tmp = tempfile::tempdir().unwrap();
-    let files = common::write_parquet(&plan, tmp.path(), ParquetOptions { row_group_rows: 100, ..Default::default() });
+    let files = common::write_parquet(
+        &plan,
+        tmp.path(),
+        ParquetOptions { row_group_rows: 100, ..Default::default() },
+    );
     let mut seen_full = false;
     for f in &files {
-        let r = SerializedFileReader::new(File::open(tmp.path().join(&f.rel_path)).unwrap()).unwrap();
+        let r =
+            SerializedFileReader::new(File::open(tmp.path().join(&f.rel_path)).unwrap()).unwrap();
         let md = r.metadata();
         let n: i64 = md.row_groups().iter().map(|g| g.num_rows()).sum();
         assert_eq!(n as u64, f.rows);
         for g in md.row_groups() {
-            assert!(g.num_rows() <= 100 && g.num_rows() > 0, "{}: row group of {}", f.rel_path, g.num_rows());
+            assert!(
+                g.num_rows() <= 100 && g.num_rows() > 0,
+                "{}: row group of {}",
+                f.rel_path,
+                g.num_rows()
+            );
             seen_full |= g.num_rows() == 100;
         }
         assert_eq!(md.num_row_groups() as u64, f.rows.div_ceil(100), "{}", f.rel_path);
@@ -149,19 +185,43 @@ fn arrow_schema_from_catalogue() {
     let s = arrow_schema(&cat::MESSAGES);
     let f = |n: &str| s.field_with_name(n).unwrap().clone();
     assert_eq!(s.fields().len(), cat::MESSAGES.columns.len());
-    assert_eq!((f("message_id").data_type().clone(), f("message_id").is_nullable()), (DataType::Utf8, false));
-    assert_eq!((f("thread_id").data_type().clone(), f("thread_id").is_nullable()), (DataType::Utf8, true));
-    assert_eq!((f("agent_id").data_type().clone(), f("agent_id").is_nullable()), (DataType::Utf8, false));
-    assert_eq!((f("created_at").data_type().clone(), f("created_at").is_nullable()), (utc.clone(), false));
-    assert_eq!((f("updated_at").data_type().clone(), f("updated_at").is_nullable()), (utc.clone(), true));
-    assert_eq!((f("deleted").data_type().clone(), f("deleted").is_nullable()), (DataType::Boolean, true));
-    assert_eq!((f("disclosed").data_type().clone(), f("disclosed").is_nullable()), (DataType::Boolean, true));
+    assert_eq!(
+        (f("message_id").data_type().clone(), f("message_id").is_nullable()),
+        (DataType::Utf8, false)
+    );
+    assert_eq!(
+        (f("thread_id").data_type().clone(), f("thread_id").is_nullable()),
+        (DataType::Utf8, true)
+    );
+    assert_eq!(
+        (f("agent_id").data_type().clone(), f("agent_id").is_nullable()),
+        (DataType::Utf8, false)
+    );
+    assert_eq!(
+        (f("created_at").data_type().clone(), f("created_at").is_nullable()),
+        (utc.clone(), false)
+    );
+    assert_eq!(
+        (f("updated_at").data_type().clone(), f("updated_at").is_nullable()),
+        (utc.clone(), true)
+    );
+    assert_eq!(
+        (f("deleted").data_type().clone(), f("deleted").is_nullable()),
+        (DataType::Boolean, true)
+    );
+    assert_eq!(
+        (f("disclosed").data_type().clone(), f("disclosed").is_nullable()),
+        (DataType::Boolean, true)
+    );
     let js = f("body_structured");
     assert_eq!(js.data_type(), &DataType::Utf8);
     assert_eq!(js.metadata().get(keys::EXTENSION_NAME).map(String::as_str), Some("arrow.json"));
     assert_eq!(js.metadata().get(keys::FIELD_SEMANTIC).map(String::as_str), Some("json"));
     assert!(f("body_content").metadata().get(keys::EXTENSION_NAME).is_none());
-    assert_eq!(f("created_at").metadata().get(keys::FIELD_SEMANTIC).map(String::as_str), Some("rfc3339"));
+    assert_eq!(
+        f("created_at").metadata().get(keys::FIELD_SEMANTIC).map(String::as_str),
+        Some("rfc3339")
+    );
     assert_eq!(s.metadata().get(keys::TABLE).map(String::as_str), Some("messages"));
     assert_eq!(s.metadata().get(keys::PRIMARY_KEY).map(String::as_str), Some("[\"message_id\"]"));
     assert!(s.field_with_name("date").is_err());
@@ -170,21 +230,33 @@ fn arrow_schema_from_catalogue() {
     let last_seen = a.field_with_name("last_seen_at").unwrap();
     assert_eq!(last_seen.data_type(), &utc);
     assert!(last_seen.is_nullable(), "'' exception: nullable although NOT NULL");
-    assert_eq!(last_seen.metadata().get(keys::FIELD_EMPTY_AS_NULL).map(String::as_str), Some("true"));
+    assert_eq!(
+        last_seen.metadata().get(keys::FIELD_EMPTY_AS_NULL).map(String::as_str),
+        Some("true")
+    );
     assert!(!a.field_with_name("registered_at").unwrap().is_nullable());
     assert!(!a.field_with_name("display").unwrap().is_nullable());
 
     let sc = arrow_schema(&cat::SYNC_CHECKPOINTS);
     assert_eq!(sc.field_with_name("last_sync_timestamp").unwrap().data_type(), &utc);
-    assert_eq!(sc.field_with_name("last_sync_timestamp").unwrap().metadata()[keys::FIELD_SEMANTIC], "unix_seconds");
+    assert_eq!(
+        sc.field_with_name("last_sync_timestamp").unwrap().metadata()[keys::FIELD_SEMANTIC],
+        "unix_seconds"
+    );
     assert_eq!(sc.field_with_name("last_synced_sequence").unwrap().data_type(), &DataType::Int64);
 
     let sv = arrow_schema(&cat::SCHEMA_VERSION);
     assert_eq!(sv.field_with_name("applied_at").unwrap().data_type(), &utc);
-    assert_eq!(sv.field_with_name("applied_at").unwrap().metadata()[keys::FIELD_SEMANTIC], "sql_datetime");
+    assert_eq!(
+        sv.field_with_name("applied_at").unwrap().metadata()[keys::FIELD_SEMANTIC],
+        "sql_datetime"
+    );
 
     let ev = arrow_schema(&cat::EVENTS);
-    assert_eq!(ev.field_with_name("event_json").unwrap().metadata()[keys::EXTENSION_NAME], "arrow.json");
+    assert_eq!(
+        ev.field_with_name("event_json").unwrap().metadata()[keys::EXTENSION_NAME],
+        "arrow.json"
+    );
     assert!(!ev.field_with_name("event_json").unwrap().is_nullable());
     assert!(!ev.field_with_name("sequence").unwrap().is_nullable());
     assert!(ev.metadata()[keys::PARTITIONING].contains("\"source\":\"timestamp\""));
@@ -192,7 +264,10 @@ fn arrow_schema_from_catalogue() {
     let gm = arrow_schema(&cat::GROUP_MEMBERS);
     assert!(!gm.field_with_name("id").unwrap().is_nullable(), "AUTOINCREMENT key is never null");
     assert_eq!(gm.metadata()[keys::PRIMARY_KEY], "[\"id\"]");
-    assert_eq!(arrow_schema(&cat::MESSAGE_SCOPES).metadata()[keys::PRIMARY_KEY], "[\"message_id\",\"scope_type\",\"scope_value\"]");
+    assert_eq!(
+        arrow_schema(&cat::MESSAGE_SCOPES).metadata()[keys::PRIMARY_KEY],
+        "[\"message_id\",\"scope_type\",\"scope_value\"]"
+    );
     // The same schema every time (metadata is ordered).
     assert_eq!(arrow_schema(&cat::MESSAGES), arrow_schema(&cat::MESSAGES));
     assert_eq!(mapping::exceptions().len(), 12);
@@ -227,41 +302,71 @@ fn input_errors_are_typed_and_leave_the_sink_usable() {
         sink.push(&cat::MESSAGES, &msg_row("msg_02", "2026-03-02T10:00:00.000002Z")),
         Err(Error::Unsorted { table: "messages", .. })
     ));
-    assert!(matches!(sink.push(&cat::MESSAGES, &msg_row("msg_01", "2026-03-02T10:00:00.000002Z")), Err(Error::Unsorted { .. })));
+    assert!(matches!(
+        sink.push(&cat::MESSAGES, &msg_row("msg_01", "2026-03-02T10:00:00.000002Z")),
+        Err(Error::Unsorted { .. })
+    ));
     // A bad value: the error names table, column and key.
     let mut bad = msg_row("msg_03", "2026-03-02T10:00:00.000003Z");
     bad[9] = Cell::Int(7);
     match sink.push(&cat::MESSAGES, &bad) {
-        Err(Error::Value { table: "messages", column: "deleted", key, .. }) => assert_eq!(key, "message_id=\"msg_03\""),
+        Err(Error::Value { table: "messages", column: "deleted", key, .. }) => {
+            assert_eq!(key, "message_id=\"msg_03\"")
+        }
         other => panic!("{other:?}"),
     }
     let mut bad = msg_row("msg_03", "2026-03-02 10:00:00");
     bad[1] = Cell::Null;
-    assert!(matches!(sink.push(&cat::MESSAGES, &bad), Err(Error::Value { column: "created_at", .. })));
+    assert!(matches!(
+        sink.push(&cat::MESSAGES, &bad),
+        Err(Error::Value { column: "created_at", .. })
+    ));
     assert!(matches!(
         sink.push(&cat::MESSAGES, &msg_row("msg_03", "2026-03-02T10:00:00.000003Z")[..5]),
         Err(Error::Arity { got: 5, want: 14, .. })
     ));
     // Next day, then back to the previous day.
     sink.push(&cat::MESSAGES, &msg_row("msg_04", "2026-03-03T00:00:00.000001Z")).unwrap();
-    assert!(matches!(sink.push(&cat::MESSAGES, &msg_row("msg_05", "2026-03-02T23:59:59.999999Z")), Err(Error::PartitionOrder { .. })));
+    assert!(matches!(
+        sink.push(&cat::MESSAGES, &msg_row("msg_05", "2026-03-02T23:59:59.999999Z")),
+        Err(Error::PartitionOrder { .. })
+    ));
     sink.push(&cat::MESSAGES, &msg_row("msg_06", "2026-03-03T00:00:00.000002Z")).unwrap();
     static NOT_A_TABLE: cat::Table = cat::Table { name: "no_such_table", ..cat::MESSAGES };
-    assert!(matches!(sink.push(&NOT_A_TABLE, &msg_row("msg_07", "2026-03-03T00:00:00.000003Z")), Err(Error::UnknownTable(_))));
+    assert!(matches!(
+        sink.push(&NOT_A_TABLE, &msg_row("msg_07", "2026-03-03T00:00:00.000003Z")),
+        Err(Error::UnknownTable(_))
+    ));
     let files = sink.finish().unwrap();
-    let msg: Vec<(String, u64)> = files.iter().filter(|f| f.table == "messages").map(|f| (f.rel_path.clone(), f.rows)).collect();
+    let msg: Vec<(String, u64)> = files
+        .iter()
+        .filter(|f| f.table == "messages")
+        .map(|f| (f.rel_path.clone(), f.rows))
+        .collect();
     assert_eq!(
         msg,
-        [("messages/date=2026-03-02/part-00000.parquet".to_string(), 1), ("messages/date=2026-03-03/part-00000.parquet".to_string(), 2)]
+        [
+            ("messages/date=2026-03-02/part-00000.parquet".to_string(), 1),
+            ("messages/date=2026-03-03/part-00000.parquet".to_string(), 2)
+        ]
     );
     // A non-empty directory is refused.
-    assert!(matches!(ParquetSink::create(tmp.path(), ParquetOptions::default()), Err(Error::NotEmpty(_))));
     assert!(matches!(
-        ParquetSink::create(&tmp.path().join("x"), ParquetOptions { row_group_rows: 0, ..Default::default() }),
+        ParquetSink::create(tmp.path(), ParquetOptions::default()),
+        Err(Error::NotEmpty(_))
+    ));
+    assert!(matches!(
+        ParquetSink::create(
+            &tmp.path().join("x"),
+            ParquetOptions { row_group_rows: 0, ..Default::default() }
+        ),
         Err(Error::Options(_))
     ));
     assert!(matches!(
-        ParquetSink::create(&tmp.path().join("y"), ParquetOptions { zstd_level: 99, ..Default::default() }),
+        ParquetSink::create(
+            &tmp.path().join("y"),
+            ParquetOptions { zstd_level: 99, ..Default::default() }
+        ),
         Err(Error::Options(_))
     ));
 }
@@ -276,8 +381,10 @@ fn every_table_gets_a_dataset_even_if_empty() {
         assert_eq!(f.table, t.name);
         assert_eq!(f.rel_path, format!("{}/part-00000.parquet", t.name));
         assert_eq!(f.rows, 0);
-        let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(File::open(tmp.path().join(&f.rel_path)).unwrap())
-            .unwrap();
+        let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            File::open(tmp.path().join(&f.rel_path)).unwrap(),
+        )
+        .unwrap();
         assert_eq!(r.schema().fields(), arrow_schema(t).fields(), "{}", t.name);
         assert_eq!(r.metadata().file_metadata().num_rows(), 0);
     }
@@ -303,11 +410,14 @@ fn memory_does_not_grow_with_the_number_of_messages() {
     let tmp = tempfile::tempdir().unwrap();
     let opts = ParquetOptions { row_group_rows: 256, ..Default::default() };
     let small = common::small_plan();
-    let default = thrum_gen::Plan::new(common::SEED, thrum_gen::Profile::default_profile()).unwrap();
+    let default =
+        thrum_gen::Plan::new(common::SEED, thrum_gen::Profile::default_profile()).unwrap();
     assert!(default.profile.messages >= 16 * small.profile.messages);
     let (rows_s, bytes_s) = peak_buffered(&small, &tmp.path().join("s"), opts.clone());
     let (rows_d, bytes_d) = peak_buffered(&default, &tmp.path().join("d"), opts.clone());
-    eprintln!("peak buffered: small {rows_s} rows / {bytes_s} B, default {rows_d} rows / {bytes_d} B");
+    eprintln!(
+        "peak buffered: small {rows_s} rows / {bytes_s} B, default {rows_d} rows / {bytes_d} B"
+    );
     // At most one row group plus one batch per table, at any moment.
     let bound = TABLES.len() * 2 * opts.row_group_rows;
     assert!(rows_s <= bound && rows_d <= bound, "{rows_s} {rows_d} > {bound}");
@@ -329,15 +439,24 @@ fn dictionary_only_where_values_repeat() {
     let mut dict = std::collections::BTreeSet::new();
     for f in files.iter().filter(|f| f.rows > 0) {
         let table = TABLES.iter().find(|t| t.name == f.table).unwrap();
-        let r = SerializedFileReader::new(File::open(tmp.path().join(&f.rel_path)).unwrap()).unwrap();
+        let r =
+            SerializedFileReader::new(File::open(tmp.path().join(&f.rel_path)).unwrap()).unwrap();
         for g in r.metadata().row_groups() {
             for cc in g.columns() {
                 let name = cc.column_path().string();
                 let c = table.column(&name).unwrap();
                 let has_dict_page = cc.dictionary_page_offset().is_some();
-                let dict_encoded = cc.encodings().any(|e| matches!(e, Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY));
+                let dict_encoded = cc
+                    .encodings()
+                    .any(|e| matches!(e, Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY));
                 assert_eq!(has_dict_page, dict_encoded, "{}.{name} in {}", f.table, f.rel_path);
-                assert_eq!(has_dict_page, mapping::dictionary_encoded(table, c), "{}.{name} in {}", f.table, f.rel_path);
+                assert_eq!(
+                    has_dict_page,
+                    mapping::dictionary_encoded(table, c),
+                    "{}.{name} in {}",
+                    f.table,
+                    f.rel_path
+                );
                 if has_dict_page {
                     dict.insert(format!("{}.{name}", f.table));
                 } else {

@@ -54,7 +54,8 @@ pub enum BaselineError {
     },
     /// Measured with another seed or other options.
     #[error(
-        "baseline {} was measured with other options ({}): rerun with its options, or regenerate it",
+        "baseline {} was measured with other options ({}): rerun with its options, or regenerate \
+            it",
         shown_name(&path.to_string_lossy()),
         differences.join("; ")
     )]
@@ -73,7 +74,10 @@ impl BaselineError {
         match self {
             BaselineError::Read { source, .. } => {
                 let refused = thrum_io::regular::not_regular(source).is_some();
-                let bad = matches!(source.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidData);
+                let bad = matches!(
+                    source.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidData
+                );
                 if refused || bad {
                     2
                 } else {
@@ -103,11 +107,16 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<BenchReport, BaselineError> {
     }
     for sc in &r.scenarios {
         let mesh = sc.mesh.iter().flat_map(|m| m.phases.iter());
-        let mut figures = sc.phases.iter().chain(mesh).map(|p| (p.phase.as_str(), p.p50_ms)).collect::<Vec<_>>();
+        let mut figures =
+            sc.phases.iter().chain(mesh).map(|p| (p.phase.as_str(), p.p50_ms)).collect::<Vec<_>>();
         figures.extend(sc.floors.iter().map(|f| (f.name.as_str(), f.p50_ms)));
         figures.push(("peak_rss_mib", sc.peak_rss_mib));
         if let Some((name, v)) = figures.iter().find(|(_, v)| !v.is_finite() || *v < 0.0) {
-            return Err(malformed(format!("profile {}: {} is {v}", shown_name(&sc.profile), shown_name(name))));
+            return Err(malformed(format!(
+                "profile {}: {} is {v}",
+                shown_name(&sc.profile),
+                shown_name(name)
+            )));
         }
         if r.scenarios.iter().filter(|o| o.profile == sc.profile).count() > 1 {
             return Err(malformed(format!("profile {} appears twice", shown_name(&sc.profile))));
@@ -118,7 +127,11 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<BenchReport, BaselineError> {
 
 /// Refuses a baseline measured with another seed or other options than
 /// `current` (each difference named, baseline against this run).
-pub fn check_settings(path: &Path, baseline: &BenchSettings, current: &BenchSettings) -> Result<(), BaselineError> {
+pub fn check_settings(
+    path: &Path,
+    baseline: &BenchSettings,
+    current: &BenchSettings,
+) -> Result<(), BaselineError> {
     let mut differences = Vec::new();
     let mut differ = |what: &str, b: String, c: String| {
         if b != c {
@@ -157,7 +170,11 @@ impl Figure {
     /// As printed.
     pub fn label(&self) -> String {
         match self {
-            Figure::Phase(p) => format!("{} / {}", shown_name(p), super::floor_of(p).split(' ').next().unwrap_or("")),
+            Figure::Phase(p) => format!(
+                "{} / {}",
+                shown_name(p),
+                super::floor_of(p).split(' ').next().unwrap_or("")
+            ),
             Figure::Floor(f) => format!("floor {}", shown_name(f)),
             Figure::PeakRss => "peak RSS MiB".into(),
             Figure::MeshPeakRss => "mesh peak RSS MiB".into(),
@@ -223,7 +240,12 @@ impl std::fmt::Display for Missing {
             Side::Current => "not in this run",
         };
         match &self.phase {
-            Some(p) => write!(f, "profile {}: phase {} is {side}", shown_name(&self.profile), shown_name(p)),
+            Some(p) => write!(
+                f,
+                "profile {}: phase {} is {side}",
+                shown_name(&self.profile),
+                shown_name(p)
+            ),
             None => write!(f, "profile {} is {side}", shown_name(&self.profile)),
         }
     }
@@ -251,7 +273,9 @@ impl Comparison {
         let named: Vec<String> = self
             .regressions()
             .iter()
-            .map(|r| format!("{} {} {:+.0} %", shown_name(&r.profile), r.figure.label(), r.change_pct()))
+            .map(|r| {
+                format!("{} {} {:+.0} %", shown_name(&r.profile), r.figure.label(), r.change_pct())
+            })
             .collect();
         named.join(", ")
     }
@@ -268,25 +292,48 @@ pub fn compare(baseline: &BenchReport, current: &BenchReport, max_pct: f64) -> C
     let mut missing = Vec::new();
     for sc in &current.scenarios {
         let Some(base) = baseline.scenarios.iter().find(|b| b.profile == sc.profile) else {
-            missing.push(Missing { profile: sc.profile.clone(), phase: None, missing_from: Side::Baseline });
+            missing.push(Missing {
+                profile: sc.profile.clone(),
+                phase: None,
+                missing_from: Side::Baseline,
+            });
             continue;
         };
         compare_scenario(base, sc, &mut rows, &mut missing);
     }
     for b in &baseline.scenarios {
         if !current.scenarios.iter().any(|c| c.profile == b.profile) {
-            missing.push(Missing { profile: b.profile.clone(), phase: None, missing_from: Side::Current });
+            missing.push(Missing {
+                profile: b.profile.clone(),
+                phase: None,
+                missing_from: Side::Current,
+            });
         }
     }
     Comparison { max_pct, rows, missing }
 }
 
-fn compare_scenario(base: &Scenario, cur: &Scenario, rows: &mut Vec<Row>, missing: &mut Vec<Missing>) {
-    let row = |figure, baseline, current, gated| Row { profile: cur.profile.clone(), figure, baseline, current, gated };
+fn compare_scenario(
+    base: &Scenario,
+    cur: &Scenario,
+    rows: &mut Vec<Row>,
+    missing: &mut Vec<Missing>,
+) {
+    let row = |figure, baseline, current, gated| Row {
+        profile: cur.profile.clone(),
+        figure,
+        baseline,
+        current,
+        gated,
+    };
     let wall = base.phases.iter().find(|p| p.phase == "wall").map(|p| p.p50_ms);
     for p in all_phases(cur) {
         let Some(b) = all_phases(base).find(|b| b.phase == p.phase) else {
-            missing.push(Missing { profile: cur.profile.clone(), phase: Some(p.phase.clone()), missing_from: Side::Baseline });
+            missing.push(Missing {
+                profile: cur.profile.clone(),
+                phase: Some(p.phase.clone()),
+                missing_from: Side::Baseline,
+            });
             continue;
         };
         if let (Some(rb), Some(rc)) = (phase_ratio(base, b), phase_ratio(cur, p)) {
@@ -296,7 +343,11 @@ fn compare_scenario(base: &Scenario, cur: &Scenario, rows: &mut Vec<Row>, missin
     }
     for b in all_phases(base) {
         if !all_phases(cur).any(|p| p.phase == b.phase) {
-            missing.push(Missing { profile: cur.profile.clone(), phase: Some(b.phase.clone()), missing_from: Side::Current });
+            missing.push(Missing {
+                profile: cur.profile.clone(),
+                phase: Some(b.phase.clone()),
+                missing_from: Side::Current,
+            });
         }
     }
     for f in &cur.floors {
@@ -315,11 +366,16 @@ fn compare_scenario(base: &Scenario, cur: &Scenario, rows: &mut Vec<Row>, missin
 /// `WORSE`: beyond it, blank: shown only); then what one side lacks.
 pub fn render(c: &Comparison, baseline_path: &Path) -> String {
     let mut s = format!(
-        "\ncompared with {} (ratios to the floors and peak RSS; a gated figure fails beyond {:+.0} %)\n",
+        "\ncompared with {} (ratios to the floors and peak RSS; a gated figure fails beyond \
+            {:+.0} %)\n",
         thrum_io::text::shown_path(baseline_path),
         c.max_pct
     );
-    let _ = writeln!(s, "{:<10} {:<34} {:>10} {:>10} {:>9}  verdict", "profile", "figure", "baseline", "current", "change");
+    let _ = writeln!(
+        s,
+        "{:<10} {:<34} {:>10} {:>10} {:>9}  verdict",
+        "profile", "figure", "baseline", "current", "change"
+    );
     for r in &c.rows {
         let verdict = match (r.gated, r.regressed(c.max_pct)) {
             (_, true) => "WORSE",
@@ -341,9 +397,18 @@ pub fn render(c: &Comparison, baseline_path: &Path) -> String {
     }
     let worse = c.regressions().len();
     if worse == 0 {
-        let _ = writeln!(s, "no gated figure is worse than the baseline by more than {:.0} %", c.max_pct);
+        let _ = writeln!(
+            s,
+            "no gated figure is worse than the baseline by more than {:.0} %",
+            c.max_pct
+        );
     } else {
-        let _ = writeln!(s, "{worse} gated figure(s) worse than the baseline by more than {:.0} %: {}", c.max_pct, c.regression_summary());
+        let _ = writeln!(
+            s,
+            "{worse} gated figure(s) worse than the baseline by more than {:.0} %: {}",
+            c.max_pct,
+            c.regression_summary()
+        );
     }
     s
 }

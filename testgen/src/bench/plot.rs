@@ -70,7 +70,12 @@ pub fn svg(c: &Comparison) -> String {
     legend(&mut s);
     let mut y = TOP;
     for (profile, rows) in &groups {
-        let _ = writeln!(s, r#"<text x="10" y="{:.1}" font-size="14" font-weight="bold">profile {}</text>"#, y + 18.0, xml_escape(profile));
+        let _ = writeln!(
+            s,
+            r#"<text x="10" y="{:.1}" font-size="14" font-weight="bold">profile {}</text>"#,
+            y + 18.0,
+            xml_escape(profile)
+        );
         y += HEAD_H;
         for r in rows {
             pair(&mut s, r, y, scale, factor, r.regressed(c.max_pct));
@@ -82,31 +87,54 @@ pub fn svg(c: &Comparison) -> String {
 }
 
 fn legend(s: &mut String) {
-    let items = [(BASE_FILL, "baseline"), (CUR_FILL, "this run"), (WORSE_FILL, "this run, beyond the threshold")];
+    let items = [
+        (BASE_FILL, "baseline"),
+        (CUR_FILL, "this run"),
+        (WORSE_FILL, "this run, beyond the threshold"),
+    ];
     let mut x = 10.0;
     for (fill, text) in items {
         let _ = writeln!(s, r#"<rect x="{x}" y="32" width="12" height="12" fill="{fill}"/>"#);
         let _ = writeln!(s, r#"<text x="{}" y="42">{text}</text>"#, x + 16.0);
         x += 60.0 + 7.0 * text.len() as f64;
     }
-    let _ = writeln!(s, r#"<line x1="{x}" y1="30" x2="{x}" y2="46" stroke="{WORSE_FILL}" stroke-width="2" stroke-dasharray="3,2"/>"#);
-    let _ = writeln!(s, r#"<text x="{}" y="42">threshold (gated phases; grey: shown only)</text>"#, x + 6.0);
+    let _ = writeln!(
+        s,
+        r#"<line x1="{x}" y1="30" x2="{x}" y2="46" stroke="{WORSE_FILL}" stroke-width="2" stroke-dasharray="3,2"/>"#
+    );
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="42">threshold (gated phases; grey: shown only)</text>"#,
+        x + 6.0
+    );
 }
 
 /// One phase: its label, the baseline bar, this run's bar and the
 /// threshold line across both.
 fn pair(s: &mut String, r: &Row, y: f64, scale: f64, factor: f64, worse: bool) {
     let label = xml_escape(&r.figure.label());
-    let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{label}</text>"#, LABEL_W - 8.0, y + BAR_H + 4.0);
+    let _ = writeln!(
+        s,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{label}</text>"#,
+        LABEL_W - 8.0,
+        y + BAR_H + 4.0
+    );
     let fill = if worse { WORSE_FILL } else { CUR_FILL };
-    for (i, (value, fill, who)) in [(r.baseline, BASE_FILL, "baseline"), (r.current, fill, "this run")].into_iter().enumerate() {
+    for (i, (value, fill, who)) in
+        [(r.baseline, BASE_FILL, "baseline"), (r.current, fill, "this run")].into_iter().enumerate()
+    {
         let by = y + i as f64 * (BAR_H + 2.0);
         let w = (value * scale).max(0.5);
         let _ = writeln!(
             s,
             r#"<rect x="{LABEL_W}" y="{by:.1}" width="{w:.1}" height="{BAR_H}" fill="{fill}"><title>{label}, {who}: {value:.3}</title></rect>"#
         );
-        let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}" font-size="10">{value:.3}</text>"#, LABEL_W + w + 4.0, by + BAR_H - 1.5);
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" font-size="10">{value:.3}</text>"#,
+            LABEL_W + w + 4.0,
+            by + BAR_H - 1.5
+        );
     }
     let tx = LABEL_W + r.baseline * factor * scale;
     let stroke = if r.gated { WORSE_FILL } else { "#b0b0b0" };

@@ -38,7 +38,8 @@ pub fn corrupt(req: &CorruptRequest) -> Result<Outcome> {
     let (Some(name), Some(input), Some(out)) = (&req.fault, &req.input, &req.out) else {
         return Err(Error::Usage("--fault, --in and --out are required".into()));
     };
-    let fault = Fault::from_name(name).ok_or_else(|| Error::Usage(format!("unknown fault {name}")))?;
+    let fault =
+        Fault::from_name(name).ok_or_else(|| Error::Usage(format!("unknown fault {name}")))?;
     let started = Instant::now();
     let a = thrum_chaos::corrupt_with(input, fault, req.seed, out, &req.limits)?;
     let phases = vec![("corrupt", started.elapsed())];
@@ -93,21 +94,29 @@ pub fn crash(req: &CrashRequest) -> Result<Outcome> {
     let (Some(name), Some(out)) = (req.state.as_deref(), req.out.as_deref()) else {
         return Err(Error::Usage("--state and --out are required".into()));
     };
-    let state = State::from_name(name).ok_or_else(|| Error::Usage(format!("unknown state {name}")))?;
+    let state =
+        State::from_name(name).ok_or_else(|| Error::Usage(format!("unknown state {name}")))?;
     let started = Instant::now();
     // without --in, the fixture of the generation options, in a temporary directory
     let generated = match &req.input {
         Some(_) => None,
-        None => Some(crate::crash::generate_input(req.seed, profile(&req.profile, &req.overrides)?, jobs(None))?),
+        None => Some(crate::crash::generate_input(
+            req.seed,
+            profile(&req.profile, &req.overrides)?,
+            jobs(None),
+        )?),
     };
-    let input = req.input.as_deref().or(generated.as_ref().map(|g| g.archive.as_path())).unwrap_or(out);
+    let input =
+        req.input.as_deref().or(generated.as_ref().map(|g| g.archive.as_path())).unwrap_or(out);
     let pack = req.compression.map(crate::crash::packer);
     let o = CrashOptions {
         state,
         seed: req.seed,
         events: req.events,
         limits: req.limits,
-        pack: pack.as_ref().map(|p| p as &dyn Fn(&Path, &Path, u64) -> std::result::Result<(), String>),
+        pack: pack
+            .as_ref()
+            .map(|p| p as &dyn Fn(&Path, &Path, u64) -> std::result::Result<(), String>),
     };
     let a = crate::crash::crash(input, out, &o)?;
     let phases = vec![("crash", started.elapsed())];
@@ -129,7 +138,8 @@ pub fn merge(opts: &MergeOptions) -> Result<Outcome> {
     let r = crate::merge::merge(opts)?;
     let wall = started.elapsed();
     let line = format!(
-        "merged {} shards into {} ({} JSONL files, {} Parquet files copied, {} linked, {:.1} MB) in {:.2}s",
+        "merged {} shards into {} ({} JSONL files, {} Parquet files copied, {} linked, {:.1} MB) \
+            in {:.2}s",
         count(r.shards),
         shown_path(&opts.out),
         count(r.jsonl_files as u64),
@@ -147,7 +157,8 @@ pub fn commit(lake: &Path) -> Result<Outcome> {
     let r = crate::lake::commit(lake)?;
     let wall = started.elapsed();
     let line = format!(
-        "committed {} slices in {}: {} tables ({} logs written, {} already there, {:.1} kB), {} files, {} rows, \
+        "committed {} slices in {}: {} tables ({} logs written, {} already there, {:.1} kB), {} \
+            files, {} rows, \
          {:.1} MB not copied, in {:.2}s",
         count(r.slices),
         shown_path(lake),
@@ -229,7 +240,8 @@ pub fn bench(req: &BenchRequest) -> Result<Outcome> {
     let render = |what| move |source| Error::Render { what, source };
     let mut outcome = Outcome::new(vec![("bench", started.elapsed())], Vec::new());
     if req.json {
-        outcome.stdout = serde_json::to_string_pretty(&r).map_err(render("rendering the report"))? + "\n";
+        outcome.stdout =
+            serde_json::to_string_pretty(&r).map_err(render("rendering the report"))? + "\n";
     } else {
         let json = serde_json::to_string(&r).map_err(render("rendering the report"))?;
         outcome.stdout = format!("{}\n{json}\n", crate::bench::render(&r));

@@ -6,8 +6,21 @@ use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_testgen");
 const SLOW: &str = "THRUM_BENCH_SLOW_PHASE";
-const TINY: [&str; 13] =
-    ["bench", "--profile", "small", "--messages", "50", "--runs", "3", "--jobs", "1", "--no-verify", "--json", "--work", "work"];
+const TINY: [&str; 13] = [
+    "bench",
+    "--profile",
+    "small",
+    "--messages",
+    "50",
+    "--runs",
+    "3",
+    "--jobs",
+    "1",
+    "--no-verify",
+    "--json",
+    "--work",
+    "work",
+];
 
 fn bench(dir: &Path, extra: &[&str]) -> Output {
     Command::new(BIN).current_dir(dir).env_remove(SLOW).args(TINY).args(extra).output().unwrap()
@@ -19,7 +32,12 @@ fn stderr(o: &Output) -> String {
 
 /// Every phase of the JSON of a bench run (profile `small`).
 fn phases(report: &serde_json::Value) -> Vec<String> {
-    report["scenarios"][0]["phases"].as_array().unwrap().iter().map(|p| p["phase"].as_str().unwrap().to_string()).collect()
+    report["scenarios"][0]["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -37,7 +55,9 @@ fn a_run_passes_against_itself_and_fails_against_a_baseline_three_times_faster()
     // floor's (the archive over zstd, every other phase over sqlite3)
     let floor_p50 = |name: &str| {
         let floors = base["scenarios"][0]["floors"].as_array().unwrap();
-        floors.iter().find(|f| f["name"].as_str().unwrap().starts_with(name)).unwrap()["p50_ms"].as_f64().unwrap()
+        floors.iter().find(|f| f["name"].as_str().unwrap().starts_with(name)).unwrap()["p50_ms"]
+            .as_f64()
+            .unwrap()
     };
     for p in base["scenarios"][0]["phases"].as_array().unwrap() {
         let floor = if p["phase"] == "archive" { floor_p50("zstd") } else { floor_p50("sqlite3") };
@@ -56,15 +76,22 @@ fn a_run_passes_against_itself_and_fails_against_a_baseline_three_times_faster()
     assert!(text.contains("compared with base.json"), "{text}");
     for p in &names {
         let floor = if p == "archive" { "zstd" } else { "sqlite3" };
-        assert!(text.lines().any(|l| l.starts_with("small") && l.contains(&format!(" {p} / {floor} "))), "{p} in {text}");
+        assert!(
+            text.lines().any(|l| l.starts_with("small") && l.contains(&format!(" {p} / {floor} "))),
+            "{p} in {text}"
+        );
     }
     assert!(!text.contains("missing:"), "{text}");
-    assert!(text.contains("no gated figure is worse than the baseline by more than 1000 %"), "{text}");
+    assert!(
+        text.contains("no gated figure is worse than the baseline by more than 1000 %"),
+        "{text}"
+    );
 
     // a doctored baseline where every phase took a third of the time and a
     // third of the memory (the memory is what no load can hide)
     let mut fast = base.clone();
-    fast["scenarios"][0]["peak_rss_mib"] = serde_json::json!(base["scenarios"][0]["peak_rss_mib"].as_f64().unwrap() / 3.0);
+    fast["scenarios"][0]["peak_rss_mib"] =
+        serde_json::json!(base["scenarios"][0]["peak_rss_mib"].as_f64().unwrap() / 3.0);
     for p in fast["scenarios"][0]["phases"].as_array_mut().unwrap() {
         for k in ["p50_ms", "p95_ms", "p99_ms"] {
             p[k] = serde_json::json!(p[k].as_f64().unwrap() / 3.0);
@@ -80,27 +107,48 @@ fn a_run_passes_against_itself_and_fails_against_a_baseline_three_times_faster()
     let error = text.lines().find(|l| l.starts_with("testgen: error: ")).expect("an error line");
     assert!(error.contains("worse than the baseline fast.json by more than 50 %: "), "{error}");
     assert!(error.contains("small peak RSS MiB +"), "{error}");
-    let row = text.lines().find(|l| l.starts_with("small") && l.contains(" peak RSS MiB ")).unwrap();
+    let row =
+        text.lines().find(|l| l.starts_with("small") && l.contains(" peak RSS MiB ")).unwrap();
     assert!(row.ends_with("WORSE"), "{row}");
     // the baseline's wall ratio is the doctored one: a third of the wall
     // time over the same floor
     let sqlite = base["scenarios"][0]["floors"][0]["p50_ms"].as_f64().unwrap();
-    let wall =
-        base["scenarios"][0]["phases"].as_array().unwrap().iter().find(|p| p["phase"] == "wall").unwrap()["p50_ms"].as_f64().unwrap();
-    let row = text.lines().find(|l| l.starts_with("small") && l.contains(" wall / sqlite3 ")).unwrap();
-    assert_eq!(row.split_whitespace().nth(4), Some(format!("{:.3}", wall / 3.0 / sqlite).as_str()), "{row}");
+    let wall = base["scenarios"][0]["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["phase"] == "wall")
+        .unwrap()["p50_ms"]
+        .as_f64()
+        .unwrap();
+    let row =
+        text.lines().find(|l| l.starts_with("small") && l.contains(" wall / sqlite3 ")).unwrap();
+    assert_eq!(
+        row.split_whitespace().nth(4),
+        Some(format!("{:.3}", wall / 3.0 / sqlite).as_str()),
+        "{row}"
+    );
     // the plot: a pair of bars per phase, every phase labelled
     let svg = std::fs::read_to_string(dir.join("cmp.svg")).unwrap();
-    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\"") && svg.ends_with("</svg>\n"));
+    assert!(
+        svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\"") && svg.ends_with("</svg>\n")
+    );
     assert!(svg.contains(">profile small</text>"));
     assert_eq!(svg.matches("<title>").count(), 2 * names.len());
     for p in &names {
         assert!(svg.contains(&format!("<title>{p} / ")), "{p} in the plot");
     }
-    let left: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     let mut left = left;
     left.sort();
-    assert_eq!(left, ["base.json", "cmp.svg", "fast.json"], "no temporary and no work directory left");
+    assert_eq!(
+        left,
+        ["base.json", "cmp.svg", "fast.json"],
+        "no temporary and no work directory left"
+    );
 }
 
 /// A baseline as `testgen bench --json --profile small --messages 50
@@ -108,11 +156,13 @@ fn a_run_passes_against_itself_and_fails_against_a_baseline_three_times_faster()
 fn baseline_json(seed: u64) -> String {
     serde_json::json!({
         "machine": "test", "cores": 2,
-        "settings": {"seed": seed, "jobs": 1, "volumes": ["--messages=50"], "floors": true, "verify": false, "mesh": null},
+        "settings": {"seed": seed, "jobs": 1, "volumes": ["--messages=50"], "floors": true, "verif\
+            y": false, "mesh": null},
         "scenarios": [{
             "profile": "small", "runs": 3, "jobs": 1, "peak_rss_mib": 20.0, "bytes_written": 1000,
             "phases": [{"phase": "wall", "rows": 1, "p50_ms": 90.0, "p95_ms": 90.0, "p99_ms": 90.0, "rows_per_s": 1.0}],
-            "floors": [{"name": "sqlite3 rebuild from .dump", "command": "", "p50_ms": 10.0, "ratio": 0.5, "compared_with": ""}]
+            "floors": [{"name": "sqlite3 rebuild from .dump", "command": "", "p50_ms": 10.0, "rati\
+                o": 0.5, "compared_with": ""}]
         }]
     })
     .to_string()
@@ -135,15 +185,26 @@ fn bad_baselines_and_arguments_are_refused_before_any_run() {
     };
     refused(
         &["--baseline", "seed7.json"],
-        "testgen: error: baseline seed7.json was measured with other options (--seed 7 in the baseline, 42 here): \
+        "testgen: error: baseline seed7.json was measured with other options (--seed 7 in the \
+            baseline, 42 here): \
          rerun with its options, or regenerate it\n",
     );
     refused(
         &["--baseline", "seed7.json", "--seed", "7", "--days", "3"],
         "(volumes --messages=50 in the baseline, --messages=50 --days=3 here)",
     );
-    refused(&["--baseline", "bad.json"], "testgen: error: baseline bad.json is not the JSON of `testgen bench --json`: EOF while parsing");
-    refused(&["--baseline", "big.json"], &format!("testgen: error: baseline big.json: big.json is {} bytes, more than the", (1 << 20) + 1));
+    refused(
+        &["--baseline", "bad.json"],
+        "testgen: error: baseline bad.json is not the JSON of \
+        `testgen bench --json`: EOF while parsing",
+    );
+    refused(
+        &["--baseline", "big.json"],
+        &format!(
+            "testgen: error: baseline big.json: big.json is {} bytes, more than the",
+            (1 << 20) + 1
+        ),
+    );
     refused(&["--baseline", "absent.json"], "testgen: error: baseline absent.json: ");
     refused(&["--baseline", "."], "testgen: error: baseline .: ");
     refused(&["--baseline", "seed7.json", "--no-floors"], "cannot be used with");
@@ -155,8 +216,10 @@ fn bad_baselines_and_arguments_are_refused_before_any_run() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(
         stderr(&o),
-        "testgen: error: invalid option: THRUM_BENCH_SLOW_PHASE=\"archive\": expected PHASE:FACTOR such as archive:2 \
-         (FACTOR from 1 to 100, PHASE one of plan, files, tables, events, db-finish, db-check, archive, wait, manifest, publish)\n"
+        "testgen: error: invalid option: THRUM_BENCH_SLOW_PHASE=\"archive\": expected \
+            PHASE:FACTOR such as archive:2 \
+         (FACTOR from 1 to 100, PHASE one of plan, files, tables, events, db-finish, db-check, \
+         archive, wait, manifest, publish)\n"
     );
     assert!(!dir.join("work").exists());
 }
@@ -169,11 +232,30 @@ fn generation(dir: &Path, name: &str, slow: Option<&str>) -> Vec<(String, f64)> 
         c.env(SLOW, s);
     }
     let report = format!("{name}.json");
-    let args = ["--quiet", "--profile", "small", "--messages", "50", "--jobs", "1", "--no-v5", "--out", name, "--report-json", &report];
+    let args = [
+        "--quiet",
+        "--profile",
+        "small",
+        "--messages",
+        "50",
+        "--jobs",
+        "1",
+        "--no-v5",
+        "--out",
+        name,
+        "--report-json",
+        &report,
+    ];
     let o = c.args(args).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
-    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join(&report)).unwrap()).unwrap();
-    r["phases"].as_array().unwrap().iter().map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_f64().unwrap())).collect()
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join(&report)).unwrap()).unwrap();
+    r["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_f64().unwrap()))
+        .collect()
 }
 
 #[test]
@@ -181,7 +263,8 @@ fn the_slow_phase_hook_lengthens_the_phase_it_names() {
     let tmp = tempfile::tempdir().unwrap();
     let ms = |v: &[(String, f64)], p: &str| v.iter().find(|(n, _)| n == p).unwrap().1;
     // the least of three plain runs: the phase's own time, the least disturbed
-    let plain: Vec<_> = (0..3).map(|i| generation(tmp.path(), &format!("plain{i}"), None)).collect();
+    let plain: Vec<_> =
+        (0..3).map(|i| generation(tmp.path(), &format!("plain{i}"), None)).collect();
     let least = plain.iter().map(|r| ms(r, "tables")).fold(f64::INFINITY, f64::min);
     let started = std::time::Instant::now();
     let slow = generation(tmp.path(), "slow", Some("tables:100"));

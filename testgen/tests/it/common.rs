@@ -8,8 +8,16 @@ use thrum_gen::Profile;
 
 pub fn generate(dir: &Path, seed: u64, profile: Profile, jobs: usize) -> PathBuf {
     let out = dir.join(format!("out-{seed}-{}-{jobs}", profile.name));
-    let opts =
-        Options { seed, profile, out: out.clone(), tree: None, jobs, progress: false, v5: true, compression: testgen::Compression::Zstd };
+    let opts = Options {
+        seed,
+        profile,
+        out: out.clone(),
+        tree: None,
+        jobs,
+        progress: false,
+        v5: true,
+        compression: testgen::Compression::Zstd,
+    };
     testgen::generate(&opts).expect("generation succeeds");
     out
 }

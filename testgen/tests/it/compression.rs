@@ -11,7 +11,13 @@ use testgen::Compression;
 use thrum_gen::Profile;
 
 fn generate_with(out: &Path, compression: Compression, jobs: usize) {
-    let opts = testgen::Options { seed: 11, profile: Profile::small(), jobs, compression, ..testgen::Options::new(out) };
+    let opts = testgen::Options {
+        seed: 11,
+        profile: Profile::small(),
+        jobs,
+        compression,
+        ..testgen::Options::new(out)
+    };
     testgen::generate(&opts).expect("generation succeeds");
 }
 
@@ -63,8 +69,16 @@ fn zstd_frames_carry_the_content_size_and_checksum() {
         assert!(h.checksum, "{name}: no content checksum");
         assert_eq!(h.content_size, Some(tar.len() as u64), "{name}: content size");
         // what one-shot decoders ask of the frame (ZSTD_getFrameContentSize)
-        assert_eq!(zstd::zstd_safe::get_frame_content_size(&data).ok(), Some(Some(tar.len() as u64)), "{name}");
-        assert_eq!(zstd::bulk::decompress(&data, tar.len()).unwrap(), tar, "{name}: one-shot decompression");
+        assert_eq!(
+            zstd::zstd_safe::get_frame_content_size(&data).ok(),
+            Some(Some(tar.len() as u64)),
+            "{name}"
+        );
+        assert_eq!(
+            zstd::bulk::decompress(&data, tar.len()).unwrap(),
+            tar,
+            "{name}: one-shot decompression"
+        );
         // one frame: nothing after it
         assert_eq!(zstd::zstd_safe::find_frame_compressed_size(&data), Ok(data.len()), "{name}");
         // a flipped bit inside the frame is detected (by the block's
@@ -90,7 +104,12 @@ fn zstd_test_detects_corruption_inside_the_frame() {
     generate_with(&out, Compression::Zstd, 1);
     let archive = out.join(testgen::ARCHIVE);
     let t = |p: &Path| {
-        Command::new("zstd").arg("-q").arg("-t").arg(p).output().unwrap_or_else(|e| panic!("zstd must be installed to run this test: {e}"))
+        Command::new("zstd")
+            .arg("-q")
+            .arg("-t")
+            .arg(p)
+            .output()
+            .unwrap_or_else(|e| panic!("zstd must be installed to run this test: {e}"))
     };
     let ok = t(&archive);
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
@@ -102,7 +121,8 @@ fn zstd_test_detects_corruption_inside_the_frame() {
     let r = t(&bad);
     assert!(!r.status.success(), "zstd -t accepted a corrupted frame");
     let limits = thrum_io::extract::Limits::default();
-    let e = thrum_io::extract::extract(&bad, &tmp.path().join("dest"), &limits).expect_err("the extractor accepted a corrupted frame");
+    let e = thrum_io::extract::extract(&bad, &tmp.path().join("dest"), &limits)
+        .expect_err("the extractor accepted a corrupted frame");
     assert!(matches!(e, thrum_io::extract::ExtractError::Corrupt { .. }), "{e}");
     assert!(!tmp.path().join("dest").exists());
 }
@@ -114,7 +134,10 @@ fn testgen_cli(args: &[&str], out: &Path) -> std::process::Output {
 
 fn gzip_run(dir: &Path, name: &str, jobs: &str) -> PathBuf {
     let out = dir.join(name);
-    let r = testgen_cli(&["--quiet", "--profile", "small", "--seed", "11", "--compression", "gzip", "--jobs", jobs], &out);
+    let r = testgen_cli(
+        &["--quiet", "--profile", "small", "--seed", "11", "--compression", "gzip", "--jobs", jobs],
+        &out,
+    );
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     out
 }
@@ -127,7 +150,10 @@ fn gzip_archives_are_deterministic_and_named_everywhere() {
     let (a, b) = (read_all(&g1), read_all(&g2));
     assert_eq!(a, b, "--jobs 1 and --jobs 2 differ");
     assert!(a.contains_key(testgen::ARCHIVE_GZ) && a.contains_key(testgen::ARCHIVE_V5_GZ));
-    assert!(!a.contains_key(testgen::ARCHIVE) && !a.contains_key(testgen::ARCHIVE_V5), "a .tar.zst beside the .tar.gz");
+    assert!(
+        !a.contains_key(testgen::ARCHIVE) && !a.contains_key(testgen::ARCHIVE_V5),
+        "a .tar.zst beside the .tar.gz"
+    );
     // fixed header: deflate, no flags (no name), mtime 0, XFL 0, OS 255
     for name in [testgen::ARCHIVE_GZ, testgen::ARCHIVE_V5_GZ] {
         assert_eq!(a[name][..10], [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff], "{name} header");
@@ -139,7 +165,9 @@ fn gzip_archives_are_deterministic_and_named_everywhere() {
         assert!(sums.contains(&format!("{hash}  {name}\n")), "{name} not in SHA256SUMS:\n{sums}");
     }
     assert!(!sums.contains(".tar.zst"), "{sums}");
-    for (manifest, name) in [(testgen::MANIFEST, testgen::ARCHIVE_GZ), (testgen::MANIFEST_V5, testgen::ARCHIVE_V5_GZ)] {
+    for (manifest, name) in
+        [(testgen::MANIFEST, testgen::ARCHIVE_GZ), (testgen::MANIFEST_V5, testgen::ARCHIVE_V5_GZ)]
+    {
         let m: serde_json::Value = serde_json::from_slice(&a[manifest]).unwrap();
         assert_eq!(m["archive"]["path"], name, "{manifest}");
         assert_eq!(m["archive"]["size"], a[name].len() as u64, "{manifest}");
@@ -147,7 +175,9 @@ fn gzip_archives_are_deterministic_and_named_everywhere() {
     // the same tar streams as the zstd archives of the same seed
     let z = tmp.path().join("z");
     generate_with(&z, Compression::Zstd, 2);
-    for (gz, zst) in [(testgen::ARCHIVE_GZ, testgen::ARCHIVE), (testgen::ARCHIVE_V5_GZ, testgen::ARCHIVE_V5)] {
+    for (gz, zst) in
+        [(testgen::ARCHIVE_GZ, testgen::ARCHIVE), (testgen::ARCHIVE_V5_GZ, testgen::ARCHIVE_V5)]
+    {
         let zst = unzstd(&std::fs::read(z.join(zst)).unwrap()).unwrap();
         assert!(gunzip(&a[gz]).unwrap() == zst, "{gz} holds another tar stream than its .tar.zst");
     }
@@ -166,18 +196,22 @@ fn the_verifier_reads_the_gzip_output() {
     let out = tmp.path().join("g");
     generate_with(&out, Compression::Gzip, 2);
     // verify replay: manifest and SHA256SUMS found beside the archive
-    let r = verify::verify_path(&out.join(testgen::ARCHIVE_GZ), &verify::Options::default()).expect("usable");
+    let r = verify::verify_path(&out.join(testgen::ARCHIVE_GZ), &verify::Options::default())
+        .expect("usable");
     assert!(r.consistent, "{}", r.render_text());
     assert_eq!(r.errors, 0);
     let text = r.render_text();
     assert!(text.contains("manifest.json (") && text.contains("SHA256SUMS"), "{text}");
     // verify migrate
-    let m = verify::migrate_path(&out.join(testgen::ARCHIVE_V5_GZ), &verify::MigrateOptions::default()).expect("usable");
+    let m =
+        verify::migrate_path(&out.join(testgen::ARCHIVE_V5_GZ), &verify::MigrateOptions::default())
+            .expect("usable");
     assert!(m.consistent, "{}", m.render_text());
     // extraction: the tree the manifest lists
     let tree = tmp.path().join("x");
     extract(&out.join(testgen::ARCHIVE_GZ), &tree);
-    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join(testgen::MANIFEST)).unwrap()).unwrap();
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join(testgen::MANIFEST)).unwrap()).unwrap();
     let files = m["files"].as_array().unwrap();
     assert!(!files.is_empty());
     for f in files {
@@ -203,17 +237,24 @@ fn a_gzip_output_is_a_previous_output() {
     std::fs::write(out.join("notes.txt"), "mine").unwrap();
     let r = testgen_cli(&["--quiet", "--profile", "small", "--compression", "gzip"], &out);
     assert_eq!(r.status.code(), Some(2), "{}", String::from_utf8_lossy(&r.stderr));
-    assert!(String::from_utf8_lossy(&r.stderr).contains("notes.txt"), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("notes.txt"),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
 }
 
 #[test]
 fn help_explains_the_compression_option() {
     let r = Command::new(env!("CARGO_BIN_EXE_testgen")).arg("--help").output().unwrap();
     // the words, whatever the wrapping
-    let help = String::from_utf8(r.stdout).unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+    let help =
+        String::from_utf8(r.stdout).unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(help.contains("--compression <COMPRESSION>"), "{help}");
     assert!(
-        help.contains("[default: zstd]") && help.contains("Go's standard library") && help.contains("Python's tarfile before 3.14"),
+        help.contains("[default: zstd]")
+            && help.contains("Go's standard library")
+            && help.contains("Python's tarfile before 3.14"),
         "{help}"
     );
     let r = testgen_cli(&["--compression", "xz"], &tmp_path());

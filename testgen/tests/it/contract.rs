@@ -26,13 +26,15 @@ fn v13_sql_is_the_sqlite_master_of_the_archived_database() {
         .prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid")
         .unwrap()
         .query_map([], |r| {
-            let (t, n, tb, sql): (String, String, String, Option<String>) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+            let (t, n, tb, sql): (String, String, String, Option<String>) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
             Ok(serde_json::json!({ "type": t, "name": n, "tbl_name": tb, "sql": sql }))
         })
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    let facts: Vec<serde_json::Value> = serde_json::from_str(thrum_schemas::sql::V13_SQLITE_MASTER).unwrap();
+    let facts: Vec<serde_json::Value> =
+        serde_json::from_str(thrum_schemas::sql::V13_SQLITE_MASTER).unwrap();
     assert_eq!(master.len(), 59);
     for (ours, daemon) in master.iter().zip(&facts) {
         assert_eq!(ours, daemon);
@@ -52,8 +54,13 @@ fn v13_sql_is_the_sqlite_master_of_the_archived_database() {
     let fresh = Connection::open_in_memory().unwrap();
     fresh.execute_batch(&written.replace(own, "")).unwrap();
     let sorted = |c: &Connection| {
-        let mut v: Vec<Option<String>> =
-            c.prepare("SELECT sql FROM sqlite_master").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        let mut v: Vec<Option<String>> = c
+            .prepare("SELECT sql FROM sqlite_master")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
         v.sort();
         v
     };
@@ -63,11 +70,16 @@ fn v13_sql_is_the_sqlite_master_of_the_archived_database() {
     let sha = thrum_io::hash::sha256_file(&out.join(testgen::contract::V13_SQL)).unwrap();
     let sums = std::fs::read_to_string(out.join(testgen::SUMS)).unwrap();
     assert!(sums.lines().any(|l| l == format!("{}  schema/v13.sql", sha.0)), "{sums}");
-    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join(testgen::MANIFEST)).unwrap()).unwrap();
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join(testgen::MANIFEST)).unwrap())
+            .unwrap();
     let listed = m["schema"].as_array().unwrap();
     let paths: Vec<&str> = listed.iter().map(|f| f["path"].as_str().unwrap()).collect();
     assert_eq!(paths, ["schema/DATA-DICTIONARY.md", "schema/events.schema.json", "schema/v13.sql"]);
-    assert_eq!(listed[2], serde_json::json!({ "path": "schema/v13.sql", "sha256": sha.0, "size": sha.1 }));
+    assert_eq!(
+        listed[2],
+        serde_json::json!({ "path": "schema/v13.sql", "sha256": sha.0, "size": sha.1 })
+    );
 }
 
 #[test]
@@ -79,7 +91,10 @@ fn the_data_dictionary_covers_every_column_with_its_parquet_type_and_an_example(
     extract(&out.join(testgen::ARCHIVE), &tree);
     let db = Connection::open(tree.join(".thrum/var/messages.db")).unwrap();
     let tables: Vec<String> = db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'sqlite_sequence' ORDER BY rowid")
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name != \
+            'sqlite_sequence' ORDER BY rowid",
+        )
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
@@ -87,7 +102,8 @@ fn the_data_dictionary_covers_every_column_with_its_parquet_type_and_an_example(
         .collect();
     assert_eq!(tables.len(), 17);
     for t in &tables {
-        let start = dict.find(&format!("\n## `{t}`\n")).unwrap_or_else(|| panic!("no section for {t}"));
+        let start =
+            dict.find(&format!("\n## `{t}`\n")).unwrap_or_else(|| panic!("no section for {t}"));
         let section = &dict[start + 1..];
         let section = &section[..section[1..].find("\n## ").map_or(section.len(), |i| i + 1)];
         let cols: Vec<String> = db
@@ -104,21 +120,41 @@ fn the_data_dictionary_covers_every_column_with_its_parquet_type_and_an_example(
             assert_eq!(cells.len(), 6, "{row}");
             assert_eq!(cells[0], format!("`{c}`"));
             assert!(cells[2].len() > 3, "{t}.{c} has no meaning: {row}");
-            assert!(cells[3] == "projected" || cells[3].starts_with("local-only") || cells[3].starts_with("sync log"), "{row}");
-            assert!(cells[4].starts_with("required ") || cells[4].starts_with("optional "), "{row}");
+            assert!(
+                cells[3] == "projected"
+                    || cells[3].starts_with("local-only")
+                    || cells[3].starts_with("sync log"),
+                "{row}"
+            );
+            assert!(
+                cells[4].starts_with("required ") || cells[4].starts_with("optional "),
+                "{row}"
+            );
         }
     }
     // examples come from the database, in primary-key order
-    let first: String = db.query_row("SELECT message_id FROM messages ORDER BY message_id LIMIT 1", [], |r| r.get(0)).unwrap();
-    assert!(dict.contains(&format!("| `message_id` | TEXT key | Message id (`msg_` + ULID), from `message.create`. | projected | required BYTE_ARRAY (STRING) | `{first}` |")), "{dict}");
+    let first: String = db
+        .query_row("SELECT message_id FROM messages ORDER BY message_id LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        dict.contains(&format!(
+            "| `message_id` | TEXT key | Message id (`msg_` + ULID), from \
+        `message.create`. | projected | required BYTE_ARRAY (STRING) | `{first}` |"
+        )),
+        "{dict}"
+    );
     assert!(
         dict.contains(
-            "| `body_structured` | TEXT | Structured body (JSON text); NULL when none. | projected | optional BYTE_ARRAY (JSON) |"
+            "| `body_structured` | TEXT | Structured body (JSON text); NULL when none. | \
+                projected | optional BYTE_ARRAY (JSON) |"
         ),
         "{dict}"
     );
     assert!(
-        dict.contains("| `deleted` | INTEGER DEFAULT 0 | 1 once a `message.delete` applied, else 0. | projected | optional BOOLEAN |"),
+        dict.contains(
+            "| `deleted` | INTEGER DEFAULT 0 | 1 once a `message.delete` applied, else \
+            0. | projected | optional BOOLEAN |"
+        ),
         "{dict}"
     );
 }
@@ -132,9 +168,15 @@ fn declared_in_v13_sql() -> Vec<(String, String, String)> {
         // the statement ends at its only `);` (the daemon indents it)
         let body = body[..body.find(");").unwrap()].trim_end();
         let lines: Vec<&str> = body.lines().map(|l| l.trim().trim_end_matches(',')).collect();
-        let table_key: Vec<&str> =
-            lines.iter().filter_map(|l| l.strip_prefix("PRIMARY KEY (")).flat_map(|l| l.trim_end_matches(')').split(", ")).collect();
-        for l in lines.iter().filter(|l| !["PRIMARY KEY", "UNIQUE", "FOREIGN KEY"].iter().any(|p| l.starts_with(p))) {
+        let table_key: Vec<&str> = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("PRIMARY KEY ("))
+            .flat_map(|l| l.trim_end_matches(')').split(", "))
+            .collect();
+        for l in lines
+            .iter()
+            .filter(|l| !["PRIMARY KEY", "UNIQUE", "FOREIGN KEY"].iter().any(|p| l.starts_with(p)))
+        {
             let mut words = l.split_whitespace();
             let (name, ty) = (words.next().unwrap(), words.next().unwrap());
             let rest = words.collect::<Vec<_>>().join(" ");
@@ -171,7 +213,11 @@ fn the_data_dictionary_states_each_column_as_v13_sql_declares_it() {
             table = t.trim_end_matches('`');
         } else if line.starts_with("| `") {
             let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
-            rows.push((table.to_string(), cells[0].trim_matches('`').to_string(), cells[1].to_string()));
+            rows.push((
+                table.to_string(),
+                cells[0].trim_matches('`').to_string(),
+                cells[1].to_string(),
+            ));
         }
     }
     assert_eq!(rows, declared);
@@ -191,7 +237,8 @@ fn the_data_dictionary_states_each_column_as_v13_sql_declares_it() {
 
 /// The event schema as a compiled validator.
 fn event_schema() -> (boon::Schemas, boon::SchemaIndex) {
-    let schema: serde_json::Value = serde_json::from_str(testgen::contract::EVENTS_SCHEMA_JSON).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(testgen::contract::EVENTS_SCHEMA_JSON).unwrap();
     let mut schemas = boon::Schemas::new();
     let mut compiler = boon::Compiler::new();
     compiler.add_resource("urn:thrum:events", schema).unwrap();
@@ -200,7 +247,11 @@ fn event_schema() -> (boon::Schemas, boon::SchemaIndex) {
 }
 
 /// Every line of every JSONL file below `.thrum`; returns how many were checked.
-fn validate_tree(root: &std::path::Path, schemas: &boon::Schemas, index: boon::SchemaIndex) -> usize {
+fn validate_tree(
+    root: &std::path::Path,
+    schemas: &boon::Schemas,
+    index: boon::SchemaIndex,
+) -> usize {
     let mut files = vec![root.join("events.jsonl")];
     files.extend(std::fs::read_dir(root.join("messages")).unwrap().map(|e| e.unwrap().path()));
     let mut n = 0;
@@ -221,29 +272,44 @@ fn every_jsonl_line_validates_against_the_shipped_event_schema() {
     let (schemas, index) = event_schema();
     let tmp = tempfile::tempdir().unwrap();
     let out = generate(tmp.path(), 42, Profile::small(), 1);
-    assert_eq!(std::fs::read_to_string(out.join(testgen::contract::EVENTS_SCHEMA)).unwrap(), testgen::contract::EVENTS_SCHEMA_JSON);
+    assert_eq!(
+        std::fs::read_to_string(out.join(testgen::contract::EVENTS_SCHEMA)).unwrap(),
+        testgen::contract::EVENTS_SCHEMA_JSON
+    );
     let tree = tmp.path().join("tree");
     extract(&out.join(testgen::ARCHIVE), &tree);
     let n = validate_tree(&tree.join(".thrum"), &schemas, index);
-    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join(testgen::MANIFEST)).unwrap()).unwrap();
-    let lines: u64 = m["counts"]["files"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join(testgen::MANIFEST)).unwrap())
+            .unwrap();
+    let lines: u64 =
+        m["counts"]["files"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
     assert_eq!(n as u64, lines);
 
     // the checked-in default fixture too
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
     let tree = tmp.path().join("default");
     extract(&fixtures.join(testgen::ARCHIVE), &tree);
-    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(fixtures.join(testgen::MANIFEST)).unwrap()).unwrap();
-    let lines: u64 = m["counts"]["files"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixtures.join(testgen::MANIFEST)).unwrap()).unwrap();
+    let lines: u64 =
+        m["counts"]["files"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
     assert_eq!(validate_tree(&tree.join(".thrum"), &schemas, index) as u64, lines);
     // and a daemon of the checked-in mesh (remote origins, the conflicts' events)
     for k in 1..=3 {
         let tree = tmp.path().join(format!("mesh-{k}"));
         extract(&fixtures.join(format!("mesh/daemon-{k}")).join(testgen::ARCHIVE), &tree);
-        let m: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(fixtures.join(format!("mesh/daemon-{k}/manifest.json"))).unwrap()).unwrap();
-        let lines: u64 = m["counts"]["files"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
-        assert_eq!(validate_tree(&tree.join(".thrum"), &schemas, index) as u64, lines, "daemon {k}: every line validated");
+        let m: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(fixtures.join(format!("mesh/daemon-{k}/manifest.json"))).unwrap(),
+        )
+        .unwrap();
+        let lines: u64 =
+            m["counts"]["files"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+        assert_eq!(
+            validate_tree(&tree.join(".thrum"), &schemas, index) as u64,
+            lines,
+            "daemon {k}: every line validated"
+        );
     }
 
     // and it does reject: a wrong envelope, a payload without a required key
@@ -252,7 +318,11 @@ fn every_jsonl_line_validates_against_the_shipped_event_schema() {
     )
     .unwrap();
     assert!(schemas.validate(&good, index).is_ok());
-    for (key, value) in [("v", serde_json::json!(2)), ("event_id", serde_json::json!("evt_x")), ("sequence", serde_json::json!(0))] {
+    for (key, value) in [
+        ("v", serde_json::json!(2)),
+        ("event_id", serde_json::json!("evt_x")),
+        ("sequence", serde_json::json!(0)),
+    ] {
         let mut bad = good.clone();
         bad[key] = value;
         assert!(schemas.validate(&bad, index).is_err(), "{bad}");

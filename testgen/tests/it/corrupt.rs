@@ -35,14 +35,19 @@ fn same_input_fault_and_seed_give_the_same_bytes() {
         // another seed picks another target (for faults with a choice to make)
         let c = tmp.path().join(format!("{}-c", f.name));
         let rc = corrupt::corrupt(&archive, f.fault, 43, &c).unwrap();
-        if (rc.file.as_deref(), rc.line, rc.key.as_deref()) != (ra.file.as_deref(), ra.line, ra.key.as_deref())
+        if (rc.file.as_deref(), rc.line, rc.key.as_deref())
+            != (ra.file.as_deref(), ra.line, ra.key.as_deref())
             || read_all(&a) != read_all(&c)
         {
             moved += 1;
         }
     }
     // wrong-schema-version and truncated-db have a single target
-    assert!(moved >= CATALOGUE.len() - 2, "{moved} of {} faults depend on the seed", CATALOGUE.len());
+    assert!(
+        moved >= CATALOGUE.len() - 2,
+        "{moved} of {} faults depend on the seed",
+        CATALOGUE.len()
+    );
     assert!(stray(tmp.path()).is_empty());
 }
 
@@ -125,12 +130,20 @@ fn hostile_archives_are_refused_and_nothing_is_written() {
     // not an archive, not a v13 tree
     std::fs::write(tmp.path().join("junk.tar.zst"), b"junk").unwrap();
     assert!(matches!(
-        corrupt::corrupt(&tmp.path().join("junk.tar.zst"), Fault::AlteredCell, 1, &tmp.path().join("o")),
+        corrupt::corrupt(
+            &tmp.path().join("junk.tar.zst"),
+            Fault::AlteredCell,
+            1,
+            &tmp.path().join("o")
+        ),
         Err(CorruptError::NotAFixture { .. })
     ));
     let only = tmp.path().join("only.tar.zst");
     std::fs::write(&only, hostile(&[(".thrum/config.json", b'0', b"{}", "")])).unwrap();
-    assert!(matches!(corrupt::corrupt(&only, Fault::AlteredCell, 1, &tmp.path().join("o")), Err(CorruptError::NotV13 { .. })));
+    assert!(matches!(
+        corrupt::corrupt(&only, Fault::AlteredCell, 1, &tmp.path().join("o")),
+        Err(CorruptError::NotV13 { .. })
+    ));
     assert!(!tmp.path().join("o").exists());
 }
 
@@ -141,7 +154,11 @@ fn cli_lists_the_catalogue_corrupts_and_rejects_bad_arguments_with_exit_code_2()
     assert!(o.status.success());
     let text = String::from_utf8_lossy(&o.stdout);
     for f in CATALOGUE {
-        assert!(text.contains(f.name) && text.contains(f.finding) && text.contains(f.does), "{}", f.name);
+        assert!(
+            text.contains(f.name) && text.contains(f.finding) && text.contains(f.does),
+            "{}",
+            f.name
+        );
     }
     let tmp = tempfile::tempdir().unwrap();
     let archive = fixture(tmp.path());
@@ -179,15 +196,20 @@ fn corrupt_uses_the_shared_bounded_extractor_and_its_limit_flags() {
     // a 512 MiB GNU long name, compressed to a few KB: refused at its header
     let bomb = tmp.path().join("bomb.tar.zst");
     {
-        let mut enc = zstd::stream::write::Encoder::new(std::fs::File::create(&bomb).unwrap(), 3).unwrap();
+        let mut enc =
+            zstd::stream::write::Encoder::new(std::fs::File::create(&bomb).unwrap(), 3).unwrap();
         let h = thrum_testkit::tar::header(b"././@LongLink", b'L', 512 << 20, b"");
         std::io::Write::write_all(&mut enc, &h).unwrap();
-        std::io::copy(&mut std::io::Read::take(std::io::repeat(b'a'), 512 << 20), &mut enc).unwrap();
+        std::io::copy(&mut std::io::Read::take(std::io::repeat(b'a'), 512 << 20), &mut enc)
+            .unwrap();
         enc.finish().unwrap();
     }
     let out = tmp.path().join("out");
     let e = corrupt::corrupt(&bomb, Fault::AlteredCell, 1, &out).unwrap_err();
-    assert!(matches!(e, CorruptError::Extract(thrum_io::ExtractError::HeaderTooLarge { .. })), "{e}");
+    assert!(
+        matches!(e, CorruptError::Extract(thrum_io::ExtractError::HeaderTooLarge { .. })),
+        "{e}"
+    );
     assert!(e.is_input_error() && e.to_string().len() < 1024, "{e}");
     assert!(!out.exists());
     // the CLI takes verify's limit flags (with suffixes) and names them in refusals
@@ -203,7 +225,12 @@ fn corrupt_uses_the_shared_bounded_extractor_and_its_limit_flags() {
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("is 2048 bytes, over the per-entry limit of 1 KiB (raise with --max-entry-bytes)"), "{err}");
+    assert!(
+        err.contains(
+            "is 2048 bytes, over the per-entry limit of 1 KiB (raise with --max-entry-bytes)"
+        ),
+        "{err}"
+    );
     let o = Command::new(bin)
         .args(["corrupt", "--fault", "missing-row", "--max-total-bytes", "2X", "--in"])
         .arg(&a)
@@ -241,10 +268,29 @@ fn an_output_that_is_holds_or_lies_in_the_input_is_refused() {
     std::fs::create_dir(d.join("sub")).unwrap();
     for (input, out, relation) in cases {
         let before = snapshot(d);
-        let o = Command::new(bin).args(["corrupt", "--fault", "altered-cell", "--in"]).arg(&input).arg("--out").arg(&out).output().unwrap();
-        let want = format!("testgen: error: refusing --out {}: it {relation} --in {} {why}\n", out.display(), input.display());
-        assert_eq!((o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned()), (Some(2), want));
-        assert_eq!(snapshot(d), before, "--in {} --out {}: nothing written", input.display(), out.display());
+        let o = Command::new(bin)
+            .args(["corrupt", "--fault", "altered-cell", "--in"])
+            .arg(&input)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let want = format!(
+            "testgen: error: refusing --out {}: it {relation} --in {} {why}\n",
+            out.display(),
+            input.display()
+        );
+        assert_eq!(
+            (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned()),
+            (Some(2), want)
+        );
+        assert_eq!(
+            snapshot(d),
+            before,
+            "--in {} --out {}: nothing written",
+            input.display(),
+            out.display()
+        );
     }
 }
 
@@ -256,7 +302,13 @@ fn paths_in_the_summary_are_escaped() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = fixture(tmp.path());
     let out = tmp.path().join("c\nresult: CONSISTENT\u{1b}[0m");
-    let o = Command::new(bin).args(["corrupt", "--fault", "missing-row", "--in"]).arg(&archive).arg("--out").arg(&out).output().unwrap();
+    let o = Command::new(bin)
+        .args(["corrupt", "--fault", "missing-row", "--in"])
+        .arg(&archive)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let err = String::from_utf8_lossy(&o.stderr);
     let shown = format!("{}/c\\nresult: CONSISTENT\\u{{1b}}[0m", tmp.path().display());
@@ -268,10 +320,15 @@ fn paths_in_the_summary_are_escaped() {
 /// ends (1, 2, 3, ...).
 fn endless_view(c: &rusqlite::Connection, table: &str) -> String {
     let mut st = c.prepare("SELECT name FROM pragma_table_info(?1)").unwrap();
-    let cols: Vec<String> = st.query_map([table], |r| r.get::<_, String>(0)).unwrap().map(|n| format!("x AS {}", n.unwrap())).collect();
+    let cols: Vec<String> = st
+        .query_map([table], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|n| format!("x AS {}", n.unwrap()))
+        .collect();
     assert!(!cols.is_empty(), "{table} has columns");
     format!(
-        "DROP TABLE {table}; CREATE VIEW {table} AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT {} FROM c;",
+        "DROP TABLE {table}; CREATE VIEW {table} AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL \
+            SELECT x+1 FROM c) SELECT {} FROM c;",
         cols.join(", ")
     )
 }
@@ -291,16 +348,32 @@ fn a_poisoned_input_database_is_refused_naming_the_object() {
     let cases: Vec<(Fault, &str, Poison)> = vec![
         (Fault::AlteredCell, "threads is a view; expected a table", |c| endless_view(c, "threads")),
         // altered-cell counts and reads `messages` first: an endless view would never end
-        (Fault::AlteredCell, "messages is a view; expected a table", |c| endless_view(c, "messages")),
+        (Fault::AlteredCell, "messages is a view; expected a table", |c| {
+            endless_view(c, "messages")
+        }),
         (Fault::MissingRow, "message_refs is a virtual table; expected a table", |_| {
-            "DROP TABLE message_refs; CREATE VIRTUAL TABLE message_refs USING fts5(message_id, ref_type, ref_value);".into()
+            "DROP TABLE message_refs; CREATE VIRTUAL TABLE message_refs USING fts5(message_id, \
+                ref_type, ref_value);"
+                .into()
         }),
-        (Fault::ExtraRow, "message_scopes.spin is a generated column; expected a stored column", |_| {
-            "ALTER TABLE message_scopes ADD COLUMN spin BLOB GENERATED ALWAYS AS (zeroblob(1000000000)) VIRTUAL;".into()
-        }),
-        (Fault::WrongSchemaVersion, "trigger t_spin is a trigger; expected tables and indexes only", |_| {
-            "CREATE TRIGGER t_spin AFTER UPDATE ON schema_version BEGIN DELETE FROM messages; END;".into()
-        }),
+        (
+            Fault::ExtraRow,
+            "message_scopes.spin is a generated column; expected a stored column",
+            |_| {
+                "ALTER TABLE message_scopes ADD COLUMN spin BLOB GENERATED ALWAYS AS \
+                    (zeroblob(1000000000)) VIRTUAL;"
+                    .into()
+            },
+        ),
+        (
+            Fault::WrongSchemaVersion,
+            "trigger t_spin is a trigger; expected tables and indexes only",
+            |_| {
+                "CREATE TRIGGER t_spin AFTER UPDATE ON schema_version BEGIN DELETE FROM messages; \
+                    END;"
+                    .into()
+            },
+        ),
     ];
     for (i, (fault, what, poison)) in cases.iter().enumerate() {
         let lab = tmp.path().join(format!("lab-{i}"));
@@ -313,14 +386,31 @@ fn a_poisoned_input_database_is_refused_naming_the_object() {
         let before = snapshot(&lab);
         let out = lab.join("c");
         let t0 = std::time::Instant::now();
-        let o = Command::new(bin).args(["corrupt", "--fault", fault.name(), "--in"]).arg(&tree).arg("--out").arg(&out).output().unwrap();
-        let want =
-            format!("testgen: error: {}: .thrum/var/messages.db: {what} (SQL an input database defines is not run)\n", tree.display());
-        assert_eq!((o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned()), (Some(2), want), "{}", fault.name());
+        let o = Command::new(bin)
+            .args(["corrupt", "--fault", fault.name(), "--in"])
+            .arg(&tree)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let want = format!(
+            "testgen: error: {}: .thrum/var/messages.db: {what} (SQL an input database \
+                defines is not run)\n",
+            tree.display()
+        );
+        assert_eq!(
+            (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned()),
+            (Some(2), want),
+            "{}",
+            fault.name()
+        );
         assert!(t0.elapsed() < std::time::Duration::from_secs(30), "{what}: {:?}", t0.elapsed());
         // the library refuses it the same way
         let e = corrupt::corrupt(&tree, *fault, 1, &out).unwrap_err();
-        let unsafe_db = matches!(&e, CorruptError::Untrusted(thrum_io::untrusted::UntrustedError::Unsafe { .. }));
+        let unsafe_db = matches!(
+            &e,
+            CorruptError::Untrusted(thrum_io::untrusted::UntrustedError::Unsafe { .. })
+        );
         assert!(unsafe_db && e.is_input_error() && e.exit_code() == 2, "{e}");
         assert!(e.to_string().contains(what), "{e}");
         assert_eq!(snapshot(&lab), before, "{what}: the input unchanged, nothing written");

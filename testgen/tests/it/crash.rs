@@ -44,7 +44,9 @@ fn run_to_end_profile(out: &Path, seed: u64, volumes: &[&str]) -> Duration {
 
 /// Every line of SHA256SUMS matches its file, and it lists every other file.
 fn sums_valid(files: &Files) -> bool {
-    let Some(sums) = files.get(testgen::SUMS).and_then(|b| std::str::from_utf8(b).ok()) else { return false };
+    let Some(sums) = files.get(testgen::SUMS).and_then(|b| std::str::from_utf8(b).ok()) else {
+        return false;
+    };
     let mut listed = BTreeSet::new();
     for line in sums.lines() {
         let Some((hash, name)) = line.split_once("  ") else { return false };
@@ -74,7 +76,8 @@ fn temporaries(parent: &Path, name: &str) -> Vec<(String, u32)> {
 }
 
 fn replay_ok(dir: &Path) {
-    let r = verify::verify_path(&dir.join(testgen::ARCHIVE), &verify::Options::default()).expect("usable");
+    let r = verify::verify_path(&dir.join(testgen::ARCHIVE), &verify::Options::default())
+        .expect("usable");
     assert!(r.consistent, "{}", r.render_text());
 }
 
@@ -156,7 +159,9 @@ fn kill_points(volumes: &[&str], timed: u32, phase_rounds: usize) {
 
     // timed points spread from the start to past the end of a full run, then
     // points at each phase (twice), whatever the load of the machine
-    let mut plan: Vec<When> = (0..timed).map(|i| When::After(full.mul_f64(1.3 * i as f64 / (timed - 1) as f64))).collect();
+    let mut plan: Vec<When> = (0..timed)
+        .map(|i| When::After(full.mul_f64(1.3 * i as f64 / (timed - 1) as f64)))
+        .collect();
     for _ in 0..phase_rounds {
         plan.extend([
             When::Staged(""),
@@ -195,7 +200,8 @@ fn kill_points(volumes: &[&str], timed: u32, phase_rounds: usize) {
             "new"
         } else {
             panic!(
-                "kill point {i} ({when:?}): the output is neither the previous nor the new fixture: {:?}",
+                "kill point {i} ({when:?}): the output is neither the previous nor the new \
+                    fixture: {:?}",
                 now.keys().collect::<Vec<_>>()
             );
         };
@@ -207,7 +213,10 @@ fn kill_points(volumes: &[&str], timed: u32, phase_rounds: usize) {
         // only temporaries of killed runs remain
         let temps = temporaries(&work, "out");
         for (name, p) in &temps {
-            assert!(dead.contains(p), "kill point {i}: temporary {name} of a live or unknown process");
+            assert!(
+                dead.contains(p),
+                "kill point {i}: temporary {name} of a live or unknown process"
+            );
         }
         if temps.iter().any(|(_, p)| *p == pid) {
             with_temp += 1;
@@ -215,7 +224,10 @@ fn kill_points(volumes: &[&str], timed: u32, phase_rounds: usize) {
         let now_pids: BTreeSet<u32> = temps.iter().map(|(_, p)| *p).collect();
         removed += stale.difference(&now_pids).count();
         stale = now_pids;
-        assert!(std::fs::read_dir(&work).unwrap().count() == 1 + temps.len(), "kill point {i}: nothing else beside the output");
+        assert!(
+            std::fs::read_dir(&work).unwrap().count() == 1 + temps.len(),
+            "kill point {i}: nothing else beside the output"
+        );
     }
     // a complete run removes every temporary of the dead runs
     let target = if current == seed_a { seed_b } else { seed_a };
@@ -228,8 +240,10 @@ fn kill_points(volumes: &[&str], timed: u32, phase_rounds: usize) {
         eprintln!("{}", outcomes.join("\n"));
     }
     eprintln!(
-        "{profile}: {} kill points ({timed} timed over {:?}, full run {full:?}, and {} at phases): previous fixture kept {kept}, \
-         new fixture complete {replaced} (of which {finished} runs finished before their kill point); the killed run left a temporary \
+        "{profile}: {} kill points ({timed} timed over {:?}, full run {full:?}, and {} at \
+            phases): previous fixture kept {kept}, \
+         new fixture complete {replaced} (of which {finished} runs finished before their kill \
+         point); the killed run left a temporary \
          {with_temp} times; {removed} temporaries of dead runs removed by the next run",
         plan.len(),
         full.mul_f64(1.3),
@@ -262,10 +276,21 @@ fn concurrent_regenerations_end_with_one_complete_fixture_and_no_temporaries() {
         let (sa, sb) = (a.wait().unwrap(), b.wait().unwrap());
         assert!(sa.success() && sb.success(), "round {round}: both runs succeed ({sa}, {sb})");
         let now = read_all(&out);
-        assert!(now == refs[&seeds[0]] || now == refs[&seeds[1]], "round {round}: one complete fixture");
+        assert!(
+            now == refs[&seeds[0]] || now == refs[&seeds[1]],
+            "round {round}: one complete fixture"
+        );
         assert!(sums_valid(&now));
-        assert!(temporaries(&work, "out").is_empty(), "round {round}: {:?}", temporaries(&work, "out"));
-        assert_eq!(std::fs::read_dir(&work).unwrap().count(), 1, "round {round}: nothing but the output");
+        assert!(
+            temporaries(&work, "out").is_empty(),
+            "round {round}: {:?}",
+            temporaries(&work, "out")
+        );
+        assert_eq!(
+            std::fs::read_dir(&work).unwrap().count(),
+            1,
+            "round {round}: nothing but the output"
+        );
     }
 }
 
@@ -274,7 +299,10 @@ const WHO: thrum_io::publish::Policy = thrum_io::publish::Policy {
     tool: "the test",
     flag: "--out",
     recognise: |dir| {
-        let names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         if names == ["who"] {
             Ok(())
         } else {
@@ -303,7 +331,8 @@ fn racing_publications_into_a_new_destination_all_succeed() {
                         std::fs::create_dir(&src).unwrap();
                         std::fs::write(src.join("who"), i.to_string()).unwrap();
                         barrier.wait();
-                        thrum_io::publish::swap_into_place(&src, dest, &WHO).map_err(|e| e.to_string())
+                        thrum_io::publish::swap_into_place(&src, dest, &WHO)
+                            .map_err(|e| e.to_string())
                     })
                 })
                 .collect();
@@ -314,8 +343,14 @@ fn racing_publications_into_a_new_destination_all_succeed() {
         }
         let who: usize = std::fs::read_to_string(dest.join("who")).unwrap().parse().unwrap();
         assert!(who < n);
-        let left: Vec<String> =
-            std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-        assert_eq!(left, vec!["out".to_string()], "round {round}: every source was moved or removed");
+        let left: Vec<String> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            left,
+            vec!["out".to_string()],
+            "round {round}: every source was moved or removed"
+        );
     }
 }

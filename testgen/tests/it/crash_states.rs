@@ -52,7 +52,8 @@ fn open_copy(out: &Path, with_wal: bool, scratch: &Path) -> Connection {
     if with_wal && wal.exists() {
         std::fs::copy(&wal, scratch.join("messages.db-wal")).unwrap();
     }
-    Connection::open_with_flags(scratch.join("messages.db"), OpenFlags::SQLITE_OPEN_READ_WRITE).unwrap()
+    Connection::open_with_flags(scratch.join("messages.db"), OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .unwrap()
 }
 
 fn has_row(c: &Connection, sql: &str, key: &str) -> bool {
@@ -81,8 +82,11 @@ fn same_input_state_and_seed_give_the_same_bytes() {
     let tmp = tempfile::tempdir().unwrap();
     let input = fixture(tmp.path());
     for s in STATES {
-        let (a, b, c) =
-            (tmp.path().join(format!("{}-a", s.name)), tmp.path().join(format!("{}-b", s.name)), tmp.path().join(format!("{}-c", s.name)));
+        let (a, b, c) = (
+            tmp.path().join(format!("{}-a", s.name)),
+            tmp.path().join(format!("{}-b", s.name)),
+            tmp.path().join(format!("{}-c", s.name)),
+        );
         let ra = write(&input, &a, s.state, 2, 9);
         assert_eq!(ra, write(&input, &b, s.state, 2, 9));
         assert_eq!(read_all(&a), read_all(&b), "{}", s.name);
@@ -100,8 +104,11 @@ fn the_steps_of_one_write_leave_the_temporary_and_rows_of_their_step() {
     let base = tmp.path().join("base");
     extract(&input, &base);
     let base_db = open_copy(&base, false, &tmp.path().join("sb"));
-    let max0: i64 = base_db.query_row("SELECT MAX(sequence) FROM events", [], |r| r.get(0)).unwrap();
-    for state in [State::BeforeAppend, State::AfterAppend, State::AfterEventsRow, State::ApplyFailed] {
+    let max0: i64 =
+        base_db.query_row("SELECT MAX(sequence) FROM events", [], |r| r.get(0)).unwrap();
+    for state in
+        [State::BeforeAppend, State::AfterAppend, State::AfterEventsRow, State::ApplyFailed]
+    {
         let out = tmp.path().join(state.name());
         let a = write(&input, &out, state, 3, 5);
         let db = open_copy(&out, false, &tmp.path().join(format!("s-{}", state.name())));
@@ -140,31 +147,58 @@ fn the_steps_of_one_write_leave_the_temporary_and_rows_of_their_step() {
                 let file_lines = lines(&jsonl);
                 assert_eq!(w.line, Some(file_lines.len() as u64));
                 assert_eq!(mode(&tmp_file), 0o600);
-                assert_eq!(std::fs::read_to_string(&tmp_file).unwrap(), format!("{}\n", file_lines.last().unwrap()));
+                assert_eq!(
+                    std::fs::read_to_string(&tmp_file).unwrap(),
+                    format!("{}\n", file_lines.last().unwrap())
+                );
                 assert!(!event_row(&db, &w.event_id));
-                assert!(!has_row(&db, "SELECT 1 FROM messages WHERE message_id = ?1", &message_of(&line_of(&out, w))));
+                assert!(!has_row(
+                    &db,
+                    "SELECT 1 FROM messages WHERE message_id = ?1",
+                    &message_of(&line_of(&out, w))
+                ));
             }
             State::AfterEventsRow => {
                 assert!(!tmp_file.exists());
-                let row: String = db.query_row("SELECT event_json FROM events WHERE event_id = ?1", [&w.event_id], |r| r.get(0)).unwrap();
+                let row: String = db
+                    .query_row(
+                        "SELECT event_json FROM events WHERE event_id = ?1",
+                        [&w.event_id],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
                 assert_eq!(row, lines(&jsonl)[w.line.unwrap() as usize - 1]);
-                assert!(!has_row(&db, "SELECT 1 FROM messages WHERE message_id = ?1", &message_of(&line_of(&out, w))));
+                assert!(!has_row(
+                    &db,
+                    "SELECT 1 FROM messages WHERE message_id = ?1",
+                    &message_of(&line_of(&out, w))
+                ));
             }
             _ => {
                 // apply-failed: a member add of a group nobody created, its line
                 // and events row kept, nothing projected, the error reported
                 let e = line_of(&out, w);
-                assert_eq!((w.file.as_str(), e["type"].as_str()), (".thrum/events.jsonl", Some("group.member.add")));
+                assert_eq!(
+                    (w.file.as_str(), e["type"].as_str()),
+                    (".thrum/events.jsonl", Some("group.member.add"))
+                );
                 assert!(event_row(&db, &w.event_id));
                 let group = e["group_id"].as_str().unwrap();
                 assert!(!has_row(&db, "SELECT 1 FROM groups WHERE group_id = ?1", group));
                 assert!(!has_row(&db, "SELECT 1 FROM group_members WHERE group_id = ?1", group));
-                assert!(a.apply_error.as_deref().is_some_and(|t| t.contains("FOREIGN KEY")), "{:?}", a.apply_error);
+                assert!(
+                    a.apply_error.as_deref().is_some_and(|t| t.contains("FOREIGN KEY")),
+                    "{:?}",
+                    a.apply_error
+                );
                 assert!(!tmp_file.exists());
             }
         }
         // nothing of the write path is left where it does not belong
-        assert!(!out.join(".thrum/var/messages.db-wal").exists() && !out.join(".thrum/var/messages.db-shm").exists());
+        assert!(
+            !out.join(".thrum/var/messages.db-wal").exists()
+                && !out.join(".thrum/var/messages.db-shm").exists()
+        );
     }
 }
 
@@ -185,7 +219,11 @@ fn a_restart_after_the_append_reuses_the_lost_sequence() {
     let again = same.iter().find(|e| e["event_id"] != lost.event_id.as_str()).unwrap();
     // the lost one: no events row, never projected; the restarted one both
     assert!(!event_row(&db, &lost.event_id));
-    assert!(!has_row(&db, "SELECT 1 FROM messages WHERE message_id = ?1", &message_of(&line_of(&out, lost))));
+    assert!(!has_row(
+        &db,
+        "SELECT 1 FROM messages WHERE message_id = ?1",
+        &message_of(&line_of(&out, lost))
+    ));
     assert!(event_row(&db, again["event_id"].as_str().unwrap()));
     assert!(has_row(&db, "SELECT 1 FROM messages WHERE message_id = ?1", &message_of(again)));
     let max: i64 = db.query_row("SELECT MAX(sequence) FROM events", [], |r| r.get(0)).unwrap();
@@ -211,7 +249,9 @@ fn the_wal_states_hold_real_frames_that_sqlite_applies_or_discards() {
     let input = fixture(tmp.path());
     let k = 3;
     let mut salts = Vec::new();
-    for state in [State::WalUncheckpointed, State::WalTornFrame, State::BackupWithoutWal, State::PowerLoss] {
+    for state in
+        [State::WalUncheckpointed, State::WalTornFrame, State::BackupWithoutWal, State::PowerLoss]
+    {
         let out = tmp.path().join(state.name());
         let a = write(&input, &out, state, k, 11);
         let ids: Vec<&str> = a.written.iter().map(|w| w.event_id.as_str()).collect();
@@ -232,7 +272,10 @@ fn the_wal_states_hold_real_frames_that_sqlite_applies_or_discards() {
         let (ps, whole, rest, salt) = frames(&wal);
         let rec = a.wal.clone().unwrap();
         salts.push(salt);
-        assert_eq!((salt, ps, rec.bytes), ((rec.salt1, rec.salt2), rec.page_size, wal.len() as u64));
+        assert_eq!(
+            (salt, ps, rec.bytes),
+            ((rec.salt1, rec.salt2), rec.page_size, wal.len() as u64)
+        );
         let with = open_copy(&out, true, &tmp.path().join(format!("w-{}", state.name())));
         let seen = |id: &str| event_row(&with, id);
         let projected = |m: &str| has_row(&with, "SELECT 1 FROM messages WHERE message_id = ?1", m);
@@ -240,14 +283,21 @@ fn the_wal_states_hold_real_frames_that_sqlite_applies_or_discards() {
             State::WalUncheckpointed => {
                 // whole frames only, every one counted; SQLite applies them all
                 assert_eq!((whole, rest), (rec.frames, 0));
-                assert!(whole >= 2 * k && rec.commits == 2 * k, "{whole} frames, {} commits", rec.commits);
+                assert!(
+                    whole >= 2 * k && rec.commits == 2 * k,
+                    "{whole} frames, {} commits",
+                    rec.commits
+                );
                 assert!(ids.iter().all(|id| seen(id)) && msgs.iter().all(|m| projected(m)));
             }
             State::WalTornFrame => {
                 // the last frame cut in half: its transaction (the K-th
                 // projection) is discarded, everything before it applied
                 assert_eq!(rec.cut, Some((24 + u64::from(ps)) / 2));
-                assert_eq!((whole, rest), (rec.frames - 1, (24 + u64::from(ps)) - rec.cut.unwrap()));
+                assert_eq!(
+                    (whole, rest),
+                    (rec.frames - 1, (24 + u64::from(ps)) - rec.cut.unwrap())
+                );
                 assert!(ids.iter().all(|id| seen(id)));
                 assert!(msgs[..2].iter().all(|m| projected(m)) && !projected(&msgs[2]));
             }
@@ -270,7 +320,13 @@ fn a_packed_state_archives_the_temporary_with_mode_0600() {
     let input = fixture(tmp.path());
     let out = tmp.path().join("packed");
     let pack = crash::packer(testgen::Compression::Zstd);
-    let o = CrashOptions { state: State::AfterAppend, seed: 1, events: 1, limits: Default::default(), pack: Some(&pack) };
+    let o = CrashOptions {
+        state: State::AfterAppend,
+        seed: 1,
+        events: 1,
+        limits: Default::default(),
+        pack: Some(&pack),
+    };
     let a = crash::crash(&input, &out, &o).unwrap();
     let mut names: Vec<String> = read_all(&out).into_keys().collect();
     names.sort();
@@ -282,24 +338,47 @@ fn a_packed_state_archives_the_temporary_with_mode_0600() {
 
 #[test]
 fn the_command_lists_the_states_and_refuses_bad_requests() {
-    let list = Command::new(env!("CARGO_BIN_EXE_testgen")).args(["crash", "--list"]).output().unwrap();
+    let list =
+        Command::new(env!("CARGO_BIN_EXE_testgen")).args(["crash", "--list"]).output().unwrap();
     assert!(list.status.success());
     let text = String::from_utf8(list.stdout).unwrap();
     for s in STATES {
-        assert!(text.lines().any(|l| l.starts_with(s.name) && l.contains(s.finding)), "{} missing from:\n{text}", s.name);
+        assert!(
+            text.lines().any(|l| l.starts_with(s.name) && l.contains(s.finding)),
+            "{} missing from:\n{text}",
+            s.name
+        );
     }
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("o");
-    for args in
-        [&["--state", "after-append", "--events", "0"][..], &["--state", "nope"][..], &["--state", "restarted", "--events", "1001"][..]]
-    {
-        let o = Command::new(env!("CARGO_BIN_EXE_testgen")).arg("crash").args(args).arg("--out").arg(&out).output().unwrap();
+    for args in [
+        &["--state", "after-append", "--events", "0"][..],
+        &["--state", "nope"][..],
+        &["--state", "restarted", "--events", "1001"][..],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_testgen"))
+            .arg("crash")
+            .args(args)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         assert!(!out.exists());
     }
     // without --in, a fixture of the generation options is the input
     let o = Command::new(env!("CARGO_BIN_EXE_testgen"))
-        .args(["crash", "-q", "--state", "before-append", "--profile", "small", "--messages", "30", "--out"])
+        .args([
+            "crash",
+            "-q",
+            "--state",
+            "before-append",
+            "--profile",
+            "small",
+            "--messages",
+            "30",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .unwrap();
@@ -326,7 +405,13 @@ fn a_previous_state_is_replaced_and_anything_else_refused() {
     // a file testgen did not write: refused (exit 2), nothing touched
     std::fs::write(out.join("notes.txt"), "mine").unwrap();
     let before = read_all(&out);
-    let o = CrashOptions { state: State::Restarted, seed: 2, events: 1, limits: Default::default(), pack: None };
+    let o = CrashOptions {
+        state: State::Restarted,
+        seed: 2,
+        events: 1,
+        limits: Default::default(),
+        pack: None,
+    };
     let e = crash::crash(&input, &out, &o).unwrap_err();
     assert_eq!(e.exit_code(), 2, "{e}");
     assert!(e.to_string().contains("notes.txt"), "{e}");

@@ -16,7 +16,12 @@ const BIN: &str = env!("CARGO_BIN_EXE_testgen");
 
 /// Runs testgen in `cwd` with the small profile, no v5 fixture.
 fn generate(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(BIN).current_dir(cwd).args(["--profile", "small", "--no-v5", "--quiet", "--jobs", "2"]).args(args).output().unwrap()
+    Command::new(BIN)
+        .current_dir(cwd)
+        .args(["--profile", "small", "--no-v5", "--quiet", "--jobs", "2"])
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn stderr(o: &Output) -> String {
@@ -38,7 +43,8 @@ fn assert_refused(o: &Output, message: &str, root: &Path, before: &BTreeMap<Stri
 }
 
 fn seed_of(out: &Path) -> u64 {
-    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join(testgen::MANIFEST)).unwrap()).unwrap();
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join(testgen::MANIFEST)).unwrap()).unwrap();
     m["seed"].as_u64().unwrap()
 }
 
@@ -57,7 +63,13 @@ fn an_unrelated_directory_is_refused() {
     }
     let before = snapshot(tmp.path());
     let o = generate(tmp.path(), &["--out", "out"]);
-    assert_refused(&o, "refusing to replace out: it holds files testgen did not write (README.md, data/, and 3 more); choose another --out or remove it yourself", tmp.path(), &before);
+    assert_refused(
+        &o,
+        "refusing to replace out: it holds files testgen did not write (README.md, \
+        data/, and 3 more); choose another --out or remove it yourself",
+        tmp.path(),
+        &before,
+    );
 }
 
 #[test]
@@ -69,7 +81,8 @@ fn the_default_fixtures_of_another_project_are_not_deleted() {
     let o = generate(tmp.path(), &[]);
     assert_refused(
         &o,
-        "refusing to replace fixtures: it holds files testgen did not write (README.md, data/); choose another --out or remove it yourself",
+        "refusing to replace fixtures: it holds files testgen did not write (README.md, data/); \
+            choose another --out or remove it yourself",
         tmp.path(),
         &before,
     );
@@ -82,14 +95,22 @@ fn a_previous_output_is_replaced_and_an_extra_file_makes_it_foreign() {
     assert_eq!(seed_of(&tmp.path().join("out")), 1);
     assert_ok(&generate(tmp.path(), &["--out", "out", "--seed", "2"]));
     assert_eq!(seed_of(&tmp.path().join("out")), 2, "the previous output was replaced");
-    let names: Vec<String> =
-        std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(names, ["out"], "no temporary is left");
     // one extra file, even deep inside: not ours any more
     write(&tmp.path().join("out/parquet/agents/notes.txt"), "mine");
     let before = snapshot(tmp.path());
     let o = generate(tmp.path(), &["--out", "out", "--seed", "3"]);
-    assert_refused(&o, "refusing to replace out: it holds files testgen did not write (parquet/agents/notes.txt); choose another --out or remove it yourself", tmp.path(), &before);
+    assert_refused(
+        &o,
+        "refusing to replace out: it holds files testgen did not write \
+        (parquet/agents/notes.txt); choose another --out or remove it yourself",
+        tmp.path(),
+        &before,
+    );
     // a manifest that names another generator: not ours either
     std::fs::remove_file(tmp.path().join("out/parquet/agents/notes.txt")).unwrap();
     let m = std::fs::read_to_string(tmp.path().join("out/manifest.json"))
@@ -98,7 +119,14 @@ fn a_previous_output_is_replaced_and_an_extra_file_makes_it_foreign() {
     std::fs::write(tmp.path().join("out/manifest.json"), m).unwrap();
     let before = snapshot(tmp.path());
     let o = generate(tmp.path(), &["--out", "out"]);
-    assert_refused(&o, "refusing to replace out: it is not an output of testgen: neither manifest.json nor shard.json names testgen as its generator; choose another --out or remove it yourself", tmp.path(), &before);
+    assert_refused(
+        &o,
+        "refusing to replace out: it is not an output of testgen: neither \
+        manifest.json nor shard.json names testgen as its generator; choose another --out or \
+        remove it yourself",
+        tmp.path(),
+        &before,
+    );
 }
 
 #[test]
@@ -116,8 +144,10 @@ fn an_empty_directory_and_a_sharded_output_are_replaced() {
     assert_ok(&generate(tmp.path(), &["--out", "out", "--shard", "2/3"]));
     assert_ok(&generate(tmp.path(), &["--out", "out", "--seed", "6"]));
     assert_eq!(seed_of(&tmp.path().join("out")), 6);
-    let names: Vec<String> =
-        std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(names, ["out"]);
 }
 
@@ -129,13 +159,19 @@ fn a_regular_file_is_refused() {
     let o = generate(tmp.path(), &["--out", "out"]);
     assert_refused(
         &o,
-        "refusing to replace out: it is a regular file (9 bytes), not a directory; choose another --out or remove it yourself",
+        "refusing to replace out: it is a regular file (9 bytes), not a directory; choose another \
+            --out or remove it yourself",
         tmp.path(),
         &before,
     );
     // nor is anything below a file created
     let o = generate(tmp.path(), &["--out", "out/sub/dir"]);
-    assert_refused(&o, "refusing to replace out/sub/dir: out is not a directory; choose another --out", tmp.path(), &before);
+    assert_refused(
+        &o,
+        "refusing to replace out/sub/dir: out is not a directory; choose another --out",
+        tmp.path(),
+        &before,
+    );
 }
 
 #[test]
@@ -146,12 +182,22 @@ fn a_symbolic_link_is_refused_even_to_an_output_of_ours() {
     std::os::unix::fs::symlink("theirs", tmp.path().join("to-dir")).unwrap();
     std::os::unix::fs::symlink("ours", tmp.path().join("to-ours")).unwrap();
     let before = snapshot(tmp.path());
-    for (arg, target) in [("to-dir", "theirs"), ("to-dir/", "theirs"), ("to-ours", "ours"), ("to-ours/", "ours"), ("to-ours/.", "ours")] {
+    for (arg, target) in [
+        ("to-dir", "theirs"),
+        ("to-dir/", "theirs"),
+        ("to-ours", "ours"),
+        ("to-ours/", "ours"),
+        ("to-ours/.", "ours"),
+    ] {
         let o = generate(tmp.path(), &["--out", arg]);
         let name = arg.trim_end_matches('.').trim_end_matches('/');
         assert_refused(
             &o,
-            &format!("refusing to replace {name}: it is a symbolic link (to {target}); choose another --out (the link's target itself, if it is an output of testgen) or remove the link yourself"),
+            &format!(
+                "refusing to replace {name}: it is a symbolic link (to {target}); choose \
+                another --out (the link's target itself, if it is an output of testgen) or remove \
+                the link yourself"
+            ),
             tmp.path(),
             &before,
         );
@@ -168,7 +214,8 @@ fn a_fifo_is_refused() {
     let o = generate(tmp.path(), &["--out", "out"]);
     assert_refused(
         &o,
-        "refusing to replace out: it is a named pipe (FIFO); choose another --out or remove it yourself",
+        "refusing to replace out: it is a named pipe (FIFO); choose another --out or remove it \
+            yourself",
         tmp.path(),
         &before,
     );
@@ -178,20 +225,31 @@ fn a_fifo_is_refused() {
 fn a_device_node_is_refused() {
     // a node made here, never the real /dev/null
     let tmp = tempfile::tempdir().unwrap();
-    let made = Command::new("mknod").arg(tmp.path().join("null")).args(["c", "1", "3"]).stderr(std::process::Stdio::null()).status();
+    let made = Command::new("mknod")
+        .arg(tmp.path().join("null"))
+        .args(["c", "1", "3"])
+        .stderr(std::process::Stdio::null())
+        .status();
     if !made.is_ok_and(|s| s.success()) {
-        eprintln!("note: a_device_node_is_refused skipped: cannot create a device node here (needs root and CAP_MKNOD)");
+        eprintln!(
+            "note: a_device_node_is_refused skipped: cannot create a device node here \
+            (needs root and CAP_MKNOD)"
+        );
         return;
     }
     let before = snapshot(tmp.path());
     let o = generate(tmp.path(), &["--out", "null"]);
     assert_refused(
         &o,
-        "refusing to replace null: it is a character device; choose another --out or remove it yourself",
+        "refusing to replace null: it is a character device; choose another --out or remove it \
+            yourself",
         tmp.path(),
         &before,
     );
-    assert!(std::fs::symlink_metadata(tmp.path().join("null")).unwrap().file_type().is_char_device());
+    assert!(std::fs::symlink_metadata(tmp.path().join("null"))
+        .unwrap()
+        .file_type()
+        .is_char_device());
 }
 
 /// A tmpfs mounted in a private mount namespace (`unshare`, as root or in a
@@ -200,9 +258,14 @@ fn a_device_node_is_refused() {
 /// (`publish::tests`).
 #[test]
 fn a_mount_point_is_refused() {
-    let probe = Command::new("unshare").args(["--user", "--map-root-user", "--mount", "true"]).stderr(std::process::Stdio::null()).status();
+    let probe = Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "true"])
+        .stderr(std::process::Stdio::null())
+        .status();
     if !probe.is_ok_and(|s| s.success()) {
-        eprintln!("note: a_mount_point_is_refused skipped: unshare --user --mount is not available here");
+        eprintln!(
+            "note: a_mount_point_is_refused skipped: unshare --user --mount is not available here"
+        );
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -221,13 +284,18 @@ exit $rc"#;
         .output()
         .unwrap();
     if o.status.code() == Some(99) {
-        eprintln!("note: a_mount_point_is_refused skipped: cannot mount a tmpfs here: {}", stderr(&o));
+        eprintln!(
+            "note: a_mount_point_is_refused skipped: cannot mount a tmpfs here: {}",
+            stderr(&o)
+        );
         return;
     }
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(
         stderr(&o),
-        "testgen: error: refusing to replace mnt: it is a mount point (another file system is mounted there); choose another --out (a directory inside the mount point will do)\nkeep\n"
+        "testgen: error: refusing to replace mnt: it is a mount point (another file system is \
+            mounted there); choose another --out (a directory inside the mount point will \
+            do)\nkeep\n"
     );
     assert_eq!(snapshot(tmp.path()), before);
 }
@@ -249,7 +317,10 @@ fn stale_temporaries_are_collected_only_when_they_are_ours() {
     write(&p.join(format!(".out.tmp-{dead}.bak/keep.txt")), "keep");
     write(&p.join(format!(".out.tmp-{}", dead + 2)), "a file");
     assert_ok(&generate(p, &["--out", "out"]));
-    let mut names: Vec<String> = std::fs::read_dir(p).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(p)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     let mut want = vec![
         format!(".out.tmp-{}", dead + 1),
@@ -269,7 +340,10 @@ fn stale_temporaries_are_collected_only_when_they_are_ours() {
 
 /// The entries directly in `dir`, sorted.
 fn names(dir: &Path) -> Vec<String> {
-    let mut n: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut n: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     n.sort();
     n
 }
@@ -285,20 +359,32 @@ fn tree_replaces_only_a_thrum_its_record_describes() {
     let p = tmp.path();
     // a project's own .thrum (no record beside it): refused before any work (no --out either)
     write(&p.join("project/.thrum/config.json"), "{\"local_only\": false, \"version\": 1}");
-    write(&p.join("project/.thrum/identities/me.json"), "{\"version\": 2, \"agent\": {\"Name\": \"me\"}}");
-    write(&p.join("project/.thrum/messages/me.jsonl"), "{\"type\":\"message.create\",\"body\":\"mine\"}\n");
+    write(
+        &p.join("project/.thrum/identities/me.json"),
+        "{\"version\": 2, \"agent\": {\"Name\": \"me\"}}",
+    );
+    write(
+        &p.join("project/.thrum/messages/me.jsonl"),
+        "{\"type\":\"message.create\",\"body\":\"mine\"}\n",
+    );
     {
         std::fs::create_dir(p.join("project/.thrum/var")).unwrap();
         let db = rusqlite::Connection::open(p.join("project/.thrum/var/messages.db")).unwrap();
-        db.execute_batch("CREATE TABLE my_notes (id INTEGER PRIMARY KEY, text TEXT); INSERT INTO my_notes (text) VALUES ('keep me');")
-            .unwrap();
+        db.execute_batch(
+            "CREATE TABLE my_notes (id INTEGER PRIMARY KEY, text TEXT); INSERT INTO \
+            my_notes (text) VALUES ('keep me');",
+        )
+        .unwrap();
     }
     write(&p.join("project/README.md"), "# project");
     let before = snapshot(p);
     let o = generate(p, &["--out", "out", "--tree", "project"]);
     assert_refused(
         &o,
-        "refusing to replace project/.thrum: it is not an output of testgen: no .thrum.testgen.json beside it records it as testgen's, so it is a project's own .thrum or one an older testgen wrote (it holds config.json, identities/, and 2 more); choose another --tree or remove it yourself",
+        "refusing to replace project/.thrum: it is not an output of testgen: no \
+            .thrum.testgen.json beside it records it as testgen's, so it is a project's own \
+            .thrum or one an older testgen wrote (it holds config.json, identities/, and 2 more); \
+            choose another --tree or remove it yourself",
         p,
         &before,
     );
@@ -313,12 +399,20 @@ fn tree_replaces_only_a_thrum_its_record_describes() {
     std::os::unix::fs::symlink("../project/.thrum", p.join("linked/.thrum")).unwrap();
     let before = snapshot(p);
     let o = generate(p, &["--out", "out", "--tree", "linked"]);
-    assert_refused(&o, "refusing to replace linked/.thrum: it is a symbolic link (to ../project/.thrum); choose another --tree (the link's target itself, if it is an output of testgen) or remove the link yourself", p, &before);
+    assert_refused(
+        &o,
+        "refusing to replace linked/.thrum: it is a symbolic link (to \
+        ../project/.thrum); choose another --tree (the link's target itself, if it is an output \
+        of testgen) or remove the link yourself",
+        p,
+        &before,
+    );
 
     // a new tree, then a previous tree of ours, are written
     assert_ok(&generate(p, &["--out", "out", "--tree", "t", "--seed", "1"]));
     assert_eq!(names(&p.join("t")), [".thrum", ".thrum.testgen.json"]);
-    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(p.join("t/.thrum.testgen.json")).unwrap()).unwrap();
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p.join("t/.thrum.testgen.json")).unwrap()).unwrap();
     assert_eq!(record["kind"], "tree");
     assert!(record["generator"].as_str().unwrap().starts_with("testgen "));
     let size = |rel: &str| std::fs::metadata(p.join("t/.thrum").join(rel)).unwrap().len();
@@ -333,7 +427,14 @@ fn tree_replaces_only_a_thrum_its_record_describes() {
     write(&p.join("t/.thrum/context/my-notes.md"), "# my notes\n");
     let before = snapshot(p);
     let o = generate(p, &["--out", "out", "--tree", "t", "--seed", "3"]);
-    assert_refused(&o, "refusing to replace t/.thrum: it holds files testgen did not write (context/my-notes.md, identities/precious.json); choose another --tree or remove it yourself", p, &before);
+    assert_refused(
+        &o,
+        "refusing to replace t/.thrum: it holds files testgen did not write \
+        (context/my-notes.md, identities/precious.json); choose another --tree or remove it \
+        yourself",
+        p,
+        &before,
+    );
     std::fs::remove_file(p.join("t/.thrum/identities/precious.json")).unwrap();
     std::fs::remove_file(p.join("t/.thrum/context/my-notes.md")).unwrap();
     // a file of ours edited (another size)
@@ -342,7 +443,14 @@ fn tree_replaces_only_a_thrum_its_record_describes() {
     std::fs::write(p.join("t/.thrum/config.json"), config).unwrap();
     let before = snapshot(p);
     let o = generate(p, &["--out", "out", "--tree", "t", "--seed", "3"]);
-    assert_refused(&o, "refusing to replace t/.thrum: it is not an output of testgen: files differ in size from what testgen wrote (config.json); choose another --tree or remove it yourself", p, &before);
+    assert_refused(
+        &o,
+        "refusing to replace t/.thrum: it is not an output of testgen: files \
+        differ in size from what testgen wrote (config.json); choose another --tree or remove it \
+        yourself",
+        p,
+        &before,
+    );
     // a directory without .thrum may hold anything: nothing is replaced
     write(&p.join("shared/notes.txt"), "mine");
     assert_ok(&generate(p, &["--out", "out", "--tree", "shared"]));
@@ -364,11 +472,18 @@ fn a_record_testgen_did_not_write_is_not_overwritten() {
     let o = generate(p, &["--out", "out", "--tree", "t"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
-        stderr(&o).starts_with("testgen: error: refusing to replace t/.thrum.testgen.json: it is not an output of testgen: it is not a record testgen writes ("),
+        stderr(&o).starts_with(
+            "testgen: error: refusing to replace t/.thrum.testgen.json: it is \
+            not an output of testgen: it is not a record testgen writes ("
+        ),
         "{}",
         stderr(&o)
     );
-    assert!(stderr(&o).ends_with("; choose another --tree or remove it yourself\n"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).ends_with("; choose another --tree or remove it yourself\n"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(snapshot(p), before);
 }
 
@@ -400,20 +515,30 @@ fn corrupt_replaces_only_a_previous_corrupted_copy() {
             .unwrap()
     };
     let fault_of = |out: &str| -> String {
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p.join(out).join("FAULT.json")).unwrap()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(p.join(out).join("FAULT.json")).unwrap())
+                .unwrap();
         v["fault"].as_str().unwrap().to_string()
     };
     std::fs::create_dir(p.join("empty")).unwrap();
     assert_ok(&corrupt("empty", "altered-cell"));
     assert_ok(&corrupt("c", "altered-cell"));
     assert_eq!(names(&p.join("c")), [".testgen-corrupt.json", ".thrum", "FAULT.json"]);
-    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(p.join("c/.testgen-corrupt.json")).unwrap()).unwrap();
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p.join("c/.testgen-corrupt.json")).unwrap()).unwrap();
     assert_eq!(record["kind"], "corrupt");
-    assert_eq!(record["files"]["FAULT.json"], std::fs::metadata(p.join("c/FAULT.json")).unwrap().len());
-    assert_eq!(record["files"][".thrum/var/messages.db"], std::fs::metadata(p.join("c/.thrum/var/messages.db")).unwrap().len());
+    assert_eq!(
+        record["files"]["FAULT.json"],
+        std::fs::metadata(p.join("c/FAULT.json")).unwrap().len()
+    );
+    assert_eq!(
+        record["files"][".thrum/var/messages.db"],
+        std::fs::metadata(p.join("c/.thrum/var/messages.db")).unwrap().len()
+    );
     assert_ok(&corrupt("c", "checksum-mismatch"));
     assert_eq!(fault_of("c"), "checksum-mismatch");
-    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(p.join("c/.testgen-corrupt.json")).unwrap()).unwrap();
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p.join("c/.testgen-corrupt.json")).unwrap()).unwrap();
     assert!(record["files"]["SHA256SUMS"].is_u64());
     assert_ok(&corrupt("c", "missing-row"));
     assert_eq!(fault_of("c"), "missing-row");
@@ -423,7 +548,8 @@ fn corrupt_replaces_only_a_previous_corrupted_copy() {
     let before = snapshot(p);
     assert_refused(
         &corrupt("c", "altered-cell"),
-        "refusing to replace c: it holds files testgen did not write (notes.txt); choose another --out or remove it yourself",
+        "refusing to replace c: it holds files testgen did not write (notes.txt); choose another \
+            --out or remove it yourself",
         p,
         &before,
     );
@@ -432,20 +558,37 @@ fn corrupt_replaces_only_a_previous_corrupted_copy() {
     write(&p.join("c/.thrum/precious.txt"), "mine");
     write(&p.join("c/.thrum/mywork/a"), "mine too");
     let before = snapshot(p);
-    assert_refused(&corrupt("c", "altered-cell"), "refusing to replace c: it holds files testgen did not write (.thrum/mywork/, .thrum/precious.txt); choose another --out or remove it yourself", p, &before);
+    assert_refused(
+        &corrupt("c", "altered-cell"),
+        "refusing to replace c: it holds files testgen \
+        did not write (.thrum/mywork/, .thrum/precious.txt); choose another --out or remove it \
+        yourself",
+        p,
+        &before,
+    );
     std::fs::remove_dir_all(p.join("c/.thrum/mywork")).unwrap();
     std::fs::remove_file(p.join("c/.thrum/precious.txt")).unwrap();
     // a FAULT.json edited
     write(&p.join("c/FAULT.json"), "{\"fault\": \"rm-rf\"}");
     let before = snapshot(p);
-    assert_refused(&corrupt("c", "altered-cell"), "refusing to replace c: it is not an output of testgen: files differ in size from what testgen wrote (FAULT.json); choose another --out or remove it yourself", p, &before);
+    assert_refused(
+        &corrupt("c", "altered-cell"),
+        "refusing to replace c: it is not an output of \
+        testgen: files differ in size from what testgen wrote (FAULT.json); choose another --out \
+        or remove it yourself",
+        p,
+        &before,
+    );
     // a hand-made FAULT.json beside a database of the user's: no record, not ours
     write(&p.join("hand/FAULT.json"), "{\"fault\":\"altered-cell\"}");
     write(&p.join("hand/.thrum/thrum.db"), "my database");
     let before = snapshot(p);
     assert_refused(
         &corrupt("hand", "altered-cell"),
-        "refusing to replace hand: it is not an output of testgen: it has no .testgen-corrupt.json, the record of what testgen wrote there, so it is not a corrupted copy or one an older testgen wrote (it holds .thrum/, FAULT.json); choose another --out or remove it yourself",
+        "refusing to replace hand: it is not an output of testgen: it has no \
+            .testgen-corrupt.json, the record of what testgen wrote there, so it is not a \
+            corrupted copy or one an older testgen wrote (it holds .thrum/, FAULT.json); choose \
+            another --out or remove it yourself",
         p,
         &before,
     );
@@ -453,7 +596,8 @@ fn corrupt_replaces_only_a_previous_corrupted_copy() {
     let before = snapshot(p);
     assert_refused(
         &corrupt("fx", "altered-cell"),
-        "refusing --out fx: it contains --in fx/thrum-fixture.tar.zst (by device and inode); an output must not be, hold or lie in an input",
+        "refusing --out fx: it contains --in fx/thrum-fixture.tar.zst (by device and inode); an \
+            output must not be, hold or lie in an input",
         p,
         &before,
     );
@@ -461,13 +605,24 @@ fn corrupt_replaces_only_a_previous_corrupted_copy() {
     write(&p.join("fx/manifest.json"), "{}");
     let o = Command::new(BIN)
         .current_dir(p)
-        .args(["corrupt", "--fault", "altered-cell", "--in", "fx2/thrum-fixture.tar.zst", "--out", "fx"])
+        .args([
+            "corrupt",
+            "--fault",
+            "altered-cell",
+            "--in",
+            "fx2/thrum-fixture.tar.zst",
+            "--out",
+            "fx",
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(
         stderr(&o),
-        "testgen: error: refusing to replace fx: it is not an output of testgen: it has no .testgen-corrupt.json, the record of what testgen wrote there, so it is not a corrupted copy or one an older testgen wrote (it holds manifest.json); choose another --out or remove it yourself\n"
+        "testgen: error: refusing to replace fx: it is not an output of testgen: it has no \
+            .testgen-corrupt.json, the record of what testgen wrote there, so it is not a \
+            corrupted copy or one an older testgen wrote (it holds manifest.json); choose another \
+            --out or remove it yourself\n"
     );
     std::fs::remove_dir_all(p.join("fx")).unwrap();
     std::fs::rename(p.join("fx2"), p.join("fx")).unwrap();
@@ -475,14 +630,18 @@ fn corrupt_replaces_only_a_previous_corrupted_copy() {
     let before = snapshot(p);
     assert_refused(
         &corrupt("mine", "altered-cell"),
-        "refusing to replace mine: it is not an output of testgen: it has no .testgen-corrupt.json, the record of what testgen wrote there, so it is not a corrupted copy or one an older testgen wrote (it holds a.txt); choose another --out or remove it yourself",
+        "refusing to replace mine: it is not an output of testgen: it has no \
+            .testgen-corrupt.json, the record of what testgen wrote there, so it is not a \
+            corrupted copy or one an older testgen wrote (it holds a.txt); choose another --out \
+            or remove it yourself",
         p,
         &before,
     );
     // and the generator does not replace a corrupted copy
     assert_refused(
         &generate(p, &["--out", "empty"]),
-        "refusing to replace empty: it holds files testgen did not write (.testgen-corrupt.json, .thrum/, FAULT.json); choose another --out or remove it yourself",
+        "refusing to replace empty: it holds files testgen did not write (.testgen-corrupt.json, \
+            .thrum/, FAULT.json); choose another --out or remove it yourself",
         p,
         &before,
     );
@@ -497,7 +656,18 @@ fn bench_works_in_a_subdirectory_of_its_own() {
     let before = snapshot(p);
     let o = Command::new(BIN)
         .current_dir(p)
-        .args(["bench", "--profile", "small", "--runs", "1", "--no-floors", "--no-verify", "--json", "--work", "work"])
+        .args([
+            "bench",
+            "--profile",
+            "small",
+            "--runs",
+            "1",
+            "--no-floors",
+            "--no-verify",
+            "--json",
+            "--work",
+            "work",
+        ])
         .output()
         .unwrap();
     assert_ok(&o);
@@ -507,21 +677,48 @@ fn bench_works_in_a_subdirectory_of_its_own() {
     // an absent --work is created, and removed again when left empty
     let o = Command::new(BIN)
         .current_dir(p)
-        .args(["bench", "--profile", "small", "--runs", "1", "--no-floors", "--no-verify", "--json", "--work", "new/work"])
+        .args([
+            "bench",
+            "--profile",
+            "small",
+            "--runs",
+            "1",
+            "--no-floors",
+            "--no-verify",
+            "--json",
+            "--work",
+            "new/work",
+        ])
         .output()
         .unwrap();
     assert_ok(&o);
     let mut after = snapshot(p);
-    assert!(after.remove("new").is_some_and(|d| d.starts_with("dir ")), "new/ is left, a directory");
+    assert!(
+        after.remove("new").is_some_and(|d| d.starts_with("dir ")),
+        "new/ is left, a directory"
+    );
     assert_eq!(after, before);
     // a file as --work
     let o = Command::new(BIN)
         .current_dir(p)
-        .args(["bench", "--profile", "small", "--runs", "1", "--no-floors", "--no-verify", "--work", "work/keep.txt"])
+        .args([
+            "bench",
+            "--profile",
+            "small",
+            "--runs",
+            "1",
+            "--no-floors",
+            "--no-verify",
+            "--work",
+            "work/keep.txt",
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert_eq!(stderr(&o), "testgen: error: invalid option: --work work/keep.txt is not a directory\n");
+    assert_eq!(
+        stderr(&o),
+        "testgen: error: invalid option: --work work/keep.txt is not a directory\n"
+    );
 }
 
 #[test]
@@ -559,27 +756,53 @@ fn a_tree_that_is_the_output_by_another_name_is_refused_before_any_work() {
     // y does not exist yet
     let before = snapshot(p);
     let o = generate(p, &["--out", "y", "--tree", "ly"]);
-    assert_refused(&o, &format!("refusing --out y: it contains --tree ly/.thrum {why}"), p, &before);
+    assert_refused(
+        &o,
+        &format!("refusing --out y: it contains --tree ly/.thrum {why}"),
+        p,
+        &before,
+    );
     // y is a previous output
     assert_ok(&generate(p, &["--out", "y"]));
     let before = snapshot(p);
     let o = generate(p, &["--out", "y", "--tree", "ly"]);
-    assert_refused(&o, &format!("refusing --out y: it contains --tree ly/.thrum {why}"), p, &before);
+    assert_refused(
+        &o,
+        &format!("refusing --out y: it contains --tree ly/.thrum {why}"),
+        p,
+        &before,
+    );
     let o = generate(p, &["--out", "ly/.thrum/x", "--tree", "y"]);
-    assert_refused(&o, &format!("refusing --out ly/.thrum/x: it lies inside --tree y/.thrum {why}"), p, &before);
+    assert_refused(
+        &o,
+        &format!("refusing --out ly/.thrum/x: it lies inside --tree y/.thrum {why}"),
+        p,
+        &before,
+    );
     let o = generate(p, &["--out", "y/../y", "--tree", "y"]);
-    assert_refused(&o, &format!("refusing --out y/../y: it contains --tree y/.thrum {why}"), p, &before);
+    assert_refused(
+        &o,
+        &format!("refusing --out y/../y: it contains --tree y/.thrum {why}"),
+        p,
+        &before,
+    );
     // the tree's record is a destination too
     let o = generate(p, &["--out", "t/.thrum.testgen.json", "--tree", "t"]);
     assert_refused(
         &o,
-        &format!("refusing --out t/.thrum.testgen.json: it is the same as the record of --tree t/.thrum.testgen.json {why}"),
+        &format!(
+            "refusing --out t/.thrum.testgen.json: it is the same as the record of --tree \
+            t/.thrum.testgen.json {why}"
+        ),
         p,
         &before,
     );
     // --out inside TREE but apart from TREE/.thrum is allowed
     assert_ok(&generate(p, &["--out", "t/out", "--tree", "t"]));
-    assert!(p.join("t/.thrum/var/messages.db").is_file() && p.join("t/out").join(testgen::MANIFEST).is_file());
+    assert!(
+        p.join("t/.thrum/var/messages.db").is_file()
+            && p.join("t/out").join(testgen::MANIFEST).is_file()
+    );
 }
 
 /// A full disk is reported as such, with exit 1 (not a refusal): for a
@@ -592,10 +815,26 @@ fn a_full_disk_is_named_and_exits_1() {
     let tmp = tempfile::tempdir().unwrap();
     let mnt = tmp.path().join("mnt");
     std::fs::create_dir(&mnt).unwrap();
-    thrum_io::testing::mount(&["-t".as_ref(), "tmpfs".as_ref(), "-o".as_ref(), "size=1M".as_ref(), "thrum-test".as_ref(), mnt.as_os_str()]);
+    thrum_io::testing::mount(&[
+        "-t".as_ref(),
+        "tmpfs".as_ref(),
+        "-o".as_ref(),
+        "size=1M".as_ref(),
+        "thrum-test".as_ref(),
+        mnt.as_os_str(),
+    ]);
     let run = generate(&mnt, &["--out", "out"]);
     let bench = Command::new(BIN)
-        .args(["bench", "--profile", "small", "--runs", "1", "--no-floors", "--no-verify", "--work"])
+        .args([
+            "bench",
+            "--profile",
+            "small",
+            "--runs",
+            "1",
+            "--no-floors",
+            "--no-verify",
+            "--work",
+        ])
         .arg(mnt.join("work"))
         .output()
         .unwrap();
@@ -603,7 +842,12 @@ fn a_full_disk_is_named_and_exits_1() {
     thrum_io::testing::unmount(&mnt);
     assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
     let err = stderr(&run);
-    assert!(err.starts_with("testgen: error: generating the fixture into out: disk full while writing "), "{err}");
+    assert!(
+        err.starts_with(
+            "testgen: error: generating the fixture into out: disk full while writing "
+        ),
+        "{err}"
+    );
     assert_eq!(bench.status.code(), Some(1), "{}", stderr(&bench));
     assert!(stderr(&bench).contains("disk full while writing "), "{}", stderr(&bench));
     assert!(left.is_empty(), "nothing left on the full disk: {left:?}");

@@ -132,14 +132,25 @@ fn volume_overrides_reach_every_artifact() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let db = rusqlite::Connection::open(dir.path().join("tree/.thrum/var/messages.db")).unwrap();
-    let count = |t: &str| -> i64 { db.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0)).unwrap() };
+    let count = |t: &str| -> i64 {
+        db.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0)).unwrap()
+    };
     assert_eq!(count("agents"), 9);
     assert_eq!(count("messages"), 777);
     assert_eq!(count("subscriptions"), 11);
-    let (first, last): (String, String) =
-        db.query_row("SELECT min(created_at), max(created_at) FROM messages", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-    assert!(first.as_str() < last.as_str() && first[..10] >= *"2026-03-02" && last[..10] <= *"2026-03-05", "{first} .. {last}");
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let (first, last): (String, String) = db
+        .query_row("SELECT min(created_at), max(created_at) FROM messages", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert!(
+        first.as_str() < last.as_str()
+            && first[..10] >= *"2026-03-02"
+            && last[..10] <= *"2026-03-05",
+        "{first} .. {last}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["profile"], "small+agents=9,messages=777,subscriptions=11,days=3");
     assert_eq!(manifest["counts"]["tables"]["messages"], 777);
 }

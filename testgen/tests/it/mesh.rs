@@ -13,7 +13,15 @@ use thrum_gen::mesh::Scenario;
 use thrum_gen::Profile;
 
 fn mesh_opts(out: PathBuf, daemons: u32, scenario: Scenario, jobs: usize) -> MeshOptions {
-    MeshOptions { seed: 42, profile: Profile::small(), daemons, scenario, out, jobs, compression: testgen::Compression::Zstd }
+    MeshOptions {
+        seed: 42,
+        profile: Profile::small(),
+        daemons,
+        scenario,
+        out,
+        jobs,
+        compression: testgen::Compression::Zstd,
+    }
 }
 
 fn make(dir: &Path, name: &str, daemons: u32, scenario: Scenario, jobs: usize) -> PathBuf {
@@ -43,7 +51,8 @@ impl Held {
     }
     /// The event ids, by this daemon's sequence.
     fn by_sequence(&self) -> Vec<String> {
-        let mut v: Vec<(u64, String)> = self.lines.iter().map(|(id, (s, _))| (*s, id.clone())).collect();
+        let mut v: Vec<(u64, String)> =
+            self.lines.iter().map(|(id, (s, _))| (*s, id.clone())).collect();
         v.sort();
         v.into_iter().map(|(_, id)| id).collect()
     }
@@ -53,7 +62,8 @@ impl Held {
 }
 
 fn read_mesh(out: &Path, work: &Path) -> (serde_json::Value, Vec<Held>) {
-    let mesh: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("mesh.json")).unwrap()).unwrap();
+    let mesh: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("mesh.json")).unwrap()).unwrap();
     let mut held = Vec::new();
     for d in mesh["daemons"].as_array().unwrap() {
         let index = d["index"].as_u64().unwrap() as usize;
@@ -62,7 +72,8 @@ fn read_mesh(out: &Path, work: &Path) -> (serde_json::Value, Vec<Held>) {
         extract(&archive, &dest);
         let root = dest.join(".thrum");
         let mut files = vec![root.join("events.jsonl")];
-        let mut shards: Vec<PathBuf> = std::fs::read_dir(root.join("messages")).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut shards: Vec<PathBuf> =
+            std::fs::read_dir(root.join("messages")).unwrap().map(|e| e.unwrap().path()).collect();
         shards.sort();
         files.extend(shards);
         let mut lines = BTreeMap::new();
@@ -72,18 +83,30 @@ fn read_mesh(out: &Path, work: &Path) -> (serde_json::Value, Vec<Held>) {
             for l in text.lines() {
                 let v: serde_json::Value = serde_json::from_str(l).unwrap();
                 let seq = v["sequence"].as_u64().unwrap();
-                assert!(seq > last, "{}: sequences in append order ({last} then {seq})", f.display());
+                assert!(
+                    seq > last,
+                    "{}: sequences in append order ({last} then {seq})",
+                    f.display()
+                );
                 last = seq;
-                assert!(lines.insert(v["event_id"].as_str().unwrap().to_string(), (seq, l.to_string())).is_none(), "one line per event");
+                assert!(
+                    lines
+                        .insert(v["event_id"].as_str().unwrap().to_string(), (seq, l.to_string()))
+                        .is_none(),
+                    "one line per event"
+                );
             }
         }
         let db = Connection::open(root.join("var/messages.db")).unwrap();
         let checkpoints = {
             let mut stmt = db.prepare("SELECT * FROM sync_checkpoints").unwrap();
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))).unwrap();
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))
+                .unwrap();
             rows.map(|r| r.unwrap()).collect()
         };
-        let peers = serde_json::from_slice(&std::fs::read(root.join("var/peers.json")).unwrap()).unwrap();
+        let peers =
+            serde_json::from_slice(&std::fs::read(root.join("var/peers.json")).unwrap()).unwrap();
         held.push(Held {
             index,
             hostname: d["hostname"].as_str().unwrap().to_string(),
@@ -113,36 +136,77 @@ fn check_common(held: &[Held]) {
     for h in held {
         let order = h.by_sequence();
         let seqs: Vec<u64> = order.iter().map(|id| h.lines[id].0).collect();
-        assert_eq!(seqs, (1..=order.len() as u64).collect::<Vec<_>>(), "daemon {}: sequences 1..n", h.index);
-        let mut stmt = h.db.prepare("SELECT event_id, sequence, origin_daemon, event_json FROM events ORDER BY sequence").unwrap();
-        let rows: Vec<(String, i64, String, String)> =
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(|r| r.unwrap()).collect();
+        assert_eq!(
+            seqs,
+            (1..=order.len() as u64).collect::<Vec<_>>(),
+            "daemon {}: sequences 1..n",
+            h.index
+        );
+        let mut stmt =
+            h.db.prepare(
+                "SELECT event_id, sequence, origin_daemon, event_json FROM \
+            events ORDER BY sequence",
+            )
+            .unwrap();
+        let rows: Vec<(String, i64, String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
         assert_eq!(rows.len(), order.len(), "daemon {}: one events row per line", h.index);
         for (row, id) in rows.iter().zip(&order) {
-            assert_eq!((&row.0, row.1 as u64, &row.3), (id, h.lines[id].0, &h.lines[id].1), "daemon {}: events row = line", h.index);
+            assert_eq!(
+                (&row.0, row.1 as u64, &row.3),
+                (id, h.lines[id].0, &h.lines[id].1),
+                "daemon {}: events row = line",
+                h.index
+            );
             assert_eq!(row.2, h.field(id, "origin_daemon").as_str().unwrap());
         }
-        assert_eq!(h.daemon_id, thrum_schemas::ids::daemon_id(&h.hostname), "id derived from the hostname");
-        assert!(h.lines.keys().any(|id| h.field(id, "origin_daemon") == h.daemon_id.as_str()), "daemon {} wrote events", h.index);
-        let others: BTreeSet<&str> = held.iter().filter(|o| o.index != h.index).map(|o| o.daemon_id.as_str()).collect();
-        assert_eq!(h.checkpoints.keys().map(|k| k.as_str()).collect::<BTreeSet<_>>(), others, "one checkpoint per peer");
+        assert_eq!(
+            h.daemon_id,
+            thrum_schemas::ids::daemon_id(&h.hostname),
+            "id derived from the hostname"
+        );
+        assert!(
+            h.lines.keys().any(|id| h.field(id, "origin_daemon") == h.daemon_id.as_str()),
+            "daemon {} wrote events",
+            h.index
+        );
+        let others: BTreeSet<&str> =
+            held.iter().filter(|o| o.index != h.index).map(|o| o.daemon_id.as_str()).collect();
+        assert_eq!(
+            h.checkpoints.keys().map(|k| k.as_str()).collect::<BTreeSet<_>>(),
+            others,
+            "one checkpoint per peer"
+        );
         for (peer, (seq, _, status)) in &h.checkpoints {
             assert_eq!(status, "idle");
             let p = held.iter().find(|o| &o.daemon_id == peer).unwrap();
             assert!(*seq as usize <= p.lines.len(), "checkpoint not ahead of the peer's log");
             for id in p.by_sequence().iter().take(*seq as usize) {
-                assert!(h.lines.contains_key(id), "daemon {}: {id} of peer {} is at or below the checkpoint {seq}", h.index, p.index);
+                assert!(
+                    h.lines.contains_key(id),
+                    "daemon {}: {id} of peer {} is at or below the checkpoint {seq}",
+                    h.index,
+                    p.index
+                );
             }
         }
         // peers.json: the other daemons by index, private
         assert_eq!(h.peers_mode, 0o600);
-        let names: Vec<&str> = h.peers.as_array().unwrap().iter().map(|p| p["daemon_id"].as_str().unwrap()).collect();
-        let want: Vec<&str> = held.iter().filter(|o| o.index != h.index).map(|o| o.daemon_id.as_str()).collect();
+        let names: Vec<&str> =
+            h.peers.as_array().unwrap().iter().map(|p| p["daemon_id"].as_str().unwrap()).collect();
+        let want: Vec<&str> =
+            held.iter().filter(|o| o.index != h.index).map(|o| o.daemon_id.as_str()).collect();
         assert_eq!(names, want);
         for p in h.peers.as_array().unwrap() {
             let keys: Vec<&str> = p.as_object().unwrap().keys().map(|k| k.as_str()).collect();
             assert_eq!(keys.len(), 6);
-            assert!(p["address"].as_str().unwrap().starts_with(&format!("{}:", p["name"].as_str().unwrap())));
+            assert!(p["address"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{}:", p["name"].as_str().unwrap())));
         }
     }
     let mut seen: BTreeMap<&str, String> = BTreeMap::new();
@@ -203,11 +267,20 @@ fn a_converged_mesh_holds_the_same_events_and_rows_everywhere() {
     for h in &held {
         for (peer, (seq, _, _)) in &h.checkpoints {
             let p = held.iter().find(|o| &o.daemon_id == peer).unwrap();
-            assert_eq!(*seq as usize, p.lines.len(), "daemon {}: checkpoint = peer {}'s last sequence", h.index, p.index);
+            assert_eq!(
+                *seq as usize,
+                p.lines.len(),
+                "daemon {}: checkpoint = peer {}'s last sequence",
+                h.index,
+                p.index
+            );
         }
     }
     // the orders differ: each daemon numbers its own events first
-    assert!(held.windows(2).any(|w| w[0].by_sequence() != w[1].by_sequence()), "arrival orders differ");
+    assert!(
+        held.windows(2).any(|w| w[0].by_sequence() != w[1].by_sequence()),
+        "arrival orders differ"
+    );
     // projected rows agree except AUTOINCREMENT ids, heartbeats and the
     // declared conflicts
     let rows = |h: &Held, sql: &str| -> Vec<String> {
@@ -217,7 +290,9 @@ fn a_converged_mesh_holds_the_same_events_and_rows_everywhere() {
             .query_map([], |r| {
                 Ok((0..n)
                     .map(|i| match r.get_ref(i).unwrap() {
-                        rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                        rusqlite::types::ValueRef::Text(t) => {
+                            String::from_utf8_lossy(t).into_owned()
+                        }
                         v => format!("{v:?}"),
                     })
                     .collect::<Vec<_>>()
@@ -228,23 +303,37 @@ fn a_converged_mesh_holds_the_same_events_and_rows_everywhere() {
             .collect();
         rows
     };
-    let conflict_keys: Vec<String> =
-        mesh["conflicts"].as_array().unwrap().iter().map(|c| c["key"][0].as_str().unwrap().to_string()).collect();
+    let conflict_keys: Vec<String> = mesh["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"][0].as_str().unwrap().to_string())
+        .collect();
     for sql in [
         "SELECT * FROM messages ORDER BY message_id",
         "SELECT * FROM message_scopes ORDER BY 1, 2, 3",
         "SELECT * FROM message_refs ORDER BY 1, 2, 3",
-        "SELECT message_id, edited_at, edited_by, old_content, new_content, old_structured, new_structured FROM message_edits ORDER BY 1, 2",
+        "SELECT message_id, edited_at, edited_by, old_content, new_content, old_structured, \
+            new_structured FROM message_edits ORDER BY 1, 2",
         "SELECT session_id, agent_id, started_at, ended_at, end_reason FROM sessions ORDER BY 1",
-        "SELECT agent_id, kind, role, module, display, hostname, registered_at FROM agents ORDER BY 1",
-        "SELECT group_id, name, description, created_at, created_by, updated_at FROM groups ORDER BY 1",
-        "SELECT group_id, member_type, member_value, added_at, added_by FROM group_members ORDER BY 1, 2, 3",
+        "SELECT agent_id, kind, role, module, display, hostname, registered_at FROM agents ORDER \
+            BY 1",
+        "SELECT group_id, name, description, created_at, created_by, updated_at FROM groups ORDER \
+            BY 1",
+        "SELECT group_id, member_type, member_value, added_at, added_by FROM group_members ORDER \
+            BY 1, 2, 3",
         "SELECT * FROM agent_work_contexts ORDER BY session_id",
     ] {
-        let first: Vec<String> = rows(&held[0], sql).into_iter().filter(|r| !conflict_keys.iter().any(|k| r.contains(k.as_str()))).collect();
+        let first: Vec<String> = rows(&held[0], sql)
+            .into_iter()
+            .filter(|r| !conflict_keys.iter().any(|k| r.contains(k.as_str())))
+            .collect();
         assert!(!first.is_empty(), "{sql}");
         for h in &held[1..] {
-            let other: Vec<String> = rows(h, sql).into_iter().filter(|r| !conflict_keys.iter().any(|k| r.contains(k.as_str()))).collect();
+            let other: Vec<String> = rows(h, sql)
+                .into_iter()
+                .filter(|r| !conflict_keys.iter().any(|k| r.contains(k.as_str())))
+                .collect();
             assert!(first == other, "daemon {}: {sql}", h.index);
         }
     }
@@ -267,17 +356,29 @@ fn declared_conflicts_diverge_between_their_writers() {
             t => panic!("unexpected table {t}"),
         };
         let table = c["table"].as_str().unwrap();
-        let cols: Vec<&str> = c["columns"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
-        let key: Vec<&str> = c["key"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
+        let cols: Vec<&str> =
+            c["columns"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
+        let key: Vec<&str> =
+            c["key"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
         assert_eq!(key.len(), key_cols.len());
-        let filter: Vec<String> = key_cols.iter().enumerate().map(|(i, k)| format!("{k} = ?{}", i + 1)).collect();
+        let filter: Vec<String> =
+            key_cols.iter().enumerate().map(|(i, k)| format!("{k} = ?{}", i + 1)).collect();
         let value = |h: &Held| -> Vec<Option<String>> {
-            let sql = format!("SELECT {} FROM {table} WHERE {}", cols.join(", "), filter.join(" AND "));
-            h.db.query_row(&sql, rusqlite::params_from_iter(&key), |r| (0..cols.len()).map(|i| r.get::<_, Option<String>>(i)).collect())
-                .unwrap()
+            let sql =
+                format!("SELECT {} FROM {table} WHERE {}", cols.join(", "), filter.join(" AND "));
+            h.db.query_row(&sql, rusqlite::params_from_iter(&key), |r| {
+                (0..cols.len()).map(|i| r.get::<_, Option<String>>(i)).collect()
+            })
+            .unwrap()
         };
-        let events: Vec<&str> = c["event_ids"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
-        let writers: Vec<&Held> = c["daemons"].as_array().unwrap().iter().map(|x| &held[x.as_u64().unwrap() as usize - 1]).collect();
+        let events: Vec<&str> =
+            c["event_ids"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
+        let writers: Vec<&Held> = c["daemons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| &held[x.as_u64().unwrap() as usize - 1])
+            .collect();
         let want = if c["kind"] == "everyone_start" { held.len() } else { 2 };
         assert_eq!((events.len(), writers.len()), (want, want), "{}", c["kind"]);
         // each writer wrote its own event and received the others later;
@@ -285,8 +386,18 @@ fn declared_conflicts_diverge_between_their_writers() {
         for (i, w) in writers.iter().enumerate() {
             assert_eq!(w.field(events[i], "origin_daemon"), w.daemon_id.as_str());
             for (j, other) in events.iter().enumerate().filter(|&(j, _)| j != i) {
-                assert!(w.lines[events[i]].0 < w.lines[*other].0, "daemon {} applies its own {} first", w.index, events[i]);
-                assert_ne!(value(w), value(writers[j]), "{} {key:?}: the writers disagree on {cols:?}", c["kind"]);
+                assert!(
+                    w.lines[events[i]].0 < w.lines[*other].0,
+                    "daemon {} applies its own {} first",
+                    w.index,
+                    events[i]
+                );
+                assert_ne!(
+                    value(w),
+                    value(writers[j]),
+                    "{} {key:?}: the writers disagree on {cols:?}",
+                    c["kind"]
+                );
             }
         }
     }
@@ -300,12 +411,18 @@ fn a_lagging_mesh_trails_its_peers() {
     assert_eq!(mesh["scenario"], "lagging");
     check_common(&held);
     let behind = held.iter().any(|h| {
-        h.checkpoints.iter().any(|(peer, (seq, _, _))| (*seq as usize) < held.iter().find(|o| &o.daemon_id == peer).unwrap().lines.len())
+        h.checkpoints.iter().any(|(peer, (seq, _, _))| {
+            (*seq as usize) < held.iter().find(|o| &o.daemon_id == peer).unwrap().lines.len()
+        })
     });
     assert!(behind, "some checkpoint trails its peer's log");
     let all: BTreeSet<&String> = held.iter().flat_map(|h| h.lines.keys()).collect();
-    let missing: Vec<(usize, &String)> =
-        held.iter().flat_map(|h| all.iter().filter(|id| !h.lines.contains_key(**id)).map(move |id| (h.index, *id))).collect();
+    let missing: Vec<(usize, &String)> = held
+        .iter()
+        .flat_map(|h| {
+            all.iter().filter(|id| !h.lines.contains_key(**id)).map(move |id| (h.index, *id))
+        })
+        .collect();
     assert!(!missing.is_empty(), "some remote event is absent somewhere");
     // daemon 1 is the one that stopped pulling: it misses daemon 2's last writes
     let last_of_2 = held[1]
@@ -329,35 +446,58 @@ fn local_only_state_stays_on_the_daemon_of_its_session() {
     for (id, (_, line)) in &held[0].lines {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         if v["type"] == "agent.session.start" {
-            session_daemon
-                .insert(v["session_id"].as_str().unwrap().to_string(), held[0].field(id, "origin_daemon").as_str().unwrap().to_string());
+            session_daemon.insert(
+                v["session_id"].as_str().unwrap().to_string(),
+                held[0].field(id, "origin_daemon").as_str().unwrap().to_string(),
+            );
         }
     }
     let mut totals = [0i64; 4];
     for h in &held {
-        for (k, table) in ["message_reads", "subscriptions", "session_scopes", "session_refs"].iter().enumerate() {
+        for (k, table) in
+            ["message_reads", "subscriptions", "session_scopes", "session_refs"].iter().enumerate()
+        {
             let mut stmt = h.db.prepare(&format!("SELECT session_id FROM {table}")).unwrap();
-            let sessions: Vec<String> = stmt.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
+            let sessions: Vec<String> =
+                stmt.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
             for s in &sessions {
-                assert_eq!(session_daemon[s], h.daemon_id, "daemon {}: {table} of session {s} runs elsewhere", h.index);
+                assert_eq!(
+                    session_daemon[s], h.daemon_id,
+                    "daemon {}: {table} of session {s} runs elsewhere",
+                    h.index
+                );
             }
             totals[k] += sessions.len() as i64;
         }
         // heartbeats: a remote session keeps its projected last_seen_at
-        let mut stmt = h.db.prepare("SELECT session_id, started_at, last_seen_at FROM sessions").unwrap();
-        let rows: Vec<(String, String, String)> =
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(|r| r.unwrap()).collect();
+        let mut stmt =
+            h.db.prepare("SELECT session_id, started_at, last_seen_at FROM sessions").unwrap();
+        let rows: Vec<(String, String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
         let mut beats = 0;
         for (s, started, seen) in rows {
             if session_daemon[&s] != h.daemon_id {
-                assert_eq!(seen, started, "daemon {}: remote session {s} has no heartbeat", h.index);
+                assert_eq!(
+                    seen, started,
+                    "daemon {}: remote session {s} has no heartbeat",
+                    h.index
+                );
             } else if seen != started {
                 beats += 1;
             }
         }
         assert!(beats > 0, "daemon {}: its own sessions have heartbeats", h.index);
-        assert!(h.count("SELECT count(*) FROM agents WHERE last_seen_at = ''") > 0, "remote agents keep ''");
-        assert!(h.count("SELECT count(*) FROM agents WHERE last_seen_at != ''") > 0, "own agents have heartbeats");
+        assert!(
+            h.count("SELECT count(*) FROM agents WHERE last_seen_at = ''") > 0,
+            "remote agents keep ''"
+        );
+        assert!(
+            h.count("SELECT count(*) FROM agents WHERE last_seen_at != ''") > 0,
+            "own agents have heartbeats"
+        );
     }
     // a read comes after the message arrived on the reader's daemon
     let m = thrum_gen::mesh::Mesh::new(42, Profile::small(), 3, Scenario::Converged).unwrap();
@@ -371,10 +511,19 @@ fn local_only_state_stays_on_the_daemon_of_its_session() {
             }
         }
         let mut stmt = h.db.prepare("SELECT message_id, read_at FROM message_reads").unwrap();
-        let reads: Vec<(String, String)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(|r| r.unwrap()).collect();
+        let reads: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
         let parse = |s: &str| thrum_schemas::time::parse_rfc3339(s).unwrap();
         for (id, at) in reads {
-            assert!(parse(&at) >= parse(&arrived[&id]), "daemon {}: {id} read at {at}, arrived {}", h.index, arrived[&id]);
+            assert!(
+                parse(&at) >= parse(&arrived[&id]),
+                "daemon {}: {id} read at {at}, arrived {}",
+                h.index,
+                arrived[&id]
+            );
         }
     }
     // every session's local state is somewhere, exactly once
@@ -412,14 +561,21 @@ fn the_default_regeneration_writes_the_mesh_beside_the_fixture_and_replaces_both
     std::fs::write(fixtures.join("mesh/notes.txt"), "mine").unwrap();
     let o = run();
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("mesh/"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("mesh/"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]
 fn a_gzip_mesh_names_its_archives() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("gz");
-    let opts = MeshOptions { compression: testgen::Compression::Gzip, ..mesh_opts(out.clone(), 2, Scenario::Converged, 2) };
+    let opts = MeshOptions {
+        compression: testgen::Compression::Gzip,
+        ..mesh_opts(out.clone(), 2, Scenario::Converged, 2)
+    };
     generate_mesh(&opts).unwrap();
     let files = read_all(&out);
     let mut names: Vec<&str> = files.keys().map(|k| k.as_str()).collect();
@@ -437,12 +593,18 @@ fn a_gzip_mesh_names_its_archives() {
     );
     let mesh: serde_json::Value = serde_json::from_slice(&files["mesh.json"]).unwrap();
     assert_eq!(mesh["daemons"][1]["archive"], "daemon-2/thrum-fixture.tar.gz");
-    let manifest: serde_json::Value = serde_json::from_slice(&files["daemon-2/manifest.json"]).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&files["daemon-2/manifest.json"]).unwrap();
     assert_eq!(manifest["archive"]["path"], "thrum-fixture.tar.gz");
-    assert_eq!(manifest["archive"]["sha256"], thrum_io::hash::sha256_hex(&files["daemon-2/thrum-fixture.tar.gz"]).as_str());
+    assert_eq!(
+        manifest["archive"]["sha256"],
+        thrum_io::hash::sha256_hex(&files["daemon-2/thrum-fixture.tar.gz"]).as_str()
+    );
     // the same trees as with zstd: the projection does not depend on the compression
     let zst = make(tmp.path(), "zst", 2, Scenario::Converged, 1);
-    let z: serde_json::Value = serde_json::from_slice(&std::fs::read(zst.join("daemon-2/manifest.json")).unwrap()).unwrap();
+    let z: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(zst.join("daemon-2/manifest.json")).unwrap())
+            .unwrap();
     assert_eq!(manifest["files"], z["files"]);
 }
 
@@ -452,7 +614,11 @@ fn the_mesh_command_refuses_bad_requests() {
     let mesh = |args: &[&str]| {
         let mut all = vec!["mesh"];
         all.extend_from_slice(args);
-        std::process::Command::new(env!("CARGO_BIN_EXE_testgen")).args(&all).current_dir(tmp.path()).output().unwrap()
+        std::process::Command::new(env!("CARGO_BIN_EXE_testgen"))
+            .args(&all)
+            .current_dir(tmp.path())
+            .output()
+            .unwrap()
     };
     let o = mesh(&["--daemons", "1", "--out", "m"]);
     assert_eq!(o.status.code(), Some(2));
@@ -461,11 +627,25 @@ fn the_mesh_command_refuses_bad_requests() {
     std::fs::write(tmp.path().join("mine/keep.txt"), "keep").unwrap();
     let o = mesh(&["--profile", "small", "--out", "mine", "-q"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("refusing to replace mine"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("refusing to replace mine"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert_eq!(std::fs::read_to_string(tmp.path().join("mine/keep.txt")).unwrap(), "keep");
     let o = mesh(&["--help"]);
     let help = String::from_utf8_lossy(&o.stdout);
-    for flag in ["--daemons", "--out", "--profile", "--seed", "--sync", "--compression", "--jobs", "--quiet", "Examples:"] {
+    for flag in [
+        "--daemons",
+        "--out",
+        "--profile",
+        "--seed",
+        "--sync",
+        "--compression",
+        "--jobs",
+        "--quiet",
+        "Examples:",
+    ] {
         assert!(help.contains(flag), "{flag} in testgen mesh --help");
     }
 }
@@ -474,21 +654,44 @@ fn the_mesh_command_refuses_bad_requests() {
 fn bench_times_the_mesh_as_a_table_and_json() {
     let tmp = tempfile::tempdir().unwrap();
     // the lines the bench's mesh writes: every daemon's, of the same seed
-    let same = generate_mesh(&MeshOptions { seed: 5, ..mesh_opts(tmp.path().join("same"), 2, Scenario::Converged, 1) }).unwrap();
+    let same = generate_mesh(&MeshOptions {
+        seed: 5,
+        ..mesh_opts(tmp.path().join("same"), 2, Scenario::Converged, 1)
+    })
+    .unwrap();
     let run = |json: bool| {
-        let mut args =
-            vec!["bench", "--profile", "small", "--runs", "2", "--seed", "5", "-j", "1", "--no-floors", "--no-verify", "--mesh", "2"];
+        let mut args = vec![
+            "bench",
+            "--profile",
+            "small",
+            "--runs",
+            "2",
+            "--seed",
+            "5",
+            "-j",
+            "1",
+            "--no-floors",
+            "--no-verify",
+            "--mesh",
+            "2",
+        ];
         if json {
             args.push("--json");
         }
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_testgen")).args(&args).arg("--work").arg(tmp.path()).output().unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_testgen"))
+            .args(&args)
+            .arg("--work")
+            .arg(tmp.path())
+            .output()
+            .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8(o.stdout).unwrap()
     };
     let r: serde_json::Value = serde_json::from_str(&run(true)).unwrap();
     let m = &r["scenarios"][0]["mesh"];
     assert_eq!(m["daemons"], 2);
-    let phases: Vec<&str> = m["phases"].as_array().unwrap().iter().map(|p| p["phase"].as_str().unwrap()).collect();
+    let phases: Vec<&str> =
+        m["phases"].as_array().unwrap().iter().map(|p| p["phase"].as_str().unwrap()).collect();
     assert_eq!(phases, ["mesh"]);
     assert_eq!(m["phases"][0]["rows"].as_u64().unwrap(), same.held.iter().sum::<u64>());
     assert!(m["phases"][0]["p50_ms"].as_f64().unwrap() > 0.0);
@@ -498,7 +701,8 @@ fn bench_times_the_mesh_as_a_table_and_json() {
     let table = run(false);
     assert!(table.contains("mesh of 2 daemons — peak RSS"), "{table}");
     assert!(
-        table.lines().any(|l| l.starts_with("mesh ") && l.split_whitespace().nth(1) == Some(&same.held.iter().sum::<u64>().to_string())),
+        table.lines().any(|l| l.starts_with("mesh ")
+            && l.split_whitespace().nth(1) == Some(&same.held.iter().sum::<u64>().to_string())),
         "{table}"
     );
 }
@@ -511,11 +715,14 @@ fn a_look_alike_of_a_staging_directory_is_left_untouched() {
     std::fs::create_dir(&lookalike).unwrap();
     std::fs::write(lookalike.join("a"), "mine\n").unwrap();
     make(tmp.path(), "prev", 2, Scenario::Converged, 1);
-    let mut names: Vec<String> =
-        std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     assert_eq!(names, [".prev.tmp-4194305", "prev"]);
-    let inside: Vec<_> = std::fs::read_dir(&lookalike).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let inside: Vec<_> =
+        std::fs::read_dir(&lookalike).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(inside, ["a"]);
     assert_eq!(std::fs::read(lookalike.join("a")).unwrap(), b"mine\n");
 }

@@ -24,8 +24,13 @@ fn a_previous_output_with_a_mount_inside_is_refused_and_the_mount_untouched() {
         return;
     }
     let d = tempfile::tempdir().unwrap();
-    let run =
-        || Command::new(BIN).current_dir(d.path()).args(["--profile", "small", "--no-v5", "--quiet", "--out", "out"]).output().unwrap();
+    let run = || {
+        Command::new(BIN)
+            .current_dir(d.path())
+            .args(["--profile", "small", "--no-v5", "--quiet", "--out", "out"])
+            .output()
+            .unwrap()
+    };
     assert!(run().status.success());
     // an empty directory inside a previous output is allowed; mount an
     // empty file system on it (with files, the recogniser already refuses)
@@ -39,7 +44,10 @@ fn a_previous_output_with_a_mount_inside_is_refused_and_the_mount_untouched() {
     std::fs::write(at.join("theirs"), "theirs").unwrap();
     let o2 = run();
     let theirs = std::fs::read(at.join("theirs"));
-    let left: Vec<String> = std::fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let left: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     unbind(&at);
     assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
     let err = String::from_utf8_lossy(&o.stderr);
@@ -69,7 +77,11 @@ fn a_dead_runs_temporary_with_a_mount_inside_is_left_alone() {
     std::fs::create_dir(&other).unwrap();
     std::fs::write(other.join("theirs"), "theirs").unwrap();
     bind(&other, &at);
-    let o = Command::new(BIN).current_dir(d.path()).args(["--profile", "small", "--no-v5", "--quiet", "--out", "out"]).output().unwrap();
+    let o = Command::new(BIN)
+        .current_dir(d.path())
+        .args(["--profile", "small", "--no-v5", "--quiet", "--out", "out"])
+        .output()
+        .unwrap();
     let theirs = std::fs::read(at.join("theirs"));
     unbind(&at);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -76,7 +76,8 @@ proptest! {
         let out = generate(tmp.path(), seed, 2, false);
         let tree = tmp.path().join("tree");
         crate::common::extract(&out.join(testgen::ARCHIVE), &tree);
-        let r = thrum_parquet::check::check(&out.join("parquet"), &tree.join(".thrum/var/messages.db")).expect("readable datasets");
+        let r = thrum_parquet::check::check(&out.join("parquet"), &tree.join(".thrum/var/messages.\
+            db")).expect("readable datasets");
         prop_assert!(r.is_clean(), "seed {}:\n{}", seed, r);
         let messages = r.table("messages").expect("messages dataset");
         prop_assert_eq!(messages.parquet_rows, Profile::small().messages);

@@ -57,7 +57,10 @@ fn read_tar_gz(path: &Path) -> BTreeMap<String, Entry> {
         let (kind, mode) = (e.header().entry_type(), e.header().mode().unwrap());
         let mut data = Vec::new();
         e.read_to_end(&mut data).unwrap();
-        assert!(out.insert(name.clone(), Entry { kind, mode, data }).is_none(), "{name} twice in the archive");
+        assert!(
+            out.insert(name.clone(), Entry { kind, mode, data }).is_none(),
+            "{name} twice in the archive"
+        );
     }
     out
 }
@@ -86,14 +89,20 @@ fn the_drop_in_archive_holds_what_the_suite_expects() {
     // directory and uses its .thrum; anything else would be skipped
     for (name, e) in &entries {
         assert!(name == ".thrum/" || name.starts_with(".thrum/"), "{name} outside .thrum/");
-        assert!(matches!(e.kind, tar::EntryType::Directory | tar::EntryType::Regular), "{name}: {:?}", e.kind);
+        assert!(
+            matches!(e.kind, tar::EntryType::Directory | tar::EntryType::Regular),
+            "{name}: {:?}",
+            e.kind
+        );
         // files are opened with the header's mode and later written by the
         // daemon (database, JSONL) and the tests (an appended line)
         if e.kind == tar::EntryType::Regular {
             assert_eq!(e.mode & 0o600, 0o600, "{name}: mode {:o}", e.mode);
         }
     }
-    let file = |p: &str| &entries.get(&format!(".thrum/{p}")).unwrap_or_else(|| panic!(".thrum/{p} missing")).data;
+    let file = |p: &str| {
+        &entries.get(&format!(".thrum/{p}")).unwrap_or_else(|| panic!(".thrum/{p} missing")).data
+    };
     for absent in ["var/messages.db-wal", "var/messages.db-shm"] {
         assert!(!entries.contains_key(&format!(".thrum/{absent}")), "{absent}");
     }
@@ -132,10 +141,17 @@ fn the_drop_in_archive_holds_what_the_suite_expects() {
         .map(|l| l["agent_id"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(registered, all);
-    let shards: Vec<&String> = entries.keys().filter(|k| k.starts_with(".thrum/messages/") && k.ends_with(".jsonl")).collect();
+    let shards: Vec<&String> = entries
+        .keys()
+        .filter(|k| k.starts_with(".thrum/messages/") && k.ends_with(".jsonl"))
+        .collect();
     assert!(!shards.is_empty(), "recovery_test.go appends a line to the first file of messages/");
-    let created: usize =
-        shards.iter().map(|k| line_types(&entries[*k].data).iter().filter(|l| l["type"] == "message.create").count()).sum();
+    let created: usize = shards
+        .iter()
+        .map(|k| {
+            line_types(&entries[*k].data).iter().filter(|l| l["type"] == "message.create").count()
+        })
+        .sum();
     assert_eq!(created, 10_000);
 
     // var/messages.db: what rpc_direct_test.go and the RPC/CLI calls ask of it
@@ -150,19 +166,34 @@ fn the_drop_in_archive_holds_what_the_suite_expects() {
     assert!(count("SELECT COUNT(*) FROM message_reads") > 0);
     assert_eq!(count("SELECT COUNT(*) FROM groups WHERE name = 'coordinators'"), 1);
     let mut st = db.prepare("SELECT agent_id, kind, role FROM agents ORDER BY agent_id").unwrap();
-    let rows: Vec<(String, String, String)> =
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
-    let mut expected: Vec<(String, String, String)> =
-        names.iter().enumerate().map(|(i, n)| (n.clone(), "agent".to_string(), ROLES[i % 5].to_string())).collect();
+    let rows: Vec<(String, String, String)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut expected: Vec<(String, String, String)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.clone(), "agent".to_string(), ROLES[i % 5].to_string()))
+        .collect();
     expected.sort();
     assert_eq!(rows, expected);
     // message.send resolves the caller's running session (coordinator_0000
     // and implementer_0001 send without session.start): every agent has
     // exactly one; team.list (agents with one) shows the 5 roles
-    let mut st = db.prepare("SELECT agent_id, COUNT(*) FROM sessions WHERE ended_at IS NULL GROUP BY agent_id").unwrap();
-    let active: BTreeMap<String, i64> = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+    let mut st = db
+        .prepare("SELECT agent_id, COUNT(*) FROM sessions WHERE ended_at IS NULL GROUP BY agent_id")
+        .unwrap();
+    let active: BTreeMap<String, i64> =
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
     assert_eq!(active, names.iter().map(|n| (n.clone(), 1)).collect::<BTreeMap<_, _>>());
-    assert_eq!(count("SELECT COUNT(DISTINCT a.role) FROM agents a JOIN sessions s ON s.agent_id = a.agent_id WHERE s.ended_at IS NULL"), 5);
+    assert_eq!(
+        count(
+            "SELECT COUNT(DISTINCT a.role) FROM agents a JOIN sessions s ON s.agent_id = \
+        a.agent_id WHERE s.ended_at IS NULL"
+        ),
+        5
+    );
 
     // verify replay: exit 0 (the manifest and SHA256SUMS beside the archive)
     let report = verify::verify_path(&archive, &verify::Options::default()).expect("usable");
@@ -186,7 +217,10 @@ fn the_drop_in_is_byte_reproducible_and_replaces_only_its_own_output() {
     );
     assert!(fa == fb, "two runs wrote different outputs");
     let m = json(&fa["manifest.json"]);
-    assert_eq!((m["profile"].as_str(), m["archive"]["path"].as_str()), (Some("resilience"), Some("thrum-fixture.tar.gz")));
+    assert_eq!(
+        (m["profile"].as_str(), m["archive"]["path"].as_str()),
+        (Some("resilience"), Some("thrum-fixture.tar.gz"))
+    );
 
     // the old generator's archive in testdata/ is not testgen's: refused
     // until it is removed (once), as the document says
@@ -195,8 +229,15 @@ fn the_drop_in_is_byte_reproducible_and_replaces_only_its_own_output() {
     std::fs::write(old.join("thrum-fixture.tar.gz"), b"written by another generator").unwrap();
     let r = drop_in(&old, &["--no-v5"]);
     assert_eq!(r.status.code(), Some(2), "{}", String::from_utf8_lossy(&r.stderr));
-    assert!(String::from_utf8_lossy(&r.stderr).contains("thrum-fixture.tar.gz"), "{}", String::from_utf8_lossy(&r.stderr));
-    assert_eq!(std::fs::read(old.join("thrum-fixture.tar.gz")).unwrap(), b"written by another generator");
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("thrum-fixture.tar.gz"),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert_eq!(
+        std::fs::read(old.join("thrum-fixture.tar.gz")).unwrap(),
+        b"written by another generator"
+    );
     std::fs::remove_file(old.join("thrum-fixture.tar.gz")).unwrap();
     // the recommended line (--no-v5): the same archive, no v5 files; run
     // again, it replaces its own output
@@ -207,5 +248,8 @@ fn the_drop_in_is_byte_reproducible_and_replaces_only_its_own_output() {
     let f = read_all(&old);
     assert!(f["thrum-fixture.tar.gz"] == fa["thrum-fixture.tar.gz"], "--no-v5 changed the archive");
     assert!(!f.contains_key("thrum-fixture-v5.tar.gz") && !f.contains_key("manifest-v5.json"));
-    assert!(fa.contains_key("thrum-fixture-v5.tar.gz"), "without --no-v5 the v5 fixture is written");
+    assert!(
+        fa.contains_key("thrum-fixture-v5.tar.gz"),
+        "without --no-v5 the v5 fixture is written"
+    );
 }

@@ -77,7 +77,12 @@ fn v5_is_written_up_to_the_message_limit_unless_asked_or_refused() {
     assert_eq!(plan(V5::Always, limit + 1), (true, false));
     assert_eq!(plan(V5::Never, 600), (false, false), "left out by --no-v5: not said");
     // a slice writes no v5 fixture to speak of
-    let slice = GenRequest { overrides: messages(limit + 1), out: Some("/tmp/s".into()), shard: Some((0, 2)), ..request() };
+    let slice = GenRequest {
+        overrides: messages(limit + 1),
+        out: Some("/tmp/s".into()),
+        shard: Some((0, 2)),
+        ..request()
+    };
     assert!(!slice.plan(no_env).unwrap().v5_skipped);
 }
 
@@ -89,7 +94,10 @@ fn shards_take_their_index_from_the_job_runner_and_need_a_destination() {
     let e = r.plan(no_env).unwrap_err();
     assert_eq!(e.exit_code(), 2, "{e}");
     let e = GenRequest { shards: Some(4), ..request() }.plan(env).unwrap_err();
-    assert_eq!(e.to_string(), "invalid option: --shards N writes a slice: give --out DIR or --lake DIR");
+    assert_eq!(
+        e.to_string(),
+        "invalid option: --shards N writes a slice: give --out DIR or --lake DIR"
+    );
     assert_eq!(e.exit_code(), 2);
 }
 
@@ -109,7 +117,13 @@ fn a_run_says_what_it_wrote_and_writes_its_report() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("fx");
     let json = tmp.path().join("run.json");
-    let r = GenRequest { profile: "small".into(), out: Some(out.clone()), v5: V5::Never, report_json: Some(json.clone()), ..request() };
+    let r = GenRequest {
+        profile: "small".into(),
+        out: Some(out.clone()),
+        v5: V5::Never,
+        report_json: Some(json.clone()),
+        ..request()
+    };
     let o = run::generate(&r).unwrap();
     assert_eq!(o.lines.len(), 1, "{:?}", o.lines);
     let head = format!("wrote {} (", out.display());
@@ -122,7 +136,8 @@ fn a_run_says_what_it_wrote_and_writes_its_report() {
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(report["profile"], "small");
     assert_eq!(report["messages"], 600);
-    let reported: Vec<&str> = report["phases"].as_array().unwrap().iter().map(|p| p[0].as_str().unwrap()).collect();
+    let reported: Vec<&str> =
+        report["phases"].as_array().unwrap().iter().map(|p| p[0].as_str().unwrap()).collect();
     assert_eq!(reported, phases);
     assert!(out.join("thrum-fixture.tar.gz").is_file());
     assert!(!out.join("mesh").exists() && !out.join("crash").exists());
@@ -132,7 +147,12 @@ fn a_run_says_what_it_wrote_and_writes_its_report() {
 fn a_report_that_cannot_be_written_names_its_file_and_fails_with_1() {
     let tmp = tempfile::tempdir().unwrap();
     let json = tmp.path().join("absent").join("run.json");
-    let r = GenRequest { profile: "small".into(), out: Some(tmp.path().join("fx")), report_json: Some(json.clone()), ..request() };
+    let r = GenRequest {
+        profile: "small".into(),
+        out: Some(tmp.path().join("fx")),
+        report_json: Some(json.clone()),
+        ..request()
+    };
     let e = run::generate(&r).unwrap().finish().unwrap_err();
     assert_eq!(e.exit_code(), 1);
     assert!(e.to_string().starts_with(&format!("writing {}: ", json.display())), "{e}");
@@ -172,9 +192,19 @@ fn a_failure_that_is_no_refusal_names_the_step_and_keeps_its_exit_code() {
 
 #[test]
 fn corrupt_and_crash_refuse_a_missing_or_unknown_name_with_2() {
-    let corrupt = run::CorruptRequest { list: false, fault: None, input: None, out: None, seed: 1, limits: Default::default() };
+    let corrupt = run::CorruptRequest {
+        list: false,
+        fault: None,
+        input: None,
+        out: None,
+        seed: 1,
+        limits: Default::default(),
+    };
     let e = run::corrupt(&corrupt).unwrap_err();
-    assert_eq!((e.to_string().as_str(), e.exit_code()), ("invalid option: --fault, --in and --out are required", 2));
+    assert_eq!(
+        (e.to_string().as_str(), e.exit_code()),
+        ("invalid option: --fault, --in and --out are required", 2)
+    );
     let crash = run::CrashRequest {
         list: false,
         state: Some("no-such-state".into()),
@@ -188,7 +218,10 @@ fn corrupt_and_crash_refuse_a_missing_or_unknown_name_with_2() {
         limits: Default::default(),
     };
     let e = run::crash(&crash).unwrap_err();
-    assert_eq!((e.to_string().as_str(), e.exit_code()), ("invalid option: unknown state no-such-state", 2));
+    assert_eq!(
+        (e.to_string().as_str(), e.exit_code()),
+        ("invalid option: unknown state no-such-state", 2)
+    );
     let listed = run::crash(&run::CrashRequest { list: true, ..crash }).unwrap();
     assert_eq!(listed.stdout, testgen::crash::render_states());
     assert!(listed.lines.is_empty() && listed.phases.is_empty());

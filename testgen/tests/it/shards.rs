@@ -11,7 +11,8 @@ fn shards_concatenate_to_the_unsharded_jsonl() {
     let whole_out = generate(tmp.path(), 77, Profile::small(), 1);
     let tree = tmp.path().join("tree");
     extract(&whole_out.join(testgen::ARCHIVE), &tree);
-    let whole: BTreeMap<String, Vec<u8>> = read_all(&tree.join(".thrum")).into_iter().filter(|(k, _)| k.ends_with(".jsonl")).collect();
+    let whole: BTreeMap<String, Vec<u8>> =
+        read_all(&tree.join(".thrum")).into_iter().filter(|(k, _)| k.ends_with(".jsonl")).collect();
     assert!(whole.len() > 5);
     for n in [2u64, 3] {
         let mut joined: BTreeMap<String, Vec<u8>> = BTreeMap::new();
@@ -29,15 +30,25 @@ fn shards_concatenate_to_the_unsharded_jsonl() {
             };
             testgen::generate_shard(&opts, i, n).unwrap();
             let files = read_all(&out.join(testgen::shard::jsonl_part_dir(i)));
-            let shard: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(out.join(testgen::shard::manifest_path(i, n))).unwrap()).unwrap();
+            let shard: serde_json::Value = serde_json::from_slice(
+                &std::fs::read(out.join(testgen::shard::manifest_path(i, n))).unwrap(),
+            )
+            .unwrap();
             for (k, v) in files {
                 let lines = v.iter().filter(|&&b| b == b'\n').count() as u64;
-                assert_eq!(shard["lines"][format!(".thrum/{k}")].as_u64(), Some(lines), "shard.json counts {k}");
+                assert_eq!(
+                    shard["lines"][format!(".thrum/{k}")].as_u64(),
+                    Some(lines),
+                    "shard.json counts {k}"
+                );
                 joined.entry(k).or_default().extend(v);
             }
         }
-        assert_eq!(joined.keys().collect::<Vec<_>>(), whole.keys().collect::<Vec<_>>(), "{n} slices cover the same files");
+        assert_eq!(
+            joined.keys().collect::<Vec<_>>(),
+            whole.keys().collect::<Vec<_>>(),
+            "{n} slices cover the same files"
+        );
         for (k, v) in &whole {
             assert!(&joined[k] == v, "{k}: {n} slices concatenated differ from the whole");
         }
@@ -48,7 +59,10 @@ fn shards_concatenate_to_the_unsharded_jsonl() {
 fn shard_argument_is_validated() {
     let bin = env!("CARGO_BIN_EXE_testgen");
     for bad in ["3/3", "1", "a/2", "0/0"] {
-        let o = std::process::Command::new(bin).args(["--shard", bad, "--out", "/nonexistent/never"]).output().unwrap();
+        let o = std::process::Command::new(bin)
+            .args(["--shard", bad, "--out", "/nonexistent/never"])
+            .output()
+            .unwrap();
         assert_eq!(o.status.code(), Some(2), "{bad}");
     }
 }
@@ -77,11 +91,19 @@ fn shard_parquet_parts_union_equals_the_database() {
             compression: testgen::Compression::Zstd,
         };
         testgen::generate_shard(&opts, i, n).unwrap();
-        let m = testgen::shard::read_manifest(&out.join(testgen::shard::manifest_path(i, n))).unwrap();
+        let m =
+            testgen::shard::read_manifest(&out.join(testgen::shard::manifest_path(i, n))).unwrap();
         for f in m.files.iter().filter(|f| f.table.is_some()) {
             let table = f.table.clone().unwrap();
             let path = f.path.strip_prefix(&format!("parquet/{table}/")).unwrap().to_string();
-            logged.push((table, thrum_parquet::delta::LogFile { path, size: f.size, stats: f.stats.clone().unwrap() }));
+            logged.push((
+                table,
+                thrum_parquet::delta::LogFile {
+                    path,
+                    size: f.size,
+                    stats: f.stats.clone().unwrap(),
+                },
+            ));
         }
         for (rel, bytes) in read_all(&out.join("parquet")) {
             let dest = merged.join(&rel);
@@ -91,23 +113,38 @@ fn shard_parquet_parts_union_equals_the_database() {
         }
     }
     // the rows agree; only the Delta logs are missing (a slice writes none)
-    let report = thrum_parquet::check::check(&merged, &tree.join(".thrum/var/messages.db")).unwrap();
+    let report =
+        thrum_parquet::check::check(&merged, &tree.join(".thrum/var/messages.db")).unwrap();
     for t in &report.tables {
-        assert_eq!((t.missing, t.extra, t.differing, t.parquet_rows), (0, 0, 0, t.sqlite_rows), "{report}");
-        assert_eq!(t.delta.iter().map(|p| p.kind).collect::<Vec<_>>(), [thrum_parquet::delta::check::DeltaKind::Missing], "{report}");
+        assert_eq!(
+            (t.missing, t.extra, t.differing, t.parquet_rows),
+            (0, 0, 0, t.sqlite_rows),
+            "{report}"
+        );
+        assert_eq!(
+            t.delta.iter().map(|p| p.kind).collect::<Vec<_>>(),
+            [thrum_parquet::delta::check::DeltaKind::Missing],
+            "{report}"
+        );
     }
     // with the logs of the files and statistics the shard manifests list, all is clean
     logged.sort_by(|a, b| a.1.path.cmp(&b.1.path));
     let params = thrum_parquet::delta::LogParams { seed: 78, time_ms: 0 };
     for t in thrum_schemas::catalogue::TABLES {
-        let files: Vec<_> = logged.iter().filter(|(table, _)| table == t.name).map(|(_, f)| f.clone()).collect();
+        let files: Vec<_> =
+            logged.iter().filter(|(table, _)| table == t.name).map(|(_, f)| f.clone()).collect();
         let log = merged.join(thrum_parquet::delta::log_path(t.name));
         std::fs::create_dir_all(log.parent().unwrap()).unwrap();
         std::fs::write(log, thrum_parquet::delta::table_log(t, &files, params)).unwrap();
     }
-    let report = thrum_parquet::check::check(&merged, &tree.join(".thrum/var/messages.db")).unwrap();
+    let report =
+        thrum_parquet::check::check(&merged, &tree.join(".thrum/var/messages.db")).unwrap();
     assert!(report.is_clean(), "{report}");
     // and the unsharded datasets hold the same rows
-    let whole = thrum_parquet::check::check(&whole_out.join("parquet"), &tree.join(".thrum/var/messages.db")).unwrap();
+    let whole = thrum_parquet::check::check(
+        &whole_out.join("parquet"),
+        &tree.join(".thrum/var/messages.db"),
+    )
+    .unwrap();
     assert!(whole.is_clean(), "{whole}");
 }

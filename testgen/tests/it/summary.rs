@@ -6,7 +6,12 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-const VARS: [&str; 4] = ["JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_MIN", "AWS_BATCH_JOB_ARRAY_INDEX"];
+const VARS: [&str; 4] = [
+    "JOB_COMPLETION_INDEX",
+    "SLURM_ARRAY_TASK_ID",
+    "SLURM_ARRAY_TASK_MIN",
+    "AWS_BATCH_JOB_ARRAY_INDEX",
+];
 
 fn testgen(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_testgen"));
@@ -29,7 +34,8 @@ fn figures(line: &str) -> (u64, u64, u64) {
     let inside = &line[line.rfind('(').unwrap() + 1..line.rfind(')').unwrap()];
     let parts: Vec<&str> = inside.split(", ").collect();
     let number = |part: &str, unit: &str| -> u64 {
-        let n = part.strip_suffix(unit).unwrap_or_else(|| panic!("{part:?} is not N{unit}: {line}"));
+        let n =
+            part.strip_suffix(unit).unwrap_or_else(|| panic!("{part:?} is not N{unit}: {line}"));
         n.replace(',', "").parse().unwrap_or_else(|_| panic!("{n:?}: {line}"))
     };
     (number(parts[0], " events"), number(parts[1], " messages"), number(parts[2], " files"))
@@ -44,12 +50,20 @@ fn files_in(dir: &Path) -> u64 {
 fn a_slice_summary_counts_its_own_slice() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("slice-1");
-    let args = ["--profile", "small", "--jobs", "1", "--shards", "4", "--out", out.to_str().unwrap()];
+    let args =
+        ["--profile", "small", "--jobs", "1", "--shards", "4", "--out", out.to_str().unwrap()];
     let err = stderr(&testgen(&args, &[("JOB_COMPLETION_INDEX", "1")]));
-    let line = err.lines().find(|l| l.starts_with("testgen: wrote ")).unwrap_or_else(|| panic!("{err}"));
-    assert!(line.starts_with(&format!("testgen: wrote slice 1 of 4 to {} (", out.display())), "{line}");
+    let line =
+        err.lines().find(|l| l.starts_with("testgen: wrote ")).unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        line.starts_with(&format!("testgen: wrote slice 1 of 4 to {} (", out.display())),
+        "{line}"
+    );
     let (events, messages, files) = figures(line);
-    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("shards/shard-00001-of-00004.json")).unwrap()).unwrap();
+    let m: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join("shards/shard-00001-of-00004.json")).unwrap(),
+    )
+    .unwrap();
     let span = m["messages"][1].as_u64().unwrap() - m["messages"][0].as_u64().unwrap();
     let lines: u64 = m["lines"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
     assert_eq!(messages, span, "{line}");
@@ -63,13 +77,26 @@ fn a_slice_summary_counts_its_own_slice() {
 fn a_whole_run_summary_groups_thousands_and_counts_its_files() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let args = ["--profile", "small", "--messages", "1500", "--no-v5", "--jobs", "2", "--out", out.to_str().unwrap()];
+    let args = [
+        "--profile",
+        "small",
+        "--messages",
+        "1500",
+        "--no-v5",
+        "--jobs",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ];
     let err = stderr(&testgen(&args, &[]));
-    let line = err.lines().find(|l| l.starts_with("testgen: wrote ")).unwrap_or_else(|| panic!("{err}"));
+    let line =
+        err.lines().find(|l| l.starts_with("testgen: wrote ")).unwrap_or_else(|| panic!("{err}"));
     assert!(line.contains(" 1,500 messages, "), "{line}");
     let (events, messages, files) = figures(line);
-    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
-    let lines: u64 = m["counts"]["files"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let lines: u64 =
+        m["counts"]["files"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
     assert_eq!((events, messages), (lines, 1500), "{line}");
     assert_eq!(files, files_in(&out), "{line}");
     assert!(!err.contains("v5 fixture skipped"), "--no-v5 was asked for: {err}");
@@ -79,10 +106,24 @@ fn a_whole_run_summary_groups_thousands_and_counts_its_files() {
 fn a_v5_fixture_left_out_by_the_rule_is_said_to_be() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let args = ["--profile", "small", "--messages", "100001", "--jobs", "2", "--out", out.to_str().unwrap()];
+    let args = [
+        "--profile",
+        "small",
+        "--messages",
+        "100001",
+        "--jobs",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ];
     let err = stderr(&testgen(&args, &[]));
-    assert!(err.contains("testgen: v5 fixture skipped: above 100,000 messages; --v5 writes it\n"), "{err}");
-    assert!(!out.join("thrum-fixture-v5.tar.zst").exists() && !out.join("manifest-v5.json").exists());
+    assert!(
+        err.contains("testgen: v5 fixture skipped: above 100,000 messages; --v5 writes it\n"),
+        "{err}"
+    );
+    assert!(
+        !out.join("thrum-fixture-v5.tar.zst").exists() && !out.join("manifest-v5.json").exists()
+    );
 }
 
 #[test]
@@ -92,18 +133,45 @@ fn long_commands_take_quiet_and_timings_alike() {
     let small = ["--profile", "small", "--messages", "40", "--jobs", "1"];
     for i in 0..2 {
         let shard = format!("{i}/2");
-        testgen(&[&small[..], &["-q", "--shard", &shard, "--out", &d(&format!("s{i}"))]].concat(), &[]);
+        testgen(
+            &[&small[..], &["-q", "--shard", &shard, "--out", &d(&format!("s{i}"))]].concat(),
+            &[],
+        );
     }
     let runs: [(Vec<String>, &str); 5] = [
         (
-            ["bench", "-q", "--timings", "--profile", "small", "--messages", "40", "--runs", "1", "--no-floors", "--no-verify", "--work"]
-                .map(String::from)
-                .into_iter()
-                .chain([tmp.path().to_str().unwrap().to_string()])
-                .collect(),
+            [
+                "bench",
+                "-q",
+                "--timings",
+                "--profile",
+                "small",
+                "--messages",
+                "40",
+                "--runs",
+                "1",
+                "--no-floors",
+                "--no-verify",
+                "--work",
+            ]
+            .map(String::from)
+            .into_iter()
+            .chain([tmp.path().to_str().unwrap().to_string()])
+            .collect(),
             "bench",
         ),
-        (vec!["merge".into(), "-q".into(), "--timings".into(), "--out".into(), d("merged"), d("s0"), d("s1")], "merge"),
+        (
+            vec![
+                "merge".into(),
+                "-q".into(),
+                "--timings".into(),
+                "--out".into(),
+                d("merged"),
+                d("s0"),
+                d("s1"),
+            ],
+            "merge",
+        ),
         (
             ["mesh", "--quiet", "--timings", "--profile", "small", "--messages", "40", "--out"]
                 .map(String::from)
@@ -134,7 +202,10 @@ fn long_commands_take_quiet_and_timings_alike() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let err = stderr(&testgen(&args, &[]));
         assert!(!err.contains("testgen: "), "{args:?}: --quiet prints no summary: {err}");
-        let timed = err.lines().any(|l| l.split_whitespace().collect::<Vec<_>>().first() == Some(&phase) && l.trim_end().ends_with(" ms"));
+        let timed = err.lines().any(|l| {
+            l.split_whitespace().collect::<Vec<_>>().first() == Some(&phase)
+                && l.trim_end().ends_with(" ms")
+        });
         assert!(timed, "{args:?}: --timings prints the {phase} time: {err:?}");
     }
 }

@@ -43,7 +43,8 @@ pub fn check_event_log(
     let mut entries: Vec<(Pos, Entry)> = idx.noid.iter().map(|&p| (p, Entry::NoId)).collect();
     let missing = (0..idx.ids.len()).filter(|&i| !rows.matched[i]);
     entries.extend(missing.map(|i| (idx.ids[i].pos, Entry::Missing(i))));
-    entries.extend(rows.differs.iter().map(|&(i, rowid)| (idx.ids[i].pos, Entry::Differs(i, rowid))));
+    entries
+        .extend(rows.differs.iter().map(|&(i, rowid)| (idx.ids[i].pos, Entry::Differs(i, rowid))));
     entries.sort_by_key(|(p, _)| *p);
     report_entries(db, idx, &entries, &mut st, findings)?;
     st.extra += rows.extras_total;
@@ -54,7 +55,8 @@ pub fn check_event_log(
 }
 
 fn unreadable(e: &rusqlite::Error) -> Finding {
-    Finding::new(Kind::TableUnreadable, format!("cannot read the events table: {e}")).table("events")
+    Finding::new(Kind::TableUnreadable, format!("cannot read the events table: {e}"))
+        .table("events")
 }
 
 /// What a line without its row, or with a row that differs, is.
@@ -78,7 +80,8 @@ fn report_entries(
     st: &mut TableStats,
     findings: &mut Findings,
 ) -> Result<(), crate::error::InputError> {
-    let sql = "SELECT event_json, type, timestamp, origin_daemon, sequence FROM events WHERE rowid = ?1";
+    let sql =
+        "SELECT event_json, type, timestamp, origin_daemon, sequence FROM events WHERE rowid = ?1";
     let (stmt, failed) = match db.prepare(sql) {
         Ok(stmt) => (Some(stmt), None),
         Err(e) => (None, Some(e)),
@@ -124,23 +127,32 @@ impl Reporter<'_, '_> {
             Entry::NoId => {
                 st.missing += 1;
                 self.findings.push(
-                    Finding::new(Kind::EventLogMissing, "event without event_id cannot have an events row").table("events").at(rel, no),
+                    Finding::new(
+                        Kind::EventLogMissing,
+                        "event without event_id cannot have an events row",
+                    )
+                    .table("events")
+                    .at(rel, no),
                 );
             }
             Entry::Missing(i) => {
                 st.missing += 1;
                 let ty = line.map_or("", |(_, env)| env.event_type.as_str());
                 self.findings.push(
-                    Finding::new(Kind::EventLogMissing, format!("{ty} has no row in the events table"))
-                        .table("events")
-                        .key(format!("event_id={}", idx.ids[i].key.text()))
-                        .at(rel, no),
+                    Finding::new(
+                        Kind::EventLogMissing,
+                        format!("{ty} has no row in the events table"),
+                    )
+                    .table("events")
+                    .key(format!("event_id={}", idx.ids[i].key.text()))
+                    .at(rel, no),
                 );
             }
             Entry::Differs(i, rowid) => {
                 let Some(stmt) = &mut self.stmt else { return };
                 let row = stmt.query_row([rowid], |r| {
-                    let v = |k: usize| -> rusqlite::Result<Val> { Ok(Val::from_ref(r.get_ref(k)?)) };
+                    let v =
+                        |k: usize| -> rusqlite::Result<Val> { Ok(Val::from_ref(r.get_ref(k)?)) };
                     Ok([v(0)?, v(1)?, v(2)?, v(3)?, v(4)?])
                 });
                 let row = match row {
@@ -159,12 +171,15 @@ impl Reporter<'_, '_> {
                 let key = format!("event_id={}", idx.ids[i].key.text());
                 for (col, exp, act) in diffs {
                     self.findings.push(
-                        Finding::new(Kind::EventLogDiffers, "events row differs from its JSONL line")
-                            .table("events")
-                            .key(key.clone())
-                            .column(col)
-                            .values(exp, act)
-                            .at(rel, no),
+                        Finding::new(
+                            Kind::EventLogDiffers,
+                            "events row differs from its JSONL line",
+                        )
+                        .table("events")
+                        .key(key.clone())
+                        .column(col)
+                        .values(exp, act)
+                        .at(rel, no),
                     );
                 }
             }
@@ -198,14 +213,23 @@ struct Rows {
 /// returns the rows read and what they matched.
 fn read_rows(db: &Connection, idx: &crate::stream::Index) -> rusqlite::Result<Rows> {
     use crate::index::{find, EventKey};
-    let mut out = Rows { n: 0, matched: vec![false; idx.ids.len()], differs: Vec::new(), extras: Vec::new(), extras_total: 0 };
-    let sql = "SELECT event_id, sequence, type, timestamp, origin_daemon, event_json, rowid FROM events ORDER BY event_id";
+    let mut out = Rows {
+        n: 0,
+        matched: vec![false; idx.ids.len()],
+        differs: Vec::new(),
+        extras: Vec::new(),
+        extras_total: 0,
+    };
+    let sql = "SELECT event_id, sequence, type, timestamp, origin_daemon, event_json, rowid FROM \
+        events ORDER BY event_id";
     let mut stmt = db.prepare(sql)?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         out.n += 1;
         let hit = match r.get_ref(0)? {
-            ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(|id| find(&idx.ids, &EventKey::new(id), |x| &x.key)),
+            ValueRef::Text(t) => std::str::from_utf8(t)
+                .ok()
+                .and_then(|id| find(&idx.ids, &EventKey::new(id), |x| &x.key)),
             _ => None,
         }
         .filter(|&i| !out.matched[i]);
@@ -218,13 +242,22 @@ fn read_rows(db: &Connection, idx: &crate::stream::Index) -> rusqlite::Result<Ro
                     ValueRef::Text(t) => std::str::from_utf8(t).ok(),
                     _ => None,
                 };
-                let place = seq.as_int().and_then(|s| Some((json.and_then(|j| rel_of(idx, j))?, s)));
-                out.extras.push(Extra { id: plain(&v(0)?), seq: seq.to_string(), ty: v(2)?.to_string(), place });
+                let place =
+                    seq.as_int().and_then(|s| Some((json.and_then(|j| rel_of(idx, j))?, s)));
+                out.extras.push(Extra {
+                    id: plain(&v(0)?),
+                    seq: seq.to_string(),
+                    ty: v(2)?.to_string(),
+                    place,
+                });
             }
             continue;
         };
         out.matched[i] = true;
-        let sig = crate::stream::row_signature(&idx.hasher, [r.get_ref(5)?, r.get_ref(2)?, r.get_ref(3)?, r.get_ref(4)?, r.get_ref(1)?]);
+        let sig = crate::stream::row_signature(
+            &idx.hasher,
+            [r.get_ref(5)?, r.get_ref(2)?, r.get_ref(3)?, r.get_ref(4)?, r.get_ref(1)?],
+        );
         if sig != idx.ids[i].sig {
             out.differs.push((i, r.get(6)?));
         }
@@ -234,7 +267,11 @@ fn read_rows(db: &Connection, idx: &crate::stream::Index) -> rusqlite::Result<Ro
 
 /// How a row ([event_json, type, timestamp, origin_daemon, sequence])
 /// differs from its line `text` with envelope `env`: (column, expected, found).
-fn row_diffs(text: &str, env: &Envelope, [json, ty, time, origin, seq]: [Val; 5]) -> Vec<(&'static str, String, String)> {
+fn row_diffs(
+    text: &str,
+    env: &Envelope,
+    [json, ty, time, origin, seq]: [Val; 5],
+) -> Vec<(&'static str, String, String)> {
     let bytes = |v: &Val| -> Option<Vec<u8>> {
         match v {
             Val::Text(s) => Some(s.as_bytes().to_vec()),
@@ -264,18 +301,29 @@ fn row_diffs(text: &str, env: &Envelope, [json, ty, time, origin, seq]: [Val; 5]
     }
     let seq_ok = matches!((env.sequence, &seq), (Some(s), Val::Int(x)) if s == *x);
     if !seq_ok {
-        diffs.push(("sequence", env.sequence.map_or("absent".into(), |s| s.to_string()), seq.to_string()));
+        diffs.push((
+            "sequence",
+            env.sequence.map_or("absent".into(), |s| s.to_string()),
+            seq.to_string(),
+        ));
     }
     diffs
 }
 
 /// Each `events` row with no line (of those kept), with where its line would belong.
-fn report_extras(idx: &crate::stream::Index, extras: Vec<Extra>, findings: &mut Findings) -> Result<(), crate::error::InputError> {
+fn report_extras(
+    idx: &crate::stream::Index,
+    extras: Vec<Extra>,
+    findings: &mut Findings,
+) -> Result<(), crate::error::InputError> {
     let mut positions = Positions::new(idx);
     for Extra { id, seq, ty, place } in extras {
-        let mut f = Finding::new(Kind::EventLogExtra, format!("events row (sequence {seq}, type {ty}) has no JSONL line"))
-            .table("events")
-            .key(format!("event_id={id}"));
+        let mut f = Finding::new(
+            Kind::EventLogExtra,
+            format!("events row (sequence {seq}, type {ty}) has no JSONL line"),
+        )
+        .table("events")
+        .key(format!("event_id={id}"));
         if let Some((rel, seq)) = place {
             let (line, after) = positions.expected(&rel, seq)?;
             f.message.push_str(&format!("; it belongs in {rel} at line {line} ({after})"));

@@ -39,17 +39,39 @@ pub fn daemon_id_of(hostname: &str) -> String {
 /// `agents`. A warning otherwise: a fixture may come from a daemon whose
 /// host has no agent.
 pub fn check_origin_daemon(db: &Connection, findings: &mut Findings) {
-    let origins: Vec<String> = match crate::value::query_all(db, "SELECT DISTINCT origin_daemon FROM events ORDER BY 1") {
-        Ok(rows) => rows.into_iter().filter_map(|r| r.into_iter().next().and_then(|v| v.as_str().map(str::to_owned))).collect(),
+    let origins: Vec<String> =
+        match crate::value::query_all(db, "SELECT DISTINCT origin_daemon FROM events ORDER BY 1") {
+            Ok(rows) => rows
+                .into_iter()
+                .filter_map(|r| r.into_iter().next().and_then(|v| v.as_str().map(str::to_owned)))
+                .collect(),
+            Err(e) => {
+                findings.push(
+                    Finding::new(
+                        Kind::TableUnreadable,
+                        format!("cannot read the origin daemons: {e}"),
+                    )
+                    .table("events"),
+                );
+                return;
+            }
+        };
+    let hosts: Vec<String> = match crate::value::query_all(
+        db,
+        "SELECT DISTINCT hostname FROM agents WHERE hostname <> '' ORDER BY 1",
+    ) {
+        Ok(rows) => rows
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().and_then(|v| v.as_str().map(str::to_owned)))
+            .collect(),
         Err(e) => {
-            findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read the origin daemons: {e}")).table("events"));
-            return;
-        }
-    };
-    let hosts: Vec<String> = match crate::value::query_all(db, "SELECT DISTINCT hostname FROM agents WHERE hostname <> '' ORDER BY 1") {
-        Ok(rows) => rows.into_iter().filter_map(|r| r.into_iter().next().and_then(|v| v.as_str().map(str::to_owned))).collect(),
-        Err(e) => {
-            findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read the agents' hostnames: {e}")).table("agents"));
+            findings.push(
+                Finding::new(
+                    Kind::TableUnreadable,
+                    format!("cannot read the agents' hostnames: {e}"),
+                )
+                .table("agents"),
+            );
             return;
         }
     };
@@ -61,7 +83,12 @@ pub fn check_origin_daemon(db: &Connection, findings: &mut Findings) {
         findings.push(
             Finding::new(
                 Kind::OriginDaemonUnexplained,
-                format!("no origin_daemon of the events is the id of an agent's host ({} hostnames checked): the daemon's host has no agent, or the ids were not derived from hostnames", hosts.len()),
+                format!(
+                    "no origin_daemon of the events is the id of an agent's host ({} \
+                    hostnames checked): the daemon's host has no agent, or the ids were not \
+                    derived from hostnames",
+                    hosts.len()
+                ),
             )
             .table("events")
             .column("origin_daemon")
@@ -72,14 +99,25 @@ pub fn check_origin_daemon(db: &Connection, findings: &mut Findings) {
 
 /// Identity files (version 2), context files and agents rows correspond.
 pub fn check_identities(tree: &Tree, db: &Connection, findings: &mut Findings) {
-    let agents: BTreeMap<String, Vec<Val>> = match query_rows(db, "SELECT agent_id, kind, role, module, display FROM agents") {
-        Ok(rows) => rows.into_iter().filter_map(|r| r[0].as_str().map(str::to_owned).map(|id| (id, r))).collect(),
-        Err(e) => {
-            findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read agents for the identity check: {e}")).table("agents"));
-            return;
-        }
-    };
-    let contexts: HashSet<String> = list_files(tree, "context", ".md", findings).into_iter().collect();
+    let agents: BTreeMap<String, Vec<Val>> =
+        match query_rows(db, "SELECT agent_id, kind, role, module, display FROM agents") {
+            Ok(rows) => rows
+                .into_iter()
+                .filter_map(|r| r[0].as_str().map(str::to_owned).map(|id| (id, r)))
+                .collect(),
+            Err(e) => {
+                findings.push(
+                    Finding::new(
+                        Kind::TableUnreadable,
+                        format!("cannot read agents for the identity check: {e}"),
+                    )
+                    .table("agents"),
+                );
+                return;
+            }
+        };
+    let contexts: HashSet<String> =
+        list_files(tree, "context", ".md", findings).into_iter().collect();
     let mut covered_agents: HashSet<String> = HashSet::new();
     let mut covered_contexts: HashSet<String> = HashSet::new();
     for file in list_files(tree, "identities", ".json", findings) {
@@ -91,15 +129,20 @@ pub fn check_identities(tree: &Tree, db: &Connection, findings: &mut Findings) {
             None => {}
             Some(Value::String(c)) if *c == format!("context/{ctx_name}") => {}
             Some(other) => findings.push(
-                ident.invalid("context_file", "must be context/{name}.md").values(format!("\"context/{ctx_name}\""), other.to_string()),
+                ident
+                    .invalid("context_file", "must be context/{name}.md")
+                    .values(format!("\"context/{ctx_name}\""), other.to_string()),
             ),
         }
         if contexts.contains(&ctx_name) {
             covered_contexts.insert(ctx_name.clone());
         } else {
             findings.push(
-                Finding::new(Kind::ContextMissing, format!("identity {} has no context/{ctx_name}", ident.id))
-                    .file(format!(".thrum/context/{ctx_name}")),
+                Finding::new(
+                    Kind::ContextMissing,
+                    format!("identity {} has no context/{ctx_name}", ident.id),
+                )
+                .file(format!(".thrum/context/{ctx_name}")),
             );
         }
         if ident.check_row(agents.get(&ident.id), findings) {
@@ -116,10 +159,14 @@ pub fn check_identities(tree: &Tree, db: &Connection, findings: &mut Findings) {
             );
         }
     }
-    let mut orphans: Vec<&String> = contexts.iter().filter(|c| !covered_contexts.contains(*c)).collect();
+    let mut orphans: Vec<&String> =
+        contexts.iter().filter(|c| !covered_contexts.contains(*c)).collect();
     orphans.sort();
     for c in orphans {
-        findings.push(Finding::new(Kind::ContextOrphan, "context file without an identity").file(format!(".thrum/context/{c}")));
+        findings.push(
+            Finding::new(Kind::ContextOrphan, "context file without an identity")
+                .file(format!(".thrum/context/{c}")),
+        );
     }
 }
 
@@ -136,20 +183,30 @@ fn list_files(tree: &Tree, dir: &str, ext: &str, findings: &mut Findings) -> Vec
         match e.file_type() {
             Ok(t) if t.is_file() => v.push(name),
             Ok(t) if t.is_dir() => {}
-            _ => odd.push((name, crate::input::describe(&e.path()).unwrap_or_else(|| "not a regular file".into()))),
+            _ => odd.push((
+                name,
+                crate::input::describe(&e.path()).unwrap_or_else(|| "not a regular file".into()),
+            )),
         }
     }
     v.sort();
     odd.sort();
     for (name, found) in odd {
-        findings.push(crate::jsonl::not_regular_finding(&format!(".thrum/{dir}/{name}"), &found, "not read"));
+        findings.push(crate::jsonl::not_regular_finding(
+            &format!(".thrum/{dir}/{name}"),
+            &found,
+            "not read",
+        ));
     }
     v
 }
 
 /// The JSON of identity `file`, bounded; `None` (reported) when it cannot be read.
 fn read_identity(tree: &Tree, file: &str, rel: &str, findings: &mut Findings) -> Option<Value> {
-    match thrum_io::regular::read_regular_at_most(&tree.path(&format!("identities/{file}")), thrum_io::regular::DOCUMENT_MAX) {
+    match thrum_io::regular::read_regular_at_most(
+        &tree.path(&format!("identities/{file}")),
+        thrum_io::regular::DOCUMENT_MAX,
+    ) {
         Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
             findings.push(Finding::new(Kind::IdentityInvalid, format!("not read: {e}")).file(rel));
             None
@@ -175,10 +232,20 @@ struct Identity<'a> {
 
 impl<'a> Identity<'a> {
     /// Checks the file's fields; `None` when its agent cannot be named.
-    fn parse(v: &'a Value, file: &str, rel: &'a str, findings: &mut Findings) -> Option<Identity<'a>> {
-        let invalid = |col: &str, msg: &str| Finding::new(Kind::IdentityInvalid, msg.to_string()).file(rel).column(col);
+    fn parse(
+        v: &'a Value,
+        file: &str,
+        rel: &'a str,
+        findings: &mut Findings,
+    ) -> Option<Identity<'a>> {
+        let invalid = |col: &str, msg: &str| {
+            Finding::new(Kind::IdentityInvalid, msg.to_string()).file(rel).column(col)
+        };
         if v.get("version").and_then(Value::as_i64) != Some(2) {
-            findings.push(invalid("version", "version must be 2").actual(v.get("version").map_or("absent".into(), |x| x.to_string())));
+            findings.push(
+                invalid("version", "version must be 2")
+                    .actual(v.get("version").map_or("absent".into(), |x| x.to_string())),
+            );
         }
         for k in ["repo_id", "worktree", "confirmed_by"] {
             if !v.get(k).is_some_and(Value::is_string) {
@@ -187,16 +254,24 @@ impl<'a> Identity<'a> {
         }
         match v.get("updated_at").and_then(Value::as_str) {
             Some(t) if ts(t).is_some() => {}
-            other => findings.push(invalid("updated_at", "not an RFC 3339 timestamp").actual(format!("{other:?}"))),
+            other => findings.push(
+                invalid("updated_at", "not an RFC 3339 timestamp").actual(format!("{other:?}")),
+            ),
         }
         let Some(agent) = v.get("agent").and_then(Value::as_object) else {
             findings.push(invalid("agent", "missing agent object"));
             return None;
         };
         let field = |k: &str| agent.get(k).and_then(Value::as_str);
-        let missing: Vec<&str> = ["Kind", "Name", "Role", "Module", "Display"].into_iter().filter(|k| field(k).is_none()).collect();
+        let missing: Vec<&str> = ["Kind", "Name", "Role", "Module", "Display"]
+            .into_iter()
+            .filter(|k| field(k).is_none())
+            .collect();
         for k in &missing {
-            findings.push(invalid(&format!("agent.{k}"), "missing or not a string (keys are capitalised)"));
+            findings.push(invalid(
+                &format!("agent.{k}"),
+                "missing or not a string (keys are capitalised)",
+            ));
         }
         if !missing.is_empty() {
             return None;
@@ -206,7 +281,10 @@ impl<'a> Identity<'a> {
             "agent" => name.clone(),
             "human" => format!("user:{name}"),
             other => {
-                findings.push(invalid("agent.Kind", "Kind must be agent or human").actual(format!("{other:?}")));
+                findings.push(
+                    invalid("agent.Kind", "Kind must be agent or human")
+                        .actual(format!("{other:?}")),
+                );
                 name.clone()
             }
         };
@@ -242,16 +320,24 @@ impl<'a> Identity<'a> {
             );
             return false;
         };
-        for (col, k, i) in [("kind", "Kind", 1), ("role", "Role", 2), ("module", "Module", 3), ("display", "Display", 4)] {
+        for (col, k, i) in [
+            ("kind", "Kind", 1),
+            ("role", "Role", 2),
+            ("module", "Module", 3),
+            ("display", "Display", 4),
+        ] {
             let f = self.agent.get(k).and_then(Value::as_str).unwrap_or_default();
             if row[i].as_str() != Some(f) {
                 findings.push(
-                    Finding::new(Kind::IdentityDiffers, format!("identity agent.{k} differs from agents.{col}"))
-                        .file(self.rel)
-                        .table("agents")
-                        .key(format!("agent_id={id}"))
-                        .column(col)
-                        .values(format!("{f:?}"), row[i].to_string()),
+                    Finding::new(
+                        Kind::IdentityDiffers,
+                        format!("identity agent.{k} differs from agents.{col}"),
+                    )
+                    .file(self.rel)
+                    .table("agents")
+                    .key(format!("agent_id={id}"))
+                    .column(col)
+                    .values(format!("{f:?}"), row[i].to_string()),
                 );
             }
         }
@@ -271,9 +357,13 @@ mod tests {
         assert_eq!(daemon_id_of("mbp-alice.local"), "d_pkd6rjqjr0nf");
         assert_eq!(daemon_id_of(""), "d_werc8gmrzge1");
         let c = Connection::open_in_memory().unwrap();
-        c.execute_batch("CREATE TABLE events (origin_daemon TEXT); CREATE TABLE agents (hostname TEXT);").unwrap();
         c.execute_batch(
-            "INSERT INTO events VALUES ('d_xtkd3cd83rwv'), ('d_0123456789ab'); INSERT INTO agents VALUES ('build-01.ci.internal'), ('');",
+            "CREATE TABLE events (origin_daemon TEXT); CREATE TABLE agents (hostname TEXT);",
+        )
+        .unwrap();
+        c.execute_batch(
+            "INSERT INTO events VALUES ('d_xtkd3cd83rwv'), ('d_0123456789ab'); INSERT INTO agents \
+                VALUES ('build-01.ci.internal'), ('');",
         )
         .unwrap();
         let mut f = Findings::new(0);

@@ -27,15 +27,23 @@ pub fn check_layout(tree: &Tree, findings: &mut Findings) {
         Ok(b) => match serde_json::from_slice::<Value>(&b) {
             Ok(Value::Object(m)) => {
                 if m.get("version").and_then(Value::as_i64) != Some(1) {
-                    findings.push(Finding::new(Kind::ConfigInvalid, "version must be 1").file(".thrum/config.json").column("version"));
+                    findings.push(
+                        Finding::new(Kind::ConfigInvalid, "version must be 1")
+                            .file(".thrum/config.json")
+                            .column("version"),
+                    );
                 }
                 if !m.get("local_only").is_some_and(Value::is_boolean) {
                     findings.push(
-                        Finding::new(Kind::ConfigInvalid, "local_only must be a boolean").file(".thrum/config.json").column("local_only"),
+                        Finding::new(Kind::ConfigInvalid, "local_only must be a boolean")
+                            .file(".thrum/config.json")
+                            .column("local_only"),
                     );
                 }
             }
-            _ => findings.push(Finding::new(Kind::ConfigInvalid, "not a JSON object").file(".thrum/config.json")),
+            _ => findings.push(
+                Finding::new(Kind::ConfigInvalid, "not a JSON object").file(".thrum/config.json"),
+            ),
         },
     }
     match thrum_io::regular::regular_metadata(&tree.path("thrum.db")) {
@@ -50,7 +58,13 @@ pub fn check_layout(tree: &Tree, findings: &mut Findings) {
     if let Some(entries) = &tree.entries {
         for e in entries {
             if e.path != ".thrum" && !e.path.starts_with(".thrum/") {
-                findings.push(Finding::new(Kind::ArchiveUnexpectedEntry, "archive entries must be rooted at .thrum/").file(e.path.clone()));
+                findings.push(
+                    Finding::new(
+                        Kind::ArchiveUnexpectedEntry,
+                        "archive entries must be rooted at .thrum/",
+                    )
+                    .file(e.path.clone()),
+                );
             }
         }
     }

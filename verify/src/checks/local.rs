@@ -10,7 +10,10 @@ use std::collections::HashSet;
 
 /// The number of rows of `table`.
 fn count(db: &Connection, table: &str) -> rusqlite::Result<u64> {
-    db.query_row(&format!("SELECT count(*) FROM {}", crate::value::quote_ident(table)), [], |r| r.get::<_, i64>(0)).map(|n| n as u64)
+    db.query_row(&format!("SELECT count(*) FROM {}", crate::value::quote_ident(table)), [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|n| n as u64)
 }
 
 /// One local table checked: its stats, the findings of its rows, and
@@ -25,7 +28,11 @@ struct Checked {
 /// References and plausibility of the local-only tables. Rows are read one
 /// at a time; a table that cannot be read to the end is reported
 /// `table_unreadable` instead of its rows' findings.
-pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: &mut Findings) -> Vec<TableStats> {
+pub fn check_local(
+    db: &Connection,
+    cleaned_agents: &HashSet<String>,
+    findings: &mut Findings,
+) -> Vec<TableStats> {
     let mut out = Vec::new();
     // one table at a time: its findings are kept only until it is closed
     close(check_reads(db, cleaned_agents), findings, &mut out);
@@ -38,14 +45,21 @@ pub fn check_local(db: &Connection, cleaned_agents: &HashSet<String>, findings: 
 
 /// A table read to the end gives its findings and stats; one that could
 /// not be read gives only `table_unreadable`.
-fn close(Checked { table, read, buf, st }: Checked, findings: &mut Findings, out: &mut Vec<TableStats>) {
+fn close(
+    Checked { table, read, buf, st }: Checked,
+    findings: &mut Findings,
+    out: &mut Vec<TableStats>,
+) {
     match read {
         Ok(()) => {
             findings.append(buf);
             out.push(st);
         }
         Err(e) => {
-            findings.push(Finding::new(Kind::TableUnreadable, format!("cannot check references: {e}")).table(table));
+            findings.push(
+                Finding::new(Kind::TableUnreadable, format!("cannot check references: {e}"))
+                    .table(table),
+            );
             let mut st = TableStats::new(table, "local");
             st.other = 1;
             out.push(st);
@@ -61,9 +75,12 @@ fn check_reads(db: &Connection, cleaned_agents: &HashSet<String>) -> Checked {
     let mut buf = Findings::new(0);
     let read = for_each_row(
         db,
-        "SELECT r.message_id, r.session_id, r.agent_id, r.read_at, m.created_at, s.agent_id, s.started_at, s.ended_at, \
-         m.message_id IS NOT NULL, s.session_id IS NOT NULL, EXISTS(SELECT 1 FROM agents a WHERE a.agent_id = r.agent_id) \
-         FROM message_reads r LEFT JOIN messages m ON m.message_id = r.message_id LEFT JOIN sessions s ON s.session_id = r.session_id \
+        "SELECT r.message_id, r.session_id, r.agent_id, r.read_at, m.created_at, s.agent_id, \
+            s.started_at, s.ended_at, \
+         m.message_id IS NOT NULL, s.session_id IS NOT NULL, EXISTS(SELECT 1 FROM agents a WHERE \
+         a.agent_id = r.agent_id) \
+         FROM message_reads r LEFT JOIN messages m ON m.message_id = r.message_id LEFT JOIN \
+         sessions s ON s.session_id = r.session_id \
          ORDER BY r.message_id, r.session_id",
         |r| {
             let key = || format!("message_id={}, session_id={}", plain(&r[0]), plain(&r[1]));
@@ -75,44 +92,72 @@ fn check_reads(db: &Connection, cleaned_agents: &HashSet<String>) -> Checked {
             let has_msg = r[8] == Val::Int(1);
             let has_ses = r[9] == Val::Int(1);
             if !has_msg {
-                push(Finding::new(Kind::DanglingReference, "read of a message that does not exist").column("message_id"));
+                push(
+                    Finding::new(Kind::DanglingReference, "read of a message that does not exist")
+                        .column("message_id"),
+                );
             }
             if !has_ses {
-                push(Finding::new(Kind::DanglingReference, "read by a session that does not exist").column("session_id"));
+                push(
+                    Finding::new(Kind::DanglingReference, "read by a session that does not exist")
+                        .column("session_id"),
+                );
             }
             let agent = plain(&r[2]);
             if r[10] != Val::Int(1) && !cleaned_agents.contains(&agent) {
-                push(Finding::new(Kind::DanglingReference, "read by an agent that does not exist").column("agent_id"));
+                push(
+                    Finding::new(Kind::DanglingReference, "read by an agent that does not exist")
+                        .column("agent_id"),
+                );
             }
             if has_ses && r[5] != r[2] {
                 push(
-                    Finding::new(Kind::ReferenceMismatch, "the read's agent is not the reading session's agent")
-                        .column("agent_id")
-                        .values(r[5].to_string(), r[2].to_string()),
+                    Finding::new(
+                        Kind::ReferenceMismatch,
+                        "the read's agent is not the reading \
+                        session's agent",
+                    )
+                    .column("agent_id")
+                    .values(r[5].to_string(), r[2].to_string()),
                 );
             }
             let read = r[3].as_str().and_then(ts);
             match read {
                 None => push(
-                    Finding::new(Kind::TimestampInvalid, "read_at is not an RFC 3339 timestamp").column("read_at").actual(r[3].to_string()),
+                    Finding::new(Kind::TimestampInvalid, "read_at is not an RFC 3339 timestamp")
+                        .column("read_at")
+                        .actual(r[3].to_string()),
                 ),
                 Some(read) => {
                     if let Some(created) = r[4].as_str().and_then(ts) {
                         if read < created {
                             push(
-                                Finding::new(Kind::ReadBeforeMessage, "message read before it was created")
-                                    .column("read_at")
-                                    .values(format!(">= created_at {}", r[4]), r[3].to_string()),
+                                Finding::new(
+                                    Kind::ReadBeforeMessage,
+                                    "message read before it was \
+                                    created",
+                                )
+                                .column("read_at")
+                                .values(format!(">= created_at {}", r[4]), r[3].to_string()),
                             );
                         }
                     }
                     let started = r[6].as_str().and_then(ts);
                     let ended = r[7].as_str().and_then(ts);
-                    if has_ses && (started.is_some_and(|s| read < s) || ended.is_some_and(|e| read > e)) {
+                    if has_ses
+                        && (started.is_some_and(|s| read < s) || ended.is_some_and(|e| read > e))
+                    {
                         push(
-                            Finding::new(Kind::ReadOutsideSession, "read recorded outside the reading session's lifetime")
-                                .column("read_at")
-                                .values(format!("between started_at {} and ended_at {}", r[6], r[7]), r[3].to_string()),
+                            Finding::new(
+                                Kind::ReadOutsideSession,
+                                "read recorded outside the \
+                                reading session's lifetime",
+                            )
+                            .column("read_at")
+                            .values(
+                                format!("between started_at {} and ended_at {}", r[6], r[7]),
+                                r[3].to_string(),
+                            ),
                         );
                     }
                 }
@@ -133,7 +178,8 @@ fn check_subscriptions(db: &Connection) -> Checked {
     let read = for_each_row(
         db,
         "SELECT x.id, x.session_id, x.scope_type, x.scope_value, x.mention_role, x.created_at, \
-         EXISTS(SELECT 1 FROM sessions s WHERE s.session_id = x.session_id) FROM subscriptions x ORDER BY x.id",
+         EXISTS(SELECT 1 FROM sessions s WHERE s.session_id = x.session_id) FROM subscriptions x \
+         ORDER BY x.id",
         |r| {
             let key = || format!("id={} (session_id={})", plain(&r[0]), plain(&r[1]));
             let mut bad = false;
@@ -142,15 +188,31 @@ fn check_subscriptions(db: &Connection) -> Checked {
                 buf.push(f.table("subscriptions").key(key()));
             };
             if r[6] != Val::Int(1) {
-                push(Finding::new(Kind::DanglingReference, "subscription of a session that does not exist").column("session_id"));
+                push(
+                    Finding::new(
+                        Kind::DanglingReference,
+                        "subscription of a session that does \
+                    not exist",
+                    )
+                    .column("session_id"),
+                );
             }
             let set = |v: &Val| !v.is_null();
-            let shape_ok =
-                matches!((set(&r[2]), set(&r[3]), set(&r[4])), (true, true, false) | (false, false, true) | (false, false, false));
+            let shape_ok = matches!(
+                (set(&r[2]), set(&r[3]), set(&r[4])),
+                (true, true, false) | (false, false, true) | (false, false, false)
+            );
             if !shape_ok {
                 push(
-                    Finding::new(Kind::SubscriptionShapeInvalid, "expected scope (type+value), mention (role) or all (all NULL)")
-                        .actual(format!("scope_type={}, scope_value={}, mention_role={}", r[2], r[3], r[4])),
+                    Finding::new(
+                        Kind::SubscriptionShapeInvalid,
+                        "expected scope (type+value), \
+                        mention (role) or all (all NULL)",
+                    )
+                    .actual(format!(
+                        "scope_type={}, scope_value={}, mention_role={}",
+                        r[2], r[3], r[4]
+                    )),
                 );
             }
             if r[5].as_str().and_then(ts).is_none() {
@@ -174,16 +236,21 @@ fn check_tags(db: &Connection, table: &'static str, a: &str, b: &str) -> Checked
     let mut st = TableStats::new(table, "local");
     let counted = count(db, table).map(|n| st.rows_db = n);
     let sql = format!(
-        "SELECT x.session_id, x.{a}, x.{b}, x.added_at, EXISTS(SELECT 1 FROM sessions s WHERE s.session_id = x.session_id) FROM {table} x ORDER BY 1, 2, 3"
+        "SELECT x.session_id, x.{a}, x.{b}, x.added_at, EXISTS(SELECT 1 FROM sessions s WHERE \
+            s.session_id = x.session_id) FROM {table} x ORDER BY 1, 2, 3"
     );
     let mut buf = Findings::new(0);
     let read = for_each_row(db, &sql, |r| {
-        let key = || format!("session_id={}, {a}={}, {b}={}", plain(&r[0]), plain(&r[1]), plain(&r[2]));
+        let key =
+            || format!("session_id={}, {a}={}, {b}={}", plain(&r[0]), plain(&r[1]), plain(&r[2]));
         let mut bad = false;
         if r[4] != Val::Int(1) {
             bad = true;
             buf.push(
-                Finding::new(Kind::DanglingReference, "row of a session that does not exist").table(table).key(key()).column("session_id"),
+                Finding::new(Kind::DanglingReference, "row of a session that does not exist")
+                    .table(table)
+                    .key(key())
+                    .column("session_id"),
             );
         }
         if r[3].as_str().and_then(ts).is_none() {
@@ -209,38 +276,55 @@ fn check_checkpoints(db: &Connection) -> Checked {
     let mut st = TableStats::new("sync_checkpoints", "local");
     let counted = count(db, "sync_checkpoints").map(|n| st.rows_db = n);
     // the highest sequence bounds the checkpoints: without it they are not checked
-    let max_seq = db.query_row("SELECT coalesce(max(sequence), 0) FROM events", [], |r| r.get::<_, i64>(0));
+    let max_seq =
+        db.query_row("SELECT coalesce(max(sequence), 0) FROM events", [], |r| r.get::<_, i64>(0));
     let mut buf = Findings::new(0);
-    let read = counted.and(max_seq).and_then(|max_seq| for_each_row(db, "SELECT peer_daemon_id, last_synced_sequence, last_sync_timestamp, typeof(last_sync_timestamp) FROM sync_checkpoints ORDER BY 1", |r| {
-        let key = || format!("peer_daemon_id={}", plain(&r[0]));
-        let mut bad = false;
-        match r[1].as_int() {
-            Some(n) if n <= max_seq && n >= 0 => {}
-            _ => {
-                bad = true;
-                buf.push(
-                    Finding::new(Kind::CheckpointAhead, "last_synced_sequence is beyond the last event sequence")
+    let read = counted.and(max_seq).and_then(|max_seq| {
+        for_each_row(
+            db,
+            "SELECT peer_daemon_id, \
+        last_synced_sequence, last_sync_timestamp, typeof(last_sync_timestamp) FROM \
+        sync_checkpoints ORDER BY 1",
+            |r| {
+                let key = || format!("peer_daemon_id={}", plain(&r[0]));
+                let mut bad = false;
+                match r[1].as_int() {
+                    Some(n) if n <= max_seq && n >= 0 => {}
+                    _ => {
+                        bad = true;
+                        buf.push(
+                            Finding::new(
+                                Kind::CheckpointAhead,
+                                "last_synced_sequence is beyond the last \
+                        event sequence",
+                            )
+                            .table("sync_checkpoints")
+                            .key(key())
+                            .column("last_synced_sequence")
+                            .values(format!("0..={max_seq}"), r[1].to_string()),
+                        );
+                    }
+                }
+                if r[3].as_str() != Some("integer") {
+                    bad = true;
+                    buf.push(
+                        Finding::new(
+                            Kind::TimestampInvalid,
+                            "last_sync_timestamp is not integer unix \
+                    seconds",
+                        )
                         .table("sync_checkpoints")
                         .key(key())
-                        .column("last_synced_sequence")
-                        .values(format!("0..={max_seq}"), r[1].to_string()),
-                );
-            }
-        }
-        if r[3].as_str() != Some("integer") {
-            bad = true;
-            buf.push(
-                Finding::new(Kind::TimestampInvalid, "last_sync_timestamp is not integer unix seconds")
-                    .table("sync_checkpoints")
-                    .key(key())
-                    .column("last_sync_timestamp")
-                    .actual(r[2].to_string()),
-            );
-        }
-        if bad {
-            st.other += 1;
-        }
-    }));
+                        .column("last_sync_timestamp")
+                        .actual(r[2].to_string()),
+                    );
+                }
+                if bad {
+                    st.other += 1;
+                }
+            },
+        )
+    });
     Checked { table: "sync_checkpoints", read, buf, st }
 }
 
@@ -290,8 +374,8 @@ const PEER_KEYS: [&str; 6] = ["name", "address", "daemon_id", "token", "paired_a
 /// problems of each; `Err` when the text is not such an array.
 pub fn read_peers(bytes: &[u8]) -> Result<(Vec<String>, Vec<PeerProblem>), String> {
     use serde_json::Value;
-    let list: Vec<serde_json::Map<String, Value>> =
-        serde_json::from_slice(bytes).map_err(|e| format!("var/peers.json is not a JSON array of objects: {e}"))?;
+    let list: Vec<serde_json::Map<String, Value>> = serde_json::from_slice(bytes)
+        .map_err(|e| format!("var/peers.json is not a JSON array of objects: {e}"))?;
     let mut ids = Vec::with_capacity(list.len());
     let mut problems = Vec::new();
     for (i, o) in list.iter().enumerate() {
@@ -301,16 +385,31 @@ pub fn read_peers(bytes: &[u8]) -> Result<(Vec<String>, Vec<PeerProblem>), Strin
         let name = s("name").unwrap_or("");
         let derived = super::daemon_id_of(name);
         if name.is_empty() || derived != id {
-            let p = PeerProblem::new(format!("entry {n} ({id}): daemon_id is not derived from name (the peer's hostname)"));
-            problems.push(PeerProblem { expected: Some(derived), actual: Some(shown(o.get("daemon_id"))), ..p });
+            let p = PeerProblem::new(format!(
+                "entry {n} ({id}): daemon_id is not derived from name (the peer's hostname)"
+            ));
+            problems.push(PeerProblem {
+                expected: Some(derived),
+                actual: Some(shown(o.get("daemon_id"))),
+                ..p
+            });
         }
-        let addr_ok = s("address").and_then(|x| x.rsplit_once(':')).is_some_and(|(h, port)| h == name && port.parse::<u16>().is_ok());
+        let addr_ok = s("address")
+            .and_then(|x| x.rsplit_once(':'))
+            .is_some_and(|(h, port)| h == name && port.parse::<u16>().is_ok());
         if !addr_ok {
             let p = PeerProblem::new(format!("entry {n} ({id}): address is not <name>:<port>"));
-            problems.push(PeerProblem { expected: Some(format!("{name}:<port>")), actual: Some(shown(o.get("address"))), ..p });
+            problems.push(PeerProblem {
+                expected: Some(format!("{name}:<port>")),
+                actual: Some(shown(o.get("address"))),
+                ..p
+            });
         }
         for k in ["paired_at", "last_sync"] {
-            if s(k).and_then(|t| ts(t).or_else(|| (t == "0001-01-01T00:00:00Z").then_some(0))).is_none() {
+            if s(k)
+                .and_then(|t| ts(t).or_else(|| (t == "0001-01-01T00:00:00Z").then_some(0)))
+                .is_none()
+            {
                 let p = PeerProblem::new(format!("entry {n} ({id}): {k} is not an RFC 3339 time"));
                 problems.push(PeerProblem { actual: Some(shown(o.get(k))), ..p });
             }
@@ -320,7 +419,9 @@ pub fn read_peers(bytes: &[u8]) -> Result<(Vec<String>, Vec<PeerProblem>), Strin
             problems.push(PeerProblem::new(format!("entry {n} ({id}): unknown keys {extra:?}")));
         }
         if ids.iter().any(|x| x == id) {
-            problems.push(PeerProblem::new(format!("entry {n}: daemon_id {id:?} is listed more than once")));
+            problems.push(PeerProblem::new(format!(
+                "entry {n}: daemon_id {id:?} is listed more than once"
+            )));
         }
         ids.push(id.to_owned());
     }
@@ -339,17 +440,31 @@ const PEERS: &str = ".thrum/var/peers.json";
 pub fn check_peers(tree: &crate::input::Tree, db: &Connection, findings: &mut Findings) {
     // whether there is a checkpoint (their peers are streamed below); a
     // peer that is not text leaves the peers unjudged
-    let sql = "SELECT count(*), count(*) FILTER (WHERE typeof(peer_daemon_id) <> 'text') FROM sync_checkpoints";
-    let Ok((n, odd)) = db.query_row(sql, [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))) else { return };
+    let sql = "SELECT count(*), count(*) FILTER (WHERE typeof(peer_daemon_id) <> 'text') FROM \
+        sync_checkpoints";
+    let Ok((n, odd)) = db.query_row(sql, [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+    else {
+        return;
+    };
     if odd > 0 {
         return;
     }
     let any = n > 0;
-    let listed = match thrum_io::regular::read_regular_at_most(&tree.path("var/peers.json"), thrum_io::regular::DOCUMENT_MAX) {
+    let listed = match thrum_io::regular::read_regular_at_most(
+        &tree.path("var/peers.json"),
+        thrum_io::regular::DOCUMENT_MAX,
+    ) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !any => return,
         Err(e) => {
-            let why = if e.kind() == std::io::ErrorKind::NotFound { "is missing".to_owned() } else { format!("cannot be read: {e}") };
-            let f = Finding::new(Kind::CheckpointPeerUnlisted, format!("var/peers.json {why}, so no checkpointed peer is listed"));
+            let why = if e.kind() == std::io::ErrorKind::NotFound {
+                "is missing".to_owned()
+            } else {
+                format!("cannot be read: {e}")
+            };
+            let f = Finding::new(
+                Kind::CheckpointPeerUnlisted,
+                format!("var/peers.json {why}, so no checkpointed peer is listed"),
+            );
             findings.push(f.file(PEERS));
             return;
         }
@@ -371,8 +486,12 @@ pub fn check_peers(tree: &crate::input::Tree, db: &Connection, findings: &mut Fi
     let _ = for_each_row(db, "SELECT peer_daemon_id FROM sync_checkpoints ORDER BY 1", |r| {
         let Some(p) = r[0].as_str() else { return };
         if !listed.contains(p) {
-            let f = Finding::new(Kind::CheckpointPeerUnlisted, "a sync checkpoint's peer is not listed in var/peers.json");
-            findings.push(f.table("sync_checkpoints").key(format!("peer_daemon_id={p}")).file(PEERS));
+            let f = Finding::new(
+                Kind::CheckpointPeerUnlisted,
+                "a sync checkpoint's peer is not listed in var/peers.json",
+            );
+            findings
+                .push(f.table("sync_checkpoints").key(format!("peer_daemon_id={p}")).file(PEERS));
         }
     });
 }

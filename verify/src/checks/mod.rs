@@ -22,7 +22,8 @@ pub use events::check_event_log;
 pub use identities::{check_identities, check_origin_daemon, daemon_id_of};
 pub use layout::check_layout;
 pub use lines::{
-    allowed_shards, duplicate_id, first_difference, line_checks, shard_mismatch, SLOT_DUPLICATE, SLOT_ENVELOPE, SLOT_REST, SLOT_SHARD,
+    allowed_shards, duplicate_id, first_difference, line_checks, shard_mismatch, SLOT_DUPLICATE,
+    SLOT_ENVELOPE, SLOT_REST, SLOT_SHARD,
 };
 pub use local::{check_local, check_peers, read_peers};
 pub use shards::{check_shards, shards_missing};
@@ -54,7 +55,10 @@ mod tests {
 
     #[test]
     fn differences_are_located() {
-        assert_eq!(first_difference("abcdef", "abXdef", ("a", "b")), "first difference at byte 2: a …abcdef…, b …abXdef…");
+        assert_eq!(
+            first_difference("abcdef", "abXdef", ("a", "b")),
+            "first difference at byte 2: a …abcdef…, b …abXdef…"
+        );
         assert!(is_daemon_id("d_0123456789ab"));
         assert!(!is_daemon_id("test-daemon"));
         assert_eq!(diff_table("table threads"), Some("threads"));

@@ -12,10 +12,17 @@ use thrum_schemas::catalogue;
 /// The catalogue table of a conflict and the indexes of its key and
 /// columns, or why the conflict cannot be read.
 fn conflict_shape(c: &Conflict) -> Result<(&'static catalogue::Table, Vec<&'static str>), String> {
-    let t = catalogue::projected().find(|t| t.name == c.table).ok_or_else(|| format!("table {:?} is not a projected table", c.table))?;
+    let t = catalogue::projected()
+        .find(|t| t.name == c.table)
+        .ok_or_else(|| format!("table {:?} is not a projected table", c.table))?;
     let key = conflict_key(t);
     if c.key.len() != key.len() {
-        return Err(format!("key {:?} does not have the {} values of {}'s key {key:?}", c.key, key.len(), t.name));
+        return Err(format!(
+            "key {:?} does not have the {} values of {}'s key {key:?}",
+            c.key,
+            key.len(),
+            t.name
+        ));
     }
     if c.columns.is_empty() {
         return Err("names no column that may differ".into());
@@ -23,7 +30,10 @@ fn conflict_shape(c: &Conflict) -> Result<(&'static catalogue::Table, Vec<&'stat
     let mut cols = Vec::new();
     for col in &c.columns {
         if key.contains(&col.as_str()) {
-            return Err(format!("column {col:?} is part of {}'s key, which a conflict cannot change", t.name));
+            return Err(format!(
+                "column {col:?} is part of {}'s key, which a conflict cannot change",
+                t.name
+            ));
         }
         match t.columns.iter().find(|x| x.name == col) {
             Some(x) => cols.push(x.name),
@@ -45,26 +55,42 @@ fn conflict_key(t: &catalogue::Table) -> &'static [&'static str] {
 }
 
 /// Each declared conflict, with every daemon's values (`mesh_conflict`).
-pub(super) fn check_conflicts(spec: &MeshSpec, daemons: &[Daemon], conns: &[Connection], findings: &mut Findings) -> rusqlite::Result<()> {
+pub(super) fn check_conflicts(
+    spec: &MeshSpec,
+    daemons: &[Daemon],
+    conns: &[Connection],
+    findings: &mut Findings,
+) -> rusqlite::Result<()> {
     for (i, c) in spec.conflicts.iter().enumerate() {
         let (t, cols) = match conflict_shape(c) {
             Ok(x) => x,
             Err(why) => {
-                findings.push(Finding::new(Kind::MeshSpecInvalid, format!("conflict {}: {why}", i + 1)).file("mesh.json"));
+                findings.push(
+                    Finding::new(Kind::MeshSpecInvalid, format!("conflict {}: {why}", i + 1))
+                        .file("mesh.json"),
+                );
                 continue;
             }
         };
         if c.daemons.iter().any(|&k| k == 0 || k as usize > daemons.len()) {
             findings.push(
-                Finding::new(Kind::MeshSpecInvalid, format!("conflict {}: daemons {:?} are not indexes of the mesh", i + 1, c.daemons))
-                    .file("mesh.json"),
+                Finding::new(
+                    Kind::MeshSpecInvalid,
+                    format!(
+                        "conflict {}: daemons {:?} are not indexes of the mesh",
+                        i + 1,
+                        c.daemons
+                    ),
+                )
+                .file("mesh.json"),
             );
         } else if c.event_ids.is_empty() || c.event_ids.len() != c.daemons.len() {
             findings.push(
                 Finding::new(
                     Kind::MeshSpecInvalid,
                     format!(
-                        "conflict {}: event_ids and daemons must name the conflicting events and, one for each, the daemon that wrote it",
+                        "conflict {}: event_ids and daemons must name the conflicting events and, \
+                            one for each, the daemon that wrote it",
                         i + 1
                     ),
                 )
@@ -76,7 +102,11 @@ pub(super) fn check_conflicts(spec: &MeshSpec, daemons: &[Daemon], conns: &[Conn
                 let mut origin = None;
                 for conn in conns {
                     origin = conn
-                        .query_row("SELECT origin_daemon FROM events WHERE event_id = ?1", [eid], |r| r.get::<_, String>(0))
+                        .query_row(
+                            "SELECT origin_daemon FROM events WHERE event_id = ?1",
+                            [eid],
+                            |r| r.get::<_, String>(0),
+                        )
                         .optional()?;
                     if origin.is_some() {
                         break;
@@ -85,20 +115,31 @@ pub(super) fn check_conflicts(spec: &MeshSpec, daemons: &[Daemon], conns: &[Conn
                 let writer = &daemons[k as usize - 1];
                 let why = match origin {
                     None => Some(format!("event {eid} is held by no daemon")),
-                    Some(o) if o != writer.spec.daemon_id => Some(format!("event {eid} was written by {o}, not by {}", writer.label())),
+                    Some(o) if o != writer.spec.daemon_id => {
+                        Some(format!("event {eid} was written by {o}, not by {}", writer.label()))
+                    }
                     Some(_) => None,
                 };
                 if let Some(why) = why {
-                    findings.push(Finding::new(Kind::MeshSpecInvalid, format!("conflict {}: {why}", i + 1)).file("mesh.json"));
+                    findings.push(
+                        Finding::new(Kind::MeshSpecInvalid, format!("conflict {}: {why}", i + 1))
+                            .file("mesh.json"),
+                    );
                 }
             }
         }
-        let show: Vec<&str> = if cols.is_empty() { t.columns.iter().map(|c| c.name).collect() } else { cols };
+        let show: Vec<&str> =
+            if cols.is_empty() { t.columns.iter().map(|c| c.name).collect() } else { cols };
         let sql = format!(
             "SELECT {} FROM {} WHERE {}",
             show.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "),
             quote_ident(t.name),
-            conflict_key(t).iter().enumerate().map(|(k, c)| format!("{} = ?{}", quote_ident(c), k + 1)).collect::<Vec<_>>().join(" AND ")
+            conflict_key(t)
+                .iter()
+                .enumerate()
+                .map(|(k, c)| format!("{} = ?{}", quote_ident(c), k + 1))
+                .collect::<Vec<_>>()
+                .join(" AND ")
         );
         let mut values = Vec::new();
         let mut distinct: Vec<Vec<Val>> = Vec::new();
@@ -107,8 +148,15 @@ pub(super) fn check_conflicts(spec: &MeshSpec, daemons: &[Daemon], conns: &[Conn
             let mut rows = st.query(rusqlite::params_from_iter(c.key.iter()))?;
             let text = match rows.next()? {
                 Some(r) => {
-                    let vals: Vec<Val> = (0..show.len()).map(|k| r.get_ref(k).map(Val::from_ref)).collect::<rusqlite::Result<_>>()?;
-                    let s = show.iter().zip(&vals).map(|(c, v)| format!("{c}={v}")).collect::<Vec<_>>().join(", ");
+                    let vals: Vec<Val> = (0..show.len())
+                        .map(|k| r.get_ref(k).map(Val::from_ref))
+                        .collect::<rusqlite::Result<_>>()?;
+                    let s = show
+                        .iter()
+                        .zip(&vals)
+                        .map(|(c, v)| format!("{c}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
                     if !distinct.contains(&vals) {
                         distinct.push(vals);
                     }
@@ -118,11 +166,20 @@ pub(super) fn check_conflicts(spec: &MeshSpec, daemons: &[Daemon], conns: &[Conn
             };
             values.push(format!("{}: {text}", d.label()));
         }
-        let outcome = if distinct.len() > 1 { "the daemons differ" } else { "every daemon holds the same values" };
+        let outcome = if distinct.len() > 1 {
+            "the daemons differ"
+        } else {
+            "every daemon holds the same values"
+        };
         findings.push(
             Finding::new(
                 Kind::MeshConflict,
-                format!("declared conflict {} (events {}, written by daemons {:?}): {outcome}", c.kind, c.event_ids.join(", "), c.daemons),
+                format!(
+                    "declared conflict {} (events {}, written by daemons {:?}): {outcome}",
+                    c.kind,
+                    c.event_ids.join(", "),
+                    c.daemons
+                ),
             )
             .table(t.name)
             .key(crate::value::key_text(
@@ -139,15 +196,28 @@ pub(super) fn check_conflicts(spec: &MeshSpec, daemons: &[Daemon], conns: &[Conn
 /// Converged: every projected table of each daemon against daemon-1's,
 /// except AUTOINCREMENT ids, heartbeat columns and the declared conflicts;
 /// returns the number of undeclared differences.
-pub(super) fn check_rows(spec: &MeshSpec, daemons: &[Daemon], conns: &[Connection], findings: &mut Findings) -> rusqlite::Result<usize> {
+pub(super) fn check_rows(
+    spec: &MeshSpec,
+    daemons: &[Daemon],
+    conns: &[Connection],
+    findings: &mut Findings,
+) -> rusqlite::Result<usize> {
     // (table, key, column) of every declared conflict: one lookup per difference
     let declared: HashSet<(&str, Vec<&str>, &str)> = spec
         .conflicts
         .iter()
-        .flat_map(|c| c.columns.iter().map(move |col| (c.table.as_str(), c.key.iter().map(String::as_str).collect(), col.as_str())))
+        .flat_map(|c| {
+            c.columns.iter().map(move |col| {
+                (c.table.as_str(), c.key.iter().map(String::as_str).collect(), col.as_str())
+            })
+        })
         .collect();
     let is_declared = |table: &str, key: &[Val], column: Option<&str>| {
-        let (Some(column), Some(key)) = (column, key.iter().map(Val::as_str).collect::<Option<Vec<&str>>>()) else { return false };
+        let (Some(column), Some(key)) =
+            (column, key.iter().map(Val::as_str).collect::<Option<Vec<&str>>>())
+        else {
+            return false;
+        };
         declared.contains(&(table, key, column))
     };
     let mut n = 0;
@@ -161,19 +231,28 @@ pub(super) fn check_rows(spec: &MeshSpec, daemons: &[Daemon], conns: &[Connectio
             rowdiff::diff_table(t, &conns[0], &conns[b], &ignore, &mut |d| {
                 let f = match d {
                     // a conflict names its row by the key rows are matched by
-                    RowDiff::Cell { match_vals, column, .. } if is_declared(t.name, &match_vals, Some(column)) => return,
-                    RowDiff::Cell { key, column, a, b, .. } => {
-                        Finding::new(Kind::MeshRowsDiffer, format!("{la} and {lb} project another value (no declared conflict)"))
-                            .key(key)
-                            .column(column)
-                            .values(format!("{a} ({la})"), format!("{b} ({lb})"))
+                    RowDiff::Cell { match_vals, column, .. }
+                        if is_declared(t.name, &match_vals, Some(column)) =>
+                    {
+                        return
                     }
-                    RowDiff::OnlyA { key, row, .. } => {
-                        Finding::new(Kind::MeshRowsDiffer, format!("row of {la} that {lb} does not project: {row}")).key(key)
-                    }
-                    RowDiff::OnlyB { key, row, .. } => {
-                        Finding::new(Kind::MeshRowsDiffer, format!("row of {lb} that {la} does not project: {row}")).key(key)
-                    }
+                    RowDiff::Cell { key, column, a, b, .. } => Finding::new(
+                        Kind::MeshRowsDiffer,
+                        format!("{la} and {lb} project another value (no declared conflict)"),
+                    )
+                    .key(key)
+                    .column(column)
+                    .values(format!("{a} ({la})"), format!("{b} ({lb})")),
+                    RowDiff::OnlyA { key, row, .. } => Finding::new(
+                        Kind::MeshRowsDiffer,
+                        format!("row of {la} that {lb} does not project: {row}"),
+                    )
+                    .key(key),
+                    RowDiff::OnlyB { key, row, .. } => Finding::new(
+                        Kind::MeshRowsDiffer,
+                        format!("row of {lb} that {la} does not project: {row}"),
+                    )
+                    .key(key),
                 };
                 n += 1;
                 findings.push(f.table(t.name));

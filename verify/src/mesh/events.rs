@@ -41,19 +41,35 @@ pub(super) fn check_events(
     findings: &mut Findings,
 ) -> rusqlite::Result<(u64, Vec<u64>)> {
     let n = daemons.len();
-    let by_id: HashMap<&str, usize> = daemons.iter().enumerate().map(|(i, d)| (d.spec.daemon_id.as_str(), i)).collect();
+    let by_id: HashMap<&str, usize> =
+        daemons.iter().enumerate().map(|(i, d)| (d.spec.daemon_id.as_str(), i)).collect();
     let mesh = Mesh { daemons, cps, converged, by_id };
     let mut stmts = conns
         .iter()
-        .map(|c| c.prepare("SELECT event_id, sequence, origin_daemon, event_json, type FROM events ORDER BY event_id COLLATE BINARY"))
+        .map(|c| {
+            c.prepare(
+                "SELECT event_id, sequence, origin_daemon, event_json, type FROM \
+            events ORDER BY event_id COLLATE BINARY",
+            )
+        })
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut rows = stmts.iter_mut().map(|s| s.query([])).collect::<rusqlite::Result<Vec<_>>>()?;
     let mut kinds: Vec<String> = vec![String::new(); n];
-    let next = |i: usize, rows: &mut Vec<rusqlite::Rows<'_>>, kinds: &mut Vec<String>| -> rusqlite::Result<Option<Head>> {
+    let next = |i: usize,
+                rows: &mut Vec<rusqlite::Rows<'_>>,
+                kinds: &mut Vec<String>|
+     -> rusqlite::Result<Option<Head>> {
         let Some(r) = rows[i].next()? else { return Ok(None) };
-        let text = |k: usize| -> rusqlite::Result<String> { Ok(Val::from_ref(r.get_ref(k)?).as_str().unwrap_or("").to_owned()) };
+        let text = |k: usize| -> rusqlite::Result<String> {
+            Ok(Val::from_ref(r.get_ref(k)?).as_str().unwrap_or("").to_owned())
+        };
         kinds[i] = text(4)?;
-        Ok(Some(Head { id: text(0)?, seq: Val::from_ref(r.get_ref(1)?).as_int().unwrap_or(0), origin: text(2)?, json: text(3)? }))
+        Ok(Some(Head {
+            id: text(0)?,
+            seq: Val::from_ref(r.get_ref(1)?).as_int().unwrap_or(0),
+            origin: text(2)?,
+            json: text(3)?,
+        }))
     };
     let mut heads: Vec<Option<Head>> = Vec::with_capacity(n);
     for i in 0..n {
@@ -62,10 +78,18 @@ pub(super) fn check_events(
     let (mut distinct, mut held) = (0u64, vec![0u64; n]);
     while let Some(id) = heads.iter().flatten().map(|h| h.id.as_str()).min().map(str::to_owned) {
         distinct += 1;
-        let holders: Vec<usize> = (0..n).filter(|&i| heads[i].as_ref().is_some_and(|h| h.id == id)).collect();
+        let holders: Vec<usize> =
+            (0..n).filter(|&i| heads[i].as_ref().is_some_and(|h| h.id == id)).collect();
         let first = holders[0];
-        let (origin, json) = heads[first].as_ref().map(|h| (h.origin.clone(), h.json.clone())).unwrap_or_default();
-        let event = Event { key: format!("event_id={id}"), holders: &holders, origin: &origin, kind: &kinds[first], json: &json };
+        let (origin, json) =
+            heads[first].as_ref().map(|h| (h.origin.clone(), h.json.clone())).unwrap_or_default();
+        let event = Event {
+            key: format!("event_id={id}"),
+            holders: &holders,
+            origin: &origin,
+            kind: &kinds[first],
+            json: &json,
+        };
         mesh.same_json(&event, &heads, findings);
         let o = mesh.origin(&event, findings);
         mesh.presence(&event, o, &heads, findings);
@@ -107,8 +131,13 @@ impl Mesh<'_> {
             if s != stripped0 || h.origin != e.origin {
                 let (l0, l1) = (daemons[first].label(), daemons[i].label());
                 let diff = first_difference(&stripped0, &s, (&l0, &l1));
-                let what = format!("{l0} and {l1} hold different JSON for this event (beyond its sequence): {diff}");
-                findings.push(Finding::new(Kind::MeshEventDiffers, what).table("events").key(e.key.clone()));
+                let what = format!(
+                    "{l0} and {l1} hold different JSON for this event (beyond its \
+                    sequence): {diff}"
+                );
+                findings.push(
+                    Finding::new(Kind::MeshEventDiffers, what).table("events").key(e.key.clone()),
+                );
             }
         }
     }
@@ -119,16 +148,24 @@ impl Mesh<'_> {
         let origin = e.origin;
         let o = self.by_id.get(origin).copied();
         if o.is_none() {
-            let what = format!("origin_daemon {origin:?} is no daemon of the mesh (held by {})", labels(self.daemons, e.holders));
-            findings.push(Finding::new(Kind::MeshOriginWrong, what).table("events").key(e.key.clone()));
+            let what = format!(
+                "origin_daemon {origin:?} is no daemon of the mesh (held by {})",
+                labels(self.daemons, e.holders)
+            );
+            findings
+                .push(Finding::new(Kind::MeshOriginWrong, what).table("events").key(e.key.clone()));
         }
         if e.kind == "agent.register" {
-            let host =
-                serde_json::from_str::<Value>(e.json).ok().and_then(|v| v.get("hostname").and_then(Value::as_str).map(str::to_owned));
+            let host = serde_json::from_str::<Value>(e.json)
+                .ok()
+                .and_then(|v| v.get("hostname").and_then(Value::as_str).map(str::to_owned));
             if let Some(h) = host.filter(|h| !h.is_empty()) {
                 let want = daemon_id_of(&h);
                 if want != origin {
-                    let what = format!("agent.register of an agent on host {h:?} written by another daemon than that host's");
+                    let what = format!(
+                        "agent.register of an agent on host {h:?} written by \
+                        another daemon than that host's"
+                    );
                     findings.push(
                         Finding::new(Kind::MeshOriginWrong, what)
                             .table("events")
@@ -145,20 +182,31 @@ impl Mesh<'_> {
     /// Every daemon that lacks it is allowed to (not converged, not below
     /// its checkpoint for a holder); every remote copy was pulled from a
     /// peer at or below the checkpoint for that peer.
-    fn presence(&self, e: &Event, o: Option<usize>, heads: &[Option<Head>], findings: &mut Findings) {
+    fn presence(
+        &self,
+        e: &Event,
+        o: Option<usize>,
+        heads: &[Option<Head>],
+        findings: &mut Findings,
+    ) {
         let (daemons, cps, kind0) = (self.daemons, self.cps, e.kind);
         let seq_of = |i: usize| heads[i].as_ref().map_or(0, |h| h.seq);
-        let event = |kind: Kind, what: String| Finding::new(kind, what).table("events").key(e.key.clone());
+        let event =
+            |kind: Kind, what: String| Finding::new(kind, what).table("events").key(e.key.clone());
         for a in 0..daemons.len() {
             let la = daemons[a].label();
             if !e.holders.contains(&a) {
                 if self.converged {
-                    findings.push(event(Kind::MeshEventMissing, format!("converged, yet {la} lacks an event the others hold ({kind0})")));
+                    findings.push(event(
+                        Kind::MeshEventMissing,
+                        format!("converged, yet {la} lacks an event the others hold ({kind0})"),
+                    ));
                 }
                 // a peer's event at or below the checkpoint for that peer
                 for &p in e.holders.iter().filter(|&&p| seq_of(p) <= cps[a][p]) {
                     let what = format!(
-                        "{la} lacks this {kind0} event, which {} holds at sequence {}, at or below {la}'s checkpoint {} for it",
+                        "{la} lacks this {kind0} event, which {} holds at sequence {}, at or \
+                            below {la}'s checkpoint {} for it",
                         daemons[p].label(),
                         seq_of(p),
                         cps[a][p]
@@ -170,7 +218,8 @@ impl Mesh<'_> {
                 let explained = e.holders.iter().any(|&p| p != a && seq_of(p) <= cps[a][p]);
                 if !explained {
                     let what = format!(
-                        "{la} holds this remote {kind0} event (sequence {}), yet no peer holds it at or below {la}'s checkpoint for that peer",
+                        "{la} holds this remote {kind0} event (sequence {}), yet no peer holds it \
+                            at or below {la}'s checkpoint for that peer",
                         seq_of(a)
                     );
                     findings.push(event(Kind::MeshEventUnexplained, what));
@@ -187,7 +236,11 @@ pub(super) fn labels(daemons: &[Daemon], which: &[usize]) -> String {
 /// On every daemon, the events of each origin are the first events of that
 /// origin's own log, in its order (pulls keep the peer's order and skip
 /// only what is already held).
-pub(super) fn check_origin_order(daemons: &[Daemon], conns: &[Connection], findings: &mut Findings) -> rusqlite::Result<()> {
+pub(super) fn check_origin_order(
+    daemons: &[Daemon],
+    conns: &[Connection],
+    findings: &mut Findings,
+) -> rusqlite::Result<()> {
     const SQL: &str = "SELECT event_id FROM events WHERE origin_daemon = ?1 ORDER BY sequence";
     for (x, dx) in daemons.iter().enumerate() {
         for (a, da) in daemons.iter().enumerate() {
@@ -211,7 +264,8 @@ pub(super) fn check_origin_order(daemons: &[Daemon], conns: &[Connection], findi
                         Finding::new(
                             Kind::MeshOriginOrder,
                             format!(
-                                "the events of {} ({}) on {} are not the first events of {}'s own log in its order: the {k}th differs",
+                                "the events of {} ({}) on {} are not the first events of {}'s own \
+                                    log in its order: the {k}th differs",
                                 dx.label(),
                                 dx.spec.daemon_id,
                                 da.label(),
@@ -219,7 +273,10 @@ pub(super) fn check_origin_order(daemons: &[Daemon], conns: &[Connection], findi
                             ),
                         )
                         .table("events")
-                        .values(format!("{} (from {}'s log)", crate::value::plain(&want), dx.label()), crate::value::plain(&got)),
+                        .values(
+                            format!("{} (from {}'s log)", crate::value::plain(&want), dx.label()),
+                            crate::value::plain(&got),
+                        ),
                     );
                     break;
                 }

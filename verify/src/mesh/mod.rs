@@ -78,7 +78,11 @@ fn prefixed(mut f: Finding, d: &DaemonSpec) -> Finding {
     // paths inside the tree are relative to the directory holding `.thrum`;
     // others (a manifest beside the archive) are shown as they were found
     if let Some(file) = f.file.take() {
-        f.file = Some(if file == ".thrum" || file.starts_with(".thrum/") { format!("{}/{file}", d.dir) } else { file });
+        f.file = Some(if file == ".thrum" || file.starts_with(".thrum/") {
+            format!("{}/{file}", d.dir)
+        } else {
+            file
+        });
     }
     f
 }
@@ -103,32 +107,52 @@ pub fn verify_mesh(dir: &Path, opts: &MeshOptions) -> Result<Report, InputError>
     let mut daemons: Vec<Daemon> = Vec::with_capacity(spec.daemons.len());
     let mut version = None;
     for d in &spec.daemons {
-        let (daemon, v) =
-            verify_daemon(dir, d, opts, sums, &mut Own { findings: &mut findings, summary: &mut summary, tables: &mut tables })?;
+        let (daemon, v) = verify_daemon(
+            dir,
+            d,
+            opts,
+            sums,
+            &mut Own { findings: &mut findings, summary: &mut summary, tables: &mut tables },
+        )?;
         version = version.or(v);
         daemons.push(daemon);
     }
     let conns: Vec<Connection> = daemons.iter().map(Daemon::open).collect::<Result<_, _>>()?;
     check_readable(&daemons, &conns)?;
-    let unreadable = |what: &str, e: rusqlite::Error| InputError::Unreadable { path: dir.to_path_buf(), reason: format!("{what}: {e}") };
+    let unreadable = |what: &str, e: rusqlite::Error| InputError::Unreadable {
+        path: dir.to_path_buf(),
+        reason: format!("{what}: {e}"),
+    };
 
     check_ids(&daemons, &mut findings);
     let max_seq: Vec<i64> = conns
         .iter()
-        .map(|c| c.query_row("SELECT coalesce(max(sequence), 0) FROM events", [], |r| r.get::<_, i64>(0)))
+        .map(|c| {
+            c.query_row("SELECT coalesce(max(sequence), 0) FROM events", [], |r| r.get::<_, i64>(0))
+        })
         .collect::<rusqlite::Result<_>>()
         .map_err(|e| unreadable("reading the events tables", e))?;
-    let cps = check_checkpoints(&daemons, &conns, &max_seq, spec.scenario == "converged", &mut findings)
-        .map_err(|e| unreadable("reading the sync checkpoints", e))?;
+    let cps =
+        check_checkpoints(&daemons, &conns, &max_seq, spec.scenario == "converged", &mut findings)
+            .map_err(|e| unreadable("reading the sync checkpoints", e))?;
     check_peers(&daemons, &mut findings);
     let held = check_events(&daemons, &conns, &cps, spec.scenario == "converged", &mut findings)
         .map_err(|e| unreadable("reading the events tables", e))?;
-    summary.insert("events".into(), json!(format!("{} distinct event ids; held per daemon: {:?}", held.0, held.1)));
-    check_origin_order(&daemons, &conns, &mut findings).map_err(|e| unreadable("reading the events of each origin", e))?;
-    check_conflicts(&spec, &daemons, &conns, &mut findings).map_err(|e| unreadable("reading the rows of the declared conflicts", e))?;
+    summary.insert(
+        "events".into(),
+        json!(format!("{} distinct event ids; held per daemon: {:?}", held.0, held.1)),
+    );
+    check_origin_order(&daemons, &conns, &mut findings)
+        .map_err(|e| unreadable("reading the events of each origin", e))?;
+    check_conflicts(&spec, &daemons, &conns, &mut findings)
+        .map_err(|e| unreadable("reading the rows of the declared conflicts", e))?;
     if spec.scenario == "converged" {
-        let n = check_rows(&spec, &daemons, &conns, &mut findings).map_err(|e| unreadable("comparing the daemons' rows", e))?;
-        summary.insert("rows".into(), json!(format!("projected rows compared with daemon-1's: {n} undeclared difference(s)")));
+        let n = check_rows(&spec, &daemons, &conns, &mut findings)
+            .map_err(|e| unreadable("comparing the daemons' rows", e))?;
+        summary.insert(
+            "rows".into(),
+            json!(format!("projected rows compared with daemon-1's: {n} undeclared difference(s)")),
+        );
     }
     drop(conns);
     // an interrupted read proves nothing, whatever it reported
@@ -148,18 +172,29 @@ struct Own<'a> {
 /// Daemon `d` verified on its own (as `verify replay`), its findings
 /// prefixed with it; the daemon opened for the cross checks, and its
 /// schema version.
-fn verify_daemon(dir: &Path, d: &DaemonSpec, opts: &MeshOptions, sums: bool, into: &mut Own) -> Result<(Daemon, Option<i64>), InputError> {
+fn verify_daemon(
+    dir: &Path,
+    d: &DaemonSpec,
+    opts: &MeshOptions,
+    sums: bool,
+    into: &mut Own,
+) -> Result<(Daemon, Option<i64>), InputError> {
     let ddir = dir.join(&d.dir);
     // one fixture per daemon (refused otherwise), the archive mesh.json names
     let path = input::resolve(&ddir, input::Generation::V13)?;
-    let archive = (path != ddir).then(|| path.file_name().map(|n| n.to_string_lossy().into_owned())).flatten();
+    let archive = (path != ddir)
+        .then(|| path.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .flatten();
     if let (Some(name), Some(declared)) = (archive, &d.archive) {
         let found = format!("{}/{name}", d.dir);
         if *declared != found {
             into.findings.push(
                 Finding::new(
                     Kind::MeshSpecInvalid,
-                    format!("daemon {}: its archive is {found}, not the {declared} mesh.json names", d.index),
+                    format!(
+                        "daemon {}: its archive is {found}, not the {declared} mesh.json names",
+                        d.index
+                    ),
                 )
                 .file("mesh.json"),
             );
@@ -169,7 +204,12 @@ fn verify_daemon(dir: &Path, d: &DaemonSpec, opts: &MeshOptions, sums: bool, int
     if tree.is_v5_layout() {
         return Err(InputError::V5Layout { path });
     }
-    let ropts = crate::Options { max_diffs: 0, limits: opts.limits, mode: Mode::Fixture, check_manifest: opts.check_manifest };
+    let ropts = crate::Options {
+        max_diffs: 0,
+        limits: opts.limits,
+        mode: Mode::Fixture,
+        check_manifest: opts.check_manifest,
+    };
     let mut own = Findings::new(opts.max_diffs);
     let mut own_summary = BTreeMap::new();
     let (own_tables, v, _) = crate::verify::verify_into(&tree, &ropts, &mut own, &mut own_summary)?;
@@ -187,7 +227,11 @@ fn verify_daemon(dir: &Path, d: &DaemonSpec, opts: &MeshOptions, sums: bool, int
             d.hostname,
             d.daemon_id,
             tree.display(),
-            if errors == 0 { "consistent on its own".to_string() } else { format!("{errors} error finding(s) on its own") }
+            if errors == 0 {
+                "consistent on its own".to_string()
+            } else {
+                format!("{errors} error finding(s) on its own")
+            }
         )),
     );
     let db = FixtureDb::prepare(&tree.database()?)?;
@@ -201,7 +245,10 @@ fn check_readable(daemons: &[Daemon], conns: &[Connection]) -> Result<(), InputE
             if let Err(e) = c.prepare(&format!("SELECT * FROM {table} LIMIT 0")) {
                 return Err(InputError::Unreadable {
                     path: d.tree.shown("var/messages.db"),
-                    reason: format!("{}: the table {table}, which the mesh checks read, cannot be read: {e}", d.label()),
+                    reason: format!(
+                        "{}: the table {table}, which the mesh checks read, cannot be read: {e}",
+                        d.label()
+                    ),
                 });
             }
         }
@@ -218,7 +265,8 @@ fn check_ids(daemons: &[Daemon], findings: &mut Findings) {
                 Finding::new(
                     Kind::MeshDaemonIdWrong,
                     format!(
-                        "{}: the daemon_id of mesh.json is not derived from its hostname {:?} (docs/FORMAT.md section 3)",
+                        "{}: the daemon_id of mesh.json is not derived from its hostname {:?} \
+                            (docs/FORMAT.md section 3)",
                         d.label(),
                         d.spec.hostname
                     ),

@@ -91,41 +91,73 @@ pub fn read_spec(dir: &Path) -> Result<MeshSpec, InputError> {
     if !thrum_io::regular::exists_at_all(dir) {
         return Err(InputError::NotFound { path: dir.to_path_buf() });
     }
-    let bytes = thrum_io::regular::read_regular_at_most(&p, thrum_io::regular::DOCUMENT_MAX).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound if !thrum_io::regular::exists_at_all(&p) => InputError::WrongKind {
-            path: dir.to_path_buf(),
-            found: "a directory without mesh.json".into(),
-            expected: "a mesh directory (mesh.json and daemon-K/)",
-        },
-        _ => InputError::io(&p, e),
-    })?;
-    let spec: MeshSpec = serde_json::from_slice(&bytes).map_err(|e| bad_spec(&p, format!("not a mesh description: {e}")))?;
+    let bytes = thrum_io::regular::read_regular_at_most(&p, thrum_io::regular::DOCUMENT_MAX)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound if !thrum_io::regular::exists_at_all(&p) => {
+                InputError::WrongKind {
+                    path: dir.to_path_buf(),
+                    found: "a directory without mesh.json".into(),
+                    expected: "a mesh directory (mesh.json and daemon-K/)",
+                }
+            }
+            _ => InputError::io(&p, e),
+        })?;
+    let spec: MeshSpec = serde_json::from_slice(&bytes)
+        .map_err(|e| bad_spec(&p, format!("not a mesh description: {e}")))?;
     if spec.kind != "mesh" {
         return Err(bad_spec(&p, format!("kind is {:?}, expected \"mesh\"", spec.kind)));
     }
     if spec.scenario != "converged" && spec.scenario != "lagging" {
-        return Err(bad_spec(&p, format!("scenario is {:?}, expected \"converged\" or \"lagging\"", spec.scenario)));
+        return Err(bad_spec(
+            &p,
+            format!("scenario is {:?}, expected \"converged\" or \"lagging\"", spec.scenario),
+        ));
     }
     if !(2..=MAX_DAEMONS).contains(&spec.daemons.len()) {
-        return Err(bad_spec(&p, format!("{} daemon(s); a mesh has 2 to {MAX_DAEMONS}", spec.daemons.len())));
+        return Err(bad_spec(
+            &p,
+            format!("{} daemon(s); a mesh has 2 to {MAX_DAEMONS}", spec.daemons.len()),
+        ));
     }
     if spec.conflicts.len() > MAX_CONFLICTS {
-        return Err(bad_spec(&p, format!("{} declared conflicts; at most {MAX_CONFLICTS} are checked", spec.conflicts.len())));
+        return Err(bad_spec(
+            &p,
+            format!(
+                "{} declared conflicts; at most {MAX_CONFLICTS} are checked",
+                spec.conflicts.len()
+            ),
+        ));
     }
     let (mut ids, mut dirs) = (HashSet::new(), HashSet::new());
     for (i, d) in spec.daemons.iter().enumerate() {
         if d.index as usize != i + 1 {
             return Err(bad_spec(
                 &p,
-                format!("daemon {} has index {}; the daemons are listed by index 1..={}", i + 1, d.index, spec.daemons.len()),
+                format!(
+                    "daemon {} has index {}; the daemons are listed by index 1..={}",
+                    i + 1,
+                    d.index,
+                    spec.daemons.len()
+                ),
             ));
         }
         let mut comps = Path::new(&d.dir).components();
         if !matches!((comps.next(), comps.next()), (Some(Component::Normal(_)), None)) {
-            return Err(bad_spec(&p, format!("daemon {}: dir {:?} is not one directory name inside {}", d.index, d.dir, dir.display())));
+            return Err(bad_spec(
+                &p,
+                format!(
+                    "daemon {}: dir {:?} is not one directory name inside {}",
+                    d.index,
+                    d.dir,
+                    dir.display()
+                ),
+            ));
         }
         if !ids.insert(d.daemon_id.as_str()) | !dirs.insert(d.dir.as_str()) {
-            return Err(bad_spec(&p, format!("daemon {}: its daemon_id or dir is another daemon's", d.index)));
+            return Err(bad_spec(
+                &p,
+                format!("daemon {}: its daemon_id or dir is another daemon's", d.index),
+            ));
         }
     }
     Ok(spec)

@@ -89,22 +89,29 @@ pub struct DbMigration {
 pub fn migrate_db(path: &Path) -> Result<DbMigration, String> {
     let spent = crate::untrusted::Spent::default();
     let budget = crate::untrusted::budget_for(crate::untrusted::file_bytes(path));
-    let mut conn = thrum_io::untrusted::open_writable(path, path, budget, &spent).map_err(|e| e.to_string())?;
+    let mut conn = thrum_io::untrusted::open_writable(path, path, budget, &spent)
+        .map_err(|e| e.to_string())?;
     let out = migrate_on(&mut conn);
     if spent.exceeded() {
-        return Err(format!("interrupted after {budget} SQLite instructions, more than a database of its size needs"));
+        return Err(format!(
+            "interrupted after {budget} SQLite instructions, more than a database \
+            of its size needs"
+        ));
     }
     out
 }
 
 fn migrate_on(conn: &mut Connection) -> Result<DbMigration, String> {
     conn.execute_batch("PRAGMA foreign_keys=ON;").map_err(|e| e.to_string())?;
-    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(|e| format!("journal_mode=WAL: {e}"))?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(|e| format!("journal_mode=WAL: {e}"))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(format!("journal_mode=WAL left the journal mode {mode:?}"));
     }
-    let from: i64 =
-        conn.query_row("SELECT version FROM schema_version", [], |r| r.get(0)).map_err(|e| format!("reading schema_version: {e}"))?;
+    let from: i64 = conn
+        .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
+        .map_err(|e| format!("reading schema_version: {e}"))?;
     if from == thrum_schemas::SCHEMA_VERSION {
         return Ok(DbMigration { from, steps: 0 });
     }
@@ -154,14 +161,17 @@ impl JsonlMigration {
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), InputError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = crate::cleanup::temp_file_in(dir, ".migrate-").map_err(|e| InputError::write(path, e))?;
+    let mut tmp =
+        crate::cleanup::temp_file_in(dir, ".migrate-").map_err(|e| InputError::write(path, e))?;
     std::io::Write::write_all(&mut tmp, bytes).map_err(|e| InputError::write(path, e))?;
     tmp.as_file().sync_data().map_err(|e| InputError::write(path, e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         // temporary files are created 0600; a rewritten event log keeps ordinary permissions
-        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(|e| InputError::io(path, e))?;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| InputError::io(path, e))?;
     }
     tmp.persist(path).map_err(|e| InputError::io(path, e))?;
     Ok(())
@@ -170,7 +180,11 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), InputError> {
 /// A file of the tree, read only when it is a regular file.
 fn read_input(path: &Path) -> Result<Vec<u8>, InputError> {
     thrum_io::regular::read_regular(path).map_err(|e| match thrum_io::regular::not_regular(&e) {
-        Some(nr) => InputError::WrongKind { path: path.to_path_buf(), found: nr.found.clone(), expected: "a regular file" },
+        Some(nr) => InputError::WrongKind {
+            path: path.to_path_buf(),
+            found: nr.found.clone(),
+            expected: "a regular file",
+        },
         None => InputError::io(path, e),
     })
 }
@@ -184,7 +198,8 @@ fn create_messages_dir(dir: &Path) -> Result<(), InputError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(MESSAGES_DIR_MODE)).map_err(|e| InputError::io(dir, e))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(MESSAGES_DIR_MODE))
+            .map_err(|e| InputError::io(dir, e))?;
     }
     Ok(())
 }
@@ -209,14 +224,21 @@ pub fn migrate_jsonl(thrum: &Path, findings: &mut Findings) -> Result<JsonlMigra
 
 /// The lines of the legacy `messages.jsonl` that parse as events, with
 /// their line numbers; the others are counted and named.
-fn parse_legacy<'a>(bytes: &'a [u8], st: &mut JsonlMigration, findings: &mut Findings) -> Vec<(u64, &'a str, Event)> {
+fn parse_legacy<'a>(
+    bytes: &'a [u8],
+    st: &mut JsonlMigration,
+    findings: &mut Findings,
+) -> Vec<(u64, &'a str, Event)> {
     let rel = ".thrum/messages.jsonl";
     let mut parsed = Vec::new();
     for (no, raw, _) in split_lines(bytes) {
         let Ok(text) = std::str::from_utf8(raw) else {
             st.read += 1;
             st.unparsable += 1;
-            findings.push(Finding::new(Kind::JsonlUnparsable, "invalid UTF-8; line dropped by the sharding").at(rel, no));
+            findings.push(
+                Finding::new(Kind::JsonlUnparsable, "invalid UTF-8; line dropped by the sharding")
+                    .at(rel, no),
+            );
             continue;
         };
         if text.trim().is_empty() {
@@ -227,7 +249,13 @@ fn parse_legacy<'a>(bytes: &'a [u8], st: &mut JsonlMigration, findings: &mut Fin
             Ok(e) => parsed.push((no, text, e)),
             Err(e) => {
                 st.unparsable += 1;
-                findings.push(Finding::new(Kind::JsonlUnparsable, format!("{e}; line dropped by the sharding")).at(rel, no));
+                findings.push(
+                    Finding::new(
+                        Kind::JsonlUnparsable,
+                        format!("{e}; line dropped by the sharding"),
+                    )
+                    .at(rel, no),
+                );
             }
         }
     }
@@ -237,7 +265,11 @@ fn parse_legacy<'a>(bytes: &'a [u8], st: &mut JsonlMigration, findings: &mut Fin
 /// Step 1: the legacy single `messages.jsonl` split into `events.jsonl`
 /// and one shard per message author; the legacy file kept as
 /// `messages.jsonl.v6.bak`.
-fn shard_legacy_log(thrum: &Path, st: &mut JsonlMigration, findings: &mut Findings) -> Result<(), InputError> {
+fn shard_legacy_log(
+    thrum: &Path,
+    st: &mut JsonlMigration,
+    findings: &mut Findings,
+) -> Result<(), InputError> {
     let src = thrum.join("messages.jsonl");
     let events_path = thrum.join("events.jsonl");
     let msg_dir = thrum.join("messages");
@@ -272,10 +304,16 @@ fn shard_legacy_log(thrum: &Path, st: &mut JsonlMigration, findings: &mut Findin
                 f.push('\n');
                 continue;
             }
-            Some(a) => Finding::new(Kind::ShardNameInvalid, format!("author shard name {a:?} is not a safe file name; event not written")),
+            Some(a) => Finding::new(
+                Kind::ShardNameInvalid,
+                format!("author shard name {a:?} is not a safe file name; event not written"),
+            ),
             None => Finding::new(
                 Kind::MigrationEventDropped,
-                format!("{} of message {mid:?} whose author is unknown: dropped by the sharding", e.envelope.event_type),
+                format!(
+                    "{} of message {mid:?} whose author is unknown: dropped by the sharding",
+                    e.envelope.event_type
+                ),
             ),
         };
         st.dropped += 1;
@@ -288,16 +326,30 @@ fn shard_legacy_log(thrum: &Path, st: &mut JsonlMigration, findings: &mut Findin
     }
     st.shard_files = shards.len();
     let mut written = 0u64;
-    for p in std::iter::once(events_path.clone()).chain(shards.keys().map(|n| msg_dir.join(format!("{n}.jsonl")))) {
+    for p in std::iter::once(events_path.clone())
+        .chain(shards.keys().map(|n| msg_dir.join(format!("{n}.jsonl"))))
+    {
         let b = read_input(&p)?;
-        written += split_lines(&b).iter().filter(|(_, l, _)| !l.iter().all(u8::is_ascii_whitespace)).count() as u64;
+        written += split_lines(&b)
+            .iter()
+            .filter(|(_, l, _)| !l.iter().all(u8::is_ascii_whitespace))
+            .count() as u64;
     }
     st.written = written;
     if st.written + st.dropped + st.unparsable != st.read {
         findings.push(
-            Finding::new(Kind::MigrationCountMismatch, "events written + dropped + unparsable differ from lines read")
-                .file(rel)
-                .values(st.read.to_string(), format!("{} written + {} dropped + {} unparsable", st.written, st.dropped, st.unparsable)),
+            Finding::new(
+                Kind::MigrationCountMismatch,
+                "events written + dropped + unparsable differ from lines read",
+            )
+            .file(rel)
+            .values(
+                st.read.to_string(),
+                format!(
+                    "{} written + {} dropped + {} unparsable",
+                    st.written, st.dropped, st.unparsable
+                ),
+            ),
         );
     }
     let bak = thrum.join("messages.jsonl.v6.bak");
@@ -331,7 +383,12 @@ fn jsonl_files(thrum: &Path) -> Result<Vec<(PathBuf, String)>, InputError> {
 
 /// Step 2 on one file: every event gets an `event_id` (derived as the
 /// daemon derives it) and `v`; the file is rewritten only if that changed it.
-fn backfill_file(path: &Path, rel: &str, st: &mut JsonlMigration, findings: &mut Findings) -> Result<(), InputError> {
+fn backfill_file(
+    path: &Path,
+    rel: &str,
+    st: &mut JsonlMigration,
+    findings: &mut Findings,
+) -> Result<(), InputError> {
     let bytes = read_input(path)?;
     let mut out = String::with_capacity(bytes.len() + bytes.len() / 8);
     for (no, raw, _) in split_lines(&bytes) {
@@ -339,7 +396,13 @@ fn backfill_file(path: &Path, rel: &str, st: &mut JsonlMigration, findings: &mut
             Ok(t) if t.trim().is_empty() => continue,
             Ok(t) => t,
             Err(_) => {
-                findings.push(Finding::new(Kind::JsonlUnparsable, "invalid UTF-8; kept verbatim by the backfill").at(rel, no));
+                findings.push(
+                    Finding::new(
+                        Kind::JsonlUnparsable,
+                        "invalid UTF-8; kept verbatim by the backfill",
+                    )
+                    .at(rel, no),
+                );
                 out.push_str(&String::from_utf8_lossy(raw));
                 out.push('\n');
                 continue;
@@ -348,7 +411,13 @@ fn backfill_file(path: &Path, rel: &str, st: &mut JsonlMigration, findings: &mut
         let mut obj = match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(m)) => m,
             _ => {
-                findings.push(Finding::new(Kind::JsonlUnparsable, "not a JSON object; kept verbatim by the backfill").at(rel, no));
+                findings.push(
+                    Finding::new(
+                        Kind::JsonlUnparsable,
+                        "not a JSON object; kept verbatim by the backfill",
+                    )
+                    .at(rel, no),
+                );
                 out.push_str(text);
                 out.push('\n');
                 continue;
@@ -384,10 +453,16 @@ fn backfill_id(obj: &serde_json::Map<String, Value>) -> Result<String, Box<Findi
     let ty = obj.get("type").and_then(Value::as_str).filter(|s| !s.is_empty());
     let tsv = obj.get("timestamp").and_then(Value::as_str).filter(|s| !s.is_empty());
     let (Some(ty), Some(tsv)) = (ty, tsv) else {
-        return Err(Box::new(Finding::new(Kind::MigrationBackfillSkipped, "event lacks type or timestamp; it keeps no event_id")));
+        return Err(Box::new(Finding::new(
+            Kind::MigrationBackfillSkipped,
+            "event lacks type or timestamp; it keeps no event_id",
+        )));
     };
     let Some(us) = thrum_schemas::time::parse_rfc3339(tsv).filter(|us| *us >= 0) else {
-        let why = Finding::new(Kind::MigrationBackfillSkipped, "timestamp is not RFC 3339; the event keeps no event_id");
+        let why = Finding::new(
+            Kind::MigrationBackfillSkipped,
+            "timestamp is not RFC 3339; the event keeps no event_id",
+        );
         return Err(Box::new(why.actual(tsv.to_string())));
     };
     let entity = backfill_entity(ty, tsv, |f| obj.get(f).and_then(Value::as_str));
@@ -416,21 +491,27 @@ pub fn digest(thrum: &Path) -> Result<TreeDigest, InputError> {
     }
     let dbp = thrum.join("var/messages.db");
     // immutable: a plain read-only connection to a WAL database would leave -shm and -wal files
-    let uri = thrum_io::uri::immutable(&dbp).ok_or_else(|| InputError::db(&dbp, "path is not valid UTF-8"))?;
+    let uri = thrum_io::uri::immutable(&dbp)
+        .ok_or_else(|| InputError::db(&dbp, "path is not valid UTF-8"))?;
     let spent = crate::untrusted::Spent::default();
     let budget = crate::untrusted::budget_for(crate::untrusted::file_bytes(&dbp));
     let conn = crate::untrusted::open(uri, true, &dbp, budget, &spent)?;
     let mut db = BTreeMap::new();
     let objects: Vec<(String, String, Option<String>)> = {
-        let mut st = conn.prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").map_err(|e| InputError::db(&dbp, e))?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(|e| InputError::db(&dbp, e))?;
+        let mut st = conn
+            .prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
+            .map_err(|e| InputError::db(&dbp, e))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(|e| InputError::db(&dbp, e))?;
         rows.collect::<rusqlite::Result<_>>().map_err(|e| InputError::db(&dbp, e))?
     };
     for (ty, name, sqltext) in objects {
         db.insert(format!("{ty} {name} (sql)"), sha256_hex(sqltext.unwrap_or_default().as_bytes()));
         if ty == "table" {
-            let mut st =
-                conn.prepare(&format!("SELECT * FROM {} ORDER BY rowid", quote_ident(&name))).map_err(|e| InputError::db(&dbp, e))?;
+            let mut st = conn
+                .prepare(&format!("SELECT * FROM {} ORDER BY rowid", quote_ident(&name)))
+                .map_err(|e| InputError::db(&dbp, e))?;
             let n = st.column_count();
             let mut rows = st.query([]).map_err(|e| InputError::db(&dbp, e))?;
             let mut text = String::new();
@@ -461,11 +542,13 @@ fn copy_tree(src: &Path, dst: &Path) -> Result<(), InputError> {
         } else if ft.is_file() {
             crate::verify::copy_regular(&entry.path(), &to)?;
         } else {
-            let found = input::describe(&entry.path()).unwrap_or_else(|| "not a regular file".into());
+            let found =
+                input::describe(&entry.path()).unwrap_or_else(|| "not a regular file".into());
             return Err(InputError::WrongKind {
                 path: entry.path(),
                 found,
-                expected: "a regular file or directory (symbolic links and special files are not copied)",
+                expected:
+                    "a regular file or directory (symbolic links and special files are not copied)",
             });
         }
     }
@@ -476,8 +559,11 @@ fn copy_tree(src: &Path, dst: &Path) -> Result<(), InputError> {
 fn check_layout(tree: &Tree, path: &Path, opts: &MigrateOptions) -> Result<(), InputError> {
     if !tree.is_v5_layout() {
         let v5_log = tree.path("messages.jsonl");
-        let reason = if tree.path("events.jsonl").symlink_metadata().is_ok() || tree.path("messages").symlink_metadata().is_ok() {
-            "events.jsonl or messages/ already exist (a v13 layout; use `verify replay`)".to_string()
+        let reason = if tree.path("events.jsonl").symlink_metadata().is_ok()
+            || tree.path("messages").symlink_metadata().is_ok()
+        {
+            "events.jsonl or messages/ already exist (a v13 layout; use `verify replay`)"
+                .to_string()
         } else if let Some(found) = input::describe(&v5_log) {
             format!(".thrum/messages.jsonl is {found}; expected a regular file")
         } else {
@@ -515,13 +601,19 @@ fn check_idempotent(
     if again_db.as_ref().map(|m| m.steps) != Ok(0) {
         idem = false;
         findings.push(
-            Finding::new(Kind::MigrationNotIdempotent, format!("second SQL run was not a no-op: {again_db:?}"))
-                .file(".thrum/var/messages.db"),
+            Finding::new(
+                Kind::MigrationNotIdempotent,
+                format!("second SQL run was not a no-op: {again_db:?}"),
+            )
+            .file(".thrum/var/messages.db"),
         );
     }
     if !again.is_noop() {
         idem = false;
-        findings.push(Finding::new(Kind::MigrationNotIdempotent, format!("second JSONL run changed files: {again:?}")));
+        findings.push(Finding::new(
+            Kind::MigrationNotIdempotent,
+            format!("second JSONL run changed files: {again:?}"),
+        ));
     }
     for (k, v) in &before.files {
         if after.files.get(k) != Some(v) {
@@ -529,27 +621,40 @@ fn check_idempotent(
             findings.push(
                 Finding::new(Kind::MigrationNotIdempotent, "file bytes changed on the second run")
                     .file(format!(".thrum/{k}"))
-                    .values(v.clone(), after.files.get(k).cloned().unwrap_or_else(|| "absent".into())),
+                    .values(
+                        v.clone(),
+                        after.files.get(k).cloned().unwrap_or_else(|| "absent".into()),
+                    ),
             );
         }
     }
     for k in after.files.keys().filter(|k| !before.files.contains_key(*k)) {
         idem = false;
-        findings.push(Finding::new(Kind::MigrationNotIdempotent, "file created by the second run").file(format!(".thrum/{k}")));
+        findings.push(
+            Finding::new(Kind::MigrationNotIdempotent, "file created by the second run")
+                .file(format!(".thrum/{k}")),
+        );
     }
     for (k, v) in &before.db {
         if after.db.get(k) != Some(v) {
             idem = false;
             findings.push(
-                Finding::new(Kind::MigrationNotIdempotent, format!("database {k} changed on the second run"))
-                    .file(".thrum/var/messages.db"),
+                Finding::new(
+                    Kind::MigrationNotIdempotent,
+                    format!("database {k} changed on the second run"),
+                )
+                .file(".thrum/var/messages.db"),
             );
         }
     }
     summary.insert(
         "idempotent".into(),
         json!(if idem {
-            format!("yes: second run left {} JSONL files and {} database objects unchanged", before.files.len(), before.db.len())
+            format!(
+                "yes: second run left {} JSONL files and {} database objects unchanged",
+                before.files.len(),
+                before.db.len()
+            )
         } else {
             "NO".into()
         }),
@@ -561,7 +666,9 @@ fn check_idempotent(
 pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputError> {
     // by device and inode, before any work and again before the rename
     // into place: --out may not be, hold or lie in PATH
-    let apart = |out: &Path| thrum_io::apart(&thrum_io::Named::new("--out", out), &[thrum_io::Named::new("PATH", path)]);
+    let apart = |out: &Path| {
+        thrum_io::apart(&thrum_io::Named::new("--out", out), &[thrum_io::Named::new("PATH", path)])
+    };
     if let Some(out) = &opts.out {
         apart(out)?;
     }
@@ -583,7 +690,10 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
     if opts.check_manifest {
         let m = crate::manifest::check(&tree, &v5, v5_version, &mut findings);
         if let Some(p) = &m.manifest {
-            summary.insert("manifest".into(), json!(format!("{} ({} files checked)", p.display(), m.files_checked)));
+            summary.insert(
+                "manifest".into(),
+                json!(format!("{} ({} files checked)", p.display(), m.files_checked)),
+            );
         }
         if let Some(p) = &m.checksums {
             summary.insert("sha256sums".into(), json!(p.display().to_string()));
@@ -611,19 +721,35 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
     match migrate_db(&wdb) {
         Err(e) => {
             findings.push(
-                Finding::new(Kind::MigrationFailed, format!("the SQL migration failed and was rolled back: {e}"))
-                    .file(".thrum/var/messages.db"),
+                Finding::new(
+                    Kind::MigrationFailed,
+                    format!("the SQL migration failed and was rolled back: {e}"),
+                )
+                .file(".thrum/var/messages.db"),
             );
         }
         Ok(m) => {
-            summary
-                .insert("migration_sql".into(), json!(format!("schema {} → 13 in one transaction ({} steps + FINISH)", m.from, m.steps)));
+            summary.insert(
+                "migration_sql".into(),
+                json!(format!(
+                    "schema {} → 13 in one transaction ({} steps + FINISH)",
+                    m.from, m.steps
+                )),
+            );
             let j = migrate_jsonl(&wthrum, &mut findings).map_err(at_out)?;
             summary.insert(
                 "migration_jsonl".into(),
                 json!(format!(
-                    "{} lines read, {} written to events.jsonl + {} shards, {} dropped, {} unparsable; {} event ids backfilled, {} v filled, {} files rewritten",
-                    j.read, j.written, j.shard_files, j.dropped, j.unparsable, j.ids_backfilled, j.v_filled, j.files_rewritten
+                    "{} lines read, {} written to events.jsonl + {} shards, {} dropped, {} \
+                        unparsable; {} event ids backfilled, {} v filled, {} files rewritten",
+                    j.read,
+                    j.written,
+                    j.shard_files,
+                    j.dropped,
+                    j.unparsable,
+                    j.ids_backfilled,
+                    j.v_filled,
+                    j.files_rewritten
                 )),
             );
 
@@ -634,25 +760,54 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
             let (migrated, m_spent) = open_db(&mcopy.path, &wdb)?;
             tables.extend(check_preserved(&v5, &migrated, &mut findings, &mut summary));
             drop(migrated);
-            crate::untrusted::settle(&m_spent, &wdb, crate::untrusted::budget_for(crate::untrusted::file_bytes(&mcopy.path)))?;
+            crate::untrusted::settle(
+                &m_spent,
+                &wdb,
+                crate::untrusted::budget_for(crate::untrusted::file_bytes(&mcopy.path)),
+            )?;
 
             // the migrated JSONL replays into the migrated database
-            let wtree = Tree { thrum: wthrum.clone(), base: work.path().to_path_buf(), archive: None, entries: None, _tmp: None };
-            let vopts = Options { max_diffs: opts.max_diffs, limits: opts.limits, mode: Mode::Migrated, check_manifest: false };
+            let wtree = Tree {
+                thrum: wthrum.clone(),
+                base: work.path().to_path_buf(),
+                archive: None,
+                entries: None,
+                _tmp: None,
+            };
+            let vopts = Options {
+                max_diffs: opts.max_diffs,
+                limits: opts.limits,
+                mode: Mode::Migrated,
+                check_manifest: false,
+            };
             let (t, _, _) = verify_into(&wtree, &vopts, &mut findings, &mut summary)?;
             tables.extend(t);
             let known = schema::known_migration_diffs();
-            summary.insert("schema_known_differences".into(), json!(known.iter().map(|d| d.to_string()).collect::<Vec<_>>()));
+            summary.insert(
+                "schema_known_differences".into(),
+                json!(known.iter().map(|d| d.to_string()).collect::<Vec<_>>()),
+            );
         }
     }
 
     // an interrupted read of the v5 input proves nothing, whatever it reported
-    crate::untrusted::settle(&v5_spent, &v5_shown, crate::untrusted::budget_for(crate::untrusted::file_bytes(&v5_copy.path)))?;
+    crate::untrusted::settle(
+        &v5_spent,
+        &v5_shown,
+        crate::untrusted::budget_for(crate::untrusted::file_bytes(&v5_copy.path)),
+    )?;
     if let Some(out) = &opts.out {
         apart(out)?;
         // renamed while registered: an interrupt leaves the partial tree (removed) or OUT
         work.persist(out).map_err(|e| InputError::write(out, e))?;
         summary.insert("written_to".into(), json!(out.display().to_string()));
     }
-    Ok(Report::new("migrate", tree.display(), Some(thrum_schemas::SCHEMA_VERSION), summary, tables, findings))
+    Ok(Report::new(
+        "migrate",
+        tree.display(),
+        Some(thrum_schemas::SCHEMA_VERSION),
+        summary,
+        tables,
+        findings,
+    ))
 }

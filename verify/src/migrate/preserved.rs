@@ -17,7 +17,11 @@ pub(super) fn check_v5_db(v5: &Connection, findings: &mut Findings) -> Option<i6
         Ok(rows) => rows,
         Err(e) => {
             findings.push(
-                Finding::new(Kind::TableUnreadable, format!("v5 input: cannot read the schema version: {e}")).table("schema_version"),
+                Finding::new(
+                    Kind::TableUnreadable,
+                    format!("v5 input: cannot read the schema version: {e}"),
+                )
+                .table("schema_version"),
             );
             return None;
         }
@@ -26,23 +30,33 @@ pub(super) fn check_v5_db(v5: &Connection, findings: &mut Findings) -> Option<i6
     let rows = rows.len();
     if version != Some(thrum_schemas::LEGACY_SCHEMA_VERSION) || rows != 1 {
         findings.push(
-            Finding::new(Kind::SchemaVersionWrong, "the v5 database must hold exactly one schema_version row, 5")
-                .table("schema_version")
-                .values("5", format!("{version:?} ({rows} rows)")),
+            Finding::new(
+                Kind::SchemaVersionWrong,
+                "the v5 database must hold exactly one schema_version row, 5",
+            )
+            .table("schema_version")
+            .values("5", format!("{version:?} ({rows} rows)")),
         );
     }
     match (schema::fresh(sql::V5), schema::snapshot(v5)) {
         (Ok(f), Ok(a)) => {
             for d in schema::diff(&f, &a) {
                 findings.push(
-                    Finding::new(Kind::SchemaDiffers, format!("v5 input: {} {} differs from a fresh v5 database", d.object, d.attribute))
-                        .key(d.object.clone())
-                        .column(d.attribute.clone())
-                        .values(d.expected, d.actual),
+                    Finding::new(
+                        Kind::SchemaDiffers,
+                        format!(
+                            "v5 input: {} {} differs from a fresh v5 database",
+                            d.object, d.attribute
+                        ),
+                    )
+                    .key(d.object.clone())
+                    .column(d.attribute.clone())
+                    .values(d.expected, d.actual),
                 );
             }
         }
-        (_, Err(e)) | (Err(e), _) => findings.push(Finding::new(Kind::SchemaDiffers, format!("cannot read the v5 schema: {e}"))),
+        (_, Err(e)) | (Err(e), _) => findings
+            .push(Finding::new(Kind::SchemaDiffers, format!("cannot read the v5 schema: {e}"))),
     }
     version
 }
@@ -71,7 +85,13 @@ pub fn check_preserved(
         let cols = match table_columns(v5, &t) {
             Ok(c) => c,
             Err(e) => {
-                findings.push(Finding::new(Kind::TableUnreadable, format!("v5 input: cannot read the columns: {e}")).table(&t));
+                findings.push(
+                    Finding::new(
+                        Kind::TableUnreadable,
+                        format!("v5 input: cannot read the columns: {e}"),
+                    )
+                    .table(&t),
+                );
                 continue;
             }
         };
@@ -79,7 +99,10 @@ pub fn check_preserved(
         let v5_rows = match load_rows(v5, &t, &names, &key) {
             Ok(r) => r,
             Err(e) => {
-                findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read the v5 table: {e}")).table(t.clone()));
+                findings.push(
+                    Finding::new(Kind::TableUnreadable, format!("cannot read the v5 table: {e}"))
+                        .table(t.clone()),
+                );
                 continue;
             }
         };
@@ -94,21 +117,34 @@ pub fn check_preserved(
             _ => {
                 st.missing = v5_rows.len() as u64;
                 findings.push(
-                    Finding::new(Kind::V5RowLost, format!("table {t} is gone from the migrated database ({} rows lost)", v5_rows.len()))
-                        .table(t.clone()),
+                    Finding::new(
+                        Kind::V5RowLost,
+                        format!(
+                            "table {t} is gone from the migrated database ({} rows lost)",
+                            v5_rows.len()
+                        ),
+                    )
+                    .table(t.clone()),
                 );
                 out.push(st);
                 continue;
             }
         };
         // v5 columns first (same positions), then the columns the migration added
-        let added: Vec<String> = mcols.iter().map(|(n, _)| n.clone()).filter(|n| !names.contains(&n.as_str())).collect();
+        let added: Vec<String> =
+            mcols.iter().map(|(n, _)| n.clone()).filter(|n| !names.contains(&n.as_str())).collect();
         let mut mnames: Vec<&str> = names.clone();
         mnames.extend(added.iter().map(String::as_str));
         let m_rows = match load_rows(migrated, &t, &mnames, &key) {
             Ok(r) => r,
             Err(e) => {
-                findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read the migrated table: {e}")).table(t.clone()));
+                findings.push(
+                    Finding::new(
+                        Kind::TableUnreadable,
+                        format!("cannot read the migrated table: {e}"),
+                    )
+                    .table(t.clone()),
+                );
                 continue;
             }
         };
@@ -118,7 +154,11 @@ pub fn check_preserved(
         out.push(st);
     }
     for ((t, c, change), n) in expected_changes {
-        findings.push(Finding::new(Kind::V5ExpectedChange, format!("{n} rows: {change} (documented)")).table(t).column(c));
+        findings.push(
+            Finding::new(Kind::V5ExpectedChange, format!("{n} rows: {change} (documented)"))
+                .table(t)
+                .column(c),
+        );
     }
     out
 }
@@ -131,7 +171,13 @@ fn list_tables(v5: &Connection, findings: &mut Findings) -> Vec<String> {
     {
         Ok(t) => t,
         Err(e) => {
-            findings.push(Finding::new(Kind::TableUnreadable, format!("v5 input: cannot list the tables: {e}")).table("sqlite_master"));
+            findings.push(
+                Finding::new(
+                    Kind::TableUnreadable,
+                    format!("v5 input: cannot list the tables: {e}"),
+                )
+                .table("sqlite_master"),
+            );
             Vec::new()
         }
     }
@@ -141,7 +187,8 @@ fn list_tables(v5: &Connection, findings: &mut Findings) -> Vec<String> {
 /// primary key in its order, or `rowid` added where there is none.
 fn key_columns(cols: &[(String, i64)]) -> (Vec<&str>, Vec<usize>) {
     let mut names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
-    let mut pk: Vec<(i64, usize)> = cols.iter().enumerate().filter(|(_, (_, p))| *p > 0).map(|(i, (_, p))| (*p, i)).collect();
+    let mut pk: Vec<(i64, usize)> =
+        cols.iter().enumerate().filter(|(_, (_, p))| *p > 0).map(|(i, (_, p))| (*p, i)).collect();
     pk.sort();
     let mut key: Vec<usize> = pk.into_iter().map(|(_, i)| i).collect();
     if key.is_empty() {
@@ -164,25 +211,41 @@ fn check_threads(
     let mut carried = 0u64;
     let col = |n: &str| names.iter().position(|c| *c == n);
     let (id_i, title_i, by_i) = (col("thread_id"), col("title"), col("created_by"));
-    let cell = |r: &Vec<Val>, i: Option<usize>| i.map_or_else(|| "?".to_string(), |i| r[i].to_string());
+    let cell =
+        |r: &Vec<Val>, i: Option<usize>| i.map_or_else(|| "?".to_string(), |i| r[i].to_string());
     for r in v5_rows {
         let id = id_i.and_then(|i| r[i].as_str()).unwrap_or("");
-        let has = migrated.query_row("SELECT 1 FROM messages WHERE thread_id = ?1 LIMIT 1", [id], |_| Ok(())).is_ok();
+        let has = migrated
+            .query_row("SELECT 1 FROM messages WHERE thread_id = ?1 LIMIT 1", [id], |_| Ok(()))
+            .is_ok();
         if has {
             carried += 1;
         } else {
             findings.push(
-                Finding::new(Kind::ThreadNotCarried, "dropped thread whose id no message carries; its title and creator are gone")
-                    .table("threads")
-                    .key(key_text(names, r, key))
-                    .actual(format!("title={}, created_by={}", cell(r, title_i), cell(r, by_i))),
+                Finding::new(
+                    Kind::ThreadNotCarried,
+                    "dropped thread whose id no message carries; its title and creator are gone",
+                )
+                .table("threads")
+                .key(key_text(names, r, key))
+                .actual(format!(
+                    "title={}, created_by={}",
+                    cell(r, title_i),
+                    cell(r, by_i)
+                )),
             );
         }
     }
     let n = v5_rows.len();
-    let what = format!("threads table dropped at 11→12 with {n} rows ({carried} ids still carried by messages.thread_id)");
+    let what = format!(
+        "threads table dropped at 11→12 with {n} rows ({carried} ids still carried \
+        by messages.thread_id)"
+    );
     findings.push(Finding::new(Kind::ThreadDropped, what).table("threads"));
-    let line = format!("{n} dropped (documented); {carried} ids carried by messages.thread_id; {} not carried", n as u64 - carried);
+    let line = format!(
+        "{n} dropped (documented); {carried} ids carried by messages.thread_id; {} not carried",
+        n as u64 - carried
+    );
     summary.insert("threads".into(), json!(line));
 }
 
@@ -198,7 +261,14 @@ struct TableCmp<'a> {
 
 impl TableCmp<'_> {
     /// Merge-joins the rows of both (each in key order).
-    fn merge(&self, v5_rows: &[Vec<Val>], m_rows: &[Vec<Val>], st: &mut TableStats, findings: &mut Findings, changes: &mut Changes) {
+    fn merge(
+        &self,
+        v5_rows: &[Vec<Val>],
+        m_rows: &[Vec<Val>],
+        st: &mut TableStats,
+        findings: &mut Findings,
+        changes: &mut Changes,
+    ) {
         let (t, key) = (self.t, self.key);
         let (mut i, mut j) = (0, 0);
         while i < v5_rows.len() || j < m_rows.len() {
@@ -211,13 +281,24 @@ impl TableCmp<'_> {
                 std::cmp::Ordering::Less => {
                     st.missing += 1;
                     let k = key_text(self.names, &v5_rows[i], key);
-                    findings.push(Finding::new(Kind::V5RowLost, "v5 row absent from the migrated database").table(t).key(k));
+                    findings.push(
+                        Finding::new(Kind::V5RowLost, "v5 row absent from the migrated database")
+                            .table(t)
+                            .key(k),
+                    );
                     i += 1;
                 }
                 std::cmp::Ordering::Greater => {
                     st.extra += 1;
                     let k = key_text(self.mnames, &m_rows[j], key);
-                    findings.push(Finding::new(Kind::V5RowAltered, "row added by the migration to a v5 table").table(t).key(k));
+                    findings.push(
+                        Finding::new(
+                            Kind::V5RowAltered,
+                            "row added by the migration to a v5 table",
+                        )
+                        .table(t)
+                        .key(k),
+                    );
                     j += 1;
                 }
                 std::cmp::Ordering::Equal => {
@@ -240,18 +321,29 @@ impl TableCmp<'_> {
             if a[ci] == b[ci] {
                 continue;
             }
-            let documented = (t == "agents" && matches!(*c, "display" | "last_seen_at") && a[ci].is_null() && b[ci] == Val::text(""))
-                || (t == "schema_version" && *c == "version" && a[ci] == Val::Int(5) && b[ci] == Val::Int(13));
+            let documented = (t == "agents"
+                && matches!(*c, "display" | "last_seen_at")
+                && a[ci].is_null()
+                && b[ci] == Val::text(""))
+                || (t == "schema_version"
+                    && *c == "version"
+                    && a[ci] == Val::Int(5)
+                    && b[ci] == Val::Int(13));
             if documented {
-                *changes.entry((t.to_string(), c.to_string(), format!("{} → {}", a[ci], b[ci]))).or_default() += 1;
+                *changes
+                    .entry((t.to_string(), c.to_string(), format!("{} → {}", a[ci], b[ci])))
+                    .or_default() += 1;
             } else {
                 altered = true;
                 findings.push(
-                    Finding::new(Kind::V5RowAltered, "value changed by the migration beyond the documented changes")
-                        .table(t)
-                        .key(k.clone())
-                        .column(c.to_string())
-                        .values(a[ci].to_string(), b[ci].to_string()),
+                    Finding::new(
+                        Kind::V5RowAltered,
+                        "value changed by the migration beyond the documented changes",
+                    )
+                    .table(t)
+                    .key(k.clone())
+                    .column(c.to_string())
+                    .values(a[ci].to_string(), b[ci].to_string()),
                 );
             }
         }
@@ -262,15 +354,19 @@ impl TableCmp<'_> {
                 _ => true,
             };
             if ok {
-                *changes.entry((t.to_string(), c.clone(), format!("added = {v}"))).or_default() += 1;
+                *changes.entry((t.to_string(), c.clone(), format!("added = {v}"))).or_default() +=
+                    1;
             } else {
                 altered = true;
                 findings.push(
-                    Finding::new(Kind::V5RowAltered, "column added by the migration has an unexpected value")
-                        .table(t)
-                        .key(k.clone())
-                        .column(c.clone())
-                        .values("\"\"", v.to_string()),
+                    Finding::new(
+                        Kind::V5RowAltered,
+                        "column added by the migration has an unexpected value",
+                    )
+                    .table(t)
+                    .key(k.clone())
+                    .column(c.clone())
+                    .values("\"\"", v.to_string()),
                 );
             }
         }

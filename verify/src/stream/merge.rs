@@ -35,8 +35,19 @@ pub(super) fn before(order: Order, a: &PlacedEvent, b: &PlacedEvent) -> bool {
 
 /// Reads files `range` (those with `in_memory` set whole, then sorted) and
 /// sends their events, merged in replay order, to `tx`.
-pub(super) fn produce(ctx: &Shared<'_>, range: std::ops::Range<usize>, in_memory: &[bool], tx: SyncSender<Msg>) -> Result<Produced, Stop> {
-    let mut rec = Recorder { ctx, cache: HashMap::new(), scratch: Vec::new(), rec: Records::default(), origin: None };
+pub(super) fn produce(
+    ctx: &Shared<'_>,
+    range: std::ops::Range<usize>,
+    in_memory: &[bool],
+    tx: SyncSender<Msg>,
+) -> Result<Produced, Stop> {
+    let mut rec = Recorder {
+        ctx,
+        cache: HashMap::new(),
+        scratch: Vec::new(),
+        rec: Records::default(),
+        origin: None,
+    };
     let order = ctx.order;
     let mut files: Vec<FileState> = Vec::with_capacity(range.len());
     // each file's next event, the earliest in replay order on top
@@ -58,7 +69,8 @@ pub(super) fn produce(ctx: &Shared<'_>, range: std::ops::Range<usize>, in_memory
             if ctx.cancel.load(AtomicOrdering::Relaxed) || ctx.abort.load(AtomicOrdering::Relaxed) {
                 return Err(Stop::Cancelled);
             }
-            tx.send(Msg::Batch(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).map_err(|_| Stop::Cancelled)?;
+            tx.send(Msg::Batch(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))))
+                .map_err(|_| Stop::Cancelled)?;
         }
     }
     if !batch.is_empty() {
@@ -85,7 +97,9 @@ pub(super) struct Next {
 
 impl Ord for Next {
     fn cmp(&self, other: &Next) -> std::cmp::Ordering {
-        key_of(self.order, &self.ev.event).cmp(&key_of(self.order, &other.ev.event)).then(self.ev.pos.cmp(&other.ev.pos))
+        key_of(self.order, &self.ev.event)
+            .cmp(&key_of(self.order, &other.ev.event))
+            .then(self.ev.pos.cmp(&other.ev.pos))
     }
 }
 

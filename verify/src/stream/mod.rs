@@ -123,7 +123,11 @@ impl From<InputError> for Stop {
 
 /// Runs `attempt` with every file streamed; when a file turns out to be out
 /// of order, finds every such file and runs it again with those read whole.
-fn with_restarts<T>(sources: &[Source], order: Order, mut attempt: impl FnMut(&[bool]) -> Result<T, Stop>) -> Result<T, Stop> {
+fn with_restarts<T>(
+    sources: &[Source],
+    order: Order,
+    mut attempt: impl FnMut(&[bool]) -> Result<T, Stop>,
+) -> Result<T, Stop> {
     match attempt(&vec![false; sources.len()]) {
         Err(Stop::Unsorted) => {}
         other => return other,
@@ -139,16 +143,25 @@ fn with_restarts<T>(sources: &[Source], order: Order, mut attempt: impl FnMut(&[
 /// `on_disk_above` bytes. An input with more files or lines than `Pos`
 /// numbers is [`InputError::TooLarge`].
 /// Setting `abort` stops it early (with `Stop::Cancelled`).
-pub fn run(sources: Vec<Source>, mode: Mode, on_disk_above: u64, abort: &AtomicBool) -> Result<Streamed, Stop> {
-    let total: u64 = sources.iter().map(|s| std::fs::metadata(&s.path).map(|m| m.len()).unwrap_or(0)).sum();
+pub fn run(
+    sources: Vec<Source>,
+    mode: Mode,
+    on_disk_above: u64,
+    abort: &AtomicBool,
+) -> Result<Streamed, Stop> {
+    let total: u64 =
+        sources.iter().map(|s| std::fs::metadata(&s.path).map(|m| m.len()).unwrap_or(0)).sum();
     let on_disk = total > on_disk_above;
-    let time = with_restarts(&sources, Order::Time, |in_memory| attempt_run(&sources, mode, Order::Time, in_memory, on_disk, abort));
+    let time = with_restarts(&sources, Order::Time, |in_memory| {
+        attempt_run(&sources, mode, Order::Time, in_memory, on_disk, abort)
+    });
     let mut s = match time {
         Err(Stop::MultiOrigin) => {
             let mut s = with_restarts(&sources, Order::Sequence, |in_memory| {
                 attempt_run(&sources, mode, Order::Sequence, in_memory, on_disk, abort)
             })?;
-            s.rebuild = Some(rebuild_replay(&sources, &s.time_unsorted, &s.origins, on_disk, abort)?);
+            s.rebuild =
+                Some(rebuild_replay(&sources, &s.time_unsorted, &s.origins, on_disk, abort)?);
             s
         }
         other => other?,
@@ -188,7 +201,9 @@ fn rebuild_replay(
         other => return other,
     }
     match rebuild_attempt(sources, &[], time_unsorted, on_disk, abort) {
-        Err(Stop::Unsorted) => rebuild_attempt(sources, &[], &vec![true; sources.len()], on_disk, abort),
+        Err(Stop::Unsorted) => {
+            rebuild_attempt(sources, &[], &vec![true; sources.len()], on_disk, abort)
+        }
         other => other,
     }
 }
@@ -224,7 +239,8 @@ fn rebuild_attempt(
     let bar = crate::progress::Bar::counter("rebuild", "events replayed in rebuild order");
     pipeline(&ctx, in_memory, |ev| {
         bar.inc(1);
-        r.apply(&ev.event, &sources[ev.pos.file()].rel, ev.pos.line(), &mut ignored).map_err(Stop::Replay)
+        r.apply(&ev.event, &sources[ev.pos.file()].rel, ev.pos.line(), &mut ignored)
+            .map_err(Stop::Replay)
     })?;
     let mut rep = r.finish().map_err(Stop::Replay)?;
     if let Some(d) = dir {
@@ -234,10 +250,16 @@ fn rebuild_attempt(
 }
 
 /// A fresh replay database: in memory, or in a temporary file when `on_disk`.
-fn fresh_replay_db(on_disk: bool) -> Result<(rusqlite::Connection, Option<crate::cleanup::TempDir>), Stop> {
+fn fresh_replay_db(
+    on_disk: bool,
+) -> Result<(rusqlite::Connection, Option<crate::cleanup::TempDir>), Stop> {
     Ok(if on_disk {
         let dir = crate::input::temp_dir("verify-replay-")?;
-        (replay::fresh_v13_on_disk(&dir.path().join("replay.db"), REPLAY_CACHE_BYTES).map_err(Stop::Replay)?, Some(dir))
+        (
+            replay::fresh_v13_on_disk(&dir.path().join("replay.db"), REPLAY_CACHE_BYTES)
+                .map_err(Stop::Replay)?,
+            Some(dir),
+        )
     } else {
         (replay::fresh_v13_for_replay().map_err(Stop::Replay)?, None)
     })
@@ -293,7 +315,8 @@ fn pipeline(
                     (Some(_), None) => false,
                     (None, None) => return Ok(()),
                 };
-                let ev = if take_b { b.head.take() } else { a.head.take() }.expect("a head was seen");
+                let ev =
+                    if take_b { b.head.take() } else { a.head.take() }.expect("a head was seen");
                 if see {
                     records::see_origin(&mut origin, &ev.event)?;
                 }
@@ -316,7 +339,8 @@ fn pipeline(
         (Ok(a), Ok(b), Ok(())) => Ok((a, b)),
         // a producer's own reason first: the merge only sees it as a cancel
         (pa, pb, merged) => {
-            let errs: Vec<Stop> = [pa.err(), pb.err(), merged.err()].into_iter().flatten().collect();
+            let errs: Vec<Stop> =
+                [pa.err(), pb.err(), merged.err()].into_iter().flatten().collect();
             // a second origin first: the attempt is made again in sequence order anyway
             let i = errs
                 .iter()
@@ -344,8 +368,18 @@ fn attempt_run(
     let names = Names::default();
     let cancel = AtomicBool::new(false);
     let (ids, creates) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
-    let ctx =
-        Shared { sources, mode, order, only: &[], hasher: &hasher, names: &names, cancel: &cancel, abort, ids: &ids, creates: &creates };
+    let ctx = Shared {
+        sources,
+        mode,
+        order,
+        only: &[],
+        hasher: &hasher,
+        names: &names,
+        cancel: &cancel,
+        abort,
+        ids: &ids,
+        creates: &creates,
+    };
     let mut replay_findings_f = crate::findings::Findings::new(0);
     let mut seqs = Sequences { arrival: order == Order::Sequence, ..Sequences::default() };
     let (mut origins, mut no_origin) = (HashSet::new(), false);
@@ -367,7 +401,8 @@ fn attempt_run(
                 None => no_origin = true,
             }
         }
-        r.apply(&ev.event, &sources[ev.pos.file()].rel, ev.pos.line(), &mut replay_findings_f).map_err(Stop::Replay)
+        r.apply(&ev.event, &sources[ev.pos.file()].rel, ev.pos.line(), &mut replay_findings_f)
+            .map_err(Stop::Replay)
     })?;
     let mut rep = r.finish().map_err(Stop::Replay)?;
     if let Some(d) = dir {
@@ -413,7 +448,8 @@ fn attempt_run(
             let first = ids[i].pos;
             tagged.push(
                 (ids[j].pos, SLOT_DUPLICATE),
-                checks::duplicate_id(&ids[i].key.text(), rel(first), first.line()).at(rel(ids[j].pos), ids[j].pos.line()),
+                checks::duplicate_id(&ids[i].key.text(), rel(first), first.line())
+                    .at(rel(ids[j].pos), ids[j].pos.line()),
             );
             j += 1;
         }
@@ -435,7 +471,9 @@ fn attempt_run(
         if let Some(h) = find(&creates, &mid, |c| &c.key) {
             let c = &creates[h];
             if sid != c.own && sid != c.other {
-                let f = checks::shard_mismatch(&mid.text(), &allowed(c), &names[sid as usize], &eid).at(rel(p), p.line());
+                let f =
+                    checks::shard_mismatch(&mid.text(), &allowed(c), &names[sid as usize], &eid)
+                        .at(rel(p), p.line());
                 tagged.push((p, SLOT_SHARD), f);
             }
         }
@@ -447,7 +485,10 @@ fn attempt_run(
         let c = &creates[h];
         let s = sources[p.file()].shard.as_deref().unwrap_or("");
         let eid = fetched.get(&p).map_or("", String::as_str);
-        tagged.push((p, SLOT_SHARD), checks::shard_mismatch(&c.key.text(), &allowed(c), s, eid).at(rel(p), p.line()));
+        tagged.push(
+            (p, SLOT_SHARD),
+            checks::shard_mismatch(&c.key.text(), &allowed(c), s, eid).at(rel(p), p.line()),
+        );
     }
     tagged.count_unlisted(Kind::ShardMismatch, all - misplaced.len());
     // in position order, the first of each kind kept (bounded), every one counted
@@ -481,15 +522,21 @@ mod tests {
         let mut lines = String::new();
         for i in 0..50 {
             lines.push_str(&format!(
-                "{{\"agent_id\":\"a{}\",\"event_id\":\"evt_{i:03}\",\"kind\":\"agent\",\"module\":\"m\",\"role\":\"r\",\"timestamp\":\"2026-01-01T00:00:{:02}Z\",\"type\":\"agent.register\"}}\n",
+                "{{\"agent_id\":\"a{}\",\"event_id\":\"evt_{i:03}\",\"kind\":\"agent\",\"module\"\
+                    :\"m\",\"role\":\"r\",\"timestamp\":\"2026-01-01T00:00:{:02}Z\",\"type\":\"age\
+                    nt.register\"}}\n",
                 i % 7,
                 50 - i
             ));
         }
         let path = dir.path().join("events.jsonl");
         std::fs::write(&path, lines).unwrap();
-        let src = || vec![Source { path: path.clone(), rel: ".thrum/events.jsonl".into(), shard: None }];
-        let rows = |s: &Streamed| crate::value::query_all(&s.replay.conn, "SELECT * FROM agents ORDER BY agent_id").unwrap();
+        let src =
+            || vec![Source { path: path.clone(), rel: ".thrum/events.jsonl".into(), shard: None }];
+        let rows = |s: &Streamed| {
+            crate::value::query_all(&s.replay.conn, "SELECT * FROM agents ORDER BY agent_id")
+                .unwrap()
+        };
         let no = AtomicBool::new(false);
         let disk = run(src(), Mode::Migrated, 0, &no).ok().unwrap();
         let mem = run(src(), Mode::Migrated, u64::MAX, &no).ok().unwrap();
@@ -504,7 +551,9 @@ mod tests {
         let mut text = String::new();
         for (i, (o, sec)) in lines.iter().enumerate() {
             text.push_str(&format!(
-                "{{\"agent_id\":\"a\",\"event_id\":\"evt_{sec:03}\",\"kind\":\"agent\",\"module\":\"m\",\"origin_daemon\":\"{o}\",\"role\":\"r{sec}\",\"sequence\":{},\"timestamp\":\"2026-01-01T00:00:{sec:02}Z\",\"type\":\"agent.register\",\"v\":1}}\n",
+                "{{\"agent_id\":\"a\",\"event_id\":\"evt_{sec:03}\",\"kind\":\"agent\",\"module\"\
+                    :\"m\",\"origin_daemon\":\"{o}\",\"role\":\"r{sec}\",\"sequence\":{},\"timesta\
+                    mp\":\"2026-01-01T00:00:{sec:02}Z\",\"type\":\"agent.register\",\"v\":1}}\n",
                 i + 1
             ));
         }
@@ -524,17 +573,28 @@ mod tests {
         assert_eq!(s.order, Order::Sequence);
         assert_eq!(s.origins, vec![Some(a.to_string()), Some(b.to_string())]);
         assert_eq!(s.time_unsorted, vec![true]);
-        let role = |r: &Replay| crate::value::query_all(&r.conn, "SELECT role FROM agents").unwrap()[0][0].as_str().unwrap().to_string();
+        let role = |r: &Replay| {
+            crate::value::query_all(&r.conn, "SELECT role FROM agents").unwrap()[0][0]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
         // arrival order: the last to arrive wins; a rebuild: the latest in time
         assert_eq!(role(&s.replay), "r4");
         assert_eq!(role(s.rebuild.as_ref().unwrap()), "r5");
         // the rebuild reads the file once per origin, streamed
         let only = vec![Some(Some(a.to_string())), Some(Some(b.to_string()))];
-        let split = rebuild_attempt(&[src.clone(), src.clone()], &only, &[false, false], false, &no).ok().unwrap();
+        let split =
+            rebuild_attempt(&[src.clone(), src.clone()], &only, &[false, false], false, &no)
+                .ok()
+                .unwrap();
         assert_eq!((role(&split), split.applied), ("r5".to_string(), 5));
         // an origin whose own events are not in time order cannot be streamed
         let src = arrived(dir.path(), &[(a, 3), (a, 1), (b, 2)]);
-        assert!(matches!(rebuild_attempt(&[src.clone(), src.clone()], &only, &[false, false], false, &no), Err(Stop::Unsorted)));
+        assert!(matches!(
+            rebuild_attempt(&[src.clone(), src.clone()], &only, &[false, false], false, &no),
+            Err(Stop::Unsorted)
+        ));
         let s = run(vec![src], Mode::Fixture, u64::MAX, &no).ok().unwrap();
         assert_eq!(role(s.rebuild.as_ref().unwrap()), "r3");
         // one origin: time order, as before

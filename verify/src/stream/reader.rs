@@ -49,7 +49,9 @@ pub(super) fn key_of(order: Order, e: &Event) -> Key<'_> {
             let (t, i) = time_key(e);
             Key::Time(t, i)
         }
-        Order::Sequence => Key::Seq(e.envelope.sequence.is_none(), e.envelope.sequence.unwrap_or(0)),
+        Order::Sequence => {
+            Key::Seq(e.envelope.sequence.is_none(), e.envelope.sequence.unwrap_or(0))
+        }
     }
 }
 
@@ -77,21 +79,41 @@ pub enum LineText {
 
 impl EventReader {
     pub fn open(src: &Source) -> Result<EventReader, InputError> {
-        let lines = LineReader::open(&src.path, MAX_LINE_BYTES).map_err(|e| InputError::io(&src.path, e))?;
-        let info =
-            EventFile { rel: src.rel.clone(), shard: src.shard.clone(), lines: 0, events: 0, blank: 0, unparsable: 0, undecodable: None };
-        Ok(EventReader { lines, info, findings: Findings::new(0), line_findings: Vec::new(), fixed: String::new() })
+        let lines = LineReader::open(&src.path, MAX_LINE_BYTES)
+            .map_err(|e| InputError::io(&src.path, e))?;
+        let info = EventFile {
+            rel: src.rel.clone(),
+            shard: src.shard.clone(),
+            lines: 0,
+            events: 0,
+            blank: 0,
+            unparsable: 0,
+            undecodable: None,
+        };
+        Ok(EventReader {
+            lines,
+            info,
+            findings: Findings::new(0),
+            line_findings: Vec::new(),
+            fixed: String::new(),
+        })
     }
 
     /// The next event: its line number and event; its text is [`EventReader::text`].
-    pub fn next(&mut self, path: &std::path::Path) -> Result<Option<(u64, LineText, Event)>, InputError> {
+    pub fn next(
+        &mut self,
+        path: &std::path::Path,
+    ) -> Result<Option<(u64, LineText, Event)>, InputError> {
         loop {
-            let Some(l) = self.lines.next_line().map_err(|e| InputError::io(path, e))? else { return Ok(None) };
+            let Some(l) = self.lines.next_line().map_err(|e| InputError::io(path, e))? else {
+                return Ok(None);
+            };
             let (raw, start) = match l.line {
                 Line::Held(r) => (RawLine::Held(self.lines.held(r.clone())), r.start),
                 Line::Long { len, blank } => (RawLine::Long { len, blank }, 0),
             };
-            let decoded = decode_line(l.no, raw, l.terminated, &mut self.info, &mut self.line_findings);
+            let decoded =
+                decode_line(l.no, raw, l.terminated, &mut self.info, &mut self.line_findings);
             for f in self.line_findings.drain(..) {
                 self.findings.push(f);
             }
@@ -124,13 +146,18 @@ pub(super) fn position(src: &Source, idx: usize, line: u64) -> Result<Pos, Stop>
         let (path, reason) = if Pos::new(idx, 1).is_none() {
             (
                 src.path.parent().unwrap_or(&src.path).to_path_buf(),
-                format!("more than {} event files; the verifier numbers at most that many (no option raises this limit)", Pos::MAX_FILES),
+                format!(
+                    "more than {} event files; the verifier numbers at most that many (no \
+                    option raises this limit)",
+                    Pos::MAX_FILES
+                ),
             )
         } else {
             (
                 src.path.clone(),
                 format!(
-                    "more than {} lines; the verifier numbers at most that many lines per event file (no option raises this limit)",
+                    "more than {} lines; the verifier numbers at most that many lines per event \
+                        file (no option raises this limit)",
                     Pos::MAX_LINE
                 ),
             )
@@ -157,7 +184,11 @@ pub(super) struct FileState {
 }
 
 impl FileState {
-    pub(super) fn open(idx: usize, in_memory: bool, rec: &mut Recorder<'_>) -> Result<FileState, Stop> {
+    pub(super) fn open(
+        idx: usize,
+        in_memory: bool,
+        rec: &mut Recorder<'_>,
+    ) -> Result<FileState, Stop> {
         let src = &rec.ctx.sources[idx];
         let mut f = FileState {
             idx,
@@ -209,7 +240,9 @@ impl FileState {
                 }
             }
             Order::Sequence => {
-                let Key::Seq(none, seq) = key_of(Order::Sequence, &event) else { return Err(Stop::Unsorted) };
+                let Key::Seq(none, seq) = key_of(Order::Sequence, &event) else {
+                    return Err(Stop::Unsorted);
+                };
                 if (none, seq) < self.last_seq {
                     return Err(Stop::Unsorted);
                 }
@@ -263,9 +296,12 @@ pub fn fetch_each(
     while i < want.len() {
         let file = want[i].file();
         let src = &sources[file];
-        let mut lines = LineReader::open(&src.path, MAX_LINE_BYTES).map_err(|e| InputError::io(&src.path, e))?;
+        let mut lines = LineReader::open(&src.path, MAX_LINE_BYTES)
+            .map_err(|e| InputError::io(&src.path, e))?;
         while i < want.len() && want[i].file() == file {
-            let Some(l) = lines.next_line().map_err(|e| InputError::io(&src.path, e))? else { break };
+            let Some(l) = lines.next_line().map_err(|e| InputError::io(&src.path, e))? else {
+                break;
+            };
             if l.no < want[i].line() {
                 continue;
             }
@@ -285,7 +321,10 @@ pub fn fetch_each(
 }
 
 /// The event id of each position (see [`fetch`]).
-pub(super) fn fetch_ids(sources: &[Source], want: impl IntoIterator<Item = Pos>) -> Result<HashMap<Pos, String>, InputError> {
+pub(super) fn fetch_ids(
+    sources: &[Source],
+    want: impl IntoIterator<Item = Pos>,
+) -> Result<HashMap<Pos, String>, InputError> {
     fetch(sources, want, |_, e| e.envelope.event_id.unwrap_or_default())
 }
 
@@ -318,11 +357,15 @@ pub(super) fn unsorted_files(sources: &[Source], order: Order) -> Result<Vec<boo
     };
     let half = sources.len() / 2;
     let (a, b) = std::thread::scope(|s| {
-        let h = s.spawn(|| sources[half..].iter().map(check).collect::<Result<Vec<bool>, InputError>>());
+        let h = s
+            .spawn(|| sources[half..].iter().map(check).collect::<Result<Vec<bool>, InputError>>());
         let a = sources[..half].iter().map(check).collect::<Result<Vec<bool>, InputError>>();
         (a, h.join())
     });
-    let b = b.map_err(|_| InputError::Unreadable { path: sources[0].path.clone(), reason: "JSONL decoding thread panicked".into() })?;
+    let b = b.map_err(|_| InputError::Unreadable {
+        path: sources[0].path.clone(),
+        reason: "JSONL decoding thread panicked".into(),
+    })?;
     let mut v = a?;
     v.extend(b?);
     Ok(v)
@@ -330,7 +373,8 @@ pub(super) fn unsorted_files(sources: &[Source], order: Order) -> Result<Vec<boo
 
 /// Index of the first file of the second half (by bytes).
 pub(super) fn split_point(sources: &[Source]) -> usize {
-    let sizes: Vec<u64> = sources.iter().map(|s| std::fs::metadata(&s.path).map(|m| m.len()).unwrap_or(0)).collect();
+    let sizes: Vec<u64> =
+        sources.iter().map(|s| std::fs::metadata(&s.path).map(|m| m.len()).unwrap_or(0)).collect();
     let total: u64 = sizes.iter().sum();
     let mut acc = 0;
     let split = sizes.iter().position(|c| {

@@ -236,7 +236,11 @@ impl Recorder<'_> {
         let env = &ev.envelope;
         match env.event_id.as_deref() {
             Some(id) => {
-                let sig = if self.ctx.mode == Mode::Fixture { event_signature(self.ctx.hasher, text, env) } else { 0 };
+                let sig = if self.ctx.mode == Mode::Fixture {
+                    event_signature(self.ctx.hasher, text, env)
+                } else {
+                    0
+                };
                 self.rec.ids.push(IdRec { key: EventKey::new(id), pos, sig });
                 if self.rec.ids.len() >= FLUSH {
                     flush(&mut self.rec.ids, self.ctx.ids);
@@ -258,7 +262,12 @@ impl Recorder<'_> {
         } else if let (Some(s), true) = (shard, is_message_event(&env.event_type)) {
             let mid = ev.raw.get("message_id").and_then(Value::as_str).unwrap_or("");
             let sid = self.ctx.names.id(&mut self.cache, s.to_owned());
-            self.rec.shard_events.push((MessageKey::new(mid), pos, sid, env.event_id.as_deref().unwrap_or("").into()));
+            self.rec.shard_events.push((
+                MessageKey::new(mid),
+                pos,
+                sid,
+                env.event_id.as_deref().unwrap_or("").into(),
+            ));
         }
         ev.raw = serde_json::Map::new();
     }
@@ -271,8 +280,14 @@ impl Recorder<'_> {
 /// it becomes: the first [`LIST_CEILING`] misplaced creates in position
 /// order, each with the index of its message's first create, and the
 /// number of all of them.
-pub(super) fn misplaced_creates(creates: &[CreateRec], names: &[String], sources: &[Source]) -> (Vec<(Pos, usize)>, usize) {
-    let owns = |c: &CreateRec, s: &str| names[c.own as usize] == s || (c.other != NO_NAME && names[c.other as usize] == s);
+pub(super) fn misplaced_creates(
+    creates: &[CreateRec],
+    names: &[String],
+    sources: &[Source],
+) -> (Vec<(Pos, usize)>, usize) {
+    let owns = |c: &CreateRec, s: &str| {
+        names[c.own as usize] == s || (c.other != NO_NAME && names[c.other as usize] == s)
+    };
     let mut first: BinaryHeap<(Pos, usize)> = BinaryHeap::new();
     let mut all = 0usize;
     let mut i = 0;

@@ -98,7 +98,10 @@ impl Sequences {
         let daemon = env.origin_daemon.as_deref().unwrap_or("");
         let id = env.event_id.as_deref().unwrap_or("");
         match self.holder(seq) {
-            Some(holder) => self.out.push(Kind::SequenceDuplicate, SeqFinding::Duplicate { seq, holder, at: p, event_id: id.to_owned() }),
+            Some(holder) => self.out.push(
+                Kind::SequenceDuplicate,
+                SeqFinding::Duplicate { seq, holder, at: p, event_id: id.to_owned() },
+            ),
             None => self.hold(seq, p),
         }
         if self.arrival {
@@ -115,18 +118,19 @@ impl Sequences {
                     self.out.push(
                         Kind::SequenceOrder,
                         SeqFinding::Ready(
-                        Finding::new(
-                            Kind::SequenceOrder,
-                            format!(
-                                "sequence {seq} of daemon {daemon} does not increase in replay order: the previous event {oid} ({}:{}) has {prev}",
+                            Finding::new(
+                                Kind::SequenceOrder,
+                                format!(
+                                "sequence {seq} of daemon {daemon} does not increase in replay \
+                                    order: the previous event {oid} ({}:{}) has {prev}",
                                 sources[op.file()].rel,
                                 op.line()
                             ),
-                        )
-                        .key(format!("event_id={id}"))
-                        .values(format!("> {prev}"), seq.to_string())
-                        .at(sources[p.file()].rel.clone(), p.line()),
-                    ),
+                            )
+                            .key(format!("event_id={id}"))
+                            .values(format!("> {prev}"), seq.to_string())
+                            .at(sources[p.file()].rel.clone(), p.line()),
+                        ),
                     );
                 } else {
                     *prev = seq;
@@ -155,18 +159,19 @@ impl Sequences {
                 self.out.push(
                     Kind::SequenceOrder,
                     SeqFinding::Ready(
-                    Finding::new(
-                        Kind::SequenceOrder,
-                        format!(
-                            "the file is not in sequence (append) order: line {} has sequence {seq}, above the sequence {lseq} of the later line {line} ({lid})",
-                            p.line(),
-                            line = *line
-                        ),
-                    )
-                    .key(format!("event_id={id}"))
-                    .values(format!("< {lseq}"), seq.to_string())
-                    .at(sources[file].rel.clone(), p.line()),
-                ),
+                        Finding::new(
+                            Kind::SequenceOrder,
+                            format!(
+                                "the file is not in sequence (append) order: line {} has sequence \
+                                {seq}, above the sequence {lseq} of the later line {line} ({lid})",
+                                p.line(),
+                                line = *line
+                            ),
+                        )
+                        .key(format!("event_id={id}"))
+                        .values(format!("< {lseq}"), seq.to_string())
+                        .at(sources[file].rel.clone(), p.line()),
+                    ),
                 );
             }
             Some(last) => *last = (p.line(), seq, id.to_owned()),
@@ -188,7 +193,11 @@ impl Sequences {
                     let hid = ids.get(&holder).map_or("", String::as_str);
                     Finding::new(
                         Kind::SequenceDuplicate,
-                        format!("sequence {seq} already used by {hid} at {}:{}", sources[holder.file()].rel, holder.line()),
+                        format!(
+                            "sequence {seq} already used by {hid} at {}:{}",
+                            sources[holder.file()].rel,
+                            holder.line()
+                        ),
                     )
                     .key(format!("event_id={event_id}"))
                     .at(sources[at.file()].rel.clone(), at.line())
@@ -244,15 +253,25 @@ pub(crate) fn gaps(daemon: &str, mut runs: Vec<(i64, i64)>, out: &mut impl Exten
     let mut expect = 1i64;
     for (a, b) in merged {
         if a > expect {
-            let range = if a - 1 == expect { expect.to_string() } else { format!("{expect}..={}", a - 1) };
+            let range =
+                if a - 1 == expect { expect.to_string() } else { format!("{expect}..={}", a - 1) };
             let f = if daemon == ALL_ORIGINS {
                 Finding::new(
                     Kind::SequenceGap,
-                    format!("sequence {range} missing from the JSONL (an event was lost; the daemon numbers the events of every origin it holds)"),
+                    format!(
+                        "sequence {range} missing from the JSONL (an event was lost; the \
+                        daemon numbers the events of every origin it holds)"
+                    ),
                 )
             } else {
-                Finding::new(Kind::SequenceGap, format!("daemon {daemon}: sequence {range} missing from the JSONL (an event was lost)"))
-                    .key(format!("origin_daemon={daemon}"))
+                Finding::new(
+                    Kind::SequenceGap,
+                    format!(
+                        "daemon {daemon}: sequence {range} \
+                    missing from the JSONL (an event was lost)"
+                    ),
+                )
+                .key(format!("origin_daemon={daemon}"))
             };
             out.extend([f.values(range.clone(), "absent")]);
         }
@@ -277,11 +296,18 @@ mod tests {
         let mut expect = 1i64;
         for s in seqs {
             if s > expect {
-                let range = if s - 1 == expect { expect.to_string() } else { format!("{expect}..={}", s - 1) };
+                let range = if s - 1 == expect {
+                    expect.to_string()
+                } else {
+                    format!("{expect}..={}", s - 1)
+                };
                 out.push(
                     Finding::new(
                         Kind::SequenceGap,
-                        format!("daemon {daemon}: sequence {range} missing from the JSONL (an event was lost)"),
+                        format!(
+                            "daemon {daemon}: sequence {range} missing from the JSONL (an \
+                            event was lost)"
+                        ),
                     )
                     .key(format!("origin_daemon={daemon}"))
                     .values(range.clone(), "absent"),

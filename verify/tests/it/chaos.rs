@@ -26,7 +26,8 @@ struct Base {
 fn base() -> &'static Base {
     static BASE: OnceLock<Base> = OnceLock::new();
     BASE.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("chaos-base-{}", std::process::id()));
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("chaos-base-{}", std::process::id()));
         // bases of earlier runs
         if let Ok(entries) = std::fs::read_dir(env!("CARGO_TARGET_TMPDIR")) {
             for e in entries.flatten() {
@@ -49,7 +50,11 @@ fn base() -> &'static Base {
 }
 
 fn run_verify(path: &Path) -> (i32, Value, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_verify")).args(["replay", "--json", "--max-diffs", "0"]).arg(path).output().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_verify"))
+        .args(["replay", "--json", "--max-diffs", "0"])
+        .arg(path)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
     let v = serde_json::from_str(&stdout).unwrap_or(Value::Null);
@@ -65,7 +70,9 @@ fn names_the_place(f: &Value, a: &Applied, out: &Path) -> bool {
     let file_ok = match a.file.as_deref() {
         None => f.get("file").is_none(),
         // SHA256SUMS is named by its path on disk
-        Some("SHA256SUMS") => field(f, "file") == Some(out.join("SHA256SUMS").display().to_string().as_str()),
+        Some("SHA256SUMS") => {
+            field(f, "file") == Some(out.join("SHA256SUMS").display().to_string().as_str())
+        }
         Some(p) => field(f, "file") == Some(p),
     };
     file_ok
@@ -87,13 +94,19 @@ fn lines(p: &Path) -> Vec<Vec<u8>> {
 fn rows(db: &Path, sql: &str) -> Vec<Vec<String>> {
     // immutable: a read-only connection to a WAL database would leave -shm/-wal files
     let uri = format!("file:{}?mode=ro&immutable=1", db.display());
-    let c = Connection::open_with_flags(uri, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI).unwrap();
+    let c = Connection::open_with_flags(
+        uri,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+    )
+    .unwrap();
     let mut st = c.prepare(sql).unwrap();
     let n = st.column_count();
-    st.query_map([], |r| (0..n).map(|i| r.get::<_, rusqlite::types::Value>(i).map(|v| format!("{v:?}"))).collect())
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    st.query_map([], |r| {
+        (0..n).map(|i| r.get::<_, rusqlite::types::Value>(i).map(|v| format!("{v:?}"))).collect()
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
 }
 
 /// Independent check of the corrupted copy against the original.
@@ -114,7 +127,10 @@ fn check_the_damage(fault: Fault, a: &Applied, orig: &Path, out: &Path) {
         }
     }
     for k in after.keys() {
-        assert!(before.contains_key(k) || *k == changed || own(k), "{fault:?}: unexpected file {k}");
+        assert!(
+            before.contains_key(k) || *k == changed || own(k),
+            "{fault:?}: unexpected file {k}"
+        );
     }
     let line_no = a.line.unwrap_or(0) as usize;
     let orig_file = orig.join(&changed);
@@ -123,7 +139,8 @@ fn check_the_damage(fault: Fault, a: &Applied, orig: &Path, out: &Path) {
         Fault::MalformedJson | Fault::InvalidUtf8 | Fault::LineTooLong => {
             let (o, n) = (lines(&orig_file), lines(&out_file));
             assert_eq!(o.len(), n.len());
-            let differing: Vec<usize> = (0..o.len()).filter(|&i| o[i] != n[i]).map(|i| i + 1).collect();
+            let differing: Vec<usize> =
+                (0..o.len()).filter(|&i| o[i] != n[i]).map(|i| i + 1).collect();
             assert_eq!(differing, vec![line_no], "{fault:?}: exactly the named line changed");
             let line = &n[line_no - 1];
             match fault {
@@ -138,7 +155,10 @@ fn check_the_damage(fault: Fault, a: &Applied, orig: &Path, out: &Path) {
         }
         Fault::TornFinalLine => {
             let (o, n) = (std::fs::read(&orig_file).unwrap(), std::fs::read(&out_file).unwrap());
-            assert!(n.len() < o.len() && o.starts_with(&n) && !n.ends_with(b"\n"), "a strict prefix without the final newline");
+            assert!(
+                n.len() < o.len() && o.starts_with(&n) && !n.ends_with(b"\n"),
+                "a strict prefix without the final newline"
+            );
             assert_eq!(lines(&out_file).len(), line_no);
             assert_eq!(lines(&orig_file).len(), line_no);
         }
@@ -158,17 +178,26 @@ fn check_the_damage(fault: Fault, a: &Applied, orig: &Path, out: &Path) {
             } else {
                 assert_eq!(v["type"], "message.edit");
                 let mid = v["message_id"].as_str().unwrap();
-                assert!(
-                    rows(&orig.join(".thrum/var/messages.db"), &format!("SELECT 1 FROM messages WHERE message_id = '{mid}'")).is_empty()
-                );
+                assert!(rows(
+                    &orig.join(".thrum/var/messages.db"),
+                    &format!("SELECT 1 FROM messages WHERE message_id = '{mid}'")
+                )
+                .is_empty());
             }
-            assert_eq!(format!("event_id={}", v["event_id"].as_str().unwrap()), a.key.clone().unwrap());
+            assert_eq!(
+                format!("event_id={}", v["event_id"].as_str().unwrap()),
+                a.key.clone().unwrap()
+            );
         }
         Fault::SequenceOutOfOrder => {
             let (o, n) = (lines(&orig_file), lines(&out_file));
             let v: Value = serde_json::from_slice(&n[line_no - 1]).unwrap();
             let w: Value = serde_json::from_slice(&o[line_no - 1]).unwrap();
-            assert_eq!(v["sequence"].as_i64().unwrap(), w["sequence"].as_i64().unwrap() - 1, "the named line's sequence went down by one");
+            assert_eq!(
+                v["sequence"].as_i64().unwrap(),
+                w["sequence"].as_i64().unwrap() - 1,
+                "the named line's sequence went down by one"
+            );
             let mut v2 = v.clone();
             v2["sequence"] = w["sequence"].clone();
             assert_eq!(v2, w, "nothing else changed on the line");
@@ -177,10 +206,15 @@ fn check_the_damage(fault: Fault, a: &Applied, orig: &Path, out: &Path) {
             assert!(orig_file.is_file() && !out_file.exists());
             assert_eq!(Some(changed.clone()), a.file);
         }
-        Fault::ReadMissingMessage | Fault::AlteredCell | Fault::MissingRow | Fault::ExtraRow | Fault::WrongSchemaVersion => {
+        Fault::ReadMissingMessage
+        | Fault::AlteredCell
+        | Fault::MissingRow
+        | Fault::ExtraRow
+        | Fault::WrongSchemaVersion => {
             let (o, n) = (orig.join(".thrum/var/messages.db"), out.join(".thrum/var/messages.db"));
             let key = a.key.clone().unwrap_or_default();
-            let kv: BTreeMap<&str, &str> = key.split(", ").filter_map(|p| p.split_once('=')).collect();
+            let kv: BTreeMap<&str, &str> =
+                key.split(", ").filter_map(|p| p.split_once('=')).collect();
             match fault {
                 Fault::ReadMissingMessage => {
                     let q = format!(
@@ -188,17 +222,30 @@ fn check_the_damage(fault: Fault, a: &Applied, orig: &Path, out: &Path) {
                         kv["message_id"], kv["session_id"]
                     );
                     assert!(rows(&o, &q).is_empty() && rows(&n, &q).len() == 1);
-                    assert!(rows(&n, &format!("SELECT 1 FROM messages WHERE message_id = '{}'", kv["message_id"])).is_empty());
+                    assert!(rows(
+                        &n,
+                        &format!(
+                            "SELECT 1 FROM messages WHERE message_id = '{}'",
+                            kv["message_id"]
+                        )
+                    )
+                    .is_empty());
                 }
                 Fault::AlteredCell => {
-                    let q = format!("SELECT body_content FROM messages WHERE message_id = '{}'", kv["message_id"]);
+                    let q = format!(
+                        "SELECT body_content FROM messages WHERE message_id = '{}'",
+                        kv["message_id"]
+                    );
                     assert_ne!(rows(&o, &q), rows(&n, &q));
-                    let q = "SELECT * FROM messages WHERE message_id <> '".to_string() + kv["message_id"] + "' ORDER BY 1";
+                    let q = "SELECT * FROM messages WHERE message_id <> '".to_string()
+                        + kv["message_id"]
+                        + "' ORDER BY 1";
                     assert_eq!(rows(&o, &q), rows(&n, &q));
                 }
                 Fault::MissingRow | Fault::ExtraRow => {
                     let t = a.table.as_deref().unwrap();
-                    let cond: Vec<String> = kv.iter().map(|(k, v)| format!("{k} = '{v}'")).collect();
+                    let cond: Vec<String> =
+                        kv.iter().map(|(k, v)| format!("{k} = '{v}'")).collect();
                     let q = format!("SELECT 1 FROM {t} WHERE {}", cond.join(" AND "));
                     let (was, is) = (rows(&o, &q).len(), rows(&n, &q).len());
                     assert_eq!((was, is), if fault == Fault::MissingRow { (1, 0) } else { (0, 1) });
@@ -206,7 +253,10 @@ fn check_the_damage(fault: Fault, a: &Applied, orig: &Path, out: &Path) {
                     let (co, cn) = (rows(&o, &count)[0][0].clone(), rows(&n, &count)[0][0].clone());
                     assert_ne!(co, cn);
                 }
-                _ => assert_eq!(rows(&n, "SELECT version FROM schema_version"), vec![vec!["Integer(14)".to_string()]]),
+                _ => assert_eq!(
+                    rows(&n, "SELECT version FROM schema_version"),
+                    vec![vec!["Integer(14)".to_string()]]
+                ),
             }
         }
         Fault::TruncatedDb => {
@@ -233,7 +283,11 @@ fn check_the_damage(fault: Fault, a: &Applied, orig: &Path, out: &Path) {
             let sums = std::fs::read_to_string(out.join("SHA256SUMS")).unwrap();
             let listed: Vec<(&str, &str)> = sums.lines().map(|l| (&l[..64], &l[66..])).collect();
             let (files, _) = verify::internals::walk_files(orig, &orig.join(".thrum")).unwrap();
-            assert_eq!(listed.iter().map(|(_, p)| p.to_string()).collect::<Vec<_>>(), files, "every file of the tree, sorted");
+            assert_eq!(
+                listed.iter().map(|(_, p)| p.to_string()).collect::<Vec<_>>(),
+                files,
+                "every file of the tree, sorted"
+            );
             let wrong: Vec<usize> = listed
                 .iter()
                 .enumerate()
@@ -254,17 +308,22 @@ fn every_fault_is_reported_specifically_at_its_place() {
     let mut unnamed: Vec<(&str, String)> = Vec::new();
     for info in CATALOGUE {
         let out = dir.path().join(info.name);
-        let a = corrupt::corrupt(&b.archive, info.fault, 42, &out).unwrap_or_else(|e| panic!("{}: {e}", info.name));
+        let a = corrupt::corrupt(&b.archive, info.fault, 42, &out)
+            .unwrap_or_else(|e| panic!("{}: {e}", info.name));
         assert_eq!((a.fault, a.finding, a.exit_code), (info.name, info.finding, info.exit_code));
         // FAULT.json records the same
-        let recorded: Value = serde_json::from_slice(&std::fs::read(out.join("FAULT.json")).unwrap()).unwrap();
+        let recorded: Value =
+            serde_json::from_slice(&std::fs::read(out.join("FAULT.json")).unwrap()).unwrap();
         assert_eq!(recorded, serde_json::to_value(&a).unwrap());
         check_the_damage(info.fault, &a, &b.tree, &out);
 
         let (code, report, stderr) = run_verify(&out);
         assert_eq!(code, info.exit_code as i32, "{}: exit code\n{stderr}\n{report:#}", info.name);
-        let findings = report["findings"].as_array().unwrap_or_else(|| panic!("{}: no JSON report: {stderr}", info.name));
-        let hits: Vec<&Value> = findings.iter().filter(|f| field(f, "kind") == Some(info.finding)).collect();
+        let findings = report["findings"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}: no JSON report: {stderr}", info.name));
+        let hits: Vec<&Value> =
+            findings.iter().filter(|f| field(f, "kind") == Some(info.finding)).collect();
         assert!(
             hits.iter().any(|f| names_the_place(f, &a, &out)),
             "{}: no {} finding at {:?}; findings of that kind: {hits:#?}",
@@ -274,8 +333,13 @@ fn every_fault_is_reported_specifically_at_its_place() {
         );
         assert!(report["errors"].as_u64().unwrap() >= 1);
         // every other kind reported (errors and warnings) is one the catalogue names
-        for k in findings.iter().filter(|f| f["severity"] != "info").filter_map(|f| field(f, "kind")) {
-            if k != info.finding && !info.consequences.contains(k) && !unnamed.contains(&(info.name, k.to_owned())) {
+        for k in
+            findings.iter().filter(|f| f["severity"] != "info").filter_map(|f| field(f, "kind"))
+        {
+            if k != info.finding
+                && !info.consequences.contains(k)
+                && !unnamed.contains(&(info.name, k.to_owned()))
+            {
                 unnamed.push((info.name, k.to_owned()));
             }
         }
@@ -283,7 +347,12 @@ fn every_fault_is_reported_specifically_at_its_place() {
             "{:<24} {:<26} {} finding(s) of {} kinds",
             info.name,
             info.finding,
-            report["finding_counts"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum::<u64>(),
+            report["finding_counts"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|v| v.as_u64().unwrap())
+                .sum::<u64>(),
             report["finding_counts"].as_object().unwrap().len()
         ));
     }
@@ -315,8 +384,13 @@ fn isolated_faults_cause_nothing_else() {
         let out = dir.path().join(fault.name());
         corrupt::corrupt(&b.archive, fault, 42, &out).unwrap();
         let (_, report, _) = run_verify(&out);
-        let mut kinds: Vec<&str> =
-            report["findings"].as_array().unwrap().iter().filter(|f| f["severity"] != "info").filter_map(|f| field(f, "kind")).collect();
+        let mut kinds: Vec<&str> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] != "info")
+            .filter_map(|f| field(f, "kind"))
+            .collect();
         kinds.sort();
         kinds.dedup();
         let mut want: Vec<&str> = extra.iter().copied().chain([fault.info().finding]).collect();
@@ -332,7 +406,12 @@ fn the_unknown_type_alone_is_a_warning_and_a_valid_wal_is_reported_not_silently_
     let out = dir.path().join("u");
     corrupt::corrupt(&b.archive, Fault::UnknownEventType, 7, &out).unwrap();
     let (_, report, _) = run_verify(&out);
-    let w: Vec<&Value> = report["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == "event_type_unknown").collect();
+    let w: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "event_type_unknown")
+        .collect();
     assert_eq!(w.len(), 1);
     assert_eq!(w[0]["severity"], "warning");
     assert_eq!(w[0]["actual"], "agent.hibernate");
@@ -351,7 +430,8 @@ fn the_unknown_type_alone_is_a_warning_and_a_valid_wal_is_reported_not_silently_
     drop(c);
     let (code, report, _) = run_verify(&snap);
     assert_eq!(code, 1);
-    let kinds: Vec<&str> = report["findings"].as_array().unwrap().iter().filter_map(|f| field(f, "kind")).collect();
+    let kinds: Vec<&str> =
+        report["findings"].as_array().unwrap().iter().filter_map(|f| field(f, "kind")).collect();
     assert!(kinds.contains(&"crash_wal_uncheckpointed"), "{kinds:?}");
     assert!(kinds.contains(&"cell_differs"), "the WAL's change was applied: {kinds:?}");
 }
@@ -370,15 +450,24 @@ fn an_invalid_byte_is_applied_as_u_fffd_and_shows_on_the_body() {
     let of = |k: &str| findings.iter().filter(|f| f["kind"] == k).collect::<Vec<_>>();
     let w = of("jsonl_invalid_utf8");
     assert_eq!(w.len(), 1, "{w:#?}");
-    assert_eq!((w[0]["severity"].as_str(), field(w[0], "file")), (Some("warning"), a.file.as_deref()));
-    assert_eq!((w[0]["line"].as_u64(), field(w[0], "actual")), (a.line, Some(format!("byte offset {offset}").as_str())));
+    assert_eq!(
+        (w[0]["severity"].as_str(), field(w[0], "file")),
+        (Some("warning"), a.file.as_deref())
+    );
+    assert_eq!(
+        (w[0]["line"].as_u64(), field(w[0], "actual")),
+        (a.line, Some(format!("byte offset {offset}").as_str()))
+    );
     // the body of the line's message, which differs by the replacement character alone
     let v: Value = serde_json::from_str(&String::from_utf8_lossy(line)).unwrap();
     let key = format!("message_id={}", v["message_id"].as_str().unwrap());
     let cells = of("cell_differs");
     assert_eq!(cells.len(), 1, "{cells:#?}");
     let c = cells[0];
-    assert_eq!((field(c, "table"), field(c, "key"), field(c, "column")), (Some("messages"), Some(key.as_str()), Some("body_content")));
+    assert_eq!(
+        (field(c, "table"), field(c, "key"), field(c, "column")),
+        (Some("messages"), Some(key.as_str()), Some("body_content"))
+    );
     let (exp, act) = (field(c, "expected").unwrap(), field(c, "actual").unwrap());
     assert!(exp.starts_with("\"\u{FFFD}"), "{c:#}");
     // values are shown shortened: compare their beginnings

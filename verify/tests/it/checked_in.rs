@@ -11,7 +11,11 @@ fn fixtures() -> PathBuf {
 
 fn need(name: &str) -> PathBuf {
     let p = fixtures().join(name);
-    assert!(p.is_file(), "{} is missing: the generated fixtures are checked in at fixtures/ (run `just regen`)", p.display());
+    assert!(
+        p.is_file(),
+        "{} is missing: the generated fixtures are checked in at fixtures/ (run `just regen`)",
+        p.display()
+    );
     p
 }
 
@@ -26,7 +30,8 @@ fn checked_in_v13_fixture_replays_consistently() {
     // the manifest and the checksums beside it were found and checked
     assert!(r["summary"]["manifest"].as_str().unwrap().contains("manifest.json"), "{out}");
     assert!(r["summary"]["sha256sums"].as_str().unwrap().ends_with("SHA256SUMS"), "{out}");
-    let messages = r["tables"].as_array().unwrap().iter().find(|t| t["table"] == "messages").unwrap();
+    let messages =
+        r["tables"].as_array().unwrap().iter().find(|t| t["table"] == "messages").unwrap();
     assert_eq!(messages["rows_db"], messages["rows_expected"]);
     assert!(messages["rows_db"].as_u64().unwrap() > 0);
 }
@@ -36,7 +41,8 @@ fn checked_in_v5_fixture_migrates_consistently() {
     let a = need("thrum-fixture-v5.tar.zst");
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("migrated");
-    let (code, out, err) = verify(&["migrate", a.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+    let (code, out, err) =
+        verify(&["migrate", a.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("idempotent: yes"), "{out}");
     assert!(out.contains("manifest-v5.json"), "{out}");
@@ -49,7 +55,10 @@ fn checked_in_v5_fixture_migrates_consistently() {
 fn exit_codes_and_help() {
     let (code, _, err) = verify(&["replay", "/nonexistent/fixture.tar.zst"]);
     assert_eq!(code, 2);
-    assert!(err.contains("/nonexistent/fixture.tar.zst") && err.contains("does not exist"), "{err}");
+    assert!(
+        err.contains("/nonexistent/fixture.tar.zst") && err.contains("does not exist"),
+        "{err}"
+    );
     let (code, _, err) = verify(&["replay", need("thrum-fixture-v5.tar.zst").to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(err.contains("verify migrate"), "{err}");
@@ -84,5 +93,8 @@ fn tampered_copy_exits_one_and_extract_refuses_existing_destination() {
     let r: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(r["finding_counts"]["cell_differs"], 1, "{out}");
     let f = &r["findings"].as_array().unwrap()[0];
-    assert_eq!((f["kind"].as_str(), f["table"].as_str(), f["column"].as_str()), (Some("cell_differs"), Some("messages"), Some("deleted")));
+    assert_eq!(
+        (f["kind"].as_str(), f["table"].as_str(), f["column"].as_str()),
+        (Some("cell_differs"), Some("messages"), Some("deleted"))
+    );
 }

@@ -16,7 +16,8 @@ use thrum_gen::Profile;
 fn base() -> &'static PathBuf {
     static BASE: OnceLock<PathBuf> = OnceLock::new();
     BASE.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("crash-base-{}", std::process::id()));
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("crash-base-{}", std::process::id()));
         if let Ok(entries) = std::fs::read_dir(env!("CARGO_TARGET_TMPDIR")) {
             for e in entries.flatten() {
                 if e.file_name().to_string_lossy().starts_with("crash-base-") {
@@ -34,7 +35,11 @@ fn base() -> &'static PathBuf {
 }
 
 fn run_verify(path: &Path) -> (i32, Value) {
-    let o = Command::new(env!("CARGO_BIN_EXE_verify")).args(["replay", "--json", "--max-diffs", "0"]).arg(path).output().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_verify"))
+        .args(["replay", "--json", "--max-diffs", "0"])
+        .arg(path)
+        .output()
+        .unwrap();
     (o.status.code().unwrap_or(-1), serde_json::from_slice(&o.stdout).unwrap_or(Value::Null))
 }
 
@@ -47,7 +52,10 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if e.file_type().unwrap().is_dir() {
                 stack.push(e.path());
             } else {
-                out.insert(e.path().strip_prefix(dir).unwrap().display().to_string(), std::fs::read(e.path()).unwrap());
+                out.insert(
+                    e.path().strip_prefix(dir).unwrap().display().to_string(),
+                    std::fs::read(e.path()).unwrap(),
+                );
             }
         }
     }
@@ -84,8 +92,11 @@ fn verify_names_every_state_with_its_recovery_and_leaves_the_input_untouched() {
         };
         assert_eq!(f["severity"], severity, "{}", info.name);
         // no other state is named
-        let others: Vec<&str> =
-            STATES.iter().filter(|s| s.name != info.name && !of_kind(&report, s.finding).is_empty()).map(|s| s.name).collect();
+        let others: Vec<&str> = STATES
+            .iter()
+            .filter(|s| s.name != info.name && !of_kind(&report, s.finding).is_empty())
+            .map(|s| s.name)
+            .collect();
         assert!(others.is_empty(), "{}: also {others:?}", info.name);
         let lost = a.written.iter().find(|w| w.reached != "projected").unwrap();
         let max = a.max_events_sequence;
@@ -93,9 +104,16 @@ fn verify_names_every_state_with_its_recovery_and_leaves_the_input_untouched() {
             State::WalUncheckpointed | State::WalTornFrame => {
                 let wal = a.wal.clone().unwrap();
                 assert_eq!(f["file"], ".thrum/var/messages.db-wal");
-                assert!(msg.contains("read with its WAL on a private copy") && msg.contains("not modified"), "{msg}");
+                assert!(
+                    msg.contains("read with its WAL on a private copy")
+                        && msg.contains("not modified"),
+                    "{msg}"
+                );
                 if info.state == State::WalUncheckpointed {
-                    assert_eq!(f["actual"].as_str(), Some(format!("{} frames applied", wal.frames).as_str()));
+                    assert_eq!(
+                        f["actual"].as_str(),
+                        Some(format!("{} frames applied", wal.frames).as_str())
+                    );
                 } else {
                     assert!(msg.contains("SQLite discards it"), "{msg}");
                     assert_eq!(f["actual"].as_str(), Some(format!("{} bytes", wal.bytes).as_str()));
@@ -103,7 +121,11 @@ fn verify_names_every_state_with_its_recovery_and_leaves_the_input_untouched() {
             }
             State::AfterEventsRow => {
                 assert_eq!(f["key"].as_str(), Some(format!("event_id={}", lost.event_id).as_str()));
-                assert!(msg.contains(&format!("takes {max} as its counter")) && msg.contains("none reused"), "{msg}");
+                assert!(
+                    msg.contains(&format!("takes {max} as its counter"))
+                        && msg.contains("none reused"),
+                    "{msg}"
+                );
             }
             State::BeforeAppend => {
                 assert_eq!(f["file"].as_str(), a.tmp.as_deref());
@@ -115,13 +137,21 @@ fn verify_names_every_state_with_its_recovery_and_leaves_the_input_untouched() {
             }
             _ => {
                 // the first line without its row, where the record has it
-                let first = a.written.iter().find(|w| !matches!(w.reached, "projected" | "tmp")).unwrap();
+                let first =
+                    a.written.iter().find(|w| !matches!(w.reached, "projected" | "tmp")).unwrap();
                 assert_eq!(f["file"].as_str(), Some(first.file.as_str()), "{}", info.name);
                 assert_eq!(f["line"].as_u64(), first.line, "{}", info.name);
-                assert_eq!(f["key"].as_str(), Some(format!("event_id={}", first.event_id).as_str()));
+                assert_eq!(
+                    f["key"].as_str(),
+                    Some(format!("event_id={}", first.event_id).as_str())
+                );
                 assert!(msg.contains("replays nothing"), "{}: {msg}", info.name);
                 if info.state != State::ApplyFailed {
-                    assert!(msg.contains("writes no events row") || msg.contains("a rebuild writes none"), "{msg}");
+                    assert!(
+                        msg.contains("writes no events row")
+                            || msg.contains("a rebuild writes none"),
+                        "{msg}"
+                    );
                     assert!(msg.contains(&format!("sequence {}", first.sequence)), "{msg}");
                 }
             }
@@ -140,10 +170,16 @@ fn a_killed_daemons_wal_read_with_the_database_is_consistent() {
     let a = state(&dir, State::WalUncheckpointed, 5);
     let (code, report) = run_verify(&dir);
     assert_eq!(code, 0, "{report}");
-    let errors: Vec<&Value> = report["findings"].as_array().unwrap().iter().filter(|f| f["severity"] == "error").collect();
+    let errors: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .collect();
     assert!(errors.is_empty(), "{errors:?}");
     // the five events were read through the WAL: their rows compared equal
-    let events = report["tables"].as_array().unwrap().iter().find(|t| t["table"] == "events").unwrap();
+    let events =
+        report["tables"].as_array().unwrap().iter().find(|t| t["table"] == "events").unwrap();
     assert_eq!(events["rows_db"], events["rows_expected"], "{events}");
     assert_eq!(events["missing"], 0, "{events}");
     assert_eq!(a.written.len(), 5);

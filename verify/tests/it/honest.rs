@@ -23,7 +23,8 @@ fn copy_fixtures(to: &Path) -> PathBuf {
 /// The checked-in fixture extracted into `to`/fx (a directory input).
 fn extracted(to: &Path) -> PathBuf {
     let fx = to.join("fx");
-    let (code, out, err) = verify(&["extract", s(&fixtures().join("thrum-fixture.tar.zst")), s(&fx)]);
+    let (code, out, err) =
+        verify(&["extract", s(&fixtures().join("thrum-fixture.tar.zst")), s(&fx)]);
     assert_eq!(code, 0, "{out}{err}");
     fx
 }
@@ -54,7 +55,13 @@ fn each_cause_is_printed_once() {
         let (code, _, err) = verify(&[sub, s(&text)]);
         assert_eq!(code, 2, "{sub}");
         assert_eq!(err.matches(s(&text)).count(), 1, "{sub}: {err}");
-        assert!(err.contains("is a regular file without a zstd or gzip header; expected a .tar.zst / .tar.gz archive"), "{sub}: {err}");
+        assert!(
+            err.contains(
+                "is a regular file without a zstd or gzip header; expected a \
+            .tar.zst / .tar.gz archive"
+            ),
+            "{sub}: {err}"
+        );
         assert_causes_once(&err);
     }
 
@@ -77,13 +84,17 @@ fn each_cause_is_printed_once() {
     let (code, _, err) = verify(&["replay", s(&hostile)]);
     assert_eq!(code, 2);
     assert!(!err.contains('\x1b'), "{err:?}");
-    assert!(err.contains("x\\n\\x1b[0mresult: CONSISTENT: is a directory without .thrum/"), "{err:?}");
+    assert!(
+        err.contains("x\\n\\x1b[0mresult: CONSISTENT: is a directory without .thrum/"),
+        "{err:?}"
+    );
     assert_causes_once(&err);
 
     // an existing destination: named once
     let dest = dir.path().join("dest");
     std::fs::create_dir(&dest).unwrap();
-    let (code, _, err) = verify(&["extract", s(&fixtures().join("thrum-fixture.tar.zst")), s(&dest)]);
+    let (code, _, err) =
+        verify(&["extract", s(&fixtures().join("thrum-fixture.tar.zst")), s(&dest)]);
     assert_eq!(code, 2);
     assert_eq!(err.matches(s(&dest)).count(), 1, "{err}");
     assert!(err.contains("already exists"), "{err}");
@@ -102,28 +113,39 @@ fn a_path_of_the_wrong_kind_is_described_with_what_is_expected() {
     let link = dir.path().join("dangling");
     std::os::unix::fs::symlink(dir.path().join("nowhere"), &link).unwrap();
 
-    let (absent, fx, v5) = (dir.path().join("absent"), fixtures(), fixtures().join("thrum-fixture-v5.tar.zst"));
+    let (absent, fx, v5) =
+        (dir.path().join("absent"), fixtures(), fixtures().join("thrum-fixture-v5.tar.zst"));
     let (d1, d2, d3) = (dir.path().join("d1"), dir.path().join("d2"), dir.path().join("d3"));
-    let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["parquet", s(&file)], "is a regular file; expected the fixtures directory that holds parquet/ (or a parquet/ directory)"),
+    let cases: Vec<(Vec<&str>, &str)> =
+        vec![
+        (vec!["parquet", s(&file)], "is a regular file; expected the fixtures directory that \
+            holds parquet/ (or a parquet/ directory)"),
         (
             vec!["parquet", s(&empty_dir)],
-            "is a directory without parquet/ or Parquet datasets; expected the fixtures directory that holds parquet/",
+            "is a directory without parquet/ or Parquet datasets; expected the fixtures directory \
+                that holds parquet/",
         ),
         (vec!["parquet", s(&fifo)], "is a FIFO (named pipe); expected the fixtures directory"),
         (vec!["parquet", s(&absent)], "does not exist"),
-        (vec!["parquet", s(&fx), "--db", s(&empty_dir)], "is a directory; expected a SQLite database file (--db)"),
+        (vec!["parquet", s(&fx), "--db", s(&empty_dir)], "is a directory; expected a SQLite \
+            database file (--db)"),
         (
             vec!["replay", s(&fifo)],
-            "is a FIFO (named pipe); expected a .tar.zst / .tar.gz archive, a directory containing .thrum/, or a .thrum directory",
+            "is a FIFO (named pipe); expected a .tar.zst / .tar.gz archive, a directory \
+                containing .thrum/, or a .thrum directory",
         ),
-        (vec!["replay", s(&empty_dir)], "is a directory without .thrum/; expected a .tar.zst / .tar.gz archive"),
+        (vec!["replay", s(&empty_dir)], "is a directory without .thrum/; expected a .tar.zst / \
+            .tar.gz archive"),
         (vec!["replay", s(&link)], "is a dangling symbolic link; expected"),
         (vec!["migrate", s(&fifo)], "is a FIFO (named pipe); expected"),
-        (vec!["extract", s(&empty_dir), s(&d1)], "is a directory; expected a .tar.zst or .tar.gz archive"),
-        (vec!["extract", s(&fifo), s(&d2)], "is a FIFO (named pipe); expected a .tar.zst or .tar.gz archive"),
-        (vec!["extract", s(&file), s(&d3)], "is a regular file without a zstd or gzip header; expected a .tar.zst or .tar.gz archive"),
-        (vec!["migrate", s(&v5), "--out", s(&file)], "already exists (a regular file); --out must name a new directory"),
+        (vec!["extract", s(&empty_dir), s(&d1)], "is a directory; expected a .tar.zst or .tar.gz \
+            archive"),
+        (vec!["extract", s(&fifo), s(&d2)], "is a FIFO (named pipe); expected a .tar.zst or \
+            .tar.gz archive"),
+        (vec!["extract", s(&file), s(&d3)], "is a regular file without a zstd or gzip header; \
+            expected a .tar.zst or .tar.gz archive"),
+        (vec!["migrate", s(&v5), "--out", s(&file)], "already exists (a regular file); --out must \
+            name a new directory"),
     ];
     for (args, want) in cases {
         let (code, out, err) = verify(&args);
@@ -133,8 +155,10 @@ fn a_path_of_the_wrong_kind_is_described_with_what_is_expected() {
         assert_causes_once(&err);
     }
     // nothing was created by the refused extractions
-    let mut left: Vec<String> =
-        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     left.sort();
     assert_eq!(left, vec!["dangling", "empty", "fifo", "file.tar.zst"]);
 }
@@ -146,41 +170,70 @@ fn names_and_values_from_the_input_cannot_forge_report_lines() {
     let dir = tempfile::tempdir().unwrap();
     let fx = extracted(dir.path());
     let shards = fx.join(".thrum/messages");
-    let mut names: Vec<PathBuf> = std::fs::read_dir(&shards).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut names: Vec<PathBuf> =
+        std::fs::read_dir(&shards).unwrap().map(|e| e.unwrap().path()).collect();
     names.sort();
     // a shard under a hostile name (its events are then in the wrong shard and duplicated)
     std::fs::copy(&names[0], shards.join(format!("{EVIL}.jsonl"))).unwrap();
-    std::fs::copy(&names[1], shards.join("forged\nresult: CONSISTENT (0 error findings; exit 0)\n.jsonl")).unwrap();
+    std::fs::copy(
+        &names[1],
+        shards.join("forged\nresult: CONSISTENT (0 error findings; exit 0)\n.jsonl"),
+    )
+    .unwrap();
     // and a database value quoting such text (a cell that differs from the replay)
     let db = rusqlite::Connection::open(fx.join(".thrum/var/messages.db")).unwrap();
-    assert_eq!(db.execute("UPDATE messages SET body_content = ?1 WHERE rowid = 3", [format!("{EVIL}\u{202e}")]).unwrap(), 1);
+    assert_eq!(
+        db.execute(
+            "UPDATE messages SET body_content = ?1 WHERE rowid = 3",
+            [format!("{EVIL}\u{202e}")]
+        )
+        .unwrap(),
+        1
+    );
     drop(db);
 
     let (code, out, err) = verify(&["replay", s(&fx), "--no-manifest", "--max-diffs", "0"]);
     assert_eq!(code, 1, "{err}");
     assert!(!out.contains('\x1b'), "no ESC byte reaches the terminal");
     assert!(!out.contains('\u{202e}'), "no bidi override reaches the terminal");
-    let results: Vec<&str> = out.lines().filter(|l| l.trim_start().starts_with("result:")).collect();
+    let results: Vec<&str> =
+        out.lines().filter(|l| l.trim_start().starts_with("result:")).collect();
     assert_eq!(results.len(), 1, "one result line: {results:?}");
     assert!(out.trim_end().ends_with(results[0]), "and it is the last line");
     assert!(results[0].starts_with("result: INCONSISTENT ("), "{}", results[0]);
     // the names are there, escaped
     assert!(out.contains(".thrum/messages/evil\\n\\x1b[0mresult: CONSISTENT.jsonl"), "{out}");
-    assert!(out.contains(".thrum/messages/forged\\nresult: CONSISTENT (0 error findings; exit 0)\\n.jsonl"), "{out}");
+    assert!(
+        out.contains(
+            ".thrum/messages/forged\\nresult: CONSISTENT (0 error findings; exit 0)\\n.jsonl"
+        ),
+        "{out}"
+    );
     // (values are quoted as Rust string literals before they reach the report)
-    assert!(out.contains(r#"found "evil\n\u{1b}[0mresult: CONSISTENT\u{202e}")"#), "the cell value, escaped: {out}");
+    assert!(
+        out.contains(r#"found "evil\n\u{1b}[0mresult: CONSISTENT\u{202e}")"#),
+        "the cell value, escaped: {out}"
+    );
 
     // JSON carries the exact names (escaped by JSON itself)
-    let (code, json, _) = verify(&["replay", s(&fx), "--no-manifest", "--max-diffs", "0", "--json"]);
+    let (code, json, _) =
+        verify(&["replay", s(&fx), "--no-manifest", "--max-diffs", "0", "--json"]);
     assert_eq!(code, 1);
     assert!(!json.contains('\x1b'));
     let r: Value = serde_json::from_str(&json).unwrap();
     let findings = r["findings"].as_array().unwrap();
-    assert!(findings.iter().any(|f| f["file"].as_str() == Some(&format!(".thrum/messages/{EVIL}.jsonl"))), "{json}");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["file"].as_str() == Some(&format!(".thrum/messages/{EVIL}.jsonl"))),
+        "{json}"
+    );
     assert!(
         findings.iter().any(|f| f["kind"] == "cell_differs"
             && f["column"] == "body_content"
-            && f["actual"].as_str().is_some_and(|a| a.contains(r"evil\n\u{1b}[0mresult: CONSISTENT"))),
+            && f["actual"]
+                .as_str()
+                .is_some_and(|a| a.contains(r"evil\n\u{1b}[0mresult: CONSISTENT"))),
         "{json}"
     );
 }
@@ -202,7 +255,9 @@ fn agreeing(args: &[&str]) -> (i32, String, Value) {
         .as_object()
         .unwrap()
         .iter()
-        .filter(|(k, _)| verify::Kind::from_name(k).is_some_and(|k| k.severity() == verify::Severity::Error))
+        .filter(|(k, _)| {
+            verify::Kind::from_name(k).is_some_and(|k| k.severity() == verify::Severity::Error)
+        })
         .map(|(_, n)| n.as_u64().unwrap())
         .sum();
     assert_eq!(errors, errors_counted, "{args:?}: errors are the error findings");
@@ -238,7 +293,12 @@ fn a_bad_parquet_file_beside_the_archive_makes_replay_inconsistent_in_every_outp
         assert_eq!(code, 1, "{args:?}\n{text}");
         assert!(text.contains("result: INCONSISTENT"), "{text}");
         assert_eq!(r["consistent"], false);
-        let f = r["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "parquet_unreadable").unwrap_or_else(|| panic!("{r}"));
+        let f = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["kind"] == "parquet_unreadable")
+            .unwrap_or_else(|| panic!("{r}"));
         assert_eq!(f["file"], "parquet/agents/part-00000.parquet", "{f}");
         assert!(text.contains("[parquet_unreadable] parquet/agents/part-00000.parquet:"), "{text}");
     }
@@ -248,9 +308,17 @@ fn a_bad_parquet_file_beside_the_archive_makes_replay_inconsistent_in_every_outp
     // `verify parquet` on the same directory: the same finding, in every output
     let (code, text, r) = agreeing(&["parquet", s(&fx)]);
     assert_eq!(code, 1, "{text}");
-    let f = r["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "parquet_unreadable").unwrap_or_else(|| panic!("{r}"));
+    let f = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "parquet_unreadable")
+        .unwrap_or_else(|| panic!("{r}"));
     assert_eq!(f["file"], "parquet/agents/part-00000.parquet", "{f}");
-    let line = text.lines().find(|l| l.contains("[parquet_unreadable]")).unwrap_or_else(|| panic!("{text}"));
+    let line = text
+        .lines()
+        .find(|l| l.contains("[parquet_unreadable]"))
+        .unwrap_or_else(|| panic!("{text}"));
     assert_eq!(line.matches("part-00000.parquet").count(), 1, "{line}");
 }
 
@@ -262,7 +330,11 @@ fn text_json_and_exit_code_agree_for_clean_tampered_and_bad_parquet_inputs() {
     let (code, text, r) = agreeing(&["replay", s(&clean.join("thrum-fixture.tar.zst"))]);
     assert_eq!(code, 0);
     assert!(text.contains("Parquet snapshots vs the fixture database"), "{text}");
-    assert!(r["tables"].as_array().unwrap().iter().any(|t| t["check"] == "parquet" && t["table"] == "messages"));
+    assert!(r["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["check"] == "parquet" && t["table"] == "messages"));
 
     // a tampered JSONL line (directory input)
     let fx = extracted(dir.path());
@@ -277,7 +349,8 @@ fn text_json_and_exit_code_agree_for_clean_tampered_and_bad_parquet_inputs() {
     // a Parquet dataset differing from the database: an entry that is no table
     let odd = copy_fixtures(&dir.path().join("odd"));
     std::fs::create_dir(odd.join("parquet/not_a_table")).unwrap();
-    let (code, text, r) = agreeing(&["replay", s(&odd.join("thrum-fixture.tar.zst")), "--no-manifest"]);
+    let (code, text, r) =
+        agreeing(&["replay", s(&odd.join("thrum-fixture.tar.zst")), "--no-manifest"]);
     assert_eq!(code, 1);
     assert_eq!(kinds(&r), vec!["parquet_differs".to_string()], "{r}");
     assert!(text.contains("[parquet_differs] parquet/not_a_table:"), "{text}");
@@ -288,7 +361,8 @@ fn text_json_and_exit_code_agree_for_clean_tampered_and_bad_parquet_inputs() {
     let mut bytes = std::fs::read(&pq).unwrap();
     bytes[200] ^= 0x55;
     std::fs::write(&pq, bytes).unwrap();
-    let (code, _, r) = agreeing(&["replay", s(&flipped.join("thrum-fixture.tar.zst")), "--no-manifest"]);
+    let (code, _, r) =
+        agreeing(&["replay", s(&flipped.join("thrum-fixture.tar.zst")), "--no-manifest"]);
     assert_eq!(code, 1, "{r}");
     let f = r["findings"]
         .as_array()
@@ -323,7 +397,11 @@ fn a_directory_testgen_wrote_is_accepted_by_every_command() {
     // `verify parquet` ends with the verdict line (checked by `agreeing`)
     let (code, text, _) = agreeing(&["parquet", s(&fx)]);
     assert_eq!(code, 0, "{text}");
-    assert_eq!(text.lines().last(), Some("result: CONSISTENT (0 error findings; exit 0)"), "{text}");
+    assert_eq!(
+        text.lines().last(),
+        Some("result: CONSISTENT (0 error findings; exit 0)"),
+        "{text}"
+    );
 
     let (code, out, err) = verify(&["bench", "--runs", "1", "--json", s(&fx)]);
     assert_eq!(code, 0, "{out}{err}");
@@ -373,7 +451,10 @@ fn parquet_without_an_archive_points_to_db_and_db_works() {
     let (code, out, err) = verify(&["parquet", s(&merged)]);
     assert_eq!(code, 2, "{out}{err}");
     let archive = merged.join("thrum-fixture.tar.zst");
-    assert!(err.contains(&format!("{} is absent (and so is thrum-fixture.tar.gz)", archive.display())), "{err}");
+    assert!(
+        err.contains(&format!("{} is absent (and so is thrum-fixture.tar.gz)", archive.display())),
+        "{err}"
+    );
     assert!(err.contains("a merged or sliced output has none: compare it with --db DB"), "{err}");
     // what the hint says to do succeeds
     let db = extracted(dir.path()).join(".thrum/var/messages.db");
@@ -398,24 +479,47 @@ fn a_delta_log_missing_or_differing_is_a_finding_of_its_kind() {
     assert_eq!(code, 0, "{text}");
     std::fs::remove_file(fx.join("parquet/groups/_delta_log/00000000000000000000.json")).unwrap();
     let log = fx.join("parquet/agents/_delta_log/00000000000000000000.json");
-    let changed = std::fs::read_to_string(&log).unwrap().replace("\\\"numRecords\\\":", "\\\"numRecords\\\":7");
+    let changed = std::fs::read_to_string(&log)
+        .unwrap()
+        .replace("\\\"numRecords\\\":", "\\\"numRecords\\\":7");
     std::fs::write(&log, changed).unwrap();
-    for args in [&["parquet", s(&fx)][..], &["replay", s(&fx.join("thrum-fixture.tar.zst")), "--no-manifest"][..]] {
+    for args in [
+        &["parquet", s(&fx)][..],
+        &["replay", s(&fx.join("thrum-fixture.tar.zst")), "--no-manifest"][..],
+    ] {
         let (code, text, r) = agreeing(args);
         assert_eq!(code, 1, "{text}");
         assert_eq!(kinds(&r), ["delta_log_differs", "delta_log_missing"], "{r}");
-        let of = |kind: &str| r["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == kind).cloned().collect::<Vec<_>>();
+        let of = |kind: &str| {
+            r["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["kind"] == kind)
+                .cloned()
+                .collect::<Vec<_>>()
+        };
         let missing = of("delta_log_missing");
         assert_eq!(missing.len(), 1, "{r}");
-        assert_eq!((&missing[0]["table"], &missing[0]["file"]), (&Value::from("groups"), &Value::from("parquet/groups/_delta_log")));
+        assert_eq!(
+            (&missing[0]["table"], &missing[0]["file"]),
+            (&Value::from("groups"), &Value::from("parquet/groups/_delta_log"))
+        );
         let differs = of("delta_log_differs");
         assert_eq!(differs.len(), 1, "{r}");
         assert_eq!(differs[0]["table"], "agents");
-        assert!(differs[0]["message"].as_str().unwrap().starts_with("agents/part-00000.parquet: stats "), "{r}");
+        assert!(
+            differs[0]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("agents/part-00000.parquet: stats "),
+            "{r}"
+        );
         let said = if args[0] == "parquet" {
             "    delta log: no Delta log groups/_delta_log/00000000000000000000.json\n"
         } else {
-            "[delta_log_missing] groups parquet/groups/_delta_log: no Delta log groups/_delta_log/00000000000000000000.json"
+            "[delta_log_missing] groups parquet/groups/_delta_log: no Delta log \
+                groups/_delta_log/00000000000000000000.json"
         };
         assert!(text.contains(said), "{text}");
     }

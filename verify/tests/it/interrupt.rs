@@ -15,13 +15,17 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     v.sort();
     v
 }
 
 fn send(child: &Child, sig: &str) {
-    let ok = Command::new("kill").args(["-s", sig, &child.id().to_string()]).status().unwrap().success();
+    let ok =
+        Command::new("kill").args(["-s", sig, &child.id().to_string()]).status().unwrap().success();
     assert!(ok, "kill -s {sig} failed");
 }
 
@@ -37,7 +41,14 @@ struct Interrupted {
 /// Starts verify with `args` and TMPDIR=`tmp`, waits until an entry named
 /// `PREFIX<pid>-<random>` appears in `watch` (and, with `inside`, until that
 /// path exists in it), sends `sig`, waits.
-fn interrupt(args: &[&str], tmp: &Path, watch: &Path, prefix: &str, inside: Option<&str>, sig: &str) -> Interrupted {
+fn interrupt(
+    args: &[&str],
+    tmp: &Path,
+    watch: &Path,
+    prefix: &str,
+    inside: Option<&str>,
+    sig: &str,
+) -> Interrupted {
     let mut child = Command::new(env!("CARGO_BIN_EXE_verify"))
         .args(args)
         .env("TMPDIR", tmp)
@@ -70,18 +81,36 @@ fn interrupt(args: &[&str], tmp: &Path, watch: &Path, prefix: &str, inside: Opti
     }
     let pid = child.id();
     let out = child.wait_with_output().unwrap();
-    Interrupted { seen, pid, code: out.status.code(), stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
+    Interrupted {
+        seen,
+        pid,
+        code: out.status.code(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }
 
 /// Runs the interruption until the signal lands during the run (the run can
 /// finish first on a fast machine: then it must have exited 0 and left
 /// nothing either), at most 8 times; every attempt must leave `clean` empty.
-fn interrupted_runs_leave_nothing(args: &dyn Fn(&Path) -> Vec<String>, watch_in_out: bool, prefix: &str, sig: &str, code: i32) {
+fn interrupted_runs_leave_nothing(
+    args: &dyn Fn(&Path) -> Vec<String>,
+    watch_in_out: bool,
+    prefix: &str,
+    sig: &str,
+    code: i32,
+) {
     interrupted_at(args, watch_in_out, prefix, None, sig, code)
 }
 
 /// [`interrupted_runs_leave_nothing`], signalling once `inside` exists in the temporary.
-fn interrupted_at(args: &dyn Fn(&Path) -> Vec<String>, watch_in_out: bool, prefix: &str, inside: Option<&str>, sig: &str, code: i32) {
+fn interrupted_at(
+    args: &dyn Fn(&Path) -> Vec<String>,
+    watch_in_out: bool,
+    prefix: &str,
+    inside: Option<&str>,
+    sig: &str,
+    code: i32,
+) {
     let mut hit = 0;
     for _ in 0..8 {
         let dir = tempfile::tempdir().unwrap();
@@ -92,7 +121,12 @@ fn interrupted_at(args: &dyn Fn(&Path) -> Vec<String>, watch_in_out: bool, prefi
         let a = args(&out);
         let a: Vec<&str> = a.iter().map(String::as_str).collect();
         let r = interrupt(&a, &tmp, if watch_in_out { &out } else { &tmp }, prefix, inside, sig);
-        assert!(listing(&tmp).is_empty(), "{a:?} {sig}: TMPDIR not empty: {:?}\n{}", listing(&tmp), r.stderr);
+        assert!(
+            listing(&tmp).is_empty(),
+            "{a:?} {sig}: TMPDIR not empty: {:?}\n{}",
+            listing(&tmp),
+            r.stderr
+        );
         match r.seen {
             Some(name) => {
                 // the temporary's name embeds the pid of its process
@@ -104,7 +138,11 @@ fn interrupted_at(args: &dyn Fn(&Path) -> Vec<String>, watch_in_out: bool, prefi
                         left.is_empty() || (left.len() == 1 && !left[0].starts_with('.')),
                         "{a:?} {sig}: left in the destination's parent: {left:?}"
                     );
-                    assert!(r.stderr.is_empty(), "an interrupted run reports no error: {}", r.stderr);
+                    assert!(
+                        r.stderr.is_empty(),
+                        "an interrupted run reports no error: {}",
+                        r.stderr
+                    );
                     hit += 1;
                     if hit == 2 {
                         return;
@@ -114,7 +152,12 @@ fn interrupted_at(args: &dyn Fn(&Path) -> Vec<String>, watch_in_out: bool, prefi
                     assert_eq!(r.code, Some(0), "{a:?} {sig}: {}", r.stderr);
                 }
             }
-            None => assert_eq!(r.code, Some(0), "{a:?}: ended before its temporary was seen: {}", r.stderr),
+            None => assert_eq!(
+                r.code,
+                Some(0),
+                "{a:?}: ended before its temporary was seen: {}",
+                r.stderr
+            ),
         }
     }
     assert!(hit > 0, "{args:?} never interrupted while running", args = args(Path::new("OUT")));
@@ -123,35 +166,57 @@ fn interrupted_at(args: &dyn Fn(&Path) -> Vec<String>, watch_in_out: bool, prefi
 #[test]
 fn sigterm_during_replay_removes_its_temporaries_and_exits_143() {
     let a = fixture("thrum-fixture.tar.zst").display().to_string();
-    interrupted_runs_leave_nothing(&|_| vec!["replay".into(), a.clone()], false, "verify-", "TERM", 143);
+    interrupted_runs_leave_nothing(
+        &|_| vec!["replay".into(), a.clone()],
+        false,
+        "verify-",
+        "TERM",
+        143,
+    );
 }
 
 #[test]
 fn sigint_during_replay_removes_its_temporaries_and_exits_130() {
     let a = fixture("thrum-fixture.tar.zst").display().to_string();
-    interrupted_runs_leave_nothing(&|_| vec!["replay".into(), a.clone()], false, "verify-", "INT", 130);
+    interrupted_runs_leave_nothing(
+        &|_| vec!["replay".into(), a.clone()],
+        false,
+        "verify-",
+        "INT",
+        130,
+    );
 }
 
 #[test]
 fn sigterm_in_the_middle_of_an_extraction_removes_what_was_written() {
     let a = fixture("thrum-fixture.tar.zst").display().to_string();
     // the event logs are extracted, the database not yet (or being written)
-    interrupted_at(&|_| vec!["replay".into(), a.clone()], false, "verify-", Some(".thrum/messages"), "TERM", 143);
-    let args = |out: &Path| vec!["extract".into(), a.clone(), out.join("dest").display().to_string()];
+    interrupted_at(
+        &|_| vec!["replay".into(), a.clone()],
+        false,
+        "verify-",
+        Some(".thrum/messages"),
+        "TERM",
+        143,
+    );
+    let args =
+        |out: &Path| vec!["extract".into(), a.clone(), out.join("dest").display().to_string()];
     interrupted_at(&args, true, ".dest.partial-", Some(".thrum/messages"), "TERM", 143);
 }
 
 #[test]
 fn sigterm_during_extract_leaves_no_partial_destination() {
     let a = fixture("thrum-fixture.tar.zst").display().to_string();
-    let args = |out: &Path| vec!["extract".into(), a.clone(), out.join("dest").display().to_string()];
+    let args =
+        |out: &Path| vec!["extract".into(), a.clone(), out.join("dest").display().to_string()];
     interrupted_runs_leave_nothing(&args, true, ".dest.partial-", "TERM", 143);
 }
 
 #[test]
 fn sigint_during_extract_leaves_no_partial_destination() {
     let a = fixture("thrum-fixture.tar.zst").display().to_string();
-    let args = |out: &Path| vec!["extract".into(), a.clone(), out.join("dest").display().to_string()];
+    let args =
+        |out: &Path| vec!["extract".into(), a.clone(), out.join("dest").display().to_string()];
     interrupted_runs_leave_nothing(&args, true, ".dest.partial-", "INT", 130);
 }
 
@@ -160,10 +225,18 @@ fn sigterm_during_migrate_leaves_neither_work_tree_nor_partial_out() {
     let a = fixture("thrum-fixture-v5.tar.zst").display().to_string();
     // once the work tree beside --out exists, the input's extraction and
     // database copy (in TMPDIR) exist too
-    let args = |out: &Path| vec!["migrate".into(), a.clone(), "--out".into(), out.join("m").display().to_string()];
+    let args = |out: &Path| {
+        vec!["migrate".into(), a.clone(), "--out".into(), out.join("m").display().to_string()]
+    };
     interrupted_runs_leave_nothing(&args, true, ".m.partial-", "TERM", 143);
     // without --out the work tree is in TMPDIR
-    interrupted_runs_leave_nothing(&|_| vec!["migrate".into(), a.clone()], false, "verify-migrate-", "INT", 130);
+    interrupted_runs_leave_nothing(
+        &|_| vec!["migrate".into(), a.clone()],
+        false,
+        "verify-migrate-",
+        "INT",
+        130,
+    );
 }
 
 /// The pid of a process that has exited.
@@ -183,7 +256,8 @@ fn the_next_run_removes_temporaries_of_dead_runs_only() {
     std::fs::create_dir_all(&out).unwrap();
     let dead = dead_pid();
     // what killed runs left: removed
-    for (i, p) in ["verify-", "verify-db-", "verify-replay-", "verify-migrate-"].iter().enumerate() {
+    for (i, p) in ["verify-", "verify-db-", "verify-replay-", "verify-migrate-"].iter().enumerate()
+    {
         let d = tmp.join(temp_name(p, dead, i as u64));
         std::fs::create_dir_all(d.join(".thrum/var")).unwrap();
         std::fs::write(d.join(".thrum/var/messages.db"), b"partial").unwrap();
@@ -205,9 +279,16 @@ fn the_next_run_removes_temporaries_of_dead_runs_only() {
     std::fs::create_dir(tmp.join("verify-Xy12ab")).unwrap();
     std::fs::create_dir(tmp.join(temp_name("other-", dead, 1))).unwrap();
     let a = fixture("thrum-fixture.tar.zst");
-    let o = Command::new(env!("CARGO_BIN_EXE_verify")).arg("extract").arg(&a).arg(out.join("dest")).env("TMPDIR", &tmp).output().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_verify"))
+        .arg("extract")
+        .arg(&a)
+        .arg(out.join("dest"))
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let mut want = vec![live, "verify-Xy12ab".to_string(), temp_name("other-", dead, 1), lookalike.clone()];
+    let mut want =
+        vec![live, "verify-Xy12ab".to_string(), temp_name("other-", dead, 1), lookalike.clone()];
     want.sort();
     assert_eq!(listing(&tmp), want);
     let mut want = vec!["dest".to_string(), partial_lookalike.clone()];

@@ -27,13 +27,21 @@ fn spec(mesh: &Path) -> Value {
 }
 
 fn verify_mesh(mesh: &Path, check_manifest: bool) -> Report {
-    verify::verify_mesh(mesh, &MeshOptions { max_diffs: 0, check_manifest, ..MeshOptions::default() }).unwrap()
+    verify::verify_mesh(
+        mesh,
+        &MeshOptions { max_diffs: 0, check_manifest, ..MeshOptions::default() },
+    )
+    .unwrap()
 }
 
 /// The kinds of error severity a report counts.
 fn errors(r: &Report) -> Vec<Kind> {
-    let mut out: Vec<Kind> =
-        r.finding_counts.keys().filter_map(|k| Kind::from_name(k)).filter(|k| k.severity() == Severity::Error).collect();
+    let mut out: Vec<Kind> = r
+        .finding_counts
+        .keys()
+        .filter_map(|k| Kind::from_name(k))
+        .filter(|k| k.severity() == Severity::Error)
+        .collect();
     out.sort();
     out
 }
@@ -54,7 +62,12 @@ fn expand(mesh: &Path) -> Vec<PathBuf> {
     (1..=n)
         .map(|k| {
             let d = mesh.join(format!("daemon-{k}"));
-            verify::internals::unpack(&d.join("thrum-fixture.tar.zst"), &d, &thrum_io::extract::Limits::default()).unwrap();
+            verify::internals::unpack(
+                &d.join("thrum-fixture.tar.zst"),
+                &d,
+                &thrum_io::extract::Limits::default(),
+            )
+            .unwrap();
             std::fs::remove_file(d.join("thrum-fixture.tar.zst")).unwrap();
             d.join(".thrum")
         })
@@ -84,9 +97,14 @@ fn mesh_verifies(seed: u64, daemons: u32, scenario: Scenario) {
     assert_eq!(r.count(Kind::ChecksumsAbsent), 0, "DIR/SHA256SUMS covers the daemons");
     assert!(r.summary["events"].as_str().unwrap().contains("held per daemon"));
     for k in 1..=daemons as usize {
-        let one = verify::verify_path(&mesh.join(format!("daemon-{k}")), &verify::Options::default()).unwrap();
+        let one =
+            verify::verify_path(&mesh.join(format!("daemon-{k}")), &verify::Options::default())
+                .unwrap();
         assert!(one.verdict().consistent, "seed {seed} daemon {k}: {}", one.render_text());
-        assert!(one.summary["replay_order"].as_str().unwrap().starts_with("sequence (arrival order"));
+        assert!(one.summary["replay_order"]
+            .as_str()
+            .unwrap()
+            .starts_with("sequence (arrival order"));
     }
 }
 
@@ -120,21 +138,40 @@ fn a_rebuild_in_time_order_is_reported_as_warnings() {
     let tmp = tempfile::tempdir().unwrap();
     let mesh = generate(tmp.path(), 7, 3, Scenario::Converged);
     // the declared group update conflict: its winner depends on arrival order
-    let conflict = spec(&mesh)["conflicts"].as_array().unwrap().iter().find(|c| c["kind"] == "group_update").cloned().unwrap();
+    let conflict = spec(&mesh)["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "group_update")
+        .cloned()
+        .unwrap();
     let group = conflict["key"][0].as_str().unwrap().to_string();
     let mut warned = 0;
     for k in 1..=3 {
-        let r = verify::verify_path(&mesh.join(format!("daemon-{k}")), &verify::Options { max_diffs: 0, ..Default::default() }).unwrap();
+        let r = verify::verify_path(
+            &mesh.join(format!("daemon-{k}")),
+            &verify::Options { max_diffs: 0, ..Default::default() },
+        )
+        .unwrap();
         agree(&r);
         assert_eq!(r.verdict().exit_code, 0);
         for f in r.of(Kind::RebuildOrderDiffers) {
             assert_eq!(f.severity, Severity::Warning);
-            assert!(matches!(f.table.as_deref(), Some("group_members" | "message_edits" | "agents" | "groups")), "{f:?}");
+            assert!(
+                matches!(
+                    f.table.as_deref(),
+                    Some("group_members" | "message_edits" | "agents" | "groups")
+                ),
+                "{f:?}"
+            );
             // the group updated on two daemons, and `everyone`: each daemon
             // applied its own pair first, a rebuild the earliest daemon's
             if f.table.as_deref() == Some("groups") {
                 let key = f.key.as_deref().unwrap();
-                assert!(key == format!("group_id={group}") || key == "group_id=grp_everyone", "{f:?}");
+                assert!(
+                    key == format!("group_id={group}") || key == "group_id=grp_everyone",
+                    "{f:?}"
+                );
             }
         }
         warned += r.count(Kind::RebuildOrderDiffers);
@@ -161,9 +198,12 @@ fn a_synced_event_dropped_on_one_daemon_is_named() {
     let own = daemon_id(&mesh, 2);
     let c = db(&trees[1]);
     let (id, json): (String, String) = c
-        .query_row("SELECT event_id, event_json FROM events WHERE origin_daemon <> ?1 ORDER BY sequence DESC LIMIT 1", [&own], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT event_id, event_json FROM events WHERE origin_daemon <> ?1 ORDER BY \
+            sequence DESC LIMIT 1",
+            [&own],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
     c.execute("DELETE FROM events WHERE event_id = ?1", [&id]).unwrap();
     drop(c);
@@ -205,15 +245,23 @@ fn a_raised_checkpoint_is_named() {
         let trees = expand(&mesh);
         let peer = daemon_id(&mesh, 2);
         let c = db(&trees[0]);
-        c.execute("UPDATE sync_checkpoints SET last_synced_sequence = last_synced_sequence + 1000000 WHERE peer_daemon_id = ?1", [&peer])
-            .unwrap();
+        c.execute(
+            "UPDATE sync_checkpoints SET last_synced_sequence = last_synced_sequence + \
+            1000000 WHERE peer_daemon_id = ?1",
+            [&peer],
+        )
+        .unwrap();
         drop(c);
         let r = verify_mesh(&mesh, false);
         agree(&r);
         let ahead = r.of(Kind::MeshCheckpointAhead);
         assert_eq!(ahead.len(), 1, "{scenario:?}: {}", r.render_text());
         assert_eq!(ahead[0].key.as_deref(), Some(format!("peer_daemon_id={peer}").as_str()));
-        assert!(ahead[0].message.starts_with("daemon-1: the checkpoint for daemon-2"), "{}", ahead[0].message);
+        assert!(
+            ahead[0].message.starts_with("daemon-1: the checkpoint for daemon-2"),
+            "{}",
+            ahead[0].message
+        );
     }
     // lagging: raised to the end of the peer's log, the events it then covers are missing
     let tmp = tempfile::tempdir().unwrap();
@@ -223,15 +271,19 @@ fn a_raised_checkpoint_is_named() {
     assert_eq!(errors(&before), vec![], "{}", before.render_text());
     let mut raised = false;
     for (a, p) in [(0usize, 1usize), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)] {
-        let peer_max: i64 = db(&trees[p]).query_row("SELECT max(sequence) FROM events", [], |r| r.get(0)).unwrap();
+        let peer_max: i64 =
+            db(&trees[p]).query_row("SELECT max(sequence) FROM events", [], |r| r.get(0)).unwrap();
         let c = db(&trees[a]);
         let cp: i64 = c
-            .query_row("SELECT last_synced_sequence FROM sync_checkpoints WHERE peer_daemon_id = ?1", [daemon_id(&mesh, p + 1)], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT last_synced_sequence FROM sync_checkpoints WHERE peer_daemon_id = ?1",
+                [daemon_id(&mesh, p + 1)],
+                |r| r.get(0),
+            )
             .unwrap();
         let held: i64 = c.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap();
-        let total: i64 = db(&trees[p]).query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap();
+        let total: i64 =
+            db(&trees[p]).query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap();
         if cp < peer_max && held < total {
             c.execute(
                 "UPDATE sync_checkpoints SET last_synced_sequence = ?1 WHERE peer_daemon_id = ?2",
@@ -258,8 +310,10 @@ fn one_event_changed_on_one_daemon_is_named() {
     let c = db(&trees[2]);
     let (mid, old): (String, String) = c
         .query_row(
-            "SELECT message_id, body_content FROM messages m WHERE NOT EXISTS (SELECT 1 FROM message_edits e WHERE e.message_id = m.message_id) \
-             AND body_content GLOB '[A-Za-z]*' AND body_content NOT GLOB '*[<>&\"\\]*' ORDER BY message_id LIMIT 1",
+            "SELECT message_id, body_content FROM messages m WHERE NOT EXISTS (SELECT 1 FROM \
+                message_edits e WHERE e.message_id = m.message_id) \
+             AND body_content GLOB '[A-Za-z]*' AND body_content NOT GLOB '*[<>&\"\\]*' ORDER BY \
+             message_id LIMIT 1",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
@@ -267,7 +321,8 @@ fn one_event_changed_on_one_daemon_is_named() {
     let new = format!("{old} (changed)");
     let (eid, json): (String, String) = c
         .query_row(
-            "SELECT event_id, event_json FROM events WHERE type = 'message.create' AND json_extract(event_json, '$.message_id') = ?1",
+            "SELECT event_id, event_json FROM events WHERE type = 'message.create' AND \
+                json_extract(event_json, '$.message_id') = ?1",
             [&mid],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
@@ -285,15 +340,29 @@ fn one_event_changed_on_one_daemon_is_named() {
     let r = verify_mesh(&mesh, false);
     agree(&r);
     // daemon 3 is consistent on its own
-    assert!(r.findings.iter().all(|f| f.severity != Severity::Error || !f.message.starts_with("daemon-3:")), "{}", r.render_text());
-    assert_eq!(errors(&r), vec![Kind::MeshEventDiffers, Kind::MeshRowsDiffer], "{}", r.render_text());
+    assert!(
+        r.findings
+            .iter()
+            .all(|f| f.severity != Severity::Error || !f.message.starts_with("daemon-3:")),
+        "{}",
+        r.render_text()
+    );
+    assert_eq!(
+        errors(&r),
+        vec![Kind::MeshEventDiffers, Kind::MeshRowsDiffer],
+        "{}",
+        r.render_text()
+    );
     let d = r.of(Kind::MeshEventDiffers);
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].key.as_deref(), Some(format!("event_id={eid}").as_str()));
     assert!(d[0].message.contains("daemon-3"), "{}", d[0].message);
     let rows = r.of(Kind::MeshRowsDiffer);
     assert_eq!(rows.len(), 1);
-    assert_eq!((rows[0].table.as_deref(), rows[0].column.as_deref()), (Some("messages"), Some("body_content")));
+    assert_eq!(
+        (rows[0].table.as_deref(), rows[0].column.as_deref()),
+        (Some("messages"), Some("body_content"))
+    );
 }
 
 fn replace_line(thrum: &Path, old: &str, new: &str) {
@@ -317,7 +386,8 @@ fn a_daemon_log_out_of_sequence_order_is_named() {
     let mesh = generate(tmp.path(), 9, 2, Scenario::Converged);
     let trees = expand(&mesh);
     let path = trees[0].join("events.jsonl");
-    let mut lines: Vec<String> = std::fs::read_to_string(&path).unwrap().lines().map(str::to_owned).collect();
+    let mut lines: Vec<String> =
+        std::fs::read_to_string(&path).unwrap().lines().map(str::to_owned).collect();
     lines.swap(3, 4);
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
     let r = verify_mesh(&mesh, false);
@@ -326,7 +396,11 @@ fn a_daemon_log_out_of_sequence_order_is_named() {
     let f = &r.of(Kind::SequenceOrder)[0];
     assert_eq!(f.file.as_deref(), Some("daemon-1/.thrum/events.jsonl"));
     assert_eq!(f.line, Some(4));
-    assert!(f.message.starts_with("daemon-1: the file is not in sequence (append) order"), "{}", f.message);
+    assert!(
+        f.message.starts_with("daemon-1: the file is not in sequence (append) order"),
+        "{}",
+        f.message
+    );
 }
 
 #[test]
@@ -337,7 +411,8 @@ fn a_repeated_daemon_is_found_by_a_set() {
         .map(|k| serde_json::json!({"index": k, "hostname": format!("h{k}"), "daemon_id": format!("d_{k:012}"), "dir": format!("daemon-{k}")}))
         .collect();
     daemons[63]["daemon_id"] = daemons[10]["daemon_id"].clone();
-    let spec = serde_json::json!({"kind": "mesh", "scenario": "converged", "daemons": daemons, "conflicts": []});
+    let spec = serde_json::json!({"kind": "mesh", "scenario": "converged", "daemons": daemons, "co\
+        nflicts": []});
     std::fs::write(tmp.path().join("mesh.json"), serde_json::to_vec(&spec).unwrap()).unwrap();
     let e = verify::internals::read_spec(tmp.path()).unwrap_err().to_string();
     assert!(e.ends_with("mesh.json: daemon 64: its daemon_id or dir is another daemon's"), "{e}");
@@ -375,11 +450,19 @@ fn a_daemon_is_one_fixture_and_the_one_mesh_json_names() {
     let mesh = generate(tmp.path(), 3, 2, Scenario::Converged);
     // an expanded tree beside the archive: which one is vouched for is open
     let d1 = mesh.join("daemon-1");
-    verify::internals::unpack(&d1.join("thrum-fixture.tar.zst"), &d1, &thrum_io::extract::Limits::default()).unwrap();
+    verify::internals::unpack(
+        &d1.join("thrum-fixture.tar.zst"),
+        &d1,
+        &thrum_io::extract::Limits::default(),
+    )
+    .unwrap();
     let e = verify::verify_mesh(&mesh, &MeshOptions::default()).unwrap_err();
     assert_eq!(e.exit_code(), 2);
     assert!(
-        e.to_string().contains("daemon-1 is a directory holding .thrum and thrum-fixture.tar.zst; expected exactly one fixture"),
+        e.to_string().contains(
+            "daemon-1 is a directory holding .thrum and thrum-fixture.tar.zst; \
+            expected exactly one fixture"
+        ),
         "{e}"
     );
     // the same refusal for `verify replay` of that directory
@@ -397,10 +480,18 @@ fn a_daemon_is_one_fixture_and_the_one_mesh_json_names() {
     // a table the cross checks read is gone: unusable, naming the database
     let trees = expand(&mesh);
     db(&trees[1]).execute_batch("DROP TABLE sync_checkpoints").unwrap();
-    let e = verify::verify_mesh(&mesh, &MeshOptions { check_manifest: false, ..MeshOptions::default() }).unwrap_err();
+    let e = verify::verify_mesh(
+        &mesh,
+        &MeshOptions { check_manifest: false, ..MeshOptions::default() },
+    )
+    .unwrap_err();
     assert_eq!(e.exit_code(), 2);
     let msg = e.to_string();
-    assert!(msg.contains("daemon-2/.thrum/var/messages.db") && msg.contains("the table sync_checkpoints"), "{msg}");
+    assert!(
+        msg.contains("daemon-2/.thrum/var/messages.db")
+            && msg.contains("the table sync_checkpoints"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -410,9 +501,21 @@ fn declared_conflicts_name_held_events_their_writers_and_columns() {
     let good = spec(&mesh);
     type Change = fn(&mut Value);
     let cases: [(&str, Change, &str); 4] = [
-        ("unknown event", |c| c["event_ids"][0] = Value::from("evt_nope"), "event evt_nope is held by no daemon"),
-        ("writers swapped", |c| c["daemons"] = Value::from(vec![c["daemons"][1].clone(), c["daemons"][0].clone()]), "was written by d_"),
-        ("no writer", |c| c["daemons"] = Value::from(Vec::<u32>::new()), "event_ids and daemons must name"),
+        (
+            "unknown event",
+            |c| c["event_ids"][0] = Value::from("evt_nope"),
+            "event evt_nope is held by no daemon",
+        ),
+        (
+            "writers swapped",
+            |c| c["daemons"] = Value::from(vec![c["daemons"][1].clone(), c["daemons"][0].clone()]),
+            "was written by d_",
+        ),
+        (
+            "no writer",
+            |c| c["daemons"] = Value::from(Vec::<u32>::new()),
+            "event_ids and daemons must name",
+        ),
         ("no column", |c| c["columns"] = Value::from(Vec::<String>::new()), "names no column"),
     ];
     for (what, change, says) in cases {
@@ -433,7 +536,8 @@ fn ids_and_peer_lists_are_checked() {
     let trees = expand(&mesh);
     // daemon 3's list of peers forgets daemon 1 and renames daemon 2
     let peers_path = trees[2].join("var/peers.json");
-    let mut peers: Vec<Value> = serde_json::from_slice(&std::fs::read(&peers_path).unwrap()).unwrap();
+    let mut peers: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(&peers_path).unwrap()).unwrap();
     let id1 = daemon_id(&mesh, 1);
     peers.retain(|p| p["daemon_id"].as_str() != Some(id1.as_str()));
     peers[0]["name"] = Value::from("elsewhere");
@@ -445,16 +549,29 @@ fn ids_and_peer_lists_are_checked() {
     assert_eq!(errors(&r), vec![Kind::PeersInvalid, Kind::MeshPeersInvalid], "{}", r.render_text());
     let own: Vec<&str> = r.of(Kind::PeersInvalid).iter().map(|f| f.message.as_str()).collect();
     assert_eq!(own.len(), 2, "{own:?}");
-    assert!(own.iter().any(|m| m.starts_with("daemon-3: entry 1") && m.contains("daemon_id is not derived from name")), "{own:?}");
-    assert!(own.iter().any(|m| m.starts_with("daemon-3: entry 1") && m.contains("address is not <name>:<port>")), "{own:?}");
+    assert!(
+        own.iter().any(|m| m.starts_with("daemon-3: entry 1")
+            && m.contains("daemon_id is not derived from name")),
+        "{own:?}"
+    );
+    assert!(
+        own.iter()
+            .any(|m| m.starts_with("daemon-3: entry 1")
+                && m.contains("address is not <name>:<port>")),
+        "{own:?}"
+    );
     // across the mesh: daemon 1 is not listed (its checkpoint stays: a warning on daemon 3)
     let msgs: Vec<&str> = r.of(Kind::MeshPeersInvalid).iter().map(|f| f.message.as_str()).collect();
     assert_eq!(msgs.len(), 1, "{msgs:?}");
-    assert!(msgs[0].starts_with("daemon-3: lists its peer daemon-1") && msgs[0].contains("0 times"), "{msgs:?}");
+    assert!(
+        msgs[0].starts_with("daemon-3: lists its peer daemon-1") && msgs[0].contains("0 times"),
+        "{msgs:?}"
+    );
     assert_eq!(r.count(Kind::CheckpointPeerUnlisted), 1);
     // a daemon id in mesh.json that is not its hostname's
     let text = std::fs::read_to_string(mesh.join("mesh.json")).unwrap();
-    std::fs::write(mesh.join("mesh.json"), text.replace("\"hostname\": \"", "\"hostname\": \"x")).unwrap();
+    std::fs::write(mesh.join("mesh.json"), text.replace("\"hostname\": \"", "\"hostname\": \"x"))
+        .unwrap();
     let r = verify_mesh(&mesh, false);
     assert_eq!(r.count(Kind::MeshDaemonIdWrong), 3, "{}", r.render_text());
 }
@@ -463,12 +580,17 @@ fn ids_and_peer_lists_are_checked() {
 fn the_binary_agrees_with_the_library() {
     let tmp = tempfile::tempdir().unwrap();
     let mesh = generate(tmp.path(), 21, 3, Scenario::Lagging);
-    let run = |args: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_verify")).args(args).output().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_verify")).args(args).output().unwrap()
+    };
     let m = mesh.to_str().unwrap();
     let o = run(&["mesh", "--json", m]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
     let json: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!((json["command"].as_str(), json["consistent"].as_bool()), (Some("mesh"), Some(true)));
+    assert_eq!(
+        (json["command"].as_str(), json["consistent"].as_bool()),
+        (Some("mesh"), Some(true))
+    );
     let text = run(&["mesh", m]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("result: CONSISTENT"));
     // tampered: exit 1, text and JSON agree
@@ -484,7 +606,11 @@ fn the_binary_agrees_with_the_library() {
     let o = run(&["mesh", tmp.path().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.starts_with("verify: error: cannot verify the mesh") && err.contains("without mesh.json"), "{err}");
+    assert!(
+        err.starts_with("verify: error: cannot verify the mesh")
+            && err.contains("without mesh.json"),
+        "{err}"
+    );
     let help = run(&["mesh", "--help"]);
     assert!(String::from_utf8_lossy(&help.stdout).contains("Examples:"));
 }
@@ -497,31 +623,48 @@ fn events_out_of_their_origin_order_or_never_pullable_are_named() {
     // daemon 2's sync log says it received two of daemon 1's events the other way round
     let c = db(&trees[1]);
     let pair: Vec<(String, i64)> = c
-        .prepare("SELECT event_id, sequence FROM events WHERE origin_daemon = ?1 ORDER BY sequence LIMIT 2")
+        .prepare(
+            "SELECT event_id, sequence FROM events WHERE origin_daemon = ?1 ORDER BY \
+            sequence LIMIT 2",
+        )
         .unwrap()
         .query_map([daemon_id(&mesh, 1)], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
         .map(Result::unwrap)
         .collect();
     c.execute("UPDATE events SET sequence = -1 WHERE event_id = ?1", [&pair[0].0]).unwrap();
-    c.execute("UPDATE events SET sequence = ?1 WHERE event_id = ?2", rusqlite::params![pair[0].1, pair[1].0]).unwrap();
-    c.execute("UPDATE events SET sequence = ?1 WHERE event_id = ?2", rusqlite::params![pair[1].1, pair[0].0]).unwrap();
+    c.execute(
+        "UPDATE events SET sequence = ?1 WHERE event_id = ?2",
+        rusqlite::params![pair[0].1, pair[1].0],
+    )
+    .unwrap();
+    c.execute(
+        "UPDATE events SET sequence = ?1 WHERE event_id = ?2",
+        rusqlite::params![pair[1].1, pair[0].0],
+    )
+    .unwrap();
     drop(c);
     // daemon 3 forgets it ever pulled anything
     db(&trees[2]).execute("UPDATE sync_checkpoints SET last_synced_sequence = 0", []).unwrap();
     let r = verify_mesh(&mesh, false);
     agree(&r);
     let e = errors(&r);
-    for k in [Kind::MeshOriginOrder, Kind::MeshEventUnexplained, Kind::MeshCheckpointInvalid, Kind::EventLogDiffers] {
+    for k in [
+        Kind::MeshOriginOrder,
+        Kind::MeshEventUnexplained,
+        Kind::MeshCheckpointInvalid,
+        Kind::EventLogDiffers,
+    ] {
         assert!(e.contains(&k), "{k:?} not in {e:?}");
     }
     let order = r.of(Kind::MeshOriginOrder);
     assert_eq!(order.len(), 1, "{order:?}");
     assert!(order[0].message.contains("on daemon-2"), "{}", order[0].message);
     assert_eq!(order[0].actual.as_deref(), Some(pair[1].0.as_str()));
-    assert!(r.of(Kind::MeshEventUnexplained).iter().all(|f| f.message.starts_with("daemon-3 holds this remote")));
     assert!(r
-        .of(Kind::EventLogDiffers)
+        .of(Kind::MeshEventUnexplained)
         .iter()
-        .all(|f| f.message.starts_with("daemon-2: ") && f.file.as_deref().is_some_and(|p| p.starts_with("daemon-2/.thrum/"))));
+        .all(|f| f.message.starts_with("daemon-3 holds this remote")));
+    assert!(r.of(Kind::EventLogDiffers).iter().all(|f| f.message.starts_with("daemon-2: ")
+        && f.file.as_deref().is_some_and(|p| p.starts_with("daemon-2/.thrum/"))));
 }

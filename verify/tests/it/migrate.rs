@@ -10,8 +10,11 @@ use verify::{Findings, Severity};
 use verify::{Kind, Options};
 
 fn migrate_to(fx: &Fixture, out: &std::path::Path) -> verify::Report {
-    verify::migrate_path(&fx.root, &MigrateOptions { out: Some(out.to_path_buf()), max_diffs: 0, ..MigrateOptions::default() })
-        .expect("usable v5 input")
+    verify::migrate_path(
+        &fx.root,
+        &MigrateOptions { out: Some(out.to_path_buf()), max_diffs: 0, ..MigrateOptions::default() },
+    )
+    .expect("usable v5 input")
 }
 
 #[test]
@@ -43,7 +46,8 @@ fn migrates_a_v5_fixture_and_proves_it() {
             })
             .collect()
     };
-    let types = |v: &[Value]| v.iter().map(|e| e["type"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let types =
+        |v: &[Value]| v.iter().map(|e| e["type"].as_str().unwrap().to_string()).collect::<Vec<_>>();
     let events = read("events.jsonl");
     assert_eq!(
         types(&events),
@@ -61,8 +65,10 @@ fn migrates_a_v5_fixture_and_proves_it() {
     let bob = read("messages/bob.jsonl");
     assert_eq!(types(&alice), ["message.create", "message.delete"]);
     assert_eq!(types(&bob), ["message.create", "message.edit"]);
-    let names: Vec<String> =
-        std::fs::read_dir(t.join("messages")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = std::fs::read_dir(t.join("messages"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(names.len(), 2, "{names:?}");
 
     // every event id is the deterministic backfill, every v is 1
@@ -84,15 +90,25 @@ fn migrates_a_v5_fixture_and_proves_it() {
     // documented consequences, reported as notes
     let dropped = r.of(Kind::MigrationEventDropped);
     assert_eq!(dropped.len(), 1);
-    assert_eq!((dropped[0].file.as_deref(), dropped[0].line), (Some(".thrum/messages.jsonl"), Some(10)));
+    assert_eq!(
+        (dropped[0].file.as_deref(), dropped[0].line),
+        (Some(".thrum/messages.jsonl"), Some(10))
+    );
     assert_eq!(r.count(Kind::ThreadDropped), 1);
     let nc = r.of(Kind::ThreadNotCarried);
     assert_eq!(nc.len(), 1);
-    assert!(nc[0].key.as_deref().unwrap().contains(&thrum_schemas::ids::prefixed("thr_", (T0 / 1000) as u64, 2)));
+    assert!(nc[0].key.as_deref().unwrap().contains(&thrum_schemas::ids::prefixed(
+        "thr_",
+        (T0 / 1000) as u64,
+        2
+    )));
     // 8 column differences, and threads, its automatic index and idx_messages_thread dropped
     assert_eq!(r.count(Kind::SchemaMigrationKnownDiff), 11);
-    let changes: Vec<(Option<&str>, Option<&str>)> =
-        r.of(Kind::V5ExpectedChange).iter().map(|f| (f.table.as_deref(), f.column.as_deref())).collect();
+    let changes: Vec<(Option<&str>, Option<&str>)> = r
+        .of(Kind::V5ExpectedChange)
+        .iter()
+        .map(|f| (f.table.as_deref(), f.column.as_deref()))
+        .collect();
     assert!(changes.contains(&(Some("agents"), Some("display"))), "{changes:?}");
     assert!(changes.contains(&(Some("agents"), Some("hostname"))), "{changes:?}");
     assert!(changes.contains(&(Some("schema_version"), Some("version"))), "{changes:?}");
@@ -102,7 +118,13 @@ fn migrates_a_v5_fixture_and_proves_it() {
     assert_eq!(stops.len(), 1, "{}", r.render_text());
     assert_eq!((stops[0].file.as_deref(), stops[0].line), (Some(".thrum/events.jsonl"), Some(5)));
     assert_eq!(stops[0].actual.as_deref(), Some("6 events not projected"));
-    assert!(r.findings.iter().all(|f| f.severity == Severity::Info || f.kind == Kind::RebuildAbortsAfterMigration), "{}", r.render_text());
+    assert!(
+        r.findings
+            .iter()
+            .all(|f| f.severity == Severity::Info || f.kind == Kind::RebuildAbortsAfterMigration),
+        "{}",
+        r.render_text()
+    );
     for t in r.tables.iter().filter(|t| t.check == "v5_preserved") {
         assert!(t.clean(), "{t:?}");
     }
@@ -110,7 +132,8 @@ fn migrates_a_v5_fixture_and_proves_it() {
     assert_eq!((msgs.rows_db, msgs.rows_expected), (2, Some(2)));
 
     // the written tree verifies as a migrated tree, and is not a fresh-schema fixture
-    let again = verify::verify_path(&out, &Options { mode: Mode::Migrated, ..Options::default() }).unwrap();
+    let again =
+        verify::verify_path(&out, &Options { mode: Mode::Migrated, ..Options::default() }).unwrap();
     assert!(again.consistent, "{}", again.render_text());
     let strict = verify::verify_path(&out, &Options::default()).unwrap();
     assert_eq!(strict.count(Kind::SchemaDiffers), 11);
@@ -141,14 +164,23 @@ fn second_run_changes_nothing() {
 fn a_damaged_v5_database_is_caught_by_the_replay() {
     let fx = build_v5();
     fx.db().execute("DELETE FROM messages WHERE message_id = ?1", [msg_id(2)]).unwrap();
-    fx.db().execute("UPDATE sessions SET end_reason = 'other' WHERE session_id = ?1", [ses_id(2)]).unwrap();
+    fx.db()
+        .execute("UPDATE sessions SET end_reason = 'other' WHERE session_id = ?1", [ses_id(2)])
+        .unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let r = migrate_to(&fx, &tmp.path().join("m"));
-    let errors: Vec<(Kind, Option<&str>, Option<&str>)> =
-        r.findings.iter().filter(|f| f.severity == Severity::Error).map(|f| (f.kind, f.table.as_deref(), f.column.as_deref())).collect();
+    let errors: Vec<(Kind, Option<&str>, Option<&str>)> = r
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| (f.kind, f.table.as_deref(), f.column.as_deref()))
+        .collect();
     assert_eq!(
         errors,
-        vec![(Kind::RowMissing, Some("messages"), None), (Kind::CellDiffers, Some("sessions"), Some("end_reason"))],
+        vec![
+            (Kind::RowMissing, Some("messages"), None),
+            (Kind::CellDiffers, Some("sessions"), Some("end_reason"))
+        ],
         "{}",
         r.render_text()
     );
@@ -174,14 +206,25 @@ fn lost_and_altered_v5_rows_are_reported() {
     let lost: Vec<_> = f.list().iter().filter(|x| x.kind == Kind::V5RowLost).collect();
     assert_eq!(lost.len(), 1);
     assert_eq!(lost[0].table.as_deref(), Some("message_refs"));
-    assert_eq!(lost[0].key.as_deref(), Some(format!("message_id={}, ref_type=reply_to, ref_value={}", msg_id(2), msg_id(1)).as_str()));
+    assert_eq!(
+        lost[0].key.as_deref(),
+        Some(
+            format!("message_id={}, ref_type=reply_to, ref_value={}", msg_id(2), msg_id(1))
+                .as_str()
+        )
+    );
     let altered: Vec<(&str, &str, &str)> = f
         .list()
         .iter()
         .filter(|x| x.kind == Kind::V5RowAltered)
-        .map(|x| (x.key.as_deref().unwrap(), x.column.as_deref().unwrap(), x.actual.as_deref().unwrap()))
+        .map(|x| {
+            (x.key.as_deref().unwrap(), x.column.as_deref().unwrap(), x.actual.as_deref().unwrap())
+        })
         .collect();
-    assert_eq!(altered, vec![("agent_id=alice", "role", "\"boss\""), ("agent_id=bob", "hostname", "\"h\"")]);
+    assert_eq!(
+        altered,
+        vec![("agent_id=alice", "role", "\"boss\""), ("agent_id=bob", "hostname", "\"h\"")]
+    );
     let agents = stats.iter().find(|s| s.table == "agents").unwrap();
     assert_eq!((agents.rows_db, agents.rows_expected, agents.differing), (2, Some(2), 2));
 }
@@ -235,9 +278,18 @@ fn a_wal_beside_the_v5_database_is_reported_and_garbage_is_never_applied() {
     std::fs::write(fx.file("var/messages.db-wal"), vec![0xAB; 5000]).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let r = migrate_to(&fx, &tmp.path().join("m"));
-    let errs: Vec<(Kind, Option<&str>)> =
-        r.findings.iter().filter(|f| f.severity == Severity::Error).map(|f| (f.kind, f.file.as_deref())).collect();
-    assert_eq!(errs, vec![(Kind::WalInvalid, Some(".thrum/var/messages.db-wal"))], "{}", r.render_text());
+    let errs: Vec<(Kind, Option<&str>)> = r
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| (f.kind, f.file.as_deref()))
+        .collect();
+    assert_eq!(
+        errs,
+        vec![(Kind::WalInvalid, Some(".thrum/var/messages.db-wal"))],
+        "{}",
+        r.render_text()
+    );
     assert_eq!(r.exit_code, 1);
 }
 
@@ -245,7 +297,11 @@ fn a_wal_beside_the_v5_database_is_reported_and_garbage_is_never_applied() {
 fn objects(db: &std::path::Path) -> Vec<(String, String)> {
     // immutable: a plain read-only connection to a WAL database would leave -shm and -wal files
     let uri = thrum_io::uri::immutable(db).unwrap();
-    let c = Connection::open_with_flags(uri, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI).unwrap();
+    let c = Connection::open_with_flags(
+        uri,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+    )
+    .unwrap();
     let mut st = c.prepare("SELECT type, name FROM sqlite_master ORDER BY rowid").unwrap();
     st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
 }
@@ -343,13 +399,17 @@ fn the_migrated_tree_is_what_the_daemon_leaves() {
     let db = t.join("var/messages.db");
     let header = std::fs::read(&db).unwrap();
     assert_eq!((header[18], header[19]), (2, 2), "write and read versions");
-    let mut var: Vec<String> = std::fs::read_dir(t.join("var")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut var: Vec<String> = std::fs::read_dir(t.join("var"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     var.sort();
     assert_eq!(var, ["messages.db"]);
 
     // sqlite_master: the input's objects in place, the dropped ones gone, the new ones in the daemon's order
     let dropped = ["threads", "sqlite_autoindex_threads_1", "idx_messages_thread"];
-    let mut want: Vec<(String, String)> = owned(V5_OBJECTS).into_iter().filter(|(_, n)| !dropped.contains(&n.as_str())).collect();
+    let mut want: Vec<(String, String)> =
+        owned(V5_OBJECTS).into_iter().filter(|(_, n)| !dropped.contains(&n.as_str())).collect();
     want.extend(owned(MIGRATION_ADDS));
     assert_eq!(objects(&db), want);
 
@@ -376,9 +436,19 @@ fn an_out_inside_the_input_is_refused_before_any_work() {
     ];
     for (path, out, relation) in cases {
         let before = (snapshot(&fx.root), snapshot(links.path()));
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_verify")).arg("migrate").arg(&path).arg("--out").arg(&out).output().unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_verify"))
+            .arg("migrate")
+            .arg(&path)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
-        let want = format!("refusing --out {}: it {relation} PATH {} {why}\n", out.display(), path.display());
+        let want = format!(
+            "refusing --out {}: it {relation} PATH {} {why}\n",
+            out.display(),
+            path.display()
+        );
         assert_eq!(o.status.code(), Some(2), "{err}");
         assert!(err.starts_with("verify: error: cannot migrate ") && err.ends_with(&want), "{err}");
         assert_eq!((snapshot(&fx.root), snapshot(links.path())), before, "nothing written");

@@ -91,8 +91,9 @@ fn json_value() -> impl Strategy<Value = Value> {
     leaf().prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::vec((prop::sample::select(KEYS), inner), 0..6)
-                .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+            prop::collection::vec((prop::sample::select(KEYS), inner), 0..6).prop_map(|kv| {
+                Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+            }),
         ]
     })
 }
@@ -107,13 +108,15 @@ fn event_object() -> impl Strategy<Value = Value> {
             .chain(["future.thing".into(), "".into(), "message.".into()])
             .collect::<Vec<_>>(),
     );
-    (types, prop::collection::vec((prop::sample::select(KEYS), json_value()), 0..10), any::<bool>()).prop_map(|(ty, kv, keep_type)| {
-        let mut m: Map<String, Value> = kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-        if keep_type {
-            m.insert("type".into(), Value::String(ty));
-        }
-        Value::Object(m)
-    })
+    (types, prop::collection::vec((prop::sample::select(KEYS), json_value()), 0..10), any::<bool>())
+        .prop_map(|(ty, kv, keep_type)| {
+            let mut m: Map<String, Value> =
+                kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            if keep_type {
+                m.insert("type".into(), Value::String(ty));
+            }
+            Value::Object(m)
+        })
 }
 
 struct R {
@@ -140,14 +143,19 @@ fn typed_event() -> impl Strategy<Value = Value> {
         let pools: [&[&str]; 6] = [&["m1", "m2", "m3"], &["s1", "s2"], &["a1", "a2", "user:h"], &["g1", "g2"], &["n1", "n2", ""], &["", "x", "<&>", "2026-03-02T09:00:00.000001Z", "2026-03-02T09:00:00.5Z"]];
         let [msg, ses, agent, grp, name, text] = pools;
         let mut o = serde_json::json!({
-            "type": ty, "timestamp": g.pick(&["2026-03-02T09:00:00.000001Z", "2026-03-02T09:00:00.000002Z", "2026-03-02T09:00:00Z", "bad"]),
+            "type": ty, "timestamp": g.pick(&["2026-03-02T09:00:00.000001Z", "2026-03-02T09:00:00.\
+                000002Z", "2026-03-02T09:00:00Z", "bad"]),
             "event_id": g.pick(&["evt_01KJR75CYAM6NVAQ8V738Y3MWV", "evt_01KJR75CYAM6NVAQ8V738Y3MWW", "evt_01KJR75CYAM6NVAQ8V738Y3MWX"]),
             "v": 1, "origin_daemon": "d_0123456789ab", "sequence": (g.next() % 5) as i64,
-            "message_id": g.pick(msg), "session_id": g.pick(ses), "agent_id": g.pick(agent), "group_id": g.pick(grp), "name": g.pick(name),
-            "kind": g.pick(&["agent", "human"]), "role": g.pick(text), "module": g.pick(text), "display": g.pick(text), "reason": g.pick(text),
-            "created_by": g.pick(agent), "member_type": g.pick(&["agent", "role", "group"]), "member_value": g.pick(name), "added_by": g.pick(text),
+            "message_id": g.pick(msg), "session_id": g.pick(ses), "agent_id": g.pick(agent), "grou\
+                p_id": g.pick(grp), "name": g.pick(name),
+            "kind": g.pick(&["agent", "human"]), "role": g.pick(text), "module": g.pick(text), "di\
+                splay": g.pick(text), "reason": g.pick(text),
+            "created_by": g.pick(agent), "member_type": g.pick(&["agent", "role", "group"]), "memb\
+                er_value": g.pick(name), "added_by": g.pick(text),
             "removed_by": g.pick(text), "updated_by": g.pick(agent), "deleted_by": g.pick(agent), "thread_id": g.pick(text), "title": g.pick(text),
-            "body": {"format": g.pick(&["markdown", "json", ""]), "content": g.pick(text), "structured": g.pick(text)},
+            "body": {"format": g.pick(&["markdown", "json", ""]), "content": g.pick(text), "struct\
+                ured": g.pick(text)},
             "scopes": [{"type": g.pick(&["group", "x"]), "value": g.pick(name)}, {"type": "group", "value": g.pick(name)}],
             "refs": [{"type": g.pick(&["mention", "reply_to"]), "value": g.pick(msg)}],
             "authored_by": g.pick(agent), "disclosed": g.next() % 2 == 0,
@@ -155,7 +163,8 @@ fn typed_event() -> impl Strategy<Value = Value> {
             "work_contexts": [
                 {"session_id": g.pick(ses), "branch": g.pick(text), "git_updated_at": g.pick(text),
                  "unmerged_commits": [{"sha": "abc", "message": g.pick(text), "files": [g.pick(text)]}], "uncommitted_files": [g.pick(text)]},
-                {"session_id": g.pick(ses), "git_updated_at": g.pick(text), "file_changes": [{"path": "p", "additions": 1}]}
+                {"session_id": g.pick(ses), "git_updated_at": g.pick(text), "file_changes": [{"pat\
+                    h": "p", "additions": 1}]}
             ],
         });
         // drop some fields at random, as real events omit optional ones
@@ -182,29 +191,45 @@ fn event_line() -> impl Strategy<Value = Vec<u8>> {
 
 /// The event file `bytes` (shard `x`), streamed and replayed as `verify
 /// replay` reads event logs; the temporary directory holds the file.
-fn streamed_from(bytes: &[u8], mode: Mode) -> (tempfile::TempDir, Result<internals::Streamed, String>) {
+fn streamed_from(
+    bytes: &[u8],
+    mode: Mode,
+) -> (tempfile::TempDir, Result<internals::Streamed, String>) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("x.jsonl");
     std::fs::write(&path, bytes).unwrap();
-    let src = internals::Source { path, rel: ".thrum/messages/x.jsonl".into(), shard: Some("x".into()) };
-    let r = internals::stream(vec![src], mode, u64::MAX, &std::sync::atomic::AtomicBool::new(false)).map_err(|e| match e {
-        internals::Stop::Input(e) => e.to_string(),
-        internals::Stop::Replay(e) => format!("replay database: {e}"),
-        internals::Stop::Unsorted => "unsorted".into(),
-        internals::Stop::Cancelled => "cancelled".into(),
-        internals::Stop::MultiOrigin => "multi-origin".into(),
-    });
+    let src =
+        internals::Source { path, rel: ".thrum/messages/x.jsonl".into(), shard: Some("x".into()) };
+    let r =
+        internals::stream(vec![src], mode, u64::MAX, &std::sync::atomic::AtomicBool::new(false))
+            .map_err(|e| match e {
+                internals::Stop::Input(e) => e.to_string(),
+                internals::Stop::Replay(e) => format!("replay database: {e}"),
+                internals::Stop::Unsorted => "unsorted".into(),
+                internals::Stop::Cancelled => "cancelled".into(),
+                internals::Stop::MultiOrigin => "multi-origin".into(),
+            });
     (dir, r)
 }
 
 fn tree_at(base: &Path) -> Tree {
-    Tree { thrum: base.join(".thrum"), base: base.to_path_buf(), archive: None, entries: None, _tmp: None }
+    Tree {
+        thrum: base.join(".thrum"),
+        base: base.to_path_buf(),
+        archive: None,
+        entries: None,
+        _tmp: None,
+    }
 }
 
 fn v13_db() -> Connection {
     let c = Connection::open_in_memory().unwrap();
     c.execute_batch(thrum_schemas::sql::V13).unwrap();
-    c.execute_batch("INSERT INTO agents (agent_id, kind, role, module, registered_at) VALUES ('alice', 'agent', 'r', 'm', 't'), ('user:bob', 'human', 'r', 'm', 't')").unwrap();
+    c.execute_batch(
+        "INSERT INTO agents (agent_id, kind, role, module, registered_at) VALUES \
+        ('alice', 'agent', 'r', 'm', 't'), ('user:bob', 'human', 'r', 'm', 't')",
+    )
+    .unwrap();
     c
 }
 
@@ -257,8 +282,10 @@ fn bytes_or_json() -> impl Strategy<Value = Vec<u8>> {
         // shaped like the real thing, with arbitrary values
         (json_value(), json_value(), json_value(), json_value()).prop_map(|(a, b, c, d)| {
             serde_json::to_vec(&serde_json::json!({
-                "version": a, "repo_id": "r_x", "agent": {"Kind": b, "Name": c, "Role": "r", "Module": "m", "Display": d},
-                "worktree": "main", "confirmed_by": "", "context_file": c, "updated_at": "2026-03-02T09:00:00Z",
+                "version": a, "repo_id": "r_x", "agent": {"Kind": b, "Name": c, "Role": "r", "Modu\
+                    le": "m", "Display": d},
+                "worktree": "main", "confirmed_by": "", "context_file": c, "updated_at": "2026-03-\
+                    02T09:00:00Z",
                 "archive": {"path": "x.tar.zst", "sha256": a, "size": b},
                 "files": [{"path": c, "sha256": d, "size": 1}, {"path": ".thrum/a", "sha256": "00", "size": a}],
                 "counts": {"files": {".thrum/a": b, "../../etc/passwd": 1}, "tables": {"messages": c, "no such table": 1, "sqlite_master": 0}},
@@ -271,12 +298,29 @@ fn bytes_or_json() -> impl Strategy<Value = Vec<u8>> {
 
 fn sums_text() -> impl Strategy<Value = Vec<u8>> {
     let line = (
-        prop::sample::select(vec!["0".repeat(64), "A".repeat(64), "ff".repeat(31), "x".to_string()]),
+        prop::sample::select(vec![
+            "0".repeat(64),
+            "A".repeat(64),
+            "ff".repeat(31),
+            "x".to_string(),
+        ]),
         prop::sample::select(vec!["  ", " *", " ", "\t"]),
-        prop::sample::select(vec![".thrum/a", "../outside", "/etc/passwd", "x.tar.zst", ".thrum", "", "\u{e9}\u{0}", ".thrum/../.thrum/a"]),
+        prop::sample::select(vec![
+            ".thrum/a",
+            "../outside",
+            "/etc/passwd",
+            "x.tar.zst",
+            ".thrum",
+            "",
+            "\u{e9}\u{0}",
+            ".thrum/../.thrum/a",
+        ]),
     )
         .prop_map(|(h, s, p)| format!("{h}{s}{p}").into_bytes());
-    prop_oneof![prop::collection::vec(any::<u8>(), 0..400), prop::collection::vec(line, 0..6).prop_map(|ls| ls.join(&b"\n"[..]))]
+    prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..400),
+        prop::collection::vec(line, 0..6).prop_map(|ls| ls.join(&b"\n"[..]))
+    ]
 }
 
 proptest! {
@@ -352,7 +396,10 @@ fn entry() -> impl Strategy<Value = (Vec<u8>, u8, Vec<u8>, Vec<u8>)> {
         .prop_map(|s| s.as_bytes().to_vec()),
         prop::collection::vec(any::<u8>(), 0..40),
     ];
-    let types = prop::sample::select(vec![b'0', b'0', b'5', b'1', b'2', b'3', b'4', b'6', b'7', b'x', b'g', b'L', b'K', b'S', 0u8, b'Z']);
+    let types = prop::sample::select(vec![
+        b'0', b'0', b'5', b'1', b'2', b'3', b'4', b'6', b'7', b'x', b'g', b'L', b'K', b'S', 0u8,
+        b'Z',
+    ]);
     let data = prop_oneof![
         prop::collection::vec(any::<u8>(), 0..600),
         Just(b"20 path=../../evil\n".to_vec()),
@@ -375,15 +422,21 @@ fn extract_and_check(archive_bytes: &[u8]) -> Result<(), TestCaseError> {
     std::fs::write(&a, archive_bytes).unwrap();
     let dest: PathBuf = dir.path().join("dest");
     let r = extract::extract(&a, &dest, &small_limits());
-    let mut names: Vec<String> =
-        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     match r {
         Ok(entries) => {
             prop_assert_eq!(names, vec!["a.tar.zst".to_string(), "dest".to_string()]);
             let (files, other) = internals::walk_files(&dest, &dest).unwrap();
             prop_assert!(other.is_empty(), "only files and directories: {:?}", other);
-            let listed: Vec<&str> = entries.iter().filter(|e| e.kind == extract::EntryKind::File).map(|e| e.path.as_str()).collect();
+            let listed: Vec<&str> = entries
+                .iter()
+                .filter(|e| e.kind == extract::EntryKind::File)
+                .map(|e| e.path.as_str())
+                .collect();
             let mut listed_sorted = listed.clone();
             listed_sorted.sort();
             prop_assert_eq!(files, listed_sorted.iter().map(|s| s.to_string()).collect::<Vec<_>>());

@@ -11,8 +11,13 @@ use std::process::Command;
 
 /// `verify replay --json`: exit code and report.
 fn replay(root: &Path) -> (i32, Value) {
-    let o = Command::new(env!("CARGO_BIN_EXE_verify")).args(["replay", "--json", "--max-diffs", "0"]).arg(root).output().unwrap();
-    let report = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    let o = Command::new(env!("CARGO_BIN_EXE_verify"))
+        .args(["replay", "--json", "--max-diffs", "0"])
+        .arg(root)
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
     (o.status.code().unwrap_or(-1), report)
 }
 
@@ -29,7 +34,10 @@ fn notable(report: &Value) -> Vec<[String; 9]> {
         .unwrap()
         .iter()
         .filter(|f| f["severity"] != "info")
-        .map(|f| ["kind", "severity", "file", "line", "table", "key", "column", "expected", "actual"].map(|k| s(f, k)))
+        .map(|f| {
+            ["kind", "severity", "file", "line", "table", "key", "column", "expected", "actual"]
+                .map(|k| s(f, k))
+        })
         .collect()
 }
 
@@ -51,7 +59,8 @@ fn baseline(fx: &Fixture) -> Vec<[String; 9]> {
         "",
         "future.event",
     ];
-    let origin = ["origin_daemon_unexplained", "warning", "", "", "events", "", "origin_daemon", "", DAEMON];
+    let origin =
+        ["origin_daemon_unexplained", "warning", "", "", "events", "", "origin_daemon", "", DAEMON];
     vec![unknown.map(str::to_owned), origin.map(str::to_owned)]
 }
 
@@ -80,14 +89,28 @@ fn a_line_the_daemons_scanner_cannot_hold_aborts_the_rebuild() {
     let no = fx.lines("messages/alice.jsonl").len();
     let (code, report) = replay(&fx.root);
     assert_eq!(code, 1, "{report:#}");
-    let stop =
-        ["rebuild_aborts", "error", ".thrum/messages/alice.jsonl", &no.to_string(), "", "", "", "at most 65535 bytes", "70000 bytes"]
-            .map(str::to_owned);
+    let stop = [
+        "rebuild_aborts",
+        "error",
+        ".thrum/messages/alice.jsonl",
+        &no.to_string(),
+        "",
+        "",
+        "",
+        "at most 65535 bytes",
+        "70000 bytes",
+    ]
+    .map(str::to_owned);
     // the line is within verify's own 1 MiB bound: replayed, nothing else differs
     let mut want = baseline(&fx);
     want.insert(1, stop);
     assert_eq!(notable(&report), want, "{report:#}");
-    let f = report["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "rebuild_aborts").unwrap();
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "rebuild_aborts")
+        .unwrap();
     let msg = f["message"].as_str().unwrap();
     assert!(msg.contains("70000 bytes") && msg.contains("65536 bytes"), "{msg}");
 
@@ -102,7 +125,8 @@ fn a_line_the_daemons_scanner_cannot_hold_aborts_the_rebuild() {
     fx.write_lines(rel, &lines);
     let (code, report) = replay(&fx.root);
     assert_eq!(code, 1, "{report:#}");
-    let kinds: Vec<(String, String, String)> = notable(&report).into_iter().map(|[k, _, f, l, ..]| (k, f, l)).collect();
+    let kinds: Vec<(String, String, String)> =
+        notable(&report).into_iter().map(|[k, _, f, l, ..]| (k, f, l)).collect();
     let at = (".thrum/messages/alice.jsonl".to_string(), lines.len().to_string());
     assert_eq!(kinds[1], ("rebuild_aborts".to_string(), at.0, at.1), "{report:#}");
     assert_eq!(kinds.len(), 3, "{report:#}");
@@ -114,7 +138,9 @@ fn crlf_line_endings_read_as_lf() {
     let (code, lf) = replay(&fx.root);
     assert_eq!((code, notable(&lf)), (0, baseline(&fx)), "{lf:#}");
     let mut converted = 0;
-    for rel in ["events.jsonl", "messages/alice.jsonl", "messages/bob.jsonl", "messages/user_carol.jsonl"] {
+    for rel in
+        ["events.jsonl", "messages/alice.jsonl", "messages/bob.jsonl", "messages/user_carol.jsonl"]
+    {
         let text = std::fs::read_to_string(fx.file(rel)).unwrap();
         assert!(!text.contains('\r'));
         converted += text.matches('\n').count();
@@ -136,7 +162,8 @@ fn invalid_utf8_in_a_body_is_applied_with_a_replacement_character() {
     assert_eq!(mid, msg_id(2));
     let mut bytes = std::fs::read(fx.file(rel)).unwrap();
     const NEEDLE: &[u8] = b"\"content\":\"hi\"";
-    let at = bytes.windows(NEEDLE.len()).position(|w| w == NEEDLE).unwrap() + b"\"content\":\"".len();
+    let at =
+        bytes.windows(NEEDLE.len()).position(|w| w == NEEDLE).unwrap() + b"\"content\":\"".len();
     assert!(!bytes[..at].contains(&b'\n'), "the first line of the shard");
     bytes.insert(at, 0xFF);
     std::fs::write(fx.file(rel), &bytes).unwrap();
@@ -146,20 +173,41 @@ fn invalid_utf8_in_a_body_is_applied_with_a_replacement_character() {
     let row = |kind: &str, table: &str, key: &str, column: &str, expected: &str, actual: &str| {
         [kind, "error", "", "", table, key, column, expected, actual].map(str::to_owned)
     };
-    let warning = ["jsonl_invalid_utf8", "warning", ".thrum/messages/bob.jsonl", "1", "", "", "", "", &format!("byte offset {at}")];
+    let warning = [
+        "jsonl_invalid_utf8",
+        "warning",
+        ".thrum/messages/bob.jsonl",
+        "1",
+        "",
+        "",
+        "",
+        "",
+        &format!("byte offset {at}"),
+    ];
     let mut got = notable(&report);
     got.sort();
     let mut want = baseline(&fx);
     want.push(warning.map(str::to_owned));
     // the replayed value is the expected one (values are shown as JSON)
-    want.push(row("cell_differs", "messages", &format!("message_id={mid}"), "body_content", "\"\u{FFFD}hi\"", "\"hi\""));
+    want.push(row(
+        "cell_differs",
+        "messages",
+        &format!("message_id={mid}"),
+        "body_content",
+        "\"\u{FFFD}hi\"",
+        "\"hi\"",
+    ));
     want.sort();
     // the events row holds the line as the daemon wrote it, without the byte
     let (log, rest): (Vec<_>, Vec<_>) = got.into_iter().partition(|f| f[0] == "event_log_differs");
     assert_eq!(rest, want, "{report:#}");
     assert_eq!(log.len(), 1, "{report:#}");
     let key = format!("event_id={eid}");
-    assert_eq!((log[0][4].as_str(), log[0][5].as_str(), log[0][6].as_str()), ("events", key.as_str(), "event_json"), "{report:#}");
+    assert_eq!(
+        (log[0][4].as_str(), log[0][5].as_str(), log[0][6].as_str()),
+        ("events", key.as_str(), "event_json"),
+        "{report:#}"
+    );
     let counts = &report["finding_counts"];
     assert!(counts.get("row_extra").is_none() && counts.get("sequence_gap").is_none(), "{counts}");
 }

@@ -33,7 +33,8 @@ fn insert(fx: &Fixture, file: &str, ty: &str, payload: Value, k: usize) -> (u64,
 }
 
 fn run(fx: &Fixture) -> Report {
-    verify::verify_path(&fx.root, &Options { max_diffs: 0, ..Options::default() }).expect("usable input")
+    verify::verify_path(&fx.root, &Options { max_diffs: 0, ..Options::default() })
+        .expect("usable input")
 }
 
 /// Asserts exactly one `rebuild_aborts`, at `.thrum/{file}:{line}`, naming
@@ -45,9 +46,19 @@ fn assert_stops(fx: &Fixture, file: &str, line: u64, after: u64, rule: &str) {
     let stops = r.of(Kind::RebuildAborts);
     assert_eq!(stops.len(), 1, "{}", r.render_text());
     let f = stops[0];
-    assert_eq!((f.file.as_deref(), f.line), (Some(format!(".thrum/{file}").as_str()), Some(line)), "{}", f.render());
+    assert_eq!(
+        (f.file.as_deref(), f.line),
+        (Some(format!(".thrum/{file}").as_str()), Some(line)),
+        "{}",
+        f.render()
+    );
     assert!(f.message.contains(rule), "{}", f.render());
-    assert_eq!(f.actual.as_deref(), Some(format!("{after} events not projected").as_str()), "{}", f.render());
+    assert_eq!(
+        f.actual.as_deref(),
+        Some(format!("{after} events not projected").as_str()),
+        "{}",
+        f.render()
+    );
     assert_eq!(r.count(Kind::RebuildAbortsAfterMigration), 0);
 }
 
@@ -76,9 +87,10 @@ fn rule_1_a_payload_that_does_not_decode() {
 #[test]
 fn rule_2_a_repeated_message_id() {
     let fx = build();
-    let create =
-        json!({"message_id": msg_id(1), "agent_id": "alice", "session_id": ses_id(1), "body": {"format": "markdown", "content": "again"}});
-    let (line, after) = insert(&fx, "messages/alice.jsonl", "message.create", create, fx.builder.events.len() - 3);
+    let create = json!({"message_id": msg_id(1), "agent_id": "alice", "session_id": ses_id(1), "bo\
+        dy": {"format": "markdown", "content": "again"}});
+    let (line, after) =
+        insert(&fx, "messages/alice.jsonl", "message.create", create, fx.builder.events.len() - 3);
     assert_stops(&fx, "messages/alice.jsonl", line, after, "(rule 2)");
     assert!(after > 0);
 }
@@ -96,7 +108,8 @@ fn rule_3_an_edit_of_a_missing_message() {
 fn rule_4_a_repeated_thread_id() {
     let fx = build();
     let last = fx.builder.events.len() - 1;
-    let thread = json!({"thread_id": "thr_01KJPR7PVP71K30CHK69H32CSS", "title": "again", "created_by": "bob"});
+    let thread = json!({"thread_id": "thr_01KJPR7PVP71K30CHK69H32CSS", "title": "again", "created_\
+        by": "bob"});
     let (line, after) = insert(&fx, "events.jsonl", "thread.create", thread, last);
     assert_stops(&fx, "events.jsonl", line, after, "(rule 4)");
     assert_eq!(after, 0);
@@ -105,7 +118,13 @@ fn rule_4_a_repeated_thread_id() {
 #[test]
 fn rule_5_a_repeated_session_id() {
     let fx = build();
-    let (line, after) = insert(&fx, "events.jsonl", "agent.session.start", json!({"session_id": ses_id(1), "agent_id": "alice"}), 12);
+    let (line, after) = insert(
+        &fx,
+        "events.jsonl",
+        "agent.session.start",
+        json!({"session_id": ses_id(1), "agent_id": "alice"}),
+        12,
+    );
     assert_stops(&fx, "events.jsonl", line, after, "(rule 5)");
     assert!(after > 0);
 }
@@ -113,7 +132,8 @@ fn rule_5_a_repeated_session_id() {
 #[test]
 fn rule_6_a_member_added_to_a_missing_group() {
     let fx = build();
-    let add = json!({"group_id": "grp_01KJPR7PVP71K30CHK69H3NOPE", "member_type": "agent", "member_value": "bob", "added_by": "alice"});
+    let add = json!({"group_id": "grp_01KJPR7PVP71K30CHK69H3NOPE", "member_type": "agent", "member\
+        _value": "bob", "added_by": "alice"});
     let (line, after) = insert(&fx, "events.jsonl", "group.member.add", add, 12);
     assert_stops(&fx, "events.jsonl", line, after, "(rule 6)");
     assert!(after > 0);
@@ -124,8 +144,15 @@ fn rule_7_a_work_context_of_a_missing_session() {
     let fx = build();
     let g = ts(T0 + 30_000_001);
     let ctx = json!({"session_id": "ses_01KJPR7PVP71K30CHK69H3NOPE", "branch": "b", "worktree_path": "/w", "unmerged_commits": [], "uncommitted_files": [], "changed_files": [],
-        "git_updated_at": g, "current_task": "", "task_updated_at": "", "intent": "", "intent_updated_at": ""});
-    let (line, after) = insert(&fx, "events.jsonl", "agent.update", json!({"agent_id": "bob", "work_contexts": [ctx]}), 12);
+        "git_updated_at": g, "current_task": "", "task_updated_at": "", "intent": "", "intent_upda\
+            ted_at": ""});
+    let (line, after) = insert(
+        &fx,
+        "events.jsonl",
+        "agent.update",
+        json!({"agent_id": "bob", "work_contexts": [ctx]}),
+        12,
+    );
     assert_stops(&fx, "events.jsonl", line, after, "(rule 7)");
     assert!(after > 0);
 }
@@ -135,7 +162,13 @@ fn the_earliest_of_two_stops_is_named() {
     let fx = build();
     let edit = json!({"message_id": "msg_01KJPR7PVP71K30CHK69H3NOPE", "body": {"format": "markdown", "content": "x"}});
     insert(&fx, "messages/alice.jsonl", "message.edit", edit, fx.builder.events.len() - 3);
-    let (line, after) = insert(&fx, "events.jsonl", "agent.session.start", json!({"session_id": ses_id(1), "agent_id": "alice"}), 10);
+    let (line, after) = insert(
+        &fx,
+        "events.jsonl",
+        "agent.session.start",
+        json!({"session_id": ses_id(1), "agent_id": "alice"}),
+        10,
+    );
     // the later line in file order, but the earlier in replay order; the
     // count includes the other inserted event
     assert_stops(&fx, "events.jsonl", line, after + 1, "(rule 5)");
@@ -144,9 +177,27 @@ fn the_earliest_of_two_stops_is_named() {
 #[test]
 fn what_is_not_a_failure_does_not_stop_the_rebuild() {
     let fx = build();
-    insert(&fx, "messages/alice.jsonl", "message.delete", json!({"message_id": "msg_01KJPR7PVP71K30CHK69H3NOPE"}), 12);
-    insert(&fx, "events.jsonl", "agent.session.end", json!({"session_id": "ses_01KJPR7PVP71K30CHK69H3NOPE"}), 13);
-    insert(&fx, "events.jsonl", "group.delete", json!({"group_id": "grp_01KJPR7PVP71K30CHK69H3NOPE", "deleted_by": "alice"}), 14);
+    insert(
+        &fx,
+        "messages/alice.jsonl",
+        "message.delete",
+        json!({"message_id": "msg_01KJPR7PVP71K30CHK69H3NOPE"}),
+        12,
+    );
+    insert(
+        &fx,
+        "events.jsonl",
+        "agent.session.end",
+        json!({"session_id": "ses_01KJPR7PVP71K30CHK69H3NOPE"}),
+        13,
+    );
+    insert(
+        &fx,
+        "events.jsonl",
+        "group.delete",
+        json!({"group_id": "grp_01KJPR7PVP71K30CHK69H3NOPE", "deleted_by": "alice"}),
+        14,
+    );
     insert(&fx, "events.jsonl", "agent.cleanup", json!({"agent_id": "nobody"}), 15);
     let r = run(&fx);
     assert_eq!(r.count(Kind::RebuildAborts), 0, "{}", r.render_text());

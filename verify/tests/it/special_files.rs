@@ -49,7 +49,10 @@ fn extracted(to: &Path, archive: &str, name: &str) -> PathBuf {
 
 /// The result line agrees with the exit code.
 fn assert_result(out: &str, code: i32) {
-    let line = out.lines().find(|l| l.starts_with("result:")).unwrap_or_else(|| panic!("no result line: {out}"));
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("result:"))
+        .unwrap_or_else(|| panic!("no result line: {out}"));
     assert_eq!(line.contains("INCONSISTENT"), code == 1, "{line} vs exit {code}");
 }
 
@@ -65,11 +68,18 @@ fn a_fifo_parquet_file_never_blocks_and_is_reported_by_both_commands() {
     let part = fx.join("parquet/agents/part-00000.parquet");
     mkfifo(&part);
     let archive = fx.join("thrum-fixture.tar.zst");
-    for args in [vec!["parquet", s(&fx)], vec!["replay", s(&archive)], vec!["replay", s(&archive), "--no-manifest"]] {
+    for args in [
+        vec!["parquet", s(&fx)],
+        vec!["replay", s(&archive)],
+        vec!["replay", s(&archive), "--no-manifest"],
+    ] {
         let (code, out, err) = verify(&args);
         assert_eq!(code, 1, "{args:?}: {out}{err}");
         assert_result(&out, code);
-        assert!(out.contains("[parquet_unreadable] parquet/agents/part-00000.parquet"), "{args:?}: {out}");
+        assert!(
+            out.contains("[parquet_unreadable] parquet/agents/part-00000.parquet"),
+            "{args:?}: {out}"
+        );
         assert!(out.contains("a FIFO (named pipe); expected a regular file"), "{args:?}: {out}");
     }
 }
@@ -82,7 +92,8 @@ fn a_garbage_parquet_file_is_the_same_finding_in_parquet_and_replay() {
     let (code, out, err) = verify(&["parquet", s(&fx)]);
     assert_eq!(code, 1, "{out}{err}");
     assert_result(&out, code);
-    let line = out.lines().find(|l| l.contains("[parquet_unreadable]")).unwrap_or_else(|| panic!("{out}"));
+    let line =
+        out.lines().find(|l| l.contains("[parquet_unreadable]")).unwrap_or_else(|| panic!("{out}"));
     assert_eq!(line.matches("part-00000.parquet").count(), 1, "the file once: {line}");
     assert!(line.contains("Corrupt footer"), "{line}");
 
@@ -99,7 +110,13 @@ fn a_garbage_parquet_file_is_the_same_finding_in_parquet_and_replay() {
     assert_eq!(rcode, 1);
     let r: Value = serde_json::from_str(&rjson).unwrap();
     assert_eq!(r["finding_counts"]["parquet_unreadable"], 1);
-    let rf = r["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "parquet_unreadable").unwrap().clone();
+    let rf = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "parquet_unreadable")
+        .unwrap()
+        .clone();
     assert_eq!(rf["file"], v["findings"][0]["file"]);
     assert_eq!(rf["message"], v["findings"][0]["message"]);
 
@@ -110,7 +127,10 @@ fn a_garbage_parquet_file_is_the_same_finding_in_parquet_and_replay() {
     let (code, json, _) = verify(&["parquet", s(&fixtures()), "--json"]);
     assert_eq!(code, 0);
     let v: Value = serde_json::from_str(&json).unwrap();
-    assert_eq!((v["consistent"].clone(), v["exit_code"].clone()), (Value::Bool(true), Value::from(0)));
+    assert_eq!(
+        (v["consistent"].clone(), v["exit_code"].clone()),
+        (Value::Bool(true), Value::from(0))
+    );
 }
 
 #[test]
@@ -127,7 +147,10 @@ fn fifos_beside_an_archive_are_findings() {
         assert_eq!(code, 1, "{name}: {out}{err}");
         assert_result(&out, code);
         assert!(
-            out.contains(&format!("[file_not_regular] {}: a FIFO (named pipe); expected a regular file", p.display())),
+            out.contains(&format!(
+                "[file_not_regular] {}: a FIFO (named pipe); expected a regular file",
+                p.display()
+            )),
             "{name}: {out}"
         );
         restore(&p, &keep);
@@ -147,29 +170,52 @@ fn special_files_in_a_directory_input_are_described() {
     mkfifo(&db);
     let (code, _, err) = verify(&["replay", s(&fx), "--no-manifest"]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("var/messages.db is a FIFO (named pipe); expected a SQLite database (a regular file)"), "{err}");
+    assert!(
+        err.contains(
+            "var/messages.db is a FIFO (named pipe); expected a SQLite database (a regular file)"
+        ),
+        "{err}"
+    );
     link_to_dev_zero(&db);
     let (code, _, err) = verify(&["replay", s(&fx), "--no-manifest"]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("var/messages.db is a symbolic link to a character device; expected a SQLite database (a regular file)"), "{err}");
+    assert!(
+        err.contains(
+            "var/messages.db is a symbolic link to a character device; expected a \
+        SQLite database (a regular file)"
+        ),
+        "{err}"
+    );
     assert!(!err.contains("missing"), "{err}");
     restore(&db, &keep);
 
     // the other files of the tree: findings
     type Case<'a> = (&'a str, fn(&Path), &'a str);
     let cases: [Case; 4] = [
-        ("config.json", mkfifo, "[file_not_regular] .thrum/config.json: a FIFO (named pipe); expected a regular file"),
+        (
+            "config.json",
+            mkfifo,
+            "[file_not_regular] .thrum/config.json: a FIFO (named pipe); \
+            expected a regular file",
+        ),
         (
             "events.jsonl",
             link_to_dev_zero,
-            "[file_not_regular] .thrum/events.jsonl: a symbolic link to a character device; expected a regular file",
+            "[file_not_regular] .thrum/events.jsonl: a symbolic link to a character device; \
+                expected a regular file",
         ),
         (
             "identities/coordinator_auth.json",
             mkfifo,
-            "[file_not_regular] .thrum/identities/coordinator_auth.json: a FIFO (named pipe); expected a regular file",
+            "[file_not_regular] .thrum/identities/coordinator_auth.json: a FIFO (named pipe); \
+                expected a regular file",
         ),
-        ("thrum.db", mkfifo, "[file_not_regular] .thrum/thrum.db: a FIFO (named pipe); expected a regular file"),
+        (
+            "thrum.db",
+            mkfifo,
+            "[file_not_regular] .thrum/thrum.db: a FIFO (named pipe); expected a \
+            regular file",
+        ),
     ];
     for (rel, make, expected) in cases {
         let p = thrum.join(rel);
@@ -190,7 +236,13 @@ fn special_files_in_a_directory_input_are_described() {
     let (code, out, err) = verify(&["replay", s(&fx), "--no-manifest"]);
     assert_eq!(code, 1, "{out}{err}");
     assert_result(&out, code);
-    assert!(out.contains("[file_not_regular] .thrum/messages/zz.jsonl: a FIFO (named pipe); expected a regular file"), "{out}");
+    assert!(
+        out.contains(
+            "[file_not_regular] .thrum/messages/zz.jsonl: a FIFO (named pipe); \
+        expected a regular file"
+        ),
+        "{out}"
+    );
     std::fs::remove_file(&stray).unwrap();
 
     // the tree is consistent again
@@ -207,8 +259,18 @@ fn a_fifo_manifest_beside_a_directory_input_is_a_finding() {
     let (code, out, err) = verify(&["replay", s(&fx)]);
     assert_eq!(code, 1, "{out}{err}");
     assert_result(&out, code);
-    assert!(out.contains("manifest.json: a FIFO (named pipe); expected a regular file (not read as a manifest)"), "{out}");
-    assert!(out.contains("SHA256SUMS: a FIFO (named pipe); expected a regular file (not read as SHA256SUMS)"), "{out}");
+    assert!(
+        out.contains(
+            "manifest.json: a FIFO (named pipe); expected a regular file (not read as a manifest)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "SHA256SUMS: a FIFO (named pipe); expected a regular file (not read as SHA256SUMS)"
+        ),
+        "{out}"
+    );
 }
 
 #[test]
@@ -221,7 +283,10 @@ fn a_v5_log_or_database_that_is_not_a_regular_file_is_described() {
     mkfifo(&log);
     let (code, _, err) = verify(&["migrate", s(&v5)]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains(".thrum/messages.jsonl is a FIFO (named pipe); expected a regular file"), "{err}");
+    assert!(
+        err.contains(".thrum/messages.jsonl is a FIFO (named pipe); expected a regular file"),
+        "{err}"
+    );
     restore(&log, &keep);
 
     let db = v5.join(".thrum/var/messages.db");
@@ -229,7 +294,10 @@ fn a_v5_log_or_database_that_is_not_a_regular_file_is_described() {
     mkfifo(&db);
     let (code, _, err) = verify(&["migrate", s(&v5), "--no-manifest"]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("var/messages.db is a FIFO (named pipe); expected a SQLite database"), "{err}");
+    assert!(
+        err.contains("var/messages.db is a FIFO (named pipe); expected a SQLite database"),
+        "{err}"
+    );
 }
 
 /// A `.tar.zst` holding `files` (path, bytes).
@@ -251,14 +319,24 @@ fn archive(path: &Path, files: &[(&str, &[u8])]) {
 fn errors_about_an_archive_name_the_archive_and_the_entry() {
     let dir = tempfile::tempdir().unwrap();
     let names = dir.path().join("names.tar.zst");
-    archive(&names, &[(".thrum/config.json", b"{\"local_only\":true,\"version\":1}\n"), (".thrum/events.jsonl", b"")]);
+    archive(
+        &names,
+        &[
+            (".thrum/config.json", b"{\"local_only\":true,\"version\":1}\n"),
+            (".thrum/events.jsonl", b""),
+        ],
+    );
     let (code, _, err) = verify(&["replay", s(&names)]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("names.tar.zst: .thrum/var/messages.db is missing from the archive"), "{err}");
+    assert!(
+        err.contains("names.tar.zst: .thrum/var/messages.db is missing from the archive"),
+        "{err}"
+    );
     assert!(!err.contains("verify-"), "no temporary path: {err}");
 
     // grammar of the extractor's counts
-    let (code, _, err) = verify(&["extract", s(&names), s(&dir.path().join("d")), "--max-entries", "1"]);
+    let (code, _, err) =
+        verify(&["extract", s(&names), s(&dir.path().join("d")), "--max-entries", "1"]);
     assert_eq!(code, 2);
     assert!(err.contains("more than 1 entry (at"), "{err}");
     let one = dir.path().join("one.tar.zst");
@@ -296,9 +374,21 @@ fn extract_refuses_a_dest_that_is_or_lies_in_the_archive() {
     std::os::unix::fs::symlink("a.tar.zst", dir.path().join("lnk")).unwrap();
     let why = "(by device and inode); an output must not be, hold or lie in an input";
     let before = crate::common::snapshot(dir.path());
-    for (dest, relation) in [(dir.path().join("lnk"), "is the same as"), (dir.path().join("lnk/x"), "lies inside")] {
+    for (dest, relation) in
+        [(dir.path().join("lnk"), "is the same as"), (dir.path().join("lnk/x"), "lies inside")]
+    {
         let (code, _, err) = verify(&["extract", s(&a), s(&dest)]);
-        assert_eq!((code, err), (2, format!("verify: error: refusing DEST {}: it {relation} ARCHIVE {} {why}\n", s(&dest), s(&a))));
+        assert_eq!(
+            (code, err),
+            (
+                2,
+                format!(
+                    "verify: error: refusing DEST {}: it {relation} ARCHIVE {} {why}\n",
+                    s(&dest),
+                    s(&a)
+                )
+            )
+        );
         assert_eq!(crate::common::snapshot(dir.path()), before);
     }
     // a 250-byte name: its temporary's name is bounded
@@ -321,11 +411,21 @@ fn a_full_disk_while_extracting_exits_1() {
     archive(&a, &[(".thrum/big.bin", &vec![0u8; 3 << 20])]);
     let mnt = dir.path().join("mnt");
     std::fs::create_dir(&mnt).unwrap();
-    thrum_io::testing::mount(&["-t".as_ref(), "tmpfs".as_ref(), "-o".as_ref(), "size=1M".as_ref(), "thrum-test".as_ref(), mnt.as_os_str()]);
+    thrum_io::testing::mount(&[
+        "-t".as_ref(),
+        "tmpfs".as_ref(),
+        "-o".as_ref(),
+        "size=1M".as_ref(),
+        "thrum-test".as_ref(),
+        mnt.as_os_str(),
+    ]);
     let (code, _, err) = verify(&["extract", s(&a), s(&mnt.join("dest"))]);
     let left: Vec<_> = std::fs::read_dir(&mnt).unwrap().map(|e| e.unwrap().file_name()).collect();
     thrum_io::testing::unmount(&mnt);
     assert_eq!(code, 1, "{err}");
-    assert!(err.starts_with(&format!("verify: error: disk full while writing {}/", s(&mnt))), "{err}");
+    assert!(
+        err.starts_with(&format!("verify: error: disk full while writing {}/", s(&mnt))),
+        "{err}"
+    );
     assert!(left.is_empty(), "{left:?}");
 }

@@ -54,7 +54,8 @@ const TIMES: &[&str] = &[
     "junk",
 ];
 const AGENTS: &[&str] = &["alice", "bob", "user:carol"];
-const SHARDS: &[&str] = &["events.jsonl", "messages/alice.jsonl", "messages/bob.jsonl", "messages/user_carol.jsonl"];
+const SHARDS: &[&str] =
+    &["events.jsonl", "messages/alice.jsonl", "messages/bob.jsonl", "messages/user_carol.jsonl"];
 
 /// One generated event: its choices, turned into a line by `line`.
 #[derive(Debug, Clone)]
@@ -73,20 +74,21 @@ struct Gen {
 }
 
 fn gen() -> impl Strategy<Value = Gen> {
-    (0u8..10, 0..TIMES.len(), 0u8..12, prop::option::weighted(0.9, 1u8..10), 0u8..3, 0u8..4, 0u8..3, 0u8..5, 0u8..4, 0u8..12).prop_map(
-        |(kind, time, id, seq, daemon, entity, agent, file, other_file, twist)| Gen {
-            kind,
-            time,
-            id,
-            seq,
-            daemon,
-            entity,
-            agent,
-            file,
-            other_file,
-            twist,
-        },
+    (
+        0u8..10,
+        0..TIMES.len(),
+        0u8..12,
+        prop::option::weighted(0.9, 1u8..10),
+        0u8..3,
+        0u8..4,
+        0u8..3,
+        0u8..5,
+        0u8..4,
+        0u8..12,
     )
+        .prop_map(|(kind, time, id, seq, daemon, entity, agent, file, other_file, twist)| {
+            Gen { kind, time, id, seq, daemon, entity, agent, file, other_file, twist }
+        })
 }
 
 fn msg(n: u8) -> String {
@@ -117,13 +119,20 @@ fn line(g: &Gen, i: usize) -> (String, String) {
                 p["authored_by"] = json!(AGENTS[(g.agent as usize + 1) % 3]);
             }
             if g.twist == 2 {
-                p["refs"] = json!([{"type": "mention", "value": "x"}, {"type": "mention", "value": "x"}]);
+                p["refs"] =
+                    json!([{"type": "mention", "value": "x"}, {"type": "mention", "value": "x"}]);
             }
             ("message.create", p)
         }
-        5 => ("message.edit", json!({"message_id": msg(g.entity), "body": {"content": format!("e{i}")}})),
+        5 => (
+            "message.edit",
+            json!({"message_id": msg(g.entity), "body": {"content": format!("e{i}")}}),
+        ),
         6 => ("message.delete", json!({"message_id": msg(g.entity), "reason": ""})),
-        7 => ("message.react", json!({"message_id": if g.twist == 3 { json!(5) } else { json!(msg(g.entity)) }})),
+        7 => (
+            "message.react",
+            json!({"message_id": if g.twist == 3 { json!(5) } else { json!(msg(g.entity)) }}),
+        ),
         8 => (
             "group.create",
             json!({"group_id": ids::prefixed("grp_", 1, g.entity as u128), "name": format!("g{}", g.entity), "created_by": agent}),
@@ -135,10 +144,16 @@ fn line(g: &Gen, i: usize) -> (String, String) {
     o.insert("timestamp".into(), json!(TIMES[g.time]));
     match g.id {
         0..=7 => {
-            o.insert("event_id".into(), json!(ids::prefixed("evt_", 1_772_442_000_000 + (g.id as u64 % 3), g.id as u128)));
+            o.insert(
+                "event_id".into(),
+                json!(ids::prefixed("evt_", 1_772_442_000_000 + (g.id as u64 % 3), g.id as u128)),
+            );
         }
         8 | 9 => {
-            o.insert("event_id".into(), json!(ids::prefixed("evt_", 1_772_442_000_000, 1000 + i as u128)));
+            o.insert(
+                "event_id".into(),
+                json!(ids::prefixed("evt_", 1_772_442_000_000, 1000 + i as u128)),
+            );
         }
         10 => {
             o.insert("event_id".into(), json!(format!("evt_{}", g.entity)));
@@ -147,7 +162,10 @@ fn line(g: &Gen, i: usize) -> (String, String) {
     }
     o.insert("v".into(), json!(1));
     if g.daemon < 2 {
-        o.insert("origin_daemon".into(), json!(["d_0123456789ab", "d_zyxwvutsrqpo"][g.daemon as usize]));
+        o.insert(
+            "origin_daemon".into(),
+            json!(["d_0123456789ab", "d_zyxwvutsrqpo"][g.daemon as usize]),
+        );
     }
     if let Some(s) = g.seq {
         o.insert("sequence".into(), json!(s as i64));
@@ -158,7 +176,11 @@ fn line(g: &Gen, i: usize) -> (String, String) {
         "events.jsonl".into()
     };
     let file = if g.file < 4 { right } else { SHARDS[g.other_file as usize].to_string() };
-    let text = if g.twist == 4 { serde_json::to_string(&p).unwrap().replacen('{', "{ ", 1) } else { gojson::to_string(&p) };
+    let text = if g.twist == 4 {
+        serde_json::to_string(&p).unwrap().replacen('{', "{ ", 1)
+    } else {
+        gojson::to_string(&p)
+    };
     (text, file)
 }
 
@@ -170,7 +192,8 @@ fn build(gens: &[Gen], shuffle: &[bool], subset: &[bool], noise: &[u8]) -> tempf
     for d in ["var", "messages", "identities", "context"] {
         std::fs::create_dir_all(thrum.join(d)).unwrap();
     }
-    std::fs::write(thrum.join("config.json"), "{\n  \"local_only\": true,\n  \"version\": 1\n}\n").unwrap();
+    std::fs::write(thrum.join("config.json"), "{\n  \"local_only\": true,\n  \"version\": 1\n}\n")
+        .unwrap();
     std::fs::write(thrum.join("thrum.db"), b"").unwrap();
     let lines: Vec<(String, String)> = gens.iter().enumerate().map(|(i, g)| line(g, i)).collect();
     let mut files: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -182,7 +205,10 @@ fn build(gens: &[Gen], shuffle: &[bool], subset: &[bool], noise: &[u8]) -> tempf
         if !shuffle.get(k).copied().unwrap_or(false) {
             ls.sort_by_key(|l| {
                 let v: Value = serde_json::from_str(l).unwrap();
-                (v["timestamp"].as_str().unwrap_or("").to_string(), v.get("event_id").and_then(Value::as_str).unwrap_or("").to_string())
+                (
+                    v["timestamp"].as_str().unwrap_or("").to_string(),
+                    v.get("event_id").and_then(Value::as_str).unwrap_or("").to_string(),
+                )
             });
         }
         let mut content = String::new();
@@ -201,11 +227,18 @@ fn build(gens: &[Gen], shuffle: &[bool], subset: &[bool], noise: &[u8]) -> tempf
     let db = Connection::open(thrum.join("var/messages.db")).unwrap();
     db.execute_batch("PRAGMA foreign_keys=ON; BEGIN;").unwrap();
     db.execute_batch(thrum_schemas::sql::V13).unwrap();
-    db.execute("INSERT INTO schema_version (version, applied_at) VALUES (13, '2026-03-02 09:00:00')", []).unwrap();
+    db.execute(
+        "INSERT INTO schema_version (version, applied_at) VALUES (13, '2026-03-02 09:00:00')",
+        [],
+    )
+    .unwrap();
     let mut order: Vec<usize> = (0..lines.len()).collect();
     order.sort_by_key(|&i| {
         let v: Value = serde_json::from_str(&lines[i].0).unwrap();
-        (v["timestamp"].as_str().unwrap_or("").to_string(), v.get("event_id").and_then(Value::as_str).unwrap_or("").to_string())
+        (
+            v["timestamp"].as_str().unwrap_or("").to_string(),
+            v.get("event_id").and_then(Value::as_str).unwrap_or("").to_string(),
+        )
     });
     for (n, &i) in order.iter().enumerate() {
         let (text, _) = &lines[i];
@@ -218,25 +251,44 @@ fn build(gens: &[Gen], shuffle: &[bool], subset: &[bool], noise: &[u8]) -> tempf
             }
         }
         let env = &ev.envelope;
-        let json_text = if noise.get(n).copied() == Some(4) { text.replace("\"v\":1", "\"v\":2") } else { text.clone() };
+        let json_text = if noise.get(n).copied() == Some(4) {
+            text.replace("\"v\":1", "\"v\":2")
+        } else {
+            text.clone()
+        };
         if subset.get(n + 1).copied().unwrap_or(true) {
             let _ = db.execute(
-                "INSERT OR IGNORE INTO events (event_id, sequence, type, timestamp, origin_daemon, event_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                rusqlite::params![env.event_id, env.sequence.map(|s| s + (noise.get(n + 2).copied() == Some(5)) as i64), env.event_type, env.timestamp, env.origin_daemon, json_text],
+                "INSERT OR IGNORE INTO events (event_id, sequence, type, timestamp, \
+                    origin_daemon, event_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                rusqlite::params![
+                    env.event_id,
+                    env.sequence.map(|s| s + (noise.get(n + 2).copied() == Some(5)) as i64),
+                    env.event_type,
+                    env.timestamp,
+                    env.origin_daemon,
+                    json_text
+                ],
             );
         }
     }
     // rows without a line: one for a message edit (its position names the author's shard)
-    let edit = json!({"type": "message.edit", "timestamp": TIMES[0], "event_id": "evt_extra1", "message_id": msg(1), "body": {"content": "z"}, "v": 1, "sequence": 4});
+    let edit = json!({"type": "message.edit", "timestamp": TIMES[0], "event_id": "evt_extra1", "me\
+        ssage_id": msg(1), "body": {"content": "z"}, "v": 1, "sequence": 4});
     let _ = db.execute(
-        "INSERT OR IGNORE INTO events VALUES ('evt_extra1', 901, 'message.edit', ?1, 'd_0123456789ab', ?2)",
+        "INSERT OR IGNORE INTO events VALUES ('evt_extra1', 901, 'message.edit', ?1, \
+            'd_0123456789ab', ?2)",
         [TIMES[0].to_string(), gojson::to_string(&edit)],
     );
     let _ = db.execute(
-        "INSERT OR IGNORE INTO events VALUES ('evt_extra2', 902, 'agent.register', ?1, 'd_0123456789ab', '{\"type\":\"agent.register\"}')",
+        "INSERT OR IGNORE INTO events VALUES ('evt_extra2', 902, 'agent.register', ?1, \
+            'd_0123456789ab', '{\"type\":\"agent.register\"}')",
         [TIMES[1]],
     );
-    let _ = db.execute("INSERT INTO messages (message_id, agent_id, session_id, created_at, body_format, body_content) VALUES ('msg_orphan', 'dave', 's', ?1, 'markdown', 'x')", [TIMES[0]]);
+    let _ = db.execute(
+        "INSERT INTO messages (message_id, agent_id, session_id, created_at, \
+        body_format, body_content) VALUES ('msg_orphan', 'dave', 's', ?1, 'markdown', 'x')",
+        [TIMES[0]],
+    );
     db.execute_batch("COMMIT").unwrap();
     tmp
 }
@@ -270,9 +322,12 @@ fn the_standard_fixture_and_its_tampered_copies_report_the_same_both_ways() {
     fx.write_lines("events.jsonl", &ev);
     let db = fx.db();
     db.execute_batch(
-        "UPDATE messages SET body_content = 'x' WHERE rowid = 2; DELETE FROM message_refs WHERE rowid = 1; \
-         UPDATE events SET sequence = sequence + 100 WHERE rowid = 4; UPDATE events SET event_json = event_json || ' ' WHERE rowid = 5; \
-         INSERT INTO sessions VALUES (NULL, 'alice', '2026-03-02T09:00:00Z', NULL, NULL, '2026-03-02T09:00:00Z');",
+        "UPDATE messages SET body_content = 'x' WHERE rowid = 2; DELETE FROM message_refs WHERE \
+            rowid = 1; \
+         UPDATE events SET sequence = sequence + 100 WHERE rowid = 4; UPDATE events SET \
+         event_json = event_json || ' ' WHERE rowid = 5; \
+         INSERT INTO sessions VALUES (NULL, 'alice', '2026-03-02T09:00:00Z', NULL, NULL, \
+         '2026-03-02T09:00:00Z');",
     )
     .unwrap();
     drop(db);
@@ -315,7 +370,8 @@ fn pack(root: &Path, files: &[String], out: &Path) {
         h.set_cksum();
         ar.append_data(&mut h, f, &bytes[..]).unwrap();
     }
-    std::fs::write(out, zstd::stream::encode_all(&ar.into_inner().unwrap()[..], 3).unwrap()).unwrap();
+    std::fs::write(out, zstd::stream::encode_all(&ar.into_inner().unwrap()[..], 3).unwrap())
+        .unwrap();
 }
 
 #[test]
@@ -331,8 +387,12 @@ fn archives_report_the_same_whatever_the_order_of_their_entries() {
     let (files, _) = verify::internals::walk_files(&fx.root, &fx.thrum()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let var_last = files.clone();
-    let var_first: Vec<String> =
-        files.iter().filter(|f| f.contains("/var/")).chain(files.iter().filter(|f| !f.contains("/var/"))).cloned().collect();
+    let var_first: Vec<String> = files
+        .iter()
+        .filter(|f| f.contains("/var/"))
+        .chain(files.iter().filter(|f| !f.contains("/var/")))
+        .cloned()
+        .collect();
     let mut reversed = files.clone();
     reversed.reverse();
     let mut split = files.clone();
@@ -364,7 +424,8 @@ fn archives_report_the_same_whatever_the_order_of_their_entries() {
     h.set_link_name("/etc/passwd").unwrap();
     h.set_cksum();
     ar.append_data(&mut h, ".thrum/zz-link", &b""[..]).unwrap();
-    std::fs::write(&bad, zstd::stream::encode_all(&ar.into_inner().unwrap()[..], 3).unwrap()).unwrap();
+    std::fs::write(&bad, zstd::stream::encode_all(&ar.into_inner().unwrap()[..], 3).unwrap())
+        .unwrap();
     for reader in [Reader::InMemory, Reader::Streaming] {
         let r = report(&bad, Mode::Fixture, reader);
         assert!(r.starts_with("error: ") && r.contains("symlink"), "{r}");
@@ -387,7 +448,8 @@ proptest! {
     /// whether each file is in order or not.
     #[test]
     fn merged_order_equals_the_stable_sort(files in prop::collection::vec(file(), 1..7)) {
-        const TS: [&str; 4] = ["2026-01-01T00:00:01Z", "2026-01-01T00:00:01.5Z", "2026-01-01T00:00:02Z", "2026-01-01T00:00:00.9Z"];
+        const TS: [&str; 4] = ["2026-01-01T00:00:01Z", "2026-01-01T00:00:01.5Z", "2026-01-01T00:00\
+            :02Z", "2026-01-01T00:00:00.9Z"];
         const ID: [&str; 4] = ["evt_a", "evt_b", "evt_c", ""];
         let dir = tempfile::tempdir().unwrap();
         let mut sources = Vec::new();
@@ -435,17 +497,34 @@ proptest! {
 /// rebuild reads the file once per origin; the tie must still go to line 1.
 #[test]
 fn tied_events_of_two_origins_are_rebuilt_in_line_order() {
-    let g =
-        |kind, time, id, seq, daemon| Gen { kind, time, id, seq: Some(seq), daemon, entity: 0, agent: 0, file: 0, other_file: 0, twist: 0 };
+    let g = |kind, time, id, seq, daemon| Gen {
+        kind,
+        time,
+        id,
+        seq: Some(seq),
+        daemon,
+        entity: 0,
+        agent: 0,
+        file: 0,
+        other_file: 0,
+        twist: 0,
+    };
     // times: 1 is "…01.5Z", 0 is "…01Z" (later as a string)
     let gens = [g(1, 1, 0, 1, 1), g(1, 1, 0, 2, 0), g(9, 0, 8, 3, 0), g(9, 1, 9, 4, 1)];
     let tmp = build(&gens, &[true; 4], &[true; 8], &[]);
     let events = std::fs::read_to_string(tmp.path().join(".thrum/events.jsonl")).unwrap();
-    let origins: Vec<String> = events.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["origin_daemon"].to_string()).collect();
-    assert_eq!(origins, ["\"d_zyxwvutsrqpo\"", "\"d_0123456789ab\"", "\"d_0123456789ab\"", "\"d_zyxwvutsrqpo\""]);
+    let origins: Vec<String> = events
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["origin_daemon"].to_string())
+        .collect();
+    assert_eq!(
+        origins,
+        ["\"d_zyxwvutsrqpo\"", "\"d_0123456789ab\"", "\"d_0123456789ab\"", "\"d_zyxwvutsrqpo\""]
+    );
     same_both_ways(tmp.path()).unwrap();
     let opts = Options { max_diffs: 0, ..Options::default() };
-    let r: Value = serde_json::from_str(&verify::verify_path(tmp.path(), &opts).unwrap().to_json()).unwrap();
+    let r: Value =
+        serde_json::from_str(&verify::verify_path(tmp.path(), &opts).unwrap().to_json()).unwrap();
     let aborts: Vec<(&str, u64)> = r["findings"]
         .as_array()
         .unwrap()
@@ -455,5 +534,9 @@ fn tied_events_of_two_origins_are_rebuilt_in_line_order() {
         .collect();
     assert_eq!(aborts, [(".thrum/events.jsonl", 2)], "{}", r["findings"]);
     // arrival order and rebuild order apply the same events: nothing differs
-    assert!(r["findings"].as_array().unwrap().iter().all(|f| f["kind"] != "rebuild_order_differs"), "{}", r["findings"]);
+    assert!(
+        r["findings"].as_array().unwrap().iter().all(|f| f["kind"] != "rebuild_order_differs"),
+        "{}",
+        r["findings"]
+    );
 }

@@ -19,7 +19,8 @@ const TOKEN: &[u8] = b"TOKEN-0123456789abcdef";
 type Spec = Vec<(&'static str, u32, Option<Vec<u8>>)>;
 
 fn spec() -> Spec {
-    let events: Vec<u8> = (0..4000).map(|i| format!("{{\"n\":{i}}}\n")).collect::<String>().into_bytes();
+    let events: Vec<u8> =
+        (0..4000).map(|i| format!("{{\"n\":{i}}}\n")).collect::<String>().into_bytes();
     let peers = [b"[{\"token\":\"".as_slice(), TOKEN, b"\"}]\n"].concat();
     vec![
         (".thrum/", 0o755, None),
@@ -35,7 +36,11 @@ fn tar_of(spec: &Spec) -> Vec<u8> {
     for (path, mode, data) in spec {
         let mut h = tar::Header::new_ustar();
         h.set_mode(*mode);
-        h.set_entry_type(if data.is_some() { tar::EntryType::Regular } else { tar::EntryType::Directory });
+        h.set_entry_type(if data.is_some() {
+            tar::EntryType::Regular
+        } else {
+            tar::EntryType::Directory
+        });
         let data = data.as_deref().unwrap_or_default();
         h.set_size(data.len() as u64);
         b.append_data(&mut h, path, data).unwrap();
@@ -66,7 +71,10 @@ fn flip(mut b: Vec<u8>, at: usize) -> Vec<u8> {
 }
 
 fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     v.sort();
     v
 }
@@ -107,21 +115,38 @@ fn corrupt_trailers_and_checksums_are_refused_by_every_command_and_leave_nothing
         ("gzip CRC-32", "tar.gz", flip(ok_gz.clone(), g - 6), "CRC-32 or length (ISIZE)"),
         ("gzip ISIZE", "tar.gz", flip(ok_gz.clone(), g - 2), "CRC-32 or length (ISIZE)"),
         ("gzip trailer missing", "tar.gz", ok_gz[..g - 8].to_vec(), "gzip member 1 is cut short"),
-        ("gzip garbage after the member", "tar.gz", [ok_gz.as_slice(), b"GARBAGE"].concat(), "not a gzip member"),
+        (
+            "gzip garbage after the member",
+            "tar.gz",
+            [ok_gz.as_slice(), b"GARBAGE"].concat(),
+            "not a gzip member",
+        ),
         ("gzip stored block flipped", "tar.gz", flip(stored, at + 3), "CRC-32 or length (ISIZE)"),
         ("zstd content checksum", "tar.zst", flip(ok_zst.clone(), z - 3), "checksum"),
-        ("zstd garbage after the frame", "tar.zst", [ok_zst.as_slice(), &[0u8; 8]].concat(), "the zstd stream is corrupt"),
+        (
+            "zstd garbage after the frame",
+            "tar.zst",
+            [ok_zst.as_slice(), &[0u8; 8]].concat(),
+            "the zstd stream is corrupt",
+        ),
     ];
     for (name, ext, bytes, reason) in cases {
         let (_dir, work, tmp, archive) = setup(&format!("evil.{ext}"), &bytes);
         let dest = work.join("dest");
-        for args in [vec![Path::new("extract"), &archive, &dest], vec![Path::new("replay"), &archive]] {
+        for args in
+            [vec![Path::new("extract"), &archive, &dest], vec![Path::new("replay"), &archive]]
+        {
             let o = verify("022", &args, &tmp);
             let err = String::from_utf8_lossy(&o.stderr);
             assert_eq!(o.status.code(), Some(2), "{name} {:?}: {err}", args[0]);
             let named = format!("{}: corrupt or truncated archive", archive.display());
             assert!(err.contains(&named) && err.contains(reason), "{name} {:?}: {err}", args[0]);
-            assert_eq!(listing(&work), vec![format!("evil.{ext}")], "{name} {:?}: no DEST, no partial directory", args[0]);
+            assert_eq!(
+                listing(&work),
+                vec![format!("evil.{ext}")],
+                "{name} {:?}: no DEST, no partial directory",
+                args[0]
+            );
             assert!(listing(&tmp).is_empty(), "{name} {:?}: temporaries removed", args[0]);
         }
     }
@@ -150,7 +175,8 @@ fn tree(dir: &Path) -> Vec<(String, u32, Option<Vec<u8>>)> {
 
 /// What extraction under `umask` must give for `spec`.
 fn expected(spec: &Spec, umask: u32) -> Vec<(String, u32, Option<Vec<u8>>)> {
-    let mut v: Vec<_> = spec.iter().map(|(p, m, d)| (p.to_string(), m & !umask, d.clone())).collect();
+    let mut v: Vec<_> =
+        spec.iter().map(|(p, m, d)| (p.to_string(), m & !umask, d.clone())).collect();
     v.sort();
     v
 }
@@ -164,11 +190,19 @@ fn frames_members_and_modes_survive_extraction() {
     let archives: Vec<(&str, &str, Vec<u8>)> = vec![
         ("zstd", "tar.zst", ok_zst.clone()),
         ("zstd, a skippable frame first", "tar.zst", [skippable(16), ok_zst.clone()].concat()),
-        ("zstd, two frames and a skippable frame between", "tar.zst", [zst(&t[..half]), skippable(0), zst(&t[half..])].concat()),
+        (
+            "zstd, two frames and a skippable frame between",
+            "tar.zst",
+            [zst(&t[..half]), skippable(0), zst(&t[half..])].concat(),
+        ),
         (
             "gzip, two members",
             "tar.gz",
-            [gz(&t[..half], flate2::Compression::fast()), gz(&t[half..], flate2::Compression::best())].concat(),
+            [
+                gz(&t[..half], flate2::Compression::fast()),
+                gz(&t[half..], flate2::Compression::best()),
+            ]
+            .concat(),
         ),
     ];
     for (name, ext, bytes) in archives {
@@ -176,7 +210,12 @@ fn frames_members_and_modes_survive_extraction() {
             let (_dir, work, tmp, archive) = setup(&format!("ok.{ext}"), &bytes);
             let dest = work.join("dest");
             let o = verify(umask, &[Path::new("extract"), &archive, &dest], &tmp);
-            assert_eq!(o.status.code(), Some(0), "{name} (umask {umask}): {}", String::from_utf8_lossy(&o.stderr));
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{name} (umask {umask}): {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
             assert_eq!(tree(&dest), expected(&s, mask), "{name} (umask {umask})");
         }
     }
@@ -201,20 +240,30 @@ fn the_mesh_fixtures_round_trip_their_modes() {
     for k in 1..=3 {
         let archive = fixtures.join(format!("daemon-{k}/thrum-fixture.tar.zst"));
         let mut tar_bytes = Vec::new();
-        zstd::stream::read::Decoder::new(std::fs::File::open(&archive).unwrap()).unwrap().read_to_end(&mut tar_bytes).unwrap();
+        zstd::stream::read::Decoder::new(std::fs::File::open(&archive).unwrap())
+            .unwrap()
+            .read_to_end(&mut tar_bytes)
+            .unwrap();
         let mut archived = Vec::new();
         for entry in tar::Archive::new(tar_bytes.as_slice()).entries().unwrap() {
             let entry = entry.unwrap();
             let path = entry.path().unwrap().to_string_lossy().into_owned();
-            archived.push((path.trim_end_matches('/').to_string(), entry.header().mode().unwrap() & 0o777));
+            archived.push((
+                path.trim_end_matches('/').to_string(),
+                entry.header().mode().unwrap() & 0o777,
+            ));
         }
-        assert!(archived.contains(&(".thrum/var/peers.json".into(), 0o600)), "daemon-{k}: {archived:?}");
+        assert!(
+            archived.contains(&(".thrum/var/peers.json".into(), 0o600)),
+            "daemon-{k}: {archived:?}"
+        );
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("dest");
         let o = verify("022", &[Path::new("extract"), &archive, &dest], dir.path());
         assert_eq!(o.status.code(), Some(0), "daemon-{k}: {}", String::from_utf8_lossy(&o.stderr));
         for (path, mode) in archived {
-            let got = std::fs::symlink_metadata(dest.join(&path)).unwrap().permissions().mode() & 0o7777;
+            let got =
+                std::fs::symlink_metadata(dest.join(&path)).unwrap().permissions().mode() & 0o7777;
             assert_eq!(got, mode & !0o022, "daemon-{k}: {path}");
         }
     }

@@ -6,7 +6,8 @@ use verify::Severity;
 use verify::{Finding, Kind, Options, Report};
 
 fn run(fx: &Fixture) -> Report {
-    verify::verify_path(&fx.root, &Options { max_diffs: 0, ..Options::default() }).expect("usable input")
+    verify::verify_path(&fx.root, &Options { max_diffs: 0, ..Options::default() })
+        .expect("usable input")
 }
 
 fn errors(r: &Report) -> Vec<&Finding> {
@@ -32,7 +33,10 @@ fn clean_fixture_is_consistent_and_covers_every_projected_table() {
         assert_eq!(Some(t.rows_db), t.rows_expected, "{}", t.table);
     }
     let ev = r.tables.iter().find(|t| t.table == "events").unwrap();
-    assert_eq!((ev.rows_db, ev.rows_expected), (fx.builder.events.len() as u64, Some(fx.builder.events.len() as u64)));
+    assert_eq!(
+        (ev.rows_db, ev.rows_expected),
+        (fx.builder.events.len() as u64, Some(fx.builder.events.len() as u64))
+    );
     // the unknown event type is ignored, not an error
     assert!(r.summary["replay"].as_str().unwrap().contains("1 ignored"));
     assert_eq!(r.count(Kind::ManifestAbsent), 1);
@@ -41,7 +45,9 @@ fn clean_fixture_is_consistent_and_covers_every_projected_table() {
 #[test]
 fn one_changed_cell_is_reported_with_table_key_and_column() {
     let fx = build();
-    fx.db().execute("UPDATE messages SET body_content = 'tampered' WHERE message_id = ?1", [msg_id(2)]).unwrap();
+    fx.db()
+        .execute("UPDATE messages SET body_content = 'tampered' WHERE message_id = ?1", [msg_id(2)])
+        .unwrap();
     let r = run(&fx);
     let e = errors(&r);
     assert_eq!(e.len(), 1, "{}", r.render_text());
@@ -60,26 +66,40 @@ fn one_changed_cell_is_reported_with_table_key_and_column() {
 #[test]
 fn one_deleted_row_is_reported_missing() {
     let fx = build();
-    let n = fx.db().execute("DELETE FROM message_refs WHERE message_id = ?1 AND ref_type = 'mention'", [msg_id(2)]).unwrap();
+    let n = fx
+        .db()
+        .execute(
+            "DELETE FROM message_refs WHERE message_id = ?1 AND ref_type = 'mention'",
+            [msg_id(2)],
+        )
+        .unwrap();
     assert_eq!(n, 1);
     let r = run(&fx);
     let e = errors(&r);
     assert_eq!(e.len(), 1, "{}", r.render_text());
     assert_eq!(e[0].kind, Kind::RowMissing);
     assert_eq!(e[0].table.as_deref(), Some("message_refs"));
-    assert_eq!(e[0].key.as_deref(), Some(format!("message_id={}, ref_type=mention, ref_value=alice", msg_id(2)).as_str()));
+    assert_eq!(
+        e[0].key.as_deref(),
+        Some(format!("message_id={}, ref_type=mention, ref_value=alice", msg_id(2)).as_str())
+    );
 }
 
 #[test]
 fn one_extra_row_is_reported_extra() {
     let fx = build();
-    fx.db().execute("INSERT INTO message_scopes VALUES (?1, 'broadcast', 'all')", [msg_id(4)]).unwrap();
+    fx.db()
+        .execute("INSERT INTO message_scopes VALUES (?1, 'broadcast', 'all')", [msg_id(4)])
+        .unwrap();
     let r = run(&fx);
     let e = errors(&r);
     assert_eq!(e.len(), 1, "{}", r.render_text());
     assert_eq!(e[0].kind, Kind::RowExtra);
     assert_eq!(e[0].table.as_deref(), Some("message_scopes"));
-    assert_eq!(e[0].key.as_deref(), Some(format!("message_id={}, scope_type=broadcast, scope_value=all", msg_id(4)).as_str()));
+    assert_eq!(
+        e[0].key.as_deref(),
+        Some(format!("message_id={}, scope_type=broadcast, scope_value=all", msg_id(4)).as_str())
+    );
 }
 
 fn event_of(fx: &Fixture, needle: &str) -> (usize, String) {
@@ -95,8 +115,17 @@ fn one_dropped_jsonl_line_is_reported() {
     assert_eq!(lines.remove(1), fx.builder.events[i].line);
     fx.write_lines("messages/bob.jsonl", &lines);
     let r = run(&fx);
-    assert_eq!(kinds(&r), vec![Kind::RowExtra, Kind::EventLogExtra, Kind::SequenceGap], "{}", r.render_text());
-    let extra: Vec<(&str, &str)> = r.of(Kind::RowExtra).iter().map(|f| (f.table.as_deref().unwrap(), f.key.as_deref().unwrap())).collect();
+    assert_eq!(
+        kinds(&r),
+        vec![Kind::RowExtra, Kind::EventLogExtra, Kind::SequenceGap],
+        "{}",
+        r.render_text()
+    );
+    let extra: Vec<(&str, &str)> = r
+        .of(Kind::RowExtra)
+        .iter()
+        .map(|f| (f.table.as_deref().unwrap(), f.key.as_deref().unwrap()))
+        .collect();
     let m = format!("message_id={}", msg_id(6));
     let rf = format!("message_id={}, ref_type=mention, ref_value=reviewer", msg_id(6));
     assert_eq!(extra, vec![("messages", m.as_str()), ("message_refs", rf.as_str())]);
@@ -104,7 +133,12 @@ fn one_dropped_jsonl_line_is_reported() {
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].key.as_deref(), Some(format!("event_id={id}").as_str()));
     // where the dropped line belongs, from its events row
-    assert_eq!((log[0].file.as_deref(), log[0].line), (Some(".thrum/messages/bob.jsonl"), Some(2)), "{}", log[0].render());
+    assert_eq!(
+        (log[0].file.as_deref(), log[0].line),
+        (Some(".thrum/messages/bob.jsonl"), Some(2)),
+        "{}",
+        log[0].render()
+    );
     let gap = r.of(Kind::SequenceGap);
     assert_eq!(gap.len(), 1);
     assert_eq!(gap[0].expected.as_deref(), Some((i + 1).to_string().as_str()));
@@ -121,12 +155,23 @@ fn one_duplicated_jsonl_line_is_reported_at_its_line() {
     // the daemon's rebuild stops at the repeated create (rule 2)
     assert_eq!(
         kinds(&r),
-        vec![Kind::EventIdDuplicate, Kind::ReplayEventRejected, Kind::RebuildAborts, Kind::SequenceOrder, Kind::SequenceDuplicate],
+        vec![
+            Kind::EventIdDuplicate,
+            Kind::ReplayEventRejected,
+            Kind::RebuildAborts,
+            Kind::SequenceOrder,
+            Kind::SequenceDuplicate
+        ],
         "{}",
         r.render_text()
     );
     for f in errors(&r) {
-        assert_eq!((f.file.as_deref(), f.line), (Some(".thrum/messages/alice.jsonl"), Some(3)), "{}", f.render());
+        assert_eq!(
+            (f.file.as_deref(), f.line),
+            (Some(".thrum/messages/alice.jsonl"), Some(3)),
+            "{}",
+            f.render()
+        );
     }
     assert!(r.of(Kind::EventIdDuplicate)[0].message.contains(".thrum/messages/alice.jsonl:2"));
     assert!(r.of(Kind::ReplayEventRejected)[0].message.contains("UNIQUE"));
@@ -148,7 +193,10 @@ fn one_malformed_jsonl_line_is_reported_at_its_line() {
     assert!(u[0].message.contains("not valid JSON"));
     // and its consequences: msg 2 is in the database but no longer replayed
     let m = format!("message_id={}", msg_id(2));
-    assert!(r.of(Kind::RowExtra).iter().any(|f| f.table.as_deref() == Some("messages") && f.key.as_deref() == Some(m.as_str())));
+    assert!(r
+        .of(Kind::RowExtra)
+        .iter()
+        .any(|f| f.table.as_deref() == Some("messages") && f.key.as_deref() == Some(m.as_str())));
     assert_eq!(r.count(Kind::EventLogExtra), 1);
     assert_eq!(r.count(Kind::SequenceGap), 1);
     assert!(!r.consistent);
@@ -158,16 +206,26 @@ fn one_malformed_jsonl_line_is_reported_at_its_line() {
 fn heartbeat_columns_are_checked_for_plausibility_not_equality() {
     let fx = build();
     // a later heartbeat inside the session's life is fine
-    fx.db().execute("UPDATE sessions SET last_seen_at = ?1 WHERE session_id = ?2", [ts(T0 + 30_000_000), ses_id(3)]).unwrap();
+    fx.db()
+        .execute(
+            "UPDATE sessions SET last_seen_at = ?1 WHERE session_id = ?2",
+            [ts(T0 + 30_000_000), ses_id(3)],
+        )
+        .unwrap();
     assert!(run(&fx).consistent);
     // a heartbeat before the session started is not
-    fx.db().execute("UPDATE sessions SET last_seen_at = ?1 WHERE session_id = ?2", [ts(T0), ses_id(3)]).unwrap();
+    fx.db()
+        .execute("UPDATE sessions SET last_seen_at = ?1 WHERE session_id = ?2", [ts(T0), ses_id(3)])
+        .unwrap();
     // an agent seen before any of its sessions started is not either
-    fx.db().execute("UPDATE agents SET last_seen_at = ?1 WHERE agent_id = 'bob'", [ts(T0)]).unwrap();
+    fx.db()
+        .execute("UPDATE agents SET last_seen_at = ?1 WHERE agent_id = 'bob'", [ts(T0)])
+        .unwrap();
     let r = run(&fx);
     let l = r.of(Kind::LastSeenImplausible);
     assert_eq!(kinds(&r), vec![Kind::LastSeenImplausible], "{}", r.render_text());
-    let keys: Vec<(&str, &str)> = l.iter().map(|f| (f.table.as_deref().unwrap(), f.key.as_deref().unwrap())).collect();
+    let keys: Vec<(&str, &str)> =
+        l.iter().map(|f| (f.table.as_deref().unwrap(), f.key.as_deref().unwrap())).collect();
     let s3 = format!("session_id={}", ses_id(3));
     assert_eq!(keys, vec![("agents", "agent_id=bob"), ("sessions", s3.as_str())]);
 }
@@ -176,12 +234,21 @@ fn heartbeat_columns_are_checked_for_plausibility_not_equality() {
 fn events_table_rows_must_equal_the_lines() {
     let fx = build();
     let (_, id) = event_of(&fx, "\"group.create\"");
-    fx.db().execute("UPDATE events SET event_json = replace(event_json, 'reviewers', 'Reviewers') WHERE event_id = ?1", [&id]).unwrap();
+    fx.db()
+        .execute(
+            "UPDATE events SET event_json = replace(event_json, 'reviewers', 'Reviewers') \
+        WHERE event_id = ?1",
+            [&id],
+        )
+        .unwrap();
     fx.db().execute("UPDATE events SET sequence = 1000 WHERE sequence = 3", []).unwrap();
     let r = run(&fx);
     assert_eq!(kinds(&r), vec![Kind::EventLogDiffers], "{}", r.render_text());
-    let cols: Vec<(String, &str)> =
-        r.of(Kind::EventLogDiffers).iter().map(|f| (f.key.clone().unwrap(), f.column.as_deref().unwrap())).collect();
+    let cols: Vec<(String, &str)> = r
+        .of(Kind::EventLogDiffers)
+        .iter()
+        .map(|f| (f.key.clone().unwrap(), f.column.as_deref().unwrap()))
+        .collect();
     assert_eq!(cols.len(), 2);
     assert!(cols.contains(&(format!("event_id={id}"), "event_json")));
     assert!(cols.contains(&(format!("event_id={}", fx.builder.events[2].id), "sequence")));
@@ -191,10 +258,17 @@ fn events_table_rows_must_equal_the_lines() {
 fn local_tables_are_checked_for_references_and_times() {
     let fx = build();
     let db = fx.db();
-    db.execute("UPDATE message_reads SET read_at = ?1 WHERE message_id = ?2", [ts(T0), msg_id(1)]).unwrap();
-    db.execute("INSERT INTO subscriptions (session_id, scope_type, scope_value, mention_role, created_at) VALUES ('ses_GHOST', 'group', NULL, NULL, ?1)", [ts(T0)]).unwrap();
+    db.execute("UPDATE message_reads SET read_at = ?1 WHERE message_id = ?2", [ts(T0), msg_id(1)])
+        .unwrap();
+    db.execute(
+        "INSERT INTO subscriptions (session_id, scope_type, scope_value, mention_role, \
+        created_at) VALUES ('ses_GHOST', 'group', NULL, NULL, ?1)",
+        [ts(T0)],
+    )
+    .unwrap();
     db.execute("UPDATE sync_checkpoints SET last_synced_sequence = 999", []).unwrap();
-    db.execute("INSERT INTO session_refs VALUES (?1, 'branch', 'x', 'yesterday')", [ses_id(1)]).unwrap();
+    db.execute("INSERT INTO session_refs VALUES (?1, 'branch', 'x', 'yesterday')", [ses_id(1)])
+        .unwrap();
     drop(db);
     let r = run(&fx);
     assert_eq!(
@@ -211,7 +285,10 @@ fn local_tables_are_checked_for_references_and_times() {
         r.render_text()
     );
     assert_eq!(r.of(Kind::DanglingReference)[0].table.as_deref(), Some("subscriptions"));
-    assert_eq!(r.of(Kind::CheckpointAhead)[0].expected.as_deref(), Some(format!("0..={}", fx.builder.events.len()).as_str()));
+    assert_eq!(
+        r.of(Kind::CheckpointAhead)[0].expected.as_deref(),
+        Some(format!("0..={}", fx.builder.events.len()).as_str())
+    );
     assert_eq!(r.of(Kind::TimestampInvalid)[0].table.as_deref(), Some("session_refs"));
 }
 
@@ -219,11 +296,17 @@ fn local_tables_are_checked_for_references_and_times() {
 fn identities_and_context_files_must_match_agents() {
     let fx = build();
     let p = fx.file("identities/bob.json");
-    std::fs::write(&p, std::fs::read_to_string(&p).unwrap().replace("implementer", "tester")).unwrap();
+    std::fs::write(&p, std::fs::read_to_string(&p).unwrap().replace("implementer", "tester"))
+        .unwrap();
     std::fs::remove_file(fx.file("context/carol.md")).unwrap();
     std::fs::write(fx.file("context/zed.md"), "x").unwrap();
     let r = run(&fx);
-    assert_eq!(kinds(&r), vec![Kind::IdentityDiffers, Kind::ContextMissing, Kind::ContextOrphan], "{}", r.render_text());
+    assert_eq!(
+        kinds(&r),
+        vec![Kind::IdentityDiffers, Kind::ContextMissing, Kind::ContextOrphan],
+        "{}",
+        r.render_text()
+    );
     let d = r.of(Kind::IdentityDiffers)[0];
     assert_eq!((d.key.as_deref(), d.column.as_deref()), (Some("agent_id=bob"), Some("role")));
     assert_eq!(r.of(Kind::ContextMissing)[0].file.as_deref(), Some(".thrum/context/carol.md"));
@@ -232,10 +315,20 @@ fn identities_and_context_files_must_match_agents() {
 #[test]
 fn schema_and_layout_are_checked() {
     let fx = build();
-    fx.db().execute_batch("CREATE INDEX idx_extra ON messages(body_format); UPDATE schema_version SET version = 12;").unwrap();
+    fx.db()
+        .execute_batch(
+            "CREATE INDEX idx_extra ON messages(body_format); UPDATE schema_version \
+        SET version = 12;",
+        )
+        .unwrap();
     std::fs::write(fx.file("thrum.db"), b"x").unwrap();
     let r = run(&fx);
-    assert_eq!(kinds(&r), vec![Kind::PlaceholderNotEmpty, Kind::SchemaVersionWrong, Kind::SchemaDiffers], "{}", r.render_text());
+    assert_eq!(
+        kinds(&r),
+        vec![Kind::PlaceholderNotEmpty, Kind::SchemaVersionWrong, Kind::SchemaDiffers],
+        "{}",
+        r.render_text()
+    );
     assert_eq!(r.of(Kind::SchemaDiffers)[0].key.as_deref(), Some("index idx_extra"));
 }
 
@@ -252,7 +345,12 @@ fn misplaced_and_non_canonical_lines_are_reported() {
     fx.write_lines("messages/alice.jsonl", &a);
     let r = run(&fx);
     // the re-encoded line also no longer equals its events row
-    assert_eq!(kinds(&r), vec![Kind::EventNotCanonical, Kind::ShardMismatch, Kind::EventLogDiffers], "{}", r.render_text());
+    assert_eq!(
+        kinds(&r),
+        vec![Kind::EventNotCanonical, Kind::ShardMismatch, Kind::EventLogDiffers],
+        "{}",
+        r.render_text()
+    );
     let s = r.of(Kind::ShardMismatch)[0];
     assert_eq!((s.file.as_deref(), s.line), (Some(".thrum/messages/alice.jsonl"), Some(6)));
     assert_eq!(s.expected.as_deref(), Some("messages/bob.jsonl"));
@@ -285,7 +383,11 @@ fn archive_with_manifest_and_checksums_verifies_and_tampering_is_seen() {
     let dir = tempfile::tempdir().unwrap();
     let archive = pack(&fx, dir.path(), "thrum-fixture.tar.zst", "manifest.json", 13);
     // a manifest for another archive beside it is ignored
-    std::fs::write(dir.path().join("manifest-v5.json"), r#"{"archive":{"path":"thrum-fixture-v5.tar.zst"}}"#).unwrap();
+    std::fs::write(
+        dir.path().join("manifest-v5.json"),
+        r#"{"archive":{"path":"thrum-fixture-v5.tar.zst"}}"#,
+    )
+    .unwrap();
     let r = verify::verify_path(&archive, &Options::default()).unwrap();
     assert!(r.consistent, "{}", r.render_text());
     assert!(r.summary["manifest"].as_str().unwrap().contains("manifest.json"));
@@ -302,11 +404,24 @@ fn archive_with_manifest_and_checksums_verifies_and_tampering_is_seen() {
     let bad = format!("{}{}", if first.starts_with('0') { "1" } else { "0" }, &first[1..]);
     std::fs::write(dir.path().join("SHA256SUMS"), sums.replacen(&first, &bad, 1)).unwrap();
     let r = verify::verify_path(&archive, &Options::default()).unwrap();
-    let mm: Vec<&str> = r.of(Kind::ManifestMismatch).iter().map(|f| f.column.as_deref().unwrap()).collect();
-    assert_eq!(mm, vec!["counts.files[.thrum/events.jsonl]", "counts.tables[messages]"], "{}", r.render_text());
-    let cm: Vec<(Option<&str>, Option<u64>)> = r.of(Kind::ChecksumMismatch).iter().map(|f| (f.message.split(':').next(), f.line)).collect();
+    let mm: Vec<&str> =
+        r.of(Kind::ManifestMismatch).iter().map(|f| f.column.as_deref().unwrap()).collect();
+    assert_eq!(
+        mm,
+        vec!["counts.files[.thrum/events.jsonl]", "counts.tables[messages]"],
+        "{}",
+        r.render_text()
+    );
+    let cm: Vec<(Option<&str>, Option<u64>)> = r
+        .of(Kind::ChecksumMismatch)
+        .iter()
+        .map(|f| (f.message.split(':').next(), f.line))
+        .collect();
     // line 1 (the archive) was altered; line 2 (the manifest) no longer matches the edited manifest
-    assert_eq!(cm, vec![(Some("thrum-fixture.tar.zst"), Some(1)), (Some("manifest.json"), Some(2))]);
+    assert_eq!(
+        cm,
+        vec![(Some("thrum-fixture.tar.zst"), Some(1)), (Some("manifest.json"), Some(2))]
+    );
     assert_eq!(kinds(&r), vec![Kind::ManifestMismatch, Kind::ChecksumMismatch]);
 }
 
@@ -332,12 +447,14 @@ fn a_directory_input_is_read_without_writing_anything_even_with_odd_path_charact
     let odd = fx.root.parent().unwrap().join("odd dir #1 ?&%é");
     std::fs::rename(&fx.root, &odd).unwrap();
     let before = verify::internals::walk_files(&odd, &odd).unwrap();
-    let sums: Vec<String> = before.0.iter().map(|f| thrum_io::hash::sha256_file(&odd.join(f)).unwrap().0).collect();
+    let sums: Vec<String> =
+        before.0.iter().map(|f| thrum_io::hash::sha256_file(&odd.join(f)).unwrap().0).collect();
     let r = verify::verify_path(&odd.join(".thrum"), &Options::default()).unwrap();
     assert!(r.consistent, "{}", r.render_text());
     let after = verify::internals::walk_files(&odd, &odd).unwrap();
     assert_eq!(before, after, "no file may appear (no -wal, -shm or journal)");
-    let sums2: Vec<String> = after.0.iter().map(|f| thrum_io::hash::sha256_file(&odd.join(f)).unwrap().0).collect();
+    let sums2: Vec<String> =
+        after.0.iter().map(|f| thrum_io::hash::sha256_file(&odd.join(f)).unwrap().0).collect();
     assert_eq!(sums, sums2);
 }
 
@@ -348,13 +465,19 @@ fn a_wal_file_beside_the_database_is_applied_through_a_private_copy() {
     let db = fx.db();
     db.pragma_update(None, "journal_mode", "WAL").unwrap();
     db.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
-    db.execute("UPDATE messages SET body_format = 'plain' WHERE message_id = ?1", [msg_id(6)]).unwrap();
+    db.execute("UPDATE messages SET body_format = 'plain' WHERE message_id = ?1", [msg_id(6)])
+        .unwrap();
     let wal = fx.file("var/messages.db-wal");
     assert!(wal.is_file());
     let wal_bytes = std::fs::read(&wal).unwrap();
     // copy the files as they are while the connection is still open
     let dir = tempfile::tempdir().unwrap();
-    std::process::Command::new("cp").arg("-r").arg(&fx.root).arg(dir.path().join("copy")).status().unwrap();
+    std::process::Command::new("cp")
+        .arg("-r")
+        .arg(&fx.root)
+        .arg(dir.path().join("copy"))
+        .status()
+        .unwrap();
     drop(db);
     let copy = dir.path().join("copy");
     assert_eq!(std::fs::read(copy.join(".thrum/var/messages.db-wal")).unwrap(), wal_bytes);
@@ -373,7 +496,11 @@ fn a_sequence_at_the_largest_integer_is_a_finding() {
     lines[0] = thrum_schemas::gojson::to_string(&v);
     fx.write_lines("events.jsonl", &lines);
     let r = run(&fx);
-    let f: Vec<&Finding> = r.of(Kind::EventEnvelopeInvalid).into_iter().filter(|f| f.column.as_deref() == Some("sequence")).collect();
+    let f: Vec<&Finding> = r
+        .of(Kind::EventEnvelopeInvalid)
+        .into_iter()
+        .filter(|f| f.column.as_deref() == Some("sequence"))
+        .collect();
     assert_eq!(f.len(), 1, "{}", r.render_text());
     assert_eq!(f[0].actual.as_deref(), Some("9223372036854775807"));
     assert_eq!((f[0].file.as_deref(), f[0].line), (Some(".thrum/events.jsonl"), Some(1)));
@@ -402,14 +529,26 @@ fn an_unreadable_table_is_a_finding_in_the_report_the_json_and_the_exit_code() {
     };
     let (code, text) = bin(false);
     assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("table_unreadable") && text.contains("cannot read the schema version: no such table: schema_version"), "{text}");
+    assert!(
+        text.contains("table_unreadable")
+            && text.contains("cannot read the schema version: no such table: schema_version"),
+        "{text}"
+    );
     let (code, json) = bin(true);
     assert_eq!(code, Some(1), "{json}");
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let found: Vec<&serde_json::Value> = v["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == "table_unreadable").collect();
+    let found: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "table_unreadable")
+        .collect();
     assert_eq!(found.len(), 1, "{json}");
     assert_eq!(found[0]["table"], "schema_version");
-    assert_eq!(found[0]["message"], "cannot read the schema version: no such table: schema_version");
+    assert_eq!(
+        found[0]["message"],
+        "cannot read the schema version: no such table: schema_version"
+    );
     assert_eq!(json.trim_end(), r.to_json().trim_end());
 }
 
@@ -422,7 +561,12 @@ fn the_peers_of_the_checkpoints_are_checked() {
     let fx = build();
     let peers = fx.root.join(".thrum/var/peers.json");
     let r = run(&fx);
-    assert_eq!((r.count(Kind::PeersInvalid), r.count(Kind::CheckpointPeerUnlisted)), (0, 0), "{}", r.render_text());
+    assert_eq!(
+        (r.count(Kind::PeersInvalid), r.count(Kind::CheckpointPeerUnlisted)),
+        (0, 0),
+        "{}",
+        r.render_text()
+    );
 
     // a renamed peer (its id is no longer its name's), an unknown key and
     // a second entry of the same id
@@ -442,9 +586,13 @@ fn the_peers_of_the_checkpoints_are_checked() {
     assert!(has("entry 1 (", "unknown keys [\"colour\"]"), "{msgs:?}");
     assert!(has("entry 2: daemon_id", "listed more than once"), "{msgs:?}");
     let id = thrum_schemas::ids::daemon_id(PEER_HOST);
-    let renamed = r.of(Kind::PeersInvalid).into_iter().find(|f| f.message.contains("not derived")).unwrap();
+    let renamed =
+        r.of(Kind::PeersInvalid).into_iter().find(|f| f.message.contains("not derived")).unwrap();
     assert_eq!(renamed.actual.as_deref(), Some(format!("\"{id}\"").as_str()));
-    assert!(r.of(Kind::PeersInvalid).iter().all(|f| f.file.as_deref() == Some(".thrum/var/peers.json")));
+    assert!(r
+        .of(Kind::PeersInvalid)
+        .iter()
+        .all(|f| f.file.as_deref() == Some(".thrum/var/peers.json")));
 
     // the checkpoint's peer removed from the list: a warning naming it
     std::fs::write(&peers, "[]").unwrap();
@@ -452,7 +600,10 @@ fn the_peers_of_the_checkpoints_are_checked() {
     assert!(r.consistent, "{}", r.render_text());
     let w = r.of(Kind::CheckpointPeerUnlisted);
     assert_eq!(w.len(), 1, "{}", r.render_text());
-    assert_eq!((w[0].severity, w[0].key.as_deref()), (Severity::Warning, Some(format!("peer_daemon_id={id}").as_str())));
+    assert_eq!(
+        (w[0].severity, w[0].key.as_deref()),
+        (Severity::Warning, Some(format!("peer_daemon_id={id}").as_str()))
+    );
 
     // not a list of peers; absent
     std::fs::write(&peers, "{\"name\": 1}").unwrap();
@@ -462,5 +613,9 @@ fn the_peers_of_the_checkpoints_are_checked() {
     std::fs::remove_file(&peers).unwrap();
     let r = run(&fx);
     assert!(r.consistent);
-    assert!(r.of(Kind::CheckpointPeerUnlisted)[0].message.contains("var/peers.json is missing"), "{}", r.render_text());
+    assert!(
+        r.of(Kind::CheckpointPeerUnlisted)[0].message.contains("var/peers.json is missing"),
+        "{}",
+        r.render_text()
+    );
 }

@@ -18,7 +18,8 @@ fn with_mode(name: &str, typ: u8, data: &[u8], mode: u32) -> Vec<u8> {
 /// the tests of this binary run in parallel).
 fn umask() -> u32 {
     let status = fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find_map(|l| l.strip_prefix("Umask:")).expect("Umask in /proc/self/status");
+    let line =
+        status.lines().find_map(|l| l.strip_prefix("Umask:")).expect("Umask in /proc/self/status");
     u32::from_str_radix(line.trim(), 8).unwrap()
 }
 
@@ -76,5 +77,9 @@ fn a_mode_field_that_is_not_octal_is_corrupt() {
     let sum: u32 = m[..512].iter().map(|&b| b as u32).sum();
     m[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
     let e = refused_bytes(compress(&tar_bytes(&[m]), Compression::Zstd), Limits::default());
-    assert!(matches!(e, ExtractError::Corrupt { ref reason, .. } if reason == "the header's mode field is not an octal number"), "{e}");
+    assert!(
+        matches!(e, ExtractError::Corrupt { ref reason, .. } if reason == "the header's mode \
+            field is not an octal number"),
+        "{e}"
+    );
 }

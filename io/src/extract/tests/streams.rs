@@ -15,7 +15,11 @@ fn body() -> Vec<u8> {
 
 /// A valid tar stream (ending with the two-block end-of-archive marker).
 fn valid_tar() -> Vec<u8> {
-    tar_bytes(&[member(".thrum/", b'5', b""), member(".thrum/var/peers.json", b'0', SECRET), member(".thrum/events.jsonl", b'0', &body())])
+    tar_bytes(&[
+        member(".thrum/", b'5', b""),
+        member(".thrum/var/peers.json", b'0', SECRET),
+        member(".thrum/events.jsonl", b'0', &body()),
+    ])
 }
 
 /// The files of [`valid_tar`], as extracted.
@@ -76,7 +80,11 @@ fn files_below(dir: &Path) -> Vec<(String, Vec<u8>)> {
 /// Extracts `bytes`, written as `name`, to a fresh DEST: the files
 /// extracted, or the refusal after checking that it names the archive and
 /// that nothing but the archive is left (no DEST, no partial directory).
-fn outcome(name: &str, bytes: &[u8], limits: Limits) -> Result<Vec<(String, Vec<u8>)>, ExtractError> {
+fn outcome(
+    name: &str,
+    bytes: &[u8],
+    limits: Limits,
+) -> Result<Vec<(String, Vec<u8>)>, ExtractError> {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join(name);
     fs::write(&a, bytes).unwrap();
@@ -84,7 +92,10 @@ fn outcome(name: &str, bytes: &[u8], limits: Limits) -> Result<Vec<(String, Vec<
     match extract(&a, &dest, &limits) {
         Ok(_) => Ok(files_below(&dest)),
         Err(e) => {
-            assert!(e.to_string().starts_with(&format!("{}: ", a.display())), "the archive is named: {e}");
+            assert!(
+                e.to_string().starts_with(&format!("{}: ", a.display())),
+                "the archive is named: {e}"
+            );
             assert_eq!(listing(dir.path()), vec![name.to_string()], "{e}");
             Err(e)
         }
@@ -96,7 +107,11 @@ fn tool_accepts(tool: &str, bytes: &[u8]) -> bool {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("a");
     fs::write(&p, bytes).unwrap();
-    let o = Command::new(tool).arg("-t").arg(&p).output().unwrap_or_else(|e| panic!("{tool} must be installed to run this test: {e}"));
+    let o = Command::new(tool)
+        .arg("-t")
+        .arg(&p)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} must be installed to run this test: {e}"));
     o.status.success()
 }
 
@@ -136,23 +151,65 @@ fn gzip_members_are_checked_to_their_last_byte() {
     // a stored block: the file's bytes are in the archive as they are
     let stored = gz(&t, flate2::Compression::none());
     let at = stored.windows(6).position(|w| w == b"TOKEN-").expect("stored bytes");
-    let (first, second) = (gz(&t[..700], flate2::Compression::fast()), gz(&t[700..], flate2::Compression::best()));
-    let case = |name, bytes, refused, tool_accepts| Case { name, bytes, refused, at: None, tool_accepts };
+    let (first, second) =
+        (gz(&t[..700], flate2::Compression::fast()), gz(&t[700..], flate2::Compression::best()));
+    let case =
+        |name, bytes, refused, tool_accepts| Case { name, bytes, refused, at: None, tool_accepts };
     judge(
         "gz",
         "gzip",
         vec![
             case("valid", ok.clone(), None, true),
             case("two members", cat(&[&first, &second]), None, true),
-            case("CRC-32 flipped", flip(ok.clone(), n - 8), Some("gzip member 1: the CRC-32 or length (ISIZE)"), false),
-            case("ISIZE flipped", flip(ok.clone(), n - 1), Some("gzip member 1: the CRC-32 or length (ISIZE)"), false),
-            case("trailer missing", ok[..n - 8].to_vec(), Some("gzip member 1 is cut short"), false),
-            case("trailer cut in half", ok[..n - 4].to_vec(), Some("gzip member 1 is cut short"), false),
-            case("garbage appended", cat(&[&ok, b"junk"]), Some("not a gzip member follow member 1 (byte 0x6a"), false),
+            case(
+                "CRC-32 flipped",
+                flip(ok.clone(), n - 8),
+                Some("gzip member 1: the CRC-32 or length (ISIZE)"),
+                false,
+            ),
+            case(
+                "ISIZE flipped",
+                flip(ok.clone(), n - 1),
+                Some("gzip member 1: the CRC-32 or length (ISIZE)"),
+                false,
+            ),
+            case(
+                "trailer missing",
+                ok[..n - 8].to_vec(),
+                Some("gzip member 1 is cut short"),
+                false,
+            ),
+            case(
+                "trailer cut in half",
+                ok[..n - 4].to_vec(),
+                Some("gzip member 1 is cut short"),
+                false,
+            ),
+            case(
+                "garbage appended",
+                cat(&[&ok, b"junk"]),
+                Some("not a gzip member follow member 1 (byte 0x6a"),
+                false,
+            ),
             // gzip -t passes zero padding; here any trailing byte is refused
-            case("zeros appended", cat(&[&ok, &[0u8; 512]]), Some("not a gzip member follow member 1 (byte 0x00"), true),
-            case("one byte of a header appended", cat(&[&ok, &[0x1f]]), Some("gzip member 2 is cut short"), false),
-            case("a stored byte flipped", flip(stored, at), Some("gzip member 1: the CRC-32"), false),
+            case(
+                "zeros appended",
+                cat(&[&ok, &[0u8; 512]]),
+                Some("not a gzip member follow member 1 (byte 0x00"),
+                true,
+            ),
+            case(
+                "one byte of a header appended",
+                cat(&[&ok, &[0x1f]]),
+                Some("gzip member 2 is cut short"),
+                false,
+            ),
+            case(
+                "a stored byte flipped",
+                flip(stored, at),
+                Some("gzip member 1: the CRC-32"),
+                false,
+            ),
             case(
                 "the second member's CRC flipped",
                 cat(&[&first, &flip(second.clone(), second.len() - 8)]),
@@ -169,14 +226,20 @@ fn zstd_frames_are_checked_to_their_last_byte() {
     let ok = zst_checked(&t);
     let n = ok.len();
     let (first, second) = (zst_checked(&t[..700]), compress(&t[700..], Compression::Zstd));
-    let case = |name, bytes, refused, tool_accepts| Case { name, bytes, refused, at: None, tool_accepts };
+    let case =
+        |name, bytes, refused, tool_accepts| Case { name, bytes, refused, at: None, tool_accepts };
     judge(
         "zst",
         "zstd",
         vec![
             case("valid", ok.clone(), None, true),
             case("skippable frame first", cat(&[&skippable(9), &ok]), None, true),
-            case("two frames, a skippable frame between them", cat(&[&first, &skippable(0), &second]), None, true),
+            case(
+                "two frames, a skippable frame between them",
+                cat(&[&first, &skippable(0), &second]),
+                None,
+                true,
+            ),
             case("skippable frame last", cat(&[&ok, &skippable(3)]), None, true),
             case("content checksum flipped", flip(ok.clone(), n - 1), Some("checksum"), false),
             // found when the first frame ends, inside the second entry's header
@@ -188,8 +251,18 @@ fn zstd_frames_are_checked_to_their_last_byte() {
                 tool_accepts: false,
             },
             case("frame cut short", ok[..n - 3].to_vec(), Some("incomplete frame"), false),
-            case("garbage appended", cat(&[&ok, b"junk"]), Some("the zstd stream is corrupt"), false),
-            case("zeros appended", cat(&[&ok, &[0u8; 16]]), Some("the zstd stream is corrupt"), false),
+            case(
+                "garbage appended",
+                cat(&[&ok, b"junk"]),
+                Some("the zstd stream is corrupt"),
+                false,
+            ),
+            case(
+                "zeros appended",
+                cat(&[&ok, &[0u8; 16]]),
+                Some("the zstd stream is corrupt"),
+                false,
+            ),
         ],
     );
 }
@@ -215,15 +288,28 @@ fn only_zeros_follow_the_end_of_archive_marker() {
     let end = t.len() as u64 - 1024;
     // tar writers pad to their record size (10240 bytes by default)
     let padded = cat(&[&t, &vec![0u8; 10240 - t.len() % 10240]]);
-    assert_eq!(outcome("a.tar.zst", &compress(&padded, Compression::Zstd), Limits::default()).unwrap(), valid_files());
+    assert_eq!(
+        outcome("a.tar.zst", &compress(&padded, Compression::Zstd), Limits::default()).unwrap(),
+        valid_files()
+    );
     // a non-zero byte anywhere after the marker: the valid archive followed
     // by another archive's entry, or one stray byte
-    for (tail, at) in [(member(".thrum/hidden", b'0', b"x"), t.len()), ([vec![0u8; 700], vec![1]].concat(), t.len() + 700)] {
+    for (tail, at) in [
+        (member(".thrum/hidden", b'0', b"x"), t.len()),
+        ([vec![0u8; 700], vec![1]].concat(), t.len() + 700),
+    ] {
         for comp in [Compression::Zstd, Compression::Gzip] {
-            let e = outcome("a.tar", &compress(&cat(&[&t, &tail]), comp), Limits::default()).unwrap_err();
+            let e = outcome("a.tar", &compress(&cat(&[&t, &tail]), comp), Limits::default())
+                .unwrap_err();
             let ExtractError::Corrupt { at: place, reason, .. } = &e else { panic!("{e}") };
             assert_eq!(*place, Place::End { offset: end }, "{e}");
-            assert_eq!(*reason, format!("a non-zero byte at byte {at} of the uncompressed stream; only zeros may follow the marker"));
+            assert_eq!(
+                *reason,
+                format!(
+                    "a non-zero byte at byte {at} of the uncompressed stream; \
+                only zeros may follow the marker"
+                )
+            );
         }
     }
 }
@@ -234,12 +320,19 @@ fn zero_padding_counts_against_the_total_beyond_the_markers_two_blocks() {
     let t = tar_bytes(&[member(".thrum/a", b'0', &data)]);
     let limits = Limits { max_total_bytes: 1000, ..Limits::default() };
     // the marker's two blocks are free: the total is the entry's data
-    assert_eq!(outcome("a.tar.zst", &compress(&t, Compression::Zstd), limits).unwrap(), vec![(".thrum/a".into(), data.clone())]);
+    assert_eq!(
+        outcome("a.tar.zst", &compress(&t, Compression::Zstd), limits).unwrap(),
+        vec![(".thrum/a".into(), data.clone())]
+    );
     let one_more = cat(&[&t, &[0u8; 512]]);
     let e = outcome("a.tar.zst", &compress(&one_more, Compression::Zstd), limits).unwrap_err();
     let ExtractError::TotalTooLarge { subject, total, .. } = &e else { panic!("{e}") };
     assert_eq!((subject, *total), (&Subject::Padding { offset: 1536 }, 1512), "{e}");
-    assert!(e.to_string().contains("the zero padding after the end-of-archive marker at byte 1536 brings"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("the zero padding after the end-of-archive marker at byte 1536 brings"),
+        "{e}"
+    );
     // a zero bomb after the marker is read only up to the limit
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("bomb.tar.zst");

@@ -3,15 +3,30 @@ use crate::bench::{Floor, FLOOR_SQLITE, FLOOR_ZSTD};
 
 /// A phase with its median, ms.
 pub(crate) fn phase(name: &str, ms: f64) -> PhaseStats {
-    PhaseStats { phase: name.into(), rows: 100, p50_ms: ms, p95_ms: ms, p99_ms: ms, rows_per_s: 0.0, ratio: None }
+    PhaseStats {
+        phase: name.into(),
+        rows: 100,
+        p50_ms: ms,
+        p95_ms: ms,
+        p99_ms: ms,
+        rows_per_s: 0.0,
+        ratio: None,
+    }
 }
 
 /// A scenario with its phases, the two floors' medians and peak RSS; the
 /// floors' ratios as `testgen bench` computes them.
 pub(crate) fn scenario(profile: &str, phases: &[(&str, f64)], sqlite: f64, zstd: f64) -> Scenario {
-    let sum = |names: &[&str]| phases.iter().filter(|(n, _)| names.contains(n)).map(|(_, v)| v).sum::<f64>();
-    let floor =
-        |name: &str, p50_ms, ratio| Floor { name: name.into(), command: String::new(), p50_ms, ratio, compared_with: String::new() };
+    let sum = |names: &[&str]| {
+        phases.iter().filter(|(n, _)| names.contains(n)).map(|(_, v)| v).sum::<f64>()
+    };
+    let floor = |name: &str, p50_ms, ratio| Floor {
+        name: name.into(),
+        command: String::new(),
+        p50_ms,
+        ratio,
+        compared_with: String::new(),
+    };
     Scenario {
         profile: profile.into(),
         runs: 5,
@@ -87,7 +102,10 @@ fn a_run_against_itself_passes_with_every_figure_unchanged() {
         ]
     );
     let text = render(&c, Path::new("BENCHMARKS.json"));
-    assert!(text.contains("no gated figure is worse than the baseline by more than 50 %"), "{text}");
+    assert!(
+        text.contains("no gated figure is worse than the baseline by more than 50 %"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -114,12 +132,27 @@ fn a_baseline_three_times_faster_fails_naming_each_gated_phase() {
             "default floor zstd -3 of the same tar"
         ]
     );
-    let archive = c.regressions().into_iter().find(|r| r.figure == Figure::Phase("archive".into())).unwrap();
+    let archive =
+        c.regressions().into_iter().find(|r| r.figure == Figure::Phase("archive".into())).unwrap();
     assert!((archive.change_pct() - 200.0).abs() < 1e-9);
     let text = render(&c, Path::new("BENCHMARKS.json"));
-    assert!(text.contains("8 gated figure(s) worse than the baseline by more than 50 %: default tables / sqlite3 +200 %"), "{text}");
-    assert!(text.lines().any(|l| l.starts_with("default") && l.contains("archive / zstd") && l.ends_with("WORSE")), "{text}");
-    assert!(text.lines().any(|l| l.contains("plan / sqlite3") && l.trim_end().ends_with('%')), "plan is shown, not judged: {text}");
+    assert!(
+        text.contains(
+            "8 gated figure(s) worse than the baseline by more than 50 %: default \
+        tables / sqlite3 +200 %"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.starts_with("default")
+            && l.contains("archive / zstd")
+            && l.ends_with("WORSE")),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.contains("plan / sqlite3") && l.trim_end().ends_with('%')),
+        "plan is shown, not judged: {text}"
+    );
 }
 
 #[test]
@@ -144,9 +177,15 @@ fn a_higher_peak_rss_gates_too() {
 #[test]
 fn phases_and_profiles_on_one_side_only_are_reported() {
     let small: Vec<(&str, f64)> = DEFAULT.iter().map(|(n, v)| (*n, v / 4.0)).collect();
-    let mut cur = report(vec![scenario("small", &small, 75.0, 16.0), scenario("default", &DEFAULT, 300.3, 65.4)]);
+    let mut cur = report(vec![
+        scenario("small", &small, 75.0, 16.0),
+        scenario("default", &DEFAULT, 300.3, 65.4),
+    ]);
     cur.scenarios[1].phases.retain(|p| p.phase != "render");
-    let mut base = report(vec![scenario("default", &DEFAULT, 300.3, 65.4), scenario("large", &DEFAULT, 300.3, 65.4)]);
+    let mut base = report(vec![
+        scenario("default", &DEFAULT, 300.3, 65.4),
+        scenario("large", &DEFAULT, 300.3, 65.4),
+    ]);
     base.scenarios[0].phases.retain(|p| p.phase != "parquet-total");
     let c = compare(&base, &cur, 50.0);
     let shown: Vec<String> = c.missing.iter().map(ToString::to_string).collect();
@@ -173,7 +212,8 @@ fn another_seed_or_other_options_are_refused_with_exit_2() {
     assert_eq!(e.exit_code(), 2);
     assert_eq!(
         e.to_string(),
-        "baseline BENCHMARKS.json was measured with other options (--seed 7 in the baseline, 42 here): \
+        "baseline BENCHMARKS.json was measured with other options (--seed 7 in the baseline, 42 \
+            here): \
          rerun with its options, or regenerate it"
     );
     let mut other = settings(42);
@@ -184,7 +224,11 @@ fn another_seed_or_other_options_are_refused_with_exit_2() {
     let BaselineError::OtherOptions { differences, .. } = &e else { panic!("{e}") };
     assert_eq!(
         differences,
-        &["--jobs 2 in the baseline, 1 here", "volumes none in the baseline, --messages=50 here", "--mesh none in the baseline, 3 here"]
+        &[
+            "--jobs 2 in the baseline, 1 here",
+            "volumes none in the baseline, --messages=50 here",
+            "--mesh none in the baseline, 3 here"
+        ]
     );
 }
 
@@ -222,7 +266,10 @@ fn malformed_baselines_are_refused_naming_the_file() {
         let e = parse(p, &bytes).unwrap_err();
         assert_eq!(e.exit_code(), 2);
         let text = e.to_string();
-        assert!(text.starts_with("baseline dir/old.json is not the JSON of `testgen bench --json`: "), "{text}");
+        assert!(
+            text.starts_with("baseline dir/old.json is not the JSON of `testgen bench --json`: "),
+            "{text}"
+        );
         assert!(text.contains(why), "{text} should say {why}");
     }
 }
@@ -236,7 +283,11 @@ fn an_oversized_absent_or_irregular_baseline_is_refused_before_reading() {
     assert_eq!(e.exit_code(), 2);
     let text = e.to_string();
     assert!(
-        text.contains("big.json") && text.contains(&format!("{} bytes, more than the {MAX_BASELINE_BYTES}", MAX_BASELINE_BYTES + 1)),
+        text.contains("big.json")
+            && text.contains(&format!(
+                "{} bytes, more than the {MAX_BASELINE_BYTES}",
+                MAX_BASELINE_BYTES + 1
+            )),
         "{text}"
     );
     let e = load(&dir.path().join("absent.json")).unwrap_err();
@@ -256,13 +307,32 @@ fn an_oversized_absent_or_irregular_baseline_is_refused_before_reading() {
 #[test]
 fn the_slow_phase_hook_is_parsed_strictly() {
     assert_eq!(crate::bench::parse_slow_phase("archive:2").unwrap(), ("archive".to_string(), 2.0));
-    assert_eq!(crate::bench::parse_slow_phase("db-finish:1.5").unwrap(), ("db-finish".to_string(), 1.5));
-    for bad in ["archive", "archive:", ":2", "archive:0.5", "archive:101", "archive:x", "archive:NaN", "parquet-total:2", "wall:2"] {
+    assert_eq!(
+        crate::bench::parse_slow_phase("db-finish:1.5").unwrap(),
+        ("db-finish".to_string(), 1.5)
+    );
+    for bad in [
+        "archive",
+        "archive:",
+        ":2",
+        "archive:0.5",
+        "archive:101",
+        "archive:x",
+        "archive:NaN",
+        "parquet-total:2",
+        "wall:2",
+    ] {
         let e = crate::bench::parse_slow_phase(bad).unwrap_err();
-        assert!(e.contains("THRUM_BENCH_SLOW_PHASE") && e.contains("PHASE one of plan, files, tables,"), "{bad}: {e}");
+        assert!(
+            e.contains("THRUM_BENCH_SLOW_PHASE") && e.contains("PHASE one of plan, files, tables,"),
+            "{bad}: {e}"
+        );
     }
     // the sleep asked of a phase the variable does not name is none
-    assert_eq!(crate::bench::slow_phase_extra("no-such-phase", std::time::Duration::from_secs(1)), std::time::Duration::ZERO);
+    assert_eq!(
+        crate::bench::slow_phase_extra("no-such-phase", std::time::Duration::from_secs(1)),
+        std::time::Duration::ZERO
+    );
 }
 
 #[test]
@@ -278,7 +348,8 @@ fn the_new_verify_phases_missing_from_a_baseline_are_reported_not_judged() {
         peak_rss_mib: 100.0,
         bytes_written: 1,
     };
-    cur.scenarios[0].mesh = Some(mesh(&[("mesh", 800.0), ("verify-mesh", 9000.0), ("verify-daemons", 1500.0)]));
+    cur.scenarios[0].mesh =
+        Some(mesh(&[("mesh", 800.0), ("verify-mesh", 9000.0), ("verify-daemons", 1500.0)]));
     let mut base = report(vec![scenario("default", &DEFAULT, 300.3, 65.4)]);
     base.scenarios[0].phases.push(phase("verify", 200.0));
     base.scenarios[0].mesh = Some(mesh(&[("mesh", 800.0), ("verify-mesh", 1900.0)]));
@@ -286,7 +357,10 @@ fn the_new_verify_phases_missing_from_a_baseline_are_reported_not_judged() {
     let shown: Vec<String> = c.missing.iter().map(ToString::to_string).collect();
     assert_eq!(
         shown,
-        ["profile default: phase verify-archive is not in the baseline", "profile default: phase verify-daemons is not in the baseline"]
+        [
+            "profile default: phase verify-archive is not in the baseline",
+            "profile default: phase verify-daemons is not in the baseline"
+        ]
     );
     // verify-mesh, in both, is judged: 9000 against 1900 ms over one floor
     assert_eq!(labels(&c.regressions()), ["default verify-mesh / sqlite3"]);
@@ -295,10 +369,20 @@ fn the_new_verify_phases_missing_from_a_baseline_are_reported_not_judged() {
 #[test]
 fn each_phase_carries_its_ratio_to_its_floor() {
     let mut sc = scenario("default", &DEFAULT, 300.3, 65.4);
-    sc.mesh =
-        Some(crate::bench::MeshScenario { daemons: 3, phases: vec![phase("verify-mesh", 600.6)], peak_rss_mib: 1.0, bytes_written: 1 });
+    sc.mesh = Some(crate::bench::MeshScenario {
+        daemons: 3,
+        phases: vec![phase("verify-mesh", 600.6)],
+        peak_rss_mib: 1.0,
+        bytes_written: 1,
+    });
     crate::bench::set_ratios(&mut sc);
-    let ratio = |name: &str| sc.phases.iter().chain(sc.mesh.iter().flat_map(|m| m.phases.iter())).find(|p| p.phase == name)?.ratio;
+    let ratio = |name: &str| {
+        sc.phases
+            .iter()
+            .chain(sc.mesh.iter().flat_map(|m| m.phases.iter()))
+            .find(|p| p.phase == name)?
+            .ratio
+    };
     assert_eq!(ratio("archive"), Some(75.5 / 65.4));
     assert_eq!(ratio("wall"), Some(366.4 / 300.3));
     assert_eq!(ratio("verify-mesh"), Some(2.0));

@@ -9,7 +9,9 @@ fn elements(doc: &str) -> Vec<String> {
     let mut open: Vec<String> = Vec::new();
     let mut rest = doc.trim();
     let entity_ok = |text: &str| {
-        text.match_indices('&').all(|(i, _)| ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"].iter().any(|e| text[i..].starts_with(e)))
+        text.match_indices('&').all(|(i, _)| {
+            ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"].iter().any(|e| text[i..].starts_with(e))
+        })
     };
     while !rest.is_empty() {
         let lt = rest.find('<').unwrap_or(rest.len());
@@ -39,7 +41,8 @@ fn elements(doc: &str) -> Vec<String> {
             }
             continue;
         }
-        let name = tag.split_whitespace().next().expect("element name").trim_end_matches('/').to_string();
+        let name =
+            tag.split_whitespace().next().expect("element name").trim_end_matches('/').to_string();
         assert!(name.chars().all(|c| c.is_ascii_alphanumeric()), "element {name:?}");
         assert!(tag.matches('"').count() % 2 == 0, "unbalanced quotes in {tag:?}");
         assert!(names.is_empty() || !open.is_empty(), "a second root {name}");
@@ -69,7 +72,10 @@ fn the_plot_pairs_baseline_and_current_bars_per_phase_with_the_threshold() {
     assert!(doc.contains(">profile default</text>"));
     assert!(doc.contains(">archive / zstd</text>") && doc.contains(">tables / sqlite3</text>"));
     // the regressed phase's current bar alone is drawn in the "worse" colour
-    let worse: Vec<&str> = doc.lines().filter(|l| l.starts_with("<rect") && l.contains("<title>") && l.contains(WORSE_FILL)).collect();
+    let worse: Vec<&str> = doc
+        .lines()
+        .filter(|l| l.starts_with("<rect") && l.contains("<title>") && l.contains(WORSE_FILL))
+        .collect();
     assert_eq!(worse.len(), 1, "{worse:?}");
     assert!(worse[0].contains("<title>archive / zstd, this run: 1.154</title>"), "{}", worse[0]);
     // archive: baseline 40 / 65.4 = 0.612 (a gated phase: 40 ms of 366.4)
@@ -86,7 +92,10 @@ fn names_from_the_input_are_escaped() {
     let names = elements(&doc);
     assert!(!names.iter().any(|n| n == "script"), "{doc}");
     assert!(doc.contains(">profile p&lt;1&gt;&amp;&quot;2&quot;</text>"), "{doc}");
-    assert!(doc.contains(">files&lt;/text&gt;&lt;script&gt;x&apos;\\u{7} / sqlite3</text>"), "{doc}");
+    assert!(
+        doc.contains(">files&lt;/text&gt;&lt;script&gt;x&apos;\\u{7} / sqlite3</text>"),
+        "{doc}"
+    );
     assert!(!doc.contains('\u{7}'));
 }
 
@@ -99,7 +108,8 @@ fn the_plot_is_written_through_a_temporary() {
     let c = compare(&r, &r, 50.0);
     write(&out, &c).unwrap();
     assert_eq!(std::fs::read_to_string(&out).unwrap(), svg(&c));
-    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let left: Vec<_> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left, [std::ffi::OsString::from("bench.svg")], "no temporary left");
     // a directory where the file should go: an error, the directory intact
     let taken = dir.path().join("taken.svg");

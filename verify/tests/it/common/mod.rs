@@ -103,9 +103,18 @@ pub fn standard_events() -> Builder {
         b.ev("events.jsonl", "agent.register", p);
     }
     for (n, a) in [(1, "alice"), (2, "bob"), (3, "user:carol")] {
-        b.ev("events.jsonl", "agent.session.start", json!({"session_id": ses_id(n), "agent_id": a}));
+        b.ev(
+            "events.jsonl",
+            "agent.session.start",
+            json!({"session_id": ses_id(n), "agent_id": a}),
+        );
     }
-    b.ev("events.jsonl", "group.create", json!({"group_id": grp_id(1), "name": "reviewers", "description": "", "created_by": "alice"}));
+    b.ev(
+        "events.jsonl",
+        "group.create",
+        json!({"group_id": grp_id(1), "name": "reviewers", "descr\
+        iption": "", "created_by": "alice"}),
+    );
     b.ev(
         "events.jsonl",
         "group.member.add",
@@ -119,25 +128,40 @@ pub fn standard_events() -> Builder {
     let thr = ids::prefixed("thr_", (T0 / 1000) as u64, 1);
     b.ev("messages/alice.jsonl", "message.create", json!({"message_id": msg_id(1), "thread_id": thr, "agent_id": "alice", "session_id": ses_id(1), "body": {"format": "markdown", "content": "hello & <welcome>"}, "refs": [{"type": "mention", "value": "bob"}]}));
     b.ev("messages/bob.jsonl", "message.create", json!({"message_id": msg_id(2), "thread_id": thr, "agent_id": "bob", "session_id": ses_id(2), "body": {"format": "markdown", "content": "hi"}, "refs": [{"type": "reply_to", "value": msg_id(1)}, {"type": "mention", "value": "alice"}]}));
-    b.ev("messages/alice.jsonl", "message.create", json!({"message_id": msg_id(3), "agent_id": "alice", "session_id": ses_id(1), "body": {"format": "json", "content": "{}", "structured": "{\"k\":1}"}, "scopes": [{"type": "group", "value": "reviewers"}], "refs": [{"type": "group", "value": "reviewers"}]}));
+    b.ev("messages/alice.jsonl", "message.create", json!({"message_id": msg_id(3), "agent_id": "al\
+        ice", "session_id": ses_id(1), "body": {"format": "json", "content": "{}", "structured": "{\"k\":1}"}, "scopes": [{"type": "group", "value": "reviewers"}], "refs": [{"type": "group", "value": "reviewers"}]}));
     b.ev("messages/user_carol.jsonl", "message.create", json!({"message_id": msg_id(4), "agent_id": "user:carol", "session_id": ses_id(3), "body": {"format": "plain", "content": "broadcast"}, "authored_by": "user:carol", "disclosed": false}));
-    b.ev("messages/alice.jsonl", "message.create", json!({"message_id": msg_id(5), "agent_id": "alice", "session_id": ses_id(1), "body": {"format": "markdown", "content": "to delete"}}));
+    b.ev(
+        "messages/alice.jsonl",
+        "message.create",
+        json!({"message_id": msg_id(5), "agent_id": "al\
+        ice", "session_id": ses_id(1), "body": {"format": "markdown", "content": "to delete"}}),
+    );
     b.ev(
         "messages/alice.jsonl",
         "message.edit",
         json!({"message_id": msg_id(1), "body": {"format": "markdown", "content": "hello again"}}),
     );
-    b.ev("messages/alice.jsonl", "message.delete", json!({"message_id": msg_id(5), "reason": "oops"}));
+    b.ev(
+        "messages/alice.jsonl",
+        "message.delete",
+        json!({"message_id": msg_id(5), "reason": "oops"}),
+    );
     let g1 = ts(b.now());
     b.ev("events.jsonl", "agent.update", json!({"agent_id": "bob", "work_contexts": [{"session_id": ses_id(2), "branch": "feat/x", "worktree_path": "/w/x", "unmerged_commits": [{"sha": "abc", "message": "wip", "files": ["a.rs"]}], "uncommitted_files": ["b.rs"], "changed_files": ["a.rs", "b.rs"], "git_updated_at": g1, "current_task": "x", "task_updated_at": g1, "intent": "build", "intent_updated_at": g1}]}));
     b.ev("messages/bob.jsonl", "message.create", json!({"message_id": msg_id(6), "agent_id": "bob", "session_id": ses_id(2), "body": {"format": "markdown", "content": "done"}, "refs": [{"type": "mention", "value": "reviewer"}]}));
-    b.ev("events.jsonl", "agent.session.end", json!({"session_id": ses_id(2), "reason": "finished"}));
+    b.ev(
+        "events.jsonl",
+        "agent.session.end",
+        json!({"session_id": ses_id(2), "reason": "finished"}),
+    );
     b.ev("events.jsonl", "future.event", json!({"x": 1}));
     // not written by a v13 daemon any more, but replayed into `threads`
     b.ev(
         "events.jsonl",
         "thread.create",
-        json!({"thread_id": "thr_01KJPR7PVP71K30CHK69H32CSS", "title": "design review", "created_by": "alice"}),
+        json!({"thread_id": "thr_01KJPR7PVP71K30CHK69H32CSS", "title": "design review", "created_b\
+            y": "alice"}),
     );
     b
 }
@@ -173,7 +197,8 @@ fn write_common(thrum: &Path, agents: &[(&str, &str, &str, &str, &str)]) {
     std::fs::create_dir_all(thrum.join("var")).unwrap();
     std::fs::create_dir_all(thrum.join("identities")).unwrap();
     std::fs::create_dir_all(thrum.join("context")).unwrap();
-    std::fs::write(thrum.join("config.json"), "{\n  \"local_only\": true,\n  \"version\": 1\n}\n").unwrap();
+    std::fs::write(thrum.join("config.json"), "{\n  \"local_only\": true,\n  \"version\": 1\n}\n")
+        .unwrap();
     std::fs::write(thrum.join("thrum.db"), b"").unwrap();
     for (kind, name, role, module, display) in agents {
         let ident = json!({
@@ -182,8 +207,13 @@ fn write_common(thrum: &Path, agents: &[(&str, &str, &str, &str, &str)]) {
             "worktree": "main", "confirmed_by": "", "context_file": format!("context/{name}.md"),
             "updated_at": "2026-03-02T09:00:00Z"
         });
-        std::fs::write(thrum.join(format!("identities/{name}.json")), serde_json::to_string_pretty(&ident).unwrap()).unwrap();
-        std::fs::write(thrum.join(format!("context/{name}.md")), format!("# {name}\n\nnotes\n")).unwrap();
+        std::fs::write(
+            thrum.join(format!("identities/{name}.json")),
+            serde_json::to_string_pretty(&ident).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(thrum.join(format!("context/{name}.md")), format!("# {name}\n\nnotes\n"))
+            .unwrap();
     }
 }
 
@@ -201,7 +231,9 @@ pub const PEER_HOST: &str = "peer-1.example.net";
 pub fn peers_json(host: &str) -> String {
     let id = thrum_schemas::ids::daemon_id(host);
     format!(
-        "[\n  {{\n    \"name\": \"{host}\",\n    \"address\": \"{host}:9473\",\n    \"daemon_id\": \"{id}\",\n    \"token\": \"00ff\",\n    \"paired_at\": \"2026-03-02T05:59:00.5Z\",\n    \"last_sync\": \"2026-03-02T09:01:40.25Z\"\n  }}\n]"
+        "[\n  {{\n    \"name\": \"{host}\",\n    \"address\": \"{host}:9473\",\n    \"daemon_id\"\
+            : \"{id}\",\n    \"token\": \"00ff\",\n    \"paired_at\": \"2026-03-02T05:59:00.5Z\"\
+            ,\n    \"last_sync\": \"2026-03-02T09:01:40.25Z\"\n  }}\n]"
     )
 }
 
@@ -228,14 +260,26 @@ pub fn build_from(b: Builder) -> Fixture {
     db.execute_batch("PRAGMA foreign_keys=ON;").unwrap();
     db.execute_batch("BEGIN").unwrap();
     db.execute_batch(thrum_schemas::sql::V13).unwrap();
-    db.execute("INSERT INTO schema_version (version, applied_at) VALUES (13, '2026-03-02 09:00:00')", []).unwrap();
+    db.execute(
+        "INSERT INTO schema_version (version, applied_at) VALUES (13, '2026-03-02 09:00:00')",
+        [],
+    )
+    .unwrap();
     for e in &b.events {
         let ev = thrum_schemas::events::Event::parse(&e.line).unwrap();
         verify::internals::apply(&db, &ev).unwrap();
         let env = &ev.envelope;
         db.execute(
-            "INSERT INTO events (event_id, sequence, type, timestamp, origin_daemon, event_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            rusqlite::params![e.id, env.sequence, env.event_type, env.timestamp, env.origin_daemon, e.line],
+            "INSERT INTO events (event_id, sequence, type, timestamp, origin_daemon, event_json) \
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            rusqlite::params![
+                e.id,
+                env.sequence,
+                env.event_type,
+                env.timestamp,
+                env.origin_daemon,
+                e.line
+            ],
         )
         .unwrap();
     }
@@ -244,19 +288,50 @@ pub fn build_from(b: Builder) -> Fixture {
     let late = b.now() + 500_000_001;
     db.execute("UPDATE sessions SET last_seen_at = ?1 WHERE ended_at IS NULL", [t(late)]).unwrap();
     db.execute("UPDATE agents SET last_seen_at = ?1 WHERE agent_id = 'alice'", [t(late)]).unwrap();
-    db.execute("INSERT INTO message_reads VALUES (?1, ?2, 'bob', ?3)", [msg_id(1), ses_id(2), t(T0 + 14_000_000)]).unwrap();
-    db.execute("INSERT INTO message_reads VALUES (?1, ?2, 'alice', ?3)", [msg_id(2), ses_id(1), t(late)]).unwrap();
-    db.execute("INSERT INTO subscriptions (session_id, scope_type, scope_value, mention_role, created_at) VALUES (?1, 'group', 'reviewers', NULL, ?2)", [ses_id(1), t(T0 + 7_000_000)]).unwrap();
-    db.execute("INSERT INTO subscriptions (session_id, scope_type, scope_value, mention_role, created_at) VALUES (?1, NULL, NULL, 'implementer', ?2)", [ses_id(2), t(T0 + 7_000_000)]).unwrap();
     db.execute(
-        "INSERT INTO subscriptions (session_id, scope_type, scope_value, mention_role, created_at) VALUES (?1, NULL, NULL, NULL, ?2)",
+        "INSERT INTO message_reads VALUES (?1, ?2, 'bob', ?3)",
+        [msg_id(1), ses_id(2), t(T0 + 14_000_000)],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO message_reads VALUES (?1, ?2, 'alice', ?3)",
+        [msg_id(2), ses_id(1), t(late)],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO subscriptions (session_id, scope_type, scope_value, mention_role, \
+        created_at) VALUES (?1, 'group', 'reviewers', NULL, ?2)",
+        [ses_id(1), t(T0 + 7_000_000)],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO subscriptions (session_id, scope_type, scope_value, mention_role, \
+        created_at) VALUES (?1, NULL, NULL, 'implementer', ?2)",
+        [ses_id(2), t(T0 + 7_000_000)],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO subscriptions (session_id, scope_type, scope_value, mention_role, \
+            created_at) VALUES (?1, NULL, NULL, NULL, ?2)",
         [ses_id(3), t(T0 + 7_000_000)],
     )
     .unwrap();
-    db.execute("INSERT INTO session_scopes VALUES (?1, 'module', 'core', ?2)", [ses_id(1), t(T0 + 5_000_000)]).unwrap();
-    db.execute("INSERT INTO session_refs VALUES (?1, 'branch', 'feat/x', ?2)", [ses_id(2), t(T0 + 5_000_000)]).unwrap();
+    db.execute(
+        "INSERT INTO session_scopes VALUES (?1, 'module', 'core', ?2)",
+        [ses_id(1), t(T0 + 5_000_000)],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO session_refs VALUES (?1, 'branch', 'feat/x', ?2)",
+        [ses_id(2), t(T0 + 5_000_000)],
+    )
+    .unwrap();
     // a peer the daemon pulled from, registered in var/peers.json
-    db.execute("INSERT INTO sync_checkpoints VALUES (?1, 5, 1772442100, 'idle')", [thrum_schemas::ids::daemon_id(PEER_HOST)]).unwrap();
+    db.execute(
+        "INSERT INTO sync_checkpoints VALUES (?1, 5, 1772442100, 'idle')",
+        [thrum_schemas::ids::daemon_id(PEER_HOST)],
+    )
+    .unwrap();
     std::fs::write(thrum.join("var/peers.json"), peers_json(PEER_HOST)).unwrap();
     db.execute_batch("COMMIT").unwrap();
     // as a daemon leaves it: WAL mode in the header, no -wal/-shm after close
@@ -267,7 +342,13 @@ pub fn build_from(b: Builder) -> Fixture {
 
 /// Packs `fixture` as `{dir}/{name}` (.tar.zst, entries rooted at .thrum/)
 /// and writes a manifest (`manifest_name`) and SHA256SUMS beside it.
-pub fn pack(fx: &Fixture, dir: &Path, name: &str, manifest_name: &str, schema_version: i64) -> PathBuf {
+pub fn pack(
+    fx: &Fixture,
+    dir: &Path,
+    name: &str,
+    manifest_name: &str,
+    schema_version: i64,
+) -> PathBuf {
     let (files, _) = verify::internals::walk_files(&fx.root, &fx.thrum()).unwrap();
     let mut ar = tar::Builder::new(Vec::new());
     ar.mode(tar::HeaderMode::Deterministic);
@@ -280,7 +361,9 @@ pub fn pack(fx: &Fixture, dir: &Path, name: &str, manifest_name: &str, schema_ve
         h.set_mode(0o644);
         h.set_cksum();
         ar.append_data(&mut h, f, &bytes[..]).unwrap();
-        entries.push(json!({"path": f, "sha256": thrum_io::hash::sha256_hex(&bytes), "size": bytes.len()}));
+        entries.push(
+            json!({"path": f, "sha256": thrum_io::hash::sha256_hex(&bytes), "size": bytes.len()}),
+        );
         if f.ends_with(".jsonl") {
             line_counts.insert(f.clone(), json!(verify::internals::count_lines(&bytes)));
         }
@@ -292,7 +375,9 @@ pub fn pack(fx: &Fixture, dir: &Path, name: &str, manifest_name: &str, schema_ve
     let db = fx.db();
     let mut tables = serde_json::Map::new();
     for t in ["messages", "agents", "sessions", "events"] {
-        if let Ok(n) = db.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get::<_, i64>(0)) {
+        if let Ok(n) =
+            db.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get::<_, i64>(0))
+        {
             tables.insert(t.into(), json!(n));
         }
     }
@@ -325,23 +410,64 @@ pub fn build_v5() -> Fixture {
         }
         b.ev("messages.jsonl", "agent.register", p);
     }
-    b.ev("messages.jsonl", "agent.session.start", json!({"session_id": ses_id(1), "agent_id": "alice"}));
-    b.ev("messages.jsonl", "agent.session.start", json!({"session_id": ses_id(2), "agent_id": "bob"}));
+    b.ev(
+        "messages.jsonl",
+        "agent.session.start",
+        json!({"session_id": ses_id(1), "agent_id": "alice"}),
+    );
+    b.ev(
+        "messages.jsonl",
+        "agent.session.start",
+        json!({"session_id": ses_id(2), "agent_id": "bob"}),
+    );
     let thr1 = ids::prefixed("thr_", (T0 / 1000) as u64, 1);
     let thr2 = ids::prefixed("thr_", (T0 / 1000) as u64, 2);
-    b.ev("messages.jsonl", "thread.create", json!({"thread_id": thr1, "title": "Plan", "created_by": "alice"}));
-    b.ev("messages.jsonl", "thread.create", json!({"thread_id": thr2, "title": "Unused", "created_by": "bob"}));
-    b.ev("messages.jsonl", "message.create", json!({"message_id": msg_id(1), "thread_id": thr1, "agent_id": "alice", "session_id": ses_id(1), "body": {"format": "markdown", "content": "plan <a>"}}));
-    b.ev("messages.jsonl", "message.create", json!({"message_id": msg_id(2), "thread_id": thr1, "agent_id": "bob", "session_id": ses_id(2), "body": {"format": "markdown", "content": "ok"}, "refs": [{"type": "reply_to", "value": msg_id(1)}]}));
-    b.ev("messages.jsonl", "message.edit", json!({"message_id": msg_id(2), "body": {"format": "markdown", "content": "ok!"}}));
-    b.ev("messages.jsonl", "message.edit", json!({"message_id": "msg_UNKNOWN", "body": {"content": "orphan"}}));
-    b.ev("messages.jsonl", "message.delete", json!({"message_id": msg_id(1), "reason": "superseded"}));
+    b.ev(
+        "messages.jsonl",
+        "thread.create",
+        json!({"thread_id": thr1, "title": "Plan", "created_by": "alice"}),
+    );
+    b.ev(
+        "messages.jsonl",
+        "thread.create",
+        json!({"thread_id": thr2, "title": "Unused", "created_by": "bob"}),
+    );
+    b.ev(
+        "messages.jsonl",
+        "message.create",
+        json!({"message_id": msg_id(1), "thread_id": thr1, "a\
+        gent_id": "alice", "session_id": ses_id(1), "body": {"format": "markdown", "content": "pla\
+            n <a>"}}),
+    );
+    b.ev("messages.jsonl", "message.create", json!({"message_id": msg_id(2), "thread_id": thr1, "a\
+        gent_id": "bob", "session_id": ses_id(2), "body": {"format": "markdown", "content": "ok"}, "refs": [{"type": "reply_to", "value": msg_id(1)}]}));
+    b.ev(
+        "messages.jsonl",
+        "message.edit",
+        json!({"message_id": msg_id(2), "body": {"format": "markdown", "content": "ok!"}}),
+    );
+    b.ev(
+        "messages.jsonl",
+        "message.edit",
+        json!({"message_id": "msg_UNKNOWN", "body": {"content": "orphan"}}),
+    );
+    b.ev(
+        "messages.jsonl",
+        "message.delete",
+        json!({"message_id": msg_id(1), "reason": "superseded"}),
+    );
     b.ev("messages.jsonl", "agent.session.end", json!({"session_id": ses_id(2), "reason": "done"}));
 
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("fixture-v5");
     let thrum = root.join(".thrum");
-    write_common(&thrum, &[("agent", "alice", "coordinator", "core", "Alice"), ("agent", "bob", "implementer", "core", "")]);
+    write_common(
+        &thrum,
+        &[
+            ("agent", "alice", "coordinator", "core", "Alice"),
+            ("agent", "bob", "implementer", "core", ""),
+        ],
+    );
     let mut content = String::new();
     for e in &b.events {
         content.push_str(&e.line);
@@ -351,20 +477,32 @@ pub fn build_v5() -> Fixture {
     // project with v13 rules into memory, then copy into a v5 database
     let mem = verify::internals::fresh_v13().unwrap();
     for e in &b.events {
-        verify::internals::apply(&mem, &thrum_schemas::events::Event::parse(&e.line).unwrap()).unwrap();
+        verify::internals::apply(&mem, &thrum_schemas::events::Event::parse(&e.line).unwrap())
+            .unwrap();
     }
     let db = Connection::open(thrum.join("var/messages.db")).unwrap();
     db.execute_batch("BEGIN").unwrap();
     db.execute_batch(thrum_schemas::sql::V5).unwrap();
-    db.execute("INSERT INTO schema_version (version, applied_at) VALUES (5, '2026-03-02 09:00:00')", []).unwrap();
+    db.execute(
+        "INSERT INTO schema_version (version, applied_at) VALUES (5, '2026-03-02 09:00:00')",
+        [],
+    )
+    .unwrap();
     let copy = |table: &str, select: &str, cols: &str| {
         let mut st = mem.prepare(&format!("SELECT {select} FROM {table} ORDER BY rowid")).unwrap();
         let n = st.column_count();
-        let rows: Vec<Vec<rusqlite::types::Value>> =
-            st.query_map([], |r| (0..n).map(|i| r.get(i)).collect()).unwrap().map(Result::unwrap).collect();
+        let rows: Vec<Vec<rusqlite::types::Value>> = st
+            .query_map([], |r| (0..n).map(|i| r.get(i)).collect())
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
         let ph = (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(",");
         for r in rows {
-            db.execute(&format!("INSERT INTO {table} ({cols}) VALUES ({ph})"), rusqlite::params_from_iter(r)).unwrap();
+            db.execute(
+                &format!("INSERT INTO {table} ({cols}) VALUES ({ph})"),
+                rusqlite::params_from_iter(r),
+            )
+            .unwrap();
         }
     };
     let all = |t: &str| {
@@ -378,13 +516,25 @@ pub fn build_v5() -> Fixture {
     // the v5 agents table has no hostname and keeps NULL for empty display / last_seen_at
     copy(
         "agents",
-        "agent_id, kind, role, module, NULLIF(display, ''), registered_at, NULLIF(last_seen_at, '')",
+        "agent_id, kind, role, module, NULLIF(display, ''), registered_at, NULLIF(last_seen_at, \
+            '')",
         "agent_id, kind, role, module, display, registered_at, last_seen_at",
     );
-    db.execute("INSERT INTO threads VALUES (?1, 'Plan', ?2, 'alice')", [&thr1, &b.events[4].ts]).unwrap();
-    db.execute("INSERT INTO threads VALUES (?1, 'Unused', ?2, 'bob')", [&thr2, &b.events[5].ts]).unwrap();
-    db.execute("INSERT INTO message_reads VALUES (?1, ?2, 'bob', ?3)", [msg_id(1), ses_id(2), b.events[8].ts.clone()]).unwrap();
-    db.execute("INSERT INTO subscriptions (session_id, scope_type, scope_value, mention_role, created_at) VALUES (?1, NULL, NULL, 'coordinator', ?2)", [ses_id(1), b.events[3].ts.clone()]).unwrap();
+    db.execute("INSERT INTO threads VALUES (?1, 'Plan', ?2, 'alice')", [&thr1, &b.events[4].ts])
+        .unwrap();
+    db.execute("INSERT INTO threads VALUES (?1, 'Unused', ?2, 'bob')", [&thr2, &b.events[5].ts])
+        .unwrap();
+    db.execute(
+        "INSERT INTO message_reads VALUES (?1, ?2, 'bob', ?3)",
+        [msg_id(1), ses_id(2), b.events[8].ts.clone()],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO subscriptions (session_id, scope_type, scope_value, mention_role, \
+        created_at) VALUES (?1, NULL, NULL, 'coordinator', ?2)",
+        [ses_id(1), b.events[3].ts.clone()],
+    )
+    .unwrap();
     db.execute_batch("COMMIT").unwrap();
     drop(db);
     Fixture { _tmp: tmp, root, builder: b }

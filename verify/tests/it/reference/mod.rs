@@ -22,7 +22,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use thrum_schemas::events::{is_message_event, Event, Payload};
 use thrum_schemas::ids::shard_name;
-use verify::internals::{allowed_shards, duplicate_id, first_difference, line_checks, shard_mismatch, SLOT_ENVELOPE, SLOT_REST};
+use verify::internals::{
+    allowed_shards, duplicate_id, first_difference, line_checks, shard_mismatch, SLOT_ENVELOPE,
+    SLOT_REST,
+};
 use verify::internals::{decode_line, split_lines, EventFile, RawLine, MAX_LINE_BYTES};
 use verify::internals::{plain, Val};
 use verify::internals::{Replay, Replayer};
@@ -83,13 +86,29 @@ impl Loaded {
 
 /// Decodes one event file's bytes: its counts, events and findings (the
 /// rules of each line are the library's `decode_line`).
-pub fn parse_file(bytes: &[u8], file: usize, rel: &str, shard: Option<String>) -> (EventFile, Vec<LoadedEvent>, Vec<Finding>) {
-    let mut info = EventFile { rel: rel.to_owned(), shard, lines: 0, events: 0, blank: 0, unparsable: 0, undecodable: None };
+pub fn parse_file(
+    bytes: &[u8],
+    file: usize,
+    rel: &str,
+    shard: Option<String>,
+) -> (EventFile, Vec<LoadedEvent>, Vec<Finding>) {
+    let mut info = EventFile {
+        rel: rel.to_owned(),
+        shard,
+        lines: 0,
+        events: 0,
+        blank: 0,
+        unparsable: 0,
+        undecodable: None,
+    };
     let mut events = Vec::new();
     let mut findings = Vec::new();
     for (no, raw, terminated) in split_lines(bytes) {
         let line = if raw.len() > MAX_LINE_BYTES {
-            RawLine::Long { len: raw.len() as u64, blank: std::str::from_utf8(raw).is_ok_and(|t| t.trim().is_empty()) }
+            RawLine::Long {
+                len: raw.len() as u64,
+                blank: std::str::from_utf8(raw).is_ok_and(|t| t.trim().is_empty()),
+            }
         } else {
             RawLine::Held(raw)
         };
@@ -101,7 +120,13 @@ pub fn parse_file(bytes: &[u8], file: usize, rel: &str, shard: Option<String>) -
 }
 
 /// Reads one event file into `loaded`.
-pub fn read_file(loaded: &mut Loaded, path: &Path, rel: String, shard: Option<String>, findings: &mut Findings) -> Result<(), InputError> {
+pub fn read_file(
+    loaded: &mut Loaded,
+    path: &Path,
+    rel: String,
+    shard: Option<String>,
+    findings: &mut Findings,
+) -> Result<(), InputError> {
     let bytes = verify::internals::read_regular(path)?;
     let (info, events, found) = parse_file(&bytes, loaded.files.len(), &rel, shard);
     loaded.files.push(info);
@@ -129,7 +154,10 @@ pub fn sort(loaded: &mut Loaded) {
     let ev = &loaded.events;
     order.sort_by(|&a, &b| {
         let (x, y) = (&ev[a], &ev[b]);
-        x.timestamp().as_bytes().cmp(y.timestamp().as_bytes()).then_with(|| x.event_id().as_bytes().cmp(y.event_id().as_bytes()))
+        x.timestamp()
+            .as_bytes()
+            .cmp(y.timestamp().as_bytes())
+            .then_with(|| x.event_id().as_bytes().cmp(y.event_id().as_bytes()))
     });
     loaded.order = order;
 }
@@ -138,8 +166,12 @@ pub fn sort(loaded: &mut Loaded) {
 /// replay order becomes sequence order (a stable sort, events without a
 /// sequence last).
 pub fn sort_arrival(loaded: &mut Loaded) {
-    let origins: HashSet<&str> =
-        loaded.events.iter().filter_map(|e| e.event.envelope.origin_daemon.as_deref()).filter(|o| !o.is_empty()).collect();
+    let origins: HashSet<&str> = loaded
+        .events
+        .iter()
+        .filter_map(|e| e.event.envelope.origin_daemon.as_deref())
+        .filter(|o| !o.is_empty())
+        .collect();
     if origins.len() < 2 {
         return;
     }
@@ -155,7 +187,11 @@ pub fn sort_arrival(loaded: &mut Loaded) {
 
 /// Replays every loaded event, in replay order, into a fresh database
 /// (shaped like a migrated one, without `threads`, when `migrated`).
-pub fn replay_as(loaded: &Loaded, migrated: bool, findings: &mut Findings) -> rusqlite::Result<Replay> {
+pub fn replay_as(
+    loaded: &Loaded,
+    migrated: bool,
+    findings: &mut Findings,
+) -> rusqlite::Result<Replay> {
     let conn = verify::internals::fresh_v13_for_replay()?;
     if migrated {
         verify::internals::without_threads(&conn)?;
@@ -232,7 +268,12 @@ fn check_sequences(loaded: &Loaded, findings: &mut Findings) {
                     e,
                     Finding::new(
                         Kind::SequenceDuplicate,
-                        format!("sequence {seq} already used by {} at {}:{}", o.event_id(), loaded.file_of(o), o.line),
+                        format!(
+                            "sequence {seq} already used by {} at {}:{}",
+                            o.event_id(),
+                            loaded.file_of(o),
+                            o.line
+                        ),
                     )
                     .key(key()),
                 ),
@@ -243,15 +284,23 @@ fn check_sequences(loaded: &Loaded, findings: &mut Findings) {
         if let Some(&(prev, j)) = last.get(daemon) {
             if seq <= prev {
                 let o = &loaded.events[j];
-                findings.push(loaded.at(
-                    e,
-                    Finding::new(
-                        Kind::SequenceOrder,
-                        format!("sequence {seq} of daemon {daemon} does not increase in replay order: the previous event {} ({}:{}) has {prev}", o.event_id(), loaded.file_of(o), o.line),
-                    )
-                    .key(key())
-                    .values(format!("> {prev}"), seq.to_string()),
-                ));
+                findings.push(
+                    loaded.at(
+                        e,
+                        Finding::new(
+                            Kind::SequenceOrder,
+                            format!(
+                                "sequence {seq} of daemon {daemon} does not increase in replay \
+                            order: the previous event {} ({}:{}) has {prev}",
+                                o.event_id(),
+                                loaded.file_of(o),
+                                o.line
+                            ),
+                        )
+                        .key(key())
+                        .values(format!("> {prev}"), seq.to_string()),
+                    ),
+                );
             }
         }
         if last.get(daemon).is_none_or(|&(p, _)| seq > p) {
@@ -262,9 +311,15 @@ fn check_sequences(loaded: &Loaded, findings: &mut Findings) {
     for (daemon, seqs) in per_daemon {
         for range in missing(&seqs) {
             findings.push(
-                Finding::new(Kind::SequenceGap, format!("daemon {daemon}: sequence {range} missing from the JSONL (an event was lost)"))
-                    .key(format!("origin_daemon={daemon}"))
-                    .values(range.clone(), "absent"),
+                Finding::new(
+                    Kind::SequenceGap,
+                    format!(
+                        "daemon {daemon}: sequence {range} \
+                    missing from the JSONL (an event was lost)"
+                    ),
+                )
+                .key(format!("origin_daemon={daemon}"))
+                .values(range.clone(), "absent"),
             );
         }
     }
@@ -280,7 +335,13 @@ fn missing(held: &[i64]) -> Vec<String> {
     with_start
         .windows(2)
         .filter(|w| w[1] - w[0] >= 2)
-        .map(|w| if w[1] - w[0] == 2 { (w[0] + 1).to_string() } else { format!("{}..={}", w[0] + 1, w[1] - 1) })
+        .map(|w| {
+            if w[1] - w[0] == 2 {
+                (w[0] + 1).to_string()
+            } else {
+                format!("{}..={}", w[0] + 1, w[1] - 1)
+            }
+        })
         .collect()
 }
 
@@ -302,7 +363,12 @@ fn check_sequences_arrival(loaded: &Loaded, findings: &mut Findings) {
                     e,
                     Finding::new(
                         Kind::SequenceDuplicate,
-                        format!("sequence {seq} already used by {} at {}:{}", o.event_id(), loaded.file_of(o), o.line),
+                        format!(
+                            "sequence {seq} already used by {} at {}:{}",
+                            o.event_id(),
+                            loaded.file_of(o),
+                            o.line
+                        ),
                     )
                     .key(key()),
                 ),
@@ -313,20 +379,23 @@ fn check_sequences_arrival(loaded: &Loaded, findings: &mut Findings) {
         match file_last.get(&e.file).map(|&j| &loaded.events[j]) {
             Some(l) if e.line < l.line => {
                 let lseq = l.event.envelope.sequence.unwrap_or(0);
-                findings.push(loaded.at(
-                    e,
-                    Finding::new(
-                        Kind::SequenceOrder,
-                        format!(
-                            "the file is not in sequence (append) order: line {} has sequence {seq}, above the sequence {lseq} of the later line {} ({})",
-                            e.line,
-                            l.line,
-                            l.event_id()
-                        ),
-                    )
-                    .key(key())
-                    .values(format!("< {lseq}"), seq.to_string()),
-                ));
+                findings.push(
+                    loaded.at(
+                        e,
+                        Finding::new(
+                            Kind::SequenceOrder,
+                            format!(
+                                "the file is not in sequence (append) order: line {} has sequence \
+                                {seq}, above the sequence {lseq} of the later line {} ({})",
+                                e.line,
+                                l.line,
+                                l.event_id()
+                            ),
+                        )
+                        .key(key())
+                        .values(format!("< {lseq}"), seq.to_string()),
+                    ),
+                );
             }
             _ => {
                 file_last.insert(e.file, i);
@@ -337,7 +406,11 @@ fn check_sequences_arrival(loaded: &Loaded, findings: &mut Findings) {
     for range in missing(&all) {
         let why = "an event was lost; the daemon numbers the events of every origin it holds";
         findings.push(
-            Finding::new(Kind::SequenceGap, format!("sequence {range} missing from the JSONL ({why})")).values(range.clone(), "absent"),
+            Finding::new(
+                Kind::SequenceGap,
+                format!("sequence {range} missing from the JSONL ({why})"),
+            )
+            .values(range.clone(), "absent"),
         );
     }
 }
@@ -351,7 +424,10 @@ pub fn check_event_log(db: &Connection, loaded: &Loaded, findings: &mut Findings
     let rows = match read_event_rows(db) {
         Ok(rows) => rows,
         Err(e) => {
-            findings.push(Finding::new(Kind::TableUnreadable, format!("cannot read the events table: {e}")).table("events"));
+            findings.push(
+                Finding::new(Kind::TableUnreadable, format!("cannot read the events table: {e}"))
+                    .table("events"),
+            );
             st.other = 1;
             return st;
         }
@@ -371,7 +447,11 @@ pub fn check_event_log(db: &Connection, loaded: &Loaded, findings: &mut Findings
         let Some(id) = e.event.envelope.event_id.as_deref() else {
             expected += 1;
             st.missing += 1;
-            let f = Finding::new(Kind::EventLogMissing, "event without event_id cannot have an events row").table("events");
+            let f = Finding::new(
+                Kind::EventLogMissing,
+                "event without event_id cannot have an events row",
+            )
+            .table("events");
             findings.push(loaded.at(e, f));
             continue;
         };
@@ -382,8 +462,12 @@ pub fn check_event_log(db: &Connection, loaded: &Loaded, findings: &mut Findings
         let key = format!("event_id={id}");
         let Some(&r) = row_of.get(id) else {
             st.missing += 1;
-            let f =
-                Finding::new(Kind::EventLogMissing, format!("{} has no row in the events table", e.event_type())).table("events").key(key);
+            let f = Finding::new(
+                Kind::EventLogMissing,
+                format!("{} has no row in the events table", e.event_type()),
+            )
+            .table("events")
+            .key(key);
             findings.push(loaded.at(e, f));
             continue;
         };
@@ -391,7 +475,8 @@ pub fn check_event_log(db: &Connection, loaded: &Loaded, findings: &mut Findings
         let diffs = row_differences(e, &rows[r]);
         st.differing += u64::from(!diffs.is_empty());
         for (col, want, have) in diffs {
-            let f = Finding::new(Kind::EventLogDiffers, "events row differs from its JSONL line").table("events");
+            let f = Finding::new(Kind::EventLogDiffers, "events row differs from its JSONL line")
+                .table("events");
             findings.push(loaded.at(e, f.key(key.clone()).column(col).values(want, have)));
         }
     }
@@ -399,14 +484,19 @@ pub fn check_event_log(db: &Connection, loaded: &Loaded, findings: &mut Findings
     for (row, _) in rows.iter().zip(&used).filter(|(_, u)| !**u) {
         st.extra += 1;
         let [id, seq, ty, _, _, json] = row;
-        let mut f = Finding::new(Kind::EventLogExtra, format!("events row (sequence {seq}, type {ty}) has no JSONL line"))
-            .table("events")
-            .key(format!("event_id={}", plain(id)));
+        let mut f = Finding::new(
+            Kind::EventLogExtra,
+            format!("events row (sequence {seq}, type {ty}) has no JSONL line"),
+        )
+        .table("events")
+        .key(format!("event_id={}", plain(id)));
         let json = match json {
             Val::Text(t) => Some(t.as_str()),
             _ => None,
         };
-        if let Some((rel, line, after)) = json.and_then(|j| expected_position(loaded, j, seq.as_int())) {
+        if let Some((rel, line, after)) =
+            json.and_then(|j| expected_position(loaded, j, seq.as_int()))
+        {
             f.message.push_str(&format!("; it belongs in {rel} at line {line} ({after})"));
             f = f.file(rel).line(line);
         }
@@ -418,7 +508,10 @@ pub fn check_event_log(db: &Connection, loaded: &Loaded, findings: &mut Findings
 /// Every row of the `events` table in key order: event_id, sequence, type,
 /// timestamp, origin_daemon, event_json.
 fn read_event_rows(db: &Connection) -> rusqlite::Result<Vec<[Val; 6]>> {
-    let mut stmt = db.prepare("SELECT event_id, sequence, type, timestamp, origin_daemon, event_json FROM events ORDER BY event_id")?;
+    let mut stmt = db.prepare(
+        "SELECT event_id, sequence, type, timestamp, origin_daemon, \
+        event_json FROM events ORDER BY event_id",
+    )?;
     let rows = stmt.query_map([], |r| {
         let v = |k: usize| -> rusqlite::Result<Val> { Ok(Val::from_ref(r.get_ref(k)?)) };
         Ok([v(0)?, v(1)?, v(2)?, v(3)?, v(4)?, v(5)?])
@@ -443,19 +536,29 @@ fn row_differences(e: &LoadedEvent, row: &[Val; 6]) -> Vec<(&'static str, String
     let json = bytes(&row[5]);
     if json.as_deref() != Some(e.text.as_bytes()) {
         let have = match &json {
-            Some(b) => first_difference(&e.text, &String::from_utf8_lossy(b), ("line", "event_json")),
+            Some(b) => {
+                first_difference(&e.text, &String::from_utf8_lossy(b), ("line", "event_json"))
+            }
             None => row[5].to_string(),
         };
         out.push(("event_json", "the JSONL line byte for byte".to_string(), have));
     }
     let origin = env.origin_daemon.as_deref().unwrap_or("");
-    for (col, k, want) in [("type", 2, env.event_type.as_str()), ("timestamp", 3, env.timestamp.as_str()), ("origin_daemon", 4, origin)] {
+    for (col, k, want) in [
+        ("type", 2, env.event_type.as_str()),
+        ("timestamp", 3, env.timestamp.as_str()),
+        ("origin_daemon", 4, origin),
+    ] {
         if bytes(&row[k]).as_deref() != Some(want.as_bytes()) {
             out.push((col, format!("{want:?}"), row[k].to_string()));
         }
     }
     if !matches!((env.sequence, &row[1]), (Some(s), Val::Int(x)) if s == *x) {
-        out.push(("sequence", env.sequence.map_or("absent".into(), |s| s.to_string()), row[1].to_string()));
+        out.push((
+            "sequence",
+            env.sequence.map_or("absent".into(), |s| s.to_string()),
+            row[1].to_string(),
+        ));
     }
     out
 }
@@ -463,7 +566,11 @@ fn row_differences(e: &LoadedEvent, row: &[Val; 6]) -> Vec<(&'static str, String
 /// Where the line of an `events` row would be: its file (the author's shard
 /// for message events, else `events.jsonl`) and the line after the last
 /// event of that file with a smaller sequence.
-fn expected_position(loaded: &Loaded, event_json: &str, seq: Option<i64>) -> Option<(String, u64, String)> {
+fn expected_position(
+    loaded: &Loaded,
+    event_json: &str,
+    seq: Option<i64>,
+) -> Option<(String, u64, String)> {
     let v: Value = serde_json::from_str(event_json).ok()?;
     let ty = v.get("type").and_then(Value::as_str)?;
     let rel = if is_message_event(ty) {
@@ -490,7 +597,15 @@ fn expected_position(loaded: &Loaded, event_json: &str, seq: Option<i64>) -> Opt
             .max_by_key(|e| e.event.envelope.sequence)
     });
     Some(match before {
-        Some(e) => (rel, e.line + 1, format!("after line {} with sequence {}", e.line, e.event.envelope.sequence.unwrap_or(0))),
+        Some(e) => (
+            rel,
+            e.line + 1,
+            format!(
+                "after line {} with sequence {}",
+                e.line,
+                e.event.envelope.sequence.unwrap_or(0)
+            ),
+        ),
         None => (rel, 1, "before every other event of the file".to_string()),
     })
 }
@@ -535,7 +650,12 @@ fn verify_into(
     summary: &mut BTreeMap<String, Value>,
 ) -> Result<(Vec<TableStats>, Option<i64>), InputError> {
     let db_src = tree.database()?;
-    let wal = verify::internals::check_wal(&db_src, ".thrum/var/messages.db", findings, opts.mode == Mode::Migrated);
+    let wal = verify::internals::check_wal(
+        &db_src,
+        ".thrum/var/messages.db",
+        findings,
+        opts.mode == Mode::Migrated,
+    );
     if opts.mode == Mode::Fixture {
         verify::internals::check_wal_mode(&db_src, ".thrum/var/messages.db", findings);
     }
@@ -544,11 +664,14 @@ fn verify_into(
 
     // schema, integrity and manifest: merged after the event-log findings
     let mut aux = Findings::new(0);
-    let (version, _) = verify::internals::check_db(&db, thrum_schemas::SCHEMA_VERSION, opts.mode, &mut aux);
+    let (version, _) =
+        verify::internals::check_db(&db, thrum_schemas::SCHEMA_VERSION, opts.mode, &mut aux);
     if opts.mode == Mode::Fixture {
         verify::internals::check_origin_daemon(&db, &mut aux);
     }
-    let manifest = opts.check_manifest.then(|| verify::internals::check_manifest(tree, &db, version, &mut aux));
+    let manifest = opts
+        .check_manifest
+        .then(|| verify::internals::check_manifest(tree, &db, version, &mut aux));
 
     verify::internals::check_layout(tree, findings);
     let mut loaded = load(tree, findings)?;
@@ -564,11 +687,19 @@ fn verify_into(
         .map_err(|e| unreadable(tree, format!("reading the replayed database failed: {e}")))?;
     match opts.mode {
         Mode::Fixture => tables.push(check_event_log(&db, &loaded, &mut main_f)),
-        Mode::Migrated => match db.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0)) {
+        Mode::Migrated => match db
+            .query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0))
+        {
             Ok(n) => {
-                summary.insert("events_table".into(), json!(format!("{n} rows (not backfilled by the migration; not compared)")));
+                summary.insert(
+                    "events_table".into(),
+                    json!(format!("{n} rows (not backfilled by the migration; not compared)")),
+                );
             }
-            Err(e) => findings.push(Finding::new(Kind::TableUnreadable, format!("cannot count the events table: {e}")).table("events")),
+            Err(e) => findings.push(
+                Finding::new(Kind::TableUnreadable, format!("cannot count the events table: {e}"))
+                    .table("events"),
+            ),
         },
     }
     tables.extend(verify::internals::check_local(&db, &rep.cleaned_agents, &mut main_f));
@@ -583,13 +714,15 @@ fn verify_into(
     let rebuild = if loaded.arrival {
         let mut timed = loaded.clone();
         sort(&mut timed);
-        let rb = replay_as(&timed, false, &mut Findings::new(1)).map_err(|e| unreadable(tree, format!("replay database failed: {e}")))?;
+        let rb = replay_as(&timed, false, &mut Findings::new(1))
+            .map_err(|e| unreadable(tree, format!("replay database failed: {e}")))?;
         let n = verify::internals::rebuild_order_differs(&rep.conn, &rb.conn, findings)
             .map_err(|e| unreadable(tree, format!("comparing the replays failed: {e}")))?;
         summary.insert(
             "replay_order".into(),
             json!(format!(
-                "sequence (arrival order: the events have more than one origin_daemon); a rebuild in (timestamp, event_id) order projects {n} value(s) otherwise"
+                "sequence (arrival order: the events have more than one origin_daemon); a rebuild \
+                    in (timestamp, event_id) order projects {n} value(s) otherwise"
             )),
         );
         Some(rb)
@@ -611,7 +744,10 @@ fn verify_into(
     }
     if let Some(m) = &manifest {
         if let Some(p) = &m.manifest {
-            summary.insert("manifest".into(), json!(format!("{} ({} files checked)", p.display(), m.files_checked)));
+            summary.insert(
+                "manifest".into(),
+                json!(format!("{} ({} files checked)", p.display(), m.files_checked)),
+            );
         }
         if let Some(p) = &m.checksums {
             summary.insert("sha256sums".into(), json!(p.display().to_string()));
@@ -622,10 +758,16 @@ fn verify_into(
     summary.insert("jsonl_lines".into(), json!(files.iter().map(|f| f.lines).sum::<u64>()));
     summary.insert("jsonl_events".into(), json!(loaded.events.len()));
     summary.insert("jsonl_blank_lines".into(), json!(files.iter().map(|f| f.blank).sum::<u64>()));
-    summary.insert("jsonl_unparsable_lines".into(), json!(files.iter().map(|f| f.unparsable).sum::<u64>()));
+    summary.insert(
+        "jsonl_unparsable_lines".into(),
+        json!(files.iter().map(|f| f.unparsable).sum::<u64>()),
+    );
     summary.insert(
         "replay".into(),
-        json!(format!("{} applied, {} ignored (unknown type or thread.create), {} rejected", rep.applied, rep.ignored, rep.rejected)),
+        json!(format!(
+            "{} applied, {} ignored (unknown type or thread.create), {} rejected",
+            rep.applied, rep.ignored, rep.rejected
+        )),
     );
     summary.insert(
         "mode".into(),

@@ -23,7 +23,13 @@ pub struct Base {
 const SMALL: [&str; 6] = ["--quiet", "--seed", "7", "--profile", "small", "--messages=40"];
 
 fn testgen(args: &[&str], out: &Path) {
-    let o = Command::new(Bin::Testgen.path()).args(SMALL).args(args).arg("--out").arg(out).output().expect("run testgen");
+    let o = Command::new(Bin::Testgen.path())
+        .args(SMALL)
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("run testgen");
     assert!(o.status.success(), "testgen {args:?}: {}", String::from_utf8_lossy(&o.stderr));
 }
 
@@ -36,16 +42,27 @@ pub fn base() -> &'static Base {
         testgen(&[], &at("v5"));
         testgen(&["--no-v5", "--shard", "0/2"], &at("s0"));
         testgen(&["--no-v5", "--shard", "1/2"], &at("s1"));
-        let o =
-            Command::new(Bin::Verify.path()).arg("extract").arg(at("v13/thrum-fixture.tar.zst")).arg(at("tree")).output().expect("verify");
+        let o = Command::new(Bin::Verify.path())
+            .arg("extract")
+            .arg(at("v13/thrum-fixture.tar.zst"))
+            .arg(at("tree"))
+            .output()
+            .expect("verify");
         assert!(o.status.success(), "extract: {}", String::from_utf8_lossy(&o.stderr));
-        Base { v13: at("v13"), v5: at("v5"), shards: [at("s0"), at("s1")], tree: at("tree"), _dir: dir }
+        Base {
+            v13: at("v13"),
+            v5: at("v5"),
+            shards: [at("s0"), at("s1")],
+            tree: at("tree"),
+            _dir: dir,
+        }
     })
 }
 
 /// Copies the directory SRC to DEST (regular files and directories).
 pub fn copy(src: &Path, dest: &Path) {
-    thrum_io::copy_tree(src, dest).unwrap_or_else(|e| panic!("copy {} to {}: {e}", src.display(), dest.display()));
+    thrum_io::copy_tree(src, dest)
+        .unwrap_or_else(|e| panic!("copy {} to {}: {e}", src.display(), dest.display()));
 }
 
 /// The uncompressed tar of the base v13 archive.

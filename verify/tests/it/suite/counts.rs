@@ -25,23 +25,55 @@ fn run_counts(all: &mut Vec<Result<Row, String>>) {
         let case = format!("verify bench --runs {runs}");
         // clap names the flag, or a negative number as an unexpected argument
         let says = [if runs == "-1" { "'-1'" } else { "--runs" }];
-        all.push(step(&lab, CLASS, &case, Bin::Verify, &args!["bench", "o/thrum-fixture.tar.zst", "--runs", runs], refused(&says)));
+        all.push(step(
+            &lab,
+            CLASS,
+            &case,
+            Bin::Verify,
+            &args!["bench", "o/thrum-fixture.tar.zst", "--runs", runs],
+            refused(&says),
+        ));
         let case = format!("testgen bench --runs {runs}");
-        all.push(step(&lab, CLASS, &case, Bin::Testgen, &args!["bench", "--profile", "small", "--runs", runs], refused(&says)));
+        all.push(step(
+            &lab,
+            CLASS,
+            &case,
+            Bin::Testgen,
+            &args!["bench", "--profile", "small", "--runs", runs],
+            refused(&says),
+        ));
     }
     let exact: &[(&[&str], &str)] = &[
-        (&["bench", "o", "--runs", "0"], "invalid value '0' for '--runs <N>': 0 is not in 1..=1000"),
+        (
+            &["bench", "o", "--runs", "0"],
+            "invalid value '0' for '--runs <N>': 0 is not in 1..=1000",
+        ),
         (&["bench", "o", "--runs", "1001"], "1001 is not in 1..=1000"),
         (&["bench", "o", "--runs", "4000000000"], "invalid value '4000000000' for '--runs <N>'"),
-        (&["bench", "o", "--runs", "18446744073709551615"], "invalid value '18446744073709551615' for '--runs <N>'"),
+        (
+            &["bench", "o", "--runs", "18446744073709551615"],
+            "invalid value '18446744073709551615' for '--runs <N>'",
+        ),
         (&["replay", "o", "--max-diffs", "10001"], "10001 is not in 0..=10000"),
-        (&["mesh", "o", "--max-diffs", "99999999999"], "invalid value '99999999999' for '--max-diffs <N>'"),
+        (
+            &["mesh", "o", "--max-diffs", "99999999999"],
+            "invalid value '99999999999' for '--max-diffs <N>'",
+        ),
     ];
     for (a, what) in exact {
         let case = format!("verify {}", a.join(" "));
         let args: Vec<std::ffi::OsString> = a.iter().map(Into::into).collect();
-        let nothing_run = |out: &str| if out.is_empty() { Ok(()) } else { Err(format!("something ran: {out}")) };
-        all.push(step_report(&lab, CLASS, &case, Bin::Verify, &args, refused(&[what]), nothing_run));
+        let nothing_run =
+            |out: &str| if out.is_empty() { Ok(()) } else { Err(format!("something ran: {out}")) };
+        all.push(step_report(
+            &lab,
+            CLASS,
+            &case,
+            Bin::Verify,
+            &args,
+            refused(&[what]),
+            nothing_run,
+        ));
     }
     // the help states each range (its words, whatever the wrapping)
     let states = |text: &'static str| {
@@ -56,15 +88,31 @@ fn run_counts(all: &mut Vec<Result<Row, String>>) {
     };
     let ok = || Expect { code: 0, says: &[], dest: None };
     let runs = states("Timed runs (after one warm-up run), 1 to 1000");
-    all.push(step_report(&lab, CLASS, "verify bench --help", Bin::Verify, &args!["bench", "--help"], ok(), runs));
+    all.push(step_report(
+        &lab,
+        CLASS,
+        "verify bench --help",
+        Bin::Verify,
+        &args!["bench", "--help"],
+        ok(),
+        runs,
+    ));
     for cmd in ["replay", "migrate", "mesh"] {
         let diffs = states("Findings listed in detail per kind and table, 0 to 10000");
         let case = format!("verify {cmd} --help");
         all.push(step_report(&lab, CLASS, &case, Bin::Verify, &args![cmd, "--help"], ok(), diffs));
     }
-    for (flag, v) in [("--jobs", "0"), ("--jobs", "100000"), ("--messages", "18446744073709551615")] {
+    for (flag, v) in [("--jobs", "0"), ("--jobs", "100000"), ("--messages", "18446744073709551615")]
+    {
         let case = format!("testgen {flag} {v}");
-        all.push(step(&lab, CLASS, &case, Bin::Testgen, &args![flag, v, "--out", "g"], refused(&[flag])));
+        all.push(step(
+            &lab,
+            CLASS,
+            &case,
+            Bin::Testgen,
+            &args![flag, v, "--out", "g"],
+            refused(&[flag]),
+        ));
     }
     all.push(step(
         &lab,
@@ -100,12 +148,22 @@ fn mesh_of_300000(all: &mut Vec<Result<Row, String>>) {
     std::fs::create_dir(lab.at("mesh")).unwrap();
     std::fs::write(lab.at("mesh/mesh.json"), serde_json::to_vec(&doc).unwrap()).unwrap();
     let says = ["mesh.json: 300000 daemon(s); a mesh has 2 to 64"];
-    let r = step(&lab, CLASS, "verify mesh: a mesh.json of 300,000 daemons", Bin::Verify, &args!["mesh", "mesh"], refused(&says));
+    let r = step(
+        &lab,
+        CLASS,
+        "verify mesh: a mesh.json of 300,000 daemons",
+        Bin::Verify,
+        &args!["mesh", "mesh"],
+        refused(&says),
+    );
     all.push(r.and_then(|row| {
         if row.wall < Duration::from_secs(10) {
             Ok(row)
         } else {
-            Err(format!("[{CLASS}] verify mesh of 300,000 daemons took {:?} (linear work expected)", row.wall))
+            Err(format!(
+                "[{CLASS}] verify mesh of 300,000 daemons took {:?} (linear work expected)",
+                row.wall
+            ))
         }
     }));
 }
@@ -202,12 +260,21 @@ fn junk_lines(all: &mut Vec<Result<Row, String>>) {
         same("jsonl_unparsable", &r["finding_counts"]["jsonl_unparsable"], &json!(JUNK_LINES))?;
         same("errors", &r["errors"], &json!(JUNK_LINES))?;
         same("exit_code", &r["exit_code"], &json!(1))?;
-        let want: Vec<(String, u64)> = (0..20).map(|i| (".thrum/events.jsonl".to_string(), first_junk + i)).collect();
+        let want: Vec<(String, u64)> =
+            (0..20).map(|i| (".thrum/events.jsonl".to_string(), first_junk + i)).collect();
         same("listed", places(&r, "jsonl_unparsable"), want)?;
         same("findings_omitted", &r["findings_omitted"], &json!(JUNK_LINES - 20))
     };
     let args = args!["replay", "j/thrum-fixture.tar.zst", "--json", "--no-parquet"];
-    all.push(step_report(&lab, CLASS, "3,000,000 junk lines", Bin::Verify, &args, Expect { code: 1, says: &[], dest: None }, check));
+    all.push(step_report(
+        &lab,
+        CLASS,
+        "3,000,000 junk lines",
+        Bin::Verify,
+        &args,
+        Expect { code: 1, says: &[], dest: None },
+        check,
+    ));
 }
 
 /// Messages created in another author's shard, past the listing ceiling:
@@ -222,7 +289,8 @@ fn creates_in_the_wrong_shard(all: &mut Vec<Result<Row, String>>) {
     let ids: Vec<String> = (0..n)
         .map(|i| {
             let body = json!({"format": "markdown", "content": "misplaced"});
-            let payload = json!({"message_id": msg_id(1000 + i as u128), "agent_id": "alice", "session_id": ses_id(1), "body": body});
+            let payload = json!({"message_id": msg_id(1000 + i as u128), "agent_id": "alice", "ses\
+                sion_id": ses_id(1), "body": body});
             b.ev("messages/bob.jsonl", "message.create", payload)
         })
         .collect();
@@ -231,9 +299,16 @@ fn creates_in_the_wrong_shard(all: &mut Vec<Result<Row, String>>) {
     let check = |out: &str| {
         let r = report(out)?;
         same("shard_mismatch", &r["finding_counts"]["shard_mismatch"], &json!(n))?;
-        let want: Vec<(String, u64)> = (0..ceiling as u64).map(|i| (".thrum/messages/bob.jsonl".to_string(), first + i)).collect();
+        let want: Vec<(String, u64)> = (0..ceiling as u64)
+            .map(|i| (".thrum/messages/bob.jsonl".to_string(), first + i))
+            .collect();
         same("listed", places(&r, "shard_mismatch"), want)?;
-        let listed: Vec<&Value> = r["findings"].as_array().into_iter().flatten().filter(|f| f["kind"] == "shard_mismatch").collect();
+        let listed: Vec<&Value> = r["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|f| f["kind"] == "shard_mismatch")
+            .collect();
         for i in [0, ceiling - 1] {
             let mid = msg_id(1000 + i as u128);
             let said = format!("message {mid} is authored by alice, but the event is in shard bob");
@@ -244,7 +319,15 @@ fn creates_in_the_wrong_shard(all: &mut Vec<Result<Row, String>>) {
     };
     let args = args!["replay", "w", "--no-manifest", "--json", "--max-diffs", "0"];
     let want = Expect { code: 1, says: &[], dest: None };
-    all.push(step_report(&lab, CLASS, "creates in the wrong shard past the ceiling", Bin::Verify, &args, want, check));
+    all.push(step_report(
+        &lab,
+        CLASS,
+        "creates in the wrong shard past the ceiling",
+        Bin::Verify,
+        &args,
+        want,
+        check,
+    ));
 }
 
 /// One event repeated 25,000 times: each copy a duplicate event id and a
@@ -264,12 +347,21 @@ fn per_event_findings(all: &mut Vec<Result<Row, String>>) {
         let ceiling = verify::LIST_CEILING as u64;
         for kind in ["event_id_duplicate", "sequence_duplicate"] {
             same(kind, &r["finding_counts"][kind], &json!(COPIES))?;
-            let want: Vec<(String, u64)> = (0..ceiling).map(|i| (".thrum/events.jsonl".to_string(), first_copy + i)).collect();
+            let want: Vec<(String, u64)> =
+                (0..ceiling).map(|i| (".thrum/events.jsonl".to_string(), first_copy + i)).collect();
             same(kind, places(&r, kind), want)?;
         }
         Ok(())
     };
     let args = args!["replay", "w", "--no-manifest", "--json", "--max-diffs", "0"];
     let want = Expect { code: 1, says: &[], dest: None };
-    all.push(step_report(&lab, CLASS, "one event repeated 25,000 times", Bin::Verify, &args, want, check));
+    all.push(step_report(
+        &lab,
+        CLASS,
+        "one event repeated 25,000 times",
+        Bin::Verify,
+        &args,
+        want,
+        check,
+    ));
 }

@@ -19,7 +19,11 @@ fn archive(to: &Path, line: &[u8], lines: usize) {
     let mut files: Vec<_> = Vec::new();
     collect(&thrum, &mut files);
     files.sort();
-    let shard = files.iter().find(|p| p.starts_with(thrum.join("messages"))).expect("a message shard").clone();
+    let shard = files
+        .iter()
+        .find(|p| p.starts_with(thrum.join("messages")))
+        .expect("a message shard")
+        .clone();
     let mut t = tar::Builder::new(Vec::new());
     for p in &files {
         let mut data = std::fs::read(p).unwrap();
@@ -51,18 +55,39 @@ fn collect(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 #[test]
 fn millions_of_findings_are_counted_exactly_in_bounded_memory() {
     let mut all: Vec<Result<Row, String>> = Vec::new();
-    for (case, line, kind) in [("3,000,000 junk lines", &b"junk\n"[..], "jsonl_unparsable"), ("3,000,000 blank lines", &b"\n"[..], "")] {
+    for (case, line, kind) in [
+        ("3,000,000 junk lines", &b"junk\n"[..], "jsonl_unparsable"),
+        ("3,000,000 blank lines", &b"\n"[..], ""),
+    ] {
         let lab = Lab::new();
         archive(&lab.at("x.tar.zst"), line, 3_000_000);
         let size = std::fs::metadata(lab.at("x.tar.zst")).unwrap().len();
         assert!(size < 256 << 10, "{case}: the archive is small ({size} bytes)");
         let count = format!("\"{kind}\": 3000000");
-        let says: Vec<&str> = if kind.is_empty() { vec!["\"jsonl_blank_lines\": 3000000"] } else { vec![&count, "\"exit_code\": 1"] };
+        let says: Vec<&str> = if kind.is_empty() {
+            vec!["\"jsonl_blank_lines\": 3000000"]
+        } else {
+            vec![&count, "\"exit_code\": 1"]
+        };
         let code = if kind.is_empty() { 0 } else { 1 };
         let want = Expect { code, says: &says, dest: None };
-        all.push(step(&lab, CLASS, case, Bin::Verify, &args!["replay", "--json", "x.tar.zst"], want));
+        all.push(step(
+            &lab,
+            CLASS,
+            case,
+            Bin::Verify,
+            &args!["replay", "--json", "x.tar.zst"],
+            want,
+        ));
         let text = if kind.is_empty() { vec![] } else { vec![kind] };
-        all.push(step(&lab, CLASS, case, Bin::Verify, &args!["replay", "x.tar.zst"], Expect { code, says: &text, dest: None }));
+        all.push(step(
+            &lab,
+            CLASS,
+            case,
+            Bin::Verify,
+            &args!["replay", "x.tar.zst"],
+            Expect { code, says: &text, dest: None },
+        ));
     }
     super::finish(CLASS, all);
 }
@@ -80,20 +105,26 @@ const EXTRA_RSS_KIB: u64 = 64 << 10;
 fn add_extra_rows(db: &Path) -> (String, i64, u64) {
     let mut c = rusqlite::Connection::open(db).unwrap();
     let (max_seq, ts, origin): (i64, String, String) = c
-        .query_row("SELECT sequence, timestamp, origin_daemon FROM events ORDER BY sequence DESC LIMIT 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        .query_row(
+            "SELECT sequence, timestamp, origin_daemon FROM events ORDER BY sequence DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .unwrap();
     let before: i64 = c.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap();
     let pad = "x".repeat(EXTRA_JSON - 32);
     let tx = c.transaction().unwrap();
     {
         let mut ins = tx
-            .prepare("INSERT INTO events (event_id, sequence, type, timestamp, origin_daemon, event_json) VALUES (?1, ?2, 'x.extra', ?3, ?4, ?5)")
+            .prepare(
+                "INSERT INTO events (event_id, sequence, type, timestamp, origin_daemon, \
+                event_json) VALUES (?1, ?2, 'x.extra', ?3, ?4, ?5)",
+            )
             .unwrap();
         for i in 0..EXTRA_ROWS {
             let json = format!("{{\"pad\":\"{pad}\",\"type\":\"x.extra\"}}");
-            ins.execute(rusqlite::params![extra_id(i), max_seq + 1 + i as i64, ts, origin, json]).unwrap();
+            ins.execute(rusqlite::params![extra_id(i), max_seq + 1 + i as i64, ts, origin, json])
+                .unwrap();
         }
     }
     tx.commit().unwrap();
@@ -116,32 +147,51 @@ fn rows_no_line_explains_are_counted_exactly_in_bounded_memory() {
     let (last_seq, last_line) = text
         .lines()
         .enumerate()
-        .filter_map(|(n, l)| Some((serde_json::from_str::<Value>(l).ok()?["sequence"].as_i64()?, n as u64 + 1)))
+        .filter_map(|(n, l)| {
+            Some((serde_json::from_str::<Value>(l).ok()?["sequence"].as_i64()?, n as u64 + 1))
+        })
         .max()
         .unwrap();
     let ceiling = verify::LIST_CEILING;
     let check = |out: &str| {
         let r: Value = serde_json::from_str(out).map_err(|e| format!("no JSON report ({e})"))?;
-        let same =
-            |what: &str, got: &Value, want: Value| if *got == want { Ok(()) } else { Err(format!("{what}: {got}, expected {want}")) };
+        let same = |what: &str, got: &Value, want: Value| {
+            if *got == want {
+                Ok(())
+            } else {
+                Err(format!("{what}: {got}, expected {want}"))
+            }
+        };
         same("event_log_extra", &r["finding_counts"]["event_log_extra"], json!(EXTRA_ROWS))?;
         same("errors", &r["errors"], json!(EXTRA_ROWS))?;
         same("findings_omitted", &r["findings_omitted"], json!(EXTRA_ROWS - ceiling))?;
         same("exit_code", &r["exit_code"], json!(1))?;
         let tables = r["tables"].as_array().map(Vec::as_slice).unwrap_or_default();
-        let events = tables.iter().find(|t| t["check"] == "event_log").ok_or("no event_log table")?;
+        let events =
+            tables.iter().find(|t| t["check"] == "event_log").ok_or("no event_log table")?;
         same("events.rows_db", &events["rows_db"], json!(before + EXTRA_ROWS as u64))?;
         same("events.extra", &events["extra"], json!(EXTRA_ROWS))?;
         same("events.missing", &events["missing"], json!(0))?;
         same("events.differing", &events["differing"], json!(0))?;
-        let listed: Vec<&Value> = r["findings"].as_array().into_iter().flatten().filter(|f| f["kind"] == "event_log_extra").collect();
+        let listed: Vec<&Value> = r["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|f| f["kind"] == "event_log_extra")
+            .collect();
         let keys: Vec<&str> = listed.iter().map(|f| f["key"].as_str().unwrap_or("")).collect();
         let want: Vec<String> = (0..ceiling).map(|i| format!("event_id={}", extra_id(i))).collect();
         if keys != want {
-            return Err(format!("listed extras: {} of {}, the first {:?}", keys.len(), want.len(), keys.first()));
+            return Err(format!(
+                "listed extras: {} of {}, the first {:?}",
+                keys.len(),
+                want.len(),
+                keys.first()
+            ));
         }
         let said = format!(
-            "events row (sequence {first_seq}, type \"x.extra\") has no JSONL line; it belongs in .thrum/events.jsonl at line {} (after line {last_line} with sequence {last_seq})",
+            "events row (sequence {first_seq}, type \"x.extra\") has no JSONL line; it belongs in \
+                .thrum/events.jsonl at line {} (after line {last_line} with sequence {last_seq})",
             last_line + 1
         );
         same("message", &listed[0]["message"], json!(said))?;
@@ -149,7 +199,15 @@ fn rows_no_line_explains_are_counted_exactly_in_bounded_memory() {
     };
     let args = args!["replay", "t", "--no-manifest", "--json", "--max-diffs", "0"];
     let want = Expect { code: 1, says: &[], dest: None };
-    let row = step_report(&lab, CLASS, "300,000 events rows of 4 KiB without a line", Bin::Verify, &args, want, check);
+    let row = step_report(
+        &lab,
+        CLASS,
+        "300,000 events rows of 4 KiB without a line",
+        Bin::Verify,
+        &args,
+        want,
+        check,
+    );
     let row = row.and_then(|row| {
         if row.peak_rss_kib < EXTRA_RSS_KIB {
             Ok(row)

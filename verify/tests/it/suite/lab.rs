@@ -34,7 +34,8 @@ impl Bin {
                 let p = verify.with_file_name("testgen");
                 assert!(
                     p.is_file(),
-                    "{} is missing: the suite runs both binaries (cargo test --release --workspace builds them)",
+                    "{} is missing: the suite runs both binaries (cargo test --release \
+                        --workspace builds them)",
                     p.display()
                 );
                 p
@@ -100,7 +101,8 @@ impl Lab {
     /// the limits, and returns what it did. A run over the wall-clock
     /// limit is killed and reported as `code: None`.
     pub fn run(&self, bin: Bin, args: &[OsString]) -> Outcome {
-        let (out, err, rss) = (self.log.join("stdout"), self.log.join("stderr"), self.log.join("rss"));
+        let (out, err, rss) =
+            (self.log.join("stdout"), self.log.join("stderr"), self.log.join("rss"));
         // GNU time forks the run from a small process and reports its own
         // peak RSS: a child forked from this (large) test process would
         // inherit its high-water mark across exec.
@@ -130,15 +132,26 @@ impl Lab {
             });
         }
         let start = Instant::now();
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("run {} under /usr/bin/time (GNU time): {e}", bin.name()));
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("run {} under /usr/bin/time (GNU time): {e}", bin.name()));
         let code = wait_with_limit(child, WALL_LIMIT);
-        let peak_rss_kib = std::fs::read_to_string(&rss).ok().and_then(|s| s.lines().last()?.trim().parse().ok()).unwrap_or(u64::MAX);
+        let peak_rss_kib = std::fs::read_to_string(&rss)
+            .ok()
+            .and_then(|s| s.lines().last()?.trim().parse().ok())
+            .unwrap_or(u64::MAX);
         let read = |p: &Path| {
             let mut s = Vec::new();
             std::fs::File::open(p).and_then(|mut f| f.read_to_end(&mut s)).expect("log");
             String::from_utf8_lossy(&s).into_owned()
         };
-        Outcome { code, stdout: read(&out), stderr: read(&err), peak_rss_kib, wall: start.elapsed() }
+        Outcome {
+            code,
+            stdout: read(&out),
+            stderr: read(&err),
+            peak_rss_kib,
+            wall: start.elapsed(),
+        }
     }
 }
 
@@ -171,7 +184,14 @@ pub struct Expect<'a> {
 
 /// Runs one step of a case and checks everything the suite promises;
 /// returns the table row, or the list of broken promises.
-pub fn step(lab: &Lab, class: &'static str, case: &str, bin: Bin, args: &[OsString], want: Expect) -> Result<Row, String> {
+pub fn step(
+    lab: &Lab,
+    class: &'static str,
+    case: &str,
+    bin: Bin,
+    args: &[OsString],
+    want: Expect,
+) -> Result<Row, String> {
     step_report(lab, class, case, bin, args, want, |_| Ok(()))
 }
 
@@ -189,7 +209,11 @@ pub fn step_report(
     let before = snapshot(&lab.work);
     let o = lab.run(bin, args);
     let after = snapshot(&lab.work);
-    let shown = format!("{} {}", bin.name(), args.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "));
+    let shown = format!(
+        "{} {}",
+        bin.name(),
+        args.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
+    );
     // one line for the table, whatever the arguments hold
     let shown = shown.escape_debug().to_string();
     let mut broken = Vec::new();
@@ -206,10 +230,16 @@ pub fn step_report(
         broken.push(format!("peak RSS {} MiB, over 256 MiB", o.peak_rss_kib >> 10));
     }
     // a refused step may write nothing at all; a step that succeeds, only below DEST
-    let inside = |rel: &str| want.code == 0 && want.dest.as_ref().is_some_and(|d| lab.work.join(rel).starts_with(d));
+    let inside = |rel: &str| {
+        want.code == 0 && want.dest.as_ref().is_some_and(|d| lab.work.join(rel).starts_with(d))
+    };
     for (p, d) in &before {
         if !inside(p) && after.get(p) != Some(d) {
-            broken.push(format!("{} changed or vanished ({d} -> {:?})", lab.work.join(p).display(), after.get(p)));
+            broken.push(format!(
+                "{} changed or vanished ({d} -> {:?})",
+                lab.work.join(p).display(),
+                after.get(p)
+            ));
         }
     }
     for p in after.keys() {
@@ -217,11 +247,15 @@ pub fn step_report(
             broken.push(format!("{} written outside DEST", lab.work.join(p).display()));
         }
     }
-    let left: Vec<_> = std::fs::read_dir(&lab.tmp).expect("tmp").map(|e| e.expect("entry").file_name()).collect();
+    let left: Vec<_> =
+        std::fs::read_dir(&lab.tmp).expect("tmp").map(|e| e.expect("entry").file_name()).collect();
     if !left.is_empty() {
         broken.push(format!("temporaries left in TMPDIR: {left:?}"));
     }
-    let mut top: Vec<_> = std::fs::read_dir(&lab.root).expect("root").map(|e| e.expect("entry").file_name()).collect();
+    let mut top: Vec<_> = std::fs::read_dir(&lab.root)
+        .expect("root")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
     top.sort();
     if top != ["log", "tmp", "work"] {
         broken.push(format!("written beside the sandbox: {top:?}"));
@@ -237,7 +271,14 @@ pub fn step_report(
         broken.truncate(12);
         broken.push(format!("... and {more} more"));
     }
-    let row = Row { class, case: case.to_string(), command: shown.clone(), code: o.code, peak_rss_kib: o.peak_rss_kib, wall: o.wall };
+    let row = Row {
+        class,
+        case: case.to_string(),
+        command: shown.clone(),
+        code: o.code,
+        peak_rss_kib: o.peak_rss_kib,
+        wall: o.wall,
+    };
     if broken.is_empty() {
         Ok(row)
     } else {

@@ -44,7 +44,8 @@ fn finish(class: &str, results: Vec<Result<Row, String>>) {
     }
     eprint!("{table}");
     if let Some(f) = std::env::var_os("HOSTILE_REPORT") {
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(f).expect("HOSTILE_REPORT");
+        let mut f =
+            std::fs::OpenOptions::new().create(true).append(true).open(f).expect("HOSTILE_REPORT");
         f.write_all(table.as_bytes()).expect("HOSTILE_REPORT");
     }
     assert!(broken.is_empty(), "{class}: {} broken:\n{}", broken.len(), broken.join("\n"));

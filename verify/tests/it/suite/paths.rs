@@ -137,7 +137,14 @@ fn generate_cases() -> Vec<Result<Row, String>> {
     let small = ["--quiet", "--seed", "7", "--profile", "small", "--messages=40", "--no-v5"];
     let mut a = args!["--out", "Y", "--tree", "LY"].to_vec();
     a.extend(small.iter().map(std::ffi::OsString::from));
-    r.push(step(&lab, CLASS, "testgen: --tree LY -> Y, --out Y", Bin::Testgen, &a, refused(&["LY"])));
+    r.push(step(
+        &lab,
+        CLASS,
+        "testgen: --tree LY -> Y, --out Y",
+        Bin::Testgen,
+        &a,
+        refused(&["LY"]),
+    ));
     let mut a = args!["--out", "Z", "--tree", "Z"].to_vec();
     a.extend(small.iter().map(std::ffi::OsString::from));
     r.push(step(&lab, CLASS, "testgen: --tree is --out", Bin::Testgen, &a, refused(&["Z"])));

@@ -41,23 +41,46 @@ fn archives() -> Vec<(&'static str, &'static str, Vec<u8>, bool)> {
     let good = gz(&tar, Compression::default());
     let n = good.len();
     let stored = gz(&tar, Compression::none());
-    let inside = stored.windows(10).position(|w| w == b"\"event_id\"").expect("a stored event line");
+    let inside =
+        stored.windows(10).position(|w| w == b"\"event_id\"").expect("a stored event line");
     let z = zst_frame(&tar, true);
     let half = tar.len() / 2;
     let two = [zst_frame(&tar[..half], true), zst_frame(&tar[half..], true)].concat();
-    let two_gz = [gz(&tar[..half], Compression::default()), gz(&tar[half..], Compression::default())].concat();
+    let two_gz =
+        [gz(&tar[..half], Compression::default()), gz(&tar[half..], Compression::default())]
+            .concat();
     vec![
         ("gzip: CRC32 wrong", "a.tar.gz", flip(good.clone(), n - 8), false),
         ("gzip: ISIZE wrong", "a.tar.gz", flip(good.clone(), n - 4), false),
         ("gzip: trailer missing", "a.tar.gz", good[..n - 8].to_vec(), false),
-        ("gzip: garbage after the member", "a.tar.gz", [good.clone(), b"garbage!".to_vec()].concat(), false),
+        (
+            "gzip: garbage after the member",
+            "a.tar.gz",
+            [good.clone(), b"garbage!".to_vec()].concat(),
+            false,
+        ),
         ("gzip: zeros after the member", "a.tar.gz", [good.clone(), vec![0; 512]].concat(), false),
         ("gzip: a byte flipped in a stored block", "a.tar.gz", flip(stored, inside + 2), false),
         ("zstd: content checksum wrong", "a.tar.zst", flip(z.clone(), z.len() - 1), false),
         ("zstd: frame cut short", "a.tar.zst", z[..z.len() - 3].to_vec(), false),
-        ("zstd: garbage after the frame", "a.tar.zst", [z.clone(), b"garbage!".to_vec()].concat(), false),
-        ("zstd: a skippable frame first", "a.tar.zst", [skippable(b"hello"), z.clone()].concat(), true),
-        ("zstd: skippable frames between and after", "a.tar.zst", [two[..].to_vec(), skippable(b"x")].concat(), true),
+        (
+            "zstd: garbage after the frame",
+            "a.tar.zst",
+            [z.clone(), b"garbage!".to_vec()].concat(),
+            false,
+        ),
+        (
+            "zstd: a skippable frame first",
+            "a.tar.zst",
+            [skippable(b"hello"), z.clone()].concat(),
+            true,
+        ),
+        (
+            "zstd: skippable frames between and after",
+            "a.tar.zst",
+            [two[..].to_vec(), skippable(b"x")].concat(),
+            true,
+        ),
         ("zstd: two frames", "a.tar.zst", two, true),
         ("gzip: two members", "a.tar.gz", two_gz, true),
         ("zstd: no checksum flag", "a.tar.zst", zst_frame(&tar, false), true),
@@ -79,7 +102,14 @@ fn corrupt_streams_are_refused_by_every_reader() {
         let refused = || Expect { code: 2, says: &says, dest: None };
         all.push(step(&lab, CLASS, case, Bin::Verify, &args!["extract", name, "dest"], refused()));
         all.push(step(&lab, CLASS, case, Bin::Verify, &args!["replay", name], refused()));
-        all.push(step(&lab, CLASS, case, Bin::Verify, &args!["migrate", name, "--out", "dest"], refused()));
+        all.push(step(
+            &lab,
+            CLASS,
+            case,
+            Bin::Verify,
+            &args!["migrate", name, "--out", "dest"],
+            refused(),
+        ));
         all.push(step(&lab, CLASS, case, Bin::Verify, &args!["parquet", name], refused()));
         all.push(step(
             &lab,
