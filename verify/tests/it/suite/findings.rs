@@ -93,10 +93,10 @@ fn millions_of_findings_are_counted_exactly_in_bounded_memory() {
 }
 
 /// Rows of the `events` table no line explains, and the bytes of each one's event_json.
-const EXTRA_ROWS: usize = 300_000;
+const EXTRA_ROWS: usize = 100_000;
 const EXTRA_JSON: usize = 4096;
 /// The peak RSS `verify replay` stays under on them: the findings listed
-/// and the index of the lines, not the rows (kept whole, they take over 1 GiB).
+/// and the index of the lines, not the rows (kept whole, they take over 390 MiB).
 const EXTRA_RSS_KIB: u64 = 64 << 10;
 
 /// Adds the extra rows to `db` in one transaction: ids after every event
@@ -202,7 +202,7 @@ fn rows_no_line_explains_are_counted_exactly_in_bounded_memory() {
     let row = step_report(
         &lab,
         CLASS,
-        "300,000 events rows of 4 KiB without a line",
+        "100,000 events rows of 4 KiB without a line",
         Bin::Verify,
         &args,
         want,
