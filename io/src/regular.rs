@@ -140,6 +140,26 @@ pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
     Ok(v)
 }
 
+/// The lines of a regular file ([`open_regular`]), read in 64 KiB blocks so
+/// that memory never follows the file's size: its newlines, and one more
+/// when the last line has none (a torn final line is a line).
+pub fn count_lines(path: &Path) -> io::Result<u64> {
+    let mut f = open_regular(path)?;
+    let mut buf = vec![0u8; 1 << 16];
+    let (mut lines, mut last) = (0u64, b'\n');
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        last = buf[n - 1];
+    }
+    Ok(lines + u64::from(last != b'\n'))
+}
+
 /// The most a small document beside or inside a fixture (`mesh.json`,
 /// `manifest.json`, `SHA256SUMS`, `peers.json`, `config.json`, an identity
 /// file) may hold before it is read: 64 MiB, far above any testgen writes.
@@ -262,5 +282,26 @@ mod tests {
             write_error(p, io::Error::from_raw_os_error(28)).to_string(),
             "disk full while writing out/a\\nb"
         );
+    }
+
+    #[test]
+    fn lines_are_counted_across_blocks_and_a_torn_last_line_counts() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("f");
+        for (text, want) in [
+            (Vec::new(), 0),
+            (b"a".to_vec(), 1),
+            (b"a\n".to_vec(), 1),
+            (b"a\nb".to_vec(), 2),
+            (b"\n\n".to_vec(), 2),
+            // newlines on both sides of a block boundary, the last line torn
+            ([vec![b'x'; (1 << 16) - 1], b"\n\n".to_vec(), vec![b'y'; 1 << 17]].concat(), 3),
+            ([vec![b'\n'; 3 << 16], b"z\n".to_vec()].concat(), (3 << 16) + 1),
+        ] {
+            std::fs::write(&f, &text).unwrap();
+            assert_eq!(count_lines(&f).unwrap(), want, "{} bytes", text.len());
+        }
+        std::fs::create_dir(d.path().join("dir")).unwrap();
+        assert!(count_lines(&d.path().join("dir")).is_err());
     }
 }

@@ -259,8 +259,9 @@ impl<'a> Crash<'a> {
 
     fn note(&mut self, e: &NewEvent, reached: &'static str, in_file: bool) -> Result<()> {
         let line = if in_file {
+            // called right after the event's append: its line is the file's last
             let p = self.thrum.join(&e.rel);
-            Some(std::fs::read(&p).ctx("read", &p)?.iter().filter(|&&b| b == b'\n').count() as u64)
+            Some(thrum_io::regular::count_lines(&p).ctx("read", &p)?)
         } else {
             None
         };
@@ -362,10 +363,8 @@ impl<'a> Crash<'a> {
     /// The states of the WAL: every line appended and synced (no
     /// temporary), the database changes in a WAL, cut, lost or left behind.
     fn unsynced(&mut self, evs: &[NewEvent]) -> Result<()> {
-        for e in evs {
-            append(&self.thrum, e)?;
-        }
         for (i, e) in evs.iter().enumerate() {
+            append(&self.thrum, e)?;
             let reached = match self.o.state {
                 State::WalTornFrame if i + 1 == evs.len() => "wal_discarded",
                 State::WalUncheckpointed | State::WalTornFrame => "wal",

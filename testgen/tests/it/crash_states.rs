@@ -417,3 +417,30 @@ fn a_previous_state_is_replaced_and_anything_else_refused() {
     assert!(e.to_string().contains("notes.txt"), "{e}");
     assert_eq!(read_all(&out), before);
 }
+
+#[test]
+fn every_recorded_line_holds_its_own_event_when_events_share_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = fixture(tmp.path());
+    // more events than the small profile has message shards: files repeat
+    let k = 40;
+    for info in STATES {
+        let out = tmp.path().join(info.name);
+        let a = write(&input, &out, info.state, k, 3);
+        let mut files: Vec<&str> = a.written.iter().map(|w| w.file.as_str()).collect();
+        files.sort_unstable();
+        files.dedup();
+        assert!(files.len() < a.written.len(), "{}: no file took two events", info.name);
+        for w in a.written.iter().filter(|w| w.line.is_some()) {
+            let e = line_of(&out, w);
+            assert_eq!(
+                (e["event_id"].as_str(), e["sequence"].as_i64()),
+                (Some(w.event_id.as_str()), Some(w.sequence)),
+                "{}: {} line {:?}",
+                info.name,
+                w.file,
+                w.line
+            );
+        }
+    }
+}
