@@ -32,14 +32,7 @@ pub const CORRUPT: Policy = Policy { tool: TOOL, flag: "--out", recognise: corru
 
 /// A corrupted copy, owned by the record inside it ([`CORRUPT_RECORD`]).
 pub fn corrupted(dir: &Path) -> Result<(), Unrecognised> {
-    let record = record::read(&dir.join(CORRUPT_RECORD), TOOL, KIND_CORRUPT, || {
-        format!(
-            "it has no {CORRUPT_RECORD}, the record of what testgen wrote there, so it is not \
-            a corrupted copy or one an older testgen wrote (it holds {})",
-            record::summary(dir)
-        )
-    })?;
-    record::matches(dir, &record, Some(CORRUPT_RECORD), TOOL)
+    record::owned_inside(dir, CORRUPT_RECORD, TOOL, KIND_CORRUPT, "a corrupted copy")
 }
 
 /// Writes `input` with `fault` injected into `out` (replaced atomically,

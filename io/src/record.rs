@@ -184,6 +184,26 @@ pub fn read(
         .map_err(|why| Unrecognised::Not(format!("its record {name} {why}")))
 }
 
+/// `Ok` when `dir` is owned by the record `name` inside it, of `tool` and
+/// `kind` ([`read`], then [`matches`]); `what` names such a directory (`"a
+/// crash state"`) in the reason given when it has no record.
+pub fn owned_inside(
+    dir: &Path,
+    name: &str,
+    tool: &str,
+    kind: &str,
+    what: &str,
+) -> Result<(), Unrecognised> {
+    let record = read(&dir.join(name), tool, kind, || {
+        format!(
+            "it has no {name}, the record of what {tool} wrote there, so it is not {what} or one \
+             an older {tool} wrote (it holds {})",
+            summary(dir)
+        )
+    })?;
+    matches(dir, &record, Some(name), tool)
+}
+
 /// Writes `record` as `dir/name` in one step (a temporary file renamed
 /// over the previous record; temporaries of dead runs are removed first:
 /// [`crate::cleanup::write_replacing`]).

@@ -58,14 +58,7 @@ pub const CRASH: Policy = Policy { tool: TOOL, flag: "--out", recognise: crashed
 
 /// A crash state, owned by the record inside it ([`CRASH_RECORD`]).
 pub fn crashed(dir: &Path) -> Result<(), Unrecognised> {
-    let record = record::read(&dir.join(CRASH_RECORD), TOOL, KIND_CRASH, || {
-        format!(
-            "it has no {CRASH_RECORD}, the record of what testgen wrote there, so it is not a \
-            crash state or one an older testgen wrote (it holds {})",
-            record::summary(dir)
-        )
-    })?;
-    record::matches(dir, &record, Some(CRASH_RECORD), TOOL)
+    record::owned_inside(dir, CRASH_RECORD, TOOL, KIND_CRASH, "a crash state")
 }
 
 /// Packs a finished tree: called with `DIR/.thrum`, `DIR` in staging and
