@@ -32,7 +32,8 @@ pub struct TableStats {
     pub check: String,
     /// Rows in the database under test.
     pub rows_db: u64,
-    /// Rows expected: from the replay (`replay`), JSONL events (`event_log`), the v5 database (`v5_preserved`).
+    /// Rows expected: from the replay (`replay`), JSONL events (`event_log`), the v5 database
+    /// (`v5_preserved`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rows_expected: Option<u64>,
     /// Expected rows absent from the database.
@@ -623,7 +624,11 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, failure_persistence: None, ..Default::default() })]
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 300,
+            failure_persistence: None,
+            ..Default::default()
+        })]
         /// The merge of two key-ordered cursors reports what loading and
         /// sorting both sides reports (or declines, and the caller loads).
         #[test]
@@ -641,7 +646,9 @@ mod tests {
             let mut f1 = Findings::new(0);
             let mut f2 = Findings::new(0);
             let merged = compare_projected(&db, &rep, &mut f1).unwrap();
-            let loaded: Vec<TableStats> = catalogue::projected().map(|t| compare_table_loaded(t, &db, &rep, &spans, &mut f2).unwrap()).collect();
+            let loaded: Vec<TableStats> = catalogue::projected()
+                .map(|t| compare_table_loaded(t, &db, &rep, &spans, &mut f2).unwrap())
+                .collect();
             proptest::prop_assert_eq!(merged, loaded);
             proptest::prop_assert_eq!(f1.list(), f2.list());
         }

@@ -12,6 +12,16 @@ use verify::{escape, Mode, EXIT_CONSISTENT, EXIT_UNUSABLE};
 /// of every report: [`verify::LIST_CEILING`]).
 const MAX_DIFFS: i64 = verify::LIST_CEILING as i64;
 
+/// The values of `--max-diffs`: 0 to [`MAX_DIFFS`].
+fn max_diffs() -> clap::builder::RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(0..=MAX_DIFFS)
+}
+
+/// The values of `bench --runs`: 1 to 1000.
+fn bench_runs() -> clap::builder::RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(1..=1000)
+}
+
 const EXIT_CODES: &str = "Exit codes:\n  0  consistent\n  1  inconsistent (findings listed; every \
     finding has a stable `kind`), or the disk filled (\"disk full while writing PATH\")\n  2  \
     unusable input (the message names the file and what was expected), or bad arguments\n  130, \
@@ -57,10 +67,11 @@ enum Cmd {
         json: bool,
         /// Findings listed in detail per kind and table, 0 to 10000 (all are counted);
         /// 0 lists the most, 10000.
-        #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=MAX_DIFFS))]
+        #[arg(long, default_value_t = 20, value_name = "N", value_parser = max_diffs())]
         max_diffs: u32,
         /// Treat the tree as migrated from v5 (`verify migrate --out`): envelopes without
-        /// origin_daemon/sequence, events table not compared, documented schema differences accepted.
+        /// origin_daemon/sequence, events table not compared, documented schema differences
+        /// accepted.
         #[arg(long)]
         migrated: bool,
         /// Skip the manifest and SHA256SUMS checks.
@@ -101,7 +112,7 @@ enum Cmd {
         json: bool,
         /// Findings listed in detail per kind and table, 0 to 10000 (all are counted);
         /// 0 lists the most, 10000.
-        #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=MAX_DIFFS))]
+        #[arg(long, default_value_t = 20, value_name = "N", value_parser = max_diffs())]
         max_diffs: u32,
         /// Skip the manifest and SHA256SUMS checks of the v5 input.
         #[arg(long)]
@@ -134,7 +145,7 @@ enum Cmd {
         json: bool,
         /// Findings listed in detail per kind and table, 0 to 10000 (all are counted);
         /// 0 lists the most, 10000.
-        #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=MAX_DIFFS))]
+        #[arg(long, default_value_t = 20, value_name = "N", value_parser = max_diffs())]
         max_diffs: u32,
         /// Skip the manifest and SHA256SUMS checks.
         #[arg(long)]
@@ -207,7 +218,7 @@ enum Cmd {
         /// Archive or directory to verify.
         path: PathBuf,
         /// Timed runs (after one warm-up run), 1 to 1000.
-        #[arg(long, default_value_t = 10, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+        #[arg(long, default_value_t = 10, value_name = "N", value_parser = bench_runs())]
         runs: u32,
         /// Print the figures as JSON.
         #[arg(long)]

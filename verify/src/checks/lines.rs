@@ -204,7 +204,8 @@ pub fn shard_mismatch(mid: &str, allowed: &[String], s: &str, event_id: &str) ->
     .values(format!("messages/{}.jsonl", allowed[0]), format!("messages/{s}.jsonl"))
 }
 
-/// The `event_id_duplicate` finding of a line whose id `id` is first used at `first_rel:first_line`.
+/// The `event_id_duplicate` finding of a line whose id `id` is first used at
+/// `first_rel:first_line`.
 pub fn duplicate_id(id: &str, first_rel: &str, first_line: u64) -> Finding {
     Finding::new(
         Kind::EventIdDuplicate,

@@ -15,7 +15,8 @@
 //! other message events go to the author of the `message_id` they touch and
 //! are dropped — reported `migration_event_dropped` — when it is unknown) and
 //! everything else to `events.jsonl`, each file in original order, lines
-//! verbatim; `messages/` is created with mode 0750, as the daemon creates it. Blank lines are dropped; unparsable lines are dropped and
+//! verbatim; `messages/` is created with mode 0750, as the daemon creates it.
+//! Blank lines are dropped; unparsable lines are dropped and
 //! reported. The count check re-reads the written files:
 //! `written + dropped + unparsable == non-blank lines read`. Then
 //! `messages.jsonl` is renamed `messages.jsonl.v6.bak`.
