@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use thrum_io::cleanup;
 use thrum_io::cli::LimitArgs;
@@ -321,6 +321,25 @@ fn render_error(e: &anyhow::Error, named: &[PathBuf]) -> String {
     out
 }
 
+/// Prints `report` (as JSON when `json`), once the temporaries are gone, and
+/// returns its exit code.
+fn emit(report: &verify::Report, json: bool) -> i32 {
+    cleanup::checkpoint();
+    print!("{}", if json { report.to_json() + "\n" } else { report.render_text() });
+    report.verdict().exit_code
+}
+
+/// `verify extract`: ARCHIVE extracted into DEST, what was written summed up.
+fn extract(archive: &Path, dest: &Path, limits: &LimitArgs) -> anyhow::Result<i32> {
+    // every extraction error names the archive (or DEST) itself
+    let entries = verify::extract_to(archive, dest, &limits.limits())?;
+    let bytes: u64 = entries.iter().map(|e| e.size).sum();
+    let count = verify::ExtractError::entries_text(entries.len() as u64);
+    let unit = if bytes == 1 { "byte" } else { "bytes" };
+    println!("extracted {count} ({bytes} {unit}) to {}", escape(&dest.display().to_string()));
+    Ok(EXIT_CONSISTENT)
+}
+
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.cmd {
         Cmd::Replay { path, json, max_diffs, migrated, no_manifest, no_parquet, limits } => {
@@ -351,9 +370,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 })?;
             }
             drop(tree);
-            cleanup::checkpoint();
-            print!("{}", if json { report.to_json() + "\n" } else { report.render_text() });
-            Ok(report.verdict().exit_code)
+            Ok(emit(&report, json))
         }
         Cmd::Migrate { path, out, json, max_diffs, no_manifest, limits } => {
             let opts = verify::MigrateOptions {
@@ -364,9 +381,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             };
             let report = verify::migrate_path(&path, &opts)
                 .with_context(|| format!("cannot migrate {}", path.display()))?;
-            cleanup::checkpoint();
-            print!("{}", if json { report.to_json() + "\n" } else { report.render_text() });
-            Ok(report.verdict().exit_code)
+            Ok(emit(&report, json))
         }
         Cmd::Mesh { dir, json, max_diffs, no_manifest, limits } => {
             let opts = verify::MeshOptions {
@@ -376,22 +391,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             };
             let report = verify::verify_mesh(&dir, &opts)
                 .with_context(|| format!("cannot verify the mesh {}", dir.display()))?;
-            cleanup::checkpoint();
-            print!("{}", if json { report.to_json() + "\n" } else { report.render_text() });
-            Ok(report.verdict().exit_code)
+            Ok(emit(&report, json))
         }
-        Cmd::Extract { archive, dest, limits } => {
-            // every extraction error names the archive (or DEST) itself
-            let entries = verify::extract_to(&archive, &dest, &limits.limits())?;
-            let bytes: u64 = entries.iter().map(|e| e.size).sum();
-            let count = verify::ExtractError::entries_text(entries.len() as u64);
-            let unit = if bytes == 1 { "byte" } else { "bytes" };
-            println!(
-                "extracted {count} ({bytes} {unit}) to {}",
-                escape(&dest.display().to_string())
-            );
-            Ok(EXIT_CONSISTENT)
-        }
+        Cmd::Extract { archive, dest, limits } => extract(&archive, &dest, &limits),
         Cmd::Parquet { path, db, json, limits } => {
             let checked = verify::parquet::check_fixture(&path, db.as_deref(), &limits.limits())
                 .with_context(|| {

@@ -5,7 +5,7 @@
 use super::Mode;
 use crate::findings::{Finding, Kind};
 use crate::util::is_utc_timestamp;
-use thrum_schemas::events::{is_message_event, Event};
+use thrum_schemas::events::{is_message_event, Envelope, Event};
 use thrum_schemas::ids::{is_prefixed_ulid, shard_name};
 
 pub(super) fn is_daemon_id(s: &str) -> bool {
@@ -75,6 +75,53 @@ pub fn line_checks(
             .actual(found)
             .at(rel, line)
     };
+    envelope_checks(env, &inv, out);
+    if mode == Mode::Fixture {
+        origin_checks(env, &inv, out);
+    }
+    let canonical = crate::gojson::canonical_object(&event.raw, text.len());
+    if canonical != text {
+        out.push((
+            SLOT_REST,
+            Finding::new(
+                Kind::EventNotCanonical,
+                format!(
+                    "line is not the daemon's canonical JSON (sorted keys, Go escaping); {}",
+                    first_difference(&canonical, text, ("canonical", "line"))
+                ),
+            )
+            .key(key())
+            .at(rel, line),
+        ));
+    }
+    match (shard, is_message_event(&env.event_type)) {
+        (None, true) => out.push((
+            SLOT_REST,
+            Finding::new(
+                Kind::EventMisplaced,
+                format!("{} belongs in messages/, not events.jsonl", env.event_type),
+            )
+            .key(key())
+            .at(rel, line),
+        )),
+        (Some(_), false) => out.push((
+            SLOT_REST,
+            Finding::new(
+                Kind::EventMisplaced,
+                format!("{:?} is not a message event and belongs in events.jsonl", env.event_type),
+            )
+            .key(key())
+            .at(rel, line),
+        )),
+        _ => {}
+    }
+}
+
+/// A finding of an envelope field: (column, message, value found).
+type Invalid<'a> = dyn Fn(&str, String, String) -> Finding + 'a;
+
+/// The envelope fields every event has: `type`, `timestamp`, `event_id`, `v`.
+fn envelope_checks(env: &Envelope, inv: &Invalid<'_>, out: &mut Vec<(u8, Finding)>) {
     if env.event_type.is_empty() {
         out.push((SLOT_ENVELOPE, inv("type", "event has no type".into(), "\"\"".into())));
     }
@@ -112,75 +159,41 @@ pub fn line_checks(
             inv("v", "v must be 1".into(), env.v.map_or("absent".into(), |v| v.to_string())),
         ));
     }
-    if mode == Mode::Fixture {
-        match env.origin_daemon.as_deref() {
-            Some(d) if is_daemon_id(d) => {}
-            Some(d) => out.push((
-                SLOT_REST,
-                inv(
-                    "origin_daemon",
-                    "origin_daemon is not d_ + 12 lowercase base32 characters".into(),
-                    format!("{d:?}"),
-                ),
-            )),
-            None => out.push((
-                SLOT_REST,
-                inv("origin_daemon", "event has no origin_daemon".into(), "absent".into()),
-            )),
-        }
-        match env.sequence {
-            Some(i64::MAX) => out.push((
-                SLOT_REST,
-                inv(
-                    "sequence",
-                    "sequence is the largest 64-bit integer: no event can follow it".into(),
-                    i64::MAX.to_string(),
-                ),
-            )),
-            Some(n) if n >= 1 => {}
-            Some(n) => out
-                .push((SLOT_REST, inv("sequence", "sequence must be >= 1".into(), n.to_string()))),
-            None => out.push((
-                SLOT_REST,
-                inv("sequence", "event has no sequence".into(), "absent".into()),
-            )),
-        }
-    }
-    let canonical = crate::gojson::canonical_object(&event.raw, text.len());
-    if canonical != text {
-        out.push((
+}
+
+/// The envelope fields of a v13 daemon's event: `origin_daemon` and `sequence`.
+fn origin_checks(env: &Envelope, inv: &Invalid<'_>, out: &mut Vec<(u8, Finding)>) {
+    match env.origin_daemon.as_deref() {
+        Some(d) if is_daemon_id(d) => {}
+        Some(d) => out.push((
             SLOT_REST,
-            Finding::new(
-                Kind::EventNotCanonical,
-                format!(
-                    "line is not the daemon's canonical JSON (sorted keys, Go escaping); {}",
-                    first_difference(&canonical, text, ("canonical", "line"))
-                ),
-            )
-            .key(key())
-            .at(rel, line),
-        ));
-    }
-    match (shard, is_message_event(&env.event_type)) {
-        (None, true) => out.push((
-            SLOT_REST,
-            Finding::new(
-                Kind::EventMisplaced,
-                format!("{} belongs in messages/, not events.jsonl", env.event_type),
-            )
-            .key(key())
-            .at(rel, line),
+            inv(
+                "origin_daemon",
+                "origin_daemon is not d_ + 12 lowercase base32 characters".into(),
+                format!("{d:?}"),
+            ),
         )),
-        (Some(_), false) => out.push((
+        None => out.push((
             SLOT_REST,
-            Finding::new(
-                Kind::EventMisplaced,
-                format!("{:?} is not a message event and belongs in events.jsonl", env.event_type),
-            )
-            .key(key())
-            .at(rel, line),
+            inv("origin_daemon", "event has no origin_daemon".into(), "absent".into()),
         )),
-        _ => {}
+    }
+    match env.sequence {
+        Some(i64::MAX) => out.push((
+            SLOT_REST,
+            inv(
+                "sequence",
+                "sequence is the largest 64-bit integer: no event can follow it".into(),
+                i64::MAX.to_string(),
+            ),
+        )),
+        Some(n) if n >= 1 => {}
+        Some(n) => {
+            out.push((SLOT_REST, inv("sequence", "sequence must be >= 1".into(), n.to_string())))
+        }
+        None => {
+            out.push((SLOT_REST, inv("sequence", "event has no sequence".into(), "absent".into())))
+        }
     }
 }
 

@@ -31,6 +31,7 @@
 //! rewritten (temporary file + rename) only when its bytes change.
 
 use crate::checks::Mode;
+use crate::compare::TableStats;
 use crate::error::InputError;
 use crate::extract::Limits;
 use crate::findings::{Finding, Findings, Kind};
@@ -51,6 +52,7 @@ pub use db::migrate_db;
 use idempotent::check_idempotent;
 pub use idempotent::digest;
 pub use jsonl::migrate_jsonl;
+use jsonl::JsonlMigration;
 pub use preserved::check_preserved;
 use preserved::check_v5_db;
 
@@ -127,6 +129,97 @@ fn check_layout(tree: &Tree, path: &Path, opts: &MigrateOptions) -> Result<(), I
     Ok(())
 }
 
+/// The manifest and `SHA256SUMS` beside the input, checked against the v5
+/// database `v5`, and what was checked in the summary.
+fn check_manifest(
+    tree: &Tree,
+    v5: &rusqlite::Connection,
+    v5_version: Option<i64>,
+    findings: &mut Findings,
+    summary: &mut BTreeMap<String, Value>,
+) {
+    let m = crate::manifest::check(tree, v5, v5_version, findings);
+    if let Some(p) = &m.manifest {
+        summary.insert(
+            "manifest".into(),
+            json!(format!("{} ({} files checked)", p.display(), m.files_checked)),
+        );
+    }
+    if let Some(p) = &m.checksums {
+        summary.insert("sha256sums".into(), json!(p.display().to_string()));
+    }
+}
+
+/// The summary line of the JSONL migration.
+fn jsonl_summary(j: &JsonlMigration) -> String {
+    format!(
+        "{} lines read, {} written to events.jsonl + {} shards, {} dropped, {} \
+            unparsable; {} event ids backfilled, {} v filled, {} files rewritten",
+        j.read,
+        j.written,
+        j.shard_files,
+        j.dropped,
+        j.unparsable,
+        j.ids_backfilled,
+        j.v_filled,
+        j.files_rewritten
+    )
+}
+
+/// After the SQL migration of the work tree `work`: the JSONL migration,
+/// then the proof: a second run of both changes nothing, no row of `v5` is
+/// lost or altered, and the migrated JSONL replays into the migrated
+/// database.
+fn prove(
+    work: &Path,
+    v5: &rusqlite::Connection,
+    opts: &MigrateOptions,
+    findings: &mut Findings,
+    summary: &mut BTreeMap<String, Value>,
+    at_out: &dyn Fn(InputError) -> InputError,
+) -> Result<Vec<TableStats>, InputError> {
+    let wthrum = work.join(".thrum");
+    let wdb = wthrum.join("var/messages.db");
+    let j = migrate_jsonl(&wthrum, findings).map_err(at_out)?;
+    summary.insert("migration_jsonl".into(), json!(jsonl_summary(&j)));
+
+    check_idempotent(&wthrum, &wdb, findings, summary, at_out)?;
+
+    // no v5 row lost or altered
+    let mcopy = copy_db(&wdb)?;
+    let (migrated, m_spent) = open_db(&mcopy.path, &wdb)?;
+    let mut tables = check_preserved(v5, &migrated, findings, summary);
+    drop(migrated);
+    crate::untrusted::settle(
+        &m_spent,
+        &wdb,
+        crate::untrusted::budget_for(crate::untrusted::file_bytes(&mcopy.path)),
+    )?;
+
+    // the migrated JSONL replays into the migrated database
+    let wtree = Tree {
+        thrum: wthrum.clone(),
+        base: work.to_path_buf(),
+        archive: None,
+        entries: None,
+        _tmp: None,
+    };
+    let vopts = Options {
+        max_diffs: opts.max_diffs,
+        limits: opts.limits,
+        mode: Mode::Migrated,
+        check_manifest: false,
+    };
+    let (t, _, _) = verify_into(&wtree, &vopts, findings, summary)?;
+    tables.extend(t);
+    let known = schema::known_migration_diffs();
+    summary.insert(
+        "schema_known_differences".into(),
+        json!(known.iter().map(|d| d.to_string()).collect::<Vec<_>>()),
+    );
+    Ok(tables)
+}
+
 /// Migrates a v5 fixture (on a copy) and proves the result.
 pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputError> {
     // by device and inode, before any work and again before the rename
@@ -153,16 +246,7 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
     let (v5, v5_spent) = open_db(&v5_copy.path, &v5_shown)?;
     let v5_version = check_v5_db(&v5, &mut findings);
     if opts.check_manifest {
-        let m = crate::manifest::check(&tree, &v5, v5_version, &mut findings);
-        if let Some(p) = &m.manifest {
-            summary.insert(
-                "manifest".into(),
-                json!(format!("{} ({} files checked)", p.display(), m.files_checked)),
-            );
-        }
-        if let Some(p) = &m.checksums {
-            summary.insert("sha256sums".into(), json!(p.display().to_string()));
-        }
+        check_manifest(&tree, &v5, v5_version, &mut findings, &mut summary);
     }
 
     // the work tree: beside --out (renamed at the end) or temporary
@@ -201,57 +285,7 @@ pub fn migrate_path(path: &Path, opts: &MigrateOptions) -> Result<Report, InputE
                     m.from, m.steps
                 )),
             );
-            let j = migrate_jsonl(&wthrum, &mut findings).map_err(at_out)?;
-            summary.insert(
-                "migration_jsonl".into(),
-                json!(format!(
-                    "{} lines read, {} written to events.jsonl + {} shards, {} dropped, {} \
-                        unparsable; {} event ids backfilled, {} v filled, {} files rewritten",
-                    j.read,
-                    j.written,
-                    j.shard_files,
-                    j.dropped,
-                    j.unparsable,
-                    j.ids_backfilled,
-                    j.v_filled,
-                    j.files_rewritten
-                )),
-            );
-
-            check_idempotent(&wthrum, &wdb, &mut findings, &mut summary, &at_out)?;
-
-            // no v5 row lost or altered
-            let mcopy = copy_db(&wdb)?;
-            let (migrated, m_spent) = open_db(&mcopy.path, &wdb)?;
-            tables.extend(check_preserved(&v5, &migrated, &mut findings, &mut summary));
-            drop(migrated);
-            crate::untrusted::settle(
-                &m_spent,
-                &wdb,
-                crate::untrusted::budget_for(crate::untrusted::file_bytes(&mcopy.path)),
-            )?;
-
-            // the migrated JSONL replays into the migrated database
-            let wtree = Tree {
-                thrum: wthrum.clone(),
-                base: work.path().to_path_buf(),
-                archive: None,
-                entries: None,
-                _tmp: None,
-            };
-            let vopts = Options {
-                max_diffs: opts.max_diffs,
-                limits: opts.limits,
-                mode: Mode::Migrated,
-                check_manifest: false,
-            };
-            let (t, _, _) = verify_into(&wtree, &vopts, &mut findings, &mut summary)?;
-            tables.extend(t);
-            let known = schema::known_migration_diffs();
-            summary.insert(
-                "schema_known_differences".into(),
-                json!(known.iter().map(|d| d.to_string()).collect::<Vec<_>>()),
-            );
+            tables = prove(work.path(), &v5, opts, &mut findings, &mut summary, &at_out)?;
         }
     }
 

@@ -1,6 +1,7 @@
-//! Unit tests of the projection (`replay.rs`).
+//! Unit tests of the projection (`apply.rs`) and of the replayer.
 
 use super::*;
+use rusqlite::types::Value;
 use serde_json::json;
 
 fn ev(line: &str) -> Event {
