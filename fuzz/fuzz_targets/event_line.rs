@@ -5,8 +5,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::sync::atomic::AtomicBool;
-use verify::Mode;
 use verify::internals::{split_lines, Source};
+use verify::Mode;
 
 fuzz_target!(|data: &[u8]| {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -19,8 +19,15 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     for mode in [Mode::Fixture, Mode::Migrated] {
-        let src = Source { path: path.clone(), rel: ".thrum/messages/x.jsonl".into(), shard: Some("x".into()) };
-        let Ok(s) = verify::internals::stream(vec![src], mode, u64::MAX, &AtomicBool::new(false)) else { panic!("reading one event file failed") };
+        let src = Source {
+            path: path.clone(),
+            rel: ".thrum/messages/x.jsonl".into(),
+            shard: Some("x".into()),
+        };
+        let Ok(s) = verify::internals::stream(vec![src], mode, u64::MAX, &AtomicBool::new(false))
+        else {
+            panic!("reading one event file failed")
+        };
         let info = &s.files[0];
         assert!(info.events + info.unparsable + info.blank <= lines.len() as u64);
         assert!(s.read_findings.len() as u64 >= info.unparsable);

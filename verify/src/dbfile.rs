@@ -272,12 +272,14 @@ mod tests {
         // a flipped bit in the header checksum, a wrong page size, garbage
         let mut bad = b.clone();
         bad[27] ^= 1;
-        assert!(
-            matches!(inspect_wal_bytes(&bad, None), WalStatus::Invalid { ref reason, .. } if reason.contains("checksum"))
-        );
-        assert!(
-            matches!(inspect_wal_bytes(&b, Some(1024)), WalStatus::Invalid { ref reason, .. } if reason.contains("differs"))
-        );
+        assert!(matches!(
+            inspect_wal_bytes(&bad, None),
+            WalStatus::Invalid { ref reason, .. } if reason.contains("checksum")
+        ));
+        assert!(matches!(
+            inspect_wal_bytes(&b, Some(1024)),
+            WalStatus::Invalid { ref reason, .. } if reason.contains("differs")
+        ));
         assert!(matches!(inspect_wal_bytes(b"garbage", None), WalStatus::Invalid { bytes: 7, .. }));
         // a torn last frame only shortens the valid prefix
         let torn = &b[..b.len() - 100];

@@ -72,7 +72,8 @@ kinds! {
     JsonlLineTooLong = "jsonl_line_too_long", Error;
     /// An event type the format does not define; the projection ignores it (forward compatibility).
     EventTypeUnknown = "event_type_unknown", Warning;
-    /// An envelope field is missing or malformed (`event_id`, `v`, `origin_daemon`, `sequence`, `timestamp`, `type`).
+    /// An envelope field is missing or malformed (`event_id`, `v`, `origin_daemon`, `sequence`,
+    /// `timestamp`, `type`).
     EventEnvelopeInvalid = "event_envelope_invalid", Error;
     /// The line is not the canonical Go encoding of its own content (key order, escaping, spacing).
     EventNotCanonical = "event_not_canonical", Error;
@@ -87,7 +88,8 @@ kinds! {
     // --- replay ---------------------------------------------------------
     /// The projection could not apply an event (constraint violation); it was rolled back.
     ReplayEventRejected = "replay_event_rejected", Error;
-    /// An event refers to a message/session/agent/group that does not exist at that point of the replay.
+    /// An event refers to a message/session/agent/group that does not exist at that point of the
+    /// replay.
     EventTargetMissing = "event_target_missing", Error;
     /// The daemon's rebuild would stop at this event (docs/FORMAT.md 4b): the
     /// first event in replay order whose apply fails; nothing after it would be
@@ -121,7 +123,8 @@ kinds! {
     EventLogMissing = "event_log_missing", Error;
     /// An `events` row has no JSONL line.
     EventLogExtra = "event_log_extra", Error;
-    /// An `events` row differs from its line (`event_json`, type, timestamp, origin_daemon, sequence).
+    /// An `events` row differs from its line (`event_json`, type, timestamp, origin_daemon,
+    /// sequence).
     EventLogDiffers = "event_log_differs", Error;
     /// `sequence` not strictly increasing (per origin daemon) in replay order.
     SequenceOrder = "sequence_order", Error;
@@ -174,7 +177,8 @@ kinds! {
     IntegrityCheckFailed = "integrity_check_failed", Error;
     /// `PRAGMA foreign_key_check` reports a violation.
     ForeignKeyViolation = "foreign_key_violation", Error;
-    /// The database file is shorter than its header says, or not a whole number of pages (a torn write).
+    /// The database file is shorter than its header says, or not a whole number of pages (a torn
+    /// write).
     DatabaseTruncated = "database_truncated", Error;
     /// The database header does not say WAL (bytes 18 and 19 are not 2), as a
     /// database a v13 daemon has opened always does.
@@ -183,9 +187,11 @@ kinds! {
     /// `agents` (docs/FORMAT.md section 3); a fixture may come from a daemon
     /// whose host has no agent, hence a warning.
     OriginDaemonUnexplained = "origin_daemon_unexplained", Warning;
-    /// A valid `-wal` file beside the database: a fixture is checkpointed and leaves none (its frames were applied on a private copy).
+    /// A valid `-wal` file beside the database: a fixture is checkpointed and leaves none (its
+    /// frames were applied on a private copy).
     WalPresent = "wal_present", Error;
-    /// A `-wal` file beside the database that is not a valid WAL (never applied; SQLite would ignore it).
+    /// A `-wal` file beside the database that is not a valid WAL (never applied; SQLite would
+    /// ignore it).
     WalInvalid = "wal_invalid", Error;
     // --- crash states (docs/FORMAT.md section 9; `testgen crash`) ----------
     /// A line only in `<file>.tmp`, not in its JSONL file: the daemon was
@@ -242,7 +248,8 @@ kinds! {
     MeshCheckpointInvalid = "mesh_checkpoint_invalid", Error;
     /// `var/peers.json` does not list exactly the other daemons (id, name, address, times).
     MeshPeersInvalid = "mesh_peers_invalid", Error;
-    /// A remote event no peer held at or below the daemon's checkpoint for it (it could not have been pulled).
+    /// A remote event no peer held at or below the daemon's checkpoint for it (it could not have
+    /// been pulled).
     MeshEventUnexplained = "mesh_event_unexplained", Error;
     /// Converged: a projected row or value that differs between daemons
     /// beyond AUTOINCREMENT ids, heartbeat columns and the declared conflicts.
@@ -254,7 +261,8 @@ kinds! {
     ManifestAbsent = "manifest_absent", Info;
     /// The manifest is not valid JSON of the expected shape.
     ManifestInvalid = "manifest_invalid", Error;
-    /// A manifest value differs from the input (archive hash/size, file hash/size, counts, schema version, file list).
+    /// A manifest value differs from the input (archive hash/size, file hash/size, counts, schema
+    /// version, file list).
     ManifestMismatch = "manifest_mismatch", Error;
     /// No `SHA256SUMS` beside the archive.
     ChecksumsAbsent = "checksums_absent", Info;
@@ -301,7 +309,8 @@ kinds! {
     MigrationNotIdempotent = "migration_not_idempotent", Error;
     /// The SQL migration failed (the transaction was rolled back); nothing further is proven.
     MigrationFailed = "migration_failed", Error;
-    /// A message author whose shard name is not a safe file name (empty, `.`/`..`, or with a path separator); its events are not written.
+    /// A message author whose shard name is not a safe file name (empty, `.`/`..`, or with a path
+    /// separator); its events are not written.
     ShardNameInvalid = "shard_name_invalid", Error;
 }
 

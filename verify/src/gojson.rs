@@ -207,14 +207,37 @@ mod tests {
     /// Lines of the fixture's event logs: HTML characters, non-ASCII text,
     /// quotes, newlines, nested objects and arrays, integers.
     const LINES: &[&str] = &[
-        r#"{"created_by":"coordinator_main","description":"Sync throughput \u0026 heartbeat latency","event_id":"evt_01KJTHXMAHW0QZY6EZ2SZ48CRY","group_id":"grp_01KJTHXMAHW09WYF5MAA7CCS55","name":"perf-taskforce","origin_daemon":"d_hbev0wjtjpge","sequence":2287,"timestamp":"2026-03-03T19:13:41.713896Z","type":"group.create","v":1}"#,
-        r#"{"body":{"content":"Heads up: the mention resolver fails when latency \u003e 790ms \u0026 retries \u003c 5. (updated)","format":"markdown"},"event_id":"evt_01KJSD3CB67BTWBJH37WN30V6M","message_id":"msg_01KJSAWYGMD652EHT629G8Q1WJ","origin_daemon":"d_hbev0wjtjpge","sequence":1164,"timestamp":"2026-03-03T08:30:12.838235Z","type":"message.edit","v":1}"#,
+        concat!(
+            r#"{"created_by":"coordinator_main","#,
+            r#""description":"Sync throughput \u0026 heartbeat latency","#,
+            r#""event_id":"evt_01KJTHXMAHW0QZY6EZ2SZ48CRY","#,
+            r#""group_id":"grp_01KJTHXMAHW09WYF5MAA7CCS55","name":"perf-taskforce","#,
+            r#""origin_daemon":"d_hbev0wjtjpge","sequence":2287,"#,
+            r#""timestamp":"2026-03-03T19:13:41.713896Z","type":"group.create","v":1}"#,
+        ),
+        concat!(
+            r#"{"body":{"content":"Heads up: the mention resolver fails when latency "#,
+            r#"\u003e 790ms \u0026 retries \u003c 5. (updated)","#,
+            r#""format":"markdown"},"event_id":"evt_01KJSD3CB67BTWBJH37WN30V6M","#,
+            r#""message_id":"msg_01KJSAWYGMD652EHT629G8Q1WJ","origin_daemon":"d_hbev0wjtjpge","#,
+            r#""sequence":1164,"timestamp":"2026-03-03T08:30:12.838235Z","type":"message.edit","#,
+            r#""v":1}"#,
+        ),
         "{\"body\":{\"content\":\"Status of cli: tests green \u{2014} 672 passed, 7 failed. \
             (updated)\",\"format\":\"markdown\"},\"event_id\":\"evt_01KJPYCZXK2ANWH6V1Z4D31CDH\"\
             ,\"message_id\":\"msg_01KJPXXQKM2R31409RYVFS2913\",\"origin_daemon\":\"d_hbev0wjtjpg\
             e\",\"sequence\":129,\"timestamp\":\"2026-03-02T09:34:50.291074Z\",\"type\":\"message.\
             edit\",\"v\":1}",
-        r#"{"body":{"content":"I'm going to harden the context file watcher in `main` next. (updated)","format":"plain","structured":"{\"module\":\"main\",\"priority\":4,\"revision\":2}"},"event_id":"evt_01KJWD0C2GNQ2N5SEQ54G650ZE","message_id":"msg_01KJWCBPB8FX93D945841HZG3K","origin_daemon":"d_hbev0wjtjpge","sequence":3609,"timestamp":"2026-03-04T12:26:17.552695Z","type":"message.edit","v":1}"#,
+        concat!(
+            r#"{"body":{"content":"I'm going to harden the context file watcher in `main` "#,
+            r#"next. (updated)","#,
+            r#""format":"plain","#,
+            r#""structured":"{\"module\":\"main\",\"priority\":4,\"revision\":2}"},"#,
+            r#""event_id":"evt_01KJWD0C2GNQ2N5SEQ54G650ZE","#,
+            r#""message_id":"msg_01KJWCBPB8FX93D945841HZG3K","origin_daemon":"d_hbev0wjtjpge","#,
+            r#""sequence":3609,"timestamp":"2026-03-04T12:26:17.552695Z","type":"message.edit","#,
+            r#""v":1}"#,
+        ),
         "{\"body\":{\"content\":\"I'm going to add the rate limiter in `daemon` next.\\n\\n_Edit: \
             tests are green \
             now \u{2705}_\",\"format\":\"markdown\"},\"event_id\":\"evt_01KK0JY9DBHEDKHAF9QT5SGT5\
@@ -330,7 +353,14 @@ mod tests {
         ];
         assert_eq!(
             work_context::commits(Some(&commits)),
-            r#"[{"sha":"27e1b1ad77efad3e14ebc4e832ca156711abfa22","message":"daemon: add CLI flag parsing","files":["docs/architecture.md"]},{"sha":"16b856cc76cde0b1c77d8b18ab547993ee30b989","message":"daemon: profile JSONL shard rotation","files":["ui/src/components/Thread.tsx"]}]"#
+            concat!(
+                r#"[{"sha":"27e1b1ad77efad3e14ebc4e832ca156711abfa22","#,
+                r#""message":"daemon: add CLI flag parsing","#,
+                r#""files":["docs/architecture.md"]},"#,
+                r#"{"sha":"16b856cc76cde0b1c77d8b18ab547993ee30b989","#,
+                r#""message":"daemon: profile JSONL shard rotation","#,
+                r#""files":["ui/src/components/Thread.tsx"]}]"#,
+            )
         );
         assert_eq!(
             work_context::strings(Some(&s(&[
@@ -347,7 +377,10 @@ mod tests {
         )];
         assert_eq!(
             work_context::commits(Some(&commits)),
-            r#"[{"sha":"0f36e4a6bbbefbee4ba551f0482a091487ed5518","message":"daemon: migrate CLI flag parsing","files":["go.mod","Makefile"]}]"#
+            concat!(
+                r#"[{"sha":"0f36e4a6bbbefbee4ba551f0482a091487ed5518","#,
+                r#""message":"daemon: migrate CLI flag parsing","files":["go.mod","Makefile"]}]"#,
+            )
         );
         assert_eq!(work_context::strings(Some(&s(&[]))), "[]");
         assert_eq!(

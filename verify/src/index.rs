@@ -162,7 +162,11 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig {
+            cases: 2000,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
         #[test]
         fn keys_round_trip_and_order_as_text(a in id(), b in id()) {
             let (ka, kb) = (EventKey::new(&a), EventKey::new(&b));

@@ -318,9 +318,17 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig {
+            cases: 512,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
         #[test]
-        fn equals_split_lines(pieces in prop::collection::vec(piece(), 0..60), limit in 0usize..24, step in 1usize..9) {
+        fn equals_split_lines(
+            pieces in prop::collection::vec(piece(), 0..60),
+            limit in 0usize..24,
+            step in 1usize..9,
+        ) {
             let bytes: Vec<u8> = pieces.concat();
             prop_assert_eq!(streamed(&bytes, limit, step), reference(&bytes, limit));
         }

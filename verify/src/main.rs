@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use thrum_io::cleanup;
 use thrum_io::cli::LimitArgs;
@@ -11,6 +11,16 @@ use verify::{escape, Mode, EXIT_CONSISTENT, EXIT_UNUSABLE};
 /// The most findings `--max-diffs` lists per kind and table (the ceiling
 /// of every report: [`verify::LIST_CEILING`]).
 const MAX_DIFFS: i64 = verify::LIST_CEILING as i64;
+
+/// The values of `--max-diffs`: 0 to [`MAX_DIFFS`].
+fn max_diffs() -> clap::builder::RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(0..=MAX_DIFFS)
+}
+
+/// The values of `bench --runs`: 1 to 1000.
+fn bench_runs() -> clap::builder::RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(1..=1000)
+}
 
 const EXIT_CODES: &str = "Exit codes:\n  0  consistent\n  1  inconsistent (findings listed; every \
     finding has a stable `kind`), or the disk filled (\"disk full while writing PATH\")\n  2  \
@@ -57,10 +67,11 @@ enum Cmd {
         json: bool,
         /// Findings listed in detail per kind and table, 0 to 10000 (all are counted);
         /// 0 lists the most, 10000.
-        #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=MAX_DIFFS))]
+        #[arg(long, default_value_t = 20, value_name = "N", value_parser = max_diffs())]
         max_diffs: u32,
         /// Treat the tree as migrated from v5 (`verify migrate --out`): envelopes without
-        /// origin_daemon/sequence, events table not compared, documented schema differences accepted.
+        /// origin_daemon/sequence, events table not compared, documented schema differences
+        /// accepted.
         #[arg(long)]
         migrated: bool,
         /// Skip the manifest and SHA256SUMS checks.
@@ -101,7 +112,7 @@ enum Cmd {
         json: bool,
         /// Findings listed in detail per kind and table, 0 to 10000 (all are counted);
         /// 0 lists the most, 10000.
-        #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=MAX_DIFFS))]
+        #[arg(long, default_value_t = 20, value_name = "N", value_parser = max_diffs())]
         max_diffs: u32,
         /// Skip the manifest and SHA256SUMS checks of the v5 input.
         #[arg(long)]
@@ -134,7 +145,7 @@ enum Cmd {
         json: bool,
         /// Findings listed in detail per kind and table, 0 to 10000 (all are counted);
         /// 0 lists the most, 10000.
-        #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=MAX_DIFFS))]
+        #[arg(long, default_value_t = 20, value_name = "N", value_parser = max_diffs())]
         max_diffs: u32,
         /// Skip the manifest and SHA256SUMS checks.
         #[arg(long)]
@@ -207,7 +218,7 @@ enum Cmd {
         /// Archive or directory to verify.
         path: PathBuf,
         /// Timed runs (after one warm-up run), 1 to 1000.
-        #[arg(long, default_value_t = 10, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+        #[arg(long, default_value_t = 10, value_name = "N", value_parser = bench_runs())]
         runs: u32,
         /// Print the figures as JSON.
         #[arg(long)]
@@ -310,6 +321,25 @@ fn render_error(e: &anyhow::Error, named: &[PathBuf]) -> String {
     out
 }
 
+/// Prints `report` (as JSON when `json`), once the temporaries are gone, and
+/// returns its exit code.
+fn emit(report: &verify::Report, json: bool) -> i32 {
+    cleanup::checkpoint();
+    print!("{}", if json { report.to_json() + "\n" } else { report.render_text() });
+    report.verdict().exit_code
+}
+
+/// `verify extract`: ARCHIVE extracted into DEST, what was written summed up.
+fn extract(archive: &Path, dest: &Path, limits: &LimitArgs) -> anyhow::Result<i32> {
+    // every extraction error names the archive (or DEST) itself
+    let entries = verify::extract_to(archive, dest, &limits.limits())?;
+    let bytes: u64 = entries.iter().map(|e| e.size).sum();
+    let count = verify::ExtractError::entries_text(entries.len() as u64);
+    let unit = if bytes == 1 { "byte" } else { "bytes" };
+    println!("extracted {count} ({bytes} {unit}) to {}", escape(&dest.display().to_string()));
+    Ok(EXIT_CONSISTENT)
+}
+
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.cmd {
         Cmd::Replay { path, json, max_diffs, migrated, no_manifest, no_parquet, limits } => {
@@ -340,9 +370,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 })?;
             }
             drop(tree);
-            cleanup::checkpoint();
-            print!("{}", if json { report.to_json() + "\n" } else { report.render_text() });
-            Ok(report.verdict().exit_code)
+            Ok(emit(&report, json))
         }
         Cmd::Migrate { path, out, json, max_diffs, no_manifest, limits } => {
             let opts = verify::MigrateOptions {
@@ -353,9 +381,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             };
             let report = verify::migrate_path(&path, &opts)
                 .with_context(|| format!("cannot migrate {}", path.display()))?;
-            cleanup::checkpoint();
-            print!("{}", if json { report.to_json() + "\n" } else { report.render_text() });
-            Ok(report.verdict().exit_code)
+            Ok(emit(&report, json))
         }
         Cmd::Mesh { dir, json, max_diffs, no_manifest, limits } => {
             let opts = verify::MeshOptions {
@@ -365,22 +391,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             };
             let report = verify::verify_mesh(&dir, &opts)
                 .with_context(|| format!("cannot verify the mesh {}", dir.display()))?;
-            cleanup::checkpoint();
-            print!("{}", if json { report.to_json() + "\n" } else { report.render_text() });
-            Ok(report.verdict().exit_code)
+            Ok(emit(&report, json))
         }
-        Cmd::Extract { archive, dest, limits } => {
-            // every extraction error names the archive (or DEST) itself
-            let entries = verify::extract_to(&archive, &dest, &limits.limits())?;
-            let bytes: u64 = entries.iter().map(|e| e.size).sum();
-            let count = verify::ExtractError::entries_text(entries.len() as u64);
-            let unit = if bytes == 1 { "byte" } else { "bytes" };
-            println!(
-                "extracted {count} ({bytes} {unit}) to {}",
-                escape(&dest.display().to_string())
-            );
-            Ok(EXIT_CONSISTENT)
-        }
+        Cmd::Extract { archive, dest, limits } => extract(&archive, &dest, &limits),
         Cmd::Parquet { path, db, json, limits } => {
             let checked = verify::parquet::check_fixture(&path, db.as_deref(), &limits.limits())
                 .with_context(|| {

@@ -25,7 +25,16 @@ use std::fmt::Write as _;
 /// isolates, zero-width characters, line and paragraph separators, BOM).
 fn needs_escape(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{061c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+        )
 }
 
 /// Text from the input made safe for a terminal: `\n`, `\r` and `\t` as

@@ -186,12 +186,17 @@ mod tests {
         ));
         let d = diffs("group_members", &a, &b, &[]);
         assert_eq!(d.len(), 3, "{d:?}");
-        assert!(
-            matches!(&d[0], RowDiff::Cell { column: "id", a: Val::Int(1), b: Val::Int(2), key, match_vals, .. } if key == "group_id=g, member_type=agent, member_value=x" && match_vals == &vec![Val::text("g"), Val::text("agent"), Val::text("x")])
-        );
-        assert!(
-            matches!(&d[2], RowDiff::OnlyB { key, key_vals, .. } if key.contains("member_value=r") && key_vals == &vec![Val::Int(3)])
-        );
+        assert!(matches!(
+            &d[0],
+            RowDiff::Cell { column: "id", a: Val::Int(1), b: Val::Int(2), key, match_vals, .. }
+                if key == "group_id=g, member_type=agent, member_value=x"
+                    && match_vals == &vec![Val::text("g"), Val::text("agent"), Val::text("x")]
+        ));
+        assert!(matches!(
+            &d[2],
+            RowDiff::OnlyB { key, key_vals, .. }
+                if key.contains("member_value=r") && key_vals == &vec![Val::Int(3)]
+        ));
         assert!(diffs("group_members", &a, &b, &["id"])
             .iter()
             .all(|d| matches!(d, RowDiff::OnlyB { .. })));

@@ -188,56 +188,7 @@ pub fn diff(expected: &Snapshot, actual: &Snapshot) -> Vec<SchemaDiff> {
             out.push(SchemaDiff::new(format!("table {name}"), "exists", "yes", "no"));
             continue;
         };
-        for ec in &et.columns {
-            let obj = format!("{name}.{}", ec.name);
-            let Some(ac) = at.columns.iter().find(|c| c.name == ec.name) else {
-                out.push(SchemaDiff::new(obj, "exists", "yes", "no"));
-                continue;
-            };
-            if !ec.ty.eq_ignore_ascii_case(&ac.ty) {
-                out.push(SchemaDiff::new(&obj, "type", &ec.ty, &ac.ty));
-            }
-            if ec.notnull != ac.notnull {
-                out.push(SchemaDiff::new(
-                    &obj,
-                    "notnull",
-                    (ec.notnull as u8).to_string(),
-                    (ac.notnull as u8).to_string(),
-                ));
-            }
-            if ec.default != ac.default {
-                out.push(SchemaDiff::new(&obj, "default", opt(&ec.default), opt(&ac.default)));
-            }
-            if ec.pk != ac.pk {
-                out.push(SchemaDiff::new(&obj, "pk", ec.pk.to_string(), ac.pk.to_string()));
-            }
-        }
-        for ac in &at.columns {
-            if !et.columns.iter().any(|c| c.name == ac.name) {
-                out.push(SchemaDiff::new(format!("{name}.{}", ac.name), "exists", "no", "yes"));
-            }
-        }
-        let eo: Vec<&str> = et.columns.iter().map(|c| c.name.as_str()).collect();
-        let ao: Vec<&str> = at.columns.iter().map(|c| c.name.as_str()).collect();
-        if eo != ao {
-            out.push(SchemaDiff::new(name, "column order", eo.join(", "), ao.join(", ")));
-        }
-        if et.autoincrement != at.autoincrement {
-            out.push(SchemaDiff::new(
-                name,
-                "autoincrement",
-                yes(et.autoincrement),
-                yes(at.autoincrement),
-            ));
-        }
-        if et.foreign_keys != at.foreign_keys {
-            out.push(SchemaDiff::new(
-                name,
-                "foreign keys",
-                et.foreign_keys.join("; "),
-                at.foreign_keys.join("; "),
-            ));
-        }
+        diff_table(name, et, at, &mut out);
     }
     for name in actual.tables.keys() {
         if !expected.tables.contains_key(name) {
@@ -250,29 +201,7 @@ pub fn diff(expected: &Snapshot, actual: &Snapshot) -> Vec<SchemaDiff> {
             out.push(SchemaDiff::new(obj, "exists", "yes", "no"));
             continue;
         };
-        if ei.table != ai.table {
-            out.push(SchemaDiff::new(&obj, "table", &ei.table, &ai.table));
-        }
-        if ei.unique != ai.unique {
-            out.push(SchemaDiff::new(&obj, "unique", yes(ei.unique), yes(ai.unique)));
-        }
-        if ei.origin != ai.origin {
-            out.push(SchemaDiff::new(&obj, "origin", &ei.origin, &ai.origin));
-        }
-        if ei.partial != ai.partial {
-            out.push(SchemaDiff::new(&obj, "partial", yes(ei.partial), yes(ai.partial)));
-        }
-        if ei.columns != ai.columns {
-            out.push(SchemaDiff::new(
-                &obj,
-                "columns",
-                ei.columns.join(", "),
-                ai.columns.join(", "),
-            ));
-        }
-        if ei.sql != ai.sql {
-            out.push(SchemaDiff::new(&obj, "sql", opt(&ei.sql), opt(&ai.sql)));
-        }
+        diff_index(&obj, ei, ai, &mut out);
     }
     for name in actual.indexes.keys() {
         if !expected.indexes.contains_key(name) {
@@ -290,6 +219,84 @@ pub fn diff(expected: &Snapshot, actual: &Snapshot) -> Vec<SchemaDiff> {
         }
     }
     out
+}
+
+/// Differences of the table `name` as `at` from `et`: its columns (each
+/// one's type, nullability, default and key position, and their order),
+/// AUTOINCREMENT and foreign keys.
+fn diff_table(name: &str, et: &TableInfo, at: &TableInfo, out: &mut Vec<SchemaDiff>) {
+    for ec in &et.columns {
+        let obj = format!("{name}.{}", ec.name);
+        let Some(ac) = at.columns.iter().find(|c| c.name == ec.name) else {
+            out.push(SchemaDiff::new(obj, "exists", "yes", "no"));
+            continue;
+        };
+        if !ec.ty.eq_ignore_ascii_case(&ac.ty) {
+            out.push(SchemaDiff::new(&obj, "type", &ec.ty, &ac.ty));
+        }
+        if ec.notnull != ac.notnull {
+            out.push(SchemaDiff::new(
+                &obj,
+                "notnull",
+                (ec.notnull as u8).to_string(),
+                (ac.notnull as u8).to_string(),
+            ));
+        }
+        if ec.default != ac.default {
+            out.push(SchemaDiff::new(&obj, "default", opt(&ec.default), opt(&ac.default)));
+        }
+        if ec.pk != ac.pk {
+            out.push(SchemaDiff::new(&obj, "pk", ec.pk.to_string(), ac.pk.to_string()));
+        }
+    }
+    for ac in &at.columns {
+        if !et.columns.iter().any(|c| c.name == ac.name) {
+            out.push(SchemaDiff::new(format!("{name}.{}", ac.name), "exists", "no", "yes"));
+        }
+    }
+    let eo: Vec<&str> = et.columns.iter().map(|c| c.name.as_str()).collect();
+    let ao: Vec<&str> = at.columns.iter().map(|c| c.name.as_str()).collect();
+    if eo != ao {
+        out.push(SchemaDiff::new(name, "column order", eo.join(", "), ao.join(", ")));
+    }
+    if et.autoincrement != at.autoincrement {
+        out.push(SchemaDiff::new(
+            name,
+            "autoincrement",
+            yes(et.autoincrement),
+            yes(at.autoincrement),
+        ));
+    }
+    if et.foreign_keys != at.foreign_keys {
+        out.push(SchemaDiff::new(
+            name,
+            "foreign keys",
+            et.foreign_keys.join("; "),
+            at.foreign_keys.join("; "),
+        ));
+    }
+}
+
+/// Differences of the index `obj` as `ai` from `ei`.
+fn diff_index(obj: &str, ei: &IndexInfo, ai: &IndexInfo, out: &mut Vec<SchemaDiff>) {
+    if ei.table != ai.table {
+        out.push(SchemaDiff::new(obj, "table", &ei.table, &ai.table));
+    }
+    if ei.unique != ai.unique {
+        out.push(SchemaDiff::new(obj, "unique", yes(ei.unique), yes(ai.unique)));
+    }
+    if ei.origin != ai.origin {
+        out.push(SchemaDiff::new(obj, "origin", &ei.origin, &ai.origin));
+    }
+    if ei.partial != ai.partial {
+        out.push(SchemaDiff::new(obj, "partial", yes(ei.partial), yes(ai.partial)));
+    }
+    if ei.columns != ai.columns {
+        out.push(SchemaDiff::new(obj, "columns", ei.columns.join(", "), ai.columns.join(", ")));
+    }
+    if ei.sql != ai.sql {
+        out.push(SchemaDiff::new(obj, "sql", opt(&ei.sql), opt(&ai.sql)));
+    }
 }
 
 /// Snapshot of a fresh database built from `ddl`.

@@ -5,7 +5,7 @@
 use super::Mode;
 use crate::findings::{Finding, Kind};
 use crate::util::is_utc_timestamp;
-use thrum_schemas::events::{is_message_event, Event};
+use thrum_schemas::events::{is_message_event, Envelope, Event};
 use thrum_schemas::ids::{is_prefixed_ulid, shard_name};
 
 pub(super) fn is_daemon_id(s: &str) -> bool {
@@ -75,76 +75,9 @@ pub fn line_checks(
             .actual(found)
             .at(rel, line)
     };
-    if env.event_type.is_empty() {
-        out.push((SLOT_ENVELOPE, inv("type", "event has no type".into(), "\"\"".into())));
-    }
-    if !is_utc_timestamp(&env.timestamp) {
-        out.push((
-            SLOT_ENVELOPE,
-            inv(
-                "timestamp",
-                "timestamp is not an RFC 3339 UTC time".into(),
-                format!("{:?}", env.timestamp),
-            ),
-        ));
-    }
-    match env.event_id.as_deref() {
-        None => out.push((
-            SLOT_ENVELOPE,
-            inv("event_id", "event has no event_id".into(), "absent".into()),
-        )),
-        Some(id) => {
-            if !is_prefixed_ulid(id, "evt_") {
-                out.push((
-                    SLOT_ENVELOPE,
-                    inv(
-                        "event_id",
-                        "event_id is not evt_ + a 26-character ULID".into(),
-                        format!("{id:?}"),
-                    ),
-                ));
-            }
-        }
-    }
-    if env.v != Some(1) {
-        out.push((
-            SLOT_REST,
-            inv("v", "v must be 1".into(), env.v.map_or("absent".into(), |v| v.to_string())),
-        ));
-    }
+    envelope_checks(env, &inv, out);
     if mode == Mode::Fixture {
-        match env.origin_daemon.as_deref() {
-            Some(d) if is_daemon_id(d) => {}
-            Some(d) => out.push((
-                SLOT_REST,
-                inv(
-                    "origin_daemon",
-                    "origin_daemon is not d_ + 12 lowercase base32 characters".into(),
-                    format!("{d:?}"),
-                ),
-            )),
-            None => out.push((
-                SLOT_REST,
-                inv("origin_daemon", "event has no origin_daemon".into(), "absent".into()),
-            )),
-        }
-        match env.sequence {
-            Some(i64::MAX) => out.push((
-                SLOT_REST,
-                inv(
-                    "sequence",
-                    "sequence is the largest 64-bit integer: no event can follow it".into(),
-                    i64::MAX.to_string(),
-                ),
-            )),
-            Some(n) if n >= 1 => {}
-            Some(n) => out
-                .push((SLOT_REST, inv("sequence", "sequence must be >= 1".into(), n.to_string()))),
-            None => out.push((
-                SLOT_REST,
-                inv("sequence", "event has no sequence".into(), "absent".into()),
-            )),
-        }
+        origin_checks(env, &inv, out);
     }
     let canonical = crate::gojson::canonical_object(&event.raw, text.len());
     if canonical != text {
@@ -184,6 +117,86 @@ pub fn line_checks(
     }
 }
 
+/// A finding of an envelope field: (column, message, value found).
+type Invalid<'a> = dyn Fn(&str, String, String) -> Finding + 'a;
+
+/// The envelope fields every event has: `type`, `timestamp`, `event_id`, `v`.
+fn envelope_checks(env: &Envelope, inv: &Invalid<'_>, out: &mut Vec<(u8, Finding)>) {
+    if env.event_type.is_empty() {
+        out.push((SLOT_ENVELOPE, inv("type", "event has no type".into(), "\"\"".into())));
+    }
+    if !is_utc_timestamp(&env.timestamp) {
+        out.push((
+            SLOT_ENVELOPE,
+            inv(
+                "timestamp",
+                "timestamp is not an RFC 3339 UTC time".into(),
+                format!("{:?}", env.timestamp),
+            ),
+        ));
+    }
+    match env.event_id.as_deref() {
+        None => out.push((
+            SLOT_ENVELOPE,
+            inv("event_id", "event has no event_id".into(), "absent".into()),
+        )),
+        Some(id) => {
+            if !is_prefixed_ulid(id, "evt_") {
+                out.push((
+                    SLOT_ENVELOPE,
+                    inv(
+                        "event_id",
+                        "event_id is not evt_ + a 26-character ULID".into(),
+                        format!("{id:?}"),
+                    ),
+                ));
+            }
+        }
+    }
+    if env.v != Some(1) {
+        out.push((
+            SLOT_REST,
+            inv("v", "v must be 1".into(), env.v.map_or("absent".into(), |v| v.to_string())),
+        ));
+    }
+}
+
+/// The envelope fields of a v13 daemon's event: `origin_daemon` and `sequence`.
+fn origin_checks(env: &Envelope, inv: &Invalid<'_>, out: &mut Vec<(u8, Finding)>) {
+    match env.origin_daemon.as_deref() {
+        Some(d) if is_daemon_id(d) => {}
+        Some(d) => out.push((
+            SLOT_REST,
+            inv(
+                "origin_daemon",
+                "origin_daemon is not d_ + 12 lowercase base32 characters".into(),
+                format!("{d:?}"),
+            ),
+        )),
+        None => out.push((
+            SLOT_REST,
+            inv("origin_daemon", "event has no origin_daemon".into(), "absent".into()),
+        )),
+    }
+    match env.sequence {
+        Some(i64::MAX) => out.push((
+            SLOT_REST,
+            inv(
+                "sequence",
+                "sequence is the largest 64-bit integer: no event can follow it".into(),
+                i64::MAX.to_string(),
+            ),
+        )),
+        Some(n) if n >= 1 => {}
+        Some(n) => {
+            out.push((SLOT_REST, inv("sequence", "sequence must be >= 1".into(), n.to_string())))
+        }
+        None => {
+            out.push((SLOT_REST, inv("sequence", "event has no sequence".into(), "absent".into())))
+        }
+    }
+}
+
 /// The shard names a `message.create` allows its message's events in: its
 /// agent's, and its real author's when it has one.
 pub fn allowed_shards(m: &thrum_schemas::events::MessageCreate) -> Vec<String> {
@@ -204,7 +217,8 @@ pub fn shard_mismatch(mid: &str, allowed: &[String], s: &str, event_id: &str) ->
     .values(format!("messages/{}.jsonl", allowed[0]), format!("messages/{s}.jsonl"))
 }
 
-/// The `event_id_duplicate` finding of a line whose id `id` is first used at `first_rel:first_line`.
+/// The `event_id_duplicate` finding of a line whose id `id` is first used at
+/// `first_rel:first_line`.
 pub fn duplicate_id(id: &str, first_rel: &str, first_line: u64) -> Finding {
     Finding::new(
         Kind::EventIdDuplicate,

@@ -15,6 +15,13 @@ fn unix_second(s: &str) -> Option<i64> {
     crate::util::ts(s).map(|us| us.div_euclid(1_000_000))
 }
 
+/// A `mesh_checkpoint_invalid` finding of daemon `d`'s checkpoint row `key`.
+fn invalid(d: &Daemon, key: &str, msg: String) -> Finding {
+    Finding::new(Kind::MeshCheckpointInvalid, format!("{}: {msg}", d.label()))
+        .table("sync_checkpoints")
+        .key(key)
+}
+
 /// The checkpoint rows of every daemon.
 pub(super) fn check_checkpoints(
     daemons: &[Daemon],
@@ -26,6 +33,7 @@ pub(super) fn check_checkpoints(
     let n = daemons.len();
     let by_id: HashMap<&str, usize> =
         daemons.iter().enumerate().map(|(i, d)| (d.spec.daemon_id.as_str(), i)).collect();
+    let mesh = Mesh { daemons, conns, max_seq, converged };
     let mut cps = vec![vec![0i64; n]; n];
     for (a, d) in daemons.iter().enumerate() {
         let mut seen = vec![false; n];
@@ -42,94 +50,25 @@ pub(super) fn check_checkpoints(
                 Val::from_ref(r.get_ref(3)?),
             );
             let key = format!("peer_daemon_id={}", crate::value::plain(&peer));
-            let bad = |msg: String| {
-                Finding::new(Kind::MeshCheckpointInvalid, format!("{}: {msg}", d.label()))
-                    .table("sync_checkpoints")
-                    .key(key.clone())
-            };
             let Some(p) = peer.as_str().and_then(|p| by_id.get(p).copied()).filter(|&p| p != a)
             else {
-                findings.push(bad(
-                    "a checkpoint for a daemon that is not one of its peers in the mesh".into(),
-                ));
+                let why = "a checkpoint for a daemon that is not one of its peers in the mesh";
+                findings.push(invalid(d, &key, why.into()));
                 continue;
             };
             seen[p] = true;
             let (Some(seq), Some(at)) = (seq.as_int(), at.as_int()) else {
-                findings.push(bad(format!(
-                    "last_synced_sequence {seq} and last_sync_timestamp {at} must be integers"
-                )));
+                findings.push(invalid(
+                    d,
+                    &key,
+                    format!(
+                        "last_synced_sequence {seq} and last_sync_timestamp {at} must be integers"
+                    ),
+                ));
                 continue;
             };
             cps[a][p] = seq.max(0);
-            let peer_label = daemons[p].label();
-            if status.as_str() != Some("idle") {
-                findings.push(
-                    bad("sync_status of a stopped daemon after good pulls".into())
-                        .column("sync_status")
-                        .values("idle", status.to_string()),
-                );
-            }
-            if seq < 0 {
-                findings.push(
-                    bad("negative last_synced_sequence".into())
-                        .column("last_synced_sequence")
-                        .values(">= 0", seq.to_string()),
-                );
-            }
-            if at < 0 {
-                findings.push(
-                    bad("negative last_sync_timestamp".into())
-                        .column("last_sync_timestamp")
-                        .values(">= 0", at.to_string()),
-                );
-            }
-            if seq > max_seq[p] {
-                findings.push(
-                    Finding::new(
-                        Kind::MeshCheckpointAhead,
-                        format!(
-                            "{}: the checkpoint for {peer_label} is beyond the last sequence \
-                            of {peer_label}'s log",
-                            d.label()
-                        ),
-                    )
-                    .table("sync_checkpoints")
-                    .key(key.clone())
-                    .column("last_synced_sequence")
-                    .values(format!("<= {}", max_seq[p]), seq.to_string()),
-                );
-            } else if seq > 0 {
-                // the pull came after the peer held the event at that sequence
-                let t: Option<String> = conns[p]
-                    .query_row("SELECT timestamp FROM events WHERE sequence = ?1", [seq], |r| {
-                        r.get(0)
-                    })
-                    .ok();
-                if let Some(min) = t.as_deref().and_then(unix_second) {
-                    if at < min {
-                        findings.push(
-                            bad(format!(
-                                "last_sync_timestamp is before the event at sequence {seq} of \
-                                    {peer_label} ({})",
-                                t.unwrap_or_default()
-                            ))
-                            .column("last_sync_timestamp")
-                            .values(format!(">= {min}"), at.to_string()),
-                        );
-                    }
-                }
-            }
-            if converged && seq != max_seq[p] && seq <= max_seq[p] {
-                findings.push(
-                    bad(format!(
-                        "converged, yet the checkpoint for {peer_label} trails its log (a \
-                        last pull would bring something)"
-                    ))
-                    .column("last_synced_sequence")
-                    .values(max_seq[p].to_string(), seq.to_string()),
-                );
-            }
+            mesh.check_row(d, &Row { p, seq, at, status: &status, key: &key }, findings);
         }
         for (p, s) in seen.iter().enumerate() {
             if !s && p != a {
@@ -145,6 +84,100 @@ pub(super) fn check_checkpoints(
         }
     }
     Ok(cps)
+}
+
+/// What a checkpoint row is checked against: the daemons, their databases,
+/// the last sequence of each one's log and whether the mesh has converged.
+struct Mesh<'m> {
+    daemons: &'m [Daemon],
+    conns: &'m [Connection],
+    max_seq: &'m [i64],
+    converged: bool,
+}
+
+/// A checkpoint row with integer values, for the peer at index `p`.
+struct Row<'r> {
+    p: usize,
+    seq: i64,
+    at: i64,
+    status: &'r Val,
+    key: &'r str,
+}
+
+impl Mesh<'_> {
+    /// The checkpoint `row` of daemon `d`: its status and signs, and its
+    /// sequence and time against the peer's log.
+    fn check_row(&self, d: &Daemon, row: &Row<'_>, findings: &mut Findings) {
+        let (p, seq, at, key) = (row.p, row.seq, row.at, row.key);
+        let bad = |msg: String| invalid(d, key, msg);
+        let peer_label = self.daemons[p].label();
+        let max_seq = self.max_seq[p];
+        if row.status.as_str() != Some("idle") {
+            findings.push(
+                bad("sync_status of a stopped daemon after good pulls".into())
+                    .column("sync_status")
+                    .values("idle", row.status.to_string()),
+            );
+        }
+        if seq < 0 {
+            findings.push(
+                bad("negative last_synced_sequence".into())
+                    .column("last_synced_sequence")
+                    .values(">= 0", seq.to_string()),
+            );
+        }
+        if at < 0 {
+            findings.push(
+                bad("negative last_sync_timestamp".into())
+                    .column("last_sync_timestamp")
+                    .values(">= 0", at.to_string()),
+            );
+        }
+        if seq > max_seq {
+            findings.push(
+                Finding::new(
+                    Kind::MeshCheckpointAhead,
+                    format!(
+                        "{}: the checkpoint for {peer_label} is beyond the last sequence \
+                        of {peer_label}'s log",
+                        d.label()
+                    ),
+                )
+                .table("sync_checkpoints")
+                .key(key)
+                .column("last_synced_sequence")
+                .values(format!("<= {max_seq}"), seq.to_string()),
+            );
+        } else if seq > 0 {
+            // the pull came after the peer held the event at that sequence
+            let t: Option<String> = self.conns[p]
+                .query_row("SELECT timestamp FROM events WHERE sequence = ?1", [seq], |r| r.get(0))
+                .ok();
+            if let Some(min) = t.as_deref().and_then(unix_second) {
+                if at < min {
+                    findings.push(
+                        bad(format!(
+                            "last_sync_timestamp is before the event at sequence {seq} of \
+                                {peer_label} ({})",
+                            t.unwrap_or_default()
+                        ))
+                        .column("last_sync_timestamp")
+                        .values(format!(">= {min}"), at.to_string()),
+                    );
+                }
+            }
+        }
+        if self.converged && seq != max_seq && seq <= max_seq {
+            findings.push(
+                bad(format!(
+                    "converged, yet the checkpoint for {peer_label} trails its log (a \
+                    last pull would bring something)"
+                ))
+                .column("last_synced_sequence")
+                .values(max_seq.to_string(), seq.to_string()),
+            );
+        }
+    }
 }
 
 /// `var/peers.json` of every daemon lists exactly the other daemons, each

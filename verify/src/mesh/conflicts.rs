@@ -72,105 +72,12 @@ pub(super) fn check_conflicts(
                 continue;
             }
         };
-        if c.daemons.iter().any(|&k| k == 0 || k as usize > daemons.len()) {
-            findings.push(
-                Finding::new(
-                    Kind::MeshSpecInvalid,
-                    format!(
-                        "conflict {}: daemons {:?} are not indexes of the mesh",
-                        i + 1,
-                        c.daemons
-                    ),
-                )
-                .file("mesh.json"),
-            );
-        } else if c.event_ids.is_empty() || c.event_ids.len() != c.daemons.len() {
-            findings.push(
-                Finding::new(
-                    Kind::MeshSpecInvalid,
-                    format!(
-                        "conflict {}: event_ids and daemons must name the conflicting events and, \
-                            one for each, the daemon that wrote it",
-                        i + 1
-                    ),
-                )
-                .file("mesh.json"),
-            );
-        } else {
-            // each declared event is held somewhere, written by the daemon named for it
-            for (eid, &k) in c.event_ids.iter().zip(&c.daemons) {
-                let mut origin = None;
-                for conn in conns {
-                    origin = conn
-                        .query_row(
-                            "SELECT origin_daemon FROM events WHERE event_id = ?1",
-                            [eid],
-                            |r| r.get::<_, String>(0),
-                        )
-                        .optional()?;
-                    if origin.is_some() {
-                        break;
-                    }
-                }
-                let writer = &daemons[k as usize - 1];
-                let why = match origin {
-                    None => Some(format!("event {eid} is held by no daemon")),
-                    Some(o) if o != writer.spec.daemon_id => {
-                        Some(format!("event {eid} was written by {o}, not by {}", writer.label()))
-                    }
-                    Some(_) => None,
-                };
-                if let Some(why) = why {
-                    findings.push(
-                        Finding::new(Kind::MeshSpecInvalid, format!("conflict {}: {why}", i + 1))
-                            .file("mesh.json"),
-                    );
-                }
-            }
-        }
+        check_declared_events(i, c, daemons, conns, findings)?;
         let show: Vec<&str> =
             if cols.is_empty() { t.columns.iter().map(|c| c.name).collect() } else { cols };
-        let sql = format!(
-            "SELECT {} FROM {} WHERE {}",
-            show.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "),
-            quote_ident(t.name),
-            conflict_key(t)
-                .iter()
-                .enumerate()
-                .map(|(k, c)| format!("{} = ?{}", quote_ident(c), k + 1))
-                .collect::<Vec<_>>()
-                .join(" AND ")
-        );
-        let mut values = Vec::new();
-        let mut distinct: Vec<Vec<Val>> = Vec::new();
-        for (d, conn) in daemons.iter().zip(conns) {
-            let mut st = conn.prepare(&sql)?;
-            let mut rows = st.query(rusqlite::params_from_iter(c.key.iter()))?;
-            let text = match rows.next()? {
-                Some(r) => {
-                    let vals: Vec<Val> = (0..show.len())
-                        .map(|k| r.get_ref(k).map(Val::from_ref))
-                        .collect::<rusqlite::Result<_>>()?;
-                    let s = show
-                        .iter()
-                        .zip(&vals)
-                        .map(|(c, v)| format!("{c}={v}"))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    if !distinct.contains(&vals) {
-                        distinct.push(vals);
-                    }
-                    s
-                }
-                None => "no row".to_string(),
-            };
-            values.push(format!("{}: {text}", d.label()));
-        }
-        let outcome = if distinct.len() > 1 {
-            "the daemons differ"
-        } else {
-            "every daemon holds the same values"
-        };
+        let (values, distinct) = conflict_values(t, &show, c, daemons, conns)?;
+        let outcome =
+            if distinct > 1 { "the daemons differ" } else { "every daemon holds the same values" };
         findings.push(
             Finding::new(
                 Kind::MeshConflict,
@@ -191,6 +98,116 @@ pub(super) fn check_conflicts(
         );
     }
     Ok(())
+}
+
+/// Conflict `i`'s daemons are indexes of the mesh and name, one for each,
+/// the daemon that wrote each declared event, held by some daemon.
+fn check_declared_events(
+    i: usize,
+    c: &Conflict,
+    daemons: &[Daemon],
+    conns: &[Connection],
+    findings: &mut Findings,
+) -> rusqlite::Result<()> {
+    if c.daemons.iter().any(|&k| k == 0 || k as usize > daemons.len()) {
+        findings.push(
+            Finding::new(
+                Kind::MeshSpecInvalid,
+                format!("conflict {}: daemons {:?} are not indexes of the mesh", i + 1, c.daemons),
+            )
+            .file("mesh.json"),
+        );
+    } else if c.event_ids.is_empty() || c.event_ids.len() != c.daemons.len() {
+        findings.push(
+            Finding::new(
+                Kind::MeshSpecInvalid,
+                format!(
+                    "conflict {}: event_ids and daemons must name the conflicting events and, \
+                        one for each, the daemon that wrote it",
+                    i + 1
+                ),
+            )
+            .file("mesh.json"),
+        );
+    } else {
+        // each declared event is held somewhere, written by the daemon named for it
+        for (eid, &k) in c.event_ids.iter().zip(&c.daemons) {
+            let mut origin = None;
+            for conn in conns {
+                origin = conn
+                    .query_row("SELECT origin_daemon FROM events WHERE event_id = ?1", [eid], |r| {
+                        r.get::<_, String>(0)
+                    })
+                    .optional()?;
+                if origin.is_some() {
+                    break;
+                }
+            }
+            let writer = &daemons[k as usize - 1];
+            let why = match origin {
+                None => Some(format!("event {eid} is held by no daemon")),
+                Some(o) if o != writer.spec.daemon_id => {
+                    Some(format!("event {eid} was written by {o}, not by {}", writer.label()))
+                }
+                Some(_) => None,
+            };
+            if let Some(why) = why {
+                findings.push(
+                    Finding::new(Kind::MeshSpecInvalid, format!("conflict {}: {why}", i + 1))
+                        .file("mesh.json"),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every daemon's values of the columns `show` in the row of conflict `c`
+/// (`no row` when it has none), and how many distinct rows they hold.
+fn conflict_values(
+    t: &catalogue::Table,
+    show: &[&str],
+    c: &Conflict,
+    daemons: &[Daemon],
+    conns: &[Connection],
+) -> rusqlite::Result<(Vec<String>, usize)> {
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {}",
+        show.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "),
+        quote_ident(t.name),
+        conflict_key(t)
+            .iter()
+            .enumerate()
+            .map(|(k, c)| format!("{} = ?{}", quote_ident(c), k + 1))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    );
+    let mut values = Vec::new();
+    let mut distinct: Vec<Vec<Val>> = Vec::new();
+    for (d, conn) in daemons.iter().zip(conns) {
+        let mut st = conn.prepare(&sql)?;
+        let mut rows = st.query(rusqlite::params_from_iter(c.key.iter()))?;
+        let text = match rows.next()? {
+            Some(r) => {
+                let vals: Vec<Val> = (0..show.len())
+                    .map(|k| r.get_ref(k).map(Val::from_ref))
+                    .collect::<rusqlite::Result<_>>()?;
+                let s = show
+                    .iter()
+                    .zip(&vals)
+                    .map(|(c, v)| format!("{c}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if !distinct.contains(&vals) {
+                    distinct.push(vals);
+                }
+                s
+            }
+            None => "no row".to_string(),
+        };
+        values.push(format!("{}: {text}", d.label()));
+    }
+    Ok((values, distinct.len()))
 }
 
 /// Converged: every projected table of each daemon against daemon-1's,

@@ -38,8 +38,8 @@
 
 use crate::checks::{self, Mode, SLOT_DUPLICATE, SLOT_SHARD};
 use crate::error::InputError;
-use crate::findings::{Findings, Kind};
-use crate::index::{find, Pos};
+use crate::findings::{Findings, Kind, Ranked};
+use crate::index::{find, MessageKey, Pos};
 use crate::jsonl::{EventFile, Source};
 use crate::replay::{self, Replay, Replayer};
 use std::collections::hash_map::RandomState;
@@ -57,7 +57,7 @@ use merge::*;
 use reader::*;
 pub use reader::{fetch_each, EventReader, Order, PlacedEvent};
 pub use records::{row_signature, CreateRec, Index, NO_NAME};
-use records::{Names, Shared};
+use records::{IdRec, Names, Records, Shared};
 use sequences::*;
 
 /// Inputs whose event files total more bytes than this are replayed into a
@@ -416,81 +416,18 @@ fn attempt_run(
         }
         Mode::Migrated => Findings::new(0),
     };
-    let mut files = a.infos;
-    files.extend(b.infos);
-    let mut time_unsorted = a.time_unsorted;
-    time_unsorted.extend(b.time_unsorted);
     let mut origins: Vec<Option<String>> = origins.into_iter().map(Some).collect();
     if no_origin {
         origins.push(None);
     }
     origins.sort();
-    let mut read_findings = Findings::new(0);
-    for f in a.findings.into_iter().chain(b.findings) {
-        read_findings.append(f);
-    }
-    let mut rec = a.rec;
-    let other = b.rec;
-    rec.tagged.merge(other.tagged);
-    rec.noid.extend(other.noid);
-    rec.shard_events.extend(other.shard_events);
+    let (files, time_unsorted, read_findings, rec) = join_produced(a, b);
     let names = names.0.into_inner().unwrap_or_else(|e| e.into_inner()).1;
-    let rel = |p: Pos| sources[p.file()].rel.as_str();
     let mut tagged = rec.tagged;
-
-    // duplicate ids: every line after the first (in file order) of an id
     let mut ids = ids.into_inner().unwrap_or_else(|e| e.into_inner());
-    ids.sort_unstable_by(|x, y| x.key.cmp(&y.key).then(x.pos.cmp(&y.pos)));
-    let mut i = 0;
-    while i < ids.len() {
-        let mut j = i + 1;
-        while j < ids.len() && ids[j].key == ids[i].key {
-            let first = ids[i].pos;
-            tagged.push(
-                (ids[j].pos, SLOT_DUPLICATE),
-                checks::duplicate_id(&ids[i].key.text(), rel(first), first.line())
-                    .at(rel(ids[j].pos), ids[j].pos.line()),
-            );
-            j += 1;
-        }
-        i = j;
-    }
-    ids.dedup_by(|later, first| later.key == first.key);
-
-    // shard ownership: the authors of a message are those of its first create in file order
+    tag_duplicate_ids(&mut ids, sources, &mut tagged);
     let mut creates = creates.into_inner().unwrap_or_else(|e| e.into_inner());
-    creates.sort_unstable_by(|x, y| x.key.cmp(&y.key).then(x.pos.cmp(&y.pos)));
-    let allowed = |c: &CreateRec| -> Vec<String> {
-        let mut v = vec![names[c.own as usize].clone()];
-        if c.other != NO_NAME {
-            v.push(names[c.other as usize].clone());
-        }
-        v
-    };
-    for (mid, p, sid, eid) in rec.shard_events {
-        if let Some(h) = find(&creates, &mid, |c| &c.key) {
-            let c = &creates[h];
-            if sid != c.own && sid != c.other {
-                let f =
-                    checks::shard_mismatch(&mid.text(), &allowed(c), &names[sid as usize], &eid)
-                        .at(rel(p), p.line());
-                tagged.push((p, SLOT_SHARD), f);
-            }
-        }
-    }
-    // misplaced creates: the first ones listed (their ids read back), every one counted
-    let (misplaced, all) = records::misplaced_creates(&creates, &names, sources);
-    let fetched = fetch_ids(sources, misplaced.iter().map(|(p, _)| *p))?;
-    for &(p, h) in &misplaced {
-        let c = &creates[h];
-        let s = sources[p.file()].shard.as_deref().unwrap_or("");
-        let eid = fetched.get(&p).map_or("", String::as_str);
-        tagged.push(
-            (p, SLOT_SHARD),
-            checks::shard_mismatch(&c.key.text(), &allowed(c), s, eid).at(rel(p), p.line()),
-        );
-    }
-    tagged.count_unlisted(Kind::ShardMismatch, all - misplaced.len());
+    tag_shard_mismatches(&mut creates, rec.shard_events, &names, sources, &mut tagged)?;
     // in position order, the first of each kind kept (bounded), every one counted
     let mut line_findings = tagged.into_findings(0);
     line_findings.append(seq_findings);
@@ -510,6 +447,95 @@ fn attempt_run(
         time_unsorted,
         origins,
     })
+}
+
+/// What the two producers read, put together: every file with its counts,
+/// per file whether it is out of time order, the reader's findings (file by
+/// file) and the records.
+fn join_produced(a: Produced, b: Produced) -> (Vec<EventFile>, Vec<bool>, Findings, Records) {
+    let mut files = a.infos;
+    files.extend(b.infos);
+    let mut time_unsorted = a.time_unsorted;
+    time_unsorted.extend(b.time_unsorted);
+    let mut read_findings = Findings::new(0);
+    for f in a.findings.into_iter().chain(b.findings) {
+        read_findings.append(f);
+    }
+    let mut rec = a.rec;
+    let other = b.rec;
+    rec.tagged.merge(other.tagged);
+    rec.noid.extend(other.noid);
+    rec.shard_events.extend(other.shard_events);
+    (files, time_unsorted, read_findings, rec)
+}
+
+/// Duplicate ids: every line after the first (in file order) of an id is
+/// tagged; `ids` is left sorted, one record per id.
+fn tag_duplicate_ids(ids: &mut Vec<IdRec>, sources: &[Source], tagged: &mut Ranked<(Pos, u8)>) {
+    let rel = |p: Pos| sources[p.file()].rel.as_str();
+    ids.sort_unstable_by(|x, y| x.key.cmp(&y.key).then(x.pos.cmp(&y.pos)));
+    let mut i = 0;
+    while i < ids.len() {
+        let mut j = i + 1;
+        while j < ids.len() && ids[j].key == ids[i].key {
+            let first = ids[i].pos;
+            tagged.push(
+                (ids[j].pos, SLOT_DUPLICATE),
+                checks::duplicate_id(&ids[i].key.text(), rel(first), first.line())
+                    .at(rel(ids[j].pos), ids[j].pos.line()),
+            );
+            j += 1;
+        }
+        i = j;
+    }
+    ids.dedup_by(|later, first| later.key == first.key);
+}
+
+/// Shard ownership: the authors of a message are those of its first create
+/// in file order (`creates` is left sorted by message); every other message
+/// event in another shard is tagged, and of the creates in a shard not
+/// their own the first ones are listed (their ids read back), every one
+/// counted.
+fn tag_shard_mismatches(
+    creates: &mut [CreateRec],
+    shard_events: Vec<(MessageKey, Pos, u32, Box<str>)>,
+    names: &[String],
+    sources: &[Source],
+    tagged: &mut Ranked<(Pos, u8)>,
+) -> Result<(), Stop> {
+    let rel = |p: Pos| sources[p.file()].rel.as_str();
+    creates.sort_unstable_by(|x, y| x.key.cmp(&y.key).then(x.pos.cmp(&y.pos)));
+    let allowed = |c: &CreateRec| -> Vec<String> {
+        let mut v = vec![names[c.own as usize].clone()];
+        if c.other != NO_NAME {
+            v.push(names[c.other as usize].clone());
+        }
+        v
+    };
+    for (mid, p, sid, eid) in shard_events {
+        if let Some(h) = find(creates, &mid, |c| &c.key) {
+            let c = &creates[h];
+            if sid != c.own && sid != c.other {
+                let f =
+                    checks::shard_mismatch(&mid.text(), &allowed(c), &names[sid as usize], &eid)
+                        .at(rel(p), p.line());
+                tagged.push((p, SLOT_SHARD), f);
+            }
+        }
+    }
+    let (misplaced, all) = records::misplaced_creates(creates, names, sources);
+    let fetched = fetch_ids(sources, misplaced.iter().map(|(p, _)| *p))?;
+    for &(p, h) in &misplaced {
+        let c = &creates[h];
+        let s = sources[p.file()].shard.as_deref().unwrap_or("");
+        let eid = fetched.get(&p).map_or("", String::as_str);
+        tagged.push(
+            (p, SLOT_SHARD),
+            checks::shard_mismatch(&c.key.text(), &allowed(c), s, eid).at(rel(p), p.line()),
+        );
+    }
+    tagged.count_unlisted(Kind::ShardMismatch, all - misplaced.len());
+    Ok(())
 }
 
 #[cfg(test)]

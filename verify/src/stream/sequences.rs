@@ -322,11 +322,21 @@ mod tests {
     }
 
     fn value() -> impl Strategy<Value = i64> {
-        prop_oneof![4 => -2i64..30, 1 => Just(i64::MAX), 1 => Just(i64::MAX - 1), 1 => Just(i64::MIN), 1 => any::<i64>()]
+        prop_oneof![
+            4 => -2i64..30,
+            1 => Just(i64::MAX),
+            1 => Just(i64::MAX - 1),
+            1 => Just(i64::MIN),
+            1 => any::<i64>(),
+        ]
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig {
+            cases: 2000,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
         #[test]
         fn gaps_from_runs_equal_gaps_from_values(values in prop::collection::vec(value(), 0..30)) {
             let mut runs = Vec::new();

@@ -125,10 +125,18 @@ fn a_lagging_daemon_has_identities_only_of_the_agents_it_knows() {
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig { cases: 6, failure_persistence: None, ..Default::default() })]
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 6,
+        failure_persistence: None,
+        ..Default::default()
+    })]
     /// Random seeds, daemon counts and scenarios: every mesh verifies.
     #[test]
-    fn meshes_of_random_seeds_verify(seed in proptest::prelude::any::<u64>(), daemons in 2u32..=12, lagging in proptest::prelude::any::<bool>()) {
+    fn meshes_of_random_seeds_verify(
+        seed in proptest::prelude::any::<u64>(),
+        daemons in 2u32..=12,
+        lagging in proptest::prelude::any::<bool>(),
+    ) {
         mesh_verifies(seed, daemons, if lagging { Scenario::Lagging } else { Scenario::Converged });
     }
 }
@@ -408,11 +416,17 @@ fn a_repeated_daemon_is_found_by_a_set() {
     // 64 daemons, the last with the 11th one's id: found (by a set, not by pairs)
     let tmp = tempfile::tempdir().unwrap();
     let mut daemons: Vec<Value> = (1..=64u32)
-        .map(|k| serde_json::json!({"index": k, "hostname": format!("h{k}"), "daemon_id": format!("d_{k:012}"), "dir": format!("daemon-{k}")}))
+        .map(|k| {
+            serde_json::json!({
+                "index": k, "hostname": format!("h{k}"), "daemon_id": format!("d_{k:012}"),
+                "dir": format!("daemon-{k}")
+            })
+        })
         .collect();
     daemons[63]["daemon_id"] = daemons[10]["daemon_id"].clone();
-    let spec = serde_json::json!({"kind": "mesh", "scenario": "converged", "daemons": daemons, "co\
-        nflicts": []});
+    let spec = serde_json::json!({
+        "kind": "mesh", "scenario": "converged", "daemons": daemons, "conflicts": []
+    });
     std::fs::write(tmp.path().join("mesh.json"), serde_json::to_vec(&spec).unwrap()).unwrap();
     let e = verify::internals::read_spec(tmp.path()).unwrap_err().to_string();
     assert!(e.ends_with("mesh.json: daemon 64: its daemon_id or dir is another daemon's"), "{e}");
@@ -424,7 +438,12 @@ fn unusable_meshes_are_input_errors() {
     let e = verify::verify_mesh(tmp.path(), &MeshOptions::default()).unwrap_err();
     assert_eq!(e.exit_code(), 2);
     assert!(e.to_string().contains("without mesh.json"), "{e}");
-    std::fs::write(tmp.path().join("mesh.json"), r#"{"kind":"mesh","scenario":"converged","daemons":[{"index":1,"hostname":"h","daemon_id":"d","dir":"../x"},{"index":2,"hostname":"i","daemon_id":"e","dir":"b"}]}"#).unwrap();
+    let escaping = concat!(
+        r#"{"kind":"mesh","scenario":"converged","daemons":["#,
+        r#"{"index":1,"hostname":"h","daemon_id":"d","dir":"../x"},"#,
+        r#"{"index":2,"hostname":"i","daemon_id":"e","dir":"b"}]}"#,
+    );
+    std::fs::write(tmp.path().join("mesh.json"), escaping).unwrap();
     let e = verify::verify_mesh(tmp.path(), &MeshOptions::default()).unwrap_err();
     assert_eq!(e.exit_code(), 2);
     assert!(e.to_string().contains("is not one directory name"), "{e}");

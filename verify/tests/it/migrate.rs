@@ -237,9 +237,11 @@ fn unsafe_shard_names_are_not_written() {
     std::fs::write(
         t.join("messages.jsonl"),
         concat!(
-            r#"{"type":"message.create","timestamp":"2026-03-02T09:00:00.000001Z","message_id":"m1","agent_id":"../../evil","session_id":"s","body":{"content":"x"}}"#,
+            r#"{"type":"message.create","timestamp":"2026-03-02T09:00:00.000001Z","#,
+            r#""message_id":"m1","agent_id":"../../evil","session_id":"s","body":{"content":"x"}}"#,
             "\n\n",
-            r#"{"type":"message.edit","timestamp":"2026-03-02T09:00:01.000001Z","message_id":"m1","body":{"content":"y"}}"#,
+            r#"{"type":"message.edit","timestamp":"2026-03-02T09:00:01.000001Z","#,
+            r#""message_id":"m1","body":{"content":"y"}}"#,
             "\nnot json\n"
         ),
     )
@@ -406,7 +408,8 @@ fn the_migrated_tree_is_what_the_daemon_leaves() {
     var.sort();
     assert_eq!(var, ["messages.db"]);
 
-    // sqlite_master: the input's objects in place, the dropped ones gone, the new ones in the daemon's order
+    // sqlite_master: the input's objects in place, the dropped ones gone, the new ones in the
+    // daemon's order
     let dropped = ["threads", "sqlite_autoindex_threads_1", "idx_messages_thread"];
     let mut want: Vec<(String, String)> =
         owned(V5_OBJECTS).into_iter().filter(|(_, n)| !dropped.contains(&n.as_str())).collect();

@@ -138,33 +138,65 @@ impl R {
 /// existing messages, duplicate ids, ties in time, groups renamed into each
 /// other, contexts of ended sessions...): this reaches the projection's rules.
 fn typed_event() -> impl Strategy<Value = Value> {
-    (prop::sample::select(thrum_schemas::events::types::ALL.to_vec()), prop::collection::vec(any::<u64>(), 24)).prop_map(|(ty, r)| {
+    let types = prop::sample::select(thrum_schemas::events::types::ALL.to_vec());
+    (types, prop::collection::vec(any::<u64>(), 24)).prop_map(|(ty, r)| {
         let mut g = R { r, k: 0 };
-        let pools: [&[&str]; 6] = [&["m1", "m2", "m3"], &["s1", "s2"], &["a1", "a2", "user:h"], &["g1", "g2"], &["n1", "n2", ""], &["", "x", "<&>", "2026-03-02T09:00:00.000001Z", "2026-03-02T09:00:00.5Z"]];
+        let pools: [&[&str]; 6] = [
+            &["m1", "m2", "m3"],
+            &["s1", "s2"],
+            &["a1", "a2", "user:h"],
+            &["g1", "g2"],
+            &["n1", "n2", ""],
+            &["", "x", "<&>", "2026-03-02T09:00:00.000001Z", "2026-03-02T09:00:00.5Z"],
+        ];
         let [msg, ses, agent, grp, name, text] = pools;
+        let times = [
+            "2026-03-02T09:00:00.000001Z",
+            "2026-03-02T09:00:00.000002Z",
+            "2026-03-02T09:00:00Z",
+            "bad",
+        ];
+        let ids = [
+            "evt_01KJR75CYAM6NVAQ8V738Y3MWV",
+            "evt_01KJR75CYAM6NVAQ8V738Y3MWW",
+            "evt_01KJR75CYAM6NVAQ8V738Y3MWX",
+        ];
         let mut o = serde_json::json!({
-            "type": ty, "timestamp": g.pick(&["2026-03-02T09:00:00.000001Z", "2026-03-02T09:00:00.\
-                000002Z", "2026-03-02T09:00:00Z", "bad"]),
-            "event_id": g.pick(&["evt_01KJR75CYAM6NVAQ8V738Y3MWV", "evt_01KJR75CYAM6NVAQ8V738Y3MWW", "evt_01KJR75CYAM6NVAQ8V738Y3MWX"]),
+            "type": ty, "timestamp": g.pick(&times),
+            "event_id": g.pick(&ids),
             "v": 1, "origin_daemon": "d_0123456789ab", "sequence": (g.next() % 5) as i64,
-            "message_id": g.pick(msg), "session_id": g.pick(ses), "agent_id": g.pick(agent), "grou\
-                p_id": g.pick(grp), "name": g.pick(name),
-            "kind": g.pick(&["agent", "human"]), "role": g.pick(text), "module": g.pick(text), "di\
-                splay": g.pick(text), "reason": g.pick(text),
-            "created_by": g.pick(agent), "member_type": g.pick(&["agent", "role", "group"]), "memb\
-                er_value": g.pick(name), "added_by": g.pick(text),
-            "removed_by": g.pick(text), "updated_by": g.pick(agent), "deleted_by": g.pick(agent), "thread_id": g.pick(text), "title": g.pick(text),
-            "body": {"format": g.pick(&["markdown", "json", ""]), "content": g.pick(text), "struct\
-                ured": g.pick(text)},
-            "scopes": [{"type": g.pick(&["group", "x"]), "value": g.pick(name)}, {"type": "group", "value": g.pick(name)}],
+            "message_id": g.pick(msg), "session_id": g.pick(ses), "agent_id": g.pick(agent),
+            "group_id": g.pick(grp), "name": g.pick(name),
+            "kind": g.pick(&["agent", "human"]), "role": g.pick(text), "module": g.pick(text),
+            "display": g.pick(text), "reason": g.pick(text),
+            "created_by": g.pick(agent), "member_type": g.pick(&["agent", "role", "group"]),
+            "member_value": g.pick(name), "added_by": g.pick(text),
+            "removed_by": g.pick(text), "updated_by": g.pick(agent), "deleted_by": g.pick(agent),
+            "thread_id": g.pick(text), "title": g.pick(text),
+            "body": {
+                "format": g.pick(&["markdown", "json", ""]), "content": g.pick(text),
+                "structured": g.pick(text)
+            },
+            "scopes": [
+                {"type": g.pick(&["group", "x"]), "value": g.pick(name)},
+                {"type": "group", "value": g.pick(name)}
+            ],
             "refs": [{"type": g.pick(&["mention", "reply_to"]), "value": g.pick(msg)}],
             "authored_by": g.pick(agent), "disclosed": g.next() % 2 == 0,
             "fields": {"description": g.pick(text), "name": g.pick(name)},
             "work_contexts": [
-                {"session_id": g.pick(ses), "branch": g.pick(text), "git_updated_at": g.pick(text),
-                 "unmerged_commits": [{"sha": "abc", "message": g.pick(text), "files": [g.pick(text)]}], "uncommitted_files": [g.pick(text)]},
-                {"session_id": g.pick(ses), "git_updated_at": g.pick(text), "file_changes": [{"pat\
-                    h": "p", "additions": 1}]}
+                {
+                    "session_id": g.pick(ses), "branch": g.pick(text),
+                    "git_updated_at": g.pick(text),
+                    "unmerged_commits": [
+                        {"sha": "abc", "message": g.pick(text), "files": [g.pick(text)]}
+                    ],
+                    "uncommitted_files": [g.pick(text)]
+                },
+                {
+                    "session_id": g.pick(ses), "git_updated_at": g.pick(text),
+                    "file_changes": [{"path": "p", "additions": 1}]
+                }
             ],
         });
         // drop some fields at random, as real events omit optional ones
@@ -236,10 +268,16 @@ fn v13_db() -> Connection {
 // --- event lines -------------------------------------------------------------
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
-    fn arbitrary_bytes_never_panic_the_jsonl_reader(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+    fn arbitrary_bytes_never_panic_the_jsonl_reader(
+        bytes in prop::collection::vec(any::<u8>(), 0..2048),
+    ) {
         let (_dir, s) = streamed_from(&bytes, Mode::Migrated);
         let s = s.map_err(TestCaseError::fail)?;
         // every non-blank line is either an event or a finding
@@ -253,7 +291,9 @@ proptest! {
     }
 
     #[test]
-    fn event_like_lines_never_panic_the_checks_or_the_replay(lines in prop::collection::vec(event_line(), 0..24)) {
+    fn event_like_lines_never_panic_the_checks_or_the_replay(
+        lines in prop::collection::vec(event_line(), 0..24),
+    ) {
         let mut bytes = Vec::new();
         for l in &lines {
             bytes.extend_from_slice(l);
@@ -282,13 +322,19 @@ fn bytes_or_json() -> impl Strategy<Value = Vec<u8>> {
         // shaped like the real thing, with arbitrary values
         (json_value(), json_value(), json_value(), json_value()).prop_map(|(a, b, c, d)| {
             serde_json::to_vec(&serde_json::json!({
-                "version": a, "repo_id": "r_x", "agent": {"Kind": b, "Name": c, "Role": "r", "Modu\
-                    le": "m", "Display": d},
-                "worktree": "main", "confirmed_by": "", "context_file": c, "updated_at": "2026-03-\
-                    02T09:00:00Z",
+                "version": a, "repo_id": "r_x",
+                "agent": {"Kind": b, "Name": c, "Role": "r", "Module": "m", "Display": d},
+                "worktree": "main", "confirmed_by": "", "context_file": c,
+                "updated_at": "2026-03-02T09:00:00Z",
                 "archive": {"path": "x.tar.zst", "sha256": a, "size": b},
-                "files": [{"path": c, "sha256": d, "size": 1}, {"path": ".thrum/a", "sha256": "00", "size": a}],
-                "counts": {"files": {".thrum/a": b, "../../etc/passwd": 1}, "tables": {"messages": c, "no such table": 1, "sqlite_master": 0}},
+                "files": [
+                    {"path": c, "sha256": d, "size": 1},
+                    {"path": ".thrum/a", "sha256": "00", "size": a}
+                ],
+                "counts": {
+                    "files": {".thrum/a": b, "../../etc/passwd": 1},
+                    "tables": {"messages": c, "no such table": 1, "sqlite_master": 0}
+                },
                 "generator": a, "profile": b, "schema_version": c, "seed": d
             }))
             .unwrap()
@@ -324,10 +370,19 @@ fn sums_text() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 96,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
-    fn identity_manifest_and_checksum_files_never_panic(identity in bytes_or_json(), manifest in bytes_or_json(), sums in sums_text(), name in "[a-z_.]{1,10}") {
+    fn identity_manifest_and_checksum_files_never_panic(
+        identity in bytes_or_json(),
+        manifest in bytes_or_json(),
+        sums in sums_text(),
+        name in "[a-z_.]{1,10}",
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let thrum = dir.path().join(".thrum");
         std::fs::create_dir_all(thrum.join("identities")).unwrap();
@@ -352,13 +407,19 @@ proptest! {
         // nothing outside the directory was named as checked
         for x in f.list() {
             if let Some(file) = &x.file {
-                prop_assert!(!file.contains("/etc/passwd") || x.kind != verify::Kind::ChecksumMismatch);
+                prop_assert!(
+                    !file.contains("/etc/passwd") || x.kind != verify::Kind::ChecksumMismatch
+                );
             }
         }
     }
 
     #[test]
-    fn wal_and_database_headers_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..9000), page in prop::option::of(any::<u32>()), len in any::<u64>()) {
+    fn wal_and_database_headers_never_panic(
+        bytes in prop::collection::vec(any::<u8>(), 0..9000),
+        page in prop::option::of(any::<u32>()),
+        len in any::<u64>(),
+    ) {
         let _ = internals::inspect_wal_bytes(&bytes, page);
         if let Some(h) = internals::parse_header(&bytes) {
             let _ = internals::truncation(&h, len);
@@ -449,7 +510,11 @@ fn extract_and_check(archive_bytes: &[u8]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn arbitrary_archives_never_panic_and_never_escape(
@@ -491,6 +556,11 @@ proptest! {
 
 // --- whole fixtures, damaged at random -----------------------------------------
 
+/// One to five damage operations for `damage`: (operation, where, byte).
+fn damage_ops() -> impl Strategy<Value = Vec<(u8, prop::sample::Index, u8)>> {
+    prop::collection::vec((any::<u8>(), any::<prop::sample::Index>(), any::<u8>()), 1..6)
+}
+
 /// Random damage to one file: flip, insert or delete bytes, or truncate.
 fn damage(bytes: &mut Vec<u8>, ops: &[(u8, prop::sample::Index, u8)]) {
     for (op, at, val) in ops {
@@ -515,10 +585,17 @@ fn files_of(root: &Path) -> Vec<String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
-    fn damaged_fixtures_never_panic_replay(pick in any::<prop::sample::Index>(), ops in prop::collection::vec((any::<u8>(), any::<prop::sample::Index>(), any::<u8>()), 1..6)) {
+    fn damaged_fixtures_never_panic_replay(
+        pick in any::<prop::sample::Index>(),
+        ops in damage_ops(),
+    ) {
         let fx = crate::common::build();
         let files = files_of(&fx.root);
         let f = fx.root.join(pick.get(&files));
@@ -532,7 +609,10 @@ proptest! {
     }
 
     #[test]
-    fn damaged_v5_fixtures_never_panic_migrate(pick in any::<prop::sample::Index>(), ops in prop::collection::vec((any::<u8>(), any::<prop::sample::Index>(), any::<u8>()), 1..6)) {
+    fn damaged_v5_fixtures_never_panic_migrate(
+        pick in any::<prop::sample::Index>(),
+        ops in damage_ops(),
+    ) {
         let fx = crate::common::build_v5();
         let files = files_of(&fx.root);
         let f = fx.root.join(pick.get(&files));

@@ -73,7 +73,10 @@ fn with_line_of(len: usize) -> Fixture {
         b.ev(
             "messages/alice.jsonl",
             "message.create",
-            json!({"message_id": msg_id(7), "agent_id": "alice", "session_id": ses_id(1), "body": body}),
+            json!({
+                "message_id": msg_id(7), "agent_id": "alice", "session_id": ses_id(1),
+                "body": body
+            }),
         );
         b
     };

@@ -87,18 +87,28 @@ fn rule_1_a_payload_that_does_not_decode() {
 #[test]
 fn rule_2_a_repeated_message_id() {
     let fx = build();
-    let create = json!({"message_id": msg_id(1), "agent_id": "alice", "session_id": ses_id(1), "bo\
-        dy": {"format": "markdown", "content": "again"}});
+    let create = json!({
+        "message_id": msg_id(1), "agent_id": "alice", "session_id": ses_id(1),
+        "body": {"format": "markdown", "content": "again"}
+    });
     let (line, after) =
         insert(&fx, "messages/alice.jsonl", "message.create", create, fx.builder.events.len() - 3);
     assert_stops(&fx, "messages/alice.jsonl", line, after, "(rule 2)");
     assert!(after > 0);
 }
 
+/// An edit of a message no event creates.
+fn missing_message_edit() -> serde_json::Value {
+    json!({
+        "message_id": "msg_01KJPR7PVP71K30CHK69H3NOPE",
+        "body": {"format": "markdown", "content": "x"}
+    })
+}
+
 #[test]
 fn rule_3_an_edit_of_a_missing_message() {
     let fx = build();
-    let edit = json!({"message_id": "msg_01KJPR7PVP71K30CHK69H3NOPE", "body": {"format": "markdown", "content": "x"}});
+    let edit = missing_message_edit();
     let (line, after) = insert(&fx, "messages/alice.jsonl", "message.edit", edit, 15);
     assert_stops(&fx, "messages/alice.jsonl", line, after, "(rule 3)");
     assert!(after > 0);
@@ -108,8 +118,9 @@ fn rule_3_an_edit_of_a_missing_message() {
 fn rule_4_a_repeated_thread_id() {
     let fx = build();
     let last = fx.builder.events.len() - 1;
-    let thread = json!({"thread_id": "thr_01KJPR7PVP71K30CHK69H32CSS", "title": "again", "created_\
-        by": "bob"});
+    let thread = json!({
+        "thread_id": "thr_01KJPR7PVP71K30CHK69H32CSS", "title": "again", "created_by": "bob"
+    });
     let (line, after) = insert(&fx, "events.jsonl", "thread.create", thread, last);
     assert_stops(&fx, "events.jsonl", line, after, "(rule 4)");
     assert_eq!(after, 0);
@@ -132,8 +143,10 @@ fn rule_5_a_repeated_session_id() {
 #[test]
 fn rule_6_a_member_added_to_a_missing_group() {
     let fx = build();
-    let add = json!({"group_id": "grp_01KJPR7PVP71K30CHK69H3NOPE", "member_type": "agent", "member\
-        _value": "bob", "added_by": "alice"});
+    let add = json!({
+        "group_id": "grp_01KJPR7PVP71K30CHK69H3NOPE", "member_type": "agent",
+        "member_value": "bob", "added_by": "alice"
+    });
     let (line, after) = insert(&fx, "events.jsonl", "group.member.add", add, 12);
     assert_stops(&fx, "events.jsonl", line, after, "(rule 6)");
     assert!(after > 0);
@@ -143,9 +156,12 @@ fn rule_6_a_member_added_to_a_missing_group() {
 fn rule_7_a_work_context_of_a_missing_session() {
     let fx = build();
     let g = ts(T0 + 30_000_001);
-    let ctx = json!({"session_id": "ses_01KJPR7PVP71K30CHK69H3NOPE", "branch": "b", "worktree_path": "/w", "unmerged_commits": [], "uncommitted_files": [], "changed_files": [],
-        "git_updated_at": g, "current_task": "", "task_updated_at": "", "intent": "", "intent_upda\
-            ted_at": ""});
+    let ctx = json!({
+        "session_id": "ses_01KJPR7PVP71K30CHK69H3NOPE", "branch": "b", "worktree_path": "/w",
+        "unmerged_commits": [], "uncommitted_files": [], "changed_files": [],
+        "git_updated_at": g, "current_task": "", "task_updated_at": "", "intent": "",
+        "intent_updated_at": ""
+    });
     let (line, after) = insert(
         &fx,
         "events.jsonl",
@@ -160,7 +176,7 @@ fn rule_7_a_work_context_of_a_missing_session() {
 #[test]
 fn the_earliest_of_two_stops_is_named() {
     let fx = build();
-    let edit = json!({"message_id": "msg_01KJPR7PVP71K30CHK69H3NOPE", "body": {"format": "markdown", "content": "x"}});
+    let edit = missing_message_edit();
     insert(&fx, "messages/alice.jsonl", "message.edit", edit, fx.builder.events.len() - 3);
     let (line, after) = insert(
         &fx,

@@ -93,7 +93,9 @@ pub fn standard_events() -> Builder {
         ("bob", "agent", "implementer", "", ""),
         ("user:carol", "human", "reviewer", "Carol", "laptop"),
     ] {
-        let mut p = json!({"agent_id": id, "kind": kind, "role": role, "module": "core", "worktree": "main"});
+        let mut p = json!({
+            "agent_id": id, "kind": kind, "role": role, "module": "core", "worktree": "main"
+        });
         if !display.is_empty() {
             p["display"] = json!(display);
         }
@@ -112,31 +114,57 @@ pub fn standard_events() -> Builder {
     b.ev(
         "events.jsonl",
         "group.create",
-        json!({"group_id": grp_id(1), "name": "reviewers", "descr\
-        iption": "", "created_by": "alice"}),
+        json!({
+            "group_id": grp_id(1), "name": "reviewers", "description": "", "created_by": "alice"
+        }),
     );
     b.ev(
         "events.jsonl",
         "group.member.add",
-        json!({"group_id": grp_id(1), "member_type": "agent", "member_value": "bob", "added_by": "alice"}),
+        json!({
+            "group_id": grp_id(1), "member_type": "agent", "member_value": "bob",
+            "added_by": "alice"
+        }),
     );
     b.ev(
         "events.jsonl",
         "group.member.add",
-        json!({"group_id": grp_id(1), "member_type": "role", "member_value": "reviewer", "added_by": "alice"}),
+        json!({
+            "group_id": grp_id(1), "member_type": "role", "member_value": "reviewer",
+            "added_by": "alice"
+        }),
     );
     let thr = ids::prefixed("thr_", (T0 / 1000) as u64, 1);
-    b.ev("messages/alice.jsonl", "message.create", json!({"message_id": msg_id(1), "thread_id": thr, "agent_id": "alice", "session_id": ses_id(1), "body": {"format": "markdown", "content": "hello & <welcome>"}, "refs": [{"type": "mention", "value": "bob"}]}));
-    b.ev("messages/bob.jsonl", "message.create", json!({"message_id": msg_id(2), "thread_id": thr, "agent_id": "bob", "session_id": ses_id(2), "body": {"format": "markdown", "content": "hi"}, "refs": [{"type": "reply_to", "value": msg_id(1)}, {"type": "mention", "value": "alice"}]}));
-    b.ev("messages/alice.jsonl", "message.create", json!({"message_id": msg_id(3), "agent_id": "al\
-        ice", "session_id": ses_id(1), "body": {"format": "json", "content": "{}", "structured": "{\"k\":1}"}, "scopes": [{"type": "group", "value": "reviewers"}], "refs": [{"type": "group", "value": "reviewers"}]}));
-    b.ev("messages/user_carol.jsonl", "message.create", json!({"message_id": msg_id(4), "agent_id": "user:carol", "session_id": ses_id(3), "body": {"format": "plain", "content": "broadcast"}, "authored_by": "user:carol", "disclosed": false}));
-    b.ev(
-        "messages/alice.jsonl",
-        "message.create",
-        json!({"message_id": msg_id(5), "agent_id": "al\
-        ice", "session_id": ses_id(1), "body": {"format": "markdown", "content": "to delete"}}),
-    );
+    let m1 = json!({
+        "message_id": msg_id(1), "thread_id": thr, "agent_id": "alice", "session_id": ses_id(1),
+        "body": {"format": "markdown", "content": "hello & <welcome>"},
+        "refs": [{"type": "mention", "value": "bob"}]
+    });
+    b.ev("messages/alice.jsonl", "message.create", m1);
+    let m2 = json!({
+        "message_id": msg_id(2), "thread_id": thr, "agent_id": "bob", "session_id": ses_id(2),
+        "body": {"format": "markdown", "content": "hi"},
+        "refs": [{"type": "reply_to", "value": msg_id(1)}, {"type": "mention", "value": "alice"}]
+    });
+    b.ev("messages/bob.jsonl", "message.create", m2);
+    let m3 = json!({
+        "message_id": msg_id(3), "agent_id": "alice", "session_id": ses_id(1),
+        "body": {"format": "json", "content": "{}", "structured": "{\"k\":1}"},
+        "scopes": [{"type": "group", "value": "reviewers"}],
+        "refs": [{"type": "group", "value": "reviewers"}]
+    });
+    b.ev("messages/alice.jsonl", "message.create", m3);
+    let m4 = json!({
+        "message_id": msg_id(4), "agent_id": "user:carol", "session_id": ses_id(3),
+        "body": {"format": "plain", "content": "broadcast"},
+        "authored_by": "user:carol", "disclosed": false
+    });
+    b.ev("messages/user_carol.jsonl", "message.create", m4);
+    let m5 = json!({
+        "message_id": msg_id(5), "agent_id": "alice", "session_id": ses_id(1),
+        "body": {"format": "markdown", "content": "to delete"}
+    });
+    b.ev("messages/alice.jsonl", "message.create", m5);
     b.ev(
         "messages/alice.jsonl",
         "message.edit",
@@ -148,8 +176,20 @@ pub fn standard_events() -> Builder {
         json!({"message_id": msg_id(5), "reason": "oops"}),
     );
     let g1 = ts(b.now());
-    b.ev("events.jsonl", "agent.update", json!({"agent_id": "bob", "work_contexts": [{"session_id": ses_id(2), "branch": "feat/x", "worktree_path": "/w/x", "unmerged_commits": [{"sha": "abc", "message": "wip", "files": ["a.rs"]}], "uncommitted_files": ["b.rs"], "changed_files": ["a.rs", "b.rs"], "git_updated_at": g1, "current_task": "x", "task_updated_at": g1, "intent": "build", "intent_updated_at": g1}]}));
-    b.ev("messages/bob.jsonl", "message.create", json!({"message_id": msg_id(6), "agent_id": "bob", "session_id": ses_id(2), "body": {"format": "markdown", "content": "done"}, "refs": [{"type": "mention", "value": "reviewer"}]}));
+    let context = json!({
+        "session_id": ses_id(2), "branch": "feat/x", "worktree_path": "/w/x",
+        "unmerged_commits": [{"sha": "abc", "message": "wip", "files": ["a.rs"]}],
+        "uncommitted_files": ["b.rs"], "changed_files": ["a.rs", "b.rs"],
+        "git_updated_at": g1, "current_task": "x", "task_updated_at": g1,
+        "intent": "build", "intent_updated_at": g1
+    });
+    b.ev("events.jsonl", "agent.update", json!({"agent_id": "bob", "work_contexts": [context]}));
+    let m6 = json!({
+        "message_id": msg_id(6), "agent_id": "bob", "session_id": ses_id(2),
+        "body": {"format": "markdown", "content": "done"},
+        "refs": [{"type": "mention", "value": "reviewer"}]
+    });
+    b.ev("messages/bob.jsonl", "message.create", m6);
     b.ev(
         "events.jsonl",
         "agent.session.end",
@@ -160,8 +200,10 @@ pub fn standard_events() -> Builder {
     b.ev(
         "events.jsonl",
         "thread.create",
-        json!({"thread_id": "thr_01KJPR7PVP71K30CHK69H32CSS", "title": "design review", "created_b\
-            y": "alice"}),
+        json!({
+            "thread_id": "thr_01KJPR7PVP71K30CHK69H32CSS", "title": "design review",
+            "created_by": "alice"
+        }),
     );
     b
 }
@@ -203,7 +245,9 @@ fn write_common(thrum: &Path, agents: &[(&str, &str, &str, &str, &str)]) {
     for (kind, name, role, module, display) in agents {
         let ident = json!({
             "version": 2, "repo_id": "r_0123456789ab",
-            "agent": {"Kind": kind, "Name": name, "Role": role, "Module": module, "Display": display},
+            "agent": {
+                "Kind": kind, "Name": name, "Role": role, "Module": module, "Display": display
+            },
             "worktree": "main", "confirmed_by": "", "context_file": format!("context/{name}.md"),
             "updated_at": "2026-03-02T09:00:00Z"
         });
@@ -382,7 +426,9 @@ pub fn pack(
         }
     }
     let manifest = json!({
-        "archive": {"path": name, "sha256": thrum_io::hash::sha256_hex(&archive), "size": archive.len()},
+        "archive": {
+            "path": name, "sha256": thrum_io::hash::sha256_hex(&archive), "size": archive.len()
+        },
         "counts": {"files": line_counts, "tables": tables},
         "files": entries,
         "generator": "test-builder", "profile": "tiny", "schema_version": schema_version, "seed": 42
@@ -435,12 +481,17 @@ pub fn build_v5() -> Fixture {
     b.ev(
         "messages.jsonl",
         "message.create",
-        json!({"message_id": msg_id(1), "thread_id": thr1, "a\
-        gent_id": "alice", "session_id": ses_id(1), "body": {"format": "markdown", "content": "pla\
-            n <a>"}}),
+        json!({
+            "message_id": msg_id(1), "thread_id": thr1, "agent_id": "alice",
+            "session_id": ses_id(1), "body": {"format": "markdown", "content": "plan <a>"}
+        }),
     );
-    b.ev("messages.jsonl", "message.create", json!({"message_id": msg_id(2), "thread_id": thr1, "a\
-        gent_id": "bob", "session_id": ses_id(2), "body": {"format": "markdown", "content": "ok"}, "refs": [{"type": "reply_to", "value": msg_id(1)}]}));
+    let reply = json!({
+        "message_id": msg_id(2), "thread_id": thr1, "agent_id": "bob", "session_id": ses_id(2),
+        "body": {"format": "markdown", "content": "ok"},
+        "refs": [{"type": "reply_to", "value": msg_id(1)}]
+    });
+    b.ev("messages.jsonl", "message.create", reply);
     b.ev(
         "messages.jsonl",
         "message.edit",

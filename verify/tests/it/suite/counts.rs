@@ -289,8 +289,10 @@ fn creates_in_the_wrong_shard(all: &mut Vec<Result<Row, String>>) {
     let ids: Vec<String> = (0..n)
         .map(|i| {
             let body = json!({"format": "markdown", "content": "misplaced"});
-            let payload = json!({"message_id": msg_id(1000 + i as u128), "agent_id": "alice", "ses\
-                sion_id": ses_id(1), "body": body});
+            let payload = json!({
+                "message_id": msg_id(1000 + i as u128), "agent_id": "alice",
+                "session_id": ses_id(1), "body": body
+            });
             b.ev("messages/bob.jsonl", "message.create", payload)
         })
         .collect();

@@ -1,9 +1,20 @@
-//! Unit tests of the projection (`replay.rs`).
+//! Unit tests of the projection (`apply.rs`) and of the replayer.
 
 use super::*;
+use rusqlite::types::Value;
+use serde_json::json;
 
 fn ev(line: &str) -> Event {
     Event::parse(line).unwrap()
+}
+
+/// The event line of type `ty` at `ts` with the other fields of `fields` (an object), parsed.
+fn evj(ty: &str, ts: &str, fields: serde_json::Value) -> Event {
+    let mut line = json!({"type": ty, "timestamp": ts});
+    if let (Some(o), serde_json::Value::Object(f)) = (line.as_object_mut(), fields) {
+        o.extend(f);
+    }
+    ev(&line.to_string())
 }
 
 fn q(conn: &Connection, sql: &str) -> Vec<Vec<Value>> {
@@ -22,7 +33,14 @@ fn t(s: &str) -> Value {
 #[test]
 fn message_create_maps_empty_optionals_to_null() {
     let c = fresh_v13().unwrap();
-    apply(&c, &ev(r#"{"type":"message.create","timestamp":"T1","message_id":"m1","thread_id":"","agent_id":"a","session_id":"s","body":{"format":"markdown","content":"hi","structured":""},"authored_by":"","disclosed":true,"scopes":[{"type":"group","value":"g"}],"refs":[{"type":"mention","value":"b"},{"type":"reply_to","value":"m0"}]}"#)).unwrap();
+    let create = json!({
+        "message_id": "m1", "thread_id": "", "agent_id": "a", "session_id": "s",
+        "body": {"format": "markdown", "content": "hi", "structured": ""},
+        "authored_by": "", "disclosed": true,
+        "scopes": [{"type": "group", "value": "g"}],
+        "refs": [{"type": "mention", "value": "b"}, {"type": "reply_to", "value": "m0"}]
+    });
+    apply(&c, &evj("message.create", "T1", create)).unwrap();
     let rows = q(
         &c,
         "SELECT thread_id, created_at, body_structured, authored_by, disclosed, \
@@ -50,7 +68,11 @@ fn message_create_maps_empty_optionals_to_null() {
 #[test]
 fn edit_records_history_with_session_as_editor() {
     let c = fresh_v13().unwrap();
-    apply(&c, &ev(r#"{"type":"message.create","timestamp":"T1","message_id":"m1","agent_id":"a","session_id":"ses_1","body":{"format":"json","content":"v1","structured":"{\"a\":1}"}}"#)).unwrap();
+    let create = json!({
+        "message_id": "m1", "agent_id": "a", "session_id": "ses_1",
+        "body": {"format": "json", "content": "v1", "structured": "{\"a\":1}"}
+    });
+    apply(&c, &evj("message.create", "T1", create)).unwrap();
     apply(
         &c,
         &ev(
@@ -58,7 +80,8 @@ fn edit_records_history_with_session_as_editor() {
         ),
     )
     .unwrap();
-    apply(&c, &ev(r#"{"type":"message.edit","timestamp":"T3","message_id":"m1","body":{"content":"v3","structured":"{}"}}"#)).unwrap();
+    let edit = json!({"message_id": "m1", "body": {"content": "v3", "structured": "{}"}});
+    apply(&c, &evj("message.edit", "T3", edit)).unwrap();
     let edits = q(
         &c,
         "SELECT id, edited_at, edited_by, old_content, new_content, old_structured, \
@@ -84,7 +107,8 @@ fn edit_records_history_with_session_as_editor() {
         vec![vec![t("v3"), t("{}"), t("T3")]]
     );
     // an edit of an unknown message changes nothing and is reported
-    let out = apply(&c, &ev(r#"{"type":"message.edit","timestamp":"T4","message_id":"nope","body":{"content":"x"}}"#)).unwrap();
+    let edit = json!({"message_id": "nope", "body": {"content": "x"}});
+    let out = apply(&c, &evj("message.edit", "T4", edit)).unwrap();
     assert_eq!(out.missing, vec!["message nope".to_string()]);
     assert_eq!(q(&c, "SELECT count(*) FROM message_edits")[0][0], Value::Integer(2));
 }
@@ -92,11 +116,9 @@ fn edit_records_history_with_session_as_editor() {
 #[test]
 fn delete_sets_flag_and_null_reason() {
     let c = fresh_v13().unwrap();
-    apply(
-        &c,
-        &ev(r#"{"type":"message.create","timestamp":"T1","message_id":"m1","agent_id":"a","session_id":"s","body":{"content":"x"}}"#),
-    )
-    .unwrap();
+    let create =
+        json!({"message_id": "m1", "agent_id": "a", "session_id": "s", "body": {"content": "x"}});
+    apply(&c, &evj("message.create", "T1", create)).unwrap();
     apply(&c, &ev(r#"{"type":"message.delete","timestamp":"T2","message_id":"m1","reason":""}"#))
         .unwrap();
     assert_eq!(
@@ -108,10 +130,15 @@ fn delete_sets_flag_and_null_reason() {
 #[test]
 fn register_is_or_replace_with_empty_strings_for_null() {
     let c = fresh_v13().unwrap();
-    apply(&c, &ev(r#"{"type":"agent.register","timestamp":"T1","agent_id":"a","kind":"agent","role":"r1","module":"m","display":"A","hostname":"h"}"#)).unwrap();
+    let first = json!({
+        "agent_id": "a", "kind": "agent", "role": "r1", "module": "m", "display": "A",
+        "hostname": "h"
+    });
+    apply(&c, &evj("agent.register", "T1", first)).unwrap();
     c.execute("UPDATE agents SET last_seen_at = 'T5'", []).unwrap();
-    apply(&c, &ev(r#"{"type":"agent.register","timestamp":"T2","agent_id":"a","kind":"agent","role":"r2","module":"m","display":""}"#))
-        .unwrap();
+    let again =
+        json!({"agent_id": "a", "kind": "agent", "role": "r2", "module": "m", "display": ""});
+    apply(&c, &evj("agent.register", "T2", again)).unwrap();
     assert_eq!(
         q(
             &c,
@@ -153,11 +180,25 @@ fn wc_rows(c: &Connection) -> Vec<Vec<Value>> {
 fn agent_update_merge_keeps_newer_and_stored_on_ties() {
     let c = fresh_v13().unwrap();
     for s in ["s1", "s2", "s3"] {
-        apply(&c, &ev(&format!(r#"{{"type":"agent.session.start","timestamp":"T0","session_id":"{s}","agent_id":"a"}}"#))).unwrap();
+        let start = json!({"session_id": s, "agent_id": "a"});
+        apply(&c, &evj("agent.session.start", "T0", start)).unwrap();
     }
-    apply(&c, &ev(r#"{"type":"agent.update","timestamp":"T1","agent_id":"a","work_contexts":[{"session_id":"s1","branch":"b1","git_updated_at":"2026-01-01T00:00:01.000001Z","unmerged_commits":[{"sha":"x","message":"<m>","files":["f"]}],"uncommitted_files":[],"file_changes":[{"path":"p"}]},{"session_id":"s2","branch":"b2","git_updated_at":"2026-01-01T00:00:05.000001Z"}]}"#)).unwrap();
+    let update = json!({"agent_id": "a", "work_contexts": [
+        {
+            "session_id": "s1", "branch": "b1", "git_updated_at": "2026-01-01T00:00:01.000001Z",
+            "unmerged_commits": [{"sha": "x", "message": "<m>", "files": ["f"]}],
+            "uncommitted_files": [], "file_changes": [{"path": "p"}]
+        },
+        {"session_id": "s2", "branch": "b2", "git_updated_at": "2026-01-01T00:00:05.000001Z"}
+    ]});
+    apply(&c, &evj("agent.update", "T1", update)).unwrap();
     // s1 newer -> replaced in place; s2 tie -> stored kept; s3 new -> appended
-    apply(&c, &ev(r#"{"type":"agent.update","timestamp":"T2","agent_id":"a","work_contexts":[{"session_id":"s3","branch":"b3","git_updated_at":"2026-01-01T00:00:00.000001Z"},{"session_id":"s2","branch":"tie","git_updated_at":"2026-01-01T00:00:05.000001Z"},{"session_id":"s1","branch":"new","git_updated_at":"2026-01-01T00:00:02.000001Z"}]}"#)).unwrap();
+    let update = json!({"agent_id": "a", "work_contexts": [
+        {"session_id": "s3", "branch": "b3", "git_updated_at": "2026-01-01T00:00:00.000001Z"},
+        {"session_id": "s2", "branch": "tie", "git_updated_at": "2026-01-01T00:00:05.000001Z"},
+        {"session_id": "s1", "branch": "new", "git_updated_at": "2026-01-01T00:00:02.000001Z"}
+    ]});
+    apply(&c, &evj("agent.update", "T2", update)).unwrap();
     assert_eq!(
         wc_rows(&c),
         vec![
@@ -174,7 +215,10 @@ fn agent_update_merge_keeps_newer_and_stored_on_ties() {
         ]
     );
     // an older context never replaces; list fields survive a re-insert verbatim
-    apply(&c, &ev(r#"{"type":"agent.update","timestamp":"T3","agent_id":"a","work_contexts":[{"session_id":"s1","branch":"old","git_updated_at":"2026-01-01T00:00:01.000001Z"}]}"#)).unwrap();
+    let update = json!({"agent_id": "a", "work_contexts": [
+        {"session_id": "s1", "branch": "old", "git_updated_at": "2026-01-01T00:00:01.000001Z"}
+    ]});
+    apply(&c, &evj("agent.update", "T3", update)).unwrap();
     assert_eq!(wc_rows(&c)[0][1], t("new"));
 }
 
@@ -186,7 +230,15 @@ fn agent_update_list_columns_and_missing_sessions() {
         &ev(r#"{"type":"agent.session.start","timestamp":"T0","session_id":"s1","agent_id":"a"}"#),
     )
     .unwrap();
-    let out = apply(&c, &ev(r#"{"type":"agent.update","timestamp":"T1","agent_id":"a","work_contexts":[{"session_id":"s1","branch":"","git_updated_at":"g","unmerged_commits":[{"sha":"x","message":"<m>","files":["f"]}],"uncommitted_files":[]},{"session_id":"ghost","git_updated_at":"g"}]}"#)).unwrap();
+    let update = json!({"agent_id": "a", "work_contexts": [
+        {
+            "session_id": "s1", "branch": "", "git_updated_at": "g",
+            "unmerged_commits": [{"sha": "x", "message": "<m>", "files": ["f"]}],
+            "uncommitted_files": []
+        },
+        {"session_id": "ghost", "git_updated_at": "g"}
+    ]});
+    let out = apply(&c, &evj("agent.update", "T1", update)).unwrap();
     assert_eq!(out.missing.len(), 1);
     assert!(out.missing[0].contains("ghost"));
     assert_eq!(
@@ -205,21 +257,24 @@ fn agent_update_list_columns_and_missing_sessions() {
 #[test]
 fn groups_and_cleanup() {
     let c = fresh_v13().unwrap();
-    apply(&c, &ev(r#"{"type":"group.create","timestamp":"T1","group_id":"g1","name":"n","description":"","created_by":"a"}"#)).unwrap();
-    apply(&c, &ev(r#"{"type":"group.create","timestamp":"T1","group_id":"g2","name":"n","created_by":"a"}"#)).unwrap(); // name conflict ignored
-    apply(
-        &c,
-        &ev(r#"{"type":"group.member.add","timestamp":"T2","group_id":"g1","member_type":"agent","member_value":"x","added_by":"a"}"#),
-    )
-    .unwrap();
-    apply(
-        &c,
-        &ev(r#"{"type":"group.member.add","timestamp":"T3","group_id":"g1","member_type":"agent","member_value":"x","added_by":"b"}"#),
-    )
-    .unwrap();
-    apply(&c, &ev(r#"{"type":"group.member.add","timestamp":"T3","group_id":"g1","member_type":"role","member_value":"r"}"#)).unwrap();
-    let out = apply(&c, &ev(r#"{"type":"group.member.add","timestamp":"T3","group_id":"nope","member_type":"role","member_value":"r"}"#))
-        .unwrap();
+    let create = json!({"group_id": "g1", "name": "n", "description": "", "created_by": "a"});
+    apply(&c, &evj("group.create", "T1", create)).unwrap();
+    // name conflict ignored
+    let clash = json!({"group_id": "g2", "name": "n", "created_by": "a"});
+    apply(&c, &evj("group.create", "T1", clash)).unwrap();
+    let member = |group: &str, ty: &str, value: &str| {
+        json!({
+            "group_id": group, "member_type": ty, "member_value": value
+        })
+    };
+    let mut add = member("g1", "agent", "x");
+    add["added_by"] = json!("a");
+    apply(&c, &evj("group.member.add", "T2", add)).unwrap();
+    let mut add = member("g1", "agent", "x");
+    add["added_by"] = json!("b");
+    apply(&c, &evj("group.member.add", "T3", add)).unwrap();
+    apply(&c, &evj("group.member.add", "T3", member("g1", "role", "r"))).unwrap();
+    let out = apply(&c, &evj("group.member.add", "T3", member("nope", "role", "r"))).unwrap();
     assert_eq!(out.missing, vec!["group nope".to_string()]);
     assert_eq!(out.fails, Some(Rule::MemberAddToMissingGroup));
     // SQLite quirk reproduced as the daemon gets it: the ignored duplicate
@@ -231,39 +286,41 @@ fn groups_and_cleanup() {
             vec![Value::Integer(3), t("r"), t("T3"), Value::Null]
         ]
     );
-    apply(&c, &ev(r#"{"type":"group.update","timestamp":"T4","group_id":"g1","updated_by":"a","fields":{"description":"d"}}"#)).unwrap();
+    let update = json!({"group_id": "g1", "updated_by": "a", "fields": {"description": "d"}});
+    apply(&c, &evj("group.update", "T4", update)).unwrap();
     assert_eq!(
         q(&c, "SELECT group_id, name, description, updated_at FROM groups"),
         vec![vec![t("g1"), t("n"), t("d"), t("T4")]]
     );
-    apply(
-        &c,
-        &ev(r#"{"type":"group.member.remove","timestamp":"T5","group_id":"g1","member_type":"agent","member_value":"x","removed_by":"a"}"#),
-    )
-    .unwrap();
+    let mut remove = member("g1", "agent", "x");
+    remove["removed_by"] = json!("a");
+    apply(&c, &evj("group.member.remove", "T5", remove)).unwrap();
     assert_eq!(q(&c, "SELECT count(*) FROM group_members")[0][0], Value::Integer(1));
     apply(&c, &ev(r#"{"type":"group.delete","timestamp":"T6","group_id":"g1","deleted_by":"a"}"#))
         .unwrap();
     assert_eq!(q(&c, "SELECT count(*) FROM group_members")[0][0], Value::Integer(0));
-    apply(&c, &ev(r#"{"type":"agent.register","timestamp":"T1","agent_id":"a","kind":"agent","role":"r","module":"m"}"#)).unwrap();
+    let register = json!({"agent_id": "a", "kind": "agent", "role": "r", "module": "m"});
+    apply(&c, &evj("agent.register", "T1", register)).unwrap();
     apply(&c, &ev(r#"{"type":"agent.cleanup","timestamp":"T7","agent_id":"a"}"#)).unwrap();
     assert_eq!(q(&c, "SELECT count(*) FROM agents")[0][0], Value::Integer(0));
     // thread.create inserts into threads, as the daemon does; a repeated id fails
-    let out = apply(&c, &ev(r#"{"type":"thread.create","timestamp":"T1","thread_id":"t","title":"","created_by":"a"}"#)).unwrap();
+    let thread = json!({"thread_id": "t", "title": "", "created_by": "a"});
+    let out = apply(&c, &evj("thread.create", "T1", thread)).unwrap();
     assert!(!out.ignored && out.fails.is_none());
     assert_eq!(
         q(&c, "SELECT thread_id, title, created_at, created_by FROM threads"),
         vec![vec![t("t"), t(""), t("T1"), t("a")]]
     );
-    let e = apply(&c, &ev(r#"{"type":"thread.create","timestamp":"T2","thread_id":"t","title":"x","created_by":"b"}"#)).unwrap_err();
+    let again = json!({"thread_id": "t", "title": "x", "created_by": "b"});
+    let e = apply(&c, &evj("thread.create", "T2", again)).unwrap_err();
     assert!(e.to_string().contains("UNIQUE"), "{e}");
     assert!(apply(&c, &ev(r#"{"type":"future.thing","timestamp":"T1"}"#)).unwrap().ignored);
 }
 
-/// Replays `lines` (of one file "f") in replay order.
-fn replay_lines(lines: &[&str], findings: &mut Findings) -> rusqlite::Result<Replay> {
+/// Replays `events` (the lines of one file "f") in replay order.
+fn replay_lines(events: Vec<Event>, findings: &mut Findings) -> rusqlite::Result<Replay> {
     let mut evs: Vec<(u64, Event)> =
-        lines.iter().enumerate().map(|(i, l)| (i as u64 + 1, ev(l))).collect();
+        events.into_iter().enumerate().map(|(i, e)| (i as u64 + 1, e)).collect();
     evs.sort_by(|(_, a), (_, b)| {
         let key = |e: &Event| {
             (e.envelope.timestamp.clone(), e.envelope.event_id.clone().unwrap_or_default())
@@ -279,16 +336,36 @@ fn replay_lines(lines: &[&str], findings: &mut Findings) -> rusqlite::Result<Rep
 
 #[test]
 fn rejected_events_are_rolled_back_entirely() {
-    let l = [
-        r#"{"type":"message.create","timestamp":"T1","event_id":"a","message_id":"m1","agent_id":"a","session_id":"s","body":{"content":"x"},"refs":[{"type":"mention","value":"b"},{"type":"mention","value":"b"}]}"#,
-        r#"{"type":"message.create","timestamp":"T2","event_id":"b","message_id":"m2","agent_id":"a","session_id":"s","body":{"content":"y"},"refs":[{"type":"mention","value":"b"}]}"#,
-        r#"{"type":"message.create","timestamp":"T3","event_id":"c","message_id":"m2","agent_id":"a","session_id":"s","body":{"content":"z"}}"#,
-        r#"{"type":"group.create","timestamp":"T4","event_id":"d","group_id":"g1","name":"n","created_by":"a"}"#,
-        r#"{"type":"group.create","timestamp":"T4","event_id":"e","group_id":"g2","name":"o","created_by":"a"}"#,
-        r#"{"type":"group.update","timestamp":"T5","event_id":"f","group_id":"g2","updated_by":"a","fields":{"description":"new","name":"n"}}"#,
+    let mention = json!({"type": "mention", "value": "b"});
+    let message = |event_id: &str, message_id: &str, content: &str| {
+        json!({
+            "event_id": event_id, "message_id": message_id, "agent_id": "a", "session_id": "s",
+            "body": {"content": content}
+        })
+    };
+    let group = |event_id: &str, group_id: &str, name: &str| {
+        json!({
+            "event_id": event_id, "group_id": group_id, "name": name, "created_by": "a"
+        })
+    };
+    let mut m1 = message("a", "m1", "x");
+    m1["refs"] = json!([mention, mention]);
+    let mut m2 = message("b", "m2", "y");
+    m2["refs"] = json!([mention]);
+    let rename = json!({
+        "event_id": "f", "group_id": "g2", "updated_by": "a",
+        "fields": {"description": "new", "name": "n"}
+    });
+    let events = vec![
+        evj("message.create", "T1", m1),
+        evj("message.create", "T2", m2),
+        evj("message.create", "T3", message("c", "m2", "z")),
+        evj("group.create", "T4", group("d", "g1", "n")),
+        evj("group.create", "T4", group("e", "g2", "o")),
+        evj("group.update", "T5", rename),
     ];
     let mut f = Findings::new(0);
-    let r = replay_lines(&l, &mut f).unwrap();
+    let r = replay_lines(events, &mut f).unwrap();
     assert_eq!((r.applied, r.rejected), (3, 3));
     let lines: Vec<u64> = f
         .list()

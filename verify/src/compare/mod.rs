@@ -1,9 +1,6 @@
 //! Row-by-row, column-by-column comparison of the fixture database with the
 //! replayed one, for every projected table of the catalogue.
 //!
-//! Over 600 lines with its unit tests: the code is about 440 lines, the rest
-//! are the tests of the merge join and the heartbeat rules, kept beside them.
-//!
 //! Rows are matched by primary key (for AUTOINCREMENT tables that is `id`, so
 //! whole rows including ids are compared). Heartbeat columns (the catalogue's
 //! `local_columns`: `sessions.last_seen_at`, `agents.last_seen_at`) are
@@ -16,12 +13,16 @@
 
 use crate::findings::{Finding, Findings, Kind};
 use crate::util::ts;
-use crate::value::{cmp_keys, cmp_ref, eq_ref, key_text, load_rows, quote_ident, Val};
+use crate::value::{cmp_keys, key_text, load_rows, Val};
 use rusqlite::Connection;
 use serde::Serialize;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use thrum_schemas::catalogue::{self, Table};
+
+mod merge;
+
+use merge::merge_table;
 
 /// Per-table counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,7 +33,8 @@ pub struct TableStats {
     pub check: String,
     /// Rows in the database under test.
     pub rows_db: u64,
-    /// Rows expected: from the replay (`replay`), JSONL events (`event_log`), the v5 database (`v5_preserved`).
+    /// Rows expected: from the replay (`replay`), JSONL events (`event_log`), the v5 database
+    /// (`v5_preserved`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rows_expected: Option<u64>,
     /// Expected rows absent from the database.
@@ -396,342 +398,5 @@ pub fn compare_table_loaded(
     })
 }
 
-/// One side of a merge: a cursor in primary-key order that checks the
-/// keys come strictly increasing.
-struct Side<'s> {
-    rows: rusqlite::Rows<'s>,
-    pk: &'s [usize],
-    last: Vec<Val>,
-    n: u64,
-}
-
-impl<'s> Side<'s> {
-    /// The next row, `Err` when it cannot be read or is out of order.
-    fn next(&mut self) -> Result<Option<&rusqlite::Row<'s>>, ()> {
-        let Some(r) = self.rows.next().map_err(|_| ())? else { return Ok(None) };
-        let mut key = Vec::with_capacity(self.pk.len());
-        for &i in self.pk {
-            key.push(Val::from_ref(r.get_ref(i).map_err(|_| ())?));
-        }
-        if self.n > 0
-            && self.last.iter().zip(&key).map(|(a, b)| a.cmp_sqlite(b)).find(|o| o.is_ne())
-                != Some(Ordering::Less)
-        {
-            return Err(());
-        }
-        self.last = key;
-        self.n += 1;
-        Ok(Some(r))
-    }
-}
-
-fn row_vals(r: &rusqlite::Row<'_>, n: usize) -> Result<Vec<Val>, ()> {
-    (0..n).map(|i| r.get_ref(i).map(Val::from_ref).map_err(|_| ())).collect()
-}
-
-/// `compare_rows` of a table read through two cursors in key order: the
-/// table's stats and findings, or `None` when a side cannot be read in a
-/// strictly increasing key order, or the database side did not yield every
-/// row of its table (the caller then loads both sides).
-pub fn merge_table(
-    t: &Table,
-    db: &Connection,
-    rep: &Connection,
-    spans: &SessionSpan,
-) -> Option<(TableStats, Findings)> {
-    let cols = col_names(t);
-    let pk = idx(t, t.primary_key);
-    let local = idx(t, t.local_columns);
-    let sql = format!(
-        "SELECT {} FROM {} ORDER BY {}",
-        cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "),
-        quote_ident(t.name),
-        pk.iter()
-            .map(|&i| format!("{} COLLATE BINARY", quote_ident(cols[i])))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let mut sa = db.prepare(&sql).ok()?;
-    let mut sb = rep.prepare(&sql).ok()?;
-    let n = cols.len();
-    let mut a = Side { rows: sa.query([]).ok()?, pk: &pk, last: Vec::new(), n: 0 };
-    let mut b = Side { rows: sb.query([]).ok()?, pk: &pk, last: Vec::new(), n: 0 };
-    let mut st = TableStats::new(t.name, "replay");
-    // bounded: the first ones kept, every one counted
-    let mut found = Findings::new(0);
-    let mut x = a.next().ok()?;
-    let mut y = b.next().ok()?;
-    loop {
-        let ord = match (x, y) {
-            (Some(r), Some(s)) => {
-                let mut o = Ordering::Equal;
-                for &i in &pk {
-                    o = cmp_ref(r.get_ref(i).ok()?, s.get_ref(i).ok()?);
-                    if o != Ordering::Equal {
-                        break;
-                    }
-                }
-                o
-            }
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (None, None) => break,
-        };
-        match ord {
-            Ordering::Less => {
-                st.extra += 1;
-                found.push(row_extra(t, &row_vals(x?, n).ok()?));
-                x = a.next().ok()?;
-            }
-            Ordering::Greater => {
-                st.missing += 1;
-                found.push(row_missing(t, &row_vals(y?, n).ok()?));
-                y = b.next().ok()?;
-            }
-            Ordering::Equal => {
-                let (r, s) = (x?, y?);
-                // rows are copied only when they differ or a local column is checked
-                let mut copy = !local.is_empty();
-                for ci in 0..n {
-                    if copy {
-                        break;
-                    }
-                    copy =
-                        !local.contains(&ci) && !eq_ref(r.get_ref(ci).ok()?, s.get_ref(ci).ok()?);
-                }
-                if copy {
-                    let (av, bv) = (row_vals(r, n).ok()?, row_vals(s, n).ok()?);
-                    compare_pair(t, &local, &av, &bv, spans, &mut st, &mut |f| found.push(f));
-                }
-                x = a.next().ok()?;
-                y = b.next().ok()?;
-            }
-        }
-    }
-    // The key order came from an index: the rows seen must be the table's
-    // (an index that disagrees with its table is left to the loading path).
-    let in_table: i64 = db
-        .query_row(&format!("SELECT count(*) FROM {} NOT INDEXED", quote_ident(t.name)), [], |r| {
-            r.get(0)
-        })
-        .ok()?;
-    if u64::try_from(in_table).ok()? != a.n {
-        return None;
-    }
-    st.rows_db = a.n;
-    st.rows_expected = Some(b.n);
-    Some((st, found))
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use thrum_schemas::catalogue::{table, SESSIONS};
-
-    fn t(s: &str) -> Val {
-        Val::text(s)
-    }
-
-    #[test]
-    fn reports_missing_extra_and_cells() {
-        let tbl = table("message_scopes").unwrap();
-        let db = vec![vec![t("m1"), t("g"), t("a")], vec![t("m2"), t("g"), t("b")]];
-        let rep = vec![vec![t("m1"), t("g"), t("a")], vec![t("m3"), t("g"), t("c")]];
-        let mut f = Findings::new(0);
-        let st = compare_rows(tbl, &db, &rep, &SessionSpan::default(), &mut f);
-        assert_eq!(
-            (st.rows_db, st.rows_expected, st.missing, st.extra, st.differing),
-            (2, Some(2), 1, 1, 0)
-        );
-        assert_eq!(f.list()[0].kind, Kind::RowExtra);
-        assert_eq!(f.list()[0].key.as_deref(), Some("message_id=m2, scope_type=g, scope_value=b"));
-        assert_eq!(f.list()[1].kind, Kind::RowMissing);
-
-        let tbl = table("group_members").unwrap();
-        let db = vec![vec![Val::Int(1), t("g"), t("agent"), t("x"), t("T"), Val::Null]];
-        let rep = vec![vec![Val::Int(1), t("g"), t("agent"), t("x"), t("T"), t("a")]];
-        let mut f = Findings::new(0);
-        let st = compare_rows(tbl, &db, &rep, &SessionSpan::default(), &mut f);
-        assert_eq!(st.differing, 1);
-        let c = &f.list()[0];
-        assert_eq!((c.kind, c.column.as_deref()), (Kind::CellDiffers, Some("added_by")));
-        assert_eq!(c.key.as_deref(), Some("id=1 (group_id=g, member_type=agent, member_value=x)"));
-        assert_eq!((c.expected.as_deref(), c.actual.as_deref()), (Some("\"a\""), Some("NULL")));
-    }
-
-    fn table_db(rows: &[(&'static str, Vec<Val>)]) -> Connection {
-        let c = Connection::open_in_memory().unwrap();
-        c.execute_batch(thrum_schemas::sql::V13).unwrap();
-        for (table, row) in rows {
-            let t = table_of(table);
-            let ph = (1..=row.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
-            let vals: Vec<rusqlite::types::Value> = row
-                .iter()
-                .map(|v| match v {
-                    Val::Null => rusqlite::types::Value::Null,
-                    Val::Int(i) => rusqlite::types::Value::Integer(*i),
-                    Val::Real(f) => rusqlite::types::Value::Real(*f),
-                    Val::Text(s) => rusqlite::types::Value::Text(s.clone()),
-                    Val::BadText(b) | Val::Blob(b) => rusqlite::types::Value::Blob(b.clone()),
-                })
-                .collect();
-            let _ = c.execute(
-                &format!(
-                    "INSERT OR IGNORE INTO {} ({}) VALUES ({ph})",
-                    t.name,
-                    col_names(t).join(", ")
-                ),
-                rusqlite::params_from_iter(vals),
-            );
-        }
-        c
-    }
-
-    fn table_of(name: &str) -> &'static Table {
-        table(name).unwrap()
-    }
-
-    fn cell() -> impl proptest::strategy::Strategy<Value = Val> {
-        use proptest::prelude::*;
-        prop_oneof![
-            4 => prop::sample::select(vec!["a", "b", "c", "2026-03-02T09:00:00Z", "2026-03-02T10:0\
-                0:00Z"]).prop_map(Val::text),
-            1 => (1i64..4).prop_map(Val::Int),
-            1 => Just(Val::Real(1.5)),
-            1 => Just(Val::Null),
-            1 => Just(Val::Blob(vec![b'a'])),
-        ]
-    }
-
-    fn rows() -> impl proptest::strategy::Strategy<Value = Vec<(&'static str, Vec<Val>)>> {
-        use proptest::prelude::*;
-        let names: Vec<&'static str> = catalogue::projected().map(|t| t.name).collect();
-        prop::collection::vec(
-            (prop::sample::select(names), prop::collection::vec(cell(), 14)),
-            0..40,
-        )
-        .prop_map(|v| {
-            v.into_iter()
-                .map(|(t, mut r)| {
-                    (t, {
-                        r.truncate(table_of(t).columns.len());
-                        r
-                    })
-                })
-                .collect()
-        })
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, failure_persistence: None, ..Default::default() })]
-        /// The merge of two key-ordered cursors reports what loading and
-        /// sorting both sides reports (or declines, and the caller loads).
-        #[test]
-        fn merge_join_equals_loading(a in rows(), b in rows()) {
-            let (db, rep) = (table_db(&a), table_db(&b));
-            let spans = SessionSpan::load(&db).unwrap();
-            for t in catalogue::projected() {
-                let mut f = Findings::new(0);
-                let loaded = compare_table_loaded(t, &db, &rep, &spans, &mut f).unwrap();
-                if let Some((st, found)) = merge_table(t, &db, &rep, &spans) {
-                    proptest::prop_assert_eq!(&st, &loaded);
-                    proptest::prop_assert_eq!(found.list(), f.list());
-                }
-            }
-            let mut f1 = Findings::new(0);
-            let mut f2 = Findings::new(0);
-            let merged = compare_projected(&db, &rep, &mut f1).unwrap();
-            let loaded: Vec<TableStats> = catalogue::projected().map(|t| compare_table_loaded(t, &db, &rep, &spans, &mut f2).unwrap()).collect();
-            proptest::prop_assert_eq!(merged, loaded);
-            proptest::prop_assert_eq!(f1.list(), f2.list());
-        }
-    }
-
-    fn message(id: Val, body: &str) -> (&'static str, Vec<Val>) {
-        let n = Val::Null;
-        (
-            "messages",
-            vec![
-                id,
-                n.clone(),
-                t("a"),
-                t("s"),
-                t("T"),
-                n.clone(),
-                t("f"),
-                t(body),
-                n.clone(),
-                Val::Int(0),
-                n.clone(),
-                n.clone(),
-                n,
-                Val::Int(0),
-            ],
-        )
-    }
-
-    #[test]
-    fn merge_join_declines_duplicate_and_null_keys() {
-        let db = table_db(&[message(Val::Null, "a"), message(Val::Null, "b")]);
-        assert_eq!(
-            db.query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0)).unwrap(),
-            2
-        );
-        let rep = table_db(&[]);
-        let spans = SessionSpan::default();
-        assert!(merge_table(table_of("messages"), &db, &rep, &spans).is_none());
-        let clean = table_db(&[message(t("m1"), "a")]);
-        let (st, found) = merge_table(table_of("messages"), &clean, &rep, &spans).unwrap();
-        assert_eq!((st.rows_db, st.extra, found.total()), (1, 1, 1));
-    }
-
-    #[test]
-    fn last_seen_is_checked_for_plausibility_not_equality() {
-        let start = "2026-01-01T00:00:00.000001Z";
-        let end = "2026-01-01T01:00:00.000001Z";
-        let rep = vec![vec![t("s1"), t("a"), t(start), t(end), Val::Null, t(start)]];
-        let mut f = Findings::new(0);
-        let ok = vec![vec![
-            t("s1"),
-            t("a"),
-            t(start),
-            t(end),
-            Val::Null,
-            t("2026-01-01T00:30:00.000001Z"),
-        ]];
-        assert!(compare_rows(&SESSIONS, &ok, &rep, &SessionSpan::default(), &mut f).clean());
-        assert_eq!(f.total(), 0);
-        let late = vec![vec![
-            t("s1"),
-            t("a"),
-            t(start),
-            t(end),
-            Val::Null,
-            t("2026-01-01T02:00:00.000001Z"),
-        ]];
-        let st = compare_rows(&SESSIONS, &late, &rep, &SessionSpan::default(), &mut f);
-        assert_eq!((st.differing, st.other), (0, 1));
-        assert_eq!(f.list()[0].kind, Kind::LastSeenImplausible);
-
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(thrum_schemas::sql::V13).unwrap();
-        conn.execute("INSERT INTO sessions VALUES ('s1','a',?1,NULL,NULL,?2)", [start, end])
-            .unwrap();
-        let spans = SessionSpan::load(&conn).unwrap();
-        let agents = table("agents").unwrap();
-        let rep = vec![vec![t("a"), t("agent"), t("r"), t("m"), t(""), t(""), t(start), t("")]];
-        let mut f = Findings::new(0);
-        for (seen, ok) in [
-            ("", true),
-            ("2026-01-01T00:10:00Z", true),
-            (end, true),
-            ("2026-01-01T01:00:01Z", false),
-            ("2025-12-31T00:00:00Z", false),
-            ("junk", false),
-        ] {
-            let db =
-                vec![vec![t("a"), t("agent"), t("r"), t("m"), t(""), t(""), t(start), t(seen)]];
-            assert_eq!(compare_rows(agents, &db, &rep, &spans, &mut f).clean(), ok, "{seen}");
-        }
-    }
-}
+mod tests;
