@@ -142,7 +142,12 @@ pub enum ProfileError {
     Unknown(String),
     /// A volume beyond its limit: `limit` is the bound, `rule` how it
     /// follows from the rest of the profile (none for the tool's caps).
-    #[error("{}", limit_text(*.volume, *.value, *.given, *.bound, *.limit, .context, .rule.as_deref(), .remedy))]
+    #[error(
+        "{}",
+        limit_text(
+            *.volume, *.value, *.given, *.bound, *.limit, .context, .rule.as_deref(), .remedy
+        )
+    )]
     Limit {
         /// The volume.
         volume: Volume,
@@ -403,7 +408,8 @@ impl Profile {
             extra_agents,
             humans: scale(self.humans).min(extra_agents),
             active_sessions,
-            // at least one session per agent, and an ended one for every agent without an active one
+            // at least one session per agent, and an ended one for every agent without an
+            // active one
             sessions: scale(self.sessions)
                 .max(agents.saturating_add(agents.saturating_sub(active_sessions))),
             group_members: None,
