@@ -8,7 +8,16 @@
 //! with an earlier one, [`plot`] draws that comparison.
 
 pub mod baseline;
+mod child;
+mod mesh;
 pub mod plot;
+mod table;
+mod work;
+
+use child::{sh, time_cmd, time_verify};
+use mesh::time_mesh;
+pub use table::render;
+pub use work::WorkDir;
 
 use crate::error::{IoContext, Result};
 use serde::{Deserialize, Serialize};
@@ -188,11 +197,6 @@ pub struct BenchSettings {
 /// snapshots beside the archive, in one process.
 pub const VERIFY_ARCHIVE: &str = "verify-archive";
 
-/// Extraction limits far above any profile (a `large` database exceeds
-/// verify's default entry cap).
-const BIG_LIMITS: [&str; 4] =
-    ["--max-entry-bytes", "1099511627776", "--max-total-bytes", "1099511627776"];
-
 /// Name of the `sqlite3` floor ([`Floor::name`]): every phase but the
 /// archive is compared with it.
 pub const FLOOR_SQLITE: &str = "sqlite3 rebuild from .dump";
@@ -304,21 +308,6 @@ fn stats(phase: &str, rows: u64, mut samples: Vec<f64>) -> PhaseStats {
     }
 }
 
-fn time_cmd(cmd: &mut Command, what: &str) -> Result<f64> {
-    let t0 = Instant::now();
-    let st = cmd.status().ctx("run", what)?;
-    if !st.success() {
-        return Err(crate::Error::Child(format!("{what} failed: {st}")));
-    }
-    Ok(t0.elapsed().as_secs_f64() * 1e3)
-}
-
-fn sh(script: &str) -> Command {
-    let mut c = Command::new("sh");
-    c.arg("-c").arg(script);
-    c
-}
-
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -396,69 +385,6 @@ impl BenchOptions {
                 .map_err(plan_error)
             })
             .collect()
-    }
-}
-
-/// A scratch directory created fresh inside a given directory (itself
-/// created when absent): `DIR/testgen-bench-<pid>-<random>`, registered so
-/// that an interrupt removes it ([`thrum_io::cleanup`]); those of runs that
-/// no longer exist are removed when the next one starts. Dropping it removes
-/// that directory only, and DIR when this created it and it is empty again;
-/// nothing else in DIR is touched.
-#[derive(Debug)]
-pub struct WorkDir {
-    dir: thrum_io::cleanup::TempDir,
-    created_parent: Option<PathBuf>,
-}
-
-const WORK_PREFIX: &str = "testgen-bench-";
-
-impl WorkDir {
-    /// Creates the scratch directory in `parent` (see [`WorkDir`]).
-    pub fn create(parent: &Path) -> Result<WorkDir> {
-        let created_parent = match std::fs::metadata(parent) {
-            Ok(m) if m.is_dir() => None,
-            Ok(_) => {
-                return Err(crate::Error::Usage(format!(
-                    "--work {} is not a directory",
-                    thrum_io::text::shown_path(parent)
-                )))
-            }
-            Err(_) if std::fs::symlink_metadata(parent).is_ok() => {
-                return Err(crate::Error::Usage(format!(
-                    "--work {} is a dangling symbolic link",
-                    thrum_io::text::shown_path(parent)
-                )))
-            }
-            Err(_) => {
-                std::fs::create_dir_all(parent).ctx("create directory", parent)?;
-                Some(parent.to_path_buf())
-            }
-        };
-        let _ = thrum_io::cleanup::collect_stale(parent, WORK_PREFIX);
-        let dir =
-            thrum_io::cleanup::temp_dir_in(parent, WORK_PREFIX).ctx("create directory", parent)?;
-        Ok(WorkDir { dir, created_parent })
-    }
-
-    /// The scratch directory.
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        // the TempDir removes the scratch directory when it is dropped, right
-        // after this; the parent is removed afterwards, if this created it
-        if let Some(p) = self.created_parent.take() {
-            let dir = self.dir.path().to_path_buf();
-            if thrum_io::tree::remove_dir_all(&dir).is_ok() {
-                // its ownership marker beside it, only once it is gone
-                let _ = thrum_io::cleanup::remove_marker(&dir);
-            }
-            let _ = std::fs::remove_dir(p);
-        }
     }
 }
 
@@ -626,87 +552,6 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
     Ok(BenchReport { machine: machine(), cores, settings: o.settings(), scenarios })
 }
 
-/// Times `o.runs` runs of `testgen mesh --daemons N` of `profile` in
-/// `dir/mesh`, and `verify mesh` of it when `o.verify` is set.
-fn time_mesh(
-    exe: &Path,
-    o: &BenchOptions,
-    profile: &str,
-    daemons: u32,
-    dir: &Path,
-) -> Result<MeshScenario> {
-    let out = dir.join("mesh");
-    let report_path = dir.join("mesh-report.json");
-    let mut reports: Vec<RunReport> = Vec::new();
-    for _ in 0..o.runs {
-        let mut c = Command::new(exe);
-        c.args([
-            "mesh",
-            "--quiet",
-            "--profile",
-            profile,
-            "--seed",
-            &o.seed.to_string(),
-            "--jobs",
-            &o.jobs.to_string(),
-        ])
-        .args(o.volume_args())
-        .args(["--daemons", &daemons.to_string()])
-        .arg("--out")
-        .arg(&out)
-        .arg("--report-json")
-        .arg(&report_path);
-        time_cmd(&mut c, "testgen mesh")?;
-        let text = std::fs::read_to_string(&report_path).ctx("read", &report_path)?;
-        reports.push(
-            serde_json::from_str(&text)
-                .map_err(std::io::Error::other)
-                .ctx("parse", &report_path)?,
-        );
-    }
-    let events = reports.first().map_or(0, |r| r.events);
-    let walls = reports.iter().filter_map(|r| r.phases.first().map(|(_, ms)| *ms)).collect();
-    let mut phases = vec![stats("mesh", events, walls)];
-    if let Some(verify) = &o.verify {
-        let args: [&std::ffi::OsStr; 3] = ["mesh".as_ref(), "--quiet".as_ref(), out.as_ref()];
-        phases.push(stats("verify-mesh", events, time_verify(verify, o.runs, &args)?));
-        // what `verify mesh` is measured against: `verify replay` of each
-        // daemon's archive, one after another (the sum per run)
-        let mut sums = vec![0.0; o.runs];
-        for k in 1..=daemons as usize {
-            let archive = out.join(crate::mesh::daemon_dir(k)).join(crate::ARCHIVE);
-            let args: [&std::ffi::OsStr; 3] =
-                ["replay".as_ref(), "--no-parquet".as_ref(), archive.as_ref()];
-            for (sum, ms) in sums.iter_mut().zip(time_verify(verify, o.runs, &args)?) {
-                *sum += ms;
-            }
-        }
-        phases.push(stats("verify-daemons", events, sums));
-    }
-    Ok(MeshScenario {
-        daemons,
-        phases,
-        peak_rss_mib: reports.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0) as f64 / 1024.0,
-        bytes_written: reports.first().map_or(0, |r| r.bytes),
-    })
-}
-
-/// Times `runs` runs of `verify ARGS` (with [`BIG_LIMITS`]), its report
-/// discarded; ms each.
-fn time_verify(verify: &Path, runs: usize, args: &[&std::ffi::OsStr]) -> Result<Vec<f64>> {
-    let what = format!(
-        "verify {}",
-        args.first().map_or(String::new(), |a| a.to_string_lossy().into_owned())
-    );
-    let mut samples = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let mut c = Command::new(verify);
-        c.args(args).args(BIG_LIMITS).stdout(std::process::Stdio::null());
-        samples.push(time_cmd(&mut c, &what)?);
-    }
-    Ok(samples)
-}
-
 /// Renders every event line of `plan` into memory (no I/O) on `jobs`
 /// threads, one timeline slice each; returns ms.
 pub fn render_all(plan: &thrum_gen::Plan, jobs: usize) -> f64 {
@@ -732,63 +577,4 @@ pub fn render_all(plan: &thrum_gen::Plan, jobs: usize) -> f64 {
     });
     std::hint::black_box(bytes);
     t0.elapsed().as_secs_f64() * 1e3
-}
-
-/// The human-readable table.
-pub fn render(r: &BenchReport) -> String {
-    let mut s = format!("machine: {} ({} cores)\n", r.machine, r.cores);
-    for sc in &r.scenarios {
-        s.push_str(&format!(
-            "\nprofile {} — {} runs, --jobs {}, peak RSS {:.1} MiB, {:.1} MB written\n",
-            sc.profile,
-            sc.runs,
-            sc.jobs,
-            sc.peak_rss_mib,
-            sc.bytes_written as f64 / 1e6
-        ));
-        s.push_str(&format!(
-            "{:<15} {:>10} {:>10} {:>10} {:>10} {:>14} {:>8}\n",
-            "phase", "rows", "p50 ms", "p95 ms", "p99 ms", "rows/s", "/floor"
-        ));
-        for p in &sc.phases {
-            s.push_str(&phase_line(p));
-        }
-        for f in &sc.floors {
-            s.push_str(&format!(
-                "floor: {:<28} p50 {:>9.1} ms; ours ({}) / floor = {:.2}\n",
-                f.name, f.p50_ms, f.compared_with, f.ratio
-            ));
-        }
-        if let Some(m) = &sc.mesh {
-            s.push_str(&format!(
-                "mesh of {} daemons — peak RSS {:.1} MiB, {:.1} MB written\n",
-                m.daemons,
-                m.peak_rss_mib,
-                m.bytes_written as f64 / 1e6
-            ));
-            for p in &m.phases {
-                s.push_str(&phase_line(p));
-            }
-            let p50 = |name: &str| m.phases.iter().find(|p| p.phase == name).map(|p| p.p50_ms);
-            if let (Some(mesh), Some(daemons)) = (p50("verify-mesh"), p50("verify-daemons")) {
-                if daemons > 0.0 {
-                    let r = mesh / daemons;
-                    s.push_str(&format!(
-                        "verify-mesh / verify-daemons (each daemon's verify replay) = {r:.2}\n"
-                    ));
-                }
-            }
-        }
-    }
-    s
-}
-
-/// One row of the table: the phase's figures and its ratio to its floor
-/// (`-` without floors).
-fn phase_line(p: &PhaseStats) -> String {
-    let ratio = p.ratio.map_or("-".to_string(), |r| format!("{r:.2}x"));
-    format!(
-        "{:<15} {:>10} {:>10.1} {:>10.1} {:>10.1} {:>14.0} {:>8}\n",
-        p.phase, p.rows, p.p50_ms, p.p95_ms, p.p99_ms, p.rows_per_s, ratio
-    )
 }
