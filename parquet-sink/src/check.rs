@@ -123,6 +123,15 @@ impl TableReport {
             self.differences.push(d);
         }
     }
+
+    /// A key on one side only: `Extra` (Parquet's) or `Missing` (SQLite's).
+    fn unmatched(&mut self, kind: DiffKind, key: String) {
+        match kind {
+            DiffKind::Extra => self.extra += 1,
+            _ => self.missing += 1,
+        }
+        self.note(Difference { kind, key, column: None, parquet: None, sqlite: None });
+    }
 }
 
 /// What the comparison of a dataset directory with a database found.
@@ -364,6 +373,36 @@ fn compare_cells(t: &'static Table, pk: &[usize], pr: &[Cell], sr: &[Cell], rep:
     }
 }
 
+/// Whether the rows of `t` can be compared: the table exists in SQLite
+/// and the files' schemas are `comparable`. When not, the problem and the
+/// row counts (`file_rows` the files declare) are in `rep`.
+fn comparable_in_sqlite(
+    conn: &Connection,
+    t: &Table,
+    comparable: bool,
+    file_rows: u64,
+    rep: &mut TableReport,
+) -> rusqlite::Result<bool> {
+    let exists: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        [t.name],
+        |r| r.get(0),
+    )?;
+    if exists == 0 {
+        rep.problems.push(format!("table {} does not exist in the SQLite database", t.name));
+        rep.parquet_rows = file_rows;
+        return Ok(false);
+    }
+    if !comparable {
+        rep.parquet_rows = file_rows;
+        rep.sqlite_rows = conn
+            .query_row(&format!("SELECT count(*) FROM \"{}\"", t.name), [], |r| r.get::<_, i64>(0))?
+            .max(0) as u64;
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 /// Compares the rows of `files` with the table in SQLite into `rep`,
 /// adding each file's rows to its `stats`; whether every row was read.
 fn compare_rows(
@@ -376,24 +415,7 @@ fn compare_rows(
 ) -> Result<bool> {
     let sq_err = |source| Error::Sqlite { path: db_label.to_path_buf(), source };
     let (comparable, file_rows) = check_schemas(t, files, rep)?;
-    let exists: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
-            [t.name],
-            |r| r.get(0),
-        )
-        .map_err(sq_err)?;
-    if exists == 0 {
-        rep.problems.push(format!("table {} does not exist in the SQLite database", t.name));
-        rep.parquet_rows = file_rows;
-        return Ok(false);
-    }
-    if !comparable {
-        rep.parquet_rows = file_rows;
-        rep.sqlite_rows = conn
-            .query_row(&format!("SELECT count(*) FROM \"{}\"", t.name), [], |r| r.get::<_, i64>(0))
-            .map_err(sq_err)?
-            .max(0) as u64;
+    if !comparable_in_sqlite(conn, t, comparable, file_rows, rep).map_err(sq_err)? {
         return Ok(false);
     }
     let pk: Vec<usize> = t.primary_key.iter().filter_map(|k| t.column_index(k)).collect();
@@ -434,27 +456,13 @@ fn compare_rows(
         match ord {
             Ordering::Less => {
                 if let Some(pr) = &p {
-                    rep.extra += 1;
-                    rep.note(Difference {
-                        kind: DiffKind::Extra,
-                        key: key_of(pr),
-                        column: None,
-                        parquet: None,
-                        sqlite: None,
-                    });
+                    rep.unmatched(DiffKind::Extra, key_of(pr));
                 }
                 p = next_parquet(rep)?;
             }
             Ordering::Greater => {
                 if let Some(sr) = &s {
-                    rep.missing += 1;
-                    rep.note(Difference {
-                        kind: DiffKind::Missing,
-                        key: key_of(sr),
-                        column: None,
-                        parquet: None,
-                        sqlite: None,
-                    });
+                    rep.unmatched(DiffKind::Missing, key_of(sr));
                 }
                 s = next_sqlite()?;
                 if s.is_some() {

@@ -9,12 +9,13 @@
 
 pub mod baseline;
 mod child;
+mod floors;
 mod mesh;
 pub mod plot;
 mod table;
 mod work;
 
-use child::{sh, time_cmd, time_verify};
+use child::{time_cmd, time_verify};
 use mesh::time_mesh;
 pub use table::render;
 pub use work::WorkDir;
@@ -56,6 +57,12 @@ pub fn peak_rss_kib() -> u64 {
 }
 
 impl RunReport {
+    /// The report a child run wrote (`--report-json`).
+    fn read(path: &Path) -> Result<RunReport> {
+        let text = std::fs::read_to_string(path).ctx("read", path)?;
+        serde_json::from_str(&text).map_err(std::io::Error::other).ctx("parse", path)
+    }
+
     /// The report of a finished `testgen mesh` run of this process: one
     /// phase, `mesh`, of `wall_ms`; `events` counts every daemon's lines.
     pub fn from_mesh(
@@ -395,7 +402,6 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
     if let Some(v) = std::env::var_os(SLOW_PHASE_ENV) {
         parse_slow_phase(&v.to_string_lossy()).map_err(crate::Error::Usage)?;
     }
-    let volumes = o.volume_args();
     let work = WorkDir::create(&o.work)?;
     let bars = crate::progress::Bars::new(o.progress);
     let mut scenarios = Vec::new();
@@ -403,153 +409,134 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
         let bar = bars.bar("bench", o.runs as u64, "runs");
         let dir = work.path().join(profile);
         std::fs::create_dir_all(&dir).ctx("create directory", &dir)?;
-        let report_path = dir.join("report.json");
-        let out = dir.join("out");
-        let tree = dir.join("tree");
-        let mut reports: Vec<RunReport> = Vec::new();
-        let mut walls = Vec::new();
-        for _ in 0..o.runs {
-            let mut c = Command::new(exe);
-            c.args([
-                "--quiet",
-                "--profile",
-                profile,
-                "--seed",
-                &o.seed.to_string(),
-                "--jobs",
-                &o.jobs.to_string(),
-            ])
-            .args(&volumes)
-            .arg("--out")
-            .arg(&out)
-            .arg("--tree")
-            .arg(&tree)
-            .arg("--report-json")
-            .arg(&report_path);
-            walls.push(time_cmd(&mut c, "testgen")?);
-            let text = std::fs::read_to_string(&report_path).ctx("read", &report_path)?;
-            reports.push(
-                serde_json::from_str(&text)
-                    .map_err(std::io::Error::other)
-                    .ctx("parse", &report_path)?,
-            );
-            bar.inc(1);
-        }
+        let (reports, walls) = time_generation(exe, o, profile, &dir, &bar)?;
         bar.finish();
-        let first = &reports[0];
-        let mut phases = Vec::new();
-        let names: Vec<String> = first.phases.iter().map(|(n, _)| n.clone()).collect();
-        for name in &names {
-            let samples: Vec<f64> = reports
-                .iter()
-                .filter_map(|r| r.phases.iter().find(|(n, _)| n == name).map(|(_, ms)| *ms))
-                .collect();
-            let rows = match name.as_str() {
-                "events" | "plan" => first.events,
-                _ => first.messages,
-            };
-            phases.push(stats(name, rows, samples));
-        }
-        // JSONL event generation alone: render every line into memory.
-        {
-            let plan = thrum_gen::Plan::new(o.seed, resolved)?;
-            let mut samples = Vec::new();
-            for _ in 0..o.runs {
-                samples.push(render_all(&plan, o.jobs));
-            }
-            phases.push(stats("render", plan.total_events(), samples));
-        }
-        // Wall time of the whole process (start-up, all phases, the tasks
-        // that run side by side, publication).
-        phases.push(stats("wall", first.events, walls));
-        if let Some(verify) = &o.verify {
-            let archive = out.join(crate::ARCHIVE);
-            // the replay alone (extraction included), the Parquet check alone,
-            // and the command as a user runs it: the manifest, SHA256SUMS and
-            // parquet/ beside the archive checked in one process
-            let replay: [&std::ffi::OsStr; 3] =
-                ["replay".as_ref(), "--no-parquet".as_ref(), archive.as_ref()];
-            phases.push(stats("verify", first.events, time_verify(verify, o.runs, &replay)?));
-            let parquet: [&std::ffi::OsStr; 2] = ["parquet".as_ref(), out.as_ref()];
-            phases.push(stats("verify-pq", first.messages, time_verify(verify, o.runs, &parquet)?));
-            let user: [&std::ffi::OsStr; 2] = ["replay".as_ref(), archive.as_ref()];
-            phases.push(stats(VERIFY_ARCHIVE, first.events, time_verify(verify, o.runs, &user)?));
-        }
-        let mut floors = Vec::new();
-        if o.floors {
-            let db = tree.join(".thrum/var/messages.db");
-            let dump = dir.join("dump.sql");
-            let rebuilt = dir.join("rebuilt.db");
-            let tarball = dir.join("tree.tar");
-            let mut prep = sh(&format!(
-                "sqlite3 '{}' .dump > '{}' && tar -cf '{}' -C '{}' .thrum",
-                db.display(),
-                dump.display(),
-                tarball.display(),
-                tree.display()
-            ));
-            time_cmd(&mut prep, "sqlite3 .dump / tar")?;
-            let ours = |names: &[&str]| -> f64 {
-                phases.iter().filter(|p| names.contains(&p.phase.as_str())).map(|p| p.p50_ms).sum()
-            };
-            let mut s = Vec::new();
-            let rebuild =
-                format!("rm -f '{0}' && sqlite3 '{0}' < '{1}'", rebuilt.display(), dump.display());
-            for _ in 0..o.runs {
-                s.push(time_cmd(&mut sh(&rebuild), "sqlite3 rebuild")?);
-            }
-            s.sort_by(f64::total_cmp);
-            let p50 = percentile(&s, 50.0);
-            let mine = ours(&["tables", "events", "db-finish"]);
-            floors.push(Floor {
-                name: FLOOR_SQLITE.into(),
-                command: "sqlite3 new.db < dump.sql".into(),
-                p50_ms: p50,
-                ratio: mine / p50,
-                compared_with: "tables+events+db-finish".into(),
-            });
-            let zcmd = format!(
-                "zstd -q -f -3 -T{} '{}' -o '{}.zst'",
-                o.jobs,
-                tarball.display(),
-                tarball.display()
-            );
-            let mut s = Vec::new();
-            for _ in 0..o.runs {
-                s.push(time_cmd(&mut sh(&zcmd), "zstd")?);
-            }
-            s.sort_by(f64::total_cmp);
-            let p50 = percentile(&s, 50.0);
-            let mine = ours(&["archive"]);
-            floors.push(Floor {
-                name: FLOOR_ZSTD.into(),
-                command: format!("zstd -3 -T{} tree.tar", o.jobs),
-                p50_ms: p50,
-                ratio: mine / p50,
-                compared_with: "archive".into(),
-            });
-        }
-        let peak = reports.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0) as f64 / 1024.0;
-        let mesh = match o.mesh {
-            Some(daemons) => Some(time_mesh(exe, o, profile, daemons, &dir)?),
-            None => None,
-        };
-        let mut sc = Scenario {
-            profile: profile.clone(),
-            runs: o.runs,
-            jobs: o.jobs,
-            phases,
-            peak_rss_mib: peak,
-            bytes_written: first.bytes,
-            floors,
-            mesh,
-        };
-        set_ratios(&mut sc);
-        scenarios.push(sc);
+        scenarios.push(scenario(exe, o, profile, resolved, &dir, &reports, walls)?);
         let _ = thrum_io::tree::remove_dir_all(&dir);
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     Ok(BenchReport { machine: machine(), cores, settings: o.settings(), scenarios })
+}
+
+/// Times `o.runs` runs of `testgen` of `profile` writing into `dir`
+/// (`out/`, `tree/`, `report.json`): each run's report and wall time (ms).
+fn time_generation(
+    exe: &Path,
+    o: &BenchOptions,
+    profile: &str,
+    dir: &Path,
+    bar: &crate::progress::Bar,
+) -> Result<(Vec<RunReport>, Vec<f64>)> {
+    let volumes = o.volume_args();
+    let report_path = dir.join("report.json");
+    let mut reports: Vec<RunReport> = Vec::new();
+    let mut walls = Vec::new();
+    for _ in 0..o.runs {
+        let mut c = Command::new(exe);
+        c.args([
+            "--quiet",
+            "--profile",
+            profile,
+            "--seed",
+            &o.seed.to_string(),
+            "--jobs",
+            &o.jobs.to_string(),
+        ])
+        .args(&volumes)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .arg("--tree")
+        .arg(dir.join("tree"))
+        .arg("--report-json")
+        .arg(&report_path);
+        walls.push(time_cmd(&mut c, "testgen")?);
+        reports.push(RunReport::read(&report_path)?);
+        bar.inc(1);
+    }
+    Ok((reports, walls))
+}
+
+/// The scenario of `profile` from its runs' `reports` and `walls`, with
+/// the phases timed here (rendering, verify, the floors, the mesh).
+fn scenario(
+    exe: &Path,
+    o: &BenchOptions,
+    profile: &str,
+    resolved: thrum_gen::Profile,
+    dir: &Path,
+    reports: &[RunReport],
+    walls: Vec<f64>,
+) -> Result<Scenario> {
+    let first = &reports[0];
+    let mut phases = run_phases(reports);
+    // JSONL event generation alone: render every line into memory.
+    let plan = thrum_gen::Plan::new(o.seed, resolved)?;
+    let samples = (0..o.runs).map(|_| render_all(&plan, o.jobs)).collect();
+    phases.push(stats("render", plan.total_events(), samples));
+    // Wall time of the whole process (start-up, all phases, the tasks
+    // that run side by side, publication).
+    phases.push(stats("wall", first.events, walls));
+    if let Some(verify) = &o.verify {
+        phases.extend(verify_phases(verify, o.runs, &dir.join("out"), first)?);
+    }
+    let floors = if o.floors { floors::time_floors(o, dir, &phases)? } else { Vec::new() };
+    let peak = reports.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0) as f64 / 1024.0;
+    let mesh = match o.mesh {
+        Some(daemons) => Some(time_mesh(exe, o, profile, daemons, dir)?),
+        None => None,
+    };
+    let mut sc = Scenario {
+        profile: profile.to_string(),
+        runs: o.runs,
+        jobs: o.jobs,
+        phases,
+        peak_rss_mib: peak,
+        bytes_written: first.bytes,
+        floors,
+        mesh,
+    };
+    set_ratios(&mut sc);
+    Ok(sc)
+}
+
+/// The figures of each phase the runs report, in the first run's order.
+fn run_phases(reports: &[RunReport]) -> Vec<PhaseStats> {
+    let first = &reports[0];
+    let mut phases = Vec::new();
+    for (name, _) in &first.phases {
+        let samples: Vec<f64> = reports
+            .iter()
+            .filter_map(|r| r.phases.iter().find(|(n, _)| n == name).map(|(_, ms)| *ms))
+            .collect();
+        let rows = match name.as_str() {
+            "events" | "plan" => first.events,
+            _ => first.messages,
+        };
+        phases.push(stats(name, rows, samples));
+    }
+    phases
+}
+
+/// Times `verify` of the output `out` of a run (`first` its report): the
+/// replay alone (extraction included), the Parquet check alone, and the
+/// command as a user runs it: the manifest, SHA256SUMS and parquet/ beside
+/// the archive checked in one process.
+fn verify_phases(
+    verify: &Path,
+    runs: usize,
+    out: &Path,
+    first: &RunReport,
+) -> Result<Vec<PhaseStats>> {
+    let archive = out.join(crate::ARCHIVE);
+    let replay: [&std::ffi::OsStr; 3] =
+        ["replay".as_ref(), "--no-parquet".as_ref(), archive.as_ref()];
+    let parquet: [&std::ffi::OsStr; 2] = ["parquet".as_ref(), out.as_ref()];
+    let user: [&std::ffi::OsStr; 2] = ["replay".as_ref(), archive.as_ref()];
+    Ok(vec![
+        stats("verify", first.events, time_verify(verify, runs, &replay)?),
+        stats("verify-pq", first.messages, time_verify(verify, runs, &parquet)?),
+        stats(VERIFY_ARCHIVE, first.events, time_verify(verify, runs, &user)?),
+    ])
 }
 
 /// Renders every event line of `plan` into memory (no I/O) on `jobs`

@@ -2,7 +2,7 @@
 
 use super::child::{time_cmd, time_verify};
 use super::{stats, BenchOptions, MeshScenario, RunReport};
-use crate::error::{IoContext, Result};
+use crate::error::Result;
 use std::path::Path;
 use std::process::Command;
 
@@ -37,12 +37,7 @@ pub(super) fn time_mesh(
         .arg("--report-json")
         .arg(&report_path);
         time_cmd(&mut c, "testgen mesh")?;
-        let text = std::fs::read_to_string(&report_path).ctx("read", &report_path)?;
-        reports.push(
-            serde_json::from_str(&text)
-                .map_err(std::io::Error::other)
-                .ctx("parse", &report_path)?,
-        );
+        reports.push(RunReport::read(&report_path)?);
     }
     let events = reports.first().map_or(0, |r| r.events);
     let walls = reports.iter().filter_map(|r| r.phases.first().map(|(_, ms)| *ms)).collect();
