@@ -195,8 +195,8 @@ pub fn table_metadata(table: &Table) -> Vec<(&'static str, String)> {
         md.push((
             keys::PARTITIONING,
             format!(
-                "{{\"column\":\"{PARTITION_COLUMN}\",\"source\":\"{src}\",\"granularity\":\"da\
-                y\",\"time_zone\":\"{TZ}\"}}"
+                "{{\"column\":\"{PARTITION_COLUMN}\",\"source\":\"{src}\",\
+                \"granularity\":\"day\",\"time_zone\":\"{TZ}\"}}"
             ),
         ));
     }
