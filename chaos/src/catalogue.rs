@@ -27,7 +27,14 @@ macro_rules! faults {
         pub enum Fault { $( $variant, )* }
         /// Every fault, in catalogue order.
         pub const CATALOGUE: &[FaultInfo] = &[
-            $( FaultInfo { fault: Fault::$variant, name: $name, does: $does, finding: $finding, consequences: $cons, exit_code: 1 }, )*
+            $( FaultInfo {
+                fault: Fault::$variant,
+                name: $name,
+                does: $does,
+                finding: $finding,
+                consequences: $cons,
+                exit_code: 1,
+            }, )*
         ];
     };
 }

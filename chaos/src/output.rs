@@ -99,9 +99,7 @@ mod tests {
         std::fs::write(d.join(".thrum/precious.txt"), "mine").unwrap();
         std::fs::create_dir_all(d.join(".thrum/mywork")).unwrap();
         std::fs::write(d.join(".thrum/mywork/a"), "mine").unwrap();
-        assert!(
-            matches!(corrupted(d), Err(Unrecognised::Foreign(e)) if e.to_string() == ".thrum/mywor\
-                k/, .thrum/precious.txt")
-        );
+        let foreign = ".thrum/mywork/, .thrum/precious.txt";
+        assert!(matches!(corrupted(d), Err(Unrecognised::Foreign(e)) if e.to_string() == foreign));
     }
 }

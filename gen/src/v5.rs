@@ -70,6 +70,11 @@ pub enum V5Event<'a> {
     Thread(&'a Thread),
 }
 
+/// The entity types v5 does not have: groups, their members and work-context updates.
+fn is_later_entity(what: Other) -> bool {
+    matches!(what, Other::GroupCreate(_) | Other::MemberAdd(_) | Other::Update(_))
+}
+
 /// v5 events in write order: the v13 timeline without the later entity
 /// types, merged with `thread.create`.
 pub fn timeline<'a>(
@@ -77,9 +82,7 @@ pub fn timeline<'a>(
     threads: &'a [Thread],
 ) -> impl Iterator<Item = (EventKey, V5Event<'a>)> + 'a {
     let mut base = Timeline::new(plan)
-        .filter(
-            |e| !matches!(e.ev, PlanEvent::Other(o) if matches!(o.what, Other::GroupCreate(_) | Other::MemberAdd(_) | Other::Update(_))),
-        )
+        .filter(|e| !matches!(e.ev, PlanEvent::Other(o) if is_later_entity(o.what)))
         .peekable();
     let mut ti = 0;
     std::iter::from_fn(move || {

@@ -9,15 +9,30 @@ use crate::extract::{Limit, Limits};
 pub struct LimitArgs {
     /// Refuse an archive entry larger than this. Bytes, with an optional suffix K, M, G or T
     /// (powers of 1024; KiB or KB alike): 512K, 64M, 8G.
-    #[arg(long, default_value = Limit::EntryBytes.default_text(), value_name = "BYTES", value_parser = crate::parse_bytes)]
+    #[arg(
+        long,
+        default_value = Limit::EntryBytes.default_text(),
+        value_name = "BYTES",
+        value_parser = crate::parse_bytes
+    )]
     pub max_entry_bytes: u64,
     /// Refuse an archive whose entries expand to more than this in total (every entry's data
     /// counts, directories and extension headers included). Bytes, suffixes as above.
-    #[arg(long, default_value = Limit::TotalBytes.default_text(), value_name = "BYTES", value_parser = crate::parse_bytes)]
+    #[arg(
+        long,
+        default_value = Limit::TotalBytes.default_text(),
+        value_name = "BYTES",
+        value_parser = crate::parse_bytes
+    )]
     pub max_total_bytes: u64,
     /// Refuse an archive with more entries than this (PAX global headers count). A count, with
     /// an optional decimal suffix k (x1000) or M (x1000000): 1M = 1000000.
-    #[arg(long, default_value = Limit::Entries.default_text(), value_name = "N", value_parser = crate::parse_count)]
+    #[arg(
+        long,
+        default_value = Limit::Entries.default_text(),
+        value_name = "N",
+        value_parser = crate::parse_count
+    )]
     pub max_entries: u64,
 }
 

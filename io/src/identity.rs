@@ -198,7 +198,8 @@ pub enum ApartError {
     #[error(
         "refusing {} {}: it {} {} {} (by device and inode); an output must not be, hold or lie in \
             an input",
-        .dest.role, shown_path(&.dest.path), .relation.words(), .input.role, shown_path(&.input.path)
+        .dest.role, shown_path(&.dest.path), .relation.words(),
+        .input.role, shown_path(&.input.path)
     )]
     Overlap {
         /// The destination.

@@ -14,6 +14,7 @@
 //!
 //! Whatever happens, a file already at the destination is never changed.
 
+use crate::text::shown_path;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -31,13 +32,16 @@ pub enum Placed {
 #[derive(Debug, thiserror::Error)]
 pub enum PlaceError {
     /// The destination exists with other bytes (a refusal: never replaced).
-    #[error("{} already exists with other bytes (it is never replaced)", crate::text::shown_path(.path))]
+    #[error("{} already exists with other bytes (it is never replaced)", shown_path(.path))]
     Differs {
         /// The destination.
         path: PathBuf,
     },
     /// The destination exists and is not a regular file (a refusal).
-    #[error("{} already exists and is {kind}, not a regular file (it is never replaced)", crate::text::shown_path(.path))]
+    #[error(
+        "{} already exists and is {kind}, not a regular file (it is never replaced)",
+        shown_path(.path)
+    )]
     NotRegular {
         /// The destination.
         path: PathBuf,
@@ -45,7 +49,7 @@ pub enum PlaceError {
         kind: String,
     },
     /// A filesystem operation failed.
-    #[error("cannot {op} {}: {source}", crate::text::shown_path(.path))]
+    #[error("cannot {op} {}: {source}", shown_path(.path))]
     Io {
         /// What was being done.
         op: &'static str,

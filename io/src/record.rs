@@ -224,8 +224,8 @@ mod tests {
         );
         assert_eq!(
             r.to_json(),
-            "{\"files\":{\"config.json\":2,\"var/messages.db\":7},\"generato\
-            r\":\"tool 1.0\",\"kind\":\"tree\"}\n"
+            "{\"files\":{\"config.json\":2,\"var/messages.db\":7},\
+            \"generator\":\"tool 1.0\",\"kind\":\"tree\"}\n"
         );
         assert_eq!(Record::parse(&r.to_json(), "tool", "tree"), Ok(r.clone()));
         assert!(Record::parse(&r.to_json(), "tool", "corrupt")

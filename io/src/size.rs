@@ -183,12 +183,10 @@ mod tests {
             matches!(parse_bytes("M"), Err(SizeError::NotANumber { ref input, .. }) if input == "M")
         );
         assert!(matches!(parse_bytes("-1"), Err(SizeError::NotANumber { .. })));
-        assert!(
-            matches!(parse_bytes("1.5G"), Err(SizeError::UnknownSuffix { ref suffix, .. }) if suffix == ".5G")
-        );
-        assert!(
-            matches!(parse_bytes("64X"), Err(SizeError::UnknownSuffix { ref suffix, .. }) if suffix == "X")
-        );
+        let e = parse_bytes("1.5G");
+        assert!(matches!(e, Err(SizeError::UnknownSuffix { ref suffix, .. }) if suffix == ".5G"));
+        let e = parse_bytes("64X");
+        assert!(matches!(e, Err(SizeError::UnknownSuffix { ref suffix, .. }) if suffix == "X"));
         assert!(matches!(parse_bytes("64KiBs"), Err(SizeError::UnknownSuffix { .. })));
         assert!(matches!(parse_bytes("18446744073709551616"), Err(SizeError::Overflow { .. })));
         assert!(matches!(parse_bytes("16777216T"), Err(SizeError::Overflow { .. })));

@@ -3,7 +3,8 @@
 //! queries can be tried without the full generator:
 //!
 //! ```text
-//! cargo run -p thrum-parquet --example write_small -- OUT [--profile small|default|large|huge] [--seed N]
+//! cargo run -p thrum-parquet --example write_small -- OUT
+//!     [--profile small|default|large|huge] [--seed N]
 //!     [--row-group-rows N] [--parquet-only | --dry]
 //! python3 scripts/interop_check.py OUT
 //! ```

@@ -8,22 +8,21 @@
 //! of key order, structural problems (layout, schema) and the first
 //! differences with their key and column.
 
+mod files;
+mod read;
+
 use crate::delta::check::{DeltaProblem, Found};
 use crate::delta::stats::FileStats;
-use crate::delta::{self, LOG_DIR, SLICES_DIR};
+use crate::delta::{self, SLICES_DIR};
 use crate::error::{Error, IoContext, PqContext, Result};
-use crate::mapping::{self, decode, Val, US_PER_DAY};
-use crate::time_fmt::parse_day;
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Int64Type, TimestampMicrosecondType};
-use arrow_array::{Array, RecordBatch};
-use arrow_schema::{DataType, Schema};
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
-use rusqlite::types::ValueRef;
+use crate::mapping;
+use files::{dataset_files, fields_problems, PartFile};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use read::{sqlite_cell, PRow, ParquetRows};
 use rusqlite::Connection;
 use std::cmp::Ordering;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use thrum_schemas::catalogue::{Cell, Table, TABLES};
 
 /// Differences kept per table (the counters cover all of them).
@@ -123,6 +122,15 @@ impl TableReport {
         if self.differences.len() < MAX_DIFFERENCES {
             self.differences.push(d);
         }
+    }
+
+    /// A key on one side only: `Extra` (Parquet's) or `Missing` (SQLite's).
+    fn unmatched(&mut self, kind: DiffKind, key: String) {
+        match kind {
+            DiffKind::Extra => self.extra += 1,
+            _ => self.missing += 1,
+        }
+        self.note(Difference { kind, key, column: None, parquet: None, sqlite: None });
     }
 }
 
@@ -246,261 +254,6 @@ pub fn check_connection(parquet_dir: &Path, conn: &Connection, db_label: &Path) 
     Ok(report)
 }
 
-/// One file of a dataset, with the day its `date=` directory names.
-struct PartFile {
-    path: PathBuf,
-    rel: String,
-    day: Option<i64>,
-}
-
-fn list_parquet(
-    dir: &Path,
-    rel: &str,
-    day: Option<i64>,
-    out: &mut Vec<PartFile>,
-    problems: &mut Vec<String>,
-) -> Result<()> {
-    let mut names = Vec::new();
-    for e in std::fs::read_dir(dir).io("read directory", dir)? {
-        let e = e.io("read directory", dir)?;
-        let ft = e.file_type().io("stat", e.path())?;
-        names.push((e.file_name().to_string_lossy().into_owned(), ft.is_dir()));
-    }
-    names.sort();
-    for (name, is_dir) in names {
-        if is_dir && day.is_none() && name == LOG_DIR {
-            // the Delta log: checked by `delta::check`
-        } else if is_dir {
-            problems.push(format!("unexpected directory {rel}/{name}"));
-        } else if name.ends_with(".parquet") {
-            out.push(PartFile { path: dir.join(&name), rel: format!("{rel}/{name}"), day });
-        } else {
-            problems.push(format!("unexpected file {rel}/{name}"));
-        }
-    }
-    Ok(())
-}
-
-/// The files of a table's dataset in key order, and layout problems.
-fn dataset_files(
-    parquet_dir: &Path,
-    t: &Table,
-    problems: &mut Vec<String>,
-) -> Result<Vec<PartFile>> {
-    let dir = parquet_dir.join(t.name);
-    let mut files = Vec::new();
-    if !dir.is_dir() {
-        problems.push(format!("no dataset directory {}/", t.name));
-        return Ok(files);
-    }
-    if mapping::partition_source(t).is_none() {
-        list_parquet(&dir, t.name, None, &mut files, problems)?;
-        return Ok(files);
-    }
-    let mut names = Vec::new();
-    for e in std::fs::read_dir(&dir).io("read directory", &dir)? {
-        let e = e.io("read directory", &dir)?;
-        let ft = e.file_type().io("stat", e.path())?;
-        names.push((e.file_name().to_string_lossy().into_owned(), ft.is_dir()));
-    }
-    names.sort();
-    let mut partitions = 0;
-    let mut loose = Vec::new();
-    for (name, is_dir) in names {
-        let rel = format!("{}/{name}", t.name);
-        let day = name.strip_prefix(&format!("{}=", mapping::PARTITION_COLUMN)).and_then(parse_day);
-        match (is_dir, day) {
-            (true, None) if name == LOG_DIR => {}
-            (true, Some(day)) => {
-                partitions += 1;
-                list_parquet(&dir.join(&name), &rel, Some(day), &mut files, problems)?;
-            }
-            (true, None) => problems.push(format!(
-                "unexpected directory {rel} (expected {}=YYYY-MM-DD)",
-                mapping::PARTITION_COLUMN
-            )),
-            (false, _) if name.ends_with(".parquet") => {
-                loose.push(PartFile { path: dir.join(&name), rel, day: None })
-            }
-            (false, _) => problems.push(format!("unexpected file {rel}")),
-        }
-    }
-    // `date=YYYY-MM-DD` names sort in day order, so `files` is in key order.
-    if !loose.is_empty() {
-        if partitions > 0 {
-            problems.push(format!("{}: files outside date= partitions next to partitions", t.name));
-        }
-        files.extend(loose);
-    }
-    Ok(files)
-}
-
-fn fields_problems(rel: &str, expected: &Schema, found: &Schema) -> Vec<String> {
-    let mut out = Vec::new();
-    if expected.fields().len() != found.fields().len() {
-        out.push(format!(
-            "{rel}: {} columns ({}), expected {} ({})",
-            found.fields().len(),
-            found.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", "),
-            expected.fields().len(),
-            expected.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ")
-        ));
-        return out;
-    }
-    for (e, f) in expected.fields().iter().zip(found.fields()) {
-        if e.name() != f.name()
-            || e.data_type() != f.data_type()
-            || e.is_nullable() != f.is_nullable()
-        {
-            out.push(format!(
-                "{rel}: column {} {:?} nullable={}, expected {} {:?} nullable={}",
-                f.name(),
-                f.data_type(),
-                f.is_nullable(),
-                e.name(),
-                e.data_type(),
-                e.is_nullable()
-            ));
-        } else if e.metadata() != f.metadata() {
-            out.push(format!(
-                "{rel}: column {} metadata {:?}, expected {:?}",
-                f.name(),
-                f.metadata(),
-                e.metadata()
-            ));
-        }
-    }
-    if found.metadata().get(mapping::keys::TABLE).map(String::as_str)
-        != expected.metadata().get(mapping::keys::TABLE).map(String::as_str)
-    {
-        out.push(format!(
-            "{rel}: {} metadata is {:?}",
-            mapping::keys::TABLE,
-            found.metadata().get(mapping::keys::TABLE)
-        ));
-    }
-    out
-}
-
-/// Streams the rows of a dataset's files, inverted to SQLite cells.
-struct ParquetRows<'a> {
-    table: &'static Table,
-    files: &'a [PartFile],
-    next_file: usize,
-    reader: Option<(ParquetRecordBatchReader, Option<i64>, PathBuf)>,
-    batch: Option<RecordBatch>,
-    row: usize,
-    part_idx: Option<usize>,
-    /// The statistics of each file's rows read so far.
-    stats: &'a mut [FileStats],
-}
-
-struct PRow {
-    cells: Vec<Cell<'static>>,
-    /// (row's day, partition's day) for partitioned tables.
-    days: Option<(i64, Option<i64>)>,
-}
-
-impl ParquetRows<'_> {
-    fn next(&mut self) -> Result<Option<PRow>> {
-        loop {
-            if let (Some(b), Some((_, part_day, path))) = (&self.batch, &self.reader) {
-                if self.row < b.num_rows() {
-                    let r = self.row;
-                    self.row += 1;
-                    let (cells, us) = decode_row(self.table, b, r, path)?;
-                    let days =
-                        self.part_idx.map(|_| (us.unwrap_or(0).div_euclid(US_PER_DAY), *part_day));
-                    return Ok(Some(PRow { cells, days }));
-                }
-            }
-            self.batch = None;
-            if let Some((reader, _, path)) = &mut self.reader {
-                match reader.next() {
-                    Some(b) => {
-                        let b = b.map_err(|e| Error::Dataset {
-                            path: path.clone(),
-                            problem: e.to_string(),
-                        })?;
-                        if let Some(st) =
-                            self.next_file.checked_sub(1).and_then(|i| self.stats.get_mut(i))
-                        {
-                            st.add(&b);
-                        }
-                        self.batch = Some(b);
-                        self.row = 0;
-                        continue;
-                    }
-                    None => self.reader = None,
-                }
-            }
-            let Some(f) = self.files.get(self.next_file) else { return Ok(None) };
-            self.next_file += 1;
-            let file = thrum_io::regular::open_regular(&f.path).io("open", &f.path)?;
-            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-                .pq(&f.path)?
-                .with_batch_size(8192)
-                .build()
-                .pq(&f.path)?;
-            self.reader = Some((reader, f.day, f.path.clone()));
-        }
-    }
-}
-
-/// Row `r` of `b` as SQLite cells, and the raw partition timestamp.
-fn decode_row(
-    t: &'static Table,
-    b: &RecordBatch,
-    r: usize,
-    path: &Path,
-) -> Result<(Vec<Cell<'static>>, Option<i64>)> {
-    let part_idx = mapping::partition_source(t).and_then(|c| t.column_index(c));
-    let mut cells = Vec::with_capacity(t.columns.len());
-    let mut part_us = None;
-    for (i, c) in t.columns.iter().enumerate() {
-        let a = b.column(i);
-        let bad = || Error::Dataset {
-            path: path.to_path_buf(),
-            problem: format!("column {} has Arrow type {:?}", c.name, a.data_type()),
-        };
-        let v = if a.is_null(r) {
-            Val::Null
-        } else {
-            match a.data_type() {
-                DataType::Utf8 => Val::Text(a.as_string_opt::<i32>().ok_or_else(bad)?.value(r)),
-                DataType::Int64 => {
-                    Val::Int(a.as_primitive_opt::<Int64Type>().ok_or_else(bad)?.value(r))
-                }
-                DataType::Boolean => Val::Bool(a.as_boolean_opt().ok_or_else(bad)?.value(r)),
-                DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, _) => Val::Ts(
-                    a.as_primitive_opt::<TimestampMicrosecondType>().ok_or_else(bad)?.value(r),
-                ),
-                _ => return Err(bad()),
-            }
-        };
-        if Some(i) == part_idx {
-            if let Val::Ts(us) = v {
-                part_us = Some(us);
-            }
-        }
-        cells.push(decode(c, v));
-    }
-    Ok((cells, part_us))
-}
-
-fn sqlite_cell(v: ValueRef<'_>) -> Cell<'static> {
-    match v {
-        ValueRef::Null => Cell::Null,
-        ValueRef::Integer(i) => Cell::Int(i),
-        ValueRef::Real(f) => Cell::owned(format!("<REAL {f}>")),
-        ValueRef::Text(t) => match std::str::from_utf8(t) {
-            Ok(s) => Cell::owned(s.to_owned()),
-            Err(_) => Cell::owned(format!("<invalid UTF-8 {t:?}>")),
-        },
-        ValueRef::Blob(b) => Cell::owned(format!("<BLOB {} bytes>", b.len())),
-    }
-}
-
 fn cmp_keys(pk: &[usize], a: &[Cell], b: &[Cell]) -> Ordering {
     pk.iter().map(|&i| a[i].cmp(&b[i])).find(|o| *o != Ordering::Equal).unwrap_or(Ordering::Equal)
 }
@@ -620,6 +373,36 @@ fn compare_cells(t: &'static Table, pk: &[usize], pr: &[Cell], sr: &[Cell], rep:
     }
 }
 
+/// Whether the rows of `t` can be compared: the table exists in SQLite
+/// and the files' schemas are `comparable`. When not, the problem and the
+/// row counts (`file_rows` the files declare) are in `rep`.
+fn comparable_in_sqlite(
+    conn: &Connection,
+    t: &Table,
+    comparable: bool,
+    file_rows: u64,
+    rep: &mut TableReport,
+) -> rusqlite::Result<bool> {
+    let exists: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        [t.name],
+        |r| r.get(0),
+    )?;
+    if exists == 0 {
+        rep.problems.push(format!("table {} does not exist in the SQLite database", t.name));
+        rep.parquet_rows = file_rows;
+        return Ok(false);
+    }
+    if !comparable {
+        rep.parquet_rows = file_rows;
+        rep.sqlite_rows = conn
+            .query_row(&format!("SELECT count(*) FROM \"{}\"", t.name), [], |r| r.get::<_, i64>(0))?
+            .max(0) as u64;
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 /// Compares the rows of `files` with the table in SQLite into `rep`,
 /// adding each file's rows to its `stats`; whether every row was read.
 fn compare_rows(
@@ -632,24 +415,7 @@ fn compare_rows(
 ) -> Result<bool> {
     let sq_err = |source| Error::Sqlite { path: db_label.to_path_buf(), source };
     let (comparable, file_rows) = check_schemas(t, files, rep)?;
-    let exists: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
-            [t.name],
-            |r| r.get(0),
-        )
-        .map_err(sq_err)?;
-    if exists == 0 {
-        rep.problems.push(format!("table {} does not exist in the SQLite database", t.name));
-        rep.parquet_rows = file_rows;
-        return Ok(false);
-    }
-    if !comparable {
-        rep.parquet_rows = file_rows;
-        rep.sqlite_rows = conn
-            .query_row(&format!("SELECT count(*) FROM \"{}\"", t.name), [], |r| r.get::<_, i64>(0))
-            .map_err(sq_err)?
-            .max(0) as u64;
+    if !comparable_in_sqlite(conn, t, comparable, file_rows, rep).map_err(sq_err)? {
         return Ok(false);
     }
     let pk: Vec<usize> = t.primary_key.iter().filter_map(|k| t.column_index(k)).collect();
@@ -666,16 +432,7 @@ fn compare_rows(
                 .map(Some),
         }
     };
-    let mut pq = ParquetRows {
-        table: t,
-        files,
-        next_file: 0,
-        reader: None,
-        batch: None,
-        row: 0,
-        part_idx: mapping::partition_source(t).and_then(|c| t.column_index(c)),
-        stats,
-    };
+    let mut pq = ParquetRows::new(t, files, stats);
     let mut prev: Option<Vec<Cell<'static>>> = None;
     let mut next_parquet = |rep: &mut TableReport| -> Result<Option<Vec<Cell<'static>>>> {
         let Some(row) = pq.next()? else { return Ok(None) };
@@ -699,27 +456,13 @@ fn compare_rows(
         match ord {
             Ordering::Less => {
                 if let Some(pr) = &p {
-                    rep.extra += 1;
-                    rep.note(Difference {
-                        kind: DiffKind::Extra,
-                        key: key_of(pr),
-                        column: None,
-                        parquet: None,
-                        sqlite: None,
-                    });
+                    rep.unmatched(DiffKind::Extra, key_of(pr));
                 }
                 p = next_parquet(rep)?;
             }
             Ordering::Greater => {
                 if let Some(sr) = &s {
-                    rep.missing += 1;
-                    rep.note(Difference {
-                        kind: DiffKind::Missing,
-                        key: key_of(sr),
-                        column: None,
-                        parquet: None,
-                        sqlite: None,
-                    });
+                    rep.unmatched(DiffKind::Missing, key_of(sr));
                 }
                 s = next_sqlite()?;
                 if s.is_some() {

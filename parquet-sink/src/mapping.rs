@@ -5,11 +5,14 @@
 //! |---|---|---|
 //! | `Text` | `Utf8` | as is |
 //! | `Int` | `Int64` | as is |
-//! | `Timestamp` (RFC 3339 text) | `Timestamp(Microsecond, "UTC")` | parsed; must be canonical Go RFC3339Nano UTC so that the inverse restores the exact text |
+//! | `Timestamp` (RFC 3339 text) | `Timestamp(Microsecond, "UTC")` | parsed; canonical only (1) |
 //! | `SqlDateTime` (`YYYY-MM-DD HH:MM:SS`) | `Timestamp(Microsecond, "UTC")` | parsed as UTC |
 //! | `UnixSeconds` (integer) | `Timestamp(Microsecond, "UTC")` | seconds × 10⁶ |
 //! | `Flag` (0/1 integer) | `Boolean` | 0 → false, 1 → true; anything else is rejected |
 //! | `Json` (text) | `Utf8` + `ARROW:extension:name = arrow.json` | as is |
+//!
+//! (1) The text must be canonical Go RFC3339Nano UTC, so that the inverse
+//! restores the exact text.
 //!
 //! Nullability is `!not_null`, with the exceptions listed by [`exceptions`]:
 //! primary-key columns are never null, and a `NOT NULL DEFAULT ''` timestamp
@@ -38,7 +41,8 @@ pub mod keys {
     /// JSON array of `{name, sqlite_type, semantic, sqlite_not_null, empty_as_null}`,
     /// one per column: enough for any reader to invert the mapping.
     pub const COLUMNS: &str = "thrum.columns";
-    /// Day-partitioned tables only: JSON `{"column":"date","source":…,"granularity":"day","time_zone":"UTC"}`.
+    /// Day-partitioned tables only: JSON
+    /// `{"column":"date","source":…,"granularity":"day","time_zone":"UTC"}`.
     pub const PARTITIONING: &str = "thrum.partitioning";
     /// Per file of a partitioned table (file metadata only): `date=YYYY-MM-DD`.
     pub const PARTITION: &str = "thrum.partition";
@@ -191,8 +195,8 @@ pub fn table_metadata(table: &Table) -> Vec<(&'static str, String)> {
         md.push((
             keys::PARTITIONING,
             format!(
-                "{{\"column\":\"{PARTITION_COLUMN}\",\"source\":\"{src}\",\"granularity\":\"da\
-                y\",\"time_zone\":\"{TZ}\"}}"
+                "{{\"column\":\"{PARTITION_COLUMN}\",\"source\":\"{src}\",\
+                \"granularity\":\"day\",\"time_zone\":\"{TZ}\"}}"
             ),
         ));
     }
@@ -362,9 +366,10 @@ mod tests {
         let v = enc(&cat::MESSAGES, "created_at", Cell::text(ts)).unwrap();
         assert_eq!(decode(cat::MESSAGES.column("created_at").unwrap(), v), Cell::text(ts));
         // Non-canonical forms would not round-trip: rejected.
-        assert!(enc(&cat::MESSAGES, "created_at", Cell::text("2026-03-02T09:15:04.120Z")).is_err());
-        assert!(enc(&cat::MESSAGES, "created_at", Cell::text("2026-03-02T10:15:04+01:00")).is_err());
-        assert!(enc(&cat::MESSAGES, "created_at", Cell::text("yesterday")).is_err());
+        let refused = |text| enc(&cat::MESSAGES, "created_at", Cell::text(text)).is_err();
+        assert!(refused("2026-03-02T09:15:04.120Z"));
+        assert!(refused("2026-03-02T10:15:04+01:00"));
+        assert!(refused("yesterday"));
         assert!(enc(&cat::MESSAGES, "created_at", Cell::Null).is_err());
         assert!(enc(&cat::MESSAGES, "created_at", Cell::Int(5)).is_err());
         assert_eq!(enc(&cat::MESSAGES, "updated_at", Cell::Null), Ok(Val::Null));
@@ -386,7 +391,8 @@ mod tests {
             decode(cat::SCHEMA_VERSION.column("applied_at").unwrap(), v),
             Cell::text("2026-03-02 06:00:00")
         );
-        assert!(enc(&cat::SCHEMA_VERSION, "applied_at", Cell::text("2026-03-02T06:00:00")).is_err());
+        let rfc3339 = Cell::text("2026-03-02T06:00:00");
+        assert!(enc(&cat::SCHEMA_VERSION, "applied_at", rfc3339).is_err());
         let v =
             enc(&cat::SYNC_CHECKPOINTS, "last_sync_timestamp", Cell::Int(1_772_431_200)).unwrap();
         assert_eq!(v, Val::Ts(1_772_431_200_000_000));

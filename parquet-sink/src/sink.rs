@@ -223,6 +223,55 @@ struct TableState {
     written: Vec<WrittenFile>,
 }
 
+impl TableState {
+    /// `row` comes after the last row pushed, in key order.
+    fn check_after_last(&self, row: &[Cell]) -> Result<()> {
+        let Some(last) = &self.last_key else { return Ok(()) };
+        let ord = self
+            .pk_idx
+            .iter()
+            .zip(last)
+            .map(|(&i, p)| KeyPart::cmp_cell(&row[i], p))
+            .find(|o| *o != Ordering::Equal)
+            .unwrap_or(Ordering::Equal);
+        if ord == Ordering::Greater {
+            return Ok(());
+        }
+        let t = self.table;
+        let prev = t
+            .primary_key
+            .iter()
+            .zip(last)
+            .map(|(n, p)| format!("{n}={}", p.render()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(Error::Unsorted { table: t.name, key: render_key(t, &self.pk_idx, row), prev })
+    }
+
+    /// Remembers the key of `row` as the last pushed.
+    fn set_last_key(&mut self, row: &[Cell]) {
+        match &mut self.last_key {
+            Some(last) => {
+                for (&i, p) in self.pk_idx.iter().zip(last.iter_mut()) {
+                    p.set(&row[i]);
+                }
+            }
+            None => {
+                self.last_key = Some(
+                    self.pk_idx
+                        .iter()
+                        .map(|&i| {
+                            let mut p = KeyPart::Null;
+                            p.set(&row[i]);
+                            p
+                        })
+                        .collect(),
+                )
+            }
+        }
+    }
+}
+
 /// Streams rows into `<dir>/<table>/…parquet`, one dataset per v13 table.
 ///
 /// Rows of each table must arrive strictly increasing by primary key (and,
@@ -322,19 +371,23 @@ impl ParquetSink {
         })
     }
 
+    /// The index of `table` in `self.tables`, remembered for the next row.
+    fn table_index(&mut self, table: &'static Table) -> Result<usize> {
+        if self.tables[self.last].table.name == table.name {
+            return Ok(self.last);
+        }
+        let i = self
+            .tables
+            .iter()
+            .position(|s| s.table.name == table.name)
+            .ok_or_else(|| Error::UnknownTable(table.name.to_string()))?;
+        self.last = i;
+        Ok(i)
+    }
+
     /// Appends one row of `table` (cells in catalogue column order).
     pub fn push(&mut self, table: &'static Table, row: &[Cell]) -> Result<()> {
-        let idx = if self.tables[self.last].table.name == table.name {
-            self.last
-        } else {
-            let i = self
-                .tables
-                .iter()
-                .position(|s| s.table.name == table.name)
-                .ok_or_else(|| Error::UnknownTable(table.name.to_string()))?;
-            self.last = i;
-            i
-        };
+        let idx = self.table_index(table)?;
         let st = &mut self.tables[idx];
         let t = st.table;
         if row.len() != t.columns.len() {
@@ -352,29 +405,7 @@ impl ParquetSink {
                 }
             })?;
         }
-        if let Some(last) = &st.last_key {
-            let ord = st
-                .pk_idx
-                .iter()
-                .zip(last)
-                .map(|(&i, p)| KeyPart::cmp_cell(&row[i], p))
-                .find(|o| *o != Ordering::Equal)
-                .unwrap_or(Ordering::Equal);
-            if ord != Ordering::Greater {
-                let prev = t
-                    .primary_key
-                    .iter()
-                    .zip(last)
-                    .map(|(n, p)| format!("{n}={}", p.render()))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                return Err(Error::Unsorted {
-                    table: t.name,
-                    key: render_key(t, &st.pk_idx, row),
-                    prev,
-                });
-            }
-        }
+        st.check_after_last(row)?;
         if let Some(pi) = st.part_idx {
             let Val::Ts(us) = vals[pi] else {
                 return Err(Error::Value {
@@ -413,25 +444,7 @@ impl ParquetSink {
             }
         }
         st.buffered += 1;
-        match &mut st.last_key {
-            Some(last) => {
-                for (&i, p) in st.pk_idx.iter().zip(last.iter_mut()) {
-                    p.set(&row[i]);
-                }
-            }
-            None => {
-                st.last_key = Some(
-                    st.pk_idx
-                        .iter()
-                        .map(|&i| {
-                            let mut p = KeyPart::Null;
-                            p.set(&row[i]);
-                            p
-                        })
-                        .collect(),
-                )
-            }
-        }
+        st.set_last_key(row);
         if st.buffered >= self.batch_rows {
             write_batch(st)?;
         }

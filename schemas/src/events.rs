@@ -224,7 +224,8 @@ pub struct FileChange {
     pub status: String,
 }
 
-/// What a session is working on: its git state, task and intent. The daemon keeps, per session, the context with the greatest `git_updated_at`.
+/// What a session is working on: its git state, task and intent. The daemon keeps, per session,
+/// the context with the greatest `git_updated_at`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct WorkContext {

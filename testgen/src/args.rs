@@ -1,5 +1,6 @@
 //! The command line of `testgen`: every subcommand's options (clap).
 
+use clap::builder::{PossibleValuesParser, RangedI64ValueParser, RangedU64ValueParser};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use testgen::run::{BenchRequest, CorruptRequest, CrashRequest, GenRequest, MeshRequest, V5};
@@ -16,6 +17,36 @@ fn parse_shard(s: &str) -> Result<(u64, u64), String> {
         return Err(format!("need 0 <= I < N <= {MAX_SHARDS}, got {i}/{n}"));
     }
     Ok((i, n))
+}
+
+/// `--profile`: one of the profile names.
+fn profile_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(Profile::NAMES)
+}
+
+/// `testgen corrupt --fault`: one of the catalogue's names.
+fn fault_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(thrum_chaos::CATALOGUE.iter().map(|f| f.name))
+}
+
+/// `testgen crash --state`: one of the crash states' names.
+fn state_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(testgen::crash::STATES.iter().map(|s| s.name))
+}
+
+/// `--jobs`: 1 to 1024 worker threads.
+fn jobs() -> RangedI64ValueParser<u16> {
+    clap::value_parser!(u16).range(1..=1024)
+}
+
+/// `--daemons`: 2 to 64 daemons of a mesh.
+fn daemons() -> RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(2..=64)
+}
+
+/// `testgen crash --events`: 1 to the most events a crash state writes.
+fn crash_events() -> RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(1..=testgen::crash::MAX_EVENTS)
 }
 
 /// The end of `testgen --help`.
@@ -91,7 +122,7 @@ Examples:
 )]
 pub(crate) struct MeshArgs {
     /// Number of daemons (hosts), 2 to 64 and no more than the agents.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=64), help_heading = "Generation")]
+    #[arg(long, default_value_t = 3, value_parser = daemons(), help_heading = "Generation")]
     pub(crate) daemons: u32,
     /// Output directory, replaced atomically, only when absent, empty or a
     /// previous mesh written by testgen; anything else is refused (exit 2).
@@ -99,7 +130,7 @@ pub(crate) struct MeshArgs {
     pub(crate) out: PathBuf,
     /// Volumes (see `testgen --help`).
     #[arg(long, default_value = "default", help_heading = "Generation",
-        value_parser = clap::builder::PossibleValuesParser::new(Profile::NAMES))]
+        value_parser = profile_names())]
     pub(crate) profile: String,
     /// Seed of every random choice.
     #[arg(long, default_value_t = 42, help_heading = "Generation")]
@@ -110,7 +141,7 @@ pub(crate) struct MeshArgs {
     #[arg(long, value_enum, default_value_t = SyncArg::Converged, help_heading = "Generation")]
     pub(crate) sync: SyncArg,
     /// Worker threads (default: all cores). Never changes the output.
-    #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..=1024), help_heading = "Generation")]
+    #[arg(long, short = 'j', value_parser = jobs(), help_heading = "Generation")]
     pub(crate) jobs: Option<u16>,
     /// Compression of each daemon's archive.
     #[arg(long, value_enum, default_value_t = CompressionArg::Zstd, help_heading = "Output")]
@@ -193,7 +224,7 @@ pub(crate) struct CorruptArgs {
     #[arg(long)]
     pub(crate) list: bool,
     /// The fault to inject.
-    #[arg(long, required_unless_present = "list", value_parser = clap::builder::PossibleValuesParser::new(thrum_chaos::CATALOGUE.iter().map(|f| f.name)))]
+    #[arg(long, required_unless_present = "list", value_parser = fault_names())]
     pub(crate) fault: Option<String>,
     /// The fixture: a .tar.zst archive, or a directory containing .thrum/.
     #[arg(long = "in", value_name = "FIXTURE", required_unless_present = "list")]
@@ -228,7 +259,7 @@ pub(crate) struct CrashArgs {
     #[arg(long)]
     pub(crate) list: bool,
     /// The state to write.
-    #[arg(long, required_unless_present = "list", value_parser = clap::builder::PossibleValuesParser::new(testgen::crash::STATES.iter().map(|s| s.name)))]
+    #[arg(long, required_unless_present = "list", value_parser = state_names())]
     pub(crate) state: Option<String>,
     /// The fixture: a .tar.zst or .tar.gz archive, or a directory containing
     /// .thrum/. Without it, a fixture is generated with --profile, --seed and
@@ -242,7 +273,7 @@ pub(crate) struct CrashArgs {
     #[arg(long, value_name = "DIR", required_unless_present = "list")]
     pub(crate) out: Option<PathBuf>,
     /// K: the events the daemon was writing (the last one is interrupted).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=testgen::crash::MAX_EVENTS))]
+    #[arg(long, default_value_t = 1, value_parser = crash_events())]
     pub(crate) events: u64,
     /// Seed of the new events and of the WAL's salts (and of the generated
     /// fixture without --in); the same input, state and seed give the same bytes.
@@ -254,7 +285,7 @@ pub(crate) struct CrashArgs {
     pub(crate) compression: Option<CompressionArg>,
     /// Volumes of a generated fixture (without --in).
     #[arg(long, default_value = "small", conflicts_with = "input",
-        value_parser = clap::builder::PossibleValuesParser::new(Profile::NAMES))]
+        value_parser = profile_names())]
     pub(crate) profile: String,
     /// Agents of a generated fixture (see `testgen --help`).
     #[arg(long, value_name = "N", conflicts_with = "input")]
@@ -274,8 +305,8 @@ pub(crate) struct GenArgs {
     #[arg(long, default_value_t = 42, help_heading = "Generation")]
     pub(crate) seed: u64,
     #[arg(long, default_value = "default", help_heading = "Generation",
-        help = "Volumes of the fixture (--help says what each profile holds)", long_help = PROFILE_HELP,
-        value_parser = clap::builder::PossibleValuesParser::new(Profile::NAMES))]
+        help = "Volumes of the fixture (--help says what each profile holds)",
+        long_help = PROFILE_HELP, value_parser = profile_names())]
     pub(crate) profile: String,
     #[command(flatten)]
     pub(crate) overrides: Overrides,
@@ -310,7 +341,7 @@ pub(crate) struct GenArgs {
     #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "tree"], help_heading = "Output")]
     pub(crate) lake: Option<PathBuf>,
     /// Worker threads (default: all cores). Never changes the output.
-    #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..=1024), help_heading = "Generation")]
+    #[arg(long, short = 'j', value_parser = jobs(), help_heading = "Generation")]
     pub(crate) jobs: Option<u16>,
     /// Compression of the archives (gzip: for readers without zstd).
     ///
@@ -489,13 +520,14 @@ pub(crate) struct BenchArgs {
     #[command(flatten)]
     pub(crate) display: Display,
     /// Profiles to time (repeat the flag for several scenarios).
-    #[arg(long = "profile", default_values_t = vec!["default".to_string()], value_parser = clap::builder::PossibleValuesParser::new(Profile::NAMES))]
+    #[arg(long = "profile", default_values_t = vec!["default".to_string()],
+        value_parser = profile_names())]
     pub(crate) profiles: Vec<String>,
     /// Repeats per scenario (medians and percentiles are over these).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub(crate) runs: u16,
     /// Worker threads for the timed runs (default: all cores).
-    #[arg(long, short = 'j', value_parser = clap::value_parser!(u16).range(1..=1024))]
+    #[arg(long, short = 'j', value_parser = jobs())]
     pub(crate) jobs: Option<u16>,
     /// Seed of the generated fixtures (same seed as a `testgen --seed` run
     /// gives the same fixture, so timings compare).
@@ -515,7 +547,7 @@ pub(crate) struct BenchArgs {
     pub(crate) no_verify: bool,
     /// Also time `testgen mesh --daemons N` of each profile (wall time,
     /// events written by all daemons, peak RSS) and `verify mesh` of it.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=64))]
+    #[arg(long, value_name = "N", value_parser = daemons())]
     pub(crate) mesh: Option<u32>,
     /// Print JSON instead of the table (with --baseline the comparison
     /// goes to stderr).
@@ -530,8 +562,9 @@ pub(crate) struct BenchArgs {
     pub(crate) baseline: Option<PathBuf>,
     /// With --baseline: the change, in percent, beyond which a gated figure
     /// fails the comparison.
-    #[arg(long, value_name = "PCT", default_value_t = testgen::bench::baseline::DEFAULT_MAX_REGRESSION_PCT,
-        requires = "baseline", value_parser = clap::value_parser!(u16).range(1..=1000))]
+    #[arg(long, value_name = "PCT", requires = "baseline",
+        default_value_t = testgen::bench::baseline::DEFAULT_MAX_REGRESSION_PCT,
+        value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub(crate) max_regression: u16,
     /// With --baseline: draw each phase's ratio to its floor, baseline
     /// against this run, with the threshold, as an SVG file.

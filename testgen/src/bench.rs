@@ -8,7 +8,17 @@
 //! with an earlier one, [`plot`] draws that comparison.
 
 pub mod baseline;
+mod child;
+mod floors;
+mod mesh;
 pub mod plot;
+mod table;
+mod work;
+
+use child::{time_cmd, time_verify};
+use mesh::time_mesh;
+pub use table::render;
+pub use work::WorkDir;
 
 use crate::error::{IoContext, Result};
 use serde::{Deserialize, Serialize};
@@ -47,6 +57,12 @@ pub fn peak_rss_kib() -> u64 {
 }
 
 impl RunReport {
+    /// The report a child run wrote (`--report-json`).
+    fn read(path: &Path) -> Result<RunReport> {
+        let text = std::fs::read_to_string(path).ctx("read", path)?;
+        serde_json::from_str(&text).map_err(std::io::Error::other).ctx("parse", path)
+    }
+
     /// The report of a finished `testgen mesh` run of this process: one
     /// phase, `mesh`, of `wall_ms`; `events` counts every daemon's lines.
     pub fn from_mesh(
@@ -188,11 +204,6 @@ pub struct BenchSettings {
 /// snapshots beside the archive, in one process.
 pub const VERIFY_ARCHIVE: &str = "verify-archive";
 
-/// Extraction limits far above any profile (a `large` database exceeds
-/// verify's default entry cap).
-const BIG_LIMITS: [&str; 4] =
-    ["--max-entry-bytes", "1099511627776", "--max-total-bytes", "1099511627776"];
-
 /// Name of the `sqlite3` floor ([`Floor::name`]): every phase but the
 /// archive is compared with it.
 pub const FLOOR_SQLITE: &str = "sqlite3 rebuild from .dump";
@@ -304,21 +315,6 @@ fn stats(phase: &str, rows: u64, mut samples: Vec<f64>) -> PhaseStats {
     }
 }
 
-fn time_cmd(cmd: &mut Command, what: &str) -> Result<f64> {
-    let t0 = Instant::now();
-    let st = cmd.status().ctx("run", what)?;
-    if !st.success() {
-        return Err(crate::Error::Child(format!("{what} failed: {st}")));
-    }
-    Ok(t0.elapsed().as_secs_f64() * 1e3)
-}
-
-fn sh(script: &str) -> Command {
-    let mut c = Command::new("sh");
-    c.arg("-c").arg(script);
-    c
-}
-
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -399,69 +395,6 @@ impl BenchOptions {
     }
 }
 
-/// A scratch directory created fresh inside a given directory (itself
-/// created when absent): `DIR/testgen-bench-<pid>-<random>`, registered so
-/// that an interrupt removes it ([`thrum_io::cleanup`]); those of runs that
-/// no longer exist are removed when the next one starts. Dropping it removes
-/// that directory only, and DIR when this created it and it is empty again;
-/// nothing else in DIR is touched.
-#[derive(Debug)]
-pub struct WorkDir {
-    dir: thrum_io::cleanup::TempDir,
-    created_parent: Option<PathBuf>,
-}
-
-const WORK_PREFIX: &str = "testgen-bench-";
-
-impl WorkDir {
-    /// Creates the scratch directory in `parent` (see [`WorkDir`]).
-    pub fn create(parent: &Path) -> Result<WorkDir> {
-        let created_parent = match std::fs::metadata(parent) {
-            Ok(m) if m.is_dir() => None,
-            Ok(_) => {
-                return Err(crate::Error::Usage(format!(
-                    "--work {} is not a directory",
-                    thrum_io::text::shown_path(parent)
-                )))
-            }
-            Err(_) if std::fs::symlink_metadata(parent).is_ok() => {
-                return Err(crate::Error::Usage(format!(
-                    "--work {} is a dangling symbolic link",
-                    thrum_io::text::shown_path(parent)
-                )))
-            }
-            Err(_) => {
-                std::fs::create_dir_all(parent).ctx("create directory", parent)?;
-                Some(parent.to_path_buf())
-            }
-        };
-        let _ = thrum_io::cleanup::collect_stale(parent, WORK_PREFIX);
-        let dir =
-            thrum_io::cleanup::temp_dir_in(parent, WORK_PREFIX).ctx("create directory", parent)?;
-        Ok(WorkDir { dir, created_parent })
-    }
-
-    /// The scratch directory.
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        // the TempDir removes the scratch directory when it is dropped, right
-        // after this; the parent is removed afterwards, if this created it
-        if let Some(p) = self.created_parent.take() {
-            let dir = self.dir.path().to_path_buf();
-            if thrum_io::tree::remove_dir_all(&dir).is_ok() {
-                // its ownership marker beside it, only once it is gone
-                let _ = thrum_io::cleanup::remove_marker(&dir);
-            }
-            let _ = std::fs::remove_dir(p);
-        }
-    }
-}
-
 /// Runs every scenario; `exe` is the testgen binary to time. Works in a
 /// fresh [`WorkDir`] inside `o.work`, removed at the end (also on error).
 pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
@@ -469,7 +402,6 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
     if let Some(v) = std::env::var_os(SLOW_PHASE_ENV) {
         parse_slow_phase(&v.to_string_lossy()).map_err(crate::Error::Usage)?;
     }
-    let volumes = o.volume_args();
     let work = WorkDir::create(&o.work)?;
     let bars = crate::progress::Bars::new(o.progress);
     let mut scenarios = Vec::new();
@@ -477,171 +409,31 @@ pub fn run(exe: &Path, o: &BenchOptions) -> Result<BenchReport> {
         let bar = bars.bar("bench", o.runs as u64, "runs");
         let dir = work.path().join(profile);
         std::fs::create_dir_all(&dir).ctx("create directory", &dir)?;
-        let report_path = dir.join("report.json");
-        let out = dir.join("out");
-        let tree = dir.join("tree");
-        let mut reports: Vec<RunReport> = Vec::new();
-        let mut walls = Vec::new();
-        for _ in 0..o.runs {
-            let mut c = Command::new(exe);
-            c.args([
-                "--quiet",
-                "--profile",
-                profile,
-                "--seed",
-                &o.seed.to_string(),
-                "--jobs",
-                &o.jobs.to_string(),
-            ])
-            .args(&volumes)
-            .arg("--out")
-            .arg(&out)
-            .arg("--tree")
-            .arg(&tree)
-            .arg("--report-json")
-            .arg(&report_path);
-            walls.push(time_cmd(&mut c, "testgen")?);
-            let text = std::fs::read_to_string(&report_path).ctx("read", &report_path)?;
-            reports.push(
-                serde_json::from_str(&text)
-                    .map_err(std::io::Error::other)
-                    .ctx("parse", &report_path)?,
-            );
-            bar.inc(1);
-        }
+        let (reports, walls) = time_generation(exe, o, profile, &dir, &bar)?;
         bar.finish();
-        let first = &reports[0];
-        let mut phases = Vec::new();
-        let names: Vec<String> = first.phases.iter().map(|(n, _)| n.clone()).collect();
-        for name in &names {
-            let samples: Vec<f64> = reports
-                .iter()
-                .filter_map(|r| r.phases.iter().find(|(n, _)| n == name).map(|(_, ms)| *ms))
-                .collect();
-            let rows = match name.as_str() {
-                "events" | "plan" => first.events,
-                _ => first.messages,
-            };
-            phases.push(stats(name, rows, samples));
-        }
-        // JSONL event generation alone: render every line into memory.
-        {
-            let plan = thrum_gen::Plan::new(o.seed, resolved)?;
-            let mut samples = Vec::new();
-            for _ in 0..o.runs {
-                samples.push(render_all(&plan, o.jobs));
-            }
-            phases.push(stats("render", plan.total_events(), samples));
-        }
-        // Wall time of the whole process (start-up, all phases, the tasks
-        // that run side by side, publication).
-        phases.push(stats("wall", first.events, walls));
-        if let Some(verify) = &o.verify {
-            let archive = out.join(crate::ARCHIVE);
-            // the replay alone (extraction included), the Parquet check alone,
-            // and the command as a user runs it: the manifest, SHA256SUMS and
-            // parquet/ beside the archive checked in one process
-            let replay: [&std::ffi::OsStr; 3] =
-                ["replay".as_ref(), "--no-parquet".as_ref(), archive.as_ref()];
-            phases.push(stats("verify", first.events, time_verify(verify, o.runs, &replay)?));
-            let parquet: [&std::ffi::OsStr; 2] = ["parquet".as_ref(), out.as_ref()];
-            phases.push(stats("verify-pq", first.messages, time_verify(verify, o.runs, &parquet)?));
-            let user: [&std::ffi::OsStr; 2] = ["replay".as_ref(), archive.as_ref()];
-            phases.push(stats(VERIFY_ARCHIVE, first.events, time_verify(verify, o.runs, &user)?));
-        }
-        let mut floors = Vec::new();
-        if o.floors {
-            let db = tree.join(".thrum/var/messages.db");
-            let dump = dir.join("dump.sql");
-            let rebuilt = dir.join("rebuilt.db");
-            let tarball = dir.join("tree.tar");
-            let mut prep = sh(&format!(
-                "sqlite3 '{}' .dump > '{}' && tar -cf '{}' -C '{}' .thrum",
-                db.display(),
-                dump.display(),
-                tarball.display(),
-                tree.display()
-            ));
-            time_cmd(&mut prep, "sqlite3 .dump / tar")?;
-            let ours = |names: &[&str]| -> f64 {
-                phases.iter().filter(|p| names.contains(&p.phase.as_str())).map(|p| p.p50_ms).sum()
-            };
-            let mut s = Vec::new();
-            let rebuild =
-                format!("rm -f '{0}' && sqlite3 '{0}' < '{1}'", rebuilt.display(), dump.display());
-            for _ in 0..o.runs {
-                s.push(time_cmd(&mut sh(&rebuild), "sqlite3 rebuild")?);
-            }
-            s.sort_by(f64::total_cmp);
-            let p50 = percentile(&s, 50.0);
-            let mine = ours(&["tables", "events", "db-finish"]);
-            floors.push(Floor {
-                name: FLOOR_SQLITE.into(),
-                command: "sqlite3 new.db < dump.sql".into(),
-                p50_ms: p50,
-                ratio: mine / p50,
-                compared_with: "tables+events+db-finish".into(),
-            });
-            let zcmd = format!(
-                "zstd -q -f -3 -T{} '{}' -o '{}.zst'",
-                o.jobs,
-                tarball.display(),
-                tarball.display()
-            );
-            let mut s = Vec::new();
-            for _ in 0..o.runs {
-                s.push(time_cmd(&mut sh(&zcmd), "zstd")?);
-            }
-            s.sort_by(f64::total_cmp);
-            let p50 = percentile(&s, 50.0);
-            let mine = ours(&["archive"]);
-            floors.push(Floor {
-                name: FLOOR_ZSTD.into(),
-                command: format!("zstd -3 -T{} tree.tar", o.jobs),
-                p50_ms: p50,
-                ratio: mine / p50,
-                compared_with: "archive".into(),
-            });
-        }
-        let peak = reports.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0) as f64 / 1024.0;
-        let mesh = match o.mesh {
-            Some(daemons) => Some(time_mesh(exe, o, profile, daemons, &dir)?),
-            None => None,
-        };
-        let mut sc = Scenario {
-            profile: profile.clone(),
-            runs: o.runs,
-            jobs: o.jobs,
-            phases,
-            peak_rss_mib: peak,
-            bytes_written: first.bytes,
-            floors,
-            mesh,
-        };
-        set_ratios(&mut sc);
-        scenarios.push(sc);
+        scenarios.push(scenario(exe, o, profile, resolved, &dir, &reports, walls)?);
         let _ = thrum_io::tree::remove_dir_all(&dir);
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     Ok(BenchReport { machine: machine(), cores, settings: o.settings(), scenarios })
 }
 
-/// Times `o.runs` runs of `testgen mesh --daemons N` of `profile` in
-/// `dir/mesh`, and `verify mesh` of it when `o.verify` is set.
-fn time_mesh(
+/// Times `o.runs` runs of `testgen` of `profile` writing into `dir`
+/// (`out/`, `tree/`, `report.json`): each run's report and wall time (ms).
+fn time_generation(
     exe: &Path,
     o: &BenchOptions,
     profile: &str,
-    daemons: u32,
     dir: &Path,
-) -> Result<MeshScenario> {
-    let out = dir.join("mesh");
-    let report_path = dir.join("mesh-report.json");
+    bar: &crate::progress::Bar,
+) -> Result<(Vec<RunReport>, Vec<f64>)> {
+    let volumes = o.volume_args();
+    let report_path = dir.join("report.json");
     let mut reports: Vec<RunReport> = Vec::new();
+    let mut walls = Vec::new();
     for _ in 0..o.runs {
         let mut c = Command::new(exe);
         c.args([
-            "mesh",
             "--quiet",
             "--profile",
             profile,
@@ -650,61 +442,101 @@ fn time_mesh(
             "--jobs",
             &o.jobs.to_string(),
         ])
-        .args(o.volume_args())
-        .args(["--daemons", &daemons.to_string()])
+        .args(&volumes)
         .arg("--out")
-        .arg(&out)
+        .arg(dir.join("out"))
+        .arg("--tree")
+        .arg(dir.join("tree"))
         .arg("--report-json")
         .arg(&report_path);
-        time_cmd(&mut c, "testgen mesh")?;
-        let text = std::fs::read_to_string(&report_path).ctx("read", &report_path)?;
-        reports.push(
-            serde_json::from_str(&text)
-                .map_err(std::io::Error::other)
-                .ctx("parse", &report_path)?,
-        );
+        walls.push(time_cmd(&mut c, "testgen")?);
+        reports.push(RunReport::read(&report_path)?);
+        bar.inc(1);
     }
-    let events = reports.first().map_or(0, |r| r.events);
-    let walls = reports.iter().filter_map(|r| r.phases.first().map(|(_, ms)| *ms)).collect();
-    let mut phases = vec![stats("mesh", events, walls)];
-    if let Some(verify) = &o.verify {
-        let args: [&std::ffi::OsStr; 3] = ["mesh".as_ref(), "--quiet".as_ref(), out.as_ref()];
-        phases.push(stats("verify-mesh", events, time_verify(verify, o.runs, &args)?));
-        // what `verify mesh` is measured against: `verify replay` of each
-        // daemon's archive, one after another (the sum per run)
-        let mut sums = vec![0.0; o.runs];
-        for k in 1..=daemons as usize {
-            let archive = out.join(crate::mesh::daemon_dir(k)).join(crate::ARCHIVE);
-            let args: [&std::ffi::OsStr; 3] =
-                ["replay".as_ref(), "--no-parquet".as_ref(), archive.as_ref()];
-            for (sum, ms) in sums.iter_mut().zip(time_verify(verify, o.runs, &args)?) {
-                *sum += ms;
-            }
-        }
-        phases.push(stats("verify-daemons", events, sums));
-    }
-    Ok(MeshScenario {
-        daemons,
-        phases,
-        peak_rss_mib: reports.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0) as f64 / 1024.0,
-        bytes_written: reports.first().map_or(0, |r| r.bytes),
-    })
+    Ok((reports, walls))
 }
 
-/// Times `runs` runs of `verify ARGS` (with [`BIG_LIMITS`]), its report
-/// discarded; ms each.
-fn time_verify(verify: &Path, runs: usize, args: &[&std::ffi::OsStr]) -> Result<Vec<f64>> {
-    let what = format!(
-        "verify {}",
-        args.first().map_or(String::new(), |a| a.to_string_lossy().into_owned())
-    );
-    let mut samples = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let mut c = Command::new(verify);
-        c.args(args).args(BIG_LIMITS).stdout(std::process::Stdio::null());
-        samples.push(time_cmd(&mut c, &what)?);
+/// The scenario of `profile` from its runs' `reports` and `walls`, with
+/// the phases timed here (rendering, verify, the floors, the mesh).
+fn scenario(
+    exe: &Path,
+    o: &BenchOptions,
+    profile: &str,
+    resolved: thrum_gen::Profile,
+    dir: &Path,
+    reports: &[RunReport],
+    walls: Vec<f64>,
+) -> Result<Scenario> {
+    let first = &reports[0];
+    let mut phases = run_phases(reports);
+    // JSONL event generation alone: render every line into memory.
+    let plan = thrum_gen::Plan::new(o.seed, resolved)?;
+    let samples = (0..o.runs).map(|_| render_all(&plan, o.jobs)).collect();
+    phases.push(stats("render", plan.total_events(), samples));
+    // Wall time of the whole process (start-up, all phases, the tasks
+    // that run side by side, publication).
+    phases.push(stats("wall", first.events, walls));
+    if let Some(verify) = &o.verify {
+        phases.extend(verify_phases(verify, o.runs, &dir.join("out"), first)?);
     }
-    Ok(samples)
+    let floors = if o.floors { floors::time_floors(o, dir, &phases)? } else { Vec::new() };
+    let peak = reports.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0) as f64 / 1024.0;
+    let mesh = match o.mesh {
+        Some(daemons) => Some(time_mesh(exe, o, profile, daemons, dir)?),
+        None => None,
+    };
+    let mut sc = Scenario {
+        profile: profile.to_string(),
+        runs: o.runs,
+        jobs: o.jobs,
+        phases,
+        peak_rss_mib: peak,
+        bytes_written: first.bytes,
+        floors,
+        mesh,
+    };
+    set_ratios(&mut sc);
+    Ok(sc)
+}
+
+/// The figures of each phase the runs report, in the first run's order.
+fn run_phases(reports: &[RunReport]) -> Vec<PhaseStats> {
+    let first = &reports[0];
+    let mut phases = Vec::new();
+    for (name, _) in &first.phases {
+        let samples: Vec<f64> = reports
+            .iter()
+            .filter_map(|r| r.phases.iter().find(|(n, _)| n == name).map(|(_, ms)| *ms))
+            .collect();
+        let rows = match name.as_str() {
+            "events" | "plan" => first.events,
+            _ => first.messages,
+        };
+        phases.push(stats(name, rows, samples));
+    }
+    phases
+}
+
+/// Times `verify` of the output `out` of a run (`first` its report): the
+/// replay alone (extraction included), the Parquet check alone, and the
+/// command as a user runs it: the manifest, SHA256SUMS and parquet/ beside
+/// the archive checked in one process.
+fn verify_phases(
+    verify: &Path,
+    runs: usize,
+    out: &Path,
+    first: &RunReport,
+) -> Result<Vec<PhaseStats>> {
+    let archive = out.join(crate::ARCHIVE);
+    let replay: [&std::ffi::OsStr; 3] =
+        ["replay".as_ref(), "--no-parquet".as_ref(), archive.as_ref()];
+    let parquet: [&std::ffi::OsStr; 2] = ["parquet".as_ref(), out.as_ref()];
+    let user: [&std::ffi::OsStr; 2] = ["replay".as_ref(), archive.as_ref()];
+    Ok(vec![
+        stats("verify", first.events, time_verify(verify, runs, &replay)?),
+        stats("verify-pq", first.messages, time_verify(verify, runs, &parquet)?),
+        stats(VERIFY_ARCHIVE, first.events, time_verify(verify, runs, &user)?),
+    ])
 }
 
 /// Renders every event line of `plan` into memory (no I/O) on `jobs`
@@ -732,63 +564,4 @@ pub fn render_all(plan: &thrum_gen::Plan, jobs: usize) -> f64 {
     });
     std::hint::black_box(bytes);
     t0.elapsed().as_secs_f64() * 1e3
-}
-
-/// The human-readable table.
-pub fn render(r: &BenchReport) -> String {
-    let mut s = format!("machine: {} ({} cores)\n", r.machine, r.cores);
-    for sc in &r.scenarios {
-        s.push_str(&format!(
-            "\nprofile {} — {} runs, --jobs {}, peak RSS {:.1} MiB, {:.1} MB written\n",
-            sc.profile,
-            sc.runs,
-            sc.jobs,
-            sc.peak_rss_mib,
-            sc.bytes_written as f64 / 1e6
-        ));
-        s.push_str(&format!(
-            "{:<15} {:>10} {:>10} {:>10} {:>10} {:>14} {:>8}\n",
-            "phase", "rows", "p50 ms", "p95 ms", "p99 ms", "rows/s", "/floor"
-        ));
-        for p in &sc.phases {
-            s.push_str(&phase_line(p));
-        }
-        for f in &sc.floors {
-            s.push_str(&format!(
-                "floor: {:<28} p50 {:>9.1} ms; ours ({}) / floor = {:.2}\n",
-                f.name, f.p50_ms, f.compared_with, f.ratio
-            ));
-        }
-        if let Some(m) = &sc.mesh {
-            s.push_str(&format!(
-                "mesh of {} daemons — peak RSS {:.1} MiB, {:.1} MB written\n",
-                m.daemons,
-                m.peak_rss_mib,
-                m.bytes_written as f64 / 1e6
-            ));
-            for p in &m.phases {
-                s.push_str(&phase_line(p));
-            }
-            let p50 = |name: &str| m.phases.iter().find(|p| p.phase == name).map(|p| p.p50_ms);
-            if let (Some(mesh), Some(daemons)) = (p50("verify-mesh"), p50("verify-daemons")) {
-                if daemons > 0.0 {
-                    let r = mesh / daemons;
-                    s.push_str(&format!(
-                        "verify-mesh / verify-daemons (each daemon's verify replay) = {r:.2}\n"
-                    ));
-                }
-            }
-        }
-    }
-    s
-}
-
-/// One row of the table: the phase's figures and its ratio to its floor
-/// (`-` without floors).
-fn phase_line(p: &PhaseStats) -> String {
-    let ratio = p.ratio.map_or("-".to_string(), |r| format!("{r:.2}x"));
-    format!(
-        "{:<15} {:>10} {:>10.1} {:>10.1} {:>10.1} {:>14.0} {:>8}\n",
-        p.phase, p.rows, p.p50_ms, p.p95_ms, p.p99_ms, p.rows_per_s, ratio
-    )
 }

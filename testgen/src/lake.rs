@@ -107,7 +107,10 @@ pub enum LakeError {
         reason: String,
     },
     /// Slices of the run are not all there.
-    #[error("{lake}: {count} of the {of} slice records are missing: {list} (each slice writes {})", record_path(0, *.of).replace("00000-", "I-"))]
+    #[error(
+        "{lake}: {count} of the {of} slice records are missing: {list} (each slice writes {})",
+        record_path(0, *.of).replace("00000-", "I-")
+    )]
     Missing {
         /// The lake (escaped).
         lake: String,

@@ -115,7 +115,11 @@ pub enum MergeError {
         /// The second.
         second: String,
     },
-    #[error("{} of {of} shards missing: {list} (every shard 0 to {} must be given once)", missing.len(), of - 1)]
+    #[error(
+        "{} of {of} shards missing: {list} (every shard 0 to {} must be given once)",
+        missing.len(),
+        of - 1
+    )]
     /// Slices are missing.
     Missing {
         /// N.

@@ -346,10 +346,8 @@ mod tests {
         assert_eq!(tree(&t), Ok(()), "an empty directory holds nothing");
         std::fs::write(t.join("identities/precious.json"), "{}").unwrap();
         std::fs::write(t.join("var/thrum.sock"), "").unwrap();
-        assert!(
-            matches!(tree(&t), Err(Unrecognised::Foreign(e)) if e.to_string() == "identities/preci\
-                ous.json, var/thrum.sock")
-        );
+        let foreign = "identities/precious.json, var/thrum.sock";
+        assert!(matches!(tree(&t), Err(Unrecognised::Foreign(e)) if e.to_string() == foreign));
         std::fs::remove_file(t.join("identities/precious.json")).unwrap();
         std::fs::remove_file(t.join("var/thrum.sock")).unwrap();
         std::fs::write(t.join("var/messages.db"), "their data").unwrap();

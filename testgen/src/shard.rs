@@ -201,29 +201,7 @@ pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
     for d in [jsonl_dir.join("messages"), jsonl_dir.clone(), staging.dir.join(JSONL_DIR), pq_dir] {
         remove_if_empty(&d)?;
     }
-    let mut files = Vec::new();
-    for (rel, &rows) in &lines {
-        let (sha256, size) = crate::archive::hash_file(&jsonl_dir.join(rel))?;
-        files.push(ShardFile {
-            path: format!("{jsonl_rel}/{rel}"),
-            rows,
-            sha256,
-            size,
-            stats: None,
-            table: None,
-        });
-    }
-    for h in parquet_files {
-        files.push(ShardFile {
-            path: h.entry.path,
-            rows: h.file.rows,
-            sha256: h.entry.sha256,
-            size: h.entry.size,
-            stats: Some(h.file.stats.clone()),
-            table: Some(h.file.table.to_string()),
-        });
-    }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let files = shard_files(&jsonl_dir, &jsonl_rel, &lines, parquet_files)?;
     let range = thrum_gen::slice_messages(plan.profile.messages, i, n);
     let total_events = lines.values().sum();
     let m = ShardManifest {
@@ -257,6 +235,40 @@ pub fn generate_shard(opts: &Options, i: u64, n: u64) -> Result<Report> {
         phases: ph.list,
         bytes,
     })
+}
+
+/// Every file of a slice, by path: its JSONL files (in `jsonl_dir`,
+/// `jsonl_rel` in the output; `lines` per file) and its Parquet files.
+fn shard_files(
+    jsonl_dir: &Path,
+    jsonl_rel: &str,
+    lines: &BTreeMap<String, u64>,
+    parquet_files: Vec<parquet::Hashed>,
+) -> Result<Vec<ShardFile>> {
+    let mut files = Vec::new();
+    for (rel, &rows) in lines {
+        let (sha256, size) = crate::archive::hash_file(&jsonl_dir.join(rel))?;
+        files.push(ShardFile {
+            path: format!("{jsonl_rel}/{rel}"),
+            rows,
+            sha256,
+            size,
+            stats: None,
+            table: None,
+        });
+    }
+    for h in parquet_files {
+        files.push(ShardFile {
+            path: h.entry.path,
+            rows: h.file.rows,
+            sha256: h.entry.sha256,
+            size: h.entry.size,
+            stats: Some(h.file.stats.clone()),
+            table: Some(h.file.table.to_string()),
+        });
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
 }
 
 /// Removes `dir` when it is an empty directory.

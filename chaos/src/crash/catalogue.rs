@@ -25,7 +25,13 @@ macro_rules! states {
         pub enum State { $( $variant, )* }
         /// Every state, in catalogue order.
         pub const STATES: &[StateInfo] = &[
-            $( StateInfo { state: State::$variant, name: $name, finding: $finding, exit_code: $exit, leaves: $leaves }, )*
+            $( StateInfo {
+                state: State::$variant,
+                name: $name,
+                finding: $finding,
+                exit_code: $exit,
+                leaves: $leaves,
+            }, )*
         ];
     };
 }

@@ -28,13 +28,18 @@ impl Mesh {
     /// daemons in the same minute, each pair of events with no pull in
     /// between, so each writer applies its own first.
     pub(super) fn place_conflicts(&mut self, pulls: &Schedule) -> Result<(), MeshError> {
-        let seed = self.plan.seed;
-        let n = self.n();
-        let (w0, w1) = (self.plan.profile.window_start, self.plan.snapshot);
-        let instant = |r: &mut Stream, t: Micros| t / TICK * TICK + r.range(1, 9);
+        self.place_reregister(pulls)?;
+        self.place_group_update(pulls)?;
+        self.extras.sort_by_key(|x| x.key);
+        Ok(())
+    }
 
-        // --- an agent re-registers from a second host.
-        let mut r = Stream::new(seed, Kind::Mesh, 4);
+    /// An agent re-registers from a second host, more than a second after
+    /// its registration and before the next pull.
+    fn place_reregister(&mut self, pulls: &Schedule) -> Result<(), MeshError> {
+        let n = self.n();
+        let w1 = self.plan.snapshot;
+        let mut r = Stream::new(self.plan.seed, Kind::Mesh, 4);
         let mut agents: Vec<u32> = (0..self.plan.agents.len() as u32).collect();
         r.shuffle(&mut agents);
         let mut rereg = None;
@@ -63,9 +68,15 @@ impl Mesh {
             daemons: vec![home, other],
         });
         self.extras.push(Extra { key, host: other, what: ExtraKind::Reregister { agent: a } });
+        Ok(())
+    }
 
-        // --- a group updated on two daemons in the same minute.
-        let mut r = Stream::new(seed, Kind::Mesh, 5);
+    /// A group an agent created, updated on two daemons in the same minute
+    /// with no pull in between.
+    fn place_group_update(&mut self, pulls: &Schedule) -> Result<(), MeshError> {
+        let n = self.n();
+        let (w0, w1) = (self.plan.profile.window_start, self.plan.snapshot);
+        let mut r = Stream::new(self.plan.seed, Kind::Mesh, 5);
         let span = w1 - w0;
         // a group an agent created (each daemon creates `everyone` itself)
         let agents_groups = || {
@@ -127,7 +138,11 @@ impl Mesh {
             host: y,
             what: ExtraKind::GroupUpdate { group: g, by, description: d2 },
         });
-        self.extras.sort_by_key(|x| x.key);
         Ok(())
     }
+}
+
+/// A moment 1 to 9 µs after the start of the tick of `t` (never on the tick itself).
+fn instant(r: &mut Stream, t: Micros) -> Micros {
+    t / TICK * TICK + r.range(1, 9)
 }

@@ -183,9 +183,8 @@ impl Mesh {
     pub(super) fn place_starts(&mut self) {
         let p = &self.plan;
         let find = |what: &dyn Fn(Other) -> bool| p.others.iter().find(|e| what(e.what)).copied();
-        let create = find(
-            &|o| matches!(o, Other::GroupCreate(g) if p.groups[g as usize].kind == GroupKind::Everyone),
-        );
+        let everyone = |g: u32| p.groups[g as usize].kind == GroupKind::Everyone;
+        let create = find(&|o| matches!(o, Other::GroupCreate(g) if everyone(g)));
         let add =
             find(&|o| matches!(o, Other::MemberAdd(m) if p.members[m as usize].added_by.is_none()));
         let (Some(create), Some(add)) = (create, add) else { return };

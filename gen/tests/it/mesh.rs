@@ -132,13 +132,21 @@ proptest! {
     /// with every invariant or says why (too many daemons for the agents,
     /// a plan that cannot be built, no quiet moment for a conflict).
     #[test]
-    fn any_mesh_keeps_the_invariants(seed in any::<u64>(), daemons in 2u32..6, lagging in any::<bool>(), messages in 50u64..1500, days in 1u32..4) {
+    fn any_mesh_keeps_the_invariants(
+        seed in any::<u64>(),
+        daemons in 2u32..6,
+        lagging in any::<bool>(),
+        messages in 50u64..1500,
+        days in 1u32..4,
+    ) {
         let scenario = if lagging { Scenario::Lagging } else { Scenario::Converged };
         let profile = Profile { messages, window_days: days, ..Profile::small() };
         match Mesh::new(seed, profile, daemons, scenario) {
             Ok(m) => check_mesh(&m, &format!("seed {seed}, {daemons} daemons, {scenario:?}, \
                 {messages} messages, {days} days")),
-            Err(MeshError::Plan(_) | MeshError::Daemons { .. } | MeshError::NoRoomForConflict(_)) => {}
+            Err(
+                MeshError::Plan(_) | MeshError::Daemons { .. } | MeshError::NoRoomForConflict(_),
+            ) => {}
             Err(e) => prop_assert!(false, "unexpected error {e}"),
         }
     }

@@ -120,9 +120,10 @@ fn the_first_start_writes_the_everyone_pair_first() {
         let (create, add) = (first[0]["event_id"].clone(), first[1]["event_id"].clone());
         assert_eq!(
             first[0],
-            serde_json::json!({"created_by": "system", "description": "All agents", "event_id": create,
-                "group_id": "grp_everyone", "name": "everyone", "origin_daemon": od, "sequence": 1,
-                "timestamp": ts, "type": "group.create", "v": 1})
+            serde_json::json!({"created_by": "system", "description": "All agents",
+                "event_id": create, "group_id": "grp_everyone", "name": "everyone",
+                "origin_daemon": od, "sequence": 1, "timestamp": ts, "type": "group.create",
+                "v": 1})
         );
         assert_eq!(
             first[1],

@@ -108,12 +108,14 @@ proptest! {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
             prop_assert_eq!(&thrum_schemas::gojson::to_string(&v), l);
             prop_assert_eq!(v["sequence"].as_u64(), Some(i as u64 + 1));
-            let key = (v["timestamp"].as_str().unwrap().to_string(), v["event_id"].as_str().unwrap().to_string());
+            let text = |field: &str| v[field].as_str().unwrap().to_string();
+            let key = (text("timestamp"), text("event_id"));
             if let Some(p) = &prev { prop_assert!(p < &key); }
             prev = Some(key);
         }
         let n = 3;
-        let joined: Vec<u64> = (0..n).flat_map(|i| Timeline::slice(&a, i, n).map(|e| e.sequence).collect::<Vec<_>>()).collect();
+        let slice = |i| Timeline::slice(&a, i, n).map(|e| e.sequence).collect::<Vec<_>>();
+        let joined: Vec<u64> = (0..n).flat_map(slice).collect();
         prop_assert_eq!(joined, (1..=la.len() as u64).collect::<Vec<_>>());
     }
 }

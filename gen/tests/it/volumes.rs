@@ -147,7 +147,11 @@ fn volume(lo: u64, hi: u64, cap: u64) -> impl Strategy<Value = Option<u64>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 96,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn any_volumes_build_exactly_or_are_refused(
@@ -162,16 +166,24 @@ proptest! {
         days in volume(1, 6, 36_500),
     ) {
         let base = [Profile::small(), Profile::default_profile()][base].clone();
-        let o = Overrides { agents, messages, sessions, active_sessions, events, subscriptions, days };
+        let o =
+            Overrides { agents, messages, sessions, active_sessions, events, subscriptions, days };
         let p = requested(&base, &o);
         let broken = broken(&o, &p);
         match Profile::with_overrides(base.clone(), &o) {
             Ok(q) => {
-                prop_assert!(broken.is_empty(), "accepted {:?} although {:?} break their limits", o, broken);
+                prop_assert!(
+                    broken.is_empty(),
+                    "accepted {:?} although {:?} break their limits",
+                    o,
+                    broken
+                );
                 prop_assert_eq!(Profile { name: p.name.clone(), ..q.clone() }, p);
                 match Plan::new(seed, q.clone()) {
                     Ok(plan) => check_plan(&plan, &q)?,
-                    Err(PlanError::MessagesDoNotFit { messages, max, .. }) => prop_assert!(messages > max),
+                    Err(PlanError::MessagesDoNotFit { messages, max, .. }) => {
+                        prop_assert!(messages > max)
+                    }
                     Err(e) => prop_assert!(false, "{:?} accepted, then refused: {}", q, e),
                 }
             }
@@ -179,7 +191,8 @@ proptest! {
                 prop_assert!(broken.contains(&(volume, limit)), "{:?}: refused {} {} (limit {}), \
                     broken: {:?}", o, volume, value, limit, broken);
                 let e = Profile::with_overrides(base, &o).unwrap_err().to_string();
-                prop_assert!(e.starts_with(&format!("{volume} {value}")) && e.contains(&limit.to_string()), "{}", e);
+                let names = e.starts_with(&format!("{volume} {value}"));
+                prop_assert!(names && e.contains(&limit.to_string()), "{}", e);
             }
             Err(e) => prop_assert!(false, "{:?}: unexpected refusal {}", o, e),
         }
@@ -196,7 +209,11 @@ fn within(lo: u64, hi: u64, (edge, any): (u8, u64)) -> u64 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 64,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     /// Combinations drawn inside the limits (often on them): every one is
     /// accepted and built with exactly its volumes.
@@ -218,7 +235,15 @@ proptest! {
         // the most events are tried once below (they cost 10,000 per active session)
         let events = within(others + active, others + active + 3_000, picks[2]);
         let subscriptions = within(0, 24 * sessions, picks[3]);
-        let o = Overrides { agents, messages: Some(messages), sessions: Some(sessions), active_sessions: Some(active), events: Some(events), subscriptions: Some(subscriptions), days: Some(days) };
+        let o = Overrides {
+            agents,
+            messages: Some(messages),
+            sessions: Some(sessions),
+            active_sessions: Some(active),
+            events: Some(events),
+            subscriptions: Some(subscriptions),
+            days: Some(days),
+        };
         let p = Profile::with_overrides(base, &o).map_err(|e| TestCaseError::fail(format!("{o:?} \
             refused: {e}")))?;
         let plan = Plan::new(seed, p.clone()).map_err(|e| TestCaseError::fail(format!("{p:?} \

@@ -183,7 +183,10 @@ fn a_refused_destination_gets_no_staging_directory() {
     std::fs::write(&file, "f").unwrap();
     let e = Staging::new(&file.join("a").join("b"), POLICY).err().unwrap();
     assert!(
-        matches!(&e, PublishError::Refused { found: Found::ParentNotDirectory(p), .. } if *p == file),
+        matches!(
+            &e,
+            PublishError::Refused { found: Found::ParentNotDirectory(p), .. } if *p == file
+        ),
         "{e:?}"
     );
     assert_eq!(std::fs::read(&file).unwrap(), b"f");

@@ -343,7 +343,11 @@ mod tests {
         assert_eq!(lines.len(), 4);
         assert_eq!(
             lines[0],
-            r#"{"commitInfo":{"timestamp":5,"operation":"WRITE","operationParameters":{"mode":"ErrorIfExists","partitionBy":"[\"date\"]"},"isBlindAppend":true,"engineInfo":"thrum-fixtures 0.1.0"}}"#
+            concat!(
+                r#"{"commitInfo":{"timestamp":5,"operation":"WRITE","#,
+                r#""operationParameters":{"mode":"ErrorIfExists","partitionBy":"[\"date\"]"},"#,
+                r#""isBlindAppend":true,"engineInfo":"thrum-fixtures 0.1.0"}}"#
+            )
         );
         assert_eq!(lines[1], r#"{"protocol":{"minReaderVersion":1,"minWriterVersion":2}}"#);
         assert!(
@@ -361,7 +365,11 @@ mod tests {
         );
         assert_eq!(
             lines[3],
-            r#"{"add":{"path":"date=2026-03-02/part-00001.parquet","partitionValues":{"date":"2026-03-02"},"size":7,"modificationTime":5,"dataChange":true,"stats":"{\"numRecords\":0}"}}"#
+            concat!(
+                r#"{"add":{"path":"date=2026-03-02/part-00001.parquet","#,
+                r#""partitionValues":{"date":"2026-03-02"},"size":7,"modificationTime":5,"#,
+                r#""dataChange":true,"stats":"{\"numRecords\":0}"}}"#
+            )
         );
         assert_eq!(encode_path("a b/é"), "a%20b/%C3%A9");
     }

@@ -229,13 +229,18 @@ mod tests {
         assert_eq!(
             st.to_json(),
             concat!(
-                r#"{"numRecords":4,"minValues":{"n":-2,"t":"1970-01-01T00:00:01.000Z","s":"a\"é"},"#,
-                r#""maxValues":{"n":9,"t":"1970-01-02T00:00:00.001Z"},"nullCount":{"n":1,"t":0,"s":1,"b":0}}"#
+                r#"{"numRecords":4,"#,
+                r#""minValues":{"n":-2,"t":"1970-01-01T00:00:01.000Z","s":"a\"é"},"#,
+                r#""maxValues":{"n":9,"t":"1970-01-02T00:00:00.001Z"},"#,
+                r#""nullCount":{"n":1,"t":0,"s":1,"b":0}}"#
             )
         );
         assert_eq!(
             FileStats::new(&schema).to_json(),
-            r#"{"numRecords":0,"minValues":{},"maxValues":{},"nullCount":{"n":0,"t":0,"s":0,"b":0}}"#
+            concat!(
+                r#"{"numRecords":0,"minValues":{},"maxValues":{},"#,
+                r#""nullCount":{"n":0,"t":0,"s":0,"b":0}}"#
+            )
         );
     }
 

@@ -240,8 +240,13 @@ fn check_refuses_a_database_that_runs_sql_of_its_own() {
         std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     let bytes = std::fs::read(&db).unwrap();
     let e = check::check(&pq, &db).unwrap_err();
+    use thrum_io::untrusted::UntrustedError;
     assert!(
-        matches!(&e, thrum_parquet::Error::Untrusted(thrum_io::untrusted::UntrustedError::Unsafe { object, .. }) if object == "agents"),
+        matches!(
+            &e,
+            thrum_parquet::Error::Untrusted(UntrustedError::Unsafe { object, .. })
+                if object == "agents"
+        ),
         "{e}"
     );
     assert_eq!(

@@ -138,8 +138,9 @@ fn layout_partitions_and_counts() {
     let col = schema.columns().iter().find(|c| c.name() == "body_structured").unwrap();
     assert_eq!(col.logical_type_ref(), Some(&parquet::basic::LogicalType::Json));
     let col = schema.columns().iter().find(|c| c.name() == "created_at").unwrap();
+    let utc = |t: &parquet::basic::TimestampType| t.is_adjusted_to_u_t_c;
     assert!(
-        matches!(col.logical_type_ref(), Some(parquet::basic::LogicalType::Timestamp(t)) if t.is_adjusted_to_u_t_c)
+        matches!(col.logical_type_ref(), Some(parquet::basic::LogicalType::Timestamp(t)) if utc(t))
     );
     // No `date` column inside partition files (Hive: it is in the path).
     assert!(schema.columns().iter().all(|c| c.name() != "date"));

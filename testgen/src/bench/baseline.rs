@@ -45,7 +45,10 @@ pub enum BaselineError {
         source: std::io::Error,
     },
     /// Not the JSON of `testgen bench --json`.
-    #[error("baseline {} is not the JSON of `testgen bench --json`: {detail}", shown_name(&path.to_string_lossy()))]
+    #[error(
+        "baseline {} is not the JSON of `testgen bench --json`: {detail}",
+        shown_name(&path.to_string_lossy())
+    )]
     Malformed {
         /// The baseline.
         path: PathBuf,

@@ -17,6 +17,8 @@ const TOP: f64 = 62.0;
 const BASE_FILL: &str = "#9e9e9e";
 const CUR_FILL: &str = "#3b78c8";
 const WORSE_FILL: &str = "#c8423b";
+/// The threshold lines' stroke.
+const DASHED: &str = r#"stroke-width="2" stroke-dasharray="3,2""#;
 
 /// Text for XML content and attribute values: control characters shown
 /// as escapes (XML cannot hold most of them), then `& < > " '` escaped.
@@ -57,16 +59,13 @@ pub fn svg(c: &Comparison) -> String {
     let pairs: usize = groups.iter().map(|(_, rows)| rows.len()).sum();
     let height = TOP + groups.len() as f64 * HEAD_H + pairs as f64 * PAIR_H + 20.0;
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
-    );
+    let _ =
+        write!(s, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}""#);
+    let _ =
+        writeln!(s, r#" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#);
     let _ = writeln!(s, r#"<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="white"/>"#);
-    let _ = writeln!(
-        s,
-        r#"<text x="10" y="20" font-size="15">Phase time / floor time (median), baseline against this run; threshold {:+.0} %</text>"#,
-        c.max_pct
-    );
+    let _ = write!(s, r#"<text x="10" y="20" font-size="15">Phase time / floor time (median), "#);
+    let _ = writeln!(s, "baseline against this run; threshold {:+.0} %</text>", c.max_pct);
     legend(&mut s);
     let mut y = TOP;
     for (profile, rows) in &groups {
@@ -98,10 +97,8 @@ fn legend(s: &mut String) {
         let _ = writeln!(s, r#"<text x="{}" y="42">{text}</text>"#, x + 16.0);
         x += 60.0 + 7.0 * text.len() as f64;
     }
-    let _ = writeln!(
-        s,
-        r#"<line x1="{x}" y1="30" x2="{x}" y2="46" stroke="{WORSE_FILL}" stroke-width="2" stroke-dasharray="3,2"/>"#
-    );
+    let _ =
+        writeln!(s, r#"<line x1="{x}" y1="30" x2="{x}" y2="46" stroke="{WORSE_FILL}" {DASHED}/>"#);
     let _ = writeln!(
         s,
         r#"<text x="{}" y="42">threshold (gated phases; grey: shown only)</text>"#,
@@ -125,10 +122,11 @@ fn pair(s: &mut String, r: &Row, y: f64, scale: f64, factor: f64, worse: bool) {
     {
         let by = y + i as f64 * (BAR_H + 2.0);
         let w = (value * scale).max(0.5);
-        let _ = writeln!(
+        let _ = write!(
             s,
-            r#"<rect x="{LABEL_W}" y="{by:.1}" width="{w:.1}" height="{BAR_H}" fill="{fill}"><title>{label}, {who}: {value:.3}</title></rect>"#
+            r#"<rect x="{LABEL_W}" y="{by:.1}" width="{w:.1}" height="{BAR_H}" fill="{fill}">"#
         );
+        let _ = writeln!(s, "<title>{label}, {who}: {value:.3}</title></rect>");
         let _ = writeln!(
             s,
             r#"<text x="{:.1}" y="{:.1}" font-size="10">{value:.3}</text>"#,
@@ -140,7 +138,7 @@ fn pair(s: &mut String, r: &Row, y: f64, scale: f64, factor: f64, worse: bool) {
     let stroke = if r.gated { WORSE_FILL } else { "#b0b0b0" };
     let _ = writeln!(
         s,
-        r#"<line x1="{tx:.1}" y1="{:.1}" x2="{tx:.1}" y2="{:.1}" stroke="{stroke}" stroke-width="2" stroke-dasharray="3,2"/>"#,
+        r#"<line x1="{tx:.1}" y1="{:.1}" x2="{tx:.1}" y2="{:.1}" stroke="{stroke}" {DASHED}/>"#,
         y - 2.0,
         y + 2.0 * BAR_H + 4.0
     );

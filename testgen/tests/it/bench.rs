@@ -156,13 +156,14 @@ fn a_run_passes_against_itself_and_fails_against_a_baseline_three_times_faster()
 fn baseline_json(seed: u64) -> String {
     serde_json::json!({
         "machine": "test", "cores": 2,
-        "settings": {"seed": seed, "jobs": 1, "volumes": ["--messages=50"], "floors": true, "verif\
-            y": false, "mesh": null},
+        "settings": {"seed": seed, "jobs": 1, "volumes": ["--messages=50"], "floors": true,
+            "verify": false, "mesh": null},
         "scenarios": [{
             "profile": "small", "runs": 3, "jobs": 1, "peak_rss_mib": 20.0, "bytes_written": 1000,
-            "phases": [{"phase": "wall", "rows": 1, "p50_ms": 90.0, "p95_ms": 90.0, "p99_ms": 90.0, "rows_per_s": 1.0}],
-            "floors": [{"name": "sqlite3 rebuild from .dump", "command": "", "p50_ms": 10.0, "rati\
-                o": 0.5, "compared_with": ""}]
+            "phases": [{"phase": "wall", "rows": 1, "p50_ms": 90.0, "p95_ms": 90.0,
+                "p99_ms": 90.0, "rows_per_s": 1.0}],
+            "floors": [{"name": "sqlite3 rebuild from .dump", "command": "", "p50_ms": 10.0,
+                "ratio": 0.5, "compared_with": ""}]
         }]
     })
     .to_string()

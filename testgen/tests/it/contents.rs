@@ -331,7 +331,8 @@ fn default_fixture_matches_the_design() {
     }
     assert!(shas > 30);
 
-    // Reads: ~70 %, once each, by a recipient other than the author, after creation, inside the reader's session.
+    // Reads: ~70 %, once each, by a recipient other than the author, after creation, inside the
+    // reader's session.
     let reads = count(&db, "SELECT COUNT(*) FROM message_reads");
     assert!((6900..=7100).contains(&reads), "{reads} reads");
     assert_eq!(
@@ -382,7 +383,8 @@ fn default_fixture_matches_the_design() {
         3
     );
 
-    // The events table: one row per line of every file, identical JSON, sequence 1..N in replay order.
+    // The events table: one row per line of every file, identical JSON, sequence 1..N in replay
+    // order.
     let mut lines: HashMap<String, String> = HashMap::new();
     let mut files = vec![root.join("events.jsonl")];
     files.extend(std::fs::read_dir(root.join("messages")).unwrap().map(|e| e.unwrap().path()));
@@ -512,14 +514,12 @@ fn the_first_start_is_first(db: &Connection, events: &[serde_json::Value]) {
     let ts = create["timestamp"].as_str().unwrap();
     let (eid_c, eid_a) = (create["event_id"].as_str().unwrap(), add["event_id"].as_str().unwrap());
     let od = create["origin_daemon"].clone();
-    let want_c = serde_json::json!({"created_by": "system", "description": "All agents", "event_id": eid_c,
-        "group_id": "grp_everyone", "name": "everyone", "origin_daemon": od, "sequence": 1, "times\
-            tamp": ts,
-        "type": "group.create", "v": 1});
-    let want_a = serde_json::json!({"added_by": "system", "event_id": eid_a, "group_id": "grp_ever\
-        yone",
-        "member_type": "role", "member_value": "*", "origin_daemon": od, "sequence": 2, "timestamp": ts,
-        "type": "group.member.add", "v": 1});
+    let want_c = serde_json::json!({"created_by": "system", "description": "All agents",
+        "event_id": eid_c, "group_id": "grp_everyone", "name": "everyone", "origin_daemon": od,
+        "sequence": 1, "timestamp": ts, "type": "group.create", "v": 1});
+    let want_a = serde_json::json!({"added_by": "system", "event_id": eid_a,
+        "group_id": "grp_everyone", "member_type": "role", "member_value": "*",
+        "origin_daemon": od, "sequence": 2, "timestamp": ts, "type": "group.member.add", "v": 1});
     assert_eq!((create, add), (&want_c, &want_a));
     assert!(eid_c < eid_a, "replay applies the create first");
     assert!(ts.starts_with("2026-03-02T06:00:00."), "{ts}");

@@ -313,9 +313,11 @@ fn every_jsonl_line_validates_against_the_shipped_event_schema() {
     }
 
     // and it does reject: a wrong envelope, a payload without a required key
-    let good: serde_json::Value = serde_json::from_str(
-        r#"{"event_id":"evt_01KJPNJEXRSKQHYVF9V0JSP12P","message_id":"msg_01KJPNJEXRSKZP4G4JNNZE2XB7","origin_daemon":"d_hbev0wjtjpge","sequence":3,"timestamp":"2026-03-02T07:00:32.312819Z","type":"message.delete","v":1}"#,
-    )
+    let good: serde_json::Value = serde_json::from_str(concat!(
+        r#"{"event_id":"evt_01KJPNJEXRSKQHYVF9V0JSP12P","#,
+        r#""message_id":"msg_01KJPNJEXRSKZP4G4JNNZE2XB7","origin_daemon":"d_hbev0wjtjpge","#,
+        r#""sequence":3,"timestamp":"2026-03-02T07:00:32.312819Z","type":"message.delete","v":1}"#
+    ))
     .unwrap();
     assert!(schemas.validate(&good, index).is_ok());
     for (key, value) in [

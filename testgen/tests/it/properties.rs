@@ -25,7 +25,11 @@ fn generate(dir: &std::path::Path, seed: u64, jobs: usize, v5: bool) -> std::pat
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 4, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 4,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn same_seed_gives_identical_bytes(seed in any::<u64>(), jobs in 1usize..4) {
@@ -34,7 +38,8 @@ proptest! {
         let b = read_all(&generate(tmp.path(), seed, jobs.max(2), true));
         prop_assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
         for (k, v) in &a {
-            prop_assert!(v == &b[k], "{} differs for seed {} (--jobs 1 vs {})", k, seed, jobs.max(2));
+            let jobs = jobs.max(2);
+            prop_assert!(v == &b[k], "{} differs for seed {} (--jobs 1 vs {})", k, seed, jobs);
         }
     }
 
@@ -42,7 +47,8 @@ proptest! {
     fn replay_always_equals_the_database(seed in any::<u64>()) {
         let tmp = tempfile::tempdir().unwrap();
         let out = generate(tmp.path(), seed, 2, false);
-        let r = verify::verify_path(&out.join(testgen::ARCHIVE), &verify::Options::default()).expect("usable fixture");
+        let r = verify::verify_path(&out.join(testgen::ARCHIVE), &verify::Options::default())
+            .expect("usable fixture");
         prop_assert!(r.consistent, "seed {}:\n{}", seed, r.render_text());
         prop_assert_eq!(r.errors, 0);
         for t in r.tables.iter().filter(|t| t.check == "replay" || t.check == "event_log") {
@@ -56,16 +62,27 @@ proptest! {
     fn migration_from_v5_preserves_every_row(seed in any::<u64>()) {
         let tmp = tempfile::tempdir().unwrap();
         let out = generate(tmp.path(), seed, 2, true);
-        let r = verify::migrate_path(&out.join(testgen::ARCHIVE_V5), &verify::MigrateOptions::default()).expect("usable v5 fixture");
+        let r = verify::migrate_path(
+            &out.join(testgen::ARCHIVE_V5),
+            &verify::MigrateOptions::default(),
+        )
+        .expect("usable v5 fixture");
         prop_assert!(r.consistent, "seed {}:\n{}", seed, r.render_text());
         prop_assert_eq!(r.count(verify::Kind::V5RowLost) + r.count(verify::Kind::V5RowAltered), 0);
         let preserved: Vec<_> = r.tables.iter().filter(|t| t.check == "v5_preserved").collect();
-        prop_assert!(preserved.iter().any(|t| t.table == "messages" && t.rows_expected == Some(Profile::small().messages)));
+        let messages = Some(Profile::small().messages);
+        let all_messages =
+            preserved.iter().any(|t| t.table == "messages" && t.rows_expected == messages);
+        prop_assert!(all_messages);
         for t in preserved {
-            prop_assert!(t.missing == 0 && t.differing == 0, "seed {} table {}: {:?}", seed, &t.table, t);
-            // threads are dropped at 11->12 (documented); every other v5 row is in the migrated database
+            let table = &t.table;
+            let intact = t.missing == 0 && t.differing == 0;
+            prop_assert!(intact, "seed {} table {}: {:?}", seed, table, t);
+            // threads are dropped at 11->12 (documented); every other v5 row is in the migrated
+            // database
             if t.table != "threads" {
-                prop_assert_eq!(Some(t.rows_db), t.rows_expected, "seed {} table {}", seed, &t.table);
+                let rows = Some(t.rows_db);
+                prop_assert_eq!(rows, t.rows_expected, "seed {} table {}", seed, table);
             }
         }
     }
