@@ -130,14 +130,23 @@ proptest::proptest! {
         failure_persistence: None,
         ..Default::default()
     })]
-    /// Random seeds, daemon counts and scenarios: every mesh verifies.
+    /// Random seeds, daemon counts and scenarios: every mesh verifies. A
+    /// few crowded ones (about 1 seed in 60 of 12 lagging daemons) have no
+    /// quiet moment for a conflict and are refused by the generator, which
+    /// says so; those are not meshes, and another case is drawn.
     #[test]
     fn meshes_of_random_seeds_verify(
         seed in proptest::prelude::any::<u64>(),
         daemons in 2u32..=12,
         lagging in proptest::prelude::any::<bool>(),
     ) {
-        mesh_verifies(seed, daemons, if lagging { Scenario::Lagging } else { Scenario::Converged });
+        let scenario = if lagging { Scenario::Lagging } else { Scenario::Converged };
+        let plan = thrum_gen::mesh::Mesh::new(seed, thrum_gen::Profile::small(), daemons, scenario);
+        proptest::prop_assume!(
+            !matches!(plan, Err(thrum_gen::mesh::MeshError::NoRoomForConflict(_))),
+            "the generator refuses this crowded mesh"
+        );
+        mesh_verifies(seed, daemons, scenario);
     }
 }
 
