@@ -68,21 +68,6 @@ pub fn walk(base: &Path, prefix: &str) -> Result<Vec<(String, PathBuf, bool)>> {
     Ok(out)
 }
 
-struct Hashing<R> {
-    inner: R,
-    hash: Sha256,
-    n: u64,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hash.update(&buf[..n]);
-        self.n += n as u64;
-        Ok(n)
-    }
-}
-
 /// SHA-256 and size of a file.
 pub fn hash_file(path: &Path) -> Result<(String, u64)> {
     thrum_io::hash::sha256_file(path).ctx("read", path)
@@ -108,6 +93,13 @@ pub fn write(
 /// path order: everything before it is compressed while it is finished,
 /// and the few files after it (`var/peers.json`), complete before the
 /// archive starts, are archived after the wait.
+///
+/// Until then the writer of that file is the critical path, and the
+/// archive yields to it: its thread runs 10 nice levels lower, once its
+/// compression workers (which keep the process's priority) are started.
+/// When the file is complete the archive is the critical path, and its
+/// thread takes the process's priority back (best effort: without the
+/// permission to raise a priority it stays lower).
 pub struct Gate {
     /// Path as archived, e.g. `.thrum/var/messages.db`.
     pub rel: &'static str,
@@ -165,11 +157,18 @@ pub fn write_gated(
     let mut builder = tar::Builder::new(Counting { inner: &mut enc, n: &mut tar_len });
     let mut entries = Vec::new();
     let mut gate = gate;
-    for (rel, path, is_dir) in listing.iter().cloned() {
+    let mut buf = vec![0u8; COPY_BUF];
+    let mut yielding = None;
+    for (k, (rel, path, is_dir)) in listing.iter().cloned().enumerate() {
+        if k == 1 && gate.is_some() {
+            // the first entry started zstd's workers: only this thread yields
+            yielding = Some(Yield::start());
+        }
         if let Some(g) = gate.take_if(|g| g.rel == rel) {
             g.ready.recv().map_err(|_| {
                 crate::Error::Aborted(format!("{rel} was not completed; archive abandoned"))
             })?;
+            drop(yielding.take());
             let again = walk(thrum_dir, ".thrum")?;
             if again != listing {
                 return Err(crate::Error::Aborted(format!(
@@ -188,18 +187,9 @@ pub fn write_gated(
             h.set_size(0);
             builder.append_data(&mut h, &rel, std::io::empty()).ctx("archive", &path)?;
         } else {
-            let size = std::fs::metadata(&path).ctx("stat", &path)?.len();
             h.set_entry_type(tar::EntryType::Regular);
             h.set_mode(if is_private(&rel) { 0o600 } else { 0o644 });
-            h.set_size(size);
-            let mut r =
-                Hashing { inner: File::open(&path).ctx("open", &path)?, hash: Sha256::new(), n: 0 };
-            builder.append_data(&mut h, &rel, &mut r).ctx("archive", &path)?;
-            entries.push(FileEntry {
-                path: rel,
-                sha256: thrum_io::hash::hex(&r.hash.finalize()),
-                size: r.n,
-            });
+            entries.push(append_file(&mut builder, h, rel, &path, &mut buf)?);
         }
     }
     builder.finish().ctx("finish tar stream", dest)?;
@@ -214,6 +204,84 @@ pub fn write_gated(
         }
     };
     Ok((entries, archive))
+}
+
+/// Bytes read from a file at a time and handed to the compressor in one
+/// call.
+const COPY_BUF: usize = 1 << 18;
+
+/// Appends the regular file at `path` as `rel` (header `h`, its size
+/// set here) and returns its manifest entry. The file is read once: each
+/// chunk is hashed and handed to the compressor straight from `buf`, then
+/// the entry is padded to a whole block. A file whose size changed while
+/// it was read is refused (the header already holds its size).
+fn append_file<W: Write>(
+    builder: &mut tar::Builder<W>,
+    mut h: tar::Header,
+    rel: String,
+    path: &Path,
+    buf: &mut [u8],
+) -> Result<FileEntry> {
+    let mut file = File::open(path).ctx("open", path)?;
+    let size = file.metadata().ctx("stat", path)?.len();
+    h.set_size(size);
+    // the header (and a long name's extra entry) only: the data follows
+    builder.append_data(&mut h, &rel, std::io::empty()).ctx("archive", path)?;
+    let out = builder.get_mut();
+    let mut hash = Sha256::new();
+    let mut n = 0u64;
+    loop {
+        let k = match file.read(buf) {
+            Ok(0) => break,
+            Ok(k) => k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).ctx("read", path),
+        };
+        n += k as u64;
+        if n > size {
+            break;
+        }
+        hash.update(&buf[..k]);
+        out.write_all(&buf[..k]).ctx("archive", path)?;
+    }
+    if n != size {
+        return Err(crate::Error::Aborted(format!(
+            "{} changed size while it was archived",
+            thrum_io::text::shown_path(path)
+        )));
+    }
+    let pad = (TAR_BLOCK - size % TAR_BLOCK) % TAR_BLOCK;
+    out.write_all(&[0; TAR_BLOCK as usize][..pad as usize]).ctx("archive", path)?;
+    Ok(FileEntry { path: rel, sha256: thrum_io::hash::hex(&hash.finalize()), size })
+}
+
+/// The tar block: an entry's data is padded to a multiple of it.
+const TAR_BLOCK: u64 = 512;
+
+/// The calling thread running 10 nice levels below the process while this
+/// lives; dropping it gives the process's priority back. Best effort:
+/// without the permission (raising a priority needs it) nothing changes,
+/// or the thread stays lower.
+struct Yield {
+    tid: rustix::thread::Pid,
+    base: i32,
+}
+
+impl Yield {
+    fn start() -> Yield {
+        use rustix::process::{getpid, getpriority_process, setpriority_process};
+        let tid = rustix::thread::gettid();
+        // the process's priority is its main thread's
+        let base = getpriority_process(Some(getpid())).unwrap_or(0);
+        let _ = setpriority_process(Some(tid), (base + 10).min(19));
+        Yield { tid, base }
+    }
+}
+
+impl Drop for Yield {
+    fn drop(&mut self) {
+        let _ = rustix::process::setpriority_process(Some(self.tid), self.base);
+    }
 }
 
 /// Files archived with mode 0600 (the daemon keeps them private): the
