@@ -95,11 +95,11 @@ pub fn write(
 /// archive starts, are archived after the wait.
 ///
 /// Until then the writer of that file is the critical path, and the
-/// archive yields to it: its thread runs 10 nice levels lower, once its
-/// compression workers (which keep the process's priority) are started.
-/// When the file is complete the archive is the critical path, and its
-/// thread takes the process's priority back (best effort: without the
-/// permission to raise a priority it stays lower).
+/// archive yields to it: its thread and zstd's workers run 10 nice levels
+/// lower (their memory grows later, too, once SQLite's is released). When
+/// the file is complete the archive is the critical path, and they take
+/// the process's priority back ([`crate::priority::Lowered`]; best effort:
+/// without the permission to raise a priority they stay lower).
 pub struct Gate {
     /// Path as archived, e.g. `.thrum/var/messages.db`.
     pub rel: &'static str,
@@ -159,10 +159,11 @@ pub fn write_gated(
     let mut gate = gate;
     let mut buf = vec![0u8; COPY_BUF];
     let mut yielding = None;
+    let before = crate::priority::threads();
     for (k, (rel, path, is_dir)) in listing.iter().cloned().enumerate() {
         if k == 1 && gate.is_some() {
-            // the first entry started zstd's workers: only this thread yields
-            yielding = Some(Yield::start());
+            // the first entry started zstd's workers: they yield too
+            yielding = Some(crate::priority::Lowered::start(&before));
         }
         if let Some(g) = gate.take_if(|g| g.rel == rel) {
             g.ready.recv().map_err(|_| {
@@ -257,32 +258,6 @@ fn append_file<W: Write>(
 
 /// The tar block: an entry's data is padded to a multiple of it.
 const TAR_BLOCK: u64 = 512;
-
-/// The calling thread running 10 nice levels below the process while this
-/// lives; dropping it gives the process's priority back. Best effort:
-/// without the permission (raising a priority needs it) nothing changes,
-/// or the thread stays lower.
-struct Yield {
-    tid: rustix::thread::Pid,
-    base: i32,
-}
-
-impl Yield {
-    fn start() -> Yield {
-        use rustix::process::{getpid, getpriority_process, setpriority_process};
-        let tid = rustix::thread::gettid();
-        // the process's priority is its main thread's
-        let base = getpriority_process(Some(getpid())).unwrap_or(0);
-        let _ = setpriority_process(Some(tid), (base + 10).min(19));
-        Yield { tid, base }
-    }
-}
-
-impl Drop for Yield {
-    fn drop(&mut self) {
-        let _ = rustix::process::setpriority_process(Some(self.tid), self.base);
-    }
-}
 
 /// Files archived with mode 0600 (the daemon keeps them private): the
 /// paired peers and their tokens.
@@ -540,6 +515,65 @@ mod tests {
         let tar = zstd::stream::decode_all(&data[..]).unwrap();
         assert_eq!(data[4], 0xC4, "8-byte content size and checksum flag");
         assert_eq!(data[6..14], (tar.len() as u64).to_le_bytes());
+    }
+
+    /// The tar stream is the one `tar::Builder::append_data` makes of the
+    /// same entries (files larger than the copy buffer and not a multiple
+    /// of a block, an empty one, a path too long for a ustar name), and
+    /// each entry's checksum and size are its content's.
+    #[test]
+    fn the_tar_stream_is_tars_own_and_entries_describe_the_content() {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path().join(".thrum");
+        let long = format!("var/{}", "n".repeat(120));
+        std::fs::create_dir_all(t.join(&long)).unwrap();
+        let big: Vec<u8> = (0..COPY_BUF * 2 + 777).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(t.join("big.db"), &big).unwrap();
+        std::fs::write(t.join("empty.jsonl"), b"").unwrap();
+        std::fs::write(t.join(&long).join("x.jsonl"), b"{}\n".repeat(300)).unwrap();
+        let (files, _) = write(&t, &d.path().join("a.tar.zst"), 7, 2, Compression::Zstd).unwrap();
+        let tar = zstd::stream::decode_all(&std::fs::read(d.path().join("a.tar.zst")).unwrap()[..])
+            .unwrap();
+
+        let mut expected = tar::Builder::new(Vec::new());
+        for (rel, path, is_dir) in walk(&t, ".thrum").unwrap() {
+            let mut h = tar::Header::new_ustar();
+            h.set_mtime(7);
+            h.set_uid(0);
+            h.set_gid(0);
+            let data = if is_dir { Vec::new() } else { std::fs::read(&path).unwrap() };
+            h.set_entry_type(if is_dir {
+                tar::EntryType::Directory
+            } else {
+                tar::EntryType::Regular
+            });
+            h.set_mode(if is_dir { 0o755 } else { 0o644 });
+            h.set_size(data.len() as u64);
+            expected.append_data(&mut h, &rel, &data[..]).unwrap();
+        }
+        assert_eq!(tar, expected.into_inner().unwrap());
+
+        let listed: Vec<(&str, u64)> = files.iter().map(|f| (f.path.as_str(), f.size)).collect();
+        let long_file = format!(".thrum/{long}/x.jsonl");
+        assert_eq!(
+            listed,
+            [(".thrum/big.db", big.len() as u64), (".thrum/empty.jsonl", 0), (&long_file, 900)]
+        );
+        assert_eq!(files[0].sha256, thrum_io::hash::sha256_hex(&big));
+        assert_eq!(files[1].sha256, thrum_io::hash::sha256_hex(b""));
+    }
+
+    /// A file that yields more bytes than its size said (as a file growing
+    /// while it is read would) is refused, not archived past its header.
+    #[test]
+    fn a_file_that_changed_size_while_read_is_refused() {
+        let proc_file = Path::new("/proc/self/stat");
+        assert_eq!(std::fs::metadata(proc_file).unwrap().len(), 0);
+        let mut b = tar::Builder::new(Vec::new());
+        let mut buf = vec![0; 64];
+        let e = append_file(&mut b, tar::Header::new_ustar(), "stat".into(), proc_file, &mut buf)
+            .unwrap_err();
+        assert!(e.to_string().contains("changed size while it was archived"), "{e}");
     }
 
     #[test]
