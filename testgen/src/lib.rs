@@ -315,13 +315,14 @@ type Archived = (Vec<(String, u64)>, Vec<archive::FileEntry>, archive::FileEntry
 /// Finishes the database and archives the tree at the same time: every
 /// file but the database is compressed while SQLite builds its indexes; the
 /// database goes last, once it is closed, and is checked (integrity and
-/// foreign keys, read-only) while it is being compressed.
+/// foreign keys, read-only) while it is being compressed. The database is
+/// compressed in the `turn` of archives (see [`Stage::turn`]).
 fn finish_and_archive(
     db: sqlite::Db,
     thrum_dir: &Path,
     archive_path: &Path,
     (mtime, workers, compression): (u64, usize, Compression),
-    (ph, db_step): (&mut Phases, &progress::Bar),
+    (ph, db_step, turn): (&mut Phases, &progress::Bar, &std::sync::Mutex<()>),
 ) -> Result<Archived> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::scope(|s| {
@@ -338,11 +339,12 @@ fn finish_and_archive(
             )
         });
         let closed = db.close_unchecked();
-        if closed.is_ok() {
+        ph.done("db-finish");
+        let my_turn = closed.is_ok().then(|| turn.lock().unwrap_or_else(|p| p.into_inner()));
+        if my_turn.is_some() {
             let _ = tx.send(());
         }
         drop(tx);
-        ph.done("db-finish");
         let checked = match &closed {
             Ok((_, check)) => check.run(),
             Err(_) => Ok(()),
@@ -350,6 +352,7 @@ fn finish_and_archive(
         ph.done("db-check");
         db_step.finish();
         let archived = archiver.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        drop(my_turn);
         // A database failure explains an abandoned archive: report it first.
         let (counts, _) = closed?;
         checked?;
@@ -417,6 +420,7 @@ pub fn generate(opts: &Options) -> Result<Report> {
         dir: &staging.dir,
         mtime: (plan.snapshot / 1_000_000) as u64,
         known: std::sync::Mutex::new(Vec::new()),
+        turn: std::sync::Mutex::new(()),
     };
     let thrum_dir = st.dir.join(".stage").join(".thrum");
     std::fs::create_dir_all(&thrum_dir).ctx("create directory", &thrum_dir)?;
@@ -462,6 +466,10 @@ struct Stage<'a> {
     mtime: u64,
     /// Checksums computed while writing the artifacts, reused by SHA256SUMS.
     known: std::sync::Mutex<Vec<archive::FileEntry>>,
+    /// Held by the archive that compresses its bulk (the v5-era archive,
+    /// the v13 database): one at a time, so that their buffers (each
+    /// zstd's input ring, up to 32 MiB) never add up in the peak memory.
+    turn: std::sync::Mutex<()>,
 }
 
 impl Stage<'_> {
@@ -530,8 +538,13 @@ fn archive_v13(
     // made the peak memory grow when the two archives' ends met, for no
     // measurable gain)
     let workers = if st.opts.v5 && st.opts.jobs > 1 { st.opts.jobs - 1 } else { st.opts.jobs };
-    let (table_counts, files, whole) =
-        finish_and_archive(db, thrum_dir, &archive, (st.mtime, workers, c), (ph, &steps[0]))?;
+    let (table_counts, files, whole) = finish_and_archive(
+        db,
+        thrum_dir,
+        &archive,
+        (st.mtime, workers, c),
+        (ph, &steps[0], &st.turn),
+    )?;
     steps[1].finish();
     ph.done("archive");
     let file_counts = lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect();
@@ -566,7 +579,9 @@ fn write_v5(st: &Stage) -> Result<Duration> {
         file_counts,
     };
     let dest = st.dir.join(spec.archive_name);
+    let turn = st.turn.lock().unwrap_or_else(|p| p.into_inner());
     let (files, whole) = archive::write(&v5_root, &dest, st.mtime, 1, st.opts.compression)?;
+    drop(turn);
     write_manifest(st, spec, files, whole)?;
     std::fs::remove_dir_all(&v5_stage).ctx("remove", &v5_stage)?;
     step.finish();
