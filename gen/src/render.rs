@@ -98,118 +98,136 @@ pub fn line_from(plan: &Plan, e: &TimelineEvent, origin: &str, out: &mut String,
     e.key.push_id(&mut sc.id, "evt_");
     let ts = std::mem::take(&mut sc.ts);
     let eid = std::mem::take(&mut sc.id);
-    let od = origin;
+    let env = Envelope { eid: &eid, od: origin, sequence: e.sequence as i64, ts: &ts };
     let mut o = Obj::new(out);
     match e.ev {
-        PlanEvent::Create(m) => {
-            let format = plan.content_after(&m, 0, sc);
-            let tags = plan.tags(&m);
-            o.str("agent_id", &plan.agents[m.agent as usize].agent_id);
-            if let Some(a) = m.authored_by {
-                o.str("authored_by", &plan.agents[a as usize].agent_id);
-            }
-            o.raw("body", |w| body_json(w, &sc.content, format.as_str(), &sc.structured));
-            if let Some(d) = m.disclosed {
-                o.bool("disclosed", d);
-            }
-            o.str("event_id", &eid)
-                .str("message_id", &plan.message_id(&m))
-                .str("origin_daemon", od);
-            if !tags.refs.is_empty() {
-                o.raw("refs", |w| typed_list(w, &tags.refs));
-            }
-            if !tags.scopes.is_empty() {
-                o.raw("scopes", |w| typed_list(w, &tags.scopes));
-            }
-            o.int("sequence", e.sequence as i64);
-            o.str("session_id", &plan.sessions[m.session as usize].session_id);
-            if let Some(t) = plan.thread_of(&m) {
-                o.str("thread_id", &t);
-            }
-            o.str("timestamp", &ts).str("type", types::MESSAGE_CREATE).int("v", 1);
-        }
+        PlanEvent::Create(m) => create_fields(&mut o, plan, &m, &env, sc),
         PlanEvent::Fate(f) => {
             let m = plan.message(f.message);
             match f.kind {
-                FateKind::Edit { n, .. } => {
-                    let format = plan.content_after(&m, n + 1, sc);
-                    o.raw("body", |w| body_json(w, &sc.content, format.as_str(), &sc.structured));
-                    o.str("event_id", &eid)
-                        .str("message_id", &plan.message_id(&m))
-                        .str("origin_daemon", od);
-                    o.int("sequence", e.sequence as i64);
-                    o.str("timestamp", &ts).str("type", types::MESSAGE_EDIT).int("v", 1);
-                }
+                FateKind::Edit { n, .. } => edit_fields(&mut o, plan, &m, n, &env, sc),
                 FateKind::Delete => {
-                    o.str("event_id", &eid)
+                    o.str("event_id", env.eid)
                         .str("message_id", &plan.message_id(&m))
-                        .str("origin_daemon", od);
+                        .str("origin_daemon", env.od);
                     o.opt_str("reason", Some(plan.delete_reason(f.message)));
-                    o.int("sequence", e.sequence as i64);
-                    o.str("timestamp", &ts).str("type", types::MESSAGE_DELETE).int("v", 1);
+                    o.int("sequence", env.sequence);
+                    o.str("timestamp", env.ts).str("type", types::MESSAGE_DELETE).int("v", 1);
                 }
             }
         }
-        PlanEvent::Other(ev) => match ev.what {
-            Other::Register(a) => {
-                let a = &plan.agents[a as usize];
-                register_fields(&mut o, a, &a.hostname, &eid, od, e.sequence, &ts);
-            }
-            Other::SessionStart(s) => {
-                let s = &plan.sessions[s as usize];
-                o.str("agent_id", &plan.agents[s.agent as usize].agent_id)
-                    .str("event_id", &eid)
-                    .str("origin_daemon", od);
-                o.int("sequence", e.sequence as i64).str("session_id", &s.session_id);
-                o.str("timestamp", &ts).str("type", types::SESSION_START).int("v", 1);
-            }
-            Other::SessionEnd(s) => {
-                let s = &plan.sessions[s as usize];
-                o.str("event_id", &eid).str("origin_daemon", od).opt_str("reason", s.end_reason);
-                o.int("sequence", e.sequence as i64).str("session_id", &s.session_id);
-                o.str("timestamp", &ts).str("type", types::SESSION_END).int("v", 1);
-            }
-            Other::GroupCreate(g) => {
-                let g = &plan.groups[g as usize];
-                o.str("created_by", plan.actor(g.created_by))
-                    .opt_str("description", g.description.as_deref());
-                o.str("event_id", &eid)
-                    .str("group_id", &g.group_id)
-                    .str("name", &g.name)
-                    .str("origin_daemon", od);
-                o.int("sequence", e.sequence as i64)
-                    .str("timestamp", &ts)
-                    .str("type", types::GROUP_CREATE)
-                    .int("v", 1);
-            }
-            Other::MemberAdd(mi) => {
-                let m = &plan.members[mi as usize];
-                o.str("added_by", plan.actor(m.added_by)).str("event_id", &eid);
-                o.str("group_id", &plan.groups[m.group as usize].group_id)
-                    .str("member_type", m.member_type)
-                    .str("member_value", &m.member_value);
-                o.str("origin_daemon", od).int("sequence", e.sequence as i64).str("timestamp", &ts);
-                o.str("type", types::GROUP_MEMBER_ADD).int("v", 1);
-            }
-            Other::Update(u) => {
-                let u = &plan.updates[u as usize];
-                o.str("agent_id", &plan.agents[u.agent as usize].agent_id)
-                    .str("event_id", &eid)
-                    .str("origin_daemon", od);
-                o.int("sequence", e.sequence as i64)
-                    .str("timestamp", &ts)
-                    .str("type", types::AGENT_UPDATE)
-                    .int("v", 1);
-                o.raw("work_contexts", |w| {
-                    let v = serde_json::to_value(&u.contexts).unwrap_or(serde_json::Value::Null);
-                    gojson::push_value(w, &v);
-                });
-            }
-        },
+        PlanEvent::Other(ev) => other_fields(&mut o, plan, &ev.what, &env),
     }
     o.end();
     sc.ts = ts;
     sc.id = eid;
+}
+
+/// The members every event line has besides its own: its id, the daemon
+/// that wrote it first, its sequence and its timestamp.
+struct Envelope<'a> {
+    eid: &'a str,
+    od: &'a str,
+    sequence: i64,
+    ts: &'a str,
+}
+
+/// The members of the `message.create` line of `m`, in key order.
+fn create_fields(o: &mut Obj, plan: &Plan, m: &Message, env: &Envelope, sc: &mut Scratch) {
+    let format = plan.content_after(m, 0, sc);
+    let tags = plan.tags(m);
+    o.str("agent_id", &plan.agents[m.agent as usize].agent_id);
+    if let Some(a) = m.authored_by {
+        o.str("authored_by", &plan.agents[a as usize].agent_id);
+    }
+    o.raw("body", |w| body_json(w, &sc.content, format.as_str(), &sc.structured));
+    if let Some(d) = m.disclosed {
+        o.bool("disclosed", d);
+    }
+    o.str("event_id", env.eid).str("message_id", &plan.message_id(m)).str("origin_daemon", env.od);
+    if !tags.refs.is_empty() {
+        o.raw("refs", |w| typed_list(w, &tags.refs));
+    }
+    if !tags.scopes.is_empty() {
+        o.raw("scopes", |w| typed_list(w, &tags.scopes));
+    }
+    o.int("sequence", env.sequence);
+    o.str("session_id", &plan.sessions[m.session as usize].session_id);
+    if let Some(t) = plan.thread_of(m) {
+        o.str("thread_id", &t);
+    }
+    o.str("timestamp", env.ts).str("type", types::MESSAGE_CREATE).int("v", 1);
+}
+
+/// The members of the `message.edit` line of `m`'s edit `n` (from 0).
+fn edit_fields(o: &mut Obj, plan: &Plan, m: &Message, n: u8, env: &Envelope, sc: &mut Scratch) {
+    let format = plan.content_after(m, n + 1, sc);
+    o.raw("body", |w| body_json(w, &sc.content, format.as_str(), &sc.structured));
+    o.str("event_id", env.eid).str("message_id", &plan.message_id(m)).str("origin_daemon", env.od);
+    o.int("sequence", env.sequence);
+    o.str("timestamp", env.ts).str("type", types::MESSAGE_EDIT).int("v", 1);
+}
+
+/// The members of a line of `events.jsonl` (registrations, sessions,
+/// groups, members, work-context updates), in key order.
+fn other_fields(o: &mut Obj, plan: &Plan, what: &Other, env: &Envelope) {
+    let (eid, od, ts) = (env.eid, env.od, env.ts);
+    match *what {
+        Other::Register(a) => {
+            let a = &plan.agents[a as usize];
+            register_fields(o, a, &a.hostname, eid, od, env.sequence as u64, ts);
+        }
+        Other::SessionStart(s) => {
+            let s = &plan.sessions[s as usize];
+            o.str("agent_id", &plan.agents[s.agent as usize].agent_id)
+                .str("event_id", eid)
+                .str("origin_daemon", od);
+            o.int("sequence", env.sequence).str("session_id", &s.session_id);
+            o.str("timestamp", ts).str("type", types::SESSION_START).int("v", 1);
+        }
+        Other::SessionEnd(s) => {
+            let s = &plan.sessions[s as usize];
+            o.str("event_id", eid).str("origin_daemon", od).opt_str("reason", s.end_reason);
+            o.int("sequence", env.sequence).str("session_id", &s.session_id);
+            o.str("timestamp", ts).str("type", types::SESSION_END).int("v", 1);
+        }
+        Other::GroupCreate(g) => {
+            let g = &plan.groups[g as usize];
+            o.str("created_by", plan.actor(g.created_by))
+                .opt_str("description", g.description.as_deref());
+            o.str("event_id", eid)
+                .str("group_id", &g.group_id)
+                .str("name", &g.name)
+                .str("origin_daemon", od);
+            o.int("sequence", env.sequence)
+                .str("timestamp", ts)
+                .str("type", types::GROUP_CREATE)
+                .int("v", 1);
+        }
+        Other::MemberAdd(mi) => {
+            let m = &plan.members[mi as usize];
+            o.str("added_by", plan.actor(m.added_by)).str("event_id", eid);
+            o.str("group_id", &plan.groups[m.group as usize].group_id)
+                .str("member_type", m.member_type)
+                .str("member_value", &m.member_value);
+            o.str("origin_daemon", od).int("sequence", env.sequence).str("timestamp", ts);
+            o.str("type", types::GROUP_MEMBER_ADD).int("v", 1);
+        }
+        Other::Update(u) => {
+            let u = &plan.updates[u as usize];
+            o.str("agent_id", &plan.agents[u.agent as usize].agent_id)
+                .str("event_id", eid)
+                .str("origin_daemon", od);
+            o.int("sequence", env.sequence)
+                .str("timestamp", ts)
+                .str("type", types::AGENT_UPDATE)
+                .int("v", 1);
+            o.raw("work_contexts", |w| {
+                let v = serde_json::to_value(&u.contexts).unwrap_or(serde_json::Value::Null);
+                gojson::push_value(w, &v);
+            });
+        }
+    }
 }
 
 /// The members of an `agent.register` line of agent `a` reporting

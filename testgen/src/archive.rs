@@ -68,21 +68,6 @@ pub fn walk(base: &Path, prefix: &str) -> Result<Vec<(String, PathBuf, bool)>> {
     Ok(out)
 }
 
-struct Hashing<R> {
-    inner: R,
-    hash: Sha256,
-    n: u64,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hash.update(&buf[..n]);
-        self.n += n as u64;
-        Ok(n)
-    }
-}
-
 /// SHA-256 and size of a file.
 pub fn hash_file(path: &Path) -> Result<(String, u64)> {
     thrum_io::hash::sha256_file(path).ctx("read", path)
@@ -108,6 +93,13 @@ pub fn write(
 /// path order: everything before it is compressed while it is finished,
 /// and the few files after it (`var/peers.json`), complete before the
 /// archive starts, are archived after the wait.
+///
+/// Until then the writer of that file is the critical path, and the
+/// archive yields to it: its thread and zstd's workers run 10 nice levels
+/// lower (their memory grows later, too, once SQLite's is released). When
+/// the file is complete the archive is the critical path, and they take
+/// the process's priority back ([`crate::priority::Lowered`]; best effort:
+/// without the permission to raise a priority they stay lower).
 pub struct Gate {
     /// Path as archived, e.g. `.thrum/var/messages.db`.
     pub rel: &'static str,
@@ -165,11 +157,19 @@ pub fn write_gated(
     let mut builder = tar::Builder::new(Counting { inner: &mut enc, n: &mut tar_len });
     let mut entries = Vec::new();
     let mut gate = gate;
-    for (rel, path, is_dir) in listing.iter().cloned() {
+    let mut buf = vec![0u8; COPY_BUF];
+    let mut yielding = None;
+    let before = crate::priority::threads();
+    for (k, (rel, path, is_dir)) in listing.iter().cloned().enumerate() {
+        if k == 1 && gate.is_some() {
+            // the first entry started zstd's workers: they yield too
+            yielding = Some(crate::priority::Lowered::start(&before));
+        }
         if let Some(g) = gate.take_if(|g| g.rel == rel) {
             g.ready.recv().map_err(|_| {
                 crate::Error::Aborted(format!("{rel} was not completed; archive abandoned"))
             })?;
+            drop(yielding.take());
             let again = walk(thrum_dir, ".thrum")?;
             if again != listing {
                 return Err(crate::Error::Aborted(format!(
@@ -188,18 +188,9 @@ pub fn write_gated(
             h.set_size(0);
             builder.append_data(&mut h, &rel, std::io::empty()).ctx("archive", &path)?;
         } else {
-            let size = std::fs::metadata(&path).ctx("stat", &path)?.len();
             h.set_entry_type(tar::EntryType::Regular);
             h.set_mode(if is_private(&rel) { 0o600 } else { 0o644 });
-            h.set_size(size);
-            let mut r =
-                Hashing { inner: File::open(&path).ctx("open", &path)?, hash: Sha256::new(), n: 0 };
-            builder.append_data(&mut h, &rel, &mut r).ctx("archive", &path)?;
-            entries.push(FileEntry {
-                path: rel,
-                sha256: thrum_io::hash::hex(&r.hash.finalize()),
-                size: r.n,
-            });
+            entries.push(append_file(&mut builder, h, rel, &path, &mut buf)?);
         }
     }
     builder.finish().ctx("finish tar stream", dest)?;
@@ -215,6 +206,58 @@ pub fn write_gated(
     };
     Ok((entries, archive))
 }
+
+/// Bytes read from a file at a time and handed to the compressor in one
+/// call.
+const COPY_BUF: usize = 1 << 18;
+
+/// Appends the regular file at `path` as `rel` (header `h`, its size
+/// set here) and returns its manifest entry. The file is read once: each
+/// chunk is hashed and handed to the compressor straight from `buf`, then
+/// the entry is padded to a whole block. A file whose size changed while
+/// it was read is refused (the header already holds its size).
+fn append_file<W: Write>(
+    builder: &mut tar::Builder<W>,
+    mut h: tar::Header,
+    rel: String,
+    path: &Path,
+    buf: &mut [u8],
+) -> Result<FileEntry> {
+    let mut file = File::open(path).ctx("open", path)?;
+    let size = file.metadata().ctx("stat", path)?.len();
+    h.set_size(size);
+    // the header (and a long name's extra entry) only: the data follows
+    builder.append_data(&mut h, &rel, std::io::empty()).ctx("archive", path)?;
+    let out = builder.get_mut();
+    let mut hash = Sha256::new();
+    let mut n = 0u64;
+    loop {
+        let k = match file.read(buf) {
+            Ok(0) => break,
+            Ok(k) => k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).ctx("read", path),
+        };
+        n += k as u64;
+        if n > size {
+            break;
+        }
+        hash.update(&buf[..k]);
+        out.write_all(&buf[..k]).ctx("archive", path)?;
+    }
+    if n != size {
+        return Err(crate::Error::Aborted(format!(
+            "{} changed size while it was archived",
+            thrum_io::text::shown_path(path)
+        )));
+    }
+    let pad = (TAR_BLOCK - size % TAR_BLOCK) % TAR_BLOCK;
+    out.write_all(&[0; TAR_BLOCK as usize][..pad as usize]).ctx("archive", path)?;
+    Ok(FileEntry { path: rel, sha256: thrum_io::hash::hex(&hash.finalize()), size })
+}
+
+/// The tar block: an entry's data is padded to a multiple of it.
+const TAR_BLOCK: u64 = 512;
 
 /// Files archived with mode 0600 (the daemon keeps them private): the
 /// paired peers and their tokens.
@@ -472,6 +515,65 @@ mod tests {
         let tar = zstd::stream::decode_all(&data[..]).unwrap();
         assert_eq!(data[4], 0xC4, "8-byte content size and checksum flag");
         assert_eq!(data[6..14], (tar.len() as u64).to_le_bytes());
+    }
+
+    /// The tar stream is the one `tar::Builder::append_data` makes of the
+    /// same entries (files larger than the copy buffer and not a multiple
+    /// of a block, an empty one, a path too long for a ustar name), and
+    /// each entry's checksum and size are its content's.
+    #[test]
+    fn the_tar_stream_is_tars_own_and_entries_describe_the_content() {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path().join(".thrum");
+        let long = format!("var/{}", "n".repeat(120));
+        std::fs::create_dir_all(t.join(&long)).unwrap();
+        let big: Vec<u8> = (0..COPY_BUF * 2 + 777).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(t.join("big.db"), &big).unwrap();
+        std::fs::write(t.join("empty.jsonl"), b"").unwrap();
+        std::fs::write(t.join(&long).join("x.jsonl"), b"{}\n".repeat(300)).unwrap();
+        let (files, _) = write(&t, &d.path().join("a.tar.zst"), 7, 2, Compression::Zstd).unwrap();
+        let tar = zstd::stream::decode_all(&std::fs::read(d.path().join("a.tar.zst")).unwrap()[..])
+            .unwrap();
+
+        let mut expected = tar::Builder::new(Vec::new());
+        for (rel, path, is_dir) in walk(&t, ".thrum").unwrap() {
+            let mut h = tar::Header::new_ustar();
+            h.set_mtime(7);
+            h.set_uid(0);
+            h.set_gid(0);
+            let data = if is_dir { Vec::new() } else { std::fs::read(&path).unwrap() };
+            h.set_entry_type(if is_dir {
+                tar::EntryType::Directory
+            } else {
+                tar::EntryType::Regular
+            });
+            h.set_mode(if is_dir { 0o755 } else { 0o644 });
+            h.set_size(data.len() as u64);
+            expected.append_data(&mut h, &rel, &data[..]).unwrap();
+        }
+        assert_eq!(tar, expected.into_inner().unwrap());
+
+        let listed: Vec<(&str, u64)> = files.iter().map(|f| (f.path.as_str(), f.size)).collect();
+        let long_file = format!(".thrum/{long}/x.jsonl");
+        assert_eq!(
+            listed,
+            [(".thrum/big.db", big.len() as u64), (".thrum/empty.jsonl", 0), (&long_file, 900)]
+        );
+        assert_eq!(files[0].sha256, thrum_io::hash::sha256_hex(&big));
+        assert_eq!(files[1].sha256, thrum_io::hash::sha256_hex(b""));
+    }
+
+    /// A file that yields more bytes than its size said (as a file growing
+    /// while it is read would) is refused, not archived past its header.
+    #[test]
+    fn a_file_that_changed_size_while_read_is_refused() {
+        let proc_file = Path::new("/proc/self/stat");
+        assert_eq!(std::fs::metadata(proc_file).unwrap().len(), 0);
+        let mut b = tar::Builder::new(Vec::new());
+        let mut buf = vec![0; 64];
+        let e = append_file(&mut b, tar::Header::new_ustar(), "stat".into(), proc_file, &mut buf)
+            .unwrap_err();
+        assert!(e.to_string().contains("changed size while it was archived"), "{e}");
     }
 
     #[test]

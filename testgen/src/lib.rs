@@ -33,6 +33,7 @@ pub mod merge;
 pub mod mesh;
 mod parquet;
 mod pass;
+mod priority;
 pub mod progress;
 pub mod recognise;
 pub mod run;
@@ -314,22 +315,20 @@ type Archived = (Vec<(String, u64)>, Vec<archive::FileEntry>, archive::FileEntry
 /// Finishes the database and archives the tree at the same time: every
 /// file but the database is compressed while SQLite builds its indexes; the
 /// database goes last, once it is closed, and is checked (integrity and
-/// foreign keys, read-only) while it is being compressed.
+/// foreign keys, read-only) while it is being compressed. The database is
+/// compressed in the `turn` of archives (see [`Stage::turn`]).
 fn finish_and_archive(
     db: sqlite::Db,
     thrum_dir: &Path,
     archive_path: &Path,
-    mtime: u64,
-    workers: usize,
-    compression: Compression,
-    (ph, db_step): (&mut Phases, &progress::Bar),
+    (mtime, workers, compression): (u64, usize, Compression),
+    (ph, db_step, turn): (&mut Phases, &progress::Bar, &std::sync::Mutex<()>),
 ) -> Result<Archived> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::scope(|s| {
         let archiver = spawn(s, "archive", move || {
-            // SQLite on this thread is the critical path: when the two
-            // compete for a core, it goes first (zstd's workers inherit this).
-            lower_priority();
+            // SQLite on this thread is the critical path until the database
+            // is closed: the archive yields to it until then (see the Gate)
             archive::write_gated(
                 thrum_dir,
                 archive_path,
@@ -340,11 +339,12 @@ fn finish_and_archive(
             )
         });
         let closed = db.close_unchecked();
-        if closed.is_ok() {
+        ph.done("db-finish");
+        let my_turn = closed.is_ok().then(|| turn.lock().unwrap_or_else(|p| p.into_inner()));
+        if my_turn.is_some() {
             let _ = tx.send(());
         }
         drop(tx);
-        ph.done("db-finish");
         let checked = match &closed {
             Ok((_, check)) => check.run(),
             Err(_) => Ok(()),
@@ -352,18 +352,13 @@ fn finish_and_archive(
         ph.done("db-check");
         db_step.finish();
         let archived = archiver.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        drop(my_turn);
         // A database failure explains an abandoned archive: report it first.
         let (counts, _) = closed?;
         checked?;
         let (files, whole) = archived?;
         Ok((counts, files, whole))
     })
-}
-
-/// Lowers the calling thread's scheduling priority (nice +10; threads it
-/// creates inherit it). Best effort: without the permission nothing changes.
-fn lower_priority() {
-    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10);
 }
 
 /// Spawns a named scoped thread (the name shows in profilers and panics).
@@ -418,148 +413,223 @@ pub fn generate(opts: &Options) -> Result<Report> {
     ph.done("plan");
     let staging =
         publish::Staging::apart_from(&opts.out, recognise::ARTIFACTS, &tree_destinations(opts))?;
-    let stage_root = staging.dir.join(".stage");
-    let thrum_dir = stage_root.join(".thrum");
-    std::fs::create_dir_all(&thrum_dir).ctx("create directory", &thrum_dir)?;
-    let mtime = (plan.snapshot / 1_000_000) as u64;
-    // Archive checksums computed while writing them, reused by SHA256SUMS.
-    let known = std::sync::Mutex::new(Vec::new());
-
-    // The v13 tree, the v5 tree and the Parquet datasets are independent
-    // outputs of the same plan: with two or more jobs they are built side
-    // by side (the v13 tree on this thread).
-    let v5_task = || -> Result<Duration> {
-        let t0 = Instant::now();
-        let v5_root = staging.dir.join(".stage-v5").join(".thrum");
-        std::fs::create_dir_all(&v5_root).ctx("create directory", &v5_root)?;
-        let bar = bars.bar("v5", plan.total_events(), "events");
-        let (counts, lines) = v5::write_tree(&plan, &v5_root, |n| bar.inc(n))?;
-        bar.finish();
-        let step = bars.step("v5", "archiving the v5-era tree");
-        let file_counts = [(".thrum/messages.jsonl".to_string(), lines)].into_iter().collect();
-        let spec = ManifestSpec {
-            archive_name: archive::archive_v5_name(opts.compression),
-            manifest_name: MANIFEST_V5,
-            schema_version: thrum_schemas::LEGACY_SCHEMA_VERSION,
-            table_counts: &counts,
-            file_counts,
-        };
-        pack(&plan, &staging.dir, &v5_root, spec, (mtime, 1, opts.compression), &known)?;
-        let v5_stage = staging.dir.join(".stage-v5");
-        std::fs::remove_dir_all(&v5_stage).ctx("remove", &v5_stage)?;
-        step.finish();
-        Ok(t0.elapsed())
+    let st = Stage {
+        opts,
+        plan: &plan,
+        bars: &bars,
+        dir: &staging.dir,
+        mtime: (plan.snapshot / 1_000_000) as u64,
+        known: std::sync::Mutex::new(Vec::new()),
+        turn: std::sync::Mutex::new(()),
     };
-    let pq_dir = staging.dir.join(parquet::DIR);
-    let parallel_v5 = opts.v5 && opts.jobs > 1;
-    let (table_counts, v5_time, parquet_files, schema_files) =
-        std::thread::scope(|s| -> Result<_> {
-            let v5_handle = parallel_v5.then(|| spawn(s, "v5", v5_task));
-            let v13_jobs = if parallel_v5 { opts.jobs - 1 } else { opts.jobs };
-            let db = create_db(&plan, &thrum_dir)?;
-            ph.done("files");
-            let rows_from = Instant::now();
-            let mut tree = TreeWriter::new(&db, &plan, &thrum_dir, &bars)?;
-            let parquet = feed_rows(s, &plan, (0, 1), |b| tree.push(b), &pq_dir, &bars, opts.jobs)?;
-            let (lines, events_from) = tree.finish()?;
-            ph.done_at("tables", events_from.unwrap_or(rows_from).max(rows_from));
-            ph.done("events");
-            let steps = [
-                bars.step("database", "building the indexes, checking"),
-                bars.step("archive", "compressing the tree"),
-            ];
-            let archive = staging.dir.join(archive::archive_name(opts.compression));
-            let (table_counts, files, whole) = finish_and_archive(
-                db,
-                &thrum_dir,
-                &archive,
-                mtime,
-                v13_jobs,
-                opts.compression,
-                (&mut ph, &steps[0]),
-            )?;
-            steps[1].finish();
-            ph.done("archive");
-            let schema_files = contract::write(&staging.dir, &stage_root.join(DB_REL))?;
-            known.lock().unwrap_or_else(|p| p.into_inner()).extend(schema_files.iter().cloned());
-            let file_counts = lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect();
-            let spec = ManifestSpec {
-                archive_name: archive::archive_name(opts.compression),
-                manifest_name: MANIFEST,
-                schema_version: thrum_schemas::SCHEMA_VERSION,
-                table_counts: &table_counts,
-                file_counts,
-            };
-            write_manifest(&plan, &staging.dir, spec, files, whole, &known)?;
-            let v5_time = match v5_handle {
-                Some(h) => Some(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?),
-                None if opts.v5 => Some(v5_task()?),
-                None => None,
-            };
-            let parquet = parquet()?;
-            Ok((table_counts, v5_time, parquet, schema_files))
-        })?;
+    let thrum_dir = st.dir.join(".stage").join(".thrum");
+    std::fs::create_dir_all(&thrum_dir).ctx("create directory", &thrum_dir)?;
+    let built = build(&st, &thrum_dir, &mut ph)?;
     // Time spent waiting for the side tasks after the v13 archive.
     ph.done("wait");
     let closing = bars.step("output", "writing the manifests and SHA256SUMS, publishing");
-    ph.list.push(("parquet-total", parquet_files.1));
-    let parquet_files = parquet_files.0;
-    let logs = parquet::write_logs(&pq_dir, &parquet_files, &plan)?;
-    manifest::add_parquet(&staging.dir.join(MANIFEST), &parquet_files)?;
-    manifest::add_delta(&staging.dir.join(MANIFEST), &logs)?;
-    known
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .extend(logs.iter().map(manifest::DeltaEntry::file));
-    manifest::add_schema(&staging.dir.join(MANIFEST), &schema_files)?;
-    known
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .extend(parquet_files.iter().map(|h| h.entry.clone()));
-    if let Some(t) = v5_time {
+    ph.list.push(("parquet-total", built.parquet.1));
+    add_datasets(&st, &built.parquet.0, &built.schema_files)?;
+    if let Some(t) = built.v5_time {
         ph.list.push(("v5-total", t));
     }
-
     if let Some(tree_dir) = &opts.tree {
-        // Staged and swapped like the artifacts; temporaries of killed runs
-        // are removed by the next one. The ownership record beside it is
-        // replaced after the swap (the previous record is what identifies
-        // the tree the swap moved aside); a run stopped in between leaves
-        // the previous record, which the next run finds does not describe
-        // this tree (unless it has the same files and sizes), so it refuses.
-        let out = [thrum_io::Named::new(recognise::ARTIFACTS.flag, &opts.out)];
-        let tree = publish::Staging::apart_from(&tree_dir.join(".thrum"), recognise::TREE, &out)?;
-        std::fs::remove_dir(&tree.dir).ctx("prepare", &tree.dir)?;
-        if std::fs::rename(&thrum_dir, &tree.dir).is_err() {
-            thrum_io::tree::copy_tree(&thrum_dir, &tree.dir)?;
-        }
-        let record = recognise::new_record(
-            recognise::KIND_TREE,
-            recognise::file_sizes(&tree.dir).ctx("read", &tree.dir)?,
-        );
-        recognise::check_tree_record(tree_dir)?;
-        tree.publish()?;
-        recognise::write_tree_record(tree_dir, &record)
-            .ctx("write", tree_dir.join(recognise::TREE_RECORD))?;
+        publish_tree(opts, tree_dir, &thrum_dir)?;
     }
+    let stage_root = st.dir.join(".stage");
     std::fs::remove_dir_all(&stage_root).ctx("remove", &stage_root)?;
-    let (bytes, files) = manifest::write_sums_counted(
-        &staging.dir,
-        &known.into_inner().unwrap_or_else(|p| p.into_inner()),
-    )?;
+    let known = st.known.into_inner().unwrap_or_else(|p| p.into_inner());
+    let (bytes, files) = manifest::write_sums_counted(&staging.dir, &known)?;
     ph.done("manifest");
     staging.publish()?;
     ph.done("publish");
     closing.finish();
     Ok(Report {
         out: opts.out.clone(),
-        table_counts,
+        table_counts: built.table_counts,
         total_events: plan.total_events(),
         messages: plan.profile.messages,
         files,
         phases: ph.list,
         bytes,
     })
+}
+
+/// One run of [`generate`]: what it writes and where it stages it.
+struct Stage<'a> {
+    opts: &'a Options,
+    plan: &'a Plan,
+    bars: &'a progress::Bars,
+    /// The staging directory of the artifacts.
+    dir: &'a Path,
+    /// Modification time of every archive entry (the plan's snapshot).
+    mtime: u64,
+    /// Checksums computed while writing the artifacts, reused by SHA256SUMS.
+    known: std::sync::Mutex<Vec<archive::FileEntry>>,
+    /// Held by the archive that compresses its bulk (the v5-era archive,
+    /// the v13 database): one at a time, so that their buffers (each
+    /// zstd's input ring, up to 32 MiB) never add up in the peak memory.
+    turn: std::sync::Mutex<()>,
+}
+
+impl Stage<'_> {
+    fn record(&self, entries: impl IntoIterator<Item = archive::FileEntry>) {
+        self.known.lock().unwrap_or_else(|p| p.into_inner()).extend(entries);
+    }
+}
+
+/// What [`build`] made: the v13 database's row counts, the wall time of
+/// the v5-era fixture (when written), the Parquet datasets with the
+/// writer's wall time, and the schema files.
+struct Built {
+    table_counts: Vec<(String, u64)>,
+    v5_time: Option<Duration>,
+    parquet: (Vec<parquet::Hashed>, Duration),
+    schema_files: Vec<archive::FileEntry>,
+}
+
+/// Builds the v13 tree (archived, with its manifest), the v5-era fixture
+/// and the Parquet datasets: independent outputs of the same plan, built
+/// side by side with two or more jobs (the v13 tree on this thread).
+fn build(st: &Stage, thrum_dir: &Path, ph: &mut Phases) -> Result<Built> {
+    let opts = st.opts;
+    let pq_dir = st.dir.join(parquet::DIR);
+    let parallel_v5 = opts.v5 && opts.jobs > 1;
+    std::thread::scope(|s| -> Result<_> {
+        let v5_handle = parallel_v5.then(|| spawn(s, "v5", || write_v5(st)));
+        let db = create_db(st.plan, thrum_dir)?;
+        ph.done("files");
+        let rows_from = Instant::now();
+        let mut tree = TreeWriter::new(&db, st.plan, thrum_dir, st.bars)?;
+        let parquet = feed_rows(s, st.plan, (0, 1), |b| tree.push(b), &pq_dir, st.bars, opts.jobs)?;
+        let (lines, events_from) = tree.finish()?;
+        ph.done_at("tables", events_from.unwrap_or(rows_from).max(rows_from));
+        ph.done("events");
+        let table_counts = archive_v13(st, db, thrum_dir, lines, ph)?;
+        let schema_files = contract::write(st.dir, &thrum_dir.join("var").join("messages.db"))?;
+        st.record(schema_files.iter().cloned());
+        let v5_time = match v5_handle {
+            Some(h) => Some(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?),
+            None if opts.v5 => Some(write_v5(st)?),
+            None => None,
+        };
+        Ok(Built { table_counts, v5_time, parquet: parquet()?, schema_files })
+    })
+}
+
+/// Finishes the v13 database while archiving the tree
+/// ([`finish_and_archive`]) and writes the archive's manifest; returns
+/// the row counts per table.
+fn archive_v13(
+    st: &Stage,
+    db: sqlite::Db,
+    thrum_dir: &Path,
+    lines: events::LineCounts,
+    ph: &mut Phases,
+) -> Result<Vec<(String, u64)>> {
+    let steps = [
+        st.bars.step("database", "building the indexes, checking"),
+        st.bars.step("archive", "compressing the tree"),
+    ];
+    let c = st.opts.compression;
+    let archive = st.dir.join(archive::archive_name(c));
+    // zstd's workers (the bytes do not depend on their number): one job is
+    // the v5-era fixture's when it is built beside (as many workers as jobs
+    // made the peak memory grow when the two archives' ends met, for no
+    // measurable gain)
+    let workers = if st.opts.v5 && st.opts.jobs > 1 { st.opts.jobs - 1 } else { st.opts.jobs };
+    let (table_counts, files, whole) = finish_and_archive(
+        db,
+        thrum_dir,
+        &archive,
+        (st.mtime, workers, c),
+        (ph, &steps[0], &st.turn),
+    )?;
+    steps[1].finish();
+    ph.done("archive");
+    let file_counts = lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect();
+    let spec = ManifestSpec {
+        archive_name: archive::archive_name(c),
+        manifest_name: MANIFEST,
+        schema_version: thrum_schemas::SCHEMA_VERSION,
+        table_counts: &table_counts,
+        file_counts,
+    };
+    write_manifest(st, spec, files, whole)?;
+    Ok(table_counts)
+}
+
+/// Writes, archives and removes the v5-era tree, and writes its manifest;
+/// returns the wall time it took.
+fn write_v5(st: &Stage) -> Result<Duration> {
+    let t0 = Instant::now();
+    let v5_stage = st.dir.join(".stage-v5");
+    let v5_root = v5_stage.join(".thrum");
+    std::fs::create_dir_all(&v5_root).ctx("create directory", &v5_root)?;
+    let bar = st.bars.bar("v5", st.plan.total_events(), "events");
+    let (counts, lines) = v5::write_tree(st.plan, &v5_root, |n| bar.inc(n))?;
+    bar.finish();
+    let step = st.bars.step("v5", "archiving the v5-era tree");
+    let file_counts = [(".thrum/messages.jsonl".to_string(), lines)].into_iter().collect();
+    let spec = ManifestSpec {
+        archive_name: archive::archive_v5_name(st.opts.compression),
+        manifest_name: MANIFEST_V5,
+        schema_version: thrum_schemas::LEGACY_SCHEMA_VERSION,
+        table_counts: &counts,
+        file_counts,
+    };
+    let dest = st.dir.join(spec.archive_name);
+    let turn = st.turn.lock().unwrap_or_else(|p| p.into_inner());
+    let (files, whole) = archive::write(&v5_root, &dest, st.mtime, 1, st.opts.compression)?;
+    drop(turn);
+    write_manifest(st, spec, files, whole)?;
+    std::fs::remove_dir_all(&v5_stage).ctx("remove", &v5_stage)?;
+    step.finish();
+    Ok(t0.elapsed())
+}
+
+/// Writes the Parquet datasets' Delta logs and adds the datasets, their
+/// logs and the schema files to the manifest and to the known checksums.
+fn add_datasets(
+    st: &Stage,
+    parquet_files: &[parquet::Hashed],
+    schema_files: &[archive::FileEntry],
+) -> Result<()> {
+    let pq_dir = st.dir.join(parquet::DIR);
+    let logs = parquet::write_logs(&pq_dir, parquet_files, st.plan)?;
+    let manifest = st.dir.join(MANIFEST);
+    manifest::add_parquet(&manifest, parquet_files)?;
+    manifest::add_delta(&manifest, &logs)?;
+    st.record(logs.iter().map(manifest::DeltaEntry::file));
+    manifest::add_schema(&manifest, schema_files)?;
+    st.record(parquet_files.iter().map(|h| h.entry.clone()));
+    Ok(())
+}
+
+/// Publishes the staged tree `thrum_dir` as `TREE/.thrum` with its
+/// ownership record.
+///
+/// Staged and swapped like the artifacts; temporaries of killed runs are
+/// removed by the next one. The ownership record beside it is replaced
+/// after the swap (the previous record is what identifies the tree the
+/// swap moved aside); a run stopped in between leaves the previous record,
+/// which the next run finds does not describe this tree (unless it has the
+/// same files and sizes), so it refuses.
+fn publish_tree(opts: &Options, tree_dir: &Path, thrum_dir: &Path) -> Result<()> {
+    let out = [thrum_io::Named::new(recognise::ARTIFACTS.flag, &opts.out)];
+    let tree = publish::Staging::apart_from(&tree_dir.join(".thrum"), recognise::TREE, &out)?;
+    std::fs::remove_dir(&tree.dir).ctx("prepare", &tree.dir)?;
+    if std::fs::rename(thrum_dir, &tree.dir).is_err() {
+        thrum_io::tree::copy_tree(thrum_dir, &tree.dir)?;
+    }
+    let record = recognise::new_record(
+        recognise::KIND_TREE,
+        recognise::file_sizes(&tree.dir).ctx("read", &tree.dir)?,
+    );
+    recognise::check_tree_record(tree_dir)?;
+    tree.publish()?;
+    recognise::write_tree_record(tree_dir, &record)
+        .ctx("write", tree_dir.join(recognise::TREE_RECORD))
 }
 
 /// What an archive's manifest says besides the archive's files.
@@ -573,32 +643,16 @@ struct ManifestSpec<'a> {
     file_counts: std::collections::BTreeMap<String, u64>,
 }
 
-/// Archives one staged tree (`(mtime, workers, compression)`) and writes
-/// its manifest.
-fn pack(
-    plan: &Plan,
-    dir: &Path,
-    thrum_dir: &Path,
-    spec: ManifestSpec,
-    (mtime, workers, compression): (u64, usize, Compression),
-    known: &std::sync::Mutex<Vec<archive::FileEntry>>,
-) -> Result<()> {
-    let (files, whole) =
-        archive::write(thrum_dir, &dir.join(spec.archive_name), mtime, workers, compression)?;
-    write_manifest(plan, dir, spec, files, whole, known)
-}
-
 /// Writes the manifest of an archive and records the archive's checksum.
 fn write_manifest(
-    plan: &Plan,
-    dir: &Path,
+    st: &Stage,
     spec: ManifestSpec,
     files: Vec<archive::FileEntry>,
     whole: archive::FileEntry,
-    known: &std::sync::Mutex<Vec<archive::FileEntry>>,
 ) -> Result<()> {
     let (sha256, size) = (whole.sha256.clone(), whole.size);
-    known.lock().unwrap_or_else(|p| p.into_inner()).push(whole);
+    st.record([whole]);
+    let plan = st.plan;
     let m = manifest::Manifest {
         archive: manifest::ArchiveRef { path: spec.archive_name.into(), sha256, size },
         counts: manifest::Counts {
@@ -612,7 +666,7 @@ fn write_manifest(
         schema_version: spec.schema_version,
         seed: plan.seed,
     };
-    manifest::write_json(&dir.join(spec.manifest_name), &m)
+    manifest::write_json(&st.dir.join(spec.manifest_name), &m)
 }
 
 #[cfg(test)]
