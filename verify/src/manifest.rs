@@ -665,20 +665,16 @@ fn check_sum(
         findings.push(f);
         return;
     }
-    match digests.get(&target) {
-        Err(_) => {
-            findings.push(at_line(at, Kind::ChecksumFileMissing, format!("{rel} cannot be read")))
+    let f = match digests.get(&target) {
+        Err(_) => at_line(at, Kind::ChecksumFileMissing, format!("{rel} cannot be read")),
+        Ok((have, _)) if have != hash => {
+            at_line(at, Kind::ChecksumMismatch, format!("{rel}: digest differs"))
+                .key(format!("path={rel}"))
+                .values(hash.to_string(), have)
         }
-        Ok((have, _)) => {
-            if have != hash {
-                findings.push(
-                    at_line(at, Kind::ChecksumMismatch, format!("{rel}: digest differs"))
-                        .key(format!("path={rel}"))
-                        .values(hash.to_string(), have),
-                );
-            }
-        }
-    }
+        Ok(_) => return,
+    };
+    findings.push(f);
 }
 
 /// Lines of a regular file ([`crate::util::count_lines`]), read in blocks: a counted
