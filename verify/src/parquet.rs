@@ -413,6 +413,17 @@ pub fn check_snapshots_in(
     extracted: Option<&Tree>,
     limits: &Limits,
 ) -> Result<Option<Snapshots>, InputError> {
+    check_snapshots(archive, extracted, limits, true)
+}
+
+/// [`check_snapshots_in`]; a spinner says so while it runs when `spinner`
+/// (none beside the replay, whose own progress lines hold the terminal).
+pub(crate) fn check_snapshots(
+    archive: &Path,
+    extracted: Option<&Tree>,
+    limits: &Limits,
+    spinner: bool,
+) -> Result<Option<Snapshots>, InputError> {
     if archive.file_name().is_none_or(|n| !ARCHIVES.iter().any(|a| n == *a)) {
         return Ok(None);
     }
@@ -438,10 +449,12 @@ pub fn check_snapshots_in(
     let conn = fdb.open(&shown)?;
     let mut findings = Findings::new(0);
     let mut summary = BTreeMap::new();
-    let _bar = crate::progress::Bar::spinner(
-        "parquet",
-        "comparing the Parquet snapshots with the database",
-    );
+    let _bar = spinner.then(|| {
+        crate::progress::Bar::spinner(
+            "parquet",
+            "comparing the Parquet snapshots with the database",
+        )
+    });
     let outcome = thrum_parquet::check::check_connection(&dir, &conn, &shown);
     fdb.settle(&shown)?;
     let tables = add_outcome(&dir, &fixtures, &outcome, &mut findings, &mut summary);

@@ -247,7 +247,7 @@ fn verify_archive(
             let extracted = &tree;
             let pq = snapshots.then(|| {
                 inner.spawn(move || match replay_done.recv() {
-                    Ok(()) => parquet::check_snapshots_in(path, Some(extracted), &opts.limits),
+                    Ok(()) => parquet::check_snapshots(path, Some(extracted), &opts.limits, false),
                     // no replay: the verification failed, and its error is the outcome
                     Err(_) => Ok(None),
                 })
