@@ -15,9 +15,13 @@
 //!   would see it; anything else is reported as `wal_invalid` and never
 //!   applied (the database is read without it).
 
+use crate::error::InputError;
 use crate::findings::{Finding, Findings, Kind};
+use crate::input;
+use crate::untrusted;
+use rusqlite::Connection;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What is beside the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,6 +252,144 @@ pub fn check(db: &Path, rel: &str, findings: &mut Findings, report_valid: bool) 
     wal
 }
 
+/// A private copy of the fixture database (plus its `-wal`, if any), so
+/// verification never touches the input and never adds files to the tree.
+pub struct DbCopy {
+    _dir: crate::cleanup::TempDir,
+    /// The copy of the database.
+    pub path: PathBuf,
+}
+
+/// A private copy of the database `src` and its `-wal`.
+pub fn copy_db(src: &Path) -> Result<DbCopy, InputError> {
+    copy_db_with(src, true)
+}
+
+/// Like [`copy_db`]; the `-wal` is copied only when `with_wal`.
+pub fn copy_db_with(src: &Path, with_wal: bool) -> Result<DbCopy, InputError> {
+    let dir = input::temp_dir("verify-db-")?;
+    let path = dir.path().join("messages.db");
+    copy_regular(src, &path)?;
+    let wal = wal_path(src);
+    if with_wal && std::fs::symlink_metadata(&wal).is_ok_and(|m| m.is_file()) {
+        copy_regular(&wal, &dir.path().join("messages.db-wal"))?;
+    }
+    Ok(DbCopy { _dir: dir, path })
+}
+
+/// Copies the regular file `src` to `dest` (created): never opens a FIFO
+/// or device; an error names the file it is about, and a full disk is
+/// "disk full while writing DEST".
+pub fn copy_regular(src: &Path, dest: &Path) -> Result<u64, InputError> {
+    let mut from =
+        thrum_io::regular::open_regular(src).map_err(|e| input::db_file_error(src, src, e))?;
+    let mut to = std::fs::File::create(dest).map_err(|e| InputError::write(dest, e))?;
+    let n = copy_stream(&mut from, &mut to, src, dest)?;
+    to.sync_data().map_err(|e| InputError::write(dest, e))?;
+    Ok(n)
+}
+
+/// Copies `from` (read as `src`) into `to` (written as `dest`), telling
+/// read errors from write errors.
+fn copy_stream(
+    from: &mut std::fs::File,
+    to: &mut std::fs::File,
+    src: &Path,
+    dest: &Path,
+) -> Result<u64, InputError> {
+    use std::io::{Read, Write};
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0u64;
+    loop {
+        let k = match from.read(&mut buf) {
+            Ok(0) => return Ok(n),
+            Ok(k) => k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(InputError::io(src, e)),
+        };
+        to.write_all(&buf[..k]).map_err(|e| InputError::write(dest, e))?;
+        n += k as u64;
+    }
+}
+
+/// Opens an input database file (untrusted: see [`crate::untrusted`]) and
+/// checks that it is one; the flag says whether a connection exceeded its
+/// work budget (see [`crate::untrusted::settle`]).
+pub fn open_db(path: &Path, shown_as: &Path) -> Result<(Connection, untrusted::Spent), InputError> {
+    let spent = untrusted::Spent::default();
+    let conn = untrusted::open(
+        path,
+        false,
+        shown_as,
+        untrusted::budget_for(untrusted::file_bytes(path)),
+        &spent,
+    )?;
+    Ok((conn, spent))
+}
+
+/// How the fixture database is read: in place, read-only and immutable
+/// (nothing is written, not even a lock or `-shm` file), or — when a `-wal`
+/// file sits beside it, whose content SQLite must apply — through a private
+/// copy. Every connection is opened as untrusted input
+/// (`crate::untrusted::open`), under one work budget per connection.
+pub struct FixtureDb {
+    at: DbAt,
+    budget: u64,
+    spent: untrusted::Spent,
+}
+
+enum DbAt {
+    /// Read where it is.
+    InPlace(PathBuf),
+    /// Read from a private copy.
+    Copy(DbCopy),
+}
+
+impl FixtureDb {
+    /// How the database `src` is to be read, judging its `-wal`.
+    pub fn prepare(src: &Path) -> Result<FixtureDb, InputError> {
+        FixtureDb::prepare_with(src, &inspect_wal(src))
+    }
+
+    /// A valid `-wal` is applied on a private copy; an invalid one is never
+    /// applied (the database is copied without it); with none the database
+    /// is read in place.
+    pub fn prepare_with(src: &Path, wal: &WalStatus) -> Result<FixtureDb, InputError> {
+        // SQLite would block on a FIFO and read a device
+        thrum_io::regular::regular_metadata(src).map_err(|e| input::db_file_error(src, src, e))?;
+        let budget = untrusted::budget_for(untrusted::file_bytes(src));
+        let at = match wal {
+            WalStatus::Absent => DbAt::InPlace(src.to_path_buf()),
+            WalStatus::Valid { .. } => DbAt::Copy(copy_db_with(src, true)?),
+            WalStatus::Invalid { .. } => DbAt::Copy(copy_db_with(src, false)?),
+        };
+        Ok(FixtureDb { at, budget, spent: untrusted::Spent::default() })
+    }
+
+    /// A read-only connection, its objects checked before any query.
+    pub fn open(&self, shown_as: &Path) -> Result<Connection, InputError> {
+        let conn = match &self.at {
+            DbAt::InPlace(p) => {
+                let uri = thrum_io::uri::immutable(p)
+                    .ok_or_else(|| InputError::db(shown_as, "path is not valid UTF-8"))?;
+                untrusted::open(uri, true, shown_as, self.budget, &self.spent)?
+            }
+            DbAt::Copy(c) => untrusted::open(&c.path, false, shown_as, self.budget, &self.spent)?,
+        };
+        // No memory map: pages mapped by the three connections count in the
+        // resident size (up to the map size each), and reads through the
+        // page cache measured as fast on `large`.
+        let _ = conn.pragma_update(None, "mmap_size", 0i64);
+        Ok(conn)
+    }
+
+    /// Unusable input when a connection exceeded its work budget: what it
+    /// reported before it was interrupted does not stand.
+    pub fn settle(&self, shown_as: &Path) -> Result<(), InputError> {
+        untrusted::settle(&self.spent, shown_as, self.budget)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,14 +414,12 @@ mod tests {
         // a flipped bit in the header checksum, a wrong page size, garbage
         let mut bad = b.clone();
         bad[27] ^= 1;
-        assert!(matches!(
-            inspect_wal_bytes(&bad, None),
-            WalStatus::Invalid { ref reason, .. } if reason.contains("checksum")
-        ));
-        assert!(matches!(
-            inspect_wal_bytes(&b, Some(1024)),
-            WalStatus::Invalid { ref reason, .. } if reason.contains("differs")
-        ));
+        let reason = |s: WalStatus| match s {
+            WalStatus::Invalid { reason, .. } => reason,
+            other => format!("not invalid: {other:?}"),
+        };
+        assert!(reason(inspect_wal_bytes(&bad, None)).contains("checksum"));
+        assert!(reason(inspect_wal_bytes(&b, Some(1024))).contains("differs"));
         assert!(matches!(inspect_wal_bytes(b"garbage", None), WalStatus::Invalid { bytes: 7, .. }));
         // a torn last frame only shortens the valid prefix
         let torn = &b[..b.len() - 100];

@@ -155,28 +155,7 @@ pub fn decode_line<'a>(
     info.lines = no;
     let raw = match line {
         RawLine::Long { len, blank } => {
-            if !terminated && !blank {
-                findings.push(
-                    Finding::new(
-                        Kind::JsonlUnterminatedLine,
-                        "last line has no terminating newline",
-                    )
-                    .at(rel, no),
-                );
-            }
-            findings.push(scan_abort(rel, no, len));
-            info.unparsable += 1;
-            findings.push(
-                Finding::new(
-                    Kind::JsonlLineTooLong,
-                    format!(
-                        "line skipped: {len} bytes, over the reader's limit of \
-                        {MAX_LINE_BYTES} bytes (1 MiB)"
-                    ),
-                )
-                .at(rel, no)
-                .values(format!("at most {MAX_LINE_BYTES} bytes"), format!("{len} bytes")),
-            );
+            long_line(no, len, blank, terminated, info, findings);
             return None;
         }
         RawLine::Held(raw) => raw,
@@ -209,7 +188,48 @@ pub fn decode_line<'a>(
         info.blank += 1;
         return None;
     }
-    match Event::parse(&text) {
+    let event = parsed(no, &text, info, findings)?;
+    Some((text, event))
+}
+
+/// A line over [`MAX_LINE_BYTES`] (`len` bytes, `blank` when it holds only
+/// whitespace): reported and skipped, never parsed.
+fn long_line(
+    no: u64,
+    len: u64,
+    blank: bool,
+    terminated: bool,
+    info: &mut EventFile,
+    findings: &mut Vec<Finding>,
+) {
+    let rel = info.rel.as_str();
+    if !terminated && !blank {
+        findings.push(
+            Finding::new(Kind::JsonlUnterminatedLine, "last line has no terminating newline")
+                .at(rel, no),
+        );
+    }
+    findings.push(scan_abort(rel, no, len));
+    info.unparsable += 1;
+    findings.push(
+        Finding::new(
+            Kind::JsonlLineTooLong,
+            format!(
+                "line skipped: {len} bytes, over the reader's limit of \
+                {MAX_LINE_BYTES} bytes (1 MiB)"
+            ),
+        )
+        .at(rel, no)
+        .values(format!("at most {MAX_LINE_BYTES} bytes"), format!("{len} bytes")),
+    );
+}
+
+/// The event of the non-blank line `no` (`text`, as the daemon reads it),
+/// counted in `info`; a line that does not decode is reported and skipped,
+/// an event of a type the format does not define is reported and kept.
+fn parsed(no: u64, text: &str, info: &mut EventFile, findings: &mut Vec<Finding>) -> Option<Event> {
+    let rel = info.rel.as_str();
+    match Event::parse(text) {
         Ok(event) => {
             info.events += 1;
             if matches!(event.payload, Payload::Unknown) && !event.envelope.event_type.is_empty() {
@@ -218,7 +238,7 @@ pub fn decode_line<'a>(
                         Kind::EventTypeUnknown,
                         format!(
                             "event type {:?} is not defined by the format; the projection \
-                            ignores it",
+                        ignores it",
                             event.envelope.event_type
                         ),
                     )
@@ -228,7 +248,7 @@ pub fn decode_line<'a>(
                     .actual(event.envelope.event_type.clone()),
                 );
             }
-            Some((text, event))
+            Some(event)
         }
         Err(e) => {
             info.unparsable += 1;

@@ -83,7 +83,7 @@ pub use migrate::{migrate_path, MigrateOptions};
 pub use progress::enable as enable_progress;
 pub use report::{escape, Report, Verdict, EXIT_CONSISTENT, EXIT_INCONSISTENT, EXIT_UNUSABLE};
 pub use thrum_io::extract::Limits;
-pub use verify::{verify_path, verify_path_kept, Options};
+pub use verify::{verify_path, verify_path_kept, verify_replay, Options, SnapshotsOutcome};
 
 /// The internal steps verify's own tests, its fuzz targets and the tests'
 /// in-memory reference reader call one by one: each named here, none a

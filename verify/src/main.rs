@@ -353,21 +353,16 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 mode: if migrated { Mode::Migrated } else { Mode::Fixture },
                 check_manifest: !no_manifest,
             };
-            let (mut report, tree) = verify::verify_path_kept(&path, &opts)
-                .with_context(|| format!("cannot verify {}", path.display()))?;
             // Parquet snapshots beside a v13 archive are checked against its
-            // database, read from the tree just verified; their findings
+            // database, read from the tree being verified; their findings
             // count in the one verdict
-            if !no_parquet {
-                verify::parquet::add_snapshots_in(
-                    &mut report,
-                    &path,
-                    Some(&tree),
-                    &limits.limits(),
-                )
-                .with_context(|| {
-                    format!("cannot check the Parquet snapshots beside {}", path.display())
-                })?;
+            let (mut report, tree, snapshots) = verify::verify_replay(&path, &opts, !no_parquet)
+                .with_context(|| format!("cannot verify {}", path.display()))?;
+            let snapshots = snapshots.with_context(|| {
+                format!("cannot check the Parquet snapshots beside {}", path.display())
+            })?;
+            if let Some(s) = snapshots {
+                s.add_to(&mut report);
             }
             drop(tree);
             Ok(emit(&report, json))

@@ -537,104 +537,21 @@ fn check_checksums(
     digests: &mut Digests,
 ) {
     let p = dir.join("SHA256SUMS");
-    let bytes = match thrum_io::regular::read_regular_at_most(&p, thrum_io::regular::DOCUMENT_MAX) {
-        Ok(b) => b,
-        Err(e) if thrum_io::regular::not_regular(&e).is_some() => {
-            let found =
-                thrum_io::regular::not_regular(&e).map(|nr| nr.found.clone()).unwrap_or_default();
-            findings.push(not_regular(&p, &found, "not read as SHA256SUMS"));
-            return;
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-            findings.push(
-                Finding::new(Kind::ChecksumEntryInvalid, format!("not read: {e}"))
-                    .file(p.display().to_string()),
-            );
-            return;
-        }
-        Err(_) => {
-            if archive_name.is_some() {
-                findings
-                    .push(Finding::new(Kind::ChecksumsAbsent, "no SHA256SUMS beside the archive"));
-            }
-            return;
-        }
+    let Some(bytes) = read_sums(&p, archive_name.is_some(), findings) else {
+        return;
     };
     let file = p.display().to_string();
     out.checksums = Some(p);
     let mut listed_archive = false;
     for (no, raw, _) in crate::jsonl::split_lines(&bytes) {
-        let Ok(line) = std::str::from_utf8(raw) else {
-            findings.push(
-                Finding::new(Kind::ChecksumEntryInvalid, "line is not valid UTF-8")
-                    .at(file.clone(), no),
-            );
+        let at = (file.as_str(), no);
+        let Some((hash, rel)) = sum_line(raw, at, findings) else {
             continue;
         };
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.trim().is_empty() {
-            continue;
-        }
-        let parsed = (line.len() > 66 && line.is_char_boundary(64) && line.is_char_boundary(66))
-            .then(|| (&line[..64], &line[64..66], &line[66..]))
-            .filter(|(h, sep, _)| {
-                h.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-                    && (*sep == "  " || *sep == " *")
-            });
-        let Some((hash, _, rel)) = parsed else {
-            findings.push(
-                Finding::new(Kind::ChecksumEntryInvalid, "expected `<64 lowercase hex>  <path>`")
-                    .at(file.clone(), no),
-            );
-            continue;
-        };
-        let rp = Path::new(rel);
-        if rel.contains('\0')
-            || rp.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-        {
-            findings.push(
-                Finding::new(Kind::ChecksumEntryInvalid, "path must be relative without '..'")
-                    .at(file.clone(), no)
-                    .actual(rel.to_string()),
-            );
-            continue;
-        }
         if archive_name.is_some_and(|a| rel.trim_start_matches("./") == a) {
             listed_archive = true;
         }
-        let target = dir.join(rp);
-        if let Err(e) = thrum_io::regular::regular_metadata(&target) {
-            match thrum_io::regular::not_regular(&e) {
-                Some(nr) => findings.push(
-                    Finding::new(
-                        Kind::FileNotRegular,
-                        format!("{rel} is {}; expected a regular file (not hashed)", nr.found),
-                    )
-                    .at(file.clone(), no),
-                ),
-                None => findings.push(
-                    Finding::new(Kind::ChecksumFileMissing, format!("{rel} does not exist"))
-                        .at(file.clone(), no),
-                ),
-            }
-            continue;
-        }
-        match digests.get(&target) {
-            Err(_) => findings.push(
-                Finding::new(Kind::ChecksumFileMissing, format!("{rel} cannot be read"))
-                    .at(file.clone(), no),
-            ),
-            Ok((have, _)) => {
-                if have != hash {
-                    findings.push(
-                        Finding::new(Kind::ChecksumMismatch, format!("{rel}: digest differs"))
-                            .at(file.clone(), no)
-                            .key(format!("path={rel}"))
-                            .values(hash.to_string(), have),
-                    );
-                }
-            }
-        }
+        check_sum(dir, hash, rel, at, digests, findings);
     }
     if let Some(name) = archive_name {
         if !listed_archive {
@@ -649,6 +566,117 @@ fn check_checksums(
     }
 }
 
+/// The bytes of the checksums file `p`, or `None` (reported) when it is
+/// not a regular file or cannot be read; an absent one is reported only
+/// when `required` (beside an archive).
+fn read_sums(p: &Path, required: bool, findings: &mut Findings) -> Option<Vec<u8>> {
+    match thrum_io::regular::read_regular_at_most(p, thrum_io::regular::DOCUMENT_MAX) {
+        Ok(b) => Some(b),
+        Err(e) if thrum_io::regular::not_regular(&e).is_some() => {
+            let found =
+                thrum_io::regular::not_regular(&e).map(|nr| nr.found.clone()).unwrap_or_default();
+            findings.push(not_regular(p, &found, "not read as SHA256SUMS"));
+            None
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            findings.push(
+                Finding::new(Kind::ChecksumEntryInvalid, format!("not read: {e}"))
+                    .file(p.display().to_string()),
+            );
+            None
+        }
+        Err(_) => {
+            if required {
+                findings
+                    .push(Finding::new(Kind::ChecksumsAbsent, "no SHA256SUMS beside the archive"));
+            }
+            None
+        }
+    }
+}
+
+/// A line of a checksums file: the file's path and the line's number.
+type At<'a> = (&'a str, u64);
+
+/// The finding `kind` about the checksums line `at`.
+fn at_line(at: At, kind: Kind, message: impl Into<String>) -> Finding {
+    Finding::new(kind, message).at(at.0, at.1)
+}
+
+/// One line of a checksums file as `(digest, path)`: `None` for a blank
+/// line, and (reported at `at`) for one that is not `<64 lowercase hex>
+/// <path>` or whose path is not relative without `..`.
+fn sum_line<'a>(raw: &'a [u8], at: At, findings: &mut Findings) -> Option<(&'a str, &'a str)> {
+    let Ok(line) = std::str::from_utf8(raw) else {
+        findings.push(at_line(at, Kind::ChecksumEntryInvalid, "line is not valid UTF-8"));
+        return None;
+    };
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    if line.trim().is_empty() {
+        return None;
+    }
+    let parsed = (line.len() > 66 && line.is_char_boundary(64) && line.is_char_boundary(66))
+        .then(|| (&line[..64], &line[64..66], &line[66..]))
+        .filter(|(h, sep, _)| {
+            h.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+                && (*sep == "  " || *sep == " *")
+        });
+    let Some((hash, _, rel)) = parsed else {
+        findings.push(at_line(
+            at,
+            Kind::ChecksumEntryInvalid,
+            "expected `<64 lowercase hex>  <path>`",
+        ));
+        return None;
+    };
+    let rp = Path::new(rel);
+    if rel.contains('\0')
+        || rp.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        findings.push(
+            at_line(at, Kind::ChecksumEntryInvalid, "path must be relative without '..'")
+                .actual(rel.to_string()),
+        );
+        return None;
+    }
+    Some((hash, rel))
+}
+
+/// The file `rel` of a checksums line (at `at`) below `dir`: a regular
+/// file whose digest is `hash`.
+fn check_sum(
+    dir: &Path,
+    hash: &str,
+    rel: &str,
+    at: At,
+    digests: &mut Digests,
+    findings: &mut Findings,
+) {
+    let target = dir.join(rel);
+    if let Err(e) = thrum_io::regular::regular_metadata(&target) {
+        let f = match thrum_io::regular::not_regular(&e) {
+            Some(nr) => at_line(
+                at,
+                Kind::FileNotRegular,
+                format!("{rel} is {}; expected a regular file (not hashed)", nr.found),
+            ),
+            None => at_line(at, Kind::ChecksumFileMissing, format!("{rel} does not exist")),
+        };
+        findings.push(f);
+        return;
+    }
+    let f = match digests.get(&target) {
+        Err(_) => at_line(at, Kind::ChecksumFileMissing, format!("{rel} cannot be read")),
+        Ok((have, _)) if have != hash => {
+            at_line(at, Kind::ChecksumMismatch, format!("{rel}: digest differs"))
+                .key(format!("path={rel}"))
+                .values(hash.to_string(), have)
+        }
+        Ok(_) => return,
+    };
+    findings.push(f);
+}
+
 /// Lines of a regular file ([`crate::util::count_lines`]), read in blocks: a counted
 /// file is never held in memory whole.
 fn count_file_lines(path: &Path) -> std::io::Result<u64> {
@@ -661,7 +689,7 @@ fn count_file_lines(path: &Path) -> std::io::Result<u64> {
         if n == 0 {
             break;
         }
-        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
         last = buf[n - 1];
     }
     Ok(lines + u64::from(last != b'\n'))

@@ -382,8 +382,50 @@ pub fn add_snapshots_in(
     extracted: Option<&Tree>,
     limits: &Limits,
 ) -> Result<bool, InputError> {
+    let checked = check_snapshots_in(archive, extracted, limits)?;
+    let found = checked.is_some();
+    if let Some(s) = checked {
+        s.add_to(report);
+    }
+    Ok(found)
+}
+
+/// The outcome of the Parquet check beside an archive, to be added to the
+/// archive's replay report ([`Snapshots::add_to`]).
+pub struct Snapshots {
+    findings: Findings,
+    tables: Vec<TableStats>,
+    summary: BTreeMap<String, serde_json::Value>,
+}
+
+impl Snapshots {
+    /// Adds the findings, table counts and `parquet` summary line to `report`.
+    pub fn add_to(self, report: &mut Report) {
+        report.summary.extend(self.summary);
+        report.add(self.findings, self.tables);
+    }
+}
+
+/// The check of [`add_snapshots_in`], without a report: `None` when
+/// `archive` is not a fixture archive with `parquet/` beside it.
+pub fn check_snapshots_in(
+    archive: &Path,
+    extracted: Option<&Tree>,
+    limits: &Limits,
+) -> Result<Option<Snapshots>, InputError> {
+    check_snapshots(archive, extracted, limits, true)
+}
+
+/// [`check_snapshots_in`]; a spinner says so while it runs when `spinner`
+/// (none beside the replay, whose own progress lines hold the terminal).
+pub(crate) fn check_snapshots(
+    archive: &Path,
+    extracted: Option<&Tree>,
+    limits: &Limits,
+    spinner: bool,
+) -> Result<Option<Snapshots>, InputError> {
     if archive.file_name().is_none_or(|n| !ARCHIVES.iter().any(|a| n == *a)) {
-        return Ok(false);
+        return Ok(None);
     }
     let fixtures = match archive.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -391,7 +433,7 @@ pub fn add_snapshots_in(
     };
     let dir = fixtures.join("parquet");
     if !dir.is_dir() {
-        return Ok(false);
+        return Ok(None);
     }
     let opened;
     let tree = match extracted {
@@ -405,14 +447,16 @@ pub fn add_snapshots_in(
     let shown = tree.shown("var/messages.db");
     let fdb = FixtureDb::prepare(&db_path)?;
     let conn = fdb.open(&shown)?;
-    let mut f = Findings::new(0);
-    let _bar = crate::progress::Bar::spinner(
-        "parquet",
-        "comparing the Parquet snapshots with the database",
-    );
+    let mut findings = Findings::new(0);
+    let mut summary = BTreeMap::new();
+    let _bar = spinner.then(|| {
+        crate::progress::Bar::spinner(
+            "parquet",
+            "comparing the Parquet snapshots with the database",
+        )
+    });
     let outcome = thrum_parquet::check::check_connection(&dir, &conn, &shown);
     fdb.settle(&shown)?;
-    let tables = add_outcome(&dir, &fixtures, &outcome, &mut f, &mut report.summary);
-    report.add(f, tables);
-    Ok(true)
+    let tables = add_outcome(&dir, &fixtures, &outcome, &mut findings, &mut summary);
+    Ok(Some(Snapshots { findings, tables, summary }))
 }

@@ -2,17 +2,19 @@
 
 use crate::checks::{self, Mode};
 use crate::compare::{self, TableStats};
-use crate::dbfile::{self, WalStatus};
+use crate::dbfile;
+pub use crate::dbfile::{copy_db, copy_db_with, copy_regular, open_db, FixtureDb};
+use crate::error::ExtractError;
 use crate::error::InputError;
-use crate::extract::Limits;
+use crate::extract::{Entry, Limits};
 use crate::findings::{Finding, Findings, Kind};
 use crate::input::{self, Tree};
 use crate::jsonl;
 use crate::manifest;
+use crate::parquet::{self, Snapshots};
 use crate::replay;
 use crate::report::Report;
 use crate::stream::{self, Stop};
-use crate::untrusted;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -59,144 +61,6 @@ impl Timings {
     }
 }
 
-/// A private copy of the fixture database (plus its `-wal`, if any), so
-/// verification never touches the input and never adds files to the tree.
-pub struct DbCopy {
-    _dir: crate::cleanup::TempDir,
-    /// The copy of the database.
-    pub path: PathBuf,
-}
-
-/// A private copy of the database `src` and its `-wal`.
-pub fn copy_db(src: &Path) -> Result<DbCopy, InputError> {
-    copy_db_with(src, true)
-}
-
-/// Like [`copy_db`]; the `-wal` is copied only when `with_wal`.
-pub fn copy_db_with(src: &Path, with_wal: bool) -> Result<DbCopy, InputError> {
-    let dir = input::temp_dir("verify-db-")?;
-    let path = dir.path().join("messages.db");
-    copy_regular(src, &path)?;
-    let wal = dbfile::wal_path(src);
-    if with_wal && std::fs::symlink_metadata(&wal).is_ok_and(|m| m.is_file()) {
-        copy_regular(&wal, &dir.path().join("messages.db-wal"))?;
-    }
-    Ok(DbCopy { _dir: dir, path })
-}
-
-/// Copies the regular file `src` to `dest` (created): never opens a FIFO
-/// or device; an error names the file it is about, and a full disk is
-/// "disk full while writing DEST".
-pub fn copy_regular(src: &Path, dest: &Path) -> Result<u64, InputError> {
-    let mut from =
-        thrum_io::regular::open_regular(src).map_err(|e| input::db_file_error(src, src, e))?;
-    let mut to = std::fs::File::create(dest).map_err(|e| InputError::write(dest, e))?;
-    let n = copy_stream(&mut from, &mut to, src, dest)?;
-    to.sync_data().map_err(|e| InputError::write(dest, e))?;
-    Ok(n)
-}
-
-/// Copies `from` (read as `src`) into `to` (written as `dest`), telling
-/// read errors from write errors.
-fn copy_stream(
-    from: &mut std::fs::File,
-    to: &mut std::fs::File,
-    src: &Path,
-    dest: &Path,
-) -> Result<u64, InputError> {
-    use std::io::{Read, Write};
-    let mut buf = vec![0u8; 1 << 16];
-    let mut n = 0u64;
-    loop {
-        let k = match from.read(&mut buf) {
-            Ok(0) => return Ok(n),
-            Ok(k) => k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(InputError::io(src, e)),
-        };
-        to.write_all(&buf[..k]).map_err(|e| InputError::write(dest, e))?;
-        n += k as u64;
-    }
-}
-
-/// Opens an input database file (untrusted: see [`crate::untrusted`]) and
-/// checks that it is one; the flag says whether a connection exceeded its
-/// work budget (see [`crate::untrusted::settle`]).
-pub fn open_db(path: &Path, shown_as: &Path) -> Result<(Connection, untrusted::Spent), InputError> {
-    let spent = untrusted::Spent::default();
-    let conn = untrusted::open(
-        path,
-        false,
-        shown_as,
-        untrusted::budget_for(untrusted::file_bytes(path)),
-        &spent,
-    )?;
-    Ok((conn, spent))
-}
-
-/// How the fixture database is read: in place, read-only and immutable
-/// (nothing is written, not even a lock or `-shm` file), or — when a `-wal`
-/// file sits beside it, whose content SQLite must apply — through a private
-/// copy. Every connection is opened as untrusted input
-/// (`crate::untrusted::open`), under one work budget per connection.
-pub struct FixtureDb {
-    at: DbAt,
-    budget: u64,
-    spent: untrusted::Spent,
-}
-
-enum DbAt {
-    /// Read where it is.
-    InPlace(PathBuf),
-    /// Read from a private copy.
-    Copy(DbCopy),
-}
-
-impl FixtureDb {
-    /// How the database `src` is to be read, judging its `-wal`.
-    pub fn prepare(src: &Path) -> Result<FixtureDb, InputError> {
-        FixtureDb::prepare_with(src, &dbfile::inspect_wal(src))
-    }
-
-    /// A valid `-wal` is applied on a private copy; an invalid one is never
-    /// applied (the database is copied without it); with none the database
-    /// is read in place.
-    pub fn prepare_with(src: &Path, wal: &WalStatus) -> Result<FixtureDb, InputError> {
-        // SQLite would block on a FIFO and read a device
-        thrum_io::regular::regular_metadata(src).map_err(|e| input::db_file_error(src, src, e))?;
-        let budget = untrusted::budget_for(untrusted::file_bytes(src));
-        let at = match wal {
-            WalStatus::Absent => DbAt::InPlace(src.to_path_buf()),
-            WalStatus::Valid { .. } => DbAt::Copy(copy_db_with(src, true)?),
-            WalStatus::Invalid { .. } => DbAt::Copy(copy_db_with(src, false)?),
-        };
-        Ok(FixtureDb { at, budget, spent: untrusted::Spent::default() })
-    }
-
-    /// A read-only connection, its objects checked before any query.
-    pub fn open(&self, shown_as: &Path) -> Result<Connection, InputError> {
-        let conn = match &self.at {
-            DbAt::InPlace(p) => {
-                let uri = thrum_io::uri::immutable(p)
-                    .ok_or_else(|| InputError::db(shown_as, "path is not valid UTF-8"))?;
-                untrusted::open(uri, true, shown_as, self.budget, &self.spent)?
-            }
-            DbAt::Copy(c) => untrusted::open(&c.path, false, shown_as, self.budget, &self.spent)?,
-        };
-        // No memory map: pages mapped by the three connections count in the
-        // resident size (up to the map size each), and reads through the
-        // page cache measured as fast on `large`.
-        let _ = conn.pragma_update(None, "mmap_size", 0i64);
-        Ok(conn)
-    }
-
-    /// Unusable input when a connection exceeded its work budget: what it
-    /// reported before it was interrupted does not stand.
-    pub fn settle(&self, shown_as: &Path) -> Result<(), InputError> {
-        untrusted::settle(&self.spent, shown_as, self.budget)
-    }
-}
-
 /// Opens PATH and verifies it.
 ///
 /// An archive is extracted on a second
@@ -214,19 +78,45 @@ pub fn verify_path(path: &Path, opts: &Options) -> Result<Report, InputError> {
 /// Parquet snapshots beside it, [`crate::parquet::add_snapshots_in`])
 /// reads the same files without extracting them again.
 pub fn verify_path_kept(path: &Path, opts: &Options) -> Result<(Report, Tree), InputError> {
+    let (report, tree, _) = verify_replay(path, opts, false)?;
+    Ok((report, tree))
+}
+
+/// The Parquet check beside an archive ([`crate::parquet::check_snapshots_in`]):
+/// `None` when there was nothing to check (or it was not asked for); an
+/// error for an unusable archive or database.
+pub type SnapshotsOutcome = Result<Option<Snapshots>, InputError>;
+
+/// What `verify replay` runs: [`verify_path_kept`] and, with `snapshots`,
+/// the check of the Parquet snapshots beside an archive against the
+/// database of the tree just verified. Of an archive, that check reads the
+/// extracted database on a thread of its own, started once the event logs
+/// are replayed: beside the comparison and the checks that follow it. Its
+/// outcome is returned apart, to be added to the report
+/// ([`Snapshots::add_to`]) after everything else, as when it ran after the
+/// replay; it counts only when the verification succeeded.
+pub fn verify_replay(
+    path: &Path,
+    opts: &Options,
+    snapshots: bool,
+) -> Result<(Report, Tree, SnapshotsOutcome), InputError> {
     let resolved = input::resolve(path, input::Generation::V13)?;
     let path = resolved.as_path();
     let is_archive = std::fs::metadata(path).is_ok_and(|m| m.is_file())
         && crate::extract::looks_like_archive(path);
     if is_archive {
-        return verify_archive(path, opts);
+        return verify_archive(path, opts, snapshots);
     }
     let tree = input::open(path, &opts.limits)?;
     if tree.is_v5_layout() {
         return Err(InputError::V5Layout { path: path.to_path_buf() });
     }
     let report = verify_tree(&tree, opts)?.0;
-    Ok((report, tree))
+    let pq = match snapshots {
+        true => parquet::check_snapshots_in(path, Some(&tree), &opts.limits),
+        false => Ok(None),
+    };
+    Ok((report, tree, pq))
 }
 
 /// The event logs of a tree, read and replayed ahead of the other checks.
@@ -249,35 +139,86 @@ fn stream_tree(thrum: &Path, base: &Path, mode: Mode, abort: &AtomicBool) -> Ear
     (listing, streamed)
 }
 
-/// [`verify_path`] of an archive: extraction and the event logs overlap.
-/// The tree returned keeps the extraction directory.
-fn verify_archive(path: &Path, opts: &Options) -> Result<(Report, Tree), InputError> {
+/// Extracts `archive` into `base`: `ready` is told once the extraction
+/// reaches `var/` (the event files before it are then complete), and `late`
+/// is set when an event file comes after `var/`.
+fn extract_telling(
+    archive: &Path,
+    base: &Path,
+    limits: &Limits,
+    ready: std::sync::mpsc::Sender<()>,
+    late: &AtomicBool,
+) -> Result<Vec<Entry>, ExtractError> {
+    let mut ready = Some(ready);
+    crate::extract::unpack_with(archive, base, limits, &mut |p: &str| {
+        // no entry is written once an interrupt is being handled
+        crate::cleanup::checkpoint();
+        let event_file = p == ".thrum"
+            || p == ".thrum/events.jsonl"
+            || p == ".thrum/messages"
+            || p.starts_with(".thrum/messages/");
+        match &ready {
+            None if event_file => late.store(true, AtomicOrdering::Relaxed),
+            None => {}
+            Some(_) if p.starts_with(".thrum/var/") => {
+                let _ = ready.take().map(|t| t.send(()));
+            }
+            Some(_) => {}
+        }
+    })
+}
+
+/// The tree `archive` was extracted to, once the extraction ended: the
+/// error that stopped it, a tree without `.thrum` or one of the v5 layout
+/// are refused.
+fn extracted_tree(
+    joined: std::thread::Result<Result<Vec<Entry>, ExtractError>>,
+    archive: &Path,
+    base: &Path,
+) -> Result<Tree, InputError> {
+    let entries = match joined {
+        Ok(Ok(e)) => e,
+        Ok(Err(e)) => return Err(e.into()),
+        Err(_) => {
+            return Err(InputError::Unreadable {
+                path: archive.to_path_buf(),
+                reason: "extraction thread panicked".into(),
+            })
+        }
+    };
+    let thrum = base.join(".thrum");
+    if !thrum.is_dir() {
+        return Err(InputError::NoThrumRoot { path: archive.to_path_buf() });
+    }
+    let tree = Tree {
+        thrum,
+        base: base.to_path_buf(),
+        archive: Some(archive.to_path_buf()),
+        entries: Some(entries),
+        _tmp: None,
+    };
+    if tree.is_v5_layout() {
+        return Err(InputError::V5Layout { path: archive.to_path_buf() });
+    }
+    Ok(tree)
+}
+
+/// [`verify_replay`] of an archive: extraction and the event logs overlap,
+/// and so do the replay and the Parquet check. The tree returned keeps the
+/// extraction directory.
+fn verify_archive(
+    path: &Path,
+    opts: &Options,
+    snapshots: bool,
+) -> Result<(Report, Tree, SnapshotsOutcome), InputError> {
     let tmp = input::temp_dir("verify-")?;
     let base = tmp.path().to_path_buf();
     let thrum = base.join(".thrum");
     let abort = AtomicBool::new(false);
     let late = AtomicBool::new(false);
-    let out = std::thread::scope(|s| -> Result<(Report, Tree), InputError> {
+    let out = std::thread::scope(|s| -> Result<(Report, Tree, SnapshotsOutcome), InputError> {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
-        let extraction = s.spawn(|| {
-            let mut ready = Some(ready_tx);
-            crate::extract::unpack_with(path, &base, &opts.limits, &mut |p: &str| {
-                // no entry is written once an interrupt is being handled
-                crate::cleanup::checkpoint();
-                let event_file = p == ".thrum"
-                    || p == ".thrum/events.jsonl"
-                    || p == ".thrum/messages"
-                    || p.starts_with(".thrum/messages/");
-                match &ready {
-                    None if event_file => late.store(true, AtomicOrdering::Relaxed),
-                    None => {}
-                    Some(_) if p.starts_with(".thrum/var/") => {
-                        let _ = ready.take().map(|t| t.send(()));
-                    }
-                    Some(_) => {}
-                }
-            })
-        });
+        let extraction = s.spawn(|| extract_telling(path, &base, &opts.limits, ready_tx, &late));
         // the event files are complete when the extraction reaches var/
         let early = match ready_rx.recv() {
             Ok(()) if thrum.is_dir() => {
@@ -286,51 +227,48 @@ fn verify_archive(path: &Path, opts: &Options) -> Result<(Report, Tree), InputEr
             _ => None,
         };
         let stop = || abort.store(true, AtomicOrdering::Relaxed);
-        let entries = match extraction.join() {
-            Ok(Ok(e)) => e,
-            Ok(Err(e)) => {
-                stop();
-                return Err(e.into());
-            }
-            Err(_) => {
-                stop();
-                return Err(InputError::Unreadable {
-                    path: path.to_path_buf(),
-                    reason: "extraction thread panicked".into(),
-                });
-            }
-        };
-        if !thrum.is_dir() {
-            stop();
-            return Err(InputError::NoThrumRoot { path: path.to_path_buf() });
-        }
-        let tree = Tree {
-            thrum: thrum.clone(),
-            base: base.clone(),
-            archive: Some(path.to_path_buf()),
-            entries: Some(entries),
-            _tmp: None,
-        };
-        if tree.is_v5_layout() {
-            stop();
-            return Err(InputError::V5Layout { path: path.to_path_buf() });
-        }
+        let tree = extracted_tree(extraction.join(), path, &base).inspect_err(|_| stop())?;
         let early = if late.load(AtomicOrdering::Relaxed) {
             stop();
             None
         } else {
             early
         };
+        // the Parquet check starts once the event logs are replayed: beside
+        // the comparison and the checks that follow, not slowing the replay
+        let (replayed, replay_done) = std::sync::mpsc::channel::<()>();
         let early = move || -> Option<Early> {
-            early.map(|h| h.join().unwrap_or_else(|_| (Findings::new(0), Err(Stop::Cancelled))))
+            let e = early
+                .map(|h| h.join().unwrap_or_else(|_| (Findings::new(0), Err(Stop::Cancelled))));
+            let _ = replayed.send(());
+            e
         };
-        let r = verify_tree_early(&tree, opts, early);
-        stop();
-        Ok((r?.0, tree))
+        let (r, pq) = std::thread::scope(|inner| {
+            let extracted = &tree;
+            let pq = snapshots.then(|| {
+                inner.spawn(move || match replay_done.recv() {
+                    Ok(()) => parquet::check_snapshots(path, Some(extracted), &opts.limits, false),
+                    // no replay: the verification failed, and its error is the outcome
+                    Err(_) => Ok(None),
+                })
+            });
+            let r = verify_tree_early(&tree, opts, early);
+            stop();
+            let pq = pq.map_or(Ok(None), |h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(InputError::Unreadable {
+                        path: path.to_path_buf(),
+                        reason: "Parquet check thread panicked".into(),
+                    })
+                })
+            });
+            (r, pq)
+        });
+        Ok((r?.0, tree, pq))
     });
-    let (report, mut tree) = out?;
+    let (report, mut tree, pq) = out?;
     tree._tmp = Some(tmp);
-    Ok((report, tree))
+    Ok((report, tree, pq))
 }
 
 /// Verifies an opened tree; returns the report and phase timings.
@@ -361,6 +299,16 @@ pub fn verify_into(
     verify_into_early(tree, opts, findings, summary, || None)
 }
 
+/// The fixture being verified: its tree, options and database.
+struct Fixture<'a> {
+    tree: &'a Tree,
+    opts: &'a Options,
+    /// The database file in the tree.
+    db_src: PathBuf,
+    /// How its connections are opened.
+    db: FixtureDb,
+}
+
 /// [`verify_into`]; `early` gives the event logs when they were already
 /// streamed (see [`verify_path`]).
 fn verify_into_early(
@@ -379,8 +327,8 @@ fn verify_into_early(
     if opts.mode == Mode::Fixture {
         dbfile::check_wal_mode(&db_src, ".thrum/var/messages.db", findings);
     }
-    let fixture_db = FixtureDb::prepare_with(&db_src, &wal)?;
-    let db = fixture_db.open(&tree.shown("var/messages.db"))?;
+    let fx = Fixture { tree, opts, db: FixtureDb::prepare_with(&db_src, &wal)?, db_src };
+    let db = fx.db.open(&tree.shown("var/messages.db"))?;
     t.mark("open", &mut clock);
 
     // Schema, integrity and manifest checks need nothing from the replay:
@@ -388,141 +336,33 @@ fn verify_into_early(
     // merged at a fixed point, so the report does not depend on timing.
     let out = std::thread::scope(
         |scope| -> Result<(Vec<TableStats>, Option<i64>, Timings), InputError> {
-            let aux = scope.spawn(|| -> Result<AuxOutcome, InputError> {
-                let db2 = fixture_db.open(&db_src)?;
-                let mut f = Findings::new(0);
-                let t0 = Instant::now();
-                let (version, _) =
-                    checks::check_db(&db2, thrum_schemas::SCHEMA_VERSION, opts.mode, &mut f);
-                if opts.mode == Mode::Fixture {
-                    checks::check_origin_daemon(&db2, &mut f);
-                }
-                let schema = t0.elapsed();
-                let t1 = Instant::now();
-                let manifest =
-                    opts.check_manifest.then(|| manifest::check(tree, &db2, version, &mut f));
-                Ok(AuxOutcome {
-                    findings: f,
-                    version,
-                    manifest,
-                    schema,
-                    manifest_time: t1.elapsed(),
-                })
-            });
-
+            let aux = scope.spawn(|| aux_checks(&fx));
             checks::check_layout(tree, findings);
-            let (listing, result) = match early() {
-                Some(e) => e,
-                None => stream_tree(&tree.thrum, &tree.base, opts.mode, &AtomicBool::new(false)),
-            };
-            let s = match result {
-                Ok(s) => s,
-                Err(Stop::Input(e)) => return Err(e),
-                Err(Stop::Replay(e)) => {
-                    return Err(InputError::Unreadable {
-                        path: tree.thrum.clone(),
-                        reason: format!("replay database failed: {e}"),
-                    })
-                }
-                Err(Stop::Unsorted | Stop::Cancelled | Stop::MultiOrigin) => {
-                    return Err(InputError::Unreadable {
-                        path: tree.thrum.clone(),
-                        reason: "reading the event logs stopped unexpectedly".into(),
-                    })
-                }
-            };
-            findings.append(listing);
-            findings.append(s.read_findings);
+            let mut s = streamed(tree, opts, early, findings)?;
             t.mark("read_and_replay", &mut clock);
-            // The comparison reads the replayed database; the other checks read
-            // only the fixture's: a third thread, merged in order.
             let mut main_f = Findings::new(0);
-            main_f.append(s.replay_findings);
-            let (compared, side) = std::thread::scope(|inner| {
-                let side =
-                    inner.spawn(|| -> Result<(Vec<TableStats>, Findings, Duration), InputError> {
-                        let t0 = Instant::now();
-                        let db3 = fixture_db.open(&db_src)?;
-                        let mut f = Findings::new(0);
-                        let mut tables = Vec::new();
-                        if opts.mode == Mode::Fixture {
-                            tables.push(checks::check_event_log(&db3, &s.index, &mut f)?);
-                        }
-                        tables.extend(checks::check_local(&db3, &s.replay.cleaned_agents, &mut f));
-                        checks::check_peers(tree, &db3, &mut f);
-                        checks::check_identities(tree, &db3, &mut f);
-                        checks::check_shards(tree, &db3, &s.index, &mut f);
-                        Ok((tables, f, t0.elapsed()))
-                    });
-                let compared = compare::compare_projected(&db, &s.replay.conn, &mut main_f)
-                    .map_err(|e| InputError::Unreadable {
-                        path: tree.thrum.clone(),
-                        reason: format!("reading the replayed database failed: {e}"),
-                    });
-                t.mark("compare", &mut clock);
-                (compared, side.join())
-            });
-            let side = side.map_err(|_| InputError::Unreadable {
-                path: tree.thrum.clone(),
-                reason: "check thread panicked".into(),
-            });
-            let mut tables = compared?;
-            let (side_tables, side_f, side_time) = side??;
+            main_f.append(std::mem::replace(&mut s.replay_findings, Findings::new(0)));
+            let (mut tables, side) = compare_beside(&fx, &db, &s, &mut main_f, &mut t, &mut clock)?;
             if opts.mode == Mode::Migrated {
                 events_not_compared(&db, summary, findings);
             }
             t.mark("wait_checks", &mut clock);
-            t.phases.push(("event_log + local_checks (parallel)", side_time));
-            tables.extend(side_tables);
+            t.phases.push(("event_log + local_checks (parallel)", side.2));
+            tables.extend(side.0);
             findings.append(s.line_findings);
             findings.append(main_f);
-            findings.append(side_f);
+            findings.append(side.1);
             let (files, events, rep) = (s.files, s.events as usize, s.replay);
-            // a daemon that pulled events: what a rebuild in time order projects
-            // otherwise, and where that rebuild (not the arrival order) stops
-            let rebuild_abort = match &s.rebuild {
-                Some(rb) => {
-                    let n = rebuild_order_differs(&rep.conn, &rb.conn, findings).map_err(|e| {
-                        InputError::Unreadable {
-                            path: tree.thrum.clone(),
-                            reason: format!(
-                                "comparing the replays in arrival and rebuild order failed: {e}"
-                            ),
-                        }
-                    })?;
-                    summary.insert(
-                        "replay_order".into(),
-                        json!(format!(
-                        "sequence (arrival order: the events have more than one origin_daemon); a \
-                            rebuild in (timestamp, event_id) order projects {n} value(s) otherwise"
-                    )),
-                    );
-                    rb.abort.as_ref()
-                }
-                None => rep.abort.as_ref(),
-            };
-            if let Some(f) = crate::rebuild::report(rebuild_abort, &files, &tree.base)? {
-                findings.push(f);
-            }
+            rebuild_stop(tree, &rep, s.rebuild.as_ref(), &files, findings, summary)?;
             let aux = aux.join().map_err(|_| InputError::Unreadable {
-                path: db_src.clone(),
+                path: fx.db_src.clone(),
                 reason: "schema/manifest check thread panicked".into(),
             })??;
             t.mark("wait_parallel", &mut clock);
             t.phases.push(("schema_integrity (parallel)", aux.schema));
             t.phases.push(("manifest (parallel)", aux.manifest_time));
             findings.append(aux.findings);
-            if let Some(m) = &aux.manifest {
-                if let Some(p) = &m.manifest {
-                    summary.insert(
-                        "manifest".into(),
-                        json!(format!("{} ({} files checked)", p.display(), m.files_checked)),
-                    );
-                }
-                if let Some(p) = &m.checksums {
-                    summary.insert("sha256sums".into(), json!(p.display().to_string()));
-                }
-            }
+            add_manifest_summary(summary, aux.manifest.as_ref());
             if opts.mode == Mode::Fixture {
                 crate::crash::classify(tree, &db, &wal, findings);
             }
@@ -532,8 +372,169 @@ fn verify_into_early(
         },
     );
     // an interrupted read proves nothing, whatever it reported
-    fixture_db.settle(&tree.shown("var/messages.db"))?;
+    fx.db.settle(&tree.shown("var/messages.db"))?;
     out
+}
+
+/// The schema, integrity and manifest checks, on a connection of their own.
+fn aux_checks(fx: &Fixture) -> Result<AuxOutcome, InputError> {
+    let db2 = fx.db.open(&fx.db_src)?;
+    let mut f = Findings::new(0);
+    let t0 = Instant::now();
+    let (version, _) = checks::check_db(&db2, thrum_schemas::SCHEMA_VERSION, fx.opts.mode, &mut f);
+    if fx.opts.mode == Mode::Fixture {
+        checks::check_origin_daemon(&db2, &mut f);
+    }
+    let schema = t0.elapsed();
+    let t1 = Instant::now();
+    let manifest = fx.opts.check_manifest.then(|| manifest::check(fx.tree, &db2, version, &mut f));
+    Ok(AuxOutcome { findings: f, version, manifest, schema, manifest_time: t1.elapsed() })
+}
+
+/// The event logs read and replayed (by `early`, or here); the findings of
+/// their listing and reading appended to `findings`.
+fn streamed(
+    tree: &Tree,
+    opts: &Options,
+    early: impl FnOnce() -> Option<Early>,
+    findings: &mut Findings,
+) -> Result<stream::Streamed, InputError> {
+    let (listing, result) = match early() {
+        Some(e) => e,
+        None => stream_tree(&tree.thrum, &tree.base, opts.mode, &AtomicBool::new(false)),
+    };
+    let mut s = match result {
+        Ok(s) => s,
+        Err(Stop::Input(e)) => return Err(e),
+        Err(Stop::Replay(e)) => {
+            return Err(InputError::Unreadable {
+                path: tree.thrum.clone(),
+                reason: format!("replay database failed: {e}"),
+            })
+        }
+        Err(Stop::Unsorted | Stop::Cancelled | Stop::MultiOrigin) => {
+            return Err(InputError::Unreadable {
+                path: tree.thrum.clone(),
+                reason: "reading the event logs stopped unexpectedly".into(),
+            })
+        }
+    };
+    findings.append(listing);
+    findings.append(std::mem::replace(&mut s.read_findings, Findings::new(0)));
+    Ok(s)
+}
+
+/// What the checks beside the comparison found: their table counts,
+/// findings and time.
+type Side = (Vec<TableStats>, Findings, Duration);
+
+/// The comparison of the replayed tables with the fixture's, and beside it
+/// (on a third thread: they read only the fixture's database) the event
+/// log, local, peer, identity and shard checks. Returns the compared
+/// tables (their findings appended to `main_f`) and the side checks'.
+fn compare_beside(
+    fx: &Fixture,
+    db: &Connection,
+    s: &stream::Streamed,
+    main_f: &mut Findings,
+    t: &mut Timings,
+    clock: &mut Instant,
+) -> Result<(Vec<TableStats>, Side), InputError> {
+    let (compared, side) = std::thread::scope(|inner| {
+        let (index, cleaned) = (&s.index, &s.replay.cleaned_agents);
+        let side = inner.spawn(|| side_checks(fx, index, cleaned));
+        let compared = compare::compare_projected(db, &s.replay.conn, main_f).map_err(|e| {
+            InputError::Unreadable {
+                path: fx.tree.thrum.clone(),
+                reason: format!("reading the replayed database failed: {e}"),
+            }
+        });
+        t.mark("compare", clock);
+        (compared, side.join())
+    });
+    let side = side.map_err(|_| InputError::Unreadable {
+        path: fx.tree.thrum.clone(),
+        reason: "check thread panicked".into(),
+    });
+    let tables = compared?;
+    Ok((tables, side??))
+}
+
+/// The checks that read only the fixture's database and the index of the
+/// events, on a connection of their own.
+fn side_checks(
+    fx: &Fixture,
+    index: &stream::Index,
+    cleaned_agents: &std::collections::HashSet<String>,
+) -> Result<Side, InputError> {
+    let t0 = Instant::now();
+    let db3 = fx.db.open(&fx.db_src)?;
+    let mut f = Findings::new(0);
+    let mut tables = Vec::new();
+    if fx.opts.mode == Mode::Fixture {
+        tables.push(checks::check_event_log(&db3, index, &mut f)?);
+    }
+    tables.extend(checks::check_local(&db3, cleaned_agents, &mut f));
+    checks::check_peers(fx.tree, &db3, &mut f);
+    checks::check_identities(fx.tree, &db3, &mut f);
+    checks::check_shards(fx.tree, &db3, index, &mut f);
+    Ok((tables, f, t0.elapsed()))
+}
+
+/// Where the daemon's rebuild stops, if it does: for a daemon that pulled
+/// events (`rebuild`: the replay in time order), what that rebuild projects
+/// otherwise than the arrival order `rep`, and where it (not the arrival
+/// order) stops.
+fn rebuild_stop(
+    tree: &Tree,
+    rep: &replay::Replay,
+    rebuild: Option<&replay::Replay>,
+    files: &[jsonl::EventFile],
+    findings: &mut Findings,
+    summary: &mut BTreeMap<String, Value>,
+) -> Result<(), InputError> {
+    let abort = match rebuild {
+        Some(rb) => {
+            let n = rebuild_order_differs(&rep.conn, &rb.conn, findings).map_err(|e| {
+                InputError::Unreadable {
+                    path: tree.thrum.clone(),
+                    reason: format!(
+                        "comparing the replays in arrival and rebuild order failed: {e}"
+                    ),
+                }
+            })?;
+            summary.insert(
+                "replay_order".into(),
+                json!(format!(
+                    "sequence (arrival order: the events have more than one origin_daemon); a \
+                        rebuild in (timestamp, event_id) order projects {n} value(s) otherwise"
+                )),
+            );
+            rb.abort.as_ref()
+        }
+        None => rep.abort.as_ref(),
+    };
+    if let Some(f) = crate::rebuild::report(abort, files, &tree.base)? {
+        findings.push(f);
+    }
+    Ok(())
+}
+
+/// The `manifest` and `sha256sums` summary lines.
+fn add_manifest_summary(
+    summary: &mut BTreeMap<String, Value>,
+    manifest: Option<&manifest::ManifestOutcome>,
+) {
+    let Some(m) = manifest else { return };
+    if let Some(p) = &m.manifest {
+        summary.insert(
+            "manifest".into(),
+            json!(format!("{} ({} files checked)", p.display(), m.files_checked)),
+        );
+    }
+    if let Some(p) = &m.checksums {
+        summary.insert("sha256sums".into(), json!(p.display().to_string()));
+    }
 }
 
 /// `rebuild_order_differs` warnings: every difference between the replay in

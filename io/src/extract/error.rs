@@ -251,7 +251,11 @@ pub enum ExtractError {
         limit: u64,
     },
     /// More entries than the limit.
-    #[error("{archive}: more than {} (at {subject}; raise with {})", entries(*limit), Limit::Entries.flag())]
+    #[error(
+        "{archive}: more than {} (at {subject}; raise with {})",
+        entries(*limit),
+        Limit::Entries.flag()
+    )]
     TooManyEntries {
         /// The archive.
         archive: PathBuf,

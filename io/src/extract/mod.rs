@@ -47,7 +47,9 @@
 //! renames it into place, so the destination is either complete or absent.
 
 mod decode;
+mod dirs;
 mod error;
+mod names;
 mod tar;
 #[cfg(test)]
 mod tests;
@@ -55,13 +57,15 @@ mod tests;
 pub use error::{ExtractError, HeaderKind, Limit, Place, Subject};
 
 use crate::hash::hex;
+use dirs::DirModes;
+use names::{normalise, strip_nuls, Pending};
 use sha2::Digest as _;
 use std::collections::HashSet;
 use std::fs;
 use std::io::{self, Read, Write as _};
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
-use std::path::{Component, Path, PathBuf};
-use tar::{Fault, Pax, Stream};
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+use tar::{Fault, Stream};
 
 /// The most data a GNU long-name / long-link or PAX header may declare
 /// (a fixed limit: real archives need a few hundred bytes).
@@ -250,83 +254,6 @@ pub fn unpack_tar<'a>(
     limits: &Limits,
 ) -> Result<Vec<Entry>, ExtractError> {
     Unpacker::new(archive, root, limits).run(Box::new(tar), &mut |_, _| Ok(()))
-}
-
-/// Normalises an entry path: `.` components dropped; absolute, `..`, empty,
-/// over-long and non-UTF-8 paths refused. `None` is the root itself (`./`),
-/// allowed for a directory only.
-fn normalise(
-    archive: &Path,
-    raw: &[u8],
-    entry: &str,
-    is_dir: bool,
-) -> Result<Option<String>, ExtractError> {
-    let invalid = |reason| ExtractError::InvalidPath {
-        archive: archive.to_path_buf(),
-        entry: entry.to_owned(),
-        reason,
-    };
-    if raw.len() > MAX_PATH_BYTES {
-        return Err(invalid("a path longer than 4096 bytes"));
-    }
-    let Ok(s) = std::str::from_utf8(raw) else {
-        return Err(invalid("a non-UTF-8 path"));
-    };
-    if s.is_empty() {
-        return Err(invalid("an empty path"));
-    }
-    if s.contains('\0') {
-        return Err(invalid("a NUL byte in its path"));
-    }
-    let mut parts: Vec<&str> = Vec::new();
-    for c in Path::new(s).components() {
-        match c {
-            Component::RootDir | Component::Prefix(_) => {
-                return Err(ExtractError::AbsolutePath {
-                    archive: archive.to_path_buf(),
-                    entry: entry.to_owned(),
-                })
-            }
-            Component::ParentDir => {
-                return Err(ExtractError::ParentComponent {
-                    archive: archive.to_path_buf(),
-                    entry: entry.to_owned(),
-                })
-            }
-            Component::CurDir => {}
-            Component::Normal(p) => match p.to_str() {
-                Some(p) => parts.push(p),
-                None => return Err(invalid("a non-UTF-8 path")),
-            },
-        }
-    }
-    if parts.is_empty() {
-        // `./` itself: harmless for a directory, meaningless for anything else.
-        return if is_dir { Ok(None) } else { Err(invalid("no name (the path is only '.')")) };
-    }
-    Ok(Some(parts.join("/")))
-}
-
-/// Extension headers waiting for the entry they describe.
-#[derive(Default)]
-struct Pending {
-    long_name: Option<Vec<u8>>,
-    long_link: Option<Vec<u8>>,
-    pax: Option<Pax>,
-}
-
-impl Pending {
-    fn is_empty(&self) -> bool {
-        self.long_name.is_none() && self.long_link.is_none() && self.pax.is_none()
-    }
-}
-
-/// Strips the NUL terminator(s) GNU writes after a long name.
-fn strip_nuls(mut v: Vec<u8>) -> Vec<u8> {
-    while v.last() == Some(&0) {
-        v.pop();
-    }
-    v
 }
 
 struct Unpacker<'a> {
@@ -692,50 +619,5 @@ impl<'a> Unpacker<'a> {
             free = free.saturating_sub(n as u64);
             self.charge(charged, || Subject::Padding { offset: end })?;
         }
-    }
-}
-
-/// The modes of the directories extracted, applied once every entry is
-/// written. A directory is created with its archive bits plus the owner's
-/// `rwx` (so entries can be written below it whatever its mode), narrowed
-/// by the umask; at the end it gets what it was created with, intersected
-/// with the archive's bits: the archive's bits narrowed by the umask, never
-/// more. An implicit parent (no entry of its own) keeps the default mode.
-#[derive(Default)]
-struct DirModes {
-    /// (directory, its final mode, its entry as shown) for those whose
-    /// mode must still narrow.
-    pending: Vec<(PathBuf, u32, String)>,
-}
-
-impl DirModes {
-    /// Creates the directory `dir` (or finds it, when an earlier entry
-    /// created it as a parent) and records its final mode.
-    fn create(&mut self, dir: &Path, perm: u32, entry: &str) -> io::Result<()> {
-        if let Some(parent) = dir.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        match fs::DirBuilder::new().mode(perm | 0o700).create(dir) {
-            Ok(()) => {}
-            Err(e)
-                if e.kind() == io::ErrorKind::AlreadyExists && dir.symlink_metadata()?.is_dir() => {
-            }
-            Err(e) => return Err(e),
-        }
-        let now = dir.symlink_metadata()?.permissions().mode() & 0o777;
-        if now & perm != now {
-            self.pending.push((dir.to_path_buf(), now & perm, entry.to_owned()));
-        }
-        Ok(())
-    }
-
-    /// Narrows every recorded directory, deepest first (so a directory
-    /// without search permission is narrowed after what is below it).
-    fn apply(mut self) -> Result<(), (String, io::Error)> {
-        self.pending.sort_by_key(|(dir, _, _)| std::cmp::Reverse(dir.components().count()));
-        for (dir, mode, entry) in self.pending {
-            fs::set_permissions(&dir, fs::Permissions::from_mode(mode)).map_err(|e| (entry, e))?;
-        }
-        Ok(())
     }
 }

@@ -548,3 +548,40 @@ fn replay_checks_the_snapshots_beside_an_archive_in_the_tree_it_already_extracte
     drop(tree);
     assert!(!db.exists(), "dropping the tree removes the extraction");
 }
+
+/// `verify replay` checks the Parquet snapshots beside an archive while it
+/// replays: that outcome, added after everything else, makes the same
+/// report (findings, order, verdict) as the check run after the replay.
+#[test]
+fn snapshots_checked_beside_the_replay_report_as_when_checked_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = copy_fixtures(dir.path());
+    let log = fx.join("parquet/agents/_delta_log/00000000000000000000.json");
+    let changed = std::fs::read_to_string(&log)
+        .unwrap()
+        .replace("\\\"numRecords\\\":", "\\\"numRecords\\\":7");
+    std::fs::write(&log, changed).unwrap();
+    let archive = fx.join("thrum-fixture.tar.zst");
+    let opts = verify::Options::default();
+    let (mut after, tree) = verify::verify_path_kept(&archive, &opts).unwrap();
+    assert!(
+        verify::parquet::add_snapshots_in(&mut after, &archive, Some(&tree), &opts.limits).unwrap()
+    );
+    drop(tree);
+
+    let (mut beside, tree, snapshots) = verify::verify_replay(&archive, &opts, true).unwrap();
+    let db = tree.database().unwrap();
+    assert!(db.is_file(), "the tree stays extracted while it is held");
+    snapshots.unwrap().expect("the snapshots beside the archive were checked").add_to(&mut beside);
+    assert_eq!(beside.to_json(), after.to_json());
+    assert_eq!(beside.render_text(), after.render_text());
+    assert_eq!(beside.count(verify::Kind::DeltaLogDiffers), 1, "{}", beside.to_json());
+    assert_eq!(beside.verdict().exit_code, verify::EXIT_INCONSISTENT);
+
+    // not asked for: nothing checked, the replay's report alone
+    let (alone, _tree, snapshots) = verify::verify_replay(&archive, &opts, false).unwrap();
+    assert!(snapshots.unwrap().is_none());
+    assert_eq!(alone.to_json(), verify::verify_path(&archive, &opts).unwrap().to_json());
+    assert_eq!(alone.count(verify::Kind::DeltaLogDiffers), 0);
+    assert_ne!(alone.to_json(), after.to_json());
+}
