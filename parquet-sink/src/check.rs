@@ -90,6 +90,25 @@ pub struct TableReport {
 }
 
 impl TableReport {
+    /// The table's result line: `NAME ok|MISMATCH parquet=N sqlite=N files=N
+    /// missing=N extra=N differing=N misplaced=N unsorted=N` (no newline).
+    pub fn line(&self) -> String {
+        let verdict = if self.is_clean() { "ok" } else { "MISMATCH" };
+        format!(
+            "{:<20} {verdict:<8} parquet={} sqlite={} files={} missing={} extra={} \
+                differing={} misplaced={} unsorted={}",
+            self.table,
+            self.parquet_rows,
+            self.sqlite_rows,
+            self.files,
+            self.missing,
+            self.extra,
+            self.differing,
+            self.misplaced,
+            self.unsorted
+        )
+    }
+
     fn new(table: &'static str) -> TableReport {
         TableReport {
             table,
@@ -180,21 +199,7 @@ impl fmt::Display for Difference {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for t in &self.tables {
-            let verdict = if t.is_clean() { "ok" } else { "MISMATCH" };
-            writeln!(
-                f,
-                "{:<20} {verdict:<8} parquet={} sqlite={} files={} missing={} extra={} \
-                    differing={} misplaced={} unsorted={}",
-                t.table,
-                t.parquet_rows,
-                t.sqlite_rows,
-                t.files,
-                t.missing,
-                t.extra,
-                t.differing,
-                t.misplaced,
-                t.unsorted
-            )?;
+            writeln!(f, "{}", t.line())?;
             for p in &t.problems {
                 writeln!(f, "    problem: {p}")?;
             }

@@ -388,7 +388,7 @@ impl Say {
                         findings.push(self.invalid(&format!("counts.files[{p}]"), "not a number"));
                         continue;
                     };
-                    match count_file_lines(&tree.base.join(p)) {
+                    match thrum_io::regular::count_lines(&tree.base.join(p)) {
                         Ok(have) => {
                             if have != n {
                                 findings.push(
@@ -675,22 +675,4 @@ fn check_sum(
         Ok(_) => return,
     };
     findings.push(f);
-}
-
-/// Lines of a regular file ([`crate::util::count_lines`]), read in blocks: a counted
-/// file is never held in memory whole.
-fn count_file_lines(path: &Path) -> std::io::Result<u64> {
-    use std::io::Read;
-    let mut f = thrum_io::regular::open_regular(path)?;
-    let mut buf = vec![0u8; 1 << 16];
-    let (mut lines, mut last) = (0u64, b'\n');
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
-        last = buf[n - 1];
-    }
-    Ok(lines + u64::from(last != b'\n'))
 }

@@ -168,21 +168,8 @@ pub fn render_text(checked: &Checked, report: &Report) -> String {
     };
     let mut s = String::new();
     for t in &pq.tables {
-        let verdict = if t.is_clean() { "ok" } else { "MISMATCH" };
-        let _ = writeln!(
-            s,
-            "{:<20} {verdict:<8} parquet={} sqlite={} files={} missing={} extra={} differing={} \
-                misplaced={} unsorted={}",
-            t.table,
-            t.parquet_rows,
-            t.sqlite_rows,
-            t.files,
-            t.missing,
-            t.extra,
-            t.differing,
-            t.misplaced,
-            t.unsorted
-        );
+        // the table name is the catalogue's: nothing to escape
+        let _ = writeln!(s, "{}", t.line());
         for p in &t.problems {
             let _ = writeln!(s, "    problem: {}", escape(p));
         }

@@ -40,22 +40,11 @@ impl JsonlMigration {
     }
 }
 
+/// Writes `bytes` as `path` in one step, through a registered temporary
+/// beside it, synced, renamed over it ([`thrum_io::cleanup::write_replacing`]):
+/// an interrupted migration leaves the previous file or the whole new one.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), InputError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp =
-        crate::cleanup::temp_file_in(dir, ".migrate-").map_err(|e| InputError::write(path, e))?;
-    std::io::Write::write_all(&mut tmp, bytes).map_err(|e| InputError::write(path, e))?;
-    tmp.as_file().sync_data().map_err(|e| InputError::write(path, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // temporary files are created 0600; a rewritten event log keeps ordinary permissions
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(|e| InputError::io(path, e))?;
-    }
-    tmp.persist(path).map_err(|e| InputError::io(path, e))?;
-    Ok(())
+    thrum_io::cleanup::write_replacing(path, bytes).map_err(|e| InputError::write(path, e))
 }
 
 /// A file of the tree, read only when it is a regular file.
