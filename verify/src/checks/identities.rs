@@ -34,46 +34,43 @@ pub fn daemon_id_of(hostname: &str) -> String {
     out
 }
 
+/// The text values of the one-column query `sql`; `None`, with a
+/// `table_unreadable` finding on `table` naming `what`, when it fails.
+fn texts(
+    db: &Connection,
+    sql: &str,
+    what: &str,
+    table: &str,
+    findings: &mut Findings,
+) -> Option<Vec<String>> {
+    match crate::value::query_all(db, sql) {
+        Ok(rows) => Some(
+            rows.into_iter()
+                .filter_map(|r| r.into_iter().next().and_then(|v| v.as_str().map(str::to_owned)))
+                .collect(),
+        ),
+        Err(e) => {
+            findings.push(
+                Finding::new(Kind::TableUnreadable, format!("cannot read {what}: {e}"))
+                    .table(table),
+            );
+            None
+        }
+    }
+}
+
 /// The fixture's daemon runs on the host of its local agents, so one of the
 /// `origin_daemon` ids in `events` should be derivable from a hostname in
 /// `agents`. A warning otherwise: a fixture may come from a daemon whose
 /// host has no agent.
 pub fn check_origin_daemon(db: &Connection, findings: &mut Findings) {
-    let origins: Vec<String> =
-        match crate::value::query_all(db, "SELECT DISTINCT origin_daemon FROM events ORDER BY 1") {
-            Ok(rows) => rows
-                .into_iter()
-                .filter_map(|r| r.into_iter().next().and_then(|v| v.as_str().map(str::to_owned)))
-                .collect(),
-            Err(e) => {
-                findings.push(
-                    Finding::new(
-                        Kind::TableUnreadable,
-                        format!("cannot read the origin daemons: {e}"),
-                    )
-                    .table("events"),
-                );
-                return;
-            }
-        };
-    let hosts: Vec<String> = match crate::value::query_all(
-        db,
-        "SELECT DISTINCT hostname FROM agents WHERE hostname <> '' ORDER BY 1",
-    ) {
-        Ok(rows) => rows
-            .into_iter()
-            .filter_map(|r| r.into_iter().next().and_then(|v| v.as_str().map(str::to_owned)))
-            .collect(),
-        Err(e) => {
-            findings.push(
-                Finding::new(
-                    Kind::TableUnreadable,
-                    format!("cannot read the agents' hostnames: {e}"),
-                )
-                .table("agents"),
-            );
-            return;
-        }
+    let origins = "SELECT DISTINCT origin_daemon FROM events ORDER BY 1";
+    let Some(origins) = texts(db, origins, "the origin daemons", "events", findings) else {
+        return;
+    };
+    let hosts = "SELECT DISTINCT hostname FROM agents WHERE hostname <> '' ORDER BY 1";
+    let Some(hosts) = texts(db, hosts, "the agents' hostnames", "agents", findings) else {
+        return;
     };
     if origins.is_empty() {
         return;
