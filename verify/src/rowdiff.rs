@@ -89,60 +89,58 @@ pub fn diff_table(
     let mut ra = sa.query([])?;
     let mut rb = sb.query([])?;
     let n = cols.len();
-    let next = |rows: &mut rusqlite::Rows<'_>| -> rusqlite::Result<Option<Vec<Val>>> {
-        match rows.next()? {
-            None => Ok(None),
-            Some(r) => (0..n)
-                .map(|i| r.get_ref(i).map(Val::from_ref))
-                .collect::<rusqlite::Result<Vec<Val>>>()
-                .map(Some),
+    // each side's current row, refilled in place (no allocation per row)
+    let fill = |rows: &mut rusqlite::Rows<'_>, row: &mut Vec<Val>| -> rusqlite::Result<bool> {
+        let Some(r) = rows.next()? else { return Ok(false) };
+        row.resize(n, Val::Null);
+        for (i, v) in row.iter_mut().enumerate() {
+            v.set_from_ref(r.get_ref(i)?);
         }
+        Ok(true)
     };
     let compared: Vec<usize> = (0..n).filter(|i| !ignore.contains(&cols[*i])).collect();
-    let (mut x, mut y) = (next(&mut ra)?, next(&mut rb)?);
+    let (mut x, mut y) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut has_x, mut has_y) = (fill(&mut ra, &mut x)?, fill(&mut rb, &mut y)?);
     loop {
-        let ord = match (&x, &y) {
-            (Some(r), Some(s)) => cmp_keys(r, s, &key),
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (None, None) => return Ok(()),
+        let ord = match (has_x, has_y) {
+            (true, true) => cmp_keys(&x, &y, &key),
+            (true, false) => Ordering::Less,
+            (false, true) => Ordering::Greater,
+            (false, false) => return Ok(()),
         };
-        match (ord, x.take(), y.take()) {
-            (Ordering::Less, Some(r), keep) => {
+        match ord {
+            Ordering::Less => {
                 out(RowDiff::OnlyA {
-                    key: key_text(&cols, &r, &key),
-                    key_vals: pk_vals(t, &r),
-                    row: row_text(t, &r),
+                    key: key_text(&cols, &x, &key),
+                    key_vals: pk_vals(t, &x),
+                    row: row_text(t, &x),
                 });
-                y = keep;
-                x = next(&mut ra)?;
+                has_x = fill(&mut ra, &mut x)?;
             }
-            (Ordering::Greater, keep, Some(s)) => {
+            Ordering::Greater => {
                 out(RowDiff::OnlyB {
-                    key: key_text(&cols, &s, &key),
-                    key_vals: pk_vals(t, &s),
-                    row: row_text(t, &s),
+                    key: key_text(&cols, &y, &key),
+                    key_vals: pk_vals(t, &y),
+                    row: row_text(t, &y),
                 });
-                x = keep;
-                y = next(&mut rb)?;
+                has_y = fill(&mut rb, &mut y)?;
             }
-            (_, Some(r), Some(s)) => {
+            Ordering::Equal => {
                 for &i in &compared {
-                    if r[i] != s[i] {
+                    if x[i] != y[i] {
                         out(RowDiff::Cell {
-                            key: key_text(&cols, &r, &key),
-                            key_vals: pk_vals(t, &r),
-                            match_vals: key.iter().map(|&k| r[k].clone()).collect(),
+                            key: key_text(&cols, &x, &key),
+                            key_vals: pk_vals(t, &x),
+                            match_vals: key.iter().map(|&k| x[k].clone()).collect(),
                             column: t.columns[i].name,
-                            a: r[i].clone(),
-                            b: s[i].clone(),
+                            a: x[i].clone(),
+                            b: y[i].clone(),
                         });
                     }
                 }
-                x = next(&mut ra)?;
-                y = next(&mut rb)?;
+                has_x = fill(&mut ra, &mut x)?;
+                has_y = fill(&mut rb, &mut y)?;
             }
-            _ => return Ok(()),
         }
     }
 }

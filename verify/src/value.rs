@@ -35,6 +35,17 @@ impl Val {
             ValueRef::Blob(b) => Val::Blob(b.to_vec()),
         }
     }
+    /// Becomes [`Val::from_ref`] of `v`, reusing its own text's allocation.
+    pub fn set_from_ref(&mut self, v: ValueRef<'_>) {
+        if let (Val::Text(s), ValueRef::Text(t)) = (&mut *self, v) {
+            if let Ok(t) = std::str::from_utf8(t) {
+                s.clear();
+                s.push_str(t);
+                return;
+            }
+        }
+        *self = Val::from_ref(v);
+    }
     /// TEXT `s`.
     pub fn text(s: &str) -> Val {
         Val::Text(s.to_owned())
