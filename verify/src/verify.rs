@@ -105,7 +105,9 @@ pub fn verify_replay(
     let is_archive = std::fs::metadata(path).is_ok_and(|m| m.is_file())
         && crate::extract::looks_like_archive(path);
     if is_archive {
-        return verify_archive(path, opts, snapshots);
+        return verify_archive(path, opts, snapshots, |tree, early| {
+            Ok(verify_tree_early(tree, opts, early)?.0)
+        });
     }
     let tree = input::open(path, &opts.limits)?;
     if tree.is_v5_layout() {
@@ -121,6 +123,36 @@ pub fn verify_replay(
 
 /// The event logs of a tree, read and replayed ahead of the other checks.
 type Early = (Findings, Result<stream::Streamed, Stop>);
+
+/// What hands the verification of an archive's tree its event logs,
+/// streamed while the archive was extracted.
+type EarlyLogs<'a> = Box<dyn FnOnce() -> Option<Early> + Send + 'a>;
+
+/// [`verify_into`] of the fixture at `path` (as [`input::resolve`] found
+/// it): an archive is extracted while its event logs are replayed, as
+/// [`verify_replay`] does. Returns the tree too (an archive's stays
+/// extracted until it is dropped).
+pub(crate) fn verify_into_at(
+    path: &Path,
+    opts: &Options,
+    findings: &mut Findings,
+    summary: &mut BTreeMap<String, Value>,
+) -> Result<(Vec<TableStats>, Option<i64>, Tree), InputError> {
+    let is_archive = std::fs::metadata(path).is_ok_and(|m| m.is_file())
+        && crate::extract::looks_like_archive(path);
+    if is_archive {
+        let ((tables, v, _), tree, _) = verify_archive(path, opts, false, |tree, early| {
+            verify_into_early(tree, opts, findings, summary, early)
+        })?;
+        return Ok((tables, v, tree));
+    }
+    let tree = input::open(path, &opts.limits)?;
+    if tree.is_v5_layout() {
+        return Err(InputError::V5Layout { path: path.to_path_buf() });
+    }
+    let (tables, v, _) = verify_into(&tree, opts, findings, summary)?;
+    Ok((tables, v, tree))
+}
 
 /// Lists and streams the event logs of the tree at `thrum`.
 fn stream_tree(thrum: &Path, base: &Path, mode: Mode, abort: &AtomicBool) -> Early {
@@ -204,19 +236,20 @@ fn extracted_tree(
 }
 
 /// [`verify_replay`] of an archive: extraction and the event logs overlap,
-/// and so do the replay and the Parquet check. The tree returned keeps the
-/// extraction directory.
-fn verify_archive(
+/// and so do the replay (`run` of the tree) and the Parquet check. The tree
+/// returned keeps the extraction directory.
+fn verify_archive<R>(
     path: &Path,
     opts: &Options,
     snapshots: bool,
-) -> Result<(Report, Tree, SnapshotsOutcome), InputError> {
+    run: impl FnOnce(&Tree, EarlyLogs<'_>) -> Result<R, InputError>,
+) -> Result<(R, Tree, SnapshotsOutcome), InputError> {
     let tmp = input::temp_dir("verify-")?;
     let base = tmp.path().to_path_buf();
     let thrum = base.join(".thrum");
     let abort = AtomicBool::new(false);
     let late = AtomicBool::new(false);
-    let out = std::thread::scope(|s| -> Result<(Report, Tree, SnapshotsOutcome), InputError> {
+    let out = std::thread::scope(|s| -> Result<(R, Tree, SnapshotsOutcome), InputError> {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
         let extraction = s.spawn(|| extract_telling(path, &base, &opts.limits, ready_tx, &late));
         // the event files are complete when the extraction reaches var/
@@ -252,7 +285,7 @@ fn verify_archive(
                     Err(_) => Ok(None),
                 })
             });
-            let r = verify_tree_early(&tree, opts, early);
+            let r = run(&tree, Box::new(early));
             stop();
             let pq = pq.map_or(Ok(None), |h| {
                 h.join().unwrap_or_else(|_| {
@@ -264,7 +297,7 @@ fn verify_archive(
             });
             (r, pq)
         });
-        Ok((r?.0, tree, pq))
+        Ok((r?, tree, pq))
     });
     let (report, mut tree, pq) = out?;
     tree._tmp = Some(tmp);
