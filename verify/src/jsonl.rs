@@ -278,8 +278,10 @@ fn parsed(no: u64, text: &str, info: &mut EventFile, findings: &mut Vec<Finding>
 /// map left empty (such a line has no duplicate key and only integers of
 /// the `i64` range, where both decodings agree); any other line, and any
 /// line that does not decode that way, is decoded by `Event::parse`, which
-/// words the error. So an event with an empty `raw` map is one of a line
-/// `plainly_canonical` accepts (see [`crate::checks::line_checks`]).
+/// words the error and keeps the whole object in `raw` (a known type's
+/// object holds at least `type`). So an event of a type the format defines
+/// with an empty `raw` map is one of a line `plainly_canonical` accepted:
+/// [`crate::checks::line_checks`] does not check its form again.
 ///
 /// [`plainly_canonical`]: crate::canonical::plainly_canonical
 pub fn decode_event(text: &str) -> Result<Event, DecodeError> {
