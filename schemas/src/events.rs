@@ -591,7 +591,11 @@ mod tests {
     fn fields_decode_as_the_whole_object_does() {
         for line in [
             r#"{"type":"message.create","timestamp":"t","message_id":"m","body":{"content":"hi"}}"#,
-            r#"{"agent_id":"a","event_id":"evt_1","sequence":7,"type":"agent.update","v":1,"work_contexts":[{"branch":"b","file_changes":[{"additions":3,"path":"p"}],"unmerged_commits":null}]}"#,
+            concat!(
+                r#"{"agent_id":"a","event_id":"evt_1","sequence":7,"type":"agent.update","v":1,"#,
+                r#""work_contexts":[{"branch":"b","file_changes":[{"additions":3,"path":"p"}],"#,
+                r#""unmerged_commits":null}]}"#,
+            ),
             r#"{"fields":{"name":"n"},"group_id":"g","type":"group.update","x":[1,{"y":null}]}"#,
             r#"{"type":"x.y","z":1}"#,
             r#"{}"#,

@@ -61,7 +61,11 @@ fn the_fixtures_lines_are_decoded_once_as_parse_decodes_them() {
 
 #[test]
 fn lines_the_one_pass_path_leaves_are_decoded_whole() {
-    let base = r#"{"agent_id":"a","body":{"content":"x","format":"plain"},"event_id":"evt_01KJR75CYAM6NVAQ8V738Y3MWV","message_id":"m","type":"message.create","v":1}"#;
+    let base = concat!(
+        r#"{"agent_id":"a","body":{"content":"x","format":"plain"},"#,
+        r#""event_id":"evt_01KJR75CYAM6NVAQ8V738Y3MWV","message_id":"m","#,
+        r#""type":"message.create","v":1}"#,
+    );
     assert!(plainly_canonical(base));
     for line in [
         // a duplicate key: the last one wins, as in the whole object
