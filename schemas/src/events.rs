@@ -420,8 +420,44 @@ impl std::fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-fn typed<T: for<'de> Deserialize<'de>>(v: &Value) -> Result<T, DecodeError> {
-    T::deserialize(v).map_err(|e| DecodeError::Payload(e.to_string()))
+/// Where a line's fields are decoded from: the whole object parsed as a
+/// [`Value`], or the line's text itself.
+trait Fields {
+    fn typed<T: for<'de> Deserialize<'de>>(&self) -> Result<T, DecodeError>;
+}
+
+impl Fields for Value {
+    fn typed<T: for<'de> Deserialize<'de>>(&self) -> Result<T, DecodeError> {
+        T::deserialize(self).map_err(|e| DecodeError::Payload(e.to_string()))
+    }
+}
+
+impl Fields for str {
+    fn typed<T: for<'de> Deserialize<'de>>(&self) -> Result<T, DecodeError> {
+        serde_json::from_str(self).map_err(|e| DecodeError::Payload(e.to_string()))
+    }
+}
+
+/// The payload of an event of type `event_type`, decoded from `fields`.
+fn payload(event_type: &str, fields: &(impl Fields + ?Sized)) -> Result<Payload, DecodeError> {
+    use types::*;
+    Ok(match event_type {
+        MESSAGE_CREATE => Payload::MessageCreate(fields.typed()?),
+        MESSAGE_EDIT => Payload::MessageEdit(fields.typed()?),
+        MESSAGE_DELETE => Payload::MessageDelete(fields.typed()?),
+        AGENT_REGISTER => Payload::AgentRegister(fields.typed()?),
+        SESSION_START => Payload::SessionStart(fields.typed()?),
+        SESSION_END => Payload::SessionEnd(fields.typed()?),
+        AGENT_UPDATE => Payload::AgentUpdate(fields.typed()?),
+        AGENT_CLEANUP => Payload::AgentCleanup(fields.typed()?),
+        GROUP_CREATE => Payload::GroupCreate(fields.typed()?),
+        GROUP_MEMBER_ADD => Payload::GroupMemberAdd(fields.typed()?),
+        GROUP_MEMBER_REMOVE => Payload::GroupMemberRemove(fields.typed()?),
+        GROUP_UPDATE => Payload::GroupUpdate(fields.typed()?),
+        GROUP_DELETE => Payload::GroupDelete(fields.typed()?),
+        THREAD_CREATE => Payload::ThreadCreate(fields.typed()?),
+        _ => Payload::Unknown,
+    })
 }
 
 impl Event {
@@ -437,30 +473,26 @@ impl Event {
         if !v.is_object() {
             return Err(DecodeError::NotObject);
         }
-        let envelope: Envelope = typed(&v)?;
-        use types::*;
-        let payload = match envelope.event_type.as_str() {
-            MESSAGE_CREATE => Payload::MessageCreate(typed(&v)?),
-            MESSAGE_EDIT => Payload::MessageEdit(typed(&v)?),
-            MESSAGE_DELETE => Payload::MessageDelete(typed(&v)?),
-            AGENT_REGISTER => Payload::AgentRegister(typed(&v)?),
-            SESSION_START => Payload::SessionStart(typed(&v)?),
-            SESSION_END => Payload::SessionEnd(typed(&v)?),
-            AGENT_UPDATE => Payload::AgentUpdate(typed(&v)?),
-            AGENT_CLEANUP => Payload::AgentCleanup(typed(&v)?),
-            GROUP_CREATE => Payload::GroupCreate(typed(&v)?),
-            GROUP_MEMBER_ADD => Payload::GroupMemberAdd(typed(&v)?),
-            GROUP_MEMBER_REMOVE => Payload::GroupMemberRemove(typed(&v)?),
-            GROUP_UPDATE => Payload::GroupUpdate(typed(&v)?),
-            GROUP_DELETE => Payload::GroupDelete(typed(&v)?),
-            THREAD_CREATE => Payload::ThreadCreate(typed(&v)?),
-            _ => Payload::Unknown,
-        };
+        let envelope: Envelope = v.typed()?;
+        let payload = payload(&envelope.event_type, &v)?;
         let raw = match v {
             Value::Object(m) => m,
             _ => Map::new(),
         };
         Ok(Event { envelope, payload, raw })
+    }
+
+    /// Decodes one line straight from its text into its envelope and
+    /// payload, without parsing the whole object first: `raw` is left
+    /// empty. On a line without duplicate keys whose numbers are all
+    /// integers of the `i64` range, the event [`Event::parse`] decodes
+    /// (`raw` aside); otherwise, and for the wording of an error, use
+    /// `parse`: every error here is [`DecodeError::Payload`], with serde's
+    /// own wording.
+    pub fn parse_fields(line: &str) -> Result<Event, DecodeError> {
+        let envelope: Envelope = line.typed()?;
+        let payload = payload(&envelope.event_type, line)?;
+        Ok(Event { envelope, payload, raw: Map::new() })
     }
 }
 
@@ -555,6 +587,30 @@ mod tests {
             Err(DecodeError::Payload(_))
         ));
     }
+    #[test]
+    fn fields_decode_as_the_whole_object_does() {
+        for line in [
+            r#"{"type":"message.create","timestamp":"t","message_id":"m","body":{"content":"hi"}}"#,
+            concat!(
+                r#"{"agent_id":"a","event_id":"evt_1","sequence":7,"type":"agent.update","v":1,"#,
+                r#""work_contexts":[{"branch":"b","file_changes":[{"additions":3,"path":"p"}],"#,
+                r#""unmerged_commits":null}]}"#,
+            ),
+            r#"{"fields":{"name":"n"},"group_id":"g","type":"group.update","x":[1,{"y":null}]}"#,
+            r#"{"type":"x.y","z":1}"#,
+            r#"{}"#,
+        ] {
+            let whole = Event::parse(line).unwrap();
+            let fields = Event::parse_fields(line).unwrap();
+            assert!(fields.raw.is_empty());
+            assert_eq!((&fields.envelope, &fields.payload), (&whole.envelope, &whole.payload));
+        }
+        for line in [r#"{"type":"agent.update","work_contexts":5}"#, "[1]", "{", r#"{"v":"1"}"#] {
+            assert!(Event::parse(line).is_err(), "{line}");
+            assert!(matches!(Event::parse_fields(line), Err(DecodeError::Payload(_))), "{line}");
+        }
+    }
+
     #[test]
     fn column_encodings_keep_struct_order() {
         let c = vec![Commit {

@@ -18,7 +18,7 @@ use crate::error::InputError;
 use crate::findings::{Finding, Findings, Kind};
 use crate::input::Tree;
 use std::borrow::Cow;
-use thrum_schemas::events::{Event, Payload};
+use thrum_schemas::events::{DecodeError, Event, Payload};
 
 /// One event file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,7 +229,7 @@ fn long_line(
 /// an event of a type the format does not define is reported and kept.
 fn parsed(no: u64, text: &str, info: &mut EventFile, findings: &mut Vec<Finding>) -> Option<Event> {
     let rel = info.rel.as_str();
-    match Event::parse(text) {
+    match decode_event(text) {
         Ok(event) => {
             info.events += 1;
             if matches!(event.payload, Payload::Unknown) && !event.envelope.event_type.is_empty() {
@@ -270,6 +270,29 @@ fn parsed(no: u64, text: &str, info: &mut EventFile, findings: &mut Vec<Finding>
             None
         }
     }
+}
+
+/// The event of a line's `text`, or why it is not one, as
+/// [`Event::parse`] decodes it. A line [`plainly_canonical`] accepts, of a
+/// type the format defines, is decoded straight from its text, its `raw`
+/// map left empty (such a line has no duplicate key and only integers of
+/// the `i64` range, where both decodings agree); any other line, and any
+/// line that does not decode that way, is decoded by `Event::parse`, which
+/// words the error and keeps the whole object in `raw` (a known type's
+/// object holds at least `type`). So an event of a type the format defines
+/// with an empty `raw` map is one of a line `plainly_canonical` accepted:
+/// [`crate::checks::line_checks`] does not check its form again.
+///
+/// [`plainly_canonical`]: crate::canonical::plainly_canonical
+pub fn decode_event(text: &str) -> Result<Event, DecodeError> {
+    if crate::canonical::plainly_canonical(text) {
+        if let Ok(event) = Event::parse_fields(text) {
+            if !matches!(event.payload, Payload::Unknown) {
+                return Ok(event);
+            }
+        }
+    }
+    Event::parse(text)
 }
 
 /// The bytes of an event file, read only when it is a regular file.

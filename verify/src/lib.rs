@@ -43,6 +43,7 @@
 #![deny(missing_docs)]
 
 mod bench;
+mod canonical;
 mod checks;
 mod compare;
 mod crash;
@@ -90,6 +91,7 @@ pub use verify::{verify_path, verify_path_kept, verify_replay, Options, Snapshot
 /// stable interface.
 #[doc(hidden)]
 pub mod internals {
+    pub use crate::canonical::plainly_canonical;
     pub use crate::checks::{
         allowed_shards, check_db, check_event_log, check_identities, check_layout, check_local,
         check_origin_daemon, duplicate_id, first_difference, line_checks, shard_mismatch,
@@ -101,10 +103,11 @@ pub mod internals {
         check as check_wal, check_wal_mode, inspect_wal, inspect_wal_bytes, parse_header,
         truncation, WalStatus,
     };
+    pub use crate::gojson::canonical_object;
     pub use crate::input::{open, unpack};
     pub use crate::jsonl::{
-        decode_line, event_files, read_regular, split_lines, EventFile, RawLine, Source,
-        MAX_LINE_BYTES,
+        decode_event, decode_line, event_files, read_regular, split_lines, EventFile, RawLine,
+        Source, MAX_LINE_BYTES,
     };
     pub use crate::manifest::check as check_manifest;
     pub use crate::mesh::read_spec;

@@ -260,7 +260,7 @@ impl Recorder<'_> {
                 flush(&mut self.rec.creates, self.ctx.creates);
             }
         } else if let (Some(s), true) = (shard, is_message_event(&env.event_type)) {
-            let mid = ev.raw.get("message_id").and_then(Value::as_str).unwrap_or("");
+            let mid = message_id(ev);
             let sid = self.ctx.names.id(&mut self.cache, s.to_owned());
             self.rec.shard_events.push((
                 MessageKey::new(mid),
@@ -270,6 +270,17 @@ impl Recorder<'_> {
             ));
         }
         ev.raw = serde_json::Map::new();
+    }
+}
+
+/// The `message_id` of a message event: its payload's, or for a type the
+/// format does not define, the field's text (`""` when absent or not a string).
+pub fn message_id(ev: &Event) -> &str {
+    match &ev.payload {
+        Payload::MessageCreate(m) => &m.message_id,
+        Payload::MessageEdit(m) => &m.message_id,
+        Payload::MessageDelete(m) => &m.message_id,
+        _ => ev.raw.get("message_id").and_then(Value::as_str).unwrap_or(""),
     }
 }
 

@@ -14,6 +14,7 @@ mod reference;
 mod chaos;
 mod checked_in;
 mod crash_states;
+mod decoding;
 mod honest;
 mod hostile;
 mod interrupt;

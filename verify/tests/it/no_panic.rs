@@ -212,7 +212,7 @@ fn typed_event() -> impl Strategy<Value = Value> {
     })
 }
 
-fn event_line() -> impl Strategy<Value = Vec<u8>> {
+pub(crate) fn event_line() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         4 => typed_event().prop_map(|v| thrum_schemas::gojson::to_string(&v).into_bytes()),
         2 => event_object().prop_map(|v| thrum_schemas::gojson::to_string(&v).into_bytes()),

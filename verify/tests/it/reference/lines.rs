@@ -45,7 +45,9 @@ pub fn check_lines(loaded: &Loaded, mode: Mode, findings: &mut Findings) {
             findings.push(f);
         }
         if let (Some(s), true) = (shard, is_message_event(&e.event.envelope.event_type)) {
-            let mid = e.event.raw.get("message_id").and_then(Value::as_str).unwrap_or("");
+            // from the line's text: the event decoded may hold no raw map
+            let whole: Value = serde_json::from_str(&e.text).unwrap_or(Value::Null);
+            let mid = whole.get("message_id").and_then(Value::as_str).unwrap_or("");
             if let Some(allowed) = authors.get(mid) {
                 if !allowed.iter().any(|a| a == s) {
                     findings.push(loaded.at(e, shard_mismatch(mid, allowed, s, e.event_id())));
