@@ -382,7 +382,8 @@ fn finish_and_archive<T>(
         let (counts, _) = closed?;
         checked?;
         let (files, whole) = archived?;
-        let side = side.ok_or_else(|| Error::Aborted("the database was not completed".into()))??;
+        let side =
+            side.ok_or_else(|| Error::Aborted("the database was not completed".into()))??;
         Ok(((counts, files, whole), side))
     })
 }
