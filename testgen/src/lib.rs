@@ -366,14 +366,15 @@ fn finish_and_archive<T>(
             Ok((_, check)) => check.run(),
             Err(_) => Ok(()),
         };
-        ph.done("db-check");
-        db_step.finish();
         let fine = closed.is_ok() && checked.is_ok();
         if fine && my_turn.is_none() {
             my_turn = Some(turn.lock().unwrap_or_else(|p| p.into_inner()));
             let _ = tx.send(());
         }
         drop(tx);
+        // the check, and the wait for the turn (the phase it was before)
+        ph.done("db-check");
+        db_step.finish();
         let side = fine.then(beside);
         let (archived, ended) = archiver.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         drop(my_turn);
