@@ -312,80 +312,52 @@ fn feed_rows<'s, 'e: 's>(
 /// Row counts per table, the archive's files and the archive itself.
 type Archived = (Vec<(String, u64)>, Vec<archive::FileEntry>, archive::FileEntry);
 
-/// The turn of archives ([`Stage::turn`]) if no other archive holds it.
-fn try_turn(turn: &std::sync::Mutex<()>) -> Option<std::sync::MutexGuard<'_, ()>> {
-    match turn.try_lock() {
-        Ok(g) => Some(g),
-        Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
-        Err(std::sync::TryLockError::WouldBlock) => None,
-    }
-}
-
 /// Finishes the database and archives the tree at the same time: every
 /// file but the database is compressed while SQLite builds its indexes; the
 /// database goes last, once it is closed, and is checked (integrity and
 /// foreign keys, read-only) while it is being compressed. The database is
-/// compressed in the `turn` of archives (see [`Stage::turn`]): while the
-/// v5-era archive holds it, the check runs first.
-///
-/// `beside` is the rest of this thread's work that needs the closed
-/// database or nothing of the archive (the contract files, the end of the
-/// Parquet writer): it runs while the database is compressed, the critical
-/// path from then on, instead of after it. It is skipped when the database
-/// failed. The phase `archive` ends when the archive does.
-fn finish_and_archive<T>(
+/// compressed in the `turn` of archives (see [`Stage::turn`]).
+fn finish_and_archive(
     db: sqlite::Db,
     thrum_dir: &Path,
     archive_path: &Path,
     (mtime, workers, compression): (u64, usize, Compression),
     (ph, db_step, turn): (&mut Phases, &progress::Bar, &std::sync::Mutex<()>),
-    beside: impl FnOnce() -> Result<T>,
-) -> Result<(Archived, T)> {
+) -> Result<Archived> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::scope(|s| {
         let archiver = spawn(s, "archive", move || {
             // SQLite on this thread is the critical path until the database
             // is closed: the archive yields to it until then (see the Gate)
-            let archived = archive::write_gated(
+            archive::write_gated(
                 thrum_dir,
                 archive_path,
                 mtime,
                 workers,
                 compression,
                 Some(archive::Gate { rel: DB_REL, ready: rx }),
-            );
-            (archived, Instant::now())
+            )
         });
         let closed = db.close_unchecked();
         ph.done("db-finish");
-        let mut my_turn = closed.as_ref().ok().and_then(|_| try_turn(turn));
+        let my_turn = closed.is_ok().then(|| turn.lock().unwrap_or_else(|p| p.into_inner()));
         if my_turn.is_some() {
             let _ = tx.send(());
         }
+        drop(tx);
         let checked = match &closed {
             Ok((_, check)) => check.run(),
             Err(_) => Ok(()),
         };
-        let fine = closed.is_ok() && checked.is_ok();
-        if fine && my_turn.is_none() {
-            my_turn = Some(turn.lock().unwrap_or_else(|p| p.into_inner()));
-            let _ = tx.send(());
-        }
-        drop(tx);
-        // the check, and the wait for the turn (the phase it was before)
         ph.done("db-check");
         db_step.finish();
-        let side = fine.then(beside);
-        let (archived, ended) = archiver.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        let archived = archiver.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         drop(my_turn);
-        ph.done_at("archive", ended.max(ph.at));
         // A database failure explains an abandoned archive: report it first.
         let (counts, _) = closed?;
         checked?;
         let (files, whole) = archived?;
-        let side =
-            side.ok_or_else(|| Error::Aborted("the database was not completed".into()))??;
-        Ok(((counts, files, whole), side))
+        Ok((counts, files, whole))
     })
 }
 
@@ -533,34 +505,28 @@ fn build(st: &Stage, thrum_dir: &Path, ph: &mut Phases) -> Result<Built> {
         let (lines, events_from) = tree.finish()?;
         ph.done_at("tables", events_from.unwrap_or(rows_from).max(rows_from));
         ph.done("events");
-        let db_path = thrum_dir.join("var").join("messages.db");
-        // while the database is compressed (never the v5-era fixture's
-        // end: it may wait for the turn this thread holds then)
-        let beside = || Ok((contract::write(st.dir, &db_path)?, parquet()?));
-        let (table_counts, (schema_files, parquet)) =
-            archive_v13(st, db, thrum_dir, lines, ph, beside)?;
+        let table_counts = archive_v13(st, db, thrum_dir, lines, ph)?;
+        let schema_files = contract::write(st.dir, &thrum_dir.join("var").join("messages.db"))?;
         st.record(schema_files.iter().cloned());
         let v5_time = match v5_handle {
             Some(h) => Some(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?),
             None if opts.v5 => Some(write_v5(st)?),
             None => None,
         };
-        Ok(Built { table_counts, v5_time, parquet, schema_files })
+        Ok(Built { table_counts, v5_time, parquet: parquet()?, schema_files })
     })
 }
 
 /// Finishes the v13 database while archiving the tree
-/// ([`finish_and_archive`], running `beside` meanwhile) and writes the
-/// archive's manifest; returns the row counts per table and what `beside`
-/// returned.
-fn archive_v13<T>(
+/// ([`finish_and_archive`]) and writes the archive's manifest; returns
+/// the row counts per table.
+fn archive_v13(
     st: &Stage,
     db: sqlite::Db,
     thrum_dir: &Path,
     lines: events::LineCounts,
     ph: &mut Phases,
-    beside: impl FnOnce() -> Result<T>,
-) -> Result<(Vec<(String, u64)>, T)> {
+) -> Result<Vec<(String, u64)>> {
     let steps = [
         st.bars.step("database", "building the indexes, checking"),
         st.bars.step("archive", "compressing the tree"),
@@ -572,15 +538,15 @@ fn archive_v13<T>(
     // made the peak memory grow when the two archives' ends met, for no
     // measurable gain)
     let workers = if st.opts.v5 && st.opts.jobs > 1 { st.opts.jobs - 1 } else { st.opts.jobs };
-    let ((table_counts, files, whole), side) = finish_and_archive(
+    let (table_counts, files, whole) = finish_and_archive(
         db,
         thrum_dir,
         &archive,
         (st.mtime, workers, c),
         (ph, &steps[0], &st.turn),
-        beside,
     )?;
     steps[1].finish();
+    ph.done("archive");
     let file_counts = lines.iter().map(|(k, v)| (format!(".thrum/{k}"), *v)).collect();
     let spec = ManifestSpec {
         archive_name: archive::archive_name(c),
@@ -590,7 +556,7 @@ fn archive_v13<T>(
         file_counts,
     };
     write_manifest(st, spec, files, whole)?;
-    Ok((table_counts, side))
+    Ok(table_counts)
 }
 
 /// Writes, archives and removes the v5-era tree, and writes its manifest;
