@@ -553,8 +553,8 @@ fn rebuild_stop(
     Ok(())
 }
 
-/// The `manifest` and `sha256sums` summary lines.
-fn add_manifest_summary(
+/// The `manifest` and `sha256sums` summary lines (replay and migrate).
+pub(crate) fn add_manifest_summary(
     summary: &mut BTreeMap<String, Value>,
     manifest: Option<&manifest::ManifestOutcome>,
 ) {

@@ -38,7 +38,7 @@ use crate::findings::{Finding, Findings, Kind};
 use crate::input::{self, Tree};
 use crate::report::Report;
 use crate::schema;
-use crate::verify::{copy_db, copy_db_with, open_db, verify_into, Options};
+use crate::verify::{add_manifest_summary, copy_db, copy_db_with, open_db, verify_into, Options};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -139,15 +139,7 @@ fn check_manifest(
     summary: &mut BTreeMap<String, Value>,
 ) {
     let m = crate::manifest::check(tree, v5, v5_version, findings);
-    if let Some(p) = &m.manifest {
-        summary.insert(
-            "manifest".into(),
-            json!(format!("{} ({} files checked)", p.display(), m.files_checked)),
-        );
-    }
-    if let Some(p) = &m.checksums {
-        summary.insert("sha256sums".into(), json!(p.display().to_string()));
-    }
+    add_manifest_summary(summary, Some(&m));
 }
 
 /// The summary line of the JSONL migration.
