@@ -44,6 +44,19 @@ pub fn member(name: &[u8], typ: u8, data: &[u8], link: &[u8]) -> Vec<u8> {
 /// The end-of-archive marker: two zero blocks.
 pub const END: [u8; 1024] = [0; 1024];
 
+/// A whole tar of regular files (`name`, `data`), in the order given, with
+/// the end marker: the honest archive most tests start from.
+pub fn regular_files<N: AsRef<[u8]>, D: AsRef<[u8]>>(
+    files: impl IntoIterator<Item = (N, D)>,
+) -> Vec<u8> {
+    let mut t = Vec::new();
+    for (name, data) in files {
+        t.extend(member(name.as_ref(), b'0', data.as_ref(), b""));
+    }
+    t.extend_from_slice(&END);
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +83,16 @@ mod tests {
         assert_eq!(m.len(), 1024);
         assert_eq!(&m[512..517], b"hello");
         assert!(m[517..].iter().all(|&b| b == 0));
+    }
+
+    /// Members follow each other on block boundaries, then the end marker.
+    #[test]
+    fn regular_files_are_members_then_the_end() {
+        let t = regular_files([("a", &b"x"[..]), ("b/c", &b""[..])]);
+        let mut want = member(b"a", b'0', b"x", b"");
+        want.extend(member(b"b/c", b'0', b"", b""));
+        want.extend_from_slice(&END);
+        assert_eq!(t, want);
+        assert_eq!(t.len(), 512 * 2 + 512 + 1024);
     }
 }

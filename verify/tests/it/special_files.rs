@@ -302,17 +302,8 @@ fn a_v5_log_or_database_that_is_not_a_regular_file_is_described() {
 
 /// A `.tar.zst` holding `files` (path, bytes).
 fn archive(path: &Path, files: &[(&str, &[u8])]) {
-    let mut b = tar::Builder::new(Vec::new());
-    for (name, data) in files {
-        let mut h = tar::Header::new_ustar();
-        h.set_path(name).unwrap();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_cksum();
-        b.append(&h, *data).unwrap();
-    }
-    std::fs::write(path, zstd::encode_all(&b.into_inner().unwrap()[..], 3).unwrap()).unwrap();
+    let tar = thrum_testkit::tar::regular_files(files.iter().copied());
+    std::fs::write(path, zstd::encode_all(&tar[..], 3).unwrap()).unwrap();
 }
 
 #[test]

@@ -379,18 +379,10 @@ fn every_corrupt_fault_reports_the_same_both_ways() {
 
 /// Packs the tree at `root` as a .tar.zst with its entries in `order`.
 fn pack(root: &Path, files: &[String], out: &Path) {
-    let mut ar = tar::Builder::new(Vec::new());
-    ar.mode(tar::HeaderMode::Deterministic);
-    for f in files {
-        let bytes = std::fs::read(root.join(f)).unwrap();
-        let mut h = tar::Header::new_gnu();
-        h.set_size(bytes.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        ar.append_data(&mut h, f, &bytes[..]).unwrap();
-    }
-    std::fs::write(out, zstd::stream::encode_all(&ar.into_inner().unwrap()[..], 3).unwrap())
-        .unwrap();
+    let tar = thrum_testkit::tar::regular_files(
+        files.iter().map(|f| (f, std::fs::read(root.join(f)).unwrap())),
+    );
+    std::fs::write(out, zstd::stream::encode_all(&tar[..], 3).unwrap()).unwrap();
 }
 
 #[test]

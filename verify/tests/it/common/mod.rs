@@ -394,25 +394,19 @@ pub fn pack(
     schema_version: i64,
 ) -> PathBuf {
     let (files, _) = verify::internals::walk_files(&fx.root, &fx.thrum()).unwrap();
-    let mut ar = tar::Builder::new(Vec::new());
-    ar.mode(tar::HeaderMode::Deterministic);
+    let contents: Vec<_> =
+        files.iter().map(|f| (f, std::fs::read(fx.root.join(f)).unwrap())).collect();
     let mut entries = Vec::new();
     let mut line_counts = serde_json::Map::new();
-    for f in &files {
-        let bytes = std::fs::read(fx.root.join(f)).unwrap();
-        let mut h = tar::Header::new_gnu();
-        h.set_size(bytes.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        ar.append_data(&mut h, f, &bytes[..]).unwrap();
+    for (f, bytes) in &contents {
         entries.push(
-            json!({"path": f, "sha256": thrum_io::hash::sha256_hex(&bytes), "size": bytes.len()}),
+            json!({"path": f, "sha256": thrum_io::hash::sha256_hex(bytes), "size": bytes.len()}),
         );
         if f.ends_with(".jsonl") {
-            line_counts.insert(f.clone(), json!(verify::internals::count_lines(&bytes)));
+            line_counts.insert(f.to_string(), json!(verify::internals::count_lines(bytes)));
         }
     }
-    let tar_bytes = ar.into_inner().unwrap();
+    let tar_bytes = thrum_testkit::tar::regular_files(contents);
     let archive = zstd::stream::encode_all(&tar_bytes[..], 3).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, &archive).unwrap();

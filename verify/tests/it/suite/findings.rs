@@ -24,20 +24,14 @@ fn archive(to: &Path, line: &[u8], lines: usize) {
         .find(|p| p.starts_with(thrum.join("messages")))
         .expect("a message shard")
         .clone();
-    let mut t = tar::Builder::new(Vec::new());
-    for p in &files {
+    let tar = thrum_testkit::tar::regular_files(files.iter().map(|p| {
         let mut data = std::fs::read(p).unwrap();
         if *p == shard {
             data.extend(line.repeat(lines));
         }
-        let mut h = tar::Header::new_ustar();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
         let name = Path::new(".thrum").join(p.strip_prefix(&thrum).unwrap());
-        t.append_data(&mut h, name, &data[..]).unwrap();
-    }
-    let tar = t.into_inner().unwrap();
+        (name.into_os_string().into_encoded_bytes(), data)
+    }));
     std::fs::write(to, zstd::stream::encode_all(&tar[..], 19).unwrap()).unwrap();
 }
 
