@@ -32,8 +32,10 @@ pub struct Db {
     wal: bool,
 }
 
-/// SQLite's page cache while the rows are loaded, KiB.
-const LOAD_CACHE_KIB: u32 = 65536;
+/// SQLite's page cache while the rows are loaded, KiB: at the end of a
+/// `large` run's load it is full while the Parquet writer's row groups are
+/// open, the peak of the run (the bytes do not depend on it).
+const LOAD_CACHE_KIB: u32 = 32768;
 /// SQLite's page cache, and so each index sorter's memory, while the
 /// indexes are built, KiB.
 const INDEX_CACHE_KIB: u32 = 16384;
