@@ -29,8 +29,15 @@ pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
 }
 
 /// SHA-256 (lowercase hex) and length of everything `r` yields.
-pub fn sha256_reader(mut r: impl Read) -> std::io::Result<(String, u64)> {
+pub fn sha256_reader(r: impl Read) -> std::io::Result<(String, u64)> {
     let mut h = Sha256::new();
+    let size = update_from(&mut h, r)?;
+    Ok((hex(&h.finalize()), size))
+}
+
+/// Feeds everything `r` yields into `h` (a hash already begun); returns
+/// how many bytes that was.
+pub fn update_from(h: &mut Sha256, mut r: impl Read) -> std::io::Result<u64> {
     let mut buf = vec![0u8; 1 << 16];
     let mut size = 0u64;
     loop {
@@ -43,7 +50,7 @@ pub fn sha256_reader(mut r: impl Read) -> std::io::Result<(String, u64)> {
         size += n as u64;
         h.update(&buf[..n]);
     }
-    Ok((hex(&h.finalize()), size))
+    Ok(size)
 }
 
 #[cfg(test)]

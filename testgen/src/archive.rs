@@ -8,10 +8,13 @@
 //! (python-zstandard's `decompress`) accept it. A gzip archive has a fixed
 //! header: no file name, mtime 0, OS byte 255 ("unknown").
 
+mod sink;
+
 use crate::error::{IoContext, Result};
 use sha2::{Digest, Sha256};
+use sink::Sink;
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// One regular file of the archive, as the manifest lists it.
@@ -128,18 +131,12 @@ pub fn write_gated(
         }
     }
     let file = File::create(dest).ctx("create", dest)?;
-    let mut out = Sink {
-        inner: BufWriter::with_capacity(1 << 16, file),
-        hash: Sha256::new(),
-        n: 0,
-        zstd_header: None,
-    };
     let mut enc = match compression {
         Compression::Zstd => {
-            // The tar stream's length is known only at its end (the gated
-            // database is still being written when compression starts):
-            // the frame header is written then (see `Sink`).
-            out.reserve_zstd_header().ctx("write", dest)?;
+            // The tar stream's length, the frame's content size, is known
+            // once the gated file is complete: the sink writes the header
+            // then (see `Sink`).
+            let out = Sink::zstd(file, dest).ctx("write", dest)?;
             let mut e =
                 zstd::stream::Encoder::new(out, ZSTD_LEVEL).ctx("start zstd stream", dest)?;
             e.multithread(workers.clamp(1, 64) as u32).ctx("start zstd workers", dest)?;
@@ -150,9 +147,12 @@ pub fn write_gated(
             flate2::GzBuilder::new()
                 .mtime(0)
                 .operating_system(GZIP_OS_UNKNOWN)
-                .write(out, flate2::Compression::new(GZIP_LEVEL)),
+                .write(Sink::plain(file, dest), flate2::Compression::new(GZIP_LEVEL)),
         ),
     };
+    if gate.is_none() {
+        enc.sink().pledge(tar_length(&listing, mtime, dest)?).ctx("write", dest)?;
+    }
     let mut tar_len = 0u64;
     let mut builder = tar::Builder::new(Counting { inner: &mut enc, n: &mut tar_len });
     let mut entries = Vec::new();
@@ -177,19 +177,13 @@ pub fn write_gated(
                     thrum_io::text::shown_path(thrum_dir)
                 )));
             }
+            let total = *builder.get_mut().n + tar_length(&listing[k..], mtime, dest)?;
+            builder.get_mut().inner.sink().pledge(total).ctx("write", dest)?;
         }
-        let mut h = tar::Header::new_ustar();
-        h.set_mtime(mtime);
-        h.set_uid(0);
-        h.set_gid(0);
+        let mut h = entry_header(&rel, is_dir, mtime);
         if is_dir {
-            h.set_entry_type(tar::EntryType::Directory);
-            h.set_mode(0o755);
-            h.set_size(0);
             builder.append_data(&mut h, &rel, std::io::empty()).ctx("archive", &path)?;
         } else {
-            h.set_entry_type(tar::EntryType::Regular);
-            h.set_mode(if is_private(&rel) { 0o600 } else { 0o644 });
             entries.push(append_file(&mut builder, h, rel, &path, &mut buf)?);
         }
     }
@@ -197,14 +191,44 @@ pub fn write_gated(
     drop(builder);
     let w = enc.finish().ctx("finish compressed stream", dest)?;
     let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let archive = match w.finish(tar_len).ctx("write", dest)? {
-        Some((sha256, size)) => FileEntry { path: name, sha256, size },
-        None => {
-            let (sha256, size) = hash_file(dest)?;
-            FileEntry { path: name, sha256, size }
+    let (sha256, size) = w.finish(tar_len).ctx("write", dest)?;
+    Ok((entries, FileEntry { path: name, sha256, size }))
+}
+
+/// The header of the entry `rel` (its size is set when its file is read).
+fn entry_header(rel: &str, is_dir: bool, mtime: u64) -> tar::Header {
+    let mut h = tar::Header::new_ustar();
+    h.set_mtime(mtime);
+    h.set_uid(0);
+    h.set_gid(0);
+    if is_dir {
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(0o755);
+        h.set_size(0);
+    } else {
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_mode(if is_private(rel) { 0o600 } else { 0o644 });
+    }
+    h
+}
+
+/// The bytes `entries` take in the tar stream, with the two zero blocks
+/// that end it: their headers as `tar` writes them (a long name's extra
+/// entry included, counted by writing them to nowhere) and their files'
+/// sizes (now) padded to whole blocks.
+fn tar_length(entries: &[(String, PathBuf, bool)], mtime: u64, dest: &Path) -> Result<u64> {
+    let (mut headers, mut data) = (0u64, 0u64);
+    let mut dry = tar::Builder::new(Counting { inner: std::io::sink(), n: &mut headers });
+    for (rel, path, is_dir) in entries {
+        if !is_dir {
+            data +=
+                std::fs::metadata(path).ctx("stat", path)?.len().div_ceil(TAR_BLOCK) * TAR_BLOCK;
         }
-    };
-    Ok((entries, archive))
+        dry.append_data(&mut entry_header(rel, *is_dir, mtime), rel, std::io::empty())
+            .ctx("archive", path)?;
+    }
+    dry.into_inner().ctx("write", dest)?;
+    Ok(headers + data)
 }
 
 /// Bytes read from a file at a time and handed to the compressor in one
@@ -274,21 +298,28 @@ pub fn is_private(rel: &str) -> bool {
 const GZIP_OS_UNKNOWN: u8 = 255;
 
 /// The compressor of the tar stream.
-enum Compressor<W: Write> {
-    Zstd(zstd::stream::Encoder<'static, W>),
-    Gzip(flate2::write::GzEncoder<W>),
+enum Compressor {
+    Zstd(zstd::stream::Encoder<'static, Sink>),
+    Gzip(flate2::write::GzEncoder<Sink>),
 }
 
-impl<W: Write> Compressor<W> {
-    fn finish(self) -> std::io::Result<W> {
+impl Compressor {
+    fn finish(self) -> std::io::Result<Sink> {
         match self {
             Compressor::Zstd(e) => e.finish(),
             Compressor::Gzip(e) => e.finish(),
         }
     }
+
+    fn sink(&mut self) -> &mut Sink {
+        match self {
+            Compressor::Zstd(e) => e.get_mut(),
+            Compressor::Gzip(e) => e.get_mut(),
+        }
+    }
 }
 
-impl<W: Write> Write for Compressor<W> {
+impl Write for Compressor {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
             Compressor::Zstd(e) => e.write(buf),
@@ -313,87 +344,6 @@ impl<W: Write> Write for Counting<'_, W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
         *self.n += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-/// zstd frame magic number.
-const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
-/// The frame header libzstd writes for a stream of unknown size: magic,
-/// descriptor (checksum flag only), window descriptor.
-const ZSTD_OPEN_HEADER: usize = 6;
-/// The header written in its place: the same with an 8-byte content size
-/// (descriptor's Frame_Content_Size_flag = 3).
-const ZSTD_SIZED_HEADER: usize = ZSTD_OPEN_HEADER + 8;
-
-/// The archive file. For gzip it hashes what passes through. For zstd it
-/// holds back the frame header libzstd writes (no content size: the size
-/// is not known when the frame starts) and leaves room for the header with
-/// the content size, written over the reserved bytes once the stream is
-/// complete; the file is then hashed once more.
-struct Sink {
-    inner: BufWriter<File>,
-    hash: Sha256,
-    n: u64,
-    /// Some for zstd: the frame header as libzstd wrote it.
-    zstd_header: Option<Vec<u8>>,
-}
-
-impl Sink {
-    fn reserve_zstd_header(&mut self) -> std::io::Result<()> {
-        self.inner.write_all(&[0; ZSTD_SIZED_HEADER])?;
-        self.zstd_header = Some(Vec::with_capacity(ZSTD_OPEN_HEADER));
-        Ok(())
-    }
-
-    /// Completes and syncs the file; returns its SHA-256 and size when they
-    /// were computed on the way (gzip), None when the file must be hashed.
-    fn finish(self, content_size: u64) -> std::io::Result<Option<(String, u64)>> {
-        let Sink { inner, hash, n, zstd_header } = self;
-        let mut file = inner.into_inner().map_err(|e| e.into_error())?;
-        let sums = match zstd_header {
-            None => Some((thrum_io::hash::hex(&hash.finalize()), n)),
-            Some(h) => {
-                // magic, then a descriptor with only the checksum flag
-                // (no content size, not single-segment, no dictionary)
-                if h.len() != ZSTD_OPEN_HEADER || h[..4] != ZSTD_MAGIC || h[4] != 0x04 {
-                    return Err(std::io::Error::other(format!(
-                        "unexpected zstd frame header {h:02x?}"
-                    )));
-                }
-                let mut sized = Vec::with_capacity(ZSTD_SIZED_HEADER);
-                sized.extend_from_slice(&ZSTD_MAGIC);
-                sized.push(0xC0 | h[4]);
-                sized.push(h[5]);
-                sized.extend_from_slice(&content_size.to_le_bytes());
-                use std::io::{Seek, SeekFrom};
-                file.seek(SeekFrom::Start(0))?;
-                file.write_all(&sized)?;
-                None
-            }
-        };
-        file.sync_all()?;
-        Ok(sums)
-    }
-}
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Some(h) = &mut self.zstd_header {
-            if h.len() < ZSTD_OPEN_HEADER {
-                let k = buf.len().min(ZSTD_OPEN_HEADER - h.len());
-                h.extend_from_slice(&buf[..k]);
-                return Ok(k);
-            }
-        }
-        let n = self.inner.write(buf)?;
-        if self.zstd_header.is_none() {
-            self.hash.update(&buf[..n]);
-            self.n += n as u64;
-        }
         Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {

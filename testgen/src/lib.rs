@@ -316,7 +316,8 @@ type Archived = (Vec<(String, u64)>, Vec<archive::FileEntry>, archive::FileEntry
 /// file but the database is compressed while SQLite builds its indexes; the
 /// database goes last, once it is closed, and is checked (integrity and
 /// foreign keys, read-only) while it is being compressed. The database is
-/// compressed in the `turn` of archives (see [`Stage::turn`]).
+/// compressed in the `turn` of archives (see [`Stage::turn`]); when the
+/// v5-era archive holds the turn, the check runs while waiting for it.
 fn finish_and_archive(
     db: sqlite::Db,
     thrum_dir: &Path,
@@ -340,15 +341,26 @@ fn finish_and_archive(
         });
         let closed = db.close_unchecked();
         ph.done("db-finish");
-        let my_turn = closed.is_ok().then(|| turn.lock().unwrap_or_else(|p| p.into_inner()));
+        let check = || match &closed {
+            Ok((_, check)) => check.run(),
+            Err(_) => Ok(()),
+        };
+        // The database is checked while it is compressed; when the v5-era
+        // archive holds the turn, it is checked while waiting for it.
+        let mut checked = None;
+        let my_turn = closed.is_ok().then(|| match turn.try_lock() {
+            Ok(t) => t,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                checked = Some(check());
+                turn.lock().unwrap_or_else(|p| p.into_inner())
+            }
+        });
         if my_turn.is_some() {
             let _ = tx.send(());
         }
         drop(tx);
-        let checked = match &closed {
-            Ok((_, check)) => check.run(),
-            Err(_) => Ok(()),
-        };
+        let checked = checked.unwrap_or_else(check);
         ph.done("db-check");
         db_step.finish();
         let archived = archiver.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
@@ -533,11 +545,10 @@ fn archive_v13(
     ];
     let c = st.opts.compression;
     let archive = st.dir.join(archive::archive_name(c));
-    // zstd's workers (the bytes do not depend on their number): one job is
-    // the v5-era fixture's when it is built beside (as many workers as jobs
-    // made the peak memory grow when the two archives' ends met, for no
-    // measurable gain)
-    let workers = if st.opts.v5 && st.opts.jobs > 1 { st.opts.jobs - 1 } else { st.opts.jobs };
+    // zstd's workers (the bytes do not depend on their number): as many as
+    // jobs, so that the database, compressed at the end of the run, has
+    // every core (the turn keeps the v5-era archive's buffers apart)
+    let workers = st.opts.jobs;
     let (table_counts, files, whole) = finish_and_archive(
         db,
         thrum_dir,

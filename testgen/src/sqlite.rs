@@ -32,6 +32,14 @@ pub struct Db {
     wal: bool,
 }
 
+/// SQLite's page cache while the rows are loaded, KiB: at the end of a
+/// `large` run's load it is full while the Parquet writer's row groups are
+/// open, the peak of the run (the bytes do not depend on it).
+const LOAD_CACHE_KIB: u32 = 32768;
+/// SQLite's page cache, and so each index sorter's memory, while the
+/// indexes are built, KiB.
+const INDEX_CACHE_KIB: u32 = 16384;
+
 /// Splits DDL into (everything but CREATE INDEX, the CREATE INDEX statements).
 fn split_indexes(ddl: &str) -> (String, String) {
     let (mut tables, mut indexes) = (String::new(), String::new());
@@ -62,10 +70,10 @@ impl Db {
         let conn = Connection::open(path).map_err(err)?;
         // Bulk load: no journal while filling (the file is a temporary until
         // the run publishes it), rollback journal mode when done.
-        conn.execute_batch(
+        conn.execute_batch(&format!(
             "PRAGMA page_size=4096; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA \
-                foreign_keys=ON; PRAGMA cache_size=-65536;",
-        )
+                foreign_keys=ON; PRAGMA cache_size=-{LOAD_CACHE_KIB};",
+        ))
         .map_err(err)?;
         // Tables first; secondary indexes are built after the bulk load
         // (one sort each instead of a random B-tree insert per row).
@@ -148,6 +156,11 @@ impl Db {
     /// counts and the check still to run on the closed file (it only reads,
     /// so it can run beside other readers such as the archive).
     pub fn close_unchecked(self) -> Result<(Vec<(String, u64)>, Check)> {
+        // The sorter of each index takes as much memory as the page cache
+        // may: both smaller while the indexes are built, beside the
+        // archive's buffers (the bytes do not depend on it)
+        let index_cache = format!("PRAGMA cache_size=-{INDEX_CACHE_KIB};");
+        self.conn.execute_batch(&index_cache).map_err(|e| self.err(e))?;
         self.conn.execute_batch(&self.indexes).map_err(|e| self.err(e))?;
         self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))?;
         let names = table_names(&self.conn).map_err(|e| self.err(e))?;
