@@ -116,16 +116,25 @@ fn unlink_files(root: &Path) {
         _ => return,
     };
     let per = files.len().div_ceil(UNLINKERS);
+    let unlink = |chunk: &[(Arc<OwnedFd>, CString)]| {
+        for (dir, name) in chunk {
+            let _ = rustix::fs::unlinkat(&**dir, name.as_c_str(), AtFlags::empty());
+        }
+    };
     std::thread::scope(|s| {
         for chunk in files.chunks(per) {
-            s.spawn(move || {
-                for (dir, name) in chunk {
-                    let _ = rustix::fs::unlinkat(&**dir, name.as_c_str(), AtFlags::empty());
-                }
-            });
+            // a thread that cannot be started leaves its share to this one
+            if std::thread::Builder::new().spawn_scoped(s, move || unlink(chunk)).is_err() {
+                unlink(chunk);
+            }
         }
     });
 }
+
+/// At most this many directories of a tree are held open while its files
+/// are listed; the files of the others are left to
+/// [`std::fs::remove_dir_all`].
+const MAX_OPEN_DIRS: usize = 256;
 
 /// Every entry below `root` that is not a directory, as its directory's
 /// descriptor and its name.
@@ -134,6 +143,7 @@ fn files_below(root: &Path) -> io::Result<Vec<(Arc<OwnedFd>, CString)>> {
     let top = Arc::new(rustix::fs::open(root, flags, Mode::empty())?);
     let dev = rustix::fs::fstat(&*top)?.st_dev;
     let mut files = Vec::new();
+    let mut opened = 1;
     let mut stack = vec![top];
     while let Some(dir) = stack.pop() {
         for entry in rustix::fs::Dir::read_from(&*dir)? {
@@ -153,6 +163,10 @@ fn files_below(root: &Path) -> io::Result<Vec<(Arc<OwnedFd>, CString)>> {
                 files.push((Arc::clone(&dir), name.to_owned()));
                 continue;
             }
+            if opened == MAX_OPEN_DIRS {
+                continue;
+            }
+            opened += 1;
             let sub = rustix::fs::openat(&*dir, name, flags, Mode::empty())?;
             if rustix::fs::fstat(&sub)?.st_dev == dev {
                 stack.push(Arc::new(sub));
@@ -298,6 +312,25 @@ mod tests {
         assert!(!t.exists());
         assert_eq!(std::fs::read(keep.join("k")).unwrap(), b"k");
         assert_eq!(std::fs::read_dir(&keep).unwrap().count(), 1);
+    }
+
+    /// A tree of more directories than [`MAX_OPEN_DIRS`]: the files of the
+    /// directories past it are not listed (no more descriptors are held),
+    /// and the whole tree is removed all the same.
+    #[test]
+    fn holds_a_bounded_number_of_directories_open_and_removes_the_rest() {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path().join("t");
+        for i in 0..MAX_OPEN_DIRS + 44 {
+            std::fs::create_dir_all(t.join(format!("d{i}"))).unwrap();
+            std::fs::write(t.join(format!("d{i}/f")), "f").unwrap();
+        }
+        let listed = files_below(&t).unwrap();
+        assert_eq!(listed.len(), MAX_OPEN_DIRS - 1);
+        assert!(listed.iter().all(|(_, name)| name.as_c_str() == c"f"));
+        drop(listed);
+        remove_dir_all(&t).unwrap();
+        assert!(!t.exists());
     }
 
     /// A bind mount below the root (needs root and a kernel that lets a
