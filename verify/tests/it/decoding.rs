@@ -86,7 +86,10 @@ fn lines_the_one_pass_path_leaves_are_decoded_whole() {
     // serde otherwise, with the same value or error either way
     let full = base.replace(
         r#""message_id":"m","#,
-        r#""message_id":"m","origin_daemon":"d_1","sequence":7,"timestamp":"2026-01-02T03:04:05.000000006Z","#,
+        concat!(
+            r#""message_id":"m","origin_daemon":"d_1","sequence":7,"#,
+            r#""timestamp":"2026-01-02T03:04:05.000000006Z","#
+        ),
     );
     assert!(plainly_canonical(&full));
     assert_eq!(decoded(&full), parsed(&full));
