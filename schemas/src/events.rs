@@ -490,7 +490,13 @@ impl Event {
     /// `parse`: every error here is [`DecodeError::Payload`], with serde's
     /// own wording.
     pub fn parse_fields(line: &str) -> Result<Event, DecodeError> {
-        let envelope: Envelope = line.typed()?;
+        Event::parse_payload(line.typed()?, line)
+    }
+
+    /// [`Event::parse_fields`] of a line whose envelope the caller has
+    /// already read from its text: only the payload is decoded, in one
+    /// pass. `envelope` must be what `parse_fields` would decode.
+    pub fn parse_payload(envelope: Envelope, line: &str) -> Result<Event, DecodeError> {
         let payload = payload(&envelope.event_type, line)?;
         Ok(Event { envelope, payload, raw: Map::new() })
     }

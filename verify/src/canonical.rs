@@ -18,13 +18,67 @@ pub const MAX_DIGITS: usize = 18;
 /// The deepest nesting taken in (serde_json's reader allows 128).
 pub const MAX_DEPTH: usize = 64;
 
+use thrum_schemas::events::Envelope;
+
 /// Whether `text` is plainly the canonical form of the JSON object it
 /// holds (see the module's documentation). `false` says only that the
 /// line must be compared with its re-encoding.
 pub fn plainly_canonical(text: &str) -> bool {
+    canonical_top(text).is_some()
+}
+
+/// The top-level keys of the envelope whose values [`canonical_top`]
+/// locates, in key order.
+pub const ENVELOPE_KEYS: [&str; 6] =
+    ["event_id", "origin_daemon", "sequence", "timestamp", "type", "v"];
+
+/// Where the value of each of [`ENVELOPE_KEYS`] lies in a line (byte
+/// range), `None` for a key the line does not have.
+pub type TopSpans = [Option<(usize, usize)>; ENVELOPE_KEYS.len()];
+
+/// [`plainly_canonical`], and for a line it accepts, where the values of
+/// its top-level envelope keys lie: the same single pass.
+pub fn canonical_top(text: &str) -> Option<TopSpans> {
     let b = text.as_bytes();
-    let mut s = Scan { b, i: 0 };
-    b.first() == Some(&b'{') && s.object(0) && s.i == b.len()
+    let mut s = Scan { b, i: 0, top: [None; ENVELOPE_KEYS.len()] };
+    (b.first() == Some(&b'{') && s.object(0) && s.i == b.len()).then_some(s.top)
+}
+
+/// The envelope of a line [`canonical_top`] accepted, read from its text
+/// when every envelope field it has is of the plain kind: a string
+/// without an escape (or `null` for an optional one), an integer (or
+/// `null`). `None` otherwise: the caller decodes the envelope with serde,
+/// whose verdict (a value or an error) this never differs from.
+pub fn envelope(text: &str, top: &TopSpans) -> Option<Envelope> {
+    let raw = |k: usize| top[k].map(|(a, b)| &text[a..b]);
+    let string = |k: usize| -> Option<Option<String>> {
+        match raw(k) {
+            None | Some("null") => Some(None),
+            Some(v) => {
+                let inner = v.strip_prefix('"')?.strip_suffix('"')?;
+                (!inner.contains('\\')).then(|| Some(inner.to_owned()))
+            }
+        }
+    };
+    let integer = |k: usize| -> Option<Option<i64>> {
+        match raw(k) {
+            None | Some("null") => Some(None),
+            Some(v) => v.parse().ok().map(Some),
+        }
+    };
+    // `type` and `timestamp` are plain strings: absent is empty, `null` is refused
+    let required = |k: usize| match raw(k) {
+        Some("null") => None,
+        _ => string(k).map(Option::unwrap_or_default),
+    };
+    Some(Envelope {
+        event_type: required(4)?,
+        timestamp: required(3)?,
+        event_id: string(0)?,
+        v: integer(5)?,
+        origin_daemon: string(1)?,
+        sequence: integer(2)?,
+    })
 }
 
 /// Bytes a string holds as they are: all but `"`, `\`, controls, `<`, `>`,
@@ -48,6 +102,8 @@ const PLAIN: [bool; 256] = {
 struct Scan<'a> {
     b: &'a [u8],
     i: usize,
+    /// The spans of the envelope's values, filled at depth 0.
+    top: TopSpans,
 }
 
 impl Scan<'_> {
@@ -83,8 +139,17 @@ impl Scan<'_> {
                 return false;
             }
             last = Some(key);
-            if !self.eat(b':') || !self.value(depth + 1) {
+            if !self.eat(b':') {
                 return false;
+            }
+            let at = self.i;
+            if !self.value(depth + 1) {
+                return false;
+            }
+            if depth == 0 {
+                if let Some(k) = ENVELOPE_KEYS.iter().position(|e| e.as_bytes() == key) {
+                    self.top[k] = Some((at, self.i));
+                }
             }
             if self.eat(b'}') {
                 return true;
@@ -242,6 +307,30 @@ mod tests {
         ] {
             assert!(plainly_canonical(line), "{line}");
             assert!(reencoded(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn plain_envelope_fields_are_read_from_the_text_and_others_left_to_serde() {
+        let line = r#"{"b":{"type":"x"},"event_id":"e","sequence":-4,"type":"t","v":null}"#;
+        let top = canonical_top(line).unwrap();
+        let e = envelope(line, &top).unwrap();
+        assert_eq!(e, serde_json::from_str::<Envelope>(line).unwrap());
+        assert_eq!((e.event_type.as_str(), e.timestamp.as_str()), ("t", ""));
+        assert_eq!(
+            (e.event_id.as_deref(), e.sequence, e.v, e.origin_daemon),
+            (Some("e"), Some(-4), None, None)
+        );
+        for other in [
+            r#"{"type":"a\nb"}"#,
+            r#"{"type":null}"#,
+            r#"{"timestamp":1}"#,
+            r#"{"v":"1"}"#,
+            r#"{"sequence":true}"#,
+            r#"{"origin_daemon":{}}"#,
+        ] {
+            let top = canonical_top(other).unwrap();
+            assert_eq!(envelope(other, &top), None, "{other}");
         }
     }
 

@@ -285,8 +285,13 @@ fn parsed(no: u64, text: &str, info: &mut EventFile, findings: &mut Vec<Finding>
 ///
 /// [`plainly_canonical`]: crate::canonical::plainly_canonical
 pub fn decode_event(text: &str) -> Result<Event, DecodeError> {
-    if crate::canonical::plainly_canonical(text) {
-        if let Ok(event) = Event::parse_fields(text) {
+    if let Some(top) = crate::canonical::canonical_top(text) {
+        // the envelope read in the scan's pass when its fields are plain
+        let event = match crate::canonical::envelope(text, &top) {
+            Some(envelope) => Event::parse_payload(envelope, text),
+            None => Event::parse_fields(text),
+        };
+        if let Ok(event) = event {
             if !matches!(event.payload, Payload::Unknown) {
                 return Ok(event);
             }

@@ -387,6 +387,10 @@ fn verify_into_early(
             findings.append(side.1);
             let (files, events, rep) = (s.files, s.events as usize, s.replay);
             rebuild_stop(tree, &rep, s.rebuild.as_ref(), &files, findings, summary)?;
+            add_summary(summary, &files, events, &rep, opts.mode);
+            // the replay's database and the index are removed while the
+            // checks of the second connection may still run
+            drop((rep, s.rebuild, s.index));
             let aux = aux.join().map_err(|_| InputError::Unreadable {
                 path: fx.db_src.clone(),
                 reason: "schema/manifest check thread panicked".into(),
@@ -399,8 +403,6 @@ fn verify_into_early(
             if opts.mode == Mode::Fixture {
                 crate::crash::classify(tree, &db, &wal, findings);
             }
-            add_summary(summary, &files, events, &rep, opts.mode);
-            drop(rep);
             Ok((tables, aux.version, t))
         },
     );

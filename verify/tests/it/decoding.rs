@@ -82,6 +82,45 @@ fn lines_the_one_pass_path_leaves_are_decoded_whole() {
         assert!(!plainly_canonical(&line) || line.contains(r#""v":"1""#), "{line}");
         assert_eq!(decoded(&line), parsed(&line), "{line}");
     }
+    // envelope fields of every kind: read in the scan's pass when plain, by
+    // serde otherwise, with the same value or error either way
+    let full = base.replace(
+        r#""message_id":"m","#,
+        concat!(
+            r#""message_id":"m","origin_daemon":"d_1","sequence":7,"#,
+            r#""timestamp":"2026-01-02T03:04:05.000000006Z","#
+        ),
+    );
+    assert!(plainly_canonical(&full));
+    assert_eq!(decoded(&full), parsed(&full));
+    assert!(decoded(&full).unwrap().contains("sequence: Some(7)"), "{:?}", decoded(&full));
+    for (from, to) in [
+        (r#""v":1}"#, r#""v":null}"#),
+        (r#""v":1}"#, r#""v":-3}"#),
+        (r#""v":1}"#, r#""v":true}"#),
+        (r#""v":1}"#, r#""v":{}}"#),
+        (r#""sequence":7"#, r#""sequence":"7""#),
+        (r#""sequence":7"#, r#""sequence":null"#),
+        (r#""sequence":7"#, r#""sequence":[7]"#),
+        (r#""origin_daemon":"d_1""#, r#""origin_daemon":null"#),
+        (r#""origin_daemon":"d_1""#, r#""origin_daemon":"d\n1""#),
+        (r#""origin_daemon":"d_1""#, r#""origin_daemon":1"#),
+        (r#""event_id":"evt_01KJR75CYAM6NVAQ8V738Y3MWV""#, r#""event_id":null"#),
+        (r#""event_id":"evt_01KJR75CYAM6NVAQ8V738Y3MWV""#, r#""event_id":"e\"1""#),
+        (r#""timestamp":"2026-01-02T03:04:05.000000006Z","#, ""),
+        (r#""timestamp":"2026-01-02T03:04:05.000000006Z""#, r#""timestamp":null"#),
+        (r#""timestamp":"2026-01-02T03:04:05.000000006Z""#, r#""timestamp":"t\u003c""#),
+        (r#""timestamp":"2026-01-02T03:04:05.000000006Z""#, r#""timestamp":5"#),
+        (r#""type":"message.create""#, r#""type":null"#),
+        (r#""type":"message.create""#, r#""type":"message\u003ccreate""#),
+        (r#""type":"message.create","#, ""),
+        (r#""body":{"content":"x","format":"plain"}"#, r#""body":{"type":"group.create"}"#),
+    ] {
+        let line = full.replace(from, to);
+        assert_ne!(line, full, "{from}");
+        assert!(plainly_canonical(&line), "{line}");
+        assert_eq!(decoded(&line), parsed(&line), "{line}");
+    }
     // an unknown type is decoded whole: its raw map is kept for its fields
     let unknown = base.replace("message.create", "message.react");
     assert!(plainly_canonical(&unknown));
