@@ -18,34 +18,28 @@ struct Base {
     archive: PathBuf,
     /// The original tree, extracted.
     tree: PathBuf,
+    /// Where both are: this process's own directory, never removed by another's run.
+    _dir: thrum_io::cleanup::TempDir,
 }
 
 /// One small fixture for every test of this file, under cargo's scratch
-/// directory for integration tests (a static is never dropped, so a
-/// temporary directory would be left behind in /tmp by every run).
+/// directory for integration tests. A static is never dropped, so the
+/// directory outlives the process; the next run collects it, and only it:
+/// test processes of this file may run side by side (`cargo nextest`, two
+/// checkouts' runs), each on its own base.
 fn base() -> &'static Base {
     static BASE: OnceLock<Base> = OnceLock::new();
     BASE.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("chaos-base-{}", std::process::id()));
-        // bases of earlier runs
-        if let Ok(entries) = std::fs::read_dir(env!("CARGO_TARGET_TMPDIR")) {
-            for e in entries.flatten() {
-                if e.file_name().to_string_lossy().starts_with("chaos-base-") {
-                    let _ = std::fs::remove_dir_all(e.path());
-                }
-            }
-        }
-        std::fs::create_dir_all(&dir).unwrap();
-        let out = dir.join("fx");
+        let dir = crate::common::scratch("chaos-base-");
+        let out = dir.path().join("fx");
         let mut opts = testgen::Options::new(&out);
         opts.profile = Profile::small();
         opts.v5 = false;
         testgen::generate(&opts).unwrap();
         let archive = out.join(testgen::ARCHIVE);
-        let tree = dir.join("orig");
+        let tree = dir.path().join("orig");
         thrum_io::extract::extract(&archive, &tree, &thrum_io::extract::Limits::default()).unwrap();
-        Base { archive, tree }
+        Base { archive, tree, _dir: dir }
     })
 }
 

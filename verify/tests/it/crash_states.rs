@@ -12,26 +12,20 @@ use std::sync::OnceLock;
 use testgen::crash::{self, CrashApplied, CrashOptions, State, STATES};
 use thrum_gen::Profile;
 
-/// One small fixture for every test of this file (see `chaos.rs`).
-fn base() -> &'static PathBuf {
-    static BASE: OnceLock<PathBuf> = OnceLock::new();
-    BASE.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("crash-base-{}", std::process::id()));
-        if let Ok(entries) = std::fs::read_dir(env!("CARGO_TARGET_TMPDIR")) {
-            for e in entries.flatten() {
-                if e.file_name().to_string_lossy().starts_with("crash-base-") {
-                    let _ = std::fs::remove_dir_all(e.path());
-                }
-            }
-        }
-        let out = dir.join("fx");
+/// One small fixture for every test of this file, in a directory of this
+/// process (see `chaos.rs`).
+fn base() -> &'static Path {
+    static BASE: OnceLock<(PathBuf, thrum_io::cleanup::TempDir)> = OnceLock::new();
+    let (archive, _) = BASE.get_or_init(|| {
+        let dir = crate::common::scratch("crash-base-");
+        let out = dir.path().join("fx");
         let mut opts = testgen::Options::new(&out);
         opts.profile = Profile::small();
         opts.v5 = false;
         testgen::generate(&opts).unwrap();
-        out.join(testgen::ARCHIVE)
-    })
+        (out.join(testgen::ARCHIVE), dir)
+    });
+    archive
 }
 
 fn run_verify(path: &Path) -> (i32, Value) {

@@ -622,3 +622,13 @@ pub fn verify_within(args: &[&str], deadline: Duration) -> (i32, String, String)
     let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
     (status.code().unwrap_or(-1), read(&out), read(&err))
 }
+
+/// A directory of this process in cargo's scratch directory for
+/// integration tests, named `PREFIX<pid>-<random>`, after removing those
+/// of processes that no longer run (`thrum_io::cleanup`).
+pub fn scratch(prefix: &str) -> thrum_io::cleanup::TempDir {
+    let parent = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(parent).unwrap();
+    thrum_io::cleanup::collect_stale(parent, prefix).unwrap();
+    thrum_io::cleanup::temp_dir_in(parent, prefix).unwrap()
+}
