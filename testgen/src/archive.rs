@@ -130,13 +130,21 @@ pub fn write_gated(
             )));
         }
     }
-    let file = File::create(dest).ctx("create", dest)?;
+    // read too: the zstd sink reads back, through this descriptor, what it
+    // wrote before the content size was known (see `Sink`)
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(dest)
+        .ctx("create", dest)?;
     let mut enc = match compression {
         Compression::Zstd => {
             // The tar stream's length, the frame's content size, is known
             // once the gated file is complete: the sink writes the header
             // then (see `Sink`).
-            let out = Sink::zstd(file, dest).ctx("write", dest)?;
+            let out = Sink::zstd(file).ctx("write", dest)?;
             let mut e =
                 zstd::stream::Encoder::new(out, ZSTD_LEVEL).ctx("start zstd stream", dest)?;
             e.multithread(workers.clamp(1, 64) as u32).ctx("start zstd workers", dest)?;
@@ -147,7 +155,7 @@ pub fn write_gated(
             flate2::GzBuilder::new()
                 .mtime(0)
                 .operating_system(GZIP_OS_UNKNOWN)
-                .write(Sink::plain(file, dest), flate2::Compression::new(GZIP_LEVEL)),
+                .write(Sink::plain(file), flate2::Compression::new(GZIP_LEVEL)),
         ),
     };
     if gate.is_none() {

@@ -7,14 +7,15 @@
 //! that size as soon as it is known ([`Sink::pledge`]: at the start of an
 //! archive with no gate, at the gate otherwise); the hash then starts with
 //! the sized header, catches up with the bytes already written (read back
-//! from the file on a thread of its own, while the stream goes on) and
+//! on a thread of its own, while the stream goes on, through the
+//! descriptor they were written with: the bytes hashed are those written,
+//! whatever happens to the path) and
 //! follows the stream from there. The header is written over the reserved
 //! bytes at the end; the file is never read back whole.
 
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 /// zstd frame magic number.
@@ -44,7 +45,6 @@ enum Hashing {
 /// The archive file (see the module's documentation).
 pub(super) struct Sink {
     inner: BufWriter<File>,
-    path: PathBuf,
     hashing: Hashing,
     /// Bytes written after the reserved header (all of them for gzip).
     n: u64,
@@ -56,10 +56,9 @@ pub(super) struct Sink {
 
 impl Sink {
     /// A sink for a gzip stream: hashed as it passes.
-    pub(super) fn plain(file: File, path: &Path) -> Sink {
+    pub(super) fn plain(file: File) -> Sink {
         Sink {
             inner: BufWriter::with_capacity(1 << 16, file),
-            path: path.to_path_buf(),
             hashing: Hashing::Following(Sha256::new()),
             n: 0,
             zstd_header: None,
@@ -68,9 +67,10 @@ impl Sink {
     }
 
     /// A sink for a zstd frame whose content size is pledged later: the
-    /// room for the sized header is reserved.
-    pub(super) fn zstd(file: File, path: &Path) -> std::io::Result<Sink> {
-        let mut s = Sink::plain(file, path);
+    /// room for the sized header is reserved. `file` is open for reading
+    /// too: what is written before the pledge is read back from it.
+    pub(super) fn zstd(file: File) -> std::io::Result<Sink> {
+        let mut s = Sink::plain(file);
         s.inner.write_all(&[0; ZSTD_SIZED_HEADER])?;
         s.zstd_header = Some(Vec::with_capacity(ZSTD_OPEN_HEADER));
         s.hashing = Hashing::Waiting;
@@ -102,13 +102,14 @@ impl Sink {
             self.hashing = Hashing::Following(hash);
             return Ok(());
         }
-        // the bytes already written are read back from the file
+        // the bytes already written are read back through a second handle
+        // of the same open file, at their offsets (the writer's offset
+        // does not move)
         self.inner.flush()?;
-        let (path, len) = (self.path.clone(), self.n);
+        let (file, len) = (self.inner.get_ref().try_clone()?, self.n);
         let reader = std::thread::Builder::new().name("archive-hash".into()).spawn(move || {
-            let mut f = File::open(&path)?;
-            f.seek(SeekFrom::Start(ZSTD_SIZED_HEADER as u64))?;
-            let read = thrum_io::hash::update_from(&mut hash, f.take(len))?;
+            let read =
+                thrum_io::hash::update_from(&mut hash, At::new(file, ZSTD_SIZED_HEADER, len))?;
             if read != len {
                 return Err(std::io::Error::other("the archive is shorter than was written"));
             }
@@ -212,11 +213,44 @@ impl Write for Sink {
     }
 }
 
+/// `len` bytes of a file from `offset`, read at their positions
+/// (`pread`): the file's own offset, shared with every handle of the same
+/// open file, is neither used nor moved.
+struct At {
+    file: File,
+    offset: u64,
+    end: u64,
+}
+
+impl At {
+    fn new(file: File, offset: usize, len: u64) -> At {
+        let offset = offset as u64;
+        At { file, offset, end: offset + len }
+    }
+}
+
+impl Read for At {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let want = buf.len().min((self.end - self.offset).try_into().unwrap_or(usize::MAX));
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = std::os::unix::fs::FileExt::read_at(&self.file, &mut buf[..want], self.offset)?;
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const OPEN: [u8; ZSTD_OPEN_HEADER] = [0x28, 0xb5, 0x2f, 0xfd, 0x04, 0x58];
+
+    /// A new file at `path`, open for writing and reading (as the archive's).
+    fn open_rw(path: &std::path::Path) -> File {
+        std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(path).unwrap()
+    }
 
     fn bytes(n: usize, salt: u8) -> Vec<u8> {
         (0..n).map(|i| (i as u8).wrapping_mul(31) ^ salt).collect()
@@ -232,7 +266,7 @@ mod tests {
     ) -> (Vec<u8>, Result<(String, u64), String>) {
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join("a.zst");
-        let mut s = Sink::zstd(File::create(&path).unwrap(), &path).unwrap();
+        let mut s = Sink::zstd(open_rw(&path)).unwrap();
         s.write_all(&OPEN[..2]).unwrap();
         s.write_all(&OPEN[2..]).unwrap();
         s.write_all(before).unwrap();
@@ -276,7 +310,7 @@ mod tests {
     fn pledge_before_the_header_and_a_broken_pledge() {
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join("b.zst");
-        let mut s = Sink::zstd(File::create(&path).unwrap(), &path).unwrap();
+        let mut s = Sink::zstd(open_rw(&path)).unwrap();
         s.pledge(7).unwrap();
         assert!(s.pledge(7).unwrap_err().to_string().contains("pledged twice"));
         s.write_all(&OPEN).unwrap();
@@ -295,11 +329,34 @@ mod tests {
     fn a_plain_sink_hashes_what_passes() {
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join("c.gz");
-        let mut s = Sink::plain(File::create(&path).unwrap(), &path);
+        let mut s = Sink::plain(open_rw(&path));
         s.pledge(99).unwrap();
         s.write_all(b"gzip bytes").unwrap();
         let done = s.finish(12).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"gzip bytes");
         assert_eq!(done, (thrum_io::hash::sha256_hex(b"gzip bytes"), 10));
+    }
+
+    /// The bytes hashed are those written to the open file: another file
+    /// renamed over its path before the read-back is neither read nor
+    /// touched.
+    #[test]
+    fn the_read_back_follows_the_open_file_not_its_path() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("a.zst");
+        let mut s = Sink::zstd(open_rw(&path)).unwrap();
+        let (before, after) = (bytes(200_000, 7), bytes(1000, 8));
+        s.write_all(&OPEN).unwrap();
+        s.write_all(&before).unwrap();
+        s.flush().unwrap();
+        let other = d.path().join("other");
+        std::fs::write(&other, bytes(300_000, 9)).unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        s.pledge(5).unwrap();
+        s.write_all(&after).unwrap();
+        let done = s.finish(5).unwrap();
+        let written = expected_file(5, &[&before, &after]);
+        assert_eq!(done, (thrum_io::hash::sha256_hex(&written), written.len() as u64));
+        assert_eq!(std::fs::read(&path).unwrap(), bytes(300_000, 9));
     }
 }
