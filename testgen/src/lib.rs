@@ -449,7 +449,7 @@ pub fn generate(opts: &Options) -> Result<Report> {
         publish_tree(opts, tree_dir, &thrum_dir)?;
     }
     let stage_root = st.dir.join(".stage");
-    std::fs::remove_dir_all(&stage_root).ctx("remove", &stage_root)?;
+    thrum_io::tree::remove_dir_all(&stage_root).ctx("remove", &stage_root)?;
     let known = st.known.into_inner().unwrap_or_else(|p| p.into_inner());
     let (bytes, files) = manifest::write_sums_counted(&staging.dir, &known)?;
     ph.done("manifest");
@@ -594,7 +594,7 @@ fn write_v5(st: &Stage) -> Result<Duration> {
     let (files, whole) = archive::write(&v5_root, &dest, st.mtime, 1, st.opts.compression)?;
     drop(turn);
     write_manifest(st, spec, files, whole)?;
-    std::fs::remove_dir_all(&v5_stage).ctx("remove", &v5_stage)?;
+    thrum_io::tree::remove_dir_all(&v5_stage).ctx("remove", &v5_stage)?;
     step.finish();
     Ok(t0.elapsed())
 }
