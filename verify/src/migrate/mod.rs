@@ -75,30 +75,23 @@ impl Default for MigrateOptions {
     }
 }
 
+/// Copies the tree with thrum-io's copy (regular files and directories
+/// only, each file synced), its errors in verify's words: a write error is
+/// the copy's (a full disk named as such), any other the input's.
 fn copy_tree(src: &Path, dst: &Path) -> Result<(), InputError> {
-    // nothing is recreated inside a temporary once an interrupt is being handled
-    crate::cleanup::checkpoint();
-    std::fs::create_dir_all(dst).map_err(|e| InputError::write(dst, e))?;
-    for entry in std::fs::read_dir(src).map_err(|e| InputError::io(src, e))? {
-        let entry = entry.map_err(|e| InputError::io(src, e))?;
-        let ft = entry.file_type().map_err(|e| InputError::io(entry.path(), e))?;
-        let to = dst.join(entry.file_name());
-        if ft.is_dir() {
-            copy_tree(&entry.path(), &to)?;
-        } else if ft.is_file() {
-            crate::verify::copy_regular(&entry.path(), &to)?;
-        } else {
-            let found =
-                input::describe(&entry.path()).unwrap_or_else(|| "not a regular file".into());
-            return Err(InputError::WrongKind {
-                path: entry.path(),
-                found,
-                expected:
-                    "a regular file or directory (symbolic links and special files are not copied)",
-            });
+    use thrum_io::tree::CopyError;
+    thrum_io::tree::copy_tree(src, dst).map_err(|e| match e {
+        CopyError::Io { action: "create directory" | "create" | "write", path, source } => {
+            InputError::write(path, source)
         }
-    }
-    Ok(())
+        CopyError::Io { path, source, .. } => InputError::io(path, source),
+        CopyError::NotRegular { path } => InputError::WrongKind {
+            found: input::describe(&path).unwrap_or_else(|| "not a regular file".into()),
+            path,
+            expected:
+                "a regular file or directory (symbolic links and special files are not copied)",
+        },
+    })
 }
 
 /// `tree` must hold a v5 layout, and `--out` must not exist yet.
