@@ -33,6 +33,19 @@ pub const HOSTNAMES: &[&str] = &[
     "gpu-box.tailnet",
 ];
 
+/// `n` hostnames: the machines of `pool` in its order, then synthetic
+/// ones, `{prefix}-01.mesh.internal`, `{prefix}-02.mesh.internal`, ...
+/// (the peers of a single fixture and the daemons of a mesh).
+pub fn hosts(mut pool: Vec<String>, n: u32, prefix: &str) -> Vec<String> {
+    let mut k = 1;
+    while pool.len() < n as usize {
+        pool.push(format!("{prefix}-{k:02}.mesh.internal"));
+        k += 1;
+    }
+    pool.truncate(n as usize);
+    pool
+}
+
 pub const END_REASONS: &[&str] =
     &["normal", "normal", "normal", "timeout", "idle", "context_exhausted", "crash", "user_quit"];
 

@@ -88,11 +88,5 @@ pub struct Host {
 pub fn hostnames(seed: u64, n: u32) -> Vec<String> {
     let mut pool: Vec<String> = HOSTNAMES.iter().map(|h| h.to_string()).collect();
     Stream::new(seed, Kind::Mesh, 0).shuffle(&mut pool);
-    let mut k = 1;
-    while pool.len() < n as usize {
-        pool.push(format!("node-{k:02}.mesh.internal"));
-        k += 1;
-    }
-    pool.truncate(n as usize);
-    pool
+    crate::vocab::hosts(pool, n, "node")
 }

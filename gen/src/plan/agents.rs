@@ -23,15 +23,8 @@ pub(super) fn daemon_host(agents: &[Agent]) -> String {
 /// Hostnames of `n` peer daemons: the other machines of [`HOSTNAMES`], then
 /// synthetic ones, never the local daemon's.
 pub(super) fn peer_hosts(local: &str, n: u32) -> Vec<String> {
-    let mut hosts: Vec<String> =
-        HOSTNAMES.iter().filter(|h| **h != local).map(|h| h.to_string()).collect();
-    let mut k = 1;
-    while hosts.len() < n as usize {
-        hosts.push(format!("peer-{k:02}.mesh.internal"));
-        k += 1;
-    }
-    hosts.truncate(n as usize);
-    hosts
+    let others = HOSTNAMES.iter().filter(|h| **h != local).map(|h| h.to_string()).collect();
+    crate::vocab::hosts(others, n, "peer")
 }
 
 pub(super) fn build_agents(seed: u64, p: &Profile) -> Vec<Agent> {
