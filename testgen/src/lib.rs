@@ -591,7 +591,10 @@ fn write_v5(st: &Stage) -> Result<Duration> {
     };
     let dest = st.dir.join(spec.archive_name);
     let turn = st.turn.lock().unwrap_or_else(|p| p.into_inner());
-    let (files, whole) = archive::write(&v5_root, &dest, st.mtime, 1, st.opts.compression)?;
+    // as many zstd workers as jobs (the bytes do not depend on their number):
+    // the v13 database waits for this archive's turn when it is ready first
+    let (files, whole) =
+        archive::write(&v5_root, &dest, st.mtime, st.opts.jobs, st.opts.compression)?;
     drop(turn);
     write_manifest(st, spec, files, whole)?;
     thrum_io::tree::remove_dir_all(&v5_stage).ctx("remove", &v5_stage)?;
