@@ -41,6 +41,9 @@ pub struct LineReader<R> {
 }
 
 const CHUNK: usize = 1 << 16;
+/// The buffer grows only when less than this is free after compacting: a
+/// reader of short lines stays at one chunk (hundreds are read side by side).
+const MIN_FREE: usize = CHUNK / 2;
 
 /// A file read from start to end, opened again for each read: hundreds of
 /// files streamed side by side hold no file descriptor between reads (a
@@ -97,7 +100,7 @@ impl<R: Read> LineReader<R> {
             self.end -= self.start;
             self.start = 0;
         }
-        if self.buf.len() - self.end < CHUNK {
+        if self.buf.len() - self.end < MIN_FREE {
             let want = (self.end + CHUNK).max(self.buf.len() * 2).max(CHUNK);
             self.buf.resize(want, 0);
         }
@@ -332,6 +335,44 @@ mod tests {
             let bytes: Vec<u8> = pieces.concat();
             prop_assert_eq!(streamed(&bytes, limit, step), reference(&bytes, limit));
         }
+    }
+
+    /// The lines `r` reads, and the size its buffer reached.
+    fn read_all<R: Read>(mut r: LineReader<R>) -> (Seen, usize) {
+        let mut out = Vec::new();
+        while let Some(l) = r.next_line().unwrap() {
+            let v = match l.line {
+                Line::Held(b) => Ok(r.held(b).to_vec()),
+                Line::Long { len, blank } => Err((len, blank)),
+            };
+            out.push((l.no, v, l.terminated));
+        }
+        (out, r.buf.len())
+    }
+
+    #[test]
+    fn a_reader_of_short_lines_holds_one_chunk_whatever_the_file() {
+        // lines of 1 to 1,999 bytes, never aligned with a chunk: 4 MiB and more
+        let mut bytes = Vec::new();
+        let mut i = 0usize;
+        while bytes.len() < 4 << 20 {
+            let n = 1 + (i * 7919) % 1999;
+            bytes.extend(std::iter::repeat_n(b'a' + (i % 26) as u8, n));
+            bytes.push(b'\n');
+            i += 1;
+        }
+        let (seen, held) = read_all(LineReader::new(&bytes[..], 1 << 20));
+        assert_eq!(seen, reference(&bytes, 1 << 20));
+        assert_eq!(held, CHUNK);
+        // a line longer than what a chunk has free after compacting still fits
+        let mut long = vec![b'x'; CHUNK - 10];
+        long.push(b'\n');
+        let mut bytes2 = bytes[..5000].to_vec();
+        bytes2.extend_from_slice(&long);
+        bytes2.extend_from_slice(&bytes[..5000]);
+        let (seen, held) = read_all(LineReader::new(&bytes2[..], 1 << 20));
+        assert_eq!(seen, reference(&bytes2, 1 << 20));
+        assert!(held > CHUNK, "{held}");
     }
 
     #[test]

@@ -47,6 +47,10 @@ pub fn fresh_v13_for_replay() -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// The page cache of a replay database once it is only read: SQLite's
+/// default (2,000 KiB).
+pub const READ_CACHE_KIB: i64 = 2000;
+
 /// [`fresh_v13_for_replay`] in a new file at `path`, for inputs too large to
 /// project in memory: SQLite keeps at most `cache_bytes` of it in memory.
 /// The rollback journal is kept in memory (events are rolled back to
@@ -97,6 +101,19 @@ impl Replay {
     /// Keeps `dir` (holding the database file of `conn`) until the replay is dropped.
     pub fn keep_dir(&mut self, dir: crate::cleanup::TempDir) {
         self._dir = Some(dir);
+    }
+
+    /// Once the replay is done, an on-disk replay database
+    /// ([`fresh_v13_on_disk`]) is only read, each table once in key order,
+    /// beside another (arrival and rebuild order: the second replay runs
+    /// while the first waits): its page cache goes back to SQLite's default
+    /// size and gives back what it held (its pages stay in its file), and
+    /// the sorts of those reads (its indexes were dropped) spill to
+    /// temporary files instead of memory.
+    pub fn shrink_cache(&self) -> rusqlite::Result<()> {
+        self.conn.execute_batch(&format!(
+            "PRAGMA cache_size=-{READ_CACHE_KIB}; PRAGMA shrink_memory; PRAGMA temp_store=FILE;"
+        ))
     }
 }
 

@@ -50,6 +50,8 @@ use std::sync::Mutex;
 
 mod merge;
 mod reader;
+#[cfg(test)]
+mod record_tests;
 mod records;
 mod sequences;
 
@@ -160,6 +162,10 @@ pub fn run(
             let mut s = with_restarts(&sources, Order::Sequence, |in_memory| {
                 attempt_run(&sources, mode, Order::Sequence, in_memory, on_disk, abort)
             })?;
+            // the arrival order's page cache is not read while the rebuild runs
+            if on_disk {
+                s.replay.shrink_cache().map_err(Stop::Replay)?;
+            }
             s.rebuild =
                 Some(rebuild_replay(&sources, &s.time_unsorted, &s.origins, on_disk, abort)?);
             s
@@ -232,6 +238,9 @@ fn rebuild_attempt(
         abort,
         ids: &ids,
         creates: &creates,
+        // the rebuild only projects: its lines were checked and recorded in
+        // arrival order
+        record: false,
     };
     let mut r = Replayer::new(conn).map_err(Stop::Replay)?;
     // what the replay reports was reported by the replay in arrival order
@@ -244,6 +253,8 @@ fn rebuild_attempt(
     })?;
     let mut rep = r.finish().map_err(Stop::Replay)?;
     if let Some(d) = dir {
+        // only read from now on, beside the replay in arrival order
+        rep.shrink_cache().map_err(Stop::Replay)?;
         rep.keep_dir(d);
     }
     Ok(rep)
@@ -282,6 +293,7 @@ pub fn replay_order(sources: &[Source]) -> Result<Vec<Pos>, Stop> {
             abort: &no,
             ids: &ids,
             creates: &creates,
+            record: false,
         };
         pipeline(&ctx, in_memory, |ev| {
             order.push(ev.pos);
@@ -379,6 +391,7 @@ fn attempt_run(
         abort,
         ids: &ids,
         creates: &creates,
+        record: true,
     };
     let mut replay_findings_f = crate::findings::Findings::new(0);
     let mut seqs = Sequences { arrival: order == Order::Sequence, ..Sequences::default() };

@@ -160,6 +160,10 @@ pub(super) struct Shared<'a> {
     /// records into the other's at the end).
     pub(super) ids: &'a Mutex<Vec<IdRec>>,
     pub(super) creates: &'a Mutex<Vec<CreateRec>>,
+    /// Whether each event is checked and recorded ([`Recorder::record`]);
+    /// not when the events are only projected or placed (the rebuild order,
+    /// [`super::replay_order`]), so that nothing kept grows with them.
+    pub(super) record: bool,
 }
 
 /// [`Stop::MultiOrigin`] when `ev` has an `origin_daemon` other than the
@@ -226,6 +230,11 @@ impl Recorder<'_> {
     }
 
     pub(super) fn record(&mut self, pos: Pos, text: &str, ev: &mut Event) {
+        if !self.ctx.record {
+            // the replay reads the decoded event, never its `raw` map (dropped below too)
+            ev.raw = serde_json::Map::new();
+            return;
+        }
         let src = &self.ctx.sources[pos.file()];
         let (rel, line, shard) = (src.rel.as_str(), pos.line(), src.shard.as_deref());
         self.scratch.clear();
