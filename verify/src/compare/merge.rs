@@ -47,9 +47,10 @@ fn row_vals(r: &rusqlite::Row<'_>, n: usize) -> Result<Vec<Val>, ()> {
 }
 
 /// `compare_rows` of a table read through two cursors in key order (`rep`
-/// `None`: a replay without the table, no rows): the table's stats and findings, or `None` when a side cannot be read in a
-/// strictly increasing key order, or the database side did not yield every
-/// row of its table (the caller then loads both sides).
+/// `None`: a replay without the table, no rows): the table's stats and
+/// findings, or `None` when a side cannot be read in a strictly increasing
+/// key order, or the database side did not yield every row of its table
+/// (the caller then loads both sides).
 pub fn merge_table(
     t: &Table,
     db: &Connection,
