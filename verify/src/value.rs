@@ -188,14 +188,50 @@ pub fn load_rows(
     cols: &[&str],
     key: &[usize],
 ) -> rusqlite::Result<Vec<Vec<Val>>> {
+    Ok(load_rows_within(conn, table, cols, key, usize::MAX)?.unwrap_or_default())
+}
+
+/// Bytes a loaded row takes beside its values, and a value beside its bytes.
+const ROW_BYTES: usize = 48;
+const VAL_BYTES: usize = 32;
+
+/// [`load_rows`] holding at most `budget` bytes (values and their
+/// overhead): `None`, with nothing held, as soon as the rows would take more.
+pub fn load_rows_within(
+    conn: &Connection,
+    table: &str,
+    cols: &[&str],
+    key: &[usize],
+    budget: usize,
+) -> rusqlite::Result<Option<Vec<Vec<Val>>>> {
     let sql = format!(
         "SELECT {} FROM {}",
         cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "),
         quote_ident(table)
     );
-    let mut out = query_all(conn, &sql)?;
+    let mut stmt = conn.prepare(&sql)?;
+    let n = stmt.column_count();
+    let mut rows = stmt.query([])?;
+    let (mut out, mut held) = (Vec::new(), 0usize);
+    while let Some(r) = rows.next()? {
+        held = held.saturating_add(ROW_BYTES);
+        let mut v = Vec::with_capacity(n);
+        for i in 0..n {
+            let x = r.get_ref(i)?;
+            let len = match x {
+                ValueRef::Text(b) | ValueRef::Blob(b) => b.len(),
+                _ => 0,
+            };
+            held = held.saturating_add(VAL_BYTES + len);
+            if held > budget {
+                return Ok(None);
+            }
+            v.push(Val::from_ref(x));
+        }
+        out.push(v);
+    }
     out.sort_by(|a, b| cmp_keys(a, b, key));
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// Every row of a query, as values.

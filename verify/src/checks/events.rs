@@ -9,7 +9,7 @@ use crate::value::{plain, Val};
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use thrum_schemas::events::{is_message_event, Envelope};
 use thrum_schemas::ids::shard_name;
 
@@ -316,16 +316,15 @@ fn report_extras(
     extras: Vec<Extra>,
     findings: &mut Findings,
 ) -> Result<(), crate::error::InputError> {
-    let mut positions = Positions::new(idx);
-    for Extra { id, seq, ty, place } in extras {
+    let places = positions(idx, &extras)?;
+    for (Extra { id, seq, ty, place }, at) in extras.into_iter().zip(places) {
         let mut f = Finding::new(
             Kind::EventLogExtra,
             format!("events row (sequence {seq}, type {ty}) has no JSONL line"),
         )
         .table("events")
         .key(format!("event_id={id}"));
-        if let Some((rel, seq)) = place {
-            let (line, after) = positions.expected(&rel, seq)?;
+        if let (Some((rel, _)), Some((line, after))) = (place, at) {
             f.message.push_str(&format!("; it belongs in {rel} at line {line} ({after})"));
             f = f.file(rel).line(line);
         }
@@ -352,52 +351,54 @@ fn rel_of(idx: &crate::stream::Index, event_json: &str) -> Option<String> {
     Some(format!(".thrum/messages/{shard}.jsonl"))
 }
 
-/// Where the line of an `events` row would be: its file (the author's shard
-/// for message events, else `events.jsonl`) and the line after the last
-/// event of that file with a smaller sequence. Each file's sequences are
-/// read (once) when a row needs them.
-struct Positions<'a> {
-    idx: &'a crate::stream::Index,
-    by_rel: HashMap<&'a str, usize>,
-    /// Per file: (sequence, line) of its events, sorted.
-    seqs: HashMap<usize, Vec<(i64, u64)>>,
-}
-
-impl<'a> Positions<'a> {
-    fn new(idx: &'a crate::stream::Index) -> Positions<'a> {
-        let mut by_rel = HashMap::new();
-        for (i, s) in idx.sources.iter().enumerate() {
-            by_rel.entry(s.rel.as_str()).or_insert(i);
+/// Where the line of each `events` row of `extras` with a place would be:
+/// in its file (the author's shard for message events, else `events.jsonl`),
+/// the line after the last event of that file with a smaller sequence
+/// (the one with the highest line among those of that sequence), or line 1.
+///
+/// Each file the rows name is read once, its events streamed against the
+/// sorted sequences of its rows: what is held grows with the rows (at
+/// most [`LIST_CEILING`]), never with the lines of a file.
+fn positions(
+    idx: &crate::stream::Index,
+    extras: &[Extra],
+) -> Result<Vec<Option<(u64, String)>>, crate::error::InputError> {
+    let mut by_rel: HashMap<&str, usize> = HashMap::new();
+    for (i, s) in idx.sources.iter().enumerate() {
+        by_rel.entry(s.rel.as_str()).or_insert(i);
+    }
+    // per file the rows name: (sequence, row) of those rows
+    let mut wanted: BTreeMap<&str, Vec<(i64, usize)>> = BTreeMap::new();
+    for (k, e) in extras.iter().enumerate() {
+        if let Some((rel, seq)) = &e.place {
+            wanted.entry(rel.as_str()).or_default().push((*seq, k));
         }
-        Positions { idx, by_rel, seqs: HashMap::new() }
     }
-
-    /// The line of file `rel` an event with sequence `seq` belongs at,
-    /// and after what.
-    fn expected(&mut self, rel: &str, seq: i64) -> Result<(u64, String), crate::error::InputError> {
-        let before = match self.by_rel.get(rel) {
-            None => None,
-            Some(&fi) => {
-                if !self.seqs.contains_key(&fi) {
-                    let src = &self.idx.sources[fi];
-                    let mut r = crate::stream::EventReader::open(src)?;
-                    let mut list = Vec::new();
-                    while let Some((line, _, e)) = r.next(&src.path)? {
-                        if let Some(s) = e.envelope.sequence {
-                            list.push((s, line));
-                        }
-                    }
-                    list.sort_unstable();
-                    self.seqs.insert(fi, list);
+    let mut out: Vec<Option<(u64, String)>> = vec![None; extras.len()];
+    for (rel, mut rows) in wanted {
+        rows.sort_unstable();
+        // best[k]: the greatest (sequence, line) of the lines whose
+        // sequence is below rows[k]'s and not below rows[k - 1]'s
+        let mut best: Vec<Option<(i64, u64)>> = vec![None; rows.len()];
+        if let Some(&fi) = by_rel.get(rel) {
+            let src = &idx.sources[fi];
+            let mut r = crate::stream::EventReader::open(src)?;
+            while let Some((line, _, e)) = r.next(&src.path)? {
+                let Some(s) = e.envelope.sequence else { continue };
+                let k = rows.partition_point(|&(seq, _)| seq <= s);
+                if let Some(b) = best.get_mut(k) {
+                    *b = (*b).max(Some((s, line)));
                 }
-                let list = &self.seqs[&fi];
-                let n = list.partition_point(|&(s, _)| s < seq);
-                (n > 0).then(|| list[n - 1])
             }
-        };
-        Ok(match before {
-            Some((s, line)) => (line + 1, format!("after line {line} with sequence {s}")),
-            None => (1, "before every other event of the file".to_string()),
-        })
+        }
+        let mut before: Option<(i64, u64)> = None;
+        for (&(_, row), b) in rows.iter().zip(best) {
+            before = before.max(b);
+            out[row] = Some(match before {
+                Some((s, line)) => (line + 1, format!("after line {line} with sequence {s}")),
+                None => (1, "before every other event of the file".to_string()),
+            });
+        }
     }
+    Ok(out)
 }

@@ -34,64 +34,118 @@ pub fn daemon_id_of(hostname: &str) -> String {
     out
 }
 
-/// The text values of the one-column query `sql`; `None`, with a
-/// `table_unreadable` finding on `table` naming `what`, when it fails.
-fn texts(
+/// `table_unreadable` on `table`: `what` cannot be read.
+fn unreadable(what: &str, table: &str, e: &rusqlite::Error) -> Finding {
+    Finding::new(Kind::TableUnreadable, format!("cannot read {what}: {e}")).table(table)
+}
+
+/// The origins a warning names; it says how many there are in all.
+pub const ORIGINS_NAMED: usize = 64;
+
+/// The SQL function giving the daemon id of a hostname, for ordering by it.
+const DAEMON_ID_FN: &str = "thrum_daemon_id";
+
+/// What streaming the distinct origins found: how many there are, the first
+/// [`ORIGINS_NAMED`] of them, and whether one is the id of an agent's host.
+#[derive(Default)]
+struct Origins {
+    n: u64,
+    named: Vec<String>,
+    explained: bool,
+}
+
+/// The distinct text origins of `events` in byte order, merged with the
+/// distinct daemon ids of the agents' hostnames (`ids`, run when an origin
+/// needs it) in the same order: nothing is held but a row of each and the
+/// names kept. `Err` when the origins cannot be read; an error of the ids
+/// (returned beside) leaves `explained` false.
+fn read_origins(
     db: &Connection,
-    sql: &str,
-    what: &str,
-    table: &str,
-    findings: &mut Findings,
-) -> Option<Vec<String>> {
-    match crate::value::query_all(db, sql) {
-        Ok(rows) => Some(
-            rows.into_iter()
-                .filter_map(|r| r.into_iter().next().and_then(|v| v.as_str().map(str::to_owned)))
-                .collect(),
-        ),
-        Err(e) => {
-            findings.push(
-                Finding::new(Kind::TableUnreadable, format!("cannot read {what}: {e}"))
-                    .table(table),
-            );
-            None
+    ids: &mut rusqlite::Statement<'_>,
+) -> rusqlite::Result<(Origins, Option<rusqlite::Error>)> {
+    let mut so = db.prepare(
+        "SELECT DISTINCT origin_daemon COLLATE BINARY FROM events \
+        WHERE typeof(origin_daemon) = 'text' ORDER BY 1",
+    )?;
+    let mut origins = so.query([])?;
+    let mut out = Origins::default();
+    let (mut failed, mut id) = (None, None::<String>);
+    // the ids are read (and sorted) only when a first origin needs them
+    let mut cursor = ids.query([]).map_err(|e| failed = Some(e)).ok();
+    let mut done = cursor.is_none();
+    while let Some(r) = origins.next()? {
+        let Some(o) = Val::from_ref(r.get_ref(0)?).as_str().map(str::to_owned) else { continue };
+        out.n += 1;
+        while !done && !out.explained && id.as_deref().is_none_or(|d| d < o.as_str()) {
+            match cursor.as_mut().map(|q| q.next()) {
+                Some(Ok(Some(row))) => match row.get_ref(0) {
+                    Ok(v) => id = Val::from_ref(v).as_str().map(str::to_owned).or(id),
+                    Err(e) => (failed, done) = (Some(e), true),
+                },
+                Some(Err(e)) => (failed, done) = (Some(e), true),
+                _ => done = true,
+            }
+        }
+        out.explained |= id.as_deref() == Some(o.as_str());
+        if out.named.len() < ORIGINS_NAMED {
+            out.named.push(o);
         }
     }
+    Ok((out, failed))
 }
 
 /// The fixture's daemon runs on the host of its local agents, so one of the
 /// `origin_daemon` ids in `events` should be derivable from a hostname in
 /// `agents`. A warning otherwise: a fixture may come from a daemon whose
-/// host has no agent.
+/// host has no agent. The origins and hostnames are streamed: the warning
+/// names the first [`ORIGINS_NAMED`] origins and says how many there are.
 pub fn check_origin_daemon(db: &Connection, findings: &mut Findings) {
-    let origins = "SELECT DISTINCT origin_daemon FROM events ORDER BY 1";
-    let Some(origins) = texts(db, origins, "the origin daemons", "events", findings) else {
-        return;
+    let hosts_what = "the agents' hostnames";
+    let ids = format!(
+        "SELECT DISTINCT {DAEMON_ID_FN}(hostname) FROM agents WHERE hostname <> '' ORDER BY 1"
+    );
+    let prepared =
+        super::text_function(db, DAEMON_ID_FN, daemon_id_of).and_then(|()| db.prepare(&ids));
+    let (origins, ids_failed) = match prepared {
+        Ok(mut st) => match read_origins(db, &mut st) {
+            Ok(read) => read,
+            Err(e) => return findings.push(unreadable("the origin daemons", "events", &e)),
+        },
+        Err(e) => (Origins::default(), Some(e)),
     };
-    let hosts = "SELECT DISTINCT hostname FROM agents WHERE hostname <> '' ORDER BY 1";
-    let Some(hosts) = texts(db, hosts, "the agents' hostnames", "agents", findings) else {
-        return;
-    };
-    if origins.is_empty() {
+    let mut hosts = 0u64;
+    let counted = crate::value::for_each_row(
+        db,
+        "SELECT DISTINCT hostname FROM agents WHERE hostname <> ''",
+        |r| hosts += u64::from(r[0].as_str().is_some()),
+    );
+    if let Some(e) = counted.err().or(ids_failed) {
+        return findings.push(unreadable(hosts_what, "agents", &e));
+    }
+    if origins.n == 0 || origins.explained {
         return;
     }
-    let derived: HashSet<String> = hosts.iter().map(|h| daemon_id_of(h)).collect();
-    if !origins.iter().any(|o| derived.contains(o)) {
-        findings.push(
-            Finding::new(
-                Kind::OriginDaemonUnexplained,
-                format!(
-                    "no origin_daemon of the events is the id of an agent's host ({} \
-                    hostnames checked): the daemon's host has no agent, or the ids were not \
-                    derived from hostnames",
-                    hosts.len()
-                ),
-            )
-            .table("events")
-            .column("origin_daemon")
-            .actual(origins.join(", ")),
-        );
+    let mut actual = origins.named.join(", ");
+    if origins.n > origins.named.len() as u64 {
+        actual.push_str(&format!(
+            ", and {} more ({} in all)",
+            origins.n - origins.named.len() as u64,
+            origins.n
+        ));
     }
+    findings.push(
+        Finding::new(
+            Kind::OriginDaemonUnexplained,
+            format!(
+                "no origin_daemon of the events is the id of an agent's host ({hosts} \
+                hostnames checked): the daemon's host has no agent, or the ids were not \
+                derived from hostnames"
+            ),
+        )
+        .table("events")
+        .column("origin_daemon")
+        .actual(actual),
+    );
 }
 
 /// Identity files (version 2), context files and agents rows correspond.

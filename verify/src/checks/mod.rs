@@ -43,6 +43,23 @@ pub enum Mode {
     Migrated,
 }
 
+/// Registers the SQL function `name(x)` on `db`: `f` of `x` when it is
+/// UTF-8 text, NULL otherwise; deterministic, for ordering a query by it.
+pub(crate) fn text_function(
+    db: &Connection,
+    name: &str,
+    f: fn(&str) -> String,
+) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    db.create_scalar_function(name, 1, flags, move |ctx| {
+        Ok(match ctx.get_raw(0) {
+            rusqlite::types::ValueRef::Text(b) => std::str::from_utf8(b).ok().map(f),
+            _ => None,
+        })
+    })
+}
+
 pub(crate) fn query_rows(db: &Connection, sql: &str) -> rusqlite::Result<Vec<Vec<Val>>> {
     crate::value::query_all(db, sql)
 }

@@ -37,18 +37,24 @@ impl<'s> Side<'s> {
     }
 }
 
+/// The next row of a side that may have no table.
+fn next<'a, 's>(b: &'a mut Option<Side<'s>>) -> Result<Option<&'a rusqlite::Row<'s>>, ()> {
+    b.as_mut().map_or(Ok(None), Side::next)
+}
+
 fn row_vals(r: &rusqlite::Row<'_>, n: usize) -> Result<Vec<Val>, ()> {
     (0..n).map(|i| r.get_ref(i).map(Val::from_ref).map_err(|_| ())).collect()
 }
 
-/// `compare_rows` of a table read through two cursors in key order: the
-/// table's stats and findings, or `None` when a side cannot be read in a
-/// strictly increasing key order, or the database side did not yield every
-/// row of its table (the caller then loads both sides).
+/// `compare_rows` of a table read through two cursors in key order (`rep`
+/// `None`: a replay without the table, no rows): the table's stats and
+/// findings, or `None` when a side cannot be read in a strictly increasing
+/// key order, or the database side did not yield every row of its table
+/// (the caller then loads both sides).
 pub fn merge_table(
     t: &Table,
     db: &Connection,
-    rep: &Connection,
+    rep: Option<&Connection>,
     spans: &SessionSpan,
 ) -> Option<(TableStats, Findings)> {
     let cols = col_names(t);
@@ -64,15 +70,21 @@ pub fn merge_table(
             .join(", ")
     );
     let mut sa = db.prepare(&sql).ok()?;
-    let mut sb = rep.prepare(&sql).ok()?;
+    let mut sb = match rep {
+        Some(c) => Some(c.prepare(&sql).ok()?),
+        None => None,
+    };
     let n = cols.len();
     let mut a = Side { rows: sa.query([]).ok()?, pk: &pk, last: Vec::new(), n: 0 };
-    let mut b = Side { rows: sb.query([]).ok()?, pk: &pk, last: Vec::new(), n: 0 };
+    let mut b = match sb.as_mut() {
+        Some(s) => Some(Side { rows: s.query([]).ok()?, pk: &pk, last: Vec::new(), n: 0 }),
+        None => None,
+    };
     let mut st = TableStats::new(t.name, "replay");
     // bounded: the first ones kept, every one counted
     let mut found = Findings::new(0);
     let mut x = a.next().ok()?;
-    let mut y = b.next().ok()?;
+    let mut y = next(&mut b).ok()?;
     loop {
         let ord = match (x, y) {
             (Some(r), Some(s)) => {
@@ -98,7 +110,7 @@ pub fn merge_table(
             Ordering::Greater => {
                 st.missing += 1;
                 found.push(row_missing(t, &row_vals(y?, n).ok()?));
-                y = b.next().ok()?;
+                y = next(&mut b).ok()?;
             }
             Ordering::Equal => {
                 let (r, s) = (x?, y?);
@@ -116,7 +128,7 @@ pub fn merge_table(
                     compare_pair(t, &local, &av, &bv, spans, &mut st, &mut |f| found.push(f));
                 }
                 x = a.next().ok()?;
-                y = b.next().ok()?;
+                y = next(&mut b).ok()?;
             }
         }
     }
@@ -131,6 +143,6 @@ pub fn merge_table(
         return None;
     }
     st.rows_db = a.n;
-    st.rows_expected = Some(b.n);
+    st.rows_expected = Some(b.map_or(0, |s| s.n));
     Some((st, found))
 }

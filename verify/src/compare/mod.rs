@@ -13,7 +13,7 @@
 
 use crate::findings::{Finding, Findings, Kind};
 use crate::util::ts;
-use crate::value::{cmp_keys, key_text, load_rows, Val};
+use crate::value::{cmp_keys, key_text, load_rows_within, quote_ident, Val};
 use rusqlite::Connection;
 use serde::Serialize;
 use std::cmp::Ordering;
@@ -304,11 +304,14 @@ pub fn compare_rows(
 /// Compares every projected table of `db` with `replayed`.
 ///
 /// Each table is read from both databases in primary-key order and the two
-/// cursors are merged, one row of each side at a time (`merge_table`).
+/// cursors are merged, one row of each side at a time (`merge_table`); a
+/// table the replay lacks is read the same way, every row of it extra.
 /// When a side cannot be read that way, or its keys do not come strictly
 /// increasing in `cmp_keys` order (duplicate or NULL keys, a collation or
-/// text encoding that orders otherwise), the table is compared by loading
-/// and sorting both sides (`compare_rows`), with the same result.
+/// text encoding that orders otherwise), or an index disagrees with its
+/// table, the table is compared by loading and sorting both sides
+/// (`compare_table_loaded`), with the same result, while they fit in
+/// [`LOAD_BUDGET`]; a larger table is not compared but reported.
 pub fn compare_projected(
     db: &Connection,
     replayed: &Connection,
@@ -340,11 +343,9 @@ pub fn compare_projected(
             // to compare; the schema check reports the table's absence
             continue;
         }
-        if !(in_db && in_replay) {
-            out.push(compare_table_loaded(t, db, replayed, &spans, findings)?);
-            continue;
-        }
-        if let Some((st, found)) = merge_table(t, db, replayed, &spans) {
+        let merged =
+            if in_db { merge_table(t, db, in_replay.then_some(replayed), &spans) } else { None };
+        if let Some((st, found)) = merged {
             findings.append(found);
             out.push(st);
             continue;
@@ -363,7 +364,14 @@ fn has_table(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     .map(|n| n > 0)
 }
 
-/// Compares one table by loading both sides whole and sorting them.
+/// The most bytes of rows (values and their overhead) the comparison by
+/// loading holds of each side: a table whose keys cannot be merged in
+/// order and whose rows take more is reported, not compared, so memory
+/// does not grow with a hostile table.
+pub const LOAD_BUDGET: usize = 32 << 20;
+
+/// Compares one table by loading both sides whole and sorting them, while
+/// each side fits in [`LOAD_BUDGET`].
 pub fn compare_table_loaded(
     t: &Table,
     db: &Connection,
@@ -374,13 +382,10 @@ pub fn compare_table_loaded(
     let cols = col_names(t);
     let pk = idx(t, t.primary_key);
     // a replay into a migrated-shaped database has no `threads`: no rows
-    let rep = if has_table(replayed, t.name)? {
-        load_rows(replayed, t.name, &cols, &pk)?
-    } else {
-        Vec::new()
-    };
-    Ok(match load_rows(db, t.name, &cols, &pk) {
-        Ok(db_rows) => compare_rows(t, &db_rows, &rep, spans, findings),
+    let in_replay = has_table(replayed, t.name)?;
+    let mut st = TableStats::new(t.name, "replay");
+    let db_rows = match load_rows_within(db, t.name, &cols, &pk, LOAD_BUDGET) {
+        Ok(rows) => rows,
         Err(e) => {
             findings.push(
                 Finding::new(
@@ -389,13 +394,45 @@ pub fn compare_table_loaded(
                 )
                 .table(t.name),
             );
-            let mut st = TableStats::new(t.name, "replay");
-            st.rows_expected = Some(rep.len() as u64);
-            st.missing = rep.len() as u64;
+            let rep = if in_replay { count_rows(replayed, t.name)? } else { 0 };
+            st.rows_expected = Some(rep);
+            st.missing = rep;
             st.other = 1;
-            st
+            return Ok(st);
         }
+    };
+    let rep_rows = if in_replay {
+        load_rows_within(replayed, t.name, &cols, &pk, LOAD_BUDGET)?
+    } else {
+        Some(Vec::new())
+    };
+    if let (Some(a), Some(b)) = (&db_rows, &rep_rows) {
+        return Ok(compare_rows(t, a, b, spans, findings));
+    }
+    drop((db_rows, rep_rows));
+    findings.push(
+        Finding::new(
+            Kind::TableUnreadable,
+            format!(
+                "the table cannot be read in primary-key order (duplicate or NULL keys, an \
+                order or an index that disagrees) and its rows take more than the {} MiB \
+                compared otherwise: its rows are not compared",
+                LOAD_BUDGET >> 20
+            ),
+        )
+        .table(t.name),
+    );
+    st.rows_db = count_rows(db, t.name)?;
+    st.rows_expected = Some(if in_replay { count_rows(replayed, t.name)? } else { 0 });
+    st.other = 1;
+    Ok(st)
+}
+
+fn count_rows(conn: &Connection, name: &str) -> rusqlite::Result<u64> {
+    conn.query_row(&format!("SELECT count(*) FROM {}", quote_ident(name)), [], |r| {
+        r.get::<_, i64>(0)
     })
+    .map(|n| n.max(0) as u64)
 }
 
 #[cfg(test)]

@@ -109,7 +109,7 @@ proptest::proptest! {
         for t in catalogue::projected() {
             let mut f = Findings::new(0);
             let loaded = compare_table_loaded(t, &db, &rep, &spans, &mut f).unwrap();
-            if let Some((st, found)) = merge_table(t, &db, &rep, &spans) {
+            if let Some((st, found)) = merge_table(t, &db, Some(&rep), &spans) {
                 proptest::prop_assert_eq!(&st, &loaded);
                 proptest::prop_assert_eq!(found.list(), f.list());
             }
@@ -157,9 +157,9 @@ fn merge_join_declines_duplicate_and_null_keys() {
     );
     let rep = table_db(&[]);
     let spans = SessionSpan::default();
-    assert!(merge_table(table_of("messages"), &db, &rep, &spans).is_none());
+    assert!(merge_table(table_of("messages"), &db, Some(&rep), &spans).is_none());
     let clean = table_db(&[message(t("m1"), "a")]);
-    let (st, found) = merge_table(table_of("messages"), &clean, &rep, &spans).unwrap();
+    let (st, found) = merge_table(table_of("messages"), &clean, Some(&rep), &spans).unwrap();
     assert_eq!((st.rows_db, st.extra, found.total()), (1, 1, 1));
 }
 

@@ -17,6 +17,7 @@ mod base;
 mod counts;
 mod databases;
 mod findings;
+mod growth;
 mod messages;
 mod paths;
 mod streams;
