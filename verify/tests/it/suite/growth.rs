@@ -1,7 +1,7 @@
 //! Structures that grew with the input, bounded: a table whose keys cannot
-//! be merged in order and whose rows are too many to load, hundreds of
-//! thousands of distinct long `origin_daemon` ids, as many messages of
-//! agents whose shard files are absent, and `events` rows without a line
+//! be merged in order and whose rows are too many to load, tens of
+//! thousands of distinct long `origin_daemon` ids, hundreds of thousands of
+//! messages of agents whose shard files are absent, and `events` rows without a line
 //! placed across every file. Each is reported as on an honest input (the
 //! findings listed up to their ceiling, every one counted) while verify's
 //! peak RSS stays under [`GROWTH_RSS_KIB`]; held whole, each input takes
@@ -19,7 +19,7 @@ const CLASS: &str = "growth";
 const GROWTH_RSS_KIB: u64 = 96 << 10;
 
 /// The bytes of each long value (origin, agent id, ref value).
-const LONG: usize = 1000;
+const LONG: usize = 4000;
 
 fn db_of(lab: &Lab) -> Connection {
     Connection::open(lab.at("t/.thrum/var/messages.db")).unwrap()
@@ -62,7 +62,7 @@ fn run(lab: &Lab, case: &str, check: impl FnOnce(&Value) -> Result<(), String>) 
 }
 
 /// Rows of `message_refs` with one key, after its primary key was dropped.
-const DUP_ROWS: usize = 200_000;
+const DUP_ROWS: usize = 50_000;
 
 #[test]
 fn a_table_that_cannot_be_merged_is_reported_not_loaded() {
@@ -87,7 +87,7 @@ fn a_table_that_cannot_be_merged_is_reported_not_loaded() {
     }
     tx.commit().unwrap();
     c.close().unwrap();
-    run(&lab, "200,000 rows of 1 KB with one key", |r| {
+    run(&lab, "50,000 rows of 4 KB with one key", |r| {
         let found = listed(r, "table_unreadable");
         let refs: Vec<&&Value> = found.iter().filter(|f| f["table"] == "message_refs").collect();
         let said = "the table cannot be read in primary-key order (duplicate or NULL keys, an \
@@ -108,7 +108,7 @@ fn a_table_that_cannot_be_merged_is_reported_not_loaded() {
 }
 
 /// `events` rows with an origin of their own.
-const ORIGINS: usize = 200_000;
+const ORIGINS: usize = 50_000;
 
 #[test]
 fn distinct_origins_are_streamed_and_the_first_named() {
@@ -141,7 +141,7 @@ fn distinct_origins_are_streamed_and_the_first_named() {
     let all = honest.len() + ORIGINS;
     let named: Vec<String> = honest.iter().cloned().chain((0..).map(hostile)).take(64).collect();
     let actual = format!("{}, and {} more ({all} in all)", named.join(", "), all - 64);
-    run(&lab, "200,000 distinct origins of 1 KB", |r| {
+    run(&lab, "50,000 distinct origins of 4 KB", |r| {
         let found = listed(r, "origin_daemon_unexplained");
         same("listed", &json!(found.len()), json!(1))?;
         same("count", &r["finding_counts"]["origin_daemon_unexplained"], json!(1))?;
