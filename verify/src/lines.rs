@@ -293,16 +293,7 @@ mod tests {
     }
 
     fn streamed(bytes: &[u8], limit: usize, step: usize) -> Seen {
-        let mut r = LineReader::new(Trickle(bytes, step), limit);
-        let mut out = Vec::new();
-        while let Some(l) = r.next_line().unwrap() {
-            let v = match l.line {
-                Line::Held(b) => Ok(r.held(b).to_vec()),
-                Line::Long { len, blank } => Err((len, blank)),
-            };
-            out.push((l.no, v, l.terminated));
-        }
-        out
+        read_all(LineReader::new(Trickle(bytes, step), limit)).0
     }
 
     fn piece() -> impl Strategy<Value = Vec<u8>> {
