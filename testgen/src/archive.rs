@@ -130,13 +130,14 @@ pub fn write_gated(
             )));
         }
     }
-    // read too: the zstd sink reads back, through this descriptor, what it
-    // wrote before the content size was known (see `Sink`)
+    // a new file (every caller archives into a directory of its own run,
+    // so nothing there is replaced); read too: the zstd sink reads back,
+    // through this descriptor, what it wrote before the content size was
+    // known (see `Sink`)
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .open(dest)
         .ctx("create", dest)?;
     let mut enc = match compression {
